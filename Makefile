@@ -1,0 +1,159 @@
+# jobring - plain Makefile. See README.md.
+#
+#   make            libjobring.a, libjobring.so, jobring.pc (build/release)
+#   make test       unit and integration tests (debug build, assertions on)
+#   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
+#   make bench      benchmarks with baselines measured in the same run
+#   make demo       installs what is missing, builds, runs the demo
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps       apt-get the Debian packages that are missing
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+BUILD ?= build/release
+MODE ?= release
+
+DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
+	libhwloc-dev libcmocka-dev pkg-config
+
+WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
+BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
+LIBS := -lhwloc -lpthread
+
+ifeq ($(MODE),release)
+MODE_CFLAGS := -O2
+LIBS += -ljemalloc
+else ifeq ($(MODE),debug)
+MODE_CFLAGS := -O2 -DJR_DEBUG=1
+LIBS += -ljemalloc
+else ifeq ($(MODE),asan)
+MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),tsan)
+MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fsanitize=thread
+MODE_LDFLAGS := -fsanitize=thread
+endif
+
+CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(MODE_LDFLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
+BENCH_BINS := $(BUILD)/bench/dispatch
+TOOL_BINS := $(BUILD)/tools/demo
+
+STATIC_LIB := $(BUILD)/libjobring.a
+SHARED_LIB := $(BUILD)/libjobring.so.0
+LINK_LIB := $(STATIC_LIB) $(LIBS)
+
+.PHONY: all lib deps test test-run test-asan test-tsan bench bench-run demo \
+	install clean check-exports
+
+all: lib
+lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/jobring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS) src/libjobring.map
+	$(CC) -shared -Wl,-soname,libjobring.so.0 \
+		-Wl,--version-script=src/libjobring.map $(LDFLAGS_ALL) \
+		-o $@ $(LIB_OBJS) $(LIBS)
+	ln -sf libjobring.so.0 $(BUILD)/libjobring.so
+
+$(BUILD)/jobring.pc: jobring.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' $< > $@
+
+# Every exported symbol must carry the jr_ prefix.
+check-exports: $(SHARED_LIB)
+	@bad=$$(nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {print $$3}' \
+		| grep -v '^jr_' | grep -v '^_' ); \
+	if [ -n "$$bad" ]; then echo "non-jr_ exports: $$bad"; exit 1; fi; \
+	echo "exports: all jr_"
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka
+
+# The README's embedded example, extracted and compiled as a test.
+$(BUILD)/tests/readme_example.c: README.md
+	@mkdir -p $(@D)
+	awk '/<!-- example:begin -->/{f=1;next} /<!-- example:end -->/{f=0} f && !/^```/' $< > $@
+
+$(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
+$(BUILD)/bench/%: bench/%.c bench/benchutil.h $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
+$(BUILD)/tools/%: tools/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+			|| missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (or install:$$missing)"; exit 1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+TEST_TIMEOUT ?= 600
+
+test-run: $(TEST_BINS)
+	@pass=0; fail=0; for t in $(TEST_BINS); do \
+		echo "== $$t"; \
+		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
+		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+	done; \
+	echo "$(MODE): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+test: deps
+	$(MAKE) MODE=debug BUILD=build/debug check-exports test-run
+
+test-asan: deps
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	JR_TEST_SCALE=$${JR_TEST_SCALE:-4} \
+	$(MAKE) MODE=asan BUILD=build/asan test-run
+
+test-tsan: deps
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	JR_TEST_SCALE=$${JR_TEST_SCALE:-8} \
+	$(MAKE) MODE=tsan BUILD=build/tsan test-run
+
+bench-run: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+bench: deps
+	$(MAKE) MODE=release BUILD=build/release bench-run
+
+demo: deps
+	$(MAKE) MODE=release BUILD=build/release lib $(TOOL_BINS)
+	build/release/tools/demo
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libjobring.so.0 $(DESTDIR)$(PREFIX)/lib/libjobring.so
+	install -m 644 include/jobring.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/jobring.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 docs/man/jobring.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+
+clean:
+	rm -rf build

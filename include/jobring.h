@@ -1,0 +1,213 @@
+/*
+ * jobring.h - the whole public surface of libjobring.
+ *
+ * jobring is a job scheduler for one large host. This header is the
+ * in-process API: open an engine (a shared-memory region holding the job
+ * table and the priority rings, plus NUMA-pinned worker threads), submit
+ * function jobs one at a time or in batches, cancel, query, wait, close.
+ *
+ * Conventions, for every function below:
+ *  - returns 0 (or a documented non-negative value) on success and a
+ *    negative errno on failure; never prints, never exits, never sets errno;
+ *  - "thread-safe" means any number of threads may call it concurrently on
+ *    the same engine; every function here is, except jr_engine_close();
+ *  - pointers passed in are borrowed for the duration of the call only,
+ *    unless the comment says otherwise.
+ *
+ * Man page: docs/man/jobring.3.
+ */
+#ifndef JOBRING_H
+#define JOBRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JR_VERSION_MAJOR 0
+#define JR_VERSION_MINOR 1
+
+/* Priorities: integers JR_PRIORITY_MIN..JR_PRIORITY_MAX, higher runs first,
+ * equal priority runs in submission order. Each value is its own lock-free
+ * ring; there are JR_PRIORITY_LEVELS of them. */
+#define JR_PRIORITY_MIN 0
+#define JR_PRIORITY_MAX 7
+#define JR_PRIORITY_LEVELS 8
+#define JR_PRIORITY_DEFAULT 3
+/* In a job spec: "use the queue's priority". */
+#define JR_PRIORITY_FROM_QUEUE (-1)
+
+/* The default queue always exists and has id 0. */
+#define JR_QUEUE_DEFAULT 0u
+#define JR_QUEUE_MAX 64u
+#define JR_NAME_MAX 256u
+
+/* Job table capacity: default, and the largest accepted. */
+#define JR_CAPACITY_DEFAULT (1u << 20)
+#define JR_CAPACITY_MAX (1u << 26)
+
+/* A job id is opaque: slot index and generation. 0 is never a valid id. */
+typedef uint64_t jr_job_id;
+
+struct jr_engine;
+
+/* Passed to a running function job. Valid only during the call. */
+struct jr_job_ctx {
+	jr_job_id job_id;
+	uint32_t worker_id;
+	uint32_t attempt;
+};
+
+/* A function job. Returns 0 for success; any other value marks the job
+ * failed and is recorded as its result code. Runs on a worker thread. */
+typedef int (*jr_job_fn)(void *arg, const struct jr_job_ctx *ctx);
+
+struct jr_job_spec {
+	jr_job_fn fn;		/* required */
+	void *arg;		/* passed to fn; the caller keeps ownership */
+	int priority;		/* JR_PRIORITY_MIN..MAX or JR_PRIORITY_FROM_QUEUE */
+	uint32_t queue_id;	/* JR_QUEUE_DEFAULT or from jr_queue_create() */
+	const char *name;	/* optional, copied into the region; < JR_NAME_MAX */
+};
+
+enum jr_job_state {
+	JR_JOB_FREE = 0,	/* slot unused (never reported for a live id) */
+	JR_JOB_PENDING = 1,	/* waiting on dependencies or time (later) */
+	JR_JOB_QUEUED = 2,
+	JR_JOB_RUNNING = 3,
+	JR_JOB_SUCCEEDED = 4,
+	JR_JOB_FAILED = 5,
+	JR_JOB_CANCELLED = 6,
+};
+
+/* One attempt at running a job: the JobExecution entity. */
+struct jr_execution {
+	uint64_t execution_id;	/* unique per attempt; 0 if never started */
+	jr_job_id job_id;
+	uint32_t worker_id;
+	uint32_t attempt;	/* 1 for the first attempt */
+	uint64_t start_ns;	/* CLOCK_REALTIME, ns since the epoch */
+	uint64_t end_ns;	/* 0 while running */
+	int32_t result;		/* the function's return value */
+	enum jr_job_state status;
+};
+
+struct jr_job_info {
+	jr_job_id job_id;
+	enum jr_job_state state;
+	int priority;
+	uint32_t queue_id;
+	uint64_t created_ns;	/* CLOCK_REALTIME, ns since the epoch */
+	struct jr_execution exec;	/* the latest attempt */
+	char name[JR_NAME_MAX];	/* "" when the job has none */
+};
+
+struct jr_stats {
+	uint64_t submitted;
+	uint64_t queued;	/* sum of queued_by_priority */
+	uint64_t queued_by_priority[JR_PRIORITY_LEVELS];
+	uint64_t held;		/* queued behind a queue's max_workers cap */
+	uint64_t running;
+	uint64_t succeeded;
+	uint64_t failed;
+	uint64_t cancelled;
+	uint32_t workers;
+	uint32_t workers_parked;
+	uint64_t region_bytes;
+	uint32_t capacity;
+};
+
+enum jr_engine_flags {
+	/* Workers start parked; nothing runs until jr_engine_resume(). Lets a
+	 * caller queue a whole batch first (tests, benchmarks). */
+	JR_ENGINE_START_PAUSED = 1u << 0,
+	/* Do not bind worker threads to cores (binding is skipped anyway when
+	 * the topology is synthetic: it describes some other machine). */
+	JR_ENGINE_NO_BIND = 1u << 1,
+};
+
+struct jr_engine_opts {
+	uint32_t capacity;	/* job slots; 0: JR_CAPACITY_DEFAULT */
+	uint32_t workers;	/* 0: one per core of the topology */
+	const char *topology;	/* hwloc synthetic description, or NULL: this host */
+	uint64_t arena_bytes;	/* names etc.; 0: 16 bytes per slot */
+	uint32_t claim_batch;	/* jobs a worker claims at once; 0: 32 */
+	uint32_t spin_us;	/* busy-wait before parking; 0: 50 */
+	uint32_t flags;		/* enum jr_engine_flags */
+};
+
+/* Fill opts with the defaults above. Never fails. */
+void jr_engine_opts_init(struct jr_engine_opts *opts);
+
+/* Create the region, discover (or model) the topology, start the workers.
+ * On success *out owns everything until jr_engine_close(). opts may be NULL.
+ * Errors: -EINVAL (bad option), -ENOMEM, or the error of the failing
+ * system call. Thread-safe (engines are independent). */
+int jr_engine_open(struct jr_engine **out, const struct jr_engine_opts *opts);
+
+enum jr_close_mode {
+	JR_CLOSE_DRAIN = 0,	/* run everything queued, then stop */
+	JR_CLOSE_CANCEL = 1,	/* cancel everything queued; running jobs finish */
+};
+
+/* Stop the workers as mode says, free everything. e is invalid afterwards.
+ * Not thread-safe: no other call on e may be in progress or follow. */
+int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode);
+
+/* Release workers of an engine opened with JR_ENGINE_START_PAUSED. */
+int jr_engine_resume(struct jr_engine *e);
+
+/* Block until no job is queued, held or running. Jobs submitted
+ * concurrently by other threads may or may not be waited for. */
+int jr_engine_wait_all(struct jr_engine *e);
+
+/* Counters as of the call; each field is exact, the set is not one atomic
+ * snapshot while jobs move. */
+int jr_engine_stats(struct jr_engine *e, struct jr_stats *out);
+
+/* Submit one job. *id_out (may be NULL) receives its id. Lock-free.
+ * Errors: -EINVAL (no fn, priority out of range, name too long),
+ * -ENOENT (unknown queue), -EAGAIN (job table or name arena full; retry
+ * after jobs finish), -ESHUTDOWN (engine closing). */
+int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
+		  jr_job_id *id_out);
+
+/* Submit n jobs at once: all or none. ids_out (may be NULL) receives n ids
+ * in order. Costs one ring transfer per priority level used, not per job.
+ * Errors as jr_job_submit(); on error nothing was submitted. */
+int jr_job_submit_batch(struct jr_engine *e, const struct jr_job_spec *specs,
+			size_t n, jr_job_id *ids_out);
+
+/* Cancel a queued job. Idempotent: 0 if it is (now or already) cancelled.
+ * Errors: -ESTALE (id aged out or never issued), -EBUSY (running),
+ * -EALREADY (finished otherwise). */
+int jr_job_cancel(struct jr_engine *e, jr_job_id id);
+
+/* Copy a job's status into *out. Errors: -ESTALE when the id is unknown or
+ * its finished job has aged out of the table (slots of finished jobs are
+ * reused oldest first, only when the table needs them). */
+int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
+
+/* Block until the job has finished (succeeded, failed or cancelled), then
+ * fill *out if not NULL. Errors as jr_job_get(). */
+int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
+
+/* Create a named queue. priority is the default for its jobs submitted
+ * with JR_PRIORITY_FROM_QUEUE; max_workers caps how many of its jobs run at
+ * once (0: no cap). *queue_id receives the id. Errors: -EEXIST, -ENOSPC
+ * (JR_QUEUE_MAX reached), -EINVAL. */
+int jr_queue_create(struct jr_engine *e, const char *name, int priority,
+		    uint32_t max_workers, uint32_t *queue_id);
+
+/* Find a queue by name. Errors: -ENOENT. */
+int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);
+
+/* Name of a state ("queued", ...); never NULL. */
+const char *jr_job_state_name(enum jr_job_state state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JOBRING_H */

@@ -1,0 +1,436 @@
+/*
+ * engine.c - the public in-process API: open and close an engine, submit,
+ * cancel, query, wait, statistics. Ties the region, the job table, the
+ * priority rings, the queues and the workers together.
+ *
+ * Submission is three phases, so that a batch is all or nothing:
+ *   1. validate every spec (nothing changes on error);
+ *   2. take the slots and fill them (undone on -EAGAIN);
+ *   3. publish each slot as QUEUED (release), then enqueue the indexes
+ *      level by level in submission order, then wake parked workers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "arena.h"
+#include "common.h"
+#include "engine.h"
+#include "jobtab.h"
+#include "prio.h"
+#include "queue.h"
+
+#define SUBMIT_CHUNK 256u
+
+void jr_engine_opts_init(struct jr_engine_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->capacity = JR_CAPACITY_DEFAULT;
+	opts->claim_batch = 32;
+	opts->spin_us = 50;
+}
+
+/* --- statistics shards -------------------------------------------------- */
+
+static __thread int32_t thread_shard = -1;
+static uint32_t next_shard;
+
+static struct jr_stat_shard *my_shard(struct jr_region *r)
+{
+	if (jr_unlikely(thread_shard < 0))
+		thread_shard = (int32_t)(jr_fetch_add_relaxed(&next_shard, 1) %
+					 JR_STAT_SHARDS);
+	return &r->ctl->shards[thread_shard];
+}
+
+void jr_engine_notify_done(struct jr_region *r)
+{
+	struct jr_control *ctl = r->ctl;
+
+	/* Pairs with the waiter's increment of done_waiters in
+	 * jr_engine_wait_all(): counters stored above are seen by a waiter
+	 * that this load misses. */
+	jr_fence_seq_cst();
+	if (jr_load_relaxed(&ctl->done_waiters) == 0)
+		return;
+	jr_fetch_add_acq_rel(&ctl->done_seq, 1);
+	jr_futex_wake_all(&ctl->done_seq);
+}
+
+struct totals {
+	uint64_t submitted, cancelled, succeeded, failed, running;
+};
+
+static void sum_finished(const struct jr_engine *e, struct totals *t)
+{
+	const struct jr_region *r = &e->region;
+
+	for (uint32_t i = 0; i < e->worker_count; i++) {
+		t->succeeded += jr_load_acquire(&r->workers[i].succeeded);
+		t->failed += jr_load_acquire(&r->workers[i].failed);
+		t->running += jr_load_acquire(&r->workers[i].running);
+	}
+	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
+		t->cancelled += jr_load_acquire(&r->ctl->shards[i].cancelled);
+}
+
+static uint64_t sum_submitted(const struct jr_region *r)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
+		n += jr_load_acquire(&r->ctl->shards[i].submitted);
+	return n;
+}
+
+/* Finished counts are read before submitted ones: a job is counted
+ * submitted before it can finish, so equality means that, when the
+ * finished counts were read, every job submitted by then had finished. */
+static bool all_done(const struct jr_engine *e)
+{
+	struct totals t = { 0 };
+
+	sum_finished(e, &t);
+	return t.succeeded + t.failed + t.cancelled == sum_submitted(&e->region);
+}
+
+int jr_engine_wait_all(struct jr_engine *e)
+{
+	struct jr_control *ctl = e->region.ctl;
+
+	for (;;) {
+		jr_fetch_add_acq_rel(&ctl->done_waiters, 1);
+		jr_fence_seq_cst();	/* pairs with jr_engine_notify_done() */
+		uint32_t seq = jr_load_acquire(&ctl->done_seq);
+		bool done = all_done(e);
+		if (!done)
+			jr_futex_wait(&ctl->done_seq, seq);
+		jr_fetch_sub_acq_rel(&ctl->done_waiters, 1);
+		if (done)
+			return 0;
+	}
+}
+
+int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
+{
+	struct jr_region *r = &e->region;
+	struct totals t = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	sum_finished(e, &t);
+	out->submitted = sum_submitted(r);
+	out->succeeded = t.succeeded;
+	out->failed = t.failed;
+	out->cancelled = t.cancelled;
+	out->running = t.running;
+	for (unsigned l = 0; l < JR_PRIORITY_LEVELS; l++) {
+		int64_t q = (int64_t)jr_prio_count(r, l) -
+			    (int64_t)jr_load_acquire(&r->ctl->cancel_pending[l]);
+		out->queued_by_priority[l] = q > 0 ? (uint64_t)q : 0;
+		out->queued += out->queued_by_priority[l];
+	}
+	out->held = jr_queue_held_total(r);
+	out->workers = e->worker_count;
+	out->workers_parked = jr_load_relaxed(&r->ctl->idle_workers);
+	out->region_bytes = r->bytes;
+	out->capacity = r->hdr->capacity;
+	return 0;
+}
+
+/* --- submission ----------------------------------------------------------- */
+
+struct resolved_spec {
+	unsigned level;
+	uint32_t queue_id;
+};
+
+static int spec_resolve(struct jr_region *r, const struct jr_job_spec *spec,
+			struct resolved_spec *out)
+{
+	const struct jr_queue_rec *q = jr_queue_get(r, spec->queue_id);
+	int prio = spec->priority;
+
+	if (!q)
+		return -ENOENT;
+	if (!spec->fn)
+		return -EINVAL;
+	if (prio == JR_PRIORITY_FROM_QUEUE)
+		prio = q->priority;
+	if (prio < JR_PRIORITY_MIN || prio > JR_PRIORITY_MAX)
+		return -EINVAL;
+	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
+		return -EINVAL;
+	out->level = (unsigned)prio;
+	out->queue_id = spec->queue_id;
+	return 0;
+}
+
+static int specs_validate(struct jr_region *r, const struct jr_job_spec *specs,
+			  size_t n)
+{
+	struct resolved_spec rs;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = spec_resolve(r, &specs[i], &rs);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Fill one taken slot; the previous occupant's name goes back first. */
+static int slot_fill(struct jr_region *r, uint32_t index,
+		     const struct jr_job_spec *spec, uint64_t created_ns,
+		     uint32_t *gen_out)
+{
+	struct jr_slot *s = &r->slots[index];
+	struct resolved_spec rs;
+	uint32_t name_ref = 0;
+	int rc;
+
+	spec_resolve(r, spec, &rs);	/* validated already */
+	*gen_out = jr_jobtab_next_gen(s);
+	jr_arena_free(r, jr_slot_get(s->name_ref));
+	jr_slot_put(s->name_ref, 0);
+	if (spec->name && *spec->name) {
+		rc = jr_arena_store_string(r, spec->name, &name_ref);
+		if (rc < 0)
+			return rc;
+	}
+	jr_slot_put(s->priority, (uint8_t)rs.level);
+	jr_slot_put(s->queue_id, (uint8_t)rs.queue_id);
+	jr_slot_put(s->flags, 0);
+	jr_slot_put(s->result, 0);
+	jr_slot_put(s->attempt, 0);
+	jr_slot_put(s->start_ns, 0);
+	jr_slot_put(s->end_ns, 0);
+	jr_slot_put(s->created_ns, created_ns);
+	jr_slot_put(s->name_ref, name_ref);
+	s->fn = (uint64_t)(uintptr_t)spec->fn;
+	s->arg = (uint64_t)(uintptr_t)spec->arg;
+	return 0;
+}
+
+/* Undo slot_fill() for the first n slots and give all `taken` back. */
+static void slots_unfill(struct jr_region *r, const uint32_t *index,
+			 uint32_t filled, uint32_t taken)
+{
+	for (uint32_t i = 0; i < filled; i++) {
+		struct jr_slot *s = &r->slots[index[i]];
+		jr_arena_free(r, jr_slot_get(s->name_ref));
+		jr_slot_put(s->name_ref, 0);
+	}
+	jr_jobtab_free_batch(r, index, taken);
+}
+
+/* Per-level buffers, so each level's jobs are pushed in submission order
+ * with one ring transfer per SUBMIT_CHUNK jobs. */
+struct level_buckets {
+	uint32_t count[JR_PRIORITY_LEVELS];
+	uint32_t index[JR_PRIORITY_LEVELS][SUBMIT_CHUNK];
+};
+
+static void bucket_flush(struct jr_region *r, struct level_buckets *b,
+			 unsigned level)
+{
+	bool ok;
+
+	if (b->count[level] == 0)
+		return;
+	ok = jr_prio_push_batch_mpmc(r, level, b->index[level], b->count[level]);
+	JR_ASSERT(ok);	/* a ring holds as many jobs as the table */
+	(void)ok;
+	b->count[level] = 0;
+}
+
+static void bucket_add(struct jr_region *r, struct level_buckets *b,
+		       unsigned level, uint32_t index)
+{
+	b->index[level][b->count[level]++] = index;
+	if (b->count[level] == SUBMIT_CHUNK)
+		bucket_flush(r, b, level);
+}
+
+static void publish(struct jr_engine *e, const uint32_t *index,
+		    const uint32_t *gen, size_t n, jr_job_id *ids_out)
+{
+	struct jr_region *r = &e->region;
+	struct level_buckets b;
+
+	memset(b.count, 0, sizeof(b.count));
+	for (size_t i = 0; i < n; i++) {
+		struct jr_slot *s = &r->slots[index[i]];
+		/* Pairs with jr_jobtab_start()'s acquire CAS and readers'
+		 * acquire loads: the fields above are visible first. */
+		jr_store_release(&s->state, jr_slot_word(gen[i], JR_JOB_QUEUED));
+		if (ids_out)
+			ids_out[i] = jr_job_id_make(gen[i], index[i]);
+		bucket_add(r, &b, jr_slot_get(s->priority), index[i]);
+	}
+	for (unsigned l = JR_PRIORITY_LEVELS; l-- > 0;)
+		bucket_flush(r, &b, l);
+}
+
+/* Take and fill n <= SUBMIT_CHUNK slots; on failure none stay taken. */
+static int chunk_take(struct jr_region *r, const struct jr_job_spec *specs,
+		      uint32_t n, uint64_t created_ns, uint32_t *index,
+		      uint32_t *gen)
+{
+	int rc = jr_jobtab_alloc_batch(r, index, n);
+
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		rc = slot_fill(r, index[i], &specs[i], created_ns, &gen[i]);
+		if (rc < 0) {
+			slots_unfill(r, index, i, n);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int submit_small(struct jr_engine *e, const struct jr_job_spec *specs,
+			uint32_t n, jr_job_id *ids_out)
+{
+	struct jr_region *r = &e->region;
+	uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
+	int rc;
+
+	rc = chunk_take(r, specs, n, jr_now_realtime_ns(), index, gen);
+	if (rc < 0)
+		return rc;
+	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	publish(e, index, gen, n, ids_out);
+	jr_workers_wake(e, n);
+	return 0;
+}
+
+/* A batch larger than a chunk: all slots are taken and filled before any
+ * is published, so that a full table fails the whole batch. Indexes and
+ * generations are parked in ids_out (or a scratch array) meanwhile. */
+static int submit_large(struct jr_engine *e, const struct jr_job_spec *specs,
+			size_t n, jr_job_id *ids_out)
+{
+	struct jr_region *r = &e->region;
+	uint64_t created_ns = jr_now_realtime_ns();
+	uint64_t *park = ids_out ? ids_out : jr_malloc(n * sizeof(uint64_t));
+	size_t done = 0;
+	int rc = 0;
+
+	if (!park)
+		return -ENOMEM;
+	while (done < n && rc == 0) {
+		uint32_t k = n - done < SUBMIT_CHUNK ? (uint32_t)(n - done) : SUBMIT_CHUNK;
+		uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
+		rc = chunk_take(r, specs + done, k, created_ns, index, gen);
+		for (uint32_t i = 0; rc == 0 && i < k; i++)
+			park[done + i] = jr_job_id_make(gen[i], index[i]);
+		if (rc == 0)
+			done += k;
+	}
+	if (rc < 0)
+		goto undo;
+	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	for (size_t i = 0; i < n; i += SUBMIT_CHUNK) {
+		uint32_t k = n - i < SUBMIT_CHUNK ? (uint32_t)(n - i) : SUBMIT_CHUNK;
+		uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
+		for (uint32_t j = 0; j < k; j++) {
+			index[j] = (uint32_t)park[i + j];
+			gen[j] = (uint32_t)(park[i + j] >> 32);
+		}
+		publish(e, index, gen, k, ids_out ? ids_out + i : NULL);
+		jr_workers_wake(e, k);
+	}
+	goto out;
+undo:
+	for (size_t i = 0; i < done; i += SUBMIT_CHUNK) {
+		uint32_t k = done - i < SUBMIT_CHUNK ? (uint32_t)(done - i) : SUBMIT_CHUNK;
+		uint32_t index[SUBMIT_CHUNK];
+		for (uint32_t j = 0; j < k; j++)
+			index[j] = (uint32_t)park[i + j];
+		slots_unfill(r, index, k, k);
+	}
+out:
+	if (!ids_out)
+		jr_free(park);
+	return rc;
+}
+
+int jr_job_submit_batch(struct jr_engine *e, const struct jr_job_spec *specs,
+			size_t n, jr_job_id *ids_out)
+{
+	struct jr_region *r = &e->region;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (!specs)
+		return -EINVAL;
+	if (!jr_load_relaxed(&r->ctl->accepting))
+		return -ESHUTDOWN;
+	if (n >= r->hdr->capacity)
+		return -EAGAIN;
+	rc = specs_validate(r, specs, n);
+	if (rc < 0)
+		return rc;
+	if (n <= SUBMIT_CHUNK)
+		return submit_small(e, specs, (uint32_t)n, ids_out);
+	return submit_large(e, specs, n, ids_out);
+}
+
+int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
+		  jr_job_id *id_out)
+{
+	return jr_job_submit_batch(e, spec, 1, id_out);
+}
+
+/* --- queries and control -------------------------------------------------- */
+
+int jr_job_cancel(struct jr_engine *e, jr_job_id id)
+{
+	struct jr_region *r = &e->region;
+	int rc = jr_jobtab_cancel(r, id);
+
+	if (rc != 1)
+		return rc;
+	jr_fetch_add_relaxed(&my_shard(r)->cancelled, 1);
+	jr_engine_notify_done(r);
+	return 0;
+}
+
+int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
+{
+	return jr_jobtab_snapshot(&e->region, id, out);
+}
+
+int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
+{
+	int rc = jr_jobtab_wait(&e->region, id);
+
+	if (rc == 0 && out)
+		rc = jr_jobtab_snapshot(&e->region, id, out);
+	return rc;
+}
+
+int jr_queue_create(struct jr_engine *e, const char *name, int priority,
+		    uint32_t max_workers, uint32_t *queue_id)
+{
+	return jr_queue_create_in(&e->region, name, priority, max_workers,
+				  queue_id);
+}
+
+int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id)
+{
+	return name ? jr_queue_lookup_in(&e->region, name, queue_id) : -EINVAL;
+}
+
+const char *jr_job_state_name(enum jr_job_state state)
+{
+	static const char *const names[] = {
+		"free", "pending", "queued", "running",
+		"succeeded", "failed", "cancelled",
+	};
+
+	return (unsigned)state < JR_ARRAY_SIZE(names) ? names[state] : "unknown";
+}
