@@ -32,7 +32,7 @@ MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 MODE_LDFLAGS := -fsanitize=address,undefined
 else ifeq ($(MODE),tsan)
-MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fsanitize=thread
+MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fsanitize=thread -Wno-tsan
 MODE_LDFLAGS := -fsanitize=thread
 endif
 

@@ -46,9 +46,11 @@ static inline void jr_cpu_relax(void)
 
 /* Futexes on words of the shared region: not FUTEX_PRIVATE, so processes
  * that map the same region can wait and wake on them. */
-static inline void jr_futex_wait(uint32_t *word, uint32_t expected)
+/* Sleep while *word == expected. True if a wake ended the sleep; false if
+ * the word had already changed (or a signal interrupted). */
+static inline int jr_futex_wait(uint32_t *word, uint32_t expected)
 {
-	syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0);
+	return syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0) == 0;
 }
 
 static inline void jr_futex_wake(uint32_t *word, int count)

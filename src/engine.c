@@ -394,7 +394,7 @@ int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 
 	if (rc != 1)
 		return rc;
-	jr_fetch_add_relaxed(&my_shard(r)->cancelled, 1);
+	jr_fetch_add_acq_rel(&my_shard(r)->cancelled, 1);
 	jr_engine_notify_done(r);
 	return 0;
 }

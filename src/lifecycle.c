@@ -146,7 +146,7 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 	} else {
 		jr_workers_stop(e, JR_RUN_CANCEL);
 		cancelled = cancel_rings(r) + jr_queue_cancel_all_held(r);
-		jr_fetch_add_relaxed(&r->ctl->shards[0].cancelled, cancelled);
+		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, cancelled);
 	}
 	engine_free(e);
 	return 0;

@@ -70,7 +70,7 @@ struct jr_worker_rec {
 	uint64_t succeeded;
 	uint64_t failed;
 	uint64_t last_heartbeat_ns;
-	uint64_t wakeups;	/* times woken from parking */
+	uint64_t wakeups;	/* times a futex wake ended a sleep */
 	uint8_t pad[16];
 };
 _Static_assert(sizeof(struct jr_worker_rec) == 64, "worker record size");

@@ -118,7 +118,7 @@ static void cancel_claimed(struct jr_region *r, unsigned level, uint32_t index,
 		return;
 	}
 	/* Counted as cancelled through the shard of the closing thread. */
-	jr_fetch_add_relaxed(&r->ctl->shards[0].cancelled, 1);
+	jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
 	t->freed[t->freed_count++] = index;
 }
 
@@ -129,8 +129,10 @@ static void account_batch(struct jr_worker *w, struct batch_tally *t)
 
 	if (t->freed_count)
 		jr_jobtab_free_batch(r, t->freed, t->freed_count);
-	jr_store_relaxed(&rec->succeeded, rec->succeeded + t->succeeded);
-	jr_store_relaxed(&rec->failed, rec->failed + t->failed);
+	/* Release pairs with the acquire loads in jr_engine_wait_all(): what
+	 * the jobs wrote happens before a waiter that sees the counts. */
+	jr_store_release(&rec->succeeded, rec->succeeded + t->succeeded);
+	jr_store_release(&rec->failed, rec->failed + t->failed);
 	jr_engine_notify_done(r);
 }
 
@@ -179,10 +181,9 @@ static bool worker_idle(struct jr_worker *w)
 	jr_store_relaxed(&w->rec->status, JR_WORKER_PARKED);
 	jr_fetch_add_acq_rel(&ctl->idle_workers, 1);
 	jr_fence_seq_cst();	/* pairs with the fence in jr_prio_push_batch_mpmc() */
-	if (!jr_prio_maybe_nonempty(r) && run_state(r) == JR_RUN_ACTIVE) {
-		jr_futex_wait(&ctl->wake_seq, seq);
+	if (!jr_prio_maybe_nonempty(r) && run_state(r) == JR_RUN_ACTIVE &&
+	    jr_futex_wait(&ctl->wake_seq, seq))
 		jr_store_relaxed(&w->rec->wakeups, w->rec->wakeups + 1);
-	}
 	jr_fetch_sub_acq_rel(&ctl->idle_workers, 1);
 	jr_store_relaxed(&w->rec->status, JR_WORKER_IDLE);
 	return run_state(r) < JR_RUN_STOP;
