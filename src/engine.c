@@ -188,7 +188,8 @@ static int slot_fill(struct jr_region *r, uint32_t index,
 	uint32_t name_ref = 0;
 	int rc;
 
-	spec_resolve(r, spec, &rs);	/* validated already */
+	rc = spec_resolve(r, spec, &rs);
+	JR_ASSERT(rc == 0);	/* validated already */
 	*gen_out = jr_jobtab_next_gen(s);
 	jr_arena_free(r, jr_slot_get(s->name_ref));
 	jr_slot_put(s->name_ref, 0);
@@ -379,10 +380,34 @@ int jr_job_submit_batch(struct jr_engine *e, const struct jr_job_spec *specs,
 	return submit_large(e, specs, n, ids_out);
 }
 
+/* One job: the same three phases as a batch, without the bookkeeping
+ * that only pays off for many jobs. */
 int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 		  jr_job_id *id_out)
 {
-	return jr_job_submit_batch(e, spec, 1, id_out);
+	struct jr_region *r = &e->region;
+	struct resolved_spec rs;
+	uint32_t index, gen;
+	int rc;
+
+	if (!spec)
+		return -EINVAL;
+	if (!jr_load_relaxed(&r->ctl->accepting))
+		return -ESHUTDOWN;
+	rc = spec_resolve(r, spec, &rs);
+	if (rc < 0)
+		return rc;
+	rc = chunk_take(r, spec, 1, jr_now_realtime_ns(), &index, &gen);
+	if (rc < 0)
+		return rc;
+	jr_fetch_add_relaxed(&my_shard(r)->submitted, 1);
+	/* Pairs with jr_jobtab_start()'s acquire CAS. */
+	jr_store_release(&r->slots[index].state, jr_slot_word(gen, JR_JOB_QUEUED));
+	if (id_out)
+		*id_out = jr_job_id_make(gen, index);
+	jr_prio_push_batch_mpmc(r, rs.level, &index, 1);
+	jr_workers_wake(e, 1);
+	return 0;
 }
 
 /* --- queries and control -------------------------------------------------- */

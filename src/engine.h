@@ -14,6 +14,7 @@
 #include "topology.h"
 
 #define JR_CLAIM_BATCH_MAX 256u
+#define JR_RETIRE_BATCH_MAX 64u
 
 enum jr_worker_status {
 	JR_WORKER_IDLE = 0,
@@ -29,6 +30,10 @@ struct jr_worker {
 	uint32_t core;
 	pthread_t thread;
 	bool started;
+	/* Finished slots not yet returned to the free ring: returned in
+	 * groups of retire_batch, and whenever the worker idles. */
+	uint32_t retire_count;
+	uint32_t retire[JR_RETIRE_BATCH_MAX];
 };
 
 struct jr_engine {
@@ -37,6 +42,7 @@ struct jr_engine {
 	struct jr_worker *workers;
 	uint32_t worker_count;
 	uint32_t claim_batch;
+	uint32_t retire_batch;
 	uint64_t spin_ns;
 	bool bind;
 };

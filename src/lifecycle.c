@@ -52,6 +52,13 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 	if (!e->workers)
 		return -ENOMEM;
 	e->claim_batch = o->claim_batch;
+	/* Few enough held back that the workers together keep at most a
+	 * quarter of the table out of the free ring. */
+	e->retire_batch = (o->capacity - 1) / (4 * e->worker_count);
+	if (e->retire_batch > 32)
+		e->retire_batch = 32;
+	if (e->retire_batch == 0)
+		e->retire_batch = 1;
 	e->spin_ns = (uint64_t)o->spin_us * 1000;
 	e->bind = !(o->flags & JR_ENGINE_NO_BIND) && !e->topo.synthetic;
 	e->region.ctl->accepting = 1;

@@ -3,9 +3,9 @@
  * levels.
  *
  * The bitmap protocol. A producer enqueues, then sets its level's bit if
- * it is not already set. A consumer that finds a ring empty clears the
- * bit, then looks at the ring again and sets the bit back if it is not
- * empty. The producer's enqueue and bit test, and the consumer's clear and
+ * it is not already set. A worker about to go idle clears the bits of the
+ * rings it finds empty, each time looking at the ring again after the
+ * clear and setting the bit back if it is not empty. The producer's enqueue and bit test, and the consumer's clear and
  * re-check, are each separated by a sequentially consistent fence or
  * read-modify-write, so one of them sees the other: either the producer
  * sees the bit clear and sets it, or the consumer's re-check sees the job.
@@ -58,13 +58,28 @@ static void level_drained(struct jr_region *r, unsigned level)
 		jr_fetch_or_seq_cst(&r->ctl->prio_bitmap, bit);
 }
 
+void jr_prio_clear_empty_levels(struct jr_region *r)
+{
+	uint64_t bm = jr_load_acquire(&r->ctl->prio_bitmap);
+
+	while (bm) {
+		unsigned level = 63u - (unsigned)__builtin_clzll(bm);
+		bm &= ~(1ull << level);
+		if (jr_ring_count(level_ring(r, level)) == 0)
+			level_drained(r, level);
+	}
+}
+
+/* Bits are not cleared here: a busy claimer that empties a ring leaves
+ * the bit set, so that a producer refilling it does not have to set it
+ * again. Levels whose bit is set are tried from the highest down; a clear
+ * bit always means an empty ring, so no non-empty level is passed over. */
 uint32_t jr_prio_claim_batch_mpmc(struct jr_region *r, uint32_t *index,
 				  uint32_t max, unsigned *level_out)
 {
-	for (;;) {
-		uint64_t bm = jr_load_acquire(&r->ctl->prio_bitmap);
-		if (bm == 0)
-			return 0;
+	uint64_t bm = jr_load_acquire(&r->ctl->prio_bitmap);
+
+	while (bm) {
 		unsigned level = 63u - (unsigned)__builtin_clzll(bm);
 		uint32_t n = jr_ring_dequeue_batch_mpmc(level_ring(r, level),
 							level_buf(r, level),
@@ -73,6 +88,7 @@ uint32_t jr_prio_claim_batch_mpmc(struct jr_region *r, uint32_t *index,
 			*level_out = level;
 			return n;
 		}
-		level_drained(r, level);
+		bm &= ~(1ull << level);
 	}
+	return 0;
 }

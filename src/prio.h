@@ -6,7 +6,8 @@
  * ring). A claim takes jobs from the highest level whose ring it finds
  * non-empty, and a level's bit is clear only while its ring is empty, so a
  * claim never passes over a job of higher priority that was enqueued
- * before the claim began.
+ * before the claim began. A set bit may be stale (its ring empty): bits
+ * are cleared lazily, by workers about to idle.
  */
 #ifndef JR_PRIO_H
 #define JR_PRIO_H
@@ -27,6 +28,10 @@ bool jr_prio_push_batch_mpmc(struct jr_region *r, unsigned level,
  * of consumers. */
 uint32_t jr_prio_claim_batch_mpmc(struct jr_region *r, uint32_t *index,
 				  uint32_t max, unsigned *level_out);
+
+/* Clear the bits of levels whose rings are empty (safe against racing
+ * producers). Called by workers before they idle. */
+void jr_prio_clear_empty_levels(struct jr_region *r);
 
 /* True if some level may hold jobs (a hint, for parking decisions). */
 static inline bool jr_prio_maybe_nonempty(const struct jr_region *r)

@@ -94,7 +94,8 @@ enum jr_run_state {
 struct jr_control {
 	uint64_t prio_bitmap jr_cacheline_aligned;	/* bit L: level L may be non-empty */
 	uint32_t wake_seq jr_cacheline_aligned;	/* futex: idle workers */
-	uint32_t idle_workers;
+	uint32_t idle_workers;	/* parked, or about to */
+	uint32_t spinning_workers;	/* idle but awake: will see new work */
 	uint32_t done_seq jr_cacheline_aligned;	/* futex: jr_engine_wait_all() */
 	uint32_t done_waiters;
 	uint32_t run_state jr_cacheline_aligned;	/* futex: enum jr_run_state */

@@ -36,21 +36,38 @@ static inline uint32_t jr_ring_count(const struct ck_ring *ring)
 	return p - c;
 }
 
+/* Producers keep a copy of c_head on their own cache line, in the
+ * padding that ck_ring puts after p_head: a value of c_head from the past
+ * is a lower bound on it, so room it shows is real room. The consumers'
+ * line is read only when the copy shows the ring too full. */
+static inline uint32_t *ring_consumer_cache(struct ck_ring *ring)
+{
+	_Static_assert(sizeof(ring->_pad) >= sizeof(uint32_t),
+		       "room for the cached consumer position");
+	return (uint32_t *)(void *)ring->_pad;
+}
+
 /* Reserve n entries after p_head. Returns false, reserving nothing, when
  * fewer than n are free. */
 static inline bool ring_reserve_mp(struct ck_ring *ring, uint32_t n,
 				   uint32_t *producer_out)
 {
+	uint32_t *cache = ring_consumer_cache(ring);
 	uint32_t producer = jr_load_relaxed(&ring->p_head);
+	uint32_t consumer = jr_load_relaxed(cache);
 
 	for (;;) {
-		/* Pairs with the consumer's c_head CAS (release): entries it
-		 * read may now be overwritten. */
-		uint32_t consumer = jr_load_acquire(&ring->c_head);
-
 		if (producer - consumer + n <= ring->mask) {
 			if (jr_cas_acq_rel(&ring->p_head, &producer, producer + n))
 				break;
+			continue;
+		}
+		/* Pairs with the consumer's c_head CAS (release): entries it
+		 * read may now be overwritten. */
+		uint32_t fresh = jr_load_acquire(&ring->c_head);
+		if (fresh != consumer) {
+			consumer = fresh;
+			jr_store_relaxed(cache, fresh);
 			continue;
 		}
 		uint32_t now = jr_load_acquire(&ring->p_head);

@@ -1,16 +1,20 @@
 /*
  * worker.c - worker threads: claim a batch from the priority rings, run
- * each job, record its execution, return the slots; park on a futex when
- * there is nothing to do.
+ * each job, record its execution, return the slots; spin briefly, then
+ * park on a futex when there is nothing to do.
  *
- * Parking protocol (pairs with jr_workers_wake()): a worker reads
- * wake_seq, announces itself in idle_workers (a full barrier), then looks
- * at the bitmap once more before sleeping on wake_seq. A submitter
- * enqueues, passes a full fence, then reads idle_workers. Either the
- * submitter sees the idle worker and bumps wake_seq (so the futex wait
- * returns at once or is woken), or the worker sees the new job.
+ * Parking protocol (pairs with jr_workers_wake()): a worker that found no
+ * work spins for spin_us, counted in spinning_workers. To park it leaves
+ * the spinners, reads wake_seq, announces itself in idle_workers (a full
+ * barrier), then looks at the bitmap once more before sleeping on
+ * wake_seq. A submitter enqueues, passes a full fence, then reads
+ * spinning_workers and idle_workers. If it sees a spinner, that spinner's
+ * final look at the bitmap comes after the job was enqueued, so no wake is
+ * needed; if it sees only parked workers, it bumps wake_seq (so a futex
+ * wait returns at once or is woken) and wakes as many as it has jobs.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "common.h"
@@ -20,10 +24,9 @@
 #include "queue.h"
 
 struct batch_tally {
+	struct jr_worker *worker;
 	uint64_t succeeded;
 	uint64_t failed;
-	uint32_t freed_count;
-	uint32_t freed[JR_CLAIM_BATCH_MAX];
 };
 
 static uint32_t run_state(const struct jr_region *r)
@@ -31,12 +34,29 @@ static uint32_t run_state(const struct jr_region *r)
 	return jr_load_relaxed(&r->ctl->run_state);
 }
 
+static void retire_flush(struct jr_worker *w)
+{
+	if (w->retire_count == 0)
+		return;
+	jr_jobtab_free_batch(&w->engine->region, w->retire, w->retire_count);
+	w->retire_count = 0;
+}
+
+/* A finished slot goes back to the free ring, a group at a time, so the
+ * free ring's producer line moves between cores once per group. */
+static void retire(struct jr_worker *w, uint32_t index)
+{
+	w->retire[w->retire_count++] = index;
+	if (w->retire_count >= w->engine->retire_batch)
+		retire_flush(w);
+}
+
 /* A cancelled job leaves its ring: no longer pending removal. */
 static void drop_cancelled(struct jr_region *r, unsigned level, uint32_t index,
 			   struct batch_tally *t)
 {
 	jr_fetch_sub_acq_rel(&r->ctl->cancel_pending[level], 1);
-	t->freed[t->freed_count++] = index;
+	retire(t->worker, index);
 }
 
 /* A finished job of a capped queue hands its token on. */
@@ -119,7 +139,7 @@ static void cancel_claimed(struct jr_region *r, unsigned level, uint32_t index,
 	}
 	/* Counted as cancelled through the shard of the closing thread. */
 	jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
-	t->freed[t->freed_count++] = index;
+	retire(t->worker, index);
 }
 
 static void account_batch(struct jr_worker *w, struct batch_tally *t)
@@ -127,8 +147,6 @@ static void account_batch(struct jr_worker *w, struct batch_tally *t)
 	struct jr_region *r = &w->engine->region;
 	struct jr_worker_rec *rec = w->rec;
 
-	if (t->freed_count)
-		jr_jobtab_free_batch(r, t->freed, t->freed_count);
 	/* Release pairs with the acquire loads in jr_engine_wait_all(): what
 	 * the jobs wrote happens before a waiter that sees the counts. */
 	jr_store_release(&rec->succeeded, rec->succeeded + t->succeeded);
@@ -141,7 +159,7 @@ static void run_batch(struct jr_worker *w, const uint32_t *batch, uint32_t n,
 {
 	struct jr_engine *e = w->engine;
 	struct jr_region *r = &e->region;
-	struct batch_tally t = { 0 };
+	struct batch_tally t = { w, 0, 0 };
 	uint64_t now = jr_now_realtime_ns();
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -155,11 +173,37 @@ static void run_batch(struct jr_worker *w, const uint32_t *batch, uint32_t n,
 		if (!admit(e, s, batch[i], level, &capped, &t))
 			continue;
 		run_job(w, s, batch[i], &now, &t);
-		t.freed[t.freed_count++] = batch[i];
+		retire(w, batch[i]);
 		if (capped)
 			pass_token(e, capped);
 	}
 	account_batch(w, &t);
+}
+
+/* Busy-wait for work for spin_ns. Counted in spinning_workers meanwhile,
+ * so that submitters know someone awake will see their job. Returns true
+ * when there may be work. */
+static bool spin_for_work(struct jr_worker *w)
+{
+	struct jr_region *r = &w->engine->region;
+	uint64_t deadline = jr_now_monotonic_ns() + w->engine->spin_ns;
+	bool found = false;
+
+	jr_fetch_add_acq_rel(&r->ctl->spinning_workers, 1);
+	while (!found && run_state(r) < JR_RUN_STOP &&
+	       jr_now_monotonic_ns() < deadline) {
+		/* Yield rather than pause: on a host with more runnable
+		 * threads than cores (a submitter sharing this core), the
+		 * spin must not take the core from the thread that would
+		 * give it work. With nothing else runnable, it returns at
+		 * once. */
+		sched_yield();
+		found = jr_prio_maybe_nonempty(r);
+	}
+	/* Leaving the spinners is a full barrier; the bitmap is read again
+	 * below, after it, before any sleep. */
+	jr_fetch_sub_acq_rel(&r->ctl->spinning_workers, 1);
+	return found;
 }
 
 /* Spin a little, then park. Returns false when the worker must exit. */
@@ -167,16 +211,11 @@ static bool worker_idle(struct jr_worker *w)
 {
 	struct jr_region *r = &w->engine->region;
 	struct jr_control *ctl = r->ctl;
-	uint64_t deadline = jr_now_monotonic_ns() + w->engine->spin_ns;
 
-	while (jr_now_monotonic_ns() < deadline) {
-		if (jr_prio_maybe_nonempty(r))
-			return true;
-		if (run_state(r) >= JR_RUN_STOP)
-			return false;
-		for (int i = 0; i < 16; i++)
-			jr_cpu_relax();
-	}
+	retire_flush(w);
+	jr_prio_clear_empty_levels(r);
+	if (spin_for_work(w))
+		return true;
 	uint32_t seq = jr_load_acquire(&ctl->wake_seq);
 	jr_store_relaxed(&w->rec->status, JR_WORKER_PARKED);
 	jr_fetch_add_acq_rel(&ctl->idle_workers, 1);
@@ -187,6 +226,18 @@ static bool worker_idle(struct jr_worker *w)
 	jr_fetch_sub_acq_rel(&ctl->idle_workers, 1);
 	jr_store_relaxed(&w->rec->status, JR_WORKER_IDLE);
 	return run_state(r) < JR_RUN_STOP;
+}
+
+/* After a short claim, wait about a microsecond before claiming again.
+ * A worker that re-polls a ring as soon as it has emptied it pulls the
+ * producers' cache line across cores once per job; waiting lets a few
+ * jobs gather so the line moves once per batch. */
+static void let_jobs_accumulate(void)
+{
+	uint64_t until = jr_now_monotonic_ns() + 1000;
+
+	while (jr_now_monotonic_ns() < until)
+		jr_cpu_relax();
 }
 
 static void wait_while_paused(struct jr_region *r)
@@ -214,11 +265,15 @@ static void *worker_main(void *arg)
 		if (run_state(r) >= JR_RUN_STOP)
 			break;
 		n = jr_prio_claim_batch_mpmc(r, batch, e->claim_batch, &level);
-		if (n > 0)
+		if (n > 0) {
 			run_batch(w, batch, n, level);
-		else if (!worker_idle(w))
+			if (n < e->claim_batch)
+				let_jobs_accumulate();
+		} else if (!worker_idle(w)) {
 			break;
+		}
 	}
+	retire_flush(w);
 	jr_store_relaxed(&w->rec->status, JR_WORKER_GONE);
 	return NULL;
 }
@@ -263,10 +318,16 @@ void jr_workers_stop(struct jr_engine *e, uint32_t state)
 void jr_workers_wake(struct jr_engine *e, uint32_t n)
 {
 	struct jr_control *ctl = e->region.ctl;
-	uint32_t idle = jr_load_acquire(&ctl->idle_workers);
+	uint32_t spinning, idle;
 
-	if (idle == 0)
+	/* Both loads follow the push's full fence. A spinner seen here has
+	 * not yet passed its own barrier on the way to sleep, so its last
+	 * look at the bitmap will see this job: no syscall needed. */
+	spinning = jr_load_acquire(&ctl->spinning_workers);
+	idle = jr_load_acquire(&ctl->idle_workers);
+	if (idle == 0 || spinning >= n)
 		return;
+	n -= spinning;
 	jr_fetch_add_acq_rel(&ctl->wake_seq, 1);
 	jr_futex_wake(&ctl->wake_seq, (int)(n < idle ? n : idle));
 }
