@@ -117,7 +117,7 @@ static double jr_measure(uint32_t workers, uint32_t producers, bool batch,
 
 	jr_engine_opts_init(&o);
 	o.workers = workers;
-	o.capacity = 1u << 21;
+	o.capacity = JR_CAPACITY_DEFAULT;	/* what users get */
 	if (jr_engine_open(&c.e, &o) < 0) {
 		fprintf(stderr, "dispatch: cannot open engine\n");
 		exit(1);

@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "arena.h"
+#include "clock.h"
 #include "common.h"
 #include "engine.h"
 #include "jobtab.h"
@@ -33,6 +34,7 @@ void jr_engine_opts_init(struct jr_engine_opts *opts)
 /* --- statistics shards -------------------------------------------------- */
 
 static __thread int32_t thread_shard = -1;
+static __thread struct jr_clock_base submit_clock;
 static uint32_t next_shard;
 
 static struct jr_stat_shard *my_shard(struct jr_region *r)
@@ -298,7 +300,7 @@ static int submit_small(struct jr_engine *e, const struct jr_job_spec *specs,
 	uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
 	int rc;
 
-	rc = chunk_take(r, specs, n, jr_now_realtime_ns(), index, gen);
+	rc = chunk_take(r, specs, n, jr_clock_now_ns(&submit_clock), index, gen);
 	if (rc < 0)
 		return rc;
 	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
@@ -314,7 +316,7 @@ static int submit_large(struct jr_engine *e, const struct jr_job_spec *specs,
 			size_t n, jr_job_id *ids_out)
 {
 	struct jr_region *r = &e->region;
-	uint64_t created_ns = jr_now_realtime_ns();
+	uint64_t created_ns = jr_clock_now_ns(&submit_clock);
 	uint64_t *park = ids_out ? ids_out : jr_malloc(n * sizeof(uint64_t));
 	size_t done = 0;
 	int rc = 0;
@@ -397,7 +399,7 @@ int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 	rc = spec_resolve(r, spec, &rs);
 	if (rc < 0)
 		return rc;
-	rc = chunk_take(r, spec, 1, jr_now_realtime_ns(), &index, &gen);
+	rc = chunk_take(r, spec, 1, jr_clock_now_ns(&submit_clock), &index, &gen);
 	if (rc < 0)
 		return rc;
 	jr_fetch_add_relaxed(&my_shard(r)->submitted, 1);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "region.h"
 #include "topology.h"
 
@@ -30,6 +31,7 @@ struct jr_worker {
 	uint32_t core;
 	pthread_t thread;
 	bool started;
+	struct jr_clock_base clock;
 	/* Finished slots not yet returned to the free ring: returned in
 	 * groups of retire_batch, and whenever the worker idles. */
 	uint32_t retire_count;

@@ -44,8 +44,16 @@ int jr_jobtab_alloc_batch(struct jr_region *r, uint32_t *index, uint32_t n)
 			break;
 		got += k;
 	}
-	if (got == n)
+	if (got == n) {
+		/* The free ring is FIFO, so the next slot handed out is the
+		 * coldest in the table (it keeps finished jobs readable the
+		 * longest): start fetching it for the next allocation. */
+		uint32_t next = jr_load_relaxed(&r->free_ring->c_head);
+		uint32_t peek = jr_load_relaxed(&r->free_buf[next & r->free_ring->mask]);
+		if (peek < r->hdr->capacity)
+			__builtin_prefetch(&r->slots[peek], 1);
 		return 0;
+	}
 	if (got > 0)
 		jr_jobtab_free_batch(r, index, got);
 	return -EAGAIN;

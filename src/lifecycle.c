@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "common.h"
 #include "engine.h"
 #include "jobtab.h"
@@ -40,6 +41,7 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 	struct jr_region_geometry geo = { o->capacity, o->arena_bytes };
 	int rc;
 
+	jr_clock_init();
 	rc = jr_topology_load(&e->topo, o->topology);
 	if (rc < 0)
 		return rc;

@@ -119,7 +119,7 @@ static void run_job(struct jr_worker *w, struct jr_slot *s, uint32_t index,
 	jr_store_relaxed(&w->rec->running, 1);
 	rc = fn((void *)(uintptr_t)s->arg, &ctx);
 	jr_store_relaxed(&w->rec->running, 0);
-	*now = jr_now_realtime_ns();
+	*now = jr_clock_now_ns(&w->clock);
 	jr_slot_put(s->end_ns, *now);
 	jr_slot_put(s->result, rc);
 	jr_jobtab_finish(s, rc == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED);
@@ -160,7 +160,13 @@ static void run_batch(struct jr_worker *w, const uint32_t *batch, uint32_t n,
 	struct jr_engine *e = w->engine;
 	struct jr_region *r = &e->region;
 	struct batch_tally t = { w, 0, 0 };
-	uint64_t now = jr_now_realtime_ns();
+	uint64_t now;
+
+	/* The slots were last written by the submitter's core: start all
+	 * their transfers now rather than one per job. */
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(&r->slots[batch[i]], 1);
+	now = jr_clock_now_ns(&w->clock);
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct jr_slot *s = &r->slots[batch[i]];
@@ -186,12 +192,12 @@ static void run_batch(struct jr_worker *w, const uint32_t *batch, uint32_t n,
 static bool spin_for_work(struct jr_worker *w)
 {
 	struct jr_region *r = &w->engine->region;
-	uint64_t deadline = jr_now_monotonic_ns() + w->engine->spin_ns;
+	uint64_t deadline = jr_clock_now_ns(&w->clock) + w->engine->spin_ns;
 	bool found = false;
 
 	jr_fetch_add_acq_rel(&r->ctl->spinning_workers, 1);
 	while (!found && run_state(r) < JR_RUN_STOP &&
-	       jr_now_monotonic_ns() < deadline) {
+	       jr_clock_now_ns(&w->clock) < deadline) {
 		/* Yield rather than pause: on a host with more runnable
 		 * threads than cores (a submitter sharing this core), the
 		 * spin must not take the core from the thread that would
@@ -228,15 +234,17 @@ static bool worker_idle(struct jr_worker *w)
 	return run_state(r) < JR_RUN_STOP;
 }
 
-/* After a short claim, wait about a microsecond before claiming again.
+#define JR_ACCUMULATE_NS 4000u
+
+/* After a short claim, wait a few microseconds before claiming again.
  * A worker that re-polls a ring as soon as it has emptied it pulls the
  * producers' cache line across cores once per job; waiting lets a few
  * jobs gather so the line moves once per batch. */
-static void let_jobs_accumulate(void)
+static void let_jobs_accumulate(struct jr_worker *w)
 {
-	uint64_t until = jr_now_monotonic_ns() + 1000;
+	uint64_t until = jr_clock_now_ns(&w->clock) + JR_ACCUMULATE_NS;
 
-	while (jr_now_monotonic_ns() < until)
+	while (jr_clock_now_ns(&w->clock) < until)
 		jr_cpu_relax();
 }
 
@@ -268,7 +276,7 @@ static void *worker_main(void *arg)
 		if (n > 0) {
 			run_batch(w, batch, n, level);
 			if (n < e->claim_batch)
-				let_jobs_accumulate();
+				let_jobs_accumulate(w);
 		} else if (!worker_idle(w)) {
 			break;
 		}
