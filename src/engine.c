@@ -3,10 +3,10 @@
  * cancel, query, wait, statistics. Ties the region, the job table, the
  * priority rings, the queues and the workers together.
  *
- * Submission is three phases, so that a batch is all or nothing:
- *   1. validate every spec (nothing changes on error);
- *   2. take the slots and fill them (undone on -EAGAIN);
- *   3. publish each slot as QUEUED (release), then enqueue the indexes
+ * Submission is two phases, so that a batch is all or nothing:
+ *   1. take the slots and fill them from the validated specs (all undone
+ *      on any error: a bad spec, a full table or arena);
+ *   2. publish each slot as QUEUED (release), then enqueue the indexes
  *      level by level in submission order, then wake parked workers.
  */
 #include <errno.h>
@@ -167,20 +167,8 @@ static int spec_resolve(struct jr_region *r, const struct jr_job_spec *spec,
 	return 0;
 }
 
-static int specs_validate(struct jr_region *r, const struct jr_job_spec *specs,
-			  size_t n)
-{
-	struct resolved_spec rs;
-
-	for (size_t i = 0; i < n; i++) {
-		int rc = spec_resolve(r, &specs[i], &rs);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Fill one taken slot; the previous occupant's name goes back first. */
+/* Validate one spec and fill a taken slot from it; the previous
+ * occupant's name goes back first. On error the slot keeps no name. */
 static int slot_fill(struct jr_region *r, uint32_t index,
 		     const struct jr_job_spec *spec, uint64_t created_ns,
 		     uint32_t *gen_out)
@@ -191,7 +179,8 @@ static int slot_fill(struct jr_region *r, uint32_t index,
 	int rc;
 
 	rc = spec_resolve(r, spec, &rs);
-	JR_ASSERT(rc == 0);	/* validated already */
+	if (rc < 0)
+		return rc;
 	*gen_out = jr_jobtab_next_gen(s);
 	jr_arena_free(r, jr_slot_get(s->name_ref));
 	jr_slot_put(s->name_ref, 0);
@@ -364,7 +353,6 @@ int jr_job_submit_batch(struct jr_engine *e, const struct jr_job_spec *specs,
 			size_t n, jr_job_id *ids_out)
 {
 	struct jr_region *r = &e->region;
-	int rc;
 
 	if (n == 0)
 		return 0;
@@ -374,9 +362,6 @@ int jr_job_submit_batch(struct jr_engine *e, const struct jr_job_spec *specs,
 		return -ESHUTDOWN;
 	if (n >= r->hdr->capacity)
 		return -EAGAIN;
-	rc = specs_validate(r, specs, n);
-	if (rc < 0)
-		return rc;
 	if (n <= SUBMIT_CHUNK)
 		return submit_small(e, specs, (uint32_t)n, ids_out);
 	return submit_large(e, specs, n, ids_out);
@@ -388,26 +373,24 @@ int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 		  jr_job_id *id_out)
 {
 	struct jr_region *r = &e->region;
-	struct resolved_spec rs;
 	uint32_t index, gen;
+	struct jr_slot *s;
 	int rc;
 
 	if (!spec)
 		return -EINVAL;
 	if (!jr_load_relaxed(&r->ctl->accepting))
 		return -ESHUTDOWN;
-	rc = spec_resolve(r, spec, &rs);
-	if (rc < 0)
-		return rc;
 	rc = chunk_take(r, spec, 1, jr_clock_now_ns(&submit_clock), &index, &gen);
 	if (rc < 0)
 		return rc;
+	s = &r->slots[index];
 	jr_fetch_add_relaxed(&my_shard(r)->submitted, 1);
 	/* Pairs with jr_jobtab_start()'s acquire CAS. */
-	jr_store_release(&r->slots[index].state, jr_slot_word(gen, JR_JOB_QUEUED));
+	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
 	if (id_out)
 		*id_out = jr_job_id_make(gen, index);
-	jr_prio_push_batch_mpmc(r, rs.level, &index, 1);
+	jr_prio_push_batch_mpmc(r, s->priority, &index, 1);
 	jr_workers_wake(e, 1);
 	return 0;
 }
