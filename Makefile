@@ -74,12 +74,14 @@ $(BUILD)/jobring.pc: jobring.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' $< > $@
 
-# Every exported symbol must carry the jr_ prefix.
+# The shared library exports exactly the functions declared in jobring.h.
 check-exports: $(SHARED_LIB)
-	@bad=$$(nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {print $$3}' \
-		| grep -v '^jr_' | grep -v '^_' ); \
-	if [ -n "$$bad" ]; then echo "non-jr_ exports: $$bad"; exit 1; fi; \
-	echo "exports: all jr_"
+	@nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {sub(/@.*/, "", $$3); print $$3}' \
+		| grep -v '^JOBRING_' | sort > $(BUILD)/exports.txt; \
+	grep -oE '\bjr_[a-z_]+\(' include/jobring.h | tr -d '(' | sort -u > $(BUILD)/declared.txt; \
+	if ! cmp -s $(BUILD)/exports.txt $(BUILD)/declared.txt; then \
+		echo "exports differ from jobring.h:"; diff $(BUILD)/declared.txt $(BUILD)/exports.txt; exit 1; fi; \
+	echo "exports: the $$(wc -l < $(BUILD)/exports.txt) functions of jobring.h"
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC_LIB)
 	@mkdir -p $(@D)
@@ -123,6 +125,7 @@ test-run: $(TEST_BINS)
 
 test: deps
 	$(MAKE) MODE=debug BUILD=build/debug check-exports test-run
+	tests/install_check.sh
 
 test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -152,7 +155,8 @@ install: lib
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libjobring.so.0 $(DESTDIR)$(PREFIX)/lib/libjobring.so
 	install -m 644 include/jobring.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/jobring.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' jobring.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/jobring.pc
 	install -m 644 docs/man/jobring.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 
 clean:

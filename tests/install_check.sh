@@ -1,0 +1,25 @@
+#!/bin/sh
+# install_check.sh - `make install DESTDIR=... PREFIX=...` produces a
+# library, header, man page and pkg-config file that a program can build
+# and link against, statically and dynamically.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+prefix=/opt/jobring-test
+make -s -C "$top" install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
+root="$dest$prefix"
+for f in include/jobring.h lib/libjobring.a lib/libjobring.so.0 \
+	lib/pkgconfig/jobring.pc share/man/man3/jobring.3; do
+	[ -e "$root/$f" ] || { echo "install_check: missing $f"; exit 1; }
+done
+example="$top/build/debug/tests/readme_example.c"
+export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$root/lib/pkgconfig"
+cc -o "$dest/dyn" "$example" $(pkg-config --cflags --libs jobring)
+LD_LIBRARY_PATH="$root/lib" "$dest/dyn" >/dev/null
+# Static libjobring with the system's shared hwloc and jemalloc (the .pc
+# file's Libs.private).
+cc -o "$dest/static" "$example" $(pkg-config --cflags jobring) \
+	"$root/lib/libjobring.a" -lhwloc -ljemalloc -lpthread
+"$dest/static" >/dev/null
+echo "install_check: 1 passed, 0 failed"
