@@ -1,0 +1,292 @@
+/*
+ * test_resources.c - pools from a synthetic two-socket host: best-fit
+ * placement, admission at submit, and a checker that samples the pools
+ * while threads reserve and release 100,000 random requirements, proving
+ * that nothing is ever over-committed and no core is held twice.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "resources.h"
+
+#define TWO_SOCKETS "package:2 numa:1 core:16 pu:2"
+#define GIB (1ull << 30)
+
+static struct jr_topology topo;
+static struct jr_pools pools;
+
+static void pools_setup(void)
+{
+	static const char *names[] = { "licenses" };
+	struct jr_res_config cfg = { 0 };
+
+	cfg.mem_per_node = 64 * GIB;
+	cfg.gpus_per_node = 2;
+	cfg.custom_count = 1;
+	cfg.custom_name[0] = names[0];
+	cfg.custom_total[0] = 5;
+	cfg.capabilities = 0x3;
+	assert_int_equal(jr_topology_load(&topo, TWO_SOCKETS), 0);
+	assert_int_equal(jr_pools_init(&pools, &topo, &cfg), 0);
+}
+
+static void pools_teardown(void)
+{
+	jr_topology_destroy(&topo);
+}
+
+static uint32_t first_node(const struct jr_alloc *a)
+{
+	return (uint32_t)__builtin_ctz(a->nodes);
+}
+
+static void test_best_fit_placement(void **state)
+{
+	(void)state;
+	struct jr_req r10 = { .cpus = 10 }, r8 = { .cpus = 8 }, r4 = { .cpus = 4 };
+	struct jr_alloc a, b, c;
+	uint32_t ids[32];
+
+	pools_setup();
+	assert_int_equal(pools.numa_count, 2);
+	assert_int_equal(jr_res_reserve(&pools, &r10, &a), 0);
+	assert_int_equal(first_node(&a), 0);
+	/* 8 cores: node 0 has 6 left, so node 1. */
+	assert_int_equal(jr_res_reserve(&pools, &r8, &b), 0);
+	assert_int_equal(first_node(&b), 1);
+	/* 4 cores fit both; node 0 leaves 2, node 1 leaves 4: node 0. */
+	assert_int_equal(jr_res_reserve(&pools, &r4, &c), 0);
+	assert_int_equal(first_node(&c), 0);
+	assert_int_equal(jr_alloc_core_ids(&pools, &b, ids, 32), 8);
+	assert_int_equal(ids[0], 16);	/* node 1 starts at core 16 */
+	assert_int_equal(jr_pools_free_cores(&pools, 0), 2);
+	jr_res_release(&pools, &a);
+	jr_res_release(&pools, &b);
+	jr_res_release(&pools, &c);
+	assert_int_equal(jr_pools_free_cores(&pools, 0), 16);
+	assert_int_equal(jr_pools_free_cores(&pools, 1), 16);
+	pools_teardown();
+}
+
+static void test_memory_and_gpus_pick_the_node(void **state)
+{
+	(void)state;
+	struct jr_req big_mem = { .cpus = 1, .mem_bytes = 60 * GIB };
+	struct jr_req more_mem = { .cpus = 1, .mem_bytes = 10 * GIB };
+	struct jr_req gpu2 = { .cpus = 1, .gpus = 2 };
+	struct jr_alloc a, b, c, d;
+
+	pools_setup();
+	assert_int_equal(jr_res_reserve(&pools, &big_mem, &a), 0);
+	assert_int_equal(jr_res_reserve(&pools, &more_mem, &b), 0);
+	assert_int_not_equal(first_node(&a), first_node(&b));
+	assert_int_equal(jr_res_reserve(&pools, &gpu2, &c), 0);
+	assert_int_equal(jr_res_reserve(&pools, &gpu2, &d), 0);
+	assert_int_not_equal(first_node(&c), first_node(&d));
+	/* No GPU left anywhere: busy, nothing taken. */
+	assert_int_equal(jr_res_reserve(&pools, &gpu2, &d), -EBUSY);
+	assert_int_equal(jr_pools_free_cores(&pools, 0) + jr_pools_free_cores(&pools, 1), 28);
+	pools_teardown();
+}
+
+static void test_host_admission(void **state)
+{
+	(void)state;
+	struct jr_req r = { 0 };
+
+	pools_setup();
+	r.cpus = 16;
+	assert_int_equal(jr_res_check_host(&pools, &r), 0);
+	r.cpus = 17;
+	assert_int_equal(jr_res_check_host(&pools, &r), -E2BIG);
+	r.span = true;
+	assert_int_equal(jr_res_check_host(&pools, &r), 0);
+	r.cpus = 33;
+	assert_int_equal(jr_res_check_host(&pools, &r), -E2BIG);
+	memset(&r, 0, sizeof(r));
+	r.mem_bytes = 65 * GIB;
+	assert_int_equal(jr_res_check_host(&pools, &r), -E2BIG);
+	memset(&r, 0, sizeof(r));
+	r.gpus = 3;
+	assert_int_equal(jr_res_check_host(&pools, &r), -E2BIG);
+	memset(&r, 0, sizeof(r));
+	r.custom[0] = 6;
+	assert_int_equal(jr_res_check_host(&pools, &r), -E2BIG);
+	memset(&r, 0, sizeof(r));
+	r.capabilities = 0x4;
+	assert_int_equal(jr_res_check_host(&pools, &r), -ENOTSUP);
+	pools_teardown();
+}
+
+static void test_span_over_nodes(void **state)
+{
+	(void)state;
+	struct jr_req r = { .cpus = 20, .span = true, .mem_bytes = 100 * GIB };
+	struct jr_alloc a;
+
+	pools_setup();
+	assert_int_equal(jr_res_reserve(&pools, &r, &a), 0);
+	assert_int_equal(a.nodes, 0x3);
+	assert_int_equal(jr_pools_free_cores(&pools, 0) + jr_pools_free_cores(&pools, 1), 12);
+	jr_res_release(&pools, &a);
+	assert_int_equal(pools.node[0].mem_free + pools.node[1].mem_free, 128 * GIB);
+	pools_teardown();
+}
+
+/* --- the over-commit checker --------------------------------------------- */
+
+struct checker {
+	int64_t jobs_left;
+	uint32_t owner[32];	/* 0 or the id of the job holding the core */
+	uint64_t held_mem[2], held_licenses;
+	uint32_t held_gpus[2];
+	uint64_t violations, samples, reserved;
+	int stop;
+};
+
+static struct checker chk;
+
+static void claim_cores(const struct jr_alloc *a, uint32_t job)
+{
+	uint32_t ids[32], n = jr_alloc_core_ids(&pools, a, ids, 32);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t expected = 0;
+		if (!__atomic_compare_exchange_n(&chk.owner[ids[i]], &expected, job, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void drop_cores(const struct jr_alloc *a)
+{
+	uint32_t ids[32], n = jr_alloc_core_ids(&pools, a, ids, 32);
+
+	for (uint32_t i = 0; i < n; i++)
+		__atomic_store_n(&chk.owner[ids[i]], 0, __ATOMIC_RELEASE);
+}
+
+static void account(const struct jr_alloc *a, int sign)
+{
+	for (int n = 0; n < 2; n++) {
+		__atomic_fetch_add(&chk.held_mem[n], (uint64_t)sign * a->mem[n], __ATOMIC_ACQ_REL);
+		__atomic_fetch_add(&chk.held_gpus[n],
+				   (uint32_t)(sign * __builtin_popcount(a->gpus[n])),
+				   __ATOMIC_ACQ_REL);
+	}
+	__atomic_fetch_add(&chk.held_licenses, (uint64_t)sign * a->custom[0], __ATOMIC_ACQ_REL);
+}
+
+static void *reserver(void *arg)
+{
+	uint64_t x = (uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
+	struct jr_alloc held[4];
+	int count = 0;
+
+	while (__atomic_fetch_sub(&chk.jobs_left, 1, __ATOMIC_RELAXED) > 0) {
+		struct jr_req r = { 0 };
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		r.cpus = 1 + (uint32_t)(x % 12);
+		r.mem_bytes = (x >> 8) % (48 * GIB);
+		r.gpus = (uint32_t)((x >> 20) % 3);
+		r.custom[0] = (x >> 24) % 3;
+		r.span = ((x >> 30) & 7) == 0;
+		if (jr_res_reserve(&pools, &r, &held[count]) == 0) {
+			uint32_t job = (uint32_t)(x | 1);
+			account(&held[count], +1);
+			claim_cores(&held[count], job);
+			__atomic_fetch_add(&chk.reserved, 1, __ATOMIC_RELAXED);
+			count++;
+		}
+		/* Hold up to 4 at once; release the oldest. */
+		if (count == 4 || (count && (x & 1))) {
+			drop_cores(&held[0]);
+			account(&held[0], -1);
+			jr_res_release(&pools, &held[0]);
+			memmove(held, held + 1, (size_t)(count - 1) * sizeof(held[0]));
+			count--;
+		}
+	}
+	while (count-- > 0) {
+		drop_cores(&held[count]);
+		account(&held[count], -1);
+		jr_res_release(&pools, &held[count]);
+	}
+	return NULL;
+}
+
+/* Held counts are raised after a reserve and lowered before a release, so
+ * held + free can dip below the total but never exceed it. */
+static void sample_once(void)
+{
+	for (int n = 0; n < 2; n++) {
+		const struct jr_numa_pool *node = &pools.node[n];
+		uint64_t held = __atomic_load_n(&chk.held_mem[n], __ATOMIC_ACQUIRE);
+		uint64_t mem_free = __atomic_load_n(&node->mem_free, __ATOMIC_ACQUIRE);
+		uint32_t gheld = __atomic_load_n(&chk.held_gpus[n], __ATOMIC_ACQUIRE);
+		uint32_t gfree = (uint32_t)__builtin_popcount(
+			__atomic_load_n(&node->gpu_free, __ATOMIC_ACQUIRE));
+		if (mem_free > node->mem_total || held + mem_free > node->mem_total ||
+		    gfree + gheld > 2 || jr_pools_free_cores(&pools, (uint32_t)n) > 16)
+			__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
+	}
+	uint64_t lic = __atomic_load_n(&pools.custom_free[0], __ATOMIC_ACQUIRE);
+	if (lic + __atomic_load_n(&chk.held_licenses, __ATOMIC_ACQUIRE) > 5)
+		__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
+	chk.samples++;
+}
+
+static void *sampler(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&chk.stop, __ATOMIC_ACQUIRE))
+		sample_once();
+	return NULL;
+}
+
+static void test_never_overcommitted(void **state)
+{
+	(void)state;
+	pthread_t th[4], samp;
+
+	pools_setup();
+	memset(&chk, 0, sizeof(chk));
+	chk.jobs_left = (int64_t)test_scaled(100000);
+	pthread_create(&samp, NULL, sampler, NULL);
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, reserver, (void *)(i + 1));
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	__atomic_store_n(&chk.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(samp, NULL);
+	print_message("%lu reservations, %lu samples, %lu violations\n",
+		      (unsigned long)chk.reserved, (unsigned long)chk.samples,
+		      (unsigned long)chk.violations);
+	assert_int_equal(chk.violations, 0);
+	/* GPUs and licenses are scarce: about a fifth succeed. */
+	assert_true(chk.reserved > test_scaled(100000) / 10);
+	assert_true(chk.samples > 100);
+	/* Everything given back exactly. */
+	for (int n = 0; n < 2; n++) {
+		assert_int_equal(jr_pools_free_cores(&pools, (uint32_t)n), 16);
+		assert_int_equal(pools.node[n].mem_free, 64 * GIB);
+		assert_int_equal(pools.node[n].gpu_free, 0x3);
+	}
+	assert_int_equal(pools.custom_free[0], 5);
+	pools_teardown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_best_fit_placement),
+		cmocka_unit_test(test_memory_and_gpus_pick_the_node),
+		cmocka_unit_test(test_host_admission),
+		cmocka_unit_test(test_span_over_nodes),
+		cmocka_unit_test(test_never_overcommitted),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
