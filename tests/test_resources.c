@@ -138,9 +138,18 @@ static void test_span_over_nodes(void **state)
 
 /* --- the over-commit checker --------------------------------------------- */
 
+/* Cores and GPUs are checked exactly and lock-free: each unit has an
+ * owner word, set by CAS when a reservation returns it, so a unit handed
+ * to two jobs at once is caught whenever it happens. Memory and licenses
+ * are counters: reservers hold a read lock around reserve+account and
+ * unaccount+release (they still race each other), and the sampler takes
+ * the write lock for an exact snapshot in which held + free must equal
+ * the total. */
 struct checker {
 	int64_t jobs_left;
+	pthread_rwlock_t lock;
 	uint32_t owner[32];	/* 0 or the id of the job holding the core */
+	uint32_t gpu_owner[2][2];
 	uint64_t held_mem[2], held_licenses;
 	uint32_t held_gpus[2];
 	uint64_t violations, samples, reserved;
@@ -149,16 +158,25 @@ struct checker {
 
 static struct checker chk;
 
+static void claim_unit(uint32_t *owner, uint32_t job)
+{
+	uint32_t expected = 0;
+
+	if (!__atomic_compare_exchange_n(owner, &expected, job, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
+}
+
 static void claim_cores(const struct jr_alloc *a, uint32_t job)
 {
 	uint32_t ids[32], n = jr_alloc_core_ids(&pools, a, ids, 32);
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t expected = 0;
-		if (!__atomic_compare_exchange_n(&chk.owner[ids[i]], &expected, job, 0,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
-	}
+	for (uint32_t i = 0; i < n; i++)
+		claim_unit(&chk.owner[ids[i]], job);
+	for (int node = 0; node < 2; node++)
+		for (int g = 0; g < 2; g++)
+			if (a->gpus[node] & (1u << g))
+				claim_unit(&chk.gpu_owner[node][g], job);
 }
 
 static void drop_cores(const struct jr_alloc *a)
@@ -167,6 +185,10 @@ static void drop_cores(const struct jr_alloc *a)
 
 	for (uint32_t i = 0; i < n; i++)
 		__atomic_store_n(&chk.owner[ids[i]], 0, __ATOMIC_RELEASE);
+	for (int node = 0; node < 2; node++)
+		for (int g = 0; g < 2; g++)
+			if (a->gpus[node] & (1u << g))
+				__atomic_store_n(&chk.gpu_owner[node][g], 0, __ATOMIC_RELEASE);
 }
 
 static void account(const struct jr_alloc *a, int sign)
@@ -194,6 +216,7 @@ static void *reserver(void *arg)
 		r.gpus = (uint32_t)((x >> 20) % 3);
 		r.custom[0] = (x >> 24) % 3;
 		r.span = ((x >> 30) & 7) == 0;
+		pthread_rwlock_rdlock(&chk.lock);
 		if (jr_res_reserve(&pools, &r, &held[count]) == 0) {
 			uint32_t job = (uint32_t)(x | 1);
 			account(&held[count], +1);
@@ -201,11 +224,14 @@ static void *reserver(void *arg)
 			__atomic_fetch_add(&chk.reserved, 1, __ATOMIC_RELAXED);
 			count++;
 		}
+		pthread_rwlock_unlock(&chk.lock);
 		/* Hold up to 4 at once; release the oldest. */
 		if (count == 4 || (count && (x & 1))) {
+			pthread_rwlock_rdlock(&chk.lock);
 			drop_cores(&held[0]);
 			account(&held[0], -1);
 			jr_res_release(&pools, &held[0]);
+			pthread_rwlock_unlock(&chk.lock);
 			memmove(held, held + 1, (size_t)(count - 1) * sizeof(held[0]));
 			count--;
 		}
@@ -218,24 +244,34 @@ static void *reserver(void *arg)
 	return NULL;
 }
 
-/* Held counts are raised after a reserve and lowered before a release, so
- * held + free can dip below the total but never exceed it. */
+static void sample_exact(void)
+{
+	pthread_rwlock_wrlock(&chk.lock);
+	for (int n = 0; n < 2; n++) {
+		const struct jr_numa_pool *node = &pools.node[n];
+		uint32_t gfree = (uint32_t)__builtin_popcount(node->gpu_free);
+		if (chk.held_mem[n] + node->mem_free != node->mem_total ||
+		    chk.held_gpus[n] + gfree != 2)
+			chk.violations++;
+	}
+	if (chk.held_licenses + pools.custom_free[0] != 5)
+		chk.violations++;
+	pthread_rwlock_unlock(&chk.lock);
+}
+
+/* Between exact snapshots, lock-free: no counter ever exceeds its total. */
 static void sample_once(void)
 {
 	for (int n = 0; n < 2; n++) {
 		const struct jr_numa_pool *node = &pools.node[n];
-		uint64_t held = __atomic_load_n(&chk.held_mem[n], __ATOMIC_ACQUIRE);
-		uint64_t mem_free = __atomic_load_n(&node->mem_free, __ATOMIC_ACQUIRE);
-		uint32_t gheld = __atomic_load_n(&chk.held_gpus[n], __ATOMIC_ACQUIRE);
-		uint32_t gfree = (uint32_t)__builtin_popcount(
-			__atomic_load_n(&node->gpu_free, __ATOMIC_ACQUIRE));
-		if (mem_free > node->mem_total || held + mem_free > node->mem_total ||
-		    gfree + gheld > 2 || jr_pools_free_cores(&pools, (uint32_t)n) > 16)
+		if (__atomic_load_n(&node->mem_free, __ATOMIC_ACQUIRE) > node->mem_total ||
+		    jr_pools_free_cores(&pools, (uint32_t)n) > 16)
 			__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
 	}
-	uint64_t lic = __atomic_load_n(&pools.custom_free[0], __ATOMIC_ACQUIRE);
-	if (lic + __atomic_load_n(&chk.held_licenses, __ATOMIC_ACQUIRE) > 5)
+	if (__atomic_load_n(&pools.custom_free[0], __ATOMIC_ACQUIRE) > 5)
 		__atomic_fetch_add(&chk.violations, 1, __ATOMIC_RELAXED);
+	if (chk.samples % 64 == 0)
+		sample_exact();
 	chk.samples++;
 }
 
@@ -254,6 +290,7 @@ static void test_never_overcommitted(void **state)
 
 	pools_setup();
 	memset(&chk, 0, sizeof(chk));
+	pthread_rwlock_init(&chk.lock, NULL);
 	chk.jobs_left = (int64_t)test_scaled(100000);
 	pthread_create(&samp, NULL, sampler, NULL);
 	for (uintptr_t i = 0; i < 4; i++)
