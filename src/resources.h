@@ -7,7 +7,7 @@
  * failed attempt gives back what it took.
  *
  * The same code reserves on the live pools (in the region, concurrently)
- * and on private copies the scheduler uses to look ahead (sched.c).
+ * and on private copies the scheduler uses to look ahead (scheduler.c).
  */
 #ifndef JR_RESOURCES_H
 #define JR_RESOURCES_H

@@ -1,0 +1,420 @@
+/*
+ * scheduler.c - the scheduling pass: waiting order, EASY backfilling,
+ * dependencies, delayed jobs. See scheduler.h for the policy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "common.h"
+#include "scheduler.h"
+
+enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED };
+
+/* --- lists ---------------------------------------------------------------- */
+
+static int list_reserve(struct jr_job_list *l, uint32_t need)
+{
+	struct jr_sched_job **items;
+	uint32_t cap;
+
+	if (need <= l->cap)
+		return 0;
+	cap = l->cap ? l->cap * 2 : 64;
+	while (cap < need)
+		cap *= 2;
+	items = jr_malloc(cap * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	if (l->count)
+		memcpy(items, l->items, l->count * sizeof(*items));
+	jr_free(l->items);
+	l->items = items;
+	l->cap = cap;
+	return 0;
+}
+
+static void list_set(struct jr_job_list *l, uint32_t i, struct jr_sched_job *j)
+{
+	l->items[i] = j;
+	j->index = i;
+}
+
+static bool waits_before(const struct jr_sched_job *a, const struct jr_sched_job *b)
+{
+	return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
+}
+
+static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = &s->waiting;
+	uint32_t lo = 0, hi;
+
+	if (list_reserve(l, l->count + 1) < 0)
+		return -ENOMEM;
+	hi = l->count;
+	while (lo < hi) {	/* first position whose job waits after ours */
+		uint32_t mid = (lo + hi) / 2;
+		if (waits_before(l->items[mid], job))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&l->items[lo + 1], &l->items[lo], (l->count - lo) * sizeof(job));
+	l->items[lo] = job;
+	l->count++;
+	job->list = ON_WAITING;
+	return 0;
+}
+
+static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = &s->waiting;
+
+	for (uint32_t i = 0; i < l->count; i++) {
+		if (l->items[i] != job)
+			continue;
+		memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof(job));
+		l->count--;
+		break;
+	}
+	job->list = ON_NONE;
+}
+
+static int running_add(struct jr_sched *s, struct jr_sched_job *job)
+{
+	if (list_reserve(&s->running, s->running.count + 1) < 0)
+		return -ENOMEM;
+	list_set(&s->running, s->running.count++, job);
+	job->list = ON_RUNNING;
+	return 0;
+}
+
+static void running_remove(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = &s->running;
+	struct jr_sched_job *last = l->items[--l->count];
+
+	JR_ASSERT(job->list == ON_RUNNING && l->items[job->index] == job);
+	if (last != job)
+		list_set(l, job->index, last);
+	job->list = ON_NONE;
+}
+
+/* Delayed jobs: a binary min-heap on not_before_ns. */
+static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
+{
+	struct jr_sched_job *t = h->items[a];
+
+	list_set(h, a, h->items[b]);
+	list_set(h, b, t);
+}
+
+static void heap_up(struct jr_job_list *h, uint32_t i)
+{
+	while (i > 0 && h->items[(i - 1) / 2]->not_before_ns > h->items[i]->not_before_ns) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct jr_job_list *h, uint32_t i)
+{
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= h->count)
+			return;
+		if (c + 1 < h->count &&
+		    h->items[c + 1]->not_before_ns < h->items[c]->not_before_ns)
+			c++;
+		if (h->items[i]->not_before_ns <= h->items[c]->not_before_ns)
+			return;
+		heap_swap(h, i, c);
+		i = c;
+	}
+}
+
+static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *h = &s->delayed;
+
+	if (list_reserve(h, h->count + 1) < 0)
+		return -ENOMEM;
+	list_set(h, h->count++, job);
+	heap_up(h, job->index);
+	job->list = ON_DELAYED;
+	return 0;
+}
+
+static void delayed_remove(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *h = &s->delayed;
+	uint32_t i = job->index;
+
+	h->count--;
+	if (i != h->count) {
+		list_set(h, i, h->items[h->count]);
+		heap_down(h, i);
+		heap_up(h, h->items[i]->index);
+	}
+	job->list = ON_NONE;
+}
+
+/* --- life cycle ----------------------------------------------------------- */
+
+void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
+		   const struct jr_sched_ops *ops)
+{
+	memset(s, 0, sizeof(*s));
+	s->pools = pools;
+	s->ops = *ops;
+	s->shadow_ns = JR_TIME_NEVER;
+}
+
+void jr_sched_destroy(struct jr_sched *s)
+{
+	jr_free(s->waiting.items);
+	jr_free(s->running.items);
+	jr_free(s->delayed.items);
+	memset(s, 0, sizeof(*s));
+}
+
+int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
+{
+	if (p->state == JR_SCHED_SUCCEEDED)
+		return 0;
+	if (p->state == JR_SCHED_FAILED || p->state == JR_SCHED_CANCELLED) {
+		job->dependency_failed = true;
+		return 0;
+	}
+	if (p->dependent_count == p->dependent_cap) {
+		uint32_t cap = p->dependent_cap ? p->dependent_cap * 2 : 4;
+		struct jr_sched_job **d = jr_malloc(cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		if (p->dependent_count)
+			memcpy(d, p->dependents, p->dependent_count * sizeof(*d));
+		jr_free(p->dependents);
+		p->dependents = d;
+		p->dependent_cap = cap;
+	}
+	p->dependents[p->dependent_count++] = job;
+	job->deps_left++;
+	return 0;
+}
+
+static int make_eligible(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	if (job->not_before_ns > now)
+		return delayed_push(s, job);
+	job->state = JR_SCHED_WAITING;
+	return waiting_insert(s, job);
+}
+
+static void drop_dependents(struct jr_sched_job *job)
+{
+	jr_free(job->dependents);
+	job->dependents = NULL;
+	job->dependent_count = job->dependent_cap = 0;
+}
+
+/* Cancel every transitive dependent of job, which ended for good. Each
+ * dependent is pending (it cannot have started), so it is on no list but
+ * perhaps the delayed heap. */
+static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
+			      uint64_t now)
+{
+	for (uint32_t i = 0; i < job->dependent_count; i++) {
+		struct jr_sched_job *d = job->dependents[i];
+		if (d->state != JR_SCHED_PENDING)
+			continue;
+		if (d->list == ON_DELAYED)
+			delayed_remove(s, d);
+		d->state = JR_SCHED_CANCELLED;
+		d->reason = JR_REASON_DEPENDENCY_FAILED;
+		if (s->ops.ended)
+			s->ops.ended(s->ops.ctx, d, now);
+		cancel_dependents(s, d, now);
+	}
+	drop_dependents(job);
+}
+
+static void release_dependents(struct jr_sched *s, struct jr_sched_job *job,
+			       uint64_t now)
+{
+	for (uint32_t i = 0; i < job->dependent_count; i++) {
+		struct jr_sched_job *d = job->dependents[i];
+		if (d->state == JR_SCHED_PENDING && --d->deps_left == 0)
+			make_eligible(s, d, now);
+	}
+	drop_dependents(job);
+}
+
+int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	job->seq = s->next_seq++;
+	job->state = JR_SCHED_PENDING;
+	job->list = ON_NONE;
+	if (job->dependency_failed) {
+		job->state = JR_SCHED_CANCELLED;
+		job->reason = JR_REASON_DEPENDENCY_FAILED;
+		if (s->ops.ended)
+			s->ops.ended(s->ops.ctx, job, now);
+		cancel_dependents(s, job, now);
+		return 0;
+	}
+	return job->deps_left ? 0 : make_eligible(s, job, now);
+}
+
+/* --- the pass -------------------------------------------------------------- */
+
+static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	job->state = JR_SCHED_RUNNING;
+	job->start_ns = now;
+	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
+	running_add(s, job);
+	if (s->ops.start)
+		s->ops.start(s->ops.ctx, job, now);
+}
+
+static int cmp_expected_end(const void *a, const void *b)
+{
+	const struct jr_sched_job *x = *(struct jr_sched_job *const *)a;
+	const struct jr_sched_job *y = *(struct jr_sched_job *const *)b;
+
+	return x->expected_end_ns < y->expected_end_ns ? -1 :
+	       x->expected_end_ns > y->expected_end_ns;
+}
+
+/* When will head fit? Replay the running jobs' expected ends on a copy of
+ * the pools until it does. The copy, with head's share taken, is what a
+ * backfilled job that outlives the shadow time may use. With no finite
+ * end that makes room, the shadow time is never and nothing is extra. */
+static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
+{
+	struct jr_job_list *run = &s->running;
+	struct jr_alloc head_alloc;
+
+	s->scratch = *s->pools;
+	qsort(run->items, run->count, sizeof(run->items[0]), cmp_expected_end);
+	for (uint32_t i = 0; i < run->count; i++)
+		run->items[i]->index = i;
+	for (uint32_t i = 0; i < run->count; i++) {
+		const struct jr_sched_job *r = run->items[i];
+		if (r->expected_end_ns == JR_TIME_NEVER)
+			break;
+		jr_res_release(&s->scratch, &r->alloc);
+		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) == 0)
+			return r->expected_end_ns;
+	}
+	for (uint32_t n = 0; n < s->scratch.numa_count; n++) {
+		memset(s->scratch.node[n].core_free, 0, sizeof(s->scratch.node[n].core_free));
+		s->scratch.node[n].mem_free = 0;
+		s->scratch.node[n].gpu_free = 0;
+	}
+	memset(s->scratch.custom_free, 0, sizeof(s->scratch.custom_free));
+	return JR_TIME_NEVER;
+}
+
+/* Start job now if that cannot delay the head. */
+static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
+		     uint64_t shadow)
+{
+	struct jr_alloc extra;
+
+	if (jr_res_reserve(s->pools, &job->req, &job->alloc) != 0)
+		return false;
+	/* A running job past its expected end may end any moment: a shadow
+	 * time in the past leaves no room to backfill by time. */
+	if (job->limit_ns && shadow > now && job->limit_ns <= shadow - now)
+		return true;	/* ends before the head needs anything */
+	if (jr_res_reserve(&s->scratch, &job->req, &extra) == 0)
+		return true;	/* only uses what the head leaves over */
+	jr_res_release(s->pools, &job->alloc);
+	memset(&job->alloc, 0, sizeof(job->alloc));
+	return false;
+}
+
+static void promote_delayed(struct jr_sched *s, uint64_t now)
+{
+	struct jr_job_list *h = &s->delayed;
+
+	while (h->count && h->items[0]->not_before_ns <= now) {
+		struct jr_sched_job *job = h->items[0];
+		delayed_remove(s, job);
+		job->state = JR_SCHED_WAITING;
+		waiting_insert(s, job);
+	}
+}
+
+uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
+{
+	struct jr_job_list *w = &s->waiting;
+	struct jr_sched_job *head = NULL;
+	uint32_t started = 0, kept = 0;
+
+	promote_delayed(s, now);
+	s->shadow_ns = JR_TIME_NEVER;
+	for (uint32_t i = 0; i < w->count; i++) {
+		struct jr_sched_job *job = w->items[i];
+		bool go;
+		if (!head) {
+			go = jr_res_reserve(s->pools, &job->req, &job->alloc) == 0;
+			if (!go) {
+				head = job;
+				s->shadow_ns = head_shadow(s, head);
+			}
+		} else {
+			go = backfill(s, job, now, s->shadow_ns);
+			s->backfilled += go;
+		}
+		if (go) {
+			start_job(s, job, now);
+			started++;
+		} else {
+			w->items[kept++] = job;
+		}
+	}
+	w->count = kept;
+	return started;
+}
+
+void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
+		     enum jr_sched_state state, enum jr_sched_reason reason,
+		     uint64_t now)
+{
+	JR_ASSERT(job->state == JR_SCHED_RUNNING);
+	running_remove(s, job);
+	jr_res_release(s->pools, &job->alloc);
+	job->state = state;
+	job->reason = reason;
+	if (state == JR_SCHED_SUCCEEDED)
+		release_dependents(s, job, now);
+	else
+		cancel_dependents(s, job, now);
+}
+
+int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	if (job->state == JR_SCHED_RUNNING)
+		return -EBUSY;
+	if (job->state != JR_SCHED_PENDING && job->state != JR_SCHED_WAITING)
+		return -EALREADY;
+	if (job->list == ON_WAITING)
+		waiting_remove(s, job);
+	else if (job->list == ON_DELAYED)
+		delayed_remove(s, job);
+	job->state = JR_SCHED_CANCELLED;
+	job->reason = JR_REASON_CANCELLED;
+	if (s->ops.ended)
+		s->ops.ended(s->ops.ctx, job, now);
+	cancel_dependents(s, job, now);
+	return 0;
+}
+
+uint64_t jr_sched_next_wakeup(const struct jr_sched *s)
+{
+	return s->delayed.count ? s->delayed.items[0]->not_before_ns : JR_TIME_NEVER;
+}
