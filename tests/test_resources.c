@@ -237,9 +237,11 @@ static void *reserver(void *arg)
 		}
 	}
 	while (count-- > 0) {
+		pthread_rwlock_rdlock(&chk.lock);
 		drop_cores(&held[count]);
 		account(&held[count], -1);
 		jr_res_release(&pools, &held[count]);
+		pthread_rwlock_unlock(&chk.lock);
 	}
 	return NULL;
 }

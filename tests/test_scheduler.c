@@ -1,0 +1,424 @@
+/*
+ * test_scheduler.c - the scheduling pass in virtual time: backfill without
+ * starvation, priority among jobs that fit, delayed jobs, time limits,
+ * cancel, dependencies (chains, diamonds, failure propagation through a
+ * 10,000-job DAG) and the Pegasus workflows of ../shared/data/dag, whose
+ * makespan with unlimited cores must equal their critical path.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define S 1000000000ull
+
+static struct jr_sim_job *jobs_new(size_t n)
+{
+	struct jr_sim_job *j = calloc(n, sizeof(*j));
+
+	for (size_t i = 0; i < n; i++)
+		j[i].sj.id = i;
+	return j;
+}
+
+static void job_set(struct jr_sim_job *j, uint64_t submit_s, uint32_t cpus,
+		    uint64_t run_s, uint64_t limit_s)
+{
+	j->submit_ns = submit_s * S;
+	j->sj.req.cpus = cpus;
+	j->run_ns = run_s * S;
+	j->sj.limit_ns = limit_s * S;
+}
+
+/* A wide job arrives into a stream of narrow ones: it gets its start by
+ * the shadow time, and narrow jobs fill the holes meanwhile. */
+static void test_wide_job_not_starved(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	struct jr_sim_job *j = jobs_new(N + 1);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t wide_submit = 25;
+	size_t wide = 0, narrow_during_wait = 0;
+
+	jr_pools_init_flat(&pools, 1, 16, 0);
+	/* Narrow: 4 cores for 60 s, one every 10 s, from t = 0. */
+	for (size_t i = 0, k = 0; i <= N; i++) {
+		if (i == 3) {	/* arrival order: after the narrow job at 20 s */
+			wide = i;
+			job_set(&j[i], wide_submit, 16, 100, 100);
+			continue;
+		}
+		job_set(&j[i], 10 * k, 4, 60, 60);
+		if (10 * k > wide_submit && i < 3)
+			fail_msg("arrival order broken");
+		k++;
+	}
+	/* Keep submit times sorted: move the wide job into place. */
+	for (size_t i = 3; i > 0 && j[i].submit_ns < j[i - 1].submit_ns; i--) {
+		struct jr_sim_job t = j[i];
+		j[i] = j[i - 1];
+		j[i - 1] = t;
+		wide = i - 1;
+	}
+	assert_int_equal(jr_sim_run(&pools, j, N + 1, 0, &st), 0);
+	/* Jobs started at 0, 10, 20 (4 cores each) end by 80 s; the wide job
+	 * must start then, however many narrow jobs keep arriving. */
+	assert_int_equal(j[wide].sj.start_ns, 80 * S);
+	for (size_t i = 0; i <= N; i++)
+		if (i != wide && j[i].sj.start_ns > wide_submit * S &&
+		    j[i].sj.start_ns < j[wide].sj.start_ns)
+			narrow_during_wait++;
+	/* The narrow job arriving at 30 s fits the hole (ends at 90 > 80? no:
+	 * it would delay the wide job), so holes are filled only by jobs that
+	 * end in time; with 60 s jobs none can. Check the reservation held. */
+	assert_int_equal(narrow_during_wait, 0);
+	assert_int_equal(st.succeeded, N + 1);
+	free(j);
+}
+
+/* Holes before a reservation are filled by jobs short enough. */
+static void test_short_jobs_fill_holes(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(4);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 16, 0);
+	job_set(&j[0], 0, 12, 100, 100);	/* running until 100 */
+	job_set(&j[1], 1, 16, 10, 10);	/* head: waits for 100 */
+	job_set(&j[2], 2, 4, 50, 50);	/* ends at 52 <= 100: backfills */
+	job_set(&j[3], 3, 4, 200, 200);	/* would end at 203: must wait */
+	assert_int_equal(jr_sim_run(&pools, j, 4, 0, &st), 0);
+	assert_int_equal(j[1].sj.start_ns, 100 * S);
+	assert_int_equal(j[2].sj.start_ns, 2 * S);
+	assert_int_equal(j[3].sj.start_ns, 110 * S);
+	assert_int_equal(st.backfilled, 1);
+	free(j);
+}
+
+/* Without a time limit a job never counts as ending before the shadow
+ * time: it backfills only into what the head leaves over. */
+static void test_unlimited_jobs_use_only_extra(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(4);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 16, 0);
+	job_set(&j[0], 0, 12, 100, 100);
+	job_set(&j[1], 1, 12, 10, 10);	/* head: at 100, leaves 4 extra */
+	job_set(&j[2], 2, 4, 300, 0);	/* no limit, fits the extra: starts */
+	job_set(&j[3], 3, 2, 5, 0);	/* no limit, extra used up: waits */
+	assert_int_equal(jr_sim_run(&pools, j, 4, 0, &st), 0);
+	assert_int_equal(j[2].sj.start_ns, 2 * S);
+	assert_int_equal(j[1].sj.start_ns, 100 * S);
+	assert_true(j[3].sj.start_ns >= 100 * S);
+	free(j);
+}
+
+static void test_priority_among_fits(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(4);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 4, 0);
+	job_set(&j[0], 0, 4, 10, 10);
+	for (int i = 1; i < 4; i++) {
+		job_set(&j[i], 1, 4, 10, 10);
+		j[i].sj.priority = i;	/* all arrive together; 3 first */
+	}
+	assert_int_equal(jr_sim_run(&pools, j, 4, 0, &st), 0);
+	assert_int_equal(j[3].sj.start_ns, 10 * S);
+	assert_int_equal(j[2].sj.start_ns, 20 * S);
+	assert_int_equal(j[1].sj.start_ns, 30 * S);
+	free(j);
+}
+
+static void test_delayed_and_time_limit(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(2);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 4, 0);
+	job_set(&j[0], 0, 1, 10, 0);
+	j[0].sj.not_before_ns = 50 * S;
+	job_set(&j[1], 0, 1, 100, 30);	/* over its limit */
+	assert_int_equal(jr_sim_run(&pools, j, 2, JR_SIM_ENFORCE_LIMITS, &st), 0);
+	assert_int_equal(j[0].sj.start_ns, 50 * S);
+	assert_int_equal(j[1].end_ns, 30 * S);
+	assert_int_equal(j[1].sj.state, JR_SCHED_FAILED);
+	assert_int_equal(j[1].sj.reason, JR_REASON_TIMEOUT);
+	assert_int_equal(st.timed_out, 1);
+	free(j);
+}
+
+/* --- dependencies --------------------------------------------------------- */
+
+static void link_parent(struct jr_sim_job *child, struct jr_sim_job *parent)
+{
+	child->parents = realloc(child->parents,
+				 (child->parent_count + 1) * sizeof(*child->parents));
+	child->parents[child->parent_count++] = parent;
+}
+
+static void jobs_free(struct jr_sim_job *j, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(j[i].parents);
+	free(j);
+}
+
+/* Every job started after all its parents ended. */
+static void assert_order(const struct jr_sim_job *j, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (j[i].sj.state != JR_SCHED_SUCCEEDED && j[i].sj.state != JR_SCHED_FAILED)
+			continue;
+		for (uint32_t p = 0; p < j[i].parent_count; p++)
+			if (j[i].parents[p]->end_ns > j[i].sj.start_ns)
+				fail_msg("job %zu started before a parent ended", i);
+	}
+}
+
+static void test_chain_and_diamond(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(7);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	for (int i = 0; i < 7; i++)
+		job_set(&j[i], 0, 1, (uint64_t)(i + 1), 0);
+	link_parent(&j[1], &j[0]);	/* chain 0 -> 1 -> 2 */
+	link_parent(&j[2], &j[1]);
+	link_parent(&j[4], &j[3]);	/* diamond 3 -> {4, 5} -> 6 */
+	link_parent(&j[5], &j[3]);
+	link_parent(&j[6], &j[4]);
+	link_parent(&j[6], &j[5]);
+	assert_int_equal(jr_sim_run(&pools, j, 7, 0, &st), 0);
+	assert_order(j, 7);
+	assert_int_equal(j[2].end_ns, (1 + 2 + 3) * S);
+	assert_int_equal(j[6].sj.start_ns, (4 + 6) * S);	/* after the slower branch */
+	assert_int_equal(st.succeeded, 7);
+	jobs_free(j, 7);
+}
+
+/* A random 10,000-job DAG; one job fails: exactly its descendants are
+ * cancelled with dependency_failed, everything else succeeds in order. */
+static void test_failure_propagation_10k(void **state)
+{
+	(void)state;
+	enum { N = 10000 };
+	struct jr_sim_job *j = jobs_new(N);
+	uint8_t *doomed = calloc(N, 1);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t x = 12345, want_cancelled = 0;
+	const size_t failing = 8000;
+
+	jr_pools_init_flat(&pools, 1, 64, 0);
+	for (size_t i = 0; i < N; i++) {
+		job_set(&j[i], 0, 1, 1 + i % 7, 0);
+		if (i == failing + 1) {	/* make sure the failure has heirs */
+			link_parent(&j[i], &j[failing]);
+			doomed[i] = 1;
+		}
+		for (int k = 0; k < 3 && i > 0; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t p = i - 1 - (x % (i < 50 ? i : 50));
+			link_parent(&j[i], &j[p]);
+			doomed[i] |= doomed[p] || p == failing;
+		}
+		want_cancelled += doomed[i];
+	}
+	j[failing].fails = true;
+	assert_int_equal(jr_sim_run(&pools, j, N, 0, &st), 0);
+	assert_order(j, N);
+	for (size_t i = 0; i < N; i++) {
+		if (i == failing)
+			assert_int_equal(j[i].sj.state, JR_SCHED_FAILED);
+		else if (doomed[i])
+			assert_true(j[i].sj.state == JR_SCHED_CANCELLED &&
+				    j[i].sj.reason == JR_REASON_DEPENDENCY_FAILED);
+		else
+			assert_int_equal(j[i].sj.state, JR_SCHED_SUCCEEDED);
+	}
+	print_message("10,000-job DAG: %lu cancelled by one failure\n",
+		      (unsigned long)want_cancelled);
+	assert_true(want_cancelled > 100 && want_cancelled < N / 2);
+	assert_int_equal(st.cancelled, want_cancelled);
+	free(doomed);
+	jobs_free(j, N);
+}
+
+static void test_cancel_waiting_cancels_dependents(void **state)
+{
+	(void)state;
+	struct jr_sched_ops ops = { 0 };
+	struct jr_sched s;
+	struct jr_pools pools;
+	struct jr_sched_job a = { 0 }, b = { 0 }, c = { 0 };
+
+	jr_pools_init_flat(&pools, 1, 1, 0);
+	jr_sched_init(&s, &pools, &ops);
+	a.req.cpus = b.req.cpus = c.req.cpus = 1;
+	assert_int_equal(jr_sched_submit(&s, &a, 0), 0);
+	assert_int_equal(jr_sched_depend(&b, &a), 0);
+	assert_int_equal(jr_sched_submit(&s, &b, 0), 0);
+	assert_int_equal(jr_sched_depend(&c, &b), 0);
+	assert_int_equal(jr_sched_submit(&s, &c, 0), 0);
+	assert_int_equal(jr_sched_pass(&s, 0), 1);	/* a runs */
+	assert_int_equal(jr_sched_cancel(&s, &a, 1), -EBUSY);
+	assert_int_equal(jr_sched_cancel(&s, &b, 1), 0);
+	assert_int_equal(b.reason, JR_REASON_CANCELLED);
+	assert_int_equal(c.state, JR_SCHED_CANCELLED);
+	assert_int_equal(c.reason, JR_REASON_DEPENDENCY_FAILED);
+	assert_int_equal(jr_sched_cancel(&s, &c, 2), -EALREADY);
+	jr_sched_finish(&s, &a, JR_SCHED_SUCCEEDED, JR_REASON_NONE, 3);
+	assert_int_equal(jr_sched_pass(&s, 3), 0);
+	jr_sched_destroy(&s);
+}
+
+/* --- Pegasus workflows ----------------------------------------------------- */
+
+static const char *dag_dir(void)
+{
+	static char dir[512];
+	const char *base = getenv("JR_SHARED_DATA");
+
+	snprintf(dir, sizeof(dir), "%s/dag/derived", base ? base : "../shared/data");
+	return dir;
+}
+
+/* Parse <dag>.tasks.tsv: id, name, runtime, level, est, eft, parents. */
+static size_t load_dag(const char *name, struct jr_sim_job **out)
+{
+	char path[1024], line[8192], ids[2048][16];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.tasks.tsv", dag_dir(), name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	*out = jobs_new(2048);
+	while (fgets(line, sizeof(line), f)) {
+		char id[16], task[128], parents[7000];
+		double runtime;
+		if (line[0] == '#' || strncmp(line, "id\t", 3) == 0)
+			continue;
+		if (sscanf(line, "%15s %127s %lf %*d %*f %*f %6999s", id, task, &runtime,
+			   parents) != 4)
+			continue;
+		struct jr_sim_job *j = &(*out)[n];
+		strcpy(ids[n], id);
+		job_set(j, 0, 1, 0, 0);
+		j->run_ns = (uint64_t)(runtime * 100 + 0.5) * (S / 100);
+		for (char *p = strtok(parents, ","); p && strcmp(p, "-"); p = strtok(NULL, ","))
+			for (size_t k = 0; k < n; k++)
+				if (strcmp(ids[k], p) == 0)
+					link_parent(j, &(*out)[k]);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static double summary_value(const char *dag, int column)
+{
+	char path[1024], line[4096];
+	FILE *f;
+	double v = -1;
+
+	snprintf(path, sizeof(path), "%s/dag_summary.tsv", dag_dir());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, dag, strlen(dag)) != 0 || line[strlen(dag)] != '\t')
+			continue;
+		char *tok = strtok(line, "\t");
+		for (int c = 0; tok && c < column; c++)
+			tok = strtok(NULL, "\t");
+		if (tok)
+			v = strtod(tok, NULL);
+	}
+	fclose(f);
+	return v;
+}
+
+static void check_dag(const char *name)
+{
+	struct jr_sim_job *j;
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	size_t n = load_dag(name, &j);
+	double critical = summary_value(name, 8), work = summary_value(name, 7);
+	uint64_t makespan = 0;
+
+	assert_true(n > 0 && critical > 0 && work > 0);
+	/* Unlimited cores: 16 nodes x 256. */
+	jr_pools_init_flat(&pools, 16, 256, 0);
+	assert_int_equal(jr_sim_run(&pools, j, n, 0, &st), 0);
+	assert_order(j, n);
+	for (size_t i = 0; i < n; i++)
+		makespan = j[i].end_ns > makespan ? j[i].end_ns : makespan;
+	print_message("%-16s %4zu tasks: makespan %.2f s, critical path %.2f s\n",
+		      name, n, (double)makespan / S, critical);
+	assert_true(llabs((long long)makespan - (long long)(critical * S)) < (long long)(S / 100));
+	/* One core: strictly serial, the makespan is the total work. */
+	jobs_free(j, 2048);
+	assert_int_equal(load_dag(name, &j), n);
+	jr_pools_init_flat(&pools, 1, 1, 0);
+	assert_int_equal(jr_sim_run(&pools, j, n, 0, &st), 0);
+	assert_order(j, n);
+	assert_true(llabs((long long)st.last_end_ns - (long long)(work * S)) <
+		    (long long)(n * S / 100));
+	jobs_free(j, 2048);
+}
+
+static void test_pegasus_workflows(void **state)
+{
+	(void)state;
+	static const char *dags[] = { "Montage_25", "CyberShake_30", "Epigenomics_24",
+				      "Inspiral_30", "Sipht_30", "HEFT_paper",
+				      "Montage_100", "CyberShake_100", "Epigenomics_100",
+				      "Inspiral_100" };
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/dag_summary.tsv", dag_dir());
+	if (access(path, R_OK) != 0) {
+		print_message("SKIPPED: Pegasus DAGs not found in %s\n", dag_dir());
+		skip();
+	}
+	for (size_t i = 0; i < sizeof(dags) / sizeof(dags[0]); i++)
+		check_dag(dags[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wide_job_not_starved),
+		cmocka_unit_test(test_short_jobs_fill_holes),
+		cmocka_unit_test(test_unlimited_jobs_use_only_extra),
+		cmocka_unit_test(test_priority_among_fits),
+		cmocka_unit_test(test_delayed_and_time_limit),
+		cmocka_unit_test(test_chain_and_diamond),
+		cmocka_unit_test(test_failure_propagation_10k),
+		cmocka_unit_test(test_cancel_waiting_cancels_dependents),
+		cmocka_unit_test(test_pegasus_workflows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
