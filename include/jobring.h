@@ -58,6 +58,7 @@ struct jr_job_ctx {
 	jr_job_id job_id;
 	uint32_t worker_id;
 	uint32_t attempt;
+	void *internal;		/* jobring's; do not touch */
 };
 
 /* A function job. Returns 0 for success; any other value marks the job
@@ -82,6 +83,18 @@ enum jr_job_state {
 	JR_JOB_CANCELLED = 6,
 };
 
+/* Why a job ended as it did. */
+enum jr_reason {
+	JR_REASON_NONE = 0,
+	JR_REASON_EXIT = 1,		/* non-zero exit code or result */
+	JR_REASON_SIGNAL = 2,		/* killed by a signal */
+	JR_REASON_TIMEOUT = 3,		/* over its time limit */
+	JR_REASON_DEPENDENCY_FAILED = 4,
+	JR_REASON_WORKER_LOST = 5,
+	JR_REASON_CANCELLED = 6,	/* by the user */
+	JR_REASON_SPAWN_FAILED = 7,	/* the program could not be started */
+};
+
 /* One attempt at running a job: the JobExecution entity. */
 struct jr_execution {
 	uint64_t execution_id;	/* unique per attempt; 0 if never started */
@@ -90,8 +103,13 @@ struct jr_execution {
 	uint32_t attempt;	/* 1 for the first attempt */
 	uint64_t start_ns;	/* CLOCK_REALTIME, ns since the epoch */
 	uint64_t end_ns;	/* 0 while running */
-	int32_t result;		/* the function's return value */
+	int32_t result;		/* function: its return value; command: exit code */
 	enum jr_job_state status;
+	/* Command jobs only. */
+	int32_t signal;		/* 0 unless killed by a signal */
+	uint64_t max_rss_kib;
+	uint64_t user_us;
+	uint64_t system_us;
 };
 
 struct jr_job_info {
@@ -101,7 +119,12 @@ struct jr_job_info {
 	uint32_t queue_id;
 	uint64_t created_ns;	/* CLOCK_REALTIME, ns since the epoch */
 	struct jr_execution exec;	/* the latest attempt */
+	enum jr_reason reason;
+	int progress;		/* 0-100, or -1 if never reported */
+	int is_command;
 	char name[JR_NAME_MAX];	/* "" when the job has none */
+	char stdout_path[256];	/* command jobs: where their output goes */
+	char stderr_path[256];
 };
 
 struct jr_stats {
@@ -136,6 +159,11 @@ struct jr_engine_opts {
 	uint32_t claim_batch;	/* jobs a worker claims at once; 0: 32 */
 	uint32_t spin_us;	/* busy-wait before parking; 0: 50 */
 	uint32_t flags;		/* enum jr_engine_flags */
+	/* Command jobs. */
+	const char *state_dir;	/* per-job output files; NULL: /tmp/jobring-<pid> */
+	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
+	uint64_t mem_per_node;	/* memory pool per NUMA node; 0: hwloc's figure */
+	uint32_t gpus_per_node;
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -193,6 +221,43 @@ int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
 /* Block until the job has finished (succeeded, failed or cancelled), then
  * fill *out if not NULL. Errors as jr_job_get(). */
 int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
+
+/* A command job: a child process with requirements, dependencies, a time
+ * limit and retries. Resources are reserved and released by the engine's
+ * coordinator thread, which starts the job when its dependencies have
+ * succeeded, its start time has come and the resources are free (EASY
+ * backfilling, see docs/ARCHITECTURE.md). */
+struct jr_command_spec {
+	char *const *argv;		/* required */
+	char *const *env;		/* NAME=VALUE added to the engine's environment */
+	const char *cwd;		/* NULL: the engine's */
+	const char *name;
+	int priority;			/* as for function jobs */
+	uint32_t queue_id;
+	uint32_t cpus;			/* whole cores; 0 counts as 1 */
+	uint32_t gpus;
+	uint64_t mem_bytes;
+	int span_numa;			/* may spread over NUMA nodes */
+	const jr_job_id *after;		/* command jobs that must succeed first */
+	size_t after_count;
+	uint64_t timeout_ms;		/* 0: none */
+	uint32_t max_retries;
+	uint64_t backoff_base_ms;	/* first retry delay; 0: 1,000 */
+	uint64_t backoff_max_ms;	/* cap; 0: 60,000 */
+	uint64_t scheduled_at_ns;	/* CLOCK_REALTIME; 0: now */
+};
+
+/* Submit a command job. Errors: -EINVAL (no argv, bad priority), -ENOENT
+ * (unknown queue or dependency), -E2BIG (more resources than this host
+ * has), -EAGAIN (table full), -ENOMEM, -ESHUTDOWN. Thread-safe. Its
+ * stdout and stderr go to files named in jr_job_info. Cancelling a running
+ * command job sends SIGTERM to its process group, then SIGKILL after the
+ * grace period. */
+int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		      jr_job_id *id_out);
+
+/* Report a function job's progress (0-100) from inside the job. */
+void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
 
 /* Create a named queue. priority is the default for its jobs submitted
  * with JR_PRIORITY_FROM_QUEUE; max_workers caps how many of its jobs run at

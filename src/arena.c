@@ -92,10 +92,9 @@ static void copy_words_out(char *dst, const uint64_t *src, size_t len)
 	}
 }
 
-int jr_arena_store_string(struct jr_region *r, const char *s, uint32_t *ref)
+static int block_take(struct jr_region *r, size_t bytes, uint32_t *ref)
 {
-	size_t len = strlen(s) + 1;
-	int c = class_for(len);
+	int c = class_for(bytes);
 	uint32_t got;
 
 	if (c < 0)
@@ -105,10 +104,32 @@ int jr_arena_store_string(struct jr_region *r, const char *s, uint32_t *ref)
 		got = carve(r, (unsigned)c);
 	if (got == 0)
 		return -EAGAIN;
-	copy_words_in((uint64_t *)((uint8_t *)block_at(r, got) + ARENA_HEADER),
-		      s, len);
 	*ref = got;
 	return 0;
+}
+
+void *jr_arena_data(const struct jr_region *r, uint32_t ref)
+{
+	return ref ? (uint8_t *)block_at(r, ref) + ARENA_HEADER : NULL;
+}
+
+int jr_arena_alloc(struct jr_region *r, size_t bytes, uint32_t *ref)
+{
+	int rc = block_take(r, bytes, ref);
+
+	if (rc == 0)
+		memset(jr_arena_data(r, *ref), 0, bytes);
+	return rc;
+}
+
+int jr_arena_store_string(struct jr_region *r, const char *s, uint32_t *ref)
+{
+	size_t len = strlen(s) + 1;
+	int rc = block_take(r, len, ref);
+
+	if (rc == 0)
+		copy_words_in(jr_arena_data(r, *ref), s, len);
+	return rc;
 }
 
 void jr_arena_read_string(const struct jr_region *r, uint32_t ref, char *buf,

@@ -25,6 +25,13 @@ int jr_arena_store_string(struct jr_region *r, const char *s, uint32_t *ref);
 void jr_arena_read_string(const struct jr_region *r, uint32_t ref, char *buf,
 			  size_t size);
 
+/* Allocate a zeroed block of at least bytes; *ref receives it. 0 or
+ * -EAGAIN/-EINVAL as above. Thread-safe, lock-free. */
+int jr_arena_alloc(struct jr_region *r, size_t bytes, uint32_t *ref);
+
+/* The data of the block at ref (NULL for 0). */
+void *jr_arena_data(const struct jr_region *r, uint32_t ref);
+
 /* Return a block. ref 0 is ignored. Thread-safe, lock-free. */
 void jr_arena_free(struct jr_region *r, uint32_t ref);
 

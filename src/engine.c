@@ -15,6 +15,8 @@
 #include "alloc.h"
 #include "arena.h"
 #include "clock.h"
+#include "cmdrec.h"
+#include "coordinator.h"
 #include "common.h"
 #include "engine.h"
 #include "jobtab.h"
@@ -45,6 +47,11 @@ static struct jr_stat_shard *my_shard(struct jr_region *r)
 	return &r->ctl->shards[thread_shard];
 }
 
+void jr_engine_count_submitted(struct jr_engine *e, uint64_t n)
+{
+	jr_fetch_add_relaxed(&my_shard(&e->region)->submitted, n);
+}
+
 void jr_engine_notify_done(struct jr_region *r)
 {
 	struct jr_control *ctl = r->ctl;
@@ -67,7 +74,8 @@ static void sum_finished(const struct jr_engine *e, struct totals *t)
 {
 	const struct jr_region *r = &e->region;
 
-	for (uint32_t i = 0; i < e->worker_count; i++) {
+	/* The workers, then the coordinator's record after them. */
+	for (uint32_t i = 0; i <= e->worker_count; i++) {
 		t->succeeded += jr_load_acquire(&r->workers[i].succeeded);
 		t->failed += jr_load_acquire(&r->workers[i].failed);
 		t->running += jr_load_acquire(&r->workers[i].running);
@@ -182,8 +190,7 @@ static int slot_fill(struct jr_region *r, uint32_t index,
 	if (rc < 0)
 		return rc;
 	*gen_out = jr_jobtab_next_gen(s);
-	jr_arena_free(r, jr_slot_get(s->name_ref));
-	jr_slot_put(s->name_ref, 0);
+	jr_jobtab_drop_payload(r, s);
 	if (spec->name && *spec->name) {
 		rc = jr_arena_store_string(r, spec->name, &name_ref);
 		if (rc < 0)
@@ -198,8 +205,8 @@ static int slot_fill(struct jr_region *r, uint32_t index,
 	jr_slot_put(s->end_ns, 0);
 	jr_slot_put(s->created_ns, created_ns);
 	jr_slot_put(s->name_ref, name_ref);
-	s->fn = (uint64_t)(uintptr_t)spec->fn;
-	s->arg = (uint64_t)(uintptr_t)spec->arg;
+	jr_slot_put(s->fn, (uint64_t)(uintptr_t)spec->fn);
+	jr_slot_put(s->arg, (uint64_t)(uintptr_t)spec->arg);
 	return 0;
 }
 
@@ -397,11 +404,28 @@ int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 
 /* --- queries and control -------------------------------------------------- */
 
+static bool is_command_job(struct jr_engine *e, jr_job_id id)
+{
+	struct jr_region *r = &e->region;
+	uint32_t index, gen;
+
+	return jr_jobtab_decode(r, id, &index, &gen) == 0 &&
+	       jr_jobtab_is_command(&r->slots[index]);
+}
+
+/* A queued job is cancelled here; a command job is also handed to the
+ * coordinator, which takes it out of the schedule or, if it runs, stops
+ * its process group (so cancelling it is accepted, not -EBUSY). */
 int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 {
 	struct jr_region *r = &e->region;
 	int rc = jr_jobtab_cancel(r, id);
 
+	if ((rc == 1 || rc == -EBUSY) && is_command_job(e, id)) {
+		jr_coord_cancel(e, id);
+		if (rc == -EBUSY)
+			return 0;
+	}
 	if (rc != 1)
 		return rc;
 	jr_fetch_add_acq_rel(&my_shard(r)->cancelled, 1);
@@ -411,7 +435,13 @@ int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 
 int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 {
-	return jr_jobtab_snapshot(&e->region, id, out);
+	int rc = jr_jobtab_snapshot(&e->region, id, out);
+
+	out->stdout_path[0] = out->stderr_path[0] = '\0';
+	if (rc == 0 && out->is_command)
+		jr_coord_output_paths(e, id, out->stdout_path, out->stderr_path,
+				      sizeof(out->stdout_path));
+	return rc;
 }
 
 int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
@@ -419,8 +449,25 @@ int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 	int rc = jr_jobtab_wait(&e->region, id);
 
 	if (rc == 0 && out)
-		rc = jr_jobtab_snapshot(&e->region, id, out);
+		rc = jr_job_get(e, id, out);
 	return rc;
+}
+
+int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		      jr_job_id *id_out)
+{
+	return jr_coord_submit(e, spec, id_out);
+}
+
+void jr_job_progress(const struct jr_job_ctx *ctx, int percent)
+{
+	struct jr_slot *s = ctx->internal;
+	uint16_t flags;
+
+	if (!s || percent < 0 || percent > 100)
+		return;
+	flags = jr_slot_get(s->flags) & 0xff;
+	jr_slot_put(s->flags, (uint16_t)(flags | (percent + 1) << JR_SLOT_PROGRESS_SHIFT));
 }
 
 int jr_queue_create(struct jr_engine *e, const char *name, int priority,

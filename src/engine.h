@@ -38,8 +38,11 @@ struct jr_worker {
 	uint32_t retire[JR_RETIRE_BATCH_MAX];
 };
 
+struct jr_coordinator;
+
 struct jr_engine {
 	struct jr_region region;
+	struct jr_coordinator *coord;	/* command jobs */
 	struct jr_topology topo;
 	struct jr_worker *workers;
 	uint32_t worker_count;
@@ -60,6 +63,9 @@ void jr_workers_stop(struct jr_engine *e, uint32_t run_state);
 /* Wake up to n parked workers, if any are parked. Call after making work
  * visible (the prio push's fence orders the two). */
 void jr_workers_wake(struct jr_engine *e, uint32_t n);
+
+/* Count n jobs as submitted by the calling thread. */
+void jr_engine_count_submitted(struct jr_engine *e, uint64_t n);
 
 /* Wake jr_engine_wait_all() callers if there are any. Call after counting
  * finished jobs. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "cmdrec.h"
 #include "common.h"
 #include "jobtab.h"
 #include "ring.h"
@@ -129,10 +130,37 @@ bool jr_jobtab_cancel_owned(struct jr_slot *slot, uint32_t from_state)
 	return false;
 }
 
+void jr_jobtab_drop_payload(struct jr_region *r, struct jr_slot *s)
+{
+	if (jr_jobtab_is_command(s))
+		jr_arena_free(r, (uint32_t)jr_slot_get(s->arg));
+	jr_slot_put(s->arg, 0);
+	jr_arena_free(r, jr_slot_get(s->name_ref));
+	jr_slot_put(s->name_ref, 0);
+}
+
+static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
+			     struct jr_job_info *out)
+{
+	const struct jr_cmd_record *rec;
+	uint64_t ref = jr_slot_get(s->arg);
+
+	out->is_command = 1;
+	if (ref == 0 || ref * 16 >= r->hdr->arena_bytes)
+		return;
+	rec = jr_cmd_record(r, (uint32_t)ref);
+	out->exec.signal = jr_load_relaxed(&rec->signal);
+	out->exec.max_rss_kib = jr_load_relaxed(&rec->max_rss_kib);
+	out->exec.user_us = jr_load_relaxed(&rec->user_us);
+	out->exec.system_us = jr_load_relaxed(&rec->system_us);
+	out->reason = jr_load_relaxed(&rec->reason);
+}
+
 static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 			    struct jr_job_info *out)
 {
 	uint32_t name_ref = jr_slot_get(s->name_ref);
+	uint16_t flags = jr_slot_get(s->flags);
 
 	out->priority = jr_slot_get(s->priority);
 	out->queue_id = jr_slot_get(s->queue_id);
@@ -142,6 +170,13 @@ static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 	out->exec.start_ns = jr_slot_get(s->start_ns);
 	out->exec.end_ns = jr_slot_get(s->end_ns);
 	out->exec.result = jr_slot_get(s->result);
+	out->progress = (int)(flags >> JR_SLOT_PROGRESS_SHIFT) - 1;
+	out->is_command = 0;
+	out->reason = JR_REASON_NONE;
+	out->exec.signal = 0;
+	out->exec.max_rss_kib = out->exec.user_us = out->exec.system_us = 0;
+	if (jr_jobtab_is_command(s))
+		snapshot_command(r, s, out);
 	jr_arena_read_string(r, name_ref, out->name, sizeof(out->name));
 }
 
@@ -150,6 +185,16 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 {
 	out->job_id = id;
 	out->state = state == JR_SLOT_HELD ? JR_JOB_QUEUED : state;
+	/* A command job's record says why its last attempt ended (a queued
+	 * one may be waiting to retry); a function job's state says it all. */
+	if (out->state == JR_JOB_RUNNING || out->state == JR_JOB_SUCCEEDED)
+		out->reason = JR_REASON_NONE;
+	else if (!out->is_command)
+		out->reason = out->state == JR_JOB_FAILED ? JR_REASON_EXIT :
+			      out->state == JR_JOB_CANCELLED ? JR_REASON_CANCELLED :
+							       JR_REASON_NONE;
+	else if (out->state == JR_JOB_CANCELLED && out->reason == JR_REASON_NONE)
+		out->reason = JR_REASON_CANCELLED;	/* before the coordinator saw it */
 	out->exec.job_id = id;
 	out->exec.status = out->state;
 	if (out->exec.attempt == 0 || state == JR_JOB_QUEUED ||
@@ -221,16 +266,21 @@ int jr_jobtab_wait(struct jr_region *r, jr_job_id id)
 static int cancel_try(struct jr_region *r, struct jr_slot *s, uint32_t *word)
 {
 	uint32_t st = jr_slot_state(*word);
-	uint64_t *pending = st == JR_SLOT_HELD ?
+	/* Function jobs sit in a ring or a held list until dequeued; command
+	 * jobs are the coordinator's and in neither. */
+	uint64_t *pending = jr_jobtab_is_command(s) ? NULL :
+			    st == JR_SLOT_HELD ?
 				    &r->ctl->held_cancelled :
 				    &r->ctl->cancel_pending[jr_slot_get(s->priority)];
 	uint32_t cancelled = (*word & ~(JR_SLOT_STATE_MASK | JR_SLOT_WAITER)) |
 			     JR_JOB_CANCELLED;
 	uint32_t old = *word;
 
-	jr_fetch_add_acq_rel(pending, 1);
+	if (pending)
+		jr_fetch_add_acq_rel(pending, 1);
 	if (!jr_cas_acq_rel(&s->state, word, cancelled)) {
-		jr_fetch_sub_acq_rel(pending, 1);
+		if (pending)
+			jr_fetch_sub_acq_rel(pending, 1);
 		return 0;
 	}
 	if (old & JR_SLOT_WAITER)

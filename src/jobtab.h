@@ -96,6 +96,18 @@ int jr_jobtab_wait(struct jr_region *r, jr_job_id id);
  * cancelled it, 0 if it already was, or -ESTALE/-EBUSY/-EALREADY. */
 int jr_jobtab_cancel(struct jr_region *r, jr_job_id id);
 
+/* A command job's slot has no function; its arg is the arena reference of
+ * its struct jr_cmd_record (cmdrec.h). */
+static inline bool jr_jobtab_is_command(const struct jr_slot *s)
+{
+	return __atomic_load_n(&s->fn, __ATOMIC_RELAXED) == 0 &&
+	       __atomic_load_n(&s->arg, __ATOMIC_RELAXED) != 0;
+}
+
+/* Before a slot is filled again: give back its name and, for a command
+ * job, its record. */
+void jr_jobtab_drop_payload(struct jr_region *r, struct jr_slot *s);
+
 /* Fields that jr_jobtab_snapshot() may read while their owner writes them
  * are written with relaxed atomics: free on x86, and declared to TSan. */
 #define jr_slot_put(field, value) jr_store_relaxed(&(field), (value))

@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "common.h"
+#include "coordinator.h"
 #include "engine.h"
 #include "jobtab.h"
 #include "prio.h"
@@ -16,7 +17,8 @@ static int opts_check(const struct jr_engine_opts *o)
 {
 	if (o->capacity < 2 || o->capacity > JR_CAPACITY_MAX)
 		return -EINVAL;
-	if (o->workers > JR_WORKER_MAX || o->claim_batch > JR_CLAIM_BATCH_MAX)
+	/* The last worker record is the coordinator's. */
+	if (o->workers >= JR_WORKER_MAX || o->claim_batch > JR_CLAIM_BATCH_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -50,6 +52,8 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 		return rc;
 	jr_queue_table_init(&e->region);
 	e->worker_count = o->workers ? o->workers : e->topo.core_count;
+	if (e->worker_count >= JR_WORKER_MAX)
+		e->worker_count = JR_WORKER_MAX - 1;
 	e->workers = jr_calloc(e->worker_count, sizeof(*e->workers));
 	if (!e->workers)
 		return -ENOMEM;
@@ -67,11 +71,15 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 	e->region.ctl->run_state = (o->flags & JR_ENGINE_START_PAUSED) ?
 					   JR_RUN_PAUSED :
 					   JR_RUN_ACTIVE;
+	rc = jr_coord_start(e, o);
+	if (rc < 0)
+		return rc;
 	return jr_workers_start(e);
 }
 
 static void engine_free(struct jr_engine *e)
 {
+	jr_coord_stop(e, /* cancel */ true);
 	jr_free(e->workers);
 	jr_region_unmap(&e->region);
 	jr_topology_destroy(&e->topo);
@@ -151,8 +159,10 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 	if (mode == JR_CLOSE_DRAIN) {
 		jr_engine_resume(e);
 		jr_engine_wait_all(e);
+		jr_coord_stop(e, /* cancel */ false);
 		jr_workers_stop(e, JR_RUN_STOP);
 	} else {
+		jr_coord_stop(e, /* cancel */ true);
 		jr_workers_stop(e, JR_RUN_CANCEL);
 		cancelled = cancel_rings(r) + jr_queue_cancel_all_held(r);
 		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, cancelled);

@@ -396,6 +396,18 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		cancel_dependents(s, job, now);
 }
 
+void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
+		      uint64_t not_before_ns, uint64_t now)
+{
+	JR_ASSERT(job->state == JR_SCHED_RUNNING);
+	running_remove(s, job);
+	jr_res_release(s->pools, &job->alloc);
+	memset(&job->alloc, 0, sizeof(job->alloc));
+	job->state = JR_SCHED_PENDING;
+	job->not_before_ns = not_before_ns;
+	make_eligible(s, job, now);
+}
+
 int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	if (job->state == JR_SCHED_RUNNING)

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "jobring.h"
 #include "resources.h"
 
 #define JR_TIME_NEVER UINT64_MAX
@@ -42,15 +43,8 @@ enum jr_sched_state {
 	JR_SCHED_CANCELLED,
 };
 
-enum jr_sched_reason {
-	JR_REASON_NONE,
-	JR_REASON_EXIT,			/* non-zero exit or result */
-	JR_REASON_SIGNAL,
-	JR_REASON_TIMEOUT,
-	JR_REASON_DEPENDENCY_FAILED,
-	JR_REASON_WORKER_LOST,
-	JR_REASON_CANCELLED,		/* by the user */
-};
+/* Reasons are the public enum jr_reason (jobring.h). */
+#define jr_sched_reason jr_reason
 
 struct jr_sched_job {
 	uint64_t id;		/* the caller's */
@@ -124,6 +118,12 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now);
 void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		     enum jr_sched_state state, enum jr_sched_reason reason,
 		     uint64_t now);
+
+/* A running job failed but will be tried again: give back its resources
+ * and make it eligible again at not_before_ns, without touching its
+ * dependents. */
+void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
+		      uint64_t not_before_ns, uint64_t now);
 
 /* Cancel a pending or waiting job (and, for good, its dependents).
  * -EBUSY if it is running, -EALREADY if it has ended. */

@@ -116,6 +116,7 @@ static void run_job(struct jr_worker *w, struct jr_slot *s, uint32_t index,
 	ctx.job_id = jr_job_id_make(jr_slot_gen(jr_load_relaxed(&s->state)), index);
 	ctx.worker_id = w->id;
 	ctx.attempt = s->attempt;
+	ctx.internal = s;
 	jr_store_relaxed(&w->rec->running, 1);
 	rc = fn((void *)(uintptr_t)s->arg, &ctx);
 	jr_store_relaxed(&w->rec->running, 0);

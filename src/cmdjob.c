@@ -1,0 +1,388 @@
+/*
+ * cmdjob.c - one command job in the coordinator: built from its spec,
+ * started as a child with its resources, environment and binding, and
+ * ended (or retried) when it exits. See cmdjob.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "alloc.h"
+#include "cmdjob.h"
+#include "cmdrec.h"
+#include "common.h"
+#include "coordinator.h"
+#include "jobtab.h"
+
+/* --- building ------------------------------------------------------------ */
+
+static char **strv_dup(char *const *v)
+{
+	size_t n = 0;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = jr_calloc(n + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(v[i]);
+		if (!out[i]) {
+			while (i--)
+				free(out[i]);
+			jr_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	jr_free(v);
+}
+
+struct cmd_job *cmd_job_new(const struct jr_command_spec *spec)
+{
+	struct cmd_job *job = jr_calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->argv = strv_dup(spec->argv);
+	job->env = strv_dup(spec->env);
+	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
+	if (spec->after_count) {
+		job->after = jr_calloc(spec->after_count, sizeof(*job->after));
+		if (job->after)
+			memcpy(job->after, spec->after, spec->after_count * sizeof(*job->after));
+	}
+	if (!job->argv || !job->env || (spec->cwd && !job->cwd) ||
+	    (spec->after_count && !job->after)) {
+		cmd_job_free(job);
+		return NULL;
+	}
+	job->after_count = (uint32_t)spec->after_count;
+	job->max_retries = spec->max_retries;
+	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * 1000000ull;
+	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * 1000000ull;
+	job->timeout_ns = spec->timeout_ms * 1000000ull;
+	job->sj.limit_ns = job->timeout_ns;
+	job->sj.not_before_ns = spec->scheduled_at_ns;
+	job->sj.req.cpus = spec->cpus ? spec->cpus : 1;
+	job->sj.req.gpus = spec->gpus;
+	job->sj.req.mem_bytes = spec->mem_bytes;
+	job->sj.req.span = spec->span_numa != 0;
+	job->child.pidfd = job->child.progress_fd = -1;
+	return job;
+}
+
+void cmd_job_free(struct cmd_job *job)
+{
+	if (!job)
+		return;
+	strv_free(job->argv);
+	strv_free(job->env);
+	free(job->cwd);
+	jr_free(job->after);
+	jr_free(job->sj.dependents);
+	jr_free(job);
+}
+
+/* --- starting ------------------------------------------------------------ */
+
+struct env_builder {
+	char **v;
+	size_t n, cap;
+	char own[6][512];	/* the variables jobring sets */
+};
+
+static bool env_has(const struct env_builder *b, const char *entry)
+{
+	size_t len = strcspn(entry, "=");
+
+	for (size_t i = 0; i < b->n; i++)
+		if (strncmp(b->v[i], entry, len) == 0 && b->v[i][len] == '=')
+			return true;
+	return false;
+}
+
+static void env_add(struct env_builder *b, char *entry)
+{
+	if (b->n + 1 < b->cap && !env_has(b, entry))
+		b->v[b->n++] = entry;
+}
+
+static void format_list(char *out, size_t size, const uint32_t *ids, uint32_t n)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && used + 12 < size; i++)
+		used += (size_t)snprintf(out + used, size - used, i ? ",%u" : "%u", ids[i]);
+}
+
+static uint32_t gpu_ids(const struct jr_coordinator *co, const struct jr_alloc *a,
+			uint32_t *ids, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t node = 0; node < co->pools.numa_count; node++)
+		for (uint32_t g = 0; g < 32 && n < max; g++)
+			if (a->gpus[node] & (1u << g))
+				ids[n++] = node * co->gpus_per_node + g;
+	return n;
+}
+
+/* Job's own variables first (they win), then its extras, then the
+ * engine's environment. */
+static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
+			struct env_builder *b, const uint32_t *cores, uint32_t ncores)
+{
+	uint32_t gpus[64], ngpus = gpu_ids(co, &job->sj.alloc, gpus, 64);
+	char list[400];
+	size_t base = 0;
+
+	while (co->base_env[base])
+		base++;
+	b->cap = base + 16;
+	for (size_t i = 0; job->env[i]; i++)
+		b->cap++;
+	b->v = jr_calloc(b->cap, sizeof(char *));
+	if (!b->v)
+		return NULL;
+	snprintf(b->own[0], sizeof(b->own[0]), "JOBRING_JOB_ID=%016llx", (unsigned long long)job->id);
+	format_list(list, sizeof(list), cores, ncores);
+	snprintf(b->own[1], sizeof(b->own[1]), "JOBRING_CPUS=%s", list);
+	snprintf(b->own[2], sizeof(b->own[2]), "OMP_NUM_THREADS=%u", ncores);
+	snprintf(b->own[3], sizeof(b->own[3]), "JOBRING_PROGRESS_FD=%d", JR_PROGRESS_FD);
+	format_list(list, sizeof(list), gpus, ngpus);
+	snprintf(b->own[4], sizeof(b->own[4]), "CUDA_VISIBLE_DEVICES=%s", list);
+	snprintf(b->own[5], sizeof(b->own[5]), "ROCR_VISIBLE_DEVICES=%s", list);
+	for (int i = 0; i < 6; i++)
+		env_add(b, b->own[i]);
+	for (size_t i = 0; job->env[i]; i++)
+		env_add(b, job->env[i]);
+	for (size_t i = 0; i < base; i++)
+		env_add(b, co->base_env[i]);
+	b->v[b->n] = NULL;
+	return b->v;
+}
+
+/* The job's cores (host-wide ids) as an hwloc cpuset of their PUs, and
+ * the NUMA nodes it holds memory or cores on. */
+static void binding_sets(struct jr_coordinator *co, struct cmd_job *job,
+			 const uint32_t *cores, uint32_t n, hwloc_bitmap_t cpus,
+			 hwloc_bitmap_t nodes)
+{
+	hwloc_topology_t t = co->engine->topo.topo;
+	hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) > 0 ?
+					HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+
+	for (uint32_t i = 0; i < n; i++) {
+		hwloc_obj_t core = hwloc_get_obj_by_type(t, type, cores[i]);
+		if (core)
+			hwloc_bitmap_or(cpus, cpus, core->cpuset);
+	}
+	for (uint32_t node = 0; node < co->pools.numa_count; node++) {
+		hwloc_obj_t obj = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, node);
+		if (obj && (job->sj.alloc.nodes & (1u << node)))
+			hwloc_bitmap_or(nodes, nodes, obj->nodeset);
+	}
+}
+
+static void record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+
+	job->attempts++;
+	jr_slot_put(s->attempt, (uint16_t)job->attempts);
+	jr_slot_put(s->worker_id, (uint16_t)co->id);
+	jr_slot_put(s->start_ns, now);
+	jr_slot_put(s->end_ns, 0);
+}
+
+static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
+
+	epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
+	job->running = true;
+	job->timed_out = false;
+	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
+	job->kill_at_ns = 0;
+	coord_running_add(co, job);
+}
+
+int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_engine *e = co->engine;
+	struct jr_exec_spec spec = { 0 };
+	struct env_builder env = { 0 };
+	char out[256], err[256];
+	uint32_t cores[256], ncores;
+	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
+	int rc;
+
+	record_start(co, job, now);
+	ncores = jr_alloc_core_ids(&co->pools, &job->sj.alloc, cores, 256);
+	jr_coord_output_paths(e, job->id, out, err, sizeof(out));
+	spec.argv = job->argv;
+	spec.envp = build_env(co, job, &env, cores, ncores);
+	spec.cwd = job->cwd;
+	spec.stdout_path = out;
+	spec.stderr_path = err;
+	if (e->bind && !e->topo.synthetic) {
+		binding_sets(co, job, cores, ncores, cpus, nodes);
+		spec.topo = e->topo.topo;
+		spec.cpuset = cpus;
+		spec.nodeset = hwloc_bitmap_iszero(nodes) ? NULL : nodes;
+	}
+	rc = spec.envp ? jr_exec_spawn(&spec, &job->child) : -ENOMEM;
+	if (rc == 0)
+		arm_deadlines(co, job, now);
+	jr_free(env.v);
+	hwloc_bitmap_free(cpus);
+	hwloc_bitmap_free(nodes);
+	return rc;
+}
+
+/* --- ending ---------------------------------------------------------------- */
+
+static struct jr_cmd_record *record_of(struct jr_coordinator *co, struct cmd_job *job)
+{
+	return jr_cmd_record(&co->engine->region, job->record_ref);
+}
+
+static void record_result(struct jr_coordinator *co, struct cmd_job *job,
+			  const struct jr_exec_result *res)
+{
+	struct jr_cmd_record *rec = record_of(co, job);
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+
+	jr_store_relaxed(&rec->exit_code, res->exit_code);
+	jr_store_relaxed(&rec->signal, res->signal);
+	jr_store_relaxed(&rec->max_rss_kib, res->max_rss_kib);
+	jr_store_relaxed(&rec->user_us, res->user_us);
+	jr_store_relaxed(&rec->system_us, res->system_us);
+	jr_slot_put(s->result, res->exit_code);
+	jr_slot_put(s->end_ns, jr_now_realtime_ns());
+}
+
+static void set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	uint16_t flags = jr_slot_get(s->flags) & 0xff;
+
+	if (pct >= 0)
+		jr_slot_put(s->flags, (uint16_t)(flags | (pct + 1) << JR_SLOT_PROGRESS_SHIFT));
+}
+
+/* Equal jitter: half the exponential delay, plus up to the other half. */
+static uint64_t backoff_ns(struct jr_coordinator *co, const struct cmd_job *job)
+{
+	uint32_t shift = job->attempts > 1 ? job->attempts - 1 : 0;
+	uint64_t d = shift >= 32 ? job->backoff_max_ns : job->backoff_base_ns << shift;
+
+	if (d > job->backoff_max_ns || d < job->backoff_base_ns)
+		d = job->backoff_max_ns;
+	co->rng ^= co->rng << 13, co->rng ^= co->rng >> 7, co->rng ^= co->rng << 17;
+	return d / 2 + co->rng % (d / 2 + 1);
+}
+
+/* RUNNING -> QUEUED for a retry; waiters keep waiting. */
+static void slot_requeue(struct jr_slot *s)
+{
+	uint32_t w = jr_load_relaxed(&s->state);
+
+	while (!jr_cas_acq_rel(&s->state, &w, (w & ~JR_SLOT_STATE_MASK) | JR_JOB_QUEUED))
+		;
+}
+
+static void child_close(struct jr_coordinator *co, struct cmd_job *job)
+{
+	set_progress(co, job, jr_exec_read_progress(&job->child));
+	epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
+	jr_exec_close(&job->child);
+	coord_running_remove(co, job);
+	job->running = false;
+}
+
+void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
+		    const struct jr_exec_result *res, uint64_t now)
+{
+	enum jr_reason reason = JR_REASON_NONE;
+
+	child_close(co, job);
+	record_result(co, job, res);
+	if (job->cancel_requested)
+		reason = JR_REASON_CANCELLED;
+	else if (job->timed_out)
+		reason = JR_REASON_TIMEOUT;
+	else if (res->signal)
+		reason = JR_REASON_SIGNAL;
+	else if (res->exit_code != 0)
+		reason = JR_REASON_EXIT;
+	if (reason == JR_REASON_NONE) {
+		cmd_job_end(co, job, JR_SCHED_SUCCEEDED, reason, now);
+	} else if (reason == JR_REASON_CANCELLED) {
+		cmd_job_end(co, job, JR_SCHED_CANCELLED, reason, now);
+	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
+		jr_store_relaxed(&record_of(co, job)->reason, reason);
+		slot_requeue(&co->engine->region.slots[job->slot]);
+		jr_sched_requeue(&co->sched, &job->sj, now + backoff_ns(co, job), now);
+	} else {
+		cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);
+	}
+}
+
+static void retire(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct jr_region *r = &co->engine->region;
+
+	jr_store_release(&record_of(co, job)->coord, 0);
+	jr_jobtab_free_batch(r, &job->slot, 1);
+	co->outstanding--;
+	job->next = co->dead;
+	co->dead = job;
+	jr_engine_notify_done(r);
+}
+
+/* A job that ran (or was refused at start) ends for good. */
+void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
+		 enum jr_sched_state state, enum jr_reason reason, uint64_t now)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_worker_rec *rec = co->rec;
+
+	jr_store_relaxed(&record_of(co, job)->reason, reason);
+	if (jr_slot_state(jr_load_acquire(&s->state)) == JR_JOB_RUNNING) {
+		if (state == JR_SCHED_SUCCEEDED)
+			jr_store_release(&rec->succeeded, rec->succeeded + 1);
+		else if (state == JR_SCHED_FAILED)
+			jr_store_release(&rec->failed, rec->failed + 1);
+		else
+			jr_fetch_add_acq_rel(&co->engine->region.ctl->shards[0].cancelled, 1);
+		jr_jobtab_finish(s, state == JR_SCHED_SUCCEEDED ? JR_JOB_SUCCEEDED :
+				    state == JR_SCHED_FAILED ? JR_JOB_FAILED : JR_JOB_CANCELLED);
+	}
+	/* else: cancelled by the user before it started, counted then. */
+	jr_sched_finish(&co->sched, &job->sj, state, reason, now);
+	retire(co, job);
+}
+
+void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+
+	(void)now;
+	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
+	/* Unless the user's own cancel got there first (and counted it). */
+	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
+		jr_fetch_add_acq_rel(&co->engine->region.ctl->shards[0].cancelled, 1);
+	retire(co, job);
+}

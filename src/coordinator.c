@@ -1,0 +1,590 @@
+/*
+ * coordinator.c - the coordinator thread's event loop. See coordinator.h.
+ *
+ * One turn: take new submissions and cancel requests from the inbox, act
+ * on due deadlines (time limits, kill grace), run the scheduling pass,
+ * end jobs whose start was refused, free what ended, arm the timer for
+ * the next deadline, and sleep in epoll until a child exits, the timer
+ * fires or the inbox is poked.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "arena.h"
+#include "cmdjob.h"
+#include "cmdrec.h"
+#include "common.h"
+#include "coordinator.h"
+#include "jobtab.h"
+#include "queue.h"
+
+extern char **environ;
+
+static struct jr_coordinator *coord_of(const struct jr_engine *e)
+{
+	return e->coord;
+}
+
+static void poke(struct jr_coordinator *co)
+{
+	uint64_t one = 1;
+
+	if (write(co->evfd, &one, sizeof(one)) < 0)
+		return;	/* the counter is saturated: already poked */
+}
+
+/* --- the running set -------------------------------------------------------- */
+
+void coord_running_add(struct jr_coordinator *co, struct cmd_job *job)
+{
+	if (co->running_count == co->running_cap) {
+		uint32_t cap = co->running_cap ? co->running_cap * 2 : 64;
+		struct cmd_job **r = jr_malloc(cap * sizeof(*r));
+		if (co->running_count)
+			memcpy(r, co->running, co->running_count * sizeof(*r));
+		jr_free(co->running);
+		co->running = r;
+		co->running_cap = cap;
+	}
+	co->running[co->running_count++] = job;
+}
+
+void coord_running_remove(struct jr_coordinator *co, struct cmd_job *job)
+{
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		if (co->running[i] == job) {
+			co->running[i] = co->running[--co->running_count];
+			return;
+		}
+	}
+}
+
+/* --- scheduler callbacks --------------------------------------------------- */
+
+static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
+{
+	struct jr_coordinator *co = ctx;
+	struct cmd_job *job = CMD_JOB(sj);
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+
+	if (!jr_jobtab_start(s)) {	/* cancelled while it waited */
+		job->next = co->start_refused;
+		co->start_refused = job;
+		return;
+	}
+	if (cmd_job_spawn(co, job, now) < 0) {
+		jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->exit_code, 127);
+		jr_slot_put(s->result, 127);
+		job->spawn_failed = true;
+		job->next = co->start_refused;
+		co->start_refused = job;
+	}
+}
+
+static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
+{
+	cmd_job_ended_unrun(ctx, CMD_JOB(sj), now);
+}
+
+static void end_refused(struct jr_coordinator *co, uint64_t now)
+{
+	while (co->start_refused) {
+		struct cmd_job *job = co->start_refused;
+		co->start_refused = job->next;
+		if (job->spawn_failed)
+			cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
+		else
+			cmd_job_end(co, job, JR_SCHED_CANCELLED, JR_REASON_CANCELLED, now);
+	}
+}
+
+static void free_dead(struct jr_coordinator *co)
+{
+	while (co->dead) {
+		struct cmd_job *job = co->dead;
+		co->dead = job->next;
+		cmd_job_free(job);
+	}
+}
+
+/* --- the inbox ------------------------------------------------------------ */
+
+/* The live coordinator record behind a job id, or NULL. */
+static struct cmd_job *job_of(struct jr_coordinator *co, jr_job_id id)
+{
+	struct jr_region *r = &co->engine->region;
+	uint32_t index, gen;
+	struct jr_slot *s;
+
+	if (jr_jobtab_decode(r, id, &index, &gen) < 0)
+		return NULL;
+	s = &r->slots[index];
+	if (jr_slot_gen(jr_load_acquire(&s->state)) != gen || !jr_jobtab_is_command(s))
+		return NULL;
+	return (struct cmd_job *)(uintptr_t)jr_load_acquire(
+		&jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg))->coord);
+}
+
+/* Link a new job to the jobs it must wait for. A dependency that already
+ * ended needs no link: success is nothing to wait for, anything else
+ * dooms the job. */
+static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
+{
+	for (uint32_t i = 0; i < job->after_count; i++) {
+		struct cmd_job *p = job_of(co, job->after[i]);
+		struct jr_job_info info;
+		if (p) {
+			if (jr_sched_depend(&job->sj, &p->sj) < 0)
+				return -ENOMEM;
+		} else if (jr_jobtab_snapshot(&co->engine->region, job->after[i], &info) < 0 ||
+			   info.state != JR_JOB_SUCCEEDED) {
+			job->sj.dependency_failed = true;
+		}
+	}
+	return 0;
+}
+
+static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	co->outstanding++;
+	if (link_dependencies(co, job) < 0)
+		job->sj.dependency_failed = true;
+	jr_sched_submit(&co->sched, &job->sj, now);
+}
+
+static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	struct cmd_job *job = job_of(co, id);
+
+	if (!job)
+		return;
+	if (job->running) {
+		if (!job->cancel_requested) {
+			job->cancel_requested = true;
+			jr_exec_signal_group(&job->child, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+		return;
+	}
+	jr_sched_cancel(&co->sched, &job->sj, now);
+}
+
+static void drain_inbox(struct jr_coordinator *co, uint64_t now)
+{
+	struct cmd_job *jobs;
+	jr_job_id cancels[256];
+	uint32_t ncancel;
+
+	pthread_mutex_lock(&co->lock);
+	jobs = co->inbox_head;
+	co->inbox_head = co->inbox_tail = NULL;
+	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
+	if (ncancel) {
+		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
+		memmove(co->cancels, co->cancels + ncancel,
+			(co->cancel_count - ncancel) * sizeof(*cancels));
+		co->cancel_count -= ncancel;
+	}
+	pthread_mutex_unlock(&co->lock);
+	while (jobs) {
+		struct cmd_job *job = jobs;
+		jobs = job->next;
+		take_submission(co, job, now);
+	}
+	for (uint32_t i = 0; i < ncancel; i++)
+		take_cancel(co, cancels[i], now);
+	if (co->cancel_count)
+		poke(co);	/* more than one turn's worth */
+}
+
+/* --- deadlines ------------------------------------------------------------ */
+
+static void check_deadlines(struct jr_coordinator *co, uint64_t now)
+{
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		struct cmd_job *job = co->running[i];
+		if (job->term_at_ns && now >= job->term_at_ns) {
+			job->term_at_ns = 0;
+			job->timed_out = true;
+			jr_exec_signal_group(&job->child, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+		if (job->kill_at_ns && now >= job->kill_at_ns) {
+			job->kill_at_ns = 0;
+			jr_exec_signal_group(&job->child, SIGKILL);
+		}
+	}
+}
+
+static uint64_t next_deadline(const struct jr_coordinator *co)
+{
+	uint64_t t = jr_sched_next_wakeup(&co->sched);
+
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		const struct cmd_job *job = co->running[i];
+		if (job->term_at_ns && job->term_at_ns < t)
+			t = job->term_at_ns;
+		if (job->kill_at_ns && job->kill_at_ns < t)
+			t = job->kill_at_ns;
+	}
+	return t;
+}
+
+static void arm_timer(struct jr_coordinator *co)
+{
+	uint64_t t = next_deadline(co);
+	struct itimerspec its = { 0 };
+
+	if (t != JR_TIME_NEVER) {
+		its.it_value.tv_sec = (time_t)(t / 1000000000ull);
+		its.it_value.tv_nsec = (long)(t % 1000000000ull);
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(co->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_exec_result res;
+
+	if (jr_exec_try_reap(&job->child, &res) == 1)
+		cmd_job_exited(co, job, &res, now);
+}
+
+static void wait_events(struct jr_coordinator *co)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(co->epfd, ev, 64, -1);
+	uint64_t now = jr_now_realtime_ns(), drain;
+
+	for (int i = 0; i < n; i++) {
+		void *p = ev[i].data.ptr;
+		if (p == &co->evfd || p == &co->tfd) {
+			if (read(p == &co->evfd ? co->evfd : co->tfd, &drain, sizeof(drain)) < 0)
+				continue;
+		} else {
+			reap(co, p, now);
+		}
+	}
+}
+
+static void cancel_everything(struct jr_coordinator *co, uint64_t now)
+{
+	struct jr_sched *s = &co->sched;
+
+	while (s->waiting.count)
+		jr_sched_cancel(s, s->waiting.items[0], now);
+	while (s->delayed.count)
+		jr_sched_cancel(s, s->delayed.items[0], now);
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		struct cmd_job *job = co->running[i];
+		if (!job->cancel_requested) {
+			job->cancel_requested = true;
+			jr_exec_signal_group(&job->child, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+	}
+}
+
+static bool turn(struct jr_coordinator *co)
+{
+	uint64_t now = jr_now_realtime_ns();
+	bool stopping, cancel_all;
+
+	drain_inbox(co, now);
+	pthread_mutex_lock(&co->lock);
+	stopping = co->stopping;
+	cancel_all = co->cancel_all;
+	pthread_mutex_unlock(&co->lock);
+	if (cancel_all)
+		cancel_everything(co, now);
+	check_deadlines(co, now);
+	if (!cancel_all)
+		jr_sched_pass(&co->sched, now);
+	end_refused(co, now);
+	free_dead(co);
+	if (stopping && co->outstanding == 0)
+		return false;
+	arm_timer(co);
+	wait_events(co);
+	return true;
+}
+
+static void *coord_main(void *arg)
+{
+	struct jr_coordinator *co = arg;
+
+	while (turn(co))
+		;
+	return NULL;
+}
+
+/* --- start and stop -------------------------------------------------------- */
+
+static int make_state_dir(struct jr_coordinator *co, const char *dir)
+{
+	if (dir)
+		snprintf(co->state_dir, sizeof(co->state_dir), "%s", dir);
+	else
+		snprintf(co->state_dir, sizeof(co->state_dir), "/tmp/jobring-%d", (int)getpid());
+	if (mkdir(co->state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_fds(struct jr_coordinator *co)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	co->epfd = epoll_create1(EPOLL_CLOEXEC);
+	co->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	co->tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (co->epfd < 0 || co->evfd < 0 || co->tfd < 0)
+		return -errno;
+	ev.data.ptr = &co->evfd;
+	if (epoll_ctl(co->epfd, EPOLL_CTL_ADD, co->evfd, &ev) < 0)
+		return -errno;
+	ev.data.ptr = &co->tfd;
+	if (epoll_ctl(co->epfd, EPOLL_CTL_ADD, co->tfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void coord_free(struct jr_coordinator *co)
+{
+	if (co->epfd > 0)
+		close(co->epfd);
+	if (co->evfd > 0)
+		close(co->evfd);
+	if (co->tfd > 0)
+		close(co->tfd);
+	jr_sched_destroy(&co->sched);
+	jr_free(co->running);
+	jr_free(co->cancels);
+	pthread_mutex_destroy(&co->lock);
+	jr_free(co);
+}
+
+static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
+		       const struct jr_engine_opts *o)
+{
+	struct jr_res_config cfg = { 0 };
+	struct jr_sched_ops ops = { on_start, on_ended, co };
+	int rc;
+
+	co->engine = e;
+	co->id = e->worker_count;
+	co->rec = &e->region.workers[co->id];
+	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * 1000000ull;
+	co->gpus_per_node = o->gpus_per_node;
+	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+	co->base_env = environ;
+	pthread_mutex_init(&co->lock, NULL);
+	cfg.mem_per_node = o->mem_per_node;
+	cfg.gpus_per_node = o->gpus_per_node;
+	rc = jr_pools_init(&co->pools, &e->topo, &cfg);
+	if (rc < 0)
+		return rc;
+	jr_sched_init(&co->sched, &co->pools, &ops);
+	rc = make_state_dir(co, o->state_dir);
+	if (rc < 0)
+		return rc;
+	return open_fds(co);
+}
+
+int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
+{
+	struct jr_coordinator *co = jr_calloc(1, sizeof(*co));
+	int rc;
+
+	if (!co)
+		return -ENOMEM;
+	rc = coord_setup(e, co, o);
+	if (rc == 0)
+		rc = -pthread_create(&co->thread, NULL, coord_main, co);
+	if (rc < 0) {
+		coord_free(co);
+		return rc;
+	}
+	e->coord = co;
+	return 0;
+}
+
+void jr_coord_stop(struct jr_engine *e, bool cancel)
+{
+	struct jr_coordinator *co = coord_of(e);
+
+	if (!co)
+		return;
+	pthread_mutex_lock(&co->lock);
+	co->stopping = true;
+	co->cancel_all = cancel;
+	pthread_mutex_unlock(&co->lock);
+	poke(co);
+	pthread_join(co->thread, NULL);
+	free_dead(co);
+	coord_free(co);
+	e->coord = NULL;
+}
+
+/* --- requests from any thread ------------------------------------------ */
+
+void jr_coord_output_paths(const struct jr_engine *e, jr_job_id id, char *out,
+			   char *err, size_t size)
+{
+	const char *dir = coord_of(e) ? coord_of(e)->state_dir : "";
+
+	snprintf(out, size, "%s/%016llx.out", dir, (unsigned long long)id);
+	snprintf(err, size, "%s/%016llx.err", dir, (unsigned long long)id);
+}
+
+void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
+{
+	struct jr_coordinator *co = coord_of(e);
+
+	pthread_mutex_lock(&co->lock);
+	if (co->cancel_count == co->cancel_cap) {
+		uint32_t cap = co->cancel_cap ? co->cancel_cap * 2 : 64;
+		jr_job_id *c = jr_malloc(cap * sizeof(*c));
+		if (c && co->cancel_count)
+			memcpy(c, co->cancels, co->cancel_count * sizeof(*c));
+		if (c) {
+			jr_free(co->cancels);
+			co->cancels = c;
+			co->cancel_cap = cap;
+		}
+	}
+	if (co->cancel_count < co->cancel_cap)
+		co->cancels[co->cancel_count++] = id;
+	pthread_mutex_unlock(&co->lock);
+	poke(co);
+}
+
+static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
+		      const struct jr_queue_rec *q, int *prio)
+{
+	struct jr_req req = { 0 };
+
+	if (!spec->argv || !spec->argv[0])
+		return -EINVAL;
+	if (!q)
+		return -ENOENT;
+	*prio = spec->priority == JR_PRIORITY_FROM_QUEUE ? q->priority : spec->priority;
+	if (*prio < JR_PRIORITY_MIN || *prio > JR_PRIORITY_MAX)
+		return -EINVAL;
+	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
+		return -EINVAL;
+	req.cpus = spec->cpus ? spec->cpus : 1;
+	req.gpus = spec->gpus;
+	req.mem_bytes = spec->mem_bytes;
+	req.span = spec->span_numa != 0;
+	return jr_res_check_host(&co->pools, &req) == 0 ? 0 : -E2BIG;
+}
+
+/* Every dependency must name a command job this engine knows. */
+static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
+{
+	struct jr_job_info info;
+
+	for (size_t i = 0; i < spec->after_count; i++)
+		if (jr_jobtab_snapshot(&e->region, spec->after[i], &info) < 0 ||
+		    !info.is_command)
+			return -ENOENT;
+	return 0;
+}
+
+/* Take a slot for the job and publish it as QUEUED (not on any ring: the
+ * coordinator starts it). */
+static int slot_take(struct jr_engine *e, struct cmd_job *job,
+		     const struct jr_command_spec *spec, int prio)
+{
+	struct jr_region *r = &e->region;
+	uint32_t index, gen, name = 0;
+	struct jr_slot *s;
+	int rc;
+
+	rc = jr_jobtab_alloc_batch(r, &index, 1);
+	if (rc < 0)
+		return rc;
+	s = &r->slots[index];
+	gen = jr_jobtab_next_gen(s);
+	jr_jobtab_drop_payload(r, s);
+	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &job->record_ref);
+	if (rc == 0 && spec->name && *spec->name)
+		rc = jr_arena_store_string(r, spec->name, &name);
+	if (rc < 0) {
+		jr_arena_free(r, job->record_ref);
+		jr_jobtab_free_batch(r, &index, 1);
+		return rc;
+	}
+	jr_cmd_record(r, job->record_ref)->coord = (uint64_t)(uintptr_t)job;
+	jr_slot_put(s->priority, (uint8_t)prio);
+	jr_slot_put(s->queue_id, (uint8_t)spec->queue_id);
+	jr_slot_put(s->flags, 0);
+	jr_slot_put(s->result, 0);
+	jr_slot_put(s->attempt, 0);
+	jr_slot_put(s->start_ns, 0);
+	jr_slot_put(s->end_ns, 0);
+	jr_slot_put(s->created_ns, jr_now_realtime_ns());
+	jr_slot_put(s->name_ref, name);
+	jr_slot_put(s->fn, 0);
+	jr_slot_put(s->arg, job->record_ref);
+	job->slot = index;
+	job->id = jr_job_id_make(gen, index);
+	/* Pairs with readers' acquire loads of the state word. */
+	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
+	return 0;
+}
+
+int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		    jr_job_id *id_out)
+{
+	struct jr_coordinator *co = coord_of(e);
+	const struct jr_queue_rec *q;
+	struct cmd_job *job;
+	int prio, rc;
+
+	if (!spec)
+		return -EINVAL;
+	if (!jr_load_relaxed(&e->region.ctl->accepting))
+		return -ESHUTDOWN;
+	q = jr_queue_get(&e->region, spec->queue_id);
+	rc = spec_check(co, spec, q, &prio);
+	if (rc == 0)
+		rc = deps_check(e, spec);
+	if (rc < 0)
+		return rc;
+	job = cmd_job_new(spec);
+	if (!job)
+		return -ENOMEM;
+	job->co = co;
+	job->sj.priority = prio;
+	rc = slot_take(e, job, spec, prio);
+	if (rc < 0) {
+		cmd_job_free(job);
+		return rc;
+	}
+	if (id_out)
+		*id_out = job->id;
+	jr_engine_count_submitted(e, 1);
+	pthread_mutex_lock(&co->lock);
+	if (co->inbox_tail)
+		co->inbox_tail->next = job;
+	else
+		co->inbox_head = job;
+	co->inbox_tail = job;
+	pthread_mutex_unlock(&co->lock);
+	poke(co);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * coordinator.h - the engine's coordinator thread, which owns command
+ * jobs: it keeps the resource pools and the scheduling pass
+ * (scheduler.c), starts children (executor.c), reaps them through their
+ * pidfds, enforces time limits (SIGTERM, then SIGKILL after a grace
+ * period), cancels, retries with exponential backoff and jitter, and
+ * releases or cancels dependents. One epoll loop: an eventfd for
+ * submissions and cancel requests, a timerfd for the next deadline, and a
+ * pidfd per running child. Function jobs never pass through it.
+ */
+#ifndef JR_COORDINATOR_H
+#define JR_COORDINATOR_H
+
+#include <stdbool.h>
+
+#include "jobring.h"
+
+struct jr_engine;
+
+/* Start the coordinator (called from jr_engine_open). 0 or -errno. */
+int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *opts);
+
+/* Stop it: with cancel, everything not finished is cancelled first
+ * (running children get SIGTERM, then SIGKILL); otherwise it must already
+ * be idle. Joins the thread and frees it. */
+void jr_coord_stop(struct jr_engine *e, bool cancel);
+
+/* See jr_command_submit() in jobring.h. */
+int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		    jr_job_id *id_out);
+
+/* Ask the coordinator to cancel a command job (queued or running). */
+void jr_coord_cancel(struct jr_engine *e, jr_job_id id);
+
+/* Output file paths of a command job. */
+void jr_coord_output_paths(const struct jr_engine *e, jr_job_id id,
+			   char *out, char *err, size_t size);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * test_commands.c - command jobs through the public API: output files,
+ * environment, progress, exit codes, time limits (SIGTERM, then SIGKILL),
+ * cancel of queued and running jobs, retries with backoff, delayed jobs,
+ * dependencies, resources and binding, close with cancel.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char state_dir[] = "/tmp/jr-cmd-XXXXXX";
+
+static struct jr_engine *cmd_engine(void)
+{
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+
+	jr_engine_opts_init(&o);
+	o.workers = 1;
+	o.capacity = 4096;
+	o.state_dir = state_dir;
+	o.kill_grace_ms = 300;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	return e;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_non_null(mkdtemp(state_dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static jr_job_id submit_sh(struct jr_engine *e, const char *script,
+			   struct jr_command_spec *tmpl)
+{
+	char *argv[] = { "sh", "-c", (char *)script, NULL };
+	struct jr_command_spec spec = { 0 };
+	jr_job_id id;
+
+	if (tmpl)
+		spec = *tmpl;
+	spec.argv = argv;
+	spec.priority = spec.priority ? spec.priority : JR_PRIORITY_DEFAULT;
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	return id;
+}
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static void test_output_env_progress(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_job_info info;
+	char out[512], want[64];
+	jr_job_id id = submit_sh(e, "echo id=$JOBRING_JOB_ID cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS; "
+				    "echo oops >&2; echo progress 50 >&3", NULL);
+
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_true(info.is_command);
+	assert_int_equal(info.exec.result, 0);
+	assert_int_equal(info.progress, 50);
+	assert_int_equal(info.exec.attempt, 1);
+	assert_true(info.exec.end_ns >= info.exec.start_ns);
+	read_file(info.stdout_path, out, sizeof(out));
+	snprintf(want, sizeof(want), "id=%016llx cpus=", (unsigned long long)id);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "omp=1"));
+	read_file(info.stderr_path, out, sizeof(out));
+	assert_string_equal(out, "oops\n");
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_exit_code_and_missing_program(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_job_info info;
+	char *argv[] = { "/nonexistent/program", NULL };
+	struct jr_command_spec spec = { .argv = argv, .priority = 3 };
+	jr_job_id id = submit_sh(e, "exit 3", NULL), missing;
+
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.reason, JR_REASON_EXIT);
+	assert_int_equal(info.exec.result, 3);
+	assert_int_equal(jr_command_submit(e, &spec, &missing), 0);
+	assert_int_equal(jr_job_wait(e, missing, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.reason, JR_REASON_SPAWN_FAILED);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_time_limit_term_then_kill(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_command_spec t = { .timeout_ms = 200 };
+	struct jr_job_info a, b;
+	double t0 = test_now_s();
+	jr_job_id polite = submit_sh(e, "exec sleep 30", &t);
+	jr_job_id stubborn = submit_sh(e, "trap '' TERM; sleep 30 & wait; sleep 30", &t);
+
+	assert_int_equal(jr_job_wait(e, polite, &a), 0);
+	assert_int_equal(jr_job_wait(e, stubborn, &b), 0);
+	assert_true(test_now_s() - t0 < 5);
+	assert_int_equal(a.state, JR_JOB_FAILED);
+	assert_int_equal(a.reason, JR_REASON_TIMEOUT);
+	assert_int_equal(a.exec.signal, SIGTERM);
+	assert_int_equal(b.reason, JR_REASON_TIMEOUT);
+	assert_int_equal(b.exec.signal, SIGKILL);	/* ignored TERM: killed */
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_cancel_queued_and_running(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct jr_command_spec all = { .cpus = (uint32_t)cores };
+	struct jr_job_info info;
+	jr_job_id running = submit_sh(e, "echo started; exec sleep 30", &all);
+	jr_job_id queued = submit_sh(e, "echo should-not-run", NULL);
+	char out[64];
+
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(jr_job_get(e, running, &info), 0);
+		if (info.state == JR_JOB_RUNNING)
+			break;
+		test_sleep_ms(1);
+	}
+	assert_int_equal(jr_job_get(e, queued, &info), 0);
+	assert_int_equal(info.state, JR_JOB_QUEUED);	/* all cores are taken */
+	assert_int_equal(jr_job_cancel(e, queued), 0);
+	assert_int_equal(jr_job_cancel(e, running), 0);
+	assert_int_equal(jr_job_cancel(e, running), 0);	/* idempotent */
+	assert_int_equal(jr_job_wait(e, running, &info), 0);
+	assert_int_equal(info.state, JR_JOB_CANCELLED);
+	assert_int_equal(info.reason, JR_REASON_CANCELLED);
+	assert_int_equal(info.exec.signal, SIGTERM);
+	assert_int_equal(jr_job_wait(e, queued, &info), 0);
+	assert_int_equal(info.state, JR_JOB_CANCELLED);
+	assert_int_equal(info.exec.attempt, 0);
+	read_file(info.stdout_path, out, sizeof(out));
+	assert_string_equal(out, "");
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_retries_with_backoff(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_command_spec r = { .max_retries = 2, .backoff_base_ms = 100,
+				     .backoff_max_ms = 1000 };
+	struct jr_job_info info;
+	char script[512];
+	double t0 = test_now_s();
+	jr_job_id always = submit_sh(e, "exit 1", &r), second;
+
+	assert_int_equal(jr_job_wait(e, always, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.exec.attempt, 3);	/* 1 + 2 retries */
+	/* Equal jitter: at least half of 100 ms, then half of 200 ms. */
+	assert_true(test_now_s() - t0 >= 0.150);
+	snprintf(script, sizeof(script),
+		 "f=%s/count; n=$(cat $f 2>/dev/null || echo 0); n=$((n+1)); "
+		 "echo $n > $f; [ $n -ge 2 ]", state_dir);
+	second = submit_sh(e, script, &r);
+	assert_int_equal(jr_job_wait(e, second, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(info.exec.attempt, 2);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_delayed_start(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct timespec ts;
+	struct jr_command_spec d = { 0 };
+	struct jr_job_info info;
+	jr_job_id id;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d.scheduled_at_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+			    300000000ull;
+	id = submit_sh(e, "true", &d);
+	test_sleep_ms(100);
+	assert_int_equal(jr_job_get(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_QUEUED);
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_true(info.exec.start_ns >= d.scheduled_at_ns);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_dependencies(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_job_info a, b, c, d;
+	jr_job_id ok = submit_sh(e, "sleep 0.2", NULL), bad, after_ok, after_bad;
+	jr_job_id unknown = ((jr_job_id)5 << 32) | 4000;
+	struct jr_command_spec dep = { .after = &ok, .after_count = 1 };
+
+	after_ok = submit_sh(e, "true", &dep);
+	bad = submit_sh(e, "exit 1", NULL);
+	dep.after = &bad;
+	after_bad = submit_sh(e, "true", &dep);
+	assert_int_equal(jr_job_wait(e, after_ok, &b), 0);
+	assert_int_equal(jr_job_get(e, ok, &a), 0);
+	assert_int_equal(b.state, JR_JOB_SUCCEEDED);
+	assert_true(b.exec.start_ns >= a.exec.end_ns);
+	assert_int_equal(jr_job_wait(e, after_bad, &d), 0);
+	assert_int_equal(jr_job_get(e, bad, &c), 0);
+	assert_int_equal(c.state, JR_JOB_FAILED);
+	assert_int_equal(d.state, JR_JOB_CANCELLED);
+	assert_int_equal(d.reason, JR_REASON_DEPENDENCY_FAILED);
+	/* Unknown ids are rejected at submit. */
+	dep.after = &unknown;
+	char *argv[] = { "true", NULL };
+	dep.argv = argv;
+	assert_int_equal(jr_command_submit(e, &dep, NULL), -ENOENT);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_resources_and_binding(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec huge = { .argv = argv, .cpus = 1000 };
+	struct jr_job_info info;
+	char out[256], want[64];
+	jr_job_id id;
+
+	assert_int_equal(jr_command_submit(e, &huge, NULL), -E2BIG);
+	huge.cpus = 1;
+	huge.gpus = 1;	/* this host has none */
+	assert_int_equal(jr_command_submit(e, &huge, NULL), -E2BIG);
+	id = submit_sh(e, "echo $JOBRING_CPUS; grep Cpus_allowed_list /proc/self/status", NULL);
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	read_file(info.stdout_path, out, sizeof(out));
+	print_message("bound job printed: %s", out);
+	/* One core (no SMT siblings here): its id is the allowed list. */
+	int core = atoi(out);
+	snprintf(want, sizeof(want), "Cpus_allowed_list:\t%d\n", core);
+	assert_non_null(strstr(out, want));
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_close_cancel_kills_children(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	char path[300];
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/survivor", state_dir);
+	for (int i = 0; i < 4; i++) {
+		char script[400];
+		snprintf(script, sizeof(script), "sleep 2; touch %s", path);
+		submit_sh(e, script, NULL);
+	}
+	test_sleep_ms(200);
+	t0 = test_now_s();
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+	assert_true(test_now_s() - t0 < 1.5);
+	test_sleep_ms(2500);
+	assert_int_not_equal(access(path, F_OK), 0);	/* nobody survived */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_output_env_progress),
+		cmocka_unit_test(test_exit_code_and_missing_program),
+		cmocka_unit_test(test_time_limit_term_then_kill),
+		cmocka_unit_test(test_cancel_queued_and_running),
+		cmocka_unit_test(test_retries_with_backoff),
+		cmocka_unit_test(test_delayed_start),
+		cmocka_unit_test(test_dependencies),
+		cmocka_unit_test(test_resources_and_binding),
+		cmocka_unit_test(test_close_cancel_kills_children),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
