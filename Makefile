@@ -43,7 +43,7 @@ LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
-BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace
+BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn
 TOOL_BINS := $(BUILD)/tools/demo
 
 STATIC_LIB := $(BUILD)/libjobring.a

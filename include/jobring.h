@@ -164,6 +164,10 @@ struct jr_engine_opts {
 	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
 	uint64_t mem_per_node;	/* memory pool per NUMA node; 0: hwloc's figure */
 	uint32_t gpus_per_node;
+	/* Threads that start children (posix_spawn blocks until the child has
+	 * exec'd). 0: the coordinator spawns them itself, which measured
+	 * fastest on 2 cores (docs/BENCHMARKS.md); at most 4. */
+	uint32_t spawn_threads;
 };
 
 /* Fill opts with the defaults above. Never fails. */

@@ -195,7 +195,7 @@ static void binding_sets(struct jr_coordinator *co, struct cmd_job *job,
 	}
 }
 
-static void record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_slot *s = &co->engine->region.slots[job->slot];
 
@@ -215,10 +215,11 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 	job->timed_out = false;
 	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
 	job->kill_at_ns = 0;
-	coord_running_add(co, job);
 }
 
-int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+/* Runs on a spawner thread: reads only what the coordinator set before
+ * handing the job over, and what never changes. */
+int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_engine *e = co->engine;
 	struct jr_exec_spec spec = { 0 };
@@ -228,7 +229,6 @@ int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
 	int rc;
 
-	record_start(co, job, now);
 	ncores = jr_alloc_core_ids(&co->pools, &job->sj.alloc, cores, 256);
 	jr_coord_output_paths(e, job->id, out, err, sizeof(out));
 	spec.argv = job->argv;
@@ -243,12 +243,30 @@ int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 		spec.nodeset = hwloc_bitmap_iszero(nodes) ? NULL : nodes;
 	}
 	rc = spec.envp ? jr_exec_spawn(&spec, &job->child) : -ENOMEM;
-	if (rc == 0)
-		arm_deadlines(co, job, now);
 	jr_free(env.v);
 	hwloc_bitmap_free(cpus);
 	hwloc_bitmap_free(nodes);
 	return rc;
+}
+
+/* Back on the coordinator: the spawner has started the child, or not. */
+void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+
+	job->spawning = false;
+	if (job->spawn_rc < 0) {
+		jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->exit_code, 127);
+		jr_slot_put(s->result, 127);
+		coord_running_remove(co, job);
+		cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
+		return;
+	}
+	arm_deadlines(co, job, now);
+	if (job->cancel_requested) {	/* while it was being spawned */
+		jr_exec_signal_group(&job->child, SIGTERM);
+		job->kill_at_ns = now + co->kill_grace_ns;
+	}
 }
 
 /* --- ending ---------------------------------------------------------------- */
@@ -306,8 +324,7 @@ static void slot_requeue(struct jr_slot *s)
 static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 {
 	set_progress(co, job, jr_exec_read_progress(&job->child));
-	epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
-	jr_exec_close(&job->child);
+	jr_exec_close(&job->child);	/* closing the pidfd leaves the epoll set */
 	coord_running_remove(co, job);
 	job->running = false;
 }

@@ -36,7 +36,8 @@ struct cmd_job {
 	bool running;
 	bool timed_out;
 	bool cancel_requested;
-	bool spawn_failed;
+	bool spawning;		/* handed to a spawner thread */
+	int spawn_rc;
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
 	struct cmd_job *next;	/* inbox or free list */
@@ -57,6 +58,15 @@ struct jr_coordinator {
 	uint32_t running_count, running_cap;
 	struct cmd_job *dead;		/* ended, freed at the end of the turn */
 	struct cmd_job *start_refused;	/* cancelled while waiting to start */
+	/* Spawner threads: posix_spawn blocks its caller until the child has
+	 * exec'd, so children are started off the coordinator, in parallel. */
+	pthread_t spawners[4];
+	uint32_t spawner_count;
+	pthread_cond_t spawn_cv;	/* under lock */
+	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
+	struct cmd_job *spawned;	/* under lock: results to take */
+	struct cmd_job *spawned_here;	/* spawned inline (no spawner threads) */
+	bool spawners_stop;		/* under lock */
 	uint64_t outstanding;		/* submitted, not yet final */
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */
@@ -70,7 +80,9 @@ struct jr_coordinator {
 /* cmdjob.c */
 struct cmd_job *cmd_job_new(const struct jr_command_spec *spec);
 void cmd_job_free(struct cmd_job *job);
-int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job);
+void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 /* A reaped or refused job: retry it, or end it for good. */
 void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		    const struct jr_exec_result *res, uint64_t now);

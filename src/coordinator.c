@@ -80,13 +80,24 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 		co->start_refused = job;
 		return;
 	}
-	if (cmd_job_spawn(co, job, now) < 0) {
-		jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->exit_code, 127);
-		jr_slot_put(s->result, 127);
-		job->spawn_failed = true;
-		job->next = co->start_refused;
-		co->start_refused = job;
+	cmd_job_record_start(co, job, now);
+	coord_running_add(co, job);
+	job->spawning = true;
+	job->next = NULL;
+	if (co->spawner_count == 0) {	/* spawn on this thread */
+		job->spawn_rc = cmd_job_spawn(co, job);
+		job->next = co->spawned_here;
+		co->spawned_here = job;
+		return;
 	}
+	pthread_mutex_lock(&co->lock);
+	if (co->spawn_tail)
+		co->spawn_tail->next = job;
+	else
+		co->spawn_head = job;
+	co->spawn_tail = job;
+	pthread_cond_signal(&co->spawn_cv);
+	pthread_mutex_unlock(&co->lock);
 }
 
 static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
@@ -99,10 +110,7 @@ static void end_refused(struct jr_coordinator *co, uint64_t now)
 	while (co->start_refused) {
 		struct cmd_job *job = co->start_refused;
 		co->start_refused = job->next;
-		if (job->spawn_failed)
-			cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
-		else
-			cmd_job_end(co, job, JR_SCHED_CANCELLED, JR_REASON_CANCELLED, now);
+		cmd_job_end(co, job, JR_SCHED_CANCELLED, JR_REASON_CANCELLED, now);
 	}
 }
 
@@ -166,6 +174,10 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 
 	if (!job)
 		return;
+	if (job->spawning) {
+		job->cancel_requested = true;	/* acted on once it is spawned */
+		return;
+	}
 	if (job->running) {
 		if (!job->cancel_requested) {
 			job->cancel_requested = true;
@@ -179,13 +191,15 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 
 static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 {
-	struct cmd_job *jobs;
+	struct cmd_job *jobs, *spawned;
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
 	pthread_mutex_lock(&co->lock);
 	jobs = co->inbox_head;
 	co->inbox_head = co->inbox_tail = NULL;
+	spawned = co->spawned;
+	co->spawned = NULL;
 	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
 	if (ncancel) {
 		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
@@ -194,6 +208,11 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 		co->cancel_count -= ncancel;
 	}
 	pthread_mutex_unlock(&co->lock);
+	while (spawned) {
+		struct cmd_job *job = spawned;
+		spawned = job->next;
+		cmd_job_spawned(co, job, now);
+	}
 	while (jobs) {
 		struct cmd_job *job = jobs;
 		jobs = job->next;
@@ -211,6 +230,8 @@ static void check_deadlines(struct jr_coordinator *co, uint64_t now)
 {
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
+		if (!job->running)
+			continue;	/* still being spawned */
 		if (job->term_at_ns && now >= job->term_at_ns) {
 			job->term_at_ns = 0;
 			job->timed_out = true;
@@ -289,8 +310,10 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 		jr_sched_cancel(s, s->delayed.items[0], now);
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
-		if (!job->cancel_requested) {
-			job->cancel_requested = true;
+		if (job->cancel_requested)
+			continue;
+		job->cancel_requested = true;
+		if (job->running) {
 			jr_exec_signal_group(&job->child, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}
@@ -312,6 +335,11 @@ static bool turn(struct jr_coordinator *co)
 	check_deadlines(co, now);
 	if (!cancel_all)
 		jr_sched_pass(&co->sched, now);
+	while (co->spawned_here) {
+		struct cmd_job *job = co->spawned_here;
+		co->spawned_here = job->next;
+		cmd_job_spawned(co, job, now);
+	}
 	end_refused(co, now);
 	free_dead(co);
 	if (stopping && co->outstanding == 0)
@@ -328,6 +356,56 @@ static void *coord_main(void *arg)
 	while (turn(co))
 		;
 	return NULL;
+}
+
+/* --- spawner threads --------------------------------------------------------- */
+
+static void *spawner_main(void *arg)
+{
+	struct jr_coordinator *co = arg;
+
+	pthread_mutex_lock(&co->lock);
+	for (;;) {
+		struct cmd_job *job = co->spawn_head;
+		if (!job) {
+			if (co->spawners_stop)
+				break;
+			pthread_cond_wait(&co->spawn_cv, &co->lock);
+			continue;
+		}
+		co->spawn_head = job->next;
+		if (!co->spawn_head)
+			co->spawn_tail = NULL;
+		pthread_mutex_unlock(&co->lock);
+		job->spawn_rc = cmd_job_spawn(co, job);
+		pthread_mutex_lock(&co->lock);
+		job->next = co->spawned;
+		co->spawned = job;
+		poke(co);
+	}
+	pthread_mutex_unlock(&co->lock);
+	return NULL;
+}
+
+static int spawners_start(struct jr_coordinator *co, uint32_t want)
+{
+	if (want > JR_ARRAY_SIZE(co->spawners))
+		want = JR_ARRAY_SIZE(co->spawners);
+	for (co->spawner_count = 0; co->spawner_count < want; co->spawner_count++)
+		if (pthread_create(&co->spawners[co->spawner_count], NULL, spawner_main, co))
+			return co->spawner_count ? 0 : -EAGAIN;
+	return 0;
+}
+
+static void spawners_stop(struct jr_coordinator *co)
+{
+	pthread_mutex_lock(&co->lock);
+	co->spawners_stop = true;
+	pthread_cond_broadcast(&co->spawn_cv);
+	pthread_mutex_unlock(&co->lock);
+	for (uint32_t i = 0; i < co->spawner_count; i++)
+		pthread_join(co->spawners[i], NULL);
+	co->spawner_count = 0;
 }
 
 /* --- start and stop -------------------------------------------------------- */
@@ -372,6 +450,7 @@ static void coord_free(struct jr_coordinator *co)
 	jr_sched_destroy(&co->sched);
 	jr_free(co->running);
 	jr_free(co->cancels);
+	pthread_cond_destroy(&co->spawn_cv);
 	pthread_mutex_destroy(&co->lock);
 	jr_free(co);
 }
@@ -391,6 +470,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
 	pthread_mutex_init(&co->lock, NULL);
+	pthread_cond_init(&co->spawn_cv, NULL);
 	cfg.mem_per_node = o->mem_per_node;
 	cfg.gpus_per_node = o->gpus_per_node;
 	rc = jr_pools_init(&co->pools, &e->topo, &cfg);
@@ -412,8 +492,11 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 		return -ENOMEM;
 	rc = coord_setup(e, co, o);
 	if (rc == 0)
+		rc = spawners_start(co, o->spawn_threads);
+	if (rc == 0)
 		rc = -pthread_create(&co->thread, NULL, coord_main, co);
 	if (rc < 0) {
+		spawners_stop(co);
 		coord_free(co);
 		return rc;
 	}
@@ -433,6 +516,7 @@ void jr_coord_stop(struct jr_engine *e, bool cancel)
 	pthread_mutex_unlock(&co->lock);
 	poke(co);
 	pthread_join(co->thread, NULL);
+	spawners_stop(co);
 	free_dead(co);
 	coord_free(co);
 	e->coord = NULL;

@@ -23,7 +23,9 @@ struct saved_binding {
 	bool cpu, mem;
 };
 
-/* Bind the calling thread as the job must be; remember how it was. */
+/* Bind the calling thread as the job must be; remember how it was. A
+ * memory binding to every node of the host is the default policy, so it is
+ * skipped (hwloc would only reset the policy). */
 static void bind_thread(const struct jr_exec_spec *s, struct saved_binding *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -34,7 +36,8 @@ static void bind_thread(const struct jr_exec_spec *s, struct saved_binding *b)
 		b->cpu = hwloc_get_cpubind(s->topo, b->cpuset, HWLOC_CPUBIND_THREAD) == 0 &&
 			 hwloc_set_cpubind(s->topo, s->cpuset, HWLOC_CPUBIND_THREAD) == 0;
 	}
-	if (s->nodeset) {
+	if (s->nodeset && !hwloc_bitmap_isequal(s->nodeset,
+						hwloc_topology_get_topology_nodeset(s->topo))) {
 		b->nodeset = hwloc_bitmap_alloc();
 		b->mem = hwloc_get_membind(s->topo, b->nodeset, &b->policy,
 					   HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET) == 0 &&

@@ -349,15 +349,26 @@ static void promote_delayed(struct jr_sched *s, uint64_t now)
 	}
 }
 
+static bool any_core_free(const struct jr_pools *p)
+{
+	for (uint32_t n = 0; n < p->numa_count; n++)
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			if (p->node[n].core_free[i])
+				return true;
+	return false;
+}
+
+/* Every job needs at least one core: once none is free, the rest of the
+ * waiting list cannot start, so a pass costs O(started), not O(waiting). */
 uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 {
 	struct jr_job_list *w = &s->waiting;
 	struct jr_sched_job *head = NULL;
-	uint32_t started = 0, kept = 0;
+	uint32_t started = 0, kept = 0, i;
 
 	promote_delayed(s, now);
 	s->shadow_ns = JR_TIME_NEVER;
-	for (uint32_t i = 0; i < w->count; i++) {
+	for (i = 0; i < w->count && any_core_free(s->pools); i++) {
 		struct jr_sched_job *job = w->items[i];
 		bool go;
 		if (!head) {
@@ -377,7 +388,9 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 			w->items[kept++] = job;
 		}
 	}
-	w->count = kept;
+	if (kept != i)
+		memmove(&w->items[kept], &w->items[i], (w->count - i) * sizeof(w->items[0]));
+	w->count = kept + (w->count - i);
 	return started;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 static char state_dir[] = "/tmp/jr-cmd-XXXXXX";
+static uint32_t spawn_threads;	/* each test runs inline, then with 2 */
 
 static struct jr_engine *cmd_engine(void)
 {
@@ -20,6 +21,7 @@ static struct jr_engine *cmd_engine(void)
 	struct jr_engine *e;
 
 	jr_engine_opts_init(&o);
+	o.spawn_threads = spawn_threads;
 	o.workers = 1;
 	o.capacity = 4096;
 	o.state_dir = state_dir;
@@ -295,6 +297,7 @@ static void test_close_cancel_kills_children(void **state)
 
 int main(void)
 {
+	int failed;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_env_progress),
 		cmocka_unit_test(test_exit_code_and_missing_program),
@@ -306,5 +309,9 @@ int main(void)
 		cmocka_unit_test(test_resources_and_binding),
 		cmocka_unit_test(test_close_cancel_kills_children),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	failed = cmocka_run_group_tests_name("spawn inline", tests, setup, teardown);
+	spawn_threads = 2;
+	memcpy(state_dir, "/tmp/jr-cmd-XXXXXX", sizeof(state_dir));
+	failed += cmocka_run_group_tests_name("spawn threads", tests, setup, teardown);
+	return failed;
 }

@@ -1,0 +1,136 @@
+/*
+ * bench/spawn - 20,000 /bin/true command jobs through jobring (each bound
+ * to a core, stdout and stderr captured to files), against, in the same
+ * run: a bare posix_spawn+waitpid loop in 2 threads (the ceiling: no
+ * capture, no binding, no bookkeeping), `xargs -P2 -n1 true`, and GNU
+ * parallel -j2 when installed. Median of JR_BENCH_RUNS (default 3).
+ */
+#include "benchutil.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+
+#include "jobring.h"
+
+extern char **environ;
+
+static uint64_t jobs;
+static int runs;
+static const char *state_parent;	/* where the per-job output files go */
+
+static double jobring_once(void)
+{
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	char *argv[] = { "/bin/true", NULL };
+	struct jr_command_spec spec = { .argv = argv, .priority = 3, .cpus = 1 };
+	char dir[128], cmd[160];
+	double t0, t1;
+
+	snprintf(dir, sizeof(dir), "%s/jr-bench-spawn-XXXXXX", state_parent);
+	if (!mkdtemp(dir))
+		return 0;
+	jr_engine_opts_init(&o);
+	o.workers = 1;
+	o.state_dir = dir;
+	if (jr_engine_open(&e, &o) < 0)
+		return 0;
+	t0 = bench_now();
+	for (uint64_t i = 0; i < jobs; i++)
+		if (jr_command_submit(e, &spec, NULL) < 0)
+			return 0;
+	jr_engine_wait_all(e);
+	t1 = bench_now();
+	jr_engine_close(e, JR_CLOSE_DRAIN);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "spawn: could not remove %s\n", dir);
+	return (double)jobs / (t1 - t0);
+}
+
+static void *bare_spawner(void *arg)
+{
+	uint64_t n = *(uint64_t *)arg;
+	char *argv[] = { "/bin/true", NULL };
+
+	for (uint64_t i = 0; i < n; i++) {
+		pid_t pid;
+		int status;
+		if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) == 0)
+			waitpid(pid, &status, 0);
+	}
+	return NULL;
+}
+
+static double bare_once(void)
+{
+	pthread_t th[2];
+	uint64_t half = jobs / 2;
+	double t0 = bench_now();
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, bare_spawner, &half);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	return (double)(2 * half) / (bench_now() - t0);
+}
+
+static double shell_once(const char *pipeline)
+{
+	char cmd[512];
+	double t0;
+
+	snprintf(cmd, sizeof(cmd), "seq %lu | %s", (unsigned long)jobs, pipeline);
+	t0 = bench_now();
+	if (system(cmd) != 0)
+		return 0;
+	return (double)jobs / (bench_now() - t0);
+}
+
+static double median_of(double (*once)(void))
+{
+	double v[16];
+
+	for (int r = 0; r < runs; r++)
+		v[r] = once();
+	return bench_median(v, runs);
+}
+
+static double xargs_once(void) { return shell_once("xargs -P2 -n1 true"); }
+static double parallel_once(void) { return shell_once("parallel -j2 true >/dev/null"); }
+
+int main(void)
+{
+	double jr, bare, xa, par = 0;
+	bool have_parallel = system("parallel --version >/dev/null 2>&1") == 0;
+
+	state_parent = getenv("JR_BENCH_STATE_PARENT");
+	if (!state_parent)
+		state_parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	jobs = bench_env_u64("JR_BENCH_SPAWN_JOBS", 20000);
+	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	if (runs < 1 || runs > 16)
+		runs = 3;
+	printf("bench/spawn: %lu /bin/true jobs per run, median of %d runs, "
+	       "job output files under %s\n", (unsigned long)jobs, runs, state_parent);
+	jr = median_of(jobring_once);
+	bare = median_of(bare_once);
+	xa = median_of(xargs_once);
+	if (have_parallel)
+		par = median_of(parallel_once);
+	printf("  %-58s %8.0f jobs/s\n", "jobring command jobs (1 core each, bound, output captured)", jr);
+	printf("  %-58s %8.0f jobs/s\n", "bare posix_spawn+waitpid, 2 threads", bare);
+	printf("  %-58s %8.0f jobs/s\n", "xargs -P2 -n1 true", xa);
+	if (have_parallel)
+		printf("  %-58s %8.0f jobs/s\n", "GNU parallel -j2", par);
+	else
+		printf("  %-58s %8s\n", "GNU parallel -j2", "SKIPPED (not installed)");
+	printf("  ratio jobring/bare %.2fx, jobring/xargs %.2fx\n", jr / bare, jr / xa);
+	printf("  target %-40s %.2fx (want >= 0.90) %s\n", "jobring vs bare posix_spawn loop",
+	       jr / bare, jr / bare >= 0.9 ? "PASS" : "MISS");
+	printf("  target %-40s %.2fx (want >= 1.30) %s\n", "jobring vs xargs -P2", jr / xa,
+	       jr / xa >= 1.3 ? "PASS" : "MISS");
+	return 0;
+}
