@@ -366,7 +366,10 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 	co->outstanding--;
 	job->next = co->dead;
 	co->dead = job;
-	jr_engine_notify_done(r);
+	/* jr_engine_wait_all() can only be satisfied once no command job is
+	 * left: waking its callers for every job costs a context switch each. */
+	if (co->outstanding == 0)
+		jr_engine_notify_done(r);
 }
 
 /* A job that ran (or was refused at start) ends for good. */

@@ -353,6 +353,7 @@ static void *coord_main(void *arg)
 {
 	struct jr_coordinator *co = arg;
 
+	pthread_setname_np(pthread_self(), "jr-coordinator");
 	while (turn(co))
 		;
 	return NULL;
@@ -364,6 +365,7 @@ static void *spawner_main(void *arg)
 {
 	struct jr_coordinator *co = arg;
 
+	pthread_setname_np(pthread_self(), "jr-spawner");
 	pthread_mutex_lock(&co->lock);
 	for (;;) {
 		struct cmd_job *job = co->spawn_head;

@@ -75,15 +75,23 @@ static int file_actions(posix_spawn_file_actions_t *fa, const struct jr_exec_spe
 	return rc;
 }
 
-/* Own process group, default signal dispositions, nothing blocked. */
+/* Own process group, nothing blocked, default dispositions. exec resets
+ * caught signals by itself; only ignored ones survive it, so only the
+ * signals a parent commonly ignores are reset (each costs the child a
+ * system call before exec). */
 static int spawn_attrs(posix_spawnattr_t *attr)
 {
+	static const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
+				     SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU };
 	sigset_t all, none;
 	int rc = posix_spawnattr_init(attr);
 
 	if (rc)
 		return rc;
-	sigfillset(&all);
+	sigemptyset(&all);
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		sigaddset(&all, reset[i]);
 	sigemptyset(&none);
 	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					       POSIX_SPAWN_SETSIGDEF);

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -263,7 +264,10 @@ static void *worker_main(void *arg)
 	struct jr_engine *e = w->engine;
 	struct jr_region *r = &e->region;
 	uint32_t batch[JR_CLAIM_BATCH_MAX];
+	char name[16];
 
+	snprintf(name, sizeof(name), "jr-worker-%u", w->id);
+	pthread_setname_np(pthread_self(), name);
 	if (e->bind)
 		jr_topology_bind_thread(&e->topo, w->core);
 	wait_while_paused(r);
