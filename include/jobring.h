@@ -164,6 +164,11 @@ struct jr_engine_opts {
 	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
 	uint64_t mem_per_node;	/* memory pool per NUMA node; 0: hwloc's figure */
 	uint32_t gpus_per_node;
+	/* Host-wide counted resources, "name=total,..." (e.g.
+	 * "licenses=5,scratch_gb=100"; at most 8), and the capability labels
+	 * this host offers, "label,label" (at most 64). */
+	const char *custom_resources;
+	const char *capabilities;
 	/* Threads that start children (posix_spawn blocks until the child has
 	 * exec'd). 0: the coordinator spawns them itself, which measured
 	 * fastest on 2 cores (docs/BENCHMARKS.md); at most 4. */
@@ -242,6 +247,10 @@ struct jr_command_spec {
 	uint32_t gpus;
 	uint64_t mem_bytes;
 	int span_numa;			/* may spread over NUMA nodes */
+	const char *resources;		/* "licenses=2,..." from the engine's custom_resources */
+	const char *capabilities;	/* labels the host must offer: "ib,avx512" */
+	int use_umask;			/* 0: inherit the engine's umask */
+	int umask;			/* with use_umask: the job's file mode mask */
 	const jr_job_id *after;		/* command jobs that must succeed first */
 	size_t after_count;
 	uint64_t timeout_ms;		/* 0: none */

@@ -47,13 +47,45 @@ static void strv_free(char **v)
 	jr_free(v);
 }
 
-struct cmd_job *cmd_job_new(const struct jr_command_spec *spec)
+/* posix_spawn cannot set a umask, and umask(2) is per process: a job
+ * that asks for one runs under sh, which sets it and execs the command. */
+static char **argv_with_umask(char *const *argv, int mask)
+{
+	char script[64];
+	size_t n = 0;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = jr_calloc(n + 4, sizeof(*out));
+	if (!out)
+		return NULL;
+	snprintf(script, sizeof(script), "umask %04o && exec \"$0\" \"$@\"", mask & 0777);
+	out[0] = strdup("/bin/sh");
+	out[1] = strdup("-c");
+	out[2] = strdup(script);
+	for (size_t i = 0; i < n; i++)
+		out[3 + i] = strdup(argv[i]);
+	for (size_t i = 0; i < n + 3; i++) {
+		if (!out[i]) {
+			for (size_t k = 0; k < n + 3; k++)
+				free(out[k]);
+			jr_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
+			    const struct jr_req *req)
 {
 	struct cmd_job *job = jr_calloc(1, sizeof(*job));
 
 	if (!job)
 		return NULL;
-	job->argv = strv_dup(spec->argv);
+	job->argv = spec->use_umask ? argv_with_umask(spec->argv, spec->umask) :
+				      strv_dup(spec->argv);
 	job->env = strv_dup(spec->env);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
 	if (spec->after_count) {
@@ -73,10 +105,7 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec)
 	job->timeout_ns = spec->timeout_ms * 1000000ull;
 	job->sj.limit_ns = job->timeout_ns;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
-	job->sj.req.cpus = spec->cpus ? spec->cpus : 1;
-	job->sj.req.gpus = spec->gpus;
-	job->sj.req.mem_bytes = spec->mem_bytes;
-	job->sj.req.span = spec->span_numa != 0;
+	job->sj.req = *req;
 	job->child.pidfd = job->child.progress_fd = -1;
 	return job;
 }

@@ -71,6 +71,8 @@ struct jr_coordinator {
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */
 	char state_dir[200];
+	struct jr_cap_names caps;
+	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
 	uint64_t kill_grace_ns;
 	uint32_t gpus_per_node;
 	uint64_t rng;
@@ -78,7 +80,8 @@ struct jr_coordinator {
 };
 
 /* cmdjob.c */
-struct cmd_job *cmd_job_new(const struct jr_command_spec *spec);
+struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
+			    const struct jr_req *req);
 void cmd_job_free(struct cmd_job *job);
 void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job);

@@ -475,6 +475,9 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	pthread_cond_init(&co->spawn_cv, NULL);
 	cfg.mem_per_node = o->mem_per_node;
 	cfg.gpus_per_node = o->gpus_per_node;
+	if (jr_res_parse_totals(o->custom_resources, &cfg, co->custom_names) < 0 ||
+	    jr_res_parse_host_caps(o->capabilities, &co->caps, &cfg) < 0)
+		return -EINVAL;
 	rc = jr_pools_init(&co->pools, &e->topo, &cfg);
 	if (rc < 0)
 		return rc;
@@ -558,10 +561,11 @@ void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
 }
 
 static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
-		      const struct jr_queue_rec *q, int *prio)
+		      const struct jr_queue_rec *q, int *prio, struct jr_req *req)
 {
-	struct jr_req req = { 0 };
+	int rc;
 
+	memset(req, 0, sizeof(*req));
 	if (!spec->argv || !spec->argv[0])
 		return -EINVAL;
 	if (!q)
@@ -571,11 +575,15 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 		return -EINVAL;
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
 		return -EINVAL;
-	req.cpus = spec->cpus ? spec->cpus : 1;
-	req.gpus = spec->gpus;
-	req.mem_bytes = spec->mem_bytes;
-	req.span = spec->span_numa != 0;
-	return jr_res_check_host(&co->pools, &req) == 0 ? 0 : -E2BIG;
+	req->cpus = spec->cpus ? spec->cpus : 1;
+	req->gpus = spec->gpus;
+	req->mem_bytes = spec->mem_bytes;
+	req->span = spec->span_numa != 0;
+	rc = jr_res_parse_request(&co->pools, &co->caps, spec->resources,
+				  spec->capabilities, req);
+	if (rc < 0)
+		return rc;
+	return jr_res_check_host(&co->pools, req) == 0 ? 0 : -E2BIG;
 }
 
 /* Every dependency must name a command job this engine knows. */
@@ -639,6 +647,7 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 	struct jr_coordinator *co = coord_of(e);
 	const struct jr_queue_rec *q;
 	struct cmd_job *job;
+	struct jr_req req;
 	int prio, rc;
 
 	if (!spec)
@@ -646,12 +655,12 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 	if (!jr_load_relaxed(&e->region.ctl->accepting))
 		return -ESHUTDOWN;
 	q = jr_queue_get(&e->region, spec->queue_id);
-	rc = spec_check(co, spec, q, &prio);
+	rc = spec_check(co, spec, q, &prio, &req);
 	if (rc == 0)
 		rc = deps_check(e, spec);
 	if (rc < 0)
 		return rc;
-	job = cmd_job_new(spec);
+	job = cmd_job_new(spec, &req);
 	if (!job)
 		return -ENOMEM;
 	job->co = co;

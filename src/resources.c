@@ -9,6 +9,7 @@
  * racy snapshot is fine: the CASes decide) and tries nodes best fit first.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomics.h"
@@ -365,4 +366,109 @@ uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,
 		}
 	}
 	return count;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+/* Next "name" or "name=value" item of a comma-separated list; false at
+ * the end. value is 0 when absent; -EINVAL in *rc for garbage. */
+static bool next_item(const char **cursor, char name[JR_CUSTOM_NAME_MAX],
+		      uint64_t *value, int *rc)
+{
+	const char *p = *cursor;
+	size_t len;
+
+	while (*p == ',' || *p == ' ')
+		p++;
+	if (!*p)
+		return false;
+	len = strcspn(p, "=, ");
+	if (len == 0 || len >= JR_CUSTOM_NAME_MAX) {
+		*rc = -EINVAL;
+		return false;
+	}
+	memcpy(name, p, len);
+	name[len] = '\0';
+	p += len;
+	*value = 0;
+	if (*p == '=') {
+		char *end;
+		*value = strtoull(p + 1, &end, 10);
+		if (end == p + 1) {
+			*rc = -EINVAL;
+			return false;
+		}
+		p = end;
+	}
+	*cursor = p;
+	return true;
+}
+
+int jr_res_parse_totals(const char *spec, struct jr_res_config *cfg,
+			char names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX])
+{
+	uint64_t v;
+	int rc = 0;
+
+	cfg->custom_count = 0;
+	while (spec && next_item(&spec, names[cfg->custom_count], &v, &rc)) {
+		if (cfg->custom_count == JR_CUSTOM_MAX)
+			return -EINVAL;
+		cfg->custom_name[cfg->custom_count] = names[cfg->custom_count];
+		cfg->custom_total[cfg->custom_count++] = v;
+	}
+	return rc;
+}
+
+int jr_res_parse_host_caps(const char *spec, struct jr_cap_names *caps,
+			   struct jr_res_config *cfg)
+{
+	uint64_t v;
+	int rc = 0;
+
+	caps->count = 0;
+	cfg->capabilities = 0;
+	while (spec && next_item(&spec, caps->name[caps->count], &v, &rc)) {
+		if (caps->count == JR_CAP_MAX)
+			return -EINVAL;
+		cfg->capabilities |= 1ull << caps->count++;
+	}
+	return rc;
+}
+
+static int custom_index(const struct jr_pools *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->custom_count; i++)
+		if (strcmp(p->custom_name[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int cap_index(const struct jr_cap_names *caps, const char *name)
+{
+	for (uint32_t i = 0; caps && i < caps->count; i++)
+		if (strcmp(caps->name[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int jr_res_parse_request(const struct jr_pools *p, const struct jr_cap_names *caps,
+			 const char *resources, const char *labels,
+			 struct jr_req *req)
+{
+	char name[JR_CUSTOM_NAME_MAX];
+	uint64_t v;
+	int rc = 0, i;
+
+	while (resources && next_item(&resources, name, &v, &rc)) {
+		if ((i = custom_index(p, name)) < 0)
+			return -E2BIG;
+		req->custom[i] += v;
+	}
+	while (rc == 0 && labels && next_item(&labels, name, &v, &rc)) {
+		if ((i = cap_index(caps, name)) < 0)
+			return -E2BIG;
+		req->capabilities |= 1ull << i;
+	}
+	return rc;
 }

@@ -73,6 +73,30 @@ struct jr_res_config {
 	uint64_t capabilities;
 };
 
+#define JR_CAP_MAX 64u
+
+/* Capability labels by bit. */
+struct jr_cap_names {
+	uint32_t count;
+	char name[JR_CAP_MAX][JR_CUSTOM_NAME_MAX];
+};
+
+/* Parse "name=total,name=total" into cfg's custom counters (names are
+ * kept in names, which must outlive cfg). 0 or -EINVAL. */
+int jr_res_parse_totals(const char *spec, struct jr_res_config *cfg,
+			char names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX]);
+
+/* Parse "label,label" into caps (defining the labels) and cfg's mask. */
+int jr_res_parse_host_caps(const char *spec, struct jr_cap_names *caps,
+			   struct jr_res_config *cfg);
+
+/* A job's "name=amount,..." against the host's counters, and its
+ * "label,..." against the host's labels: -EINVAL for malformed text,
+ * -E2BIG for a counter or label this host does not have. */
+int jr_res_parse_request(const struct jr_pools *p, const struct jr_cap_names *caps,
+			 const char *resources, const char *labels,
+			 struct jr_req *req);
+
 /* Fill pools from a topology: every core free. 0, or -E2BIG when a node
  * has more cores than a pool holds or there are too many nodes. */
 int jr_pools_init(struct jr_pools *p, const struct jr_topology *t,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static char state_dir[] = "/tmp/jr-cmd-XXXXXX";
 static uint32_t spawn_threads;	/* each test runs inline, then with 2 */
@@ -274,6 +275,55 @@ static void test_resources_and_binding(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* Named counters and capability labels: a license held by one job makes
+ * the next wait for it; what the host does not have is rejected. */
+static void test_custom_counters_capabilities_umask(void **state)
+{
+	(void)state;
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec lic = { .resources = "licenses=1", .capabilities = "ib" };
+	struct jr_command_spec bad = { .argv = argv };
+	struct jr_job_info a, b, m;
+	char script[400], path[300];
+	struct stat st;
+
+	jr_engine_opts_init(&o);
+	o.workers = 1;
+	o.state_dir = state_dir;
+	o.custom_resources = "licenses=1,scratch_gb=10";
+	o.capabilities = "ib,avx2";
+	o.spawn_threads = spawn_threads;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	jr_job_id first = submit_sh(e, "sleep 0.3", &lic);
+	jr_job_id second = submit_sh(e, "true", &lic);
+	assert_int_equal(jr_job_wait(e, second, &b), 0);
+	assert_int_equal(jr_job_get(e, first, &a), 0);
+	assert_true(b.exec.start_ns >= a.exec.end_ns);	/* one license */
+	bad.resources = "licenses=2";
+	assert_int_equal(jr_command_submit(e, &bad, NULL), -E2BIG);
+	bad.resources = "gpus_x=1";
+	assert_int_equal(jr_command_submit(e, &bad, NULL), -E2BIG);
+	bad.resources = "licenses=";
+	assert_int_equal(jr_command_submit(e, &bad, NULL), -EINVAL);
+	bad.resources = NULL;
+	bad.capabilities = "quantum";
+	assert_int_equal(jr_command_submit(e, &bad, NULL), -E2BIG);
+	/* umask: the job's file gets mode 0600 under umask 077. */
+	snprintf(path, sizeof(path), "%s/masked", state_dir);
+	snprintf(script, sizeof(script), "touch %s", path);
+	struct jr_command_spec mask = { .use_umask = 1, .umask = 077 };
+	assert_int_equal(jr_job_wait(e, submit_sh(e, script, &mask), &m), 0);
+	assert_int_equal(m.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(path);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+	o.custom_resources = "=5";
+	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
+}
+
 static void test_close_cancel_kills_children(void **state)
 {
 	(void)state;
@@ -307,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_delayed_start),
 		cmocka_unit_test(test_dependencies),
 		cmocka_unit_test(test_resources_and_binding),
+		cmocka_unit_test(test_custom_counters_capabilities_umask),
 		cmocka_unit_test(test_close_cancel_kills_children),
 	};
 	failed = cmocka_run_group_tests_name("spawn inline", tests, setup, teardown);
