@@ -359,18 +359,23 @@ static bool any_core_free(const struct jr_pools *p)
 }
 
 /* Every job needs at least one core: once none is free, the rest of the
- * waiting list cannot start, so a pass costs O(started), not O(waiting). */
+ * waiting list cannot start. Behind a blocked head at most
+ * JR_BACKFILL_DEPTH jobs are tried (as Slurm's bf_max_job_test does), so a
+ * pass costs O(started + depth), not O(waiting). */
 uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 {
 	struct jr_job_list *w = &s->waiting;
 	struct jr_sched_job *head = NULL;
-	uint32_t started = 0, kept = 0, i;
+	uint32_t started = 0, kept = 0, tried = 0, i;
 
 	promote_delayed(s, now);
 	s->shadow_ns = JR_TIME_NEVER;
-	for (i = 0; i < w->count && any_core_free(s->pools); i++) {
+	for (i = 0; i < w->count && any_core_free(s->pools) &&
+		    tried <= JR_BACKFILL_DEPTH; i++) {
 		struct jr_sched_job *job = w->items[i];
 		bool go;
+		if (head)
+			tried++;
 		if (!head) {
 			go = jr_res_reserve(s->pools, &job->req, &job->alloc) == 0;
 			if (!go) {

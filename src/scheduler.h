@@ -33,6 +33,8 @@
 #include "resources.h"
 
 #define JR_TIME_NEVER UINT64_MAX
+/* Jobs behind a blocked head that one pass considers for backfill. */
+#define JR_BACKFILL_DEPTH 256u
 
 enum jr_sched_state {
 	JR_SCHED_PENDING,	/* waiting on dependencies or its start time */

@@ -15,6 +15,7 @@ struct sim {
 	struct jr_sim_job **ending;	/* min-heap on end_ns */
 	size_t ending_count;
 	bool enforce_limits;
+	struct jr_sim_hooks hooks;
 };
 
 #define SIM_JOB(sj) ((struct jr_sim_job *)((char *)(sj) - offsetof(struct jr_sim_job, sj)))
@@ -144,12 +145,21 @@ static int sim_loop(struct sim *sim, struct jr_sim_job *jobs, size_t n)
 				return -ENOMEM;
 		jr_sched_pass(&sim->sched, now);
 		sim->stats->passes++;
+		if (sim->hooks.after_pass)
+			sim->hooks.after_pass(sim->hooks.ctx, &sim->sched, now);
 	}
 	return sim->sched.waiting.count ? -EDEADLK : 0;
 }
 
 int jr_sim_run(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 	       uint32_t flags, struct jr_sim_stats *stats)
+{
+	return jr_sim_run_hooked(pools, jobs, n, flags, NULL, stats);
+}
+
+int jr_sim_run_hooked(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
+		      uint32_t flags, const struct jr_sim_hooks *hooks,
+		      struct jr_sim_stats *stats)
 {
 	struct jr_sched_ops ops = { on_start, on_ended, NULL };
 	struct sim sim;
@@ -159,6 +169,8 @@ int jr_sim_run(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 	memset(&sim, 0, sizeof(sim));
 	sim.stats = stats;
 	sim.enforce_limits = flags & JR_SIM_ENFORCE_LIMITS;
+	if (hooks)
+		sim.hooks = *hooks;
 	sim.ending = jr_malloc((n ? n : 1) * sizeof(*sim.ending));
 	if (!sim.ending)
 		return -ENOMEM;

@@ -39,10 +39,19 @@ enum jr_sim_flags {
 	JR_SIM_ENFORCE_LIMITS = 1u << 0,
 };
 
-/* Run jobs (sorted by submit_ns) to completion on pools. 0, -ENOMEM, or
- * -EDEADLK if jobs remain that can never start. */
+/* Called after every scheduling pass (checkers in tests). */
+struct jr_sim_hooks {
+	void (*after_pass)(void *ctx, const struct jr_sched *s, uint64_t now);
+	void *ctx;
+};
+
+/* Run jobs (sorted by submit_ns) to completion on pools. hooks may be
+ * NULL. 0, -ENOMEM, or -EDEADLK if jobs remain that can never start. */
 int jr_sim_run(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 	       uint32_t flags, struct jr_sim_stats *stats);
+int jr_sim_run_hooked(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
+		      uint32_t flags, const struct jr_sim_hooks *hooks,
+		      struct jr_sim_stats *stats);
 
 /* Pools without hwloc: numa_count nodes of cores_per_node cores and
  * mem_per_node bytes each. */

@@ -163,6 +163,100 @@ static void test_delayed_and_time_limit(void **state)
 	free(j);
 }
 
+/* --- never over-committed ------------------------------------------------- */
+
+struct commit_check {
+	const struct jr_pools *pools;
+	uint64_t passes, violations, max_running;
+};
+
+/* After every pass: the running jobs' allocations never overlap and, with
+ * what is free, add up exactly to each node's cores, memory and GPUs and
+ * to the host's licenses. */
+static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
+{
+	struct commit_check *c = ctx;
+	const struct jr_pools *p = c->pools;
+	uint64_t cores[JR_NUMA_MAX][JR_CORE_WORDS] = { { 0 } }, mem[JR_NUMA_MAX] = { 0 };
+	uint32_t gpus[JR_NUMA_MAX] = { 0 };
+	uint64_t lic = 0;
+
+	(void)now;
+	for (uint32_t i = 0; i < s->running.count; i++) {
+		const struct jr_alloc *a = &s->running.items[i]->alloc;
+		for (uint32_t n = 0; n < p->numa_count; n++) {
+			for (uint32_t w = 0; w < JR_CORE_WORDS; w++) {
+				if (cores[n][w] & a->cores[n][w])
+					c->violations++;	/* a core held twice */
+				cores[n][w] |= a->cores[n][w];
+			}
+			if (gpus[n] & a->gpus[n])
+				c->violations++;
+			gpus[n] |= a->gpus[n];
+			mem[n] += a->mem[n];
+		}
+		lic += a->custom[0];
+	}
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		for (uint32_t w = 0; w < JR_CORE_WORDS; w++)
+			if ((cores[n][w] & p->node[n].core_free[w]) ||
+			    ((cores[n][w] | p->node[n].core_free[w]) != p->node[n].core_all[w]))
+				c->violations++;
+		if (mem[n] + p->node[n].mem_free != p->node[n].mem_total ||
+		    (gpus[n] | p->node[n].gpu_free) != p->node[n].gpu_all ||
+		    (gpus[n] & p->node[n].gpu_free))
+			c->violations++;
+	}
+	if (lic + p->custom_free[0] != p->custom_total[0])
+		c->violations++;
+	if (s->running.count > c->max_running)
+		c->max_running = s->running.count;
+	c->passes++;
+}
+
+/* 100,000 jobs with random cores, memory, GPUs, licenses and spans on a
+ * 2 x 16-core host, through the live scheduler's placement and backfill
+ * code in virtual time. */
+static void test_random_jobs_never_overcommit(void **state)
+{
+	(void)state;
+	const size_t n = test_scaled(100000);
+	struct jr_sim_job *j = jobs_new(n);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	struct commit_check c = { &pools, 0, 0, 0 };
+	struct jr_sim_hooks hooks = { check_commitment, &c };
+	uint64_t x = 2463534242ull;
+
+	jr_pools_init_flat(&pools, 2, 16, 64ull << 30);
+	for (int node = 0; node < 2; node++)
+		pools.node[node].gpu_all = pools.node[node].gpu_free = 0x3;
+	pools.custom_count = 1;
+	pools.custom_total[0] = pools.custom_free[0] = 5;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* About 240 core-seconds every 8 s on 32 cores: load ~0.95. */
+		job_set(&j[i], i * 8, 1 + (uint32_t)(x % 16), 1 + (x >> 8) % 50,
+			(x >> 16) % 4 ? 60 : 0);
+		j[i].sj.req.mem_bytes = ((x >> 20) % 48) << 30;
+		j[i].sj.req.gpus = (uint32_t)((x >> 28) % 4 == 0);
+		j[i].sj.req.custom[0] = (x >> 32) % 3;
+		j[i].sj.req.span = ((x >> 36) & 7) == 0;
+		j[i].sj.priority = (int)((x >> 40) % 8);
+		if (j[i].sj.req.span)
+			j[i].sj.req.cpus += 8;
+	}
+	assert_int_equal(jr_sim_run_hooked(&pools, j, n, 0, &hooks, &st), 0);
+	print_message("%zu random jobs: %lu passes checked, up to %lu running, "
+		      "%lu backfilled, %lu violations\n", n, (unsigned long)c.passes,
+		      (unsigned long)c.max_running, (unsigned long)st.backfilled,
+		      (unsigned long)c.violations);
+	assert_int_equal(c.violations, 0);
+	assert_int_equal(st.succeeded, n);
+	assert_true(c.max_running > 4 && st.backfilled > 0);
+	free(j);
+}
+
 /* --- dependencies --------------------------------------------------------- */
 
 static void link_parent(struct jr_sim_job *child, struct jr_sim_job *parent)
@@ -414,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_short_jobs_fill_holes),
 		cmocka_unit_test(test_unlimited_jobs_use_only_extra),
 		cmocka_unit_test(test_priority_among_fits),
+		cmocka_unit_test(test_random_jobs_never_overcommit),
 		cmocka_unit_test(test_delayed_and_time_limit),
 		cmocka_unit_test(test_chain_and_diamond),
 		cmocka_unit_test(test_failure_propagation_10k),
