@@ -149,6 +149,10 @@ enum jr_engine_flags {
 	/* Do not bind worker threads to cores (binding is skipped anyway when
 	 * the topology is synthetic: it describes some other machine). */
 	JR_ENGINE_NO_BIND = 1u << 1,
+	/* No runner threads: the coordinator starts children itself and reaps
+	 * them through epoll (slower: posix_spawn blocks it until each child
+	 * has exec'd; docs/BENCHMARKS.md). */
+	JR_ENGINE_SPAWN_INLINE = 1u << 2,
 };
 
 struct jr_engine_opts {
@@ -169,10 +173,11 @@ struct jr_engine_opts {
 	 * this host offers, "label,label" (at most 64). */
 	const char *custom_resources;
 	const char *capabilities;
-	/* Threads that start children (posix_spawn blocks until the child has
-	 * exec'd). 0: the coordinator spawns them itself, which measured
-	 * fastest on 2 cores (docs/BENCHMARKS.md); at most 4. */
-	uint32_t spawn_threads;
+	/* Runner threads for command jobs: each starts a child, waits for it,
+	 * ends its job and starts the next. 0: one per core of the topology
+	 * (every command job holds a core, so that never limits how many run).
+	 * See JR_ENGINE_SPAWN_INLINE. */
+	uint32_t runner_threads;
 };
 
 /* Fill opts with the defaults above. Never fails. */

@@ -239,7 +239,8 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
+	if (co->spawner_count == 0)	/* runners wait for their own children */
+		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
 	job->running = true;
 	job->timed_out = false;
 	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
@@ -306,7 +307,7 @@ static struct jr_cmd_record *record_of(struct jr_coordinator *co, struct cmd_job
 }
 
 static void record_result(struct jr_coordinator *co, struct cmd_job *job,
-			  const struct jr_exec_result *res)
+			  const struct jr_exec_result *res, uint64_t now)
 {
 	struct jr_cmd_record *rec = record_of(co, job);
 	struct jr_slot *s = &co->engine->region.slots[job->slot];
@@ -317,7 +318,7 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 	jr_store_relaxed(&rec->user_us, res->user_us);
 	jr_store_relaxed(&rec->system_us, res->system_us);
 	jr_slot_put(s->result, res->exit_code);
-	jr_slot_put(s->end_ns, jr_now_realtime_ns());
+	jr_slot_put(s->end_ns, now);	/* the clock this turn's pass uses */
 }
 
 static void set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
@@ -364,7 +365,7 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	enum jr_reason reason = JR_REASON_NONE;
 
 	child_close(co, job);
-	record_result(co, job, res);
+	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
 	else if (job->timed_out)

@@ -47,7 +47,10 @@ struct jr_coordinator {
 	struct jr_engine *engine;
 	pthread_t thread;
 	int epfd, evfd, tfd;
-	pthread_mutex_t lock;		/* inbox and cancels */
+	pthread_mutex_t lock;		/* inbox, cancels, spawn queue */
+	/* Everything else: held by the coordinator while it works, and by a
+	 * runner thread while it ends its child's job and runs the pass. */
+	pthread_mutex_t state_lock;
 	struct cmd_job *inbox_head, *inbox_tail;
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
@@ -58,13 +61,14 @@ struct jr_coordinator {
 	uint32_t running_count, running_cap;
 	struct cmd_job *dead;		/* ended, freed at the end of the turn */
 	struct cmd_job *start_refused;	/* cancelled while waiting to start */
-	/* Spawner threads: posix_spawn blocks its caller until the child has
-	 * exec'd, so children are started off the coordinator, in parallel. */
-	pthread_t spawners[4];
+	/* Runner threads (opts.spawn_threads): each starts a child, waits for
+	 * it, then ends its job and runs the pass itself, so a core that frees
+	 * up gets its next child without a hand-off. Without runners the
+	 * coordinator spawns and reaps through epoll. */
+	pthread_t *spawners;
 	uint32_t spawner_count;
 	pthread_cond_t spawn_cv;	/* under lock */
 	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
-	struct cmd_job *spawned;	/* under lock: results to take */
 	struct cmd_job *spawned_here;	/* spawned inline (no spawner threads) */
 	bool spawners_stop;		/* under lock */
 	uint64_t outstanding;		/* submitted, not yet final */
@@ -74,6 +78,7 @@ struct jr_coordinator {
 	struct jr_cap_names caps;
 	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
 	uint64_t kill_grace_ns;
+	uint64_t armed_ns;		/* the coordinator's timer; NEVER: none */
 	uint32_t gpus_per_node;
 	uint64_t rng;
 	char **base_env;
@@ -98,6 +103,8 @@ void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job,
 /* coordinator.c */
 void coord_running_add(struct jr_coordinator *co, struct cmd_job *job);
 void coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
+
+#define JR_RUNNERS_MAX 1024u
 
 #define CMD_JOB(sjp) ((struct cmd_job *)(void *)(sjp))
 

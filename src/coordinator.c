@@ -191,15 +191,13 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 
 static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 {
-	struct cmd_job *jobs, *spawned;
+	struct cmd_job *jobs;
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
 	pthread_mutex_lock(&co->lock);
 	jobs = co->inbox_head;
 	co->inbox_head = co->inbox_tail = NULL;
-	spawned = co->spawned;
-	co->spawned = NULL;
 	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
 	if (ncancel) {
 		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
@@ -208,11 +206,6 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 		co->cancel_count -= ncancel;
 	}
 	pthread_mutex_unlock(&co->lock);
-	while (spawned) {
-		struct cmd_job *job = spawned;
-		spawned = job->next;
-		cmd_job_spawned(co, job, now);
-	}
 	while (jobs) {
 		struct cmd_job *job = jobs;
 		jobs = job->next;
@@ -264,6 +257,7 @@ static void arm_timer(struct jr_coordinator *co)
 	uint64_t t = next_deadline(co);
 	struct itimerspec its = { 0 };
 
+	co->armed_ns = t;
 	if (t != JR_TIME_NEVER) {
 		its.it_value.tv_sec = (time_t)(t / 1000000000ull);
 		its.it_value.tv_nsec = (long)(t % 1000000000ull);
@@ -289,6 +283,7 @@ static void wait_events(struct jr_coordinator *co)
 	int n = epoll_wait(co->epfd, ev, 64, -1);
 	uint64_t now = jr_now_realtime_ns(), drain;
 
+	pthread_mutex_lock(&co->state_lock);
 	for (int i = 0; i < n; i++) {
 		void *p = ev[i].data.ptr;
 		if (p == &co->evfd || p == &co->tfd) {
@@ -298,6 +293,7 @@ static void wait_events(struct jr_coordinator *co)
 			reap(co, p, now);
 		}
 	}
+	pthread_mutex_unlock(&co->state_lock);
 }
 
 static void cancel_everything(struct jr_coordinator *co, uint64_t now)
@@ -325,6 +321,7 @@ static bool turn(struct jr_coordinator *co)
 	uint64_t now = jr_now_realtime_ns();
 	bool stopping, cancel_all;
 
+	pthread_mutex_lock(&co->state_lock);
 	drain_inbox(co, now);
 	pthread_mutex_lock(&co->lock);
 	stopping = co->stopping;
@@ -342,9 +339,12 @@ static bool turn(struct jr_coordinator *co)
 	}
 	end_refused(co, now);
 	free_dead(co);
-	if (stopping && co->outstanding == 0)
+	if (stopping && co->outstanding == 0) {
+		pthread_mutex_unlock(&co->state_lock);
 		return false;
+	}
 	arm_timer(co);
+	pthread_mutex_unlock(&co->state_lock);
 	wait_events(co);
 	return true;
 }
@@ -361,11 +361,52 @@ static void *coord_main(void *arg)
 
 /* --- spawner threads --------------------------------------------------------- */
 
+static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct jr_exec_result res;
+	uint64_t now;
+	bool poke_coordinator;
+
+	if (jr_exec_wait(&job->child, &res) < 0)
+		memset(&res, 0, sizeof(res));
+	pthread_mutex_lock(&co->state_lock);
+	now = jr_now_realtime_ns();
+	cmd_job_exited(co, job, &res, now);
+	jr_sched_pass(&co->sched, now);
+	end_refused(co, now);
+	free_dead(co);
+	/* The coordinator may be waiting for the last job to stop, or need
+	 * an earlier timer (a retry's backoff, a started job's limit). */
+	poke_coordinator = co->outstanding == 0 || next_deadline(co) < co->armed_ns;
+	pthread_mutex_unlock(&co->state_lock);
+	if (poke_coordinator)
+		poke(co);
+}
+
+static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
+{
+	int rc = cmd_job_spawn(co, job);
+	bool running;
+
+	bool deadline;
+
+	pthread_mutex_lock(&co->state_lock);
+	job->spawn_rc = rc;
+	cmd_job_spawned(co, job, jr_now_realtime_ns());
+	running = rc == 0;
+	deadline = running && next_deadline(co) < co->armed_ns;
+	pthread_mutex_unlock(&co->state_lock);
+	if (!running || deadline)
+		poke(co);	/* its timer must cover the new deadline */
+	if (running)
+		runner_finish(co, job);
+}
+
 static void *spawner_main(void *arg)
 {
 	struct jr_coordinator *co = arg;
 
-	pthread_setname_np(pthread_self(), "jr-spawner");
+	pthread_setname_np(pthread_self(), "jr-runner");
 	pthread_mutex_lock(&co->lock);
 	for (;;) {
 		struct cmd_job *job = co->spawn_head;
@@ -379,11 +420,8 @@ static void *spawner_main(void *arg)
 		if (!co->spawn_head)
 			co->spawn_tail = NULL;
 		pthread_mutex_unlock(&co->lock);
-		job->spawn_rc = cmd_job_spawn(co, job);
+		runner_run(co, job);
 		pthread_mutex_lock(&co->lock);
-		job->next = co->spawned;
-		co->spawned = job;
-		poke(co);
 	}
 	pthread_mutex_unlock(&co->lock);
 	return NULL;
@@ -391,8 +429,13 @@ static void *spawner_main(void *arg)
 
 static int spawners_start(struct jr_coordinator *co, uint32_t want)
 {
-	if (want > JR_ARRAY_SIZE(co->spawners))
-		want = JR_ARRAY_SIZE(co->spawners);
+	if (want == 0)
+		return 0;
+	if (want > JR_RUNNERS_MAX)
+		want = JR_RUNNERS_MAX;
+	co->spawners = jr_calloc(want, sizeof(*co->spawners));
+	if (!co->spawners)
+		return -ENOMEM;
 	for (co->spawner_count = 0; co->spawner_count < want; co->spawner_count++)
 		if (pthread_create(&co->spawners[co->spawner_count], NULL, spawner_main, co))
 			return co->spawner_count ? 0 : -EAGAIN;
@@ -408,6 +451,8 @@ static void spawners_stop(struct jr_coordinator *co)
 	for (uint32_t i = 0; i < co->spawner_count; i++)
 		pthread_join(co->spawners[i], NULL);
 	co->spawner_count = 0;
+	jr_free(co->spawners);
+	co->spawners = NULL;
 }
 
 /* --- start and stop -------------------------------------------------------- */
@@ -453,6 +498,7 @@ static void coord_free(struct jr_coordinator *co)
 	jr_free(co->running);
 	jr_free(co->cancels);
 	pthread_cond_destroy(&co->spawn_cv);
+	pthread_mutex_destroy(&co->state_lock);
 	pthread_mutex_destroy(&co->lock);
 	jr_free(co);
 }
@@ -468,10 +514,12 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	co->id = e->worker_count;
 	co->rec = &e->region.workers[co->id];
 	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * 1000000ull;
+	co->armed_ns = JR_TIME_NEVER;
 	co->gpus_per_node = o->gpus_per_node;
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
 	pthread_mutex_init(&co->lock, NULL);
+	pthread_mutex_init(&co->state_lock, NULL);
 	pthread_cond_init(&co->spawn_cv, NULL);
 	cfg.mem_per_node = o->mem_per_node;
 	cfg.gpus_per_node = o->gpus_per_node;
@@ -497,7 +545,9 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 		return -ENOMEM;
 	rc = coord_setup(e, co, o);
 	if (rc == 0)
-		rc = spawners_start(co, o->spawn_threads);
+		rc = spawners_start(co, (o->flags & JR_ENGINE_SPAWN_INLINE) ? 0 :
+					    o->runner_threads ? o->runner_threads :
+								e->topo.core_count);
 	if (rc == 0)
 		rc = -pthread_create(&co->thread, NULL, coord_main, co);
 	if (rc < 0) {

@@ -155,14 +155,18 @@ out_pipe:
 	return -rc;
 }
 
-int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res)
+static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
 {
 	siginfo_t info;
 	struct rusage ru;
+	long rc;
 
 	memset(&info, 0, sizeof(info));
 	/* The kernel's waitid takes a rusage pointer as a fifth argument. */
-	if (syscall(SYS_waitid, P_PIDFD, c->pidfd, &info, WEXITED | WNOHANG, &ru) < 0)
+	do
+		rc = syscall(SYS_waitid, P_PIDFD, c->pidfd, &info, WEXITED | flags, &ru);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
 		return -errno;
 	if (info.si_pid == 0)
 		return 0;
@@ -177,6 +181,18 @@ int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res)
 	res->user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
 	res->system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
 	return 1;
+}
+
+int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res)
+{
+	return reap(c, res, WNOHANG);
+}
+
+int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res)
+{
+	int rc = reap(c, res, 0);
+
+	return rc == 1 ? 0 : rc < 0 ? rc : -ECHILD;
 }
 
 int jr_exec_signal_group(const struct jr_child *c, int sig)

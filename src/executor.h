@@ -54,6 +54,9 @@ int jr_exec_spawn(const struct jr_exec_spec *spec, struct jr_child *out);
  * -errno. */
 int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res);
 
+/* Block until the child exits, then reap it: 0 and *res, or -errno. */
+int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res);
+
 /* Send sig to the child's whole process group (before it is reaped). */
 int jr_exec_signal_group(const struct jr_child *c, int sig);
 

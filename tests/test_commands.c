@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 static char state_dir[] = "/tmp/jr-cmd-XXXXXX";
-static uint32_t spawn_threads;	/* each test runs inline, then with 2 */
+static uint32_t spawn_flags;	/* each test runs with runners, then inline */
 
 static struct jr_engine *cmd_engine(void)
 {
@@ -22,7 +22,7 @@ static struct jr_engine *cmd_engine(void)
 	struct jr_engine *e;
 
 	jr_engine_opts_init(&o);
-	o.spawn_threads = spawn_threads;
+	o.flags = spawn_flags;
 	o.workers = 1;
 	o.capacity = 4096;
 	o.state_dir = state_dir;
@@ -294,7 +294,7 @@ static void test_custom_counters_capabilities_umask(void **state)
 	o.state_dir = state_dir;
 	o.custom_resources = "licenses=1,scratch_gb=10";
 	o.capabilities = "ib,avx2";
-	o.spawn_threads = spawn_threads;
+	o.flags = spawn_flags;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	jr_job_id first = submit_sh(e, "sleep 0.3", &lic);
 	jr_job_id second = submit_sh(e, "true", &lic);
@@ -360,9 +360,9 @@ int main(void)
 		cmocka_unit_test(test_custom_counters_capabilities_umask),
 		cmocka_unit_test(test_close_cancel_kills_children),
 	};
-	failed = cmocka_run_group_tests_name("spawn inline", tests, setup, teardown);
-	spawn_threads = 2;
+	failed = cmocka_run_group_tests_name("runner threads", tests, setup, teardown);
+	spawn_flags = JR_ENGINE_SPAWN_INLINE;
 	memcpy(state_dir, "/tmp/jr-cmd-XXXXXX", sizeof(state_dir));
-	failed += cmocka_run_group_tests_name("spawn threads", tests, setup, teardown);
+	failed += cmocka_run_group_tests_name("coordinator spawns", tests, setup, teardown);
 	return failed;
 }
