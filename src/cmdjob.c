@@ -130,19 +130,22 @@ struct env_builder {
 	char own[6][512];	/* the variables jobring sets */
 };
 
-static bool env_has(const struct env_builder *b, const char *entry)
+/* Does one of the first `upto` entries set the variable entry sets? Only
+ * the variables jobring and the job set are compared against: the
+ * engine's own environment has no duplicates to find. */
+static bool env_has(const struct env_builder *b, size_t upto, const char *entry)
 {
 	size_t len = strcspn(entry, "=");
 
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < upto; i++)
 		if (strncmp(b->v[i], entry, len) == 0 && b->v[i][len] == '=')
 			return true;
 	return false;
 }
 
-static void env_add(struct env_builder *b, char *entry)
+static void env_add(struct env_builder *b, size_t upto, char *entry)
 {
-	if (b->n + 1 < b->cap && !env_has(b, entry))
+	if (b->n + 1 < b->cap && !env_has(b, upto, entry))
 		b->v[b->n++] = entry;
 }
 
@@ -193,11 +196,12 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	snprintf(b->own[4], sizeof(b->own[4]), "CUDA_VISIBLE_DEVICES=%s", list);
 	snprintf(b->own[5], sizeof(b->own[5]), "ROCR_VISIBLE_DEVICES=%s", list);
 	for (int i = 0; i < 6; i++)
-		env_add(b, b->own[i]);
+		env_add(b, b->n, b->own[i]);
 	for (size_t i = 0; job->env[i]; i++)
-		env_add(b, job->env[i]);
+		env_add(b, b->n, job->env[i]);
+	size_t set_by_us = b->n;
 	for (size_t i = 0; i < base; i++)
-		env_add(b, co->base_env[i]);
+		env_add(b, set_by_us, co->base_env[i]);
 	b->v[b->n] = NULL;
 	return b->v;
 }
