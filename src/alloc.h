@@ -6,7 +6,9 @@
 #ifndef JR_ALLOC_H
 #define JR_ALLOC_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,32 @@ static inline void *jr_calloc(size_t n, size_t size)
 	if (p)
 		memset(p, 0, n * size);
 	return p;
+}
+
+/* Make room for at least need elements of elem_size in *items (count
+ * of them in use, capacity *cap), doubling from first. 0 or -ENOMEM (the
+ * array is unchanged). */
+static inline int jr_array_grow(void *items, uint32_t *cap, uint32_t count,
+				uint32_t need, size_t elem_size, uint32_t first)
+{
+	void **slot = items;
+	uint32_t c;
+	void *grown;
+
+	if (need <= *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	while (c < need)
+		c *= 2;
+	grown = jr_malloc((size_t)c * elem_size);
+	if (!grown)
+		return -ENOMEM;
+	if (count)
+		memcpy(grown, *slot, (size_t)count * elem_size);
+	jr_free(*slot);
+	*slot = grown;
+	*cap = c;
+	return 0;
 }
 
 #endif

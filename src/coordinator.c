@@ -43,17 +43,11 @@ static void poke(struct jr_coordinator *co)
 
 /* --- the running set -------------------------------------------------------- */
 
+/* Room for every started job is made before the pass can start one (a
+ * job holds a core, so there are never more than the host's cores). */
 void coord_running_add(struct jr_coordinator *co, struct cmd_job *job)
 {
-	if (co->running_count == co->running_cap) {
-		uint32_t cap = co->running_cap ? co->running_cap * 2 : 64;
-		struct cmd_job **r = jr_malloc(cap * sizeof(*r));
-		if (co->running_count)
-			memcpy(r, co->running, co->running_count * sizeof(*r));
-		jr_free(co->running);
-		co->running = r;
-		co->running_cap = cap;
-	}
+	JR_ASSERT(co->running_count < co->running_cap);
 	co->running[co->running_count++] = job;
 }
 
@@ -529,6 +523,10 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	rc = jr_pools_init(&co->pools, &e->topo, &cfg);
 	if (rc < 0)
 		return rc;
+	co->running_cap = e->topo.core_count;	/* each running job holds a core */
+	co->running = jr_calloc(co->running_cap, sizeof(*co->running));
+	if (!co->running)
+		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
 	rc = make_state_dir(co, o->state_dir);
 	if (rc < 0)
@@ -593,18 +591,9 @@ void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
 	struct jr_coordinator *co = coord_of(e);
 
 	pthread_mutex_lock(&co->lock);
-	if (co->cancel_count == co->cancel_cap) {
-		uint32_t cap = co->cancel_cap ? co->cancel_cap * 2 : 64;
-		jr_job_id *c = jr_malloc(cap * sizeof(*c));
-		if (c && co->cancel_count)
-			memcpy(c, co->cancels, co->cancel_count * sizeof(*c));
-		if (c) {
-			jr_free(co->cancels);
-			co->cancels = c;
-			co->cancel_cap = cap;
-		}
-	}
-	if (co->cancel_count < co->cancel_cap)
+	/* Without memory the request is dropped; the job runs to its end. */
+	if (jr_array_grow(&co->cancels, &co->cancel_cap, co->cancel_count,
+			  co->cancel_count + 1, sizeof(*co->cancels), 64) == 0)
 		co->cancels[co->cancel_count++] = id;
 	pthread_mutex_unlock(&co->lock);
 	poke(co);

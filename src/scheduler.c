@@ -16,23 +16,7 @@ enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED };
 
 static int list_reserve(struct jr_job_list *l, uint32_t need)
 {
-	struct jr_sched_job **items;
-	uint32_t cap;
-
-	if (need <= l->cap)
-		return 0;
-	cap = l->cap ? l->cap * 2 : 64;
-	while (cap < need)
-		cap *= 2;
-	items = jr_malloc(cap * sizeof(*items));
-	if (!items)
-		return -ENOMEM;
-	if (l->count)
-		memcpy(items, l->items, l->count * sizeof(*items));
-	jr_free(l->items);
-	l->items = items;
-	l->cap = cap;
-	return 0;
+	return jr_array_grow(&l->items, &l->cap, l->count, need, sizeof(*l->items), 64);
 }
 
 static void list_set(struct jr_job_list *l, uint32_t i, struct jr_sched_job *j)
@@ -188,17 +172,9 @@ int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
 		job->dependency_failed = true;
 		return 0;
 	}
-	if (p->dependent_count == p->dependent_cap) {
-		uint32_t cap = p->dependent_cap ? p->dependent_cap * 2 : 4;
-		struct jr_sched_job **d = jr_malloc(cap * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		if (p->dependent_count)
-			memcpy(d, p->dependents, p->dependent_count * sizeof(*d));
-		jr_free(p->dependents);
-		p->dependents = d;
-		p->dependent_cap = cap;
-	}
+	if (jr_array_grow(&p->dependents, &p->dependent_cap, p->dependent_count,
+			  p->dependent_count + 1, sizeof(*p->dependents), 4) < 0)
+		return -ENOMEM;
 	p->dependents[p->dependent_count++] = job;
 	job->deps_left++;
 	return 0;
