@@ -164,7 +164,8 @@ struct jr_engine_opts {
 	uint32_t spin_us;	/* busy-wait before parking; 0: 50 */
 	uint32_t flags;		/* enum jr_engine_flags */
 	/* Command jobs. */
-	const char *state_dir;	/* per-job output files; NULL: /tmp/jobring-<pid> */
+	const char *state_dir;	/* per-job output files, created with the first
+				 * command job; NULL: /tmp/jobring-<pid> */
 	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
 	uint64_t mem_per_node;	/* memory pool per NUMA node; 0: hwloc's figure */
 	uint32_t gpus_per_node;
@@ -267,7 +268,8 @@ struct jr_command_spec {
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority), -ENOENT
  * (unknown queue or dependency), -E2BIG (more resources than this host
- * has), -EAGAIN (table full), -ENOMEM, -ESHUTDOWN. Thread-safe. Its
+ * has), -EAGAIN (table full), -ENOMEM, -ESHUTDOWN, or the error of
+ * creating state_dir (-EACCES...). Thread-safe. Its
  * stdout and stderr go to files named in jr_job_info. Cancelling a running
  * command job sends SIGTERM to its process group, then SIGKILL after the
  * grace period. */

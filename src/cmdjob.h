@@ -75,6 +75,7 @@ struct jr_coordinator {
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */
 	char state_dir[200];
+	bool state_dir_made;		/* under lock */
 	struct jr_cap_names caps;
 	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
 	uint64_t kill_grace_ns;

@@ -451,14 +451,23 @@ static void spawners_stop(struct jr_coordinator *co)
 
 /* --- start and stop -------------------------------------------------------- */
 
-static int make_state_dir(struct jr_coordinator *co, const char *dir)
+static void name_state_dir(struct jr_coordinator *co, const char *dir)
 {
 	if (dir)
 		snprintf(co->state_dir, sizeof(co->state_dir), "%s", dir);
 	else
 		snprintf(co->state_dir, sizeof(co->state_dir), "/tmp/jobring-%d", (int)getpid());
+}
+
+/* Created with the first command job, so that an engine running only
+ * function jobs leaves nothing behind. Under co->lock. */
+static int make_state_dir(struct jr_coordinator *co)
+{
+	if (co->state_dir_made)
+		return 0;
 	if (mkdir(co->state_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	co->state_dir_made = true;
 	return 0;
 }
 
@@ -528,9 +537,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	if (!co->running)
 		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
-	rc = make_state_dir(co, o->state_dir);
-	if (rc < 0)
-		return rc;
+	name_state_dir(co, o->state_dir);
 	return open_fds(co);
 }
 
@@ -693,6 +700,11 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		return -EINVAL;
 	if (!jr_load_relaxed(&e->region.ctl->accepting))
 		return -ESHUTDOWN;
+	pthread_mutex_lock(&co->lock);
+	rc = make_state_dir(co);
+	pthread_mutex_unlock(&co->lock);
+	if (rc < 0)
+		return rc;
 	q = jr_queue_get(&e->region, spec->queue_id);
 	rc = spec_check(co, spec, q, &prio, &req);
 	if (rc == 0)
