@@ -61,7 +61,7 @@ struct jr_coordinator {
 	uint32_t running_count, running_cap;
 	struct cmd_job *dead;		/* ended, freed at the end of the turn */
 	struct cmd_job *start_refused;	/* cancelled while waiting to start */
-	/* Runner threads (opts.spawn_threads): each starts a child, waits for
+	/* Runner threads (opts.runner_threads): each starts a child, waits for
 	 * it, then ends its job and runs the pass itself, so a core that frees
 	 * up gets its next child without a hand-off. Without runners the
 	 * coordinator spawns and reaps through epoll. */
@@ -69,7 +69,7 @@ struct jr_coordinator {
 	uint32_t spawner_count;
 	pthread_cond_t spawn_cv;	/* under lock */
 	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
-	struct cmd_job *spawned_here;	/* spawned inline (no spawner threads) */
+	struct cmd_job *spawned_here;	/* spawned inline (JR_ENGINE_SPAWN_INLINE) */
 	bool spawners_stop;		/* under lock */
 	uint64_t outstanding;		/* submitted, not yet final */
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */

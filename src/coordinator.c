@@ -33,6 +33,18 @@ static struct jr_coordinator *coord_of(const struct jr_engine *e)
 	return e->coord;
 }
 
+/* Append job to a FIFO of cmd_jobs linked through next. */
+static void fifo_append(struct cmd_job **head, struct cmd_job **tail,
+			struct cmd_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
 static void poke(struct jr_coordinator *co)
 {
 	uint64_t one = 1;
@@ -85,11 +97,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 		return;
 	}
 	pthread_mutex_lock(&co->lock);
-	if (co->spawn_tail)
-		co->spawn_tail->next = job;
-	else
-		co->spawn_head = job;
-	co->spawn_tail = job;
+	fifo_append(&co->spawn_head, &co->spawn_tail, job);
 	pthread_cond_signal(&co->spawn_cv);
 	pthread_mutex_unlock(&co->lock);
 }
@@ -725,11 +733,7 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		*id_out = job->id;
 	jr_engine_count_submitted(e, 1);
 	pthread_mutex_lock(&co->lock);
-	if (co->inbox_tail)
-		co->inbox_tail->next = job;
-	else
-		co->inbox_head = job;
-	co->inbox_tail = job;
+	fifo_append(&co->inbox_head, &co->inbox_tail, job);
 	pthread_mutex_unlock(&co->lock);
 	poke(co);
 	return 0;

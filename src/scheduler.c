@@ -195,6 +195,25 @@ static void drop_dependents(struct jr_sched_job *job)
 	job->dependent_count = job->dependent_cap = 0;
 }
 
+static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
+			      uint64_t now);
+
+/* A job that never ran ends cancelled (off whatever list it is on), its
+ * owner is told, and so do all its transitive dependents. */
+static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
+		      enum jr_reason reason, uint64_t now)
+{
+	if (job->list == ON_WAITING)
+		waiting_remove(s, job);
+	else if (job->list == ON_DELAYED)
+		delayed_remove(s, job);
+	job->state = JR_SCHED_CANCELLED;
+	job->reason = reason;
+	if (s->ops.ended)
+		s->ops.ended(s->ops.ctx, job, now);
+	cancel_dependents(s, job, now);
+}
+
 /* Cancel every transitive dependent of job, which ended for good. Each
  * dependent is pending (it cannot have started), so it is on no list but
  * perhaps the delayed heap. */
@@ -203,15 +222,8 @@ static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
 {
 	for (uint32_t i = 0; i < job->dependent_count; i++) {
 		struct jr_sched_job *d = job->dependents[i];
-		if (d->state != JR_SCHED_PENDING)
-			continue;
-		if (d->list == ON_DELAYED)
-			delayed_remove(s, d);
-		d->state = JR_SCHED_CANCELLED;
-		d->reason = JR_REASON_DEPENDENCY_FAILED;
-		if (s->ops.ended)
-			s->ops.ended(s->ops.ctx, d, now);
-		cancel_dependents(s, d, now);
+		if (d->state == JR_SCHED_PENDING)
+			end_unrun(s, d, JR_REASON_DEPENDENCY_FAILED, now);
 	}
 	drop_dependents(job);
 }
@@ -233,11 +245,7 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 	job->state = JR_SCHED_PENDING;
 	job->list = ON_NONE;
 	if (job->dependency_failed) {
-		job->state = JR_SCHED_CANCELLED;
-		job->reason = JR_REASON_DEPENDENCY_FAILED;
-		if (s->ops.ended)
-			s->ops.ended(s->ops.ctx, job, now);
-		cancel_dependents(s, job, now);
+		end_unrun(s, job, JR_REASON_DEPENDENCY_FAILED, now);
 		return 0;
 	}
 	return job->deps_left ? 0 : make_eligible(s, job, now);
@@ -408,15 +416,7 @@ int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		return -EBUSY;
 	if (job->state != JR_SCHED_PENDING && job->state != JR_SCHED_WAITING)
 		return -EALREADY;
-	if (job->list == ON_WAITING)
-		waiting_remove(s, job);
-	else if (job->list == ON_DELAYED)
-		delayed_remove(s, job);
-	job->state = JR_SCHED_CANCELLED;
-	job->reason = JR_REASON_CANCELLED;
-	if (s->ops.ended)
-		s->ops.ended(s->ops.ctx, job, now);
-	cancel_dependents(s, job, now);
+	end_unrun(s, job, JR_REASON_CANCELLED, now);
 	return 0;
 }
 
