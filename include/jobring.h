@@ -122,6 +122,9 @@ struct jr_job_info {
 	enum jr_reason reason;
 	int progress;		/* 0-100, or -1 if never reported */
 	int is_command;
+	int is_external;	/* run by an external worker (JR_COMMAND_EXTERNAL) */
+	uint32_t owner_uid;	/* command jobs: the uid it runs as */
+	int pending;		/* internal: reported as state JR_JOB_PENDING */
 	char name[JR_NAME_MAX];	/* "" when the job has none */
 	char stdout_path[256];	/* command jobs: where their output goes */
 	char stderr_path[256];
@@ -264,6 +267,22 @@ struct jr_command_spec {
 	uint64_t backoff_base_ms;	/* first retry delay; 0: 1,000 */
 	uint64_t backoff_max_ms;	/* cap; 0: 60,000 */
 	uint64_t scheduled_at_ns;	/* CLOCK_REALTIME; 0: now */
+	/* Run as this user and group instead of the engine's (an engine
+	 * running as root runs a daemon client's job as that client). The
+	 * child sets its supplementary groups (the user's, from the group
+	 * database), gid and uid before exec. */
+	int run_as_user;
+	uint32_t uid, gid;
+	uint32_t flags;			/* enum jr_command_flags */
+};
+
+enum jr_command_flags {
+	/* Not started by this engine: when its dependencies, start time and
+	 * queue allow, it waits for an external worker to take it with
+	 * jr_external_claim(). It holds none of this host's resources; argv
+	 * may be NULL (the worker knows what to do from the job's name or
+	 * its daemon-side payload). */
+	JR_COMMAND_EXTERNAL = 1u << 0,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority), -ENOENT
@@ -275,6 +294,43 @@ struct jr_command_spec {
  * grace period. */
 int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		      jr_job_id *id_out);
+
+/* Submit n command jobs at once: every spec is checked first, and then
+ * all are submitted, or none (the first error is returned, with
+ * *bad_index, if not NULL, set to the spec that caused it). ids_out (may
+ * be NULL) receives n ids. One hand-over to the coordinator for the whole
+ * batch. Errors as jr_command_submit(). Thread-safe. */
+int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			    size_t n, jr_job_id *ids_out, size_t *bad_index);
+
+/* Iterate over the live jobs of the table in slot order (not submission
+ * order). *cursor starts at 0; each call fills *out with the next job at
+ * or after it whose state is in state_mask (bit 1 << enum jr_job_state;
+ * 0: any) and whose priority is priority (-1: any), and moves *cursor
+ * past it. Returns 1 with a job, 0 at the end of the table. Lock-free;
+ * jobs submitted or ended during a scan may or may not be seen. */
+int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
+		int priority, struct jr_job_info *out);
+
+/* External workers (JR_COMMAND_EXTERNAL jobs). worker_id identifies the
+ * worker in executions (JR_EXTERNAL_WORKER_BASE + the caller's number);
+ * capabilities lists its labels ("gpu,ib"; NULL: none). Claim takes the
+ * highest-priority eligible external job whose required capabilities the
+ * worker has: 1 and *out (its running state, the execution started), or 0
+ * when none is eligible. job_id, if not 0, claims that job only (-EBUSY
+ * if it is not eligible now). Errors: -EINVAL, -ESTALE. Thread-safe. */
+#define JR_EXTERNAL_WORKER_BASE 32768u
+int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
+		      const char *capabilities, jr_job_id job_id,
+		      struct jr_job_info *out);
+
+/* The external execution of a job ended: exit_code 0 succeeds, any other
+ * fails (and is retried while retries are left). lost: the worker went
+ * away (reason worker_lost; retried likewise). execution_id must be the
+ * job's current one. Errors: -ESTALE (unknown job or not its current
+ * execution), -EALREADY (not running). Thread-safe. */
+int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
+			 int exit_code, int lost);
 
 /* Report a function job's progress (0-100) from inside the job. */
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
@@ -291,6 +347,9 @@ int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);
 
 /* Name of a state ("queued", ...); never NULL. */
 const char *jr_job_state_name(enum jr_job_state state);
+
+/* Name of a reason ("exit_code", "timeout", ...); "" for none. */
+const char *jr_reason_name(enum jr_reason reason);
 
 #ifdef __cplusplus
 }

@@ -84,7 +84,8 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 
 	if (!job)
 		return NULL;
-	job->argv = spec->use_umask ? argv_with_umask(spec->argv, spec->umask) :
+	job->argv = !spec->argv ? strv_dup(NULL) :
+		    spec->use_umask ? argv_with_umask(spec->argv, spec->umask) :
 				      strv_dup(spec->argv);
 	job->env = strv_dup(spec->env);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
@@ -98,6 +99,15 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 		cmd_job_free(job);
 		return NULL;
 	}
+	job->external = spec->flags & JR_COMMAND_EXTERNAL;
+	if (job->external && spec->capabilities && *spec->capabilities &&
+	    !(job->ext_caps = strdup(spec->capabilities))) {
+		cmd_job_free(job);
+		return NULL;
+	}
+	job->run_as_user = spec->run_as_user != 0;
+	job->uid = spec->uid;
+	job->gid = spec->gid;
 	job->after_count = (uint32_t)spec->after_count;
 	job->max_retries = spec->max_retries;
 	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * 1000000ull;
@@ -117,6 +127,7 @@ void cmd_job_free(struct cmd_job *job)
 	strv_free(job->argv);
 	strv_free(job->env);
 	free(job->cwd);
+	free(job->ext_caps);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
 	jr_free(job);
@@ -270,6 +281,9 @@ int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
 	spec.cwd = job->cwd;
 	spec.stdout_path = out;
 	spec.stderr_path = err;
+	spec.set_ids = job->run_as_user;
+	spec.uid = job->uid;
+	spec.gid = job->gid;
 	if (e->bind && !e->topo.synthetic) {
 		binding_sets(co, job, cores, ncores, cpus, nodes);
 		spec.topo = e->topo.topo;
@@ -334,6 +348,15 @@ static void set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct
 		jr_slot_put(s->flags, (uint16_t)(flags | (pct + 1) << JR_SLOT_PROGRESS_SHIFT));
 }
 
+void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
+			  uint32_t flag, bool on)
+{
+	struct jr_cmd_record *rec = jr_cmd_record(&co->engine->region, job->record_ref);
+	uint32_t flags = jr_load_relaxed(&rec->flags);
+
+	jr_store_release(&rec->flags, on ? flags | flag : flags & ~flag);
+}
+
 /* Equal jitter: half the exponential delay, plus up to the other half. */
 static uint64_t backoff_ns(struct jr_coordinator *co, const struct cmd_job *job)
 {
@@ -357,6 +380,8 @@ static void slot_requeue(struct jr_slot *s)
 
 static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 {
+	if (job->ext_list != EXT_NONE)
+		ext_unlink(co, job);
 	set_progress(co, job, jr_exec_read_progress(&job->child));
 	jr_exec_close(&job->child);	/* closing the pidfd leaves the epoll set */
 	coord_running_remove(co, job);
@@ -372,6 +397,8 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
+	else if (job->worker_lost)
+		reason = JR_REASON_WORKER_LOST;
 	else if (job->timed_out)
 		reason = JR_REASON_TIMEOUT;
 	else if (res->signal)
@@ -386,6 +413,8 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		jr_store_relaxed(&record_of(co, job)->reason, reason);
 		slot_requeue(&co->engine->region.slots[job->slot]);
 		jr_sched_requeue(&co->sched, &job->sj, now + backoff_ns(co, job), now);
+		if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
+			cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
 	} else {
 		cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);
 	}
@@ -435,6 +464,9 @@ void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_
 
 	(void)now;
 	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
+	cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	if (job->ext_list != EXT_NONE)
+		ext_unlink(co, job);
 	/* Unless the user's own cancel got there first (and counted it). */
 	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
 		jr_fetch_add_acq_rel(&co->engine->region.ctl->shards[0].cancelled, 1);

@@ -41,6 +41,23 @@ struct cmd_job {
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
 	struct cmd_job *next;	/* inbox or free list */
+	/* Run as another user (jr_command_spec.run_as_user). */
+	bool run_as_user;
+	uint32_t uid, gid;
+	/* External jobs (external.c). */
+	bool external;
+	bool worker_lost;	/* its worker went away: the attempt failed */
+	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	char *ext_caps;		/* labels the worker must have; NULL: none */
+	struct cmd_job *ext_prev, *ext_next;
+};
+
+enum { EXT_NONE, EXT_READY, EXT_RUNNING };
+
+/* A doubly linked list of external jobs. */
+struct ext_list {
+	struct cmd_job *head, *tail;
+	uint32_t count;
 };
 
 struct jr_coordinator {
@@ -83,6 +100,9 @@ struct jr_coordinator {
 	uint32_t gpus_per_node;
 	uint64_t rng;
 	char **base_env;
+	/* External jobs: eligible ones by priority, and running ones. */
+	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
+	struct ext_list ext_running;
 };
 
 /* cmdjob.c */
@@ -101,9 +121,29 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job,
 			 uint64_t now);
 
+/* Record flags (pending, external) in the job's table record. */
+void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
+			  uint32_t flag, bool on);
+
 /* coordinator.c */
 void coord_running_add(struct jr_coordinator *co, struct cmd_job *job);
 void coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
+struct cmd_job *coord_job_of(struct jr_coordinator *co, jr_job_id id);
+void coord_poke(struct jr_coordinator *co);
+/* After a change outside the coordinator's turn (under state_lock): run
+ * the pass, end refused starts, free what ended; true if the coordinator
+ * must be poked (call coord_poke() after unlocking). */
+bool coord_settle(struct jr_coordinator *co, uint64_t now);
+bool coord_scheduling_paused(const struct jr_coordinator *co);
+
+/* external.c: jobs for external workers. */
+bool ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now);
+void ext_unlink(struct jr_coordinator *co, struct cmd_job *job);
+/* Cancel a running external job now (there is no child to signal). */
+void ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+/* At stop: every external job ends (ready: cancelled; running: failed,
+ * worker_lost). */
+void ext_end_all(struct jr_coordinator *co, uint64_t now);
 
 #define JR_RUNNERS_MAX 1024u
 

@@ -20,6 +20,8 @@ struct jr_cmd_record {
 	uint64_t user_us;
 	uint64_t system_us;
 	uint32_t reason;	/* enum jr_reason */
+	uint32_t uid;		/* the user it runs as */
+	uint32_t flags;		/* JR_REC_* */
 	uint32_t pad;
 	uint64_t coord;		/* the coordinator's struct while live, else 0 */
 };
@@ -29,6 +31,10 @@ static inline struct jr_cmd_record *jr_cmd_record(const struct jr_region *r,
 {
 	return jr_arena_data(r, ref);
 }
+
+/* Record flags. */
+#define JR_REC_PENDING 1u	/* waiting on dependencies or its start time */
+#define JR_REC_EXTERNAL 2u	/* for an external worker */
 
 /* Slot flags: bits 8-15 hold progress + 1 (0: never reported). */
 #define JR_SLOT_PROGRESS_SHIFT 8

@@ -53,6 +53,18 @@ static void poke(struct jr_coordinator *co)
 		return;	/* the counter is saturated: already poked */
 }
 
+void coord_poke(struct jr_coordinator *co)
+{
+	poke(co);
+}
+
+/* An engine opened with JR_ENGINE_START_PAUSED starts no command job
+ * either until jr_engine_resume(). */
+bool coord_scheduling_paused(const struct jr_coordinator *co)
+{
+	return jr_load_acquire(&co->engine->region.ctl->run_state) == JR_RUN_PAUSED;
+}
+
 /* --- the running set -------------------------------------------------------- */
 
 /* Room for every started job is made before the pass can start one (a
@@ -128,7 +140,7 @@ static void free_dead(struct jr_coordinator *co)
 /* --- the inbox ------------------------------------------------------------ */
 
 /* The live coordinator record behind a job id, or NULL. */
-static struct cmd_job *job_of(struct jr_coordinator *co, jr_job_id id)
+struct cmd_job *coord_job_of(struct jr_coordinator *co, jr_job_id id)
 {
 	struct jr_region *r = &co->engine->region;
 	uint32_t index, gen;
@@ -149,7 +161,7 @@ static struct cmd_job *job_of(struct jr_coordinator *co, jr_job_id id)
 static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
 {
 	for (uint32_t i = 0; i < job->after_count; i++) {
-		struct cmd_job *p = job_of(co, job->after[i]);
+		struct cmd_job *p = coord_job_of(co, job->after[i]);
 		struct jr_job_info info;
 		if (p) {
 			if (jr_sched_depend(&job->sj, &p->sj) < 0)
@@ -168,14 +180,20 @@ static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint
 	if (link_dependencies(co, job) < 0)
 		job->sj.dependency_failed = true;
 	jr_sched_submit(&co->sched, &job->sj, now);
+	if (job->sj.state == JR_SCHED_PENDING)
+		cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
 }
 
 static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 {
-	struct cmd_job *job = job_of(co, id);
+	struct cmd_job *job = coord_job_of(co, id);
 
 	if (!job)
 		return;
+	if (job->external && job->running) {
+		ext_cancel_running(co, job, now);
+		return;
+	}
 	if (job->spawning) {
 		job->cancel_requested = true;	/* acted on once it is spawned */
 		return;
@@ -331,8 +349,10 @@ static bool turn(struct jr_coordinator *co)
 	pthread_mutex_unlock(&co->lock);
 	if (cancel_all)
 		cancel_everything(co, now);
+	if (stopping)
+		ext_end_all(co, now);
 	check_deadlines(co, now);
-	if (!cancel_all)
+	if (!cancel_all && !coord_scheduling_paused(co))
 		jr_sched_pass(&co->sched, now);
 	while (co->spawned_here) {
 		struct cmd_job *job = co->spawned_here;
@@ -374,15 +394,21 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	pthread_mutex_lock(&co->state_lock);
 	now = jr_now_realtime_ns();
 	cmd_job_exited(co, job, &res, now);
-	jr_sched_pass(&co->sched, now);
-	end_refused(co, now);
-	free_dead(co);
-	/* The coordinator may be waiting for the last job to stop, or need
-	 * an earlier timer (a retry's backoff, a started job's limit). */
-	poke_coordinator = co->outstanding == 0 || next_deadline(co) < co->armed_ns;
+	poke_coordinator = coord_settle(co, now);
 	pthread_mutex_unlock(&co->state_lock);
 	if (poke_coordinator)
 		poke(co);
+}
+
+/* The coordinator may be waiting for the last job to stop, or need an
+ * earlier timer (a retry's backoff, a started job's limit). */
+bool coord_settle(struct jr_coordinator *co, uint64_t now)
+{
+	if (!coord_scheduling_paused(co))
+		jr_sched_pass(&co->sched, now);
+	end_refused(co, now);
+	free_dead(co);
+	return co->outstanding == 0 || next_deadline(co) < co->armed_ns;
 }
 
 static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
@@ -518,7 +544,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 		       const struct jr_engine_opts *o)
 {
 	struct jr_res_config cfg = { 0 };
-	struct jr_sched_ops ops = { on_start, on_ended, co };
+	struct jr_sched_ops ops = { on_start, on_ended, ext_on_eligible, co };
 	int rc;
 
 	co->engine = e;
@@ -617,10 +643,13 @@ void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
 static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		      const struct jr_queue_rec *q, int *prio, struct jr_req *req)
 {
+	bool external = spec->flags & JR_COMMAND_EXTERNAL;
 	int rc;
 
 	memset(req, 0, sizeof(*req));
-	if (!spec->argv || !spec->argv[0])
+	if (!external && (!spec->argv || !spec->argv[0]))
+		return -EINVAL;
+	if (spec->flags & ~(uint32_t)JR_COMMAND_EXTERNAL)
 		return -EINVAL;
 	if (!q)
 		return -ENOENT;
@@ -629,6 +658,8 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 		return -EINVAL;
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
 		return -EINVAL;
+	if (external)	/* holds nothing here; the worker has what it needs */
+		return 0;
 	req->cpus = spec->cpus ? spec->cpus : 1;
 	req->gpus = spec->gpus;
 	req->mem_bytes = spec->mem_bytes;
@@ -650,6 +681,29 @@ static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
 		    !info.is_command)
 			return -ENOENT;
 	return 0;
+}
+
+static uint32_t initial_rec_flags(const struct cmd_job *job,
+				  const struct jr_command_spec *spec)
+{
+	uint32_t flags = job->external ? JR_REC_EXTERNAL : 0;
+
+	/* Until the coordinator sees otherwise: it clears the flag when the
+	 * job becomes eligible. */
+	if (spec->after_count || spec->scheduled_at_ns > jr_now_realtime_ns())
+		flags |= JR_REC_PENDING;
+	return flags;
+}
+
+static void record_init(struct jr_region *r, struct cmd_job *job,
+			const struct jr_command_spec *spec)
+{
+	struct jr_cmd_record *rec = jr_cmd_record(r, job->record_ref);
+
+	memset(rec, 0, sizeof(*rec));
+	rec->uid = spec->run_as_user ? spec->uid : (uint32_t)getuid();
+	rec->flags = initial_rec_flags(job, spec);
+	rec->coord = (uint64_t)(uintptr_t)job;
 }
 
 /* Take a slot for the job and publish it as QUEUED (not on any ring: the
@@ -676,7 +730,7 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	jr_cmd_record(r, job->record_ref)->coord = (uint64_t)(uintptr_t)job;
+	record_init(r, job, spec);
 	jr_slot_put(s->priority, (uint8_t)prio);
 	jr_slot_put(s->queue_id, (uint8_t)spec->queue_id);
 	jr_slot_put(s->flags, 0);
@@ -695,25 +749,28 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 	return 0;
 }
 
-int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
-		    jr_job_id *id_out)
+/* Undo slot_take() for a job no one has seen the id of. */
+static void slot_give_back(struct jr_engine *e, struct cmd_job *job)
+{
+	struct jr_region *r = &e->region;
+	struct jr_slot *s = &r->slots[job->slot];
+	uint32_t w = jr_load_relaxed(&s->state);
+
+	jr_store_release(&s->state, jr_slot_word(jr_slot_gen(w), JR_JOB_CANCELLED));
+	jr_store_release(&jr_cmd_record(r, job->record_ref)->coord, 0);
+	jr_jobtab_free_batch(r, &job->slot, 1);
+}
+
+/* Check a spec and build its job (no slot yet). */
+static int job_build(struct jr_engine *e, const struct jr_command_spec *spec,
+		     struct cmd_job **out)
 {
 	struct jr_coordinator *co = coord_of(e);
-	const struct jr_queue_rec *q;
+	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
 	struct cmd_job *job;
 	struct jr_req req;
 	int prio, rc;
 
-	if (!spec)
-		return -EINVAL;
-	if (!jr_load_relaxed(&e->region.ctl->accepting))
-		return -ESHUTDOWN;
-	pthread_mutex_lock(&co->lock);
-	rc = make_state_dir(co);
-	pthread_mutex_unlock(&co->lock);
-	if (rc < 0)
-		return rc;
-	q = jr_queue_get(&e->region, spec->queue_id);
 	rc = spec_check(co, spec, q, &prio, &req);
 	if (rc == 0)
 		rc = deps_check(e, spec);
@@ -724,17 +781,106 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		return -ENOMEM;
 	job->co = co;
 	job->sj.priority = prio;
-	rc = slot_take(e, job, spec, prio);
-	if (rc < 0) {
-		cmd_job_free(job);
-		return rc;
-	}
-	if (id_out)
-		*id_out = job->id;
-	jr_engine_count_submitted(e, 1);
+	*out = job;
+	return 0;
+}
+
+static int submit_open(struct jr_engine *e)
+{
+	struct jr_coordinator *co = coord_of(e);
+	int rc;
+
+	if (!jr_load_relaxed(&e->region.ctl->accepting))
+		return -ESHUTDOWN;
 	pthread_mutex_lock(&co->lock);
-	fifo_append(&co->inbox_head, &co->inbox_tail, job);
+	rc = make_state_dir(co);
+	pthread_mutex_unlock(&co->lock);
+	return rc;
+}
+
+/* Hand built jobs (linked through next) to the coordinator. */
+static void inbox_append(struct jr_coordinator *co, struct cmd_job *first,
+			 struct cmd_job *last)
+{
+	pthread_mutex_lock(&co->lock);
+	if (co->inbox_tail)
+		co->inbox_tail->next = first;
+	else
+		co->inbox_head = first;
+	co->inbox_tail = last;
 	pthread_mutex_unlock(&co->lock);
 	poke(co);
+}
+
+int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		    jr_job_id *id_out)
+{
+	return spec ? jr_coord_submit_batch(e, spec, 1, id_out, NULL) : -EINVAL;
+}
+
+static void jobs_free(struct cmd_job **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cmd_job_free(jobs[i]);
+	jr_free(jobs);
+}
+
+static int jobs_take_slots(struct jr_engine *e, struct cmd_job **jobs,
+			   const struct jr_command_spec *specs, size_t n,
+			   size_t *bad)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = slot_take(e, jobs[i], &specs[i], jobs[i]->sj.priority);
+		if (rc < 0) {
+			*bad = i;
+			while (i--)
+				slot_give_back(e, jobs[i]);
+			return rc;
+		}
+	}
 	return 0;
+}
+
+int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			  size_t n, jr_job_id *ids_out, size_t *bad_index)
+{
+	struct cmd_job **jobs;
+	size_t i, bad = 0;
+	int rc;
+
+	if (!specs || n == 0)
+		return n == 0 ? 0 : -EINVAL;
+	rc = submit_open(e);
+	if (rc < 0)
+		return rc;
+	jobs = jr_calloc(n, sizeof(*jobs));
+	if (!jobs)
+		return -ENOMEM;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = job_build(e, &specs[i], &jobs[i]);
+	if (rc < 0)
+		bad = i - 1;
+	else
+		rc = jobs_take_slots(e, jobs, specs, n, &bad);
+	if (rc < 0) {
+		if (bad_index)
+			*bad_index = bad;
+		jobs_free(jobs, n);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
+		if (ids_out)
+			ids_out[i] = jobs[i]->id;
+	}
+	jr_engine_count_submitted(e, n);
+	inbox_append(coord_of(e), jobs[0], jobs[n - 1]);
+	jr_free(jobs);
+	return 0;
+}
+
+void jr_coord_wake(struct jr_engine *e)
+{
+	if (coord_of(e))
+		poke(coord_of(e));
 }

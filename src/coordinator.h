@@ -29,6 +29,22 @@ void jr_coord_stop(struct jr_engine *e, bool cancel);
 int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		    jr_job_id *id_out);
 
+/* See jr_command_submit_batch() in jobring.h. */
+int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			  size_t n, jr_job_id *ids_out, size_t *bad_index);
+
+/* Look at the run state again (jr_engine_resume()). */
+void jr_coord_wake(struct jr_engine *e);
+
+/* See jr_external_claim() and jr_external_complete(); external.c. */
+int jr_coord_ext_claim(struct jr_engine *e, uint32_t worker_id, const char *caps,
+		       jr_job_id only, jr_job_id *claimed);
+int jr_coord_ext_complete(struct jr_engine *e, uint64_t execution_id,
+			  int exit_code, bool lost);
+/* End every external job now (before a draining close: no worker will
+ * come for them). */
+void jr_coord_end_external(struct jr_engine *e);
+
 /* Ask the coordinator to cancel a command job (queued or running). */
 void jr_coord_cancel(struct jr_engine *e, jr_job_id id);
 

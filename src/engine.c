@@ -459,6 +459,71 @@ int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 	return jr_coord_submit(e, spec, id_out);
 }
 
+int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			    size_t n, jr_job_id *ids_out, size_t *bad_index)
+{
+	return jr_coord_submit_batch(e, specs, n, ids_out, bad_index);
+}
+
+/* Cheap checks on the slot before a full snapshot. */
+static bool scan_may_match(const struct jr_slot *s, uint32_t state_mask, int priority)
+{
+	uint32_t st = jr_slot_state(jr_load_acquire(&s->state));
+	uint32_t waiting = 1u << JR_JOB_QUEUED | 1u << JR_JOB_PENDING;
+
+	if (st == JR_JOB_FREE)
+		return false;
+	if (priority >= 0 && jr_slot_get(s->priority) != priority)
+		return false;
+	if (state_mask == 0)
+		return true;
+	if (st == JR_SLOT_HELD || st == JR_JOB_QUEUED)
+		return (state_mask & waiting) != 0;
+	return (state_mask & (1u << st)) != 0;
+}
+
+int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
+		int priority, struct jr_job_info *out)
+{
+	struct jr_region *r = &e->region;
+	uint64_t i = *cursor ? *cursor : 1;	/* slot 0 is reserved */
+
+	for (; i < r->hdr->capacity; i++) {
+		const struct jr_slot *s = &r->slots[i];
+		uint32_t w = jr_load_acquire(&s->state);
+		if (!scan_may_match(s, state_mask, priority))
+			continue;
+		if (jr_job_get(e, jr_job_id_make(jr_slot_gen(w), (uint32_t)i), out) < 0)
+			continue;
+		if (state_mask && !(state_mask & (1u << out->state)))
+			continue;
+		*cursor = i + 1;
+		return 1;
+	}
+	*cursor = i;
+	return 0;
+}
+
+int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
+		      const char *capabilities, jr_job_id job_id,
+		      struct jr_job_info *out)
+{
+	jr_job_id claimed;
+	int rc = jr_coord_ext_claim(e, worker_id, capabilities, job_id, &claimed);
+
+	if (rc == 0 && job_id != 0)
+		return jr_job_get(e, job_id, out) < 0 ? -ESTALE : -EBUSY;
+	if (rc <= 0)
+		return rc;
+	return jr_job_get(e, claimed, out) < 0 ? -ESTALE : 1;
+}
+
+int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
+			 int exit_code, int lost)
+{
+	return jr_coord_ext_complete(e, execution_id, exit_code, lost != 0);
+}
+
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent)
 {
 	struct jr_slot *s = ctx->internal;
@@ -490,4 +555,14 @@ const char *jr_job_state_name(enum jr_job_state state)
 	};
 
 	return (unsigned)state < JR_ARRAY_SIZE(names) ? names[state] : "unknown";
+}
+
+const char *jr_reason_name(enum jr_reason reason)
+{
+	static const char *const names[] = {
+		"", "exit_code", "signal", "timeout", "dependency_failed",
+		"worker_lost", "cancelled", "spawn_failed",
+	};
+
+	return (unsigned)reason < JR_ARRAY_SIZE(names) ? names[reason] : "unknown";
 }

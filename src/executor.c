@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -75,23 +77,25 @@ static int file_actions(posix_spawn_file_actions_t *fa, const struct jr_exec_spe
 	return rc;
 }
 
+/* Signals a parent commonly ignores: reset to their default in a child. */
+static const int reset_signals[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
+				     SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU };
+
 /* Own process group, nothing blocked, default dispositions. exec resets
  * caught signals by itself; only ignored ones survive it, so only the
  * signals a parent commonly ignores are reset (each costs the child a
  * system call before exec). */
 static int spawn_attrs(posix_spawnattr_t *attr)
 {
-	static const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
-				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
-				     SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU };
 	sigset_t all, none;
 	int rc = posix_spawnattr_init(attr);
 
 	if (rc)
 		return rc;
 	sigemptyset(&all);
-	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
-		sigaddset(&all, reset[i]);
+	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		sigaddset(&all, reset_signals[i]);
 	sigemptyset(&none);
 	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					       POSIX_SPAWN_SETSIGDEF);
@@ -116,6 +120,129 @@ static int spawn_bound(const struct jr_exec_spec *s, posix_spawn_file_actions_t 
 	return rc;
 }
 
+/* --- as another user: fork, then only system calls until exec -------------- */
+
+struct as_user {
+	int fds[4];		/* stdin, stdout, stderr, progress */
+	gid_t groups[64];
+	int ngroups;
+	int report;		/* close-on-exec pipe: errno if exec fails */
+};
+
+static void move_fd(int from, int to)
+{
+	if (from == to)
+		fcntl(to, F_SETFD, 0);	/* keep it across exec */
+	else
+		dup2(from, to);
+}
+
+static _Noreturn void child_as_user(const struct jr_exec_spec *s, struct as_user *u)
+{
+	sigset_t none;
+	int err;
+
+	setpgid(0, 0);
+	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		signal(reset_signals[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int fd = 0; fd < 4; fd++)
+		move_fd(u->fds[fd], fd);
+	/* Raw system calls: glibc's set*id would try to tell other threads. */
+	if (syscall(SYS_setgroups, u->ngroups, u->groups) < 0 ||
+	    syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0 ||
+	    syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0 ||
+	    (s->cwd && chdir(s->cwd) < 0))
+		goto fail;
+	if (strchr(s->argv[0], '/'))
+		execve(s->argv[0], s->argv, s->envp);
+	else
+		execvpe(s->argv[0], s->argv, s->envp);
+fail:
+	err = errno;
+	if (write(u->report, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void user_groups(const struct jr_exec_spec *s, struct as_user *u)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	u->ngroups = 64;
+	if (getpwuid_r(s->uid, &pw, buf, sizeof(buf), &found) != 0 || !found ||
+	    getgrouplist(found->pw_name, s->gid, u->groups, &u->ngroups) < 0) {
+		u->groups[0] = s->gid;
+		u->ngroups = 1;
+	}
+}
+
+static int open_output(const char *path, const struct jr_exec_spec *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0 && fchown(fd, s->uid, s->gid) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait for the child's exec: 0, or the errno it could not exec with. */
+static int exec_outcome(int report_read)
+{
+	int err = 0;
+	ssize_t n;
+
+	do
+		n = read(report_read, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	return n == sizeof(err) ? err : 0;
+}
+
+static int spawn_as_user(const struct jr_exec_spec *s, int progress_write, pid_t *pid)
+{
+	struct as_user u = { .fds = { -1, -1, -1, progress_write } };
+	struct saved_binding b;
+	int report[2], rc = 0;
+
+	user_groups(s, &u);
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return errno;
+	u.report = report[1];
+	u.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	u.fds[1] = open_output(s->stdout_path, s);
+	u.fds[2] = open_output(s->stderr_path, s);
+	if (u.fds[0] < 0 || u.fds[1] < 0 || u.fds[2] < 0) {
+		rc = errno;
+		goto out;
+	}
+	bind_thread(s, &b);
+	*pid = fork();
+	if (*pid == 0)
+		child_as_user(s, &u);
+	rc = *pid < 0 ? errno : 0;
+	unbind_thread(s, &b);
+	if (rc == 0) {
+		setpgid(*pid, *pid);	/* whichever of the two runs first */
+		close(report[1]);
+		report[1] = -1;
+		rc = exec_outcome(report[0]);
+		if (rc)
+			waitpid(*pid, NULL, 0);
+	}
+out:
+	for (int fd = 0; fd < 3; fd++)
+		if (u.fds[fd] >= 0)
+			close(u.fds[fd]);
+	close(report[0]);
+	if (report[1] >= 0)
+		close(report[1]);
+	return rc;
+}
+
 int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 {
 	posix_spawn_file_actions_t fa;
@@ -127,15 +254,21 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 		return -EINVAL;
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	rc = file_actions(&fa, s, pipefd[1]);
-	if (rc)
-		goto out_pipe;
-	spawn_attrs(&attr);
-	rc = spawn_bound(s, &fa, &attr, &pid);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc)
-		goto out_pipe;
+	if (s->set_ids) {
+		rc = spawn_as_user(s, pipefd[1], &pid);
+		if (rc)
+			goto out_pipe;
+	} else {
+		rc = file_actions(&fa, s, pipefd[1]);
+		if (rc)
+			goto out_pipe;
+		spawn_attrs(&attr);
+		rc = spawn_bound(s, &fa, &attr, &pid);
+		posix_spawnattr_destroy(&attr);
+		posix_spawn_file_actions_destroy(&fa);
+		if (rc)
+			goto out_pipe;
+	}
 	close(pipefd[1]);
 	/* The child cannot be reaped by anyone else, so its pid is ours. */
 	out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -197,6 +330,8 @@ int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res)
 
 int jr_exec_signal_group(const struct jr_child *c, int sig)
 {
+	if (c->pid <= 0)	/* kill(-0) would signal our own group */
+		return -ESRCH;
 	return kill(-c->pid, sig) < 0 ? -errno : 0;
 }
 

@@ -30,6 +30,12 @@ struct jr_exec_spec {
 	hwloc_topology_t topo;		/* NULL: no binding */
 	hwloc_const_cpuset_t cpuset;	/* the job's cores; NULL: no binding */
 	hwloc_const_nodeset_t nodeset;	/* its memory nodes; NULL: no binding */
+	/* Run as uid:gid with that user's supplementary groups. The output
+	 * files are created before the switch and given to the user. Takes
+	 * fork() instead of posix_spawn (which cannot change ids). */
+	int set_ids;
+	uid_t uid;
+	gid_t gid;
 };
 
 struct jr_child {

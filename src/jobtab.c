@@ -154,6 +154,9 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 	out->exec.user_us = jr_load_relaxed(&rec->user_us);
 	out->exec.system_us = jr_load_relaxed(&rec->system_us);
 	out->reason = jr_load_relaxed(&rec->reason);
+	out->owner_uid = jr_load_relaxed(&rec->uid);
+	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
+	out->pending = (jr_load_relaxed(&rec->flags) & JR_REC_PENDING) != 0;
 }
 
 static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
@@ -172,6 +175,9 @@ static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 	out->exec.result = jr_slot_get(s->result);
 	out->progress = (int)(flags >> JR_SLOT_PROGRESS_SHIFT) - 1;
 	out->is_command = 0;
+	out->is_external = 0;
+	out->owner_uid = 0;
+	out->pending = 0;
 	out->reason = JR_REASON_NONE;
 	out->exec.signal = 0;
 	out->exec.max_rss_kib = out->exec.user_us = out->exec.system_us = 0;
@@ -185,6 +191,8 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 {
 	out->job_id = id;
 	out->state = state == JR_SLOT_HELD ? JR_JOB_QUEUED : state;
+	if (out->state == JR_JOB_QUEUED && out->pending)
+		out->state = JR_JOB_PENDING;
 	/* A command job's record says why its last attempt ended (a queued
 	 * one may be waiting to retry); a function job's state says it all. */
 	if (out->state == JR_JOB_RUNNING || out->state == JR_JOB_SUCCEEDED)

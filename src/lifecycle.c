@@ -121,6 +121,7 @@ int jr_engine_resume(struct jr_engine *e)
 	if (!jr_cas_acq_rel(&ctl->run_state, &expected, JR_RUN_ACTIVE))
 		return expected == JR_RUN_ACTIVE ? 0 : -ESHUTDOWN;
 	jr_futex_wake_all(&ctl->run_state);
+	jr_coord_wake(e);
 	return 0;
 }
 
@@ -158,6 +159,7 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 	jr_store_release(&r->ctl->accepting, 0);
 	if (mode == JR_CLOSE_DRAIN) {
 		jr_engine_resume(e);
+		jr_coord_end_external(e);	/* no worker will come for them */
 		jr_engine_wait_all(e);
 		jr_coord_stop(e, /* cancel */ false);
 		jr_workers_stop(e, JR_RUN_STOP);

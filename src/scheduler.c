@@ -180,12 +180,23 @@ int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
 	return 0;
 }
 
+/* Its dependencies and start time allow it: wait for resources, or go
+ * to the owner (an external worker's job). */
+static int become_waiting(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	job->state = JR_SCHED_WAITING;
+	if (s->ops.eligible && s->ops.eligible(s->ops.ctx, job, now)) {
+		job->list = ON_NONE;
+		return 0;
+	}
+	return waiting_insert(s, job);
+}
+
 static int make_eligible(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	if (job->not_before_ns > now)
 		return delayed_push(s, job);
-	job->state = JR_SCHED_WAITING;
-	return waiting_insert(s, job);
+	return become_waiting(s, job, now);
 }
 
 static void drop_dependents(struct jr_sched_job *job)
@@ -253,12 +264,26 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 
 /* --- the pass -------------------------------------------------------------- */
 
-static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	job->state = JR_SCHED_RUNNING;
 	job->start_ns = now;
 	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
 	running_add(s, job);
+}
+
+/* The owner starts it itself: no ops.start. */
+void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
+			     uint64_t now)
+{
+	JR_ASSERT(job->state == JR_SCHED_WAITING && job->list == ON_NONE);
+	memset(&job->alloc, 0, sizeof(job->alloc));
+	mark_running(s, job, now);
+}
+
+static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	mark_running(s, job, now);
 	if (s->ops.start)
 		s->ops.start(s->ops.ctx, job, now);
 }
@@ -328,8 +353,7 @@ static void promote_delayed(struct jr_sched *s, uint64_t now)
 	while (h->count && h->items[0]->not_before_ns <= now) {
 		struct jr_sched_job *job = h->items[0];
 		delayed_remove(s, job);
-		job->state = JR_SCHED_WAITING;
-		waiting_insert(s, job);
+		become_waiting(s, job, now);
 	}
 }
 

@@ -77,6 +77,11 @@ struct jr_sched_ops {
 	/* A pending or waiting job ended without running (dependency failed,
 	 * cancelled). */
 	void (*ended)(void *ctx, struct jr_sched_job *job, uint64_t now);
+	/* Optional: a job became eligible (dependencies met, start time
+	 * come). Returns true if the owner takes it from here (a job for an
+	 * external worker: it is on no list of the scheduler until
+	 * jr_sched_start_external() or jr_sched_cancel()). */
+	bool (*eligible)(void *ctx, struct jr_sched_job *job, uint64_t now);
 	void *ctx;
 };
 
@@ -114,6 +119,11 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* Start what can start at now. Returns how many started. */
 uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now);
+
+/* An eligible job the owner took (ops.eligible) starts, holding no
+ * resources of this host. */
+void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
+			     uint64_t now);
 
 /* A running job ended: give back its resources, release or cancel its
  * dependents. state is SUCCEEDED, FAILED or CANCELLED. */

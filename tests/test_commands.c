@@ -213,7 +213,7 @@ static void test_delayed_start(void **state)
 	id = submit_sh(e, "true", &d);
 	test_sleep_ms(100);
 	assert_int_equal(jr_job_get(e, id, &info), 0);
-	assert_int_equal(info.state, JR_JOB_QUEUED);
+	assert_int_equal(info.state, JR_JOB_PENDING);	/* waiting on its start time */
 	assert_int_equal(jr_job_wait(e, id, &info), 0);
 	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
 	assert_true(info.exec.start_ns >= d.scheduled_at_ns);

@@ -1,0 +1,232 @@
+/*
+ * test_external.c - what the daemon builds on: batch submission of command
+ * jobs (all or none), the pending state, scanning the table, and jobs run
+ * by external workers (claim by priority and capability, completion,
+ * retry after a lost worker, cancel, stale executions, close).
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char state_dir[] = "/tmp/jr-ext-XXXXXX";
+
+#define WORKER_A (JR_EXTERNAL_WORKER_BASE + 1)
+#define WORKER_B (JR_EXTERNAL_WORKER_BASE + 2)
+
+static struct jr_engine *ext_engine(uint32_t flags)
+{
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+
+	jr_engine_opts_init(&o);
+	o.flags = flags;
+	o.workers = 1;
+	o.capacity = 1 << 16;
+	o.state_dir = state_dir;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	return e;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_non_null(mkdtemp(state_dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static jr_job_id submit_external(struct jr_engine *e, int priority, const char *caps,
+				 uint32_t retries, const jr_job_id *after, size_t nafter)
+{
+	struct jr_command_spec spec = { 0 };
+	jr_job_id id;
+
+	spec.flags = JR_COMMAND_EXTERNAL;
+	spec.priority = priority;
+	spec.capabilities = caps;
+	spec.max_retries = retries;
+	spec.backoff_base_ms = 1;
+	spec.backoff_max_ms = 2;
+	spec.after = after;
+	spec.after_count = nafter;
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	return id;
+}
+
+/* Claim, retrying while the coordinator has not taken the job in yet. */
+static int claim(struct jr_engine *e, uint32_t worker, const char *caps,
+		 jr_job_id only, struct jr_job_info *info)
+{
+	int rc = 0;
+
+	for (int i = 0; i < 200; i++) {
+		rc = jr_external_claim(e, worker, caps, only, info);
+		if (rc != 0 && rc != -EBUSY)
+			return rc;
+		test_sleep_ms(5);
+	}
+	return rc;
+}
+
+static void test_batch_all_or_none(void **state)
+{
+	struct jr_engine *e = ext_engine(JR_ENGINE_START_PAUSED);
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec specs[100];
+	jr_job_id ids[100];
+	struct jr_stats st;
+	size_t bad = 0;
+
+	(void)state;
+	memset(specs, 0, sizeof(specs));
+	for (int i = 0; i < 100; i++) {
+		specs[i].argv = argv;
+		specs[i].priority = i % JR_PRIORITY_LEVELS;
+	}
+	specs[57].priority = 99;
+	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), -EINVAL);
+	assert_int_equal(bad, 57);
+	assert_int_equal(jr_engine_stats(e, &st), 0);
+	assert_int_equal(st.submitted, 0);
+	specs[57].priority = 1;
+	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), 0);
+	for (int i = 0; i < 100; i++) {
+		struct jr_job_info info;
+		assert_int_equal(jr_job_get(e, ids[i], &info), 0);
+		assert_int_equal(info.priority, specs[i].priority);
+		assert_int_equal(info.state, JR_JOB_QUEUED);	/* paused: nothing starts */
+	}
+	assert_int_equal(jr_engine_resume(e), 0);
+	assert_int_equal(jr_engine_wait_all(e), 0);
+	assert_int_equal(jr_engine_stats(e, &st), 0);
+	assert_int_equal(st.succeeded, 100);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_scan_filters(void **state)
+{
+	struct jr_engine *e = ext_engine(JR_ENGINE_START_PAUSED);
+	struct jr_job_info info;
+	uint64_t cursor = 0;
+	int seen = 0, prio5 = 0;
+
+	(void)state;
+	for (int i = 0; i < 50; i++)
+		submit_external(e, i % 8, NULL, 0, NULL, 0);
+	while (jr_job_scan(e, &cursor, 0, -1, &info) == 1)
+		seen++;
+	assert_int_equal(seen, 50);
+	cursor = 0;
+	while (jr_job_scan(e, &cursor, 1u << JR_JOB_QUEUED, 5, &info) == 1) {
+		assert_int_equal(info.priority, 5);
+		prio5++;
+	}
+	assert_int_equal(prio5, 6);	/* 5, 13, 21, 29, 37, 45 */
+	cursor = 0;
+	assert_int_equal(jr_job_scan(e, &cursor, 1u << JR_JOB_RUNNING, -1, &info), 0);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
+static void test_claim_order_and_capabilities(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	jr_job_id low = submit_external(e, 1, NULL, 0, NULL, 0);
+	jr_job_id high = submit_external(e, 6, NULL, 0, NULL, 0);
+	jr_job_id gpu = submit_external(e, 7, "gpu,ib", 0, NULL, 0);
+
+	(void)state;
+	assert_int_equal(claim(e, WORKER_A, "ib", 0, &info), 1);
+	assert_true(info.job_id == high);	/* the gpu job needs more than ib */
+	assert_int_equal(info.state, JR_JOB_RUNNING);
+	assert_int_equal(info.exec.worker_id, WORKER_A);
+	assert_true(info.is_external);
+	assert_int_equal(claim(e, WORKER_B, "gpu,ib,avx", 0, &info), 1);
+	assert_true(info.job_id == gpu);
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	assert_true(info.job_id == low);
+	assert_int_equal(jr_external_claim(e, WORKER_A, NULL, 0, &info), 0);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), -ESTALE);
+	assert_int_equal(jr_job_get(e, low, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+	/* Draining ended the two unfinished ones: no worker was left. */
+}
+
+static void test_lost_worker_retried_then_failed(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	jr_job_id id = submit_external(e, 3, NULL, 1, NULL, 0);
+	uint64_t first;
+
+	(void)state;
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	first = info.exec.execution_id;
+	assert_int_equal(jr_external_complete(e, first, 0, /* lost */ 1), 0);
+	assert_int_equal(claim(e, WORKER_B, NULL, id, &info), 1);
+	assert_int_equal(info.exec.attempt, 2);
+	assert_true(info.exec.execution_id != first);
+	assert_int_equal(jr_external_complete(e, first, 0, 0), -ESTALE);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 1), 0);
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.reason, JR_REASON_WORKER_LOST);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+static void test_dependencies_pending_and_cancel(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	jr_job_id parent = submit_external(e, 3, NULL, 0, NULL, 0);
+	jr_job_id child = submit_external(e, 7, NULL, 0, &parent, 1);
+	jr_job_id victim = submit_external(e, 3, NULL, 0, NULL, 0);
+
+	(void)state;
+	test_sleep_ms(20);
+	assert_int_equal(jr_job_get(e, child, &info), 0);
+	assert_int_equal(info.state, JR_JOB_PENDING);
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	assert_true(info.job_id == parent);	/* the child must wait for it */
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	assert_true(info.job_id == child);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 3, 0), 0);
+	assert_int_equal(jr_job_wait(e, child, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.exec.result, 3);
+	/* A running external job is cancelled at once: no child to signal. */
+	assert_int_equal(claim(e, WORKER_B, NULL, victim, &info), 1);
+	assert_int_equal(jr_job_cancel(e, victim), 0);
+	assert_int_equal(jr_job_wait(e, victim, &info), 0);
+	assert_int_equal(info.state, JR_JOB_CANCELLED);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), -ESTALE);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batch_all_or_none),
+		cmocka_unit_test(test_scan_filters),
+		cmocka_unit_test(test_claim_order_and_capabilities),
+		cmocka_unit_test(test_lost_worker_retried_then_failed),
+		cmocka_unit_test(test_dependencies_pending_and_cancel),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
