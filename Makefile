@@ -15,11 +15,12 @@ BUILD ?= build/release
 MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
-	libhwloc-dev libcmocka-dev pkg-config
+	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
+	curl
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
-LIBS := -lhwloc -lpthread
+LIBS := -lhwloc -lpthread -lm
 
 ifeq ($(MODE),release)
 MODE_CFLAGS := -O2
@@ -45,16 +46,38 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn
 TOOL_BINS := $(BUILD)/tools/demo
+DAEMON_SRCS := $(wildcard src/daemon/*.c)
+DAEMON_OBJS := $(DAEMON_SRCS:src/daemon/%.c=$(BUILD)/obj/daemon/%.o)
+CLI_SRCS := $(wildcard src/cli/*.c)
+CLI_OBJS := $(CLI_SRCS:src/cli/%.c=$(BUILD)/obj/cli/%.o)
+DAEMON := $(BUILD)/jobringd
+CLI := $(BUILD)/jobring
+DAEMON_LIBS := -lhttp_parser -lcjson -luring
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
 LINK_LIB := $(STATIC_LIB) $(LIBS)
 
-.PHONY: all lib deps test test-run test-asan test-tsan bench bench-run demo \
+.PHONY: all lib bin deps test test-run test-asan test-tsan bench bench-run demo \
 	install clean check-exports
 
-all: lib
+all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
+bin: $(DAEMON) $(CLI)
+
+$(BUILD)/obj/daemon/%.o: src/daemon/%.c $(wildcard src/daemon/*.h) $(wildcard src/*.h) include/jobring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Isrc/daemon -c $< -o $@
+
+$(BUILD)/obj/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) $(wildcard src/*.h) include/jobring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Isrc/cli -c $< -o $@
+
+$(DAEMON): $(DAEMON_OBJS) $(STATIC_LIB)
+	$(CC) $(DAEMON_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) $(DAEMON_LIBS)
+
+$(CLI): $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(CLI_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcjson
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/jobring.h
 	@mkdir -p $(@D)

@@ -130,6 +130,8 @@ struct jr_job_info {
 	char stderr_path[256];
 };
 
+#define JR_WAIT_BUCKETS 26
+
 struct jr_stats {
 	uint64_t submitted;
 	uint64_t queued;	/* sum of queued_by_priority */
@@ -143,6 +145,12 @@ struct jr_stats {
 	uint32_t workers_parked;
 	uint64_t region_bytes;
 	uint32_t capacity;
+	/* Command jobs: time from submission to first start. Bucket i counts
+	 * waits under 2^i microseconds (the last: everything longer). */
+	uint64_t start_wait_us_hist[JR_WAIT_BUCKETS];
+	uint64_t start_wait_us_sum;
+	uint32_t cores;		/* this host's cores, as the engine sees it */
+	uint32_t cores_busy;	/* held by running command jobs */
 };
 
 enum jr_engine_flags {
@@ -344,6 +352,19 @@ int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 
 /* Find a queue by name. Errors: -ENOENT. */
 int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);
+
+struct jr_queue_info {
+	uint32_t queue_id;
+	char name[48];
+	int priority;
+	uint32_t max_workers;	/* 0: no cap */
+	uint32_t running;	/* function jobs holding a run token */
+	uint32_t held;		/* function jobs waiting for one */
+};
+
+/* A queue's settings and counters. Errors: -ENOENT (no such queue).
+ * Queue ids run from 0 to JR_QUEUE_MAX - 1. */
+int jr_queue_get_info(struct jr_engine *e, uint32_t queue_id, struct jr_queue_info *out);
 
 /* Name of a state ("queued", ...); never NULL. */
 const char *jr_job_state_name(enum jr_job_state state);

@@ -244,6 +244,14 @@ void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64
 	struct jr_slot *s = &co->engine->region.slots[job->slot];
 
 	job->attempts++;
+	if (job->attempts == 1) {
+		uint64_t created = jr_slot_get(s->created_ns);
+		uint64_t us = now > created ? (now - created) / 1000 : 0;
+		uint32_t b = us ? 64 - (uint32_t)__builtin_clzll(us) : 0;
+		b = b < JR_WAIT_BUCKETS ? b : JR_WAIT_BUCKETS - 1;
+		jr_store_relaxed(&co->start_wait_hist[b], co->start_wait_hist[b] + 1);
+		jr_store_relaxed(&co->start_wait_sum_us, co->start_wait_sum_us + us);
+	}
 	jr_slot_put(s->attempt, (uint16_t)job->attempts);
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);

@@ -103,6 +103,9 @@ struct jr_coordinator {
 	/* External jobs: eligible ones by priority, and running ones. */
 	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
 	struct ext_list ext_running;
+	/* Submission to first start, log2 buckets of microseconds. */
+	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
+	uint64_t start_wait_sum_us;
 };
 
 /* cmdjob.c */

@@ -879,6 +879,63 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	return 0;
 }
 
+/* Waiting jobs of priority p: the waiting list is sorted by priority,
+ * highest first. */
+static uint32_t waiting_at(const struct jr_job_list *w, int p)
+{
+	uint32_t lo = 0, hi = w->count, first;
+
+	while (lo < hi) {	/* first with priority <= p */
+		uint32_t mid = (lo + hi) / 2;
+		if (w->items[mid]->priority > p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	hi = w->count;
+	while (lo < hi) {	/* first with priority < p */
+		uint32_t mid = (lo + hi) / 2;
+		if (w->items[mid]->priority >= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - first;
+}
+
+static void count_cores(const struct jr_pools *p, uint32_t *total, uint32_t *free)
+{
+	*total = *free = 0;
+	for (uint32_t node = 0; node < p->numa_count; node++) {
+		*total += p->node[node].core_total;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			*free += (uint32_t)__builtin_popcountll(p->node[node].core_free[i]);
+	}
+}
+
+void jr_coord_stats(struct jr_engine *e, struct jr_stats *out)
+{
+	struct jr_coordinator *co = coord_of(e);
+
+	if (!co)
+		return;
+	pthread_mutex_lock(&co->state_lock);
+	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
+		uint64_t n = waiting_at(&co->sched.waiting, p) + co->ext_ready[p].count;
+		out->queued_by_priority[p] += n;
+		out->queued += n;
+	}
+	for (int b = 0; b < JR_WAIT_BUCKETS; b++)
+		out->start_wait_us_hist[b] = co->start_wait_hist[b];
+	out->start_wait_us_sum = co->start_wait_sum_us;
+	uint32_t total, free;
+	count_cores(&co->pools, &total, &free);
+	out->cores = total;
+	out->cores_busy = total - free;
+	pthread_mutex_unlock(&co->state_lock);
+}
+
 void jr_coord_wake(struct jr_engine *e)
 {
 	if (coord_of(e))

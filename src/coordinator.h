@@ -33,6 +33,9 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index);
 
+/* Add command jobs' queue depths, start waits and core use to *out. */
+void jr_coord_stats(struct jr_engine *e, struct jr_stats *out);
+
 /* Look at the run state again (jr_engine_resume()). */
 void jr_coord_wake(struct jr_engine *e);
 

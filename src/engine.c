@@ -144,6 +144,7 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 	out->workers_parked = jr_load_relaxed(&r->ctl->idle_workers);
 	out->region_bytes = r->bytes;
 	out->capacity = r->hdr->capacity;
+	jr_coord_stats(e, out);
 	return 0;
 }
 
@@ -540,6 +541,23 @@ int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 {
 	return jr_queue_create_in(&e->region, name, priority, max_workers,
 				  queue_id);
+}
+
+int jr_queue_get_info(struct jr_engine *e, uint32_t queue_id, struct jr_queue_info *out)
+{
+	const struct jr_queue_rec *q = jr_queue_get(&e->region, queue_id);
+
+	if (!q)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->queue_id = queue_id;
+	memcpy(out->name, q->name, sizeof(out->name));
+	out->name[sizeof(out->name) - 1] = '\0';
+	out->priority = jr_load_relaxed(&q->priority);
+	out->max_workers = jr_load_relaxed(&q->max_workers);
+	out->running = jr_load_relaxed(&q->running);
+	out->held = jr_load_relaxed(&q->held_count);
+	return 0;
 }
 
 int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id)

@@ -19,6 +19,7 @@
 #include "common.h"
 #include "coordinator.h"
 #include "jobtab.h"
+#include "resources.h"
 
 /* --- the lists ---------------------------------------------------------------- */
 
@@ -77,32 +78,9 @@ bool ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now)
 
 /* --- claiming ------------------------------------------------------------------ */
 
-static bool has_label(const char *have, const char *label, size_t len)
-{
-	while (have && *have) {
-		size_t n = strcspn(have, ",");
-		if (n == len && strncmp(have, label, len) == 0)
-			return true;
-		have += n + (have[n] == ',');
-	}
-	return false;
-}
-
-/* Does a worker offering `have` ("a,b") cover every label of `need`? */
-static bool caps_cover(const char *have, const char *need)
-{
-	while (need && *need) {
-		size_t n = strcspn(need, ",");
-		if (n && !has_label(have, need, n))
-			return false;
-		need += n + (need[n] == ',');
-	}
-	return true;
-}
-
 static bool claimable(const struct cmd_job *job, const char *caps, jr_job_id only)
 {
-	return (only == 0 || job->id == only) && caps_cover(caps, job->ext_caps);
+	return (only == 0 || job->id == only) && jr_labels_cover(caps, job->ext_caps);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,

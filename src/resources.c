@@ -472,3 +472,25 @@ int jr_res_parse_request(const struct jr_pools *p, const struct jr_cap_names *ca
 	}
 	return rc;
 }
+
+static bool has_label(const char *have, const char *label, size_t len)
+{
+	while (have && *have) {
+		size_t n = strcspn(have, ",");
+		if (n == len && strncmp(have, label, len) == 0)
+			return true;
+		have += n + (have[n] == ',');
+	}
+	return false;
+}
+
+bool jr_labels_cover(const char *have, const char *need)
+{
+	while (need && *need) {
+		size_t n = strcspn(need, ",");
+		if (n && !has_label(have, need, n))
+			return false;
+		need += n + (need[n] == ',');
+	}
+	return true;
+}

@@ -124,4 +124,8 @@ uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,
 /* Free cores on node n / over the host (a snapshot). */
 uint32_t jr_pools_free_cores(const struct jr_pools *p, uint32_t n);
 
+/* Does a list of labels ("a,b") cover every label of need (NULL or ""
+ * needs nothing)? */
+bool jr_labels_cover(const char *have, const char *need);
+
 #endif

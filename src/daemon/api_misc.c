@@ -1,0 +1,206 @@
+/*
+ * api_misc.c - GET /health, GET /metrics (Prometheus text exposition
+ * 0.0.4), GET and POST /queues (the JobQueue entity).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+static void health(struct api *a, struct response *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct jr_stats st;
+	struct timespec ts;
+
+	jr_engine_stats(a->engine, &st);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cJSON_AddStringToObject(o, "status", "ok");
+	cJSON_AddNumberToObject(o, "uptime_s",
+				(double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec -
+					 a->started_ns) / 1e9);
+	cJSON_AddNumberToObject(o, "queued", (double)st.queued);
+	cJSON_AddNumberToObject(o, "running", (double)st.running);
+	cJSON_AddNumberToObject(o, "capacity", st.capacity);
+	cJSON_AddNumberToObject(o, "cores", st.cores);
+	api_json(res, 200, o);
+}
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void job_metrics(struct buf *b, const struct jr_stats *st)
+{
+	metric(b, "jobring_jobs", "gauge", "Jobs waiting or running now, by state.");
+	buf_printf(b, "jobring_jobs{state=\"queued\"} %llu\n", (unsigned long long)st->queued);
+	buf_printf(b, "jobring_jobs{state=\"held\"} %llu\n", (unsigned long long)st->held);
+	buf_printf(b, "jobring_jobs{state=\"running\"} %llu\n", (unsigned long long)st->running);
+	metric(b, "jobring_jobs_finished_total", "counter", "Jobs that ended, by outcome.");
+	buf_printf(b, "jobring_jobs_finished_total{status=\"succeeded\"} %llu\n",
+		   (unsigned long long)st->succeeded);
+	buf_printf(b, "jobring_jobs_finished_total{status=\"failed\"} %llu\n",
+		   (unsigned long long)st->failed);
+	buf_printf(b, "jobring_jobs_finished_total{status=\"cancelled\"} %llu\n",
+		   (unsigned long long)st->cancelled);
+	metric(b, "jobring_jobs_submitted_total", "counter", "Jobs accepted.");
+	buf_printf(b, "jobring_jobs_submitted_total %llu\n", (unsigned long long)st->submitted);
+	metric(b, "jobring_queue_depth", "gauge", "Jobs eligible to start, by priority.");
+	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
+		buf_printf(b, "jobring_queue_depth{priority=\"%d\"} %llu\n", p,
+			   (unsigned long long)st->queued_by_priority[p]);
+}
+
+static void latency_metrics(struct buf *b, const struct jr_stats *st)
+{
+	uint64_t cum = 0;
+
+	metric(b, "jobring_submit_to_start_seconds", "histogram",
+	       "Command jobs: time from submission to first start.");
+	for (int i = 0; i < JR_WAIT_BUCKETS - 1; i++) {
+		cum += st->start_wait_us_hist[i];
+		buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"%g\"} %llu\n",
+			   (double)(1ull << i) / 1e6, (unsigned long long)cum);
+	}
+	cum += st->start_wait_us_hist[JR_WAIT_BUCKETS - 1];
+	buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"+Inf\"} %llu\n",
+		   (unsigned long long)cum);
+	buf_printf(b, "jobring_submit_to_start_seconds_sum %.6f\n",
+		   (double)st->start_wait_us_sum / 1e6);
+	buf_printf(b, "jobring_submit_to_start_seconds_count %llu\n", (unsigned long long)cum);
+}
+
+static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
+{
+	uint32_t by_status[4] = { 0 };
+
+	metric(b, "jobring_worker_utilization", "gauge",
+	       "Share of this host's cores held by running command jobs.");
+	buf_printf(b, "jobring_worker_utilization %.4f\n",
+		   st->cores ? (double)st->cores_busy / st->cores : 0.0);
+	metric(b, "jobring_cores", "gauge", "This host's cores, by use.");
+	buf_printf(b, "jobring_cores{state=\"busy\"} %u\njobring_cores{state=\"free\"} %u\n",
+		   st->cores_busy, st->cores - st->cores_busy);
+	for (uint32_t i = 0; i < a->worker_count; i++)
+		if (a->workers[i].used)
+			by_status[a->workers[i].status]++;
+	metric(b, "jobring_external_workers", "gauge", "Registered external workers, by status.");
+	buf_printf(b, "jobring_external_workers{status=\"idle\"} %u\n", by_status[WORKER_IDLE]);
+	buf_printf(b, "jobring_external_workers{status=\"busy\"} %u\n", by_status[WORKER_BUSY]);
+	buf_printf(b, "jobring_external_workers{status=\"unhealthy\"} %u\n",
+		   by_status[WORKER_UNHEALTHY]);
+}
+
+static void socket_metrics(struct api *a, struct buf *b)
+{
+	struct server_stats s;
+
+	server_get_stats(a->server, &s);
+	metric(b, "jobring_socket_connections", "gauge", "Open connections to the control socket.");
+	buf_printf(b, "jobring_socket_connections %llu\n", (unsigned long long)s.open);
+	metric(b, "jobring_socket_accepted_total", "counter", "Connections accepted.");
+	buf_printf(b, "jobring_socket_accepted_total %llu\n", (unsigned long long)s.accepted);
+	metric(b, "jobring_socket_requests_total", "counter", "HTTP requests handled.");
+	buf_printf(b, "jobring_socket_requests_total %llu\n", (unsigned long long)s.requests);
+	metric(b, "jobring_socket_bad_requests_total", "counter", "Malformed or oversized requests.");
+	buf_printf(b, "jobring_socket_bad_requests_total %llu\n", (unsigned long long)s.bad_requests);
+	metric(b, "jobring_socket_timeouts_total", "counter", "Requests cut off by request_timeout.");
+	buf_printf(b, "jobring_socket_timeouts_total %llu\n", (unsigned long long)s.timeouts);
+	metric(b, "jobring_socket_bytes_total", "counter", "Bytes through the socket.");
+	buf_printf(b, "jobring_socket_bytes_total{direction=\"in\"} %llu\n",
+		   (unsigned long long)s.bytes_in);
+	buf_printf(b, "jobring_socket_bytes_total{direction=\"out\"} %llu\n",
+		   (unsigned long long)s.bytes_out);
+	metric(b, "jobring_api_rejected_total", "counter", "Jobs refused at submission.");
+	buf_printf(b, "jobring_api_rejected_total %llu\n", (unsigned long long)a->count.rejected);
+}
+
+static void metrics(struct api *a, struct response *res)
+{
+	struct jr_stats st;
+
+	jr_engine_stats(a->engine, &st);
+	job_metrics(&res->body, &st);
+	latency_metrics(&res->body, &st);
+	worker_metrics(a, &res->body, &st);
+	socket_metrics(a, &res->body);
+	res->status = 200;
+	res->content_type = "text/plain; version=0.0.4";
+}
+
+static cJSON *queue_json(const struct jr_queue_info *q)
+{
+	cJSON *o = cJSON_CreateObject();
+	char id[16];
+
+	snprintf(id, sizeof(id), "%u", q->queue_id);
+	cJSON_AddStringToObject(o, "queue_id", id);
+	cJSON_AddStringToObject(o, "name", q->name);
+	cJSON_AddNumberToObject(o, "priority", q->priority);
+	cJSON_AddNumberToObject(o, "max_workers", q->max_workers);
+	return o;
+}
+
+static void list_queues(struct api *a, struct response *res)
+{
+	cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "queues");
+	struct jr_queue_info q;
+
+	for (uint32_t id = 0; id < JR_QUEUE_MAX; id++)
+		if (jr_queue_get_info(a->engine, id, &q) == 0)
+			cJSON_AddItemToArray(list, queue_json(&q));
+	api_json(res, 200, o);
+}
+
+static void create_queue(struct api *a, const struct request *req, struct response *res)
+{
+	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	const cJSON *name = cJSON_GetObjectItem(o, "name"), *pr = cJSON_GetObjectItem(o, "priority");
+	const cJSON *mw = cJSON_GetObjectItem(o, "max_workers");
+	struct jr_queue_info q;
+	uint32_t id;
+	int rc;
+
+	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
+	    (mw && !cJSON_IsNumber(mw))) {
+		api_error(res, 400, "invalid_field", "name (string), priority and max_workers (numbers)");
+	} else if ((rc = jr_queue_create(a->engine, name->valuestring,
+					 pr ? pr->valueint : JR_PRIORITY_DEFAULT,
+					 mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0, &id)) < 0) {
+		if (rc == -EEXIST)
+			api_error(res, 409, "exists", "queue %s exists", name->valuestring);
+		else if (rc == -ENOSPC)
+			api_error(res, 507, "too_many_queues", "at most %u queues", JR_QUEUE_MAX);
+		else
+			api_error(res, 422, "invalid_value",
+				  "name is 1-47 characters, priority 0 to 7");
+	} else {
+		jr_queue_get_info(a->engine, id, &q);
+		api_json(res, 201, queue_json(&q));
+	}
+	cJSON_Delete(o);
+}
+
+bool api_route_misc(struct api *a, const struct request *req, struct response *res)
+{
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+
+	if (strcmp(req->path, "/health") == 0 && get)
+		health(a, res);
+	else if (strcmp(req->path, "/metrics") == 0 && get)
+		metrics(a, res);
+	else if (strcmp(req->path, "/queues") == 0 && get)
+		list_queues(a, res);
+	else if (strcmp(req->path, "/queues") == 0 && post)
+		create_queue(a, req, res);
+	else if (!strcmp(req->path, "/health") || !strcmp(req->path, "/metrics") ||
+		 !strcmp(req->path, "/queues"))
+		api_error(res, 405, "method_not_allowed", "see docs/PROTOCOL.md");
+	else
+		return false;
+	return true;
+}

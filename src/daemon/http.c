@@ -1,0 +1,186 @@
+/*
+ * http.c - HTTP/1.1 requests through http-parser. See http.h.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "http.h"
+
+static struct http_in *in_of(http_parser *p)
+{
+	return p->data;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct http_in *h = in_of(p);
+
+	buf_reset(&h->url);
+	buf_reset(&h->body);
+	h->complete = h->expect_continue = h->in_value = false;
+	h->started = true;
+	h->field_len = 0;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+	struct http_in *h = in_of(p);
+
+	if (h->url.len + n > HTTP_URL_MAX) {
+		h->url_too_long = true;
+		return -1;
+	}
+	buf_append(&h->url, at, n);
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct http_in *h = in_of(p);
+
+	if (h->in_value) {
+		h->in_value = false;
+		h->field_len = 0;
+	}
+	for (size_t i = 0; i < n && h->field_len < sizeof(h->field) - 1; i++)
+		h->field[h->field_len++] = (char)tolower((unsigned char)at[i]);
+	h->field[h->field_len] = '\0';
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct http_in *h = in_of(p);
+
+	if (!h->in_value) {
+		h->in_value = true;
+		h->expect_field = strcmp(h->field, "expect") == 0;
+	}
+	if (h->expect_field && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
+		h->expect_continue = true;
+	return 0;
+}
+
+static void stop_too_large(http_parser *p)
+{
+	in_of(p)->too_large = true;
+	http_parser_pause(p, 1);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct http_in *h = in_of(p);
+
+	/* No Content-Length leaves content_length at ULLONG_MAX. */
+	if (p->content_length != (uint64_t)-1 && p->content_length > h->max_body)
+		stop_too_large(p);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct http_in *h = in_of(p);
+
+	if (h->body.len + n > h->max_body) {
+		stop_too_large(p);
+		return 0;
+	}
+	buf_append(&h->body, at, n);
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	in_of(p)->complete = true;
+	http_parser_pause(p, 1);	/* one request at a time */
+	return 0;
+}
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+void http_in_init(struct http_in *h, size_t max_body)
+{
+	memset(h, 0, sizeof(*h));
+	http_parser_init(&h->parser, HTTP_REQUEST);
+	h->parser.data = h;
+	h->max_body = max_body;
+}
+
+void http_in_free(struct http_in *h)
+{
+	buf_free(&h->url);
+	buf_free(&h->body);
+}
+
+enum http_outcome http_in_feed(struct http_in *h, const char *data, size_t len,
+			       size_t *used)
+{
+	http_parser *p = &h->parser;
+	enum http_errno err;
+
+	*used = http_parser_execute(p, &settings, data, len);
+	err = HTTP_PARSER_ERRNO(p);
+	if (err == HPE_PAUSED) {
+		http_parser_pause(p, 0);
+		if (h->too_large)
+			return HTTP_TOO_LARGE;
+		if (h->url.oom || h->body.oom)
+			return HTTP_TOO_LARGE;
+		return h->complete ? HTTP_GOT_REQUEST : HTTP_NEED_MORE;
+	}
+	if (h->url_too_long)
+		return HTTP_TOO_LARGE;
+	if (p->upgrade)
+		return HTTP_UNSUPPORTED;
+	if (err != HPE_OK)
+		return HTTP_BAD;
+	return HTTP_NEED_MORE;
+}
+
+const char *http_in_method(const struct http_in *h)
+{
+	return http_method_str((enum http_method)h->parser.method);
+}
+
+bool http_in_keep_alive(const struct http_in *h)
+{
+	return http_should_keep_alive(&h->parser) != 0;
+}
+
+void http_in_next(struct http_in *h)
+{
+	h->complete = h->started = false;
+	buf_reset(&h->url);
+	buf_reset(&h->body);
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}

@@ -1,0 +1,59 @@
+/*
+ * http.h - one connection's HTTP/1.1 request reader, on the Debian
+ * http-parser library (nodejs/http-parser 2.9): request line, headers,
+ * Content-Length and chunked bodies, keep-alive and pipelining. It keeps
+ * the URL and the body of the request being read, bounded: a body over
+ * max_body is reported as too large as soon as its Content-Length says
+ * so. Not thread-safe; one per connection.
+ */
+#ifndef JR_HTTP_H
+#define JR_HTTP_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+
+#include "buf.h"
+
+#define HTTP_URL_MAX 8192u
+
+enum http_outcome {
+	HTTP_NEED_MORE,		/* everything consumed, no whole request yet */
+	HTTP_GOT_REQUEST,	/* a request is complete: handle it */
+	HTTP_BAD,		/* malformed: answer 400 and close */
+	HTTP_TOO_LARGE,		/* answer 413 and close */
+	HTTP_UNSUPPORTED,	/* CONNECT or Upgrade: answer 400 and close */
+};
+
+struct http_in {
+	http_parser parser;
+	size_t max_body;
+	struct buf url;
+	struct buf body;
+	char field[16];		/* the header name being read, lowercased */
+	size_t field_len;
+	bool in_value;
+	bool expect_field;	/* the current header is Expect */
+	bool expect_continue;	/* the client waits for 100 Continue */
+	bool started;		/* a request has begun and is not yet handled */
+	bool complete, too_large, url_too_long;
+};
+
+void http_in_init(struct http_in *h, size_t max_body);
+void http_in_free(struct http_in *h);
+
+/* Read up to len bytes; *used says how many were consumed (the rest
+ * belongs to the next request). */
+enum http_outcome http_in_feed(struct http_in *h, const char *data, size_t len,
+			       size_t *used);
+
+/* The request just read: method, keep-alive. */
+const char *http_in_method(const struct http_in *h);
+bool http_in_keep_alive(const struct http_in *h);
+
+/* Forget the request just handled, keeping the parser's position. */
+void http_in_next(struct http_in *h);
+
+/* "Not Found" for 404, ...; "Unknown" for what it does not know. */
+const char *http_reason(int status);
+
+#endif

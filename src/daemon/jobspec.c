@@ -1,0 +1,399 @@
+/*
+ * jobspec.c - one submitted job, checked field by field. See jobspec.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobspec.h"
+#include "units.h"
+
+#define ARGV_MAX 4096
+#define DEPS_MAX 4096
+#define RETRIES_MAX 1000
+
+static bool fail(struct jobspec_error *err, int status, const char *code,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static bool fail(struct jobspec_error *err, int status, const char *code,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool wrong_type(struct jobspec_error *err, const char *field, const char *want)
+{
+	return fail(err, 400, "invalid_field", "%s must be %s", field, want);
+}
+
+/* A whole number in [min, max]. */
+static bool get_int(const cJSON *v, const char *field, double min, double max,
+		    double *out, struct jobspec_error *err)
+{
+	if (!cJSON_IsNumber(v))
+		return wrong_type(err, field, "a number");
+	if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < min ||
+	    v->valuedouble > max)
+		return fail(err, 422, "invalid_value", "%s must be a whole number from %.0f to %.0f",
+			    field, min, max);
+	*out = v->valuedouble;
+	return true;
+}
+
+static bool parse_command(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	int n = cJSON_GetArraySize(v), i = 0;
+	const cJSON *arg;
+
+	if (!cJSON_IsArray(v))
+		return wrong_type(err, "command", "an array of strings");
+	if (n == 0 || n > ARGV_MAX)
+		return fail(err, 422, "invalid_command", "command needs 1 to %d strings", ARGV_MAX);
+	js->argv = calloc((size_t)n + 1, sizeof(char *));
+	if (!js->argv)
+		return fail(err, 503, "out_of_memory", "no memory for the command");
+	cJSON_ArrayForEach(arg, v) {
+		if (!cJSON_IsString(arg))
+			return wrong_type(err, "command", "an array of strings");
+		js->argv[i++] = arg->valuestring;
+	}
+	if (!*js->argv[0])
+		return fail(err, 422, "invalid_command", "the program name is empty");
+	js->spec.argv = js->argv;
+	return true;
+}
+
+/* "a,b" from a string or an array of strings. */
+static bool label_list(const cJSON *v, const char *field, char *out, size_t size,
+		       struct jobspec_error *err)
+{
+	const cJSON *item;
+	size_t used = 0;
+
+	if (cJSON_IsString(v)) {
+		if (strlen(v->valuestring) >= size)
+			return fail(err, 422, "invalid_value", "%s is too long", field);
+		strcpy(out, v->valuestring);
+		return true;
+	}
+	if (!cJSON_IsArray(v))
+		return wrong_type(err, field, "a list of labels");
+	out[0] = '\0';
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item) || strchr(item->valuestring, ','))
+			return wrong_type(err, field, "a list of labels");
+		used += (size_t)snprintf(out + used, size > used ? size - used : 0, "%s%s",
+					 used ? "," : "", item->valuestring);
+		if (used >= size)
+			return fail(err, 422, "invalid_value", "%s is too long", field);
+	}
+	return true;
+}
+
+static bool parse_memory(const cJSON *v, uint64_t *bytes, struct jobspec_error *err)
+{
+	double d;
+
+	if (cJSON_IsString(v)) {
+		if (jr_parse_size_bytes(v->valuestring, bytes) < 0)
+			return fail(err, 422, "invalid_value",
+				    "memory \"%s\" is not a size like 4096, 512M or 4G", v->valuestring);
+		return true;
+	}
+	if (!get_int(v, "requirements.memory", 0, 1.8e19, &d, err))
+		return false;
+	*bytes = (uint64_t)d;
+	return true;
+}
+
+/* Any other whole-number requirement names a custom resource. */
+static bool parse_custom(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	size_t used = strlen(js->resources);
+	double d;
+
+	if (!get_int(v, v->string, 0, 1e15, &d, err))
+		return false;
+	used += (size_t)snprintf(js->resources + used, sizeof(js->resources) - used,
+				 "%s%s=%.0f", used ? "," : "", v->string, d);
+	if (used >= sizeof(js->resources))
+		return fail(err, 422, "invalid_value", "too many custom resources");
+	return true;
+}
+
+static bool parse_requirement(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	struct jr_command_spec *s = &js->spec;
+	double d;
+
+	if (strcmp(v->string, "cpus") == 0) {
+		if (!get_int(v, "requirements.cpus", 1, 65536, &d, err))
+			return false;
+		s->cpus = (uint32_t)d;
+	} else if (strcmp(v->string, "gpus") == 0) {
+		if (!get_int(v, "requirements.gpus", 0, 4096, &d, err))
+			return false;
+		s->gpus = (uint32_t)d;
+	} else if (strcmp(v->string, "memory") == 0) {
+		return parse_memory(v, &s->mem_bytes, err);
+	} else if (strcmp(v->string, "capabilities") == 0) {
+		if (!label_list(v, "requirements.capabilities", js->capabilities,
+				sizeof(js->capabilities), err))
+			return false;
+		s->capabilities = js->capabilities;
+	} else if (strcmp(v->string, "span_numa") == 0) {
+		if (!cJSON_IsBool(v))
+			return wrong_type(err, "requirements.span_numa", "true or false");
+		s->span_numa = cJSON_IsTrue(v);
+	} else {
+		return parse_custom(v, js, err);
+	}
+	return true;
+}
+
+static bool parse_requirements(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	const cJSON *item;
+
+	if (!cJSON_IsObject(v))
+		return wrong_type(err, "requirements", "an object");
+	cJSON_ArrayForEach(item, v)
+		if (!parse_requirement(item, js, err))
+			return false;
+	if (js->resources[0])
+		js->spec.resources = js->resources;
+	return true;
+}
+
+static bool id_of(const char *s, jr_job_id *id)
+{
+	char *end;
+
+	if (strlen(s) != 16)
+		return false;
+	*id = strtoull(s, &end, 16);
+	return *end == '\0' && *id != 0;
+}
+
+static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	int n = cJSON_GetArraySize(v), i = 0;
+	const cJSON *item;
+
+	if (!cJSON_IsArray(v))
+		return wrong_type(err, "dependencies", "an array of job ids");
+	if (n > DEPS_MAX)
+		return fail(err, 422, "invalid_value", "at most %d dependencies", DEPS_MAX);
+	js->after = calloc((size_t)n + 1, sizeof(*js->after));
+	if (!js->after)
+		return fail(err, 503, "out_of_memory", "no memory for the dependencies");
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item))
+			return wrong_type(err, "dependencies", "an array of job ids");
+		if (!id_of(item->valuestring, &js->after[i]))
+			return fail(err, 422, "unknown_dependency", "no such job: %s", item->valuestring);
+		i++;
+	}
+	js->spec.after = js->after;
+	js->spec.after_count = (size_t)n;
+	return true;
+}
+
+static bool parse_timeout(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	if (cJSON_IsNumber(v)) {
+		if (v->valuedouble < 0 || v->valuedouble > 1e9)
+			return fail(err, 422, "invalid_value", "timeout must be 0 to 1e9 seconds");
+		js->spec.timeout_ms = (uint64_t)(v->valuedouble * 1000 + 0.5);
+		return true;
+	}
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "timeout", "seconds or a duration like \"30m\"");
+	if (jr_parse_duration_ms(v->valuestring, &js->spec.timeout_ms) < 0)
+		return fail(err, 422, "invalid_value", "timeout \"%s\" is not a duration like 90, 30m or 2h",
+			    v->valuestring);
+	return true;
+}
+
+static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	if (cJSON_IsNumber(v)) {
+		if (v->valuedouble < 0 || v->valuedouble > 1e10)
+			return fail(err, 422, "invalid_value", "scheduled_at is out of range");
+		js->spec.scheduled_at_ns = (uint64_t)(v->valuedouble * 1e9);
+		return true;
+	}
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "scheduled_at", "an RFC 3339 time");
+	if (jr_parse_rfc3339_ns(v->valuestring, &js->spec.scheduled_at_ns) < 0)
+		return fail(err, 422, "invalid_value",
+			    "scheduled_at \"%s\" is not an RFC 3339 time like 2026-11-27T13:00:00Z",
+			    v->valuestring);
+	return true;
+}
+
+static bool parse_env(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	int n = cJSON_GetArraySize(v), i = 0;
+	const cJSON *item;
+
+	if (!cJSON_IsObject(v))
+		return wrong_type(err, "env", "an object of strings");
+	js->env = calloc((size_t)n + 1, sizeof(char *));
+	if (!js->env)
+		return fail(err, 503, "out_of_memory", "no memory for env");
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item) || !*item->string || strchr(item->string, '='))
+			return wrong_type(err, "env", "an object of strings");
+		if (asprintf(&js->env[i], "%s=%s", item->string, item->valuestring) < 0) {
+			js->env[i] = NULL;
+			return fail(err, 503, "out_of_memory", "no memory for env");
+		}
+		i++;
+	}
+	js->spec.env = js->env;
+	return true;
+}
+
+static bool parse_queue(struct jr_engine *e, const cJSON *v, struct jobspec *js,
+			struct jobspec_error *err)
+{
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "queue", "a queue name");
+	if (jr_queue_lookup(e, v->valuestring, &js->spec.queue_id) < 0)
+		return fail(err, 422, "unknown_queue", "no such queue: %s", v->valuestring);
+	return true;
+}
+
+static bool parse_text(const cJSON *v, const char *field, size_t max, const char **out,
+		       struct jobspec_error *err)
+{
+	if (!cJSON_IsString(v))
+		return wrong_type(err, field, "a string");
+	if (strlen(v->valuestring) >= max)
+		return fail(err, 422, "invalid_value", "%s is longer than %zu bytes", field, max - 1);
+	*out = v->valuestring;
+	return true;
+}
+
+static bool parse_executor(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "executor", "\"local\" or \"external\"");
+	if (strcmp(v->valuestring, "external") == 0)
+		js->spec.flags |= JR_COMMAND_EXTERNAL;
+	else if (strcmp(v->valuestring, "local") != 0)
+		return fail(err, 422, "invalid_value", "executor must be \"local\" or \"external\"");
+	return true;
+}
+
+static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
+			struct jobspec_error *err)
+{
+	const char *k = v->string;
+	double d;
+
+	if (strcmp(k, "command") == 0)
+		return parse_command(v, js, err);
+	if (strcmp(k, "name") == 0)
+		return parse_text(v, "name", JR_NAME_MAX, &js->spec.name, err);
+	if (strcmp(k, "priority") == 0) {
+		if (!get_int(v, "priority", JR_PRIORITY_MIN, JR_PRIORITY_MAX, &d, err))
+			return false;
+		js->spec.priority = (int)d;
+		return true;
+	}
+	if (strcmp(k, "requirements") == 0)
+		return parse_requirements(v, js, err);
+	if (strcmp(k, "dependencies") == 0)
+		return parse_dependencies(v, js, err);
+	if (strcmp(k, "max_retries") == 0) {
+		if (!get_int(v, "max_retries", 0, RETRIES_MAX, &d, err))
+			return false;
+		js->spec.max_retries = (uint32_t)d;
+		return true;
+	}
+	if (strcmp(k, "timeout") == 0)
+		return parse_timeout(v, js, err);
+	if (strcmp(k, "scheduled_at") == 0)
+		return parse_scheduled_at(v, js, err);
+	if (strcmp(k, "queue") == 0)
+		return parse_queue(e, v, js, err);
+	if (strcmp(k, "executor") == 0)
+		return parse_executor(v, js, err);
+	if (strcmp(k, "env") == 0)
+		return parse_env(v, js, err);
+	if (strcmp(k, "cwd") == 0)
+		return parse_text(v, "cwd", 4096, &js->spec.cwd, err);
+	if (strcmp(k, "payload") == 0)
+		return true;	/* kept with the job for its worker */
+	return fail(err, 422, "unknown_field", "unknown field: %s", k);
+}
+
+bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
+		   struct jobspec *js, struct jobspec_error *err)
+{
+	const cJSON *v;
+
+	memset(js, 0, sizeof(*js));
+	js->spec.priority = JR_PRIORITY_FROM_QUEUE;
+	if (!cJSON_IsObject(o))
+		return fail(err, 400, "invalid_json", "a job is a JSON object");
+	cJSON_ArrayForEach(v, o)
+		if (!parse_field(e, v, js, err))
+			return false;
+	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
+		return fail(err, 422, "missing_command",
+			    "a job needs a command (or \"executor\": \"external\")");
+	if (who->switch_user) {
+		js->spec.run_as_user = 1;
+		js->spec.uid = who->uid;
+		js->spec.gid = who->gid;
+	}
+	return true;
+}
+
+void jobspec_free(struct jobspec *js)
+{
+	for (size_t i = 0; js->env && js->env[i]; i++)
+		free(js->env[i]);
+	free(js->env);
+	free(js->argv);
+	free(js->after);
+	memset(js, 0, sizeof(*js));
+}
+
+void jobspec_engine_error(int rc, struct jobspec_error *err)
+{
+	switch (rc) {
+	case -EINVAL:
+		fail(err, 422, "invalid_job", "the job is invalid (priority, name or labels)");
+		break;
+	case -ENOENT:
+		fail(err, 422, "unknown_dependency",
+		     "a dependency is not a known command job (or a label is unknown)");
+		break;
+	case -E2BIG:
+		fail(err, 422, "impossible_resources", "more resources than this host has");
+		break;
+	case -EAGAIN:
+		fail(err, 503, "table_full", "the job table is full; retry after jobs finish");
+		break;
+	case -ESHUTDOWN:
+		fail(err, 503, "shutting_down", "the daemon is stopping");
+		break;
+	default:
+		fail(err, 500, "internal", "submission failed: %s", strerror(-rc));
+		break;
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * jobspec.h - a job as the API receives it (one JSON object) turned into a
+ * jr_command_spec, with every field checked: 400 for what is malformed
+ * (wrong JSON types), 422 for what is well-formed but invalid (priority
+ * out of range, unknown queue or dependency, bad units, unknown field).
+ * Strings in the spec point into the cJSON tree, which must outlive it.
+ */
+#ifndef JR_JOBSPEC_H
+#define JR_JOBSPEC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "jobring.h"
+
+struct jobspec_error {
+	int status;		/* 400 or 422 */
+	const char *code;
+	char message[256];
+};
+
+struct jobspec {
+	struct jr_command_spec spec;
+	char **argv;
+	char **env;		/* "K=V", owned */
+	jr_job_id *after;
+	char resources[256];
+	char capabilities[256];
+};
+
+/* Who submits: a daemon running as root runs the job as that user. */
+struct jobspec_submitter {
+	uid_t uid;
+	gid_t gid;
+	bool switch_user;
+};
+
+bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
+		   struct jobspec *out, struct jobspec_error *err);
+void jobspec_free(struct jobspec *js);
+
+/* The error an engine submission returned, as the API reports it. */
+void jobspec_engine_error(int rc, struct jobspec_error *err);
+
+#endif

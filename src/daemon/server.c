@@ -1,0 +1,651 @@
+/*
+ * server.c - the control socket's io_uring event loop. See server.h.
+ *
+ * Completions are tagged with an operation, a connection index and that
+ * connection's generation, so a completion for a connection that has
+ * since been closed and reused is recognised and dropped. A connection is
+ * freed only when neither its receive nor its send is in flight: closing
+ * one shuts the socket down, which ends the multishot receive.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "server.h"
+
+#define RECV_BUFS 1024u		/* provided buffers, a power of two */
+#define RECV_BUF_BYTES 16384u
+#define BUF_GROUP 0
+#define OUT_HIGH_WATER (1u << 20)	/* stop reading requests past this */
+
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL };
+
+struct conn {
+	int fd;
+	uint32_t gen;
+	bool used, recv_armed, send_inflight, closing, close_after_send;
+	bool deferred, sent_continue;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	struct http_in http;
+	struct buf in;		/* received, not yet parsed */
+	struct buf out;		/* being sent: not touched while in flight */
+	struct buf pending;	/* answers waiting for the send in flight */
+	uint64_t last_ns, request_start_ns;
+};
+
+struct server {
+	struct server_opts o;
+	struct server_ops ops;
+	struct io_uring ring;
+	int listen_fd, signal_fd;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	struct conn *conns;
+	uint32_t *free_stack, free_count;
+	struct __kernel_timespec tick_ts;
+	struct signalfd_siginfo sig;
+	uint64_t last_sweep_ns;
+	bool stop;
+	struct server_stats st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
+{
+	return (uint64_t)op << 56 | (uint64_t)(gen & 0xffffff) << 32 | index;
+}
+
+static struct io_uring_sqe *sqe_get(struct server *s)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+
+	if (!sqe) {	/* the queue is full: hand it to the kernel first */
+		io_uring_submit(&s->ring);
+		sqe = io_uring_get_sqe(&s->ring);
+	}
+	return sqe;
+}
+
+/* --- arming ------------------------------------------------------------------- */
+
+static void arm_accept(struct server *s)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0, 0));
+}
+
+static void arm_recv(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BUF_GROUP;
+	io_uring_sqe_set_data64(sqe, tag(OP_RECV, (uint32_t)(c - s->conns), c->gen));
+	c->recv_armed = true;
+}
+
+static void arm_tick(struct server *s)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, tag(OP_TICK, 0, 0));
+}
+
+static void arm_signal(struct server *s)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	io_uring_prep_read(sqe, s->signal_fd, &s->sig, sizeof(s->sig), 0);
+	io_uring_sqe_set_data64(sqe, tag(OP_SIGNAL, 0, 0));
+}
+
+static void flush(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->send_inflight)
+		return;
+	if (c->out.len == 0 && c->pending.len) {
+		struct buf t = c->out;
+		c->out = c->pending;
+		c->pending = t;
+		buf_reset(&c->pending);
+	}
+	if (c->out.len == 0)
+		return;
+	sqe = sqe_get(s);
+	io_uring_prep_send(sqe, c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, tag(OP_SEND, (uint32_t)(c - s->conns), c->gen));
+	c->send_inflight = true;
+}
+
+/* --- connections ------------------------------------------------------------- */
+
+static void conn_release(struct server *s, struct conn *c)
+{
+	close(c->fd);
+	http_in_free(&c->http);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->pending);
+	c->used = false;
+	c->gen++;
+	s->free_stack[s->free_count++] = (uint32_t)(c - s->conns);
+	s->st.open--;
+}
+
+/* Stop reading; free once nothing is in flight. */
+static void conn_close(struct server *s, struct conn *c)
+{
+	if (!c->closing) {
+		c->closing = true;
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	if (!c->recv_armed && !c->send_inflight)
+		conn_release(s, c);
+}
+
+static void append_response(struct conn *c, int status, const char *type,
+			    const struct buf *body, bool close_after)
+{
+	buf_printf(&c->pending, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+		   "Content-Length: %zu\r\n%s\r\n", status, http_reason(status),
+		   type ? type : "application/json", body->len,
+		   close_after ? "Connection: close\r\n" : "");
+	buf_append(&c->pending, body->p ? body->p : "", body->len);
+}
+
+static void append_error(struct conn *c, int status, const char *code, const char *msg)
+{
+	struct buf b = { 0 };
+
+	buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+	append_response(c, status, NULL, &b, true);
+	buf_free(&b);
+	c->close_after_send = true;
+}
+
+static void conn_accept(struct server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+
+	s->st.accepted++;
+	if (s->free_count == 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+			"Content-Type: application/json\r\nContent-Length: 73\r\n"
+			"Connection: close\r\n\r\n"
+			"{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			s->st.rejected++;
+		s->st.rejected++;
+		close(fd);
+		return;
+	}
+	c = &s->conns[s->free_stack[--s->free_count]];
+	uint32_t gen = c->gen;
+	memset(c, 0, sizeof(*c));
+	c->gen = gen;
+	c->used = true;
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	c->last_ns = now_ns();
+	http_in_init(&c->http, s->o.max_request_bytes);
+	s->st.open++;
+	arm_recv(s, c);
+}
+
+/* --- requests ------------------------------------------------------------------ */
+
+static void split_target(struct buf *url, char **path, char **query)
+{
+	char *q;
+
+	if (!url->p)
+		buf_puts(url, "/");
+	q = strchr(url->p, '?');
+	*path = url->p;
+	*query = q ? (*q = '\0', q + 1) : url->p + url->len;
+	if (!q)
+		return;
+	if (strchr(*query, '#'))
+		*strchr(*query, '#') = '\0';
+}
+
+static void dispatch(struct server *s, struct conn *c)
+{
+	struct request req = { 0 };
+	struct response res = { .status = 200 };
+	bool keep = http_in_keep_alive(&c->http);
+
+	s->st.requests++;
+	req.method = http_in_method(&c->http);
+	split_target(&c->http.url, &req.path, &req.query);
+	req.body = c->http.body.p ? c->http.body.p : "";
+	req.body_len = c->http.body.len;
+	req.uid = c->uid;
+	req.gid = c->gid;
+	req.pid = c->pid;
+	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
+	s->ops.handle(s->ops.ctx, &req, &res);
+	if (res.deferred) {
+		c->deferred = true;
+		c->close_after_send = !keep;
+	} else {
+		append_response(c, res.status, res.content_type, &res.body, !keep);
+		c->close_after_send = !keep;
+	}
+	buf_free(&res.body);
+	http_in_next(&c->http);
+	c->sent_continue = false;
+}
+
+/* One step of the parser. Returns false to stop reading this connection
+ * for now. */
+static bool read_one(struct server *s, struct conn *c, size_t *pos)
+{
+	size_t used;
+	bool was_started = c->http.started;
+	enum http_outcome r = http_in_feed(&c->http, c->in.p + *pos, c->in.len - *pos, &used);
+
+	*pos += used;
+	if (!was_started && c->http.started)
+		c->request_start_ns = now_ns();
+	if (c->http.expect_continue && !c->sent_continue && r == HTTP_NEED_MORE) {
+		buf_puts(&c->pending, "HTTP/1.1 100 Continue\r\n\r\n");
+		c->sent_continue = true;
+	}
+	switch (r) {
+	case HTTP_NEED_MORE:
+		return false;
+	case HTTP_GOT_REQUEST:
+		dispatch(s, c);
+		return !c->deferred && !c->close_after_send;
+	case HTTP_TOO_LARGE:
+		s->st.bad_requests++;
+		append_error(c, 413, "too_large", "the request is larger than the limit");
+		return false;
+	case HTTP_BAD:
+	case HTTP_UNSUPPORTED:
+		s->st.bad_requests++;
+		append_error(c, 400, "bad_request", "malformed HTTP request");
+		return false;
+	}
+	return false;
+}
+
+static void process_input(struct server *s, struct conn *c)
+{
+	size_t pos = 0;
+
+	while (!c->deferred && !c->close_after_send && !c->closing &&
+	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER)
+		if (!read_one(s, c, &pos))
+			break;
+	if (c->close_after_send)
+		pos = c->in.len;	/* what follows is not read */
+	buf_consume(&c->in, pos);
+	flush(s, c);
+	if (c->close_after_send && !c->send_inflight && !c->deferred)
+		conn_close(s, c);
+}
+
+bool server_connection_alive(struct server *s, uint64_t token)
+{
+	uint32_t index = (uint32_t)token, gen = (uint32_t)(token >> 32);
+
+	return index < s->o.max_connections && s->conns[index].used &&
+	       s->conns[index].gen == gen && !s->conns[index].closing;
+}
+
+bool server_finish(struct server *s, uint64_t token, int status, struct buf *body)
+{
+	struct conn *c;
+
+	if (!server_connection_alive(s, token))
+		return false;
+	c = &s->conns[(uint32_t)token];
+	if (!c->deferred)
+		return false;
+	c->deferred = false;
+	append_response(c, status, NULL, body, c->close_after_send);
+	c->last_ns = now_ns();
+	process_input(s, c);
+	return true;
+}
+
+/* --- completions --------------------------------------------------------------- */
+
+static void recycle(struct server *s, uint32_t bid)
+{
+	io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * RECV_BUF_BYTES,
+			      RECV_BUF_BYTES, (unsigned short)bid,
+			      io_uring_buf_ring_mask(RECV_BUFS), 0);
+	io_uring_buf_ring_advance(s->br, 1);
+}
+
+static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
+{
+	bool more = cqe->flags & IORING_CQE_F_MORE;
+
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		if (c && cqe->res > 0 && !c->closing) {
+			buf_append(&c->in, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res);
+			s->st.bytes_in += (uint64_t)cqe->res;
+		}
+		recycle(s, bid);
+	}
+	if (!c)
+		return;
+	if (!more)
+		c->recv_armed = false;
+	if (c->closing) {
+		conn_close(s, c);
+		return;
+	}
+	if (cqe->res == 0 || (cqe->res < 0 && cqe->res != -ENOBUFS) || c->in.oom ||
+	    c->in.len > s->o.max_request_bytes + 2 * HTTP_URL_MAX + 65536) {
+		conn_close(s, c);	/* end of stream, error, or over its bound */
+		return;
+	}
+	c->last_ns = now_ns();
+	if (!more)
+		arm_recv(s, c);
+	process_input(s, c);
+}
+
+static void on_send(struct server *s, struct conn *c, int res)
+{
+	c->send_inflight = false;
+	if (res < 0 || c->closing) {
+		conn_close(s, c);
+		return;
+	}
+	s->st.bytes_out += (uint64_t)res;
+	buf_consume(&c->out, (size_t)res);
+	c->last_ns = now_ns();
+	process_input(s, c);	/* may have stopped at the high-water mark */
+}
+
+static struct conn *conn_of(struct server *s, uint64_t data)
+{
+	uint32_t index = (uint32_t)data, gen = (uint32_t)(data >> 32) & 0xffffff;
+	struct conn *c;
+
+	if (index >= s->o.max_connections)
+		return NULL;
+	c = &s->conns[index];
+	return c->used && (c->gen & 0xffffff) == gen ? c : NULL;
+}
+
+static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
+{
+	uint64_t data = io_uring_cqe_get_data64(cqe);
+	struct conn *c = conn_of(s, data);
+
+	switch ((enum op)(data >> 56)) {
+	case OP_ACCEPT:
+		if (cqe->res >= 0)
+			conn_accept(s, cqe->res);
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop)
+			arm_accept(s);
+		break;
+	case OP_RECV:
+		on_recv(s, c, cqe);
+		break;
+	case OP_SEND:
+		if (c)
+			on_send(s, c, cqe->res);
+		break;
+	case OP_TICK:
+		if (!s->stop)
+			arm_tick(s);
+		break;
+	case OP_SIGNAL:
+		s->stop = true;
+		break;
+	}
+}
+
+/* --- timeouts ------------------------------------------------------------------- */
+
+static void sweep(struct server *s, uint64_t now)
+{
+	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * 1000000ull;
+	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * 1000000ull;
+
+	for (uint32_t i = 0; i < s->o.max_connections; i++) {
+		struct conn *c = &s->conns[i];
+		if (!c->used || c->closing || c->deferred)
+			continue;
+		if (c->http.started && now - c->request_start_ns > req_ns) {
+			s->st.timeouts++;
+			append_error(c, 408, "request_timeout", "the request was not completed in time");
+			flush(s, c);
+			c->in.len = 0;
+		} else if (!c->http.started && !c->send_inflight && now - c->last_ns > idle_ns) {
+			conn_close(s, c);
+		}
+	}
+}
+
+int server_run(struct server *s)
+{
+	arm_accept(s);
+	arm_tick(s);
+	arm_signal(s);
+	while (!s->stop) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int rc = io_uring_submit_and_wait(&s->ring, 1);
+		if (rc < 0 && rc != -EINTR && rc != -ETIME)
+			return rc;
+		io_uring_for_each_cqe(&s->ring, head, cqe) {
+			on_cqe(s, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&s->ring, seen);
+		uint64_t now = now_ns();
+		if (now - s->last_sweep_ns > 250000000ull) {
+			sweep(s, now);
+			s->last_sweep_ns = now;
+		}
+		if (s->ops.tick)
+			s->ops.tick(s->ops.ctx, now);
+	}
+	return 0;
+}
+
+void server_stop(struct server *s)
+{
+	s->stop = true;
+}
+
+void server_get_stats(const struct server *s, struct server_stats *out)
+{
+	*out = s->st;
+}
+
+/* --- setup ---------------------------------------------------------------------- */
+
+/* A socket file left by a daemon that died can be replaced; one a live
+ * daemon answers on cannot. */
+static int clear_stale_socket(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0)
+		rc = -EADDRINUSE;
+	else if (errno == ECONNREFUSED)
+		unlink(addr->sun_path);
+	close(fd);
+	return rc;
+}
+
+static int listen_on(struct server *s)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(s->o.path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, s->o.path);
+	rc = clear_stale_socket(&addr);
+	if (rc < 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);	/* owner-only from the start: no window */
+	rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old);
+	if (rc == 0 && s->o.group != (gid_t)-1 && chown(s->o.path, (uid_t)-1, s->o.group) < 0)
+		rc = -1;
+	if (rc == 0 && chmod(s->o.path, s->o.mode) < 0)
+		rc = -1;
+	if (rc == 0 && listen(fd, 4096) < 0)
+		rc = -1;
+	if (rc < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	s->listen_fd = fd;
+	return 0;
+}
+
+static int setup_buffers(struct server *s)
+{
+	struct io_uring_buf_reg reg = { 0 };
+	size_t ring_bytes = RECV_BUFS * sizeof(struct io_uring_buf);
+
+	s->br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
+		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	s->bufs = malloc((size_t)RECV_BUFS * RECV_BUF_BYTES);
+	if (s->br == MAP_FAILED || !s->bufs)
+		return -ENOMEM;
+	reg.ring_addr = (unsigned long)s->br;
+	reg.ring_entries = RECV_BUFS;
+	reg.bgid = BUF_GROUP;
+	int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
+	if (rc < 0)
+		return rc;
+	io_uring_buf_ring_init(s->br);
+	for (uint32_t i = 0; i < RECV_BUFS; i++)
+		io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * RECV_BUF_BYTES,
+				      RECV_BUF_BYTES, (unsigned short)i,
+				      io_uring_buf_ring_mask(RECV_BUFS), (int)i);
+	io_uring_buf_ring_advance(s->br, RECV_BUFS);
+	return 0;
+}
+
+static int setup_signals(struct server *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return s->signal_fd < 0 ? -errno : 0;
+}
+
+static int setup_conns(struct server *s)
+{
+	s->conns = calloc(s->o.max_connections, sizeof(*s->conns));
+	s->free_stack = calloc(s->o.max_connections, sizeof(*s->free_stack));
+	if (!s->conns || !s->free_stack)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->o.max_connections; i++)
+		s->free_stack[s->free_count++] = s->o.max_connections - 1 - i;
+	return 0;
+}
+
+int server_open(struct server **out, const struct server_opts *o,
+		const struct server_ops *ops)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE, .cq_entries = 65536 };
+	struct server *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->o = *o;
+	s->ops = *ops;
+	s->listen_fd = s->signal_fd = -1;
+	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * 1000000;
+	rc = io_uring_queue_init_params(4096, &s->ring, &p);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	rc = setup_conns(s);
+	if (rc == 0)
+		rc = setup_buffers(s);
+	if (rc == 0)
+		rc = setup_signals(s);
+	if (rc == 0)
+		rc = listen_on(s);
+	if (rc < 0) {
+		server_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void server_close(struct server *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; s->conns && i < s->o.max_connections; i++)
+		if (s->conns[i].used)
+			conn_release(s, &s->conns[i]);
+	io_uring_queue_exit(&s->ring);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->o.path);
+	}
+	if (s->signal_fd >= 0)
+		close(s->signal_fd);
+	if (s->br && s->br != MAP_FAILED)
+		munmap(s->br, RECV_BUFS * sizeof(struct io_uring_buf));
+	free(s->bufs);
+	free(s->conns);
+	free(s->free_stack);
+	free(s);
+}

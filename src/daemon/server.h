@@ -1,0 +1,86 @@
+/*
+ * server.h - the control socket: a Unix stream socket served by one
+ * io_uring event loop on the calling thread. Multishot accept, multishot
+ * receive into a ring of provided buffers, one send in flight per
+ * connection; HTTP/1.1 with keep-alive and pipelining (http.c), requests
+ * handed one at a time, in order, to a handler. Bounds: connections,
+ * request size (413), bytes buffered per connection; a request that is
+ * not complete within request_timeout gets 408, an idle keep-alive
+ * connection is closed after idle_timeout. Nothing a client sends can
+ * block another: the loop never waits on one connection.
+ */
+#ifndef JR_SERVER_H
+#define JR_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct server;
+
+struct request {
+	const char *method;	/* "GET", "POST", ... */
+	char *path;		/* without the query, percent-decoding not applied */
+	char *query;		/* after '?', or "" */
+	const char *body;
+	size_t body_len;
+	uid_t uid;		/* the peer, from SO_PEERCRED */
+	gid_t gid;
+	pid_t pid;
+	uint64_t token;		/* names the connection for server_finish() */
+};
+
+struct response {
+	int status;
+	struct buf body;		/* JSON unless content_type says otherwise */
+	const char *content_type;	/* NULL: application/json */
+	bool deferred;			/* answered later with server_finish() */
+};
+
+struct server_ops {
+	void (*handle)(void *ctx, const struct request *req, struct response *res);
+	/* Called after every turn of the loop, and at least every tick_ms. */
+	void (*tick)(void *ctx, uint64_t now_ns);
+	void *ctx;
+};
+
+struct server_opts {
+	const char *path;
+	unsigned mode;		/* socket file mode, e.g. 0600 */
+	gid_t group;		/* (gid_t)-1: leave it */
+	uint32_t max_connections;
+	size_t max_request_bytes;
+	uint32_t request_timeout_ms;
+	uint32_t idle_timeout_ms;
+	uint32_t tick_ms;
+};
+
+/* Bind and listen at opts->path (replacing a stale socket file, refusing
+ * one a live daemon answers on: -EADDRINUSE), set up the ring. 0 or
+ * -errno. */
+int server_open(struct server **out, const struct server_opts *opts,
+		const struct server_ops *ops);
+
+/* Serve until server_stop() (from a handler or tick) or a signal in
+ * stop_signals arrives (SIGTERM, SIGINT: blocked by the caller). */
+int server_run(struct server *s);
+void server_stop(struct server *s);
+
+/* Answer a deferred request. Returns false if its connection is gone
+ * (the caller must then undo what the answer promised, if anything). */
+bool server_finish(struct server *s, uint64_t token, int status, struct buf *body);
+bool server_connection_alive(struct server *s, uint64_t token);
+
+struct server_stats {
+	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
+	uint64_t bytes_in, bytes_out;
+};
+void server_get_stats(const struct server *s, struct server_stats *out);
+
+/* Close everything and remove the socket file. */
+void server_close(struct server *s);
+
+#endif
