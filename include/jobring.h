@@ -372,6 +372,39 @@ const char *jr_job_state_name(enum jr_job_state state);
 /* Name of a reason ("exit_code", "timeout", ...); "" for none. */
 const char *jr_reason_name(enum jr_reason reason);
 
+/* --- Client: a C program talking to a running jobringd ----------------- */
+
+/* One connection to the daemon's control socket (HTTP/1.1, kept alive).
+ * Not thread-safe: one per thread. */
+struct jr_client;
+
+/* The socket a client uses when given none: $JOBRING_SOCKET, else the
+ * daemon's default ($XDG_RUNTIME_DIR/jobring/jobring.sock, or
+ * /run/jobring/jobring.sock for root). Writes into buf; returns buf. */
+const char *jr_client_default_socket(char *buf, size_t size);
+
+/* Connect. socket_path NULL: jr_client_default_socket(). 0, or -errno
+ * (-ENOENT, -ECONNREFUSED: no daemon there; -EACCES). The caller owns
+ * *out and releases it with jr_client_close(). */
+int jr_client_open(struct jr_client **out, const char *socket_path);
+void jr_client_close(struct jr_client *c);
+
+/* One request: method and path ("/jobs?status=running"), an optional
+ * body (JSON, or NDJSON for /jobs/batch). Returns the HTTP status (200,
+ * 201, 404, ...) with *response (NUL-terminated, owned by the caller,
+ * free() it) and *response_len (may be NULL), or -errno if the exchange
+ * failed (the connection is then re-opened by the next call). */
+int jr_client_request(struct jr_client *c, const char *method, const char *path,
+		      const char *body, size_t body_len, char **response,
+		      size_t *response_len);
+
+/* Submit one job given as its JSON object; *job_id receives the id (17
+ * bytes with the NUL). Returns 0, the HTTP status of a refusal (400, 422,
+ * ...: *error, if not NULL, receives the daemon's JSON, caller frees), or
+ * -errno. */
+int jr_client_submit(struct jr_client *c, const char *job_json, char job_id[17],
+		     char **error);
+
 #ifdef __cplusplus
 }
 #endif

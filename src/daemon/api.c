@@ -220,7 +220,11 @@ cJSON *api_execution_json(struct api *a, const struct jr_job_info *info)
 
 	add_id(o, "execution_id", info->exec.execution_id);
 	add_id(o, "job_id", info->job_id);
-	cJSON_AddStringToObject(o, "worker_id", api_worker_name(a, info->exec.worker_id, w, sizeof(w)));
+	if (info->exec.execution_id)
+		cJSON_AddStringToObject(o, "worker_id",
+					api_worker_name(a, info->exec.worker_id, w, sizeof(w)));
+	else
+		cJSON_AddNullToObject(o, "worker_id");
 	cJSON_AddNumberToObject(o, "attempt", info->exec.attempt);
 	add_time(o, "start_time", info->exec.start_ns);
 	add_time(o, "end_time", info->exec.end_ns);

@@ -22,6 +22,10 @@ static void health(struct api *a, struct response *res)
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec -
 					 a->started_ns) / 1e9);
+	cJSON_AddNumberToObject(o, "submitted", (double)st.submitted);
+	cJSON_AddNumberToObject(o, "succeeded", (double)st.succeeded);
+	cJSON_AddNumberToObject(o, "failed", (double)st.failed);
+	cJSON_AddNumberToObject(o, "cancelled", (double)st.cancelled);
 	cJSON_AddNumberToObject(o, "queued", (double)st.queued);
 	cJSON_AddNumberToObject(o, "running", (double)st.running);
 	cJSON_AddNumberToObject(o, "capacity", st.capacity);

@@ -60,24 +60,32 @@ static struct api_worker *worker_by_name(struct api *a, const char *name)
 	return a->workers[n - 1].used ? &a->workers[n - 1] : NULL;
 }
 
+static cJSON *labels_json(const char *c)
+{
+	cJSON *list = cJSON_CreateArray();
+
+	while (c && *c) {
+		size_t n = strcspn(c, ",");
+		char label[64];
+		snprintf(label, sizeof(label), "%.*s", (int)n, c);
+		if (n)
+			cJSON_AddItemToArray(list, cJSON_CreateString(label));
+		c += n + (c[n] == ',');
+	}
+	return list;
+}
+
 static cJSON *worker_json(struct api *a, const struct api_worker *w)
 {
-	cJSON *o = cJSON_CreateObject(), *caps = cJSON_AddArrayToObject(o, "capabilities");
+	cJSON *o = cJSON_CreateObject();
 	char id[32], t[40];
-	const char *c = w->capabilities;
 
 	(void)a;
 	snprintf(id, sizeof(id), "w%u", w->number);
 	cJSON_AddStringToObject(o, "worker_id", id);
 	cJSON_AddStringToObject(o, "name", w->name);
 	cJSON_AddStringToObject(o, "status", status_name(w->status));
-	while (*c) {
-		size_t n = strcspn(c, ",");
-		char label[64];
-		snprintf(label, sizeof(label), "%.*s", (int)n, c);
-		cJSON_AddItemToArray(caps, cJSON_CreateString(label));
-		c += n + (c[n] == ',');
-	}
+	cJSON_AddItemToObject(o, "capabilities", labels_json(w->capabilities));
 	cJSON_AddItemToObject(o, "resources", w->resources_json ? cJSON_Parse(w->resources_json) :
 								   cJSON_CreateObject());
 	jr_format_rfc3339(w->last_heartbeat_ns, t, sizeof(t));
@@ -96,7 +104,7 @@ static cJSON *local_worker_json(struct api *a)
 	cJSON_AddStringToObject(o, "worker_id", "local");
 	cJSON_AddStringToObject(o, "name", "jobringd");
 	cJSON_AddStringToObject(o, "status", st.cores_busy ? "busy" : "idle");
-	cJSON_AddStringToObject(o, "capabilities_list", a->local_capabilities);
+	cJSON_AddItemToObject(o, "capabilities", labels_json(a->local_capabilities));
 	cJSON_AddNumberToObject(res, "cpus", st.cores);
 	cJSON_AddNumberToObject(res, "cpus_busy", st.cores_busy);
 	cJSON_AddItemToObject(o, "resources", res);
@@ -304,6 +312,21 @@ static bool completion_code(const cJSON *o, int *code, struct response *res)
 	return true;
 }
 
+/* The execution as it ended: the job itself may already wait for a retry. */
+static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, int code)
+{
+	struct jr_job_info now;
+
+	running->exec.end_ns = real_ns();
+	running->exec.result = code;
+	running->state = code == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED;
+	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
+	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
+	    now.exec.execution_id == running->exec.execution_id)
+		return api_execution_json(a, &now);
+	return api_execution_json(a, running);
+}
+
 static void complete(struct api *a, const struct request *req, const char *ids,
 		     struct response *res)
 {
@@ -325,8 +348,7 @@ static void complete(struct api *a, const struct request *req, const char *ids,
 			api_error(res, 409, "already_finished", "execution %s has ended", ids);
 		else {
 			release_worker(a, info.exec.worker_id);
-			jr_job_get(a->engine, info.job_id, &info);
-			api_json(res, 200, api_execution_json(a, &info));
+			api_json(res, 200, ended_execution_json(a, &info, code));
 		}
 	}
 	cJSON_Delete(o);

@@ -1,0 +1,57 @@
+/*
+ * cli.h - what the jobring CLI's commands share: the connection, requests
+ * that turn daemon errors into messages, and the exit codes of
+ * docs/man/jobring.1.
+ */
+#ifndef JR_CLI_H
+#define JR_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "jobring.h"
+
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_REFUSED = 1,	/* the daemon answered with an error */
+	CLI_USAGE = 2,
+	CLI_UNREACHABLE = 3,	/* no daemon at the socket */
+	CLI_JOB_FAILED = 4,	/* wait: a job failed or was cancelled */
+};
+
+struct cli {
+	const char *socket;	/* --socket, $JOBRING_SOCKET or the default */
+	struct jr_client *client;
+	bool json;		/* --json: print the daemon's JSON as it is */
+};
+
+/* Connect if not yet connected. false after printing why. */
+bool cli_connect(struct cli *c);
+
+/* A request whose answer is JSON: returns the parsed answer for a 2xx
+ * status (the caller deletes it), or NULL after printing the daemon's
+ * error; *exit_code says which exit code applies. */
+cJSON *cli_call(struct cli *c, const char *method, const char *path, const char *body,
+		size_t body_len, int *exit_code);
+
+/* Print a JSON value indented. */
+void cli_print_json(const cJSON *v);
+
+const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
+double cli_num(const cJSON *o, const char *key);		/* 0 if absent */
+
+/* The commands; argv[0] is the command's name. Each returns an exit code. */
+int cli_submit(struct cli *c, int argc, char **argv);
+int cli_show(struct cli *c, int argc, char **argv);
+int cli_ls(struct cli *c, int argc, char **argv);
+int cli_cancel(struct cli *c, int argc, char **argv);
+int cli_wait(struct cli *c, int argc, char **argv);
+int cli_logs(struct cli *c, int argc, char **argv);
+int cli_workers(struct cli *c, int argc, char **argv);
+int cli_executions(struct cli *c, int argc, char **argv);
+int cli_stats(struct cli *c, int argc, char **argv);
+int cli_queues(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * main.c - jobring, the command-line client of jobringd: global options,
+ * the command table, and the helpers the commands share (cli.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: jobring [--socket PATH] [--json] COMMAND [options] [args]\n"
+"\n"
+"commands:\n"
+"  submit [options] -- CMD ARGS...   submit one command job\n"
+"  submit [options] --file FILE      one job per line of FILE (\"-\": stdin), in batches\n"
+"  show ID                           a job in full\n"
+"  ls [--status S] [--priority N] [--limit N] [--all]   jobs, as a table\n"
+"  cancel ID...                      cancel jobs (queued, or running: SIGTERM then SIGKILL)\n"
+"  wait [ID...]                      until the jobs (or all jobs) end; progress on a terminal\n"
+"  logs [-f] [--stderr] ID           a job's output\n"
+"  workers [--status S] [--capabilities L]   the daemon's and external workers\n"
+"  executions [--job ID] [--worker W] [--status S]\n"
+"  stats                             counters and queue depths\n"
+"  queues [--create NAME [--priority N] [--max-workers N]]\n"
+"\n"
+"Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
+"daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
+"4 (wait) a job failed or was cancelled. See jobring(1).\n");
+}
+
+bool cli_connect(struct cli *c)
+{
+	char path[108];
+	int rc;
+
+	if (c->client)
+		return true;
+	if (!c->socket)
+		c->socket = jr_client_default_socket(path, sizeof(path));
+	rc = jr_client_open(&c->client, c->socket);
+	if (rc < 0) {
+		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", c->socket,
+			strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+static void print_error(const char *body, int status)
+{
+	cJSON *o = cJSON_Parse(body);
+	const cJSON *e = cJSON_GetObjectItem(o, "error");
+	const cJSON *lines = cJSON_GetObjectItem(e, "lines"), *l;
+
+	if (e)
+		fprintf(stderr, "jobring: %s (%s, HTTP %d)\n", cli_str(e, "message"),
+			cli_str(e, "code"), status);
+	else
+		fprintf(stderr, "jobring: HTTP %d\n", status);
+	cJSON_ArrayForEach(l, lines)
+		fprintf(stderr, "  line %.0f: %s\n", cli_num(l, "line"), cli_str(l, "message"));
+	cJSON_Delete(o);
+}
+
+cJSON *cli_call(struct cli *c, const char *method, const char *path, const char *body,
+		size_t body_len, int *exit_code)
+{
+	char *resp = NULL;
+	cJSON *o;
+	int rc;
+
+	if (!cli_connect(c)) {
+		*exit_code = CLI_UNREACHABLE;
+		return NULL;
+	}
+	rc = jr_client_request(c->client, method, path, body, body_len, &resp, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "jobring: %s %s: %s\n", method, path, strerror(-rc));
+		*exit_code = CLI_UNREACHABLE;
+		return NULL;
+	}
+	if (rc >= 300) {
+		print_error(resp, rc);
+		free(resp);
+		*exit_code = CLI_REFUSED;
+		return NULL;
+	}
+	o = rc == 204 ? cJSON_CreateNull() : cJSON_Parse(resp);
+	free(resp);
+	if (!o) {
+		fprintf(stderr, "jobring: the daemon's answer is not JSON\n");
+		*exit_code = CLI_REFUSED;
+	}
+	*exit_code = o ? CLI_OK : CLI_REFUSED;
+	return o;
+}
+
+void cli_print_json(const cJSON *v)
+{
+	char *text = cJSON_Print(v);
+
+	if (text)
+		puts(text);
+	free(text);
+}
+
+const char *cli_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double cli_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct cli *, int, char **);
+} commands[] = {
+	{ "submit", cli_submit }, { "show", cli_show }, { "ls", cli_ls },
+	{ "cancel", cli_cancel }, { "wait", cli_wait }, { "logs", cli_logs },
+	{ "workers", cli_workers }, { "executions", cli_executions },
+	{ "stats", cli_stats }, { "queues", cli_queues },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", 1, NULL, 's' }, { "json", 0, NULL, 'j' },
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': c.socket = optarg; break;
+		case 'j': c.json = true; break;
+		case 'h': usage(stdout); return CLI_OK;
+		case 'V': printf("jobring %d.%d\n", JR_VERSION_MAJOR, JR_VERSION_MINOR); return CLI_OK;
+		default: usage(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			optind++;	/* commands parse from their own name on */
+			argv[optind - 1] = (char *)commands[i].name;
+			rc = commands[i].run(&c, argc - optind + 1, argv + optind - 1);
+			jr_client_close(c.client);
+			return rc;
+		}
+	}
+	fprintf(stderr, "jobring: unknown command: %s\n", argv[optind]);
+	usage(stderr);
+	return CLI_USAGE;
+}

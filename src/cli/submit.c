@@ -1,0 +1,289 @@
+/*
+ * submit.c - jobring submit: one command after "--", or a file of
+ * commands (one per line, run by /bin/sh -c, as GNU parallel and TACC
+ * launcher users keep them) sent in batches to POST /jobs/batch.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "units.h"
+
+struct submit_opts {
+	cJSON *tmpl;		/* the fields every job gets */
+	const char *file;
+	size_t batch_size;
+	bool quiet;
+};
+
+static void submit_usage(FILE *f)
+{
+	fprintf(f,
+"usage: jobring submit [options] -- CMD [ARGS...]\n"
+"       jobring submit [options] --file FILE     (one command per line; \"-\": stdin)\n"
+"  -p, --priority N      0-7, higher first (default: the queue's, 3)\n"
+"  -c, --cpus N          whole cores (default 1)\n"
+"  -m, --mem SIZE        memory, e.g. 4G\n"
+"  -g, --gpus N\n"
+"  -a, --after ID[,ID]   run only after these jobs succeeded (repeatable)\n"
+"  -r, --retries N       retries after a failure (default 0)\n"
+"  -t, --timeout DUR     time limit, e.g. 90, 30m, 2h\n"
+"  -n, --name NAME       -q, --queue NAME\n"
+"  -e, --env K=V         environment variable for the job (repeatable)\n"
+"      --at TIME         start no earlier than TIME (RFC 3339)\n"
+"      --resource K=N    a counted resource (repeatable), e.g. licenses=1\n"
+"      --external        for an external worker, not this host's executor\n"
+"      --batch-size N    jobs per request with --file (default 10000)\n"
+"      --quiet           print no ids\n");
+}
+
+static cJSON *requirements(cJSON *tmpl)
+{
+	cJSON *r = cJSON_GetObjectItem(tmpl, "requirements");
+
+	return r ? r : cJSON_AddObjectToObject(tmpl, "requirements");
+}
+
+static bool add_number(cJSON *o, const char *key, const char *arg, double max)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*end || end == arg || v < 0 || v > max)
+		return false;
+	cJSON_AddNumberToObject(o, key, v);
+	return true;
+}
+
+static bool add_after(cJSON *tmpl, char *arg)
+{
+	cJSON *deps = cJSON_GetObjectItem(tmpl, "dependencies");
+
+	if (!deps)
+		deps = cJSON_AddArrayToObject(tmpl, "dependencies");
+	for (char *save = NULL, *id = strtok_r(arg, ",", &save); id; id = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(deps, cJSON_CreateString(id));
+	return true;
+}
+
+static bool add_env(cJSON *tmpl, const char *arg)
+{
+	cJSON *env = cJSON_GetObjectItem(tmpl, "env");
+	const char *eq = strchr(arg, '=');
+	char key[256];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+		return false;
+	if (!env)
+		env = cJSON_AddObjectToObject(tmpl, "env");
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	cJSON_AddStringToObject(env, key, eq + 1);
+	return true;
+}
+
+static bool add_resource(cJSON *tmpl, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char key[64];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+		return false;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	return add_number(requirements(tmpl), key, eq + 1, 1e15);
+}
+
+static bool check_units(int opt, const char *arg)
+{
+	uint64_t v;
+
+	if (opt == 'm')
+		return jr_parse_size_bytes(arg, &v) == 0;
+	if (opt == 't')
+		return jr_parse_duration_ms(arg, &v) == 0;
+	return jr_parse_rfc3339_ns(arg, &v) == 0;
+}
+
+enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE };
+
+static bool apply(struct submit_opts *s, int opt, char *arg)
+{
+	cJSON *t = s->tmpl;
+
+	switch (opt) {
+	case 'p': return add_number(t, "priority", arg, JR_PRIORITY_MAX);
+	case 'c': return add_number(requirements(t), "cpus", arg, 65536);
+	case 'g': return add_number(requirements(t), "gpus", arg, 4096);
+	case 'm': return check_units(opt, arg) && cJSON_AddStringToObject(requirements(t), "memory", arg);
+	case 'a': return add_after(t, arg);
+	case 'r': return add_number(t, "max_retries", arg, 1000);
+	case 't': return check_units(opt, arg) && cJSON_AddStringToObject(t, "timeout", arg);
+	case 'n': return cJSON_AddStringToObject(t, "name", arg) != NULL;
+	case 'q': return cJSON_AddStringToObject(t, "queue", arg) != NULL;
+	case 'e': return add_env(t, arg);
+	case O_AT: return check_units(opt, arg) && cJSON_AddStringToObject(t, "scheduled_at", arg);
+	case O_RESOURCE: return add_resource(t, arg);
+	case O_EXTERNAL: return cJSON_AddStringToObject(t, "executor", "external") != NULL;
+	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10); return s->batch_size > 0;
+	case O_QUIET: s->quiet = true; return true;
+	case O_FILE: s->file = arg; return true;
+	}
+	return false;
+}
+
+static int parse(struct submit_opts *s, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "priority", 1, NULL, 'p' }, { "cpus", 1, NULL, 'c' }, { "mem", 1, NULL, 'm' },
+		{ "gpus", 1, NULL, 'g' }, { "after", 1, NULL, 'a' }, { "retries", 1, NULL, 'r' },
+		{ "timeout", 1, NULL, 't' }, { "name", 1, NULL, 'n' }, { "queue", 1, NULL, 'q' },
+		{ "env", 1, NULL, 'e' }, { "at", 1, NULL, O_AT }, { "external", 0, NULL, O_EXTERNAL },
+		{ "batch-size", 1, NULL, O_BATCH }, { "quiet", 0, NULL, O_QUIET },
+		{ "file", 1, NULL, O_FILE }, { "resource", 1, NULL, O_RESOURCE },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+p:c:m:g:a:r:t:n:q:e:f:h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			submit_usage(stdout);
+			exit(CLI_OK);
+		}
+		if (opt == 'f')
+			opt = O_FILE;
+		if (opt == '?' || !apply(s, opt, optarg)) {
+			if (opt != '?')
+				fprintf(stderr, "jobring submit: bad value: %s\n", optarg);
+			submit_usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void add_cwd(cJSON *tmpl)
+{
+	char cwd[4096];
+
+	if (getcwd(cwd, sizeof(cwd)))
+		cJSON_AddStringToObject(tmpl, "cwd", cwd);
+}
+
+static int submit_one(struct cli *c, struct submit_opts *s, int argc, char **argv)
+{
+	cJSON *cmd = cJSON_AddArrayToObject(s->tmpl, "command"), *answer;
+	char *body;
+	int rc;
+
+	for (int i = 0; i < argc; i++)
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+	body = cJSON_PrintUnformatted(s->tmpl);
+	answer = cli_call(c, "POST", "/jobs", body, strlen(body), &rc);
+	free(body);
+	if (answer && !s->quiet && c->json)
+		cli_print_json(answer);
+	else if (answer && !s->quiet)
+		puts(cli_str(answer, "job_id"));
+	cJSON_Delete(answer);
+	return rc;
+}
+
+/* POST one batch; print its ids. */
+static int send_batch(struct cli *c, struct submit_opts *s, const char *body, size_t len,
+		      size_t *total)
+{
+	int rc;
+	cJSON *answer = cli_call(c, "POST", "/jobs/batch", body, len, &rc), *id;
+	const cJSON *ids = cJSON_GetObjectItem(answer, "job_ids");
+
+	cJSON_ArrayForEach(id, ids) {
+		if (!s->quiet)
+			puts(id->valuestring);
+		(*total)++;
+	}
+	cJSON_Delete(answer);
+	return rc;
+}
+
+/* The template without its closing brace, to which each line's command
+ * is appended. */
+static char *template_prefix(cJSON *tmpl)
+{
+	char *t = cJSON_PrintUnformatted(tmpl);
+	size_t n = strlen(t);
+
+	t[n - 1] = '\0';	/* drop "}" */
+	if (n > 2)
+		strcat(t, ",");	/* room: the "}" freed one byte, and "{}" has none to add */
+	return t;
+}
+
+static int submit_file(struct cli *c, struct submit_opts *s)
+{
+	FILE *f = strcmp(s->file, "-") == 0 ? stdin : fopen(s->file, "r");
+	char *prefix, *line = NULL, *body = NULL;
+	size_t cap = 0, len = 0, body_cap = 0, count = 0, total = 0;
+	int rc = CLI_OK;
+	ssize_t n;
+
+	if (!f) {
+		fprintf(stderr, "jobring submit: %s: %s\n", s->file, strerror(errno));
+		return CLI_USAGE;
+	}
+	prefix = template_prefix(s->tmpl);
+	while (rc == CLI_OK && (n = getline(&line, &cap, f)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		cJSON *str = cJSON_CreateString(line);
+		char *quoted = cJSON_PrintUnformatted(str);
+		size_t need = strlen(prefix) + strlen(quoted) + 64;
+		if (len + need > body_cap) {
+			body_cap = (len + need) * 2;
+			body = realloc(body, body_cap);
+		}
+		len += (size_t)sprintf(body + len, "%s\"command\":[\"/bin/sh\",\"-c\",%s]}\n", prefix, quoted);
+		free(quoted);
+		cJSON_Delete(str);
+		if (++count == s->batch_size) {
+			rc = send_batch(c, s, body, len, &total);
+			len = count = 0;
+		}
+	}
+	if (rc == CLI_OK && count)
+		rc = send_batch(c, s, body, len, &total);
+	fprintf(stderr, "jobring: submitted %zu jobs\n", total);
+	free(prefix);
+	free(line);
+	free(body);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+int cli_submit(struct cli *c, int argc, char **argv)
+{
+	struct submit_opts s = { .tmpl = cJSON_CreateObject(), .batch_size = 10000 };
+	int rc;
+
+	if (parse(&s, argc, argv) < 0) {
+		cJSON_Delete(s.tmpl);
+		return CLI_USAGE;
+	}
+	add_cwd(s.tmpl);
+	if (s.file && optind == argc) {
+		rc = submit_file(c, &s);
+	} else if (!s.file && optind < argc) {
+		rc = submit_one(c, &s, argc - optind, argv + optind);
+	} else {
+		fprintf(stderr, "jobring submit: give a command after --, or --file\n");
+		rc = CLI_USAGE;
+	}
+	cJSON_Delete(s.tmpl);
+	return rc;
+}

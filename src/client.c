@@ -1,0 +1,256 @@
+/*
+ * client.c - jr_client_*: HTTP/1.1 over the daemon's Unix socket, the
+ * responses read with http-parser (the library the daemon uses for
+ * requests). See jobring.h.
+ */
+#include <errno.h>
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "jobring.h"
+
+struct jr_client {
+	char path[108];
+	int fd;
+	/* The response being read. */
+	http_parser parser;
+	char *body;
+	size_t body_len, body_cap;
+	bool complete, oom;
+};
+
+const char *jr_client_default_socket(char *buf, size_t size)
+{
+	const char *env = getenv("JOBRING_SOCKET"), *run = getenv("XDG_RUNTIME_DIR");
+
+	if (env && *env)
+		snprintf(buf, size, "%s", env);
+	else if (getuid() == 0)
+		snprintf(buf, size, "/run/jobring/jobring.sock");
+	else if (run && *run)
+		snprintf(buf, size, "%s/jobring/jobring.sock", run);
+	else
+		snprintf(buf, size, "/tmp/jobring-%u/jobring.sock", (unsigned)getuid());
+	return buf;
+}
+
+static int client_connect(struct jr_client *c)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	strcpy(addr.sun_path, c->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+int jr_client_open(struct jr_client **out, const char *socket_path)
+{
+	struct jr_client *c = calloc(1, sizeof(*c));
+	char def[108];
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	if (!socket_path)
+		socket_path = jr_client_default_socket(def, sizeof(def));
+	if (strlen(socket_path) >= sizeof(c->path)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	strcpy(c->path, socket_path);
+	rc = client_connect(c);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void jr_client_close(struct jr_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->body);
+	free(c);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct jr_client *c = p->data;
+
+	if (c->body_len + n + 1 > c->body_cap) {
+		size_t cap = c->body_cap ? c->body_cap : 4096;
+		char *nb;
+		while (cap < c->body_len + n + 1)
+			cap *= 2;
+		nb = realloc(c->body, cap);
+		if (!nb) {
+			c->oom = true;
+			return -1;
+		}
+		c->body = nb;
+		c->body_cap = cap;
+	}
+	memcpy(c->body + c->body_len, at, n);
+	c->body_len += n;
+	return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct jr_client *c = p->data;
+
+	c->body_len = 0;
+	return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+	struct jr_client *c = p->data;
+
+	/* A 100 Continue is only a preface: keep reading. */
+	if (p->status_code >= 200)
+		c->complete = true;
+	return 0;
+}
+
+static const http_parser_settings response_settings = {
+	.on_message_begin = on_message_begin,
+	.on_body = on_body,
+	.on_message_complete = on_complete,
+};
+
+static int read_response(struct jr_client *c)
+{
+	char buf[65536];
+
+	http_parser_init(&c->parser, HTTP_RESPONSE);
+	c->parser.data = c;
+	c->complete = c->oom = false;
+	c->body_len = 0;
+	while (!c->complete) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		http_parser_execute(&c->parser, &response_settings, buf, (size_t)n);
+		if (c->oom)
+			return -ENOMEM;
+		if (n == 0 && !c->complete)
+			return -ECONNRESET;
+		if (!c->complete && HTTP_PARSER_ERRNO(&c->parser) != HPE_OK)
+			return -EPROTO;
+	}
+	return (int)c->parser.status_code;
+}
+
+static int exchange(struct jr_client *c, const char *method, const char *path,
+		    const char *body, size_t body_len)
+{
+	char head[1024];
+	int n, rc;
+
+	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: jobring\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		     method, path, body ? body_len : 0);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -ENAMETOOLONG;
+	rc = send_all(c->fd, head, (size_t)n);
+	if (rc == 0 && body && body_len)
+		rc = send_all(c->fd, body, body_len);
+	return rc < 0 ? rc : read_response(c);
+}
+
+int jr_client_request(struct jr_client *c, const char *method, const char *path,
+		      const char *body, size_t body_len, char **response,
+		      size_t *response_len)
+{
+	int rc;
+
+	if (c->fd < 0 && (rc = client_connect(c)) < 0)
+		return rc;
+	rc = exchange(c, method, path, body, body_len);
+	if (rc == -ECONNRESET || rc == -EPIPE) {	/* the daemon closed an idle connection */
+		close(c->fd);
+		c->fd = -1;
+		if ((rc = client_connect(c)) == 0)
+			rc = exchange(c, method, path, body, body_len);
+	}
+	if (rc < 0) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return rc;
+	}
+	*response = malloc(c->body_len + 1);
+	if (!*response)
+		return -ENOMEM;
+	memcpy(*response, c->body ? c->body : "", c->body_len);
+	(*response)[c->body_len] = '\0';
+	if (response_len)
+		*response_len = c->body_len;
+	if (!http_should_keep_alive(&c->parser)) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return rc;
+}
+
+int jr_client_submit(struct jr_client *c, const char *job_json, char job_id[17],
+		     char **error)
+{
+	char *resp, *p;
+	int rc = jr_client_request(c, "POST", "/jobs", job_json, strlen(job_json), &resp, NULL);
+
+	if (rc < 0)
+		return rc;
+	if (rc != 201) {
+		if (error)
+			*error = resp;
+		else
+			free(resp);
+		return rc;
+	}
+	p = strstr(resp, "\"job_id\":\"");
+	if (!p || strlen(p + 10) < 16) {
+		free(resp);
+		return -EPROTO;
+	}
+	memcpy(job_id, p + 10, 16);
+	job_id[16] = '\0';
+	free(resp);
+	return 0;
+}
