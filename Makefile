@@ -108,7 +108,7 @@ check-exports: $(SHARED_LIB)
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
 
 # The README's embedded example, extracted and compiled as a test.
 $(BUILD)/tests/readme_example.c: README.md
@@ -138,7 +138,7 @@ deps:
 
 TEST_TIMEOUT ?= 600
 
-test-run: $(TEST_BINS)
+test-run: $(TEST_BINS) $(DAEMON) $(CLI)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \

@@ -72,6 +72,13 @@ static int on_headers_complete(http_parser *p)
 {
 	struct http_in *h = in_of(p);
 
+	/* Chunk sizes and extensions are not checked as strictly as llhttp
+	 * does; a request body needs a Content-Length here (411). */
+	if (p->flags & F_CHUNKED) {
+		h->chunked = true;
+		http_parser_pause(p, 1);
+		return 0;
+	}
 	/* No Content-Length leaves content_length at ULLONG_MAX. */
 	if (p->content_length != (uint64_t)-1 && p->content_length > h->max_body)
 		stop_too_large(p);
@@ -93,6 +100,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
 static int on_message_complete(http_parser *p)
 {
 	in_of(p)->complete = true;
+	memset(&in_of(p)->check, 0, sizeof(in_of(p)->check));	/* the next head */
 	http_parser_pause(p, 1);	/* one request at a time */
 	return 0;
 }
@@ -121,18 +129,62 @@ void http_in_free(struct http_in *h)
 	buf_free(&h->body);
 }
 
+/* One byte of a head; false if it breaks the rules above. */
+static bool head_byte(struct http_head_check *c, unsigned char b)
+{
+	if (c->prev_cr) {
+		c->prev_cr = false;
+		if (b != '\n')
+			return false;
+		c->done = c->line_len == 0 && c->line_no > 0;
+		c->line_no++;
+		c->line_len = 0;
+		c->line_start = true;
+		return true;
+	}
+	if (b == '\r') {
+		c->prev_cr = true;
+		return true;
+	}
+	if (b == '\n')
+		return false;
+	if (c->line_start && c->line_no > 0 && (b == ' ' || b == '\t'))
+		return false;	/* obs-fold */
+	c->line_start = false;
+	c->line_len++;
+	if (c->line_no == 0)
+		return b > 0x20 ? b < 0x7f : b == ' ';
+	return (b >= 0x20 && b != 0x7f) || b == '\t';
+}
+
+static bool head_ok(struct http_head_check *c, const char *data, size_t len)
+{
+	if (c->line_no == 0 && c->line_len == 0 && !c->prev_cr)
+		c->line_start = true;
+	for (size_t i = 0; i < len && !c->done; i++)
+		if (!head_byte(c, (unsigned char)data[i]))
+			return false;
+	return true;
+}
+
 enum http_outcome http_in_feed(struct http_in *h, const char *data, size_t len,
 			       size_t *used)
 {
 	http_parser *p = &h->parser;
 	enum http_errno err;
 
+	if (!head_ok(&h->check, data, len)) {
+		*used = len;
+		return HTTP_BAD;
+	}
 	*used = http_parser_execute(p, &settings, data, len);
 	err = HTTP_PARSER_ERRNO(p);
 	if (err == HPE_PAUSED) {
 		http_parser_pause(p, 0);
 		if (h->too_large)
 			return HTTP_TOO_LARGE;
+		if (h->chunked)
+			return HTTP_NEED_LENGTH;
 		if (h->url.oom || h->body.oom)
 			return HTTP_TOO_LARGE;
 		return h->complete ? HTTP_GOT_REQUEST : HTTP_NEED_MORE;
@@ -176,6 +228,7 @@ const char *http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 409: return "Conflict";
+	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";

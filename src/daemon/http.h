@@ -11,6 +11,7 @@
 
 #include <http_parser.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -22,6 +23,16 @@ enum http_outcome {
 	HTTP_BAD,		/* malformed: answer 400 and close */
 	HTTP_TOO_LARGE,		/* answer 413 and close */
 	HTTP_UNSUPPORTED,	/* CONNECT or Upgrade: answer 400 and close */
+	HTTP_NEED_LENGTH,	/* a chunked body: answer 411 and close */
+};
+
+/* The strict checks http-parser 2.9 leaves out (llhttp makes them): every
+ * line of the head ends in CRLF (no bare CR or LF), no obs-fold, no
+ * control characters in header values, only visible ASCII in the request
+ * line. Runs over the bytes of a message's head before the parser. */
+struct http_head_check {
+	bool prev_cr, line_start, done;
+	uint32_t line_no, line_len;
 };
 
 struct http_in {
@@ -34,6 +45,8 @@ struct http_in {
 	bool in_value;
 	bool expect_field;	/* the current header is Expect */
 	bool expect_continue;	/* the client waits for 100 Continue */
+	struct http_head_check check;
+	bool chunked;		/* refused: send a Content-Length */
 	bool started;		/* a request has begun and is not yet handled */
 	bool complete, too_large, url_too_long;
 };

@@ -37,6 +37,7 @@ struct conn {
 	uint32_t gen;
 	bool used, recv_armed, send_inflight, closing, close_after_send;
 	bool deferred, sent_continue;
+	bool peer_done;		/* end of stream seen: close once answered */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -294,6 +295,10 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 		s->st.bad_requests++;
 		append_error(c, 413, "too_large", "the request is larger than the limit");
 		return false;
+	case HTTP_NEED_LENGTH:
+		s->st.bad_requests++;
+		append_error(c, 411, "length_required", "send the body with a Content-Length");
+		return false;
 	case HTTP_BAD:
 	case HTTP_UNSUPPORTED:
 		s->st.bad_requests++;
@@ -315,7 +320,7 @@ static void process_input(struct server *s, struct conn *c)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
 	flush(s, c);
-	if (c->close_after_send && !c->send_inflight && !c->deferred)
+	if ((c->close_after_send || c->peer_done) && !c->send_inflight && !c->deferred)
 		conn_close(s, c);
 }
 
@@ -373,9 +378,16 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(s, c);
 		return;
 	}
-	if (cqe->res == 0 || (cqe->res < 0 && cqe->res != -ENOBUFS) || c->in.oom ||
+	if ((cqe->res < 0 && cqe->res != -ENOBUFS) || c->in.oom ||
 	    c->in.len > s->o.max_request_bytes + 2 * HTTP_URL_MAX + 65536) {
-		conn_close(s, c);	/* end of stream, error, or over its bound */
+		conn_close(s, c);	/* error, or over its bound */
+		return;
+	}
+	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
+		c->peer_done = true;
+		process_input(s, c);
+		if (!c->closing && !c->send_inflight && !c->deferred)
+			conn_close(s, c);
 		return;
 	}
 	c->last_ns = now_ns();
