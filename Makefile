@@ -44,6 +44,7 @@ LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
+TEST_SCRIPTS := tests/test_daemon.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn
 TOOL_BINS := $(BUILD)/tools/demo
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
@@ -142,6 +143,11 @@ test-run: $(TEST_BINS) $(DAEMON) $(CLI)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
+		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+	done; \
+	for t in $(TEST_SCRIPTS); do \
+		echo "== $$t"; \
+		if timeout $(TEST_TIMEOUT) $$t $(BUILD); then pass=$$((pass+1)); \
 		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
 	done; \
 	echo "$(MODE): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]

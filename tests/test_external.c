@@ -80,6 +80,21 @@ static int claim(struct jr_engine *e, uint32_t worker, const char *caps,
 	return rc;
 }
 
+/* Until the coordinator has taken n jobs in as eligible. */
+static void wait_queued(struct jr_engine *e, uint64_t n)
+{
+	struct jr_stats st;
+
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(jr_engine_stats(e, &st), 0);
+		if (st.queued >= n)
+			return;
+		test_sleep_ms(2);
+	}
+	fail_msg("only %llu of %llu jobs became eligible", (unsigned long long)st.queued,
+		 (unsigned long long)n);
+}
+
 static void test_batch_all_or_none(void **state)
 {
 	struct jr_engine *e = ext_engine(JR_ENGINE_START_PAUSED);
@@ -148,6 +163,7 @@ static void test_claim_order_and_capabilities(void **state)
 	jr_job_id gpu = submit_external(e, 7, "gpu,ib", 0, NULL, 0);
 
 	(void)state;
+	wait_queued(e, 3);	/* submission is asynchronous */
 	assert_int_equal(claim(e, WORKER_A, "ib", 0, &info), 1);
 	assert_true(info.job_id == high);	/* the gpu job needs more than ib */
 	assert_int_equal(info.state, JR_JOB_RUNNING);
