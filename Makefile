@@ -45,7 +45,8 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh
-BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn
+BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
+	$(BUILD)/bench/submit
 TOOL_BINS := $(BUILD)/tools/demo
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:src/daemon/%.c=$(BUILD)/obj/daemon/%.o)
@@ -59,7 +60,7 @@ STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
 LINK_LIB := $(STATIC_LIB) $(LIBS)
 
-.PHONY: all lib bin deps test test-run test-asan test-tsan bench bench-run demo \
+.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan bench bench-run demo \
 	install clean check-exports
 
 all: lib bin
@@ -167,13 +168,18 @@ test-tsan: deps
 	JR_TEST_SCALE=$${JR_TEST_SCALE:-8} \
 	$(MAKE) MODE=tsan BUILD=build/tsan test-run
 
-bench-run: $(BENCH_BINS)
+bench-run: $(BENCH_BINS) $(DAEMON)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
 
 demo: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin
+	tools/demo.sh build/release
+
+# The embedded engine: 1M function jobs in-process.
+demo-embedded: deps
 	$(MAKE) MODE=release BUILD=build/release lib $(TOOL_BINS)
 	build/release/tools/demo
 

@@ -185,13 +185,14 @@ static int b64(int c)
 static size_t b64_decode(const char *in, char *out)
 {
 	size_t n = 0;
-	int bits = 0, acc = 0;
+	int bits = 0;
+	unsigned acc = 0;
 
 	for (; *in && *in != '='; in++) {
 		int v = b64((unsigned char)*in);
 		if (v < 0)
 			continue;
-		acc = acc << 6 | v;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;

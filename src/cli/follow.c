@@ -170,11 +170,12 @@ int cli_logs(struct cli *c, int argc, char **argv)
 			return rc;
 		const char *data = cli_str(o, "data");
 		bool finished = cJSON_IsTrue(cJSON_GetObjectItem(o, "finished"));
+		bool got = *data != '\0';
 		fputs(data, stdout);
 		fflush(stdout);
 		offset = cli_num(o, "next_offset");
 		cJSON_Delete(o);
-		if (*data)
+		if (got)
 			continue;	/* more may be there already */
 		if (!follow || finished)
 			return CLI_OK;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# demo.sh - `make demo`: start jobringd on a temporary socket and state
+# directory, submit a sample workload through the jobring CLI (a small DAG
+# of heavy jobs, a sweep of light ones from a file, an urgent job, one job
+# that fails and is retried), watch it with `jobring wait`, print a summary
+# and stop the daemon. Usage: tools/demo.sh BUILD_DIR
+set -eu
+build=${1:-build/release}
+tmp=$(mktemp -d /tmp/jobring-demo-XXXXXX)
+export JOBRING_SOCKET="$tmp/jobring.sock"
+jobring() { "$build/jobring" "$@"; }
+
+"$build/jobringd" --socket "$JOBRING_SOCKET" --state-dir "$tmp/state" 2>"$tmp/jobringd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -S "$JOBRING_SOCKET" ] && break; sleep 0.05; done
+echo "jobringd $daemon listening on $JOBRING_SOCKET"
+
+# A DAG: prepare -> four simulations (2 cores each) -> reduce.
+prep=$(jobring submit -n prepare -p 6 -- sh -c 'sleep 0.3; echo inputs ready')
+sims=""
+for i in 1 2 3 4; do
+	sims="$sims,$(jobring submit -n "simulate-$i" -p 5 -c 2 --after "$prep" -- \
+		sh -c "sleep 0.6; echo simulation $i on cores \$JOBRING_CPUS")"
+done
+reduce=$(jobring submit -n reduce -p 5 --after "${sims#,}" -- sh -c 'echo all simulations reduced')
+
+# A sweep of 300 light jobs, one per line, as GNU parallel users keep them.
+for i in $(seq 300); do echo "echo point $i > /dev/null; sleep 0.0$((i % 3))"; done >"$tmp/sweep.txt"
+jobring submit -p 1 -n sweep --quiet --file "$tmp/sweep.txt"
+
+# One that fails on its first attempt and succeeds when retried.
+flaky=$(jobring submit -n flaky -p 4 -r 2 -- sh -c "test -e $tmp/flag || { touch $tmp/flag; echo first try fails >&2; exit 1; }")
+# And an urgent job, submitted last, started first.
+urgent=$(jobring submit -n urgent -p 7 -- sh -c 'echo urgent done')
+
+jobring wait || true
+echo
+echo "== summary"
+jobring stats | grep -E '^(submitted|succeeded|failed|cancelled)'
+printf '%-10s %-10s %-8s %s\n' JOB STATUS ATTEMPTS STARTED
+for pair in "prepare:$prep" "reduce:$reduce" "flaky:$flaky" "urgent:$urgent"; do
+	name=${pair%%:*} id=${pair#*:}
+	jobring show "$id" | awk -v n="$name" '/^status /{s=$2} /^attempts /{a=$2} /^start_time /{t=$2}
+		END {printf "%-10s %-10s %-8s %s\n", n, s, a, t}'
+done
+echo "reduce said: $(jobring logs "$reduce")"
+kill -TERM "$daemon"
+wait "$daemon" && echo "jobringd stopped cleanly"
