@@ -183,9 +183,15 @@ demo-embedded: deps
 	$(MAKE) MODE=release BUILD=build/release lib $(TOOL_BINS)
 	build/release/tools/demo
 
-install: lib
+install: lib bin
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man3
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 docs/man/jobring.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/jobringd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libjobring.so.0 $(DESTDIR)$(PREFIX)/lib/libjobring.so
