@@ -31,6 +31,12 @@
 #define CONNS 64
 #define BATCH 10000
 
+static _Noreturn void die(const char *what)
+{
+	fprintf(stderr, "bench/submit: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
 static char daemon_path[PATH_MAX], dir[] = "/tmp/jr-bench-submit-XXXXXX", sock[300];
 static uint64_t batch_jobs, single_jobs;
 static int runs;
@@ -113,7 +119,7 @@ static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 	pid_t pid = daemon_start();
 
 	if (jr_client_open(&c, sock) < 0)
-		exit(1);
+		die("connect");
 	t0 = bench_now();
 	for (int b = 0; b < nbatches; b++) {
 		char *resp;
@@ -150,17 +156,18 @@ static double batch_engine_once(int nbatches)
 	jr_engine_opts_init(&o);
 	o.workers = 1;
 	o.capacity = 2097152;
+	o.arena_bytes = 2097152ull * 128;	/* as jobringd sizes it */
 	o.state_dir = state;
 	o.flags = JR_ENGINE_START_PAUSED;
 	if (jr_engine_open(&e, &o) < 0)
-		exit(1);
+		die("jr_engine_open");
 	snprintf(name, sizeof(name), "job");
 	for (int i = 0; i < BATCH; i++)
 		specs[i] = (struct jr_command_spec){ .argv = argv, .name = name, .priority = 3 };
 	t0 = bench_now();
 	for (int b = 0; b < nbatches; b++)
 		if (jr_command_submit_batch(e, specs, BATCH, ids, NULL) < 0)
-			exit(1);
+			die("jr_command_submit_batch");
 	t1 = bench_now();
 	jr_engine_close(e, JR_CLOSE_CANCEL);
 	free(specs);
@@ -193,7 +200,7 @@ static void send_request(struct conn *c, const char *req, size_t len)
 	c->got = 0;
 	c->sent_at = bench_now();
 	if (send(c->fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
-		exit(1);
+		die("send");
 }
 
 static struct figures drive(const char *req, uint64_t total, int expect)
@@ -217,12 +224,12 @@ static struct figures drive(const char *req, uint64_t total, int expect)
 		struct epoll_event evs[CONNS];
 		int n = epoll_wait(ep, evs, CONNS, 5000);
 		if (n <= 0)
-			exit(1);
+			fprintf(stderr, "sent %llu done %llu\n", (unsigned long long)sent, (unsigned long long)done), die("no answer for 5 s");
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			ssize_t r = recv(c->fd, c->buf + c->got, sizeof(c->buf) - 1 - c->got, 0);
 			if (r <= 0)
-				exit(1);
+				die("recv");
 			c->got += (size_t)r;
 			if (!response_done(c))
 				continue;
@@ -249,12 +256,13 @@ static struct figures drive(const char *req, uint64_t total, int expect)
 
 static void single_once(struct figures *submit, struct figures *health)
 {
-	static const char post[] =
-		"POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 43\r\n\r\n"
-		"{\"command\":[\"/bin/true\"],\"name\":\"single\"}";
+	static const char job[] = "{\"command\":[\"/bin/true\"],\"name\":\"single\"}";
 	static const char get[] = "GET /health HTTP/1.1\r\n\r\n";
+	char post[256];
 	pid_t pid = daemon_start();
 
+	snprintf(post, sizeof(post), "POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
 	*health = drive(get, single_jobs, 200);
 	*submit = drive(post, single_jobs, 201);
 	daemon_stop(pid);

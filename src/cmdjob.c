@@ -18,62 +18,54 @@
 
 /* --- building ------------------------------------------------------------ */
 
-static char **strv_dup(char *const *v)
+/* A NULL-terminated copy of v in one allocation: the pointers, then the
+ * strings. NULL for an empty or absent v. */
+static char **strv_dup(char *const *v, bool *failed)
 {
-	size_t n = 0;
-	char **out;
+	size_t n = 0, bytes = 0;
+	char **out, *p;
 
 	while (v && v[n])
-		n++;
-	out = jr_calloc(n + 1, sizeof(*out));
-	if (!out)
+		bytes += strlen(v[n++]) + 1;
+	*failed = false;
+	if (n == 0)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		out[i] = strdup(v[i]);
-		if (!out[i]) {
-			while (i--)
-				free(out[i]);
-			jr_free(out);
-			return NULL;
-		}
+	out = jr_malloc((n + 1) * sizeof(*out) + bytes);
+	if (!out) {
+		*failed = true;
+		return NULL;
 	}
+	p = (char *)(out + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]) + 1;
+		out[i] = memcpy(p, v[i], len);
+		p += len;
+	}
+	out[n] = NULL;
 	return out;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	jr_free(v);
 }
 
 /* posix_spawn cannot set a umask, and umask(2) is per process: a job
  * that asks for one runs under sh, which sets it and execs the command. */
-static char **argv_with_umask(char *const *argv, int mask)
+static char **argv_with_umask(char *const *argv, int mask, bool *failed)
 {
-	char script[64];
+	char script[64], **wrapped, **out;
 	size_t n = 0;
-	char **out;
 
 	while (argv[n])
 		n++;
-	out = jr_calloc(n + 4, sizeof(*out));
-	if (!out)
+	wrapped = jr_calloc(n + 4, sizeof(*wrapped));
+	if (!wrapped) {
+		*failed = true;
 		return NULL;
-	snprintf(script, sizeof(script), "umask %04o && exec \"$0\" \"$@\"", mask & 0777);
-	out[0] = strdup("/bin/sh");
-	out[1] = strdup("-c");
-	out[2] = strdup(script);
-	for (size_t i = 0; i < n; i++)
-		out[3 + i] = strdup(argv[i]);
-	for (size_t i = 0; i < n + 3; i++) {
-		if (!out[i]) {
-			for (size_t k = 0; k < n + 3; k++)
-				free(out[k]);
-			jr_free(out);
-			return NULL;
-		}
 	}
+	snprintf(script, sizeof(script), "umask %04o && exec \"$0\" \"$@\"", mask & 0777);
+	wrapped[0] = "/bin/sh";
+	wrapped[1] = "-c";
+	wrapped[2] = script;
+	memcpy(wrapped + 3, argv, n * sizeof(*argv));
+	out = strv_dup(wrapped, failed);
+	jr_free(wrapped);
 	return out;
 }
 
@@ -81,20 +73,21 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 			    const struct jr_req *req)
 {
 	struct cmd_job *job = jr_calloc(1, sizeof(*job));
+	bool argv_failed = false, env_failed = false;
 
 	if (!job)
 		return NULL;
-	job->argv = !spec->argv ? strv_dup(NULL) :
-		    spec->use_umask ? argv_with_umask(spec->argv, spec->umask) :
-				      strv_dup(spec->argv);
-	job->env = strv_dup(spec->env);
+	job->argv = !spec->argv ? strv_dup(NULL, &argv_failed) :
+		    spec->use_umask ? argv_with_umask(spec->argv, spec->umask, &argv_failed) :
+				      strv_dup(spec->argv, &argv_failed);
+	job->env = strv_dup(spec->env, &env_failed);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
 	if (spec->after_count) {
 		job->after = jr_calloc(spec->after_count, sizeof(*job->after));
 		if (job->after)
 			memcpy(job->after, spec->after, spec->after_count * sizeof(*job->after));
 	}
-	if (!job->argv || !job->env || (spec->cwd && !job->cwd) ||
+	if (argv_failed || env_failed || (spec->cwd && !job->cwd) ||
 	    (spec->after_count && !job->after)) {
 		cmd_job_free(job);
 		return NULL;
@@ -124,10 +117,11 @@ void cmd_job_free(struct cmd_job *job)
 {
 	if (!job)
 		return;
-	strv_free(job->argv);
-	strv_free(job->env);
+	jr_free(job->argv);
+	jr_free(job->env);
 	free(job->cwd);
 	free(job->ext_caps);
+	jr_free(job->sj.alloc);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
 	jr_free(job);
@@ -186,14 +180,14 @@ static uint32_t gpu_ids(const struct jr_coordinator *co, const struct jr_alloc *
 static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 			struct env_builder *b, const uint32_t *cores, uint32_t ncores)
 {
-	uint32_t gpus[64], ngpus = gpu_ids(co, &job->sj.alloc, gpus, 64);
+	uint32_t gpus[64], ngpus = gpu_ids(co, job->sj.alloc, gpus, 64);
 	char list[400];
 	size_t base = 0;
 
 	while (co->base_env[base])
 		base++;
 	b->cap = base + 16;
-	for (size_t i = 0; job->env[i]; i++)
+	for (size_t i = 0; job->env && job->env[i]; i++)
 		b->cap++;
 	b->v = jr_calloc(b->cap, sizeof(char *));
 	if (!b->v)
@@ -208,7 +202,7 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	snprintf(b->own[5], sizeof(b->own[5]), "ROCR_VISIBLE_DEVICES=%s", list);
 	for (int i = 0; i < 6; i++)
 		env_add(b, b->n, b->own[i]);
-	for (size_t i = 0; job->env[i]; i++)
+	for (size_t i = 0; job->env && job->env[i]; i++)
 		env_add(b, b->n, job->env[i]);
 	size_t set_by_us = b->n;
 	for (size_t i = 0; i < base; i++)
@@ -234,7 +228,7 @@ static void binding_sets(struct jr_coordinator *co, struct cmd_job *job,
 	}
 	for (uint32_t node = 0; node < co->pools.numa_count; node++) {
 		hwloc_obj_t obj = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, node);
-		if (obj && (job->sj.alloc.nodes & (1u << node)))
+		if (obj && (job->sj.alloc->nodes & (1u << node)))
 			hwloc_bitmap_or(nodes, nodes, obj->nodeset);
 	}
 }
@@ -282,7 +276,7 @@ int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
 	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
 	int rc;
 
-	ncores = jr_alloc_core_ids(&co->pools, &job->sj.alloc, cores, 256);
+	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
 	jr_coord_output_paths(e, job->id, out, err, sizeof(out));
 	spec.argv = job->argv;
 	spec.envp = build_env(co, job, &env, cores, ncores);

@@ -23,8 +23,9 @@ struct cmd_job {
 	jr_job_id id;
 	uint32_t slot;
 	uint32_t record_ref;
-	char **argv;		/* NULL-terminated; strings follow in one block */
-	char **env;		/* extra NAME=VALUE, NULL-terminated */
+	char **argv;		/* NULL-terminated, strings in the same block;
+				 * NULL for an external job without one */
+	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
 	char *cwd;
 	jr_job_id *after;
 	uint32_t after_count;
@@ -100,6 +101,7 @@ struct jr_coordinator {
 	uint32_t gpus_per_node;
 	uint64_t rng;
 	char **base_env;
+	uint32_t uid;			/* the engine's, for jobs run as it */
 	/* External jobs: eligible ones by priority, and running ones. */
 	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
 	struct ext_list ext_running;

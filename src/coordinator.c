@@ -555,6 +555,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	co->gpus_per_node = o->gpus_per_node;
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
+	co->uid = (uint32_t)getuid();
 	pthread_mutex_init(&co->lock, NULL);
 	pthread_mutex_init(&co->state_lock, NULL);
 	pthread_cond_init(&co->spawn_cv, NULL);
@@ -684,32 +685,32 @@ static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
 }
 
 static uint32_t initial_rec_flags(const struct cmd_job *job,
-				  const struct jr_command_spec *spec)
+				  const struct jr_command_spec *spec, uint64_t now)
 {
 	uint32_t flags = job->external ? JR_REC_EXTERNAL : 0;
 
 	/* Until the coordinator sees otherwise: it clears the flag when the
 	 * job becomes eligible. */
-	if (spec->after_count || spec->scheduled_at_ns > jr_now_realtime_ns())
+	if (spec->after_count || spec->scheduled_at_ns > now)
 		flags |= JR_REC_PENDING;
 	return flags;
 }
 
 static void record_init(struct jr_region *r, struct cmd_job *job,
-			const struct jr_command_spec *spec)
+			const struct jr_command_spec *spec, uint64_t now)
 {
 	struct jr_cmd_record *rec = jr_cmd_record(r, job->record_ref);
 
 	memset(rec, 0, sizeof(*rec));
-	rec->uid = spec->run_as_user ? spec->uid : (uint32_t)getuid();
-	rec->flags = initial_rec_flags(job, spec);
+	rec->uid = spec->run_as_user ? spec->uid : job->co->uid;
+	rec->flags = initial_rec_flags(job, spec, now);
 	rec->coord = (uint64_t)(uintptr_t)job;
 }
 
 /* Take a slot for the job and publish it as QUEUED (not on any ring: the
  * coordinator starts it). */
 static int slot_take(struct jr_engine *e, struct cmd_job *job,
-		     const struct jr_command_spec *spec, int prio)
+		     const struct jr_command_spec *spec, int prio, uint64_t now)
 {
 	struct jr_region *r = &e->region;
 	uint32_t index, gen, name = 0;
@@ -730,7 +731,7 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	record_init(r, job, spec);
+	record_init(r, job, spec, now);
 	jr_slot_put(s->priority, (uint8_t)prio);
 	jr_slot_put(s->queue_id, (uint8_t)spec->queue_id);
 	jr_slot_put(s->flags, 0);
@@ -738,7 +739,7 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 	jr_slot_put(s->attempt, 0);
 	jr_slot_put(s->start_ns, 0);
 	jr_slot_put(s->end_ns, 0);
-	jr_slot_put(s->created_ns, jr_now_realtime_ns());
+	jr_slot_put(s->created_ns, now);
 	jr_slot_put(s->name_ref, name);
 	jr_slot_put(s->fn, 0);
 	jr_slot_put(s->arg, job->record_ref);
@@ -829,8 +830,10 @@ static int jobs_take_slots(struct jr_engine *e, struct cmd_job **jobs,
 			   const struct jr_command_spec *specs, size_t n,
 			   size_t *bad)
 {
+	uint64_t now = jr_now_realtime_ns();	/* one creation time per batch */
+
 	for (size_t i = 0; i < n; i++) {
-		int rc = slot_take(e, jobs[i], &specs[i], jobs[i]->sj.priority);
+		int rc = slot_take(e, jobs[i], &specs[i], jobs[i]->sj.priority, now);
 		if (rc < 0) {
 			*bad = i;
 			while (i--)

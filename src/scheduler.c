@@ -38,6 +38,8 @@ static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 	if (list_reserve(l, l->count + 1) < 0)
 		return -ENOMEM;
 	hi = l->count;
+	if (hi && waits_before(l->items[hi - 1], job))
+		lo = hi;	/* the common case: after everything */
 	while (lo < hi) {	/* first position whose job waits after ours */
 		uint32_t mid = (lo + hi) / 2;
 		if (waits_before(l->items[mid], job))
@@ -264,6 +266,33 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 
 /* --- the pass -------------------------------------------------------------- */
 
+/* A job's allocation record exists only while it holds resources: 776
+ * bytes that a million waiting jobs need not carry. */
+static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
+{
+	struct jr_alloc a;
+
+	JR_ASSERT(job->alloc == NULL);
+	if (jr_res_reserve(p, &job->req, &a) != 0)
+		return false;
+	job->alloc = jr_malloc(sizeof(a));
+	if (!job->alloc) {
+		jr_res_release(p, &a);
+		return false;
+	}
+	*job->alloc = a;
+	return true;
+}
+
+static void give_back(struct jr_pools *p, struct jr_sched_job *job)
+{
+	if (!job->alloc)
+		return;
+	jr_res_release(p, job->alloc);
+	jr_free(job->alloc);
+	job->alloc = NULL;
+}
+
 static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	job->state = JR_SCHED_RUNNING;
@@ -277,7 +306,7 @@ void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
 			     uint64_t now)
 {
 	JR_ASSERT(job->state == JR_SCHED_WAITING && job->list == ON_NONE);
-	memset(&job->alloc, 0, sizeof(job->alloc));
+	JR_ASSERT(job->alloc == NULL);
 	mark_running(s, job, now);
 }
 
@@ -314,7 +343,8 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		const struct jr_sched_job *r = run->items[i];
 		if (r->expected_end_ns == JR_TIME_NEVER)
 			break;
-		jr_res_release(&s->scratch, &r->alloc);
+		if (r->alloc)
+			jr_res_release(&s->scratch, r->alloc);
 		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) == 0)
 			return r->expected_end_ns;
 	}
@@ -333,7 +363,7 @@ static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 {
 	struct jr_alloc extra;
 
-	if (jr_res_reserve(s->pools, &job->req, &job->alloc) != 0)
+	if (!reserve(s->pools, job))
 		return false;
 	/* A running job past its expected end may end any moment: a shadow
 	 * time in the past leaves no room to backfill by time. */
@@ -341,8 +371,7 @@ static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 		return true;	/* ends before the head needs anything */
 	if (jr_res_reserve(&s->scratch, &job->req, &extra) == 0)
 		return true;	/* only uses what the head leaves over */
-	jr_res_release(s->pools, &job->alloc);
-	memset(&job->alloc, 0, sizeof(job->alloc));
+	give_back(s->pools, job);
 	return false;
 }
 
@@ -385,7 +414,7 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 		if (head)
 			tried++;
 		if (!head) {
-			go = jr_res_reserve(s->pools, &job->req, &job->alloc) == 0;
+			go = reserve(s->pools, job);
 			if (!go) {
 				head = job;
 				s->shadow_ns = head_shadow(s, head);
@@ -413,7 +442,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 {
 	JR_ASSERT(job->state == JR_SCHED_RUNNING);
 	running_remove(s, job);
-	jr_res_release(s->pools, &job->alloc);
+	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
 	if (state == JR_SCHED_SUCCEEDED)
@@ -427,8 +456,7 @@ void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 {
 	JR_ASSERT(job->state == JR_SCHED_RUNNING);
 	running_remove(s, job);
-	jr_res_release(s->pools, &job->alloc);
-	memset(&job->alloc, 0, sizeof(job->alloc));
+	give_back(s->pools, job);
 	job->state = JR_SCHED_PENDING;
 	job->not_before_ns = not_before_ns;
 	make_eligible(s, job, now);

@@ -63,7 +63,7 @@ struct jr_sched_job {
 	uint32_t deps_left;
 	uint32_t dependent_count, dependent_cap;
 	struct jr_sched_job **dependents;
-	struct jr_alloc alloc;
+	struct jr_alloc *alloc;	/* while it holds resources, else NULL */
 	uint64_t start_ns;
 	uint64_t expected_end_ns;	/* start + limit, or JR_TIME_NEVER */
 	uint32_t index;		/* position in the list it is on */

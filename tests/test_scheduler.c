@@ -183,7 +183,8 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 
 	(void)now;
 	for (uint32_t i = 0; i < s->running.count; i++) {
-		const struct jr_alloc *a = &s->running.items[i]->alloc;
+		const struct jr_alloc *a = s->running.items[i]->alloc;
+		assert_non_null(a);
 		for (uint32_t n = 0; n < p->numa_count; n++) {
 			for (uint32_t w = 0; w < JR_CORE_WORDS; w++) {
 				if (cores[n][w] & a->cores[n][w])

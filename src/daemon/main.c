@@ -330,6 +330,9 @@ int main(int argc, char **argv)
 	block_signals();
 	d.engine.state_dir = d.output_dir;
 	d.engine.workers = 1;	/* function jobs: the daemon runs none */
+	/* Each command job keeps a 64-byte record and its name in the arena. */
+	d.engine.arena_bytes = (uint64_t)(d.engine.capacity ? d.engine.capacity :
+							    JR_CAPACITY_DEFAULT) * 128;
 	d.engine.flags |= d.paused ? JR_ENGINE_START_PAUSED : 0;
 	rc = jr_engine_open(&e, &d.engine);
 	if (rc < 0) {
