@@ -299,6 +299,7 @@ int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,
 
 void api_destroy(struct api *a)
 {
+	api_jobs_destroy(a);
 	for (uint32_t i = 0; a->side && i < a->capacity; i++)
 		free(a->side[i].json);
 	for (uint32_t i = 0; a->workers && i < API_WORKERS_MAX; i++)

@@ -71,6 +71,7 @@ struct api {
 	uint64_t started_ns;
 	const char *local_capabilities;
 	struct api_counters count;
+	struct batch *batch;		/* api_jobs.c's arrays, kept between batches */
 };
 
 int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,
@@ -110,5 +111,6 @@ void api_workers_tick(struct api *a, uint64_t now_ns);
 /* api_jobs.c: a new job an external worker could take. */
 void api_jobs_side_put(struct api *a, jr_job_id id, const char *json, size_t len);
 const char *api_jobs_side_get(struct api *a, jr_job_id id);
+void api_jobs_destroy(struct api *a);
 
 #endif

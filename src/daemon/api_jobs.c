@@ -108,36 +108,82 @@ struct batch_line {
 	cJSON *json;
 };
 
+/* Kept from one batch to the next (api->batch): a batch of 10,000 needs
+ * about 10 MB of arrays, and giving them back to the allocator after each
+ * request made every batch fault them in again. */
 struct batch {
 	struct batch_line *lines;
 	struct jobspec *specs;
 	struct jr_command_spec *flat;
 	jr_job_id *ids;
-	size_t n;
+	size_t n, cap;
 };
 
-static void batch_free(struct batch *b)
+static struct batch *batch_of(struct api *a)
+{
+	if (!a->batch)
+		a->batch = calloc(1, sizeof(struct batch));
+	return a->batch;
+}
+
+/* Forget the last batch's lines, keeping the arrays. */
+static void batch_reset(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		cJSON_Delete(b->lines[i].json);
-		if (b->specs)
-			jobspec_free(&b->specs[i]);
+		jobspec_free(&b->specs[i]);
 	}
+	b->n = 0;
+}
+
+void api_jobs_destroy(struct api *a)
+{
+	struct batch *b = a->batch;
+
+	if (!b)
+		return;
+	batch_reset(b);
 	free(b->lines);
 	free(b->specs);
 	free(b->flat);
 	free(b->ids);
+	free(b);
+	a->batch = NULL;
+}
+
+static bool grow(void **p, size_t cap, size_t size)
+{
+	void *n = realloc(*p, cap * size);
+
+	if (n)
+		*p = n;
+	return n != NULL;
+}
+
+static int batch_reserve(struct batch *b, size_t want)
+{
+	size_t cap = b->cap ? b->cap : 1024;
+
+	if (want <= b->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if (!grow((void **)&b->lines, cap, sizeof(*b->lines)) ||
+	    !grow((void **)&b->specs, cap, sizeof(*b->specs)) ||
+	    !grow((void **)&b->flat, cap, sizeof(*b->flat)) ||
+	    !grow((void **)&b->ids, cap, sizeof(*b->ids)))
+		return -ENOMEM;
+	memset(b->specs + b->cap, 0, (cap - b->cap) * sizeof(*b->specs));
+	b->cap = cap;
+	return 0;
 }
 
 /* Split the body into its non-blank lines. */
 static int batch_split(const struct request *req, struct batch *b)
 {
 	const char *p = req->body, *end = req->body + req->body_len;
-	size_t cap = 1024, number = 0;
+	size_t number = 0;
 
-	b->lines = malloc(cap * sizeof(*b->lines));
-	if (!b->lines)
-		return -ENOMEM;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *stop = nl ? nl : end;
@@ -145,13 +191,9 @@ static int batch_split(const struct request *req, struct batch *b)
 		if (stop > p && !(stop - p == 1 && *p == '\r')) {
 			if (b->n == BATCH_MAX)
 				return -E2BIG;
-			if (b->n == cap) {
-				struct batch_line *l = realloc(b->lines, 2 * cap * sizeof(*l));
-				if (!l)
-					return -ENOMEM;
-				b->lines = l;
-				cap *= 2;
-			}
+			if (batch_reserve(b, b->n + 1) < 0)
+				return -ENOMEM;
+			memset(&b->specs[b->n], 0, sizeof(b->specs[b->n]));
 			b->lines[b->n++] = (struct batch_line){ p, (size_t)(stop - p), number, NULL };
 		}
 		p = stop + 1;
@@ -244,36 +286,30 @@ static void submit_batch_parsed(struct api *a, struct batch *b, struct response 
 
 static void submit_batch(struct api *a, const struct request *req, struct response *res)
 {
-	struct batch b = { 0 };
+	struct batch *b = batch_of(a);
 	cJSON *errors;
-	size_t bad;
-	int rc = batch_split(req, &b);
+	size_t bad, n;
+	int rc = b ? batch_split(req, b) : -ENOMEM;
 
-	if (rc < 0 || b.n == 0) {
+	n = b ? b->n : 0;
+	if (rc < 0 || n == 0) {
 		if (rc == -E2BIG)
 			api_error(res, 413, "too_large", "at most %u jobs per batch", BATCH_MAX);
 		else
 			api_error(res, rc ? 503 : 400, rc ? "out_of_memory" : "empty_batch",
 				  rc ? "no memory for the batch" : "the body holds no job");
-		batch_free(&b);
-		return;
-	}
-	b.specs = calloc(b.n, sizeof(*b.specs));
-	b.flat = calloc(b.n, sizeof(*b.flat));
-	b.ids = calloc(b.n, sizeof(*b.ids));
-	errors = cJSON_CreateArray();
-	if (!b.specs || !b.flat || !b.ids || !errors) {
+	} else if (!(errors = cJSON_CreateArray())) {
 		api_error(res, 503, "out_of_memory", "no memory for the batch");
-		cJSON_Delete(errors);
-	} else if ((bad = batch_parse(a, req, &b, errors)) > 0) {
-		batch_error(res, bad, b.n, errors);
+	} else if ((bad = batch_parse(a, req, b, errors)) > 0) {
+		batch_error(res, bad, n, errors);
 	} else {
 		cJSON_Delete(errors);
-		submit_batch_parsed(a, &b, res);
+		submit_batch_parsed(a, b, res);
 	}
 	if (res->status >= 400)
-		a->count.rejected += b.n;
-	batch_free(&b);
+		a->count.rejected += n;
+	if (b)
+		batch_reset(b);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */
