@@ -320,8 +320,10 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 {
 	struct jr_sched *s = &co->sched;
 
-	while (s->waiting.count)
-		jr_sched_cancel(s, s->waiting.items[0], now);
+	/* From the back: removing the last waiting job moves nothing. */
+	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
+		while (s->waiting[p].count)
+			jr_sched_cancel(s, s->waiting[p].items[s->waiting[p].count - 1], now);
 	while (s->delayed.count)
 		jr_sched_cancel(s, s->delayed.items[0], now);
 	for (uint32_t i = 0; i < co->running_count; i++) {
@@ -882,31 +884,6 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	return 0;
 }
 
-/* Waiting jobs of priority p: the waiting list is sorted by priority,
- * highest first. */
-static uint32_t waiting_at(const struct jr_job_list *w, int p)
-{
-	uint32_t lo = 0, hi = w->count, first;
-
-	while (lo < hi) {	/* first with priority <= p */
-		uint32_t mid = (lo + hi) / 2;
-		if (w->items[mid]->priority > p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	first = lo;
-	hi = w->count;
-	while (lo < hi) {	/* first with priority < p */
-		uint32_t mid = (lo + hi) / 2;
-		if (w->items[mid]->priority >= p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - first;
-}
-
 static void count_cores(const struct jr_pools *p, uint32_t *total, uint32_t *free)
 {
 	*total = *free = 0;
@@ -925,7 +902,7 @@ void jr_coord_stats(struct jr_engine *e, struct jr_stats *out)
 		return;
 	pthread_mutex_lock(&co->state_lock);
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
-		uint64_t n = waiting_at(&co->sched.waiting, p) + co->ext_ready[p].count;
+		uint64_t n = co->sched.waiting[p].count + co->ext_ready[p].count;
 		out->queued_by_priority[p] += n;
 		out->queued += n;
 	}

@@ -25,46 +25,55 @@ static void list_set(struct jr_job_list *l, uint32_t i, struct jr_sched_job *j)
 	j->index = i;
 }
 
-static bool waits_before(const struct jr_sched_job *a, const struct jr_sched_job *b)
+/* One list per priority, each in submission order (seq). */
+static struct jr_job_list *waiting_of(struct jr_sched *s, const struct jr_sched_job *job)
 {
-	return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
+	JR_ASSERT(job->priority >= JR_PRIORITY_MIN && job->priority <= JR_PRIORITY_MAX);
+	return &s->waiting[job->priority];
 }
 
-static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
+/* The first position in l whose job came after seq. */
+static uint32_t position_after(const struct jr_job_list *l, uint64_t seq, uint32_t lo)
 {
-	struct jr_job_list *l = &s->waiting;
-	uint32_t lo = 0, hi;
+	uint32_t hi = l->count;
 
-	if (list_reserve(l, l->count + 1) < 0)
-		return -ENOMEM;
-	hi = l->count;
-	if (hi && waits_before(l->items[hi - 1], job))
-		lo = hi;	/* the common case: after everything */
-	while (lo < hi) {	/* first position whose job waits after ours */
+	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		if (waits_before(l->items[mid], job))
+		if (l->items[mid]->seq < seq)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	memmove(&l->items[lo + 1], &l->items[lo], (l->count - lo) * sizeof(job));
-	l->items[lo] = job;
+	return lo;
+}
+
+static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = waiting_of(s, job);
+	uint32_t at;
+
+	if (list_reserve(l, l->count + 1) < 0)
+		return -ENOMEM;
+	/* New jobs go last; only a retry (an old seq) goes further in. */
+	at = l->count && l->items[l->count - 1]->seq > job->seq ?
+		     position_after(l, job->seq, 0) : l->count;
+	memmove(&l->items[at + 1], &l->items[at], (l->count - at) * sizeof(job));
+	l->items[at] = job;
 	l->count++;
+	s->waiting_count++;
 	job->list = ON_WAITING;
 	return 0;
 }
 
 static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
-	struct jr_job_list *l = &s->waiting;
+	struct jr_job_list *l = waiting_of(s, job);
+	uint32_t at = position_after(l, job->seq, 0);
 
-	for (uint32_t i = 0; i < l->count; i++) {
-		if (l->items[i] != job)
-			continue;
-		memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof(job));
-		l->count--;
-		break;
-	}
+	JR_ASSERT(at < l->count && l->items[at] == job);
+	memmove(&l->items[at], &l->items[at + 1], (l->count - at - 1) * sizeof(job));
+	l->count--;
+	s->waiting_count--;
 	job->list = ON_NONE;
 }
 
@@ -160,7 +169,8 @@ void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
 
 void jr_sched_destroy(struct jr_sched *s)
 {
-	jr_free(s->waiting.items);
+	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
+		jr_free(s->waiting[p].items);
 	jr_free(s->running.items);
 	jr_free(s->delayed.items);
 	memset(s, 0, sizeof(*s));
@@ -399,33 +409,41 @@ static bool any_core_free(const struct jr_pools *p)
  * waiting list cannot start. Behind a blocked head at most
  * JR_BACKFILL_DEPTH jobs are tried (as Slurm's bf_max_job_test does), so a
  * pass costs O(started + depth), not O(waiting). */
-uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
-{
-	struct jr_job_list *w = &s->waiting;
-	struct jr_sched_job *head = NULL;
-	uint32_t started = 0, kept = 0, tried = 0, i;
+struct pass {
+	struct jr_sched_job *head;
+	uint32_t started, tried;
+	uint64_t now;
+};
 
-	promote_delayed(s, now);
-	s->shadow_ns = JR_TIME_NEVER;
-	for (i = 0; i < w->count && any_core_free(s->pools) &&
-		    tried <= JR_BACKFILL_DEPTH; i++) {
+/* One priority's list, in order; false once the pass must stop. */
+static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps)
+{
+	uint32_t kept = 0, i;
+	bool more = true;
+
+	for (i = 0; i < w->count; i++) {
 		struct jr_sched_job *job = w->items[i];
 		bool go;
-		if (head)
-			tried++;
-		if (!head) {
+		if (!any_core_free(s->pools) || ps->tried > JR_BACKFILL_DEPTH) {
+			more = false;
+			break;
+		}
+		if (ps->head)
+			ps->tried++;
+		if (!ps->head) {
 			go = reserve(s->pools, job);
 			if (!go) {
-				head = job;
-				s->shadow_ns = head_shadow(s, head);
+				ps->head = job;
+				s->shadow_ns = head_shadow(s, job);
 			}
 		} else {
-			go = backfill(s, job, now, s->shadow_ns);
+			go = backfill(s, job, ps->now, s->shadow_ns);
 			s->backfilled += go;
 		}
 		if (go) {
-			start_job(s, job, now);
-			started++;
+			start_job(s, job, ps->now);
+			ps->started++;
+			s->waiting_count--;
 		} else {
 			w->items[kept++] = job;
 		}
@@ -433,7 +451,19 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 	if (kept != i)
 		memmove(&w->items[kept], &w->items[i], (w->count - i) * sizeof(w->items[0]));
 	w->count = kept + (w->count - i);
-	return started;
+	return more;
+}
+
+uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
+{
+	struct pass ps = { .now = now };
+
+	promote_delayed(s, now);
+	s->shadow_ns = JR_TIME_NEVER;
+	for (int p = JR_PRIORITY_MAX; p >= JR_PRIORITY_MIN; p--)
+		if (!pass_list(s, &s->waiting[p], &ps))
+			break;
+	return ps.started;
 }
 
 void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,

@@ -94,7 +94,10 @@ struct jr_sched {
 	struct jr_pools *pools;
 	struct jr_sched_ops ops;
 	uint64_t next_seq;
-	struct jr_job_list waiting;	/* sorted: priority desc, seq asc */
+	/* Eligible jobs, one list per priority, each in submission (seq)
+	 * order: a new job is appended whatever its priority. */
+	struct jr_job_list waiting[JR_PRIORITY_LEVELS];
+	uint64_t waiting_count;
 	struct jr_job_list running;
 	struct jr_job_list delayed;	/* min-heap on not_before_ns */
 	/* What the last pass decided for its head (tests, metrics). */

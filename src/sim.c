@@ -148,7 +148,7 @@ static int sim_loop(struct sim *sim, struct jr_sim_job *jobs, size_t n)
 		if (sim->hooks.after_pass)
 			sim->hooks.after_pass(sim->hooks.ctx, &sim->sched, now);
 	}
-	return sim->sched.waiting.count ? -EDEADLK : 0;
+	return sim->sched.waiting_count ? -EDEADLK : 0;
 }
 
 int jr_sim_run(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,

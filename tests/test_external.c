@@ -130,6 +130,45 @@ static void test_batch_all_or_none(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* A million queued command jobs: accepted in batches, and an engine that
+ * closes with them still queued cancels them in linear time (it once
+ * removed each from the front of the waiting list: quadratic). */
+static void test_million_queued_then_close(void **state)
+{
+	uint32_t batch = 10000, n = (uint32_t)test_scaled(1000000) / batch * batch;
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec *specs = calloc(batch, sizeof(*specs));
+	struct jr_stats st;
+	double t0;
+
+	(void)state;
+	jr_engine_opts_init(&o);
+	o.workers = 1;
+	o.capacity = 1 << 21;
+	o.arena_bytes = (uint64_t)o.capacity * 128;
+	o.state_dir = state_dir;
+	o.flags = JR_ENGINE_START_PAUSED;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	for (uint32_t i = 0; i < batch; i++)
+		specs[i] = (struct jr_command_spec){ .argv = argv, .priority = (int)(i % 8) };
+	for (uint32_t done = 0; done < n; done += batch)
+		assert_int_equal(jr_command_submit_batch(e, specs, batch, NULL, NULL), 0);
+	for (int i = 0; i < 2000; i++) {	/* until the coordinator took them all */
+		assert_int_equal(jr_engine_stats(e, &st), 0);
+		if (st.queued == n)
+			break;
+		test_sleep_ms(5);
+	}
+	assert_int_equal(st.queued, n);
+	t0 = test_now_s();
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+	print_message("closing with %u queued command jobs took %.2f s\n", n, test_now_s() - t0);
+	assert_true(test_now_s() - t0 < 10);
+	free(specs);
+}
+
 static void test_scan_filters(void **state)
 {
 	struct jr_engine *e = ext_engine(JR_ENGINE_START_PAUSED);
@@ -239,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_all_or_none),
 		cmocka_unit_test(test_scan_filters),
+		cmocka_unit_test(test_million_queued_then_close),
 		cmocka_unit_test(test_claim_order_and_capabilities),
 		cmocka_unit_test(test_lost_worker_retried_then_failed),
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
