@@ -374,6 +374,32 @@ static void test_slow_client(void **state)
 	close(fast);
 }
 
+/* jr_client_*: what a C program uses to talk to the daemon. */
+static void test_client_library(void **state)
+{
+	struct jr_client *c;
+	char id[17], path[64], *resp = NULL, *err = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(jr_client_open(&c, "/nonexistent/jobring.sock"), -ENOENT);
+	assert_int_equal(jr_client_open(&c, sock_path), 0);
+	assert_int_equal(jr_client_submit(c, "{\"command\":[\"true\"],\"name\":\"from-c\"}", id, NULL), 0);
+	assert_int_equal(strlen(id), 16);
+	snprintf(path, sizeof(path), "/jobs/%s", id);
+	assert_int_equal(jr_client_request(c, "GET", path, NULL, 0, &resp, &len), 200);
+	assert_non_null(strstr(resp, "\"name\":\"from-c\""));
+	assert_int_equal(len, strlen(resp));
+	free(resp);
+	assert_int_equal(jr_client_submit(c, "{\"command\":[\"true\"],\"priority\":99}", id, &err), 422);
+	assert_non_null(strstr(err, "\"code\":\"invalid_value\""));
+	free(err);
+	/* The same connection still serves after an error answer. */
+	assert_int_equal(jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL), 200);
+	free(resp);
+	jr_client_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +407,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_thousand_connections),
 		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_client_library),
 		cmocka_unit_test(test_llhttp_corpus),
 	};
 	char self[PATH_MAX];
