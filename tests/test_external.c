@@ -34,17 +34,13 @@ static struct jr_engine *ext_engine(uint32_t flags)
 static int setup(void **state)
 {
 	(void)state;
-	assert_non_null(mkdtemp(state_dir));
-	return 0;
+	return test_dir_make(state_dir);
 }
 
 static int teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_dir_remove(state_dir);
 }
 
 static jr_job_id submit_external(struct jr_engine *e, int priority, const char *caps,

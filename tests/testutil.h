@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <cmocka.h>
@@ -52,6 +53,21 @@ static inline struct jr_engine *test_engine(uint32_t workers, uint32_t capacity,
 	o.flags = flags;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	return e;
+}
+
+/* A suite's temporary directory (a mkdtemp template), made by its group
+ * setup and removed with everything in it by its group teardown. */
+static inline int test_dir_make(char *tmpl)
+{
+	return mkdtemp(tmpl) ? 0 : -1;
+}
+
+static inline int test_dir_remove(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif

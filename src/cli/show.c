@@ -45,6 +45,29 @@ static void query_add(char *q, size_t size, const char *key, const char *value)
 	q[n] = '\0';
 }
 
+struct query_key {
+	int opt;
+	const char *key;
+};
+
+/* A command whose options are all query parameters: parse them into q.
+ * false on a bad option (usage printed). */
+static bool options_to_query(const struct opt_spec *spec, const struct query_key *keys,
+			     int argc, char **argv, char *q, size_t size)
+{
+	int opt;
+
+	optind = 0;
+	while ((opt = next_opt(spec, argc, argv)) != -1) {
+		if (opt == '?')
+			return false;
+		for (const struct query_key *k = keys; k->key; k++)
+			if (k->opt == opt)
+				query_add(q, size, k->key, optarg);
+	}
+	return true;
+}
+
 static int print_answer(struct cli *c, const char *method, const char *path,
 			void (*human)(const cJSON *))
 {
@@ -179,17 +202,13 @@ int cli_workers(struct cli *c, int argc, char **argv)
 		{ "status", 1, NULL, 's' }, { "capabilities", 1, NULL, 'c' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
+	static const struct query_key keys[] = { { 's', "status" }, { 'c', "capabilities" }, { 0, NULL } };
 	const struct opt_spec spec = { "usage: jobring workers [--status S] [--capabilities L]\n",
 				       opts, "s:c:h" };
 	char q[512] = "", path[600];
-	int opt;
 
-	optind = 0;
-	while ((opt = next_opt(&spec, argc, argv)) != -1) {
-		if (opt == '?')
-			return CLI_USAGE;
-		query_add(q, sizeof(q), opt == 's' ? "status" : "capabilities", optarg);
-	}
+	if (!options_to_query(&spec, keys, argc, argv, q, sizeof(q)))
+		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/workers%s", q);
 	return print_answer(c, "GET", path, print_workers);
 }
@@ -217,18 +236,14 @@ int cli_executions(struct cli *c, int argc, char **argv)
 		{ "job", 1, NULL, 'j' }, { "worker", 1, NULL, 'w' }, { "status", 1, NULL, 's' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
+	static const struct query_key keys[] = { { 'j', "job_id" }, { 'w', "worker_id" },
+						 { 's', "status" }, { 0, NULL } };
 	const struct opt_spec spec = {
 		"usage: jobring executions [--job ID] [--worker W] [--status S]\n", opts, "j:w:s:h" };
 	char q[512] = "", path[600];
-	int opt;
 
-	optind = 0;
-	while ((opt = next_opt(&spec, argc, argv)) != -1) {
-		if (opt == '?')
-			return CLI_USAGE;
-		query_add(q, sizeof(q), opt == 'j' ? "job_id" : opt == 'w' ? "worker_id" : "status",
-			  optarg);
-	}
+	if (!options_to_query(&spec, keys, argc, argv, q, sizeof(q)))
+		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/executions%s", q);
 	return print_answer(c, "GET", path, print_executions);
 }

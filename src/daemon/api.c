@@ -174,16 +174,22 @@ static void add_submitted(struct api *a, cJSON *o, jr_job_id id)
 	cJSON_Delete(sub);
 }
 
-static void add_execution_fields(struct api *a, cJSON *o, const struct jr_job_info *info)
+/* The worker of the latest attempt; null before the first. */
+static void add_worker(struct api *a, cJSON *o, const struct jr_job_info *info)
 {
 	char w[32];
 
-	add_id(o, "execution_id", info->exec.execution_id);
 	if (info->exec.execution_id)
 		cJSON_AddStringToObject(o, "worker_id",
 					api_worker_name(a, info->exec.worker_id, w, sizeof(w)));
 	else
 		cJSON_AddNullToObject(o, "worker_id");
+}
+
+static void add_execution_fields(struct api *a, cJSON *o, const struct jr_job_info *info)
+{
+	add_id(o, "execution_id", info->exec.execution_id);
+	add_worker(a, o, info);
 	add_time(o, "start_time", info->exec.start_ns);
 	add_time(o, "end_time", info->exec.end_ns);
 }
@@ -221,15 +227,10 @@ cJSON *api_execution_json(struct api *a, const struct jr_job_info *info)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *usage = cJSON_CreateObject();
-	char w[32];
 
 	add_id(o, "execution_id", info->exec.execution_id);
 	add_id(o, "job_id", info->job_id);
-	if (info->exec.execution_id)
-		cJSON_AddStringToObject(o, "worker_id",
-					api_worker_name(a, info->exec.worker_id, w, sizeof(w)));
-	else
-		cJSON_AddNullToObject(o, "worker_id");
+	add_worker(a, o, info);
 	cJSON_AddNumberToObject(o, "attempt", info->exec.attempt);
 	add_time(o, "start_time", info->exec.start_ns);
 	add_time(o, "end_time", info->exec.end_ns);
