@@ -109,7 +109,25 @@ static double percentile(double *v, int n, double q)
 
 struct figures {
 	double rate, p50_ms, p99_ms;
+	double taken_rate;	/* until the coordinator had taken every job in */
 };
+
+/* Poll GET /health until the scheduler holds n queued jobs. */
+static void wait_taken_in(struct jr_client *c, uint64_t n)
+{
+	char want[64], *resp;
+
+	snprintf(want, sizeof(want), "\"queued\":%llu,", (unsigned long long)n);
+	for (;;) {
+		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
+			die("GET /health");
+		bool done = strstr(resp, want) != NULL;
+		free(resp);
+		if (done)
+			return;
+		usleep(1000);
+	}
+}
 
 static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 {
@@ -134,6 +152,8 @@ static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 	}
 	t1 = bench_now();
 	f.rate = nbatches * (double)BATCH / (t1 - t0);
+	wait_taken_in(c, (uint64_t)nbatches * BATCH);
+	f.taken_rate = nbatches * (double)BATCH / (bench_now() - t0);
 	f.p50_ms = percentile(lat, nbatches, 0.5);
 	f.p99_ms = percentile(lat, nbatches, 0.99);
 	jr_client_close(c);
@@ -283,7 +303,7 @@ int main(int argc, char **argv)
 {
 	int nbatches;
 	char self[PATH_MAX];
-	double br[16], bp50[16], bp99[16], be[16], sr[16], sp50[16], sp99[16], hr[16];
+	double br[16], bp50[16], bp99[16], be[16], sr[16], sp50[16], sp99[16], hr[16], bt[16];
 
 	(void)argc;
 	snprintf(self, sizeof(self), "%s", argv[0]);
@@ -306,12 +326,14 @@ int main(int argc, char **argv)
 	       (unsigned long long)single_jobs, CONNS, runs);
 	for (int r = 0; r < runs; r++) {
 		struct figures f = batch_http_once(bodies, lens, nbatches), s, h;
-		br[r] = f.rate, bp50[r] = f.p50_ms, bp99[r] = f.p99_ms;
+		br[r] = f.rate, bp50[r] = f.p50_ms, bp99[r] = f.p99_ms, bt[r] = f.taken_rate;
 		be[r] = batch_engine_once(nbatches);
 		single_once(&s, &h);
 		sr[r] = s.rate, sp50[r] = s.p50_ms, sp99[r] = s.p99_ms, hr[r] = h.rate;
 	}
 	report("POST /jobs/batch (10,000 per batch)", br, bp50, bp99, be, "engine alone");
+	printf("  %-34s %10.0f jobs/s  (acknowledged and taken in by the scheduler)\n",
+	       "  ... until all were queued", bench_median(bt, runs));
 	report("POST /jobs (64 connections)", sr, sp50, sp99, hr, "GET /health");
 	printf("  targets: batch >= 1,000,000 jobs/s: %s; single >= 50,000 jobs/s: %s\n",
 	       bench_median(br, runs) >= 1e6 ? "pass" : "MISSED",

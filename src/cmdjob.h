@@ -16,6 +16,7 @@
 #include "scheduler.h"
 
 struct jr_coordinator;
+struct cmd_batch;
 
 struct cmd_job {
 	struct jr_sched_job sj;
@@ -69,7 +70,7 @@ struct jr_coordinator {
 	/* Everything else: held by the coordinator while it works, and by a
 	 * runner thread while it ends its child's job and runs the pass. */
 	pthread_mutex_t state_lock;
-	struct cmd_job *inbox_head, *inbox_tail;
+	struct cmd_batch *inbox_head, *inbox_tail;	/* submitted, not yet taken in */
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
 	bool stopping, cancel_all;

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "arena.h"
+#include "cmdbatch.h"
 #include "cmdjob.h"
 #include "cmdrec.h"
 #include "common.h"
@@ -209,14 +210,50 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 	jr_sched_cancel(&co->sched, &job->sj, now);
 }
 
+/* Without memory for its coordinator record a job cannot be scheduled:
+ * it ends cancelled, as if the table had refused it. */
+static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i)
+{
+	struct jr_region *r = &co->engine->region;
+	struct jr_slot *s = &r->slots[b->slots[i]];
+
+	jr_store_relaxed(&jr_cmd_record(r, b->records[i])->reason, JR_REASON_CANCELLED);
+	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
+		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
+	jr_jobtab_free_batch(r, &b->slots[i], 1);
+	jr_engine_notify_done(r);
+}
+
+static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
+{
+	struct jr_region *r = &co->engine->region;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct cmd_job *job = cmd_job_new(&b->specs[i], &b->reqs[i]);
+		if (!job) {
+			end_unbuilt(co, b, i);
+			continue;
+		}
+		job->co = co;
+		job->sj.priority = b->prios[i];
+		job->slot = b->slots[i];
+		job->record_ref = b->records[i];
+		job->id = b->ids[i];
+		/* Pairs with coord_job_of()'s acquire load. */
+		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
+				 (uint64_t)(uintptr_t)job);
+		take_submission(co, job, now);
+	}
+}
+
 static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 {
-	struct cmd_job *jobs;
+	struct cmd_batch *batches;
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
 	pthread_mutex_lock(&co->lock);
-	jobs = co->inbox_head;
+	batches = co->inbox_head;
 	co->inbox_head = co->inbox_tail = NULL;
 	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
 	if (ncancel) {
@@ -226,10 +263,11 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 		co->cancel_count -= ncancel;
 	}
 	pthread_mutex_unlock(&co->lock);
-	while (jobs) {
-		struct cmd_job *job = jobs;
-		jobs = job->next;
-		take_submission(co, job, now);
+	while (batches) {
+		struct cmd_batch *b = batches;
+		batches = b->next;
+		take_batch(co, b, now);
+		jr_free(b);
 	}
 	for (uint32_t i = 0; i < ncancel; i++)
 		take_cancel(co, cancels[i], now);
@@ -686,10 +724,9 @@ static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
 	return 0;
 }
 
-static uint32_t initial_rec_flags(const struct cmd_job *job,
-				  const struct jr_command_spec *spec, uint64_t now)
+static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t now)
 {
-	uint32_t flags = job->external ? JR_REC_EXTERNAL : 0;
+	uint32_t flags = (spec->flags & JR_COMMAND_EXTERNAL) ? JR_REC_EXTERNAL : 0;
 
 	/* Until the coordinator sees otherwise: it clears the flag when the
 	 * job becomes eligible. */
@@ -698,24 +735,22 @@ static uint32_t initial_rec_flags(const struct cmd_job *job,
 	return flags;
 }
 
-static void record_init(struct jr_region *r, struct cmd_job *job,
+/* The record's coord stays 0 until the coordinator has built the job. */
+static void record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 			const struct jr_command_spec *spec, uint64_t now)
 {
-	struct jr_cmd_record *rec = jr_cmd_record(r, job->record_ref);
-
 	memset(rec, 0, sizeof(*rec));
-	rec->uid = spec->run_as_user ? spec->uid : job->co->uid;
-	rec->flags = initial_rec_flags(job, spec, now);
-	rec->coord = (uint64_t)(uintptr_t)job;
+	rec->uid = spec->run_as_user ? spec->uid : co->uid;
+	rec->flags = initial_rec_flags(spec, now);
 }
 
-/* Take a slot for the job and publish it as QUEUED (not on any ring: the
- * coordinator starts it). */
-static int slot_take(struct jr_engine *e, struct cmd_job *job,
-		     const struct jr_command_spec *spec, int prio, uint64_t now)
+/* Take a slot for job i of the batch and publish it as QUEUED (not on any
+ * ring: the coordinator starts it). */
+static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
+		     const struct jr_command_spec *spec, uint64_t now)
 {
 	struct jr_region *r = &e->region;
-	uint32_t index, gen, name = 0;
+	uint32_t index, gen, name = 0, ref;
 	struct jr_slot *s;
 	int rc;
 
@@ -725,16 +760,16 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 	s = &r->slots[index];
 	gen = jr_jobtab_next_gen(s);
 	jr_jobtab_drop_payload(r, s);
-	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &job->record_ref);
+	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &ref);
 	if (rc == 0 && spec->name && *spec->name)
 		rc = jr_arena_store_string(r, spec->name, &name);
 	if (rc < 0) {
-		jr_arena_free(r, job->record_ref);
+		jr_arena_free(r, ref);
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	record_init(r, job, spec, now);
-	jr_slot_put(s->priority, (uint8_t)prio);
+	record_init(coord_of(e), jr_cmd_record(r, ref), spec, now);
+	jr_slot_put(s->priority, (uint8_t)b->prios[i]);
 	jr_slot_put(s->queue_id, (uint8_t)spec->queue_id);
 	jr_slot_put(s->flags, 0);
 	jr_slot_put(s->result, 0);
@@ -744,48 +779,34 @@ static int slot_take(struct jr_engine *e, struct cmd_job *job,
 	jr_slot_put(s->created_ns, now);
 	jr_slot_put(s->name_ref, name);
 	jr_slot_put(s->fn, 0);
-	jr_slot_put(s->arg, job->record_ref);
-	job->slot = index;
-	job->id = jr_job_id_make(gen, index);
+	jr_slot_put(s->arg, ref);
+	b->slots[i] = index;
+	b->records[i] = ref;
+	b->ids[i] = jr_job_id_make(gen, index);
 	/* Pairs with readers' acquire loads of the state word. */
 	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
 	return 0;
 }
 
 /* Undo slot_take() for a job no one has seen the id of. */
-static void slot_give_back(struct jr_engine *e, struct cmd_job *job)
+static void slot_give_back(struct jr_engine *e, uint32_t index)
 {
 	struct jr_region *r = &e->region;
-	struct jr_slot *s = &r->slots[job->slot];
+	struct jr_slot *s = &r->slots[index];
 	uint32_t w = jr_load_relaxed(&s->state);
 
 	jr_store_release(&s->state, jr_slot_word(jr_slot_gen(w), JR_JOB_CANCELLED));
-	jr_store_release(&jr_cmd_record(r, job->record_ref)->coord, 0);
-	jr_jobtab_free_batch(r, &job->slot, 1);
+	jr_jobtab_free_batch(r, &index, 1);
 }
 
-/* Check a spec and build its job (no slot yet). */
-static int job_build(struct jr_engine *e, const struct jr_command_spec *spec,
-		     struct cmd_job **out)
+/* Check a spec: its priority and its requirements against this host. */
+static int spec_prepare(struct jr_engine *e, const struct jr_command_spec *spec,
+			struct jr_req *req, int *prio)
 {
-	struct jr_coordinator *co = coord_of(e);
 	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
-	struct cmd_job *job;
-	struct jr_req req;
-	int prio, rc;
+	int rc = spec_check(coord_of(e), spec, q, prio, req);
 
-	rc = spec_check(co, spec, q, &prio, &req);
-	if (rc == 0)
-		rc = deps_check(e, spec);
-	if (rc < 0)
-		return rc;
-	job = cmd_job_new(spec, &req);
-	if (!job)
-		return -ENOMEM;
-	job->co = co;
-	job->sj.priority = prio;
-	*out = job;
-	return 0;
+	return rc < 0 ? rc : deps_check(e, spec);
 }
 
 static int submit_open(struct jr_engine *e)
@@ -801,16 +822,15 @@ static int submit_open(struct jr_engine *e)
 	return rc;
 }
 
-/* Hand built jobs (linked through next) to the coordinator. */
-static void inbox_append(struct jr_coordinator *co, struct cmd_job *first,
-			 struct cmd_job *last)
+/* Hand a batch to the coordinator. */
+static void inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 {
 	pthread_mutex_lock(&co->lock);
 	if (co->inbox_tail)
-		co->inbox_tail->next = first;
+		co->inbox_tail->next = b;
 	else
-		co->inbox_head = first;
-	co->inbox_tail = last;
+		co->inbox_head = b;
+	co->inbox_tail = b;
 	pthread_mutex_unlock(&co->lock);
 	poke(co);
 }
@@ -821,25 +841,31 @@ int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 	return spec ? jr_coord_submit_batch(e, spec, 1, id_out, NULL) : -EINVAL;
 }
 
-static void jobs_free(struct cmd_job **jobs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		cmd_job_free(jobs[i]);
-	jr_free(jobs);
-}
-
-static int jobs_take_slots(struct jr_engine *e, struct cmd_job **jobs,
-			   const struct jr_command_spec *specs, size_t n,
-			   size_t *bad)
+static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
+			    const struct jr_command_spec *specs, size_t *bad)
 {
 	uint64_t now = jr_now_realtime_ns();	/* one creation time per batch */
 
-	for (size_t i = 0; i < n; i++) {
-		int rc = slot_take(e, jobs[i], &specs[i], jobs[i]->sj.priority, now);
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = slot_take(e, b, i, &specs[i], now);
 		if (rc < 0) {
 			*bad = i;
 			while (i--)
-				slot_give_back(e, jobs[i]);
+				slot_give_back(e, b->slots[i]);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Every spec is checked before any slot is taken: all or none. */
+static int batch_check(struct jr_engine *e, struct cmd_batch *b,
+		       const struct jr_command_spec *specs, size_t *bad)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = spec_prepare(e, &specs[i], &b->reqs[i], &b->prios[i]);
+		if (rc < 0) {
+			*bad = i;
 			return rc;
 		}
 	}
@@ -849,8 +875,8 @@ static int jobs_take_slots(struct jr_engine *e, struct cmd_job **jobs,
 int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
-	struct cmd_job **jobs;
-	size_t i, bad = 0;
+	struct cmd_batch *b;
+	size_t bad = 0;
 	int rc;
 
 	if (!specs || n == 0)
@@ -858,29 +884,22 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	rc = submit_open(e);
 	if (rc < 0)
 		return rc;
-	jobs = jr_calloc(n, sizeof(*jobs));
-	if (!jobs)
+	b = cmd_batch_new(specs, n);
+	if (!b)
 		return -ENOMEM;
-	for (i = 0; i < n && rc == 0; i++)
-		rc = job_build(e, &specs[i], &jobs[i]);
-	if (rc < 0)
-		bad = i - 1;
-	else
-		rc = jobs_take_slots(e, jobs, specs, n, &bad);
+	rc = batch_check(e, b, specs, &bad);
+	if (rc == 0)
+		rc = batch_take_slots(e, b, specs, &bad);
 	if (rc < 0) {
 		if (bad_index)
 			*bad_index = bad;
-		jobs_free(jobs, n);
+		jr_free(b);
 		return rc;
 	}
-	for (i = 0; i < n; i++) {
-		jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
-		if (ids_out)
-			ids_out[i] = jobs[i]->id;
-	}
+	if (ids_out)
+		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
 	jr_engine_count_submitted(e, n);
-	inbox_append(coord_of(e), jobs[0], jobs[n - 1]);
-	jr_free(jobs);
+	inbox_append(coord_of(e), b);
 	return 0;
 }
 
