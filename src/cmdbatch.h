@@ -31,4 +31,10 @@ struct cmd_batch {
  * Free with jr_free(). */
 struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n);
 
+/* A NULL-terminated string vector copied into a block: the bytes it
+ * takes (0 for NULL), and the copy at *cursor (moved past it; NULL for
+ * NULL). Shared with cmdjob.c, which keeps argv and env this way. */
+size_t cmd_strv_bytes(char *const *v);
+char **cmd_strv_copy(char **cursor, char *const *v);
+
 #endif

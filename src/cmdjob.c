@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "alloc.h"
+#include "cmdbatch.h"
 #include "cmdjob.h"
 #include "cmdrec.h"
 #include "common.h"
@@ -22,27 +23,17 @@
  * strings. NULL for an empty or absent v. */
 static char **strv_dup(char *const *v, bool *failed)
 {
-	size_t n = 0, bytes = 0;
-	char **out, *p;
+	char *block;
 
-	while (v && v[n])
-		bytes += strlen(v[n++]) + 1;
 	*failed = false;
-	if (n == 0)
+	if (!v || !v[0])
 		return NULL;
-	out = jr_malloc((n + 1) * sizeof(*out) + bytes);
-	if (!out) {
+	block = jr_malloc(cmd_strv_bytes(v));
+	if (!block) {
 		*failed = true;
 		return NULL;
 	}
-	p = (char *)(out + n + 1);
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(v[i]) + 1;
-		out[i] = memcpy(p, v[i], len);
-		p += len;
-	}
-	out[n] = NULL;
-	return out;
+	return cmd_strv_copy(&block, v);
 }
 
 /* posix_spawn cannot set a umask, and umask(2) is per process: a job

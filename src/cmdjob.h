@@ -136,6 +136,8 @@ void coord_running_add(struct jr_coordinator *co, struct cmd_job *job);
 void coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
 struct cmd_job *coord_job_of(struct jr_coordinator *co, jr_job_id id);
 void coord_poke(struct jr_coordinator *co);
+/* Under co->lock. 0 or -errno. */
+int coord_make_state_dir(struct jr_coordinator *co);
 /* After a change outside the coordinator's turn (under state_lock): run
  * the pass, end refused starts, free what ended; true if the coordinator
  * must be poked (call coord_poke() after unlocking). */
