@@ -296,6 +296,20 @@ wait "$daemon_pid"
 check "SIGTERM exits 0" [ $? = 0 ]
 check "socket removed" [ ! -e "$sock" ]
 
+# --- the connection limit --------------------------------------------------------------
+start_daemon --max-connections 1
+req POST /workers/register '{"name":"holder"}'
+curl -s -o /dev/null --unix-socket "$sock" -X POST "http://x/workers/$(field worker_id)/claim?wait=3" &
+holder=$!
+sleep 0.3
+req GET /health
+check "over --max-connections 503" [ "$code" = 503 ]
+check "503 is a JSON error" grep -q '"code":"too_many_connections"' <<<"$body"
+wait $holder
+req GET /health
+check "served again once a connection closed" [ "$code" = 200 ]
+kill -TERM "$daemon_pid"; wait "$daemon_pid"
+
 # --- uid separation -------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/dev/null; then
 	for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done

@@ -30,7 +30,9 @@
 #define BUF_GROUP 0
 #define OUT_HIGH_WATER (1u << 20)	/* stop reading requests past this */
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED };
+
+#define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 
 struct conn {
 	int fd;
@@ -60,6 +62,8 @@ struct server {
 	struct __kernel_timespec tick_ts;
 	struct signalfd_siginfo sig;
 	uint64_t last_sweep_ns;
+	char discard[4096];		/* what refused connections sent */
+	uint32_t refused_pending;
 	bool stop;
 	struct server_stats st;
 };
@@ -191,6 +195,39 @@ static void append_error(struct conn *c, int status, const char *code, const cha
 	c->close_after_send = true;
 }
 
+/* Over --max-connections: wait for the client's first bytes (read and
+ * thrown away), then answer 503 and close. Answering before the client
+ * has sent anything would have it fail to send, and report a connection
+ * error instead of the answer. */
+static void refuse_busy(struct server *s, int fd)
+{
+	struct io_uring_sqe *sqe;
+
+	if (s->refused_pending >= REFUSED_MAX) {
+		close(fd);
+		return;
+	}
+	sqe = sqe_get(s);
+	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
+	io_uring_sqe_set_data64(sqe, tag(OP_REFUSED, (uint32_t)fd, 0));
+	s->refused_pending++;
+}
+
+static void refused_answer(struct server *s, int fd)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
+
+	s->refused_pending--;
+	if (write(fd, msg, (size_t)n) < 0)
+		n = 0;	/* the peer is gone: nothing to tell it */
+	close(fd);
+}
+
 static void conn_accept(struct server *s, int fd)
 {
 	struct ucred cred;
@@ -200,14 +237,8 @@ static void conn_accept(struct server *s, int fd)
 	s->st.accepted++;
 	if (s->free_count == 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-			"Content-Type: application/json\r\nContent-Length: 73\r\n"
-			"Connection: close\r\n\r\n"
-			"{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
-		if (write(fd, busy, sizeof(busy) - 1) < 0)
-			s->st.rejected++;
+		refuse_busy(s, fd);
 		s->st.rejected++;
-		close(fd);
 		return;
 	}
 	c = &s->conns[s->free_stack[--s->free_count]];
@@ -445,6 +476,9 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		break;
 	case OP_SIGNAL:
 		s->stop = true;
+		break;
+	case OP_REFUSED:
+		refused_answer(s, (int)(uint32_t)data);
 		break;
 	}
 }
