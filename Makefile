@@ -20,7 +20,7 @@ DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
-LIBS := -lhwloc -lhttp_parser -lpthread -lm
+LIBS := -lhwloc -lhttp_parser -luring -lpthread -lm
 
 ifeq ($(MODE),release)
 MODE_CFLAGS := -O2
@@ -54,7 +54,7 @@ CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
-DAEMON_LIBS := -lcjson -luring
+DAEMON_LIBS := -lcjson
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
