@@ -46,7 +46,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
-	$(BUILD)/bench/submit $(BUILD)/bench/json
+	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal
 TOOL_BINS := $(BUILD)/tools/demo
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:src/daemon/%.c=$(BUILD)/obj/daemon/%.o)
