@@ -12,7 +12,7 @@ jobring() { "$build/jobring" "$@"; }
 
 "$build/jobringd" --socket "$JOBRING_SOCKET" --state-dir "$tmp/state" 2>"$tmp/jobringd.log" &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -S "$JOBRING_SOCKET" ] && break; sleep 0.05; done
 echo "jobringd $daemon listening on $JOBRING_SOCKET"
 
