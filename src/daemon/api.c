@@ -302,7 +302,7 @@ void api_destroy(struct api *a)
 {
 	api_jobs_destroy(a);
 	for (uint32_t i = 0; a->side && i < a->capacity; i++)
-		free(a->side[i].json);
+		api_jobs_side_release(&a->side[i]);
 	for (uint32_t i = 0; a->workers && i < API_WORKERS_MAX; i++)
 		free(a->workers[i].resources_json);
 	free(a->side);

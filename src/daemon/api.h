@@ -43,13 +43,21 @@ struct api_claim_wait {
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC */
 };
 
+/* The body of one submission request, kept for its jobs' side records;
+ * freed when the last of them is replaced. */
+struct api_side_block {
+	uint32_t refs;
+	char text[];
+};
+
 /* What the daemon keeps of a job beyond the engine's table: the JSON it
  * was submitted with (name, command, requirements, dependencies,
- * payload...), by slot. Bounded by the table's capacity. */
+ * payload...), by slot, pointing into its request's block. Bounded by the
+ * table's capacity. */
 struct api_job_side {
 	jr_job_id id;
-	uint32_t len;
-	char *json;
+	const char *json;
+	struct api_side_block *block;
 };
 
 struct api_counters {
@@ -108,8 +116,12 @@ bool api_route_misc(struct api *a, const struct request *req, struct response *r
 
 /* api_workers.c: heartbeat expiry and long-poll claims. */
 void api_workers_tick(struct api *a, uint64_t now_ns);
-/* api_jobs.c: a new job an external worker could take. */
-void api_jobs_side_put(struct api *a, jr_job_id id, const char *json, size_t len);
+/* api_jobs.c: the submitted JSON of jobs. */
+struct api_side_block *api_jobs_block_new(const char *body, size_t len);
+/* Job id's JSON is block->text[offset, offset + len): NUL-terminated there. */
+void api_jobs_side_put(struct api *a, jr_job_id id, struct api_side_block *block,
+		       size_t offset, size_t len);
+void api_jobs_side_release(struct api_job_side *s);
 const char *api_jobs_side_get(struct api *a, jr_job_id id);
 void api_jobs_destroy(struct api *a);
 

@@ -25,22 +25,43 @@ static struct api_job_side *side_of(struct api *a, jr_job_id id)
 	return index < a->capacity ? &a->side[index] : NULL;
 }
 
-void api_jobs_side_put(struct api *a, jr_job_id id, const char *json, size_t len)
+struct api_side_block *api_jobs_block_new(const char *body, size_t len)
+{
+	struct api_side_block *b = malloc(sizeof(*b) + len + 1);
+
+	if (!b)
+		return NULL;
+	b->refs = 0;
+	memcpy(b->text, body, len);
+	b->text[len] = '\0';
+	return b;
+}
+
+void api_jobs_side_release(struct api_job_side *s)
+{
+	if (s->block && --s->block->refs == 0)
+		free(s->block);
+	s->block = NULL;
+	s->json = NULL;
+}
+
+/* One copy of the request body for all its jobs, not one allocation per
+ * job: a batch of 10,000 keeps one block. */
+void api_jobs_side_put(struct api *a, jr_job_id id, struct api_side_block *block,
+		       size_t offset, size_t len)
 {
 	struct api_job_side *s = side_of(a, id);
-	char *copy;
 
 	if (!s)
 		return;
-	copy = malloc(len + 1);
-	if (copy) {
-		memcpy(copy, json, len);
-		copy[len] = '\0';
-	}
-	free(s->json);
+	api_jobs_side_release(s);
 	s->id = id;
-	s->json = copy;
-	s->len = copy ? (uint32_t)len : 0;
+	if (!block)
+		return;
+	block->text[offset + len] = '\0';	/* the line's newline, or the end */
+	block->refs++;
+	s->block = block;
+	s->json = block->text + offset;
 }
 
 const char *api_jobs_side_get(struct api *a, jr_job_id id)
@@ -86,7 +107,8 @@ static void submit_one(struct api *a, const struct request *req, struct response
 			jobspec_engine_error(rc, &err);
 			spec_error(res, &err);
 		} else {
-			api_jobs_side_put(a, id, req->body, req->body_len);
+			api_jobs_side_put(a, id, api_jobs_block_new(req->body, req->body_len), 0,
+					  req->body_len);
 			api_format_id(id, ids);
 			res->status = 201;
 			buf_printf(&res->body, "{\"job_id\":\"%s\"}", ids);
@@ -265,8 +287,10 @@ static void batch_answer(struct response *res, const struct batch *b)
 	buf_puts(&res->body, "]}");
 }
 
-static void submit_batch_parsed(struct api *a, struct batch *b, struct response *res)
+static void submit_batch_parsed(struct api *a, const struct request *req, struct batch *b,
+				struct response *res)
 {
+	struct api_side_block *block;
 	struct jobspec_error err;
 	size_t bad_index = 0;
 	int rc = jr_command_submit_batch(a->engine, b->flat, b->n, b->ids, &bad_index);
@@ -277,8 +301,12 @@ static void submit_batch_parsed(struct api *a, struct batch *b, struct response 
 			  b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
 		return;
 	}
+	block = api_jobs_block_new(req->body, req->body_len);
 	for (size_t i = 0; i < b->n; i++)
-		api_jobs_side_put(a, b->ids[i], b->lines[i].text, b->lines[i].len);
+		api_jobs_side_put(a, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
+				  b->lines[i].len);
+	if (block && block->refs == 0)
+		free(block);
 	a->count.submitted_batch += b->n;
 	a->count.batches++;
 	batch_answer(res, b);
@@ -304,7 +332,7 @@ static void submit_batch(struct api *a, const struct request *req, struct respon
 		batch_error(res, bad, n, errors);
 	} else {
 		cJSON_Delete(errors);
-		submit_batch_parsed(a, b, res);
+		submit_batch_parsed(a, req, b, res);
 	}
 	if (res->status >= 400)
 		a->count.rejected += n;
