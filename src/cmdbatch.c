@@ -210,17 +210,7 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		return rc;
 	}
 	record_init(e->coord, jr_cmd_record(r, ref), spec, now);
-	jr_slot_put(s->priority, (uint8_t)b->prios[i]);
-	jr_slot_put(s->queue_id, (uint8_t)spec->queue_id);
-	jr_slot_put(s->flags, 0);
-	jr_slot_put(s->result, 0);
-	jr_slot_put(s->attempt, 0);
-	jr_slot_put(s->start_ns, 0);
-	jr_slot_put(s->end_ns, 0);
-	jr_slot_put(s->created_ns, now);
-	jr_slot_put(s->name_ref, name);
-	jr_slot_put(s->fn, 0);
-	jr_slot_put(s->arg, ref);
+	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
 	b->slots[i] = index;
 	b->records[i] = ref;
 	b->ids[i] = jr_job_id_make(gen, index);

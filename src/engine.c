@@ -197,17 +197,8 @@ static int slot_fill(struct jr_region *r, uint32_t index,
 		if (rc < 0)
 			return rc;
 	}
-	jr_slot_put(s->priority, (uint8_t)rs.level);
-	jr_slot_put(s->queue_id, (uint8_t)rs.queue_id);
-	jr_slot_put(s->flags, 0);
-	jr_slot_put(s->result, 0);
-	jr_slot_put(s->attempt, 0);
-	jr_slot_put(s->start_ns, 0);
-	jr_slot_put(s->end_ns, 0);
-	jr_slot_put(s->created_ns, created_ns);
-	jr_slot_put(s->name_ref, name_ref);
-	jr_slot_put(s->fn, (uint64_t)(uintptr_t)spec->fn);
-	jr_slot_put(s->arg, (uint64_t)(uintptr_t)spec->arg);
+	jr_jobtab_fill(s, (uint8_t)rs.level, (uint8_t)rs.queue_id, created_ns, name_ref,
+		       (uint64_t)(uintptr_t)spec->fn, (uint64_t)(uintptr_t)spec->arg);
 	return 0;
 }
 

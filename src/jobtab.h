@@ -108,9 +108,31 @@ static inline bool jr_jobtab_is_command(const struct jr_slot *s)
  * job, its record. */
 void jr_jobtab_drop_payload(struct jr_region *r, struct jr_slot *s);
 
+
 /* Fields that jr_jobtab_snapshot() may read while their owner writes them
  * are written with relaxed atomics: free on x86, and declared to TSan. */
 #define jr_slot_put(field, value) jr_store_relaxed(&(field), (value))
 #define jr_slot_get(field) jr_load_relaxed(&(field))
+
+/* The fields of a slot just taken, before its state is published: no
+ * attempt, result, progress or times yet but its creation. Function jobs
+ * and command jobs (fn 0, arg their arena record) alike. Inline: the
+ * dispatch path fills a slot per job. */
+static inline void jr_jobtab_fill(struct jr_slot *s, uint8_t priority, uint8_t queue_id,
+				  uint64_t created_ns, uint32_t name_ref, uint64_t fn,
+				  uint64_t arg)
+{
+	jr_slot_put(s->priority, priority);
+	jr_slot_put(s->queue_id, queue_id);
+	jr_slot_put(s->flags, 0);
+	jr_slot_put(s->result, 0);
+	jr_slot_put(s->attempt, 0);
+	jr_slot_put(s->start_ns, 0);
+	jr_slot_put(s->end_ns, 0);
+	jr_slot_put(s->created_ns, created_ns);
+	jr_slot_put(s->name_ref, name_ref);
+	jr_slot_put(s->fn, fn);
+	jr_slot_put(s->arg, arg);
+}
 
 #endif
