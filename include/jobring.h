@@ -93,6 +93,7 @@ enum jr_reason {
 	JR_REASON_WORKER_LOST = 5,
 	JR_REASON_CANCELLED = 6,	/* by the user */
 	JR_REASON_SPAWN_FAILED = 7,	/* the program could not be started */
+	JR_REASON_COORDINATOR_LOST = 8,	/* the daemon died while it ran */
 };
 
 /* One attempt at running a job: the JobExecution entity. */
@@ -166,6 +167,28 @@ enum jr_engine_flags {
 	JR_ENGINE_SPAWN_INLINE = 1u << 2,
 };
 
+enum jr_job_event_kind {
+	JR_EVENT_STARTED = 1,	/* an attempt began */
+	JR_EVENT_RETRYING = 2,	/* an attempt failed; the job is queued again */
+	JR_EVENT_ENDED = 3,	/* the job is final (state) */
+};
+
+/* One change of a command job, for jr_engine_opts.job_event. */
+struct jr_job_event {
+	jr_job_id job_id;
+	enum jr_job_event_kind kind;
+	enum jr_job_state state;	/* ENDED: the final state */
+	enum jr_reason reason;		/* RETRYING, ENDED: why */
+	uint32_t attempt;		/* the attempt started or ended; 0: none ran */
+	uint32_t worker_id;
+	uint64_t time_ns;		/* CLOCK_REALTIME */
+	int32_t exit_code;
+	int32_t signal;
+	uint64_t max_rss_kib;
+	uint64_t user_us;
+	uint64_t system_us;
+};
+
 struct jr_engine_opts {
 	uint32_t capacity;	/* job slots; 0: JR_CAPACITY_DEFAULT */
 	uint32_t workers;	/* 0: one per core of the topology */
@@ -190,6 +213,12 @@ struct jr_engine_opts {
 	 * (every command job holds a core, so that never limits how many run).
 	 * See JR_ENGINE_SPAWN_INLINE. */
 	uint32_t runner_threads;
+	/* Told of every start, retry and end of a command job (jobringd
+	 * journals them); NULL: no one. Called on the engine's coordinator
+	 * or runner threads, one call at a time, with the engine's state
+	 * locked: copy the event and return. */
+	void (*job_event)(void *ctx, const struct jr_job_event *ev);
+	void *job_event_ctx;
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -310,6 +339,33 @@ int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
  * batch. Errors as jr_command_submit(). Thread-safe. */
 int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			    size_t n, jr_job_id *ids_out, size_t *bad_index);
+
+/* A command job as it was when a daemon stopped, to be restored with
+ * its id (recovery from a journal). state is JR_JOB_QUEUED for a job
+ * that is to run (again), or the final state of one that ended. */
+struct jr_job_restore {
+	jr_job_id job_id;
+	enum jr_job_state state;
+	enum jr_reason reason;		/* why its last attempt ended, if one did */
+	uint32_t attempt;		/* attempts made so far */
+	uint32_t worker_id;
+	uint64_t created_ns, start_ns, end_ns;
+	int32_t exit_code;
+	int32_t signal;
+	uint64_t max_rss_kib, user_us, system_us;
+};
+
+/* Put n command jobs back at their ids: before the first submission,
+ * from one thread, as many calls as needed, then jr_command_restore_done()
+ * (submissions are refused with -EBUSY until then). A job's dependencies
+ * must be restored before it (in an earlier call, or earlier in the same
+ * one). Queued jobs are scheduled as if just submitted, their attempts
+ * kept; final ones are only shown. Errors: -EINVAL (a spec, or an id
+ * outside the table), -EEXIST (an id's slot restored twice), -EBUSY
+ * (after restore_done or a submission), -ENOMEM, with *bad_index. */
+int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
+		       const struct jr_job_restore *restore, size_t n, size_t *bad_index);
+int jr_command_restore_done(struct jr_engine *e);
 
 /* Iterate over the live jobs of the table in slot order (not submission
  * order). *cursor starts at 0; each call fills *out with the next job at

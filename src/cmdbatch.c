@@ -96,7 +96,7 @@ struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n)
 	size_t fixed = ALIGN8(sizeof(struct cmd_batch)) +
 		       ALIGN8(n * sizeof(struct jr_command_spec)) + ALIGN8(n * sizeof(struct jr_req)) +
 		       ALIGN8(n * sizeof(int)) + 2 * ALIGN8(n * sizeof(uint32_t)) +
-		       ALIGN8(n * sizeof(jr_job_id));
+		       ALIGN8(n * sizeof(jr_job_id)) + ALIGN8(n * sizeof(uint32_t));
 	size_t extra = 0;
 	struct cmd_batch *b;
 	char *cursor;
@@ -115,6 +115,8 @@ struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n)
 	b->slots = take(&cursor, n * sizeof(*b->slots));
 	b->records = take(&cursor, n * sizeof(*b->records));
 	b->ids = take(&cursor, n * sizeof(*b->ids));
+	b->attempts = take(&cursor, n * sizeof(*b->attempts));
+	b->restored = false;
 	for (size_t i = 0; i < n; i++)
 		copy_spec(&b->specs[i], &specs[i], &cursor);
 	return b;
@@ -177,7 +179,7 @@ static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t n
 }
 
 /* The record's coord stays 0 until the coordinator has built the job. */
-static void record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 			const struct jr_command_spec *spec, uint64_t now)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -209,7 +211,7 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	record_init(e->coord, jr_cmd_record(r, ref), spec, now);
+	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, now);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
 	b->slots[i] = index;
 	b->records[i] = ref;
@@ -230,12 +232,30 @@ static void slot_give_back(struct jr_engine *e, uint32_t index)
 	jr_jobtab_free_batch(r, &index, 1);
 }
 
+int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+		   struct jr_req *req, int *prio)
+{
+	return spec_check(e->coord, spec, jr_queue_get(&e->region, spec->queue_id), prio, req);
+}
+
+int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio)
+{
+	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
+
+	if (spec->priority != JR_PRIORITY_FROM_QUEUE)
+		*prio = spec->priority;
+	else if (q)
+		*prio = q->priority;
+	else
+		return -ENOENT;
+	return 0;
+}
+
 /* Check a spec: its priority and its requirements against this host. */
 static int spec_prepare(struct jr_engine *e, const struct jr_command_spec *spec,
 			struct jr_req *req, int *prio)
 {
-	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
-	int rc = spec_check(e->coord, spec, q, prio, req);
+	int rc = cmd_spec_check(e, spec, req, prio);
 
 	return rc < 0 ? rc : deps_check(e, spec);
 }
@@ -248,13 +268,18 @@ static int submit_open(struct jr_engine *e)
 	if (!jr_load_relaxed(&e->region.ctl->accepting))
 		return -ESHUTDOWN;
 	pthread_mutex_lock(&co->lock);
+	if (co->restore_phase == RESTORE_RUNNING) {
+		pthread_mutex_unlock(&co->lock);
+		return -EBUSY;	/* jr_command_restore_done() first */
+	}
+	co->restore_phase = RESTORE_CLOSED;
 	rc = coord_make_state_dir(co);
 	pthread_mutex_unlock(&co->lock);
 	return rc;
 }
 
 /* Hand a batch to the coordinator. */
-static void inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
+void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 {
 	pthread_mutex_lock(&co->lock);
 	if (co->inbox_tail)
@@ -330,7 +355,7 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
 	jr_engine_count_submitted(e, n);
-	inbox_append(e->coord, b);
+	cmd_inbox_append(e->coord, b);
 	return 0;
 }
 

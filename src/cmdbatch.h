@@ -10,11 +10,15 @@
 #ifndef JR_CMDBATCH_H
 #define JR_CMDBATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "jobring.h"
 #include "resources.h"
+
+struct jr_cmd_record;
+struct jr_coordinator;
 
 struct cmd_batch {
 	struct cmd_batch *next;		/* the coordinator's inbox */
@@ -24,12 +28,25 @@ struct cmd_batch {
 	int *prios;
 	uint32_t *slots, *records;
 	jr_job_id *ids;
+	uint32_t *attempts;		/* restored batches: attempts made */
+	bool restored;
 };
 
 /* One block for n specs and everything they point to (names and
  * resources excepted: the submitter has used them). NULL without memory.
  * Free with jr_free(). */
 struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n);
+
+/* Shared with cmdrestore.c. A spec checked against the queues and this
+ * host (not its dependencies): 0 or -errno, with its request and
+ * priority. */
+int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+		   struct jr_req *req, int *prio);
+/* Only its priority (a job that will not run): 0, or -ENOENT. */
+int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio);
+void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+		     const struct jr_command_spec *spec, uint64_t now);
+void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
 
 /* A NULL-terminated string vector copied into a block: the bytes it
  * takes (0 for NULL), and the copy at *cursor (moved past it; NULL for

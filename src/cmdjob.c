@@ -241,6 +241,29 @@ void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
+	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
+}
+
+void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
+		   enum jr_job_event_kind kind, enum jr_job_state state,
+		   enum jr_reason reason, uint64_t now)
+{
+	const struct jr_cmd_record *rec;
+	struct jr_job_event ev;
+
+	if (!co->job_event)
+		return;
+	rec = jr_cmd_record(&co->engine->region, job->record_ref);
+	ev = (struct jr_job_event){
+		.job_id = job->id, .kind = kind, .state = state, .reason = reason,
+		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
+		.exit_code = rec->exit_code, .signal = rec->signal,
+		.max_rss_kib = rec->max_rss_kib, .user_us = rec->user_us,
+		.system_us = rec->system_us,
+	};
+	if (job->external)
+		ev.worker_id = jr_slot_get(co->engine->region.slots[job->slot].worker_id);
+	co->job_event(co->job_event_ctx, &ev);
 }
 
 static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
@@ -404,6 +427,7 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		cmd_job_end(co, job, JR_SCHED_CANCELLED, reason, now);
 	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
 		jr_store_relaxed(&record_of(co, job)->reason, reason);
+		cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
 		slot_requeue(&co->engine->region.slots[job->slot]);
 		jr_sched_requeue(&co->sched, &job->sj, now + backoff_ns(co, job), now);
 		if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
@@ -436,6 +460,10 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 	struct jr_worker_rec *rec = co->rec;
 
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
+	cmd_job_event(co, job, JR_EVENT_ENDED,
+		      state == JR_SCHED_SUCCEEDED ? JR_JOB_SUCCEEDED :
+		      state == JR_SCHED_FAILED ? JR_JOB_FAILED : JR_JOB_CANCELLED,
+		      reason, now);
 	if (jr_slot_state(jr_load_acquire(&s->state)) == JR_JOB_RUNNING) {
 		if (state == JR_SCHED_SUCCEEDED)
 			jr_store_release(&rec->succeeded, rec->succeeded + 1);
@@ -455,8 +483,8 @@ void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_
 {
 	struct jr_slot *s = &co->engine->region.slots[job->slot];
 
-	(void)now;
 	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
+	cmd_job_event(co, job, JR_EVENT_ENDED, JR_JOB_CANCELLED, job->sj.reason, now);
 	cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
 	if (job->ext_list != EXT_NONE)
 		ext_unlink(co, job);

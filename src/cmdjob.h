@@ -56,6 +56,10 @@ struct cmd_job {
 
 enum { EXT_NONE, EXT_READY, EXT_RUNNING };
 
+/* Recovery: open until a restore or a submission, running between the
+ * first restore and restore_done(), then closed for good. */
+enum { RESTORE_OPEN, RESTORE_RUNNING, RESTORE_CLOSED };
+
 /* A doubly linked list of external jobs. */
 struct ext_list {
 	struct cmd_job *head, *tail;
@@ -109,6 +113,15 @@ struct jr_coordinator {
 	/* Submission to first start, log2 buckets of microseconds. */
 	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
 	uint64_t start_wait_sum_us;
+	/* jr_engine_opts.job_event. */
+	void (*job_event)(void *ctx, const struct jr_job_event *ev);
+	void *job_event_ctx;
+	/* Recovery (cmdrestore.c): until jr_command_restore_done(), the free
+	 * ring's slots wait here and restored slots are marked. */
+	int restore_phase;		/* RESTORE_*, under lock */
+	uint32_t *restore_free;
+	uint32_t restore_free_count;
+	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
 };
 
 /* cmdjob.c */
@@ -126,6 +139,11 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 /* The scheduler ended a job that never ran (cancelled, dependency). */
 void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job,
 			 uint64_t now);
+
+/* Tell jr_engine_opts.job_event, if set. */
+void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
+		   enum jr_job_event_kind kind, enum jr_job_state state,
+		   enum jr_reason reason, uint64_t now);
 
 /* Record flags (pending, external) in the job's table record. */
 void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,

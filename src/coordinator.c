@@ -217,9 +217,15 @@ static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 	struct jr_region *r = &co->engine->region;
 	struct jr_slot *s = &r->slots[b->slots[i]];
 
+	struct jr_job_event ev = { .job_id = b->ids[i], .kind = JR_EVENT_ENDED,
+				   .state = JR_JOB_CANCELLED, .reason = JR_REASON_CANCELLED,
+				   .time_ns = jr_now_realtime_ns() };
+
 	jr_store_relaxed(&jr_cmd_record(r, b->records[i])->reason, JR_REASON_CANCELLED);
 	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
 		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
+	if (co->job_event)
+		co->job_event(co->job_event_ctx, &ev);
 	jr_jobtab_free_batch(r, &b->slots[i], 1);
 	jr_engine_notify_done(r);
 }
@@ -239,6 +245,8 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];
+		if (b->restored)
+			job->attempts = b->attempts[i];
 		/* Pairs with coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);
@@ -596,6 +604,8 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
 	co->uid = (uint32_t)getuid();
+	co->job_event = o->job_event;
+	co->job_event_ctx = o->job_event_ctx;
 	pthread_mutex_init(&co->lock, NULL);
 	pthread_mutex_init(&co->state_lock, NULL);
 	pthread_cond_init(&co->spawn_cv, NULL);

@@ -34,6 +34,11 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 			  size_t n, jr_job_id *ids_out, size_t *bad_index);
 
 /* Add command jobs' queue depths, start waits and core use to *out. */
+/* Recovery (cmdrestore.c): see jr_command_restore(). */
+int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			   const struct jr_job_restore *restore, size_t n, size_t *bad_index);
+int jr_coord_restore_done(struct jr_engine *e);
+
 void jr_coord_stats(struct jr_engine *e, struct jr_stats *out);
 
 /* Look at the run state again (jr_engine_resume()). */

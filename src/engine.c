@@ -457,6 +457,19 @@ int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *s
 	return jr_coord_submit_batch(e, specs, n, ids_out, bad_index);
 }
 
+int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
+		       const struct jr_job_restore *restore, size_t n, size_t *bad_index)
+{
+	if (!e)
+		return -EINVAL;
+	return jr_coord_restore_batch(e, specs, restore, n, bad_index);
+}
+
+int jr_command_restore_done(struct jr_engine *e)
+{
+	return e ? jr_coord_restore_done(e) : -EINVAL;
+}
+
 /* Cheap checks on the slot before a full snapshot. */
 static bool scan_may_match(const struct jr_slot *s, uint32_t state_mask, int priority)
 {
@@ -570,7 +583,7 @@ const char *jr_reason_name(enum jr_reason reason)
 {
 	static const char *const names[] = {
 		"", "exit_code", "signal", "timeout", "dependency_failed",
-		"worker_lost", "cancelled", "spawn_failed",
+		"worker_lost", "cancelled", "spawn_failed", "coordinator_lost",
 	};
 
 	return (unsigned)reason < JR_ARRAY_SIZE(names) ? names[reason] : "unknown";

@@ -1,0 +1,249 @@
+/*
+ * cmdrestore.c - putting command jobs back at their ids after a restart
+ * (jr_command_restore()): what jobringd's recovery calls with the jobs it
+ * read from its snapshot and journal.
+ *
+ * A job id is its slot's generation and index, so a restored job must get
+ * exactly that slot. The first restore call takes every slot out of the
+ * free ring; each restored job then takes its own slot; restore_done()
+ * gives the free ring back the slots that ended (restored final jobs,
+ * oldest first, so they are reused first) and then every slot no one
+ * restored. Until then submissions get -EBUSY.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "arena.h"
+#include "cmdbatch.h"
+#include "cmdjob.h"
+#include "cmdrec.h"
+#include "common.h"
+#include "coordinator.h"
+#include "jobtab.h"
+#include "queue.h"
+#include "ring.h"
+
+enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL };
+
+/* Take every slot out of the free ring, once: -EBUSY once a submission
+ * came or restore_done() ran. */
+static int restore_begin(struct jr_coordinator *co)
+{
+	struct jr_region *r = &co->engine->region;
+	uint32_t cap = r->hdr->capacity, got = 0;
+	int phase;
+
+	pthread_mutex_lock(&co->lock);
+	phase = co->restore_phase;
+	if (phase == RESTORE_OPEN)
+		co->restore_phase = RESTORE_RUNNING;
+	pthread_mutex_unlock(&co->lock);
+	if (phase != RESTORE_OPEN)
+		return phase == RESTORE_RUNNING ? 0 : -EBUSY;
+	co->restore_free = jr_malloc(cap * sizeof(uint32_t));
+	co->restored = jr_calloc(cap, 1);
+	if (!co->restore_free || !co->restored)
+		return -ENOMEM;	/* restore_done() gives nothing back: none taken */
+	for (;;) {
+		uint32_t k = jr_ring_dequeue_batch_mpmc(r->free_ring, r->free_buf,
+							co->restore_free + got, cap - got);
+		if (k == 0)
+			break;
+		got += k;
+	}
+	co->restore_free_count = got;
+	return 0;
+}
+
+static bool restore_state_ok(uint32_t state)
+{
+	return state == JR_JOB_QUEUED || jr_slot_is_final(state);
+}
+
+/* The slot of each id must be valid and not restored yet. */
+static int restore_check(struct jr_coordinator *co, const struct jr_job_restore *rs,
+			 size_t n, size_t *bad)
+{
+	struct jr_region *r = &co->engine->region;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t index, gen;
+		*bad = i;
+		if (jr_jobtab_decode(r, rs[i].job_id, &index, &gen) < 0 ||
+		    !restore_state_ok(rs[i].state))
+			return -EINVAL;
+		if (co->restored[index] != RESTORED_NONE)
+			return -EEXIST;
+		for (size_t k = 0; k < i; k++)	/* the same slot twice in this call */
+			if ((uint32_t)rs[k].job_id == index)
+				return -EEXIST;
+	}
+	return 0;
+}
+
+static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restore *rs)
+{
+	rec->exit_code = rs->exit_code;
+	rec->signal = rs->signal;
+	rec->max_rss_kib = rs->max_rss_kib;
+	rec->user_us = rs->user_us;
+	rec->system_us = rs->system_us;
+	rec->reason = rs->reason;
+	if (jr_slot_is_final(rs->state))
+		rec->flags &= ~JR_REC_PENDING;
+}
+
+/* Fill the slot of restored job i. Its state is published by the caller. */
+static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
+			const struct jr_command_spec *spec, const struct jr_job_restore *rs)
+{
+	struct jr_region *r = &e->region;
+	uint32_t index = (uint32_t)rs->job_id, name = 0, ref;
+	struct jr_slot *s = &r->slots[index];
+	int rc;
+
+	jr_jobtab_drop_payload(r, s);
+	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &ref);
+	if (rc == 0 && spec->name && *spec->name)
+		rc = jr_arena_store_string(r, spec->name, &name);
+	if (rc < 0) {
+		jr_arena_free(r, ref);
+		return rc;
+	}
+	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, rs->created_ns);
+	record_restore(jr_cmd_record(r, ref), rs);
+	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, rs->created_ns, name,
+		       0, ref);
+	jr_slot_put(s->attempt, (uint16_t)rs->attempt);
+	jr_slot_put(s->worker_id, (uint16_t)rs->worker_id);
+	jr_slot_put(s->start_ns, rs->start_ns);
+	jr_slot_put(s->end_ns, rs->end_ns);
+	jr_slot_put(s->result, rs->exit_code);
+	b->slots[i] = index;
+	b->records[i] = ref;
+	b->ids[i] = rs->job_id;
+	b->attempts[i] = rs->attempt;
+	return 0;
+}
+
+static void publish(struct jr_coordinator *co, const struct jr_job_restore *rs)
+{
+	struct jr_slot *s = &co->engine->region.slots[(uint32_t)rs->job_id];
+	uint32_t gen = (uint32_t)(rs->job_id >> 32);
+
+	co->restored[(uint32_t)rs->job_id] = jr_slot_is_final(rs->state) ? RESTORED_FINAL :
+									   RESTORED_LIVE;
+	/* Pairs with readers' acquire loads of the state word. */
+	jr_store_release(&s->state, jr_slot_word(gen, rs->state));
+}
+
+/* The live jobs of b (in order) go to the coordinator as a batch. */
+static struct cmd_batch *live_part(struct cmd_batch *b, const struct jr_job_restore *rs)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (jr_slot_is_final(rs[i].state))
+			continue;
+		b->specs[live] = b->specs[i];
+		b->reqs[live] = b->reqs[i];
+		b->prios[live] = b->prios[i];
+		b->slots[live] = b->slots[i];
+		b->records[live] = b->records[i];
+		b->ids[live] = b->ids[i];
+		b->attempts[live] = b->attempts[i];
+		live++;
+	}
+	b->n = live;
+	b->restored = true;
+	return b;
+}
+
+static int restore_slots(struct jr_engine *e, struct cmd_batch *b,
+			 const struct jr_command_spec *specs,
+			 const struct jr_job_restore *rs, size_t *bad)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = slot_restore(e, b, i, &specs[i], &rs[i]);
+		if (rc < 0) {
+			*bad = i;
+			return rc;
+		}
+		publish(e->coord, &rs[i]);
+	}
+	return 0;
+}
+
+int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			   const struct jr_job_restore *rs, size_t n, size_t *bad_index)
+{
+	struct jr_coordinator *co = e->coord;
+	struct cmd_batch *b;
+	size_t bad = 0;
+	int rc;
+
+	if ((!specs || !rs) && n)
+		return -EINVAL;
+	rc = restore_begin(co);
+	if (rc < 0 || n == 0)
+		return rc;
+	if (!co->restored)
+		return -ENOMEM;
+	rc = restore_check(co, rs, n, &bad);
+	b = rc == 0 ? cmd_batch_new(specs, n) : NULL;
+	if (rc == 0 && !b)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = jr_slot_is_final(rs[i].state) ?
+			     cmd_spec_priority(e, &specs[i], &b->prios[i]) :
+			     cmd_spec_check(e, &specs[i], &b->reqs[i], &b->prios[i]);
+		bad = i;
+	}
+	if (rc == 0)
+		rc = restore_slots(e, b, specs, rs, &bad);
+	if (rc < 0) {	/* slots restored so far stay restored */
+		if (bad_index)
+			*bad_index = bad;
+		jr_free(b);
+		return rc;
+	}
+	live_part(b, rs);
+	if (b->n == 0) {
+		jr_free(b);
+		return 0;
+	}
+	jr_engine_count_submitted(e, b->n);
+	cmd_inbox_append(co, b);
+	return 0;
+}
+
+/* Ended restored jobs first (oldest first in the FIFO: reused first),
+ * then every slot no one restored, in the ring's old order. */
+int jr_coord_restore_done(struct jr_engine *e)
+{
+	struct jr_coordinator *co = e->coord;
+	struct jr_region *r = &e->region;
+	uint32_t cap = r->hdr->capacity;
+	int phase;
+
+	pthread_mutex_lock(&co->lock);
+	phase = co->restore_phase;
+	co->restore_phase = RESTORE_CLOSED;
+	pthread_mutex_unlock(&co->lock);
+	if (phase != RESTORE_RUNNING)
+		return phase == RESTORE_OPEN ? 0 : -EBUSY;
+	for (uint32_t i = 1; co->restored && i < cap; i++)
+		if (co->restored[i] == RESTORED_FINAL)
+			jr_jobtab_free_batch(r, &i, 1);
+	for (uint32_t k = 0; k < co->restore_free_count; k++) {
+		uint32_t i = co->restore_free[k];
+		if (!co->restored || co->restored[i] == RESTORED_NONE)
+			jr_jobtab_free_batch(r, &i, 1);
+	}
+	jr_free(co->restore_free);
+	jr_free(co->restored);
+	co->restore_free = NULL;
+	co->restored = NULL;
+	return 0;
+}
