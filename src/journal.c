@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,7 +19,7 @@
 #include "journal.h"
 
 #define SEGMENT_DEFAULT (64ull << 20)
-#define PAD8(n) (((n) + 7u) & ~7u)
+#define PAD8(n) JR_JOURNAL_PAD8(n)
 
 struct record_header {
 	uint32_t len;
@@ -30,15 +31,36 @@ struct record_header {
 };
 _Static_assert(sizeof(struct record_header) == JR_JOURNAL_HEADER_BYTES, "header size");
 
+/* A group on its way to disk: one write and one fdatasync. */
+struct flight {
+	char *buf;
+	size_t len, cap;
+	uint64_t last_seq;
+	int fd;
+	uint64_t offset;
+	int ops_left;		/* CQEs still to come */
+	int error;		/* 0 or -errno of the write or sync */
+	bool busy;
+};
+
 struct jr_journal {
 	char dir[256];
 	int fd;			/* the segment being written */
-	uint64_t segment_bytes, used;	/* durable bytes in that segment */
+	uint64_t segment_bytes;
+	uint64_t assigned;	/* bytes of that segment given to flights */
 	uint64_t next_seq;
+	uint64_t durable_seq;	/* every record up to it is on disk */
+	int spare_fd;		/* the next segment, preallocated; -1: none */
+	int space_error;	/* why there is no spare: 0 or -errno */
+	int io_error;		/* the last failed flight's error, until one succeeds */
 	struct io_uring ring;
+	int event_fd;
 	char *group;
 	size_t group_len, group_cap, group_records;
 	uint64_t group_first_seq;
+	struct flight flights[JR_JOURNAL_FLIGHTS];
+	uint32_t flight_head, flight_count;	/* FIFO, oldest first */
+	struct jr_journal_stats stats;
 };
 
 static uint32_t record_crc(uint64_t seq, uint16_t type, const void *payload, uint32_t len)
@@ -49,7 +71,7 @@ static uint32_t record_crc(uint64_t seq, uint16_t type, const void *payload, uin
 	return jr_crc32c(crc, payload, len);
 }
 
-/* --- writing ----------------------------------------------------------------------- */
+/* --- segments -------------------------------------------------------------------- */
 
 static int sync_dir(const char *dir)
 {
@@ -63,30 +85,60 @@ static int sync_dir(const char *dir)
 	return rc;
 }
 
-/* A new segment named after the first seq it will hold, preallocated so
- * that appends do not change the file's size (fdatasync then has no
- * metadata to write). */
-static int segment_start(struct jr_journal *j, uint64_t first_seq)
+static void spare_path(const struct jr_journal *j, char *out, size_t size)
+{
+	snprintf(out, size, "%s/journal-spare.tmp", j->dir);
+}
+
+/* The next segment, made ahead of need under a temporary name and
+ * preallocated, so that appends do not change a file's size (fdatasync
+ * then has no metadata to write) and a full disk shows here, while the
+ * current segment still has room, not in the middle of a write. */
+static int spare_make(struct jr_journal *j)
 {
 	char path[300];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/journal-%016llx.log", j->dir,
-		 (unsigned long long)first_seq);
+	if (j->spare_fd >= 0)
+		return 0;
+	spare_path(j, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -errno;
+		return j->space_error = -errno;
 	if (fallocate(fd, 0, 0, (off_t)j->segment_bytes) < 0 && errno != EOPNOTSUPP) {
 		int rc = -errno;
 		close(fd);
 		unlink(path);
-		return rc;
+		return j->space_error = rc;
 	}
+	j->spare_fd = fd;
+	j->space_error = 0;
+	return 0;
+}
+
+/* The spare becomes the segment holding first_seq on. */
+static int segment_switch(struct jr_journal *j, uint64_t first_seq)
+{
+	char from[300], to[300];
+	int rc = spare_make(j);
+
+	if (rc < 0)
+		return rc;
+	spare_path(j, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s/journal-%016llx.log", j->dir, (unsigned long long)first_seq);
+	if (rename(from, to) < 0)
+		return -errno;
+	rc = sync_dir(j->dir);
+	if (rc < 0)
+		return rc;
 	if (j->fd >= 0)
 		close(j->fd);
-	j->fd = fd;
-	j->used = 0;
-	return sync_dir(j->dir);
+	j->fd = j->spare_fd;
+	j->spare_fd = -1;
+	j->assigned = 0;
+	j->stats.segments_started++;
+	spare_make(j);	/* failing is noted in space_error, not fatal here */
+	return 0;
 }
 
 int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
@@ -102,15 +154,20 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 	if (!j)
 		return -ENOMEM;
 	strcpy(j->dir, opts->dir);
-	j->fd = -1;
+	j->fd = j->spare_fd = j->event_fd = -1;
 	j->segment_bytes = opts->segment_bytes ? opts->segment_bytes : SEGMENT_DEFAULT;
 	j->next_seq = opts->next_seq ? opts->next_seq : 1;
-	rc = io_uring_queue_init(8, &j->ring, 0);
+	j->durable_seq = j->next_seq - 1;
+	rc = io_uring_queue_init(4 * JR_JOURNAL_FLIGHTS, &j->ring, 0);
 	if (rc < 0) {
 		jr_free(j);
 		return rc;
 	}
-	rc = segment_start(j, j->next_seq);
+	j->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->event_fd < 0 || io_uring_register_eventfd(&j->ring, j->event_fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = segment_switch(j, j->next_seq);
 	if (rc < 0) {
 		jr_journal_close(j);
 		return rc;
@@ -152,50 +209,262 @@ int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
 	return 0;
 }
 
+/* --- flights ---------------------------------------------------------------------- */
+
+static struct flight *flight_at(struct jr_journal *j, uint32_t k)
+{
+	return &j->flights[(j->flight_head + k) % JR_JOURNAL_FLIGHTS];
+}
+
 /* One write and one fdatasync, linked: the sync runs only after the
  * write completed in full. */
-static int write_and_sync(struct jr_journal *j)
+static void flight_submit(struct jr_journal *j, struct flight *f)
 {
+	uint64_t tag = (uint64_t)(f - j->flights);
 	struct io_uring_sqe *w = io_uring_get_sqe(&j->ring), *s;
-	struct io_uring_cqe *cqe;
-	int rc = 0;
 
-	io_uring_prep_write(w, j->fd, j->group, (unsigned)j->group_len, j->used);
+	io_uring_prep_write(w, f->fd, f->buf, (unsigned)f->len, f->offset);
 	w->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(w, tag << 1);
 	s = io_uring_get_sqe(&j->ring);
-	io_uring_prep_fsync(s, j->fd, IORING_FSYNC_DATASYNC);
-	if ((rc = io_uring_submit_and_wait(&j->ring, 2)) < 0)
-		return rc;
-	for (int i = 0; i < 2; i++) {
-		if ((rc = io_uring_wait_cqe(&j->ring, &cqe)) < 0)
-			return rc;
-		if (cqe->res < 0 && rc == 0)
-			rc = cqe->res == -ECANCELED ? -EIO : cqe->res;
-		else if (i == 0 && cqe->res >= 0 && (size_t)cqe->res != j->group_len)
-			rc = -EIO;	/* short write: the sync was cancelled */
-		io_uring_cqe_seen(&j->ring, cqe);
+	io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data64(s, tag << 1 | 1);
+	f->ops_left = 2;
+	f->error = 0;
+	f->busy = true;
+	io_uring_submit(&j->ring);
+}
+
+static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
+{
+	uint64_t data = io_uring_cqe_get_data64(cqe);
+	struct flight *f = &j->flights[data >> 1];
+	int res = cqe->res;
+
+	if (!(data & 1) && res >= 0 && (size_t)res != f->len)
+		res = -EIO;	/* short write: the sync is cancelled */
+	if (res < 0 && f->error == 0)
+		f->error = res == -ECANCELED ? -EIO : res;
+	f->ops_left--;
+}
+
+/* Oldest flights first: the durable mark moves over each one done. A
+ * failed one is written again (same bytes, same place) by the next
+ * flush; nothing after it counts as durable until it succeeds. */
+static void retire_done(struct jr_journal *j)
+{
+	while (j->flight_count) {
+		struct flight *f = flight_at(j, 0);
+		if (f->ops_left || !f->busy)
+			break;
+		if (f->error) {
+			j->io_error = f->error;
+			j->stats.write_errors++;
+			f->busy = false;	/* parked: resubmitted by flush */
+			break;
+		}
+		j->io_error = 0;
+		j->durable_seq = f->last_seq;
+		j->stats.bytes += f->len;
+		j->stats.syncs++;
+		f->busy = false;
+		f->len = 0;
+		j->flight_head = (j->flight_head + 1) % JR_JOURNAL_FLIGHTS;
+		j->flight_count--;
 	}
-	return rc;
+}
+
+int jr_journal_reap(struct jr_journal *j)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	uint64_t n;
+
+	if (read(j->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	io_uring_for_each_cqe(&j->ring, head, cqe) {
+		on_cqe(j, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&j->ring, seen);
+	retire_done(j);
+	return j->io_error;
+}
+
+static int wait_one(struct jr_journal *j)
+{
+	struct io_uring_cqe *cqe;
+	int rc = io_uring_wait_cqe(&j->ring, &cqe);
+
+	if (rc < 0)
+		return rc;
+	on_cqe(j, cqe);
+	io_uring_cqe_seen(&j->ring, cqe);
+	retire_done(j);
+	return 0;
+}
+
+static bool any_in_air(struct jr_journal *j)
+{
+	for (uint32_t k = 0; k < j->flight_count; k++)
+		if (flight_at(j, k)->busy && flight_at(j, k)->ops_left)
+			return true;
+	return false;
+}
+
+/* Wait for every flight to land (or fail). */
+static int drain(struct jr_journal *j)
+{
+	while (any_in_air(j)) {
+		int rc = wait_one(j);
+		if (rc < 0)
+			return rc;
+	}
+	retire_done(j);
+	return 0;
+}
+
+/* A parked (failed) flight goes again before anything newer. */
+static bool resubmit_failed(struct jr_journal *j)
+{
+	struct flight *f = j->flight_count ? flight_at(j, 0) : NULL;
+
+	if (!f || f->busy)
+		return false;
+	flight_submit(j, f);
+	return true;
+}
+
+/* Make room in the segment for len more bytes: a new segment once every
+ * flight into this one has landed. */
+static int make_room(struct jr_journal *j, size_t len)
+{
+	int rc;
+
+	if (j->assigned == 0 || j->assigned + len <= j->segment_bytes)
+		return 0;
+	rc = drain(j);
+	if (rc < 0)
+		return rc;
+	if (j->flight_count)	/* one failed: it must land in this segment */
+		return j->io_error ? j->io_error : -EIO;
+	return segment_switch(j, j->group_first_seq);
+}
+
+int jr_journal_flush(struct jr_journal *j)
+{
+	struct flight *f;
+	int rc;
+
+	if (resubmit_failed(j) || j->group_len == 0)
+		return 0;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	rc = make_room(j, j->group_len);
+	if (rc < 0)
+		return rc;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	f = flight_at(j, j->flight_count);
+	/* The group's buffer goes with the flight; the flight's old one
+	 * takes its place: no copy. */
+	char *buf = f->buf;
+	size_t cap = f->cap;
+	f->buf = j->group;
+	f->cap = j->group_cap;
+	f->len = j->group_len;
+	f->last_seq = j->next_seq - 1;
+	f->fd = j->fd;
+	f->offset = j->assigned;
+	j->group = buf;
+	j->group_cap = cap;
+	j->group_len = 0;
+	j->group_records = 0;
+	j->assigned += f->len;
+	j->flight_count++;
+	j->stats.groups++;
+	flight_submit(j, f);
+	return 0;
 }
 
 int jr_journal_commit(struct jr_journal *j)
 {
+	uint64_t want = j->next_seq - 1;
 	int rc;
 
-	if (j->group_len == 0)
-		return 0;
-	if (j->used > 0 && j->used + j->group_len > j->segment_bytes) {
-		rc = segment_start(j, j->group_first_seq);
+	while (j->durable_seq < want) {
+		rc = jr_journal_flush(j);
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+		if (j->flight_count == 0)
+			return -EIO;	/* cannot happen: records wait in no flight */
+		rc = wait_one(j);
 		if (rc < 0)
 			return rc;
+		if (j->io_error && !flight_at(j, 0)->busy)
+			return j->io_error;	/* the next commit tries again */
 	}
-	rc = write_and_sync(j);
+	return 0;
+}
+
+uint64_t jr_journal_durable_seq(const struct jr_journal *j)
+{
+	return j->durable_seq;
+}
+
+uint64_t jr_journal_next_seq(const struct jr_journal *j)
+{
+	return j->next_seq;
+}
+
+int jr_journal_event_fd(const struct jr_journal *j)
+{
+	return j->event_fd;
+}
+
+bool jr_journal_busy(const struct jr_journal *j)
+{
+	return j->flight_count > 0 || j->group_len > 0;
+}
+
+uint64_t jr_journal_room(const struct jr_journal *j)
+{
+	uint64_t used = j->assigned + j->group_len;
+	uint64_t here = used < j->segment_bytes ? j->segment_bytes - used : 0;
+
+	return here + (j->spare_fd >= 0 ? j->segment_bytes : 0);
+}
+
+int jr_journal_error(const struct jr_journal *j)
+{
+	return j->io_error ? j->io_error : j->spare_fd < 0 ? j->space_error : 0;
+}
+
+int jr_journal_maintain(struct jr_journal *j)
+{
+	spare_make(j);
+	resubmit_failed(j);
+	return jr_journal_error(j);
+}
+
+int jr_journal_rotate(struct jr_journal *j)
+{
+	int rc = drain(j);
+
 	if (rc < 0)
 		return rc;
-	j->used += j->group_len;
-	j->group_len = 0;
-	j->group_records = 0;
-	return 0;
+	if (j->flight_count || j->group_len)
+		return -EBUSY;
+	return j->assigned ? segment_switch(j, j->next_seq) : 0;
+}
+
+void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *out)
+{
+	*out = j->stats;
+	out->durable_seq = j->durable_seq;
+	out->next_seq = j->next_seq;
+	out->room = jr_journal_room(j);
+	out->error = jr_journal_error(j);
 }
 
 size_t jr_journal_pending(const struct jr_journal *j)
@@ -205,11 +474,23 @@ size_t jr_journal_pending(const struct jr_journal *j)
 
 void jr_journal_close(struct jr_journal *j)
 {
+	char path[300];
+
 	if (!j)
 		return;
+	drain(j);
 	if (j->fd >= 0)
 		close(j->fd);
+	if (j->spare_fd >= 0) {
+		close(j->spare_fd);
+		spare_path(j, path, sizeof(path));
+		unlink(path);
+	}
 	io_uring_queue_exit(&j->ring);
+	if (j->event_fd >= 0)
+		close(j->event_fd);
+	for (uint32_t k = 0; k < JR_JOURNAL_FLIGHTS; k++)
+		free(j->flights[k].buf);
 	free(j->group);
 	jr_free(j);
 }
@@ -254,6 +535,7 @@ static uint64_t written_bytes(const char *data, size_t from, size_t size)
 }
 
 struct replay {
+	const char *segment;	/* the name of the one being read */
 	int (*fn)(void *, const struct jr_journal_record *);
 	void *ctx;
 	struct jr_journal_replay_result *res;
@@ -285,13 +567,18 @@ static void replay_segment(struct replay *r, const char *data, size_t size)
 		    !follows || !zeros_intact(&h, data + pos + sizeof(h)) ||
 		    h.crc != record_crc(h.seq, h.type, data + pos + sizeof(h), h.len)) {
 			r->torn = true;
+			snprintf(r->res->torn_segment, sizeof(r->res->torn_segment), "%s",
+				 r->segment);
+			r->res->torn_offset = pos;
 			break;
 		}
 		struct jr_journal_record rec = { h.seq, h.type, h.len, data + pos + sizeof(h) };
 		if (r->fn && (r->stop = r->fn(r->ctx, &rec)) != 0)
 			return;
-		r->res->records++;
+		if (r->res->records++ == 0)
+			r->res->first_seq = h.seq;
 		r->res->last_seq = h.seq;
+		r->res->bytes += sizeof(h) + PAD8(h.len);
 		pos += sizeof(h) + PAD8(h.len);
 	}
 	r->res->bytes_dropped += written_bytes(data, pos, size);
@@ -301,7 +588,7 @@ int jr_journal_replay(const char *dir,
 		      int (*fn)(void *ctx, const struct jr_journal_record *rec), void *ctx,
 		      struct jr_journal_replay_result *result)
 {
-	struct replay r = { fn, ctx, result, false, 0 };
+	struct replay r = { NULL, fn, ctx, result, false, 0 };
 	struct dirent **names;
 	int n = scandir(dir, &names, name_filter, alphasort), rc = 0;
 
@@ -313,6 +600,7 @@ int jr_journal_replay(const char *dir,
 		size_t size = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
 		if (rc == 0 && r.stop == 0 && (rc = read_file(path, &data, &size)) == 0) {
+			r.segment = names[i]->d_name;
 			if (r.torn)	/* everything after the damage is dropped */
 				result->bytes_dropped += written_bytes(data, 0, size);
 			else
@@ -324,4 +612,63 @@ int jr_journal_replay(const char *dir,
 	}
 	free(names);
 	return rc < 0 ? rc : r.stop;
+}
+
+/* --- repair and compaction -------------------------------------------------------- */
+
+static uint64_t segment_first_seq(const char *name)
+{
+	return strtoull(name + 8, NULL, 16);
+}
+
+int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res)
+{
+	struct dirent **names;
+	int n, rc = 0;
+	bool after = false;
+
+	if (!res->torn_segment[0])
+		return 0;
+	n = scandir(dir, &names, name_filter, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char path[600], aside[620];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (after) {
+			snprintf(aside, sizeof(aside), "%s.dropped", path);
+			if (rename(path, aside) < 0 && rc == 0)
+				rc = -errno;
+		} else if (strcmp(names[i]->d_name, res->torn_segment) == 0) {
+			if (truncate(path, (off_t)res->torn_offset) < 0 && rc == 0)
+				rc = -errno;
+			after = true;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc == 0 ? sync_dir(dir) : rc;
+}
+
+int jr_journal_drop_before(const char *dir, uint64_t before)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, name_filter, alphasort), dropped = 0;
+
+	if (n < 0)
+		return -errno;
+	/* Segment i holds seqs up to segment i+1's first, minus one. */
+	for (int i = 0; i < n; i++) {
+		char path[600];
+		bool covered = i + 1 < n && segment_first_seq(names[i + 1]->d_name) <= before;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (covered && unlink(path) == 0)
+			dropped++;
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (dropped)
+		sync_dir(dir);
+	return dropped;
 }

@@ -17,19 +17,31 @@
  * then the payload, padded to 8 bytes. A preallocated, never written tail
  * reads as zeros: len 0 and seq 0 end the segment.
  *
- * Group commit: appends go to an in-memory group; jr_journal_commit()
- * writes the group with one write and one fdatasync (linked io_uring
- * operations) and returns when both are done. Not thread-safe: one writer
- * (the coordinator). Not yet wired into jobringd.
+ * Group commit: appends go to an in-memory group; jr_journal_flush()
+ * sends the group off as one write and one fdatasync (linked io_uring
+ * operations) without waiting, up to JR_JOURNAL_FLIGHTS groups in the
+ * air at once. They may land in any order; the durable mark
+ * (jr_journal_durable_seq()) moves only over a contiguous run, so an
+ * acknowledgement that waits for it never covers a record after a gap.
+ * The event fd becomes readable when a flight lands: then
+ * jr_journal_reap(). jr_journal_commit() is the synchronous form.
+ *
+ * Space: the next segment is always made ahead (a spare, preallocated),
+ * so a full disk shows as jr_journal_room() shrinking to what is left of
+ * the current segment, never as a failed append in the middle of one.
+ * Not thread-safe: one writer (jobringd's event loop).
  */
 #ifndef JR_JOURNAL_H
 #define JR_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define JR_JOURNAL_HEADER_BYTES 24u
-#define JR_JOURNAL_RECORD_MAX (16u << 20)
+#define JR_JOURNAL_RECORD_MAX (256u << 20)
+#define JR_JOURNAL_FLIGHTS 4u
+#define JR_JOURNAL_PAD8(n) (((n) + 7u) & ~7u)
 
 struct jr_journal;
 
@@ -49,12 +61,48 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
 		      uint32_t len, uint64_t *seq);
 
-/* Write the group and fdatasync it: 0 when every record appended so far
- * is durable, or -errno (-ENOSPC, -EIO: the group stays pending and the
- * next commit tries again). A full segment rolls over to a new one. */
+/* Write the group and fdatasync it, and wait: 0 when every record
+ * appended so far is durable, or -errno (-ENOSPC, -EIO: the records stay
+ * pending and the next commit tries again). A full segment rolls over to
+ * the spare. */
 int jr_journal_commit(struct jr_journal *j);
 
-/* Records appended, not yet durable. */
+/* Send the group off without waiting: 0 (also when there is nothing to
+ * send, or a failed flight was sent again first), -EAGAIN (every flight
+ * in the air: try after a reap), or -errno of a segment switch. */
+int jr_journal_flush(struct jr_journal *j);
+
+/* Take in landed flights (never blocks): 0, or the error of the oldest
+ * flight, which stays to be sent again. */
+int jr_journal_reap(struct jr_journal *j);
+int jr_journal_event_fd(const struct jr_journal *j);
+uint64_t jr_journal_durable_seq(const struct jr_journal *j);
+uint64_t jr_journal_next_seq(const struct jr_journal *j);
+/* Records in the group or in the air. */
+bool jr_journal_busy(const struct jr_journal *j);
+
+/* Bytes that can still be appended without a new allocation on disk:
+ * the rest of the segment, plus the spare's size if there is one. */
+uint64_t jr_journal_room(const struct jr_journal *j);
+/* 0, or why records cannot be made durable now: a failed write's error,
+ * or (no spare segment) the error of making one, e.g. -ENOSPC. */
+int jr_journal_error(const struct jr_journal *j);
+/* Periodic: make the spare if missing, send a failed flight again.
+ * Returns jr_journal_error(). */
+int jr_journal_maintain(struct jr_journal *j);
+/* Start a new segment at the next seq, after every record so far is
+ * durable (-EBUSY otherwise): the older segments then hold only records
+ * before it, and a snapshot covering them lets them go. */
+int jr_journal_rotate(struct jr_journal *j);
+
+struct jr_journal_stats {
+	uint64_t groups, syncs, bytes, write_errors, segments_started;
+	uint64_t durable_seq, next_seq, room;
+	int error;
+};
+void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *out);
+
+/* Records appended, not yet sent. */
 size_t jr_journal_pending(const struct jr_journal *j);
 
 void jr_journal_close(struct jr_journal *j);
@@ -69,10 +117,24 @@ struct jr_journal_record {
 
 struct jr_journal_replay_result {
 	uint64_t records;
-	uint64_t last_seq;
+	uint64_t first_seq, last_seq;
 	uint64_t bytes_dropped;	/* after the first torn or corrupt record */
+	uint64_t bytes;		/* of the records read */
 	uint32_t segments;
+	/* Where the damage starts ("" if none): the segment and offset. */
+	char torn_segment[256];
+	uint64_t torn_offset;
 };
+
+/* After a replay that found damage: cut the damaged segment at the
+ * damage and set the segments after it aside (renamed *.dropped), so
+ * that the records written from now on follow the last good one. 0 or
+ * -errno. */
+int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res);
+
+/* Delete the segments whose records all have seq < before (the ones a
+ * snapshot covers): the number deleted, or -errno. */
+int jr_journal_drop_before(const char *dir, uint64_t before);
 
 /* Read every segment of dir in order and call fn for each record, up to
  * the first torn or corrupt one (a short header or payload, a CRC

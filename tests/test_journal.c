@@ -195,6 +195,118 @@ static void test_missing_directory_replays_nothing(void **state)
 	assert_int_equal(res.records, 0);
 }
 
+static int count_record(void *ctx, const struct jr_journal_record *rec)
+{
+	uint64_t *last = ctx;
+
+	assert_true(*last == 0 || rec->seq == *last + 1);
+	*last = rec->seq;
+	return 0;
+}
+
+/* Flights in the air land in any order; the durable mark only moves over
+ * a contiguous run, and reaches the last record. */
+static void test_flights_in_the_air(void **state)
+{
+	(void)state;
+	char path[300];
+	struct jr_journal_opts o = { .dir = path, .segment_bytes = 64 << 10 };
+	struct jr_journal *j;
+	struct jr_journal_replay_result res;
+	unsigned char buf[300];
+	uint64_t last = 0, seen_durable = 0;
+
+	snprintf(path, sizeof(path), "%s/flights", dir);
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		uint32_t len = payload_of(i, buf);
+		assert_int_equal(jr_journal_append(j, 1, buf, len, NULL), 0);
+		if (i % 10 == 9) {
+			int rc = jr_journal_flush(j);
+			assert_true(rc == 0 || rc == -EAGAIN);
+			assert_int_equal(jr_journal_reap(j), 0);
+			uint64_t d = jr_journal_durable_seq(j);
+			assert_true(d >= seen_durable);
+			seen_durable = d;
+		}
+	}
+	assert_int_equal(jr_journal_commit(j), 0);
+	assert_int_equal(jr_journal_durable_seq(j), 5000);
+	assert_false(jr_journal_busy(j));
+	jr_journal_close(j);
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.records, 5000);
+	assert_int_equal(res.bytes_dropped, 0);
+}
+
+/* After damage, cut: the journal opened after the last good record is
+ * read in full next time, the damage and what followed it are gone. */
+static void test_cut_then_append(void **state)
+{
+	(void)state;
+	char path[300], seg[600];
+	struct jr_journal_opts o = { .dir = path, .segment_bytes = 16 << 10 };
+	struct jr_journal *j;
+	struct jr_journal_replay_result res;
+	unsigned char buf[300];
+	uint64_t last = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cut", dir);
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	for (uint32_t i = 0; i < 400; i++) {
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+		if (i % 20 == 19)
+			assert_int_equal(jr_journal_commit(j), 0);
+	}
+	jr_journal_close(j);
+	/* Damage the second segment's first record. */
+	snprintf(seg, sizeof(seg), "%s/journal-%016llx.log", path, 0ull);
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_true(res.segments > 3);
+	{
+		struct jr_journal_replay_result probe;
+		char name[600];
+		uint64_t first = 0;
+		/* The second segment's name: the first seq after the first one's. */
+		last = 0;
+		assert_int_equal(jr_journal_replay(path, count_record, &last, &probe), 0);
+		for (first = 2; first < 400; first++) {
+			snprintf(name, sizeof(name), "%s/journal-%016llx.log", path,
+				 (unsigned long long)first);
+			if (access(name, F_OK) == 0)
+				break;
+		}
+		assert_true(first < 400);
+		fd = open(name, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "X", 1, 30), 1);
+		close(fd);
+		last = 0;
+		assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+		assert_int_equal(res.last_seq, first - 1);
+		assert_true(res.bytes_dropped > 0);
+		assert_int_equal(jr_journal_cut(path, &res), 0);
+	}
+	o.next_seq = res.last_seq + 1;
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(jr_journal_append(j, 2, buf, 8, NULL), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	jr_journal_close(j);
+	uint64_t good = res.last_seq;
+	last = 0;
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.last_seq, good + 10);
+	assert_int_equal(res.bytes_dropped, 0);
+	/* Compaction: segments wholly before a seq go. */
+	assert_true(jr_journal_drop_before(path, good + 1) > 0);
+	last = 0;
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.first_seq, good + 1);
+	assert_int_equal(res.last_seq, good + 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +314,8 @@ int main(void)
 		cmocka_unit_test(test_torn_tail_keeps_every_record_before_it),
 		cmocka_unit_test(test_corrupt_byte_stops_replay_there),
 		cmocka_unit_test(test_missing_directory_replays_nothing),
+		cmocka_unit_test(test_flights_in_the_air),
+		cmocka_unit_test(test_cut_then_append),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
