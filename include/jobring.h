@@ -362,7 +362,9 @@ struct jr_job_restore {
  * one). Queued jobs are scheduled as if just submitted, their attempts
  * kept; final ones are only shown. Errors: -EINVAL (a spec, or an id
  * outside the table), -EEXIST (an id's slot restored twice), -EBUSY
- * (after restore_done or a submission), -ENOMEM, with *bad_index. */
+ * (after restore_done or a submission), with *bad_index, and none of the
+ * call's jobs restored; or -ENOMEM (arena full) with *bad_index, the jobs
+ * before it restored (and queued ones scheduled) all the same. */
 int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
 		       const struct jr_job_restore *restore, size_t n, size_t *bad_index);
 int jr_command_restore_done(struct jr_engine *e);

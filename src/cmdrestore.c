@@ -24,7 +24,7 @@
 #include "queue.h"
 #include "ring.h"
 
-enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL };
+enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL, RESTORED_SEEN };
 
 /* Take every slot out of the free ring, once: -EBUSY once a submission
  * came or restore_done() ran. */
@@ -61,25 +61,30 @@ static bool restore_state_ok(uint32_t state)
 	return state == JR_JOB_QUEUED || jr_slot_is_final(state);
 }
 
-/* The slot of each id must be valid and not restored yet. */
+/* The slot of each id must be valid and not restored yet, nor twice in
+ * this call (marked RESTORED_SEEN while checking, then unmarked). */
 static int restore_check(struct jr_coordinator *co, const struct jr_job_restore *rs,
 			 size_t n, size_t *bad)
 {
 	struct jr_region *r = &co->engine->region;
+	size_t i;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n && rc == 0; i++) {
 		uint32_t index, gen;
 		*bad = i;
 		if (jr_jobtab_decode(r, rs[i].job_id, &index, &gen) < 0 ||
 		    !restore_state_ok(rs[i].state))
-			return -EINVAL;
-		if (co->restored[index] != RESTORED_NONE)
-			return -EEXIST;
-		for (size_t k = 0; k < i; k++)	/* the same slot twice in this call */
-			if ((uint32_t)rs[k].job_id == index)
-				return -EEXIST;
+			rc = -EINVAL;
+		else if (co->restored[index] != RESTORED_NONE)
+			rc = -EEXIST;
+		else
+			co->restored[index] = RESTORED_SEEN;
 	}
-	return 0;
+	while (i--)
+		if (co->restored[(uint32_t)rs[i].job_id] == RESTORED_SEEN)
+			co->restored[(uint32_t)rs[i].job_id] = RESTORED_NONE;
+	return rc;
 }
 
 static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restore *rs)
@@ -200,22 +205,26 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 			     cmd_spec_check(e, &specs[i], &b->reqs[i], &b->prios[i]);
 		bad = i;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = restore_slots(e, b, specs, rs, &bad);
-	if (rc < 0) {	/* slots restored so far stay restored */
+		if (rc < 0)
+			b->n = bad;	/* out of arena: the jobs restored so far go on */
+	} else {
 		if (bad_index)
 			*bad_index = bad;
 		jr_free(b);
 		return rc;
 	}
+	if (rc < 0 && bad_index)
+		*bad_index = bad;
 	live_part(b, rs);
-	if (b->n == 0) {
+	if (b->n == 0)
 		jr_free(b);
-		return 0;
+	else {
+		jr_engine_count_submitted(e, b->n);
+		cmd_inbox_append(co, b);
 	}
-	jr_engine_count_submitted(e, b->n);
-	cmd_inbox_append(co, b);
-	return 0;
+	return rc;
 }
 
 /* Ended restored jobs first (oldest first in the FIFO: reused first),
@@ -233,14 +242,16 @@ int jr_coord_restore_done(struct jr_engine *e)
 	pthread_mutex_unlock(&co->lock);
 	if (phase != RESTORE_RUNNING)
 		return phase == RESTORE_OPEN ? 0 : -EBUSY;
+	/* In place: the finished restored slots, then the untouched ones. */
+	uint32_t n = 0, *v = co->restore_free;
 	for (uint32_t i = 1; co->restored && i < cap; i++)
 		if (co->restored[i] == RESTORED_FINAL)
 			jr_jobtab_free_batch(r, &i, 1);
-	for (uint32_t k = 0; k < co->restore_free_count; k++) {
-		uint32_t i = co->restore_free[k];
-		if (!co->restored || co->restored[i] == RESTORED_NONE)
-			jr_jobtab_free_batch(r, &i, 1);
-	}
+	for (uint32_t k = 0; k < co->restore_free_count; k++)
+		if (!co->restored || co->restored[v[k]] == RESTORED_NONE)
+			v[n++] = v[k];
+	for (uint32_t k = 0; k < n; k += 4096)
+		jr_jobtab_free_batch(r, v + k, n - k < 4096 ? n - k : 4096);
 	jr_free(co->restore_free);
 	jr_free(co->restored);
 	co->restore_free = NULL;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -55,6 +57,7 @@ struct jr_journal {
 	int io_error;		/* the last failed flight's error, until one succeeds */
 	struct io_uring ring;
 	int event_fd;
+	bool no_sync, trim_on_close;
 	char *group;
 	size_t group_len, group_cap, group_records;
 	uint64_t group_first_seq;
@@ -157,6 +160,8 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 	j->fd = j->spare_fd = j->event_fd = -1;
 	j->segment_bytes = opts->segment_bytes ? opts->segment_bytes : SEGMENT_DEFAULT;
 	j->next_seq = opts->next_seq ? opts->next_seq : 1;
+	j->no_sync = opts->no_sync;
+	j->trim_on_close = opts->trim_on_close;
 	j->durable_seq = j->next_seq - 1;
 	rc = io_uring_queue_init(4 * JR_JOURNAL_FLIGHTS, &j->ring, 0);
 	if (rc < 0) {
@@ -176,14 +181,18 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 	return 0;
 }
 
-int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
-		      uint32_t len, uint64_t *seq)
+int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *iov,
+		       int iovcnt, uint64_t *seq)
 {
-	size_t need = JR_JOURNAL_HEADER_BYTES + PAD8(len);
-	struct record_header h = { .len = len, .seq = j->next_seq, .type = type };
+	size_t len = 0, need;
+	struct record_header h = { .seq = j->next_seq, .type = type };
+	char *p;
 
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
 	if (len > JR_JOURNAL_RECORD_MAX)
 		return -E2BIG;
+	need = JR_JOURNAL_HEADER_BYTES + PAD8(len);
 	if (j->group_len + need > j->group_cap) {
 		size_t cap = j->group_cap ? j->group_cap : 65536;
 		char *g;
@@ -195,18 +204,32 @@ int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
 		j->group = g;
 		j->group_cap = cap;
 	}
-	h.crc = record_crc(h.seq, type, payload, len);
+	h.len = (uint32_t)len;
+	h.crc = jr_crc32c(jr_crc32c(0, &h.seq, sizeof(h.seq)), &h.type, sizeof(h.type));
+	p = j->group + j->group_len + sizeof(h);
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		h.crc = jr_crc32c(h.crc, p, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	memset(p, 0, PAD8(len) - len);
+	memcpy(j->group + j->group_len, &h, sizeof(h));
 	if (j->group_records == 0)
 		j->group_first_seq = h.seq;
-	memcpy(j->group + j->group_len, &h, sizeof(h));
-	memcpy(j->group + j->group_len + sizeof(h), payload, len);
-	memset(j->group + j->group_len + sizeof(h) + len, 0, PAD8(len) - len);
 	j->group_len += need;
 	j->group_records++;
 	if (seq)
 		*seq = j->next_seq;
 	j->next_seq++;
 	return 0;
+}
+
+int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
+		      uint32_t len, uint64_t *seq)
+{
+	struct iovec iov = { (void *)payload, len };
+
+	return jr_journal_appendv(j, type, &iov, 1, seq);
 }
 
 /* --- flights ---------------------------------------------------------------------- */
@@ -224,12 +247,15 @@ static void flight_submit(struct jr_journal *j, struct flight *f)
 	struct io_uring_sqe *w = io_uring_get_sqe(&j->ring), *s;
 
 	io_uring_prep_write(w, f->fd, f->buf, (unsigned)f->len, f->offset);
-	w->flags |= IOSQE_IO_LINK;
 	io_uring_sqe_set_data64(w, tag << 1);
-	s = io_uring_get_sqe(&j->ring);
-	io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
-	io_uring_sqe_set_data64(s, tag << 1 | 1);
-	f->ops_left = 2;
+	f->ops_left = 1;
+	if (!j->no_sync) {
+		w->flags |= IOSQE_IO_LINK;
+		s = io_uring_get_sqe(&j->ring);
+		io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data64(s, tag << 1 | 1);
+		f->ops_left = 2;
+	}
 	f->error = 0;
 	f->busy = true;
 	io_uring_submit(&j->ring);
@@ -479,6 +505,9 @@ void jr_journal_close(struct jr_journal *j)
 	if (!j)
 		return;
 	drain(j);
+	if (j->fd >= 0 && j->trim_on_close && j->flight_count == 0 &&
+	    ftruncate(j->fd, (off_t)j->assigned) == 0)
+		fdatasync(j->fd);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->spare_fd >= 0) {
@@ -503,39 +532,60 @@ static int name_filter(const struct dirent *d)
 	       strcmp(d->d_name + 24, ".log") == 0;
 }
 
-static int read_file(const char *path, char **data, size_t *size)
+/* Mapped, not read: a preallocated segment is mostly zeros that only
+ * the pages touched cost. The fd stays open for written_after(). */
+static int map_file(const char *path, int *fd, char **data, size_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	size_t got = 0;
+	void *p;
 
-	if (fd < 0)
+	*data = NULL;
+	*size = 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !(*data = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	*size = got;
+	if (fstat(*fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, *fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*data = p;
+	*size = (size_t)st.st_size;
 	return 0;
 }
 
-/* Bytes up to the last non-zero one: what a dropped stretch held. */
-static uint64_t written_bytes(const char *data, size_t from, size_t size)
+/* Bytes from `from` up to the last non-zero one of the file: what a
+ * dropped stretch held. Skips what the file system reports as holes
+ * (a preallocated, never written tail) and reads the rest in chunks,
+ * rather than faulting in a mapping of zeros. */
+static uint64_t written_after(int fd, uint64_t from, uint64_t size)
 {
-	while (size > from && data[size - 1] == 0)
-		size--;
-	return size - from;
+	static char chunk[1 << 20];
+	uint64_t pos = from, last = from;
+
+	while (pos < size) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (data < 0)
+			break;	/* ENXIO: nothing but holes after pos */
+		pos = (uint64_t)data > pos ? (uint64_t)data : pos;
+		ssize_t n = pread(fd, chunk, sizeof(chunk), (off_t)pos);
+		if (n <= 0)
+			break;
+		for (ssize_t k = n; k > 0; k--)
+			if (chunk[k - 1]) {
+				last = pos + (uint64_t)k;
+				break;
+			}
+		pos += (uint64_t)n;
+	}
+	return last - from;
 }
 
 struct replay {
 	const char *segment;	/* the name of the one being read */
+	int fd;			/* and its file */
 	int (*fn)(void *, const struct jr_journal_record *);
 	void *ctx;
 	struct jr_journal_replay_result *res;
@@ -581,14 +631,22 @@ static void replay_segment(struct replay *r, const char *data, size_t size)
 		r->res->bytes += sizeof(h) + PAD8(h.len);
 		pos += sizeof(h) + PAD8(h.len);
 	}
-	r->res->bytes_dropped += written_bytes(data, pos, size);
+	/* After the last record, zeros: unless a later group landed before
+	 * an earlier one (a gap), or the damage left bytes. */
+	uint64_t dropped = written_after(r->fd, pos, size);
+	if (dropped && !r->torn) {
+		r->torn = true;
+		snprintf(r->res->torn_segment, sizeof(r->res->torn_segment), "%s", r->segment);
+		r->res->torn_offset = pos;
+	}
+	r->res->bytes_dropped += dropped;
 }
 
 int jr_journal_replay(const char *dir,
 		      int (*fn)(void *ctx, const struct jr_journal_record *rec), void *ctx,
 		      struct jr_journal_replay_result *result)
 {
-	struct replay r = { NULL, fn, ctx, result, false, 0 };
+	struct replay r = { NULL, -1, fn, ctx, result, false, 0 };
 	struct dirent **names;
 	int n = scandir(dir, &names, name_filter, alphasort), rc = 0;
 
@@ -598,16 +656,21 @@ int jr_journal_replay(const char *dir,
 	for (int i = 0; i < n; i++) {
 		char path[600], *data = NULL;
 		size_t size = 0;
+		int fd = -1;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		if (rc == 0 && r.stop == 0 && (rc = read_file(path, &data, &size)) == 0) {
+		if (rc == 0 && r.stop == 0 && (rc = map_file(path, &fd, &data, &size)) == 0) {
 			r.segment = names[i]->d_name;
+			r.fd = fd;
 			if (r.torn)	/* everything after the damage is dropped */
-				result->bytes_dropped += written_bytes(data, 0, size);
+				result->bytes_dropped += written_after(fd, 0, size);
 			else
 				replay_segment(&r, data, size);
 			result->segments++;
 		}
-		free(data);
+		if (data)
+			munmap(data, size);
+		if (fd >= 0)
+			close(fd);
 		free(names[i]);
 	}
 	free(names);

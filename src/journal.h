@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define JR_JOURNAL_HEADER_BYTES 24u
 #define JR_JOURNAL_RECORD_MAX (256u << 20)
@@ -49,6 +50,8 @@ struct jr_journal_opts {
 	const char *dir;
 	uint64_t segment_bytes;	/* 0: 64 MiB */
 	uint64_t next_seq;	/* the first seq to write (after a replay); 0: 1 */
+	bool no_sync;		/* write without fdatasync (jobringd --sync=none) */
+	bool trim_on_close;	/* give back the last segment's unused space */
 };
 
 /* Open for appending: a new segment starting at opts->next_seq. 0 or
@@ -101,6 +104,10 @@ struct jr_journal_stats {
 	int error;
 };
 void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *out);
+
+/* The same, the payload gathered from iovcnt pieces. */
+int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *iov,
+		       int iovcnt, uint64_t *seq);
 
 /* Records appended, not yet sent. */
 size_t jr_journal_pending(const struct jr_journal *j);

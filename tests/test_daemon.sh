@@ -297,7 +297,7 @@ check "SIGTERM exits 0" [ $? = 0 ]
 check "socket removed" [ ! -e "$sock" ]
 
 # --- the connection limit --------------------------------------------------------------
-start_daemon --max-connections 1
+start_daemon --max-connections 1 --state-dir "$tmp/state-connlimit"	# no queued jobs to claim
 req POST /workers/register '{"name":"holder"}'
 curl -s -o /dev/null --unix-socket "$sock" -X POST "http://x/workers/$(field worker_id)/claim?wait=3" &
 holder=$!

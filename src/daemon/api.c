@@ -13,7 +13,16 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "durable.h"
 #include "units.h"
+
+uint64_t api_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* --- errors and bodies ---------------------------------------------------------- */
 
@@ -264,15 +273,23 @@ void api_handle(void *ctx, const struct request *req, struct response *res)
 			  (unsigned)a->daemon_uid);
 		return;
 	}
-	if (api_route_jobs(a, req, res) || api_route_workers(a, req, res) ||
-	    api_route_misc(a, req, res))
-		return;
-	api_error(res, 404, "not_found", "no such endpoint: %s", req->path);
+	a->ack_seq = 0;
+	if (!api_route_jobs(a, req, res) && !api_route_workers(a, req, res) &&
+	    !api_route_misc(a, req, res))
+		api_error(res, 404, "not_found", "no such endpoint: %s", req->path);
+	/* What the answer promises is journaled: it goes once durable. */
+	if (a->ack_seq && res->status < 300 && !res->deferred)
+		durable_hold(a->durable, req->token, a->ack_seq, res);
+	a->ack_seq = 0;
 }
 
 void api_tick(void *ctx, uint64_t now_ns)
 {
-	api_workers_tick(ctx, now_ns);
+	struct api *a = ctx;
+
+	api_workers_tick(a, now_ns);
+	if (a->durable)
+		durable_turn(a->durable, now_ns);
 }
 
 int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,

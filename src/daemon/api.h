@@ -58,6 +58,7 @@ struct api_job_side {
 	jr_job_id id;
 	const char *json;
 	struct api_side_block *block;
+	uint32_t uid, gid, flags;	/* who submitted it (REC_SUBMIT_SWITCH_USER) */
 };
 
 struct api_counters {
@@ -80,6 +81,8 @@ struct api {
 	const char *local_capabilities;
 	struct api_counters count;
 	struct batch *batch;		/* api_jobs.c's arrays, kept between batches */
+	struct durable *durable;	/* the journal writer */
+	uint64_t ack_seq;		/* set by a handler: answer once this is durable */
 };
 
 int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,
@@ -100,6 +103,9 @@ void api_json(struct response *res, int status, cJSON *body);
 /* Value of a query parameter (percent-decoded) into out; false if absent. */
 bool api_query(const char *query, const char *key, char *out, size_t size);
 
+/* CLOCK_REALTIME in ns. */
+uint64_t api_now_ns(void);
+
 /* Job ids and execution ids are 16 hex digits. */
 void api_format_id(uint64_t id, char out[17]);
 bool api_parse_id(const char *s, uint64_t *id);
@@ -114,13 +120,24 @@ bool api_route_jobs(struct api *a, const struct request *req, struct response *r
 bool api_route_workers(struct api *a, const struct request *req, struct response *res);
 bool api_route_misc(struct api *a, const struct request *req, struct response *res);
 
+/* api_workers.c: a worker registered before a restart, from its journal
+ * record: 0 or -EINVAL. */
+struct rec_worker;
+int api_workers_restore(struct api *a, const struct rec_worker *rec, const char *body,
+			size_t len);
 /* api_workers.c: heartbeat expiry and long-poll claims. */
 void api_workers_tick(struct api *a, uint64_t now_ns);
+/* api_jobs.c: the next non-blank line of [*p, end) (an NDJSON batch):
+ * its text without the newline; false at the end. *number (may be NULL)
+ * counts every line passed. */
+bool api_next_line(const char **p, const char *end, const char **line, size_t *len,
+		   size_t *number);
 /* api_jobs.c: the submitted JSON of jobs. */
 struct api_side_block *api_jobs_block_new(const char *body, size_t len);
 /* Job id's JSON is block->text[offset, offset + len): NUL-terminated there. */
+struct rec_submit;
 void api_jobs_side_put(struct api *a, jr_job_id id, struct api_side_block *block,
-		       size_t offset, size_t len);
+		       size_t offset, size_t len, const struct rec_submit *who);
 void api_jobs_side_release(struct api_job_side *s);
 const char *api_jobs_side_get(struct api *a, jr_job_id id);
 void api_jobs_destroy(struct api *a);

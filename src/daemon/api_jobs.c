@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "durable.h"
 #include "jobspec.h"
 
 #define BATCH_MAX 1000000u
@@ -48,7 +49,7 @@ void api_jobs_side_release(struct api_job_side *s)
 /* One copy of the request body for all its jobs, not one allocation per
  * job: a batch of 10,000 keeps one block. */
 void api_jobs_side_put(struct api *a, jr_job_id id, struct api_side_block *block,
-		       size_t offset, size_t len)
+		       size_t offset, size_t len, const struct rec_submit *who)
 {
 	struct api_job_side *s = side_of(a, id);
 
@@ -56,6 +57,9 @@ void api_jobs_side_put(struct api *a, jr_job_id id, struct api_side_block *block
 		return;
 	api_jobs_side_release(s);
 	s->id = id;
+	s->uid = who->uid;
+	s->gid = who->gid;
+	s->flags = who->flags & REC_SUBMIT_SWITCH_USER;
 	if (!block)
 		return;
 	block->text[offset + len] = '\0';	/* the line's newline, or the end */
@@ -87,6 +91,23 @@ static bool spec_error(struct response *res, const struct jobspec_error *err)
 	return api_error(res, err->status, err->code, "%s", err->message);
 }
 
+/* Journal an accepted submission; its answer waits for it (api_handle). */
+static void log_submission(struct api *a, const struct request *req, const jr_job_id *ids,
+			   size_t n, bool single, struct rec_submit *head)
+{
+	struct jobspec_submitter who = submitter(a, req);
+	struct rec_submit_args args = {
+		.head = { .uid = req->uid, .gid = req->gid, .count = (uint32_t)n,
+			  .created_ns = api_now_ns(),
+			  .flags = (single ? REC_SUBMIT_SINGLE : 0) |
+				   (who.switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
+		.ids = ids, .body = req->body, .body_len = req->body_len,
+	};
+
+	*head = args.head;
+	a->ack_seq = durable_log_submit(a->durable, &args);
+}
+
 static void submit_one(struct api *a, const struct request *req, struct response *res)
 {
 	struct jobspec_submitter who = submitter(a, req);
@@ -101,14 +122,18 @@ static void submit_one(struct api *a, const struct request *req, struct response
 		api_error(res, 400, "invalid_json", "the body is not JSON");
 		return;
 	}
-	if (jobspec_parse(a->engine, o, &who, &js, &err)) {
+	if (!durable_admit(a->durable, durable_submit_bytes(1, req->body_len), res)) {
+		;	/* 507 */
+	} else if (jobspec_parse(a->engine, o, &who, &js, &err)) {
 		rc = jr_command_submit(a->engine, &js.spec, &id);
 		if (rc < 0) {
 			jobspec_engine_error(rc, &err);
 			spec_error(res, &err);
 		} else {
+			struct rec_submit head;
+			log_submission(a, req, &id, 1, true, &head);
 			api_jobs_side_put(a, id, api_jobs_block_new(req->body, req->body_len), 0,
-					  req->body_len);
+					  req->body_len, &head);
 			api_format_id(id, ids);
 			res->status = 201;
 			buf_printf(&res->body, "{\"job_id\":\"%s\"}", ids);
@@ -200,25 +225,37 @@ static int batch_reserve(struct batch *b, size_t want)
 	return 0;
 }
 
+bool api_next_line(const char **p, const char *end, const char **line, size_t *len,
+		   size_t *number)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *stop = nl ? nl : end, *start = *p;
+		*p = stop + 1;
+		if (number)
+			++*number;
+		if (stop > start && !(stop - start == 1 && *start == '\r')) {
+			*line = start;
+			*len = (size_t)(stop - start);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Split the body into its non-blank lines. */
 static int batch_split(const struct request *req, struct batch *b)
 {
-	const char *p = req->body, *end = req->body + req->body_len;
-	size_t number = 0;
+	const char *p = req->body, *end = req->body + req->body_len, *line;
+	size_t number = 0, len;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = nl ? nl : end;
-		number++;
-		if (stop > p && !(stop - p == 1 && *p == '\r')) {
-			if (b->n == BATCH_MAX)
-				return -E2BIG;
-			if (batch_reserve(b, b->n + 1) < 0)
-				return -ENOMEM;
-			memset(&b->specs[b->n], 0, sizeof(b->specs[b->n]));
-			b->lines[b->n++] = (struct batch_line){ p, (size_t)(stop - p), number, NULL };
-		}
-		p = stop + 1;
+	while (api_next_line(&p, end, &line, &len, &number)) {
+		if (b->n == BATCH_MAX)
+			return -E2BIG;
+		if (batch_reserve(b, b->n + 1) < 0)
+			return -ENOMEM;
+		memset(&b->specs[b->n], 0, sizeof(b->specs[b->n]));
+		b->lines[b->n++] = (struct batch_line){ line, len, number, NULL };
 	}
 	return 0;
 }
@@ -292,19 +329,24 @@ static void submit_batch_parsed(struct api *a, const struct request *req, struct
 {
 	struct api_side_block *block;
 	struct jobspec_error err;
+	struct rec_submit head;
 	size_t bad_index = 0;
-	int rc = jr_command_submit_batch(a->engine, b->flat, b->n, b->ids, &bad_index);
+	int rc;
 
+	if (!durable_admit(a->durable, durable_submit_bytes(b->n, req->body_len), res))
+		return;
+	rc = jr_command_submit_batch(a->engine, b->flat, b->n, b->ids, &bad_index);
 	if (rc < 0) {
 		jobspec_engine_error(rc, &err);
 		api_error(res, err.status, err.code, "line %zu: %s",
 			  b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
 		return;
 	}
+	log_submission(a, req, b->ids, b->n, false, &head);
 	block = api_jobs_block_new(req->body, req->body_len);
 	for (size_t i = 0; i < b->n; i++)
 		api_jobs_side_put(a, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
-				  b->lines[i].len);
+				  b->lines[i].len, &head);
 	if (block && block->refs == 0)
 		free(block);
 	a->count.submitted_batch += b->n;
@@ -470,6 +512,8 @@ static void cancel_job(struct api *a, const struct request *req, const char *ids
 		api_error(res, 404, "not_found", "no such job: %s", ids);
 		return;
 	}
+	struct rec_cancel rec = { .job_id = info.job_id, .uid = req->uid };
+	a->ack_seq = durable_log(a->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
 	jr_job_get(a->engine, info.job_id, &info);
 	api_json(res, 200, api_job_json(a, &info));
 }

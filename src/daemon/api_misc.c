@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "durable.h"
 
 static void health(struct api *a, struct response *res)
 {
@@ -172,6 +173,8 @@ static void create_queue(struct api *a, const struct request *req, struct respon
 	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
 	    (mw && !cJSON_IsNumber(mw))) {
 		api_error(res, 400, "invalid_field", "name (string), priority and max_workers (numbers)");
+	} else if (!durable_admit(a->durable, 128, res)) {
+		;	/* 507 */
 	} else if ((rc = jr_queue_create(a->engine, name->valuestring,
 					 pr ? pr->valueint : JR_PRIORITY_DEFAULT,
 					 mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0, &id)) < 0) {
@@ -183,6 +186,10 @@ static void create_queue(struct api *a, const struct request *req, struct respon
 			api_error(res, 422, "invalid_value",
 				  "name is 1-47 characters, priority 0 to 7");
 	} else {
+		struct rec_queue rec = { .priority = pr ? pr->valueint : JR_PRIORITY_DEFAULT,
+					 .max_workers = mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0 };
+		snprintf(rec.name, sizeof(rec.name), "%s", name->valuestring);
+		a->ack_seq = durable_log(a->durable, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
 		jr_queue_get_info(a->engine, id, &q);
 		api_json(res, 201, queue_json(&q));
 	}

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "durable.h"
 #include "resources.h"
 #include "units.h"
 
@@ -29,10 +30,7 @@ static uint64_t mono_ns(void)
 
 static uint64_t real_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return api_now_ns();
 }
 
 static const char *status_name(enum worker_status s)
@@ -151,36 +149,74 @@ static struct api_worker *worker_new(struct api *a)
 	return NULL;
 }
 
+/* Fill w from a registration body: false (w unused) if it is invalid. */
+static bool worker_fill(struct api_worker *w, const cJSON *o, uid_t uid, struct response *res)
+{
+	const cJSON *name = cJSON_GetObjectItem(o, "name"), *r = cJSON_GetObjectItem(o, "resources");
+
+	if ((name && !cJSON_IsString(name)) || (r && !cJSON_IsObject(r)))
+		return api_error(res, 400, "invalid_field", "name is a string, resources an object");
+	if (!copy_labels(cJSON_GetObjectItem(o, "capabilities"), w->capabilities,
+			 sizeof(w->capabilities)))
+		return api_error(res, 400, "invalid_field", "capabilities is a list of labels");
+	w->used = true;
+	w->uid = uid;
+	snprintf(w->name, sizeof(w->name), "%s", name ? name->valuestring : "");
+	w->resources_json = r ? cJSON_PrintUnformatted(r) : NULL;
+	w->registered_ns = w->last_heartbeat_ns = real_ns();
+	return true;
+}
+
 static void register_worker(struct api *a, const struct request *req, struct response *res)
 {
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
-	const cJSON *name = o ? cJSON_GetObjectItem(o, "name") : NULL;
-	const cJSON *r = o ? cJSON_GetObjectItem(o, "resources") : NULL;
 	struct api_worker *w;
+	struct rec_worker rec;
 	cJSON *body;
 
 	if (!cJSON_IsObject(o)) {
 		api_error(res, 400, "invalid_json", "the body must be a JSON object");
-	} else if ((name && !cJSON_IsString(name)) || (r && !cJSON_IsObject(r))) {
-		api_error(res, 400, "invalid_field", "name is a string, resources an object");
 	} else if (!(w = worker_new(a))) {
 		api_error(res, 503, "too_many_workers", "at most %u workers", API_WORKERS_MAX);
-	} else if (!copy_labels(cJSON_GetObjectItem(o, "capabilities"), w->capabilities,
-				sizeof(w->capabilities))) {
+	} else if (!durable_admit(a->durable, req->body_len + 64, res) ||
+		   !worker_fill(w, o, req->uid, res)) {
 		w->number = 0;
-		api_error(res, 400, "invalid_field", "capabilities is a list of labels");
 	} else {
-		w->used = true;
-		w->uid = req->uid;
-		snprintf(w->name, sizeof(w->name), "%s", name ? name->valuestring : "");
-		w->resources_json = r ? cJSON_PrintUnformatted(r) : NULL;
-		w->registered_ns = w->last_heartbeat_ns = real_ns();
+		rec = (struct rec_worker){ w->number, (uint32_t)w->uid, w->registered_ns };
+		a->ack_seq = durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), req->body,
+					 (uint32_t)req->body_len);
 		body = worker_json(a, w);
 		cJSON_AddNumberToObject(body, "heartbeat_timeout",
 					(double)a->heartbeat_timeout_ns / 1e9);
 		api_json(res, 201, body);
 	}
 	cJSON_Delete(o);
+}
+
+int api_workers_restore(struct api *a, const struct rec_worker *rec, const char *body,
+			size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	struct response res = { 0 };
+	struct api_worker *w;
+	bool ok;
+
+	if (rec->number == 0 || rec->number > API_WORKERS_MAX || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return -EINVAL;
+	}
+	w = &a->workers[rec->number - 1];
+	memset(w, 0, sizeof(*w));
+	w->number = rec->number;
+	if (rec->number > a->worker_count)
+		a->worker_count = rec->number;
+	ok = worker_fill(w, o, rec->uid, &res);
+	/* Back as unhealthy until its next heartbeat: it may be gone. */
+	w->status = WORKER_UNHEALTHY;
+	w->registered_ns = rec->registered_ns;
+	buf_free(&res.body);
+	cJSON_Delete(o);
+	return ok ? 0 : -EINVAL;
 }
 
 static void heartbeat(struct api *a, struct api_worker *w, struct response *res)

@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "durable.h"
+#include "recover.h"
 #include "server.h"
+#include "snapshot.h"
 #include "units.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_IN_USE = 3 };
@@ -27,7 +30,11 @@ struct daemon_opts {
 	char socket[256];
 	char state_dir[256];
 	char output_dir[300];
+	char journal_dir[300];
 	struct jr_engine_opts engine;
+	struct durable_opts durable;
+	struct retention keep;
+	uint64_t snapshot_every;
 	struct server_opts server;
 	uint64_t heartbeat_timeout_ms;
 	uint32_t grace_s;
@@ -75,6 +82,15 @@ static void usage(FILE *f)
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
+"  --sync MODE            always (default): answer a submission once it is on disk;\n"
+"                         batch: answer at once, write every --sync-interval (a crash\n"
+"                         may lose that much); none: never fdatasync (a power cut may\n"
+"                         lose acknowledged jobs)\n"
+"  --sync-interval MS     with --sync batch (default 10ms)\n"
+"  --segment-size SIZE    journal segment, preallocated (default 64M)\n"
+"  --snapshot-every SIZE  compact once the journal grew by this (default 256M)\n"
+"  --retain-finished N    finished jobs kept across restarts, newest first (default 1000000)\n"
+"  --retain-age DURATION  finished jobs older than this are dropped (default 7d; 0: keep)\n"
 "  --foreground           stay in the foreground (always; for init systems)\n"
 "  --help, --version\n");
 }
@@ -136,6 +152,7 @@ enum {
 	O_SOCKET = 256, O_STATE, O_WORKERS, O_TOPOLOGY, O_MEMORY, O_GPUS, O_RESOURCES,
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
+	O_SYNC, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 };
 
 static const struct option long_opts[] = {
@@ -149,8 +166,47 @@ static const struct option long_opts[] = {
 	{ "grace", 1, NULL, O_GRACE }, { "socket-mode", 1, NULL, O_MODE },
 	{ "socket-group", 1, NULL, O_GROUP }, { "paused", 0, NULL, O_PAUSED },
 	{ "foreground", 0, NULL, O_FOREGROUND }, { "help", 0, NULL, O_HELP },
-	{ "version", 0, NULL, O_VERSION }, { NULL, 0, NULL, 0 },
+	{ "version", 0, NULL, O_VERSION }, { "sync", 1, NULL, O_SYNC },
+	{ "sync-interval", 1, NULL, O_SYNC_INTERVAL }, { "segment-size", 1, NULL, O_SEGMENT },
+	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
+	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { NULL, 0, NULL, 0 },
 };
+
+static bool sync_mode(const char *arg, enum sync_mode *out)
+{
+	static const char *names[] = { "always", "batch", "none" };
+
+	for (int m = 0; m < 3; m++)
+		if (strcmp(arg, names[m]) == 0) {
+			*out = (enum sync_mode)m;
+			return true;
+		}
+	return false;
+}
+
+static bool apply_journal_opt(struct daemon_opts *d, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case O_SYNC: return sync_mode(arg, &d->durable.sync);
+	case O_SYNC_INTERVAL:
+		return jr_parse_duration_ms(arg, &v) == 0 && v > 0 && v < 60000 &&
+		       ((d->durable.interval_ms = (uint32_t)v), true);
+	case O_SEGMENT:
+		return jr_parse_size_bytes(arg, &d->durable.segment_bytes) == 0 &&
+		       d->durable.segment_bytes >= 65536;
+	case O_SNAPSHOT: return jr_parse_size_bytes(arg, &d->snapshot_every) == 0;
+	case O_RETAIN_N: {
+		uint32_t n;
+		return parse_number(arg, &n) == 0 && ((d->keep.max_finished = n), true);
+	}
+	case O_RETAIN_AGE:
+		return jr_parse_duration_ms(arg, &v) == 0 &&
+		       ((d->keep.max_age_ns = v * 1000000ull), true);
+	}
+	return false;
+}
 
 /* One option; false on a bad value. */
 static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
@@ -184,7 +240,7 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_PAUSED: d->paused = true; return true;
 	case O_FOREGROUND: return true;
 	}
-	return false;
+	return apply_journal_opt(d, c, arg);
 }
 
 static int parse_args(int argc, char **argv, struct daemon_opts *d)
@@ -198,6 +254,10 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100 };
 	d->heartbeat_timeout_ms = 30000;
 	d->grace_s = 30;
+	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
+					    .segment_bytes = 64ull << 20 };
+	d->snapshot_every = 256ull << 20;
+	d->keep = (struct retention){ 1000000, 7 * 86400ull * 1000000000ull };
 	default_paths(d);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == O_HELP) {
@@ -266,6 +326,7 @@ static int prepare_dirs(struct daemon_opts *d)
 		return rc;
 	}
 	snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
+	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);
 	/* Root's jobs run as their users, who read their output through the
 	 * daemon (GET /jobs/{id}/logs); the files are theirs, the directory
 	 * root's. */
@@ -288,37 +349,154 @@ static void wait_for_running(struct jr_engine *e, uint32_t grace_s)
 	log_line("grace period over: cancelling %llu running jobs", (unsigned long long)st.running);
 }
 
-static int serve(struct daemon_opts *d, struct jr_engine *e)
-{
+/* What the event loop's tick needs beyond the API: compaction. */
+struct daemon {
+	struct daemon_opts *opts;
 	struct api api;
-	struct server *srv;
-	struct server_ops ops = { api_handle, api_tick, &api };
-	int rc = api_init(&api, e, d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT,
-			  d->heartbeat_timeout_ms, d->engine.capabilities);
+	struct durable *durable;
+	uint64_t bytes_at_snapshot;
+};
 
-	if (rc < 0)
-		return EXIT_RUNTIME;
+static void snapshot(struct daemon *dm, const char *why)
+{
+	struct snapshot_result r;
+	struct durable_stats st;
+	int rc = snapshot_write(&dm->api, dm->durable, dm->opts->state_dir, dm->opts->journal_dir,
+				&dm->opts->keep, &r);
+
+	durable_get_stats(dm->durable, &st);
+	dm->bytes_at_snapshot = st.journal.bytes;
+	if (rc < 0) {
+		log_line("snapshot (%s) failed: %s; the journal keeps everything", why, strerror(-rc));
+		return;
+	}
+	log_line("snapshot (%s): %llu jobs, %llu bytes, covers seq %llu, %d journal segments "
+		 "dropped, %llu finished jobs aged out, %.0f ms", why,
+		 (unsigned long long)r.jobs, (unsigned long long)r.bytes,
+		 (unsigned long long)r.covers_seq, r.segments_dropped,
+		 (unsigned long long)r.aged_out, r.ms);
+}
+
+static void daemon_handle(void *ctx, const struct request *req, struct response *res)
+{
+	api_handle(&((struct daemon *)ctx)->api, req, res);
+}
+
+static void daemon_tick(void *ctx, uint64_t now_ns)
+{
+	struct daemon *dm = ctx;
+	struct durable_stats st;
+
+	api_tick(&dm->api, now_ns);
+	durable_get_stats(dm->durable, &st);
+	if (dm->opts->snapshot_every &&
+	    st.journal.bytes - dm->bytes_at_snapshot >= dm->opts->snapshot_every)
+		snapshot(dm, "journal grew");
+}
+
+static void log_recovery(const struct recovery *r)
+{
+	log_line("recovered %llu jobs (%llu to run, %llu of them running when the daemon stopped; "
+		 "%llu finished; %llu aged out; %llu unreadable) from %s%llu journal records "
+		 "(%llu bytes, %u segments) in %.0f ms read + %.0f ms restore%s",
+		 (unsigned long long)(r->restored_live + r->restored_final),
+		 (unsigned long long)r->restored_live, (unsigned long long)r->requeued_lost,
+		 (unsigned long long)r->restored_final, (unsigned long long)r->aged_out,
+		 (unsigned long long)r->unreadable, r->snapshot_seq ? "a snapshot and " : "",
+		 (unsigned long long)r->records, (unsigned long long)r->journal_bytes, r->segments,
+		 r->read_ms, r->apply_ms, r->bytes_dropped ? "" : "; the journal was intact");
+	if (r->bytes_dropped)
+		log_line("the journal's tail was torn or corrupt: %llu bytes after seq %llu dropped "
+			 "(never acknowledged) and cut away", (unsigned long long)r->bytes_dropped,
+			 (unsigned long long)r->last_seq);
+	if (r->outside_table)
+		log_line("%llu journaled jobs do not fit --capacity and were not restored",
+			 (unsigned long long)r->outside_table);
+}
+
+static int serve_loop(struct daemon *dm)
+{
+	struct daemon_opts *d = dm->opts;
+	struct server_ops ops = { daemon_handle, daemon_tick, dm };
+	struct server *srv;
+	int rc;
+
 	d->server.path = d->socket;
+	if (d->durable.sync == SYNC_BATCH && d->durable.interval_ms < d->server.tick_ms)
+		d->server.tick_ms = d->durable.interval_ms;
 	rc = server_open(&srv, &d->server, &ops);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: cannot listen on %s: %s\n", d->socket, strerror(-rc));
-		api_destroy(&api);
 		return rc == -EADDRINUSE ? EXIT_IN_USE : EXIT_RUNTIME;
 	}
-	api.server = srv;
+	dm->api.server = srv;
+	durable_set_server(dm->durable, srv);
+	server_watch_fd(srv, durable_event_fd(dm->durable));
+	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
 	rc = server_run(srv);
 	log_line("stopping: no new requests; running jobs have %us", d->grace_s);
+	durable_sync(dm->durable);	/* answers waiting for the disk go out */
 	server_close(srv);
-	wait_for_running(e, d->grace_s);
-	api_destroy(&api);
+	wait_for_running(dm->api.engine, d->grace_s);
+	snapshot(dm, "shutdown");
+	/* Queued jobs stay queued for the next start: what closing the
+	 * engine does to them is not journaled. */
+	durable_stop_recording(dm->durable);
 	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
+		 struct recovery *rec)
+{
+	struct daemon dm = { .opts = d, .durable = du };
+	int rc = api_init(&dm.api, e, d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT,
+			  d->heartbeat_timeout_ms, d->engine.capabilities);
+
+	if (rc < 0)
+		return EXIT_RUNTIME;
+	dm.api.durable = du;
+	rc = recover_apply(rec, &dm.api, &d->keep);
+	log_recovery(rec);
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: %s\n", rec->error);
+		durable_stop_recording(du);
+		api_destroy(&dm.api);
+		return EXIT_RUNTIME;
+	}
+	recover_free(rec);
+	rc = serve_loop(&dm);
+	api_destroy(&dm.api);
+	return rc;
+}
+
+/* Read what the last run left, and open the journal after it. */
+static int open_journal(struct daemon_opts *d, struct recovery *rec, struct durable **du)
+{
+	uint32_t capacity = d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT;
+	int rc = recover_read(rec, d->state_dir, d->journal_dir, capacity);
+
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: %s\n", rec->error[0] ? rec->error : strerror(-rc));
+		return rc;
+	}
+	d->durable.dir = d->journal_dir;
+	d->durable.next_seq = rec->last_seq + 1;
+	d->durable.reserve_bytes = d->durable.segment_bytes / 4 < (4u << 20) ?
+					   d->durable.segment_bytes / 4 : (4u << 20);
+	rc = durable_open(du, &d->durable);
+	if (rc < 0)
+		fprintf(stderr, "jobringd: cannot open the journal in %s: %s\n", d->journal_dir,
+			strerror(-rc));
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct daemon_opts d;
+	struct recovery rec;
+	struct durable *du = NULL;
 	struct jr_engine *e;
 	int rc;
 
@@ -328,19 +506,29 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	raise_fd_limit();
 	block_signals();
+	if (open_journal(&d, &rec, &du) < 0) {
+		recover_free(&rec);
+		return EXIT_RUNTIME;
+	}
 	d.engine.state_dir = d.output_dir;
 	d.engine.workers = 1;	/* function jobs: the daemon runs none */
 	/* Each command job keeps a 64-byte record and its name in the arena. */
 	d.engine.arena_bytes = (uint64_t)(d.engine.capacity ? d.engine.capacity :
 							    JR_CAPACITY_DEFAULT) * 128;
 	d.engine.flags |= d.paused ? JR_ENGINE_START_PAUSED : 0;
+	d.engine.job_event = durable_job_event;
+	d.engine.job_event_ctx = du;
 	rc = jr_engine_open(&e, &d.engine);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: cannot start the engine: %s\n", strerror(-rc));
+		recover_free(&rec);
+		durable_close(du);
 		return EXIT_RUNTIME;
 	}
-	rc = serve(&d, e);
+	rc = serve(&d, e, du, &rec);
 	jr_engine_close(e, JR_CLOSE_CANCEL);
+	recover_free(&rec);
+	durable_close(du);
 	log_line("stopped");
 	return rc;
 }

@@ -8,6 +8,7 @@
  * one shuts the socket down, which ends the multishot receive.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <signal.h>
@@ -30,7 +31,7 @@
 #define BUF_GROUP 0
 #define OUT_HIGH_WATER (1u << 20)	/* stop reading requests past this */
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 
@@ -119,6 +120,19 @@ static void arm_tick(struct server *s)
 
 	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
 	io_uring_sqe_set_data64(sqe, tag(OP_TICK, 0, 0));
+}
+
+static void arm_watch(struct server *s, int fd)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag(OP_WATCH, (uint32_t)fd, 0));
+}
+
+void server_watch_fd(struct server *s, int fd)
+{
+	arm_watch(s, fd);
 }
 
 static void arm_signal(struct server *s)
@@ -479,6 +493,10 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		break;
 	case OP_REFUSED:
 		refused_answer(s, (int)(uint32_t)data);
+		break;
+	case OP_WATCH:	/* the tick after this turn does the work */
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop)
+			arm_watch(s, (int)(uint32_t)data);
 		break;
 	}
 }

@@ -69,6 +69,10 @@ int server_open(struct server **out, const struct server_opts *opts,
 int server_run(struct server *s);
 void server_stop(struct server *s);
 
+/* Wake the loop (and so call tick) whenever fd becomes readable; the
+ * tick reads it. */
+void server_watch_fd(struct server *s, int fd);
+
 /* Answer a deferred request. Returns false if its connection is gone
  * (the caller must then undo what the answer promised, if anything). */
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body);

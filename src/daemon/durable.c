@@ -1,0 +1,364 @@
+/*
+ * durable.c - jobringd's journal writer: records in, groups out, answers
+ * held until durable. See durable.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "durable.h"
+
+#define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
+
+/* An answer waiting for its record. */
+struct held {
+	uint64_t token, seq, since_ns;
+	int status;
+	struct buf body;
+};
+
+struct durable {
+	struct durable_opts o;
+	struct jr_journal *j;
+	struct server *server;
+	/* Job events from the engine's threads. */
+	pthread_mutex_t lock;
+	struct jr_job_event *events, *taking;
+	size_t event_count, event_cap, taking_cap;
+	int event_fd;
+	bool stopped;			/* under lock: events are dropped */
+	/* Held answers, in seq order: a ring. */
+	struct held *held;
+	size_t held_head, held_count, held_cap;
+	uint64_t last_flush_ns, last_maintain_ns;
+	int last_error;
+	struct durable_stats st;
+};
+
+int durable_open(struct durable **out, const struct durable_opts *o)
+{
+	struct jr_journal_opts jo = { .dir = o->dir, .segment_bytes = o->segment_bytes,
+				      .next_seq = o->next_seq, .no_sync = o->sync == SYNC_NONE };
+	struct durable *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->o = *o;
+	pthread_mutex_init(&d->lock, NULL);
+	d->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	rc = d->event_fd < 0 ? -errno : jr_journal_open(&d->j, &jo);
+	if (rc < 0) {
+		durable_close(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void durable_close(struct durable *d)
+{
+	if (!d)
+		return;
+	if (d->j)
+		jr_journal_commit(d->j);
+	jr_journal_close(d->j);
+	for (size_t k = 0; k < d->held_count; k++)
+		buf_free(&d->held[(d->held_head + k) % d->held_cap].body);
+	free(d->held);
+	free(d->events);
+	free(d->taking);
+	if (d->event_fd >= 0)
+		close(d->event_fd);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+void durable_set_server(struct durable *d, struct server *s)
+{
+	d->server = s;
+}
+
+struct jr_journal *durable_journal(struct durable *d)
+{
+	return d->j;
+}
+
+int durable_event_fd(const struct durable *d)
+{
+	return d->event_fd;
+}
+
+/* --- job events from the engine ------------------------------------------------------- */
+
+void durable_job_event(void *ctx, const struct jr_job_event *ev)
+{
+	struct durable *d = ctx;
+	bool wake;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->stopped) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	if (d->event_count == d->event_cap) {
+		size_t cap = d->event_cap ? d->event_cap * 2 : 1024;
+		struct jr_job_event *n = realloc(d->events, cap * sizeof(*n));
+		if (!n) {	/* the job's state is in the table; the journal misses it */
+			pthread_mutex_unlock(&d->lock);
+			fprintf(stderr, "jobringd: no memory to journal an event of job %016llx\n",
+				(unsigned long long)ev->job_id);
+			return;
+		}
+		d->events = n;
+		d->event_cap = cap;
+	}
+	d->events[d->event_count++] = *ev;
+	wake = d->event_count == 1;
+	pthread_mutex_unlock(&d->lock);
+	if (wake) {
+		uint64_t one = 1;
+		if (write(d->event_fd, &one, sizeof(one)) < 0)
+			(void)0;	/* the counter is saturated: already awake */
+	}
+}
+
+void durable_stop_recording(struct durable *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stopped = true;
+	d->event_count = 0;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static uint16_t event_type(enum jr_job_event_kind kind)
+{
+	return kind == JR_EVENT_STARTED ? REC_START : kind == JR_EVENT_RETRYING ? REC_RETRY : REC_END;
+}
+
+static void event_record(struct durable *d, const struct jr_job_event *ev)
+{
+	struct rec_event r = {
+		.job_id = ev->job_id, .state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
+		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt,
+		.exit_code = ev->exit_code, .signal = ev->signal, .time_ns = ev->time_ns,
+		.max_rss_kib = ev->max_rss_kib, .user_us = ev->user_us, .system_us = ev->system_us,
+	};
+
+	durable_log(d, event_type(ev->kind), &r, sizeof(r), NULL, 0);
+}
+
+/* Swap the queue for the spare array, then write its records unlocked. */
+static void take_events(struct durable *d)
+{
+	struct jr_job_event *batch;
+	size_t n, cap;
+	uint64_t v;
+
+	if (read(d->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&d->lock);
+	batch = d->events;
+	n = d->event_count;
+	cap = d->event_cap;
+	d->events = d->taking;
+	d->event_cap = d->taking_cap;
+	d->event_count = 0;
+	pthread_mutex_unlock(&d->lock);
+	for (size_t i = 0; i < n; i++)
+		event_record(d, &batch[i]);
+	d->taking = batch;
+	d->taking_cap = cap;
+}
+
+/* --- records ------------------------------------------------------------------------------ */
+
+uint64_t durable_log(struct durable *d, uint16_t type, const void *head, uint32_t head_len,
+		     const void *tail, uint32_t tail_len)
+{
+	struct iovec iov[2] = { { (void *)head, head_len }, { (void *)tail, tail_len } };
+	uint64_t seq = 0;
+	int rc = jr_journal_appendv(d->j, type, iov, tail_len ? 2 : 1, &seq);
+
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: cannot journal a %s record: %s\n", rec_type_name(type),
+			strerror(-rc));
+		return 0;
+	}
+	d->st.records++;
+	return seq;
+}
+
+uint64_t durable_submit_bytes(size_t count, size_t body_len)
+{
+	return JR_JOURNAL_HEADER_BYTES +
+	       JR_JOURNAL_PAD8(sizeof(struct rec_submit) + count * sizeof(jr_job_id) + body_len);
+}
+
+uint64_t durable_log_submit(struct durable *d, const struct rec_submit_args *a)
+{
+	struct iovec iov[3] = {
+		{ (void *)&a->head, sizeof(a->head) },
+		{ (void *)a->ids, a->head.count * sizeof(jr_job_id) },
+		{ (void *)a->body, a->body_len },
+	};
+	uint64_t seq = 0;
+	int rc = jr_journal_appendv(d->j, REC_SUBMIT, iov, 3, &seq);
+
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: cannot journal a submission: %s\n", strerror(-rc));
+		return 0;
+	}
+	d->st.records++;
+	return seq;
+}
+
+bool durable_admit(struct durable *d, uint64_t bytes, struct response *res)
+{
+	int err = jr_journal_error(d->j);
+	uint64_t room = jr_journal_room(d->j);
+	uint64_t reserve = d->o.reserve_bytes;
+
+	if (err == 0)	/* a spare segment is ready: the journal can grow */
+		return true;
+	if (err == -ENOSPC || err == -EDQUOT) {
+		if (room >= bytes + reserve)
+			return true;
+		d->st.refused++;
+		return api_error(res, 507, "insufficient_storage",
+				 "the journal's disk is full (%llu bytes left for this "
+				 "request's %llu): nothing was submitted; retry when space is freed",
+				 (unsigned long long)(room > reserve ? room - reserve : 0),
+				 (unsigned long long)bytes);
+	}
+	d->st.refused++;
+	return api_error(res, 507, "journal_unavailable",
+			 "the journal cannot be written (%s): nothing was submitted; retry later",
+			 strerror(-err));
+}
+
+/* --- held answers ------------------------------------------------------------------------- */
+
+static int held_grow(struct durable *d)
+{
+	size_t cap = d->held_cap ? d->held_cap * 2 : 256;
+	struct held *n = malloc(cap * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t k = 0; k < d->held_count; k++)
+		n[k] = d->held[(d->held_head + k) % d->held_cap];
+	free(d->held);
+	d->held = n;
+	d->held_cap = cap;
+	d->held_head = 0;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct response *res)
+{
+	struct held *h;
+
+	if (d->o.sync != SYNC_ALWAYS || seq == 0 || seq <= jr_journal_durable_seq(d->j))
+		return;
+	if (d->held_count == d->held_cap && held_grow(d) < 0) {
+		/* No memory to wait: make it durable now, then answer. */
+		jr_journal_commit(d->j);
+		return;
+	}
+	h = &d->held[(d->held_head + d->held_count++) % d->held_cap];
+	h->token = token;
+	h->seq = seq;
+	h->since_ns = mono_ns();
+	h->status = res->status;
+	h->body = res->body;
+	memset(&res->body, 0, sizeof(res->body));
+	res->deferred = true;
+	d->st.held++;
+}
+
+static void release_durable(struct durable *d)
+{
+	uint64_t durable = jr_journal_durable_seq(d->j), now = 0;
+
+	while (d->held_count) {
+		struct held *h = &d->held[d->held_head];
+		if (h->seq > durable)
+			break;
+		now = now ? now : mono_ns();
+		if ((now - h->since_ns) / 1000 > d->st.ack_wait_max_us)
+			d->st.ack_wait_max_us = (now - h->since_ns) / 1000;
+		/* A client gone meanwhile: its submission stands, unanswered. */
+		server_finish(d->server, h->token, h->status, &h->body);
+		buf_free(&h->body);
+		d->held_head = (d->held_head + 1) % d->held_cap;
+		d->held_count--;
+	}
+}
+
+/* --- the turn ----------------------------------------------------------------------------- */
+
+static void note_error(struct durable *d, int rc)
+{
+	if (rc == d->last_error)
+		return;
+	if (rc < 0)
+		fprintf(stderr, "jobringd: journal: %s; submissions get 507 until it recovers\n",
+			strerror(-rc));
+	else
+		fprintf(stderr, "jobringd: journal: writable again\n");
+	d->last_error = rc;
+}
+
+static void send_group(struct durable *d, uint64_t now)
+{
+	int rc;
+
+	if (d->o.sync == SYNC_BATCH && now - d->last_flush_ns < d->o.interval_ms * 1000000ull)
+		return;
+	rc = jr_journal_flush(d->j);
+	if (rc < 0 && rc != -EAGAIN)
+		note_error(d, rc);
+	d->last_flush_ns = now;
+}
+
+void durable_turn(struct durable *d, uint64_t now)
+{
+	take_events(d);
+	jr_journal_reap(d->j);
+	release_durable(d);
+	if (now - d->last_maintain_ns > MAINTAIN_NS) {
+		note_error(d, jr_journal_maintain(d->j));
+		d->last_maintain_ns = now;
+	}
+	send_group(d, now);
+}
+
+int durable_sync(struct durable *d)
+{
+	int rc;
+
+	take_events(d);
+	rc = jr_journal_commit(d->j);
+	release_durable(d);
+	return rc;
+}
+
+void durable_get_stats(struct durable *d, struct durable_stats *out)
+{
+	*out = d->st;
+	jr_journal_get_stats(d->j, &out->journal);
+}

@@ -1,0 +1,618 @@
+/*
+ * recover.c - reading the snapshot and journal into a picture of every
+ * job, and putting it back into the engine and the API. See recover.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobspec.h"
+#include "journal.h"
+#include "recover.h"
+
+#define APPLY_CHUNK 8192u
+
+const char *rec_type_name(uint16_t type)
+{
+	switch (type) {
+	case REC_SUBMIT: return "submit";
+	case REC_START: return "start";
+	case REC_RETRY: return "retry";
+	case REC_END: return "end";
+	case REC_CANCEL: return "cancel";
+	case REC_QUEUE: return "queue";
+	case REC_WORKER: return "worker";
+	case REC_SNAP_BEGIN: return "snapshot_begin";
+	case REC_SNAP_JOB: return "snapshot_job";
+	case REC_SNAP_END: return "snapshot_end";
+	}
+	return "unknown";
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static bool is_final(uint8_t state)
+{
+	return state == JR_JOB_SUCCEEDED || state == JR_JOB_FAILED || state == JR_JOB_CANCELLED;
+}
+
+/* --- building the picture ------------------------------------------------------------ */
+
+static void block_release(struct api_side_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static int order_push(struct recovery *r, uint32_t index, uint64_t *pos)
+{
+	if (r->order_count == r->order_cap) {
+		uint64_t cap = r->order_cap ? r->order_cap * 2 : 65536;
+		uint32_t *n = realloc(r->order, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->order = n;
+		r->order_cap = cap;
+	}
+	*pos = r->order_count;
+	r->order[r->order_count++] = index;
+	return 0;
+}
+
+/* The job with this id starts over in its slot (a later occupant
+ * replaces an earlier one). NULL if the id is outside the table. */
+static struct rjob *job_new(struct recovery *r, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+	struct rjob *j;
+	uint64_t pos;
+
+	if (index == 0 || index >= r->capacity) {
+		r->outside_table++;
+		return NULL;
+	}
+	if (order_push(r, index, &pos) < 0)
+		return NULL;
+	j = &r->jobs[index];
+	block_release(j->block);
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+	j->order = pos;
+	j->state = JR_JOB_QUEUED;
+	return j;
+}
+
+static void job_json(struct rjob *j, struct api_side_block *block, size_t offset, size_t len)
+{
+	j->block = block;
+	j->json_offset = (uint32_t)offset;
+	j->json_len = (uint32_t)len;
+	block->refs++;
+}
+
+static struct rjob *job_of(struct recovery *r, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < r->capacity && r->jobs[index].id == id ? &r->jobs[index] : NULL;
+}
+
+static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_submit h;
+	const char *body, *end, *line;
+	struct api_side_block *block;
+	size_t ids_bytes, line_len;
+
+	if (len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, p, sizeof(h));
+	ids_bytes = (size_t)h.count * sizeof(jr_job_id);
+	if (h.count == 0 || sizeof(h) + ids_bytes > len)
+		return -EPROTO;
+	body = (const char *)p + sizeof(h) + ids_bytes;
+	end = (const char *)p + len;
+	block = api_jobs_block_new(body, (size_t)(end - body));
+	if (!block)
+		return -ENOMEM;
+	body = block->text;
+	end = block->text + (len - sizeof(h) - ids_bytes);
+	for (uint32_t k = 0; k < h.count; k++) {
+		jr_job_id id;
+		memcpy(&id, p + sizeof(h) + k * sizeof(id), sizeof(id));
+		if (h.flags & REC_SUBMIT_SINGLE) {
+			line = block->text;
+			line_len = (size_t)(end - block->text);
+		} else if (!api_next_line(&body, end, &line, &line_len, NULL)) {
+			break;	/* fewer lines than ids: cannot happen */
+		}
+		struct rjob *j = job_new(r, id);
+		if (!j)
+			continue;
+		j->uid = h.uid;
+		j->gid = h.gid;
+		j->flags = h.flags & REC_SUBMIT_SWITCH_USER;
+		j->created_ns = h.created_ns;
+		job_json(j, block, (size_t)(line - block->text), line_len);
+	}
+	if (block->refs == 0)
+		free(block);
+	return 0;
+}
+
+static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e)
+{
+	if (is_final(j->state))
+		return;	/* a final state is never undone */
+	j->attempt = e->attempt;
+	j->worker_id = e->worker_id;
+	if (type == REC_START) {
+		j->state = JR_JOB_RUNNING;
+		j->start_ns = e->time_ns;
+		j->end_ns = 0;
+		return;
+	}
+	j->state = type == REC_END ? e->state : JR_JOB_QUEUED;
+	j->reason = e->reason;
+	j->exit_code = e->exit_code;
+	j->signal = e->signal;
+	j->end_ns = e->time_ns;
+	j->max_rss_kib = e->max_rss_kib;
+	j->user_us = e->user_us;
+	j->system_us = e->system_us;
+}
+
+static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t len)
+{
+	struct rec_event e;
+	struct rjob *j;
+
+	if (len != sizeof(e))
+		return -EPROTO;
+	memcpy(&e, p, sizeof(e));
+	if ((j = job_of(r, e.job_id)) != NULL)
+		event_apply(j, type, &e);
+	return 0;
+}
+
+static int on_cancel(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_cancel c;
+	struct rjob *j;
+
+	if (len != sizeof(c))
+		return -EPROTO;
+	memcpy(&c, p, sizeof(c));
+	if ((j = job_of(r, c.job_id)) != NULL)
+		j->cancel_requested = true;
+	return 0;
+}
+
+static int on_queue(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_queue *n;
+
+	if (len != sizeof(*n))
+		return -EPROTO;
+	n = realloc(r->queues, (r->queue_count + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	r->queues = n;
+	memcpy(&n[r->queue_count++], p, sizeof(*n));
+	n[r->queue_count - 1].name[sizeof(n->name) - 1] = '\0';
+	return 0;
+}
+
+static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rworker *n;
+
+	if (len < sizeof(struct rec_worker))
+		return -EPROTO;
+	n = realloc(r->workers, (r->worker_count + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	r->workers = n;
+	n = &n[r->worker_count++];
+	memcpy(&n->rec, p, sizeof(n->rec));
+	n->json = strndup((const char *)p + sizeof(n->rec), len - sizeof(n->rec));
+	n->gone = false;
+	return n->json ? 0 : -ENOMEM;
+}
+
+static int on_snap_job(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_snap_job s;
+	struct api_side_block *block;
+	struct rjob *j;
+
+	if (len < sizeof(s))
+		return -EPROTO;
+	memcpy(&s, p, sizeof(s));
+	if (!(j = job_new(r, s.job_id)))
+		return 0;
+	block = api_jobs_block_new((const char *)p + sizeof(s), len - sizeof(s));
+	if (!block)
+		return -ENOMEM;
+	*j = (struct rjob){
+		.id = s.job_id, .order = j->order, .uid = s.uid, .gid = s.gid, .flags = s.flags,
+		.state = s.state, .reason = s.reason, .worker_id = s.worker_id,
+		.attempt = s.attempt, .exit_code = s.exit_code, .signal = s.signal,
+		.created_ns = s.created_ns, .start_ns = s.start_ns, .end_ns = s.end_ns,
+		.max_rss_kib = s.max_rss_kib, .user_us = s.user_us, .system_us = s.system_us,
+	};
+	job_json(j, block, 0, len - sizeof(s));
+	r->snapshot_jobs++;
+	return 0;
+}
+
+int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
+{
+	switch (type) {
+	case REC_SUBMIT: return on_submit(r, p, len);
+	case REC_START:
+	case REC_RETRY:
+	case REC_END: return on_event(r, type, p, len);
+	case REC_CANCEL: return on_cancel(r, p, len);
+	case REC_QUEUE: return on_queue(r, p, len);
+	case REC_WORKER: return on_worker(r, p, len);
+	case REC_SNAP_JOB: return on_snap_job(r, p, len);
+	case REC_SNAP_BEGIN:
+	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
+	}
+	return -EPROTO;
+}
+
+/* --- reading ------------------------------------------------------------------------------ */
+
+struct snap_read {
+	struct recovery *r;
+	uint64_t covers, jobs_said;
+	bool begun, ended;
+};
+
+static int snapshot_record(void *ctx, const struct jr_journal_record *rec)
+{
+	struct snap_read *s = ctx;
+
+	if (rec->type == REC_SNAP_BEGIN && rec->len == sizeof(struct rec_snap_begin)) {
+		const struct rec_snap_begin *b = rec->payload;
+		s->covers = b->covers_seq;
+		s->begun = true;
+		return 0;
+	}
+	if (rec->type == REC_SNAP_END && rec->len == sizeof(struct rec_snap_end)) {
+		s->jobs_said = ((const struct rec_snap_end *)rec->payload)->jobs;
+		s->ended = true;
+		return 0;
+	}
+	return s->begun ? recover_record(s->r, rec->type, rec->payload, rec->len) : -EPROTO;
+}
+
+static int snapshot_filter(const struct dirent *d)
+{
+	return strncmp(d->d_name, "snapshot-", 9) == 0 && strlen(d->d_name) == 9 + 16;
+}
+
+uint64_t recover_latest_snapshot(const char *state_dir, char *name, size_t size)
+{
+	struct dirent **names;
+	int n = scandir(state_dir, &names, snapshot_filter, alphasort);
+	uint64_t seq = 0;
+
+	name[0] = '\0';
+	if (n <= 0)
+		return 0;
+	snprintf(name, size, "%s", names[n - 1]->d_name);
+	seq = strtoull(name + 9, NULL, 16);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return seq;
+}
+
+static int read_snapshot(struct recovery *r, const char *state_dir)
+{
+	struct snap_read s = { .r = r };
+	struct jr_journal_replay_result res;
+	char name[64], path[600];
+	int rc;
+
+	if (!recover_latest_snapshot(state_dir, name, sizeof(name)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+	rc = jr_journal_replay(path, snapshot_record, &s, &res);
+	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
+		snprintf(r->error, sizeof(r->error),
+			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
+			 "inspect it with jobring-journal verify", path,
+			 rc < 0 ? strerror(-rc) : !s.ended ? "no end record" : "bad records");
+		return rc < 0 ? rc : -EBADMSG;
+	}
+	r->snapshot_seq = s.covers;
+	return 0;
+}
+
+static int journal_record(void *ctx, const struct jr_journal_record *rec)
+{
+	struct recovery *r = ctx;
+	int rc;
+
+	if (rec->seq <= r->snapshot_seq)
+		return 0;	/* in the snapshot already */
+	rc = recover_record(r, rec->type, rec->payload, rec->len);
+	if (rc == -EPROTO) {
+		fprintf(stderr, "jobringd: journal record %llu (%s) has a bad payload: skipped\n",
+			(unsigned long long)rec->seq, rec_type_name(rec->type));
+		rc = 0;
+	}
+	return rc;
+}
+
+int recover_read(struct recovery *r, const char *state_dir, const char *journal_dir,
+		 uint32_t capacity)
+{
+	struct jr_journal_replay_result res;
+	struct timespec t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof(*r));
+	r->capacity = capacity;
+	r->jobs = calloc(capacity, sizeof(*r->jobs));
+	if (!r->jobs)
+		return -ENOMEM;
+	rc = read_snapshot(r, state_dir);
+	if (rc < 0)
+		return rc;
+	rc = jr_journal_replay(journal_dir, journal_record, r, &res);
+	if (rc < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot read the journal in %s: %s",
+			 journal_dir, strerror(-rc));
+		return rc;
+	}
+	r->records = res.records;
+	r->last_seq = res.last_seq > r->snapshot_seq ? res.last_seq : r->snapshot_seq;
+	r->bytes_dropped = res.bytes_dropped;
+	r->journal_bytes = res.bytes;
+	r->segments = res.segments;
+	if (res.bytes_dropped && (rc = jr_journal_cut(journal_dir, &res)) < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot cut the journal after its damage: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	r->read_ms = ms_since(&t0);
+	return 0;
+}
+
+/* --- putting it back ---------------------------------------------------------------------- */
+
+/* The end time before which finished jobs are dropped: by age, and so
+ * that at most max_finished remain. */
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+uint64_t retention_cutoff(uint64_t *ends, uint64_t n, const struct retention *keep,
+			  uint64_t now)
+{
+	uint64_t cutoff = keep->max_age_ns && now > keep->max_age_ns ? now - keep->max_age_ns : 0;
+
+	if (keep->max_finished && n > keep->max_finished) {
+		qsort(ends, n, sizeof(*ends), cmp_desc);
+		if (ends[keep->max_finished - 1] > cutoff)
+			cutoff = ends[keep->max_finished - 1];
+	}
+	return cutoff;
+}
+
+static uint64_t recovery_cutoff(const struct recovery *r, const struct retention *keep,
+				uint64_t now)
+{
+	uint64_t n = 0, *ends, cutoff;
+
+	for (uint32_t i = 1; i < r->capacity; i++)
+		n += r->jobs[i].id && is_final(r->jobs[i].state);
+	if (!(ends = malloc((n ? n : 1) * sizeof(*ends))))
+		return 0;
+	n = 0;
+	for (uint32_t i = 1; i < r->capacity; i++)
+		if (r->jobs[i].id && is_final(r->jobs[i].state))
+			ends[n++] = r->jobs[i].end_ns;
+	cutoff = retention_cutoff(ends, n, keep, now);
+	free(ends);
+	return cutoff;
+}
+
+static void apply_queues(struct recovery *r, struct api *a)
+{
+	for (uint32_t i = 0; i < r->queue_count; i++) {
+		const struct rec_queue *q = &r->queues[i];
+		uint32_t id;
+		int rc = jr_queue_create(a->engine, q->name, q->priority, q->max_workers, &id);
+		if (rc < 0 && rc != -EEXIST)
+			fprintf(stderr, "jobringd: cannot restore queue %s: %s\n", q->name,
+				strerror(-rc));
+	}
+}
+
+static void apply_workers(struct recovery *r, struct api *a)
+{
+	for (uint32_t i = 0; i < r->worker_count; i++)
+		if (api_workers_restore(a, &r->workers[i].rec, r->workers[i].json,
+					strlen(r->workers[i].json)) < 0)
+			fprintf(stderr, "jobringd: cannot restore worker w%u\n",
+				r->workers[i].rec.number);
+}
+
+/* How the engine takes the job back: running ones run again. */
+static struct jr_job_restore restore_of(struct recovery *r, const struct rjob *j)
+{
+	struct jr_job_restore rs = {
+		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
+		.worker_id = j->worker_id, .created_ns = j->created_ns, .start_ns = j->start_ns,
+		.end_ns = j->end_ns, .exit_code = j->exit_code, .signal = j->signal,
+		.max_rss_kib = j->max_rss_kib, .user_us = j->user_us, .system_us = j->system_us,
+	};
+
+	if (j->cancel_requested && !is_final(j->state)) {
+		rs.state = JR_JOB_CANCELLED;
+		rs.reason = JR_REASON_CANCELLED;
+	} else if (j->state == JR_JOB_RUNNING) {
+		rs.state = JR_JOB_QUEUED;
+		rs.reason = JR_REASON_COORDINATOR_LOST;
+		r->requeued_lost++;
+	}
+	return rs;
+}
+
+/* A chunk of jobs on its way into the engine. */
+struct chunk {
+	struct rjob *jobs[APPLY_CHUNK];
+	struct jobspec specs[APPLY_CHUNK];
+	struct jr_command_spec flat[APPLY_CHUNK];
+	struct jr_job_restore rs[APPLY_CHUNK];
+	cJSON *json[APPLY_CHUNK];
+	uint32_t n;
+};
+
+static char *unreadable_argv[] = { "false", NULL };
+
+/* Parse job k's JSON as at its submission; one that no longer parses
+ * (a queue or resource gone) is restored as failed. */
+static void chunk_parse(struct recovery *r, struct api *a, struct chunk *c, uint32_t k)
+{
+	const struct rjob *j = c->jobs[k];
+	struct jobspec_submitter who = { j->uid, j->gid, (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
+	struct jobspec_error err;
+
+	memset(&c->specs[k], 0, sizeof(c->specs[k]));
+	c->json[k] = cJSON_ParseWithLength(j->block->text + j->json_offset, j->json_len);
+	c->rs[k] = restore_of(r, j);
+	if (c->json[k] && jobspec_parse(a->engine, c->json[k], &who, &c->specs[k], &err)) {
+		c->flat[k] = c->specs[k].spec;
+		return;
+	}
+	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
+		(unsigned long long)j->id, c->json[k] ? err.message : "not JSON");
+	r->unreadable++;
+	c->flat[k] = (struct jr_command_spec){ .argv = unreadable_argv };
+	if (!is_final(c->rs[k].state)) {
+		c->rs[k].state = JR_JOB_FAILED;
+		c->rs[k].reason = JR_REASON_SPAWN_FAILED;
+	}
+}
+
+static void chunk_drop(struct chunk *c, uint32_t k)
+{
+	memmove(&c->jobs[k], &c->jobs[k + 1], (c->n - k - 1) * sizeof(c->jobs[0]));
+	memmove(&c->flat[k], &c->flat[k + 1], (c->n - k - 1) * sizeof(c->flat[0]));
+	memmove(&c->rs[k], &c->rs[k + 1], (c->n - k - 1) * sizeof(c->rs[0]));
+	c->n--;
+}
+
+/* Into the engine, then into the API's side table. */
+static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c)
+{
+	uint32_t done = 0;
+	uint32_t parsed = c->n;
+
+	for (uint32_t k = 0; k < c->n; k++)
+		chunk_parse(r, a, c, k);
+	while (done < c->n) {
+		size_t bad = 0;
+		int rc = jr_command_restore(a->engine, c->flat + done, c->rs + done, c->n - done,
+					    &bad);
+		if (rc == 0)
+			break;
+		fprintf(stderr, "jobringd: cannot restore job %016llx: %s\n",
+			(unsigned long long)c->rs[done + bad].job_id, strerror(-rc));
+		if (rc == -ENOMEM) {
+			c->n = done + (uint32_t)bad;	/* the engine took those */
+			break;
+		}
+		chunk_drop(c, done + (uint32_t)bad);
+	}
+	for (uint32_t k = 0; k < c->n; k++) {
+		struct rjob *j = c->jobs[k];
+		struct rec_submit who = { .uid = j->uid, .gid = j->gid, .flags = j->flags };
+		api_jobs_side_put(a, j->id, j->block, j->json_offset, j->json_len, &who);
+		if (is_final((uint8_t)c->rs[k].state))
+			r->restored_final++;
+		else
+			r->restored_live++;
+	}
+	for (uint32_t k = 0; k < parsed; k++) {
+		jobspec_free(&c->specs[k]);
+		cJSON_Delete(c->json[k]);
+	}
+	c->n = 0;
+	return 0;
+}
+
+static int apply_jobs(struct recovery *r, struct api *a, const struct retention *keep)
+{
+	uint64_t cutoff = recovery_cutoff(r, keep, api_now_ns());
+	struct chunk *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (uint64_t pos = 0; pos < r->order_count; pos++) {
+		struct rjob *j = &r->jobs[r->order[pos]];
+		if (!j->id || j->order != pos)
+			continue;	/* its slot was taken again later */
+		if (is_final(j->state) && j->end_ns < cutoff) {
+			r->aged_out++;
+			continue;
+		}
+		c->jobs[c->n++] = j;
+		if (c->n == APPLY_CHUNK)
+			chunk_apply(r, a, c);
+	}
+	if (c->n)
+		chunk_apply(r, a, c);
+	free(c);
+	return 0;
+}
+
+int recover_apply(struct recovery *r, struct api *a, const struct retention *keep)
+{
+	struct timespec t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	apply_queues(r, a);
+	apply_workers(r, a);
+	rc = apply_jobs(r, a, keep);
+	if (rc == 0)
+		rc = jr_command_restore_done(a->engine);
+	if (rc < 0)
+		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
+	r->apply_ms = ms_since(&t0);
+	return rc;
+}
+
+void recover_free(struct recovery *r)
+{
+	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
+		block_release(r->jobs[i].block);
+	free(r->jobs);
+	free(r->order);
+	free(r->queues);
+	for (uint32_t i = 0; i < r->worker_count; i++)
+		free(r->workers[i].json);
+	free(r->workers);
+	memset(r, 0, sizeof(*r));
+}

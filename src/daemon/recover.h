@@ -1,0 +1,100 @@
+/*
+ * recover.h - jobringd's start: read the latest complete snapshot and the
+ * journal after it into a picture of every job (recover_read), then put
+ * that picture into a fresh engine and API (recover_apply): queues first,
+ * then jobs at their old ids in submission order (so dependencies exist
+ * before their dependents), then external workers.
+ *
+ * Rules, applied record by record:
+ *  - a job is as its last record says; a final state is never undone;
+ *  - running when the daemon died: queued again, attempt counted, reason
+ *    coordinator_lost (an END record proves it finished);
+ *  - a cancel request without its END: cancelled;
+ *  - finished jobs past the retention limits (count, age) are dropped;
+ *  - the journal is read up to its first torn or corrupt record, and cut
+ *    there (recover_read reports the bytes dropped).
+ */
+#ifndef JR_RECOVER_H
+#define JR_RECOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "records.h"
+
+struct retention {
+	uint64_t max_finished;	/* finished jobs kept, newest first; 0: no limit */
+	uint64_t max_age_ns;	/* finished longer ago are dropped; 0: no limit */
+};
+
+/* One job as the records left it. */
+struct rjob {
+	jr_job_id id;		/* 0: this slot holds none */
+	uint64_t order;		/* its place in recovery.order */
+	uint32_t uid, gid, flags;
+	uint8_t state, reason;
+	uint16_t worker_id;
+	uint32_t attempt;
+	int32_t exit_code, signal;
+	bool cancel_requested;
+	uint64_t created_ns, start_ns, end_ns;
+	uint64_t max_rss_kib, user_us, system_us;
+	struct api_side_block *block;	/* its submitted JSON, held */
+	uint32_t json_offset, json_len;
+};
+
+struct rworker {
+	struct rec_worker rec;
+	char *json;
+	bool gone;
+};
+
+struct recovery {
+	uint32_t capacity;
+	struct rjob *jobs;		/* by slot index */
+	uint32_t *order;		/* slot indexes in submission order */
+	uint64_t order_count, order_cap;
+	struct rec_queue *queues;
+	uint32_t queue_count;
+	struct rworker *workers;
+	uint32_t worker_count;
+	/* What was read. */
+	uint64_t snapshot_seq;		/* 0: no snapshot */
+	uint64_t snapshot_jobs;
+	uint64_t records, last_seq, bytes_dropped, journal_bytes;
+	uint32_t segments;
+	uint64_t outside_table;		/* ids beyond this table's capacity */
+	/* What was put back. */
+	uint64_t restored_live, restored_final, requeued_lost, aged_out, unreadable;
+	double read_ms, apply_ms;
+	char error[1024];
+};
+
+/* Read state_dir's snapshot and journal (journal_dir), cut the journal
+ * after damage. 0 or -errno with r->error. */
+int recover_read(struct recovery *r, const char *state_dir, const char *journal_dir,
+		 uint32_t capacity);
+
+/* Put what was read into e and a (before any submission), then let
+ * submissions in (jr_command_restore_done). 0 or -errno with r->error. */
+int recover_apply(struct recovery *r, struct api *a, const struct retention *keep);
+
+void recover_free(struct recovery *r);
+
+/* Apply one journal or snapshot record (also used by tools/jobring-journal
+ * to summarize): 0, or -EPROTO for a payload of the wrong size. */
+int recover_record(struct recovery *r, uint16_t type, const void *payload, uint32_t len);
+
+/* The latest complete snapshot of state_dir: its directory name (in
+ * name, "" if none) and the seq it covers. */
+uint64_t recover_latest_snapshot(const char *state_dir, char *name, size_t size);
+
+/* The end time before which finished jobs go: by age, and so that at
+ * most keep->max_finished of the n end times remain (sorts ends). */
+uint64_t retention_cutoff(uint64_t *ends, uint64_t n, const struct retention *keep,
+			  uint64_t now);
+
+const char *rec_type_name(uint16_t type);
+
+#endif
