@@ -48,6 +48,7 @@ TEST_SCRIPTS := tests/test_daemon.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal
 TOOL_BINS := $(BUILD)/tools/demo
+JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:src/daemon/%.c=$(BUILD)/obj/daemon/%.o)
 CLI_SRCS := $(wildcard src/cli/*.c)
@@ -65,7 +66,7 @@ LINK_LIB := $(STATIC_LIB) $(LIBS)
 
 all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
-bin: $(DAEMON) $(CLI)
+bin: $(DAEMON) $(CLI) $(JOURNAL_TOOL)
 
 $(BUILD)/obj/daemon/%.o: src/daemon/%.c $(wildcard src/daemon/*.h) $(wildcard src/*.h) include/jobring.h
 	@mkdir -p $(@D)
@@ -112,6 +113,15 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
 
+# jobring-journal: reads a state directory's records (records.h).
+$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/records.h $(STATIC_LIB)
+	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
+# The crash harness (make test-crash): reads the journal's records.
+$(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
 # The README's embedded example, extracted and compiled as a test.
 $(BUILD)/tests/readme_example.c: README.md
 	@mkdir -p $(@D)
@@ -145,7 +155,7 @@ deps:
 
 TEST_TIMEOUT ?= 600
 
-test-run: $(TEST_BINS) $(DAEMON) $(CLI)
+test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
@@ -173,6 +183,11 @@ test-tsan: deps
 	JR_TEST_SCALE=$${JR_TEST_SCALE:-8} \
 	$(MAKE) MODE=tsan BUILD=build/tsan test-run
 
+# kill -9 at random moments while clients submit; JR_CRASH_ITERATIONS=50.
+test-crash: deps
+	$(MAKE) MODE=debug BUILD=build/debug $(DAEMON) build/debug/tests/crash
+	build/debug/tests/crash build/debug $${JR_CRASH_ITERATIONS:-50}
+
 bench-run: $(BENCH_BINS) $(DAEMON)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
@@ -193,7 +208,7 @@ install: lib bin
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man3 \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(CLI) $(JOURNAL_TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 docs/man/jobring.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/jobringd.8 $(DESTDIR)$(PREFIX)/share/man/man8/

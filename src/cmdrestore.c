@@ -6,9 +6,9 @@
  * A job id is its slot's generation and index, so a restored job must get
  * exactly that slot. The first restore call takes every slot out of the
  * free ring; each restored job then takes its own slot; restore_done()
- * gives the free ring back the slots that ended (restored final jobs,
- * oldest first, so they are reused first) and then every slot no one
- * restored. Until then submissions get -EBUSY.
+ * gives the free ring back every slot no one restored, then the slots of
+ * restored jobs that had ended (reused last, as a live table would).
+ * Until then submissions get -EBUSY.
  */
 #include <errno.h>
 #include <string.h>
@@ -227,8 +227,7 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	return rc;
 }
 
-/* Ended restored jobs first (oldest first in the FIFO: reused first),
- * then every slot no one restored, in the ring's old order. */
+/* Slots back to the free ring; submissions may come. */
 int jr_coord_restore_done(struct jr_engine *e)
 {
 	struct jr_coordinator *co = e->coord;
@@ -242,14 +241,16 @@ int jr_coord_restore_done(struct jr_engine *e)
 	pthread_mutex_unlock(&co->lock);
 	if (phase != RESTORE_RUNNING)
 		return phase == RESTORE_OPEN ? 0 : -EBUSY;
-	/* In place: the finished restored slots, then the untouched ones. */
+	/* In place: the untouched slots first, in the ring's old order, then
+	 * the finished restored ones, as if they had just ended: the table
+	 * reuses them last, so their jobs stay readable the longest. */
 	uint32_t n = 0, *v = co->restore_free;
-	for (uint32_t i = 1; co->restored && i < cap; i++)
-		if (co->restored[i] == RESTORED_FINAL)
-			jr_jobtab_free_batch(r, &i, 1);
 	for (uint32_t k = 0; k < co->restore_free_count; k++)
 		if (!co->restored || co->restored[v[k]] == RESTORED_NONE)
 			v[n++] = v[k];
+	for (uint32_t i = 1; co->restored && i < cap; i++)
+		if (co->restored[i] == RESTORED_FINAL)
+			v[n++] = i;
 	for (uint32_t k = 0; k < n; k += 4096)
 		jr_jobtab_free_batch(r, v + k, n - k < 4096 ? n - k : 4096);
 	jr_free(co->restore_free);

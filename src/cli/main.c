@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 "  executions [--job ID] [--worker W] [--status S]\n"
 "  stats                             counters and queue depths\n"
 "  queues [--create NAME [--priority N] [--max-workers N]]\n"
+"  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
+"                                    needed (runs jobring-journal)\n"
 "\n"
 "Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
 "daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
@@ -133,6 +136,29 @@ static const struct {
 	{ "stats", cli_stats }, { "queues", cli_queues },
 };
 
+/* `jobring journal ...` is jobring-journal, found next to this program
+ * or on the PATH. */
+static int run_journal_tool(char **argv)
+{
+	char self[4096], tool[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	argv[0] = "jobring-journal";
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(tool, sizeof(tool), "%s/jobring-journal", self);
+			execv(tool, argv);
+		}
+	}
+	execvp("jobring-journal", argv);
+	fprintf(stderr, "jobring: cannot run jobring-journal: %s\n", strerror(errno));
+	return CLI_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -155,6 +181,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	if (strcmp(argv[optind], "journal") == 0)
+		return run_journal_tool(argv + optind);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			optind++;	/* commands parse from their own name on */

@@ -1,0 +1,252 @@
+/*
+ * jobring-journal.c - look into a jobringd state directory without the
+ * daemon: dump its records, verify them, or summarize what they hold.
+ * Also run as `jobring journal ...`.
+ *
+ *   jobring-journal dump DIR        one line per record (snapshot, then journal)
+ *   jobring-journal verify DIR      exit 0 if every record checks out, 1 if the
+ *                                   journal is torn or corrupt (says where)
+ *   jobring-journal summarize DIR   records by type, jobs by state, bytes per job
+ *
+ * DIR is the state directory (with journal/ and snapshot-*), or a journal
+ * directory itself. Exit codes: 0 intact, 1 damage found, 2 usage, 3 the
+ * directory cannot be read.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "journal.h"
+#include "records.h"
+
+enum { OK = 0, DAMAGED = 1, USAGE = 2, UNREADABLE = 3 };
+
+static const char *type_name(uint16_t type)
+{
+	static const char *names[] = {
+		[REC_SUBMIT] = "submit", [REC_START] = "start", [REC_RETRY] = "retry",
+		[REC_END] = "end", [REC_CANCEL] = "cancel", [REC_QUEUE] = "queue",
+		[REC_WORKER] = "worker", [REC_SNAP_BEGIN] = "snapshot_begin",
+		[REC_SNAP_JOB] = "snapshot_job", [REC_SNAP_END] = "snapshot_end",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
+}
+
+/* --- dump ------------------------------------------------------------------------------ */
+
+static void dump_submit(const struct jr_journal_record *r)
+{
+	struct rec_submit h;
+	jr_job_id first;
+
+	if (r->len < sizeof(h) + sizeof(first)) {
+		printf(" (short)");
+		return;
+	}
+	memcpy(&h, r->payload, sizeof(h));
+	memcpy(&first, (const char *)r->payload + sizeof(h), sizeof(first));
+	printf(" uid=%u jobs=%u first=%016" PRIx64 "%s body=%zu bytes", h.uid, h.count, first,
+	       h.flags & REC_SUBMIT_SINGLE ? " single" : " batch",
+	       (size_t)r->len - sizeof(h) - (size_t)h.count * sizeof(jr_job_id));
+}
+
+static void dump_event(const struct jr_journal_record *r)
+{
+	struct rec_event e;
+
+	if (r->len != sizeof(e)) {
+		printf(" (bad size)");
+		return;
+	}
+	memcpy(&e, r->payload, sizeof(e));
+	printf(" job=%016" PRIx64 " state=%s attempt=%u", e.job_id,
+	       jr_job_state_name((enum jr_job_state)e.state), e.attempt);
+	if (r->type != REC_START)
+		printf(" reason=%s exit=%d signal=%d", jr_reason_name((enum jr_reason)e.reason),
+		       e.exit_code, e.signal);
+}
+
+static void dump_other(const struct jr_journal_record *r)
+{
+	const char *p = r->payload;
+
+	if (r->type == REC_CANCEL && r->len == sizeof(struct rec_cancel)) {
+		const struct rec_cancel *c = r->payload;
+		printf(" job=%016" PRIx64 " by uid %u", c->job_id, c->uid);
+	} else if (r->type == REC_QUEUE && r->len == sizeof(struct rec_queue)) {
+		const struct rec_queue *q = r->payload;
+		printf(" name=%.47s priority=%d max_workers=%u", q->name, q->priority, q->max_workers);
+	} else if (r->type == REC_WORKER && r->len >= sizeof(struct rec_worker)) {
+		const struct rec_worker *w = r->payload;
+		printf(" w%u uid=%u %.*s", w->number, w->uid,
+		       (int)(r->len - sizeof(*w)), p + sizeof(*w));
+	} else if (r->type == REC_SNAP_BEGIN && r->len == sizeof(struct rec_snap_begin)) {
+		printf(" covers journal seq <= %" PRIu64, ((const struct rec_snap_begin *)p)->covers_seq);
+	} else if (r->type == REC_SNAP_JOB && r->len >= sizeof(struct rec_snap_job)) {
+		const struct rec_snap_job *j = r->payload;
+		printf(" job=%016" PRIx64 " state=%s attempt=%u %.*s", j->job_id,
+		       jr_job_state_name((enum jr_job_state)j->state), j->attempt,
+		       (int)(r->len - sizeof(*j)), p + sizeof(*j));
+	} else if (r->type == REC_SNAP_END && r->len == sizeof(struct rec_snap_end)) {
+		printf(" jobs=%" PRIu64, ((const struct rec_snap_end *)p)->jobs);
+	}
+}
+
+static int dump_record(void *ctx, const struct jr_journal_record *r)
+{
+	(void)ctx;
+	printf("%" PRIu64 " %s len=%u", r->seq, type_name(r->type), r->len);
+	if (r->type == REC_SUBMIT)
+		dump_submit(r);
+	else if (r->type == REC_START || r->type == REC_RETRY || r->type == REC_END)
+		dump_event(r);
+	else
+		dump_other(r);
+	putchar('\n');
+	return 0;
+}
+
+/* --- summarize -------------------------------------------------------------------------- */
+
+struct summary {
+	uint64_t by_type[32];
+	uint64_t submitted, ended[8], snapshot_jobs;
+	uint64_t bytes;
+};
+
+static int sum_record(void *ctx, const struct jr_journal_record *r)
+{
+	struct summary *s = ctx;
+	struct rec_submit h;
+	struct rec_event e;
+
+	s->by_type[r->type < 32 ? r->type : 0]++;
+	s->bytes += JR_JOURNAL_HEADER_BYTES + JR_JOURNAL_PAD8(r->len);
+	if (r->type == REC_SUBMIT && r->len >= sizeof(h)) {
+		memcpy(&h, r->payload, sizeof(h));
+		s->submitted += h.count;
+	} else if (r->type == REC_END && r->len == sizeof(e)) {
+		memcpy(&e, r->payload, sizeof(e));
+		s->ended[e.state & 7]++;
+	} else if (r->type == REC_SNAP_JOB) {
+		s->snapshot_jobs++;
+	}
+	return 0;
+}
+
+/* --- the directories --------------------------------------------------------------------- */
+
+static int snapshot_filter(const struct dirent *d)
+{
+	return strncmp(d->d_name, "snapshot-", 9) == 0 && strlen(d->d_name) == 25;
+}
+
+/* The latest snapshot directory of a state directory, or "". */
+static void latest_snapshot(const char *dir, char *out, size_t size)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, snapshot_filter, alphasort);
+
+	out[0] = '\0';
+	if (n > 0)
+		snprintf(out, size, "%s/%s", dir, names[n - 1]->d_name);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	if (n >= 0)
+		free(names);
+}
+
+static int report(const char *what, const char *dir, int rc,
+		  const struct jr_journal_replay_result *res)
+{
+	if (rc < 0) {
+		fprintf(stderr, "jobring-journal: cannot read %s: %s\n", dir, strerror(-rc));
+		return UNREADABLE;
+	}
+	printf("%s %s: %" PRIu64 " records (seq %" PRIu64 "-%" PRIu64 "), %" PRIu64
+	       " bytes, %u segments", what, dir, res->records, res->first_seq, res->last_seq,
+	       res->bytes, res->segments);
+	if (!res->bytes_dropped) {
+		printf(", intact\n");
+		return OK;
+	}
+	printf(", DAMAGED: %" PRIu64 " bytes after seq %" PRIu64 " are torn or corrupt "
+	       "(from %s offset %" PRIu64 "); jobringd drops them at its next start (a torn "
+	       "tail was never acknowledged)\n", res->bytes_dropped, res->last_seq, res->torn_segment,
+	       res->torn_offset);
+	return DAMAGED;
+}
+
+/* The latest snapshot (of a state directory), then the journal. */
+static int each_part(const char *dir, int (*fn)(void *, const struct jr_journal_record *),
+		     void *ctx)
+{
+	char snap[600] = "", journal[600];
+	struct jr_journal_replay_result res;
+	struct stat st;
+	int worst = OK, rc;
+
+	snprintf(journal, sizeof(journal), "%s/journal", dir);
+	if (stat(journal, &st) == 0 && S_ISDIR(st.st_mode))
+		latest_snapshot(dir, snap, sizeof(snap));
+	else	/* given a journal directory itself */
+		snprintf(journal, sizeof(journal), "%s", dir);
+	if (snap[0])
+		worst = report("snapshot", snap, jr_journal_replay(snap, fn, ctx, &res), &res);
+	rc = report("journal", journal, jr_journal_replay(journal, fn, ctx, &res), &res);
+	return rc > worst ? rc : worst;
+}
+
+static int summarize(const char *dir)
+{
+	struct summary s = { 0 };
+	int rc = each_part(dir, sum_record, &s);
+	uint64_t jobs = s.submitted + s.snapshot_jobs;
+
+	printf("records:");
+	for (uint16_t t = 0; t < 32; t++)
+		if (s.by_type[t])
+			printf(" %s %" PRIu64, type_name(t), s.by_type[t]);
+	printf("\njobs: %" PRIu64 " in the snapshot, %" PRIu64 " submitted since; ended since: "
+	       "%" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64 " cancelled\n",
+	       s.snapshot_jobs, s.submitted, s.ended[JR_JOB_SUCCEEDED], s.ended[JR_JOB_FAILED],
+	       s.ended[JR_JOB_CANCELLED]);
+	if (jobs)
+		printf("bytes per job: %.0f (%" PRIu64 " record bytes, %" PRIu64 " jobs)\n",
+		       (double)s.bytes / (double)jobs, s.bytes, jobs);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: jobring-journal dump|verify|summarize STATE_DIR\n"
+		   "  dump       one line per record\n"
+		   "  verify     exit 0 if intact, 1 if torn or corrupt\n"
+		   "  summarize  records by type, jobs by state, bytes per job\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return OK;
+	}
+	if (argc != 3) {
+		usage(stderr);
+		return USAGE;
+	}
+	if (strcmp(argv[1], "dump") == 0)
+		return each_part(argv[2], dump_record, NULL);
+	if (strcmp(argv[1], "verify") == 0)
+		return each_part(argv[2], NULL, NULL);
+	if (strcmp(argv[1], "summarize") == 0)
+		return summarize(argv[2]);
+	usage(stderr);
+	return USAGE;
+}
