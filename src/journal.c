@@ -631,6 +631,10 @@ static void replay_segment(struct replay *r, const char *data, size_t size)
 		r->res->bytes += sizeof(h) + PAD8(h.len);
 		pos += sizeof(h) + PAD8(h.len);
 	}
+	if (!r->torn) {
+		snprintf(r->res->end_segment, sizeof(r->res->end_segment), "%s", r->segment);
+		r->res->end_offset = pos;
+	}
 	/* After the last record, zeros: unless a later group landed before
 	 * an earlier one (a gap), or the damage left bytes. */
 	uint64_t dropped = written_after(r->fd, pos, size);
@@ -686,11 +690,13 @@ static uint64_t segment_first_seq(const char *name)
 
 int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res)
 {
+	const char *at = res->torn_segment[0] ? res->torn_segment : res->end_segment;
+	uint64_t offset = res->torn_segment[0] ? res->torn_offset : res->end_offset;
 	struct dirent **names;
 	int n, rc = 0;
 	bool after = false;
 
-	if (!res->torn_segment[0])
+	if (!at[0])
 		return 0;
 	n = scandir(dir, &names, name_filter, alphasort);
 	if (n < 0)
@@ -702,8 +708,9 @@ int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res)
 			snprintf(aside, sizeof(aside), "%s.dropped", path);
 			if (rename(path, aside) < 0 && rc == 0)
 				rc = -errno;
-		} else if (strcmp(names[i]->d_name, res->torn_segment) == 0) {
-			if (truncate(path, (off_t)res->torn_offset) < 0 && rc == 0)
+		} else if (strcmp(names[i]->d_name, at) == 0) {
+			/* Left empty, it goes: the next segment takes its name. */
+			if ((offset ? truncate(path, (off_t)offset) : unlink(path)) < 0 && rc == 0)
 				rc = -errno;
 			after = true;
 		}

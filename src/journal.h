@@ -131,11 +131,16 @@ struct jr_journal_replay_result {
 	/* Where the damage starts ("" if none): the segment and offset. */
 	char torn_segment[256];
 	uint64_t torn_offset;
+	/* Where the last good record of the last segment read ends. */
+	char end_segment[256];
+	uint64_t end_offset;
 };
 
-/* After a replay that found damage: cut the damaged segment at the
- * damage and set the segments after it aside (renamed *.dropped), so
- * that the records written from now on follow the last good one. 0 or
+/* After a replay: cut the journal where the good records end, so that
+ * the records written from now on follow the last good one. With damage:
+ * the damaged segment is cut there and the segments after it are set
+ * aside (renamed *.dropped). Without: the last segment's preallocated,
+ * unused tail is given back (each start writes a new segment). 0 or
  * -errno. */
 int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res);
 

@@ -385,7 +385,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 	r->bytes_dropped = res.bytes_dropped;
 	r->journal_bytes = res.bytes;
 	r->segments = res.segments;
-	if (res.bytes_dropped && (rc = jr_journal_cut(journal_dir, &res)) < 0) {
+	if ((rc = jr_journal_cut(journal_dir, &res)) < 0) {
 		snprintf(r->error, sizeof(r->error), "cannot cut the journal after its damage: %s",
 			 strerror(-rc));
 		return rc;
