@@ -46,7 +46,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
-	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal
+	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable
 TOOL_BINS := $(BUILD)/tools/demo
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
@@ -130,7 +130,7 @@ $(BUILD)/tests/readme_example.c: README.md
 $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
-$(BUILD)/bench/%: bench/%.c bench/benchutil.h $(STATIC_LIB)
+$(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
