@@ -5,6 +5,8 @@
  * are in docs/man/jobringd.8.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -152,7 +154,7 @@ enum {
 	O_SOCKET = 256, O_STATE, O_WORKERS, O_TOPOLOGY, O_MEMORY, O_GPUS, O_RESOURCES,
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
-	O_SYNC, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
+	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 };
 
 static const struct option long_opts[] = {
@@ -166,7 +168,7 @@ static const struct option long_opts[] = {
 	{ "grace", 1, NULL, O_GRACE }, { "socket-mode", 1, NULL, O_MODE },
 	{ "socket-group", 1, NULL, O_GROUP }, { "paused", 0, NULL, O_PAUSED },
 	{ "foreground", 0, NULL, O_FOREGROUND }, { "help", 0, NULL, O_HELP },
-	{ "version", 0, NULL, O_VERSION }, { "sync", 1, NULL, O_SYNC },
+	{ "version", 0, NULL, O_VERSION }, { "sync", 1, NULL, O_SYNC_MODE },
 	{ "sync-interval", 1, NULL, O_SYNC_INTERVAL }, { "segment-size", 1, NULL, O_SEGMENT },
 	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
 	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { NULL, 0, NULL, 0 },
@@ -189,7 +191,7 @@ static bool apply_journal_opt(struct daemon_opts *d, int c, const char *arg)
 	uint64_t v;
 
 	switch (c) {
-	case O_SYNC: return sync_mode(arg, &d->durable.sync);
+	case O_SYNC_MODE: return sync_mode(arg, &d->durable.sync);
 	case O_SYNC_INTERVAL:
 		return jr_parse_duration_ms(arg, &v) == 0 && v > 0 && v < 60000 &&
 		       ((d->durable.interval_ms = (uint32_t)v), true);
@@ -471,6 +473,25 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	return rc;
 }
 
+/* One daemon per state directory: a second one's recovery would cut the
+ * first one's live journal. The lock goes with the process. */
+static int lock_state_dir(const struct daemon_opts *d)
+{
+	char path[320];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/jobringd.lock", d->state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "jobringd: %s is in use by another jobringd (%s)\n", d->state_dir,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;	/* held until exit */
+}
+
 /* Read what the last run left, and open the journal after it. */
 static int open_journal(struct daemon_opts *d, struct recovery *rec, struct durable **du)
 {
@@ -506,6 +527,8 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	raise_fd_limit();
 	block_signals();
+	if (lock_state_dir(&d) < 0)
+		return EXIT_IN_USE;
 	if (open_journal(&d, &rec, &du) < 0) {
 		recover_free(&rec);
 		return EXIT_RUNTIME;
