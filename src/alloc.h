@@ -63,4 +63,11 @@ static inline int jr_array_grow(void *items, uint32_t *cap, uint32_t count,
 	return 0;
 }
 
+/* A large zeroed table (one entry per job slot), in huge pages where the
+ * kernel allows them (madvise mode): filling one of a million entries
+ * otherwise costs a read fault on the zero page, then a copy-on-write
+ * fault with a TLB shootdown, per 4 KiB page. NULL on failure. */
+void *jr_table_alloc(size_t bytes);
+void jr_table_free(void *p, size_t bytes);
+
 #endif

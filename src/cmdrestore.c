@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc.h"
 #include "arena.h"
@@ -165,10 +166,30 @@ static struct cmd_batch *live_part(struct cmd_batch *b, const struct jr_job_rest
 	return b;
 }
 
+/* The batch's slots, written one by one below, faulted in at once: a
+ * restore walks the table in order, and a fault per 4 KiB page of a
+ * shared mapping was a fifth of the time a recovery took. Advice only. */
+static void slots_populate(struct jr_region *r, const struct jr_job_restore *rs, size_t n)
+{
+	uint32_t lo = UINT32_MAX, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t index = (uint32_t)rs[i].job_id;
+		lo = index < lo ? index : lo;
+		hi = index > hi ? index : hi;
+	}
+	if (n == 0 || hi - lo > 4 * n)
+		return;	/* scattered: fault them as they come */
+	uintptr_t from = (uintptr_t)&r->slots[lo] & ~(uintptr_t)4095;
+	uintptr_t to = (uintptr_t)&r->slots[hi + 1];
+	madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+}
+
 static int restore_slots(struct jr_engine *e, struct cmd_batch *b,
 			 const struct jr_command_spec *specs,
 			 const struct jr_job_restore *rs, size_t *bad)
 {
+	slots_populate(&e->region, rs, b->n);
 	for (size_t i = 0; i < b->n; i++) {
 		int rc = slot_restore(e, b, i, &specs[i], &rs[i]);
 		if (rc < 0) {

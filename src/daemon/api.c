@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "api.h"
 #include "durable.h"
 #include "units.h"
@@ -303,7 +304,7 @@ int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,
 	a->daemon_uid = getuid();
 	a->heartbeat_timeout_ns = heartbeat_timeout_ms * 1000000ull;
 	a->local_capabilities = local_capabilities ? local_capabilities : "";
-	a->side = calloc(capacity, sizeof(*a->side));
+	a->side = jr_table_alloc((size_t)capacity * sizeof(*a->side));
 	a->workers = calloc(API_WORKERS_MAX, sizeof(*a->workers));
 	a->waits = calloc(API_WORKERS_MAX, sizeof(*a->waits));
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -322,7 +323,7 @@ void api_destroy(struct api *a)
 		api_jobs_side_release(&a->side[i]);
 	for (uint32_t i = 0; a->workers && i < API_WORKERS_MAX; i++)
 		free(a->workers[i].resources_json);
-	free(a->side);
+	jr_table_free(a->side, (size_t)a->capacity * sizeof(*a->side));
 	free(a->workers);
 	free(a->waits);
 	memset(a, 0, sizeof(*a));

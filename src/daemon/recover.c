@@ -3,12 +3,15 @@
  * job, and putting it back into the engine and the API. See recover.h.
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "jobspec.h"
 #include "journal.h"
 #include "recover.h"
@@ -368,7 +371,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(r, 0, sizeof(*r));
 	r->capacity = capacity;
-	r->jobs = calloc(capacity, sizeof(*r->jobs));
+	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
 	if (!r->jobs)
 		return -ENOMEM;
 	rc = read_snapshot(r, state_dir);
@@ -458,7 +461,7 @@ static void apply_workers(struct recovery *r, struct api *a)
 }
 
 /* How the engine takes the job back: running ones run again. */
-static struct jr_job_restore restore_of(struct recovery *r, const struct rjob *j)
+static struct jr_job_restore restore_of(const struct rjob *j)
 {
 	struct jr_job_restore rs = {
 		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
@@ -473,7 +476,6 @@ static struct jr_job_restore restore_of(struct recovery *r, const struct rjob *j
 	} else if (j->state == JR_JOB_RUNNING) {
 		rs.state = JR_JOB_QUEUED;
 		rs.reason = JR_REASON_COORDINATOR_LOST;
-		r->requeued_lost++;
 	}
 	return rs;
 }
@@ -485,14 +487,17 @@ struct chunk {
 	struct jr_command_spec flat[APPLY_CHUNK];
 	struct jr_job_restore rs[APPLY_CHUNK];
 	cJSON *json[APPLY_CHUNK];
+	bool unreadable[APPLY_CHUNK];
 	uint32_t n;
+	uint32_t parsed;		/* specs and json hold this many */
 };
 
 static char *unreadable_argv[] = { "false", NULL };
 
 /* Parse job k's JSON as at its submission; one that no longer parses
- * (a queue or resource gone) is restored as failed. */
-static void chunk_parse(struct recovery *r, struct api *a, struct chunk *c, uint32_t k)
+ * (a queue or resource gone) is restored as failed. Runs on several
+ * threads at once, each on its own k. */
+static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 {
 	const struct rjob *j = c->jobs[k];
 	struct jobspec_submitter who = { j->uid, j->gid, (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
@@ -500,19 +505,143 @@ static void chunk_parse(struct recovery *r, struct api *a, struct chunk *c, uint
 
 	memset(&c->specs[k], 0, sizeof(c->specs[k]));
 	c->json[k] = cJSON_ParseWithLength(j->block->text + j->json_offset, j->json_len);
-	c->rs[k] = restore_of(r, j);
-	if (c->json[k] && jobspec_parse(a->engine, c->json[k], &who, &c->specs[k], &err)) {
+	c->rs[k] = restore_of(j);
+	c->unreadable[k] = false;
+	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
 		(unsigned long long)j->id, c->json[k] ? err.message : "not JSON");
-	r->unreadable++;
+	c->unreadable[k] = true;
 	c->flat[k] = (struct jr_command_spec){ .argv = unreadable_argv };
 	if (!is_final(c->rs[k].state)) {
 		c->rs[k].state = JR_JOB_FAILED;
 		c->rs[k].reason = JR_REASON_SPAWN_FAILED;
 	}
+}
+
+/* --- parsing on every core --------------------------------------------------------------- */
+
+#define PARSE_HELPERS_MAX 7u
+
+/* Helpers parse their share of each chunk while the recovering thread
+ * parses its own: JSON parsing is most of a recovery. */
+struct parse_pool {
+	pthread_t threads[PARSE_HELPERS_MAX];
+	uint32_t helpers;
+	pthread_mutex_t lock;
+	pthread_cond_t go, finished;
+	uint64_t round;			/* a new chunk to parse */
+	uint32_t working;		/* helpers still on this round */
+	bool stop;
+	struct jr_engine *engine;
+	struct chunk *chunk;
+	bool freeing;			/* this round frees what the last parsed */
+};
+
+struct parse_helper {
+	struct parse_pool *pool;
+	uint32_t part;
+};
+
+static struct parse_helper helper_args[PARSE_HELPERS_MAX];
+
+/* A thread frees what it parsed: with jemalloc, freeing another
+ * thread's allocations is the slow path. */
+static void parse_share(struct parse_pool *p, uint32_t part)
+{
+	struct chunk *c = p->chunk;
+	uint32_t n = c->parsed, parts = p->helpers + 1;
+	uint32_t lo = (uint32_t)((uint64_t)n * part / parts);
+	uint32_t hi = (uint32_t)((uint64_t)n * (part + 1) / parts);
+
+	for (uint32_t k = lo; k < hi; k++) {
+		if (!p->freeing) {
+			chunk_parse(p->engine, c, k);
+			continue;
+		}
+		jobspec_free(&c->specs[k]);
+		cJSON_Delete(c->json[k]);
+	}
+}
+
+static void *parse_helper_main(void *arg)
+{
+	struct parse_helper *h = arg;
+	struct parse_pool *p = h->pool;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->round == seen && !p->stop)
+			pthread_cond_wait(&p->go, &p->lock);
+		if (p->stop)
+			break;
+		seen = p->round;
+		pthread_mutex_unlock(&p->lock);
+		parse_share(p, h->part);
+		pthread_mutex_lock(&p->lock);
+		if (--p->working == 0)
+			pthread_cond_signal(&p->finished);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void parse_pool_start(struct parse_pool *p, struct jr_engine *e)
+{
+	/* One core stays with the coordinator, which builds the jobs handed
+	 * over meanwhile: on 2 cores a helper only slowed recovery down
+	 * (0.81 s for 1M jobs alone, 1.2 s with one). */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t want = cpus > 2 ? (uint32_t)cpus - 2 : 0;
+
+	memset(p, 0, sizeof(*p));
+	p->engine = e;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->finished, NULL);
+	want = want < PARSE_HELPERS_MAX ? want : PARSE_HELPERS_MAX;
+	pthread_mutex_lock(&p->lock);	/* helpers start counted */
+	for (uint32_t i = 0; i < want; i++) {
+		helper_args[i] = (struct parse_helper){ p, i + 1 };
+		if (pthread_create(&p->threads[i], NULL, parse_helper_main, &helper_args[i]) != 0)
+			break;
+		p->helpers++;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Parse every job of c (or free what that left), on all the pool's
+ * threads. */
+static void parse_pool_run(struct parse_pool *p, struct chunk *c, bool freeing)
+{
+	pthread_mutex_lock(&p->lock);
+	p->chunk = c;
+	p->freeing = freeing;
+	p->working = p->helpers;
+	p->round++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	parse_share(p, 0);
+	pthread_mutex_lock(&p->lock);
+	while (p->working)
+		pthread_cond_wait(&p->finished, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void parse_pool_stop(struct parse_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	for (uint32_t i = 0; i < p->helpers; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->finished);
+	pthread_mutex_destroy(&p->lock);
 }
 
 static void chunk_drop(struct chunk *c, uint32_t k)
@@ -524,13 +653,18 @@ static void chunk_drop(struct chunk *c, uint32_t k)
 }
 
 /* Into the engine, then into the API's side table. */
-static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c)
+static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
+		       struct parse_pool *pool)
 {
 	uint32_t done = 0;
-	uint32_t parsed = c->n;
 
-	for (uint32_t k = 0; k < c->n; k++)
-		chunk_parse(r, a, c, k);
+	c->parsed = c->n;
+	parse_pool_run(pool, c, false);
+	for (uint32_t k = 0; k < c->n; k++) {
+		r->unreadable += c->unreadable[k];
+		r->requeued_lost += c->rs[k].reason == JR_REASON_COORDINATOR_LOST &&
+				    c->jobs[k]->state == JR_JOB_RUNNING;
+	}
 	while (done < c->n) {
 		size_t bad = 0;
 		int rc = jr_command_restore(a->engine, c->flat + done, c->rs + done, c->n - done,
@@ -554,10 +688,7 @@ static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c)
 		else
 			r->restored_live++;
 	}
-	for (uint32_t k = 0; k < parsed; k++) {
-		jobspec_free(&c->specs[k]);
-		cJSON_Delete(c->json[k]);
-	}
+	parse_pool_run(pool, c, true);
 	c->n = 0;
 	return 0;
 }
@@ -566,9 +697,11 @@ static int apply_jobs(struct recovery *r, struct api *a, const struct retention 
 {
 	uint64_t cutoff = recovery_cutoff(r, keep, api_now_ns());
 	struct chunk *c = calloc(1, sizeof(*c));
+	struct parse_pool pool;
 
 	if (!c)
 		return -ENOMEM;
+	parse_pool_start(&pool, a->engine);
 	for (uint64_t pos = 0; pos < r->order_count; pos++) {
 		struct rjob *j = &r->jobs[r->order[pos]];
 		if (!j->id || j->order != pos)
@@ -579,10 +712,11 @@ static int apply_jobs(struct recovery *r, struct api *a, const struct retention 
 		}
 		c->jobs[c->n++] = j;
 		if (c->n == APPLY_CHUNK)
-			chunk_apply(r, a, c);
+			chunk_apply(r, a, c, &pool);
 	}
 	if (c->n)
-		chunk_apply(r, a, c);
+		chunk_apply(r, a, c, &pool);
+	parse_pool_stop(&pool);
 	free(c);
 	return 0;
 }
@@ -608,7 +742,7 @@ void recover_free(struct recovery *r)
 {
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		block_release(r->jobs[i].block);
-	free(r->jobs);
+	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));
 	free(r->order);
 	free(r->queues);
 	for (uint32_t i = 0; i < r->worker_count; i++)
