@@ -61,7 +61,7 @@ STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
 LINK_LIB := $(STATIC_LIB) $(LIBS)
 
-.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan bench bench-run demo \
+.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers demo \
 	install clean check-exports
 
 all: lib bin
@@ -193,6 +193,17 @@ bench-run: $(BENCH_BINS) $(DAEMON)
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# jobringd against a PostgreSQL queue in the same run (skips without it).
+PG_HEADER := $(wildcard /usr/include/postgresql/libpq-fe.h)
+$(BUILD)/bench/pgqueue: bench/pgqueue.c bench/benchutil.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -I/usr/include/postgresql $< -o $@ $(LDFLAGS_ALL) -lpq -lpthread
+
+bench-peers: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin build/release/bench/durable \
+		$(if $(PG_HEADER),build/release/bench/pgqueue)
+	bench/peers.sh build/release
 
 demo: deps
 	$(MAKE) MODE=release BUILD=build/release lib bin
