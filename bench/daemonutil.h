@@ -81,8 +81,14 @@ static pid_t bench_daemon_start(struct bench_daemon *d, bool fresh, const char *
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
+		/* Its log next to its state; stdout closed (a caller reading
+		 * ours through a pipe would wait for the daemon too). */
+		char log[200];
+		snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
+		dup2(fd, 2);
+		dup2(null, 1);
 		execv(d->path, (char *const *)argv);
 		_exit(127);
 	}
@@ -90,10 +96,14 @@ static pid_t bench_daemon_start(struct bench_daemon *d, bool fresh, const char *
 	return pid;
 }
 
-static void bench_daemon_stop(pid_t pid, int sig)
+/* After SIGKILL its socket can accept for a moment more (the kernel
+ * tears the daemon's io_uring down after it is gone): the path goes, so
+ * no later connect reaches it. */
+static void bench_daemon_stop(const struct bench_daemon *d, pid_t pid, int sig)
 {
 	kill(pid, sig);
 	waitpid(pid, NULL, 0);
+	unlink(d->sock);
 }
 
 /* jobringd next to the benchmark binary (build/<mode>/bench/../jobringd). */

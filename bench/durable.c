@@ -53,8 +53,8 @@ static void *batch_thread_main(void *arg)
 		int rc = jr_client_request(c, "POST", "/jobs/batch", bodies[b], lens[b], &resp, NULL);
 		t->lat[b] = (bench_now() - s) * 1e3;
 		if (rc != 201) {
-			fprintf(stderr, "bench/durable: batch answered %d: %.200s\n", rc,
-				rc > 0 && resp ? resp : "");
+			fprintf(stderr, "bench/durable: batch answered %d: %.200s (see %s/daemon.log)\n",
+				rc, rc > 0 && resp ? resp : "", d.dir);
 			exit(1);
 		}
 		free(resp);
@@ -120,7 +120,7 @@ static struct figures single_once(const char *const *opts)
 	snprintf(post, sizeof(post), "POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
 	f = drive(&d, SINGLE_CONNS, post, single_jobs, 201);
-	bench_daemon_stop(pid, SIGTERM);
+	bench_daemon_stop(&d, pid, SIGTERM);
 	return f;
 }
 
@@ -139,7 +139,7 @@ static struct recovery_figures recover_once(bool fresh)
 	r.answer_s = bench_now() - t0;
 	wait_queued(fresh ? 0 : batch_jobs);
 	r.queued_s = bench_now() - t0;
-	bench_daemon_stop(pid, SIGTERM);	/* writes a snapshot */
+	bench_daemon_stop(&d, pid, SIGTERM);	/* writes a snapshot */
 	return r;
 }
 
@@ -175,12 +175,12 @@ int main(int argc, char **argv)
 	for (int r = 0; r < runs; r++) {
 		pid_t pid;
 		struct figures f = batch_once(nosync, &pid);
-		bench_daemon_stop(pid, SIGKILL);
+		bench_daemon_stop(&d, pid, SIGKILL);
 		bn[r] = f.rate;
 		f = batch_once(durable, &pid);
 		ba[r] = f.rate, ba50[r] = f.p50_ms, ba99[r] = f.p99_ms;
 		wait_queued(batch_jobs);
-		bench_daemon_stop(pid, SIGKILL);	/* the journal is all there is */
+		bench_daemon_stop(&d, pid, SIGKILL);	/* the journal is all there is */
 		struct recovery_figures rf = recover_once(false);
 		rj[r] = rf.answer_s, rjq[r] = rf.queued_s;
 		rf = recover_once(false);	/* now from the snapshot */

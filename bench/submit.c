@@ -73,7 +73,7 @@ static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 	f.p50_ms = bench_percentile(lat, nbatches, 0.5);
 	f.p99_ms = bench_percentile(lat, nbatches, 0.99);
 	jr_client_close(c);
-	bench_daemon_stop(pid, SIGTERM);
+	bench_daemon_stop(&d, pid, SIGTERM);
 	free(lat);
 	return f;
 }
@@ -124,7 +124,7 @@ static void single_once(struct figures *submit, struct figures *health)
 		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
 	*health = drive(&d, CONNS, get, single_jobs, 200);
 	*submit = drive(&d, CONNS, post, single_jobs, 201);
-	bench_daemon_stop(pid, SIGTERM);
+	bench_daemon_stop(&d, pid, SIGTERM);
 }
 
 /* --- main --------------------------------------------------------------------------- */

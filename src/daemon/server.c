@@ -564,6 +564,20 @@ void server_get_stats(const struct server *s, struct server_stats *out)
 
 /* A socket file left by a daemon that died can be replaced; one a live
  * daemon answers on cannot. */
+/* Does a daemon answer on fd? A socket can still accept for a moment
+ * after its daemon was killed (the kernel tears its io_uring down after
+ * the process is gone), but nothing answers there. */
+static bool answers(int fd)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1))
+		return false;
+	return poll(&p, 1, 1000) == 1 && recv(fd, &c, 1, 0) == 1;
+}
+
 static int clear_stale_socket(const struct sockaddr_un *addr)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -571,10 +585,14 @@ static int clear_stale_socket(const struct sockaddr_un *addr)
 
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0)
-		rc = -EADDRINUSE;
-	else if (errno == ECONNREFUSED)
+	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0) {
+		if (answers(fd))
+			rc = -EADDRINUSE;
+		else
+			unlink(addr->sun_path);	/* a dead daemon's, going away */
+	} else if (errno == ECONNREFUSED) {
 		unlink(addr->sun_path);
+	}
 	close(fd);
 	return rc;
 }
