@@ -43,5 +43,5 @@ awk -v jb="$(get "$jr" batch)" -v js="$(get "$jr" single)" -v jp="$(get "$jr" si
 	printf "  %-44s %12s %12.0f\n", "dequeue, SKIP LOCKED (claims/s)", "-", pd
 	printf "  %-44s %12.3f\n", "recovery of the batch phase after kill -9 (s)", rec
 	printf "  targets: batch >= 5x PostgreSQL: %s; single >= 3x PostgreSQL: %s\n",
-		jb >= 5 * pb ? "pass" : "MISSED", js >= 3 * ps ? "pass" : "MISSED"
+		(jb >= 5 * pb) ? "pass" : "MISSED", (js >= 3 * ps) ? "pass" : "MISSED"
 }'

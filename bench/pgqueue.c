@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pgqueue SOCKET_DIR PORT [--json]\n");
 		return 2;
 	}
-	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=postgres user=postgres",
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=postgres user=postgres "
+		 "options='-c client_min_messages=warning'",
 		 argv[1], argv[2]);
 	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
