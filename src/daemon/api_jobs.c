@@ -13,6 +13,7 @@
 #include "api.h"
 #include "durable.h"
 #include "jobspec.h"
+#include "jsonarena.h"
 
 #define BATCH_MAX 1000000u
 #define LOG_CHUNK_MAX (1u << 20)
@@ -176,10 +177,10 @@ static struct batch *batch_of(struct api *a)
 /* Forget the last batch's lines, keeping the arrays. */
 static void batch_reset(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		cJSON_Delete(b->lines[i].json);
+	/* The lines' trees are in the JSON arena: they go all at once. */
+	for (size_t i = 0; i < b->n; i++)
 		jobspec_free(&b->specs[i]);
-	}
+	json_arena_reset();
 	b->n = 0;
 }
 
@@ -267,6 +268,7 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 	struct jobspec_submitter who = submitter(a, req);
 	size_t bad = 0;
 
+	json_arena_begin();	/* reset by batch_reset() */
 	for (size_t i = 0; i < b->n; i++) {
 		struct batch_line *l = &b->lines[i];
 		struct jobspec_error err;
@@ -285,6 +287,7 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 			cJSON_AddItemToArray(errors, e);
 		}
 	}
+	json_arena_end();
 	return bad;
 }
 

@@ -21,6 +21,7 @@
 
 #include "api.h"
 #include "durable.h"
+#include "jsonarena.h"
 #include "recover.h"
 #include "server.h"
 #include "snapshot.h"
@@ -523,6 +524,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &d) < 0)
 		return EXIT_USAGE;
+	json_arena_install();
 	if (prepare_dirs(&d) < 0)
 		return EXIT_RUNTIME;
 	raise_fd_limit();

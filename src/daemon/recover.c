@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "jobspec.h"
+#include "jsonarena.h"
 #include "journal.h"
 #include "recover.h"
 
@@ -232,18 +233,45 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 	return n->json ? 0 : -ENOMEM;
 }
 
+#define PACK_BYTES (1u << 20)
+
+/* A snapshot's job texts, packed one after another into shared blocks
+ * (one allocation per MiB, not one per job). The block being filled holds
+ * a reference of its own until the next one starts. */
+static struct api_side_block *pack_text(struct recovery *r, const char *text, size_t len,
+					size_t *offset)
+{
+	if (!r->pack || r->pack_used + len + 1 > r->pack_cap) {
+		size_t cap = len + 1 > PACK_BYTES ? len + 1 : PACK_BYTES;
+		struct api_side_block *b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->refs = 1;
+		block_release(r->pack);
+		r->pack = b;
+		r->pack_used = 0;
+		r->pack_cap = cap;
+	}
+	*offset = r->pack_used;
+	memcpy(r->pack->text + r->pack_used, text, len);
+	r->pack->text[r->pack_used + len] = '\0';
+	r->pack_used += len + 1;
+	return r->pack;
+}
+
 static int on_snap_job(struct recovery *r, const uint8_t *p, uint32_t len)
 {
 	struct rec_snap_job s;
 	struct api_side_block *block;
 	struct rjob *j;
+	size_t offset;
 
 	if (len < sizeof(s))
 		return -EPROTO;
 	memcpy(&s, p, sizeof(s));
 	if (!(j = job_new(r, s.job_id)))
 		return 0;
-	block = api_jobs_block_new((const char *)p + sizeof(s), len - sizeof(s));
+	block = pack_text(r, (const char *)p + sizeof(s), len - sizeof(s), &offset);
 	if (!block)
 		return -ENOMEM;
 	*j = (struct rjob){
@@ -253,7 +281,7 @@ static int on_snap_job(struct recovery *r, const uint8_t *p, uint32_t len)
 		.created_ns = s.created_ns, .start_ns = s.start_ns, .end_ns = s.end_ns,
 		.max_rss_kib = s.max_rss_kib, .user_us = s.user_us, .system_us = s.system_us,
 	};
-	job_json(j, block, 0, len - sizeof(s));
+	job_json(j, block, offset, len - sizeof(s));
 	r->snapshot_jobs++;
 	return 0;
 }
@@ -334,6 +362,8 @@ static int read_snapshot(struct recovery *r, const char *state_dir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
 	rc = jr_journal_replay(path, snapshot_record, &s, &res);
+	block_release(r->pack);	/* the jobs hold it now */
+	r->pack = NULL;
 	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
 		snprintf(r->error, sizeof(r->error),
 			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
@@ -556,14 +586,18 @@ static void parse_share(struct parse_pool *p, uint32_t part)
 	uint32_t lo = (uint32_t)((uint64_t)n * part / parts);
 	uint32_t hi = (uint32_t)((uint64_t)n * (part + 1) / parts);
 
+	if (!p->freeing)
+		json_arena_begin();
 	for (uint32_t k = lo; k < hi; k++) {
-		if (!p->freeing) {
+		if (!p->freeing)
 			chunk_parse(p->engine, c, k);
-			continue;
-		}
-		jobspec_free(&c->specs[k]);
-		cJSON_Delete(c->json[k]);
+		else
+			jobspec_free(&c->specs[k]);
 	}
+	if (!p->freeing)
+		json_arena_end();
+	else
+		json_arena_reset();	/* this thread's trees, all at once */
 }
 
 static void *parse_helper_main(void *arg)

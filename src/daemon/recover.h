@@ -59,6 +59,8 @@ struct recovery {
 	uint32_t queue_count;
 	struct rworker *workers;
 	uint32_t worker_count;
+	struct api_side_block *pack;	/* snapshot texts being packed */
+	size_t pack_used, pack_cap;
 	/* What was read. */
 	uint64_t snapshot_seq;		/* 0: no snapshot */
 	uint64_t snapshot_jobs;
