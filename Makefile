@@ -61,7 +61,7 @@ STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
 LINK_LIB := $(STATIC_LIB) $(LIBS)
 
-.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers demo \
+.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
 	install clean check-exports
 
 all: lib bin
@@ -193,6 +193,11 @@ bench-run: $(BENCH_BINS) $(DAEMON)
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# The same benchmarks at 1 to 16 workers, for a larger host.
+bench-scaling: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin $(BENCH_BINS)
+	bench/scaling.sh build/release
 
 # jobringd against a PostgreSQL queue in the same run (skips without it).
 PG_HEADER := $(wildcard /usr/include/postgresql/libpq-fe.h)

@@ -386,6 +386,23 @@ static void region_bytes_per_job(void)
 	       (double)st.region_bytes / st.capacity <= 128 ? "PASS" : "MISS");
 }
 
+/* JR_BENCH_SCALING="1,2,4,8,16": the batch path and the mutex baseline
+ * at each worker count (for a host with that many cores). */
+static void scaling(const char *list)
+{
+	printf("  scaling (batch submit from 1 producer; median of %d runs):\n", runs);
+	printf("  %8s %14s %14s %8s\n", "workers", "jobring M/s", "mutex M/s", "ratio");
+	while (list && *list) {
+		uint32_t w = (uint32_t)strtoul(list, NULL, 10);
+		if (w > 0 && w <= 16) {	/* the mutex baseline has 16 threads at most */
+			double j = jr_measure(w, 1, true, NULL), m = mutex_measure(w);
+			printf("  %8u %14.2f %14.2f %7.2fx\n", w, j / 1e6, m / 1e6, j / m);
+		}
+		list += strcspn(list, ",");
+		list += *list == ',';
+	}
+}
+
 int main(void)
 {
 	double b1, b2, s1, s2, s22, m1, m2, ring_ck, ring_b32, sub_s;
@@ -431,5 +448,6 @@ int main(void)
 	       "1,000,000 jobs submitted in", sub_s * 1e6 / (double)jobs, "s",
 	       sub_s * 1e6 / (double)jobs < 0.3 ? "PASS" : "MISS");
 	region_bytes_per_job();
+	scaling(getenv("JR_BENCH_SCALING"));
 	return 0;
 }
