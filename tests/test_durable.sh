@@ -63,6 +63,9 @@ grep -qE 'recovered 6 jobs .* [1-9] of them running when the daemon stopped' "$t
 check "the log says what was recovered" [ $? = 0 ]
 req POST /jobs '{"command":["true"],"name":"after"}'
 after_id=$(field job_id)
+req GET /metrics
+check "/metrics: journal counters, healthy" grep -q '^jobring_journal_healthy 1' <<<"$body"
+check "/metrics: answers held for the disk" grep -qE '^jobring_journal_answers_held_total [1-9]' <<<"$body"
 check "new ids do not reuse restored ones" not [ "$after_id" = "$done_id" ]
 
 # --- a clean stop keeps queued jobs queued --------------------------------------------------
@@ -154,6 +157,8 @@ else
 	check "507 is a JSON error" grep -q '"code":"insufficient_storage"' <<<"$body"
 	req GET /health
 	check "the daemon still answers" [ "$code" = 200 ]
+	req GET /metrics
+	check "/metrics: the journal is not healthy" grep -q '^jobring_journal_healthy 0' <<<"$body"
 	missing=0
 	for id in "${acked[@]}"; do req GET "/jobs/$id"; [ "$code" = 200 ] || missing=$((missing + 1)); done
 	check "acknowledged jobs all there (${#acked[@]} batches)" [ "$missing" = 0 ]

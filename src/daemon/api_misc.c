@@ -124,6 +124,45 @@ static void socket_metrics(struct api *a, struct buf *b)
 	buf_printf(b, "jobring_api_rejected_total %llu\n", (unsigned long long)a->count.rejected);
 }
 
+/* One counter or gauge line with its help and type. */
+static void metric_value(struct buf *b, const char *name, const char *type, const char *help,
+			 uint64_t v)
+{
+	metric(b, name, type, help);
+	buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void journal_metrics(struct api *a, struct buf *b)
+{
+	struct durable_stats d;
+
+	if (!a->durable)
+		return;
+	durable_get_stats(a->durable, &d);
+	metric_value(b, "jobring_journal_records_total", "counter", "Records appended.", d.records);
+	metric_value(b, "jobring_journal_bytes_total", "counter", "Bytes made durable.",
+		     d.journal.bytes);
+	metric_value(b, "jobring_journal_syncs_total", "counter",
+		     "Groups written and synced (one write, one fdatasync).", d.journal.syncs);
+	metric_value(b, "jobring_journal_write_errors_total", "counter",
+		     "Group writes that failed (sent again).", d.journal.write_errors);
+	metric_value(b, "jobring_journal_segments_total", "counter", "Segments started.",
+		     d.journal.segments_started);
+	metric_value(b, "jobring_journal_durable_seq", "gauge", "Last record known durable.",
+		     d.journal.durable_seq);
+	metric_value(b, "jobring_journal_room_bytes", "gauge",
+		     "Bytes the journal can take without allocating on disk.", d.journal.room);
+	metric_value(b, "jobring_journal_healthy", "gauge",
+		     "1 if records can be made durable, 0 if submissions get 507.",
+		     d.journal.error == 0);
+	metric_value(b, "jobring_journal_answers_held_total", "counter",
+		     "Answers held until their records were durable.", d.held);
+	metric_value(b, "jobring_journal_refused_total", "counter",
+		     "Submissions refused with 507.", d.refused);
+	metric_value(b, "jobring_journal_ack_wait_max_microseconds", "gauge",
+		     "Longest wait of an answer for the disk.", d.ack_wait_max_us);
+}
+
 static void metrics(struct api *a, struct response *res)
 {
 	struct jr_stats st;
@@ -133,6 +172,7 @@ static void metrics(struct api *a, struct response *res)
 	latency_metrics(&res->body, &st);
 	worker_metrics(a, &res->body, &st);
 	socket_metrics(a, &res->body);
+	journal_metrics(a, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4";
 }
