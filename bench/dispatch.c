@@ -390,6 +390,8 @@ static void region_bytes_per_job(void)
  * at each worker count (for a host with that many cores). */
 static void scaling(const char *list)
 {
+	if (!list || !*list)
+		return;
 	printf("  scaling (batch submit from 1 producer; median of %d runs):\n", runs);
 	printf("  %8s %14s %14s %8s\n", "workers", "jobring M/s", "mutex M/s", "ratio");
 	while (list && *list) {
