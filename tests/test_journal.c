@@ -327,6 +327,60 @@ static void test_crc32c_known_and_both_ways(void **state)
 			 jr_crc32c(0, buf, 1100));
 }
 
+/* A group that never landed while a later one did: zeros, then records.
+ * Replay stops at the gap, reports the later records as dropped, and the
+ * cut journal takes new records after the last good one. */
+static void test_gap_at_tail(void **state)
+{
+	(void)state;
+	char path[300], seg[600];
+	struct jr_journal_opts o = { .dir = path, .segment_bytes = 1 << 20 };
+	struct jr_journal *j;
+	struct jr_journal_replay_result res;
+	unsigned char buf[300];
+	uint64_t last = 0, gap_at = 0, gap_end = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/gap", dir);
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	for (uint32_t i = 0; i < 300; i++) {
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+		if (i % 10 == 9)
+			assert_int_equal(jr_journal_commit(j), 0);
+	}
+	jr_journal_close(j);
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.records, 300);
+	/* The group of records 201-210 (payloads 200-209) never landed. */
+	snprintf(seg, sizeof(seg), "%s/journal-%016llx.log", path, 1ull);
+	for (uint32_t i = 0; i < 210; i++) {
+		if (i == 200)
+			gap_at = gap_end;
+		gap_end += JR_JOURNAL_HEADER_BYTES + JR_JOURNAL_PAD8(payload_of(i, buf));
+	}
+	fd = open(seg, O_WRONLY);
+	assert_true(fd >= 0);
+	static char zeros[8192];
+	assert_int_equal(pwrite(fd, zeros, gap_end - gap_at, (off_t)gap_at),
+			 (ssize_t)(gap_end - gap_at));
+	close(fd);
+	last = 0;
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.last_seq, 200);
+	assert_true(res.bytes_dropped > 0);	/* the 90 records that landed after the gap */
+	assert_int_equal(res.torn_offset, gap_at);
+	assert_int_equal(jr_journal_cut(path, &res), 0);
+	o.next_seq = 201;
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	assert_int_equal(jr_journal_append(j, 2, buf, 16, NULL), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	jr_journal_close(j);
+	last = 0;
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.last_seq, 201);
+	assert_int_equal(res.bytes_dropped, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_flights_in_the_air),
 		cmocka_unit_test(test_crc32c_known_and_both_ways),
 		cmocka_unit_test(test_cut_then_append),
+		cmocka_unit_test(test_gap_at_tail),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
