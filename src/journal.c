@@ -58,6 +58,7 @@ struct jr_journal {
 	struct io_uring ring;
 	int event_fd;
 	bool no_sync, trim_on_close;
+	uint32_t fail_writes;	/* tests: this many next writes fail (EBADF) */
 	char *group;
 	size_t group_len, group_cap, group_records;
 	uint64_t group_first_seq;
@@ -246,7 +247,13 @@ static void flight_submit(struct jr_journal *j, struct flight *f)
 	uint64_t tag = (uint64_t)(f - j->flights);
 	struct io_uring_sqe *w = io_uring_get_sqe(&j->ring), *s;
 
-	io_uring_prep_write(w, f->fd, f->buf, (unsigned)f->len, f->offset);
+	int fd = f->fd;
+
+	if (j->fail_writes) {	/* tests: a write the kernel refuses */
+		j->fail_writes--;
+		fd = -1;
+	}
+	io_uring_prep_write(w, fd, f->buf, (unsigned)f->len, f->offset);
 	io_uring_sqe_set_data64(w, tag << 1);
 	f->ops_left = 1;
 	if (!j->no_sync) {
@@ -491,6 +498,11 @@ void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *o
 	out->next_seq = j->next_seq;
 	out->room = jr_journal_room(j);
 	out->error = jr_journal_error(j);
+}
+
+void jr_journal_fail_writes(struct jr_journal *j, uint32_t n)
+{
+	j->fail_writes = n;
 }
 
 size_t jr_journal_pending(const struct jr_journal *j)

@@ -109,6 +109,10 @@ void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *o
 int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *iov,
 		       int iovcnt, uint64_t *seq);
 
+/* Tests: the next n writes fail, as a disk returning errors would make
+ * them (the write/sync error path and the retry). */
+void jr_journal_fail_writes(struct jr_journal *j, uint32_t n);
+
 /* Records appended, not yet sent. */
 size_t jr_journal_pending(const struct jr_journal *j);
 

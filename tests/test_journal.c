@@ -381,6 +381,45 @@ static void test_gap_at_tail(void **state)
 	assert_int_equal(res.bytes_dropped, 0);
 }
 
+/* A write that fails: the commit says so, nothing after it counts as
+ * durable, and the next commit writes the same bytes at the same place;
+ * every record is then in the journal exactly once. */
+static void test_failed_write_is_sent_again(void **state)
+{
+	(void)state;
+	char path[300];
+	struct jr_journal_opts o = { .dir = path, .segment_bytes = 1 << 20 };
+	struct jr_journal *j;
+	struct jr_journal_replay_result res;
+	unsigned char buf[300];
+	uint64_t last = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/eio", dir);
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	for (uint32_t i = 0; i < 50; i++)
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	for (uint32_t i = 50; i < 100; i++)
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+	jr_journal_fail_writes(j, 2);
+	rc = jr_journal_commit(j);
+	assert_true(rc < 0);
+	assert_int_equal(jr_journal_durable_seq(j), 50);
+	assert_true(jr_journal_error(j) < 0);
+	rc = jr_journal_commit(j);	/* the second injected failure */
+	assert_true(rc < 0);
+	for (uint32_t i = 100; i < 120; i++)	/* appends go on meanwhile */
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	assert_int_equal(jr_journal_durable_seq(j), 120);
+	assert_int_equal(jr_journal_error(j), 0);
+	jr_journal_close(j);
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.records, 120);
+	assert_int_equal(res.bytes_dropped, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_known_and_both_ways),
 		cmocka_unit_test(test_cut_then_append),
 		cmocka_unit_test(test_gap_at_tail),
+		cmocka_unit_test(test_failed_write_is_sent_again),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
