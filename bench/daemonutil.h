@@ -8,6 +8,7 @@
 #define JR_DAEMONUTIL_H
 
 #include "benchutil.h"
+#include "jobring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +148,23 @@ static double bench_percentile(double *v, int n, double q)
 {
 	bench_median(v, n);	/* sorts */
 	return v[(int)(q * (n - 1))];
+}
+
+/* Poll GET /health on c until the scheduler holds n queued jobs. */
+static void bench_wait_queued(struct jr_client *c, uint64_t n)
+{
+	char want[64], *resp = NULL;
+
+	snprintf(want, sizeof(want), "\"queued\":%llu,", (unsigned long long)n);
+	for (;;) {
+		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
+			bench_die("GET /health");
+		bool done = strstr(resp, want) != NULL;
+		free(resp);
+		if (done)
+			return;
+		usleep(1000);
+	}
 }
 
 struct figures {

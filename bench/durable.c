@@ -63,24 +63,14 @@ static void *batch_thread_main(void *arg)
 	return NULL;
 }
 
-/* Poll GET /health until the scheduler holds n queued jobs. */
+/* Until the scheduler holds n queued jobs. */
 static void wait_queued(uint64_t n)
 {
 	struct jr_client *c;
-	char want[64], *resp = NULL;
 
 	if (jr_client_open(&c, d.sock) < 0)
 		bench_die("connect");
-	snprintf(want, sizeof(want), "\"queued\":%llu,", (unsigned long long)n);
-	for (;;) {
-		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
-			bench_die("GET /health");
-		bool done = strstr(resp, want) != NULL;
-		free(resp);
-		if (done)
-			break;
-		usleep(1000);
-	}
+	bench_wait_queued(c, n);
 	jr_client_close(c);
 }
 

@@ -28,23 +28,6 @@ static uint64_t batch_jobs, single_jobs;
 static int runs;
 static const char *const paused_nosync[] = { "--paused", "--sync", "none", NULL };
 
-/* Poll GET /health until the scheduler holds n queued jobs. */
-static void wait_taken_in(struct jr_client *c, uint64_t n)
-{
-	char want[64], *resp;
-
-	snprintf(want, sizeof(want), "\"queued\":%llu,", (unsigned long long)n);
-	for (;;) {
-		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
-			bench_die("GET /health");
-		bool done = strstr(resp, want) != NULL;
-		free(resp);
-		if (done)
-			return;
-		usleep(1000);
-	}
-}
-
 static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 {
 	struct jr_client *c;
@@ -68,7 +51,7 @@ static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 	}
 	t1 = bench_now();
 	f.rate = nbatches * (double)BATCH / (t1 - t0);
-	wait_taken_in(c, (uint64_t)nbatches * BATCH);
+	bench_wait_queued(c, (uint64_t)nbatches * BATCH);
 	f.taken_rate = nbatches * (double)BATCH / (bench_now() - t0);
 	f.p50_ms = bench_percentile(lat, nbatches, 0.5);
 	f.p99_ms = bench_percentile(lat, nbatches, 0.99);

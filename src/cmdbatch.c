@@ -187,13 +187,29 @@ void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 	rec->flags = initial_rec_flags(spec, now);
 }
 
+int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+		     uint32_t *record_ref, uint32_t *name_ref)
+{
+	struct jr_region *r = &e->region;
+	int rc;
+
+	*name_ref = 0;
+	jr_jobtab_drop_payload(r, s);
+	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), record_ref);
+	if (rc == 0 && spec->name && *spec->name)
+		rc = jr_arena_store_string(r, spec->name, name_ref);
+	if (rc < 0)
+		jr_arena_free(r, *record_ref);
+	return rc;
+}
+
 /* Take a slot for job i of the batch and publish it as QUEUED (not on any
  * ring: the coordinator starts it). */
 static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		     const struct jr_command_spec *spec, uint64_t now)
 {
 	struct jr_region *r = &e->region;
-	uint32_t index, gen, name = 0, ref;
+	uint32_t index, gen, name, ref;
 	struct jr_slot *s;
 	int rc;
 
@@ -202,12 +218,8 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		return rc;
 	s = &r->slots[index];
 	gen = jr_jobtab_next_gen(s);
-	jr_jobtab_drop_payload(r, s);
-	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &ref);
-	if (rc == 0 && spec->name && *spec->name)
-		rc = jr_arena_store_string(r, spec->name, &name);
+	rc = cmd_slot_payload(e, s, spec, &ref, &name);
 	if (rc < 0) {
-		jr_arena_free(r, ref);
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}

@@ -47,6 +47,11 @@ int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, i
 void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 		     const struct jr_command_spec *spec, uint64_t now);
 void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
+/* A slot's arena record and name for a new command job (the previous
+ * occupant's given back first): 0 or -errno, nothing kept on failure. */
+struct jr_slot;
+int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+		     uint32_t *record_ref, uint32_t *name_ref);
 
 /* A NULL-terminated string vector copied into a block: the bytes it
  * takes (0 for NULL), and the copy at *cursor (moved past it; NULL for

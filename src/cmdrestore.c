@@ -105,18 +105,12 @@ static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
 			const struct jr_command_spec *spec, const struct jr_job_restore *rs)
 {
 	struct jr_region *r = &e->region;
-	uint32_t index = (uint32_t)rs->job_id, name = 0, ref;
+	uint32_t index = (uint32_t)rs->job_id, name, ref;
 	struct jr_slot *s = &r->slots[index];
-	int rc;
+	int rc = cmd_slot_payload(e, s, spec, &ref, &name);
 
-	jr_jobtab_drop_payload(r, s);
-	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), &ref);
-	if (rc == 0 && spec->name && *spec->name)
-		rc = jr_arena_store_string(r, spec->name, &name);
-	if (rc < 0) {
-		jr_arena_free(r, ref);
+	if (rc < 0)
 		return rc;
-	}
 	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, rs->created_ns);
 	record_restore(jr_cmd_record(r, ref), rs);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, rs->created_ns, name,
