@@ -32,13 +32,42 @@ static const char *type_name(uint16_t type)
 		[REC_SUBMIT] = "submit", [REC_START] = "start", [REC_RETRY] = "retry",
 		[REC_END] = "end", [REC_CANCEL] = "cancel", [REC_QUEUE] = "queue",
 		[REC_WORKER] = "worker", [REC_SNAP_BEGIN] = "snapshot_begin",
-		[REC_SNAP_JOB] = "snapshot_job", [REC_SNAP_END] = "snapshot_end",
+		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }
 
 /* --- dump ------------------------------------------------------------------------------ */
+
+/* Each job of a SNAP_JOBS record (fn may be NULL): how many. */
+static uint64_t for_each_snap_job(const struct jr_journal_record *r,
+				  void (*fn)(const struct rec_snap_job *, const char *, uint64_t))
+{
+	const char *p = r->payload;
+	size_t pos = 0;
+	uint64_t n = 0;
+
+	while (r->len - pos >= sizeof(struct rec_snap_job) + sizeof(uint64_t)) {
+		struct rec_snap_job j;
+		uint64_t len;
+		memcpy(&j, p + pos, sizeof(j));
+		memcpy(&len, p + pos + sizeof(j), sizeof(len));
+		if (len > r->len || REC_SNAP_JOB_BYTES(len) > r->len - pos)
+			break;
+		if (fn)
+			fn(&j, p + pos + sizeof(j) + sizeof(len), len);
+		pos += REC_SNAP_JOB_BYTES(len);
+		n++;
+	}
+	return n;
+}
+
+static void dump_snap_job(const struct rec_snap_job *j, const char *text, uint64_t len)
+{
+	printf("\n  job=%016" PRIx64 " state=%s attempt=%u %.*s", j->job_id,
+	       jr_job_state_name((enum jr_job_state)j->state), j->attempt, (int)len, text);
+}
 
 static void dump_submit(const struct jr_journal_record *r)
 {
@@ -88,11 +117,8 @@ static void dump_other(const struct jr_journal_record *r)
 		       (int)(r->len - sizeof(*w)), p + sizeof(*w));
 	} else if (r->type == REC_SNAP_BEGIN && r->len == sizeof(struct rec_snap_begin)) {
 		printf(" covers journal seq <= %" PRIu64, ((const struct rec_snap_begin *)p)->covers_seq);
-	} else if (r->type == REC_SNAP_JOB && r->len >= sizeof(struct rec_snap_job)) {
-		const struct rec_snap_job *j = r->payload;
-		printf(" job=%016" PRIx64 " state=%s attempt=%u %.*s", j->job_id,
-		       jr_job_state_name((enum jr_job_state)j->state), j->attempt,
-		       (int)(r->len - sizeof(*j)), p + sizeof(*j));
+	} else if (r->type == REC_SNAP_JOBS) {
+		for_each_snap_job(r, dump_snap_job);
 	} else if (r->type == REC_SNAP_END && r->len == sizeof(struct rec_snap_end)) {
 		printf(" jobs=%" PRIu64, ((const struct rec_snap_end *)p)->jobs);
 	}
@@ -134,8 +160,8 @@ static int sum_record(void *ctx, const struct jr_journal_record *r)
 	} else if (r->type == REC_END && r->len == sizeof(e)) {
 		memcpy(&e, r->payload, sizeof(e));
 		s->ended[e.state & 7]++;
-	} else if (r->type == REC_SNAP_JOB) {
-		s->snapshot_jobs++;
+	} else if (r->type == REC_SNAP_JOBS) {
+		s->snapshot_jobs += for_each_snap_job(r, NULL);
 	}
 	return 0;
 }

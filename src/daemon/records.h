@@ -19,8 +19,10 @@
  *
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
- *   SNAP_JOB records, then SNAP_END (the number of jobs): a snapshot
- *   without its SNAP_END is not used.
+ *   SNAP_JOBS records (about 1 MiB of jobs each: per job a rec_snap_job,
+ *   the JSON's length as a u64, the JSON padded to 8 bytes), then
+ *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
+ *   not used.
  */
 #ifndef JR_RECORDS_H
 #define JR_RECORDS_H
@@ -39,7 +41,7 @@ enum rec_type {
 	REC_WORKER = 7,
 	REC_WORKER_GONE = 8,
 	REC_SNAP_BEGIN = 16,
-	REC_SNAP_JOB = 17,
+	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,
 };
 
@@ -98,7 +100,8 @@ struct rec_snap_begin {
 	uint64_t time_ns;
 };
 
-/* Then the job's submitted JSON. */
+/* One job of a SNAP_JOBS record; then its JSON's length (u64) and the
+ * JSON, padded to 8 bytes. */
 struct rec_snap_job {
 	jr_job_id job_id;
 	uint32_t uid, gid;
@@ -114,6 +117,9 @@ struct rec_snap_job {
 	uint64_t max_rss_kib, user_us, system_us;
 };
 _Static_assert(sizeof(struct rec_snap_job) == 88, "rec_snap_job size");
+
+#define REC_SNAP_JOB_BYTES(text_len) \
+	(sizeof(struct rec_snap_job) + sizeof(uint64_t) + (((text_len) + 7u) & ~(size_t)7))
 
 struct rec_snap_end {
 	uint64_t jobs;

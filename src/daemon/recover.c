@@ -30,7 +30,7 @@ const char *rec_type_name(uint16_t type)
 	case REC_QUEUE: return "queue";
 	case REC_WORKER: return "worker";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
-	case REC_SNAP_JOB: return "snapshot_job";
+	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
 	}
 	return "unknown";
@@ -259,30 +259,50 @@ static struct api_side_block *pack_text(struct recovery *r, const char *text, si
 	return r->pack;
 }
 
-static int on_snap_job(struct recovery *r, const uint8_t *p, uint32_t len)
+static int snap_job(struct recovery *r, const struct rec_snap_job *s, const char *text,
+		    size_t text_len)
 {
-	struct rec_snap_job s;
 	struct api_side_block *block;
 	struct rjob *j;
 	size_t offset;
 
-	if (len < sizeof(s))
-		return -EPROTO;
-	memcpy(&s, p, sizeof(s));
-	if (!(j = job_new(r, s.job_id)))
+	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = pack_text(r, (const char *)p + sizeof(s), len - sizeof(s), &offset);
+	block = pack_text(r, text, text_len, &offset);
 	if (!block)
 		return -ENOMEM;
 	*j = (struct rjob){
-		.id = s.job_id, .order = j->order, .uid = s.uid, .gid = s.gid, .flags = s.flags,
-		.state = s.state, .reason = s.reason, .worker_id = s.worker_id,
-		.attempt = s.attempt, .exit_code = s.exit_code, .signal = s.signal,
-		.created_ns = s.created_ns, .start_ns = s.start_ns, .end_ns = s.end_ns,
-		.max_rss_kib = s.max_rss_kib, .user_us = s.user_us, .system_us = s.system_us,
+		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
+		.flags = s->flags, .state = s->state, .reason = s->reason,
+		.worker_id = s->worker_id, .attempt = s->attempt, .exit_code = s->exit_code,
+		.signal = s->signal, .created_ns = s->created_ns, .start_ns = s->start_ns,
+		.end_ns = s->end_ns, .max_rss_kib = s->max_rss_kib, .user_us = s->user_us,
+		.system_us = s->system_us,
 	};
-	job_json(j, block, offset, len - sizeof(s));
+	job_json(j, block, offset, text_len);
 	r->snapshot_jobs++;
+	return 0;
+}
+
+static int on_snap_jobs(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		struct rec_snap_job s;
+		uint64_t text_len;
+		if (len - pos < sizeof(s) + sizeof(text_len))
+			return -EPROTO;
+		memcpy(&s, p + pos, sizeof(s));
+		memcpy(&text_len, p + pos + sizeof(s), sizeof(text_len));
+		if (text_len > len || REC_SNAP_JOB_BYTES(text_len) > len - pos)
+			return -EPROTO;
+		int rc = snap_job(r, &s, (const char *)p + pos + sizeof(s) + sizeof(text_len),
+				  (size_t)text_len);
+		if (rc < 0)
+			return rc;
+		pos += REC_SNAP_JOB_BYTES(text_len);
+	}
 	return 0;
 }
 
@@ -296,7 +316,7 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_CANCEL: return on_cancel(r, p, len);
 	case REC_QUEUE: return on_queue(r, p, len);
 	case REC_WORKER: return on_worker(r, p, len);
-	case REC_SNAP_JOB: return on_snap_job(r, p, len);
+	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
 	}

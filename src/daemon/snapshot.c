@@ -139,11 +139,56 @@ static struct rec_snap_job snap_job_of(const struct api_job_side *s,
 	};
 }
 
+/* Jobs go out about 1 MiB to a record: one header and one check per
+ * record, not per job. */
+#define SNAP_RECORD_BYTES (1u << 20)
+
+struct snap_out {
+	char *buf;
+	size_t len, cap;
+};
+
+static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const char *text)
+{
+	uint64_t text_len = strlen(text);
+	size_t need = REC_SNAP_JOB_BYTES(text_len);
+
+	if (o->len + need > o->cap) {
+		size_t cap = o->cap ? o->cap : SNAP_RECORD_BYTES + 65536;
+		while (cap < o->len + need)
+			cap *= 2;
+		char *n = realloc(o->buf, cap);
+		if (!n)
+			return -ENOMEM;
+		o->buf = n;
+		o->cap = cap;
+	}
+	char *p = o->buf + o->len;
+	memcpy(p, rec, sizeof(*rec));
+	memcpy(p + sizeof(*rec), &text_len, sizeof(text_len));
+	memcpy(p + sizeof(*rec) + sizeof(text_len), text, text_len);
+	memset(p + sizeof(*rec) + sizeof(text_len) + text_len, 0,
+	       need - sizeof(*rec) - sizeof(text_len) - text_len);
+	o->len += need;
+	return 0;
+}
+
+static int snap_flush(struct snap_out *o, struct jr_journal *j)
+{
+	int rc = o->len ? jr_journal_append(j, REC_SNAP_JOBS, o->buf, (uint32_t)o->len, NULL) : 0;
+
+	o->len = 0;
+	if (rc == 0 && jr_journal_pending(j) >= 8)
+		rc = jr_journal_commit(j);	/* keep the group's buffer small */
+	return rc;
+}
+
 static int jobs_out(struct api *a, struct jr_journal *j, const struct retention *keep,
 		    struct snapshot_result *out)
 {
 	uint64_t n, cutoff;
 	struct live *v = live_jobs(a, keep, &n, &cutoff);
+	struct snap_out o = { 0 };
 	struct jr_job_info info;
 	int rc = 0;
 
@@ -159,12 +204,14 @@ static int jobs_out(struct api *a, struct jr_journal *j, const struct retention 
 			continue;
 		}
 		struct rec_snap_job rec = snap_job_of(s, &info);
-		struct iovec iov[2] = { { &rec, sizeof(rec) }, { (void *)s->json, strlen(s->json) } };
-		rc = jr_journal_appendv(j, REC_SNAP_JOB, iov, 2, NULL);
+		rc = snap_add(&o, &rec, s->json);
 		out->jobs++;
-		if (rc == 0 && jr_journal_pending(j) >= 65536)
-			rc = jr_journal_commit(j);	/* keep the group's buffer small */
+		if (rc == 0 && o.len >= SNAP_RECORD_BYTES)
+			rc = snap_flush(&o, j);
 	}
+	if (rc == 0)
+		rc = snap_flush(&o, j);
+	free(o.buf);
 	free(v);
 	return rc;
 }
