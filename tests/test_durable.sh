@@ -80,6 +80,17 @@ check "jobring-journal verify: intact" [ $? = 0 ]
 check "jobring journal summarize" grep -q '^bytes per job' "$tmp/summary"
 stop_daemon KILL
 
+# --- a host that can no longer run a job ---------------------------------------------------
+rm -rf "$tmp/state"
+start_daemon --paused --topology "package:1 core:4 pu:1"
+req POST /jobs '{"command":["true"],"requirements":{"cpus":4}}'
+wide_id=$(field job_id)
+stop_daemon KILL
+start_daemon --paused --topology "package:1 core:2 pu:1"
+req GET "/jobs/$wide_id"
+check "a job this host can no longer run is back as failed, not lost" [ "$(field status)" = failed ]
+stop_daemon KILL
+
 # --- torn and corrupt tails --------------------------------------------------------------------
 rm -rf "$tmp/state"
 start_daemon --paused

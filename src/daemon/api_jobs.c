@@ -92,9 +92,12 @@ static bool spec_error(struct response *res, const struct jobspec_error *err)
 	return api_error(res, err->status, err->code, "%s", err->message);
 }
 
-/* Journal an accepted submission; its answer waits for it (api_handle). */
-static void log_submission(struct api *a, const struct request *req, const jr_job_id *ids,
-			   size_t n, bool single, struct rec_submit *head)
+/* Journal an accepted submission; its answer waits for it (api_handle).
+ * If it cannot be journaled (no memory, a record over the limit), its
+ * jobs are cancelled and the answer is a 507: nothing unjournaled is
+ * acknowledged. */
+static bool log_submission(struct api *a, const struct request *req, const jr_job_id *ids,
+			   size_t n, bool single, struct rec_submit *head, struct response *res)
 {
 	struct jobspec_submitter who = submitter(a, req);
 	struct rec_submit_args args = {
@@ -107,6 +110,37 @@ static void log_submission(struct api *a, const struct request *req, const jr_jo
 
 	*head = args.head;
 	a->ack_seq = durable_log_submit(a->durable, &args);
+	if (a->ack_seq)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		jr_job_cancel(a->engine, ids[i]);
+	return api_error(res, 507, "journal_unavailable",
+			 "the submission could not be journaled: nothing was submitted");
+}
+
+/* A parsed job into the engine, then the journal: 201 with its id. */
+static void submit_one_parsed(struct api *a, const struct request *req,
+			      const struct jobspec *js, struct response *res)
+{
+	struct jobspec_error err;
+	struct rec_submit head;
+	jr_job_id id;
+	char ids[17];
+	int rc = jr_command_submit(a->engine, &js->spec, &id);
+
+	if (rc < 0) {
+		jobspec_engine_error(rc, &err);
+		spec_error(res, &err);
+		return;
+	}
+	if (!log_submission(a, req, &id, 1, true, &head, res))
+		return;
+	api_jobs_side_put(a, id, api_jobs_block_new(req->body, req->body_len), 0,
+			  req->body_len, &head);
+	api_format_id(id, ids);
+	res->status = 201;
+	buf_printf(&res->body, "{\"job_id\":\"%s\"}", ids);
+	a->count.submitted_single++;
 }
 
 static void submit_one(struct api *a, const struct request *req, struct response *res)
@@ -115,34 +149,16 @@ static void submit_one(struct api *a, const struct request *req, struct response
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
 	struct jobspec_error err;
 	struct jobspec js;
-	jr_job_id id;
-	char ids[17];
-	int rc;
 
-	if (!o) {
+	memset(&js, 0, sizeof(js));
+	if (!o)
 		api_error(res, 400, "invalid_json", "the body is not JSON");
-		return;
-	}
-	if (!durable_admit(a->durable, durable_submit_bytes(1, req->body_len), res)) {
+	else if (!durable_admit(a->durable, durable_submit_bytes(1, req->body_len), res))
 		;	/* 507 */
-	} else if (jobspec_parse(a->engine, o, &who, &js, &err)) {
-		rc = jr_command_submit(a->engine, &js.spec, &id);
-		if (rc < 0) {
-			jobspec_engine_error(rc, &err);
-			spec_error(res, &err);
-		} else {
-			struct rec_submit head;
-			log_submission(a, req, &id, 1, true, &head);
-			api_jobs_side_put(a, id, api_jobs_block_new(req->body, req->body_len), 0,
-					  req->body_len, &head);
-			api_format_id(id, ids);
-			res->status = 201;
-			buf_printf(&res->body, "{\"job_id\":\"%s\"}", ids);
-			a->count.submitted_single++;
-		}
-	} else {
+	else if (jobspec_parse(a->engine, o, &who, &js, &err))
+		submit_one_parsed(a, req, &js, res);
+	else
 		spec_error(res, &err);
-	}
 	if (res->status >= 400)
 		a->count.rejected++;
 	jobspec_free(&js);
@@ -345,7 +361,8 @@ static void submit_batch_parsed(struct api *a, const struct request *req, struct
 			  b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
 		return;
 	}
-	log_submission(a, req, b->ids, b->n, false, &head);
+	if (!log_submission(a, req, b->ids, b->n, false, &head, res))
+		return;
 	block = api_jobs_block_new(req->body, req->body_len);
 	for (size_t i = 0; i < b->n; i++)
 		api_jobs_side_put(a, b->ids[i], block, (size_t)(b->lines[i].text - req->body),

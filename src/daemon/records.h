@@ -14,8 +14,8 @@
  *            became final (with exit status and rusage)
  *   CANCEL   a user's cancel request
  *   QUEUE    a queue was created
- *   WORKER, WORKER_GONE
- *            an external worker registered; was unregistered
+ *   WORKER   an external worker registered (workers are never removed;
+ *            one that stops beating turns unhealthy, which is not kept)
  *
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
@@ -39,7 +39,6 @@ enum rec_type {
 	REC_CANCEL = 5,
 	REC_QUEUE = 6,
 	REC_WORKER = 7,
-	REC_WORKER_GONE = 8,
 	REC_SNAP_BEGIN = 16,
 	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,
@@ -88,11 +87,6 @@ struct rec_worker {
 	uint32_t number;
 	uint32_t uid;
 	uint64_t registered_ns;
-};
-
-struct rec_worker_gone {
-	uint32_t number;
-	uint32_t pad;
 };
 
 struct rec_snap_begin {

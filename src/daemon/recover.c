@@ -229,7 +229,6 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 	n = &n[r->worker_count++];
 	memcpy(&n->rec, p, sizeof(n->rec));
 	n->json = strndup((const char *)p + sizeof(n->rec), len - sizeof(n->rec));
-	n->gone = false;
 	return n->json ? 0 : -ENOMEM;
 }
 
@@ -544,6 +543,18 @@ struct chunk {
 
 static char *unreadable_argv[] = { "false", NULL };
 
+/* Job k cannot be scheduled as it was submitted: it is put back as a
+ * failed job (a final one keeps its state), still answering at its id. */
+static void restore_as_failed(struct chunk *c, uint32_t k)
+{
+	c->unreadable[k] = true;
+	c->flat[k] = (struct jr_command_spec){ .argv = unreadable_argv };
+	if (!is_final(c->rs[k].state)) {
+		c->rs[k].state = JR_JOB_FAILED;
+		c->rs[k].reason = JR_REASON_SPAWN_FAILED;
+	}
+}
+
 /* Parse job k's JSON as at its submission; one that no longer parses
  * (a queue or resource gone) is restored as failed. Runs on several
  * threads at once, each on its own k. */
@@ -563,12 +574,7 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
 		(unsigned long long)j->id, c->json[k] ? err.message : "not JSON");
-	c->unreadable[k] = true;
-	c->flat[k] = (struct jr_command_spec){ .argv = unreadable_argv };
-	if (!is_final(c->rs[k].state)) {
-		c->rs[k].state = JR_JOB_FAILED;
-		c->rs[k].reason = JR_REASON_SPAWN_FAILED;
-	}
+	restore_as_failed(c, k);
 }
 
 /* --- parsing on every core --------------------------------------------------------------- */
@@ -731,7 +737,16 @@ static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
 			c->n = done + (uint32_t)bad;	/* the engine took those */
 			break;
 		}
-		chunk_drop(c, done + (uint32_t)bad);
+		/* This host cannot run it any more (fewer cores, a queue or a
+		 * resource gone): it is shown as failed rather than lost. A
+		 * slot restored twice, or a failed job refused too, goes. */
+		uint32_t k = done + (uint32_t)bad;
+		if (rc == -EEXIST || c->flat[k].argv == unreadable_argv) {
+			chunk_drop(c, k);
+		} else {
+			restore_as_failed(c, k);
+			r->unreadable++;
+		}
 	}
 	for (uint32_t k = 0; k < c->n; k++) {
 		struct rjob *j = c->jobs[k];

@@ -47,7 +47,6 @@ struct rjob {
 struct rworker {
 	struct rec_worker rec;
 	char *json;
-	bool gone;
 };
 
 struct recovery {
