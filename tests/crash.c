@@ -9,6 +9,9 @@
  * and at the end, once everything has run: every acknowledged job is
  * final.
  *
+ * Every fifth stop is a SIGTERM instead: a clean stop under load, which
+ * answers what it accepted and writes a snapshot.
+ *
  * usage: crash BUILD_DIR [ITERATIONS]   (default 50, or $JR_CRASH_ITERATIONS)
  */
 #include <errno.h>
@@ -316,6 +319,12 @@ static void kill_daemon(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+static void stop_daemon(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 static void run_iteration(int it, uint64_t *rng, struct ends *e)
 {
 	pthread_t t[CLIENTS];
@@ -331,7 +340,10 @@ static void run_iteration(int it, uint64_t *rng, struct ends *e)
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_create(&t[k], NULL, client_main, (void *)(uintptr_t)(k + 1 + it * CLIENTS));
 	usleep((useconds_t)(20000 + xorshift(rng) % 300000));
-	kill_daemon(pid);	/* mid-request, mid-write, mid-job */
+	if (it % 5 == 4)	/* a clean stop mid-load: answers sent, a snapshot */
+		stop_daemon(pid);
+	else
+		kill_daemon(pid);	/* mid-request, mid-write, mid-job */
 	stop_clients = true;
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_join(t[k], NULL);

@@ -73,6 +73,8 @@ stop_daemon TERM
 start_daemon --workers 1
 req GET "/jobs/$later_id"
 check "queued job survives a clean stop" [ "$(field status)" = pending ]
+req GET "/jobs/$cancel_id"
+check "a job cancelled before it ran is kept by the snapshot" [ "$(field status)" = cancelled ]
 check "the clean stop wrote a snapshot" ls -d "$tmp"/state/snapshot-* >/dev/null
 "$tool" verify "$tmp/state" >/dev/null
 check "jobring-journal verify: intact" [ $? = 0 ]

@@ -344,12 +344,15 @@ static void wait_for_running(struct jr_engine *e, uint32_t grace_s)
 	struct timespec pause = { 0, 50000000 };
 	struct jr_stats st;
 
-	for (uint32_t i = 0; i < grace_s * 20; i++) {
+	for (uint32_t i = 0;; i++) {
 		if (jr_engine_stats(e, &st) < 0 || st.running == 0)
 			return;
+		if (i >= grace_s * 20)
+			break;
 		nanosleep(&pause, NULL);
 	}
-	log_line("grace period over: cancelling %llu running jobs", (unsigned long long)st.running);
+	log_line("grace period over: stopping %llu running jobs (they run again at the next start)",
+		 (unsigned long long)st.running);
 }
 
 /* What the event loop's tick needs beyond the API: compaction. */
@@ -440,7 +443,8 @@ static int serve_loop(struct daemon *dm)
 		 d->state_dir, (int)getpid());
 	rc = server_run(srv);
 	log_line("stopping: no new requests; running jobs have %us", d->grace_s);
-	durable_sync(dm->durable);	/* answers waiting for the disk go out */
+	durable_sync(dm->durable);	/* answers waiting for the disk are made */
+	server_drain(srv, 2000);	/* and sent */
 	server_close(srv);
 	wait_for_running(dm->api.engine, d->grace_s);
 	snapshot(dm, "shutdown");

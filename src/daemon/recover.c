@@ -470,6 +470,13 @@ uint64_t retention_cutoff(uint64_t *ends, uint64_t n, const struct retention *ke
 	return cutoff;
 }
 
+/* When a finished job finished: its end, or its creation if it never
+ * ran (cancelled while queued, a failed dependency). */
+static uint64_t finished_ns(const struct rjob *j)
+{
+	return j->end_ns ? j->end_ns : j->created_ns;
+}
+
 static uint64_t recovery_cutoff(const struct recovery *r, const struct retention *keep,
 				uint64_t now)
 {
@@ -482,7 +489,7 @@ static uint64_t recovery_cutoff(const struct recovery *r, const struct retention
 	n = 0;
 	for (uint32_t i = 1; i < r->capacity; i++)
 		if (r->jobs[i].id && is_final(r->jobs[i].state))
-			ends[n++] = r->jobs[i].end_ns;
+			ends[n++] = finished_ns(&r->jobs[i]);
 	cutoff = retention_cutoff(ends, n, keep, now);
 	free(ends);
 	return cutoff;
@@ -775,7 +782,7 @@ static int apply_jobs(struct recovery *r, struct api *a, const struct retention 
 		struct rjob *j = &r->jobs[r->order[pos]];
 		if (!j->id || j->order != pos)
 			continue;	/* its slot was taken again later */
-		if (is_final(j->state) && j->end_ns < cutoff) {
+		if (is_final(j->state) && finished_ns(j) < cutoff) {
 			r->aged_out++;
 			continue;
 		}

@@ -66,6 +66,7 @@ struct server {
 	char discard[4096];		/* what refused connections sent */
 	uint32_t refused_pending;
 	bool stop;
+	bool draining;			/* only answers go out; no request is read */
 	struct server_stats st;
 };
 
@@ -357,7 +358,7 @@ static void process_input(struct server *s, struct conn *c)
 {
 	size_t pos = 0;
 
-	while (!c->deferred && !c->close_after_send && !c->closing &&
+	while (!s->draining && !c->deferred && !c->close_after_send && !c->closing &&
 	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER)
 		if (!read_one(s, c, &pos))
 			break;
@@ -548,6 +549,40 @@ int server_run(struct server *s)
 			s->ops.tick(s->ops.ctx, now);
 	}
 	return 0;
+}
+
+static bool answers_pending(const struct server *s)
+{
+	for (uint32_t i = 0; i < s->o.max_connections; i++) {
+		const struct conn *c = &s->conns[i];
+		if (c->used && !c->closing && (c->send_inflight || c->out.len || c->pending.len))
+			return true;
+	}
+	return false;
+}
+
+void server_drain(struct server *s, uint32_t timeout_ms)
+{
+	uint64_t until = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct __kernel_timespec ts = { 0, 10000000 };
+
+	s->draining = true;
+	for (uint32_t i = 0; i < s->o.max_connections; i++)
+		if (s->conns[i].used && !s->conns[i].closing)
+			flush(s, &s->conns[i]);
+	while (answers_pending(s) && now_ns() < until) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+		io_uring_for_each_cqe(&s->ring, head, cqe) {
+			uint64_t data = io_uring_cqe_get_data64(cqe);
+			struct conn *c = conn_of(s, data);
+			if ((enum op)(data >> 56) == OP_SEND && c)
+				on_send(s, c, cqe->res);
+			seen++;
+		}
+		io_uring_cq_advance(&s->ring, seen);
+	}
 }
 
 void server_stop(struct server *s)

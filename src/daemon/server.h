@@ -84,6 +84,10 @@ struct server_stats {
 };
 void server_get_stats(const struct server *s, struct server_stats *out);
 
+/* After the loop ended: send the answers already made (no request is
+ * read any more), for at most timeout_ms. */
+void server_drain(struct server *s, uint32_t timeout_ms);
+
 /* Close everything and remove the socket file. */
 void server_close(struct server *s);
 

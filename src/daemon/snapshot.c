@@ -94,6 +94,13 @@ static bool final_state(enum jr_job_state s)
 	return s == JR_JOB_SUCCEEDED || s == JR_JOB_FAILED || s == JR_JOB_CANCELLED;
 }
 
+/* When a finished job finished: its end, or its creation if it never
+ * ran (cancelled while queued, a failed dependency). */
+static uint64_t finished_ns(const struct jr_job_info *info)
+{
+	return info->exec.end_ns ? info->exec.end_ns : info->created_ns;
+}
+
 /* Every side entry whose job the table still has, sorted; the cutoff
  * of the retention limits. */
 static struct live *live_jobs(struct api *a, const struct retention *keep, uint64_t *count,
@@ -115,7 +122,7 @@ static struct live *live_jobs(struct api *a, const struct retention *keep, uint6
 			continue;
 		v[n++] = (struct live){ info.created_ns, i };
 		if (final_state(info.state))
-			ends[nends++] = info.exec.end_ns;
+			ends[nends++] = finished_ns(&info);
 	}
 	*cutoff = retention_cutoff(ends, nends, keep, api_now_ns());
 	free(ends);
@@ -198,7 +205,7 @@ static int jobs_out(struct api *a, struct jr_journal *j, const struct retention 
 		struct api_job_side *s = &a->side[v[k].index];
 		if (jr_job_get(a->engine, s->id, &info) < 0)
 			continue;	/* gone meanwhile */
-		if (final_state(info.state) && info.exec.end_ns < cutoff) {
+		if (final_state(info.state) && finished_ns(&info) < cutoff) {
 			api_jobs_side_release(s);	/* its JSON leaves memory too */
 			out->aged_out++;
 			continue;
