@@ -144,6 +144,30 @@ static char *bench_batch_body(uint64_t first, size_t n, size_t *len)
 	return body;
 }
 
+/* n batches of `per` lines each, built once per benchmark run. */
+struct bench_batches {
+	char **body;
+	size_t *len;
+	int n;
+};
+
+static void bench_batches_make(struct bench_batches *b, int n, size_t per)
+{
+	b->n = n;
+	b->body = calloc((size_t)n, sizeof(char *));
+	b->len = calloc((size_t)n, sizeof(size_t));
+	for (int i = 0; i < n; i++)
+		b->body[i] = bench_batch_body((uint64_t)i * per, per, &b->len[i]);
+}
+
+static void bench_batches_free(struct bench_batches *b)
+{
+	for (int i = 0; i < b->n; i++)
+		free(b->body[i]);
+	free(b->body);
+	free(b->len);
+}
+
 static double bench_percentile(double *v, int n, double q)
 {
 	bench_median(v, n);	/* sorts */

@@ -27,8 +27,7 @@
 static struct bench_daemon d;
 static uint64_t batch_jobs, single_jobs;
 static int runs, batch_conns;
-static char **bodies;
-static size_t *lens;
+static struct bench_batches batches;
 
 static const char *const durable[] = { "--paused", NULL };
 static const char *const nosync[] = { "--paused", "--sync", "none", NULL };
@@ -50,7 +49,7 @@ static void *batch_thread_main(void *arg)
 	for (int b = t->first; b < t->nbatches; b += t->step) {
 		char *resp = NULL;
 		double s = bench_now();
-		int rc = jr_client_request(c, "POST", "/jobs/batch", bodies[b], lens[b], &resp, NULL);
+		int rc = jr_client_request(c, "POST", "/jobs/batch", batches.body[b], batches.len[b], &resp, NULL);
 		t->lat[b] = (bench_now() - s) * 1e3;
 		if (rc != 201) {
 			fprintf(stderr, "bench/durable: batch answered %d: %.200s (see %s/daemon.log)\n",
@@ -154,10 +153,7 @@ int main(int argc, char **argv)
 	batch_conns = (int)bench_env_u64("JR_BENCH_CONNS", 4);
 	batch_conns = batch_conns < 1 ? 1 : batch_conns > 16 ? 16 : batch_conns;
 	int nbatches = (int)(batch_jobs / BATCH);
-	bodies = calloc((size_t)nbatches, sizeof(char *));
-	lens = calloc((size_t)nbatches, sizeof(size_t));
-	for (int b = 0; b < nbatches; b++)
-		bodies[b] = bench_batch_body((uint64_t)b * BATCH, BATCH, &lens[b]);
+	bench_batches_make(&batches, nbatches, BATCH);
 	if (!json)
 		printf("bench/durable: jobringd --paused, %d batches of %d from %d connections, "
 		       "%llu single requests on %d connections, median of %d runs\n", nbatches,
@@ -201,10 +197,7 @@ int main(int argc, char **argv)
 		       batch >= 1e6 ? "pass" : "MISSED", single >= 5e4 ? "pass" : "MISSED",
 		       batch_jobs < 1000000 ? "n/a (fewer jobs)" : rec <= 1.0 ? "pass" : "MISSED");
 	}
-	for (int b = 0; b < nbatches; b++)
-		free(bodies[b]);
-	free(bodies);
-	free(lens);
+	bench_batches_free(&batches);
 	bench_daemon_cleanup(&d);
 	return 0;
 }

@@ -28,7 +28,7 @@ static uint64_t batch_jobs, single_jobs;
 static int runs;
 static const char *const paused_nosync[] = { "--paused", "--sync", "none", NULL };
 
-static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
+static struct figures batch_http_once(const struct bench_batches *bs, int nbatches)
 {
 	struct jr_client *c;
 	struct figures f = { 0 };
@@ -41,7 +41,7 @@ static struct figures batch_http_once(char **bodies, size_t *lens, int nbatches)
 	for (int b = 0; b < nbatches; b++) {
 		char *resp;
 		double s = bench_now();
-		int rc = jr_client_request(c, "POST", "/jobs/batch", bodies[b], lens[b], &resp, NULL);
+		int rc = jr_client_request(c, "POST", "/jobs/batch", bs->body[b], bs->len[b], &resp, NULL);
 		lat[b] = (bench_now() - s) * 1e3;
 		if (rc != 201) {
 			fprintf(stderr, "bench/submit: batch answered %d: %.200s\n", rc, rc > 0 ? resp : "");
@@ -133,15 +133,13 @@ int main(int argc, char **argv)
 	batch_jobs = bench_env_u64("JR_BENCH_JOBS", 1000000);
 	single_jobs = batch_jobs / 10;
 	nbatches = (int)(batch_jobs / BATCH);
-	char **bodies = calloc((size_t)nbatches, sizeof(char *));
-	size_t *lens = calloc((size_t)nbatches, sizeof(size_t));
-	for (int b = 0; b < nbatches; b++)
-		bodies[b] = bench_batch_body((uint64_t)b * BATCH, BATCH, &lens[b]);
+	struct bench_batches bs;
+	bench_batches_make(&bs, nbatches, BATCH);
 	printf("bench/submit: jobringd --paused --sync=none, %d batches of %d, %llu single requests on %d "
 	       "connections, median of %d runs\n", nbatches, BATCH,
 	       (unsigned long long)single_jobs, CONNS, runs);
 	for (int r = 0; r < runs; r++) {
-		struct figures f = batch_http_once(bodies, lens, nbatches), s, h;
+		struct figures f = batch_http_once(&bs, nbatches), s, h;
 		br[r] = f.rate, bp50[r] = f.p50_ms, bp99[r] = f.p99_ms, bt[r] = f.taken_rate;
 		be[r] = batch_engine_once(nbatches);
 		single_once(&s, &h);
@@ -154,10 +152,7 @@ int main(int argc, char **argv)
 	printf("  targets: batch >= 1,000,000 jobs/s: %s; single >= 50,000 jobs/s: %s\n",
 	       bench_median(br, runs) >= 1e6 ? "pass" : "MISSED",
 	       bench_median(sr, runs) >= 5e4 ? "pass" : "MISSED");
-	for (int b = 0; b < nbatches; b++)
-		free(bodies[b]);
-	free(bodies);
-	free(lens);
+	bench_batches_free(&bs);
 	bench_daemon_cleanup(&d);
 	return 0;
 }
