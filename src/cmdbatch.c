@@ -284,7 +284,7 @@ static int submit_open(struct jr_engine *e)
 		pthread_mutex_unlock(&co->lock);
 		return -EBUSY;	/* jr_command_restore_done() first */
 	}
-	co->restore_phase = RESTORE_CLOSED;
+	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
 	rc = coord_make_state_dir(co);
 	pthread_mutex_unlock(&co->lock);
 	return rc;

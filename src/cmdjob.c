@@ -442,7 +442,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 	struct jr_region *r = &co->engine->region;
 
 	jr_store_release(&record_of(co, job)->coord, 0);
-	jr_jobtab_free_batch(r, &job->slot, 1);
+	coord_free_slot(co, job->slot);
 	co->outstanding--;
 	job->next = co->dead;
 	co->dead = job;

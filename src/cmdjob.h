@@ -118,7 +118,8 @@ struct jr_coordinator {
 	void *job_event_ctx;
 	/* Recovery (cmdrestore.c): until jr_command_restore_done(), the free
 	 * ring's slots wait here and restored slots are marked. */
-	int restore_phase;		/* RESTORE_*, under lock */
+	int restore_phase;		/* RESTORE_*: written under lock, read by
+					 * coord_free_slot() without it */
 	uint32_t *restore_free;
 	uint32_t restore_free_count;
 	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
@@ -148,6 +149,12 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 /* Record flags (pending, external) in the job's table record. */
 void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t flag, bool on);
+
+/* cmdrestore.c: give a command job's slot back to the free ring. While a
+ * restore runs the ring holds none of the untouched slots yet, so a slot
+ * freed then would be the first one handed out: it waits for
+ * restore_done(), which puts it behind them. */
+void coord_free_slot(struct jr_coordinator *co, uint32_t slot);
 
 /* coordinator.c */
 void coord_running_add(struct jr_coordinator *co, struct cmd_job *job);

@@ -38,7 +38,7 @@ static int restore_begin(struct jr_coordinator *co)
 	pthread_mutex_lock(&co->lock);
 	phase = co->restore_phase;
 	if (phase == RESTORE_OPEN)
-		co->restore_phase = RESTORE_RUNNING;
+		jr_store_release(&co->restore_phase, RESTORE_RUNNING);
 	pthread_mutex_unlock(&co->lock);
 	if (phase != RESTORE_OPEN)
 		return phase == RESTORE_RUNNING ? 0 : -EBUSY;
@@ -242,6 +242,26 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	return rc;
 }
 
+void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
+{
+	/* Once closed, a restore never runs again: no lock on the hot path. */
+	if (jr_load_acquire(&co->restore_phase) != RESTORE_RUNNING) {
+		jr_jobtab_free_batch(&co->engine->region, &slot, 1);
+		return;
+	}
+	pthread_mutex_lock(&co->lock);
+	if (co->restore_phase == RESTORE_RUNNING) {
+		/* A restored job that ended meanwhile: restore_done() frees it
+		 * with the restored jobs that had ended before the restart. */
+		JR_ASSERT(co->restored[slot] == RESTORED_LIVE);
+		co->restored[slot] = RESTORED_FINAL;
+		pthread_mutex_unlock(&co->lock);
+		return;
+	}
+	pthread_mutex_unlock(&co->lock);
+	jr_jobtab_free_batch(&co->engine->region, &slot, 1);
+}
+
 /* Slots back to the free ring; submissions may come. */
 int jr_coord_restore_done(struct jr_engine *e)
 {
@@ -252,7 +272,7 @@ int jr_coord_restore_done(struct jr_engine *e)
 
 	pthread_mutex_lock(&co->lock);
 	phase = co->restore_phase;
-	co->restore_phase = RESTORE_CLOSED;
+	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
 	pthread_mutex_unlock(&co->lock);
 	if (phase != RESTORE_RUNNING)
 		return phase == RESTORE_OPEN ? 0 : -EBUSY;

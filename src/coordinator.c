@@ -226,7 +226,7 @@ static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
 	if (co->job_event)
 		co->job_event(co->job_event_ctx, &ev);
-	jr_jobtab_free_batch(r, &b->slots[i], 1);
+	coord_free_slot(co, b->slots[i]);
 	jr_engine_notify_done(r);
 }
 

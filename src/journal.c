@@ -327,8 +327,11 @@ int jr_journal_reap(struct jr_journal *j)
 static int wait_one(struct jr_journal *j)
 {
 	struct io_uring_cqe *cqe;
-	int rc = io_uring_wait_cqe(&j->ring, &cqe);
+	int rc;
 
+	do	/* a signal (a child's SIGCHLD at shutdown) is not an error */
+		rc = io_uring_wait_cqe(&j->ring, &cqe);
+	while (rc == -EINTR);
 	if (rc < 0)
 		return rc;
 	on_cqe(j, cqe);

@@ -93,6 +93,28 @@ req GET "/jobs/$wide_id"
 check "a job this host can no longer run is back as failed, not lost" [ "$(field status)" = failed ]
 stop_daemon KILL
 
+# --- restored jobs that end while recovery still restores -----------------------------------------
+# Their slots must not be handed out first: every acknowledged id keeps
+# answering, and new jobs take untouched slots.
+rm -rf "$tmp/state"
+start_daemon --paused --capacity 65536
+n=$((20000 / scale))
+for i in $(seq "$n"); do echo '{"command":["true"]}'; done >"$tmp/b20k"
+body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b20k" http://x/jobs/batch)
+first_id=$(printf '%s' "$body" | grep -o '"[0-9a-f]\{16\}"' | head -1 | tr -d '"')
+stop_daemon KILL
+start_daemon --capacity 65536
+reused=0
+for i in $(seq 5); do
+	req POST /jobs '{"command":["true"]}'
+	slot=$((16#$(field job_id | cut -c9-16)))
+	[ "$slot" -gt "$n" ] || reused=$((reused + 1))
+done
+check "new jobs take untouched slots, not those of restored jobs that ended" [ "$reused" = 0 ]
+req GET "/jobs/$first_id"
+check "the first restored id still answers" [ "$code" = 200 ]
+stop_daemon KILL
+
 # --- torn and corrupt tails --------------------------------------------------------------------
 rm -rf "$tmp/state"
 start_daemon --paused

@@ -188,12 +188,50 @@ static void test_restore_fills_table(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* Restored jobs that run and end while the restore is still going on
+ * (the engine is not paused) must not hand their slots out first: the
+ * daemon's recovery restores in chunks, and a quick job of the first
+ * chunk ends long before the last. Their ids must keep answering, and new
+ * jobs get untouched slots. */
+static void test_restore_jobs_ending_during_restore(void **state)
+{
+	(void)state;
+	struct jr_engine *e = engine(64);
+	struct jr_command_spec specs[8];
+	struct jr_job_restore rs[8];
+	struct jr_job_info info;
+	jr_job_id fresh[5];
+
+	for (int i = 0; i < 8; i++) {
+		specs[i] = spec_of(sh_ok);
+		rs[i] = (struct jr_job_restore){ .job_id = id_at(1, (uint32_t)i + 1),
+						 .state = JR_JOB_QUEUED, .created_ns = 1000 };
+	}
+	assert_int_equal(jr_command_restore(e, specs, rs, 8, NULL), 0);
+	for (int i = 0; i < 8; i++) {	/* they end before restore_done */
+		assert_int_equal(jr_job_wait(e, rs[i].job_id, &info), 0);
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	}
+	assert_int_equal(jr_command_restore_done(e), 0);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(jr_command_submit(e, &specs[0], &fresh[i]), 0);
+		assert_true((uint32_t)fresh[i] > 8);	/* an untouched slot */
+		assert_int_equal(jr_job_wait(e, fresh[i], &info), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(jr_job_get(e, rs[i].job_id, &info), 0);
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_restore_ids_states_dependencies),
 		cmocka_unit_test(test_restore_fills_table),
+		cmocka_unit_test(test_restore_jobs_ending_during_restore),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
