@@ -165,6 +165,11 @@ enum jr_engine_flags {
 	 * them through epoll (slower: posix_spawn blocks it until each child
 	 * has exec'd; docs/BENCHMARKS.md). */
 	JR_ENGINE_SPAWN_INLINE = 1u << 2,
+	/* No cgroup per command job: processes are tracked by their process
+	 * group only, so one that leaves it (setsid) escapes cancel, time
+	 * limits and the end of its job. Without a writable cgroup v2
+	 * hierarchy the engine works this way anyway (jr_engine_cgroups()). */
+	JR_ENGINE_NO_CGROUPS = 1u << 3,
 };
 
 enum jr_job_event_kind {
@@ -187,6 +192,17 @@ struct jr_job_event {
 	uint64_t max_rss_kib;
 	uint64_t user_us;
 	uint64_t system_us;
+	/* STARTED: the process, as it can be told apart from any later one
+	 * with the same pid (its start in clock ticks after boot, this
+	 * boot's id), and the resources it holds (opaque bytes, valid during
+	 * the call; given back in jr_job_restore.alloc). */
+	int32_t pid;
+	uint64_t pid_start_ticks;
+	uint8_t boot_id[16];
+	const void *alloc;
+	uint32_t alloc_len;
+	/* RETRYING: the next attempt starts no earlier (its backoff). */
+	uint64_t not_before_ns;
 };
 
 struct jr_engine_opts {
@@ -219,6 +235,10 @@ struct jr_engine_opts {
 	 * locked: copy the event and return. */
 	void (*job_event)(void *ctx, const struct jr_job_event *ev);
 	void *job_event_ctx;
+	/* The cgroup v2 directory under which each command job gets its own
+	 * cgroup; NULL: chosen as docs/ARCHITECTURE.md says (a subtree of
+	 * the engine's own cgroup, or of the hierarchy's root as root). */
+	const char *cgroup;
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -353,6 +373,18 @@ struct jr_job_restore {
 	int32_t exit_code;
 	int32_t signal;
 	uint64_t max_rss_kib, user_us, system_us;
+	/* QUEUED: not before this time (what is left of a retry's backoff). */
+	uint64_t not_before_ns;
+	/* RUNNING (a job whose process the journal last saw start): the
+	 * process as jr_job_event told it, and its resources. The engine
+	 * takes it back (same attempt, same start, its time limit counting
+	 * from then) if its executor still holds it or it still lives, and
+	 * otherwise runs it again as the next attempt (coordinator_lost). */
+	int32_t pid;
+	uint64_t pid_start_ticks;
+	uint8_t boot_id[16];
+	const void *alloc;
+	uint32_t alloc_len;
 };
 
 /* Put n command jobs back at their ids: before the first submission,
@@ -360,7 +392,8 @@ struct jr_job_restore {
  * (submissions are refused with -EBUSY until then). A job's dependencies
  * must be restored before it (in an earlier call, or earlier in the same
  * one). Queued jobs are scheduled as if just submitted, their attempts
- * kept; final ones are only shown. Errors: -EINVAL (a spec, or an id
+ * kept; running ones are taken back or run again (see above); final ones
+ * are only shown. Errors: -EINVAL (a spec, or an id
  * outside the table), -EEXIST (an id's slot restored twice), -EBUSY
  * (after restore_done or a submission), with *bad_index, and none of the
  * call's jobs restored; or -ENOMEM (arena full) with *bad_index, the jobs

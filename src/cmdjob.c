@@ -36,30 +36,6 @@ static char **strv_dup(char *const *v, bool *failed)
 	return cmd_strv_copy(&block, v);
 }
 
-/* posix_spawn cannot set a umask, and umask(2) is per process: a job
- * that asks for one runs under sh, which sets it and execs the command. */
-static char **argv_with_umask(char *const *argv, int mask, bool *failed)
-{
-	char script[64], **wrapped, **out;
-	size_t n = 0;
-
-	while (argv[n])
-		n++;
-	wrapped = jr_calloc(n + 4, sizeof(*wrapped));
-	if (!wrapped) {
-		*failed = true;
-		return NULL;
-	}
-	snprintf(script, sizeof(script), "umask %04o && exec \"$0\" \"$@\"", mask & 0777);
-	wrapped[0] = "/bin/sh";
-	wrapped[1] = "-c";
-	wrapped[2] = script;
-	memcpy(wrapped + 3, argv, n * sizeof(*argv));
-	out = strv_dup(wrapped, failed);
-	jr_free(wrapped);
-	return out;
-}
-
 struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 			    const struct jr_req *req)
 {
@@ -68,9 +44,7 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 
 	if (!job)
 		return NULL;
-	job->argv = !spec->argv ? strv_dup(NULL, &argv_failed) :
-		    spec->use_umask ? argv_with_umask(spec->argv, spec->umask, &argv_failed) :
-				      strv_dup(spec->argv, &argv_failed);
+	job->argv = strv_dup(spec->argv, &argv_failed);
 	job->env = strv_dup(spec->env, &env_failed);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
 	if (spec->after_count) {
@@ -100,7 +74,10 @@ struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 	job->sj.limit_ns = job->timeout_ns;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->sj.req = *req;
-	job->child.pidfd = job->child.progress_fd = -1;
+	job->use_umask = spec->use_umask != 0;
+	job->umask = (uint16_t)(spec->umask & 0777);
+	job->child = JR_CHILD_NONE;
+	job->cgroup = JR_CGROUP_JOB_NONE;
 	return job;
 }
 
@@ -119,12 +96,6 @@ void cmd_job_free(struct cmd_job *job)
 }
 
 /* --- starting ------------------------------------------------------------ */
-
-struct env_builder {
-	char **v;
-	size_t n, cap;
-	char own[6][512];	/* the variables jobring sets */
-};
 
 /* Does one of the first `upto` entries set the variable entry sets? Only
  * the variables jobring and the job set are compared against: the
@@ -202,16 +173,18 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	return b->v;
 }
 
-/* The job's cores (host-wide ids) as an hwloc cpuset of their PUs, and
- * the NUMA nodes it holds memory or cores on. */
-static void binding_sets(struct jr_coordinator *co, struct cmd_job *job,
-			 const uint32_t *cores, uint32_t n, hwloc_bitmap_t cpus,
-			 hwloc_bitmap_t nodes)
+/* The job's cores (host-wide ids) as a mask of their PUs, and the NUMA
+ * nodes it holds memory or cores on (none when that is every node: the
+ * default policy already allows them all). */
+static void binding_masks(struct jr_coordinator *co, struct cmd_job *job,
+			  const uint32_t *cores, uint32_t n, struct cmd_launch *l)
 {
 	hwloc_topology_t t = co->engine->topo.topo;
 	hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) > 0 ?
 					HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
 
+	_Static_assert(sizeof(unsigned long) == sizeof(uint64_t), "LP64");
 	for (uint32_t i = 0; i < n; i++) {
 		hwloc_obj_t core = hwloc_get_obj_by_type(t, type, cores[i]);
 		if (core)
@@ -222,6 +195,15 @@ static void binding_sets(struct jr_coordinator *co, struct cmd_job *job,
 		if (obj && (job->sj.alloc->nodes & (1u << node)))
 			hwloc_bitmap_or(nodes, nodes, obj->nodeset);
 	}
+	if (!hwloc_bitmap_iszero(cpus) &&
+	    hwloc_bitmap_to_ulongs(cpus, JR_EXEC_CPU_WORDS, (unsigned long *)l->cpus) == 0)
+		l->spec.cpu_mask = l->cpus;
+	if (!hwloc_bitmap_iszero(nodes) &&
+	    !hwloc_bitmap_isequal(nodes, hwloc_topology_get_topology_nodeset(t)) &&
+	    hwloc_bitmap_to_ulongs(nodes, JR_EXEC_NODE_WORDS, (unsigned long *)l->nodes) == 0)
+		l->spec.node_mask = l->nodes;
+	hwloc_bitmap_free(cpus);
+	hwloc_bitmap_free(nodes);
 }
 
 void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
@@ -241,7 +223,22 @@ void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
-	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
+}
+
+/* A start's event names the process and its resources, and carries the
+ * start time the slot shows (set before the spawn). */
+static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
+			  struct jr_job_event *ev, uint8_t *alloc, uint32_t size)
+{
+	ev->time_ns = jr_slot_get(co->engine->region.slots[job->slot].start_ns);
+	ev->pid = job->child.pid;
+	ev->pid_start_ticks = job->start_ticks;
+	if (job->child.pid > 0)
+		memcpy(ev->boot_id, jr_exec_boot_id(), sizeof(ev->boot_id));
+	if (job->sj.alloc) {
+		ev->alloc_len = jr_alloc_encode(job->sj.alloc, alloc, size);
+		ev->alloc = ev->alloc_len ? alloc : NULL;
+	}
 }
 
 void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
@@ -250,6 +247,7 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 {
 	const struct jr_cmd_record *rec;
 	struct jr_job_event ev;
+	uint8_t alloc[JR_ALLOC_ENCODED_MAX];
 
 	if (!co->job_event)
 		return;
@@ -263,6 +261,10 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 	};
 	if (job->external)
 		ev.worker_id = jr_slot_get(co->engine->region.slots[job->slot].worker_id);
+	if (kind == JR_EVENT_RETRYING)
+		ev.not_before_ns = job->sj.not_before_ns;
+	if (kind == JR_EVENT_STARTED)
+		event_process(co, job, &ev, alloc, sizeof(alloc));
 	co->job_event(co->job_event_ctx, &ev);
 }
 
@@ -273,44 +275,104 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 	if (co->spawner_count == 0)	/* runners wait for their own children */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
 	job->running = true;
+	job->reaped = false;
 	job->timed_out = false;
 	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
 	job->kill_at_ns = 0;
 }
 
-/* Runs on a spawner thread: reads only what the coordinator set before
- * handing the job over, and what never changes. */
-int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
+/* Reads only what the coordinator set before handing the job over, and
+ * what never changes: any thread. */
+int cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
 {
 	struct jr_engine *e = co->engine;
-	struct jr_exec_spec spec = { 0 };
-	struct env_builder env = { 0 };
-	char out[256], err[256];
 	uint32_t cores[256], ncores;
-	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
+
+	memset(&l->spec, 0, sizeof(l->spec));
+	memset(&l->env, 0, sizeof(l->env));
+	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
+	jr_coord_output_paths(e, job->id, l->out, l->err, sizeof(l->out));
+	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
+	l->mem_max = job->sj.req.mem_bytes;
+	l->spec.argv = job->argv;
+	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
+	l->spec.cwd = job->cwd;
+	l->spec.stdout_path = l->out;
+	l->spec.stderr_path = l->err;
+	l->spec.use_umask = job->use_umask;
+	l->spec.umask = job->umask;
+	l->spec.set_ids = job->run_as_user;
+	l->spec.uid = job->uid;
+	l->spec.gid = job->gid;
+	l->spec.cgroup_fd = -1;
+	if (e->bind && !e->topo.synthetic)
+		binding_masks(co, job, cores, ncores, l);
+	return l->spec.envp ? 0 : -ENOMEM;
+}
+
+void cmd_launch_free(struct cmd_launch *l)
+{
+	jr_free(l->env.v);
+	l->env.v = NULL;
+}
+
+#define COLLECT_WAIT_MS 10000	/* for a killed cgroup to empty */
+
+/* Runs on a runner thread (or the coordinator, inline). */
+int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct cmd_launch l;
+	int rc = cmd_launch_prepare(co, job, &l);
+
+	if (rc == 0)
+		rc = jr_cgroup_job_take(&co->cg, l.cgroup_name, l.mem_max, &job->cgroup);
+	if (rc == 0) {
+		l.spec.cgroup_fd = job->cgroup.fd;
+		rc = jr_exec_spawn(&l.spec, &job->child);
+	}
+	if (rc == 0 && co->job_event)	/* its identity goes to the journal */
+		jr_exec_start_ticks(job->child.pid, &job->start_ticks);
+	if (rc < 0 && job->cgroup.fd >= 0)
+		jr_cgroup_job_release(&co->cg, &job->cgroup, COLLECT_WAIT_MS);
+	cmd_launch_free(&l);
+	return rc;
+}
+
+/* Under state_lock: from here on nothing signals through the job's
+ * cgroup, which may go to the next job once empty. */
+bool cmd_job_collect_begin(struct jr_coordinator *co, struct cmd_job *job)
+{
 	int rc;
 
-	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
-	jr_coord_output_paths(e, job->id, out, err, sizeof(out));
-	spec.argv = job->argv;
-	spec.envp = build_env(co, job, &env, cores, ncores);
-	spec.cwd = job->cwd;
-	spec.stdout_path = out;
-	spec.stderr_path = err;
-	spec.set_ids = job->run_as_user;
-	spec.uid = job->uid;
-	spec.gid = job->gid;
-	if (e->bind && !e->topo.synthetic) {
-		binding_sets(co, job, cores, ncores, cpus, nodes);
-		spec.topo = e->topo.topo;
-		spec.cpuset = cpus;
-		spec.nodeset = hwloc_bitmap_iszero(nodes) ? NULL : nodes;
+	job->reaped = true;
+	if (job->cgroup.fd < 0) {
+		/* What is left of its process group; one that left it escapes. */
+		jr_exec_signal_group(&job->child, SIGKILL);
+		return true;
 	}
-	rc = spec.envp ? jr_exec_spawn(&spec, &job->child) : -ENOMEM;
-	jr_free(env.v);
-	hwloc_bitmap_free(cpus);
-	hwloc_bitmap_free(nodes);
-	return rc;
+	rc = jr_cgroup_job_try_release(&co->cg, &job->cgroup);
+	return rc != -EBUSY;
+}
+
+/* Without the lock: processes still dying in its cgroup. */
+void cmd_job_collect_wait(struct jr_coordinator *co, struct cmd_job *job)
+{
+	if (jr_cgroup_job_release(&co->cg, &job->cgroup, COLLECT_WAIT_MS) < 0)
+		fprintf(stderr, "jobring: job %016llx: its cgroup did not empty within %d ms; "
+			"given up\n", (unsigned long long)job->id, COLLECT_WAIT_MS);
+}
+
+void cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
+{
+	(void)co;
+	if (job->reaped)
+		return;		/* its cgroup may hold the next job already */
+	if (job->cgroup.fd < 0)
+		jr_exec_signal_group(&job->child, sig);
+	else if (sig == SIGKILL)
+		jr_cgroup_job_kill(&job->cgroup);
+	else
+		jr_cgroup_job_signal(&job->cgroup, sig);
 }
 
 /* Back on the coordinator: the spawner has started the child, or not. */
@@ -327,8 +389,9 @@ void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t no
 		return;
 	}
 	arm_deadlines(co, job, now);
+	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	if (job->cancel_requested) {	/* while it was being spawned */
-		jr_exec_signal_group(&job->child, SIGTERM);
+		cmd_job_signal(co, job, SIGTERM);
 		job->kill_at_ns = now + co->kill_grace_ns;
 	}
 }
@@ -400,6 +463,7 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 		ext_unlink(co, job);
 	set_progress(co, job, jr_exec_read_progress(&job->child));
 	jr_exec_close(&job->child);	/* closing the pidfd leaves the epoll set */
+	jr_cgroup_job_close(&job->cgroup);
 	coord_running_remove(co, job);
 	job->running = false;
 }
@@ -427,9 +491,10 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		cmd_job_end(co, job, JR_SCHED_CANCELLED, reason, now);
 	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
 		jr_store_relaxed(&record_of(co, job)->reason, reason);
+		job->sj.not_before_ns = now + backoff_ns(co, job);
 		cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
 		slot_requeue(&co->engine->region.slots[job->slot]);
-		jr_sched_requeue(&co->sched, &job->sj, now + backoff_ns(co, job), now);
+		jr_sched_requeue(&co->sched, &job->sj, job->sj.not_before_ns, now);
 		if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
 			cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
 	} else {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup.h"
 #include "engine.h"
 #include "executor.h"
 #include "scheduler.h"
@@ -34,8 +35,13 @@ struct cmd_job {
 	uint32_t max_retries;
 	uint64_t backoff_base_ns, backoff_max_ns;
 	uint64_t timeout_ns;
-	struct jr_child child;
+	bool use_umask;
+	uint16_t umask;
+	struct jr_child child;		/* its process (in-process runners) */
+	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
+	uint64_t start_ticks;		/* with child.pid: which process it is */
 	bool running;
+	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
 	bool spawning;		/* handed to a spawner thread */
@@ -107,6 +113,7 @@ struct jr_coordinator {
 	uint64_t rng;
 	char **base_env;
 	uint32_t uid;			/* the engine's, for jobs run as it */
+	struct jr_cgroups cg;		/* where job cgroups go (in-process) */
 	/* External jobs: eligible ones by priority, and running ones. */
 	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
 	struct ext_list ext_running;
@@ -125,12 +132,43 @@ struct jr_coordinator {
 	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
 };
 
+/* What starting one attempt takes: the exec spec and everything it
+ * points to (cmdjob.c fills it for a runner or for the keeper). */
+struct env_builder {
+	char **v;
+	size_t n, cap;
+	char own[6][512];	/* the variables jobring sets */
+};
+
+struct cmd_launch {
+	struct jr_exec_spec spec;
+	struct env_builder env;
+	char out[256], err[256];
+	char cgroup_name[17];		/* the job id in hex */
+	uint64_t mem_max;		/* for memory.max; 0: none */
+	uint64_t cpus[JR_EXEC_CPU_WORDS];
+	uint64_t nodes[JR_EXEC_NODE_WORDS];
+};
+
 /* cmdjob.c */
 struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
 			    const struct jr_req *req);
 void cmd_job_free(struct cmd_job *job);
 void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+/* 0 or -ENOMEM; cmd_launch_free() either way. */
+int cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l);
+void cmd_launch_free(struct cmd_launch *l);
+/* In-process: its cgroup, then its process. 0 or -errno. */
 int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job);
+/* In-process, its main process reaped: what is left in its cgroup (or
+ * process group) is killed, and the cgroup goes back to the idle list
+ * once empty. Begin under state_lock: true if done, false if processes
+ * are still dying: then cmd_job_collect_wait() without the lock. */
+bool cmd_job_collect_begin(struct jr_coordinator *co, struct cmd_job *job);
+void cmd_job_collect_wait(struct jr_coordinator *co, struct cmd_job *job);
+/* Signal a running job: SIGKILL kills its whole cgroup; other signals go
+ * to every process in it (without cgroups: to its process group). */
+void cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
 void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 /* A reaped or refused job: retry it, or end it for good. */
 void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,

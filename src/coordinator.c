@@ -202,7 +202,7 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 	if (job->running) {
 		if (!job->cancel_requested) {
 			job->cancel_requested = true;
-			jr_exec_signal_group(&job->child, SIGTERM);
+			cmd_job_signal(co, job, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}
 		return;
@@ -294,12 +294,12 @@ static void check_deadlines(struct jr_coordinator *co, uint64_t now)
 		if (job->term_at_ns && now >= job->term_at_ns) {
 			job->term_at_ns = 0;
 			job->timed_out = true;
-			jr_exec_signal_group(&job->child, SIGTERM);
+			cmd_job_signal(co, job, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}
 		if (job->kill_at_ns && now >= job->kill_at_ns) {
 			job->kill_at_ns = 0;
-			jr_exec_signal_group(&job->child, SIGKILL);
+			cmd_job_signal(co, job, SIGKILL);
 		}
 	}
 }
@@ -339,8 +339,11 @@ static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_exec_result res;
 
-	if (jr_exec_try_reap(&job->child, &res) == 1)
+	if (jr_exec_try_reap(&job->child, &res) == 1) {
+		if (!cmd_job_collect_begin(co, job))
+			cmd_job_collect_wait(co, job);	/* the coordinator waits */
 		cmd_job_exited(co, job, &res, now);
+	}
 }
 
 static void wait_events(struct jr_coordinator *co)
@@ -378,7 +381,7 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 			continue;
 		job->cancel_requested = true;
 		if (job->running) {
-			jr_exec_signal_group(&job->child, SIGTERM);
+			cmd_job_signal(co, job, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}
 	}
@@ -440,6 +443,11 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	if (jr_exec_wait(&job->child, &res) < 0)
 		memset(&res, 0, sizeof(res));
 	pthread_mutex_lock(&co->state_lock);
+	if (!cmd_job_collect_begin(co, job)) {
+		pthread_mutex_unlock(&co->state_lock);
+		cmd_job_collect_wait(co, job);
+		pthread_mutex_lock(&co->state_lock);
+	}
 	now = jr_now_realtime_ns();
 	cmd_job_exited(co, job, &res, now);
 	poke_coordinator = coord_settle(co, now);
@@ -541,6 +549,21 @@ static void name_state_dir(struct jr_coordinator *co, const char *dir)
 		snprintf(co->state_dir, sizeof(co->state_dir), "/tmp/jobring-%d", (int)getpid());
 }
 
+/* Job cgroups of engines on different state directories stay apart:
+ * the subtree is named after a hash of the directory's path. */
+static void open_cgroups(struct jr_coordinator *co, const struct jr_engine_opts *o)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char name[24];
+
+	for (const char *p = co->state_dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	snprintf(name, sizeof(name), "%016llx", (unsigned long long)h);
+	jr_cgroups_open(&co->cg, name, o->cgroup,
+			(o->flags & JR_ENGINE_NO_CGROUPS) ? JR_CGROUPS_DISABLE : 0);
+	co->cg.idle_max = 2 * co->engine->topo.core_count + 16;
+}
+
 /* Created with the first command job, so that an engine running only
  * function jobs leaves nothing behind. Under co->lock. */
 int coord_make_state_dir(struct jr_coordinator *co)
@@ -580,6 +603,7 @@ static void coord_free(struct jr_coordinator *co)
 	if (co->tfd > 0)
 		close(co->tfd);
 	jr_sched_destroy(&co->sched);
+	jr_cgroups_close(&co->cg, /* remove */ true);
 	jr_free(co->running);
 	jr_free(co->cancels);
 	pthread_cond_destroy(&co->spawn_cv);
@@ -623,6 +647,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
 	name_state_dir(co, o->state_dir);
+	open_cgroups(co, o);
 	return open_fds(co);
 }
 
@@ -633,6 +658,7 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 
 	if (!co)
 		return -ENOMEM;
+	co->cg.dir_fd = -1;
 	rc = coord_setup(e, co, o);
 	if (rc == 0)
 		rc = spawners_start(co, (o->flags & JR_ENGINE_SPAWN_INLINE) ? 0 :

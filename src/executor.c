@@ -1,291 +1,455 @@
 /*
- * executor.c - posix_spawn, pidfd reaping, process-group signals. See
- * executor.h.
+ * executor.c - clone3 into the job's cgroup, pidfd reaping, process
+ * identity. See executor.h.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "executor.h"
 
-struct saved_binding {
-	hwloc_bitmap_t cpuset;
-	hwloc_bitmap_t nodeset;
-	hwloc_membind_policy_t policy;
-	bool cpu, mem;
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef MPOL_BIND
+#define MPOL_BIND 2
+#endif
+
+#define GROUPS_MAX 256
+#define CHILD_STACK_BYTES (64u << 10)
+
+/* --- clone3 with a stack of our own --------------------------------------------------------- */
+
+/* The child of a CLONE_VM clone3 runs on the stack it was given, so it
+ * cannot return from the system call into C: this stub calls fn(arg) on
+ * the new stack and exits with its value. Returns the child's pid (or
+ * -errno) in the parent. */
+long jr_clone3_vm(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl jr_clone3_vm\n"
+	".hidden jr_clone3_vm\n"
+	".type jr_clone3_vm,@function\n"
+	"jr_clone3_vm:\n"
+	"	mov %rdx, %r8\n"	/* fn: syscall keeps r8, r9 */
+	"	mov %rcx, %r9\n"	/* arg */
+	"	mov $435, %eax\n"	/* SYS_clone3 */
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	xor %ebp, %ebp\n"	/* the child: outermost frame */
+	"	mov %r9, %rdi\n"
+	"	call *%r8\n"
+	"	mov %eax, %edi\n"
+	"	mov $60, %eax\n"	/* SYS_exit */
+	"	syscall\n"
+	"	hlt\n"
+	"1:	ret\n"
+	".size jr_clone3_vm, .-jr_clone3_vm\n");
+#define HAVE_CLONE3_VM 1
+#elif defined(__aarch64__)
+__asm__(".text\n"
+	".globl jr_clone3_vm\n"
+	".hidden jr_clone3_vm\n"
+	".type jr_clone3_vm,%function\n"
+	"jr_clone3_vm:\n"
+	"	mov x9, x2\n"
+	"	mov x10, x3\n"
+	"	mov x8, #435\n"
+	"	svc #0\n"
+	"	cbnz x0, 1f\n"
+	"	mov x29, xzr\n"
+	"	mov x0, x10\n"
+	"	blr x9\n"
+	"	mov x8, #93\n"
+	"	svc #0\n"
+	"1:	ret\n"
+	".size jr_clone3_vm, .-jr_clone3_vm\n");
+#define HAVE_CLONE3_VM 1
+#else
+#define HAVE_CLONE3_VM 0
+#endif
+
+/* Each spawning thread keeps one child stack (the child runs on it only
+ * while that thread is suspended). */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+
+static void stack_key_make(void)
+{
+	pthread_key_create(&stack_key, free);
+}
+
+static void *child_stack(void)
+{
+	void *stack;
+
+	pthread_once(&stack_once, stack_key_make);
+	stack = pthread_getspecific(stack_key);
+	if (!stack) {
+		stack = aligned_alloc(64, CHILD_STACK_BYTES);
+		if (stack && pthread_setspecific(stack_key, stack) != 0) {
+			free(stack);
+			stack = NULL;
+		}
+	}
+	return stack;
+}
+
+/* --- the child --------------------------------------------------------------------------- */
+
+struct child_args {
+	const struct jr_exec_spec *s;
+	int fds[4];			/* become 0, 1, 2 and the progress fd */
+	int procs_fd;			/* cgroup.procs to enter (no CLONE_INTO_CGROUP); -1 */
+	bool reset_handlers;		/* no CLONE_CLEAR_SIGHAND */
+	gid_t groups[GROUPS_MAX];
+	int ngroups;
+	volatile int err;		/* set by a child that could not exec */
 };
 
-/* Bind the calling thread as the job must be; remember how it was. A
- * memory binding to every node of the host is the default policy, so it is
- * skipped (hwloc would only reset the policy). */
-static void bind_thread(const struct jr_exec_spec *s, struct saved_binding *b)
-{
-	memset(b, 0, sizeof(*b));
-	if (!s->topo)
-		return;
-	if (s->cpuset) {
-		b->cpuset = hwloc_bitmap_alloc();
-		b->cpu = hwloc_get_cpubind(s->topo, b->cpuset, HWLOC_CPUBIND_THREAD) == 0 &&
-			 hwloc_set_cpubind(s->topo, s->cpuset, HWLOC_CPUBIND_THREAD) == 0;
-	}
-	if (s->nodeset && !hwloc_bitmap_isequal(s->nodeset,
-						hwloc_topology_get_topology_nodeset(s->topo))) {
-		b->nodeset = hwloc_bitmap_alloc();
-		b->mem = hwloc_get_membind(s->topo, b->nodeset, &b->policy,
-					   HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET) == 0 &&
-			 hwloc_set_membind(s->topo, s->nodeset, HWLOC_MEMBIND_BIND,
-					   HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET) == 0;
-	}
-}
-
-static void unbind_thread(const struct jr_exec_spec *s, struct saved_binding *b)
-{
-	if (b->cpu)
-		hwloc_set_cpubind(s->topo, b->cpuset, HWLOC_CPUBIND_THREAD);
-	if (b->mem)
-		hwloc_set_membind(s->topo, b->nodeset, b->policy,
-				  HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET);
-	hwloc_bitmap_free(b->cpuset);
-	hwloc_bitmap_free(b->nodeset);
-}
-
-static int file_actions(posix_spawn_file_actions_t *fa, const struct jr_exec_spec *s,
-			int progress_write)
-{
-	int rc = posix_spawn_file_actions_init(fa);
-
-	if (rc)
-		return rc;
-	if ((rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)) ||
-	    (rc = posix_spawn_file_actions_addopen(fa, 1, s->stdout_path,
-						   O_WRONLY | O_CREAT | O_TRUNC, 0644)) ||
-	    (rc = posix_spawn_file_actions_addopen(fa, 2, s->stderr_path,
-						   O_WRONLY | O_CREAT | O_TRUNC, 0644)) ||
-	    (rc = posix_spawn_file_actions_adddup2(fa, progress_write, JR_PROGRESS_FD)) ||
-	    (s->cwd && (rc = posix_spawn_file_actions_addchdir_np(fa, s->cwd))))
-		posix_spawn_file_actions_destroy(fa);
-	return rc;
-}
-
-/* Signals a parent commonly ignores: reset to their default in a child. */
+/* Signals a parent commonly ignores: an ignored signal stays ignored
+ * across exec, so these are reset to their default. */
 static const int reset_signals[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
 				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
 				     SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU };
 
-/* Own process group, nothing blocked, default dispositions. exec resets
- * caught signals by itself; only ignored ones survive it, so only the
- * signals a parent commonly ignores are reset (each costs the child a
- * system call before exec). */
-static int spawn_attrs(posix_spawnattr_t *attr)
+static void child_signals(const struct child_args *a)
 {
-	sigset_t all, none;
-	int rc = posix_spawnattr_init(attr);
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
 
-	if (rc)
-		return rc;
-	sigemptyset(&all);
+	/* Without CLONE_CLEAR_SIGHAND a handler of the parent could run here,
+	 * on memory the parent uses: every caught signal goes to default. */
+	for (int sig = 1; a->reset_handlers && sig < NSIG; sig++) {
+		struct sigaction old;
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN &&
+		    old.sa_handler != SIG_DFL)
+			sigaction(sig, &dfl, NULL);
+	}
 	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
-		sigaddset(&all, reset_signals[i]);
+		sigaction(reset_signals[i], &dfl, NULL);
 	sigemptyset(&none);
-	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(attr, 0);
-	posix_spawnattr_setsigmask(attr, &none);
-	posix_spawnattr_setsigdefault(attr, &all);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* fds[i] onto i, whatever numbers they have now; everything else closed. */
+static int child_fds(struct child_args *a)
+{
+	for (int i = 0; i < 4; i++)
+		if (a->fds[i] < 4 && (a->fds[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, 4)) < 0)
+			return -1;
+	for (int i = 0; i < 4; i++)
+		if (dup2(a->fds[i], i) < 0)
+			return -1;
+	syscall(SYS_close_range, 4u, ~0u, 0u);	/* ENOSYS before 5.9: exec closes CLOEXEC ones */
 	return 0;
 }
 
-static int spawn_bound(const struct jr_exec_spec *s, posix_spawn_file_actions_t *fa,
-		       posix_spawnattr_t *attr, pid_t *pid)
+static int child_bind(const struct jr_exec_spec *s)
 {
-	struct saved_binding b;
-	int rc;
-
-	bind_thread(s, &b);
-	if (strchr(s->argv[0], '/'))
-		rc = posix_spawn(pid, s->argv[0], fa, attr, s->argv, s->envp);
-	else
-		rc = posix_spawnp(pid, s->argv[0], fa, attr, s->argv, s->envp);
-	unbind_thread(s, &b);
-	return rc;
+	if (s->cpu_mask &&
+	    syscall(SYS_sched_setaffinity, 0, JR_EXEC_CPU_WORDS * sizeof(uint64_t), s->cpu_mask) < 0)
+		return -1;
+	if (s->node_mask &&
+	    syscall(SYS_set_mempolicy, MPOL_BIND, s->node_mask, JR_EXEC_NODE_WORDS * 64 + 1) < 0)
+		return -1;
+	return 0;
 }
 
-/* --- as another user: fork, then only system calls until exec -------------- */
-
-struct as_user {
-	int fds[4];		/* stdin, stdout, stderr, progress */
-	gid_t groups[64];
-	int ngroups;
-	int report;		/* close-on-exec pipe: errno if exec fails */
-};
-
-static void move_fd(int from, int to)
+/* Raw system calls: glibc's set*id would try to tell the parent's
+ * other threads. */
+static int child_ids(const struct child_args *a)
 {
-	if (from == to)
-		fcntl(to, F_SETFD, 0);	/* keep it across exec */
-	else
-		dup2(from, to);
-}
+	const struct jr_exec_spec *s = a->s;
 
-static _Noreturn void child_as_user(const struct jr_exec_spec *s, struct as_user *u)
-{
-	sigset_t none;
-	int err;
-
-	setpgid(0, 0);
-	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
-		signal(reset_signals[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int fd = 0; fd < 4; fd++)
-		move_fd(u->fds[fd], fd);
-	/* Raw system calls: glibc's set*id would try to tell other threads. */
-	if (syscall(SYS_setgroups, u->ngroups, u->groups) < 0 ||
+	if (!s->set_ids)
+		return 0;
+	if (syscall(SYS_setgroups, a->ngroups, a->groups) < 0 ||
 	    syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0 ||
-	    syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0 ||
-	    (s->cwd && chdir(s->cwd) < 0))
+	    syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *env_path(char *const *envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			return envp[i] + 5;
+	return "/usr/local/bin:/usr/bin:/bin";
+}
+
+/* execvpe with the job's own PATH (glibc's searches the parent's). */
+static void child_exec(const struct jr_exec_spec *s)
+{
+	const char *file = s->argv[0], *dir = env_path(s->envp);
+	size_t flen = strlen(file);
+	char path[4096];
+	int saw_eacces = 0;
+
+	if (strchr(file, '/')) {
+		execve(file, s->argv, s->envp);
+		return;
+	}
+	while (*dir) {
+		size_t dlen = strcspn(dir, ":");
+		if (dlen + flen + 2 <= sizeof(path)) {
+			memcpy(path, dlen ? dir : ".", dlen ? dlen : 1);
+			size_t at = dlen ? dlen : 1;
+			path[at] = '/';
+			memcpy(path + at + 1, file, flen + 1);
+			execve(path, s->argv, s->envp);
+			if (errno == EACCES)
+				saw_eacces = 1;
+		}
+		dir += dlen + (dir[dlen] == ':');
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+}
+
+static int child_main(void *arg)
+{
+	struct child_args *a = arg;
+	const struct jr_exec_spec *s = a->s;
+
+	if (a->procs_fd >= 0 && write(a->procs_fd, "0", 1) < 0)
 		goto fail;
-	if (strchr(s->argv[0], '/'))
-		execve(s->argv[0], s->argv, s->envp);
-	else
-		execvpe(s->argv[0], s->argv, s->envp);
+	if (setsid() < 0)
+		goto fail;
+	child_signals(a);
+	if (child_fds(a) < 0 || child_bind(s) < 0)
+		goto fail;
+	if (s->use_umask)
+		umask((mode_t)(s->umask & 0777));
+	if (child_ids(a) < 0 || (s->cwd && chdir(s->cwd) < 0))
+		goto fail;
+	child_exec(s);
 fail:
-	err = errno;
-	if (write(u->report, &err, sizeof(err)) < 0)
-		_exit(127);
+	a->err = errno ? errno : EIO;
 	_exit(127);
 }
 
-static void user_groups(const struct jr_exec_spec *s, struct as_user *u)
+/* --- the parent ---------------------------------------------------------------------------- */
+
+/* The user's supplementary groups, cached for a minute: a group lookup
+ * reads /etc/group (or asks NSS) and costs more than the spawn. */
+struct groups_entry {
+	uid_t uid;
+	gid_t gid;
+	time_t at;
+	int n;
+	gid_t groups[GROUPS_MAX];
+};
+
+static struct groups_entry groups_cache[8];
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int user_groups(uid_t uid, gid_t gid, gid_t *out)
 {
 	struct passwd pw, *found = NULL;
+	time_t now = time(NULL);
 	char buf[4096];
+	int n = GROUPS_MAX;
 
-	u->ngroups = 64;
-	if (getpwuid_r(s->uid, &pw, buf, sizeof(buf), &found) != 0 || !found ||
-	    getgrouplist(found->pw_name, s->gid, u->groups, &u->ngroups) < 0) {
-		u->groups[0] = s->gid;
-		u->ngroups = 1;
+	pthread_mutex_lock(&groups_lock);
+	for (unsigned i = 0; i < 8; i++) {
+		struct groups_entry *g = &groups_cache[i];
+		if (g->n && g->uid == uid && g->gid == gid && now - g->at < 60) {
+			memcpy(out, g->groups, (size_t)g->n * sizeof(gid_t));
+			n = g->n;
+			pthread_mutex_unlock(&groups_lock);
+			return n;
+		}
 	}
+	pthread_mutex_unlock(&groups_lock);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found ||
+	    getgrouplist(found->pw_name, gid, out, &n) < 0) {
+		out[0] = gid;
+		n = 1;
+	}
+	pthread_mutex_lock(&groups_lock);
+	struct groups_entry *g = &groups_cache[(unsigned)uid % 8];
+	*g = (struct groups_entry){ .uid = uid, .gid = gid, .at = now, .n = n };
+	memcpy(g->groups, out, (size_t)n * sizeof(gid_t));
+	pthread_mutex_unlock(&groups_lock);
+	return n;
 }
 
 static int open_output(const char *path, const struct jr_exec_spec *s)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
-	if (fd >= 0 && fchown(fd, s->uid, s->gid) < 0) {
+	if (fd >= 0 && s->set_ids && fchown(fd, s->uid, s->gid) < 0) {
+		int err = errno;
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	return fd;
 }
 
-/* Wait for the child's exec: 0, or the errno it could not exec with. */
-static int exec_outcome(int report_read)
+static int open_fds(const struct jr_exec_spec *s, struct child_args *a, int progress_write)
 {
-	int err = 0;
-	ssize_t n;
-
-	do
-		n = read(report_read, &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	return n == sizeof(err) ? err : 0;
+	a->fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	a->fds[1] = open_output(s->stdout_path, s);
+	a->fds[2] = open_output(s->stderr_path, s);
+	a->fds[3] = progress_write;
+	return a->fds[0] < 0 || a->fds[1] < 0 || a->fds[2] < 0 ? -errno : 0;
 }
 
-static int spawn_as_user(const struct jr_exec_spec *s, int progress_write, pid_t *pid)
+static void close_fds(struct child_args *a)
 {
-	struct as_user u = { .fds = { -1, -1, -1, progress_write } };
-	struct saved_binding b;
-	int report[2], rc = 0;
+	for (int i = 0; i < 3; i++)
+		if (a->fds[i] >= 0)
+			close(a->fds[i]);
+}
 
-	user_groups(s, &u);
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return errno;
-	u.report = report[1];
-	u.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	u.fds[1] = open_output(s->stdout_path, s);
-	u.fds[2] = open_output(s->stderr_path, s);
-	if (u.fds[0] < 0 || u.fds[1] < 0 || u.fds[2] < 0) {
-		rc = errno;
-		goto out;
+/* clone3 straight into the cgroup: 0 and pid, pidfd, or -errno (-ENOSYS:
+ * use the fallback). */
+static int clone_child(struct child_args *a, void *stack, pid_t *pid, int *pidfd)
+{
+#if HAVE_CLONE3_VM
+	struct clone_args ca = {
+		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)stack,
+		.stack_size = CHILD_STACK_BYTES,
+	};
+	long rc;
+
+	if (a->s->cgroup_fd > 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)a->s->cgroup_fd;
 	}
-	bind_thread(s, &b);
-	*pid = fork();
-	if (*pid == 0)
-		child_as_user(s, &u);
-	rc = *pid < 0 ? errno : 0;
-	unbind_thread(s, &b);
-	if (rc == 0) {
-		setpgid(*pid, *pid);	/* whichever of the two runs first */
-		close(report[1]);
-		report[1] = -1;
-		rc = exec_outcome(report[0]);
-		if (rc)
-			waitpid(*pid, NULL, 0);
+	rc = jr_clone3_vm(&ca, sizeof(ca), child_main, a);
+	if (rc < 0)
+		return (int)rc;
+	*pid = (pid_t)rc;
+	return 0;
+#else
+	(void)a, (void)stack, (void)pid, (void)pidfd;
+	return -ENOSYS;
+#endif
+}
+
+/* glibc's clone(): the child writes its own pid into cgroup.procs and
+ * resets the parent's handlers itself. */
+static int clone_fallback(struct child_args *a, void *stack, pid_t *pid, int *pidfd)
+{
+	int rc;
+
+	a->reset_handlers = true;
+	if (a->s->cgroup_fd > 0) {
+		a->procs_fd = openat(a->s->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (a->procs_fd < 0)
+			return -errno;
 	}
-out:
-	for (int fd = 0; fd < 3; fd++)
-		if (u.fds[fd] >= 0)
-			close(u.fds[fd]);
-	close(report[0]);
-	if (report[1] >= 0)
-		close(report[1]);
+	rc = clone(child_main, (char *)stack + CHILD_STACK_BYTES,
+		   CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a, pidfd);
+	if (a->procs_fd >= 0)
+		close(a->procs_fd);
+	if (rc < 0)
+		return -errno;
+	*pid = rc;
+	return 0;
+}
+
+static int clone_any(struct child_args *a, void *stack, pid_t *pid, int *pidfd)
+{
+	static int no_clone3;	/* a race only tries clone3 once more */
+	sigset_t all, old;
+	int rc = -ENOSYS;
+
+	/* No signal may reach the child before it has reset the handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (!__atomic_load_n(&no_clone3, __ATOMIC_RELAXED))
+		rc = clone_child(a, stack, pid, pidfd);
+	if (rc == -ENOSYS || rc == -EPERM) {	/* seccomp filters answer either */
+		__atomic_store_n(&no_clone3, 1, __ATOMIC_RELAXED);
+		rc = clone_fallback(a, stack, pid, pidfd);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+static void reap_failed(pid_t pid, int pidfd)
+{
+	siginfo_t info;
+
+	while (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
+		;
+	(void)pid;
 }
 
 int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int pipefd[2], rc;
-	pid_t pid;
+	struct child_args *a;
+	int pipefd[2], pidfd = -1, rc;
+	void *stack = child_stack();
+	pid_t pid = 0;
 
 	if (!s->argv || !s->argv[0])
 		return -EINVAL;
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	if (s->set_ids) {
-		rc = spawn_as_user(s, pipefd[1], &pid);
-		if (rc)
-			goto out_pipe;
-	} else {
-		rc = file_actions(&fa, s, pipefd[1]);
-		if (rc)
-			goto out_pipe;
-		spawn_attrs(&attr);
-		rc = spawn_bound(s, &fa, &attr, &pid);
-		posix_spawnattr_destroy(&attr);
-		posix_spawn_file_actions_destroy(&fa);
-		if (rc)
-			goto out_pipe;
+	a = calloc(1, sizeof(*a));
+	if (!stack || !a) {
+		free(a);
+		return -ENOMEM;
 	}
+	a->s = s;
+	a->procs_fd = -1;
+	a->fds[0] = a->fds[1] = a->fds[2] = -1;
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(a);
+		return -errno;
+	}
+	rc = open_fds(s, a, pipefd[1]);
+	if (rc == 0 && s->set_ids)
+		a->ngroups = user_groups(s->uid, s->gid, a->groups);
+	if (rc == 0)
+		rc = clone_any(a, stack, &pid, &pidfd);
+	if (rc == -EBUSY && s->cgroup_fd > 0) {
+		/* The last job there gave cgroups of its own controllers. */
+		struct jr_cgroup_job j = { .fd = s->cgroup_fd };
+		jr_cgroup_job_clear(&j);
+		rc = clone_any(a, stack, &pid, &pidfd);
+	}
+	if (rc == 0 && a->err) {	/* it ran, but could not exec */
+		rc = -a->err;
+		reap_failed(pid, pidfd);
+		close(pidfd);
+	}
+	close_fds(a);
+	free(a);
 	close(pipefd[1]);
-	/* The child cannot be reaped by anyone else, so its pid is ours. */
-	out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (out->pidfd < 0) {
-		rc = errno;
-		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	if (rc < 0) {
 		close(pipefd[0]);
-		return -rc;
+		return rc;
 	}
 	out->pid = pid;
+	out->pidfd = pidfd;
 	out->progress_fd = pipefd[0];
 	return 0;
-out_pipe:
-	close(pipefd[0]);
-	close(pipefd[1]);
-	return -rc;
 }
 
 static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
@@ -350,13 +514,98 @@ int jr_exec_read_progress(struct jr_child *c)
 	int last = -1;
 	ssize_t n;
 
-	while ((n = read(c->progress_fd, buf, sizeof(buf) - 1)) > 0) {
+	while (c->progress_fd >= 0 && (n = read(c->progress_fd, buf, sizeof(buf) - 1)) > 0) {
+		char *save = NULL;
 		buf[n] = '\0';
-		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			int pct;
 			if (sscanf(line, "progress %d", &pct) == 1 && pct >= 0 && pct <= 100)
 				last = pct;
 		}
 	}
 	return last;
+}
+
+/* --- process identity ---------------------------------------------------------------------- */
+
+/* Fields 3 (state) and 22 (starttime) of /proc/<pid>/stat; the name in
+ * field 2 may hold spaces and parentheses, so counting starts after its
+ * last ')'. */
+static int read_stat(pid_t pid, char *state, uint64_t *ticks)
+{
+	char path[64], buf[1024], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EPROTO;
+	*state = p[2];
+	p += 2;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -EPROTO;
+	*ticks = strtoull(p, NULL, 10);
+	return 0;
+}
+
+int jr_exec_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char state;
+
+	return read_stat(pid, &state, ticks);
+}
+
+static uint8_t boot_id[16];
+static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
+
+static void boot_id_read(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	char text[64];
+	unsigned k = 0;
+
+	if (!f)
+		return;
+	if (fgets(text, sizeof(text), f))
+		for (const char *p = text; *p && k < 32; p++) {
+			int v = *p >= '0' && *p <= '9' ? *p - '0' :
+				*p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+			if (v < 0)
+				continue;
+			boot_id[k / 2] = (uint8_t)(boot_id[k / 2] << 4 | v);
+			k++;
+		}
+	fclose(f);
+}
+
+const uint8_t *jr_exec_boot_id(void)
+{
+	pthread_once(&boot_once, boot_id_read);
+	return boot_id;
+}
+
+bool jr_exec_process_alive(pid_t pid, uint64_t start_ticks, const uint8_t id[16])
+{
+	uint64_t ticks;
+	char state;
+
+	if (pid <= 0 || memcmp(id, jr_exec_boot_id(), 16) != 0)
+		return false;	/* another boot: every process of that one is gone */
+	if (read_stat(pid, &state, &ticks) < 0)
+		return false;
+	return ticks == start_ticks && state != 'Z' && state != 'X';
 }

@@ -1,48 +1,61 @@
 /*
- * executor.h - child processes for command jobs: posix_spawn (never fork:
- * a fork from a large process copies its page tables), a process group of
+ * executor.h - child processes for command jobs: started straight into
+ * their cgroup (clone3 with CLONE_INTO_CGROUP, sharing the parent's memory
+ * until exec like vfork, so a large parent costs nothing), a session of
  * their own, stdin from /dev/null, stdout and stderr to files, a pipe for
- * progress lines, binding to the job's cores and memory nodes, reaping
- * through a pidfd with the child's rusage, and signals to the whole group.
+ * progress lines, bound to the job's cores and memory nodes, optionally as
+ * another user with that user's groups and a umask; reaped through a pidfd
+ * with the child's rusage; signalled through the pidfd or its process
+ * group.
  *
- * Binding costs two system calls per spawn and no extra process: the
- * spawning thread binds itself to the job's cpuset and memory nodes, the
- * child inherits both (affinity and memory policy survive exec), and the
- * thread binds back.
+ * The child runs system calls only between clone and exec, on a stack of
+ * its own, with the parent thread suspended: no fork (which would copy
+ * the page tables of a daemon holding millions of jobs), no helper
+ * process, no extra exec. Where clone3 is refused (old kernels, seccomp
+ * filters that answer ENOSYS), glibc's clone() does the same and the
+ * child enters its cgroup by writing its cgroup.procs.
  */
 #ifndef JR_EXECUTOR_H
 #define JR_EXECUTOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
-#include <hwloc.h>
 
 /* The fd number, in the child, of the progress pipe ("progress 42\n"). */
 #define JR_PROGRESS_FD 3
 
+/* Binding masks: bit n of word n / 64 is CPU (or NUMA node) n, by the
+ * operating system's numbering (hwloc's os_index). */
+#define JR_EXEC_CPU_WORDS 64u	/* 4,096 CPUs */
+#define JR_EXEC_NODE_WORDS 4u	/* 256 NUMA nodes */
+
 struct jr_exec_spec {
-	char *const *argv;		/* argv[0] is run as given or found in PATH */
+	char *const *argv;		/* argv[0] is run as given or found in envp's PATH */
 	char *const *envp;		/* the whole environment */
 	const char *cwd;		/* NULL: inherit */
 	const char *stdout_path;	/* created or truncated, 0644 */
 	const char *stderr_path;
-	hwloc_topology_t topo;		/* NULL: no binding */
-	hwloc_const_cpuset_t cpuset;	/* the job's cores; NULL: no binding */
-	hwloc_const_nodeset_t nodeset;	/* its memory nodes; NULL: no binding */
+	const uint64_t *cpu_mask;	/* JR_EXEC_CPU_WORDS words; NULL: no binding */
+	const uint64_t *node_mask;	/* JR_EXEC_NODE_WORDS words; NULL: no memory binding */
+	bool use_umask;
+	unsigned umask;
 	/* Run as uid:gid with that user's supplementary groups. The output
-	 * files are created before the switch and given to the user. Takes
-	 * fork() instead of posix_spawn (which cannot change ids). */
-	int set_ids;
+	 * files are created first and given to the user. */
+	bool set_ids;
 	uid_t uid;
 	gid_t gid;
+	int cgroup_fd;			/* the job's cgroup directory; 0 or -1: none */
 };
 
 struct jr_child {
-	pid_t pid;		/* also the process group id */
+	pid_t pid;		/* also its session and process group id */
 	int pidfd;		/* readable when the child has exited */
 	int progress_fd;	/* read end of the progress pipe, non-blocking */
 };
+
+#define JR_CHILD_NONE ((struct jr_child){ .pid = 0, .pidfd = -1, .progress_fd = -1 })
 
 struct jr_exec_result {
 	int exit_code;		/* -1 if killed by a signal */
@@ -52,8 +65,9 @@ struct jr_exec_result {
 	uint64_t system_us;
 };
 
-/* Start a child. 0 and *out, or -errno (-ENOENT: no such program). The
- * caller owns out->pidfd and out->progress_fd until jr_exec_close(). */
+/* Start a child. 0 and *out, or -errno (-ENOENT: no such program; the
+ * errno of whatever step failed before exec). The caller owns out->pidfd
+ * and out->progress_fd until jr_exec_close(). Thread-safe. */
 int jr_exec_spawn(const struct jr_exec_spec *spec, struct jr_child *out);
 
 /* Reap the child if it has exited: 1 and *res, 0 if still running, or
@@ -72,5 +86,19 @@ void jr_exec_close(struct jr_child *c);
 /* Read what the progress pipe holds; returns the last percentage seen
  * (0-100), or -1 if none. Malformed lines are ignored. */
 int jr_exec_read_progress(struct jr_child *c);
+
+/* --- telling a process apart from a later one with the same pid -------------------- */
+
+/* Its start time in clock ticks after boot (/proc/<pid>/stat, field 22):
+ * 0 and *ticks, or -errno (-ESRCH: no such process). */
+int jr_exec_start_ticks(pid_t pid, uint64_t *ticks);
+
+/* This boot's id (/proc/sys/kernel/random/boot_id), 16 bytes; zeros if
+ * unreadable. Read once. */
+const uint8_t *jr_exec_boot_id(void);
+
+/* Is pid, started at start_ticks in the boot boot_id, still alive (and
+ * not a zombie)? */
+bool jr_exec_process_alive(pid_t pid, uint64_t start_ticks, const uint8_t boot_id[16]);
 
 #endif

@@ -91,6 +91,7 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 	ext_unlink(co, job);
 	cmd_job_record_start(co, job, now);
 	jr_slot_put(s->worker_id, (uint16_t)worker_id);
+	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	jr_sched_start_external(&co->sched, &job->sj, now);
 	list_push(&co->ext_running, job);
 	job->ext_list = EXT_RUNNING;

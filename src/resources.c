@@ -350,6 +350,151 @@ void jr_res_release(struct jr_pools *p, const struct jr_alloc *a)
 		give_counter(&p->custom_free[i], a->custom[i]);
 }
 
+/* Exactly these bits of word, or none. */
+static bool take_exact_bits(uint64_t *word, uint64_t bits)
+{
+	uint64_t w = jr_load_relaxed(word);
+
+	if (!bits)
+		return true;
+	do {
+		if ((w & bits) != bits)
+			return false;
+	} while (!jr_cas_acq_rel(word, &w, w & ~bits));
+	return true;
+}
+
+static bool take_exact_gpus(uint32_t *word, uint32_t bits)
+{
+	uint32_t w = jr_load_relaxed(word);
+
+	if (!bits)
+		return true;
+	do {
+		if ((w & bits) != bits)
+			return false;
+	} while (!jr_cas_acq_rel(word, &w, w & ~bits));
+	return true;
+}
+
+int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a)
+{
+	struct jr_alloc took = { 0 };
+
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (n >= p->numa_count)
+			goto undo;
+		took.nodes |= 1u << n;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++) {
+			if (!take_exact_bits(&p->node[n].core_free[i], a->cores[n][i]))
+				goto undo;
+			took.cores[n][i] = a->cores[n][i];
+		}
+		if (!take_counter(&p->node[n].mem_free, a->mem[n]))
+			goto undo;
+		took.mem[n] = a->mem[n];
+		if (!take_exact_gpus(&p->node[n].gpu_free, a->gpus[n]))
+			goto undo;
+		took.gpus[n] = a->gpus[n];
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			goto undo;
+		took.custom[i] = a->custom[i];
+	}
+	return 0;
+undo:
+	jr_res_release(p, &took);
+	return -EBUSY;
+}
+
+/* Encoding: u32 nodes mask, then per node in it: a u32 mask of non-zero
+ * core words and those words, u64 memory, u32 GPUs; then a u8 mask of
+ * non-zero counters and those. Little-endian, unaligned. */
+struct enc {
+	uint8_t *p;
+	uint32_t len, size;
+	bool ok;
+};
+
+static void put(struct enc *e, const void *v, uint32_t n)
+{
+	if (e->len + n > e->size) {
+		e->ok = false;
+		return;
+	}
+	memcpy(e->p + e->len, v, n);
+	e->len += n;
+}
+
+uint32_t jr_alloc_encode(const struct jr_alloc *a, uint8_t *buf, uint32_t size)
+{
+	struct enc e = { buf, 0, size, true };
+	uint8_t mask = 0;
+
+	_Static_assert(JR_CORE_WORDS <= 32 && JR_CUSTOM_MAX <= 8, "encoding masks");
+	put(&e, &a->nodes, 4);
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		uint32_t words = 0;
+		if (!(a->nodes & (1u << n)))
+			continue;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			words |= (uint32_t)(a->cores[n][i] != 0) << i;
+		put(&e, &words, 4);
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			if (a->cores[n][i])
+				put(&e, &a->cores[n][i], 8);
+		put(&e, &a->mem[n], 8);
+		put(&e, &a->gpus[n], 4);
+	}
+	mask = 0;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		mask |= (uint8_t)((a->custom[i] != 0) << i);
+	put(&e, &mask, 1);
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (a->custom[i])
+			put(&e, &a->custom[i], 8);
+	return e.ok ? e.len : 0;
+}
+
+static bool get(const uint8_t *buf, uint32_t len, uint32_t *at, void *v, uint32_t n)
+{
+	if (*at + n > len)
+		return false;
+	memcpy(v, buf + *at, n);
+	*at += n;
+	return true;
+}
+
+int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a)
+{
+	uint32_t at = 0, words;
+	uint8_t mask;
+
+	memset(a, 0, sizeof(*a));
+	if (!get(buf, len, &at, &a->nodes, 4))
+		return -EINVAL;
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (!get(buf, len, &at, &words, 4))
+			return -EINVAL;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			if ((words & (1u << i)) && !get(buf, len, &at, &a->cores[n][i], 8))
+				return -EINVAL;
+		if (!get(buf, len, &at, &a->mem[n], 8) || !get(buf, len, &at, &a->gpus[n], 4))
+			return -EINVAL;
+	}
+	if (!get(buf, len, &at, &mask, 1))
+		return -EINVAL;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if ((mask & (1u << i)) && !get(buf, len, &at, &a->custom[i], 8))
+			return -EINVAL;
+	return at == len ? 0 : -EINVAL;
+}
+
 uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,
 			   uint32_t *ids, uint32_t max)
 {

@@ -116,6 +116,19 @@ int jr_res_reserve(struct jr_pools *p, const struct jr_req *req,
 /* Give back exactly what a reserve took. Lock-free; thread-safe. */
 void jr_res_release(struct jr_pools *p, const struct jr_alloc *a);
 
+/* Take exactly the cores, GPUs, memory and counters of a (a job that was
+ * running before a restart keeps what it had). 0, or -EBUSY with nothing
+ * taken: some of it is not free, or not on this host. */
+int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a);
+
+/* An allocation as a few bytes (only what it holds), for the journal and
+ * jobringd's keeper: the length written, or 0 if size is too small.
+ * JR_ALLOC_ENCODED_MAX always suffices. */
+#define JR_ALLOC_ENCODED_MAX 1024u
+uint32_t jr_alloc_encode(const struct jr_alloc *a, uint8_t *buf, uint32_t size);
+/* 0, or -EINVAL for bytes that are not an encoding. */
+int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a);
+
 /* Host-wide core ids of an allocation, for JOBRING_CPUS and binding.
  * Returns how many were written (at most max). */
 uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,

@@ -1,17 +1,26 @@
 /*
  * test_executor.c - child processes: exit codes and captured output,
  * signals to the whole process group, binding that the child can see in
- * its own /proc status, progress lines, rusage, a missing program.
+ * its own /proc status, progress lines, rusage, a missing program, the
+ * job's own PATH, umask and session, no inherited descriptors; and the
+ * job cgroups: the child starts in its cgroup, a process that left the
+ * session (setsid) dies with the cgroup, which empties and goes away;
+ * process identity (start ticks, boot id) tells a pid apart from a later
+ * one.
  */
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <hwloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "executor.h"
 
 extern char **environ;
@@ -156,6 +165,7 @@ static void test_binding_visible_to_child(void **state)
 	hwloc_obj_t pu;
 	struct jr_child c;
 	char buf[512], want[128];
+	uint64_t cpus[JR_EXEC_CPU_WORDS] = { 0 }, mems[JR_EXEC_NODE_WORDS] = { 0 };
 	int last, nodes;
 
 	hwloc_topology_init(&topo);
@@ -163,9 +173,10 @@ static void test_binding_visible_to_child(void **state)
 	last = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU) - 1;
 	nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 	pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, (unsigned)last);
-	s.topo = topo;
-	s.cpuset = pu->cpuset;
-	s.nodeset = pu->nodeset;
+	hwloc_bitmap_to_ulongs(pu->cpuset, JR_EXEC_CPU_WORDS, (unsigned long *)cpus);
+	hwloc_bitmap_to_ulongs(pu->nodeset, JR_EXEC_NODE_WORDS, (unsigned long *)mems);
+	s.cpu_mask = cpus;
+	s.node_mask = nodes > 1 ? mems : NULL;
 	assert_int_equal(jr_exec_spawn(&s, &c), 0);
 	assert_int_equal(wait_child(&c).exit_code, 0);
 	read_file(out_path, buf, sizeof(buf));
@@ -179,21 +190,21 @@ static void test_binding_visible_to_child(void **state)
 	hwloc_topology_destroy(topo);
 }
 
-/* The spawning thread's own binding is restored afterwards. */
-static void test_spawner_binding_restored(void **state)
+/* The child binds itself: the spawning thread's binding is untouched. */
+static void test_spawner_binding_untouched(void **state)
 {
 	(void)state;
 	char *argv[] = { "true", NULL };
 	struct jr_exec_spec s = spec_for(argv);
 	hwloc_topology_t topo;
 	hwloc_bitmap_t before = hwloc_bitmap_alloc(), after = hwloc_bitmap_alloc();
+	uint64_t cpus[JR_EXEC_CPU_WORDS] = { 1 };
 	struct jr_child c;
 
 	hwloc_topology_init(&topo);
 	hwloc_topology_load(topo);
 	hwloc_get_cpubind(topo, before, HWLOC_CPUBIND_THREAD);
-	s.topo = topo;
-	s.cpuset = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, 0)->cpuset;
+	s.cpu_mask = cpus;
 	assert_int_equal(jr_exec_spawn(&s, &c), 0);
 	hwloc_get_cpubind(topo, after, HWLOC_CPUBIND_THREAD);
 	assert_true(hwloc_bitmap_isequal(before, after));
@@ -237,6 +248,223 @@ static void test_rusage_recorded(void **state)
 	jr_exec_close(&c);
 }
 
+/* The child's PATH is the job's, its umask the one asked for, its
+ * session its own, and it holds no descriptor but 0 to 3. */
+static void test_path_umask_session_fds(void **state)
+{
+	(void)state;
+	char bindir[300], prog[320];
+	char path_env[340];
+	char *envp[] = { path_env, NULL };
+	char *argv[] = { "jr-test-prog", NULL };
+	struct jr_exec_spec s = spec_for(argv);
+	struct jr_child c;
+	char buf[512], want[64];
+	int leak = dup2(open("/dev/null", O_RDONLY), 77);	/* not close-on-exec */
+	FILE *f;
+
+	snprintf(bindir, sizeof(bindir), "%s/bin", dir);
+	snprintf(prog, sizeof(prog), "%s/jr-test-prog", bindir);
+	snprintf(path_env, sizeof(path_env), "PATH=/nonexistent:%s", bindir);
+	assert_int_equal(mkdir(bindir, 0755), 0);
+	f = fopen(prog, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nPATH=/usr/bin:/bin\nprintf 'umask=%%s sid=%%s pid=%%s fds=%%s\\n' "
+		   "\"$(umask)\" \"$(cut -d' ' -f6 /proc/$$/stat)\" \"$$\" "
+		   "\"$(ls /proc/$$/fd | sort -n | tr '\\n' ' ')\"\n");
+	fclose(f);
+	chmod(prog, 0755);
+	s.envp = envp;
+	s.use_umask = true;
+	s.umask = 027;
+	assert_int_equal(jr_exec_spawn(&s, &c), 0);
+	assert_int_equal(wait_child(&c).exit_code, 0);
+	read_file(out_path, buf, sizeof(buf));
+	print_message("child: %s", buf);
+	assert_non_null(strstr(buf, "umask=0027"));
+	snprintf(want, sizeof(want), "sid=%d pid=%d", (int)c.pid, (int)c.pid);
+	assert_non_null(strstr(buf, want));
+	/* 0-3 (then what sh and ls open themselves), never the parent's 77. */
+	assert_int_equal(leak, 77);
+	assert_non_null(strstr(buf, "fds=0 1 2 3 "));
+	assert_null(strstr(strstr(buf, "fds="), " 77 "));
+	jr_exec_close(&c);
+	close(leak);
+	unlink(prog);
+	rmdir(bindir);
+}
+
+/* A pid the process had is told apart from a later one: start ticks
+ * and boot id. */
+static void test_process_identity(void **state)
+{
+	(void)state;
+	char *argv[] = { "sleep", "5", NULL };
+	struct jr_exec_spec s = spec_for(argv);
+	struct jr_child c;
+	uint64_t ticks;
+	uint8_t other_boot[16];
+
+	assert_int_equal(jr_exec_spawn(&s, &c), 0);
+	assert_int_equal(jr_exec_start_ticks(c.pid, &ticks), 0);
+	assert_true(ticks > 0);
+	assert_true(jr_exec_process_alive(c.pid, ticks, jr_exec_boot_id()));
+	assert_false(jr_exec_process_alive(c.pid, ticks + 1, jr_exec_boot_id()));
+	memcpy(other_boot, jr_exec_boot_id(), 16);
+	other_boot[0] ^= 1;
+	assert_false(jr_exec_process_alive(c.pid, ticks, other_boot));
+	jr_exec_signal_group(&c, SIGKILL);
+	wait_child(&c);
+	assert_false(jr_exec_process_alive(c.pid, ticks, jr_exec_boot_id()));
+	jr_exec_close(&c);
+}
+
+/* --- cgroups ------------------------------------------------------------------------------- */
+
+static bool in_cgroup(pid_t pid, const char *name)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0 && strstr(line, name))
+			found = true;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool gone(pid_t pid)
+{
+	char path[64], st[512] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	if (!fgets(st, sizeof(st), f))
+		st[0] = '\0';
+	fclose(f);
+	return strstr(st, ") Z ") != NULL;
+}
+
+/* A process that left its session (setsid) is still in the job's cgroup:
+ * killing the cgroup kills it, and the cgroup empties and goes back to
+ * the idle list, for the next job. */
+static void test_cgroup_holds_escapees(void **state)
+{
+	(void)state;
+	char *argv[] = { "sh", "-c", "setsid sleep 121 & echo $!; wait", NULL };
+	struct jr_exec_spec s = spec_for(argv);
+	struct jr_cgroups cg;
+	struct jr_cgroup_job job, next;
+	struct jr_child c;
+	struct jr_exec_result r;
+	char buf[64], name[32];
+	pid_t escapee = 0;
+
+	jr_cgroups_open(&cg, "test-executor", NULL, 0);
+	if (cg.mode != JR_CGROUP_V2) {
+		print_message("SKIP: no cgroup v2 here: %s\n", cg.note);
+		skip();
+	}
+	assert_int_equal(jr_cgroup_job_take(&cg, "0000000100000001", 0, &job), 0);
+	jr_cgroup_job_name(job.slot, name, sizeof(name));
+	assert_int_equal(jr_cgroup_job_populated(&job), 0);
+	s.cgroup_fd = job.fd;
+	assert_int_equal(jr_exec_spawn(&s, &c), 0);
+	assert_true(in_cgroup(c.pid, name));
+	for (int i = 0; i < 2000 && escapee <= 0; i++) {
+		read_file(out_path, buf, sizeof(buf));
+		if (strchr(buf, '\n'))
+			escapee = (pid_t)atoi(buf);
+		test_sleep_ms(1);
+	}
+	assert_true(escapee > 0);
+	assert_true(in_cgroup(escapee, name));
+	assert_true(jr_cgroup_job_has_pid(&cg, job.slot, escapee));
+	assert_int_equal(jr_cgroup_job_populated(&job), 1);
+	/* Its session is not the child's: a group signal misses it. */
+	assert_int_equal(jr_cgroup_job_kill(&job), 0);
+	r = wait_child(&c);
+	assert_int_equal(r.signal, SIGKILL);
+	assert_int_equal(jr_cgroup_job_wait_empty(&job, 5000), 0);
+	for (int i = 0; i < 2000 && !gone(escapee); i++)
+		test_sleep_ms(1);
+	assert_true(gone(escapee));
+	uint32_t slot = job.slot;
+	assert_int_equal(jr_cgroup_job_release(&cg, &job, 5000), 0);
+	assert_int_equal(job.fd, -1);
+	/* The next job gets the same directory, and no new one was made. */
+	assert_int_equal(jr_cgroup_job_take(&cg, "0000000100000002", 0, &next), 0);
+	assert_int_equal(next.slot, slot);
+	assert_int_equal(cg.made, 1);
+	assert_int_equal(jr_cgroup_job_release(&cg, &next, 5000), 0);
+	jr_exec_close(&c);
+	jr_cgroups_close(&cg, /* remove */ true);
+}
+
+/* The main process ends and leaves a child behind: release kills it. */
+static void test_cgroup_release_kills_leftovers(void **state)
+{
+	(void)state;
+	char *argv[] = { "sh", "-c", "setsid sleep 122 & echo $!", NULL };
+	struct jr_exec_spec s = spec_for(argv);
+	struct jr_cgroups cg;
+	struct jr_cgroup_job job, again;
+	struct jr_child c;
+	char buf[64];
+	pid_t left;
+
+	jr_cgroups_open(&cg, "test-executor", NULL, 0);
+	if (cg.mode != JR_CGROUP_V2) {
+		print_message("SKIP: no cgroup v2 here: %s\n", cg.note);
+		skip();
+	}
+	assert_int_equal(jr_cgroup_job_take(&cg, "0000000100000003", 0, &job), 0);
+	s.cgroup_fd = job.fd;
+	assert_int_equal(jr_exec_spawn(&s, &c), 0);
+	assert_int_equal(wait_child(&c).exit_code, 0);
+	read_file(out_path, buf, sizeof(buf));
+	left = (pid_t)atoi(buf);
+	assert_true(left > 0 && !gone(left));
+	/* While it holds a process, a restarted owner leaves it alone: a
+	 * second pool (as after a restart) does not hand it out. */
+	struct jr_cgroups other;
+	jr_cgroups_open(&other, "test-executor", NULL, 0);
+	assert_int_equal(jr_cgroup_job_take(&other, "x", 0, &again), 0);
+	assert_true(again.slot != job.slot);
+	assert_int_equal(jr_cgroup_job_release(&other, &again, 5000), 0);
+	assert_int_equal(jr_cgroup_job_try_release(&cg, &job) == 0 ||
+			 jr_cgroup_job_release(&cg, &job, 5000) == 0, 1);
+	for (int i = 0; i < 2000 && !gone(left); i++)
+		test_sleep_ms(1);
+	assert_true(gone(left));
+	jr_cgroups_close(&other, true);
+	jr_exec_close(&c);
+	jr_cgroups_close(&cg, true);
+	assert_int_equal(access("/sys/fs/cgroup/unified/jobring-test-executor", F_OK) == 0 &&
+			 cg.mode == JR_CGROUP_V2 && strstr(cg.path, "unified"), 0);
+}
+
+static void test_cgroups_disabled(void **state)
+{
+	(void)state;
+	struct jr_cgroups cg;
+	struct jr_cgroup_job job;
+
+	jr_cgroups_open(&cg, "test-executor", NULL, JR_CGROUPS_DISABLE);
+	assert_int_equal(cg.mode, JR_CGROUP_NONE);
+	assert_non_null(strstr(cg.note, "process group"));
+	assert_int_equal(jr_cgroup_job_take(&cg, "x", 0, &job), 0);
+	assert_int_equal(job.fd, -1);
+	jr_cgroups_close(&cg, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,9 +472,14 @@ int main(void)
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_signal_whole_group),
 		cmocka_unit_test(test_binding_visible_to_child),
-		cmocka_unit_test(test_spawner_binding_restored),
+		cmocka_unit_test(test_spawner_binding_untouched),
 		cmocka_unit_test(test_progress_lines),
 		cmocka_unit_test(test_rusage_recorded),
+		cmocka_unit_test(test_path_umask_session_fds),
+		cmocka_unit_test(test_process_identity),
+		cmocka_unit_test(test_cgroup_holds_escapees),
+		cmocka_unit_test(test_cgroup_release_kills_leftovers),
+		cmocka_unit_test(test_cgroups_disabled),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
