@@ -44,7 +44,8 @@ LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
-TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tools/demo.sh
+TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
+	tests/test_fallback.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable
 TOOL_BINS := $(BUILD)/tools/demo

@@ -168,7 +168,7 @@ enum jr_engine_flags {
 	/* No cgroup per command job: processes are tracked by their process
 	 * group only, so one that leaves it (setsid) escapes cancel, time
 	 * limits and the end of its job. Without a writable cgroup v2
-	 * hierarchy the engine works this way anyway (jr_engine_cgroups()). */
+	 * hierarchy the engine works this way anyway (jr_engine_exec_info()). */
 	JR_ENGINE_NO_CGROUPS = 1u << 3,
 };
 
@@ -177,6 +177,8 @@ enum jr_job_event_kind {
 	JR_EVENT_RETRYING = 2,	/* an attempt failed; the job is queued again */
 	JR_EVENT_ENDED = 3,	/* the job is final (state) */
 };
+
+#define JR_ALLOC_BYTES_MAX 1024u
 
 /* One change of a command job, for jr_engine_opts.job_event. */
 struct jr_job_event {
@@ -199,8 +201,9 @@ struct jr_job_event {
 	int32_t pid;
 	uint64_t pid_start_ticks;
 	uint8_t boot_id[16];
+	uint32_t cgroup_slot;	/* its cgroup, job-<slot> under the subtree; 0: none */
 	const void *alloc;
-	uint32_t alloc_len;
+	uint32_t alloc_len;	/* at most JR_ALLOC_BYTES_MAX */
 	/* RETRYING: the next attempt starts no earlier (its backoff). */
 	uint64_t not_before_ns;
 };
@@ -239,6 +242,14 @@ struct jr_engine_opts {
 	 * cgroup; NULL: chosen as docs/ARCHITECTURE.md says (a subtree of
 	 * the engine's own cgroup, or of the hierarchy's root as root). */
 	const char *cgroup;
+	/* A keeper (jobringd's): the process that starts, reaps and holds
+	 * the exit status of every command job, so that running jobs outlive
+	 * the engine. keeper_socket is where it listens; keeper_argv starts
+	 * one when none answers there (it must detach and return once it
+	 * listens). NULL: command jobs are this process's children (runner
+	 * threads), and end with it. */
+	const char *keeper_socket;
+	char *const *keeper_argv;
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -253,14 +264,23 @@ int jr_engine_open(struct jr_engine **out, const struct jr_engine_opts *opts);
 enum jr_close_mode {
 	JR_CLOSE_DRAIN = 0,	/* run everything queued, then stop */
 	JR_CLOSE_CANCEL = 1,	/* cancel everything queued; running jobs finish */
+	/* Leave everything as it is: queued jobs are not cancelled, running
+	 * command jobs go on under the keeper, for the next engine to take
+	 * back (jr_command_restore()). Only with a keeper (-EINVAL without). */
+	JR_CLOSE_DETACH = 2,
 };
 
 /* Stop the workers as mode says, free everything. e is invalid afterwards.
  * Not thread-safe: no other call on e may be in progress or follow. */
 int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode);
 
-/* Release workers of an engine opened with JR_ENGINE_START_PAUSED. */
+/* Release workers of an engine opened with JR_ENGINE_START_PAUSED (or
+ * paused since). */
 int jr_engine_resume(struct jr_engine *e);
+
+/* Start no new job (function or command) until jr_engine_resume(); what
+ * runs goes on. 0, or -ESHUTDOWN while closing. Thread-safe. */
+int jr_engine_pause(struct jr_engine *e);
 
 /* Block until no job is queued, held or running. Jobs submitted
  * concurrently by other threads may or may not be waited for. */
@@ -383,6 +403,7 @@ struct jr_job_restore {
 	int32_t pid;
 	uint64_t pid_start_ticks;
 	uint8_t boot_id[16];
+	uint32_t cgroup_slot;
 	const void *alloc;
 	uint32_t alloc_len;
 };
@@ -401,6 +422,12 @@ struct jr_job_restore {
 int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
 		       const struct jr_job_restore *restore, size_t n, size_t *bad_index);
 int jr_command_restore_done(struct jr_engine *e);
+
+/* With a keeper: the end (JR_EVENT_RETRYING or JR_EVENT_ENDED) of these
+ * attempts is on disk, so the keeper may forget their exit statuses. Until
+ * then it holds them for the next engine. Thread-safe; never fails. */
+void jr_command_durable(struct jr_engine *e, const jr_job_id *ids, const uint32_t *attempts,
+			size_t n);
 
 /* Iterate over the live jobs of the table in slot order (not submission
  * order). *cursor starts at 0; each call fills *out with the next job at
@@ -456,6 +483,23 @@ struct jr_queue_info {
 /* A queue's settings and counters. Errors: -ENOENT (no such queue).
  * Queue ids run from 0 to JR_QUEUE_MAX - 1. */
 int jr_queue_get_info(struct jr_engine *e, uint32_t queue_id, struct jr_queue_info *out);
+
+/* How command jobs are run: cgroups, the keeper, what a restart found. */
+struct jr_exec_info {
+	int cgroups;			/* 1: a cgroup per command job */
+	char cgroup_path[512];		/* where job cgroups go */
+	char controllers[64];		/* enforced for jobs: "memory,pids"; "" none */
+	char note[256];			/* without cgroups: why (say it to the user) */
+	int32_t keeper_pid;		/* 0: no keeper (runner threads) */
+	uint64_t keeper_restarts;	/* keepers started after the first */
+	/* Restored jobs that were running: */
+	uint64_t adopted;		/* still running: taken back */
+	uint64_t ended_while_away;	/* ended meanwhile: their status collected */
+	uint64_t lost;			/* gone without a status: run again */
+};
+
+/* Fill *out. Thread-safe. */
+int jr_engine_exec_info(struct jr_engine *e, struct jr_exec_info *out);
 
 /* Name of a state ("queued", ...); never NULL. */
 const char *jr_job_state_name(enum jr_job_state state);

@@ -276,6 +276,20 @@ static bool choose_path(struct jr_cgroups *cg, const char *name, const char *mou
 		    name);
 }
 
+int jr_cgroups_enter_supervisor(void)
+{
+	char mount[400], root[400], own[512], own_abs[512], jobs[600];
+
+	if (!getenv("INVOCATION_ID") || !find_mount(mount, sizeof(mount), root, sizeof(root)) ||
+	    !own_cgroup(own, sizeof(own)) || strcmp(own, "/") == 0)
+		return 0;
+	if (strcmp(strrchr(own, '/'), "/supervisor") == 0)
+		return 0;	/* there already */
+	if (!own_path(mount, root, own, own_abs, sizeof(own_abs)))
+		return -ENAMETOOLONG;
+	return enter_supervisor(own_abs, jobs, sizeof(jobs));
+}
+
 void jr_cgroups_open(struct jr_cgroups *cg, const char *name, const char *explicit_path,
 		     unsigned flags)
 {
@@ -492,12 +506,13 @@ int jr_cgroup_job_signal(const struct jr_cgroup_job *j, int sig)
 	return rc < 0 ? rc : 0;
 }
 
-int jr_cgroup_job_kill(const struct jr_cgroup_job *j)
+int jr_cgroup_job_kill(struct jr_cgroup_job *j)
 {
 	int rc;
 
 	if (j->fd < 0)
 		return -EBADF;
+	j->killed = true;	/* never reused: see give_back() */
 	rc = write_at(j->fd, "cgroup.kill", "1");
 	if (rc != -ENOENT)
 		return rc;
@@ -568,14 +583,17 @@ static void remove_children(int fd)
 	closedir(d);
 }
 
-/* An empty job cgroup goes back to the idle list, or away past idle_max. */
+/* An empty job cgroup goes back to the idle list, or away past idle_max.
+ * One that was killed (cgroup.kill) goes away too: Linux (seen on 6.18)
+ * kills every process later cloned into it with CLONE_INTO_CGROUP, the
+ * kill counter it compares being sampled from the parent's cgroup. */
 static void give_back(struct jr_cgroups *cg, struct jr_cgroup_job *j)
 {
 	uint32_t max = cg->idle_max ? cg->idle_max : 64;
 	char name[32];
 
 	pthread_mutex_lock(&cg->pool_lock);
-	if (cg->idle_count < max && (cg->idle_count < cg->idle_cap ||
+	if (!j->killed && cg->idle_count < max && (cg->idle_count < cg->idle_cap ||
 				     idle_grow(cg) == 0)) {
 		cg->idle[cg->idle_count++] = (struct jr_cgroup_idle){ j->slot, j->fd, j->events_fd };
 		pthread_mutex_unlock(&cg->pool_lock);
@@ -645,6 +663,16 @@ bool jr_cgroup_job_has_pid(const struct jr_cgroups *cg, uint32_t slot, int pid)
 	return found;
 }
 
+int jr_cgroup_job_label(const struct jr_cgroup_job *j, char *out, unsigned size)
+{
+	ssize_t len = j->fd >= 0 ? fgetxattr(j->fd, LABEL_XATTR, out, size - 1) : -1;
+
+	if (len < 0)
+		return j->fd >= 0 ? -errno : -EBADF;
+	out[len] = '\0';
+	return 0;
+}
+
 int jr_cgroups_each_held(const struct jr_cgroups *cg,
 			 void (*fn)(void *ctx, uint32_t slot, const char *label), void *ctx)
 {
@@ -666,8 +694,8 @@ int jr_cgroups_each_held(const struct jr_cgroups *cg,
 		    open_slot(cg, slot, &j) < 0)
 			continue;
 		if (populated_fd(j.events_fd) == 1) {
-			ssize_t len = fgetxattr(j.fd, LABEL_XATTR, label, sizeof(label) - 1);
-			label[len > 0 ? len : 0] = '\0';
+			if (jr_cgroup_job_label(&j, label, sizeof(label)) < 0)
+				label[0] = '\0';
 			fn(ctx, slot, label);
 			n++;
 		}
@@ -679,8 +707,9 @@ int jr_cgroups_each_held(const struct jr_cgroups *cg,
 
 /* --- the idle list at open and close ----------------------------------------------------- */
 
-/* Job cgroups left by an earlier run: empty ones are idle, held ones (a
- * job that outlived its daemon) stay until re-adopted. */
+/* Job cgroups left by an earlier run: empty ones go (one may have been
+ * killed, see give_back()), held ones (a job that outlived its daemon)
+ * stay until re-adopted. */
 static void scan_slots(struct jr_cgroups *cg)
 {
 	int fd = dup(cg->dir_fd);
@@ -701,10 +730,11 @@ static void scan_slots(struct jr_cgroups *cg)
 			cg->next_slot = slot;
 		if (open_slot(cg, slot, &j) < 0)
 			continue;
-		if (populated_fd(j.events_fd) == 0)
-			give_back(cg, &j);
-		else
-			jr_cgroup_job_close(&j);
+		bool empty = populated_fd(j.events_fd) == 0;
+		jr_cgroup_job_close(&j);
+		/* An empty one may have been killed before: not reused. */
+		if (empty)
+			unlinkat(cg->dir_fd, e->d_name, AT_REMOVEDIR);
 	}
 	closedir(d);
 }

@@ -69,6 +69,12 @@ struct jr_cgroups {
 void jr_cgroups_open(struct jr_cgroups *cg, const char *name, const char *explicit_path,
 		     unsigned flags);
 
+/* Under systemd (INVOCATION_ID set), move the calling process into
+ * <unit>/supervisor, so that a keeper it starts lands there too and the
+ * unit's cgroup can give its jobs controllers. 0, or -errno (not
+ * delegated: nothing moved); 0 and nothing done outside systemd. */
+int jr_cgroups_enter_supervisor(void);
+
 /* Close the subtree's fd and the idle job cgroups'; remove those (and the
  * subtree, if then empty) if remove. */
 void jr_cgroups_close(struct jr_cgroups *cg, bool remove);
@@ -88,9 +94,11 @@ struct jr_cgroup_job {
 	int fd;
 	int events_fd;
 	uint32_t slot;		/* 0: none */
+	bool killed;		/* cgroup.kill was written: not reused */
 };
 
-#define JR_CGROUP_JOB_NONE ((struct jr_cgroup_job){ .fd = -1, .events_fd = -1, .slot = 0 })
+#define JR_CGROUP_JOB_NONE \
+	((struct jr_cgroup_job){ .fd = -1, .events_fd = -1, .slot = 0, .killed = false })
 
 /* The directory name of a slot ("job-17"). */
 void jr_cgroup_job_name(uint32_t slot, char *out, unsigned size);
@@ -111,7 +119,7 @@ int jr_cgroup_job_populated(const struct jr_cgroup_job *j);
 
 /* SIGKILL every process in it (cgroup.kill; before Linux 5.14 each pid
  * of cgroup.procs, until none is left). 0 or -errno. */
-int jr_cgroup_job_kill(const struct jr_cgroup_job *j);
+int jr_cgroup_job_kill(struct jr_cgroup_job *j);
 
 /* Send sig to every process in it (cgroup.procs). 0 or -errno. */
 int jr_cgroup_job_signal(const struct jr_cgroup_job *j, int sig);
@@ -135,6 +143,9 @@ void jr_cgroup_job_clear(struct jr_cgroup_job *j);
 
 /* Close j's fds without touching the cgroup (it stays in use). */
 void jr_cgroup_job_close(struct jr_cgroup_job *j);
+
+/* The label a job cgroup was last taken with: 0, or -errno. */
+int jr_cgroup_job_label(const struct jr_cgroup_job *j, char *out, unsigned size);
 
 /* The job cgroups that hold processes (jobs that outlived whoever
  * started them): fn(ctx, slot, label) for each, label the job id it was

@@ -116,6 +116,7 @@ struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n)
 	b->records = take(&cursor, n * sizeof(*b->records));
 	b->ids = take(&cursor, n * sizeof(*b->ids));
 	b->attempts = take(&cursor, n * sizeof(*b->attempts));
+	b->rinfo = NULL;
 	b->restored = false;
 	for (size_t i = 0; i < n; i++)
 		copy_spec(&b->specs[i], &specs[i], &cursor);
@@ -284,6 +285,8 @@ static int submit_open(struct jr_engine *e)
 		pthread_mutex_unlock(&co->lock);
 		return -EBUSY;	/* jr_command_restore_done() first */
 	}
+	if (co->restore_phase == RESTORE_OPEN && co->held_count)
+		co->reconcile_pending = true;	/* nothing to restore: leftovers go */
 	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
 	rc = coord_make_state_dir(co);
 	pthread_mutex_unlock(&co->lock);

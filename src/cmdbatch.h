@@ -19,6 +19,7 @@
 
 struct jr_cmd_record;
 struct jr_coordinator;
+struct cmd_restore_info;
 
 struct cmd_batch {
 	struct cmd_batch *next;		/* the coordinator's inbox */
@@ -29,6 +30,7 @@ struct cmd_batch {
 	uint32_t *slots, *records;
 	jr_job_id *ids;
 	uint32_t *attempts;		/* restored batches: attempts made */
+	struct cmd_restore_info *rinfo;	/* restored batches: what the journal knew */
 	bool restored;
 };
 

@@ -233,6 +233,7 @@ static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
 	ev->time_ns = jr_slot_get(co->engine->region.slots[job->slot].start_ns);
 	ev->pid = job->child.pid;
 	ev->pid_start_ticks = job->start_ticks;
+	ev->cgroup_slot = job->cgroup_slot;
 	if (job->child.pid > 0)
 		memcpy(ev->boot_id, jr_exec_boot_id(), sizeof(ev->boot_id));
 	if (job->sj.alloc) {
@@ -272,7 +273,7 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->spawner_count == 0)	/* runners wait for their own children */
+	if (co->spawner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
 	job->running = true;
 	job->reaped = false;
@@ -332,6 +333,7 @@ int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job)
 	}
 	if (rc == 0 && co->job_event)	/* its identity goes to the journal */
 		jr_exec_start_ticks(job->child.pid, &job->start_ticks);
+	job->cgroup_slot = job->cgroup.slot;
 	if (rc < 0 && job->cgroup.fd >= 0)
 		jr_cgroup_job_release(&co->cg, &job->cgroup, COLLECT_WAIT_MS);
 	cmd_launch_free(&l);
@@ -364,7 +366,10 @@ void cmd_job_collect_wait(struct jr_coordinator *co, struct cmd_job *job)
 
 void cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 {
-	(void)co;
+	if (co->keeper_fd >= 0) {
+		coord_keeper_signal(co, job, sig);
+		return;
+	}
 	if (job->reaped)
 		return;		/* its cgroup may hold the next job already */
 	if (job->cgroup.fd < 0)
@@ -418,7 +423,7 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 	jr_slot_put(s->end_ns, now);	/* the clock this turn's pass uses */
 }
 
-static void set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
+void coord_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
 {
 	struct jr_slot *s = &co->engine->region.slots[job->slot];
 	uint16_t flags = jr_slot_get(s->flags) & 0xff;
@@ -461,11 +466,24 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 {
 	if (job->ext_list != EXT_NONE)
 		ext_unlink(co, job);
-	set_progress(co, job, jr_exec_read_progress(&job->child));
+	coord_set_progress(co, job, jr_exec_read_progress(&job->child));
 	jr_exec_close(&job->child);	/* closing the pidfd leaves the epoll set */
 	jr_cgroup_job_close(&job->cgroup);
 	coord_running_remove(co, job);
 	job->running = false;
+}
+
+/* The attempt failed; the job goes back to wait until not_before_ns. */
+static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason reason,
+		  uint64_t not_before_ns, uint64_t now)
+{
+	jr_store_relaxed(&record_of(co, job)->reason, reason);
+	job->sj.not_before_ns = not_before_ns;
+	cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
+	slot_requeue(&co->engine->region.slots[job->slot]);
+	jr_sched_requeue(&co->sched, &job->sj, job->sj.not_before_ns, now);
+	if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
+		cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
 }
 
 void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
@@ -477,6 +495,8 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
+	else if (job->lost)
+		reason = JR_REASON_COORDINATOR_LOST;
 	else if (job->worker_lost)
 		reason = JR_REASON_WORKER_LOST;
 	else if (job->timed_out)
@@ -489,18 +509,20 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		cmd_job_end(co, job, JR_SCHED_SUCCEEDED, reason, now);
 	} else if (reason == JR_REASON_CANCELLED) {
 		cmd_job_end(co, job, JR_SCHED_CANCELLED, reason, now);
+	} else if (reason == JR_REASON_COORDINATOR_LOST && !co->cancel_all) {
+		/* Gone without a status while no engine watched: the daemon
+		 * failed, not the job. It runs again at once, whatever its
+		 * retries (at least once). */
+		co->lost++;
+		job->lost = false;
+		retry(co, job, reason, now, now);
 	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
-		jr_store_relaxed(&record_of(co, job)->reason, reason);
-		job->sj.not_before_ns = now + backoff_ns(co, job);
-		cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
-		slot_requeue(&co->engine->region.slots[job->slot]);
-		jr_sched_requeue(&co->sched, &job->sj, job->sj.not_before_ns, now);
-		if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
-			cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
+		retry(co, job, reason, now + backoff_ns(co, job), now);
 	} else {
 		cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);
 	}
 }
+
 
 static void retire(struct jr_coordinator *co, struct cmd_job *job)
 {

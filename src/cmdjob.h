@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "engine.h"
 #include "executor.h"
+#include "keeper.h"
 #include "scheduler.h"
 
 struct jr_coordinator;
@@ -40,6 +41,8 @@ struct cmd_job {
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
 	uint64_t start_ticks;		/* with child.pid: which process it is */
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
+	bool lost;			/* it ended without a status (keeper) */
 	bool running;
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
@@ -65,6 +68,30 @@ enum { EXT_NONE, EXT_READY, EXT_RUNNING };
 /* Recovery: open until a restore or a submission, running between the
  * first restore and restore_done(), then closed for good. */
 enum { RESTORE_OPEN, RESTORE_RUNNING, RESTORE_CLOSED };
+
+/* What the keeper held when this engine said HELLO (keeper.h): matched
+ * by restored jobs, the rest reconciled when the restore closes. */
+struct keeper_held {
+	uint64_t job_id;
+	uint32_t attempt;		/* 0: found by its cgroup, attempt unknown */
+	bool exited, matched;
+	struct kp_live live;
+	uint8_t *alloc;
+	struct kp_exited exit;
+};
+
+/* A restored job as the journal left it, beyond its spec (cmdrestore.c). */
+struct cmd_restore_info {
+	bool running;			/* the journal saw it start */
+	uint32_t attempt;
+	uint64_t start_ns, not_before_ns;
+	int32_t pid;
+	uint64_t pid_start_ticks;
+	uint8_t boot_id[16];
+	uint32_t cgroup_slot;
+	uint8_t *alloc;			/* its own allocation; NULL */
+	uint32_t alloc_len;
+};
 
 /* A doubly linked list of external jobs. */
 struct ext_list {
@@ -130,6 +157,22 @@ struct jr_coordinator {
 	uint32_t *restore_free;
 	uint32_t restore_free_count;
 	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
+	bool reconcile_pending;		/* under lock: restore closed, keeper leftovers */
+	bool restore_settled;		/* under lock: the coordinator took it all in */
+	pthread_cond_t restore_cv;
+	/* The keeper (cmdkeeper.c); keeper_fd -1: runner threads. */
+	int keeper_fd;
+	char *keeper_socket;
+	char *const *keeper_argv;
+	struct kp_buf kin, kout;	/* kout under state_lock */
+	struct kp_info kinfo;
+	struct keeper_held *held;
+	uint32_t held_count, held_cap;
+	struct kp_job_ref *acks;	/* under lock: jr_command_durable() */
+	uint32_t ack_count, ack_cap;
+	bool detach;			/* stopping without touching running jobs */
+	/* What restore and the keeper found (jr_engine_exec_info). */
+	uint64_t adopted, ended_while_away, lost, keeper_restarts;
 };
 
 /* What starting one attempt takes: the exec spec and everything it
@@ -184,6 +227,8 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 		   enum jr_job_event_kind kind, enum jr_job_state state,
 		   enum jr_reason reason, uint64_t now);
 
+void coord_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct);
+
 /* Record flags (pending, external) in the job's table record. */
 void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t flag, bool on);
@@ -206,6 +251,28 @@ int coord_make_state_dir(struct jr_coordinator *co);
  * must be poked (call coord_poke() after unlocking). */
 bool coord_settle(struct jr_coordinator *co, uint64_t now);
 bool coord_scheduling_paused(const struct jr_coordinator *co);
+
+/* cmdkeeper.c: command jobs run by the keeper. */
+int coord_keeper_open(struct jr_coordinator *co, const struct jr_engine_opts *o);
+void coord_keeper_close(struct jr_coordinator *co);
+int coord_keeper_spawn(struct jr_coordinator *co, struct cmd_job *job);
+void coord_keeper_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
+void coord_keeper_adopt(struct jr_coordinator *co, struct cmd_job *job,
+			const struct cmd_restore_info *ri);
+void coord_keeper_read(struct jr_coordinator *co, uint64_t now);
+void coord_keeper_flush(struct jr_coordinator *co);
+bool coord_keeper_pending(const struct jr_coordinator *co);
+void coord_keeper_lost(struct jr_coordinator *co, uint64_t now);
+void coord_keeper_reattach(struct jr_coordinator *co, uint64_t now);
+void coord_keeper_reconcile(struct jr_coordinator *co);
+struct keeper_held *coord_keeper_held(struct jr_coordinator *co, jr_job_id id);
+void coord_keeper_exit_result(const struct kp_exited *x, struct jr_exec_result *res);
+
+/* cmdrestore.c: a restored job the journal saw running, or the keeper
+ * holds, is taken back: true if it is running (or has just ended) now;
+ * false: schedule it as queued. */
+bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
+			struct cmd_restore_info *ri, uint64_t now);
 
 /* external.c: jobs for external workers. */
 bool ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now);

@@ -11,6 +11,8 @@
  * Until then submissions get -EBUSY.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -59,7 +61,7 @@ static int restore_begin(struct jr_coordinator *co)
 
 static bool restore_state_ok(uint32_t state)
 {
-	return state == JR_JOB_QUEUED || jr_slot_is_final(state);
+	return state == JR_JOB_QUEUED || state == JR_JOB_RUNNING || jr_slot_is_final(state);
 }
 
 /* The slot of each id must be valid and not restored yet, nor twice in
@@ -100,6 +102,24 @@ static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restor
 		rec->flags &= ~JR_REC_PENDING;
 }
 
+static int info_restore(struct cmd_restore_info *ri, const struct jr_job_restore *rs)
+{
+	*ri = (struct cmd_restore_info){
+		.running = rs->state == JR_JOB_RUNNING, .attempt = rs->attempt,
+		.start_ns = rs->start_ns, .not_before_ns = rs->not_before_ns, .pid = rs->pid,
+		.pid_start_ticks = rs->pid_start_ticks, .cgroup_slot = rs->cgroup_slot,
+	};
+	memcpy(ri->boot_id, rs->boot_id, sizeof(ri->boot_id));
+	if (ri->running && rs->alloc && rs->alloc_len && rs->alloc_len <= JR_ALLOC_ENCODED_MAX) {
+		ri->alloc = jr_malloc(rs->alloc_len);
+		if (!ri->alloc)
+			return -ENOMEM;
+		memcpy(ri->alloc, rs->alloc, rs->alloc_len);
+		ri->alloc_len = rs->alloc_len;
+	}
+	return 0;
+}
+
 /* Fill the slot of restored job i. Its state is published by the caller. */
 static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
 			const struct jr_command_spec *spec, const struct jr_job_restore *rs)
@@ -124,18 +144,21 @@ static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
 	b->records[i] = ref;
 	b->ids[i] = rs->job_id;
 	b->attempts[i] = rs->attempt;
-	return 0;
+	return info_restore(&b->rinfo[i], rs);
 }
 
 static void publish(struct jr_coordinator *co, const struct jr_job_restore *rs)
 {
 	struct jr_slot *s = &co->engine->region.slots[(uint32_t)rs->job_id];
 	uint32_t gen = (uint32_t)(rs->job_id >> 32);
+	/* One that was running shows queued until the coordinator has taken
+	 * it back (or run it again). */
+	uint32_t state = rs->state == JR_JOB_RUNNING ? JR_JOB_QUEUED : rs->state;
 
 	co->restored[(uint32_t)rs->job_id] = jr_slot_is_final(rs->state) ? RESTORED_FINAL :
 									   RESTORED_LIVE;
 	/* Pairs with readers' acquire loads of the state word. */
-	jr_store_release(&s->state, jr_slot_word(gen, rs->state));
+	jr_store_release(&s->state, jr_slot_word(gen, state));
 }
 
 /* The live jobs of b (in order) go to the coordinator as a batch. */
@@ -153,6 +176,7 @@ static struct cmd_batch *live_part(struct cmd_batch *b, const struct jr_job_rest
 		b->records[live] = b->records[i];
 		b->ids[live] = b->ids[i];
 		b->attempts[live] = b->attempts[i];
+		b->rinfo[live] = b->rinfo[i];
 		live++;
 	}
 	b->n = live;
@@ -212,8 +236,11 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 		return -ENOMEM;
 	rc = restore_check(co, rs, n, &bad);
 	b = rc == 0 ? cmd_batch_new(specs, n) : NULL;
-	if (rc == 0 && !b)
+	if (rc == 0 && (!b || !(b->rinfo = jr_calloc(n, sizeof(*b->rinfo))))) {
+		jr_free(b);
+		b = NULL;
 		rc = -ENOMEM;
+	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = jr_slot_is_final(rs[i].state) ?
 			     cmd_spec_priority(e, &specs[i], &b->prios[i]) :
@@ -227,15 +254,23 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	} else {
 		if (bad_index)
 			*bad_index = bad;
+		if (b)
+			jr_free(b->rinfo);
 		jr_free(b);
 		return rc;
 	}
 	if (rc < 0 && bad_index)
 		*bad_index = bad;
+	for (size_t i = 0; i < b->n; i++)	/* final ones need nothing of it */
+		if (jr_slot_is_final(rs[i].state)) {
+			jr_free(b->rinfo[i].alloc);
+			b->rinfo[i].alloc = NULL;
+		}
 	live_part(b, rs);
-	if (b->n == 0)
+	if (b->n == 0) {
+		jr_free(b->rinfo);
 		jr_free(b);
-	else {
+	} else {
 		jr_engine_count_submitted(e, b->n);
 		cmd_inbox_append(co, b);
 	}
@@ -263,23 +298,16 @@ void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 }
 
 /* Slots back to the free ring; submissions may come. */
-int jr_coord_restore_done(struct jr_engine *e)
+/* In place: the untouched slots first, in the ring's old order, then the
+ * finished restored ones, as if they had just ended: the table reuses
+ * them last, so their jobs stay readable the longest. Under co->lock, so
+ * that a restored job ending meanwhile is either marked (and put here)
+ * or freed after these (coord_free_slot). */
+static void rebuild_free_ring(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
-	struct jr_region *r = &e->region;
-	uint32_t cap = r->hdr->capacity;
-	int phase;
+	struct jr_region *r = &co->engine->region;
+	uint32_t cap = r->hdr->capacity, n = 0, *v = co->restore_free;
 
-	pthread_mutex_lock(&co->lock);
-	phase = co->restore_phase;
-	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
-	pthread_mutex_unlock(&co->lock);
-	if (phase != RESTORE_RUNNING)
-		return phase == RESTORE_OPEN ? 0 : -EBUSY;
-	/* In place: the untouched slots first, in the ring's old order, then
-	 * the finished restored ones, as if they had just ended: the table
-	 * reuses them last, so their jobs stay readable the longest. */
-	uint32_t n = 0, *v = co->restore_free;
 	for (uint32_t k = 0; k < co->restore_free_count; k++)
 		if (!co->restored || co->restored[v[k]] == RESTORED_NONE)
 			v[n++] = v[k];
@@ -292,5 +320,142 @@ int jr_coord_restore_done(struct jr_engine *e)
 	jr_free(co->restored);
 	co->restore_free = NULL;
 	co->restored = NULL;
+}
+
+int jr_coord_restore_done(struct jr_engine *e)
+{
+	struct jr_coordinator *co = e->coord;
+	int phase;
+
+	pthread_mutex_lock(&co->lock);
+	phase = co->restore_phase;
+	if (phase == RESTORE_RUNNING)
+		rebuild_free_ring(co);
+	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
+	/* Read with the inbox: every restored batch is taken in first. */
+	if (phase != RESTORE_CLOSED)
+		co->reconcile_pending = true;
+	pthread_mutex_unlock(&co->lock);
+	coord_poke(co);
+	if (phase == RESTORE_CLOSED)
+		return -EBUSY;
+	/* Once this returns, every restored job is in the coordinator's
+	 * hands: taken back, ended or scheduled (what /health shows). */
+	pthread_mutex_lock(&co->lock);
+	while (!co->restore_settled)
+		pthread_cond_wait(&co->restore_cv, &co->lock);
+	pthread_mutex_unlock(&co->lock);
 	return 0;
+}
+
+/* --- taking back what ran ------------------------------------------------------------------- */
+
+/* The job runs again under this engine: its resources (the same cores
+ * where they are still free), its slot, its deadlines from its first
+ * start. */
+static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attempt,
+		  uint64_t start_ns, const struct cmd_restore_info *ri, const uint8_t *alloc,
+		  uint32_t alloc_len, uint64_t now)
+{
+	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_alloc a;
+	bool have = alloc_len && jr_alloc_decode(alloc, alloc_len, &a) == 0;
+	int how = jr_sched_adopt(&co->sched, &job->sj, have ? &a : NULL, start_ns);
+
+	if (how)
+		fprintf(stderr, "jobring: job %016llx runs on, but %s\n", (unsigned long long)job->id,
+			how == 1 ? "its cores are not free any more: counted on others" :
+				   "this host has not the resources it holds: not counted");
+	jr_jobtab_start(s);
+	job->attempts = attempt;
+	jr_slot_put(s->attempt, (uint16_t)attempt);
+	jr_slot_put(s->worker_id, (uint16_t)co->id);
+	jr_slot_put(s->start_ns, start_ns);
+	jr_slot_put(s->end_ns, 0);
+	cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	job->child = (struct jr_child){ .pid = ri->pid, .pidfd = -1, .progress_fd = -1 };
+	job->start_ticks = ri->pid_start_ticks;
+	job->cgroup_slot = ri->cgroup_slot;
+	job->running = true;
+	job->term_at_ns = job->timeout_ns ? start_ns + job->timeout_ns : 0;
+	if (job->term_at_ns && job->term_at_ns < now)
+		job->term_at_ns = now;	/* over its limit while nobody watched */
+	coord_running_add(co, job);
+	co->outstanding++;
+	/* The journal may lack its start (a start not yet on disk when the
+	 * last engine died): it has it now. */
+	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
+}
+
+/* Does what the keeper holds come after what the journal says? An exit
+ * of an attempt the journal already saw end was applied already. */
+static bool held_is_news(const struct keeper_held *h, const struct cmd_restore_info *ri)
+{
+	if (h->attempt == 0)	/* found by its cgroup: the journal's attempt */
+		return !h->exited;
+	return h->attempt > ri->attempt || (h->attempt == ri->attempt && ri->running);
+}
+
+static void apply_held(struct jr_coordinator *co, struct cmd_job *job, struct keeper_held *h,
+		       struct cmd_restore_info *ri, uint64_t now)
+{
+	uint32_t attempt = h->attempt ? h->attempt : ri->running ? ri->attempt : ri->attempt + 1;
+	uint64_t start = h->live.start_ns ? h->live.start_ns :
+			 attempt == ri->attempt && ri->start_ns ? ri->start_ns : h->exit.end_ns;
+
+	h->matched = true;
+	if (!h->exited) {
+		struct cmd_restore_info live = *ri;
+		live.pid = h->live.pid;
+		live.pid_start_ticks = h->live.start_ticks;
+		live.cgroup_slot = h->live.cgroup_slot;
+		live.attempt = attempt;
+		live.start_ns = start;
+		adopt(co, job, attempt, start, &live, h->alloc ? h->alloc : ri->alloc,
+		      h->alloc ? h->live.alloc_len : ri->alloc_len, now);
+		co->adopted++;
+		if (h->attempt == 0)	/* found by its cgroup: tell the keeper more */
+			coord_keeper_adopt(co, job, &live);
+		return;
+	}
+	/* It ended while no engine was here: its real status. */
+	struct jr_exec_result res;
+	adopt(co, job, attempt, start, ri, ri->alloc, ri->alloc_len, now);
+	coord_keeper_exit_result(&h->exit, &res);
+	coord_set_progress(co, job, h->exit.progress);
+	job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
+	co->ended_while_away += !job->lost;
+	/* Its end as it happened, while no engine was here. */
+	cmd_job_exited(co, job, &res, h->exit.end_ns && h->exit.end_ns < now ? h->exit.end_ns : now);
+}
+
+bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
+			struct cmd_restore_info *ri, uint64_t now)
+{
+	struct keeper_held *h = co->keeper_fd >= 0 ? coord_keeper_held(co, job->id) : NULL;
+
+	if (h && !held_is_news(h, ri))
+		h = NULL;	/* applied already: let go at reconcile */
+	if (h) {
+		apply_held(co, job, h, ri, now);
+		return true;
+	}
+	if (!ri->running)
+		return false;
+	if (co->keeper_fd >= 0) {
+		/* The keeper does not hold it: it watches it if it still lives,
+		 * and says EXITED (lost) otherwise. */
+		adopt(co, job, ri->attempt, ri->start_ns, ri, ri->alloc, ri->alloc_len, now);
+		coord_keeper_adopt(co, job, ri);
+		co->adopted++;	/* counted lost instead if it turns out gone */
+		return true;
+	}
+	/* Runner threads: a process of the last engine is nobody's child
+	 * here. If it still runs it is stopped; the job runs again. */
+	if (jr_exec_process_alive(ri->pid, ri->pid_start_ticks, ri->boot_id))
+		kill(-ri->pid, SIGKILL);
+	jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->reason,
+			 JR_REASON_COORDINATOR_LOST);
+	co->lost++;
+	return false;
 }

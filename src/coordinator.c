@@ -72,7 +72,13 @@ bool coord_scheduling_paused(const struct jr_coordinator *co)
  * job holds a core, so there are never more than the host's cores). */
 void coord_running_add(struct jr_coordinator *co, struct cmd_job *job)
 {
-	JR_ASSERT(co->running_count < co->running_cap);
+	/* Jobs taken back after a restart may outnumber this host's cores. */
+	if (co->running_count == co->running_cap &&
+	    jr_array_grow(&co->running, &co->running_cap, co->running_count,
+			  co->running_count + 1, sizeof(*co->running), 64) < 0) {
+		JR_ASSERT(!"no room for a running job");
+		return;
+	}
 	co->running[co->running_count++] = job;
 }
 
@@ -103,6 +109,14 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 	coord_running_add(co, job);
 	job->spawning = true;
 	job->next = NULL;
+	if (co->keeper_fd >= 0) {	/* the keeper starts it; STARTED says so */
+		job->spawn_rc = coord_keeper_spawn(co, job);
+		if (job->spawn_rc < 0) {
+			job->next = co->spawned_here;
+			co->spawned_here = job;
+		}
+		return;
+	}
 	if (co->spawner_count == 0) {	/* spawn on this thread */
 		job->spawn_rc = cmd_job_spawn(co, job);
 		job->next = co->spawned_here;
@@ -230,6 +244,22 @@ static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 	jr_engine_notify_done(r);
 }
 
+/* A restored job: its attempts, the rest of a retry's backoff, and, if
+ * it was running, taken back (true: not to be scheduled). */
+static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
+			  struct cmd_restore_info *ri, uint32_t attempts, uint64_t now)
+{
+	bool taken;
+
+	job->attempts = attempts;
+	if (ri->not_before_ns > job->sj.not_before_ns)
+		job->sj.not_before_ns = ri->not_before_ns;
+	taken = coord_restore_take(co, job, ri, now);
+	jr_free(ri->alloc);
+	ri->alloc = NULL;
+	return taken;
+}
+
 static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
 {
 	struct jr_region *r = &co->engine->region;
@@ -245,13 +275,15 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];
-		if (b->restored)
-			job->attempts = b->attempts[i];
 		/* Pairs with coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);
+		if (b->restored && take_restored(co, job, &b->rinfo[i], b->attempts[i], now))
+			continue;
 		take_submission(co, job, now);
 	}
+	if (b->restored)
+		jr_free(b->rinfo);
 }
 
 static void drain_inbox(struct jr_coordinator *co, uint64_t now)
@@ -260,9 +292,13 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
+	bool reconcile;
+
 	pthread_mutex_lock(&co->lock);
 	batches = co->inbox_head;
 	co->inbox_head = co->inbox_tail = NULL;
+	reconcile = co->reconcile_pending;
+	co->reconcile_pending = false;
 	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
 	if (ncancel) {
 		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
@@ -276,6 +312,14 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 		batches = b->next;
 		take_batch(co, b, now);
 		jr_free(b);
+	}
+	if (reconcile) {	/* after the last restored batch: what nobody claimed */
+		if (co->keeper_fd >= 0)
+			coord_keeper_reconcile(co);
+		pthread_mutex_lock(&co->lock);
+		co->restore_settled = true;
+		pthread_cond_broadcast(&co->restore_cv);
+		pthread_mutex_unlock(&co->lock);
 	}
 	for (uint32_t i = 0; i < ncancel; i++)
 		take_cancel(co, cancels[i], now);
@@ -355,7 +399,10 @@ static void wait_events(struct jr_coordinator *co)
 	pthread_mutex_lock(&co->state_lock);
 	for (int i = 0; i < n; i++) {
 		void *p = ev[i].data.ptr;
-		if (p == &co->evfd || p == &co->tfd) {
+		if (p == &co->keeper_fd) {
+			if (co->keeper_fd >= 0)
+				coord_keeper_read(co, now);
+		} else if (p == &co->evfd || p == &co->tfd) {
 			if (read(p == &co->evfd ? co->evfd : co->tfd, &drain, sizeof(drain)) < 0)
 				continue;
 		} else {
@@ -400,7 +447,7 @@ static bool turn(struct jr_coordinator *co)
 	pthread_mutex_unlock(&co->lock);
 	if (cancel_all)
 		cancel_everything(co, now);
-	if (stopping)
+	if (stopping && !co->detach)
 		ext_end_all(co, now);
 	check_deadlines(co, now);
 	if (!cancel_all && !coord_scheduling_paused(co))
@@ -412,7 +459,8 @@ static bool turn(struct jr_coordinator *co)
 	}
 	end_refused(co, now);
 	free_dead(co);
-	if (stopping && co->outstanding == 0) {
+	coord_keeper_flush(co);
+	if (stopping && (co->outstanding == 0 || co->detach)) {
 		pthread_mutex_unlock(&co->state_lock);
 		return false;
 	}
@@ -464,7 +512,8 @@ bool coord_settle(struct jr_coordinator *co, uint64_t now)
 		jr_sched_pass(&co->sched, now);
 	end_refused(co, now);
 	free_dead(co);
-	return co->outstanding == 0 || next_deadline(co) < co->armed_ns;
+	return co->outstanding == 0 || next_deadline(co) < co->armed_ns ||
+	       coord_keeper_pending(co);
 }
 
 static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
@@ -591,7 +640,30 @@ static int open_fds(struct jr_coordinator *co)
 	ev.data.ptr = &co->tfd;
 	if (epoll_ctl(co->epfd, EPOLL_CTL_ADD, co->tfd, &ev) < 0)
 		return -errno;
+	ev.data.ptr = &co->keeper_fd;
+	if (co->keeper_fd >= 0 && epoll_ctl(co->epfd, EPOLL_CTL_ADD, co->keeper_fd, &ev) < 0)
+		return -errno;
 	return 0;
+}
+
+/* Stopping with DETACH: the jobs this engine still knows of are let go
+ * (their processes run on under the keeper). */
+static void free_remaining_jobs(struct jr_coordinator *co)
+{
+	struct jr_region *r = &co->engine->region;
+
+	for (uint32_t i = 1; i < r->hdr->capacity; i++) {
+		struct jr_slot *s = &r->slots[i];
+		if (jr_slot_state(jr_load_acquire(&s->state)) == JR_JOB_FREE ||
+		    !jr_jobtab_is_command(s))
+			continue;
+		struct jr_cmd_record *rec = jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg));
+		struct cmd_job *job = (struct cmd_job *)(uintptr_t)jr_load_acquire(&rec->coord);
+		if (!job)
+			continue;
+		jr_store_release(&rec->coord, 0);
+		cmd_job_free(job);
+	}
 }
 
 static void coord_free(struct jr_coordinator *co)
@@ -604,9 +676,12 @@ static void coord_free(struct jr_coordinator *co)
 		close(co->tfd);
 	jr_sched_destroy(&co->sched);
 	jr_cgroups_close(&co->cg, /* remove */ true);
+	coord_keeper_close(co);
+	jr_free(co->acks);
 	jr_free(co->running);
 	jr_free(co->cancels);
 	pthread_cond_destroy(&co->spawn_cv);
+	pthread_cond_destroy(&co->restore_cv);
 	pthread_mutex_destroy(&co->state_lock);
 	pthread_mutex_destroy(&co->lock);
 	jr_free(co);
@@ -633,6 +708,7 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	pthread_mutex_init(&co->lock, NULL);
 	pthread_mutex_init(&co->state_lock, NULL);
 	pthread_cond_init(&co->spawn_cv, NULL);
+	pthread_cond_init(&co->restore_cv, NULL);
 	cfg.mem_per_node = o->mem_per_node;
 	cfg.gpus_per_node = o->gpus_per_node;
 	if (jr_res_parse_totals(o->custom_resources, &cfg, co->custom_names) < 0 ||
@@ -646,8 +722,13 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	if (!co->running)
 		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
+	co->sched.max_running = o->keeper_socket ? o->runner_threads : 0;
 	name_state_dir(co, o->state_dir);
-	open_cgroups(co, o);
+	rc = coord_keeper_open(co, o);
+	if (rc < 0)
+		return rc;
+	if (co->keeper_fd < 0)	/* with a keeper, job cgroups are the keeper's */
+		open_cgroups(co, o);
 	return open_fds(co);
 }
 
@@ -659,11 +740,13 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 	if (!co)
 		return -ENOMEM;
 	co->cg.dir_fd = -1;
+	co->keeper_fd = -1;
 	rc = coord_setup(e, co, o);
 	if (rc == 0)
-		rc = spawners_start(co, (o->flags & JR_ENGINE_SPAWN_INLINE) ? 0 :
-					    o->runner_threads ? o->runner_threads :
-								e->topo.core_count);
+		rc = spawners_start(co, co->keeper_fd >= 0 ? 0 :
+					(o->flags & JR_ENGINE_SPAWN_INLINE) ? 0 :
+					o->runner_threads ? o->runner_threads :
+							    e->topo.core_count);
 	if (rc == 0)
 		rc = -pthread_create(&co->thread, NULL, coord_main, co);
 	if (rc < 0) {
@@ -675,7 +758,7 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 	return 0;
 }
 
-void jr_coord_stop(struct jr_engine *e, bool cancel)
+void jr_coord_stop(struct jr_engine *e, enum jr_close_mode mode)
 {
 	struct jr_coordinator *co = coord_of(e);
 
@@ -683,14 +766,51 @@ void jr_coord_stop(struct jr_engine *e, bool cancel)
 		return;
 	pthread_mutex_lock(&co->lock);
 	co->stopping = true;
-	co->cancel_all = cancel;
+	co->cancel_all = mode == JR_CLOSE_CANCEL;
+	co->detach = mode == JR_CLOSE_DETACH;
 	pthread_mutex_unlock(&co->lock);
 	poke(co);
 	pthread_join(co->thread, NULL);
 	spawners_stop(co);
 	free_dead(co);
+	if (co->detach)
+		free_remaining_jobs(co);
 	coord_free(co);
 	e->coord = NULL;
+}
+
+bool jr_coord_has_keeper(const struct jr_engine *e)
+{
+	return coord_of(e) && coord_of(e)->keeper_fd >= 0;
+}
+
+void jr_coord_exec_info(struct jr_engine *e, struct jr_exec_info *out)
+{
+	struct jr_coordinator *co = coord_of(e);
+
+	memset(out, 0, sizeof(*out));
+	if (!co)
+		return;
+	pthread_mutex_lock(&co->state_lock);
+	if (co->keeper_fd >= 0 || co->keeper_socket) {
+		out->cgroups = co->kinfo.cgroup_mode == JR_CGROUP_V2;
+		snprintf(out->cgroup_path, sizeof(out->cgroup_path), "%s", co->kinfo.cgroup_path);
+		jr_cgroup_controller_names(co->kinfo.controllers, out->controllers,
+					   sizeof(out->controllers));
+		snprintf(out->note, sizeof(out->note), "%s", co->kinfo.note);
+		out->keeper_pid = co->kinfo.pid;
+	} else {
+		out->cgroups = co->cg.mode == JR_CGROUP_V2;
+		snprintf(out->cgroup_path, sizeof(out->cgroup_path), "%s", co->cg.path);
+		jr_cgroup_controller_names(co->cg.controllers, out->controllers,
+					   sizeof(out->controllers));
+		snprintf(out->note, sizeof(out->note), "%s", co->cg.note);
+	}
+	out->keeper_restarts = co->keeper_restarts;
+	out->adopted = co->adopted;
+	out->ended_while_away = co->ended_while_away;
+	out->lost = co->lost;
+	pthread_mutex_unlock(&co->state_lock);
 }
 
 /* --- requests from any thread ------------------------------------------ */
@@ -739,6 +859,7 @@ void jr_coord_stats(struct jr_engine *e, struct jr_stats *out)
 		out->queued_by_priority[p] += n;
 		out->queued += n;
 	}
+	out->running += co->running_count;	/* command jobs: local and external */
 	for (int b = 0; b < JR_WAIT_BUCKETS; b++)
 		out->start_wait_us_hist[b] = co->start_wait_hist[b];
 	out->start_wait_us_sum = co->start_wait_sum_us;

@@ -20,10 +20,13 @@ struct jr_engine;
 /* Start the coordinator (called from jr_engine_open). 0 or -errno. */
 int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *opts);
 
-/* Stop it: with cancel, everything not finished is cancelled first
- * (running children get SIGTERM, then SIGKILL); otherwise it must already
- * be idle. Joins the thread and frees it. */
-void jr_coord_stop(struct jr_engine *e, bool cancel);
+/* Stop it: with JR_CLOSE_CANCEL, everything not finished is cancelled
+ * first (running children get SIGTERM, then SIGKILL); with DRAIN it must
+ * already be idle; with DETACH nothing is touched (the keeper keeps the
+ * running jobs). Joins the thread and frees it. */
+void jr_coord_stop(struct jr_engine *e, enum jr_close_mode mode);
+bool jr_coord_has_keeper(const struct jr_engine *e);
+void jr_coord_exec_info(struct jr_engine *e, struct jr_exec_info *out);
 
 /* See jr_command_submit() in jobring.h. */
 int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,

@@ -79,7 +79,7 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 
 static void engine_free(struct jr_engine *e)
 {
-	jr_coord_stop(e, /* cancel */ true);
+	jr_coord_stop(e, JR_CLOSE_CANCEL);
 	jr_free(e->workers);
 	jr_region_unmap(&e->region);
 	jr_topology_destroy(&e->topo);
@@ -125,6 +125,17 @@ int jr_engine_resume(struct jr_engine *e)
 	return 0;
 }
 
+int jr_engine_pause(struct jr_engine *e)
+{
+	struct jr_control *ctl = e->region.ctl;
+	uint32_t expected = JR_RUN_ACTIVE;
+
+	if (!jr_cas_acq_rel(&ctl->run_state, &expected, JR_RUN_PAUSED))
+		return expected == JR_RUN_PAUSED ? 0 : -ESHUTDOWN;
+	jr_coord_wake(e);
+	return 0;
+}
+
 /* Cancel whatever is left in the rings once the workers are gone. */
 static uint64_t cancel_rings(struct jr_region *r)
 {
@@ -153,7 +164,9 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 
 	if (!e)
 		return -EINVAL;
-	if (mode != JR_CLOSE_DRAIN && mode != JR_CLOSE_CANCEL)
+	if (mode != JR_CLOSE_DRAIN && mode != JR_CLOSE_CANCEL && mode != JR_CLOSE_DETACH)
+		return -EINVAL;
+	if (mode == JR_CLOSE_DETACH && !jr_coord_has_keeper(e))
 		return -EINVAL;
 	r = &e->region;
 	jr_store_release(&r->ctl->accepting, 0);
@@ -161,14 +174,22 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 		jr_engine_resume(e);
 		jr_coord_end_external(e);	/* no worker will come for them */
 		jr_engine_wait_all(e);
-		jr_coord_stop(e, /* cancel */ false);
+		jr_coord_stop(e, JR_CLOSE_DRAIN);
 		jr_workers_stop(e, JR_RUN_STOP);
 	} else {
-		jr_coord_stop(e, /* cancel */ true);
+		jr_coord_stop(e, mode);
 		jr_workers_stop(e, JR_RUN_CANCEL);
 		cancelled = cancel_rings(r) + jr_queue_cancel_all_held(r);
 		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, cancelled);
 	}
 	engine_free(e);
+	return 0;
+}
+
+int jr_engine_exec_info(struct jr_engine *e, struct jr_exec_info *out)
+{
+	if (!e || !out)
+		return -EINVAL;
+	jr_coord_exec_info(e, out);
 	return 0;
 }

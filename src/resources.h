@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "jobring.h"
 #include "topology.h"
 
 #define JR_NUMA_MAX 16u
@@ -124,7 +125,7 @@ int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a);
 /* An allocation as a few bytes (only what it holds), for the journal and
  * jobringd's keeper: the length written, or 0 if size is too small.
  * JR_ALLOC_ENCODED_MAX always suffices. */
-#define JR_ALLOC_ENCODED_MAX 1024u
+#define JR_ALLOC_ENCODED_MAX JR_ALLOC_BYTES_MAX
 uint32_t jr_alloc_encode(const struct jr_alloc *a, uint8_t *buf, uint32_t size);
 /* 0, or -EINVAL for bytes that are not an encoding. */
 int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a);

@@ -323,6 +323,8 @@ void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
 static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	mark_running(s, job, now);
+	job->local = true;
+	s->running_local++;
 	if (s->ops.start)
 		s->ops.start(s->ops.ctx, job, now);
 }
@@ -424,7 +426,8 @@ static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps
 	for (i = 0; i < w->count; i++) {
 		struct jr_sched_job *job = w->items[i];
 		bool go;
-		if (!any_core_free(s->pools) || ps->tried > JR_BACKFILL_DEPTH) {
+		if (!any_core_free(s->pools) || ps->tried > JR_BACKFILL_DEPTH ||
+		    (s->max_running && s->running_local >= s->max_running)) {
 			more = false;
 			break;
 		}
@@ -466,12 +469,44 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 	return ps.started;
 }
 
+static void not_running(struct jr_sched *s, struct jr_sched_job *job)
+{
+	JR_ASSERT(job->state == JR_SCHED_RUNNING);
+	running_remove(s, job);
+	if (job->local) {
+		JR_ASSERT(s->running_local > 0);
+		s->running_local--;
+		job->local = false;
+	}
+}
+
+int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr_alloc *alloc,
+		   uint64_t start_ns)
+{
+	struct jr_alloc a;
+	int how = 0;
+
+	JR_ASSERT(job->alloc == NULL && job->list == ON_NONE);
+	job->seq = s->next_seq++;
+	if (!alloc || jr_res_reserve_exact(s->pools, alloc) < 0) {
+		how = jr_res_reserve(s->pools, &job->req, &a) == 0 ? 1 : 2;
+		alloc = how == 1 ? &a : NULL;
+	}
+	if (alloc && (job->alloc = jr_malloc(sizeof(*alloc))) != NULL)
+		*job->alloc = *alloc;
+	else if (alloc)
+		jr_res_release(s->pools, alloc);
+	mark_running(s, job, start_ns);
+	job->local = true;
+	s->running_local++;
+	return how;
+}
+
 void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		     enum jr_sched_state state, enum jr_sched_reason reason,
 		     uint64_t now)
 {
-	JR_ASSERT(job->state == JR_SCHED_RUNNING);
-	running_remove(s, job);
+	not_running(s, job);
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
@@ -484,8 +519,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 		      uint64_t not_before_ns, uint64_t now)
 {
-	JR_ASSERT(job->state == JR_SCHED_RUNNING);
-	running_remove(s, job);
+	not_running(s, job);
 	give_back(s->pools, job);
 	job->state = JR_SCHED_PENDING;
 	job->not_before_ns = not_before_ns;

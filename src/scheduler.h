@@ -69,6 +69,7 @@ struct jr_sched_job {
 	uint32_t index;		/* position in the list it is on */
 	uint8_t list;		/* which list: enum in sched.c */
 	bool dependency_failed;	/* a dependency had failed before submit */
+	bool local;		/* running on this host (counts for max_running) */
 };
 
 struct jr_sched_ops {
@@ -100,6 +101,10 @@ struct jr_sched {
 	uint64_t waiting_count;
 	struct jr_job_list running;
 	struct jr_job_list delayed;	/* min-heap on not_before_ns */
+	/* At most this many local jobs run at once (0: no cap but the
+	 * pools): jobringd --workers. */
+	uint32_t max_running;
+	uint32_t running_local;
 	/* What the last pass decided for its head (tests, metrics). */
 	uint64_t shadow_ns;
 	uint64_t backfilled;
@@ -127,6 +132,13 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now);
  * resources of this host. */
 void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
 			     uint64_t now);
+
+/* A job that was running before a restart is running again: it holds
+ * exactly alloc if that is free (else what its request takes anywhere,
+ * else nothing; the return value says which: 0, 1, 2), started at
+ * start_ns. No ops.start. */
+int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr_alloc *alloc,
+		   uint64_t start_ns);
 
 /* A running job ended: give back its resources, release or cancel its
  * dependents. state is SUCCEEDED, FAILED or CANCELLED. */

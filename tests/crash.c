@@ -205,7 +205,7 @@ static int on_record(void *ctx, const struct jr_journal_record *rec)
 	struct ends *e = ctx;
 	struct rec_event ev;
 
-	if (rec->type != REC_END || rec->len != sizeof(ev))
+	if (rec->type != REC_END || rec->len < sizeof(ev))
 		return 0;
 	memcpy(&ev, rec->payload, sizeof(ev));
 	if (e->n == e->cap) {

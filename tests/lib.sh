@@ -43,8 +43,9 @@ field() {	# field KEY: a top-level string or number of $body
 		sed -e "s/^\"$1\"://" -e 's/^"//' -e 's/"$//'
 }
 
-start_daemon() {	# start_daemon [options...]
-	"$daemon" --socket "$sock" --state-dir "$tmp/state" "$@" 2>>"$tmp/daemon.log" &
+start_daemon() {	# start_daemon [options...] (and $JR_DAEMON_ARGS)
+	# shellcheck disable=SC2086
+	"$daemon" --socket "$sock" --state-dir "$tmp/state" ${JR_DAEMON_ARGS:-} "$@" 2>>"$tmp/daemon.log" &
 	daemon_pid=$!
 	pids+=("$daemon_pid")
 	for _ in $(seq 600); do [ -S "$sock" ] && curl -s --unix-socket "$sock" http://x/health >/dev/null && return 0; sleep 0.05; done

@@ -399,10 +399,23 @@ static void test_cgroup_holds_escapees(void **state)
 	uint32_t slot = job.slot;
 	assert_int_equal(jr_cgroup_job_release(&cg, &job, 5000), 0);
 	assert_int_equal(job.fd, -1);
-	/* The next job gets the same directory, and no new one was made. */
+	/* A killed cgroup is not reused (Linux would kill what enters it);
+	 * an empty one that was never killed is. */
 	assert_int_equal(jr_cgroup_job_take(&cg, "0000000100000002", 0, &next), 0);
+	assert_true(next.slot != slot);
+	assert_int_equal(cg.made, 2);
+	slot = next.slot;
+	assert_int_equal(jr_cgroup_job_release(&cg, &next, 5000), 0);
+	assert_int_equal(jr_cgroup_job_take(&cg, "0000000100000003", 0, &next), 0);
 	assert_int_equal(next.slot, slot);
-	assert_int_equal(cg.made, 1);
+	assert_int_equal(cg.made, 2);
+	char *true_argv[] = { "true", NULL };
+	s.argv = true_argv;
+	s.cgroup_fd = next.fd;
+	jr_exec_close(&c);
+	assert_int_equal(jr_exec_spawn(&s, &c), 0);
+	r = wait_child(&c);
+	assert_int_equal(r.exit_code, 0);	/* not killed on entry */
 	assert_int_equal(jr_cgroup_job_release(&cg, &next, 5000), 0);
 	jr_exec_close(&c);
 	jr_cgroups_close(&cg, /* remove */ true);

@@ -42,31 +42,35 @@ static const char *type_name(uint16_t type)
 
 /* Each job of a SNAP_JOBS record (fn may be NULL): how many. */
 static uint64_t for_each_snap_job(const struct jr_journal_record *r,
-				  void (*fn)(const struct rec_snap_job *, const char *, uint64_t))
+				  void (*fn)(const struct rec_snap_view *))
 {
-	const char *p = r->payload;
+	struct rec_snap_view v;
 	size_t pos = 0;
 	uint64_t n = 0;
 
-	while (r->len - pos >= sizeof(struct rec_snap_job) + sizeof(uint64_t)) {
-		struct rec_snap_job j;
-		uint64_t len;
-		memcpy(&j, p + pos, sizeof(j));
-		memcpy(&len, p + pos + sizeof(j), sizeof(len));
-		if (len > r->len || REC_SNAP_JOB_BYTES(len) > r->len - pos)
-			break;
+	while (rec_snap_next(r->payload, r->len, &pos, &v) == 0) {
 		if (fn)
-			fn(&j, p + pos + sizeof(j) + sizeof(len), len);
-		pos += REC_SNAP_JOB_BYTES(len);
+			fn(&v);
 		n++;
 	}
 	return n;
 }
 
-static void dump_snap_job(const struct rec_snap_job *j, const char *text, uint64_t len)
+static void dump_proc(const struct rec_proc *p)
 {
-	printf("\n  job=%016" PRIx64 " state=%s attempt=%u %.*s", j->job_id,
-	       jr_job_state_name((enum jr_job_state)j->state), j->attempt, (int)len, text);
+	printf(" pid=%d start_ticks=%" PRIu64 " cgroup=job-%u", p->pid, p->start_ticks,
+	       p->cgroup_slot);
+}
+
+static void dump_snap_job(const struct rec_snap_view *v)
+{
+	printf("\n  job=%016" PRIx64 " state=%s attempt=%u", v->job.job_id,
+	       jr_job_state_name((enum jr_job_state)v->job.state), v->job.attempt);
+	if (v->job.flags & REC_SNAP_PROC)
+		dump_proc(&v->proc);
+	if (v->job.flags & REC_SNAP_BACKOFF)
+		printf(" not_before=%" PRIu64, v->not_before_ns);
+	printf(" %.*s", (int)v->text_len, v->text);
 }
 
 static void dump_submit(const struct jr_journal_record *r)
@@ -88,8 +92,10 @@ static void dump_submit(const struct jr_journal_record *r)
 static void dump_event(const struct jr_journal_record *r)
 {
 	struct rec_event e;
+	struct rec_proc p;
+	uint64_t not_before;
 
-	if (r->len != sizeof(e)) {
+	if (r->len < sizeof(e)) {
 		printf(" (bad size)");
 		return;
 	}
@@ -99,6 +105,14 @@ static void dump_event(const struct jr_journal_record *r)
 	if (r->type != REC_START)
 		printf(" reason=%s exit=%d signal=%d", jr_reason_name((enum jr_reason)e.reason),
 		       e.exit_code, e.signal);
+	if (r->type == REC_START && r->len >= sizeof(e) + sizeof(p)) {
+		memcpy(&p, (const char *)r->payload + sizeof(e), sizeof(p));
+		dump_proc(&p);
+	}
+	if (r->type == REC_RETRY && r->len >= sizeof(e) + sizeof(not_before)) {
+		memcpy(&not_before, (const char *)r->payload + sizeof(e), sizeof(not_before));
+		printf(" not_before=%" PRIu64, not_before);
+	}
 }
 
 static void dump_other(const struct jr_journal_record *r)
@@ -157,7 +171,7 @@ static int sum_record(void *ctx, const struct jr_journal_record *r)
 	if (r->type == REC_SUBMIT && r->len >= sizeof(h)) {
 		memcpy(&h, r->payload, sizeof(h));
 		s->submitted += h.count;
-	} else if (r->type == REC_END && r->len == sizeof(e)) {
+	} else if (r->type == REC_END && r->len >= sizeof(e)) {
 		memcpy(&e, r->payload, sizeof(e));
 		s->ended[e.state & 7]++;
 	} else if (r->type == REC_SNAP_JOBS) {

@@ -53,5 +53,6 @@ int cli_workers(struct cli *c, int argc, char **argv);
 int cli_executions(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
 int cli_queues(struct cli *c, int argc, char **argv);
+int cli_shutdown(struct cli *c, int argc, char **argv);
 
 #endif

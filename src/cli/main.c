@@ -28,6 +28,8 @@ static void usage(FILE *f)
 "  executions [--job ID] [--worker W] [--status S]\n"
 "  stats                             counters and queue depths\n"
 "  queues [--create NAME [--priority N] [--max-workers N]]\n"
+"  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
+"                                    with --drain, finish or are cancelled first)\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
 "                                    needed (runs jobring-journal)\n"
 "\n"
@@ -133,7 +135,7 @@ static const struct {
 	{ "submit", cli_submit }, { "show", cli_show }, { "ls", cli_ls },
 	{ "cancel", cli_cancel }, { "wait", cli_wait }, { "logs", cli_logs },
 	{ "workers", cli_workers }, { "executions", cli_executions },
-	{ "stats", cli_stats }, { "queues", cli_queues },
+	{ "stats", cli_stats }, { "queues", cli_queues }, { "shutdown", cli_shutdown },
 };
 
 /* `jobring journal ...` is jobring-journal, found next to this program

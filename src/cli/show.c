@@ -307,3 +307,43 @@ int cli_queues(struct cli *c, int argc, char **argv)
 	cJSON_Delete(body);
 	return rc;
 }
+
+/* jobring shutdown [--drain] [--grace DURATION]: stop the daemon. */
+int cli_shutdown(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "drain", 0, NULL, 'd' }, { "grace", 1, NULL, 'g' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct opt_spec spec = {
+		"usage: jobring shutdown [--drain [--grace DURATION]]\n"
+		"  without --drain: the daemon stops, running jobs go on (the next start takes\n"
+		"  them back); --drain: no job starts any more, running ones get the grace\n"
+		"  (default 30s), then are cancelled, then the daemon stops\n",
+		opts, "dg:h" };
+	cJSON *body = cJSON_CreateObject(), *answer;
+	char *text;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = next_opt(&spec, argc, argv)) != -1) {
+		if (opt == '?') {
+			cJSON_Delete(body);
+			return CLI_USAGE;
+		}
+		if (opt == 'd')
+			cJSON_AddBoolToObject(body, "drain", 1);
+		else
+			cJSON_AddStringToObject(body, "grace", optarg);
+	}
+	text = cJSON_PrintUnformatted(body);
+	answer = cli_call(c, "POST", "/shutdown", text, strlen(text), &rc);
+	if (answer && c->json)
+		cli_print_json(answer);
+	else if (answer)
+		printf("jobringd: %s\n", cli_str(answer, "status"));
+	free(text);
+	cJSON_Delete(answer);
+	cJSON_Delete(body);
+	return rc;
+}

@@ -171,8 +171,9 @@ static const char *queue_name(struct api *a, uint32_t queue_id, char *buf, size_
 static void add_submitted(struct api *a, cJSON *o, jr_job_id id)
 {
 	static const char *const keys[] = { "command", "requirements", "dependencies",
-					    "max_retries", "timeout", "scheduled_at",
-					    "payload", "env", "cwd" };
+					    "max_retries", "timeout", "retry_backoff",
+					    "retry_backoff_max", "scheduled_at", "payload", "env",
+					    "cwd" };
 	const char *text = api_jobs_side_get(a, id);
 	cJSON *sub = text ? cJSON_Parse(text) : NULL;
 

@@ -83,6 +83,12 @@ struct api {
 	struct batch *batch;		/* api_jobs.c's arrays, kept between batches */
 	struct durable *durable;	/* the journal writer */
 	uint64_t ack_seq;		/* set by a handler: answer once this is durable */
+	/* The daemon's life (main.c): POST /shutdown. */
+	void *lifecycle_ctx;
+	void (*start_drain)(void *ctx, uint64_t grace_ms);
+	void (*stop_now)(void *ctx);
+	bool draining;
+	uint64_t drain_deadline_ns;
 };
 
 int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,

@@ -10,6 +10,31 @@
 
 #include "api.h"
 #include "durable.h"
+#include "units.h"
+
+/* How jobs run: cgroups (which controllers are enforced, or why there
+ * are none), the keeper, what the last start took back. */
+static void exec_json(struct api *a, cJSON *o)
+{
+	struct jr_exec_info x;
+	cJSON *cg = cJSON_AddObjectToObject(o, "cgroups"), *ctl, *k;
+
+	jr_engine_exec_info(a->engine, &x);
+	cJSON_AddBoolToObject(cg, "enabled", x.cgroups);
+	if (x.cgroups)
+		cJSON_AddStringToObject(cg, "path", x.cgroup_path);
+	ctl = cJSON_AddArrayToObject(cg, "controllers");
+	for (char *p = x.controllers, *save = NULL, *w; (w = strtok_r(p, ",", &save)); p = NULL)
+		cJSON_AddItemToArray(ctl, cJSON_CreateString(w));
+	if (!x.cgroups)
+		cJSON_AddStringToObject(cg, "note", x.note);
+	k = cJSON_AddObjectToObject(o, "keeper");
+	cJSON_AddNumberToObject(k, "pid", x.keeper_pid);
+	cJSON_AddNumberToObject(k, "restarts", (double)x.keeper_restarts);
+	cJSON_AddNumberToObject(k, "adopted", (double)x.adopted);
+	cJSON_AddNumberToObject(k, "ended_while_away", (double)x.ended_while_away);
+	cJSON_AddNumberToObject(k, "lost", (double)x.lost);
+}
 
 static void health(struct api *a, struct response *res)
 {
@@ -31,6 +56,8 @@ static void health(struct api *a, struct response *res)
 	cJSON_AddNumberToObject(o, "running", (double)st.running);
 	cJSON_AddNumberToObject(o, "capacity", st.capacity);
 	cJSON_AddNumberToObject(o, "cores", st.cores);
+	cJSON_AddBoolToObject(o, "draining", a->draining);
+	exec_json(a, o);
 	api_json(res, 200, o);
 }
 
@@ -236,6 +263,56 @@ static void create_queue(struct api *a, const struct request *req, struct respon
 	cJSON_Delete(o);
 }
 
+/* POST /shutdown {"drain": true, "grace": "30m"}: the daemon's owner
+ * (or root) stops it; without drain, running jobs go on under the keeper
+ * (as with SIGTERM). */
+static void shutdown_daemon(struct api *a, const struct request *req, struct response *res)
+{
+	cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+	const cJSON *drain, *grace;
+	uint64_t grace_ms = 30000;
+	cJSON *o;
+
+	if (req->uid != 0 && req->uid != a->daemon_uid) {
+		cJSON_Delete(body);
+		api_error(res, 403, "forbidden", "only uid %u or root may stop this daemon",
+			  (unsigned)a->daemon_uid);
+		return;
+	}
+	if (req->body_len && !cJSON_IsObject(body)) {
+		cJSON_Delete(body);
+		api_error(res, 400, "bad_json", "the body is not a JSON object");
+		return;
+	}
+	for (const cJSON *f = body ? body->child : NULL; f; f = f->next)
+		if (strcmp(f->string, "drain") && strcmp(f->string, "grace")) {
+			api_error(res, 422, "unknown_field", "unknown field \"%s\"", f->string);
+			cJSON_Delete(body);
+			return;
+		}
+	drain = cJSON_GetObjectItemCaseSensitive(body, "drain");
+	grace = cJSON_GetObjectItemCaseSensitive(body, "grace");
+	if ((drain && !cJSON_IsBool(drain)) ||
+	    (grace && (!cJSON_IsString(grace) ||
+		       jr_parse_duration_ms(grace->valuestring, &grace_ms) < 0))) {
+		api_error(res, 422, "bad_value",
+			  "drain is true or false; grace a duration such as \"30m\"");
+		cJSON_Delete(body);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (cJSON_IsTrue(drain)) {
+		a->start_drain(a->lifecycle_ctx, grace_ms);
+		cJSON_AddStringToObject(o, "status", "draining");
+		cJSON_AddNumberToObject(o, "grace_ms", (double)grace_ms);
+	} else {
+		a->stop_now(a->lifecycle_ctx);
+		cJSON_AddStringToObject(o, "status", "stopping");
+	}
+	cJSON_Delete(body);
+	api_json(res, 202, o);
+}
+
 bool api_route_misc(struct api *a, const struct request *req, struct response *res)
 {
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
@@ -248,8 +325,10 @@ bool api_route_misc(struct api *a, const struct request *req, struct response *r
 		list_queues(a, res);
 	else if (strcmp(req->path, "/queues") == 0 && post)
 		create_queue(a, req, res);
+	else if (strcmp(req->path, "/shutdown") == 0 && post && a->start_drain)
+		shutdown_daemon(a, req, res);
 	else if (!strcmp(req->path, "/health") || !strcmp(req->path, "/metrics") ||
-		 !strcmp(req->path, "/queues"))
+		 !strcmp(req->path, "/queues") || !strcmp(req->path, "/shutdown"))
 		api_error(res, 405, "method_not_allowed", "see docs/PROTOCOL.md");
 	else
 		return false;

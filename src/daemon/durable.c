@@ -15,6 +15,25 @@
 
 #define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
 
+/* A job event from the engine, its allocation copied (the event's own
+ * pointer is valid during the call only). */
+struct queued_event {
+	struct jr_job_event ev;
+	uint32_t alloc_len;
+	uint8_t alloc_inline[48];
+	uint8_t *alloc_heap;		/* larger ones */
+};
+
+/* An attempt's end, waiting to be durable before the keeper may let go
+ * of its status (jr_command_durable). */
+struct pending_end {
+	uint64_t seq;
+	jr_job_id id;
+	uint32_t attempt;
+};
+
+#define EXTRA_BUCKETS 4096u
+
 /* An answer waiting for its record. */
 struct held {
 	uint64_t token, seq, since_ns;
@@ -28,8 +47,13 @@ struct durable {
 	struct server *server;
 	/* Job events from the engine's threads. */
 	pthread_mutex_t lock;
-	struct jr_job_event *events, *taking;
+	struct queued_event *events, *taking;
 	size_t event_count, event_cap, taking_cap;
+	/* Ends to tell the engine about once durable (a ring, in seq order). */
+	struct jr_engine *engine;
+	struct pending_end *ends;
+	size_t ends_head, ends_count, ends_cap;
+	struct job_extra *extra[EXTRA_BUCKETS];	/* by job id: running, backing off */
 	int event_fd;
 	bool stopped;			/* under lock: events are dropped */
 	/* Held answers, in seq order: a ring. */
@@ -71,8 +95,18 @@ void durable_close(struct durable *d)
 	for (size_t k = 0; k < d->held_count; k++)
 		buf_free(&d->held[(d->held_head + k) % d->held_cap].body);
 	free(d->held);
+	for (uint32_t b = 0; b < EXTRA_BUCKETS; b++)
+		while (d->extra[b]) {
+			struct job_extra *x = d->extra[b];
+			d->extra[b] = x->next;
+			free(x->alloc);
+			free(x);
+		}
+	for (size_t i = 0; i < d->event_count; i++)
+		free(d->events[i].alloc_heap);
 	free(d->events);
 	free(d->taking);
+	free(d->ends);
 	if (d->event_fd >= 0)
 		close(d->event_fd);
 	pthread_mutex_destroy(&d->lock);
@@ -82,6 +116,11 @@ void durable_close(struct durable *d)
 void durable_set_server(struct durable *d, struct server *s)
 {
 	d->server = s;
+}
+
+void durable_set_engine(struct durable *d, struct jr_engine *e)
+{
+	d->engine = e;
 }
 
 struct jr_journal *durable_journal(struct durable *d)
@@ -108,7 +147,7 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev)
 	}
 	if (d->event_count == d->event_cap) {
 		size_t cap = d->event_cap ? d->event_cap * 2 : 1024;
-		struct jr_job_event *n = realloc(d->events, cap * sizeof(*n));
+		struct queued_event *n = realloc(d->events, cap * sizeof(*n));
 		if (!n) {	/* the job's state is in the table; the journal misses it */
 			pthread_mutex_unlock(&d->lock);
 			fprintf(stderr, "jobringd: no memory to journal an event of job %016llx\n",
@@ -118,7 +157,14 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev)
 		d->events = n;
 		d->event_cap = cap;
 	}
-	d->events[d->event_count++] = *ev;
+	struct queued_event *q = &d->events[d->event_count++];
+	q->ev = *ev;
+	q->alloc_len = ev->alloc ? ev->alloc_len : 0;
+	q->alloc_heap = q->alloc_len > sizeof(q->alloc_inline) ? malloc(q->alloc_len) : NULL;
+	if (q->alloc_len > sizeof(q->alloc_inline) && !q->alloc_heap)
+		q->alloc_len = 0;	/* the start is kept, its cores re-chosen at recovery */
+	if (q->alloc_len)
+		memcpy(q->alloc_heap ? q->alloc_heap : q->alloc_inline, ev->alloc, q->alloc_len);
 	wake = d->event_count == 1;
 	pthread_mutex_unlock(&d->lock);
 	if (wake) {
@@ -132,6 +178,8 @@ void durable_stop_recording(struct durable *d)
 {
 	pthread_mutex_lock(&d->lock);
 	d->stopped = true;
+	for (size_t i = 0; i < d->event_count; i++)
+		free(d->events[i].alloc_heap);
 	d->event_count = 0;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -141,22 +189,131 @@ static uint16_t event_type(enum jr_job_event_kind kind)
 	return kind == JR_EVENT_STARTED ? REC_START : kind == JR_EVENT_RETRYING ? REC_RETRY : REC_END;
 }
 
-static void event_record(struct durable *d, const struct jr_job_event *ev)
+/* --- what snapshots need beyond the table -------------------------------------------------- */
+
+static struct job_extra **extra_at(struct durable *d, jr_job_id id)
 {
+	struct job_extra **p = &d->extra[(id * 0x9E3779B97F4A7C15ull) >> 52 & (EXTRA_BUCKETS - 1)];
+
+	while (*p && (*p)->id != id)
+		p = &(*p)->next;
+	return p;
+}
+
+const struct job_extra *durable_job_extra(struct durable *d, jr_job_id id)
+{
+	return *extra_at(d, id);
+}
+
+static struct job_extra *extra_get(struct durable *d, jr_job_id id)
+{
+	struct job_extra **p = extra_at(d, id);
+
+	if (!*p && (*p = calloc(1, sizeof(**p))) != NULL)
+		(*p)->id = id;
+	return *p;
+}
+
+static void extra_drop(struct durable *d, jr_job_id id)
+{
+	struct job_extra **p = extra_at(d, id), *x = *p;
+
+	if (!x)
+		return;
+	*p = x->next;
+	free(x->alloc);
+	free(x);
+}
+
+void durable_note_backoff(struct durable *d, jr_job_id id, uint64_t not_before_ns)
+{
+	struct job_extra *x = extra_get(d, id);
+
+	if (x)
+		x->not_before_ns = not_before_ns;
+}
+
+/* A start sets a job's process, a retry its backoff, an end drops both. */
+static void extra_event(struct durable *d, const struct queued_event *q, const struct rec_proc *p)
+{
+	const struct jr_job_event *ev = &q->ev;
+	struct job_extra *x;
+
+	if (ev->kind == JR_EVENT_ENDED) {
+		extra_drop(d, ev->job_id);
+		return;
+	}
+	if (!(x = extra_get(d, ev->job_id)))
+		return;	/* a snapshot then lacks it: the job runs again */
+	free(x->alloc);
+	x->alloc = NULL;
+	memset(&x->proc, 0, sizeof(x->proc));
+	x->not_before_ns = 0;
+	if (ev->kind == JR_EVENT_RETRYING) {
+		x->not_before_ns = ev->not_before_ns;
+		return;
+	}
+	x->proc = *p;
+	if (p->alloc_len && (x->alloc = malloc(p->alloc_len)) != NULL)
+		memcpy(x->alloc, q->alloc_heap ? q->alloc_heap : q->alloc_inline, p->alloc_len);
+	else
+		x->proc.alloc_len = 0;
+}
+
+/* Remember an attempt's end: once durable, the engine hears of it. */
+static void end_pending(struct durable *d, uint64_t seq, const struct jr_job_event *ev)
+{
+	if (!seq || !d->engine)
+		return;
+	if (d->ends_count == d->ends_cap) {
+		size_t cap = d->ends_cap ? d->ends_cap * 2 : 1024;
+		struct pending_end *n = malloc(cap * sizeof(*n));
+		if (!n)
+			return;	/* the keeper holds the status until a later engine asks */
+		for (size_t k = 0; k < d->ends_count; k++)
+			n[k] = d->ends[(d->ends_head + k) % d->ends_cap];
+		free(d->ends);
+		d->ends = n;
+		d->ends_cap = cap;
+		d->ends_head = 0;
+	}
+	d->ends[(d->ends_head + d->ends_count++) % d->ends_cap] =
+		(struct pending_end){ seq, ev->job_id, ev->attempt };
+}
+
+static void event_record(struct durable *d, const struct queued_event *q)
+{
+	const struct jr_job_event *ev = &q->ev;
 	struct rec_event r = {
 		.job_id = ev->job_id, .state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
 		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt,
 		.exit_code = ev->exit_code, .signal = ev->signal, .time_ns = ev->time_ns,
 		.max_rss_kib = ev->max_rss_kib, .user_us = ev->user_us, .system_us = ev->system_us,
 	};
+	struct rec_proc proc = { .pid = ev->pid, .cgroup_slot = ev->cgroup_slot,
+				 .start_ticks = ev->pid_start_ticks, .alloc_len = q->alloc_len };
+	struct iovec iov[3] = { { &r, sizeof(r) } };
+	int n = 1;
+	uint64_t seq;
 
-	durable_log(d, event_type(ev->kind), &r, sizeof(r), NULL, 0);
+	if (ev->kind == JR_EVENT_STARTED) {	/* which process, and what it holds */
+		memcpy(proc.boot_id, ev->boot_id, sizeof(proc.boot_id));
+		iov[n++] = (struct iovec){ &proc, sizeof(proc) };
+		iov[n++] = (struct iovec){ (void *)(q->alloc_heap ? q->alloc_heap : q->alloc_inline),
+					   q->alloc_len };
+	} else if (ev->kind == JR_EVENT_RETRYING) {
+		iov[n++] = (struct iovec){ (void *)&ev->not_before_ns, sizeof(ev->not_before_ns) };
+	}
+	seq = durable_logv(d, event_type(ev->kind), iov, n);
+	if (ev->kind != JR_EVENT_STARTED)
+		end_pending(d, seq, ev);
+	extra_event(d, q, &proc);
 }
 
 /* Swap the queue for the spare array, then write its records unlocked. */
 static void take_events(struct durable *d)
 {
-	struct jr_job_event *batch;
+	struct queued_event *batch;
 	size_t n, cap;
 	uint64_t v;
 
@@ -170,8 +327,10 @@ static void take_events(struct durable *d)
 	d->event_cap = d->taking_cap;
 	d->event_count = 0;
 	pthread_mutex_unlock(&d->lock);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		event_record(d, &batch[i]);
+		free(batch[i].alloc_heap);
+	}
 	d->taking = batch;
 	d->taking_cap = cap;
 }
@@ -182,8 +341,14 @@ uint64_t durable_log(struct durable *d, uint16_t type, const void *head, uint32_
 		     const void *tail, uint32_t tail_len)
 {
 	struct iovec iov[2] = { { (void *)head, head_len }, { (void *)tail, tail_len } };
+
+	return durable_logv(d, type, iov, tail_len ? 2 : 1);
+}
+
+uint64_t durable_logv(struct durable *d, uint16_t type, const struct iovec *iov, int n)
+{
 	uint64_t seq = 0;
-	int rc = jr_journal_appendv(d->j, type, iov, tail_len ? 2 : 1, &seq);
+	int rc = jr_journal_appendv(d->j, type, iov, n, &seq);
 
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: cannot journal a %s record: %s\n", rec_type_name(type),
@@ -290,10 +455,35 @@ void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct respon
 	d->st.held++;
 }
 
+/* Ends now on disk: the keeper may forget their statuses. */
+static void release_ends(struct durable *d, uint64_t durable)
+{
+	jr_job_id ids[256];
+	uint32_t attempts[256];
+	size_t n = 0;
+
+	while (d->ends_count) {
+		struct pending_end *e = &d->ends[d->ends_head];
+		if (e->seq > durable)
+			break;
+		ids[n] = e->id;
+		attempts[n++] = e->attempt;
+		d->ends_head = (d->ends_head + 1) % d->ends_cap;
+		d->ends_count--;
+		if (n == 256) {
+			jr_command_durable(d->engine, ids, attempts, n);
+			n = 0;
+		}
+	}
+	if (n)
+		jr_command_durable(d->engine, ids, attempts, n);
+}
+
 static void release_durable(struct durable *d)
 {
 	uint64_t durable = jr_journal_durable_seq(d->j), now = 0;
 
+	release_ends(d, durable);
 	while (d->held_count) {
 		struct held *h = &d->held[d->held_head];
 		if (h->seq > durable)

@@ -51,6 +51,9 @@ struct rec_submit_args {
 int durable_open(struct durable **out, const struct durable_opts *o);
 void durable_close(struct durable *d);
 void durable_set_server(struct durable *d, struct server *s);
+/* The engine to tell when attempts' ends are durable (its keeper holds
+ * their statuses until then). */
+void durable_set_engine(struct durable *d, struct jr_engine *e);
 
 /* From now on job events are not journaled (the daemon is stopping:
  * what closing the engine does to queued jobs must not be recorded). */
@@ -68,6 +71,7 @@ bool durable_admit(struct durable *d, uint64_t bytes, struct response *res);
  * memory: logged). */
 uint64_t durable_log(struct durable *d, uint16_t type, const void *head, uint32_t head_len,
 		     const void *tail, uint32_t tail_len);
+uint64_t durable_logv(struct durable *d, uint16_t type, const struct iovec *iov, int n);
 uint64_t durable_log_submit(struct durable *d, const struct rec_submit_args *a);
 /* The bytes a submission's record takes. */
 uint64_t durable_submit_bytes(size_t count, size_t body_len);
@@ -83,6 +87,20 @@ void durable_turn(struct durable *d, uint64_t now_ns);
 
 /* Wait until everything appended so far is durable (shutdown, snapshot). */
 int durable_sync(struct durable *d);
+
+/* What the journal knows of a job beyond the engine's table, for
+ * snapshots: a running job's process and resources, a retrying job's
+ * backoff. Kept from the events journaled (on the event loop). */
+struct job_extra {
+	jr_job_id id;
+	struct rec_proc proc;		/* pid 0: not running */
+	uint8_t *alloc;			/* proc.alloc_len bytes */
+	uint64_t not_before_ns;		/* 0: none */
+	struct job_extra *next;
+};
+const struct job_extra *durable_job_extra(struct durable *d, jr_job_id id);
+/* Recovery: a restored job waits out a backoff. */
+void durable_note_backoff(struct durable *d, jr_job_id id, uint64_t not_before_ns);
 
 struct jr_journal *durable_journal(struct durable *d);
 int durable_event_fd(const struct durable *d);

@@ -209,19 +209,22 @@ static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspe
 	return true;
 }
 
-static bool parse_timeout(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+/* Seconds as a number, or a duration like "30m": timeout, retry_backoff,
+ * retry_backoff_max. */
+static bool parse_duration(const cJSON *v, const char *name, uint64_t *ms,
+			   struct jobspec_error *err)
 {
 	if (cJSON_IsNumber(v)) {
 		if (v->valuedouble < 0 || v->valuedouble > 1e9)
-			return fail(err, 422, "invalid_value", "timeout must be 0 to 1e9 seconds");
-		js->spec.timeout_ms = (uint64_t)(v->valuedouble * 1000 + 0.5);
+			return fail(err, 422, "invalid_value", "%s must be 0 to 1e9 seconds", name);
+		*ms = (uint64_t)(v->valuedouble * 1000 + 0.5);
 		return true;
 	}
 	if (!cJSON_IsString(v))
-		return wrong_type(err, "timeout", "seconds or a duration like \"30m\"");
-	if (jr_parse_duration_ms(v->valuestring, &js->spec.timeout_ms) < 0)
-		return fail(err, 422, "invalid_value", "timeout \"%s\" is not a duration like 90, 30m or 2h",
-			    v->valuestring);
+		return wrong_type(err, name, "seconds or a duration like \"30m\"");
+	if (jr_parse_duration_ms(v->valuestring, ms) < 0)
+		return fail(err, 422, "invalid_value", "%s \"%s\" is not a duration like 90, 30m or 2h",
+			    name, v->valuestring);
 	return true;
 }
 
@@ -324,7 +327,11 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return true;
 	}
 	if (strcmp(k, "timeout") == 0)
-		return parse_timeout(v, js, err);
+		return parse_duration(v, "timeout", &js->spec.timeout_ms, err);
+	if (strcmp(k, "retry_backoff") == 0)
+		return parse_duration(v, "retry_backoff", &js->spec.backoff_base_ms, err);
+	if (strcmp(k, "retry_backoff_max") == 0)
+		return parse_duration(v, "retry_backoff_max", &js->spec.backoff_max_ms, err);
 	if (strcmp(k, "scheduled_at") == 0)
 		return parse_scheduled_at(v, js, err);
 	if (strcmp(k, "queue") == 0)

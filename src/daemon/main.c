@@ -1,8 +1,11 @@
 /*
- * main.c - jobringd: options, directories, the engine, the API and the
- * control socket; SIGTERM or SIGINT stops it gracefully (stop accepting,
- * give running jobs --grace seconds, cancel the rest, exit 0). Exit codes
- * are in docs/man/jobringd.8.
+ * main.c - jobringd: options, directories, the keeper, the engine, the
+ * API and the control socket. SIGTERM or SIGINT stops the daemon and
+ * leaves running jobs running under the keeper, for the next start to
+ * take back (what a restart or an upgrade needs); SIGUSR1 or
+ * `jobring shutdown --drain` stops starting jobs, waits up to --grace for
+ * the running ones, cancels what is left, then stops. Exit codes are in
+ * docs/man/jobringd.8. `jobringd --keeper ...` is the keeper (keeper.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +23,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cgroup.h"
 #include "durable.h"
+#include "keeper.h"
 #include "jsonarena.h"
 #include "recover.h"
 #include "server.h"
@@ -40,8 +45,13 @@ struct daemon_opts {
 	uint64_t snapshot_every;
 	struct server_opts server;
 	uint64_t heartbeat_timeout_ms;
-	uint32_t grace_s;
+	uint64_t grace_ms;		/* a drain's */
 	bool paused;
+	bool no_keeper, no_cgroups;
+	char cgroup[512];
+	char keeper_socket[300];
+	char cgroup_name[24];
+	char *keeper_argv[12];
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,7 +91,13 @@ static void usage(FILE *f)
 "  --request-timeout SEC  a request must arrive within this (default 30)\n"
 "  --idle-timeout SEC     idle keep-alive connections close (default 300)\n"
 "  --heartbeat-timeout SEC  external workers silent this long are lost (default 30)\n"
-"  --grace SEC            on SIGTERM, running jobs get this long (default 30)\n"
+"  --grace DURATION       a drain (SIGUSR1, jobring shutdown --drain) waits this long\n"
+"                         for running jobs, then cancels them (default 30s); SIGTERM\n"
+"                         leaves them running for the next start to take back\n"
+"  --no-cgroups           track jobs by process group only (no cgroup per job)\n"
+"  --cgroup PATH          the cgroup v2 directory under which each job gets its own\n"
+"                         (default: chosen, see jobringd(8))\n"
+"  --no-keeper            start jobs from the daemon itself: they end with it\n"
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
@@ -156,6 +172,7 @@ enum {
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
+	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER,
 };
 
 static const struct option long_opts[] = {
@@ -172,7 +189,9 @@ static const struct option long_opts[] = {
 	{ "version", 0, NULL, O_VERSION }, { "sync", 1, NULL, O_SYNC_MODE },
 	{ "sync-interval", 1, NULL, O_SYNC_INTERVAL }, { "segment-size", 1, NULL, O_SEGMENT },
 	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
-	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { NULL, 0, NULL, 0 },
+	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
+	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
+	{ NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -233,7 +252,10 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_REQTO: return seconds_opt(arg, &v) && (d->server.request_timeout_ms = (uint32_t)v) > 0;
 	case O_IDLETO: return seconds_opt(arg, &v) && (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
-	case O_GRACE: return seconds_opt(arg, &v) && ((d->grace_s = (uint32_t)(v / 1000)), true);
+	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
+	case O_NO_CGROUPS: d->no_cgroups = true; return true;
+	case O_NO_KEEPER: d->no_keeper = true; return true;
+	case O_CGROUP: return (size_t)snprintf(d->cgroup, sizeof(d->cgroup), "%s", arg) < sizeof(d->cgroup);
 	case O_MODE: d->server.mode = (unsigned)strtoul(arg, NULL, 8); return d->server.mode <= 0777;
 	case O_GROUP:
 		g = getgrnam(arg);
@@ -256,7 +278,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 		.max_connections = 4096, .max_request_bytes = 64u << 20,
 		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100 };
 	d->heartbeat_timeout_ms = 30000;
-	d->grace_s = 30;
+	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
 					    .segment_bytes = 64ull << 20 };
 	d->snapshot_every = 256ull << 20;
@@ -305,6 +327,7 @@ static void block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -338,29 +361,42 @@ static int prepare_dirs(struct daemon_opts *d)
 	return rc;
 }
 
-/* After the socket closed: running jobs get grace_s to finish. */
-static void wait_for_running(struct jr_engine *e, uint32_t grace_s)
+/* Command jobs running now (local and external). */
+static uint64_t running_jobs(struct jr_engine *e)
 {
-	struct timespec pause = { 0, 50000000 };
 	struct jr_stats st;
 
-	for (uint32_t i = 0;; i++) {
-		if (jr_engine_stats(e, &st) < 0 || st.running == 0)
+	return jr_engine_stats(e, &st) == 0 ? st.running : 0;
+}
+
+/* Without a keeper the jobs are the daemon's children: a stop gives them
+ * the grace, then cancels them (they run again at the next start). */
+static void wait_for_running(struct jr_engine *e, uint64_t grace_ms)
+{
+	struct timespec pause = { 0, 50000000 };
+	uint64_t running = 0;
+
+	for (uint64_t waited = 0;; waited += 50) {
+		if ((running = running_jobs(e)) == 0)
 			return;
-		if (i >= grace_s * 20)
+		if (waited >= grace_ms)
 			break;
 		nanosleep(&pause, NULL);
 	}
 	log_line("grace period over: stopping %llu running jobs (they run again at the next start)",
-		 (unsigned long long)st.running);
+		 (unsigned long long)running);
 }
 
-/* What the event loop's tick needs beyond the API: compaction. */
+/* What the event loop's tick needs beyond the API: compaction and the
+ * drain. */
 struct daemon {
 	struct daemon_opts *opts;
 	struct api api;
+	struct server *server;
 	struct durable *durable;
 	uint64_t bytes_at_snapshot;
+	bool draining, drain_cancelled;
+	uint64_t drain_deadline_ns;
 };
 
 static void snapshot(struct daemon *dm, const char *why)
@@ -388,25 +424,91 @@ static void daemon_handle(void *ctx, const struct request *req, struct response 
 	api_handle(&((struct daemon *)ctx)->api, req, res);
 }
 
+/* No job starts from now on; the loop stops once none runs, or, after
+ * the grace, cancels what still does and then stops. */
+static void start_drain(void *ctx, uint64_t grace_ms)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->draining)
+		return;
+	dm->draining = true;
+	dm->drain_deadline_ns = api_now_ns() + grace_ms * 1000000ull;
+	dm->api.draining = true;
+	dm->api.drain_deadline_ns = dm->drain_deadline_ns;
+	jr_engine_pause(dm->api.engine);
+	log_line("draining: no job starts any more; %llu running get %llu ms, then are cancelled",
+		 (unsigned long long)running_jobs(dm->api.engine), (unsigned long long)grace_ms);
+}
+
+static void stop_now(void *ctx)
+{
+	server_stop(((struct daemon *)ctx)->server);
+}
+
+static void daemon_signal(void *ctx, int signo)
+{
+	struct daemon *dm = ctx;
+
+	if (signo == SIGUSR1)
+		start_drain(dm, dm->opts->grace_ms);
+}
+
+/* Past the grace: every running job is cancelled, as a user's cancel is
+ * (journaled), and the drain waits for them to end. */
+static void drain_cancel(struct daemon *dm)
+{
+	struct jr_job_info info;
+	uint64_t cursor = 0, n = 0;
+
+	while (jr_job_scan(dm->api.engine, &cursor, 1u << JR_JOB_RUNNING, -1, &info) == 1) {
+		struct rec_cancel rec = { .job_id = info.job_id, .uid = (uint32_t)getuid() };
+		durable_log(dm->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
+		jr_job_cancel(dm->api.engine, info.job_id);
+		n++;
+	}
+	dm->drain_cancelled = true;
+	log_line("drain: grace over, %llu running jobs cancelled", (unsigned long long)n);
+}
+
+static void drain_tick(struct daemon *dm, uint64_t now_ns)
+{
+	(void)now_ns;
+	if (running_jobs(dm->api.engine) == 0) {
+		log_line("drain: no job runs any more: stopping");
+		server_stop(dm->server);
+	} else if (!dm->drain_cancelled && api_now_ns() >= dm->drain_deadline_ns) {
+		drain_cancel(dm);
+	}
+}
+
 static void daemon_tick(void *ctx, uint64_t now_ns)
 {
 	struct daemon *dm = ctx;
 	struct durable_stats st;
 
 	api_tick(&dm->api, now_ns);
+	if (dm->draining)
+		drain_tick(dm, now_ns);
 	durable_get_stats(dm->durable, &st);
 	if (dm->opts->snapshot_every &&
 	    st.journal.bytes - dm->bytes_at_snapshot >= dm->opts->snapshot_every)
 		snapshot(dm, "journal grew");
 }
 
-static void log_recovery(const struct recovery *r)
+static void log_recovery(const struct recovery *r, struct jr_engine *e)
 {
-	log_line("recovered %llu jobs (%llu to run, %llu of them running when the daemon stopped; "
+	struct jr_exec_info x;
+
+	jr_engine_exec_info(e, &x);
+	log_line("recovered %llu jobs (%llu to run, %llu of them running when the daemon stopped: "
+		 "%llu taken back, %llu had ended meanwhile, %llu lost and run again; "
 		 "%llu finished; %llu aged out; %llu unreadable) from %s%llu journal records "
 		 "(%llu bytes, %u segments) in %.0f ms read + %.0f ms restore%s",
 		 (unsigned long long)(r->restored_live + r->restored_final),
 		 (unsigned long long)r->restored_live, (unsigned long long)r->requeued_lost,
+		 (unsigned long long)x.adopted, (unsigned long long)x.ended_while_away,
+		 (unsigned long long)x.lost,
 		 (unsigned long long)r->restored_final, (unsigned long long)r->aged_out,
 		 (unsigned long long)r->unreadable, r->snapshot_seq ? "a snapshot and " : "",
 		 (unsigned long long)r->records, (unsigned long long)r->journal_bytes, r->segments,
@@ -423,7 +525,7 @@ static void log_recovery(const struct recovery *r)
 static int serve_loop(struct daemon *dm)
 {
 	struct daemon_opts *d = dm->opts;
-	struct server_ops ops = { daemon_handle, daemon_tick, dm };
+	struct server_ops ops = { daemon_handle, daemon_tick, daemon_signal, dm };
 	struct server *srv;
 	int rc;
 
@@ -436,20 +538,27 @@ static int serve_loop(struct daemon *dm)
 		return rc == -EADDRINUSE ? EXIT_IN_USE : EXIT_RUNTIME;
 	}
 	dm->api.server = srv;
+	dm->server = srv;
 	durable_set_server(dm->durable, srv);
 	server_watch_fd(srv, durable_event_fd(dm->durable));
 	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
 	rc = server_run(srv);
-	log_line("stopping: no new requests; running jobs have %us", d->grace_s);
+	if (d->no_keeper)
+		log_line("stopping: no new requests; running jobs have %llu ms",
+			 (unsigned long long)d->grace_ms);
+	else
+		log_line("stopping: no new requests; %llu running jobs go on under the keeper",
+			 (unsigned long long)running_jobs(dm->api.engine));
 	durable_sync(dm->durable);	/* answers waiting for the disk are made */
 	server_drain(srv, 2000);	/* and sent */
 	server_close(srv);
-	wait_for_running(dm->api.engine, d->grace_s);
+	if (d->no_keeper)
+		wait_for_running(dm->api.engine, d->grace_ms);
 	snapshot(dm, "shutdown");
-	/* Queued jobs stay queued for the next start: what closing the
-	 * engine does to them is not journaled. */
+	/* Queued jobs stay queued for the next start, running ones run on:
+	 * what closing the engine does to them is not journaled. */
 	durable_stop_recording(dm->durable);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
@@ -464,8 +573,11 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	if (rc < 0)
 		return EXIT_RUNTIME;
 	dm.api.durable = du;
+	dm.api.lifecycle_ctx = &dm;
+	dm.api.start_drain = start_drain;
+	dm.api.stop_now = stop_now;
 	rc = recover_apply(rec, &dm.api, &d->keep);
-	log_recovery(rec);
+	log_recovery(rec, e);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: %s\n", rec->error);
 		durable_stop_recording(du);
@@ -518,6 +630,59 @@ static int open_journal(struct daemon_opts *d, struct recovery *rec, struct dura
 	return rc;
 }
 
+/* The keeper this daemon uses (or starts): this very binary, so that
+ * both speak the same protocol; job cgroups under a subtree named after
+ * the state directory. */
+static void keeper_opts(struct daemon_opts *d)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	struct stat st = { 0 };
+	int n = 0;
+
+	/* The directory itself, not only its name: a state directory deleted
+	 * and made again is another one, whose jobs are not the old one's. */
+	stat(d->state_dir, &st);
+	for (const char *p = d->state_dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = (h ^ (uint64_t)st.st_dev) * 0x100000001b3ull;
+	h = (h ^ (uint64_t)st.st_ino) * 0x100000001b3ull;
+	snprintf(d->cgroup_name, sizeof(d->cgroup_name), "%016llx", (unsigned long long)h);
+	jr_keeper_socket_path(d->state_dir, d->keeper_socket, sizeof(d->keeper_socket));
+	d->keeper_argv[n++] = "/proc/self/exe";
+	d->keeper_argv[n++] = "--keeper";
+	d->keeper_argv[n++] = "--state-dir";
+	d->keeper_argv[n++] = d->state_dir;
+	d->keeper_argv[n++] = "--cgroup-name";
+	d->keeper_argv[n++] = d->cgroup_name;
+	if (d->no_cgroups) {
+		d->keeper_argv[n++] = "--no-cgroups";
+	} else if (d->cgroup[0]) {
+		d->keeper_argv[n++] = "--cgroup";
+		d->keeper_argv[n++] = d->cgroup;
+	}
+	d->keeper_argv[n] = NULL;
+	if (!d->no_keeper) {
+		d->engine.keeper_socket = d->keeper_socket;
+		d->engine.keeper_argv = d->keeper_argv;
+	}
+	d->engine.cgroup = d->cgroup[0] ? d->cgroup : NULL;
+	d->engine.flags |= d->no_cgroups ? JR_ENGINE_NO_CGROUPS : 0;
+}
+
+static void log_exec(struct jr_engine *e)
+{
+	struct jr_exec_info x;
+
+	jr_engine_exec_info(e, &x);
+	if (x.cgroups)
+		log_line("jobs run in cgroups under %s (controllers: %s)%s", x.cgroup_path,
+			 x.controllers[0] ? x.controllers : "none", x.keeper_pid ? "" : ", no keeper");
+	else
+		log_line("%s", x.note);
+	if (x.keeper_pid)
+		log_line("keeper: pid %d; running jobs outlive this daemon", (int)x.keeper_pid);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts d;
@@ -526,6 +691,8 @@ int main(int argc, char **argv)
 	struct jr_engine *e;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "--keeper") == 0)
+		return jr_keeper_main(argc, argv);
 	if (parse_args(argc, argv, &d) < 0)
 		return EXIT_USAGE;
 	json_arena_install();
@@ -547,15 +714,22 @@ int main(int argc, char **argv)
 	d.engine.flags |= d.paused ? JR_ENGINE_START_PAUSED : 0;
 	d.engine.job_event = durable_job_event;
 	d.engine.job_event_ctx = du;
+	keeper_opts(&d);
+	if (jr_cgroups_enter_supervisor() < 0)
+		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
 	rc = jr_engine_open(&e, &d.engine);
 	if (rc < 0) {
-		fprintf(stderr, "jobringd: cannot start the engine: %s\n", strerror(-rc));
+		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
+			d.no_keeper ? "" : " (or its keeper)", strerror(-rc));
 		recover_free(&rec);
 		durable_close(du);
 		return EXIT_RUNTIME;
 	}
+	durable_set_engine(du, e);
+	log_exec(e);
 	rc = serve(&d, e, du, &rec);
-	jr_engine_close(e, JR_CLOSE_CANCEL);
+	/* With a keeper, running jobs run on, for the next start to take back. */
+	jr_engine_close(e, d.no_keeper ? JR_CLOSE_CANCEL : JR_CLOSE_DETACH);
 	recover_free(&rec);
 	durable_close(du);
 	log_line("stopped");

@@ -10,8 +10,10 @@
  *            its body exactly as received (one JSON object, or NDJSON
  *            whose non-blank lines are the jobs, in the ids' order)
  *   START, RETRY, END
- *            a job's attempt began; failed and was queued again; the job
- *            became final (with exit status and rusage)
+ *            a job's attempt began (with its process: pid, start ticks,
+ *            boot id, cgroup, and the resources it holds); failed and was
+ *            queued again (with the end of its backoff); the job became
+ *            final (with exit status and rusage)
  *   CANCEL   a user's cancel request
  *   QUEUE    a queue was created
  *   WORKER   an external worker registered (workers are never removed;
@@ -20,13 +22,17 @@
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
  *   SNAP_JOBS records (about 1 MiB of jobs each: per job a rec_snap_job,
- *   the JSON's length as a u64, the JSON padded to 8 bytes), then
+ *   its extension (ext_len bytes padded to 8: the end of a backoff, a
+ *   running job's process), the JSON's length as a u64, the JSON padded
+ *   to 8 bytes), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
  *   not used.
  */
 #ifndef JR_RECORDS_H
 #define JR_RECORDS_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jobring.h"
@@ -56,7 +62,9 @@ struct rec_submit {
 };
 _Static_assert(sizeof(struct rec_submit) == 24, "rec_submit size");
 
-/* START, RETRY, END. */
+/* START, RETRY, END: a rec_event; START then a rec_proc and its
+ * allocation's bytes (jr_alloc_encode), RETRY then the u64 end of its
+ * backoff. Journals from before carry the rec_event alone. */
 struct rec_event {
 	jr_job_id job_id;
 	uint8_t state;		/* enum jr_job_state after the event */
@@ -69,6 +77,18 @@ struct rec_event {
 	uint64_t max_rss_kib, user_us, system_us;
 };
 _Static_assert(sizeof(struct rec_event) == 56, "rec_event size");
+
+/* The process of a running job, as told apart from any later one with
+ * the same pid. */
+struct rec_proc {
+	int32_t pid;
+	uint32_t cgroup_slot;	/* job-<slot> under the keeper's subtree; 0: none */
+	uint64_t start_ticks;	/* /proc/<pid>/stat field 22 */
+	uint8_t boot_id[16];
+	uint32_t alloc_len;	/* then that many bytes */
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_proc) == 40, "rec_proc size");
 
 struct rec_cancel {
 	jr_job_id job_id;
@@ -96,24 +116,84 @@ struct rec_snap_begin {
 
 /* One job of a SNAP_JOBS record; then its JSON's length (u64) and the
  * JSON, padded to 8 bytes. */
+#define REC_SNAP_BACKOFF 0x100u	/* ext: u64 end of a retry's backoff */
+#define REC_SNAP_PROC 0x200u	/* ext: its rec_proc and allocation (running) */
+
 struct rec_snap_job {
 	jr_job_id job_id;
 	uint32_t uid, gid;
-	uint32_t flags;		/* REC_SUBMIT_SWITCH_USER */
+	uint32_t flags;		/* REC_SUBMIT_SWITCH_USER, REC_SNAP_* */
 	uint8_t state;
 	uint8_t reason;
 	uint16_t worker_id;
 	uint32_t attempt;
 	int32_t exit_code;
 	int32_t signal;
-	uint32_t pad;
+	uint32_t ext_len;	/* bytes of extension after this (0 before) */
 	uint64_t created_ns, start_ns, end_ns;
 	uint64_t max_rss_kib, user_us, system_us;
 };
 _Static_assert(sizeof(struct rec_snap_job) == 88, "rec_snap_job size");
 
-#define REC_SNAP_JOB_BYTES(text_len) \
-	(sizeof(struct rec_snap_job) + sizeof(uint64_t) + (((text_len) + 7u) & ~(size_t)7))
+#define REC_PAD8(n) (((n) + 7u) & ~(size_t)7)
+#define REC_SNAP_JOB_BYTES(ext_len, text_len) \
+	(sizeof(struct rec_snap_job) + REC_PAD8(ext_len) + sizeof(uint64_t) + REC_PAD8(text_len))
+
+/* One job of a SNAP_JOBS payload read back. */
+struct rec_snap_view {
+	struct rec_snap_job job;
+	uint64_t not_before_ns;		/* REC_SNAP_BACKOFF */
+	struct rec_proc proc;		/* REC_SNAP_PROC */
+	const uint8_t *alloc;		/* proc.alloc_len bytes */
+	const char *text;
+	uint64_t text_len;
+};
+
+/* The job at *pos of a SNAP_JOBS payload: 0 (and *pos past it), 1 at
+ * the end, or -EPROTO. */
+static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
+				struct rec_snap_view *v)
+{
+	size_t at = *pos, ext;
+
+	if (at == len)
+		return 1;
+	if (len - at < sizeof(v->job) + sizeof(uint64_t))
+		return -EPROTO;
+	__builtin_memcpy(&v->job, p + at, sizeof(v->job));
+	ext = v->job.ext_len;
+	if (ext > len - at - sizeof(v->job) - sizeof(uint64_t))
+		return -EPROTO;
+	const uint8_t *e = p + at + sizeof(v->job), *e_end = e + ext;
+	v->not_before_ns = 0;
+	v->alloc = NULL;
+	__builtin_memset(&v->proc, 0, sizeof(v->proc));
+	if (v->job.flags & REC_SNAP_BACKOFF) {
+		if (e_end - e < 8)
+			return -EPROTO;
+		__builtin_memcpy(&v->not_before_ns, e, 8);
+		e += 8;
+	}
+	if (v->job.flags & REC_SNAP_PROC) {
+		if ((size_t)(e_end - e) < sizeof(v->proc))
+			return -EPROTO;
+		__builtin_memcpy(&v->proc, e, sizeof(v->proc));
+		e += sizeof(v->proc);
+		if ((size_t)(e_end - e) < v->proc.alloc_len)
+			return -EPROTO;
+		v->alloc = e;
+	}
+	at += sizeof(v->job) + REC_PAD8(ext);
+	if (len - at < sizeof(uint64_t))
+		return -EPROTO;
+	__builtin_memcpy(&v->text_len, p + at, sizeof(uint64_t));
+	at += sizeof(uint64_t);
+	if (v->text_len > len - at || REC_PAD8(v->text_len) > len - at)
+		return -EPROTO;
+	v->text = (const char *)(p + at);
+	*pos = at + REC_PAD8(v->text_len);
+	return 0;
+}
 
 struct rec_snap_end {
 	uint64_t jobs;

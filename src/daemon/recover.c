@@ -153,6 +153,49 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 	return 0;
 }
 
+/* The job's rproc, made on first use. */
+static struct rproc *proc_of(struct recovery *r, struct rjob *j)
+{
+	if (j->proc)
+		return &r->procs[j->proc];
+	if (r->proc_count + 1 >= r->proc_cap) {
+		uint32_t cap = r->proc_cap ? r->proc_cap * 2 : 64;
+		struct rproc *n = realloc(r->procs, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->procs = n;
+		r->proc_cap = cap;
+		if (r->proc_count == 0)
+			r->proc_count = 1;	/* [0] is "none" */
+	}
+	j->proc = r->proc_count++;
+	memset(&r->procs[j->proc], 0, sizeof(r->procs[0]));
+	return &r->procs[j->proc];
+}
+
+/* A start's process, or a retry's backoff, after its rec_event. */
+static void event_extra(struct recovery *r, struct rjob *j, uint16_t type, const uint8_t *p,
+			uint32_t len)
+{
+	struct rproc *rp;
+
+	if (type == REC_START && len >= sizeof(struct rec_proc) && (rp = proc_of(r, j))) {
+		memcpy(&rp->proc, p, sizeof(rp->proc));
+		free(rp->alloc);
+		rp->alloc = NULL;
+		if (rp->proc.alloc_len > len - sizeof(rp->proc) || rp->proc.alloc_len > 4096)
+			rp->proc.alloc_len = 0;
+		if (rp->proc.alloc_len && (rp->alloc = malloc(rp->proc.alloc_len)))
+			memcpy(rp->alloc, p + sizeof(rp->proc), rp->proc.alloc_len);
+		else
+			rp->proc.alloc_len = 0;
+		rp->not_before_ns = 0;
+	} else if (type == REC_RETRY && len >= sizeof(uint64_t) && (rp = proc_of(r, j))) {
+		memcpy(&rp->not_before_ns, p, sizeof(uint64_t));
+		rp->proc.pid = 0;	/* its process is gone */
+	}
+}
+
 static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e)
 {
 	if (is_final(j->state))
@@ -180,11 +223,13 @@ static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t l
 	struct rec_event e;
 	struct rjob *j;
 
-	if (len != sizeof(e))
+	if (len < sizeof(e))
 		return -EPROTO;
 	memcpy(&e, p, sizeof(e));
-	if ((j = job_of(r, e.job_id)) != NULL)
+	if ((j = job_of(r, e.job_id)) != NULL && !is_final(j->state)) {
 		event_apply(j, type, &e);
+		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
+	}
 	return 0;
 }
 
@@ -258,16 +303,16 @@ static struct api_side_block *pack_text(struct recovery *r, const char *text, si
 	return r->pack;
 }
 
-static int snap_job(struct recovery *r, const struct rec_snap_job *s, const char *text,
-		    size_t text_len)
+static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 {
+	const struct rec_snap_job *s = &v->job;
 	struct api_side_block *block;
 	struct rjob *j;
 	size_t offset;
 
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = pack_text(r, text, text_len, &offset);
+	block = pack_text(r, v->text, (size_t)v->text_len, &offset);
 	if (!block)
 		return -ENOMEM;
 	*j = (struct rjob){
@@ -278,31 +323,33 @@ static int snap_job(struct recovery *r, const struct rec_snap_job *s, const char
 		.end_ns = s->end_ns, .max_rss_kib = s->max_rss_kib, .user_us = s->user_us,
 		.system_us = s->system_us,
 	};
-	job_json(j, block, offset, text_len);
+	job_json(j, block, offset, (size_t)v->text_len);
+	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF)) {
+		struct rproc *rp = proc_of(r, j);
+		if (!rp)
+			return -ENOMEM;
+		rp->not_before_ns = v->not_before_ns;
+		rp->proc = v->proc;
+		if (v->proc.alloc_len && (rp->alloc = malloc(v->proc.alloc_len)))
+			memcpy(rp->alloc, v->alloc, v->proc.alloc_len);
+		else
+			rp->proc.alloc_len = 0;
+		j->flags &= ~(REC_SNAP_PROC | REC_SNAP_BACKOFF);
+	}
 	r->snapshot_jobs++;
 	return 0;
 }
 
 static int on_snap_jobs(struct recovery *r, const uint8_t *p, uint32_t len)
 {
+	struct rec_snap_view v;
 	size_t pos = 0;
+	int rc;
 
-	while (pos < len) {
-		struct rec_snap_job s;
-		uint64_t text_len;
-		if (len - pos < sizeof(s) + sizeof(text_len))
-			return -EPROTO;
-		memcpy(&s, p + pos, sizeof(s));
-		memcpy(&text_len, p + pos + sizeof(s), sizeof(text_len));
-		if (text_len > len || REC_SNAP_JOB_BYTES(text_len) > len - pos)
-			return -EPROTO;
-		int rc = snap_job(r, &s, (const char *)p + pos + sizeof(s) + sizeof(text_len),
-				  (size_t)text_len);
-		if (rc < 0)
+	while ((rc = rec_snap_next(p, len, &pos, &v)) == 0)
+		if ((rc = snap_job(r, &v)) < 0)
 			return rc;
-		pos += REC_SNAP_JOB_BYTES(text_len);
-	}
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
@@ -516,8 +563,9 @@ static void apply_workers(struct recovery *r, struct api *a)
 				r->workers[i].rec.number);
 }
 
-/* How the engine takes the job back: running ones run again. */
-static struct jr_job_restore restore_of(const struct rjob *j)
+/* How the engine takes the job back: running ones are taken back (or
+ * run again), a retry waits out its backoff. */
+static struct jr_job_restore restore_of(const struct recovery *r, const struct rjob *j)
 {
 	struct jr_job_restore rs = {
 		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
@@ -526,18 +574,29 @@ static struct jr_job_restore restore_of(const struct rjob *j)
 		.max_rss_kib = j->max_rss_kib, .user_us = j->user_us, .system_us = j->system_us,
 	};
 
+	const struct rproc *rp = j->proc ? &r->procs[j->proc] : NULL;
+
 	if (j->cancel_requested && !is_final(j->state)) {
+		/* Still running under the keeper, it is killed: nobody claims it. */
 		rs.state = JR_JOB_CANCELLED;
 		rs.reason = JR_REASON_CANCELLED;
-	} else if (j->state == JR_JOB_RUNNING) {
-		rs.state = JR_JOB_QUEUED;
-		rs.reason = JR_REASON_COORDINATOR_LOST;
+	} else if (rp && j->state == JR_JOB_RUNNING) {
+		/* The engine takes it back, or runs it again. */
+		rs.pid = rp->proc.pid;
+		rs.pid_start_ticks = rp->proc.start_ticks;
+		memcpy(rs.boot_id, rp->proc.boot_id, sizeof(rs.boot_id));
+		rs.cgroup_slot = rp->proc.cgroup_slot;
+		rs.alloc = rp->alloc;
+		rs.alloc_len = rp->proc.alloc_len;
+	} else if (rp && j->state == JR_JOB_QUEUED) {
+		rs.not_before_ns = rp->not_before_ns;
 	}
 	return rs;
 }
 
 /* A chunk of jobs on its way into the engine. */
 struct chunk {
+	const struct recovery *r;
 	struct rjob *jobs[APPLY_CHUNK];
 	struct jobspec specs[APPLY_CHUNK];
 	struct jr_command_spec flat[APPLY_CHUNK];
@@ -573,7 +632,7 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 
 	memset(&c->specs[k], 0, sizeof(c->specs[k]));
 	c->json[k] = cJSON_ParseWithLength(j->block->text + j->json_offset, j->json_len);
-	c->rs[k] = restore_of(j);
+	c->rs[k] = restore_of(c->r, j);
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
@@ -729,8 +788,7 @@ static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
 	parse_pool_run(pool, c, false);
 	for (uint32_t k = 0; k < c->n; k++) {
 		r->unreadable += c->unreadable[k];
-		r->requeued_lost += c->rs[k].reason == JR_REASON_COORDINATOR_LOST &&
-				    c->jobs[k]->state == JR_JOB_RUNNING;
+		r->requeued_lost += c->rs[k].state == JR_JOB_RUNNING;	/* were running */
 	}
 	while (done < c->n) {
 		size_t bad = 0;
@@ -777,6 +835,7 @@ static int apply_jobs(struct recovery *r, struct api *a, const struct retention 
 
 	if (!c)
 		return -ENOMEM;
+	c->r = r;
 	parse_pool_start(&pool, a->engine);
 	for (uint64_t pos = 0; pos < r->order_count; pos++) {
 		struct rjob *j = &r->jobs[r->order[pos]];
@@ -824,5 +883,8 @@ void recover_free(struct recovery *r)
 	for (uint32_t i = 0; i < r->worker_count; i++)
 		free(r->workers[i].json);
 	free(r->workers);
+	for (uint32_t i = 1; i < r->proc_count; i++)
+		free(r->procs[i].alloc);
+	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

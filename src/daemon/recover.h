@@ -38,10 +38,19 @@ struct rjob {
 	uint32_t attempt;
 	int32_t exit_code, signal;
 	bool cancel_requested;
+	uint32_t proc;			/* its rproc in recovery.procs; 0: none */
 	uint64_t created_ns, start_ns, end_ns;
 	uint64_t max_rss_kib, user_us, system_us;
 	struct api_side_block *block;	/* its submitted JSON, held */
 	uint32_t json_offset, json_len;
+};
+
+/* What only some jobs have: a running one's process and resources, a
+ * retrying one's backoff. */
+struct rproc {
+	struct rec_proc proc;		/* pid 0: none known */
+	uint8_t *alloc;
+	uint64_t not_before_ns;
 };
 
 struct rworker {
@@ -58,6 +67,8 @@ struct recovery {
 	uint32_t queue_count;
 	struct rworker *workers;
 	uint32_t worker_count;
+	struct rproc *procs;		/* [0] unused */
+	uint32_t proc_count, proc_cap;
 	struct api_side_block *pack;	/* snapshot texts being packed */
 	size_t pack_used, pack_cap;
 	/* What was read. */

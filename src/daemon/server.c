@@ -490,7 +490,13 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 			arm_tick(s);
 		break;
 	case OP_SIGNAL:
-		s->stop = true;
+		if (cqe->res == sizeof(s->sig) && s->sig.ssi_signo == SIGUSR1) {
+			if (s->ops.signal)
+				s->ops.signal(s->ops.ctx, SIGUSR1);
+			arm_signal(s);
+		} else {
+			s->stop = true;
+		}
 		break;
 	case OP_REFUSED:
 		refused_answer(s, (int)(uint32_t)data);
@@ -697,6 +703,7 @@ static int setup_signals(struct server *s)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
 	return s->signal_fd < 0 ? -errno : 0;
 }

@@ -44,6 +44,8 @@ struct server_ops {
 	void (*handle)(void *ctx, const struct request *req, struct response *res);
 	/* Called after every turn of the loop, and at least every tick_ms. */
 	void (*tick)(void *ctx, uint64_t now_ns);
+	/* SIGUSR1 arrived (SIGTERM and SIGINT stop the loop). May be NULL. */
+	void (*signal)(void *ctx, int signo);
 	void *ctx;
 };
 
@@ -64,8 +66,9 @@ struct server_opts {
 int server_open(struct server **out, const struct server_opts *opts,
 		const struct server_ops *ops);
 
-/* Serve until server_stop() (from a handler or tick) or a signal in
- * stop_signals arrives (SIGTERM, SIGINT: blocked by the caller). */
+/* Serve until server_stop() (from a handler or tick) or SIGTERM or
+ * SIGINT arrives; SIGUSR1 goes to ops->signal. All three are blocked by
+ * the caller. */
 int server_run(struct server *s);
 void server_stop(struct server *s);
 

@@ -155,10 +155,37 @@ struct snap_out {
 	size_t len, cap;
 };
 
-static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const char *text)
+/* A job's extension: a retry's backoff, a running job's process. */
+struct snap_ext {
+	uint8_t bytes[8 + sizeof(struct rec_proc) + JR_ALLOC_BYTES_MAX];
+	uint32_t len;
+};
+
+static void ext_of(struct rec_snap_job *rec, const struct job_extra *x, struct snap_ext *e)
+{
+	e->len = 0;
+	if (!x)
+		return;
+	if (x->not_before_ns && rec->state == JR_JOB_QUEUED) {
+		rec->flags |= REC_SNAP_BACKOFF;
+		memcpy(e->bytes, &x->not_before_ns, 8);
+		e->len = 8;
+	}
+	if ((x->proc.pid > 0 || x->proc.cgroup_slot) && rec->state == JR_JOB_RUNNING &&
+	    x->proc.alloc_len <= JR_ALLOC_BYTES_MAX) {
+		rec->flags |= REC_SNAP_PROC;
+		memcpy(e->bytes + e->len, &x->proc, sizeof(x->proc));
+		memcpy(e->bytes + e->len + sizeof(x->proc), x->alloc, x->proc.alloc_len);
+		e->len += (uint32_t)sizeof(x->proc) + x->proc.alloc_len;
+	}
+	rec->ext_len = e->len;
+}
+
+static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const struct snap_ext *ext,
+		    const char *text)
 {
 	uint64_t text_len = strlen(text);
-	size_t need = REC_SNAP_JOB_BYTES(text_len);
+	size_t need = REC_SNAP_JOB_BYTES(ext->len, text_len);
 
 	if (o->len + need > o->cap) {
 		size_t cap = o->cap ? o->cap : SNAP_RECORD_BYTES + 65536;
@@ -171,11 +198,13 @@ static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const ch
 		o->cap = cap;
 	}
 	char *p = o->buf + o->len;
+	memset(p, 0, need);
 	memcpy(p, rec, sizeof(*rec));
-	memcpy(p + sizeof(*rec), &text_len, sizeof(text_len));
-	memcpy(p + sizeof(*rec) + sizeof(text_len), text, text_len);
-	memset(p + sizeof(*rec) + sizeof(text_len) + text_len, 0,
-	       need - sizeof(*rec) - sizeof(text_len) - text_len);
+	p += sizeof(*rec);
+	memcpy(p, ext->bytes, ext->len);
+	p += REC_PAD8(ext->len);
+	memcpy(p, &text_len, sizeof(text_len));
+	memcpy(p + sizeof(text_len), text, text_len);
 	o->len += need;
 	return 0;
 }
@@ -190,7 +219,8 @@ static int snap_flush(struct snap_out *o, struct jr_journal *j)
 	return rc;
 }
 
-static int jobs_out(struct api *a, struct jr_journal *j, const struct retention *keep,
+static int jobs_out(struct api *a, struct durable *d, struct jr_journal *j,
+		    const struct retention *keep,
 		    struct snapshot_result *out)
 {
 	uint64_t n, cutoff;
@@ -211,7 +241,9 @@ static int jobs_out(struct api *a, struct jr_journal *j, const struct retention 
 			continue;
 		}
 		struct rec_snap_job rec = snap_job_of(s, &info);
-		rc = snap_add(&o, &rec, s->json);
+		struct snap_ext ext;
+		ext_of(&rec, durable_job_extra(d, s->id), &ext);
+		rc = snap_add(&o, &rec, &ext, s->json);
 		out->jobs++;
 		if (rc == 0 && o.len >= SNAP_RECORD_BYTES)
 			rc = snap_flush(&o, j);
@@ -223,7 +255,7 @@ static int jobs_out(struct api *a, struct jr_journal *j, const struct retention 
 	return rc;
 }
 
-static int write_tmp(struct api *a, const char *tmp, uint64_t covers,
+static int write_tmp(struct api *a, struct durable *d, const char *tmp, uint64_t covers,
 		     const struct retention *keep, struct snapshot_result *out)
 {
 	struct jr_journal_opts o = { .dir = tmp, .trim_on_close = true };
@@ -242,7 +274,7 @@ static int write_tmp(struct api *a, const char *tmp, uint64_t covers,
 	if (rc == 0)
 		rc = workers_out(a, j);
 	if (rc == 0)
-		rc = jobs_out(a, j, keep, out);
+		rc = jobs_out(a, d, j, keep, out);
 	struct rec_snap_end end = { out->jobs };
 	if (rc == 0)
 		rc = jr_journal_append(j, REC_SNAP_END, &end, sizeof(end), NULL);
@@ -300,7 +332,7 @@ int snapshot_write(struct api *a, struct durable *d, const char *state_dir,
 		return rc;
 	covers = jr_journal_next_seq(durable_journal(d)) - 1;
 	snprintf(tmp, sizeof(tmp), "%s/snapshot-tmp", state_dir);
-	rc = write_tmp(a, tmp, covers, keep, out);
+	rc = write_tmp(a, d, tmp, covers, keep, out);
 	if (rc < 0) {
 		remove_tree(tmp);
 		return rc;
