@@ -45,7 +45,7 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
-	tests/test_fallback.sh tools/demo.sh
+	tests/test_fallback.sh tests/test_snapshot.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable
 TOOL_BINS := $(BUILD)/tools/demo
@@ -123,6 +123,11 @@ $(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
+# GET /health timed while something else happens (tests, bench/snapshot).
+$(BUILD)/tests/probe: tests/probe.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+
 # The README's embedded example, extracted and compiled as a test.
 $(BUILD)/tests/readme_example.c: README.md
 	@mkdir -p $(@D)
@@ -156,7 +161,7 @@ deps:
 
 TEST_TIMEOUT ?= 600
 
-test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL)
+test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \

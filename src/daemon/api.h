@@ -87,8 +87,13 @@ struct api {
 	void *lifecycle_ctx;
 	void (*start_drain)(void *ctx, uint64_t grace_ms);
 	void (*stop_now)(void *ctx);
+	/* POST /snapshot: 0 started, -EBUSY one is under way. */
+	int (*snapshot_now)(void *ctx);
 	bool draining;
 	uint64_t drain_deadline_ns;
+	bool snapshotting;		/* a snapshot is being written */
+	uint64_t snapshots, snapshot_failures;
+	double snapshot_last_ms, snapshot_last_loop_ms;
 };
 
 int api_init(struct api *a, struct jr_engine *e, uint32_t capacity,

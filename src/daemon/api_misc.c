@@ -57,6 +57,7 @@ static void health(struct api *a, struct response *res)
 	cJSON_AddNumberToObject(o, "capacity", st.capacity);
 	cJSON_AddNumberToObject(o, "cores", st.cores);
 	cJSON_AddBoolToObject(o, "draining", a->draining);
+	cJSON_AddBoolToObject(o, "snapshotting", a->snapshotting);
 	exec_json(a, o);
 	api_json(res, 200, o);
 }
@@ -190,6 +191,8 @@ static void journal_metrics(struct api *a, struct buf *b)
 		     "Longest wait of an answer for the disk.", d.ack_wait_max_us);
 }
 
+static void snapshot_metrics(struct api *a, struct buf *b);
+
 static void metrics(struct api *a, struct response *res)
 {
 	struct jr_stats st;
@@ -200,6 +203,7 @@ static void metrics(struct api *a, struct response *res)
 	worker_metrics(a, &res->body, &st);
 	socket_metrics(a, &res->body);
 	journal_metrics(a, &res->body);
+	snapshot_metrics(a, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4";
 }
@@ -313,6 +317,40 @@ static void shutdown_daemon(struct api *a, const struct request *req, struct res
 	api_json(res, 202, o);
 }
 
+/* POST /snapshot: the daemon's owner (or root) asks for one now. */
+static void snapshot_now(struct api *a, const struct request *req, struct response *res)
+{
+	cJSON *o;
+
+	if (req->uid != 0 && req->uid != a->daemon_uid) {
+		api_error(res, 403, "forbidden", "only uid %u or root may ask for a snapshot",
+			  (unsigned)a->daemon_uid);
+		return;
+	}
+	if (a->snapshot_now(a->lifecycle_ctx) < 0) {
+		api_error(res, 409, "snapshot_running", "a snapshot is being written already");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "status", "writing");
+	api_json(res, 202, o);
+}
+
+static void snapshot_metrics(struct api *a, struct buf *b)
+{
+	metric_value(b, "jobring_snapshots_total", "counter", "Snapshots written.", a->snapshots);
+	metric_value(b, "jobring_snapshot_failures_total", "counter", "Snapshots that failed.",
+		     a->snapshot_failures);
+	metric(b, "jobring_snapshot_last_seconds", "gauge",
+	       "The last snapshot: its duration, and the share of it on the event loop.");
+	buf_printf(b, "jobring_snapshot_last_seconds{part=\"total\"} %.6f\n",
+		   a->snapshot_last_ms / 1e3);
+	buf_printf(b, "jobring_snapshot_last_seconds{part=\"event_loop\"} %.6f\n",
+		   a->snapshot_last_loop_ms / 1e3);
+	metric_value(b, "jobring_snapshot_running", "gauge", "A snapshot is being written.",
+		     a->snapshotting);
+}
+
 bool api_route_misc(struct api *a, const struct request *req, struct response *res)
 {
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
@@ -327,8 +365,11 @@ bool api_route_misc(struct api *a, const struct request *req, struct response *r
 		create_queue(a, req, res);
 	else if (strcmp(req->path, "/shutdown") == 0 && post && a->start_drain)
 		shutdown_daemon(a, req, res);
+	else if (strcmp(req->path, "/snapshot") == 0 && post && a->snapshot_now)
+		snapshot_now(a, req, res);
 	else if (!strcmp(req->path, "/health") || !strcmp(req->path, "/metrics") ||
-		 !strcmp(req->path, "/queues") || !strcmp(req->path, "/shutdown"))
+		 !strcmp(req->path, "/queues") || !strcmp(req->path, "/shutdown") ||
+		 !strcmp(req->path, "/snapshot"))
 		api_error(res, 405, "method_not_allowed", "see docs/PROTOCOL.md");
 	else
 		return false;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <getopt.h>
 #include <grp.h>
@@ -395,28 +396,99 @@ struct daemon {
 	struct server *server;
 	struct durable *durable;
 	uint64_t bytes_at_snapshot;
+	struct snapshot *snap;		/* one being written in the background */
+	const char *snap_why;
+	int snap_fd;			/* its eventfd: more work for the loop */
 	bool draining, drain_cancelled;
 	uint64_t drain_deadline_ns;
 };
 
-static void snapshot(struct daemon *dm, const char *why)
-{
-	struct snapshot_result r;
-	struct durable_stats st;
-	int rc = snapshot_write(&dm->api, dm->durable, dm->opts->state_dir, dm->opts->journal_dir,
-				&dm->opts->keep, &r);
+/* The loop's share of a background snapshot per turn: short enough that
+ * a request waits a few milliseconds at most. */
+#define SNAPSHOT_STEP_NS 4000000ull
 
-	durable_get_stats(dm->durable, &st);
-	dm->bytes_at_snapshot = st.journal.bytes;
-	if (rc < 0) {
-		log_line("snapshot (%s) failed: %s; the journal keeps everything", why, strerror(-rc));
+static void log_snapshot(struct daemon *dm, const char *why, const struct snapshot_result *r)
+{
+	dm->api.snapshotting = dm->snap != NULL;
+	dm->api.snapshots += r->rc == 0;
+	dm->api.snapshot_failures += r->rc < 0;
+	dm->api.snapshot_last_ms = r->ms;
+	dm->api.snapshot_last_loop_ms = r->loop_ms;
+	if (r->rc < 0) {
+		log_line("snapshot (%s) failed: %s; the journal keeps everything", why,
+			 strerror(-r->rc));
 		return;
 	}
 	log_line("snapshot (%s): %llu jobs, %llu bytes, covers seq %llu, %d journal segments "
-		 "dropped, %llu finished jobs aged out, %.0f ms", why,
-		 (unsigned long long)r.jobs, (unsigned long long)r.bytes,
-		 (unsigned long long)r.covers_seq, r.segments_dropped,
-		 (unsigned long long)r.aged_out, r.ms);
+		 "dropped, %llu finished jobs aged out, %.0f ms (%.0f ms of it on the event loop)",
+		 why, (unsigned long long)r->jobs, (unsigned long long)r->bytes,
+		 (unsigned long long)r->covers_seq, r->segments_dropped,
+		 (unsigned long long)r->aged_out, r->ms, r->loop_ms);
+}
+
+static void snapshot_bytes_mark(struct daemon *dm)
+{
+	struct durable_stats st;
+
+	durable_get_stats(dm->durable, &st);
+	dm->bytes_at_snapshot = st.journal.bytes;
+}
+
+/* All at once: the daemon is stopping. One under way is dropped first. */
+static void snapshot(struct daemon *dm, const char *why)
+{
+	struct snapshot_result r;
+
+	snapshot_free(dm->snap);
+	dm->snap = NULL;
+	snapshot_write(&dm->api, dm->durable, dm->opts->state_dir, dm->opts->journal_dir,
+		       &dm->opts->keep, &r);
+	snapshot_bytes_mark(dm);
+	log_snapshot(dm, why, &r);
+}
+
+static void snapshot_begin(struct daemon *dm, const char *why)
+{
+	snapshot_bytes_mark(dm);
+	dm->snap_why = why;
+	if (snapshot_start(&dm->snap, &dm->api, dm->durable, dm->opts->state_dir,
+			   dm->opts->journal_dir, &dm->opts->keep, dm->snap_fd) < 0)
+		log_line("cannot start a snapshot: no memory; the journal keeps everything");
+	dm->api.snapshotting = dm->snap != NULL;
+}
+
+/* In the background: started when the journal has grown enough (or
+ * POST /snapshot), then a step per turn of the loop. */
+static void snapshot_tick(struct daemon *dm)
+{
+	struct snapshot_result r;
+	struct durable_stats st;
+	uint64_t v;
+
+	if (read(dm->snap_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (dm->snap) {
+		if (!snapshot_step(dm->snap, SNAPSHOT_STEP_NS, &r))
+			return;
+		snapshot_free(dm->snap);
+		dm->snap = NULL;
+		log_snapshot(dm, dm->snap_why, &r);
+		return;
+	}
+	durable_get_stats(dm->durable, &st);
+	if (dm->opts->snapshot_every &&
+	    st.journal.bytes - dm->bytes_at_snapshot >= dm->opts->snapshot_every)
+		snapshot_begin(dm, "journal grew");
+}
+
+static int snapshot_now(void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->snap)
+		return -EBUSY;
+	snapshot_begin(dm, "asked for");
+	return 0;
 }
 
 static void daemon_handle(void *ctx, const struct request *req, struct response *res)
@@ -485,15 +557,11 @@ static void drain_tick(struct daemon *dm, uint64_t now_ns)
 static void daemon_tick(void *ctx, uint64_t now_ns)
 {
 	struct daemon *dm = ctx;
-	struct durable_stats st;
 
 	api_tick(&dm->api, now_ns);
 	if (dm->draining)
 		drain_tick(dm, now_ns);
-	durable_get_stats(dm->durable, &st);
-	if (dm->opts->snapshot_every &&
-	    st.journal.bytes - dm->bytes_at_snapshot >= dm->opts->snapshot_every)
-		snapshot(dm, "journal grew");
+	snapshot_tick(dm);
 }
 
 static void log_recovery(const struct recovery *r, struct jr_engine *e)
@@ -541,6 +609,7 @@ static int serve_loop(struct daemon *dm)
 	dm->server = srv;
 	durable_set_server(dm->durable, srv);
 	server_watch_fd(srv, durable_event_fd(dm->durable));
+	server_watch_fd(srv, dm->snap_fd);
 	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
@@ -566,7 +635,8 @@ static int serve_loop(struct daemon *dm)
 static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		 struct recovery *rec)
 {
-	struct daemon dm = { .opts = d, .durable = du };
+	struct daemon dm = { .opts = d, .durable = du,
+			     .snap_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
 	int rc = api_init(&dm.api, e, d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT,
 			  d->heartbeat_timeout_ms, d->engine.capabilities);
 
@@ -576,6 +646,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	dm.api.lifecycle_ctx = &dm;
 	dm.api.start_drain = start_drain;
 	dm.api.stop_now = stop_now;
+	dm.api.snapshot_now = snapshot_now;
 	rc = recover_apply(rec, &dm.api, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {
@@ -586,7 +657,9 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	}
 	recover_free(rec);
 	rc = serve_loop(&dm);
+	snapshot_free(dm.snap);
 	api_destroy(&dm.api);
+	close(dm.snap_fd);
 	return rc;
 }
 

@@ -1,11 +1,12 @@
 /*
- * snapshot.c - writing a snapshot and dropping what it covers. See
- * snapshot.h. A snapshot is written as a journal of its own into
- * snapshot-tmp/, made durable, then renamed to snapshot-<seq>/: a crash
- * before the rename leaves the old snapshot and the journal in charge.
+ * snapshot.c - a snapshot written in the background. See snapshot.h.
+ * A snapshot is written as a journal of its own into snapshot-tmp/, made
+ * durable, then renamed to snapshot-<seq>/: a crash before the rename
+ * leaves the old snapshot and the journal in charge.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,79 @@
 #include <unistd.h>
 
 #include "snapshot.h"
+
+/* Jobs go out about 1 MiB to a record (one header, one check per record),
+ * and at most this many records wait for the writer: the loop stops
+ * producing until it has caught up. */
+#define CHUNK_BYTES (1u << 20)
+#define CHUNKS_QUEUED 8u
+#define COMMIT_EVERY 8u
+
+/* One record for the writer. */
+struct chunk {
+	struct chunk *next;
+	uint16_t type;
+	size_t len, cap;
+	char data[];
+};
+
+/* A job listed at the start, in the order it goes out. */
+struct live {
+	uint64_t created_ns;
+	jr_job_id id;
+};
+
+enum phase { P_LIST, P_SORT, P_EMIT, P_WRITE, P_FINAL, P_DONE };
+
+struct snapshot {
+	struct api *a;
+	struct durable *d;
+	struct retention keep;
+	char state_dir[300], journal_dir[300], tmp[400];
+	int wake_fd;
+	enum phase phase;
+	uint64_t covers, t0;
+	double loop_ms;
+	/* The loop's. */
+	uint32_t cursor;		/* P_LIST: the next slot */
+	struct live *v;			/* one per slot at most: never grown (a
+					 * copy of 160 MB would stall the loop),
+					 * its pages touched as they fill */
+	uint64_t n, k;			/* P_EMIT: the next of v */
+	uint64_t *ends;			/* finished jobs' ends, for retention */
+	uint64_t nends;
+	struct chunk *cur;
+	uint64_t jobs, aged_out;
+	uint64_t emitted_upto;		/* journal seq when the last job went out */
+	/* Shared with the writer, under lock. */
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct chunk *q_head, *q_tail;
+	uint32_t queued;
+	bool sort_asked, sorted, end_asked, written, finalize_asked, finalized, stop;
+	uint64_t cutoff;
+	int wrc;			/* the writer's error */
+	uint64_t bytes;
+	int dropped;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void wake(struct snapshot *s)
+{
+	uint64_t one = 1;
+
+	if (s->wake_fd >= 0 && write(s->wake_fd, &one, sizeof(one)) < 0)
+		(void)0;	/* saturated: the loop is awake anyway */
+}
 
 static void remove_tree(const char *dir)
 {
@@ -32,17 +106,60 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
-static int queues_out(struct api *a, struct jr_journal *j)
+/* --- records for the writer ---------------------------------------------------------------- */
+
+static struct chunk *chunk_new(uint16_t type, size_t cap)
+{
+	struct chunk *c = malloc(sizeof(*c) + cap);
+
+	if (c) {
+		c->next = NULL;
+		c->type = type;
+		c->len = 0;
+		c->cap = cap;
+	}
+	return c;
+}
+
+static void queue_push(struct snapshot *s, struct chunk *c)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->q_tail)
+		s->q_tail->next = c;
+	else
+		s->q_head = c;
+	s->q_tail = c;
+	s->queued++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int put_record(struct snapshot *s, uint16_t type, const void *a, size_t alen,
+		      const void *b, size_t blen)
+{
+	struct chunk *c = chunk_new(type, alen + blen);
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c->data, a, alen);
+	if (blen)
+		memcpy(c->data + alen, b, blen);
+	c->len = alen + blen;
+	queue_push(s, c);
+	return 0;
+}
+
+static int queues_out(struct snapshot *s)
 {
 	struct jr_queue_info q;
 
 	/* Queue 0 is built in; the rest were created in id order. */
 	for (uint32_t id = 1; id < JR_QUEUE_MAX; id++) {
-		if (jr_queue_get_info(a->engine, id, &q) < 0)
+		if (jr_queue_get_info(s->a->engine, id, &q) < 0)
 			break;
 		struct rec_queue rec = { .priority = q.priority, .max_workers = q.max_workers };
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
-		int rc = jr_journal_append(j, REC_QUEUE, &rec, sizeof(rec), NULL);
+		int rc = put_record(s, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
 		if (rc < 0)
 			return rc;
 	}
@@ -50,8 +167,10 @@ static int queues_out(struct api *a, struct jr_journal *j)
 }
 
 /* A worker's registration, as it could have been sent. */
-static int workers_out(struct api *a, struct jr_journal *j)
+static int workers_out(struct snapshot *s)
 {
+	struct api *a = s->a;
+
 	for (uint32_t i = 0; i < a->worker_count; i++) {
 		const struct api_worker *w = &a->workers[i];
 		if (!w->used)
@@ -63,30 +182,14 @@ static int workers_out(struct api *a, struct jr_journal *j)
 			cJSON_AddItemToObject(o, "resources", cJSON_Parse(w->resources_json));
 		char *text = cJSON_PrintUnformatted(o);
 		struct rec_worker rec = { w->number, (uint32_t)w->uid, w->registered_ns };
-		struct iovec iov[2] = { { &rec, sizeof(rec) }, { text, text ? strlen(text) : 0 } };
-		int rc = text ? jr_journal_appendv(j, REC_WORKER, iov, 2, NULL) : -ENOMEM;
+		int rc = text ? put_record(s, REC_WORKER, &rec, sizeof(rec), text, strlen(text)) :
+				-ENOMEM;
 		free(text);
 		cJSON_Delete(o);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
-}
-
-/* The live jobs, oldest first, so a job's dependencies come before it
- * (a dependency is always submitted earlier). */
-struct live {
-	uint64_t created_ns;
-	uint32_t index;
-};
-
-static int by_created(const void *x, const void *y)
-{
-	const struct live *a = x, *b = y;
-
-	if (a->created_ns != b->created_ns)
-		return a->created_ns < b->created_ns ? -1 : 1;
-	return a->index < b->index ? -1 : a->index > b->index;
 }
 
 static bool final_state(enum jr_job_state s)
@@ -99,36 +202,6 @@ static bool final_state(enum jr_job_state s)
 static uint64_t finished_ns(const struct jr_job_info *info)
 {
 	return info->exec.end_ns ? info->exec.end_ns : info->created_ns;
-}
-
-/* Every side entry whose job the table still has, sorted; the cutoff
- * of the retention limits. */
-static struct live *live_jobs(struct api *a, const struct retention *keep, uint64_t *count,
-			      uint64_t *cutoff)
-{
-	struct live *v = malloc(((size_t)a->capacity + 1) * sizeof(*v));
-	uint64_t *ends = malloc(((size_t)a->capacity + 1) * sizeof(*ends));
-	uint64_t n = 0, nends = 0;
-	struct jr_job_info info;
-
-	if (!v || !ends) {
-		free(v);
-		free(ends);
-		return NULL;
-	}
-	for (uint32_t i = 1; i < a->capacity; i++) {
-		const struct api_job_side *s = &a->side[i];
-		if (!s->json || jr_job_get(a->engine, s->id, &info) < 0)
-			continue;
-		v[n++] = (struct live){ info.created_ns, i };
-		if (final_state(info.state))
-			ends[nends++] = finished_ns(&info);
-	}
-	*cutoff = retention_cutoff(ends, nends, keep, api_now_ns());
-	free(ends);
-	qsort(v, n, sizeof(*v), by_created);
-	*count = n;
-	return v;
 }
 
 static struct rec_snap_job snap_job_of(const struct api_job_side *s,
@@ -145,15 +218,6 @@ static struct rec_snap_job snap_job_of(const struct api_job_side *s,
 		.system_us = info->exec.system_us,
 	};
 }
-
-/* Jobs go out about 1 MiB to a record: one header and one check per
- * record, not per job. */
-#define SNAP_RECORD_BYTES (1u << 20)
-
-struct snap_out {
-	char *buf;
-	size_t len, cap;
-};
 
 /* A job's extension: a retry's backoff, a running job's process. */
 struct snap_ext {
@@ -181,23 +245,23 @@ static void ext_of(struct rec_snap_job *rec, const struct job_extra *x, struct s
 	rec->ext_len = e->len;
 }
 
-static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const struct snap_ext *ext,
-		    const char *text)
+
+/* Append one job to the current SNAP_JOBS chunk; a full one goes to the
+ * writer. */
+static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const struct snap_ext *ext,
+		   const char *text)
 {
 	uint64_t text_len = strlen(text);
 	size_t need = REC_SNAP_JOB_BYTES(ext->len, text_len);
+	char *p;
 
-	if (o->len + need > o->cap) {
-		size_t cap = o->cap ? o->cap : SNAP_RECORD_BYTES + 65536;
-		while (cap < o->len + need)
-			cap *= 2;
-		char *n = realloc(o->buf, cap);
-		if (!n)
-			return -ENOMEM;
-		o->buf = n;
-		o->cap = cap;
+	if (s->cur && s->cur->len + need > s->cur->cap) {
+		queue_push(s, s->cur);
+		s->cur = NULL;
 	}
-	char *p = o->buf + o->len;
+	if (!s->cur && !(s->cur = chunk_new(REC_SNAP_JOBS, need > CHUNK_BYTES ? need : CHUNK_BYTES)))
+		return -ENOMEM;
+	p = s->cur->data + s->cur->len;
 	memset(p, 0, need);
 	memcpy(p, rec, sizeof(*rec));
 	p += sizeof(*rec);
@@ -205,84 +269,145 @@ static int snap_add(struct snap_out *o, const struct rec_snap_job *rec, const st
 	p += REC_PAD8(ext->len);
 	memcpy(p, &text_len, sizeof(text_len));
 	memcpy(p + sizeof(text_len), text, text_len);
-	o->len += need;
+	s->cur->len += need;
 	return 0;
 }
 
-static int snap_flush(struct snap_out *o, struct jr_journal *j)
-{
-	int rc = o->len ? jr_journal_append(j, REC_SNAP_JOBS, o->buf, (uint32_t)o->len, NULL) : 0;
+/* --- the loop's part ------------------------------------------------------------------------ */
 
-	o->len = 0;
-	if (rc == 0 && jr_journal_pending(j) >= 8)
-		rc = jr_journal_commit(j);	/* keep the group's buffer small */
-	return rc;
+/* Every job the daemon holds, with its creation time; the ends of the
+ * finished ones. false when the time is up. */
+static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
+{
+	struct api *a = s->a;
+	struct jr_job_info info;
+
+	*done = false;
+	for (; s->cursor < a->capacity; s->cursor++) {
+		if ((s->cursor & 1023) == 0 && mono_ns() > deadline)
+			return 0;
+		const struct api_job_side *side = &a->side[s->cursor];
+		if (!side->json || jr_job_get(a->engine, side->id, &info) < 0)
+			continue;
+		s->v[s->n++] = (struct live){ info.created_ns, side->id };
+		if (final_state(info.state))
+			s->ends[s->nends++] = finished_ns(&info);
+	}
+	*done = true;
+	return 0;
 }
 
-static int jobs_out(struct api *a, struct durable *d, struct jr_journal *j,
-		    const struct retention *keep,
-		    struct snapshot_result *out)
+/* One listed job, as it is now; one that left the table (or whose slot
+ * holds a newer job: the journal has that one) goes nowhere. */
+static int emit_one(struct snapshot *s, const struct live *lv)
 {
-	uint64_t n, cutoff;
-	struct live *v = live_jobs(a, keep, &n, &cutoff);
-	struct snap_out o = { 0 };
+	struct api_job_side *side = &s->a->side[(uint32_t)lv->id];
 	struct jr_job_info info;
+	struct snap_ext ext;
+
+	if (side->id != lv->id || !side->json || jr_job_get(s->a->engine, lv->id, &info) < 0)
+		return 0;
+	if (final_state(info.state) && finished_ns(&info) < s->cutoff) {
+		api_jobs_side_release(side);	/* its JSON leaves memory too */
+		s->aged_out++;
+		return 0;
+	}
+	struct rec_snap_job rec = snap_job_of(side, &info);
+	ext_of(&rec, durable_job_extra(s->d, lv->id), &ext);
+	s->jobs++;
+	return job_out(s, &rec, &ext, side->json);
+}
+
+static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
+{
+	*done = false;
+	for (; s->k < s->n; s->k++) {
+		if ((s->k & 255) == 0 && (mono_ns() > deadline ||
+					  __atomic_load_n(&s->queued, __ATOMIC_RELAXED) >= CHUNKS_QUEUED))
+			return 0;
+		int rc = emit_one(s, &s->v[s->k]);
+		if (rc < 0)
+			return rc;
+	}
+	if (s->cur)
+		queue_push(s, s->cur);
+	s->cur = NULL;
+	*done = true;
+	return 0;
+}
+
+/* --- the writer thread --------------------------------------------------------------------- */
+
+static int by_created(const void *x, const void *y)
+{
+	const struct live *a = x, *b = y;
+
+	if (a->created_ns != b->created_ns)
+		return a->created_ns < b->created_ns ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Wait under lock for cond, or stop: false on stop. */
+#define WAIT_FOR(s, cond) \
+	({ while (!(cond) && !(s)->stop) pthread_cond_wait(&(s)->cv, &(s)->lock); !(s)->stop; })
+
+static void writer_sort(struct snapshot *s)
+{
+	/* The loop lists and waits: these arrays are the writer's now. */
+	qsort(s->v, s->n, sizeof(*s->v), by_created);
+	s->cutoff = retention_cutoff(s->ends, s->nends, &s->keep, api_now_ns());
+}
+
+/* A failed commit (a short write, EIO) is written again a few times. */
+static int commit(struct jr_journal *j)
+{
 	int rc = 0;
 
-	if (!v)
-		return -ENOMEM;
-	for (uint64_t k = 0; k < n && rc == 0; k++) {
-		struct api_job_side *s = &a->side[v[k].index];
-		if (jr_job_get(a->engine, s->id, &info) < 0)
-			continue;	/* gone meanwhile */
-		if (final_state(info.state) && finished_ns(&info) < cutoff) {
-			api_jobs_side_release(s);	/* its JSON leaves memory too */
-			out->aged_out++;
-			continue;
-		}
-		struct rec_snap_job rec = snap_job_of(s, &info);
-		struct snap_ext ext;
-		ext_of(&rec, durable_job_extra(d, s->id), &ext);
-		rc = snap_add(&o, &rec, &ext, s->json);
-		out->jobs++;
-		if (rc == 0 && o.len >= SNAP_RECORD_BYTES)
-			rc = snap_flush(&o, j);
-	}
-	if (rc == 0)
-		rc = snap_flush(&o, j);
-	free(o.buf);
-	free(v);
+	for (int tries = 0; tries < 5; tries++)
+		if ((rc = jr_journal_commit(j)) == 0)
+			break;
 	return rc;
 }
 
-static int write_tmp(struct api *a, struct durable *d, const char *tmp, uint64_t covers,
-		     const struct retention *keep, struct snapshot_result *out)
+static int writer_records(struct snapshot *s, struct jr_journal *j)
 {
-	struct jr_journal_opts o = { .dir = tmp, .trim_on_close = true };
-	struct rec_snap_begin begin = { covers, api_now_ns() };
-	struct jr_journal_stats st;
-	struct jr_journal *j;
-	int rc;
+	uint32_t since_commit = 0;
+	int rc = 0;
 
-	remove_tree(tmp);
-	rc = jr_journal_open(&j, &o);
-	if (rc < 0)
-		return rc;
-	rc = jr_journal_append(j, REC_SNAP_BEGIN, &begin, sizeof(begin), NULL);
-	if (rc == 0)
-		rc = queues_out(a, j);
-	if (rc == 0)
-		rc = workers_out(a, j);
-	if (rc == 0)
-		rc = jobs_out(a, d, j, keep, out);
-	struct rec_snap_end end = { out->jobs };
-	if (rc == 0)
-		rc = jr_journal_append(j, REC_SNAP_END, &end, sizeof(end), NULL);
-	if (rc == 0)
-		rc = jr_journal_commit(j);
-	jr_journal_get_stats(j, &st);
-	out->bytes = st.bytes;
-	jr_journal_close(j);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (!WAIT_FOR(s, s->q_head || s->end_asked))
+			break;
+		struct chunk *c = s->q_head;
+		if (!c)
+			break;	/* end asked, queue empty */
+		s->q_head = c->next;
+		if (!s->q_head)
+			s->q_tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (rc == 0)
+			rc = jr_journal_append(j, c->type, c->data, (uint32_t)c->len, NULL);
+		if (rc == 0 && ++since_commit >= COMMIT_EVERY) {
+			rc = commit(j);
+			since_commit = 0;
+		}
+		free(c);
+		pthread_mutex_lock(&s->lock);
+		s->queued--;
+		if (s->queued == CHUNKS_QUEUED / 2)
+			wake(s);	/* room: the loop may go on */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return s->stop ? -ECANCELED : rc;
+}
+
+static int sync_dir(const char *dir)
+{
+	FILE *f = fopen(dir, "r");
+	int rc = f && fsync(fileno(f)) == 0 ? 0 : -errno;
+
+	if (f)
+		fclose(f);
 	return rc;
 }
 
@@ -303,52 +428,259 @@ static void drop_older_snapshots(const char *state_dir, const char *keep_name)
 		closedir(d);
 }
 
-static int sync_dir(const char *dir)
+/* In place of the old: renamed, synced, what it covers deleted. */
+static int writer_install(struct snapshot *s)
 {
-	FILE *f = fopen(dir, "r");
-	int rc = f && fsync(fileno(f)) == 0 ? 0 : -errno;
+	char name[64], path[600];
+	int rc;
 
-	if (f)
-		fclose(f);
+	snprintf(name, sizeof(name), "snapshot-%016llx", (unsigned long long)s->covers);
+	snprintf(path, sizeof(path), "%s/%s", s->state_dir, name);
+	remove_tree(path);	/* an earlier one covering the same (nothing since) */
+	if (rename(s->tmp, path) < 0)
+		return -errno;
+	rc = sync_dir(s->state_dir);
+	if (rc < 0)
+		return rc;
+	drop_older_snapshots(s->state_dir, name);
+	s->dropped = jr_journal_drop_before(s->journal_dir, s->covers + 1);
+	return 0;
+}
+
+static int writer_write(struct snapshot *s)
+{
+	struct jr_journal_opts o = { .dir = s->tmp, .trim_on_close = true };
+	struct rec_snap_begin begin = { s->covers, api_now_ns() };
+	struct jr_journal_stats st;
+	struct jr_journal *j;
+	int rc;
+
+	remove_tree(s->tmp);
+	rc = jr_journal_open(&j, &o);
+	if (rc < 0)
+		return rc;
+	rc = jr_journal_append(j, REC_SNAP_BEGIN, &begin, sizeof(begin), NULL);
+	if (rc == 0)
+		rc = writer_records(s, j);
+	struct rec_snap_end end = { s->jobs };	/* set before end_asked */
+	if (rc == 0)
+		rc = jr_journal_append(j, REC_SNAP_END, &end, sizeof(end), NULL);
+	if (rc == 0)
+		rc = commit(j);
+	jr_journal_get_stats(j, &st);
+	s->bytes = st.bytes;
+	jr_journal_close(j);
 	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct snapshot *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if (WAIT_FOR(s, s->sort_asked)) {
+		pthread_mutex_unlock(&s->lock);
+		writer_sort(s);
+		pthread_mutex_lock(&s->lock);
+		s->sorted = true;
+		wake(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	rc = s->stop ? -ECANCELED : writer_write(s);
+	pthread_mutex_lock(&s->lock);
+	s->wrc = rc;
+	s->written = true;
+	wake(s);
+	if (rc == 0 && WAIT_FOR(s, s->finalize_asked)) {
+		pthread_mutex_unlock(&s->lock);
+		rc = writer_install(s);
+		pthread_mutex_lock(&s->lock);
+		s->wrc = rc;
+	}
+	s->finalized = true;
+	wake(s);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* --- the steps ------------------------------------------------------------------------------ */
+
+int snapshot_start(struct snapshot **out, struct api *a, struct durable *d,
+		   const char *state_dir, const char *journal_dir,
+		   const struct retention *keep, int wake_fd)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->a = a;
+	s->d = d;
+	s->keep = *keep;
+	s->wake_fd = wake_fd;
+	s->t0 = mono_ns();
+	snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
+	snprintf(s->journal_dir, sizeof(s->journal_dir), "%s", journal_dir);
+	snprintf(s->tmp, sizeof(s->tmp), "%s/snapshot-tmp", state_dir);
+	/* Every record so far: the state listed below is at least this new. */
+	s->covers = jr_journal_next_seq(durable_journal(d)) - 1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->v = malloc((size_t)a->capacity * sizeof(*s->v));
+	s->ends = malloc((size_t)a->capacity * sizeof(*s->ends));
+	rc = s->v && s->ends ? queues_out(s) : -ENOMEM;
+	if (rc == 0)
+		rc = workers_out(s);
+	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		rc = -EAGAIN;
+	s->writer_started = rc == 0;
+	if (rc < 0) {
+		snapshot_free(s);
+		return rc;
+	}
+	*out = s;
+	wake(s);
+	return 0;
+}
+
+static bool flag(struct snapshot *s, bool *f)
+{
+	bool v;
+
+	pthread_mutex_lock(&s->lock);
+	v = *f;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+static void ask(struct snapshot *s, bool *f)
+{
+	pthread_mutex_lock(&s->lock);
+	*f = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
+{
+	*r = (struct snapshot_result){
+		.rc = rc, .covers_seq = s->covers, .jobs = s->jobs, .aged_out = s->aged_out,
+		.bytes = s->bytes, .segments_dropped = s->dropped, .loop_ms = s->loop_ms,
+		.ms = (double)(mono_ns() - s->t0) / 1e6,
+	};
+	s->phase = P_DONE;
+}
+
+/* One phase's worth; true if the step may go on to the next phase now. */
+static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_result *r)
+{
+	bool done = false;
+	int rc = 0;
+
+	switch (s->phase) {
+	case P_LIST:
+		rc = list_jobs(s, deadline, &done);
+		if (done) {
+			ask(s, &s->sort_asked);
+			s->phase = P_SORT;
+		}
+		break;
+	case P_SORT:
+		if ((done = flag(s, &s->sorted)))
+			s->phase = P_EMIT;
+		break;
+	case P_EMIT:
+		rc = emit_jobs(s, deadline, &done);
+		if (done) {
+			/* Jobs went out as they were at this seq: it must be
+			 * on disk before the snapshot replaces the journal. */
+			s->emitted_upto = jr_journal_next_seq(durable_journal(s->d)) - 1;
+			ask(s, &s->end_asked);
+			s->phase = P_WRITE;
+		}
+		break;
+	case P_WRITE:
+		if (!flag(s, &s->written))
+			break;
+		if (s->wrc < 0) {
+			finish(s, s->wrc, r);
+			break;
+		}
+		if (jr_journal_durable_seq(durable_journal(s->d)) < s->emitted_upto)
+			break;	/* a group in the air: the next turn looks again */
+		ask(s, &s->finalize_asked);
+		s->phase = P_FINAL;
+		done = true;
+		break;
+	case P_FINAL:
+		if (flag(s, &s->finalized))
+			finish(s, s->wrc, r);
+		break;
+	case P_DONE:
+		break;
+	}
+	if (rc < 0)
+		finish(s, rc, r);
+	return done && rc == 0;
+}
+
+int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result *r)
+{
+	uint64_t t0 = mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
+
+	while (s->phase != P_DONE && step_phase(s, deadline, r) && mono_ns() < deadline)
+		;
+	s->loop_ms += (double)(mono_ns() - t0) / 1e6;
+	if (s->phase == P_LIST || s->phase == P_EMIT)
+		wake(s);	/* more for the next turn, unless the writer must catch up */
+	return s->phase == P_DONE;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->writer, NULL);
+	}
+	while (s->q_head) {
+		struct chunk *c = s->q_head;
+		s->q_head = c->next;
+		free(c);
+	}
+	free(s->cur);
+	free(s->v);
+	free(s->ends);
+	if (s->phase != P_DONE || s->wrc < 0 || !s->finalized)
+		remove_tree(s->tmp);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
 }
 
 int snapshot_write(struct api *a, struct durable *d, const char *state_dir,
 		   const char *journal_dir, const struct retention *keep,
-		   struct snapshot_result *out)
+		   struct snapshot_result *r)
 {
-	char tmp[600], name[64], path[600];
-	struct timespec t0, t1;
-	uint64_t covers;
-	int rc;
+	struct snapshot *s;
+	int rc = snapshot_start(&s, a, d, state_dir, journal_dir, keep, -1);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(out, 0, sizeof(*out));
-	/* Everything so far durable, and a new segment for what follows. */
-	rc = durable_sync(d);
-	if (rc == 0)
-		rc = jr_journal_rotate(durable_journal(d));
-	if (rc < 0)
-		return rc;
-	covers = jr_journal_next_seq(durable_journal(d)) - 1;
-	snprintf(tmp, sizeof(tmp), "%s/snapshot-tmp", state_dir);
-	rc = write_tmp(a, d, tmp, covers, keep, out);
 	if (rc < 0) {
-		remove_tree(tmp);
-		return rc;
+		memset(r, 0, sizeof(*r));
+		return r->rc = rc;
 	}
-	snprintf(name, sizeof(name), "snapshot-%016llx", (unsigned long long)covers);
-	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
-	remove_tree(path);	/* an earlier one covering the same (nothing since) */
-	if (rename(tmp, path) < 0)
-		return -errno;
-	rc = sync_dir(state_dir);
-	if (rc < 0)
-		return rc;
-	out->covers_seq = covers;
-	drop_older_snapshots(state_dir, name);
-	out->segments_dropped = jr_journal_drop_before(journal_dir, covers + 1);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	return 0;
+	durable_sync(d);	/* the journal on disk: nothing to wait for later */
+	while (!snapshot_step(s, 0, r)) {
+		if (s->phase == P_WRITE)
+			durable_sync(d);
+		struct timespec pause = { 0, 200000 };	/* the writer's turn */
+		nanosleep(&pause, NULL);
+	}
+	snapshot_free(s);
+	return r->rc;
 }
