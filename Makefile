@@ -10,13 +10,14 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 CC ?= gcc
 BUILD ?= build/release
 MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev
+	curl libjansson-dev libsystemd-dev
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
@@ -45,7 +46,7 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
-	tests/test_fallback.sh tests/test_snapshot.sh tools/demo.sh
+	tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable
 TOOL_BINS := $(BUILD)/tools/demo
@@ -56,7 +57,7 @@ CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
-DAEMON_LIBS := -lcjson
+DAEMON_LIBS := -lcjson -lsystemd
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
@@ -123,6 +124,11 @@ $(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
+# Receives what jobringd tells systemd (tests/test_systemd.sh).
+$(BUILD)/tests/notify_listen: tests/notify_listen.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
+
 # GET /health timed while something else happens (tests, bench/snapshot).
 $(BUILD)/tests/probe: tests/probe.c $(STATIC_LIB)
 	@mkdir -p $(@D)
@@ -161,7 +167,8 @@ deps:
 
 TEST_TIMEOUT ?= 600
 
-test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe
+test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
+		$(BUILD)/tests/notify_listen
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
@@ -241,6 +248,10 @@ install: lib bin
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' jobring.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/jobring.pc
 	install -m 644 docs/man/jobring.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|' tools/systemd/jobringd.service.in \
+		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/jobringd.service
+	install -m 644 tools/systemd/jobringd.socket $(DESTDIR)$(SYSTEMD_UNIT_DIR)/
 
 clean:
 	rm -rf build

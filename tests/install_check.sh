@@ -11,7 +11,7 @@ make -s -C "$top" install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 root="$dest$prefix"
 for f in include/jobring.h lib/libjobring.a lib/libjobring.so.0 bin/jobring sbin/jobringd \
 	lib/pkgconfig/jobring.pc share/man/man3/jobring.3 share/man/man1/jobring.1 \
-	share/man/man8/jobringd.8; do
+	share/man/man8/jobringd.8 lib/systemd/system/jobringd.service lib/systemd/system/jobringd.socket; do
 	[ -e "$root/$f" ] || { echo "install_check: missing $f"; exit 1; }
 done
 example="$top/build/debug/tests/readme_example.c"

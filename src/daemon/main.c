@@ -27,6 +27,7 @@
 #include "cgroup.h"
 #include "durable.h"
 #include "keeper.h"
+#include "notify.h"
 #include "jsonarena.h"
 #include "recover.h"
 #include "server.h"
@@ -277,7 +278,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	jr_engine_opts_init(&d->engine);
 	d->server = (struct server_opts){ .mode = 0600, .group = (gid_t)-1,
 		.max_connections = 4096, .max_request_bytes = 64u << 20,
-		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100 };
+		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100,
+		.listen_fd = -1 };
 	d->heartbeat_timeout_ms = 30000;
 	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
@@ -559,6 +561,7 @@ static void daemon_tick(void *ctx, uint64_t now_ns)
 	struct daemon *dm = ctx;
 
 	api_tick(&dm->api, now_ns);
+	notify_tick(now_ns);
 	if (dm->draining)
 		drain_tick(dm, now_ns);
 	snapshot_tick(dm);
@@ -598,6 +601,7 @@ static int serve_loop(struct daemon *dm)
 	int rc;
 
 	d->server.path = d->socket;
+	d->server.listen_fd = notify_listen_fd();	/* systemd's jobringd.socket */
 	if (d->durable.sync == SYNC_BATCH && d->durable.interval_ms < d->server.tick_ms)
 		d->server.tick_ms = d->durable.interval_ms;
 	rc = server_open(&srv, &d->server, &ops);
@@ -613,7 +617,9 @@ static int serve_loop(struct daemon *dm)
 	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
+	notify_ready("recovered; serving");
 	rc = server_run(srv);
+	notify_stopping();
 	if (d->no_keeper)
 		log_line("stopping: no new requests; running jobs have %llu ms",
 			 (unsigned long long)d->grace_ms);

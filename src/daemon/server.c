@@ -644,6 +644,12 @@ static int listen_on(struct server *s)
 	mode_t old;
 	int fd, rc;
 
+	if (s->o.listen_fd >= 0) {	/* systemd's: bound, listening, its mode set */
+		fcntl(s->o.listen_fd, F_SETFL, fcntl(s->o.listen_fd, F_GETFL) | O_NONBLOCK);
+		fcntl(s->o.listen_fd, F_SETFD, FD_CLOEXEC);
+		s->listen_fd = s->o.listen_fd;
+		return 0;
+	}
 	if (strlen(s->o.path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, s->o.path);
@@ -762,7 +768,8 @@ void server_close(struct server *s)
 	io_uring_queue_exit(&s->ring);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
-		unlink(s->o.path);
+		if (s->o.listen_fd < 0)	/* one handed over stays its owner's */
+			unlink(s->o.path);
 	}
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);

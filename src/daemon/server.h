@@ -58,6 +58,10 @@ struct server_opts {
 	uint32_t request_timeout_ms;
 	uint32_t idle_timeout_ms;
 	uint32_t tick_ms;
+	/* A listening socket handed over (systemd's socket activation): used
+	 * as it is, path only named in messages, the file left to its owner.
+	 * -1: bind path. */
+	int listen_fd;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
