@@ -467,7 +467,12 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	if (job->ext_list != EXT_NONE)
 		ext_unlink(co, job);
 	coord_set_progress(co, job, jr_exec_read_progress(&job->child));
-	jr_exec_close(&job->child);	/* closing the pidfd leaves the epoll set */
+	/* Out of the epoll set before the close: a child a runner clones now
+	 * holds a copy of the pidfd until it execs, and epoll keeps watching
+	 * a file until its last descriptor is closed. */
+	if (co->spawner_count == 0 && job->child.pidfd >= 0)
+		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
+	jr_exec_close(&job->child);
 	jr_cgroup_job_close(&job->cgroup);
 	coord_running_remove(co, job);
 	job->running = false;

@@ -151,14 +151,20 @@ static void child_signals(const struct child_args *a)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* fds[i] onto i, whatever numbers they have now; everything else closed. */
-static int child_fds(struct child_args *a)
+/* fds[i] onto i, whatever numbers they have now; everything else closed.
+ * On the child's own stack: the args are the parent's memory (CLONE_VM),
+ * and the parent closes a->fds afterwards. */
+static int child_fds(const struct child_args *a)
 {
-	for (int i = 0; i < 4; i++)
-		if (a->fds[i] < 4 && (a->fds[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, 4)) < 0)
+	int fds[4];
+
+	for (int i = 0; i < 4; i++) {
+		fds[i] = a->fds[i];
+		if (fds[i] < 4 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4)) < 0)
 			return -1;
+	}
 	for (int i = 0; i < 4; i++)
-		if (dup2(a->fds[i], i) < 0)
+		if (dup2(fds[i], i) < 0)
 			return -1;
 	syscall(SYS_close_range, 4u, ~0u, 0u);	/* ENOSYS before 5.9: exec closes CLOEXEC ones */
 	return 0;
@@ -226,6 +232,8 @@ static void child_exec(const struct jr_exec_spec *s)
 	errno = saw_eacces ? EACCES : ENOENT;
 }
 
+/* Runs in the child, on its own stack, sharing the parent's memory: it
+ * writes nothing there but a->err. */
 static int child_main(void *arg)
 {
 	struct child_args *a = arg;

@@ -138,6 +138,9 @@ static struct kjob *add(struct keeper *k, uint64_t job_id, uint32_t attempt)
 	return j;
 }
 
+static void close_child(struct keeper *k, struct kjob *j);
+static void unwatch_cgroup(struct keeper *k, struct kjob *j);
+
 static void drop(struct keeper *k, struct kjob *j)
 {
 	struct kjob **p = &k->table[bucket_of(j->job_id)];
@@ -146,7 +149,8 @@ static void drop(struct keeper *k, struct kjob *j)
 		p = &(*p)->hnext;
 	*p = j->hnext;
 	k->count--;
-	jr_exec_close(&j->child);
+	close_child(k, j);
+	unwatch_cgroup(k, j);
 	jr_cgroup_job_close(&j->cgroup);
 	free(j->alloc);
 	free(j->request);
@@ -220,6 +224,24 @@ static void unwatch(struct keeper *k, int fd)
 	epoll_ctl(k->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+/* Out of the epoll set first: a child being cloned right now holds a copy
+ * of every descriptor until it execs, and epoll forgets a file only when
+ * its last descriptor is closed, so a plain close could leave an event
+ * for a job that is freed by then. */
+static void close_child(struct keeper *k, struct kjob *j)
+{
+	if (j->child.pidfd >= 0)
+		unwatch(k, j->child.pidfd);
+	jr_exec_close(&j->child);
+}
+
+static void unwatch_cgroup(struct keeper *k, struct kjob *j)
+{
+	if (j->watch_cgroup)
+		unwatch(k, j->cgroup.events_fd);
+	j->watch_cgroup = false;
+}
+
 /* --- a job's end ---------------------------------------------------------------------------- */
 
 static void exited(struct keeper *k, struct kjob *j)
@@ -244,10 +266,7 @@ static void collect(struct keeper *k, struct kjob *j)
 		exited(k, j);
 		return;
 	}
-	if (j->watch_cgroup) {
-		unwatch(k, j->cgroup.events_fd);
-		j->watch_cgroup = false;
-	}
+	unwatch_cgroup(k, j);
 	rc = jr_cgroup_job_try_release(&k->cg, &j->cgroup);
 	if (rc == -EBUSY) {	/* processes still dying: wait for cgroup.events */
 		j->state = KJ_COLLECTING;
@@ -288,7 +307,7 @@ static void reap(struct keeper *k, struct kjob *j)
 		j->exit.progress = jr_exec_read_progress(&j->child);
 	}
 	j->exit.end_ns = now_ns();
-	jr_exec_close(&j->child);	/* leaves the epoll set */
+	close_child(k, j);
 	collect(k, j);
 }
 

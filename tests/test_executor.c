@@ -10,10 +10,12 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hwloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -294,6 +296,79 @@ static void test_path_umask_session_fds(void **state)
 	rmdir(bindir);
 }
 
+/* Spawning from several threads while another thread opens and closes
+ * fds: the child shares the parent's memory until exec, and must move
+ * the descriptors it gets without writing the parent's copy of their
+ * numbers, or the parent closes a number another thread holds by then.
+ * The parent's fd 3 is closed so that files land below 4 now and then. */
+struct fd_race {
+	volatile bool stop;
+	int broken;
+};
+
+static void *spawn_many(void *arg)
+{
+	char *argv[] = { "true", NULL };
+	char out[300], err[300];
+	struct jr_exec_spec s = spec_for(argv);
+	(void)arg;
+
+	snprintf(out, sizeof(out), "%s/race-out-%lu", dir, (unsigned long)pthread_self());
+	snprintf(err, sizeof(err), "%s/race-err-%lu", dir, (unsigned long)pthread_self());
+	s.stdout_path = out;
+	s.stderr_path = err;
+	for (int i = 0; i < 150; i++) {
+		struct jr_child c;
+		if (jr_exec_spawn(&s, &c) == 0) {
+			wait_child(&c);
+			jr_exec_close(&c);
+		}
+	}
+	unlink(out);
+	unlink(err);
+	return NULL;
+}
+
+static void *churn_fds(void *arg)
+{
+	struct fd_race *r = arg;
+	int fds[8];
+
+	for (int i = 0; i < 8; i++)
+		fds[i] = open("/dev/null", O_RDONLY);
+	for (unsigned k = 0; !r->stop; k++) {
+		int i = (int)(k % 8);
+		close(fds[i]);
+		fds[i] = open("/dev/null", O_RDONLY);
+		for (int j = 0; j < 8; j++)
+			if (fcntl(fds[j], F_GETFD) < 0)
+				r->broken++;	/* someone closed ours */
+	}
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	return NULL;
+}
+
+static void test_spawn_leaves_parent_fds_alone(void **state)
+{
+	(void)state;
+	struct fd_race r = { 0 };
+	pthread_t spawners[3], churn;
+	int saved3 = dup(3);
+
+	close(3);
+	pthread_create(&churn, NULL, churn_fds, &r);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&spawners[i], NULL, spawn_many, NULL);
+	for (int i = 0; i < 3; i++)
+		pthread_join(spawners[i], NULL);
+	r.stop = true;
+	pthread_join(churn, NULL);
+	dup2(saved3, 3);
+	close(saved3);
+	assert_int_equal(r.broken, 0);
+}
+
 /* A pid the process had is told apart from a later one: start ticks
  * and boot id. */
 static void test_process_identity(void **state)
@@ -490,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_rusage_recorded),
 		cmocka_unit_test(test_path_umask_session_fds),
 		cmocka_unit_test(test_process_identity),
+		cmocka_unit_test(test_spawn_leaves_parent_fds_alone),
 		cmocka_unit_test(test_cgroup_holds_escapees),
 		cmocka_unit_test(test_cgroup_release_kills_leftovers),
 		cmocka_unit_test(test_cgroups_disabled),
