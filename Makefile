@@ -17,7 +17,7 @@ MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev libsystemd-dev
+	curl libjansson-dev libsystemd-dev parallel
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
@@ -48,7 +48,8 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_examp
 TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
 	tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
-	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable
+	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
+	$(BUILD)/bench/drain $(BUILD)/bench/restart
 TOOL_BINS := $(BUILD)/tools/demo
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(wildcard src/daemon/*.c)
@@ -201,7 +202,7 @@ test-crash: deps
 	$(MAKE) MODE=debug BUILD=build/debug $(DAEMON) build/debug/tests/crash
 	build/debug/tests/crash build/debug $${JR_CRASH_ITERATIONS:-50}
 
-bench-run: $(BENCH_BINS) $(DAEMON)
+bench-run: $(BENCH_BINS) $(DAEMON) $(CLI)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 bench: deps

@@ -277,4 +277,281 @@ static struct figures drive(const struct bench_daemon *d, int conns, const char 
 	return f;
 }
 
+/* --- daemons that are killed and restarted, and what they leave -------------------------- */
+/* (bench/drain and bench/restart; static inline, so that the benchmarks
+ * that use none of it build without unused-function warnings.) */
+
+/* As bench_daemon_init, with the scratch directory under parent (on a
+ * disk: /var/tmp, say; /tmp may be tmpfs). */
+static inline void bench_daemon_init_in(struct bench_daemon *d, const char *argv0,
+					const char *name, const char *parent)
+{
+	char self[PATH_MAX - 64];
+
+	snprintf(self, sizeof(self), "%s", argv0);
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(d->path, sizeof(d->path), "%s/../jobringd", slash ? self : ".");
+	if ((size_t)snprintf(d->dir, sizeof(d->dir), "%s/jr-bench-%s-XXXXXX", parent, name) >=
+	    sizeof(d->dir) - 16) {
+		fprintf(stderr, "bench: %s: too long a path for a socket\n", parent);
+		exit(1);
+	}
+	if (!mkdtemp(d->dir))
+		bench_die("mkdtemp");
+	snprintf(d->sock, sizeof(d->sock), "%s/s.sock", d->dir);
+	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Start jobringd with --socket and --state-dir and exactly the options in
+ * extra (NULL-terminated; nothing else: its defaults otherwise); its
+ * stderr is appended to DIR/daemon.log. Returns at once: see
+ * bench_daemon_ready(). */
+static inline pid_t bench_daemon_spawn(const struct bench_daemon *d, const char *const *extra)
+{
+	const char *argv[40] = { "jobringd", "--socket", d->sock, "--state-dir", d->state };
+	int n = 5;
+	pid_t pid;
+
+	while (extra && *extra && n < 38)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		char log[200];
+		snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		dup2(null, 1);
+		execv(d->path, (char *const *)argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		bench_die("fork");
+	return pid;
+}
+
+/* GET /health on a fresh connection: the HTTP status (or -errno), the
+ * body in *resp (free it). */
+static inline int bench_health(const struct bench_daemon *d, char **resp)
+{
+	struct jr_client *c;
+	int rc;
+
+	*resp = NULL;
+	if ((rc = jr_client_open(&c, d->sock)) < 0)
+		return rc;
+	rc = jr_client_request(c, "GET", "/health", NULL, 0, resp, NULL);
+	jr_client_close(c);
+	return rc;
+}
+
+/* A number in /health's JSON ("running", "queued", "adopted", ...): the
+ * first member of that name; -1 if there is none. */
+static inline long long bench_json_num(const char *json, const char *key)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	p = json ? strstr(json, want) : NULL;
+	return p ? strtoll(p + strlen(want), NULL, 10) : -1;
+}
+
+/* Until the daemon pid answers GET /health with 200: 0, with the seconds
+ * since t0 in *took; -1 if it exited first (*pid is then 0: it refused its
+ * options or its state directory, see its log) or timeout_s passed. */
+static inline int bench_daemon_ready(const struct bench_daemon *d, pid_t *pid, double t0,
+				     double timeout_s, double *took)
+{
+	for (;;) {
+		char *resp;
+		int rc = bench_health(d, &resp);
+		free(resp);
+		if (rc == 200) {
+			*took = bench_now() - t0;
+			return 0;
+		}
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
+			return -1;
+		}
+		if (bench_now() - t0 > timeout_s)
+			return -1;
+		usleep(500);
+	}
+}
+
+/* Poll /health every interval_us until its key reaches at least want
+ * (exactly, with exact): the seconds since t0, or -1 after timeout_s. */
+static inline double bench_health_until(const struct bench_daemon *d, const char *key,
+					long long want, bool exact, double t0, double timeout_s,
+					unsigned interval_us)
+{
+	struct jr_client *c = NULL;
+
+	for (;;) {
+		char *resp = NULL;
+		if (!c && jr_client_open(&c, d->sock) < 0)
+			c = NULL;
+		int rc = c ? jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) : -1;
+		long long v = rc == 200 ? bench_json_num(resp, key) : -1;
+		free(resp);
+		if (v == want || (!exact && v > want)) {
+			jr_client_close(c);
+			return bench_now() - t0;
+		}
+		if (bench_now() - t0 > timeout_s) {
+			fprintf(stderr, "bench: /health \"%s\" is %lld after %.0f s, not %lld\n",
+				key, v, timeout_s, want);
+			if (c)
+				jr_client_close(c);
+			return -1;
+		}
+		usleep(interval_us);
+	}
+}
+
+/* The keeper's pid (STATE/keeper.pid), 0 if there is none. */
+static inline pid_t bench_keeper_pid(const struct bench_daemon *d)
+{
+	char path[160], line[32];
+
+	snprintf(path, sizeof(path), "%s/keeper.pid", d->state);
+	bench_read_line(path, line, sizeof(line));
+	return (pid_t)atoi(line);
+}
+
+/* Reap every child that has ended. The benchmarks that use keepers are
+ * subreapers (PR_SET_CHILD_SUBREAPER), so that a keeper whose daemon was
+ * killed, and a job whose keeper is gone, end here and not as zombies of
+ * an init that may not reap them. */
+static inline void bench_reap(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* The whole of a small /proc/PID file (cmdline, environ: NUL-separated). */
+static inline size_t bench_proc_file(int pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	while (n < size && (r = read(fd, buf + n, size - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	return n;
+}
+
+/* Live processes (zombies do not count) whose comm is comm (NULL: any) and
+ * whose /proc/PID/file holds needle: each is sent sig (0: none); how
+ * many there are. */
+static inline int bench_procs_matching(const char *comm, const char *file, const char *needle,
+				       int sig)
+{
+	static char buf[1 << 16];
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int count = 0;
+
+	while (dir && (e = readdir(dir))) {
+		int pid = atoi(e->d_name);
+		char path[64], line[64], *p;
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		bench_read_line(path, line, sizeof(line));
+		if (!(p = strrchr(line, ')')) || p[2] == 'Z' || p[2] == 'X')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		bench_read_line(path, line, sizeof(line));
+		if (comm && strcmp(line, comm) != 0)
+			continue;
+		size_t n = bench_proc_file(pid, file, buf, sizeof(buf));
+		if (!memmem(buf, n, needle, strlen(needle)))
+			continue;
+		if (sig)
+			kill(pid, sig);
+		count++;
+	}
+	if (dir)
+		closedir(dir);
+	return count;
+}
+
+/* After a part: the daemon killed, its state directory deleted, then
+ * until its keeper has gone (it notices within a second and kills the
+ * jobs it holds) and no process whose environment holds tag (jobs get
+ * JR_BENCH_TAG=DIR) is left; what is left after 10 s is killed. Returns
+ * the number of processes that had to be killed. */
+static inline int bench_daemon_scrub(const struct bench_daemon *d, pid_t *pid, const char *tag)
+{
+	char cmd[200];
+	int left = 0;
+
+	if (*pid > 0)
+		bench_daemon_stop(d, *pid, SIGKILL);
+	*pid = 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d->state);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", d->state);
+	for (int i = 0; i < 100; i++) {
+		bench_reap();
+		left = bench_procs_matching("jobring-keeper", "cmdline", d->state, 0) +
+		       (tag ? bench_procs_matching(NULL, "environ", tag, 0) : 0);
+		if (left == 0)
+			return 0;
+		usleep(100000);
+	}
+	bench_procs_matching("jobring-keeper", "cmdline", d->state, SIGKILL);
+	if (tag)
+		bench_procs_matching(NULL, "environ", tag, SIGKILL);
+	usleep(100000);
+	bench_reap();
+	fprintf(stderr, "bench: %d processes (keeper, jobs) outlived %s by 10 s: killed\n", left,
+		d->state);
+	return left;
+}
+
+/* Lines of DIR/daemon.log that look wrong (errors, refusals, a keeper
+ * gone, jobs lost): how many, and the first in first (size bytes). */
+static inline int bench_log_problems(const struct bench_daemon *d, char *first, size_t size)
+{
+	static const char *const words[] = { "error", "Error", "cannot", "failed", "gone",
+					     "lost and", "refus", "torn", "Bad file", "No space" };
+	char path[200], line[1024];
+	int count = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	first[0] = '\0';
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		bool bad = false;
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			bad |= strstr(line, words[i]) != NULL;
+		/* the recovery summary counts ", 0 lost and run again"; a keeper
+		 * whose state directory a scrub deleted says it is gone */
+		if ((strstr(line, ", 0 lost and run again") && !strstr(line, "error")) ||
+		    strstr(line, "state directory"))
+			bad = false;
+		if (!bad)
+			continue;
+		if (!count++)
+			snprintf(first, size, "%.*s", (int)strcspn(line, "\n"), line);
+	}
+	fclose(f);
+	return count;
+}
+
 #endif
