@@ -19,7 +19,7 @@
 #include "topology.h"
 
 #define JR_NUMA_MAX 16u
-#define JR_CORE_WORDS 4u	/* up to 256 cores per NUMA node */
+#define JR_CORE_WORDS 16u	/* up to 1,024 cores per NUMA node */
 #define JR_GPU_MAX 32u	/* per NUMA node */
 #define JR_CUSTOM_MAX 8u
 #define JR_CUSTOM_NAME_MAX 24u

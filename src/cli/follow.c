@@ -105,7 +105,7 @@ int cli_wait(struct cli *c, int argc, char **argv)
 	struct progress p = { .tty = isatty(2) };
 	bool *ended = calloc((size_t)argc, sizeof(bool));
 	int rc = CLI_OK, n = argc - 1;
-	long interval = 100;
+	long interval = 20;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		puts("usage: jobring wait [ID...]   (no ID: every job the daemon has)");
@@ -124,7 +124,9 @@ int cli_wait(struct cli *c, int argc, char **argv)
 			break;
 		show_progress(&p, false);
 		sleep_ms(interval);
-		interval = interval < 1000 ? interval * 2 : 1000;
+		/* At most 200 ms late: a poll of every job is one /health
+		 * request (ids: one request each), cheap for the daemon. */
+		interval = interval < 200 ? interval * 2 : 200;
 	}
 	free(ended);
 	if (rc != CLI_OK)

@@ -797,6 +797,9 @@ int main(int argc, char **argv)
 	if (jr_cgroups_enter_supervisor() < 0)
 		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
 	rc = jr_engine_open(&e, &d.engine);
+	if (rc == -E2BIG)
+		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
+				"more than 1,024 cores in one: not supported\n");
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
 			d.no_keeper ? "" : " (or its keeper)", strerror(-rc));
