@@ -120,6 +120,7 @@ struct jr_job_info {
 	uint32_t queue_id;
 	uint64_t created_ns;	/* CLOCK_REALTIME, ns since the epoch */
 	struct jr_execution exec;	/* the latest attempt */
+	uint32_t attempts;	/* attempts made, one waiting to retry too */
 	enum jr_reason reason;
 	int progress;		/* 0-100, or -1 if never reported */
 	int is_command;
@@ -406,6 +407,12 @@ struct jr_job_restore {
 	uint32_t cgroup_slot;
 	const void *alloc;
 	uint32_t alloc_len;
+	/* QUEUED or RUNNING: a cancel was acknowledged that the job has not
+	 * obeyed yet. It ends cancelled: a running one is taken back and
+	 * stopped as a cancel stops it (its real attempt and times kept), a
+	 * queued one never starts, one whose process its executor saw end
+	 * meanwhile ends cancelled with that attempt's status. */
+	int cancel;
 };
 
 /* Put n command jobs back at their ids: before the first submission,

@@ -347,11 +347,8 @@ bool cmd_job_collect_begin(struct jr_coordinator *co, struct cmd_job *job)
 	int rc;
 
 	job->reaped = true;
-	if (job->cgroup.fd < 0) {
-		/* What is left of its process group; one that left it escapes. */
-		jr_exec_signal_group(&job->child, SIGKILL);
+	if (job->cgroup.fd < 0)	/* its group was killed as it was reaped */
 		return true;
-	}
 	rc = jr_cgroup_job_try_release(&co->cg, &job->cgroup);
 	return rc != -EBUSY;
 }

@@ -83,6 +83,7 @@ struct keeper_held {
 /* A restored job as the journal left it, beyond its spec (cmdrestore.c). */
 struct cmd_restore_info {
 	bool running;			/* the journal saw it start */
+	bool cancel;			/* a cancel it has not obeyed yet */
 	uint32_t attempt;
 	uint64_t start_ns, not_before_ns;
 	int32_t pid;
@@ -159,6 +160,9 @@ struct jr_coordinator {
 	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
 	bool reconcile_pending;		/* under lock: restore closed, keeper leftovers */
 	bool restore_settled;		/* under lock: the coordinator took it all in */
+	bool restoring;			/* coordinator's: restored jobs may still come,
+					 * so nothing starts (a job taken back later
+					 * holds cores a new start could take) */
 	pthread_cond_t restore_cv;
 	/* The keeper (cmdkeeper.c); keeper_fd -1: runner threads. */
 	int keeper_fd;

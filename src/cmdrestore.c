@@ -105,7 +105,8 @@ static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restor
 static int info_restore(struct cmd_restore_info *ri, const struct jr_job_restore *rs)
 {
 	*ri = (struct cmd_restore_info){
-		.running = rs->state == JR_JOB_RUNNING, .attempt = rs->attempt,
+		.running = rs->state == JR_JOB_RUNNING, .cancel = rs->cancel != 0,
+		.attempt = rs->attempt,
 		.start_ns = rs->start_ns, .not_before_ns = rs->not_before_ns, .pid = rs->pid,
 		.pid_start_ticks = rs->pid_start_ticks, .cgroup_slot = rs->cgroup_slot,
 	};

@@ -244,6 +244,18 @@ static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 	jr_engine_notify_done(r);
 }
 
+/* A restored job taken back running with a cancel it had not obeyed:
+ * stopped as take_cancel() stops one (one that ended meanwhile is gone). */
+static void stop_restored(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	struct cmd_job *job = coord_job_of(co, id);
+
+	if (!job || !job->running || job->kill_at_ns)
+		return;
+	cmd_job_signal(co, job, SIGTERM);
+	job->kill_at_ns = now + co->kill_grace_ns;
+}
+
 /* A restored job: its attempts, the rest of a retry's backoff, and, if
  * it was running, taken back (true: not to be scheduled). */
 static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
@@ -254,6 +266,8 @@ static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
 	job->attempts = attempts;
 	if (ri->not_before_ns > job->sj.not_before_ns)
 		job->sj.not_before_ns = ri->not_before_ns;
+	/* An end found now, or later, answers the cancel. */
+	job->cancel_requested = ri->cancel;
 	taken = coord_restore_take(co, job, ri, now);
 	jr_free(ri->alloc);
 	ri->alloc = NULL;
@@ -278,9 +292,16 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		/* Pairs with coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);
-		if (b->restored && take_restored(co, job, &b->rinfo[i], b->attempts[i], now))
+		bool cancel = b->restored && b->rinfo[i].cancel;
+		jr_job_id id = job->id;
+		if (b->restored && take_restored(co, job, &b->rinfo[i], b->attempts[i], now)) {
+			if (cancel)
+				stop_restored(co, id, now);
 			continue;
+		}
 		take_submission(co, job, now);
+		if (cancel)
+			take_cancel(co, id, now);
 	}
 	if (b->restored)
 		jr_free(b->rinfo);
@@ -299,6 +320,7 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 	co->inbox_head = co->inbox_tail = NULL;
 	reconcile = co->reconcile_pending;
 	co->reconcile_pending = false;
+	co->restoring = co->restore_phase == RESTORE_RUNNING;
 	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
 	if (ncancel) {
 		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
@@ -383,7 +405,10 @@ static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_exec_result res;
 
-	if (jr_exec_try_reap(&job->child, &res) == 1) {
+	int rc = job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, false) :
+				      jr_exec_try_reap(&job->child, &res);
+
+	if (rc == 1) {
 		if (!cmd_job_collect_begin(co, job))
 			cmd_job_collect_wait(co, job);	/* the coordinator waits */
 		cmd_job_exited(co, job, &res, now);
@@ -450,7 +475,7 @@ static bool turn(struct jr_coordinator *co)
 	if (stopping && !co->detach)
 		ext_end_all(co, now);
 	check_deadlines(co, now);
-	if (!cancel_all && !coord_scheduling_paused(co))
+	if (!cancel_all && !co->restoring && !coord_scheduling_paused(co))
 		jr_sched_pass(&co->sched, now);
 	while (co->spawned_here) {
 		struct cmd_job *job = co->spawned_here;
@@ -488,7 +513,8 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	uint64_t now;
 	bool poke_coordinator;
 
-	if (jr_exec_wait(&job->child, &res) < 0)
+	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
+				  jr_exec_wait(&job->child, &res)) < 0)
 		memset(&res, 0, sizeof(res));
 	pthread_mutex_lock(&co->state_lock);
 	if (!cmd_job_collect_begin(co, job)) {
@@ -508,7 +534,7 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
  * earlier timer (a retry's backoff, a started job's limit). */
 bool coord_settle(struct jr_coordinator *co, uint64_t now)
 {
-	if (!coord_scheduling_paused(co))
+	if (!co->restoring && !coord_scheduling_paused(co))
 		jr_sched_pass(&co->sched, now);
 	end_refused(co, now);
 	free_dead(co);

@@ -500,6 +500,25 @@ int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res)
 	return rc == 1 ? 0 : rc < 0 ? rc : -ECHILD;
 }
 
+int jr_exec_reap_group(struct jr_child *c, struct jr_exec_result *res, bool block)
+{
+	siginfo_t info;
+	long rc;
+
+	memset(&info, 0, sizeof(info));
+	do
+		rc = syscall(SYS_waitid, P_PIDFD, c->pidfd, &info,
+			     WEXITED | WNOWAIT | (block ? 0 : WNOHANG), NULL);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return -errno;
+	if (info.si_pid == 0)
+		return 0;
+	if (c->pid > 0)
+		kill(-c->pid, SIGKILL);
+	return reap(c, res, WNOHANG);
+}
+
 int jr_exec_signal_group(const struct jr_child *c, int sig)
 {
 	if (c->pid <= 0)	/* kill(-0) would signal our own group */

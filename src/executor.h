@@ -77,6 +77,11 @@ int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res);
 /* Block until the child exits, then reap it: 0 and *res, or -errno. */
 int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res);
 
+/* As jr_exec_try_reap() (block: as jr_exec_wait(), 1 for 0), but what is
+ * left of the child's process group is SIGKILLed first: before the reap,
+ * while its pid, and so the group's id, cannot be another process's. */
+int jr_exec_reap_group(struct jr_child *c, struct jr_exec_result *res, bool block);
+
 /* Send sig to the child's whole process group (before it is reaped). */
 int jr_exec_signal_group(const struct jr_child *c, int sig);
 

@@ -205,6 +205,7 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 		out->reason = JR_REASON_CANCELLED;	/* before the coordinator saw it */
 	out->exec.job_id = id;
 	out->exec.status = out->state;
+	out->attempts = out->exec.attempt;
 	if (out->exec.attempt == 0 || state == JR_JOB_QUEUED ||
 	    state == JR_SLOT_HELD) {
 		memset(&out->exec, 0, sizeof(out->exec));

@@ -260,9 +260,7 @@ static void collect(struct keeper *k, struct kjob *j)
 {
 	int rc;
 
-	if (j->cgroup.fd < 0) {
-		if (j->pid > 0 && !j->orphan)
-			kill(-j->pid, SIGKILL);
+	if (j->cgroup.fd < 0) {	/* its group was killed as it was reaped */
 		exited(k, j);
 		return;
 	}
@@ -291,7 +289,9 @@ static void lost(struct kjob *j)
 static void reap(struct keeper *k, struct kjob *j)
 {
 	struct jr_exec_result res;
-	int rc = jr_exec_try_reap(&j->child, &res);
+	/* Without a cgroup, what is left of its process group dies first. */
+	int rc = j->cgroup.fd < 0 && !j->orphan ? jr_exec_reap_group(&j->child, &res, false) :
+						 jr_exec_try_reap(&j->child, &res);
 
 	if (rc == 0)
 		return;

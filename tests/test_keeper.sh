@@ -47,8 +47,8 @@ start_daemon --topology "$wide"
 for i in $(seq 0 199); do
 	case $((i % 4)) in
 	0) echo '{"command":["sh","-c","echo pid $$; sleep 2; exit 3"]}' ;;	# ends during the outage
-	1) echo '{"command":["sh","-c","echo pid $$; sleep 8; exit 4"]}' ;;
-	*) echo '{"command":["sh","-c","echo pid $$; sleep 8"],"timeout":"1h"}' ;;
+	1) echo '{"command":["sh","-c","echo pid $$; sleep 14; exit 4"]}' ;;
+	*) echo '{"command":["sh","-c","echo pid $$; sleep 14"],"timeout":"1h"}' ;;
 	esac
 done >"$tmp/b200"
 body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b200" http://x/jobs/batch)
@@ -81,7 +81,7 @@ for i in "${!ids[@]}"; do
 	fi
 done
 check "the 50 that ended meanwhile: their real exit code (3) and end time" [ "$bad_short" = 0 ]
-check "the 150 still running: taken back, same attempt, same pid" [ "$bad_long" = 0 ]
+check "the 150 still running: taken back, same attempt, same pid ($bad_long not)" [ "$bad_long" = 0 ]
 check "/health says 150 running" running_is 150
 grep -q '200 of them running when the daemon stopped: 150 taken back, 50 had ended meanwhile, 0 lost' \
 	"$tmp/daemon.log"
@@ -212,6 +212,29 @@ wait_status "$later" succeeded
 req GET "/jobs/$later"
 check "the delayed job ran at its time, not at the restart" \
 	[ "$(epoch_ms "$(field start_time)")" -ge "$(epoch_ms "$at")" ]
+stop_daemon KILL
+
+# --- a clean stop keeps a retry's attempt and a cancel not yet obeyed --------------------------
+rm -rf "$tmp/state"
+start_daemon --kill-grace 2s
+req POST /jobs "{\"command\":[\"sh\",\"-c\",\"echo run >>$tmp/twice; exit 3\"],\"max_retries\":1,\"retry_backoff\":\"3s\"}"
+twice=$(field job_id)
+check "a failing job waits out its backoff" wait_until 10 status_is "$twice" pending
+check "... having made 1 attempt" attempts_is "$twice" 1
+req POST /jobs '{"command":["sh","-c","trap \"\" TERM; echo started; sleep 30"]}'
+stubborn=$(field job_id)	# ignores SIGTERM: a cancel waits for its kill
+wait_status "$stubborn" running
+req POST "/jobs/$stubborn/cancel"
+check "a cancel of a job that ignores SIGTERM: 200" [ "$code" = 200 ]
+stop_daemon TERM	# its snapshot holds both jobs
+start_daemon --kill-grace 2s
+check "after SIGTERM, the retry runs once more" wait_status "$twice" failed
+req GET "/jobs/$twice"
+check "... as attempt 2, two runs in all ($(grep -c run "$tmp/twice"))" \
+	[ "$(field attempts)/$(grep -c run "$tmp/twice")" = 2/2 ]
+check "the cancel acknowledged before the stop is obeyed after it" \
+	wait_until 15 status_is "$stubborn" cancelled
+check "... its only run killed, not run again" [ "$(out "$stubborn" | grep -c started)" = 1 ]
 stop_daemon KILL
 
 # --- the keeper killed under a running daemon ----------------------------------------------------

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 static char state_dir[] = "/tmp/jr-restore-XXXXXX";
 
@@ -188,11 +189,39 @@ static void test_restore_fills_table(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
-/* Restored jobs that run and end while the restore is still going on
- * (the engine is not paused) must not hand their slots out first: the
- * daemon's recovery restores in chunks, and a quick job of the first
- * chunk ends long before the last. Their ids must keep answering, and new
- * jobs get untouched slots. */
+/* Restored jobs that end while the restore is still going on (a cancel
+ * acknowledged before the restart, an end the keeper saw) must not hand
+ * their slots out first: the daemon's recovery restores in chunks. Their
+ * ids must keep answering, and new jobs get untouched slots. */
+/* Nothing starts until the restore is done: a job taken back later (its
+ * process still running) holds cores that a start would take. */
+static void test_nothing_starts_during_restore(void **state)
+{
+	(void)state;
+	struct jr_engine *e = engine(64);
+	struct jr_command_spec specs[4];
+	struct jr_job_restore rs[4];
+	struct jr_job_info info;
+
+	for (int i = 0; i < 4; i++) {
+		specs[i] = spec_of(sh_ok);
+		rs[i] = (struct jr_job_restore){ .job_id = id_at(1, (uint32_t)i + 1),
+						 .state = JR_JOB_QUEUED, .created_ns = 1000 };
+	}
+	assert_int_equal(jr_command_restore(e, specs, rs, 4, NULL), 0);
+	usleep(200 * 1000);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(jr_job_get(e, rs[i].job_id, &info), 0);
+		assert_int_equal(info.state, JR_JOB_QUEUED);
+	}
+	assert_int_equal(jr_command_restore_done(e), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(jr_job_wait(e, rs[i].job_id, &info), 0);
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_restore_jobs_ending_during_restore(void **state)
 {
 	(void)state;
@@ -205,12 +234,14 @@ static void test_restore_jobs_ending_during_restore(void **state)
 	for (int i = 0; i < 8; i++) {
 		specs[i] = spec_of(sh_ok);
 		rs[i] = (struct jr_job_restore){ .job_id = id_at(1, (uint32_t)i + 1),
-						 .state = JR_JOB_QUEUED, .created_ns = 1000 };
+						 .state = JR_JOB_QUEUED, .created_ns = 1000,
+						 .cancel = 1 };
 	}
 	assert_int_equal(jr_command_restore(e, specs, rs, 8, NULL), 0);
 	for (int i = 0; i < 8; i++) {	/* they end before restore_done */
 		assert_int_equal(jr_job_wait(e, rs[i].job_id, &info), 0);
-		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+		assert_int_equal(info.state, JR_JOB_CANCELLED);
+		assert_int_equal(info.attempts, 0);	/* never started */
 	}
 	assert_int_equal(jr_command_restore_done(e), 0);
 	for (int i = 0; i < 5; i++) {
@@ -220,7 +251,7 @@ static void test_restore_jobs_ending_during_restore(void **state)
 	}
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(jr_job_get(e, rs[i].job_id, &info), 0);
-		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+		assert_int_equal(info.state, JR_JOB_CANCELLED);
 	}
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
@@ -231,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_restore_ids_states_dependencies),
 		cmocka_unit_test(test_restore_fills_table),
+		cmocka_unit_test(test_nothing_starts_during_restore),
 		cmocka_unit_test(test_restore_jobs_ending_during_restore),
 	};
 

@@ -222,7 +222,7 @@ cJSON *api_job_json(struct api *a, const struct jr_job_info *info)
 	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
 	add_submitted(a, o, info->job_id);
 	add_time(o, "created_at", info->created_ns);
-	cJSON_AddNumberToObject(o, "attempts", info->exec.attempt);
+	cJSON_AddNumberToObject(o, "attempts", info->attempts);
 	add_execution_fields(a, o, info);
 	if (info->exec.end_ns && info->exec.attempt)
 		cJSON_AddNumberToObject(o, "exit_code", info->exec.result);

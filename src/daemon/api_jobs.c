@@ -509,6 +509,17 @@ static void list_jobs(struct api *a, const struct request *req, struct response 
 	api_json(res, 200, body);
 }
 
+static bool is_final_state(enum jr_job_state s)
+{
+	return s == JR_JOB_SUCCEEDED || s == JR_JOB_FAILED || s == JR_JOB_CANCELLED;
+}
+
+static void already_finished(struct response *res, const char *ids, const struct jr_job_info *info)
+{
+	api_error(res, 409, "already_finished", "job %s has already %s", ids,
+		  jr_job_state_name(info->state));
+}
+
 static void cancel_job(struct api *a, const struct request *req, const char *ids,
 		       struct response *res)
 {
@@ -521,20 +532,33 @@ static void cancel_job(struct api *a, const struct request *req, const char *ids
 		api_error(res, 403, "forbidden", "job %s belongs to uid %u", ids, info.owner_uid);
 		return;
 	}
-	rc = jr_job_cancel(a->engine, info.job_id);
-	if (rc == -EALREADY || rc == -EINVAL) {
-		jr_job_get(a->engine, info.job_id, &info);
-		api_error(res, 409, "already_finished", "job %s has already %s", ids,
-			  jr_job_state_name(info.state));
-		return;
-	}
-	if (rc < 0 && rc != -EBUSY) {
-		api_error(res, 404, "not_found", "no such job: %s", ids);
+	if (is_final_state(info.state)) {
+		already_finished(res, ids, &info);
 		return;
 	}
 	struct rec_cancel rec = { .job_id = info.job_id, .uid = req->uid };
 	a->ack_seq = durable_log(a->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
+	/* A running job is signalled once the record is on disk (when the
+	 * answer goes too): a crash before then loses the cancel whole, not
+	 * its record only. One that waits has nothing to undo. */
+	if (info.state != JR_JOB_RUNNING ||
+	    !durable_cancel_after(a->durable, a->ack_seq, info.job_id)) {
+		rc = jr_job_cancel(a->engine, info.job_id);
+		if (rc == -EALREADY || rc == -EINVAL) {	/* it ended just now */
+			a->ack_seq = 0;
+			jr_job_get(a->engine, info.job_id, &info);
+			already_finished(res, ids, &info);
+			return;
+		}
+		if (rc < 0 && rc != -EBUSY) {
+			a->ack_seq = 0;
+			api_error(res, 404, "not_found", "no such job: %s", ids);
+			return;
+		}
+	}
 	jr_job_get(a->engine, info.job_id, &info);
+	if (!is_final_state(info.state))
+		durable_note_cancel(a->durable, info.job_id);
 	api_json(res, 200, api_job_json(a, &info));
 }
 

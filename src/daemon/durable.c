@@ -32,6 +32,13 @@ struct pending_end {
 	uint32_t attempt;
 };
 
+/* A cancel of a running job, acted on once its record is on disk: a
+ * signal sent before that would outlive a crash that lost the record. */
+struct pending_cancel {
+	uint64_t seq;
+	jr_job_id id;
+};
+
 #define EXTRA_BUCKETS 4096u
 
 /* An answer waiting for its record. */
@@ -53,6 +60,8 @@ struct durable {
 	struct jr_engine *engine;
 	struct pending_end *ends;
 	size_t ends_head, ends_count, ends_cap;
+	struct pending_cancel *cancels;	/* in seq order; the first cancels_done acted on */
+	size_t cancels_done, cancels_count, cancels_cap;
 	struct job_extra *extra[EXTRA_BUCKETS];	/* by job id: running, backing off */
 	int event_fd;
 	bool stopped;			/* under lock: events are dropped */
@@ -107,6 +116,7 @@ void durable_close(struct durable *d)
 	free(d->events);
 	free(d->taking);
 	free(d->ends);
+	free(d->cancels);
 	if (d->event_fd >= 0)
 		close(d->event_fd);
 	pthread_mutex_destroy(&d->lock);
@@ -233,7 +243,15 @@ void durable_note_backoff(struct durable *d, jr_job_id id, uint64_t not_before_n
 		x->not_before_ns = not_before_ns;
 }
 
-/* A start sets a job's process, a retry its backoff, an end drops both. */
+void durable_note_cancel(struct durable *d, jr_job_id id)
+{
+	struct job_extra *x = extra_get(d, id);
+
+	if (x)
+		x->cancel_requested = true;
+}
+
+/* A start sets a job's process, a retry its backoff, an end drops all. */
 static void extra_event(struct durable *d, const struct queued_event *q, const struct rec_proc *p)
 {
 	const struct jr_job_event *ev = &q->ev;
@@ -479,11 +497,36 @@ static void release_ends(struct durable *d, uint64_t durable)
 		jr_command_durable(d->engine, ids, attempts, n);
 }
 
+bool durable_cancel_after(struct durable *d, uint64_t seq, jr_job_id id)
+{
+	if (d->o.sync != SYNC_ALWAYS || seq == 0 || seq <= jr_journal_durable_seq(d->j))
+		return false;
+	if (d->cancels_count == d->cancels_cap) {
+		size_t cap = d->cancels_cap ? d->cancels_cap * 2 : 64;
+		struct pending_cancel *n = realloc(d->cancels, cap * sizeof(*n));
+		if (!n)
+			return false;	/* acted on now: the old race, not a lost cancel */
+		d->cancels = n;
+		d->cancels_cap = cap;
+	}
+	d->cancels[d->cancels_count++] = (struct pending_cancel){ seq, id };
+	return true;
+}
+
+static void release_cancels(struct durable *d, uint64_t durable)
+{
+	while (d->cancels_done < d->cancels_count && d->cancels[d->cancels_done].seq <= durable)
+		jr_job_cancel(d->engine, d->cancels[d->cancels_done++].id);
+	if (d->cancels_done == d->cancels_count)
+		d->cancels_done = d->cancels_count = 0;
+}
+
 static void release_durable(struct durable *d)
 {
 	uint64_t durable = jr_journal_durable_seq(d->j), now = 0;
 
 	release_ends(d, durable);
+	release_cancels(d, durable);
 	while (d->held_count) {
 		struct held *h = &d->held[d->held_head];
 		if (h->seq > durable)

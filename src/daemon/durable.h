@@ -96,11 +96,18 @@ struct job_extra {
 	struct rec_proc proc;		/* pid 0: not running */
 	uint8_t *alloc;			/* proc.alloc_len bytes */
 	uint64_t not_before_ns;		/* 0: none */
+	bool cancel_requested;		/* acknowledged, not yet obeyed */
 	struct job_extra *next;
 };
 const struct job_extra *durable_job_extra(struct durable *d, jr_job_id id);
 /* Recovery: a restored job waits out a backoff. */
 void durable_note_backoff(struct durable *d, jr_job_id id, uint64_t not_before_ns);
+/* A cancel acknowledged for a job not yet final (recovery's too): a
+ * snapshot keeps it until the job ends. */
+void durable_note_cancel(struct durable *d, jr_job_id id);
+/* A running job's cancel, journaled as record seq: true if it waits for
+ * the record to be on disk (the engine is told then); false: cancel now. */
+bool durable_cancel_after(struct durable *d, uint64_t seq, jr_job_id id);
 
 struct jr_journal *durable_journal(struct durable *d);
 int durable_event_fd(const struct durable *d);

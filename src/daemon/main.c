@@ -96,6 +96,8 @@ static void usage(FILE *f)
 "  --grace DURATION       a drain (SIGUSR1, jobring shutdown --drain) waits this long\n"
 "                         for running jobs, then cancels them (default 30s); SIGTERM\n"
 "                         leaves them running for the next start to take back\n"
+"  --kill-grace DURATION  a cancel or time limit sends SIGTERM, then SIGKILL this\n"
+"                         much later (default 10s)\n"
 "  --no-cgroups           track jobs by process group only (no cgroup per job)\n"
 "  --cgroup PATH          the cgroup v2 directory under which each job gets its own\n"
 "                         (default: chosen, see jobringd(8))\n"
@@ -174,7 +176,7 @@ enum {
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
-	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER,
+	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE,
 };
 
 static const struct option long_opts[] = {
@@ -193,7 +195,7 @@ static const struct option long_opts[] = {
 	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
 	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
 	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
-	{ NULL, 0, NULL, 0 },
+	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -255,6 +257,9 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_IDLETO: return seconds_opt(arg, &v) && (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
 	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
+	case O_KILL_GRACE:	/* 0 would mean the engine's default */
+		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
+		       ((d->engine.kill_grace_ms = (uint32_t)v), true);
 	case O_NO_CGROUPS: d->no_cgroups = true; return true;
 	case O_NO_KEEPER: d->no_keeper = true; return true;
 	case O_CGROUP: return (size_t)snprintf(d->cgroup, sizeof(d->cgroup), "%s", arg) < sizeof(d->cgroup);
@@ -537,8 +542,10 @@ static void drain_cancel(struct daemon *dm)
 
 	while (jr_job_scan(dm->api.engine, &cursor, 1u << JR_JOB_RUNNING, -1, &info) == 1) {
 		struct rec_cancel rec = { .job_id = info.job_id, .uid = (uint32_t)getuid() };
-		durable_log(dm->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
-		jr_job_cancel(dm->api.engine, info.job_id);
+		uint64_t seq = durable_log(dm->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
+		durable_note_cancel(dm->durable, info.job_id);
+		if (!durable_cancel_after(dm->durable, seq, info.job_id))
+			jr_job_cancel(dm->api.engine, info.job_id);
 		n++;
 	}
 	dm->drain_cancelled = true;

@@ -118,6 +118,7 @@ struct rec_snap_begin {
  * JSON, padded to 8 bytes. */
 #define REC_SNAP_BACKOFF 0x100u	/* ext: u64 end of a retry's backoff */
 #define REC_SNAP_PROC 0x200u	/* ext: its rec_proc and allocation (running) */
+#define REC_SNAP_CANCEL 0x400u	/* a cancel acknowledged, not yet obeyed */
 
 struct rec_snap_job {
 	jr_job_id job_id;

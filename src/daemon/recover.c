@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "durable.h"
 #include "jobspec.h"
 #include "jsonarena.h"
 #include "journal.h"
@@ -336,6 +337,10 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 			rp->proc.alloc_len = 0;
 		j->flags &= ~(REC_SNAP_PROC | REC_SNAP_BACKOFF);
 	}
+	if (s->flags & REC_SNAP_CANCEL) {
+		j->cancel_requested = true;
+		j->flags &= ~REC_SNAP_CANCEL;
+	}
 	r->snapshot_jobs++;
 	return 0;
 }
@@ -576,11 +581,11 @@ static struct jr_job_restore restore_of(const struct recovery *r, const struct r
 
 	const struct rproc *rp = j->proc ? &r->procs[j->proc] : NULL;
 
-	if (j->cancel_requested && !is_final(j->state)) {
-		/* Still running under the keeper, it is killed: nobody claims it. */
-		rs.state = JR_JOB_CANCELLED;
-		rs.reason = JR_REASON_CANCELLED;
-	} else if (rp && j->state == JR_JOB_RUNNING) {
+	/* An acknowledged cancel it had not obeyed: the engine ends it
+	 * cancelled, stopping what still runs, keeping what an attempt the
+	 * keeper saw (one spawned as the cancel came) did. */
+	rs.cancel = j->cancel_requested && !is_final(j->state);
+	if (rp && j->state == JR_JOB_RUNNING) {
 		/* The engine takes it back, or runs it again. */
 		rs.pid = rp->proc.pid;
 		rs.pid_start_ticks = rp->proc.start_ticks;
@@ -779,6 +784,18 @@ static void chunk_drop(struct chunk *c, uint32_t k)
 }
 
 /* Into the engine, then into the API's side table. */
+/* What a later snapshot must keep of a restored job beyond its state
+ * (its process comes back with the engine's start event). */
+static void note_for_snapshots(struct api *a, const struct jr_job_restore *rs)
+{
+	if (!a->durable || is_final((uint8_t)rs->state))
+		return;
+	if (rs->not_before_ns)
+		durable_note_backoff(a->durable, rs->job_id, rs->not_before_ns);
+	if (rs->cancel)
+		durable_note_cancel(a->durable, rs->job_id);
+}
+
 static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
 		       struct parse_pool *pool)
 {
@@ -817,6 +834,7 @@ static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
 		struct rjob *j = c->jobs[k];
 		struct rec_submit who = { .uid = j->uid, .gid = j->gid, .flags = j->flags };
 		api_jobs_side_put(a, j->id, j->block, j->json_offset, j->json_len, &who);
+		note_for_snapshots(a, &c->rs[k]);
 		if (is_final((uint8_t)c->rs[k].state))
 			r->restored_final++;
 		else

@@ -211,7 +211,7 @@ static struct rec_snap_job snap_job_of(const struct api_job_side *s,
 		.job_id = info->job_id, .uid = s->uid, .gid = s->gid, .flags = s->flags,
 		.state = (uint8_t)(info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state),
 		.reason = (uint8_t)info->reason, .worker_id = (uint16_t)info->exec.worker_id,
-		.attempt = info->exec.attempt, .exit_code = info->exec.result,
+		.attempt = info->attempts, .exit_code = info->exec.result,
 		.signal = info->exec.signal, .created_ns = info->created_ns,
 		.start_ns = info->exec.start_ns, .end_ns = info->exec.end_ns,
 		.max_rss_kib = info->exec.max_rss_kib, .user_us = info->exec.user_us,
@@ -230,6 +230,9 @@ static void ext_of(struct rec_snap_job *rec, const struct job_extra *x, struct s
 	e->len = 0;
 	if (!x)
 		return;
+	if (x->cancel_requested &&
+	    (rec->state == JR_JOB_QUEUED || rec->state == JR_JOB_RUNNING))
+		rec->flags |= REC_SNAP_CANCEL;
 	if (x->not_before_ns && rec->state == JR_JOB_QUEUED) {
 		rec->flags |= REC_SNAP_BACKOFF;
 		memcpy(e->bytes, &x->not_before_ns, 8);
