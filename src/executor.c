@@ -116,6 +116,17 @@ static void *child_stack(void)
 
 /* --- the child --------------------------------------------------------------------------- */
 
+/* The child shares the parent's memory until it execs (CLONE_VM), and
+ * with it whatever a sanitizer's runtime keeps there: its locks, its
+ * table of signal handlers, its shadow memory. So the child's code is not
+ * instrumented and calls the kernel directly, never libc's wrappers
+ * (which sanitizers intercept; ThreadSanitizer deadlocked on a lock a
+ * child took). Not even memcpy or strlen: the loops below are kept from
+ * turning into calls to them. */
+#define CHILD_CODE                                                                 \
+	__attribute__((no_sanitize("address", "thread", "undefined"), noinline, \
+		       optimize("no-tree-loop-distribute-patterns")))
+
 struct child_args {
 	const struct jr_exec_spec *s;
 	int fds[4];			/* become 0, 1, 2 and the progress fd */
@@ -126,51 +137,69 @@ struct child_args {
 	volatile int err;		/* set by a child that could not exec */
 };
 
+/* The kernel's struct sigaction (not libc's: its mask is 8 bytes). */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 /* Signals a parent commonly ignores: an ignored signal stays ignored
  * across exec, so these are reset to their default. */
 static const int reset_signals[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
 				     SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
 				     SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU };
 
-static void child_signals(const struct child_args *a)
+CHILD_CODE static long child_errno(long rc)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t none;
+	return rc < 0 ? -errno : rc;
+}
+
+CHILD_CODE static void child_default(int sig)
+{
+	struct kernel_sigaction dfl = { .handler = SIG_DFL };
+
+	syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+}
+
+CHILD_CODE static void child_signals(const struct child_args *a)
+{
+	uint64_t none = 0;
 
 	/* Without CLONE_CLEAR_SIGHAND a handler of the parent could run here,
 	 * on memory the parent uses: every caught signal goes to default. */
-	for (int sig = 1; a->reset_handlers && sig < NSIG; sig++) {
-		struct sigaction old;
-		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN &&
-		    old.sa_handler != SIG_DFL)
-			sigaction(sig, &dfl, NULL);
+	for (int sig = 1; a->reset_handlers && sig < 65; sig++) {
+		struct kernel_sigaction old;
+		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(old.mask)) == 0 &&
+		    old.handler != SIG_IGN && old.handler != SIG_DFL)
+			child_default(sig);
 	}
 	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
-		sigaction(reset_signals[i], &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+		child_default(reset_signals[i]);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
 }
 
 /* fds[i] onto i, whatever numbers they have now; everything else closed.
  * On the child's own stack: the args are the parent's memory (CLONE_VM),
  * and the parent closes a->fds afterwards. */
-static int child_fds(const struct child_args *a)
+CHILD_CODE static int child_fds(const struct child_args *a)
 {
 	int fds[4];
 
 	for (int i = 0; i < 4; i++) {
 		fds[i] = a->fds[i];
-		if (fds[i] < 4 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4)) < 0)
+		if (fds[i] < 4 && (fds[i] = (int)syscall(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, 4)) < 0)
 			return -1;
 	}
-	for (int i = 0; i < 4; i++)
-		if (dup2(fds[i], i) < 0)
+	for (int i = 0; i < 4; i++)	/* each fds[i] >= 4 > i: dup3 never sees them equal */
+		if (syscall(SYS_dup3, fds[i], i, 0) < 0)
 			return -1;
 	syscall(SYS_close_range, 4u, ~0u, 0u);	/* ENOSYS before 5.9: exec closes CLOEXEC ones */
 	return 0;
 }
 
-static int child_bind(const struct jr_exec_spec *s)
+CHILD_CODE static int child_bind(const struct jr_exec_spec *s)
 {
 	if (s->cpu_mask &&
 	    syscall(SYS_sched_setaffinity, 0, JR_EXEC_CPU_WORDS * sizeof(uint64_t), s->cpu_mask) < 0)
@@ -183,7 +212,7 @@ static int child_bind(const struct jr_exec_spec *s)
 
 /* Raw system calls: glibc's set*id would try to tell the parent's
  * other threads. */
-static int child_ids(const struct child_args *a)
+CHILD_CODE static int child_ids(const struct child_args *a)
 {
 	const struct jr_exec_spec *s = a->s;
 
@@ -196,64 +225,93 @@ static int child_ids(const struct child_args *a)
 	return 0;
 }
 
-static const char *env_path(char *const *envp)
+CHILD_CODE static const char *env_path(char *const *envp)
 {
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], "PATH=", 5) == 0)
-			return envp[i] + 5;
+	for (size_t i = 0; envp && envp[i]; i++) {
+		const char *e = envp[i];
+		if (e[0] == 'P' && e[1] == 'A' && e[2] == 'T' && e[3] == 'H' && e[4] == '=')
+			return e + 5;
+	}
 	return "/usr/local/bin:/usr/bin:/bin";
 }
 
-/* execvpe with the job's own PATH (glibc's searches the parent's). */
-static void child_exec(const struct jr_exec_spec *s)
+CHILD_CODE static bool child_has_slash(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '/')
+			return true;
+	return false;
+}
+
+/* dir (its first len bytes; "" is ".") / file into path; false if too long. */
+CHILD_CODE static bool child_join(char *path, size_t size, const char *dir, size_t len,
+				  const char *file)
+{
+	size_t at = 0;
+
+	if (len == 0)
+		path[at++] = '.';
+	for (size_t i = 0; i < len && at < size; i++)
+		path[at++] = dir[i];
+	if (at < size)
+		path[at++] = '/';
+	for (size_t i = 0; file[i] && at < size; i++)
+		path[at++] = file[i];
+	if (at >= size)
+		return false;
+	path[at] = '\0';
+	return true;
+}
+
+/* execvpe with the job's own PATH (glibc's searches the parent's):
+ * returns -errno. */
+CHILD_CODE static long child_exec(const struct jr_exec_spec *s)
 {
 	const char *file = s->argv[0], *dir = env_path(s->envp);
-	size_t flen = strlen(file);
 	char path[4096];
-	int saw_eacces = 0;
+	long rc, saw_eacces = 0;
 
-	if (strchr(file, '/')) {
-		execve(file, s->argv, s->envp);
-		return;
-	}
+	if (child_has_slash(file))
+		return child_errno(syscall(SYS_execve, file, s->argv, s->envp));
 	while (*dir) {
-		size_t dlen = strcspn(dir, ":");
-		if (dlen + flen + 2 <= sizeof(path)) {
-			memcpy(path, dlen ? dir : ".", dlen ? dlen : 1);
-			size_t at = dlen ? dlen : 1;
-			path[at] = '/';
-			memcpy(path + at + 1, file, flen + 1);
-			execve(path, s->argv, s->envp);
-			if (errno == EACCES)
-				saw_eacces = 1;
+		size_t len = 0;
+		while (dir[len] && dir[len] != ':')
+			len++;
+		if (child_join(path, sizeof(path), dir, len, file)) {
+			rc = child_errno(syscall(SYS_execve, path, s->argv, s->envp));
+			saw_eacces |= rc == -EACCES;
 		}
-		dir += dlen + (dir[dlen] == ':');
+		dir += len + (dir[len] == ':');
 	}
-	errno = saw_eacces ? EACCES : ENOENT;
+	return saw_eacces ? -EACCES : -ENOENT;
 }
 
 /* Runs in the child, on its own stack, sharing the parent's memory: it
  * writes nothing there but a->err. */
-static int child_main(void *arg)
+CHILD_CODE static int child_main(void *arg)
 {
 	struct child_args *a = arg;
 	const struct jr_exec_spec *s = a->s;
+	long rc = 0;
 
-	if (a->procs_fd >= 0 && write(a->procs_fd, "0", 1) < 0)
-		goto fail;
-	if (setsid() < 0)
-		goto fail;
-	child_signals(a);
-	if (child_fds(a) < 0 || child_bind(s) < 0)
-		goto fail;
-	if (s->use_umask)
-		umask((mode_t)(s->umask & 0777));
-	if (child_ids(a) < 0 || (s->cwd && chdir(s->cwd) < 0))
-		goto fail;
-	child_exec(s);
-fail:
-	a->err = errno ? errno : EIO;
-	_exit(127);
+	if (a->procs_fd >= 0)
+		rc = child_errno(syscall(SYS_write, a->procs_fd, "0", 1));
+	if (rc >= 0)
+		rc = child_errno(syscall(SYS_setsid));
+	if (rc >= 0) {
+		child_signals(a);
+		if (child_fds(a) < 0 || child_bind(s) < 0)
+			rc = -errno;
+	}
+	if (rc >= 0 && s->use_umask)
+		syscall(SYS_umask, s->umask & 0777);
+	if (rc >= 0 && (child_ids(a) < 0 || (s->cwd && syscall(SYS_chdir, s->cwd) < 0)))
+		rc = -errno;
+	if (rc >= 0)
+		rc = child_exec(s);
+	a->err = rc < 0 ? (int)-rc : EIO;
+	syscall(SYS_exit_group, 127);
+	return 127;
 }
 
 /* --- the parent ---------------------------------------------------------------------------- */

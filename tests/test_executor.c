@@ -302,7 +302,7 @@ static void test_path_umask_session_fds(void **state)
  * numbers, or the parent closes a number another thread holds by then.
  * The parent's fd 3 is closed so that files land below 4 now and then. */
 struct fd_race {
-	volatile bool stop;
+	bool stop;	/* __atomic: the main thread tells the churner */
 	int broken;
 };
 
@@ -336,7 +336,7 @@ static void *churn_fds(void *arg)
 
 	for (int i = 0; i < 8; i++)
 		fds[i] = open("/dev/null", O_RDONLY);
-	for (unsigned k = 0; !r->stop; k++) {
+	for (unsigned k = 0; !__atomic_load_n(&r->stop, __ATOMIC_RELAXED); k++) {
 		int i = (int)(k % 8);
 		close(fds[i]);
 		fds[i] = open("/dev/null", O_RDONLY);
@@ -362,7 +362,7 @@ static void test_spawn_leaves_parent_fds_alone(void **state)
 		pthread_create(&spawners[i], NULL, spawn_many, NULL);
 	for (int i = 0; i < 3; i++)
 		pthread_join(spawners[i], NULL);
-	r.stop = true;
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
 	pthread_join(churn, NULL);
 	dup2(saved3, 3);
 	close(saved3);

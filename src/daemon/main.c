@@ -109,7 +109,8 @@ static void usage(FILE *f)
 "                         batch: answer at once, write every --sync-interval (a crash\n"
 "                         may lose that much); none: never fdatasync (a power cut may\n"
 "                         lose acknowledged jobs)\n"
-"  --sync-interval MS     with --sync batch (default 10ms)\n"
+"  --sync-interval MS     with --sync batch; with always, how long job starts and\n"
+"                         ends (which no answer waits for) may wait (default 10ms)\n"
 "  --segment-size SIZE    journal segment, preallocated (default 64M)\n"
 "  --snapshot-every SIZE  compact once the journal grew by this (default 256M)\n"
 "  --retain-finished N    finished jobs kept across restarts, newest first (default 1000000)\n"
@@ -609,7 +610,8 @@ static int serve_loop(struct daemon *dm)
 
 	d->server.path = d->socket;
 	d->server.listen_fd = notify_listen_fd();	/* systemd's jobringd.socket */
-	if (d->durable.sync == SYNC_BATCH && d->durable.interval_ms < d->server.tick_ms)
+	/* Records nobody waits for go within --sync-interval of a tick. */
+	if (d->durable.sync != SYNC_NONE && d->durable.interval_ms < d->server.tick_ms)
 		d->server.tick_ms = d->durable.interval_ms;
 	rc = server_open(&srv, &d->server, &ops);
 	if (rc < 0) {
