@@ -475,6 +475,28 @@ void jr_cgroup_job_close(struct jr_cgroup_job *j)
 	*j = JR_CGROUP_JOB_NONE;
 }
 
+void jr_cgroup_job_park(struct jr_cgroup_job *j)
+{
+	uint32_t slot = j->slot;
+	bool killed = j->killed;
+
+	jr_cgroup_job_close(j);
+	j->slot = slot;
+	j->killed = killed;
+}
+
+int jr_cgroup_job_unpark(struct jr_cgroups *cg, struct jr_cgroup_job *j)
+{
+	bool killed = j->killed;
+	int rc;
+
+	if (j->fd >= 0 || j->slot == 0)
+		return 0;
+	rc = open_slot(cg, j->slot, j);
+	j->killed = killed;
+	return rc;
+}
+
 /* Every pid in cgroup.procs gets sig; the number signalled, or -errno. */
 static int signal_procs(int fd, int sig)
 {

@@ -144,6 +144,12 @@ void jr_cgroup_job_clear(struct jr_cgroup_job *j);
 /* Close j's fds without touching the cgroup (it stays in use). */
 void jr_cgroup_job_close(struct jr_cgroup_job *j);
 
+/* A running job's cgroup without descriptors (a keeper holding thousands
+ * of jobs would run out): its slot stays, unpark opens it again before
+ * it is signalled, killed or released. */
+void jr_cgroup_job_park(struct jr_cgroup_job *j);
+int jr_cgroup_job_unpark(struct jr_cgroups *cg, struct jr_cgroup_job *j);
+
 /* The label a job cgroup was last taken with: 0, or -errno. */
 int jr_cgroup_job_label(const struct jr_cgroup_job *j, char *out, unsigned size);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -713,6 +714,29 @@ static void coord_free(struct jr_coordinator *co)
 	jr_free(co);
 }
 
+/* The keeper holds KEEPER_FDS_PER_JOB descriptors for each running job
+ * (its pidfd and progress pipe; its cgroup's are closed while it runs)
+ * and raises its limit as this process did: beyond that many, a spawn
+ * would fail with EMFILE, so jobs wait instead. 0: no cap. */
+#define KEEPER_FDS_PER_JOB 2u
+#define KEEPER_FDS_SPARE 64u
+
+static uint32_t keeper_job_cap(uint32_t wanted, uint32_t cores)
+{
+	struct rlimit r;
+	uint64_t cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_max == RLIM_INFINITY)
+		return wanted;
+	cap = r.rlim_max > KEEPER_FDS_SPARE ? (r.rlim_max - KEEPER_FDS_SPARE) / KEEPER_FDS_PER_JOB : 1;
+	if ((wanted ? wanted : cores) <= cap)	/* a running job holds a core */
+		return wanted;
+	fprintf(stderr, "jobring: at most %llu jobs run at once: the keeper holds %u descriptors "
+		"for each and may open %llu (RLIMIT_NOFILE)\n", (unsigned long long)cap,
+		KEEPER_FDS_PER_JOB, (unsigned long long)r.rlim_max);
+	return (uint32_t)cap;
+}
+
 static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 		       const struct jr_engine_opts *o)
 {
@@ -748,7 +772,8 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	if (!co->running)
 		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
-	co->sched.max_running = o->keeper_socket ? o->runner_threads : 0;
+	co->sched.max_running = o->keeper_socket ?
+		keeper_job_cap(o->runner_threads, e->topo.core_count) : 0;
 	name_state_dir(co, o->state_dir);
 	rc = coord_keeper_open(co, o);
 	if (rc < 0)

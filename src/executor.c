@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -113,6 +114,9 @@ static void *child_stack(void)
 	}
 	return stack;
 }
+
+/* The descriptor limit jobs get (jr_exec_raise_fd_limit); rlim_cur 0: unchanged. */
+static struct rlimit job_nofile;
 
 /* --- the child --------------------------------------------------------------------------- */
 
@@ -305,6 +309,8 @@ CHILD_CODE static int child_main(void *arg)
 	}
 	if (rc >= 0 && s->use_umask)
 		syscall(SYS_umask, s->umask & 0777);
+	if (rc >= 0 && job_nofile.rlim_cur)
+		syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &job_nofile, NULL);
 	if (rc >= 0 && (child_ids(a) < 0 || (s->cwd && syscall(SYS_chdir, s->cwd) < 0)))
 		rc = -errno;
 	if (rc >= 0)
@@ -466,6 +472,42 @@ static void reap_failed(pid_t pid, int pidfd)
 	while (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
 		;
 	(void)pid;
+}
+
+unsigned long jr_exec_raise_fd_limit(void)
+{
+	struct rlimit r, want;
+	unsigned long nr_open = 1ul << 20;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return 0;
+	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 1ul << 20;
+		fclose(f);
+	}
+	want.rlim_max = r.rlim_max > (1ul << 20) ? r.rlim_max : (1ul << 20);
+	if (want.rlim_max > nr_open)
+		want.rlim_max = nr_open;
+	want.rlim_cur = want.rlim_max;
+	if (want.rlim_max < r.rlim_max || setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		want = r;	/* not privileged: as far as the hard limit */
+		want.rlim_cur = r.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0)
+			return r.rlim_cur;
+	}
+	if (!job_nofile.rlim_cur)
+		job_nofile.rlim_cur = r.rlim_cur;
+	job_nofile.rlim_max = want.rlim_max;
+	if (job_nofile.rlim_cur > job_nofile.rlim_max)
+		job_nofile.rlim_cur = job_nofile.rlim_max;
+	return want.rlim_cur;
+}
+
+void jr_exec_set_job_fd_limit(unsigned long soft)
+{
+	job_nofile.rlim_cur = soft;
 }
 
 int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)

@@ -260,8 +260,8 @@ static void collect(struct keeper *k, struct kjob *j)
 {
 	int rc;
 
-	if (j->cgroup.fd < 0) {	/* its group was killed as it was reaped */
-		exited(k, j);
+	if (j->cgroup.slot == 0 || jr_cgroup_job_unpark(&k->cg, &j->cgroup) < 0) {
+		exited(k, j);	/* its group was killed as it was reaped */
 		return;
 	}
 	unwatch_cgroup(k, j);
@@ -290,7 +290,7 @@ static void reap(struct keeper *k, struct kjob *j)
 {
 	struct jr_exec_result res;
 	/* Without a cgroup, what is left of its process group dies first. */
-	int rc = j->cgroup.fd < 0 && !j->orphan ? jr_exec_reap_group(&j->child, &res, false) :
+	int rc = j->cgroup.slot == 0 && !j->orphan ? jr_exec_reap_group(&j->child, &res, false) :
 						 jr_exec_try_reap(&j->child, &res);
 
 	if (rc == 0)
@@ -356,6 +356,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 	if (rc == 0) {
 		j->pid = j->child.pid;
 		jr_exec_start_ticks(j->pid, &j->start_ticks);
+		jr_cgroup_job_park(&j->cgroup);	/* two descriptors fewer while it runs */
 	} else {
 		jr_cgroup_job_release(&k->cg, &j->cgroup, 10000);
 		j->spawn_err = -rc;
@@ -478,7 +479,7 @@ static void on_signal(struct keeper *k, const uint8_t *p, uint32_t len)
 	j = find(k, s.job_id, s.attempt, KJ_EXITED);
 	if (!j || j->state == KJ_SPAWNING)
 		return;	/* the engine signals again once it has STARTED */
-	if (j->cgroup.fd >= 0) {
+	if (j->cgroup.slot && jr_cgroup_job_unpark(&k->cg, &j->cgroup) == 0) {
 		if (s.sig == SIGKILL)
 			jr_cgroup_job_kill(&j->cgroup);
 		else
@@ -757,7 +758,7 @@ static void kill_all(struct keeper *k)
 {
 	for (uint32_t b = 0; b < BUCKETS; b++)
 		for (struct kjob *j = k->table[b]; j; j = j->hnext) {
-			if (j->cgroup.fd >= 0)
+			if (j->cgroup.slot && jr_cgroup_job_unpark(&k->cg, &j->cgroup) == 0)
 				jr_cgroup_job_kill(&j->cgroup);
 			else if (j->pid > 0 && !j->orphan && j->state == KJ_RUNNING)
 				kill(-j->pid, SIGKILL);
@@ -881,7 +882,7 @@ static int parse(int argc, char **argv, struct jr_keeper_opts *o)
 		{ "keeper", 0, NULL, 'k' }, { "state-dir", 1, NULL, 's' },
 		{ "cgroup", 1, NULL, 'c' }, { "cgroup-name", 1, NULL, 'n' },
 		{ "no-cgroups", 0, NULL, 'N' }, { "spawn-threads", 1, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{ "job-fd-limit", 1, NULL, 'f' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -896,6 +897,7 @@ static int parse(int argc, char **argv, struct jr_keeper_opts *o)
 		case 'n': o->cgroup_name = optarg; break;
 		case 'N': o->no_cgroups = true; break;
 		case 't': o->spawn_threads = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'f': jr_exec_set_job_fd_limit(strtoul(optarg, NULL, 10)); break;
 		default: return -1;
 		}
 	}
@@ -911,7 +913,8 @@ int jr_keeper_main(int argc, char **argv)
 
 	if (parse(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: jobringd --keeper --state-dir DIR [--cgroup PATH | "
-				"--no-cgroups] [--cgroup-name NAME] [--spawn-threads N]\n");
+				"--no-cgroups] [--cgroup-name NAME] [--spawn-threads N] "
+				"[--job-fd-limit N]\n");
 		return 2;
 	}
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -926,6 +929,7 @@ int jr_keeper_main(int argc, char **argv)
 	close(ready[0]);
 	setsid();	/* no terminal's signals, no daemon's process group */
 	prctl(PR_SET_NAME, "jobring-keeper");
+	jr_exec_raise_fd_limit();	/* descriptors per running job */
 	signal(SIGPIPE, SIG_IGN);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {

@@ -237,6 +237,22 @@ check "the cancel acknowledged before the stop is obeyed after it" \
 check "... its only run killed, not run again" [ "$(out "$stubborn" | grep -c started)" = 1 ]
 stop_daemon KILL
 
+# --- descriptor limits: the keeper's raised, a job's as it was ------------------------------------
+rm -rf "$tmp/state"
+soft=$(ulimit -Sn)
+ulimit -Sn 1000
+start_daemon
+ulimit -Sn "$soft"
+req POST /jobs '{"command":["sh","-c","ulimit -Sn"]}'
+id=$(field job_id)
+wait_status "$id" succeeded
+check "a job gets the soft descriptor limit the daemon was started with ($(out "$id"))" \
+	[ "$(out "$id")" = 1000 ]
+kp=$(keeper_pid)
+check "the keeper raised its own (it holds descriptors for each running job)" \
+	[ "$(awk '/open files/ {print $4}' "/proc/$kp/limits")" -gt 1000 ]
+stop_daemon KILL
+
 # --- the keeper killed under a running daemon ----------------------------------------------------
 rm -rf "$tmp/state"
 start_daemon

@@ -26,6 +26,7 @@
 #include "api.h"
 #include "cgroup.h"
 #include "durable.h"
+#include "executor.h"
 #include "keeper.h"
 #include "notify.h"
 #include "jsonarena.h"
@@ -53,7 +54,8 @@ struct daemon_opts {
 	char cgroup[512];
 	char keeper_socket[300];
 	char cgroup_name[24];
-	char *keeper_argv[12];
+	char *keeper_argv[14];
+	char job_fd_limit[24];		/* the soft RLIMIT_NOFILE jobs get */
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -317,15 +319,6 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	return 0;
 }
 
-static void raise_fd_limit(void)
-{
-	struct rlimit r;
-
-	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
-	}
-}
 
 /* Signals go to the server's signalfd: blocked in every thread, which
  * inherit the mask from here. */
@@ -748,6 +741,8 @@ static void keeper_opts(struct daemon_opts *d)
 		d->keeper_argv[n++] = "--cgroup";
 		d->keeper_argv[n++] = d->cgroup;
 	}
+	d->keeper_argv[n++] = "--job-fd-limit";
+	d->keeper_argv[n++] = d->job_fd_limit;
 	d->keeper_argv[n] = NULL;
 	if (!d->no_keeper) {
 		d->engine.keeper_socket = d->keeper_socket;
@@ -755,6 +750,18 @@ static void keeper_opts(struct daemon_opts *d)
 	}
 	d->engine.cgroup = d->cgroup[0] ? d->cgroup : NULL;
 	d->engine.flags |= d->no_cgroups ? JR_ENGINE_NO_CGROUPS : 0;
+}
+
+/* Connections and (--no-keeper) running jobs hold descriptors: raised
+ * as far as allowed; jobs, and the keeper's, get the limit there was. */
+static void raise_fd_limits(struct daemon_opts *d)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0)
+		snprintf(d->job_fd_limit, sizeof(d->job_fd_limit), "%llu",
+			 (unsigned long long)r.rlim_cur);
+	jr_exec_raise_fd_limit();
 }
 
 static void log_exec(struct jr_engine *e)
@@ -786,7 +793,7 @@ int main(int argc, char **argv)
 	json_arena_install();
 	if (prepare_dirs(&d) < 0)
 		return EXIT_RUNTIME;
-	raise_fd_limit();
+	raise_fd_limits(&d);
 	block_signals();
 	if (lock_state_dir(&d) < 0)
 		return EXIT_IN_USE;

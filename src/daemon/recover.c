@@ -834,6 +834,8 @@ static int chunk_apply(struct recovery *r, struct api *a, struct chunk *c,
 		struct rjob *j = c->jobs[k];
 		struct rec_submit who = { .uid = j->uid, .gid = j->gid, .flags = j->flags };
 		api_jobs_side_put(a, j->id, j->block, j->json_offset, j->json_len, &who);
+		block_release(j->block);	/* the API holds it now: nothing left to free */
+		j->block = NULL;
 		note_for_snapshots(a, &c->rs[k]);
 		if (is_final((uint8_t)c->rs[k].state))
 			r->restored_final++;
