@@ -488,6 +488,58 @@ static bool room_for_queued(uint64_t n, char *why, size_t size)
 	return true;
 }
 
+/* POST /snapshot, then GET /health every 10 ms on one connection until
+ * the snapshot is over: the slowest answer (target 20 ms). */
+static void snapshot_probe(uint64_t n)
+{
+	static double v[100000];
+	struct jr_client *c;
+	char *res = NULL;
+	bool seen = false;
+	size_t k = 0;
+	double t0 = bench_now();
+
+	if (jr_client_open(&c, d.sock) < 0)
+		fail("cannot reach the daemon for the snapshot probe");
+	if (jr_client_request(c, "POST", "/snapshot", "", 0, &res, NULL) / 100 != 2)
+		fail("POST /snapshot: %s", res ? res : "no answer");
+	free(res);
+	while (k < sizeof(v) / sizeof(v[0]) && bench_now() - t0 < 600) {
+		double a = bench_now();
+		int st = jr_client_request(c, "GET", "/health", NULL, 0, &res, NULL);
+		bool busy = res && strstr(res, "\"snapshotting\":true");
+		v[k++] = (bench_now() - a) * 1e3;
+		free(res);
+		res = NULL;
+		if (st != 200)
+			fail("/health answered %d during the snapshot", st);
+		seen |= busy;
+		if (seen && !busy)
+			break;
+		usleep(10000);
+	}
+	jr_client_close(c);
+	double written = bench_now() - t0, worst = 0;
+	for (size_t i = 0; i < k; i++)
+		worst = v[i] > worst ? v[i] : worst;
+	printf("  (c) snapshot of %llu queued jobs: written in %.1f s; GET /health every 10 ms "
+	       "meanwhile: %zu answers, slowest %.1f ms, median %.2f ms\n",
+	       (unsigned long long)n, written, k, worst, bench_percentile(v, (int)k, 0.5));
+	printf("  target (c) slowest /health during the snapshot             %.1f ms (want <= 20 ms) %s\n",
+	       worst, worst <= 20 ? "PASS" : "MISS");
+}
+
+/* SIGTERM: a clean stop writes a snapshot of everything first. */
+static void clean_stop(uint64_t n)
+{
+	double t0 = bench_now();
+
+	bench_daemon_stop(&d, daemon_pid, SIGTERM);
+	daemon_pid = 0;
+	printf("  (c) clean stop (SIGTERM) with %llu queued jobs: %.1f s until jobringd exited\n",
+	       (unsigned long long)n, bench_now() - t0);
+}
+
 static void part_c(struct part *p, uint64_t n)
 {
 	static const char *const paused[] = { "--paused", "--capacity", "16777216", NULL };
@@ -513,6 +565,8 @@ static void part_c(struct part *p, uint64_t n)
 	fflush(stdout);
 	measure(p, 600);
 	recovery_note();
+	snapshot_probe(n);
+	clean_stop(n);
 	scrub();
 }
 

@@ -866,13 +866,36 @@ void jr_coord_exec_info(struct jr_engine *e, struct jr_exec_info *out)
 
 /* --- requests from any thread ------------------------------------------ */
 
+/* dir/<id, 16 hex digits><ext> into out, cut to size like snprintf:
+ * by hand, as every job listed or snapshotted gets two of them (snprintf
+ * was a fifth of a snapshot's time). */
+static void output_path(char *out, size_t size, const char *dir, size_t dir_len, jr_job_id id,
+			const char ext[4])
+{
+	char buf[512];
+	size_t n = dir_len < sizeof(buf) - 21 ? dir_len : sizeof(buf) - 21;
+
+	memcpy(buf, dir, n);
+	buf[n++] = '/';
+	for (int shift = 60; shift >= 0; shift -= 4)
+		buf[n++] = "0123456789abcdef"[(id >> shift) & 15];
+	memcpy(buf + n, ext, 4);
+	n += 4;
+	if (size == 0)
+		return;
+	n = n < size - 1 ? n : size - 1;
+	memcpy(out, buf, n);
+	out[n] = '\0';
+}
+
 void jr_coord_output_paths(const struct jr_engine *e, jr_job_id id, char *out,
 			   char *err, size_t size)
 {
 	const char *dir = coord_of(e) ? coord_of(e)->state_dir : "";
+	size_t len = strlen(dir);
 
-	snprintf(out, size, "%s/%016llx.out", dir, (unsigned long long)id);
-	snprintf(err, size, "%s/%016llx.err", dir, (unsigned long long)id);
+	output_path(out, size, dir, len, id, ".out");
+	output_path(err, size, dir, len, id, ".err");
 }
 
 void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
