@@ -41,8 +41,14 @@ endif
 CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(MODE_LDFLAGS) $(LDFLAGS)
 
-LIB_SRCS := $(wildcard src/*.c)
+# The library's layers, lowest first (docs/ARCHITECTURE.md); the journal
+# and the simulator are not in libjobring: only their users link them.
+LIB_LAYERS := base shm sched exec coord engine client
+LIB_SRCS := $(foreach d,$(LIB_LAYERS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+JOURNAL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/journal/*.c))
+SIM_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/sim/*.c))
+ALL_HDRS := $(shell find src -name '*.h') include/jobring.h
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
@@ -52,17 +58,21 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 	$(BUILD)/bench/drain $(BUILD)/bench/restart
 TOOL_BINS := $(BUILD)/tools/demo
 JOURNAL_TOOL := $(BUILD)/jobring-journal
-DAEMON_SRCS := $(wildcard src/daemon/*.c)
-DAEMON_OBJS := $(DAEMON_SRCS:src/daemon/%.c=$(BUILD)/obj/daemon/%.o)
+DAEMON_SRCS := $(shell find src/daemon -name '*.c')
+DAEMON_OBJS := $(DAEMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
 CLI_SRCS := $(wildcard src/cli/*.c)
-CLI_OBJS := $(CLI_SRCS:src/cli/%.c=$(BUILD)/obj/cli/%.o)
+CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
 DAEMON_LIBS := -lcjson -lsystemd
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/libjobring.so.0
-LINK_LIB := $(STATIC_LIB) $(LIBS)
+# Everything, internal names included: for the daemon, the CLI, the
+# tools, the white-box tests and bench/. Programs outside use libjobring.
+INTERNAL_LIB := $(BUILD)/libjobring-internal.a
+LINK_LIB := $(INTERNAL_LIB) $(LIBS)
+PUBLIC_LINK := $(STATIC_LIB) $(LIBS)
 
 .PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
 	install clean check-exports
@@ -71,31 +81,36 @@ all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
 bin: $(DAEMON) $(CLI) $(JOURNAL_TOOL)
 
-$(BUILD)/obj/daemon/%.o: src/daemon/%.c $(wildcard src/daemon/*.h) $(wildcard src/*.h) include/jobring.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Isrc/daemon -c $< -o $@
-
-$(BUILD)/obj/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) $(wildcard src/*.h) include/jobring.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Isrc/cli -c $< -o $@
-
-$(DAEMON): $(DAEMON_OBJS) $(STATIC_LIB)
+$(DAEMON): $(DAEMON_OBJS) $(INTERNAL_LIB)
 	$(CC) $(DAEMON_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) $(DAEMON_LIBS)
 
-$(CLI): $(CLI_OBJS) $(STATIC_LIB)
+$(CLI): $(CLI_OBJS) $(INTERNAL_LIB)
 	$(CC) $(CLI_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcjson
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/jobring.h
+$(BUILD)/obj/%.o: src/%.c $(ALL_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(STATIC_LIB): $(LIB_OBJS)
+$(INTERNAL_LIB): $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJS) src/libjobring.map
+# The public archive: the library's objects linked into one, every global
+# symbol but the functions of jobring.h made local, so that a program
+# linking it statically cannot collide with an internal name.
+$(BUILD)/public-symbols.txt: include/jobring.h
+	@mkdir -p $(@D)
+	grep -oE '\bjr_[a-z0-9_]+\(' $< | tr -d '(' | sort -u > $@
+
+$(STATIC_LIB): $(LIB_OBJS) $(BUILD)/public-symbols.txt
+	@rm -f $@ $(BUILD)/obj/jobring-all.o
+	$(LD) -r -o $(BUILD)/obj/jobring-all.o $(LIB_OBJS)
+	objcopy --keep-global-symbols=$(BUILD)/public-symbols.txt $(BUILD)/obj/jobring-all.o
+	ar rcs $@ $(BUILD)/obj/jobring-all.o
+
+$(SHARED_LIB): $(LIB_OBJS) src/engine/libjobring.map
 	$(CC) -shared -Wl,-soname,libjobring.so.0 \
-		-Wl,--version-script=src/libjobring.map $(LDFLAGS_ALL) \
+		-Wl,--version-script=src/engine/libjobring.map $(LDFLAGS_ALL) \
 		-o $@ $(LIB_OBJS) $(LIBS)
 	ln -sf libjobring.so.0 $(BUILD)/libjobring.so
 
@@ -112,18 +127,18 @@ check-exports: $(SHARED_LIB)
 		echo "exports differ from jobring.h:"; diff $(BUILD)/declared.txt $(BUILD)/exports.txt; exit 1; fi; \
 	echo "exports: the $$(wc -l < $(BUILD)/exports.txt) functions of jobring.h"
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC_LIB)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
 
 # jobring-journal: reads a state directory's records (records.h).
-$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/records.h $(STATIC_LIB)
-	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/records.h $(INTERNAL_LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
 # The crash harness (make test-crash): reads the journal's records.
-$(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(STATIC_LIB)
+$(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Isrc/daemon $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
 # Receives what jobringd tells systemd (tests/test_systemd.sh).
 $(BUILD)/tests/notify_listen: tests/notify_listen.c
@@ -131,7 +146,7 @@ $(BUILD)/tests/notify_listen: tests/notify_listen.c
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
 
 # GET /health timed while something else happens (tests, bench/snapshot).
-$(BUILD)/tests/probe: tests/probe.c $(STATIC_LIB)
+$(BUILD)/tests/probe: tests/probe.c $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
@@ -141,9 +156,9 @@ $(BUILD)/tests/readme_example.c: README.md
 	awk '/<!-- example:begin -->/{f=1;next} /<!-- example:end -->/{f=0} f && !/^```/' $< > $@
 
 $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(PUBLIC_LINK)
 
-$(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(STATIC_LIB)
+$(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
@@ -152,7 +167,7 @@ $(BUILD)/bench/json: bench/json.c bench/benchutil.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) -lcjson -ljansson
 
-$(BUILD)/tools/%: tools/%.c $(STATIC_LIB)
+$(BUILD)/tools/%: tools/%.c $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 

@@ -20,7 +20,7 @@
 #include <ck_ring.h>
 
 #include "jobring.h"
-#include "ring.h"
+#include "shm/ring.h"
 
 #define LEVELS JR_PRIORITY_LEVELS
 #define BATCH_SUBMIT 10000

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "journal.h"
+#include "journal/journal.h"
 
 static const char *base;
 

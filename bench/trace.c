@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "sim.h"
+#include "sim/sim.h"
 
 #define MAX_PROCS 100u
 #define NS 1000000000ull

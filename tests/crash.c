@@ -80,9 +80,9 @@
 #include <unistd.h>
 
 #include "jobring.h"
-#include "journal.h"
-#include "records.h"
-#include "units.h"
+#include "journal/journal.h"
+#include "daemon/records.h"
+#include "base/units.h"
 
 #define CLIENTS 4
 #define LONG_PER_ITERATION 6	/* long jobs submitted per iteration, at most */

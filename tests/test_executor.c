@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "executor.h"
+#include "exec/cgroup.h"
+#include "exec/executor.h"
 
 extern char **environ;
 

@@ -6,7 +6,7 @@
 
 #include <sys/resource.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 static double cpu_seconds(void)
 {

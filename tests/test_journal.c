@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "journal.h"
+#include "base/crc32c.h"
+#include "journal/journal.h"
 
 static char dir[] = "/tmp/jr-journal-XXXXXX";
 

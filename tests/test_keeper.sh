@@ -46,7 +46,7 @@ start_daemon --topology "$wide"
 : >"$tmp/b200"
 for i in $(seq 0 199); do
 	case $((i % 4)) in
-	0) echo '{"command":["sh","-c","echo pid $$; sleep 2; exit 3"]}' ;;	# ends during the outage
+	0) echo '{"command":["sh","-c","echo pid $$; sleep 4; exit 3"]}' ;;	# ends during the outage
 	1) echo '{"command":["sh","-c","echo pid $$; sleep 14; exit 4"]}' ;;
 	*) echo '{"command":["sh","-c","echo pid $$; sleep 14"],"timeout":"1h"}' ;;
 	esac
@@ -60,7 +60,7 @@ declare -A pid0
 for id in "${ids[@]}"; do pid0[$id]=$(out "$id" | sed -n 's/^pid //p'); done
 killed_ms=$(date +%s%3N)
 stop_daemon KILL
-sleep 3
+sleep 5	# the short ones end meanwhile, even when their start was slow
 alive_after=0
 for id in "${ids[@]}"; do alive "${pid0[$id]}" && alive_after=$((alive_after + 1)); done
 check "kill -9 of jobringd kills no job (150 still run, 50 ended)" [ "$alive_after" = 150 ]

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "region.h"
+#include "base/crc32c.h"
+#include "shm/region.h"
 
 static struct jr_region_geometry default_geo(void)
 {

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "resources.h"
+#include "sched/resources.h"
 
 #define TWO_SOCKETS "package:2 numa:1 core:16 pu:2"
 #define GIB (1ull << 30)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim.h"
+#include "sim/sim.h"
 
 #define S 1000000000ull
 

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <sched.h>
 
-#include "engine.h"
-#include "topology.h"
+#include "engine/engine.h"
+#include "sched/topology.h"
 
 #define TWO_SOCKETS "package:2 numa:1 core:16 pu:2"
 

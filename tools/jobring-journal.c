@@ -21,8 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "journal.h"
-#include "records.h"
+#include "journal/journal.h"
+#include "daemon/records.h"
 
 enum { OK = 0, DAMAGED = 1, USAGE = 2, UNREADABLE = 3 };
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "units.h"
+#include "cli/cli.h"
+#include "base/units.h"
 
 struct submit_opts {
 	cJSON *tmpl;		/* the fields every job gets */

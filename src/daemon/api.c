@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "api.h"
-#include "durable.h"
-#include "units.h"
+#include "base/alloc.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
+#include "base/units.h"
 
 uint64_t api_now_ns(void)
 {

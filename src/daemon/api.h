@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "jobring.h"
-#include "server.h"
+#include "daemon/server.h"
 
 #define API_WORKERS_MAX 4096u
 #define API_LIST_LIMIT_MAX 1000u

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "durable.h"
-#include "jobspec.h"
-#include "jsonarena.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
+#include "daemon/jobspec.h"
+#include "daemon/jsonarena.h"
 
 #define BATCH_MAX 1000000u
 #define LOG_CHUNK_MAX (1u << 20)

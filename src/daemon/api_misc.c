@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "durable.h"
-#include "units.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
+#include "base/units.h"
 
 /* How jobs run: cgroups (which controllers are enforced, or why there
  * are none), the keeper, what the last start took back. */

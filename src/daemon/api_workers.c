@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "durable.h"
-#include "resources.h"
-#include "units.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
+#include "sched/resources.h"
+#include "base/units.h"
 
 static uint64_t mono_ns(void)
 {

@@ -10,8 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "durable.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
 
 #define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
 

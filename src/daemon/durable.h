@@ -22,11 +22,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "journal.h"
+#include "daemon/buf.h"
+#include "journal/journal.h"
 #include "jobring.h"
-#include "records.h"
-#include "server.h"
+#include "daemon/records.h"
+#include "daemon/server.h"
 
 enum sync_mode { SYNC_ALWAYS, SYNC_BATCH, SYNC_NONE };
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "daemon/buf.h"
 
 #define HTTP_URL_MAX 8192u
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobspec.h"
-#include "units.h"
+#include "daemon/jobspec.h"
+#include "base/units.h"
 
 #define ARGV_MAX 4096
 #define DEPS_MAX 4096

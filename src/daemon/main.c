@@ -23,17 +23,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "cgroup.h"
-#include "durable.h"
-#include "executor.h"
-#include "keeper.h"
-#include "notify.h"
-#include "jsonarena.h"
-#include "recover.h"
-#include "server.h"
-#include "snapshot.h"
-#include "units.h"
+#include "daemon/api.h"
+#include "exec/cgroup.h"
+#include "daemon/durable.h"
+#include "exec/executor.h"
+#include "exec/keeper.h"
+#include "daemon/notify.h"
+#include "daemon/jsonarena.h"
+#include "daemon/recover.h"
+#include "daemon/server.h"
+#include "daemon/snapshot.h"
+#include "base/units.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_IN_USE = 3 };
 

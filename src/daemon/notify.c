@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
-#include "notify.h"
+#include "daemon/notify.h"
 
 static uint64_t watchdog_ns, last_pet_ns;
 

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "durable.h"
-#include "jobspec.h"
-#include "jsonarena.h"
-#include "journal.h"
-#include "recover.h"
+#include "base/alloc.h"
+#include "daemon/durable.h"
+#include "daemon/jobspec.h"
+#include "daemon/jsonarena.h"
+#include "journal/journal.h"
+#include "daemon/recover.h"
 
 #define APPLY_CHUNK 8192u
 

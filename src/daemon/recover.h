@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api.h"
-#include "records.h"
+#include "daemon/api.h"
+#include "daemon/records.h"
 
 struct retention {
 	uint64_t max_finished;	/* finished jobs kept, newest first; 0: no limit */

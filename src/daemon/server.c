@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "server.h"
+#include "daemon/http.h"
+#include "daemon/server.h"
 
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u

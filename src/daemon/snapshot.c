@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "snapshot.h"
+#include "daemon/snapshot.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops

@@ -25,9 +25,9 @@
 
 #include <stdint.h>
 
-#include "api.h"
-#include "durable.h"
-#include "recover.h"
+#include "daemon/api.h"
+#include "daemon/durable.h"
+#include "daemon/recover.h"
 
 struct snapshot_result {
 	int rc;				/* 0, or why it failed (nothing was deleted) */

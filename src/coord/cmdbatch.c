@@ -1,0 +1,376 @@
+/*
+ * cmdbatch.c - submitting command jobs, from any thread: every spec of a
+ * batch checked, then the slots taken, then the batch copied into one
+ * block and handed to the coordinator, which builds the jobs. See
+ * cmdbatch.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "shm/arena.h"
+#include "coord/cmdbatch.h"
+#include "coord/cmdjob.h"
+#include "shm/cmdrec.h"
+#include "base/common.h"
+#include "coord/coordinator.h"
+#include "shm/jobtab.h"
+#include "shm/queue.h"
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+
+size_t cmd_strv_bytes(char *const *v)
+{
+	size_t n = 0, bytes = 0;
+
+	while (v && v[n])
+		bytes += strlen(v[n++]) + 1;
+	return v ? ALIGN8((n + 1) * sizeof(char *)) + ALIGN8(bytes) : 0;
+}
+
+static size_t str_bytes(const char *s)
+{
+	return s ? ALIGN8(strlen(s) + 1) : 0;
+}
+
+static size_t spec_bytes(const struct jr_command_spec *s)
+{
+	return cmd_strv_bytes(s->argv) + cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
+	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id));
+}
+
+/* Take size bytes from the block at *cursor. */
+static void *take(char **cursor, size_t size)
+{
+	void *p = *cursor;
+
+	*cursor += ALIGN8(size);
+	return p;
+}
+
+static char *copy_str(char **cursor, const char *s)
+{
+	return s ? memcpy(take(cursor, strlen(s) + 1), s, strlen(s) + 1) : NULL;
+}
+
+char **cmd_strv_copy(char **cursor, char *const *v)
+{
+	size_t n = 0, bytes = 0;
+	char **out, *p;
+
+	if (!v)
+		return NULL;
+	while (v[n])
+		bytes += strlen(v[n++]) + 1;
+	out = take(cursor, (n + 1) * sizeof(char *));
+	p = take(cursor, bytes);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]) + 1;
+		out[i] = memcpy(p, v[i], len);
+		p += len;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec *src,
+		      char **cursor)
+{
+	*dst = *src;
+	dst->argv = cmd_strv_copy(cursor, src->argv);
+	dst->env = cmd_strv_copy(cursor, src->env);
+	dst->cwd = copy_str(cursor, src->cwd);
+	dst->capabilities = copy_str(cursor, src->capabilities);
+	dst->name = NULL;
+	dst->resources = NULL;
+	if (src->after_count) {
+		jr_job_id *after = take(cursor, src->after_count * sizeof(jr_job_id));
+		dst->after = memcpy(after, src->after, src->after_count * sizeof(jr_job_id));
+	} else {
+		dst->after = NULL;
+	}
+}
+
+struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n)
+{
+	size_t fixed = ALIGN8(sizeof(struct cmd_batch)) +
+		       ALIGN8(n * sizeof(struct jr_command_spec)) + ALIGN8(n * sizeof(struct jr_req)) +
+		       ALIGN8(n * sizeof(int)) + 2 * ALIGN8(n * sizeof(uint32_t)) +
+		       ALIGN8(n * sizeof(jr_job_id)) + ALIGN8(n * sizeof(uint32_t));
+	size_t extra = 0;
+	struct cmd_batch *b;
+	char *cursor;
+
+	for (size_t i = 0; i < n; i++)
+		extra += spec_bytes(&specs[i]);
+	b = jr_malloc(fixed + extra);
+	if (!b)
+		return NULL;
+	cursor = (char *)b + ALIGN8(sizeof(*b));
+	b->next = NULL;
+	b->n = n;
+	b->specs = take(&cursor, n * sizeof(*b->specs));
+	b->reqs = take(&cursor, n * sizeof(*b->reqs));
+	b->prios = take(&cursor, n * sizeof(*b->prios));
+	b->slots = take(&cursor, n * sizeof(*b->slots));
+	b->records = take(&cursor, n * sizeof(*b->records));
+	b->ids = take(&cursor, n * sizeof(*b->ids));
+	b->attempts = take(&cursor, n * sizeof(*b->attempts));
+	b->rinfo = NULL;
+	b->restored = false;
+	for (size_t i = 0; i < n; i++)
+		copy_spec(&b->specs[i], &specs[i], &cursor);
+	return b;
+}
+
+/* --- submission ------------------------------------------------------------ */
+
+static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
+		      const struct jr_queue_rec *q, int *prio, struct jr_req *req)
+{
+	bool external = spec->flags & JR_COMMAND_EXTERNAL;
+	int rc;
+
+	memset(req, 0, sizeof(*req));
+	if (!external && (!spec->argv || !spec->argv[0]))
+		return -EINVAL;
+	if (spec->flags & ~(uint32_t)JR_COMMAND_EXTERNAL)
+		return -EINVAL;
+	if (!q)
+		return -ENOENT;
+	*prio = spec->priority == JR_PRIORITY_FROM_QUEUE ? q->priority : spec->priority;
+	if (*prio < JR_PRIORITY_MIN || *prio > JR_PRIORITY_MAX)
+		return -EINVAL;
+	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
+		return -EINVAL;
+	if (external)	/* holds nothing here; the worker has what it needs */
+		return 0;
+	req->cpus = spec->cpus ? spec->cpus : 1;
+	req->gpus = spec->gpus;
+	req->mem_bytes = spec->mem_bytes;
+	req->span = spec->span_numa != 0;
+	rc = jr_res_parse_request(&co->pools, &co->caps, spec->resources,
+				  spec->capabilities, req);
+	if (rc < 0)
+		return rc;
+	return jr_res_check_host(&co->pools, req) == 0 ? 0 : -E2BIG;
+}
+
+/* Every dependency must name a command job this engine knows. */
+static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
+{
+	struct jr_job_info info;
+
+	for (size_t i = 0; i < spec->after_count; i++)
+		if (jr_jobtab_snapshot(&e->region, spec->after[i], &info) < 0 ||
+		    !info.is_command)
+			return -ENOENT;
+	return 0;
+}
+
+static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t now)
+{
+	uint32_t flags = (spec->flags & JR_COMMAND_EXTERNAL) ? JR_REC_EXTERNAL : 0;
+
+	/* Until the coordinator sees otherwise: it clears the flag when the
+	 * job becomes eligible. */
+	if (spec->after_count || spec->scheduled_at_ns > now)
+		flags |= JR_REC_PENDING;
+	return flags;
+}
+
+/* The record's coord stays 0 until the coordinator has built the job. */
+void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+			const struct jr_command_spec *spec, uint64_t now)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->uid = spec->run_as_user ? spec->uid : co->uid;
+	rec->flags = initial_rec_flags(spec, now);
+}
+
+int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+		     uint32_t *record_ref, uint32_t *name_ref)
+{
+	struct jr_region *r = &e->region;
+	int rc;
+
+	*name_ref = 0;
+	jr_jobtab_drop_payload(r, s);
+	rc = jr_arena_alloc(r, sizeof(struct jr_cmd_record), record_ref);
+	if (rc == 0 && spec->name && *spec->name)
+		rc = jr_arena_store_string(r, spec->name, name_ref);
+	if (rc < 0)
+		jr_arena_free(r, *record_ref);
+	return rc;
+}
+
+/* Take a slot for job i of the batch and publish it as QUEUED (not on any
+ * ring: the coordinator starts it). */
+static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
+		     const struct jr_command_spec *spec, uint64_t now)
+{
+	struct jr_region *r = &e->region;
+	uint32_t index, gen, name, ref;
+	struct jr_slot *s;
+	int rc;
+
+	rc = jr_jobtab_alloc_batch(r, &index, 1);
+	if (rc < 0)
+		return rc;
+	s = &r->slots[index];
+	gen = jr_jobtab_next_gen(s);
+	rc = cmd_slot_payload(e, s, spec, &ref, &name);
+	if (rc < 0) {
+		jr_jobtab_free_batch(r, &index, 1);
+		return rc;
+	}
+	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, now);
+	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
+	b->slots[i] = index;
+	b->records[i] = ref;
+	b->ids[i] = jr_job_id_make(gen, index);
+	/* Pairs with readers' acquire loads of the state word. */
+	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
+	return 0;
+}
+
+/* Undo slot_take() for a job no one has seen the id of. */
+static void slot_give_back(struct jr_engine *e, uint32_t index)
+{
+	struct jr_region *r = &e->region;
+	struct jr_slot *s = &r->slots[index];
+	uint32_t w = jr_load_relaxed(&s->state);
+
+	jr_store_release(&s->state, jr_slot_word(jr_slot_gen(w), JR_JOB_CANCELLED));
+	jr_jobtab_free_batch(r, &index, 1);
+}
+
+int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+		   struct jr_req *req, int *prio)
+{
+	return spec_check(e->coord, spec, jr_queue_get(&e->region, spec->queue_id), prio, req);
+}
+
+int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio)
+{
+	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
+
+	if (spec->priority != JR_PRIORITY_FROM_QUEUE)
+		*prio = spec->priority;
+	else if (q)
+		*prio = q->priority;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+/* Check a spec: its priority and its requirements against this host. */
+static int spec_prepare(struct jr_engine *e, const struct jr_command_spec *spec,
+			struct jr_req *req, int *prio)
+{
+	int rc = cmd_spec_check(e, spec, req, prio);
+
+	return rc < 0 ? rc : deps_check(e, spec);
+}
+
+static int submit_open(struct jr_engine *e)
+{
+	struct jr_coordinator *co = e->coord;
+	int rc;
+
+	if (!jr_load_relaxed(&e->region.ctl->accepting))
+		return -ESHUTDOWN;
+	pthread_mutex_lock(&co->lock);
+	if (co->restore_phase == RESTORE_RUNNING) {
+		pthread_mutex_unlock(&co->lock);
+		return -EBUSY;	/* jr_command_restore_done() first */
+	}
+	if (co->restore_phase == RESTORE_OPEN && co->held_count)
+		co->reconcile_pending = true;	/* nothing to restore: leftovers go */
+	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
+	rc = coord_make_state_dir(co);
+	pthread_mutex_unlock(&co->lock);
+	return rc;
+}
+
+/* Hand a batch to the coordinator. */
+void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
+{
+	pthread_mutex_lock(&co->lock);
+	if (co->inbox_tail)
+		co->inbox_tail->next = b;
+	else
+		co->inbox_head = b;
+	co->inbox_tail = b;
+	pthread_mutex_unlock(&co->lock);
+	coord_poke(co);
+}
+
+int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+		    jr_job_id *id_out)
+{
+	return spec ? jr_coord_submit_batch(e, spec, 1, id_out, NULL) : -EINVAL;
+}
+
+static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
+			    const struct jr_command_spec *specs, size_t *bad)
+{
+	uint64_t now = jr_now_realtime_ns();	/* one creation time per batch */
+
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = slot_take(e, b, i, &specs[i], now);
+		if (rc < 0) {
+			*bad = i;
+			while (i--)
+				slot_give_back(e, b->slots[i]);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Every spec is checked before any slot is taken: all or none. */
+static int batch_check(struct jr_engine *e, struct cmd_batch *b,
+		       const struct jr_command_spec *specs, size_t *bad)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = spec_prepare(e, &specs[i], &b->reqs[i], &b->prios[i]);
+		if (rc < 0) {
+			*bad = i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+			  size_t n, jr_job_id *ids_out, size_t *bad_index)
+{
+	struct cmd_batch *b;
+	size_t bad = 0;
+	int rc;
+
+	if (!specs || n == 0)
+		return n == 0 ? 0 : -EINVAL;
+	rc = submit_open(e);
+	if (rc < 0)
+		return rc;
+	b = cmd_batch_new(specs, n);
+	if (!b)
+		return -ENOMEM;
+	rc = batch_check(e, b, specs, &bad);
+	if (rc == 0)
+		rc = batch_take_slots(e, b, specs, &bad);
+	if (rc < 0) {
+		if (bad_index)
+			*bad_index = bad;
+		jr_free(b);
+		return rc;
+	}
+	if (ids_out)
+		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
+	jr_engine_count_submitted(e, n);
+	cmd_inbox_append(e->coord, b);
+	return 0;
+}
+

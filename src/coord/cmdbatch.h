@@ -1,0 +1,64 @@
+/*
+ * cmdbatch.h - a batch of command jobs on its way from the submitter to
+ * the coordinator. The submitter checks each spec, takes its slot and
+ * copies what the coordinator will need (argv, env, cwd, dependencies,
+ * capabilities) into one block; the coordinator builds the jobs from it
+ * on its own thread. So the submitter does not allocate per job: a batch
+ * of 10,000 costs it one allocation, and the jobs' memory is first
+ * touched by the coordinator, on the other core.
+ */
+#ifndef JR_CMDBATCH_H
+#define JR_CMDBATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobring.h"
+#include "sched/resources.h"
+
+struct jr_cmd_record;
+struct jr_coordinator;
+struct cmd_restore_info;
+
+struct cmd_batch {
+	struct cmd_batch *next;		/* the coordinator's inbox */
+	size_t n;
+	struct jr_command_spec *specs;	/* deep copies into this block */
+	struct jr_req *reqs;		/* as checked */
+	int *prios;
+	uint32_t *slots, *records;
+	jr_job_id *ids;
+	uint32_t *attempts;		/* restored batches: attempts made */
+	struct cmd_restore_info *rinfo;	/* restored batches: what the journal knew */
+	bool restored;
+};
+
+/* One block for n specs and everything they point to (names and
+ * resources excepted: the submitter has used them). NULL without memory.
+ * Free with jr_free(). */
+struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n);
+
+/* Shared with cmdrestore.c. A spec checked against the queues and this
+ * host (not its dependencies): 0 or -errno, with its request and
+ * priority. */
+int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+		   struct jr_req *req, int *prio);
+/* Only its priority (a job that will not run): 0, or -ENOENT. */
+int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio);
+void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+		     const struct jr_command_spec *spec, uint64_t now);
+void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
+/* A slot's arena record and name for a new command job (the previous
+ * occupant's given back first): 0 or -errno, nothing kept on failure. */
+struct jr_slot;
+int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+		     uint32_t *record_ref, uint32_t *name_ref);
+
+/* A NULL-terminated string vector copied into a block: the bytes it
+ * takes (0 for NULL), and the copy at *cursor (moved past it; NULL for
+ * NULL). Shared with cmdjob.c, which keeps argv and env this way. */
+size_t cmd_strv_bytes(char *const *v);
+char **cmd_strv_copy(char **cursor, char *const *v);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * engine.h - the engine object shared by engine.c (the public API) and
+ * worker.c (the claim loop). Process-local: pointers into the region, the
+ * topology, the worker threads.
+ */
+#ifndef JR_ENGINE_H
+#define JR_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/clock.h"
+#include "shm/region.h"
+#include "sched/topology.h"
+
+#define JR_CLAIM_BATCH_MAX 256u
+#define JR_RETIRE_BATCH_MAX 64u
+
+enum jr_worker_status {
+	JR_WORKER_IDLE = 0,
+	JR_WORKER_BUSY = 1,
+	JR_WORKER_PARKED = 2,
+	JR_WORKER_GONE = 3,
+};
+
+struct jr_worker {
+	struct jr_engine *engine;
+	struct jr_worker_rec *rec;
+	uint32_t id;
+	uint32_t core;
+	pthread_t thread;
+	bool started;
+	struct jr_clock_base clock;
+	/* Finished slots not yet returned to the free ring: returned in
+	 * groups of retire_batch, and whenever the worker idles. */
+	uint32_t retire_count;
+	uint32_t retire[JR_RETIRE_BATCH_MAX];
+};
+
+struct jr_coordinator;
+
+struct jr_engine {
+	struct jr_region region;
+	struct jr_coordinator *coord;	/* command jobs */
+	struct jr_topology topo;
+	struct jr_worker *workers;
+	uint32_t worker_count;
+	uint32_t claim_batch;
+	uint32_t retire_batch;
+	uint64_t spin_ns;
+	bool bind;
+};
+
+/* Start every worker thread (worker.c). 0 or -errno; on error the
+ * started ones are stopped again. */
+int jr_workers_start(struct jr_engine *e);
+
+/* Tell the workers to stop (run_state JR_RUN_STOP or JR_RUN_CANCEL),
+ * wake them and join them. */
+void jr_workers_stop(struct jr_engine *e, uint32_t run_state);
+
+/* Wake up to n parked workers, if any are parked. Call after making work
+ * visible (the prio push's fence orders the two). */
+void jr_workers_wake(struct jr_engine *e, uint32_t n);
+
+/* Count n jobs as submitted by the calling thread. */
+void jr_engine_count_submitted(struct jr_engine *e, uint64_t n);
+
+/* Wake jr_engine_wait_all() callers if there are any. Call after counting
+ * finished jobs. */
+void jr_engine_notify_done(struct jr_region *r);
+
+/* Run states beyond enum jr_run_state: stop and cancel what is claimed. */
+#define JR_RUN_CANCEL 3u
+
+#endif

@@ -1,0 +1,759 @@
+/*
+ * journal.c - journal segments: group commit through io_uring, replay up
+ * to the first torn or corrupt record. See journal.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/crc32c.h"
+#include "journal/journal.h"
+
+#define SEGMENT_DEFAULT (64ull << 20)
+#define PAD8(n) JR_JOURNAL_PAD8(n)
+
+struct record_header {
+	uint32_t len;
+	uint32_t crc;
+	uint64_t seq;
+	uint16_t type;
+	uint16_t zero16;
+	uint32_t zero32;
+};
+_Static_assert(sizeof(struct record_header) == JR_JOURNAL_HEADER_BYTES, "header size");
+
+/* A group on its way to disk: one write and one fdatasync. */
+struct flight {
+	char *buf;
+	size_t len, cap;
+	uint64_t last_seq;
+	int fd;
+	uint64_t offset;
+	int ops_left;		/* CQEs still to come */
+	int error;		/* 0 or -errno of the write or sync */
+	bool busy;
+};
+
+struct jr_journal {
+	char dir[256];
+	int fd;			/* the segment being written */
+	uint64_t segment_bytes;
+	uint64_t assigned;	/* bytes of that segment given to flights */
+	uint64_t next_seq;
+	uint64_t durable_seq;	/* every record up to it is on disk */
+	int spare_fd;		/* the next segment, preallocated; -1: none */
+	int space_error;	/* why there is no spare: 0 or -errno */
+	int io_error;		/* the last failed flight's error, until one succeeds */
+	struct io_uring ring;
+	int event_fd;
+	bool no_sync, trim_on_close;
+	uint32_t fail_writes;	/* tests: this many next writes fail (EBADF) */
+	char *group;
+	size_t group_len, group_cap, group_records;
+	uint64_t group_first_seq;
+	struct flight flights[JR_JOURNAL_FLIGHTS];
+	uint32_t flight_head, flight_count;	/* FIFO, oldest first */
+	struct jr_journal_stats stats;
+};
+
+static uint32_t record_crc(uint64_t seq, uint16_t type, const void *payload, uint32_t len)
+{
+	uint32_t crc = jr_crc32c(0, &seq, sizeof(seq));
+
+	crc = jr_crc32c(crc, &type, sizeof(type));
+	return jr_crc32c(crc, payload, len);
+}
+
+/* --- segments -------------------------------------------------------------------- */
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static void spare_path(const struct jr_journal *j, char *out, size_t size)
+{
+	snprintf(out, size, "%s/journal-spare.tmp", j->dir);
+}
+
+/* The next segment, made ahead of need under a temporary name and
+ * preallocated, so that appends do not change a file's size (fdatasync
+ * then has no metadata to write) and a full disk shows here, while the
+ * current segment still has room, not in the middle of a write. */
+static int spare_make(struct jr_journal *j)
+{
+	char path[300];
+	int fd;
+
+	if (j->spare_fd >= 0)
+		return 0;
+	spare_path(j, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return j->space_error = -errno;
+	if (fallocate(fd, 0, 0, (off_t)j->segment_bytes) < 0 && errno != EOPNOTSUPP) {
+		int rc = -errno;
+		close(fd);
+		unlink(path);
+		return j->space_error = rc;
+	}
+	j->spare_fd = fd;
+	j->space_error = 0;
+	return 0;
+}
+
+/* The spare becomes the segment holding first_seq on. */
+static int segment_switch(struct jr_journal *j, uint64_t first_seq)
+{
+	char from[300], to[300];
+	int rc = spare_make(j);
+
+	if (rc < 0)
+		return rc;
+	spare_path(j, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s/journal-%016llx.log", j->dir, (unsigned long long)first_seq);
+	if (rename(from, to) < 0)
+		return -errno;
+	rc = sync_dir(j->dir);
+	if (rc < 0)
+		return rc;
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = j->spare_fd;
+	j->spare_fd = -1;
+	j->assigned = 0;
+	j->stats.segments_started++;
+	spare_make(j);	/* failing is noted in space_error, not fatal here */
+	return 0;
+}
+
+int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
+{
+	struct jr_journal *j;
+	int rc;
+
+	if (!opts || !opts->dir || strlen(opts->dir) >= sizeof(j->dir))
+		return -EINVAL;
+	if (mkdir(opts->dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	j = jr_calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	strcpy(j->dir, opts->dir);
+	j->fd = j->spare_fd = j->event_fd = -1;
+	j->segment_bytes = opts->segment_bytes ? opts->segment_bytes : SEGMENT_DEFAULT;
+	j->next_seq = opts->next_seq ? opts->next_seq : 1;
+	j->no_sync = opts->no_sync;
+	j->trim_on_close = opts->trim_on_close;
+	j->durable_seq = j->next_seq - 1;
+	rc = io_uring_queue_init(4 * JR_JOURNAL_FLIGHTS, &j->ring, 0);
+	if (rc < 0) {
+		jr_free(j);
+		return rc;
+	}
+	j->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->event_fd < 0 || io_uring_register_eventfd(&j->ring, j->event_fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = segment_switch(j, j->next_seq);
+	if (rc < 0) {
+		jr_journal_close(j);
+		return rc;
+	}
+	*out = j;
+	return 0;
+}
+
+int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *iov,
+		       int iovcnt, uint64_t *seq)
+{
+	size_t len = 0, need;
+	struct record_header h = { .seq = j->next_seq, .type = type };
+	char *p;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len > JR_JOURNAL_RECORD_MAX)
+		return -E2BIG;
+	need = JR_JOURNAL_HEADER_BYTES + PAD8(len);
+	if (j->group_len + need > j->group_cap) {
+		size_t cap = j->group_cap ? j->group_cap : 65536;
+		char *g;
+		while (cap < j->group_len + need)
+			cap *= 2;
+		g = realloc(j->group, cap);
+		if (!g)
+			return -ENOMEM;
+		j->group = g;
+		j->group_cap = cap;
+	}
+	h.len = (uint32_t)len;
+	h.crc = jr_crc32c(jr_crc32c(0, &h.seq, sizeof(h.seq)), &h.type, sizeof(h.type));
+	p = j->group + j->group_len + sizeof(h);
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		h.crc = jr_crc32c(h.crc, p, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	memset(p, 0, PAD8(len) - len);
+	memcpy(j->group + j->group_len, &h, sizeof(h));
+	if (j->group_records == 0)
+		j->group_first_seq = h.seq;
+	j->group_len += need;
+	j->group_records++;
+	if (seq)
+		*seq = j->next_seq;
+	j->next_seq++;
+	return 0;
+}
+
+int jr_journal_append(struct jr_journal *j, uint16_t type, const void *payload,
+		      uint32_t len, uint64_t *seq)
+{
+	struct iovec iov = { (void *)payload, len };
+
+	return jr_journal_appendv(j, type, &iov, 1, seq);
+}
+
+/* --- flights ---------------------------------------------------------------------- */
+
+static struct flight *flight_at(struct jr_journal *j, uint32_t k)
+{
+	return &j->flights[(j->flight_head + k) % JR_JOURNAL_FLIGHTS];
+}
+
+/* One write and one fdatasync, linked: the sync runs only after the
+ * write completed in full. */
+static void flight_submit(struct jr_journal *j, struct flight *f)
+{
+	uint64_t tag = (uint64_t)(f - j->flights);
+	struct io_uring_sqe *w = io_uring_get_sqe(&j->ring), *s;
+
+	int fd = f->fd;
+
+	if (j->fail_writes) {	/* tests: a write the kernel refuses */
+		j->fail_writes--;
+		fd = -1;
+	}
+	io_uring_prep_write(w, fd, f->buf, (unsigned)f->len, f->offset);
+	io_uring_sqe_set_data64(w, tag << 1);
+	f->ops_left = 1;
+	if (!j->no_sync) {
+		w->flags |= IOSQE_IO_LINK;
+		s = io_uring_get_sqe(&j->ring);
+		io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data64(s, tag << 1 | 1);
+		f->ops_left = 2;
+	}
+	f->error = 0;
+	f->busy = true;
+	io_uring_submit(&j->ring);
+}
+
+static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
+{
+	uint64_t data = io_uring_cqe_get_data64(cqe);
+	struct flight *f = &j->flights[data >> 1];
+	int res = cqe->res;
+
+	if (!(data & 1) && res >= 0 && (size_t)res != f->len)
+		res = -EIO;	/* short write: the sync is cancelled */
+	if (res < 0 && f->error == 0)
+		f->error = res == -ECANCELED ? -EIO : res;
+	f->ops_left--;
+}
+
+/* Oldest flights first: the durable mark moves over each one done. A
+ * failed one is written again (same bytes, same place) by the next
+ * flush; nothing after it counts as durable until it succeeds. */
+static void retire_done(struct jr_journal *j)
+{
+	while (j->flight_count) {
+		struct flight *f = flight_at(j, 0);
+		if (f->ops_left || !f->busy)
+			break;
+		if (f->error) {
+			j->io_error = f->error;
+			j->stats.write_errors++;
+			f->busy = false;	/* parked: resubmitted by flush */
+			break;
+		}
+		j->io_error = 0;
+		j->durable_seq = f->last_seq;
+		j->stats.bytes += f->len;
+		j->stats.syncs++;
+		f->busy = false;
+		f->len = 0;
+		j->flight_head = (j->flight_head + 1) % JR_JOURNAL_FLIGHTS;
+		j->flight_count--;
+	}
+}
+
+int jr_journal_reap(struct jr_journal *j)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	uint64_t n;
+
+	if (read(j->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	io_uring_for_each_cqe(&j->ring, head, cqe) {
+		on_cqe(j, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&j->ring, seen);
+	retire_done(j);
+	return j->io_error;
+}
+
+static int wait_one(struct jr_journal *j)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	do	/* a signal (a child's SIGCHLD at shutdown) is not an error */
+		rc = io_uring_wait_cqe(&j->ring, &cqe);
+	while (rc == -EINTR);
+	if (rc < 0)
+		return rc;
+	on_cqe(j, cqe);
+	io_uring_cqe_seen(&j->ring, cqe);
+	retire_done(j);
+	return 0;
+}
+
+static bool any_in_air(struct jr_journal *j)
+{
+	for (uint32_t k = 0; k < j->flight_count; k++)
+		if (flight_at(j, k)->busy && flight_at(j, k)->ops_left)
+			return true;
+	return false;
+}
+
+/* Wait for every flight to land (or fail). */
+static int drain(struct jr_journal *j)
+{
+	while (any_in_air(j)) {
+		int rc = wait_one(j);
+		if (rc < 0)
+			return rc;
+	}
+	retire_done(j);
+	return 0;
+}
+
+/* A parked (failed) flight goes again before anything newer. */
+static bool resubmit_failed(struct jr_journal *j)
+{
+	struct flight *f = j->flight_count ? flight_at(j, 0) : NULL;
+
+	if (!f || f->busy)
+		return false;
+	flight_submit(j, f);
+	return true;
+}
+
+/* Make room in the segment for len more bytes: a new segment once every
+ * flight into this one has landed. */
+static int make_room(struct jr_journal *j, size_t len)
+{
+	int rc;
+
+	if (j->assigned == 0 || j->assigned + len <= j->segment_bytes)
+		return 0;
+	rc = drain(j);
+	if (rc < 0)
+		return rc;
+	if (j->flight_count)	/* one failed: it must land in this segment */
+		return j->io_error ? j->io_error : -EIO;
+	return segment_switch(j, j->group_first_seq);
+}
+
+int jr_journal_flush(struct jr_journal *j)
+{
+	struct flight *f;
+	int rc;
+
+	if (resubmit_failed(j) || j->group_len == 0)
+		return 0;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	rc = make_room(j, j->group_len);
+	if (rc < 0)
+		return rc;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	f = flight_at(j, j->flight_count);
+	/* The group's buffer goes with the flight; the flight's old one
+	 * takes its place: no copy. */
+	char *buf = f->buf;
+	size_t cap = f->cap;
+	f->buf = j->group;
+	f->cap = j->group_cap;
+	f->len = j->group_len;
+	f->last_seq = j->next_seq - 1;
+	f->fd = j->fd;
+	f->offset = j->assigned;
+	j->group = buf;
+	j->group_cap = cap;
+	j->group_len = 0;
+	j->group_records = 0;
+	j->assigned += f->len;
+	j->flight_count++;
+	j->stats.groups++;
+	flight_submit(j, f);
+	return 0;
+}
+
+int jr_journal_commit(struct jr_journal *j)
+{
+	uint64_t want = j->next_seq - 1;
+	int rc;
+
+	while (j->durable_seq < want) {
+		rc = jr_journal_flush(j);
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+		if (j->flight_count == 0)
+			return -EIO;	/* cannot happen: records wait in no flight */
+		rc = wait_one(j);
+		if (rc < 0)
+			return rc;
+		if (j->io_error && !flight_at(j, 0)->busy)
+			return j->io_error;	/* the next commit tries again */
+	}
+	return 0;
+}
+
+uint64_t jr_journal_durable_seq(const struct jr_journal *j)
+{
+	return j->durable_seq;
+}
+
+uint64_t jr_journal_next_seq(const struct jr_journal *j)
+{
+	return j->next_seq;
+}
+
+int jr_journal_event_fd(const struct jr_journal *j)
+{
+	return j->event_fd;
+}
+
+bool jr_journal_busy(const struct jr_journal *j)
+{
+	return j->flight_count > 0 || j->group_len > 0;
+}
+
+uint64_t jr_journal_room(const struct jr_journal *j)
+{
+	uint64_t used = j->assigned + j->group_len;
+	uint64_t here = used < j->segment_bytes ? j->segment_bytes - used : 0;
+
+	return here + (j->spare_fd >= 0 ? j->segment_bytes : 0);
+}
+
+int jr_journal_error(const struct jr_journal *j)
+{
+	return j->io_error ? j->io_error : j->spare_fd < 0 ? j->space_error : 0;
+}
+
+int jr_journal_maintain(struct jr_journal *j)
+{
+	spare_make(j);
+	resubmit_failed(j);
+	return jr_journal_error(j);
+}
+
+int jr_journal_rotate(struct jr_journal *j)
+{
+	int rc = drain(j);
+
+	if (rc < 0)
+		return rc;
+	if (j->flight_count || j->group_len)
+		return -EBUSY;
+	return j->assigned ? segment_switch(j, j->next_seq) : 0;
+}
+
+void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *out)
+{
+	*out = j->stats;
+	out->durable_seq = j->durable_seq;
+	out->next_seq = j->next_seq;
+	out->room = jr_journal_room(j);
+	out->error = jr_journal_error(j);
+}
+
+void jr_journal_fail_writes(struct jr_journal *j, uint32_t n)
+{
+	j->fail_writes = n;
+}
+
+size_t jr_journal_pending(const struct jr_journal *j)
+{
+	return j->group_records;
+}
+
+void jr_journal_close(struct jr_journal *j)
+{
+	char path[300];
+
+	if (!j)
+		return;
+	drain(j);
+	if (j->fd >= 0 && j->trim_on_close && j->flight_count == 0 &&
+	    ftruncate(j->fd, (off_t)j->assigned) == 0)
+		fdatasync(j->fd);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->spare_fd >= 0) {
+		close(j->spare_fd);
+		spare_path(j, path, sizeof(path));
+		unlink(path);
+	}
+	io_uring_queue_exit(&j->ring);
+	if (j->event_fd >= 0)
+		close(j->event_fd);
+	for (uint32_t k = 0; k < JR_JOURNAL_FLIGHTS; k++)
+		free(j->flights[k].buf);
+	free(j->group);
+	jr_free(j);
+}
+
+/* --- replay ------------------------------------------------------------------------- */
+
+static int name_filter(const struct dirent *d)
+{
+	return strncmp(d->d_name, "journal-", 8) == 0 && strlen(d->d_name) == 8 + 16 + 4 &&
+	       strcmp(d->d_name + 24, ".log") == 0;
+}
+
+/* Mapped, not read: a preallocated segment is mostly zeros that only
+ * the pages touched cost. The fd stays open for written_after(). */
+static int map_file(const char *path, int *fd, char **data, size_t *size)
+{
+	struct stat st;
+	void *p;
+
+	*data = NULL;
+	*size = 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	if (fstat(*fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, *fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+/* Bytes from `from` up to the last non-zero one of the file: what a
+ * dropped stretch held. Skips what the file system reports as holes
+ * (a preallocated, never written tail) and reads the rest in chunks,
+ * rather than faulting in a mapping of zeros. */
+static uint64_t written_after(int fd, uint64_t from, uint64_t size)
+{
+	static char chunk[1 << 20];
+	uint64_t pos = from, last = from;
+
+	while (pos < size) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (data < 0)
+			break;	/* ENXIO: nothing but holes after pos */
+		pos = (uint64_t)data > pos ? (uint64_t)data : pos;
+		ssize_t n = pread(fd, chunk, sizeof(chunk), (off_t)pos);
+		if (n <= 0)
+			break;
+		for (ssize_t k = n; k > 0; k--)
+			if (chunk[k - 1]) {
+				last = pos + (uint64_t)k;
+				break;
+			}
+		pos += (uint64_t)n;
+	}
+	return last - from;
+}
+
+struct replay {
+	const char *segment;	/* the name of the one being read */
+	int fd;			/* and its file */
+	int (*fn)(void *, const struct jr_journal_record *);
+	void *ctx;
+	struct jr_journal_replay_result *res;
+	bool torn;
+	int stop;
+};
+
+/* Header fields and padding the CRC does not cover must be zero. */
+static bool zeros_intact(const struct record_header *h, const char *payload)
+{
+	for (uint32_t k = h->len; k < PAD8(h->len); k++)
+		if (payload[k] != 0)
+			return false;
+	return h->zero16 == 0 && h->zero32 == 0;
+}
+
+/* The records of one segment; sets r->torn at the first bad one. */
+static void replay_segment(struct replay *r, const char *data, size_t size)
+{
+	size_t pos = 0;
+
+	while (pos + JR_JOURNAL_HEADER_BYTES <= size) {
+		struct record_header h;
+		memcpy(&h, data + pos, sizeof(h));
+		if (h.len == 0 && h.seq == 0 && h.crc == 0)
+			break;	/* the preallocated tail */
+		bool follows = r->res->records == 0 || h.seq == r->res->last_seq + 1;
+		if (h.len > JR_JOURNAL_RECORD_MAX || pos + sizeof(h) + PAD8(h.len) > size ||
+		    !follows || !zeros_intact(&h, data + pos + sizeof(h)) ||
+		    h.crc != record_crc(h.seq, h.type, data + pos + sizeof(h), h.len)) {
+			r->torn = true;
+			snprintf(r->res->torn_segment, sizeof(r->res->torn_segment), "%s",
+				 r->segment);
+			r->res->torn_offset = pos;
+			break;
+		}
+		struct jr_journal_record rec = { h.seq, h.type, h.len, data + pos + sizeof(h) };
+		if (r->fn && (r->stop = r->fn(r->ctx, &rec)) != 0)
+			return;
+		if (r->res->records++ == 0)
+			r->res->first_seq = h.seq;
+		r->res->last_seq = h.seq;
+		r->res->bytes += sizeof(h) + PAD8(h.len);
+		pos += sizeof(h) + PAD8(h.len);
+	}
+	if (!r->torn) {
+		snprintf(r->res->end_segment, sizeof(r->res->end_segment), "%s", r->segment);
+		r->res->end_offset = pos;
+	}
+	/* After the last record, zeros: unless a later group landed before
+	 * an earlier one (a gap), or the damage left bytes. */
+	uint64_t dropped = written_after(r->fd, pos, size);
+	if (dropped && !r->torn) {
+		r->torn = true;
+		snprintf(r->res->torn_segment, sizeof(r->res->torn_segment), "%s", r->segment);
+		r->res->torn_offset = pos;
+	}
+	r->res->bytes_dropped += dropped;
+}
+
+int jr_journal_replay(const char *dir,
+		      int (*fn)(void *ctx, const struct jr_journal_record *rec), void *ctx,
+		      struct jr_journal_replay_result *result)
+{
+	struct replay r = { NULL, -1, fn, ctx, result, false, 0 };
+	struct dirent **names;
+	int n = scandir(dir, &names, name_filter, alphasort), rc = 0;
+
+	memset(result, 0, sizeof(*result));
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		char path[600], *data = NULL;
+		size_t size = 0;
+		int fd = -1;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (rc == 0 && r.stop == 0 && (rc = map_file(path, &fd, &data, &size)) == 0) {
+			r.segment = names[i]->d_name;
+			r.fd = fd;
+			if (r.torn)	/* everything after the damage is dropped */
+				result->bytes_dropped += written_after(fd, 0, size);
+			else
+				replay_segment(&r, data, size);
+			result->segments++;
+		}
+		if (data)
+			munmap(data, size);
+		if (fd >= 0)
+			close(fd);
+		free(names[i]);
+	}
+	free(names);
+	return rc < 0 ? rc : r.stop;
+}
+
+/* --- repair and compaction -------------------------------------------------------- */
+
+static uint64_t segment_first_seq(const char *name)
+{
+	return strtoull(name + 8, NULL, 16);
+}
+
+int jr_journal_cut(const char *dir, const struct jr_journal_replay_result *res)
+{
+	const char *at = res->torn_segment[0] ? res->torn_segment : res->end_segment;
+	uint64_t offset = res->torn_segment[0] ? res->torn_offset : res->end_offset;
+	struct dirent **names;
+	int n, rc = 0;
+	bool after = false;
+
+	if (!at[0])
+		return 0;
+	n = scandir(dir, &names, name_filter, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char path[600], aside[620];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (after) {
+			snprintf(aside, sizeof(aside), "%s.dropped", path);
+			if (rename(path, aside) < 0 && rc == 0)
+				rc = -errno;
+		} else if (strcmp(names[i]->d_name, at) == 0) {
+			/* Left empty, it goes: the next segment takes its name. */
+			if ((offset ? truncate(path, (off_t)offset) : unlink(path)) < 0 && rc == 0)
+				rc = -errno;
+			after = true;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc == 0 ? sync_dir(dir) : rc;
+}
+
+int jr_journal_drop_before(const char *dir, uint64_t before)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, name_filter, alphasort), dropped = 0;
+
+	if (n < 0)
+		return -errno;
+	/* Segment i holds seqs up to segment i+1's first, minus one. */
+	for (int i = 0; i < n; i++) {
+		char path[600];
+		bool covered = i + 1 < n && segment_first_seq(names[i + 1]->d_name) <= before;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (covered && unlink(path) == 0)
+			dropped++;
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (dropped)
+		sync_dir(dir);
+	return dropped;
+}

@@ -1,0 +1,641 @@
+/*
+ * resources.c - pools, CAS reservation and best-fit placement. See
+ * resources.h.
+ *
+ * Every free word (a core or GPU bitmap word, a memory or custom counter)
+ * is taken by its own CAS, so the pools are never over-committed even
+ * while many threads reserve at once; a reservation that cannot complete
+ * gives back the words it took. Placement reads the free counts once (a
+ * racy snapshot is fine: the CASes decide) and tries nodes best fit first.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/atomics.h"
+#include "sched/resources.h"
+
+/* --- counters and bitmaps ------------------------------------------------ */
+
+static bool take_counter(uint64_t *free, uint64_t amount)
+{
+	uint64_t v = jr_load_relaxed(free);
+
+	if (amount == 0)
+		return true;
+	do {
+		if (v < amount)
+			return false;
+	} while (!jr_cas_acq_rel(free, &v, v - amount));
+	return true;
+}
+
+static void give_counter(uint64_t *free, uint64_t amount)
+{
+	if (amount)
+		jr_fetch_add_acq_rel(free, amount);
+}
+
+/* The lowest `want` set bits of w. */
+static uint64_t lowest_bits(uint64_t w, uint32_t want)
+{
+	uint64_t pick = 0;
+
+	while (want-- && w) {
+		uint64_t bit = w & -w;
+		pick |= bit;
+		w &= w - 1;
+	}
+	return pick;
+}
+
+/* Take up to want bits from one word; returns the bits taken. */
+static uint64_t take_bits_word(uint64_t *word, uint32_t want)
+{
+	uint64_t w = jr_load_relaxed(word), pick;
+
+	do {
+		pick = lowest_bits(w, want);
+		if (pick == 0)
+			return 0;
+	} while (!jr_cas_acq_rel(word, &w, w & ~pick));
+	return pick;
+}
+
+static void give_bits(uint64_t *word, uint64_t bits)
+{
+	if (bits)
+		__atomic_fetch_or(word, bits, __ATOMIC_ACQ_REL);
+}
+
+/* Take want cores of node n into mask; all or nothing. */
+static bool take_cores(struct jr_numa_pool *node, uint32_t want,
+		       uint64_t mask[JR_CORE_WORDS])
+{
+	uint32_t got = 0;
+
+	memset(mask, 0, JR_CORE_WORDS * sizeof(uint64_t));
+	for (uint32_t i = 0; i < JR_CORE_WORDS && got < want; i++) {
+		mask[i] = take_bits_word(&node->core_free[i], want - got);
+		got += (uint32_t)__builtin_popcountll(mask[i]);
+	}
+	if (got == want)
+		return true;
+	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+		give_bits(&node->core_free[i], mask[i]);
+	memset(mask, 0, JR_CORE_WORDS * sizeof(uint64_t));
+	return false;
+}
+
+static bool take_gpus(struct jr_numa_pool *node, uint32_t want, uint32_t *mask)
+{
+	uint32_t w = jr_load_relaxed(&node->gpu_free), pick;
+
+	*mask = 0;
+	if (want == 0)
+		return true;
+	do {
+		if ((uint32_t)__builtin_popcount(w) < want)
+			return false;
+		pick = (uint32_t)lowest_bits(w, want);
+	} while (!jr_cas_acq_rel(&node->gpu_free, &w, w & ~pick));
+	*mask = pick;
+	return true;
+}
+
+uint32_t jr_pools_free_cores(const struct jr_pools *p, uint32_t n)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+		count += (uint32_t)__builtin_popcountll(
+			jr_load_relaxed(&p->node[n].core_free[i]));
+	return count;
+}
+
+/* --- setup and admission ------------------------------------------------- */
+
+static void node_init(struct jr_numa_pool *node, uint32_t first, uint32_t cores,
+		      uint64_t mem, uint32_t gpus)
+{
+	memset(node, 0, sizeof(*node));
+	node->first_core = first;
+	node->core_total = cores;
+	for (uint32_t c = 0; c < cores; c++)
+		node->core_all[c / 64] |= 1ull << (c % 64);
+	memcpy(node->core_free, node->core_all, sizeof(node->core_all));
+	node->mem_total = node->mem_free = mem;
+	node->gpu_all = gpus >= 32 ? ~0u : (1u << gpus) - 1;
+	node->gpu_free = node->gpu_all;
+}
+
+static uint64_t node_memory(const struct jr_topology *t, uint32_t n,
+			    const struct jr_res_config *cfg)
+{
+	hwloc_obj_t obj;
+
+	if (cfg && cfg->mem_per_node)
+		return cfg->mem_per_node;
+	obj = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, n);
+	return obj && obj->attr ? obj->attr->numanode.local_memory : 0;
+}
+
+int jr_pools_init(struct jr_pools *p, const struct jr_topology *t,
+		  const struct jr_res_config *cfg)
+{
+	uint32_t first = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (t->numa_count > JR_NUMA_MAX)
+		return -E2BIG;
+	p->numa_count = t->numa_count;
+	for (uint32_t n = 0; n < t->numa_count; n++) {
+		uint32_t cores = 0;
+		for (uint32_t c = 0; c < t->core_count; c++) {
+			if (t->core_numa[c] != (int32_t)n)
+				continue;
+			if (c != first + cores)
+				return -EINVAL;	/* a node's cores must be contiguous */
+			cores++;
+		}
+		if (cores > JR_CORE_WORDS * 64)
+			return -E2BIG;
+		node_init(&p->node[n], first, cores, node_memory(t, n, cfg),
+			  cfg ? cfg->gpus_per_node : 0);
+		first += cores;
+	}
+	if (cfg) {
+		p->custom_count = cfg->custom_count;
+		p->capabilities = cfg->capabilities;
+		for (uint32_t i = 0; i < cfg->custom_count && i < JR_CUSTOM_MAX; i++) {
+			p->custom_total[i] = p->custom_free[i] = cfg->custom_total[i];
+			strncpy(p->custom_name[i], cfg->custom_name[i] ? cfg->custom_name[i] : "",
+				JR_CUSTOM_NAME_MAX - 1);
+		}
+	}
+	return 0;
+}
+
+static bool node_could_hold(const struct jr_numa_pool *node, const struct jr_req *req)
+{
+	return req->cpus <= node->core_total && req->mem_bytes <= node->mem_total &&
+	       req->gpus <= (uint32_t)__builtin_popcount(node->gpu_all);
+}
+
+int jr_res_check_host(const struct jr_pools *p, const struct jr_req *req)
+{
+	uint64_t cores = 0, mem = 0, gpus = 0;
+
+	if ((req->capabilities & ~p->capabilities) != 0)
+		return -ENOTSUP;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (req->custom[i] > p->custom_total[i])
+			return -E2BIG;
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		if (!req->span && node_could_hold(&p->node[n], req))
+			return 0;
+		cores += p->node[n].core_total;
+		mem += p->node[n].mem_total;
+		gpus += (uint32_t)__builtin_popcount(p->node[n].gpu_all);
+	}
+	if (req->span && req->cpus <= cores && req->mem_bytes <= mem &&
+	    req->gpus <= gpus)
+		return 0;
+	return -E2BIG;
+}
+
+/* --- reservation --------------------------------------------------------- */
+
+static void release_node(struct jr_numa_pool *node, const struct jr_alloc *a,
+			 uint32_t n)
+{
+	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+		give_bits(&node->core_free[i], a->cores[n][i]);
+	give_counter(&node->mem_free, a->mem[n]);
+	if (a->gpus[n])
+		__atomic_fetch_or(&node->gpu_free, a->gpus[n], __ATOMIC_ACQ_REL);
+}
+
+static bool reserve_on_node(struct jr_pools *p, uint32_t n,
+			    const struct jr_req *req, struct jr_alloc *a)
+{
+	struct jr_numa_pool *node = &p->node[n];
+
+	if (!take_cores(node, req->cpus, a->cores[n]))
+		return false;
+	if (!take_counter(&node->mem_free, req->mem_bytes))
+		goto undo_cores;
+	if (!take_gpus(node, req->gpus, &a->gpus[n]))
+		goto undo_mem;
+	a->mem[n] = req->mem_bytes;
+	a->nodes |= 1u << n;
+	return true;
+undo_mem:
+	give_counter(&node->mem_free, req->mem_bytes);
+undo_cores:
+	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+		give_bits(&node->core_free[i], a->cores[n][i]);
+	memset(a->cores[n], 0, sizeof(a->cores[n]));
+	return false;
+}
+
+/* Nodes whose free resources (a snapshot) hold req, least cores left over
+ * first, then least memory left over. Returns how many. */
+static uint32_t best_fit_order(const struct jr_pools *p, const struct jr_req *req,
+			       uint32_t *order)
+{
+	uint64_t left[JR_NUMA_MAX];
+	uint32_t count = 0;
+
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		const struct jr_numa_pool *node = &p->node[n];
+		uint32_t cores = jr_pools_free_cores(p, n);
+		uint64_t mem = jr_load_relaxed(&node->mem_free);
+		uint32_t gpus = (uint32_t)__builtin_popcount(jr_load_relaxed(&node->gpu_free));
+		if (cores < req->cpus || mem < req->mem_bytes || gpus < req->gpus)
+			continue;
+		/* Cores dominate; memory breaks ties (scaled down to fit). */
+		uint64_t key = (uint64_t)(cores - req->cpus) << 40 |
+			       ((mem - req->mem_bytes) >> 24 & ((1ull << 40) - 1));
+		uint32_t i = count++;
+		while (i > 0 && left[i - 1] > key) {
+			left[i] = left[i - 1];
+			order[i] = order[i - 1];
+			i--;
+		}
+		left[i] = key;
+		order[i] = n;
+	}
+	return count;
+}
+
+static bool reserve_compact(struct jr_pools *p, const struct jr_req *req,
+			    struct jr_alloc *a)
+{
+	uint32_t order[JR_NUMA_MAX];
+	uint32_t count = best_fit_order(p, req, order);
+
+	for (uint32_t i = 0; i < count; i++)
+		if (reserve_on_node(p, order[i], req, a))
+			return true;
+	return false;
+}
+
+/* Spread over the nodes in order, each dimension greedily. */
+static bool reserve_spread(struct jr_pools *p, const struct jr_req *req,
+			   struct jr_alloc *a)
+{
+	uint32_t cores_left = req->cpus, gpus_left = req->gpus;
+	uint64_t mem_left = req->mem_bytes;
+
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		struct jr_numa_pool *node = &p->node[n];
+		for (uint32_t i = 0; i < JR_CORE_WORDS && cores_left; i++) {
+			a->cores[n][i] = take_bits_word(&node->core_free[i], cores_left);
+			cores_left -= (uint32_t)__builtin_popcountll(a->cores[n][i]);
+		}
+		uint64_t m = jr_load_relaxed(&node->mem_free);
+		m = m < mem_left ? m : mem_left;
+		if (m && take_counter(&node->mem_free, m)) {
+			a->mem[n] = m;
+			mem_left -= m;
+		}
+		uint32_t g = (uint32_t)__builtin_popcount(jr_load_relaxed(&node->gpu_free));
+		g = g < gpus_left ? g : gpus_left;
+		if (g && take_gpus(node, g, &a->gpus[n]))
+			gpus_left -= g;
+		a->nodes |= 1u << n;
+	}
+	return cores_left == 0 && mem_left == 0 && gpus_left == 0;
+}
+
+static bool take_customs(struct jr_pools *p, const struct jr_req *req,
+			 struct jr_alloc *a)
+{
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (take_counter(&p->custom_free[i], req->custom[i])) {
+			a->custom[i] = req->custom[i];
+			continue;
+		}
+		while (i-- > 0)
+			give_counter(&p->custom_free[i], a->custom[i]);
+		return false;
+	}
+	return true;
+}
+
+int jr_res_reserve(struct jr_pools *p, const struct jr_req *req,
+		   struct jr_alloc *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((req->capabilities & ~p->capabilities) != 0)
+		return -ENOTSUP;
+	if (!take_customs(p, req, out))
+		return -EBUSY;
+	if (reserve_compact(p, req, out))
+		return 0;
+	if (req->span && reserve_spread(p, req, out))
+		return 0;
+	jr_res_release(p, out);
+	memset(out, 0, sizeof(*out));
+	return -EBUSY;
+}
+
+void jr_res_release(struct jr_pools *p, const struct jr_alloc *a)
+{
+	for (uint32_t n = 0; n < p->numa_count; n++)
+		if (a->nodes & (1u << n))
+			release_node(&p->node[n], a, n);
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		give_counter(&p->custom_free[i], a->custom[i]);
+}
+
+/* Exactly these bits of word, or none. */
+static bool take_exact_bits(uint64_t *word, uint64_t bits)
+{
+	uint64_t w = jr_load_relaxed(word);
+
+	if (!bits)
+		return true;
+	do {
+		if ((w & bits) != bits)
+			return false;
+	} while (!jr_cas_acq_rel(word, &w, w & ~bits));
+	return true;
+}
+
+static bool take_exact_gpus(uint32_t *word, uint32_t bits)
+{
+	uint32_t w = jr_load_relaxed(word);
+
+	if (!bits)
+		return true;
+	do {
+		if ((w & bits) != bits)
+			return false;
+	} while (!jr_cas_acq_rel(word, &w, w & ~bits));
+	return true;
+}
+
+int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a)
+{
+	struct jr_alloc took = { 0 };
+
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (n >= p->numa_count)
+			goto undo;
+		took.nodes |= 1u << n;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++) {
+			if (!take_exact_bits(&p->node[n].core_free[i], a->cores[n][i]))
+				goto undo;
+			took.cores[n][i] = a->cores[n][i];
+		}
+		if (!take_counter(&p->node[n].mem_free, a->mem[n]))
+			goto undo;
+		took.mem[n] = a->mem[n];
+		if (!take_exact_gpus(&p->node[n].gpu_free, a->gpus[n]))
+			goto undo;
+		took.gpus[n] = a->gpus[n];
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			goto undo;
+		took.custom[i] = a->custom[i];
+	}
+	return 0;
+undo:
+	jr_res_release(p, &took);
+	return -EBUSY;
+}
+
+/* Encoding: u32 nodes mask, then per node in it: a u32 mask of non-zero
+ * core words and those words, u64 memory, u32 GPUs; then a u8 mask of
+ * non-zero counters and those. Little-endian, unaligned. */
+struct enc {
+	uint8_t *p;
+	uint32_t len, size;
+	bool ok;
+};
+
+static void put(struct enc *e, const void *v, uint32_t n)
+{
+	if (e->len + n > e->size) {
+		e->ok = false;
+		return;
+	}
+	memcpy(e->p + e->len, v, n);
+	e->len += n;
+}
+
+uint32_t jr_alloc_encode(const struct jr_alloc *a, uint8_t *buf, uint32_t size)
+{
+	struct enc e = { buf, 0, size, true };
+	uint8_t mask = 0;
+
+	_Static_assert(JR_CORE_WORDS <= 32 && JR_CUSTOM_MAX <= 8, "encoding masks");
+	put(&e, &a->nodes, 4);
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		uint32_t words = 0;
+		if (!(a->nodes & (1u << n)))
+			continue;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			words |= (uint32_t)(a->cores[n][i] != 0) << i;
+		put(&e, &words, 4);
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			if (a->cores[n][i])
+				put(&e, &a->cores[n][i], 8);
+		put(&e, &a->mem[n], 8);
+		put(&e, &a->gpus[n], 4);
+	}
+	mask = 0;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		mask |= (uint8_t)((a->custom[i] != 0) << i);
+	put(&e, &mask, 1);
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (a->custom[i])
+			put(&e, &a->custom[i], 8);
+	return e.ok ? e.len : 0;
+}
+
+static bool get(const uint8_t *buf, uint32_t len, uint32_t *at, void *v, uint32_t n)
+{
+	if (*at + n > len)
+		return false;
+	memcpy(v, buf + *at, n);
+	*at += n;
+	return true;
+}
+
+int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a)
+{
+	uint32_t at = 0, words;
+	uint8_t mask;
+
+	memset(a, 0, sizeof(*a));
+	if (!get(buf, len, &at, &a->nodes, 4))
+		return -EINVAL;
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (!get(buf, len, &at, &words, 4))
+			return -EINVAL;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			if ((words & (1u << i)) && !get(buf, len, &at, &a->cores[n][i], 8))
+				return -EINVAL;
+		if (!get(buf, len, &at, &a->mem[n], 8) || !get(buf, len, &at, &a->gpus[n], 4))
+			return -EINVAL;
+	}
+	if (!get(buf, len, &at, &mask, 1))
+		return -EINVAL;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if ((mask & (1u << i)) && !get(buf, len, &at, &a->custom[i], 8))
+			return -EINVAL;
+	return at == len ? 0 : -EINVAL;
+}
+
+uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,
+			   uint32_t *ids, uint32_t max)
+{
+	uint32_t count = 0;
+
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++) {
+			uint64_t w = a->cores[n][i];
+			while (w && count < max) {
+				uint32_t bit = (uint32_t)__builtin_ctzll(w);
+				ids[count++] = p->node[n].first_core + i * 64 + bit;
+				w &= w - 1;
+			}
+		}
+	}
+	return count;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+/* Next "name" or "name=value" item of a comma-separated list; false at
+ * the end. value is 0 when absent; -EINVAL in *rc for garbage. */
+static bool next_item(const char **cursor, char name[JR_CUSTOM_NAME_MAX],
+		      uint64_t *value, int *rc)
+{
+	const char *p = *cursor;
+	size_t len;
+
+	while (*p == ',' || *p == ' ')
+		p++;
+	if (!*p)
+		return false;
+	len = strcspn(p, "=, ");
+	if (len == 0 || len >= JR_CUSTOM_NAME_MAX) {
+		*rc = -EINVAL;
+		return false;
+	}
+	memcpy(name, p, len);
+	name[len] = '\0';
+	p += len;
+	*value = 0;
+	if (*p == '=') {
+		char *end;
+		*value = strtoull(p + 1, &end, 10);
+		if (end == p + 1) {
+			*rc = -EINVAL;
+			return false;
+		}
+		p = end;
+	}
+	*cursor = p;
+	return true;
+}
+
+int jr_res_parse_totals(const char *spec, struct jr_res_config *cfg,
+			char names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX])
+{
+	uint64_t v;
+	int rc = 0;
+
+	cfg->custom_count = 0;
+	while (spec && next_item(&spec, names[cfg->custom_count], &v, &rc)) {
+		if (cfg->custom_count == JR_CUSTOM_MAX)
+			return -EINVAL;
+		cfg->custom_name[cfg->custom_count] = names[cfg->custom_count];
+		cfg->custom_total[cfg->custom_count++] = v;
+	}
+	return rc;
+}
+
+int jr_res_parse_host_caps(const char *spec, struct jr_cap_names *caps,
+			   struct jr_res_config *cfg)
+{
+	uint64_t v;
+	int rc = 0;
+
+	caps->count = 0;
+	cfg->capabilities = 0;
+	while (spec && next_item(&spec, caps->name[caps->count], &v, &rc)) {
+		if (caps->count == JR_CAP_MAX)
+			return -EINVAL;
+		cfg->capabilities |= 1ull << caps->count++;
+	}
+	return rc;
+}
+
+static int custom_index(const struct jr_pools *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->custom_count; i++)
+		if (strcmp(p->custom_name[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int cap_index(const struct jr_cap_names *caps, const char *name)
+{
+	for (uint32_t i = 0; caps && i < caps->count; i++)
+		if (strcmp(caps->name[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int jr_res_parse_request(const struct jr_pools *p, const struct jr_cap_names *caps,
+			 const char *resources, const char *labels,
+			 struct jr_req *req)
+{
+	char name[JR_CUSTOM_NAME_MAX];
+	uint64_t v;
+	int rc = 0, i;
+
+	while (resources && next_item(&resources, name, &v, &rc)) {
+		if ((i = custom_index(p, name)) < 0)
+			return -E2BIG;
+		req->custom[i] += v;
+	}
+	while (rc == 0 && labels && next_item(&labels, name, &v, &rc)) {
+		if ((i = cap_index(caps, name)) < 0)
+			return -E2BIG;
+		req->capabilities |= 1ull << i;
+	}
+	return rc;
+}
+
+static bool has_label(const char *have, const char *label, size_t len)
+{
+	while (have && *have) {
+		size_t n = strcspn(have, ",");
+		if (n == len && strncmp(have, label, len) == 0)
+			return true;
+		have += n + (have[n] == ',');
+	}
+	return false;
+}
+
+bool jr_labels_cover(const char *have, const char *need)
+{
+	while (need && *need) {
+		size_t n = strcspn(need, ",");
+		if (n && !has_label(have, need, n))
+			return false;
+		need += n + (need[n] == ',');
+	}
+	return true;
+}
