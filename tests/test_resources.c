@@ -8,8 +8,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "base/common.h"
 #include "sched/resources.h"
 
 #define TWO_SOCKETS "package:2 numa:1 core:16 pu:2"
@@ -318,6 +322,45 @@ static void test_never_overcommitted(void **state)
 	pools_teardown();
 }
 
+/* The release of an allocation twice (cores, memory, a GPU, a counter)
+ * would hand one job's resources to the next: debug builds stop there. */
+static int release_twice_in_child(const struct jr_req *req)
+{
+	struct jr_alloc a;
+	int status;
+	pid_t pid;
+
+	pools_setup();
+	assert_int_equal(jr_res_reserve(&pools, req, &a), 0);
+	jr_res_release(&pools, &a);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fclose(stderr);	/* the assertion's message is expected */
+		jr_res_release(&pools, &a);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	pools_teardown();
+	return status;
+}
+
+static void test_double_release_asserts(void **state)
+{
+	(void)state;
+	const struct jr_req reqs[] = {
+		{ .cpus = 3 }, { .mem_bytes = GIB }, { .gpus = 1 }, { .custom = { 2 } },
+	};
+
+	if (!JR_DEBUG)
+		skip();
+	for (size_t i = 0; i < JR_ARRAY_SIZE(reqs); i++) {
+		int status = release_twice_in_child(&reqs[i]);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGABRT);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_host_admission),
 		cmocka_unit_test(test_span_over_nodes),
 		cmocka_unit_test(test_never_overcommitted),
+		cmocka_unit_test(test_double_release_asserts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #define jr_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define jr_fetch_add_acq_rel(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
 #define jr_fetch_sub_acq_rel(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
+#define jr_fetch_or_acq_rel(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
 #define jr_fetch_or_seq_cst(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
 #define jr_fetch_and_seq_cst(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 /* Strong CAS; on failure *expected receives the current value. */
@@ -34,6 +35,7 @@
 	__atomic_compare_exchange_n((p), (expected), (desired), 0,            \
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 #define jr_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define jr_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 
 static inline void jr_cpu_relax(void)
 {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "exec/cgroup.h"
+#include "base/atomics.h"
 #include "exec/executor.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
@@ -455,10 +456,10 @@ static int clone_any(struct child_args *a, void *stack, pid_t *pid, int *pidfd)
 	/* No signal may reach the child before it has reset the handlers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (!__atomic_load_n(&no_clone3, __ATOMIC_RELAXED))
+	if (!jr_load_relaxed(&no_clone3))
 		rc = clone_child(a, stack, pid, pidfd);
 	if (rc == -ENOSYS || rc == -EPERM) {	/* seccomp filters answer either */
-		__atomic_store_n(&no_clone3, 1, __ATOMIC_RELAXED);
+		jr_store_relaxed(&no_clone3, 1);
 		rc = clone_fallback(a, stack, pid, pidfd);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/atomics.h"
+#include "base/common.h"
 #include "sched/resources.h"
 
 /* --- counters and bitmaps ------------------------------------------------ */
@@ -30,10 +31,16 @@ static bool take_counter(uint64_t *free, uint64_t amount)
 	return true;
 }
 
-static void give_counter(uint64_t *free, uint64_t amount)
+/* Give amount back to a counter whose total is total: never more than was
+ * taken (a release of what another job holds would over-commit the pool). */
+static void give_counter(uint64_t *free, uint64_t amount, uint64_t total)
 {
-	if (amount)
-		jr_fetch_add_acq_rel(free, amount);
+	if (amount) {
+		uint64_t before = jr_fetch_add_acq_rel(free, amount);
+		JR_ASSERT(before + amount <= total && before + amount >= before);
+		(void)before;
+		(void)total;
+	}
 }
 
 /* The lowest `want` set bits of w. */
@@ -62,10 +69,15 @@ static uint64_t take_bits_word(uint64_t *word, uint32_t want)
 	return pick;
 }
 
-static void give_bits(uint64_t *word, uint64_t bits)
+/* Give bits (cores) back: each must be taken now, and one of the word's. */
+static void give_bits(uint64_t *word, uint64_t bits, uint64_t all)
 {
-	if (bits)
-		__atomic_fetch_or(word, bits, __ATOMIC_ACQ_REL);
+	if (bits) {
+		uint64_t before = jr_fetch_or_acq_rel(word, bits);
+		JR_ASSERT((before & bits) == 0 && (bits & ~all) == 0);
+		(void)before;
+		(void)all;
+	}
 }
 
 /* Take want cores of node n into mask; all or nothing. */
@@ -82,7 +94,7 @@ static bool take_cores(struct jr_numa_pool *node, uint32_t want,
 	if (got == want)
 		return true;
 	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], mask[i]);
+		give_bits(&node->core_free[i], mask[i], node->core_all[i]);
 	memset(mask, 0, JR_CORE_WORDS * sizeof(uint64_t));
 	return false;
 }
@@ -210,10 +222,13 @@ static void release_node(struct jr_numa_pool *node, const struct jr_alloc *a,
 			 uint32_t n)
 {
 	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], a->cores[n][i]);
-	give_counter(&node->mem_free, a->mem[n]);
-	if (a->gpus[n])
-		__atomic_fetch_or(&node->gpu_free, a->gpus[n], __ATOMIC_ACQ_REL);
+		give_bits(&node->core_free[i], a->cores[n][i], node->core_all[i]);
+	give_counter(&node->mem_free, a->mem[n], node->mem_total);
+	if (a->gpus[n]) {
+		uint32_t before = jr_fetch_or_acq_rel(&node->gpu_free, a->gpus[n]);
+		JR_ASSERT((before & a->gpus[n]) == 0 && (a->gpus[n] & ~node->gpu_all) == 0);
+		(void)before;
+	}
 }
 
 static bool reserve_on_node(struct jr_pools *p, uint32_t n,
@@ -231,10 +246,10 @@ static bool reserve_on_node(struct jr_pools *p, uint32_t n,
 	a->nodes |= 1u << n;
 	return true;
 undo_mem:
-	give_counter(&node->mem_free, req->mem_bytes);
+	give_counter(&node->mem_free, req->mem_bytes, node->mem_total);
 undo_cores:
 	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], a->cores[n][i]);
+		give_bits(&node->core_free[i], a->cores[n][i], node->core_all[i]);
 	memset(a->cores[n], 0, sizeof(a->cores[n]));
 	return false;
 }
@@ -318,7 +333,7 @@ static bool take_customs(struct jr_pools *p, const struct jr_req *req,
 			continue;
 		}
 		while (i-- > 0)
-			give_counter(&p->custom_free[i], a->custom[i]);
+			give_counter(&p->custom_free[i], a->custom[i], p->custom_total[i]);
 		return false;
 	}
 	return true;
@@ -347,7 +362,7 @@ void jr_res_release(struct jr_pools *p, const struct jr_alloc *a)
 		if (a->nodes & (1u << n))
 			release_node(&p->node[n], a, n);
 	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
-		give_counter(&p->custom_free[i], a->custom[i]);
+		give_counter(&p->custom_free[i], a->custom[i], p->custom_total[i]);
 }
 
 /* Exactly these bits of word, or none. */

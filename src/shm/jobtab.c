@@ -233,7 +233,7 @@ int jr_jobtab_snapshot(const struct jr_region *r, jr_job_id id,
 		snapshot_fields(r, s, out);
 		/* Orders the field loads before the re-check, as in a seqlock:
 		 * pairs with the release that published the fields. */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		jr_fence_acquire();
 		uint32_t w2 = jr_load_relaxed(&s->state);
 		if (jr_slot_gen(w2) != gen)
 			return -ESTALE;

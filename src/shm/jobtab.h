@@ -100,8 +100,8 @@ int jr_jobtab_cancel(struct jr_region *r, jr_job_id id);
  * its struct jr_cmd_record (cmdrec.h). */
 static inline bool jr_jobtab_is_command(const struct jr_slot *s)
 {
-	return __atomic_load_n(&s->fn, __ATOMIC_RELAXED) == 0 &&
-	       __atomic_load_n(&s->arg, __ATOMIC_RELAXED) != 0;
+	return jr_load_relaxed(&s->fn) == 0 &&
+	       jr_load_relaxed(&s->arg) != 0;
 }
 
 /* Before a slot is filled again: give back its name and, for a command

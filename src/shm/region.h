@@ -44,6 +44,11 @@ struct jr_slot {
 	uint16_t attempt;
 };
 _Static_assert(sizeof(struct jr_slot) == 64, "a slot is one cache line");
+_Static_assert(__builtin_offsetof(struct jr_slot, state) == 0 &&
+		       __builtin_offsetof(struct jr_slot, fn) == 16 &&
+		       __builtin_offsetof(struct jr_slot, created_ns) == 32 &&
+		       __builtin_offsetof(struct jr_slot, attempt) == 62,
+	       "slot layout: another process maps the same bytes");
 
 /* A JobQueue. Written under its lock except the published fields. */
 struct jr_queue_rec {
@@ -107,6 +112,17 @@ struct jr_control {
 	uint32_t next_execution jr_cacheline_aligned;
 	struct jr_stat_shard shards[JR_STAT_SHARDS] jr_cacheline_aligned;
 };
+#define JR_CONTROL_LINE(field) (__builtin_offsetof(struct jr_control, field) % JR_CACHELINE == 0)
+_Static_assert(JR_CONTROL_LINE(prio_bitmap) && JR_CONTROL_LINE(wake_seq) &&
+		       JR_CONTROL_LINE(done_seq) && JR_CONTROL_LINE(run_state) &&
+		       JR_CONTROL_LINE(cancel_pending) && JR_CONTROL_LINE(held_cancelled) &&
+		       JR_CONTROL_LINE(arena_heads) && JR_CONTROL_LINE(arena_top) &&
+		       JR_CONTROL_LINE(next_execution) && JR_CONTROL_LINE(shards),
+	       "each group of control words starts its own cache line");
+_Static_assert(__builtin_offsetof(struct jr_control, wake_seq) == JR_CACHELINE &&
+		       __builtin_offsetof(struct jr_control, done_seq) == 2 * JR_CACHELINE &&
+		       sizeof(struct jr_control) == 10 * JR_CACHELINE + sizeof(struct jr_stat_shard) * JR_STAT_SHARDS,
+	       "control layout: another process maps the same bytes");
 
 struct jr_region_header {
 	char magic[8];

@@ -113,8 +113,7 @@ static inline bool jr_ring_enqueue_batch_mpmc(struct ck_ring *ring,
 	 * its CAS on c_head will fail; the race is benign but must be
 	 * declared. */
 	for (uint32_t i = 0; i < n; i++)
-		__atomic_store_n(&buf[(producer + i) & ring->mask], items[i],
-				 __ATOMIC_RELAXED);
+		jr_store_relaxed(&buf[(producer + i) & ring->mask], items[i]);
 	ring_publish_mp(ring, producer, n);
 	return true;
 }
@@ -137,8 +136,7 @@ static inline uint32_t jr_ring_dequeue_batch_mpmc(struct ck_ring *ring,
 		if (n > max)
 			n = max;
 		for (uint32_t i = 0; i < n; i++)
-			out[i] = __atomic_load_n(&buf[(consumer + i) & ring->mask],
-						 __ATOMIC_RELAXED);
+			out[i] = jr_load_relaxed(&buf[(consumer + i) & ring->mask]);
 		/* Release: our reads of the entries happen before a producer
 		 * that sees the new c_head overwrites them. */
 		if (jr_cas_acq_rel(&ring->c_head, &consumer, consumer + n))
