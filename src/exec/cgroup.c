@@ -297,7 +297,7 @@ void jr_cgroups_open(struct jr_cgroups *cg, const char *name, const char *explic
 
 	memset(cg, 0, sizeof(*cg));
 	cg->dir_fd = -1;
-	pthread_mutex_init(&cg->pool_lock, NULL);
+	jr_mutex_init(&cg->pool_lock, JR_LOCK_CGROUP_POOL);
 	if (flags & JR_CGROUPS_DISABLE) {
 		snprintf(cg->note, sizeof(cg->note),
 			 "cgroups disabled: jobs are tracked by process group only");
@@ -431,11 +431,11 @@ int jr_cgroup_job_take(struct jr_cgroups *cg, const char *label, uint64_t mem_ma
 	*out = JR_CGROUP_JOB_NONE;
 	if (cg->mode != JR_CGROUP_V2)
 		return 0;
-	pthread_mutex_lock(&cg->pool_lock);
+	jr_mutex_lock(&cg->pool_lock);
 	rc = idle_pop(cg, out);
 	if (rc < 0)
 		rc = slot_make(cg, out);
-	pthread_mutex_unlock(&cg->pool_lock);
+	jr_mutex_unlock(&cg->pool_lock);
 	if (rc < 0)
 		return rc;
 	if (cg->controllers & JR_CGROUP_MEMORY)
@@ -450,19 +450,19 @@ int jr_cgroup_job_open(struct jr_cgroups *cg, uint32_t slot, struct jr_cgroup_jo
 	*out = JR_CGROUP_JOB_NONE;
 	if (cg->mode != JR_CGROUP_V2 || slot == 0)
 		return -ENOENT;
-	pthread_mutex_lock(&cg->pool_lock);
+	jr_mutex_lock(&cg->pool_lock);
 	for (uint32_t i = 0; i < cg->idle_count; i++) {
 		if (cg->idle[i].slot != slot)
 			continue;
 		struct jr_cgroup_idle e = cg->idle[i];
 		cg->idle[i] = cg->idle[--cg->idle_count];
 		*out = (struct jr_cgroup_job){ .fd = e.fd, .events_fd = e.events_fd, .slot = slot };
-		pthread_mutex_unlock(&cg->pool_lock);
+		jr_mutex_unlock(&cg->pool_lock);
 		return 0;
 	}
 	if (slot > cg->next_slot)
 		cg->next_slot = slot;
-	pthread_mutex_unlock(&cg->pool_lock);
+	jr_mutex_unlock(&cg->pool_lock);
 	return open_slot(cg, slot, out);
 }
 
@@ -614,16 +614,16 @@ static void give_back(struct jr_cgroups *cg, struct jr_cgroup_job *j)
 	uint32_t max = cg->idle_max ? cg->idle_max : 64;
 	char name[32];
 
-	pthread_mutex_lock(&cg->pool_lock);
+	jr_mutex_lock(&cg->pool_lock);
 	if (!j->killed && cg->idle_count < max && (cg->idle_count < cg->idle_cap ||
 				     idle_grow(cg) == 0)) {
 		cg->idle[cg->idle_count++] = (struct jr_cgroup_idle){ j->slot, j->fd, j->events_fd };
-		pthread_mutex_unlock(&cg->pool_lock);
+		jr_mutex_unlock(&cg->pool_lock);
 		*j = JR_CGROUP_JOB_NONE;
 		return;
 	}
 	cg->removed++;
-	pthread_mutex_unlock(&cg->pool_lock);
+	jr_mutex_unlock(&cg->pool_lock);
 	jr_cgroup_job_name(j->slot, name, sizeof(name));
 	jr_cgroup_job_close(j);
 	unlinkat(cg->dir_fd, name, AT_REMOVEDIR);
@@ -781,5 +781,5 @@ void jr_cgroups_close(struct jr_cgroups *cg, bool remove)
 	cg->dir_fd = -1;
 	if (remove && cg->mode == JR_CGROUP_V2)
 		rmdir(cg->path);	/* fails while a job's cgroup is left */
-	pthread_mutex_destroy(&cg->pool_lock);
+	jr_mutex_destroy(&cg->pool_lock);
 }

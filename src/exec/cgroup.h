@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/lock.h"
+
 enum jr_cgroup_mode {
 	JR_CGROUP_NONE = 0,	/* process groups only */
 	JR_CGROUP_V2 = 1,
@@ -54,7 +56,7 @@ struct jr_cgroups {
 	bool has_kill;			/* cgroup.kill (Linux 5.14) */
 	char note[256];			/* why there are none; "" otherwise */
 	/* Job cgroups kept for the next job (see below), under pool_lock. */
-	pthread_mutex_t pool_lock;
+	struct jr_mutex pool_lock;
 	struct jr_cgroup_idle *idle;
 	uint32_t idle_count, idle_cap;
 	uint32_t idle_max;		/* more are removed; 0: 64 */

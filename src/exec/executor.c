@@ -22,6 +22,7 @@
 
 #include "exec/cgroup.h"
 #include "base/atomics.h"
+#include "base/lock.h"
 #include "exec/executor.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
@@ -334,7 +335,7 @@ struct groups_entry {
 };
 
 static struct groups_entry groups_cache[8];
-static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jr_mutex groups_lock = JR_MUTEX_INITIALIZER(JR_LOCK_EXEC_GROUPS);
 
 static int user_groups(uid_t uid, gid_t gid, gid_t *out)
 {
@@ -343,27 +344,27 @@ static int user_groups(uid_t uid, gid_t gid, gid_t *out)
 	char buf[4096];
 	int n = GROUPS_MAX;
 
-	pthread_mutex_lock(&groups_lock);
+	jr_mutex_lock(&groups_lock);
 	for (unsigned i = 0; i < 8; i++) {
 		struct groups_entry *g = &groups_cache[i];
 		if (g->n && g->uid == uid && g->gid == gid && now - g->at < 60) {
 			memcpy(out, g->groups, (size_t)g->n * sizeof(gid_t));
 			n = g->n;
-			pthread_mutex_unlock(&groups_lock);
+			jr_mutex_unlock(&groups_lock);
 			return n;
 		}
 	}
-	pthread_mutex_unlock(&groups_lock);
+	jr_mutex_unlock(&groups_lock);
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found ||
 	    getgrouplist(found->pw_name, gid, out, &n) < 0) {
 		out[0] = gid;
 		n = 1;
 	}
-	pthread_mutex_lock(&groups_lock);
+	jr_mutex_lock(&groups_lock);
 	struct groups_entry *g = &groups_cache[(unsigned)uid % 8];
 	*g = (struct groups_entry){ .uid = uid, .gid = gid, .at = now, .n = n };
 	memcpy(g->groups, out, (size_t)n * sizeof(gid_t));
-	pthread_mutex_unlock(&groups_lock);
+	jr_mutex_unlock(&groups_lock);
 	return n;
 }
 

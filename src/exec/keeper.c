@@ -71,7 +71,7 @@ struct keeper {
 	uint32_t count;
 	pthread_t *threads;
 	uint32_t nthreads;
-	pthread_mutex_t lock;
+	struct jr_mutex lock;
 	pthread_cond_t cv;
 	struct kjob *queue_head, *queue_tail, *done;	/* under lock */
 	uint32_t in_flight;		/* queued or being spawned (main thread) */
@@ -371,27 +371,27 @@ static void *spawn_thread(void *arg)
 	struct keeper *k = arg;
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&k->lock);
+	jr_mutex_lock(&k->lock);
 	for (;;) {
 		struct kjob *j = k->queue_head;
 		if (!j) {
 			if (k->stopping)
 				break;
-			pthread_cond_wait(&k->cv, &k->lock);
+			jr_cond_wait(&k->cv, &k->lock);
 			continue;
 		}
 		k->queue_head = j->qnext;
 		if (!k->queue_head)
 			k->queue_tail = NULL;
-		pthread_mutex_unlock(&k->lock);
+		jr_mutex_unlock(&k->lock);
 		spawn_one(k, j);
-		pthread_mutex_lock(&k->lock);
+		jr_mutex_lock(&k->lock);
 		j->qnext = k->done;
 		k->done = j;
 		if (write(k->done_fd, &one, sizeof(one)) < 0)
 			(void)0;	/* saturated: the loop is awake anyway */
 	}
-	pthread_mutex_unlock(&k->lock);
+	jr_mutex_unlock(&k->lock);
 	return NULL;
 }
 
@@ -403,10 +403,10 @@ static void spawns_done(struct keeper *k)
 
 	if (read(k->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&k->lock);
+	jr_mutex_lock(&k->lock);
 	done = k->done;
 	k->done = NULL;
-	pthread_mutex_unlock(&k->lock);
+	jr_mutex_unlock(&k->lock);
 	while (done) {
 		struct kjob *j = done;
 		done = j->qnext;
@@ -457,7 +457,7 @@ static void on_spawn(struct keeper *k, const uint8_t *p, uint32_t len)
 	j->request_len = len;
 	j->state = KJ_SPAWNING;
 	k->in_flight++;
-	pthread_mutex_lock(&k->lock);
+	jr_mutex_lock(&k->lock);
 	if (k->queue_tail)
 		k->queue_tail->qnext = j;
 	else
@@ -465,7 +465,7 @@ static void on_spawn(struct keeper *k, const uint8_t *p, uint32_t len)
 	k->queue_tail = j;
 	j->qnext = NULL;
 	pthread_cond_signal(&k->cv);
-	pthread_mutex_unlock(&k->lock);
+	jr_mutex_unlock(&k->lock);
 }
 
 static void on_signal(struct keeper *k, const uint8_t *p, uint32_t len)
@@ -719,7 +719,7 @@ static int setup(struct keeper *k)
 
 	k->conn_fd = k->listen_fd = -1;
 	k->started = time(NULL);
-	pthread_mutex_init(&k->lock, NULL);
+	jr_mutex_init(&k->lock, JR_LOCK_KEEPER);
 	pthread_cond_init(&k->cv, NULL);
 	k->dir_fd = open(k->o.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	k->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -823,10 +823,10 @@ static void loop(struct keeper *k)
 
 static void teardown(struct keeper *k)
 {
-	pthread_mutex_lock(&k->lock);
+	jr_mutex_lock(&k->lock);
 	k->stopping = true;
 	pthread_cond_broadcast(&k->cv);
-	pthread_mutex_unlock(&k->lock);
+	jr_mutex_unlock(&k->lock);
 	for (uint32_t i = 0; i < k->nthreads && k->threads; i++)
 		pthread_join(k->threads[i], NULL);
 	free(k->threads);
