@@ -34,18 +34,38 @@ jr_assert_fail(const char *cond, const char *file, int line)
 #define jr_likely(x) __builtin_expect(!!(x), 1)
 #define jr_unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Time and size units: written once, here. */
+#define JR_NS_PER_US 1000ull
+#define JR_NS_PER_MS 1000000ull
+#define JR_NS_PER_SEC 1000000000ull
+#define JR_US_PER_SEC 1000000ull
+#define JR_MS_PER_SEC 1000ull
+#define JR_KIB (1ull << 10)
+#define JR_MIB (1ull << 20)
+#define JR_GIB (1ull << 30)
+
+static inline uint64_t jr_timespec_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * JR_NS_PER_SEC + (uint64_t)ts->tv_nsec;
+}
+
 static inline uint64_t jr_now_realtime_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return jr_timespec_ns(&ts);
 }
 
 static inline uint64_t jr_now_monotonic_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return jr_timespec_ns(&ts);
+}
+
+static inline uint64_t jr_now_monotonic_ms(void)
+{
+	return jr_now_monotonic_ns() / JR_NS_PER_MS;
 }
 
 static inline uint32_t jr_round_up_pow2_u32(uint32_t v)

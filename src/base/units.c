@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/common.h"
 #include "base/units.h"
 
 /* A non-negative decimal number and what follows it. */
@@ -152,19 +153,19 @@ int jr_parse_rfc3339_ns(const char *s, uint64_t *ns)
 	t = timegm(&tm) - offset;
 	if (t < 0)
 		return -EINVAL;
-	*ns = (uint64_t)t * 1000000000ull + frac;
+	*ns = (uint64_t)t * JR_NS_PER_SEC + frac;
 	return 0;
 }
 
 void jr_format_rfc3339(uint64_t ns, char *out, size_t size)
 {
-	time_t t = (time_t)(ns / 1000000000ull);
+	time_t t = (time_t)(ns / JR_NS_PER_SEC);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ns / 1000000ull % 1000));
+		 (unsigned)(ns / JR_NS_PER_MS % JR_MS_PER_SEC));
 }
 
 void jr_format_size(uint64_t bytes, char *out, size_t size)

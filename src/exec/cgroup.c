@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/common.h"
 #include "exec/cgroup.h"
 
 struct jr_cgroup_idle {
@@ -550,23 +551,15 @@ int jr_cgroup_job_kill(struct jr_cgroup_job *j)
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int jr_cgroup_job_wait_empty(const struct jr_cgroup_job *j, int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = (int64_t)jr_now_monotonic_ms() + timeout_ms;
 
 	for (;;) {
 		int rc = jr_cgroup_job_populated(j);
 		if (rc <= 0)
 			return rc;
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - (int64_t)jr_now_monotonic_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		/* cgroup.events signals a change with POLLPRI. */

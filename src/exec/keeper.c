@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/common.h"
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
@@ -93,14 +94,6 @@ static void klog(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- the table ------------------------------------------------------------------------------ */
@@ -250,7 +243,7 @@ static void exited(struct keeper *k, struct kjob *j)
 	j->exit.job_id = j->job_id;
 	j->exit.attempt = j->attempt;
 	if (j->exit.end_ns == 0)
-		j->exit.end_ns = now_ns();
+		j->exit.end_ns = jr_now_realtime_ns();
 	send_frame(k, KP_EXITED, &j->exit, sizeof(j->exit));
 }
 
@@ -306,7 +299,7 @@ static void reap(struct keeper *k, struct kjob *j)
 		j->exit.system_us = res.system_us;
 		j->exit.progress = jr_exec_read_progress(&j->child);
 	}
-	j->exit.end_ns = now_ns();
+	j->exit.end_ns = jr_now_realtime_ns();
 	close_child(k, j);
 	collect(k, j);
 }
@@ -320,7 +313,7 @@ static void cgroup_changed(struct keeper *k, struct kjob *j)
 	if (j->state == KJ_RUNNING) {	/* an orphan without a pid to watch */
 		memset(&j->exit, 0, sizeof(j->exit));
 		lost(j);
-		j->exit.end_ns = now_ns();
+		j->exit.end_ns = jr_now_realtime_ns();
 	}
 	collect(k, j);
 }
