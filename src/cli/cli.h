@@ -1,7 +1,7 @@
 /*
- * cli.h - what the jobring CLI's commands share: the connection, requests
- * that turn daemon errors into messages, and the exit codes of
- * docs/man/jobring.1.
+ * cli.h - what the jobring CLI's commands share (common.c): the connection,
+ * requests that turn daemon errors into messages, and the exit codes of
+ * docs/man/jobring.1. The commands themselves are in commands.h.
  */
 #ifndef JR_CLI_H
 #define JR_CLI_H
@@ -41,18 +41,5 @@ void cli_print_json(const cJSON *v);
 
 const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
 double cli_num(const cJSON *o, const char *key);		/* 0 if absent */
-
-/* The commands; argv[0] is the command's name. Each returns an exit code. */
-int cli_submit(struct cli *c, int argc, char **argv);
-int cli_show(struct cli *c, int argc, char **argv);
-int cli_ls(struct cli *c, int argc, char **argv);
-int cli_cancel(struct cli *c, int argc, char **argv);
-int cli_wait(struct cli *c, int argc, char **argv);
-int cli_logs(struct cli *c, int argc, char **argv);
-int cli_workers(struct cli *c, int argc, char **argv);
-int cli_executions(struct cli *c, int argc, char **argv);
-int cli_stats(struct cli *c, int argc, char **argv);
-int cli_queues(struct cli *c, int argc, char **argv);
-int cli_shutdown(struct cli *c, int argc, char **argv);
 
 #endif
