@@ -6,6 +6,7 @@
 #ifndef JR_CLI_H
 #define JR_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,7 +23,11 @@ enum cli_exit {
 };
 
 struct cli {
-	const char *socket;	/* --socket, $JOBRING_SOCKET or the default */
+	const char *socket;	/* --socket, else default_socket once connecting */
+	/* $JOBRING_SOCKET or the daemon's default, held here because
+	 * messages name it after cli_connect() returned; as long as a path
+	 * can be, so that one too long for a socket is refused, not cut. */
+	char default_socket[PATH_MAX];
 	struct jr_client *client;
 	bool json;		/* --json: print the daemon's JSON as it is */
 };

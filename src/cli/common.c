@@ -12,13 +12,13 @@
 
 bool cli_connect(struct cli *c)
 {
-	char path[108];
 	int rc;
 
 	if (c->client)
 		return true;
 	if (!c->socket)
-		c->socket = jr_client_default_socket(path, sizeof(path));
+		c->socket = jr_client_default_socket(c->default_socket,
+						     sizeof(c->default_socket));
 	rc = jr_client_open(&c->client, c->socket);
 	if (rc < 0) {
 		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", c->socket,
