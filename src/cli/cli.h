@@ -20,6 +20,7 @@ enum cli_exit {
 	CLI_USAGE = 2,
 	CLI_UNREACHABLE = 3,	/* no daemon at the socket */
 	CLI_JOB_FAILED = 4,	/* wait: a job failed or was cancelled */
+	CLI_NO_MEMORY = 5,	/* jobring itself ran out of memory */
 };
 
 struct cli {
@@ -43,6 +44,12 @@ cJSON *cli_call(struct cli *c, const char *method, const char *path, const char 
 
 /* Print a JSON value indented. */
 void cli_print_json(const cJSON *v);
+
+/* Grow *buf (its size in *cap) to hold at least need bytes, doubling,
+ * contents kept: 0, or -ENOMEM with *buf and *cap as they were. Debug
+ * builds refuse sizes over $JR_TEST_CLI_ALLOC_MAX bytes, as a full memory
+ * would, so that the tests can see what that does. */
+int cli_grow(char **buf, size_t *cap, size_t need);
 
 const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
 double cli_num(const cJSON *o, const char *key);		/* 0 if absent */

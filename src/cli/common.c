@@ -4,10 +4,13 @@
  * codes, and reading fields of an answer. The lowest file of src/cli/:
  * it calls neither a command nor main.c.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "cli/cli.h"
 
 bool cli_connect(struct cli *c)
@@ -84,6 +87,33 @@ void cli_print_json(const cJSON *v)
 	if (text)
 		puts(text);
 	free(text);
+}
+
+/* Debug builds: does $JR_TEST_CLI_ALLOC_MAX refuse n bytes? */
+static bool alloc_refused_for_tests(size_t n)
+{
+	const char *max = JR_DEBUG ? getenv("JR_TEST_CLI_ALLOC_MAX") : NULL;
+
+	return max && n > strtoull(max, NULL, 10);
+}
+
+int cli_grow(char **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 4096;
+	char *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > SIZE_MAX / 2)
+		return -ENOMEM;
+	while (n < need)
+		n *= 2;
+	p = alloc_refused_for_tests(n) ? NULL : realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
 }
 
 const char *cli_str(const cJSON *o, const char *key)

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 "\n"
 "Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
 "daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
-"4 (wait) a job failed or was cancelled. See jobring(1).\n");
+"4 (wait) a job failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
 
 static const struct {
