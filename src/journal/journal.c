@@ -25,6 +25,8 @@
 #define SEGMENT_DEFAULT (64ull << 20)
 #define PAD8(n) JR_JOURNAL_PAD8(n)
 
+/* On disk (journal.h): records are read back by replay, by
+ * tools/jobring-journal and by the next version, so the layout is pinned. */
 struct record_header {
 	uint32_t len;
 	uint32_t crc;
@@ -34,12 +36,23 @@ struct record_header {
 	uint32_t zero32;
 };
 _Static_assert(sizeof(struct record_header) == JR_JOURNAL_HEADER_BYTES, "header size");
+_Static_assert(offsetof(struct record_header, len) == 0, "len at 0");
+_Static_assert(offsetof(struct record_header, crc) == 4, "crc at 4");
+_Static_assert(offsetof(struct record_header, seq) == 8, "seq at 8");
+_Static_assert(offsetof(struct record_header, type) == 16, "type at 16");
+_Static_assert(offsetof(struct record_header, zero16) == 18, "zero16 at 18");
+_Static_assert(offsetof(struct record_header, zero32) == 20, "zero32 at 20");
+/* Records start 8-aligned: a header keeps the payload after it aligned. */
+_Static_assert(JR_JOURNAL_HEADER_BYTES % 8 == 0, "header keeps 8-byte alignment");
+_Static_assert(JR_JOURNAL_PAD8(1u) == 8 && JR_JOURNAL_PAD8(8u) == 8, "PAD8 pads to 8");
+/* A record's length fits its u32, padding included. */
+_Static_assert(JR_JOURNAL_PAD8(JR_JOURNAL_RECORD_MAX) <= UINT32_MAX, "len fits u32");
 
 /* A group on its way to disk: one write and one fdatasync. */
 struct flight {
 	char *buf;
 	size_t len, cap;
-	uint64_t last_seq;
+	uint64_t first_seq, last_seq;
 	int fd;
 	uint64_t offset;
 	int ops_left;		/* CQEs still to come */
@@ -272,6 +285,9 @@ int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *
 	memcpy(j->group + j->group_len, &h, sizeof(h));
 	if (j->group_records == 0)
 		j->group_first_seq = h.seq;
+	/* The group's records are numbered on from the first, without a gap. */
+	JR_ASSERT(h.seq == j->group_first_seq + j->group_records);
+	JR_ASSERT(j->group_len % 8 == 0 && need % 8 == 0);
 	j->group_len += need;
 	j->group_records++;
 	if (seq)
@@ -359,6 +375,7 @@ static int flight_submit(struct jr_journal *j, struct flight *f)
 
 	if (rc < 0)
 		return rc;
+	JR_ASSERT(!f->busy && f->len > 0 && f->offset % 8 == 0);
 	if (fault_injected(JR_JOURNAL_FAULT_WRITE))
 		fd = -1;	/* tests: a write the kernel refuses */
 	w = sqe_get(j);
@@ -384,6 +401,8 @@ static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
 	struct flight *f = &j->flights[data >> 1];
 	int res = cqe->res;
 
+	JR_ASSERT((data >> 1) < JR_JOURNAL_FLIGHTS);
+	JR_ASSERT(f->busy && f->ops_left > 0);	/* one CQE per operation sent */
 	if (!(data & 1) && res >= 0 && (size_t)res != f->len)
 		res = -EIO;	/* short write: the sync is cancelled */
 	if (res < 0 && f->error == 0)
@@ -391,9 +410,12 @@ static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
 	f->ops_left--;
 }
 
-/* The oldest flight landed: the durable mark moves over it. */
+/* The oldest flight landed: the durable mark moves over it, and only
+ * over it: its records follow the mark without a gap. */
 static void retire_oldest(struct jr_journal *j, struct flight *f)
 {
+	JR_ASSERT(f->first_seq == j->durable_seq + 1);
+	JR_ASSERT(f->last_seq >= f->first_seq && f->last_seq < j->next_seq);
 	j->io_error = 0;
 	j->durable_seq = f->last_seq;
 	j->stats.bytes += f->len;
@@ -409,6 +431,7 @@ static void retire_oldest(struct jr_journal *j, struct flight *f)
  * flush; nothing after it counts as durable until it succeeds. */
 static void retire_done(struct jr_journal *j)
 {
+	JR_ASSERT(j->flight_count <= JR_JOURNAL_FLIGHTS);
 	while (j->flight_count) {
 		struct flight *f = flight_at(j, 0);
 		if (f->ops_left || !f->busy)
@@ -519,9 +542,18 @@ static struct flight *group_to_flight(struct jr_journal *j)
 	char *buf = f->buf;
 	size_t cap = f->cap;
 
+	JR_ASSERT(j->flight_count < JR_JOURNAL_FLIGHTS && !f->busy && f->len == 0);
+	/* Flights follow each other, and the first follows the durable mark. */
+	JR_ASSERT(j->group_first_seq == (j->flight_count ? flight_at(j, j->flight_count - 1)->last_seq
+							  : j->durable_seq) + 1);
+	/* Aligned, and within the segment unless alone in it (a group larger
+	 * than a segment gets one of its own, which grows). */
+	JR_ASSERT(j->assigned % 8 == 0);
+	JR_ASSERT(j->assigned == 0 || j->assigned + j->group_len <= j->segment_bytes);
 	f->buf = j->group;
 	f->cap = j->group_cap;
 	f->len = j->group_len;
+	f->first_seq = j->group_first_seq;
 	f->last_seq = j->next_seq - 1;
 	f->fd = j->fd;
 	f->offset = j->assigned;
@@ -564,8 +596,9 @@ int jr_journal_commit(struct jr_journal *j)
 		rc = jr_journal_flush(j);
 		if (rc < 0 && rc != -EAGAIN)
 			return rc;
+		JR_ASSERT(j->flight_count > 0);	/* records wait in a flight */
 		if (j->flight_count == 0)
-			return -EIO;	/* cannot happen: records wait in no flight */
+			return -EIO;
 		rc = wait_one(j);
 		if (rc < 0)
 			return rc;
@@ -754,6 +787,7 @@ static void replay_segment(struct replay *r, const char *data, size_t size)
 
 	while (pos + JR_JOURNAL_HEADER_BYTES <= size) {
 		struct record_header h;
+		JR_ASSERT(pos % 8 == 0);	/* records start 8-aligned */
 		memcpy(&h, data + pos, sizeof(h));
 		if (h.len == 0 && h.seq == 0 && h.crc == 0)
 			break;	/* the preallocated tail */
