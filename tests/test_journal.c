@@ -2,7 +2,9 @@
  * test_journal.c - the journal's records survive a round trip through
  * group commits and segment roll-over, and replay keeps exactly the
  * records before a torn tail (truncated at random offsets) or a corrupt
- * byte, and reports what it dropped.
+ * byte, and reports what it dropped. With faults injected (debug builds):
+ * a failed write, a refused submit, a full submission queue and a failed
+ * event fd registration lose no record and hang no wait.
  */
 #include "testutil.h"
 
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/common.h"
 #include "base/crc32c.h"
 #include "journal/journal.h"
 
@@ -395,6 +398,8 @@ static void test_failed_write_is_sent_again(void **state)
 	uint64_t last = 0;
 	int rc;
 
+	if (!JR_DEBUG)
+		skip();
 	snprintf(path, sizeof(path), "%s/eio", dir);
 	assert_int_equal(jr_journal_open(&j, &o), 0);
 	for (uint32_t i = 0; i < 50; i++)
@@ -402,7 +407,7 @@ static void test_failed_write_is_sent_again(void **state)
 	assert_int_equal(jr_journal_commit(j), 0);
 	for (uint32_t i = 50; i < 100; i++)
 		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
-	jr_journal_fail_writes(j, 2);
+	jr_journal_inject_faults(JR_JOURNAL_FAULT_WRITE, 2);
 	rc = jr_journal_commit(j);
 	assert_true(rc < 0);
 	assert_int_equal(jr_journal_durable_seq(j), 50);
@@ -420,6 +425,122 @@ static void test_failed_write_is_sent_again(void **state)
 	assert_int_equal(res.bytes_dropped, 0);
 }
 
+/* Records 1..n as count_record sees them, each exactly once. */
+static void replay_expect(const char *path, uint64_t n)
+{
+	struct jr_journal_replay_result res;
+	uint64_t last = 0;
+
+	assert_int_equal(jr_journal_replay(path, count_record, &last, &res), 0);
+	assert_int_equal(res.records, n);
+	assert_int_equal(res.last_seq, n);
+	assert_int_equal(res.bytes_dropped, 0);
+}
+
+static void append_n(struct jr_journal *j, uint32_t from, uint32_t n)
+{
+	unsigned char buf[300];
+
+	for (uint32_t i = from; i < from + n; i++)
+		assert_int_equal(jr_journal_append(j, 1, buf, payload_of(i, buf), NULL), 0);
+}
+
+/* liburing returns a failed registration's error and leaves errno alone:
+ * open fails with that error and leaves no segment behind. (It read
+ * errno, and opened a journal whose event fd never woke anyone.) */
+static void test_failed_event_fd_registration_fails_open(void **state)
+{
+	(void)state;
+	char path[300], seg[600];
+	struct jr_journal_opts o = { .dir = path };
+	struct jr_journal *j = NULL;
+
+	if (!JR_DEBUG)
+		skip();
+	snprintf(path, sizeof(path), "%s/register", dir);
+	jr_journal_inject_faults(JR_JOURNAL_FAULT_REGISTER, 1);
+	assert_int_equal(jr_journal_open(&j, &o), -EBUSY);
+	assert_null(j);
+	snprintf(seg, sizeof(seg), "%s/journal-%016llx.log", path, 1ull);
+	assert_int_equal(access(seg, F_OK), -1);
+	assert_int_equal(jr_journal_open(&j, &o), 0);	/* the fault is spent */
+	jr_journal_close(j);
+}
+
+/* A submit the kernel refuses leaves the flight queued: nothing counts as
+ * durable, the error says why, and the next call sends it; a commit
+ * returns the refusal rather than wait for completions that cannot come. */
+static void test_refused_submit_loses_nothing(void **state)
+{
+	(void)state;
+	char path[300];
+	struct jr_journal_opts o = { .dir = path };
+	struct jr_journal *j;
+
+	if (!JR_DEBUG)
+		skip();
+	snprintf(path, sizeof(path), "%s/submit", dir);
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	append_n(j, 0, 50);
+	jr_journal_inject_faults(JR_JOURNAL_FAULT_SUBMIT, 1);
+	assert_int_equal(jr_journal_flush(j), 0);	/* queued, not sent */
+	assert_int_equal(jr_journal_pending(j), 0);
+	assert_int_equal(jr_journal_error(j), -EAGAIN);
+	assert_int_equal(jr_journal_reap(j), 0);	/* sent now */
+	assert_int_equal(jr_journal_error(j), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	assert_int_equal(jr_journal_durable_seq(j), 50);
+	append_n(j, 50, 50);
+	jr_journal_inject_faults(JR_JOURNAL_FAULT_SUBMIT, 2);	/* flush's and the wait's */
+	assert_int_equal(jr_journal_commit(j), -EAGAIN);
+	assert_int_equal(jr_journal_durable_seq(j), 50);
+	assert_true(jr_journal_busy(j));
+	assert_int_equal(jr_journal_commit(j), 0);
+	assert_int_equal(jr_journal_durable_seq(j), 100);
+	assert_int_equal(jr_journal_error(j), 0);
+	jr_journal_close(j);
+	replay_expect(path, 100);
+}
+
+/* A submission queue with room for one flight, filled by a refused
+ * submit: the next group is not taken apart from its sync (no entry
+ * queued without room for both), the flush says so and keeps the group,
+ * and once the queue is sent the group goes. */
+static void test_full_sq_keeps_the_group(void **state)
+{
+	(void)state;
+	char path[300];
+	struct jr_journal_opts o = { .dir = path, .sq_entries = 2 };
+	struct jr_journal *j;
+
+	if (!JR_DEBUG)
+		skip();
+	snprintf(path, sizeof(path), "%s/fullsq", dir);
+	o.sq_entries = 1;
+	assert_int_equal(jr_journal_open(&j, &o), -EINVAL);	/* no room for a flight */
+	o.sq_entries = 2;
+	assert_int_equal(jr_journal_open(&j, &o), 0);
+	append_n(j, 0, 10);
+	jr_journal_inject_faults(JR_JOURNAL_FAULT_SUBMIT, 2);
+	assert_int_equal(jr_journal_flush(j), 0);	/* the SQ now full, unsent */
+	append_n(j, 10, 10);
+	assert_int_equal(jr_journal_flush(j), -EAGAIN);	/* sent again: refused */
+	assert_int_equal(jr_journal_pending(j), 10);	/* the group is kept */
+	assert_int_equal(jr_journal_flush(j), 0);	/* both go */
+	assert_int_equal(jr_journal_pending(j), 0);
+	assert_int_equal(jr_journal_commit(j), 0);
+	assert_int_equal(jr_journal_durable_seq(j), 20);
+	for (uint32_t i = 0; i < 40; i++) {	/* four flights in the air, tiny SQ */
+		append_n(j, 20 + i * 10, 10);
+		int rc = jr_journal_flush(j);
+		assert_true(rc == 0 || rc == -EAGAIN);
+		jr_journal_reap(j);
+	}
+	assert_int_equal(jr_journal_commit(j), 0);
+	jr_journal_close(j);
+	replay_expect(path, 420);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +553,9 @@ int main(void)
 		cmocka_unit_test(test_cut_then_append),
 		cmocka_unit_test(test_gap_at_tail),
 		cmocka_unit_test(test_failed_write_is_sent_again),
+		cmocka_unit_test(test_failed_event_fd_registration_fails_open),
+		cmocka_unit_test(test_refused_submit_loses_nothing),
+		cmocka_unit_test(test_full_sq_keeps_the_group),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

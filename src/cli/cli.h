@@ -1,11 +1,12 @@
 /*
- * cli.h - what the jobring CLI's commands share: the connection, requests
- * that turn daemon errors into messages, and the exit codes of
- * docs/man/jobring.1.
+ * cli.h - what the jobring CLI's commands share (common.c): the connection,
+ * requests that turn daemon errors into messages, and the exit codes of
+ * docs/man/jobring.1. The commands themselves are in commands.h.
  */
 #ifndef JR_CLI_H
 #define JR_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,10 +20,15 @@ enum cli_exit {
 	CLI_USAGE = 2,
 	CLI_UNREACHABLE = 3,	/* no daemon at the socket */
 	CLI_JOB_FAILED = 4,	/* wait: a job failed or was cancelled */
+	CLI_NO_MEMORY = 5,	/* jobring itself ran out of memory */
 };
 
 struct cli {
-	const char *socket;	/* --socket, $JOBRING_SOCKET or the default */
+	const char *socket;	/* --socket, else default_socket once connecting */
+	/* $JOBRING_SOCKET or the daemon's default, held here because
+	 * messages name it after cli_connect() returned; as long as a path
+	 * can be, so that one too long for a socket is refused, not cut. */
+	char default_socket[PATH_MAX];
 	struct jr_client *client;
 	bool json;		/* --json: print the daemon's JSON as it is */
 };
@@ -39,20 +45,13 @@ cJSON *cli_call(struct cli *c, const char *method, const char *path, const char 
 /* Print a JSON value indented. */
 void cli_print_json(const cJSON *v);
 
+/* Grow *buf (its size in *cap) to hold at least need bytes, doubling,
+ * contents kept: 0, or -ENOMEM with *buf and *cap as they were. Debug
+ * builds refuse sizes over $JR_TEST_CLI_ALLOC_MAX bytes, as a full memory
+ * would, so that the tests can see what that does. */
+int cli_grow(char **buf, size_t *cap, size_t need);
+
 const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
 double cli_num(const cJSON *o, const char *key);		/* 0 if absent */
-
-/* The commands; argv[0] is the command's name. Each returns an exit code. */
-int cli_submit(struct cli *c, int argc, char **argv);
-int cli_show(struct cli *c, int argc, char **argv);
-int cli_ls(struct cli *c, int argc, char **argv);
-int cli_cancel(struct cli *c, int argc, char **argv);
-int cli_wait(struct cli *c, int argc, char **argv);
-int cli_logs(struct cli *c, int argc, char **argv);
-int cli_workers(struct cli *c, int argc, char **argv);
-int cli_executions(struct cli *c, int argc, char **argv);
-int cli_stats(struct cli *c, int argc, char **argv);
-int cli_queues(struct cli *c, int argc, char **argv);
-int cli_shutdown(struct cli *c, int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * main.c - jobring, the command-line client of jobringd: global options,
- * the command table, and the helpers the commands share (cli.h).
+ * main.c - jobring, the command-line client of jobringd: global options
+ * and the command table. The commands (submit.c, show.c, follow.c) are
+ * below it, and the helpers they share (common.c) below them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/commands.h"
 
 static void usage(FILE *f)
 {
@@ -35,97 +36,7 @@ static void usage(FILE *f)
 "\n"
 "Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
 "daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
-"4 (wait) a job failed or was cancelled. See jobring(1).\n");
-}
-
-bool cli_connect(struct cli *c)
-{
-	char path[108];
-	int rc;
-
-	if (c->client)
-		return true;
-	if (!c->socket)
-		c->socket = jr_client_default_socket(path, sizeof(path));
-	rc = jr_client_open(&c->client, c->socket);
-	if (rc < 0) {
-		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", c->socket,
-			strerror(-rc));
-		return false;
-	}
-	return true;
-}
-
-static void print_error(const char *body, int status)
-{
-	cJSON *o = cJSON_Parse(body);
-	const cJSON *e = cJSON_GetObjectItem(o, "error");
-	const cJSON *lines = cJSON_GetObjectItem(e, "lines"), *l;
-
-	if (e)
-		fprintf(stderr, "jobring: %s (%s, HTTP %d)\n", cli_str(e, "message"),
-			cli_str(e, "code"), status);
-	else
-		fprintf(stderr, "jobring: HTTP %d\n", status);
-	cJSON_ArrayForEach(l, lines)
-		fprintf(stderr, "  line %.0f: %s\n", cli_num(l, "line"), cli_str(l, "message"));
-	cJSON_Delete(o);
-}
-
-cJSON *cli_call(struct cli *c, const char *method, const char *path, const char *body,
-		size_t body_len, int *exit_code)
-{
-	char *resp = NULL;
-	cJSON *o;
-	int rc;
-
-	if (!cli_connect(c)) {
-		*exit_code = CLI_UNREACHABLE;
-		return NULL;
-	}
-	rc = jr_client_request(c->client, method, path, body, body_len, &resp, NULL);
-	if (rc < 0) {
-		fprintf(stderr, "jobring: %s %s: %s\n", method, path, strerror(-rc));
-		*exit_code = CLI_UNREACHABLE;
-		return NULL;
-	}
-	if (rc >= 300) {
-		print_error(resp, rc);
-		free(resp);
-		*exit_code = CLI_REFUSED;
-		return NULL;
-	}
-	o = rc == 204 ? cJSON_CreateNull() : cJSON_Parse(resp);
-	free(resp);
-	if (!o) {
-		fprintf(stderr, "jobring: the daemon's answer is not JSON\n");
-		*exit_code = CLI_REFUSED;
-	}
-	*exit_code = o ? CLI_OK : CLI_REFUSED;
-	return o;
-}
-
-void cli_print_json(const cJSON *v)
-{
-	char *text = cJSON_Print(v);
-
-	if (text)
-		puts(text);
-	free(text);
-}
-
-const char *cli_str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-double cli_num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+"4 (wait) a job failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
 
 static const struct {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli/commands.h"
 
 /* getopt over a command's options; returns false after printing usage. */
 struct opt_spec {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/commands.h"
 #include "base/units.h"
 
 struct submit_opts {
@@ -173,6 +173,12 @@ static void add_cwd(cJSON *tmpl)
 		cJSON_AddStringToObject(tmpl, "cwd", cwd);
 }
 
+static int out_of_memory(const char *what)
+{
+	fprintf(stderr, "jobring submit: out of memory %s: nothing was submitted\n", what);
+	return CLI_NO_MEMORY;
+}
+
 static int submit_one(struct cli *c, struct submit_opts *s, int argc, char **argv)
 {
 	cJSON *cmd = cJSON_AddArrayToObject(s->tmpl, "command"), *answer;
@@ -181,7 +187,9 @@ static int submit_one(struct cli *c, struct submit_opts *s, int argc, char **arg
 
 	for (int i = 0; i < argc; i++)
 		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
-	body = cJSON_PrintUnformatted(s->tmpl);
+	body = cmd ? cJSON_PrintUnformatted(s->tmpl) : NULL;
+	if (!body)
+		return out_of_memory("building the job");
 	answer = cli_call(c, "POST", "/jobs", body, strlen(body), &rc);
 	free(body);
 	if (answer && !s->quiet && c->json)
@@ -192,75 +200,124 @@ static int submit_one(struct cli *c, struct submit_opts *s, int argc, char **arg
 	return rc;
 }
 
-/* POST one batch; print its ids. */
-static int send_batch(struct cli *c, struct submit_opts *s, const char *body, size_t len,
-		      size_t *total)
-{
-	int rc;
-	cJSON *answer = cli_call(c, "POST", "/jobs/batch", body, len, &rc), *id;
-	const cJSON *ids = cJSON_GetObjectItem(answer, "job_ids");
-
-	cJSON_ArrayForEach(id, ids) {
-		if (!s->quiet)
-			puts(id->valuestring);
-		(*total)++;
-	}
-	cJSON_Delete(answer);
-	return rc;
-}
+/* The jobs of --file not yet sent, one JSON object a line. */
+struct file_batch {
+	const char *prefix;	/* the template without its closing brace */
+	char *body;
+	size_t len, cap;
+	size_t count;		/* jobs in body */
+	size_t first_line;	/* the line of the file the first of them is on */
+	size_t total;		/* jobs submitted */
+};
 
 /* The template without its closing brace, to which each line's command
- * is appended. */
+ * is appended; NULL when out of memory. */
 static char *template_prefix(cJSON *tmpl)
 {
 	char *t = cJSON_PrintUnformatted(tmpl);
-	size_t n = strlen(t);
+	size_t n;
 
+	if (!t)
+		return NULL;
+	n = strlen(t);
 	t[n - 1] = '\0';	/* drop "}" */
 	if (n > 2)
 		strcat(t, ",");	/* room: the "}" freed one byte, and "{}" has none to add */
 	return t;
 }
 
+/* Add the job of one line (at line number lineno): 0 or -ENOMEM. */
+static int batch_add(struct file_batch *b, const char *line, size_t lineno)
+{
+	cJSON *str = cJSON_CreateString(line);
+	char *quoted = str ? cJSON_PrintUnformatted(str) : NULL;
+	int rc = -ENOMEM;
+
+	if (quoted)	/* 64: the command's array around the line, "}\n" and NUL */
+		rc = cli_grow(&b->body, &b->cap,
+			      b->len + strlen(b->prefix) + strlen(quoted) + 64);
+	if (rc == 0) {
+		b->len += (size_t)sprintf(b->body + b->len,
+					  "%s\"command\":[\"/bin/sh\",\"-c\",%s]}\n",
+					  b->prefix, quoted);
+		if (b->count++ == 0)
+			b->first_line = lineno;
+	}
+	free(quoted);
+	cJSON_Delete(str);
+	return rc;
+}
+
+/* POST the batch to /jobs/batch, print its ids, empty it. */
+static int batch_send(struct cli *c, struct submit_opts *s, struct file_batch *b)
+{
+	int rc;
+	cJSON *answer = cli_call(c, "POST", "/jobs/batch", b->body, b->len, &rc), *id;
+	const cJSON *ids = cJSON_GetObjectItem(answer, "job_ids");
+
+	cJSON_ArrayForEach(id, ids) {
+		if (!s->quiet)
+			puts(id->valuestring);
+		b->total++;
+	}
+	cJSON_Delete(answer);
+	b->len = b->count = 0;
+	return rc;
+}
+
+/* Out of memory or a read error at line lineno: which lines did not go. */
+static int lines_not_submitted(const struct submit_opts *s, const struct file_batch *b,
+			       size_t lineno, int err)
+{
+	fprintf(stderr, "jobring submit: %s at line %zu of %s: lines %zu on were not submitted\n",
+		err == ENOMEM ? "out of memory" : strerror(err), lineno, s->file,
+		b->count ? b->first_line : lineno);
+	return err == ENOMEM ? CLI_NO_MEMORY : CLI_USAGE;
+}
+
+/* Every line of f, sent a batch at a time; the exit code. */
+static int submit_lines(struct cli *c, struct submit_opts *s, FILE *f, struct file_batch *b)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	int rc = CLI_OK;
+	ssize_t n;
+
+	while (rc == CLI_OK && (errno = 0, n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (batch_add(b, line, lineno) < 0)
+			rc = lines_not_submitted(s, b, lineno, ENOMEM);
+		else if (b->count == s->batch_size)
+			rc = batch_send(c, s, b);
+	}
+	if (rc == CLI_OK && !feof(f))	/* getline failed: not the end */
+		rc = lines_not_submitted(s, b, lineno + 1, errno ? errno : EIO);
+	if (rc == CLI_OK && b->count)
+		rc = batch_send(c, s, b);
+	free(line);
+	return rc;
+}
+
 static int submit_file(struct cli *c, struct submit_opts *s)
 {
 	FILE *f = strcmp(s->file, "-") == 0 ? stdin : fopen(s->file, "r");
-	char *prefix, *line = NULL, *body = NULL;
-	size_t cap = 0, len = 0, body_cap = 0, count = 0, total = 0;
-	int rc = CLI_OK;
-	ssize_t n;
+	int rc;
 
 	if (!f) {
 		fprintf(stderr, "jobring submit: %s: %s\n", s->file, strerror(errno));
 		return CLI_USAGE;
 	}
-	prefix = template_prefix(s->tmpl);
-	while (rc == CLI_OK && (n = getline(&line, &cap, f)) >= 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		cJSON *str = cJSON_CreateString(line);
-		char *quoted = cJSON_PrintUnformatted(str);
-		size_t need = strlen(prefix) + strlen(quoted) + 64;
-		if (len + need > body_cap) {
-			body_cap = (len + need) * 2;
-			body = realloc(body, body_cap);
-		}
-		len += (size_t)sprintf(body + len, "%s\"command\":[\"/bin/sh\",\"-c\",%s]}\n", prefix, quoted);
-		free(quoted);
-		cJSON_Delete(str);
-		if (++count == s->batch_size) {
-			rc = send_batch(c, s, body, len, &total);
-			len = count = 0;
-		}
-	}
-	if (rc == CLI_OK && count)
-		rc = send_batch(c, s, body, len, &total);
-	fprintf(stderr, "jobring: submitted %zu jobs\n", total);
+	char *prefix = template_prefix(s->tmpl);
+	struct file_batch b = { .prefix = prefix };
+
+	rc = prefix ? submit_lines(c, s, f, &b) : out_of_memory("building the jobs");
+	fprintf(stderr, "jobring: submitted %zu jobs\n", b.total);
 	free(prefix);
-	free(line);
-	free(body);
+	free(b.body);
 	if (f != stdin)
 		fclose(f);
 	return rc;
@@ -271,6 +328,8 @@ int cli_submit(struct cli *c, int argc, char **argv)
 	struct submit_opts s = { .tmpl = cJSON_CreateObject(), .batch_size = 10000 };
 	int rc;
 
+	if (!s.tmpl)
+		return out_of_memory("building the job");
 	if (parse(&s, argc, argv) < 0) {
 		cJSON_Delete(s.tmpl);
 		return CLI_USAGE;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,15 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/common.h"
 #include "base/crc32c.h"
 #include "journal/journal.h"
 
 #define SEGMENT_DEFAULT (64ull << 20)
 #define PAD8(n) JR_JOURNAL_PAD8(n)
 
+/* On disk (journal.h): records are read back by replay, by
+ * tools/jobring-journal and by the next version, so the layout is pinned. */
 struct record_header {
 	uint32_t len;
 	uint32_t crc;
@@ -32,12 +36,23 @@ struct record_header {
 	uint32_t zero32;
 };
 _Static_assert(sizeof(struct record_header) == JR_JOURNAL_HEADER_BYTES, "header size");
+_Static_assert(offsetof(struct record_header, len) == 0, "len at 0");
+_Static_assert(offsetof(struct record_header, crc) == 4, "crc at 4");
+_Static_assert(offsetof(struct record_header, seq) == 8, "seq at 8");
+_Static_assert(offsetof(struct record_header, type) == 16, "type at 16");
+_Static_assert(offsetof(struct record_header, zero16) == 18, "zero16 at 18");
+_Static_assert(offsetof(struct record_header, zero32) == 20, "zero32 at 20");
+/* Records start 8-aligned: a header keeps the payload after it aligned. */
+_Static_assert(JR_JOURNAL_HEADER_BYTES % 8 == 0, "header keeps 8-byte alignment");
+_Static_assert(JR_JOURNAL_PAD8(1u) == 8 && JR_JOURNAL_PAD8(8u) == 8, "PAD8 pads to 8");
+/* A record's length fits its u32, padding included. */
+_Static_assert(JR_JOURNAL_PAD8(JR_JOURNAL_RECORD_MAX) <= UINT32_MAX, "len fits u32");
 
 /* A group on its way to disk: one write and one fdatasync. */
 struct flight {
 	char *buf;
 	size_t len, cap;
-	uint64_t last_seq;
+	uint64_t first_seq, last_seq;
 	int fd;
 	uint64_t offset;
 	int ops_left;		/* CQEs still to come */
@@ -55,10 +70,10 @@ struct jr_journal {
 	int spare_fd;		/* the next segment, preallocated; -1: none */
 	int space_error;	/* why there is no spare: 0 or -errno */
 	int io_error;		/* the last failed flight's error, until one succeeds */
+	int submit_error;	/* a refused submit's, while what it held waits queued */
 	struct io_uring ring;
 	int event_fd;
 	bool no_sync, trim_on_close;
-	uint32_t fail_writes;	/* tests: this many next writes fail (EBADF) */
 	char *group;
 	size_t group_len, group_cap, group_records;
 	uint64_t group_first_seq;
@@ -66,6 +81,24 @@ struct jr_journal {
 	uint32_t flight_head, flight_count;	/* FIFO, oldest first */
 	struct jr_journal_stats stats;
 };
+
+/* Tests (debug builds): faults still to inject, by kind, in every journal. */
+static uint32_t faults_left[JR_JOURNAL_FAULT_KINDS];
+
+void jr_journal_inject_faults(enum jr_journal_fault kind, uint32_t n)
+{
+	JR_ASSERT(kind < JR_JOURNAL_FAULT_KINDS);
+	faults_left[kind] = n;
+}
+
+/* Does this call fail, injected? Always false in release builds. */
+static bool fault_injected(enum jr_journal_fault kind)
+{
+	if (!JR_DEBUG || faults_left[kind] == 0)
+		return false;
+	faults_left[kind]--;
+	return true;
+}
 
 static uint32_t record_crc(uint64_t seq, uint16_t type, const void *payload, uint32_t len)
 {
@@ -145,12 +178,40 @@ static int segment_switch(struct jr_journal *j, uint64_t first_seq)
 	return 0;
 }
 
+/* The SQ as asked (default 16 entries); the CQ holds the completions of
+ * every flight at once however small the SQ (a write and a sync each),
+ * twice the SQ by default. */
+static int ring_init(struct jr_journal *j, uint32_t sq_entries)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE };
+	uint32_t sq = sq_entries ? sq_entries : 4 * JR_JOURNAL_FLIGHTS;
+
+	p.cq_entries = 2 * (sq > 4 * JR_JOURNAL_FLIGHTS ? sq : 4 * JR_JOURNAL_FLIGHTS);
+	return io_uring_queue_init_params(sq, &j->ring, &p);
+}
+
+/* The event fd, readable when a flight lands. liburing returns the error
+ * of a registration and leaves errno alone: a failed one read errno (0,
+ * or a stale value) and opened a journal whose flights never woke it. */
+static int event_fd_attach(struct jr_journal *j)
+{
+	int rc;
+
+	j->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->event_fd < 0)
+		return -errno;
+	rc = fault_injected(JR_JOURNAL_FAULT_REGISTER)
+		     ? -EBUSY
+		     : io_uring_register_eventfd(&j->ring, j->event_fd);
+	return rc < 0 ? rc : 0;
+}
+
 int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 {
 	struct jr_journal *j;
 	int rc;
 
-	if (!opts || !opts->dir || strlen(opts->dir) >= sizeof(j->dir))
+	if (!opts || !opts->dir || strlen(opts->dir) >= sizeof(j->dir) || opts->sq_entries == 1)
 		return -EINVAL;
 	if (mkdir(opts->dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -164,14 +225,12 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 	j->no_sync = opts->no_sync;
 	j->trim_on_close = opts->trim_on_close;
 	j->durable_seq = j->next_seq - 1;
-	rc = io_uring_queue_init(4 * JR_JOURNAL_FLIGHTS, &j->ring, 0);
+	rc = ring_init(j, opts->sq_entries);
 	if (rc < 0) {
 		jr_free(j);
 		return rc;
 	}
-	j->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (j->event_fd < 0 || io_uring_register_eventfd(&j->ring, j->event_fd) < 0)
-		rc = -errno;
+	rc = event_fd_attach(j);
 	if (rc == 0)
 		rc = segment_switch(j, j->next_seq);
 	if (rc < 0) {
@@ -179,6 +238,24 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 		return rc;
 	}
 	*out = j;
+	return 0;
+}
+
+/* Room in the group for size bytes: 0 or -ENOMEM. */
+static int group_grow(struct jr_journal *j, size_t size)
+{
+	size_t cap = j->group_cap ? j->group_cap : 65536;
+	char *g;
+
+	if (size <= j->group_cap)
+		return 0;
+	while (cap < size)
+		cap *= 2;
+	g = realloc(j->group, cap);
+	if (!g)
+		return -ENOMEM;
+	j->group = g;
+	j->group_cap = cap;
 	return 0;
 }
 
@@ -194,17 +271,8 @@ int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *
 	if (len > JR_JOURNAL_RECORD_MAX)
 		return -E2BIG;
 	need = JR_JOURNAL_HEADER_BYTES + PAD8(len);
-	if (j->group_len + need > j->group_cap) {
-		size_t cap = j->group_cap ? j->group_cap : 65536;
-		char *g;
-		while (cap < j->group_len + need)
-			cap *= 2;
-		g = realloc(j->group, cap);
-		if (!g)
-			return -ENOMEM;
-		j->group = g;
-		j->group_cap = cap;
-	}
+	if (group_grow(j, j->group_len + need) < 0)
+		return -ENOMEM;
 	h.len = (uint32_t)len;
 	h.crc = jr_crc32c(jr_crc32c(0, &h.seq, sizeof(h.seq)), &h.type, sizeof(h.type));
 	p = j->group + j->group_len + sizeof(h);
@@ -217,6 +285,9 @@ int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *
 	memcpy(j->group + j->group_len, &h, sizeof(h));
 	if (j->group_records == 0)
 		j->group_first_seq = h.seq;
+	/* The group's records are numbered on from the first, without a gap. */
+	JR_ASSERT(h.seq == j->group_first_seq + j->group_records);
+	JR_ASSERT(j->group_len % 8 == 0 && need % 8 == 0);
 	j->group_len += need;
 	j->group_records++;
 	if (seq)
@@ -240,32 +311,88 @@ static struct flight *flight_at(struct jr_journal *j, uint32_t k)
 	return &j->flights[(j->flight_head + k) % JR_JOURNAL_FLIGHTS];
 }
 
+/* SQ entries a flight takes: its write, and the sync linked to it. */
+static unsigned flight_ops(const struct jr_journal *j)
+{
+	return j->no_sync ? 1 : 2;
+}
+
+/* Hand what the SQ holds to the kernel. A refused submit (-EAGAIN,
+ * -EBUSY, -ENOMEM) leaves it queued, noted in submit_error: the next
+ * flush, reap, maintain or wait sends it again. Ignored, as it was, a
+ * refusal left its flight waiting for completions that never came. */
+static int sq_send(struct jr_journal *j)
+{
+	int rc = 0;
+
+	while (io_uring_sq_ready(&j->ring) > 0) {
+		rc = fault_injected(JR_JOURNAL_FAULT_SUBMIT) ? -EAGAIN : io_uring_submit(&j->ring);
+		if (rc == -EINTR)
+			continue;
+		if (rc == 0)
+			rc = -EAGAIN;	/* nothing taken: try later, not in a loop */
+		if (rc < 0)
+			break;
+	}
+	j->submit_error = rc < 0 ? rc : 0;
+	return j->submit_error;
+}
+
+/* Room in the SQ for a flight's entries, all of them: the write and its
+ * linked sync must go in one submission, or the link breaks and the sync
+ * may run first. A full SQ (what refused submits left) is sent first.
+ * 0, or why there is no room; then nothing was queued. */
+static int sq_make_room(struct jr_journal *j)
+{
+	int rc;
+
+	if (io_uring_sq_space_left(&j->ring) >= flight_ops(j))
+		return 0;
+	rc = sq_send(j);
+	if (io_uring_sq_space_left(&j->ring) >= flight_ops(j))
+		return 0;
+	return rc < 0 ? rc : -EBUSY;
+}
+
+/* An entry of the room sq_make_room() made: never NULL (one writer). */
+static struct io_uring_sqe *sqe_get(struct jr_journal *j)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&j->ring);
+
+	JR_ASSERT(sqe != NULL);
+	return sqe;
+}
+
 /* One write and one fdatasync, linked: the sync runs only after the
- * write completed in full. */
-static void flight_submit(struct jr_journal *j, struct flight *f)
+ * write completed in full. Queued, then sent: a refused submit leaves the
+ * flight queued (sq_send()). 0, or no room in the SQ (nothing queued). */
+static int flight_submit(struct jr_journal *j, struct flight *f)
 {
 	uint64_t tag = (uint64_t)(f - j->flights);
-	struct io_uring_sqe *w = io_uring_get_sqe(&j->ring), *s;
-
+	struct io_uring_sqe *w, *s;
+	int rc = sq_make_room(j);
 	int fd = f->fd;
 
-	if (j->fail_writes) {	/* tests: a write the kernel refuses */
-		j->fail_writes--;
-		fd = -1;
-	}
+	if (rc < 0)
+		return rc;
+	JR_ASSERT(!f->busy && f->len > 0 && f->offset % 8 == 0);
+	if (fault_injected(JR_JOURNAL_FAULT_WRITE))
+		fd = -1;	/* tests: a write the kernel refuses */
+	w = sqe_get(j);
 	io_uring_prep_write(w, fd, f->buf, (unsigned)f->len, f->offset);
 	io_uring_sqe_set_data64(w, tag << 1);
 	f->ops_left = 1;
 	if (!j->no_sync) {
 		w->flags |= IOSQE_IO_LINK;
-		s = io_uring_get_sqe(&j->ring);
+		s = sqe_get(j);
 		io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
 		io_uring_sqe_set_data64(s, tag << 1 | 1);
 		f->ops_left = 2;
 	}
 	f->error = 0;
 	f->busy = true;
-	io_uring_submit(&j->ring);
+	sq_send(j);
+	return 0;
 }
 
 static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
@@ -274,6 +401,8 @@ static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
 	struct flight *f = &j->flights[data >> 1];
 	int res = cqe->res;
 
+	JR_ASSERT((data >> 1) < JR_JOURNAL_FLIGHTS);
+	JR_ASSERT(f->busy && f->ops_left > 0);	/* one CQE per operation sent */
 	if (!(data & 1) && res >= 0 && (size_t)res != f->len)
 		res = -EIO;	/* short write: the sync is cancelled */
 	if (res < 0 && f->error == 0)
@@ -281,11 +410,28 @@ static void on_cqe(struct jr_journal *j, const struct io_uring_cqe *cqe)
 	f->ops_left--;
 }
 
+/* The oldest flight landed: the durable mark moves over it, and only
+ * over it: its records follow the mark without a gap. */
+static void retire_oldest(struct jr_journal *j, struct flight *f)
+{
+	JR_ASSERT(f->first_seq == j->durable_seq + 1);
+	JR_ASSERT(f->last_seq >= f->first_seq && f->last_seq < j->next_seq);
+	j->io_error = 0;
+	j->durable_seq = f->last_seq;
+	j->stats.bytes += f->len;
+	j->stats.syncs++;
+	f->busy = false;
+	f->len = 0;
+	j->flight_head = (j->flight_head + 1) % JR_JOURNAL_FLIGHTS;
+	j->flight_count--;
+}
+
 /* Oldest flights first: the durable mark moves over each one done. A
  * failed one is written again (same bytes, same place) by the next
  * flush; nothing after it counts as durable until it succeeds. */
 static void retire_done(struct jr_journal *j)
 {
+	JR_ASSERT(j->flight_count <= JR_JOURNAL_FLIGHTS);
 	while (j->flight_count) {
 		struct flight *f = flight_at(j, 0);
 		if (f->ops_left || !f->busy)
@@ -296,14 +442,7 @@ static void retire_done(struct jr_journal *j)
 			f->busy = false;	/* parked: resubmitted by flush */
 			break;
 		}
-		j->io_error = 0;
-		j->durable_seq = f->last_seq;
-		j->stats.bytes += f->len;
-		j->stats.syncs++;
-		f->busy = false;
-		f->len = 0;
-		j->flight_head = (j->flight_head + 1) % JR_JOURNAL_FLIGHTS;
-		j->flight_count--;
+		retire_oldest(j, f);
 	}
 }
 
@@ -313,6 +452,7 @@ int jr_journal_reap(struct jr_journal *j)
 	unsigned head, seen = 0;
 	uint64_t n;
 
+	sq_send(j);
 	if (read(j->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return -errno;
 	io_uring_for_each_cqe(&j->ring, head, cqe) {
@@ -321,14 +461,18 @@ int jr_journal_reap(struct jr_journal *j)
 	}
 	io_uring_cq_advance(&j->ring, seen);
 	retire_done(j);
-	return j->io_error;
+	return j->io_error ? j->io_error : j->submit_error;
 }
 
+/* Wait for one completion. What a refused submit left queued is sent
+ * first: waiting for it unsent would never end. */
 static int wait_one(struct jr_journal *j)
 {
 	struct io_uring_cqe *cqe;
-	int rc;
+	int rc = sq_send(j);
 
+	if (rc < 0)
+		return rc;
 	do	/* a signal (a child's SIGCHLD at shutdown) is not an error */
 		rc = io_uring_wait_cqe(&j->ring, &cqe);
 	while (rc == -EINTR);
@@ -360,15 +504,17 @@ static int drain(struct jr_journal *j)
 	return 0;
 }
 
-/* A parked (failed) flight goes again before anything newer. */
-static bool resubmit_failed(struct jr_journal *j)
+/* A parked (failed) flight goes again before anything newer: 1 when it
+ * went, 0 when there is none, or -errno (no room in the SQ). */
+static int resubmit_failed(struct jr_journal *j)
 {
 	struct flight *f = j->flight_count ? flight_at(j, 0) : NULL;
+	int rc;
 
 	if (!f || f->busy)
-		return false;
-	flight_submit(j, f);
-	return true;
+		return 0;
+	rc = flight_submit(j, f);
+	return rc < 0 ? rc : 1;
 }
 
 /* Make room in the segment for len more bytes: a new segment once every
@@ -387,28 +533,27 @@ static int make_room(struct jr_journal *j, size_t len)
 	return segment_switch(j, j->group_first_seq);
 }
 
-int jr_journal_flush(struct jr_journal *j)
+/* The group becomes the next flight, at the end of what the segment
+ * has given out. Its buffer goes with the flight; the flight's old one
+ * takes its place: no copy. */
+static struct flight *group_to_flight(struct jr_journal *j)
 {
-	struct flight *f;
-	int rc;
-
-	if (resubmit_failed(j) || j->group_len == 0)
-		return 0;
-	if (j->flight_count == JR_JOURNAL_FLIGHTS)
-		return -EAGAIN;
-	rc = make_room(j, j->group_len);
-	if (rc < 0)
-		return rc;
-	if (j->flight_count == JR_JOURNAL_FLIGHTS)
-		return -EAGAIN;
-	f = flight_at(j, j->flight_count);
-	/* The group's buffer goes with the flight; the flight's old one
-	 * takes its place: no copy. */
+	struct flight *f = flight_at(j, j->flight_count);
 	char *buf = f->buf;
 	size_t cap = f->cap;
+
+	JR_ASSERT(j->flight_count < JR_JOURNAL_FLIGHTS && !f->busy && f->len == 0);
+	/* Flights follow each other, and the first follows the durable mark. */
+	JR_ASSERT(j->group_first_seq == (j->flight_count ? flight_at(j, j->flight_count - 1)->last_seq
+							  : j->durable_seq) + 1);
+	/* Aligned, and within the segment unless alone in it (a group larger
+	 * than a segment gets one of its own, which grows). */
+	JR_ASSERT(j->assigned % 8 == 0);
+	JR_ASSERT(j->assigned == 0 || j->assigned + j->group_len <= j->segment_bytes);
 	f->buf = j->group;
 	f->cap = j->group_cap;
 	f->len = j->group_len;
+	f->first_seq = j->group_first_seq;
 	f->last_seq = j->next_seq - 1;
 	f->fd = j->fd;
 	f->offset = j->assigned;
@@ -419,8 +564,27 @@ int jr_journal_flush(struct jr_journal *j)
 	j->assigned += f->len;
 	j->flight_count++;
 	j->stats.groups++;
-	flight_submit(j, f);
-	return 0;
+	return f;
+}
+
+int jr_journal_flush(struct jr_journal *j)
+{
+	int rc = sq_send(j);	/* what a refused submit left: before anything new */
+
+	if (rc == 0)
+		rc = resubmit_failed(j);
+	if (rc != 0 || j->group_len == 0)
+		return rc < 0 ? rc : 0;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	rc = make_room(j, j->group_len);
+	if (rc == 0)
+		rc = sq_make_room(j);	/* before the group leaves: kept on failure */
+	if (rc < 0)
+		return rc;
+	if (j->flight_count == JR_JOURNAL_FLIGHTS)
+		return -EAGAIN;
+	return flight_submit(j, group_to_flight(j));
 }
 
 int jr_journal_commit(struct jr_journal *j)
@@ -432,8 +596,9 @@ int jr_journal_commit(struct jr_journal *j)
 		rc = jr_journal_flush(j);
 		if (rc < 0 && rc != -EAGAIN)
 			return rc;
+		JR_ASSERT(j->flight_count > 0);	/* records wait in a flight */
 		if (j->flight_count == 0)
-			return -EIO;	/* cannot happen: records wait in no flight */
+			return -EIO;
 		rc = wait_one(j);
 		if (rc < 0)
 			return rc;
@@ -473,13 +638,16 @@ uint64_t jr_journal_room(const struct jr_journal *j)
 
 int jr_journal_error(const struct jr_journal *j)
 {
-	return j->io_error ? j->io_error : j->spare_fd < 0 ? j->space_error : 0;
+	if (j->io_error || j->submit_error)
+		return j->io_error ? j->io_error : j->submit_error;
+	return j->spare_fd < 0 ? j->space_error : 0;
 }
 
 int jr_journal_maintain(struct jr_journal *j)
 {
 	spare_make(j);
-	resubmit_failed(j);
+	if (sq_send(j) == 0)
+		resubmit_failed(j);
 	return jr_journal_error(j);
 }
 
@@ -501,11 +669,6 @@ void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *o
 	out->next_seq = j->next_seq;
 	out->room = jr_journal_room(j);
 	out->error = jr_journal_error(j);
-}
-
-void jr_journal_fail_writes(struct jr_journal *j, uint32_t n)
-{
-	j->fail_writes = n;
 }
 
 size_t jr_journal_pending(const struct jr_journal *j)
@@ -624,6 +787,7 @@ static void replay_segment(struct replay *r, const char *data, size_t size)
 
 	while (pos + JR_JOURNAL_HEADER_BYTES <= size) {
 		struct record_header h;
+		JR_ASSERT(pos % 8 == 0);	/* records start 8-aligned */
 		memcpy(&h, data + pos, sizeof(h));
 		if (h.len == 0 && h.seq == 0 && h.crc == 0)
 			break;	/* the preallocated tail */

@@ -52,10 +52,13 @@ struct jr_journal_opts {
 	uint64_t next_seq;	/* the first seq to write (after a replay); 0: 1 */
 	bool no_sync;		/* write without fdatasync (jobringd --sync=none) */
 	bool trim_on_close;	/* give back the last segment's unused space */
+	/* io_uring submission queue entries; 0: 4 * JR_JOURNAL_FLIGHTS. At
+	 * least 2 (a flight is a write and its sync); tests make it small. */
+	uint32_t sq_entries;
 };
 
 /* Open for appending: a new segment starting at opts->next_seq. 0 or
- * -errno. */
+ * -errno (-EINVAL: sq_entries 1). */
 int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts);
 
 /* Add a record to the current group; *seq (may be NULL) receives its
@@ -72,11 +75,15 @@ int jr_journal_commit(struct jr_journal *j);
 
 /* Send the group off without waiting: 0 (also when there is nothing to
  * send, or a failed flight was sent again first), -EAGAIN (every flight
- * in the air: try after a reap), or -errno of a segment switch. */
+ * in the air: try after a reap; or the kernel refused a submit), or
+ * -errno of a segment switch or of a refused submit. A refused submit
+ * loses nothing: what it held stays queued and goes with the next flush,
+ * reap, maintain or commit; the group stays to be sent. */
 int jr_journal_flush(struct jr_journal *j);
 
-/* Take in landed flights (never blocks): 0, or the error of the oldest
- * flight, which stays to be sent again. */
+/* Send what a refused submit left queued, take in landed flights (never
+ * blocks): 0, or the error of the oldest flight, which stays to be sent
+ * again, or of the refused submit. */
 int jr_journal_reap(struct jr_journal *j);
 int jr_journal_event_fd(const struct jr_journal *j);
 uint64_t jr_journal_durable_seq(const struct jr_journal *j);
@@ -88,10 +95,11 @@ bool jr_journal_busy(const struct jr_journal *j);
  * the rest of the segment, plus the spare's size if there is one. */
 uint64_t jr_journal_room(const struct jr_journal *j);
 /* 0, or why records cannot be made durable now: a failed write's error,
- * or (no spare segment) the error of making one, e.g. -ENOSPC. */
+ * a refused submit's (its flights wait queued), or (no spare segment) the
+ * error of making one, e.g. -ENOSPC. */
 int jr_journal_error(const struct jr_journal *j);
-/* Periodic: make the spare if missing, send a failed flight again.
- * Returns jr_journal_error(). */
+/* Periodic: make the spare if missing, send again what a refused submit
+ * left queued and a failed flight. Returns jr_journal_error(). */
 int jr_journal_maintain(struct jr_journal *j);
 /* Start a new segment at the next seq, after every record so far is
  * durable (-EBUSY otherwise): the older segments then hold only records
@@ -109,9 +117,17 @@ void jr_journal_get_stats(const struct jr_journal *j, struct jr_journal_stats *o
 int jr_journal_appendv(struct jr_journal *j, uint16_t type, const struct iovec *iov,
 		       int iovcnt, uint64_t *seq);
 
-/* Tests: the next n writes fail, as a disk returning errors would make
- * them (the write/sync error path and the retry). */
-void jr_journal_fail_writes(struct jr_journal *j, uint32_t n);
+/* Tests, debug builds only (JR_DEBUG; no effect otherwise): the next n
+ * calls of one kind fail, in every journal of the process, as the kernel
+ * or a disk can make them fail, so that the paths handling that run. Not
+ * thread-safe. */
+enum jr_journal_fault {
+	JR_JOURNAL_FAULT_WRITE,		/* the write fails (-EBADF): sent again */
+	JR_JOURNAL_FAULT_SUBMIT,	/* io_uring_submit: -EAGAIN, entries stay queued */
+	JR_JOURNAL_FAULT_REGISTER,	/* io_uring_register_eventfd: -EBUSY */
+	JR_JOURNAL_FAULT_KINDS,
+};
+void jr_journal_inject_faults(enum jr_journal_fault kind, uint32_t n);
 
 /* Records appended, not yet sent. */
 size_t jr_journal_pending(const struct jr_journal *j);

@@ -1,0 +1,24 @@
+/*
+ * commands.h - the jobring CLI's commands, which main.c dispatches to:
+ * submit (submit.c); show, ls, cancel, workers, executions, stats,
+ * queues, shutdown (show.c); wait and logs (follow.c).
+ */
+#ifndef JR_CLI_COMMANDS_H
+#define JR_CLI_COMMANDS_H
+
+#include "cli/cli.h"
+
+/* The commands; argv[0] is the command's name. Each returns an exit code. */
+int cli_submit(struct cli *c, int argc, char **argv);
+int cli_show(struct cli *c, int argc, char **argv);
+int cli_ls(struct cli *c, int argc, char **argv);
+int cli_cancel(struct cli *c, int argc, char **argv);
+int cli_wait(struct cli *c, int argc, char **argv);
+int cli_logs(struct cli *c, int argc, char **argv);
+int cli_workers(struct cli *c, int argc, char **argv);
+int cli_executions(struct cli *c, int argc, char **argv);
+int cli_stats(struct cli *c, int argc, char **argv);
+int cli_queues(struct cli *c, int argc, char **argv);
+int cli_shutdown(struct cli *c, int argc, char **argv);
+
+#endif

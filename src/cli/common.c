@@ -1,0 +1,131 @@
+/*
+ * common.c - what the jobring CLI's commands share (cli.h): the
+ * connection to jobringd, requests whose errors become messages and exit
+ * codes, and reading fields of an answer. The lowest file of src/cli/:
+ * it calls neither a command nor main.c.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "cli/cli.h"
+
+bool cli_connect(struct cli *c)
+{
+	int rc;
+
+	if (c->client)
+		return true;
+	if (!c->socket)
+		c->socket = jr_client_default_socket(c->default_socket,
+						     sizeof(c->default_socket));
+	rc = jr_client_open(&c->client, c->socket);
+	if (rc < 0) {
+		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", c->socket,
+			strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+static void print_error(const char *body, int status)
+{
+	cJSON *o = cJSON_Parse(body);
+	const cJSON *e = cJSON_GetObjectItem(o, "error");
+	const cJSON *lines = cJSON_GetObjectItem(e, "lines"), *l;
+
+	if (e)
+		fprintf(stderr, "jobring: %s (%s, HTTP %d)\n", cli_str(e, "message"),
+			cli_str(e, "code"), status);
+	else
+		fprintf(stderr, "jobring: HTTP %d\n", status);
+	cJSON_ArrayForEach(l, lines)
+		fprintf(stderr, "  line %.0f: %s\n", cli_num(l, "line"), cli_str(l, "message"));
+	cJSON_Delete(o);
+}
+
+cJSON *cli_call(struct cli *c, const char *method, const char *path, const char *body,
+		size_t body_len, int *exit_code)
+{
+	char *resp = NULL;
+	cJSON *o;
+	int rc;
+
+	if (!cli_connect(c)) {
+		*exit_code = CLI_UNREACHABLE;
+		return NULL;
+	}
+	rc = jr_client_request(c->client, method, path, body, body_len, &resp, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "jobring: %s %s: %s\n", method, path, strerror(-rc));
+		*exit_code = CLI_UNREACHABLE;
+		return NULL;
+	}
+	if (rc >= 300) {
+		print_error(resp, rc);
+		free(resp);
+		*exit_code = CLI_REFUSED;
+		return NULL;
+	}
+	o = rc == 204 ? cJSON_CreateNull() : cJSON_Parse(resp);
+	free(resp);
+	if (!o) {
+		fprintf(stderr, "jobring: the daemon's answer is not JSON\n");
+		*exit_code = CLI_REFUSED;
+	}
+	*exit_code = o ? CLI_OK : CLI_REFUSED;
+	return o;
+}
+
+void cli_print_json(const cJSON *v)
+{
+	char *text = cJSON_Print(v);
+
+	if (text)
+		puts(text);
+	free(text);
+}
+
+/* Debug builds: does $JR_TEST_CLI_ALLOC_MAX refuse n bytes? */
+static bool alloc_refused_for_tests(size_t n)
+{
+	const char *max = JR_DEBUG ? getenv("JR_TEST_CLI_ALLOC_MAX") : NULL;
+
+	return max && n > strtoull(max, NULL, 10);
+}
+
+int cli_grow(char **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 4096;
+	char *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > SIZE_MAX / 2)
+		return -ENOMEM;
+	while (n < need)
+		n *= 2;
+	p = alloc_refused_for_tests(n) ? NULL : realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+const char *cli_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double cli_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
