@@ -7,6 +7,7 @@
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get the Debian packages that are missing
+#   make deb        build/jobring_VERSION_ARCH.deb (tools/deb/)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -268,6 +269,21 @@ install: lib bin
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|' tools/systemd/jobringd.service.in \
 		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/jobringd.service
 	install -m 644 tools/systemd/jobringd.socket $(DESTDIR)$(SYSTEMD_UNIT_DIR)/
+
+# make deb: build/jobring_VERSION_ARCH.deb, the release build staged by
+# `make install PREFIX=/usr` and packaged by tools/deb/build.sh (Depends
+# from dpkg-shlibdeps); tests/package_check.sh installs and drives it.
+DEB_VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+DEB_WORK := build/deb
+DEB_MAINTAINER ?= jobring maintainers <maintainers@jobring.invalid>
+
+.PHONY: deb
+deb: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin
+	rm -rf $(DEB_WORK)
+	$(MAKE) -s MODE=release BUILD=build/release install PREFIX=/usr \
+		SYSTEMD_UNIT_DIR=/lib/systemd/system DESTDIR=$(CURDIR)/$(DEB_WORK)/debian/jobring
+	tools/deb/build.sh $(DEB_WORK) $(DEB_VERSION) build "$(DEB_MAINTAINER)"
 
 clean:
 	rm -rf build
