@@ -13,6 +13,7 @@
 #include "coord/cmdjob.h"
 #include "shm/cmdrec.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "shm/jobtab.h"
 #include "shm/queue.h"
@@ -369,7 +370,7 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	}
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
-	jr_engine_count_submitted(e, n);
+	jr_counters_add_submitted(&e->region, n);
 	cmd_inbox_append(e->coord, b);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "coord/cmdjob.h"
 #include "shm/cmdrec.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "shm/jobtab.h"
 
@@ -538,7 +539,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 	/* jr_engine_wait_all() can only be satisfied once no command job is
 	 * left: waking its callers for every job costs a context switch each. */
 	if (co->outstanding == 0)
-		jr_engine_notify_done(r);
+		jr_counters_notify_done(r);
 }
 
 /* A job that ran (or was refused at start) ends for good. */
@@ -559,7 +560,7 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 		else if (state == JR_SCHED_FAILED)
 			jr_store_release(&rec->failed, rec->failed + 1);
 		else
-			jr_fetch_add_acq_rel(&co->engine->region.ctl->shards[0].cancelled, 1);
+			jr_counters_add_cancelled(&co->engine->region, 1);
 		jr_jobtab_finish(s, state == JR_SCHED_SUCCEEDED ? JR_JOB_SUCCEEDED :
 				    state == JR_SCHED_FAILED ? JR_JOB_FAILED : JR_JOB_CANCELLED);
 	}
@@ -579,6 +580,6 @@ void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_
 		ext_unlink(co, job);
 	/* Unless the user's own cancel got there first (and counted it). */
 	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
-		jr_fetch_add_acq_rel(&co->engine->region.ctl->shards[0].cancelled, 1);
+		jr_counters_add_cancelled(&co->engine->region, 1);
 	retire(co, job);
 }

@@ -22,6 +22,7 @@
 #include "coord/cmdjob.h"
 #include "shm/cmdrec.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "shm/jobtab.h"
 #include "shm/queue.h"
@@ -272,7 +273,7 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 		jr_free(b->rinfo);
 		jr_free(b);
 	} else {
-		jr_engine_count_submitted(e, b->n);
+		jr_counters_add_submitted(&e->region, b->n);
 		cmd_inbox_append(co, b);
 	}
 	return rc;

@@ -24,6 +24,7 @@
 #include "coord/cmdjob.h"
 #include "shm/cmdrec.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "shm/jobtab.h"
 #include "shm/queue.h"
@@ -238,11 +239,11 @@ static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 
 	jr_store_relaxed(&jr_cmd_record(r, b->records[i])->reason, JR_REASON_CANCELLED);
 	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
-		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
+		jr_counters_add_cancelled(r, 1);
 	if (co->job_event)
 		co->job_event(co->job_event_ctx, &ev);
 	coord_free_slot(co, b->slots[i]);
-	jr_engine_notify_done(r);
+	jr_counters_notify_done(r);
 }
 
 /* A restored job taken back running with a cancel it had not obeyed:

@@ -19,6 +19,7 @@
 #include "coord/coordinator.h"
 #include "base/common.h"
 #include "engine/engine.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
 #include "shm/prio.h"
 #include "shm/queue.h"
@@ -33,38 +34,7 @@ void jr_engine_opts_init(struct jr_engine_opts *opts)
 	opts->spin_us = 50;
 }
 
-/* --- statistics shards -------------------------------------------------- */
-
-static __thread int32_t thread_shard = -1;
 static __thread struct jr_clock_base submit_clock;
-static uint32_t next_shard;
-
-static struct jr_stat_shard *my_shard(struct jr_region *r)
-{
-	if (jr_unlikely(thread_shard < 0))
-		thread_shard = (int32_t)(jr_fetch_add_relaxed(&next_shard, 1) %
-					 JR_STAT_SHARDS);
-	return &r->ctl->shards[thread_shard];
-}
-
-void jr_engine_count_submitted(struct jr_engine *e, uint64_t n)
-{
-	jr_fetch_add_relaxed(&my_shard(&e->region)->submitted, n);
-}
-
-void jr_engine_notify_done(struct jr_region *r)
-{
-	struct jr_control *ctl = r->ctl;
-
-	/* Pairs with the waiter's increment of done_waiters in
-	 * jr_engine_wait_all(): counters stored above are seen by a waiter
-	 * that this load misses. */
-	jr_fence_seq_cst();
-	if (jr_load_relaxed(&ctl->done_waiters) == 0)
-		return;
-	jr_fetch_add_acq_rel(&ctl->done_seq, 1);
-	jr_futex_wake_all(&ctl->done_seq);
-}
 
 struct totals {
 	uint64_t submitted, cancelled, succeeded, failed, running;
@@ -80,45 +50,25 @@ static void sum_finished(const struct jr_engine *e, struct totals *t)
 		t->failed += jr_load_acquire(&r->workers[i].failed);
 		t->running += jr_load_acquire(&r->workers[i].running);
 	}
-	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
-		t->cancelled += jr_load_acquire(&r->ctl->shards[i].cancelled);
-}
-
-static uint64_t sum_submitted(const struct jr_region *r)
-{
-	uint64_t n = 0;
-
-	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
-		n += jr_load_acquire(&r->ctl->shards[i].submitted);
-	return n;
+	t->cancelled += jr_counters_cancelled(r);
 }
 
 /* Finished counts are read before submitted ones: a job is counted
  * submitted before it can finish, so equality means that, when the
  * finished counts were read, every job submitted by then had finished. */
-static bool all_done(const struct jr_engine *e)
+static bool all_done(const void *engine)
 {
+	const struct jr_engine *e = engine;
 	struct totals t = { 0 };
 
 	sum_finished(e, &t);
-	return t.succeeded + t.failed + t.cancelled == sum_submitted(&e->region);
+	return t.succeeded + t.failed + t.cancelled == jr_counters_submitted(&e->region);
 }
 
 int jr_engine_wait_all(struct jr_engine *e)
 {
-	struct jr_control *ctl = e->region.ctl;
-
-	for (;;) {
-		jr_fetch_add_acq_rel(&ctl->done_waiters, 1);
-		jr_fence_seq_cst();	/* pairs with jr_engine_notify_done() */
-		uint32_t seq = jr_load_acquire(&ctl->done_seq);
-		bool done = all_done(e);
-		if (!done)
-			jr_futex_wait(&ctl->done_seq, seq);
-		jr_fetch_sub_acq_rel(&ctl->done_waiters, 1);
-		if (done)
-			return 0;
-	}
+	jr_counters_wait_done(&e->region, all_done, e);
+	return 0;
 }
 
 int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
@@ -128,7 +78,7 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	sum_finished(e, &t);
-	out->submitted = sum_submitted(r);
+	out->submitted = jr_counters_submitted(r);
 	out->succeeded = t.succeeded;
 	out->failed = t.failed;
 	out->cancelled = t.cancelled;
@@ -291,7 +241,7 @@ static int submit_small(struct jr_engine *e, const struct jr_job_spec *specs,
 	rc = chunk_take(r, specs, n, jr_clock_now_ns(&submit_clock), index, gen);
 	if (rc < 0)
 		return rc;
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	jr_counters_add_submitted(r, n);
 	publish(e, index, gen, n, ids_out);
 	jr_workers_wake(e, n);
 	return 0;
@@ -322,7 +272,7 @@ static int submit_large(struct jr_engine *e, const struct jr_job_spec *specs,
 	}
 	if (rc < 0)
 		goto undo;
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	jr_counters_add_submitted(r, n);
 	for (size_t i = 0; i < n; i += SUBMIT_CHUNK) {
 		uint32_t k = n - i < SUBMIT_CHUNK ? (uint32_t)(n - i) : SUBMIT_CHUNK;
 		uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
@@ -384,7 +334,7 @@ int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 	if (rc < 0)
 		return rc;
 	s = &r->slots[index];
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, 1);
+	jr_counters_add_submitted(r, 1);
 	/* Pairs with jr_jobtab_start()'s acquire CAS. */
 	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
 	if (id_out)
@@ -420,8 +370,8 @@ int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 	}
 	if (rc != 1)
 		return rc;
-	jr_fetch_add_acq_rel(&my_shard(r)->cancelled, 1);
-	jr_engine_notify_done(r);
+	jr_counters_add_cancelled(r, 1);
+	jr_counters_notify_done(r);
 	return 0;
 }
 

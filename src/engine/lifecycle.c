@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "engine/engine.h"
 #include "shm/jobtab.h"
@@ -180,7 +181,7 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 		jr_coord_stop(e, mode);
 		jr_workers_stop(e, JR_RUN_CANCEL);
 		cancelled = cancel_rings(r) + jr_queue_cancel_all_held(r);
-		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, cancelled);
+		jr_counters_add_cancelled(r, cancelled);
 	}
 	engine_free(e);
 	return 0;
