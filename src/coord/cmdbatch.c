@@ -158,12 +158,12 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 }
 
 /* Every dependency must name a command job this engine knows. */
-static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
+static int deps_check(struct jr_coordinator *co, const struct jr_command_spec *spec)
 {
 	struct jr_job_info info;
 
 	for (size_t i = 0; i < spec->after_count; i++)
-		if (jr_jobtab_snapshot(&e->region, spec->after[i], &info) < 0 ||
+		if (jr_jobtab_snapshot(co->region, spec->after[i], &info) < 0 ||
 		    !info.is_command)
 			return -ENOENT;
 	return 0;
@@ -189,10 +189,10 @@ void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 	rec->flags = initial_rec_flags(spec, now);
 }
 
-int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+int cmd_slot_payload(struct jr_coordinator *co, struct jr_slot *s, const struct jr_command_spec *spec,
 		     uint32_t *record_ref, uint32_t *name_ref)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	int rc;
 
 	*name_ref = 0;
@@ -207,10 +207,10 @@ int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_com
 
 /* Take a slot for job i of the batch and publish it as QUEUED (not on any
  * ring: the coordinator starts it). */
-static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
+static int slot_take(struct jr_coordinator *co, struct cmd_batch *b, size_t i,
 		     const struct jr_command_spec *spec, uint64_t now)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	uint32_t index, gen, name, ref;
 	struct jr_slot *s;
 	int rc;
@@ -220,12 +220,12 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		return rc;
 	s = &r->slots[index];
 	gen = jr_jobtab_next_gen(s);
-	rc = cmd_slot_payload(e, s, spec, &ref, &name);
+	rc = cmd_slot_payload(co, s, spec, &ref, &name);
 	if (rc < 0) {
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, now);
+	cmd_record_init(co, jr_cmd_record(r, ref), spec, now);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
 	b->slots[i] = index;
 	b->records[i] = ref;
@@ -236,9 +236,9 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 }
 
 /* Undo slot_take() for a job no one has seen the id of. */
-static void slot_give_back(struct jr_engine *e, uint32_t index)
+static void slot_give_back(struct jr_coordinator *co, uint32_t index)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	struct jr_slot *s = &r->slots[index];
 	uint32_t w = jr_load_relaxed(&s->state);
 
@@ -246,15 +246,15 @@ static void slot_give_back(struct jr_engine *e, uint32_t index)
 	jr_jobtab_free_batch(r, &index, 1);
 }
 
-int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+int cmd_spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		   struct jr_req *req, int *prio)
 {
-	return spec_check(e->coord, spec, jr_queue_get(&e->region, spec->queue_id), prio, req);
+	return spec_check(co, spec, jr_queue_get(co->region, spec->queue_id), prio, req);
 }
 
-int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio)
+int cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec *spec, int *prio)
 {
-	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
+	const struct jr_queue_rec *q = jr_queue_get(co->region, spec->queue_id);
 
 	if (spec->priority != JR_PRIORITY_FROM_QUEUE)
 		*prio = spec->priority;
@@ -266,20 +266,19 @@ int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, i
 }
 
 /* Check a spec: its priority and its requirements against this host. */
-static int spec_prepare(struct jr_engine *e, const struct jr_command_spec *spec,
+static int spec_prepare(struct jr_coordinator *co, const struct jr_command_spec *spec,
 			struct jr_req *req, int *prio)
 {
-	int rc = cmd_spec_check(e, spec, req, prio);
+	int rc = cmd_spec_check(co, spec, req, prio);
 
-	return rc < 0 ? rc : deps_check(e, spec);
+	return rc < 0 ? rc : deps_check(co, spec);
 }
 
-static int submit_open(struct jr_engine *e)
+static int submit_open(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	int rc;
 
-	if (!jr_load_relaxed(&e->region.ctl->accepting))
+	if (!jr_load_relaxed(&co->region->ctl->accepting))
 		return -ESHUTDOWN;
 	pthread_mutex_lock(&co->lock);
 	if (co->restore_phase == RESTORE_RUNNING) {
@@ -307,23 +306,23 @@ void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 	coord_poke(co);
 }
 
-int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+int jr_coord_submit(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		    jr_job_id *id_out)
 {
-	return spec ? jr_coord_submit_batch(e, spec, 1, id_out, NULL) : -EINVAL;
+	return spec ? jr_coord_submit_batch(co, spec, 1, id_out, NULL) : -EINVAL;
 }
 
-static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
+static int batch_take_slots(struct jr_coordinator *co, struct cmd_batch *b,
 			    const struct jr_command_spec *specs, size_t *bad)
 {
 	uint64_t now = jr_now_realtime_ns();	/* one creation time per batch */
 
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = slot_take(e, b, i, &specs[i], now);
+		int rc = slot_take(co, b, i, &specs[i], now);
 		if (rc < 0) {
 			*bad = i;
 			while (i--)
-				slot_give_back(e, b->slots[i]);
+				slot_give_back(co, b->slots[i]);
 			return rc;
 		}
 	}
@@ -331,11 +330,11 @@ static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
 }
 
 /* Every spec is checked before any slot is taken: all or none. */
-static int batch_check(struct jr_engine *e, struct cmd_batch *b,
+static int batch_check(struct jr_coordinator *co, struct cmd_batch *b,
 		       const struct jr_command_spec *specs, size_t *bad)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = spec_prepare(e, &specs[i], &b->reqs[i], &b->prios[i]);
+		int rc = spec_prepare(co, &specs[i], &b->reqs[i], &b->prios[i]);
 		if (rc < 0) {
 			*bad = i;
 			return rc;
@@ -344,7 +343,7 @@ static int batch_check(struct jr_engine *e, struct cmd_batch *b,
 	return 0;
 }
 
-int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
 	struct cmd_batch *b;
@@ -353,15 +352,15 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 
 	if (!specs || n == 0)
 		return n == 0 ? 0 : -EINVAL;
-	rc = submit_open(e);
+	rc = submit_open(co);
 	if (rc < 0)
 		return rc;
 	b = cmd_batch_new(specs, n);
 	if (!b)
 		return -ENOMEM;
-	rc = batch_check(e, b, specs, &bad);
+	rc = batch_check(co, b, specs, &bad);
 	if (rc == 0)
-		rc = batch_take_slots(e, b, specs, &bad);
+		rc = batch_take_slots(co, b, specs, &bad);
 	if (rc < 0) {
 		if (bad_index)
 			*bad_index = bad;
@@ -370,8 +369,8 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	}
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
-	jr_counters_add_submitted(&e->region, n);
-	cmd_inbox_append(e->coord, b);
+	jr_counters_add_submitted(co->region, n);
+	cmd_inbox_append(co, b);
 	return 0;
 }
 

@@ -42,17 +42,17 @@ struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n);
 /* Shared with cmdrestore.c. A spec checked against the queues and this
  * host (not its dependencies): 0 or -errno, with its request and
  * priority. */
-int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
+int cmd_spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		   struct jr_req *req, int *prio);
 /* Only its priority (a job that will not run): 0, or -ENOENT. */
-int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio);
+int cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec *spec, int *prio);
 void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 		     const struct jr_command_spec *spec, uint64_t now);
 void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
 /* A slot's arena record and name for a new command job (the previous
  * occupant's given back first): 0 or -errno, nothing kept on failure. */
 struct jr_slot;
-int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
+int cmd_slot_payload(struct jr_coordinator *co, struct jr_slot *s, const struct jr_command_spec *spec,
 		     uint32_t *record_ref, uint32_t *name_ref);
 
 /* A NULL-terminated string vector copied into a block: the bytes it

@@ -180,7 +180,7 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 static void binding_masks(struct jr_coordinator *co, struct cmd_job *job,
 			  const uint32_t *cores, uint32_t n, struct cmd_launch *l)
 {
-	hwloc_topology_t t = co->engine->topo.topo;
+	hwloc_topology_t t = co->topo->topo;
 	hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) > 0 ?
 					HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
 	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
@@ -209,7 +209,7 @@ static void binding_masks(struct jr_coordinator *co, struct cmd_job *job,
 
 void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	job->attempts++;
 	if (job->attempts == 1) {
@@ -231,7 +231,7 @@ void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64
 static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
 			  struct jr_job_event *ev, uint8_t *alloc, uint32_t size)
 {
-	ev->time_ns = jr_slot_get(co->engine->region.slots[job->slot].start_ns);
+	ev->time_ns = jr_slot_get(co->region->slots[job->slot].start_ns);
 	ev->pid = job->child.pid;
 	ev->pid_start_ticks = job->start_ticks;
 	ev->cgroup_slot = job->cgroup_slot;
@@ -253,7 +253,7 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 
 	if (!co->job_event)
 		return;
-	rec = jr_cmd_record(&co->engine->region, job->record_ref);
+	rec = jr_cmd_record(co->region, job->record_ref);
 	ev = (struct jr_job_event){
 		.job_id = job->id, .kind = kind, .state = state, .reason = reason,
 		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
@@ -262,7 +262,7 @@ void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 		.system_us = rec->system_us,
 	};
 	if (job->external)
-		ev.worker_id = jr_slot_get(co->engine->region.slots[job->slot].worker_id);
+		ev.worker_id = jr_slot_get(co->region->slots[job->slot].worker_id);
 	if (kind == JR_EVENT_RETRYING)
 		ev.not_before_ns = job->sj.not_before_ns;
 	if (kind == JR_EVENT_STARTED)
@@ -287,13 +287,12 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
  * what never changes: any thread. */
 int cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
 {
-	struct jr_engine *e = co->engine;
 	uint32_t cores[256], ncores;
 
 	memset(&l->spec, 0, sizeof(l->spec));
 	memset(&l->env, 0, sizeof(l->env));
 	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
-	jr_coord_output_paths(e, job->id, l->out, l->err, sizeof(l->out));
+	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
 	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
 	l->mem_max = job->sj.req.mem_bytes;
 	l->spec.argv = job->argv;
@@ -307,7 +306,7 @@ int cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cm
 	l->spec.uid = job->uid;
 	l->spec.gid = job->gid;
 	l->spec.cgroup_fd = -1;
-	if (e->bind && !e->topo.synthetic)
+	if (co->bind && !co->topo->synthetic)
 		binding_masks(co, job, cores, ncores, l);
 	return l->spec.envp ? 0 : -ENOMEM;
 }
@@ -381,11 +380,11 @@ void cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 /* Back on the coordinator: the spawner has started the child, or not. */
 void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	job->spawning = false;
 	if (job->spawn_rc < 0) {
-		jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->exit_code, 127);
+		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->exit_code, 127);
 		jr_slot_put(s->result, 127);
 		coord_running_remove(co, job);
 		cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
@@ -403,14 +402,14 @@ void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t no
 
 static struct jr_cmd_record *record_of(struct jr_coordinator *co, struct cmd_job *job)
 {
-	return jr_cmd_record(&co->engine->region, job->record_ref);
+	return jr_cmd_record(co->region, job->record_ref);
 }
 
 static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 			  const struct jr_exec_result *res, uint64_t now)
 {
 	struct jr_cmd_record *rec = record_of(co, job);
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	jr_store_relaxed(&rec->exit_code, res->exit_code);
 	jr_store_relaxed(&rec->signal, res->signal);
@@ -423,7 +422,7 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 
 void coord_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 	uint16_t flags = jr_slot_get(s->flags) & 0xff;
 
 	if (pct >= 0)
@@ -433,7 +432,7 @@ void coord_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
 void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t flag, bool on)
 {
-	struct jr_cmd_record *rec = jr_cmd_record(&co->engine->region, job->record_ref);
+	struct jr_cmd_record *rec = jr_cmd_record(co->region, job->record_ref);
 	uint32_t flags = jr_load_relaxed(&rec->flags);
 
 	jr_store_release(&rec->flags, on ? flags | flag : flags & ~flag);
@@ -483,7 +482,7 @@ static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
 	job->sj.not_before_ns = not_before_ns;
 	cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
-	slot_requeue(&co->engine->region.slots[job->slot]);
+	slot_requeue(&co->region->slots[job->slot]);
 	jr_sched_requeue(&co->sched, &job->sj, job->sj.not_before_ns, now);
 	if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
 		cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
@@ -529,7 +528,7 @@ void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 
 static void retire(struct jr_coordinator *co, struct cmd_job *job)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 
 	jr_store_release(&record_of(co, job)->coord, 0);
 	coord_free_slot(co, job->slot);
@@ -546,7 +545,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 		 enum jr_sched_state state, enum jr_reason reason, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 	struct jr_worker_rec *rec = co->rec;
 
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
@@ -560,7 +559,7 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 		else if (state == JR_SCHED_FAILED)
 			jr_store_release(&rec->failed, rec->failed + 1);
 		else
-			jr_counters_add_cancelled(&co->engine->region, 1);
+			jr_counters_add_cancelled(co->region, 1);
 		jr_jobtab_finish(s, state == JR_SCHED_SUCCEEDED ? JR_JOB_SUCCEEDED :
 				    state == JR_SCHED_FAILED ? JR_JOB_FAILED : JR_JOB_CANCELLED);
 	}
@@ -571,7 +570,7 @@ void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 
 void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
 	cmd_job_event(co, job, JR_EVENT_ENDED, JR_JOB_CANCELLED, job->sj.reason, now);
@@ -580,6 +579,6 @@ void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_
 		ext_unlink(co, job);
 	/* Unless the user's own cancel got there first (and counted it). */
 	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
-		jr_counters_add_cancelled(&co->engine->region, 1);
+		jr_counters_add_cancelled(co->region, 1);
 	retire(co, job);
 }

@@ -12,10 +12,11 @@
 #include <stdint.h>
 
 #include "exec/cgroup.h"
-#include "engine/engine.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
 #include "sched/scheduler.h"
+#include "sched/topology.h"
+#include "shm/region.h"
 
 struct jr_coordinator;
 struct cmd_batch;
@@ -101,7 +102,9 @@ struct ext_list {
 };
 
 struct jr_coordinator {
-	struct jr_engine *engine;
+	struct jr_region *region;	/* the engine's (jr_coord_host) */
+	const struct jr_topology *topo;
+	bool bind;			/* bind children to their cores */
 	pthread_t thread;
 	int epfd, evfd, tfd;
 	pthread_mutex_t lock;		/* inbox, cancels, spawn queue */

@@ -6,7 +6,7 @@
  *
  * Everything here runs under the coordinator's state_lock, except
  * connecting (at start, before the coordinator runs) and
- * jr_command_durable (co->lock). Frames to the keeper collect in co->kout
+ * jr_coord_durable (co->lock). Frames to the keeper collect in co->kout
  * and are sent by the coordinator at the end of its turn.
  */
 #include <errno.h>
@@ -256,7 +256,7 @@ static int encode_spawn(struct jr_coordinator *co, struct cmd_job *job, struct c
 	uint8_t alloc[JR_ALLOC_ENCODED_MAX];
 	struct kp_spawn h = {
 		.job_id = job->id, .attempt = job->attempts, .mem_max = l->mem_max,
-		.start_ns = jr_slot_get(co->engine->region.slots[job->slot].start_ns),
+		.start_ns = jr_slot_get(co->region->slots[job->slot].start_ns),
 		.flags = (s->set_ids ? KP_SPAWN_SET_IDS : 0) | (s->use_umask ? KP_SPAWN_UMASK : 0),
 		.uid = s->uid, .gid = s->gid, .umask = s->umask,
 		.cpu_words = (uint32_t)mask_words(s->cpu_mask, JR_EXEC_CPU_WORDS),
@@ -319,10 +319,9 @@ void coord_keeper_adopt(struct jr_coordinator *co, struct cmd_job *job,
 		kp_end(&co->kout, at);
 }
 
-void jr_command_durable(struct jr_engine *e, const jr_job_id *ids, const uint32_t *attempts,
-			size_t n)
+void jr_coord_durable(struct jr_coordinator *co, const jr_job_id *ids, const uint32_t *attempts,
+		      size_t n)
 {
-	struct jr_coordinator *co = e->coord;
 
 	if (!co || co->keeper_fd < 0 || n == 0)
 		return;
@@ -553,7 +552,7 @@ void coord_keeper_reattach(struct jr_coordinator *co, uint64_t now)
 		struct cmd_restore_info ri = {
 			.attempt = job->attempts, .pid = job->child.pid,
 			.pid_start_ticks = job->start_ticks, .cgroup_slot = job->cgroup_slot,
-			.start_ns = jr_slot_get(co->engine->region.slots[job->slot].start_ns),
+			.start_ns = jr_slot_get(co->region->slots[job->slot].start_ns),
 		};
 		memcpy(ri.boot_id, jr_exec_boot_id(), sizeof(ri.boot_id));
 		coord_keeper_adopt(co, job, &ri);

@@ -34,7 +34,7 @@ enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL, RESTORED_SEEN };
  * came or restore_done() ran. */
 static int restore_begin(struct jr_coordinator *co)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	uint32_t cap = r->hdr->capacity, got = 0;
 	int phase;
 
@@ -70,7 +70,7 @@ static bool restore_state_ok(uint32_t state)
 static int restore_check(struct jr_coordinator *co, const struct jr_job_restore *rs,
 			 size_t n, size_t *bad)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	size_t i;
 	int rc = 0;
 
@@ -123,17 +123,17 @@ static int info_restore(struct cmd_restore_info *ri, const struct jr_job_restore
 }
 
 /* Fill the slot of restored job i. Its state is published by the caller. */
-static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
+static int slot_restore(struct jr_coordinator *co, struct cmd_batch *b, size_t i,
 			const struct jr_command_spec *spec, const struct jr_job_restore *rs)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	uint32_t index = (uint32_t)rs->job_id, name, ref;
 	struct jr_slot *s = &r->slots[index];
-	int rc = cmd_slot_payload(e, s, spec, &ref, &name);
+	int rc = cmd_slot_payload(co, s, spec, &ref, &name);
 
 	if (rc < 0)
 		return rc;
-	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, rs->created_ns);
+	cmd_record_init(co, jr_cmd_record(r, ref), spec, rs->created_ns);
 	record_restore(jr_cmd_record(r, ref), rs);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, rs->created_ns, name,
 		       0, ref);
@@ -151,7 +151,7 @@ static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
 
 static void publish(struct jr_coordinator *co, const struct jr_job_restore *rs)
 {
-	struct jr_slot *s = &co->engine->region.slots[(uint32_t)rs->job_id];
+	struct jr_slot *s = &co->region->slots[(uint32_t)rs->job_id];
 	uint32_t gen = (uint32_t)(rs->job_id >> 32);
 	/* One that was running shows queued until the coordinator has taken
 	 * it back (or run it again). */
@@ -205,26 +205,25 @@ static void slots_populate(struct jr_region *r, const struct jr_job_restore *rs,
 	madvise((void *)from, to - from, MADV_POPULATE_WRITE);
 }
 
-static int restore_slots(struct jr_engine *e, struct cmd_batch *b,
+static int restore_slots(struct jr_coordinator *co, struct cmd_batch *b,
 			 const struct jr_command_spec *specs,
 			 const struct jr_job_restore *rs, size_t *bad)
 {
-	slots_populate(&e->region, rs, b->n);
+	slots_populate(co->region, rs, b->n);
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = slot_restore(e, b, i, &specs[i], &rs[i]);
+		int rc = slot_restore(co, b, i, &specs[i], &rs[i]);
 		if (rc < 0) {
 			*bad = i;
 			return rc;
 		}
-		publish(e->coord, &rs[i]);
+		publish(co, &rs[i]);
 	}
 	return 0;
 }
 
-int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+int jr_coord_restore_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			   const struct jr_job_restore *rs, size_t n, size_t *bad_index)
 {
-	struct jr_coordinator *co = e->coord;
 	struct cmd_batch *b;
 	size_t bad = 0;
 	int rc;
@@ -245,12 +244,12 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = jr_slot_is_final(rs[i].state) ?
-			     cmd_spec_priority(e, &specs[i], &b->prios[i]) :
-			     cmd_spec_check(e, &specs[i], &b->reqs[i], &b->prios[i]);
+			     cmd_spec_priority(co, &specs[i], &b->prios[i]) :
+			     cmd_spec_check(co, &specs[i], &b->reqs[i], &b->prios[i]);
 		bad = i;
 	}
 	if (rc == 0) {
-		rc = restore_slots(e, b, specs, rs, &bad);
+		rc = restore_slots(co, b, specs, rs, &bad);
 		if (rc < 0)
 			b->n = bad;	/* out of arena: the jobs restored so far go on */
 	} else {
@@ -273,7 +272,7 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 		jr_free(b->rinfo);
 		jr_free(b);
 	} else {
-		jr_counters_add_submitted(&e->region, b->n);
+		jr_counters_add_submitted(co->region, b->n);
 		cmd_inbox_append(co, b);
 	}
 	return rc;
@@ -283,7 +282,7 @@ void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 {
 	/* Once closed, a restore never runs again: no lock on the hot path. */
 	if (jr_load_acquire(&co->restore_phase) != RESTORE_RUNNING) {
-		jr_jobtab_free_batch(&co->engine->region, &slot, 1);
+		jr_jobtab_free_batch(co->region, &slot, 1);
 		return;
 	}
 	pthread_mutex_lock(&co->lock);
@@ -296,7 +295,7 @@ void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 		return;
 	}
 	pthread_mutex_unlock(&co->lock);
-	jr_jobtab_free_batch(&co->engine->region, &slot, 1);
+	jr_jobtab_free_batch(co->region, &slot, 1);
 }
 
 /* Slots back to the free ring; submissions may come. */
@@ -307,7 +306,7 @@ void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
  * or freed after these (coord_free_slot). */
 static void rebuild_free_ring(struct jr_coordinator *co)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	uint32_t cap = r->hdr->capacity, n = 0, *v = co->restore_free;
 
 	for (uint32_t k = 0; k < co->restore_free_count; k++)
@@ -324,9 +323,8 @@ static void rebuild_free_ring(struct jr_coordinator *co)
 	co->restored = NULL;
 }
 
-int jr_coord_restore_done(struct jr_engine *e)
+int jr_coord_restore_done(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	int phase;
 
 	pthread_mutex_lock(&co->lock);
@@ -359,7 +357,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 		  uint64_t start_ns, const struct cmd_restore_info *ri, const uint8_t *alloc,
 		  uint32_t alloc_len, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 	struct jr_alloc a;
 	bool have = alloc_len && jr_alloc_decode(alloc, alloc_len, &a) == 0;
 	int how = jr_sched_adopt(&co->sched, &job->sj, have ? &a : NULL, start_ns);
@@ -456,7 +454,7 @@ bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 	 * here. If it still runs it is stopped; the job runs again. */
 	if (jr_exec_process_alive(ri->pid, ri->pid_start_ticks, ri->boot_id))
 		kill(-ri->pid, SIGKILL);
-	jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->reason,
+	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->reason,
 			 JR_REASON_COORDINATOR_LOST);
 	co->lost++;
 	return false;

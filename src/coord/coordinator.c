@@ -31,11 +31,6 @@
 
 extern char **environ;
 
-static struct jr_coordinator *coord_of(const struct jr_engine *e)
-{
-	return e->coord;
-}
-
 /* Append job to a FIFO of cmd_jobs linked through next. */
 static void fifo_append(struct cmd_job **head, struct cmd_job **tail,
 			struct cmd_job *job)
@@ -65,7 +60,7 @@ void coord_poke(struct jr_coordinator *co)
  * either until jr_engine_resume(). */
 bool coord_scheduling_paused(const struct jr_coordinator *co)
 {
-	return jr_load_acquire(&co->engine->region.ctl->run_state) == JR_RUN_PAUSED;
+	return jr_load_acquire(&co->region->ctl->run_state) == JR_RUN_PAUSED;
 }
 
 /* --- the running set -------------------------------------------------------- */
@@ -100,7 +95,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 {
 	struct jr_coordinator *co = ctx;
 	struct cmd_job *job = CMD_JOB(sj);
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	if (!jr_jobtab_start(s)) {	/* cancelled while it waited */
 		job->next = co->start_refused;
@@ -159,7 +154,7 @@ static void free_dead(struct jr_coordinator *co)
 /* The live coordinator record behind a job id, or NULL. */
 struct cmd_job *coord_job_of(struct jr_coordinator *co, jr_job_id id)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	uint32_t index, gen;
 	struct jr_slot *s;
 
@@ -183,7 +178,7 @@ static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
 		if (p) {
 			if (jr_sched_depend(&job->sj, &p->sj) < 0)
 				return -ENOMEM;
-		} else if (jr_jobtab_snapshot(&co->engine->region, job->after[i], &info) < 0 ||
+		} else if (jr_jobtab_snapshot(co->region, job->after[i], &info) < 0 ||
 			   info.state != JR_JOB_SUCCEEDED) {
 			job->sj.dependency_failed = true;
 		}
@@ -230,7 +225,7 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
  * it ends cancelled, as if the table had refused it. */
 static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	struct jr_slot *s = &r->slots[b->slots[i]];
 
 	struct jr_job_event ev = { .job_id = b->ids[i], .kind = JR_EVENT_ENDED,
@@ -278,7 +273,7 @@ static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
 
 static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct cmd_job *job = cmd_job_new(&b->specs[i], &b->reqs[i]);
@@ -638,7 +633,7 @@ static void open_cgroups(struct jr_coordinator *co, const struct jr_engine_opts 
 	snprintf(name, sizeof(name), "%016llx", (unsigned long long)h);
 	jr_cgroups_open(&co->cg, name, o->cgroup,
 			(o->flags & JR_ENGINE_NO_CGROUPS) ? JR_CGROUPS_DISABLE : 0);
-	co->cg.idle_max = 2 * co->engine->topo.core_count + 16;
+	co->cg.idle_max = 2 * co->topo->core_count + 16;
 }
 
 /* Created with the first command job, so that an engine running only
@@ -678,7 +673,7 @@ static int open_fds(struct jr_coordinator *co)
  * (their processes run on under the keeper). */
 static void free_remaining_jobs(struct jr_coordinator *co)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 
 	for (uint32_t i = 1; i < r->hdr->capacity; i++) {
 		struct jr_slot *s = &r->slots[i];
@@ -738,16 +733,18 @@ static uint32_t keeper_job_cap(uint32_t wanted, uint32_t cores)
 	return (uint32_t)cap;
 }
 
-static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
+static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *host,
 		       const struct jr_engine_opts *o)
 {
 	struct jr_res_config cfg = { 0 };
 	struct jr_sched_ops ops = { on_start, on_ended, ext_on_eligible, co };
 	int rc;
 
-	co->engine = e;
-	co->id = e->worker_count;
-	co->rec = &e->region.workers[co->id];
+	co->region = host->region;
+	co->topo = host->topo;
+	co->bind = host->bind;
+	co->id = host->worker_id;
+	co->rec = &co->region->workers[co->id];
 	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * 1000000ull;
 	co->armed_ns = JR_TIME_NEVER;
 	co->gpus_per_node = o->gpus_per_node;
@@ -765,16 +762,16 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	if (jr_res_parse_totals(o->custom_resources, &cfg, co->custom_names) < 0 ||
 	    jr_res_parse_host_caps(o->capabilities, &co->caps, &cfg) < 0)
 		return -EINVAL;
-	rc = jr_pools_init(&co->pools, &e->topo, &cfg);
+	rc = jr_pools_init(&co->pools, co->topo, &cfg);
 	if (rc < 0)
 		return rc;
-	co->running_cap = e->topo.core_count;	/* each running job holds a core */
+	co->running_cap = co->topo->core_count;	/* each running job holds a core */
 	co->running = jr_calloc(co->running_cap, sizeof(*co->running));
 	if (!co->running)
 		return -ENOMEM;
 	jr_sched_init(&co->sched, &co->pools, &ops);
 	co->sched.max_running = o->keeper_socket ?
-		keeper_job_cap(o->runner_threads, e->topo.core_count) : 0;
+		keeper_job_cap(o->runner_threads, co->topo->core_count) : 0;
 	name_state_dir(co, o->state_dir);
 	rc = coord_keeper_open(co, o);
 	if (rc < 0)
@@ -784,7 +781,8 @@ static int coord_setup(struct jr_engine *e, struct jr_coordinator *co,
 	return open_fds(co);
 }
 
-int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
+int jr_coord_start(struct jr_coordinator **out, const struct jr_coord_host *host,
+		   const struct jr_engine_opts *o)
 {
 	struct jr_coordinator *co = jr_calloc(1, sizeof(*co));
 	int rc;
@@ -793,12 +791,12 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 		return -ENOMEM;
 	co->cg.dir_fd = -1;
 	co->keeper_fd = -1;
-	rc = coord_setup(e, co, o);
+	rc = coord_setup(co, host, o);
 	if (rc == 0)
 		rc = spawners_start(co, co->keeper_fd >= 0 ? 0 :
 					(o->flags & JR_ENGINE_SPAWN_INLINE) ? 0 :
 					o->runner_threads ? o->runner_threads :
-							    e->topo.core_count);
+							    co->topo->core_count);
 	if (rc == 0)
 		rc = -pthread_create(&co->thread, NULL, coord_main, co);
 	if (rc < 0) {
@@ -806,14 +804,12 @@ int jr_coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
 		coord_free(co);
 		return rc;
 	}
-	e->coord = co;
+	*out = co;
 	return 0;
 }
 
-void jr_coord_stop(struct jr_engine *e, enum jr_close_mode mode)
+void jr_coord_stop(struct jr_coordinator *co, enum jr_close_mode mode)
 {
-	struct jr_coordinator *co = coord_of(e);
-
 	if (!co)
 		return;
 	pthread_mutex_lock(&co->lock);
@@ -828,18 +824,15 @@ void jr_coord_stop(struct jr_engine *e, enum jr_close_mode mode)
 	if (co->detach)
 		free_remaining_jobs(co);
 	coord_free(co);
-	e->coord = NULL;
 }
 
-bool jr_coord_has_keeper(const struct jr_engine *e)
+bool jr_coord_has_keeper(const struct jr_coordinator *co)
 {
-	return coord_of(e) && coord_of(e)->keeper_fd >= 0;
+	return co && co->keeper_fd >= 0;
 }
 
-void jr_coord_exec_info(struct jr_engine *e, struct jr_exec_info *out)
+void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out)
 {
-	struct jr_coordinator *co = coord_of(e);
-
 	memset(out, 0, sizeof(*out));
 	if (!co)
 		return;
@@ -889,20 +882,18 @@ static void output_path(char *out, size_t size, const char *dir, size_t dir_len,
 	out[n] = '\0';
 }
 
-void jr_coord_output_paths(const struct jr_engine *e, jr_job_id id, char *out,
+void jr_coord_output_paths(const struct jr_coordinator *co, jr_job_id id, char *out,
 			   char *err, size_t size)
 {
-	const char *dir = coord_of(e) ? coord_of(e)->state_dir : "";
+	const char *dir = co ? co->state_dir : "";
 	size_t len = strlen(dir);
 
 	output_path(out, size, dir, len, id, ".out");
 	output_path(err, size, dir, len, id, ".err");
 }
 
-void jr_coord_cancel(struct jr_engine *e, jr_job_id id)
+void jr_coord_cancel(struct jr_coordinator *co, jr_job_id id)
 {
-	struct jr_coordinator *co = coord_of(e);
-
 	pthread_mutex_lock(&co->lock);
 	/* Without memory the request is dropped; the job runs to its end. */
 	if (jr_array_grow(&co->cancels, &co->cancel_cap, co->cancel_count,
@@ -922,10 +913,8 @@ static void count_cores(const struct jr_pools *p, uint32_t *total, uint32_t *fre
 	}
 }
 
-void jr_coord_stats(struct jr_engine *e, struct jr_stats *out)
+void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 {
-	struct jr_coordinator *co = coord_of(e);
-
 	if (!co)
 		return;
 	pthread_mutex_lock(&co->state_lock);
@@ -945,8 +934,8 @@ void jr_coord_stats(struct jr_engine *e, struct jr_stats *out)
 	pthread_mutex_unlock(&co->state_lock);
 }
 
-void jr_coord_wake(struct jr_engine *e)
+void jr_coord_wake(struct jr_coordinator *co)
 {
-	if (coord_of(e))
-		poke(coord_of(e));
+	if (co)
+		poke(co);
 }

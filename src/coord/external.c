@@ -86,7 +86,7 @@ static bool claimable(const struct cmd_job *job, const char *caps, jr_job_id onl
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t worker_id, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
 	ext_unlink(co, job);
 	cmd_job_record_start(co, job, now);
@@ -109,7 +109,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 		for (struct cmd_job *job = co->ext_ready[p].head; job; job = job->ext_next) {
 			if (!claimable(job, caps, only))
 				continue;
-			if (!jr_jobtab_start(&co->engine->region.slots[job->slot]))
+			if (!jr_jobtab_start(&co->region->slots[job->slot]))
 				continue;
 			start_claimed(co, job, worker_id, now);
 			return job;
@@ -118,10 +118,9 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 	return NULL;
 }
 
-int jr_coord_ext_claim(struct jr_engine *e, uint32_t worker_id, const char *caps,
+int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
 		       jr_job_id only, jr_job_id *claimed)
 {
-	struct jr_coordinator *co = e->coord;
 	struct cmd_job *job;
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
@@ -144,10 +143,9 @@ static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 	cmd_job_exited(co, job, &res, now);
 }
 
-int jr_coord_ext_complete(struct jr_engine *e, uint64_t execution_id,
+int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost)
 {
-	struct jr_coordinator *co = e->coord;
 	jr_job_id id = execution_id & ((1ull << 56) - 1);
 	uint32_t attempt = (uint32_t)(execution_id >> 56);
 	struct cmd_job *job;
@@ -193,9 +191,8 @@ void ext_end_all(struct jr_coordinator *co, uint64_t now)
 	}
 }
 
-void jr_coord_end_external(struct jr_engine *e)
+void jr_coord_end_external(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	bool wake;
 
 	if (!co)

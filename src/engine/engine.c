@@ -94,7 +94,7 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 	out->workers_parked = jr_load_relaxed(&r->ctl->idle_workers);
 	out->region_bytes = r->bytes;
 	out->capacity = r->hdr->capacity;
-	jr_coord_stats(e, out);
+	jr_coord_stats(e->coord, out);
 	return 0;
 }
 
@@ -364,7 +364,7 @@ int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 	int rc = jr_jobtab_cancel(r, id);
 
 	if ((rc == 1 || rc == -EBUSY) && is_command_job(e, id)) {
-		jr_coord_cancel(e, id);
+		jr_coord_cancel(e->coord, id);
 		if (rc == -EBUSY)
 			return 0;
 	}
@@ -381,7 +381,7 @@ int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 
 	out->stdout_path[0] = out->stderr_path[0] = '\0';
 	if (rc == 0 && out->is_command)
-		jr_coord_output_paths(e, id, out->stdout_path, out->stderr_path,
+		jr_coord_output_paths(e->coord, id, out->stdout_path, out->stderr_path,
 				      sizeof(out->stdout_path));
 	return rc;
 }
@@ -398,13 +398,13 @@ int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		      jr_job_id *id_out)
 {
-	return jr_coord_submit(e, spec, id_out);
+	return jr_coord_submit(e->coord, spec, id_out);
 }
 
 int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			    size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
-	return jr_coord_submit_batch(e, specs, n, ids_out, bad_index);
+	return jr_coord_submit_batch(e->coord, specs, n, ids_out, bad_index);
 }
 
 int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
@@ -412,12 +412,12 @@ int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
 {
 	if (!e)
 		return -EINVAL;
-	return jr_coord_restore_batch(e, specs, restore, n, bad_index);
+	return jr_coord_restore_batch(e->coord, specs, restore, n, bad_index);
 }
 
 int jr_command_restore_done(struct jr_engine *e)
 {
-	return e ? jr_coord_restore_done(e) : -EINVAL;
+	return e ? jr_coord_restore_done(e->coord) : -EINVAL;
 }
 
 /* Cheap checks on the slot before a full snapshot. */
@@ -459,12 +459,18 @@ int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
 	return 0;
 }
 
+void jr_command_durable(struct jr_engine *e, const jr_job_id *ids, const uint32_t *attempts,
+			size_t n)
+{
+	jr_coord_durable(e->coord, ids, attempts, n);
+}
+
 int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 		      const char *capabilities, jr_job_id job_id,
 		      struct jr_job_info *out)
 {
 	jr_job_id claimed;
-	int rc = jr_coord_ext_claim(e, worker_id, capabilities, job_id, &claimed);
+	int rc = jr_coord_ext_claim(e->coord, worker_id, capabilities, job_id, &claimed);
 
 	if (rc == 0 && job_id != 0)
 		return jr_job_get(e, job_id, out) < 0 ? -ESTALE : -EBUSY;
@@ -476,7 +482,7 @@ int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
 			 int exit_code, int lost)
 {
-	return jr_coord_ext_complete(e, execution_id, exit_code, lost != 0);
+	return jr_coord_ext_complete(e->coord, execution_id, exit_code, lost != 0);
 }
 
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent)
