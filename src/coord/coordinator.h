@@ -53,7 +53,7 @@ int jr_coord_restore_batch(struct jr_coordinator *co, const struct jr_command_sp
 			   const struct jr_job_restore *restore, size_t n, size_t *bad_index);
 int jr_coord_restore_done(struct jr_coordinator *co);
 
-/* See jr_command_durable() (cmdkeeper.c). */
+/* See jr_command_durable() (keeperlink.c). */
 void jr_coord_durable(struct jr_coordinator *co, const jr_job_id *ids,
 		      const uint32_t *attempts, size_t n);
 
@@ -75,7 +75,7 @@ void jr_coord_end_external(struct jr_coordinator *co);
 /* Ask the coordinator to cancel a command job (queued or running). */
 void jr_coord_cancel(struct jr_coordinator *co, jr_job_id id);
 
-/* Output file paths of a command job. */
+/* Output file paths of a command job (state.c). */
 void jr_coord_output_paths(const struct jr_coordinator *co, jr_job_id id,
 			   char *out, char *err, size_t size);
 
