@@ -93,7 +93,7 @@ static void on_started(struct jr_coordinator *co, const uint8_t *p, uint32_t len
 	job = job_at(co, st.job_id, st.attempt);
 	if (!job || !job->spawning) {	/* nobody asked for it here: it must not run */
 		struct kp_signal k = { st.job_id, st.attempt, SIGKILL };
-		kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
+		jr_kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
 		return;
 	}
 	job->child.pid = st.pid;
@@ -181,8 +181,8 @@ void jr_coord_keeper_read(struct jr_coordinator *co, uint64_t now)
 	bool bad = false;
 	ssize_t n;
 
-	while ((n = kp_fill(co->keeper_fd, &co->kin)) > 0)
-		while (kp_next(&co->kin, &h, &p, &bad))
+	while ((n = jr_kp_fill(co->keeper_fd, &co->kin)) > 0)
+		while (jr_kp_next(&co->kin, &h, &p, &bad))
 			on_frame(co, &h, p, now);
 	if (bad || n == 0 || (n < 0 && n != -EAGAIN))
 		keeper_lost(co, now);
@@ -196,10 +196,10 @@ void jr_coord_keeper_flush(struct jr_coordinator *co)
 		return;
 	pthread_mutex_lock(&co->lock);
 	if (co->ack_count) {
-		kp_put(&co->kout, KP_ACK, co->acks, co->ack_count * (uint32_t)sizeof(*co->acks));
+		jr_kp_put(&co->kout, KP_ACK, co->acks, co->ack_count * (uint32_t)sizeof(*co->acks));
 		co->ack_count = 0;
 	}
 	pthread_mutex_unlock(&co->lock);
-	if (co->kout.off < co->kout.len && kp_flush(co->keeper_fd, &co->kout) < 0)
+	if (co->kout.off < co->kout.len && jr_kp_flush(co->keeper_fd, &co->kout) < 0)
 		keeper_lost(co, jr_now_realtime_ns());
 }

@@ -155,22 +155,22 @@ static int hello(struct jr_coordinator *co, int fd)
 	struct kp_header hdr;
 	const uint8_t *p;
 	bool bad, end = false;
-	int rc = kp_put(&out, KP_HELLO, &h, sizeof(h));
+	int rc = jr_kp_put(&out, KP_HELLO, &h, sizeof(h));
 
 	if (rc == 0 && (send(fd, out.p, out.len, MSG_NOSIGNAL) != (ssize_t)out.len))
 		rc = -errno;
-	kp_buf_free(&out);
+	jr_kp_buf_free(&out);
 	co->kin.len = co->kin.off = 0;
 	while (rc == 0 && !end) {
 		struct pollfd pf = { fd, POLLIN, 0 };
 		if (poll(&pf, 1, STATE_WAIT_MS) <= 0)
 			return -ETIMEDOUT;
-		ssize_t n = kp_fill(fd, &co->kin);
+		ssize_t n = jr_kp_fill(fd, &co->kin);
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0 && n != -EAGAIN)
 			return (int)n;
-		while (!end && kp_next(&co->kin, &hdr, &p, &bad)) {
+		while (!end && jr_kp_next(&co->kin, &hdr, &p, &bad)) {
 			if (hdr.type == KP_INFO && hdr.len == sizeof(co->kinfo))
 				memcpy(&co->kinfo, p, sizeof(co->kinfo));
 			else if (hdr.type == KP_LIVE)
@@ -215,8 +215,8 @@ void jr_coord_keeper_close(struct jr_coordinator *co)
 	if (co->keeper_fd >= 0)
 		close(co->keeper_fd);	/* the keeper keeps what runs */
 	co->keeper_fd = -1;
-	kp_buf_free(&co->kin);
-	kp_buf_free(&co->kout);
+	jr_kp_buf_free(&co->kin);
+	jr_kp_buf_free(&co->kout);
 	for (uint32_t i = 0; i < co->held_count; i++)
 		jr_free(co->held[i].alloc);
 	jr_free(co->held);
@@ -265,7 +265,7 @@ void jr_coord_keeper_reconcile(struct jr_coordinator *co)
 			jr_coord_keeper_ack(co, h->job_id, h->attempt);
 		} else {
 			struct kp_signal k = { h->job_id, h->attempt, SIGKILL };
-			kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
+			jr_kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
 			killed++;
 		}
 	}
@@ -290,7 +290,7 @@ static int add_strv(struct kp_buf *b, char *const *v, uint32_t *count)
 {
 	*count = 0;
 	for (; v && v[*count]; (*count)++)
-		if (kp_add_str(b, v[*count]) < 0)
+		if (jr_kp_add_str(b, v[*count]) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -312,20 +312,20 @@ static int encode_spawn(struct jr_coordinator *co, struct cmd_job *job, struct c
 	static const uint8_t pad[8];
 
 	h.alloc_len = job->sj.alloc ? jr_alloc_encode(job->sj.alloc, alloc, sizeof(alloc)) : 0;
-	if (kp_begin(b, KP_SPAWN, &at) < 0)
+	if (jr_kp_begin(b, KP_SPAWN, &at) < 0)
 		return -ENOMEM;
 	head_at = b->len;
-	if (kp_add(b, &h, sizeof(h)) < 0 || kp_add(b, s->cpu_mask, h.cpu_words * 8) < 0 ||
-	    kp_add(b, s->node_mask, h.node_words * 8) < 0 || kp_add(b, alloc, h.alloc_len) < 0 ||
-	    kp_add(b, pad, ((h.alloc_len + 7u) & ~7u) - h.alloc_len) < 0 ||
+	if (jr_kp_add(b, &h, sizeof(h)) < 0 || jr_kp_add(b, s->cpu_mask, h.cpu_words * 8) < 0 ||
+	    jr_kp_add(b, s->node_mask, h.node_words * 8) < 0 || jr_kp_add(b, alloc, h.alloc_len) < 0 ||
+	    jr_kp_add(b, pad, ((h.alloc_len + 7u) & ~7u) - h.alloc_len) < 0 ||
 	    add_strv(b, s->argv, &h.argc) < 0 || add_strv(b, s->envp, &h.envc) < 0 ||
-	    kp_add_str(b, s->cwd) < 0 || kp_add_str(b, s->stdout_path) < 0 ||
-	    kp_add_str(b, s->stderr_path) < 0 || kp_add_str(b, l->cgroup_name) < 0) {
+	    jr_kp_add_str(b, s->cwd) < 0 || jr_kp_add_str(b, s->stdout_path) < 0 ||
+	    jr_kp_add_str(b, s->stderr_path) < 0 || jr_kp_add_str(b, l->cgroup_name) < 0) {
 		b->len = at;	/* the frame goes, whole */
 		return -ENOMEM;
 	}
 	memcpy(b->p + head_at, &h, sizeof(h));	/* with argc and envc */
-	kp_end(b, at);
+	jr_kp_end(b, at);
 	return 0;
 }
 
@@ -344,7 +344,7 @@ void jr_coord_keeper_signal(struct jr_coordinator *co, struct cmd_job *job, int 
 {
 	struct kp_signal s = { job->id, job->attempts, sig };
 
-	kp_put(&co->kout, KP_SIGNAL, &s, sizeof(s));
+	jr_kp_put(&co->kout, KP_SIGNAL, &s, sizeof(s));
 }
 
 /* A job the journal saw running, the keeper does not hold (it died, or
@@ -359,16 +359,16 @@ void jr_coord_keeper_adopt(struct jr_coordinator *co, struct cmd_job *job,
 	size_t at;
 
 	memcpy(a.boot_id, ri->boot_id, sizeof(a.boot_id));
-	if (kp_begin(&co->kout, KP_ADOPT, &at) == 0 && kp_add(&co->kout, &a, sizeof(a)) == 0 &&
-	    kp_add(&co->kout, ri->alloc, ri->alloc_len) == 0)
-		kp_end(&co->kout, at);
+	if (jr_kp_begin(&co->kout, KP_ADOPT, &at) == 0 && jr_kp_add(&co->kout, &a, sizeof(a)) == 0 &&
+	    jr_kp_add(&co->kout, ri->alloc, ri->alloc_len) == 0)
+		jr_kp_end(&co->kout, at);
 }
 
 void jr_coord_keeper_ack(struct jr_coordinator *co, jr_job_id id, uint32_t attempt)
 {
 	struct kp_job_ref r = { id, attempt, 0 };
 
-	kp_put(&co->kout, KP_ACK, &r, sizeof(r));
+	jr_kp_put(&co->kout, KP_ACK, &r, sizeof(r));
 }
 
 void jr_coord_durable(struct jr_coordinator *co, const jr_job_id *ids, const uint32_t *attempts,
