@@ -1,14 +1,21 @@
 #!/bin/sh
-# layers.sh BUILD - the modules' dependencies, computed from the objects'
-# defined and undefined symbols, checked against src/LAYERS: a call may
-# only point to a layer listed above its own, and no module (a folder) and
-# no file may be part of a dependency cycle. Prints the module graph with
-# -v. Exit 1 on a violation. See docs/ARCHITECTURE.md, "Layers".
+# layers.sh BUILD [-v] [MODULE...] - the modules' dependencies, computed
+# from the objects' defined and undefined symbols, checked against
+# src/LAYERS: a call may only point to a layer listed above its own, and
+# no module (a folder) and no file may be part of a dependency cycle.
+# With MODULEs, only the calls made from those modules are checked (every
+# object is still read, so a call up into an unlisted module is caught).
+# Prints the module graph with -v. Exit 1 on a violation. JR_LAYERS names
+# another layers file (tests/test_layers.sh). See docs/ARCHITECTURE.md,
+# "Layers".
 set -eu
-build=${1:?usage: layers.sh BUILD [-v]}
-verbose=${2:-}
+build=${1:?usage: layers.sh BUILD [-v] [MODULE...]}
+shift
+verbose=
+if [ "${1:-}" = -v ]; then verbose=-v; shift; fi
+only="$*"
 here=$(cd "$(dirname "$0")/.." && pwd)
-layers=$here/src/LAYERS
+layers=${JR_LAYERS:-$here/src/LAYERS}
 objs=$(cd "$build/obj" && find . -name '*.o' ! -name 'jobring-all.o' | sed 's|^\./||' | sort)
 [ -n "$objs" ] || { echo "layers: no objects under $build/obj" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -21,11 +28,15 @@ for o in $objs; do
 		NF == 3 && $2 ~ /^[TDBRCVW]$/ { print f "\tD\t" $3 }'
 done >"$tmp/syms"
 
-# file -> file edges, then module (the file's folder) edges
-awk -F'\t' '$2 == "D" { def[$3] = $1 } $2 == "U" { use[NR] = $1 "\t" $3 }
-	END { for (i in use) { split(use[i], u, "\t"); if (u[2] in def && def[u[2]] != u[1])
-		print u[1] "\t" def[u[2]] } }' "$tmp/syms" | sort -u >"$tmp/file_edges"
-module_of() { sed -E 's|/[^/]+$||'; }
+# file -> file edges (from the checked modules only), then module (the
+# file's folder) edges
+awk -F'\t' -v only="$only" '
+	BEGIN { n = split(only, m, " "); for (i = 1; i <= n; i++) checked[m[i]] = 1 }
+	$2 == "D" { def[$3] = $1 } $2 == "U" { use[NR] = $1 "\t" $3 }
+	END { for (i in use) { split(use[i], u, "\t"); from = u[1]; sub(/\/[^\/]+$/, "", from)
+		if (n && !(from in checked)) continue
+		if (u[2] in def && def[u[2]] != u[1]) print u[1] "\t" def[u[2]] } }' \
+	"$tmp/syms" | sort -u >"$tmp/file_edges"
 awk -F'\t' '{ a = $1; b = $2; sub(/\/[^\/]+$/, "", a); sub(/\/[^\/]+$/, "", b);
 	if (a != b) print a "\t" b }' "$tmp/file_edges" | sort -u >"$tmp/module_edges"
 
@@ -57,11 +68,13 @@ if [ "$status" = 1 ]; then
 	done
 fi
 
-# cycles between files (tsort names a loop's members)
+# cycles between files: tsort names each loop it breaks; every file on
+# one is listed once
 if ! tsort "$tmp/file_edges" >/dev/null 2>"$tmp/loops"; then
 	echo "layers: files in a dependency cycle:"
-	sed 's/^/  /' "$tmp/loops"
+	sed -n 's/^tsort: \([^:]*\)$/\1/p' "$tmp/loops" | grep -v ' ' | sort -u | sed 's/^/  /'
 	status=1
 fi
-[ "$status" = 0 ] && echo "layers: $(echo "$objs" | wc -l) objects, $(wc -l <"$tmp/module_edges") module edges, all downward, no cycle"
+checked=${only:-every module}
+[ "$status" = 0 ] && echo "layers: $(echo "$objs" | wc -l) objects, $(wc -l <"$tmp/module_edges") module edges from $checked, all downward, no cycle"
 exit $status

@@ -8,18 +8,19 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "shm/arena.h"
-#include "coord/cmdbatch.h"
-#include "coord/cmdjob.h"
-#include "shm/cmdrec.h"
 #include "base/common.h"
+#include "coord/cmdbatch.h"
 #include "coord/coordinator.h"
+#include "coord/state.h"
+#include "shm/arena.h"
+#include "shm/cmdrec.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
 #include "shm/queue.h"
 
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
 
-size_t cmd_strv_bytes(char *const *v)
+size_t jr_cmd_strv_bytes(char *const *v)
 {
 	size_t n = 0, bytes = 0;
 
@@ -35,7 +36,7 @@ static size_t str_bytes(const char *s)
 
 static size_t spec_bytes(const struct jr_command_spec *s)
 {
-	return cmd_strv_bytes(s->argv) + cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
+	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
 	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id));
 }
 
@@ -53,7 +54,7 @@ static char *copy_str(char **cursor, const char *s)
 	return s ? memcpy(take(cursor, strlen(s) + 1), s, strlen(s) + 1) : NULL;
 }
 
-char **cmd_strv_copy(char **cursor, char *const *v)
+char **jr_cmd_strv_copy(char **cursor, char *const *v)
 {
 	size_t n = 0, bytes = 0;
 	char **out, *p;
@@ -77,8 +78,8 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 		      char **cursor)
 {
 	*dst = *src;
-	dst->argv = cmd_strv_copy(cursor, src->argv);
-	dst->env = cmd_strv_copy(cursor, src->env);
+	dst->argv = jr_cmd_strv_copy(cursor, src->argv);
+	dst->env = jr_cmd_strv_copy(cursor, src->env);
 	dst->cwd = copy_str(cursor, src->cwd);
 	dst->capabilities = copy_str(cursor, src->capabilities);
 	dst->name = NULL;
@@ -91,7 +92,7 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	}
 }
 
-struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n)
+struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n)
 {
 	size_t fixed = ALIGN8(sizeof(struct cmd_batch)) +
 		       ALIGN8(n * sizeof(struct jr_command_spec)) + ALIGN8(n * sizeof(struct jr_req)) +
@@ -157,12 +158,12 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 }
 
 /* Every dependency must name a command job this engine knows. */
-static int deps_check(struct jr_engine *e, const struct jr_command_spec *spec)
+static int deps_check(struct jr_coordinator *co, const struct jr_command_spec *spec)
 {
 	struct jr_job_info info;
 
 	for (size_t i = 0; i < spec->after_count; i++)
-		if (jr_jobtab_snapshot(&e->region, spec->after[i], &info) < 0 ||
+		if (jr_jobtab_snapshot(co->region, spec->after[i], &info) < 0 ||
 		    !info.is_command)
 			return -ENOENT;
 	return 0;
@@ -180,7 +181,7 @@ static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t n
 }
 
 /* The record's coord stays 0 until the coordinator has built the job. */
-void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+void jr_cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 			const struct jr_command_spec *spec, uint64_t now)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -188,10 +189,11 @@ void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
 	rec->flags = initial_rec_flags(spec, now);
 }
 
-int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
-		     uint32_t *record_ref, uint32_t *name_ref)
+int jr_cmd_slot_payload(struct jr_coordinator *co, struct jr_slot *s,
+			const struct jr_command_spec *spec, uint32_t *record_ref,
+			uint32_t *name_ref)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	int rc;
 
 	*name_ref = 0;
@@ -206,10 +208,10 @@ int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_com
 
 /* Take a slot for job i of the batch and publish it as QUEUED (not on any
  * ring: the coordinator starts it). */
-static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
+static int slot_take(struct jr_coordinator *co, struct cmd_batch *b, size_t i,
 		     const struct jr_command_spec *spec, uint64_t now)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	uint32_t index, gen, name, ref;
 	struct jr_slot *s;
 	int rc;
@@ -219,12 +221,12 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 		return rc;
 	s = &r->slots[index];
 	gen = jr_jobtab_next_gen(s);
-	rc = cmd_slot_payload(e, s, spec, &ref, &name);
+	rc = jr_cmd_slot_payload(co, s, spec, &ref, &name);
 	if (rc < 0) {
 		jr_jobtab_free_batch(r, &index, 1);
 		return rc;
 	}
-	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, now);
+	jr_cmd_record_init(co, jr_cmd_record(r, ref), spec, now);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
 	b->slots[i] = index;
 	b->records[i] = ref;
@@ -235,9 +237,9 @@ static int slot_take(struct jr_engine *e, struct cmd_batch *b, size_t i,
 }
 
 /* Undo slot_take() for a job no one has seen the id of. */
-static void slot_give_back(struct jr_engine *e, uint32_t index)
+static void slot_give_back(struct jr_coordinator *co, uint32_t index)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	struct jr_slot *s = &r->slots[index];
 	uint32_t w = jr_load_relaxed(&s->state);
 
@@ -245,15 +247,15 @@ static void slot_give_back(struct jr_engine *e, uint32_t index)
 	jr_jobtab_free_batch(r, &index, 1);
 }
 
-int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
-		   struct jr_req *req, int *prio)
+int jr_cmd_spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
+		      struct jr_req *req, int *prio)
 {
-	return spec_check(e->coord, spec, jr_queue_get(&e->region, spec->queue_id), prio, req);
+	return spec_check(co, spec, jr_queue_get(co->region, spec->queue_id), prio, req);
 }
 
-int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio)
+int jr_cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec *spec, int *prio)
 {
-	const struct jr_queue_rec *q = jr_queue_get(&e->region, spec->queue_id);
+	const struct jr_queue_rec *q = jr_queue_get(co->region, spec->queue_id);
 
 	if (spec->priority != JR_PRIORITY_FROM_QUEUE)
 		*prio = spec->priority;
@@ -265,20 +267,19 @@ int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, i
 }
 
 /* Check a spec: its priority and its requirements against this host. */
-static int spec_prepare(struct jr_engine *e, const struct jr_command_spec *spec,
+static int spec_prepare(struct jr_coordinator *co, const struct jr_command_spec *spec,
 			struct jr_req *req, int *prio)
 {
-	int rc = cmd_spec_check(e, spec, req, prio);
+	int rc = jr_cmd_spec_check(co, spec, req, prio);
 
-	return rc < 0 ? rc : deps_check(e, spec);
+	return rc < 0 ? rc : deps_check(co, spec);
 }
 
-static int submit_open(struct jr_engine *e)
+static int submit_open(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	int rc;
 
-	if (!jr_load_relaxed(&e->region.ctl->accepting))
+	if (!jr_load_relaxed(&co->region->ctl->accepting))
 		return -ESHUTDOWN;
 	pthread_mutex_lock(&co->lock);
 	if (co->restore_phase == RESTORE_RUNNING) {
@@ -288,13 +289,13 @@ static int submit_open(struct jr_engine *e)
 	if (co->restore_phase == RESTORE_OPEN && co->held_count)
 		co->reconcile_pending = true;	/* nothing to restore: leftovers go */
 	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
-	rc = coord_make_state_dir(co);
+	rc = jr_coord_make_state_dir(co);
 	pthread_mutex_unlock(&co->lock);
 	return rc;
 }
 
 /* Hand a batch to the coordinator. */
-void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
+void jr_cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 {
 	pthread_mutex_lock(&co->lock);
 	if (co->inbox_tail)
@@ -303,26 +304,26 @@ void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 		co->inbox_head = b;
 	co->inbox_tail = b;
 	pthread_mutex_unlock(&co->lock);
-	coord_poke(co);
+	jr_coord_poke(co);
 }
 
-int jr_coord_submit(struct jr_engine *e, const struct jr_command_spec *spec,
+int jr_coord_submit(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		    jr_job_id *id_out)
 {
-	return spec ? jr_coord_submit_batch(e, spec, 1, id_out, NULL) : -EINVAL;
+	return spec ? jr_coord_submit_batch(co, spec, 1, id_out, NULL) : -EINVAL;
 }
 
-static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
+static int batch_take_slots(struct jr_coordinator *co, struct cmd_batch *b,
 			    const struct jr_command_spec *specs, size_t *bad)
 {
 	uint64_t now = jr_now_realtime_ns();	/* one creation time per batch */
 
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = slot_take(e, b, i, &specs[i], now);
+		int rc = slot_take(co, b, i, &specs[i], now);
 		if (rc < 0) {
 			*bad = i;
 			while (i--)
-				slot_give_back(e, b->slots[i]);
+				slot_give_back(co, b->slots[i]);
 			return rc;
 		}
 	}
@@ -330,11 +331,11 @@ static int batch_take_slots(struct jr_engine *e, struct cmd_batch *b,
 }
 
 /* Every spec is checked before any slot is taken: all or none. */
-static int batch_check(struct jr_engine *e, struct cmd_batch *b,
+static int batch_check(struct jr_coordinator *co, struct cmd_batch *b,
 		       const struct jr_command_spec *specs, size_t *bad)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = spec_prepare(e, &specs[i], &b->reqs[i], &b->prios[i]);
+		int rc = spec_prepare(co, &specs[i], &b->reqs[i], &b->prios[i]);
 		if (rc < 0) {
 			*bad = i;
 			return rc;
@@ -343,7 +344,7 @@ static int batch_check(struct jr_engine *e, struct cmd_batch *b,
 	return 0;
 }
 
-int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
 	struct cmd_batch *b;
@@ -352,15 +353,15 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 
 	if (!specs || n == 0)
 		return n == 0 ? 0 : -EINVAL;
-	rc = submit_open(e);
+	rc = submit_open(co);
 	if (rc < 0)
 		return rc;
-	b = cmd_batch_new(specs, n);
+	b = jr_cmd_batch_new(specs, n);
 	if (!b)
 		return -ENOMEM;
-	rc = batch_check(e, b, specs, &bad);
+	rc = batch_check(co, b, specs, &bad);
 	if (rc == 0)
-		rc = batch_take_slots(e, b, specs, &bad);
+		rc = batch_take_slots(co, b, specs, &bad);
 	if (rc < 0) {
 		if (bad_index)
 			*bad_index = bad;
@@ -369,8 +370,8 @@ int jr_coord_submit_batch(struct jr_engine *e, const struct jr_command_spec *spe
 	}
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
-	jr_engine_count_submitted(e, n);
-	cmd_inbox_append(e->coord, b);
+	jr_counters_add_submitted(co->region, n);
+	jr_cmd_inbox_append(co, b);
 	return 0;
 }
 

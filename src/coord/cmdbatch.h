@@ -37,28 +37,29 @@ struct cmd_batch {
 /* One block for n specs and everything they point to (names and
  * resources excepted: the submitter has used them). NULL without memory.
  * Free with jr_free(). */
-struct cmd_batch *cmd_batch_new(const struct jr_command_spec *specs, size_t n);
+struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n);
 
 /* Shared with cmdrestore.c. A spec checked against the queues and this
  * host (not its dependencies): 0 or -errno, with its request and
  * priority. */
-int cmd_spec_check(struct jr_engine *e, const struct jr_command_spec *spec,
-		   struct jr_req *req, int *prio);
+int jr_cmd_spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
+		      struct jr_req *req, int *prio);
 /* Only its priority (a job that will not run): 0, or -ENOENT. */
-int cmd_spec_priority(struct jr_engine *e, const struct jr_command_spec *spec, int *prio);
-void cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
-		     const struct jr_command_spec *spec, uint64_t now);
-void cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
+int jr_cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec *spec, int *prio);
+void jr_cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,
+			const struct jr_command_spec *spec, uint64_t now);
+void jr_cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b);
 /* A slot's arena record and name for a new command job (the previous
  * occupant's given back first): 0 or -errno, nothing kept on failure. */
 struct jr_slot;
-int cmd_slot_payload(struct jr_engine *e, struct jr_slot *s, const struct jr_command_spec *spec,
-		     uint32_t *record_ref, uint32_t *name_ref);
+int jr_cmd_slot_payload(struct jr_coordinator *co, struct jr_slot *s,
+			const struct jr_command_spec *spec, uint32_t *record_ref,
+			uint32_t *name_ref);
 
 /* A NULL-terminated string vector copied into a block: the bytes it
  * takes (0 for NULL), and the copy at *cursor (moved past it; NULL for
  * NULL). Shared with cmdjob.c, which keeps argv and env this way. */
-size_t cmd_strv_bytes(char *const *v);
-char **cmd_strv_copy(char **cursor, char *const *v);
+size_t jr_cmd_strv_bytes(char *const *v);
+char **jr_cmd_strv_copy(char **cursor, char *const *v);
 
 #endif

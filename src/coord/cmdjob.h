@@ -1,294 +1,45 @@
 /*
- * cmdjob.h - the coordinator's private view of command jobs, shared by
- * coordinator.c (the event loop) and cmdjob.c (building, starting and
- * ending one job). Process-local, owned by the coordinator thread except
- * the inbox, which submitters append to under the lock.
+ * cmdjob.h - one command job in the coordinator: built from its spec,
+ * its start recorded, told about (jr_engine_opts.job_event), signalled,
+ * and, when an attempt ends, retried or ended for good, its slot given
+ * back and its record freed at the end of the turn (cmdjob.c). Under
+ * state_lock.
  */
-#ifndef JR_CMDJOB_H
-#define JR_CMDJOB_H
+#ifndef JR_COORD_CMDJOB_H
+#define JR_COORD_CMDJOB_H
 
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include "coord/state.h"
 
-#include "exec/cgroup.h"
-#include "engine/engine.h"
-#include "exec/executor.h"
-#include "exec/keeper.h"
-#include "sched/scheduler.h"
+/* A new job's coordinator record; NULL without memory. */
+struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
+			       const struct jr_req *req);
+void jr_cmd_job_free(struct cmd_job *job);
 
-struct jr_coordinator;
-struct cmd_batch;
-
-struct cmd_job {
-	struct jr_sched_job sj;
-	struct jr_coordinator *co;
-	jr_job_id id;
-	uint32_t slot;
-	uint32_t record_ref;
-	char **argv;		/* NULL-terminated, strings in the same block;
-				 * NULL for an external job without one */
-	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
-	char *cwd;
-	jr_job_id *after;
-	uint32_t after_count;
-	uint32_t attempts;
-	uint32_t max_retries;
-	uint64_t backoff_base_ns, backoff_max_ns;
-	uint64_t timeout_ns;
-	bool use_umask;
-	uint16_t umask;
-	struct jr_child child;		/* its process (in-process runners) */
-	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
-	uint64_t start_ticks;		/* with child.pid: which process it is */
-	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
-	bool lost;			/* it ended without a status (keeper) */
-	bool running;
-	bool reaped;		/* its main process is gone: no more signals */
-	bool timed_out;
-	bool cancel_requested;
-	bool spawning;		/* handed to a spawner thread */
-	int spawn_rc;
-	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
-	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
-	struct cmd_job *next;	/* inbox or free list */
-	/* Run as another user (jr_command_spec.run_as_user). */
-	bool run_as_user;
-	uint32_t uid, gid;
-	/* External jobs (external.c). */
-	bool external;
-	bool worker_lost;	/* its worker went away: the attempt failed */
-	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
-	char *ext_caps;		/* labels the worker must have; NULL: none */
-	struct cmd_job *ext_prev, *ext_next;
-};
-
-enum { EXT_NONE, EXT_READY, EXT_RUNNING };
-
-/* Recovery: open until a restore or a submission, running between the
- * first restore and restore_done(), then closed for good. */
-enum { RESTORE_OPEN, RESTORE_RUNNING, RESTORE_CLOSED };
-
-/* What the keeper held when this engine said HELLO (keeper.h): matched
- * by restored jobs, the rest reconciled when the restore closes. */
-struct keeper_held {
-	uint64_t job_id;
-	uint32_t attempt;		/* 0: found by its cgroup, attempt unknown */
-	bool exited, matched;
-	struct kp_live live;
-	uint8_t *alloc;
-	struct kp_exited exit;
-};
-
-/* A restored job as the journal left it, beyond its spec (cmdrestore.c). */
-struct cmd_restore_info {
-	bool running;			/* the journal saw it start */
-	bool cancel;			/* a cancel it has not obeyed yet */
-	uint32_t attempt;
-	uint64_t start_ns, not_before_ns;
-	int32_t pid;
-	uint64_t pid_start_ticks;
-	uint8_t boot_id[16];
-	uint32_t cgroup_slot;
-	uint8_t *alloc;			/* its own allocation; NULL */
-	uint32_t alloc_len;
-};
-
-/* A doubly linked list of external jobs. */
-struct ext_list {
-	struct cmd_job *head, *tail;
-	uint32_t count;
-};
-
-struct jr_coordinator {
-	struct jr_engine *engine;
-	pthread_t thread;
-	int epfd, evfd, tfd;
-	pthread_mutex_t lock;		/* inbox, cancels, spawn queue */
-	/* Everything else: held by the coordinator while it works, and by a
-	 * runner thread while it ends its child's job and runs the pass. */
-	pthread_mutex_t state_lock;
-	struct cmd_batch *inbox_head, *inbox_tail;	/* submitted, not yet taken in */
-	jr_job_id *cancels;
-	uint32_t cancel_count, cancel_cap;
-	bool stopping, cancel_all;
-	struct jr_pools pools;
-	struct jr_sched sched;
-	struct cmd_job **running;
-	uint32_t running_count, running_cap;
-	struct cmd_job *dead;		/* ended, freed at the end of the turn */
-	struct cmd_job *start_refused;	/* cancelled while waiting to start */
-	/* Runner threads (opts.runner_threads): each starts a child, waits for
-	 * it, then ends its job and runs the pass itself, so a core that frees
-	 * up gets its next child without a hand-off. Without runners the
-	 * coordinator spawns and reaps through epoll. */
-	pthread_t *spawners;
-	uint32_t spawner_count;
-	pthread_cond_t spawn_cv;	/* under lock */
-	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
-	struct cmd_job *spawned_here;	/* spawned inline (JR_ENGINE_SPAWN_INLINE) */
-	bool spawners_stop;		/* under lock */
-	uint64_t outstanding;		/* submitted, not yet final */
-	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
-	uint32_t id;			/* worker id recorded in executions */
-	char state_dir[200];
-	bool state_dir_made;		/* under lock */
-	struct jr_cap_names caps;
-	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
-	uint64_t kill_grace_ns;
-	uint64_t armed_ns;		/* the coordinator's timer; NEVER: none */
-	uint32_t gpus_per_node;
-	uint64_t rng;
-	char **base_env;
-	uint32_t uid;			/* the engine's, for jobs run as it */
-	struct jr_cgroups cg;		/* where job cgroups go (in-process) */
-	/* External jobs: eligible ones by priority, and running ones. */
-	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
-	struct ext_list ext_running;
-	/* Submission to first start, log2 buckets of microseconds. */
-	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
-	uint64_t start_wait_sum_us;
-	/* jr_engine_opts.job_event. */
-	void (*job_event)(void *ctx, const struct jr_job_event *ev);
-	void *job_event_ctx;
-	/* Recovery (cmdrestore.c): until jr_command_restore_done(), the free
-	 * ring's slots wait here and restored slots are marked. */
-	int restore_phase;		/* RESTORE_*: written under lock, read by
-					 * coord_free_slot() without it */
-	uint32_t *restore_free;
-	uint32_t restore_free_count;
-	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
-	bool reconcile_pending;		/* under lock: restore closed, keeper leftovers */
-	bool restore_settled;		/* under lock: the coordinator took it all in */
-	bool restoring;			/* coordinator's: restored jobs may still come,
-					 * so nothing starts (a job taken back later
-					 * holds cores a new start could take) */
-	pthread_cond_t restore_cv;
-	/* The keeper (cmdkeeper.c); keeper_fd -1: runner threads. */
-	int keeper_fd;
-	char *keeper_socket;
-	char *const *keeper_argv;
-	struct kp_buf kin, kout;	/* kout under state_lock */
-	struct kp_info kinfo;
-	struct keeper_held *held;
-	uint32_t held_count, held_cap;
-	struct kp_job_ref *acks;	/* under lock: jr_command_durable() */
-	uint32_t ack_count, ack_cap;
-	bool detach;			/* stopping without touching running jobs */
-	/* What restore and the keeper found (jr_engine_exec_info). */
-	uint64_t adopted, ended_while_away, lost, keeper_restarts;
-};
-
-/* What starting one attempt takes: the exec spec and everything it
- * points to (cmdjob.c fills it for a runner or for the keeper). */
-struct env_builder {
-	char **v;
-	size_t n, cap;
-	char own[6][512];	/* the variables jobring sets */
-};
-
-struct cmd_launch {
-	struct jr_exec_spec spec;
-	struct env_builder env;
-	char out[256], err[256];
-	char cgroup_name[17];		/* the job id in hex */
-	uint64_t mem_max;		/* for memory.max; 0: none */
-	uint64_t cpus[JR_EXEC_CPU_WORDS];
-	uint64_t nodes[JR_EXEC_NODE_WORDS];
-};
-
-/* cmdjob.c */
-struct cmd_job *cmd_job_new(const struct jr_command_spec *spec,
-			    const struct jr_req *req);
-void cmd_job_free(struct cmd_job *job);
-void cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
-/* 0 or -ENOMEM; cmd_launch_free() either way. */
-int cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l);
-void cmd_launch_free(struct cmd_launch *l);
-/* In-process: its cgroup, then its process. 0 or -errno. */
-int cmd_job_spawn(struct jr_coordinator *co, struct cmd_job *job);
-/* In-process, its main process reaped: what is left in its cgroup (or
- * process group) is killed, and the cgroup goes back to the idle list
- * once empty. Begin under state_lock: true if done, false if processes
- * are still dying: then cmd_job_collect_wait() without the lock. */
-bool cmd_job_collect_begin(struct jr_coordinator *co, struct cmd_job *job);
-void cmd_job_collect_wait(struct jr_coordinator *co, struct cmd_job *job);
-/* Signal a running job: SIGKILL kills its whole cgroup; other signals go
- * to every process in it (without cgroups: to its process group). */
-void cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
-void cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
-/* A reaped or refused job: retry it, or end it for good. */
-void cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
-		    const struct jr_exec_result *res, uint64_t now);
-void cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
-		 enum jr_sched_state state, enum jr_reason reason, uint64_t now);
-/* The scheduler ended a job that never ran (cancelled, dependency). */
-void cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job,
-			 uint64_t now);
+/* Its attempt starts now: the slot's attempt, worker and times. */
+void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
 /* Tell jr_engine_opts.job_event, if set. */
-void cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
-		   enum jr_job_event_kind kind, enum jr_job_state state,
-		   enum jr_reason reason, uint64_t now);
+void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
+		      enum jr_job_event_kind kind, enum jr_job_state state,
+		      enum jr_reason reason, uint64_t now);
 
-void coord_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct);
+/* Signal a running job, through the keeper or its cgroup. */
+void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
 
-/* Record flags (pending, external) in the job's table record. */
-void cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
-			  uint32_t flag, bool on);
+/* Its spawn is done, or failed (job->spawn_rc): its deadlines armed and
+ * its start told, or it ends failed. */
+void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
-/* cmdrestore.c: give a command job's slot back to the free ring. While a
- * restore runs the ring holds none of the untouched slots yet, so a slot
- * freed then would be the first one handed out: it waits for
- * restore_done(), which puts it behind them. */
-void coord_free_slot(struct jr_coordinator *co, uint32_t slot);
+/* A reaped or refused job: retry it, or end it for good. */
+void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
+		       const struct jr_exec_result *res, uint64_t now);
 
-/* coordinator.c */
-void coord_running_add(struct jr_coordinator *co, struct cmd_job *job);
-void coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
-struct cmd_job *coord_job_of(struct jr_coordinator *co, jr_job_id id);
-void coord_poke(struct jr_coordinator *co);
-/* Under co->lock. 0 or -errno. */
-int coord_make_state_dir(struct jr_coordinator *co);
-/* After a change outside the coordinator's turn (under state_lock): run
- * the pass, end refused starts, free what ended; true if the coordinator
- * must be poked (call coord_poke() after unlocking). */
-bool coord_settle(struct jr_coordinator *co, uint64_t now);
-bool coord_scheduling_paused(const struct jr_coordinator *co);
+/* A job that ran (or was refused at start) ends for good. */
+void jr_cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
+		    enum jr_sched_state state, enum jr_reason reason, uint64_t now);
 
-/* cmdkeeper.c: command jobs run by the keeper. */
-int coord_keeper_open(struct jr_coordinator *co, const struct jr_engine_opts *o);
-void coord_keeper_close(struct jr_coordinator *co);
-int coord_keeper_spawn(struct jr_coordinator *co, struct cmd_job *job);
-void coord_keeper_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
-void coord_keeper_adopt(struct jr_coordinator *co, struct cmd_job *job,
-			const struct cmd_restore_info *ri);
-void coord_keeper_read(struct jr_coordinator *co, uint64_t now);
-void coord_keeper_flush(struct jr_coordinator *co);
-bool coord_keeper_pending(const struct jr_coordinator *co);
-void coord_keeper_lost(struct jr_coordinator *co, uint64_t now);
-void coord_keeper_reattach(struct jr_coordinator *co, uint64_t now);
-void coord_keeper_reconcile(struct jr_coordinator *co);
-struct keeper_held *coord_keeper_held(struct jr_coordinator *co, jr_job_id id);
-void coord_keeper_exit_result(const struct kp_exited *x, struct jr_exec_result *res);
-
-/* cmdrestore.c: a restored job the journal saw running, or the keeper
- * holds, is taken back: true if it is running (or has just ended) now;
- * false: schedule it as queued. */
-bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
-			struct cmd_restore_info *ri, uint64_t now);
-
-/* external.c: jobs for external workers. */
-bool ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now);
-void ext_unlink(struct jr_coordinator *co, struct cmd_job *job);
-/* Cancel a running external job now (there is no child to signal). */
-void ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
-/* At stop: every external job ends (ready: cancelled; running: failed,
- * worker_lost). */
-void ext_end_all(struct jr_coordinator *co, uint64_t now);
-
-#define JR_RUNNERS_MAX 1024u
-
-#define CMD_JOB(sjp) ((struct cmd_job *)(void *)(sjp))
+/* The scheduler ended a job that never ran (cancelled, dependency). */
+void jr_cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job,
+			    uint64_t now);
 
 #endif

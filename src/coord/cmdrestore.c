@@ -17,23 +17,22 @@
 #include <sys/mman.h>
 
 #include "base/alloc.h"
-#include "shm/arena.h"
+#include "base/common.h"
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
-#include "shm/cmdrec.h"
-#include "base/common.h"
+#include "coord/cmdrestore.h"
 #include "coord/coordinator.h"
+#include "coord/keeperlink.h"
+#include "shm/cmdrec.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
-#include "shm/queue.h"
 #include "shm/ring.h"
-
-enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL, RESTORED_SEEN };
 
 /* Take every slot out of the free ring, once: -EBUSY once a submission
  * came or restore_done() ran. */
 static int restore_begin(struct jr_coordinator *co)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	uint32_t cap = r->hdr->capacity, got = 0;
 	int phase;
 
@@ -69,7 +68,7 @@ static bool restore_state_ok(uint32_t state)
 static int restore_check(struct jr_coordinator *co, const struct jr_job_restore *rs,
 			 size_t n, size_t *bad)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	size_t i;
 	int rc = 0;
 
@@ -122,17 +121,17 @@ static int info_restore(struct cmd_restore_info *ri, const struct jr_job_restore
 }
 
 /* Fill the slot of restored job i. Its state is published by the caller. */
-static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
+static int slot_restore(struct jr_coordinator *co, struct cmd_batch *b, size_t i,
 			const struct jr_command_spec *spec, const struct jr_job_restore *rs)
 {
-	struct jr_region *r = &e->region;
+	struct jr_region *r = co->region;
 	uint32_t index = (uint32_t)rs->job_id, name, ref;
 	struct jr_slot *s = &r->slots[index];
-	int rc = cmd_slot_payload(e, s, spec, &ref, &name);
+	int rc = jr_cmd_slot_payload(co, s, spec, &ref, &name);
 
 	if (rc < 0)
 		return rc;
-	cmd_record_init(e->coord, jr_cmd_record(r, ref), spec, rs->created_ns);
+	jr_cmd_record_init(co, jr_cmd_record(r, ref), spec, rs->created_ns);
 	record_restore(jr_cmd_record(r, ref), rs);
 	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, rs->created_ns, name,
 		       0, ref);
@@ -150,7 +149,7 @@ static int slot_restore(struct jr_engine *e, struct cmd_batch *b, size_t i,
 
 static void publish(struct jr_coordinator *co, const struct jr_job_restore *rs)
 {
-	struct jr_slot *s = &co->engine->region.slots[(uint32_t)rs->job_id];
+	struct jr_slot *s = &co->region->slots[(uint32_t)rs->job_id];
 	uint32_t gen = (uint32_t)(rs->job_id >> 32);
 	/* One that was running shows queued until the coordinator has taken
 	 * it back (or run it again). */
@@ -204,26 +203,25 @@ static void slots_populate(struct jr_region *r, const struct jr_job_restore *rs,
 	madvise((void *)from, to - from, MADV_POPULATE_WRITE);
 }
 
-static int restore_slots(struct jr_engine *e, struct cmd_batch *b,
+static int restore_slots(struct jr_coordinator *co, struct cmd_batch *b,
 			 const struct jr_command_spec *specs,
 			 const struct jr_job_restore *rs, size_t *bad)
 {
-	slots_populate(&e->region, rs, b->n);
+	slots_populate(co->region, rs, b->n);
 	for (size_t i = 0; i < b->n; i++) {
-		int rc = slot_restore(e, b, i, &specs[i], &rs[i]);
+		int rc = slot_restore(co, b, i, &specs[i], &rs[i]);
 		if (rc < 0) {
 			*bad = i;
 			return rc;
 		}
-		publish(e->coord, &rs[i]);
+		publish(co, &rs[i]);
 	}
 	return 0;
 }
 
-int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *specs,
+int jr_coord_restore_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			   const struct jr_job_restore *rs, size_t n, size_t *bad_index)
 {
-	struct jr_coordinator *co = e->coord;
 	struct cmd_batch *b;
 	size_t bad = 0;
 	int rc;
@@ -236,7 +234,7 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	if (!co->restored)
 		return -ENOMEM;
 	rc = restore_check(co, rs, n, &bad);
-	b = rc == 0 ? cmd_batch_new(specs, n) : NULL;
+	b = rc == 0 ? jr_cmd_batch_new(specs, n) : NULL;
 	if (rc == 0 && (!b || !(b->rinfo = jr_calloc(n, sizeof(*b->rinfo))))) {
 		jr_free(b);
 		b = NULL;
@@ -244,12 +242,12 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = jr_slot_is_final(rs[i].state) ?
-			     cmd_spec_priority(e, &specs[i], &b->prios[i]) :
-			     cmd_spec_check(e, &specs[i], &b->reqs[i], &b->prios[i]);
+			     jr_cmd_spec_priority(co, &specs[i], &b->prios[i]) :
+			     jr_cmd_spec_check(co, &specs[i], &b->reqs[i], &b->prios[i]);
 		bad = i;
 	}
 	if (rc == 0) {
-		rc = restore_slots(e, b, specs, rs, &bad);
+		rc = restore_slots(co, b, specs, rs, &bad);
 		if (rc < 0)
 			b->n = bad;	/* out of arena: the jobs restored so far go on */
 	} else {
@@ -272,30 +270,10 @@ int jr_coord_restore_batch(struct jr_engine *e, const struct jr_command_spec *sp
 		jr_free(b->rinfo);
 		jr_free(b);
 	} else {
-		jr_engine_count_submitted(e, b->n);
-		cmd_inbox_append(co, b);
+		jr_counters_add_submitted(co->region, b->n);
+		jr_cmd_inbox_append(co, b);
 	}
 	return rc;
-}
-
-void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
-{
-	/* Once closed, a restore never runs again: no lock on the hot path. */
-	if (jr_load_acquire(&co->restore_phase) != RESTORE_RUNNING) {
-		jr_jobtab_free_batch(&co->engine->region, &slot, 1);
-		return;
-	}
-	pthread_mutex_lock(&co->lock);
-	if (co->restore_phase == RESTORE_RUNNING) {
-		/* A restored job that ended meanwhile: restore_done() frees it
-		 * with the restored jobs that had ended before the restart. */
-		JR_ASSERT(co->restored[slot] == RESTORED_LIVE);
-		co->restored[slot] = RESTORED_FINAL;
-		pthread_mutex_unlock(&co->lock);
-		return;
-	}
-	pthread_mutex_unlock(&co->lock);
-	jr_jobtab_free_batch(&co->engine->region, &slot, 1);
 }
 
 /* Slots back to the free ring; submissions may come. */
@@ -303,10 +281,10 @@ void coord_free_slot(struct jr_coordinator *co, uint32_t slot)
  * finished restored ones, as if they had just ended: the table reuses
  * them last, so their jobs stay readable the longest. Under co->lock, so
  * that a restored job ending meanwhile is either marked (and put here)
- * or freed after these (coord_free_slot). */
+ * or freed after these (jr_coord_free_slot). */
 static void rebuild_free_ring(struct jr_coordinator *co)
 {
-	struct jr_region *r = &co->engine->region;
+	struct jr_region *r = co->region;
 	uint32_t cap = r->hdr->capacity, n = 0, *v = co->restore_free;
 
 	for (uint32_t k = 0; k < co->restore_free_count; k++)
@@ -323,9 +301,8 @@ static void rebuild_free_ring(struct jr_coordinator *co)
 	co->restored = NULL;
 }
 
-int jr_coord_restore_done(struct jr_engine *e)
+int jr_coord_restore_done(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	int phase;
 
 	pthread_mutex_lock(&co->lock);
@@ -337,7 +314,7 @@ int jr_coord_restore_done(struct jr_engine *e)
 	if (phase != RESTORE_CLOSED)
 		co->reconcile_pending = true;
 	pthread_mutex_unlock(&co->lock);
-	coord_poke(co);
+	jr_coord_poke(co);
 	if (phase == RESTORE_CLOSED)
 		return -EBUSY;
 	/* Once this returns, every restored job is in the coordinator's
@@ -358,7 +335,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 		  uint64_t start_ns, const struct cmd_restore_info *ri, const uint8_t *alloc,
 		  uint32_t alloc_len, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 	struct jr_alloc a;
 	bool have = alloc_len && jr_alloc_decode(alloc, alloc_len, &a) == 0;
 	int how = jr_sched_adopt(&co->sched, &job->sj, have ? &a : NULL, start_ns);
@@ -373,7 +350,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, start_ns);
 	jr_slot_put(s->end_ns, 0);
-	cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
 	job->child = (struct jr_child){ .pid = ri->pid, .pidfd = -1, .progress_fd = -1 };
 	job->start_ticks = ri->pid_start_ticks;
 	job->cgroup_slot = ri->cgroup_slot;
@@ -381,11 +358,11 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	job->term_at_ns = job->timeout_ns ? start_ns + job->timeout_ns : 0;
 	if (job->term_at_ns && job->term_at_ns < now)
 		job->term_at_ns = now;	/* over its limit while nobody watched */
-	coord_running_add(co, job);
+	jr_coord_running_add(co, job);
 	co->outstanding++;
 	/* The journal may lack its start (a start not yet on disk when the
 	 * last engine died): it has it now. */
-	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
+	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 }
 
 /* Does what the keeper holds come after what the journal says? An exit
@@ -416,24 +393,25 @@ static void apply_held(struct jr_coordinator *co, struct cmd_job *job, struct ke
 		      h->alloc ? h->live.alloc_len : ri->alloc_len, now);
 		co->adopted++;
 		if (h->attempt == 0)	/* found by its cgroup: tell the keeper more */
-			coord_keeper_adopt(co, job, &live);
+			jr_coord_keeper_adopt(co, job, &live);
 		return;
 	}
 	/* It ended while no engine was here: its real status. */
 	struct jr_exec_result res;
 	adopt(co, job, attempt, start, ri, ri->alloc, ri->alloc_len, now);
-	coord_keeper_exit_result(&h->exit, &res);
-	coord_set_progress(co, job, h->exit.progress);
+	jr_coord_keeper_exit_result(&h->exit, &res);
+	jr_cmd_job_set_progress(co, job, h->exit.progress);
 	job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
 	co->ended_while_away += !job->lost;
 	/* Its end as it happened, while no engine was here. */
-	cmd_job_exited(co, job, &res, h->exit.end_ns && h->exit.end_ns < now ? h->exit.end_ns : now);
+	jr_cmd_job_exited(co, job, &res,
+			  h->exit.end_ns && h->exit.end_ns < now ? h->exit.end_ns : now);
 }
 
-bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
-			struct cmd_restore_info *ri, uint64_t now)
+bool jr_coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
+			   struct cmd_restore_info *ri, uint64_t now)
 {
-	struct keeper_held *h = co->keeper_fd >= 0 ? coord_keeper_held(co, job->id) : NULL;
+	struct keeper_held *h = co->keeper_fd >= 0 ? jr_coord_keeper_held(co, job->id) : NULL;
 
 	if (h && !held_is_news(h, ri))
 		h = NULL;	/* applied already: let go at reconcile */
@@ -447,7 +425,7 @@ bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 		/* The keeper does not hold it: it watches it if it still lives,
 		 * and says EXITED (lost) otherwise. */
 		adopt(co, job, ri->attempt, ri->start_ns, ri, ri->alloc, ri->alloc_len, now);
-		coord_keeper_adopt(co, job, ri);
+		jr_coord_keeper_adopt(co, job, ri);
 		co->adopted++;	/* counted lost instead if it turns out gone */
 		return true;
 	}
@@ -455,7 +433,7 @@ bool coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 	 * here. If it still runs it is stopped; the job runs again. */
 	if (jr_exec_process_alive(ri->pid, ri->pid_start_ticks, ri->boot_id))
 		kill(-ri->pid, SIGKILL);
-	jr_store_relaxed(&jr_cmd_record(&co->engine->region, job->record_ref)->reason,
+	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->reason,
 			 JR_REASON_COORDINATOR_LOST);
 	co->lost++;
 	return false;

@@ -14,65 +14,25 @@
 #include <errno.h>
 #include <string.h>
 
-#include "coord/cmdjob.h"
-#include "shm/cmdrec.h"
 #include "base/common.h"
+#include "coord/cmdjob.h"
 #include "coord/coordinator.h"
-#include "shm/jobtab.h"
+#include "coord/external.h"
+#include "coord/pass.h"
 #include "sched/resources.h"
+#include "shm/cmdrec.h"
+#include "shm/jobtab.h"
 
-/* --- the lists ---------------------------------------------------------------- */
-
-static void list_push(struct ext_list *l, struct cmd_job *job)
-{
-	job->ext_next = NULL;
-	job->ext_prev = l->tail;
-	if (l->tail)
-		l->tail->ext_next = job;
-	else
-		l->head = job;
-	l->tail = job;
-	l->count++;
-}
-
-static struct ext_list *list_of(struct jr_coordinator *co, const struct cmd_job *job)
-{
-	return job->ext_list == EXT_RUNNING ? &co->ext_running :
-					      &co->ext_ready[job->sj.priority];
-}
-
-void ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
-{
-	struct ext_list *l;
-
-	if (job->ext_list == EXT_NONE)
-		return;
-	l = list_of(co, job);
-	if (job->ext_prev)
-		job->ext_prev->ext_next = job->ext_next;
-	else
-		l->head = job->ext_next;
-	if (job->ext_next)
-		job->ext_next->ext_prev = job->ext_prev;
-	else
-		l->tail = job->ext_prev;
-	l->count--;
-	job->ext_prev = job->ext_next = NULL;
-	job->ext_list = EXT_NONE;
-}
-
-bool ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now)
+bool jr_ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now)
 {
 	struct jr_coordinator *co = ctx;
 	struct cmd_job *job = CMD_JOB(sj);
 
 	(void)now;
-	cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
 	if (!job->external)
 		return false;
-	JR_ASSERT(job->ext_list == EXT_NONE);
-	list_push(&co->ext_ready[sj->priority], job);
-	job->ext_list = EXT_READY;
+	jr_ext_list_push(co, job, EXT_READY);
 	return true;
 }
 
@@ -86,15 +46,14 @@ static bool claimable(const struct cmd_job *job, const char *caps, jr_job_id onl
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t worker_id, uint64_t now)
 {
-	struct jr_slot *s = &co->engine->region.slots[job->slot];
+	struct jr_slot *s = &co->region->slots[job->slot];
 
-	ext_unlink(co, job);
-	cmd_job_record_start(co, job, now);
+	jr_ext_unlink(co, job);
+	jr_cmd_job_record_start(co, job, now);
 	jr_slot_put(s->worker_id, (uint16_t)worker_id);
-	cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
+	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	jr_sched_start_external(&co->sched, &job->sj, now);
-	list_push(&co->ext_running, job);
-	job->ext_list = EXT_RUNNING;
+	jr_ext_list_push(co, job, EXT_RUNNING);
 	job->running = true;
 	job->worker_lost = false;
 }
@@ -109,7 +68,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 		for (struct cmd_job *job = co->ext_ready[p].head; job; job = job->ext_next) {
 			if (!claimable(job, caps, only))
 				continue;
-			if (!jr_jobtab_start(&co->engine->region.slots[job->slot]))
+			if (!jr_jobtab_start(&co->region->slots[job->slot]))
 				continue;
 			start_claimed(co, job, worker_id, now);
 			return job;
@@ -118,10 +77,9 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 	return NULL;
 }
 
-int jr_coord_ext_claim(struct jr_engine *e, uint32_t worker_id, const char *caps,
+int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
 		       jr_job_id only, jr_job_id *claimed)
 {
-	struct jr_coordinator *co = e->coord;
 	struct cmd_job *job;
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
@@ -141,13 +99,12 @@ static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 {
 	struct jr_exec_result res = { .exit_code = exit_code };
 
-	cmd_job_exited(co, job, &res, now);
+	jr_cmd_job_exited(co, job, &res, now);
 }
 
-int jr_coord_ext_complete(struct jr_engine *e, uint64_t execution_id,
+int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost)
 {
-	struct jr_coordinator *co = e->coord;
 	jr_job_id id = execution_id & ((1ull << 56) - 1);
 	uint32_t attempt = (uint32_t)(execution_id >> 56);
 	struct cmd_job *job;
@@ -157,7 +114,7 @@ int jr_coord_ext_complete(struct jr_engine *e, uint64_t execution_id,
 	if (!co)
 		return -EINVAL;
 	pthread_mutex_lock(&co->state_lock);
-	job = coord_job_of(co, id);
+	job = jr_coord_job_of(co, id);
 	if (!job || !job->external || job->attempts != attempt)
 		rc = -ESTALE;
 	else if (!job->running)
@@ -166,44 +123,43 @@ int jr_coord_ext_complete(struct jr_engine *e, uint64_t execution_id,
 		uint64_t now = jr_now_realtime_ns();
 		job->worker_lost = lost;
 		end_attempt(co, job, lost ? -1 : exit_code, now);
-		wake = coord_settle(co, now);
+		wake = jr_coord_settle(co, now);
 	}
 	pthread_mutex_unlock(&co->state_lock);
 	if (wake)
-		coord_poke(co);
+		jr_coord_poke(co);
 	return rc;
 }
 
-void ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	job->cancel_requested = true;
 	end_attempt(co, job, -1, now);
 }
 
-void ext_end_all(struct jr_coordinator *co, uint64_t now)
+void jr_ext_end_all(struct jr_coordinator *co, uint64_t now)
 {
 	for (int p = JR_PRIORITY_MIN; p <= JR_PRIORITY_MAX; p++)
 		while (co->ext_ready[p].head)
 			jr_sched_cancel(&co->sched, &co->ext_ready[p].head->sj, now);
 	while (co->ext_running.head) {
 		struct cmd_job *job = co->ext_running.head;
-		ext_unlink(co, job);
+		jr_ext_unlink(co, job);
 		job->running = false;
-		cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_WORKER_LOST, now);
+		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_WORKER_LOST, now);
 	}
 }
 
-void jr_coord_end_external(struct jr_engine *e)
+void jr_coord_end_external(struct jr_coordinator *co)
 {
-	struct jr_coordinator *co = e->coord;
 	bool wake;
 
 	if (!co)
 		return;
 	pthread_mutex_lock(&co->state_lock);
-	ext_end_all(co, jr_now_realtime_ns());
-	wake = coord_settle(co, jr_now_realtime_ns());
+	jr_ext_end_all(co, jr_now_realtime_ns());
+	wake = jr_coord_settle(co, jr_now_realtime_ns());
 	pthread_mutex_unlock(&co->state_lock);
 	if (wake)
-		coord_poke(co);
+		jr_coord_poke(co);
 }

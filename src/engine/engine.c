@@ -19,6 +19,7 @@
 #include "coord/coordinator.h"
 #include "base/common.h"
 #include "engine/engine.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
 #include "shm/prio.h"
 #include "shm/queue.h"
@@ -33,38 +34,7 @@ void jr_engine_opts_init(struct jr_engine_opts *opts)
 	opts->spin_us = 50;
 }
 
-/* --- statistics shards -------------------------------------------------- */
-
-static __thread int32_t thread_shard = -1;
 static __thread struct jr_clock_base submit_clock;
-static uint32_t next_shard;
-
-static struct jr_stat_shard *my_shard(struct jr_region *r)
-{
-	if (jr_unlikely(thread_shard < 0))
-		thread_shard = (int32_t)(jr_fetch_add_relaxed(&next_shard, 1) %
-					 JR_STAT_SHARDS);
-	return &r->ctl->shards[thread_shard];
-}
-
-void jr_engine_count_submitted(struct jr_engine *e, uint64_t n)
-{
-	jr_fetch_add_relaxed(&my_shard(&e->region)->submitted, n);
-}
-
-void jr_engine_notify_done(struct jr_region *r)
-{
-	struct jr_control *ctl = r->ctl;
-
-	/* Pairs with the waiter's increment of done_waiters in
-	 * jr_engine_wait_all(): counters stored above are seen by a waiter
-	 * that this load misses. */
-	jr_fence_seq_cst();
-	if (jr_load_relaxed(&ctl->done_waiters) == 0)
-		return;
-	jr_fetch_add_acq_rel(&ctl->done_seq, 1);
-	jr_futex_wake_all(&ctl->done_seq);
-}
 
 struct totals {
 	uint64_t submitted, cancelled, succeeded, failed, running;
@@ -80,45 +50,25 @@ static void sum_finished(const struct jr_engine *e, struct totals *t)
 		t->failed += jr_load_acquire(&r->workers[i].failed);
 		t->running += jr_load_acquire(&r->workers[i].running);
 	}
-	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
-		t->cancelled += jr_load_acquire(&r->ctl->shards[i].cancelled);
-}
-
-static uint64_t sum_submitted(const struct jr_region *r)
-{
-	uint64_t n = 0;
-
-	for (uint32_t i = 0; i < JR_STAT_SHARDS; i++)
-		n += jr_load_acquire(&r->ctl->shards[i].submitted);
-	return n;
+	t->cancelled += jr_counters_cancelled(r);
 }
 
 /* Finished counts are read before submitted ones: a job is counted
  * submitted before it can finish, so equality means that, when the
  * finished counts were read, every job submitted by then had finished. */
-static bool all_done(const struct jr_engine *e)
+static bool all_done(const void *engine)
 {
+	const struct jr_engine *e = engine;
 	struct totals t = { 0 };
 
 	sum_finished(e, &t);
-	return t.succeeded + t.failed + t.cancelled == sum_submitted(&e->region);
+	return t.succeeded + t.failed + t.cancelled == jr_counters_submitted(&e->region);
 }
 
 int jr_engine_wait_all(struct jr_engine *e)
 {
-	struct jr_control *ctl = e->region.ctl;
-
-	for (;;) {
-		jr_fetch_add_acq_rel(&ctl->done_waiters, 1);
-		jr_fence_seq_cst();	/* pairs with jr_engine_notify_done() */
-		uint32_t seq = jr_load_acquire(&ctl->done_seq);
-		bool done = all_done(e);
-		if (!done)
-			jr_futex_wait(&ctl->done_seq, seq);
-		jr_fetch_sub_acq_rel(&ctl->done_waiters, 1);
-		if (done)
-			return 0;
-	}
+	jr_counters_wait_done(&e->region, all_done, e);
+	return 0;
 }
 
 int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
@@ -128,7 +78,7 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	sum_finished(e, &t);
-	out->submitted = sum_submitted(r);
+	out->submitted = jr_counters_submitted(r);
 	out->succeeded = t.succeeded;
 	out->failed = t.failed;
 	out->cancelled = t.cancelled;
@@ -144,7 +94,7 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 	out->workers_parked = jr_load_relaxed(&r->ctl->idle_workers);
 	out->region_bytes = r->bytes;
 	out->capacity = r->hdr->capacity;
-	jr_coord_stats(e, out);
+	jr_coord_stats(e->coord, out);
 	return 0;
 }
 
@@ -291,7 +241,7 @@ static int submit_small(struct jr_engine *e, const struct jr_job_spec *specs,
 	rc = chunk_take(r, specs, n, jr_clock_now_ns(&submit_clock), index, gen);
 	if (rc < 0)
 		return rc;
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	jr_counters_add_submitted(r, n);
 	publish(e, index, gen, n, ids_out);
 	jr_workers_wake(e, n);
 	return 0;
@@ -322,7 +272,7 @@ static int submit_large(struct jr_engine *e, const struct jr_job_spec *specs,
 	}
 	if (rc < 0)
 		goto undo;
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, n);
+	jr_counters_add_submitted(r, n);
 	for (size_t i = 0; i < n; i += SUBMIT_CHUNK) {
 		uint32_t k = n - i < SUBMIT_CHUNK ? (uint32_t)(n - i) : SUBMIT_CHUNK;
 		uint32_t index[SUBMIT_CHUNK], gen[SUBMIT_CHUNK];
@@ -384,7 +334,7 @@ int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
 	if (rc < 0)
 		return rc;
 	s = &r->slots[index];
-	jr_fetch_add_relaxed(&my_shard(r)->submitted, 1);
+	jr_counters_add_submitted(r, 1);
 	/* Pairs with jr_jobtab_start()'s acquire CAS. */
 	jr_store_release(&s->state, jr_slot_word(gen, JR_JOB_QUEUED));
 	if (id_out)
@@ -414,14 +364,14 @@ int jr_job_cancel(struct jr_engine *e, jr_job_id id)
 	int rc = jr_jobtab_cancel(r, id);
 
 	if ((rc == 1 || rc == -EBUSY) && is_command_job(e, id)) {
-		jr_coord_cancel(e, id);
+		jr_coord_cancel(e->coord, id);
 		if (rc == -EBUSY)
 			return 0;
 	}
 	if (rc != 1)
 		return rc;
-	jr_fetch_add_acq_rel(&my_shard(r)->cancelled, 1);
-	jr_engine_notify_done(r);
+	jr_counters_add_cancelled(r, 1);
+	jr_counters_notify_done(r);
 	return 0;
 }
 
@@ -431,7 +381,7 @@ int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 
 	out->stdout_path[0] = out->stderr_path[0] = '\0';
 	if (rc == 0 && out->is_command)
-		jr_coord_output_paths(e, id, out->stdout_path, out->stderr_path,
+		jr_coord_output_paths(e->coord, id, out->stdout_path, out->stderr_path,
 				      sizeof(out->stdout_path));
 	return rc;
 }
@@ -448,13 +398,13 @@ int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		      jr_job_id *id_out)
 {
-	return jr_coord_submit(e, spec, id_out);
+	return jr_coord_submit(e->coord, spec, id_out);
 }
 
 int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			    size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
-	return jr_coord_submit_batch(e, specs, n, ids_out, bad_index);
+	return jr_coord_submit_batch(e->coord, specs, n, ids_out, bad_index);
 }
 
 int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
@@ -462,12 +412,12 @@ int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
 {
 	if (!e)
 		return -EINVAL;
-	return jr_coord_restore_batch(e, specs, restore, n, bad_index);
+	return jr_coord_restore_batch(e->coord, specs, restore, n, bad_index);
 }
 
 int jr_command_restore_done(struct jr_engine *e)
 {
-	return e ? jr_coord_restore_done(e) : -EINVAL;
+	return e ? jr_coord_restore_done(e->coord) : -EINVAL;
 }
 
 /* Cheap checks on the slot before a full snapshot. */
@@ -509,12 +459,18 @@ int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
 	return 0;
 }
 
+void jr_command_durable(struct jr_engine *e, const jr_job_id *ids, const uint32_t *attempts,
+			size_t n)
+{
+	jr_coord_durable(e->coord, ids, attempts, n);
+}
+
 int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 		      const char *capabilities, jr_job_id job_id,
 		      struct jr_job_info *out)
 {
 	jr_job_id claimed;
-	int rc = jr_coord_ext_claim(e, worker_id, capabilities, job_id, &claimed);
+	int rc = jr_coord_ext_claim(e->coord, worker_id, capabilities, job_id, &claimed);
 
 	if (rc == 0 && job_id != 0)
 		return jr_job_get(e, job_id, out) < 0 ? -ESTALE : -EBUSY;
@@ -526,7 +482,7 @@ int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
 			 int exit_code, int lost)
 {
-	return jr_coord_ext_complete(e, execution_id, exit_code, lost != 0);
+	return jr_coord_ext_complete(e->coord, execution_id, exit_code, lost != 0);
 }
 
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent)

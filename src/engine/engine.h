@@ -64,13 +64,6 @@ void jr_workers_stop(struct jr_engine *e, uint32_t run_state);
  * visible (the prio push's fence orders the two). */
 void jr_workers_wake(struct jr_engine *e, uint32_t n);
 
-/* Count n jobs as submitted by the calling thread. */
-void jr_engine_count_submitted(struct jr_engine *e, uint64_t n);
-
-/* Wake jr_engine_wait_all() callers if there are any. Call after counting
- * finished jobs. */
-void jr_engine_notify_done(struct jr_region *r);
-
 /* Run states beyond enum jr_run_state: stop and cancel what is claimed. */
 #define JR_RUN_CANCEL 3u
 

@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/common.h"
+#include "shm/counters.h"
 #include "coord/coordinator.h"
 #include "engine/engine.h"
 #include "shm/jobtab.h"
@@ -36,6 +37,17 @@ static void opts_defaults(struct jr_engine_opts *o)
 		o->spin_us = d.spin_us;
 	if (o->arena_bytes == 0)
 		o->arena_bytes = (uint64_t)o->capacity * 16;
+}
+
+/* Command jobs: the coordinator, with the last worker record. */
+static int coord_start(struct jr_engine *e, const struct jr_engine_opts *o)
+{
+	struct jr_coord_host host = {
+		.region = &e->region, .topo = &e->topo,
+		.worker_id = e->worker_count, .bind = e->bind,
+	};
+
+	return jr_coord_start(&e->coord, &host, o);
 }
 
 static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
@@ -71,7 +83,7 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 	e->region.ctl->run_state = (o->flags & JR_ENGINE_START_PAUSED) ?
 					   JR_RUN_PAUSED :
 					   JR_RUN_ACTIVE;
-	rc = jr_coord_start(e, o);
+	rc = coord_start(e, o);
 	if (rc < 0)
 		return rc;
 	return jr_workers_start(e);
@@ -79,7 +91,7 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 
 static void engine_free(struct jr_engine *e)
 {
-	jr_coord_stop(e, JR_CLOSE_CANCEL);
+	jr_coord_stop(e->coord, JR_CLOSE_CANCEL);
 	jr_free(e->workers);
 	jr_region_unmap(&e->region);
 	jr_topology_destroy(&e->topo);
@@ -121,7 +133,7 @@ int jr_engine_resume(struct jr_engine *e)
 	if (!jr_cas_acq_rel(&ctl->run_state, &expected, JR_RUN_ACTIVE))
 		return expected == JR_RUN_ACTIVE ? 0 : -ESHUTDOWN;
 	jr_futex_wake_all(&ctl->run_state);
-	jr_coord_wake(e);
+	jr_coord_wake(e->coord);
 	return 0;
 }
 
@@ -132,7 +144,7 @@ int jr_engine_pause(struct jr_engine *e)
 
 	if (!jr_cas_acq_rel(&ctl->run_state, &expected, JR_RUN_PAUSED))
 		return expected == JR_RUN_PAUSED ? 0 : -ESHUTDOWN;
-	jr_coord_wake(e);
+	jr_coord_wake(e->coord);
 	return 0;
 }
 
@@ -166,21 +178,23 @@ int jr_engine_close(struct jr_engine *e, enum jr_close_mode mode)
 		return -EINVAL;
 	if (mode != JR_CLOSE_DRAIN && mode != JR_CLOSE_CANCEL && mode != JR_CLOSE_DETACH)
 		return -EINVAL;
-	if (mode == JR_CLOSE_DETACH && !jr_coord_has_keeper(e))
+	if (mode == JR_CLOSE_DETACH && !jr_coord_has_keeper(e->coord))
 		return -EINVAL;
 	r = &e->region;
 	jr_store_release(&r->ctl->accepting, 0);
 	if (mode == JR_CLOSE_DRAIN) {
 		jr_engine_resume(e);
-		jr_coord_end_external(e);	/* no worker will come for them */
+		jr_coord_end_external(e->coord);	/* no worker will come for them */
 		jr_engine_wait_all(e);
-		jr_coord_stop(e, JR_CLOSE_DRAIN);
+		jr_coord_stop(e->coord, JR_CLOSE_DRAIN);
+		e->coord = NULL;
 		jr_workers_stop(e, JR_RUN_STOP);
 	} else {
-		jr_coord_stop(e, mode);
+		jr_coord_stop(e->coord, mode);
+		e->coord = NULL;
 		jr_workers_stop(e, JR_RUN_CANCEL);
 		cancelled = cancel_rings(r) + jr_queue_cancel_all_held(r);
-		jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, cancelled);
+		jr_counters_add_cancelled(r, cancelled);
 	}
 	engine_free(e);
 	return 0;
@@ -190,6 +204,6 @@ int jr_engine_exec_info(struct jr_engine *e, struct jr_exec_info *out)
 {
 	if (!e || !out)
 		return -EINVAL;
-	jr_coord_exec_info(e, out);
+	jr_coord_exec_info(e->coord, out);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "shm/counters.h"
 #include "engine/engine.h"
 #include "shm/jobtab.h"
 #include "shm/prio.h"
@@ -139,8 +140,8 @@ static void cancel_claimed(struct jr_region *r, unsigned level, uint32_t index,
 		drop_cancelled(r, level, index, t);
 		return;
 	}
-	/* Counted as cancelled through the shard of the closing thread. */
-	jr_fetch_add_acq_rel(&r->ctl->shards[0].cancelled, 1);
+	/* The close cancelled it; counted by the worker that had claimed it. */
+	jr_counters_add_cancelled(r, 1);
 	retire(t->worker, index);
 }
 
@@ -153,7 +154,7 @@ static void account_batch(struct jr_worker *w, struct batch_tally *t)
 	 * the jobs wrote happens before a waiter that sees the counts. */
 	jr_store_release(&rec->succeeded, rec->succeeded + t->succeeded);
 	jr_store_release(&rec->failed, rec->failed + t->failed);
-	jr_engine_notify_done(r);
+	jr_counters_notify_done(r);
 }
 
 static void run_batch(struct jr_worker *w, const uint32_t *batch, uint32_t n,

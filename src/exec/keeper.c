@@ -165,7 +165,7 @@ static void send_frame(struct keeper *k, uint16_t type, const void *p, uint32_t 
 {
 	if (k->conn_fd < 0)
 		return;	/* no engine: what it needs is sent again at its HELLO */
-	if (kp_put(&k->out, type, p, len) < 0)
+	if (jr_kp_put(&k->out, type, p, len) < 0)
 		klog("no memory for a frame to the engine");
 }
 
@@ -177,10 +177,10 @@ static void send_live(struct keeper *k, const struct kjob *j)
 			     .flags = j->orphan ? KP_LIVE_ORPHAN : 0, .alloc_len = j->alloc_len };
 	size_t at;
 
-	if (k->conn_fd < 0 || kp_begin(&k->out, KP_LIVE, &at) < 0 ||
-	    kp_add(&k->out, &l, sizeof(l)) < 0 || kp_add(&k->out, j->alloc, j->alloc_len) < 0)
+	if (k->conn_fd < 0 || jr_kp_begin(&k->out, KP_LIVE, &at) < 0 ||
+	    jr_kp_add(&k->out, &l, sizeof(l)) < 0 || jr_kp_add(&k->out, j->alloc, j->alloc_len) < 0)
 		return;
-	kp_end(&k->out, at);
+	jr_kp_end(&k->out, at);
 }
 
 static void send_state(struct keeper *k)
@@ -324,7 +324,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 {
 	struct kp_spawn_view v;
 	struct jr_exec_spec s = { 0 };
-	int rc = kp_spawn_parse(j->request, j->request_len, &v);
+	int rc = jr_kp_spawn_parse(j->request, j->request_len, &v);
 
 	if (rc < 0) {
 		j->spawn_err = EINVAL;
@@ -356,7 +356,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 	}
 	set_alloc(j, v.alloc, v.head.alloc_len);
 	j->start_ns = v.head.start_ns;
-	kp_spawn_view_free(&v);
+	jr_kp_spawn_view_free(&v);
 }
 
 static void *spawn_thread(void *arg)
@@ -598,8 +598,8 @@ static void conn_read(struct keeper *k)
 	bool bad = false;
 	ssize_t n;
 
-	while ((n = kp_fill(k->conn_fd, &k->in)) > 0)
-		while (kp_next(&k->in, &h, &p, &bad))
+	while ((n = jr_kp_fill(k->conn_fd, &k->in)) > 0)
+		while (jr_kp_next(&k->in, &h, &p, &bad))
 			on_frame(k, &h, p);
 	if (bad) {
 		klog("a frame over the limit from the engine: connection closed");
@@ -799,7 +799,7 @@ static void loop(struct keeper *k)
 	struct epoll_event ev[64];
 
 	for (;;) {
-		if (k->conn_fd >= 0 && kp_flush(k->conn_fd, &k->out) < 0)
+		if (k->conn_fd >= 0 && jr_kp_flush(k->conn_fd, &k->out) < 0)
 			conn_close(k);
 		if (done(k))
 			return;
@@ -830,8 +830,8 @@ static void teardown(struct keeper *k)
 	if (k->dir_fd >= 0)
 		unlinkat(k->dir_fd, "keeper.pid", 0);
 	jr_cgroups_close(&k->cg, /* remove */ true);
-	kp_buf_free(&k->in);
-	kp_buf_free(&k->out);
+	jr_kp_buf_free(&k->in);
+	jr_kp_buf_free(&k->out);
 }
 
 int jr_keeper_run(const struct jr_keeper_opts *o)

@@ -175,25 +175,25 @@ struct kp_buf {
 };
 
 /* Append a frame: 0 or -ENOMEM. */
-int kp_put(struct kp_buf *b, uint16_t type, const void *payload, uint32_t len);
-/* Begin a frame whose payload is then added with kp_add; kp_end fixes
+int jr_kp_put(struct kp_buf *b, uint16_t type, const void *payload, uint32_t len);
+/* Begin a frame whose payload is then added with jr_kp_add; jr_kp_end fixes
  * its length. */
-int kp_begin(struct kp_buf *b, uint16_t type, size_t *at);
-int kp_add(struct kp_buf *b, const void *data, size_t len);
-int kp_add_str(struct kp_buf *b, const char *s);
-void kp_end(struct kp_buf *b, size_t at);
-void kp_buf_free(struct kp_buf *b);
+int jr_kp_begin(struct kp_buf *b, uint16_t type, size_t *at);
+int jr_kp_add(struct kp_buf *b, const void *data, size_t len);
+int jr_kp_add_str(struct kp_buf *b, const char *s);
+void jr_kp_end(struct kp_buf *b, size_t at);
+void jr_kp_buf_free(struct kp_buf *b);
 
 /* Send what fits without blocking: 0 (all sent, or the socket is full:
  * b->off tells), or -errno (the peer is gone). */
-int kp_flush(int fd, struct kp_buf *b);
+int jr_kp_flush(int fd, struct kp_buf *b);
 /* Read what the socket holds: >0 bytes read, 0 at end of stream,
  * -EAGAIN, or -errno. */
-ssize_t kp_fill(int fd, struct kp_buf *b);
+ssize_t jr_kp_fill(int fd, struct kp_buf *b);
 /* The next whole frame in b: true with its header and payload (valid
- * until the next kp_fill), false if none is complete. A frame over
+ * until the next jr_kp_fill), false if none is complete. A frame over
  * JR_KEEPER_FRAME_MAX sets *bad. */
-bool kp_next(struct kp_buf *b, struct kp_header *h, const uint8_t **payload, bool *bad);
+bool jr_kp_next(struct kp_buf *b, struct kp_header *h, const uint8_t **payload, bool *bad);
 
 /* A SPAWN's masks (copied, whole: what jr_exec_spawn takes) and strings
  * (pointing into its payload). */
@@ -207,8 +207,8 @@ struct kp_spawn_view {
 };
 
 /* 0, or -EINVAL for a payload that is not a whole SPAWN. */
-int kp_spawn_parse(const uint8_t *p, uint32_t len, struct kp_spawn_view *v);
-void kp_spawn_view_free(struct kp_spawn_view *v);
+int jr_kp_spawn_parse(const uint8_t *p, uint32_t len, struct kp_spawn_view *v);
+void jr_kp_spawn_view_free(struct kp_spawn_view *v);
 
 /* --- the keeper process ---------------------------------------------------------------- */
 

@@ -28,7 +28,7 @@ static int reserve(struct kp_buf *b, size_t more)
 	return 0;
 }
 
-int kp_add(struct kp_buf *b, const void *data, size_t len)
+int jr_kp_add(struct kp_buf *b, const void *data, size_t len)
 {
 	if (reserve(b, len) < 0)
 		return -ENOMEM;
@@ -38,39 +38,39 @@ int kp_add(struct kp_buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int kp_add_str(struct kp_buf *b, const char *s)
+int jr_kp_add_str(struct kp_buf *b, const char *s)
 {
-	return kp_add(b, s ? s : "", strlen(s ? s : "") + 1);
+	return jr_kp_add(b, s ? s : "", strlen(s ? s : "") + 1);
 }
 
-int kp_begin(struct kp_buf *b, uint16_t type, size_t *at)
+int jr_kp_begin(struct kp_buf *b, uint16_t type, size_t *at)
 {
 	struct kp_header h = { 0, type, 0 };
 
 	*at = b->len;
-	return kp_add(b, &h, sizeof(h));
+	return jr_kp_add(b, &h, sizeof(h));
 }
 
-void kp_end(struct kp_buf *b, size_t at)
+void jr_kp_end(struct kp_buf *b, size_t at)
 {
 	uint32_t len = (uint32_t)(b->len - at - sizeof(struct kp_header));
 
 	memcpy(b->p + at, &len, sizeof(len));
 }
 
-int kp_put(struct kp_buf *b, uint16_t type, const void *payload, uint32_t len)
+int jr_kp_put(struct kp_buf *b, uint16_t type, const void *payload, uint32_t len)
 {
 	size_t at;
 
 	if (reserve(b, sizeof(struct kp_header) + len) < 0)
 		return -ENOMEM;
-	kp_begin(b, type, &at);
-	kp_add(b, payload, len);
-	kp_end(b, at);
+	jr_kp_begin(b, type, &at);
+	jr_kp_add(b, payload, len);
+	jr_kp_end(b, at);
 	return 0;
 }
 
-void kp_buf_free(struct kp_buf *b)
+void jr_kp_buf_free(struct kp_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
@@ -88,7 +88,7 @@ static void compact(struct kp_buf *b)
 	}
 }
 
-int kp_flush(int fd, struct kp_buf *b)
+int jr_kp_flush(int fd, struct kp_buf *b)
 {
 	while (b->off < b->len) {
 		ssize_t n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -105,7 +105,7 @@ int kp_flush(int fd, struct kp_buf *b)
 	return 0;
 }
 
-ssize_t kp_fill(int fd, struct kp_buf *b)
+ssize_t jr_kp_fill(int fd, struct kp_buf *b)
 {
 	ssize_t n;
 
@@ -121,7 +121,7 @@ ssize_t kp_fill(int fd, struct kp_buf *b)
 	return n;
 }
 
-bool kp_next(struct kp_buf *b, struct kp_header *h, const uint8_t **payload, bool *bad)
+bool jr_kp_next(struct kp_buf *b, struct kp_header *h, const uint8_t **payload, bool *bad)
 {
 	*bad = false;
 	if (b->len - b->off < sizeof(*h))
@@ -170,7 +170,7 @@ static const char *one_string(const uint8_t *p, uint32_t len, uint32_t *at)
 	return s;
 }
 
-int kp_spawn_parse(const uint8_t *p, uint32_t len, struct kp_spawn_view *v)
+int jr_kp_spawn_parse(const uint8_t *p, uint32_t len, struct kp_spawn_view *v)
 {
 	uint32_t at = sizeof(v->head);
 	uint64_t masks;
@@ -198,13 +198,13 @@ int kp_spawn_parse(const uint8_t *p, uint32_t len, struct kp_spawn_view *v)
 	if (!v->envp || !(v->cwd = one_string(p, len, &at)) ||
 	    !(v->out = one_string(p, len, &at)) || !(v->err = one_string(p, len, &at)) ||
 	    !(v->label = one_string(p, len, &at)) || at != len) {
-		kp_spawn_view_free(v);
+		jr_kp_spawn_view_free(v);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-void kp_spawn_view_free(struct kp_spawn_view *v)
+void jr_kp_spawn_view_free(struct kp_spawn_view *v)
 {
 	free(v->argv);
 	free(v->envp);

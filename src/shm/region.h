@@ -81,7 +81,7 @@ struct jr_worker_rec {
 _Static_assert(sizeof(struct jr_worker_rec) == 64, "worker record size");
 
 /* Counters bumped by submitting and cancelling threads; each thread uses
- * its own shard, so they do not share a cache line. */
+ * its own shard, so they do not share a cache line (counters.c). */
 struct jr_stat_shard {
 	uint64_t submitted;
 	uint64_t cancelled;
@@ -101,7 +101,7 @@ struct jr_control {
 	uint32_t wake_seq jr_cacheline_aligned;	/* futex: idle workers */
 	uint32_t idle_workers;	/* parked, or about to */
 	uint32_t spinning_workers;	/* idle but awake: will see new work */
-	uint32_t done_seq jr_cacheline_aligned;	/* futex: jr_engine_wait_all() */
+	uint32_t done_seq jr_cacheline_aligned;	/* futex: counters.c, jr_engine_wait_all() */
 	uint32_t done_waiters;
 	uint32_t run_state jr_cacheline_aligned;	/* futex: enum jr_run_state */
 	uint32_t accepting;	/* 0 once close began */

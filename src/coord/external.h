@@ -1,0 +1,25 @@
+/*
+ * external.h - command jobs run by external workers (external.c), the
+ * coordinator's side: the scheduler's eligible callback that puts them
+ * on the ready lists, a running one cancelled, all of them ended at
+ * stop. Claiming and completing are the engine's (coordinator.h).
+ */
+#ifndef JR_COORD_EXTERNAL_H
+#define JR_COORD_EXTERNAL_H
+
+#include <stdbool.h>
+
+#include "coord/state.h"
+
+/* jr_sched_ops.on_eligible: an external job waits for a worker (true);
+ * any other job is the scheduler's to place (false). */
+bool jr_ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now);
+
+/* Cancel a running external job now (there is no child to signal). */
+void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+
+/* At stop: every external job ends (ready: cancelled; running: failed,
+ * worker_lost). */
+void jr_ext_end_all(struct jr_coordinator *co, uint64_t now);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * launch.c - one attempt of a command job made ready to start: its
+ * environment (the job's own variables first, then jobring's, then the
+ * engine's), its output paths and cgroup name, and the masks that bind it
+ * to its cores and NUMA nodes. See launch.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/common.h"
+#include "coord/coordinator.h"
+#include "coord/launch.h"
+
+/* Does one of the first `upto` entries set the variable entry sets? Only
+ * the variables jobring and the job set are compared against: the
+ * engine's own environment has no duplicates to find. */
+static bool env_has(const struct env_builder *b, size_t upto, const char *entry)
+{
+	size_t len = strcspn(entry, "=");
+
+	for (size_t i = 0; i < upto; i++)
+		if (strncmp(b->v[i], entry, len) == 0 && b->v[i][len] == '=')
+			return true;
+	return false;
+}
+
+static void env_add(struct env_builder *b, size_t upto, char *entry)
+{
+	if (b->n + 1 < b->cap && !env_has(b, upto, entry))
+		b->v[b->n++] = entry;
+}
+
+static void format_list(char *out, size_t size, const uint32_t *ids, uint32_t n)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && used + 12 < size; i++)
+		used += (size_t)snprintf(out + used, size - used, i ? ",%u" : "%u", ids[i]);
+}
+
+static uint32_t gpu_ids(const struct jr_coordinator *co, const struct jr_alloc *a,
+			uint32_t *ids, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t node = 0; node < co->pools.numa_count; node++)
+		for (uint32_t g = 0; g < 32 && n < max; g++)
+			if (a->gpus[node] & (1u << g))
+				ids[n++] = node * co->gpus_per_node + g;
+	return n;
+}
+
+/* Job's own variables first (they win), then its extras, then the
+ * engine's environment. */
+static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
+			struct env_builder *b, const uint32_t *cores, uint32_t ncores)
+{
+	uint32_t gpus[64], ngpus = gpu_ids(co, job->sj.alloc, gpus, 64);
+	char list[400];
+	size_t base = 0;
+
+	while (co->base_env[base])
+		base++;
+	b->cap = base + 16;
+	for (size_t i = 0; job->env && job->env[i]; i++)
+		b->cap++;
+	b->v = jr_calloc(b->cap, sizeof(char *));
+	if (!b->v)
+		return NULL;
+	snprintf(b->own[0], sizeof(b->own[0]), "JOBRING_JOB_ID=%016llx", (unsigned long long)job->id);
+	format_list(list, sizeof(list), cores, ncores);
+	snprintf(b->own[1], sizeof(b->own[1]), "JOBRING_CPUS=%s", list);
+	snprintf(b->own[2], sizeof(b->own[2]), "OMP_NUM_THREADS=%u", ncores);
+	snprintf(b->own[3], sizeof(b->own[3]), "JOBRING_PROGRESS_FD=%d", JR_PROGRESS_FD);
+	format_list(list, sizeof(list), gpus, ngpus);
+	snprintf(b->own[4], sizeof(b->own[4]), "CUDA_VISIBLE_DEVICES=%s", list);
+	snprintf(b->own[5], sizeof(b->own[5]), "ROCR_VISIBLE_DEVICES=%s", list);
+	for (int i = 0; i < 6; i++)
+		env_add(b, b->n, b->own[i]);
+	for (size_t i = 0; job->env && job->env[i]; i++)
+		env_add(b, b->n, job->env[i]);
+	size_t set_by_us = b->n;
+	for (size_t i = 0; i < base; i++)
+		env_add(b, set_by_us, co->base_env[i]);
+	b->v[b->n] = NULL;
+	return b->v;
+}
+
+/* The job's cores (host-wide ids) as a mask of their PUs, and the NUMA
+ * nodes it holds memory or cores on (none when that is every node: the
+ * default policy already allows them all). */
+static void binding_masks(struct jr_coordinator *co, struct cmd_job *job,
+			  const uint32_t *cores, uint32_t n, struct cmd_launch *l)
+{
+	hwloc_topology_t t = co->topo->topo;
+	hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) > 0 ?
+					HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+	hwloc_bitmap_t cpus = hwloc_bitmap_alloc(), nodes = hwloc_bitmap_alloc();
+
+	_Static_assert(sizeof(unsigned long) == sizeof(uint64_t), "LP64");
+	for (uint32_t i = 0; i < n; i++) {
+		hwloc_obj_t core = hwloc_get_obj_by_type(t, type, cores[i]);
+		if (core)
+			hwloc_bitmap_or(cpus, cpus, core->cpuset);
+	}
+	for (uint32_t node = 0; node < co->pools.numa_count; node++) {
+		hwloc_obj_t obj = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, node);
+		if (obj && (job->sj.alloc->nodes & (1u << node)))
+			hwloc_bitmap_or(nodes, nodes, obj->nodeset);
+	}
+	if (!hwloc_bitmap_iszero(cpus) &&
+	    hwloc_bitmap_to_ulongs(cpus, JR_EXEC_CPU_WORDS, (unsigned long *)l->cpus) == 0)
+		l->spec.cpu_mask = l->cpus;
+	if (!hwloc_bitmap_iszero(nodes) &&
+	    !hwloc_bitmap_isequal(nodes, hwloc_topology_get_topology_nodeset(t)) &&
+	    hwloc_bitmap_to_ulongs(nodes, JR_EXEC_NODE_WORDS, (unsigned long *)l->nodes) == 0)
+		l->spec.node_mask = l->nodes;
+	hwloc_bitmap_free(cpus);
+	hwloc_bitmap_free(nodes);
+}
+
+/* Reads only what the coordinator set before handing the job over, and
+ * what never changes: any thread. */
+int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
+{
+	uint32_t cores[256], ncores;
+
+	memset(&l->spec, 0, sizeof(l->spec));
+	memset(&l->env, 0, sizeof(l->env));
+	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
+	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
+	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
+	l->mem_max = job->sj.req.mem_bytes;
+	l->spec.argv = job->argv;
+	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
+	l->spec.cwd = job->cwd;
+	l->spec.stdout_path = l->out;
+	l->spec.stderr_path = l->err;
+	l->spec.use_umask = job->use_umask;
+	l->spec.umask = job->umask;
+	l->spec.set_ids = job->run_as_user;
+	l->spec.uid = job->uid;
+	l->spec.gid = job->gid;
+	l->spec.cgroup_fd = -1;
+	if (co->bind && !co->topo->synthetic)
+		binding_masks(co, job, cores, ncores, l);
+	return l->spec.envp ? 0 : -ENOMEM;
+}
+
+void jr_cmd_launch_free(struct cmd_launch *l)
+{
+	jr_free(l->env.v);
+	l->env.v = NULL;
+}

@@ -1,0 +1,400 @@
+/*
+ * loop.c - the coordinator thread's event loop. See loop.h.
+ *
+ * One turn: take new submissions and cancel requests from the inbox, act
+ * on due deadlines (time limits, kill grace), run the scheduling pass,
+ * end jobs whose start was refused, free what ended, arm the timer for
+ * the next deadline, and sleep in epoll until a child exits, the timer
+ * fires or the inbox is poked.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/common.h"
+#include "coord/child.h"
+#include "coord/cmdbatch.h"
+#include "coord/cmdjob.h"
+#include "coord/cmdkeeper.h"
+#include "coord/cmdrestore.h"
+#include "coord/external.h"
+#include "coord/keeperlink.h"
+#include "coord/loop.h"
+#include "coord/pass.h"
+#include "coord/runners.h"
+#include "shm/cmdrec.h"
+#include "shm/counters.h"
+#include "shm/jobtab.h"
+
+/* --- scheduler callbacks --------------------------------------------------- */
+
+static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
+{
+	struct jr_coordinator *co = ctx;
+	struct cmd_job *job = CMD_JOB(sj);
+	struct jr_slot *s = &co->region->slots[job->slot];
+
+	if (!jr_jobtab_start(s)) {	/* cancelled while it waited */
+		job->next = co->start_refused;
+		co->start_refused = job;
+		return;
+	}
+	jr_cmd_job_record_start(co, job, now);
+	jr_coord_running_add(co, job);
+	job->spawning = true;
+	job->next = NULL;
+	if (co->keeper_fd >= 0) {	/* the keeper starts it; STARTED says so */
+		job->spawn_rc = jr_coord_keeper_spawn(co, job);
+		if (job->spawn_rc < 0) {
+			job->next = co->spawned_here;
+			co->spawned_here = job;
+		}
+		return;
+	}
+	if (co->spawner_count == 0) {	/* spawn on this thread */
+		job->spawn_rc = jr_cmd_child_spawn(co, job);
+		job->next = co->spawned_here;
+		co->spawned_here = job;
+		return;
+	}
+	jr_coord_runners_hand(co, job);
+}
+
+static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
+{
+	jr_cmd_job_ended_unrun(ctx, CMD_JOB(sj), now);
+}
+
+void jr_coord_sched_init(struct jr_coordinator *co)
+{
+	struct jr_sched_ops ops = { on_start, on_ended, jr_ext_on_eligible, co };
+
+	jr_sched_init(&co->sched, &co->pools, &ops);
+}
+
+/* --- the inbox ------------------------------------------------------------ */
+
+/* Link a new job to the jobs it must wait for. A dependency that already
+ * ended needs no link: success is nothing to wait for, anything else
+ * dooms the job. */
+static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
+{
+	for (uint32_t i = 0; i < job->after_count; i++) {
+		struct cmd_job *p = jr_coord_job_of(co, job->after[i]);
+		struct jr_job_info info;
+		if (p) {
+			if (jr_sched_depend(&job->sj, &p->sj) < 0)
+				return -ENOMEM;
+		} else if (jr_jobtab_snapshot(co->region, job->after[i], &info) < 0 ||
+			   info.state != JR_JOB_SUCCEEDED) {
+			job->sj.dependency_failed = true;
+		}
+	}
+	return 0;
+}
+
+static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	co->outstanding++;
+	if (link_dependencies(co, job) < 0)
+		job->sj.dependency_failed = true;
+	jr_sched_submit(&co->sched, &job->sj, now);
+	if (job->sj.state == JR_SCHED_PENDING)
+		jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
+}
+
+static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	struct cmd_job *job = jr_coord_job_of(co, id);
+
+	if (!job)
+		return;
+	if (job->external && job->running) {
+		jr_ext_cancel_running(co, job, now);
+		return;
+	}
+	if (job->spawning) {
+		job->cancel_requested = true;	/* acted on once it is spawned */
+		return;
+	}
+	if (job->running) {
+		if (!job->cancel_requested) {
+			job->cancel_requested = true;
+			jr_cmd_job_signal(co, job, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+		return;
+	}
+	jr_sched_cancel(&co->sched, &job->sj, now);
+}
+
+/* Without memory for its coordinator record a job cannot be scheduled:
+ * it ends cancelled, as if the table had refused it. */
+static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i)
+{
+	struct jr_region *r = co->region;
+	struct jr_slot *s = &r->slots[b->slots[i]];
+
+	struct jr_job_event ev = { .job_id = b->ids[i], .kind = JR_EVENT_ENDED,
+				   .state = JR_JOB_CANCELLED, .reason = JR_REASON_CANCELLED,
+				   .time_ns = jr_now_realtime_ns() };
+
+	jr_store_relaxed(&jr_cmd_record(r, b->records[i])->reason, JR_REASON_CANCELLED);
+	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
+		jr_counters_add_cancelled(r, 1);
+	if (co->job_event)
+		co->job_event(co->job_event_ctx, &ev);
+	jr_coord_free_slot(co, b->slots[i]);
+	jr_counters_notify_done(r);
+}
+
+/* A restored job taken back running with a cancel it had not obeyed:
+ * stopped as take_cancel() stops one (one that ended meanwhile is gone). */
+static void stop_restored(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	struct cmd_job *job = jr_coord_job_of(co, id);
+
+	if (!job || !job->running || job->kill_at_ns)
+		return;
+	jr_cmd_job_signal(co, job, SIGTERM);
+	job->kill_at_ns = now + co->kill_grace_ns;
+}
+
+/* A restored job: its attempts, the rest of a retry's backoff, and, if
+ * it was running, taken back (true: not to be scheduled). */
+static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
+			  struct cmd_restore_info *ri, uint32_t attempts, uint64_t now)
+{
+	bool taken;
+
+	job->attempts = attempts;
+	if (ri->not_before_ns > job->sj.not_before_ns)
+		job->sj.not_before_ns = ri->not_before_ns;
+	/* An end found now, or later, answers the cancel. */
+	job->cancel_requested = ri->cancel;
+	taken = jr_coord_restore_take(co, job, ri, now);
+	jr_free(ri->alloc);
+	ri->alloc = NULL;
+	return taken;
+}
+
+static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
+{
+	struct jr_region *r = co->region;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct cmd_job *job = jr_cmd_job_new(&b->specs[i], &b->reqs[i]);
+		if (!job) {
+			end_unbuilt(co, b, i);
+			continue;
+		}
+		job->co = co;
+		job->sj.priority = b->prios[i];
+		job->slot = b->slots[i];
+		job->record_ref = b->records[i];
+		job->id = b->ids[i];
+		/* Pairs with jr_coord_job_of()'s acquire load. */
+		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
+				 (uint64_t)(uintptr_t)job);
+		bool cancel = b->restored && b->rinfo[i].cancel;
+		jr_job_id id = job->id;
+		if (b->restored && take_restored(co, job, &b->rinfo[i], b->attempts[i], now)) {
+			if (cancel)
+				stop_restored(co, id, now);
+			continue;
+		}
+		take_submission(co, job, now);
+		if (cancel)
+			take_cancel(co, id, now);
+	}
+	if (b->restored)
+		jr_free(b->rinfo);
+}
+
+static void drain_inbox(struct jr_coordinator *co, uint64_t now)
+{
+	struct cmd_batch *batches;
+	jr_job_id cancels[256];
+	uint32_t ncancel;
+
+	bool reconcile;
+
+	pthread_mutex_lock(&co->lock);
+	batches = co->inbox_head;
+	co->inbox_head = co->inbox_tail = NULL;
+	reconcile = co->reconcile_pending;
+	co->reconcile_pending = false;
+	co->restoring = co->restore_phase == RESTORE_RUNNING;
+	ncancel = co->cancel_count < 256 ? co->cancel_count : 256;
+	if (ncancel) {
+		memcpy(cancels, co->cancels, ncancel * sizeof(*cancels));
+		memmove(co->cancels, co->cancels + ncancel,
+			(co->cancel_count - ncancel) * sizeof(*cancels));
+		co->cancel_count -= ncancel;
+	}
+	pthread_mutex_unlock(&co->lock);
+	while (batches) {
+		struct cmd_batch *b = batches;
+		batches = b->next;
+		take_batch(co, b, now);
+		jr_free(b);
+	}
+	if (reconcile) {	/* after the last restored batch: what nobody claimed */
+		if (co->keeper_fd >= 0)
+			jr_coord_keeper_reconcile(co);
+		pthread_mutex_lock(&co->lock);
+		co->restore_settled = true;
+		pthread_cond_broadcast(&co->restore_cv);
+		pthread_mutex_unlock(&co->lock);
+	}
+	for (uint32_t i = 0; i < ncancel; i++)
+		take_cancel(co, cancels[i], now);
+	if (co->cancel_count)
+		jr_coord_poke(co);	/* more than one turn's worth */
+}
+
+/* --- deadlines ------------------------------------------------------------ */
+
+static void check_deadlines(struct jr_coordinator *co, uint64_t now)
+{
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		struct cmd_job *job = co->running[i];
+		if (!job->running)
+			continue;	/* still being spawned */
+		if (job->term_at_ns && now >= job->term_at_ns) {
+			job->term_at_ns = 0;
+			job->timed_out = true;
+			jr_cmd_job_signal(co, job, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+		if (job->kill_at_ns && now >= job->kill_at_ns) {
+			job->kill_at_ns = 0;
+			jr_cmd_job_signal(co, job, SIGKILL);
+		}
+	}
+}
+
+static void arm_timer(struct jr_coordinator *co)
+{
+	uint64_t t = jr_coord_next_deadline(co);
+	struct itimerspec its = { 0 };
+
+	co->armed_ns = t;
+	if (t != JR_TIME_NEVER) {
+		its.it_value.tv_sec = (time_t)(t / 1000000000ull);
+		its.it_value.tv_nsec = (long)(t % 1000000000ull);
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(co->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	struct jr_exec_result res;
+
+	int rc = job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, false) :
+				      jr_exec_try_reap(&job->child, &res);
+
+	if (rc == 1) {
+		if (!jr_cmd_child_collect_begin(co, job))
+			jr_cmd_child_collect_wait(co, job);	/* the coordinator waits */
+		jr_cmd_job_exited(co, job, &res, now);
+	}
+}
+
+static void wait_events(struct jr_coordinator *co)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(co->epfd, ev, 64, -1);
+	uint64_t now = jr_now_realtime_ns(), drain;
+
+	pthread_mutex_lock(&co->state_lock);
+	for (int i = 0; i < n; i++) {
+		void *p = ev[i].data.ptr;
+		if (p == &co->keeper_fd) {
+			if (co->keeper_fd >= 0)
+				jr_coord_keeper_read(co, now);
+		} else if (p == &co->evfd || p == &co->tfd) {
+			if (read(p == &co->evfd ? co->evfd : co->tfd, &drain, sizeof(drain)) < 0)
+				continue;
+		} else {
+			reap(co, p, now);
+		}
+	}
+	pthread_mutex_unlock(&co->state_lock);
+}
+
+static void cancel_everything(struct jr_coordinator *co, uint64_t now)
+{
+	struct jr_sched *s = &co->sched;
+
+	/* From the back: removing the last waiting job moves nothing. */
+	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
+		while (s->waiting[p].count)
+			jr_sched_cancel(s, s->waiting[p].items[s->waiting[p].count - 1], now);
+	while (s->delayed.count)
+		jr_sched_cancel(s, s->delayed.items[0], now);
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		struct cmd_job *job = co->running[i];
+		if (job->cancel_requested)
+			continue;
+		job->cancel_requested = true;
+		if (job->running) {
+			jr_cmd_job_signal(co, job, SIGTERM);
+			job->kill_at_ns = now + co->kill_grace_ns;
+		}
+	}
+}
+
+static bool turn(struct jr_coordinator *co)
+{
+	uint64_t now = jr_now_realtime_ns();
+	bool stopping, cancel_all;
+
+	pthread_mutex_lock(&co->state_lock);
+	drain_inbox(co, now);
+	pthread_mutex_lock(&co->lock);
+	stopping = co->stopping;
+	cancel_all = co->cancel_all;
+	pthread_mutex_unlock(&co->lock);
+	if (cancel_all)
+		cancel_everything(co, now);
+	if (stopping && !co->detach)
+		jr_ext_end_all(co, now);
+	check_deadlines(co, now);
+	if (!cancel_all && !co->restoring && !jr_coord_paused(co))
+		jr_sched_pass(&co->sched, now);
+	while (co->spawned_here) {
+		struct cmd_job *job = co->spawned_here;
+		co->spawned_here = job->next;
+		jr_cmd_job_spawned(co, job, now);
+	}
+	jr_coord_end_refused(co, now);
+	jr_coord_free_dead(co);
+	jr_coord_keeper_flush(co);
+	if (stopping && (co->outstanding == 0 || co->detach)) {
+		pthread_mutex_unlock(&co->state_lock);
+		return false;
+	}
+	arm_timer(co);
+	pthread_mutex_unlock(&co->state_lock);
+	wait_events(co);
+	return true;
+}
+
+void *jr_coord_loop(void *arg)
+{
+	struct jr_coordinator *co = arg;
+
+	pthread_setname_np(pthread_self(), "jr-coordinator");
+	while (turn(co))
+		;
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * pass.c - the scheduling pass and what follows it, wherever a change
+ * happened: on the coordinator's turn, on a runner thread that ended its
+ * child's job, on a thread that completed an external job. See pass.h.
+ */
+#include "coord/cmdjob.h"
+#include "coord/keeperlink.h"
+#include "coord/pass.h"
+
+void jr_coord_end_refused(struct jr_coordinator *co, uint64_t now)
+{
+	while (co->start_refused) {
+		struct cmd_job *job = co->start_refused;
+		co->start_refused = job->next;
+		jr_cmd_job_end(co, job, JR_SCHED_CANCELLED, JR_REASON_CANCELLED, now);
+	}
+}
+
+void jr_coord_free_dead(struct jr_coordinator *co)
+{
+	while (co->dead) {
+		struct cmd_job *job = co->dead;
+		co->dead = job->next;
+		jr_cmd_job_free(job);
+	}
+}
+
+uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
+{
+	uint64_t t = jr_sched_next_wakeup(&co->sched);
+
+	for (uint32_t i = 0; i < co->running_count; i++) {
+		const struct cmd_job *job = co->running[i];
+		if (job->term_at_ns && job->term_at_ns < t)
+			t = job->term_at_ns;
+		if (job->kill_at_ns && job->kill_at_ns < t)
+			t = job->kill_at_ns;
+	}
+	return t;
+}
+
+/* The coordinator may be waiting for the last job to stop, or need an
+ * earlier timer (a retry's backoff, a started job's limit). */
+bool jr_coord_settle(struct jr_coordinator *co, uint64_t now)
+{
+	if (!co->restoring && !jr_coord_paused(co))
+		jr_sched_pass(&co->sched, now);
+	jr_coord_end_refused(co, now);
+	jr_coord_free_dead(co);
+	return co->outstanding == 0 || jr_coord_next_deadline(co) < co->armed_ns ||
+	       jr_coord_keeper_pending(co);
+}

@@ -1,0 +1,127 @@
+/*
+ * runners.c - runner threads: each starts a child from the spawn queue,
+ * waits for it, ends its job under state_lock and runs the pass itself.
+ * See runners.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/common.h"
+#include "coord/child.h"
+#include "coord/cmdjob.h"
+#include "coord/pass.h"
+#include "coord/runners.h"
+
+/* Append job to a FIFO of cmd_jobs linked through next. */
+static void fifo_append(struct cmd_job **head, struct cmd_job **tail,
+			struct cmd_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
+void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
+{
+	pthread_mutex_lock(&co->lock);
+	fifo_append(&co->spawn_head, &co->spawn_tail, job);
+	pthread_cond_signal(&co->spawn_cv);
+	pthread_mutex_unlock(&co->lock);
+}
+
+static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct jr_exec_result res;
+	uint64_t now;
+	bool poke_coordinator;
+
+	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
+				  jr_exec_wait(&job->child, &res)) < 0)
+		memset(&res, 0, sizeof(res));
+	pthread_mutex_lock(&co->state_lock);
+	if (!jr_cmd_child_collect_begin(co, job)) {
+		pthread_mutex_unlock(&co->state_lock);
+		jr_cmd_child_collect_wait(co, job);
+		pthread_mutex_lock(&co->state_lock);
+	}
+	now = jr_now_realtime_ns();
+	jr_cmd_job_exited(co, job, &res, now);
+	poke_coordinator = jr_coord_settle(co, now);
+	pthread_mutex_unlock(&co->state_lock);
+	if (poke_coordinator)
+		jr_coord_poke(co);
+}
+
+static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
+{
+	int rc = jr_cmd_child_spawn(co, job);
+	bool running, deadline;
+
+	pthread_mutex_lock(&co->state_lock);
+	job->spawn_rc = rc;
+	jr_cmd_job_spawned(co, job, jr_now_realtime_ns());
+	running = rc == 0;
+	deadline = running && jr_coord_next_deadline(co) < co->armed_ns;
+	pthread_mutex_unlock(&co->state_lock);
+	if (!running || deadline)
+		jr_coord_poke(co);	/* its timer must cover the new deadline */
+	if (running)
+		runner_finish(co, job);
+}
+
+static void *spawner_main(void *arg)
+{
+	struct jr_coordinator *co = arg;
+
+	pthread_setname_np(pthread_self(), "jr-runner");
+	pthread_mutex_lock(&co->lock);
+	for (;;) {
+		struct cmd_job *job = co->spawn_head;
+		if (!job) {
+			if (co->spawners_stop)
+				break;
+			pthread_cond_wait(&co->spawn_cv, &co->lock);
+			continue;
+		}
+		co->spawn_head = job->next;
+		if (!co->spawn_head)
+			co->spawn_tail = NULL;
+		pthread_mutex_unlock(&co->lock);
+		runner_run(co, job);
+		pthread_mutex_lock(&co->lock);
+	}
+	pthread_mutex_unlock(&co->lock);
+	return NULL;
+}
+
+int jr_coord_runners_start(struct jr_coordinator *co, uint32_t want)
+{
+	if (want == 0)
+		return 0;
+	if (want > JR_RUNNERS_MAX)
+		want = JR_RUNNERS_MAX;
+	co->spawners = jr_calloc(want, sizeof(*co->spawners));
+	if (!co->spawners)
+		return -ENOMEM;
+	for (co->spawner_count = 0; co->spawner_count < want; co->spawner_count++)
+		if (pthread_create(&co->spawners[co->spawner_count], NULL, spawner_main, co))
+			return co->spawner_count ? 0 : -EAGAIN;
+	return 0;
+}
+
+void jr_coord_runners_stop(struct jr_coordinator *co)
+{
+	pthread_mutex_lock(&co->lock);
+	co->spawners_stop = true;
+	pthread_cond_broadcast(&co->spawn_cv);
+	pthread_mutex_unlock(&co->lock);
+	for (uint32_t i = 0; i < co->spawner_count; i++)
+		pthread_join(co->spawners[i], NULL);
+	co->spawner_count = 0;
+	jr_free(co->spawners);
+	co->spawners = NULL;
+}

@@ -1,0 +1,242 @@
+/*
+ * state.h - the coordinator's state, private to coord/: the coordinator
+ * itself, its command jobs, and the small operations on them that every
+ * part of the coordinator uses (state.c). Process-local. The coordinator
+ * thread owns it, under state_lock while it works; a runner thread holds
+ * state_lock while it ends its child's job; submitters touch only what
+ * `lock` guards (the inbox, cancels, the spawn queue, the restore phase).
+ *
+ * The parts of coord/, lowest first; each calls only those before it:
+ *   state       this file: the structs, the running set, the job behind
+ *               an id, slots given back, the external lists
+ *   cmdbatch    submissions from any thread, copied into one block
+ *   launch      what starting one attempt takes (argv, env, binding)
+ *   child       in-process children: spawned into a cgroup, collected
+ *   keeperlink  the keeper: connecting, what it holds, frames to it
+ *   cmdjob      one job's life: built, started, signalled, retried, ended
+ *   pass        the scheduling pass and what follows it, the next deadline
+ *   cmdkeeper   frames from the keeper; a keeper lost and replaced
+ *   external    jobs for external workers: claimed, completed
+ *   cmdrestore  jobs put back after a restart, running ones taken back
+ *   runners     runner threads: spawn a child, wait, end its job
+ *   loop        the coordinator thread's turn and event loop
+ *   coordinator start, stop and the engine's requests (coordinator.h)
+ */
+#ifndef JR_COORD_STATE_H
+#define JR_COORD_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec/cgroup.h"
+#include "exec/executor.h"
+#include "exec/keeper.h"
+#include "sched/scheduler.h"
+#include "sched/topology.h"
+#include "shm/region.h"
+
+struct cmd_batch;
+
+struct cmd_job {
+	struct jr_sched_job sj;
+	struct jr_coordinator *co;
+	jr_job_id id;
+	uint32_t slot;
+	uint32_t record_ref;
+	char **argv;		/* NULL-terminated, strings in the same block;
+				 * NULL for an external job without one */
+	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
+	char *cwd;
+	jr_job_id *after;
+	uint32_t after_count;
+	uint32_t attempts;
+	uint32_t max_retries;
+	uint64_t backoff_base_ns, backoff_max_ns;
+	uint64_t timeout_ns;
+	bool use_umask;
+	uint16_t umask;
+	struct jr_child child;		/* its process (in-process runners) */
+	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
+	uint64_t start_ticks;		/* with child.pid: which process it is */
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
+	bool lost;			/* it ended without a status (keeper) */
+	bool running;
+	bool reaped;		/* its main process is gone: no more signals */
+	bool timed_out;
+	bool cancel_requested;
+	bool spawning;		/* handed to a spawner thread */
+	int spawn_rc;
+	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
+	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
+	struct cmd_job *next;	/* inbox or free list */
+	/* Run as another user (jr_command_spec.run_as_user). */
+	bool run_as_user;
+	uint32_t uid, gid;
+	/* External jobs (external.c). */
+	bool external;
+	bool worker_lost;	/* its worker went away: the attempt failed */
+	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	char *ext_caps;		/* labels the worker must have; NULL: none */
+	struct cmd_job *ext_prev, *ext_next;
+};
+
+enum { EXT_NONE, EXT_READY, EXT_RUNNING };
+
+/* Recovery: open until a restore or a submission, running between the
+ * first restore and restore_done(), then closed for good. */
+enum { RESTORE_OPEN, RESTORE_RUNNING, RESTORE_CLOSED };
+
+/* jr_coordinator.restored, by slot, while a restore runs (cmdrestore.c). */
+enum { RESTORED_NONE, RESTORED_LIVE, RESTORED_FINAL, RESTORED_SEEN };
+
+/* What the keeper held when this engine said HELLO (keeper.h): matched
+ * by restored jobs, the rest reconciled when the restore closes. */
+struct keeper_held {
+	uint64_t job_id;
+	uint32_t attempt;		/* 0: found by its cgroup, attempt unknown */
+	bool exited, matched;
+	struct kp_live live;
+	uint8_t *alloc;
+	struct kp_exited exit;
+};
+
+/* A restored job as the journal left it, beyond its spec (cmdrestore.c). */
+struct cmd_restore_info {
+	bool running;			/* the journal saw it start */
+	bool cancel;			/* a cancel it has not obeyed yet */
+	uint32_t attempt;
+	uint64_t start_ns, not_before_ns;
+	int32_t pid;
+	uint64_t pid_start_ticks;
+	uint8_t boot_id[16];
+	uint32_t cgroup_slot;
+	uint8_t *alloc;			/* its own allocation; NULL */
+	uint32_t alloc_len;
+};
+
+/* A doubly linked list of external jobs. */
+struct ext_list {
+	struct cmd_job *head, *tail;
+	uint32_t count;
+};
+
+struct jr_coordinator {
+	struct jr_region *region;	/* the engine's (jr_coord_host) */
+	const struct jr_topology *topo;
+	bool bind;			/* bind children to their cores */
+	pthread_t thread;
+	int epfd, evfd, tfd;
+	pthread_mutex_t lock;		/* inbox, cancels, spawn queue */
+	/* Everything else: held by the coordinator while it works, and by a
+	 * runner thread while it ends its child's job and runs the pass. */
+	pthread_mutex_t state_lock;
+	struct cmd_batch *inbox_head, *inbox_tail;	/* submitted, not yet taken in */
+	jr_job_id *cancels;
+	uint32_t cancel_count, cancel_cap;
+	bool stopping, cancel_all;
+	struct jr_pools pools;
+	struct jr_sched sched;
+	struct cmd_job **running;
+	uint32_t running_count, running_cap;
+	struct cmd_job *dead;		/* ended, freed at the end of the turn */
+	struct cmd_job *start_refused;	/* cancelled while waiting to start */
+	/* Runner threads (opts.runner_threads): each starts a child, waits for
+	 * it, then ends its job and runs the pass itself, so a core that frees
+	 * up gets its next child without a hand-off. Without runners the
+	 * coordinator spawns and reaps through epoll. */
+	pthread_t *spawners;
+	uint32_t spawner_count;
+	pthread_cond_t spawn_cv;	/* under lock */
+	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
+	struct cmd_job *spawned_here;	/* spawned inline (JR_ENGINE_SPAWN_INLINE) */
+	bool spawners_stop;		/* under lock */
+	uint64_t outstanding;		/* submitted, not yet final */
+	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
+	uint32_t id;			/* worker id recorded in executions */
+	char state_dir[200];
+	bool state_dir_made;		/* under lock */
+	struct jr_cap_names caps;
+	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
+	uint64_t kill_grace_ns;
+	uint64_t armed_ns;		/* the coordinator's timer; NEVER: none */
+	uint32_t gpus_per_node;
+	uint64_t rng;
+	char **base_env;
+	uint32_t uid;			/* the engine's, for jobs run as it */
+	struct jr_cgroups cg;		/* where job cgroups go (in-process) */
+	/* External jobs: eligible ones by priority, and running ones. */
+	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
+	struct ext_list ext_running;
+	/* Submission to first start, log2 buckets of microseconds. */
+	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
+	uint64_t start_wait_sum_us;
+	/* jr_engine_opts.job_event. */
+	void (*job_event)(void *ctx, const struct jr_job_event *ev);
+	void *job_event_ctx;
+	/* Recovery (cmdrestore.c): until jr_command_restore_done(), the free
+	 * ring's slots wait here and restored slots are marked. */
+	int restore_phase;		/* RESTORE_*: written under lock, read by
+					 * jr_coord_free_slot() without it */
+	uint32_t *restore_free;
+	uint32_t restore_free_count;
+	uint8_t *restored;		/* by slot: RESTORED_LIVE or RESTORED_FINAL */
+	bool reconcile_pending;		/* under lock: restore closed, keeper leftovers */
+	bool restore_settled;		/* under lock: the coordinator took it all in */
+	bool restoring;			/* coordinator's: restored jobs may still come,
+					 * so nothing starts (a job taken back later
+					 * holds cores a new start could take) */
+	pthread_cond_t restore_cv;
+	/* The keeper (keeperlink.c, cmdkeeper.c); keeper_fd -1: runner threads. */
+	int keeper_fd;
+	char *keeper_socket;
+	char *const *keeper_argv;
+	struct kp_buf kin, kout;	/* kout under state_lock */
+	struct kp_info kinfo;
+	struct keeper_held *held;
+	uint32_t held_count, held_cap;
+	struct kp_job_ref *acks;	/* under lock: jr_command_durable() */
+	uint32_t ack_count, ack_cap;
+	bool detach;			/* stopping without touching running jobs */
+	/* What restore and the keeper found (jr_engine_exec_info). */
+	uint64_t adopted, ended_while_away, lost, keeper_restarts;
+};
+
+#define JR_RUNNERS_MAX 1024u
+
+#define CMD_JOB(sjp) ((struct cmd_job *)(void *)(sjp))
+
+/* Wake the coordinator thread (its eventfd). Any thread. */
+void jr_coord_poke(struct jr_coordinator *co);
+
+/* An engine opened with JR_ENGINE_START_PAUSED starts no command job
+ * either until jr_engine_resume(). */
+bool jr_coord_paused(const struct jr_coordinator *co);
+
+/* The running set: every job started and not yet ended. */
+void jr_coord_running_add(struct jr_coordinator *co, struct cmd_job *job);
+void jr_coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
+
+/* The live coordinator record behind a job id, or NULL. */
+struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id);
+
+/* Under co->lock. 0 or -errno. */
+int jr_coord_make_state_dir(struct jr_coordinator *co);
+
+/* Give a command job's slot back to the free ring. While a restore runs
+ * the ring holds none of the untouched slots yet, so a slot freed then
+ * would be the first one handed out: it waits for restore_done(), which
+ * puts it behind them. */
+void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot);
+
+/* Record flags (pending, external) in the job's table record. */
+void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
+			     uint32_t flag, bool on);
+/* Its progress in the slot (0-100; negative: none reported). */
+void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct);
+
+/* The external lists: a job on none, ready by priority, or running. */
+void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t list);
+void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job);
+
+#endif
