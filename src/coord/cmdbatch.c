@@ -281,29 +281,29 @@ static int submit_open(struct jr_coordinator *co)
 
 	if (!jr_load_relaxed(&co->region->ctl->accepting))
 		return -ESHUTDOWN;
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	if (co->restore_phase == RESTORE_RUNNING) {
-		pthread_mutex_unlock(&co->lock);
+		jr_mutex_unlock(&co->lock);
 		return -EBUSY;	/* jr_command_restore_done() first */
 	}
 	if (co->restore_phase == RESTORE_OPEN && co->held_count)
 		co->reconcile_pending = true;	/* nothing to restore: leftovers go */
 	jr_store_release(&co->restore_phase, RESTORE_CLOSED);
 	rc = jr_coord_make_state_dir(co);
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	return rc;
 }
 
 /* Hand a batch to the coordinator. */
 void jr_cmd_inbox_append(struct jr_coordinator *co, struct cmd_batch *b)
 {
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	if (co->inbox_tail)
 		co->inbox_tail->next = b;
 	else
 		co->inbox_head = b;
 	co->inbox_tail = b;
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 }
 

@@ -194,12 +194,12 @@ void jr_coord_keeper_flush(struct jr_coordinator *co)
 {
 	if (co->keeper_fd < 0)
 		return;
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	if (co->ack_count) {
 		jr_kp_put(&co->kout, KP_ACK, co->acks, co->ack_count * (uint32_t)sizeof(*co->acks));
 		co->ack_count = 0;
 	}
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	if (co->kout.off < co->kout.len && jr_kp_flush(co->keeper_fd, &co->kout) < 0)
 		keeper_lost(co, jr_now_realtime_ns());
 }

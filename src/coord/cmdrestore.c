@@ -36,11 +36,11 @@ static int restore_begin(struct jr_coordinator *co)
 	uint32_t cap = r->hdr->capacity, got = 0;
 	int phase;
 
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	phase = co->restore_phase;
 	if (phase == RESTORE_OPEN)
 		jr_store_release(&co->restore_phase, RESTORE_RUNNING);
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	if (phase != RESTORE_OPEN)
 		return phase == RESTORE_RUNNING ? 0 : -EBUSY;
 	co->restore_free = jr_malloc(cap * sizeof(uint32_t));
@@ -305,7 +305,7 @@ int jr_coord_restore_done(struct jr_coordinator *co)
 {
 	int phase;
 
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	phase = co->restore_phase;
 	if (phase == RESTORE_RUNNING)
 		rebuild_free_ring(co);
@@ -313,16 +313,16 @@ int jr_coord_restore_done(struct jr_coordinator *co)
 	/* Read with the inbox: every restored batch is taken in first. */
 	if (phase != RESTORE_CLOSED)
 		co->reconcile_pending = true;
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 	if (phase == RESTORE_CLOSED)
 		return -EBUSY;
 	/* Once this returns, every restored job is in the coordinator's
 	 * hands: taken back, ended or scheduled (what /health shows). */
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	while (!co->restore_settled)
-		pthread_cond_wait(&co->restore_cv, &co->lock);
-	pthread_mutex_unlock(&co->lock);
+		jr_cond_wait(&co->restore_cv, &co->lock);
+	jr_mutex_unlock(&co->lock);
 	return 0;
 }
 

@@ -108,8 +108,8 @@ static void coord_free(struct jr_coordinator *co)
 	jr_free(co->cancels);
 	pthread_cond_destroy(&co->spawn_cv);
 	pthread_cond_destroy(&co->restore_cv);
-	pthread_mutex_destroy(&co->state_lock);
-	pthread_mutex_destroy(&co->lock);
+	jr_mutex_destroy(&co->state_lock);
+	jr_mutex_destroy(&co->lock);
 	jr_free(co);
 }
 
@@ -155,8 +155,8 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	co->uid = (uint32_t)getuid();
 	co->job_event = o->job_event;
 	co->job_event_ctx = o->job_event_ctx;
-	pthread_mutex_init(&co->lock, NULL);
-	pthread_mutex_init(&co->state_lock, NULL);
+	jr_mutex_init(&co->lock, JR_LOCK_COORD_INBOX);
+	jr_mutex_init(&co->state_lock, JR_LOCK_COORD_STATE);
 	pthread_cond_init(&co->spawn_cv, NULL);
 	pthread_cond_init(&co->restore_cv, NULL);
 	cfg.mem_per_node = o->mem_per_node;
@@ -219,11 +219,11 @@ void jr_coord_stop(struct jr_coordinator *co, enum jr_close_mode mode)
 {
 	if (!co)
 		return;
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	co->stopping = true;
 	co->cancel_all = mode == JR_CLOSE_CANCEL;
 	co->detach = mode == JR_CLOSE_DETACH;
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 	pthread_join(co->thread, NULL);
 	jr_coord_runners_stop(co);
@@ -243,7 +243,7 @@ void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out)
 	memset(out, 0, sizeof(*out));
 	if (!co)
 		return;
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	if (co->keeper_fd >= 0 || co->keeper_socket) {
 		out->cgroups = co->kinfo.cgroup_mode == JR_CGROUP_V2;
 		snprintf(out->cgroup_path, sizeof(out->cgroup_path), "%s", co->kinfo.cgroup_path);
@@ -262,19 +262,19 @@ void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out)
 	out->adopted = co->adopted;
 	out->ended_while_away = co->ended_while_away;
 	out->lost = co->lost;
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 }
 
 /* --- requests from any thread ------------------------------------------ */
 
 void jr_coord_cancel(struct jr_coordinator *co, jr_job_id id)
 {
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	/* Without memory the request is dropped; the job runs to its end. */
 	if (jr_array_grow(&co->cancels, &co->cancel_cap, co->cancel_count,
 			  co->cancel_count + 1, sizeof(*co->cancels), 64) == 0)
 		co->cancels[co->cancel_count++] = id;
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 }
 
@@ -292,7 +292,7 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 {
 	if (!co)
 		return;
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
 		uint64_t n = co->sched.waiting[p].count + co->ext_ready[p].count;
 		out->queued_by_priority[p] += n;
@@ -306,7 +306,7 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 	count_cores(&co->pools, &total, &free);
 	out->cores = total;
 	out->cores_busy = total - free;
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 }
 
 void jr_coord_wake(struct jr_coordinator *co)

@@ -84,11 +84,11 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	job = claim_next(co, worker_id, caps, only, jr_now_realtime_ns());
 	if (job)
 		*claimed = job->id;
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	return job ? 1 : 0;
 }
 
@@ -113,7 +113,7 @@ int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 
 	if (!co)
 		return -EINVAL;
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	job = jr_coord_job_of(co, id);
 	if (!job || !job->external || job->attempts != attempt)
 		rc = -ESTALE;
@@ -125,7 +125,7 @@ int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 		end_attempt(co, job, lost ? -1 : exit_code, now);
 		wake = jr_coord_settle(co, now);
 	}
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	if (wake)
 		jr_coord_poke(co);
 	return rc;
@@ -156,10 +156,10 @@ void jr_coord_end_external(struct jr_coordinator *co)
 
 	if (!co)
 		return;
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	jr_ext_end_all(co, jr_now_realtime_ns());
 	wake = jr_coord_settle(co, jr_now_realtime_ns());
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	if (wake)
 		jr_coord_poke(co);
 }

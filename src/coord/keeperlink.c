@@ -377,14 +377,14 @@ void jr_coord_durable(struct jr_coordinator *co, const jr_job_id *ids, const uin
 
 	if (!co || co->keeper_fd < 0 || n == 0)
 		return;
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	if (jr_array_grow(&co->acks, &co->ack_cap, co->ack_count, co->ack_count + (uint32_t)n,
 			  sizeof(*co->acks), 256) == 0) {
 		for (size_t i = 0; i < n; i++)
 			co->acks[co->ack_count++] = (struct kp_job_ref){ ids[i], attempts[i], 0 };
 	}
 	/* Without memory the keeper holds them until the next engine asks. */
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 }
 

@@ -223,7 +223,7 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 
 	bool reconcile;
 
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	batches = co->inbox_head;
 	co->inbox_head = co->inbox_tail = NULL;
 	reconcile = co->reconcile_pending;
@@ -236,7 +236,7 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 			(co->cancel_count - ncancel) * sizeof(*cancels));
 		co->cancel_count -= ncancel;
 	}
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	while (batches) {
 		struct cmd_batch *b = batches;
 		batches = b->next;
@@ -246,10 +246,10 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 	if (reconcile) {	/* after the last restored batch: what nobody claimed */
 		if (co->keeper_fd >= 0)
 			jr_coord_keeper_reconcile(co);
-		pthread_mutex_lock(&co->lock);
+		jr_mutex_lock(&co->lock);
 		co->restore_settled = true;
 		pthread_cond_broadcast(&co->restore_cv);
-		pthread_mutex_unlock(&co->lock);
+		jr_mutex_unlock(&co->lock);
 	}
 	for (uint32_t i = 0; i < ncancel; i++)
 		take_cancel(co, cancels[i], now);
@@ -315,7 +315,7 @@ static void wait_events(struct jr_coordinator *co)
 	int n = epoll_wait(co->epfd, ev, 64, -1);
 	uint64_t now = jr_now_realtime_ns(), drain;
 
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	for (int i = 0; i < n; i++) {
 		void *p = ev[i].data.ptr;
 		if (p == &co->keeper_fd) {
@@ -328,7 +328,7 @@ static void wait_events(struct jr_coordinator *co)
 			reap(co, p, now);
 		}
 	}
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 }
 
 static void cancel_everything(struct jr_coordinator *co, uint64_t now)
@@ -358,12 +358,12 @@ static bool turn(struct jr_coordinator *co)
 	uint64_t now = jr_now_realtime_ns();
 	bool stopping, cancel_all;
 
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	drain_inbox(co, now);
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	stopping = co->stopping;
 	cancel_all = co->cancel_all;
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	if (cancel_all)
 		cancel_everything(co, now);
 	if (stopping && !co->detach)
@@ -380,11 +380,11 @@ static bool turn(struct jr_coordinator *co)
 	jr_coord_free_dead(co);
 	jr_coord_keeper_flush(co);
 	if (stopping && (co->outstanding == 0 || co->detach)) {
-		pthread_mutex_unlock(&co->state_lock);
+		jr_mutex_unlock(&co->state_lock);
 		return false;
 	}
 	arm_timer(co);
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	wait_events(co);
 	return true;
 }

@@ -27,10 +27,10 @@ static void fifo_append(struct cmd_job **head, struct cmd_job **tail,
 
 void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
 {
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	fifo_append(&co->spawn_head, &co->spawn_tail, job);
 	pthread_cond_signal(&co->spawn_cv);
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 }
 
 static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
@@ -42,16 +42,16 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
 				  jr_exec_wait(&job->child, &res)) < 0)
 		memset(&res, 0, sizeof(res));
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	if (!jr_cmd_child_collect_begin(co, job)) {
-		pthread_mutex_unlock(&co->state_lock);
+		jr_mutex_unlock(&co->state_lock);
 		jr_cmd_child_collect_wait(co, job);
-		pthread_mutex_lock(&co->state_lock);
+		jr_mutex_lock(&co->state_lock);
 	}
 	now = jr_now_realtime_ns();
 	jr_cmd_job_exited(co, job, &res, now);
 	poke_coordinator = jr_coord_settle(co, now);
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	if (poke_coordinator)
 		jr_coord_poke(co);
 }
@@ -61,12 +61,12 @@ static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
 	int rc = jr_cmd_child_spawn(co, job);
 	bool running, deadline;
 
-	pthread_mutex_lock(&co->state_lock);
+	jr_mutex_lock(&co->state_lock);
 	job->spawn_rc = rc;
 	jr_cmd_job_spawned(co, job, jr_now_realtime_ns());
 	running = rc == 0;
 	deadline = running && jr_coord_next_deadline(co) < co->armed_ns;
-	pthread_mutex_unlock(&co->state_lock);
+	jr_mutex_unlock(&co->state_lock);
 	if (!running || deadline)
 		jr_coord_poke(co);	/* its timer must cover the new deadline */
 	if (running)
@@ -78,23 +78,23 @@ static void *spawner_main(void *arg)
 	struct jr_coordinator *co = arg;
 
 	pthread_setname_np(pthread_self(), "jr-runner");
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	for (;;) {
 		struct cmd_job *job = co->spawn_head;
 		if (!job) {
 			if (co->spawners_stop)
 				break;
-			pthread_cond_wait(&co->spawn_cv, &co->lock);
+			jr_cond_wait(&co->spawn_cv, &co->lock);
 			continue;
 		}
 		co->spawn_head = job->next;
 		if (!co->spawn_head)
 			co->spawn_tail = NULL;
-		pthread_mutex_unlock(&co->lock);
+		jr_mutex_unlock(&co->lock);
 		runner_run(co, job);
-		pthread_mutex_lock(&co->lock);
+		jr_mutex_lock(&co->lock);
 	}
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	return NULL;
 }
 
@@ -115,10 +115,10 @@ int jr_coord_runners_start(struct jr_coordinator *co, uint32_t want)
 
 void jr_coord_runners_stop(struct jr_coordinator *co)
 {
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	co->spawners_stop = true;
 	pthread_cond_broadcast(&co->spawn_cv);
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	for (uint32_t i = 0; i < co->spawner_count; i++)
 		pthread_join(co->spawners[i], NULL);
 	co->spawner_count = 0;

@@ -82,16 +82,16 @@ void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 		jr_jobtab_free_batch(co->region, &slot, 1);
 		return;
 	}
-	pthread_mutex_lock(&co->lock);
+	jr_mutex_lock(&co->lock);
 	if (co->restore_phase == RESTORE_RUNNING) {
 		/* A restored job that ended meanwhile: restore_done() frees it
 		 * with the restored jobs that had ended before the restart. */
 		JR_ASSERT(co->restored[slot] == RESTORED_LIVE);
 		co->restored[slot] = RESTORED_FINAL;
-		pthread_mutex_unlock(&co->lock);
+		jr_mutex_unlock(&co->lock);
 		return;
 	}
-	pthread_mutex_unlock(&co->lock);
+	jr_mutex_unlock(&co->lock);
 	jr_jobtab_free_batch(co->region, &slot, 1);
 }
 

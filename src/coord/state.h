@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/lock.h"
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
@@ -127,10 +128,10 @@ struct jr_coordinator {
 	bool bind;			/* bind children to their cores */
 	pthread_t thread;
 	int epfd, evfd, tfd;
-	pthread_mutex_t lock;		/* inbox, cancels, spawn queue */
+	struct jr_mutex lock;		/* inbox, cancels, spawn queue */
 	/* Everything else: held by the coordinator while it works, and by a
 	 * runner thread while it ends its child's job and runs the pass. */
-	pthread_mutex_t state_lock;
+	struct jr_mutex state_lock;
 	struct cmd_batch *inbox_head, *inbox_tail;	/* submitted, not yet taken in */
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
