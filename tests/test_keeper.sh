@@ -273,7 +273,25 @@ fi
 check "a new keeper runs" wait_until 10 new_keeper "$old"
 grep -q 'the keeper (pid [0-9]*) is gone; starting another' "$tmp/daemon.log"
 check "the log says the keeper was replaced" [ $? = 0 ]
+
+# --- the state directory deleted under a keeper that holds jobs ----------------------------
+# Nobody can collect them: the keeper kills them and leaves, its cgroups with it.
+req GET /health
+cg_path=$(printf '%s' "$body" | grep -o '"path":"[^"]*"' | head -1 | sed 's/"path":"//; s/"$//')
+last=()
+for _ in 1 2; do	# a core each: this host may have only 2
+	req POST /jobs '{"command":["sh","-c","setsid sleep 300 & sleep 300"]}'
+	last+=("$(field job_id)")
+done
+for id in "${last[@]}"; do check "job $id running" wait_until 20 status_is "$id" running; done
+keeper=$(keeper_pid)
 stop_daemon KILL
+rm -rf "$tmp/state"
+keeper_gone() { ! alive "$keeper"; }
+check "the keeper leaves when its state directory is deleted" wait_until 15 keeper_gone
+if [ "$cgroups" = 1 ] && [ -n "$cg_path" ]; then
+	check "... and leaves no cgroup behind ($cg_path)" [ ! -e "$cg_path" ]
+fi
 
 echo "test_keeper: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -41,6 +41,7 @@
 
 #define BUCKETS 4096u
 #define COLLECT_CHECK_MS 1000	/* state directory, idle exit */
+#define RELEASE_WAIT_MS 5000	/* job cgroups emptied when leaving with the state directory */
 
 enum kjob_state { KJ_SPAWNING, KJ_RUNNING, KJ_COLLECTING, KJ_EXITED };
 
@@ -79,6 +80,7 @@ struct keeper {
 	bool stopping;			/* under lock */
 	bool hello_pending;
 	bool ever_connected;
+	bool orphaned;		/* the state directory went: jobs killed, cgroups removed */
 	time_t started;
 	char sock_path[300];
 };
@@ -751,10 +753,27 @@ static void kill_all(struct keeper *k)
 {
 	for (uint32_t b = 0; b < BUCKETS; b++)
 		for (struct kjob *j = k->table[b]; j; j = j->hnext) {
-			if (j->cgroup.slot && jr_cgroup_job_unpark(&k->cg, &j->cgroup) == 0)
+			if (j->cgroup.slot && jr_cgroup_job_unpark(&k->cg, &j->cgroup) == 0) {
 				jr_cgroup_job_kill(&j->cgroup);
-			else if (j->pid > 0 && !j->orphan && j->state == KJ_RUNNING)
+				jr_cgroup_job_park(&j->cgroup);	/* 2 fds a job at most */
+			} else if (j->pid > 0 && !j->orphan && j->state == KJ_RUNNING) {
 				kill(-j->pid, SIGKILL);
+			}
+		}
+}
+
+/* After kill_all(): each job's cgroup goes once empty, so that a keeper
+ * leaving with its state directory leaves no cgroup behind (a host has a
+ * limit on them). At most RELEASE_WAIT_MS in all. */
+static void release_all(struct keeper *k)
+{
+	int64_t until = (int64_t)jr_now_monotonic_ms() + RELEASE_WAIT_MS;
+
+	for (uint32_t b = 0; b < BUCKETS; b++)
+		for (struct kjob *j = k->table[b]; j; j = j->hnext) {
+			int64_t left = until - (int64_t)jr_now_monotonic_ms();
+			if (j->cgroup.slot && jr_cgroup_job_unpark(&k->cg, &j->cgroup) == 0)
+				jr_cgroup_job_release(&k->cg, &j->cgroup, left > 0 ? (int)left : 0);
 		}
 }
 
@@ -764,6 +783,7 @@ static bool done(struct keeper *k)
 		klog("state directory %s is gone: stopping %u jobs and exiting", k->o.state_dir,
 		     k->count);
 		kill_all(k);
+		k->orphaned = true;
 		return true;
 	}
 	/* Started for an engine that connects in a moment. */
@@ -823,6 +843,8 @@ static void teardown(struct keeper *k)
 	for (uint32_t i = 0; i < k->nthreads && k->threads; i++)
 		pthread_join(k->threads[i], NULL);
 	free(k->threads);
+	if (k->orphaned)
+		release_all(k);
 	for (uint32_t b = 0; b < BUCKETS; b++)
 		while (k->table[b])
 			drop(k, k->table[b]);
