@@ -132,11 +132,11 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
 
 # jobring-journal: reads a state directory's records (records.h).
-$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/records.h $(INTERNAL_LIB)
+$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/durable/records.h $(INTERNAL_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
 # The crash harness (make test-crash): reads the journal's records.
-$(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(INTERNAL_LIB)
+$(BUILD)/tests/crash: tests/crash.c src/daemon/durable/records.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 

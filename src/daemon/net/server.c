@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/http.h"
-#include "daemon/server.h"
+#include "daemon/net/http.h"
+#include "daemon/net/server.h"
 
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u
@@ -190,13 +190,14 @@ static void conn_close(struct server *s, struct conn *c)
 		conn_release(s, c);
 }
 
-static void append_response(struct conn *c, int status, const char *type,
+static void append_response(struct conn *c, int status, const char *type, const char *allow,
 			    const struct buf *body, bool close_after)
 {
 	buf_printf(&c->pending, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		   "Content-Length: %zu\r\n%s\r\n", status, http_reason(status),
+		   "Content-Length: %zu\r\n%s%s%s%s\r\n", status, http_reason(status),
 		   type ? type : "application/json", body->len,
-		   close_after ? "Connection: close\r\n" : "");
+		   allow && *allow ? "Allow: " : "", allow && *allow ? allow : "",
+		   allow && *allow ? "\r\n" : "", close_after ? "Connection: close\r\n" : "");
 	buf_append(&c->pending, body->p ? body->p : "", body->len);
 }
 
@@ -205,7 +206,7 @@ static void append_error(struct conn *c, int status, const char *code, const cha
 	struct buf b = { 0 };
 
 	buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
-	append_response(c, status, NULL, &b, true);
+	append_response(c, status, NULL, NULL, &b, true);
 	buf_free(&b);
 	c->close_after_send = true;
 }
@@ -308,7 +309,7 @@ static void dispatch(struct server *s, struct conn *c)
 		c->deferred = true;
 		c->close_after_send = !keep;
 	} else {
-		append_response(c, res.status, res.content_type, &res.body, !keep);
+		append_response(c, res.status, res.content_type, res.allow, &res.body, !keep);
 		c->close_after_send = !keep;
 	}
 	buf_free(&res.body);
@@ -388,7 +389,7 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 	if (!c->deferred)
 		return false;
 	c->deferred = false;
-	append_response(c, status, NULL, body, c->close_after_send);
+	append_response(c, status, NULL, NULL, body, c->close_after_send);
 	c->last_ns = now_ns();
 	process_input(s, c);
 	return true;

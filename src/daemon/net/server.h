@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon/buf.h"
+#include "daemon/net/buf.h"
 
 struct server;
 
@@ -37,6 +37,7 @@ struct response {
 	int status;
 	struct buf body;		/* JSON unless content_type says otherwise */
 	const char *content_type;	/* NULL: application/json */
+	char allow[32];			/* 405: the Allow header ("GET, POST"); "": none */
 	bool deferred;			/* answered later with server_finish() */
 };
 
