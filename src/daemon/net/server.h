@@ -63,6 +63,8 @@ struct server_opts {
 	 * as it is, path only named in messages, the file left to its owner.
 	 * -1: bind path. */
 	int listen_fd;
+	/* The submission queue's entries (a power of two; 0: 4096). */
+	uint32_t sq_entries;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
