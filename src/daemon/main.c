@@ -783,6 +783,33 @@ static void log_exec(struct jr_engine *e)
 		log_line("keeper: pid %d; running jobs outlive this daemon", (int)x.keeper_pid);
 }
 
+/* The engine the daemon serves: command jobs only, their events to the
+ * journal writer, started by the keeper. 0 or -errno (said why). */
+static int open_engine(struct daemon_opts *d, struct durable *du, struct jr_engine **e)
+{
+	int rc;
+
+	d->engine.state_dir = d->output_dir;
+	d->engine.workers = 1;	/* function jobs: the daemon runs none */
+	/* Each command job keeps a 64-byte record and its name in the arena. */
+	d->engine.arena_bytes = (uint64_t)(d->engine.capacity ? d->engine.capacity :
+							      JR_CAPACITY_DEFAULT) * 128;
+	d->engine.flags |= d->paused ? JR_ENGINE_START_PAUSED : 0;
+	d->engine.job_event = durable_job_event;
+	d->engine.job_event_ctx = du;
+	keeper_opts(d);
+	if (jr_cgroups_enter_supervisor() < 0)
+		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
+	rc = jr_engine_open(e, &d->engine);
+	if (rc == -E2BIG)
+		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
+				"more than 1,024 cores in one: not supported\n");
+	if (rc < 0)
+		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
+			d->no_keeper ? "" : " (or its keeper)", strerror(-rc));
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts d;
@@ -802,28 +829,7 @@ int main(int argc, char **argv)
 	block_signals();
 	if (lock_state_dir(&d) < 0)
 		return EXIT_IN_USE;
-	if (open_journal(&d, &rec, &du) < 0) {
-		recover_free(&rec);
-		return EXIT_RUNTIME;
-	}
-	d.engine.state_dir = d.output_dir;
-	d.engine.workers = 1;	/* function jobs: the daemon runs none */
-	/* Each command job keeps a 64-byte record and its name in the arena. */
-	d.engine.arena_bytes = (uint64_t)(d.engine.capacity ? d.engine.capacity :
-							    JR_CAPACITY_DEFAULT) * 128;
-	d.engine.flags |= d.paused ? JR_ENGINE_START_PAUSED : 0;
-	d.engine.job_event = durable_job_event;
-	d.engine.job_event_ctx = du;
-	keeper_opts(&d);
-	if (jr_cgroups_enter_supervisor() < 0)
-		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
-	rc = jr_engine_open(&e, &d.engine);
-	if (rc == -E2BIG)
-		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
-				"more than 1,024 cores in one: not supported\n");
-	if (rc < 0) {
-		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
-			d.no_keeper ? "" : " (or its keeper)", strerror(-rc));
+	if (open_journal(&d, &rec, &du) < 0 || open_engine(&d, du, &e) < 0) {
 		recover_free(&rec);
 		durable_close(du);
 		return EXIT_RUNTIME;

@@ -564,6 +564,23 @@ static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
 	s->phase = P_DONE;
 }
 
+/* Written: once the journal is durable past the jobs that went out, the
+ * writer may put the snapshot in place. true if it may now. */
+static bool step_written(struct snapshot *s, struct snapshot_result *r)
+{
+	if (!flag(s, &s->written))
+		return false;
+	if (s->wrc < 0) {
+		finish(s, s->wrc, r);
+		return false;
+	}
+	if (jr_journal_durable_seq(durable_journal(s->d)) < s->emitted_upto)
+		return false;	/* a group in the air: the next turn looks again */
+	ask(s, &s->finalize_asked);
+	s->phase = P_FINAL;
+	return true;
+}
+
 /* One phase's worth; true if the step may go on to the next phase now. */
 static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_result *r)
 {
@@ -593,17 +610,7 @@ static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_re
 		}
 		break;
 	case P_WRITE:
-		if (!flag(s, &s->written))
-			break;
-		if (s->wrc < 0) {
-			finish(s, s->wrc, r);
-			break;
-		}
-		if (jr_journal_durable_seq(durable_journal(s->d)) < s->emitted_upto)
-			break;	/* a group in the air: the next turn looks again */
-		ask(s, &s->finalize_asked);
-		s->phase = P_FINAL;
-		done = true;
+		done = step_written(s, r);
 		break;
 	case P_FINAL:
 		if (flag(s, &s->finalized))
