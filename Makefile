@@ -140,12 +140,29 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
 
+# White-box tests of the daemon's layers link its objects (not main.o):
+# test_routes the routing table, test_server the event loop with
+# io_uring's submissions wrapped, so that it can refuse them.
+DAEMON_TEST_OBJS := $(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_OBJS))
+NET_OBJS := $(filter $(BUILD)/obj/daemon/net/%,$(DAEMON_OBJS))
+
+$(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_OBJS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) \
+		$(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< $(NET_OBJS) -o $@ $(LDFLAGS_ALL) \
+		-Wl,--wrap=io_uring_submit,--wrap=io_uring_submit_and_wait $(LINK_LIB) \
+		$(DAEMON_LIBS) -lcmocka
+
 # jobring-journal: reads a state directory's records (records.h).
-$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/records.h $(INTERNAL_LIB)
+$(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/durable/records.h $(INTERNAL_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
 # The crash harness (make test-crash): reads the journal's records.
-$(BUILD)/tests/crash: tests/crash.c src/daemon/records.h $(INTERNAL_LIB)
+$(BUILD)/tests/crash: tests/crash.c src/daemon/durable/records.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 

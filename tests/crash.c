@@ -81,7 +81,7 @@
 
 #include "jobring.h"
 #include "journal/journal.h"
-#include "daemon/records.h"
+#include "daemon/durable/records.h"
 #include "base/units.h"
 
 #define CLIENTS 4

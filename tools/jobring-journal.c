@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 
 #include "journal/journal.h"
-#include "daemon/records.h"
+#include "daemon/durable/records.h"
 
 enum { OK = 0, DAMAGED = 1, USAGE = 2, UNREADABLE = 3 };
 

@@ -23,17 +23,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/api.h"
+#include "base/common.h"
+#include "base/units.h"
+#include "daemon/api/api.h"
+#include "daemon/durable/durable.h"
+#include "daemon/durable/recover.h"
+#include "daemon/durable/snapshot.h"
+#include "daemon/net/notify.h"
+#include "daemon/net/server.h"
+#include "daemon/state/jsonarena.h"
+#include "daemon/state/state.h"
 #include "exec/cgroup.h"
-#include "daemon/durable.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
-#include "daemon/notify.h"
-#include "daemon/jsonarena.h"
-#include "daemon/recover.h"
-#include "daemon/server.h"
-#include "daemon/snapshot.h"
-#include "base/units.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_IN_USE = 3 };
 
@@ -63,11 +65,9 @@ static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 static void log_line(const char *fmt, ...)
 {
 	char t[40];
-	struct timespec ts;
 	va_list ap;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	jr_format_rfc3339((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, t, sizeof(t));
+	jr_format_rfc3339(jr_now_realtime_ns(), t, sizeof(t));
 	fprintf(stderr, "jobringd %s ", t);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -389,10 +389,11 @@ static void wait_for_running(struct jr_engine *e, uint64_t grace_ms)
 		 (unsigned long long)running);
 }
 
-/* What the event loop's tick needs beyond the API: compaction and the
- * drain. */
+/* The daemon's layers, and what the event loop's tick needs beyond
+ * them: compaction and the drain. */
 struct daemon {
 	struct daemon_opts *opts;
+	struct state st;		/* what the API serves */
 	struct api api;
 	struct server *server;
 	struct durable *durable;
@@ -410,11 +411,13 @@ struct daemon {
 
 static void log_snapshot(struct daemon *dm, const char *why, const struct snapshot_result *r)
 {
-	dm->api.snapshotting = dm->snap != NULL;
-	dm->api.snapshots += r->rc == 0;
-	dm->api.snapshot_failures += r->rc < 0;
-	dm->api.snapshot_last_ms = r->ms;
-	dm->api.snapshot_last_loop_ms = r->loop_ms;
+	struct api_status *st = &dm->api.status;
+
+	st->snapshotting = dm->snap != NULL;
+	st->snapshots += r->rc == 0;
+	st->snapshot_failures += r->rc < 0;
+	st->snapshot_last_ms = r->ms;
+	st->snapshot_last_loop_ms = r->loop_ms;
 	if (r->rc < 0) {
 		log_line("snapshot (%s) failed: %s; the journal keeps everything", why,
 			 strerror(-r->rc));
@@ -442,7 +445,7 @@ static void snapshot(struct daemon *dm, const char *why)
 
 	snapshot_free(dm->snap);
 	dm->snap = NULL;
-	snapshot_write(&dm->api, dm->durable, dm->opts->state_dir, dm->opts->journal_dir,
+	snapshot_write(&dm->st, dm->durable, dm->opts->state_dir, dm->opts->journal_dir,
 		       &dm->opts->keep, &r);
 	snapshot_bytes_mark(dm);
 	log_snapshot(dm, why, &r);
@@ -452,10 +455,10 @@ static void snapshot_begin(struct daemon *dm, const char *why)
 {
 	snapshot_bytes_mark(dm);
 	dm->snap_why = why;
-	if (snapshot_start(&dm->snap, &dm->api, dm->durable, dm->opts->state_dir,
+	if (snapshot_start(&dm->snap, &dm->st, dm->durable, dm->opts->state_dir,
 			   dm->opts->journal_dir, &dm->opts->keep, dm->snap_fd) < 0)
 		log_line("cannot start a snapshot: no memory; the journal keeps everything");
-	dm->api.snapshotting = dm->snap != NULL;
+	dm->api.status.snapshotting = dm->snap != NULL;
 }
 
 /* In the background: started when the journal has grown enough (or
@@ -506,12 +509,11 @@ static void start_drain(void *ctx, uint64_t grace_ms)
 	if (dm->draining)
 		return;
 	dm->draining = true;
-	dm->drain_deadline_ns = api_now_ns() + grace_ms * 1000000ull;
-	dm->api.draining = true;
-	dm->api.drain_deadline_ns = dm->drain_deadline_ns;
-	jr_engine_pause(dm->api.engine);
+	dm->drain_deadline_ns = jr_now_realtime_ns() + grace_ms * 1000000ull;
+	dm->api.status.draining = true;
+	jr_engine_pause(dm->st.engine);
 	log_line("draining: no job starts any more; %llu running get %llu ms, then are cancelled",
-		 (unsigned long long)running_jobs(dm->api.engine), (unsigned long long)grace_ms);
+		 (unsigned long long)running_jobs(dm->st.engine), (unsigned long long)grace_ms);
 }
 
 static void stop_now(void *ctx)
@@ -534,12 +536,12 @@ static void drain_cancel(struct daemon *dm)
 	struct jr_job_info info;
 	uint64_t cursor = 0, n = 0;
 
-	while (jr_job_scan(dm->api.engine, &cursor, 1u << JR_JOB_RUNNING, -1, &info) == 1) {
+	while (jr_job_scan(dm->st.engine, &cursor, 1u << JR_JOB_RUNNING, -1, &info) == 1) {
 		struct rec_cancel rec = { .job_id = info.job_id, .uid = (uint32_t)getuid() };
 		uint64_t seq = durable_log(dm->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
 		durable_note_cancel(dm->durable, info.job_id);
 		if (!durable_cancel_after(dm->durable, seq, info.job_id))
-			jr_job_cancel(dm->api.engine, info.job_id);
+			jr_job_cancel(dm->st.engine, info.job_id);
 		n++;
 	}
 	dm->drain_cancelled = true;
@@ -549,19 +551,23 @@ static void drain_cancel(struct daemon *dm)
 static void drain_tick(struct daemon *dm, uint64_t now_ns)
 {
 	(void)now_ns;
-	if (running_jobs(dm->api.engine) == 0) {
+	if (running_jobs(dm->st.engine) == 0) {
 		log_line("drain: no job runs any more: stopping");
 		server_stop(dm->server);
-	} else if (!dm->drain_cancelled && api_now_ns() >= dm->drain_deadline_ns) {
+	} else if (!dm->drain_cancelled && jr_now_realtime_ns() >= dm->drain_deadline_ns) {
 		drain_cancel(dm);
 	}
 }
 
+/* Each turn of the loop, each layer in turn: the API's long polls and
+ * workers, the journal's groups and held answers, systemd's watchdog,
+ * the drain, a snapshot's next slice. */
 static void daemon_tick(void *ctx, uint64_t now_ns)
 {
 	struct daemon *dm = ctx;
 
 	api_tick(&dm->api, now_ns);
+	durable_turn(dm->durable, now_ns);
 	notify_tick(now_ns);
 	if (dm->draining)
 		drain_tick(dm, now_ns);
@@ -627,12 +633,12 @@ static int serve_loop(struct daemon *dm)
 			 (unsigned long long)d->grace_ms);
 	else
 		log_line("stopping: no new requests; %llu running jobs go on under the keeper",
-			 (unsigned long long)running_jobs(dm->api.engine));
+			 (unsigned long long)running_jobs(dm->st.engine));
 	durable_sync(dm->durable);	/* answers waiting for the disk are made */
 	server_drain(srv, 2000);	/* and sent */
 	server_close(srv);
 	if (d->no_keeper)
-		wait_for_running(dm->api.engine, d->grace_ms);
+		wait_for_running(dm->st.engine, d->grace_ms);
 	snapshot(dm, "shutdown");
 	/* Queued jobs stay queued for the next start, running ones run on:
 	 * what closing the engine does to them is not journaled. */
@@ -645,28 +651,27 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 {
 	struct daemon dm = { .opts = d, .durable = du,
 			     .snap_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
-	int rc = api_init(&dm.api, e, d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT,
-			  d->heartbeat_timeout_ms, d->engine.capabilities);
+	struct api_lifecycle life = { &dm, start_drain, stop_now, snapshot_now };
+	uint32_t capacity = d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT;
+	int rc = state_init(&dm.st, e, capacity, d->heartbeat_timeout_ms, d->engine.capabilities);
 
-	if (rc < 0)
+	if (rc < 0 || api_init(&dm.api, &dm.st, du, &life) < 0) {
+		state_destroy(&dm.st);
 		return EXIT_RUNTIME;
-	dm.api.durable = du;
-	dm.api.lifecycle_ctx = &dm;
-	dm.api.start_drain = start_drain;
-	dm.api.stop_now = stop_now;
-	dm.api.snapshot_now = snapshot_now;
-	rc = recover_apply(rec, &dm.api, &d->keep);
+	}
+	rc = recover_apply(rec, &dm.st, du, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: %s\n", rec->error);
 		durable_stop_recording(du);
-		api_destroy(&dm.api);
-		return EXIT_RUNTIME;
+		rc = EXIT_RUNTIME;
+	} else {
+		recover_free(rec);
+		rc = serve_loop(&dm);
 	}
-	recover_free(rec);
-	rc = serve_loop(&dm);
 	snapshot_free(dm.snap);
 	api_destroy(&dm.api);
+	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;
 }
@@ -778,6 +783,33 @@ static void log_exec(struct jr_engine *e)
 		log_line("keeper: pid %d; running jobs outlive this daemon", (int)x.keeper_pid);
 }
 
+/* The engine the daemon serves: command jobs only, their events to the
+ * journal writer, started by the keeper. 0 or -errno (said why). */
+static int open_engine(struct daemon_opts *d, struct durable *du, struct jr_engine **e)
+{
+	int rc;
+
+	d->engine.state_dir = d->output_dir;
+	d->engine.workers = 1;	/* function jobs: the daemon runs none */
+	/* Each command job keeps a 64-byte record and its name in the arena. */
+	d->engine.arena_bytes = (uint64_t)(d->engine.capacity ? d->engine.capacity :
+							      JR_CAPACITY_DEFAULT) * 128;
+	d->engine.flags |= d->paused ? JR_ENGINE_START_PAUSED : 0;
+	d->engine.job_event = durable_job_event;
+	d->engine.job_event_ctx = du;
+	keeper_opts(d);
+	if (jr_cgroups_enter_supervisor() < 0)
+		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
+	rc = jr_engine_open(e, &d->engine);
+	if (rc == -E2BIG)
+		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
+				"more than 1,024 cores in one: not supported\n");
+	if (rc < 0)
+		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
+			d->no_keeper ? "" : " (or its keeper)", strerror(-rc));
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts d;
@@ -797,28 +829,7 @@ int main(int argc, char **argv)
 	block_signals();
 	if (lock_state_dir(&d) < 0)
 		return EXIT_IN_USE;
-	if (open_journal(&d, &rec, &du) < 0) {
-		recover_free(&rec);
-		return EXIT_RUNTIME;
-	}
-	d.engine.state_dir = d.output_dir;
-	d.engine.workers = 1;	/* function jobs: the daemon runs none */
-	/* Each command job keeps a 64-byte record and its name in the arena. */
-	d.engine.arena_bytes = (uint64_t)(d.engine.capacity ? d.engine.capacity :
-							    JR_CAPACITY_DEFAULT) * 128;
-	d.engine.flags |= d.paused ? JR_ENGINE_START_PAUSED : 0;
-	d.engine.job_event = durable_job_event;
-	d.engine.job_event_ctx = du;
-	keeper_opts(&d);
-	if (jr_cgroups_enter_supervisor() < 0)
-		log_line("systemd unit without Delegate=yes: job cgroups get no controllers");
-	rc = jr_engine_open(&e, &d.engine);
-	if (rc == -E2BIG)
-		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
-				"more than 1,024 cores in one: not supported\n");
-	if (rc < 0) {
-		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
-			d.no_keeper ? "" : " (or its keeper)", strerror(-rc));
+	if (open_journal(&d, &rec, &du) < 0 || open_engine(&d, du, &e) < 0) {
 		recover_free(&rec);
 		durable_close(du);
 		return EXIT_RUNTIME;

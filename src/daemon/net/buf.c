@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/buf.h"
+#include "daemon/net/buf.h"
 
 void buf_reserve(struct buf *b, size_t extra)
 {

@@ -1,16 +1,14 @@
 /*
- * api_misc.c - GET /health, GET /metrics (Prometheus text exposition
- * 0.0.4), GET and POST /queues (the JobQueue entity).
+ * status.c - GET /health (JSON) and GET /metrics (Prometheus text
+ * exposition 0.0.4): the engine's counters, the socket's, the journal's,
+ * the workers' and the snapshots'.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "daemon/api.h"
-#include "daemon/durable.h"
-#include "base/units.h"
+#include "base/common.h"
+#include "daemon/api/handlers.h"
+#include "daemon/net/reply.h"
 
 /* How jobs run: cgroups (which controllers are enforced, or why there
  * are none), the keeper, what the last start took back. */
@@ -36,18 +34,15 @@ static void exec_json(struct api *a, cJSON *o)
 	cJSON_AddNumberToObject(k, "lost", (double)x.lost);
 }
 
-static void health(struct api *a, struct response *res)
+void api_health(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct jr_stats st;
-	struct timespec ts;
 
 	jr_engine_stats(a->engine, &st);
-	clock_gettime(CLOCK_REALTIME, &ts);
 	cJSON_AddStringToObject(o, "status", "ok");
 	cJSON_AddNumberToObject(o, "uptime_s",
-				(double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec -
-					 a->started_ns) / 1e9);
+				(double)(jr_now_realtime_ns() - a->st->started_ns) / 1e9);
 	cJSON_AddNumberToObject(o, "submitted", (double)st.submitted);
 	cJSON_AddNumberToObject(o, "succeeded", (double)st.succeeded);
 	cJSON_AddNumberToObject(o, "failed", (double)st.failed);
@@ -56,10 +51,10 @@ static void health(struct api *a, struct response *res)
 	cJSON_AddNumberToObject(o, "running", (double)st.running);
 	cJSON_AddNumberToObject(o, "capacity", st.capacity);
 	cJSON_AddNumberToObject(o, "cores", st.cores);
-	cJSON_AddBoolToObject(o, "draining", a->draining);
-	cJSON_AddBoolToObject(o, "snapshotting", a->snapshotting);
+	cJSON_AddBoolToObject(o, "draining", a->status.draining);
+	cJSON_AddBoolToObject(o, "snapshotting", a->status.snapshotting);
 	exec_json(a, o);
-	api_json(res, 200, o);
+	reply_json(c->res, 200, o);
 }
 
 static void metric(struct buf *b, const char *name, const char *type, const char *help)
@@ -109,6 +104,7 @@ static void latency_metrics(struct buf *b, const struct jr_stats *st)
 
 static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
 {
+	const struct workers *reg = &a->st->workers;
 	uint32_t by_status[4] = { 0 };
 
 	metric(b, "jobring_worker_utilization", "gauge",
@@ -118,9 +114,9 @@ static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *
 	metric(b, "jobring_cores", "gauge", "This host's cores, by use.");
 	buf_printf(b, "jobring_cores{state=\"busy\"} %u\njobring_cores{state=\"free\"} %u\n",
 		   st->cores_busy, st->cores - st->cores_busy);
-	for (uint32_t i = 0; i < a->worker_count; i++)
-		if (a->workers[i].used)
-			by_status[a->workers[i].status]++;
+	for (uint32_t i = 0; i < reg->count; i++)
+		if (reg->list[i].used)
+			by_status[reg->list[i].status]++;
 	metric(b, "jobring_external_workers", "gauge", "Registered external workers, by status.");
 	buf_printf(b, "jobring_external_workers{status=\"idle\"} %u\n", by_status[WORKER_IDLE]);
 	buf_printf(b, "jobring_external_workers{status=\"busy\"} %u\n", by_status[WORKER_BUSY]);
@@ -191,187 +187,35 @@ static void journal_metrics(struct api *a, struct buf *b)
 		     "Longest wait of an answer for the disk.", d.ack_wait_max_us);
 }
 
-static void snapshot_metrics(struct api *a, struct buf *b);
-
-static void metrics(struct api *a, struct response *res)
-{
-	struct jr_stats st;
-
-	jr_engine_stats(a->engine, &st);
-	job_metrics(&res->body, &st);
-	latency_metrics(&res->body, &st);
-	worker_metrics(a, &res->body, &st);
-	socket_metrics(a, &res->body);
-	journal_metrics(a, &res->body);
-	snapshot_metrics(a, &res->body);
-	res->status = 200;
-	res->content_type = "text/plain; version=0.0.4";
-}
-
-static cJSON *queue_json(const struct jr_queue_info *q)
-{
-	cJSON *o = cJSON_CreateObject();
-	char id[16];
-
-	snprintf(id, sizeof(id), "%u", q->queue_id);
-	cJSON_AddStringToObject(o, "queue_id", id);
-	cJSON_AddStringToObject(o, "name", q->name);
-	cJSON_AddNumberToObject(o, "priority", q->priority);
-	cJSON_AddNumberToObject(o, "max_workers", q->max_workers);
-	return o;
-}
-
-static void list_queues(struct api *a, struct response *res)
-{
-	cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "queues");
-	struct jr_queue_info q;
-
-	for (uint32_t id = 0; id < JR_QUEUE_MAX; id++)
-		if (jr_queue_get_info(a->engine, id, &q) == 0)
-			cJSON_AddItemToArray(list, queue_json(&q));
-	api_json(res, 200, o);
-}
-
-static void create_queue(struct api *a, const struct request *req, struct response *res)
-{
-	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
-	const cJSON *name = cJSON_GetObjectItem(o, "name"), *pr = cJSON_GetObjectItem(o, "priority");
-	const cJSON *mw = cJSON_GetObjectItem(o, "max_workers");
-	struct jr_queue_info q;
-	uint32_t id;
-	int rc;
-
-	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
-	    (mw && !cJSON_IsNumber(mw))) {
-		api_error(res, 400, "invalid_field", "name (string), priority and max_workers (numbers)");
-	} else if (!durable_admit(a->durable, 128, res)) {
-		;	/* 507 */
-	} else if ((rc = jr_queue_create(a->engine, name->valuestring,
-					 pr ? pr->valueint : JR_PRIORITY_DEFAULT,
-					 mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0, &id)) < 0) {
-		if (rc == -EEXIST)
-			api_error(res, 409, "exists", "queue %s exists", name->valuestring);
-		else if (rc == -ENOSPC)
-			api_error(res, 507, "too_many_queues", "at most %u queues", JR_QUEUE_MAX);
-		else
-			api_error(res, 422, "invalid_value",
-				  "name is 1-47 characters, priority 0 to 7");
-	} else {
-		struct rec_queue rec = { .priority = pr ? pr->valueint : JR_PRIORITY_DEFAULT,
-					 .max_workers = mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0 };
-		snprintf(rec.name, sizeof(rec.name), "%s", name->valuestring);
-		a->ack_seq = durable_log(a->durable, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
-		jr_queue_get_info(a->engine, id, &q);
-		api_json(res, 201, queue_json(&q));
-	}
-	cJSON_Delete(o);
-}
-
-/* POST /shutdown {"drain": true, "grace": "30m"}: the daemon's owner
- * (or root) stops it; without drain, running jobs go on under the keeper
- * (as with SIGTERM). */
-static void shutdown_daemon(struct api *a, const struct request *req, struct response *res)
-{
-	cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
-	const cJSON *drain, *grace;
-	uint64_t grace_ms = 30000;
-	cJSON *o;
-
-	if (req->uid != 0 && req->uid != a->daemon_uid) {
-		cJSON_Delete(body);
-		api_error(res, 403, "forbidden", "only uid %u or root may stop this daemon",
-			  (unsigned)a->daemon_uid);
-		return;
-	}
-	if (req->body_len && !cJSON_IsObject(body)) {
-		cJSON_Delete(body);
-		api_error(res, 400, "bad_json", "the body is not a JSON object");
-		return;
-	}
-	for (const cJSON *f = body ? body->child : NULL; f; f = f->next)
-		if (strcmp(f->string, "drain") && strcmp(f->string, "grace")) {
-			api_error(res, 422, "unknown_field", "unknown field \"%s\"", f->string);
-			cJSON_Delete(body);
-			return;
-		}
-	drain = cJSON_GetObjectItemCaseSensitive(body, "drain");
-	grace = cJSON_GetObjectItemCaseSensitive(body, "grace");
-	if ((drain && !cJSON_IsBool(drain)) ||
-	    (grace && (!cJSON_IsString(grace) ||
-		       jr_parse_duration_ms(grace->valuestring, &grace_ms) < 0))) {
-		api_error(res, 422, "bad_value",
-			  "drain is true or false; grace a duration such as \"30m\"");
-		cJSON_Delete(body);
-		return;
-	}
-	o = cJSON_CreateObject();
-	if (cJSON_IsTrue(drain)) {
-		a->start_drain(a->lifecycle_ctx, grace_ms);
-		cJSON_AddStringToObject(o, "status", "draining");
-		cJSON_AddNumberToObject(o, "grace_ms", (double)grace_ms);
-	} else {
-		a->stop_now(a->lifecycle_ctx);
-		cJSON_AddStringToObject(o, "status", "stopping");
-	}
-	cJSON_Delete(body);
-	api_json(res, 202, o);
-}
-
-/* POST /snapshot: the daemon's owner (or root) asks for one now. */
-static void snapshot_now(struct api *a, const struct request *req, struct response *res)
-{
-	cJSON *o;
-
-	if (req->uid != 0 && req->uid != a->daemon_uid) {
-		api_error(res, 403, "forbidden", "only uid %u or root may ask for a snapshot",
-			  (unsigned)a->daemon_uid);
-		return;
-	}
-	if (a->snapshot_now(a->lifecycle_ctx) < 0) {
-		api_error(res, 409, "snapshot_running", "a snapshot is being written already");
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "status", "writing");
-	api_json(res, 202, o);
-}
-
 static void snapshot_metrics(struct api *a, struct buf *b)
 {
-	metric_value(b, "jobring_snapshots_total", "counter", "Snapshots written.", a->snapshots);
+	const struct api_status *s = &a->status;
+
+	metric_value(b, "jobring_snapshots_total", "counter", "Snapshots written.", s->snapshots);
 	metric_value(b, "jobring_snapshot_failures_total", "counter", "Snapshots that failed.",
-		     a->snapshot_failures);
+		     s->snapshot_failures);
 	metric(b, "jobring_snapshot_last_seconds", "gauge",
 	       "The last snapshot: its duration, and the share of it on the event loop.");
 	buf_printf(b, "jobring_snapshot_last_seconds{part=\"total\"} %.6f\n",
-		   a->snapshot_last_ms / 1e3);
+		   s->snapshot_last_ms / 1e3);
 	buf_printf(b, "jobring_snapshot_last_seconds{part=\"event_loop\"} %.6f\n",
-		   a->snapshot_last_loop_ms / 1e3);
+		   s->snapshot_last_loop_ms / 1e3);
 	metric_value(b, "jobring_snapshot_running", "gauge", "A snapshot is being written.",
-		     a->snapshotting);
+		     s->snapshotting);
 }
 
-bool api_route_misc(struct api *a, const struct request *req, struct response *res)
+void api_metrics(struct api *a, struct api_call *c)
 {
-	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	struct buf *b = &c->res->body;
+	struct jr_stats st;
 
-	if (strcmp(req->path, "/health") == 0 && get)
-		health(a, res);
-	else if (strcmp(req->path, "/metrics") == 0 && get)
-		metrics(a, res);
-	else if (strcmp(req->path, "/queues") == 0 && get)
-		list_queues(a, res);
-	else if (strcmp(req->path, "/queues") == 0 && post)
-		create_queue(a, req, res);
-	else if (strcmp(req->path, "/shutdown") == 0 && post && a->start_drain)
-		shutdown_daemon(a, req, res);
-	else if (strcmp(req->path, "/snapshot") == 0 && post && a->snapshot_now)
-		snapshot_now(a, req, res);
-	else if (!strcmp(req->path, "/health") || !strcmp(req->path, "/metrics") ||
-		 !strcmp(req->path, "/queues") || !strcmp(req->path, "/shutdown") ||
-		 !strcmp(req->path, "/snapshot"))
-		api_error(res, 405, "method_not_allowed", "see docs/PROTOCOL.md");
-	else
-		return false;
-	return true;
+	jr_engine_stats(a->engine, &st);
+	job_metrics(b, &st);
+	latency_metrics(b, &st);
+	worker_metrics(a, b, &st);
+	socket_metrics(a, b);
+	journal_metrics(a, b);
+	snapshot_metrics(a, b);
+	c->res->status = 200;
+	c->res->content_type = "text/plain; version=0.0.4";
 }

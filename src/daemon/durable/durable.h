@@ -22,11 +22,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/buf.h"
+#include "daemon/net/buf.h"
 #include "journal/journal.h"
 #include "jobring.h"
-#include "daemon/records.h"
-#include "daemon/server.h"
+#include "daemon/durable/records.h"
+#include "daemon/net/server.h"
 
 enum sync_mode { SYNC_ALWAYS, SYNC_BATCH, SYNC_NONE };
 
@@ -66,6 +66,9 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev);
  * 507 JSON error in res, if the journal cannot take it now (disk full,
  * write errors). */
 bool durable_admit(struct durable *d, uint64_t bytes, struct response *res);
+/* The journal can grow (its spare segment is ready, no write failed):
+ * any record is admitted, whatever its size. */
+bool durable_writable(struct durable *d);
 
 /* Records; each returns its seq, or 0 if it could not be appended (no
  * memory: logged). */

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "daemon/jsonarena.h"
+#include "daemon/state/jsonarena.h"
 
 #define CHUNK_BYTES (4u << 20)
 #define CHUNKS_MAX 64u

@@ -10,8 +10,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "daemon/api.h"
-#include "daemon/durable.h"
+#include "base/common.h"
+#include "daemon/durable/durable.h"
+#include "daemon/net/reply.h"
 
 #define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
 
@@ -401,6 +402,11 @@ uint64_t durable_log_submit(struct durable *d, const struct rec_submit_args *a)
 	return seq;
 }
 
+bool durable_writable(struct durable *d)
+{
+	return jr_journal_error(d->j) == 0;
+}
+
 bool durable_admit(struct durable *d, uint64_t bytes, struct response *res)
 {
 	int err = jr_journal_error(d->j);
@@ -413,14 +419,14 @@ bool durable_admit(struct durable *d, uint64_t bytes, struct response *res)
 		if (room >= bytes + reserve)
 			return true;
 		d->st.refused++;
-		return api_error(res, 507, "insufficient_storage",
+		return reply_error(res, 507, "insufficient_storage",
 				 "the journal's disk is full (%llu bytes left for this "
 				 "request's %llu): nothing was submitted; retry when space is freed",
 				 (unsigned long long)(room > reserve ? room - reserve : 0),
 				 (unsigned long long)bytes);
 	}
 	d->st.refused++;
-	return api_error(res, 507, "journal_unavailable",
+	return reply_error(res, 507, "journal_unavailable",
 			 "the journal cannot be written (%s): nothing was submitted; retry later",
 			 strerror(-err));
 }
@@ -443,14 +449,6 @@ static int held_grow(struct durable *d)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct response *res)
 {
 	struct held *h;
@@ -465,7 +463,7 @@ void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct respon
 	h = &d->held[(d->held_head + d->held_count++) % d->held_cap];
 	h->token = token;
 	h->seq = seq;
-	h->since_ns = mono_ns();
+	h->since_ns = jr_now_monotonic_ns();
 	h->status = res->status;
 	h->body = res->body;
 	memset(&res->body, 0, sizeof(res->body));
@@ -531,7 +529,7 @@ static void release_durable(struct durable *d)
 		struct held *h = &d->held[d->held_head];
 		if (h->seq > durable)
 			break;
-		now = now ? now : mono_ns();
+		now = now ? now : jr_now_monotonic_ns();
 		if ((now - h->since_ns) / 1000 > d->st.ack_wait_max_us)
 			d->st.ack_wait_max_us = (now - h->since_ns) / 1000;
 		/* A client gone meanwhile: its submission stands, unanswered. */

@@ -25,9 +25,9 @@
 
 #include <stdint.h>
 
-#include "daemon/api.h"
-#include "daemon/durable.h"
-#include "daemon/recover.h"
+#include "daemon/durable/durable.h"
+#include "daemon/durable/recover.h"
+#include "daemon/state/state.h"
 
 struct snapshot_result {
 	int rc;				/* 0, or why it failed (nothing was deleted) */
@@ -43,7 +43,7 @@ struct snapshot;
 
 /* Begin one (cannot fail but for memory: -ENOMEM). wake_fd (an eventfd,
  * or -1) is written whenever the snapshot has work for the loop. */
-int snapshot_start(struct snapshot **out, struct api *a, struct durable *d,
+int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		   const char *state_dir, const char *journal_dir,
 		   const struct retention *keep, int wake_fd);
 
@@ -56,7 +56,7 @@ int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result
 void snapshot_free(struct snapshot *s);
 
 /* All of it now (a clean stop): 0 or -errno, and *r. */
-int snapshot_write(struct api *a, struct durable *d, const char *state_dir,
+int snapshot_write(struct state *st, struct durable *d, const char *state_dir,
 		   const char *journal_dir, const struct retention *keep,
 		   struct snapshot_result *r);
 

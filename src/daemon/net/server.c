@@ -6,6 +6,12 @@
  * since been closed and reused is recognised and dropped. A connection is
  * freed only when neither its receive nor its send is in flight: closing
  * one shuts the socket down, which ends the multishot receive.
+ *
+ * The submission queue can be full when the kernel takes nothing more
+ * (io_uring_submit fails with -EBUSY or -EAGAIN): an operation that finds
+ * no SQE is owed, not lost, and armed again at the start of every turn
+ * until it goes (repay). A connection's answer waits in its buffer
+ * meanwhile; the loop waits no longer than a tick while anything is owed.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,8 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/http.h"
-#include "daemon/server.h"
+#include "base/common.h"
+#include "daemon/net/http.h"
+#include "daemon/net/server.h"
 
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u
@@ -34,11 +41,15 @@
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
+#define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
+#define SQ_ENTRIES_DEFAULT 4096u
+#define SUBMIT_LOG_EVERY_NS 1000000000ull
 
 struct conn {
 	int fd;
 	uint32_t gen;
 	bool used, recv_armed, send_inflight, closing, close_after_send;
+	bool owe_recv, owe_send;	/* found no SQE: armed at the next turn */
 	bool deferred, sent_continue;
 	bool peer_done;		/* end of stream seen: close once answered */
 	uid_t uid;
@@ -65,6 +76,15 @@ struct server {
 	uint64_t last_sweep_ns;
 	char discard[4096];		/* what refused connections sent */
 	uint32_t refused_pending;
+	struct watch {
+		int fd;
+		bool owed;
+	} watch[WATCH_MAX];
+	uint32_t watch_count;
+	bool owe_accept, owe_tick, owe_signal;
+	uint32_t owed;			/* operations owed (at least): 0 if none */
+	int last_submit_error;
+	uint64_t last_submit_log_ns;
 	bool stop;
 	bool draining;			/* only answers go out; no request is read */
 	struct server_stats st;
@@ -72,10 +92,7 @@ struct server {
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return jr_now_monotonic_ns();
 }
 
 static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
@@ -83,15 +100,40 @@ static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
 	return (uint64_t)op << 56 | (uint64_t)(gen & 0xffffff) << 32 | index;
 }
 
+/* The kernel refused what the queue held: said once a second at most;
+ * the loop goes on (the queue is sent again at the next turn). */
+static void submit_failed(struct server *s, int rc)
+{
+	uint64_t now = now_ns();
+
+	if (rc == s->last_submit_error && now - s->last_submit_log_ns < SUBMIT_LOG_EVERY_NS)
+		return;
+	s->last_submit_error = rc;
+	s->last_submit_log_ns = now;
+	fprintf(stderr, "jobringd: io_uring submit: %s; sent again at the next turn\n",
+		strerror(-rc));
+}
+
+/* An SQE; when the queue is full, what it holds goes to the kernel
+ * first. NULL if the kernel takes none now: the caller owes its
+ * operation (owe()). */
 static struct io_uring_sqe *sqe_get(struct server *s)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+	int rc;
 
-	if (!sqe) {	/* the queue is full: hand it to the kernel first */
-		io_uring_submit(&s->ring);
-		sqe = io_uring_get_sqe(&s->ring);
-	}
-	return sqe;
+	if (sqe)
+		return sqe;
+	rc = io_uring_submit(&s->ring);
+	if (rc < 0)
+		submit_failed(s, rc);
+	return io_uring_get_sqe(&s->ring);
+}
+
+static void owe(struct server *s, bool *flag)
+{
+	*flag = true;
+	s->owed++;
 }
 
 /* --- arming ------------------------------------------------------------------- */
@@ -100,48 +142,75 @@ static void arm_accept(struct server *s)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
 
+	if (!sqe) {
+		owe(s, &s->owe_accept);
+		return;
+	}
 	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0, 0));
+	s->owe_accept = false;
 }
 
 static void arm_recv(struct server *s, struct conn *c)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
 
+	if (!sqe) {
+		owe(s, &c->owe_recv);
+		return;
+	}
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BUF_GROUP;
 	io_uring_sqe_set_data64(sqe, tag(OP_RECV, (uint32_t)(c - s->conns), c->gen));
 	c->recv_armed = true;
+	c->owe_recv = false;
 }
 
 static void arm_tick(struct server *s)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
 
+	if (!sqe) {
+		owe(s, &s->owe_tick);
+		return;
+	}
 	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
 	io_uring_sqe_set_data64(sqe, tag(OP_TICK, 0, 0));
+	s->owe_tick = false;
 }
 
-static void arm_watch(struct server *s, int fd)
+static void arm_watch(struct server *s, uint32_t i)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
 
-	io_uring_prep_poll_multishot(sqe, fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, tag(OP_WATCH, (uint32_t)fd, 0));
+	if (!sqe) {
+		owe(s, &s->watch[i].owed);
+		return;
+	}
+	io_uring_prep_poll_multishot(sqe, s->watch[i].fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag(OP_WATCH, i, 0));
+	s->watch[i].owed = false;
 }
 
 void server_watch_fd(struct server *s, int fd)
 {
-	arm_watch(s, fd);
+	JR_ASSERT(s->watch_count < WATCH_MAX);
+	s->watch[s->watch_count].fd = fd;
+	arm_watch(s, s->watch_count++);
 }
 
 static void arm_signal(struct server *s)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
 
+	if (!sqe) {
+		owe(s, &s->owe_signal);
+		return;
+	}
 	io_uring_prep_read(sqe, s->signal_fd, &s->sig, sizeof(s->sig), 0);
 	io_uring_sqe_set_data64(sqe, tag(OP_SIGNAL, 0, 0));
+	s->owe_signal = false;
 }
 
 static void flush(struct server *s, struct conn *c)
@@ -158,10 +227,20 @@ static void flush(struct server *s, struct conn *c)
 	}
 	if (c->out.len == 0)
 		return;
-	sqe = sqe_get(s);
+	if (!(sqe = sqe_get(s))) {
+		owe(s, &c->owe_send);
+		return;
+	}
 	io_uring_prep_send(sqe, c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, tag(OP_SEND, (uint32_t)(c - s->conns), c->gen));
 	c->send_inflight = true;
+	c->owe_send = false;
+}
+
+/* An answer is on its way: in flight, or owed an SQE. */
+static bool sending(const struct conn *c)
+{
+	return c->send_inflight || c->owe_send;
 }
 
 /* --- connections ------------------------------------------------------------- */
@@ -190,13 +269,14 @@ static void conn_close(struct server *s, struct conn *c)
 		conn_release(s, c);
 }
 
-static void append_response(struct conn *c, int status, const char *type,
+static void append_response(struct conn *c, int status, const char *type, const char *allow,
 			    const struct buf *body, bool close_after)
 {
 	buf_printf(&c->pending, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		   "Content-Length: %zu\r\n%s\r\n", status, http_reason(status),
+		   "Content-Length: %zu\r\n%s%s%s%s\r\n", status, http_reason(status),
 		   type ? type : "application/json", body->len,
-		   close_after ? "Connection: close\r\n" : "");
+		   allow && *allow ? "Allow: " : "", allow && *allow ? allow : "",
+		   allow && *allow ? "\r\n" : "", close_after ? "Connection: close\r\n" : "");
 	buf_append(&c->pending, body->p ? body->p : "", body->len);
 }
 
@@ -205,7 +285,7 @@ static void append_error(struct conn *c, int status, const char *code, const cha
 	struct buf b = { 0 };
 
 	buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
-	append_response(c, status, NULL, &b, true);
+	append_response(c, status, NULL, NULL, &b, true);
 	buf_free(&b);
 	c->close_after_send = true;
 }
@@ -222,7 +302,10 @@ static void refuse_busy(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	sqe = sqe_get(s);
+	if (!(sqe = sqe_get(s))) {
+		close(fd);	/* not even that: it is closed untold */
+		return;
+	}
 	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
 	io_uring_sqe_set_data64(sqe, tag(OP_REFUSED, (uint32_t)fd, 0));
 	s->refused_pending++;
@@ -308,7 +391,7 @@ static void dispatch(struct server *s, struct conn *c)
 		c->deferred = true;
 		c->close_after_send = !keep;
 	} else {
-		append_response(c, res.status, res.content_type, &res.body, !keep);
+		append_response(c, res.status, res.content_type, res.allow, &res.body, !keep);
 		c->close_after_send = !keep;
 	}
 	buf_free(&res.body);
@@ -366,7 +449,7 @@ static void process_input(struct server *s, struct conn *c)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
 	flush(s, c);
-	if ((c->close_after_send || c->peer_done) && !c->send_inflight && !c->deferred)
+	if ((c->close_after_send || c->peer_done) && !sending(c) && !c->deferred)
 		conn_close(s, c);
 }
 
@@ -388,7 +471,7 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 	if (!c->deferred)
 		return false;
 	c->deferred = false;
-	append_response(c, status, NULL, body, c->close_after_send);
+	append_response(c, status, NULL, NULL, body, c->close_after_send);
 	c->last_ns = now_ns();
 	process_input(s, c);
 	return true;
@@ -432,7 +515,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
 		c->peer_done = true;
 		process_input(s, c);
-		if (!c->closing && !c->send_inflight && !c->deferred)
+		if (!c->closing && !sending(c) && !c->deferred)
 			conn_close(s, c);
 		return;
 	}
@@ -502,8 +585,8 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		refused_answer(s, (int)(uint32_t)data);
 		break;
 	case OP_WATCH:	/* the tick after this turn does the work */
-		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop)
-			arm_watch(s, (int)(uint32_t)data);
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop && (uint32_t)data < s->watch_count)
+			arm_watch(s, (uint32_t)data);
 		break;
 	}
 }
@@ -524,10 +607,61 @@ static void sweep(struct server *s, uint64_t now)
 			append_error(c, 408, "request_timeout", "the request was not completed in time");
 			flush(s, c);
 			c->in.len = 0;
-		} else if (!c->http.started && !c->send_inflight && now - c->last_ns > idle_ns) {
+		} else if (!c->http.started && !sending(c) && now - c->last_ns > idle_ns) {
 			conn_close(s, c);
 		}
 	}
+}
+
+/* Arm again what found no SQE: the loop's own operations (unless it is
+ * stopping), then connections' receives and sends. */
+static void repay(struct server *s)
+{
+	if (!s->owed)
+		return;
+	s->owed = 0;
+	if (s->owe_accept && !s->stop)
+		arm_accept(s);
+	if (s->owe_tick && !s->stop)
+		arm_tick(s);
+	if (s->owe_signal && !s->stop)
+		arm_signal(s);
+	for (uint32_t i = 0; i < s->watch_count; i++)
+		if (s->watch[i].owed && !s->stop)
+			arm_watch(s, i);
+	for (uint32_t i = 0; i < s->o.max_connections; i++) {
+		struct conn *c = &s->conns[i];
+		if (!c->used || c->closing)
+			continue;
+		if (c->owe_recv)
+			arm_recv(s, c);
+		if (c->owe_send)
+			flush(s, c);
+	}
+}
+
+/* Send the queue and wait for a completion; no longer than a tick while
+ * something is owed (its tick may be what is owed). Errors the next turn
+ * can overcome are 0 here; others end the loop. */
+static int wait_turn(struct server *s)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (s->owed)
+		rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &s->tick_ts, NULL);
+	else
+		rc = io_uring_submit_and_wait(&s->ring, 1);
+	if (rc >= 0 || rc == -EINTR || rc == -ETIME)
+		return 0;
+	if (rc != -EBUSY && rc != -EAGAIN)
+		return rc;
+	submit_failed(s, rc);
+	if (io_uring_cq_ready(&s->ring) == 0) {	/* nothing to reap: let the kernel breathe */
+		struct timespec pause = { 0, 1000000 };
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
 
 int server_run(struct server *s)
@@ -538,8 +672,9 @@ int server_run(struct server *s)
 	while (!s->stop) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
-		int rc = io_uring_submit_and_wait(&s->ring, 1);
-		if (rc < 0 && rc != -EINTR && rc != -ETIME)
+		int rc;
+		repay(s);
+		if ((rc = wait_turn(s)) < 0)
 			return rc;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
@@ -579,7 +714,10 @@ void server_drain(struct server *s, uint32_t timeout_ms)
 	while (answers_pending(s) && now_ns() < until) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
-		io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+		repay(s);
+		int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+		if (rc < 0 && rc != -ETIME && rc != -EINTR)
+			submit_failed(s, rc);
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			uint64_t data = io_uring_cqe_get_data64(cqe);
 			struct conn *c = conn_of(s, data);
@@ -738,7 +876,8 @@ int server_open(struct server **out, const struct server_opts *o,
 	s->ops = *ops;
 	s->listen_fd = s->signal_fd = -1;
 	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * 1000000;
-	rc = io_uring_queue_init_params(4096, &s->ring, &p);
+	rc = io_uring_queue_init_params(o->sq_entries ? o->sq_entries : SQ_ENTRIES_DEFAULT, &s->ring,
+					&p);
 	if (rc < 0) {
 		free(s);
 		return rc;

@@ -4,7 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "daemon/http.h"
+#include "daemon/net/http.h"
 
 static struct http_in *in_of(http_parser *p)
 {

@@ -1,14 +1,15 @@
 /*
  * recover.h - jobringd's start: read the latest complete snapshot and the
- * journal after it into a picture of every job (recover_read), then put
- * that picture into a fresh engine and API (recover_apply): queues first,
- * then jobs at their old ids in submission order (so dependencies exist
- * before their dependents), then external workers.
+ * journal after it into a picture of every job (recover_read, in
+ * recover.c), then put that picture into a fresh engine and the state the
+ * API serves (recover_apply, in restore.c): queues first, then external
+ * workers, then jobs at their old ids in submission order (so
+ * dependencies exist before their dependents).
  *
  * Rules, applied record by record:
  *  - a job is as its last record says; a final state is never undone;
- *  - running when the daemon died: queued again, attempt counted, reason
- *    coordinator_lost (an END record proves it finished);
+ *  - running when the daemon died: handed to the engine as running, with
+ *    its process, to be taken back or run again (coordinator_lost);
  *  - a cancel request without its END: cancelled;
  *  - finished jobs past the retention limits (count, age) are dropped;
  *  - the journal is read up to its first torn or corrupt record, and cut
@@ -20,8 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/api.h"
-#include "daemon/records.h"
+#include "daemon/durable/durable.h"
+#include "daemon/durable/records.h"
+#include "daemon/state/state.h"
 
 struct retention {
 	uint64_t max_finished;	/* finished jobs kept, newest first; 0: no limit */
@@ -41,7 +43,7 @@ struct rjob {
 	uint32_t proc;			/* its rproc in recovery.procs; 0: none */
 	uint64_t created_ns, start_ns, end_ns;
 	uint64_t max_rss_kib, user_us, system_us;
-	struct api_side_block *block;	/* its submitted JSON, held */
+	struct submitted_block *block;	/* its submitted JSON, held */
 	uint32_t json_offset, json_len;
 };
 
@@ -69,7 +71,7 @@ struct recovery {
 	uint32_t worker_count;
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
-	struct api_side_block *pack;	/* snapshot texts being packed */
+	struct submitted_block *pack;	/* snapshot texts being packed */
 	size_t pack_used, pack_cap;
 	/* What was read. */
 	uint64_t snapshot_seq;		/* 0: no snapshot */
@@ -88,9 +90,12 @@ struct recovery {
 int recover_read(struct recovery *r, const char *state_dir, const char *journal_dir,
 		 uint32_t capacity);
 
-/* Put what was read into e and a (before any submission), then let
- * submissions in (jr_command_restore_done). 0 or -errno with r->error. */
-int recover_apply(struct recovery *r, struct api *a, const struct retention *keep);
+/* Put what was read into st (before any submission; what a snapshot
+ * must keep beyond the engine's table noted in d, which may be NULL),
+ * then let submissions in (jr_command_restore_done). 0 or -errno with
+ * r->error. */
+int recover_apply(struct recovery *r, struct state *st, struct durable *d,
+		  const struct retention *keep);
 
 void recover_free(struct recovery *r);
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/buf.h"
+#include "daemon/net/buf.h"
 
 #define HTTP_URL_MAX 8192u
 

@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/snapshot.h"
+#include "base/common.h"
+#include "daemon/durable/snapshot.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops
@@ -40,7 +41,7 @@ struct live {
 enum phase { P_LIST, P_SORT, P_EMIT, P_WRITE, P_FINAL, P_DONE };
 
 struct snapshot {
-	struct api *a;
+	struct state *st;
 	struct durable *d;
 	struct retention keep;
 	char state_dir[300], journal_dir[300], tmp[400];
@@ -72,14 +73,6 @@ struct snapshot {
 	uint64_t bytes;
 	int dropped;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void wake(struct snapshot *s)
 {
@@ -155,7 +148,7 @@ static int queues_out(struct snapshot *s)
 
 	/* Queue 0 is built in; the rest were created in id order. */
 	for (uint32_t id = 1; id < JR_QUEUE_MAX; id++) {
-		if (jr_queue_get_info(s->a->engine, id, &q) < 0)
+		if (jr_queue_get_info(s->st->engine, id, &q) < 0)
 			break;
 		struct rec_queue rec = { .priority = q.priority, .max_workers = q.max_workers };
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
@@ -169,10 +162,10 @@ static int queues_out(struct snapshot *s)
 /* A worker's registration, as it could have been sent. */
 static int workers_out(struct snapshot *s)
 {
-	struct api *a = s->a;
+	const struct workers *reg = &s->st->workers;
 
-	for (uint32_t i = 0; i < a->worker_count; i++) {
-		const struct api_worker *w = &a->workers[i];
+	for (uint32_t i = 0; i < reg->count; i++) {
+		const struct worker *w = &reg->list[i];
 		if (!w->used)
 			continue;
 		cJSON *o = cJSON_CreateObject();
@@ -192,11 +185,6 @@ static int workers_out(struct snapshot *s)
 	return 0;
 }
 
-static bool final_state(enum jr_job_state s)
-{
-	return s == JR_JOB_SUCCEEDED || s == JR_JOB_FAILED || s == JR_JOB_CANCELLED;
-}
-
 /* When a finished job finished: its end, or its creation if it never
  * ran (cancelled while queued, a failed dependency). */
 static uint64_t finished_ns(const struct jr_job_info *info)
@@ -204,11 +192,12 @@ static uint64_t finished_ns(const struct jr_job_info *info)
 	return info->exec.end_ns ? info->exec.end_ns : info->created_ns;
 }
 
-static struct rec_snap_job snap_job_of(const struct api_job_side *s,
+static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 				       const struct jr_job_info *info)
 {
 	return (struct rec_snap_job){
-		.job_id = info->job_id, .uid = s->uid, .gid = s->gid, .flags = s->flags,
+		.job_id = info->job_id, .uid = s->uid, .gid = s->gid,
+		.flags = s->switch_user ? REC_SUBMIT_SWITCH_USER : 0,
 		.state = (uint8_t)(info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state),
 		.reason = (uint8_t)info->reason, .worker_id = (uint16_t)info->exec.worker_id,
 		.attempt = info->attempts, .exit_code = info->exec.result,
@@ -282,18 +271,18 @@ static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const str
  * finished ones. false when the time is up. */
 static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 {
-	struct api *a = s->a;
+	struct submitted *t = &s->st->jobs;
 	struct jr_job_info info;
 
 	*done = false;
-	for (; s->cursor < a->capacity; s->cursor++) {
-		if ((s->cursor & 1023) == 0 && mono_ns() > deadline)
+	for (; s->cursor < t->capacity; s->cursor++) {
+		if ((s->cursor & 1023) == 0 && jr_now_monotonic_ns() > deadline)
 			return 0;
-		const struct api_job_side *side = &a->side[s->cursor];
-		if (!side->json || jr_job_get(a->engine, side->id, &info) < 0)
+		const struct submitted_job *side = &t->jobs[s->cursor];
+		if (!side->json || jr_job_get(s->st->engine, side->id, &info) < 0)
 			continue;
 		s->v[s->n++] = (struct live){ info.created_ns, side->id };
-		if (final_state(info.state))
+		if (job_state_final(info.state))
 			s->ends[s->nends++] = finished_ns(&info);
 	}
 	*done = true;
@@ -304,14 +293,14 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
  * holds a newer job: the journal has that one) goes nowhere. */
 static int emit_one(struct snapshot *s, const struct live *lv)
 {
-	struct api_job_side *side = &s->a->side[(uint32_t)lv->id];
+	struct submitted_job *side = submitted_slot(&s->st->jobs, (uint32_t)lv->id);
 	struct jr_job_info info;
 	struct snap_ext ext;
 
-	if (side->id != lv->id || !side->json || jr_job_get(s->a->engine, lv->id, &info) < 0)
+	if (side->id != lv->id || !side->json || jr_job_get(s->st->engine, lv->id, &info) < 0)
 		return 0;
-	if (final_state(info.state) && finished_ns(&info) < s->cutoff) {
-		api_jobs_side_release(side);	/* its JSON leaves memory too */
+	if (job_state_final(info.state) && finished_ns(&info) < s->cutoff) {
+		submitted_forget(side);	/* its JSON leaves memory too */
 		s->aged_out++;
 		return 0;
 	}
@@ -325,7 +314,7 @@ static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 {
 	*done = false;
 	for (; s->k < s->n; s->k++) {
-		if ((s->k & 255) == 0 && (mono_ns() > deadline ||
+		if ((s->k & 255) == 0 && (jr_now_monotonic_ns() > deadline ||
 					  __atomic_load_n(&s->queued, __ATOMIC_RELAXED) >= CHUNKS_QUEUED))
 			return 0;
 		int rc = emit_one(s, &s->v[s->k]);
@@ -358,7 +347,7 @@ static void writer_sort(struct snapshot *s)
 {
 	/* The loop lists and waits: these arrays are the writer's now. */
 	qsort(s->v, s->n, sizeof(*s->v), by_created);
-	s->cutoff = retention_cutoff(s->ends, s->nends, &s->keep, api_now_ns());
+	s->cutoff = retention_cutoff(s->ends, s->nends, &s->keep, jr_now_realtime_ns());
 }
 
 /* A failed commit (a short write, EIO) is written again a few times. */
@@ -453,7 +442,7 @@ static int writer_install(struct snapshot *s)
 static int writer_write(struct snapshot *s)
 {
 	struct jr_journal_opts o = { .dir = s->tmp, .trim_on_close = true };
-	struct rec_snap_begin begin = { s->covers, api_now_ns() };
+	struct rec_snap_begin begin = { s->covers, jr_now_realtime_ns() };
 	struct jr_journal_stats st;
 	struct jr_journal *j;
 	int rc;
@@ -509,7 +498,7 @@ static void *writer_main(void *arg)
 
 /* --- the steps ------------------------------------------------------------------------------ */
 
-int snapshot_start(struct snapshot **out, struct api *a, struct durable *d,
+int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		   const char *state_dir, const char *journal_dir,
 		   const struct retention *keep, int wake_fd)
 {
@@ -518,11 +507,11 @@ int snapshot_start(struct snapshot **out, struct api *a, struct durable *d,
 
 	if (!s)
 		return -ENOMEM;
-	s->a = a;
+	s->st = st;
 	s->d = d;
 	s->keep = *keep;
 	s->wake_fd = wake_fd;
-	s->t0 = mono_ns();
+	s->t0 = jr_now_monotonic_ns();
 	snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
 	snprintf(s->journal_dir, sizeof(s->journal_dir), "%s", journal_dir);
 	snprintf(s->tmp, sizeof(s->tmp), "%s/snapshot-tmp", state_dir);
@@ -530,8 +519,8 @@ int snapshot_start(struct snapshot **out, struct api *a, struct durable *d,
 	s->covers = jr_journal_next_seq(durable_journal(d)) - 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->v = malloc((size_t)a->capacity * sizeof(*s->v));
-	s->ends = malloc((size_t)a->capacity * sizeof(*s->ends));
+	s->v = malloc((size_t)st->jobs.capacity * sizeof(*s->v));
+	s->ends = malloc((size_t)st->jobs.capacity * sizeof(*s->ends));
 	rc = s->v && s->ends ? queues_out(s) : -ENOMEM;
 	if (rc == 0)
 		rc = workers_out(s);
@@ -570,9 +559,26 @@ static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
 	*r = (struct snapshot_result){
 		.rc = rc, .covers_seq = s->covers, .jobs = s->jobs, .aged_out = s->aged_out,
 		.bytes = s->bytes, .segments_dropped = s->dropped, .loop_ms = s->loop_ms,
-		.ms = (double)(mono_ns() - s->t0) / 1e6,
+		.ms = (double)(jr_now_monotonic_ns() - s->t0) / 1e6,
 	};
 	s->phase = P_DONE;
+}
+
+/* Written: once the journal is durable past the jobs that went out, the
+ * writer may put the snapshot in place. true if it may now. */
+static bool step_written(struct snapshot *s, struct snapshot_result *r)
+{
+	if (!flag(s, &s->written))
+		return false;
+	if (s->wrc < 0) {
+		finish(s, s->wrc, r);
+		return false;
+	}
+	if (jr_journal_durable_seq(durable_journal(s->d)) < s->emitted_upto)
+		return false;	/* a group in the air: the next turn looks again */
+	ask(s, &s->finalize_asked);
+	s->phase = P_FINAL;
+	return true;
 }
 
 /* One phase's worth; true if the step may go on to the next phase now. */
@@ -604,17 +610,7 @@ static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_re
 		}
 		break;
 	case P_WRITE:
-		if (!flag(s, &s->written))
-			break;
-		if (s->wrc < 0) {
-			finish(s, s->wrc, r);
-			break;
-		}
-		if (jr_journal_durable_seq(durable_journal(s->d)) < s->emitted_upto)
-			break;	/* a group in the air: the next turn looks again */
-		ask(s, &s->finalize_asked);
-		s->phase = P_FINAL;
-		done = true;
+		done = step_written(s, r);
 		break;
 	case P_FINAL:
 		if (flag(s, &s->finalized))
@@ -630,11 +626,11 @@ static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_re
 
 int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result *r)
 {
-	uint64_t t0 = mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
+	uint64_t t0 = jr_now_monotonic_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
 
-	while (s->phase != P_DONE && step_phase(s, deadline, r) && mono_ns() < deadline)
+	while (s->phase != P_DONE && step_phase(s, deadline, r) && jr_now_monotonic_ns() < deadline)
 		;
-	s->loop_ms += (double)(mono_ns() - t0) / 1e6;
+	s->loop_ms += (double)(jr_now_monotonic_ns() - t0) / 1e6;
 	if (s->phase == P_LIST || s->phase == P_EMIT)
 		wake(s);	/* more for the next turn, unless the writer must catch up */
 	return s->phase == P_DONE;
@@ -666,12 +662,12 @@ void snapshot_free(struct snapshot *s)
 	free(s);
 }
 
-int snapshot_write(struct api *a, struct durable *d, const char *state_dir,
+int snapshot_write(struct state *st, struct durable *d, const char *state_dir,
 		   const char *journal_dir, const struct retention *keep,
 		   struct snapshot_result *r)
 {
 	struct snapshot *s;
-	int rc = snapshot_start(&s, a, d, state_dir, journal_dir, keep, -1);
+	int rc = snapshot_start(&s, st, d, state_dir, journal_dir, keep, -1);
 
 	if (rc < 0) {
 		memset(r, 0, sizeof(*r));

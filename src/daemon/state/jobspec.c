@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/jobspec.h"
+#include "daemon/state/jobspec.h"
 #include "base/units.h"
 
 #define ARGV_MAX 4096

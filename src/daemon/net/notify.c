@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
-#include "daemon/notify.h"
+#include "daemon/net/notify.h"
 
 static uint64_t watchdog_ns, last_pet_ns;
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon/buf.h"
+#include "daemon/net/buf.h"
 
 struct server;
 
@@ -37,6 +37,7 @@ struct response {
 	int status;
 	struct buf body;		/* JSON unless content_type says otherwise */
 	const char *content_type;	/* NULL: application/json */
+	char allow[32];			/* 405: the Allow header ("GET, POST"); "": none */
 	bool deferred;			/* answered later with server_finish() */
 };
 
@@ -62,6 +63,8 @@ struct server_opts {
 	 * as it is, path only named in messages, the file left to its owner.
 	 * -1: bind path. */
 	int listen_fd;
+	/* The submission queue's entries (a power of two; 0: 4096). */
+	uint32_t sq_entries;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing

@@ -1,0 +1,38 @@
+/*
+ * handlers.h - the API's handlers, by file, each the one function of a
+ * row of the routing table (route.c), plus what a row's admission needs
+ * (the size of its record) and what api.c calls beside them. A handler
+ * answers in call->res; see api.h for the call and docs/PROTOCOL.md for
+ * the answers.
+ */
+#ifndef JR_HANDLERS_H
+#define JR_HANDLERS_H
+
+#include "daemon/api/route.h"
+
+/* submit.c: POST /jobs, POST /jobs/batch (NDJSON, all or none). */
+api_handler api_submit_one, api_submit_batch;
+void api_submit_one_record(const struct request *req, struct route_record *out);
+void api_submit_batch_record(const struct request *req, struct route_record *out);
+void api_submit_destroy(struct api *a);
+
+/* jobs.c: a job shown, listed, cancelled, its output read. */
+api_handler api_job_show, api_job_list, api_job_cancel, api_job_logs;
+
+/* workers.c: external workers and their executions. */
+api_handler api_worker_register, api_worker_list, api_worker_show, api_worker_heartbeat,
+	api_worker_claim, api_job_execute, api_execution_list, api_execution_show,
+	api_execution_complete;
+void api_worker_register_record(const struct request *req, struct route_record *out);
+/* Long polls answered or timed out, workers past their heartbeat lost. */
+void api_workers_tick(struct api *a, uint64_t now_ns);
+
+/* status.c: GET /health, GET /metrics. */
+api_handler api_health, api_metrics;
+
+/* admin.c: queues, and the daemon's owner stopping it or asking for a
+ * snapshot. */
+api_handler api_queue_list, api_queue_create, api_shutdown, api_snapshot;
+void api_queue_create_record(const struct request *req, struct route_record *out);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * jobs.c - a job shown (GET /jobs/{id}), listed with filters and a
+ * cursor (GET /jobs), cancelled (PUT /jobs/{id}/cancel), its output read
+ * (GET /jobs/{id}/logs). Submitting is submit.c's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/api/handlers.h"
+#include "daemon/net/reply.h"
+#include "daemon/state/view.h"
+
+#define LOG_CHUNK_MAX (1u << 20)
+
+static bool get_job(struct api *a, const char *ids, struct jr_job_info *info,
+		    struct response *res)
+{
+	uint64_t id;
+
+	if (!view_parse_id(ids, &id))
+		return reply_error(res, 404, "not_found", "no such job: %s", ids);
+	if (jr_job_get(a->engine, id, info) < 0)
+		return reply_error(res, 404, "not_found", "no such job (or it aged out): %s", ids);
+	return true;
+}
+
+static cJSON *job_json(struct api *a, const struct jr_job_info *info)
+{
+	return view_job(a->engine, &a->st->jobs, info);
+}
+
+void api_job_show(struct api *a, struct api_call *c)
+{
+	struct jr_job_info info;
+
+	if (get_job(a, c->param, &info, c->res))
+		reply_json(c->res, 200, job_json(a, &info));
+}
+
+/* --- listing ------------------------------------------------------------------------------ */
+
+/* "queued,running" into a state mask; false if a name is unknown. */
+static bool status_mask(const char *list, uint32_t *mask)
+{
+	*mask = 0;
+	while (*list) {
+		size_t n = strcspn(list, ",");
+		bool known = false;
+		for (int s = JR_JOB_PENDING; s <= JR_JOB_CANCELLED; s++) {
+			const char *name = jr_job_state_name(s);
+			if (strlen(name) == n && strncmp(name, list, n) == 0) {
+				*mask |= 1u << s;
+				known = true;
+			}
+		}
+		if (!known)
+			return false;
+		list += n + (list[n] == ',');
+	}
+	return true;
+}
+
+struct list_params {
+	uint32_t mask;
+	int priority;
+	uint32_t limit;
+	uint64_t cursor;
+};
+
+static bool list_numbers(const struct query *q, struct list_params *p, struct response *res)
+{
+	const char *v;
+	char *end;
+
+	if ((v = query_get(q, "priority"))) {
+		long pr = strtol(v, &end, 10);
+		if (*end || end == v || pr < JR_PRIORITY_MIN || pr > JR_PRIORITY_MAX)
+			return reply_error(res, 422, "invalid_value", "priority must be 0 to 7");
+		p->priority = (int)pr;
+	}
+	if ((v = query_get(q, "limit"))) {
+		unsigned long l = strtoul(v, &end, 10);
+		if (*end || end == v || l == 0 || l > API_LIST_LIMIT_MAX)
+			return reply_error(res, 422, "invalid_value", "limit must be 1 to %u",
+					   API_LIST_LIMIT_MAX);
+		p->limit = (uint32_t)l;
+	}
+	if ((v = query_get(q, "cursor"))) {
+		p->cursor = strtoull(v, &end, 10);
+		if (*end || end == v)
+			return reply_error(res, 422, "invalid_value", "bad cursor");
+	}
+	return true;
+}
+
+static bool list_params(const struct query *q, struct list_params *p, struct response *res)
+{
+	const char *v = query_get(q, "status");
+
+	*p = (struct list_params){ .mask = 0, .priority = -1, .limit = 100, .cursor = 0 };
+	if (v && !status_mask(v, &p->mask))
+		return reply_error(res, 422, "invalid_value", "unknown status in \"%s\"", v);
+	return list_numbers(q, p, res);
+}
+
+void api_job_list(struct api *a, struct api_call *c)
+{
+	struct list_params p;
+	struct jr_job_info info;
+	cJSON *body, *jobs;
+	uint32_t n = 0;
+	char next[24];
+
+	if (!list_params(c->query, &p, c->res))
+		return;
+	body = cJSON_CreateObject();
+	jobs = cJSON_AddArrayToObject(body, "jobs");
+	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, p.priority, &info) == 1) {
+		cJSON_AddItemToArray(jobs, job_json(a, &info));
+		n++;
+	}
+	/* A full page may be the last one: the next request says so. */
+	if (n == p.limit) {
+		snprintf(next, sizeof(next), "%llu", (unsigned long long)p.cursor);
+		cJSON_AddStringToObject(body, "next_cursor", next);
+	} else {
+		cJSON_AddNullToObject(body, "next_cursor");
+	}
+	reply_json(c->res, 200, body);
+}
+
+/* --- cancelling ------------------------------------------------------------------------------ */
+
+static void already_finished(struct response *res, const char *ids, const struct jr_job_info *info)
+{
+	reply_error(res, 409, "already_finished", "job %s has already %s", ids,
+		    jr_job_state_name(info->state));
+}
+
+/* Only the job's owner, or root, may touch it. */
+static bool owner(const struct api_call *c, const struct jr_job_info *info)
+{
+	if (c->req->uid == 0 || info->owner_uid == c->req->uid)
+		return true;
+	return reply_error(c->res, 403, "forbidden", "job %s belongs to uid %u", c->param,
+			   info->owner_uid);
+}
+
+/* The cancel's record is journaled; a running job is signalled once it
+ * is on disk (when the answer goes too): a crash before then loses the
+ * cancel whole, not its record only. One that waits has nothing to
+ * undo. false, with the answer, if the job ended meanwhile. */
+static bool cancel_journaled(struct api *a, struct api_call *c, struct jr_job_info *info)
+{
+	struct rec_cancel rec = { .job_id = info->job_id, .uid = c->req->uid };
+	int rc;
+
+	c->record_seq = durable_log(a->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
+	if (info->state == JR_JOB_RUNNING &&
+	    durable_cancel_after(a->durable, c->record_seq, info->job_id))
+		return true;
+	rc = jr_job_cancel(a->engine, info->job_id);
+	if (rc == -EALREADY || rc == -EINVAL) {	/* it ended just now */
+		c->record_seq = 0;
+		jr_job_get(a->engine, info->job_id, info);
+		already_finished(c->res, c->param, info);
+		return false;
+	}
+	if (rc < 0 && rc != -EBUSY) {
+		c->record_seq = 0;
+		return reply_error(c->res, 404, "not_found", "no such job: %s", c->param);
+	}
+	return true;
+}
+
+void api_job_cancel(struct api *a, struct api_call *c)
+{
+	struct jr_job_info info;
+
+	if (!get_job(a, c->param, &info, c->res) || !owner(c, &info))
+		return;
+	if (job_state_final(info.state)) {
+		already_finished(c->res, c->param, &info);
+		return;
+	}
+	if (!cancel_journaled(a, c, &info))
+		return;
+	jr_job_get(a->engine, info.job_id, &info);
+	if (!job_state_final(info.state))
+		durable_note_cancel(a->durable, info.job_id);
+	reply_json(c->res, 200, job_json(a, &info));
+}
+
+/* --- output ---------------------------------------------------------------------------------- */
+
+/* Up to LOG_CHUNK_MAX bytes of path from offset: *n read (0 if none). */
+static char *read_chunk(const char *path, uint64_t offset, ssize_t *n)
+{
+	char *data = malloc(LOG_CHUNK_MAX + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*n = fd >= 0 && data ? pread(fd, data, LOG_CHUNK_MAX, (off_t)offset) : 0;
+	if (fd >= 0)
+		close(fd);
+	*n = *n < 0 ? 0 : *n;
+	if (data)
+		data[*n] = '\0';
+	return data;
+}
+
+/* GET /jobs/{id}/logs?stream=stdout|stderr&offset=N: up to 1 MiB from N. */
+void api_job_logs(struct api *a, struct api_call *c)
+{
+	const char *stream = query_get(c->query, "stream"), *off = query_get(c->query, "offset");
+	struct jr_job_info info;
+	uint64_t offset;
+	cJSON *body;
+	char *data;
+	ssize_t n;
+
+	if (!get_job(a, c->param, &info, c->res) || !owner(c, &info))
+		return;
+	stream = stream ? stream : "stdout";
+	offset = off ? strtoull(off, NULL, 10) : 0;
+	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) {
+		reply_error(c->res, 422, "invalid_value", "stream must be stdout or stderr");
+		return;
+	}
+	data = read_chunk(stream[3] == 'o' ? info.stdout_path : info.stderr_path, offset, &n);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "stream", stream);
+	cJSON_AddNumberToObject(body, "offset", (double)offset);
+	cJSON_AddNumberToObject(body, "next_offset", (double)(offset + (uint64_t)n));
+	if (data)
+		cJSON_AddStringToObject(body, "data", data);
+	cJSON_AddBoolToObject(body, "finished", info.state >= JR_JOB_SUCCEEDED);
+	free(data);
+	reply_json(c->res, 200, body);
+}

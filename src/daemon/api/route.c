@@ -1,0 +1,109 @@
+/*
+ * route.c - the routing table, and a path matched against it. See
+ * route.h. The table is in the order of docs/PROTOCOL.md.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "daemon/api/handlers.h"
+#include "daemon/api/route.h"
+
+#define HOLD ROUTE_HOLD
+#define JOURNALED (ROUTE_ADMIT | ROUTE_HOLD)
+
+const struct route api_routes[] = {
+	{ "POST", "/jobs", api_submit_one, JOURNALED, api_submit_one_record },
+	{ "GET", "/jobs", api_job_list, 0, NULL },
+	{ "POST", "/jobs/batch", api_submit_batch, JOURNALED, api_submit_batch_record },
+	{ "GET", "/jobs/{id}", api_job_show, 0, NULL },
+	{ "PUT", "/jobs/{id}/cancel", api_job_cancel, HOLD, NULL },
+	{ "POST", "/jobs/{id}/cancel", api_job_cancel, HOLD, NULL },
+	{ "GET", "/jobs/{id}/logs", api_job_logs, 0, NULL },
+	{ "POST", "/jobs/{id}/execute", api_job_execute, 0, NULL },
+	{ "POST", "/workers/register", api_worker_register, JOURNALED,
+	  api_worker_register_record },
+	{ "GET", "/workers", api_worker_list, 0, NULL },
+	{ "GET", "/workers/{id}", api_worker_show, 0, NULL },
+	{ "POST", "/workers/{id}/heartbeat", api_worker_heartbeat, 0, NULL },
+	{ "POST", "/workers/{id}/claim", api_worker_claim, 0, NULL },
+	{ "GET", "/executions", api_execution_list, 0, NULL },
+	{ "GET", "/executions/{id}", api_execution_show, 0, NULL },
+	{ "POST", "/executions/{id}/complete", api_execution_complete, 0, NULL },
+	{ "GET", "/queues", api_queue_list, 0, NULL },
+	{ "POST", "/queues", api_queue_create, JOURNALED, api_queue_create_record },
+	{ "GET", "/health", api_health, 0, NULL },
+	{ "POST", "/shutdown", api_shutdown, 0, NULL },
+	{ "POST", "/snapshot", api_snapshot, 0, NULL },
+	{ "GET", "/metrics", api_metrics, 0, NULL },
+};
+
+const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
+
+/* Does path fit pattern? The {...} segment's text goes to param. */
+static bool fits(const char *pattern, const char *path, char *param)
+{
+	while (*pattern && *path) {
+		if (*pattern == '{') {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= ROUTE_PARAM_MAX)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern += strcspn(pattern, "}") + 1;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* The methods of the rows with this pattern, as an Allow header says. */
+static void allowed(const char *pattern, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < api_routes_count; i++) {
+		const char *m = api_routes[i].method;
+		size_t n = strlen(m);
+		if (strcmp(api_routes[i].pattern, pattern) != 0 || used + n + 3 > size)
+			continue;
+		if (used) {
+			memcpy(out + used, ", ", 2);
+			used += 2;
+		}
+		memcpy(out + used, m, n + 1);
+		used += n;
+	}
+}
+
+/* The first pattern path fits, with its param; NULL if none. */
+static const char *pattern_of(const char *path, char *param)
+{
+	for (size_t i = 0; i < api_routes_count; i++) {
+		param[0] = '\0';
+		if (fits(api_routes[i].pattern, path, param))
+			return api_routes[i].pattern;
+	}
+	param[0] = '\0';
+	return NULL;
+}
+
+enum route_result route_find(const char *method, const char *path, struct route_match *m)
+{
+	const char *pattern = pattern_of(path, m->param);
+
+	m->route = NULL;
+	m->allow[0] = '\0';
+	if (!pattern)
+		return ROUTE_NO_PATH;
+	for (size_t i = 0; i < api_routes_count; i++)
+		if (strcmp(api_routes[i].pattern, pattern) == 0 &&
+		    strcmp(api_routes[i].method, method) == 0) {
+			m->route = &api_routes[i];
+			return ROUTE_FOUND;
+		}
+	allowed(pattern, m->allow, sizeof(m->allow));
+	return ROUTE_NO_METHOD;
+}

@@ -1,0 +1,358 @@
+/*
+ * submit.c - POST /jobs (one job) and POST /jobs/batch (NDJSON, all or
+ * none): each job checked (jobspec.h), submitted to the engine, the
+ * submission journaled (its answer waits for the record: api.c), its
+ * JSON kept for GET /jobs/{id} (submitted.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "daemon/api/handlers.h"
+#include "daemon/net/reply.h"
+#include "daemon/state/jobspec.h"
+#include "daemon/state/jsonarena.h"
+#include "daemon/state/view.h"
+
+#define BATCH_MAX 1000000u
+
+static struct jobspec_submitter submitter(const struct api *a, const struct request *req)
+{
+	struct jobspec_submitter who = { req->uid, req->gid, false };
+
+	/* Root's daemon runs each user's jobs as that user; root's own as root. */
+	who.switch_user = a->daemon_uid == 0 && req->uid != 0;
+	return who;
+}
+
+static bool spec_error(struct response *res, const struct jobspec_error *err)
+{
+	return reply_error(res, err->status, err->code, "%s", err->message);
+}
+
+void api_submit_one_record(const struct request *req, struct route_record *out)
+{
+	out->bytes = durable_submit_bytes(1, req->body_len);
+	out->jobs = 1;
+}
+
+void api_submit_batch_record(const struct request *req, struct route_record *out)
+{
+	const char *p = req->body, *end = req->body + req->body_len, *line;
+	size_t len;
+
+	out->jobs = 0;
+	while (submitted_next_line(&p, end, &line, &len, NULL))
+		out->jobs++;
+	out->bytes = durable_submit_bytes(out->jobs, req->body_len);
+}
+
+/* Journal an accepted submission; its answer waits for it (api.c). If
+ * it cannot be journaled (no memory, a record over the limit), its jobs
+ * are cancelled and the answer is a 507: nothing unjournaled is
+ * acknowledged. */
+static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *ids, size_t n,
+			   bool single)
+{
+	const struct request *req = c->req;
+	struct jobspec_submitter who = submitter(a, req);
+	struct rec_submit_args args = {
+		.head = { .uid = req->uid, .gid = req->gid, .count = (uint32_t)n,
+			  .created_ns = jr_now_realtime_ns(),
+			  .flags = (single ? REC_SUBMIT_SINGLE : 0) |
+				   (who.switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
+		.ids = ids, .body = req->body, .body_len = req->body_len,
+	};
+
+	c->record_seq = durable_log_submit(a->durable, &args);
+	if (c->record_seq)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		jr_job_cancel(a->engine, ids[i]);
+	return reply_error(c->res, 507, "journal_unavailable",
+			   "the submission could not be journaled: nothing was submitted");
+}
+
+/* --- one job -------------------------------------------------------------------------- */
+
+/* A parsed job into the engine, then the journal: 201 with its id. */
+static void submit_one_parsed(struct api *a, struct api_call *c, const struct jobspec *js)
+{
+	const struct request *req = c->req;
+	struct jobspec_submitter who = submitter(a, req);
+	struct jobspec_error err;
+	jr_job_id id;
+	char ids[17];
+	int rc = jr_command_submit(a->engine, &js->spec, &id);
+
+	if (rc < 0) {
+		jobspec_engine_error(rc, &err);
+		spec_error(c->res, &err);
+		return;
+	}
+	if (!log_submission(a, c, &id, 1, true))
+		return;
+	submitted_put(&a->st->jobs, id, submitted_block_new(req->body, req->body_len), 0,
+		      req->body_len, &who);
+	view_format_id(id, ids);
+	c->res->status = 201;
+	buf_printf(&c->res->body, "{\"job_id\":\"%s\"}", ids);
+	a->count.submitted_single++;
+}
+
+void api_submit_one(struct api *a, struct api_call *c)
+{
+	const struct request *req = c->req;
+	struct jobspec_submitter who = submitter(a, req);
+	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	struct jobspec_error err;
+	struct jobspec js;
+
+	memset(&js, 0, sizeof(js));
+	if (!o)
+		reply_error(c->res, 400, "invalid_json", "the body is not JSON");
+	else if (jobspec_parse(a->engine, o, &who, &js, &err))
+		submit_one_parsed(a, c, &js);
+	else
+		spec_error(c->res, &err);
+	if (c->res->status >= 400)
+		a->count.rejected++;
+	jobspec_free(&js);
+	cJSON_Delete(o);
+}
+
+/* --- a batch ---------------------------------------------------------------------------- */
+
+struct batch_line {
+	const char *text;
+	size_t len;
+	size_t number;		/* 1-based line number in the body */
+	cJSON *json;
+};
+
+/* Kept from one batch to the next (api->batch): a batch of 10,000 needs
+ * about 10 MB of arrays, and giving them back to the allocator after each
+ * request made every batch fault them in again. */
+struct batch {
+	struct batch_line *lines;
+	struct jobspec *specs;
+	struct jr_command_spec *flat;
+	jr_job_id *ids;
+	size_t n, cap;
+};
+
+static struct batch *batch_of(struct api *a)
+{
+	if (!a->batch)
+		a->batch = calloc(1, sizeof(struct batch));
+	return a->batch;
+}
+
+/* Forget the last batch's lines, keeping the arrays. */
+static void batch_reset(struct batch *b)
+{
+	/* The lines' trees are in the JSON arena: they go all at once. */
+	for (size_t i = 0; i < b->n; i++)
+		jobspec_free(&b->specs[i]);
+	json_arena_reset();
+	b->n = 0;
+}
+
+void api_submit_destroy(struct api *a)
+{
+	struct batch *b = a->batch;
+
+	if (!b)
+		return;
+	batch_reset(b);
+	free(b->lines);
+	free(b->specs);
+	free(b->flat);
+	free(b->ids);
+	free(b);
+	a->batch = NULL;
+}
+
+static bool grow(void **p, size_t cap, size_t size)
+{
+	void *n = realloc(*p, cap * size);
+
+	if (n)
+		*p = n;
+	return n != NULL;
+}
+
+static int batch_reserve(struct batch *b, size_t want)
+{
+	size_t cap = b->cap ? b->cap : 1024;
+
+	if (want <= b->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if (!grow((void **)&b->lines, cap, sizeof(*b->lines)) ||
+	    !grow((void **)&b->specs, cap, sizeof(*b->specs)) ||
+	    !grow((void **)&b->flat, cap, sizeof(*b->flat)) ||
+	    !grow((void **)&b->ids, cap, sizeof(*b->ids)))
+		return -ENOMEM;
+	memset(b->specs + b->cap, 0, (cap - b->cap) * sizeof(*b->specs));
+	b->cap = cap;
+	return 0;
+}
+
+/* Split the body into its non-blank lines. */
+static int batch_split(const struct request *req, struct batch *b)
+{
+	const char *p = req->body, *end = req->body + req->body_len, *line;
+	size_t number = 0, len;
+
+	while (submitted_next_line(&p, end, &line, &len, &number)) {
+		if (b->n == BATCH_MAX)
+			return -E2BIG;
+		if (batch_reserve(b, b->n + 1) < 0)
+			return -ENOMEM;
+		memset(&b->specs[b->n], 0, sizeof(b->specs[b->n]));
+		b->lines[b->n++] = (struct batch_line){ line, len, number, NULL };
+	}
+	return 0;
+}
+
+static void line_error(cJSON *errors, const struct batch_line *l, const struct jobspec_error *err)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(e, "line", (double)l->number);
+	cJSON_AddStringToObject(e, "code", err->code);
+	cJSON_AddStringToObject(e, "message", err->message);
+	cJSON_AddItemToArray(errors, e);
+}
+
+/* Parse every line; collect the errors of those that fail (the first
+ * 100 of them). */
+static size_t batch_parse(struct api *a, const struct request *req, struct batch *b,
+			  cJSON *errors)
+{
+	struct jobspec_submitter who = submitter(a, req);
+	size_t bad = 0;
+
+	json_arena_begin();	/* reset by batch_reset() */
+	for (size_t i = 0; i < b->n; i++) {
+		struct batch_line *l = &b->lines[i];
+		struct jobspec_error err;
+		l->json = cJSON_ParseWithLength(l->text, l->len);
+		if (!l->json) {
+			err = (struct jobspec_error){ 400, "invalid_json", "the line is not JSON" };
+		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err)) {
+			b->flat[i] = b->specs[i].spec;
+			continue;
+		}
+		if (++bad <= 100)
+			line_error(errors, l, &err);
+	}
+	json_arena_end();
+	return bad;
+}
+
+static void batch_error(struct response *res, size_t bad, size_t n, cJSON *errors)
+{
+	cJSON *body = cJSON_CreateObject(), *e = cJSON_CreateObject();
+	char msg[128];
+	bool all_malformed = true;
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, errors)
+		if (strcmp(cJSON_GetObjectItem(item, "code")->valuestring, "invalid_json") != 0)
+			all_malformed = false;
+	snprintf(msg, sizeof(msg), "%zu of %zu lines are invalid; nothing was submitted", bad, n);
+	cJSON_AddStringToObject(e, "code", "invalid_batch");
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddItemToObject(e, "lines", errors);
+	cJSON_AddItemToObject(body, "error", e);
+	reply_json(res, all_malformed ? 400 : 422, body);
+}
+
+/* The answer lists n ids: written by hand, it is most of the batch's
+ * output (cJSON would build and print n nodes). */
+static void batch_answer(struct response *res, const struct batch *b)
+{
+	char id[17];
+
+	res->status = 201;
+	buf_reserve(&res->body, b->n * 19 + 64);
+	buf_printf(&res->body, "{\"count\":%zu,\"job_ids\":[", b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		view_format_id(b->ids[i], id);
+		buf_append(&res->body, i ? ",\"" : "\"", i ? 2 : 1);
+		buf_append(&res->body, id, 16);
+		buf_append(&res->body, "\"", 1);
+	}
+	buf_puts(&res->body, "]}");
+}
+
+/* Each job's JSON is its line of one copy of the body. */
+static void batch_keep_json(struct api *a, const struct request *req, const struct batch *b)
+{
+	struct jobspec_submitter who = submitter(a, req);
+	struct submitted_block *block = submitted_block_new(req->body, req->body_len);
+
+	for (size_t i = 0; i < b->n; i++)
+		submitted_put(&a->st->jobs, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
+			      b->lines[i].len, &who);
+	if (block && block->refs == 0)
+		free(block);
+}
+
+static void submit_batch_parsed(struct api *a, struct api_call *c, struct batch *b)
+{
+	struct jobspec_error err;
+	size_t bad_index = 0;
+	int rc = jr_command_submit_batch(a->engine, b->flat, b->n, b->ids, &bad_index);
+
+	if (rc < 0) {
+		jobspec_engine_error(rc, &err);
+		reply_error(c->res, err.status, err.code, "line %zu: %s",
+			    b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
+		return;
+	}
+	if (!log_submission(a, c, b->ids, b->n, false))
+		return;
+	batch_keep_json(a, c->req, b);
+	a->count.submitted_batch += b->n;
+	a->count.batches++;
+	batch_answer(c->res, b);
+}
+
+static void batch_refused(struct response *res, int rc)
+{
+	if (rc == -E2BIG)
+		reply_error(res, 413, "too_large", "at most %u jobs per batch", BATCH_MAX);
+	else
+		reply_error(res, rc ? 503 : 400, rc ? "out_of_memory" : "empty_batch",
+			    rc ? "no memory for the batch" : "the body holds no job");
+}
+
+void api_submit_batch(struct api *a, struct api_call *c)
+{
+	struct batch *b = batch_of(a);
+	cJSON *errors;
+	size_t bad, n;
+	int rc = b ? batch_split(c->req, b) : -ENOMEM;
+
+	n = b ? b->n : 0;
+	if (rc < 0 || n == 0) {
+		batch_refused(c->res, rc);
+	} else if (!(errors = cJSON_CreateArray())) {
+		reply_error(c->res, 503, "out_of_memory", "no memory for the batch");
+	} else if ((bad = batch_parse(a, c->req, b, errors)) > 0) {
+		batch_error(c->res, bad, n, errors);
+	} else {
+		cJSON_Delete(errors);
+		submit_batch_parsed(a, c, b);
+	}
+	if (c->res->status >= 400)
+		a->count.rejected += n;
+	if (b)
+		batch_reset(b);
+}

@@ -1,0 +1,416 @@
+/*
+ * workers.c - external workers and executions over HTTP: register,
+ * heartbeat, list and show workers; claim work (a long poll, answered
+ * from the tick), assign a job to a worker (POST /jobs/{id}/execute),
+ * show, list and complete executions. The registry itself is
+ * state/workers.c; "local" is the daemon's own executor.
+ *
+ * Execution ids are the engine's: job id and attempt, so only the latest
+ * attempt of a job can be shown (earlier ones answer 404).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "daemon/api/handlers.h"
+#include "daemon/net/reply.h"
+#include "daemon/state/view.h"
+#include "sched/resources.h"
+
+/* The job id of an execution id: the attempt is its top byte. */
+#define EXECUTION_JOB_MASK ((1ull << 56) - 1)
+
+/* --- register and heartbeat ------------------------------------------------------------- */
+
+void api_worker_register_record(const struct request *req, struct route_record *out)
+{
+	out->bytes = req->body_len + 64;
+	out->jobs = 0;
+}
+
+static void registered(struct api *a, struct api_call *c, struct worker *w)
+{
+	struct rec_worker rec = { w->number, (uint32_t)w->uid, w->registered_ns };
+	cJSON *body;
+
+	c->record_seq = durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), c->req->body,
+				    (uint32_t)c->req->body_len);
+	body = view_worker(w);
+	cJSON_AddNumberToObject(body, "heartbeat_timeout",
+				(double)a->st->workers.heartbeat_timeout_ns / 1e9);
+	reply_json(c->res, 201, body);
+}
+
+void api_worker_register(struct api *a, struct api_call *c)
+{
+	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	const char *why;
+	struct worker *w;
+
+	if (!cJSON_IsObject(o)) {
+		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
+	} else if (!(w = workers_new(&a->st->workers))) {
+		reply_error(c->res, 503, "too_many_workers", "at most %u workers", WORKERS_MAX);
+	} else if (!worker_fill(w, o, c->req->uid, &why)) {
+		workers_cancel_new(w);
+		reply_error(c->res, 400, "invalid_field", "%s", why);
+	} else {
+		registered(a, c, w);
+	}
+	cJSON_Delete(o);
+}
+
+/* The worker the path names: NULL, with a 404, if there is none. */
+static struct worker *named_worker(struct api *a, struct api_call *c)
+{
+	struct worker *w = workers_by_name(&a->st->workers, c->param);
+
+	if (!w)
+		reply_error(c->res, 404, "not_found", "no such worker: %.31s", c->param);
+	return w;
+}
+
+void api_worker_show(struct api *a, struct api_call *c)
+{
+	struct worker *w;
+
+	if (strcmp(c->param, "local") == 0)
+		reply_json(c->res, 200, view_local_worker(a->engine, a->st->local_capabilities));
+	else if ((w = named_worker(a, c)))
+		reply_json(c->res, 200, view_worker(w));
+}
+
+void api_worker_heartbeat(struct api *a, struct api_call *c)
+{
+	struct worker *w = named_worker(a, c);
+
+	if (!w)
+		return;
+	worker_heartbeat(w);
+	reply_json(c->res, 200, view_worker(w));
+}
+
+static bool status_matches(const char *wanted, const char *status)
+{
+	return !wanted || !*wanted || strcmp(wanted, status) == 0;
+}
+
+void api_worker_list(struct api *a, struct api_call *c)
+{
+	cJSON *body = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(body, "workers");
+	const char *status = query_get(c->query, "status");
+	const char *caps = query_get(c->query, "capabilities");
+	const struct workers *reg = &a->st->workers;
+
+	caps = caps ? caps : "";
+	if (!*caps && (status_matches(status, "idle") || status_matches(status, "busy")))
+		cJSON_AddItemToArray(list, view_local_worker(a->engine, a->st->local_capabilities));
+	for (uint32_t i = 0; i < reg->count; i++) {
+		const struct worker *w = &reg->list[i];
+		if (!w->used || !status_matches(status, worker_status_name(w->status)))
+			continue;
+		if (*caps && !jr_labels_cover(w->capabilities, caps))
+			continue;
+		cJSON_AddItemToArray(list, view_worker(w));
+	}
+	reply_json(c->res, 200, body);
+}
+
+/* --- claims ------------------------------------------------------------------------------ */
+
+static cJSON *claimed_json(struct api *a, const struct jr_job_info *info)
+{
+	cJSON *o = view_execution(&a->st->jobs, info);
+
+	cJSON_AddItemToObject(o, "job", view_job(a->engine, &a->st->jobs, info));
+	return o;
+}
+
+static double claim_wait_s(const struct query *q)
+{
+	const char *v = query_get(q, "wait");
+	double wait_s = v ? strtod(v, NULL) : 0;
+
+	return wait_s < 0 || wait_s > API_CLAIM_WAIT_MAX_S ? API_CLAIM_WAIT_MAX_S : wait_s;
+}
+
+void api_worker_claim(struct api *a, struct api_call *c)
+{
+	struct worker *w = named_worker(a, c);
+	struct jr_job_info info;
+	double wait_s = claim_wait_s(c->query);
+
+	if (!w)
+		return;
+	if (w->status == WORKER_UNHEALTHY) {
+		reply_error(c->res, 409, "worker_unhealthy", "send a heartbeat first");
+		return;
+	}
+	w->last_heartbeat_ns = jr_now_realtime_ns();	/* asking for work is a sign of life */
+	if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
+		reply_json(c->res, 200, claimed_json(a, &info));
+	} else if (wait_s == 0 || a->wait_count == WORKERS_MAX) {
+		c->res->status = 204;
+	} else {
+		a->waits[a->wait_count++] = (struct api_claim_wait){
+			c->req->token, (uint32_t)(w - a->st->workers.list),
+			jr_now_monotonic_ns() + (uint64_t)(wait_s * 1e9) };
+		c->res->deferred = true;
+	}
+}
+
+void api_job_execute(struct api *a, struct api_call *c)
+{
+	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	const cJSON *wid = o ? cJSON_GetObjectItem(o, "worker_id") : NULL;
+	struct worker *w = cJSON_IsString(wid) ? workers_by_name(&a->st->workers, wid->valuestring)
+					       : NULL;
+	const char *ids = c->param;
+	struct jr_job_info info;
+	uint64_t id;
+
+	if (!cJSON_IsString(wid))
+		reply_error(c->res, 400, "invalid_field", "worker_id is required");
+	else if (!w)
+		reply_error(c->res, 422, "unknown_worker", "no such worker: %s", wid->valuestring);
+	else if (!view_parse_id(ids, &id) || jr_job_get(a->engine, id, &info) < 0)
+		reply_error(c->res, 404, "not_found", "no such job: %s", ids);
+	else if (!info.is_external)
+		reply_error(c->res, 409, "not_external", "job %s runs on the daemon's own executor",
+			    ids);
+	else if (workers_claim(&a->st->workers, a->engine, w, id, &info) != 1)
+		reply_error(c->res, 409, "not_claimable", "job %s is %s, not waiting for a worker",
+			    ids, jr_job_state_name(info.state));
+	else
+		reply_json(c->res, 201, claimed_json(a, &info));
+	cJSON_Delete(o);
+}
+
+/* --- executions ---------------------------------------------------------------------------- */
+
+/* {"status": "succeeded"|"failed", "result": exit code (optional)} */
+static bool completion_code(const cJSON *o, int *code, struct response *res)
+{
+	const cJSON *st = cJSON_GetObjectItem(o, "status"), *r = cJSON_GetObjectItem(o, "result");
+
+	if (!cJSON_IsString(st))
+		return reply_error(res, 400, "invalid_field", "status is required");
+	if (r && !cJSON_IsNumber(r) && !cJSON_IsNull(r))
+		return reply_error(res, 400, "invalid_field", "result is an exit code (a number)");
+	if (strcmp(st->valuestring, "succeeded") == 0)
+		*code = 0;
+	else if (strcmp(st->valuestring, "failed") == 0)
+		*code = cJSON_IsNumber(r) && r->valueint != 0 ? r->valueint : 1;
+	else
+		return reply_error(res, 422, "invalid_value", "status is succeeded or failed");
+	return true;
+}
+
+/* The execution as it ended: the job itself may already wait for a retry. */
+static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, int code)
+{
+	struct jr_job_info now;
+
+	running->exec.end_ns = jr_now_realtime_ns();
+	running->exec.result = code;
+	running->state = code == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED;
+	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
+	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
+	    now.exec.execution_id == running->exec.execution_id)
+		return view_execution(&a->st->jobs, &now);
+	return view_execution(&a->st->jobs, running);
+}
+
+static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr_job_info *info,
+		     int code)
+{
+	int rc = jr_external_complete(a->engine, exec, code, 0);
+
+	if (rc == -ESTALE && info->exec.execution_id != exec) {
+		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+	} else if (rc < 0) {
+		reply_error(c->res, 409, "already_finished", "execution %s has ended", c->param);
+	} else {
+		workers_release(&a->st->workers, info->exec.worker_id);
+		reply_json(c->res, 200, ended_execution_json(a, info, code));
+	}
+}
+
+void api_execution_complete(struct api *a, struct api_call *c)
+{
+	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jr_job_info info;
+	uint64_t exec;
+	int code = 0;
+
+	if (!view_parse_id(c->param, &exec) ||
+	    jr_job_get(a->engine, exec & EXECUTION_JOB_MASK, &info) < 0)
+		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+	else if (!cJSON_IsObject(o))
+		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
+	else if (completion_code(o, &code, c->res))
+		complete(a, c, exec, &info, code);
+	cJSON_Delete(o);
+}
+
+void api_execution_show(struct api *a, struct api_call *c)
+{
+	struct jr_job_info info;
+	uint64_t exec;
+
+	if (!view_parse_id(c->param, &exec) ||
+	    jr_job_get(a->engine, exec & EXECUTION_JOB_MASK, &info) < 0 ||
+	    info.exec.execution_id != exec)
+		reply_error(c->res, 404, "not_found", "no such execution (or not the latest): %s",
+			    c->param);
+	else
+		reply_json(c->res, 200, view_execution(&a->st->jobs, &info));
+}
+
+struct exec_filter {
+	bool by_worker;
+	uint32_t worker;
+	uint32_t mask;
+};
+
+static bool exec_filter(struct api *a, const struct query *q, struct exec_filter *f,
+			struct response *res)
+{
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	if ((v = query_get(q, "worker_id"))) {
+		struct worker *w = workers_by_name(&a->st->workers, v);
+		f->by_worker = true;
+		if (strcmp(v, "local") == 0)
+			f->worker = UINT32_MAX;
+		else if (w)
+			f->worker = worker_engine_id(w);
+		else
+			return reply_error(res, 422, "unknown_worker", "no such worker: %s", v);
+	}
+	if ((v = query_get(q, "status"))) {
+		for (int s = JR_JOB_RUNNING; s <= JR_JOB_CANCELLED; s++)
+			if (strcmp(v, jr_job_state_name(s)) == 0)
+				f->mask = 1u << s;
+		if (!f->mask)
+			return reply_error(res, 422, "invalid_value", "unknown status: %s", v);
+	}
+	return true;
+}
+
+static bool exec_matches(const struct exec_filter *f, const struct jr_job_info *info)
+{
+	if (!info->exec.execution_id)
+		return false;
+	if (!f->by_worker)
+		return true;
+	if (f->worker == UINT32_MAX)
+		return info->exec.worker_id < JR_EXTERNAL_WORKER_BASE;
+	return info->exec.worker_id == f->worker;
+}
+
+/* ?job_id=: that job's latest execution, if it matches. */
+static void execution_of_job(struct api *a, const struct exec_filter *f, const char *ids,
+			     cJSON *body, cJSON *list)
+{
+	struct jr_job_info info;
+	uint64_t id;
+
+	if (view_parse_id(ids, &id) && jr_job_get(a->engine, id, &info) == 0 &&
+	    exec_matches(f, &info) && (!f->mask || (f->mask & (1u << info.state))))
+		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info));
+	cJSON_AddNullToObject(body, "next_cursor");
+}
+
+static void executions_page(struct api *a, const struct exec_filter *f, const struct query *q,
+			    cJSON *body, cJSON *list)
+{
+	const char *v = query_get(q, "limit");
+	uint32_t n = 0, limit = v ? (uint32_t)strtoul(v, NULL, 10) : 100;
+	uint64_t cursor = (v = query_get(q, "cursor")) ? strtoull(v, NULL, 10) : 0;
+	struct jr_job_info info;
+	char next[32];
+
+	if (limit == 0 || limit > API_LIST_LIMIT_MAX)
+		limit = API_LIST_LIMIT_MAX;
+	while (n < limit && jr_job_scan(a->engine, &cursor, f->mask, -1, &info) == 1) {
+		if (!exec_matches(f, &info))
+			continue;
+		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info));
+		n++;
+	}
+	snprintf(next, sizeof(next), "%llu", (unsigned long long)cursor);
+	if (n == limit)
+		cJSON_AddStringToObject(body, "next_cursor", next);
+	else
+		cJSON_AddNullToObject(body, "next_cursor");
+}
+
+void api_execution_list(struct api *a, struct api_call *c)
+{
+	const char *job = query_get(c->query, "job_id");
+	struct exec_filter f;
+	cJSON *body, *list;
+
+	if (!exec_filter(a, c->query, &f, c->res))
+		return;
+	body = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(body, "executions");
+	if (job)
+		execution_of_job(a, &f, job, body, list);
+	else
+		executions_page(a, &f, c->query, body, list);
+	reply_json(c->res, 200, body);
+}
+
+/* --- the tick: long polls ------------------------------------------------------------------------ */
+
+/* A job for the waiting claim: answered. Its connection was alive just
+ * before, on this thread, so the answer goes; if not, the claim is
+ * undone. */
+static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait *cw,
+			 const struct jr_job_info *info)
+{
+	cJSON *j = claimed_json(a, info);
+	char *text = cJSON_PrintUnformatted(j);
+	struct buf body = { 0 };
+
+	buf_puts(&body, text ? text : "{}");
+	free(text);
+	cJSON_Delete(j);
+	if (!server_finish(a->server, cw->token, 200, &body) &&
+	    jr_external_complete(a->engine, info->exec.execution_id, -1, /* lost */ 1) == 0)
+		workers_release(&a->st->workers, worker_engine_id(w));
+	buf_free(&body);
+}
+
+static void answer_waits(struct api *a, uint64_t now)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < a->wait_count; i++) {
+		struct api_claim_wait *cw = &a->waits[i];
+		struct worker *w = &a->st->workers.list[cw->worker];
+		struct jr_job_info info;
+		struct buf none = { 0 };
+		if (!server_connection_alive(a->server, cw->token))
+			continue;
+		if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1)
+			answer_claim(a, w, cw, &info);
+		else if (now >= cw->deadline_ns)
+			server_finish(a->server, cw->token, 204, &none);
+		else
+			a->waits[kept++] = *cw;
+	}
+	a->wait_count = kept;
+}
+
+void api_workers_tick(struct api *a, uint64_t now_ns)
+{
+	if (a->wait_count)
+		answer_waits(a, now_ns);
+	workers_expire(&a->st->workers, a->engine, now_ns);
+}

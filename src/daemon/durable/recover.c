@@ -1,0 +1,489 @@
+/*
+ * recover.c - reading the snapshot and journal into a picture of every
+ * job (restore.c puts it back). See recover.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/common.h"
+#include "daemon/durable/recover.h"
+#include "journal/journal.h"
+
+const char *rec_type_name(uint16_t type)
+{
+	switch (type) {
+	case REC_SUBMIT: return "submit";
+	case REC_START: return "start";
+	case REC_RETRY: return "retry";
+	case REC_END: return "end";
+	case REC_CANCEL: return "cancel";
+	case REC_QUEUE: return "queue";
+	case REC_WORKER: return "worker";
+	case REC_SNAP_BEGIN: return "snapshot_begin";
+	case REC_SNAP_JOBS: return "snapshot_jobs";
+	case REC_SNAP_END: return "snapshot_end";
+	}
+	return "unknown";
+}
+
+/* --- building the picture ------------------------------------------------------------ */
+
+static int order_push(struct recovery *r, uint32_t index, uint64_t *pos)
+{
+	if (r->order_count == r->order_cap) {
+		uint64_t cap = r->order_cap ? r->order_cap * 2 : 65536;
+		uint32_t *n = realloc(r->order, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->order = n;
+		r->order_cap = cap;
+	}
+	*pos = r->order_count;
+	r->order[r->order_count++] = index;
+	return 0;
+}
+
+/* The job with this id starts over in its slot (a later occupant
+ * replaces an earlier one). NULL if the id is outside the table. */
+static struct rjob *job_new(struct recovery *r, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+	struct rjob *j;
+	uint64_t pos;
+
+	if (index == 0 || index >= r->capacity) {
+		r->outside_table++;
+		return NULL;
+	}
+	if (order_push(r, index, &pos) < 0)
+		return NULL;
+	j = &r->jobs[index];
+	submitted_block_release(j->block);
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+	j->order = pos;
+	j->state = JR_JOB_QUEUED;
+	return j;
+}
+
+static void job_json(struct rjob *j, struct submitted_block *block, size_t offset, size_t len)
+{
+	j->block = block;
+	j->json_offset = (uint32_t)offset;
+	j->json_len = (uint32_t)len;
+	block->refs++;
+}
+
+static struct rjob *job_of(struct recovery *r, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < r->capacity && r->jobs[index].id == id ? &r->jobs[index] : NULL;
+}
+
+static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_submit h;
+	const char *body, *end, *line;
+	struct submitted_block *block;
+	size_t ids_bytes, line_len;
+
+	if (len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, p, sizeof(h));
+	ids_bytes = (size_t)h.count * sizeof(jr_job_id);
+	if (h.count == 0 || sizeof(h) + ids_bytes > len)
+		return -EPROTO;
+	body = (const char *)p + sizeof(h) + ids_bytes;
+	end = (const char *)p + len;
+	block = submitted_block_new(body, (size_t)(end - body));
+	if (!block)
+		return -ENOMEM;
+	body = block->text;
+	end = block->text + (len - sizeof(h) - ids_bytes);
+	for (uint32_t k = 0; k < h.count; k++) {
+		jr_job_id id;
+		memcpy(&id, p + sizeof(h) + k * sizeof(id), sizeof(id));
+		if (h.flags & REC_SUBMIT_SINGLE) {
+			line = block->text;
+			line_len = (size_t)(end - block->text);
+		} else if (!submitted_next_line(&body, end, &line, &line_len, NULL)) {
+			break;	/* fewer lines than ids: cannot happen */
+		}
+		struct rjob *j = job_new(r, id);
+		if (!j)
+			continue;
+		j->uid = h.uid;
+		j->gid = h.gid;
+		j->flags = h.flags & REC_SUBMIT_SWITCH_USER;
+		j->created_ns = h.created_ns;
+		job_json(j, block, (size_t)(line - block->text), line_len);
+	}
+	if (block->refs == 0)
+		free(block);
+	return 0;
+}
+
+/* The job's rproc, made on first use. */
+static struct rproc *proc_of(struct recovery *r, struct rjob *j)
+{
+	if (j->proc)
+		return &r->procs[j->proc];
+	if (r->proc_count + 1 >= r->proc_cap) {
+		uint32_t cap = r->proc_cap ? r->proc_cap * 2 : 64;
+		struct rproc *n = realloc(r->procs, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->procs = n;
+		r->proc_cap = cap;
+		if (r->proc_count == 0)
+			r->proc_count = 1;	/* [0] is "none" */
+	}
+	j->proc = r->proc_count++;
+	memset(&r->procs[j->proc], 0, sizeof(r->procs[0]));
+	return &r->procs[j->proc];
+}
+
+/* A start's process, or a retry's backoff, after its rec_event. */
+static void event_extra(struct recovery *r, struct rjob *j, uint16_t type, const uint8_t *p,
+			uint32_t len)
+{
+	struct rproc *rp;
+
+	if (type == REC_START && len >= sizeof(struct rec_proc) && (rp = proc_of(r, j))) {
+		memcpy(&rp->proc, p, sizeof(rp->proc));
+		free(rp->alloc);
+		rp->alloc = NULL;
+		if (rp->proc.alloc_len > len - sizeof(rp->proc) || rp->proc.alloc_len > 4096)
+			rp->proc.alloc_len = 0;
+		if (rp->proc.alloc_len && (rp->alloc = malloc(rp->proc.alloc_len)))
+			memcpy(rp->alloc, p + sizeof(rp->proc), rp->proc.alloc_len);
+		else
+			rp->proc.alloc_len = 0;
+		rp->not_before_ns = 0;
+	} else if (type == REC_RETRY && len >= sizeof(uint64_t) && (rp = proc_of(r, j))) {
+		memcpy(&rp->not_before_ns, p, sizeof(uint64_t));
+		rp->proc.pid = 0;	/* its process is gone */
+	}
+}
+
+static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e)
+{
+	if (job_state_final(j->state))
+		return;	/* a final state is never undone */
+	j->attempt = e->attempt;
+	j->worker_id = e->worker_id;
+	if (type == REC_START) {
+		j->state = JR_JOB_RUNNING;
+		j->start_ns = e->time_ns;
+		j->end_ns = 0;
+		return;
+	}
+	j->state = type == REC_END ? e->state : JR_JOB_QUEUED;
+	j->reason = e->reason;
+	j->exit_code = e->exit_code;
+	j->signal = e->signal;
+	j->end_ns = e->time_ns;
+	j->max_rss_kib = e->max_rss_kib;
+	j->user_us = e->user_us;
+	j->system_us = e->system_us;
+}
+
+static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t len)
+{
+	struct rec_event e;
+	struct rjob *j;
+
+	if (len < sizeof(e))
+		return -EPROTO;
+	memcpy(&e, p, sizeof(e));
+	if ((j = job_of(r, e.job_id)) != NULL && !job_state_final(j->state)) {
+		event_apply(j, type, &e);
+		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
+	}
+	return 0;
+}
+
+static int on_cancel(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_cancel c;
+	struct rjob *j;
+
+	if (len != sizeof(c))
+		return -EPROTO;
+	memcpy(&c, p, sizeof(c));
+	if ((j = job_of(r, c.job_id)) != NULL)
+		j->cancel_requested = true;
+	return 0;
+}
+
+static int on_queue(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_queue *n;
+
+	if (len != sizeof(*n))
+		return -EPROTO;
+	n = realloc(r->queues, (r->queue_count + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	r->queues = n;
+	memcpy(&n[r->queue_count++], p, sizeof(*n));
+	n[r->queue_count - 1].name[sizeof(n->name) - 1] = '\0';
+	return 0;
+}
+
+static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rworker *n;
+
+	if (len < sizeof(struct rec_worker))
+		return -EPROTO;
+	n = realloc(r->workers, (r->worker_count + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	r->workers = n;
+	n = &n[r->worker_count++];
+	memcpy(&n->rec, p, sizeof(n->rec));
+	n->json = strndup((const char *)p + sizeof(n->rec), len - sizeof(n->rec));
+	return n->json ? 0 : -ENOMEM;
+}
+
+#define PACK_BYTES (1u << 20)
+
+/* A snapshot's job texts, packed one after another into shared blocks
+ * (one allocation per MiB, not one per job). The block being filled holds
+ * a reference of its own until the next one starts. */
+static struct submitted_block *pack_text(struct recovery *r, const char *text, size_t len,
+					size_t *offset)
+{
+	if (!r->pack || r->pack_used + len + 1 > r->pack_cap) {
+		size_t cap = len + 1 > PACK_BYTES ? len + 1 : PACK_BYTES;
+		struct submitted_block *b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->refs = 1;
+		submitted_block_release(r->pack);
+		r->pack = b;
+		r->pack_used = 0;
+		r->pack_cap = cap;
+	}
+	*offset = r->pack_used;
+	memcpy(r->pack->text + r->pack_used, text, len);
+	r->pack->text[r->pack_used + len] = '\0';
+	r->pack_used += len + 1;
+	return r->pack;
+}
+
+static int snap_job(struct recovery *r, const struct rec_snap_view *v)
+{
+	const struct rec_snap_job *s = &v->job;
+	struct submitted_block *block;
+	struct rjob *j;
+	size_t offset;
+
+	if (!(j = job_new(r, s->job_id)))
+		return 0;
+	block = pack_text(r, v->text, (size_t)v->text_len, &offset);
+	if (!block)
+		return -ENOMEM;
+	*j = (struct rjob){
+		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
+		.flags = s->flags, .state = s->state, .reason = s->reason,
+		.worker_id = s->worker_id, .attempt = s->attempt, .exit_code = s->exit_code,
+		.signal = s->signal, .created_ns = s->created_ns, .start_ns = s->start_ns,
+		.end_ns = s->end_ns, .max_rss_kib = s->max_rss_kib, .user_us = s->user_us,
+		.system_us = s->system_us,
+	};
+	job_json(j, block, offset, (size_t)v->text_len);
+	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF)) {
+		struct rproc *rp = proc_of(r, j);
+		if (!rp)
+			return -ENOMEM;
+		rp->not_before_ns = v->not_before_ns;
+		rp->proc = v->proc;
+		if (v->proc.alloc_len && (rp->alloc = malloc(v->proc.alloc_len)))
+			memcpy(rp->alloc, v->alloc, v->proc.alloc_len);
+		else
+			rp->proc.alloc_len = 0;
+		j->flags &= ~(REC_SNAP_PROC | REC_SNAP_BACKOFF);
+	}
+	if (s->flags & REC_SNAP_CANCEL) {
+		j->cancel_requested = true;
+		j->flags &= ~REC_SNAP_CANCEL;
+	}
+	r->snapshot_jobs++;
+	return 0;
+}
+
+static int on_snap_jobs(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_snap_view v;
+	size_t pos = 0;
+	int rc;
+
+	while ((rc = rec_snap_next(p, len, &pos, &v)) == 0)
+		if ((rc = snap_job(r, &v)) < 0)
+			return rc;
+	return rc < 0 ? rc : 0;
+}
+
+int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
+{
+	switch (type) {
+	case REC_SUBMIT: return on_submit(r, p, len);
+	case REC_START:
+	case REC_RETRY:
+	case REC_END: return on_event(r, type, p, len);
+	case REC_CANCEL: return on_cancel(r, p, len);
+	case REC_QUEUE: return on_queue(r, p, len);
+	case REC_WORKER: return on_worker(r, p, len);
+	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
+	case REC_SNAP_BEGIN:
+	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
+	}
+	return -EPROTO;
+}
+
+/* --- reading ------------------------------------------------------------------------------ */
+
+struct snap_read {
+	struct recovery *r;
+	uint64_t covers, jobs_said;
+	bool begun, ended;
+};
+
+static int snapshot_record(void *ctx, const struct jr_journal_record *rec)
+{
+	struct snap_read *s = ctx;
+
+	if (rec->type == REC_SNAP_BEGIN && rec->len == sizeof(struct rec_snap_begin)) {
+		const struct rec_snap_begin *b = rec->payload;
+		s->covers = b->covers_seq;
+		s->begun = true;
+		return 0;
+	}
+	if (rec->type == REC_SNAP_END && rec->len == sizeof(struct rec_snap_end)) {
+		s->jobs_said = ((const struct rec_snap_end *)rec->payload)->jobs;
+		s->ended = true;
+		return 0;
+	}
+	return s->begun ? recover_record(s->r, rec->type, rec->payload, rec->len) : -EPROTO;
+}
+
+static int snapshot_filter(const struct dirent *d)
+{
+	return strncmp(d->d_name, "snapshot-", 9) == 0 && strlen(d->d_name) == 9 + 16;
+}
+
+uint64_t recover_latest_snapshot(const char *state_dir, char *name, size_t size)
+{
+	struct dirent **names;
+	int n = scandir(state_dir, &names, snapshot_filter, alphasort);
+	uint64_t seq = 0;
+
+	name[0] = '\0';
+	if (n <= 0)
+		return 0;
+	snprintf(name, size, "%s", names[n - 1]->d_name);
+	seq = strtoull(name + 9, NULL, 16);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return seq;
+}
+
+static int read_snapshot(struct recovery *r, const char *state_dir)
+{
+	struct snap_read s = { .r = r };
+	struct jr_journal_replay_result res;
+	char name[64], path[600];
+	int rc;
+
+	if (!recover_latest_snapshot(state_dir, name, sizeof(name)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+	rc = jr_journal_replay(path, snapshot_record, &s, &res);
+	submitted_block_release(r->pack);	/* the jobs hold it now */
+	r->pack = NULL;
+	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
+		snprintf(r->error, sizeof(r->error),
+			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
+			 "inspect it with jobring-journal verify", path,
+			 rc < 0 ? strerror(-rc) : !s.ended ? "no end record" : "bad records");
+		return rc < 0 ? rc : -EBADMSG;
+	}
+	r->snapshot_seq = s.covers;
+	return 0;
+}
+
+static int journal_record(void *ctx, const struct jr_journal_record *rec)
+{
+	struct recovery *r = ctx;
+	int rc;
+
+	if (rec->seq <= r->snapshot_seq)
+		return 0;	/* in the snapshot already */
+	rc = recover_record(r, rec->type, rec->payload, rec->len);
+	if (rc == -EPROTO) {
+		fprintf(stderr, "jobringd: journal record %llu (%s) has a bad payload: skipped\n",
+			(unsigned long long)rec->seq, rec_type_name(rec->type));
+		rc = 0;
+	}
+	return rc;
+}
+
+int recover_read(struct recovery *r, const char *state_dir, const char *journal_dir,
+		 uint32_t capacity)
+{
+	struct jr_journal_replay_result res;
+	uint64_t t0 = jr_now_monotonic_ns();
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->capacity = capacity;
+	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
+	if (!r->jobs)
+		return -ENOMEM;
+	rc = read_snapshot(r, state_dir);
+	if (rc < 0)
+		return rc;
+	rc = jr_journal_replay(journal_dir, journal_record, r, &res);
+	if (rc < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot read the journal in %s: %s",
+			 journal_dir, strerror(-rc));
+		return rc;
+	}
+	r->records = res.records;
+	r->last_seq = res.last_seq > r->snapshot_seq ? res.last_seq : r->snapshot_seq;
+	r->bytes_dropped = res.bytes_dropped;
+	r->journal_bytes = res.bytes;
+	r->segments = res.segments;
+	if ((rc = jr_journal_cut(journal_dir, &res)) < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot cut the journal after its damage: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	return 0;
+}
+
+void recover_free(struct recovery *r)
+{
+	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
+		submitted_block_release(r->jobs[i].block);
+	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));
+	free(r->order);
+	free(r->queues);
+	for (uint32_t i = 0; i < r->worker_count; i++)
+		free(r->workers[i].json);
+	free(r->workers);
+	for (uint32_t i = 1; i < r->proc_count; i++)
+		free(r->procs[i].alloc);
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,422 @@
+/*
+ * restore.c - the picture recover.c read put back into a fresh engine
+ * and the state the API serves: queues, workers, then jobs in chunks,
+ * their submitted JSON parsed again on every core. See recover.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/common.h"
+#include "daemon/durable/recover.h"
+#include "daemon/state/jobspec.h"
+#include "daemon/state/jsonarena.h"
+
+#define APPLY_CHUNK 8192u
+
+/* The end time before which finished jobs are dropped: by age, and so
+ * that at most max_finished remain. */
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+uint64_t retention_cutoff(uint64_t *ends, uint64_t n, const struct retention *keep,
+			  uint64_t now)
+{
+	uint64_t cutoff = keep->max_age_ns && now > keep->max_age_ns ? now - keep->max_age_ns : 0;
+
+	if (keep->max_finished && n > keep->max_finished) {
+		qsort(ends, n, sizeof(*ends), cmp_desc);
+		if (ends[keep->max_finished - 1] > cutoff)
+			cutoff = ends[keep->max_finished - 1];
+	}
+	return cutoff;
+}
+
+/* When a finished job finished: its end, or its creation if it never
+ * ran (cancelled while queued, a failed dependency). */
+static uint64_t finished_ns(const struct rjob *j)
+{
+	return j->end_ns ? j->end_ns : j->created_ns;
+}
+
+static uint64_t recovery_cutoff(const struct recovery *r, const struct retention *keep,
+				uint64_t now)
+{
+	uint64_t n = 0, *ends, cutoff;
+
+	for (uint32_t i = 1; i < r->capacity; i++)
+		n += r->jobs[i].id && job_state_final(r->jobs[i].state);
+	if (!(ends = malloc((n ? n : 1) * sizeof(*ends))))
+		return 0;
+	n = 0;
+	for (uint32_t i = 1; i < r->capacity; i++)
+		if (r->jobs[i].id && job_state_final(r->jobs[i].state))
+			ends[n++] = finished_ns(&r->jobs[i]);
+	cutoff = retention_cutoff(ends, n, keep, now);
+	free(ends);
+	return cutoff;
+}
+
+static void apply_queues(struct recovery *r, struct jr_engine *e)
+{
+	for (uint32_t i = 0; i < r->queue_count; i++) {
+		const struct rec_queue *q = &r->queues[i];
+		uint32_t id;
+		int rc = jr_queue_create(e, q->name, q->priority, q->max_workers, &id);
+		if (rc < 0 && rc != -EEXIST)
+			fprintf(stderr, "jobringd: cannot restore queue %s: %s\n", q->name,
+				strerror(-rc));
+	}
+}
+
+static void apply_workers(struct recovery *r, struct workers *reg)
+{
+	for (uint32_t i = 0; i < r->worker_count; i++) {
+		const struct rworker *w = &r->workers[i];
+		if (workers_restore(reg, w->rec.number, w->rec.uid, w->rec.registered_ns, w->json,
+				    strlen(w->json)) < 0)
+			fprintf(stderr, "jobringd: cannot restore worker w%u\n", w->rec.number);
+	}
+}
+
+/* How the engine takes the job back: running ones are taken back (or
+ * run again), a retry waits out its backoff. */
+static struct jr_job_restore restore_of(const struct recovery *r, const struct rjob *j)
+{
+	struct jr_job_restore rs = {
+		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
+		.worker_id = j->worker_id, .created_ns = j->created_ns, .start_ns = j->start_ns,
+		.end_ns = j->end_ns, .exit_code = j->exit_code, .signal = j->signal,
+		.max_rss_kib = j->max_rss_kib, .user_us = j->user_us, .system_us = j->system_us,
+	};
+
+	const struct rproc *rp = j->proc ? &r->procs[j->proc] : NULL;
+
+	/* An acknowledged cancel it had not obeyed: the engine ends it
+	 * cancelled, stopping what still runs, keeping what an attempt the
+	 * keeper saw (one spawned as the cancel came) did. */
+	rs.cancel = j->cancel_requested && !job_state_final(j->state);
+	if (rp && j->state == JR_JOB_RUNNING) {
+		/* The engine takes it back, or runs it again. */
+		rs.pid = rp->proc.pid;
+		rs.pid_start_ticks = rp->proc.start_ticks;
+		memcpy(rs.boot_id, rp->proc.boot_id, sizeof(rs.boot_id));
+		rs.cgroup_slot = rp->proc.cgroup_slot;
+		rs.alloc = rp->alloc;
+		rs.alloc_len = rp->proc.alloc_len;
+	} else if (rp && j->state == JR_JOB_QUEUED) {
+		rs.not_before_ns = rp->not_before_ns;
+	}
+	return rs;
+}
+
+/* A chunk of jobs on its way into the engine. */
+struct chunk {
+	const struct recovery *r;
+	struct rjob *jobs[APPLY_CHUNK];
+	struct jobspec specs[APPLY_CHUNK];
+	struct jr_command_spec flat[APPLY_CHUNK];
+	struct jr_job_restore rs[APPLY_CHUNK];
+	cJSON *json[APPLY_CHUNK];
+	bool unreadable[APPLY_CHUNK];
+	uint32_t n;
+	uint32_t parsed;		/* specs and json hold this many */
+};
+
+static char *unreadable_argv[] = { "false", NULL };
+
+/* Job k cannot be scheduled as it was submitted: it is put back as a
+ * failed job (a final one keeps its state), still answering at its id. */
+static void restore_as_failed(struct chunk *c, uint32_t k)
+{
+	c->unreadable[k] = true;
+	c->flat[k] = (struct jr_command_spec){ .argv = unreadable_argv };
+	if (!job_state_final(c->rs[k].state)) {
+		c->rs[k].state = JR_JOB_FAILED;
+		c->rs[k].reason = JR_REASON_SPAWN_FAILED;
+	}
+}
+
+/* Parse job k's JSON as at its submission; one that no longer parses
+ * (a queue or resource gone) is restored as failed. Runs on several
+ * threads at once, each on its own k. */
+static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
+{
+	const struct rjob *j = c->jobs[k];
+	struct jobspec_submitter who = { j->uid, j->gid, (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
+	struct jobspec_error err;
+
+	memset(&c->specs[k], 0, sizeof(c->specs[k]));
+	c->json[k] = cJSON_ParseWithLength(j->block->text + j->json_offset, j->json_len);
+	c->rs[k] = restore_of(c->r, j);
+	c->unreadable[k] = false;
+	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
+		c->flat[k] = c->specs[k].spec;
+		return;
+	}
+	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
+		(unsigned long long)j->id, c->json[k] ? err.message : "not JSON");
+	restore_as_failed(c, k);
+}
+
+/* --- parsing on every core --------------------------------------------------------------- */
+
+#define PARSE_HELPERS_MAX 7u
+
+/* Helpers parse their share of each chunk while the recovering thread
+ * parses its own: JSON parsing is most of a recovery. */
+struct parse_pool {
+	pthread_t threads[PARSE_HELPERS_MAX];
+	uint32_t helpers;
+	pthread_mutex_t lock;
+	pthread_cond_t go, finished;
+	uint64_t round;			/* a new chunk to parse */
+	uint32_t working;		/* helpers still on this round */
+	bool stop;
+	struct jr_engine *engine;
+	struct chunk *chunk;
+	bool freeing;			/* this round frees what the last parsed */
+};
+
+struct parse_helper {
+	struct parse_pool *pool;
+	uint32_t part;
+};
+
+static struct parse_helper helper_args[PARSE_HELPERS_MAX];
+
+/* A thread frees what it parsed: with jemalloc, freeing another
+ * thread's allocations is the slow path. */
+static void parse_share(struct parse_pool *p, uint32_t part)
+{
+	struct chunk *c = p->chunk;
+	uint32_t n = c->parsed, parts = p->helpers + 1;
+	uint32_t lo = (uint32_t)((uint64_t)n * part / parts);
+	uint32_t hi = (uint32_t)((uint64_t)n * (part + 1) / parts);
+
+	if (!p->freeing)
+		json_arena_begin();
+	for (uint32_t k = lo; k < hi; k++) {
+		if (!p->freeing)
+			chunk_parse(p->engine, c, k);
+		else
+			jobspec_free(&c->specs[k]);
+	}
+	if (!p->freeing)
+		json_arena_end();
+	else
+		json_arena_reset();	/* this thread's trees, all at once */
+}
+
+static void *parse_helper_main(void *arg)
+{
+	struct parse_helper *h = arg;
+	struct parse_pool *p = h->pool;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->round == seen && !p->stop)
+			pthread_cond_wait(&p->go, &p->lock);
+		if (p->stop)
+			break;
+		seen = p->round;
+		pthread_mutex_unlock(&p->lock);
+		parse_share(p, h->part);
+		pthread_mutex_lock(&p->lock);
+		if (--p->working == 0)
+			pthread_cond_signal(&p->finished);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void parse_pool_start(struct parse_pool *p, struct jr_engine *e)
+{
+	/* One core stays with the coordinator, which builds the jobs handed
+	 * over meanwhile: on 2 cores a helper only slowed recovery down
+	 * (0.81 s for 1M jobs alone, 1.2 s with one). */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t want = cpus > 2 ? (uint32_t)cpus - 2 : 0;
+
+	memset(p, 0, sizeof(*p));
+	p->engine = e;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->finished, NULL);
+	want = want < PARSE_HELPERS_MAX ? want : PARSE_HELPERS_MAX;
+	pthread_mutex_lock(&p->lock);	/* helpers start counted */
+	for (uint32_t i = 0; i < want; i++) {
+		helper_args[i] = (struct parse_helper){ p, i + 1 };
+		if (pthread_create(&p->threads[i], NULL, parse_helper_main, &helper_args[i]) != 0)
+			break;
+		p->helpers++;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Parse every job of c (or free what that left), on all the pool's
+ * threads. */
+static void parse_pool_run(struct parse_pool *p, struct chunk *c, bool freeing)
+{
+	pthread_mutex_lock(&p->lock);
+	p->chunk = c;
+	p->freeing = freeing;
+	p->working = p->helpers;
+	p->round++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	parse_share(p, 0);
+	pthread_mutex_lock(&p->lock);
+	while (p->working)
+		pthread_cond_wait(&p->finished, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void parse_pool_stop(struct parse_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	for (uint32_t i = 0; i < p->helpers; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->finished);
+	pthread_mutex_destroy(&p->lock);
+}
+
+static void chunk_drop(struct chunk *c, uint32_t k)
+{
+	memmove(&c->jobs[k], &c->jobs[k + 1], (c->n - k - 1) * sizeof(c->jobs[0]));
+	memmove(&c->flat[k], &c->flat[k + 1], (c->n - k - 1) * sizeof(c->flat[0]));
+	memmove(&c->rs[k], &c->rs[k + 1], (c->n - k - 1) * sizeof(c->rs[0]));
+	c->n--;
+}
+
+/* What a later snapshot must keep of a restored job beyond its state
+ * (its process comes back with the engine's start event). */
+static void note_for_snapshots(struct durable *d, const struct jr_job_restore *rs)
+{
+	if (!d || job_state_final(rs->state))
+		return;
+	if (rs->not_before_ns)
+		durable_note_backoff(d, rs->job_id, rs->not_before_ns);
+	if (rs->cancel)
+		durable_note_cancel(d, rs->job_id);
+}
+
+/* The chunk's jobs, now in the engine, into the state: their submitted
+ * JSON (the state holds their blocks now) and what snapshots need. */
+static void chunk_to_state(struct recovery *r, struct state *st, struct durable *d,
+			   struct chunk *c)
+{
+	for (uint32_t k = 0; k < c->n; k++) {
+		struct rjob *j = c->jobs[k];
+		struct jobspec_submitter who = { j->uid, j->gid,
+						 (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
+		submitted_put(&st->jobs, j->id, j->block, j->json_offset, j->json_len, &who);
+		submitted_block_release(j->block);
+		j->block = NULL;
+		note_for_snapshots(d, &c->rs[k]);
+		if (job_state_final(c->rs[k].state))
+			r->restored_final++;
+		else
+			r->restored_live++;
+	}
+}
+
+/* Into the engine; one it refuses is shown as failed, or dropped. */
+static int chunk_apply(struct recovery *r, struct state *st, struct durable *d,
+		       struct chunk *c, struct parse_pool *pool)
+{
+	uint32_t done = 0;
+
+	c->parsed = c->n;
+	parse_pool_run(pool, c, false);
+	for (uint32_t k = 0; k < c->n; k++) {
+		r->unreadable += c->unreadable[k];
+		r->requeued_lost += c->rs[k].state == JR_JOB_RUNNING;	/* were running */
+	}
+	while (done < c->n) {
+		size_t bad = 0;
+		int rc = jr_command_restore(st->engine, c->flat + done, c->rs + done, c->n - done,
+					    &bad);
+		if (rc == 0)
+			break;
+		fprintf(stderr, "jobringd: cannot restore job %016llx: %s\n",
+			(unsigned long long)c->rs[done + bad].job_id, strerror(-rc));
+		if (rc == -ENOMEM) {
+			c->n = done + (uint32_t)bad;	/* the engine took those */
+			break;
+		}
+		/* This host cannot run it any more (fewer cores, a queue or a
+		 * resource gone): it is shown as failed rather than lost. A
+		 * slot restored twice, or a failed job refused too, goes. */
+		uint32_t k = done + (uint32_t)bad;
+		if (rc == -EEXIST || c->flat[k].argv == unreadable_argv) {
+			chunk_drop(c, k);
+		} else {
+			restore_as_failed(c, k);
+			r->unreadable++;
+		}
+	}
+	chunk_to_state(r, st, d, c);
+	parse_pool_run(pool, c, true);
+	c->n = 0;
+	return 0;
+}
+
+static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
+		      const struct retention *keep)
+{
+	uint64_t cutoff = recovery_cutoff(r, keep, jr_now_realtime_ns());
+	struct chunk *c = calloc(1, sizeof(*c));
+	struct parse_pool pool;
+
+	if (!c)
+		return -ENOMEM;
+	c->r = r;
+	parse_pool_start(&pool, st->engine);
+	for (uint64_t pos = 0; pos < r->order_count; pos++) {
+		struct rjob *j = &r->jobs[r->order[pos]];
+		if (!j->id || j->order != pos)
+			continue;	/* its slot was taken again later */
+		if (job_state_final(j->state) && finished_ns(j) < cutoff) {
+			r->aged_out++;
+			continue;
+		}
+		c->jobs[c->n++] = j;
+		if (c->n == APPLY_CHUNK)
+			chunk_apply(r, st, d, c, &pool);
+	}
+	if (c->n)
+		chunk_apply(r, st, d, c, &pool);
+	parse_pool_stop(&pool);
+	free(c);
+	return 0;
+}
+
+int recover_apply(struct recovery *r, struct state *st, struct durable *d,
+		  const struct retention *keep)
+{
+	uint64_t t0 = jr_now_monotonic_ns();
+	int rc;
+
+	apply_queues(r, st->engine);
+	apply_workers(r, &st->workers);
+	rc = apply_jobs(r, st, d, keep);
+	if (rc == 0)
+		rc = jr_command_restore_done(st->engine);
+	if (rc < 0)
+		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
+	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * state.c - the state the API serves, made and unmade. See state.h.
+ */
+#include <string.h>
+
+#include "base/common.h"
+#include "daemon/state/state.h"
+
+int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
+	       uint64_t heartbeat_timeout_ms, const char *local_capabilities)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->engine = e;
+	s->local_capabilities = local_capabilities ? local_capabilities : "";
+	s->started_ns = jr_now_realtime_ns();
+	rc = submitted_init(&s->jobs, capacity);
+	if (rc == 0)
+		rc = workers_init(&s->workers, heartbeat_timeout_ms);
+	if (rc < 0)
+		state_destroy(s);
+	return rc;
+}
+
+void state_destroy(struct state *s)
+{
+	submitted_destroy(&s->jobs);
+	workers_destroy(&s->workers);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,37 @@
+/*
+ * state.h - the state the daemon's API serves, in one place: the engine
+ * (job state, queues), the submitted JSON of jobs (submitted.h) and the
+ * registry of external workers (workers.h). Recovery fills it, the
+ * routes read and change it, snapshots write it out. Owned by main.c;
+ * the event loop's thread only (the engine's calls are thread-safe).
+ */
+#ifndef JR_STATE_H
+#define JR_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jobring.h"
+#include "daemon/state/submitted.h"
+#include "daemon/state/workers.h"
+
+struct state {
+	struct jr_engine *engine;
+	struct submitted jobs;
+	struct workers workers;
+	const char *local_capabilities;	/* labels this host offers ("" if none) */
+	uint64_t started_ns;		/* CLOCK_REALTIME */
+};
+
+/* Succeeded, failed or cancelled: nothing changes it any more. */
+static inline bool job_state_final(int state)
+{
+	return state == JR_JOB_SUCCEEDED || state == JR_JOB_FAILED || state == JR_JOB_CANCELLED;
+}
+
+/* For an engine of this capacity: 0 or -ENOMEM (nothing to destroy). */
+int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
+	       uint64_t heartbeat_timeout_ms, const char *local_capabilities);
+void state_destroy(struct state *s);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * submitted.c - the submitted JSON of jobs, by slot. See submitted.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "daemon/state/submitted.h"
+
+int submitted_init(struct submitted *t, uint32_t capacity)
+{
+	t->capacity = capacity;
+	t->jobs = jr_table_alloc((size_t)capacity * sizeof(*t->jobs));
+	return t->jobs ? 0 : -ENOMEM;
+}
+
+void submitted_destroy(struct submitted *t)
+{
+	for (uint32_t i = 0; t->jobs && i < t->capacity; i++)
+		submitted_forget(&t->jobs[i]);
+	if (t->jobs)
+		jr_table_free(t->jobs, (size_t)t->capacity * sizeof(*t->jobs));
+	t->jobs = NULL;
+}
+
+struct submitted_block *submitted_block_new(const char *body, size_t len)
+{
+	struct submitted_block *b = malloc(sizeof(*b) + len + 1);
+
+	if (!b)
+		return NULL;
+	b->refs = 0;
+	memcpy(b->text, body, len);
+	b->text[len] = '\0';
+	return b;
+}
+
+void submitted_block_release(struct submitted_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+struct submitted_job *submitted_slot(struct submitted *t, uint32_t index)
+{
+	return index < t->capacity ? &t->jobs[index] : NULL;
+}
+
+void submitted_forget(struct submitted_job *s)
+{
+	submitted_block_release(s->block);
+	s->block = NULL;
+	s->json = NULL;
+}
+
+/* One copy of the request body for all its jobs, not one allocation per
+ * job: a batch of 10,000 keeps one block. */
+void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *block,
+		   size_t offset, size_t len, const struct jobspec_submitter *who)
+{
+	struct submitted_job *s = submitted_slot(t, (uint32_t)id);	/* the slot index */
+
+	if (!s)
+		return;
+	submitted_forget(s);
+	s->id = id;
+	s->uid = who->uid;
+	s->gid = who->gid;
+	s->switch_user = who->switch_user;
+	if (!block)
+		return;
+	block->text[offset + len] = '\0';	/* the line's newline, or the end */
+	block->refs++;
+	s->block = block;
+	s->json = block->text + offset;
+}
+
+const char *submitted_json(const struct submitted *t, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < t->capacity && t->jobs[index].id == id ? t->jobs[index].json : NULL;
+}
+
+bool submitted_next_line(const char **p, const char *end, const char **line, size_t *len,
+			 size_t *number)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *stop = nl ? nl : end, *start = *p;
+		*p = stop + 1;
+		if (number)
+			++*number;
+		if (stop > start && !(stop - start == 1 && *start == '\r')) {
+			*line = start;
+			*len = (size_t)(stop - start);
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,70 @@
+/*
+ * submitted.h - what the daemon keeps of a job beyond the engine's
+ * table: the JSON it was submitted with (name, command, requirements,
+ * dependencies, payload...) and who submitted it, by slot. A job's JSON
+ * points into its request's body, kept once for all the jobs of a batch
+ * (a block, freed when the last of them is replaced). Bounded by the
+ * table's capacity. Written by the routes that submit and by recovery,
+ * read by the job views and snapshots. The event loop's thread only.
+ */
+#ifndef JR_SUBMITTED_H
+#define JR_SUBMITTED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobring.h"
+#include "daemon/state/jobspec.h"
+
+/* The body of one submission request; refs counts the jobs pointing in. */
+struct submitted_block {
+	uint32_t refs;
+	char text[];
+};
+
+struct submitted_job {
+	jr_job_id id;
+	const char *json;		/* NULL: none */
+	struct submitted_block *block;
+	uint32_t uid, gid;		/* who submitted it */
+	bool switch_user;		/* it runs as uid and gid */
+};
+
+struct submitted {
+	uint32_t capacity;
+	struct submitted_job *jobs;	/* by slot index */
+};
+
+/* 0 or -ENOMEM. */
+int submitted_init(struct submitted *t, uint32_t capacity);
+void submitted_destroy(struct submitted *t);
+
+/* A copy of body[0, len), NUL-terminated, with no reference yet: NULL
+ * without memory. */
+struct submitted_block *submitted_block_new(const char *body, size_t len);
+/* Drop one reference; the last frees the block. NULL is allowed. */
+void submitted_block_release(struct submitted_block *b);
+
+/* Job id's JSON is block->text[offset, offset + len) (the byte after it
+ * becomes a NUL): the job takes a reference. A NULL block keeps who
+ * submitted it only. Replaces what the slot held. */
+void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *block,
+		   size_t offset, size_t len, const struct jobspec_submitter *who);
+
+/* The slot's entry (NULL past the capacity), and forgetting it (its JSON
+ * leaves memory). */
+struct submitted_job *submitted_slot(struct submitted *t, uint32_t index);
+void submitted_forget(struct submitted_job *s);
+
+/* Job id's submitted JSON, or NULL (none kept, or its slot holds another
+ * job now). */
+const char *submitted_json(const struct submitted *t, jr_job_id id);
+
+/* The next non-blank line of an NDJSON body [*p, end): its text without
+ * the newline; false at the end. *number (may be NULL) counts every line
+ * passed. */
+bool submitted_next_line(const char **p, const char *end, const char **line, size_t *len,
+			 size_t *number);
+
+#endif

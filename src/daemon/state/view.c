@@ -1,0 +1,235 @@
+/*
+ * view.c - jobs, executions and workers as JSON. See view.h.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/units.h"
+#include "daemon/state/view.h"
+
+static int hex_value(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* By hand: a batch answer formats 10,000 of them. */
+void view_format_id(uint64_t id, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, id >>= 4)
+		out[i] = hex[id & 15];
+	out[16] = '\0';
+}
+
+bool view_parse_id(const char *s, uint64_t *id)
+{
+	uint64_t v = 0;
+
+	if (!s || strlen(s) != 16)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		int h = hex_value((unsigned char)s[i]);
+		if (h < 0)
+			return false;
+		v = v << 4 | (uint64_t)h;
+	}
+	*id = v;
+	return v != 0;
+}
+
+const char *view_worker_name(uint32_t engine_worker_id, char *buf, size_t size)
+{
+	if (engine_worker_id >= JR_EXTERNAL_WORKER_BASE)
+		snprintf(buf, size, "w%u", engine_worker_id - JR_EXTERNAL_WORKER_BASE);
+	else
+		snprintf(buf, size, "local");
+	return buf;
+}
+
+/* --- jobs and executions ------------------------------------------------------------- */
+
+static void add_time(cJSON *o, const char *key, uint64_t ns)
+{
+	char t[40];
+
+	if (!ns) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	jr_format_rfc3339(ns, t, sizeof(t));
+	cJSON_AddStringToObject(o, key, t);
+}
+
+static void add_id(cJSON *o, const char *key, uint64_t id)
+{
+	char s[17];
+
+	if (!id) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	view_format_id(id, s);
+	cJSON_AddStringToObject(o, key, s);
+}
+
+static const char *queue_name(struct jr_engine *e, uint32_t queue_id, char *buf, size_t size)
+{
+	struct jr_queue_info q;
+
+	if (jr_queue_get_info(e, queue_id, &q) < 0)
+		return "default";
+	snprintf(buf, size, "%s", q.name);
+	return buf;
+}
+
+/* Copy the submitted fields the engine does not keep. */
+static void add_submitted(const struct submitted *t, cJSON *o, jr_job_id id)
+{
+	static const char *const keys[] = { "command", "requirements", "dependencies",
+					    "max_retries", "timeout", "retry_backoff",
+					    "retry_backoff_max", "scheduled_at", "payload", "env",
+					    "cwd" };
+	const char *text = submitted_json(t, id);
+	cJSON *sub = text ? cJSON_Parse(text) : NULL;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		cJSON *v = sub ? cJSON_DetachItemFromObjectCaseSensitive(sub, keys[i]) : NULL;
+		if (v)
+			cJSON_AddItemToObject(o, keys[i], v);
+	}
+	cJSON_Delete(sub);
+}
+
+/* The worker of the latest attempt; null before the first. */
+static void add_worker(cJSON *o, const struct jr_job_info *info)
+{
+	char w[32];
+
+	if (info->exec.execution_id)
+		cJSON_AddStringToObject(o, "worker_id",
+					view_worker_name(info->exec.worker_id, w, sizeof(w)));
+	else
+		cJSON_AddNullToObject(o, "worker_id");
+}
+
+static void add_reason(cJSON *o, const struct jr_job_info *info)
+{
+	if (info->reason)
+		cJSON_AddStringToObject(o, "reason", jr_reason_name(info->reason));
+	else
+		cJSON_AddNullToObject(o, "reason");
+}
+
+static void add_execution_fields(cJSON *o, const struct jr_job_info *info)
+{
+	add_id(o, "execution_id", info->exec.execution_id);
+	add_worker(o, info);
+	add_time(o, "start_time", info->exec.start_ns);
+	add_time(o, "end_time", info->exec.end_ns);
+}
+
+cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_job_info *info)
+{
+	cJSON *o = cJSON_CreateObject();
+	char qname[64];
+
+	add_id(o, "job_id", info->job_id);
+	cJSON_AddStringToObject(o, "name", info->name);
+	cJSON_AddStringToObject(o, "queue", queue_name(e, info->queue_id, qname, sizeof(qname)));
+	cJSON_AddNumberToObject(o, "priority", info->priority);
+	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
+	add_reason(o, info);
+	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
+	add_submitted(t, o, info->job_id);
+	add_time(o, "created_at", info->created_ns);
+	cJSON_AddNumberToObject(o, "attempts", info->attempts);
+	add_execution_fields(o, info);
+	if (info->exec.end_ns && info->exec.attempt)
+		cJSON_AddNumberToObject(o, "exit_code", info->exec.result);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	cJSON_AddNumberToObject(o, "signal", info->exec.signal);
+	cJSON_AddNumberToObject(o, "progress", info->progress);
+	cJSON_AddNumberToObject(o, "uid", info->owner_uid);
+	return o;
+}
+
+cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *usage = cJSON_CreateObject();
+
+	add_id(o, "execution_id", info->exec.execution_id);
+	add_id(o, "job_id", info->job_id);
+	add_worker(o, info);
+	cJSON_AddNumberToObject(o, "attempt", info->exec.attempt);
+	add_time(o, "start_time", info->exec.start_ns);
+	add_time(o, "end_time", info->exec.end_ns);
+	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
+	if (info->exec.end_ns)
+		cJSON_AddNumberToObject(o, "result", info->exec.result);
+	else
+		cJSON_AddNullToObject(o, "result");
+	add_reason(o, info);
+	cJSON_AddNumberToObject(usage, "max_rss_kib", (double)info->exec.max_rss_kib);
+	cJSON_AddNumberToObject(usage, "user_us", (double)info->exec.user_us);
+	cJSON_AddNumberToObject(usage, "system_us", (double)info->exec.system_us);
+	cJSON_AddItemToObject(o, "usage", usage);
+	add_submitted(t, o, info->job_id);
+	return o;
+}
+
+/* --- workers --------------------------------------------------------------------------- */
+
+static cJSON *labels_json(const char *c)
+{
+	cJSON *list = cJSON_CreateArray();
+
+	while (c && *c) {
+		size_t n = strcspn(c, ",");
+		char label[64];
+		snprintf(label, sizeof(label), "%.*s", (int)n, c);
+		if (n)
+			cJSON_AddItemToArray(list, cJSON_CreateString(label));
+		c += n + (c[n] == ',');
+	}
+	return list;
+}
+
+cJSON *view_worker(const struct worker *w)
+{
+	cJSON *o = cJSON_CreateObject();
+	char id[32], t[40];
+
+	snprintf(id, sizeof(id), "w%u", w->number);
+	cJSON_AddStringToObject(o, "worker_id", id);
+	cJSON_AddStringToObject(o, "name", w->name);
+	cJSON_AddStringToObject(o, "status", worker_status_name(w->status));
+	cJSON_AddItemToObject(o, "capabilities", labels_json(w->capabilities));
+	cJSON_AddItemToObject(o, "resources", w->resources_json ? cJSON_Parse(w->resources_json) :
+								   cJSON_CreateObject());
+	jr_format_rfc3339(w->last_heartbeat_ns, t, sizeof(t));
+	cJSON_AddStringToObject(o, "last_heartbeat", t);
+	cJSON_AddNumberToObject(o, "running", w->running);
+	cJSON_AddNumberToObject(o, "executions", (double)w->executions);
+	return o;
+}
+
+cJSON *view_local_worker(struct jr_engine *e, const char *capabilities)
+{
+	cJSON *o = cJSON_CreateObject(), *res = cJSON_CreateObject();
+	struct jr_stats st;
+
+	jr_engine_stats(e, &st);
+	cJSON_AddStringToObject(o, "worker_id", "local");
+	cJSON_AddStringToObject(o, "name", "jobringd");
+	cJSON_AddStringToObject(o, "status", st.cores_busy ? "busy" : "idle");
+	cJSON_AddItemToObject(o, "capabilities", labels_json(capabilities));
+	cJSON_AddNumberToObject(res, "cpus", st.cores);
+	cJSON_AddNumberToObject(res, "cpus_busy", st.cores_busy);
+	cJSON_AddItemToObject(o, "resources", res);
+	cJSON_AddNumberToObject(o, "running", st.cores_busy);
+	return o;
+}
