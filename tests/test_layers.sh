@@ -16,7 +16,7 @@ fail=0
 check() {	# check NAME WANT_RC [MODULE...]: layers.sh on $tmp/b exits WANT_RC
 	local name=$1 want=$2 rc
 	shift 2
-	JR_LAYERS=$tmp/LAYERS "$here/tools/layers.sh" "$tmp/b" "$@" >"$tmp/out" 2>&1
+	JR_LAYERS=$tmp/LAYERS JR_LAYERS_SRC= "$here/tools/layers.sh" "$tmp/b" "$@" >"$tmp/out" 2>&1
 	rc=$?
 	if [ "$rc" = "$want" ]; then
 		pass=$((pass + 1))

@@ -16,7 +16,11 @@ if [ "${1:-}" = -v ]; then verbose=-v; shift; fi
 only="$*"
 here=$(cd "$(dirname "$0")/.." && pwd)
 layers=${JR_LAYERS:-$here/src/LAYERS}
-objs=$(cd "$build/obj" && find . -name '*.o' ! -name 'jobring-all.o' | sed 's|^\./||' | sort)
+# Objects whose source is gone (a file moved or deleted since the build
+# made them) are not read; JR_LAYERS_SRC= reads every object.
+srcdir=${JR_LAYERS_SRC-$here/src}
+objs=$(cd "$build/obj" && find . -name '*.o' ! -name 'jobring-all.o' | sed 's|^\./||' | sort |
+	while read -r o; do [ -z "$srcdir" ] || [ -f "$srcdir/${o%.o}.c" ] && echo "$o"; done)
 [ -n "$objs" ] || { echo "layers: no objects under $build/obj" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
