@@ -17,13 +17,15 @@
 
 /* Outermost first. Locks of one rank are never held together. */
 enum jr_lock_rank {
-	JR_LOCK_DAEMON_STATE = 1,	/* the daemon's durable, recovery and snapshot state */
+	JR_LOCK_DAEMON_STATE = 1,	/* the daemon's recovery helpers and snapshot writer */
 	JR_LOCK_COORD_STATE = 2,	/* the coordinator's job lists (state_lock) */
 	JR_LOCK_COORD_INBOX = 3,	/* its inbox, cancels and spawn queue (lock) */
 	JR_LOCK_KEEPER = 4,		/* the keeper's spawn queue */
 	JR_LOCK_CGROUP_POOL = 5,	/* idle job cgroups */
 	JR_LOCK_EXEC_GROUPS = 6,	/* the executor's process groups */
-	JR_LOCK_RANKS = 7,
+	JR_LOCK_JOB_EVENTS = 7,		/* the daemon's queue of job events: filled from the
+					 * coordinator's callbacks, under its locks */
+	JR_LOCK_RANKS = 8,
 };
 
 struct jr_mutex {

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/common.h"
 #include "daemon/durable/durable.h"
 #include "daemon/net/reply.h"
@@ -54,7 +55,7 @@ struct durable {
 	struct jr_journal *j;
 	struct server *server;
 	/* Job events from the engine's threads. */
-	pthread_mutex_t lock;
+	struct jr_mutex lock;
 	struct queued_event *events, *taking;
 	size_t event_count, event_cap, taking_cap;
 	/* Ends to tell the engine about once durable (a ring, in seq order). */
@@ -84,7 +85,7 @@ int durable_open(struct durable **out, const struct durable_opts *o)
 	if (!d)
 		return -ENOMEM;
 	d->o = *o;
-	pthread_mutex_init(&d->lock, NULL);
+	jr_mutex_init(&d->lock, JR_LOCK_JOB_EVENTS);
 	d->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	rc = d->event_fd < 0 ? -errno : jr_journal_open(&d->j, &jo);
 	if (rc < 0) {
@@ -120,7 +121,7 @@ void durable_close(struct durable *d)
 	free(d->cancels);
 	if (d->event_fd >= 0)
 		close(d->event_fd);
-	pthread_mutex_destroy(&d->lock);
+	jr_mutex_destroy(&d->lock);
 	free(d);
 }
 
@@ -151,16 +152,16 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev)
 	struct durable *d = ctx;
 	bool wake;
 
-	pthread_mutex_lock(&d->lock);
+	jr_mutex_lock(&d->lock);
 	if (d->stopped) {
-		pthread_mutex_unlock(&d->lock);
+		jr_mutex_unlock(&d->lock);
 		return;
 	}
 	if (d->event_count == d->event_cap) {
 		size_t cap = d->event_cap ? d->event_cap * 2 : 1024;
 		struct queued_event *n = realloc(d->events, cap * sizeof(*n));
 		if (!n) {	/* the job's state is in the table; the journal misses it */
-			pthread_mutex_unlock(&d->lock);
+			jr_mutex_unlock(&d->lock);
 			fprintf(stderr, "jobringd: no memory to journal an event of job %016llx\n",
 				(unsigned long long)ev->job_id);
 			return;
@@ -177,7 +178,7 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev)
 	if (q->alloc_len)
 		memcpy(q->alloc_heap ? q->alloc_heap : q->alloc_inline, ev->alloc, q->alloc_len);
 	wake = d->event_count == 1;
-	pthread_mutex_unlock(&d->lock);
+	jr_mutex_unlock(&d->lock);
 	if (wake) {
 		uint64_t one = 1;
 		if (write(d->event_fd, &one, sizeof(one)) < 0)
@@ -187,12 +188,12 @@ void durable_job_event(void *ctx, const struct jr_job_event *ev)
 
 void durable_stop_recording(struct durable *d)
 {
-	pthread_mutex_lock(&d->lock);
+	jr_mutex_lock(&d->lock);
 	d->stopped = true;
 	for (size_t i = 0; i < d->event_count; i++)
 		free(d->events[i].alloc_heap);
 	d->event_count = 0;
-	pthread_mutex_unlock(&d->lock);
+	jr_mutex_unlock(&d->lock);
 }
 
 static uint16_t event_type(enum jr_job_event_kind kind)
@@ -338,14 +339,14 @@ static void take_events(struct durable *d)
 
 	if (read(d->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&d->lock);
+	jr_mutex_lock(&d->lock);
 	batch = d->events;
 	n = d->event_count;
 	cap = d->event_cap;
 	d->events = d->taking;
 	d->event_cap = d->taking_cap;
 	d->event_count = 0;
-	pthread_mutex_unlock(&d->lock);
+	jr_mutex_unlock(&d->lock);
 	for (size_t i = 0; i < n; i++) {
 		event_record(d, &batch[i]);
 		free(batch[i].alloc_heap);

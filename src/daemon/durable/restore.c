@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
 #include "daemon/state/jobspec.h"
@@ -175,7 +176,7 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 struct parse_pool {
 	pthread_t threads[PARSE_HELPERS_MAX];
 	uint32_t helpers;
-	pthread_mutex_t lock;
+	struct jr_mutex lock;
 	pthread_cond_t go, finished;
 	uint64_t round;			/* a new chunk to parse */
 	uint32_t working;		/* helpers still on this round */
@@ -221,20 +222,20 @@ static void *parse_helper_main(void *arg)
 	struct parse_pool *p = h->pool;
 	uint64_t seen = 0;
 
-	pthread_mutex_lock(&p->lock);
+	jr_mutex_lock(&p->lock);
 	for (;;) {
 		while (p->round == seen && !p->stop)
-			pthread_cond_wait(&p->go, &p->lock);
+			jr_cond_wait(&p->go, &p->lock);
 		if (p->stop)
 			break;
 		seen = p->round;
-		pthread_mutex_unlock(&p->lock);
+		jr_mutex_unlock(&p->lock);
 		parse_share(p, h->part);
-		pthread_mutex_lock(&p->lock);
+		jr_mutex_lock(&p->lock);
 		if (--p->working == 0)
 			pthread_cond_signal(&p->finished);
 	}
-	pthread_mutex_unlock(&p->lock);
+	jr_mutex_unlock(&p->lock);
 	return NULL;
 }
 
@@ -248,49 +249,49 @@ static void parse_pool_start(struct parse_pool *p, struct jr_engine *e)
 
 	memset(p, 0, sizeof(*p));
 	p->engine = e;
-	pthread_mutex_init(&p->lock, NULL);
+	jr_mutex_init(&p->lock, JR_LOCK_DAEMON_STATE);
 	pthread_cond_init(&p->go, NULL);
 	pthread_cond_init(&p->finished, NULL);
 	want = want < PARSE_HELPERS_MAX ? want : PARSE_HELPERS_MAX;
-	pthread_mutex_lock(&p->lock);	/* helpers start counted */
+	jr_mutex_lock(&p->lock);	/* helpers start counted */
 	for (uint32_t i = 0; i < want; i++) {
 		helper_args[i] = (struct parse_helper){ p, i + 1 };
 		if (pthread_create(&p->threads[i], NULL, parse_helper_main, &helper_args[i]) != 0)
 			break;
 		p->helpers++;
 	}
-	pthread_mutex_unlock(&p->lock);
+	jr_mutex_unlock(&p->lock);
 }
 
 /* Parse every job of c (or free what that left), on all the pool's
  * threads. */
 static void parse_pool_run(struct parse_pool *p, struct chunk *c, bool freeing)
 {
-	pthread_mutex_lock(&p->lock);
+	jr_mutex_lock(&p->lock);
 	p->chunk = c;
 	p->freeing = freeing;
 	p->working = p->helpers;
 	p->round++;
 	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->lock);
+	jr_mutex_unlock(&p->lock);
 	parse_share(p, 0);
-	pthread_mutex_lock(&p->lock);
+	jr_mutex_lock(&p->lock);
 	while (p->working)
-		pthread_cond_wait(&p->finished, &p->lock);
-	pthread_mutex_unlock(&p->lock);
+		jr_cond_wait(&p->finished, &p->lock);
+	jr_mutex_unlock(&p->lock);
 }
 
 static void parse_pool_stop(struct parse_pool *p)
 {
-	pthread_mutex_lock(&p->lock);
+	jr_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->lock);
+	jr_mutex_unlock(&p->lock);
 	for (uint32_t i = 0; i < p->helpers; i++)
 		pthread_join(p->threads[i], NULL);
 	pthread_cond_destroy(&p->go);
 	pthread_cond_destroy(&p->finished);
-	pthread_mutex_destroy(&p->lock);
+	jr_mutex_destroy(&p->lock);
 }
 
 static void chunk_drop(struct chunk *c, uint32_t k)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/common.h"
 #include "daemon/durable/snapshot.h"
 
@@ -63,7 +64,7 @@ struct snapshot {
 	/* Shared with the writer, under lock. */
 	pthread_t writer;
 	bool writer_started;
-	pthread_mutex_t lock;
+	struct jr_mutex lock;
 	pthread_cond_t cv;
 	struct chunk *q_head, *q_tail;
 	uint32_t queued;
@@ -116,7 +117,7 @@ static struct chunk *chunk_new(uint16_t type, size_t cap)
 
 static void queue_push(struct snapshot *s, struct chunk *c)
 {
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	if (s->q_tail)
 		s->q_tail->next = c;
 	else
@@ -124,7 +125,7 @@ static void queue_push(struct snapshot *s, struct chunk *c)
 	s->q_tail = c;
 	s->queued++;
 	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 }
 
 static int put_record(struct snapshot *s, uint16_t type, const void *a, size_t alen,
@@ -341,7 +342,7 @@ static int by_created(const void *x, const void *y)
 
 /* Wait under lock for cond, or stop: false on stop. */
 #define WAIT_FOR(s, cond) \
-	({ while (!(cond) && !(s)->stop) pthread_cond_wait(&(s)->cv, &(s)->lock); !(s)->stop; })
+	({ while (!(cond) && !(s)->stop) jr_cond_wait(&(s)->cv, &(s)->lock); !(s)->stop; })
 
 static void writer_sort(struct snapshot *s)
 {
@@ -366,7 +367,7 @@ static int writer_records(struct snapshot *s, struct jr_journal *j)
 	uint32_t since_commit = 0;
 	int rc = 0;
 
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	for (;;) {
 		if (!WAIT_FOR(s, s->q_head || s->end_asked))
 			break;
@@ -376,7 +377,7 @@ static int writer_records(struct snapshot *s, struct jr_journal *j)
 		s->q_head = c->next;
 		if (!s->q_head)
 			s->q_tail = NULL;
-		pthread_mutex_unlock(&s->lock);
+		jr_mutex_unlock(&s->lock);
 		if (rc == 0)
 			rc = jr_journal_append(j, c->type, c->data, (uint32_t)c->len, NULL);
 		if (rc == 0 && ++since_commit >= COMMIT_EVERY) {
@@ -384,12 +385,12 @@ static int writer_records(struct snapshot *s, struct jr_journal *j)
 			since_commit = 0;
 		}
 		free(c);
-		pthread_mutex_lock(&s->lock);
+		jr_mutex_lock(&s->lock);
 		s->queued--;
 		if (s->queued == CHUNKS_QUEUED / 2)
 			wake(s);	/* room: the loop may go on */
 	}
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 	return s->stop ? -ECANCELED : rc;
 }
 
@@ -470,29 +471,29 @@ static void *writer_main(void *arg)
 	struct snapshot *s = arg;
 	int rc;
 
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	if (WAIT_FOR(s, s->sort_asked)) {
-		pthread_mutex_unlock(&s->lock);
+		jr_mutex_unlock(&s->lock);
 		writer_sort(s);
-		pthread_mutex_lock(&s->lock);
+		jr_mutex_lock(&s->lock);
 		s->sorted = true;
 		wake(s);
 	}
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 	rc = s->stop ? -ECANCELED : writer_write(s);
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	s->wrc = rc;
 	s->written = true;
 	wake(s);
 	if (rc == 0 && WAIT_FOR(s, s->finalize_asked)) {
-		pthread_mutex_unlock(&s->lock);
+		jr_mutex_unlock(&s->lock);
 		rc = writer_install(s);
-		pthread_mutex_lock(&s->lock);
+		jr_mutex_lock(&s->lock);
 		s->wrc = rc;
 	}
 	s->finalized = true;
 	wake(s);
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -517,7 +518,7 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 	snprintf(s->tmp, sizeof(s->tmp), "%s/snapshot-tmp", state_dir);
 	/* Every record so far: the state listed below is at least this new. */
 	s->covers = jr_journal_next_seq(durable_journal(d)) - 1;
-	pthread_mutex_init(&s->lock, NULL);
+	jr_mutex_init(&s->lock, JR_LOCK_DAEMON_STATE);
 	pthread_cond_init(&s->cv, NULL);
 	s->v = malloc((size_t)st->jobs.capacity * sizeof(*s->v));
 	s->ends = malloc((size_t)st->jobs.capacity * sizeof(*s->ends));
@@ -540,18 +541,18 @@ static bool flag(struct snapshot *s, bool *f)
 {
 	bool v;
 
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	v = *f;
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 	return v;
 }
 
 static void ask(struct snapshot *s, bool *f)
 {
-	pthread_mutex_lock(&s->lock);
+	jr_mutex_lock(&s->lock);
 	*f = true;
 	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->lock);
+	jr_mutex_unlock(&s->lock);
 }
 
 static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
@@ -641,10 +642,10 @@ void snapshot_free(struct snapshot *s)
 	if (!s)
 		return;
 	if (s->writer_started) {
-		pthread_mutex_lock(&s->lock);
+		jr_mutex_lock(&s->lock);
 		s->stop = true;
 		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->lock);
+		jr_mutex_unlock(&s->lock);
 		pthread_join(s->writer, NULL);
 	}
 	while (s->q_head) {
@@ -658,7 +659,7 @@ void snapshot_free(struct snapshot *s)
 	if (s->phase != P_DONE || s->wrc < 0 || !s->finalized)
 		remove_tree(s->tmp);
 	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->lock);
+	jr_mutex_destroy(&s->lock);
 	free(s);
 }
 
