@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/common.h"
 #include "coord/coordinator.h"
+#include "engine/abi.h"
 #include "engine/engine.h"
 #include "shm/jobtab.h"
 #include "shm/prio.h"
@@ -92,6 +93,8 @@ int jr_engine_open(struct jr_engine **out, const struct jr_engine_opts *opts)
 	struct jr_engine *e;
 	int rc;
 
+	if (opts && !jr_abi_opts_valid(opts))
+		return -EINVAL;
 	if (opts)
 		o = *opts;
 	else
