@@ -130,7 +130,8 @@ $(BUILD)/jobring.pc: jobring.pc.in include/jobring.h
 version:
 	@echo $(JR_VERSION)
 
-# The shared library exports exactly the functions declared in jobring.h.
+# The shared library exports exactly the functions declared in jobring.h,
+# and each has a man page (tools/check-man.sh).
 check-exports: $(SHARED_LIB)
 	@nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {sub(/@.*/, "", $$3); print $$3}' \
 		| grep -v '^JOBRING_' | sort > $(BUILD)/exports.txt; \
@@ -138,6 +139,7 @@ check-exports: $(SHARED_LIB)
 	if ! cmp -s $(BUILD)/exports.txt $(BUILD)/declared.txt; then \
 		echo "exports differ from jobring.h:"; diff $(BUILD)/declared.txt $(BUILD)/exports.txt; exit 1; fi; \
 	echo "exports: the $$(wc -l < $(BUILD)/exports.txt) functions of jobring.h"
+	@tools/check-man.sh $(BUILD)/exports.txt docs/man
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
 	@mkdir -p $(@D)
