@@ -20,6 +20,6 @@ check "jobring --version" "$("$build/jobring" --version)" "jobring $v"
 check jobring.pc "$(sed -n 's/^Version: //p' "$build/jobring.pc")" "$v"
 check soname "$(readelf -d "$build/libjobring.so.$major" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')" \
 	"libjobring.so.$major"
-check "make version" "$(make -s -C "$top" version)" "$v"
+check "make version" "$(make -s --no-print-directory -C "$top" version)" "$v"
 echo "test_version: $v, $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
