@@ -9,6 +9,14 @@
 #   make deps       apt-get the Debian packages that are missing
 #   make deb        build/jobring_VERSION_ARCH.deb (tools/deb/)
 
+# The version is written once, in jobring.h (JR_VERSION_MAJOR, _MINOR,
+# _PATCH); jobring.pc and the soname take it from there, the programs'
+# --version from jr_version(). `make version` prints it.
+JR_VERSION := $(shell awk '$$2 == "JR_VERSION_MAJOR" { a = $$3 } $$2 == "JR_VERSION_MINOR" { b = $$3 } \
+	$$2 == "JR_VERSION_PATCH" { c = $$3 } END { print a "." b "." c }' include/jobring.h)
+JR_VERSION_MAJOR := $(firstword $(subst ., ,$(JR_VERSION)))
+SONAME := libjobring.so.$(JR_VERSION_MAJOR)
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
@@ -52,8 +60,9 @@ SIM_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/sim/*.c))
 ALL_HDRS := $(shell find src -name '*.h') include/jobring.h
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
-TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh tests/test_keeper.sh \
-	tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh tools/demo.sh
+TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh \
+	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
+	tests/test_version.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart
@@ -68,7 +77,7 @@ CLI := $(BUILD)/jobring
 DAEMON_LIBS := -lcjson -lsystemd
 
 STATIC_LIB := $(BUILD)/libjobring.a
-SHARED_LIB := $(BUILD)/libjobring.so.0
+SHARED_LIB := $(BUILD)/$(SONAME)
 # Everything, internal names included: for the daemon, the CLI, the
 # tools, the white-box tests and bench/. Programs outside use libjobring.
 INTERNAL_LIB := $(BUILD)/libjobring-internal.a
@@ -76,7 +85,7 @@ LINK_LIB := $(INTERNAL_LIB) $(LIBS)
 PUBLIC_LINK := $(STATIC_LIB) $(LIBS)
 
 .PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
-	install clean check-exports check-layers
+	install clean check-exports check-layers version deb
 
 all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
@@ -110,16 +119,20 @@ $(STATIC_LIB): $(LIB_OBJS) $(BUILD)/public-symbols.txt
 	ar rcs $@ $(BUILD)/obj/jobring-all.o
 
 $(SHARED_LIB): $(LIB_OBJS) src/engine/libjobring.map
-	$(CC) -shared -Wl,-soname,libjobring.so.0 \
+	$(CC) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/engine/libjobring.map $(LDFLAGS_ALL) \
 		-o $@ $(LIB_OBJS) $(LIBS)
-	ln -sf libjobring.so.0 $(BUILD)/libjobring.so
+	ln -sf $(SONAME) $(BUILD)/libjobring.so
 
-$(BUILD)/jobring.pc: jobring.pc.in
+$(BUILD)/jobring.pc: jobring.pc.in include/jobring.h
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(JR_VERSION)|' $< > $@
 
-# The shared library exports exactly the functions declared in jobring.h.
+version:
+	@echo $(JR_VERSION)
+
+# The shared library exports exactly the functions declared in jobring.h,
+# and each has a man page (tools/check-man.sh).
 check-exports: $(SHARED_LIB)
 	@nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {sub(/@.*/, "", $$3); print $$3}' \
 		| grep -v '^JOBRING_' | sort > $(BUILD)/exports.txt; \
@@ -127,6 +140,7 @@ check-exports: $(SHARED_LIB)
 	if ! cmp -s $(BUILD)/exports.txt $(BUILD)/declared.txt; then \
 		echo "exports differ from jobring.h:"; diff $(BUILD)/declared.txt $(BUILD)/exports.txt; exit 1; fi; \
 	echo "exports: the $$(wc -l < $(BUILD)/exports.txt) functions of jobring.h"
+	@tools/check-man.sh $(BUILD)/exports.txt docs/man
 
 # Calls point down the layers of src/LAYERS and no files call each other
 # (tools/layers.sh, from the objects' symbols), in every module.
@@ -207,7 +221,7 @@ deps:
 TEST_TIMEOUT ?= 600
 
 test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
-		$(BUILD)/tests/notify_listen
+		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
@@ -278,15 +292,16 @@ install: lib bin
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(CLI) $(JOURNAL_TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 644 docs/man/jobring.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 docs/man/jobringd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobring.1 > $(DESTDIR)$(PREFIX)/share/man/man1/jobring.1
+	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobringd.8 > $(DESTDIR)$(PREFIX)/share/man/man8/jobringd.8
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libjobring.so.0 $(DESTDIR)$(PREFIX)/lib/libjobring.so
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjobring.so
 	install -m 644 include/jobring.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' jobring.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(JR_VERSION)|' jobring.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/jobring.pc
-	install -m 644 docs/man/jobring.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	for p in docs/man/*.3; do sed 's|@VERSION@|$(JR_VERSION)|' $$p \
+		> $(DESTDIR)$(PREFIX)/share/man/man3/$${p##*/}; done
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|' tools/systemd/jobringd.service.in \
 		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/jobringd.service
@@ -295,7 +310,7 @@ install: lib bin
 # make deb: build/jobring_VERSION_ARCH.deb, the release build staged by
 # `make install PREFIX=/usr` and packaged by tools/deb/build.sh (Depends
 # from dpkg-shlibdeps); tests/package_check.sh installs and drives it.
-DEB_VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+DEB_VERSION := $(JR_VERSION)
 DEB_WORK := build/deb
 DEB_MAINTAINER ?= jobring maintainers <maintainers@jobring.invalid>
 

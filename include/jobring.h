@@ -12,9 +12,16 @@
  *  - "thread-safe" means any number of threads may call it concurrently on
  *    the same engine; every function here is, except jr_engine_close();
  *  - pointers passed in are borrowed for the duration of the call only,
- *    unless the comment says otherwise.
+ *    unless the comment says otherwise;
+ *  - structs keep their size (given beside each) from one version to the
+ *    next, so that a program built against an older header keeps working:
+ *    each ends in reserved room, which later versions give meanings in
+ *    which zero is the old behaviour. A struct passed in must have its
+ *    reserved fields zero (a designated initializer, = { 0 } or
+ *    jr_engine_opts_init() does that), or the call fails with -EINVAL; one
+ *    the library fills has them zeroed. No struct has implicit padding.
  *
- * Man page: docs/man/jobring.3.
+ * Man pages: jobring(3), and one per call (jr_engine_open(3), ...).
  */
 #ifndef JOBRING_H
 #define JOBRING_H
@@ -26,8 +33,23 @@
 extern "C" {
 #endif
 
+/* The version of this header; jr_version() says which library runs.
+ * The only place it is written: the Makefile reads it here for
+ * jobring.pc and the soname (libjobring.so.MAJOR), and jobringd and
+ * jobring print jr_version(). */
 #define JR_VERSION_MAJOR 0
-#define JR_VERSION_MINOR 1
+#define JR_VERSION_MINOR 2
+#define JR_VERSION_PATCH 0
+#define JR_VERSION_STR_(x) #x
+#define JR_VERSION_STR(x) JR_VERSION_STR_(x)
+/* "MAJOR.MINOR.PATCH" */
+#define JR_VERSION_STRING JR_VERSION_STR(JR_VERSION_MAJOR) "." \
+	JR_VERSION_STR(JR_VERSION_MINOR) "." JR_VERSION_STR(JR_VERSION_PATCH)
+
+/* The version of the library this program runs with, "MAJOR.MINOR.PATCH"
+ * (JR_VERSION_STRING of the header it was built from; static storage,
+ * never NULL). Never fails; thread-safe. */
+const char *jr_version(void);
 
 /* Priorities: integers JR_PRIORITY_MIN..JR_PRIORITY_MAX, higher runs first,
  * equal priority runs in submission order. Each value is its own lock-free
@@ -53,24 +75,28 @@ typedef uint64_t jr_job_id;
 
 struct jr_engine;
 
-/* Passed to a running function job. Valid only during the call. */
+/* Passed to a running function job. Valid only during the call.
+ * 64 bytes. */
 struct jr_job_ctx {
 	jr_job_id job_id;
 	uint32_t worker_id;
 	uint32_t attempt;
 	void *internal;		/* jobring's; do not touch */
+	uint64_t reserved[5];	/* zero */
 };
 
 /* A function job. Returns 0 for success; any other value marks the job
  * failed and is recorded as its result code. Runs on a worker thread. */
 typedef int (*jr_job_fn)(void *arg, const struct jr_job_ctx *ctx);
 
+/* A function job. 48 bytes. */
 struct jr_job_spec {
 	jr_job_fn fn;		/* required */
 	void *arg;		/* passed to fn; the caller keeps ownership */
 	int priority;		/* JR_PRIORITY_MIN..MAX or JR_PRIORITY_FROM_QUEUE */
 	uint32_t queue_id;	/* JR_QUEUE_DEFAULT or from jr_queue_create() */
 	const char *name;	/* optional, copied into the region; < JR_NAME_MAX */
+	uint64_t reserved[2];	/* must be zero */
 };
 
 enum jr_job_state {
@@ -96,7 +122,7 @@ enum jr_reason {
 	JR_REASON_COORDINATOR_LOST = 8,	/* the daemon died while it ran */
 };
 
-/* One attempt at running a job: the JobExecution entity. */
+/* One attempt at running a job: the JobExecution entity. 96 bytes. */
 struct jr_execution {
 	uint64_t execution_id;	/* unique per attempt; 0 if never started */
 	jr_job_id job_id;
@@ -107,21 +133,23 @@ struct jr_execution {
 	int32_t result;		/* function: its return value; command: exit code */
 	enum jr_job_state status;
 	/* Command jobs only. */
-	int32_t signal;		/* 0 unless killed by a signal */
 	uint64_t max_rss_kib;
 	uint64_t user_us;
 	uint64_t system_us;
+	int32_t signal;		/* 0 unless killed by a signal */
+	uint32_t reserved[5];	/* zero */
 };
 
+/* A job as jr_job_get() sees it. 1024 bytes. */
 struct jr_job_info {
 	jr_job_id job_id;
 	enum jr_job_state state;
+	enum jr_reason reason;	/* why it is in that state */
 	int priority;
 	uint32_t queue_id;
 	uint64_t created_ns;	/* CLOCK_REALTIME, ns since the epoch */
 	struct jr_execution exec;	/* the latest attempt */
 	uint32_t attempts;	/* attempts made, one waiting to retry too */
-	enum jr_reason reason;
 	int progress;		/* 0-100, or -1 if never reported */
 	int is_command;
 	int is_external;	/* run by an external worker (JR_COMMAND_EXTERNAL) */
@@ -130,10 +158,12 @@ struct jr_job_info {
 	char name[JR_NAME_MAX];	/* "" when the job has none */
 	char stdout_path[256];	/* command jobs: where their output goes */
 	char stderr_path[256];
+	uint64_t reserved[13];	/* zero */
 };
 
 #define JR_WAIT_BUCKETS 26
 
+/* An engine's counters. 512 bytes. */
 struct jr_stats {
 	uint64_t submitted;
 	uint64_t queued;	/* sum of queued_by_priority */
@@ -143,16 +173,17 @@ struct jr_stats {
 	uint64_t succeeded;
 	uint64_t failed;
 	uint64_t cancelled;
-	uint32_t workers;
-	uint32_t workers_parked;
 	uint64_t region_bytes;
-	uint32_t capacity;
 	/* Command jobs: time from submission to first start. Bucket i counts
 	 * waits under 2^i microseconds (the last: everything longer). */
 	uint64_t start_wait_us_hist[JR_WAIT_BUCKETS];
 	uint64_t start_wait_us_sum;
+	uint32_t workers;
+	uint32_t workers_parked;
 	uint32_t cores;		/* this host's cores, as the engine sees it */
 	uint32_t cores_busy;	/* held by running command jobs */
+	uint32_t capacity;	/* job slots */
+	uint32_t reserved[37];	/* zero */
 };
 
 enum jr_engine_flags {
@@ -181,17 +212,18 @@ enum jr_job_event_kind {
 
 #define JR_ALLOC_BYTES_MAX 1024u
 
-/* One change of a command job, for jr_engine_opts.job_event. */
+/* One change of a command job, for jr_engine_opts.job_event. 192 bytes. */
 struct jr_job_event {
 	jr_job_id job_id;
+	uint64_t time_ns;		/* CLOCK_REALTIME */
 	enum jr_job_event_kind kind;
 	enum jr_job_state state;	/* ENDED: the final state */
 	enum jr_reason reason;		/* RETRYING, ENDED: why */
 	uint32_t attempt;		/* the attempt started or ended; 0: none ran */
 	uint32_t worker_id;
-	uint64_t time_ns;		/* CLOCK_REALTIME */
 	int32_t exit_code;
 	int32_t signal;
+	int32_t pid;			/* STARTED: the process (see below) */
 	uint64_t max_rss_kib;
 	uint64_t user_us;
 	uint64_t system_us;
@@ -199,16 +231,17 @@ struct jr_job_event {
 	 * with the same pid (its start in clock ticks after boot, this
 	 * boot's id), and the resources it holds (opaque bytes, valid during
 	 * the call; given back in jr_job_restore.alloc). */
-	int32_t pid;
 	uint64_t pid_start_ticks;
 	uint8_t boot_id[16];
 	uint32_t cgroup_slot;	/* its cgroup, job-<slot> under the subtree; 0: none */
-	const void *alloc;
 	uint32_t alloc_len;	/* at most JR_ALLOC_BYTES_MAX */
+	const void *alloc;
 	/* RETRYING: the next attempt starts no earlier (its backoff). */
 	uint64_t not_before_ns;
+	uint64_t reserved[9];	/* zero */
 };
 
+/* How an engine runs. 256 bytes; jr_engine_opts_init() fills it. */
 struct jr_engine_opts {
 	uint32_t capacity;	/* job slots; 0: JR_CAPACITY_DEFAULT */
 	uint32_t workers;	/* 0: one per core of the topology */
@@ -218,21 +251,21 @@ struct jr_engine_opts {
 	uint32_t spin_us;	/* busy-wait before parking; 0: 50 */
 	uint32_t flags;		/* enum jr_engine_flags */
 	/* Command jobs. */
+	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
 	const char *state_dir;	/* per-job output files, created with the first
 				 * command job; NULL: /tmp/jobring-<pid> */
-	uint32_t kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 10,000 */
 	uint64_t mem_per_node;	/* memory pool per NUMA node; 0: hwloc's figure */
 	uint32_t gpus_per_node;
-	/* Host-wide counted resources, "name=total,..." (e.g.
-	 * "licenses=5,scratch_gb=100"; at most 8), and the capability labels
-	 * this host offers, "label,label" (at most 64). */
-	const char *custom_resources;
-	const char *capabilities;
 	/* Runner threads for command jobs: each starts a child, waits for it,
 	 * ends its job and starts the next. 0: one per core of the topology
 	 * (every command job holds a core, so that never limits how many run).
 	 * See JR_ENGINE_SPAWN_INLINE. */
 	uint32_t runner_threads;
+	/* Host-wide counted resources, "name=total,..." (e.g.
+	 * "licenses=5,scratch_gb=100"; at most 8), and the capability labels
+	 * this host offers, "label,label" (at most 64). */
+	const char *custom_resources;
+	const char *capabilities;
 	/* Told of every start, retry and end of a command job (jobringd
 	 * journals them); NULL: no one. Called on the engine's coordinator
 	 * or runner threads, one call at a time, with the engine's state
@@ -251,6 +284,7 @@ struct jr_engine_opts {
 	 * threads), and end with it. */
 	const char *keeper_socket;
 	char *const *keeper_argv;
+	uint64_t reserved[17];	/* must be zero */
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -258,8 +292,8 @@ void jr_engine_opts_init(struct jr_engine_opts *opts);
 
 /* Create the region, discover (or model) the topology, start the workers.
  * On success *out owns everything until jr_engine_close(). opts may be NULL.
- * Errors: -EINVAL (bad option), -ENOMEM, or the error of the failing
- * system call. Thread-safe (engines are independent). */
+ * Errors: -EINVAL (bad option, reserved fields not zero), -ENOMEM, or the
+ * error of the failing system call. Thread-safe (engines are independent). */
 int jr_engine_open(struct jr_engine **out, const struct jr_engine_opts *opts);
 
 enum jr_close_mode {
@@ -292,7 +326,8 @@ int jr_engine_wait_all(struct jr_engine *e);
 int jr_engine_stats(struct jr_engine *e, struct jr_stats *out);
 
 /* Submit one job. *id_out (may be NULL) receives its id. Lock-free.
- * Errors: -EINVAL (no fn, priority out of range, name too long),
+ * Errors: -EINVAL (no fn, priority out of range, name too long, reserved
+ * fields not zero),
  * -ENOENT (unknown queue), -EAGAIN (job table or name arena full; retry
  * after jobs finish), -ESHUTDOWN (engine closing). */
 int jr_job_submit(struct jr_engine *e, const struct jr_job_spec *spec,
@@ -322,7 +357,7 @@ int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
  * limit and retries. Resources are reserved and released by the engine's
  * coordinator thread, which starts the job when its dependencies have
  * succeeded, its start time has come and the resources are free (EASY
- * backfilling, see docs/ARCHITECTURE.md). */
+ * backfilling, see docs/ARCHITECTURE.md). 256 bytes. */
 struct jr_command_spec {
 	char *const *argv;		/* required */
 	char *const *env;		/* NAME=VALUE added to the engine's environment */
@@ -330,18 +365,20 @@ struct jr_command_spec {
 	const char *name;
 	int priority;			/* as for function jobs */
 	uint32_t queue_id;
+	/* What it holds while it runs. */
 	uint32_t cpus;			/* whole cores; 0 counts as 1 */
 	uint32_t gpus;
 	uint64_t mem_bytes;
-	int span_numa;			/* may spread over NUMA nodes */
 	const char *resources;		/* "licenses=2,..." from the engine's custom_resources */
 	const char *capabilities;	/* labels the host must offer: "ib,avx512" */
+	int span_numa;			/* may spread over NUMA nodes */
 	int use_umask;			/* 0: inherit the engine's umask */
 	int umask;			/* with use_umask: the job's file mode mask */
+	/* When it runs, for how long, how often. */
+	uint32_t max_retries;
 	const jr_job_id *after;		/* command jobs that must succeed first */
 	size_t after_count;
 	uint64_t timeout_ms;		/* 0: none */
-	uint32_t max_retries;
 	uint64_t backoff_base_ms;	/* first retry delay; 0: 1,000 */
 	uint64_t backoff_max_ms;	/* cap; 0: 60,000 */
 	uint64_t scheduled_at_ns;	/* CLOCK_REALTIME; 0: now */
@@ -352,6 +389,7 @@ struct jr_command_spec {
 	int run_as_user;
 	uint32_t uid, gid;
 	uint32_t flags;			/* enum jr_command_flags */
+	uint64_t reserved[13];		/* must be zero */
 };
 
 enum jr_command_flags {
@@ -363,7 +401,8 @@ enum jr_command_flags {
 	JR_COMMAND_EXTERNAL = 1u << 0,
 };
 
-/* Submit a command job. Errors: -EINVAL (no argv, bad priority), -ENOENT
+/* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved
+ * fields not zero), -ENOENT
  * (unknown queue or dependency), -E2BIG (more resources than this host
  * has), -EAGAIN (table full), -ENOMEM, -ESHUTDOWN, or the error of
  * creating state_dir (-EACCES...). Thread-safe. Its
@@ -377,13 +416,15 @@ int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
  * all are submitted, or none (the first error is returned, with
  * *bad_index, if not NULL, set to the spec that caused it). ids_out (may
  * be NULL) receives n ids. One hand-over to the coordinator for the whole
- * batch. Errors as jr_command_submit(). Thread-safe. */
+ * batch. Errors as jr_command_submit(); the specs' reserved fields are
+ * checked before anything else. Thread-safe. */
 int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			    size_t n, jr_job_id *ids_out, size_t *bad_index);
 
 /* A command job as it was when a daemon stopped, to be restored with
  * its id (recovery from a journal). state is JR_JOB_QUEUED for a job
- * that is to run (again), or the final state of one that ended. */
+ * that is to run (again), or the final state of one that ended.
+ * 256 bytes. */
 struct jr_job_restore {
 	jr_job_id job_id;
 	enum jr_job_state state;
@@ -402,9 +443,9 @@ struct jr_job_restore {
 	 * from then) if its executor still holds it or it still lives, and
 	 * otherwise runs it again as the next attempt (coordinator_lost). */
 	int32_t pid;
+	uint32_t cgroup_slot;
 	uint64_t pid_start_ticks;
 	uint8_t boot_id[16];
-	uint32_t cgroup_slot;
 	const void *alloc;
 	uint32_t alloc_len;
 	/* QUEUED or RUNNING: a cancel was acknowledged that the job has not
@@ -413,6 +454,7 @@ struct jr_job_restore {
 	 * queued one never starts, one whose process its executor saw end
 	 * meanwhile ends cancelled with that attempt's status. */
 	int cancel;
+	uint64_t reserved[15];		/* must be zero */
 };
 
 /* Put n command jobs back at their ids: before the first submission,
@@ -421,8 +463,9 @@ struct jr_job_restore {
  * must be restored before it (in an earlier call, or earlier in the same
  * one). Queued jobs are scheduled as if just submitted, their attempts
  * kept; running ones are taken back or run again (see above); final ones
- * are only shown. Errors: -EINVAL (a spec, or an id
- * outside the table), -EEXIST (an id's slot restored twice), -EBUSY
+ * are only shown. Errors: -EINVAL (a spec, a restore's reserved fields
+ * not zero, which is checked before anything else, or an id outside the
+ * table), -EEXIST (an id's slot restored twice), -EBUSY
  * (after restore_done or a submission), with *bad_index, and none of the
  * call's jobs restored; or -ENOMEM (arena full) with *bad_index, the jobs
  * before it restored (and queued ones scheduled) all the same. */
@@ -478,6 +521,7 @@ int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 /* Find a queue by name. Errors: -ENOENT. */
 int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);
 
+/* A queue's settings and counters. 128 bytes. */
 struct jr_queue_info {
 	uint32_t queue_id;
 	char name[48];
@@ -485,13 +529,15 @@ struct jr_queue_info {
 	uint32_t max_workers;	/* 0: no cap */
 	uint32_t running;	/* function jobs holding a run token */
 	uint32_t held;		/* function jobs waiting for one */
+	uint32_t reserved[15];	/* zero */
 };
 
 /* A queue's settings and counters. Errors: -ENOENT (no such queue).
  * Queue ids run from 0 to JR_QUEUE_MAX - 1. */
 int jr_queue_get_info(struct jr_engine *e, uint32_t queue_id, struct jr_queue_info *out);
 
-/* How command jobs are run: cgroups, the keeper, what a restart found. */
+/* How command jobs are run: cgroups, the keeper, what a restart found.
+ * 1024 bytes. */
 struct jr_exec_info {
 	int cgroups;			/* 1: a cgroup per command job */
 	char cgroup_path[512];		/* where job cgroups go */
@@ -503,6 +549,7 @@ struct jr_exec_info {
 	uint64_t adopted;		/* still running: taken back */
 	uint64_t ended_while_away;	/* ended meanwhile: their status collected */
 	uint64_t lost;			/* gone without a status: run again */
+	uint64_t reserved[19];		/* zero */
 };
 
 /* Fill *out. Thread-safe. */

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		case 's': c.socket = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(stdout); return CLI_OK;
-		case 'V': printf("jobring %d.%d\n", JR_VERSION_MAJOR, JR_VERSION_MINOR); return CLI_OK;
+		case 'V': printf("jobring %s\n", jr_version()); return CLI_OK;
 		default: usage(stderr); return CLI_USAGE;
 		}
 	}

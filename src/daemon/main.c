@@ -301,7 +301,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 			exit(0);
 		}
 		if (c == O_VERSION) {
-			printf("jobringd %d.%d\n", JR_VERSION_MAJOR, JR_VERSION_MINOR);
+			printf("jobringd %s\n", jr_version());
 			exit(0);
 		}
 		if (c == '?' || !apply_opt(d, c, optarg)) {

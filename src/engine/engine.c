@@ -18,6 +18,7 @@
 #include "shm/cmdrec.h"
 #include "coord/coordinator.h"
 #include "base/common.h"
+#include "engine/abi.h"
 #include "engine/engine.h"
 #include "shm/counters.h"
 #include "shm/jobtab.h"
@@ -113,7 +114,7 @@ static int spec_resolve(struct jr_region *r, const struct jr_job_spec *spec,
 
 	if (!q)
 		return -ENOENT;
-	if (!spec->fn)
+	if (!spec->fn || !jr_abi_job_spec_valid(spec))
 		return -EINVAL;
 	if (prio == JR_PRIORITY_FROM_QUEUE)
 		prio = q->priority;
@@ -379,6 +380,7 @@ int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 {
 	int rc = jr_jobtab_snapshot(&e->region, id, out);
 
+	jr_abi_job_info_clear_reserved(out);
 	out->stdout_path[0] = out->stderr_path[0] = '\0';
 	if (rc == 0 && out->is_command)
 		jr_coord_output_paths(e->coord, id, out->stdout_path, out->stderr_path,
@@ -398,19 +400,23 @@ int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 int jr_command_submit(struct jr_engine *e, const struct jr_command_spec *spec,
 		      jr_job_id *id_out)
 {
+	if (jr_abi_command_specs_check(spec, 1, NULL) < 0)
+		return -EINVAL;
 	return jr_coord_submit(e->coord, spec, id_out);
 }
 
 int jr_command_submit_batch(struct jr_engine *e, const struct jr_command_spec *specs,
 			    size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
+	if (jr_abi_command_specs_check(specs, n, bad_index) < 0)
+		return -EINVAL;
 	return jr_coord_submit_batch(e->coord, specs, n, ids_out, bad_index);
 }
 
 int jr_command_restore(struct jr_engine *e, const struct jr_command_spec *specs,
 		       const struct jr_job_restore *restore, size_t n, size_t *bad_index)
 {
-	if (!e)
+	if (!e || jr_abi_restores_check(specs, restore, n, bad_index) < 0)
 		return -EINVAL;
 	return jr_coord_restore_batch(e->coord, specs, restore, n, bad_index);
 }

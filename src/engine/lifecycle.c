@@ -9,6 +9,7 @@
 #include "base/common.h"
 #include "shm/counters.h"
 #include "coord/coordinator.h"
+#include "engine/abi.h"
 #include "engine/engine.h"
 #include "shm/jobtab.h"
 #include "shm/prio.h"
@@ -104,6 +105,8 @@ int jr_engine_open(struct jr_engine **out, const struct jr_engine_opts *opts)
 	struct jr_engine *e;
 	int rc;
 
+	if (opts && !jr_abi_opts_valid(opts))
+		return -EINVAL;
 	if (opts)
 		o = *opts;
 	else

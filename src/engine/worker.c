@@ -108,7 +108,7 @@ static bool admit(struct jr_engine *e, struct jr_slot *s, uint32_t index,
 static void run_job(struct jr_worker *w, struct jr_slot *s, uint32_t index,
 		    uint64_t *now, struct batch_tally *t)
 {
-	struct jr_job_ctx ctx;
+	struct jr_job_ctx ctx = { 0 };	/* its reserved fields too */
 	jr_job_fn fn = (jr_job_fn)(uintptr_t)s->fn;
 	int rc;
 
