@@ -133,13 +133,18 @@ version:
 
 # The shared library exports exactly the functions declared in jobring.h,
 # and each has a man page (tools/check-man.sh).
-check-exports: $(SHARED_LIB)
+check-exports: $(SHARED_LIB) $(STATIC_LIB)
 	@nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBR]/ {sub(/@.*/, "", $$3); print $$3}' \
 		| grep -v '^JOBRING_' | sort > $(BUILD)/exports.txt; \
 	grep -oE '\bjr_[a-z_]+\(' include/jobring.h | tr -d '(' | sort -u > $(BUILD)/declared.txt; \
 	if ! cmp -s $(BUILD)/exports.txt $(BUILD)/declared.txt; then \
 		echo "exports differ from jobring.h:"; diff $(BUILD)/declared.txt $(BUILD)/exports.txt; exit 1; fi; \
 	echo "exports: the $$(wc -l < $(BUILD)/exports.txt) functions of jobring.h"
+	@nm -g --defined-only $(STATIC_LIB) | awk 'NF == 3 {print $$3}' | sort > $(BUILD)/archive-globals.txt; \
+	if ! cmp -s $(BUILD)/archive-globals.txt $(BUILD)/declared.txt; then \
+		echo "libjobring.a's global symbols differ from jobring.h:"; \
+		diff $(BUILD)/declared.txt $(BUILD)/archive-globals.txt; exit 1; fi; \
+	echo "libjobring.a: no global symbol but those"
 	@tools/check-man.sh $(BUILD)/exports.txt docs/man
 
 # Calls point down the layers of src/LAYERS and no files call each other
