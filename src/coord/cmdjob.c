@@ -165,7 +165,7 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->spawner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
+	if (co->runner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
 	job->running = true;
 	job->reaped = false;
@@ -184,7 +184,7 @@ void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 		jr_cmd_child_signal(job, sig);
 }
 
-/* Back on the coordinator: the spawner has started the child, or not. */
+/* Back on the coordinator: the runner has started the child, or not. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
@@ -256,7 +256,7 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	/* Out of the epoll set before the close: a child a runner clones now
 	 * holds a copy of the pidfd until it execs, and epoll keeps watching
 	 * a file until its last descriptor is closed. */
-	if (co->spawner_count == 0 && job->child.pidfd >= 0)
+	if (co->runner_count == 0 && job->child.pidfd >= 0)
 		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
 	jr_exec_close(&job->child);
 	jr_cgroup_job_close(&job->cgroup);

@@ -55,7 +55,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 		}
 		return;
 	}
-	if (co->spawner_count == 0) {	/* spawn on this thread */
+	if (co->runner_count == 0) {	/* spawn on this thread */
 		job->spawn_rc = jr_cmd_child_spawn(co, job);
 		job->next = co->spawned_here;
 		co->spawned_here = job;

@@ -66,7 +66,7 @@ struct cmd_job {
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
-	bool spawning;		/* handed to a spawner thread */
+	bool spawning;		/* handed to a runner thread */
 	int spawn_rc;
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
@@ -146,12 +146,12 @@ struct jr_coordinator {
 	 * it, then ends its job and runs the pass itself, so a core that frees
 	 * up gets its next child without a hand-off. Without runners the
 	 * coordinator spawns and reaps through epoll. */
-	pthread_t *spawners;
-	uint32_t spawner_count;
+	pthread_t *runners;
+	uint32_t runner_count;
 	pthread_cond_t spawn_cv;	/* under lock */
 	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
 	struct cmd_job *spawned_here;	/* spawned inline (JR_ENGINE_SPAWN_INLINE) */
-	bool spawners_stop;		/* under lock */
+	bool runners_stop;		/* under lock */
 	uint64_t outstanding;		/* submitted, not yet final */
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */

@@ -70,11 +70,11 @@ struct jr_exec_result {
  * and out->progress_fd until jr_exec_close(). Thread-safe. */
 int jr_exec_spawn(const struct jr_exec_spec *spec, struct jr_child *out);
 
-/* A spawner holds a few descriptors per running job (its pidfd, progress
- * pipe and cgroup): raise this process's RLIMIT_NOFILE to its hard limit
- * (root: up to 1,048,576, if fs.nr_open allows). Jobs started afterwards
- * get the soft limit there was before, as programs that close every
- * possible descriptor expect. Returns the new soft limit. */
+/* A process that spawns jobs holds a few descriptors per running job (its
+ * pidfd, progress pipe and cgroup): raise this process's RLIMIT_NOFILE to
+ * its hard limit (root: up to 1,048,576, if fs.nr_open allows). Jobs
+ * started afterwards get the soft limit there was before, as programs that
+ * close every possible descriptor expect. Returns the new soft limit. */
 unsigned long jr_exec_raise_fd_limit(void);
 /* Before it: the soft limit jobs get, where this process's was raised
  * already (the keeper, started by a daemon that raised its own). */
