@@ -105,8 +105,8 @@ static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost)
 {
-	jr_job_id id = execution_id & ((1ull << 56) - 1);
-	uint32_t attempt = (uint32_t)(execution_id >> 56);
+	jr_job_id id = jr_execution_job(execution_id);
+	uint32_t attempt = jr_execution_attempt(execution_id);
 	struct cmd_job *job;
 	bool wake = false;
 	int rc = 0;

@@ -213,7 +213,7 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 		out->exec.status = out->state;
 		return;
 	}
-	out->exec.execution_id = id ^ (uint64_t)out->exec.attempt << 56;
+	out->exec.execution_id = jr_execution_id(id, out->exec.attempt);
 }
 
 int jr_jobtab_snapshot(const struct jr_region *r, jr_job_id id,
