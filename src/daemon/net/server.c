@@ -95,9 +95,32 @@ static uint64_t now_ns(void)
 	return jr_now_monotonic_ns();
 }
 
+/* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
+ * is a connection's (with the low 24 bits of its generation), a watched
+ * descriptor's, or a refused connection's fd. */
+#define TAG_OP_SHIFT 56
+#define TAG_GEN_SHIFT 32
+#define TAG_GEN_MASK 0xffffffu
+
 static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
 {
-	return (uint64_t)op << 56 | (uint64_t)(gen & 0xffffff) << 32 | index;
+	return (uint64_t)op << TAG_OP_SHIFT | (uint64_t)(gen & TAG_GEN_MASK) << TAG_GEN_SHIFT |
+	       index;
+}
+
+static enum op tag_op(uint64_t data)
+{
+	return (enum op)(data >> TAG_OP_SHIFT);
+}
+
+static uint32_t tag_index(uint64_t data)
+{
+	return (uint32_t)data;
+}
+
+static uint32_t tag_gen(uint64_t data)
+{
+	return (uint32_t)(data >> TAG_GEN_SHIFT) & TAG_GEN_MASK;
 }
 
 /* The kernel refused what the queue held: said once a second at most;
@@ -540,13 +563,13 @@ static void on_send(struct server *s, struct conn *c, int res)
 
 static struct conn *conn_of(struct server *s, uint64_t data)
 {
-	uint32_t index = (uint32_t)data, gen = (uint32_t)(data >> 32) & 0xffffff;
+	uint32_t index = tag_index(data);
 	struct conn *c;
 
 	if (index >= s->o.max_connections)
 		return NULL;
 	c = &s->conns[index];
-	return c->used && (c->gen & 0xffffff) == gen ? c : NULL;
+	return c->used && (c->gen & TAG_GEN_MASK) == tag_gen(data) ? c : NULL;
 }
 
 static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
@@ -554,7 +577,7 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 	uint64_t data = io_uring_cqe_get_data64(cqe);
 	struct conn *c = conn_of(s, data);
 
-	switch ((enum op)(data >> 56)) {
+	switch (tag_op(data)) {
 	case OP_ACCEPT:
 		if (cqe->res >= 0)
 			conn_accept(s, cqe->res);
@@ -582,11 +605,12 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_REFUSED:
-		refused_answer(s, (int)(uint32_t)data);
+		refused_answer(s, (int)tag_index(data));
 		break;
 	case OP_WATCH:	/* the tick after this turn does the work */
-		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop && (uint32_t)data < s->watch_count)
-			arm_watch(s, (uint32_t)data);
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop &&
+		    tag_index(data) < s->watch_count)
+			arm_watch(s, tag_index(data));
 		break;
 	}
 }
@@ -721,7 +745,7 @@ void server_drain(struct server *s, uint32_t timeout_ms)
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			uint64_t data = io_uring_cqe_get_data64(cqe);
 			struct conn *c = conn_of(s, data);
-			if ((enum op)(data >> 56) == OP_SEND && c)
+			if (tag_op(data) == OP_SEND && c)
 				on_send(s, c, cqe->res);
 			seen++;
 		}
