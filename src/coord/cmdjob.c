@@ -148,10 +148,8 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 	ev = (struct jr_job_event){
 		.job_id = job->id, .kind = kind, .state = state, .reason = reason,
 		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
-		.exit_code = rec->exit_code, .signal = rec->signal,
-		.max_rss_kib = rec->max_rss_kib, .user_us = rec->user_us,
-		.system_us = rec->system_us,
 	};
+	jr_job_event_set_status(&ev, &rec->status);
 	if (job->external)
 		ev.worker_id = jr_slot_get(co->region->slots[job->slot].worker_id);
 	if (kind == JR_EVENT_RETRYING)
@@ -191,7 +189,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 
 	job->spawning = false;
 	if (job->spawn_rc < 0) {
-		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->exit_code, 127);
+		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
 		jr_coord_running_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
@@ -213,16 +211,12 @@ static struct jr_cmd_record *record_of(struct jr_coordinator *co, struct cmd_job
 }
 
 static void record_result(struct jr_coordinator *co, struct cmd_job *job,
-			  const struct jr_exec_result *res, uint64_t now)
+			  const struct jr_exit_status *res, uint64_t now)
 {
 	struct jr_cmd_record *rec = record_of(co, job);
 	struct jr_slot *s = &co->region->slots[job->slot];
 
-	jr_store_relaxed(&rec->exit_code, res->exit_code);
-	jr_store_relaxed(&rec->signal, res->signal);
-	jr_store_relaxed(&rec->max_rss_kib, res->max_rss_kib);
-	jr_store_relaxed(&rec->user_us, res->user_us);
-	jr_store_relaxed(&rec->system_us, res->system_us);
+	jr_cmd_record_set_status(rec, res);
 	jr_slot_put(s->result, res->exit_code);
 	jr_slot_put(s->end_ns, now);	/* the clock this turn's pass uses */
 }
@@ -278,7 +272,7 @@ static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason
 }
 
 void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
-		       const struct jr_exec_result *res, uint64_t now)
+		       const struct jr_exit_status *res, uint64_t now)
 {
 	enum jr_reason reason = JR_REASON_NONE;
 

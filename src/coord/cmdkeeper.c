@@ -27,7 +27,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
 		struct keeper_held *h = jr_coord_keeper_held(co, job->id);
-		struct jr_exec_result res = { .exit_code = -1 };
+		struct jr_exit_status res = { .exit_code = -1 };
 		if (job->external)
 			continue;
 		if (h && h->attempt != 0 && h->attempt != job->attempts)
@@ -43,7 +43,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 			continue;
 		}
 		if (h && h->exited) {
-			jr_coord_keeper_exit_result(&h->exit, &res);
+			res = jr_kp_exited_status(&h->exit);
 			job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
 			job->spawning = false;
 			job->running = true;
@@ -121,7 +121,7 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 
 static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len, uint64_t now)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	struct kp_exited x;
 	struct cmd_job *job;
 
@@ -142,7 +142,7 @@ static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len,
 	job->lost = (x.flags & KP_EXIT_LOST) != 0;
 	if (job->lost && co->adopted)
 		co->adopted--;	/* it was not there to take back after all */
-	jr_coord_keeper_exit_result(&x, &res);
+	res = jr_kp_exited_status(&x);
 	/* When it ended, as the keeper saw it (not when we heard of it). */
 	jr_cmd_job_exited(co, job, &res, x.end_ns && x.end_ns < now ? x.end_ns : now);
 }

@@ -97,7 +97,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 			int exit_code, uint64_t now)
 {
-	struct jr_exec_result res = { .exit_code = exit_code };
+	struct jr_exit_status res = { .exit_code = exit_code };
 
 	jr_cmd_job_exited(co, job, &res, now);
 }

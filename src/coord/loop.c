@@ -297,7 +297,7 @@ static void arm_timer(struct jr_coordinator *co)
 
 static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 
 	int rc = job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, false) :
 				      jr_exec_try_reap(&job->child, &res);

@@ -35,7 +35,7 @@ void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
 
 static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	uint64_t now;
 	bool poke_coordinator;
 

@@ -562,7 +562,7 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 	return 0;
 }
 
-static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
+static int reap(struct jr_child *c, struct jr_exit_status *res, int flags)
 {
 	siginfo_t info;
 	struct rusage ru;
@@ -590,19 +590,19 @@ static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
 	return 1;
 }
 
-int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res)
+int jr_exec_try_reap(struct jr_child *c, struct jr_exit_status *res)
 {
 	return reap(c, res, WNOHANG);
 }
 
-int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res)
+int jr_exec_wait(struct jr_child *c, struct jr_exit_status *res)
 {
 	int rc = reap(c, res, 0);
 
 	return rc == 1 ? 0 : rc < 0 ? rc : -ECHILD;
 }
 
-int jr_exec_reap_group(struct jr_child *c, struct jr_exec_result *res, bool block)
+int jr_exec_reap_group(struct jr_child *c, struct jr_exit_status *res, bool block)
 {
 	siginfo_t info;
 	long rc;

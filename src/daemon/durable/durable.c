@@ -306,16 +306,16 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	const struct jr_job_event *ev = &q->ev;
 	struct rec_event r = {
 		.job_id = ev->job_id, .state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
-		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt,
-		.exit_code = ev->exit_code, .signal = ev->signal, .time_ns = ev->time_ns,
-		.max_rss_kib = ev->max_rss_kib, .user_us = ev->user_us, .system_us = ev->system_us,
+		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt, .time_ns = ev->time_ns,
 	};
+	struct jr_exit_status st = jr_job_event_status(ev);
 	struct rec_proc proc = { .pid = ev->pid, .cgroup_slot = ev->cgroup_slot,
 				 .start_ticks = ev->pid_start_ticks, .alloc_len = q->alloc_len };
 	struct iovec iov[3] = { { &r, sizeof(r) } };
 	int n = 1;
 	uint64_t seq;
 
+	rec_event_set_status(&r, &st);
 	if (ev->kind == JR_EVENT_STARTED) {	/* which process, and what it holds */
 		memcpy(proc.boot_id, ev->boot_id, sizeof(proc.boot_id));
 		iov[n++] = (struct iovec){ &proc, sizeof(proc) };

@@ -94,11 +94,11 @@ static struct jr_job_restore restore_of(const struct recovery *r, const struct r
 	struct jr_job_restore rs = {
 		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
 		.worker_id = j->worker_id, .created_ns = j->created_ns, .start_ns = j->start_ns,
-		.end_ns = j->end_ns, .exit_code = j->exit_code, .signal = j->signal,
-		.max_rss_kib = j->max_rss_kib, .user_us = j->user_us, .system_us = j->system_us,
+		.end_ns = j->end_ns,
 	};
-
 	const struct rproc *rp = j->proc ? &r->procs[j->proc] : NULL;
+
+	jr_job_restore_set_status(&rs, &j->status);
 
 	/* An acknowledged cancel it had not obeyed: the engine ends it
 	 * cancelled, stopping what still runs, keeping what an attempt the

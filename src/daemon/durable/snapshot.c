@@ -196,17 +196,18 @@ static uint64_t finished_ns(const struct jr_job_info *info)
 static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 				       const struct jr_job_info *info)
 {
-	return (struct rec_snap_job){
+	struct jr_exit_status st = jr_execution_status(&info->exec);
+	struct rec_snap_job job = {
 		.job_id = info->job_id, .uid = s->uid, .gid = s->gid,
 		.flags = s->switch_user ? REC_SUBMIT_SWITCH_USER : 0,
 		.state = (uint8_t)(info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state),
 		.reason = (uint8_t)info->reason, .worker_id = (uint16_t)info->exec.worker_id,
-		.attempt = info->attempts, .exit_code = info->exec.result,
-		.signal = info->exec.signal, .created_ns = info->created_ns,
+		.attempt = info->attempts, .created_ns = info->created_ns,
 		.start_ns = info->exec.start_ns, .end_ns = info->exec.end_ns,
-		.max_rss_kib = info->exec.max_rss_kib, .user_us = info->exec.user_us,
-		.system_us = info->exec.system_us,
 	};
+
+	rec_snap_job_set_status(&job, &st);
+	return job;
 }
 
 /* A job's extension: a retry's backoff, a running job's process. */
