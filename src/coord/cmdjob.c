@@ -69,9 +69,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->gid = spec->gid;
 	job->after_count = (uint32_t)spec->after_count;
 	job->max_retries = spec->max_retries;
-	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * 1000000ull;
-	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * 1000000ull;
-	job->timeout_ns = spec->timeout_ms * 1000000ull;
+	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * JR_NS_PER_MS;
+	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * JR_NS_PER_MS;
+	job->timeout_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.limit_ns = job->timeout_ns;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->sj.req = *req;
@@ -105,7 +105,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	job->attempts++;
 	if (job->attempts == 1) {
 		uint64_t created = jr_slot_get(s->created_ns);
-		uint64_t us = now > created ? (now - created) / 1000 : 0;
+		uint64_t us = now > created ? (now - created) / JR_NS_PER_US : 0;
 		uint32_t b = us ? 64 - (uint32_t)__builtin_clzll(us) : 0;
 		b = b < JR_WAIT_BUCKETS ? b : JR_WAIT_BUCKETS - 1;
 		jr_store_relaxed(&co->start_wait_hist[b], co->start_wait_hist[b] + 1);

@@ -285,8 +285,7 @@ static void arm_timer(struct jr_coordinator *co)
 
 	co->armed_ns = t;
 	if (t != JR_TIME_NEVER) {
-		its.it_value.tv_sec = (time_t)(t / 1000000000ull);
-		its.it_value.tv_nsec = (long)(t % 1000000000ull);
+		its.it_value = jr_ns_timespec(t);
 		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 			its.it_value.tv_nsec = 1;
 	}

@@ -22,6 +22,7 @@
 
 #include "exec/cgroup.h"
 #include "base/atomics.h"
+#include "base/common.h"
 #include "base/lock.h"
 #include "exec/executor.h"
 
@@ -36,7 +37,7 @@
 #endif
 
 #define GROUPS_MAX 256
-#define CHILD_STACK_BYTES (64u << 10)
+#define CHILD_STACK_BYTES (64 * JR_KIB)
 
 /* --- clone3 with a stack of our own --------------------------------------------------------- */
 
@@ -562,6 +563,11 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 	return 0;
 }
 
+static uint64_t timeval_us(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * JR_US_PER_SEC + (uint64_t)tv->tv_usec;
+}
+
 static int reap(struct jr_child *c, struct jr_exit_status *res, int flags)
 {
 	siginfo_t info;
@@ -585,8 +591,8 @@ static int reap(struct jr_child *c, struct jr_exit_status *res, int flags)
 		res->signal = info.si_status;
 	}
 	res->max_rss_kib = (uint64_t)ru.ru_maxrss;
-	res->user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
-	res->system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+	res->user_us = timeval_us(&ru.ru_utime);
+	res->system_us = timeval_us(&ru.ru_stime);
 	return 1;
 }
 

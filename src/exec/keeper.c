@@ -684,7 +684,7 @@ static int take_lock(struct keeper *k)
 	for (int i = 0; i < 100; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
-		usleep(50000);
+		jr_sleep_ns(50 * JR_NS_PER_MS);
 	}
 	close(fd);
 	return -EBUSY;

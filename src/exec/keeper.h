@@ -36,10 +36,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/common.h"
 #include "exec/executor.h"
 
 #define JR_KEEPER_VERSION 1u
-#define JR_KEEPER_FRAME_MAX (64u << 20)	/* a SPAWN's argv and env, at most */
+#define JR_KEEPER_FRAME_MAX (64 * JR_MIB)	/* a SPAWN's argv and env, at most */
 
 enum jr_keeper_type {
 	KP_HELLO = 1,

@@ -37,7 +37,7 @@ static void registered(struct api *a, struct api_call *c, struct worker *w)
 				    (uint32_t)c->req->body_len);
 	body = view_worker(w);
 	cJSON_AddNumberToObject(body, "heartbeat_timeout",
-				(double)a->st->workers.heartbeat_timeout_ns / 1e9);
+				(double)a->st->workers.heartbeat_timeout_ns / JR_NS_PER_SEC);
 	reply_json(c->res, 201, body);
 }
 
@@ -154,7 +154,7 @@ void api_worker_claim(struct api *a, struct api_call *c)
 	} else {
 		a->waits[a->wait_count++] = (struct api_claim_wait){
 			c->req->token, (uint32_t)(w - a->st->workers.list),
-			jr_now_monotonic_ns() + (uint64_t)(wait_s * 1e9) };
+			jr_now_monotonic_ns() + (uint64_t)(wait_s * JR_NS_PER_SEC) };
 		c->res->deferred = true;
 	}
 }

@@ -15,7 +15,7 @@
 #include "daemon/durable/durable.h"
 #include "daemon/net/reply.h"
 
-#define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
+#define MAINTAIN_NS (100 * JR_NS_PER_MS)	/* spare segment, failed writes */
 
 /* A job event from the engine, its allocation copied (the event's own
  * pointer is valid during the call only). */
@@ -531,8 +531,8 @@ static void release_durable(struct durable *d)
 		if (h->seq > durable)
 			break;
 		now = now ? now : jr_now_monotonic_ns();
-		if ((now - h->since_ns) / 1000 > d->st.ack_wait_max_us)
-			d->st.ack_wait_max_us = (now - h->since_ns) / 1000;
+		if ((now - h->since_ns) / JR_NS_PER_US > d->st.ack_wait_max_us)
+			d->st.ack_wait_max_us = (now - h->since_ns) / JR_NS_PER_US;
 		/* A client gone meanwhile: its submission stands, unanswered. */
 		server_finish(d->server, h->token, h->status, &h->body);
 		buf_free(&h->body);
@@ -573,7 +573,7 @@ static void send_group(struct durable *d, uint64_t now)
 
 	bool fresh = jr_journal_pending(d->j) != 0;
 
-	if (fresh && wait && now - d->last_flush_ns < d->o.interval_ms * 1000000ull)
+	if (fresh && wait && now - d->last_flush_ns < d->o.interval_ms * JR_NS_PER_MS)
 		return;
 	rc = jr_journal_flush(d->j);	/* without fresh records: a failed write again */
 	if (rc < 0 && rc != -EAGAIN)

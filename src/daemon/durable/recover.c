@@ -249,7 +249,7 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 	return n->json ? 0 : -ENOMEM;
 }
 
-#define PACK_BYTES (1u << 20)
+#define PACK_BYTES JR_MIB
 
 /* A snapshot's job texts, packed one after another into shared blocks
  * (one allocation per MiB, not one per job). The block being filled holds
@@ -462,7 +462,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 			 strerror(-rc));
 		return rc;
 	}
-	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	return 0;
 }
 

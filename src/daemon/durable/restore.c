@@ -418,6 +418,6 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		rc = jr_command_restore_done(st->engine);
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
-	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	return rc;
 }

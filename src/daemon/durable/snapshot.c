@@ -21,7 +21,7 @@
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops
  * producing until it has caught up. */
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_BYTES JR_MIB
 #define CHUNKS_QUEUED 8u
 #define COMMIT_EVERY 8u
 
@@ -561,7 +561,7 @@ static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
 	*r = (struct snapshot_result){
 		.rc = rc, .covers_seq = s->covers, .jobs = s->jobs, .aged_out = s->aged_out,
 		.bytes = s->bytes, .segments_dropped = s->dropped, .loop_ms = s->loop_ms,
-		.ms = (double)(jr_now_monotonic_ns() - s->t0) / 1e6,
+		.ms = (double)(jr_now_monotonic_ns() - s->t0) / JR_NS_PER_MS,
 	};
 	s->phase = P_DONE;
 }
@@ -632,7 +632,7 @@ int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result
 
 	while (s->phase != P_DONE && step_phase(s, deadline, r) && jr_now_monotonic_ns() < deadline)
 		;
-	s->loop_ms += (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	s->loop_ms += (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	if (s->phase == P_LIST || s->phase == P_EMIT)
 		wake(s);	/* more for the next turn, unless the writer must catch up */
 	return s->phase == P_DONE;
@@ -679,8 +679,7 @@ int snapshot_write(struct state *st, struct durable *d, const char *state_dir,
 	while (!snapshot_step(s, 0, r)) {
 		if (s->phase == P_WRITE)
 			durable_sync(d);
-		struct timespec pause = { 0, 200000 };	/* the writer's turn */
-		nanosleep(&pause, NULL);
+		jr_sleep_ns(200 * JR_NS_PER_US);	/* the writer's turn */
 	}
 	snapshot_free(s);
 	return r->rc;

@@ -36,14 +36,15 @@
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u
 #define BUF_GROUP 0
-#define OUT_HIGH_WATER (1u << 20)	/* stop reading requests past this */
+#define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 #define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
-#define SUBMIT_LOG_EVERY_NS 1000000000ull
+#define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
+#define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
 
 struct conn {
 	int fd;
@@ -90,11 +91,6 @@ struct server {
 	struct server_stats st;
 };
 
-static uint64_t now_ns(void)
-{
-	return jr_now_monotonic_ns();
-}
-
 /* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
  * is a connection's (with the low 24 bits of its generation), a watched
  * descriptor's, or a refused connection's fd. */
@@ -127,7 +123,7 @@ static uint32_t tag_gen(uint64_t data)
  * the loop goes on (the queue is sent again at the next turn). */
 static void submit_failed(struct server *s, int rc)
 {
-	uint64_t now = now_ns();
+	uint64_t now = jr_now_monotonic_ns();
 
 	if (rc == s->last_submit_error && now - s->last_submit_log_ns < SUBMIT_LOG_EVERY_NS)
 		return;
@@ -371,7 +367,7 @@ static void conn_accept(struct server *s, int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
 	arm_recv(s, c);
@@ -432,7 +428,7 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 
 	*pos += used;
 	if (!was_started && c->http.started)
-		c->request_start_ns = now_ns();
+		c->request_start_ns = jr_now_monotonic_ns();
 	if (c->http.expect_continue && !c->sent_continue && r == HTTP_NEED_MORE) {
 		buf_puts(&c->pending, "HTTP/1.1 100 Continue\r\n\r\n");
 		c->sent_continue = true;
@@ -495,7 +491,7 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 		return false;
 	c->deferred = false;
 	append_response(c, status, NULL, NULL, body, c->close_after_send);
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);
 	return true;
 }
@@ -542,7 +538,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 			conn_close(s, c);
 		return;
 	}
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	if (!more)
 		arm_recv(s, c);
 	process_input(s, c);
@@ -557,7 +553,7 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }
 
@@ -619,8 +615,8 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 
 static void sweep(struct server *s, uint64_t now)
 {
-	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * 1000000ull;
-	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * 1000000ull;
+	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * JR_NS_PER_MS;
+	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * JR_NS_PER_MS;
 
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		struct conn *c = &s->conns[i];
@@ -681,10 +677,8 @@ static int wait_turn(struct server *s)
 	if (rc != -EBUSY && rc != -EAGAIN)
 		return rc;
 	submit_failed(s, rc);
-	if (io_uring_cq_ready(&s->ring) == 0) {	/* nothing to reap: let the kernel breathe */
-		struct timespec pause = { 0, 1000000 };
-		nanosleep(&pause, NULL);
-	}
+	if (io_uring_cq_ready(&s->ring) == 0)	/* nothing to reap: let the kernel breathe */
+		jr_sleep_ns(JR_NS_PER_MS);
 	return 0;
 }
 
@@ -705,8 +699,8 @@ int server_run(struct server *s)
 			seen++;
 		}
 		io_uring_cq_advance(&s->ring, seen);
-		uint64_t now = now_ns();
-		if (now - s->last_sweep_ns > 250000000ull) {
+		uint64_t now = jr_now_monotonic_ns();
+		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
 			sweep(s, now);
 			s->last_sweep_ns = now;
 		}
@@ -728,14 +722,14 @@ static bool answers_pending(const struct server *s)
 
 void server_drain(struct server *s, uint32_t timeout_ms)
 {
-	uint64_t until = now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct __kernel_timespec ts = { 0, 10000000 };
+	uint64_t until = jr_now_monotonic_ns() + (uint64_t)timeout_ms * JR_NS_PER_MS;
+	struct __kernel_timespec ts = { 0, 10 * JR_NS_PER_MS };
 
 	s->draining = true;
 	for (uint32_t i = 0; i < s->o.max_connections; i++)
 		if (s->conns[i].used && !s->conns[i].closing)
 			flush(s, &s->conns[i]);
-	while (answers_pending(s) && now_ns() < until) {
+	while (answers_pending(s) && jr_now_monotonic_ns() < until) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		repay(s);
@@ -899,7 +893,7 @@ int server_open(struct server **out, const struct server_opts *o,
 	s->o = *o;
 	s->ops = *ops;
 	s->listen_fd = s->signal_fd = -1;
-	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * 1000000;
+	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * (long long)JR_NS_PER_MS;
 	rc = io_uring_queue_init_params(o->sq_entries ? o->sq_entries : SQ_ENTRIES_DEFAULT, &s->ring,
 					&p);
 	if (rc < 0) {
