@@ -14,8 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/lock.h"
+#include "base/atomics.h"
 #include "base/common.h"
+#include "base/lock.h"
 #include "daemon/durable/snapshot.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
@@ -67,7 +68,7 @@ struct snapshot {
 	struct jr_mutex lock;
 	pthread_cond_t cv;
 	struct chunk *q_head, *q_tail;
-	uint32_t queued;
+	uint32_t queued;		/* also read unlocked, as a hint */
 	bool sort_asked, sorted, end_asked, written, finalize_asked, finalized, stop;
 	uint64_t cutoff;
 	int wrc;			/* the writer's error */
@@ -317,7 +318,7 @@ static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 	*done = false;
 	for (; s->k < s->n; s->k++) {
 		if ((s->k & 255) == 0 && (jr_now_monotonic_ns() > deadline ||
-					  __atomic_load_n(&s->queued, __ATOMIC_RELAXED) >= CHUNKS_QUEUED))
+					  jr_load_relaxed(&s->queued) >= CHUNKS_QUEUED))
 			return 0;
 		int rc = emit_one(s, &s->v[s->k]);
 		if (rc < 0)
