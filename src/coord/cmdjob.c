@@ -165,7 +165,7 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 
 	if (co->runner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
-	job->running = true;
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->reaped = false;
 	job->timed_out = false;
 	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
@@ -187,7 +187,9 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
 
-	job->spawning = false;
+	/* A SPAWN the keeper never got may meet a replaced keeper first, which
+	 * took it as running (cmdkeeper.c): it still ends here. */
+	JR_ASSERT(job->phase == CMD_STARTING || (job->spawn_rc < 0 && job->phase == CMD_RUNNING));
 	if (job->spawn_rc < 0) {
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
@@ -255,13 +257,13 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	jr_exec_close(&job->child);
 	jr_cgroup_job_close(&job->cgroup);
 	jr_coord_running_remove(co, job);
-	job->running = false;
 }
 
 /* The attempt failed; the job goes back to wait until not_before_ns. */
 static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason reason,
 		  uint64_t not_before_ns, uint64_t now)
 {
+	jr_cmd_job_set_phase(job, CMD_QUEUED);
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
 	job->sj.not_before_ns = not_before_ns;
 	jr_cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
@@ -312,6 +314,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_region *r = co->region;
 
+	jr_cmd_job_set_phase(job, CMD_ENDED);
 	jr_store_release(&record_of(co, job)->coord, 0);
 	jr_coord_free_slot(co, job->slot);
 	co->outstanding--;

@@ -18,6 +18,14 @@
 
 /* --- a keeper lost ------------------------------------------------------------------------ */
 
+/* A job the keeper was starting counts as started from now on: the new
+ * keeper holds it, or it ended. */
+static void taken_running(struct cmd_job *job)
+{
+	if (job->phase == CMD_STARTING)
+		jr_cmd_job_set_phase(job, CMD_RUNNING);
+}
+
 /* After a keeper restart: every running job is asked about. One the new
  * keeper does not hold is handed over (ADOPT) with what is known of its
  * process; one still spawning may have started or not: asked the same
@@ -36,8 +44,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 			h->matched = true;
 		if (co->keeper_fd < 0) {	/* no keeper at all: every job is lost */
 			job->lost = true;
-			job->spawning = false;
-			job->running = true;
+			taken_running(job);
 			jr_cmd_job_exited(co, job, &res, now);
 			i--;
 			continue;
@@ -45,8 +52,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 		if (h && h->exited) {
 			res = jr_kp_exited_status(&h->exit);
 			job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
-			job->spawning = false;
-			job->running = true;
+			taken_running(job);
 			jr_cmd_job_exited(co, job, &res, h->exit.end_ns && h->exit.end_ns < now ?
 							       h->exit.end_ns : now);
 			i--;
@@ -59,8 +65,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 		};
 		memcpy(ri.boot_id, jr_exec_boot_id(), sizeof(ri.boot_id));
 		jr_coord_keeper_adopt(co, job, &ri);
-		job->spawning = false;
-		job->running = true;
+		taken_running(job);
 	}
 	jr_coord_keeper_reconcile(co);
 }
@@ -91,7 +96,7 @@ static void on_started(struct jr_coordinator *co, const uint8_t *p, uint32_t len
 		return;
 	memcpy(&st, p, sizeof(st));
 	job = job_at(co, st.job_id, st.attempt);
-	if (!job || !job->spawning) {	/* nobody asked for it here: it must not run */
+	if (!job || job->phase != CMD_STARTING) {	/* nobody asked for it here: it must not run */
 		struct kp_signal k = { st.job_id, st.attempt, SIGKILL };
 		jr_kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
 		return;
@@ -113,7 +118,7 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 		return;
 	memcpy(&f, p, sizeof(f));
 	job = job_at(co, f.job_id, f.attempt);
-	if (!job || !job->spawning)
+	if (!job || job->phase != CMD_STARTING)
 		return;
 	job->spawn_rc = -(f.err ? f.err : EIO);
 	jr_cmd_job_spawned(co, job, now);
@@ -129,7 +134,7 @@ static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len,
 		return;
 	memcpy(&x, p, sizeof(x));
 	job = job_at(co, x.job_id, x.attempt);
-	if (!job || !job->running || job->external) {
+	if (!job || job->phase != CMD_RUNNING || job->external) {
 		/* Not ours: one that was never acknowledged, killed at restore;
 		 * or, restore still under way, one it will ask about. */
 		if (jr_load_acquire(&co->restore_phase) != RESTORE_CLOSED)
@@ -156,7 +161,7 @@ static void on_live(struct jr_coordinator *co, const uint8_t *p, uint32_t len)
 		return;
 	memcpy(&l, p, sizeof(l));
 	job = job_at(co, l.job_id, l.attempt);
-	if (job && job->running && l.pid > 0) {	/* an adopted one, watched */
+	if (job && job->phase == CMD_RUNNING && l.pid > 0) {	/* an adopted one, watched */
 		job->child.pid = l.pid;
 		job->start_ticks = l.start_ticks;
 	}

@@ -350,7 +350,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	job->child = (struct jr_child){ .pid = ri->pid, .pidfd = -1, .progress_fd = -1 };
 	job->start_ticks = ri->pid_start_ticks;
 	job->cgroup_slot = ri->cgroup_slot;
-	job->running = true;
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->term_at_ns = job->timeout_ns ? start_ns + job->timeout_ns : 0;
 	if (job->term_at_ns && job->term_at_ns < now)
 		job->term_at_ns = now;	/* over its limit while nobody watched */

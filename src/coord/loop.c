@@ -45,7 +45,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 	}
 	jr_cmd_job_record_start(co, job, now);
 	jr_coord_running_add(co, job);
-	job->spawning = true;
+	jr_cmd_job_set_phase(job, CMD_STARTING);
 	job->next = NULL;
 	if (co->keeper_fd >= 0) {	/* the keeper starts it; STARTED says so */
 		job->spawn_rc = jr_coord_keeper_spawn(co, job);
@@ -113,15 +113,15 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 
 	if (!job)
 		return;
-	if (job->external && job->running) {
+	if (job->external && job->phase == CMD_RUNNING) {
 		jr_ext_cancel_running(co, job, now);
 		return;
 	}
-	if (job->spawning) {
+	if (job->phase == CMD_STARTING) {
 		job->cancel_requested = true;	/* acted on once it is spawned */
 		return;
 	}
-	if (job->running) {
+	if (job->phase == CMD_RUNNING) {
 		if (!job->cancel_requested) {
 			job->cancel_requested = true;
 			jr_cmd_job_signal(co, job, SIGTERM);
@@ -158,7 +158,7 @@ static void stop_restored(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 {
 	struct cmd_job *job = jr_coord_job_of(co, id);
 
-	if (!job || !job->running || job->kill_at_ns)
+	if (!job || job->phase != CMD_RUNNING || job->kill_at_ns)
 		return;
 	jr_cmd_job_signal(co, job, SIGTERM);
 	job->kill_at_ns = now + co->kill_grace_ns;
@@ -263,7 +263,7 @@ static void check_deadlines(struct jr_coordinator *co, uint64_t now)
 {
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
-		if (!job->running)
+		if (job->phase != CMD_RUNNING)
 			continue;	/* still being spawned */
 		if (job->term_at_ns && now >= job->term_at_ns) {
 			job->term_at_ns = 0;
@@ -345,7 +345,7 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 		if (job->cancel_requested)
 			continue;
 		job->cancel_requested = true;
-		if (job->running) {
+		if (job->phase == CMD_RUNNING) {
 			jr_cmd_job_signal(co, job, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}
