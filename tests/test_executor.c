@@ -59,9 +59,9 @@ static struct jr_exec_spec spec_for(char *const *argv)
 	return s;
 }
 
-static struct jr_exec_result wait_child(struct jr_child *c)
+static struct jr_exit_status wait_child(struct jr_child *c)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	struct pollfd p = { c->pidfd, POLLIN, 0 };
 
 	assert_int_equal(poll(&p, 1, 10000), 1);
@@ -86,7 +86,7 @@ static void test_exit_code_and_output(void **state)
 	char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
 	struct jr_exec_spec s = spec_for(argv);
 	struct jr_child c;
-	struct jr_exec_result r;
+	struct jr_exit_status r;
 	char buf[256];
 
 	assert_int_equal(jr_exec_spawn(&s, &c), 0);
@@ -120,7 +120,7 @@ static void test_signal_whole_group(void **state)
 	char *argv[] = { "sh", "-c", "sleep 30 & echo $!; wait", NULL };
 	struct jr_exec_spec s = spec_for(argv);
 	struct jr_child c;
-	struct jr_exec_result r;
+	struct jr_exit_status r;
 	char buf[64];
 	pid_t grandchild;
 
@@ -238,7 +238,7 @@ static void test_rusage_recorded(void **state)
 	char *argv[] = { "dd", "if=/dev/zero", "of=/dev/null", "bs=32M", "count=4", NULL };
 	struct jr_exec_spec s = spec_for(argv);
 	struct jr_child c;
-	struct jr_exec_result r;
+	struct jr_exit_status r;
 
 	assert_int_equal(jr_exec_spawn(&s, &c), 0);
 	r = wait_child(&c);
@@ -438,7 +438,7 @@ static void test_cgroup_holds_escapees(void **state)
 	struct jr_cgroups cg;
 	struct jr_cgroup_job job, next;
 	struct jr_child c;
-	struct jr_exec_result r;
+	struct jr_exit_status r;
 	char buf[64], name[32];
 	pid_t escapee = 0;
 

@@ -68,6 +68,20 @@ static inline uint64_t jr_now_monotonic_ms(void)
 	return jr_now_monotonic_ns() / JR_NS_PER_MS;
 }
 
+static inline struct timespec jr_ns_timespec(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / JR_NS_PER_SEC),
+				  .tv_nsec = (long)(ns % JR_NS_PER_SEC) };
+}
+
+/* Sleep ns nanoseconds, or less if a signal comes. */
+static inline void jr_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = jr_ns_timespec(ns);
+
+	nanosleep(&ts, NULL);
+}
+
 static inline uint32_t jr_round_up_pow2_u32(uint32_t v)
 {
 	if (v <= 1)

@@ -4,8 +4,9 @@
 #include <sys/mman.h>
 
 #include "base/alloc.h"
+#include "base/common.h"
 
-#define HUGE_PAGE (2u << 20)
+#define HUGE_PAGE (2 * JR_MIB)
 
 void *jr_table_alloc(size_t bytes)
 {

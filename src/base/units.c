@@ -40,8 +40,9 @@ static int scaled(double v, double unit, uint64_t *out)
 int jr_parse_duration_ms(const char *s, uint64_t *ms)
 {
 	static const struct { const char *suffix; double ms; } units[] = {
-		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
-		{ "min", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+		{ "", JR_MS_PER_SEC }, { "s", JR_MS_PER_SEC }, { "ms", 1 },
+		{ "m", 60 * JR_MS_PER_SEC }, { "min", 60 * JR_MS_PER_SEC },
+		{ "h", 3600 * JR_MS_PER_SEC }, { "d", 86400 * JR_MS_PER_SEC },
 	};
 	const char *rest;
 	double v;
@@ -95,7 +96,7 @@ static int expect_char(const char **s, const char *one_of)
 /* Fraction of a second after '.', in nanoseconds. */
 static uint64_t fraction_ns(const char **s)
 {
-	uint64_t ns = 0, scale = 100000000;
+	uint64_t ns = 0, scale = JR_NS_PER_SEC / 10;
 
 	while (isdigit((unsigned char)**s)) {
 		ns += (uint64_t)(**s - '0') * scale;
@@ -174,8 +175,8 @@ void jr_format_size(uint64_t bytes, char *out, size_t size)
 	int i = -1;
 	double v = (double)bytes;
 
-	while (v >= 1024 && i < 5) {
-		v /= 1024;
+	while (v >= JR_KIB && i < 5) {
+		v /= JR_KIB;
 		i++;
 	}
 	if (i < 0)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/common.h"
 #include "cli/commands.h"
 
 struct progress {
@@ -20,17 +21,7 @@ struct progress {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	return (double)jr_now_monotonic_ns() / JR_NS_PER_SEC;
 }
 
 static void format_eta(const struct progress *p, char *out, size_t size)
@@ -123,7 +114,7 @@ int cli_wait(struct cli *c, int argc, char **argv)
 		if (p.done >= p.total)
 			break;
 		show_progress(&p, false);
-		sleep_ms(interval);
+		jr_sleep_ns((uint64_t)interval * JR_NS_PER_MS);
 		/* At most 200 ms late: a poll of every job is one /health
 		 * request (ids: one request each), cheap for the daemon. */
 		interval = interval < 200 ? interval * 2 : 200;
@@ -181,6 +172,6 @@ int cli_logs(struct cli *c, int argc, char **argv)
 			continue;	/* more may be there already */
 		if (!follow || finished)
 			return CLI_OK;
-		sleep_ms(300);
+		jr_sleep_ns(300 * JR_NS_PER_MS);
 	}
 }

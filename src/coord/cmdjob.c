@@ -69,9 +69,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->gid = spec->gid;
 	job->after_count = (uint32_t)spec->after_count;
 	job->max_retries = spec->max_retries;
-	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * 1000000ull;
-	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * 1000000ull;
-	job->timeout_ns = spec->timeout_ms * 1000000ull;
+	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * JR_NS_PER_MS;
+	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * JR_NS_PER_MS;
+	job->timeout_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.limit_ns = job->timeout_ns;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->sj.req = *req;
@@ -105,7 +105,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	job->attempts++;
 	if (job->attempts == 1) {
 		uint64_t created = jr_slot_get(s->created_ns);
-		uint64_t us = now > created ? (now - created) / 1000 : 0;
+		uint64_t us = now > created ? (now - created) / JR_NS_PER_US : 0;
 		uint32_t b = us ? 64 - (uint32_t)__builtin_clzll(us) : 0;
 		b = b < JR_WAIT_BUCKETS ? b : JR_WAIT_BUCKETS - 1;
 		jr_store_relaxed(&co->start_wait_hist[b], co->start_wait_hist[b] + 1);
@@ -148,10 +148,8 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 	ev = (struct jr_job_event){
 		.job_id = job->id, .kind = kind, .state = state, .reason = reason,
 		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
-		.exit_code = rec->exit_code, .signal = rec->signal,
-		.max_rss_kib = rec->max_rss_kib, .user_us = rec->user_us,
-		.system_us = rec->system_us,
 	};
+	jr_job_event_set_status(&ev, &rec->status);
 	if (job->external)
 		ev.worker_id = jr_slot_get(co->region->slots[job->slot].worker_id);
 	if (kind == JR_EVENT_RETRYING)
@@ -165,9 +163,9 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->spawner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
+	if (co->runner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
-	job->running = true;
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->reaped = false;
 	job->timed_out = false;
 	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
@@ -184,14 +182,16 @@ void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 		jr_cmd_child_signal(job, sig);
 }
 
-/* Back on the coordinator: the spawner has started the child, or not. */
+/* Back on the coordinator: the runner has started the child, or not. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
 
-	job->spawning = false;
+	/* A SPAWN the keeper never got may meet a replaced keeper first, which
+	 * took it as running (cmdkeeper.c): it still ends here. */
+	JR_ASSERT(job->phase == CMD_STARTING || (job->spawn_rc < 0 && job->phase == CMD_RUNNING));
 	if (job->spawn_rc < 0) {
-		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->exit_code, 127);
+		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
 		jr_coord_running_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
@@ -213,16 +213,12 @@ static struct jr_cmd_record *record_of(struct jr_coordinator *co, struct cmd_job
 }
 
 static void record_result(struct jr_coordinator *co, struct cmd_job *job,
-			  const struct jr_exec_result *res, uint64_t now)
+			  const struct jr_exit_status *res, uint64_t now)
 {
 	struct jr_cmd_record *rec = record_of(co, job);
 	struct jr_slot *s = &co->region->slots[job->slot];
 
-	jr_store_relaxed(&rec->exit_code, res->exit_code);
-	jr_store_relaxed(&rec->signal, res->signal);
-	jr_store_relaxed(&rec->max_rss_kib, res->max_rss_kib);
-	jr_store_relaxed(&rec->user_us, res->user_us);
-	jr_store_relaxed(&rec->system_us, res->system_us);
+	jr_cmd_record_set_status(rec, res);
 	jr_slot_put(s->result, res->exit_code);
 	jr_slot_put(s->end_ns, now);	/* the clock this turn's pass uses */
 }
@@ -256,18 +252,18 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	/* Out of the epoll set before the close: a child a runner clones now
 	 * holds a copy of the pidfd until it execs, and epoll keeps watching
 	 * a file until its last descriptor is closed. */
-	if (co->spawner_count == 0 && job->child.pidfd >= 0)
+	if (co->runner_count == 0 && job->child.pidfd >= 0)
 		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
 	jr_exec_close(&job->child);
 	jr_cgroup_job_close(&job->cgroup);
 	jr_coord_running_remove(co, job);
-	job->running = false;
 }
 
 /* The attempt failed; the job goes back to wait until not_before_ns. */
 static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason reason,
 		  uint64_t not_before_ns, uint64_t now)
 {
+	jr_cmd_job_set_phase(job, CMD_QUEUED);
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
 	job->sj.not_before_ns = not_before_ns;
 	jr_cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
@@ -278,7 +274,7 @@ static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason
 }
 
 void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
-		       const struct jr_exec_result *res, uint64_t now)
+		       const struct jr_exit_status *res, uint64_t now)
 {
 	enum jr_reason reason = JR_REASON_NONE;
 
@@ -318,6 +314,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_region *r = co->region;
 
+	jr_cmd_job_set_phase(job, CMD_ENDED);
 	jr_store_release(&record_of(co, job)->coord, 0);
 	jr_coord_free_slot(co, job->slot);
 	co->outstanding--;

@@ -32,7 +32,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 
 /* A reaped or refused job: retry it, or end it for good. */
 void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
-		       const struct jr_exec_result *res, uint64_t now);
+		       const struct jr_exit_status *res, uint64_t now);
 
 /* A job that ran (or was refused at start) ends for good. */
 void jr_cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,

@@ -18,6 +18,14 @@
 
 /* --- a keeper lost ------------------------------------------------------------------------ */
 
+/* A job the keeper was starting counts as started from now on: the new
+ * keeper holds it, or it ended. */
+static void taken_running(struct cmd_job *job)
+{
+	if (job->phase == CMD_STARTING)
+		jr_cmd_job_set_phase(job, CMD_RUNNING);
+}
+
 /* After a keeper restart: every running job is asked about. One the new
  * keeper does not hold is handed over (ADOPT) with what is known of its
  * process; one still spawning may have started or not: asked the same
@@ -27,7 +35,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
 		struct keeper_held *h = jr_coord_keeper_held(co, job->id);
-		struct jr_exec_result res = { .exit_code = -1 };
+		struct jr_exit_status res = { .exit_code = -1 };
 		if (job->external)
 			continue;
 		if (h && h->attempt != 0 && h->attempt != job->attempts)
@@ -36,17 +44,15 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 			h->matched = true;
 		if (co->keeper_fd < 0) {	/* no keeper at all: every job is lost */
 			job->lost = true;
-			job->spawning = false;
-			job->running = true;
+			taken_running(job);
 			jr_cmd_job_exited(co, job, &res, now);
 			i--;
 			continue;
 		}
 		if (h && h->exited) {
-			jr_coord_keeper_exit_result(&h->exit, &res);
+			res = jr_kp_exited_status(&h->exit);
 			job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
-			job->spawning = false;
-			job->running = true;
+			taken_running(job);
 			jr_cmd_job_exited(co, job, &res, h->exit.end_ns && h->exit.end_ns < now ?
 							       h->exit.end_ns : now);
 			i--;
@@ -59,8 +65,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 		};
 		memcpy(ri.boot_id, jr_exec_boot_id(), sizeof(ri.boot_id));
 		jr_coord_keeper_adopt(co, job, &ri);
-		job->spawning = false;
-		job->running = true;
+		taken_running(job);
 	}
 	jr_coord_keeper_reconcile(co);
 }
@@ -91,7 +96,7 @@ static void on_started(struct jr_coordinator *co, const uint8_t *p, uint32_t len
 		return;
 	memcpy(&st, p, sizeof(st));
 	job = job_at(co, st.job_id, st.attempt);
-	if (!job || !job->spawning) {	/* nobody asked for it here: it must not run */
+	if (!job || job->phase != CMD_STARTING) {	/* nobody asked for it here: it must not run */
 		struct kp_signal k = { st.job_id, st.attempt, SIGKILL };
 		jr_kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
 		return;
@@ -113,7 +118,7 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 		return;
 	memcpy(&f, p, sizeof(f));
 	job = job_at(co, f.job_id, f.attempt);
-	if (!job || !job->spawning)
+	if (!job || job->phase != CMD_STARTING)
 		return;
 	job->spawn_rc = -(f.err ? f.err : EIO);
 	jr_cmd_job_spawned(co, job, now);
@@ -121,7 +126,7 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 
 static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len, uint64_t now)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	struct kp_exited x;
 	struct cmd_job *job;
 
@@ -129,7 +134,7 @@ static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len,
 		return;
 	memcpy(&x, p, sizeof(x));
 	job = job_at(co, x.job_id, x.attempt);
-	if (!job || !job->running || job->external) {
+	if (!job || job->phase != CMD_RUNNING || job->external) {
 		/* Not ours: one that was never acknowledged, killed at restore;
 		 * or, restore still under way, one it will ask about. */
 		if (jr_load_acquire(&co->restore_phase) != RESTORE_CLOSED)
@@ -142,7 +147,7 @@ static void on_exited(struct jr_coordinator *co, const uint8_t *p, uint32_t len,
 	job->lost = (x.flags & KP_EXIT_LOST) != 0;
 	if (job->lost && co->adopted)
 		co->adopted--;	/* it was not there to take back after all */
-	jr_coord_keeper_exit_result(&x, &res);
+	res = jr_kp_exited_status(&x);
 	/* When it ended, as the keeper saw it (not when we heard of it). */
 	jr_cmd_job_exited(co, job, &res, x.end_ns && x.end_ns < now ? x.end_ns : now);
 }
@@ -156,7 +161,7 @@ static void on_live(struct jr_coordinator *co, const uint8_t *p, uint32_t len)
 		return;
 	memcpy(&l, p, sizeof(l));
 	job = job_at(co, l.job_id, l.attempt);
-	if (job && job->running && l.pid > 0) {	/* an adopted one, watched */
+	if (job && job->phase == CMD_RUNNING && l.pid > 0) {	/* an adopted one, watched */
 		job->child.pid = l.pid;
 		job->start_ticks = l.start_ticks;
 	}

@@ -91,11 +91,7 @@ static int restore_check(struct jr_coordinator *co, const struct jr_job_restore 
 
 static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restore *rs)
 {
-	rec->exit_code = rs->exit_code;
-	rec->signal = rs->signal;
-	rec->max_rss_kib = rs->max_rss_kib;
-	rec->user_us = rs->user_us;
-	rec->system_us = rs->system_us;
+	rec->status = jr_job_restore_status(rs);
 	rec->reason = rs->reason;
 	if (jr_slot_is_final(rs->state))
 		rec->flags &= ~JR_REC_PENDING;
@@ -354,7 +350,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	job->child = (struct jr_child){ .pid = ri->pid, .pidfd = -1, .progress_fd = -1 };
 	job->start_ticks = ri->pid_start_ticks;
 	job->cgroup_slot = ri->cgroup_slot;
-	job->running = true;
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->term_at_ns = job->timeout_ns ? start_ns + job->timeout_ns : 0;
 	if (job->term_at_ns && job->term_at_ns < now)
 		job->term_at_ns = now;	/* over its limit while nobody watched */
@@ -397,9 +393,8 @@ static void apply_held(struct jr_coordinator *co, struct cmd_job *job, struct ke
 		return;
 	}
 	/* It ended while no engine was here: its real status. */
-	struct jr_exec_result res;
+	struct jr_exit_status res = jr_kp_exited_status(&h->exit);
 	adopt(co, job, attempt, start, ri, ri->alloc, ri->alloc_len, now);
-	jr_coord_keeper_exit_result(&h->exit, &res);
 	jr_cmd_job_set_progress(co, job, h->exit.progress);
 	job->lost = (h->exit.flags & KP_EXIT_LOST) != 0;
 	co->ended_while_away += !job->lost;

@@ -147,7 +147,7 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	co->bind = host->bind;
 	co->id = host->worker_id;
 	co->rec = &co->region->workers[co->id];
-	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * 1000000ull;
+	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * JR_NS_PER_MS;
 	co->armed_ns = JR_TIME_NEVER;
 	co->gpus_per_node = o->gpus_per_node;
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();

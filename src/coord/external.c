@@ -54,7 +54,7 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	jr_sched_start_external(&co->sched, &job->sj, now);
 	jr_ext_list_push(co, job, EXT_RUNNING);
-	job->running = true;
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->worker_lost = false;
 }
 
@@ -97,7 +97,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 			int exit_code, uint64_t now)
 {
-	struct jr_exec_result res = { .exit_code = exit_code };
+	struct jr_exit_status res = { .exit_code = exit_code };
 
 	jr_cmd_job_exited(co, job, &res, now);
 }
@@ -105,8 +105,8 @@ static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost)
 {
-	jr_job_id id = execution_id & ((1ull << 56) - 1);
-	uint32_t attempt = (uint32_t)(execution_id >> 56);
+	jr_job_id id = jr_execution_job(execution_id);
+	uint32_t attempt = jr_execution_attempt(execution_id);
 	struct cmd_job *job;
 	bool wake = false;
 	int rc = 0;
@@ -117,7 +117,7 @@ int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 	job = jr_coord_job_of(co, id);
 	if (!job || !job->external || job->attempts != attempt)
 		rc = -ESTALE;
-	else if (!job->running)
+	else if (job->phase != CMD_RUNNING)
 		rc = -EALREADY;
 	if (rc == 0) {
 		uint64_t now = jr_now_realtime_ns();
@@ -145,7 +145,6 @@ void jr_ext_end_all(struct jr_coordinator *co, uint64_t now)
 	while (co->ext_running.head) {
 		struct cmd_job *job = co->ext_running.head;
 		jr_ext_unlink(co, job);
-		job->running = false;
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_WORKER_LOST, now);
 	}
 }

@@ -392,10 +392,3 @@ bool jr_coord_keeper_pending(const struct jr_coordinator *co)
 {
 	return co->keeper_fd >= 0 && co->kout.off < co->kout.len;
 }
-
-void jr_coord_keeper_exit_result(const struct kp_exited *x, struct jr_exec_result *res)
-{
-	*res = (struct jr_exec_result){ .exit_code = x->exit_code, .signal = x->signal,
-					.max_rss_kib = x->max_rss_kib, .user_us = x->user_us,
-					.system_us = x->system_us };
-}

@@ -39,7 +39,4 @@ void jr_coord_keeper_ack(struct jr_coordinator *co, jr_job_id id, uint32_t attem
 /* Frames wait to be sent. */
 bool jr_coord_keeper_pending(const struct jr_coordinator *co);
 
-/* An exit status as the keeper reported it. */
-void jr_coord_keeper_exit_result(const struct kp_exited *x, struct jr_exec_result *res);
-
 #endif

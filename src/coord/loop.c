@@ -45,7 +45,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 	}
 	jr_cmd_job_record_start(co, job, now);
 	jr_coord_running_add(co, job);
-	job->spawning = true;
+	jr_cmd_job_set_phase(job, CMD_STARTING);
 	job->next = NULL;
 	if (co->keeper_fd >= 0) {	/* the keeper starts it; STARTED says so */
 		job->spawn_rc = jr_coord_keeper_spawn(co, job);
@@ -55,7 +55,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 		}
 		return;
 	}
-	if (co->spawner_count == 0) {	/* spawn on this thread */
+	if (co->runner_count == 0) {	/* spawn on this thread */
 		job->spawn_rc = jr_cmd_child_spawn(co, job);
 		job->next = co->spawned_here;
 		co->spawned_here = job;
@@ -113,15 +113,15 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 
 	if (!job)
 		return;
-	if (job->external && job->running) {
+	if (job->external && job->phase == CMD_RUNNING) {
 		jr_ext_cancel_running(co, job, now);
 		return;
 	}
-	if (job->spawning) {
+	if (job->phase == CMD_STARTING) {
 		job->cancel_requested = true;	/* acted on once it is spawned */
 		return;
 	}
-	if (job->running) {
+	if (job->phase == CMD_RUNNING) {
 		if (!job->cancel_requested) {
 			job->cancel_requested = true;
 			jr_cmd_job_signal(co, job, SIGTERM);
@@ -158,7 +158,7 @@ static void stop_restored(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 {
 	struct cmd_job *job = jr_coord_job_of(co, id);
 
-	if (!job || !job->running || job->kill_at_ns)
+	if (!job || job->phase != CMD_RUNNING || job->kill_at_ns)
 		return;
 	jr_cmd_job_signal(co, job, SIGTERM);
 	job->kill_at_ns = now + co->kill_grace_ns;
@@ -263,7 +263,7 @@ static void check_deadlines(struct jr_coordinator *co, uint64_t now)
 {
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
-		if (!job->running)
+		if (job->phase != CMD_RUNNING)
 			continue;	/* still being spawned */
 		if (job->term_at_ns && now >= job->term_at_ns) {
 			job->term_at_ns = 0;
@@ -285,8 +285,7 @@ static void arm_timer(struct jr_coordinator *co)
 
 	co->armed_ns = t;
 	if (t != JR_TIME_NEVER) {
-		its.it_value.tv_sec = (time_t)(t / 1000000000ull);
-		its.it_value.tv_nsec = (long)(t % 1000000000ull);
+		its.it_value = jr_ns_timespec(t);
 		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 			its.it_value.tv_nsec = 1;
 	}
@@ -297,7 +296,7 @@ static void arm_timer(struct jr_coordinator *co)
 
 static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 
 	int rc = job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, false) :
 				      jr_exec_try_reap(&job->child, &res);
@@ -346,7 +345,7 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 		if (job->cancel_requested)
 			continue;
 		job->cancel_requested = true;
-		if (job->running) {
+		if (job->phase == CMD_RUNNING) {
 			jr_cmd_job_signal(co, job, SIGTERM);
 			job->kill_at_ns = now + co->kill_grace_ns;
 		}

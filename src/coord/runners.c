@@ -35,7 +35,7 @@ void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
 
 static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	uint64_t now;
 	bool poke_coordinator;
 
@@ -73,7 +73,7 @@ static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
 		runner_finish(co, job);
 }
 
-static void *spawner_main(void *arg)
+static void *runner_main(void *arg)
 {
 	struct jr_coordinator *co = arg;
 
@@ -82,7 +82,7 @@ static void *spawner_main(void *arg)
 	for (;;) {
 		struct cmd_job *job = co->spawn_head;
 		if (!job) {
-			if (co->spawners_stop)
+			if (co->runners_stop)
 				break;
 			jr_cond_wait(&co->spawn_cv, &co->lock);
 			continue;
@@ -104,24 +104,24 @@ int jr_coord_runners_start(struct jr_coordinator *co, uint32_t want)
 		return 0;
 	if (want > JR_RUNNERS_MAX)
 		want = JR_RUNNERS_MAX;
-	co->spawners = jr_calloc(want, sizeof(*co->spawners));
-	if (!co->spawners)
+	co->runners = jr_calloc(want, sizeof(*co->runners));
+	if (!co->runners)
 		return -ENOMEM;
-	for (co->spawner_count = 0; co->spawner_count < want; co->spawner_count++)
-		if (pthread_create(&co->spawners[co->spawner_count], NULL, spawner_main, co))
-			return co->spawner_count ? 0 : -EAGAIN;
+	for (co->runner_count = 0; co->runner_count < want; co->runner_count++)
+		if (pthread_create(&co->runners[co->runner_count], NULL, runner_main, co))
+			return co->runner_count ? 0 : -EAGAIN;
 	return 0;
 }
 
 void jr_coord_runners_stop(struct jr_coordinator *co)
 {
 	jr_mutex_lock(&co->lock);
-	co->spawners_stop = true;
+	co->runners_stop = true;
 	pthread_cond_broadcast(&co->spawn_cv);
 	jr_mutex_unlock(&co->lock);
-	for (uint32_t i = 0; i < co->spawner_count; i++)
-		pthread_join(co->spawners[i], NULL);
-	co->spawner_count = 0;
-	jr_free(co->spawners);
-	co->spawners = NULL;
+	for (uint32_t i = 0; i < co->runner_count; i++)
+		pthread_join(co->runners[i], NULL);
+	co->runner_count = 0;
+	jr_free(co->runners);
+	co->runners = NULL;
 }

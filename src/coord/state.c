@@ -95,6 +95,19 @@ void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 	jr_jobtab_free_batch(co->region, &slot, 1);
 }
 
+void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to)
+{
+	static const uint8_t may_go_to[] = {
+		[CMD_QUEUED] = 1u << CMD_STARTING | 1u << CMD_RUNNING | 1u << CMD_ENDED,
+		[CMD_STARTING] = 1u << CMD_RUNNING | 1u << CMD_ENDED,
+		[CMD_RUNNING] = 1u << CMD_QUEUED | 1u << CMD_ENDED,
+		[CMD_ENDED] = 0,
+	};
+
+	JR_ASSERT(may_go_to[job->phase] & (1u << to));
+	job->phase = to;
+}
+
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			     uint32_t flag, bool on)
 {

@@ -39,6 +39,19 @@
 
 struct cmd_batch;
 
+/* A command job's life in the coordinator, changed only by
+ * jr_cmd_job_set_phase(), which asserts the move:
+ *   QUEUED    with the scheduler (pending, waiting, backing off after a
+ *             failed attempt) or on the external ready lists
+ *   STARTING  handed to a runner, the keeper or an inline spawn
+ *   RUNNING   its process runs (or an external worker runs it)
+ *   ENDED     final, on the dead list until the turn ends
+ * QUEUED -> STARTING, RUNNING (an external claim, a job taken back after
+ * a restart) or ENDED (cancelled, a dependency failed, refused at start);
+ * STARTING -> RUNNING or ENDED (the spawn failed); RUNNING -> QUEUED (a
+ * retry) or ENDED. */
+enum cmd_job_phase { CMD_QUEUED, CMD_STARTING, CMD_RUNNING, CMD_ENDED };
+
 struct cmd_job {
 	struct jr_sched_job sj;
 	struct jr_coordinator *co;
@@ -62,11 +75,10 @@ struct cmd_job {
 	uint64_t start_ticks;		/* with child.pid: which process it is */
 	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
 	bool lost;			/* it ended without a status (keeper) */
-	bool running;
+	enum cmd_job_phase phase;
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
-	bool spawning;		/* handed to a spawner thread */
 	int spawn_rc;
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
@@ -146,12 +158,12 @@ struct jr_coordinator {
 	 * it, then ends its job and runs the pass itself, so a core that frees
 	 * up gets its next child without a hand-off. Without runners the
 	 * coordinator spawns and reaps through epoll. */
-	pthread_t *spawners;
-	uint32_t spawner_count;
+	pthread_t *runners;
+	uint32_t runner_count;
 	pthread_cond_t spawn_cv;	/* under lock */
 	struct cmd_job *spawn_head, *spawn_tail;	/* under lock */
 	struct cmd_job *spawned_here;	/* spawned inline (JR_ENGINE_SPAWN_INLINE) */
-	bool spawners_stop;		/* under lock */
+	bool runners_stop;		/* under lock */
 	uint64_t outstanding;		/* submitted, not yet final */
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */
@@ -229,6 +241,10 @@ int jr_coord_make_state_dir(struct jr_coordinator *co);
  * would be the first one handed out: it waits for restore_done(), which
  * puts it behind them. */
 void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot);
+
+/* The job moves to phase `to` (see enum cmd_job_phase); an illegal move
+ * is a broken invariant. Under state_lock. */
+void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to);
 
 /* Record flags (pending, external) in the job's table record. */
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,

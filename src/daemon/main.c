@@ -232,7 +232,7 @@ static bool apply_journal_opt(struct daemon_opts *d, int c, const char *arg)
 	}
 	case O_RETAIN_AGE:
 		return jr_parse_duration_ms(arg, &v) == 0 &&
-		       ((d->keep.max_age_ns = v * 1000000ull), true);
+		       ((d->keep.max_age_ns = v * JR_NS_PER_MS), true);
 	}
 	return false;
 }
@@ -285,15 +285,15 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	memset(d, 0, sizeof(*d));
 	jr_engine_opts_init(&d->engine);
 	d->server = (struct server_opts){ .mode = 0600, .group = (gid_t)-1,
-		.max_connections = 4096, .max_request_bytes = 64u << 20,
+		.max_connections = 4096, .max_request_bytes = 64 * JR_MIB,
 		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100,
 		.listen_fd = -1 };
 	d->heartbeat_timeout_ms = 30000;
 	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
-					    .segment_bytes = 64ull << 20 };
-	d->snapshot_every = 256ull << 20;
-	d->keep = (struct retention){ 1000000, 7 * 86400ull * 1000000000ull };
+					    .segment_bytes = 64 * JR_MIB };
+	d->snapshot_every = 256 * JR_MIB;
+	d->keep = (struct retention){ 1000000, 7 * 86400 * JR_NS_PER_SEC };
 	default_paths(d);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == O_HELP) {
@@ -375,15 +375,15 @@ static uint64_t running_jobs(struct jr_engine *e)
  * the grace, then cancels them (they run again at the next start). */
 static void wait_for_running(struct jr_engine *e, uint64_t grace_ms)
 {
-	struct timespec pause = { 0, 50000000 };
+	const uint64_t pause_ms = 50;
 	uint64_t running = 0;
 
-	for (uint64_t waited = 0;; waited += 50) {
+	for (uint64_t waited = 0;; waited += pause_ms) {
 		if ((running = running_jobs(e)) == 0)
 			return;
 		if (waited >= grace_ms)
 			break;
-		nanosleep(&pause, NULL);
+		jr_sleep_ns(pause_ms * JR_NS_PER_MS);
 	}
 	log_line("grace period over: stopping %llu running jobs (they run again at the next start)",
 		 (unsigned long long)running);
@@ -509,7 +509,7 @@ static void start_drain(void *ctx, uint64_t grace_ms)
 	if (dm->draining)
 		return;
 	dm->draining = true;
-	dm->drain_deadline_ns = jr_now_realtime_ns() + grace_ms * 1000000ull;
+	dm->drain_deadline_ns = jr_now_realtime_ns() + grace_ms * JR_NS_PER_MS;
 	dm->api.status.draining = true;
 	jr_engine_pause(dm->st.engine);
 	log_line("draining: no job starts any more; %llu running get %llu ms, then are cancelled",
@@ -707,8 +707,8 @@ static int open_journal(struct daemon_opts *d, struct recovery *rec, struct dura
 	}
 	d->durable.dir = d->journal_dir;
 	d->durable.next_seq = rec->last_seq + 1;
-	d->durable.reserve_bytes = d->durable.segment_bytes / 4 < (4u << 20) ?
-					   d->durable.segment_bytes / 4 : (4u << 20);
+	d->durable.reserve_bytes = d->durable.segment_bytes / 4 < 4 * JR_MIB ?
+					   d->durable.segment_bytes / 4 : 4 * JR_MIB;
 	rc = durable_open(du, &d->durable);
 	if (rc < 0)
 		fprintf(stderr, "jobringd: cannot open the journal in %s: %s\n", d->journal_dir,

@@ -78,7 +78,7 @@ static int engine_setup(struct jr_engine *e, const struct jr_engine_opts *o)
 		e->retire_batch = 32;
 	if (e->retire_batch == 0)
 		e->retire_batch = 1;
-	e->spin_ns = (uint64_t)o->spin_us * 1000;
+	e->spin_ns = (uint64_t)o->spin_us * JR_NS_PER_US;
 	e->bind = !(o->flags & JR_ENGINE_NO_BIND) && !e->topo.synthetic;
 	e->region.ctl->accepting = 1;
 	e->region.ctl->run_state = (o->flags & JR_ENGINE_START_PAUSED) ?

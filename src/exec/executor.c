@@ -22,6 +22,7 @@
 
 #include "exec/cgroup.h"
 #include "base/atomics.h"
+#include "base/common.h"
 #include "base/lock.h"
 #include "exec/executor.h"
 
@@ -36,7 +37,7 @@
 #endif
 
 #define GROUPS_MAX 256
-#define CHILD_STACK_BYTES (64u << 10)
+#define CHILD_STACK_BYTES (64 * JR_KIB)
 
 /* --- clone3 with a stack of our own --------------------------------------------------------- */
 
@@ -562,7 +563,12 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 	return 0;
 }
 
-static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
+static uint64_t timeval_us(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * JR_US_PER_SEC + (uint64_t)tv->tv_usec;
+}
+
+static int reap(struct jr_child *c, struct jr_exit_status *res, int flags)
 {
 	siginfo_t info;
 	struct rusage ru;
@@ -585,24 +591,24 @@ static int reap(struct jr_child *c, struct jr_exec_result *res, int flags)
 		res->signal = info.si_status;
 	}
 	res->max_rss_kib = (uint64_t)ru.ru_maxrss;
-	res->user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
-	res->system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+	res->user_us = timeval_us(&ru.ru_utime);
+	res->system_us = timeval_us(&ru.ru_stime);
 	return 1;
 }
 
-int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res)
+int jr_exec_try_reap(struct jr_child *c, struct jr_exit_status *res)
 {
 	return reap(c, res, WNOHANG);
 }
 
-int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res)
+int jr_exec_wait(struct jr_child *c, struct jr_exit_status *res)
 {
 	int rc = reap(c, res, 0);
 
 	return rc == 1 ? 0 : rc < 0 ? rc : -ECHILD;
 }
 
-int jr_exec_reap_group(struct jr_child *c, struct jr_exec_result *res, bool block)
+int jr_exec_reap_group(struct jr_child *c, struct jr_exit_status *res, bool block)
 {
 	siginfo_t info;
 	long rc;

@@ -23,6 +23,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "base/exitstatus.h"
+
 /* The fd number, in the child, of the progress pipe ("progress 42\n"). */
 #define JR_PROGRESS_FD 3
 
@@ -57,24 +59,16 @@ struct jr_child {
 
 #define JR_CHILD_NONE ((struct jr_child){ .pid = 0, .pidfd = -1, .progress_fd = -1 })
 
-struct jr_exec_result {
-	int exit_code;		/* -1 if killed by a signal */
-	int signal;		/* 0 if it exited */
-	uint64_t max_rss_kib;
-	uint64_t user_us;
-	uint64_t system_us;
-};
-
 /* Start a child. 0 and *out, or -errno (-ENOENT: no such program; the
  * errno of whatever step failed before exec). The caller owns out->pidfd
  * and out->progress_fd until jr_exec_close(). Thread-safe. */
 int jr_exec_spawn(const struct jr_exec_spec *spec, struct jr_child *out);
 
-/* A spawner holds a few descriptors per running job (its pidfd, progress
- * pipe and cgroup): raise this process's RLIMIT_NOFILE to its hard limit
- * (root: up to 1,048,576, if fs.nr_open allows). Jobs started afterwards
- * get the soft limit there was before, as programs that close every
- * possible descriptor expect. Returns the new soft limit. */
+/* A process that spawns jobs holds a few descriptors per running job (its
+ * pidfd, progress pipe and cgroup): raise this process's RLIMIT_NOFILE to
+ * its hard limit (root: up to 1,048,576, if fs.nr_open allows). Jobs
+ * started afterwards get the soft limit there was before, as programs that
+ * close every possible descriptor expect. Returns the new soft limit. */
 unsigned long jr_exec_raise_fd_limit(void);
 /* Before it: the soft limit jobs get, where this process's was raised
  * already (the keeper, started by a daemon that raised its own). */
@@ -82,15 +76,15 @@ void jr_exec_set_job_fd_limit(unsigned long soft);
 
 /* Reap the child if it has exited: 1 and *res, 0 if still running, or
  * -errno. */
-int jr_exec_try_reap(struct jr_child *c, struct jr_exec_result *res);
+int jr_exec_try_reap(struct jr_child *c, struct jr_exit_status *res);
 
 /* Block until the child exits, then reap it: 0 and *res, or -errno. */
-int jr_exec_wait(struct jr_child *c, struct jr_exec_result *res);
+int jr_exec_wait(struct jr_child *c, struct jr_exit_status *res);
 
 /* As jr_exec_try_reap() (block: as jr_exec_wait(), 1 for 0), but what is
  * left of the child's process group is SIGKILLed first: before the reap,
  * while its pid, and so the group's id, cannot be another process's. */
-int jr_exec_reap_group(struct jr_child *c, struct jr_exec_result *res, bool block);
+int jr_exec_reap_group(struct jr_child *c, struct jr_exit_status *res, bool block);
 
 /* Send sig to the child's whole process group (before it is reaped). */
 int jr_exec_signal_group(const struct jr_child *c, int sig);

@@ -283,7 +283,7 @@ static void lost(struct kjob *j)
 /* The pidfd of a running job became readable. */
 static void reap(struct keeper *k, struct kjob *j)
 {
-	struct jr_exec_result res;
+	struct jr_exit_status res;
 	/* Without a cgroup, what is left of its process group dies first. */
 	int rc = j->cgroup.slot == 0 && !j->orphan ? jr_exec_reap_group(&j->child, &res, false) :
 						 jr_exec_try_reap(&j->child, &res);
@@ -294,11 +294,7 @@ static void reap(struct keeper *k, struct kjob *j)
 	if (rc < 0 || j->orphan) {	/* not our child (ECHILD): gone, no status */
 		lost(j);
 	} else {
-		j->exit.exit_code = res.exit_code;
-		j->exit.signal = res.signal;
-		j->exit.max_rss_kib = res.max_rss_kib;
-		j->exit.user_us = res.user_us;
-		j->exit.system_us = res.system_us;
+		jr_kp_exited_set_status(&j->exit, &res);
 		j->exit.progress = jr_exec_read_progress(&j->child);
 	}
 	j->exit.end_ns = jr_now_realtime_ns();
@@ -688,7 +684,7 @@ static int take_lock(struct keeper *k)
 	for (int i = 0; i < 100; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
-		usleep(50000);
+		jr_sleep_ns(50 * JR_NS_PER_MS);
 	}
 	close(fd);
 	return -EBUSY;

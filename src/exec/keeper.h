@@ -36,10 +36,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/common.h"
 #include "exec/executor.h"
 
 #define JR_KEEPER_VERSION 1u
-#define JR_KEEPER_FRAME_MAX (64u << 20)	/* a SPAWN's argv and env, at most */
+#define JR_KEEPER_FRAME_MAX (64 * JR_MIB)	/* a SPAWN's argv and env, at most */
 
 enum jr_keeper_type {
 	KP_HELLO = 1,
@@ -164,6 +165,25 @@ struct kp_exited {
 	int32_t progress;	/* last reported, or -1 */
 	uint32_t zero;
 };
+_Static_assert(sizeof(struct kp_exited) == 64, "kp_exited");
+
+/* The frame's exit status and rusage (kept in the frame's own order). */
+static inline struct jr_exit_status jr_kp_exited_status(const struct kp_exited *x)
+{
+	return (struct jr_exit_status){
+		.exit_code = x->exit_code, .signal = x->signal, .max_rss_kib = x->max_rss_kib,
+		.user_us = x->user_us, .system_us = x->system_us,
+	};
+}
+
+static inline void jr_kp_exited_set_status(struct kp_exited *x, const struct jr_exit_status *st)
+{
+	x->exit_code = st->exit_code;
+	x->signal = st->signal;
+	x->max_rss_kib = st->max_rss_kib;
+	x->user_us = st->user_us;
+	x->system_us = st->system_us;
+}
 
 /* --- frames ---------------------------------------------------------------------------- */
 

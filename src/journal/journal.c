@@ -22,7 +22,7 @@
 #include "base/crc32c.h"
 #include "journal/journal.h"
 
-#define SEGMENT_DEFAULT (64ull << 20)
+#define SEGMENT_DEFAULT (64 * JR_MIB)
 #define PAD8(n) JR_JOURNAL_PAD8(n)
 
 /* On disk (journal.h): records are read back by replay, by
@@ -740,7 +740,7 @@ static int map_file(const char *path, int *fd, char **data, size_t *size)
  * rather than faulting in a mapping of zeros. */
 static uint64_t written_after(int fd, uint64_t from, uint64_t size)
 {
-	static char chunk[1 << 20];
+	static char chunk[JR_MIB];
 	uint64_t pos = from, last = from;
 
 	while (pos < size) {

@@ -39,8 +39,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "base/common.h"
+
 #define JR_JOURNAL_HEADER_BYTES 24u
-#define JR_JOURNAL_RECORD_MAX (256u << 20)
+#define JR_JOURNAL_RECORD_MAX (256 * JR_MIB)
 #define JR_JOURNAL_FLIGHTS 4u
 #define JR_JOURNAL_PAD8(n) (((n) + 7u) & ~7u)
 

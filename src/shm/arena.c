@@ -24,7 +24,7 @@
 #define ARENA_MIN_SHIFT 5u	/* 32 B */
 #define ARENA_CLASSES 12u	/* up to 64 KiB */
 #define ARENA_HEADER 8u
-#define ARENA_PREFAULT (2ull << 20)
+#define ARENA_PREFAULT (2 * JR_MIB)
 
 struct arena_block {
 	uint32_t next;	/* reference of the next free block */

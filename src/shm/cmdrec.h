@@ -9,22 +9,47 @@
 #ifndef JR_CMDREC_H
 #define JR_CMDREC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "base/atomics.h"
+#include "base/exitstatus.h"
 #include "shm/arena.h"
 
 struct jr_cmd_record {
-	int32_t exit_code;
-	int32_t signal;
-	uint64_t max_rss_kib;
-	uint64_t user_us;
-	uint64_t system_us;
+	struct jr_exit_status status;	/* its last execution's */
 	uint32_t reason;	/* enum jr_reason */
 	uint32_t uid;		/* the user it runs as */
 	uint32_t flags;		/* JR_REC_* */
 	uint32_t pad;
 	uint64_t coord;		/* the coordinator's struct while live, else 0 */
 };
+_Static_assert(offsetof(struct jr_cmd_record, status) == 0, "jr_cmd_record status");
+_Static_assert(offsetof(struct jr_cmd_record, reason) == 32, "jr_cmd_record reason");
+_Static_assert(sizeof(struct jr_cmd_record) == 56, "jr_cmd_record size");
+
+/* The exit status, read by anyone (each field relaxed; see above). */
+static inline struct jr_exit_status jr_cmd_record_status(const struct jr_cmd_record *rec)
+{
+	return (struct jr_exit_status){
+		.exit_code = jr_load_relaxed(&rec->status.exit_code),
+		.signal = jr_load_relaxed(&rec->status.signal),
+		.max_rss_kib = jr_load_relaxed(&rec->status.max_rss_kib),
+		.user_us = jr_load_relaxed(&rec->status.user_us),
+		.system_us = jr_load_relaxed(&rec->status.system_us),
+	};
+}
+
+/* The exit status, written by the coordinator while readers may look. */
+static inline void jr_cmd_record_set_status(struct jr_cmd_record *rec,
+					    const struct jr_exit_status *st)
+{
+	jr_store_relaxed(&rec->status.exit_code, st->exit_code);
+	jr_store_relaxed(&rec->status.signal, st->signal);
+	jr_store_relaxed(&rec->status.max_rss_kib, st->max_rss_kib);
+	jr_store_relaxed(&rec->status.user_us, st->user_us);
+	jr_store_relaxed(&rec->status.system_us, st->system_us);
+}
 
 static inline struct jr_cmd_record *jr_cmd_record(const struct jr_region *r,
 						  uint32_t ref)

@@ -143,16 +143,16 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 			     struct jr_job_info *out)
 {
 	const struct jr_cmd_record *rec;
+	struct jr_exit_status st;
 	uint64_t ref = jr_slot_get(s->arg);
 
 	out->is_command = 1;
 	if (ref == 0 || ref * 16 >= r->hdr->arena_bytes)
 		return;
 	rec = jr_cmd_record(r, (uint32_t)ref);
-	out->exec.signal = jr_load_relaxed(&rec->signal);
-	out->exec.max_rss_kib = jr_load_relaxed(&rec->max_rss_kib);
-	out->exec.user_us = jr_load_relaxed(&rec->user_us);
-	out->exec.system_us = jr_load_relaxed(&rec->system_us);
+	st = jr_cmd_record_status(rec);
+	st.exit_code = out->exec.result;	/* the slot's, as for every job */
+	jr_execution_set_status(&out->exec, &st);
 	out->reason = jr_load_relaxed(&rec->reason);
 	out->owner_uid = jr_load_relaxed(&rec->uid);
 	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
@@ -179,8 +179,9 @@ static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 	out->owner_uid = 0;
 	out->pending = 0;
 	out->reason = JR_REASON_NONE;
-	out->exec.signal = 0;
-	out->exec.max_rss_kib = out->exec.user_us = out->exec.system_us = 0;
+	/* A function job's status is its result alone. */
+	jr_execution_set_status(&out->exec,
+				&(struct jr_exit_status){ .exit_code = out->exec.result });
 	if (jr_jobtab_is_command(s))
 		snapshot_command(r, s, out);
 	jr_arena_read_string(r, name_ref, out->name, sizeof(out->name));
@@ -213,7 +214,7 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 		out->exec.status = out->state;
 		return;
 	}
-	out->exec.execution_id = id ^ (uint64_t)out->exec.attempt << 56;
+	out->exec.execution_id = jr_execution_id(id, out->exec.attempt);
 }
 
 int jr_jobtab_snapshot(const struct jr_region *r, jr_job_id id,

@@ -51,6 +51,27 @@ static inline jr_job_id jr_job_id_make(uint32_t gen, uint32_t index)
 	return (uint64_t)gen << 32 | index;
 }
 
+/* An execution id is the job id with the attempt in its top 8 bits (a job
+ * id's generation stops below them): unique per attempt, and the job found
+ * from it without a table. Only the attempt's low 8 bits are kept. */
+#define JR_EXECUTION_ATTEMPT_SHIFT 56
+#define JR_EXECUTION_JOB_MASK ((1ull << JR_EXECUTION_ATTEMPT_SHIFT) - 1)
+
+static inline uint64_t jr_execution_id(jr_job_id id, uint32_t attempt)
+{
+	return id ^ (uint64_t)attempt << JR_EXECUTION_ATTEMPT_SHIFT;
+}
+
+static inline jr_job_id jr_execution_job(uint64_t execution_id)
+{
+	return execution_id & JR_EXECUTION_JOB_MASK;
+}
+
+static inline uint32_t jr_execution_attempt(uint64_t execution_id)
+{
+	return (uint32_t)(execution_id >> JR_EXECUTION_ATTEMPT_SHIFT);
+}
+
 static inline bool jr_slot_is_final(uint32_t state)
 {
 	return state == JR_JOB_SUCCEEDED || state == JR_JOB_FAILED ||

@@ -10,11 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/view.h"
 
-#define LOG_CHUNK_MAX (1u << 20)
+#define LOG_CHUNK_MAX JR_MIB
 
 static bool get_job(struct api *a, const char *ids, struct jr_job_info *info,
 		    struct response *res)

@@ -42,7 +42,7 @@ void api_health(struct api *a, struct api_call *c)
 	jr_engine_stats(a->engine, &st);
 	cJSON_AddStringToObject(o, "status", "ok");
 	cJSON_AddNumberToObject(o, "uptime_s",
-				(double)(jr_now_realtime_ns() - a->st->started_ns) / 1e9);
+				(double)(jr_now_realtime_ns() - a->st->started_ns) / JR_NS_PER_SEC);
 	cJSON_AddNumberToObject(o, "submitted", (double)st.submitted);
 	cJSON_AddNumberToObject(o, "succeeded", (double)st.succeeded);
 	cJSON_AddNumberToObject(o, "failed", (double)st.failed);
@@ -92,13 +92,13 @@ static void latency_metrics(struct buf *b, const struct jr_stats *st)
 	for (int i = 0; i < JR_WAIT_BUCKETS - 1; i++) {
 		cum += st->start_wait_us_hist[i];
 		buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"%g\"} %llu\n",
-			   (double)(1ull << i) / 1e6, (unsigned long long)cum);
+			   (double)(1ull << i) / JR_US_PER_SEC, (unsigned long long)cum);
 	}
 	cum += st->start_wait_us_hist[JR_WAIT_BUCKETS - 1];
 	buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"+Inf\"} %llu\n",
 		   (unsigned long long)cum);
 	buf_printf(b, "jobring_submit_to_start_seconds_sum %.6f\n",
-		   (double)st->start_wait_us_sum / 1e6);
+		   (double)st->start_wait_us_sum / JR_US_PER_SEC);
 	buf_printf(b, "jobring_submit_to_start_seconds_count %llu\n", (unsigned long long)cum);
 }
 
@@ -197,9 +197,9 @@ static void snapshot_metrics(struct api *a, struct buf *b)
 	metric(b, "jobring_snapshot_last_seconds", "gauge",
 	       "The last snapshot: its duration, and the share of it on the event loop.");
 	buf_printf(b, "jobring_snapshot_last_seconds{part=\"total\"} %.6f\n",
-		   s->snapshot_last_ms / 1e3);
+		   s->snapshot_last_ms / JR_MS_PER_SEC);
 	buf_printf(b, "jobring_snapshot_last_seconds{part=\"event_loop\"} %.6f\n",
-		   s->snapshot_last_loop_ms / 1e3);
+		   s->snapshot_last_loop_ms / JR_MS_PER_SEC);
 	metric_value(b, "jobring_snapshot_running", "gauge", "A snapshot is being written.",
 		     s->snapshotting);
 }

@@ -18,9 +18,7 @@
 #include "daemon/net/reply.h"
 #include "daemon/state/view.h"
 #include "sched/resources.h"
-
-/* The job id of an execution id: the attempt is its top byte. */
-#define EXECUTION_JOB_MASK ((1ull << 56) - 1)
+#include "shm/jobtab.h"
 
 /* --- register and heartbeat ------------------------------------------------------------- */
 
@@ -39,7 +37,7 @@ static void registered(struct api *a, struct api_call *c, struct worker *w)
 				    (uint32_t)c->req->body_len);
 	body = view_worker(w);
 	cJSON_AddNumberToObject(body, "heartbeat_timeout",
-				(double)a->st->workers.heartbeat_timeout_ns / 1e9);
+				(double)a->st->workers.heartbeat_timeout_ns / JR_NS_PER_SEC);
 	reply_json(c->res, 201, body);
 }
 
@@ -156,7 +154,7 @@ void api_worker_claim(struct api *a, struct api_call *c)
 	} else {
 		a->waits[a->wait_count++] = (struct api_claim_wait){
 			c->req->token, (uint32_t)(w - a->st->workers.list),
-			jr_now_monotonic_ns() + (uint64_t)(wait_s * 1e9) };
+			jr_now_monotonic_ns() + (uint64_t)(wait_s * JR_NS_PER_SEC) };
 		c->res->deferred = true;
 	}
 }
@@ -246,7 +244,7 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	int code = 0;
 
 	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, exec & EXECUTION_JOB_MASK, &info) < 0)
+	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0)
 		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
 	else if (!cJSON_IsObject(o))
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
@@ -261,7 +259,7 @@ void api_execution_show(struct api *a, struct api_call *c)
 	uint64_t exec;
 
 	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, exec & EXECUTION_JOB_MASK, &info) < 0 ||
+	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
 	    info.exec.execution_id != exec)
 		reply_error(c->res, 404, "not_found", "no such execution (or not the latest): %s",
 			    c->param);

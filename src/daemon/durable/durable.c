@@ -15,7 +15,7 @@
 #include "daemon/durable/durable.h"
 #include "daemon/net/reply.h"
 
-#define MAINTAIN_NS 100000000ull	/* spare segment, failed writes: every 100 ms */
+#define MAINTAIN_NS (100 * JR_NS_PER_MS)	/* spare segment, failed writes */
 
 /* A job event from the engine, its allocation copied (the event's own
  * pointer is valid during the call only). */
@@ -306,16 +306,16 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	const struct jr_job_event *ev = &q->ev;
 	struct rec_event r = {
 		.job_id = ev->job_id, .state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
-		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt,
-		.exit_code = ev->exit_code, .signal = ev->signal, .time_ns = ev->time_ns,
-		.max_rss_kib = ev->max_rss_kib, .user_us = ev->user_us, .system_us = ev->system_us,
+		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt, .time_ns = ev->time_ns,
 	};
+	struct jr_exit_status st = jr_job_event_status(ev);
 	struct rec_proc proc = { .pid = ev->pid, .cgroup_slot = ev->cgroup_slot,
 				 .start_ticks = ev->pid_start_ticks, .alloc_len = q->alloc_len };
 	struct iovec iov[3] = { { &r, sizeof(r) } };
 	int n = 1;
 	uint64_t seq;
 
+	rec_event_set_status(&r, &st);
 	if (ev->kind == JR_EVENT_STARTED) {	/* which process, and what it holds */
 		memcpy(proc.boot_id, ev->boot_id, sizeof(proc.boot_id));
 		iov[n++] = (struct iovec){ &proc, sizeof(proc) };
@@ -531,8 +531,8 @@ static void release_durable(struct durable *d)
 		if (h->seq > durable)
 			break;
 		now = now ? now : jr_now_monotonic_ns();
-		if ((now - h->since_ns) / 1000 > d->st.ack_wait_max_us)
-			d->st.ack_wait_max_us = (now - h->since_ns) / 1000;
+		if ((now - h->since_ns) / JR_NS_PER_US > d->st.ack_wait_max_us)
+			d->st.ack_wait_max_us = (now - h->since_ns) / JR_NS_PER_US;
 		/* A client gone meanwhile: its submission stands, unanswered. */
 		server_finish(d->server, h->token, h->status, &h->body);
 		buf_free(&h->body);
@@ -573,7 +573,7 @@ static void send_group(struct durable *d, uint64_t now)
 
 	bool fresh = jr_journal_pending(d->j) != 0;
 
-	if (fresh && wait && now - d->last_flush_ns < d->o.interval_ms * 1000000ull)
+	if (fresh && wait && now - d->last_flush_ns < d->o.interval_ms * JR_NS_PER_MS)
 		return;
 	rc = jr_journal_flush(d->j);	/* without fresh records: a failed write again */
 	if (rc < 0 && rc != -EAGAIN)

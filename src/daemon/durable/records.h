@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/exitstatus.h"
 #include "jobring.h"
 
 enum rec_type {
@@ -77,6 +78,26 @@ struct rec_event {
 	uint64_t max_rss_kib, user_us, system_us;
 };
 _Static_assert(sizeof(struct rec_event) == 56, "rec_event size");
+_Static_assert(offsetof(struct rec_event, exit_code) == 16, "rec_event exit_code");
+_Static_assert(offsetof(struct rec_event, max_rss_kib) == 32, "rec_event max_rss_kib");
+
+/* The event's exit status and rusage (kept in the record's own order). */
+static inline struct jr_exit_status rec_event_status(const struct rec_event *e)
+{
+	return (struct jr_exit_status){
+		.exit_code = e->exit_code, .signal = e->signal, .max_rss_kib = e->max_rss_kib,
+		.user_us = e->user_us, .system_us = e->system_us,
+	};
+}
+
+static inline void rec_event_set_status(struct rec_event *e, const struct jr_exit_status *st)
+{
+	e->exit_code = st->exit_code;
+	e->signal = st->signal;
+	e->max_rss_kib = st->max_rss_kib;
+	e->user_us = st->user_us;
+	e->system_us = st->system_us;
+}
 
 /* The process of a running job, as told apart from any later one with
  * the same pid. */
@@ -135,6 +156,26 @@ struct rec_snap_job {
 	uint64_t max_rss_kib, user_us, system_us;
 };
 _Static_assert(sizeof(struct rec_snap_job) == 88, "rec_snap_job size");
+_Static_assert(offsetof(struct rec_snap_job, exit_code) == 28, "rec_snap_job exit_code");
+_Static_assert(offsetof(struct rec_snap_job, max_rss_kib) == 64, "rec_snap_job max_rss_kib");
+
+static inline struct jr_exit_status rec_snap_job_status(const struct rec_snap_job *s)
+{
+	return (struct jr_exit_status){
+		.exit_code = s->exit_code, .signal = s->signal, .max_rss_kib = s->max_rss_kib,
+		.user_us = s->user_us, .system_us = s->system_us,
+	};
+}
+
+static inline void rec_snap_job_set_status(struct rec_snap_job *s,
+					   const struct jr_exit_status *st)
+{
+	s->exit_code = st->exit_code;
+	s->signal = st->signal;
+	s->max_rss_kib = st->max_rss_kib;
+	s->user_us = st->user_us;
+	s->system_us = st->system_us;
+}
 
 #define REC_PAD8(n) (((n) + 7u) & ~(size_t)7)
 #define REC_SNAP_JOB_BYTES(ext_len, text_len) \

@@ -186,12 +186,8 @@ static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e
 	}
 	j->state = type == REC_END ? e->state : JR_JOB_QUEUED;
 	j->reason = e->reason;
-	j->exit_code = e->exit_code;
-	j->signal = e->signal;
+	j->status = rec_event_status(e);
 	j->end_ns = e->time_ns;
-	j->max_rss_kib = e->max_rss_kib;
-	j->user_us = e->user_us;
-	j->system_us = e->system_us;
 }
 
 static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t len)
@@ -253,7 +249,7 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 	return n->json ? 0 : -ENOMEM;
 }
 
-#define PACK_BYTES (1u << 20)
+#define PACK_BYTES JR_MIB
 
 /* A snapshot's job texts, packed one after another into shared blocks
  * (one allocation per MiB, not one per job). The block being filled holds
@@ -294,10 +290,8 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 	*j = (struct rjob){
 		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
 		.flags = s->flags, .state = s->state, .reason = s->reason,
-		.worker_id = s->worker_id, .attempt = s->attempt, .exit_code = s->exit_code,
-		.signal = s->signal, .created_ns = s->created_ns, .start_ns = s->start_ns,
-		.end_ns = s->end_ns, .max_rss_kib = s->max_rss_kib, .user_us = s->user_us,
-		.system_us = s->system_us,
+		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
+		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
 	job_json(j, block, offset, (size_t)v->text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF)) {
@@ -468,7 +462,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 			 strerror(-rc));
 		return rc;
 	}
-	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	return 0;
 }
 

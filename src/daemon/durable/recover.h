@@ -38,11 +38,10 @@ struct rjob {
 	uint8_t state, reason;
 	uint16_t worker_id;
 	uint32_t attempt;
-	int32_t exit_code, signal;
+	struct jr_exit_status status;	/* its last attempt's */
 	bool cancel_requested;
 	uint32_t proc;			/* its rproc in recovery.procs; 0: none */
 	uint64_t created_ns, start_ns, end_ns;
-	uint64_t max_rss_kib, user_us, system_us;
 	struct submitted_block *block;	/* its submitted JSON, held */
 	uint32_t json_offset, json_len;
 };

@@ -94,11 +94,11 @@ static struct jr_job_restore restore_of(const struct recovery *r, const struct r
 	struct jr_job_restore rs = {
 		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
 		.worker_id = j->worker_id, .created_ns = j->created_ns, .start_ns = j->start_ns,
-		.end_ns = j->end_ns, .exit_code = j->exit_code, .signal = j->signal,
-		.max_rss_kib = j->max_rss_kib, .user_us = j->user_us, .system_us = j->system_us,
+		.end_ns = j->end_ns,
 	};
-
 	const struct rproc *rp = j->proc ? &r->procs[j->proc] : NULL;
+
+	jr_job_restore_set_status(&rs, &j->status);
 
 	/* An acknowledged cancel it had not obeyed: the engine ends it
 	 * cancelled, stopping what still runs, keeping what an attempt the
@@ -418,6 +418,6 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		rc = jr_command_restore_done(st->engine);
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
-	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	return rc;
 }

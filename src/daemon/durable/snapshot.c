@@ -14,14 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/lock.h"
+#include "base/atomics.h"
 #include "base/common.h"
+#include "base/lock.h"
 #include "daemon/durable/snapshot.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops
  * producing until it has caught up. */
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_BYTES JR_MIB
 #define CHUNKS_QUEUED 8u
 #define COMMIT_EVERY 8u
 
@@ -67,7 +68,7 @@ struct snapshot {
 	struct jr_mutex lock;
 	pthread_cond_t cv;
 	struct chunk *q_head, *q_tail;
-	uint32_t queued;
+	uint32_t queued;		/* also read unlocked, as a hint */
 	bool sort_asked, sorted, end_asked, written, finalize_asked, finalized, stop;
 	uint64_t cutoff;
 	int wrc;			/* the writer's error */
@@ -196,17 +197,18 @@ static uint64_t finished_ns(const struct jr_job_info *info)
 static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 				       const struct jr_job_info *info)
 {
-	return (struct rec_snap_job){
+	struct jr_exit_status st = jr_execution_status(&info->exec);
+	struct rec_snap_job job = {
 		.job_id = info->job_id, .uid = s->uid, .gid = s->gid,
 		.flags = s->switch_user ? REC_SUBMIT_SWITCH_USER : 0,
 		.state = (uint8_t)(info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state),
 		.reason = (uint8_t)info->reason, .worker_id = (uint16_t)info->exec.worker_id,
-		.attempt = info->attempts, .exit_code = info->exec.result,
-		.signal = info->exec.signal, .created_ns = info->created_ns,
+		.attempt = info->attempts, .created_ns = info->created_ns,
 		.start_ns = info->exec.start_ns, .end_ns = info->exec.end_ns,
-		.max_rss_kib = info->exec.max_rss_kib, .user_us = info->exec.user_us,
-		.system_us = info->exec.system_us,
 	};
+
+	rec_snap_job_set_status(&job, &st);
+	return job;
 }
 
 /* A job's extension: a retry's backoff, a running job's process. */
@@ -316,7 +318,7 @@ static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 	*done = false;
 	for (; s->k < s->n; s->k++) {
 		if ((s->k & 255) == 0 && (jr_now_monotonic_ns() > deadline ||
-					  __atomic_load_n(&s->queued, __ATOMIC_RELAXED) >= CHUNKS_QUEUED))
+					  jr_load_relaxed(&s->queued) >= CHUNKS_QUEUED))
 			return 0;
 		int rc = emit_one(s, &s->v[s->k]);
 		if (rc < 0)
@@ -560,7 +562,7 @@ static void finish(struct snapshot *s, int rc, struct snapshot_result *r)
 	*r = (struct snapshot_result){
 		.rc = rc, .covers_seq = s->covers, .jobs = s->jobs, .aged_out = s->aged_out,
 		.bytes = s->bytes, .segments_dropped = s->dropped, .loop_ms = s->loop_ms,
-		.ms = (double)(jr_now_monotonic_ns() - s->t0) / 1e6,
+		.ms = (double)(jr_now_monotonic_ns() - s->t0) / JR_NS_PER_MS,
 	};
 	s->phase = P_DONE;
 }
@@ -631,7 +633,7 @@ int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result
 
 	while (s->phase != P_DONE && step_phase(s, deadline, r) && jr_now_monotonic_ns() < deadline)
 		;
-	s->loop_ms += (double)(jr_now_monotonic_ns() - t0) / 1e6;
+	s->loop_ms += (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	if (s->phase == P_LIST || s->phase == P_EMIT)
 		wake(s);	/* more for the next turn, unless the writer must catch up */
 	return s->phase == P_DONE;
@@ -678,8 +680,7 @@ int snapshot_write(struct state *st, struct durable *d, const char *state_dir,
 	while (!snapshot_step(s, 0, r)) {
 		if (s->phase == P_WRITE)
 			durable_sync(d);
-		struct timespec pause = { 0, 200000 };	/* the writer's turn */
-		nanosleep(&pause, NULL);
+		jr_sleep_ns(200 * JR_NS_PER_US);	/* the writer's turn */
 	}
 	snapshot_free(s);
 	return r->rc;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
+#include "base/common.h"
 #include "daemon/net/notify.h"
 
 static uint64_t watchdog_ns, last_pet_ns;
@@ -24,7 +25,7 @@ void notify_ready(const char *status)
 	uint64_t usec;
 
 	if (sd_watchdog_enabled(0, &usec) > 0)
-		watchdog_ns = usec * 1000;
+		watchdog_ns = usec * JR_NS_PER_US;
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 

@@ -7,6 +7,15 @@
  * freed only when neither its receive nor its send is in flight: closing
  * one shuts the socket down, which ends the multishot receive.
  *
+ * A connection's life (enum conn_state, its transitions asserted in
+ * conn_set_state): FREE, then READING once accepted; HANDLING while a
+ * request is held by its handler (until server_finish), READING again
+ * after; CLOSING once shut down, from either; FREE again when neither
+ * its receive nor its send is in flight. Sending goes on beside reading
+ * and handling, one send in flight at most. Every operation is counted
+ * when prepared and when its last completion comes (ops_inflight), and a
+ * completion with nothing in flight trips an assertion.
+ *
  * The submission queue can be full when the kernel takes nothing more
  * (io_uring_submit fails with -EBUSY or -EAGAIN): an operation that finds
  * no SQE is owed, not lost, and armed again at the start of every turn
@@ -36,21 +45,26 @@
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u
 #define BUF_GROUP 0
-#define OUT_HIGH_WATER (1u << 20)	/* stop reading requests past this */
+#define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
+#define OP_COUNT (OP_WATCH + 1)
+
+enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 #define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
-#define SUBMIT_LOG_EVERY_NS 1000000000ull
+#define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
+#define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
 
 struct conn {
 	int fd;
 	uint32_t gen;
-	bool used, recv_armed, send_inflight, closing, close_after_send;
+	enum conn_state state;
+	bool recv_armed, send_inflight, close_after_send;
 	bool owe_recv, owe_send;	/* found no SQE: armed at the next turn */
-	bool deferred, sent_continue;
+	bool sent_continue;
 	bool peer_done;		/* end of stream seen: close once answered */
 	uid_t uid;
 	gid_t gid;
@@ -83,6 +97,7 @@ struct server {
 	uint32_t watch_count;
 	bool owe_accept, owe_tick, owe_signal;
 	uint32_t owed;			/* operations owed (at least): 0 if none */
+	uint32_t ops_inflight[OP_COUNT];	/* prepared, last completion not seen */
 	int last_submit_error;
 	uint64_t last_submit_log_ns;
 	bool stop;
@@ -90,21 +105,82 @@ struct server {
 	struct server_stats st;
 };
 
-static uint64_t now_ns(void)
+/* The only way a connection's state changes: the legal moves are the
+ * ones in the comment at the top of this file. */
+static void conn_set_state(struct conn *c, enum conn_state to)
 {
-	return jr_now_monotonic_ns();
+	static const uint8_t may_go_to[] = {
+		[CONN_FREE] = 1u << CONN_READING,
+		[CONN_READING] = 1u << CONN_HANDLING | 1u << CONN_CLOSING,
+		[CONN_HANDLING] = 1u << CONN_READING | 1u << CONN_CLOSING,
+		[CONN_CLOSING] = 1u << CONN_FREE,
+	};
+
+	JR_ASSERT(may_go_to[c->state] & (1u << to));
+	c->state = to;
 }
+
+/* Accepted, or held by its handler: not closing, not free. */
+static bool conn_open(const struct conn *c)
+{
+	return c->state == CONN_READING || c->state == CONN_HANDLING;
+}
+
+/* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
+ * is a connection's (with the low 24 bits of its generation), a watched
+ * descriptor's, or a refused connection's fd. */
+#define TAG_OP_SHIFT 56
+#define TAG_GEN_SHIFT 32
+#define TAG_GEN_MASK 0xffffffu
 
 static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
 {
-	return (uint64_t)op << 56 | (uint64_t)(gen & 0xffffff) << 32 | index;
+	return (uint64_t)op << TAG_OP_SHIFT | (uint64_t)(gen & TAG_GEN_MASK) << TAG_GEN_SHIFT |
+	       index;
+}
+
+static enum op tag_op(uint64_t data)
+{
+	return (enum op)(data >> TAG_OP_SHIFT);
+}
+
+static uint32_t tag_index(uint64_t data)
+{
+	return (uint32_t)data;
+}
+
+static uint32_t tag_gen(uint64_t data)
+{
+	return (uint32_t)(data >> TAG_GEN_SHIFT) & TAG_GEN_MASK;
+}
+
+/* --- operations in flight ------------------------------------------------------ */
+
+/* sqe carries op from now on: counted until its last completion. */
+static void op_prepared(struct server *s, struct io_uring_sqe *sqe, enum op op, uint32_t index,
+			uint32_t gen)
+{
+	io_uring_sqe_set_data64(sqe, tag(op, index, gen));
+	s->ops_inflight[op]++;
+}
+
+/* A completion: the last of its operation unless more follow (a
+ * multishot one's). Not ours (liburing's own timeouts): ignored. */
+static void op_completed(struct server *s, const struct io_uring_cqe *cqe)
+{
+	enum op op = tag_op(io_uring_cqe_get_data64(cqe));
+
+	if (op < OP_ACCEPT || op >= OP_COUNT || (cqe->flags & IORING_CQE_F_MORE))
+		return;
+	JR_ASSERT(s->ops_inflight[op] > 0);	/* each operation completes once */
+	s->ops_inflight[op]--;
 }
 
 /* The kernel refused what the queue held: said once a second at most;
  * the loop goes on (the queue is sent again at the next turn). */
 static void submit_failed(struct server *s, int rc)
 {
-	uint64_t now = now_ns();
+	uint64_t now = jr_now_monotonic_ns();
 
 	if (rc == s->last_submit_error && now - s->last_submit_log_ns < SUBMIT_LOG_EVERY_NS)
 		return;
@@ -146,8 +222,9 @@ static void arm_accept(struct server *s)
 		owe(s, &s->owe_accept);
 		return;
 	}
+	JR_ASSERT(s->ops_inflight[OP_ACCEPT] == 0);	/* one accept at a time */
 	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0, 0));
+	op_prepared(s, sqe, OP_ACCEPT, 0, 0);
 	s->owe_accept = false;
 }
 
@@ -159,10 +236,11 @@ static void arm_recv(struct server *s, struct conn *c)
 		owe(s, &c->owe_recv);
 		return;
 	}
+	JR_ASSERT(conn_open(c) && !c->recv_armed);	/* one receive at a time */
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BUF_GROUP;
-	io_uring_sqe_set_data64(sqe, tag(OP_RECV, (uint32_t)(c - s->conns), c->gen));
+	op_prepared(s, sqe, OP_RECV, (uint32_t)(c - s->conns), c->gen);
 	c->recv_armed = true;
 	c->owe_recv = false;
 }
@@ -175,8 +253,9 @@ static void arm_tick(struct server *s)
 		owe(s, &s->owe_tick);
 		return;
 	}
+	JR_ASSERT(s->ops_inflight[OP_TICK] == 0);
 	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
-	io_uring_sqe_set_data64(sqe, tag(OP_TICK, 0, 0));
+	op_prepared(s, sqe, OP_TICK, 0, 0);
 	s->owe_tick = false;
 }
 
@@ -189,7 +268,7 @@ static void arm_watch(struct server *s, uint32_t i)
 		return;
 	}
 	io_uring_prep_poll_multishot(sqe, s->watch[i].fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, tag(OP_WATCH, i, 0));
+	op_prepared(s, sqe, OP_WATCH, i, 0);
 	s->watch[i].owed = false;
 }
 
@@ -208,8 +287,9 @@ static void arm_signal(struct server *s)
 		owe(s, &s->owe_signal);
 		return;
 	}
+	JR_ASSERT(s->ops_inflight[OP_SIGNAL] == 0);	/* one read into s->sig */
 	io_uring_prep_read(sqe, s->signal_fd, &s->sig, sizeof(s->sig), 0);
-	io_uring_sqe_set_data64(sqe, tag(OP_SIGNAL, 0, 0));
+	op_prepared(s, sqe, OP_SIGNAL, 0, 0);
 	s->owe_signal = false;
 }
 
@@ -218,7 +298,7 @@ static void flush(struct server *s, struct conn *c)
 	struct io_uring_sqe *sqe;
 
 	if (c->send_inflight)
-		return;
+		return;	/* one send in flight at most: the rest waits in pending */
 	if (c->out.len == 0 && c->pending.len) {
 		struct buf t = c->out;
 		c->out = c->pending;
@@ -231,8 +311,9 @@ static void flush(struct server *s, struct conn *c)
 		owe(s, &c->owe_send);
 		return;
 	}
+	JR_ASSERT(conn_open(c));
 	io_uring_prep_send(sqe, c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, tag(OP_SEND, (uint32_t)(c - s->conns), c->gen));
+	op_prepared(s, sqe, OP_SEND, (uint32_t)(c - s->conns), c->gen);
 	c->send_inflight = true;
 	c->owe_send = false;
 }
@@ -247,22 +328,32 @@ static bool sending(const struct conn *c)
 
 static void conn_release(struct server *s, struct conn *c)
 {
+	JR_ASSERT(!c->recv_armed && !c->send_inflight);	/* no completion can come */
+	conn_set_state(c, CONN_FREE);
 	close(c->fd);
 	http_in_free(&c->http);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->pending);
-	c->used = false;
 	c->gen++;
 	s->free_stack[s->free_count++] = (uint32_t)(c - s->conns);
 	s->st.open--;
 }
 
+/* The loop is going away with it: what is in flight will not complete. */
+static void conn_abandon(struct server *s, struct conn *c)
+{
+	c->recv_armed = c->send_inflight = false;
+	if (c->state != CONN_CLOSING)
+		conn_set_state(c, CONN_CLOSING);
+	conn_release(s, c);
+}
+
 /* Stop reading; free once nothing is in flight. */
 static void conn_close(struct server *s, struct conn *c)
 {
-	if (!c->closing) {
-		c->closing = true;
+	if (c->state != CONN_CLOSING) {
+		conn_set_state(c, CONN_CLOSING);
 		shutdown(c->fd, SHUT_RDWR);
 	}
 	if (!c->recv_armed && !c->send_inflight)
@@ -307,7 +398,7 @@ static void refuse_busy(struct server *s, int fd)
 		return;
 	}
 	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
-	io_uring_sqe_set_data64(sqe, tag(OP_REFUSED, (uint32_t)fd, 0));
+	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, 0);
 	s->refused_pending++;
 }
 
@@ -320,6 +411,7 @@ static void refused_answer(struct server *s, int fd)
 			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
 
+	JR_ASSERT(s->refused_pending > 0);
 	s->refused_pending--;
 	if (write(fd, msg, (size_t)n) < 0)
 		n = 0;	/* the peer is gone: nothing to tell it */
@@ -340,15 +432,16 @@ static void conn_accept(struct server *s, int fd)
 		return;
 	}
 	c = &s->conns[s->free_stack[--s->free_count]];
+	JR_ASSERT(c->state == CONN_FREE);
 	uint32_t gen = c->gen;
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
-	c->used = true;
+	conn_set_state(c, CONN_READING);
 	c->fd = fd;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
 	arm_recv(s, c);
@@ -388,7 +481,7 @@ static void dispatch(struct server *s, struct conn *c)
 	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
 	s->ops.handle(s->ops.ctx, &req, &res);
 	if (res.deferred) {
-		c->deferred = true;
+		conn_set_state(c, CONN_HANDLING);
 		c->close_after_send = !keep;
 	} else {
 		append_response(c, res.status, res.content_type, res.allow, &res.body, !keep);
@@ -409,7 +502,7 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 
 	*pos += used;
 	if (!was_started && c->http.started)
-		c->request_start_ns = now_ns();
+		c->request_start_ns = jr_now_monotonic_ns();
 	if (c->http.expect_continue && !c->sent_continue && r == HTTP_NEED_MORE) {
 		buf_puts(&c->pending, "HTTP/1.1 100 Continue\r\n\r\n");
 		c->sent_continue = true;
@@ -419,7 +512,7 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 		return false;
 	case HTTP_GOT_REQUEST:
 		dispatch(s, c);
-		return !c->deferred && !c->close_after_send;
+		return c->state != CONN_HANDLING && !c->close_after_send;
 	case HTTP_TOO_LARGE:
 		s->st.bad_requests++;
 		append_error(c, 413, "too_large", "the request is larger than the limit");
@@ -441,7 +534,7 @@ static void process_input(struct server *s, struct conn *c)
 {
 	size_t pos = 0;
 
-	while (!s->draining && !c->deferred && !c->close_after_send && !c->closing &&
+	while (!s->draining && c->state == CONN_READING && !c->close_after_send &&
 	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER)
 		if (!read_one(s, c, &pos))
 			break;
@@ -449,7 +542,7 @@ static void process_input(struct server *s, struct conn *c)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
 	flush(s, c);
-	if ((c->close_after_send || c->peer_done) && !sending(c) && !c->deferred)
+	if ((c->close_after_send || c->peer_done) && !sending(c) && c->state == CONN_READING)
 		conn_close(s, c);
 }
 
@@ -457,8 +550,8 @@ bool server_connection_alive(struct server *s, uint64_t token)
 {
 	uint32_t index = (uint32_t)token, gen = (uint32_t)(token >> 32);
 
-	return index < s->o.max_connections && s->conns[index].used &&
-	       s->conns[index].gen == gen && !s->conns[index].closing;
+	return index < s->o.max_connections && conn_open(&s->conns[index]) &&
+	       s->conns[index].gen == gen;
 }
 
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body)
@@ -468,11 +561,11 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 	if (!server_connection_alive(s, token))
 		return false;
 	c = &s->conns[(uint32_t)token];
-	if (!c->deferred)
+	if (c->state != CONN_HANDLING)
 		return false;
-	c->deferred = false;
+	conn_set_state(c, CONN_READING);
 	append_response(c, status, NULL, NULL, body, c->close_after_send);
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);
 	return true;
 }
@@ -493,7 +586,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		if (c && cqe->res > 0 && !c->closing) {
+		if (c && cqe->res > 0 && c->state != CONN_CLOSING) {
 			buf_append(&c->in, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res);
 			s->st.bytes_in += (uint64_t)cqe->res;
 		}
@@ -501,9 +594,10 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	}
 	if (!c)
 		return;
+	JR_ASSERT(c->recv_armed);
 	if (!more)
 		c->recv_armed = false;
-	if (c->closing) {
+	if (c->state == CONN_CLOSING) {
 		conn_close(s, c);
 		return;
 	}
@@ -515,11 +609,11 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
 		c->peer_done = true;
 		process_input(s, c);
-		if (!c->closing && !sending(c) && !c->deferred)
+		if (c->state == CONN_READING && !sending(c))
 			conn_close(s, c);
 		return;
 	}
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	if (!more)
 		arm_recv(s, c);
 	process_input(s, c);
@@ -527,26 +621,27 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 
 static void on_send(struct server *s, struct conn *c, int res)
 {
+	JR_ASSERT(c->send_inflight);	/* the one send in flight, completed once */
 	c->send_inflight = false;
-	if (res < 0 || c->closing) {
+	if (res < 0 || c->state == CONN_CLOSING) {
 		conn_close(s, c);
 		return;
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
-	c->last_ns = now_ns();
+	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }
 
 static struct conn *conn_of(struct server *s, uint64_t data)
 {
-	uint32_t index = (uint32_t)data, gen = (uint32_t)(data >> 32) & 0xffffff;
+	uint32_t index = tag_index(data);
 	struct conn *c;
 
 	if (index >= s->o.max_connections)
 		return NULL;
 	c = &s->conns[index];
-	return c->used && (c->gen & 0xffffff) == gen ? c : NULL;
+	return c->state != CONN_FREE && (c->gen & TAG_GEN_MASK) == tag_gen(data) ? c : NULL;
 }
 
 static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
@@ -554,7 +649,8 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 	uint64_t data = io_uring_cqe_get_data64(cqe);
 	struct conn *c = conn_of(s, data);
 
-	switch ((enum op)(data >> 56)) {
+	op_completed(s, cqe);
+	switch (tag_op(data)) {
 	case OP_ACCEPT:
 		if (cqe->res >= 0)
 			conn_accept(s, cqe->res);
@@ -582,11 +678,12 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_REFUSED:
-		refused_answer(s, (int)(uint32_t)data);
+		refused_answer(s, (int)tag_index(data));
 		break;
 	case OP_WATCH:	/* the tick after this turn does the work */
-		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop && (uint32_t)data < s->watch_count)
-			arm_watch(s, (uint32_t)data);
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop &&
+		    tag_index(data) < s->watch_count)
+			arm_watch(s, tag_index(data));
 		break;
 	}
 }
@@ -595,12 +692,12 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 
 static void sweep(struct server *s, uint64_t now)
 {
-	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * 1000000ull;
-	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * 1000000ull;
+	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * JR_NS_PER_MS;
+	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * JR_NS_PER_MS;
 
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		struct conn *c = &s->conns[i];
-		if (!c->used || c->closing || c->deferred)
+		if (c->state != CONN_READING)
 			continue;
 		if (c->http.started && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
@@ -611,6 +708,23 @@ static void sweep(struct server *s, uint64_t now)
 			conn_close(s, c);
 		}
 	}
+}
+
+/* Debug builds: what the connections have in flight is what was counted
+ * (a receive or send lost or completed twice would differ). */
+static void check_ops_inflight(const struct server *s)
+{
+	uint32_t recv = 0, send = 0;
+
+	if (!JR_DEBUG)
+		return;
+	for (uint32_t i = 0; i < s->o.max_connections; i++) {
+		recv += s->conns[i].recv_armed;
+		send += s->conns[i].send_inflight;
+	}
+	JR_ASSERT(recv == s->ops_inflight[OP_RECV]);
+	JR_ASSERT(send == s->ops_inflight[OP_SEND]);
+	JR_ASSERT(s->refused_pending == s->ops_inflight[OP_REFUSED]);
 }
 
 /* Arm again what found no SQE: the loop's own operations (unless it is
@@ -631,7 +745,7 @@ static void repay(struct server *s)
 			arm_watch(s, i);
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		struct conn *c = &s->conns[i];
-		if (!c->used || c->closing)
+		if (!conn_open(c))
 			continue;
 		if (c->owe_recv)
 			arm_recv(s, c);
@@ -657,10 +771,8 @@ static int wait_turn(struct server *s)
 	if (rc != -EBUSY && rc != -EAGAIN)
 		return rc;
 	submit_failed(s, rc);
-	if (io_uring_cq_ready(&s->ring) == 0) {	/* nothing to reap: let the kernel breathe */
-		struct timespec pause = { 0, 1000000 };
-		nanosleep(&pause, NULL);
-	}
+	if (io_uring_cq_ready(&s->ring) == 0)	/* nothing to reap: let the kernel breathe */
+		jr_sleep_ns(JR_NS_PER_MS);
 	return 0;
 }
 
@@ -681,8 +793,9 @@ int server_run(struct server *s)
 			seen++;
 		}
 		io_uring_cq_advance(&s->ring, seen);
-		uint64_t now = now_ns();
-		if (now - s->last_sweep_ns > 250000000ull) {
+		uint64_t now = jr_now_monotonic_ns();
+		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
+			check_ops_inflight(s);
 			sweep(s, now);
 			s->last_sweep_ns = now;
 		}
@@ -696,7 +809,7 @@ static bool answers_pending(const struct server *s)
 {
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		const struct conn *c = &s->conns[i];
-		if (c->used && !c->closing && (c->send_inflight || c->out.len || c->pending.len))
+		if (conn_open(c) && (c->send_inflight || c->out.len || c->pending.len))
 			return true;
 	}
 	return false;
@@ -704,14 +817,14 @@ static bool answers_pending(const struct server *s)
 
 void server_drain(struct server *s, uint32_t timeout_ms)
 {
-	uint64_t until = now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct __kernel_timespec ts = { 0, 10000000 };
+	uint64_t until = jr_now_monotonic_ns() + (uint64_t)timeout_ms * JR_NS_PER_MS;
+	struct __kernel_timespec ts = { 0, 10 * JR_NS_PER_MS };
 
 	s->draining = true;
 	for (uint32_t i = 0; i < s->o.max_connections; i++)
-		if (s->conns[i].used && !s->conns[i].closing)
+		if (conn_open(&s->conns[i]))
 			flush(s, &s->conns[i]);
-	while (answers_pending(s) && now_ns() < until) {
+	while (answers_pending(s) && jr_now_monotonic_ns() < until) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		repay(s);
@@ -721,7 +834,8 @@ void server_drain(struct server *s, uint32_t timeout_ms)
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			uint64_t data = io_uring_cqe_get_data64(cqe);
 			struct conn *c = conn_of(s, data);
-			if ((enum op)(data >> 56) == OP_SEND && c)
+			op_completed(s, cqe);
+			if (tag_op(data) == OP_SEND && c)
 				on_send(s, c, cqe->res);
 			seen++;
 		}
@@ -875,7 +989,7 @@ int server_open(struct server **out, const struct server_opts *o,
 	s->o = *o;
 	s->ops = *ops;
 	s->listen_fd = s->signal_fd = -1;
-	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * 1000000;
+	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * (long long)JR_NS_PER_MS;
 	rc = io_uring_queue_init_params(o->sq_entries ? o->sq_entries : SQ_ENTRIES_DEFAULT, &s->ring,
 					&p);
 	if (rc < 0) {
@@ -902,8 +1016,8 @@ void server_close(struct server *s)
 	if (!s)
 		return;
 	for (uint32_t i = 0; s->conns && i < s->o.max_connections; i++)
-		if (s->conns[i].used)
-			conn_release(s, &s->conns[i]);
+		if (s->conns[i].state != CONN_FREE)
+			conn_abandon(s, &s->conns[i]);
 	io_uring_queue_exit(&s->ring);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);

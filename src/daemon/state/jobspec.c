@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "daemon/state/jobspec.h"
 #include "base/units.h"
 
@@ -217,7 +218,7 @@ static bool parse_duration(const cJSON *v, const char *name, uint64_t *ms,
 	if (cJSON_IsNumber(v)) {
 		if (v->valuedouble < 0 || v->valuedouble > 1e9)
 			return fail(err, 422, "invalid_value", "%s must be 0 to 1e9 seconds", name);
-		*ms = (uint64_t)(v->valuedouble * 1000 + 0.5);
+		*ms = (uint64_t)(v->valuedouble * JR_MS_PER_SEC + 0.5);
 		return true;
 	}
 	if (!cJSON_IsString(v))
@@ -233,7 +234,7 @@ static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspe
 	if (cJSON_IsNumber(v)) {
 		if (v->valuedouble < 0 || v->valuedouble > 1e10)
 			return fail(err, 422, "invalid_value", "scheduled_at is out of range");
-		js->spec.scheduled_at_ns = (uint64_t)(v->valuedouble * 1e9);
+		js->spec.scheduled_at_ns = (uint64_t)(v->valuedouble * JR_NS_PER_SEC);
 		return true;
 	}
 	if (!cJSON_IsString(v))

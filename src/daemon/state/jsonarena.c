@@ -7,9 +7,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/common.h"
 #include "daemon/state/jsonarena.h"
 
-#define CHUNK_BYTES (4u << 20)
+#define CHUNK_BYTES (4 * JR_MIB)
 #define CHUNKS_MAX 64u
 
 struct chunk {

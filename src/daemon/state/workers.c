@@ -9,12 +9,12 @@
 #include "base/common.h"
 #include "daemon/state/workers.h"
 
-#define CHECK_EVERY_NS 500000000ull	/* heartbeats looked at twice a second */
+#define CHECK_EVERY_NS (500 * JR_NS_PER_MS)	/* heartbeats looked at twice a second */
 
 int workers_init(struct workers *r, uint64_t heartbeat_timeout_ms)
 {
 	memset(r, 0, sizeof(*r));
-	r->heartbeat_timeout_ns = heartbeat_timeout_ms * 1000000ull;
+	r->heartbeat_timeout_ns = heartbeat_timeout_ms * JR_NS_PER_MS;
 	r->list = calloc(WORKERS_MAX, sizeof(*r->list));
 	return r->list ? 0 : -ENOMEM;
 }
