@@ -215,6 +215,62 @@ static int restore_slots(struct jr_coordinator *co, struct cmd_batch *b,
 	return 0;
 }
 
+static void restore_batch_free(struct cmd_batch *b)
+{
+	if (b)
+		jr_free(b->rinfo);
+	jr_free(b);
+}
+
+/* The batch for n restored jobs, each one checked; NULL with *rc and *bad
+ * (the job at fault) set. */
+static struct cmd_batch *restore_prepare(struct jr_coordinator *co,
+					 const struct jr_command_spec *specs,
+					 const struct jr_job_restore *rs, size_t n, size_t *bad,
+					 int *rc)
+{
+	struct cmd_batch *b;
+
+	*rc = restore_check(co, rs, n, bad);
+	if (*rc < 0)
+		return NULL;
+	b = jr_cmd_batch_new(specs, n);
+	if (!b || !(b->rinfo = jr_calloc(n, sizeof(*b->rinfo)))) {
+		jr_free(b);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; *rc == 0 && i < n; i++) {
+		*rc = jr_slot_is_final(rs[i].state) ?
+			      jr_cmd_spec_priority(co, &specs[i], &b->prios[i]) :
+			      jr_cmd_spec_check(co, &specs[i], &b->reqs[i], &b->prios[i]);
+		*bad = i;
+	}
+	if (*rc == 0)
+		return b;
+	restore_batch_free(b);
+	return NULL;
+}
+
+/* What restore_slots() put back goes to the coordinator; finished jobs
+ * need nothing of their allocation. */
+static void restore_hand_over(struct jr_coordinator *co, struct cmd_batch *b,
+			      const struct jr_job_restore *rs)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (jr_slot_is_final(rs[i].state)) {
+			jr_free(b->rinfo[i].alloc);
+			b->rinfo[i].alloc = NULL;
+		}
+	live_part(b, rs);
+	if (b->n == 0) {
+		restore_batch_free(b);
+		return;
+	}
+	jr_counters_add_submitted(co->region, b->n);
+	jr_cmd_inbox_append(co, b);
+}
+
 int jr_coord_restore_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			   const struct jr_job_restore *rs, size_t n, size_t *bad_index)
 {
@@ -229,46 +285,15 @@ int jr_coord_restore_batch(struct jr_coordinator *co, const struct jr_command_sp
 		return rc;
 	if (!co->restored)
 		return -ENOMEM;
-	rc = restore_check(co, rs, n, &bad);
-	b = rc == 0 ? jr_cmd_batch_new(specs, n) : NULL;
-	if (rc == 0 && (!b || !(b->rinfo = jr_calloc(n, sizeof(*b->rinfo))))) {
-		jr_free(b);
-		b = NULL;
-		rc = -ENOMEM;
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = jr_slot_is_final(rs[i].state) ?
-			     jr_cmd_spec_priority(co, &specs[i], &b->prios[i]) :
-			     jr_cmd_spec_check(co, &specs[i], &b->reqs[i], &b->prios[i]);
-		bad = i;
-	}
-	if (rc == 0) {
+	b = restore_prepare(co, specs, rs, n, &bad, &rc);
+	if (b) {
 		rc = restore_slots(co, b, specs, rs, &bad);
 		if (rc < 0)
 			b->n = bad;	/* out of arena: the jobs restored so far go on */
-	} else {
-		if (bad_index)
-			*bad_index = bad;
-		if (b)
-			jr_free(b->rinfo);
-		jr_free(b);
-		return rc;
+		restore_hand_over(co, b, rs);
 	}
 	if (rc < 0 && bad_index)
 		*bad_index = bad;
-	for (size_t i = 0; i < b->n; i++)	/* final ones need nothing of it */
-		if (jr_slot_is_final(rs[i].state)) {
-			jr_free(b->rinfo[i].alloc);
-			b->rinfo[i].alloc = NULL;
-		}
-	live_part(b, rs);
-	if (b->n == 0) {
-		jr_free(b->rinfo);
-		jr_free(b);
-	} else {
-		jr_counters_add_submitted(co->region, b->n);
-		jr_cmd_inbox_append(co, b);
-	}
 	return rc;
 }
 
