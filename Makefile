@@ -83,6 +83,15 @@ SHARED_LIB := $(BUILD)/$(SONAME)
 INTERNAL_LIB := $(BUILD)/libjobring-internal.a
 LINK_LIB := $(INTERNAL_LIB) $(LIBS)
 PUBLIC_LINK := $(STATIC_LIB) $(LIBS)
+# The test harness (tests/support/harness.h): temporary directories, an
+# engine, jobringd started, stopped and scrubbed; linked by every test,
+# the crash harness, the probe and every benchmark.
+HARNESS_SRCS := $(wildcard tests/support/*.c)
+HARNESS_OBJS := $(HARNESS_SRCS:tests/support/%.c=$(BUILD)/harness/%.o)
+HARNESS_LIB := $(BUILD)/libjrtest.a
+HARNESS_DEPS := $(HARNESS_LIB) tests/support/harness.h
+TEST_CFLAGS := $(CFLAGS_ALL) -Itests/support
+TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 
 .PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
 	install clean check-exports check-layers version deb
@@ -152,9 +161,17 @@ check-exports: $(SHARED_LIB) $(STATIC_LIB)
 check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
 	tools/layers.sh $(BUILD)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
+$(BUILD)/harness/%.o: tests/support/%.c tests/support/harness.h include/jobring.h src/base/common.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcmocka -lcjson
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(HARNESS_LIB): $(HARNESS_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka -lcjson
 
 # White-box tests of the daemon's layers link its objects (not main.o):
 # test_routes the routing table, test_server the event loop with
@@ -162,15 +179,17 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(INTERNAL_LIB)
 DAEMON_TEST_OBJS := $(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_OBJS))
 NET_OBJS := $(filter $(BUILD)/obj/daemon/net/%,$(DAEMON_OBJS))
 
-$(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_OBJS) $(INTERNAL_LIB)
+$(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_OBJS) \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) \
+	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
 
-$(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(INTERNAL_LIB)
+$(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(NET_OBJS) -o $@ $(LDFLAGS_ALL) \
-		-Wl,--wrap=io_uring_submit,--wrap=io_uring_submit_and_wait $(LINK_LIB) \
+	$(CC) $(TEST_CFLAGS) $< $(NET_OBJS) -o $@ $(LDFLAGS_ALL) \
+		-Wl,--wrap=io_uring_submit,--wrap=io_uring_submit_and_wait $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
 
 # jobring-journal: reads a state directory's records (records.h).
@@ -178,9 +197,9 @@ $(JOURNAL_TOOL): tools/jobring-journal.c src/daemon/durable/records.h $(INTERNAL
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
 # The crash harness (make test-crash): reads the journal's records.
-$(BUILD)/tests/crash: tests/crash.c src/daemon/durable/records.h $(INTERNAL_LIB)
+$(BUILD)/tests/crash: tests/crash.c src/daemon/durable/records.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
 
 # Receives what jobringd tells systemd (tests/test_systemd.sh).
 $(BUILD)/tests/notify_listen: tests/notify_listen.c
@@ -188,9 +207,9 @@ $(BUILD)/tests/notify_listen: tests/notify_listen.c
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
 
 # GET /health timed while something else happens (tests, bench/snapshot).
-$(BUILD)/tests/probe: tests/probe.c $(INTERNAL_LIB)
+$(BUILD)/tests/probe: tests/probe.c $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
 
 # The README's embedded example, extracted and compiled as a test.
 $(BUILD)/tests/readme_example.c: README.md
@@ -200,14 +219,14 @@ $(BUILD)/tests/readme_example.c: README.md
 $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(PUBLIC_LINK)
 
-$(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(INTERNAL_LIB)
+$(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
 
 # The JSON libraries compared (docs/DECISIONS.md).
-$(BUILD)/bench/json: bench/json.c bench/benchutil.h
+$(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) -lcjson -ljansson
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(HARNESS_LIB) -lcjson -ljansson
 
 $(BUILD)/tools/%: tools/%.c $(INTERNAL_LIB)
 	@mkdir -p $(@D)
@@ -272,9 +291,10 @@ bench-scaling: deps
 
 # jobringd against a PostgreSQL queue in the same run (skips without it).
 PG_HEADER := $(wildcard /usr/include/postgresql/libpq-fe.h)
-$(BUILD)/bench/pgqueue: bench/pgqueue.c bench/benchutil.h
+$(BUILD)/bench/pgqueue: bench/pgqueue.c bench/benchutil.h $(HARNESS_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -I/usr/include/postgresql $< -o $@ $(LDFLAGS_ALL) -lpq -lpthread
+	$(CC) $(TEST_CFLAGS) -I/usr/include/postgresql $< -o $@ $(LDFLAGS_ALL) $(HARNESS_LIB) \
+		-lpq -lpthread
 
 bench-peers: deps
 	$(MAKE) MODE=release BUILD=build/release lib bin build/release/bench/durable \

@@ -1,5 +1,7 @@
 /*
- * benchutil.h - timing, medians and thread pinning for the benchmarks.
+ * benchutil.h - medians, thread pinning and CPU time by thread for the
+ * benchmarks; the clock, the environment and /proc come from the shared
+ * test harness (tests/support/harness.h, libjrtest.a).
  */
 #ifndef JR_BENCHUTIL_H
 #define JR_BENCHUTIL_H
@@ -14,13 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static inline double bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "harness.h"
 
 static int bench_cmp_double(const void *a, const void *b)
 {
@@ -44,13 +40,6 @@ static inline void bench_pin(unsigned cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu % (unsigned)(n > 0 ? n : 1), &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static inline uint64_t bench_env_u64(const char *name, uint64_t dflt)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? strtoull(s, NULL, 10) : dflt;
 }
 
 /* --- /proc: CPU time by thread, memory -------------------------------------------------- */
@@ -93,18 +82,6 @@ static inline int bench_stat_ticks(const char *path, uint64_t *ticks)
 	return 0;
 }
 
-/* The first line of a small /proc file, without its newline. */
-static inline void bench_read_line(const char *path, char *out, size_t size)
-{
-	FILE *f = fopen(path, "r");
-
-	out[0] = '\0';
-	if (f && fgets(out, (int)size, f))
-		out[strcspn(out, "\n")] = '\0';
-	if (f)
-		fclose(f);
-}
-
 /* -1 if the process is gone. */
 static inline int bench_proc_cpu_read(int pid, struct bench_proc_cpu *out)
 {
@@ -128,7 +105,7 @@ static inline int bench_proc_cpu_read(int pid, struct bench_proc_cpu *out)
 		if (bench_stat_ticks(path, &t->ticks) < 0)
 			continue;	/* exited meanwhile */
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, t->tid);
-		bench_read_line(path, t->comm, sizeof(t->comm));
+		jrt_read_line(path, t->comm, sizeof(t->comm));
 		out->n++;
 	}
 	closedir(dir);

@@ -79,7 +79,7 @@ static void *jr_producer_main(void *arg)
 	bench_pin(p->index + 1);
 	pthread_barrier_wait(&c->start);
 	submit_range(c, from, to);
-	p->submit_end = bench_now();
+	p->submit_end = jrt_now_s();
 	return NULL;
 }
 
@@ -95,14 +95,14 @@ static double jr_run_once(struct jr_case *c, double *submit_s)
 		pthread_create(&ps[i].thread, NULL, jr_producer_main, &ps[i]);
 	}
 	pthread_barrier_wait(&c->start);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (uint32_t i = 0; i < c->producers; i++) {
 		pthread_join(ps[i].thread, NULL);
 		if (ps[i].submit_end > t_sub)
 			t_sub = ps[i].submit_end;
 	}
 	jr_engine_wait_all(c->e);
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	pthread_barrier_destroy(&c->start);
 	*submit_s = t_sub - t0;
 	return (double)jobs / (t1 - t0);
@@ -244,7 +244,7 @@ static double mutex_run_once(uint32_t workers, struct mjob *pool)
 	q.target = jobs;
 	for (uint32_t i = 0; i < workers; i++)
 		pthread_create(&th[i], NULL, mworker_main, &q);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (uint64_t i = 0; i < jobs; i += BATCH_SUBMIT) {
 		uint64_t end = i + BATCH_SUBMIT < jobs ? i + BATCH_SUBMIT : jobs;
 		pthread_mutex_lock(&q.mu);
@@ -261,7 +261,7 @@ static double mutex_run_once(uint32_t workers, struct mjob *pool)
 	q.stop = true;
 	pthread_cond_broadcast(&q.nonempty);
 	pthread_mutex_unlock(&q.mu);
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	for (uint32_t i = 0; i < workers; i++)
 		pthread_join(th[i], NULL);
 	free(q.heap);
@@ -339,10 +339,10 @@ static double ring_run_once(uint32_t batch)
 	rc->batch = batch;
 	pthread_create(&th, NULL, ring_consumer, rc);
 	bench_pin(0);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	ring_produce(rc);
 	pthread_join(th, NULL);
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	free(rc);
 	return (double)jobs / (t1 - t0);
 }
@@ -409,8 +409,8 @@ int main(void)
 {
 	double b1, b2, s1, s2, s22, m1, m2, ring_ck, ring_b32, sub_s;
 
-	jobs = bench_env_u64("JR_BENCH_JOBS", 1000000);
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 5);
+	jobs = jrt_env_u64("JR_BENCH_JOBS", 1000000);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 5);
 	if (runs < 1 || runs > 64)
 		runs = 5;
 	printf("bench/dispatch: %lu no-op jobs per run, median of %d runs, "

@@ -33,18 +33,16 @@
  * Targets: jobring >= 1.3x xargs, >= 5x GNU parallel; daemon <= 100 us of
  * CPU per job.
  */
-/* daemonutil.h's older helpers (static, not inline) are unused here. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "daemonutil.h"
-#pragma GCC diagnostic pop
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 
 extern char **environ;
 
@@ -129,7 +127,7 @@ static void split_cpu(struct drain_run *r, int pid, const struct bench_proc_cpu 
  * wait`, which polls every second once it has waited a while, took beyond
  * that), and when the count of ended jobs last moved (a stall). */
 struct watcher {
-	const struct bench_daemon *d;
+	const struct jrt_daemon *d;
 	volatile bool stop;
 	volatile double ended_at, moved_at;
 	long long ended;
@@ -145,13 +143,13 @@ static void *watch_main(void *arg)
 	while (!w->stop && w->ended_at == 0) {
 		char *resp = NULL;
 		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) == 200) {
-			long long n = bench_json_num(resp, "succeeded") +
-				      bench_json_num(resp, "failed") +
-				      bench_json_num(resp, "cancelled");
+			long long n = jrt_json_num(resp, "succeeded") +
+				      jrt_json_num(resp, "failed") +
+				      jrt_json_num(resp, "cancelled");
 			if (n != w->ended)
-				w->ended = n, w->moved_at = bench_now();
+				w->ended = n, w->moved_at = jrt_now_s();
 			if (n >= (long long)jobs)
-				w->ended_at = bench_now();
+				w->ended_at = jrt_now_s();
 		}
 		free(resp);
 		usleep(10000);
@@ -181,7 +179,7 @@ static int run_cli(const char *const *argv, const char *log, const struct watche
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 		if (poll(&p, 1, 1000) == 1 || pidfd < 0)
 			break;
-		if (w->moved_at > 0 && w->ended_at == 0 && bench_now() - w->moved_at > STALL_S) {
+		if (w->moved_at > 0 && w->ended_at == 0 && jrt_now_s() - w->moved_at > STALL_S) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			close(pidfd);
@@ -195,7 +193,7 @@ static int run_cli(const char *const *argv, const char *log, const struct watche
 }
 
 /* Why jobs did not end, or failed: a few of them, from GET /jobs. */
-static void show_jobs(const struct bench_daemon *d, const char *status)
+static void show_jobs(const struct jrt_daemon *d, const char *status)
 {
 	struct jr_client *c;
 	char path[64], *resp = NULL;
@@ -220,14 +218,10 @@ static void write_jobs_file(const char *path)
 	fclose(f);
 }
 
-static void start_daemon(struct bench_daemon *d, pid_t *pid, const char *const *opts)
+static void start_daemon(struct jrt_daemon *d, const char *const *opts)
 {
-	double took;
-
-	*pid = bench_daemon_spawn(d, opts);
-	if (bench_daemon_ready(d, pid, bench_now(), 30, &took) < 0) {
-		fprintf(stderr, "bench/drain: jobringd did not start (see %s/daemon.log)\n",
-			d->dir);
+	if (jrt_daemon_start(d, opts, 30) < 0) {
+		fprintf(stderr, "bench/drain: jobringd did not start (see %s)\n", d->log);
 		exit(1);
 	}
 }
@@ -235,12 +229,12 @@ static void start_daemon(struct bench_daemon *d, pid_t *pid, const char *const *
 /* submit --file, then wait: the rate, and the daemon's CPU meanwhile;
  * false if the jobs stalled (the rate is then the ended jobs' up to the
  * last one's end). */
-static bool submit_and_wait(struct bench_daemon *d, pid_t pid, struct drain_run *r,
-			    const char *variant)
+static bool submit_and_wait(struct jrt_daemon *d, struct drain_run *r, const char *variant)
 {
+	pid_t pid = d->pid;
 	char file[160], log[160];
 	static struct bench_proc_cpu before, after, kbefore, kafter;
-	pid_t keeper = bench_keeper_pid(d);
+	pid_t keeper = jrt_daemon_keeper_pid(d);
 	struct watcher w = { .d = d };
 	pthread_t th;
 
@@ -253,12 +247,12 @@ static bool submit_and_wait(struct bench_daemon *d, pid_t pid, struct drain_run 
 	if (keeper > 0)
 		bench_proc_cpu_read(keeper, &kbefore);
 	pthread_create(&th, NULL, watch_main, &w);
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 	w.moved_at = t0;
 	int src = run_cli(submit, log, &w), wrc = src == 0 ? run_cli(wait, log, &w) : -1;
-	double t1 = bench_now();
+	double t1 = jrt_now_s();
 	bench_proc_cpu_read(pid, &after);
-	if (keeper > 0 && bench_keeper_pid(d) != keeper)
+	if (keeper > 0 && jrt_daemon_keeper_pid(d) != keeper)
 		printf("  ! %s: the keeper (pid %d) was replaced during the run: its CPU is not "
 		       "counted\n", variant, (int)keeper);
 	else if (keeper > 0 && bench_proc_cpu_read(keeper, &kafter) == 0)
@@ -285,18 +279,18 @@ static bool submit_and_wait(struct bench_daemon *d, pid_t pid, struct drain_run 
 	return true;
 }
 
-static void note_health(const struct bench_daemon *d, struct drain_run *r)
+static void note_health(const struct jrt_daemon *d, struct drain_run *r)
 {
 	char *resp;
 
-	if (bench_health(d, &resp) == 200) {
-		r->failed = bench_json_num(resp, "failed") + bench_json_num(resp, "cancelled");
+	if (jrt_daemon_health(d, &resp) == 200) {
+		r->failed = jrt_json_num(resp, "failed") + jrt_json_num(resp, "cancelled");
 		r->cgroups = strstr(resp, "\"cgroups\":{\"enabled\":true") != NULL;
 	}
 	free(resp);
 }
 
-static void report_log(const struct bench_daemon *d, const char *variant)
+static void report_log(const struct jrt_daemon *d, const char *variant)
 {
 	char first[300];
 	int n = bench_log_problems(d, first, sizeof(first));
@@ -310,25 +304,23 @@ static void report_log(const struct bench_daemon *d, const char *variant)
 static struct drain_run jobring_once(const char *parent, const char *const *opts,
 				     const char *variant)
 {
-	struct bench_daemon d;
+	struct jrt_daemon d;
 	struct drain_run r = { 0 };
-	pid_t pid;
 
-	bench_daemon_init_in(&d, argv0, "drain", parent);
-	start_daemon(&d, &pid, opts);
-	bool ok = submit_and_wait(&d, pid, &r, variant);
+	bench_daemon_init(&d, argv0, "bench-drain", parent);
+	start_daemon(&d, opts);
+	bool ok = submit_and_wait(&d, &r, variant);
 	note_health(&d, &r);
 	if (r.failed > 0) {
-		printf("  ! %s: %lld of %llu jobs failed or were cancelled (see %s/daemon.log)\n",
-		       variant, r.failed, (unsigned long long)jobs, d.dir);
+		printf("  ! %s: %lld of %llu jobs failed or were cancelled (see %s)\n",
+		       variant, r.failed, (unsigned long long)jobs, d.log);
 		show_jobs(&d, "failed");
 	}
 	report_log(&d, variant);
-	bench_daemon_stop(&d, pid, ok ? SIGTERM : SIGKILL);
-	pid = 0;
-	bench_daemon_scrub(&d, &pid, NULL);
+	jrt_daemon_stop(&d, ok ? SIGTERM : SIGKILL);
+	jrt_daemon_scrub(&d, NULL);
 	if (ok && r.failed == 0)
-		bench_daemon_cleanup(&d);
+		jrt_daemon_remove(&d);
 	fflush(stdout);
 	return r;
 }
@@ -341,10 +333,10 @@ static double shell_n(const char *pipeline, uint64_t n)
 	double t0;
 
 	snprintf(cmd, sizeof(cmd), "seq %llu | %s", (unsigned long long)n, pipeline);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	if (system(cmd) != 0)
 		return 0;
-	return (double)n / (bench_now() - t0);
+	return (double)n / (jrt_now_s() - t0);
 }
 
 static double xargs_once(void)
@@ -456,9 +448,9 @@ int main(int argc, char **argv)
 	disk_parent = getenv("JR_BENCH_STATE_PARENT");
 	if (!disk_parent || !*disk_parent)
 		disk_parent = "/var/tmp";
-	jobs = bench_env_u64("JR_BENCH_DRAIN_JOBS", 20000);
+	jobs = jrt_env_u64("JR_BENCH_DRAIN_JOBS", 20000);
 	jobs = jobs < 10 ? 10 : jobs;
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
 	printf("bench/drain: %llu `true` jobs per run (jobring: a line \"true\" of submit --file "
 	       "runs /bin/sh -c true), median of %d rounds, variants in turns; jobringd with its "

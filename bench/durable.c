@@ -24,13 +24,14 @@
 #define BATCH 10000
 #define SINGLE_CONNS 64
 
-static struct bench_daemon d;
+static struct jrt_daemon d;
 static uint64_t batch_jobs, single_jobs;
 static int runs, batch_conns;
 static struct bench_batches batches;
 
-static const char *const durable[] = { "--paused", NULL };
-static const char *const nosync[] = { "--paused", "--sync", "none", NULL };
+static const char *const durable[] = { "--capacity", "2097152", "--paused", NULL };
+static const char *const nosync[] = { "--capacity", "2097152", "--paused", "--sync", "none",
+				       NULL };
 
 /* --- batches from several connections ----------------------------------------------- */
 
@@ -48,9 +49,9 @@ static void *batch_thread_main(void *arg)
 		bench_die("connect");
 	for (int b = t->first; b < t->nbatches; b += t->step) {
 		char *resp = NULL;
-		double s = bench_now();
+		double s = jrt_now_s();
 		int rc = jr_client_request(c, "POST", "/jobs/batch", batches.body[b], batches.len[b], &resp, NULL);
-		t->lat[b] = (bench_now() - s) * 1e3;
+		t->lat[b] = (jrt_now_s() - s) * 1e3;
 		if (rc != 201) {
 			fprintf(stderr, "bench/durable: batch answered %d: %.200s (see %s/daemon.log)\n",
 				rc, rc > 0 && resp ? resp : "", d.dir);
@@ -73,8 +74,8 @@ static void wait_queued(uint64_t n)
 	jr_client_close(c);
 }
 
-/* The daemon is left running (its pid in *pid) for the recovery phase. */
-static struct figures batch_once(const char *const *opts, pid_t *pid)
+/* The daemon is left running for the recovery phase. */
+static struct figures batch_once(const char *const *opts)
 {
 	int nbatches = (int)(batch_jobs / BATCH);
 	struct batch_thread t[16];
@@ -82,15 +83,15 @@ static struct figures batch_once(const char *const *opts, pid_t *pid)
 	double *lat = calloc((size_t)nbatches, sizeof(double)), t0;
 	struct figures f = { 0 };
 
-	*pid = bench_daemon_start(&d, true, opts);
-	t0 = bench_now();
+	bench_daemon_start(&d, true, opts);
+	t0 = jrt_now_s();
 	for (int k = 0; k < batch_conns; k++) {
 		t[k] = (struct batch_thread){ k, batch_conns, nbatches, lat };
 		pthread_create(&th[k], NULL, batch_thread_main, &t[k]);
 	}
 	for (int k = 0; k < batch_conns; k++)
 		pthread_join(th[k], NULL);
-	f.rate = (double)batch_jobs / (bench_now() - t0);
+	f.rate = (double)batch_jobs / (jrt_now_s() - t0);
 	f.p50_ms = bench_percentile(lat, nbatches, 0.5);
 	f.p99_ms = bench_percentile(lat, nbatches, 0.99);
 	free(lat);
@@ -103,13 +104,13 @@ static struct figures single_once(const char *const *opts)
 {
 	static const char job[] = "{\"command\":[\"/bin/true\"],\"name\":\"single\"}";
 	char post[256];
-	pid_t pid = bench_daemon_start(&d, true, opts);
 	struct figures f;
 
+	bench_daemon_start(&d, true, opts);
 	snprintf(post, sizeof(post), "POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
 	f = drive(&d, SINGLE_CONNS, post, single_jobs, 201);
-	bench_daemon_stop(&d, pid, SIGTERM);
+	jrt_daemon_stop(&d, SIGTERM);
 	return f;
 }
 
@@ -122,13 +123,13 @@ struct recovery_figures {
 static struct recovery_figures recover_once(bool fresh)
 {
 	struct recovery_figures r;
-	double t0 = bench_now();
-	pid_t pid = bench_daemon_start(&d, fresh, durable);
+	double t0 = jrt_now_s();
 
-	r.answer_s = bench_now() - t0;
+	bench_daemon_start(&d, fresh, durable);
+	r.answer_s = jrt_now_s() - t0;
 	wait_queued(fresh ? 0 : batch_jobs);
-	r.queued_s = bench_now() - t0;
-	bench_daemon_stop(&d, pid, SIGTERM);	/* writes a snapshot */
+	r.queued_s = jrt_now_s() - t0;
+	jrt_daemon_stop(&d, SIGTERM);	/* writes a snapshot */
 	return r;
 }
 
@@ -145,12 +146,12 @@ int main(int argc, char **argv)
 	double ba[16], ba50[16], ba99[16], bn[16], sa[16], sa50[16], sa99[16], sn[16], sn99[16];
 	double rj[16], rjq[16], rs[16], rsq[16], re[16];
 
-	bench_daemon_init(&d, argv[0], "durable");
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	bench_daemon_init(&d, argv[0], "bench-durable", NULL);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
-	batch_jobs = bench_env_u64("JR_BENCH_JOBS", 1000000) / BATCH * BATCH;
+	batch_jobs = jrt_env_u64("JR_BENCH_JOBS", 1000000) / BATCH * BATCH;
 	single_jobs = batch_jobs / 10;
-	batch_conns = (int)bench_env_u64("JR_BENCH_CONNS", 4);
+	batch_conns = (int)jrt_env_u64("JR_BENCH_CONNS", 4);
 	batch_conns = batch_conns < 1 ? 1 : batch_conns > 16 ? 16 : batch_conns;
 	int nbatches = (int)(batch_jobs / BATCH);
 	bench_batches_make(&batches, nbatches, BATCH);
@@ -159,14 +160,13 @@ int main(int argc, char **argv)
 		       "%llu single requests on %d connections, median of %d runs\n", nbatches,
 		       BATCH, batch_conns, (unsigned long long)single_jobs, SINGLE_CONNS, runs);
 	for (int r = 0; r < runs; r++) {
-		pid_t pid;
-		struct figures f = batch_once(nosync, &pid);
-		bench_daemon_stop(&d, pid, SIGKILL);
+		struct figures f = batch_once(nosync);
+		jrt_daemon_stop(&d, SIGKILL);
 		bn[r] = f.rate;
-		f = batch_once(durable, &pid);
+		f = batch_once(durable);
 		ba[r] = f.rate, ba50[r] = f.p50_ms, ba99[r] = f.p99_ms;
 		wait_queued(batch_jobs);
-		bench_daemon_stop(&d, pid, SIGKILL);	/* the journal is all there is */
+		jrt_daemon_stop(&d, SIGKILL);	/* the journal is all there is */
 		struct recovery_figures rf = recover_once(false);
 		rj[r] = rf.answer_s, rjq[r] = rf.queued_s;
 		rf = recover_once(false);	/* now from the snapshot */
@@ -198,6 +198,6 @@ int main(int argc, char **argv)
 		       batch_jobs < 1000000 ? "n/a (fewer jobs)" : rec <= 1.0 ? "pass" : "MISSED");
 	}
 	bench_batches_free(&batches);
-	bench_daemon_cleanup(&d);
+	jrt_daemon_remove(&d);
 	return 0;
 }

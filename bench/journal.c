@@ -18,30 +18,28 @@ static const char *base;
 
 static double journal_rate(uint32_t records, uint32_t group)
 {
-	char dir[256], cmd[300];
+	char dir[256];
 	struct jr_journal_opts o = { 0 };
 	struct jr_journal *j;
 	char payload[64];
 	double t0, t1;
 
-	snprintf(dir, sizeof(dir), "%s/jr-bench-journal-XXXXXX", base);
-	if (!mkdtemp(dir))
+	if (jrt_dir_make(dir, sizeof(dir), base, "bench-journal") < 0)
 		return 0;
 	o.dir = dir;
 	if (jr_journal_open(&j, &o) < 0)
 		return 0;
 	memset(payload, 'j', sizeof(payload));
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (uint32_t i = 0; i < records; i++) {
 		jr_journal_append(j, 1, payload, sizeof(payload), NULL);
 		if ((i + 1) % group == 0 && jr_journal_commit(j) < 0)
 			return 0;
 	}
 	jr_journal_commit(j);
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	jr_journal_close(j);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (jrt_dir_remove(dir) < 0)
 		return 0;
 	return records / (t1 - t0);
 }
@@ -62,13 +60,13 @@ static double bare_rate(uint32_t records, uint32_t group, bool prealloc)
 		return 0;
 	if (prealloc && fallocate(fd, 0, 0, 64 << 20) < 0)
 		prealloc = false;
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (uint32_t i = 0; i < records; i += group) {
 		if (pwrite(fd, buf, bytes, off) != (ssize_t)bytes || fdatasync(fd) < 0)
 			break;
 		off += (off_t)bytes;
 	}
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	close(fd);
 	unlink(path);
 	free(buf);
@@ -91,7 +89,7 @@ static void row(const char *what, uint32_t records, uint32_t group, int runs)
 
 int main(void)
 {
-	int runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	int runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 
 	base = getenv("JR_BENCH_DIR") ? getenv("JR_BENCH_DIR") : "/var/tmp";
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;

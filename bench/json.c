@@ -23,7 +23,7 @@ static char *lines(int n, size_t *len)
 static double with_cjson(const char *buf, size_t len, int n, long *check)
 {
 	const char *p = buf, *end = buf + len;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -34,13 +34,13 @@ static double with_cjson(const char *buf, size_t len, int n, long *check)
 		cJSON_Delete(j);
 		p = nl + 1;
 	}
-	return n / (bench_now() - t0);
+	return n / (jrt_now_s() - t0);
 }
 
 static double with_jansson(const char *buf, size_t len, int n, long *check)
 {
 	const char *p = buf, *end = buf + len;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -51,13 +51,13 @@ static double with_jansson(const char *buf, size_t len, int n, long *check)
 		json_decref(j);
 		p = nl + 1;
 	}
-	return n / (bench_now() - t0);
+	return n / (jrt_now_s() - t0);
 }
 
 int main(void)
 {
-	int n = (int)bench_env_u64("JR_BENCH_JOBS", 1000000);
-	int runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	int n = (int)jrt_env_u64("JR_BENCH_JOBS", 1000000);
+	int runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	double c[16], j[16];
 	long check_c = 0, check_j = 0;
 	size_t len;

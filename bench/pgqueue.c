@@ -88,9 +88,9 @@ static void *insert_main(void *arg)
 
 	for (uint64_t done = 0, k = 0; done < w->count; done += w->rows, k++) {
 		char *sql = insert_sql(w->first + done, w->rows);
-		double t = bench_now();
+		double t = jrt_now_s();
 		exec_ok(c, sql);
-		w->lat[k] = (bench_now() - t) * 1e3;
+		w->lat[k] = (jrt_now_s() - t) * 1e3;
 		free(sql);
 	}
 	PQfinish(c);
@@ -116,14 +116,14 @@ static struct figures inserts(int conns, uint64_t total, uint64_t rows)
 	struct figures f;
 
 	schema();
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (int i = 0; i < conns; i++) {
 		w[i] = (struct worker){ (uint64_t)i * per, per, rows, lat + (uint64_t)i * stmts };
 		pthread_create(&t[i], NULL, insert_main, &w[i]);
 	}
 	for (int i = 0; i < conns; i++)
 		pthread_join(t[i], NULL);
-	f.rate = (double)(per * (uint64_t)conns) / (bench_now() - t0);
+	f.rate = (double)(per * (uint64_t)conns) / (jrt_now_s() - t0);
 	f.p50_ms = percentile(lat, (int)(stmts * (uint64_t)conns), 0.5);
 	f.p99_ms = percentile(lat, (int)(stmts * (uint64_t)conns), 0.99);
 	free(lat);
@@ -150,13 +150,13 @@ static double dequeue(void)
 {
 	pthread_t t[BATCH_CONNS];
 	uint64_t each = claims / BATCH_CONNS;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
 	for (int i = 0; i < BATCH_CONNS; i++)
 		pthread_create(&t[i], NULL, claim_main, &each);
 	for (int i = 0; i < BATCH_CONNS; i++)
 		pthread_join(t[i], NULL);
-	return (double)(each * BATCH_CONNS) / (bench_now() - t0);
+	return (double)(each * BATCH_CONNS) / (jrt_now_s() - t0);
 }
 
 int main(int argc, char **argv)
@@ -172,10 +172,10 @@ int main(int argc, char **argv)
 	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=postgres user=postgres "
 		 "options='-c client_min_messages=warning'",
 		 argv[1], argv[2]);
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
-	batch_jobs = bench_env_u64("JR_BENCH_JOBS", 1000000) / 5;
-	single_jobs = bench_env_u64("JR_BENCH_JOBS", 1000000) / 50;
+	batch_jobs = jrt_env_u64("JR_BENCH_JOBS", 1000000) / 5;
+	single_jobs = jrt_env_u64("JR_BENCH_JOBS", 1000000) / 50;
 	claims = single_jobs / 2;
 	for (int r = 0; r < runs; r++) {
 		struct figures f = inserts(BATCH_CONNS, batch_jobs, BATCH_ROWS);

@@ -34,11 +34,7 @@
  * environment) are gone; the benchmark is their subreaper, so that none is
  * left a zombie.
  */
-/* daemonutil.h's older helpers (static, not inline) are unused here. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "daemonutil.h"
-#pragma GCC diagnostic pop
 
 #include <stdarg.h>
 #include <sys/prctl.h>
@@ -67,8 +63,7 @@ struct part {
 	bool done;
 };
 
-static struct bench_daemon d;
-static pid_t daemon_pid;
+static struct jrt_daemon d;
 static const char *argv0, *parent;
 static char tag[128];		/* JR_BENCH_TAG=DIR */
 static int runs;
@@ -78,8 +73,8 @@ static bool full;
 
 static void scrub(void)
 {
-	bench_daemon_scrub(&d, &daemon_pid, tag);
-	bench_daemon_cleanup(&d);
+	jrt_daemon_scrub(&d, tag);
+	jrt_daemon_remove(&d);
 }
 
 static _Noreturn void fail(const char *fmt, ...)
@@ -94,19 +89,18 @@ static _Noreturn void fail(const char *fmt, ...)
 	if (bench_log_problems(&d, first, sizeof(first)))
 		fprintf(stderr, " (daemon log: %s)", first);
 	fprintf(stderr, "; its log is kept in %s\n", d.dir);
-	bench_daemon_scrub(&d, &daemon_pid, tag);
+	jrt_daemon_scrub(&d, tag);
 	exit(1);
 }
 
 /* The last line of the daemon's log that holds needle. */
 static void log_line(const char *needle, char *out, size_t size)
 {
-	char path[200], line[1024];
+	char line[1024];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/daemon.log", d.dir);
 	out[0] = '\0';
-	if (!(f = fopen(path, "r")))
+	if (!(f = fopen(d.log, "r")))
 		return;
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, needle))
@@ -195,7 +189,7 @@ static void submit_jobs(enum line_kind k, uint64_t first, uint64_t total, uint32
 
 static void new_scratch(void)
 {
-	bench_daemon_init_in(&d, argv0, "restart", parent);
+	bench_daemon_init(&d, argv0, "bench-restart", parent);
 	snprintf(tag, sizeof(tag), "JR_BENCH_TAG=%s", d.dir);
 }
 
@@ -214,16 +208,17 @@ static void start_on(struct part *p, const char *const *topologies, const char *
 		snprintf(p->topology, sizeof(p->topology), "%s", *topologies);
 		p->opts[n + 1] = p->topology;
 		p->opts[p->topology[0] ? n + 2 : n] = NULL;
-		daemon_pid = bench_daemon_spawn(&d, p->opts);
-		if (bench_daemon_ready(&d, &daemon_pid, bench_now(), 60, &took) == 0) {
-			if (bench_health(&d, &resp) == 200)
-				p->cores = (uint32_t)bench_json_num(resp, "cores");
+		if (jrt_daemon_spawn(&d, p->opts) < 0)
+			fail("cannot start %s", d.path);
+		if (jrt_daemon_ready(&d, jrt_now_s(), 60, &took) == 0) {
+			if (jrt_daemon_health(&d, &resp) == 200)
+				p->cores = (uint32_t)jrt_json_num(resp, "cores");
 			free(resp);
 			return;
 		}
 		log_line("jobringd:", why, sizeof(why));
 		printf("    (jobringd refused --topology \"%s\": %s)\n", *topologies, why);
-		bench_daemon_scrub(&d, &daemon_pid, tag);
+		jrt_daemon_scrub(&d, tag);
 	}
 	fail("jobringd accepted none of the topologies tried");
 }
@@ -242,16 +237,16 @@ static void until_back(const struct part *p, double t0, double timeout_s,
 		if (!c && jr_client_open(&c, d.sock) < 0)
 			c = NULL;
 		if (c && jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) == 200) {
-			run = bench_json_num(resp, "running");
-			queued = bench_json_num(resp, "queued");
-			f->adopted = bench_json_num(resp, "adopted");
+			run = jrt_json_num(resp, "running");
+			queued = jrt_json_num(resp, "queued");
+			f->adopted = jrt_json_num(resp, "adopted");
 			if (f->running_s < 0 && run == (long long)p->running)
-				f->running_s = bench_now() - t0;
+				f->running_s = jrt_now_s() - t0;
 			if (f->queued_s < 0 && queued == (long long)p->queued)
-				f->queued_s = bench_now() - t0;
+				f->queued_s = jrt_now_s() - t0;
 		}
 		free(resp);
-		if (bench_now() - t0 > timeout_s) {
+		if (jrt_now_s() - t0 > timeout_s) {
 			printf("    ! after %.0f s: running %lld (want %llu), queued %lld "
 			       "(want %llu)\n", timeout_s, run, (unsigned long long)p->running,
 			       queued, (unsigned long long)p->queued);
@@ -268,11 +263,11 @@ static struct restart_figures restart_once(const struct part *p, double timeout_
 	struct restart_figures f = { -1, -1, -1, -1 };
 	double t0;
 
-	bench_daemon_stop(&d, daemon_pid, SIGKILL);
-	t0 = bench_now();
-	daemon_pid = bench_daemon_spawn(&d, p->opts);
-	if (bench_daemon_ready(&d, &daemon_pid, t0, timeout_s, &f.answer_s) < 0)
-		fail("jobringd did not answer after its restart (see %s/daemon.log)", d.dir);
+	jrt_daemon_stop(&d, SIGKILL);
+	t0 = jrt_now_s();
+	if (jrt_daemon_spawn(&d, p->opts) < 0 ||
+	    jrt_daemon_ready(&d, t0, timeout_s, &f.answer_s) < 0)
+		fail("jobringd did not answer after its restart (see %s)", d.log);
 	until_back(p, t0, timeout_s, &f);
 	return f;
 }
@@ -314,7 +309,7 @@ static void measure(struct part *p, double timeout_s)
 /* Until running == n, from t0 (the submission's start). */
 static double until_running(uint64_t n, double t0, double timeout_s)
 {
-	double s = bench_health_until(&d, "running", (long long)n, true, t0, timeout_s, 20000);
+	double s = jrt_daemon_health_until(&d, "running", (long long)n, true, t0, timeout_s, 20000);
 
 	if (s < 0)
 		fail("%llu jobs did not all start within %.0f s", (unsigned long long)n, timeout_s);
@@ -327,19 +322,19 @@ static double until_processes(uint64_t n, double t0, double timeout_s)
 {
 	long long have;
 
-	while ((have = bench_procs_matching("sleep", "environ", tag, 0)) != (long long)n) {
-		if (bench_now() - t0 > timeout_s)
+	while ((have = jrt_procs_matching("sleep", "environ", tag, 0)) != (long long)n) {
+		if (jrt_now_s() - t0 > timeout_s)
 			fail("%lld sleep processes, not %llu, after %.0f s", have,
 			     (unsigned long long)n, timeout_s);
 		usleep(50000);
 	}
-	return bench_now() - t0;
+	return jrt_now_s() - t0;
 }
 
 /* After the restarts: are the same jobs' processes all there still? */
 static void check_processes(uint64_t n)
 {
-	long long have = bench_procs_matching("sleep", "environ", tag, 0);
+	long long have = jrt_procs_matching("sleep", "environ", tag, 0);
 
 	if (have != (long long)n)
 		printf("    ! after the restarts %lld sleep processes, not %llu\n", have,
@@ -348,7 +343,8 @@ static void check_processes(uint64_t n)
 
 static void until_queued(uint64_t n, double timeout_s)
 {
-	if (bench_health_until(&d, "queued", (long long)n, true, bench_now(), timeout_s, 20000) < 0)
+	if (jrt_daemon_health_until(&d, "queued", (long long)n, true, jrt_now_s(), timeout_s,
+				    20000) < 0)
 		fail("%llu jobs are not all queued after %.0f s", (unsigned long long)n, timeout_s);
 }
 
@@ -379,7 +375,7 @@ static void part_a(struct part *p, uint64_t running, uint64_t queued)
 	baseline(p);
 	p->running = running < p->cores ? running : p->cores;
 	p->queued = queued;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 	submit_jobs(L_SLEEP, 0, p->running, p->cores, 1);
 	double s = until_running(p->running, t0, 60 + (double)p->running / 20);
 	double sp = until_processes(p->running, t0, 60 + (double)p->running / 20);
@@ -387,10 +383,10 @@ static void part_a(struct part *p, uint64_t running, uint64_t queued)
 	       "\"%s\" (%u cores); ", (unsigned long long)p->running, s, sp, p->topology,
 	       p->cores);
 	fflush(stdout);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	submit_jobs(L_BLOCKED, p->running, p->queued, p->cores, CONNS);
 	until_queued(p->queued, 120 + (double)p->queued / 10000);
-	printf("%llu queued after %.1f s more\n", (unsigned long long)p->queued, bench_now() - t0);
+	printf("%llu queued after %.1f s more\n", (unsigned long long)p->queued, jrt_now_s() - t0);
 	measure(p, 120);
 	check_processes(p->running);
 	recovery_note();
@@ -402,11 +398,11 @@ static bool room_for_processes(uint64_t n, char *why, size_t size)
 {
 	struct rlimit rl;
 	char line[32];
-	long long pid_max, threads_max, procs = bench_procs_matching(NULL, "stat", "", 0);
+	long long pid_max, threads_max, procs = jrt_procs_matching(NULL, "stat", "", 0);
 
-	bench_read_line("/proc/sys/kernel/pid_max", line, sizeof(line));
+	jrt_read_line("/proc/sys/kernel/pid_max", line, sizeof(line));
 	pid_max = atoll(line);
-	bench_read_line("/proc/sys/kernel/threads-max", line, sizeof(line));
+	jrt_read_line("/proc/sys/kernel/threads-max", line, sizeof(line));
 	threads_max = atoll(line);
 	getrlimit(RLIMIT_NPROC, &rl);
 	if (pid_max > 0 && procs + (long long)n + 2000 > pid_max)
@@ -456,7 +452,7 @@ static void part_b(struct part *p, uint64_t asked)
 		return;
 	}
 	baseline(p);
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 	submit_jobs(L_SLEEP, 0, p->running, p->cores, 1);
 	double s = until_running(p->running, t0, 60 + (double)p->running / 20);
 	double sp = until_processes(p->running, t0, 60 + (double)p->running / 20);
@@ -497,18 +493,18 @@ static void snapshot_probe(uint64_t n)
 	char *res = NULL;
 	bool seen = false;
 	size_t k = 0;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
 	if (jr_client_open(&c, d.sock) < 0)
 		fail("cannot reach the daemon for the snapshot probe");
 	if (jr_client_request(c, "POST", "/snapshot", "", 0, &res, NULL) / 100 != 2)
 		fail("POST /snapshot: %s", res ? res : "no answer");
 	free(res);
-	while (k < sizeof(v) / sizeof(v[0]) && bench_now() - t0 < 600) {
-		double a = bench_now();
+	while (k < sizeof(v) / sizeof(v[0]) && jrt_now_s() - t0 < 600) {
+		double a = jrt_now_s();
 		int st = jr_client_request(c, "GET", "/health", NULL, 0, &res, NULL);
 		bool busy = res && strstr(res, "\"snapshotting\":true");
-		v[k++] = (bench_now() - a) * 1e3;
+		v[k++] = (jrt_now_s() - a) * 1e3;
 		free(res);
 		res = NULL;
 		if (st != 200)
@@ -519,7 +515,7 @@ static void snapshot_probe(uint64_t n)
 		usleep(10000);
 	}
 	jr_client_close(c);
-	double written = bench_now() - t0, worst = 0;
+	double written = jrt_now_s() - t0, worst = 0;
 	for (size_t i = 0; i < k; i++)
 		worst = v[i] > worst ? v[i] : worst;
 	printf("  (c) snapshot of %llu queued jobs: written in %.1f s; GET /health every 10 ms "
@@ -532,12 +528,11 @@ static void snapshot_probe(uint64_t n)
 /* SIGTERM: a clean stop writes a snapshot of everything first. */
 static void clean_stop(uint64_t n)
 {
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
-	bench_daemon_stop(&d, daemon_pid, SIGTERM);
-	daemon_pid = 0;
+	jrt_daemon_stop(&d, SIGTERM);
 	printf("  (c) clean stop (SIGTERM) with %llu queued jobs: %.1f s until jobringd exited\n",
-	       (unsigned long long)n, bench_now() - t0);
+	       (unsigned long long)n, jrt_now_s() - t0);
 }
 
 static void part_c(struct part *p, uint64_t n)
@@ -557,11 +552,11 @@ static void part_c(struct part *p, uint64_t n)
 	baseline(p);
 	p->queued = n;
 	p->restarts = n > 2000000 ? 1 : runs;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 	submit_jobs(L_PLAIN, 0, n, p->cores, CONNS);
 	until_queued(n, 600);
 	printf("    (c) %llu jobs queued in %.1f s (--paused --capacity 16777216); %d restart%s\n",
-	       (unsigned long long)n, bench_now() - t0, p->restarts, p->restarts > 1 ? "s" : "");
+	       (unsigned long long)n, jrt_now_s() - t0, p->restarts, p->restarts > 1 ? "s" : "");
 	fflush(stdout);
 	measure(p, 600);
 	recovery_note();
@@ -648,13 +643,13 @@ int main(int argc, char **argv)
 	parent = getenv("JR_BENCH_STATE_PARENT");
 	if (!parent || !*parent)
 		parent = "/var/tmp";
-	full = bench_env_u64("JR_BENCH_FULL", 0) != 0;
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	full = jrt_env_u64("JR_BENCH_FULL", 0) != 0;
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
-	uint64_t q_a = bench_env_u64("JR_BENCH_RESTART_QUEUED", 1000000);
-	uint64_t r_a = bench_env_u64("JR_BENCH_RESTART_RUNNING", 1000);
-	uint64_t r_b = bench_env_u64("JR_BENCH_RESTART_ADOPT", 10000);
-	uint64_t q_c = bench_env_u64("JR_BENCH_RESTART_BIG", full ? 10000000 : 1000000);
+	uint64_t q_a = jrt_env_u64("JR_BENCH_RESTART_QUEUED", 1000000);
+	uint64_t r_a = jrt_env_u64("JR_BENCH_RESTART_RUNNING", 1000);
+	uint64_t r_b = jrt_env_u64("JR_BENCH_RESTART_ADOPT", 10000);
+	uint64_t q_c = jrt_env_u64("JR_BENCH_RESTART_BIG", full ? 10000000 : 1000000);
 	a.restarts = b.restarts = c.restarts = runs;
 	printf("bench/restart: jobringd killed (SIGKILL) and started again on its state "
 	       "directory under %s; times from the restart's exec, median of %d restarts%s\n",

@@ -28,31 +28,23 @@ static uint32_t spawn_flags;
 
 static double jobring_once(void)
 {
-	struct jr_engine_opts o;
 	struct jr_engine *e;
 	char *argv[] = { "/bin/true", NULL };
 	struct jr_command_spec spec = { .argv = argv, .priority = 3, .cpus = 1 };
-	char dir[128], cmd[160];
+	char dir[128];
 	double t0, t1;
 
-	snprintf(dir, sizeof(dir), "%s/jr-bench-spawn-XXXXXX", state_parent);
-	if (!mkdtemp(dir))
+	if (jrt_dir_make(dir, sizeof(dir), state_parent, "bench-spawn") < 0 ||
+	    jrt_engine_open(&e, 1, 0, spawn_flags, dir) < 0)
 		return 0;
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.state_dir = dir;
-	o.flags = spawn_flags;
-	if (jr_engine_open(&e, &o) < 0)
-		return 0;
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (uint64_t i = 0; i < jobs; i++)
 		if (jr_command_submit(e, &spec, NULL) < 0)
 			return 0;
 	jr_engine_wait_all(e);
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	jr_engine_close(e, JR_CLOSE_DRAIN);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (jrt_dir_remove(dir) < 0)
 		fprintf(stderr, "spawn: could not remove %s\n", dir);
 	return (double)jobs / (t1 - t0);
 }
@@ -75,13 +67,13 @@ static double bare_once(void)
 {
 	pthread_t th[2];
 	uint64_t half = jobs / 2;
-	double t0 = bench_now();
+	double t0 = jrt_now_s();
 
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, bare_spawner, &half);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
-	return (double)(2 * half) / (bench_now() - t0);
+	return (double)(2 * half) / (jrt_now_s() - t0);
 }
 
 static double shell_n(const char *pipeline, uint64_t n)
@@ -90,10 +82,10 @@ static double shell_n(const char *pipeline, uint64_t n)
 	double t0;
 
 	snprintf(cmd, sizeof(cmd), "seq %lu | %s", (unsigned long)n, pipeline);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	if (system(cmd) != 0)
 		return 0;
-	return (double)n / (bench_now() - t0);
+	return (double)n / (jrt_now_s() - t0);
 }
 
 static double shell_once(const char *pipeline)
@@ -149,7 +141,6 @@ static void measure(const bool *on, double *median)
 
 static bool cgroups_here(void)
 {
-	struct jr_engine_opts o;
 	struct jr_engine *e;
 	char *argv[] = { "/bin/sh", "-c", "grep -q '^0::/.*jobring-' /proc/self/cgroup", NULL };
 	struct jr_command_spec spec = { .argv = argv, .priority = 3 };
@@ -158,21 +149,14 @@ static bool cgroups_here(void)
 	jr_job_id id;
 	bool yes = false;
 
-	snprintf(dir, sizeof(dir), "%s/jr-bench-spawn-XXXXXX", state_parent);
-	if (!mkdtemp(dir))
+	if (jrt_dir_make(dir, sizeof(dir), state_parent, "bench-spawn") < 0)
 		return false;
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.state_dir = dir;
-	if (jr_engine_open(&e, &o) == 0) {
+	if (jrt_engine_open(&e, 1, 0, 0, dir) == 0) {
 		yes = jr_command_submit(e, &spec, &id) == 0 && jr_job_wait(e, id, &info) == 0 &&
 		      info.state == JR_JOB_SUCCEEDED;
 		jr_engine_close(e, JR_CLOSE_DRAIN);
 	}
-	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "%s", "");
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (jrt_dir_remove(dir) < 0)
 		fprintf(stderr, "spawn: could not remove %s\n", dir);
 	return yes;
 }
@@ -187,8 +171,8 @@ int main(void)
 	state_parent = getenv("JR_BENCH_STATE_PARENT");
 	if (!state_parent)
 		state_parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	jobs = bench_env_u64("JR_BENCH_SPAWN_JOBS", 20000);
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	jobs = jrt_env_u64("JR_BENCH_SPAWN_JOBS", 20000);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	if (runs < 1 || runs > 16)
 		runs = 3;
 	cg = cgroups_here();
@@ -196,7 +180,7 @@ int main(void)
 	       "job output files under %s, %s\n", (unsigned long)jobs, runs, state_parent,
 	       cg ? "a cgroup per job" : "NO CGROUPS HERE (not root, or no cgroup v2)");
 	on[V_PARALLEL] = have_parallel;
-	on[V_INLINE] = bench_env_u64("JR_BENCH_SPAWN_INLINE", 0) != 0;
+	on[V_INLINE] = jrt_env_u64("JR_BENCH_SPAWN_INLINE", 0) != 0;
 	measure(on, m);
 	jr = m[V_CGROUPS], jr_nocg = m[V_NO_CGROUPS], jr_inline = m[V_INLINE];
 	bare = m[V_BARE], xa = m[V_XARGS], par = m[V_PARALLEL];

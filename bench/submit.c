@@ -15,48 +15,47 @@
  *
  * Medians of JR_BENCH_RUNS (default 3). JR_BENCH_JOBS scales the counts.
  */
-#include "benchutil.h"
-
 #include "daemonutil.h"
 #include "jobring.h"
 
 #define CONNS 64
 #define BATCH 10000
 
-static struct bench_daemon d;
+static struct jrt_daemon d;
 static uint64_t batch_jobs, single_jobs;
 static int runs;
-static const char *const paused_nosync[] = { "--paused", "--sync", "none", NULL };
+static const char *const paused_nosync[] = { "--capacity", "2097152", "--paused", "--sync",
+					      "none", NULL };
 
 static struct figures batch_http_once(const struct bench_batches *bs, int nbatches)
 {
 	struct jr_client *c;
 	struct figures f = { 0 };
 	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, t1;
-	pid_t pid = bench_daemon_start(&d, true, paused_nosync);
 
+	bench_daemon_start(&d, true, paused_nosync);
 	if (jr_client_open(&c, d.sock) < 0)
 		bench_die("connect");
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (int b = 0; b < nbatches; b++) {
 		char *resp;
-		double s = bench_now();
+		double s = jrt_now_s();
 		int rc = jr_client_request(c, "POST", "/jobs/batch", bs->body[b], bs->len[b], &resp, NULL);
-		lat[b] = (bench_now() - s) * 1e3;
+		lat[b] = (jrt_now_s() - s) * 1e3;
 		if (rc != 201) {
 			fprintf(stderr, "bench/submit: batch answered %d: %.200s\n", rc, rc > 0 ? resp : "");
 			exit(1);
 		}
 		free(resp);
 	}
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	f.rate = nbatches * (double)BATCH / (t1 - t0);
 	bench_wait_queued(c, (uint64_t)nbatches * BATCH);
-	f.taken_rate = nbatches * (double)BATCH / (bench_now() - t0);
+	f.taken_rate = nbatches * (double)BATCH / (jrt_now_s() - t0);
 	f.p50_ms = bench_percentile(lat, nbatches, 0.5);
 	f.p99_ms = bench_percentile(lat, nbatches, 0.99);
 	jr_client_close(c);
-	bench_daemon_stop(&d, pid, SIGTERM);
+	jrt_daemon_stop(&d, SIGTERM);
 	free(lat);
 	return f;
 }
@@ -83,11 +82,11 @@ static double batch_engine_once(int nbatches)
 	snprintf(name, sizeof(name), "job");
 	for (int i = 0; i < BATCH; i++)
 		specs[i] = (struct jr_command_spec){ .argv = argv, .name = name, .priority = 3 };
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	for (int b = 0; b < nbatches; b++)
 		if (jr_command_submit_batch(e, specs, BATCH, ids, NULL) < 0)
 			bench_die("jr_command_submit_batch");
-	t1 = bench_now();
+	t1 = jrt_now_s();
 	jr_engine_close(e, JR_CLOSE_CANCEL);
 	free(specs);
 	free(ids);
@@ -101,13 +100,13 @@ static void single_once(struct figures *submit, struct figures *health)
 	static const char job[] = "{\"command\":[\"/bin/true\"],\"name\":\"single\"}";
 	static const char get[] = "GET /health HTTP/1.1\r\n\r\n";
 	char post[256];
-	pid_t pid = bench_daemon_start(&d, true, paused_nosync);
 
+	bench_daemon_start(&d, true, paused_nosync);
 	snprintf(post, sizeof(post), "POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
 	*health = drive(&d, CONNS, get, single_jobs, 200);
 	*submit = drive(&d, CONNS, post, single_jobs, 201);
-	bench_daemon_stop(&d, pid, SIGTERM);
+	jrt_daemon_stop(&d, SIGTERM);
 }
 
 /* --- main --------------------------------------------------------------------------- */
@@ -127,10 +126,10 @@ int main(int argc, char **argv)
 	double br[16], bp50[16], bp99[16], be[16], sr[16], sp50[16], sp99[16], hr[16], bt[16];
 
 	(void)argc;
-	bench_daemon_init(&d, argv[0], "submit");
-	runs = (int)bench_env_u64("JR_BENCH_RUNS", 3);
+	bench_daemon_init(&d, argv[0], "bench-submit", NULL);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
 	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
-	batch_jobs = bench_env_u64("JR_BENCH_JOBS", 1000000);
+	batch_jobs = jrt_env_u64("JR_BENCH_JOBS", 1000000);
 	single_jobs = batch_jobs / 10;
 	nbatches = (int)(batch_jobs / BATCH);
 	struct bench_batches bs;
@@ -153,6 +152,6 @@ int main(int argc, char **argv)
 	       bench_median(br, runs) >= 1e6 ? "pass" : "MISSED",
 	       bench_median(sr, runs) >= 5e4 ? "pass" : "MISSED");
 	bench_batches_free(&bs);
-	bench_daemon_cleanup(&d);
+	jrt_daemon_remove(&d);
 	return 0;
 }

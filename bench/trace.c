@@ -202,9 +202,9 @@ int main(void)
 		return 0;
 	}
 	jr_pools_init_flat(&pools, 1, MAX_PROCS, 0);
-	t0 = bench_now();
+	t0 = jrt_now_s();
 	rc = jr_sim_run(&pools, t.jobs, t.count, 0, &st);
-	elapsed = bench_now() - t0;
+	elapsed = jrt_now_s() - t0;
 	if (rc < 0) {
 		printf("bench/trace: simulation failed: %s\n", strerror(-rc));
 		return 1;

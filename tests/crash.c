@@ -79,6 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "jobring.h"
 #include "journal/journal.h"
 #include "daemon/durable/records.h"
@@ -90,9 +91,8 @@
 #define MAX_RUNS 16		/* runs of a long job kept from its file */
 #define TOPOLOGY "package:1 core:32 pu:1"
 
-static char dir[] = "/tmp/jr-crash-XXXXXX";
-static char sock[300], state[200], journal_dir[300], daemon_path[300], log_path[300];
-static char runs_dir[300], tag[320];	/* tag: JR_CRASH=dir, in every long job's env */
+static struct jrt_daemon jd;	/* jobringd on /tmp/jr-crash-XXXXXX (jd.dir) */
+static char journal_dir[300], runs_dir[300], tag[320];	/* tag: JR_CRASH=DIR, in long jobs' env */
 static int failures;
 
 #define FAIL(...) do { if (failures++ < 30) { fprintf(stderr, "crash: FAIL: " __VA_ARGS__); \
@@ -236,7 +236,7 @@ static enum kind long_json(char *buf, size_t size, uint64_t r)
 	snprintf(script, sizeof(script), LONG_SCRIPT, grandchild[(r >> 4) % 3],
 		 1 + (unsigned)((r >> 8) % 8), k == LONG_EXIT3 ? 3 : 0);
 	snprintf(buf, size, "{\"command\":[\"sh\",\"-c\",\"%s\"],\"env\":{\"JR_CRASH\":\"%s\"},"
-		 "\"max_retries\":%u,\"retry_backoff\":\"200ms\"}", script, dir,
+		 "\"max_retries\":%u,\"retry_backoff\":\"200ms\"}", script, jd.dir,
 		 (unsigned)((r >> 12) % 3));
 	return k;
 }
@@ -338,7 +338,7 @@ static void *client_main(void *arg)
 	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + (uint64_t)time(NULL);
 	struct jr_client *c = NULL;
 
-	if (jr_client_open(&c, sock) < 0)
+	if (jr_client_open(&c, jd.sock) < 0)
 		return NULL;
 	while (!stop_clients) {
 		uint64_t r = xorshift(&rng) % 10;
@@ -356,63 +356,34 @@ static void *client_main(void *arg)
 
 /* --- the daemon ----------------------------------------------------------------------- */
 
-static pid_t start_daemon(void)
+static const char *const daemon_opts[] = { "--capacity", "524288", "--grace", "0",
+					    "--topology", TOPOLOGY, NULL };
+
+/* The daemon did not answer /health in time (rc): say how it is, then
+ * kill it. */
+static void daemon_down(int rc, const char *when)
 {
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 2);
-		execl(daemon_path, "jobringd", "--socket", sock, "--state-dir", state,
-		      "--capacity", "524288", "--grace", "0", "--topology", TOPOLOGY, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool wait_ready(void)
-{
-	for (int i = 0; i < 400; i++) {
-		struct jr_client *c;
-		char *res = NULL;
-		if (jr_client_open(&c, sock) == 0) {
-			int st = jr_client_request(c, "GET", "/health", NULL, 0, &res, NULL);
-			free(res);
-			jr_client_close(c);
-			if (st == 200)
-				return true;
-		}
-		usleep(25000);
-	}
-	return false;
-}
-
-static void kill_daemon(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-static void stop_daemon(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
-
-/* The daemon did not answer /health in time: say how it is, then kill it. */
-static void daemon_down(pid_t pid, const char *when)
-{
-	int st;
-
-	if (waitpid(pid, &st, WNOHANG) == pid)
-		FAIL("%s: the daemon did not come back: it exited (status 0x%x; see %s)", when, st,
-		     log_path);
-	else
+	if (rc == -ECHILD)
+		FAIL("%s: the daemon did not come back: it exited (status 0x%x; see %s)", when,
+		     jd.status, jd.log);
+	else if (rc == -ETIMEDOUT)
 		FAIL("%s: the daemon did not come back: alive, not answering after 10 s (stuck "
-		     "before listening, e.g. on its keeper; see %s)", when, log_path);
-	kill_daemon(pid);
+		     "before listening, e.g. on its keeper; see %s)", when, jd.log);
+	else
+		FAIL("%s: cannot start the daemon: %s", when, strerror(-rc));
+	jrt_daemon_stop(&jd, SIGKILL);
+}
+
+/* Start the daemon on the state directory; false if it did not answer
+ * GET /health within 10 s (said, and killed). */
+static bool start_daemon(const char *when)
+{
+	int rc = jrt_daemon_spawn(&jd, daemon_opts);
+
+	if (rc == 0 && (rc = jrt_daemon_ready(&jd, jrt_now_s(), 10, NULL)) == 0)
+		return true;
+	daemon_down(rc, when);
+	return false;
 }
 
 /* What the daemon and its keeper wrote since the last look: a keeper
@@ -422,7 +393,7 @@ static void check_log(const char *when)
 	static long seen;
 	char line[512], first[512] = "";
 	int lost = 0;
-	FILE *f = fopen(log_path, "r");
+	FILE *f = fopen(jd.log, "r");
 
 	if (!f || fseek(f, seen, SEEK_SET) < 0) {
 		if (f)
@@ -440,7 +411,7 @@ static void check_log(const char *when)
 	first[strcspn(first, "\n")] = '\0';
 	if (lost)
 		FAIL("%s: the keeper died under the daemon, or a sanitizer spoke (%d lines like "
-		     "\"%s\"; see %s and dmesg)", when, lost, first, log_path);
+		     "\"%s\"; see %s and dmesg)", when, lost, first, jd.log);
 }
 
 /* --- what the journal says ------------------------------------------------------------------ */
@@ -682,19 +653,6 @@ static bool alive_in_job(int pid, jr_job_id id)
 	env[n] = '\0';
 	snprintf(want, sizeof(want), "JOBRING_JOB_ID=%016llx", (unsigned long long)id);
 	return env_has(env, (size_t)n, tag) && (id == 0 || env_has(env, (size_t)n, want));
-}
-
-/* The subtree where the daemon puts job cgroups ("" without cgroups). */
-static void cgroup_path(struct jr_client *c, char *out, size_t size)
-{
-	char *res = NULL;
-	const char *cg;
-
-	out[0] = '\0';
-	if (jr_client_request(c, "GET", "/health", NULL, 0, &res, NULL) == 200 &&
-	    (cg = strstr(res, "\"cgroups\":")) != NULL && strstr(cg, "\"enabled\":true"))
-		string_of(cg, "path", out, size);
-	free(res);
 }
 
 static bool cgroup_label(const char *path, jr_job_id *id)
@@ -962,13 +920,11 @@ static struct round check_round(const struct ends *e, bool all_final, uint64_t *
 	struct round rd = { .e = e, .all_final = all_final, .finals = finals,
 			    .cap_finals = cap_finals };
 	size_t from = all_final ? 0 : book.checked_upto;
-	char root[400];
 
-	if (jr_client_open(&rd.c, sock) < 0) {
+	if (jr_client_open(&rd.c, jd.sock) < 0) {
 		FAIL("cannot connect to check");
 		return rd;
 	}
-	cgroup_path(rd.c, root, sizeof(root));
 	for (size_t i = from; i < book.n; i++)
 		check_job(&rd, &book.v[i]);
 	for (size_t i = 0; i < book.n_open; i++)
@@ -976,7 +932,7 @@ static struct round check_round(const struct ends *e, bool all_final, uint64_t *
 			check_job(&rd, &book.v[book.open[i]]);
 	for (size_t k = 0; !all_final && k < SAMPLE_OLD && from > 0; k++)
 		check_job(&rd, &book.v[xorshift(rng) % from]);
-	check_cgroups(&rd, root);
+	check_cgroups(&rd, jd.cgroup);
 	open_compact();
 	book.checked_upto = book.n;
 	jr_client_close(rd.c);
@@ -989,7 +945,7 @@ static void wait_all_final(void)
 {
 	struct jr_client *c;
 
-	if (jr_client_open(&c, sock) < 0)
+	if (jr_client_open(&c, jd.sock) < 0)
 		return;
 	for (int i = 0; i < 1200; i++) {
 		char *res = NULL;
@@ -1014,14 +970,12 @@ struct totals {
 static bool run_iteration(int it, uint64_t *rng, struct ends *e, struct totals *tot)
 {
 	pthread_t t[CLIENTS];
-	pid_t pid = start_daemon();
 	unsigned ms = 20 + (unsigned)(xorshift(rng) % 481);
 	bool clean = it % 5 == 4;
 	char when[32];
 
 	snprintf(when, sizeof(when), "iteration %d", it);
-	if (!wait_ready()) {
-		daemon_down(pid, when);
+	if (!start_daemon(when)) {
 		check_log(when);
 		return false;
 	}
@@ -1033,10 +987,9 @@ static bool run_iteration(int it, uint64_t *rng, struct ends *e, struct totals *
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_create(&t[k], NULL, client_main, (void *)(uintptr_t)(k + 1 + it * CLIENTS));
 	usleep(ms * 1000u);
-	if (clean)
-		stop_daemon(pid);	/* answers sent, a snapshot, jobs left to the keeper */
-	else
-		kill_daemon(pid);	/* mid-request, mid-write, mid-job */
+	/* SIGTERM: answers sent, a snapshot, jobs left to the keeper; SIGKILL:
+	 * mid-request, mid-write, mid-job */
+	jrt_daemon_stop(&jd, clean ? SIGTERM : SIGKILL);
 	stop_clients = true;
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_join(t[k], NULL);
@@ -1051,14 +1004,10 @@ static bool run_iteration(int it, uint64_t *rng, struct ends *e, struct totals *
 }
 
 /* Last: everything runs to its end, and every job is final. */
-static pid_t final_round(uint64_t *rng, struct ends *e, struct totals *tot)
+static void final_round(uint64_t *rng, struct ends *e, struct totals *tot)
 {
-	pid_t pid = start_daemon();
-
-	if (!wait_ready()) {
-		daemon_down(pid, "the final check");
-		return 0;
-	}
+	if (!start_daemon("the final check"))
+		return;
 	wait_all_final();
 	read_ends(e);
 	struct round rd = check_round(e, true, rng);
@@ -1067,53 +1016,9 @@ static pid_t final_round(uint64_t *rng, struct ends *e, struct totals *tot)
 	tot->runs += rd.runs;
 	printf("final: %zu acknowledged jobs and %zu runs checked: %s\n", rd.checked, rd.runs,
 	       failures ? "FAILED" : "each present and final");
-	return pid;
 }
 
 /* --- the end: nothing may be left ----------------------------------------------------------- */
-
-static pid_t read_keeper_pid(void)
-{
-	char path[300], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/keeper.pid", state);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return (pid_t)atoi(buf);
-}
-
-/* Our keeper: a jobringd --keeper with our state directory, not a zombie. */
-static bool is_our_keeper(pid_t pid)
-{
-	char path[64], cmd[4096], stat_line[512];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, stat_line, sizeof(stat_line) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return false;
-	stat_line[n] = '\0';
-	if (strstr(stat_line, ") Z"))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, cmd, sizeof(cmd) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return false;
-	cmd[n] = '\0';
-	return env_has(cmd, (size_t)n, "--keeper") && env_has(cmd, (size_t)n, state);
-}
 
 /* Processes of our long jobs still alive; with kill_them, SIGKILL them. */
 static int leftover_jobs(bool kill_them)
@@ -1135,10 +1040,10 @@ static int leftover_jobs(bool kill_them)
 	return n;
 }
 
-static bool wait_gone(pid_t keeper)
+static bool wait_gone(void)
 {
 	for (int i = 0; i < 100; i++) {
-		if ((!keeper || !is_our_keeper(keeper)) && leftover_jobs(false) == 0)
+		if (jrt_daemon_keepers(&jd, 0) == 0 && leftover_jobs(false) == 0)
 			return true;
 		usleep(50000);
 	}
@@ -1148,71 +1053,42 @@ static bool wait_gone(pid_t keeper)
 /* The keeper removes its cgroup subtree as it goes, but not the job
  * cgroups it did not give back (jobs it killed as it went): none may
  * have processes; empty ones are removed here, and said. */
-static void remove_cgroups(const char *root)
+static void remove_cgroups(void)
 {
-	DIR *d = root[0] ? opendir(root) : NULL;
-	struct dirent *de;
-	int left = 0, busy = 0;
+	int rc = jrt_cgroup_remove(jd.cgroup, 0);
 
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char path[400 + sizeof(de->d_name)];
-		if (strncmp(de->d_name, "job-", 4) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
-		left++;
-		if (cgroup_has_procs(path))
-			busy++;
-		else
-			rmdir(path);
-	}
-	closedir(d);
-	if (busy)
-		FAIL("%d job cgroups under %s still have processes", busy, root);
-	else if (rmdir(root) == 0)
+	if (rc == -EBUSY)
+		FAIL("job cgroups under %s still have processes", jd.cgroup);
+	else if (rc >= 0)
 		printf("note: the keeper left %s behind, with %d empty job cgroups: removed\n",
-		       root, left);
+		       jd.cgroup, rc);
 }
 
 /* Kill the daemon, keep a copy of the state if something failed, remove
  * the directory: the keeper must stop its jobs and go, and leave no
  * process of a long job and no busy job cgroup behind. */
-static void clean_up(pid_t daemon, const char *cg_root, struct ends *e)
+static void clean_up(struct ends *e)
 {
-	pid_t keeper = read_keeper_pid();
-	char cmd[700];
+	char cmd[400];
 
-	kill_daemon(daemon);
+	jrt_daemon_stop(&jd, SIGKILL);
 	read_ends(e);	/* the journal as the last daemon left it */
 	if (failures) {
-		snprintf(cmd, sizeof(cmd), "cp -a %s %s.kept", dir, dir);
+		snprintf(cmd, sizeof(cmd), "cp -a %s %s.kept", jd.dir, jd.dir);
 		if (system(cmd) == 0)
-			fprintf(stderr, "crash: state kept in %s.kept (daemon.log, state/)\n", dir);
+			fprintf(stderr, "crash: state kept in %s.kept (daemon.log, state/)\n",
+				jd.dir);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		FAIL("cannot remove %s", dir);
-	if (!wait_gone(keeper)) {
+	if (jrt_dir_remove(jd.dir) < 0)
+		FAIL("cannot remove %s", jd.dir);
+	if (!wait_gone()) {
 		FAIL("5 s after its state directory was removed, the keeper (%s) or %d job "
-		     "processes are still there", keeper && is_our_keeper(keeper) ? "alive" : "gone",
+		     "processes are still there", jrt_daemon_keepers(&jd, 0) ? "alive" : "gone",
 		     leftover_jobs(false));
-		if (keeper && is_our_keeper(keeper))
-			kill(keeper, SIGKILL);
+		jrt_daemon_keepers(&jd, SIGKILL);
 		leftover_jobs(true);
 	}
-	remove_cgroups(cg_root);
-}
-
-static void cgroup_root_now(char *out, size_t size)
-{
-	struct jr_client *c;
-
-	out[0] = '\0';
-	if (jr_client_open(&c, sock) == 0) {
-		cgroup_path(c, out, size);
-		jr_client_close(c);
-	}
+	remove_cgroups();
 }
 
 int main(int argc, char **argv)
@@ -1222,21 +1098,21 @@ int main(int argc, char **argv)
 	uint64_t rng = (uint64_t)time(NULL) | 1;
 	struct ends e = { 0 };
 	struct totals tot = { 0 };
-	char cg_root[400];
+	char daemon_path[PATH_MAX];
 	uint64_t t0 = now_ns();
 
-	if (argc < 2 || !mkdtemp(dir)) {
+	if (argc < 2) {
 		fprintf(stderr, "usage: crash BUILD_DIR [ITERATIONS]\n");
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	snprintf(daemon_path, sizeof(daemon_path), "%s/jobringd", argv[1]);
-	snprintf(sock, sizeof(sock), "%s/s", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(journal_dir, sizeof(journal_dir), "%s/journal", state);
-	snprintf(log_path, sizeof(log_path), "%s/daemon.log", dir);
-	snprintf(runs_dir, sizeof(runs_dir), "%s/runs", dir);
-	snprintf(tag, sizeof(tag), "JR_CRASH=%s", dir);
+	if (jrt_daemon_init(&jd, daemon_path, NULL, "crash") < 0) {
+		fprintf(stderr, "crash: cannot make a directory under /tmp\n");
+		return 2;
+	}
+	snprintf(journal_dir, sizeof(journal_dir), "%s/journal", jd.state);
+	snprintf(runs_dir, sizeof(runs_dir), "%s/runs", jd.dir);
+	snprintf(tag, sizeof(tag), "JR_CRASH=%s", jd.dir);
 	mkdir(runs_dir, 0700);
 	for (int it = 0, down = 0; it < iterations; it++) {
 		down = run_iteration(it, &rng, &e, &tot) ? 0 : down + 1;
@@ -1247,9 +1123,8 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	pid_t pid = final_round(&rng, &e, &tot);
-	cgroup_root_now(cg_root, sizeof(cg_root));
-	clean_up(pid, cg_root, &e);
+	final_round(&rng, &e, &tot);
+	clean_up(&e);
 	printf("crash: %d iterations in %.1f s, %zu acknowledged jobs (%zu long), "
 	       "%zu acknowledged cancels, %zu job checks, %zu runs checked, %d failures\n",
 	       iterations, (double)(now_ns() - t0) / 1e9, book.n, book.n_long, book.n_cancels,

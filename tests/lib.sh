@@ -1,16 +1,44 @@
-# lib.sh - what the shell suites share: checks, requests through curl
-# --unix-socket, reading a field of the answer, starting jobringd. Source it
-# after setting build, daemon, cli, tmp and sock.
+# lib.sh - what the shell suites (and tools/demo.sh) share, as
+# tests/support/harness.h is for the C ones: checks, requests through curl
+# --unix-socket, reading a field of the answer, waiting for a condition,
+# jobringd started, stopped and its keeper found, and at exit everything
+# removed: the daemons, $tmp, and the cgroup subtree a killed daemon
+# leaves. Source it after setting build, daemon, cli, tmp and sock. Safe
+# under set -e.
 pass=0
 fail=0
 pids=()
+daemon_run=()	# a command that runs jobringd (runuser -u USER --, systemd-socket-activate ...)
+daemon_cgroups=()	# the job cgroup subtrees of the daemons started, from /health
 
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp" || true
+	remove_cgroups
 }
 trap cleanup EXIT
+
+# Each daemon's cgroup subtree, once its processes are gone: its keeper
+# ends them within a second of its state directory going and removes the
+# subtree itself; one killed with the daemon, or a --no-keeper daemon
+# killed, leaves it. Killed after 10 s.
+remove_cgroups() {
+	local cg
+	for cg in "${daemon_cgroups[@]}"; do
+		for _ in $(seq 100); do
+			[ -e "$cg" ] || continue 2
+			grep -q '^populated 0' "$cg/cgroup.events" 2>/dev/null && break
+			sleep 0.1
+		done
+		if ! grep -q '^populated 0' "$cg/cgroup.events" 2>/dev/null; then
+			echo "processes outlived the test by 10 s in $cg: killed"
+			echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
+			sleep 0.5
+		fi
+		find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
 
 check() {	# check NAME CONDITION...
 	local name=$1
@@ -43,15 +71,49 @@ field() {	# field KEY: a top-level string or number of $body
 		sed -e "s/^\"$1\"://" -e 's/^"//' -e 's/"$//'
 }
 
-start_daemon() {	# start_daemon [options...] (and $JR_DAEMON_ARGS)
-	# shellcheck disable=SC2086
-	"$daemon" --socket "$sock" --state-dir "$tmp/state" ${JR_DAEMON_ARGS:-} "$@" 2>>"$tmp/daemon.log" &
-	daemon_pid=$!
-	pids+=("$daemon_pid")
-	for _ in $(seq 600); do [ -S "$sock" ] && curl -s --unix-socket "$sock" http://x/health >/dev/null && return 0; sleep 0.05; done
-	echo "jobringd did not start:"; cat "$tmp/daemon.log"; exit 1
+wait_until() {	# wait_until SECONDS COMMAND...
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
 }
 
+# spawn_daemon [options...]: jobringd --socket $sock --state-dir $tmp/state
+# $JR_DAEMON_ARGS options... in the background (run by $daemon_run if set),
+# its stderr appended to $tmp/daemon.log; not waited for.
+spawn_daemon() {
+	# shellcheck disable=SC2086
+	"${daemon_run[@]}" "$daemon" --socket "$sock" --state-dir "$tmp/state" ${JR_DAEMON_ARGS:-} \
+		"$@" 2>>"$tmp/daemon.log" &
+	daemon_pid=$!
+	pids+=("$daemon_pid")
+}
+
+wait_socket() {	# until $sock exists (30 s)
+	for _ in $(seq 600); do [ -S "$sock" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+note_cgroup() {	# note_cgroup HEALTH: remember its job cgroup subtree for cleanup
+	local cg known
+	cg=$(printf '%s' "$1" | grep -o '"cgroups":{"enabled":true,"path":"[^"]*"' |
+		sed 's/.*"path":"//; s/"$//')
+	[ -n "$cg" ] || return 0
+	for known in "${daemon_cgroups[@]}"; do [ "$known" = "$cg" ] && return 0; done
+	daemon_cgroups+=("$cg")
+}
+
+start_daemon() {	# start_daemon [options...]: spawn_daemon, then until /health answers
+	local health
+	spawn_daemon "$@"
+	for _ in $(seq 600); do
+		if [ -S "$sock" ] && health=$(curl -s --unix-socket "$sock" http://x/health); then
+			note_cgroup "$health"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "jobringd did not start:"; cat "$tmp/daemon.log"; exit 1
+}
 
 wait_status() {	# wait_status ID STATUS
 	for _ in $(seq 200); do
@@ -62,7 +124,11 @@ wait_status() {	# wait_status ID STATUS
 	return 1
 }
 
-stop_daemon() {	# stop_daemon [SIGNAL]: TERM (a clean stop) unless told KILL
-	kill -"${1:-TERM}" "$daemon_pid" 2>/dev/null
-	wait "$daemon_pid" 2>/dev/null
+stop_daemon() {	# stop_daemon [SIGNAL]: TERM (a clean stop) unless told KILL; its exit status
+	local rc=0
+	kill -"${1:-TERM}" "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" 2>/dev/null || rc=$?
+	return "$rc"
 }
+
+keeper_pid() { cat "$tmp/state/keeper.pid" 2>/dev/null; }	# the keeper of $tmp/state

@@ -14,14 +14,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
 #include "jobring.h"
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return jrt_now_s() * 1e3;
 }
 
 static int cmp(const void *a, const void *b)

@@ -164,17 +164,14 @@ static void test_job_spec_reserved_refused(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
-static char state_dir[] = "/tmp/jr-abi-XXXXXX";
+static char state_dir[64];	/* /tmp/jr-abi-XXXXXX */
 
 static struct jr_engine *command_engine(void (*on_event)(void *, const struct jr_job_event *))
 {
 	struct jr_engine_opts o;
 	struct jr_engine *e = NULL;
 
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.capacity = 64;
-	o.state_dir = state_dir;
+	jrt_engine_opts(&o, 1, 64, 0, state_dir);
 	o.job_event = on_event;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	return e;
@@ -302,7 +299,7 @@ static int claim_soon(struct jr_engine *e, jr_job_id id, struct jr_job_info *out
 	for (int i = 0; i < 400 && rc == -EBUSY; i++) {
 		rc = jr_external_claim(e, JR_EXTERNAL_WORKER_BASE + 1, NULL, id, out);
 		if (rc == -EBUSY)
-			test_sleep_ms(5);
+			jrt_sleep_ms(5);
 	}
 	return rc;
 }
@@ -338,13 +335,13 @@ static void test_command_outputs_zeroed(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return test_dir_make(state_dir);
+	return jrt_dir_make(state_dir, sizeof(state_dir), NULL, "abi");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(state_dir);
+	return jrt_dir_remove(state_dir);
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-static char state_dir[] = "/tmp/jr-cmd-XXXXXX";
+static char state_dir[64];	/* /tmp/jr-cmd-XXXXXX */
 static uint32_t spawn_flags;	/* each test runs with runners, then inline */
 
 static struct jr_engine *cmd_engine(void)
@@ -21,11 +21,7 @@ static struct jr_engine *cmd_engine(void)
 	struct jr_engine_opts o;
 	struct jr_engine *e;
 
-	jr_engine_opts_init(&o);
-	o.flags = spawn_flags;
-	o.workers = 1;
-	o.capacity = 4096;
-	o.state_dir = state_dir;
+	jrt_engine_opts(&o, 1, 4096, spawn_flags, state_dir);
 	o.kill_grace_ms = 300;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	return e;
@@ -34,13 +30,13 @@ static struct jr_engine *cmd_engine(void)
 static int setup(void **state)
 {
 	(void)state;
-	return test_dir_make(state_dir);
+	return jrt_dir_make(state_dir, sizeof(state_dir), NULL, "cmd");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(state_dir);
+	return jrt_dir_remove(state_dir);
 }
 
 static jr_job_id submit_sh(struct jr_engine *e, const char *script,
@@ -119,13 +115,13 @@ static void test_time_limit_term_then_kill(void **state)
 	struct jr_engine *e = cmd_engine();
 	struct jr_command_spec t = { .timeout_ms = 200 };
 	struct jr_job_info a, b;
-	double t0 = test_now_s();
+	double t0 = jrt_now_s();
 	jr_job_id polite = submit_sh(e, "exec sleep 30", &t);
 	jr_job_id stubborn = submit_sh(e, "trap '' TERM; sleep 30 & wait; sleep 30", &t);
 
 	assert_int_equal(jr_job_wait(e, polite, &a), 0);
 	assert_int_equal(jr_job_wait(e, stubborn, &b), 0);
-	assert_true(test_now_s() - t0 < 5);
+	assert_true(jrt_now_s() - t0 < 5);
 	assert_int_equal(a.state, JR_JOB_FAILED);
 	assert_int_equal(a.reason, JR_REASON_TIMEOUT);
 	assert_int_equal(a.exec.signal, SIGTERM);
@@ -149,7 +145,7 @@ static void test_cancel_queued_and_running(void **state)
 		assert_int_equal(jr_job_get(e, running, &info), 0);
 		if (info.state == JR_JOB_RUNNING)
 			break;
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	}
 	assert_int_equal(jr_job_get(e, queued, &info), 0);
 	assert_int_equal(info.state, JR_JOB_QUEUED);	/* all cores are taken */
@@ -176,14 +172,14 @@ static void test_retries_with_backoff(void **state)
 				     .backoff_max_ms = 1000 };
 	struct jr_job_info info;
 	char script[512];
-	double t0 = test_now_s();
+	double t0 = jrt_now_s();
 	jr_job_id always = submit_sh(e, "exit 1", &r), second;
 
 	assert_int_equal(jr_job_wait(e, always, &info), 0);
 	assert_int_equal(info.state, JR_JOB_FAILED);
 	assert_int_equal(info.exec.attempt, 3);	/* 1 + 2 retries */
 	/* Equal jitter: at least half of 100 ms, then half of 200 ms. */
-	assert_true(test_now_s() - t0 >= 0.150);
+	assert_true(jrt_now_s() - t0 >= 0.150);
 	snprintf(script, sizeof(script),
 		 "f=%s/count; n=$(cat $f 2>/dev/null || echo 0); n=$((n+1)); "
 		 "echo $n > $f; [ $n -ge 2 ]", state_dir);
@@ -207,7 +203,7 @@ static void test_delayed_start(void **state)
 	d.scheduled_at_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
 			    300000000ull;
 	id = submit_sh(e, "true", &d);
-	test_sleep_ms(100);
+	jrt_sleep_ms(100);
 	assert_int_equal(jr_job_get(e, id, &info), 0);
 	assert_int_equal(info.state, JR_JOB_PENDING);	/* waiting on its start time */
 	assert_int_equal(jr_job_wait(e, id, &info), 0);
@@ -285,12 +281,9 @@ static void test_custom_counters_capabilities_umask(void **state)
 	char script[400], path[300];
 	struct stat st;
 
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.state_dir = state_dir;
+	jrt_engine_opts(&o, 1, 0, spawn_flags, state_dir);
 	o.custom_resources = "licenses=1,scratch_gb=10";
 	o.capabilities = "ib,avx2";
-	o.flags = spawn_flags;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	jr_job_id first = submit_sh(e, "sleep 0.3", &lic);
 	jr_job_id second = submit_sh(e, "true", &lic);
@@ -333,11 +326,11 @@ static void test_close_cancel_kills_children(void **state)
 		snprintf(script, sizeof(script), "sleep 2; touch %s", path);
 		submit_sh(e, script, NULL);
 	}
-	test_sleep_ms(200);
-	t0 = test_now_s();
+	jrt_sleep_ms(200);
+	t0 = jrt_now_s();
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
-	assert_true(test_now_s() - t0 < 1.5);
-	test_sleep_ms(2500);
+	assert_true(jrt_now_s() - t0 < 1.5);
+	jrt_sleep_ms(2500);
 	assert_int_not_equal(access(path, F_OK), 0);	/* nobody survived */
 }
 
@@ -358,7 +351,6 @@ int main(void)
 	};
 	failed = cmocka_run_group_tests_name("runner threads", tests, setup, teardown);
 	spawn_flags = JR_ENGINE_SPAWN_INLINE;
-	memcpy(state_dir, "/tmp/jr-cmd-XXXXXX", sizeof(state_dir));
 	failed += cmocka_run_group_tests_name("coordinator spawns", tests, setup, teardown);
 	return failed;
 }

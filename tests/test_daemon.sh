@@ -235,8 +235,7 @@ for c in submit show ls cancel wait logs workers executions stats queues; do
 done
 
 # --- a clean stop ------------------------------------------------------------------
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
+stop_daemon TERM
 check "SIGTERM exits 0" [ $? = 0 ]
 check "socket removed" [ ! -e "$sock" ]
 
@@ -252,7 +251,7 @@ check "503 is a JSON error" grep -q '"code":"too_many_connections"' <<<"$body"
 wait $holder
 req GET /health
 check "served again once a connection closed" [ "$code" = 200 ]
-kill -TERM "$daemon_pid"; wait "$daemon_pid"
+stop_daemon
 
 # --- uid separation -------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/dev/null; then
@@ -272,12 +271,12 @@ if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/d
 	check "another user cannot read the output" [ $? = 1 ]
 	"$cli" cancel "$long" >/dev/null
 	check "root may cancel any job" [ $? = 0 ]
-	kill -TERM "$daemon_pid"; wait "$daemon_pid"
+	stop_daemon
 	# A daemon running as a user serves only that user.
 	chown jrtest_a "$tmp"
-	runuser -u jrtest_a -- "$daemon" --socket "$sock" --state-dir "$tmp/state-a" --socket-mode 0666 2>>"$tmp/daemon.log" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	daemon_run=(runuser -u jrtest_a --)
+	start_daemon --state-dir "$tmp/state-a" --socket-mode 0666
+	daemon_run=()
 	req GET /health
 	check "a user's daemon refuses another uid 403" [ "$code" = 403 ]
 else

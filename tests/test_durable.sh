@@ -170,11 +170,7 @@ elif ! mkdir -p "$tmp/small" || ! mount -t tmpfs -o size=6m tmpfs "$tmp/small" 2
 else
 	rm -rf "$tmp/state"
 	dd if=/dev/zero of="$tmp/small/filler" bs=1M count=3 2>/dev/null
-	"$daemon" --socket "$sock" --state-dir "$tmp/small/state" --paused --segment-size 256K \
-		2>>"$tmp/daemon.log" &
-	daemon_pid=$!
-	pids+=("$daemon_pid")
-	for _ in $(seq 200); do curl -s --unix-socket "$sock" http://x/health >/dev/null && break; sleep 0.05; done
+	start_daemon --state-dir "$tmp/small/state" --paused --segment-size 256K
 	line='{"command":["true"],"name":"fill-the-disk-with-a-longer-name-xxxxxxxxxxxxxxxxxxxxxxxx"}'
 	for i in $(seq 200); do echo "$line"; done >"$tmp/b200"
 	acked=()
@@ -206,11 +202,7 @@ else
 	done
 	check "submissions succeed again once space is freed" [ -n "$ok" ]
 	stop_daemon KILL
-	"$daemon" --socket "$sock" --state-dir "$tmp/small/state" --paused --segment-size 256K \
-		2>>"$tmp/daemon.log" &
-	daemon_pid=$!
-	pids+=("$daemon_pid")
-	for _ in $(seq 200); do curl -s --unix-socket "$sock" http://x/health >/dev/null && break; sleep 0.05; done
+	start_daemon --state-dir "$tmp/small/state" --paused --segment-size 256K
 	missing=0
 	for id in "${acked[@]}"; do req GET "/jobs/$id"; [ "$code" = 200 ] || missing=$((missing + 1)); done
 	check "... and after kill -9 and a restart" [ "$missing" = 0 ]

@@ -27,13 +27,13 @@
 
 extern char **environ;
 
-static char dir[] = "/tmp/jr-exec-XXXXXX";
+static char dir[64];	/* /tmp/jr-exec-XXXXXX */
 static char out_path[256], err_path[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(jrt_dir_make(dir, sizeof(dir), NULL, "exec"), 0);
 	snprintf(out_path, sizeof(out_path), "%s/out", dir);
 	snprintf(err_path, sizeof(err_path), "%s/err", dir);
 	return 0;
@@ -42,10 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(out_path);
-	unlink(err_path);
-	rmdir(dir);
-	return 0;
+	return jrt_dir_remove(dir);
 }
 
 static struct jr_exec_spec spec_for(char *const *argv)
@@ -129,7 +126,7 @@ static void test_signal_whole_group(void **state)
 		read_file(out_path, buf, sizeof(buf));
 		if (strchr(buf, '\n'))
 			break;
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	}
 	grandchild = (pid_t)atoi(buf);
 	assert_true(grandchild > 0);
@@ -147,7 +144,7 @@ static void test_signal_whole_group(void **state)
 		if (fgets(st, sizeof(st), f) && strstr(st, ") Z "))
 			i = 2000;
 		fclose(f);
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	}
 	jr_exec_close(&c);
 }
@@ -457,7 +454,7 @@ static void test_cgroup_holds_escapees(void **state)
 		read_file(out_path, buf, sizeof(buf));
 		if (strchr(buf, '\n'))
 			escapee = (pid_t)atoi(buf);
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	}
 	assert_true(escapee > 0);
 	assert_true(in_cgroup(escapee, name));
@@ -469,7 +466,7 @@ static void test_cgroup_holds_escapees(void **state)
 	assert_int_equal(r.signal, SIGKILL);
 	assert_int_equal(jr_cgroup_job_wait_empty(&job, 5000), 0);
 	for (int i = 0; i < 2000 && !gone(escapee); i++)
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	assert_true(gone(escapee));
 	uint32_t slot = job.slot;
 	assert_int_equal(jr_cgroup_job_release(&cg, &job, 5000), 0);
@@ -530,7 +527,7 @@ static void test_cgroup_release_kills_leftovers(void **state)
 	assert_int_equal(jr_cgroup_job_try_release(&cg, &job) == 0 ||
 			 jr_cgroup_job_release(&cg, &job, 5000) == 0, 1);
 	for (int i = 0; i < 2000 && !gone(left); i++)
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	assert_true(gone(left));
 	jr_cgroups_close(&other, true);
 	jr_exec_close(&c);

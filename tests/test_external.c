@@ -12,35 +12,29 @@
 #include <string.h>
 #include <unistd.h>
 
-static char state_dir[] = "/tmp/jr-ext-XXXXXX";
+static char state_dir[64];	/* /tmp/jr-ext-XXXXXX */
 
 #define WORKER_A (JR_EXTERNAL_WORKER_BASE + 1)
 #define WORKER_B (JR_EXTERNAL_WORKER_BASE + 2)
 
 static struct jr_engine *ext_engine(uint32_t flags)
 {
-	struct jr_engine_opts o;
 	struct jr_engine *e;
 
-	jr_engine_opts_init(&o);
-	o.flags = flags;
-	o.workers = 1;
-	o.capacity = 1 << 16;
-	o.state_dir = state_dir;
-	assert_int_equal(jr_engine_open(&e, &o), 0);
+	assert_int_equal(jrt_engine_open(&e, 1, 1 << 16, flags, state_dir), 0);
 	return e;
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	return test_dir_make(state_dir);
+	return jrt_dir_make(state_dir, sizeof(state_dir), NULL, "ext");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(state_dir);
+	return jrt_dir_remove(state_dir);
 }
 
 static jr_job_id submit_external(struct jr_engine *e, int priority, const char *caps,
@@ -71,7 +65,7 @@ static int claim(struct jr_engine *e, uint32_t worker, const char *caps,
 		rc = jr_external_claim(e, worker, caps, only, info);
 		if (rc != 0 && rc != -EBUSY)
 			return rc;
-		test_sleep_ms(5);
+		jrt_sleep_ms(5);
 	}
 	return rc;
 }
@@ -85,7 +79,7 @@ static void wait_queued(struct jr_engine *e, uint64_t n)
 		assert_int_equal(jr_engine_stats(e, &st), 0);
 		if (st.queued >= n)
 			return;
-		test_sleep_ms(2);
+		jrt_sleep_ms(2);
 	}
 	fail_msg("only %llu of %llu jobs became eligible", (unsigned long long)st.queued,
 		 (unsigned long long)n);
@@ -140,12 +134,8 @@ static void test_million_queued_then_close(void **state)
 	double t0;
 
 	(void)state;
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.capacity = 1 << 21;
+	jrt_engine_opts(&o, 1, 1 << 21, JR_ENGINE_START_PAUSED, state_dir);
 	o.arena_bytes = (uint64_t)o.capacity * 128;
-	o.state_dir = state_dir;
-	o.flags = JR_ENGINE_START_PAUSED;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	for (uint32_t i = 0; i < batch; i++)
 		specs[i] = (struct jr_command_spec){ .argv = argv, .priority = (int)(i % 8) };
@@ -155,13 +145,13 @@ static void test_million_queued_then_close(void **state)
 		assert_int_equal(jr_engine_stats(e, &st), 0);
 		if (st.queued == n)
 			break;
-		test_sleep_ms(5);
+		jrt_sleep_ms(5);
 	}
 	assert_int_equal(st.queued, n);
-	t0 = test_now_s();
+	t0 = jrt_now_s();
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
-	print_message("closing with %u queued command jobs took %.2f s\n", n, test_now_s() - t0);
-	assert_true(test_now_s() - t0 < 10);
+	print_message("closing with %u queued command jobs took %.2f s\n", n, jrt_now_s() - t0);
+	assert_true(jrt_now_s() - t0 < 10);
 	free(specs);
 }
 
@@ -248,7 +238,7 @@ static void test_dependencies_pending_and_cancel(void **state)
 	jr_job_id victim = submit_external(e, 3, NULL, 0, NULL, 0);
 
 	(void)state;
-	test_sleep_ms(20);
+	jrt_sleep_ms(20);
 	assert_int_equal(jr_job_get(e, child, &info), 0);
 	assert_int_equal(info.state, JR_JOB_PENDING);
 	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);

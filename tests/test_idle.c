@@ -34,12 +34,12 @@ static void test_idle_engine_under_one_percent(void **state)
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(jr_job_submit(e, &spec, NULL), 0);
 	assert_int_equal(jr_engine_wait_all(e), 0);
-	test_sleep_ms(20);	/* past the spin phase */
+	jrt_sleep_ms(20);	/* past the spin phase */
 	c0 = cpu_seconds();
-	t0 = test_now_s();
-	test_sleep_ms(2000);
+	t0 = jrt_now_s();
+	jrt_sleep_ms(2000);
 	c1 = cpu_seconds();
-	t1 = test_now_s();
+	t1 = jrt_now_s();
 	print_message("idle engine: %.3f ms CPU over %.2f s\n", (c1 - c0) * 1e3,
 		      t1 - t0);
 	assert_true((c1 - c0) < 0.01 * (t1 - t0));
@@ -63,7 +63,7 @@ static void wait_all_parked(struct jr_engine *e, uint32_t workers)
 		jr_engine_stats(e, &st);
 		if (st.workers_parked == workers)
 			return;
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	}
 	fail_msg("workers did not park");
 }
@@ -75,7 +75,7 @@ static uint64_t settled_wakeups(struct jr_engine *e, uint32_t workers)
 	uint64_t last = total_wakeups(e);
 
 	for (int still = 0; still < 50;) {
-		test_sleep_ms(2);
+		jrt_sleep_ms(2);
 		wait_all_parked(e, workers);
 		uint64_t now = total_wakeups(e);
 		still = now == last ? still + 1 : 0;

@@ -20,7 +20,7 @@
 #include "base/crc32c.h"
 #include "journal/journal.h"
 
-static char dir[] = "/tmp/jr-journal-XXXXXX";
+static char dir[64];	/* /tmp/jr-journal-XXXXXX */
 
 struct written {
 	uint32_t n;
@@ -30,13 +30,13 @@ struct written {
 static int setup(void **state)
 {
 	(void)state;
-	return test_dir_make(dir);
+	return jrt_dir_make(dir, sizeof(dir), NULL, "journal");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(dir);
+	return jrt_dir_remove(dir);
 }
 
 /* Record i: type i % 7, i % 300 bytes, each byte (i + k) & 0xff. */

@@ -26,15 +26,9 @@ wide="package:1 core:256 pu:1"	# a modelled host: 200 jobs at once
 out() { cat "$tmp/state/output/$1.out" 2>/dev/null; }
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 health_field() { req GET /health; field "$1"; }
-wait_until() {	# wait_until SECONDS COMMAND...
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
-}
 running_is() { [ "$(health_field running)" = "$1" ]; }
 ids_of() { printf '%s' "$1" | grep -o '"[0-9a-f]\{16\}"' | tr -d '"'; }
 epoch_ms() { date -d "$1" +%s%3N; }
-keeper_pid() { cat "$tmp/state/keeper.pid" 2>/dev/null; }
 # Conditions wait_until can evaluate again and again.
 has_escapee() { test -n "$(escapee "$1")"; }
 status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }

@@ -29,14 +29,14 @@ static int gated_job(void *arg, const struct jr_job_ctx *ctx)
 	(void)ctx;
 	__atomic_store_n((uint32_t *)arg, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&gate_open, __ATOMIC_ACQUIRE))
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	return 0;
 }
 
 static int slow_job(void *arg, const struct jr_job_ctx *ctx)
 {
 	(void)ctx;
-	test_sleep_ms(1);
+	jrt_sleep_ms(1);
 	__atomic_fetch_add((uint64_t *)arg, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -85,7 +85,7 @@ static void test_cancel_running_is_busy(void **state)
 	gate_open = 0;
 	assert_int_equal(jr_job_submit(e, &spec, &id), 0);
 	while (!__atomic_load_n(&started, __ATOMIC_ACQUIRE))
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	assert_int_equal(jr_job_cancel(e, id), -EBUSY);
 	__atomic_store_n(&gate_open, 1, __ATOMIC_RELEASE);
 	assert_int_equal(jr_job_wait(e, id, NULL), 0);
@@ -240,7 +240,7 @@ static void test_close_cancel_while_running(void **state)
 	for (int i = 0; i < 2000; i++)
 		assert_int_equal(jr_job_submit(e, &spec, NULL), 0);
 	while (__atomic_load_n(&ran, __ATOMIC_RELAXED) < 5)
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 	assert_true(ran >= 5 && ran < 2000);
 }
@@ -271,7 +271,7 @@ static int capped_job(void *arg, const struct jr_job_ctx *ctx)
 	       !__atomic_compare_exchange_n(&p->max_seen, &seen, now, 0,
 					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		;
-	test_sleep_ms(1);
+	jrt_sleep_ms(1);
 	__atomic_sub_fetch(&p->in_flight, 1, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&p->ran, 1, __ATOMIC_RELAXED);
 	return 0;
@@ -329,7 +329,7 @@ static void test_close_cancel_held(void **state)
 		assert_int_equal(jr_job_submit(e, &s, NULL), 0);
 	}
 	while (__atomic_load_n(&p.ran, __ATOMIC_RELAXED) < 3)
-		test_sleep_ms(1);
+		jrt_sleep_ms(1);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 	assert_true(p.ran < 200);
 	assert_int_equal(p.max_seen, 1);

@@ -132,7 +132,7 @@ static int hold_then_record(void *arg, const struct jr_job_ctx *ctx)
 	struct order_arg *a = arg;
 
 	if (a->seq == 0)
-		test_sleep_ms(50);
+		jrt_sleep_ms(50);
 	return record_order(arg, ctx);
 }
 

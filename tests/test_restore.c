@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char state_dir[] = "/tmp/jr-restore-XXXXXX";
+static char state_dir[64];	/* /tmp/jr-restore-XXXXXX */
 
 #define EVENTS_MAX 64
 static struct jr_job_event events[EVENTS_MAX];
@@ -33,10 +33,7 @@ static struct jr_engine *engine(uint32_t capacity)
 	struct jr_engine_opts o;
 	struct jr_engine *e;
 
-	jr_engine_opts_init(&o);
-	o.workers = 1;
-	o.capacity = capacity;
-	o.state_dir = state_dir;
+	jrt_engine_opts(&o, 1, capacity, 0, state_dir);
 	o.job_event = on_event;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
 	return e;
@@ -45,13 +42,13 @@ static struct jr_engine *engine(uint32_t capacity)
 static int setup(void **state)
 {
 	(void)state;
-	return test_dir_make(state_dir);
+	return jrt_dir_make(state_dir, sizeof(state_dir), NULL, "restore");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(state_dir);
+	return jrt_dir_remove(state_dir);
 }
 
 static char *sh_ok[] = { "sh", "-c", "exit 0", NULL };

@@ -51,7 +51,7 @@ int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 	return refuse_now() ? -EBUSY : __real_io_uring_submit_and_wait(ring, wait_nr);
 }
 
-static char dir[] = "/tmp/jr-server-XXXXXX";
+static char dir[64];	/* /tmp/jr-server-XXXXXX */
 static char sock_path[100];
 
 struct loop {
@@ -142,7 +142,7 @@ static bool read_until(int fd, char *buf, size_t size, const char *const *wanted
 		if (found == n)
 			return true;
 		struct pollfd p = { fd, POLLIN, 0 };
-		int left_ms = (int)((until_s - test_now_s()) * 1000);
+		int left_ms = (int)((until_s - jrt_now_s()) * 1000);
 		if (left_ms <= 0 || got >= size - 1 || poll(&p, 1, left_ms) <= 0)
 			return false;
 		ssize_t r = recv(fd, buf + got, size - 1 - got, 0);
@@ -158,7 +158,7 @@ static void many_clients(void)
 {
 	static const char *const both[] = { "{\"now\":true}", "{\"held\":true}" };
 	static int fds[CLIENTS];
-	double until = test_now_s() + 20;
+	double until = jrt_now_s() + 20;
 	uint32_t answered = 0;
 	char buf[4096];
 
@@ -184,7 +184,7 @@ static void loop_stop(struct loop *l)
 	assert_int_equal(pthread_join(l->thread, NULL), 0);
 	assert_int_equal(l->rc, 0);
 	server_drain(l->s, 5000);	/* as jobringd does: the answers made go out */
-	assert_true(read_until(fd, buf, sizeof(buf), now, 1, test_now_s() + 10));
+	assert_true(read_until(fd, buf, sizeof(buf), now, 1, jrt_now_s() + 10));
 	close(fd);
 	server_close(l->s);
 }
@@ -222,7 +222,7 @@ static void test_refused_submissions(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (test_dir_make(dir) < 0)
+	if (jrt_dir_make(dir, sizeof(dir), NULL, "server") < 0)
 		return -1;
 	snprintf(sock_path, sizeof(sock_path), "%s/s.sock", dir);
 	return 0;
@@ -231,7 +231,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return test_dir_remove(dir);
+	return jrt_dir_remove(dir);
 }
 
 int main(void)

@@ -22,11 +22,6 @@ sock="$tmp/s.sock"
 jobs=$((1000000 / ${JR_TEST_SCALE:-1}))
 queued_is() { req GET /health; [ "$(field queued)" = "$1" ]; }
 snapshot_over() { req GET /health; grep -q '"snapshotting":false' <<<"$body"; }
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
-}
 
 start_daemon --paused --capacity 1100000 --topology "package:1 core:8 pu:1"
 req POST /jobs '{"command":["sleep","60"]}'	# not started: paused

@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,9 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/jr-sock-XXXXXX";
-static char sock_path[256], daemon_path[PATH_MAX];
-static pid_t daemon_pid;
+static struct jrt_daemon d;	/* on /tmp/jr-sock-XXXXXX */
+static const char *self_path;	/* argv[0]: jobringd is beside it */
 
 static const char *corpus_path(void)
 {
@@ -38,71 +36,35 @@ static const char *corpus_path(void)
 	return path;
 }
 
-static int connect_daemon(void)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	strcpy(a.sun_path, sock_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void start_daemon(void)
-{
-	char state[300];
-
-	snprintf(state, sizeof(state), "%s/state", dir);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
-		execl(daemon_path, "jobringd", "--socket", sock_path, "--state-dir", state,
-		      "--max-request", "1M", "--request-timeout", "2", "--idle-timeout", "60",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		int fd = connect_daemon();
-		if (fd >= 0) {
-			close(fd);
-			return;
-		}
-		test_sleep_ms(10);
-	}
-	fail_msg("jobringd did not start (%s)", daemon_path);
-}
-
 static int setup(void **state)
 {
+	static const char *const opts[] = { "--max-request", "1M", "--request-timeout", "2",
+					    "--idle-timeout", "60", NULL };
+	char path[PATH_MAX];
 	struct rlimit r;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(sock_path, sizeof(sock_path), "%s/s.sock", dir);
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
-	start_daemon();
+	assert_int_equal(jrt_daemon_path(path, sizeof(path), self_path), 0);
+	assert_int_equal(jrt_daemon_init(&d, path, NULL, "sock"), 0);
+	if (jrt_daemon_start(&d, opts, 30) < 0)
+		fail_msg("jobringd did not start (%s)", d.path);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
 	int status;
 
 	(void)state;
-	kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, &status, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	status = jrt_daemon_stop(&d, SIGTERM);
+	if (jrt_daemon_remove(&d) < 0)
+		return -1;
 	/* A clean stop is part of the contract: exit 0 on SIGTERM. */
-	return system(cmd) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* Read until the peer closes, want bytes arrive, or timeout_ms passes. */
@@ -162,7 +124,7 @@ static void send_str(int fd, const char *s)
 static void assert_daemon_serves(void)
 {
 	char buf[4096];
-	int fd = connect_daemon();
+	int fd = jrt_daemon_connect(&d);
 
 	assert_true(fd >= 0);
 	buf[0] = '\0';
@@ -209,7 +171,7 @@ static void replay_case(const cJSON *c, int *answered, int *rejected, int *misma
 	const char *raw = cJSON_GetObjectItem(c, "raw_b64")->valuestring;
 	char *bytes = malloc(strlen(raw) + 4), buf[65536];
 	size_t n = b64_decode(raw, bytes);
-	int fd = connect_daemon();
+	int fd = jrt_daemon_connect(&d);
 
 	assert_true(fd >= 0);
 	send(fd, bytes, n, MSG_NOSIGNAL);
@@ -275,12 +237,12 @@ static void test_llhttp_corpus(void **state)
 static void test_pipelining_and_keepalive(void **state)
 {
 	char buf[16384];
-	int fd = connect_daemon();
+	int fd = jrt_daemon_connect(&d);
 
 	(void)state;
 	send_str(fd, "GET /health HTTP/1.1\r\n\r\nGET /queues HTTP/1.1\r\n\r\n"
 		     "GET /nope HTTP/1.1\r\n\r\n");
-	test_sleep_ms(200);
+	jrt_sleep_ms(200);
 	read_some(fd, buf, sizeof(buf), 0, 300);	/* three answers, no close */
 	assert_int_equal(count(buf, "HTTP/1.1 "), 3);
 	assert_true(strstr(buf, "200 OK") < strstr(buf, "\"queues\""));
@@ -296,7 +258,7 @@ static void test_pipelining_and_keepalive(void **state)
 static void test_too_large(void **state)
 {
 	char buf[4096];
-	int fd = connect_daemon();
+	int fd = jrt_daemon_connect(&d);
 
 	(void)state;
 	send_str(fd, "POST /jobs HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n{");
@@ -316,7 +278,7 @@ static void test_thousand_connections(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++) {
-		fds[i] = connect_daemon();
+		fds[i] = jrt_daemon_connect(&d);
 		assert_true(fds[i] >= 0);
 	}
 	for (int i = 0; i < N; i++)
@@ -334,10 +296,7 @@ static void test_thousand_connections(void **state)
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return jrt_now_s() * 1e3;
 }
 
 /* A client sends a byte at a time, slowly; 200 requests on another
@@ -347,7 +306,7 @@ static void test_slow_client(void **state)
 {
 	const char *req = "POST /jobs HTTP/1.1\r\nContent-Length: 40\r\n\r\n";
 	char buf[4096];
-	int slow = connect_daemon(), fast = connect_daemon();
+	int slow = jrt_daemon_connect(&d), fast = jrt_daemon_connect(&d);
 	double worst = 0, start = now_ms();
 
 	(void)state;
@@ -364,7 +323,7 @@ static void test_slow_client(void **state)
 		}
 		if (now_ms() - start > 1500)
 			break;
-		test_sleep_ms(50);
+		jrt_sleep_ms(50);
 	}
 	print_message("slowest fast request while a client trickled: %.2f ms\n", worst);
 	assert_true(worst < 100);
@@ -383,7 +342,7 @@ static void test_client_library(void **state)
 
 	(void)state;
 	assert_int_equal(jr_client_open(&c, "/nonexistent/jobring.sock"), -ENOENT);
-	assert_int_equal(jr_client_open(&c, sock_path), 0);
+	assert_int_equal(jr_client_open(&c, d.sock), 0);
 	assert_int_equal(jr_client_submit(c, "{\"command\":[\"true\"],\"name\":\"from-c\"}", id, NULL), 0);
 	assert_int_equal(strlen(id), 16);
 	snprintf(path, sizeof(path), "/jobs/%s", id);
@@ -410,11 +369,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_client_library),
 		cmocka_unit_test(test_llhttp_corpus),
 	};
-	char self[PATH_MAX];
 
 	(void)argc;
-	snprintf(self, sizeof(self), "%s", argv[0]);
-	snprintf(daemon_path, sizeof(daemon_path), "%s/../jobringd", dirname(self));
-	signal(SIGPIPE, SIG_IGN);
+	self_path = argv[0];
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -44,20 +44,19 @@ else
 	"$listen" "$tmp/notify" 30 >"$tmp/notes" &
 	pids+=($!)
 	sleep 0.2
-	systemd-socket-activate -l "$sock" -E NOTIFY_SOCKET="$tmp/notify" -E WATCHDOG_USEC=200000 \
-		"$daemon" --socket "$sock" --state-dir "$tmp/state" 2>>"$tmp/daemon.log" &
-	daemon_pid=$!
-	pids+=("$daemon_pid")
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-	req GET /health	# the first connection starts jobringd
+	daemon_run=(systemd-socket-activate -l "$sock" -E NOTIFY_SOCKET="$tmp/notify"
+		-E WATCHDOG_USEC=200000)
+	spawn_daemon	# not waited for: the first connection starts jobringd
+	daemon_run=()
+	wait_socket
+	req GET /health	# that first connection
 	check "socket activation: jobringd answers on the socket it was handed" [ "$code" = 200 ]
 	req POST /jobs '{"command":["true"]}'
 	check "... and takes jobs" [ "$code" = 201 ]
 	sleep 0.6
 	check "READY=1 sent" grep -q 'READY=1' "$tmp/notes"
 	check "the watchdog is petted (WATCHDOG_USEC=200000)" [ "$(grep -c 'WATCHDOG=1' "$tmp/notes")" -ge 2 ]
-	kill -TERM "$daemon_pid"
-	wait "$daemon_pid"
+	stop_daemon TERM
 	check "SIGTERM: exit 0" [ $? = 0 ]
 	sleep 0.3
 	check "STOPPING=1 sent" grep -q 'STOPPING=1' "$tmp/notes"

@@ -6,15 +6,16 @@
 # and stop the daemon. Usage: tools/demo.sh BUILD_DIR
 set -eu
 build=${1:-build/release}
+daemon="$build/jobringd"
 tmp=$(mktemp -d /tmp/jobring-demo-XXXXXX)
-export JOBRING_SOCKET="$tmp/jobring.sock"
+sock="$tmp/jobring.sock"
+export JOBRING_SOCKET=$sock
+# Starting and stopping jobringd, and the clean-up at exit, as the tests do.
+. "$(dirname "$0")/../tests/lib.sh"
 jobring() { "$build/jobring" "$@"; }
 
-"$build/jobringd" --socket "$JOBRING_SOCKET" --state-dir "$tmp/state" 2>"$tmp/jobringd.log" &
-daemon=$!
-trap 'kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do [ -S "$JOBRING_SOCKET" ] && break; sleep 0.05; done
-echo "jobringd $daemon listening on $JOBRING_SOCKET"
+start_daemon
+echo "jobringd $daemon_pid listening on $JOBRING_SOCKET"
 
 # A DAG: prepare -> four simulations (2 cores each) -> reduce.
 prep=$(jobring submit -n prepare -p 6 -- sh -c 'sleep 0.3; echo inputs ready')
@@ -45,5 +46,4 @@ for pair in "prepare:$prep" "reduce:$reduce" "flaky:$flaky" "urgent:$urgent"; do
 		END {printf "%-10s %-10s %-8s %s\n", n, s, a, t}'
 done
 echo "reduce said: $(jobring logs "$reduce")"
-kill -TERM "$daemon"
-wait "$daemon" && echo "jobringd stopped cleanly"
+stop_daemon && echo "jobringd stopped cleanly"
