@@ -213,7 +213,7 @@ static int batch_split(const struct request *req, struct batch *b)
 			return -E2BIG;
 		if (batch_reserve(b, b->n + 1) < 0)
 			return -ENOMEM;
-		memset(&b->specs[b->n], 0, sizeof(b->specs[b->n]));
+		jobspec_init(&b->specs[b->n]);
 		b->lines[b->n++] = (struct batch_line){ line, len, number, NULL };
 	}
 	return 0;

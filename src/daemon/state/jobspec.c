@@ -348,12 +348,23 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	return fail(err, 422, "unknown_field", "unknown field: %s", k);
 }
 
+/* Empty: the spec and the pointers zeroed, the two text buffers empty
+ * strings. Not the whole struct: its 512 bytes of buffers zeroed three
+ * times a job were a fifth of a batch's time in the event loop. */
+void jobspec_init(struct jobspec *js)
+{
+	js->spec = (struct jr_command_spec){ 0 };
+	js->argv = js->env = NULL;
+	js->after = NULL;
+	js->resources[0] = js->capabilities[0] = '\0';
+}
+
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *js, struct jobspec_error *err)
 {
 	const cJSON *v;
 
-	memset(js, 0, sizeof(*js));
+	jobspec_init(js);
 	js->spec.priority = JR_PRIORITY_FROM_QUEUE;
 	if (!cJSON_IsObject(o))
 		return fail(err, 400, "invalid_json", "a job is a JSON object");
@@ -378,7 +389,7 @@ void jobspec_free(struct jobspec *js)
 	free(js->env);
 	free(js->argv);
 	free(js->after);
-	memset(js, 0, sizeof(*js));
+	jobspec_init(js);
 }
 
 void jobspec_engine_error(int rc, struct jobspec_error *err)

@@ -40,6 +40,7 @@ struct jobspec_submitter {
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *out, struct jobspec_error *err);
 void jobspec_free(struct jobspec *js);
+void jobspec_init(struct jobspec *js);
 
 /* The error an engine submission returned, as the API reports it. */
 void jobspec_engine_error(int rc, struct jobspec_error *err);
