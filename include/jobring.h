@@ -499,6 +499,14 @@ int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
 int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 		      const char *capabilities, jr_job_id job_id,
 		      struct jr_job_info *out);
+/* As jr_external_claim(), but only jobs that run as owner_uid (their
+ * jr_job_info.owner_uid): a worker that belongs to one user runs only
+ * that user's jobs. JR_EXTERNAL_ANY_OWNER: any job, as
+ * jr_external_claim(). Thread-safe. */
+#define JR_EXTERNAL_ANY_OWNER UINT32_MAX
+int jr_external_claim_owned(struct jr_engine *e, uint32_t worker_id,
+			    const char *capabilities, uint32_t owner_uid, jr_job_id job_id,
+			    struct jr_job_info *out);
 
 /* The external execution of a job ended: exit_code 0 succeeds, any other
  * fails (and is retried while retries are left). lost: the worker went

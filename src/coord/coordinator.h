@@ -63,9 +63,10 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out);
 /* Look at the run state again (jr_engine_resume()). */
 void jr_coord_wake(struct jr_coordinator *co);
 
-/* See jr_external_claim() and jr_external_complete(); external.c. */
+/* See jr_external_claim_owned() and jr_external_complete(); external.c.
+ * owner: JR_EXTERNAL_ANY_OWNER, or only jobs that run as that uid. */
 int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
-		       jr_job_id only, jr_job_id *claimed);
+		       uint32_t owner, jr_job_id only, jr_job_id *claimed);
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost);
 /* End every external job now (before a draining close: no worker will

@@ -5,7 +5,9 @@
  * priority, dependencies, start time, retries, cancel), but when it becomes
  * eligible the scheduler hands it here instead of placing it on this
  * host's cores: it waits on a FIFO per priority until a worker whose
- * capabilities cover the job's claims it (jr_external_claim). The worker
+ * capabilities cover the job's claims it (jr_external_claim), or, for a
+ * worker that belongs to one user, one whose job runs as that user
+ * (jr_external_claim_owned). The worker
  * reports the end of the execution (jr_external_complete), or the daemon
  * reports the worker lost; either goes through the same retry and
  * dependency logic as a local child's exit. All under the coordinator's
@@ -38,9 +40,18 @@ bool jr_ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now)
 
 /* --- claiming ------------------------------------------------------------------ */
 
-static bool claimable(const struct cmd_job *job, const char *caps, jr_job_id only)
+/* The uid a job runs as: its submitter's, or the engine's own. */
+static uint32_t job_owner(const struct jr_coordinator *co, const struct cmd_job *job)
 {
-	return (only == 0 || job->id == only) && jr_labels_cover(caps, job->ext_caps);
+	return job->run_as_user ? job->uid : co->uid;
+}
+
+static bool claimable(const struct jr_coordinator *co, const struct cmd_job *job,
+		      const char *caps, uint32_t owner, jr_job_id only)
+{
+	return (only == 0 || job->id == only) &&
+	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
+	       jr_labels_cover(caps, job->ext_caps);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
@@ -62,11 +73,11 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
  * table but not yet by the coordinator cannot start: it is skipped (the
  * coordinator drops it from its list shortly). */
 static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
-				  const char *caps, jr_job_id only, uint64_t now)
+				  const char *caps, uint32_t owner, jr_job_id only, uint64_t now)
 {
 	for (int p = JR_PRIORITY_MAX; p >= JR_PRIORITY_MIN; p--) {
 		for (struct cmd_job *job = co->ext_ready[p].head; job; job = job->ext_next) {
-			if (!claimable(job, caps, only))
+			if (!claimable(co, job, caps, owner, only))
 				continue;
 			if (!jr_jobtab_start(&co->region->slots[job->slot]))
 				continue;
@@ -78,14 +89,14 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 }
 
 int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
-		       jr_job_id only, jr_job_id *claimed)
+		       uint32_t owner, jr_job_id only, jr_job_id *claimed)
 {
 	struct cmd_job *job;
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
 		return -EINVAL;
 	jr_mutex_lock(&co->state_lock);
-	job = claim_next(co, worker_id, caps, only, jr_now_realtime_ns());
+	job = claim_next(co, worker_id, caps, owner, only, jr_now_realtime_ns());
 	if (job)
 		*claimed = job->id;
 	jr_mutex_unlock(&co->state_lock);
