@@ -433,6 +433,14 @@ bool jr_coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 {
 	struct keeper_held *h = co->keeper_fd >= 0 ? jr_coord_keeper_held(co, job->id) : NULL;
 
+	if (job->external && ri->running) {
+		/* No process here to take back, and the worker's lease died
+		 * with the last daemon: the job is claimed again (a new
+		 * attempt, a new lease). */
+		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->reason,
+				 JR_REASON_COORDINATOR_LOST);
+		return false;
+	}
 	if (h && !held_is_news(h, ri))
 		h = NULL;	/* applied already: let go at reconcile */
 	if (h) {
