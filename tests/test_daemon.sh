@@ -142,15 +142,18 @@ req POST "/workers/$w/claim?wait=2"
 check "claim 200" [ "$code" = 200 ]
 check "claim carries the payload" grep -q '"payload":{"frame":7}' <<<"$body"
 ex=$(field execution_id)
+lease=$(field lease)
 req GET "/executions/$ex"
 check "execution 200" [ "$(field status)" = running ]
 req GET "/executions?worker_id=$w&status=running"
 check "executions by worker" grep -q "\"execution_id\":\"$ex\"" <<<"$body"
 req POST "/executions/$ex/complete" '{"status":"succeeded","result":0}'
+check "complete without the lease 403" [ "$code" = 403 ]
+req POST "/executions/$ex/complete" "{\"status\":\"succeeded\",\"result\":0,\"lease\":\"$lease\"}"
 check "complete 200" [ "$code" = 200 ]
-req POST "/executions/$ex/complete" '{"status":"succeeded"}'
+req POST "/executions/$ex/complete" "{\"status\":\"succeeded\",\"lease\":\"$lease\"}"
 check "complete twice 409" [ "$code" = 409 ]
-req POST "/executions/$ex/complete" '{"status":"maybe"}'
+req POST "/executions/$ex/complete" "{\"status\":\"maybe\",\"lease\":\"$lease\"}"
 check "bad completion 422" [ "$code" = 422 ]
 req GET /executions/00000000000000ff
 check "unknown execution 404" [ "$code" = 404 ]
@@ -184,7 +187,7 @@ check "unhealthy worker may not claim 409" [ "$code" = 409 ]
 req POST "/workers/$w/claim?wait=3"
 check "the retry goes to a healthy worker" [ "$(field job_id)" = "$lost" ]
 check "as attempt 2" [ "$(field attempt)" = 2 ]
-req POST "/executions/$(field execution_id)/complete" '{"status":"succeeded"}'
+req POST "/executions/$(field execution_id)/complete" "{\"status\":\"succeeded\",\"lease\":\"$(field lease)\"}"
 
 # A long poll is answered as soon as work arrives.
 req POST "/workers/$w/heartbeat"

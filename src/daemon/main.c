@@ -52,6 +52,7 @@ struct daemon_opts {
 	uint64_t heartbeat_timeout_ms;
 	uint64_t grace_ms;		/* a drain's */
 	bool paused;
+	bool private_jobs;
 	bool no_keeper, no_cgroups;
 	char cgroup[512];
 	char keeper_socket[300];
@@ -107,6 +108,7 @@ static void usage(FILE *f)
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
+"  --private              users see only their own jobs and executions (root sees all)\n"
 "  --sync MODE            always (default): answer a submission once it is on disk;\n"
 "                         batch: answer at once, write every --sync-interval (a crash\n"
 "                         may lose that much); none: never fdatasync (a power cut may\n"
@@ -179,7 +181,7 @@ enum {
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
-	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE,
+	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
 };
 
 static const struct option long_opts[] = {
@@ -198,7 +200,8 @@ static const struct option long_opts[] = {
 	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
 	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
 	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
-	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { NULL, 0, NULL, 0 },
+	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { "private", 0, NULL, O_PRIVATE },
+	{ NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -273,6 +276,7 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 			d->server.group = g->gr_gid;
 		return g != NULL;
 	case O_PAUSED: d->paused = true; return true;
+	case O_PRIVATE: d->private_jobs = true; return true;
 	case O_FOREGROUND: return true;
 	}
 	return apply_journal_opt(d, c, arg);
@@ -659,6 +663,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		state_destroy(&dm.st);
 		return EXIT_RUNTIME;
 	}
+	dm.st.private_jobs = d->private_jobs;
 	rc = recover_apply(rec, &dm.st, du, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {

@@ -21,9 +21,10 @@ api_handler api_job_show, api_job_list, api_job_cancel, api_job_logs;
 
 /* workers.c: external workers and their executions. */
 api_handler api_worker_register, api_worker_list, api_worker_show, api_worker_heartbeat,
-	api_worker_claim, api_job_execute, api_execution_list, api_execution_show,
-	api_execution_complete;
+	api_worker_claim, api_worker_remove, api_job_execute, api_execution_list,
+	api_execution_show, api_execution_complete;
 void api_worker_register_record(const struct request *req, struct route_record *out);
+void api_worker_remove_record(const struct request *req, struct route_record *out);
 /* Long polls answered or timed out, workers past their heartbeat lost. */
 void api_workers_tick(struct api *a, uint64_t now_ns);
 

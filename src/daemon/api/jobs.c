@@ -1,7 +1,9 @@
 /*
  * jobs.c - a job shown (GET /jobs/{id}), listed with filters and a
  * cursor (GET /jobs), cancelled (PUT /jobs/{id}/cancel), its output read
- * (GET /jobs/{id}/logs). Submitting is submit.c's.
+ * (GET /jobs/{id}/logs). Submitting is submit.c's. Who sees how much
+ * of a job is view.h's view_detail_for(); only its owner and root cancel
+ * it or read its output.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,29 +19,39 @@
 
 #define LOG_CHUNK_MAX JR_MIB
 
-static bool get_job(struct api *a, const char *ids, struct jr_job_info *info,
-		    struct response *res)
+static enum view_detail detail(const struct api *a, const struct api_call *c,
+			       const struct jr_job_info *info)
 {
+	return view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs);
+}
+
+/* The job the path names, if the caller may see it (--private hides
+ * others' jobs): false, with a 404, if not. */
+static bool get_job(struct api *a, const struct api_call *c, struct jr_job_info *info)
+{
+	const char *ids = c->param;
 	uint64_t id;
 
 	if (!view_parse_id(ids, &id))
-		return reply_error(res, 404, "not_found", "no such job: %s", ids);
-	if (jr_job_get(a->engine, id, info) < 0)
-		return reply_error(res, 404, "not_found", "no such job (or it aged out): %s", ids);
+		return reply_error(c->res, 404, "not_found", "no such job: %s", ids);
+	if (jr_job_get(a->engine, id, info) < 0 || detail(a, c, info) == VIEW_HIDDEN)
+		return reply_error(c->res, 404, "not_found", "no such job (or it aged out): %s",
+				   ids);
 	return true;
 }
 
-static cJSON *job_json(struct api *a, const struct jr_job_info *info)
+/* The job as the caller may see it (not VIEW_HIDDEN). */
+static cJSON *job_json(struct api *a, const struct api_call *c, const struct jr_job_info *info)
 {
-	return view_job(a->engine, &a->st->jobs, info);
+	return view_job(a->engine, &a->st->jobs, info, detail(a, c, info));
 }
 
 void api_job_show(struct api *a, struct api_call *c)
 {
 	struct jr_job_info info;
 
-	if (get_job(a, c->param, &info, c->res))
-		reply_json(c->res, 200, job_json(a, &info));
+	if (get_job(a, c, &info))
+		reply_json(c->res, 200, job_json(a, c, &info));
 }
 
 /* --- listing ------------------------------------------------------------------------------ */
@@ -121,7 +133,9 @@ void api_job_list(struct api *a, struct api_call *c)
 	body = cJSON_CreateObject();
 	jobs = cJSON_AddArrayToObject(body, "jobs");
 	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, p.priority, &info) == 1) {
-		cJSON_AddItemToArray(jobs, job_json(a, &info));
+		if (detail(a, c, &info) == VIEW_HIDDEN)
+			continue;
+		cJSON_AddItemToArray(jobs, job_json(a, c, &info));
 		n++;
 	}
 	/* A full page may be the last one: the next request says so. */
@@ -182,7 +196,7 @@ void api_job_cancel(struct api *a, struct api_call *c)
 {
 	struct jr_job_info info;
 
-	if (!get_job(a, c->param, &info, c->res) || !owner(c, &info))
+	if (!get_job(a, c, &info) || !owner(c, &info))
 		return;
 	if (job_state_final(info.state)) {
 		already_finished(c->res, c->param, &info);
@@ -193,7 +207,7 @@ void api_job_cancel(struct api *a, struct api_call *c)
 	jr_job_get(a->engine, info.job_id, &info);
 	if (!job_state_final(info.state))
 		durable_note_cancel(a->durable, info.job_id);
-	reply_json(c->res, 200, job_json(a, &info));
+	reply_json(c->res, 200, job_json(a, c, &info));
 }
 
 /* --- output ---------------------------------------------------------------------------------- */
@@ -223,7 +237,7 @@ void api_job_logs(struct api *a, struct api_call *c)
 	char *data;
 	ssize_t n;
 
-	if (!get_job(a, c->param, &info, c->res) || !owner(c, &info))
+	if (!get_job(a, c, &info) || !owner(c, &info))
 		return;
 	stream = stream ? stream : "stdout";
 	offset = off ? strtoull(off, NULL, 10) : 0;

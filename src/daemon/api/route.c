@@ -24,6 +24,7 @@ const struct route api_routes[] = {
 	  api_worker_register_record },
 	{ "GET", "/workers", api_worker_list, 0, NULL },
 	{ "GET", "/workers/{id}", api_worker_show, 0, NULL },
+	{ "DELETE", "/workers/{id}", api_worker_remove, JOURNALED, api_worker_remove_record },
 	{ "POST", "/workers/{id}/heartbeat", api_worker_heartbeat, 0, NULL },
 	{ "POST", "/workers/{id}/claim", api_worker_claim, 0, NULL },
 	{ "GET", "/executions", api_execution_list, 0, NULL },

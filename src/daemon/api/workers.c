@@ -7,6 +7,14 @@
  *
  * Execution ids are the engine's: job id and attempt, so only the latest
  * attempt of a job can be shown (earlier ones answer 404).
+ *
+ * Owners: a worker belongs to the uid that registered it. Only that uid
+ * or root heartbeats, claims, completes through it or removes it (403);
+ * it runs only its owner's jobs, or anyone's if it is root's (the claim
+ * filters; execute answers 409 owner_mismatch). A claim's answer carries
+ * the execution's lease (state/lease.h), which its completion must send
+ * back: 403 invalid_lease without it, 409 lease_expired for an attempt
+ * that is no longer the job's current one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,6 +78,23 @@ static struct worker *named_worker(struct api *a, struct api_call *c)
 	return w;
 }
 
+/* May the caller act through w? false, with a 403, if not. */
+static bool may_use(struct api_call *c, const struct worker *w)
+{
+	if (worker_owned_by(w, c->req->uid))
+		return true;
+	return reply_error(c->res, 403, "forbidden", "worker w%u belongs to uid %u", w->number,
+			   (unsigned)w->uid);
+}
+
+/* The worker the path names, if the caller may act through it. */
+static struct worker *own_worker(struct api *a, struct api_call *c)
+{
+	struct worker *w = named_worker(a, c);
+
+	return w && may_use(c, w) ? w : NULL;
+}
+
 void api_worker_show(struct api *a, struct api_call *c)
 {
 	struct worker *w;
@@ -82,7 +107,7 @@ void api_worker_show(struct api *a, struct api_call *c)
 
 void api_worker_heartbeat(struct api *a, struct api_call *c)
 {
-	struct worker *w = named_worker(a, c);
+	struct worker *w = own_worker(a, c);
 
 	if (!w)
 		return;
@@ -116,13 +141,43 @@ void api_worker_list(struct api *a, struct api_call *c)
 	reply_json(c->res, 200, body);
 }
 
+void api_worker_remove_record(const struct request *req, struct route_record *out)
+{
+	(void)req;
+	out->bytes = sizeof(struct rec_worker) + sizeof(WORKER_REMOVED_JSON) + 64;
+	out->jobs = 0;
+}
+
+/* DELETE /workers/{id}: journaled as a registration that says
+ * "removed", so that a restart does not bring it back. */
+void api_worker_remove(struct api *a, struct api_call *c)
+{
+	struct worker *w = own_worker(a, c);
+	struct rec_worker rec;
+	cJSON *body;
+
+	if (!w)
+		return;
+	rec = (struct rec_worker){ w->number, (uint32_t)w->uid, w->registered_ns };
+	workers_remove(&a->st->workers, a->engine, w);
+	c->record_seq = durable_log(a->durable, REC_WORKER, &rec, sizeof(rec),
+				    WORKER_REMOVED_JSON, sizeof(WORKER_REMOVED_JSON) - 1);
+	body = view_worker(w);
+	reply_json(c->res, 200, body);
+}
+
 /* --- claims ------------------------------------------------------------------------------ */
 
+/* A claim's answer: the execution, its lease, and the whole job (the
+ * claimer is the job's owner or root: worker_may_run). */
 static cJSON *claimed_json(struct api *a, const struct jr_job_info *info)
 {
-	cJSON *o = view_execution(&a->st->jobs, info);
+	cJSON *o = view_execution(&a->st->jobs, info, VIEW_FULL);
+	char lease[LEASE_HEX + 1];
 
-	cJSON_AddItemToObject(o, "job", view_job(a->engine, &a->st->jobs, info));
+	lease_format(&a->st->workers.lease, info->exec.execution_id, lease);
+	cJSON_AddStringToObject(o, "lease", lease);
+	cJSON_AddItemToObject(o, "job", view_job(a->engine, &a->st->jobs, info, VIEW_FULL));
 	return o;
 }
 
@@ -136,7 +191,7 @@ static double claim_wait_s(const struct query *q)
 
 void api_worker_claim(struct api *a, struct api_call *c)
 {
-	struct worker *w = named_worker(a, c);
+	struct worker *w = own_worker(a, c);
 	struct jr_job_info info;
 	double wait_s = claim_wait_s(c->query);
 
@@ -159,6 +214,28 @@ void api_worker_claim(struct api *a, struct api_call *c)
 	}
 }
 
+/* The job the path names, for execute: false, with a 404, if there is
+ * none or the caller may not see it. */
+static bool job_to_execute(struct api *a, struct api_call *c, uint64_t *id,
+			   struct jr_job_info *info)
+{
+	if (view_parse_id(c->param, id) && jr_job_get(a->engine, *id, info) == 0 &&
+	    view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs) != VIEW_HIDDEN)
+		return true;
+	return reply_error(c->res, 404, "not_found", "no such job: %s", c->param);
+}
+
+/* A worker runs only its owner's jobs, or anyone's if it is root's. */
+static bool may_run(struct api_call *c, const struct worker *w, const struct jr_job_info *info)
+{
+	if (worker_may_run(w, info->owner_uid))
+		return true;
+	return reply_error(c->res, 409, "owner_mismatch",
+			   "job %s runs as uid %u and worker w%u belongs to uid %u: a worker runs "
+			   "only its owner's jobs (root's workers run anyone's)",
+			   c->param, info->owner_uid, w->number, (unsigned)w->uid);
+}
+
 void api_job_execute(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
@@ -173,8 +250,8 @@ void api_job_execute(struct api *a, struct api_call *c)
 		reply_error(c->res, 400, "invalid_field", "worker_id is required");
 	else if (!w)
 		reply_error(c->res, 422, "unknown_worker", "no such worker: %s", wid->valuestring);
-	else if (!view_parse_id(ids, &id) || jr_job_get(a->engine, id, &info) < 0)
-		reply_error(c->res, 404, "not_found", "no such job: %s", ids);
+	else if (!may_use(c, w) || !job_to_execute(a, c, &id, &info) || !may_run(c, w, &info))
+		;	/* answered */
 	else if (!info.is_external)
 		reply_error(c->res, 409, "not_external", "job %s runs on the daemon's own executor",
 			    ids);
@@ -217,8 +294,8 @@ static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, i
 	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
 	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
 	    now.exec.execution_id == running->exec.execution_id)
-		return view_execution(&a->st->jobs, &now);
-	return view_execution(&a->st->jobs, running);
+		return view_execution(&a->st->jobs, &now, VIEW_FULL);
+	return view_execution(&a->st->jobs, running, VIEW_FULL);
 }
 
 static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr_job_info *info,
@@ -227,13 +304,39 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 	int rc = jr_external_complete(a->engine, exec, code, 0);
 
 	if (rc == -ESTALE && info->exec.execution_id != exec) {
-		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+		reply_error(c->res, 409, "lease_expired", "execution %s is not the job's current "
+			    "attempt any more", c->param);
 	} else if (rc < 0) {
 		reply_error(c->res, 409, "already_finished", "execution %s has ended", c->param);
 	} else {
 		workers_release(&a->st->workers, info->exec.worker_id);
 		reply_json(c->res, 200, ended_execution_json(a, info, code));
 	}
+}
+
+/* May the caller end this execution? It must be the current attempt
+ * (409 lease_expired), the caller its worker's owner or root (403
+ * forbidden), and the body must carry its lease (403 invalid_lease). */
+static bool may_complete(struct api *a, struct api_call *c, uint64_t exec,
+			 const struct jr_job_info *info, const cJSON *o)
+{
+	const cJSON *lease = cJSON_GetObjectItem(o, "lease");
+	struct worker *w;
+
+	if (info->exec.execution_id != exec)
+		return reply_error(c->res, 409, "lease_expired", "execution %s is not the job's "
+				   "current attempt any more", c->param);
+	w = workers_by_engine_id(&a->st->workers, info->exec.worker_id);
+	if (w && !may_use(c, w))
+		return false;
+	if (!w && c->req->uid != 0 && c->req->uid != info->owner_uid)
+		return reply_error(c->res, 403, "forbidden", "execution %s belongs to uid %u",
+				   c->param, info->owner_uid);
+	if (!lease_valid(&a->st->workers.lease, exec,
+			 cJSON_IsString(lease) ? lease->valuestring : NULL))
+		return reply_error(c->res, 403, "invalid_lease", "the completion must carry the "
+				   "lease of execution %s, as its claim returned it", c->param);
+	return true;
 }
 
 void api_execution_complete(struct api *a, struct api_call *c)
@@ -244,13 +347,20 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	int code = 0;
 
 	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0)
+	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
+	    view_detail_for(c->req->uid, info.owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
 		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
 	else if (!cJSON_IsObject(o))
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
-	else if (completion_code(o, &code, c->res))
+	else if (may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res))
 		complete(a, c, exec, &info, code);
 	cJSON_Delete(o);
+}
+
+static enum view_detail detail(const struct api *a, const struct api_call *c,
+			       const struct jr_job_info *info)
+{
+	return view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs);
 }
 
 void api_execution_show(struct api *a, struct api_call *c)
@@ -260,11 +370,11 @@ void api_execution_show(struct api *a, struct api_call *c)
 
 	if (!view_parse_id(c->param, &exec) ||
 	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
-	    info.exec.execution_id != exec)
+	    info.exec.execution_id != exec || detail(a, c, &info) == VIEW_HIDDEN)
 		reply_error(c->res, 404, "not_found", "no such execution (or not the latest): %s",
 			    c->param);
 	else
-		reply_json(c->res, 200, view_execution(&a->st->jobs, &info));
+		reply_json(c->res, 200, view_execution(&a->st->jobs, &info, detail(a, c, &info)));
 }
 
 struct exec_filter {
@@ -311,21 +421,24 @@ static bool exec_matches(const struct exec_filter *f, const struct jr_job_info *
 }
 
 /* ?job_id=: that job's latest execution, if it matches. */
-static void execution_of_job(struct api *a, const struct exec_filter *f, const char *ids,
-			     cJSON *body, cJSON *list)
+static void execution_of_job(struct api *a, const struct api_call *c,
+			     const struct exec_filter *f, const char *ids, cJSON *body, cJSON *list)
 {
 	struct jr_job_info info;
 	uint64_t id;
 
 	if (view_parse_id(ids, &id) && jr_job_get(a->engine, id, &info) == 0 &&
-	    exec_matches(f, &info) && (!f->mask || (f->mask & (1u << info.state))))
-		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info));
+	    exec_matches(f, &info) && (!f->mask || (f->mask & (1u << info.state))) &&
+	    detail(a, c, &info) != VIEW_HIDDEN)
+		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info,
+							  detail(a, c, &info)));
 	cJSON_AddNullToObject(body, "next_cursor");
 }
 
-static void executions_page(struct api *a, const struct exec_filter *f, const struct query *q,
-			    cJSON *body, cJSON *list)
+static void executions_page(struct api *a, const struct api_call *c,
+			    const struct exec_filter *f, cJSON *body, cJSON *list)
 {
+	const struct query *q = c->query;
 	const char *v = query_get(q, "limit");
 	uint32_t n = 0, limit = v ? (uint32_t)strtoul(v, NULL, 10) : 100;
 	uint64_t cursor = (v = query_get(q, "cursor")) ? strtoull(v, NULL, 10) : 0;
@@ -335,9 +448,10 @@ static void executions_page(struct api *a, const struct exec_filter *f, const st
 	if (limit == 0 || limit > API_LIST_LIMIT_MAX)
 		limit = API_LIST_LIMIT_MAX;
 	while (n < limit && jr_job_scan(a->engine, &cursor, f->mask, -1, &info) == 1) {
-		if (!exec_matches(f, &info))
+		if (!exec_matches(f, &info) || detail(a, c, &info) == VIEW_HIDDEN)
 			continue;
-		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info));
+		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info,
+							  detail(a, c, &info)));
 		n++;
 	}
 	snprintf(next, sizeof(next), "%llu", (unsigned long long)cursor);
@@ -358,9 +472,9 @@ void api_execution_list(struct api *a, struct api_call *c)
 	body = cJSON_CreateObject();
 	list = cJSON_AddArrayToObject(body, "executions");
 	if (job)
-		execution_of_job(a, &f, job, body, list);
+		execution_of_job(a, c, &f, job, body, list);
 	else
-		executions_page(a, &f, c->query, body, list);
+		executions_page(a, c, &f, body, list);
 	reply_json(c->res, 200, body);
 }
 
@@ -385,6 +499,16 @@ static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait 
 	buf_free(&body);
 }
 
+static void answer_removed(struct api *a, const struct api_claim_wait *cw)
+{
+	struct buf body = { 0 };
+
+	buf_puts(&body, "{\"error\":{\"code\":\"not_found\",\"message\":"
+			"\"the worker was removed\"}}");
+	server_finish(a->server, cw->token, 404, &body);
+	buf_free(&body);
+}
+
 static void answer_waits(struct api *a, uint64_t now)
 {
 	uint32_t kept = 0;
@@ -396,7 +520,9 @@ static void answer_waits(struct api *a, uint64_t now)
 		struct buf none = { 0 };
 		if (!server_connection_alive(a->server, cw->token))
 			continue;
-		if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1)
+		if (!w->used)	/* removed while it waited */
+			answer_removed(a, cw);
+		else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1)
 			answer_claim(a, w, cw, &info);
 		else if (now >= cw->deadline_ns)
 			server_finish(a->server, cw->token, 204, &none);

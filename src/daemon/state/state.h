@@ -21,6 +21,7 @@ struct state {
 	struct workers workers;
 	const char *local_capabilities;	/* labels this host offers ("" if none) */
 	uint64_t started_ns;		/* CLOCK_REALTIME */
+	bool private_jobs;		/* --private: others' jobs hidden (view.h) */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "base/units.h"
 #include "daemon/state/view.h"
 
@@ -130,11 +131,39 @@ static void add_execution_fields(cJSON *o, const struct jr_job_info *info)
 	add_time(o, "end_time", info->exec.end_ns);
 }
 
-cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_job_info *info)
+/* What anyone may see of a job (squeue's columns): id, name, owner,
+ * status, priority, queue and times. */
+static cJSON *brief_job(struct jr_engine *e, const struct jr_job_info *info)
 {
 	cJSON *o = cJSON_CreateObject();
 	char qname[64];
 
+	add_id(o, "job_id", info->job_id);
+	cJSON_AddStringToObject(o, "name", info->name);
+	cJSON_AddStringToObject(o, "queue", queue_name(e, info->queue_id, qname, sizeof(qname)));
+	cJSON_AddNumberToObject(o, "priority", info->priority);
+	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
+	add_reason(o, info);
+	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
+	add_time(o, "created_at", info->created_ns);
+	cJSON_AddNumberToObject(o, "attempts", info->attempts);
+	add_time(o, "start_time", info->exec.start_ns);
+	add_time(o, "end_time", info->exec.end_ns);
+	cJSON_AddNumberToObject(o, "uid", info->owner_uid);
+	cJSON_AddTrueToObject(o, "redacted");
+	return o;
+}
+
+cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_job_info *info,
+		enum view_detail detail)
+{
+	cJSON *o;
+	char qname[64];
+
+	JR_ASSERT(detail != VIEW_HIDDEN);
+	if (detail != VIEW_FULL)
+		return brief_job(e, info);
+	o = cJSON_CreateObject();
 	add_id(o, "job_id", info->job_id);
 	cJSON_AddStringToObject(o, "name", info->name);
 	cJSON_AddStringToObject(o, "queue", queue_name(e, info->queue_id, qname, sizeof(qname)));
@@ -156,11 +185,13 @@ cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_
 	return o;
 }
 
-cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info)
+cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
+		      enum view_detail detail)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *usage = cJSON_CreateObject();
+	cJSON *usage;
 
+	JR_ASSERT(detail != VIEW_HIDDEN);
 	add_id(o, "execution_id", info->exec.execution_id);
 	add_id(o, "job_id", info->job_id);
 	add_worker(o, info);
@@ -168,6 +199,13 @@ cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info)
 	add_time(o, "start_time", info->exec.start_ns);
 	add_time(o, "end_time", info->exec.end_ns);
 	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
+	if (detail != VIEW_FULL) {
+		add_reason(o, info);
+		cJSON_AddNumberToObject(o, "uid", info->owner_uid);
+		cJSON_AddTrueToObject(o, "redacted");
+		return o;
+	}
+	usage = cJSON_CreateObject();
 	if (info->exec.end_ns)
 		cJSON_AddNumberToObject(o, "result", info->exec.result);
 	else

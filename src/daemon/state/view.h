@@ -27,8 +27,27 @@ bool view_parse_id(const char *s, uint64_t *id);
  * own executor: into buf, which is returned. */
 const char *view_worker_name(uint32_t engine_worker_id, char *buf, size_t size);
 
-cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_job_info *info);
-cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info);
+/* How much of a job, and of its executions, one uid sees. A job's
+ * command, env, payload, cwd and everything else it was submitted with
+ * (and its output) are its owner's and root's (VIEW_FULL); anyone else
+ * sees its id, name, owner, status, priority, queue and times
+ * (VIEW_BRIEF, with "redacted": true), or, with jobringd --private,
+ * nothing (VIEW_HIDDEN: not listed, 404 when asked for by id). */
+enum view_detail { VIEW_HIDDEN, VIEW_BRIEF, VIEW_FULL };
+
+static inline enum view_detail view_detail_for(uint32_t uid, uint32_t owner_uid,
+					       bool private_jobs)
+{
+	if (uid == 0 || uid == owner_uid)
+		return VIEW_FULL;
+	return private_jobs ? VIEW_HIDDEN : VIEW_BRIEF;
+}
+
+/* detail VIEW_FULL or VIEW_BRIEF. */
+cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_job_info *info,
+		enum view_detail detail);
+cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
+		      enum view_detail detail);
 
 cJSON *view_worker(const struct worker *w);
 /* The daemon's own executor as a worker, with this host's labels. */

@@ -13,8 +13,12 @@
 
 int workers_init(struct workers *r, uint64_t heartbeat_timeout_ms)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->heartbeat_timeout_ns = heartbeat_timeout_ms * JR_NS_PER_MS;
+	if ((rc = lease_key_init(&r->lease)) < 0)
+		return rc;
 	r->list = calloc(WORKERS_MAX, sizeof(*r->list));
 	return r->list ? 0 : -ENOMEM;
 }
@@ -59,6 +63,23 @@ static struct worker *by_engine_id(struct workers *r, uint32_t id)
 	if (id < JR_EXTERNAL_WORKER_BASE || n == 0 || n > r->count)
 		return NULL;
 	return &r->list[n - 1];
+}
+
+struct worker *workers_by_engine_id(struct workers *r, uint32_t engine_worker_id)
+{
+	struct worker *w = by_engine_id(r, engine_worker_id);
+
+	return w && w->used ? w : NULL;
+}
+
+bool worker_owned_by(const struct worker *w, uid_t uid)
+{
+	return uid == 0 || uid == w->uid;
+}
+
+bool worker_may_run(const struct worker *w, uint32_t job_uid)
+{
+	return w->uid == 0 || job_uid == (uint32_t)w->uid;
 }
 
 struct worker *workers_new(struct workers *r)
@@ -139,10 +160,15 @@ int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t regi
 		return -EINVAL;
 	}
 	w = &r->list[number - 1];
+	free(w->resources_json);
 	memset(w, 0, sizeof(*w));
-	w->number = number;
+	w->number = number;	/* kept when removed: not given again */
 	if (number > r->count)
 		r->count = number;
+	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "removed"))) {
+		cJSON_Delete(o);
+		return 0;
+	}
 	ok = worker_fill(w, o, uid, &why);
 	/* Back as unhealthy until its next heartbeat: it may be gone. */
 	w->status = WORKER_UNHEALTHY;
@@ -161,7 +187,9 @@ void worker_heartbeat(struct worker *w)
 int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_job_id only,
 		  struct jr_job_info *info)
 {
-	int rc = jr_external_claim(e, worker_engine_id(w), w->capabilities, only, info);
+	uint32_t owner = w->uid == 0 ? JR_EXTERNAL_ANY_OWNER : (uint32_t)w->uid;
+	int rc = jr_external_claim_owned(e, worker_engine_id(w), w->capabilities, owner, only,
+					 info);
 
 	(void)r;
 	if (rc == 1) {
@@ -195,6 +223,15 @@ static void lose(struct workers *r, struct jr_engine *e, struct worker *w)
 		    jr_external_complete(e, info.exec.execution_id, -1, /* lost */ 1) == 0)
 			workers_release(r, worker_engine_id(w));
 	w->running = 0;
+}
+
+void workers_remove(struct workers *r, struct jr_engine *e, struct worker *w)
+{
+	lose(r, e, w);
+	w->used = false;	/* its number stays taken (workers_new) */
+	w->status = WORKER_GONE;
+	free(w->resources_json);
+	w->resources_json = NULL;
 }
 
 void workers_expire(struct workers *r, struct jr_engine *e, uint64_t now_ns)

@@ -4,7 +4,11 @@
  * registered, health, and the executions each holds. A worker silent for
  * longer than the heartbeat timeout turns unhealthy and its running
  * executions end as worker_lost (retried elsewhere while retries are
- * left). Workers are never removed. Read by the routes, snapshots and
+ * left). A worker belongs to the uid that registered it: only that uid
+ * or root acts through it, and it runs only its owner's jobs (root's
+ * workers run anyone's). A removed worker's number is not given again
+ * while the daemon runs. Each claim's execution carries a lease
+ * (lease.h) under the registry's key. Read by the routes, snapshots and
  * /metrics; restored by recovery. The event loop's thread only.
  */
 #ifndef JR_WORKERS_H
@@ -17,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "jobring.h"
+#include "daemon/state/lease.h"
 
 #define WORKERS_MAX 4096u
 
@@ -40,9 +45,10 @@ struct workers {
 	uint32_t count;			/* high-water mark of numbers used */
 	uint64_t heartbeat_timeout_ns;
 	uint64_t last_check_ns;
+	struct lease_key lease;		/* drawn at start: leases die with the daemon */
 };
 
-/* 0 or -ENOMEM. */
+/* 0, -ENOMEM, or getrandom's -errno. */
 int workers_init(struct workers *r, uint64_t heartbeat_timeout_ms);
 void workers_destroy(struct workers *r);
 
@@ -62,15 +68,31 @@ void workers_cancel_new(struct worker *w);
 bool worker_fill(struct worker *w, const cJSON *o, uid_t uid, const char **why);
 
 /* A worker registered before a restart, back as unhealthy until its next
- * heartbeat: 0 or -EINVAL. */
+ * heartbeat: 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record
+ * of a removal) takes it away again. */
+#define WORKER_REMOVED_JSON "{\"removed\":true}"
 int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t registered_ns,
 		    const char *body, size_t len);
+
+/* May uid act through w (heartbeat, claim, complete, remove)? Its owner
+ * and root may. */
+bool worker_owned_by(const struct worker *w, uid_t uid);
+/* May w run a job that runs as job_uid? Its owner's, or any if root's. */
+bool worker_may_run(const struct worker *w, uint32_t job_uid);
+/* The worker with this engine id (JR_EXTERNAL_WORKER_BASE + number), if
+ * it is registered; NULL otherwise ("local" included). */
+struct worker *workers_by_engine_id(struct workers *r, uint32_t engine_worker_id);
+
+/* Take w away: its running executions end as worker_lost (retried while
+ * retries are left), its name answers 404 from now on. */
+void workers_remove(struct workers *r, struct jr_engine *e, struct worker *w);
 
 /* A sign of life: an unhealthy worker is back. */
 void worker_heartbeat(struct worker *w);
 
-/* Claim a job for w (only that one if only is not 0): 1 with *info, 0
- * if none is eligible, or the engine's -errno. */
+/* Claim a job for w (only that one if only is not 0), among those w may
+ * run (worker_may_run): 1 with *info, 0 if none is eligible, or the
+ * engine's -errno. */
 int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_job_id only,
 		  struct jr_job_info *info);
 /* An execution of the worker with this engine id ended. */
