@@ -236,6 +236,7 @@ check "claimed before the restart" [ "$(field job_id)" = "$jx" ]
 exx=$(field execution_id)
 lx=$(field lease)
 stop_daemon TERM
+check "the daemon stops cleanly (exit 0)" [ $? = 0 ]
 
 # --- --private --------------------------------------------------------------------------------
 start_daemon --socket-mode 0666 --private
@@ -276,6 +277,9 @@ check "--private: root lists everyone's" grep -q "\"job_id\":\"$secret_job\"" <<
 cli_as jrtest_b show "$secret_job" >/dev/null 2>&1
 check "--private: cli show of another user's job fails" [ $? != 0 ]
 stop_daemon
+check "the --private daemon stops cleanly (exit 0)" [ $? = 0 ]
+check "no sanitizer report in the daemon's log" \
+	not grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$tmp/daemon.log"
 
 echo "test_owners: $pass passed, $fail failed"
 [ "$fail" = 0 ]
