@@ -58,6 +58,8 @@ wa=$(field worker_id)
 as jrtest_b POST /workers/register '{"name":"b-box"}'
 wb=$(field worker_id)
 check "three workers registered" [ -n "$wr" ] && [ -n "$wa" ] && [ -n "$wb" ]
+as root GET "/workers/$wa"
+check "a worker shows its owner" [ "$(field uid)" = "$ua" ]
 
 as jrtest_b POST "/workers/$wa/heartbeat"
 check "another user's heartbeat 403" [ "$code" = 403 ]

@@ -252,6 +252,7 @@ cJSON *view_worker(const struct worker *w)
 	cJSON_AddStringToObject(o, "last_heartbeat", t);
 	cJSON_AddNumberToObject(o, "running", w->running);
 	cJSON_AddNumberToObject(o, "executions", (double)w->executions);
+	cJSON_AddNumberToObject(o, "uid", w->uid);	/* its owner */
 	return o;
 }
 
