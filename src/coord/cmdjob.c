@@ -77,6 +77,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
+	job->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	job->child = JR_CHILD_NONE;
 	job->cgroup = JR_CGROUP_JOB_NONE;
 	return job;
@@ -115,6 +116,11 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
+	if (job->output_truncated) {	/* an earlier attempt's: its files go afresh */
+		job->output_truncated = false;
+		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
+		jr_coord_output_unmark(co, job->id);
+	}
 }
 
 /* A start's event names the process and its resources, and carries the
@@ -279,6 +285,8 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	enum jr_reason reason = JR_REASON_NONE;
 
 	child_close(co, job);
+	if (!job->external)	/* what it wrote after the last look */
+		jr_coord_output_cap_final(co, job);
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
