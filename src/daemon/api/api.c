@@ -46,6 +46,17 @@ static bool admitted(struct api *a, const struct route *r, const struct request 
 {
 	struct route_record rec;
 
+	if ((r->flags & ROUTE_ADMIT) && a->st->output.full) {	/* output.h */
+		r->record(req, &rec);
+		if (rec.jobs) {
+			a->count.rejected += rec.jobs;
+			return reply_error(res, 507, "output_full",
+					   "the output directory %s has %llu MiB free, under "
+					   "--output-reserve: nothing was submitted; retry when "
+					   "space is freed", a->st->output.dir,
+					   (unsigned long long)(a->st->output.free_bytes >> 20));
+		}
+	}
 	if (!(r->flags & ROUTE_ADMIT) || !a->durable || durable_writable(a->durable))
 		return true;
 	r->record(req, &rec);

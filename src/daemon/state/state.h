@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/workers.h"
 
@@ -21,6 +22,7 @@ struct state {
 	struct workers workers;
 	const char *local_capabilities;	/* labels this host offers ("" if none) */
 	uint64_t started_ns;		/* CLOCK_REALTIME */
+	struct output_space output;	/* set by main.c after state_init */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */
