@@ -253,12 +253,18 @@ void jr_coord_output_check(struct jr_coordinator *co, uint64_t now)
 	}
 	if (co->output_check_at_ns != JR_TIME_NEVER && now < co->output_check_at_ns)
 		return;
-	for (uint32_t i = 0; i < co->running_count; i++) {
-		struct cmd_job *job = co->running[i];
+	/* A slice at a time (two fstatat a job, ~1 us each): state_lock is
+	 * held for about a millisecond at most, and each job is looked at
+	 * every JR_OUTPUT_CHECK_MS whatever the number running. */
+	uint32_t n = co->running_count < JR_OUTPUT_SLICE ? co->running_count : JR_OUTPUT_SLICE;
+	for (uint32_t k = 0; k < n; k++) {
+		if (co->output_cursor >= co->running_count)
+			co->output_cursor = 0;
+		struct cmd_job *job = co->running[co->output_cursor++];
 		if (job->phase == CMD_RUNNING && !job->external)
 			jr_coord_output_cap(co, job);
 	}
-	co->output_check_at_ns = now + JR_OUTPUT_CHECK_MS * JR_NS_PER_MS;
+	co->output_check_at_ns = now + JR_OUTPUT_CHECK_MS * JR_NS_PER_MS * n / co->running_count;
 }
 
 /* A finished job restored from before: its record is written by nobody

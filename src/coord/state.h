@@ -178,6 +178,7 @@ struct jr_coordinator {
 	 * are measured every JR_OUTPUT_CHECK_MS and cut back to their cap. */
 	uint64_t max_output;		/* bytes; UINT64_MAX: none */
 	uint64_t output_check_at_ns;	/* the next look; JR_TIME_NEVER: none due */
+	uint32_t output_cursor;		/* the next running job to look at */
 	uint64_t output_cuts;		/* files cut, counted */
 	pthread_t sweep_thread;		/* after a restore: files of jobs gone */
 	bool sweep_started;
@@ -253,6 +254,7 @@ int jr_coord_make_state_dir(struct jr_coordinator *co);
 
 /* How often running jobs' output files are measured against their cap. */
 #define JR_OUTPUT_CHECK_MS 200
+#define JR_OUTPUT_SLICE 512u	/* jobs looked at in one turn, at most */
 
 /* A job's cap: its own, at most the engine's. */
 uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cmd_job *job);

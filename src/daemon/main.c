@@ -123,8 +123,8 @@ static void usage(FILE *f)
 "  --retain-age DURATION  finished jobs older than this are dropped (default 7d; 0: keep)\n"
 "  --output-dir DIR       where job output files go (default STATE-DIR/output); owned by\n"
 "                         the daemon's user, not writable by group or others\n"
-"  --max-output SIZE      each job's stdout and stderr are cut to this (default 1G); a\n"
-"                         job's \"max_output\" may only lower it\n"
+"  --max-output SIZE      each job's stdout and stderr are cut to this (default 1G;\n"
+"                         none: no cap); a job's \"max_output\" may only lower it\n"
 "  --output-reserve SIZE  refuse submissions (507) while the output directory's disk\n"
 "                         has less free than this (default 256M)\n"
 "  --foreground           stay in the foreground (always; for init systems)\n"
@@ -258,7 +258,9 @@ static bool apply_output_opt(struct daemon_opts *d, int c, const char *arg)
 		d->output_dir_given = true;
 		return *arg == '/' &&
 		       (size_t)snprintf(d->output_dir, sizeof(d->output_dir), "%s", arg) < 200;
-	case O_MAX_OUTPUT:
+	case O_MAX_OUTPUT:	/* "none": no cap (the engine's UINT64_MAX) */
+		if (strcmp(arg, "none") == 0)
+			return (d->engine.max_output_bytes = UINT64_MAX), true;
 		return jr_parse_size_bytes(arg, &d->engine.max_output_bytes) == 0 &&
 		       d->engine.max_output_bytes > 0;
 	case O_OUTPUT_RESERVE: return jr_parse_size_bytes(arg, &d->output_reserve) == 0;
