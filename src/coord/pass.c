@@ -29,11 +29,9 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 {
 	uint64_t t = jr_sched_next_wakeup(&co->sched);
 
-	/* Output caps (state.c): a job started since the last look is due now. */
-	if (co->running_count && co->max_output != UINT64_MAX) {
-		uint64_t at = co->output_check_at_ns == JR_TIME_NEVER ? 0 : co->output_check_at_ns;
-		t = at < t ? at : t;
-	}
+	uint64_t out = jr_coord_output_next_ns(co);	/* output caps (state.c) */
+
+	t = out < t ? out : t;
 
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		const struct cmd_job *job = co->running[i];

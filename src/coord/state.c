@@ -219,6 +219,20 @@ uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cm
 								      co->max_output;
 }
 
+/* A job cut once is likely to go on writing as fast: it is looked at every
+ * JR_OUTPUT_HOT_MS from then on (at most JR_OUTPUT_HOT_MAX such jobs). */
+static void make_hot(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	for (uint32_t i = 0; i < co->output_hot_count; i++)
+		if (co->output_hot[i] == id)
+			return;
+	if (co->output_hot_count == JR_OUTPUT_HOT_MAX)
+		return;
+	if (co->output_hot_count == 0)
+		co->output_hot_at_ns = now + JR_OUTPUT_HOT_MS * JR_NS_PER_MS;
+	co->output_hot[co->output_hot_count++] = id;
+}
+
 void jr_coord_output_cap(struct jr_coordinator *co, struct cmd_job *job)
 {
 	uint64_t cap = jr_coord_output_cap_of(co, job);
@@ -227,6 +241,8 @@ void jr_coord_output_cap(struct jr_coordinator *co, struct cmd_job *job)
 		return;
 	if (jr_outdir_cap_job(co->out_dirfd, job->id, cap) == 1) {
 		co->output_cuts++;
+		if (job->phase == CMD_RUNNING)
+			make_hot(co, job->id, jr_now_realtime_ns());
 		if (!job->output_truncated) {
 			job->output_truncated = true;
 			jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, true);
@@ -245,12 +261,32 @@ void jr_coord_output_cap_final(struct jr_coordinator *co, struct cmd_job *job)
 	}
 }
 
+static void check_hot(struct jr_coordinator *co, uint64_t now)
+{
+	uint32_t kept = 0;
+
+	if (co->output_hot_count == 0 || now < co->output_hot_at_ns)
+		return;
+	for (uint32_t i = 0; i < co->output_hot_count; i++) {
+		struct cmd_job *job = jr_coord_job_of(co, co->output_hot[i]);
+		if (!job || job->phase != CMD_RUNNING)
+			continue;	/* ended: its last cut was made then */
+		co->output_hot[kept++] = co->output_hot[i];
+	}
+	co->output_hot_count = kept;
+	for (uint32_t i = 0; i < kept; i++)
+		jr_coord_output_cap(co, jr_coord_job_of(co, co->output_hot[i]));
+	co->output_hot_at_ns = now + JR_OUTPUT_HOT_MS * JR_NS_PER_MS;
+}
+
 void jr_coord_output_check(struct jr_coordinator *co, uint64_t now)
 {
 	if (co->running_count == 0 || co->max_output == UINT64_MAX) {
 		co->output_check_at_ns = JR_TIME_NEVER;
+		co->output_hot_count = 0;
 		return;
 	}
+	check_hot(co, now);
 	if (co->output_check_at_ns != JR_TIME_NEVER && now < co->output_check_at_ns)
 		return;
 	/* A slice at a time (two fstatat a job, ~1 us each): state_lock is
@@ -265,6 +301,17 @@ void jr_coord_output_check(struct jr_coordinator *co, uint64_t now)
 			jr_coord_output_cap(co, job);
 	}
 	co->output_check_at_ns = now + JR_OUTPUT_CHECK_MS * JR_NS_PER_MS * n / co->running_count;
+}
+
+uint64_t jr_coord_output_next_ns(const struct jr_coordinator *co)
+{
+	uint64_t at = co->output_check_at_ns == JR_TIME_NEVER ? 0 : co->output_check_at_ns;
+
+	if (co->running_count == 0 || co->max_output == UINT64_MAX)
+		return JR_TIME_NEVER;
+	if (co->output_hot_count && co->output_hot_at_ns < at)
+		at = co->output_hot_at_ns;
+	return at;	/* 0: a job started since the last look is due now */
 }
 
 /* A finished job restored from before: its record is written by nobody

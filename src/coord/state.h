@@ -136,6 +136,12 @@ struct ext_list {
 	uint32_t count;
 };
 
+/* How often running jobs' output files are measured against their cap. */
+#define JR_OUTPUT_CHECK_MS 200
+#define JR_OUTPUT_SLICE 512u	/* jobs looked at in one turn, at most */
+#define JR_OUTPUT_HOT_MS 20	/* how often a job cut already is looked at */
+#define JR_OUTPUT_HOT_MAX 16u	/* such jobs, at most (the rest every 200 ms) */
+
 struct jr_coordinator {
 	struct jr_region *region;	/* the engine's (jr_coord_host) */
 	const struct jr_topology *topo;
@@ -179,6 +185,9 @@ struct jr_coordinator {
 	uint64_t max_output;		/* bytes; UINT64_MAX: none */
 	uint64_t output_check_at_ns;	/* the next look; JR_TIME_NEVER: none due */
 	uint32_t output_cursor;		/* the next running job to look at */
+	jr_job_id output_hot[JR_OUTPUT_HOT_MAX];	/* running jobs cut already: looked at often */
+	uint32_t output_hot_count;
+	uint64_t output_hot_at_ns;
 	uint64_t output_cuts;		/* files cut, counted */
 	pthread_t sweep_thread;		/* after a restore: files of jobs gone */
 	bool sweep_started;
@@ -252,9 +261,6 @@ struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id);
  * by another uid, -EACCES: writable by group or others, -ELOOP: a link). */
 int jr_coord_make_state_dir(struct jr_coordinator *co);
 
-/* How often running jobs' output files are measured against their cap. */
-#define JR_OUTPUT_CHECK_MS 200
-#define JR_OUTPUT_SLICE 512u	/* jobs looked at in one turn, at most */
 
 /* A job's cap: its own, at most the engine's. */
 uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cmd_job *job);
@@ -274,6 +280,9 @@ void jr_coord_output_check(struct jr_coordinator *co, uint64_t now);
  * goes). */
 void jr_coord_output_sweep_start(struct jr_coordinator *co);
 void jr_coord_output_sweep_join(struct jr_coordinator *co);
+/* When the output checks are due next: JR_TIME_NEVER (no running job, or
+ * no cap), 0 (now), or a CLOCK_REALTIME time. */
+uint64_t jr_coord_output_next_ns(const struct jr_coordinator *co);
 /* Remove the job's .trunc mark (a new attempt). */
 void jr_coord_output_unmark(struct jr_coordinator *co, jr_job_id id);
 
