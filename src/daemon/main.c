@@ -126,7 +126,7 @@ static void usage(FILE *f)
 "  --max-output SIZE      each job's stdout and stderr are cut to this (default 1G;\n"
 "                         none: no cap); a job's \"max_output\" may only lower it\n"
 "  --output-reserve SIZE  refuse submissions (507) while the output directory's disk\n"
-"                         has less free than this (default 256M)\n"
+"                         has less free than this (default 1%% of it, at most 256M)\n"
 "  --foreground           stay in the foreground (always; for init systems)\n"
 "  --help, --version\n");
 }
@@ -328,7 +328,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	d->snapshot_every = 256 * JR_MIB;
 	d->keep = (struct retention){ 1000000, 7 * 86400 * JR_NS_PER_SEC };
 	d->engine.max_output_bytes = JR_MAX_OUTPUT_DEFAULT;
-	d->output_reserve = 256 * JR_MIB;
+	d->output_reserve = UINT64_MAX;	/* 1% of the disk, at most 256M (output.h) */
 	d->output_dirfd = -1;
 	default_paths(d);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -706,6 +706,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	}
 	dm.st.output = (struct output_space){ .dirfd = d->output_dirfd, .dir = d->output_dir,
 					      .reserve_bytes = d->output_reserve,
+					      .reserve_auto = d->output_reserve == UINT64_MAX,
 					      .max_output_bytes = d->engine.max_output_bytes };
 	output_space_check(&dm.st.output, jr_now_monotonic_ns());
 	rc = recover_apply(rec, &dm.st, du, &d->keep);

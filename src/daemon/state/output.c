@@ -20,6 +20,9 @@ void output_space_check(struct output_space *o, uint64_t now_ns)
 	o->error = jr_outdir_space(o->dirfd, &o->free_bytes, &o->total_bytes);
 	if (o->error < 0)
 		return;	/* keep the last verdict */
+	if (o->reserve_auto)	/* a small disk is not full from the start */
+		o->reserve_bytes = o->total_bytes / 100 < OUTPUT_RESERVE_MAX ? o->total_bytes / 100 :
+										OUTPUT_RESERVE_MAX;
 	o->full = o->free_bytes < o->reserve_bytes;
 	if (o->full != was)
 		fprintf(stderr, "jobringd: output directory %s: %llu MiB free, %s\n", o->dir,

@@ -11,10 +11,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define OUTPUT_RESERVE_MAX (256ull << 20)
+
 struct output_space {
 	int dirfd;			/* the output directory; <= 0: not watched */
 	const char *dir;		/* its path, for messages */
 	uint64_t reserve_bytes;		/* free space below this: full */
+	bool reserve_auto;		/* reserve_bytes: 1% of the filesystem, at most
+					 * OUTPUT_RESERVE_MAX (no --output-reserve) */
 	uint64_t max_output_bytes;	/* a job's cap (shown) */
 	uint64_t free_bytes, total_bytes;
 	uint64_t checked_ns;		/* CLOCK_MONOTONIC of the last look; 0: none */
