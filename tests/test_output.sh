@@ -2,8 +2,8 @@
 # test_output.sh - jobs' output files, as a hostile job or user would try
 # them: the cap (--max-output, a job's "max_output"), output_truncated in
 # the job and execution views, output that goes on across a kill -9 of the
-# daemon, output removed when its job leaves retention (a snapshot, and
-# the sweep at a restart), --output-dir elsewhere, a link planted at a
+# daemon, output removed when its job leaves retention (a snapshot, its
+# slot reused, and the sweep at a restart), --output-dir elsewhere, a link planted at a
 # job's file name not followed, output directories refused (a link, mode
 # 0777, another user's), and 507 output_full below --output-reserve.
 # Usage: tests/test_output.sh BUILD_DIR
@@ -97,6 +97,20 @@ start_daemon --retain-finished 1
 check "restart sweeps files of unknown jobs" wait_until 10 gone 00000000deadbeef
 check "the sweep leaves other names alone" [ -e "$out/notes.txt" ]
 check "the sweep keeps retained jobs' files" [ -e "$out/$new.out" ]
+stop_daemon
+
+# --- a full table reuses a finished job's slot: that job's files go ----------------------
+start_daemon --capacity 8
+first=()
+for i in $(seq 7); do submit "{\"command\":[\"sh\",\"-c\",\"echo first$i\"]}"; first+=("$id"); done
+for j in "${first[@]}"; do wait_status "$j" succeeded; done
+check "first round's files there" [ "$(cat "$out/${first[0]}.out")" = first1 ]
+for i in $(seq 7); do submit "{\"command\":[\"sh\",\"-c\",\"echo second$i\"]}"; done
+check "second round" wait_status "$id" succeeded
+req GET "/jobs/${first[0]}"
+check "the first job left the table" [ "$code" = 404 ]
+check "its files went with its slot" gone "${first[0]}"
+check "the new job's are there" [ "$(cat "$out/$id.out")" = second7 ]
 stop_daemon
 
 # --- --output-dir elsewhere; a planted link is not followed ---------------------------

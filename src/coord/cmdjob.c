@@ -14,6 +14,7 @@
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
 #include "coord/keeperlink.h"
+#include "exec/outdir.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
 #include "shm/jobtab.h"
@@ -104,6 +105,11 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	struct jr_slot *s = &co->region->slots[job->slot];
 
 	job->attempts++;
+	if (job->attempts == 1 && (job->id >> 32) > 1 && co->out_dirfd >= 0)
+		/* The slot's last job left the table when this one took it:
+		 * its output goes (3 unlinkat, none on a table not yet full). */
+		jr_outdir_remove_job(co->out_dirfd,
+				     jr_job_id_make((uint32_t)(job->id >> 32) - 1, job->slot));
 	if (job->attempts == 1) {
 		uint64_t created = jr_slot_get(s->created_ns);
 		uint64_t us = now > created ? (now - created) / JR_NS_PER_US : 0;
