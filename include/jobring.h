@@ -137,7 +137,10 @@ struct jr_execution {
 	uint64_t user_us;
 	uint64_t system_us;
 	int32_t signal;		/* 0 unless killed by a signal */
-	uint32_t reserved[5];	/* zero */
+	/* Its output (stdout or stderr) went past the job's cap and was cut
+	 * there: the file holds the first max_output_bytes. */
+	uint32_t output_truncated;
+	uint32_t reserved[4];	/* zero */
 };
 
 /* A job as jr_job_get() sees it. 1024 bytes. */
@@ -241,6 +244,9 @@ struct jr_job_event {
 	uint64_t reserved[9];	/* zero */
 };
 
+/* The output cap when jr_engine_opts.max_output_bytes is 0: 1 GiB. */
+#define JR_MAX_OUTPUT_DEFAULT (1ull << 30)
+
 /* How an engine runs. 256 bytes; jr_engine_opts_init() fills it. */
 struct jr_engine_opts {
 	uint32_t capacity;	/* job slots; 0: JR_CAPACITY_DEFAULT */
@@ -284,7 +290,13 @@ struct jr_engine_opts {
 	 * threads), and end with it. */
 	const char *keeper_socket;
 	char *const *keeper_argv;
-	uint64_t reserved[17];	/* must be zero */
+	/* A command job's stdout and stderr are each cut back to this many
+	 * bytes (the file keeps the first ones; the execution says
+	 * output_truncated), measured every 200 ms while it runs and once at
+	 * its end; a job's own max_output_bytes may only lower it. 0:
+	 * JR_MAX_OUTPUT_DEFAULT; UINT64_MAX: no cap. */
+	uint64_t max_output_bytes;
+	uint64_t reserved[16];	/* must be zero */
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -389,7 +401,10 @@ struct jr_command_spec {
 	int run_as_user;
 	uint32_t uid, gid;
 	uint32_t flags;			/* enum jr_command_flags */
-	uint64_t reserved[13];		/* must be zero */
+	/* Its output cap (see jr_engine_opts.max_output_bytes); 0: the
+	 * engine's. Above the engine's, the engine's. */
+	uint64_t max_output_bytes;
+	uint64_t reserved[12];		/* must be zero */
 };
 
 enum jr_command_flags {

@@ -45,7 +45,8 @@ AT(reserved, 32);
 #define S jr_execution
 AT(execution_id, 0); AT(job_id, 8); AT(worker_id, 16); AT(attempt, 20);
 AT(start_ns, 24); AT(end_ns, 32); AT(result, 40); AT(status, 44); AT(max_rss_kib, 48);
-AT(user_us, 56); AT(system_us, 64); AT(signal, 72); AT(reserved, 76);
+AT(user_us, 56); AT(system_us, 64); AT(signal, 72); AT(output_truncated, 76);
+AT(reserved, 80);
 #undef S
 #define S jr_job_info
 AT(job_id, 0); AT(state, 8); AT(reason, 12); AT(priority, 16); AT(queue_id, 20);
@@ -73,7 +74,7 @@ AT(claim_batch, 24); AT(spin_us, 28); AT(flags, 32); AT(kill_grace_ms, 36);
 AT(state_dir, 40); AT(mem_per_node, 48); AT(gpus_per_node, 56); AT(runner_threads, 60);
 AT(custom_resources, 64); AT(capabilities, 72); AT(job_event, 80);
 AT(job_event_ctx, 88); AT(cgroup, 96); AT(keeper_socket, 104); AT(keeper_argv, 112);
-AT(reserved, 120);
+AT(max_output_bytes, 120); AT(reserved, 128);
 #undef S
 #define S jr_command_spec
 AT(argv, 0); AT(env, 8); AT(cwd, 16); AT(name, 24); AT(priority, 32); AT(queue_id, 36);
@@ -81,7 +82,7 @@ AT(cpus, 40); AT(gpus, 44); AT(mem_bytes, 48); AT(resources, 56); AT(capabilitie
 AT(span_numa, 72); AT(use_umask, 76); AT(umask, 80); AT(max_retries, 84);
 AT(after, 88); AT(after_count, 96); AT(timeout_ms, 104); AT(backoff_base_ms, 112);
 AT(backoff_max_ms, 120); AT(scheduled_at_ns, 128); AT(run_as_user, 136); AT(uid, 140);
-AT(gid, 144); AT(flags, 148); AT(reserved, 152);
+AT(gid, 144); AT(flags, 148); AT(max_output_bytes, 152); AT(reserved, 160);
 #undef S
 #define S jr_job_restore
 AT(job_id, 0); AT(state, 8); AT(reason, 12); AT(attempt, 16); AT(worker_id, 20);
@@ -123,11 +124,11 @@ static void test_opts_reserved_refused(void **state)
 
 	(void)state;
 	jr_engine_opts_init(&o);
-	assert_true(o.reserved[0] == 0 && o.reserved[16] == 0);
+	assert_true(o.reserved[0] == 0 && o.reserved[15] == 0);
 	o.workers = 1;
-	o.reserved[16] = 1;
+	o.reserved[15] = 1;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
-	o.reserved[16] = 0;
+	o.reserved[15] = 0;
 	o.reserved[0] = 1u << 31;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
 	assert_null(e);
@@ -184,7 +185,7 @@ static void test_command_spec_reserved_refused(void **state)
 	struct jr_engine *e = command_engine(NULL);
 	struct jr_command_spec specs[3] = {
 		{ .argv = true_argv }, { .argv = true_argv },
-		{ .argv = true_argv, .reserved[12] = 1 },
+		{ .argv = true_argv, .reserved[11] = 1 },
 	};
 	size_t bad = 99;
 	struct jr_stats st;
@@ -195,7 +196,7 @@ static void test_command_spec_reserved_refused(void **state)
 	assert_int_equal(bad, 2);
 	assert_int_equal(jr_engine_stats(e, &st), 0);
 	assert_int_equal(st.submitted, 0);
-	specs[2].reserved[12] = 0;
+	specs[2].reserved[11] = 0;
 	assert_int_equal(jr_command_submit_batch(e, specs, 3, NULL, &bad), 0);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }

@@ -2,7 +2,8 @@
  * test_commands.c - command jobs through the public API: output files,
  * environment, progress, exit codes, time limits (SIGTERM, then SIGKILL),
  * cancel of queued and running jobs, retries with backoff, delayed jobs,
- * dependencies, resources and binding, close with cancel.
+ * dependencies, resources and binding, output caps and a refused output
+ * directory, close with cancel.
  */
 #include "testutil.h"
 
@@ -313,6 +314,57 @@ static void test_custom_counters_capabilities_umask(void **state)
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
 }
 
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Output is cut at the engine's cap, or a job's lower one; the job keeps
+ * its status and is marked. An output directory others may write to is
+ * refused. */
+static void test_output_cap_and_directory(void **state)
+{
+	(void)state;
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	struct jr_job_info big, low, small;
+	struct jr_command_spec lower = { .max_output_bytes = 1000 };
+	char open_dir[300];
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec t = { .argv = argv, .priority = JR_PRIORITY_DEFAULT };
+
+	jrt_engine_opts(&o, 1, 0, spawn_flags, state_dir);
+	o.max_output_bytes = 1 << 20;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	jr_job_id a = submit_sh(e, "head -c 5000000 /dev/zero; head -c 100 /dev/zero >&2; exit 4", NULL);
+	jr_job_id b = submit_sh(e, "head -c 5000 /dev/zero", &lower);
+	jr_job_id c = submit_sh(e, "echo small", NULL);
+	assert_int_equal(jr_job_wait(e, a, &big), 0);
+	assert_int_equal(jr_job_wait(e, b, &low), 0);
+	assert_int_equal(jr_job_wait(e, c, &small), 0);
+	assert_int_equal(big.state, JR_JOB_FAILED);
+	assert_int_equal(big.exec.result, 4);
+	assert_int_equal(big.exec.output_truncated, 1);
+	assert_int_equal(file_size(big.stdout_path), 1 << 20);
+	assert_int_equal(file_size(big.stderr_path), 100);
+	assert_int_equal(low.exec.output_truncated, 1);
+	assert_int_equal(file_size(low.stdout_path), 1000);
+	assert_int_equal(small.exec.output_truncated, 0);
+	assert_int_equal(file_size(small.stdout_path), 6);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+
+	snprintf(open_dir, sizeof(open_dir), "%s/open", state_dir);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	o.state_dir = open_dir;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	assert_int_equal(jr_command_submit(e, &t, NULL), -EACCES);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+	rmdir(open_dir);
+}
+
 static void test_close_cancel_kills_children(void **state)
 {
 	(void)state;
@@ -347,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_dependencies),
 		cmocka_unit_test(test_resources_and_binding),
 		cmocka_unit_test(test_custom_counters_capabilities_umask),
+		cmocka_unit_test(test_output_cap_and_directory),
 		cmocka_unit_test(test_close_cancel_kills_children),
 	};
 	failed = cmocka_run_group_tests_name("runner threads", tests, setup, teardown);

@@ -14,6 +14,7 @@
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
 #include "coord/keeperlink.h"
+#include "exec/outdir.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
 #include "shm/jobtab.h"
@@ -77,6 +78,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
+	job->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	job->child = JR_CHILD_NONE;
 	job->cgroup = JR_CGROUP_JOB_NONE;
 	return job;
@@ -103,6 +105,11 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	struct jr_slot *s = &co->region->slots[job->slot];
 
 	job->attempts++;
+	if (job->attempts == 1 && (job->id >> 32) > 1 && co->out_dirfd >= 0)
+		/* The slot's last job left the table when this one took it:
+		 * its output goes (3 unlinkat, none on a table not yet full). */
+		jr_outdir_remove_job(co->out_dirfd,
+				     jr_job_id_make((uint32_t)(job->id >> 32) - 1, job->slot));
 	if (job->attempts == 1) {
 		uint64_t created = jr_slot_get(s->created_ns);
 		uint64_t us = now > created ? (now - created) / JR_NS_PER_US : 0;
@@ -115,6 +122,11 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
+	if (job->output_truncated) {	/* an earlier attempt's: its files go afresh */
+		job->output_truncated = false;
+		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
+		jr_coord_output_unmark(co, job->id);
+	}
 }
 
 /* A start's event names the process and its resources, and carries the
@@ -279,6 +291,8 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	enum jr_reason reason = JR_REASON_NONE;
 
 	child_close(co, job);
+	if (!job->external)	/* what it wrote after the last look */
+		jr_coord_output_cap_final(co, job);
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;

@@ -36,11 +36,16 @@ static int restore_begin(struct jr_coordinator *co)
 	uint32_t cap = r->hdr->capacity, got = 0;
 	int phase;
 
+	int rc;
+
 	jr_mutex_lock(&co->lock);
 	phase = co->restore_phase;
-	if (phase == RESTORE_OPEN)
+	rc = jr_coord_make_state_dir(co);	/* restored jobs' output files */
+	if (phase == RESTORE_OPEN && rc == 0)
 		jr_store_release(&co->restore_phase, RESTORE_RUNNING);
 	jr_mutex_unlock(&co->lock);
+	if (rc < 0)
+		return rc;
 	if (phase != RESTORE_OPEN)
 		return phase == RESTORE_RUNNING ? 0 : -EBUSY;
 	co->restore_free = jr_malloc(cap * sizeof(uint32_t));
@@ -344,6 +349,7 @@ int jr_coord_restore_done(struct jr_coordinator *co)
 	while (!co->restore_settled)
 		jr_cond_wait(&co->restore_cv, &co->lock);
 	jr_mutex_unlock(&co->lock);
+	jr_coord_output_sweep_start(co);	/* files of jobs that did not come back */
 	return 0;
 }
 

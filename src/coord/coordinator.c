@@ -100,6 +100,8 @@ static void coord_free(struct jr_coordinator *co)
 		close(co->evfd);
 	if (co->tfd > 0)
 		close(co->tfd);
+	if (co->out_dirfd >= 0)
+		close(co->out_dirfd);
 	jr_sched_destroy(&co->sched);
 	jr_cgroups_close(&co->cg, /* remove */ true);
 	jr_coord_keeper_close(co);
@@ -149,6 +151,8 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	co->rec = &co->region->workers[co->id];
 	co->kill_grace_ns = (o->kill_grace_ms ? o->kill_grace_ms : 10000) * JR_NS_PER_MS;
 	co->armed_ns = JR_TIME_NEVER;
+	co->max_output = o->max_output_bytes ? o->max_output_bytes : JR_MAX_OUTPUT_DEFAULT;
+	co->output_check_at_ns = JR_TIME_NEVER;
 	co->gpus_per_node = o->gpus_per_node;
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
@@ -201,6 +205,7 @@ int jr_coord_start(struct jr_coordinator **out, const struct jr_coord_host *host
 		return -ENOMEM;
 	co->cg.dir_fd = -1;
 	co->keeper_fd = -1;
+	co->out_dirfd = -1;
 	rc = coord_setup(co, host, o);
 	if (rc == 0)
 		rc = jr_coord_runners_start(co, runners_wanted(co, o));
@@ -226,6 +231,7 @@ void jr_coord_stop(struct jr_coordinator *co, enum jr_close_mode mode)
 	jr_mutex_unlock(&co->lock);
 	jr_coord_poke(co);
 	pthread_join(co->thread, NULL);
+	jr_coord_output_sweep_join(co);
 	jr_coord_runners_stop(co);
 	jr_coord_free_dead(co);
 	if (co->detach)

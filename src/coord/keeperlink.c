@@ -319,8 +319,8 @@ static int encode_spawn(struct jr_coordinator *co, struct cmd_job *job, struct c
 	    jr_kp_add(b, s->node_mask, h.node_words * 8) < 0 || jr_kp_add(b, alloc, h.alloc_len) < 0 ||
 	    jr_kp_add(b, pad, ((h.alloc_len + 7u) & ~7u) - h.alloc_len) < 0 ||
 	    add_strv(b, s->argv, &h.argc) < 0 || add_strv(b, s->envp, &h.envc) < 0 ||
-	    jr_kp_add_str(b, s->cwd) < 0 || jr_kp_add_str(b, s->stdout_path) < 0 ||
-	    jr_kp_add_str(b, s->stderr_path) < 0 || jr_kp_add_str(b, l->cgroup_name) < 0) {
+	    jr_kp_add_str(b, s->cwd) < 0 || jr_kp_add_str(b, l->out) < 0 ||
+	    jr_kp_add_str(b, l->err) < 0 || jr_kp_add_str(b, l->cgroup_name) < 0) {
 		b->len = at;	/* the frame goes, whole */
 		return -ENOMEM;
 	}

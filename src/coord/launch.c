@@ -121,6 +121,13 @@ static void binding_masks(struct jr_coordinator *co, struct cmd_job *job,
 	hwloc_bitmap_free(nodes);
 }
 
+static const char *output_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 /* Reads only what the coordinator set before handing the job over, and
  * what never changes: any thread. */
 int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
@@ -136,8 +143,12 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 	l->spec.argv = job->argv;
 	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
 	l->spec.cwd = job->cwd;
-	l->spec.stdout_path = l->out;
-	l->spec.stderr_path = l->err;
+	/* In-process spawns create the files by name in the checked output
+	 * directory; the keeper is sent the paths (l->out, l->err) and opens
+	 * their directory itself. */
+	l->spec.output_dir_fd = co->out_dirfd;
+	l->spec.stdout_path = co->out_dirfd >= 0 ? output_name(l->out) : l->out;
+	l->spec.stderr_path = co->out_dirfd >= 0 ? output_name(l->err) : l->err;
 	l->spec.use_umask = job->use_umask;
 	l->spec.umask = job->umask;
 	l->spec.set_ids = job->run_as_user;

@@ -29,6 +29,10 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 {
 	uint64_t t = jr_sched_next_wakeup(&co->sched);
 
+	uint64_t out = jr_coord_output_next_ns(co);	/* output caps (state.c) */
+
+	t = out < t ? out : t;
+
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		const struct cmd_job *job = co->running[i];
 		if (job->term_at_ns && job->term_at_ns < t)

@@ -4,7 +4,9 @@
  * behind an id, a slot given back, a job's record flags and progress,
  * the external lists, the output paths. See state.h.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "base/common.h"
 #include "coord/coordinator.h"
 #include "coord/state.h"
+#include "exec/outdir.h"
 #include "shm/cmdrec.h"
 #include "shm/jobtab.h"
 
@@ -177,10 +180,13 @@ void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
  * function jobs leaves nothing behind. Under co->lock. */
 int jr_coord_make_state_dir(struct jr_coordinator *co)
 {
+	int rc;
+
 	if (co->state_dir_made)
 		return 0;
-	if (mkdir(co->state_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	rc = jr_outdir_open(co->state_dir, /* create */ true, 0700, &co->out_dirfd);
+	if (rc < 0)
+		return rc;
 	co->state_dir_made = true;
 	return 0;
 }
@@ -205,6 +211,177 @@ static void output_path(char *out, size_t size, const char *dir, size_t dir_len,
 	n = n < size - 1 ? n : size - 1;
 	memcpy(out, buf, n);
 	out[n] = '\0';
+}
+
+uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cmd_job *job)
+{
+	return job->max_output && job->max_output < co->max_output ? job->max_output :
+								      co->max_output;
+}
+
+/* A job cut once is likely to go on writing as fast: it is looked at every
+ * JR_OUTPUT_HOT_MS from then on (at most JR_OUTPUT_HOT_MAX such jobs). */
+static void make_hot(struct jr_coordinator *co, jr_job_id id, uint64_t now)
+{
+	for (uint32_t i = 0; i < co->output_hot_count; i++)
+		if (co->output_hot[i] == id)
+			return;
+	if (co->output_hot_count == JR_OUTPUT_HOT_MAX)
+		return;
+	if (co->output_hot_count == 0)
+		co->output_hot_at_ns = now + JR_OUTPUT_HOT_MS * JR_NS_PER_MS;
+	co->output_hot[co->output_hot_count++] = id;
+}
+
+void jr_coord_output_cap(struct jr_coordinator *co, struct cmd_job *job)
+{
+	uint64_t cap = jr_coord_output_cap_of(co, job);
+
+	if (co->out_dirfd < 0 || cap == UINT64_MAX)
+		return;
+	if (jr_outdir_cap_job(co->out_dirfd, job->id, cap) == 1) {
+		co->output_cuts++;
+		if (job->phase == CMD_RUNNING)
+			make_hot(co, job->id, jr_now_realtime_ns());
+		if (!job->output_truncated) {
+			job->output_truncated = true;
+			jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, true);
+		}
+	}
+}
+
+/* At the job's end: also a cut made before a restart (its .trunc). */
+void jr_coord_output_cap_final(struct jr_coordinator *co, struct cmd_job *job)
+{
+	jr_coord_output_cap(co, job);
+	if (!job->output_truncated && co->out_dirfd >= 0 &&
+	    jr_outdir_truncated(co->out_dirfd, job->id)) {
+		job->output_truncated = true;
+		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, true);
+	}
+}
+
+static void check_hot(struct jr_coordinator *co, uint64_t now)
+{
+	uint32_t kept = 0;
+
+	if (co->output_hot_count == 0 || now < co->output_hot_at_ns)
+		return;
+	for (uint32_t i = 0; i < co->output_hot_count; i++) {
+		struct cmd_job *job = jr_coord_job_of(co, co->output_hot[i]);
+		if (!job || job->phase != CMD_RUNNING)
+			continue;	/* ended: its last cut was made then */
+		co->output_hot[kept++] = co->output_hot[i];
+	}
+	co->output_hot_count = kept;
+	for (uint32_t i = 0; i < kept; i++)
+		jr_coord_output_cap(co, jr_coord_job_of(co, co->output_hot[i]));
+	co->output_hot_at_ns = now + JR_OUTPUT_HOT_MS * JR_NS_PER_MS;
+}
+
+void jr_coord_output_check(struct jr_coordinator *co, uint64_t now)
+{
+	if (co->running_count == 0 || co->max_output == UINT64_MAX) {
+		co->output_check_at_ns = JR_TIME_NEVER;
+		co->output_hot_count = 0;
+		return;
+	}
+	check_hot(co, now);
+	if (co->output_check_at_ns != JR_TIME_NEVER && now < co->output_check_at_ns)
+		return;
+	/* A slice at a time (two fstatat a job, ~1 us each): state_lock is
+	 * held for about a millisecond at most, and each job is looked at
+	 * every JR_OUTPUT_CHECK_MS whatever the number running. */
+	uint32_t n = co->running_count < JR_OUTPUT_SLICE ? co->running_count : JR_OUTPUT_SLICE;
+	for (uint32_t k = 0; k < n; k++) {
+		if (co->output_cursor >= co->running_count)
+			co->output_cursor = 0;
+		struct cmd_job *job = co->running[co->output_cursor++];
+		if (job->phase == CMD_RUNNING && !job->external)
+			jr_coord_output_cap(co, job);
+	}
+	co->output_check_at_ns = now + JR_OUTPUT_CHECK_MS * JR_NS_PER_MS * n / co->running_count;
+}
+
+uint64_t jr_coord_output_next_ns(const struct jr_coordinator *co)
+{
+	uint64_t at = co->output_check_at_ns == JR_TIME_NEVER ? 0 : co->output_check_at_ns;
+
+	if (co->running_count == 0 || co->max_output == UINT64_MAX)
+		return JR_TIME_NEVER;
+	if (co->output_hot_count && co->output_hot_at_ns < at)
+		at = co->output_hot_at_ns;
+	return at;	/* 0: a job started since the last look is due now */
+}
+
+/* A finished job restored from before: its record is written by nobody
+ * any more, so the mark goes in with an atomic or. */
+static void sweep_mark(struct jr_coordinator *co, jr_job_id id)
+{
+	struct jr_slot *s = &co->region->slots[(uint32_t)id];
+	uint64_t ref = jr_slot_get(s->arg);
+	struct jr_job_info info;
+
+	if (ref == 0 || ref * 16 >= co->region->hdr->arena_bytes ||
+	    jr_jobtab_snapshot(co->region, id, &info) < 0 || !info.is_command ||
+	    info.state < JR_JOB_SUCCEEDED)
+		return;
+	jr_fetch_or_acq_rel(&jr_cmd_record(co->region, (uint32_t)ref)->flags, JR_REC_OUTPUT_CUT);
+}
+
+static void *sweep(void *arg)
+{
+	struct jr_coordinator *co = arg;
+	int fd = openat(co->out_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct jr_job_info info;
+	struct dirent *e;
+
+	pthread_setname_np(pthread_self(), "jr-out-sweep");
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		enum jr_outdir_file which;
+		uint64_t id;
+		if (!jr_outdir_parse(e->d_name, &id, &which))
+			continue;
+		if ((uint32_t)id >= co->region->hdr->capacity ||
+		    jr_jobtab_snapshot(co->region, id, &info) < 0 || !info.is_command) {
+			if (unlinkat(co->out_dirfd, e->d_name, 0) == 0)
+				co->swept++;
+		} else if (which == JR_OUT_TRUNCATED) {
+			sweep_mark(co, id);
+		}
+	}
+	closedir(d);
+	return NULL;
+}
+
+void jr_coord_output_sweep_start(struct jr_coordinator *co)
+{
+	if (co->out_dirfd < 0 || co->sweep_started)
+		return;
+	co->sweep_started = pthread_create(&co->sweep_thread, NULL, sweep, co) == 0;
+}
+
+void jr_coord_output_sweep_join(struct jr_coordinator *co)
+{
+	if (co->sweep_started)
+		pthread_join(co->sweep_thread, NULL);
+	co->sweep_started = false;
+}
+
+void jr_coord_output_unmark(struct jr_coordinator *co, jr_job_id id)
+{
+	char name[JR_OUTDIR_NAME_MAX];
+
+	if (co->out_dirfd < 0)
+		return;
+	jr_outdir_name(id, JR_OUT_TRUNCATED, name);
+	unlinkat(co->out_dirfd, name, 0);
 }
 
 void jr_coord_output_paths(const struct jr_coordinator *co, jr_job_id id, char *out,

@@ -70,6 +70,8 @@ struct cmd_job {
 	uint64_t timeout_ns;
 	bool use_umask;
 	uint16_t umask;
+	bool output_truncated;		/* this attempt's output was cut at max_output */
+	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
 	uint64_t start_ticks;		/* with child.pid: which process it is */
@@ -134,6 +136,12 @@ struct ext_list {
 	uint32_t count;
 };
 
+/* How often running jobs' output files are measured against their cap. */
+#define JR_OUTPUT_CHECK_MS 200
+#define JR_OUTPUT_SLICE 512u	/* jobs looked at in one turn, at most */
+#define JR_OUTPUT_HOT_MS 20	/* how often a job cut already is looked at */
+#define JR_OUTPUT_HOT_MAX 16u	/* such jobs, at most (the rest every 200 ms) */
+
 struct jr_coordinator {
 	struct jr_region *region;	/* the engine's (jr_coord_host) */
 	const struct jr_topology *topo;
@@ -167,8 +175,23 @@ struct jr_coordinator {
 	uint64_t outstanding;		/* submitted, not yet final */
 	struct jr_worker_rec *rec;	/* its succeeded/failed counters */
 	uint32_t id;			/* worker id recorded in executions */
-	char state_dir[200];
+	char state_dir[200];		/* where output files go (outdir.h) */
 	bool state_dir_made;		/* under lock */
+	int out_dirfd;			/* state_dir, opened and checked once made;
+					 * -1 before: set under lock before any job
+					 * can start, read by any thread after */
+	/* Output caps (jr_engine_opts.max_output_bytes): running jobs' files
+	 * are measured every JR_OUTPUT_CHECK_MS and cut back to their cap. */
+	uint64_t max_output;		/* bytes; UINT64_MAX: none */
+	uint64_t output_check_at_ns;	/* the next look; JR_TIME_NEVER: none due */
+	uint32_t output_cursor;		/* the next running job to look at */
+	jr_job_id output_hot[JR_OUTPUT_HOT_MAX];	/* running jobs cut already: looked at often */
+	uint32_t output_hot_count;
+	uint64_t output_hot_at_ns;
+	uint64_t output_cuts;		/* files cut, counted */
+	pthread_t sweep_thread;		/* after a restore: files of jobs gone */
+	bool sweep_started;
+	uint64_t swept;			/* files it removed */
 	struct jr_cap_names caps;
 	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
 	uint64_t kill_grace_ns;
@@ -233,8 +256,35 @@ void jr_coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
 /* The live coordinator record behind a job id, or NULL. */
 struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id);
 
-/* Under co->lock. 0 or -errno. */
+/* The output directory made (if missing), opened and checked
+ * (outdir.h): co->out_dirfd. Under co->lock. 0 or -errno (-EPERM: owned
+ * by another uid, -EACCES: writable by group or others, -ELOOP: a link). */
 int jr_coord_make_state_dir(struct jr_coordinator *co);
+
+
+/* A job's cap: its own, at most the engine's. */
+uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cmd_job *job);
+/* Cut the job's output files back to its cap; the first cut marks it
+ * (JR_REC_OUTPUT_CUT and the .trunc file). Under state_lock. */
+void jr_coord_output_cap(struct jr_coordinator *co, struct cmd_job *job);
+/* As jr_coord_output_cap(), at the job's end: a cut made before a
+ * restart (its .trunc file) marks it too. */
+void jr_coord_output_cap_final(struct jr_coordinator *co, struct cmd_job *job);
+/* Every running job's, once JR_OUTPUT_CHECK_MS has passed since the last
+ * look (co->output_check_at_ns). Under state_lock. */
+void jr_coord_output_check(struct jr_coordinator *co, uint64_t now);
+/* After a restore: a thread removes the output files of every job no
+ * longer in the table (aged out while the engine was away, or never
+ * acknowledged) and marks finished jobs whose .trunc file is there.
+ * jr_coord_output_sweep_join() waits for it (before the coordinator
+ * goes). */
+void jr_coord_output_sweep_start(struct jr_coordinator *co);
+void jr_coord_output_sweep_join(struct jr_coordinator *co);
+/* When the output checks are due next: JR_TIME_NEVER (no running job, or
+ * no cap), 0 (now), or a CLOCK_REALTIME time. */
+uint64_t jr_coord_output_next_ns(const struct jr_coordinator *co);
+/* Remove the job's .trunc mark (a new attempt). */
+void jr_coord_output_unmark(struct jr_coordinator *co, jr_job_id id);
 
 /* Give a command job's slot back to the free ring. While a restore runs
  * the ring holds none of the untouched slots yet, so a slot freed then

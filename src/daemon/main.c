@@ -36,6 +36,7 @@
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
+#include "exec/outdir.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_IN_USE = 3 };
 
@@ -59,6 +60,9 @@ struct daemon_opts {
 	char cgroup_name[24];
 	char *keeper_argv[14];
 	char job_fd_limit[24];		/* the soft RLIMIT_NOFILE jobs get */
+	bool output_dir_given;		/* --output-dir */
+	int output_dirfd;		/* opened and checked (exec/outdir.h) */
+	uint64_t output_reserve;	/* --output-reserve */
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -119,6 +123,12 @@ static void usage(FILE *f)
 "  --snapshot-every SIZE  compact once the journal grew by this (default 256M)\n"
 "  --retain-finished N    finished jobs kept across restarts, newest first (default 1000000)\n"
 "  --retain-age DURATION  finished jobs older than this are dropped (default 7d; 0: keep)\n"
+"  --output-dir DIR       where job output files go (default STATE-DIR/output); owned by\n"
+"                         the daemon's user, not writable by group or others\n"
+"  --max-output SIZE      each job's stdout and stderr are cut to this (default 1G;\n"
+"                         none: no cap); a job's \"max_output\" may only lower it\n"
+"  --output-reserve SIZE  refuse submissions (507) while the output directory's disk\n"
+"                         has less free than this (default 1%% of it, at most 256M)\n"
 "  --foreground           stay in the foreground (always; for init systems)\n"
 "  --help, --version\n");
 }
@@ -182,6 +192,7 @@ enum {
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
+	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE,
 };
 
 static const struct option long_opts[] = {
@@ -201,7 +212,8 @@ static const struct option long_opts[] = {
 	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
 	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
 	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { "private", 0, NULL, O_PRIVATE },
-	{ NULL, 0, NULL, 0 },
+	{ "output-dir", 1, NULL, O_OUTPUT_DIR }, { "max-output", 1, NULL, O_MAX_OUTPUT },
+	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -236,6 +248,24 @@ static bool apply_journal_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_RETAIN_AGE:
 		return jr_parse_duration_ms(arg, &v) == 0 &&
 		       ((d->keep.max_age_ns = v * JR_NS_PER_MS), true);
+	}
+	return false;
+}
+
+/* Where job output goes and how much of it. */
+static bool apply_output_opt(struct daemon_opts *d, int c, const char *arg)
+{
+	switch (c) {
+	case O_OUTPUT_DIR:
+		d->output_dir_given = true;
+		return *arg == '/' &&
+		       (size_t)snprintf(d->output_dir, sizeof(d->output_dir), "%s", arg) < 200;
+	case O_MAX_OUTPUT:	/* "none": no cap (the engine's UINT64_MAX) */
+		if (strcmp(arg, "none") == 0)
+			return (d->engine.max_output_bytes = UINT64_MAX), true;
+		return jr_parse_size_bytes(arg, &d->engine.max_output_bytes) == 0 &&
+		       d->engine.max_output_bytes > 0;
+	case O_OUTPUT_RESERVE: return jr_parse_size_bytes(arg, &d->output_reserve) == 0;
 	}
 	return false;
 }
@@ -278,6 +308,8 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_PAUSED: d->paused = true; return true;
 	case O_PRIVATE: d->private_jobs = true; return true;
 	case O_FOREGROUND: return true;
+	case O_OUTPUT_DIR: case O_MAX_OUTPUT: case O_OUTPUT_RESERVE:
+		return apply_output_opt(d, c, arg);
 	}
 	return apply_journal_opt(d, c, arg);
 }
@@ -298,6 +330,9 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 					    .segment_bytes = 64 * JR_MIB };
 	d->snapshot_every = 256 * JR_MIB;
 	d->keep = (struct retention){ 1000000, 7 * 86400 * JR_NS_PER_SEC };
+	d->engine.max_output_bytes = JR_MAX_OUTPUT_DEFAULT;
+	d->output_reserve = UINT64_MAX;	/* 1% of the disk, at most 256M (output.h) */
+	d->output_dirfd = -1;
 	default_paths(d);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == O_HELP) {
@@ -357,13 +392,21 @@ static int prepare_dirs(struct daemon_opts *d)
 		fprintf(stderr, "jobringd: cannot create %s: %s\n", d->state_dir, strerror(-rc));
 		return rc;
 	}
-	snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
+	if (!d->output_dir_given)
+		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);
 	/* Root's jobs run as their users, who read their output through the
 	 * daemon (GET /jobs/{id}/logs); the files are theirs, the directory
 	 * root's. */
-	if ((rc = mkdir_p(d->output_dir, 0711)) < 0)
+	if ((rc = mkdir_p(d->output_dir, 0711)) < 0) {
 		fprintf(stderr, "jobringd: cannot create %s: %s\n", d->output_dir, strerror(-rc));
+		return rc;
+	}
+	/* Files are created in it by name (openat): nobody else may be able
+	 * to put a link or a file there first. */
+	if ((rc = jr_outdir_open(d->output_dir, /* create */ false, 0, &d->output_dirfd)) < 0)
+		fprintf(stderr, "jobringd: output directory %s refused: %s\n", d->output_dir,
+			jr_outdir_strerror(rc));
 	return rc;
 }
 
@@ -571,6 +614,7 @@ static void daemon_tick(void *ctx, uint64_t now_ns)
 	struct daemon *dm = ctx;
 
 	api_tick(&dm->api, now_ns);
+	output_space_check(&dm->st.output, jr_now_monotonic_ns());
 	durable_turn(dm->durable, now_ns);
 	notify_tick(now_ns);
 	if (dm->draining)
@@ -664,6 +708,11 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		return EXIT_RUNTIME;
 	}
 	dm.st.private_jobs = d->private_jobs;
+	dm.st.output = (struct output_space){ .dirfd = d->output_dirfd, .dir = d->output_dir,
+					      .reserve_bytes = d->output_reserve,
+					      .reserve_auto = d->output_reserve == UINT64_MAX,
+					      .max_output_bytes = d->engine.max_output_bytes };
+	output_space_check(&dm.st.output, jr_now_monotonic_ns());
 	rc = recover_apply(rec, &dm.st, du, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {

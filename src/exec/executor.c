@@ -25,6 +25,7 @@
 #include "base/common.h"
 #include "base/lock.h"
 #include "exec/executor.h"
+#include "exec/outdir.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
@@ -369,9 +370,12 @@ static int user_groups(uid_t uid, gid_t gid, gid_t *out)
 	return n;
 }
 
+/* Relative to the output directory (outdir.h): created afresh whatever
+ * was planted at its name, O_APPEND so that the coordinator's cut at the
+ * job's output cap leaves no hole. */
 static int open_output(const char *path, const struct jr_exec_spec *s)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = jr_outdir_create(s->output_dir_fd > 0 ? s->output_dir_fd : AT_FDCWD, path);
 
 	if (fd >= 0 && s->set_ids && fchown(fd, s->uid, s->gid) < 0) {
 		int err = errno;
@@ -386,7 +390,7 @@ static int open_fds(const struct jr_exec_spec *s, struct child_args *a, int prog
 {
 	a->fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	a->fds[1] = open_output(s->stdout_path, s);
-	a->fds[2] = open_output(s->stderr_path, s);
+	a->fds[2] = a->fds[1] < 0 ? -1 : open_output(s->stderr_path, s);
 	a->fds[3] = progress_write;
 	return a->fds[0] < 0 || a->fds[1] < 0 || a->fds[2] < 0 ? -errno : 0;
 }

@@ -37,8 +37,10 @@ struct jr_exec_spec {
 	char *const *argv;		/* argv[0] is run as given or found in envp's PATH */
 	char *const *envp;		/* the whole environment */
 	const char *cwd;		/* NULL: inherit */
-	const char *stdout_path;	/* created or truncated, 0644 */
+	const char *stdout_path;	/* created afresh, appended to, 0644 */
 	const char *stderr_path;
+	int output_dir_fd;		/* > 0: the two above are names in it (outdir.h);
+					 * 0 or -1: paths */
 	const uint64_t *cpu_mask;	/* JR_EXEC_CPU_WORDS words; NULL: no binding */
 	const uint64_t *node_mask;	/* JR_EXEC_NODE_WORDS words; NULL: no memory binding */
 	bool use_umask;

@@ -38,6 +38,7 @@
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
+#include "exec/outdir.h"
 
 #define BUCKETS 4096u
 #define COLLECT_CHECK_MS 1000	/* state directory, idle exit */
@@ -318,6 +319,36 @@ static void cgroup_changed(struct keeper *k, struct kjob *j)
 
 /* --- spawning ------------------------------------------------------------------------------ */
 
+/* The SPAWN names the output files by path, in one directory: that
+ * directory is opened and checked (outdir.h) for this spawn, and the files
+ * are created in it by name, so that no later component is walked. */
+static int output_dir(struct kp_spawn_view *v, struct jr_exec_spec *s)
+{
+	const char *slash = strrchr(v->out, '/'), *eslash = strrchr(v->err, '/');
+	char dir[512];
+	int rc;
+
+	s->stdout_path = v->out;
+	s->stderr_path = v->err;
+	s->output_dir_fd = -1;
+	if (!slash || !eslash || slash - v->out != eslash - v->err ||
+	    memcmp(v->out, v->err, (size_t)(slash - v->out)) != 0)
+		return 0;	/* not in one directory: paths as given */
+	if ((size_t)(slash - v->out) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, v->out, (size_t)(slash - v->out));
+	dir[slash - v->out] = '\0';
+	rc = jr_outdir_open(*dir ? dir : "/", /* create */ false, 0, &s->output_dir_fd);
+	if (rc < 0) {
+		klog("output directory %s: %s", dir, jr_outdir_strerror(rc));
+		s->output_dir_fd = -1;
+		return rc;
+	}
+	s->stdout_path = slash + 1;
+	s->stderr_path = eslash + 1;
+	return 0;
+}
+
 static void spawn_one(struct keeper *k, struct kjob *j)
 {
 	struct kp_spawn_view v;
@@ -331,8 +362,12 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 	s.argv = v.argv;
 	s.envp = v.envp;
 	s.cwd = *v.cwd ? v.cwd : NULL;
-	s.stdout_path = v.out;
-	s.stderr_path = v.err;
+	rc = output_dir(&v, &s);
+	if (rc < 0) {
+		j->spawn_err = -rc;
+		jr_kp_spawn_view_free(&v);
+		return;
+	}
 	s.cpu_mask = v.cpus ? v.cpu_mask : NULL;
 	s.node_mask = v.nodes ? v.node_mask : NULL;
 	s.use_umask = v.head.flags & KP_SPAWN_UMASK;
@@ -354,6 +389,8 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 	}
 	set_alloc(j, v.alloc, v.head.alloc_len);
 	j->start_ns = v.head.start_ns;
+	if (s.output_dir_fd > 0)
+		close(s.output_dir_fd);
 	jr_kp_spawn_view_free(&v);
 }
 

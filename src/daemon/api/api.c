@@ -46,13 +46,25 @@ static bool admitted(struct api *a, const struct route *r, const struct request 
 {
 	struct route_record rec;
 
-	if (!(r->flags & ROUTE_ADMIT) || !a->durable || durable_writable(a->durable))
+	if (!(r->flags & ROUTE_ADMIT))
+		return true;
+	if (a->durable && !durable_writable(a->durable)) {
+		r->record(req, &rec);
+		if (!durable_admit(a->durable, rec.bytes, res)) {
+			a->count.rejected += rec.jobs;
+			return false;
+		}
+	}
+	if (!a->st->output.full)	/* the output directory's disk (output.h) */
 		return true;
 	r->record(req, &rec);
-	if (durable_admit(a->durable, rec.bytes, res))
+	if (rec.jobs == 0)
 		return true;
 	a->count.rejected += rec.jobs;
-	return false;
+	return reply_error(res, 507, "output_full",
+			   "the output directory %s has %llu MiB free, under --output-reserve: "
+			   "nothing was submitted; retry when space is freed", a->st->output.dir,
+			   (unsigned long long)(a->st->output.free_bytes >> 20));
 }
 
 /* What the answer promises is journaled: it goes once durable. */

@@ -34,6 +34,19 @@ static void exec_json(struct api *a, cJSON *o)
 	cJSON_AddNumberToObject(k, "lost", (double)x.lost);
 }
 
+/* The output directory (daemon/state/output.h). */
+static void output_json(const struct output_space *out, cJSON *o)
+{
+	cJSON *d = cJSON_AddObjectToObject(o, "output");
+
+	cJSON_AddStringToObject(d, "dir", out->dir ? out->dir : "");
+	cJSON_AddNumberToObject(d, "free_bytes", (double)out->free_bytes);
+	cJSON_AddNumberToObject(d, "total_bytes", (double)out->total_bytes);
+	cJSON_AddNumberToObject(d, "reserve_bytes", (double)out->reserve_bytes);
+	cJSON_AddNumberToObject(d, "max_output_bytes", (double)out->max_output_bytes);
+	cJSON_AddBoolToObject(d, "full", out->full);
+}
+
 void api_health(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -54,6 +67,7 @@ void api_health(struct api *a, struct api_call *c)
 	cJSON_AddBoolToObject(o, "draining", a->status.draining);
 	cJSON_AddBoolToObject(o, "snapshotting", a->status.snapshotting);
 	exec_json(a, o);
+	output_json(&a->st->output, o);
 	reply_json(c->res, 200, o);
 }
 

@@ -18,6 +18,7 @@
 #include "base/common.h"
 #include "base/lock.h"
 #include "daemon/durable/snapshot.h"
+#include "exec/outdir.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops
@@ -304,6 +305,8 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		return 0;
 	if (job_state_final(info.state) && finished_ns(&info) < s->cutoff) {
 		submitted_forget(side);	/* its JSON leaves memory too */
+		if (s->st->output.dirfd > 0)	/* and its output the disk */
+			jr_outdir_remove_job(s->st->output.dirfd, lv->id);
 		s->aged_out++;
 		return 0;
 	}

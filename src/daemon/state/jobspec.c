@@ -345,6 +345,10 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return parse_text(v, "cwd", 4096, &js->spec.cwd, err);
 	if (strcmp(k, "payload") == 0)
 		return true;	/* kept with the job for its worker */
+	if (strcmp(k, "max_output") == 0)	/* the engine keeps it under --max-output */
+		return parse_memory(v, &js->spec.max_output_bytes, err) &&
+		       (js->spec.max_output_bytes > 0 ||
+			fail(err, 422, "invalid_value", "max_output must be above 0"));
 	return fail(err, 422, "unknown_field", "unknown field: %s", k);
 }
 

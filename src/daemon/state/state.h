@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/workers.h"
 
@@ -22,6 +23,7 @@ struct state {
 	const char *local_capabilities;	/* labels this host offers ("" if none) */
 	uint64_t started_ns;		/* CLOCK_REALTIME */
 	bool private_jobs;		/* --private: others' jobs hidden (view.h) */
+	struct output_space output;	/* set by main.c after state_init */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */

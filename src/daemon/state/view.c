@@ -180,6 +180,7 @@ cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	cJSON_AddNumberToObject(o, "signal", info->exec.signal);
+	cJSON_AddBoolToObject(o, "output_truncated", info->exec.output_truncated);
 	cJSON_AddNumberToObject(o, "progress", info->progress);
 	cJSON_AddNumberToObject(o, "uid", info->owner_uid);
 	return o;
@@ -211,6 +212,7 @@ cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
 	else
 		cJSON_AddNullToObject(o, "result");
 	add_reason(o, info);
+	cJSON_AddBoolToObject(o, "output_truncated", info->exec.output_truncated);
 	cJSON_AddNumberToObject(usage, "max_rss_kib", (double)info->exec.max_rss_kib);
 	cJSON_AddNumberToObject(usage, "user_us", (double)info->exec.user_us);
 	cJSON_AddNumberToObject(usage, "system_us", (double)info->exec.system_us);
