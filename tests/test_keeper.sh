@@ -41,8 +41,8 @@ start_daemon --topology "$wide"
 for i in $(seq 0 199); do
 	case $((i % 4)) in
 	0) echo '{"command":["sh","-c","echo pid $$; sleep 4; exit 3"]}' ;;	# ends during the outage
-	1) echo '{"command":["sh","-c","echo pid $$; sleep 14; exit 4"]}' ;;
-	*) echo '{"command":["sh","-c","echo pid $$; sleep 14"],"timeout":"1h"}' ;;
+	1) echo '{"command":["sh","-c","echo pid $$; sleep 24; exit 4"]}' ;;
+	*) echo '{"command":["sh","-c","echo pid $$; sleep 24"],"timeout":"1h"}' ;;
 	esac
 done >"$tmp/b200"
 body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b200" http://x/jobs/batch)
@@ -80,7 +80,7 @@ check "/health says 150 running" running_is 150
 grep -q '200 of them running when the daemon stopped: 150 taken back, 50 had ended meanwhile, 0 lost' \
 	"$tmp/daemon.log"
 check "the log says what was taken back" [ $? = 0 ]
-check "all end" wait_until 20 running_is 0
+check "all end" wait_until 40 running_is 0
 bad=0
 for i in "${!ids[@]}"; do
 	id=${ids[$i]}
