@@ -87,7 +87,11 @@ static int open_component(int dir_fd, const char *name, bool last, mode_t mode, 
 		if (fd < 0)
 			return fd;
 	} else if (fd < 0) {
-		return refuse(err, NULL, "cannot be opened", -errno);
+		rc = -errno;	/* EACCES: whose is it? */
+		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !trusted_owner(st.st_uid, !last || (flags & JR_SAFEDIR_OWNER_ROOT)))
+			return refuse(err, &st, "owned by another user", -EPERM);
+		return refuse(err, NULL, "cannot be opened", rc);
 	}
 	rc = check_dir(fd, last, flags, err);
 	if (rc < 0) {

@@ -358,11 +358,11 @@ static bool absolute(char *path, size_t size)
 /* path made (missing components with mode) and checked: ours, not
  * writable by others, no link another user could have planted
  * (safedir.h). Its descriptor, or -errno after saying why. */
-static int checked_dir(const char *what, const char *path, mode_t mode)
+static int checked_dir(const char *what, const char *path, mode_t mode, unsigned flags)
 {
 	struct jr_safedir_error err;
 	char msg[600];
-	int fd = jr_safedir_open(path, mode, JR_SAFEDIR_CREATE, &err);
+	int fd = jr_safedir_open(path, mode, JR_SAFEDIR_CREATE | flags, &err);
 
 	if (fd < 0)
 		fprintf(stderr, "jobringd: refusing the %s %s: %s\n", what, path,
@@ -370,18 +370,20 @@ static int checked_dir(const char *what, const char *path, mode_t mode)
 	return fd;
 }
 
-static int checked_dir_close(const char *what, const char *path, mode_t mode)
+static int checked_dir_close(const char *what, const char *path, mode_t mode, unsigned flags)
 {
-	int fd = checked_dir(what, path, mode);
+	int fd = checked_dir(what, path, mode, flags);
 
 	if (fd >= 0)
 		close(fd);
 	return fd < 0 ? fd : 0;
 }
 
-/* The socket's directory (reachable by others when the socket's mode
- * lets them in), the state directory (held open: the lock file is opened
- * in it), its journal and output directories. */
+/* The socket's directory (made reachable by others when the socket's
+ * mode lets them in; one of root's, or a sticky one like /tmp, will do:
+ * nobody else can replace the socket there, and the CLI checks whose it
+ * is), the state directory (held open: the lock file is opened in it),
+ * its journal and output directories (ours and private). */
 static int prepare_dirs(struct daemon_opts *d)
 {
 	char parent[256];
@@ -397,18 +399,19 @@ static int prepare_dirs(struct daemon_opts *d)
 	*slash = '\0';
 	if (slash != parent &&
 	    (rc = checked_dir_close("socket directory", parent,
-				    (d->server.mode & 0077) ? 0755 : 0700)) < 0)
+				    (d->server.mode & 0077) ? 0755 : 0700,
+				    JR_SAFEDIR_OWNER_ROOT | JR_SAFEDIR_STICKY_OK)) < 0)
 		return rc;
-	if ((d->state_fd = checked_dir("state directory", d->state_dir, 0700)) < 0)
+	if ((d->state_fd = checked_dir("state directory", d->state_dir, 0700, 0)) < 0)
 		return d->state_fd;
 	snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);
-	if ((rc = checked_dir_close("journal directory", d->journal_dir, 0700)) < 0)
+	if ((rc = checked_dir_close("journal directory", d->journal_dir, 0700, 0)) < 0)
 		return rc;
 	/* Root's jobs run as their users, who read their output through the
 	 * daemon (GET /jobs/{id}/logs); the files are theirs, the directory
 	 * root's. */
-	return checked_dir_close("output directory", d->output_dir, 0711);
+	return checked_dir_close("output directory", d->output_dir, 0711, 0);
 }
 
 /* Command jobs running now (local and external). */
