@@ -360,7 +360,7 @@ static void test_output_cap_and_directory(void **state)
 	assert_int_equal(chmod(open_dir, 0777), 0);
 	o.state_dir = open_dir;
 	assert_int_equal(jr_engine_open(&e, &o), 0);
-	assert_int_equal(jr_command_submit(e, &t, NULL), -EACCES);
+	assert_int_equal(jr_command_submit(e, &t, NULL), -EPERM);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 	rmdir(open_dir);
 }

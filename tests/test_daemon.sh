@@ -259,6 +259,15 @@ stop_daemon
 # --- uid separation -------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/dev/null; then
 	for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
+	# The other users must reach the programs and the jobs' cwd (the
+	# CLI's) from any checkout, one in a directory they cannot enter
+	# included (a clone in /root or under mktemp -d): copies in a 0755
+	# directory, and a 0755 directory to work in.
+	mkdir -m 755 "$tmp/bin" "$tmp/work"
+	cp "$daemon" "$cli" "$tmp/bin/"
+	daemon=$tmp/bin/jobringd
+	cli=$tmp/bin/jobring
+	cd "$tmp/work" || exit 1
 	start_daemon --socket-mode 0666
 	ua=$(id -u jrtest_a)
 	jid=$(runuser -u jrtest_a -- env JOBRING_SOCKET="$sock" "$cli" submit -- sh -c 'id -u; id -g')

@@ -144,7 +144,7 @@ refused() {	# refused DIR WORDS: the daemon will not start on it, and says why
 }
 mkdir -m 0777 "$tmp/open"
 chmod 0777 "$tmp/open"
-check "a 0777 output dir is refused" refused "$tmp/open" "writable by its group or by others"
+check "a 0777 output dir is refused" refused "$tmp/open" "writable by group or others"
 ln -s "$tmp/elsewhere" "$tmp/link"
 check "a link as output dir is refused" refused "$tmp/link" "symbolic link"
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null; then

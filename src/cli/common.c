@@ -9,9 +9,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/common.h"
+#include "base/safedir.h"
 #include "cli/cli.h"
+
+/* Is the socket at path one we may talk to? Another user who can put a
+ * socket where we look could answer in the daemon's name (take the
+ * commands, print forged ids): the directory must be root's or ours and
+ * writable by nobody else (unless sticky, as /tmp is), the socket root's
+ * or ours, none of it a link another user owns. This holds for a path
+ * given with --socket or $JOBRING_SOCKET too: a root daemon's shared
+ * socket (/run/jobring/jobring.sock) is root's. 0, or -EPERM after
+ * saying why; a path that cannot be examined (missing, too long) is left
+ * for the connection to report. */
+static int check_socket(const char *path)
+{
+	struct jr_safedir_error err;
+	char dir[PATH_MAX], cwd[PATH_MAX], msg[700];
+	const char *slash = strrchr(path, '/');
+	int fd, rc, len = slash ? (int)(slash - path) : 0;
+
+	if (path[0] == '/')
+		rc = snprintf(dir, sizeof(dir), "%.*s", len, path);
+	else if (getcwd(cwd, sizeof(cwd)))	/* relative: from where we are */
+		rc = snprintf(dir, sizeof(dir), "%s/%.*s", cwd, len, path);
+	else
+		return 0;
+	if (rc < 0 || (size_t)rc >= sizeof(dir))
+		return 0;
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), "/");
+	fd = jr_safedir_open(dir, 0, JR_SAFEDIR_OWNER_ROOT | JR_SAFEDIR_STICKY_OK, &err);
+	if (fd >= 0) {
+		rc = jr_safedir_check_entry(fd, slash ? slash + 1 : path, /* owner_root */ true,
+					    &err);
+		close(fd);
+	} else {
+		rc = fd;
+	}
+	if (rc != -EPERM && rc != -ELOOP)
+		return 0;
+	fprintf(stderr, "jobring: refusing the socket %s: %s\n", path,
+		jr_safedir_describe(rc, &err, msg, sizeof(msg)));
+	return -EPERM;
+}
 
 bool cli_connect(struct cli *c)
 {
@@ -22,6 +65,8 @@ bool cli_connect(struct cli *c)
 	if (!c->socket)
 		c->socket = jr_client_default_socket(c->default_socket,
 						     sizeof(c->default_socket));
+	if (check_socket(c->socket) < 0)
+		return false;
 	rc = jr_client_open(&c->client, c->socket);
 	if (rc < 0) {
 		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", c->socket,

@@ -15,6 +15,7 @@
 
 struct submit_opts {
 	cJSON *tmpl;		/* the fields every job gets */
+	const char *export;	/* --export: ALL (default), NONE or a list */
 	const char *file;
 	size_t batch_size;
 	bool quiet;
@@ -33,7 +34,9 @@ static void submit_usage(FILE *f)
 "  -r, --retries N       retries after a failure (default 0)\n"
 "  -t, --timeout DUR     time limit, e.g. 90, 30m, 2h\n"
 "  -n, --name NAME       -q, --queue NAME\n"
-"  -e, --env K=V         environment variable for the job (repeatable)\n"
+"  -e, --env K=V         environment variable for the job (repeatable; wins over --export)\n"
+"      --export=WHAT     this environment sent with the job: ALL (default), NONE, or\n"
+"                        VAR,VAR=value,... (only those; ALL in the list adds the rest)\n"
 "      --at TIME         start no earlier than TIME (RFC 3339)\n"
 "      --resource K=N    a counted resource (repeatable), e.g. licenses=1\n"
 "      --external        for an external worker, not this host's executor\n"
@@ -107,7 +110,7 @@ static bool check_units(int opt, const char *arg)
 	return jr_parse_rfc3339_ns(arg, &v) == 0;
 }
 
-enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE };
+enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE, O_EXPORT };
 
 static bool apply(struct submit_opts *s, int opt, char *arg)
 {
@@ -130,6 +133,7 @@ static bool apply(struct submit_opts *s, int opt, char *arg)
 	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10); return s->batch_size > 0;
 	case O_QUIET: s->quiet = true; return true;
 	case O_FILE: s->file = arg; return true;
+	case O_EXPORT: s->export = arg; return *arg != '\0';
 	}
 	return false;
 }
@@ -143,6 +147,7 @@ static int parse(struct submit_opts *s, int argc, char **argv)
 		{ "env", 1, NULL, 'e' }, { "at", 1, NULL, O_AT }, { "external", 0, NULL, O_EXTERNAL },
 		{ "batch-size", 1, NULL, O_BATCH }, { "quiet", 0, NULL, O_QUIET },
 		{ "file", 1, NULL, O_FILE }, { "resource", 1, NULL, O_RESOURCE },
+		{ "export", 1, NULL, O_EXPORT },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -163,6 +168,64 @@ static int parse(struct submit_opts *s, int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+extern char **environ;
+
+/* NAME=value (or NAME and its value) into env unless set already: what
+ * was given explicitly (-e, then VAR=value) wins over what is inherited. */
+static void env_put(cJSON *env, const char *name, size_t len, const char *value)
+{
+	char key[256];
+
+	if (len == 0 || len >= sizeof(key))
+		return;
+	memcpy(key, name, len);
+	key[len] = '\0';
+	if (value && !cJSON_GetObjectItemCaseSensitive(env, key))
+		cJSON_AddStringToObject(env, key, value);
+}
+
+/* One item of an --export list; false if it is not NAME or NAME=value. */
+static bool export_item(cJSON *env, const char *item, bool *all)
+{
+	size_t len = strcspn(item, "=");
+
+	if (strcmp(item, "ALL") == 0)
+		*all = true;
+	else if (strcmp(item, "NONE") == 0 || item[0] == '\0')
+		return true;
+	else if (len == 0 || (item[0] >= '0' && item[0] <= '9') ||
+		 strspn(item, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			      "0123456789_") != len)
+		return false;
+	else
+		env_put(env, item, len, item[len] ? item + len + 1 : getenv(item));
+	return true;
+}
+
+/* --export (ALL unless told): the caller's environment, all of it or the
+ * variables named, into the jobs' "env" (as sbatch --export does; the
+ * daemon gives a job for another user none of its own). false on a bad
+ * list. */
+static bool export_env(cJSON *tmpl, const char *spec)
+{
+	cJSON *env = cJSON_GetObjectItem(tmpl, "env");
+	char *list = strdup(spec), *save = NULL;
+	bool all = false, ok = list != NULL;
+
+	if (!env)
+		env = cJSON_AddObjectToObject(tmpl, "env");
+	for (char *it = list ? strtok_r(list, ",", &save) : NULL; ok && it;
+	     it = strtok_r(NULL, ",", &save))
+		ok = export_item(env, it, &all);
+	for (char **e = environ; ok && all && e && *e; e++)
+		if (strchr(*e, '='))
+			env_put(env, *e, strcspn(*e, "="), strchr(*e, '=') + 1);
+	free(list);
+	if (!env->child)
+		cJSON_DeleteItemFromObject(tmpl, "env");
+	return ok;
 }
 
 static void add_cwd(cJSON *tmpl)
@@ -335,7 +398,11 @@ int cli_submit(struct cli *c, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	add_cwd(s.tmpl);
-	if (s.file && optind == argc) {
+	if (!export_env(s.tmpl, s.export ? s.export : "ALL")) {
+		fprintf(stderr, "jobring submit: bad --export: %s (ALL, NONE or VAR,VAR=value,...)\n",
+			s.export);
+		rc = CLI_USAGE;
+	} else if (s.file && optind == argc) {
 		rc = submit_file(c, &s);
 	} else if (!s.file && optind < argc) {
 		rc = submit_one(c, &s, argc - optind, argv + optind);

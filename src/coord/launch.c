@@ -1,8 +1,9 @@
 /*
  * launch.c - one attempt of a command job made ready to start: its
- * environment (the job's own variables first, then jobring's, then the
- * engine's), its output paths and cgroup name, and the masks that bind it
- * to its cores and NUMA nodes. See launch.h.
+ * environment (jobring's variables first, then the job's own, then the
+ * engine's, or for another uid its password entry's), its output paths
+ * and cgroup name, and the masks that bind it to its cores and NUMA
+ * nodes. See launch.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "base/common.h"
 #include "coord/coordinator.h"
 #include "coord/launch.h"
+#include "exec/userenv.h"
 
 /* Does one of the first `upto` entries set the variable entry sets? Only
  * the variables jobring and the job set are compared against: the
@@ -52,17 +54,36 @@ static uint32_t gpu_ids(const struct jr_coordinator *co, const struct jr_alloc *
 	return n;
 }
 
-/* Job's own variables first (they win), then its extras, then the
- * engine's environment. */
+/* What the job's environment starts from: the engine's own, or for a job
+ * run as another uid (a root daemon's user), never that (it is root's,
+ * and may hold its secrets) but the user's password entry's HOME, USER,
+ * LOGNAME, SHELL and a default PATH. Its entry count. */
+static size_t base_env(struct jr_coordinator *co, struct cmd_job *job, struct env_builder *b,
+		       char *const **out)
+{
+	size_t n = 0;
+
+	if (job->run_as_user && job->uid != co->uid) {
+		*out = b->user;
+		return jr_exec_user_env(job->uid, b->user_buf, sizeof(b->user_buf), b->user);
+	}
+	while (co->base_env[n])
+		n++;
+	*out = co->base_env;
+	return n;
+}
+
+/* jobring's variables first (they win), then the job's own (over the
+ * base: a user may set HOME or PATH, as Slurm lets them), then the base
+ * environment. */
 static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 			struct env_builder *b, const uint32_t *cores, uint32_t ncores)
 {
 	uint32_t gpus[64], ngpus = gpu_ids(co, job->sj.alloc, gpus, 64);
 	char list[400];
-	size_t base = 0;
+	char *const *from;
+	size_t base = base_env(co, job, b, &from);
 
-	while (co->base_env[base])
-		base++;
 	b->cap = base + 16;
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		b->cap++;
@@ -83,7 +104,7 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 		env_add(b, b->n, job->env[i]);
 	size_t set_by_us = b->n;
 	for (size_t i = 0; i < base; i++)
-		env_add(b, set_by_us, co->base_env[i]);
+		env_add(b, set_by_us, from[i]);
 	b->v[b->n] = NULL;
 	return b->v;
 }

@@ -8,11 +8,16 @@
 #define JR_COORD_LAUNCH_H
 
 #include "coord/state.h"
+#include "exec/userenv.h"
 
 struct env_builder {
 	char **v;
 	size_t n, cap;
 	char own[6][512];	/* the variables jobring sets */
+	/* A job for another uid: its password entry's variables instead of
+	 * the engine's environment. */
+	char *user[JR_USER_ENV_MAX];
+	char user_buf[2048];
 };
 
 struct cmd_launch {

@@ -7,12 +7,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/common.h"
+#include "base/safedir.h"
 #include "coord/coordinator.h"
 #include "coord/state.h"
 #include "exec/outdir.h"
@@ -176,17 +180,52 @@ void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
 
 /* --- the state directory and output paths ------------------------------------- */
 
+/* The default /tmp/jobring-PID was made by another user (or is shared):
+ * a private one made fresh instead, /tmp/jobring-PID-XXXXXX. */
+static int private_state_dir(struct jr_coordinator *co)
+{
+	char dir[sizeof(co->state_dir)];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/tmp/jobring-%d-XXXXXX", (int)getpid());
+	if (!mkdtemp(dir))
+		return -errno;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -EPERM;
+	memcpy(co->state_dir, dir, sizeof(dir));
+	return 0;
+}
+
 /* Created with the first command job, so that an engine running only
- * function jobs leaves nothing behind. Under co->lock. */
+ * function jobs leaves nothing behind. An absolute path is walked and
+ * checked (base/safedir.h): ours, not writable by others, no link on it
+ * another user could have planted; the default one, if refused, is
+ * replaced by a private one. Under co->lock. */
 int jr_coord_make_state_dir(struct jr_coordinator *co)
 {
-	int rc;
+	char def[sizeof(co->state_dir)];
+	int fd;
 
 	if (co->state_dir_made)
 		return 0;
-	rc = jr_outdir_open(co->state_dir, /* create */ true, 0700, &co->out_dirfd);
-	if (rc < 0)
-		return rc;
+	if (co->state_dir[0] != '/') {
+		fd = jr_outdir_open(co->state_dir, /* create */ true, 0700, &co->out_dirfd);
+		if (fd < 0)
+			return fd;
+		co->state_dir_made = true;
+		return 0;
+	}
+	fd = jr_safedir_open(co->state_dir, 0700, JR_SAFEDIR_CREATE, NULL);
+	snprintf(def, sizeof(def), "/tmp/jobring-%d", (int)getpid());
+	if ((fd == -EPERM || fd == -ELOOP) && strcmp(co->state_dir, def) == 0 &&
+	    private_state_dir(co) == 0) {
+		fd = open(co->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0)
+		return fd;
+	co->out_dirfd = fd;
 	co->state_dir_made = true;
 	return 0;
 }

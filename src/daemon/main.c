@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/safedir.h"
 #include "base/units.h"
 #include "daemon/api/api.h"
 #include "daemon/durable/durable.h"
@@ -45,6 +47,7 @@ struct daemon_opts {
 	char state_dir[256];
 	char output_dir[300];
 	char journal_dir[300];
+	int state_fd;			/* the state directory, checked (safedir.h) */
 	struct jr_engine_opts engine;
 	struct durable_opts durable;
 	struct retention keep;
@@ -133,41 +136,45 @@ static void usage(FILE *f)
 "  --help, --version\n");
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+/* A user's home from the password database when $HOME is unset. */
+static const char *home_dir(char *buf, size_t size)
 {
-	char tmp[300];
+	struct passwd pw, *found = NULL;
+	const char *home = getenv("HOME");
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, mode) < 0 && errno != EEXIST ? -errno : 0;
+	if (home && *home == '/')
+		return home;
+	if (getpwuid_r(getuid(), &pw, buf, size, &found) == 0 && found && found->pw_dir[0] == '/')
+		return found->pw_dir;
+	return NULL;
 }
 
+/* Without $XDG_RUNTIME_DIR the socket goes to /tmp/jobring-UID, where the
+ * CLI looks: made private, or refused if another user got there first
+ * (prepare_dirs). The state never goes to a shared /tmp: $XDG_STATE_HOME,
+ * else the home directory ($HOME, else the password database), else the
+ * private /tmp/jobring-UID. */
 static void default_paths(struct daemon_opts *d)
 {
 	const char *run = getenv("XDG_RUNTIME_DIR"), *state = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
+	char pwbuf[4096];
+	const char *home = home_dir(pwbuf, sizeof(pwbuf));
 
 	if (getuid() == 0) {
 		snprintf(d->socket, sizeof(d->socket), "/run/jobring/jobring.sock");
 		snprintf(d->state_dir, sizeof(d->state_dir), "/var/lib/jobring");
 		return;
 	}
-	if (run && *run)
+	if (run && *run == '/')
 		snprintf(d->socket, sizeof(d->socket), "%s/jobring/jobring.sock", run);
 	else
 		snprintf(d->socket, sizeof(d->socket), "/tmp/jobring-%u/jobring.sock", getuid());
-	if (state && *state)
+	if (state && *state == '/')
 		snprintf(d->state_dir, sizeof(d->state_dir), "%s/jobring", state);
+	else if (home)
+		snprintf(d->state_dir, sizeof(d->state_dir), "%s/.local/state/jobring", home);
 	else
-		snprintf(d->state_dir, sizeof(d->state_dir), "%s/.local/state/jobring",
-			 home ? home : "/tmp");
+		snprintf(d->state_dir, sizeof(d->state_dir), "/tmp/jobring-%u/state", getuid());
 }
 
 static bool seconds_opt(const char *arg, uint64_t *ms)
@@ -373,41 +380,81 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A relative --socket or --state-dir made absolute: the checks walk
+ * from "/". false if it does not fit. */
+static bool absolute(char *path, size_t size)
+{
+	char cwd[4096], rel[300];
+
+	if (path[0] == '/')
+		return true;
+	if (!getcwd(cwd, sizeof(cwd)) || strlen(path) >= sizeof(rel))
+		return false;
+	snprintf(rel, sizeof(rel), "%s", path);
+	return (size_t)snprintf(path, size, "%s/%s", cwd, rel) < size;
+}
+
+/* path made (missing components with mode) and checked: ours, not
+ * writable by others, no link another user could have planted
+ * (safedir.h). Its descriptor, or -errno after saying why. */
+static int checked_dir(const char *what, const char *path, mode_t mode, unsigned flags)
+{
+	struct jr_safedir_error err;
+	char msg[600];
+	int fd = jr_safedir_open(path, mode, JR_SAFEDIR_CREATE | flags, &err);
+
+	if (fd < 0)
+		fprintf(stderr, "jobringd: refusing the %s %s: %s\n", what, path,
+			jr_safedir_describe(fd, &err, msg, sizeof(msg)));
+	return fd;
+}
+
+static int checked_dir_close(const char *what, const char *path, mode_t mode, unsigned flags)
+{
+	int fd = checked_dir(what, path, mode, flags);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+/* The socket's directory (made reachable by others when the socket's
+ * mode lets them in; one of root's, or a sticky one like /tmp, will do:
+ * nobody else can replace the socket there, and the CLI checks whose it
+ * is), the state directory (held open: the lock file is opened in it),
+ * its journal and output directories (ours and private). */
 static int prepare_dirs(struct daemon_opts *d)
 {
 	char parent[256];
 	char *slash;
 	int rc;
 
+	if (!absolute(d->socket, sizeof(d->socket)) || !absolute(d->state_dir, 200)) {
+		fprintf(stderr, "jobringd: the socket or state directory's path is too long\n");
+		return -ENAMETOOLONG;
+	}
 	snprintf(parent, sizeof(parent), "%s", d->socket);
 	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if ((rc = mkdir_p(parent, 0700)) < 0) {
-			fprintf(stderr, "jobringd: cannot create %s: %s\n", parent, strerror(-rc));
-			return rc;
-		}
-	}
-	if ((rc = mkdir_p(d->state_dir, 0700)) < 0) {
-		fprintf(stderr, "jobringd: cannot create %s: %s\n", d->state_dir, strerror(-rc));
+	*slash = '\0';
+	if (slash != parent &&
+	    (rc = checked_dir_close("socket directory", parent,
+				    (d->server.mode & 0077) ? 0755 : 0700,
+				    JR_SAFEDIR_OWNER_ROOT | JR_SAFEDIR_STICKY_OK)) < 0)
 		return rc;
-	}
+	if ((d->state_fd = checked_dir("state directory", d->state_dir, 0700, 0)) < 0)
+		return d->state_fd;
 	if (!d->output_dir_given)
 		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);
+	if ((rc = checked_dir_close("journal directory", d->journal_dir, 0700, 0)) < 0)
+		return rc;
 	/* Root's jobs run as their users, who read their output through the
 	 * daemon (GET /jobs/{id}/logs); the files are theirs, the directory
-	 * root's. */
-	if ((rc = mkdir_p(d->output_dir, 0711)) < 0) {
-		fprintf(stderr, "jobringd: cannot create %s: %s\n", d->output_dir, strerror(-rc));
-		return rc;
-	}
-	/* Files are created in it by name (openat): nobody else may be able
-	 * to put a link or a file there first. */
-	if ((rc = jr_outdir_open(d->output_dir, /* create */ false, 0, &d->output_dirfd)) < 0)
-		fprintf(stderr, "jobringd: output directory %s refused: %s\n", d->output_dir,
-			jr_outdir_strerror(rc));
-	return rc;
+	 * root's. Files are created in it by name (openat): nobody else may
+	 * be able to put a link or a file there first. */
+	if ((d->output_dirfd = checked_dir("output directory", d->output_dir, 0711, 0)) < 0)
+		return d->output_dirfd;
+	return 0;
 }
 
 /* Command jobs running now (local and external). */
@@ -734,19 +781,22 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
  * first one's live journal. The lock goes with the process. */
 static int lock_state_dir(const struct daemon_opts *d)
 {
-	char path[320];
-	int fd;
+	/* Not through a link planted to make root create or lock another file. */
+	int fd = openat(d->state_fd, "jobringd.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			0600);
 
-	snprintf(path, sizeof(path), "%s/jobringd.lock", d->state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (fd < 0) {
+		fprintf(stderr, "jobringd: cannot open %s/jobringd.lock: %s\n", d->state_dir,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		fprintf(stderr, "jobringd: %s is in use by another jobringd (%s)\n", d->state_dir,
 			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+		close(fd);
+		return EXIT_IN_USE;
 	}
-	return fd;	/* held until exit */
+	return 0;	/* the lock is held until exit */
 }
 
 /* Read what the last run left, and open the journal after it. */
@@ -781,7 +831,7 @@ static void keeper_opts(struct daemon_opts *d)
 
 	/* The directory itself, not only its name: a state directory deleted
 	 * and made again is another one, whose jobs are not the old one's. */
-	stat(d->state_dir, &st);
+	fstat(d->state_fd, &st);
 	for (const char *p = d->state_dir; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
 	h = (h ^ (uint64_t)st.st_dev) * 0x100000001b3ull;
@@ -881,8 +931,8 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	raise_fd_limits(&d);
 	block_signals();
-	if (lock_state_dir(&d) < 0)
-		return EXIT_IN_USE;
+	if ((rc = lock_state_dir(&d)) != 0)
+		return rc;
 	if (open_journal(&d, &rec, &du) < 0 || open_engine(&d, du, &e) < 0) {
 		recover_free(&rec);
 		durable_close(du);

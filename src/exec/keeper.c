@@ -714,7 +714,7 @@ static int listen_socket(struct keeper *k)
  * out (it unlinks its socket before it lets go of the lock). */
 static int take_lock(struct keeper *k)
 {
-	int fd = openat(k->dir_fd, "keeper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(k->dir_fd, "keeper.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0)
 		return -errno;
@@ -730,7 +730,8 @@ static int take_lock(struct keeper *k)
 static void write_pid(struct keeper *k)
 {
 	char text[32];
-	int fd = openat(k->dir_fd, "keeper.pid", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(k->dir_fd, "keeper.pid",
+			 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0)
 		return;
