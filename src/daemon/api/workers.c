@@ -16,6 +16,7 @@
 #include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/jsoncheck.h"
 #include "daemon/state/view.h"
 #include "sched/resources.h"
 #include "shm/jobtab.h"
@@ -43,11 +44,14 @@ static void registered(struct api *a, struct api_call *c, struct worker *w)
 
 void api_worker_register(struct api *a, struct api_call *c)
 {
-	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jobspec_error jerr;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &jerr);
 	const char *why;
 	struct worker *w;
 
-	if (!cJSON_IsObject(o)) {
+	if (!o) {
+		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
+	} else if (!cJSON_IsObject(o)) {
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	} else if (!(w = workers_new(&a->st->workers))) {
 		reply_error(c->res, 503, "too_many_workers", "at most %u workers", WORKERS_MAX);
@@ -238,7 +242,8 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 
 void api_execution_complete(struct api *a, struct api_call *c)
 {
-	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jobspec_error jerr;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &jerr);
 	struct jr_job_info info;
 	uint64_t exec;
 	int code = 0;
@@ -246,6 +251,8 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	if (!view_parse_id(c->param, &exec) ||
 	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0)
 		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+	else if (!o)
+		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
 	else if (!cJSON_IsObject(o))
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	else if (completion_code(o, &code, c->res))
