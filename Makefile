@@ -62,6 +62,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
 TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh \
 	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
+	tests/test_input.sh \
 	tests/test_version.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
