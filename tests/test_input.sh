@@ -173,6 +173,19 @@ check "shutdown grace past the cap: 422" [ "$code" = 422 ]
 req POST /shutdown '{"drain":true,"grace":"1s","grace":"2s"}'
 check "shutdown duplicate key: 400" [ "$code" = 400 ]
 
+# --- a job that cannot start: its end time, also after a restart --------------------------------
+req POST /jobs '{"command":["/nonexistent/program"]}'
+sf=$(field job_id)
+check "spawn_failed job fails" wait_status "$sf" failed
+check "reason spawn_failed" grep -q '"reason":"spawn_failed"' <<<"$body"
+check "spawn_failed has an end time" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+req GET "/executions/01${sf:2}"
+check "its execution has an end time" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+stop_daemon
+start_daemon
+req GET "/jobs/$sf"
+check "the end time survives a restart" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+
 # --- cwd as another uid ----------------------------------------------------------------------
 stop_daemon
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/dev/null; then

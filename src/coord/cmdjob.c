@@ -193,6 +193,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 	if (job->spawn_rc < 0) {
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
+		jr_slot_put(s->end_ns, now);	/* it ended as it began: shown, journaled */
 		jr_coord_running_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
 		return;
