@@ -175,6 +175,8 @@ bool json_check_no_nul_escape(const char *text, size_t len, struct jobspec_error
 	const char *p = text, *end = text + len, *hit;
 	char path[192];
 
+	if (!memchr(text, '\\', len))	/* most text has no escape at all */
+		return true;
 	while ((hit = memmem(p, (size_t)(end - p), "\\u0000", 6))) {
 		size_t slashes = 0;
 		while (hit - slashes > text && hit[-1 - (ptrdiff_t)slashes] == '\\')
@@ -197,23 +199,27 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The key o holds twice, or NULL (also when out of memory: the check is
- * then skipped, as cJSON would have failed the parse first). */
-static const char *duplicate_in(const cJSON *o)
+/* cJSON's type tests are calls into the library; these are inline. */
+static bool is_object(const cJSON *v)
+{
+	return (v->type & 0xFF) == cJSON_Object;
+}
+
+static bool is_container(const cJSON *v)
+{
+	return (v->type & 0xFF) == cJSON_Object || (v->type & 0xFF) == cJSON_Array;
+}
+
+/* Of an object with more than PAIRWISE_MAX keys: sorted, neighbours
+ * compared. NULL also when out of memory (the check is skipped). */
+static const char *duplicate_sorted(const cJSON *o)
 {
 	const char *stack[64], **keys = stack, *dup = NULL;
 	size_t n = 0, i = 0;
-	const cJSON *a, *b;
+	const cJSON *a;
 
 	for (a = o->child; a; a = a->next)
 		n++;
-	if (n <= PAIRWISE_MAX) {
-		for (a = o->child; a; a = a->next)
-			for (b = a->next; b; b = b->next)
-				if (strcmp(a->string, b->string) == 0)
-					return a->string;
-		return NULL;
-	}
 	if (n > sizeof(stack) / sizeof(stack[0]) && !(keys = malloc(n * sizeof(*keys))))
 		return NULL;
 	for (a = o->child; a; a = a->next)
@@ -227,17 +233,32 @@ static const char *duplicate_in(const cJSON *o)
 	return dup;
 }
 
+/* The key o holds twice, or NULL: each key against those before it while
+ * there are at most PAIRWISE_MAX, sorted beyond. */
+static const char *duplicate_in(const cJSON *o)
+{
+	size_t n = 0;
+
+	for (const cJSON *a = o->child; a; a = a->next, n++) {
+		if (n == PAIRWISE_MAX)
+			return duplicate_sorted(o);
+		for (const cJSON *b = o->child; b != a; b = b->next)
+			if (b->string[0] == a->string[0] && strcmp(b->string, a->string) == 0)
+				return a->string;
+	}
+	return NULL;
+}
+
 bool json_check_keys(const cJSON *v, struct jobspec_error *err)
 {
 	const char *dup;
-	const cJSON *c;
 
-	if (cJSON_IsObject(v) && (dup = duplicate_in(v)))
+	if (is_object(v) && (dup = duplicate_in(v)))
 		return fail(err, 400, "duplicate_key", "the key \"%.64s\"%s%.64s%s appears twice",
 			    dup, v->string ? " (in \"" : "", v->string ? v->string : "",
 			    v->string ? "\")" : "");
-	for (c = v->child; c; c = c->next)
-		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !json_check_keys(c, err))
+	for (const cJSON *c = v->child; c; c = c->next)
+		if (c->child && is_container(c) && !json_check_keys(c, err))
 			return false;
 	return true;
 }
