@@ -173,18 +173,55 @@ check "shutdown grace past the cap: 422" [ "$code" = 422 ]
 req POST /shutdown '{"drain":true,"grace":"1s","grace":"2s"}'
 check "shutdown duplicate key: 400" [ "$code" = 400 ]
 
-# --- a job that cannot start: its end time, also after a restart --------------------------------
+# --- a job that cannot start: its cause and end time, also after a restart ----------------------
 req POST /jobs '{"command":["/nonexistent/program"]}'
 sf=$(field job_id)
 check "spawn_failed job fails" wait_status "$sf" failed
 check "reason spawn_failed" grep -q '"reason":"spawn_failed"' <<<"$body"
 check "spawn_failed has an end time" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+check "spawn_failed has its cause" \
+	grep -q '"cause":"execve /nonexistent/program: No such file or directory"' <<<"$body"
 req GET "/executions/01${sf:2}"
 check "its execution has an end time" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
-stop_daemon
+check "and the cause" grep -q '"cause":"execve /nonexistent/program: No such' <<<"$body"
+# A cwd that was there at submission and is gone at the start.
+mkdir "$tmp/gone"
+req POST /jobs "{\"command\":[\"true\"],\"cwd\":\"$tmp/gone\",\"scheduled_at\":$(($(date +%s) + 2))}"
+gone=$(field job_id)
+rmdir "$tmp/gone"
+check "a cwd gone by the start: spawn_failed" wait_status "$gone" failed
+check "cause: chdir" grep -q "\"cause\":\"chdir $tmp/gone: No such file or directory\"" <<<"$body"
+# One string past MAX_ARG_STRLEN (128 KiB): execve says E2BIG.
+{ printf '{"command":["true"],"env":{"HUGE":"'; head -c 200000 /dev/zero | tr '\0' x; printf '"}}'; } \
+	>"$tmp/huge.json"	# too long for curl's own argv
+body=$(curl -s --unix-socket "$sock" --data-binary @"$tmp/huge.json" http://x/jobs)
+e2big=$(field job_id)
+check "a huge environment: spawn_failed" wait_status "$e2big" failed
+check "cause: E2BIG" grep -q '"cause":"execve true: Argument list too long"' <<<"$body"
+JOBRING_SOCKET=$sock "$cli" show "$e2big" >"$tmp/show"
+check "the CLI's show says the cause" grep -q '^cause  *execve true: Argument list too long' "$tmp/show"
+stop_daemon KILL	# the journal alone
 start_daemon
 req GET "/jobs/$sf"
-check "the end time survives a restart" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+check "the end time survives kill -9" grep -qE '"end_time":"20[0-9]{2}-' <<<"$body"
+check "the cause survives kill -9" grep -q '"cause":"execve /nonexistent/program' <<<"$body"
+req GET "/jobs/$gone"
+check "the chdir cause survives kill -9" grep -q '"cause":"chdir ' <<<"$body"
+stop_daemon	# a clean stop writes a snapshot
+start_daemon
+req GET "/jobs/$e2big"
+check "the cause survives a snapshot" grep -q '"cause":"execve true: Argument list too long"' <<<"$body"
+stop_daemon
+# Without a keeper, the runner spawns: the same cause.
+start_daemon --no-keeper --state-dir "$tmp/state-nokeeper"
+req POST /jobs '{"command":["/nonexistent/program"]}'
+nk=$(field job_id)
+check "no keeper: spawn_failed" wait_status "$nk" failed
+check "no keeper: the cause" grep -q '"cause":"execve /nonexistent/program: No such' <<<"$body"
+req POST /jobs '{"command":["true"]}'
+ok=$(field job_id)
+wait_status "$ok" succeeded
+check "a job that started has no cause" not grep -q '"cause"' <<<"$body"
 
 # --- cwd as another uid ----------------------------------------------------------------------
 stop_daemon
