@@ -143,14 +143,19 @@ expect "an external job's cwd is absolute" 422 invalid_value '{"executor":"exter
 export JOBRING_SOCKET=$sock
 "$cli" submit --at 2600-01-01T00:00:00Z -- true >/dev/null 2>"$tmp/err"
 check "CLI --at past 2554 fails" [ $? != 0 ]
-check "CLI says why" grep -qi 'at\|time' "$tmp/err"
+check "CLI says why" grep -q -- '--at 2600-01-01T00:00:00Z is out of range' "$tmp/err"
 "$cli" submit --at 2026-02-31T00:00:00Z -- true >/dev/null 2>"$tmp/err"
 check "CLI --at Feb 31 fails" [ $? != 0 ]
+check "CLI --at Feb 31 says why" grep -q 'no such date' "$tmp/err"
 "$cli" submit --timeout 18446744073709s -- true >/dev/null 2>"$tmp/err"
 check "CLI --timeout past the cap fails" [ $? != 0 ]
-"$cli" submit --memory 0 -- true >/dev/null 2>"$tmp/err"
-check "CLI --memory 0 fails" [ $? != 0 ]
-check "CLI --memory 0 says why" grep -q 'memory' "$tmp/err" || cat "$tmp/err"
+check "CLI --timeout says why" grep -q -- '--timeout 18446744073709s is longer than' "$tmp/err"
+"$cli" submit --mem 0 -- true >/dev/null 2>"$tmp/err"
+check "CLI --mem 0 fails" [ $? != 0 ]
+check "CLI --mem 0 says why" grep -q -- '--mem 0 must be more than 0' "$tmp/err" || cat "$tmp/err"
+cli_path=$(readlink -f "$cli")
+(cd "$tmp/work" && "$cli_path" submit -- true >/dev/null)
+check "CLI from an enterable directory: accepted (it sends its cwd)" [ $? = 0 ]
 "$cli" submit -- echo "$(printf 'bad \xff')" >/dev/null 2>"$tmp/err"
 check "CLI invalid UTF-8 fails" [ $? != 0 ]
 check "CLI invalid UTF-8 says why" grep -q 'UTF-8' "$tmp/err" || cat "$tmp/err"
