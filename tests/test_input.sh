@@ -107,6 +107,10 @@ wait_status "$utf" succeeded
 req GET "/jobs/$utf"
 check "and is shown as sent" grep -q '"name":"naïve"' <<<"$body"
 
+long3=$(for i in $(seq 30); do printf '☃'; done)	# 90 bytes: a quote of 64 cuts one
+req POST /jobs "{\"command\":[\"true\"],\"timeout\":\"$long3\"}"
+check "a quoted value cut mid-character: 422" [ "$code" = 422 ]
+check "and the error is still valid UTF-8" iconv -f UTF-8 -t UTF-8 <<<"$body" >/dev/null 2>&1
 both "duplicate top-level key" 400 duplicate_key '{"command":["true"],"command":["false"]}' '"command\\" appears twice'
 both "duplicate nested key" 400 duplicate_key '{"command":["true"],"env":{"A":"1","A":"2"}}' 'in \\"env\\"'
 big=$(for i in $(seq 100); do printf '"K%d":"v",' "$i"; done)

@@ -11,6 +11,7 @@
 #include "base/common.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
+#include "daemon/state/jsoncheck.h"
 #include "base/units.h"
 
 #define ARGV_MAX 4096
@@ -30,6 +31,7 @@ static bool fail(struct jobspec_error *err, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	json_utf8_repair(err->message);	/* a quoted value may be cut mid-character */
 	return false;
 }
 

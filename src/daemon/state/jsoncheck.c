@@ -26,6 +26,7 @@ static bool fail(struct jobspec_error *err, int status, const char *code, const 
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	json_utf8_repair(err->message);
 	return false;
 }
 
@@ -81,6 +82,18 @@ bool json_check_utf8(const char *text, size_t len, size_t *at, struct jobspec_er
 		i += k;
 	}
 	return true;
+}
+
+void json_utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s), k;
+
+	for (size_t i = 0; i < n; i += k)
+		if (!(k = utf8_sequence(p + i, n - i))) {
+			p[i] = '?';
+			k = 1;
+		}
 }
 
 /* --- \u0000 ------------------------------------------------------------------------- */

@@ -28,6 +28,10 @@
 bool json_check_utf8(const char *text, size_t len, size_t *at, struct jobspec_error *err);
 bool json_check_no_nul_escape(const char *text, size_t len, struct jobspec_error *err);
 
+/* Bytes of s that are not valid UTF-8 (a message that quoted part of a
+ * value, cut mid-character) replaced by '?', in place. */
+void json_utf8_repair(char *s);
+
 /* No object in the tree has a key twice: true, or false with err. */
 bool json_check_keys(const cJSON *root, struct jobspec_error *err);
 
