@@ -122,6 +122,21 @@ enum jr_reason {
 	JR_REASON_COORDINATOR_LOST = 8,	/* the daemon died while it ran */
 };
 
+/* Why a command could not be started (JR_REASON_SPAWN_FAILED): the step
+ * that failed and its errno, packed in one int32 (spawn_error below);
+ * 0 when there was none, and a step UNKNOWN from older executors. */
+enum jr_spawn_step {
+	JR_SPAWN_STEP_UNKNOWN = 0,
+	JR_SPAWN_STEP_PREPARE = 1,	/* before the child: output files, cgroup, clone */
+	JR_SPAWN_STEP_SETUP = 2,	/* in the child: cgroup, session, descriptors, binding */
+	JR_SPAWN_STEP_IDS = 3,		/* setgroups, setgid, setuid */
+	JR_SPAWN_STEP_CHDIR = 4,	/* into its cwd */
+	JR_SPAWN_STEP_EXEC = 5,		/* execve (PATH searched) */
+};
+#define JR_SPAWN_ERROR(step, err) ((int32_t)(((uint32_t)(step) << 16) | ((uint32_t)(err) & 0xffffu)))
+#define JR_SPAWN_ERROR_STEP(e) ((enum jr_spawn_step)((uint32_t)(e) >> 16))
+#define JR_SPAWN_ERROR_ERRNO(e) ((int)((uint32_t)(e) & 0xffffu))
+
 /* One attempt at running a job: the JobExecution entity. 96 bytes. */
 struct jr_execution {
 	uint64_t execution_id;	/* unique per attempt; 0 if never started */
@@ -137,10 +152,11 @@ struct jr_execution {
 	uint64_t user_us;
 	uint64_t system_us;
 	int32_t signal;		/* 0 unless killed by a signal */
+	int32_t spawn_error;	/* spawn_failed: JR_SPAWN_ERROR(step, errno); else 0 */
 	/* Its output (stdout or stderr) went past the job's cap and was cut
 	 * there: the file holds the first max_output_bytes. */
 	uint32_t output_truncated;
-	uint32_t reserved[4];	/* zero */
+	uint32_t reserved[3];	/* zero */
 };
 
 /* A job as jr_job_get() sees it. 1024 bytes. */
@@ -241,7 +257,10 @@ struct jr_job_event {
 	const void *alloc;
 	/* RETRYING: the next attempt starts no earlier (its backoff). */
 	uint64_t not_before_ns;
-	uint64_t reserved[9];	/* zero */
+	/* ENDED, RETRYING after a spawn_failed attempt: why (see above). */
+	int32_t spawn_error;
+	uint32_t zero;
+	uint64_t reserved[8];	/* zero */
 };
 
 /* The output cap when jr_engine_opts.max_output_bytes is 0: 1 GiB. */
@@ -469,7 +488,10 @@ struct jr_job_restore {
 	 * queued one never starts, one whose process its executor saw end
 	 * meanwhile ends cancelled with that attempt's status. */
 	int cancel;
-	uint64_t reserved[15];		/* must be zero */
+	/* Its last attempt's spawn error (JR_SPAWN_ERROR), if it had one. */
+	int32_t spawn_error;
+	uint32_t zero;			/* must be zero */
+	uint64_t reserved[14];		/* must be zero */
 };
 
 /* Put n command jobs back at their ids: before the first submission,

@@ -45,8 +45,8 @@ AT(reserved, 32);
 #define S jr_execution
 AT(execution_id, 0); AT(job_id, 8); AT(worker_id, 16); AT(attempt, 20);
 AT(start_ns, 24); AT(end_ns, 32); AT(result, 40); AT(status, 44); AT(max_rss_kib, 48);
-AT(user_us, 56); AT(system_us, 64); AT(signal, 72); AT(output_truncated, 76);
-AT(reserved, 80);
+AT(user_us, 56); AT(system_us, 64); AT(signal, 72); AT(spawn_error, 76);
+AT(output_truncated, 80); AT(reserved, 84);
 #undef S
 #define S jr_job_info
 AT(job_id, 0); AT(state, 8); AT(reason, 12); AT(priority, 16); AT(queue_id, 20);
@@ -66,7 +66,7 @@ AT(job_id, 0); AT(time_ns, 8); AT(kind, 16); AT(state, 20); AT(reason, 24);
 AT(attempt, 28); AT(worker_id, 32); AT(exit_code, 36); AT(signal, 40); AT(pid, 44);
 AT(max_rss_kib, 48); AT(user_us, 56); AT(system_us, 64); AT(pid_start_ticks, 72);
 AT(boot_id, 80); AT(cgroup_slot, 96); AT(alloc_len, 100); AT(alloc, 104);
-AT(not_before_ns, 112); AT(reserved, 120);
+AT(not_before_ns, 112); AT(spawn_error, 120); AT(zero, 124); AT(reserved, 128);
 #undef S
 #define S jr_engine_opts
 AT(capacity, 0); AT(workers, 4); AT(topology, 8); AT(arena_bytes, 16);
@@ -90,7 +90,7 @@ AT(created_ns, 24); AT(start_ns, 32); AT(end_ns, 40); AT(exit_code, 48);
 AT(signal, 52); AT(max_rss_kib, 56); AT(user_us, 64); AT(system_us, 72);
 AT(not_before_ns, 80); AT(pid, 88); AT(cgroup_slot, 92); AT(pid_start_ticks, 96);
 AT(boot_id, 104); AT(alloc, 120); AT(alloc_len, 128); AT(cancel, 132);
-AT(reserved, 136);
+AT(spawn_error, 136); AT(zero, 140); AT(reserved, 144);
 #undef S
 #define S jr_queue_info
 AT(queue_id, 0); AT(name, 4); AT(priority, 52); AT(max_workers, 56); AT(running, 60);
@@ -208,7 +208,7 @@ static void test_restore_reserved_refused(void **state)
 	struct jr_job_restore rs[2] = {
 		{ .job_id = (1ull << 32) | 1, .state = JR_JOB_SUCCEEDED, .attempt = 1 },
 		{ .job_id = (1ull << 32) | 2, .state = JR_JOB_SUCCEEDED, .attempt = 1,
-		  .reserved[14] = 1 },
+		  .reserved[13] = 1 },
 	};
 	struct jr_job_info info;
 	size_t bad = 99;
@@ -216,7 +216,7 @@ static void test_restore_reserved_refused(void **state)
 	(void)state;
 	assert_int_equal(jr_command_restore(e, specs, rs, 2, &bad), -EINVAL);
 	assert_int_equal(bad, 1);
-	rs[1].reserved[14] = 0;
+	rs[1].reserved[13] = 0;
 	specs[0].reserved[0] = 1;
 	assert_int_equal(jr_command_restore(e, specs, rs, 2, &bad), -EINVAL);
 	assert_int_equal(bad, 0);

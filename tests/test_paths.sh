@@ -102,7 +102,8 @@ wait_until 20 test -S "$ft/jobring-$ua/jobring.sock"
 check "daemon: its own /tmp/jobring-UID is made private" \
 	[ "$(stat -c '%U %a' "$ft/jobring-$ua")" = "jrtest_a 700" ]
 note_cgroup "$(runuser -u jrtest_a -- curl -s --unix-socket "$ft/jobring-$ua/jobring.sock" http://x/health)"
-id=$("${ns[@]}" "${as_a[@]}" /tmp/bin/jobring submit -- true 2>"$tmp/err")
+# From /: the daemon, in a mount namespace of its own, checks the cwd the CLI sends.
+id=$("${ns[@]}" "${as_a[@]}" env -C / /tmp/bin/jobring submit -- true 2>"$tmp/err")
 check "cli: the default socket is used when it is the user's" [ "${#id}" = 16 ]
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
 

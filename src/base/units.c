@@ -2,8 +2,8 @@
  * units.c - durations, sizes and RFC 3339 times. See units.h.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,45 +13,73 @@
 #include "base/common.h"
 #include "base/units.h"
 
-/* A non-negative decimal number and what follows it. */
-static int leading_number(const char *s, double *v, const char **rest)
-{
-	char *end;
+/* A plain decimal: digits, then optionally '.' and digits; its value is
+ * mant / scale exactly. Fraction digits past the 18th are dropped
+ * (below a nanosecond of any unit here). -EINVAL if not of the form,
+ * -ERANGE if the whole part overflows. */
+struct decimal {
+	uint64_t mant, scale;
+};
 
-	if (!s || !isdigit((unsigned char)*s))
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int leading_decimal(const char *s, struct decimal *d, const char **rest)
+{
+	d->mant = 0;
+	d->scale = 1;
+	if (!s || !digit(*s))
 		return -EINVAL;
-	*v = strtod(s, &end);
-	if (end == s || !isfinite(*v))
-		return -EINVAL;
-	*rest = end;
+	for (; digit(*s); s++)
+		if (__builtin_mul_overflow(d->mant, 10, &d->mant) ||
+		    __builtin_add_overflow(d->mant, (uint64_t)(*s - '0'), &d->mant))
+			return -ERANGE;
+	if (*s == '.') {
+		s++;
+		if (!digit(*s))
+			return -EINVAL;
+		for (; digit(*s); s++) {
+			uint64_t m;
+			if (d->scale >= 1000000000000000000ull ||
+			    __builtin_mul_overflow(d->mant, 10, &m) ||
+			    __builtin_add_overflow(m, (uint64_t)(*s - '0'), &m))
+				continue;	/* past what matters: dropped */
+			d->mant = m;
+			d->scale *= 10;
+		}
+	}
+	*rest = s;
 	return 0;
 }
 
-static int scaled(double v, double unit, uint64_t *out)
+/* d times unit, rounded to the nearest integer: 0 and *out if at most
+ * max, else -ERANGE. 128-bit: mant < 2^64 and unit < 2^61. */
+static int scaled(const struct decimal *d, uint64_t unit, uint64_t max, uint64_t *out)
 {
-	double r = v * unit;
+	unsigned __int128 r = ((unsigned __int128)d->mant * unit + d->scale / 2) / d->scale;
 
-	if (r < 0 || r >= 1.8e19)
-		return -EINVAL;
-	*out = (uint64_t)(r + 0.5);
+	if (r > max)
+		return -ERANGE;
+	*out = (uint64_t)r;
 	return 0;
 }
 
 int jr_parse_duration_ms(const char *s, uint64_t *ms)
 {
-	static const struct { const char *suffix; double ms; } units[] = {
+	static const struct { const char *suffix; uint64_t ms; } units[] = {
 		{ "", JR_MS_PER_SEC }, { "s", JR_MS_PER_SEC }, { "ms", 1 },
 		{ "m", 60 * JR_MS_PER_SEC }, { "min", 60 * JR_MS_PER_SEC },
 		{ "h", 3600 * JR_MS_PER_SEC }, { "d", 86400 * JR_MS_PER_SEC },
 	};
+	struct decimal d;
 	const char *rest;
-	double v;
+	int rc = leading_decimal(s, &d, &rest);
 
-	if (leading_number(s, &v, &rest) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+	for (size_t i = 0; rc != -EINVAL && i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(rest, units[i].suffix) == 0)
-			return scaled(v, units[i].ms, ms);
+			return rc < 0 ? rc : scaled(&d, units[i].ms, JR_DURATION_MAX_MS, ms);
 	return -EINVAL;
 }
 
@@ -59,26 +87,50 @@ int jr_parse_size_bytes(const char *s, uint64_t *bytes)
 {
 	static const char letters[] = "KMGTPE";
 	const char *rest, *p;
-	double v, unit = 1;
+	struct decimal d;
+	uint64_t unit = 1;
+	int rc = leading_decimal(s, &d, &rest);
 
-	if (leading_number(s, &v, &rest) < 0)
-		return -EINVAL;
+	if (rc == -EINVAL)
+		return rc;
 	if (*rest && (p = strchr(letters, toupper((unsigned char)*rest)))) {
-		unit = ldexp(1.0, 10 * (int)(p - letters + 1));
+		unit = 1ull << (10 * (p - letters + 1));
 		rest++;
 		if (strcasecmp(rest, "iB") == 0 || strcasecmp(rest, "B") == 0)
 			rest += strlen(rest);
 	} else if (strcasecmp(rest, "B") == 0) {
 		rest++;
 	}
-	return *rest ? -EINVAL : scaled(v, unit, bytes);
+	if (*rest)
+		return -EINVAL;
+	return rc < 0 ? rc : scaled(&d, unit, UINT64_MAX, bytes);
+}
+
+int jr_seconds_to_duration_ms(double s, uint64_t *ms)
+{
+	if (!(s >= 0) || s > (double)(JR_DURATION_MAX_MS / JR_MS_PER_SEC))
+		return -ERANGE;
+	*ms = (uint64_t)(s * JR_MS_PER_SEC + 0.5);
+	if (*ms > JR_DURATION_MAX_MS)
+		*ms = JR_DURATION_MAX_MS;
+	return 0;
+}
+
+int jr_seconds_to_time_ns(double s, uint64_t *ns)
+{
+	/* 18446744073 s is the last whole second a uint64 of ns holds. */
+	if (!(s >= 0) || s >= 18446744074.0)
+		return -ERANGE;
+	double v = s * (double)JR_NS_PER_SEC;
+	*ns = v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
+	return 0;
 }
 
 static int fixed_digits(const char **s, int n, int *out)
 {
 	*out = 0;
 	for (int i = 0; i < n; i++, (*s)++) {
-		if (!isdigit((unsigned char)**s))
+		if (!digit(**s))
 			return -EINVAL;
 		*out = *out * 10 + (**s - '0');
 	}
@@ -93,19 +145,22 @@ static int expect_char(const char **s, const char *one_of)
 	return 0;
 }
 
-/* Fraction of a second after '.', in nanoseconds. */
-static uint64_t fraction_ns(const char **s)
+/* Fraction of a second after '.' (at least one digit), in nanoseconds;
+ * digits past the ninth are dropped. */
+static int fraction_ns(const char **s, uint64_t *ns)
 {
-	uint64_t ns = 0, scale = JR_NS_PER_SEC / 10;
+	uint64_t scale = JR_NS_PER_SEC / 10;
 
-	while (isdigit((unsigned char)**s)) {
-		ns += (uint64_t)(**s - '0') * scale;
-		scale /= 10;
-		(*s)++;
-	}
-	return ns;
+	*ns = 0;
+	if (!digit(**s))
+		return -EINVAL;
+	for (; digit(**s); (*s)++, scale /= 10)
+		*ns += (uint64_t)(**s - '0') * scale;
+	return 0;
 }
 
+/* "Z", or "+hh:mm" / "-hh:mm": -EINVAL if not of the form, -EDOM if
+ * hh > 23 or mm > 59. */
 static int zone_offset_s(const char *s, long *offset)
 {
 	int hh, mm, sign;
@@ -118,20 +173,40 @@ static int zone_offset_s(const char *s, long *offset)
 	if (!sign)
 		return -EINVAL;
 	s++;
-	if (fixed_digits(&s, 2, &hh) || expect_char(&s, ":") || fixed_digits(&s, 2, &mm) ||
-	    *s || hh > 23 || mm > 59)
+	if (fixed_digits(&s, 2, &hh) || expect_char(&s, ":") || fixed_digits(&s, 2, &mm) || *s)
 		return -EINVAL;
+	if (hh > 23 || mm > 59)
+		return -EDOM;
 	*offset = sign * (hh * 3600L + mm * 60L);
 	return 0;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (may be negative). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
 int jr_parse_rfc3339_ns(const char *s, uint64_t *ns)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec;
-	uint64_t frac = 0;
+	int y, mo, d, h, mi, sec, rc;
+	uint64_t frac = 0, whole;
 	long offset;
-	time_t t;
+	int64_t t;
 
 	if (!s || fixed_digits(&s, 4, &y) || expect_char(&s, "-") ||
 	    fixed_digits(&s, 2, &mo) || expect_char(&s, "-") || fixed_digits(&s, 2, &d) ||
@@ -140,21 +215,21 @@ int jr_parse_rfc3339_ns(const char *s, uint64_t *ns)
 		return -EINVAL;
 	if (*s == '.') {
 		s++;
-		frac = fraction_ns(&s);
+		if (fraction_ns(&s, &frac) < 0)
+			return -EINVAL;
 	}
-	if (zone_offset_s(s, &offset) < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || sec > 60 || y < 1970)
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm) - offset;
+	if ((rc = zone_offset_s(s, &offset)) < 0)
+		return rc;
+	/* Second 60 (a leap second) has no POSIX time: refused, not folded. */
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 59)
+		return -EDOM;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
 	if (t < 0)
-		return -EINVAL;
-	*ns = (uint64_t)t * JR_NS_PER_SEC + frac;
+		return -ERANGE;
+	if (__builtin_mul_overflow((uint64_t)t, JR_NS_PER_SEC, &whole) ||
+	    __builtin_add_overflow(whole, frac, ns))
+		return -ERANGE;
 	return 0;
 }
 

@@ -99,15 +99,31 @@ static bool add_resource(cJSON *tmpl, const char *arg)
 	return add_number(requirements(tmpl), key, eq + 1, 1e15);
 }
 
+/* --mem, --timeout, --at as the daemon would take them; false after
+ * saying why. */
 static bool check_units(int opt, const char *arg)
 {
+	const char *name = opt == 'm' ? "--mem" : opt == 't' ? "--timeout" : "--at", *why;
 	uint64_t v;
+	int rc = opt == 'm' ? jr_parse_size_bytes(arg, &v)
+		 : opt == 't' ? jr_parse_duration_ms(arg, &v) : jr_parse_rfc3339_ns(arg, &v);
 
-	if (opt == 'm')
-		return jr_parse_size_bytes(arg, &v) == 0;
-	if (opt == 't')
-		return jr_parse_duration_ms(arg, &v) == 0;
-	return jr_parse_rfc3339_ns(arg, &v) == 0;
+	if (rc == 0 && opt == 'm' && v == 0)
+		why = "must be more than 0";
+	else if (rc == -ERANGE)
+		why = opt == 'm' ? "is more than 16E" : opt == 't' ?
+		      "is longer than 1000000000 s (about 31 years)" :
+		      "is out of range: 1970-01-01T00:00:00Z to " JR_TIME_MAX_TEXT;
+	else if (rc == -EDOM)
+		why = "is no such date or time";
+	else if (rc < 0)
+		why = opt == 'm' ? "is not a size like 4096, 512M or 4G" : opt == 't' ?
+		      "is not a duration like 90, 30m or 2h" :
+		      "is not an RFC 3339 time like 2026-11-27T13:00:00Z";
+	else
+		return true;
+	fprintf(stderr, "jobring submit: %s %s %s\n", name, arg, why);
+	return false;
 }
 
 enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE, O_EXPORT };

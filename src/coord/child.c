@@ -19,8 +19,10 @@ int jr_cmd_child_spawn(struct jr_coordinator *co, struct cmd_job *job)
 
 	if (rc == 0)
 		rc = jr_cgroup_job_take(&co->cg, l.cgroup_name, l.mem_max, &job->cgroup);
+	job->spawn_step = JR_SPAWN_STEP_PREPARE;
 	if (rc == 0) {
 		l.spec.cgroup_fd = job->cgroup.fd;
+		l.spec.failed_step = &job->spawn_step;
 		rc = jr_exec_spawn(&l.spec, &job->child);
 	}
 	if (rc == 0 && co->job_event)	/* its identity goes to the journal */

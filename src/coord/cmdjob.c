@@ -127,6 +127,8 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
 		jr_coord_output_unmark(co, job->id);
 	}
+	job->spawn_step = JR_SPAWN_STEP_UNKNOWN;
+	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error, 0);
 }
 
 /* A start's event names the process and its resources, and carries the
@@ -162,6 +164,8 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
 	};
 	jr_job_event_set_status(&ev, &rec->status);
+	if (kind != JR_EVENT_STARTED)
+		ev.spawn_error = jr_load_relaxed(&rec->spawn_error);
 	if (job->external)
 		ev.worker_id = jr_slot_get(co->region->slots[job->slot].worker_id);
 	if (kind == JR_EVENT_RETRYING)
@@ -205,6 +209,9 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 	if (job->spawn_rc < 0) {
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
+		jr_slot_put(s->end_ns, now);	/* it ended as it began: shown, journaled */
+		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error,
+				 JR_SPAWN_ERROR(job->spawn_step, -job->spawn_rc));
 		jr_coord_running_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
 		return;

@@ -120,7 +120,9 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 	job = job_at(co, f.job_id, f.attempt);
 	if (!job || job->phase != CMD_STARTING)
 		return;
-	job->spawn_rc = -(f.err ? f.err : EIO);
+	/* The step in bits 16+ (an older keeper's is 0: unknown). */
+	job->spawn_rc = -(JR_SPAWN_ERROR_ERRNO(f.err) ? JR_SPAWN_ERROR_ERRNO(f.err) : EIO);
+	job->spawn_step = JR_SPAWN_ERROR_STEP(f.err);
 	jr_cmd_job_spawned(co, job, now);
 }
 

@@ -98,6 +98,7 @@ static void record_restore(struct jr_cmd_record *rec, const struct jr_job_restor
 {
 	rec->status = jr_job_restore_status(rs);
 	rec->reason = rs->reason;
+	rec->spawn_error = rs->spawn_error;
 	if (jr_slot_is_final(rs->state))
 		rec->flags &= ~JR_REC_PENDING;
 }

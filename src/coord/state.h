@@ -82,6 +82,7 @@ struct cmd_job {
 	bool timed_out;
 	bool cancel_requested;
 	int spawn_rc;
+	int spawn_step;		/* enum jr_spawn_step of a failed spawn */
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
 	struct cmd_job *next;	/* inbox or free list */

@@ -30,19 +30,19 @@ PIN_RESERVED(jr_job_ctx, 24);
 PIN_SIZE(jr_job_spec, 48);
 PIN_RESERVED(jr_job_spec, 32);
 PIN_SIZE(jr_execution, 96);
-PIN_RESERVED(jr_execution, 80);
+PIN_RESERVED(jr_execution, 84);
 PIN_SIZE(jr_job_info, 1024);
 PIN_RESERVED(jr_job_info, 920);
 PIN_SIZE(jr_stats, 512);
 PIN_RESERVED(jr_stats, 364);
 PIN_SIZE(jr_job_event, 192);
-PIN_RESERVED(jr_job_event, 120);
+PIN_RESERVED(jr_job_event, 128);
 PIN_SIZE(jr_engine_opts, 256);
 PIN_RESERVED(jr_engine_opts, 128);
 PIN_SIZE(jr_command_spec, 256);
 PIN_RESERVED(jr_command_spec, 160);
 PIN_SIZE(jr_job_restore, 256);
-PIN_RESERVED(jr_job_restore, 136);
+PIN_RESERVED(jr_job_restore, 144);
 PIN_SIZE(jr_queue_info, 128);
 PIN_RESERVED(jr_queue_info, 68);
 PIN_SIZE(jr_exec_info, 1024);
@@ -68,7 +68,7 @@ static bool command_spec_valid(const struct jr_command_spec *spec)
 
 static bool restore_valid(const struct jr_job_restore *rs)
 {
-	return jr_abi_is_zero(rs->reserved, sizeof(rs->reserved));
+	return rs->zero == 0 && jr_abi_is_zero(rs->reserved, sizeof(rs->reserved));
 }
 
 static int refuse_at(size_t i, size_t *bad_index)

@@ -143,6 +143,7 @@ struct child_args {
 	gid_t groups[GROUPS_MAX];
 	int ngroups;
 	volatile int err;		/* set by a child that could not exec */
+	volatile int step;		/* and the step that failed (enum jr_spawn_step) */
 };
 
 /* The kernel's struct sigaction (not libc's: its mask is 8 bytes). */
@@ -288,6 +289,11 @@ CHILD_CODE static long child_exec(const struct jr_exec_spec *s)
 		if (child_join(path, sizeof(path), dir, len, file)) {
 			rc = child_errno(syscall(SYS_execve, path, s->argv, s->envp));
 			saw_eacces |= rc == -EACCES;
+			/* As glibc's execvpe: only "not here" tries the next
+			 * directory; E2BIG, ENOEXEC, ENOMEM... are the answer. */
+			if (rc != -EACCES && rc != -ENOENT && rc != -ENOTDIR && rc != -ESTALE &&
+			    rc != -ENODEV && rc != -ETIMEDOUT)
+				return rc;
 		}
 		dir += len + (dir[len] == ':');
 	}
@@ -300,6 +306,7 @@ CHILD_CODE static int child_main(void *arg)
 {
 	struct child_args *a = arg;
 	const struct jr_exec_spec *s = a->s;
+	int step = JR_SPAWN_STEP_SETUP;
 	long rc = 0;
 
 	if (a->procs_fd >= 0)
@@ -315,10 +322,15 @@ CHILD_CODE static int child_main(void *arg)
 		syscall(SYS_umask, s->umask & 0777);
 	if (rc >= 0 && job_nofile.rlim_cur)
 		syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &job_nofile, NULL);
-	if (rc >= 0 && (child_ids(a) < 0 || (s->cwd && syscall(SYS_chdir, s->cwd) < 0)))
+	if (rc >= 0 && (step = JR_SPAWN_STEP_IDS, child_ids(a) < 0))
 		rc = -errno;
-	if (rc >= 0)
+	if (rc >= 0 && s->cwd && (step = JR_SPAWN_STEP_CHDIR, syscall(SYS_chdir, s->cwd) < 0))
+		rc = -errno;
+	if (rc >= 0) {
+		step = JR_SPAWN_STEP_EXEC;
 		rc = child_exec(s);
+	}
+	a->step = step;
 	a->err = rc < 0 ? (int)-rc : EIO;
 	syscall(SYS_exit_group, 127);
 	return 127;
@@ -549,8 +561,12 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 		jr_cgroup_job_clear(&j);
 		rc = clone_any(a, stack, &pid, &pidfd);
 	}
+	if (s->failed_step)
+		*s->failed_step = JR_SPAWN_STEP_PREPARE;
 	if (rc == 0 && a->err) {	/* it ran, but could not exec */
 		rc = -a->err;
+		if (s->failed_step)
+			*s->failed_step = a->step;
 		reap_failed(pid, pidfd);
 		close(pidfd);
 	}

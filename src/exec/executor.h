@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "base/exitstatus.h"
+#include "jobring.h"
 
 /* The fd number, in the child, of the progress pipe ("progress 42\n"). */
 #define JR_PROGRESS_FD 3
@@ -51,6 +52,9 @@ struct jr_exec_spec {
 	uid_t uid;
 	gid_t gid;
 	int cgroup_fd;			/* the job's cgroup directory; 0 or -1: none */
+	/* Out, if not NULL: when jr_exec_spawn() fails, the step that failed
+	 * (enum jr_spawn_step of jobring.h). */
+	int *failed_step;
 };
 
 struct jr_child {

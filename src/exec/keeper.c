@@ -353,6 +353,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 {
 	struct kp_spawn_view v;
 	struct jr_exec_spec s = { 0 };
+	int step = JR_SPAWN_STEP_PREPARE;
 	int rc = jr_kp_spawn_parse(j->request, j->request_len, &v);
 
 	if (rc < 0) {
@@ -377,6 +378,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 	s.gid = v.head.gid;
 	rc = jr_cgroup_job_take(&k->cg, v.label, v.head.mem_max, &j->cgroup);
 	s.cgroup_fd = j->cgroup.fd;
+	s.failed_step = &step;
 	if (rc == 0)
 		rc = jr_exec_spawn(&s, &j->child);
 	if (rc == 0) {
@@ -385,7 +387,7 @@ static void spawn_one(struct keeper *k, struct kjob *j)
 		jr_cgroup_job_park(&j->cgroup);	/* two descriptors fewer while it runs */
 	} else {
 		jr_cgroup_job_release(&k->cg, &j->cgroup, 10000);
-		j->spawn_err = -rc;
+		j->spawn_err = JR_SPAWN_ERROR(step, -rc);	/* the step rides in bits 16+ */
 	}
 	set_alloc(j, v.alloc, v.head.alloc_len);
 	j->start_ns = v.head.start_ns;

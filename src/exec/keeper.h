@@ -149,7 +149,7 @@ struct kp_started {
 struct kp_spawn_failed {
 	uint64_t job_id;
 	uint32_t attempt;
-	int32_t err;		/* positive errno */
+	int32_t err;		/* JR_SPAWN_ERROR(step, errno); older keepers: errno */
 };
 
 #define KP_EXIT_LOST 1u		/* it ended, but not as the keeper's child */

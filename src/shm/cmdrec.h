@@ -21,7 +21,7 @@ struct jr_cmd_record {
 	uint32_t reason;	/* enum jr_reason */
 	uint32_t uid;		/* the user it runs as */
 	uint32_t flags;		/* JR_REC_* */
-	uint32_t pad;
+	int32_t spawn_error;	/* its last attempt's JR_SPAWN_ERROR(step, errno); 0: none */
 	uint64_t coord;		/* the coordinator's struct while live, else 0 */
 };
 _Static_assert(offsetof(struct jr_cmd_record, status) == 0, "jr_cmd_record status");

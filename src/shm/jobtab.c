@@ -154,6 +154,7 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 	st.exit_code = out->exec.result;	/* the slot's, as for every job */
 	jr_execution_set_status(&out->exec, &st);
 	out->reason = jr_load_relaxed(&rec->reason);
+	out->exec.spawn_error = jr_load_relaxed(&rec->spawn_error);
 	out->owner_uid = jr_load_relaxed(&rec->uid);
 	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
 	out->pending = (jr_load_relaxed(&rec->flags) & JR_REC_PENDING) != 0;
@@ -180,6 +181,7 @@ static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 	out->owner_uid = 0;
 	out->pending = 0;
 	out->reason = JR_REASON_NONE;
+	out->exec.spawn_error = 0;
 	/* A function job's status is its result alone. */
 	jr_execution_set_status(&out->exec,
 				&(struct jr_exit_status){ .exit_code = out->exec.result });

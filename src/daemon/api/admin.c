@@ -10,6 +10,7 @@
 #include "base/units.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/jsoncheck.h"
 
 /* --- queues ------------------------------------------------------------------------------- */
 
@@ -57,7 +58,8 @@ static void queue_refused(struct response *res, int rc, const char *name)
 /* {"name": ..., "priority": 0-7, "max_workers": N}: created, journaled. */
 void api_queue_create(struct api *a, struct api_call *c)
 {
-	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jobspec_error err;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &err);
 	const cJSON *name = cJSON_GetObjectItem(o, "name"), *pr = cJSON_GetObjectItem(o, "priority");
 	const cJSON *mw = cJSON_GetObjectItem(o, "max_workers");
 	struct rec_queue rec = { .priority = pr ? pr->valueint : JR_PRIORITY_DEFAULT,
@@ -66,7 +68,9 @@ void api_queue_create(struct api *a, struct api_call *c)
 	uint32_t id;
 	int rc;
 
-	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
+	if (!o && c->req->body_len) {
+		reply_error(c->res, err.status, err.code, "%s", err.message);
+	} else if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
 	    (mw && !cJSON_IsNumber(mw))) {
 		reply_error(c->res, 400, "invalid_field",
 			    "name (string), priority and max_workers (numbers)");
@@ -116,13 +120,16 @@ static bool shutdown_body(const cJSON *body, bool *drain, uint64_t *grace_ms,
 void api_shutdown(struct api *a, struct api_call *c)
 {
 	const struct request *req = c->req;
-	cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+	struct jobspec_error err;
+	cJSON *body = req->body_len ? json_parse_strict(req->body, req->body_len, &err) : NULL;
 	uint64_t grace_ms = 30000;
 	bool drain = false;
 	cJSON *o;
 
 	if (!owner_or_root(a, c, "stop this daemon")) {
 		;
+	} else if (req->body_len && !body) {
+		reply_error(c->res, err.status, err.code, "%s", err.message);
 	} else if (req->body_len && !cJSON_IsObject(body)) {
 		reply_error(c->res, 400, "bad_json", "the body is not a JSON object");
 	} else if (shutdown_body(body, &drain, &grace_ms, c->res)) {

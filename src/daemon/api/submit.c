@@ -12,8 +12,10 @@
 #include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
 #include "daemon/state/jsonarena.h"
+#include "daemon/state/jsoncheck.h"
 #include "daemon/state/view.h"
 
 #define BATCH_MAX 1000000u
@@ -102,17 +104,31 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 	a->count.submitted_single++;
 }
 
+/* A new submission is checked strictly (jobspec.h), its cwd through the
+ * request's cache. */
+static struct jobspec_submitter strict_submitter(const struct api *a, const struct request *req,
+						 struct cwd_cache *cwd)
+{
+	struct jobspec_submitter who = submitter(a, req);
+
+	cwd_cache_init(cwd, req->uid, req->gid, who.switch_user);
+	who.strict = true;
+	who.cwd = cwd;
+	return who;
+}
+
 void api_submit_one(struct api *a, struct api_call *c)
 {
 	const struct request *req = c->req;
-	struct jobspec_submitter who = submitter(a, req);
-	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	struct cwd_cache cwd;
+	struct jobspec_submitter who = strict_submitter(a, req, &cwd);
 	struct jobspec_error err;
+	cJSON *o = json_parse_strict(req->body, req->body_len, &err);
 	struct jobspec js;
 
 	memset(&js, 0, sizeof(js));
 	if (!o)
-		reply_error(c->res, 400, "invalid_json", "the body is not JSON");
+		spec_error(c->res, &err);
 	else if (jobspec_parse(a->engine, o, &who, &js, &err))
 		submit_one_parsed(a, c, &js);
 	else
@@ -121,6 +137,7 @@ void api_submit_one(struct api *a, struct api_call *c)
 		a->count.rejected++;
 	jobspec_free(&js);
 	cJSON_Delete(o);
+	cwd_cache_free(&cwd);
 }
 
 /* --- a batch ---------------------------------------------------------------------------- */
@@ -234,16 +251,17 @@ static void line_error(cJSON *errors, const struct batch_line *l, const struct j
 static size_t batch_parse(struct api *a, const struct request *req, struct batch *b,
 			  cJSON *errors)
 {
-	struct jobspec_submitter who = submitter(a, req);
+	struct cwd_cache cwd;
+	struct jobspec_submitter who = strict_submitter(a, req, &cwd);
 	size_t bad = 0;
 
 	json_arena_begin();	/* reset by batch_reset() */
 	for (size_t i = 0; i < b->n; i++) {
 		struct batch_line *l = &b->lines[i];
 		struct jobspec_error err;
-		l->json = cJSON_ParseWithLength(l->text, l->len);
+		l->json = json_parse_checked(l->text, l->len, &err);	/* UTF-8: batch_utf8() */
 		if (!l->json) {
-			err = (struct jobspec_error){ 400, "invalid_json", "the line is not JSON" };
+			;
 		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err)) {
 			b->flat[i] = b->specs[i].spec;
 			continue;
@@ -252,7 +270,28 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 			line_error(errors, l, &err);
 	}
 	json_arena_end();
+	cwd_cache_free(&cwd);
 	return bad;
+}
+
+/* The whole body is UTF-8 (400 naming the line, before any is parsed). */
+static bool batch_utf8(const struct request *req, struct response *res)
+{
+	struct jobspec_error err;
+	size_t line = 1, at = 0;
+
+	if (json_check_utf8(req->body, req->body_len, &at, &err))
+		return true;
+	for (size_t i = 0; i < at && i < req->body_len; i++)
+		line += req->body[i] == '\n';
+	return reply_error(res, 400, err.code, "line %zu: %s", line, err.message);
+}
+
+/* Lines that are not JSON (malformed, not UTF-8, a key twice). */
+static bool malformed(const char *code)
+{
+	return strcmp(code, "invalid_json") == 0 || strcmp(code, "invalid_utf8") == 0 ||
+	       strcmp(code, "duplicate_key") == 0;
 }
 
 static void batch_error(struct response *res, size_t bad, size_t n, cJSON *errors)
@@ -263,7 +302,7 @@ static void batch_error(struct response *res, size_t bad, size_t n, cJSON *error
 	const cJSON *item;
 
 	cJSON_ArrayForEach(item, errors)
-		if (strcmp(cJSON_GetObjectItem(item, "code")->valuestring, "invalid_json") != 0)
+		if (!malformed(cJSON_GetObjectItem(item, "code")->valuestring))
 			all_malformed = false;
 	snprintf(msg, sizeof(msg), "%zu of %zu lines are invalid; nothing was submitted", bad, n);
 	cJSON_AddStringToObject(e, "code", "invalid_batch");
@@ -343,6 +382,8 @@ void api_submit_batch(struct api *a, struct api_call *c)
 	n = b ? b->n : 0;
 	if (rc < 0 || n == 0) {
 		batch_refused(c->res, rc);
+	} else if (!batch_utf8(c->req, c->res)) {
+		;
 	} else if (!(errors = cJSON_CreateArray())) {
 		reply_error(c->res, 503, "out_of_memory", "no memory for the batch");
 	} else if ((bad = batch_parse(a, c->req, b, errors)) > 0) {

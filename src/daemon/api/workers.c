@@ -24,6 +24,7 @@
 #include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/jsoncheck.h"
 #include "daemon/state/view.h"
 #include "sched/resources.h"
 #include "shm/jobtab.h"
@@ -51,11 +52,14 @@ static void registered(struct api *a, struct api_call *c, struct worker *w)
 
 void api_worker_register(struct api *a, struct api_call *c)
 {
-	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jobspec_error jerr;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &jerr);
 	const char *why;
 	struct worker *w;
 
-	if (!cJSON_IsObject(o)) {
+	if (!o) {
+		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
+	} else if (!cJSON_IsObject(o)) {
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	} else if (!(w = workers_new(&a->st->workers))) {
 		reply_error(c->res, 503, "too_many_workers", "at most %u workers", WORKERS_MAX);
@@ -341,7 +345,8 @@ static bool may_complete(struct api *a, struct api_call *c, uint64_t exec,
 
 void api_execution_complete(struct api *a, struct api_call *c)
 {
-	cJSON *o = cJSON_ParseWithLength(c->req->body, c->req->body_len);
+	struct jobspec_error jerr;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &jerr);
 	struct jr_job_info info;
 	uint64_t exec;
 	int code = 0;
@@ -350,6 +355,8 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
 	    view_detail_for(c->req->uid, info.owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
 		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+	else if (!o)
+		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
 	else if (!cJSON_IsObject(o))
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	else if (may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res))

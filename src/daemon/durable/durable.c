@@ -311,7 +311,8 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	struct jr_exit_status st = jr_job_event_status(ev);
 	struct rec_proc proc = { .pid = ev->pid, .cgroup_slot = ev->cgroup_slot,
 				 .start_ticks = ev->pid_start_ticks, .alloc_len = q->alloc_len };
-	struct iovec iov[3] = { { &r, sizeof(r) } };
+	struct rec_spawn_error se = { .spawn_error = ev->spawn_error };
+	struct iovec iov[4] = { { &r, sizeof(r) } };
 	int n = 1;
 	uint64_t seq;
 
@@ -324,6 +325,8 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	} else if (ev->kind == JR_EVENT_RETRYING) {
 		iov[n++] = (struct iovec){ (void *)&ev->not_before_ns, sizeof(ev->not_before_ns) };
 	}
+	if (ev->kind != JR_EVENT_STARTED && ev->spawn_error)	/* why it could not start */
+		iov[n++] = (struct iovec){ &se, sizeof(se) };
 	seq = durable_logv(d, event_type(ev->kind), iov, n);
 	if (ev->kind != JR_EVENT_STARTED)
 		end_pending(d, seq, ev);

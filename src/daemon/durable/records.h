@@ -13,7 +13,8 @@
  *            a job's attempt began (with its process: pid, start ticks,
  *            boot id, cgroup, and the resources it holds); failed and was
  *            queued again (with the end of its backoff); the job became
- *            final (with exit status and rusage)
+ *            final (with exit status and rusage); a RETRY or END of an
+ *            attempt that could not start adds why (rec_spawn_error)
  *   CANCEL   a user's cancel request
  *   QUEUE    a queue was created
  *   WORKER   an external worker registered (workers are never removed;
@@ -23,7 +24,8 @@
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
  *   SNAP_JOBS records (about 1 MiB of jobs each: per job a rec_snap_job,
  *   its extension (ext_len bytes padded to 8: the end of a backoff, a
- *   running job's process), the JSON's length as a u64, the JSON padded
+ *   running job's process, why its last attempt could not start), the
+ *   JSON's length as a u64, the JSON padded
  *   to 8 bytes), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
  *   not used.
@@ -65,7 +67,9 @@ _Static_assert(sizeof(struct rec_submit) == 24, "rec_submit size");
 
 /* START, RETRY, END: a rec_event; START then a rec_proc and its
  * allocation's bytes (jr_alloc_encode), RETRY then the u64 end of its
- * backoff. Journals from before carry the rec_event alone. */
+ * backoff; RETRY and END of an attempt that could not start then a
+ * rec_spawn_error (a reader that does not know it ignores what follows
+ * what it reads). Journals from before carry the rec_event alone. */
 struct rec_event {
 	jr_job_id job_id;
 	uint8_t state;		/* enum jr_job_state after the event */
@@ -80,6 +84,13 @@ struct rec_event {
 _Static_assert(sizeof(struct rec_event) == 56, "rec_event size");
 _Static_assert(offsetof(struct rec_event, exit_code) == 16, "rec_event exit_code");
 _Static_assert(offsetof(struct rec_event, max_rss_kib) == 32, "rec_event max_rss_kib");
+
+/* Why an attempt could not start: JR_SPAWN_ERROR(step, errno), never 0. */
+struct rec_spawn_error {
+	int32_t spawn_error;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_spawn_error) == 8, "rec_spawn_error size");
 
 /* The event's exit status and rusage (kept in the record's own order). */
 static inline struct jr_exit_status rec_event_status(const struct rec_event *e)
@@ -140,6 +151,7 @@ struct rec_snap_begin {
 #define REC_SNAP_BACKOFF 0x100u	/* ext: u64 end of a retry's backoff */
 #define REC_SNAP_PROC 0x200u	/* ext: its rec_proc and allocation (running) */
 #define REC_SNAP_CANCEL 0x400u	/* a cancel acknowledged, not yet obeyed */
+#define REC_SNAP_SPAWN_ERROR 0x800u	/* ext: rec_spawn_error, after the others */
 
 struct rec_snap_job {
 	jr_job_id job_id;
@@ -187,6 +199,7 @@ struct rec_snap_view {
 	uint64_t not_before_ns;		/* REC_SNAP_BACKOFF */
 	struct rec_proc proc;		/* REC_SNAP_PROC */
 	const uint8_t *alloc;		/* proc.alloc_len bytes */
+	int32_t spawn_error;		/* REC_SNAP_SPAWN_ERROR; else 0 */
 	const char *text;
 	uint64_t text_len;
 };
@@ -208,6 +221,7 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 		return -EPROTO;
 	const uint8_t *e = p + at + sizeof(v->job), *e_end = e + ext;
 	v->not_before_ns = 0;
+	v->spawn_error = 0;
 	v->alloc = NULL;
 	__builtin_memset(&v->proc, 0, sizeof(v->proc));
 	if (v->job.flags & REC_SNAP_BACKOFF) {
@@ -224,6 +238,14 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 		if ((size_t)(e_end - e) < v->proc.alloc_len)
 			return -EPROTO;
 		v->alloc = e;
+		e += v->proc.alloc_len;
+	}
+	if (v->job.flags & REC_SNAP_SPAWN_ERROR) {
+		struct rec_spawn_error se;
+		if ((size_t)(e_end - e) < sizeof(se))
+			return -EPROTO;
+		__builtin_memcpy(&se, e, sizeof(se));
+		v->spawn_error = se.spawn_error;
 	}
 	at += sizeof(v->job) + REC_PAD8(ext);
 	if (len - at < sizeof(uint64_t))

@@ -149,6 +149,22 @@ static struct rproc *proc_of(struct recovery *r, struct rjob *j)
 	return &r->procs[j->proc];
 }
 
+/* Why a RETRY's or END's attempt could not start, if its record says
+ * (after the rec_event and a retry's backoff); a later attempt's record
+ * without it clears it. */
+static void spawn_error_of(struct recovery *r, struct rjob *j, const uint8_t *p, uint32_t len)
+{
+	struct rec_spawn_error se = { 0 };
+	struct rproc *rp;
+
+	if (len >= sizeof(se))
+		memcpy(&se, p, sizeof(se));
+	if (se.spawn_error && (rp = proc_of(r, j)))
+		rp->spawn_error = se.spawn_error;
+	else if (j->proc)
+		r->procs[j->proc].spawn_error = 0;
+}
+
 /* A start's process, or a retry's backoff, after its rec_event. */
 static void event_extra(struct recovery *r, struct rjob *j, uint16_t type, const uint8_t *p,
 			uint32_t len)
@@ -169,7 +185,11 @@ static void event_extra(struct recovery *r, struct rjob *j, uint16_t type, const
 	} else if (type == REC_RETRY && len >= sizeof(uint64_t) && (rp = proc_of(r, j))) {
 		memcpy(&rp->not_before_ns, p, sizeof(uint64_t));
 		rp->proc.pid = 0;	/* its process is gone */
+		p += sizeof(uint64_t);
+		len -= (uint32_t)sizeof(uint64_t);
 	}
+	if (type != REC_START)
+		spawn_error_of(r, j, p, len);
 }
 
 static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e)
@@ -294,17 +314,18 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
 	job_json(j, block, offset, (size_t)v->text_len);
-	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF)) {
+	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
 		if (!rp)
 			return -ENOMEM;
 		rp->not_before_ns = v->not_before_ns;
+		rp->spawn_error = v->spawn_error;
 		rp->proc = v->proc;
 		if (v->proc.alloc_len && (rp->alloc = malloc(v->proc.alloc_len)))
 			memcpy(rp->alloc, v->alloc, v->proc.alloc_len);
 		else
 			rp->proc.alloc_len = 0;
-		j->flags &= ~(REC_SNAP_PROC | REC_SNAP_BACKOFF);
+		j->flags &= ~(REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR);
 	}
 	if (s->flags & REC_SNAP_CANCEL) {
 		j->cancel_requested = true;

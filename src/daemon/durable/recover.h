@@ -47,11 +47,12 @@ struct rjob {
 };
 
 /* What only some jobs have: a running one's process and resources, a
- * retrying one's backoff. */
+ * retrying one's backoff, why an attempt could not start. */
 struct rproc {
 	struct rec_proc proc;		/* pid 0: none known */
 	uint8_t *alloc;
 	uint64_t not_before_ns;
+	int32_t spawn_error;		/* its last attempt could not start: why */
 };
 
 struct rworker {

@@ -115,6 +115,8 @@ static struct jr_job_restore restore_of(const struct recovery *r, const struct r
 	} else if (rp && j->state == JR_JOB_QUEUED) {
 		rs.not_before_ns = rp->not_before_ns;
 	}
+	if (rp)
+		rs.spawn_error = rp->spawn_error;
 	return rs;
 }
 

@@ -214,7 +214,8 @@ static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 
 /* A job's extension: a retry's backoff, a running job's process. */
 struct snap_ext {
-	uint8_t bytes[8 + sizeof(struct rec_proc) + JR_ALLOC_BYTES_MAX];
+	uint8_t bytes[8 + sizeof(struct rec_proc) + JR_ALLOC_BYTES_MAX +
+		      sizeof(struct rec_spawn_error)];
 	uint32_t len;
 };
 
@@ -312,6 +313,13 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 	}
 	struct rec_snap_job rec = snap_job_of(side, &info);
 	ext_of(&rec, durable_job_extra(s->d, lv->id), &ext);
+	if (info.exec.spawn_error) {	/* why its last attempt could not start */
+		struct rec_spawn_error se = { .spawn_error = info.exec.spawn_error };
+		rec.flags |= REC_SNAP_SPAWN_ERROR;
+		memcpy(ext.bytes + ext.len, &se, sizeof(se));
+		ext.len += (uint32_t)sizeof(se);
+		rec.ext_len = ext.len;
+	}
 	s->jobs++;
 	return job_out(s, &rec, &ext, side->json);
 }

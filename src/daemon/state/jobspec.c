@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
+#include "daemon/state/jsoncheck.h"
 #include "base/units.h"
 
 #define ARGV_MAX 4096
@@ -29,6 +31,7 @@ static bool fail(struct jobspec_error *err, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	json_utf8_repair(err->message);	/* a quoted value may be cut mid-character */
 	return false;
 }
 
@@ -101,19 +104,40 @@ static bool label_list(const cJSON *v, const char *field, char *out, size_t size
 	return true;
 }
 
-static bool parse_memory(const cJSON *v, uint64_t *bytes, struct jobspec_error *err)
+/* Bytes as a number, or a size like "4G", of the field named. */
+static bool parse_size(const cJSON *v, const char *field, uint64_t *bytes,
+		       struct jobspec_error *err)
 {
 	double d;
+	int rc;
 
 	if (cJSON_IsString(v)) {
-		if (jr_parse_size_bytes(v->valuestring, bytes) < 0)
+		if ((rc = jr_parse_size_bytes(v->valuestring, bytes)) == -ERANGE)
 			return fail(err, 422, "invalid_value",
-				    "memory \"%s\" is not a size like 4096, 512M or 4G", v->valuestring);
+				    "%s \"%.64s\" is more than 16E (2^64 - 1 bytes)", field,
+				    v->valuestring);
+		if (rc < 0)
+			return fail(err, 422, "invalid_value",
+				    "%s \"%.64s\" is not a size like 4096, 512M or 4G", field,
+				    v->valuestring);
 		return true;
 	}
-	if (!get_int(v, "requirements.memory", 0, 1.8e19, &d, err))
+	/* 2^64 - 2048: the largest double below 2^64. */
+	if (!get_int(v, field, 0, 18446744073709549568.0, &d, err))
 		return false;
 	*bytes = (uint64_t)d;
+	return true;
+}
+
+/* requirements.memory: 0 is refused (leave the field out for no memory
+ * limit), unless reading back a journaled job. */
+static bool parse_memory(const cJSON *v, uint64_t *bytes, bool strict, struct jobspec_error *err)
+{
+	if (!parse_size(v, "requirements.memory", bytes, err))
+		return false;
+	if (*bytes == 0 && strict)
+		return fail(err, 422, "invalid_value",
+			    "requirements.memory must be more than 0 (leave it out for no limit)");
 	return true;
 }
 
@@ -132,7 +156,8 @@ static bool parse_custom(const cJSON *v, struct jobspec *js, struct jobspec_erro
 	return true;
 }
 
-static bool parse_requirement(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+static bool parse_requirement(const cJSON *v, struct jobspec *js, bool strict,
+			      struct jobspec_error *err)
 {
 	struct jr_command_spec *s = &js->spec;
 	double d;
@@ -146,7 +171,7 @@ static bool parse_requirement(const cJSON *v, struct jobspec *js, struct jobspec
 			return false;
 		s->gpus = (uint32_t)d;
 	} else if (strcmp(v->string, "memory") == 0) {
-		return parse_memory(v, &s->mem_bytes, err);
+		return parse_memory(v, &s->mem_bytes, strict, err);
 	} else if (strcmp(v->string, "capabilities") == 0) {
 		if (!label_list(v, "requirements.capabilities", js->capabilities,
 				sizeof(js->capabilities), err))
@@ -162,14 +187,15 @@ static bool parse_requirement(const cJSON *v, struct jobspec *js, struct jobspec
 	return true;
 }
 
-static bool parse_requirements(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+static bool parse_requirements(const cJSON *v, struct jobspec *js, bool strict,
+			       struct jobspec_error *err)
 {
 	const cJSON *item;
 
 	if (!cJSON_IsObject(v))
 		return wrong_type(err, "requirements", "an object");
 	cJSON_ArrayForEach(item, v)
-		if (!parse_requirement(item, js, err))
+		if (!parse_requirement(item, js, strict, err))
 			return false;
 	if (js->resources[0])
 		js->spec.resources = js->resources;
@@ -211,37 +237,54 @@ static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspe
 }
 
 /* Seconds as a number, or a duration like "30m": timeout, retry_backoff,
- * retry_backoff_max. */
+ * retry_backoff_max; at most JR_DURATION_MAX_MS. */
 static bool parse_duration(const cJSON *v, const char *name, uint64_t *ms,
 			   struct jobspec_error *err)
 {
+	int rc;
+
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble < 0 || v->valuedouble > 1e9)
-			return fail(err, 422, "invalid_value", "%s must be 0 to 1e9 seconds", name);
-		*ms = (uint64_t)(v->valuedouble * JR_MS_PER_SEC + 0.5);
+		if (jr_seconds_to_duration_ms(v->valuedouble, ms) < 0)
+			return fail(err, 422, "invalid_value",
+				    "%s must be 0 to 1000000000 seconds (about 31 years)", name);
 		return true;
 	}
 	if (!cJSON_IsString(v))
 		return wrong_type(err, name, "seconds or a duration like \"30m\"");
-	if (jr_parse_duration_ms(v->valuestring, ms) < 0)
-		return fail(err, 422, "invalid_value", "%s \"%s\" is not a duration like 90, 30m or 2h",
-			    name, v->valuestring);
+	if ((rc = jr_parse_duration_ms(v->valuestring, ms)) == -ERANGE)
+		return fail(err, 422, "invalid_value",
+			    "%s \"%.64s\" is longer than the longest duration, 1000000000 seconds "
+			    "(about 31 years)", name, v->valuestring);
+	if (rc < 0)
+		return fail(err, 422, "invalid_value",
+			    "%s \"%.64s\" is not a duration like 90, 30m or 2h", name, v->valuestring);
 	return true;
 }
 
 static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
 {
+	const char *range = "from 1970-01-01T00:00:00Z to " JR_TIME_MAX_TEXT;
+	int rc;
+
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble < 0 || v->valuedouble > 1e10)
-			return fail(err, 422, "invalid_value", "scheduled_at is out of range");
-		js->spec.scheduled_at_ns = (uint64_t)(v->valuedouble * JR_NS_PER_SEC);
+		if (jr_seconds_to_time_ns(v->valuedouble, &js->spec.scheduled_at_ns) < 0)
+			return fail(err, 422, "invalid_value",
+				    "scheduled_at must be seconds since the epoch, %s", range);
 		return true;
 	}
 	if (!cJSON_IsString(v))
 		return wrong_type(err, "scheduled_at", "an RFC 3339 time");
-	if (jr_parse_rfc3339_ns(v->valuestring, &js->spec.scheduled_at_ns) < 0)
+	rc = jr_parse_rfc3339_ns(v->valuestring, &js->spec.scheduled_at_ns);
+	if (rc == -ERANGE)
+		return fail(err, 422, "invalid_value", "scheduled_at \"%.64s\" is out of range: %s",
+			    v->valuestring, range);
+	if (rc == -EDOM)
 		return fail(err, 422, "invalid_value",
-			    "scheduled_at \"%s\" is not an RFC 3339 time like 2026-11-27T13:00:00Z",
+			    "scheduled_at \"%.64s\" is no such date or time (day within the month, "
+			    "hour 0-23, minute and second 0-59)", v->valuestring);
+	if (rc < 0)
+		return fail(err, 422, "invalid_value",
+			    "scheduled_at \"%.64s\" is not an RFC 3339 time like 2026-11-27T13:00:00Z",
 			    v->valuestring);
 	return true;
 }
@@ -301,7 +344,7 @@ static bool parse_executor(const cJSON *v, struct jobspec *js, struct jobspec_er
 	return true;
 }
 
-static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
+static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js, bool strict,
 			struct jobspec_error *err)
 {
 	const char *k = v->string;
@@ -318,7 +361,7 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return true;
 	}
 	if (strcmp(k, "requirements") == 0)
-		return parse_requirements(v, js, err);
+		return parse_requirements(v, js, strict, err);
 	if (strcmp(k, "dependencies") == 0)
 		return parse_dependencies(v, js, err);
 	if (strcmp(k, "max_retries") == 0) {
@@ -346,10 +389,27 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	if (strcmp(k, "payload") == 0)
 		return true;	/* kept with the job for its worker */
 	if (strcmp(k, "max_output") == 0)	/* the engine keeps it under --max-output */
-		return parse_memory(v, &js->spec.max_output_bytes, err) &&
+		return parse_size(v, "max_output", &js->spec.max_output_bytes, err) &&
 		       (js->spec.max_output_bytes > 0 ||
 			fail(err, 422, "invalid_value", "max_output must be above 0"));
 	return fail(err, 422, "unknown_field", "unknown field: %s", k);
+}
+
+/* cwd: absolute, and for a job run here a directory its user can enter
+ * (an external worker's host is its own business). */
+static bool check_cwd(const struct jobspec *js, const struct jobspec_submitter *who,
+		      struct jobspec_error *err)
+{
+	char why[sizeof(err->message)];
+
+	if (js->spec.cwd[0] != '/')
+		return fail(err, 422, "invalid_value", "cwd \"%.80s\" is not an absolute path",
+			    js->spec.cwd);
+	if ((js->spec.flags & JR_COMMAND_EXTERNAL) || !who->cwd)
+		return true;
+	if (!cwd_check(who->cwd, js->spec.cwd, why, sizeof(why)))
+		return fail(err, 422, "invalid_value", "%s", why);
+	return true;
 }
 
 /* Empty: the spec and the pointers zeroed, the two text buffers empty
@@ -373,8 +433,10 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	if (!cJSON_IsObject(o))
 		return fail(err, 400, "invalid_json", "a job is a JSON object");
 	cJSON_ArrayForEach(v, o)
-		if (!parse_field(e, v, js, err))
+		if (!parse_field(e, v, js, who->strict, err))
 			return false;
+	if (who->strict && js->spec.cwd && !check_cwd(js, who, err))
+		return false;
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
 		return fail(err, 422, "missing_command",
 			    "a job needs a command (or \"executor\": \"external\")");

@@ -30,11 +30,18 @@ struct jobspec {
 	char capabilities[256];
 };
 
-/* Who submits: a daemon running as root runs the job as that user. */
+struct cwd_cache;
+
+/* Who submits: a daemon running as root runs the job as that user.
+ * strict: a new submission (not a journaled one read back), where what
+ * older daemons accepted is refused too: memory 0, a relative cwd, and
+ * (with cwd set, for a local job) a cwd the user cannot enter. */
 struct jobspec_submitter {
 	uid_t uid;
 	gid_t gid;
 	bool switch_user;
+	bool strict;
+	struct cwd_cache *cwd;	/* strict: the request's cwdcheck.h cache */
 };
 
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,

@@ -123,6 +123,37 @@ static void add_reason(cJSON *o, const struct jr_job_info *info)
 		cJSON_AddNullToObject(o, "reason");
 }
 
+/* Why it could not start, after the submitted fields (its cwd and
+ * command name the failing step): "chdir /x: No such file or directory". */
+static void add_cause(cJSON *o, const struct jr_job_info *info)
+{
+	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(o, "cwd");
+	const cJSON *argv0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "command"), 0);
+	int32_t e = info->exec.spawn_error;
+	char msg[128], cause[512];
+	const char *what = strerror_r(JR_SPAWN_ERROR_ERRNO(e), msg, sizeof(msg));
+
+	if (!e)
+		return;
+	switch (JR_SPAWN_ERROR_STEP(e)) {
+	case JR_SPAWN_STEP_PREPARE: snprintf(cause, sizeof(cause), "start: %s", what); break;
+	case JR_SPAWN_STEP_SETUP: snprintf(cause, sizeof(cause), "child setup: %s", what); break;
+	case JR_SPAWN_STEP_IDS:
+		snprintf(cause, sizeof(cause), "setuid %u: %s", info->owner_uid, what);
+		break;
+	case JR_SPAWN_STEP_CHDIR:
+		snprintf(cause, sizeof(cause), "chdir %.400s: %s",
+			 cJSON_IsString(cwd) ? cwd->valuestring : "", what);
+		break;
+	case JR_SPAWN_STEP_EXEC:
+		snprintf(cause, sizeof(cause), "execve %.400s: %s",
+			 cJSON_IsString(argv0) ? argv0->valuestring : "", what);
+		break;
+	default: snprintf(cause, sizeof(cause), "%s", what); break;
+	}
+	cJSON_AddStringToObject(o, "cause", cause);
+}
+
 static void add_execution_fields(cJSON *o, const struct jr_job_info *info)
 {
 	add_id(o, "execution_id", info->exec.execution_id);
@@ -172,6 +203,7 @@ cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_
 	add_reason(o, info);
 	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
 	add_submitted(t, o, info->job_id);
+	add_cause(o, info);
 	add_time(o, "created_at", info->created_ns);
 	cJSON_AddNumberToObject(o, "attempts", info->attempts);
 	add_execution_fields(o, info);
@@ -218,6 +250,7 @@ cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
 	cJSON_AddNumberToObject(usage, "system_us", (double)info->exec.system_us);
 	cJSON_AddItemToObject(o, "usage", usage);
 	add_submitted(t, o, info->job_id);
+	add_cause(o, info);
 	return o;
 }
 
