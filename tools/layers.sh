@@ -20,7 +20,9 @@ layers=${JR_LAYERS:-$here/src/LAYERS}
 # made them) are not read; JR_LAYERS_SRC= reads every object.
 srcdir=${JR_LAYERS_SRC-$here/src}
 objs=$(cd "$build/obj" && find . -name '*.o' ! -name 'jobring-all.o' | sed 's|^\./||' | sort |
-	while read -r o; do [ -z "$srcdir" ] || [ -f "$srcdir/${o%.o}.c" ] && echo "$o"; done)
+	while read -r o; do
+		if [ -z "$srcdir" ] || [ -f "$srcdir/${o%.o}.c" ]; then echo "$o"; fi
+	done)
 [ -n "$objs" ] || { echo "layers: no objects under $build/obj" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
