@@ -40,6 +40,7 @@
 
 #include "base/common.h"
 #include "daemon/net/http.h"
+#include "daemon/net/listen.h"
 #include "daemon/net/server.h"
 
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
@@ -855,80 +856,6 @@ void server_get_stats(const struct server *s, struct server_stats *out)
 
 /* --- setup ---------------------------------------------------------------------- */
 
-/* A socket file left by a daemon that died can be replaced; one a live
- * daemon answers on cannot. */
-/* Does a daemon answer on fd? A socket can still accept for a moment
- * after its daemon was killed (the kernel tears its io_uring down after
- * the process is gone), but nothing answers there. */
-static bool answers(int fd)
-{
-	static const char req[] = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
-
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1))
-		return false;
-	return poll(&p, 1, 1000) == 1 && recv(fd, &c, 1, 0) == 1;
-}
-
-static int clear_stale_socket(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0) {
-		if (answers(fd))
-			rc = -EADDRINUSE;
-		else
-			unlink(addr->sun_path);	/* a dead daemon's, going away */
-	} else if (errno == ECONNREFUSED) {
-		unlink(addr->sun_path);
-	}
-	close(fd);
-	return rc;
-}
-
-static int listen_on(struct server *s)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, rc;
-
-	if (s->o.listen_fd >= 0) {	/* systemd's: bound, listening, its mode set */
-		fcntl(s->o.listen_fd, F_SETFL, fcntl(s->o.listen_fd, F_GETFL) | O_NONBLOCK);
-		fcntl(s->o.listen_fd, F_SETFD, FD_CLOEXEC);
-		s->listen_fd = s->o.listen_fd;
-		return 0;
-	}
-	if (strlen(s->o.path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, s->o.path);
-	rc = clear_stale_socket(&addr);
-	if (rc < 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	old = umask(0177);	/* owner-only from the start: no window */
-	rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old);
-	if (rc == 0 && s->o.group != (gid_t)-1 && chown(s->o.path, (uid_t)-1, s->o.group) < 0)
-		rc = -1;
-	if (rc == 0 && chmod(s->o.path, s->o.mode) < 0)
-		rc = -1;
-	if (rc == 0 && listen(fd, 4096) < 0)
-		rc = -1;
-	if (rc < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	s->listen_fd = fd;
-	return 0;
-}
-
 static int setup_buffers(struct server *s)
 {
 	struct io_uring_buf_reg reg = { 0 };
@@ -1002,7 +929,7 @@ int server_open(struct server **out, const struct server_opts *o,
 	if (rc == 0)
 		rc = setup_signals(s);
 	if (rc == 0)
-		rc = listen_on(s);
+		rc = listen_open(&s->o, &s->listen_fd);
 	if (rc < 0) {
 		server_close(s);
 		return rc;
