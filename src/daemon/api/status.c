@@ -34,6 +34,29 @@ static void exec_json(struct api *a, cJSON *o)
 	cJSON_AddNumberToObject(k, "lost", (double)x.lost);
 }
 
+/* The control socket's connections and what they buffer (issue 12). */
+static void socket_json(struct api *a, cJSON *o)
+{
+	cJSON *k = cJSON_AddObjectToObject(o, "connections"), *r;
+	struct server_stats s;
+
+	if (!a->server || !k)
+		return;
+	server_get_stats(a->server, &s);
+	cJSON_AddNumberToObject(k, "open", (double)s.open);
+	cJSON_AddNumberToObject(k, "buffered_bytes", (double)s.budget.used_bytes);
+	cJSON_AddNumberToObject(k, "buffered_peak_bytes", (double)s.budget.peak_bytes);
+	cJSON_AddNumberToObject(k, "max_buffered_bytes", (double)s.budget.max_bytes);
+	cJSON_AddNumberToObject(k, "paused", s.budget.paused);
+	cJSON_AddNumberToObject(k, "paused_total", (double)s.budget.paused_total);
+	cJSON_AddNumberToObject(k, "max_per_uid", s.budget.max_per_uid);
+	cJSON_AddNumberToObject(k, "reserved", s.budget.reserved);
+	r = cJSON_AddObjectToObject(k, "refused");
+	cJSON_AddNumberToObject(r, "max_connections", (double)s.budget.refused_full);
+	cJSON_AddNumberToObject(r, "reserved", (double)s.budget.refused_reserved);
+	cJSON_AddNumberToObject(r, "per_uid", (double)s.budget.refused_uid);
+}
+
 void api_health(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -54,6 +77,7 @@ void api_health(struct api *a, struct api_call *c)
 	cJSON_AddBoolToObject(o, "draining", a->status.draining);
 	cJSON_AddBoolToObject(o, "snapshotting", a->status.snapshotting);
 	exec_json(a, o);
+	socket_json(a, o);
 	reply_json(c->res, 200, o);
 }
 
@@ -144,6 +168,19 @@ static void socket_metrics(struct api *a, struct buf *b)
 		   (unsigned long long)s.bytes_in);
 	buf_printf(b, "jobring_socket_bytes_total{direction=\"out\"} %llu\n",
 		   (unsigned long long)s.bytes_out);
+	metric(b, "jobring_socket_buffered_bytes", "gauge",
+	       "Input and output all connections buffer (--max-buffered).");
+	buf_printf(b, "jobring_socket_buffered_bytes %llu\n",
+		   (unsigned long long)s.budget.used_bytes);
+	metric(b, "jobring_socket_paused", "gauge", "Connections not read: over the budget.");
+	buf_printf(b, "jobring_socket_paused %u\n", s.budget.paused);
+	metric(b, "jobring_socket_refused_total", "counter", "Connections refused, by limit.");
+	buf_printf(b, "jobring_socket_refused_total{limit=\"max_connections\"} %llu\n"
+		   "jobring_socket_refused_total{limit=\"reserved\"} %llu\n"
+		   "jobring_socket_refused_total{limit=\"per_uid\"} %llu\n",
+		   (unsigned long long)s.budget.refused_full,
+		   (unsigned long long)s.budget.refused_reserved,
+		   (unsigned long long)s.budget.refused_uid);
 	metric(b, "jobring_api_rejected_total", "counter", "Jobs refused at submission.");
 	buf_printf(b, "jobring_api_rejected_total %llu\n", (unsigned long long)a->count.rejected);
 }

@@ -21,6 +21,16 @@
  * no SQE is owed, not lost, and armed again at the start of every turn
  * until it goes (repay). A connection's answer waits in its buffer
  * meanwhile; the loop waits no longer than a tick while anything is owed.
+ *
+ * Memory (issue 12): every connection's buffers are charged to one budget
+ * (budget.c) after each change. A connection the budget (or its own
+ * backlog: answers over OUT_HIGH_WATER, or unparsed input over
+ * IN_HIGH_WATER) stops is paused: its multishot receive is cancelled and
+ * no request of its is handled; the requests it already had handled are
+ * answered. It goes on when its output drains (on_send) or when bytes
+ * come back to the budget (resume_paused, once a turn). A paused
+ * connection is closed only as any other: its answer not taken for the
+ * idle timeout.
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,9 +57,10 @@
 #define RECV_BUF_BYTES 16384u
 #define BUF_GROUP 0
 #define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
+#define IN_HIGH_WATER (4 * RECV_BUF_BYTES)	/* unparsed: stop receiving past this */
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
-#define OP_COUNT (OP_WATCH + 1)
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH, OP_CANCEL };
+#define OP_COUNT (OP_CANCEL + 1)
 
 enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
@@ -67,6 +78,10 @@ struct conn {
 	bool owe_recv, owe_send;	/* found no SQE: armed at the next turn */
 	bool sent_continue;
 	bool peer_done;		/* end of stream seen: close once answered */
+	bool paused;		/* not read now (budget or backlog) */
+	bool cancel_inflight, owe_cancel;	/* the receive's cancellation */
+	bool privileged;	/* root or the owner (budget.h) */
+	size_t held;		/* its buffers' bytes, as charged to the budget */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -103,6 +118,8 @@ struct server {
 	uint64_t last_submit_log_ns;
 	bool stop;
 	bool draining;			/* only answers go out; no request is read */
+	struct budget budget;
+	uint32_t resume_from;		/* where resume_paused() starts */
 	struct server_stats st;
 };
 
@@ -305,6 +322,7 @@ static void flush(struct server *s, struct conn *c)
 		c->out = c->pending;
 		c->pending = t;
 		buf_reset(&c->pending);
+		buf_trim(&c->pending, HTTP_KEEP_BYTES);
 	}
 	if (c->out.len == 0)
 		return;
@@ -325,6 +343,62 @@ static bool sending(const struct conn *c)
 	return c->send_inflight || c->owe_send;
 }
 
+/* --- the budget -------------------------------------------------------------- */
+
+/* Its buffers, charged to the budget as they are now. */
+static void conn_account(struct server *s, struct conn *c)
+{
+	budget_charge(&s->budget, &c->held, c->in.cap + c->out.cap + c->pending.cap +
+			      c->http.url.cap + c->http.body.cap);
+}
+
+static bool conn_may_grow(const struct server *s, const struct conn *c)
+{
+	bool output_empty = !c->out.len && !c->pending.len && !c->send_inflight;
+
+	return budget_may_grow(&s->budget, c->held, output_empty, c->privileged);
+}
+
+/* Stop the multishot receive: it ends with -ECANCELED. */
+static void cancel_recv(struct server *s, struct conn *c)
+{
+	uint32_t index = (uint32_t)(c - s->conns);
+	struct io_uring_sqe *sqe;
+
+	if (c->owe_recv) {	/* never went: nothing to cancel */
+		c->owe_recv = false;
+		return;
+	}
+	if (!c->recv_armed || c->cancel_inflight)
+		return;
+	if (!(sqe = sqe_get(s))) {
+		owe(s, &c->owe_cancel);
+		return;
+	}
+	io_uring_prep_cancel64(sqe, tag(OP_RECV, index, c->gen), 0);
+	op_prepared(s, sqe, OP_CANCEL, index, c->gen);
+	c->cancel_inflight = true;
+	c->owe_cancel = false;
+}
+
+/* Receive or not, as the budget and the connection's own backlog say. */
+static void conn_pace(struct server *s, struct conn *c)
+{
+	bool stop;
+
+	if (!conn_open(c))
+		return;
+	stop = !conn_may_grow(s, c) || c->in.len >= IN_HIGH_WATER;
+	if (stop != c->paused) {
+		c->paused = stop;
+		budget_paused(&s->budget, stop);
+	}
+	if (stop)
+		cancel_recv(s, c);
+	else if (!c->recv_armed && !c->owe_recv && !c->peer_done && !s->draining)
+		arm_recv(s, c);
+}
+
 /* --- connections ------------------------------------------------------------- */
 
 static void conn_release(struct server *s, struct conn *c)
@@ -336,6 +410,11 @@ static void conn_release(struct server *s, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->pending);
+	budget_charge(&s->budget, &c->held, 0);
+	if (c->paused)
+		budget_paused(&s->budget, false);
+	c->paused = false;
+	budget_leave(&s->budget, c->uid);
 	c->gen++;
 	s->free_stack[s->free_count++] = (uint32_t)(c - s->conns);
 	s->st.open--;
@@ -382,11 +461,12 @@ static void append_error(struct conn *c, int status, const char *code, const cha
 	c->close_after_send = true;
 }
 
-/* Over --max-connections: wait for the client's first bytes (read and
- * thrown away), then answer 503 and close. Answering before the client
+/* Over --max-connections, into the reserve or over the uid's cap
+ * (why): wait for the client's first bytes (read and thrown away), then
+ * answer 503 naming the limit, and close. Answering before the client
  * has sent anything would have it fail to send, and report a connection
  * error instead of the answer. */
-static void refuse_busy(struct server *s, int fd)
+static void refuse_busy(struct server *s, int fd, enum budget_admit why)
 {
 	struct io_uring_sqe *sqe;
 
@@ -399,18 +479,19 @@ static void refuse_busy(struct server *s, int fd)
 		return;
 	}
 	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
-	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, 0);
+	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, why);
 	s->refused_pending++;
 }
 
-static void refused_answer(struct server *s, int fd)
+static void refused_answer(struct server *s, int fd, enum budget_admit why)
 {
-	static const char body[] =
-		"{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
-			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
+	char body[320], msg[512];
+	int n;
+
+	budget_refusal(&s->budget, why, body, sizeof(body));
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s", strlen(body), body);
 
 	JR_ASSERT(s->refused_pending > 0);
 	s->refused_pending--;
@@ -423,15 +504,18 @@ static void conn_accept(struct server *s, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	enum budget_admit why = BUDGET_FULL;
 	struct conn *c;
 
 	s->st.accepted++;
-	if (s->free_count == 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		refuse_busy(s, fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		why = budget_admit(&s->budget, cred.uid);
+	if (why != BUDGET_ADMITTED) {
+		refuse_busy(s, fd, why);
 		s->st.rejected++;
 		return;
 	}
+	JR_ASSERT(s->free_count > 0);	/* the budget counts no more than there are */
 	c = &s->conns[s->free_stack[--s->free_count]];
 	JR_ASSERT(c->state == CONN_FREE);
 	uint32_t gen = c->gen;
@@ -442,6 +526,7 @@ static void conn_accept(struct server *s, int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->privileged = budget_privileged(&s->budget, cred.uid);
 	c->last_ns = jr_now_monotonic_ns();
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
@@ -536,15 +621,37 @@ static void process_input(struct server *s, struct conn *c)
 	size_t pos = 0;
 
 	while (!s->draining && c->state == CONN_READING && !c->close_after_send &&
-	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER)
+	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER && conn_may_grow(s, c)) {
 		if (!read_one(s, c, &pos))
 			break;
+		conn_account(s, c);	/* the next one sees this answer */
+	}
 	if (c->close_after_send)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
+	buf_trim(&c->in, HTTP_KEEP_BYTES);
 	flush(s, c);
+	conn_account(s, c);
 	if ((c->close_after_send || c->peer_done) && !sending(c) && c->state == CONN_READING)
 		conn_close(s, c);
+	else
+		conn_pace(s, c);
+}
+
+/* Bytes came back: paused connections may go on, from where the last
+ * pass stopped so that none is always last. */
+static void resume_paused(struct server *s)
+{
+	uint32_t n = s->o.max_connections;
+
+	if (!s->budget.st.paused || !budget_take_freed(&s->budget))
+		return;
+	for (uint32_t k = 0; k < n && s->budget.st.paused; k++) {
+		struct conn *c = &s->conns[(s->resume_from + k) % n];
+		if (c->paused && conn_open(c))
+			process_input(s, c);
+	}
+	s->resume_from = (s->resume_from + 1) % n;
 }
 
 bool server_connection_alive(struct server *s, uint64_t token)
@@ -590,6 +697,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		if (c && cqe->res > 0 && c->state != CONN_CLOSING) {
 			buf_append(&c->in, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res);
 			s->st.bytes_in += (uint64_t)cqe->res;
+			conn_account(s, c);
 		}
 		recycle(s, bid);
 	}
@@ -602,7 +710,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(s, c);
 		return;
 	}
-	if ((cqe->res < 0 && cqe->res != -ENOBUFS) || c->in.oom ||
+	if ((cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) || c->in.oom ||
 	    c->in.len > s->o.max_request_bytes + 2 * HTTP_URL_MAX + 65536) {
 		conn_close(s, c);	/* error, or over its bound */
 		return;
@@ -614,8 +722,9 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 			conn_close(s, c);
 		return;
 	}
-	c->last_ns = jr_now_monotonic_ns();
-	if (!more)
+	if (cqe->res > 0)
+		c->last_ns = jr_now_monotonic_ns();
+	if (!more && !c->paused)	/* paused: cancelled, or to be */
 		arm_recv(s, c);
 	process_input(s, c);
 }
@@ -630,6 +739,7 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
+	buf_trim(&c->out, HTTP_KEEP_BYTES);
 	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }
@@ -679,7 +789,11 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_REFUSED:
-		refused_answer(s, (int)tag_index(data));
+		refused_answer(s, (int)tag_index(data), (enum budget_admit)tag_gen(data));
+		break;
+	case OP_CANCEL:
+		if (c)
+			c->cancel_inflight = false;
 		break;
 	case OP_WATCH:	/* the tick after this turn does the work */
 		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop &&
@@ -700,13 +814,14 @@ static void sweep(struct server *s, uint64_t now)
 		struct conn *c = &s->conns[i];
 		if (c->state != CONN_READING)
 			continue;
-		if (c->http.started && now - c->request_start_ns > req_ns) {
+		if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
 			append_error(c, 408, "request_timeout", "the request was not completed in time");
 			flush(s, c);
 			c->in.len = 0;
-		} else if (!c->http.started && !sending(c) && now - c->last_ns > idle_ns) {
-			conn_close(s, c);
+		} else if (now - c->last_ns > idle_ns &&
+			   (sending(c) || (!c->http.started && c->in.len == 0))) {
+			conn_close(s, c);	/* idle, or its answer not taken */
 		}
 	}
 }
@@ -750,6 +865,8 @@ static void repay(struct server *s)
 			continue;
 		if (c->owe_recv)
 			arm_recv(s, c);
+		if (c->owe_cancel)
+			cancel_recv(s, c);
 		if (c->owe_send)
 			flush(s, c);
 	}
@@ -794,6 +911,7 @@ int server_run(struct server *s)
 			seen++;
 		}
 		io_uring_cq_advance(&s->ring, seen);
+		resume_paused(s);
 		uint64_t now = jr_now_monotonic_ns();
 		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
 			check_ops_inflight(s);
@@ -852,6 +970,7 @@ void server_stop(struct server *s)
 void server_get_stats(const struct server *s, struct server_stats *out)
 {
 	*out = s->st;
+	budget_get_stats(&s->budget, &out->budget);
 }
 
 /* --- setup ---------------------------------------------------------------------- */
@@ -923,7 +1042,11 @@ int server_open(struct server **out, const struct server_opts *o,
 		free(s);
 		return rc;
 	}
-	rc = setup_conns(s);
+	rc = budget_init(&s->budget, &(struct budget_opts){
+		.max_bytes = o->max_buffered_bytes, .max_connections = o->max_connections,
+		.max_per_uid = o->max_connections_per_uid, .owner = o->owner });
+	if (rc == 0)
+		rc = setup_conns(s);
 	if (rc == 0)
 		rc = setup_buffers(s);
 	if (rc == 0)
@@ -946,6 +1069,7 @@ void server_close(struct server *s)
 		if (s->conns[i].state != CONN_FREE)
 			conn_abandon(s, &s->conns[i]);
 	io_uring_queue_exit(&s->ring);
+	budget_fini(&s->budget);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		if (s->o.listen_fd < 0)	/* one handed over stays its owner's */
