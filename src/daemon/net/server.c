@@ -120,6 +120,7 @@ struct server {
 	bool draining;			/* only answers go out; no request is read */
 	struct budget budget;
 	uint32_t resume_from;		/* where resume_paused() starts */
+	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
 	struct server_stats st;
 };
 
@@ -616,12 +617,17 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 	return false;
 }
 
-static void process_input(struct server *s, struct conn *c)
+/* Handle what c's input holds, as far as allowed. Returns whether the
+ * budget was what stopped it. */
+static bool handle_input(struct server *s, struct conn *c)
 {
 	size_t pos = 0;
+	bool budget_stop = false;
 
 	while (!s->draining && c->state == CONN_READING && !c->close_after_send &&
-	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER && conn_may_grow(s, c)) {
+	       pos < c->in.len && c->pending.len < s->out_high_water) {
+		if ((budget_stop = !conn_may_grow(s, c)))
+			break;
 		if (!read_one(s, c, &pos))
 			break;
 		conn_account(s, c);	/* the next one sees this answer */
@@ -632,6 +638,14 @@ static void process_input(struct server *s, struct conn *c)
 	buf_trim(&c->in, HTTP_KEEP_BYTES);
 	flush(s, c);
 	conn_account(s, c);
+	return budget_stop;
+}
+
+static void process_input(struct server *s, struct conn *c)
+{
+	/* Sending may have drained its output meanwhile: then it may go on. */
+	while (handle_input(s, c) && c->in.len && conn_may_grow(s, c))
+		;
 	if ((c->close_after_send || c->peer_done) && !sending(c) && c->state == CONN_READING)
 		conn_close(s, c);
 	else
@@ -1045,6 +1059,9 @@ int server_open(struct server **out, const struct server_opts *o,
 	rc = budget_init(&s->budget, &(struct budget_opts){
 		.max_bytes = o->max_buffered_bytes, .max_connections = o->max_connections,
 		.max_per_uid = o->max_connections_per_uid, .owner = o->owner });
+	s->out_high_water = s->budget.o.max_bytes / 32;	/* a share of the owner's eighth */
+	if (s->out_high_water > OUT_HIGH_WATER)
+		s->out_high_water = OUT_HIGH_WATER;
 	if (rc == 0)
 		rc = setup_conns(s);
 	if (rc == 0)
