@@ -146,8 +146,6 @@ bool budget_may_grow(const struct budget *b, size_t held, bool output_empty, boo
 	size_t limit = privileged ? b->o.max_bytes : b->o.max_bytes - b->o.max_bytes / 8;
 	size_t fair = limit / (b->open ? b->open : 1);
 
-	if (privileged && output_empty)
-		return true;	/* one request at a time, whatever the others hold */
 	if (b->st.used_bytes >= limit)
 		return false;
 	return b->st.used_bytes < limit / 2 || held <= fair || output_empty;

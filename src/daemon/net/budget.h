@@ -10,9 +10,10 @@
  * half, a connection holding more than its fair share (the budget over
  * the connections open) waits until its output has drained; at the
  * budget, everyone but the owner and root waits, and they have the last
- * eighth to themselves; past the whole budget too, each of their
- * connections may have one request handled at a time, so that root can
- * always look. Nobody is dropped for it: a connection that waits is only
+ * eighth to themselves, so that root can always look: the others can
+ * pass their seven eighths only by the overshoot below, and a connection's
+ * answers waiting are bounded by a thirty-second of the budget
+ * (server.c). Nobody is dropped for it: a connection that waits is only
  * not read.
  *
  * Overshoot, documented rather than hidden: a check happens before a
