@@ -5,8 +5,8 @@
  * 64 kept for root and the owner) holds JOBS jobs; CONNS connections
  * from 16 other uids (setuid in forked children: needs root) each write
  * REQS times GET /jobs?limit=1000 (an answer of some 300 KB) and read
- * nothing. Meanwhile the daemon's RSS is sampled every 20 ms and root
- * asks GET /health on a new connection every 250 ms.
+ * nothing. Meanwhile the daemon's RSS is sampled every 20 ms (a thread of
+ * its own) and root asks GET /health on a new connection every 250 ms.
  *
  * Prints the idle RSS (jobs loaded, before the flood), the peak RSS under
  * the flood, the budget (--max-buffered; JR_FLOOD_BUDGET passes another,
@@ -18,6 +18,8 @@
 #include "daemonutil.h"
 #include "jobring.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,6 +29,8 @@
 #define HEALTH_MAX 1024
 
 static struct jrt_daemon d;
+static atomic_long peak_kib;
+static atomic_bool sampling;
 
 static long rss_kib(pid_t pid)
 {
@@ -42,6 +46,20 @@ static long rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* The daemon's RSS every 20 ms into peak_kib, beside root's requests
+ * (which the loop may keep waiting: a sample must not wait with them). */
+static void *sample(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&sampling)) {
+		long r = rss_kib(d.pid);
+		if (r > atomic_load(&peak_kib))
+			atomic_store(&peak_kib, r);
+		jrt_sleep_ms(20);
+	}
+	return NULL;
 }
 
 static void raise_nofile(void)
@@ -126,7 +144,8 @@ int main(int argc, char **argv)
 	const char *opts[] = { "--paused", "--sync", "none", "--max-connections", "4160",
 			       "--socket-mode", "0666", budget ? "--max-buffered" : NULL, budget, NULL };
 	pid_t kids[UIDS];
-	long idle, peak = 0;
+	pthread_t sampler;
+	long idle, peak;
 	int ready[2], refused = 0, nlat = 0;
 	char *resp = NULL;
 
@@ -144,6 +163,9 @@ int main(int argc, char **argv)
 	idle = rss_kib(d.pid);
 	if (pipe(ready) < 0)
 		bench_die("pipe");
+	atomic_store(&sampling, true);
+	if (pthread_create(&sampler, NULL, sample, NULL) != 0)
+		bench_die("pthread_create");
 	double t0 = jrt_now_s();
 	for (int u = 0; u < UIDS; u++) {
 		int n = conns / UIDS + (u < conns % UIDS);
@@ -160,8 +182,6 @@ int main(int argc, char **argv)
 	       "each sent %d requests and reads nothing\n", conns, UIDS, jrt_now_s() - t0, refused,
 	       reqs);
 	for (double next_health = 0, t; (t = jrt_now_s() - t0) < seconds;) {
-		long r = rss_kib(d.pid);
-		peak = r > peak ? r : peak;
 		if (t >= next_health && nlat < HEALTH_MAX) {
 			free(resp);
 			lat[nlat++] = health(&resp) * 1e3;
@@ -169,6 +189,9 @@ int main(int argc, char **argv)
 		}
 		jrt_sleep_ms(20);
 	}
+	atomic_store(&sampling, false);
+	pthread_join(sampler, NULL);
+	peak = atomic_load(&peak_kib);
 	long budget_kib = (long)(json_u64(resp, "\"max_buffered_bytes\":") / 1024);
 	const char *ref = strstr(resp, "\"refused\":{");
 	printf("connflood: idle RSS %ld KiB, peak RSS under the flood %ld KiB (+%ld KiB), "
