@@ -19,8 +19,9 @@
  * The submission queue can be full when the kernel takes nothing more
  * (io_uring_submit fails with -EBUSY or -EAGAIN): an operation that finds
  * no SQE is owed, not lost, and armed again at the start of every turn
- * until it goes (repay). A connection's answer waits in its buffer
- * meanwhile; the loop waits no longer than a tick while anything is owed.
+ * until it goes (ops_repay; ring.c holds the operations). A connection's
+ * answer waits in its buffer meanwhile; the loop waits no longer than a
+ * tick while anything is owed.
  *
  * Memory (issue 12): every connection's buffers are charged to one budget
  * (budget.c) after each change. A connection the budget (or its own
@@ -48,301 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/common.h"
-#include "daemon/net/http.h"
 #include "daemon/net/listen.h"
-#include "daemon/net/server.h"
-
-#define RECV_BUFS 1024u		/* provided buffers, a power of two */
-#define RECV_BUF_BYTES 16384u
-#define BUF_GROUP 0
-#define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
-#define IN_HIGH_WATER (4 * RECV_BUF_BYTES)	/* unparsed: stop receiving past this */
-
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH, OP_CANCEL };
-#define OP_COUNT (OP_CANCEL + 1)
-
-enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
-
-#define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
-#define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
-#define SQ_ENTRIES_DEFAULT 4096u
-#define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
-#define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
-
-struct conn {
-	int fd;
-	uint32_t gen;
-	enum conn_state state;
-	bool recv_armed, send_inflight, close_after_send;
-	bool owe_recv, owe_send;	/* found no SQE: armed at the next turn */
-	bool sent_continue;
-	bool peer_done;		/* end of stream seen: close once answered */
-	bool paused;		/* not read now (budget or backlog) */
-	bool cancel_inflight, owe_cancel;	/* the receive's cancellation */
-	bool privileged;	/* root or the owner (budget.h) */
-	size_t held;		/* its buffers' bytes, as charged to the budget */
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	struct http_in http;
-	struct buf in;		/* received, not yet parsed */
-	struct buf out;		/* being sent: not touched while in flight */
-	struct buf pending;	/* answers waiting for the send in flight */
-	uint64_t last_ns, request_start_ns;
-};
-
-struct server {
-	struct server_opts o;
-	struct server_ops ops;
-	struct io_uring ring;
-	int listen_fd, signal_fd;
-	struct io_uring_buf_ring *br;
-	char *bufs;
-	struct conn *conns;
-	uint32_t *free_stack, free_count;
-	struct __kernel_timespec tick_ts;
-	struct signalfd_siginfo sig;
-	uint64_t last_sweep_ns;
-	char discard[4096];		/* what refused connections sent */
-	uint32_t refused_pending;
-	struct watch {
-		int fd;
-		bool owed;
-	} watch[WATCH_MAX];
-	uint32_t watch_count;
-	bool owe_accept, owe_tick, owe_signal;
-	uint32_t owed;			/* operations owed (at least): 0 if none */
-	uint32_t ops_inflight[OP_COUNT];	/* prepared, last completion not seen */
-	int last_submit_error;
-	uint64_t last_submit_log_ns;
-	bool stop;
-	bool draining;			/* only answers go out; no request is read */
-	struct budget budget;
-	uint32_t resume_from;		/* where resume_paused() starts */
-	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
-	struct server_stats st;
-};
-
-/* The only way a connection's state changes: the legal moves are the
- * ones in the comment at the top of this file. */
-static void conn_set_state(struct conn *c, enum conn_state to)
-{
-	static const uint8_t may_go_to[] = {
-		[CONN_FREE] = 1u << CONN_READING,
-		[CONN_READING] = 1u << CONN_HANDLING | 1u << CONN_CLOSING,
-		[CONN_HANDLING] = 1u << CONN_READING | 1u << CONN_CLOSING,
-		[CONN_CLOSING] = 1u << CONN_FREE,
-	};
-
-	JR_ASSERT(may_go_to[c->state] & (1u << to));
-	c->state = to;
-}
-
-/* Accepted, or held by its handler: not closing, not free. */
-static bool conn_open(const struct conn *c)
-{
-	return c->state == CONN_READING || c->state == CONN_HANDLING;
-}
-
-/* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
- * is a connection's (with the low 24 bits of its generation), a watched
- * descriptor's, or a refused connection's fd. */
-#define TAG_OP_SHIFT 56
-#define TAG_GEN_SHIFT 32
-#define TAG_GEN_MASK 0xffffffu
-
-static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
-{
-	return (uint64_t)op << TAG_OP_SHIFT | (uint64_t)(gen & TAG_GEN_MASK) << TAG_GEN_SHIFT |
-	       index;
-}
-
-static enum op tag_op(uint64_t data)
-{
-	return (enum op)(data >> TAG_OP_SHIFT);
-}
-
-static uint32_t tag_index(uint64_t data)
-{
-	return (uint32_t)data;
-}
-
-static uint32_t tag_gen(uint64_t data)
-{
-	return (uint32_t)(data >> TAG_GEN_SHIFT) & TAG_GEN_MASK;
-}
-
-/* --- operations in flight ------------------------------------------------------ */
-
-/* sqe carries op from now on: counted until its last completion. */
-static void op_prepared(struct server *s, struct io_uring_sqe *sqe, enum op op, uint32_t index,
-			uint32_t gen)
-{
-	io_uring_sqe_set_data64(sqe, tag(op, index, gen));
-	s->ops_inflight[op]++;
-}
-
-/* A completion: the last of its operation unless more follow (a
- * multishot one's). Not ours (liburing's own timeouts): ignored. */
-static void op_completed(struct server *s, const struct io_uring_cqe *cqe)
-{
-	enum op op = tag_op(io_uring_cqe_get_data64(cqe));
-
-	if (op < OP_ACCEPT || op >= OP_COUNT || (cqe->flags & IORING_CQE_F_MORE))
-		return;
-	JR_ASSERT(s->ops_inflight[op] > 0);	/* each operation completes once */
-	s->ops_inflight[op]--;
-}
-
-/* The kernel refused what the queue held: said once a second at most;
- * the loop goes on (the queue is sent again at the next turn). */
-static void submit_failed(struct server *s, int rc)
-{
-	uint64_t now = jr_now_monotonic_ns();
-
-	if (rc == s->last_submit_error && now - s->last_submit_log_ns < SUBMIT_LOG_EVERY_NS)
-		return;
-	s->last_submit_error = rc;
-	s->last_submit_log_ns = now;
-	fprintf(stderr, "jobringd: io_uring submit: %s; sent again at the next turn\n",
-		strerror(-rc));
-}
-
-/* An SQE; when the queue is full, what it holds goes to the kernel
- * first. NULL if the kernel takes none now: the caller owes its
- * operation (owe()). */
-static struct io_uring_sqe *sqe_get(struct server *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-	int rc;
-
-	if (sqe)
-		return sqe;
-	rc = io_uring_submit(&s->ring);
-	if (rc < 0)
-		submit_failed(s, rc);
-	return io_uring_get_sqe(&s->ring);
-}
-
-static void owe(struct server *s, bool *flag)
-{
-	*flag = true;
-	s->owed++;
-}
-
-/* --- arming ------------------------------------------------------------------- */
-
-static void arm_accept(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_accept);
-		return;
-	}
-	JR_ASSERT(s->ops_inflight[OP_ACCEPT] == 0);	/* one accept at a time */
-	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	op_prepared(s, sqe, OP_ACCEPT, 0, 0);
-	s->owe_accept = false;
-}
-
-static void arm_recv(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &c->owe_recv);
-		return;
-	}
-	JR_ASSERT(conn_open(c) && !c->recv_armed);	/* one receive at a time */
-	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BUF_GROUP;
-	op_prepared(s, sqe, OP_RECV, (uint32_t)(c - s->conns), c->gen);
-	c->recv_armed = true;
-	c->owe_recv = false;
-}
-
-static void arm_tick(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_tick);
-		return;
-	}
-	JR_ASSERT(s->ops_inflight[OP_TICK] == 0);
-	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
-	op_prepared(s, sqe, OP_TICK, 0, 0);
-	s->owe_tick = false;
-}
-
-static void arm_watch(struct server *s, uint32_t i)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->watch[i].owed);
-		return;
-	}
-	io_uring_prep_poll_multishot(sqe, s->watch[i].fd, POLLIN);
-	op_prepared(s, sqe, OP_WATCH, i, 0);
-	s->watch[i].owed = false;
-}
-
-void server_watch_fd(struct server *s, int fd)
-{
-	JR_ASSERT(s->watch_count < WATCH_MAX);
-	s->watch[s->watch_count].fd = fd;
-	arm_watch(s, s->watch_count++);
-}
-
-static void arm_signal(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_signal);
-		return;
-	}
-	JR_ASSERT(s->ops_inflight[OP_SIGNAL] == 0);	/* one read into s->sig */
-	io_uring_prep_read(sqe, s->signal_fd, &s->sig, sizeof(s->sig), 0);
-	op_prepared(s, sqe, OP_SIGNAL, 0, 0);
-	s->owe_signal = false;
-}
-
-static void flush(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe;
-
-	if (c->send_inflight)
-		return;	/* one send in flight at most: the rest waits in pending */
-	if (c->out.len == 0 && c->pending.len) {
-		struct buf t = c->out;
-		c->out = c->pending;
-		c->pending = t;
-		buf_reset(&c->pending);
-		buf_trim(&c->pending, HTTP_KEEP_BYTES);
-	}
-	if (c->out.len == 0)
-		return;
-	if (!(sqe = sqe_get(s))) {
-		owe(s, &c->owe_send);
-		return;
-	}
-	JR_ASSERT(conn_open(c));
-	io_uring_prep_send(sqe, c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
-	op_prepared(s, sqe, OP_SEND, (uint32_t)(c - s->conns), c->gen);
-	c->send_inflight = true;
-	c->owe_send = false;
-}
-
-/* An answer is on its way: in flight, or owed an SQE. */
-static bool sending(const struct conn *c)
-{
-	return c->send_inflight || c->owe_send;
-}
+#include "daemon/net/loop.h"
 
 /* --- the budget -------------------------------------------------------------- */
 
@@ -360,27 +68,6 @@ static bool conn_may_grow(const struct server *s, const struct conn *c)
 	return budget_may_grow(&s->budget, c->held, output_empty, c->privileged);
 }
 
-/* Stop the multishot receive: it ends with -ECANCELED. */
-static void cancel_recv(struct server *s, struct conn *c)
-{
-	uint32_t index = (uint32_t)(c - s->conns);
-	struct io_uring_sqe *sqe;
-
-	if (c->owe_recv) {	/* never went: nothing to cancel */
-		c->owe_recv = false;
-		return;
-	}
-	if (!c->recv_armed || c->cancel_inflight)
-		return;
-	if (!(sqe = sqe_get(s))) {
-		owe(s, &c->owe_cancel);
-		return;
-	}
-	io_uring_prep_cancel64(sqe, tag(OP_RECV, index, c->gen), 0);
-	op_prepared(s, sqe, OP_CANCEL, index, c->gen);
-	c->cancel_inflight = true;
-	c->owe_cancel = false;
-}
 
 /* Receive or not, as the budget and the connection's own backlog say. */
 static void conn_pace(struct server *s, struct conn *c)
@@ -636,7 +323,7 @@ static bool handle_input(struct server *s, struct conn *c)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
 	buf_trim(&c->in, HTTP_KEEP_BYTES);
-	flush(s, c);
+	conn_flush(s, c);
 	conn_account(s, c);
 	return budget_stop;
 }
@@ -646,7 +333,7 @@ static void process_input(struct server *s, struct conn *c)
 	/* Sending may have drained its output meanwhile: then it may go on. */
 	while (handle_input(s, c) && c->in.len && conn_may_grow(s, c))
 		;
-	if ((c->close_after_send || c->peer_done) && !sending(c) && c->state == CONN_READING)
+	if ((c->close_after_send || c->peer_done) && !conn_sending(c) && c->state == CONN_READING)
 		conn_close(s, c);
 	else
 		conn_pace(s, c);
@@ -694,13 +381,6 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 
 /* --- completions --------------------------------------------------------------- */
 
-static void recycle(struct server *s, uint32_t bid)
-{
-	io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * RECV_BUF_BYTES,
-			      RECV_BUF_BYTES, (unsigned short)bid,
-			      io_uring_buf_ring_mask(RECV_BUFS), 0);
-	io_uring_buf_ring_advance(s->br, 1);
-}
 
 static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 {
@@ -732,7 +412,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
 		c->peer_done = true;
 		process_input(s, c);
-		if (c->state == CONN_READING && !sending(c))
+		if (c->state == CONN_READING && !conn_sending(c))
 			conn_close(s, c);
 		return;
 	}
@@ -831,82 +511,17 @@ static void sweep(struct server *s, uint64_t now)
 		if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
 			append_error(c, 408, "request_timeout", "the request was not completed in time");
-			flush(s, c);
+			conn_flush(s, c);
 			c->in.len = 0;
 		} else if (now - c->last_ns > idle_ns &&
-			   (sending(c) || (!c->http.started && c->in.len == 0))) {
+			   (conn_sending(c) || (!c->http.started && c->in.len == 0))) {
 			conn_close(s, c);	/* idle, or its answer not taken */
 		}
 	}
 }
 
-/* Debug builds: what the connections have in flight is what was counted
- * (a receive or send lost or completed twice would differ). */
-static void check_ops_inflight(const struct server *s)
-{
-	uint32_t recv = 0, send = 0;
 
-	if (!JR_DEBUG)
-		return;
-	for (uint32_t i = 0; i < s->o.max_connections; i++) {
-		recv += s->conns[i].recv_armed;
-		send += s->conns[i].send_inflight;
-	}
-	JR_ASSERT(recv == s->ops_inflight[OP_RECV]);
-	JR_ASSERT(send == s->ops_inflight[OP_SEND]);
-	JR_ASSERT(s->refused_pending == s->ops_inflight[OP_REFUSED]);
-}
 
-/* Arm again what found no SQE: the loop's own operations (unless it is
- * stopping), then connections' receives and sends. */
-static void repay(struct server *s)
-{
-	if (!s->owed)
-		return;
-	s->owed = 0;
-	if (s->owe_accept && !s->stop)
-		arm_accept(s);
-	if (s->owe_tick && !s->stop)
-		arm_tick(s);
-	if (s->owe_signal && !s->stop)
-		arm_signal(s);
-	for (uint32_t i = 0; i < s->watch_count; i++)
-		if (s->watch[i].owed && !s->stop)
-			arm_watch(s, i);
-	for (uint32_t i = 0; i < s->o.max_connections; i++) {
-		struct conn *c = &s->conns[i];
-		if (!conn_open(c))
-			continue;
-		if (c->owe_recv)
-			arm_recv(s, c);
-		if (c->owe_cancel)
-			cancel_recv(s, c);
-		if (c->owe_send)
-			flush(s, c);
-	}
-}
-
-/* Send the queue and wait for a completion; no longer than a tick while
- * something is owed (its tick may be what is owed). Errors the next turn
- * can overcome are 0 here; others end the loop. */
-static int wait_turn(struct server *s)
-{
-	struct io_uring_cqe *cqe;
-	int rc;
-
-	if (s->owed)
-		rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &s->tick_ts, NULL);
-	else
-		rc = io_uring_submit_and_wait(&s->ring, 1);
-	if (rc >= 0 || rc == -EINTR || rc == -ETIME)
-		return 0;
-	if (rc != -EBUSY && rc != -EAGAIN)
-		return rc;
-	submit_failed(s, rc);
-	if (io_uring_cq_ready(&s->ring) == 0)	/* nothing to reap: let the kernel breathe */
-		jr_sleep_ns(JR_NS_PER_MS);
-	return 0;
-}
 
 int server_run(struct server *s)
 {
@@ -917,8 +532,8 @@ int server_run(struct server *s)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		int rc;
-		repay(s);
-		if ((rc = wait_turn(s)) < 0)
+		ops_repay(s);
+		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
@@ -956,11 +571,11 @@ void server_drain(struct server *s, uint32_t timeout_ms)
 	s->draining = true;
 	for (uint32_t i = 0; i < s->o.max_connections; i++)
 		if (conn_open(&s->conns[i]))
-			flush(s, &s->conns[i]);
+			conn_flush(s, &s->conns[i]);
 	while (answers_pending(s) && jr_now_monotonic_ns() < until) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
-		repay(s);
+		ops_repay(s);
 		int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
 		if (rc < 0 && rc != -ETIME && rc != -EINTR)
 			submit_failed(s, rc);
@@ -989,42 +604,7 @@ void server_get_stats(const struct server *s, struct server_stats *out)
 
 /* --- setup ---------------------------------------------------------------------- */
 
-static int setup_buffers(struct server *s)
-{
-	struct io_uring_buf_reg reg = { 0 };
-	size_t ring_bytes = RECV_BUFS * sizeof(struct io_uring_buf);
 
-	s->br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
-		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	s->bufs = malloc((size_t)RECV_BUFS * RECV_BUF_BYTES);
-	if (s->br == MAP_FAILED || !s->bufs)
-		return -ENOMEM;
-	reg.ring_addr = (unsigned long)s->br;
-	reg.ring_entries = RECV_BUFS;
-	reg.bgid = BUF_GROUP;
-	int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	io_uring_buf_ring_init(s->br);
-	for (uint32_t i = 0; i < RECV_BUFS; i++)
-		io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * RECV_BUF_BYTES,
-				      RECV_BUF_BYTES, (unsigned short)i,
-				      io_uring_buf_ring_mask(RECV_BUFS), (int)i);
-	io_uring_buf_ring_advance(s->br, RECV_BUFS);
-	return 0;
-}
-
-static int setup_signals(struct server *s)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	return s->signal_fd < 0 ? -errno : 0;
-}
 
 static int setup_conns(struct server *s)
 {
@@ -1065,9 +645,9 @@ int server_open(struct server **out, const struct server_opts *o,
 	if (rc == 0)
 		rc = setup_conns(s);
 	if (rc == 0)
-		rc = setup_buffers(s);
+		rc = ring_setup_buffers(s);
 	if (rc == 0)
-		rc = setup_signals(s);
+		rc = ring_setup_signals(s);
 	if (rc == 0)
 		rc = listen_open(&s->o, &s->listen_fd);
 	if (rc < 0) {
