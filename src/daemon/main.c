@@ -91,7 +91,7 @@ static void usage(FILE *f)
 "  --capabilities LIST    labels this host offers, \"avx512,ib\"\n"
 "  --capacity N           job table slots (default 1048576)\n"
 "  --max-request SIZE     largest request body (default 64M; 413 beyond)\n"
-"  --max-connections N    (default 4096; the last 64 kept for root and this daemon's owner)\n"
+"  --max-connections N    (default 4096; the last 64 kept for root and the owner)\n"
 "  --max-connections-per-uid N  connections one uid may hold (default 256; not root\n"
 "                         nor the owner)\n"
 "  --max-buffered SIZE    input and output all connections may buffer together\n"
