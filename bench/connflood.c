@@ -13,7 +13,8 @@
  * e.g. 128M), what /health said was buffered and paused, and root's
  * /health latency (p50, max). The bound to hold: peak - idle <= budget.
  * Knobs: JR_FLOOD_CONNS (4096), JR_FLOOD_REQS (64), JR_FLOOD_SECONDS (10),
- * JR_FLOOD_JOBS (2000).
+ * JR_FLOOD_JOBS (2000), JR_FLOOD_MAXCONN (4160; 4096 shows the reserve
+ * refusing the flood's last 64).
  */
 #include "daemonutil.h"
 #include "jobring.h"
@@ -140,8 +141,9 @@ int main(int argc, char **argv)
 {
 	int conns = (int)jrt_env_u64("JR_FLOOD_CONNS", 4096), reqs = (int)jrt_env_u64("JR_FLOOD_REQS", 64);
 	double seconds = (double)jrt_env_u64("JR_FLOOD_SECONDS", 10), lat[HEALTH_MAX];
-	const char *budget = getenv("JR_FLOOD_BUDGET");
-	const char *opts[] = { "--paused", "--sync", "none", "--max-connections", "4160",
+	const char *budget = getenv("JR_FLOOD_BUDGET"), *maxconn = getenv("JR_FLOOD_MAXCONN");
+	const char *opts[] = { "--paused", "--sync", "none", "--max-connections",
+			       maxconn ? maxconn : "4160",
 			       "--socket-mode", "0666", budget ? "--max-buffered" : NULL, budget, NULL };
 	pid_t kids[UIDS];
 	pthread_t sampler;
