@@ -187,6 +187,8 @@ int main(int argc, char **argv)
 		if (t >= next_health && nlat < HEALTH_MAX) {
 			free(resp);
 			lat[nlat++] = health(&resp) * 1e3;
+			if (getenv("JR_FLOOD_VERBOSE"))
+				printf("connflood: t=%.2f s: health %.2f ms\n", t, lat[nlat - 1]);
 			next_health = t + 0.25;
 		}
 		jrt_sleep_ms(20);

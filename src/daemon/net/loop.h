@@ -30,6 +30,10 @@ enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 #define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
 #define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
+/* A turn handles requests this long at most, then goes round again (not
+ * waiting) for what else completed: a flood of expensive requests delays
+ * root's by no more. */
+#define TURN_HANDLE_NS (20 * JR_NS_PER_MS)
 #define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
 
 struct conn {
@@ -43,6 +47,7 @@ struct conn {
 	bool paused;		/* not read now (budget or backlog) */
 	bool cancel_inflight, owe_cancel;	/* the receive's cancellation */
 	bool privileged;	/* root or the owner (budget.h) */
+	bool yielded;		/* its requests wait for the next turn (TURN_HANDLE_NS) */
 	size_t held;		/* its buffers' bytes, as charged to the budget */
 	uid_t uid;
 	gid_t gid;
@@ -82,6 +87,8 @@ struct server {
 	bool draining;			/* only answers go out; no request is read */
 	struct budget budget;
 	uint32_t resume_from;		/* where resume_paused() starts */
+	uint64_t turn_until_ns;		/* handling requests yields past this */
+	uint32_t yielded, yield_from;	/* connections yielded; where resuming starts */
 	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
 	struct server_stats st;
 };

@@ -103,6 +103,9 @@ static void conn_release(struct server *s, struct conn *c)
 		budget_paused(&s->budget, false);
 	c->paused = false;
 	budget_leave(&s->budget, c->uid);
+	if (c->yielded)
+		s->yielded--;
+	c->yielded = false;
 	c->gen++;
 	s->free_stack[s->free_count++] = (uint32_t)(c - s->conns);
 	s->st.open--;
@@ -315,6 +318,13 @@ static bool handle_input(struct server *s, struct conn *c)
 	       pos < c->in.len && c->pending.len < s->out_high_water) {
 		if ((budget_stop = !conn_may_grow(s, c)))
 			break;
+		if (jr_now_monotonic_ns() > s->turn_until_ns) {
+			if (!c->yielded) {	/* resume_yielded() goes on next turn */
+				c->yielded = true;
+				s->yielded++;
+			}
+			break;
+		}
 		if (!read_one(s, c, &pos))
 			break;
 		conn_account(s, c);	/* the next one sees this answer */
@@ -353,6 +363,24 @@ static void resume_paused(struct server *s)
 			process_input(s, c);
 	}
 	s->resume_from = (s->resume_from + 1) % n;
+}
+
+/* Connections that yielded last turn go on, from where the last pass
+ * stopped, until this turn's time is up. */
+static void resume_yielded(struct server *s)
+{
+	uint32_t n = s->o.max_connections, k;
+
+	for (k = 0; k < n && s->yielded && jr_now_monotonic_ns() <= s->turn_until_ns; k++) {
+		struct conn *c = &s->conns[(s->yield_from + k) % n];
+		if (!c->yielded)
+			continue;
+		c->yielded = false;
+		s->yielded--;
+		if (conn_open(c))
+			process_input(s, c);	/* may yield again */
+	}
+	s->yield_from = (s->yield_from + k) % n;
 }
 
 bool server_connection_alive(struct server *s, uint64_t token)
@@ -535,11 +563,13 @@ int server_run(struct server *s)
 		ops_repay(s);
 		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
+		s->turn_until_ns = jr_now_monotonic_ns() + TURN_HANDLE_NS;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
 			seen++;
 		}
 		io_uring_cq_advance(&s->ring, seen);
+		resume_yielded(s);
 		resume_paused(s);
 		uint64_t now = jr_now_monotonic_ns();
 		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
