@@ -99,7 +99,11 @@ static void usage(FILE *f)
 "  --capabilities LIST    labels this host offers, \"avx512,ib\"\n"
 "  --capacity N           job table slots (default 1048576)\n"
 "  --max-request SIZE     largest request body (default 64M; 413 beyond)\n"
-"  --max-connections N    (default 4096)\n"
+"  --max-connections N    (default 4096; the last 64 kept for root and the owner)\n"
+"  --max-connections-per-uid N  connections one uid may hold (default 256; not root\n"
+"                         nor the owner)\n"
+"  --max-buffered SIZE    input and output all connections may buffer together\n"
+"                         (default 256M; at least twice --max-request)\n"
 "  --request-timeout SEC  a request must arrive within this (default 30)\n"
 "  --idle-timeout SEC     idle keep-alive connections close (default 300)\n"
 "  --heartbeat-timeout SEC  external workers silent this long are lost (default 30)\n"
@@ -199,7 +203,7 @@ enum {
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
-	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE,
+	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
 };
 
 static const struct option long_opts[] = {
@@ -220,7 +224,8 @@ static const struct option long_opts[] = {
 	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
 	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { "private", 0, NULL, O_PRIVATE },
 	{ "output-dir", 1, NULL, O_OUTPUT_DIR }, { "max-output", 1, NULL, O_MAX_OUTPUT },
-	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { NULL, 0, NULL, 0 },
+	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { "max-buffered", 1, NULL, O_MAXBUF },
+	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -296,6 +301,10 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_MAXREQ: return jr_parse_size_bytes(arg, &v) == 0 && (d->server.max_request_bytes = v) > 0;
 	case O_MAXCONN: return parse_number(arg, &d->server.max_connections) == 0 &&
 			       d->server.max_connections > 0;
+	case O_MAXCONN_UID: return parse_number(arg, &d->server.max_connections_per_uid) == 0 &&
+				   d->server.max_connections_per_uid > 0;
+	case O_MAXBUF: return jr_parse_size_bytes(arg, &v) == 0 && v > 0 && v <= SIZE_MAX &&
+			      ((d->server.max_buffered_bytes = (size_t)v), true);
 	case O_REQTO: return seconds_opt(arg, &v) && (d->server.request_timeout_ms = (uint32_t)v) > 0;
 	case O_IDLETO: return seconds_opt(arg, &v) && (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
@@ -330,7 +339,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	d->server = (struct server_opts){ .mode = 0600, .group = (gid_t)-1,
 		.max_connections = 4096, .max_request_bytes = 64 * JR_MIB,
 		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100,
-		.listen_fd = -1 };
+		.listen_fd = -1, .max_buffered_bytes = 256 * JR_MIB,
+		.max_connections_per_uid = 256, .owner = geteuid() };
 	d->heartbeat_timeout_ms = 30000;
 	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
@@ -360,6 +370,10 @@ static int parse_args(int argc, char **argv, struct daemon_opts *d)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "jobringd: unexpected argument: %s\n", argv[optind]);
+		return -1;
+	}
+	if (d->server.max_buffered_bytes / 2 < d->server.max_request_bytes) {
+		fprintf(stderr, "jobringd: --max-buffered must be at least twice --max-request\n");
 		return -1;
 	}
 	return 0;

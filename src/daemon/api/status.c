@@ -47,6 +47,29 @@ static void output_json(const struct output_space *out, cJSON *o)
 	cJSON_AddBoolToObject(d, "full", out->full);
 }
 
+/* The control socket's connections and what they buffer (issue 12): one
+ * raw node, printed at once (thirteen cJSON nodes made /health 30% slower). */
+static void socket_json(struct api *a, cJSON *o)
+{
+	struct server_stats s;
+	char raw[512];
+
+	if (!a->server)
+		return;
+	server_get_stats(a->server, &s);
+	snprintf(raw, sizeof(raw), "{\"open\":%llu,\"buffered_bytes\":%llu,"
+		 "\"buffered_peak_bytes\":%llu,\"max_buffered_bytes\":%llu,\"paused\":%u,"
+		 "\"paused_total\":%llu,\"max_per_uid\":%u,\"reserved\":%u,\"refused\":"
+		 "{\"max_connections\":%llu,\"reserved\":%llu,\"per_uid\":%llu}}",
+		 (unsigned long long)s.open, (unsigned long long)s.budget.used_bytes,
+		 (unsigned long long)s.budget.peak_bytes, (unsigned long long)s.budget.max_bytes,
+		 s.budget.paused, (unsigned long long)s.budget.paused_total, s.budget.max_per_uid,
+		 s.budget.reserved, (unsigned long long)s.budget.refused_full,
+		 (unsigned long long)s.budget.refused_reserved,
+		 (unsigned long long)s.budget.refused_uid);
+	cJSON_AddRawToObject(o, "connections", raw);
+}
+
 void api_health(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -68,6 +91,7 @@ void api_health(struct api *a, struct api_call *c)
 	cJSON_AddBoolToObject(o, "snapshotting", a->status.snapshotting);
 	exec_json(a, o);
 	output_json(&a->st->output, o);
+	socket_json(a, o);
 	reply_json(c->res, 200, o);
 }
 
@@ -158,6 +182,19 @@ static void socket_metrics(struct api *a, struct buf *b)
 		   (unsigned long long)s.bytes_in);
 	buf_printf(b, "jobring_socket_bytes_total{direction=\"out\"} %llu\n",
 		   (unsigned long long)s.bytes_out);
+	metric(b, "jobring_socket_buffered_bytes", "gauge",
+	       "Input and output all connections buffer (--max-buffered).");
+	buf_printf(b, "jobring_socket_buffered_bytes %llu\n",
+		   (unsigned long long)s.budget.used_bytes);
+	metric(b, "jobring_socket_paused", "gauge", "Connections not read: over the budget.");
+	buf_printf(b, "jobring_socket_paused %u\n", s.budget.paused);
+	metric(b, "jobring_socket_refused_total", "counter", "Connections refused, by limit.");
+	buf_printf(b, "jobring_socket_refused_total{limit=\"max_connections\"} %llu\n"
+		   "jobring_socket_refused_total{limit=\"reserved\"} %llu\n"
+		   "jobring_socket_refused_total{limit=\"per_uid\"} %llu\n",
+		   (unsigned long long)s.budget.refused_full,
+		   (unsigned long long)s.budget.refused_reserved,
+		   (unsigned long long)s.budget.refused_uid);
 	metric(b, "jobring_api_rejected_total", "counter", "Jobs refused at submission.");
 	buf_printf(b, "jobring_api_rejected_total %llu\n", (unsigned long long)a->count.rejected);
 }

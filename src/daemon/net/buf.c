@@ -83,6 +83,12 @@ void buf_reset(struct buf *b)
 		b->p[0] = '\0';
 }
 
+void buf_trim(struct buf *b, size_t keep_bytes)
+{
+	if (b->len == 0 && b->cap > keep_bytes && !b->oom)
+		buf_free(b);
+}
+
 void buf_free(struct buf *b)
 {
 	free(b->p);

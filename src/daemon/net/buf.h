@@ -24,6 +24,9 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Drop the first n bytes. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
+/* Empty and holding more than keep_bytes: freed (what a connection that
+ * made one big answer keeps otherwise). */
+void buf_trim(struct buf *b, size_t keep_bytes);
 void buf_free(struct buf *b);
 /* Append s as a JSON string, quotes included. */
 void buf_json_string(struct buf *b, const char *s);

@@ -213,6 +213,8 @@ void http_in_next(struct http_in *h)
 	h->complete = h->started = false;
 	buf_reset(&h->url);
 	buf_reset(&h->body);
+	buf_trim(&h->url, HTTP_KEEP_BYTES);
+	buf_trim(&h->body, HTTP_KEEP_BYTES);
 }
 
 const char *http_reason(int status)

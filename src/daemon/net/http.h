@@ -16,6 +16,7 @@
 #include "daemon/net/buf.h"
 
 #define HTTP_URL_MAX 8192u
+#define HTTP_KEEP_BYTES 4096u	/* a buffer over this is freed between requests */
 
 enum http_outcome {
 	HTTP_NEED_MORE,		/* everything consumed, no whole request yet */

@@ -19,8 +19,19 @@
  * The submission queue can be full when the kernel takes nothing more
  * (io_uring_submit fails with -EBUSY or -EAGAIN): an operation that finds
  * no SQE is owed, not lost, and armed again at the start of every turn
- * until it goes (repay). A connection's answer waits in its buffer
- * meanwhile; the loop waits no longer than a tick while anything is owed.
+ * until it goes (ops_repay; ring.c holds the operations). A connection's
+ * answer waits in its buffer meanwhile; the loop waits no longer than a
+ * tick while anything is owed.
+ *
+ * Memory (issue 12): every connection's buffers are charged to one budget
+ * (budget.c) after each change. A connection the budget (or its own
+ * backlog: answers over OUT_HIGH_WATER, or unparsed input over
+ * IN_HIGH_WATER) stops is paused: its multishot receive is cancelled and
+ * no request of its is handled; the requests it already had handled are
+ * answered. It goes on when its output drains (on_send) or when bytes
+ * come back to the budget (resume_paused, once a turn). A paused
+ * connection is closed only as any other: its answer not taken for the
+ * idle timeout.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,290 +49,42 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/common.h"
-#include "daemon/net/http.h"
-#include "daemon/net/server.h"
+#include "daemon/net/listen.h"
+#include "daemon/net/loop.h"
 
-#define RECV_BUFS 1024u		/* provided buffers, a power of two */
-#define RECV_BUF_BYTES 16384u
-#define BUF_GROUP 0
-#define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
+/* --- the budget -------------------------------------------------------------- */
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH };
-#define OP_COUNT (OP_WATCH + 1)
+/* Its buffers, charged to the budget as they are now. */
+static void conn_account(struct server *s, struct conn *c)
+{
+	budget_charge(&s->budget, &c->held, c->in.cap + c->out.cap + c->pending.cap +
+			      c->http.url.cap + c->http.body.cap);
+}
 
-enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
+static bool conn_may_grow(const struct server *s, const struct conn *c)
+{
+	bool output_empty = !c->out.len && !c->pending.len && !c->send_inflight;
 
-#define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
-#define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
-#define SQ_ENTRIES_DEFAULT 4096u
-#define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
-#define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
+	return budget_may_grow(&s->budget, c->held, output_empty, c->privileged);
+}
 
-struct conn {
-	int fd;
-	uint32_t gen;
-	enum conn_state state;
-	bool recv_armed, send_inflight, close_after_send;
-	bool owe_recv, owe_send;	/* found no SQE: armed at the next turn */
-	bool sent_continue;
-	bool peer_done;		/* end of stream seen: close once answered */
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	struct http_in http;
-	struct buf in;		/* received, not yet parsed */
-	struct buf out;		/* being sent: not touched while in flight */
-	struct buf pending;	/* answers waiting for the send in flight */
-	uint64_t last_ns, request_start_ns;
-};
 
-struct server {
-	struct server_opts o;
-	struct server_ops ops;
-	struct io_uring ring;
-	int listen_fd, signal_fd;
-	struct io_uring_buf_ring *br;
-	char *bufs;
-	struct conn *conns;
-	uint32_t *free_stack, free_count;
-	struct __kernel_timespec tick_ts;
-	struct signalfd_siginfo sig;
-	uint64_t last_sweep_ns;
-	char discard[4096];		/* what refused connections sent */
-	uint32_t refused_pending;
-	struct watch {
-		int fd;
-		bool owed;
-	} watch[WATCH_MAX];
-	uint32_t watch_count;
-	bool owe_accept, owe_tick, owe_signal;
-	uint32_t owed;			/* operations owed (at least): 0 if none */
-	uint32_t ops_inflight[OP_COUNT];	/* prepared, last completion not seen */
-	int last_submit_error;
-	uint64_t last_submit_log_ns;
+/* Receive or not, as the budget and the connection's own backlog say. */
+static void conn_pace(struct server *s, struct conn *c)
+{
 	bool stop;
-	bool draining;			/* only answers go out; no request is read */
-	struct server_stats st;
-};
 
-/* The only way a connection's state changes: the legal moves are the
- * ones in the comment at the top of this file. */
-static void conn_set_state(struct conn *c, enum conn_state to)
-{
-	static const uint8_t may_go_to[] = {
-		[CONN_FREE] = 1u << CONN_READING,
-		[CONN_READING] = 1u << CONN_HANDLING | 1u << CONN_CLOSING,
-		[CONN_HANDLING] = 1u << CONN_READING | 1u << CONN_CLOSING,
-		[CONN_CLOSING] = 1u << CONN_FREE,
-	};
-
-	JR_ASSERT(may_go_to[c->state] & (1u << to));
-	c->state = to;
-}
-
-/* Accepted, or held by its handler: not closing, not free. */
-static bool conn_open(const struct conn *c)
-{
-	return c->state == CONN_READING || c->state == CONN_HANDLING;
-}
-
-/* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
- * is a connection's (with the low 24 bits of its generation), a watched
- * descriptor's, or a refused connection's fd. */
-#define TAG_OP_SHIFT 56
-#define TAG_GEN_SHIFT 32
-#define TAG_GEN_MASK 0xffffffu
-
-static uint64_t tag(enum op op, uint32_t index, uint32_t gen)
-{
-	return (uint64_t)op << TAG_OP_SHIFT | (uint64_t)(gen & TAG_GEN_MASK) << TAG_GEN_SHIFT |
-	       index;
-}
-
-static enum op tag_op(uint64_t data)
-{
-	return (enum op)(data >> TAG_OP_SHIFT);
-}
-
-static uint32_t tag_index(uint64_t data)
-{
-	return (uint32_t)data;
-}
-
-static uint32_t tag_gen(uint64_t data)
-{
-	return (uint32_t)(data >> TAG_GEN_SHIFT) & TAG_GEN_MASK;
-}
-
-/* --- operations in flight ------------------------------------------------------ */
-
-/* sqe carries op from now on: counted until its last completion. */
-static void op_prepared(struct server *s, struct io_uring_sqe *sqe, enum op op, uint32_t index,
-			uint32_t gen)
-{
-	io_uring_sqe_set_data64(sqe, tag(op, index, gen));
-	s->ops_inflight[op]++;
-}
-
-/* A completion: the last of its operation unless more follow (a
- * multishot one's). Not ours (liburing's own timeouts): ignored. */
-static void op_completed(struct server *s, const struct io_uring_cqe *cqe)
-{
-	enum op op = tag_op(io_uring_cqe_get_data64(cqe));
-
-	if (op < OP_ACCEPT || op >= OP_COUNT || (cqe->flags & IORING_CQE_F_MORE))
+	if (!conn_open(c))
 		return;
-	JR_ASSERT(s->ops_inflight[op] > 0);	/* each operation completes once */
-	s->ops_inflight[op]--;
-}
-
-/* The kernel refused what the queue held: said once a second at most;
- * the loop goes on (the queue is sent again at the next turn). */
-static void submit_failed(struct server *s, int rc)
-{
-	uint64_t now = jr_now_monotonic_ns();
-
-	if (rc == s->last_submit_error && now - s->last_submit_log_ns < SUBMIT_LOG_EVERY_NS)
-		return;
-	s->last_submit_error = rc;
-	s->last_submit_log_ns = now;
-	fprintf(stderr, "jobringd: io_uring submit: %s; sent again at the next turn\n",
-		strerror(-rc));
-}
-
-/* An SQE; when the queue is full, what it holds goes to the kernel
- * first. NULL if the kernel takes none now: the caller owes its
- * operation (owe()). */
-static struct io_uring_sqe *sqe_get(struct server *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-	int rc;
-
-	if (sqe)
-		return sqe;
-	rc = io_uring_submit(&s->ring);
-	if (rc < 0)
-		submit_failed(s, rc);
-	return io_uring_get_sqe(&s->ring);
-}
-
-static void owe(struct server *s, bool *flag)
-{
-	*flag = true;
-	s->owed++;
-}
-
-/* --- arming ------------------------------------------------------------------- */
-
-static void arm_accept(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_accept);
-		return;
+	stop = !conn_may_grow(s, c) || c->in.len >= IN_HIGH_WATER;
+	if (stop != c->paused) {
+		c->paused = stop;
+		budget_paused(&s->budget, stop);
 	}
-	JR_ASSERT(s->ops_inflight[OP_ACCEPT] == 0);	/* one accept at a time */
-	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	op_prepared(s, sqe, OP_ACCEPT, 0, 0);
-	s->owe_accept = false;
-}
-
-static void arm_recv(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &c->owe_recv);
-		return;
-	}
-	JR_ASSERT(conn_open(c) && !c->recv_armed);	/* one receive at a time */
-	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BUF_GROUP;
-	op_prepared(s, sqe, OP_RECV, (uint32_t)(c - s->conns), c->gen);
-	c->recv_armed = true;
-	c->owe_recv = false;
-}
-
-static void arm_tick(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_tick);
-		return;
-	}
-	JR_ASSERT(s->ops_inflight[OP_TICK] == 0);
-	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
-	op_prepared(s, sqe, OP_TICK, 0, 0);
-	s->owe_tick = false;
-}
-
-static void arm_watch(struct server *s, uint32_t i)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->watch[i].owed);
-		return;
-	}
-	io_uring_prep_poll_multishot(sqe, s->watch[i].fd, POLLIN);
-	op_prepared(s, sqe, OP_WATCH, i, 0);
-	s->watch[i].owed = false;
-}
-
-void server_watch_fd(struct server *s, int fd)
-{
-	JR_ASSERT(s->watch_count < WATCH_MAX);
-	s->watch[s->watch_count].fd = fd;
-	arm_watch(s, s->watch_count++);
-}
-
-static void arm_signal(struct server *s)
-{
-	struct io_uring_sqe *sqe = sqe_get(s);
-
-	if (!sqe) {
-		owe(s, &s->owe_signal);
-		return;
-	}
-	JR_ASSERT(s->ops_inflight[OP_SIGNAL] == 0);	/* one read into s->sig */
-	io_uring_prep_read(sqe, s->signal_fd, &s->sig, sizeof(s->sig), 0);
-	op_prepared(s, sqe, OP_SIGNAL, 0, 0);
-	s->owe_signal = false;
-}
-
-static void flush(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe;
-
-	if (c->send_inflight)
-		return;	/* one send in flight at most: the rest waits in pending */
-	if (c->out.len == 0 && c->pending.len) {
-		struct buf t = c->out;
-		c->out = c->pending;
-		c->pending = t;
-		buf_reset(&c->pending);
-	}
-	if (c->out.len == 0)
-		return;
-	if (!(sqe = sqe_get(s))) {
-		owe(s, &c->owe_send);
-		return;
-	}
-	JR_ASSERT(conn_open(c));
-	io_uring_prep_send(sqe, c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
-	op_prepared(s, sqe, OP_SEND, (uint32_t)(c - s->conns), c->gen);
-	c->send_inflight = true;
-	c->owe_send = false;
-}
-
-/* An answer is on its way: in flight, or owed an SQE. */
-static bool sending(const struct conn *c)
-{
-	return c->send_inflight || c->owe_send;
+	if (stop)
+		cancel_recv(s, c);
+	else if (!c->recv_armed && !c->owe_recv && !c->peer_done && !s->draining)
+		arm_recv(s, c);
 }
 
 /* --- connections ------------------------------------------------------------- */
@@ -335,6 +98,14 @@ static void conn_release(struct server *s, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->pending);
+	budget_charge(&s->budget, &c->held, 0);
+	if (c->paused)
+		budget_paused(&s->budget, false);
+	c->paused = false;
+	budget_leave(&s->budget, c->uid);
+	if (c->yielded)
+		s->yielded--;
+	c->yielded = false;
 	c->gen++;
 	s->free_stack[s->free_count++] = (uint32_t)(c - s->conns);
 	s->st.open--;
@@ -381,11 +152,12 @@ static void append_error(struct conn *c, int status, const char *code, const cha
 	c->close_after_send = true;
 }
 
-/* Over --max-connections: wait for the client's first bytes (read and
- * thrown away), then answer 503 and close. Answering before the client
+/* Over --max-connections, into the reserve or over the uid's cap
+ * (why): wait for the client's first bytes (read and thrown away), then
+ * answer 503 naming the limit, and close. Answering before the client
  * has sent anything would have it fail to send, and report a connection
  * error instead of the answer. */
-static void refuse_busy(struct server *s, int fd)
+static void refuse_busy(struct server *s, int fd, enum budget_admit why)
 {
 	struct io_uring_sqe *sqe;
 
@@ -398,18 +170,19 @@ static void refuse_busy(struct server *s, int fd)
 		return;
 	}
 	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
-	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, 0);
+	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, why);
 	s->refused_pending++;
 }
 
-static void refused_answer(struct server *s, int fd)
+static void refused_answer(struct server *s, int fd, enum budget_admit why)
 {
-	static const char body[] =
-		"{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
-			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
+	char body[320], msg[512];
+	int n;
+
+	budget_refusal(&s->budget, why, body, sizeof(body));
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s", strlen(body), body);
 
 	JR_ASSERT(s->refused_pending > 0);
 	s->refused_pending--;
@@ -422,15 +195,18 @@ static void conn_accept(struct server *s, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	enum budget_admit why = BUDGET_FULL;
 	struct conn *c;
 
 	s->st.accepted++;
-	if (s->free_count == 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		refuse_busy(s, fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		why = budget_admit(&s->budget, cred.uid);
+	if (why != BUDGET_ADMITTED) {
+		refuse_busy(s, fd, why);
 		s->st.rejected++;
 		return;
 	}
+	JR_ASSERT(s->free_count > 0);	/* the budget counts no more than there are */
 	c = &s->conns[s->free_stack[--s->free_count]];
 	JR_ASSERT(c->state == CONN_FREE);
 	uint32_t gen = c->gen;
@@ -441,6 +217,7 @@ static void conn_accept(struct server *s, int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->privileged = budget_privileged(&s->budget, cred.uid);
 	c->last_ns = jr_now_monotonic_ns();
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
@@ -530,20 +307,80 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 	return false;
 }
 
-static void process_input(struct server *s, struct conn *c)
+/* Handle what c's input holds, as far as allowed. Returns whether the
+ * budget was what stopped it. */
+static bool handle_input(struct server *s, struct conn *c)
 {
 	size_t pos = 0;
+	bool budget_stop = false;
 
 	while (!s->draining && c->state == CONN_READING && !c->close_after_send &&
-	       pos < c->in.len && c->pending.len < OUT_HIGH_WATER)
+	       pos < c->in.len && c->pending.len < s->out_high_water) {
+		if ((budget_stop = !conn_may_grow(s, c)))
+			break;
+		if (jr_now_monotonic_ns() > s->turn_until_ns) {
+			if (!c->yielded) {	/* resume_yielded() goes on next turn */
+				c->yielded = true;
+				s->yielded++;
+			}
+			break;
+		}
 		if (!read_one(s, c, &pos))
 			break;
+		conn_account(s, c);	/* the next one sees this answer */
+	}
 	if (c->close_after_send)
 		pos = c->in.len;	/* what follows is not read */
 	buf_consume(&c->in, pos);
-	flush(s, c);
-	if ((c->close_after_send || c->peer_done) && !sending(c) && c->state == CONN_READING)
+	buf_trim(&c->in, HTTP_KEEP_BYTES);
+	conn_flush(s, c);
+	conn_account(s, c);
+	return budget_stop;
+}
+
+static void process_input(struct server *s, struct conn *c)
+{
+	/* Sending may have drained its output meanwhile: then it may go on. */
+	while (handle_input(s, c) && c->in.len && conn_may_grow(s, c))
+		;
+	if ((c->close_after_send || c->peer_done) && !conn_sending(c) && c->state == CONN_READING)
 		conn_close(s, c);
+	else
+		conn_pace(s, c);
+}
+
+/* Bytes came back: paused connections may go on, from where the last
+ * pass stopped so that none is always last. */
+static void resume_paused(struct server *s)
+{
+	uint32_t n = s->o.max_connections;
+
+	if (!s->budget.st.paused || !budget_take_freed(&s->budget))
+		return;
+	for (uint32_t k = 0; k < n && s->budget.st.paused; k++) {
+		struct conn *c = &s->conns[(s->resume_from + k) % n];
+		if (c->paused && conn_open(c))
+			process_input(s, c);
+	}
+	s->resume_from = (s->resume_from + 1) % n;
+}
+
+/* Connections that yielded last turn go on, from where the last pass
+ * stopped, until this turn's time is up. */
+static void resume_yielded(struct server *s)
+{
+	uint32_t n = s->o.max_connections, k;
+
+	for (k = 0; k < n && s->yielded && jr_now_monotonic_ns() <= s->turn_until_ns; k++) {
+		struct conn *c = &s->conns[(s->yield_from + k) % n];
+		if (!c->yielded)
+			continue;
+		c->yielded = false;
+		s->yielded--;
+		if (conn_open(c))
+			process_input(s, c);	/* may yield again */
+	}
+	s->yield_from = (s->yield_from + k) % n;
 }
 
 bool server_connection_alive(struct server *s, uint64_t token)
@@ -572,13 +409,6 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 
 /* --- completions --------------------------------------------------------------- */
 
-static void recycle(struct server *s, uint32_t bid)
-{
-	io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * RECV_BUF_BYTES,
-			      RECV_BUF_BYTES, (unsigned short)bid,
-			      io_uring_buf_ring_mask(RECV_BUFS), 0);
-	io_uring_buf_ring_advance(s->br, 1);
-}
 
 static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 {
@@ -589,6 +419,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		if (c && cqe->res > 0 && c->state != CONN_CLOSING) {
 			buf_append(&c->in, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res);
 			s->st.bytes_in += (uint64_t)cqe->res;
+			conn_account(s, c);
 		}
 		recycle(s, bid);
 	}
@@ -601,7 +432,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(s, c);
 		return;
 	}
-	if ((cqe->res < 0 && cqe->res != -ENOBUFS) || c->in.oom ||
+	if ((cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) || c->in.oom ||
 	    c->in.len > s->o.max_request_bytes + 2 * HTTP_URL_MAX + 65536) {
 		conn_close(s, c);	/* error, or over its bound */
 		return;
@@ -609,12 +440,13 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
 		c->peer_done = true;
 		process_input(s, c);
-		if (c->state == CONN_READING && !sending(c))
+		if (c->state == CONN_READING && !conn_sending(c))
 			conn_close(s, c);
 		return;
 	}
-	c->last_ns = jr_now_monotonic_ns();
-	if (!more)
+	if (cqe->res > 0)
+		c->last_ns = jr_now_monotonic_ns();
+	if (!more && !c->paused)	/* paused: cancelled, or to be */
 		arm_recv(s, c);
 	process_input(s, c);
 }
@@ -629,6 +461,7 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
+	buf_trim(&c->out, HTTP_KEEP_BYTES);
 	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }
@@ -678,7 +511,11 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_REFUSED:
-		refused_answer(s, (int)tag_index(data));
+		refused_answer(s, (int)tag_index(data), (enum budget_admit)tag_gen(data));
+		break;
+	case OP_CANCEL:
+		if (c)
+			c->cancel_inflight = false;
 		break;
 	case OP_WATCH:	/* the tick after this turn does the work */
 		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop &&
@@ -699,82 +536,20 @@ static void sweep(struct server *s, uint64_t now)
 		struct conn *c = &s->conns[i];
 		if (c->state != CONN_READING)
 			continue;
-		if (c->http.started && now - c->request_start_ns > req_ns) {
+		if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
 			append_error(c, 408, "request_timeout", "the request was not completed in time");
-			flush(s, c);
+			conn_flush(s, c);
 			c->in.len = 0;
-		} else if (!c->http.started && !sending(c) && now - c->last_ns > idle_ns) {
-			conn_close(s, c);
+		} else if (now - c->last_ns > idle_ns &&
+			   (conn_sending(c) || (!c->http.started && c->in.len == 0))) {
+			conn_close(s, c);	/* idle, or its answer not taken */
 		}
 	}
 }
 
-/* Debug builds: what the connections have in flight is what was counted
- * (a receive or send lost or completed twice would differ). */
-static void check_ops_inflight(const struct server *s)
-{
-	uint32_t recv = 0, send = 0;
 
-	if (!JR_DEBUG)
-		return;
-	for (uint32_t i = 0; i < s->o.max_connections; i++) {
-		recv += s->conns[i].recv_armed;
-		send += s->conns[i].send_inflight;
-	}
-	JR_ASSERT(recv == s->ops_inflight[OP_RECV]);
-	JR_ASSERT(send == s->ops_inflight[OP_SEND]);
-	JR_ASSERT(s->refused_pending == s->ops_inflight[OP_REFUSED]);
-}
 
-/* Arm again what found no SQE: the loop's own operations (unless it is
- * stopping), then connections' receives and sends. */
-static void repay(struct server *s)
-{
-	if (!s->owed)
-		return;
-	s->owed = 0;
-	if (s->owe_accept && !s->stop)
-		arm_accept(s);
-	if (s->owe_tick && !s->stop)
-		arm_tick(s);
-	if (s->owe_signal && !s->stop)
-		arm_signal(s);
-	for (uint32_t i = 0; i < s->watch_count; i++)
-		if (s->watch[i].owed && !s->stop)
-			arm_watch(s, i);
-	for (uint32_t i = 0; i < s->o.max_connections; i++) {
-		struct conn *c = &s->conns[i];
-		if (!conn_open(c))
-			continue;
-		if (c->owe_recv)
-			arm_recv(s, c);
-		if (c->owe_send)
-			flush(s, c);
-	}
-}
-
-/* Send the queue and wait for a completion; no longer than a tick while
- * something is owed (its tick may be what is owed). Errors the next turn
- * can overcome are 0 here; others end the loop. */
-static int wait_turn(struct server *s)
-{
-	struct io_uring_cqe *cqe;
-	int rc;
-
-	if (s->owed)
-		rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &s->tick_ts, NULL);
-	else
-		rc = io_uring_submit_and_wait(&s->ring, 1);
-	if (rc >= 0 || rc == -EINTR || rc == -ETIME)
-		return 0;
-	if (rc != -EBUSY && rc != -EAGAIN)
-		return rc;
-	submit_failed(s, rc);
-	if (io_uring_cq_ready(&s->ring) == 0)	/* nothing to reap: let the kernel breathe */
-		jr_sleep_ns(JR_NS_PER_MS);
-	return 0;
-}
 
 int server_run(struct server *s)
 {
@@ -785,14 +560,17 @@ int server_run(struct server *s)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		int rc;
-		repay(s);
-		if ((rc = wait_turn(s)) < 0)
+		ops_repay(s);
+		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
+		s->turn_until_ns = jr_now_monotonic_ns() + TURN_HANDLE_NS;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
 			seen++;
 		}
 		io_uring_cq_advance(&s->ring, seen);
+		resume_yielded(s);
+		resume_paused(s);
 		uint64_t now = jr_now_monotonic_ns();
 		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
 			check_ops_inflight(s);
@@ -823,11 +601,11 @@ void server_drain(struct server *s, uint32_t timeout_ms)
 	s->draining = true;
 	for (uint32_t i = 0; i < s->o.max_connections; i++)
 		if (conn_open(&s->conns[i]))
-			flush(s, &s->conns[i]);
+			conn_flush(s, &s->conns[i]);
 	while (answers_pending(s) && jr_now_monotonic_ns() < until) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
-		repay(s);
+		ops_repay(s);
 		int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
 		if (rc < 0 && rc != -ETIME && rc != -EINTR)
 			submit_failed(s, rc);
@@ -851,120 +629,12 @@ void server_stop(struct server *s)
 void server_get_stats(const struct server *s, struct server_stats *out)
 {
 	*out = s->st;
+	budget_get_stats(&s->budget, &out->budget);
 }
 
 /* --- setup ---------------------------------------------------------------------- */
 
-/* A socket file left by a daemon that died can be replaced; one a live
- * daemon answers on cannot. */
-/* Does a daemon answer on fd? A socket can still accept for a moment
- * after its daemon was killed (the kernel tears its io_uring down after
- * the process is gone), but nothing answers there. */
-static bool answers(int fd)
-{
-	static const char req[] = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
 
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1))
-		return false;
-	return poll(&p, 1, 1000) == 1 && recv(fd, &c, 1, 0) == 1;
-}
-
-static int clear_stale_socket(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0) {
-		if (answers(fd))
-			rc = -EADDRINUSE;
-		else
-			unlink(addr->sun_path);	/* a dead daemon's, going away */
-	} else if (errno == ECONNREFUSED) {
-		unlink(addr->sun_path);
-	}
-	close(fd);
-	return rc;
-}
-
-static int listen_on(struct server *s)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, rc;
-
-	if (s->o.listen_fd >= 0) {	/* systemd's: bound, listening, its mode set */
-		fcntl(s->o.listen_fd, F_SETFL, fcntl(s->o.listen_fd, F_GETFL) | O_NONBLOCK);
-		fcntl(s->o.listen_fd, F_SETFD, FD_CLOEXEC);
-		s->listen_fd = s->o.listen_fd;
-		return 0;
-	}
-	if (strlen(s->o.path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, s->o.path);
-	rc = clear_stale_socket(&addr);
-	if (rc < 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	old = umask(0177);	/* owner-only from the start: no window */
-	rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old);
-	if (rc == 0 && s->o.group != (gid_t)-1 && chown(s->o.path, (uid_t)-1, s->o.group) < 0)
-		rc = -1;
-	if (rc == 0 && chmod(s->o.path, s->o.mode) < 0)
-		rc = -1;
-	if (rc == 0 && listen(fd, 4096) < 0)
-		rc = -1;
-	if (rc < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	s->listen_fd = fd;
-	return 0;
-}
-
-static int setup_buffers(struct server *s)
-{
-	struct io_uring_buf_reg reg = { 0 };
-	size_t ring_bytes = RECV_BUFS * sizeof(struct io_uring_buf);
-
-	s->br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
-		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	s->bufs = malloc((size_t)RECV_BUFS * RECV_BUF_BYTES);
-	if (s->br == MAP_FAILED || !s->bufs)
-		return -ENOMEM;
-	reg.ring_addr = (unsigned long)s->br;
-	reg.ring_entries = RECV_BUFS;
-	reg.bgid = BUF_GROUP;
-	int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	io_uring_buf_ring_init(s->br);
-	for (uint32_t i = 0; i < RECV_BUFS; i++)
-		io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * RECV_BUF_BYTES,
-				      RECV_BUF_BYTES, (unsigned short)i,
-				      io_uring_buf_ring_mask(RECV_BUFS), (int)i);
-	io_uring_buf_ring_advance(s->br, RECV_BUFS);
-	return 0;
-}
-
-static int setup_signals(struct server *s)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	return s->signal_fd < 0 ? -errno : 0;
-}
 
 static int setup_conns(struct server *s)
 {
@@ -996,13 +666,20 @@ int server_open(struct server **out, const struct server_opts *o,
 		free(s);
 		return rc;
 	}
-	rc = setup_conns(s);
+	rc = budget_init(&s->budget, &(struct budget_opts){
+		.max_bytes = o->max_buffered_bytes, .max_connections = o->max_connections,
+		.max_per_uid = o->max_connections_per_uid, .owner = o->owner });
+	s->out_high_water = s->budget.o.max_bytes / 32;	/* a share of the owner's eighth */
+	if (s->out_high_water > OUT_HIGH_WATER)
+		s->out_high_water = OUT_HIGH_WATER;
 	if (rc == 0)
-		rc = setup_buffers(s);
+		rc = setup_conns(s);
 	if (rc == 0)
-		rc = setup_signals(s);
+		rc = ring_setup_buffers(s);
 	if (rc == 0)
-		rc = listen_on(s);
+		rc = ring_setup_signals(s);
+	if (rc == 0)
+		rc = listen_open(&s->o, &s->listen_fd);
 	if (rc < 0) {
 		server_close(s);
 		return rc;
@@ -1019,6 +696,7 @@ void server_close(struct server *s)
 		if (s->conns[i].state != CONN_FREE)
 			conn_abandon(s, &s->conns[i]);
 	io_uring_queue_exit(&s->ring);
+	budget_fini(&s->budget);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		if (s->o.listen_fd < 0)	/* one handed over stays its owner's */

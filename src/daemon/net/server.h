@@ -4,7 +4,8 @@
  * receive into a ring of provided buffers, one send in flight per
  * connection; HTTP/1.1 with keep-alive and pipelining (http.c), requests
  * handed one at a time, in order, to a handler. Bounds: connections,
- * request size (413), bytes buffered per connection; a request that is
+ * request size (413), bytes buffered per connection and for all of them
+ * together, connections per uid (budget.h); a request that is
  * not complete within request_timeout gets 408, an idle keep-alive
  * connection is closed after idle_timeout. Nothing a client sends can
  * block another: the loop never waits on one connection.
@@ -17,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/net/budget.h"
 #include "daemon/net/buf.h"
 
 struct server;
@@ -65,6 +67,12 @@ struct server_opts {
 	int listen_fd;
 	/* The submission queue's entries (a power of two; 0: 4096). */
 	uint32_t sq_entries;
+	/* What all connections may buffer together (0: 256 MiB), connections
+	 * one uid may hold (0: 256), and the uid that with root is never
+	 * refused for either cap (budget.h). */
+	size_t max_buffered_bytes;
+	uint32_t max_connections_per_uid;
+	uid_t owner;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
@@ -91,6 +99,7 @@ bool server_connection_alive(struct server *s, uint64_t token);
 struct server_stats {
 	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
 	uint64_t bytes_in, bytes_out;
+	struct budget_stats budget;
 };
 void server_get_stats(const struct server *s, struct server_stats *out);
 

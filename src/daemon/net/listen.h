@@ -1,0 +1,17 @@
+/*
+ * listen.h - the control socket's listening end: bound at a path (a stale
+ * socket file left by a dead daemon replaced, a live daemon's refused), or
+ * the one systemd handed over. Split from server.c, which only serves.
+ */
+#ifndef JR_LISTEN_H
+#define JR_LISTEN_H
+
+#include "daemon/net/server.h"
+
+/* Listen as o says (o->listen_fd >= 0: that one, made non-blocking and
+ * close-on-exec; else bind o->path with o->mode and o->group). *out gets
+ * the descriptor, the caller's to close. 0, -EADDRINUSE if a live daemon
+ * answers at o->path, or -errno. Not thread-safe (umask). */
+int listen_open(const struct server_opts *o, int *out);
+
+#endif
