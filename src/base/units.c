@@ -152,7 +152,8 @@ int jr_parse_rfc3339_ns(const char *s, uint64_t *ns)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm) - offset;
-	if (t < 0)
+	/* Past 2554-07-21 the nanoseconds do not fit in 64 bits. */
+	if (t < 0 || (uint64_t)t > (UINT64_MAX - frac) / JR_NS_PER_SEC)
 		return -EINVAL;
 	*ns = (uint64_t)t * JR_NS_PER_SEC + frac;
 	return 0;
