@@ -468,6 +468,8 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 void recover_free(struct recovery *r)
 {
+	/* Snapshot records found in the journal leave their pack here. */
+	submitted_block_release(r->pack);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));
