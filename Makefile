@@ -8,6 +8,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get the Debian packages that are missing
 #   make deb        build/jobring_VERSION_ARCH.deb (tools/deb/)
+#   make fuzz       every libFuzzer harness of tests/fuzz/, FUZZ_SECONDS each
 
 # The version is written once, in jobring.h (JR_VERSION_MAJOR, _MINOR,
 # _PATCH); jobring.pc and the soname take it from there, the programs'
@@ -27,6 +28,8 @@ MODE ?= release
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
 	curl libjansson-dev libsystemd-dev parallel
+# make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -g -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
@@ -45,6 +48,13 @@ MODE_LDFLAGS := -fsanitize=address,undefined
 else ifeq ($(MODE),tsan)
 MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fsanitize=thread -Wno-tsan
 MODE_LDFLAGS := -fsanitize=thread
+else ifeq ($(MODE),fuzz)
+# make fuzz: clang, every object instrumented for libFuzzer's coverage
+# (fuzzer-no-link: the harnesses add libFuzzer's main), ASan and UBSan.
+MODE_CFLAGS := -O1 -DJR_DEBUG=1 -DJR_NO_JEMALLOC -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-Wno-unknown-attributes
+MODE_LDFLAGS := -fsanitize=fuzzer-no-link,address,undefined
 endif
 
 CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS) $(CFLAGS)
@@ -63,7 +73,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_examp
 TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh \
 	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
-	tests/test_input.sh tools/demo.sh
+	tests/test_input.sh tests/fuzz/regress.sh tools/demo.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood
@@ -94,7 +104,7 @@ HARNESS_DEPS := $(HARNESS_LIB) tests/support/harness.h
 TEST_CFLAGS := $(CFLAGS_ALL) -Itests/support
 TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 
-.PHONY: all lib bin demo-embedded deps test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
+.PHONY: all lib bin demo-embedded deps fuzz-deps fuzz fuzz-build fuzz-regress test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
 	install clean check-exports check-layers version deb
 
 all: lib bin
@@ -240,20 +250,70 @@ $(BUILD)/tools/%: tools/%.c $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) $(LINK_LIB)
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# --- fuzzing (tests/fuzz/, docs/TESTING.md "Fuzzing") ----------------------------------------
+# Each harness is tests/fuzz/NAME.c (LLVMFuzzerTestOneInput) linked with
+# the daemon's objects: with libFuzzer in make fuzz (MODE=fuzz, clang,
+# build/fuzz), and with replay.c's main in every test mode, where
+# tests/fuzz/regress.sh feeds it tests/fuzz/seeds/NAME/ and
+# tests/fuzz/regress/NAME/ (every finding's input, kept).
+FUZZ_NAMES := http jobspec batch units journal snapshot
+FUZZ_SECONDS ?= 300
+FUZZ_CC ?= clang-14
+FUZZ_SUPPORT := tests/fuzz/scratch.c tests/fuzz/engine.c tests/fuzz/records.c
+FUZZ_DEPS := $(FUZZ_SUPPORT) $(wildcard tests/fuzz/*.h) $(DAEMON_TEST_OBJS) $(INTERNAL_LIB)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzzers/%)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-%)
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/fuzz $< $(FUZZ_SUPPORT) $(DAEMON_TEST_OBJS) -o $@ \
+		$(LDFLAGS_ALL) -fsanitize=fuzzer $(LINK_LIB) $(DAEMON_LIBS)
+
+$(BUILD)/tests/fuzz-%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/fuzz $< tests/fuzz/replay.c $(FUZZ_SUPPORT) \
+		$(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) $(DAEMON_LIBS)
+
+# The replay alone (make test runs it among TEST_SCRIPTS).
+fuzz-regress: $(FUZZ_REPLAYS)
+	tests/fuzz/regress.sh $(BUILD)
+
+# jobringd is built too: tests/fuzz/seeds.sh takes the journal and
+# snapshot seeds from one it runs.
+fuzz-build: $(FUZZ_BINS) $(FUZZ_REPLAYS) $(DAEMON)
+
+# Each harness FUZZ_SECONDS under ASan+UBSan (FUZZ_JOBS at a time, at
+# nice 19), corpus kept in build/fuzz/corpus/NAME, findings in
+# build/fuzz/crashes/NAME; fails if any harness found anything.
+# FUZZ_ONLY="http units" runs some.
+FUZZ_JOBS ?= 1
+FUZZ_ONLY ?= $(FUZZ_NAMES)
+fuzz: fuzz-deps
+	$(MAKE) MODE=fuzz BUILD=build/fuzz CC=$(FUZZ_CC) fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_ONLY)
+
+# apt-get install what of $(1) is missing (as root), after apt-get update.
+define install_missing
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
 			|| missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (or install:$$missing)"; exit 1; fi; \
+		echo "make $@: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make $@: run as root (or install:$$missing)"; exit 1; fi; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+fuzz-deps: deps
+	$(call install_missing,$(FUZZ_PACKAGES))
 
 TEST_TIMEOUT ?= 600
 
 test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
-		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc
+		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \

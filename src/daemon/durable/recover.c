@@ -106,6 +106,7 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		return -ENOMEM;
 	body = block->text;
 	end = block->text + (len - sizeof(h) - ids_bytes);
+	block->refs++;	/* held here: an id listed twice must not free it in job_new() */
 	for (uint32_t k = 0; k < h.count; k++) {
 		jr_job_id id;
 		memcpy(&id, p + sizeof(h) + k * sizeof(id), sizeof(id));
@@ -124,8 +125,7 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		j->created_ns = h.created_ns;
 		job_json(j, block, (size_t)(line - block->text), line_len);
 	}
-	if (block->refs == 0)
-		free(block);
+	submitted_block_release(block);	/* freed if no job took it */
 	return 0;
 }
 
@@ -489,6 +489,8 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 void recover_free(struct recovery *r)
 {
+	/* Snapshot records found in the journal leave their pack here. */
+	submitted_block_release(r->pack);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

@@ -63,6 +63,8 @@ static bool parse_command(const cJSON *v, struct jobspec *js, struct jobspec_err
 		return wrong_type(err, "command", "an array of strings");
 	if (n == 0 || n > ARGV_MAX)
 		return fail(err, 422, "invalid_command", "command needs 1 to %d strings", ARGV_MAX);
+	free(js->argv);		/* a repeated field: the last one counts */
+	js->spec.argv = NULL;
 	js->argv = calloc((size_t)n + 1, sizeof(char *));
 	if (!js->argv)
 		return fail(err, 503, "out_of_memory", "no memory for the command");
@@ -221,6 +223,9 @@ static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspe
 		return wrong_type(err, "dependencies", "an array of job ids");
 	if (n > DEPS_MAX)
 		return fail(err, 422, "invalid_value", "at most %d dependencies", DEPS_MAX);
+	free(js->after);	/* a repeated field: the last one counts */
+	js->spec.after = NULL;
+	js->spec.after_count = 0;
 	js->after = calloc((size_t)n + 1, sizeof(*js->after));
 	if (!js->after)
 		return fail(err, 503, "out_of_memory", "no memory for the dependencies");
@@ -296,6 +301,10 @@ static bool parse_env(const cJSON *v, struct jobspec *js, struct jobspec_error *
 
 	if (!cJSON_IsObject(v))
 		return wrong_type(err, "env", "an object of strings");
+	for (size_t k = 0; js->env && js->env[k]; k++)	/* a repeated field: the last counts */
+		free(js->env[k]);
+	free(js->env);
+	js->spec.env = NULL;
 	js->env = calloc((size_t)n + 1, sizeof(char *));
 	if (!js->env)
 		return fail(err, 503, "out_of_memory", "no memory for env");
