@@ -276,6 +276,18 @@ as jrtest_a GET "/jobs/$secret_job"
 check "--private: the owner sees its job in full" grep -q hunter2 <<<"$body"
 as root GET "/jobs?limit=1000"
 check "--private: root lists everyone's" grep -q "\"job_id\":\"$secret_job\"" <<<"$body"
+as jrtest_b POST /jobs "{\"command\":[\"true\"],\"cwd\":\"/\",\"dependencies\":[\"$secret_job\"]}"
+check "--private: depending on another user's job: 422 unknown_dependency" \
+	[ "$code" = 422 ] && error_is unknown_dependency
+hidden_dep=$code
+as jrtest_b POST /jobs '{"command":["true"],"cwd":"/","dependencies":["00000000deadbeef"]}'
+check "... as for an id that does not exist" [ "$code" = "$hidden_dep" ] && error_is unknown_dependency
+as jrtest_b GET /workers
+check "--private: another user's workers not listed" not grep -q "\"$wr\"" <<<"$body"
+as jrtest_b GET "/workers/$wr"
+check "--private: another user's worker 404" [ "$code" = 404 ]
+as root GET /workers
+check "--private: root lists every worker" grep -q "\"$wr\"" <<<"$body"
 cli_as jrtest_b show "$secret_job" >/dev/null 2>&1
 check "--private: cli show of another user's job fails" [ $? != 0 ]
 stop_daemon

@@ -73,10 +73,18 @@ void api_worker_register(struct api *a, struct api_call *c)
 }
 
 /* The worker the path names: NULL, with a 404, if there is none. */
+/* Under --private another user's worker is not shown (nor named). */
+static bool hidden_worker(const struct api *a, const struct api_call *c, const struct worker *w)
+{
+	return a->st->private_jobs && c->req->uid != 0 && w->uid != c->req->uid;
+}
+
 static struct worker *named_worker(struct api *a, struct api_call *c)
 {
 	struct worker *w = workers_by_name(&a->st->workers, c->param);
 
+	if (w && hidden_worker(a, c, w))
+		w = NULL;
 	if (!w)
 		reply_error(c->res, 404, "not_found", "no such worker: %.31s", c->param);
 	return w;
@@ -138,7 +146,7 @@ void api_worker_list(struct api *a, struct api_call *c)
 		const struct worker *w = &reg->list[i];
 		if (!w->used || !status_matches(status, worker_status_name(w->status)))
 			continue;
-		if (*caps && !jr_labels_cover(w->capabilities, caps))
+		if ((*caps && !jr_labels_cover(w->capabilities, caps)) || hidden_worker(a, c, w))
 			continue;
 		cJSON_AddItemToArray(list, view_worker(w));
 	}

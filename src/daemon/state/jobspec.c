@@ -432,6 +432,22 @@ void jobspec_init(struct jobspec *js)
 	js->resources[0] = js->capabilities[0] = '\0';
 }
 
+/* Under --private another user's job is one the caller cannot know of:
+ * depending on it answers as for an id that does not exist, so the
+ * answer does not tell whether it does. */
+static bool check_hidden_dependencies(struct jr_engine *e, const struct jobspec *js,
+				      const struct jobspec_submitter *who,
+				      struct jobspec_error *err)
+{
+	struct jr_job_info info;
+
+	for (size_t i = 0; i < js->spec.after_count; i++)
+		if (jr_job_get(e, js->after[i], &info) == 0 && info.owner_uid != who->uid)
+			return fail(err, 422, "unknown_dependency", "no such job: %016llx",
+				    (unsigned long long)js->after[i]);
+	return true;
+}
+
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *js, struct jobspec_error *err)
 {
@@ -445,6 +461,8 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 		if (!parse_field(e, v, js, who->strict, err))
 			return false;
 	if (who->strict && js->spec.cwd && !check_cwd(js, who, err))
+		return false;
+	if (who->hide_others && !check_hidden_dependencies(e, js, who, err))
 		return false;
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
 		return fail(err, 422, "missing_command",

@@ -41,6 +41,7 @@ struct jobspec_submitter {
 	gid_t gid;
 	bool switch_user;
 	bool strict;
+	bool hide_others;	/* --private, not root: others' jobs are "no such job" */
 	struct cwd_cache *cwd;	/* strict: the request's cwdcheck.h cache */
 };
 
