@@ -305,8 +305,11 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 				   d->server.max_connections_per_uid > 0;
 	case O_MAXBUF: return jr_parse_size_bytes(arg, &v) == 0 && v > 0 && v <= SIZE_MAX &&
 			      ((d->server.max_buffered_bytes = (size_t)v), true);
-	case O_REQTO: return seconds_opt(arg, &v) && (d->server.request_timeout_ms = (uint32_t)v) > 0;
-	case O_IDLETO: return seconds_opt(arg, &v) && (d->server.idle_timeout_ms = (uint32_t)v) > 0;
+	/* Kept in 32-bit milliseconds: up to 49 days, refused beyond. */
+	case O_REQTO: return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
+			     (d->server.request_timeout_ms = (uint32_t)v) > 0;
+	case O_IDLETO: return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
+			      (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
 	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
 	case O_KILL_GRACE:	/* 0 would mean the engine's default */
