@@ -1,19 +1,16 @@
 /*
- * main.c - jobringd: options, directories, the keeper, the engine, the
- * API and the control socket. SIGTERM or SIGINT stops the daemon and
- * leaves running jobs running under the keeper, for the next start to
- * take back (what a restart or an upgrade needs); SIGUSR1 or
- * `jobring shutdown --drain` stops starting jobs, waits up to --grace for
- * the running ones, cancels what is left, then stops. Exit codes are in
+ * main.c - jobringd: the keeper, the engine, the API and the control
+ * socket, started from the options (options.h). SIGTERM or SIGINT stops
+ * the daemon and leaves running jobs running under the keeper, for the
+ * next start to take back (what a restart or an upgrade needs); SIGUSR1
+ * or `jobring shutdown --drain` stops starting jobs, waits up to --grace
+ * for the running ones, cancels what is left, then stops. Exit codes are in
  * docs/man/jobringd.8. `jobringd --keeper ...` is the keeper (keeper.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
-#include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +22,6 @@
 #include <unistd.h>
 
 #include "base/common.h"
-#include "base/safedir.h"
 #include "base/units.h"
 #include "daemon/api/api.h"
 #include "daemon/durable/durable.h"
@@ -39,34 +35,9 @@
 #include "exec/executor.h"
 #include "exec/keeper.h"
 #include "exec/outdir.h"
+#include "daemon/options.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_IN_USE = 3 };
-
-struct daemon_opts {
-	char socket[256];
-	char state_dir[256];
-	char output_dir[300];
-	char journal_dir[300];
-	int state_fd;			/* the state directory, checked (safedir.h) */
-	struct jr_engine_opts engine;
-	struct durable_opts durable;
-	struct retention keep;
-	uint64_t snapshot_every;
-	struct server_opts server;
-	uint64_t heartbeat_timeout_ms;
-	uint64_t grace_ms;		/* a drain's */
-	bool paused;
-	bool private_jobs;
-	bool no_keeper, no_cgroups;
-	char cgroup[512];
-	char keeper_socket[300];
-	char cgroup_name[24];
-	char *keeper_argv[14];
-	char job_fd_limit[24];		/* the soft RLIMIT_NOFILE jobs get */
-	bool output_dir_given;		/* --output-dir */
-	int output_dirfd;		/* opened and checked (exec/outdir.h) */
-	uint64_t output_reserve;	/* --output-reserve */
-};
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -82,307 +53,6 @@ static void log_line(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: jobringd [options]\n"
-"  --socket PATH          control socket (default $XDG_RUNTIME_DIR/jobring/jobring.sock;\n"
-"                         /run/jobring/jobring.sock as root)\n"
-"  --state-dir DIR        job output and state (default $XDG_STATE_HOME/jobring;\n"
-"                         /var/lib/jobring as root)\n"
-"  --workers N            command jobs started at once, at most (default: one per core)\n"
-"  --topology SYNTHETIC   model a host (hwloc synthetic, e.g. \"package:2 core:8 pu:1\")\n"
-"  --memory SIZE          memory per NUMA node to schedule (e.g. 64G)\n"
-"  --gpus N               GPUs per NUMA node\n"
-"  --resources LIST       counted resources, \"licenses=5,scratch=100\"\n"
-"  --capabilities LIST    labels this host offers, \"avx512,ib\"\n"
-"  --capacity N           job table slots (default 1048576)\n"
-"  --max-request SIZE     largest request body (default 64M; 413 beyond)\n"
-"  --max-connections N    (default 4096; the last 64 kept for root and the owner)\n"
-"  --max-connections-per-uid N  connections one uid may hold (default 256; not root\n"
-"                         nor the owner)\n"
-"  --max-buffered SIZE    input and output all connections may buffer together\n"
-"                         (default 256M; at least twice --max-request)\n"
-"  --request-timeout SEC  a request must arrive within this (default 30)\n"
-"  --idle-timeout SEC     idle keep-alive connections close (default 300)\n"
-"  --heartbeat-timeout SEC  external workers silent this long are lost (default 30)\n"
-"  --grace DURATION       a drain (SIGUSR1, jobring shutdown --drain) waits this long\n"
-"                         for running jobs, then cancels them (default 30s); SIGTERM\n"
-"                         leaves them running for the next start to take back\n"
-"  --kill-grace DURATION  a cancel or time limit sends SIGTERM, then SIGKILL this\n"
-"                         much later (default 10s)\n"
-"  --no-cgroups           track jobs by process group only (no cgroup per job)\n"
-"  --cgroup PATH          the cgroup v2 directory under which each job gets its own\n"
-"                         (default: chosen, see jobringd(8))\n"
-"  --no-keeper            start jobs from the daemon itself: they end with it\n"
-"  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
-"  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
-"  --paused               accept jobs but start none until restarted without it\n"
-"  --private              users see only their own jobs and executions (root sees all)\n"
-"  --sync MODE            always (default): answer a submission once it is on disk;\n"
-"                         batch: answer at once, write every --sync-interval (a crash\n"
-"                         may lose that much); none: never fdatasync (a power cut may\n"
-"                         lose acknowledged jobs)\n"
-"  --sync-interval MS     with --sync batch; with always, how long job starts and\n"
-"                         ends (which no answer waits for) may wait (default 10ms)\n"
-"  --segment-size SIZE    journal segment, preallocated (default 64M)\n"
-"  --snapshot-every SIZE  compact once the journal grew by this (default 256M)\n"
-"  --retain-finished N    finished jobs kept across restarts, newest first (default 1000000)\n"
-"  --retain-age DURATION  finished jobs older than this are dropped (default 7d; 0: keep)\n"
-"  --output-dir DIR       where job output files go (default STATE-DIR/output); owned by\n"
-"                         the daemon's user, not writable by group or others\n"
-"  --max-output SIZE      each job's stdout and stderr are cut to this (default 1G;\n"
-"                         none: no cap); a job's \"max_output\" may only lower it\n"
-"  --output-reserve SIZE  refuse submissions (507) while the output directory's disk\n"
-"                         has less free than this (default 1%% of it, at most 256M)\n"
-"  --foreground           stay in the foreground (always; for init systems)\n"
-"  --help, --version\n");
-}
-
-/* A user's home from the password database when $HOME is unset. */
-static const char *home_dir(char *buf, size_t size)
-{
-	struct passwd pw, *found = NULL;
-	const char *home = getenv("HOME");
-
-	if (home && *home == '/')
-		return home;
-	if (getpwuid_r(getuid(), &pw, buf, size, &found) == 0 && found && found->pw_dir[0] == '/')
-		return found->pw_dir;
-	return NULL;
-}
-
-/* Without $XDG_RUNTIME_DIR the socket goes to /tmp/jobring-UID, where the
- * CLI looks: made private, or refused if another user got there first
- * (prepare_dirs). The state never goes to a shared /tmp: $XDG_STATE_HOME,
- * else the home directory ($HOME, else the password database), else the
- * private /tmp/jobring-UID. */
-static void default_paths(struct daemon_opts *d)
-{
-	const char *run = getenv("XDG_RUNTIME_DIR"), *state = getenv("XDG_STATE_HOME");
-	char pwbuf[4096];
-	const char *home = home_dir(pwbuf, sizeof(pwbuf));
-
-	if (getuid() == 0) {
-		snprintf(d->socket, sizeof(d->socket), "/run/jobring/jobring.sock");
-		snprintf(d->state_dir, sizeof(d->state_dir), "/var/lib/jobring");
-		return;
-	}
-	if (run && *run == '/')
-		snprintf(d->socket, sizeof(d->socket), "%s/jobring/jobring.sock", run);
-	else
-		snprintf(d->socket, sizeof(d->socket), "/tmp/jobring-%u/jobring.sock", getuid());
-	if (state && *state == '/')
-		snprintf(d->state_dir, sizeof(d->state_dir), "%s/jobring", state);
-	else if (home)
-		snprintf(d->state_dir, sizeof(d->state_dir), "%s/.local/state/jobring", home);
-	else
-		snprintf(d->state_dir, sizeof(d->state_dir), "/tmp/jobring-%u/state", getuid());
-}
-
-static bool seconds_opt(const char *arg, uint64_t *ms)
-{
-	return jr_parse_duration_ms(arg, ms) == 0;
-}
-
-static int parse_number(const char *arg, uint32_t *out)
-{
-	char *end;
-	unsigned long v = strtoul(arg, &end, 10);
-
-	if (*end || end == arg || v > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-enum {
-	O_SOCKET = 256, O_STATE, O_WORKERS, O_TOPOLOGY, O_MEMORY, O_GPUS, O_RESOURCES,
-	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
-	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
-	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
-	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
-	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
-};
-
-static const struct option long_opts[] = {
-	{ "socket", 1, NULL, O_SOCKET }, { "state-dir", 1, NULL, O_STATE },
-	{ "workers", 1, NULL, O_WORKERS }, { "topology", 1, NULL, O_TOPOLOGY },
-	{ "memory", 1, NULL, O_MEMORY }, { "gpus", 1, NULL, O_GPUS },
-	{ "resources", 1, NULL, O_RESOURCES }, { "capabilities", 1, NULL, O_CAPS },
-	{ "capacity", 1, NULL, O_CAPACITY }, { "max-request", 1, NULL, O_MAXREQ },
-	{ "max-connections", 1, NULL, O_MAXCONN }, { "request-timeout", 1, NULL, O_REQTO },
-	{ "idle-timeout", 1, NULL, O_IDLETO }, { "heartbeat-timeout", 1, NULL, O_HBTO },
-	{ "grace", 1, NULL, O_GRACE }, { "socket-mode", 1, NULL, O_MODE },
-	{ "socket-group", 1, NULL, O_GROUP }, { "paused", 0, NULL, O_PAUSED },
-	{ "foreground", 0, NULL, O_FOREGROUND }, { "help", 0, NULL, O_HELP },
-	{ "version", 0, NULL, O_VERSION }, { "sync", 1, NULL, O_SYNC_MODE },
-	{ "sync-interval", 1, NULL, O_SYNC_INTERVAL }, { "segment-size", 1, NULL, O_SEGMENT },
-	{ "snapshot-every", 1, NULL, O_SNAPSHOT }, { "retain-finished", 1, NULL, O_RETAIN_N },
-	{ "retain-age", 1, NULL, O_RETAIN_AGE }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
-	{ "cgroup", 1, NULL, O_CGROUP }, { "no-keeper", 0, NULL, O_NO_KEEPER },
-	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { "private", 0, NULL, O_PRIVATE },
-	{ "output-dir", 1, NULL, O_OUTPUT_DIR }, { "max-output", 1, NULL, O_MAX_OUTPUT },
-	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { "max-buffered", 1, NULL, O_MAXBUF },
-	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID }, { NULL, 0, NULL, 0 },
-};
-
-static bool sync_mode(const char *arg, enum sync_mode *out)
-{
-	static const char *names[] = { "always", "batch", "none" };
-
-	for (int m = 0; m < 3; m++)
-		if (strcmp(arg, names[m]) == 0) {
-			*out = (enum sync_mode)m;
-			return true;
-		}
-	return false;
-}
-
-static bool apply_journal_opt(struct daemon_opts *d, int c, const char *arg)
-{
-	uint64_t v;
-
-	switch (c) {
-	case O_SYNC_MODE: return sync_mode(arg, &d->durable.sync);
-	case O_SYNC_INTERVAL:
-		return jr_parse_duration_ms(arg, &v) == 0 && v > 0 && v < 60000 &&
-		       ((d->durable.interval_ms = (uint32_t)v), true);
-	case O_SEGMENT:
-		return jr_parse_size_bytes(arg, &d->durable.segment_bytes) == 0 &&
-		       d->durable.segment_bytes >= 65536;
-	case O_SNAPSHOT: return jr_parse_size_bytes(arg, &d->snapshot_every) == 0;
-	case O_RETAIN_N: {
-		uint32_t n;
-		return parse_number(arg, &n) == 0 && ((d->keep.max_finished = n), true);
-	}
-	case O_RETAIN_AGE:
-		return jr_parse_duration_ms(arg, &v) == 0 &&
-		       ((d->keep.max_age_ns = v * JR_NS_PER_MS), true);
-	}
-	return false;
-}
-
-/* Where job output goes and how much of it. */
-static bool apply_output_opt(struct daemon_opts *d, int c, const char *arg)
-{
-	switch (c) {
-	case O_OUTPUT_DIR:
-		d->output_dir_given = true;
-		return *arg == '/' &&
-		       (size_t)snprintf(d->output_dir, sizeof(d->output_dir), "%s", arg) < 200;
-	case O_MAX_OUTPUT:	/* "none": no cap (the engine's UINT64_MAX) */
-		if (strcmp(arg, "none") == 0)
-			return (d->engine.max_output_bytes = UINT64_MAX), true;
-		return jr_parse_size_bytes(arg, &d->engine.max_output_bytes) == 0 &&
-		       d->engine.max_output_bytes > 0;
-	case O_OUTPUT_RESERVE: return jr_parse_size_bytes(arg, &d->output_reserve) == 0;
-	}
-	return false;
-}
-
-/* One option; false on a bad value. */
-static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
-{
-	uint64_t v;
-	struct group *g;
-
-	switch (c) {
-	case O_SOCKET: return (size_t)snprintf(d->socket, sizeof(d->socket), "%s", arg) < sizeof(d->socket);
-	case O_STATE: return (size_t)snprintf(d->state_dir, sizeof(d->state_dir), "%s", arg) < 200;
-	case O_WORKERS: return parse_number(arg, &d->engine.runner_threads) == 0;
-	case O_TOPOLOGY: d->engine.topology = arg; return true;
-	case O_MEMORY: return jr_parse_size_bytes(arg, &d->engine.mem_per_node) == 0;
-	case O_GPUS: return parse_number(arg, &d->engine.gpus_per_node) == 0;
-	case O_RESOURCES: d->engine.custom_resources = arg; return true;
-	case O_CAPS: d->engine.capabilities = arg; return true;
-	case O_CAPACITY: return parse_number(arg, &d->engine.capacity) == 0;
-	case O_MAXREQ: return jr_parse_size_bytes(arg, &v) == 0 && (d->server.max_request_bytes = v) > 0;
-	case O_MAXCONN: return parse_number(arg, &d->server.max_connections) == 0 &&
-			       d->server.max_connections > 0;
-	case O_MAXCONN_UID: return parse_number(arg, &d->server.max_connections_per_uid) == 0 &&
-				   d->server.max_connections_per_uid > 0;
-	case O_MAXBUF: return jr_parse_size_bytes(arg, &v) == 0 && v > 0 && v <= SIZE_MAX &&
-			      ((d->server.max_buffered_bytes = (size_t)v), true);
-	/* Kept in 32-bit milliseconds: up to 49 days, refused beyond. */
-	case O_REQTO: return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
-			     (d->server.request_timeout_ms = (uint32_t)v) > 0;
-	case O_IDLETO: return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
-			      (d->server.idle_timeout_ms = (uint32_t)v) > 0;
-	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
-	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
-	case O_KILL_GRACE:	/* 0 would mean the engine's default */
-		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
-		       ((d->engine.kill_grace_ms = (uint32_t)v), true);
-	case O_NO_CGROUPS: d->no_cgroups = true; return true;
-	case O_NO_KEEPER: d->no_keeper = true; return true;
-	case O_CGROUP: return (size_t)snprintf(d->cgroup, sizeof(d->cgroup), "%s", arg) < sizeof(d->cgroup);
-	case O_MODE: d->server.mode = (unsigned)strtoul(arg, NULL, 8); return d->server.mode <= 0777;
-	case O_GROUP:
-		g = getgrnam(arg);
-		if (g)
-			d->server.group = g->gr_gid;
-		return g != NULL;
-	case O_PAUSED: d->paused = true; return true;
-	case O_PRIVATE: d->private_jobs = true; return true;
-	case O_FOREGROUND: return true;
-	case O_OUTPUT_DIR: case O_MAX_OUTPUT: case O_OUTPUT_RESERVE:
-		return apply_output_opt(d, c, arg);
-	}
-	return apply_journal_opt(d, c, arg);
-}
-
-static int parse_args(int argc, char **argv, struct daemon_opts *d)
-{
-	int c;
-
-	memset(d, 0, sizeof(*d));
-	jr_engine_opts_init(&d->engine);
-	d->server = (struct server_opts){ .mode = 0600, .group = (gid_t)-1,
-		.max_connections = 4096, .max_request_bytes = 64 * JR_MIB,
-		.request_timeout_ms = 30000, .idle_timeout_ms = 300000, .tick_ms = 100,
-		.listen_fd = -1, .max_buffered_bytes = 256 * JR_MIB,
-		.max_connections_per_uid = 256, .owner = geteuid() };
-	d->heartbeat_timeout_ms = 30000;
-	d->grace_ms = 30000;
-	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
-					    .segment_bytes = 64 * JR_MIB };
-	d->snapshot_every = 256 * JR_MIB;
-	d->keep = (struct retention){ 1000000, 7 * 86400 * JR_NS_PER_SEC };
-	d->engine.max_output_bytes = JR_MAX_OUTPUT_DEFAULT;
-	d->output_reserve = UINT64_MAX;	/* 1% of the disk, at most 256M (output.h) */
-	d->output_dirfd = -1;
-	default_paths(d);
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (c == O_HELP) {
-			usage(stdout);
-			exit(0);
-		}
-		if (c == O_VERSION) {
-			printf("jobringd %s\n", jr_version());
-			exit(0);
-		}
-		if (c == '?' || !apply_opt(d, c, optarg)) {
-			if (c != '?')
-				fprintf(stderr, "jobringd: bad value for --%s: %s\n",
-					long_opts[c - O_SOCKET].name, optarg);
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "jobringd: unexpected argument: %s\n", argv[optind]);
-		return -1;
-	}
-	if (d->server.max_buffered_bytes / 2 < d->server.max_request_bytes) {
-		fprintf(stderr, "jobringd: --max-buffered must be at least twice --max-request\n");
-		return -1;
-	}
-	return 0;
-}
-
-
 /* Signals go to the server's signalfd: blocked in every thread, which
  * inherit the mask from here. */
 static void block_signals(void)
@@ -396,84 +66,6 @@ static void block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
-
-/* A relative --socket or --state-dir made absolute: the checks walk
- * from "/". false if it does not fit. */
-static bool absolute(char *path, size_t size)
-{
-	char cwd[4096], rel[300];
-
-	if (path[0] == '/')
-		return true;
-	if (!getcwd(cwd, sizeof(cwd)) || strlen(path) >= sizeof(rel))
-		return false;
-	snprintf(rel, sizeof(rel), "%s", path);
-	return (size_t)snprintf(path, size, "%s/%s", cwd, rel) < size;
-}
-
-/* path made (missing components with mode) and checked: ours, not
- * writable by others, no link another user could have planted
- * (safedir.h). Its descriptor, or -errno after saying why. */
-static int checked_dir(const char *what, const char *path, mode_t mode, unsigned flags)
-{
-	struct jr_safedir_error err;
-	char msg[600];
-	int fd = jr_safedir_open(path, mode, JR_SAFEDIR_CREATE | flags, &err);
-
-	if (fd < 0)
-		fprintf(stderr, "jobringd: refusing the %s %s: %s\n", what, path,
-			jr_safedir_describe(fd, &err, msg, sizeof(msg)));
-	return fd;
-}
-
-static int checked_dir_close(const char *what, const char *path, mode_t mode, unsigned flags)
-{
-	int fd = checked_dir(what, path, mode, flags);
-
-	if (fd >= 0)
-		close(fd);
-	return fd < 0 ? fd : 0;
-}
-
-/* The socket's directory (made reachable by others when the socket's
- * mode lets them in; one of root's, or a sticky one like /tmp, will do:
- * nobody else can replace the socket there, and the CLI checks whose it
- * is), the state directory (held open: the lock file is opened in it),
- * its journal and output directories (ours and private). */
-static int prepare_dirs(struct daemon_opts *d)
-{
-	char parent[256];
-	char *slash;
-	int rc;
-
-	if (!absolute(d->socket, sizeof(d->socket)) || !absolute(d->state_dir, 200)) {
-		fprintf(stderr, "jobringd: the socket or state directory's path is too long\n");
-		return -ENAMETOOLONG;
-	}
-	snprintf(parent, sizeof(parent), "%s", d->socket);
-	slash = strrchr(parent, '/');
-	*slash = '\0';
-	if (slash != parent &&
-	    (rc = checked_dir_close("socket directory", parent,
-				    (d->server.mode & 0077) ? 0755 : 0700,
-				    JR_SAFEDIR_OWNER_ROOT | JR_SAFEDIR_STICKY_OK)) < 0)
-		return rc;
-	if ((d->state_fd = checked_dir("state directory", d->state_dir, 0700, 0)) < 0)
-		return d->state_fd;
-	if (!d->output_dir_given)
-		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
-	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);
-	if ((rc = checked_dir_close("journal directory", d->journal_dir, 0700, 0)) < 0)
-		return rc;
-	/* Root's jobs run as their users, who read their output through the
-	 * daemon (GET /jobs/{id}/logs); the files are theirs, the directory
-	 * root's. Files are created in it by name (openat): nobody else may
-	 * be able to put a link or a file there first. */
-	if ((d->output_dirfd = checked_dir("output directory", d->output_dir, 0711, 0)) < 0)
-		return d->output_dirfd;
-	return 0;
-}
-
 /* Command jobs running now (local and external). */
 static uint64_t running_jobs(struct jr_engine *e)
 {
@@ -941,10 +533,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--keeper") == 0)
 		return jr_keeper_main(argc, argv);
-	if (parse_args(argc, argv, &d) < 0)
+	if (options_parse(argc, argv, &d) < 0)
 		return EXIT_USAGE;
 	json_arena_install();
-	if (prepare_dirs(&d) < 0)
+	if (options_prepare_dirs(&d) < 0)
 		return EXIT_RUNTIME;
 	raise_fd_limits(&d);
 	block_signals();
