@@ -132,7 +132,7 @@ stop_daemon KILL
 # --- SIGTERM leaves jobs running; a drain does not --------------------------------------------
 rm -rf "$tmp/state"
 start_daemon --workers 1
-req POST /jobs '{"command":["sh","-c","echo pid $$; sleep 4; exit 7"]}'
+req POST /jobs '{"command":["sh","-c","echo pid $$; sleep 8; exit 7"]}'
 long=$(field job_id)
 wait_status "$long" running
 sleep 0.3

@@ -387,6 +387,10 @@ static void *sweep(void *arg)
 		uint64_t id;
 		if (!jr_outdir_parse(e->d_name, &id, &which))
 			continue;
+		/* Under the lock: the table does not change under the look (a
+		 * job submitted meanwhile is in it before its files exist), and
+		 * the record's next writer sees this thread's reads done. */
+		jr_mutex_lock(&co->lock);
 		if ((uint32_t)id >= co->region->hdr->capacity ||
 		    jr_jobtab_snapshot(co->region, id, &info) < 0 || !info.is_command) {
 			if (unlinkat(co->out_dirfd, e->d_name, 0) == 0)
@@ -394,6 +398,7 @@ static void *sweep(void *arg)
 		} else if (which == JR_OUT_TRUNCATED) {
 			sweep_mark(co, id);
 		}
+		jr_mutex_unlock(&co->lock);
 	}
 	closedir(d);
 	return NULL;

@@ -113,7 +113,7 @@ static struct jobspec_submitter strict_submitter(const struct api *a, const stru
 
 	cwd_cache_init(cwd, req->uid, req->gid, who.switch_user);
 	who.strict = true;
-	who.hide_others = a->st->private_jobs && req->uid != 0;
+	who.hide_others = a->st && a->st->private_jobs && req->uid != 0;
 	who.cwd = cwd;
 	return who;
 }
