@@ -65,6 +65,7 @@ static void test_durations(void **state)
 	dur("18446744073709s", -ERANGE);	/* once wrapped a deadline to 1 ms */
 	dur("18446744073709551616", -ERANGE);	/* past uint64 */
 	dur("99999999999999999999999999h", -ERANGE);
+	dur("188888888888888888888888.0s", -ERANGE);	/* fuzz: the suffix read past overflow */
 	/* Not plain decimals. */
 	const char *bad[] = { "", "s", "-1", "+1", " 1", "1 ", ".5", "1.", "1e3", "0x10",
 			      "inf", "nan", "1..2", "1.2.3", "1sec", "1S", "1y", "1,5h", NULL };
@@ -80,6 +81,7 @@ static void test_sizes(void **state)
 	assert_int_equal(size("4096", 0), 4096);
 	assert_int_equal(size("512K", 0), 512 * JR_KIB);
 	assert_int_equal(size("4G", 0), 4ull << 30);
+	size("188888888888888888888888.0G", -ERANGE);	/* fuzz: read past overflow */
 	assert_int_equal(size("4GiB", 0), 4ull << 30);
 	assert_int_equal(size("4gb", 0), 4ull << 30);
 	assert_int_equal(size("1.5T", 0), 3ull << 39);

@@ -28,14 +28,15 @@ static bool digit(char c)
 
 static int leading_decimal(const char *s, struct decimal *d, const char **rest)
 {
+	bool overflow = false;
+
 	d->mant = 0;
 	d->scale = 1;
 	if (!s || !digit(*s))
 		return -EINVAL;
-	for (; digit(*s); s++)
-		if (__builtin_mul_overflow(d->mant, 10, &d->mant) ||
-		    __builtin_add_overflow(d->mant, (uint64_t)(*s - '0'), &d->mant))
-			return -ERANGE;
+	for (; digit(*s); s++)	/* past 2^64: read on, so that *rest is set */
+		overflow = overflow || __builtin_mul_overflow(d->mant, 10, &d->mant) ||
+			   __builtin_add_overflow(d->mant, (uint64_t)(*s - '0'), &d->mant);
 	if (*s == '.') {
 		s++;
 		if (!digit(*s))
@@ -51,7 +52,7 @@ static int leading_decimal(const char *s, struct decimal *d, const char **rest)
 		}
 	}
 	*rest = s;
-	return 0;
+	return overflow ? -ERANGE : 0;
 }
 
 /* d times unit, rounded to the nearest integer: 0 and *out if at most
