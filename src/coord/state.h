@@ -52,6 +52,13 @@ struct cmd_batch;
  * retry) or ENDED. */
 enum cmd_job_phase { CMD_QUEUED, CMD_STARTING, CMD_RUNNING, CMD_ENDED };
 
+/* jr_command_spec.shared_env as the jobs of a batch keep it: one copy,
+ * counted (cmdjob.c; under state_lock like the jobs). */
+struct cmd_shared_env {
+	uint32_t refs;
+	char **v;		/* NULL-terminated, strings in the same block */
+};
+
 struct cmd_job {
 	struct jr_sched_job sj;
 	struct jr_coordinator *co;
@@ -61,6 +68,8 @@ struct cmd_job {
 	char **argv;		/* NULL-terminated, strings in the same block;
 				 * NULL for an external job without one */
 	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
+	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
+						 * of a batch; NULL: none */
 	char *cwd;
 	jr_job_id *after;
 	uint32_t after_count;
