@@ -106,6 +106,13 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		return -ENOMEM;
 	body = block->text;
 	end = block->text + (len - sizeof(h) - ids_bytes);
+	if ((h.flags & REC_SUBMIT_HEADER) && !(h.flags & REC_SUBMIT_SINGLE)) {
+		if (!submitted_next_line(&body, end, &line, &line_len, NULL)) {
+			free(block);
+			return -EPROTO;
+		}
+		submitted_block_set_header(block, (size_t)(line - block->text), line_len);
+	}
 	block->refs++;	/* held here: an id listed twice must not free it in job_new() */
 	for (uint32_t k = 0; k < h.count; k++) {
 		jr_job_id id;
@@ -271,28 +278,52 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 
 #define PACK_BYTES JR_MIB
 
+/* Append text[0, len) and a NUL to the pack's block: its offset. */
+static size_t pack_put(struct rec_pack *p, const char *text, size_t len)
+{
+	size_t at = p->used;
+
+	memcpy(p->b->text + at, text, len);
+	p->b->text[at + len] = '\0';
+	p->used += len + 1;
+	return at;
+}
+
 /* A snapshot's job texts, packed one after another into shared blocks
- * (one allocation per MiB, not one per job). The block being filled holds
- * a reference of its own until the next one starts. */
-static struct submitted_block *pack_text(struct recovery *r, const char *text, size_t len,
+ * (one allocation per MiB, not one per job). A job with a batch header
+ * goes to a block that starts with that header, the same block as the
+ * job before it if that one had the same header: the jobs of a batch
+ * share one copy again, as they did before the restart. The block being
+ * filled holds a reference of its own until the next one starts. */
+static struct submitted_block *pack_text(struct rec_pack *p, const char *header,
+					size_t header_len, const char *text, size_t len,
 					size_t *offset)
 {
-	if (!r->pack || r->pack_used + len + 1 > r->pack_cap) {
-		size_t cap = len + 1 > PACK_BYTES ? len + 1 : PACK_BYTES;
+	const char *had = submitted_block_header(p->b);
+	bool same = !header || (had && p->b->header_len == header_len &&
+				memcmp(had, header, header_len) == 0);
+
+	if (!p->b || !same || p->used + len + 1 > p->cap) {
+		size_t want = header_len + len + 2;
+		size_t cap = want > PACK_BYTES ? want : PACK_BYTES;
 		struct submitted_block *b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;
 		b->refs = 1;
-		submitted_block_release(r->pack);
-		r->pack = b;
-		r->pack_used = 0;
-		r->pack_cap = cap;
+		b->header_offset = b->header_len = 0;
+		submitted_block_release(p->b);
+		*p = (struct rec_pack){ b, 0, cap };
+		if (header)
+			submitted_block_set_header(b, pack_put(p, header, header_len), header_len);
 	}
-	*offset = r->pack_used;
-	memcpy(r->pack->text + r->pack_used, text, len);
-	r->pack->text[r->pack_used + len] = '\0';
-	r->pack_used += len + 1;
-	return r->pack;
+	*offset = pack_put(p, text, len);
+	return p->b;
+}
+
+static void pack_done(struct rec_pack *p)
+{
+	submitted_block_release(p->b);	/* the jobs hold it now */
+	*p = (struct rec_pack){ NULL, 0, 0 };
 }
 
 static int snap_job(struct recovery *r, const struct rec_snap_view *v)
@@ -304,7 +335,19 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = pack_text(r, v->text, (size_t)v->text_len, &offset);
+	const char *text = v->text, *header = NULL;
+	size_t text_len = (size_t)v->text_len, header_len = 0;
+	if (s->flags & REC_SNAP_HEADER) {	/* "header\njob" */
+		const char *nl = memchr(text, '\n', text_len);
+		if (!nl)
+			return -EPROTO;
+		header = text;
+		header_len = (size_t)(nl - text);
+		text = nl + 1;
+		text_len -= header_len + 1;
+	}
+	block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
+		       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
 	if (!block)
 		return -ENOMEM;
 	*j = (struct rjob){
@@ -313,7 +356,8 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
-	job_json(j, block, offset, (size_t)v->text_len);
+	j->flags &= ~REC_SNAP_HEADER;	/* the block says so now */
+	job_json(j, block, offset, text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
 		if (!rp)
@@ -423,8 +467,8 @@ static int read_snapshot(struct recovery *r, const char *state_dir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
 	rc = jr_journal_replay(path, snapshot_record, &s, &res);
-	submitted_block_release(r->pack);	/* the jobs hold it now */
-	r->pack = NULL;
+	pack_done(&r->pack);
+	pack_done(&r->hpack);
 	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
 		snprintf(r->error, sizeof(r->error),
 			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
@@ -489,8 +533,9 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 void recover_free(struct recovery *r)
 {
-	/* Snapshot records found in the journal leave their pack here. */
-	submitted_block_release(r->pack);
+	/* Snapshot records found in the journal leave their packs here. */
+	pack_done(&r->pack);
+	pack_done(&r->hpack);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

@@ -244,11 +244,12 @@ static void ext_of(struct rec_snap_job *rec, const struct job_extra *x, struct s
 
 
 /* Append one job to the current SNAP_JOBS chunk; a full one goes to the
- * writer. */
+ * writer. header: its batch's (rec has REC_SNAP_HEADER), or NULL. */
 static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const struct snap_ext *ext,
-		   const char *text)
+		   const char *header, const char *text)
 {
-	uint64_t text_len = strlen(text);
+	size_t header_len = header ? strlen(header) + 1 : 0;	/* with its '\n' */
+	uint64_t text_len = header_len + strlen(text);
 	size_t need = REC_SNAP_JOB_BYTES(ext->len, text_len);
 	char *p;
 
@@ -265,7 +266,12 @@ static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const str
 	memcpy(p, ext->bytes, ext->len);
 	p += REC_PAD8(ext->len);
 	memcpy(p, &text_len, sizeof(text_len));
-	memcpy(p + sizeof(text_len), text, text_len);
+	p += sizeof(text_len);
+	if (header) {
+		memcpy(p, header, header_len - 1);
+		p[header_len - 1] = '\n';
+	}
+	memcpy(p + header_len, text, text_len - header_len);
 	s->cur->len += need;
 	return 0;
 }
@@ -320,8 +326,11 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		ext.len += (uint32_t)sizeof(se);
 		rec.ext_len = ext.len;
 	}
+	const char *header = submitted_block_header(side->block);
+	if (header)
+		rec.flags |= REC_SNAP_HEADER;
 	s->jobs++;
-	return job_out(s, &rec, &ext, side->json);
+	return job_out(s, &rec, &ext, header, side->json);
 }
 
 static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)

@@ -31,9 +31,35 @@ struct submitted_block *submitted_block_new(const char *body, size_t len)
 	if (!b)
 		return NULL;
 	b->refs = 0;
+	b->header_offset = b->header_len = 0;
 	memcpy(b->text, body, len);
 	b->text[len] = '\0';
 	return b;
+}
+
+void submitted_block_set_header(struct submitted_block *b, size_t offset, size_t len)
+{
+	b->header_offset = (uint32_t)offset;
+	b->header_len = (uint32_t)len;
+	b->text[offset + len] = '\0';
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+bool submitted_is_header(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+
+	p = skip_space(p, end);
+	if (p == end || *p++ != '{')
+		return false;
+	p = skip_space(p, end);
+	return (size_t)(end - p) >= 7 && memcmp(p, "\"batch\"", 7) == 0;
 }
 
 void submitted_block_release(struct submitted_block *b)
