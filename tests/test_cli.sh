@@ -81,6 +81,9 @@ check "header: the line's own env wins" \
 	grep -qx 'batch=batch own=line' <<<"$(logs_of "$own_id")"
 check "header: a line without env gets the batch's" \
 	grep -qx 'batch=batch own=batch' <<<"$(logs_of "$shared_id")"
+req GET "/jobs/$own_id"
+check "GET: env is the line's over the header's" \
+	grep -q '"env":{"JR_OWN":"line","JR_BENV":"batch"}' <<<"$body"
 batch_with() {	# batch_with HEADER: POST it and one job
 	req POST /jobs/batch "$(printf '%s\n{"command":["true"]}\n' "$1")"
 }

@@ -109,6 +109,15 @@ const char *submitted_json(const struct submitted *t, jr_job_id id)
 	return index < t->capacity && t->jobs[index].id == id ? t->jobs[index].json : NULL;
 }
 
+const char *submitted_header(const struct submitted *t, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < t->capacity && t->jobs[index].id == id && t->jobs[index].json
+		       ? submitted_block_header(t->jobs[index].block)
+		       : NULL;
+}
+
 bool submitted_next_line(const char **p, const char *end, const char **line, size_t *len,
 			 size_t *number)
 {

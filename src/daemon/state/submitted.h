@@ -80,6 +80,10 @@ void submitted_forget(struct submitted_job *s);
  * job now). */
 const char *submitted_json(const struct submitted *t, jr_job_id id);
 
+/* Job id's batch header (NUL-terminated), or NULL: none, or its slot
+ * holds another job now. */
+const char *submitted_header(const struct submitted *t, jr_job_id id);
+
 /* The next non-blank line of an NDJSON body [*p, end): its text without
  * the newline; false at the end. *number (may be NULL) counts every line
  * passed. */
