@@ -71,6 +71,9 @@ snapshot_over() { req GET /health; grep -q '"snapshotting":false' <<<"$body"; }
 wait_until 30 snapshot_over
 check "a snapshot of the batch jobs" ls -d "$tmp"/state/snapshot-* >/dev/null
 stop_daemon KILL
+dump=$("$build/jobring-journal" dump "$tmp/state")
+check "... which writes each batch's header once" [ "$(grep -c 'header={"batch"' <<<"$dump")" = 2 ]
+check "... the next job of a batch refers to it" grep -q 'header=same' <<<"$dump"
 start_daemon	# from the snapshot, and the jobs run
 check "... restarted from the snapshot" \
 	sh -c "grep 'recovered 3 jobs' '$tmp/daemon.log' | tail -1 | grep -q 'from a snapshot and 0 journal records'"

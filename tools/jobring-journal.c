@@ -76,6 +76,8 @@ static void dump_snap_job(const struct rec_snap_view *v)
 		printf(" header=%.*s", (int)(nl - text), text);	/* one line a job */
 		len -= (size_t)(nl + 1 - text);
 		text = nl + 1;
+	} else if (v->job.flags & REC_SNAP_HEADER_SAME) {
+		printf(" header=same");
 	}
 	printf(" %.*s", (int)len, text);
 }

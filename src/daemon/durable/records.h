@@ -28,7 +28,8 @@
  *   running job's process, why its last attempt could not start), the
  *   JSON's length as a u64, the JSON padded
  *   to 8 bytes; with REC_SNAP_HEADER the JSON is two lines, its batch's
- *   header and the job's own), then
+ *   header and the job's own; with REC_SNAP_HEADER_SAME the job's own,
+ *   under the header of the last REC_SNAP_HEADER job), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
  *   not used.
  */
@@ -157,6 +158,8 @@ struct rec_snap_begin {
 #define REC_SNAP_CANCEL 0x400u	/* a cancel acknowledged, not yet obeyed */
 #define REC_SNAP_SPAWN_ERROR 0x800u	/* ext: rec_spawn_error, after the others */
 #define REC_SNAP_HEADER 0x1000u	/* its text: its batch's header, '\n', its own */
+#define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
+					 * REC_SNAP_HEADER job before it */
 
 struct rec_snap_job {
 	jr_job_id job_id;

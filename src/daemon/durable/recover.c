@@ -306,15 +306,15 @@ static struct submitted_block *pack_text(struct rec_pack *p, const char *header,
 	if (!p->b || !same || p->used + len + 1 > p->cap) {
 		size_t want = header_len + len + 2;
 		size_t cap = want > PACK_BYTES ? want : PACK_BYTES;
-		struct submitted_block *b = malloc(sizeof(*b) + cap);
+		struct submitted_block *b = malloc(sizeof(*b) + cap), *old = p->b;
 		if (!b)
 			return NULL;
 		b->refs = 1;
 		b->header_offset = b->header_len = 0;
-		submitted_block_release(p->b);
 		*p = (struct rec_pack){ b, 0, cap };
-		if (header)
+		if (header)	/* it may be the old block's: copied before that goes */
 			submitted_block_set_header(b, pack_put(p, header, header_len), header_len);
+		submitted_block_release(old);
 	}
 	*offset = pack_put(p, text, len);
 	return p->b;
@@ -326,26 +326,56 @@ static void pack_done(struct rec_pack *p)
 	*p = (struct rec_pack){ NULL, 0, 0 };
 }
 
+/* A snapshot job's own text, and its batch header (NULL: none): written
+ * in full (REC_SNAP_HEADER, which becomes the last one, kept in
+ * r->snap_header even when the job itself is not kept) or the last one
+ * (REC_SNAP_HEADER_SAME). */
+static int snap_text(struct recovery *r, const struct rec_snap_view *v, const char **header,
+		     size_t *header_len, const char **text, size_t *text_len)
+{
+	const char *nl;
+
+	*text = v->text;
+	*text_len = (size_t)v->text_len;
+	*header = NULL;
+	*header_len = 0;
+	if (v->job.flags & REC_SNAP_HEADER) {	/* "header\njob" */
+		if (!(nl = memchr(*text, '\n', *text_len)))
+			return -EPROTO;
+		size_t len = (size_t)(nl - *text);
+		if (!r->snap_header || r->snap_header_len != len ||
+		    memcmp(r->snap_header, *text, len) != 0) {
+			free(r->snap_header);
+			if (!(r->snap_header = strndup(*text, len)))
+				return -ENOMEM;
+			r->snap_header_len = len;
+		}
+		*text_len -= len + 1;
+		*text = nl + 1;
+	} else if (!(v->job.flags & REC_SNAP_HEADER_SAME)) {
+		return 0;
+	} else if (!r->snap_header) {
+		return -EPROTO;	/* no header before it */
+	}
+	*header = r->snap_header;
+	*header_len = r->snap_header_len;
+	return 0;
+}
+
 static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 {
 	const struct rec_snap_job *s = &v->job;
 	struct submitted_block *block;
+	const char *text, *header;
+	size_t text_len, header_len;
 	struct rjob *j;
 	size_t offset;
+	int rc = snap_text(r, v, &header, &header_len, &text, &text_len);
 
+	if (rc < 0)
+		return rc;
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	const char *text = v->text, *header = NULL;
-	size_t text_len = (size_t)v->text_len, header_len = 0;
-	if (s->flags & REC_SNAP_HEADER) {	/* "header\njob" */
-		const char *nl = memchr(text, '\n', text_len);
-		if (!nl)
-			return -EPROTO;
-		header = text;
-		header_len = (size_t)(nl - text);
-		text = nl + 1;
-		text_len -= header_len + 1;
-	}
 	block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
 		       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
 	if (!block)
@@ -356,7 +386,7 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
-	j->flags &= ~REC_SNAP_HEADER;	/* the block says so now */
+	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME);	/* the block says so now */
 	job_json(j, block, offset, text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
@@ -469,6 +499,8 @@ static int read_snapshot(struct recovery *r, const char *state_dir)
 	rc = jr_journal_replay(path, snapshot_record, &s, &res);
 	pack_done(&r->pack);
 	pack_done(&r->hpack);
+	free(r->snap_header);
+	r->snap_header = NULL;
 	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
 		snprintf(r->error, sizeof(r->error),
 			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
@@ -536,6 +568,7 @@ void recover_free(struct recovery *r)
 	/* Snapshot records found in the journal leave their packs here. */
 	pack_done(&r->pack);
 	pack_done(&r->hpack);
+	free(r->snap_header);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

@@ -77,6 +77,8 @@ struct recovery {
 		struct submitted_block *b;
 		size_t used, cap;
 	} pack, hpack;
+	char *snap_header;		/* the last header a snapshot job wrote */
+	size_t snap_header_len;
 	/* What was read. */
 	uint64_t snapshot_seq;		/* 0: no snapshot */
 	uint64_t snapshot_jobs;

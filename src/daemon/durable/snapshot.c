@@ -63,6 +63,7 @@ struct snapshot {
 	struct chunk *cur;
 	uint64_t jobs, aged_out;
 	uint64_t emitted_upto;		/* journal seq when the last job went out */
+	char *last_header;		/* the last batch header written in full */
 	/* Shared with the writer, under lock. */
 	pthread_t writer;
 	bool writer_started;
@@ -300,6 +301,19 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 	return 0;
 }
 
+/* A job's batch header: false if it is the last one written in full
+ * (the job says REC_SNAP_HEADER_SAME: the jobs of a batch, listed one
+ * after another, write it once). Compared by text, not by block: the
+ * loop runs between slices, and a block freed meanwhile may be reused. */
+static bool note_header(struct snapshot *s, const char *header)
+{
+	if (s->last_header && strcmp(s->last_header, header) == 0)
+		return false;
+	free(s->last_header);
+	s->last_header = strdup(header);	/* NULL: the next is written in full */
+	return true;
+}
+
 /* One listed job, as it is now; one that left the table (or whose slot
  * holds a newer job: the journal has that one) goes nowhere. */
 static int emit_one(struct snapshot *s, const struct live *lv)
@@ -327,8 +341,12 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		rec.ext_len = ext.len;
 	}
 	const char *header = submitted_block_header(side->block);
-	if (header)
+	if (header && !note_header(s, header)) {
+		rec.flags |= REC_SNAP_HEADER_SAME;
+		header = NULL;
+	} else if (header) {
 		rec.flags |= REC_SNAP_HEADER;
+	}
 	s->jobs++;
 	return job_out(s, &rec, &ext, header, side->json);
 }
@@ -682,6 +700,7 @@ void snapshot_free(struct snapshot *s)
 		remove_tree(s->tmp);
 	pthread_cond_destroy(&s->cv);
 	jr_mutex_destroy(&s->lock);
+	free(s->last_header);
 	free(s);
 }
 
