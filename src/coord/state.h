@@ -75,6 +75,7 @@ struct cmd_job {
 	uint32_t after_count;
 	uint32_t attempts;
 	uint32_t max_retries;
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
 	uint64_t backoff_base_ns, backoff_max_ns;
 	uint64_t timeout_ns;
 	bool use_umask;
@@ -84,9 +85,8 @@ struct cmd_job {
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
 	uint64_t start_ticks;		/* with child.pid: which process it is */
-	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
-	bool lost;			/* it ended without a status (keeper) */
 	enum cmd_job_phase phase;
+	bool lost;			/* it ended without a status (keeper) */
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
