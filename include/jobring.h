@@ -423,7 +423,13 @@ struct jr_command_spec {
 	/* Its output cap (see jr_engine_opts.max_output_bytes); 0: the
 	 * engine's. Above the engine's, the engine's. */
 	uint64_t max_output_bytes;
-	uint64_t reserved[12];		/* must be zero */
+	/* NAME=VALUE beneath env: a name env also sets takes env's value.
+	 * Meant for what the jobs of a batch have in common (a submitter's
+	 * exported environment): the jobs of one jr_command_submit_batch()
+	 * (or restore) whose shared_env is the same pointer keep one copy of
+	 * it between them. NULL: none. */
+	char *const *shared_env;
+	uint64_t reserved[11];		/* must be zero */
 };
 
 enum jr_command_flags {

@@ -90,6 +90,38 @@ static void test_output_env_progress(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* shared_env goes beneath each job's env (its own name wins) and above
+ * the engine's environment; the jobs of a batch that share the pointer
+ * each get it, also after the caller's array is gone. */
+static void test_shared_env(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	char *argv[] = { "sh", "-c", "echo a=$JRT_A b=$JRT_B path=${PATH:+set}", NULL };
+	char *shared[] = { "JRT_A=shared", "JRT_B=shared", NULL };
+	char *own[] = { "JRT_B=own", NULL };
+	struct jr_command_spec specs[3] = {
+		{ .argv = argv, .shared_env = shared, .env = own, .priority = 3 },
+		{ .argv = argv, .shared_env = shared, .priority = 3 },
+		{ .argv = argv, .priority = 3 },
+	};
+	const char *want[3] = { "a=shared b=own path=set\n", "a=shared b=shared path=set\n",
+				"a= b= path=set\n" };
+	jr_job_id ids[3];
+	struct jr_job_info info;
+	char out[256];
+
+	assert_int_equal(jr_command_submit_batch(e, specs, 3, ids, NULL), 0);
+	shared[0] = shared[1] = "JRT_GONE=1";	/* the engine kept its own copy */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(jr_job_wait(e, ids[i], &info), 0);
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+		read_file(info.stdout_path, out, sizeof(out));
+		assert_string_equal(out, want[i]);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_exit_code_and_missing_program(void **state)
 {
 	(void)state;
@@ -391,6 +423,7 @@ int main(void)
 	int failed;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_env_progress),
+		cmocka_unit_test(test_shared_env),
 		cmocka_unit_test(test_exit_code_and_missing_program),
 		cmocka_unit_test(test_time_limit_term_then_kill),
 		cmocka_unit_test(test_cancel_queued_and_running),

@@ -177,6 +177,19 @@ check "FOO=bar: no other" grep -qx 'bar=\[\]' <<<"$out"
 out=$(job_env --export=ALL,FOO=bar -e BAR=from-e)
 check "ALL,FOO=bar: the value given wins" grep -qx 'foo=\[bar\]' <<<"$out"
 check "-e wins over --export" grep -qx 'bar=\[from-e\]' <<<"$out"
+# --file: the environment goes once per batch (its header), with the same result.
+printf '%s\n' "$show_env" >"$tmp/work/env.jobs"
+chmod 644 "$tmp/work/env.jobs"
+id=$(runuser -u jrtest_a -- env -i PATH=/usr/bin:/bin HOME=/caller/home FOO=foo-of-caller \
+	BAR=bar-of-caller JOBRING_SOCKET="$sock" "$cli" submit -e BAR=from-e --file "$tmp/work/env.jobs" \
+	2>/dev/null)
+"$cli" --socket "$sock" wait "$id" >/dev/null 2>&1
+out=$("$cli" --socket "$sock" logs "$id")
+check "--file ALL: the caller's variables" grep -qx 'foo=\[foo-of-caller\]' <<<"$out"
+check "--file ALL: -e wins" grep -qx 'bar=\[from-e\]' <<<"$out"
+check "--file ALL: the caller's HOME wins" grep -qx "home=/caller/home" <<<"$out"
+check "--file ALL: USER from the password database" grep -qx "user=jrtest_a" <<<"$out"
+check "--file ALL: no daemon variable leaks" grep -qx 'secret=\[\]' <<<"$out"
 runuser -u jrtest_a -- env JOBRING_SOCKET="$sock" "$cli" submit --export=1BAD -- true 2>/dev/null
 check "a bad --export: usage (exit 2)" [ $? = 2 ]
 # Root's own jobs run as the daemon's uid: they inherit its environment.

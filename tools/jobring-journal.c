@@ -70,7 +70,16 @@ static void dump_snap_job(const struct rec_snap_view *v)
 		dump_proc(&v->proc);
 	if (v->job.flags & REC_SNAP_BACKOFF)
 		printf(" not_before=%" PRIu64, v->not_before_ns);
-	printf(" %.*s", (int)v->text_len, v->text);
+	const char *text = v->text, *nl;
+	size_t len = (size_t)v->text_len;
+	if ((v->job.flags & REC_SNAP_HEADER) && (nl = memchr(text, '\n', len))) {
+		printf(" header=%.*s", (int)(nl - text), text);	/* one line a job */
+		len -= (size_t)(nl + 1 - text);
+		text = nl + 1;
+	} else if (v->job.flags & REC_SNAP_HEADER_SAME) {
+		printf(" header=same");
+	}
+	printf(" %.*s", (int)len, text);
 }
 
 static void dump_submit(const struct jr_journal_record *r)
@@ -84,8 +93,9 @@ static void dump_submit(const struct jr_journal_record *r)
 	}
 	memcpy(&h, r->payload, sizeof(h));
 	memcpy(&first, (const char *)r->payload + sizeof(h), sizeof(first));
-	printf(" uid=%u jobs=%u first=%016" PRIx64 "%s body=%zu bytes", h.uid, h.count, first,
+	printf(" uid=%u jobs=%u first=%016" PRIx64 "%s%s body=%zu bytes", h.uid, h.count, first,
 	       h.flags & REC_SUBMIT_SINGLE ? " single" : " batch",
+	       h.flags & REC_SUBMIT_HEADER ? " with_header" : "",
 	       (size_t)r->len - sizeof(h) - (size_t)h.count * sizeof(jr_job_id));
 }
 

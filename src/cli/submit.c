@@ -279,8 +279,11 @@ static int submit_one(struct cli *c, struct submit_opts *s, int argc, char **arg
 	return rc;
 }
 
-/* The jobs of --file not yet sent, one JSON object a line. */
+/* The jobs of --file not yet sent, one JSON object a line, after the
+ * batch's header (what they share: the environment, sent and kept once
+ * per batch rather than once per job). */
 struct file_batch {
+	const char *header;	/* "{\"batch\":...}\n", or "" */
 	const char *prefix;	/* the template without its closing brace */
 	char *body;
 	size_t len, cap;
@@ -313,8 +316,10 @@ static int batch_add(struct file_batch *b, const char *line, size_t lineno)
 	int rc = -ENOMEM;
 
 	if (quoted)	/* 64: the command's array around the line, "}\n" and NUL */
-		rc = cli_grow(&b->body, &b->cap,
-			      b->len + strlen(b->prefix) + strlen(quoted) + 64);
+		rc = cli_grow(&b->body, &b->cap, b->len + strlen(b->header) +
+						 strlen(b->prefix) + strlen(quoted) + 64);
+	if (rc == 0 && b->len == 0)
+		b->len = (size_t)sprintf(b->body, "%s", b->header);
 	if (rc == 0) {
 		b->len += (size_t)sprintf(b->body + b->len,
 					  "%s\"command\":[\"/bin/sh\",\"-c\",%s]}\n",
@@ -381,6 +386,29 @@ static int submit_lines(struct cli *c, struct submit_opts *s, FILE *f, struct fi
 	return rc;
 }
 
+/* The template's env (what --export and -e gave) out of it, into a
+ * batch header line: "" when there is none, NULL when out of memory. */
+static char *batch_header(cJSON *tmpl)
+{
+	cJSON *env = cJSON_DetachItemFromObject(tmpl, "env"), *h, *batch;
+	char *text = NULL, *line = NULL;
+
+	if (!env)
+		return strdup("");
+	h = cJSON_CreateObject();
+	batch = h ? cJSON_AddObjectToObject(h, "batch") : NULL;
+	if (batch)
+		cJSON_AddItemToObject(batch, "env", env);
+	else
+		cJSON_Delete(env);
+	text = batch ? cJSON_PrintUnformatted(h) : NULL;
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	cJSON_Delete(h);
+	return line;
+}
+
 static int submit_file(struct cli *c, struct submit_opts *s)
 {
 	FILE *f = strcmp(s->file, "-") == 0 ? stdin : fopen(s->file, "r");
@@ -390,11 +418,13 @@ static int submit_file(struct cli *c, struct submit_opts *s)
 		fprintf(stderr, "jobring submit: %s: %s\n", s->file, strerror(errno));
 		return CLI_USAGE;
 	}
+	char *header = batch_header(s->tmpl);
 	char *prefix = template_prefix(s->tmpl);
-	struct file_batch b = { .prefix = prefix };
+	struct file_batch b = { .header = header, .prefix = prefix };
 
-	rc = prefix ? submit_lines(c, s, f, &b) : out_of_memory("building the jobs");
+	rc = prefix && header ? submit_lines(c, s, f, &b) : out_of_memory("building the jobs");
 	fprintf(stderr, "jobring: submitted %zu jobs\n", b.total);
+	free(header);
 	free(prefix);
 	free(b.body);
 	if (f != stdin)

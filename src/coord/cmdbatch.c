@@ -34,10 +34,15 @@ static size_t str_bytes(const char *s)
 	return s ? ALIGN8(strlen(s) + 1) : 0;
 }
 
-static size_t spec_bytes(const struct jr_command_spec *s)
+/* prev: the spec before it in the batch (NULL for the first), whose
+ * shared_env, if the same pointer, is copied once for both. */
+static size_t spec_bytes(const struct jr_command_spec *s, const struct jr_command_spec *prev)
 {
+	bool shared_again = prev && prev->shared_env == s->shared_env;
+
 	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
-	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id));
+	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
+	       (shared_again ? 0 : jr_cmd_strv_bytes(s->shared_env));
 }
 
 /* Take size bytes from the block at *cursor. */
@@ -74,12 +79,18 @@ char **jr_cmd_strv_copy(char **cursor, char *const *v)
 	return out;
 }
 
+/* prev and prev_dst: the spec before it and its copy (NULL for the
+ * first): the same shared_env is copied once, and its copies share it. */
 static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec *src,
+		      const struct jr_command_spec *prev, const struct jr_command_spec *prev_dst,
 		      char **cursor)
 {
 	*dst = *src;
 	dst->argv = jr_cmd_strv_copy(cursor, src->argv);
 	dst->env = jr_cmd_strv_copy(cursor, src->env);
+	dst->shared_env = prev && prev->shared_env == src->shared_env
+				  ? prev_dst->shared_env
+				  : jr_cmd_strv_copy(cursor, src->shared_env);
 	dst->cwd = copy_str(cursor, src->cwd);
 	dst->capabilities = copy_str(cursor, src->capabilities);
 	dst->name = NULL;
@@ -103,7 +114,7 @@ struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n
 	char *cursor;
 
 	for (size_t i = 0; i < n; i++)
-		extra += spec_bytes(&specs[i]);
+		extra += spec_bytes(&specs[i], i ? &specs[i - 1] : NULL);
 	b = jr_malloc(fixed + extra);
 	if (!b)
 		return NULL;
@@ -120,7 +131,8 @@ struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n
 	b->rinfo = NULL;
 	b->restored = false;
 	for (size_t i = 0; i < n; i++)
-		copy_spec(&b->specs[i], &specs[i], &cursor);
+		copy_spec(&b->specs[i], &specs[i], i ? &specs[i - 1] : NULL,
+			  i ? &b->specs[i - 1] : NULL, &cursor);
 	return b;
 }
 

@@ -38,23 +38,66 @@ static char **strv_dup(char *const *v, bool *failed)
 	return jr_cmd_strv_copy(&block, v);
 }
 
+static void shared_env_release(struct cmd_shared_env *e)
+{
+	if (e && --e->refs == 0) {
+		jr_free(e->v);
+		jr_free(e);
+	}
+}
+
+void jr_cmd_env_cache_done(struct cmd_env_cache *cache)
+{
+	shared_env_release(cache->env);
+	cache->env = NULL;
+	cache->src = NULL;
+}
+
+/* A reference to the shared environment v, from the cache when the job
+ * before had the same; NULL (and *failed unset) for none. */
+static struct cmd_shared_env *shared_env_get(char *const *v, struct cmd_env_cache *cache,
+					     bool *failed)
+{
+	struct cmd_shared_env *e;
+
+	*failed = false;
+	if (!v || !v[0])
+		return NULL;
+	if (cache->env && cache->src == v) {
+		cache->env->refs++;
+		return cache->env;
+	}
+	e = jr_malloc(sizeof(*e));
+	if (!e || !(e->v = strv_dup(v, failed))) {
+		jr_free(e);
+		*failed = true;
+		return NULL;
+	}
+	e->refs = 2;	/* the job's and the cache's */
+	jr_cmd_env_cache_done(cache);
+	cache->src = v;
+	cache->env = e;
+	return e;
+}
+
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req)
+			       const struct jr_req *req, struct cmd_env_cache *cache)
 {
 	struct cmd_job *job = jr_calloc(1, sizeof(*job));
-	bool argv_failed = false, env_failed = false;
+	bool argv_failed = false, env_failed = false, shared_failed = false;
 
 	if (!job)
 		return NULL;
 	job->argv = strv_dup(spec->argv, &argv_failed);
 	job->env = strv_dup(spec->env, &env_failed);
+	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
 	if (spec->after_count) {
 		job->after = jr_calloc(spec->after_count, sizeof(*job->after));
 		if (job->after)
 			memcpy(job->after, spec->after, spec->after_count * sizeof(*job->after));
 	}
-	if (argv_failed || env_failed || (spec->cwd && !job->cwd) ||
+	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
@@ -90,6 +133,7 @@ void jr_cmd_job_free(struct cmd_job *job)
 		return;
 	jr_free(job->argv);
 	jr_free(job->env);
+	shared_env_release(job->shared_env);
 	free(job->cwd);
 	free(job->ext_caps);
 	jr_free(job->sj.alloc);

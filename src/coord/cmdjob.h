@@ -10,9 +10,18 @@
 
 #include "coord/state.h"
 
-/* A new job's coordinator record; NULL without memory. */
+/* The shared_env last built while a batch's jobs are built: the next job
+ * with the same spec->shared_env pointer takes a reference to it. Start
+ * zeroed; jr_cmd_env_cache_done() drops the cache's own reference. */
+struct cmd_env_cache {
+	char *const *src;
+	struct cmd_shared_env *env;
+};
+void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
+
+/* A new job's coordinator record; NULL without memory. cache: see above. */
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req);
+			       const struct jr_req *req, struct cmd_env_cache *cache);
 void jr_cmd_job_free(struct cmd_job *job);
 
 /* Its attempt starts now: the slot's attempt, worker and times. */

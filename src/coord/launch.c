@@ -74,8 +74,8 @@ static size_t base_env(struct jr_coordinator *co, struct cmd_job *job, struct en
 }
 
 /* jobring's variables first (they win), then the job's own (over the
- * base: a user may set HOME or PATH, as Slurm lets them), then the base
- * environment. */
+ * base: a user may set HOME or PATH, as Slurm lets them), then its
+ * batch's shared one, then the base environment. */
 static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 			struct env_builder *b, const uint32_t *cores, uint32_t ncores)
 {
@@ -84,8 +84,12 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	char *const *from;
 	size_t base = base_env(co, job, b, &from);
 
+	char *const *shared = job->shared_env ? job->shared_env->v : NULL;
+
 	b->cap = base + 16;
 	for (size_t i = 0; job->env && job->env[i]; i++)
+		b->cap++;
+	for (size_t i = 0; shared && shared[i]; i++)
 		b->cap++;
 	b->v = jr_calloc(b->cap, sizeof(char *));
 	if (!b->v)
@@ -102,6 +106,9 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 		env_add(b, b->n, b->own[i]);
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		env_add(b, b->n, job->env[i]);
+	size_t own_end = b->n;	/* the batch's shared env, beneath the job's */
+	for (size_t i = 0; shared && shared[i]; i++)
+		env_add(b, own_end, shared[i]);
 	size_t set_by_us = b->n;
 	for (size_t i = 0; i < base; i++)
 		env_add(b, set_by_us, from[i]);

@@ -185,9 +185,10 @@ static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
 static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
 {
 	struct jr_region *r = co->region;
+	struct cmd_env_cache shared = { 0 };
 
 	for (size_t i = 0; i < b->n; i++) {
-		struct cmd_job *job = jr_cmd_job_new(&b->specs[i], &b->reqs[i]);
+		struct cmd_job *job = jr_cmd_job_new(&b->specs[i], &b->reqs[i], &shared);
 		if (!job) {
 			end_unbuilt(co, b, i);
 			continue;
@@ -211,6 +212,7 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		if (cancel)
 			take_cancel(co, id, now);
 	}
+	jr_cmd_env_cache_done(&shared);
 	if (b->restored)
 		jr_free(b->rinfo);
 }

@@ -52,6 +52,13 @@ struct cmd_batch;
  * retry) or ENDED. */
 enum cmd_job_phase { CMD_QUEUED, CMD_STARTING, CMD_RUNNING, CMD_ENDED };
 
+/* jr_command_spec.shared_env as the jobs of a batch keep it: one copy,
+ * counted (cmdjob.c; under state_lock like the jobs). */
+struct cmd_shared_env {
+	uint32_t refs;
+	char **v;		/* NULL-terminated, strings in the same block */
+};
+
 struct cmd_job {
 	struct jr_sched_job sj;
 	struct jr_coordinator *co;
@@ -61,11 +68,14 @@ struct cmd_job {
 	char **argv;		/* NULL-terminated, strings in the same block;
 				 * NULL for an external job without one */
 	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
+	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
+						 * of a batch; NULL: none */
 	char *cwd;
 	jr_job_id *after;
 	uint32_t after_count;
 	uint32_t attempts;
 	uint32_t max_retries;
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
 	uint64_t backoff_base_ns, backoff_max_ns;
 	uint64_t timeout_ns;
 	bool use_umask;
@@ -75,9 +85,8 @@ struct cmd_job {
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
 	uint64_t start_ticks;		/* with child.pid: which process it is */
-	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
-	bool lost;			/* it ended without a status (keeper) */
 	enum cmd_job_phase phase;
+	bool lost;			/* it ended without a status (keeper) */
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;

@@ -21,10 +21,12 @@
 #include "daemon/api/handlers.h"
 #include "daemon/api/route.h"
 #include "daemon/state/jsonarena.h"
+#include "daemon/state/state.h"
 #include "fuzz.h"
 #include "fuzz_engine.h"
 
 static struct api api;
+static struct state state;	/* what the checks read of it: not --private */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -32,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	json_arena_install();
 	api.engine = fuzz_engine();
+	api.st = &state;
 	api.daemon_uid = 0;
 	return 0;
 }

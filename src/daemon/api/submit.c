@@ -47,7 +47,8 @@ void api_submit_batch_record(const struct request *req, struct route_record *out
 
 	out->jobs = 0;
 	while (submitted_next_line(&p, end, &line, &len, NULL))
-		out->jobs++;
+		if (out->jobs++ == 0 && submitted_is_header(line, len))
+			out->jobs--;	/* the header is no job */
 	out->bytes = durable_submit_bytes(out->jobs, req->body_len);
 }
 
@@ -56,15 +57,14 @@ void api_submit_batch_record(const struct request *req, struct route_record *out
  * are cancelled and the answer is a 507: nothing unjournaled is
  * acknowledged. */
 static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *ids, size_t n,
-			   bool single)
+			   uint32_t flags)
 {
 	const struct request *req = c->req;
 	struct jobspec_submitter who = submitter(a, req);
 	struct rec_submit_args args = {
 		.head = { .uid = req->uid, .gid = req->gid, .count = (uint32_t)n,
 			  .created_ns = jr_now_realtime_ns(),
-			  .flags = (single ? REC_SUBMIT_SINGLE : 0) |
-				   (who.switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
+			  .flags = flags | (who.switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
 		.ids = ids, .body = req->body, .body_len = req->body_len,
 	};
 
@@ -94,7 +94,7 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 		spec_error(c->res, &err);
 		return;
 	}
-	if (!log_submission(a, c, &id, 1, true))
+	if (!log_submission(a, c, &id, 1, REC_SUBMIT_SINGLE))
 		return;
 	submitted_put(&a->st->jobs, id, submitted_block_new(req->body, req->body_len), 0,
 		      req->body_len, &who);
@@ -154,6 +154,8 @@ struct batch_line {
  * about 10 MB of arrays, and giving them back to the allocator after each
  * request made every batch fault them in again. */
 struct batch {
+	struct batch_line header;	/* text NULL: none */
+	struct jobspec_batch shared;	/* the header's */
 	struct batch_line *lines;
 	struct jobspec *specs;
 	struct jr_command_spec *flat;
@@ -174,7 +176,9 @@ static void batch_reset(struct batch *b)
 	/* The lines' trees are in the JSON arena: they go all at once. */
 	for (size_t i = 0; i < b->n; i++)
 		jobspec_free(&b->specs[i]);
+	jobspec_batch_free(&b->shared);
 	json_arena_reset();
+	b->header.text = NULL;
 	b->n = 0;
 }
 
@@ -227,6 +231,10 @@ static int batch_split(const struct request *req, struct batch *b)
 	size_t number = 0, len;
 
 	while (submitted_next_line(&p, end, &line, &len, &number)) {
+		if (b->n == 0 && !b->header.text && submitted_is_header(line, len)) {
+			b->header = (struct batch_line){ line, len, number, NULL };
+			continue;
+		}
 		if (b->n == BATCH_MAX)
 			return -E2BIG;
 		if (batch_reserve(b, b->n + 1) < 0)
@@ -247,6 +255,21 @@ static void line_error(cJSON *errors, const struct batch_line *l, const struct j
 	cJSON_AddItemToArray(errors, e);
 }
 
+/* The header, strict as a job: false (and one bad line) if it fails, or
+ * if there is no memory for it. */
+static bool batch_parse_header(struct batch *b, size_t *bad, cJSON *errors)
+{
+	struct batch_line *h = &b->header;
+	struct jobspec_error err;
+
+	h->json = json_parse_checked(h->text, h->len, &err);
+	if (h->json && jobspec_parse_batch(h->json, &b->shared, &err))
+		return true;
+	++*bad;
+	line_error(errors, h, &err);
+	return false;
+}
+
 /* Parse every line; collect the errors of those that fail (the first
  * 100 of them). */
 static size_t batch_parse(struct api *a, const struct request *req, struct batch *b,
@@ -257,6 +280,11 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 	size_t bad = 0;
 
 	json_arena_begin();	/* reset by batch_reset() */
+	if (b->header.text && !batch_parse_header(b, &bad, errors)) {
+		json_arena_end();
+		cwd_cache_free(&cwd);
+		return bad;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct batch_line *l = &b->lines[i];
 		struct jobspec_error err;
@@ -265,6 +293,7 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 			;
 		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err)) {
 			b->flat[i] = b->specs[i].spec;
+			b->flat[i].shared_env = b->shared.env;	/* one pointer: one copy */
 			continue;
 		}
 		if (++bad <= 100)
@@ -337,6 +366,9 @@ static void batch_keep_json(struct api *a, const struct request *req, const stru
 	struct jobspec_submitter who = submitter(a, req);
 	struct submitted_block *block = submitted_block_new(req->body, req->body_len);
 
+	if (block && b->header.text)
+		submitted_block_set_header(block, (size_t)(b->header.text - req->body),
+					   b->header.len);
 	for (size_t i = 0; i < b->n; i++)
 		submitted_put(&a->st->jobs, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
 			      b->lines[i].len, &who);
@@ -356,7 +388,7 @@ static void submit_batch_parsed(struct api *a, struct api_call *c, struct batch 
 			    b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
 		return;
 	}
-	if (!log_submission(a, c, b->ids, b->n, false))
+	if (!log_submission(a, c, b->ids, b->n, b->header.text ? REC_SUBMIT_HEADER : 0))
 		return;
 	batch_keep_json(a, c->req, b);
 	a->count.submitted_batch += b->n;
@@ -388,7 +420,7 @@ void api_submit_batch(struct api *a, struct api_call *c)
 	} else if (!(errors = cJSON_CreateArray())) {
 		reply_error(c->res, 503, "out_of_memory", "no memory for the batch");
 	} else if ((bad = batch_parse(a, c->req, b, errors)) > 0) {
-		batch_error(c->res, bad, n, errors);
+		batch_error(c->res, bad, n + (b->header.text != NULL), errors);
 	} else {
 		cJSON_Delete(errors);
 		submit_batch_parsed(a, c, b);

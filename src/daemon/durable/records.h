@@ -8,7 +8,8 @@
  * Journal (state_dir/journal/journal-<seq>.log):
  *   SUBMIT   a submission as acknowledged: who sent it, its job ids, and
  *            its body exactly as received (one JSON object, or NDJSON
- *            whose non-blank lines are the jobs, in the ids' order)
+ *            whose non-blank lines are the jobs, in the ids' order, after
+ *            the batch's header line if flagged REC_SUBMIT_HEADER)
  *   START, RETRY, END
  *            a job's attempt began (with its process: pid, start ticks,
  *            boot id, cgroup, and the resources it holds); failed and was
@@ -26,7 +27,9 @@
  *   its extension (ext_len bytes padded to 8: the end of a backoff, a
  *   running job's process, why its last attempt could not start), the
  *   JSON's length as a u64, the JSON padded
- *   to 8 bytes), then
+ *   to 8 bytes; with REC_SNAP_HEADER the JSON is two lines, its batch's
+ *   header and the job's own; with REC_SNAP_HEADER_SAME the job's own,
+ *   under the header of the last REC_SNAP_HEADER job), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
  *   not used.
  */
@@ -55,6 +58,8 @@ enum rec_type {
 
 #define REC_SUBMIT_SINGLE 1u	/* the body is one JSON object (POST /jobs) */
 #define REC_SUBMIT_SWITCH_USER 2u	/* run as uid/gid (a root daemon's client) */
+#define REC_SUBMIT_HEADER 4u	/* the body's first non-blank line is the batch's
+				 * header ({"batch":...}), not a job */
 
 struct rec_submit {
 	uint32_t uid, gid;
@@ -152,6 +157,9 @@ struct rec_snap_begin {
 #define REC_SNAP_PROC 0x200u	/* ext: its rec_proc and allocation (running) */
 #define REC_SNAP_CANCEL 0x400u	/* a cancel acknowledged, not yet obeyed */
 #define REC_SNAP_SPAWN_ERROR 0x800u	/* ext: rec_spawn_error, after the others */
+#define REC_SNAP_HEADER 0x1000u	/* its text: its batch's header, '\n', its own */
+#define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
+					 * REC_SNAP_HEADER job before it */
 
 struct rec_snap_job {
 	jr_job_id job_id;

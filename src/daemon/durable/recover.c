@@ -106,6 +106,13 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		return -ENOMEM;
 	body = block->text;
 	end = block->text + (len - sizeof(h) - ids_bytes);
+	if ((h.flags & REC_SUBMIT_HEADER) && !(h.flags & REC_SUBMIT_SINGLE)) {
+		if (!submitted_next_line(&body, end, &line, &line_len, NULL)) {
+			free(block);
+			return -EPROTO;
+		}
+		submitted_block_set_header(block, (size_t)(line - block->text), line_len);
+	}
 	block->refs++;	/* held here: an id listed twice must not free it in job_new() */
 	for (uint32_t k = 0; k < h.count; k++) {
 		jr_job_id id;
@@ -271,40 +278,106 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 
 #define PACK_BYTES JR_MIB
 
+/* Append text[0, len) and a NUL to the pack's block: its offset. */
+static size_t pack_put(struct rec_pack *p, const char *text, size_t len)
+{
+	size_t at = p->used;
+
+	memcpy(p->b->text + at, text, len);
+	p->b->text[at + len] = '\0';
+	p->used += len + 1;
+	return at;
+}
+
 /* A snapshot's job texts, packed one after another into shared blocks
- * (one allocation per MiB, not one per job). The block being filled holds
- * a reference of its own until the next one starts. */
-static struct submitted_block *pack_text(struct recovery *r, const char *text, size_t len,
+ * (one allocation per MiB, not one per job). A job with a batch header
+ * goes to a block that starts with that header, the same block as the
+ * job before it if that one had the same header: the jobs of a batch
+ * share one copy again, as they did before the restart. The block being
+ * filled holds a reference of its own until the next one starts. */
+static struct submitted_block *pack_text(struct rec_pack *p, const char *header,
+					size_t header_len, const char *text, size_t len,
 					size_t *offset)
 {
-	if (!r->pack || r->pack_used + len + 1 > r->pack_cap) {
-		size_t cap = len + 1 > PACK_BYTES ? len + 1 : PACK_BYTES;
-		struct submitted_block *b = malloc(sizeof(*b) + cap);
+	const char *had = submitted_block_header(p->b);
+	bool same = !header || (had && p->b->header_len == header_len &&
+				memcmp(had, header, header_len) == 0);
+
+	if (!p->b || !same || p->used + len + 1 > p->cap) {
+		size_t want = header_len + len + 2;
+		size_t cap = want > PACK_BYTES ? want : PACK_BYTES;
+		struct submitted_block *b = malloc(sizeof(*b) + cap), *old = p->b;
 		if (!b)
 			return NULL;
 		b->refs = 1;
-		submitted_block_release(r->pack);
-		r->pack = b;
-		r->pack_used = 0;
-		r->pack_cap = cap;
+		b->header_offset = b->header_len = 0;
+		*p = (struct rec_pack){ b, 0, cap };
+		if (header)	/* it may be the old block's: copied before that goes */
+			submitted_block_set_header(b, pack_put(p, header, header_len), header_len);
+		submitted_block_release(old);
 	}
-	*offset = r->pack_used;
-	memcpy(r->pack->text + r->pack_used, text, len);
-	r->pack->text[r->pack_used + len] = '\0';
-	r->pack_used += len + 1;
-	return r->pack;
+	*offset = pack_put(p, text, len);
+	return p->b;
+}
+
+static void pack_done(struct rec_pack *p)
+{
+	submitted_block_release(p->b);	/* the jobs hold it now */
+	*p = (struct rec_pack){ NULL, 0, 0 };
+}
+
+/* A snapshot job's own text, and its batch header (NULL: none): written
+ * in full (REC_SNAP_HEADER, which becomes the last one, kept in
+ * r->snap_header even when the job itself is not kept) or the last one
+ * (REC_SNAP_HEADER_SAME). */
+static int snap_text(struct recovery *r, const struct rec_snap_view *v, const char **header,
+		     size_t *header_len, const char **text, size_t *text_len)
+{
+	const char *nl;
+
+	*text = v->text;
+	*text_len = (size_t)v->text_len;
+	*header = NULL;
+	*header_len = 0;
+	if (v->job.flags & REC_SNAP_HEADER) {	/* "header\njob" */
+		if (!(nl = memchr(*text, '\n', *text_len)))
+			return -EPROTO;
+		size_t len = (size_t)(nl - *text);
+		if (!r->snap_header || r->snap_header_len != len ||
+		    memcmp(r->snap_header, *text, len) != 0) {
+			free(r->snap_header);
+			if (!(r->snap_header = strndup(*text, len)))
+				return -ENOMEM;
+			r->snap_header_len = len;
+		}
+		*text_len -= len + 1;
+		*text = nl + 1;
+	} else if (!(v->job.flags & REC_SNAP_HEADER_SAME)) {
+		return 0;
+	} else if (!r->snap_header) {
+		return -EPROTO;	/* no header before it */
+	}
+	*header = r->snap_header;
+	*header_len = r->snap_header_len;
+	return 0;
 }
 
 static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 {
 	const struct rec_snap_job *s = &v->job;
 	struct submitted_block *block;
+	const char *text, *header;
+	size_t text_len, header_len;
 	struct rjob *j;
 	size_t offset;
+	int rc = snap_text(r, v, &header, &header_len, &text, &text_len);
 
+	if (rc < 0)
+		return rc;
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = pack_text(r, v->text, (size_t)v->text_len, &offset);
+	block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
+		       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
 	if (!block)
 		return -ENOMEM;
 	*j = (struct rjob){
@@ -313,7 +386,8 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
-	job_json(j, block, offset, (size_t)v->text_len);
+	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME);	/* the block says so now */
+	job_json(j, block, offset, text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
 		if (!rp)
@@ -423,8 +497,10 @@ static int read_snapshot(struct recovery *r, const char *state_dir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
 	rc = jr_journal_replay(path, snapshot_record, &s, &res);
-	submitted_block_release(r->pack);	/* the jobs hold it now */
-	r->pack = NULL;
+	pack_done(&r->pack);
+	pack_done(&r->hpack);
+	free(r->snap_header);
+	r->snap_header = NULL;
 	if (rc < 0 || !s.begun || !s.ended || res.bytes_dropped || s.jobs_said != r->snapshot_jobs) {
 		snprintf(r->error, sizeof(r->error),
 			 "snapshot %s is damaged (%s): not starting, so that nothing is lost; "
@@ -489,8 +565,10 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 void recover_free(struct recovery *r)
 {
-	/* Snapshot records found in the journal leave their pack here. */
-	submitted_block_release(r->pack);
+	/* Snapshot records found in the journal leave their packs here. */
+	pack_done(&r->pack);
+	pack_done(&r->hpack);
+	free(r->snap_header);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

@@ -71,8 +71,14 @@ struct recovery {
 	uint32_t worker_count;
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
-	struct submitted_block *pack;	/* snapshot texts being packed */
-	size_t pack_used, pack_cap;
+	/* Snapshot texts being packed: jobs without a batch header, and jobs
+	 * of the header that hpack starts with (one copy of it for them). */
+	struct rec_pack {
+		struct submitted_block *b;
+		size_t used, cap;
+	} pack, hpack;
+	char *snap_header;		/* the last header a snapshot job wrote */
+	size_t snap_header_len;
 	/* What was read. */
 	uint64_t snapshot_seq;		/* 0: no snapshot */
 	uint64_t snapshot_jobs;

@@ -131,6 +131,16 @@ struct chunk {
 	bool unreadable[APPLY_CHUNK];
 	uint32_t n;
 	uint32_t parsed;		/* specs and json hold this many */
+	/* The batch header last read, kept from chunk to chunk: the jobs of
+	 * a batch get the same shared_env pointer (one copy in the engine
+	 * per chunk). */
+	char *header;			/* its text; NULL: none yet */
+	struct jobspec_batch shared;
+	bool header_ok;
+	/* Headers read before it in this chunk: its specs point at them
+	 * until the engine has copied the chunk. */
+	struct jobspec_batch *older;
+	uint32_t older_n, older_cap;
 };
 
 static char *unreadable_argv[] = { "false", NULL };
@@ -167,6 +177,70 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
 		(unsigned long long)j->id, c->json[k] ? err.message : "not JSON");
 	restore_as_failed(c, k);
+}
+
+/* Job k's batch header into the chunk's cache (read only when it differs
+ * from the last): false if it no longer reads (it was checked when
+ * submitted, so only a damaged store gets here). */
+static bool chunk_header(struct chunk *c, const char *header)
+{
+	struct jobspec_error err;
+	cJSON *o;
+
+	if (c->header && strcmp(c->header, header) == 0)
+		return c->header_ok;
+	if (c->older_n == c->older_cap) {
+		uint32_t cap = c->older_cap ? c->older_cap * 2 : 16;
+		struct jobspec_batch *n = realloc(c->older, cap * sizeof(*n));
+		if (!n)
+			return false;
+		c->older = n;
+		c->older_cap = cap;
+	}
+	c->older[c->older_n++] = c->shared;
+	c->shared.env = NULL;
+	free(c->header);
+	c->header = strdup(header);
+	o = c->header ? cJSON_Parse(header) : NULL;
+	c->header_ok = o && jobspec_parse_batch(o, &c->shared, &err);
+	cJSON_Delete(o);
+	return c->header_ok;
+}
+
+/* Each parsed job of a batch with a header gets the header's env beneath
+ * its own, as at its submission. The recovering thread, in order, after
+ * the parse. */
+static void chunk_share_env(struct chunk *c)
+{
+	for (uint32_t k = 0; k < c->n; k++) {
+		const char *header = submitted_block_header(c->jobs[k]->block);
+		if (!header || c->unreadable[k])
+			continue;
+		if (chunk_header(c, header)) {
+			c->flat[k].shared_env = c->shared.env;
+			continue;
+		}
+		fprintf(stderr, "jobringd: job %016llx's batch header no longer reads: "
+			"restored as failed\n", (unsigned long long)c->jobs[k]->id);
+		restore_as_failed(c, k);
+	}
+}
+
+/* The headers the engine has copied (all but the last one read). */
+static void chunk_headers_done(struct chunk *c)
+{
+	for (uint32_t i = 0; i < c->older_n; i++)
+		jobspec_batch_free(&c->older[i]);
+	c->older_n = 0;
+}
+
+static void chunk_header_free(struct chunk *c)
+{
+	chunk_headers_done(c);
+	free(c->older);
+	free(c->header);
+	c->header = NULL;
+	jobspec_batch_free(&c->shared);
 }
 
 /* --- parsing on every core --------------------------------------------------------------- */
@@ -344,6 +418,7 @@ static int chunk_apply(struct recovery *r, struct state *st, struct durable *d,
 
 	c->parsed = c->n;
 	parse_pool_run(pool, c, false);
+	chunk_share_env(c);
 	for (uint32_t k = 0; k < c->n; k++) {
 		r->unreadable += c->unreadable[k];
 		r->requeued_lost += c->rs[k].state == JR_JOB_RUNNING;	/* were running */
@@ -372,6 +447,7 @@ static int chunk_apply(struct recovery *r, struct state *st, struct durable *d,
 		}
 	}
 	chunk_to_state(r, st, d, c);
+	chunk_headers_done(c);
 	parse_pool_run(pool, c, true);
 	c->n = 0;
 	return 0;
@@ -403,6 +479,7 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	if (c->n)
 		chunk_apply(r, st, d, c, &pool);
 	parse_pool_stop(&pool);
+	chunk_header_free(c);
 	free(c);
 	return 0;
 }

@@ -63,6 +63,7 @@ struct snapshot {
 	struct chunk *cur;
 	uint64_t jobs, aged_out;
 	uint64_t emitted_upto;		/* journal seq when the last job went out */
+	char *last_header;		/* the last batch header written in full */
 	/* Shared with the writer, under lock. */
 	pthread_t writer;
 	bool writer_started;
@@ -244,11 +245,12 @@ static void ext_of(struct rec_snap_job *rec, const struct job_extra *x, struct s
 
 
 /* Append one job to the current SNAP_JOBS chunk; a full one goes to the
- * writer. */
+ * writer. header: its batch's (rec has REC_SNAP_HEADER), or NULL. */
 static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const struct snap_ext *ext,
-		   const char *text)
+		   const char *header, const char *text)
 {
-	uint64_t text_len = strlen(text);
+	size_t header_len = header ? strlen(header) + 1 : 0;	/* with its '\n' */
+	uint64_t text_len = header_len + strlen(text);
 	size_t need = REC_SNAP_JOB_BYTES(ext->len, text_len);
 	char *p;
 
@@ -265,7 +267,12 @@ static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const str
 	memcpy(p, ext->bytes, ext->len);
 	p += REC_PAD8(ext->len);
 	memcpy(p, &text_len, sizeof(text_len));
-	memcpy(p + sizeof(text_len), text, text_len);
+	p += sizeof(text_len);
+	if (header) {
+		memcpy(p, header, header_len - 1);
+		p[header_len - 1] = '\n';
+	}
+	memcpy(p + header_len, text, text_len - header_len);
 	s->cur->len += need;
 	return 0;
 }
@@ -294,6 +301,19 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 	return 0;
 }
 
+/* A job's batch header: false if it is the last one written in full
+ * (the job says REC_SNAP_HEADER_SAME: the jobs of a batch, listed one
+ * after another, write it once). Compared by text, not by block: the
+ * loop runs between slices, and a block freed meanwhile may be reused. */
+static bool note_header(struct snapshot *s, const char *header)
+{
+	if (s->last_header && strcmp(s->last_header, header) == 0)
+		return false;
+	free(s->last_header);
+	s->last_header = strdup(header);	/* NULL: the next is written in full */
+	return true;
+}
+
 /* One listed job, as it is now; one that left the table (or whose slot
  * holds a newer job: the journal has that one) goes nowhere. */
 static int emit_one(struct snapshot *s, const struct live *lv)
@@ -320,8 +340,15 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		ext.len += (uint32_t)sizeof(se);
 		rec.ext_len = ext.len;
 	}
+	const char *header = submitted_block_header(side->block);
+	if (header && !note_header(s, header)) {
+		rec.flags |= REC_SNAP_HEADER_SAME;
+		header = NULL;
+	} else if (header) {
+		rec.flags |= REC_SNAP_HEADER;
+	}
 	s->jobs++;
-	return job_out(s, &rec, &ext, side->json);
+	return job_out(s, &rec, &ext, header, side->json);
 }
 
 static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
@@ -673,6 +700,7 @@ void snapshot_free(struct snapshot *s)
 		remove_tree(s->tmp);
 	pthread_cond_destroy(&s->cv);
 	jr_mutex_destroy(&s->lock);
+	free(s->last_header);
 	free(s);
 }
 

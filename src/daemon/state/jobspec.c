@@ -294,31 +294,72 @@ static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspe
 	return true;
 }
 
-static bool parse_env(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An "env" object (named field in errors) into *out: "K=V" strings,
+ * NULL-terminated, owned. */
+static bool env_strv(const cJSON *v, const char *field, char ***out, struct jobspec_error *err)
 {
 	int n = cJSON_GetArraySize(v), i = 0;
 	const cJSON *item;
 
 	if (!cJSON_IsObject(v))
-		return wrong_type(err, "env", "an object of strings");
-	for (size_t k = 0; js->env && js->env[k]; k++)	/* a repeated field: the last counts */
-		free(js->env[k]);
-	free(js->env);
-	js->spec.env = NULL;
-	js->env = calloc((size_t)n + 1, sizeof(char *));
-	if (!js->env)
-		return fail(err, 503, "out_of_memory", "no memory for env");
+		return wrong_type(err, field, "an object of strings");
+	strv_free(*out);	/* a repeated field: the last one counts */
+	*out = calloc((size_t)n + 1, sizeof(char *));
+	if (!*out)
+		return fail(err, 503, "out_of_memory", "no memory for %s", field);
 	cJSON_ArrayForEach(item, v) {
 		if (!cJSON_IsString(item) || !*item->string || strchr(item->string, '='))
-			return wrong_type(err, "env", "an object of strings");
-		if (asprintf(&js->env[i], "%s=%s", item->string, item->valuestring) < 0) {
-			js->env[i] = NULL;
-			return fail(err, 503, "out_of_memory", "no memory for env");
+			return wrong_type(err, field, "an object of strings");
+		if (asprintf(&(*out)[i], "%s=%s", item->string, item->valuestring) < 0) {
+			(*out)[i] = NULL;
+			return fail(err, 503, "out_of_memory", "no memory for %s", field);
 		}
 		i++;
 	}
-	js->spec.env = js->env;
 	return true;
+}
+
+static bool parse_env(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	bool ok = env_strv(v, "env", &js->env, err);
+
+	js->spec.env = js->env;
+	return ok;
+}
+
+bool jobspec_parse_batch(const cJSON *o, struct jobspec_batch *out, struct jobspec_error *err)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "batch"), *v;
+
+	out->env = NULL;
+	if (!cJSON_IsObject(o) || !b)
+		return fail(err, 400, "invalid_json", "a batch header is {\"batch\":{...}}");
+	cJSON_ArrayForEach(v, o)
+		if (strcmp(v->string, "batch") != 0)
+			return fail(err, 422, "unknown_field", "unknown field in the header: %s",
+				    v->string);
+	if (!cJSON_IsObject(b))
+		return wrong_type(err, "batch", "an object");
+	cJSON_ArrayForEach(v, b) {
+		if (strcmp(v->string, "env") != 0)
+			return fail(err, 422, "unknown_field", "unknown field: batch.%s", v->string);
+		if (!env_strv(v, "batch.env", &out->env, err))
+			return false;
+	}
+	return true;
+}
+
+void jobspec_batch_free(struct jobspec_batch *b)
+{
+	strv_free(b->env);
+	b->env = NULL;
 }
 
 static bool parse_queue(struct jr_engine *e, const cJSON *v, struct jobspec *js,
@@ -477,9 +518,7 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 
 void jobspec_free(struct jobspec *js)
 {
-	for (size_t i = 0; js->env && js->env[i]; i++)
-		free(js->env[i]);
-	free(js->env);
+	strv_free(js->env);
 	free(js->argv);
 	free(js->after);
 	jobspec_init(js);

@@ -50,6 +50,19 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 void jobspec_free(struct jobspec *js);
 void jobspec_init(struct jobspec *js);
 
+/* The header a batch may start with, {"batch":{"env":{...}}}: what its
+ * jobs share. env ("K=V", owned; NULL: none) goes under each job's own
+ * (jr_command_spec.shared_env). */
+struct jobspec_batch {
+	char **env;
+};
+
+/* Parse a header's tree, as strictly as a job (400 for wrong types, 422
+ * for an unknown field): true, or false with err. Either way
+ * jobspec_batch_free() releases what it holds. */
+bool jobspec_parse_batch(const cJSON *o, struct jobspec_batch *out, struct jobspec_error *err);
+void jobspec_batch_free(struct jobspec_batch *b);
+
 /* The error an engine submission returned, as the API reports it. */
 void jobspec_engine_error(int rc, struct jobspec_error *err);
 

@@ -31,9 +31,35 @@ struct submitted_block *submitted_block_new(const char *body, size_t len)
 	if (!b)
 		return NULL;
 	b->refs = 0;
+	b->header_offset = b->header_len = 0;
 	memcpy(b->text, body, len);
 	b->text[len] = '\0';
 	return b;
+}
+
+void submitted_block_set_header(struct submitted_block *b, size_t offset, size_t len)
+{
+	b->header_offset = (uint32_t)offset;
+	b->header_len = (uint32_t)len;
+	b->text[offset + len] = '\0';
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+bool submitted_is_header(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+
+	p = skip_space(p, end);
+	if (p == end || *p++ != '{')
+		return false;
+	p = skip_space(p, end);
+	return (size_t)(end - p) >= 7 && memcmp(p, "\"batch\"", 7) == 0;
 }
 
 void submitted_block_release(struct submitted_block *b)
@@ -81,6 +107,15 @@ const char *submitted_json(const struct submitted *t, jr_job_id id)
 	uint32_t index = (uint32_t)id;
 
 	return index < t->capacity && t->jobs[index].id == id ? t->jobs[index].json : NULL;
+}
+
+const char *submitted_header(const struct submitted *t, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < t->capacity && t->jobs[index].id == id && t->jobs[index].json
+		       ? submitted_block_header(t->jobs[index].block)
+		       : NULL;
 }
 
 bool submitted_next_line(const char **p, const char *end, const char **line, size_t *len,

@@ -17,9 +17,13 @@
 #include "jobring.h"
 #include "daemon/state/jobspec.h"
 
-/* The body of one submission request; refs counts the jobs pointing in. */
+/* The body of one submission request; refs counts the jobs pointing in.
+ * A batch's header line ({"batch":...}, what all its jobs share) is
+ * text[header_offset, header_offset + header_len), NUL-terminated; every
+ * job of the block has it (header_len 0: none). */
 struct submitted_block {
 	uint32_t refs;
+	uint32_t header_offset, header_len;
 	char text[];
 };
 
@@ -46,6 +50,21 @@ struct submitted_block *submitted_block_new(const char *body, size_t len);
 /* Drop one reference; the last frees the block. NULL is allowed. */
 void submitted_block_release(struct submitted_block *b);
 
+/* Its header's text (NUL-terminated), or NULL: none. */
+static inline const char *submitted_block_header(const struct submitted_block *b)
+{
+	return b && b->header_len ? b->text + b->header_offset : NULL;
+}
+
+/* Mark block->text[offset, offset + len) as its header (the byte after it
+ * becomes a NUL). */
+void submitted_block_set_header(struct submitted_block *b, size_t offset, size_t len);
+
+/* Whether an NDJSON line is a batch header: a JSON object whose first key
+ * is "batch" (whitespace allowed around). A job never has that key, so
+ * the line is parsed as a header, strictly, and a job with it fails. */
+bool submitted_is_header(const char *line, size_t len);
+
 /* Job id's JSON is block->text[offset, offset + len) (the byte after it
  * becomes a NUL): the job takes a reference. A NULL block keeps who
  * submitted it only. Replaces what the slot held. */
@@ -60,6 +79,10 @@ void submitted_forget(struct submitted_job *s);
 /* Job id's submitted JSON, or NULL (none kept, or its slot holds another
  * job now). */
 const char *submitted_json(const struct submitted *t, jr_job_id id);
+
+/* Job id's batch header (NUL-terminated), or NULL: none, or its slot
+ * holds another job now. */
+const char *submitted_header(const struct submitted *t, jr_job_id id);
 
 /* The next non-blank line of an NDJSON body [*p, end): its text without
  * the newline; false at the end. *number (may be NULL) counts every line

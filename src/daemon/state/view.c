@@ -85,6 +85,32 @@ static const char *queue_name(struct jr_engine *e, uint32_t queue_id, char *buf,
 	return buf;
 }
 
+/* Its batch header's env beneath the job's own: env is what the job
+ * runs with (an external worker reads it here), as before batches had a
+ * header. */
+static void add_batch_env(const struct submitted *t, cJSON *o, jr_job_id id)
+{
+	const char *text = submitted_header(t, id);
+	cJSON *h = text ? cJSON_Parse(text) : NULL, *env, *v;
+	cJSON *shared = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(h, "batch"), "env");
+
+	if (!cJSON_IsObject(shared) || !shared->child)
+		goto out;
+	env = cJSON_GetObjectItemCaseSensitive(o, "env");
+	if (!env && !(env = cJSON_AddObjectToObject(o, "env")))
+		goto out;
+	while ((v = shared->child)) {
+		cJSON_DetachItemViaPointer(shared, v);
+		if (cJSON_GetObjectItemCaseSensitive(env, v->string))
+			cJSON_Delete(v);	/* the job's own wins */
+		else
+			cJSON_AddItemToObject(env, v->string, v);
+	}
+out:
+	cJSON_Delete(h);
+}
+
 /* Copy the submitted fields the engine does not keep. */
 static void add_submitted(const struct submitted *t, cJSON *o, jr_job_id id)
 {
@@ -101,6 +127,7 @@ static void add_submitted(const struct submitted *t, cJSON *o, jr_job_id id)
 			cJSON_AddItemToObject(o, keys[i], v);
 	}
 	cJSON_Delete(sub);
+	add_batch_env(t, o, id);
 }
 
 /* The worker of the latest attempt; null before the first. */
