@@ -23,6 +23,12 @@ chmod 755 "$tmp"	# the users reach the socket in it
 sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 cd /	# a cwd every user can enter: jobs inherit the CLI's
+# The users run the CLI from a copy they can reach: the checkout may sit
+# in a directory they cannot enter (a clone in /root or under mktemp -d).
+mkdir -m 755 "$tmp/bin"
+cp "$daemon" "$cli" "$tmp/bin/"
+daemon=$tmp/bin/jobringd
+cli=$tmp/bin/jobring
 
 for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
 ua=$(id -u jrtest_a)
