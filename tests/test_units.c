@@ -82,6 +82,12 @@ static void test_sizes(void **state)
 	assert_int_equal(size("512K", 0), 512 * JR_KIB);
 	assert_int_equal(size("4G", 0), 4ull << 30);
 	size("188888888888888888888888.0G", -ERANGE);	/* fuzz: read past overflow */
+	/* What is shown reads back (fuzz: 2^64 - 1 was shown as "16E"). */
+	char text[32];
+	jr_format_size(UINT64_MAX, text, sizeof(text));
+	assert_string_equal(text, "18446744073709551615");
+	jr_format_size(4ull << 30, text, sizeof(text));
+	assert_string_equal(text, "4G");
 	assert_int_equal(size("4GiB", 0), 4ull << 30);
 	assert_int_equal(size("4gb", 0), 4ull << 30);
 	assert_int_equal(size("1.5T", 0), 3ull << 39);

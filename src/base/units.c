@@ -250,13 +250,15 @@ void jr_format_size(uint64_t bytes, char *out, size_t size)
 	static const char letters[] = "KMGTPE";
 	int i = -1;
 	double v = (double)bytes;
+	uint64_t back;
 
 	while (v >= JR_KIB && i < 5) {
 		v /= JR_KIB;
 		i++;
 	}
-	if (i < 0)
-		snprintf(out, size, "%llu", (unsigned long long)bytes);
-	else
+	if (i >= 0)
 		snprintf(out, size, v == (uint64_t)v ? "%.0f%c" : "%.1f%c", v, letters[i]);
+	/* Near 2^64 the double rounds up ("16E"): bytes, so it reads back. */
+	if (i < 0 || jr_parse_size_bytes(out, &back) < 0)
+		snprintf(out, size, "%llu", (unsigned long long)bytes);
 }
