@@ -309,8 +309,10 @@ static void test_never_overcommitted(void **state)
 		      (unsigned long)chk.reserved, (unsigned long)chk.samples,
 		      (unsigned long)chk.violations);
 	assert_int_equal(chk.violations, 0);
-	/* GPUs and licenses are scarce: about a fifth succeed. */
-	assert_true(chk.reserved > test_scaled(100000) / 10);
+	/* GPUs and licenses are scarce: about a fifth succeed on a quiet
+	 * machine, fewer when threads holding resources are preempted (7.7%
+	 * seen at load 6 on 2 cores). The point is that many did. */
+	assert_true(chk.reserved > test_scaled(100000) / 50);
 	assert_true(chk.samples > 100);
 	/* Everything given back exactly. */
 	for (int n = 0; n < 2; n++) {
