@@ -132,3 +132,20 @@ stop_daemon() {	# stop_daemon [SIGNAL]: TERM (a clean stop) unless told KILL; it
 }
 
 keeper_pid() { cat "$tmp/state/keeper.pid" 2>/dev/null; }	# the keeper of $tmp/state
+
+# share_sanitizer_files DIR: TSan's suppressions file, named in
+# TSAN_OPTIONS, copied into DIR (0755) and named there, so that programs
+# run as other users can read it: the checkout may be closed to them (a
+# clone under mktemp -d), and TSan stops a program whose file it cannot read.
+share_sanitizer_files() {
+	local f
+	case ${TSAN_OPTIONS-} in
+	*suppressions=*)
+		f=$(printf '%s' "$TSAN_OPTIONS" | sed -n 's/.*suppressions=\([^ :]*\).*/\1/p')
+		[ -r "$f" ] || return 0
+		install -m 644 "$f" "$1/tsan.supp"
+		TSAN_OPTIONS=$(printf '%s' "$TSAN_OPTIONS" | sed "s|suppressions=[^ :]*|suppressions=$1/tsan.supp|")
+		export TSAN_OPTIONS
+		;;
+	esac
+}

@@ -265,6 +265,7 @@ if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/d
 	# directory, and a 0755 directory to work in.
 	mkdir -m 755 "$tmp/bin" "$tmp/work"
 	cp "$daemon" "$cli" "$tmp/bin/"
+	share_sanitizer_files "$tmp/bin"
 	daemon=$tmp/bin/jobringd
 	cli=$tmp/bin/jobring
 	cd "$tmp/work" || exit 1

@@ -27,6 +27,7 @@ cd /	# a cwd every user can enter: jobs inherit the CLI's
 # in a directory they cannot enter (a clone in /root or under mktemp -d).
 mkdir -m 755 "$tmp/bin"
 cp "$daemon" "$cli" "$tmp/bin/"
+share_sanitizer_files "$tmp/bin"
 daemon=$tmp/bin/jobringd
 cli=$tmp/bin/jobring
 
