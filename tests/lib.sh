@@ -137,14 +137,22 @@ keeper_pid() { cat "$tmp/state/keeper.pid" 2>/dev/null; }	# the keeper of $tmp/s
 # TSAN_OPTIONS, copied into DIR (0755) and named there, so that programs
 # run as other users can read it: the checkout may be closed to them (a
 # clone under mktemp -d), and TSan stops a program whose file it cannot read.
+# An empty file is dropped from the options instead.
 share_sanitizer_files() {
 	local f
 	case ${TSAN_OPTIONS-} in
 	*suppressions=*)
 		f=$(printf '%s' "$TSAN_OPTIONS" | sed -n 's/.*suppressions=\([^ :]*\).*/\1/p')
 		[ -r "$f" ] || return 0
-		install -m 644 "$f" "$1/tsan.supp"
-		TSAN_OPTIONS=$(printf '%s' "$TSAN_OPTIONS" | sed "s|suppressions=[^ :]*|suppressions=$1/tsan.supp|")
+		if ! grep -qv '^[[:space:]]*\(#.*\)\{0,1\}$' "$f"; then
+			# Nothing in it: no file to name (one that holds in a
+			# mount namespace with another /tmp too).
+			TSAN_OPTIONS=$(printf '%s' "$TSAN_OPTIONS" | sed "s|suppressions=[^ :]*||")
+		else
+			install -m 644 "$f" "$1/tsan.supp"
+			TSAN_OPTIONS=$(printf '%s' "$TSAN_OPTIONS" |
+				sed "s|suppressions=[^ :]*|suppressions=$1/tsan.supp|")
+		fi
 		export TSAN_OPTIONS
 		;;
 	esac

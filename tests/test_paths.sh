@@ -32,6 +32,7 @@ cli="$tmp/bin/jobring"
 . "$(dirname "$0")/lib.sh"
 mkdir -m 755 "$tmp/bin" "$tmp/work"
 cp "$build/jobringd" "$build/jobring" "$tmp/bin/"
+share_sanitizer_files "$tmp/bin"
 for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
 ua=$(id -u jrtest_a)
 home_a=$(getent passwd jrtest_a | cut -d: -f6)
