@@ -346,8 +346,12 @@ static int snap_text(struct recovery *r, const struct rec_snap_view *v, const ch
 		if (!r->snap_header || r->snap_header_len != len ||
 		    memcmp(r->snap_header, *text, len) != 0) {
 			free(r->snap_header);
-			if (!(r->snap_header = strndup(*text, len)))
+			/* memcpy, not strndup: a damaged record may hold a NUL,
+			 * and the header is used for len bytes (fuzz: snapshot). */
+			if (!(r->snap_header = malloc(len + 1)))
 				return -ENOMEM;
+			memcpy(r->snap_header, *text, len);
+			r->snap_header[len] = '\0';
 			r->snap_header_len = len;
 		}
 		*text_len -= len + 1;
