@@ -18,26 +18,9 @@
 #define DEPS_MAX 4096
 #define RETRIES_MAX 1000
 
-static bool fail(struct jobspec_error *err, int status, const char *code,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static bool fail(struct jobspec_error *err, int status, const char *code,
-		 const char *fmt, ...)
-{
-	va_list ap;
-
-	err->status = status;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	json_utf8_repair(err->message);	/* a quoted value may be cut mid-character */
-	return false;
-}
-
 static bool wrong_type(struct jobspec_error *err, const char *field, const char *want)
 {
-	return fail(err, 400, "invalid_field", "%s must be %s", field, want);
+	return json_fail(err, 400, "invalid_field", "%s must be %s", field, want);
 }
 
 /* A whole number in [min, max]. */
@@ -48,7 +31,7 @@ static bool get_int(const cJSON *v, const char *field, double min, double max,
 		return wrong_type(err, field, "a number");
 	if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < min ||
 	    v->valuedouble > max)
-		return fail(err, 422, "invalid_value", "%s must be a whole number from %.0f to %.0f",
+		return json_fail(err, 422, "invalid_value", "%s must be a whole number from %.0f to %.0f",
 			    field, min, max);
 	*out = v->valuedouble;
 	return true;
@@ -62,19 +45,19 @@ static bool parse_command(const cJSON *v, struct jobspec *js, struct jobspec_err
 	if (!cJSON_IsArray(v))
 		return wrong_type(err, "command", "an array of strings");
 	if (n == 0 || n > ARGV_MAX)
-		return fail(err, 422, "invalid_command", "command needs 1 to %d strings", ARGV_MAX);
+		return json_fail(err, 422, "invalid_command", "command needs 1 to %d strings", ARGV_MAX);
 	free(js->argv);		/* a repeated field: the last one counts */
 	js->spec.argv = NULL;
 	js->argv = calloc((size_t)n + 1, sizeof(char *));
 	if (!js->argv)
-		return fail(err, 503, "out_of_memory", "no memory for the command");
+		return json_fail(err, 503, "out_of_memory", "no memory for the command");
 	cJSON_ArrayForEach(arg, v) {
 		if (!cJSON_IsString(arg))
 			return wrong_type(err, "command", "an array of strings");
 		js->argv[i++] = arg->valuestring;
 	}
 	if (!*js->argv[0])
-		return fail(err, 422, "invalid_command", "the program name is empty");
+		return json_fail(err, 422, "invalid_command", "the program name is empty");
 	js->spec.argv = js->argv;
 	return true;
 }
@@ -88,7 +71,7 @@ static bool label_list(const cJSON *v, const char *field, char *out, size_t size
 
 	if (cJSON_IsString(v)) {
 		if (strlen(v->valuestring) >= size)
-			return fail(err, 422, "invalid_value", "%s is too long", field);
+			return json_fail(err, 422, "invalid_value", "%s is too long", field);
 		strcpy(out, v->valuestring);
 		return true;
 	}
@@ -101,7 +84,7 @@ static bool label_list(const cJSON *v, const char *field, char *out, size_t size
 		used += (size_t)snprintf(out + used, size > used ? size - used : 0, "%s%s",
 					 used ? "," : "", item->valuestring);
 		if (used >= size)
-			return fail(err, 422, "invalid_value", "%s is too long", field);
+			return json_fail(err, 422, "invalid_value", "%s is too long", field);
 	}
 	return true;
 }
@@ -115,11 +98,11 @@ static bool parse_size(const cJSON *v, const char *field, uint64_t *bytes,
 
 	if (cJSON_IsString(v)) {
 		if ((rc = jr_parse_size_bytes(v->valuestring, bytes)) == -ERANGE)
-			return fail(err, 422, "invalid_value",
+			return json_fail(err, 422, "invalid_value",
 				    "%s \"%.64s\" is more than 16E (2^64 - 1 bytes)", field,
 				    v->valuestring);
 		if (rc < 0)
-			return fail(err, 422, "invalid_value",
+			return json_fail(err, 422, "invalid_value",
 				    "%s \"%.64s\" is not a size like 4096, 512M or 4G", field,
 				    v->valuestring);
 		return true;
@@ -138,7 +121,7 @@ static bool parse_memory(const cJSON *v, uint64_t *bytes, bool strict, struct jo
 	if (!parse_size(v, "requirements.memory", bytes, err))
 		return false;
 	if (*bytes == 0 && strict)
-		return fail(err, 422, "invalid_value",
+		return json_fail(err, 422, "invalid_value",
 			    "requirements.memory must be more than 0 (leave it out for no limit)");
 	return true;
 }
@@ -154,7 +137,7 @@ static bool parse_custom(const cJSON *v, struct jobspec *js, struct jobspec_erro
 	used += (size_t)snprintf(js->resources + used, sizeof(js->resources) - used,
 				 "%s%s=%.0f", used ? "," : "", v->string, d);
 	if (used >= sizeof(js->resources))
-		return fail(err, 422, "invalid_value", "too many custom resources");
+		return json_fail(err, 422, "invalid_value", "too many custom resources");
 	return true;
 }
 
@@ -222,18 +205,18 @@ static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspe
 	if (!cJSON_IsArray(v))
 		return wrong_type(err, "dependencies", "an array of job ids");
 	if (n > DEPS_MAX)
-		return fail(err, 422, "invalid_value", "at most %d dependencies", DEPS_MAX);
+		return json_fail(err, 422, "invalid_value", "at most %d dependencies", DEPS_MAX);
 	free(js->after);	/* a repeated field: the last one counts */
 	js->spec.after = NULL;
 	js->spec.after_count = 0;
 	js->after = calloc((size_t)n + 1, sizeof(*js->after));
 	if (!js->after)
-		return fail(err, 503, "out_of_memory", "no memory for the dependencies");
+		return json_fail(err, 503, "out_of_memory", "no memory for the dependencies");
 	cJSON_ArrayForEach(item, v) {
 		if (!cJSON_IsString(item))
 			return wrong_type(err, "dependencies", "an array of job ids");
 		if (!id_of(item->valuestring, &js->after[i]))
-			return fail(err, 422, "unknown_dependency", "no such job: %s", item->valuestring);
+			return json_fail(err, 422, "unknown_dependency", "no such job: %s", item->valuestring);
 		i++;
 	}
 	js->spec.after = js->after;
@@ -250,18 +233,18 @@ static bool parse_duration(const cJSON *v, const char *name, uint64_t *ms,
 
 	if (cJSON_IsNumber(v)) {
 		if (jr_seconds_to_duration_ms(v->valuedouble, ms) < 0)
-			return fail(err, 422, "invalid_value",
+			return json_fail(err, 422, "invalid_value",
 				    "%s must be 0 to 1000000000 seconds (about 31 years)", name);
 		return true;
 	}
 	if (!cJSON_IsString(v))
 		return wrong_type(err, name, "seconds or a duration like \"30m\"");
 	if ((rc = jr_parse_duration_ms(v->valuestring, ms)) == -ERANGE)
-		return fail(err, 422, "invalid_value",
+		return json_fail(err, 422, "invalid_value",
 			    "%s \"%.64s\" is longer than the longest duration, 1000000000 seconds "
 			    "(about 31 years)", name, v->valuestring);
 	if (rc < 0)
-		return fail(err, 422, "invalid_value",
+		return json_fail(err, 422, "invalid_value",
 			    "%s \"%.64s\" is not a duration like 90, 30m or 2h", name, v->valuestring);
 	return true;
 }
@@ -273,7 +256,7 @@ static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspe
 
 	if (cJSON_IsNumber(v)) {
 		if (jr_seconds_to_time_ns(v->valuedouble, &js->spec.scheduled_at_ns) < 0)
-			return fail(err, 422, "invalid_value",
+			return json_fail(err, 422, "invalid_value",
 				    "scheduled_at must be seconds since the epoch, %s", range);
 		return true;
 	}
@@ -281,14 +264,14 @@ static bool parse_scheduled_at(const cJSON *v, struct jobspec *js, struct jobspe
 		return wrong_type(err, "scheduled_at", "an RFC 3339 time");
 	rc = jr_parse_rfc3339_ns(v->valuestring, &js->spec.scheduled_at_ns);
 	if (rc == -ERANGE)
-		return fail(err, 422, "invalid_value", "scheduled_at \"%.64s\" is out of range: %s",
+		return json_fail(err, 422, "invalid_value", "scheduled_at \"%.64s\" is out of range: %s",
 			    v->valuestring, range);
 	if (rc == -EDOM)
-		return fail(err, 422, "invalid_value",
+		return json_fail(err, 422, "invalid_value",
 			    "scheduled_at \"%.64s\" is no such date or time (day within the month, "
 			    "hour 0-23, minute and second 0-59)", v->valuestring);
 	if (rc < 0)
-		return fail(err, 422, "invalid_value",
+		return json_fail(err, 422, "invalid_value",
 			    "scheduled_at \"%.64s\" is not an RFC 3339 time like 2026-11-27T13:00:00Z",
 			    v->valuestring);
 	return true;
@@ -313,13 +296,13 @@ static bool env_strv(const cJSON *v, const char *field, char ***out, struct jobs
 	strv_free(*out);	/* a repeated field: the last one counts */
 	*out = calloc((size_t)n + 1, sizeof(char *));
 	if (!*out)
-		return fail(err, 503, "out_of_memory", "no memory for %s", field);
+		return json_fail(err, 503, "out_of_memory", "no memory for %s", field);
 	cJSON_ArrayForEach(item, v) {
 		if (!cJSON_IsString(item) || !*item->string || strchr(item->string, '='))
 			return wrong_type(err, field, "an object of strings");
 		if (asprintf(&(*out)[i], "%s=%s", item->string, item->valuestring) < 0) {
 			(*out)[i] = NULL;
-			return fail(err, 503, "out_of_memory", "no memory for %s", field);
+			return json_fail(err, 503, "out_of_memory", "no memory for %s", field);
 		}
 		i++;
 	}
@@ -340,16 +323,16 @@ bool jobspec_parse_batch(const cJSON *o, struct jobspec_batch *out, struct jobsp
 
 	out->env = NULL;
 	if (!cJSON_IsObject(o) || !b)
-		return fail(err, 400, "invalid_json", "a batch header is {\"batch\":{...}}");
+		return json_fail(err, 400, "invalid_json", "a batch header is {\"batch\":{...}}");
 	cJSON_ArrayForEach(v, o)
 		if (strcmp(v->string, "batch") != 0)
-			return fail(err, 422, "unknown_field", "unknown field in the header: %s",
+			return json_fail(err, 422, "unknown_field", "unknown field in the header: %s",
 				    v->string);
 	if (!cJSON_IsObject(b))
 		return wrong_type(err, "batch", "an object");
 	cJSON_ArrayForEach(v, b) {
 		if (strcmp(v->string, "env") != 0)
-			return fail(err, 422, "unknown_field", "unknown field: batch.%s", v->string);
+			return json_fail(err, 422, "unknown_field", "unknown field: batch.%s", v->string);
 		if (!env_strv(v, "batch.env", &out->env, err))
 			return false;
 	}
@@ -368,7 +351,7 @@ static bool parse_queue(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	if (!cJSON_IsString(v))
 		return wrong_type(err, "queue", "a queue name");
 	if (jr_queue_lookup(e, v->valuestring, &js->spec.queue_id) < 0)
-		return fail(err, 422, "unknown_queue", "no such queue: %s", v->valuestring);
+		return json_fail(err, 422, "unknown_queue", "no such queue: %s", v->valuestring);
 	return true;
 }
 
@@ -378,7 +361,7 @@ static bool parse_text(const cJSON *v, const char *field, size_t max, const char
 	if (!cJSON_IsString(v))
 		return wrong_type(err, field, "a string");
 	if (strlen(v->valuestring) >= max)
-		return fail(err, 422, "invalid_value", "%s is longer than %zu bytes", field, max - 1);
+		return json_fail(err, 422, "invalid_value", "%s is longer than %zu bytes", field, max - 1);
 	*out = v->valuestring;
 	return true;
 }
@@ -390,7 +373,7 @@ static bool parse_executor(const cJSON *v, struct jobspec *js, struct jobspec_er
 	if (strcmp(v->valuestring, "external") == 0)
 		js->spec.flags |= JR_COMMAND_EXTERNAL;
 	else if (strcmp(v->valuestring, "local") != 0)
-		return fail(err, 422, "invalid_value", "executor must be \"local\" or \"external\"");
+		return json_fail(err, 422, "invalid_value", "executor must be \"local\" or \"external\"");
 	return true;
 }
 
@@ -441,8 +424,8 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	if (strcmp(k, "max_output") == 0)	/* the engine keeps it under --max-output */
 		return parse_size(v, "max_output", &js->spec.max_output_bytes, err) &&
 		       (js->spec.max_output_bytes > 0 ||
-			fail(err, 422, "invalid_value", "max_output must be above 0"));
-	return fail(err, 422, "unknown_field", "unknown field: %s", k);
+			json_fail(err, 422, "invalid_value", "max_output must be above 0"));
+	return json_fail(err, 422, "unknown_field", "unknown field: %s", k);
 }
 
 /* cwd: absolute, and for a job run here a directory its user can enter
@@ -453,12 +436,12 @@ static bool check_cwd(const struct jobspec *js, const struct jobspec_submitter *
 	char why[sizeof(err->message)];
 
 	if (js->spec.cwd[0] != '/')
-		return fail(err, 422, "invalid_value", "cwd \"%.80s\" is not an absolute path",
+		return json_fail(err, 422, "invalid_value", "cwd \"%.80s\" is not an absolute path",
 			    js->spec.cwd);
 	if ((js->spec.flags & JR_COMMAND_EXTERNAL) || !who->cwd)
 		return true;
 	if (!cwd_check(who->cwd, js->spec.cwd, why, sizeof(why)))
-		return fail(err, 422, "invalid_value", "%s", why);
+		return json_fail(err, 422, "invalid_value", "%s", why);
 	return true;
 }
 
@@ -484,7 +467,7 @@ static bool check_hidden_dependencies(struct jr_engine *e, const struct jobspec 
 
 	for (size_t i = 0; i < js->spec.after_count; i++)
 		if (jr_job_get(e, js->after[i], &info) == 0 && info.owner_uid != who->uid)
-			return fail(err, 422, "unknown_dependency", "no such job: %016llx",
+			return json_fail(err, 422, "unknown_dependency", "no such job: %016llx",
 				    (unsigned long long)js->after[i]);
 	return true;
 }
@@ -497,7 +480,7 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	jobspec_init(js);
 	js->spec.priority = JR_PRIORITY_FROM_QUEUE;
 	if (!cJSON_IsObject(o))
-		return fail(err, 400, "invalid_json", "a job is a JSON object");
+		return json_fail(err, 400, "invalid_json", "a job is a JSON object");
 	cJSON_ArrayForEach(v, o)
 		if (!parse_field(e, v, js, who->strict, err))
 			return false;
@@ -506,7 +489,7 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	if (who->hide_others && !check_hidden_dependencies(e, js, who, err))
 		return false;
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
-		return fail(err, 422, "missing_command",
+		return json_fail(err, 422, "missing_command",
 			    "a job needs a command (or \"executor\": \"external\")");
 	if (who->switch_user) {
 		js->spec.run_as_user = 1;
@@ -528,23 +511,23 @@ void jobspec_engine_error(int rc, struct jobspec_error *err)
 {
 	switch (rc) {
 	case -EINVAL:
-		fail(err, 422, "invalid_job", "the job is invalid (priority, name or labels)");
+		json_fail(err, 422, "invalid_job", "the job is invalid (priority, name or labels)");
 		break;
 	case -ENOENT:
-		fail(err, 422, "unknown_dependency",
+		json_fail(err, 422, "unknown_dependency",
 		     "a dependency is not a known command job (or a label is unknown)");
 		break;
 	case -E2BIG:
-		fail(err, 422, "impossible_resources", "more resources than this host has");
+		json_fail(err, 422, "impossible_resources", "more resources than this host has");
 		break;
 	case -EAGAIN:
-		fail(err, 503, "table_full", "the job table is full; retry after jobs finish");
+		json_fail(err, 503, "table_full", "the job table is full; retry after jobs finish");
 		break;
 	case -ESHUTDOWN:
-		fail(err, 503, "shutting_down", "the daemon is stopping");
+		json_fail(err, 503, "shutting_down", "the daemon is stopping");
 		break;
 	default:
-		fail(err, 500, "internal", "submission failed: %s", strerror(-rc));
+		json_fail(err, 500, "internal", "submission failed: %s", strerror(-rc));
 		break;
 	}
 }

@@ -14,10 +14,7 @@
 #define PAIRWISE_MAX 16	/* keys compared pairwise up to this; sorted beyond */
 #define PATH_DEPTH 16	/* levels a field's path names; deeper ones are "..." */
 
-static bool fail(struct jobspec_error *err, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static bool fail(struct jobspec_error *err, int status, const char *code, const char *fmt, ...)
+bool json_fail(struct jobspec_error *err, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +72,7 @@ bool json_check_utf8(const char *text, size_t len, size_t *at, struct jobspec_er
 		if (!(k = utf8_sequence(p + i, len - i))) {
 			if (at)
 				*at = i;
-			return fail(err, 400, "invalid_utf8",
+			return json_fail(err, 400, "invalid_utf8",
 				    p[i] ? "the body is not valid UTF-8 (byte %zu: 0x%02x)"
 					 : "the body holds a NUL byte (byte %zu)", i, p[i]);
 		}
@@ -196,7 +193,7 @@ bool json_check_no_nul_escape(const char *text, size_t len, struct jobspec_error
 			slashes++;
 		if (slashes % 2 == 0) {	/* not an escaped backslash before "u0000" */
 			bool key = nul_field(text, len, (size_t)(hit - text), path, sizeof(path));
-			return fail(err, 422, "invalid_value", "%s%s%s holds a NUL character (\\u0000)",
+			return json_fail(err, 422, "invalid_value", "%s%s%s holds a NUL character (\\u0000)",
 				    key ? "a key" : path[0] ? path : "a string",
 				    key && path[0] ? " in " : "", key ? path : "");
 		}
@@ -267,7 +264,7 @@ bool json_check_keys(const cJSON *v, struct jobspec_error *err)
 	const char *dup;
 
 	if (is_object(v) && (dup = duplicate_in(v)))
-		return fail(err, 400, "duplicate_key", "the key \"%.64s\"%s%.64s%s appears twice",
+		return json_fail(err, 400, "duplicate_key", "the key \"%.64s\"%s%.64s%s appears twice",
 			    dup, v->string ? " (in \"" : "", v->string ? v->string : "",
 			    v->string ? "\")" : "");
 	for (const cJSON *c = v->child; c; c = c->next)
@@ -290,14 +287,14 @@ cJSON *json_parse_checked(const char *text, size_t len, struct jobspec_error *er
 
 	o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!o) {
-		fail(err, 400, "invalid_json", "not JSON (at byte %zu)",
+		json_fail(err, 400, "invalid_json", "not JSON (at byte %zu)",
 		     end && end >= text ? (size_t)(end - text) : (size_t)0);
 		return NULL;
 	}
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (end < text + len) {
-		fail(err, 400, "invalid_json", "text after the JSON value (at byte %zu)",
+		json_fail(err, 400, "invalid_json", "text after the JSON value (at byte %zu)",
 		     (size_t)(end - text));
 	} else if (json_check_keys(o, err) && json_check_no_nul_escape(text, len, err)) {
 		return o;

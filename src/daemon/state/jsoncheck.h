@@ -25,6 +25,10 @@
 
 /* The text checks alone: true, or false with err filled (and for UTF-8,
  * *at the offset of the first bad byte, if at is not NULL). */
+/* err set (its message cut to fit and kept valid UTF-8: a quoted value
+ * may be cut mid-character): false, for `return json_fail(...)`. */
+bool json_fail(struct jobspec_error *err, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 bool json_check_utf8(const char *text, size_t len, size_t *at, struct jobspec_error *err);
 bool json_check_no_nul_escape(const char *text, size_t len, struct jobspec_error *err);
 
