@@ -600,7 +600,8 @@ struct jr_exec_info {
 	uint64_t adopted;		/* still running: taken back */
 	uint64_t ended_while_away;	/* ended meanwhile: their status collected */
 	uint64_t lost;			/* gone without a status: run again */
-	uint64_t reserved[19];		/* zero */
+	uint64_t progress_frames;	/* PROGRESS frames from the keeper (0.4) */
+	uint64_t reserved[18];		/* zero */
 };
 
 /* Fill *out. Thread-safe. */

@@ -100,7 +100,7 @@ AT(held, 64); AT(reserved, 68);
 #define S jr_exec_info
 AT(cgroups, 0); AT(cgroup_path, 4); AT(controllers, 516); AT(note, 580);
 AT(keeper_pid, 836); AT(keeper_restarts, 840); AT(adopted, 848);
-AT(ended_while_away, 856); AT(lost, 864); AT(reserved, 872);
+AT(ended_while_away, 856); AT(lost, 864); AT(progress_frames, 872); AT(reserved, 880);
 #undef S
 
 /* --- the version ------------------------------------------------------------ */

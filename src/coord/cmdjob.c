@@ -166,6 +166,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	jr_slot_put(s->worker_id, (uint16_t)co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
+	jr_cmd_job_clear_progress(co, job);	/* a new attempt reports afresh */
 	if (job->output_truncated) {	/* an earlier attempt's: its files go afresh */
 		job->output_truncated = false;
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);

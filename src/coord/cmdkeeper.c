@@ -1,7 +1,7 @@
 /*
  * cmdkeeper.c - the coordinator's side of the keeper above the link
  * (keeperlink.c): the frames from the keeper, STARTED, SPAWN_FAILED,
- * EXITED and LIVE, applied to the jobs; the frames waiting in co->kout
+ * EXITED, LIVE and PROGRESS, applied to the jobs; the frames waiting in co->kout
  * sent at the end of the coordinator's turn; and a keeper lost: another
  * started and every running job asked about again. Everything here runs
  * on the coordinator thread under state_lock. See cmdkeeper.h.
@@ -167,6 +167,22 @@ static void on_live(struct jr_coordinator *co, const uint8_t *p, uint32_t len)
 		job->child.pid = l.pid;
 		job->start_ticks = l.start_ticks;
 	}
+	if (job && job->phase == CMD_RUNNING && !job->external)
+		jr_cmd_job_set_progress(co, job, (int)l.progress1 - 1);
+}
+
+/* Running jobs' progress, batched by the keeper (keeperprogress.h). One
+ * that is not running here (ended, or of another attempt) is skipped. */
+static void on_progress(struct jr_coordinator *co, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t at = 0; at + sizeof(struct kp_progress_entry) <= len;
+	     at += sizeof(struct kp_progress_entry)) {
+		struct kp_progress_entry e;
+		memcpy(&e, p + at, sizeof(e));
+		struct cmd_job *job = job_at(co, e.job_id, e.attempt);
+		if (job && job->phase == CMD_RUNNING && !job->external)
+			jr_cmd_job_set_progress(co, job, e.progress);
+	}
 }
 
 static void on_frame(struct jr_coordinator *co, const struct kp_header *h, const uint8_t *p,
@@ -177,6 +193,10 @@ static void on_frame(struct jr_coordinator *co, const struct kp_header *h, const
 	case KP_SPAWN_FAILED: on_spawn_failed(co, p, h->len, now); break;
 	case KP_EXITED: on_exited(co, p, h->len, now); break;
 	case KP_LIVE: on_live(co, p, h->len); break;
+	case KP_PROGRESS:
+		co->keeper_progress_frames++;
+		on_progress(co, p, h->len);
+		break;
 	default: break;	/* INFO and STATE_END again: nothing new */
 	}
 }

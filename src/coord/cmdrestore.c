@@ -379,7 +379,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	jr_slot_put(s->start_ns, start_ns);
 	jr_slot_put(s->end_ns, 0);
 	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
-	job->child = (struct jr_child){ .pid = ri->pid, .pidfd = -1, .progress_fd = -1 };
+	job->child = JR_CHILD_OF(ri->pid, -1);
 	job->start_ticks = ri->pid_start_ticks;
 	job->cgroup_slot = ri->cgroup_slot;
 	jr_cmd_job_set_phase(job, CMD_RUNNING);

@@ -265,6 +265,7 @@ void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out)
 		snprintf(out->note, sizeof(out->note), "%s", co->cg.note);
 	}
 	out->keeper_restarts = co->keeper_restarts;
+	out->progress_frames = co->keeper_progress_frames;
 	out->adopted = co->adopted;
 	out->ended_while_away = co->ended_while_away;
 	out->lost = co->lost;

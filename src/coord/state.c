@@ -129,8 +129,17 @@ void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int
 	struct jr_slot *s = &co->region->slots[job->slot];
 	uint16_t flags = jr_slot_get(s->flags) & 0xff;
 
+	if (pct > 100)
+		pct = 100;
 	if (pct >= 0)
 		jr_slot_put(s->flags, (uint16_t)(flags | (pct + 1) << JR_SLOT_PROGRESS_SHIFT));
+}
+
+void jr_cmd_job_clear_progress(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct jr_slot *s = &co->region->slots[job->slot];
+
+	jr_slot_put(s->flags, (uint16_t)(jr_slot_get(s->flags) & 0xff));
 }
 
 /* --- the external lists ------------------------------------------------------- */

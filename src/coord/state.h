@@ -249,6 +249,7 @@ struct jr_coordinator {
 	bool detach;			/* stopping without touching running jobs */
 	/* What restore and the keeper found (jr_engine_exec_info). */
 	uint64_t adopted, ended_while_away, lost, keeper_restarts;
+	uint64_t keeper_progress_frames;	/* PROGRESS frames received */
 };
 
 #define JR_RUNNERS_MAX 1024u
@@ -312,8 +313,13 @@ void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to);
 /* Record flags (pending, external) in the job's table record. */
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			     uint32_t flag, bool on);
-/* Its progress in the slot (0-100; negative: none reported). */
+/* Its progress in the slot, where jr_job_info.progress reads it (0-100,
+ * above 100 read as 100; negative: none reported, nothing changes). The
+ * slot's progress has one writer at a time: the thread that watches the
+ * job (coordinator, or its runner thread while it runs). */
 void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct);
+/* No progress reported (yet): a new attempt starts so. */
+void jr_cmd_job_clear_progress(struct jr_coordinator *co, struct cmd_job *job);
 
 /* The external lists: a job on none, ready by priority, or running. */
 void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t list);

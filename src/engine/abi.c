@@ -46,7 +46,7 @@ PIN_RESERVED(jr_job_restore, 144);
 PIN_SIZE(jr_queue_info, 128);
 PIN_RESERVED(jr_queue_info, 68);
 PIN_SIZE(jr_exec_info, 1024);
-PIN_RESERVED(jr_exec_info, 872);
+PIN_RESERVED(jr_exec_info, 880);
 /* Arrays whose length is a constant of the header. */
 _Static_assert(JR_PRIORITY_LEVELS == 8 && JR_WAIT_BUCKETS == 26 && JR_NAME_MAX == 256,
 	       "array lengths in public structs are part of the ABI");

@@ -580,6 +580,7 @@ int jr_exec_spawn(const struct jr_exec_spec *s, struct jr_child *out)
 	out->pid = pid;
 	out->pidfd = pidfd;
 	out->progress_fd = pipefd[0];
+	out->progress = JR_PROGRESS_PARSE_NEW;
 	return 0;
 }
 
@@ -665,20 +666,10 @@ void jr_exec_close(struct jr_child *c)
 
 int jr_exec_read_progress(struct jr_child *c)
 {
-	char buf[512];
-	int last = -1;
-	ssize_t n;
+	bool eof;
 
-	while (c->progress_fd >= 0 && (n = read(c->progress_fd, buf, sizeof(buf) - 1)) > 0) {
-		char *save = NULL;
-		buf[n] = '\0';
-		for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			int pct;
-			if (sscanf(line, "progress %d", &pct) == 1 && pct >= 0 && pct <= 100)
-				last = pct;
-		}
-	}
-	return last;
+	jr_progress_read(c->progress_fd, &c->progress, JR_PROGRESS_READ_MAX, &eof);
+	return c->progress.last;
 }
 
 /* --- process identity ---------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "base/exitstatus.h"
+#include "exec/progress.h"
 #include "jobring.h"
 
 /* The fd number, in the child, of the progress pipe ("progress 42\n"). */
@@ -61,9 +62,14 @@ struct jr_child {
 	pid_t pid;		/* also its session and process group id */
 	int pidfd;		/* readable when the child has exited */
 	int progress_fd;	/* read end of the progress pipe, non-blocking */
+	struct jr_progress_parse progress;	/* what was read of it so far */
 };
 
-#define JR_CHILD_NONE ((struct jr_child){ .pid = 0, .pidfd = -1, .progress_fd = -1 })
+#define JR_CHILD_NONE ((struct jr_child){ .pid = 0, .pidfd = -1, .progress_fd = -1, \
+					  .progress = JR_PROGRESS_PARSE_NEW })
+/* A process known by its pid (and pidfd), without a progress pipe. */
+#define JR_CHILD_OF(p, fd) ((struct jr_child){ .pid = (p), .pidfd = (fd), .progress_fd = -1, \
+					       .progress = JR_PROGRESS_PARSE_NEW })
 
 /* Start a child. 0 and *out, or -errno (-ENOENT: no such program; the
  * errno of whatever step failed before exec). The caller owns out->pidfd
@@ -98,8 +104,10 @@ int jr_exec_signal_group(const struct jr_child *c, int sig);
 /* Close the child's descriptors (after reaping). */
 void jr_exec_close(struct jr_child *c);
 
-/* Read what the progress pipe holds; returns the last percentage seen
- * (0-100), or -1 if none. Malformed lines are ignored. */
+/* Read what the progress pipe holds (JR_PROGRESS_READ_MAX bytes at most)
+ * into c->progress; returns the last percentage seen so far, this read's
+ * or an earlier one's (0-100), or -1 if none. Malformed lines are
+ * ignored (progress.h). */
 int jr_exec_read_progress(struct jr_child *c);
 
 /* --- telling a process apart from a later one with the same pid -------------------- */

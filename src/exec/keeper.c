@@ -14,17 +14,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -38,6 +34,7 @@
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
+#include "exec/keeperprogress.h"
 #include "exec/outdir.h"
 
 #define BUCKETS 4096u
@@ -55,6 +52,7 @@ struct kjob {
 	pid_t pid;
 	uint64_t start_ticks, start_ns;
 	struct jr_child child;
+	struct kp_watch progress;	/* its progress pipe, while it runs */
 	struct jr_cgroup_job cgroup;
 	uint8_t *alloc;
 	uint32_t alloc_len;
@@ -70,6 +68,7 @@ struct keeper {
 	struct jr_cgroups cg;
 	int epfd, listen_fd, conn_fd, done_fd, timer_fd, dir_fd;
 	struct kp_buf in, out;
+	struct kp_progress progress;
 	struct kjob *table[BUCKETS];
 	uint32_t count;
 	pthread_t *threads;
@@ -86,18 +85,7 @@ struct keeper {
 	char sock_path[300];
 };
 
-static void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void klog(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "jobring-keeper[%d]: ", (int)getpid());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define klog jr_keeper_log
 
 /* --- the table ------------------------------------------------------------------------------ */
 
@@ -177,7 +165,8 @@ static void send_live(struct keeper *k, const struct kjob *j)
 	struct kp_live l = { .job_id = j->job_id, .start_ns = j->start_ns,
 			     .start_ticks = j->start_ticks, .attempt = j->attempt,
 			     .pid = j->pid, .cgroup_slot = j->cgroup.slot,
-			     .flags = j->orphan ? KP_LIVE_ORPHAN : 0, .alloc_len = j->alloc_len };
+			     .flags = j->orphan ? KP_LIVE_ORPHAN : 0, .alloc_len = j->alloc_len,
+			     .progress1 = (uint32_t)(j->child.progress.last + 1) };
 	size_t at;
 
 	if (k->conn_fd < 0 || jr_kp_begin(&k->out, KP_LIVE, &at) < 0 ||
@@ -228,6 +217,7 @@ static void close_child(struct keeper *k, struct kjob *j)
 {
 	if (j->child.pidfd >= 0)
 		unwatch(k, j->child.pidfd);
+	jr_kpp_stop(&k->progress, &j->progress);
 	jr_exec_close(&j->child);
 }
 
@@ -296,7 +286,7 @@ static void reap(struct keeper *k, struct kjob *j)
 		lost(j);
 	} else {
 		jr_kp_exited_set_status(&j->exit, &res);
-		j->exit.progress = jr_exec_read_progress(&j->child);
+		j->exit.progress = jr_kpp_stop(&k->progress, &j->progress);
 	}
 	j->exit.end_ns = jr_now_realtime_ns();
 	close_child(k, j);
@@ -319,34 +309,16 @@ static void cgroup_changed(struct keeper *k, struct kjob *j)
 
 /* --- spawning ------------------------------------------------------------------------------ */
 
-/* The SPAWN names the output files by path, in one directory: that
- * directory is opened and checked (outdir.h) for this spawn, and the files
- * are created in it by name, so that no later component is walked. */
+/* The SPAWN names the output files by path, in one directory: opened
+ * and checked for this spawn (jr_outdir_open_pair). */
 static int output_dir(struct kp_spawn_view *v, struct jr_exec_spec *s)
 {
-	const char *slash = strrchr(v->out, '/'), *eslash = strrchr(v->err, '/');
-	char dir[512];
-	int rc;
+	int rc = jr_outdir_open_pair(v->out, v->err, &s->stdout_path, &s->stderr_path,
+				     &s->output_dir_fd);
 
-	s->stdout_path = v->out;
-	s->stderr_path = v->err;
-	s->output_dir_fd = -1;
-	if (!slash || !eslash || slash - v->out != eslash - v->err ||
-	    memcmp(v->out, v->err, (size_t)(slash - v->out)) != 0)
-		return 0;	/* not in one directory: paths as given */
-	if ((size_t)(slash - v->out) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, v->out, (size_t)(slash - v->out));
-	dir[slash - v->out] = '\0';
-	rc = jr_outdir_open(*dir ? dir : "/", /* create */ false, 0, &s->output_dir_fd);
-	if (rc < 0) {
-		klog("output directory %s: %s", dir, jr_outdir_strerror(rc));
-		s->output_dir_fd = -1;
-		return rc;
-	}
-	s->stdout_path = slash + 1;
-	s->stderr_path = eslash + 1;
-	return 0;
+	if (rc < 0)
+		klog("output directory of %s: %s", v->out, jr_outdir_strerror(rc));
+	return rc;
 }
 
 static void spawn_one(struct keeper *k, struct kjob *j)
@@ -451,6 +423,7 @@ static void spawns_done(struct keeper *k)
 		}
 		j->state = KJ_RUNNING;
 		watch(k, j->child.pidfd, EPOLLIN, j);
+		jr_kpp_watch(&k->progress, &j->progress, &j->child, j->job_id, j->attempt);
 		struct kp_started st = { .job_id = j->job_id, .start_ticks = j->start_ticks,
 					 .attempt = j->attempt, .pid = j->pid,
 					 .cgroup_slot = j->cgroup.slot };
@@ -539,7 +512,7 @@ static void adopt_watch(struct keeper *k, struct kjob *j, const struct kp_adopt 
 		pidfd = -1;
 	}
 	if (pidfd >= 0) {
-		j->child = (struct jr_child){ .pid = a->pid, .pidfd = pidfd, .progress_fd = -1 };
+		j->child = JR_CHILD_OF(a->pid, pidfd);
 		j->pid = a->pid;
 		watch(k, pidfd, EPOLLIN, j);
 	} else if (j->cgroup.fd >= 0) {
@@ -712,43 +685,13 @@ static int listen_socket(struct keeper *k)
 	return 0;
 }
 
-/* One keeper per state directory. The last one may still be on its way
- * out (it unlinks its socket before it lets go of the lock). */
-static int take_lock(struct keeper *k)
-{
-	int fd = openat(k->dir_fd, "keeper.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return -errno;
-	for (int i = 0; i < 100; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		jr_sleep_ns(50 * JR_NS_PER_MS);
-	}
-	close(fd);
-	return -EBUSY;
-}
-
-static void write_pid(struct keeper *k)
-{
-	char text[32];
-	int fd = openat(k->dir_fd, "keeper.pid",
-			 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return;
-	snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	if (write(fd, text, strlen(text)) < 0)
-		klog("cannot write keeper.pid: %s", strerror(errno));
-	close(fd);
-}
-
 static int setup(struct keeper *k)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
 
-	k->conn_fd = k->listen_fd = -1;
+	k->conn_fd = k->listen_fd = k->progress.timer_fd = -1;
 	k->started = time(NULL);
 	jr_mutex_init(&k->lock, JR_LOCK_KEEPER);
 	pthread_cond_init(&k->cv, NULL);
@@ -761,6 +704,9 @@ static int setup(struct keeper *k)
 	timerfd_settime(k->timer_fd, 0, &its, NULL);
 	watch(k, k->done_fd, EPOLLIN, &k->done_fd);
 	watch(k, k->timer_fd, EPOLLIN, &k->timer_fd);
+	rc = jr_kpp_init(&k->progress, k->epfd, &k->progress.timer_fd);
+	if (rc < 0)
+		return rc;
 	jr_cgroups_open(&k->cg, k->o.cgroup_name ? k->o.cgroup_name : "keeper", k->o.cgroup,
 			k->o.no_cgroups ? JR_CGROUPS_DISABLE : 0);
 	k->cg.idle_max = 2 * (uint32_t)(cpus > 0 ? cpus : 1) + 16;
@@ -838,6 +784,10 @@ static void dispatch(struct keeper *k, void *ptr, uint32_t events)
 		conn_read(k);
 	} else if (ptr == &k->done_fd) {
 		spawns_done(k);
+	} else if (ptr == &k->progress.timer_fd) {
+		jr_kpp_tick(&k->progress, k->conn_fd >= 0 ? &k->out : NULL);
+	} else if (jr_kpp_untag(ptr)) {
+		jr_kpp_ready(&k->progress, jr_kpp_untag(ptr));
 	} else if (ptr == &k->timer_fd) {
 		if (read(k->timer_fd, &v, sizeof(v)) < 0)
 			(void)0;
@@ -888,6 +838,7 @@ static void teardown(struct keeper *k)
 	if (k->dir_fd >= 0)
 		unlinkat(k->dir_fd, "keeper.pid", 0);
 	jr_cgroups_close(&k->cg, /* remove */ true);
+	jr_kpp_close(&k->progress);
 	jr_kp_buf_free(&k->in);
 	jr_kp_buf_free(&k->out);
 }
@@ -901,7 +852,7 @@ int jr_keeper_run(const struct jr_keeper_opts *o)
 		return 1;
 	k->o = *o;
 	rc = setup(k);
-	lock_fd = rc == 0 ? take_lock(k) : rc;
+	lock_fd = rc == 0 ? jr_keeper_lock(k->dir_fd) : rc;
 	if (lock_fd < 0 || (rc = listen_socket(k)) < 0) {
 		klog("cannot start in %s: %s", o->state_dir, strerror(lock_fd < 0 ? -lock_fd : -rc));
 		if (o->ready_fd >= 0)
@@ -910,7 +861,7 @@ int jr_keeper_run(const struct jr_keeper_opts *o)
 		free(k);
 		return 1;
 	}
-	write_pid(k);
+	jr_keeper_write_pid(k->dir_fd);
 	if (k->cg.mode != JR_CGROUP_V2)
 		klog("%s", k->cg.note);
 	if (o->ready_fd >= 0) {
@@ -923,71 +874,4 @@ int jr_keeper_run(const struct jr_keeper_opts *o)
 	close(lock_fd);
 	free(k);
 	return 0;
-}
-
-/* --- jobringd --keeper ---------------------------------------------------------------------- */
-
-static int parse(int argc, char **argv, struct jr_keeper_opts *o)
-{
-	static const struct option opts[] = {
-		{ "keeper", 0, NULL, 'k' }, { "state-dir", 1, NULL, 's' },
-		{ "cgroup", 1, NULL, 'c' }, { "cgroup-name", 1, NULL, 'n' },
-		{ "no-cgroups", 0, NULL, 'N' }, { "spawn-threads", 1, NULL, 't' },
-		{ "job-fd-limit", 1, NULL, 'f' }, { NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->ready_fd = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': break;
-		case 's': o->state_dir = optarg; break;
-		case 'c': o->cgroup = optarg; break;
-		case 'n': o->cgroup_name = optarg; break;
-		case 'N': o->no_cgroups = true; break;
-		case 't': o->spawn_threads = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'f': jr_exec_set_job_fd_limit(strtoul(optarg, NULL, 10)); break;
-		default: return -1;
-		}
-	}
-	return o->state_dir ? 0 : -1;
-}
-
-int jr_keeper_main(int argc, char **argv)
-{
-	struct jr_keeper_opts o;
-	int ready[2], devnull;
-	char byte;
-	pid_t pid;
-
-	if (parse(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: jobringd --keeper --state-dir DIR [--cgroup PATH | "
-				"--no-cgroups] [--cgroup-name NAME] [--spawn-threads N] "
-				"[--job-fd-limit N]\n");
-		return 2;
-	}
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return 1;
-	pid = fork();	/* the parent returns once the keeper listens */
-	if (pid < 0)
-		return 1;
-	if (pid > 0) {
-		close(ready[1]);
-		return read(ready[0], &byte, 1) == 1 ? 0 : 1;
-	}
-	close(ready[0]);
-	setsid();	/* no terminal's signals, no daemon's process group */
-	prctl(PR_SET_NAME, "jobring-keeper");
-	jr_exec_raise_fd_limit();	/* descriptors per running job */
-	signal(SIGPIPE, SIG_IGN);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		close(devnull);
-	}
-	o.ready_fd = ready[1];
-	_exit(jr_keeper_run(&o));
 }

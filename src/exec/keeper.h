@@ -27,7 +27,9 @@
  *   SIGNAL (job, attempt, signal)       EXITED (status, rusage, end time;
  *   ADOPT (a process the journal          LOST: no status could be had)
  *     knows of, the keeper does not)
- *   ACK (jobs whose end is on disk)
+ *   ACK (jobs whose end is on disk)     PROGRESS (running jobs' progress
+ *                                         that changed, at most one frame
+ *                                         per 100 ms: keeperprogress.h)
  */
 #ifndef JR_KEEPER_H
 #define JR_KEEPER_H
@@ -54,6 +56,7 @@ enum jr_keeper_type {
 	KP_STARTED = 19,
 	KP_SPAWN_FAILED = 20,
 	KP_EXITED = 21,
+	KP_PROGRESS = 22,
 };
 
 struct kp_header {
@@ -134,7 +137,7 @@ struct kp_live {
 	uint32_t cgroup_slot;
 	uint32_t flags;		/* KP_LIVE_* */
 	uint32_t alloc_len;
-	uint32_t zero;
+	uint32_t progress1;	/* its progress + 1; 0: none (and older keepers) */
 };
 
 struct kp_started {
@@ -151,6 +154,14 @@ struct kp_spawn_failed {
 	uint32_t attempt;
 	int32_t err;		/* JR_SPAWN_ERROR(step, errno); older keepers: errno */
 };
+
+/* A PROGRESS frame is an array of these: a running job's latest value. */
+struct kp_progress_entry {
+	uint64_t job_id;
+	uint32_t attempt;
+	int32_t progress;	/* 0-100 */
+};
+_Static_assert(sizeof(struct kp_progress_entry) == 16, "kp_progress_entry");
 
 #define KP_EXIT_LOST 1u		/* it ended, but not as the keeper's child */
 
@@ -248,6 +259,13 @@ int jr_keeper_run(const struct jr_keeper_opts *o);
 /* jobringd's `--keeper` mode: parse argv, detach (a new session, the
  * parent returns once the keeper listens), run. */
 int jr_keeper_main(int argc, char **argv);
+
+/* Within the keeper (keepermain.c): take <dir>/keeper.lock (one keeper
+ * per state directory; waits up to 5 s for a leaving one), returning its
+ * fd or -errno; write keeper.pid; log a line to stderr. */
+int jr_keeper_lock(int dir_fd);
+void jr_keeper_write_pid(int dir_fd);
+void jr_keeper_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The socket's path for a state directory. */
 void jr_keeper_socket_path(const char *state_dir, char *out, size_t size);

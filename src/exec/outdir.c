@@ -160,3 +160,30 @@ int jr_outdir_space(int dirfd, uint64_t *free_bytes, uint64_t *total_bytes)
 	*total_bytes = (uint64_t)v.f_blocks * v.f_frsize;
 	return 0;
 }
+
+int jr_outdir_open_pair(const char *out, const char *err, const char **out_name,
+			const char **err_name, int *dir_fd)
+{
+	const char *slash = strrchr(out, '/'), *eslash = strrchr(err, '/');
+	char dir[512];
+	int rc;
+
+	*out_name = out;
+	*err_name = err;
+	*dir_fd = -1;
+	if (!slash || !eslash || slash - out != eslash - err ||
+	    memcmp(out, err, (size_t)(slash - out)) != 0)
+		return 0;	/* not in one directory: paths as given */
+	if ((size_t)(slash - out) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, out, (size_t)(slash - out));
+	dir[slash - out] = '\0';
+	rc = jr_outdir_open(*dir ? dir : "/", /* create */ false, 0, dir_fd);
+	if (rc < 0) {
+		*dir_fd = -1;
+		return rc;
+	}
+	*out_name = slash + 1;
+	*err_name = eslash + 1;
+	return 0;
+}

@@ -24,6 +24,15 @@ enum jr_outdir_file { JR_OUT_STDOUT, JR_OUT_STDERR, JR_OUT_TRUNCATED };
  * -EACCES (writable by group or others), or the failing call's. Thread-safe. */
 int jr_outdir_open(const char *dir, bool create, mode_t mode, int *fd);
 
+/* Two output files named by path: when both are in one directory, that
+ * directory is opened (jr_outdir_open, not created) into *dir_fd and
+ * *out_name, *err_name point at the files' names in out and err, so that
+ * they are created by name in it and no later component is walked; else
+ * *dir_fd is -1 and the names are the paths as given. 0, or
+ * jr_outdir_open's error (*dir_fd -1). */
+int jr_outdir_open_pair(const char *out, const char *err, const char **out_name,
+			const char **err_name, int *dir_fd);
+
 /* What jr_outdir_open's errors mean, for a message ("owned by another
  * user"). Never NULL. */
 const char *jr_outdir_strerror(int err);

@@ -29,6 +29,7 @@ static void exec_json(struct api *a, cJSON *o)
 	k = cJSON_AddObjectToObject(o, "keeper");
 	cJSON_AddNumberToObject(k, "pid", x.keeper_pid);
 	cJSON_AddNumberToObject(k, "restarts", (double)x.keeper_restarts);
+	cJSON_AddNumberToObject(k, "progress_frames", (double)x.progress_frames);
 	cJSON_AddNumberToObject(k, "adopted", (double)x.adopted);
 	cJSON_AddNumberToObject(k, "ended_while_away", (double)x.ended_while_away);
 	cJSON_AddNumberToObject(k, "lost", (double)x.lost);

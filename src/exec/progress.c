@@ -1,0 +1,97 @@
+/*
+ * progress.c - progress lines parsed as they arrive. See progress.h.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "exec/progress.h"
+
+#define WORD "progress"
+#define WORD_LEN 8
+#define VALUE_MAX 1000		/* saturates here; clamped to 100 at the newline */
+
+/* state 0..WORD_LEN-1: so many letters of WORD matched; then: */
+enum {
+	P_BLANKS = WORD_LEN,	/* after the word: blanks, a sign or the first digit */
+	P_PLUS,			/* '+': a digit must follow */
+	P_MINUS,		/* '-': likewise; the value is then 0 */
+	P_DIGITS,		/* in the number */
+	P_NEGATIVE,		/* in a negative number */
+	P_TAIL,			/* after the number: the rest of the line ignored */
+	P_SKIP,			/* not a progress line: up to the newline ignored */
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static void line_end(struct jr_progress_parse *p)
+{
+	if (p->state == P_DIGITS || p->state == P_NEGATIVE || p->state == P_TAIL)
+		p->last = (int8_t)(p->value > 100 ? 100 : p->value);
+	p->state = 0;
+	p->value = 0;
+}
+
+static void add_digit(struct jr_progress_parse *p, char c)
+{
+	if (p->value < VALUE_MAX)
+		p->value = (uint16_t)(p->value * 10 + (c - '0'));
+}
+
+static void after_word(struct jr_progress_parse *p, char c)
+{
+	if (is_digit(c)) {
+		p->state = P_DIGITS;
+		add_digit(p, c);
+	} else if (c == '-' || c == '+') {
+		p->state = c == '-' ? P_MINUS : P_PLUS;
+	} else if (c != ' ' && c != '\t') {
+		p->state = P_SKIP;
+	}
+}
+
+static void feed_byte(struct jr_progress_parse *p, char c)
+{
+	if (c == '\n') {
+		line_end(p);
+		return;
+	}
+	switch (p->state) {
+	case P_BLANKS: after_word(p, c); break;
+	case P_PLUS: if (is_digit(c)) after_word(p, c); else p->state = P_SKIP; break;
+	case P_MINUS: p->state = is_digit(c) ? P_NEGATIVE : P_SKIP; break;
+	case P_DIGITS: if (is_digit(c)) add_digit(p, c); else p->state = P_TAIL; break;
+	case P_NEGATIVE: if (!is_digit(c)) p->state = P_TAIL; break;
+	case P_TAIL: case P_SKIP: break;
+	default: p->state = c == WORD[p->state] ? p->state + 1 : P_SKIP;
+	}
+}
+
+void jr_progress_feed(struct jr_progress_parse *p, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		feed_byte(p, buf[i]);
+}
+
+size_t jr_progress_read(int fd, struct jr_progress_parse *p, size_t max_bytes, bool *eof)
+{
+	char buf[4096];
+	size_t total = 0;
+
+	*eof = false;
+	while (fd >= 0 && total < max_bytes) {
+		size_t want = max_bytes - total < sizeof(buf) ? max_bytes - total : sizeof(buf);
+		ssize_t n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*eof = n == 0 || errno != EAGAIN;
+			break;
+		}
+		jr_progress_feed(p, buf, (size_t)n);
+		total += (size_t)n;
+	}
+	return total;
+}
