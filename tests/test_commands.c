@@ -90,6 +90,64 @@ static void test_output_env_progress(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* Progress is read as the job writes it: each value shows while it still
+ * runs (runner threads poll the pipe; inline spawns read it in the
+ * coordinator's epoll loop). */
+static bool progress_reaches(struct jr_engine *e, jr_job_id id, int want, int ms)
+{
+	struct jr_job_info info;
+
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (jr_job_get(e, id, &info) == 0 && info.progress == want)
+			return info.state == JR_JOB_RUNNING;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void test_progress_live(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_job_info info;
+	jr_job_id id = submit_sh(e, "for p in 10 50 90; do echo progress $p >&3; sleep 0.6; done",
+				 NULL);
+
+	assert_true(progress_reaches(e, id, 10, 5000));
+	assert_true(progress_reaches(e, id, 50, 3000));
+	assert_true(progress_reaches(e, id, 90, 3000));
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(info.progress, 90);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+/* A job that floods its pipe for a second (and writes garbage and values
+ * out of range): the engine keeps answering, the values stay within
+ * 0..100, and the last line counts once the job ends. */
+static void test_progress_flood(void **state)
+{
+	(void)state;
+	struct jr_engine *e = cmd_engine();
+	struct jr_job_info info;
+	double worst_s = 0;
+	jr_job_id id = submit_sh(e, "printf 'progress 250\nprogress -3\nprogress\nx\n' >&3; "
+				    "timeout 1 yes 'progress 37' >&3; echo progress 64 >&3", NULL);
+
+	do {
+		double t0 = jrt_now_s();
+		assert_int_equal(jr_job_get(e, id, &info), 0);
+		double took = jrt_now_s() - t0;
+		worst_s = took > worst_s ? took : worst_s;
+		assert_true(info.progress >= -1 && info.progress <= 100);
+		usleep(5000);
+	} while (info.state != JR_JOB_SUCCEEDED && info.state != JR_JOB_FAILED);
+	assert_true(worst_s < 0.5);	/* generous: two busy cores may be all there is */
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.progress, 64);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 /* shared_env goes beneath each job's env (its own name wins) and above
  * the engine's environment; the jobs of a batch that share the pointer
  * each get it, also after the caller's array is gone. */
@@ -423,6 +481,8 @@ int main(void)
 	int failed;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_env_progress),
+		cmocka_unit_test(test_progress_live),
+		cmocka_unit_test(test_progress_flood),
 		cmocka_unit_test(test_shared_env),
 		cmocka_unit_test(test_exit_code_and_missing_program),
 		cmocka_unit_test(test_time_limit_term_then_kill),

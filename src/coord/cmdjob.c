@@ -14,6 +14,7 @@
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
 #include "coord/keeperlink.h"
+#include "coord/progresspipe.h"
 #include "exec/outdir.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
@@ -224,8 +225,10 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->runner_count == 0 && job->child.pidfd >= 0)	/* not runners, not the keeper */
+	if (co->runner_count == 0 && job->child.pidfd >= 0) {	/* not runners, not the keeper */
 		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
+		jr_coord_progress_watch(co, job);
+	}
 	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->reaped = false;
 	job->timed_out = false;
@@ -312,12 +315,14 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 {
 	if (job->ext_list != EXT_NONE)
 		jr_ext_unlink(co, job);
-	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->child));
 	/* Out of the epoll set before the close: a child a runner clones now
 	 * holds a copy of the pidfd until it execs, and epoll keeps watching
 	 * a file until its last descriptor is closed. */
-	if (co->runner_count == 0 && job->child.pidfd >= 0)
+	if (co->runner_count == 0 && job->child.pidfd >= 0) {
 		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
+		jr_coord_progress_unwatch(co, job);
+	}
+	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->child));
 	jr_exec_close(&job->child);
 	jr_cgroup_job_close(&job->cgroup);
 	jr_coord_running_remove(co, job);

@@ -25,6 +25,7 @@
 #include "coord/keeperlink.h"
 #include "coord/loop.h"
 #include "coord/pass.h"
+#include "coord/progresspipe.h"
 #include "coord/runners.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
@@ -325,6 +326,8 @@ static void wait_events(struct jr_coordinator *co)
 		} else if (p == &co->evfd || p == &co->tfd) {
 			if (read(p == &co->evfd ? co->evfd : co->tfd, &drain, sizeof(drain)) < 0)
 				continue;
+		} else if (jr_coord_progress_untag(p)) {
+			jr_coord_progress_ready(co, jr_coord_progress_untag(p), now);
 		} else {
 			reap(co, p, now);
 		}
@@ -370,6 +373,7 @@ static bool turn(struct jr_coordinator *co)
 	if (stopping && !co->detach)
 		jr_ext_end_all(co, now);
 	check_deadlines(co, now);
+	jr_coord_progress_resume(co, now);
 	jr_coord_output_check(co, now);
 	if (!cancel_all && !co->restoring && !jr_coord_paused(co))
 		jr_sched_pass(&co->sched, now);

@@ -40,6 +40,8 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 		if (job->kill_at_ns && job->kill_at_ns < t)
 			t = job->kill_at_ns;
 	}
+	if (co->progress_paused && co->progress_resume_ns < t)
+		t = co->progress_resume_ns;
 	return t;
 }
 

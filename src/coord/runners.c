@@ -1,7 +1,7 @@
 /*
  * runners.c - runner threads: each starts a child from the spawn queue,
- * waits for it, ends its job under state_lock and runs the pass itself.
- * See runners.h.
+ * waits for it (reading its progress pipe meanwhile), ends its job under
+ * state_lock and runs the pass itself. See runners.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -33,12 +33,22 @@ void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
 	jr_mutex_unlock(&co->lock);
 }
 
+/* Its progress as it writes it: this thread is the slot's only writer
+ * of it while the job runs. */
+static void runner_progress(void *ctx, int pct)
+{
+	struct cmd_job *job = ctx;
+
+	jr_cmd_job_set_progress(job->co, job, pct);
+}
+
 static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_exit_status res;
 	uint64_t now;
 	bool poke_coordinator;
 
+	jr_progress_wait_exit(&job->child, runner_progress, job);	/* then reaped at once */
 	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
 				  jr_exec_wait(&job->child, &res)) < 0)
 		memset(&res, 0, sizeof(res));

@@ -102,6 +102,7 @@ struct cmd_job {
 	bool external;
 	bool worker_lost;	/* its worker went away: the attempt failed */
 	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
 	char *ext_caps;		/* labels the worker must have; NULL: none */
 	struct cmd_job *ext_prev, *ext_next;
 };
@@ -209,6 +210,10 @@ struct jr_coordinator {
 	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
 	uint64_t kill_grace_ns;
 	uint64_t armed_ns;		/* the coordinator's timer; NEVER: none */
+	/* Inline spawns' flooded progress pipes, read again at resume_ns
+	 * (progresspipe.c). */
+	uint32_t progress_paused;
+	uint64_t progress_resume_ns;
 	uint32_t gpus_per_node;
 	uint64_t rng;
 	char **base_env;

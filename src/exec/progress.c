@@ -2,8 +2,11 @@
  * progress.c - progress lines parsed as they arrive. See progress.h.
  */
 #include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include "base/common.h"
+#include "exec/executor.h"
 #include "exec/progress.h"
 
 #define WORD "progress"
@@ -94,4 +97,74 @@ size_t jr_progress_read(int fd, struct jr_progress_parse *p, size_t max_bytes, b
 		total += (size_t)n;
 	}
 	return total;
+}
+
+/* --- a child waited for -------------------------------------------------------------------- */
+
+struct waiting {
+	struct jr_child *c;
+	void (*report)(void *ctx, int pct);
+	void *ctx;
+	int8_t reported;
+	bool pipe_open;
+	uint64_t next_ms;	/* the earliest next report, and read of a flooded pipe */
+	bool flooded;
+};
+
+static void report_due(struct waiting *w, uint64_t now_ms)
+{
+	if (w->c->progress.last == w->reported || now_ms < w->next_ms)
+		return;
+	w->report(w->ctx, w->c->progress.last);
+	w->reported = w->c->progress.last;
+	w->next_ms = now_ms + JR_PROGRESS_REPORT_MS;
+}
+
+static void read_pipe(struct waiting *w, uint64_t now_ms)
+{
+	bool eof;
+	size_t n = jr_progress_read(w->c->progress_fd, &w->c->progress, JR_PROGRESS_READ_MAX, &eof);
+
+	if (eof)
+		w->pipe_open = false;
+	else if (n == JR_PROGRESS_READ_MAX)
+		w->flooded = true;
+	report_due(w, now_ms);
+	if (w->flooded && w->next_ms <= now_ms)
+		w->next_ms = now_ms + JR_PROGRESS_REPORT_MS;
+}
+
+/* How long poll may sleep: until a report is due, or for ever. */
+static int poll_timeout(const struct waiting *w, uint64_t now_ms)
+{
+	bool pending = w->c->progress.last != w->reported || w->flooded;
+
+	if (!pending)
+		return -1;
+	return w->next_ms > now_ms ? (int)(w->next_ms - now_ms) : 0;
+}
+
+int jr_progress_wait_exit(struct jr_child *c, void (*report)(void *ctx, int pct), void *ctx)
+{
+	struct waiting w = { c, report, ctx, c->progress.last, c->progress_fd >= 0, 0, false };
+
+	for (;;) {
+		uint64_t now_ms = jr_now_monotonic_ms();
+		struct pollfd fds[2] = { { c->pidfd, POLLIN, 0 }, { c->progress_fd, POLLIN, 0 } };
+		bool watch_pipe = w.pipe_open && !w.flooded;
+		int n = poll(fds, watch_pipe ? 2 : 1, poll_timeout(&w, now_ms));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		now_ms = jr_now_monotonic_ms();
+		if (w.flooded && now_ms >= w.next_ms)
+			w.flooded = false;
+		if (n > 0 && watch_pipe && fds[1].revents)
+			read_pipe(&w, now_ms);
+		report_due(&w, now_ms);
+		if (n > 0 && fds[0].revents)
+			break;
+	}
+	w.next_ms = 0;
+	report_due(&w, 0);	/* what came last, whatever the rate */
+	return 0;
 }
