@@ -559,6 +559,13 @@ int jr_external_claim_owned(struct jr_engine *e, uint32_t worker_id,
 int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
 			 int exit_code, int lost);
 
+/* An external execution's progress (0-100), as its worker reports it:
+ * shown in jr_job_info.progress while it runs (and after, until another
+ * attempt starts). execution_id must be the job's current one. Errors:
+ * -EINVAL (percent outside 0..100), -ESTALE (unknown job or not its
+ * current execution), -EALREADY (not running). Thread-safe. (0.4) */
+int jr_external_progress(struct jr_engine *e, uint64_t execution_id, int percent);
+
 /* Report a function job's progress (0-100) from inside the job. */
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
 

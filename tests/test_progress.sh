@@ -35,9 +35,114 @@ live_steps() {	# live_steps LABEL: the three values seen while it runs
 }
 status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
 
+health_ms() {	# the time /health takes to answer, in ms
+	curl -s -o /dev/null -w '%{time_total}' --unix-socket "$sock" http://x/health |
+		awk '{ printf "%d", $1 * 1000 }'
+}
+frames() { req GET /health; field progress_frames; }
+
 # --- with the keeper -------------------------------------------------------------------------
 start_daemon
 live_steps keeper
+
+# A job that floods its pipe for 2 s with ever-changing values (and
+# garbage): the daemon answers quickly throughout, the keeper sends at most
+# one PROGRESS frame per 100 ms, and the job's last line counts.
+before=$(frames)
+cat >"$tmp/flood.sh" <<'FLOOD'
+printf 'progress 250\nxx\nprogress -4\n' >&$JOBRING_PROGRESS_FD
+# The pipe never blocks the job: a write that finds it full fails (EAGAIN).
+timeout 2 sh -c 'i=0; while :; do echo "progress $((i % 100))"; i=$((i + 1)); done' \
+	>&$JOBRING_PROGRESS_FD 2>/dev/null
+echo progress 64 >&$JOBRING_PROGRESS_FD
+FLOOD
+req POST /jobs "{\"command\":[\"sh\",\"$tmp/flood.sh\"]}"
+flood=$(field job_id)
+check "flood: running" wait_until 20 status_is "$flood" running
+t0=$SECONDS worst=0 bad_values=0
+while [ $((SECONDS - t0)) -lt 2 ]; do
+	ms=$(health_ms)
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	req GET "/jobs/$flood"
+	p=$(field progress)
+	{ [ "$p" -ge -1 ] && [ "$p" -le 100 ]; } || bad_values=$((bad_values + 1))
+done
+check "flood: /health answered within 500 ms throughout (worst $worst ms)" [ "$worst" -lt 500 ]
+check "flood: progress stayed within 0..100" [ "$bad_values" = 0 ]
+check "flood: the job ends" wait_until 20 status_is "$flood" succeeded
+check "flood: its last line counts (64)" progress_is "$flood" 64
+after=$(frames)
+elapsed=$((SECONDS - t0 + 2))
+check "flood: PROGRESS frames bounded ($((after - before)) in ~${elapsed} s)" \
+	[ $((after - before)) -le $((elapsed * 10 + 5)) ]
+check "flood: ... and it did report while running" [ $((after - before)) -ge 3 ]
+stop_daemon
+
+# --- without the keeper (runner threads) ----------------------------------------------------------
+start_daemon --no-keeper
+live_steps no-keeper
+stop_daemon
+
+# --- external workers -----------------------------------------------------------------------------
+start_daemon
+req POST /workers/register '{"name":"ext"}'
+w=$(field worker_id)
+req POST /workers/register '{"name":"other"}'
+w2=$(field worker_id)
+req POST /jobs '{"executor":"external"}'
+job=$(field job_id)
+req POST "/workers/$w/claim?wait=2"
+ex=$(field execution_id)
+lease=$(field lease)
+check "external: claimed" [ -n "$ex" ] && [ -n "$lease" ]
+req GET "/jobs/$job"
+check "external: no progress before a report" [ "$(field progress)" = -1 ]
+req POST "/executions/$ex/progress" "{\"lease\":\"$lease\",\"progress\":30}"
+check "external: report 200" [ "$code" = 200 ]
+check "external: the answer is the execution, progress 30" [ "$(field progress)" = 30 ]
+check "external: GET /jobs/{id} shows 30" progress_is "$job" 30
+req GET "/executions/$ex"
+check "external: GET /executions/{id} shows 30" [ "$(field progress)" = 30 ]
+req POST "/executions/$ex/progress" '{"progress":40}'
+check "external: without the lease 403 invalid_lease" [ "$code" = 403 ] && grep -q invalid_lease <<<"$body"
+req POST "/executions/$ex/progress" '{"lease":"00","progress":40}'
+check "external: a wrong lease 403" [ "$code" = 403 ]
+for bad in 101 -1 50.5; do
+	req POST "/executions/$ex/progress" "{\"lease\":\"$lease\",\"progress\":$bad}"
+	check "external: progress $bad 422 invalid_value" [ "$code" = 422 ] && grep -q invalid_value <<<"$body"
+done
+req POST "/executions/$ex/progress" "{\"lease\":\"$lease\",\"progress\":\"half\"}"
+check "external: progress as a string 400" [ "$code" = 400 ]
+req POST "/executions/$ex/progress" "{\"lease\":\"$lease\""
+check "external: broken JSON 400" [ "$code" = 400 ]
+check "external: ... none of them changed it" progress_is "$job" 30
+req POST "/executions/ffffffffffffffff/progress" "{\"lease\":\"$lease\",\"progress\":1}"
+check "external: unknown execution 404" [ "$code" = 404 ]
+req POST "/workers/$w/heartbeat" "{\"progress\":{\"$ex\":55}}"
+check "external: heartbeat with progress 200" [ "$code" = 200 ]
+check "external: ... applied to 1" [ "$(field progress_applied)" = 1 ]
+check "external: GET /jobs/{id} shows 55" progress_is "$job" 55
+req POST "/workers/$w2/heartbeat" "{\"progress\":{\"$ex\":77}}"
+check "external: another worker's heartbeat applies nothing" [ "$(field progress_applied)" = 0 ]
+check "external: ... still 55" progress_is "$job" 55
+req POST "/workers/$w/heartbeat" "{\"progress\":{\"$ex\":170}}"
+check "external: heartbeat value 170 422" [ "$code" = 422 ]
+req POST "/workers/$w/heartbeat" '{"progress":[1]}'
+check "external: heartbeat progress not an object 400" [ "$code" = 400 ]
+req POST "/workers/$w/heartbeat" '{"progress":{"zz":1}}'
+check "external: heartbeat with a bad execution id 422" [ "$code" = 422 ]
+req POST "/workers/$w/heartbeat"
+check "external: a plain heartbeat still 200" [ "$code" = 200 ]
+req POST "/executions/$ex/complete" "{\"status\":\"failed\",\"result\":3,\"lease\":\"$lease\"}"
+check "external: complete 200" [ "$code" = 200 ]
+req POST "/executions/$ex/progress" "{\"lease\":\"$lease\",\"progress\":60}"
+check "external: report after the end 409" [ "$code" = 409 ]
+req POST /jobs '{"command":["sleep","5"]}'
+local_job=$(field job_id)
+check "external: local job running" wait_until 20 status_is "$local_job" running
+req GET "/jobs/$local_job"
+req POST "/executions/$(field execution_id)/progress" '{"lease":"x","progress":1}'
+check "external: a local execution 409 not_external" [ "$code" = 409 ] && grep -q not_external <<<"$body"
 stop_daemon
 
 echo "test_progress: $pass passed, $fail failed"

@@ -46,6 +46,8 @@ static const struct expect expected[] = {
 	{ "GET", "/executions/0100000100000005", api_execution_show, 0, "0100000100000005" },
 	{ "POST", "/executions/0100000100000005/complete", api_execution_complete, 0,
 	  "0100000100000005" },
+	{ "POST", "/executions/0100000100000005/progress", api_execution_progress, 0,
+	  "0100000100000005" },
 	{ "GET", "/queues", api_queue_list, 0, "" },
 	{ "POST", "/queues", api_queue_create, JOURNALED, "" },
 	{ "GET", "/health", api_health, 0, "" },

@@ -69,6 +69,8 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 		       uint32_t owner, jr_job_id only, jr_job_id *claimed);
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost);
+/* See jr_external_progress(); external.c. */
+int jr_coord_ext_progress(struct jr_coordinator *co, uint64_t execution_id, int percent);
 /* End every external job now (before a draining close: no worker will
  * come for them). */
 void jr_coord_end_external(struct jr_coordinator *co);

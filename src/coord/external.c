@@ -8,7 +8,8 @@
  * capabilities cover the job's claims it (jr_external_claim), or, for a
  * worker that belongs to one user, one whose job runs as that user
  * (jr_external_claim_owned). The worker
- * reports the end of the execution (jr_external_complete), or the daemon
+ * reports its progress (jr_external_progress) and the end of the
+ * execution (jr_external_complete), or the daemon
  * reports the worker lost; either goes through the same retry and
  * dependency logic as a local child's exit. All under the coordinator's
  * state_lock.
@@ -139,6 +140,25 @@ int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 	jr_mutex_unlock(&co->state_lock);
 	if (wake)
 		jr_coord_poke(co);
+	return rc;
+}
+
+int jr_coord_ext_progress(struct jr_coordinator *co, uint64_t execution_id, int percent)
+{
+	struct cmd_job *job;
+	int rc = 0;
+
+	if (!co || percent < 0 || percent > 100)
+		return -EINVAL;
+	jr_mutex_lock(&co->state_lock);
+	job = jr_coord_job_of(co, jr_execution_job(execution_id));
+	if (!job || !job->external || job->attempts != jr_execution_attempt(execution_id))
+		rc = -ESTALE;
+	else if (job->phase != CMD_RUNNING)
+		rc = -EALREADY;
+	else
+		jr_cmd_job_set_progress(co, job, percent);
+	jr_mutex_unlock(&co->state_lock);
 	return rc;
 }
 

@@ -500,6 +500,11 @@ int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
 	return jr_coord_ext_complete(e->coord, execution_id, exit_code, lost != 0);
 }
 
+int jr_external_progress(struct jr_engine *e, uint64_t execution_id, int percent)
+{
+	return jr_coord_ext_progress(e->coord, execution_id, percent);
+}
+
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent)
 {
 	struct jr_slot *s = ctx->internal;

@@ -28,6 +28,15 @@ void api_worker_remove_record(const struct request *req, struct route_record *ou
 /* Long polls answered or timed out, workers past their heartbeat lost. */
 void api_workers_tick(struct api *a, uint64_t now_ns);
 
+/* progress.c: external executions' progress, by POST and in heartbeats.
+ * api_heartbeat_progress: the heartbeat's body (none: fine), its
+ * progress entries applied to what w holds; *applied the count, -1 if the
+ * body had none. false: an error answered, nothing applied. */
+api_handler api_execution_progress;
+struct worker;
+bool api_heartbeat_progress(struct api *a, struct api_call *c, const struct worker *w,
+			    int32_t *applied);
+
 /* status.c: GET /health, GET /metrics. */
 api_handler api_health, api_metrics;
 

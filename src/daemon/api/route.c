@@ -30,6 +30,7 @@ const struct route api_routes[] = {
 	{ "GET", "/executions", api_execution_list, 0, NULL },
 	{ "GET", "/executions/{id}", api_execution_show, 0, NULL },
 	{ "POST", "/executions/{id}/complete", api_execution_complete, 0, NULL },
+	{ "POST", "/executions/{id}/progress", api_execution_progress, 0, NULL },
 	{ "GET", "/queues", api_queue_list, 0, NULL },
 	{ "POST", "/queues", api_queue_create, JOURNALED, api_queue_create_record },
 	{ "GET", "/health", api_health, 0, NULL },

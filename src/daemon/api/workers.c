@@ -120,11 +120,16 @@ void api_worker_show(struct api *a, struct api_call *c)
 void api_worker_heartbeat(struct api *a, struct api_call *c)
 {
 	struct worker *w = own_worker(a, c);
+	int32_t applied;
+	cJSON *body;
 
-	if (!w)
+	if (!w || !api_heartbeat_progress(a, c, w, &applied))	/* progress.c */
 		return;
 	worker_heartbeat(w);
-	reply_json(c->res, 200, view_worker(w));
+	body = view_worker(w);
+	if (applied >= 0)
+		cJSON_AddNumberToObject(body, "progress_applied", applied);
+	reply_json(c->res, 200, body);
 }
 
 static bool status_matches(const char *wanted, const char *status)
