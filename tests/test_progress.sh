@@ -76,6 +76,17 @@ elapsed=$((SECONDS - t0 + 2))
 check "flood: PROGRESS frames bounded ($((after - before)) in ~${elapsed} s)" \
 	[ $((after - before)) -le $((elapsed * 10 + 5)) ]
 check "flood: ... and it did report while running" [ $((after - before)) -ge 3 ]
+
+# A running job's last value comes back after kill -9 of the daemon (the
+# keeper holds it and says so in LIVE).
+req POST /jobs '{"command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; sleep 5"]}'
+held=$(field job_id)
+check "restart: 40 before" wait_until 10 progress_is "$held" 40
+stop_daemon KILL
+start_daemon
+req GET "/jobs/$held"
+check "restart: still running after kill -9" [ "$(field status)" = running ]
+check "restart: ... and still 40" [ "$(field progress)" = 40 ]
 stop_daemon
 
 # --- without the keeper (runner threads) ----------------------------------------------------------

@@ -419,6 +419,7 @@ static void apply_held(struct jr_coordinator *co, struct cmd_job *job, struct ke
 		live.start_ns = start;
 		adopt(co, job, attempt, start, &live, h->alloc ? h->alloc : ri->alloc,
 		      h->alloc ? h->live.alloc_len : ri->alloc_len, now);
+		jr_cmd_job_set_progress(co, job, (int)h->live.progress1 - 1);	/* 0: none */
 		co->adopted++;
 		if (h->attempt == 0)	/* found by its cgroup: tell the keeper more */
 			jr_coord_keeper_adopt(co, job, &live);
