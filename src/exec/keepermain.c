@@ -1,67 +1,19 @@
 /*
- * keepermain.c - the keeper as a process: `jobringd --keeper`'s options,
- * the keeper detached (a new session, the parent returning once the
- * keeper listens) before jr_keeper_run() (keeper.c), its lock and pid
- * file in the state directory, and its log lines. See keeper.h.
+ * keepermain.c - `jobringd --keeper`: its options, and the keeper
+ * detached (a new session, the parent returning once the keeper listens)
+ * before jr_keeper_run() (keeper.c). See keeper.h.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "exec/executor.h"
 #include "exec/keeper.h"
-
-void jr_keeper_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "jobring-keeper[%d]: ", (int)getpid());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* One keeper per state directory. The last one may still be on its way
- * out (it unlinks its socket before it lets go of the lock). */
-int jr_keeper_lock(int dir_fd)
-{
-	int fd = openat(dir_fd, "keeper.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return -errno;
-	for (int i = 0; i < 100; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		jr_sleep_ns(50 * JR_NS_PER_MS);
-	}
-	close(fd);
-	return -EBUSY;
-}
-
-void jr_keeper_write_pid(int dir_fd)
-{
-	char text[32];
-	int fd = openat(dir_fd, "keeper.pid",
-			 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0)
-		return;
-	snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	if (write(fd, text, strlen(text)) < 0)
-		jr_keeper_log("cannot write keeper.pid: %s", strerror(errno));
-	close(fd);
-}
-
-/* --- jobringd --keeper ---------------------------------------------------------------------- */
 
 static int parse(int argc, char **argv, struct jr_keeper_opts *o)
 {
