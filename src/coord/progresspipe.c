@@ -49,22 +49,18 @@ void jr_coord_progress_unwatch(struct jr_coordinator *co, struct cmd_job *job)
 void jr_coord_progress_ready(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	bool eof;
-	size_t n;
 
 	if (job->phase != CMD_RUNNING || job->child.progress_fd < 0 || job->progress_paused)
 		return;
-	n = jr_progress_read(job->child.progress_fd, &job->child.progress, JR_PROGRESS_READ_MAX,
-			     &eof);
+	jr_progress_read(job->child.progress_fd, &job->child.progress, JR_PROGRESS_READ_MAX, &eof);
 	jr_cmd_job_set_progress(co, job, job->child.progress.last);
 	if (eof) {
 		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.progress_fd, NULL);
-	} else if (n == JR_PROGRESS_READ_MAX) {
-		if (co->progress_paused++ == 0)
-			co->progress_resume_ns = now + JR_PROGRESS_REPORT_MS * JR_NS_PER_MS;
-		job->progress_paused = true;
-	} else {
-		arm(co, job, EPOLL_CTL_MOD);
+		return;
 	}
+	if (co->progress_paused++ == 0)	/* the first to rest sets the window */
+		co->progress_resume_ns = now + JR_PROGRESS_REPORT_MS * JR_NS_PER_MS;
+	job->progress_paused = true;
 }
 
 void jr_coord_progress_resume(struct jr_coordinator *co, uint64_t now)

@@ -2,10 +2,10 @@
  * progresspipe.h - the progress pipes of children the coordinator spawns
  * and reaps itself (no keeper, no runner threads: JR_ENGINE_SPAWN_INLINE),
  * read in its epoll loop as the jobs write them. Each event reads at
- * most JR_PROGRESS_READ_MAX bytes and the pipe is then watched again
- * (EPOLLONESHOT); one that held that much waits JR_PROGRESS_REPORT_MS
- * first, so a job that floods its pipe costs the coordinator ten bounded
- * reads a second. (Runner threads read theirs in jr_progress_wait_exit;
+ * most JR_PROGRESS_READ_MAX bytes, then the pipe rests (EPOLLONESHOT, not
+ * re-armed) until the window of JR_PROGRESS_REPORT_MS that the first
+ * resting pipe opened ends: a job that floods its pipe costs the
+ * coordinator about ten bounded reads a second. (Runner threads read theirs in jr_progress_wait_exit;
  * the keeper in keeperprogress.c.) The coordinator thread, under
  * state_lock.
  */

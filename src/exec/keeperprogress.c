@@ -110,18 +110,14 @@ static void unwatch(struct kp_progress *p, struct kp_watch *w)
 void jr_kpp_ready(struct kp_progress *p, struct kp_watch *w)
 {
 	bool eof;
-	size_t n;
 
-	if (!w->child)
+	if (!w->child || !w->in_epoll)
 		return;
-	n = jr_progress_read(w->child->progress_fd, &w->child->progress, JR_PROGRESS_READ_MAX,
-			     &eof);
+	jr_progress_read(w->child->progress_fd, &w->child->progress, JR_PROGRESS_READ_MAX, &eof);
 	if (eof)
 		unwatch(p, w);	/* the job closed it: its last value stands */
-	else if (n == JR_PROGRESS_READ_MAX)
-		w->paused = true;	/* more waiting: read again at the tick */
 	else
-		rearm(p, w, EPOLL_CTL_MOD);
+		w->paused = true;	/* read again after the tick, not before */
 	if (w->paused || w->child->progress.last != w->sent)
 		list_add(p, w);
 }
@@ -156,7 +152,7 @@ void jr_kpp_tick(struct kp_progress *p, struct kp_buf *out)
 			w->sent = w->child->progress.last;
 			n++;
 		}
-		if (w->paused) {
+			if (w->paused && w->in_epoll) {
 			w->paused = false;
 			rearm(p, w, EPOLL_CTL_MOD);
 		}

@@ -4,12 +4,13 @@
  * writes it (progress.h), and the values that changed sent to the engine
  * as one PROGRESS frame per tick (keeper.h).
  *
- * Bounds, for 10,000 jobs that write without pause: a pipe is read at
- * most JR_PROGRESS_READ_MAX bytes per wakeup, and one that had that much
- * waiting is not read again before the next tick (its writer blocks on a
- * full pipe meanwhile); at most one PROGRESS frame goes out per
- * KP_PROGRESS_TICK_MS, with one entry per job whose value changed since
- * the last one sent. The keeper's main thread only.
+ * Bounds, for 10,000 jobs that write without pause: a pipe is read once
+ * per event, at most JR_PROGRESS_READ_MAX bytes, and is watched again only
+ * at the next tick (EPOLLONESHOT): at most one read per job per
+ * KP_PROGRESS_TICK_MS, whatever it writes (past 64 KiB a tick its writes
+ * find the pipe full and fail with EAGAIN: it is never blocked); at most
+ * one PROGRESS frame goes out per tick, with one entry per job whose value
+ * changed since the last one sent. The keeper's main thread only.
  */
 #ifndef JR_KEEPER_PROGRESS_H
 #define JR_KEEPER_PROGRESS_H
@@ -28,7 +29,8 @@ struct kp_watch {
 	uint64_t job_id;
 	uint32_t attempt;
 	int8_t sent;			/* last value sent; -1: none */
-	bool in_epoll, listed, paused;
+	bool in_epoll, listed;
+	bool paused;			/* read: watched again at the tick */
 	struct kp_watch *prev, *next;	/* on the list of those due at the tick */
 };
 

@@ -105,66 +105,47 @@ struct waiting {
 	struct jr_child *c;
 	void (*report)(void *ctx, int pct);
 	void *ctx;
-	int8_t reported;
+	int reported;
 	bool pipe_open;
-	uint64_t next_ms;	/* the earliest next report, and read of a flooded pipe */
-	bool flooded;
+	uint64_t rest_until_ms;	/* the pipe is not read again before */
 };
 
-static void report_due(struct waiting *w, uint64_t now_ms)
+static void report_changed(struct waiting *w)
 {
-	if (w->c->progress.last == w->reported || now_ms < w->next_ms)
+	if (w->c->progress.last == w->reported)
 		return;
 	w->report(w->ctx, w->c->progress.last);
 	w->reported = w->c->progress.last;
-	w->next_ms = now_ms + JR_PROGRESS_REPORT_MS;
 }
 
+/* One read, then JR_PROGRESS_REPORT_MS of rest for the pipe. */
 static void read_pipe(struct waiting *w, uint64_t now_ms)
 {
 	bool eof;
-	size_t n = jr_progress_read(w->c->progress_fd, &w->c->progress, JR_PROGRESS_READ_MAX, &eof);
 
-	if (eof)
-		w->pipe_open = false;
-	else if (n == JR_PROGRESS_READ_MAX)
-		w->flooded = true;
-	report_due(w, now_ms);
-	if (w->flooded && w->next_ms <= now_ms)
-		w->next_ms = now_ms + JR_PROGRESS_REPORT_MS;
-}
-
-/* How long poll may sleep: until a report is due, or for ever. */
-static int poll_timeout(const struct waiting *w, uint64_t now_ms)
-{
-	bool pending = w->c->progress.last != w->reported || w->flooded;
-
-	if (!pending)
-		return -1;
-	return w->next_ms > now_ms ? (int)(w->next_ms - now_ms) : 0;
+	jr_progress_read(w->c->progress_fd, &w->c->progress, JR_PROGRESS_READ_MAX, &eof);
+	w->pipe_open = !eof;
+	w->rest_until_ms = now_ms + JR_PROGRESS_REPORT_MS;
+	report_changed(w);
 }
 
 int jr_progress_wait_exit(struct jr_child *c, void (*report)(void *ctx, int pct), void *ctx)
 {
-	struct waiting w = { c, report, ctx, c->progress.last, c->progress_fd >= 0, 0, false };
+	struct waiting w = { c, report, ctx, c->progress.last, c->progress_fd >= 0, 0 };
 
 	for (;;) {
 		uint64_t now_ms = jr_now_monotonic_ms();
+		bool resting = w.pipe_open && now_ms < w.rest_until_ms;
+		bool watch_pipe = w.pipe_open && !resting;
 		struct pollfd fds[2] = { { c->pidfd, POLLIN, 0 }, { c->progress_fd, POLLIN, 0 } };
-		bool watch_pipe = w.pipe_open && !w.flooded;
-		int n = poll(fds, watch_pipe ? 2 : 1, poll_timeout(&w, now_ms));
+		int n = poll(fds, watch_pipe ? 2 : 1,
+			     resting ? (int)(w.rest_until_ms - now_ms) : -1);
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		now_ms = jr_now_monotonic_ms();
-		if (w.flooded && now_ms >= w.next_ms)
-			w.flooded = false;
 		if (n > 0 && watch_pipe && fds[1].revents)
-			read_pipe(&w, now_ms);
-		report_due(&w, now_ms);
+			read_pipe(&w, jr_now_monotonic_ms());
 		if (n > 0 && fds[0].revents)
 			break;
 	}
-	w.next_ms = 0;
-	report_due(&w, 0);	/* what came last, whatever the rate */
-	return 0;
+	return 0;	/* what is left in the pipe: the caller's jr_exec_read_progress */
 }

@@ -34,18 +34,17 @@ void jr_progress_feed(struct jr_progress_parse *p, const char *buf, size_t n);
  * nothing more will come). Thread-safe for distinct p and fd. */
 size_t jr_progress_read(int fd, struct jr_progress_parse *p, size_t max_bytes, bool *eof);
 
-/* How often a value is reported at most, and a flooded pipe read again. */
+/* A pipe is read at most once per this (and a value reported as often). */
 #define JR_PROGRESS_REPORT_MS 100
 
 struct jr_child;
 
 /* Wait until child c has exited (its pidfd readable; the caller then
- * reaps it), reading its progress pipe meanwhile: report(ctx, pct) is
- * called on this thread when the value changed, at most once per
- * JR_PROGRESS_REPORT_MS, and once more before returning if the last
- * change was not reported yet. A pipe that held JR_PROGRESS_READ_MAX
- * bytes is left alone until the next report. 0, or -errno of poll.
- * Thread-safe for distinct children. */
+ * reaps it and reads what is left in the pipe), reading its progress pipe
+ * meanwhile: one read when it is readable, then none for
+ * JR_PROGRESS_REPORT_MS; report(ctx, pct) is called on this thread after
+ * a read that changed the value. 0, or -errno of poll. Thread-safe for
+ * distinct children. */
 int jr_progress_wait_exit(struct jr_child *c, void (*report)(void *ctx, int pct), void *ctx);
 
 #endif
