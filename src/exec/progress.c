@@ -133,6 +133,8 @@ int jr_progress_wait_exit(struct jr_child *c, void (*report)(void *ctx, int pct)
 {
 	struct waiting w = { c, report, ctx, c->progress.last, c->progress_fd >= 0, 0 };
 
+	if (c->pidfd < 0)
+		return -EBADF;	/* nothing to wait on here: the caller's wait blocks */
 	for (;;) {
 		uint64_t now_ms = jr_now_monotonic_ms();
 		bool resting = w.pipe_open && now_ms < w.rest_until_ms;

@@ -259,7 +259,6 @@ cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
 	add_time(o, "start_time", info->exec.start_ns);
 	add_time(o, "end_time", info->exec.end_ns);
 	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
-	cJSON_AddNumberToObject(o, "progress", info->progress);	/* this attempt's: -1 none */
 	if (detail != VIEW_FULL) {
 		add_reason(o, info);
 		cJSON_AddNumberToObject(o, "uid", info->owner_uid);
@@ -272,6 +271,7 @@ cJSON *view_execution(const struct submitted *t, const struct jr_job_info *info,
 	else
 		cJSON_AddNullToObject(o, "result");
 	add_reason(o, info);
+	cJSON_AddNumberToObject(o, "progress", info->progress);	/* this attempt's: -1 none */
 	cJSON_AddBoolToObject(o, "output_truncated", info->exec.output_truncated);
 	cJSON_AddNumberToObject(usage, "max_rss_kib", (double)info->exec.max_rss_kib);
 	cJSON_AddNumberToObject(usage, "user_us", (double)info->exec.user_us);
