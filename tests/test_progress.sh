@@ -78,6 +78,36 @@ check "flood: PROGRESS frames bounded ($((after - before)) in ~${elapsed} s)" \
 	[ $((after - before)) -le $((elapsed * 10 + 5)) ]
 check "flood: ... and it did report while running" [ $((after - before)) -ge 3 ]
 
+# Many jobs writing changing values at once: still one frame per tick.
+stop_daemon
+start_daemon --topology "package:1 core:128 pu:1"
+before=$(frames)
+: >"$tmp/many"
+for i in $(seq 100); do
+	echo '{"command":["sh","-c","i=0; while [ $i -lt 3000 ]; do echo progress $((i % 100)); i=$((i + 1)); done >&$JOBRING_PROGRESS_FD 2>/dev/null; sleep 1; echo progress 99 >&$JOBRING_PROGRESS_FD"]}'
+done >"$tmp/many"
+t0=$SECONDS
+body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/many" http://x/jobs/batch)
+mapfile -t many < <(printf '%s' "$body" | grep -o '"[0-9a-f]\{16\}"' | tr -d '"')
+check "many: 100 jobs accepted" [ "${#many[@]}" = 100 ]
+worst=0
+busy() { req GET /health; [ $(($(field queued) + $(field running))) -gt 0 ]; }
+while busy && [ $((SECONDS - t0)) -lt 60 ]; do
+	ms=$(health_ms)
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	sleep 0.1
+done
+elapsed=$((SECONDS - t0 + 1))
+after=$(frames)
+check "many: all ended" not busy
+check "many: /health within 500 ms throughout (worst $worst ms)" [ "$worst" -lt 500 ]
+check "many: PROGRESS frames bounded by the tick ($((after - before)) in ~${elapsed} s)" \
+	[ $((after - before)) -le $((elapsed * 10 + 5)) ]
+check "many: ... and there were some" [ $((after - before)) -ge 1 ]
+last_ok=0
+for id in "${many[@]}"; do progress_is "$id" 99 && last_ok=$((last_ok + 1)); done
+check "many: each ends with its last value ($last_ok of 100)" [ "$last_ok" = 100 ]
+
 # A running job's last value comes back after kill -9 of the daemon (the
 # keeper holds it and says so in LIVE).
 req POST /jobs '{"command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; sleep 5"]}'

@@ -152,7 +152,7 @@ void jr_kpp_tick(struct kp_progress *p, struct kp_buf *out)
 			w->sent = w->child->progress.last;
 			n++;
 		}
-			if (w->paused && w->in_epoll) {
+		if (w->paused && w->in_epoll) {
 			w->paused = false;
 			rearm(p, w, EPOLL_CTL_MOD);
 		}
