@@ -80,6 +80,7 @@ check "flood: ... and it did report while running" [ $((after - before)) -ge 3 ]
 
 # Many jobs writing changing values at once: still one frame per tick.
 stop_daemon
+check "a clean stop exits 0 (under a sanitizer: no leak)" [ $? = 0 ]
 start_daemon --topology "package:1 core:128 pu:1"
 before=$(frames)
 : >"$tmp/many"
@@ -119,11 +120,13 @@ req GET "/jobs/$held"
 check "restart: still running after kill -9" [ "$(field status)" = running ]
 check "restart: ... and still 40" [ "$(field progress)" = 40 ]
 stop_daemon
+check "a clean stop exits 0 (under a sanitizer: no leak)" [ $? = 0 ]
 
 # --- without the keeper (runner threads) ----------------------------------------------------------
 start_daemon --no-keeper
 live_steps no-keeper
 stop_daemon
+check "a clean stop exits 0 (under a sanitizer: no leak)" [ $? = 0 ]
 
 # --- external workers -----------------------------------------------------------------------------
 start_daemon
@@ -186,6 +189,7 @@ req GET "/jobs/$local_job"
 req POST "/executions/$(field execution_id)/progress" '{"lease":"x","progress":1}'
 check "external: a local execution 409 not_external" [ "$code" = 409 ] && grep -q not_external <<<"$body"
 stop_daemon
+check "a clean stop exits 0 (under a sanitizer: no leak)" [ $? = 0 ]
 
 echo "test_progress: $pass passed, $fail failed"
 [ "$fail" = 0 ]
