@@ -144,23 +144,23 @@ bad() {	# bad NAME EXPECTED-MESSAGE ARGS...: exit 2, the message, no usage dump
 	check "$name: says $want" grep -qF -- "$want" "$tmp/err"
 	check "$name: not the whole usage" [ "$(wc -l <"$tmp/err")" -le 2 ]
 }
-bad "-n 4" "4: is sbatch's --ntasks" submit -n 4 -- true
-bad "--ntasks" "--ntasks 4: is sbatch's --ntasks" submit --ntasks 4 -- true
-bad "-t bad" "--time 1:2:3:4: must be minutes (90), MM:SS, HH:MM:SS" submit -t 1:2:3:4 -- true
-bad "--mem bad" "--mem lots: must be a size: MB as a number" submit --mem lots -- true
-bad "--mem 0" "--mem 0: must be more than 0" submit --mem 0 -- true
-bad "--priority bad" "--priority high: must be a whole number from -2147483648 to 2147483647" \
+bad "-n 4" "-n 4 is sbatch's --ntasks" submit -n 4 -- true
+bad "--ntasks" "--ntasks 4 is sbatch's --ntasks" submit --ntasks 4 -- true
+bad "-t bad" "-t 1:2:3:4 must be minutes (90), MM:SS, HH:MM:SS" submit -t 1:2:3:4 -- true
+bad "--mem bad" "--mem lots must be a size: MB as a number" submit --mem lots -- true
+bad "--mem 0" "--mem 0 must be more than 0" submit --mem 0 -- true
+bad "--priority bad" "--priority high must be a whole number from -2147483648 to 2147483647" \
 	submit --priority high -- true
-bad "-c 0" "--cpus-per-task 0: must be a whole number from 1 to 65536" submit -c 0 -- true
-bad "--begin bad" "--begin soon: must be a time" submit --begin soon -- true
-bad "--array bad" "--array 1-x: must be indexes like 0-999" submit --array 1-x -- true
+bad "-c 0" "-c 0 must be a whole number from 1 to 65536" submit -c 0 -- true
+bad "--begin bad" "--begin soon must be a time" submit --begin soon -- true
+bad "--array bad" "--array 1-x must be indexes like 0-999" submit --array 1-x -- true
 bad "-d bad type" "\"afterwards\" is no dependency type" submit -d afterwards:1 -- true
 bad "-d '?'" "'?' (any of)" submit -d 'afterok:1?afterany:2' -- true
 bad "unknown option" "submit --help lists the options" submit --frobnicate -- true
-bad "ls --limit" "--limit x: must be a whole number" ls --limit x
-bad "logs --attempt" "--attempt 0: must be 1 to 255" logs --attempt 0 "$sb"
-bad "scheduler" "command frob: must be pause, resume or status" scheduler frob
-bad "queues" "command frob: must be create, update or delete" queues frob
+bad "ls --limit" "--limit x must be a whole number" ls --limit x
+bad "logs --attempt" "--attempt 0 must be 1 to 255" logs --attempt 0 "$sb"
+bad "scheduler" "command frob must be pause, resume or status" scheduler frob
+bad "queues" "command frob must be create, update or delete" queues frob
 jr submit -d afterok:no-such-job -- true >/dev/null 2>"$tmp/err"
 check "-d names a missing job: refused before submitting" \
 	grep -qF 'no job has the id, short id, id prefix or name "no-such-job"' "$tmp/err"

@@ -199,6 +199,6 @@ void cli_query_add(char *q, size_t size, const char *key, const char *value)
 
 bool cli_bad_value(const char *cmd, const char *option, const char *value, const char *why)
 {
-	fprintf(stderr, "jobring %s: %s %s: %s\n", cmd, option, value, why);
+	fprintf(stderr, "jobring %s: %s %s %s\n", cmd, option, value, why);
 	return false;
 }

@@ -240,6 +240,8 @@ bool cli_parse_begin(const char *s, int64_t now_s, int64_t *at_s, char *err)
 	}
 	if (rc == -EDOM)
 		return fail(err, "is no such date or time");
+	if (rc == -ERANGE)
+		return fail(err, "is out of range: 1970-01-01T00:00:00Z to " JR_TIME_MAX_TEXT);
 	if (begin_now(s, now_s, at_s) || begin_time_of_day(s, now_s, at_s) || begin_date(s, at_s))
 		return true;
 	return fail(err, "%s", begin_usage);

@@ -207,17 +207,16 @@ static const struct option submit_opts[] = {
 	{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 };
 
-/* The option as the user may have typed it, for messages. */
-static const char *option_name(int opt)
+/* The option as the user typed it, for messages: the long one getopt
+ * matched (index), else the letter. */
+static const char *option_name(int opt, int index)
 {
 	static char name[40];
 
-	for (const struct option *o = submit_opts; o->name; o++)
-		if (o->val == opt) {
-			snprintf(name, sizeof(name), "--%s", o->name);
-			return name;
-		}
-	snprintf(name, sizeof(name), "-%c", opt);
+	if (index >= 0)
+		snprintf(name, sizeof(name), "--%s", submit_opts[index].name);
+	else
+		snprintf(name, sizeof(name), "-%c", opt);
 	return name;
 }
 
@@ -256,12 +255,14 @@ static const char *apply(struct submit_opts *s, int opt, char *arg)
 
 static int parse(struct submit_opts *s, int argc, char **argv)
 {
-	int opt;
-	const char *why;
+	int opt, index = -1;
+	const char *why, *typed;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+J:p:q:c:m:G:g:t:d:a:r:e:f:n:h", submit_opts,
-				  NULL)) != -1) {
+				  &index)) != -1) {
+		typed = option_name(opt, index);
+		index = -1;
 		if (opt == 'h') {
 			submit_usage(stdout);
 			exit(CLI_OK);
@@ -272,7 +273,7 @@ static int parse(struct submit_opts *s, int argc, char **argv)
 		}
 		opt = opt == 'f' ? O_FILE : opt == 'g' ? 'G' : opt;
 		if ((why = apply(s, opt, optarg)))
-			return cli_bad_value("submit", option_name(opt), optarg ? optarg : "", why), -1;
+			return cli_bad_value("submit", typed, optarg ? optarg : "", why), -1;
 	}
 	return 0;
 }
