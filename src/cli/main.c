@@ -42,9 +42,10 @@ static void usage(FILE *f)
 "\n"
 "An ID is the 16 hex digits, the short form ls prints (no leading zeros), a\n"
 "unique prefix of either, or the name of exactly one job. --json may come\n"
-"anywhere before \"--\". Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
-"daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
-"4 (wait) a job failed or was cancelled, 5 out of memory. See jobring(1).\n");
+"anywhere before \"--\". Each command takes --help.\n"
+"The socket is --socket, else $JOBRING_SOCKET, else the daemon's default.\n"
+"Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon, 4 (wait) a job\n"
+"failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
 
 static const struct {

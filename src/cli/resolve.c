@@ -48,6 +48,7 @@ int cli_jobs_each(struct cli *c, const char *query, unsigned per_page, cli_job_f
 struct matches {
 	const char *arg;
 	bool prefix;		/* match ids by prefix (else take every job given) */
+	bool cut;		/* by name: stopped counting past MATCHES_SHOWN */
 	int n;
 	char ids[MATCHES_SHOWN][17];
 	char what[MATCHES_SHOWN][80];	/* name and status, for the message */
@@ -75,7 +76,8 @@ static bool collect(void *ctx, const cJSON *job)
 			 cli_str(job, "status"));
 	}
 	m->n++;
-	return m->prefix || m->n <= MATCHES_SHOWN;	/* by name: enough to say how many */
+	m->cut = !m->prefix && m->n > MATCHES_SHOWN;	/* by name: enough to refuse */
+	return !m->cut;
 }
 
 /* GET /jobs/{id} answered 200? -1 (after saying why) if it could not ask. */
@@ -96,7 +98,8 @@ static int job_exists(struct cli *c, const char *id)
 
 static void say_ambiguous(const struct matches *m)
 {
-	fprintf(stderr, "jobring: \"%s\" matches %d jobs:\n", m->arg, m->n);
+	fprintf(stderr, "jobring: \"%s\" matches %s%d jobs:\n", m->arg, m->cut ? "more than " : "",
+		m->cut ? MATCHES_SHOWN : m->n);
 	for (int i = 0; i < m->n && i < MATCHES_SHOWN; i++)
 		fprintf(stderr, "  %s  (%s)\n", m->ids[i], m->what[i]);
 	if (m->n > MATCHES_SHOWN)

@@ -431,14 +431,16 @@ static void print_executions(const cJSON *o)
 {
 	const cJSON *x;
 
-	printf("%-16s %-16s %-7s %7s %-9s %6s\n", "EXECUTION_ID", "JOB_ID", "WORKER", "ATTEMPT",
+	printf("%-16s %-16s %-7s %7s %-9s %s\n", "EXECUTION_ID", "JOB_ID", "WORKER", "ATTEMPT",
 	       "STATUS", "RESULT");
 	cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "executions")) {
 		const cJSON *r = cJSON_GetObjectItem(x, "result");
-		char result[16] = "-";
-		if (cJSON_IsNumber(r))
-			snprintf(result, sizeof(result), "%d", r->valueint);
-		printf("%-16s %-16s %-7s %7.0f %-9s %6s\n", cli_str(x, "execution_id"),
+		char *text = r && !cJSON_IsNull(r) ? cJSON_PrintUnformatted(r) : NULL;
+		char result[24] = "-";
+		if (text)	/* any JSON (issue 13): cut at 20 characters */
+			snprintf(result, sizeof(result), "%.20s%s", text, strlen(text) > 20 ? "..." : "");
+		free(text);
+		printf("%-16s %-16s %-7s %7.0f %-9s %s\n", cli_str(x, "execution_id"),
 		       cli_str(x, "job_id"), cli_str(x, "worker_id"), cli_num(x, "attempt"),
 		       cli_str(x, "status"), result);
 	}

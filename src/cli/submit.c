@@ -84,6 +84,12 @@ static const char *set_string(cJSON *o, const char *key, const char *arg)
 	return cJSON_AddStringToObject(o, key, arg) ? NULL : "out of memory";
 }
 
+static const char *set_true(cJSON *o, const char *key)
+{
+	cJSON_DeleteItemFromObject(o, key);
+	return cJSON_AddBoolToObject(o, key, 1) ? NULL : "out of memory";
+}
+
 static const char *add_after(cJSON *tmpl, char *arg)
 {
 	cJSON *deps = cJSON_GetObjectItem(tmpl, "dependencies");
@@ -239,7 +245,7 @@ static const char *apply(struct submit_opts *s, int opt, char *arg)
 	case 'p': case 'q': return set_string(t, "queue", arg);
 	case 'e': return add_env(t, arg);
 	case O_AT: case O_BEGIN: return set_begin(t, arg);
-	case O_HOLD: cJSON_DeleteItemFromObject(t, "hold"); cJSON_AddBoolToObject(t, "hold", 1); return NULL;
+	case O_HOLD: return set_true(t, "hold");
 	case O_RESOURCE: return add_resource(t, arg);
 	case O_EXTERNAL: return set_string(t, "executor", "external");
 	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10);
