@@ -197,7 +197,7 @@ as root DELETE "/workers/$wb"
 check "root removes a user's worker 200" [ "$code" = 200 ]
 
 # --- visibility -----------------------------------------------------------------------------
-secret_job=$(cli_as jrtest_a submit -n a-local -e APITOKEN=hunter2 -- sh -c 'echo aout')
+secret_job=$(cli_as jrtest_a submit -J a-local -e APITOKEN=hunter2 -- sh -c 'echo aout')
 check "a user submits through the CLI" [ "${#secret_job}" = 16 ]
 cli_as jrtest_a wait "$secret_job" >/dev/null 2>&1
 as jrtest_b GET "/jobs/$secret_job"

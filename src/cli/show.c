@@ -353,6 +353,7 @@ static int cancel_matching(struct cli *c, const char *q)
 {
 	struct id_list l = { 0 };
 	int rc = cli_jobs_each(c, q, 1000, add_listed, &l), worst = rc;
+	size_t done = 0;
 
 	if (l.oom) {
 		fprintf(stderr, "jobring cancel: out of memory listing the jobs: none cancelled\n");
@@ -361,10 +362,11 @@ static int cancel_matching(struct cli *c, const char *q)
 	}
 	for (size_t i = 0; rc == CLI_OK && i < l.n; i++) {
 		int one = cancel_one(c, l.ids[i]);
-		worst = one > worst ? one : worst;
+		done += one == CLI_OK;
+		worst = one > worst ? one : worst;	/* one that ended meanwhile: 409, said */
 	}
 	if (rc == CLI_OK)
-		printf("jobring: cancelled %zu job%s\n", l.n, l.n == 1 ? "" : "s");
+		printf("jobring: cancelled %zu job%s\n", done, done == 1 ? "" : "s");
 	free(l.ids);
 	return worst;
 }
