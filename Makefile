@@ -184,6 +184,13 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka -lcjson
 
+# test_cli_units: the CLI's conversions (src/cli/parse.c) alone.
+$(BUILD)/tests/test_cli_units: tests/test_cli_units.c $(BUILD)/obj/cli/parse.o $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/cli/parse.o -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
 # White-box tests of the daemon's layers link its objects (not main.o):
 # test_routes the routing table, test_server the event loop with
 # io_uring's submissions wrapped, so that it can refuse them.

@@ -107,5 +107,162 @@ check "a header after a job: 422 (a job has no field batch)" [ "$code" = 422 ]
 req POST /jobs/batch '{"batch":{"env":{"A":"1"}}}'
 check "a header and no job: 400" [ "$code" = 400 ]
 
+# --- sbatch's words (issue 13) ------------------------------------------------
+# Against a paused daemon, so that the jobs stay queued: each flag's value
+# as the daemon stores it, errors that name the option, --json anywhere,
+# ids by short form, prefix and name, ls's columns, cancel's filters, and
+# GET /jobs's filters (name, queue, user; an unknown key refused).
+stop_daemon
+rm -rf "$tmp/state"
+start_daemon --paused
+jr() { "$cli" --socket "$sock" "$@"; }
+get_job() { req GET "/jobs/$1"; }
+sb=$(jr submit -J sb1 -t 1:30:00 --mem 4000 -c 2 -p default --begin now+1hour -- true 2>&1)
+check "submit -J -t -c -p --mem --begin: an id" grep -qx '[0-9a-f]\{16\}' <<<"$sb"
+get_job "$sb"
+check "-J names the job" [ "$(field name)" = sb1 ]
+check "-t 1:30:00 is 90 minutes" grep -q '"timeout":"5400s"' <<<"$body"
+check "--mem 4000 is MB" grep -q '"memory":"4000M"' <<<"$body"
+check "-c is cpus" grep -q '"cpus":2' <<<"$body"
+check "--begin now+1hour: scheduled_at" grep -q '"scheduled_at":"20' <<<"$body"
+t90=$(jr submit -J t90 -t 90 --mem 2G -- true)
+get_job "$t90"
+check "-t 90 is 90 minutes" grep -q '"timeout":"5400s"' <<<"$body"
+check "--mem 2G as the suffix says" grep -q '"memory":"2G"' <<<"$body"
+tdh=$(jr submit -J tdh -t 1-02:00:30 --timeout 2h -- true)
+get_job "$tdh"
+check "--timeout 2h (the last one given wins)" grep -q '"timeout":"7200s"' <<<"$body"
+tdh=$(jr submit -J tdh -t 1-02:00:30 -- true)
+get_job "$tdh"
+check "-t D-HH:MM:SS" grep -q '"timeout":"93630s"' <<<"$body"
+
+bad() {	# bad NAME EXPECTED-MESSAGE ARGS...: exit 2, the message, no usage dump
+	local name=$1 want=$2
+	shift 2
+	jr "$@" >"$tmp/out" 2>"$tmp/err"
+	check "$name: exit 2" [ $? = 2 ]
+	check "$name: says $want" grep -qF -- "$want" "$tmp/err"
+	check "$name: not the whole usage" [ "$(wc -l <"$tmp/err")" -le 2 ]
+}
+bad "-n 4" "-n 4 is sbatch's --ntasks" submit -n 4 -- true
+bad "--ntasks" "--ntasks 4 is sbatch's --ntasks" submit --ntasks 4 -- true
+bad "-t bad" "-t 1:2:3:4 must be minutes (90), MM:SS, HH:MM:SS" submit -t 1:2:3:4 -- true
+bad "--mem bad" "--mem lots must be a size: MB as a number" submit --mem lots -- true
+bad "--mem 0" "--mem 0 must be more than 0" submit --mem 0 -- true
+bad "--priority bad" "--priority high must be a whole number from -2147483648 to 2147483647" \
+	submit --priority high -- true
+bad "-c 0" "-c 0 must be a whole number from 1 to 65536" submit -c 0 -- true
+bad "--begin bad" "--begin soon must be a time" submit --begin soon -- true
+bad "--array bad" "--array 1-x must be indexes like 0-999" submit --array 1-x -- true
+bad "-d bad type" "\"afterwards\" is no dependency type" submit -d afterwards:1 -- true
+bad "-d '?'" "'?' (any of)" submit -d 'afterok:1?afterany:2' -- true
+bad "unknown option" "submit --help lists the options" submit --frobnicate -- true
+bad "ls --limit" "--limit x must be a whole number" ls --limit x
+bad "logs --attempt" "--attempt 0 must be 1 to 255" logs --attempt 0 "$sb"
+bad "scheduler" "command frob must be pause, resume or status" scheduler frob
+bad "queues" "command frob must be create, update or delete" queues frob
+jr submit -d afterok:no-such-job -- true >/dev/null 2>"$tmp/err"
+check "-d names a missing job: refused before submitting" \
+	grep -qF 'no job has the id, short id, id prefix or name "no-such-job"' "$tmp/err"
+
+jr ls --json >"$tmp/a" 2>&1
+jr --json ls >"$tmp/b" 2>&1
+check "--json after the command" grep -q '"job_id":' "$tmp/a"
+check "--json before or after: the same" cmp -s "$tmp/a" "$tmp/b"
+check "--json after --: the job's word" \
+	sh -c "'$cli' --socket '$sock' submit -J j -- echo --json | grep -qx '[0-9a-f]\{16\}'"
+
+short=$(printf '%s' "$sb" | sed 's/^0*//')
+jr show "$short" >"$tmp/out"
+check "show SHORT_ID (no leading zeros)" grep -q "^job_id *$sb" "$tmp/out"
+jr show sb1 >"$tmp/out"
+check "show NAME" grep -q "^job_id *$sb" "$tmp/out"
+jr show "${sb:0:15}" >/dev/null 2>"$tmp/err"
+check "a prefix of several: refused" grep -q 'matches [0-9]* jobs' "$tmp/err"
+check "... listing them" grep -qF "$sb  (sb1, " "$tmp/err"
+jr show tdh >/dev/null 2>"$tmp/err"
+check "a name of several jobs: refused" grep -q '"tdh" matches 2 jobs' "$tmp/err"
+jr show nosuch >/dev/null 2>"$tmp/err"
+check "no such name: exit 1" [ $? = 1 ]
+
+jr ls >"$tmp/out"
+check "ls: the columns" grep -q '^JOBID *NAME *STATE *PRIORITY *PARTITION *TIME *EXIT *COMMAND' "$tmp/out"
+check "ls: short ids, no time or exit yet, the command" \
+	grep -q "^$short *sb1 *pending .* - *- *true$" "$tmp/out"
+check "ls: no 'more' line when all are shown" not grep -q 'more jobs' "$tmp/out"
+jr ls --limit 2 >"$tmp/out"
+check "ls --limit 2: two rows" [ "$(grep -c '^[0-9a-f]' "$tmp/out")" = 2 ]
+check "ls --limit 2: says more exist" grep -qF 'more jobs than the 2 shown' "$tmp/out"
+jr ls --name tdh >"$tmp/out"
+check "ls --name" [ "$(grep -c ' tdh ' "$tmp/out")" = 2 ]
+
+# GET /jobs's filters, and paging with them
+for i in 1 2 3 4 5; do jr submit -J pg -q default -- true >/dev/null; jr submit -J pgx -- true >/dev/null; done
+pages=0 seen=0 cursor=
+while :; do
+	req GET "/jobs?name=pg&limit=2${cursor:+&cursor=$cursor}"
+	pages=$((pages + 1))
+	seen=$((seen + $(grep -o '"name":"[^"]*"' <<<"$body" | grep -c '"name":"pg"')))
+	others=$(grep -o '"name":"[^"]*"' <<<"$body" | grep -vc '"name":"pg"')
+	[ "$others" = 0 ] || break
+	cursor=$(field next_cursor)
+	[ "$cursor" = null ] && break
+	[ $pages -lt 10 ] || break
+done
+check "?name= pages: the 5, and none other" [ "$seen" = 5 ] && [ "$others" = 0 ]
+check "?name= limit 2: 3 pages" [ "$pages" = 3 ]
+req GET "/jobs?queue=default&name=pgx"
+check "?queue=&name=" [ "$(grep -o '"name":"pgx"' <<<"$body" | wc -l)" = 5 ]
+req GET "/jobs?queue=nosuch"
+check "?queue= unknown: 422 unknown_queue" [ "$code" = 422 ] && grep -q unknown_queue <<<"$body"
+req GET "/jobs?user=$(id -u)&name=sb1"
+check "?user=UID" grep -q "\"job_id\":\"$sb\"" <<<"$body"
+req GET "/jobs?user=$(id -un)&name=sb1"
+check "?user=NAME" grep -q "\"job_id\":\"$sb\"" <<<"$body"
+req GET "/jobs?user=$(($(id -u) + 1))"
+check "?user= another uid: none" grep -q '"jobs":\[\]' <<<"$body"
+req GET "/jobs?user=no_such_user_jr"
+check "?user= unknown name: 422" [ "$code" = 422 ]
+req GET "/jobs?nmae=pg"
+check "an unknown key: 400 unknown_parameter naming it" \
+	[ "$code" = 400 ] && grep -q 'unknown_parameter.*nmae' <<<"$body"
+req GET "/jobs?array=xyz"
+check "?array= not an id: 422" [ "$code" = 422 ]
+
+jr cancel --name pgx >"$tmp/out"
+check "cancel --name: says how many" grep -qx 'jobring: cancelled 5 jobs' "$tmp/out"
+req GET "/jobs?name=pgx&status=cancelled"
+check "cancel --name: those 5 cancelled" [ "$(grep -o '"status":"cancelled"' <<<"$body" | wc -l)" = 5 ]
+req GET "/jobs?name=pg&status=queued"
+check "cancel --name: not the others" [ "$(grep -o '"status":"queued"' <<<"$body" | wc -l)" = 5 ]
+jr cancel "$short" >"$tmp/out"
+check "cancel SHORT_ID" grep -q "^$sb cancelled" "$tmp/out"
+jr cancel pg 1 >/dev/null 2>"$tmp/err"
+check "cancel of a name of several: refused" grep -q '"pg" matches 5 jobs' "$tmp/err"
+jr cancel --all --state queued >"$tmp/out"
+queued_left() { req GET "/jobs?status=queued,pending"; grep -q '"jobs":\[\]' <<<"$body"; }
+check "cancel --all --state queued: every one" queued_left
+check "cancel --all: a count" grep -q '^jobring: cancelled [0-9]* jobs' "$tmp/out"
+jr cancel --all --name x 1 >/dev/null 2>"$tmp/err"
+check "cancel: ids and filters: refused" [ $? = 2 ]
+
+# One GET /jobs looks at no more than 65,536 jobs that fail its filters:
+# behind 70,000 others, a filtered page comes back empty with a cursor,
+# the next one has the job, and the CLI follows the cursor to it.
+seq 70000 | sed 's/.*/{"command":["true"],"name":"hay"}/' >"$tmp/hay.ndjson"
+echo '{"command":["true"],"name":"needle"}' >>"$tmp/hay.ndjson"
+curl -s --unix-socket "$sock" --data-binary @"$tmp/hay.ndjson" http://x/jobs/batch >/dev/null
+req GET "/jobs?name=needle&limit=10"
+check "past the scan budget: a short page" grep -q '"jobs":\[\]' <<<"$body"
+cursor=$(field next_cursor)
+check "... with a cursor" [ "$cursor" != null ] && [ -n "$cursor" ]
+req GET "/jobs?name=needle&limit=10&cursor=$cursor"
+check "... and the job on the next page" grep -q '"name":"needle"' <<<"$body"
+check "... the last one" [ "$(field next_cursor)" = null ]
+jr show needle >"$tmp/out"
+check "show NAME follows the cursor" grep -q '^name *needle' "$tmp/out"
+jr ls --name needle >"$tmp/out"
+check "ls --name follows the cursor" [ "$(grep -c ' needle ' "$tmp/out")" = 1 ]
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

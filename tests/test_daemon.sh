@@ -203,14 +203,14 @@ check "long poll answered promptly" [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
 
 # --- the CLI ---------------------------------------------------------------------
 export JOBRING_SOCKET=$sock
-jid=$("$cli" submit -n cli -p 4 -c 1 -m 1M -r 1 -t 1m -e GREETING=hello -- sh -c 'echo $GREETING')
+jid=$("$cli" submit -J cli --priority 4 -c 1 -m 1M -r 1 -t 1m -e GREETING=hello -- sh -c 'echo $GREETING')
 check "cli submit prints the id" [ "${#jid}" = 16 ]
 "$cli" wait "$jid" 2>/dev/null
 check "cli wait 0" [ $? = 0 ]
 check "cli logs" [ "$("$cli" logs "$jid")" = hello ]
 "$cli" show "$jid" | grep -q '^status *succeeded'
 check "cli show" [ $? = 0 ]
-"$cli" ls --status succeeded --all | grep -q "$jid"
+"$cli" ls --status succeeded --all | grep -q "^$(printf %s "$jid" | sed 's/^0*//') "	# the short id
 check "cli ls" [ $? = 0 ]
 "$cli" --json ls --limit 2 | grep -q '"job_id"'
 check "cli ls --json" [ $? = 0 ]
@@ -222,7 +222,7 @@ check "cli cancel finished 1" [ $? = 1 ]
 printf 'echo a\necho b\n# note\n\necho c\n' >"$tmp/jobs.txt"
 n=$("$cli" submit --file "$tmp/jobs.txt" --batch-size 2 2>/dev/null | wc -l)
 check "cli submit --file" [ "$n" = 3 ]
-"$cli" submit -p 9 -- true 2>/dev/null
+"$cli" submit --priority high -- true 2>/dev/null
 check "cli usage 2" [ $? = 2 ]
 "$cli" --socket "$tmp/none.sock" stats 2>/dev/null
 check "cli unreachable 3" [ $? = 3 ]
@@ -232,7 +232,8 @@ check "cli workers" [ $? = 0 ]
 check "cli executions" [ $? = 0 ]
 "$cli" stats | grep -q '^submitted'
 check "cli stats" [ $? = 0 ]
-for c in submit show ls cancel wait logs workers executions stats queues; do
+for c in submit show ls cancel wait logs workers executions stats queues hold release requeue \
+	update scheduler; do
 	"$cli" $c --help >/dev/null
 	check "cli $c --help" [ $? = 0 ]
 done

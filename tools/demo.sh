@@ -18,22 +18,22 @@ start_daemon
 echo "jobringd $daemon_pid listening on $JOBRING_SOCKET"
 
 # A DAG: prepare -> four simulations (2 cores each) -> reduce.
-prep=$(jobring submit -n prepare -p 6 -- sh -c 'sleep 0.3; echo inputs ready')
+prep=$(jobring submit -J prepare --priority 6 -- sh -c 'sleep 0.3; echo inputs ready')
 sims=""
 for i in 1 2 3 4; do
-	sims="$sims,$(jobring submit -n "simulate-$i" -p 5 -c 2 --after "$prep" -- \
+	sims="$sims,$(jobring submit -J "simulate-$i" --priority 5 -c 2 --after "$prep" -- \
 		sh -c "sleep 0.6; echo simulation $i on cores \$JOBRING_CPUS")"
 done
-reduce=$(jobring submit -n reduce -p 5 --after "${sims#,}" -- sh -c 'echo all simulations reduced')
+reduce=$(jobring submit -J reduce --priority 5 --after "${sims#,}" -- sh -c 'echo all simulations reduced')
 
 # A sweep of 300 light jobs, one per line, as GNU parallel users keep them.
 for i in $(seq 300); do echo "echo point $i > /dev/null; sleep 0.0$((i % 3))"; done >"$tmp/sweep.txt"
-jobring submit -p 1 -n sweep --quiet --file "$tmp/sweep.txt"
+jobring submit --priority 1 -J sweep --quiet --file "$tmp/sweep.txt"
 
 # One that fails on its first attempt and succeeds when retried.
-flaky=$(jobring submit -n flaky -p 4 -r 2 -- sh -c "test -e $tmp/flag || { touch $tmp/flag; echo first try fails >&2; exit 1; }")
+flaky=$(jobring submit -J flaky --priority 4 -r 2 -- sh -c "test -e $tmp/flag || { touch $tmp/flag; echo first try fails >&2; exit 1; }")
 # And an urgent job, submitted last, started first.
-urgent=$(jobring submit -n urgent -p 7 -- sh -c 'echo urgent done')
+urgent=$(jobring submit -J urgent --priority 7 -- sh -c 'echo urgent done')
 
 jobring wait || true
 echo

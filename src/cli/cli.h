@@ -51,6 +51,27 @@ void cli_print_json(const cJSON *v);
  * would, so that the tests can see what that does. */
 int cli_grow(char **buf, size_t *cap, size_t need);
 
+/* Append value to the query q, percent-encoded where it must be. */
+void cli_query_value(char *q, size_t size, const char *value);
+/* Append "&key=value" ("?key=value" to an empty q). */
+void cli_query_add(char *q, size_t size, const char *key, const char *value);
+
+/* "jobring CMD: OPTION VALUE WHY" on stderr, then false: a bad value
+ * names its option and what it may be, not the whole usage. */
+bool cli_bad_value(const char *cmd, const char *option, const char *value, const char *why);
+
+/* resolve.c: every job GET /jobs lists with the query ("?name=x", or
+ * ""), page after page (per_page jobs each, at most 1000), to fn until
+ * it returns false; an exit code. */
+typedef bool (*cli_job_fn)(void *ctx, const cJSON *job);
+int cli_jobs_each(struct cli *c, const char *query, unsigned per_page, cli_job_fn fn, void *ctx);
+
+/* What the user typed where a job id goes (16 hex digits, the short
+ * form without leading zeros, a unique prefix of either, or the name of
+ * exactly one job) into the id's 16 hex digits (out: 17 bytes): CLI_OK,
+ * or an exit code after saying why (none, or which jobs match). */
+int cli_resolve(struct cli *c, const char *arg, char out[17]);
+
 const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
 double cli_num(const cJSON *o, const char *key);		/* 0 if absent */
 

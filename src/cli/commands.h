@@ -1,7 +1,8 @@
 /*
  * commands.h - the jobring CLI's commands, which main.c dispatches to:
  * submit (submit.c); show, ls, cancel, workers, executions, stats,
- * queues, shutdown (show.c); wait and logs (follow.c).
+ * shutdown (show.c); wait and logs (follow.c); hold, release, requeue,
+ * update, scheduler, queues (control.c).
  */
 #ifndef JR_CLI_COMMANDS_H
 #define JR_CLI_COMMANDS_H
@@ -20,5 +21,11 @@ int cli_executions(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
 int cli_queues(struct cli *c, int argc, char **argv);
 int cli_shutdown(struct cli *c, int argc, char **argv);
+/* control.c: scontrol's words. */
+int cli_hold(struct cli *c, int argc, char **argv);
+int cli_release(struct cli *c, int argc, char **argv);
+int cli_requeue(struct cli *c, int argc, char **argv);
+int cli_update(struct cli *c, int argc, char **argv);
+int cli_scheduler(struct cli *c, int argc, char **argv);
 
 #endif

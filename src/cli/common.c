@@ -174,3 +174,31 @@ double cli_num(const cJSON *o, const char *key)
 
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
+
+void cli_query_value(char *q, size_t size, const char *value)
+{
+	size_t n = strlen(q);
+
+	for (const char *p = value; *p && n + 4 < size; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.,~", *p))
+			q[n++] = *p;
+		else
+			n += (size_t)snprintf(q + n, size - n, "%%%02X", (unsigned char)*p);
+	}
+	q[n] = '\0';
+}
+
+void cli_query_add(char *q, size_t size, const char *key, const char *value)
+{
+	size_t n = strlen(q);
+
+	snprintf(q + n, size - n, "%s%s=", n ? "&" : "?", key);
+	cli_query_value(q, size, value);
+}
+
+bool cli_bad_value(const char *cmd, const char *option, const char *value, const char *why)
+{
+	fprintf(stderr, "jobring %s: %s %s %s\n", cmd, option, value, why);
+	return false;
+}

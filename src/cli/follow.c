@@ -12,6 +12,7 @@
 
 #include "base/common.h"
 #include "cli/commands.h"
+#include "shm/jobtab.h"
 
 struct progress {
 	double total, done, failed;
@@ -99,9 +100,17 @@ int cli_wait(struct cli *c, int argc, char **argv)
 	long interval = 20;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		puts("usage: jobring wait [ID...]   (no ID: every job the daemon has)");
+		puts("usage: jobring wait [ID|NAME...]   (no ID: every job the daemon has)");
 		free(ended);
 		return CLI_OK;
+	}
+	for (int i = 1; i <= n; i++) {
+		char id[17];
+		if ((rc = cli_resolve(c, argv[i], id)) != CLI_OK) {
+			free(ended);
+			return rc;
+		}
+		argv[i] = strdup(id);	/* lives as long as the program */
 	}
 	p.total = n;
 	p.start_s = p.last_print_s = now_s();
@@ -126,14 +135,36 @@ int cli_wait(struct cli *c, int argc, char **argv)
 	return p.failed ? CLI_JOB_FAILED : CLI_OK;
 }
 
+/* The path logs reads from: the job's (its latest attempt), or with
+ * --attempt N that execution's (its id is the job's with the attempt in
+ * the top 8 bits: jr_execution_id()). */
+static bool logs_base(const char *id, const char *attempt, char *out, size_t size)
+{
+	char *end;
+	unsigned long n;
+
+	if (!attempt) {
+		snprintf(out, size, "/jobs/%s", id);
+		return true;
+	}
+	n = strtoul(attempt, &end, 10);
+	if (*end || end == attempt || n < 1 || n > 255)
+		return cli_bad_value("logs", "--attempt", attempt, "must be 1 to 255");
+	snprintf(out, size, "/executions/%016llx",
+		 (unsigned long long)jr_execution_id(strtoull(id, NULL, 16), (uint32_t)n));
+	return true;
+}
+
 int cli_logs(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "follow", 0, NULL, 'f' }, { "stderr", 0, NULL, 'e' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "follow", 0, NULL, 'f' }, { "stderr", 0, NULL, 'e' }, { "attempt", 1, NULL, 'A' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	const char *usage = "usage: jobring logs [-f|--follow] [--stderr] ID\n";
+	const char *usage = "usage: jobring logs [-f|--follow] [--stderr] [--attempt N] ID\n";
+	const char *attempt = NULL;
 	bool follow = false, err = false;
+	char id[17], base[64];
 	double offset = 0;
 	int opt, rc;
 
@@ -149,14 +180,19 @@ int cli_logs(struct cli *c, int argc, char **argv)
 		}
 		follow |= opt == 'f';
 		err |= opt == 'e';
+		attempt = opt == 'A' ? optarg : attempt;
 	}
 	if (optind != argc - 1) {
 		fputs(usage, stderr);
 		return CLI_USAGE;
 	}
+	if ((rc = cli_resolve(c, argv[optind], id)) != CLI_OK)
+		return rc;
+	if (!logs_base(id, attempt, base, sizeof(base)))
+		return CLI_USAGE;
 	for (;;) {
 		char path[128];
-		snprintf(path, sizeof(path), "/jobs/%.20s/logs?stream=%s&offset=%.0f", argv[optind],
+		snprintf(path, sizeof(path), "%s/logs?stream=%s&offset=%.0f", base,
 			 err ? "stderr" : "stdout", offset);
 		cJSON *o = cli_call(c, "GET", path, NULL, 0, &rc);
 		if (!o)

@@ -21,22 +21,31 @@ static void usage(FILE *f)
 "  submit [options] -- CMD ARGS...   submit one command job\n"
 "  submit [options] --file FILE      one job per line of FILE (\"-\": stdin), in batches\n"
 "  show ID                           a job in full\n"
-"  ls [--status S] [--priority N] [--limit N] [--all]   jobs, as a table\n"
-"  cancel ID...                      cancel jobs (queued, or running: SIGTERM then SIGKILL)\n"
+"  ls [--state S] [--name N] [--user U] [--partition Q] [--limit N] [--all]\n"
+"                                    jobs, as a table (squeue)\n"
+"  cancel ID... | --all | --name N | --state S | --user U\n"
+"                                    cancel jobs (scancel): queued, or running (SIGTERM,\n"
+"                                    then SIGKILL)\n"
+"  hold ID...  release ID...  requeue ID...   (scontrol's words)\n"
+"  update ID [--priority N] [--time T] [--partition Q] [--begin T] [--mem M] [-c N]\n"
 "  wait [ID...]                      until the jobs (or all jobs) end; progress on a terminal\n"
-"  logs [-f] [--stderr] ID           a job's output\n"
+"  logs [-f] [--stderr] [--attempt N] ID   a job's output\n"
 "  workers [--status S] [--capabilities L]   the daemon's and external workers\n"
-"  executions [--job ID] [--worker W] [--status S]\n"
+"  executions [--job ID] [--worker W] [--state S]   every attempt of jobs\n"
+"  scheduler pause|resume|status     stop starting jobs, start again, or say which\n"
 "  stats                             counters and queue depths\n"
-"  queues [--create NAME [--priority N] [--max-workers N]]\n"
+"  queues [create NAME|update NAME|delete NAME] [--priority N] [--max-workers N]\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
 "                                    needed (runs jobring-journal)\n"
 "\n"
-"Each command takes --help. The socket is --socket, else $JOBRING_SOCKET, else the\n"
-"daemon's default. Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon,\n"
-"4 (wait) a job failed or was cancelled, 5 out of memory. See jobring(1).\n");
+"An ID is the 16 hex digits, the short form ls prints (no leading zeros), a\n"
+"unique prefix of either, or the name of exactly one job. --json may come\n"
+"anywhere before \"--\". Each command takes --help.\n"
+"The socket is --socket, else $JOBRING_SOCKET, else the daemon's default.\n"
+"Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon, 4 (wait) a job\n"
+"failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
 
 static const struct {
@@ -47,7 +56,30 @@ static const struct {
 	{ "cancel", cli_cancel }, { "wait", cli_wait }, { "logs", cli_logs },
 	{ "workers", cli_workers }, { "executions", cli_executions },
 	{ "stats", cli_stats }, { "queues", cli_queues }, { "shutdown", cli_shutdown },
+	{ "hold", cli_hold }, { "release", cli_release }, { "requeue", cli_requeue },
+	{ "update", cli_update }, { "scheduler", cli_scheduler },
 };
+
+/* --json anywhere on the line: taken out of argv[from, argc) up to a
+ * "--" (after which everything is the job's command); the new argc. */
+static int take_json(struct cli *c, int argc, char **argv, int from)
+{
+	int out = from;
+
+	for (int i = from; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = true;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 /* `jobring journal ...` is jobring-journal, found next to this program
  * or on the PATH. */
@@ -87,7 +119,9 @@ int main(int argc, char **argv)
 		case 'j': c.json = true; break;
 		case 'h': usage(stdout); return CLI_OK;
 		case 'V': printf("jobring %s\n", jr_version()); return CLI_OK;
-		default: usage(stderr); return CLI_USAGE;
+		default:
+			fputs("jobring --help lists the options and commands\n", stderr);
+			return CLI_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -96,6 +130,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "journal") == 0)
 		return run_journal_tool(argv + optind);
+	argc = take_json(&c, argc, argv, optind + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			optind++;	/* commands parse from their own name on */
@@ -105,7 +140,6 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	fprintf(stderr, "jobring: unknown command: %s\n", argv[optind]);
-	usage(stderr);
+	fprintf(stderr, "jobring: unknown command: %s (jobring --help lists them)\n", argv[optind]);
 	return CLI_USAGE;
 }

@@ -1,13 +1,18 @@
 /*
- * show.c - the CLI's read and control commands: show, ls, cancel,
- * workers, executions, stats, queues. --json prints the daemon's answer.
+ * show.c - the CLI's read commands and cancel: show, ls (squeue), cancel
+ * (scancel, with its filters), workers, executions, stats, shutdown.
+ * --json prints the daemon's answer.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "base/units.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 
 /* getopt over a command's options; returns false after printing usage. */
 struct opt_spec {
@@ -24,25 +29,9 @@ static int next_opt(const struct opt_spec *o, int argc, char **argv)
 		fputs(o->usage, stdout);
 		exit(CLI_OK);
 	}
-	if (opt == '?')
-		fputs(o->usage, stderr);
+	if (opt == '?')	/* getopt named the option */
+		fprintf(stderr, "jobring %s --help lists its options\n", argv[0]);
 	return opt;
-}
-
-/* Append "&key=value" (value percent-encoded where it must be). */
-static void query_add(char *q, size_t size, const char *key, const char *value)
-{
-	size_t n = strlen(q);
-
-	n += (size_t)snprintf(q + n, size - n, "%s%s=", n ? "&" : "?", key);
-	for (const char *p = value; *p && n + 4 < size; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.,~", *p))
-			q[n++] = *p;
-		else
-			n += (size_t)snprintf(q + n, size - n, "%%%02X", (unsigned char)*p);
-	}
-	q[n] = '\0';
 }
 
 struct query_key {
@@ -63,7 +52,7 @@ static bool options_to_query(const struct opt_spec *spec, const struct query_key
 			return false;
 		for (const struct query_key *k = keys; k->key; k++)
 			if (k->opt == opt)
-				query_add(q, size, k->key, optarg);
+				cli_query_add(q, size, k->key, optarg);
 	}
 	return true;
 }
@@ -95,90 +84,317 @@ static void print_fields(const cJSON *o)
 
 int cli_show(struct cli *c, int argc, char **argv)
 {
-	char path[64];
+	char path[64], id[17];
+	int rc;
 
 	if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-		fputs("usage: jobring show ID\n", argc == 2 ? stdout : stderr);
+		fputs("usage: jobring show ID|NAME\n", argc == 2 ? stdout : stderr);
 		return argc == 2 ? CLI_OK : CLI_USAGE;
 	}
-	snprintf(path, sizeof(path), "/jobs/%.20s", argv[1]);
+	if ((rc = cli_resolve(c, argv[1], id)) != CLI_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/jobs/%s", id);
 	return print_answer(c, "GET", path, print_fields);
+}
+
+/* --- ls ------------------------------------------------------------------------------------- */
+
+#define LS_COMMAND_WIDTH 40
+
+/* Seconds from the first time to the second ("" : now); -1 if unknown. */
+static double seconds_between(const char *from, const char *to)
+{
+	uint64_t a, b;
+
+	if (!*from || jr_parse_rfc3339_ns(from, &a) < 0)
+		return -1;
+	if (!*to || jr_parse_rfc3339_ns(to, &b) < 0)
+		b = (uint64_t)time(NULL) * 1000000000ull;
+	return b > a ? (double)(b - a) / 1e9 : 0;
+}
+
+/* squeue's TIME: [D-]HH:MM:SS, or M:SS under an hour. */
+static void format_elapsed(const cJSON *j, char *out, size_t size)
+{
+	double s = seconds_between(cli_str(j, "start_time"), cli_str(j, "end_time"));
+	unsigned long t = (unsigned long)s;
+
+	if (s < 0)
+		snprintf(out, size, "-");
+	else if (t >= 86400)
+		snprintf(out, size, "%lu-%02lu:%02lu:%02lu", t / 86400, t / 3600 % 24, t / 60 % 60,
+			 t % 60);
+	else if (t >= 3600)
+		snprintf(out, size, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(out, size, "%lu:%02lu", t / 60, t % 60);
+}
+
+/* The exit code, "SIG9" for a signal, "-" while there is none. */
+static void format_exit(const cJSON *j, char *out, size_t size)
+{
+	const cJSON *code = cJSON_GetObjectItem(j, "exit_code");
+	const cJSON *sig = cJSON_GetObjectItem(j, "signal");
+
+	if (cJSON_IsNumber(sig) && sig->valueint > 0)
+		snprintf(out, size, "SIG%d", sig->valueint);
+	else if (cJSON_IsNumber(code))
+		snprintf(out, size, "%d", code->valueint);
+	else
+		snprintf(out, size, "-");
+}
+
+/* The command, its words joined by spaces, cut with "..." at width. */
+static void format_command(const cJSON *j, char *out, size_t width)
+{
+	const cJSON *w;
+	size_t n = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "command")) {
+		if (cJSON_IsString(w))
+			n += (size_t)snprintf(out + n, n < width + 4 ? width + 4 - n : 0, "%s%s",
+					      n ? " " : "", w->valuestring);
+		if (n >= width + 3)
+			break;
+	}
+	if (n > width)
+		strcpy(out + width - 3, "...");
+	if (!out[0])
+		strcpy(out, "-");
 }
 
 static void print_job_row(const cJSON *j)
 {
-	printf("%-16s %-9s %4.0f %8.0f  %-24.24s %s\n", cli_str(j, "job_id"),
-	       cli_str(j, "status"), cli_num(j, "priority"), cli_num(j, "attempts"),
-	       cli_str(j, "created_at"), cli_str(j, "name"));
+	char id[17], elapsed[32], code[16], cmd[LS_COMMAND_WIDTH + 4];
+
+	cli_short_id(cli_str(j, "job_id"), id);
+	format_elapsed(j, elapsed, sizeof(elapsed));
+	format_exit(j, code, sizeof(code));
+	format_command(j, cmd, LS_COMMAND_WIDTH);
+	printf("%-16s %-16.16s %-9s %11.0f %8s %11s %4s  %s\n", id, cli_str(j, "name"),
+	       cli_str(j, "status"), cli_num(j, "priority"), cli_str(j, "queue"), elapsed, code,
+	       cmd);
+}
+
+struct ls_run {
+	struct cli *c;
+	long limit;		/* rows to print; 0: all (--all) */
+	long shown;
+	bool more;		/* a row past the limit was seen */
+	cJSON *json;		/* --json: the rows printed */
+};
+
+static bool ls_row(void *ctx, const cJSON *job)
+{
+	struct ls_run *r = ctx;
+
+	if (r->limit && r->shown == r->limit) {
+		r->more = true;
+		return false;
+	}
+	if (r->json)
+		cJSON_AddItemToArray(r->json, cJSON_Duplicate(job, 1));
+	else
+		print_job_row(job);
+	r->shown++;
+	return true;
 }
 
 static const char ls_usage[] =
-	"usage: jobring ls [--status S[,S]] [--priority N] [--limit N] [--all]\n"
-	"  statuses: pending queued running succeeded failed cancelled\n";
+	"usage: jobring ls [options]    (squeue)\n"
+	"  -t, --state S[,S]   pending queued running succeeded failed cancelled (--status)\n"
+	"  -n, --name NAME     -u, --user USER (a name or uid)   -p, --partition QUEUE\n"
+	"      --array ID      the tasks of an array\n"
+	"      --priority N    --limit N (rows, default 100)     --all (every row)\n";
 
-int cli_ls(struct cli *c, int argc, char **argv)
+static const struct option ls_opts[] = {
+	{ "status", 1, NULL, 't' }, { "state", 1, NULL, 't' }, { "states", 1, NULL, 't' },
+	{ "name", 1, NULL, 'n' }, { "user", 1, NULL, 'u' }, { "partition", 1, NULL, 'p' },
+	{ "queue", 1, NULL, 'p' }, { "array", 1, NULL, 'A' }, { "priority", 1, NULL, 'P' },
+	{ "limit", 1, NULL, 'l' }, { "all", 0, NULL, 'a' }, { "help", 0, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* ls's options into the query and r; false after saying what is wrong. */
+static bool ls_options(struct cli *c, int argc, char **argv, char *q, size_t size, struct ls_run *r)
 {
-	static const struct option opts[] = {
-		{ "status", 1, NULL, 's' }, { "priority", 1, NULL, 'p' }, { "limit", 1, NULL, 'l' },
-		{ "all", 0, NULL, 'a' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	static const struct { int opt; const char *key; } keys[] = {
+		{ 't', "status" }, { 'n', "name" }, { 'u', "user" }, { 'p', "queue" },
+		{ 'P', "priority" },
 	};
-	const struct opt_spec spec = { ls_usage, opts, "s:p:l:ah" };
-	char q[512] = "", path[700];
-	bool all = false, first = true;
-	int opt, rc = CLI_OK;
-	cJSON *page;
+	const struct opt_spec spec = { ls_usage, ls_opts, "t:s:n:u:p:l:ah" };
+	char id[17], *end;
+	int opt;
 
 	optind = 0;
 	while ((opt = next_opt(&spec, argc, argv)) != -1) {
 		if (opt == '?')
-			return CLI_USAGE;
+			return false;
 		if (opt == 'a')
-			all = true;
-		else
-			query_add(q, sizeof(q), opt == 's' ? "status" : opt == 'p' ? "priority" : "limit",
-				  optarg);
+			r->limit = 0;
+		if (opt == 'l' && ((r->limit = strtol(optarg, &end, 10)) <= 0 || *end))
+			return cli_bad_value("ls", "--limit", optarg, "must be a whole number, 1 or more");
+		if (opt == 'A' && cli_resolve(c, optarg, id) != CLI_OK)
+			return false;
+		if (opt == 'A')
+			cli_query_add(q, size, "array", id);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (keys[i].opt == (opt == 's' ? 't' : opt))
+				cli_query_add(q, size, keys[i].key, optarg);
 	}
-	snprintf(path, sizeof(path), "/jobs%s", q);
-	while ((page = cli_call(c, "GET", path, NULL, 0, &rc))) {
-		const cJSON *j, *jobs = cJSON_GetObjectItem(page, "jobs");
-		const char *next = cli_str(page, "next_cursor");
-		if (c->json)
-			cli_print_json(jobs);
-		else if (first)
-			printf("%-16s %-9s %4s %8s  %-24s %s\n", "JOB_ID", "STATUS", "PRIO",
-			       "ATTEMPTS", "CREATED", "NAME");
-		first = false;
-		if (!c->json)
-			cJSON_ArrayForEach(j, jobs)
-				print_job_row(j);
-		if (!all || !*next) {
-			cJSON_Delete(page);
-			break;
-		}
-		snprintf(path, sizeof(path), "/jobs%s%scursor=%s", q, *q ? "&" : "?", next);
-		cJSON_Delete(page);
-	}
+	if (optind < argc)
+		return cli_bad_value("ls", "argument", argv[optind],
+				     "ls takes options only (jobring show ID for one job)");
+	return true;
+}
+
+int cli_ls(struct cli *c, int argc, char **argv)
+{
+	struct ls_run r = { .c = c, .limit = 100 };
+	char q[1024] = "";
+	int rc;
+
+	if (!ls_options(c, argc, argv, q, sizeof(q), &r))
+		return CLI_USAGE;
+	if (c->json)
+		r.json = cJSON_CreateArray();
+	else
+		printf("%-16s %-16s %-9s %11s %8s %11s %4s  %s\n", "JOBID", "NAME", "STATE",
+		       "PRIORITY", "PARTITION", "TIME", "EXIT", "COMMAND");
+	rc = cli_jobs_each(c, q, r.limit ? (unsigned)r.limit + 1 : 1000, ls_row, &r);
+	if (r.json)
+		cli_print_json(r.json);
+	else if (rc == CLI_OK && r.more)
+		printf("(more jobs than the %ld shown: --limit N or --all for more)\n", r.limit);
+	cJSON_Delete(r.json);
 	return rc;
+}
+
+/* --- cancel --------------------------------------------------------------------------------- */
+
+static int cancel_one(struct cli *c, const char *id)
+{
+	char path[64];
+	int rc;
+	cJSON *o;
+
+	snprintf(path, sizeof(path), "/jobs/%s/cancel", id);
+	o = cli_call(c, "PUT", path, NULL, 0, &rc);
+	if (o)
+		printf("%s %s\n", cli_str(o, "job_id"), cli_str(o, "status"));
+	cJSON_Delete(o);
+	return rc;
+}
+
+struct id_list {
+	char (*ids)[17];
+	size_t n, cap;
+	bool oom;
+};
+
+static bool add_listed(void *ctx, const cJSON *job)
+{
+	struct id_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *p = realloc(l->ids, cap * sizeof(*l->ids));
+		if (!p) {
+			l->oom = true;
+			return false;
+		}
+		l->ids = p;
+		l->cap = cap;
+	}
+	snprintf(l->ids[l->n++], 17, "%s", cli_str(job, "job_id"));
+	return true;
+}
+
+static const char cancel_usage[] =
+	"usage: jobring cancel ID...                 (scancel)\n"
+	"       jobring cancel [--all] [--name N] [--state S[,S]] [--user U]\n"
+	"  with filters: every job of yours (root: of anyone, or --user's) that has not\n"
+	"  ended and that matches them all; --all alone: every one\n";
+
+/* cancel's filters into the query; false after saying what is wrong. */
+static bool cancel_filters(int argc, char **argv, char *q, size_t size, bool *any)
+{
+	static const struct option opts[] = {
+		{ "all", 0, NULL, 'a' }, { "name", 1, NULL, 'n' }, { "state", 1, NULL, 't' },
+		{ "status", 1, NULL, 't' }, { "user", 1, NULL, 'u' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct opt_spec spec = { cancel_usage, opts, "an:t:u:h" };
+	bool state = false;
+	char uid[16];
+	int opt;
+
+	optind = 0;
+	while ((opt = next_opt(&spec, argc, argv)) != -1) {
+		if (opt == '?')
+			return false;
+		*any = true;
+		state |= opt == 't';
+		if (opt != 'a')
+			cli_query_add(q, size, opt == 'n' ? "name" : opt == 't' ? "status" : "user",
+				      optarg);
+	}
+	if (!state)
+		cli_query_add(q, size, "status", "pending,queued,running");
+	if (*any && !strstr(q, "user=") && getuid() != 0) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+		cli_query_add(q, size, "user", uid);
+	}
+	return true;
+}
+
+static int cancel_matching(struct cli *c, const char *q)
+{
+	struct id_list l = { 0 };
+	int rc = cli_jobs_each(c, q, 1000, add_listed, &l), worst = rc;
+	size_t done = 0;
+
+	if (l.oom) {
+		fprintf(stderr, "jobring cancel: out of memory listing the jobs: none cancelled\n");
+		free(l.ids);
+		return CLI_NO_MEMORY;
+	}
+	for (size_t i = 0; rc == CLI_OK && i < l.n; i++) {
+		int one = cancel_one(c, l.ids[i]);
+		done += one == CLI_OK;
+		worst = one > worst ? one : worst;	/* one that ended meanwhile: 409, said */
+	}
+	if (rc == CLI_OK)
+		printf("jobring: cancelled %zu job%s\n", done, done == 1 ? "" : "s");
+	free(l.ids);
+	return worst;
 }
 
 int cli_cancel(struct cli *c, int argc, char **argv)
 {
+	char q[1024] = "", id[17];
+	bool filtered = false;
 	int worst = CLI_OK;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs("usage: jobring cancel ID...\n", argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
+	if (!cancel_filters(argc, argv, q, sizeof(q), &filtered))
+		return CLI_USAGE;
+	if (filtered && optind < argc) {
+		cli_bad_value("cancel", "ID", argv[optind],
+			      "give ids or filters (--all, --name, --state, --user), not both");
+		return CLI_USAGE;
 	}
-	for (int i = 1; i < argc; i++) {
-		char path[64];
-		int rc;
-		snprintf(path, sizeof(path), "/jobs/%.20s/cancel", argv[i]);
-		cJSON *o = cli_call(c, "PUT", path, NULL, 0, &rc);
-		if (o)
-			printf("%s %s\n", cli_str(o, "job_id"), cli_str(o, "status"));
-		cJSON_Delete(o);
-		if (rc > worst)
-			worst = rc;
+	if (filtered)
+		return cancel_matching(c, q);
+	if (optind == argc) {
+		fputs(cancel_usage, stderr);
+		return CLI_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		int rc = cli_resolve(c, argv[i], id);
+		if (rc == CLI_OK)
+			rc = cancel_one(c, id);
+		worst = rc > worst ? rc : worst;
 	}
 	return worst;
 }
@@ -217,14 +433,16 @@ static void print_executions(const cJSON *o)
 {
 	const cJSON *x;
 
-	printf("%-16s %-16s %-7s %7s %-9s %6s\n", "EXECUTION_ID", "JOB_ID", "WORKER", "ATTEMPT",
+	printf("%-16s %-16s %-7s %7s %-9s %s\n", "EXECUTION_ID", "JOB_ID", "WORKER", "ATTEMPT",
 	       "STATUS", "RESULT");
 	cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "executions")) {
 		const cJSON *r = cJSON_GetObjectItem(x, "result");
-		char result[16] = "-";
-		if (cJSON_IsNumber(r))
-			snprintf(result, sizeof(result), "%d", r->valueint);
-		printf("%-16s %-16s %-7s %7.0f %-9s %6s\n", cli_str(x, "execution_id"),
+		char *text = r && !cJSON_IsNull(r) ? cJSON_PrintUnformatted(r) : NULL;
+		char result[24] = "-";
+		if (text)	/* any JSON (issue 13): cut at 20 characters */
+			snprintf(result, sizeof(result), "%.20s%s", text, strlen(text) > 20 ? "..." : "");
+		free(text);
+		printf("%-16s %-16s %-7s %7.0f %-9s %s\n", cli_str(x, "execution_id"),
 		       cli_str(x, "job_id"), cli_str(x, "worker_id"), cli_num(x, "attempt"),
 		       cli_str(x, "status"), result);
 	}
@@ -234,16 +452,24 @@ int cli_executions(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "job", 1, NULL, 'j' }, { "worker", 1, NULL, 'w' }, { "status", 1, NULL, 's' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "state", 1, NULL, 's' }, { "limit", 1, NULL, 'l' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	static const struct query_key keys[] = { { 'j', "job_id" }, { 'w', "worker_id" },
-						 { 's', "status" }, { 0, NULL } };
 	const struct opt_spec spec = {
-		"usage: jobring executions [--job ID] [--worker W] [--status S]\n", opts, "j:w:s:h" };
-	char q[512] = "", path[600];
+		"usage: jobring executions [--job ID] [--worker W] [--state S] [--limit N]\n",
+		opts, "j:w:s:l:h" };
+	char q[512] = "", path[600], id[17];
+	int opt, rc;
 
-	if (!options_to_query(&spec, keys, argc, argv, q, sizeof(q)))
-		return CLI_USAGE;
+	optind = 0;
+	while ((opt = next_opt(&spec, argc, argv)) != -1) {
+		if (opt == '?')
+			return CLI_USAGE;
+		if (opt == 'j' && (rc = cli_resolve(c, optarg, id)) != CLI_OK)
+			return rc;
+		cli_query_add(q, sizeof(q), opt == 'j' ? "job_id" : opt == 'w' ? "worker_id" :
+				  opt == 's' ? "status" : "limit", opt == 'j' ? id : optarg);
+	}
 	snprintf(path, sizeof(path), "/executions%s", q);
 	return print_answer(c, "GET", path, print_executions);
 }
@@ -255,57 +481,6 @@ int cli_stats(struct cli *c, int argc, char **argv)
 		return strcmp(argv[1], "--help") ? CLI_USAGE : CLI_OK;
 	}
 	return print_answer(c, "GET", "/health", print_fields);
-}
-
-static void print_queues(const cJSON *o)
-{
-	const cJSON *q;
-
-	printf("%-8s %-20s %8s %11s\n", "QUEUE_ID", "NAME", "PRIORITY", "MAX_WORKERS");
-	cJSON_ArrayForEach(q, cJSON_GetObjectItem(o, "queues"))
-		printf("%-8s %-20s %8.0f %11.0f\n", cli_str(q, "queue_id"), cli_str(q, "name"),
-		       cli_num(q, "priority"), cli_num(q, "max_workers"));
-}
-
-int cli_queues(struct cli *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "create", 1, NULL, 'c' }, { "priority", 1, NULL, 'p' },
-		{ "max-workers", 1, NULL, 'm' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
-	const struct opt_spec spec = {
-		"usage: jobring queues [--create NAME [--priority N] [--max-workers N]]\n",
-		opts, "c:p:m:h" };
-	cJSON *body = cJSON_CreateObject(), *answer;
-	const char *name = NULL;
-	char *text;
-	int opt, rc;
-
-	optind = 0;
-	while ((opt = next_opt(&spec, argc, argv)) != -1) {
-		if (opt == '?') {
-			cJSON_Delete(body);
-			return CLI_USAGE;
-		}
-		if (opt == 'c')
-			name = optarg;
-		else
-			cJSON_AddNumberToObject(body, opt == 'p' ? "priority" : "max_workers",
-						atof(optarg));
-	}
-	if (!name) {
-		cJSON_Delete(body);
-		return print_answer(c, "GET", "/queues", print_queues);
-	}
-	cJSON_AddStringToObject(body, "name", name);
-	text = cJSON_PrintUnformatted(body);
-	answer = cli_call(c, "POST", "/queues", text, strlen(text), &rc);
-	if (answer)
-		printf("queue %s created\n", cli_str(answer, "name"));
-	free(text);
-	cJSON_Delete(answer);
-	cJSON_Delete(body);
-	return rc;
 }
 
 /* jobring shutdown [--drain] [--grace DURATION]: stop the daemon. */

@@ -10,10 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
+#include <time.h>
+
 #include "base/units.h"
+#include "cli/commands.h"
+#include "cli/parse.h"
 
 struct submit_opts {
+	struct cli *cli;	/* for --dependency's ids */
 	cJSON *tmpl;		/* the fields every job gets */
 	const char *export;	/* --export: ALL (default), NONE or a list */
 	const char *file;
@@ -26,22 +30,29 @@ static void submit_usage(FILE *f)
 	fprintf(f,
 "usage: jobring submit [options] -- CMD [ARGS...]\n"
 "       jobring submit [options] --file FILE     (one command per line; \"-\": stdin)\n"
-"  -p, --priority N      0-7, higher first (default: the queue's, 3)\n"
-"  -c, --cpus N          whole cores (default 1)\n"
-"  -m, --mem SIZE        memory, e.g. 4G\n"
-"  -g, --gpus N\n"
-"  -a, --after ID[,ID]   run only after these jobs succeeded (repeatable)\n"
+"  -J, --job-name NAME   (--name)\n"
+"  -p, --partition NAME  the queue (-q, --queue)\n"
+"      --priority N      higher first, -2147483648 to 2147483647 (default: the queue's)\n"
+"  -c, --cpus-per-task N whole cores (default 1; --cpus)\n"
+"  -m, --mem SIZE        memory: MB as a number (4000), or 512K, 4G, 1T\n"
+"  -G, --gpus N          (-g)\n"
+"  -t, --time TIME       time limit: minutes (90), MM:SS, HH:MM:SS, D-HH, D-HH:MM,\n"
+"                        D-HH:MM:SS, or 90s, 30m, 2h (--timeout)\n"
+"  -d, --dependency LIST afterok:ID[:ID...],afterany:ID,afternotok:ID,after:ID,\n"
+"                        aftercorr:ID, singleton\n"
+"      --after ID[,ID]   run only after these jobs succeeded (repeatable)\n"
+"  -a, --array INDEXES   a job array: 0-999, 0-999:2, 1,3,5-7; %%N: at most N running\n"
+"      --begin TIME      start no earlier: now+1hour, 16:00, 2026-12-01T08:00, RFC 3339\n"
+"      --hold            submitted held: it waits for jobring release\n"
 "  -r, --retries N       retries after a failure (default 0)\n"
-"  -t, --timeout DUR     time limit, e.g. 90, 30m, 2h\n"
-"  -n, --name NAME       -q, --queue NAME\n"
 "  -e, --env K=V         environment variable for the job (repeatable; wins over --export)\n"
 "      --export=WHAT     this environment sent with the job: ALL (default), NONE, or\n"
 "                        VAR,VAR=value,... (only those; ALL in the list adds the rest)\n"
-"      --at TIME         start no earlier than TIME (RFC 3339)\n"
 "      --resource K=N    a counted resource (repeatable), e.g. licenses=1\n"
 "      --external        for an external worker, not this host's executor\n"
 "      --batch-size N    jobs per request with --file (default 10000)\n"
-"      --quiet           print no ids\n");
+"      --quiet           print no ids\n"
+"  -n is sbatch's --ntasks, which jobring has not: a job is one process tree.\n");
 }
 
 static cJSON *requirements(cJSON *tmpl)
@@ -51,18 +62,35 @@ static cJSON *requirements(cJSON *tmpl)
 	return r ? r : cJSON_AddObjectToObject(tmpl, "requirements");
 }
 
-static bool add_number(cJSON *o, const char *key, const char *arg, double max)
+/* A whole number min to max into o's key; NULL, or why not. */
+static const char *add_integer(cJSON *o, const char *key, const char *arg, double min, double max)
 {
+	static char why[96];
 	char *end;
 	double v = strtod(arg, &end);
 
-	if (*end || end == arg || v < 0 || v > max)
-		return false;
+	if (*end || end == arg || v < min || v > max || v != (double)(long long)v) {
+		snprintf(why, sizeof(why), "must be a whole number from %.0f to %.0f", min, max);
+		return why;
+	}
+	cJSON_DeleteItemFromObject(o, key);
 	cJSON_AddNumberToObject(o, key, v);
-	return true;
+	return NULL;
 }
 
-static bool add_after(cJSON *tmpl, char *arg)
+static const char *set_string(cJSON *o, const char *key, const char *arg)
+{
+	cJSON_DeleteItemFromObject(o, key);
+	return cJSON_AddStringToObject(o, key, arg) ? NULL : "out of memory";
+}
+
+static const char *set_true(cJSON *o, const char *key)
+{
+	cJSON_DeleteItemFromObject(o, key);
+	return cJSON_AddBoolToObject(o, key, 1) ? NULL : "out of memory";
+}
+
+static const char *add_after(cJSON *tmpl, char *arg)
 {
 	cJSON *deps = cJSON_GetObjectItem(tmpl, "dependencies");
 
@@ -70,118 +98,188 @@ static bool add_after(cJSON *tmpl, char *arg)
 		deps = cJSON_AddArrayToObject(tmpl, "dependencies");
 	for (char *save = NULL, *id = strtok_r(arg, ",", &save); id; id = strtok_r(NULL, ",", &save))
 		cJSON_AddItemToArray(deps, cJSON_CreateString(id));
-	return true;
+	return NULL;
 }
 
-static bool add_env(cJSON *tmpl, const char *arg)
+static const char *add_env(cJSON *tmpl, const char *arg)
 {
 	cJSON *env = cJSON_GetObjectItem(tmpl, "env");
 	const char *eq = strchr(arg, '=');
 	char key[256];
 
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key))
-		return false;
+		return "must be NAME=VALUE (jobring's -e sets a variable; sbatch's -e/--error is "
+		       "jobring logs --stderr)";
 	if (!env)
 		env = cJSON_AddObjectToObject(tmpl, "env");
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
 	cJSON_AddStringToObject(env, key, eq + 1);
-	return true;
+	return NULL;
 }
 
-static bool add_resource(cJSON *tmpl, const char *arg)
+static const char *add_resource(cJSON *tmpl, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	char key[64];
 
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key))
-		return false;
+		return "must be NAME=COUNT, e.g. licenses=1";
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
-	return add_number(requirements(tmpl), key, eq + 1, 1e15);
+	return add_integer(requirements(tmpl), key, eq + 1, 0, 1e15);
 }
 
-/* --mem, --timeout, --at as the daemon would take them; false after
- * saying why. */
-static bool check_units(int opt, const char *arg)
-{
-	const char *name = opt == 'm' ? "--mem" : opt == 't' ? "--timeout" : "--at", *why;
-	uint64_t v;
-	int rc = opt == 'm' ? jr_parse_size_bytes(arg, &v)
-		 : opt == 't' ? jr_parse_duration_ms(arg, &v) : jr_parse_rfc3339_ns(arg, &v);
+static char why_buf[CLI_ERR_MAX];
 
-	if (rc == 0 && opt == 'm' && v == 0)
-		why = "must be more than 0";
-	else if (rc == -ERANGE)
-		why = opt == 'm' ? "is more than 16E" : opt == 't' ?
-		      "is longer than 1000000000 s (about 31 years)" :
-		      "is out of range: 1970-01-01T00:00:00Z to " JR_TIME_MAX_TEXT;
-	else if (rc == -EDOM)
-		why = "is no such date or time";
-	else if (rc < 0)
-		why = opt == 'm' ? "is not a size like 4096, 512M or 4G" : opt == 't' ?
-		      "is not a duration like 90, 30m or 2h" :
-		      "is not an RFC 3339 time like 2026-11-27T13:00:00Z";
+/* --mem: sbatch's MB unless a suffix says otherwise: sent as checked,
+ * "M" added to a plain number ("4000M", which the daemon reads alike). */
+static const char *set_mem(cJSON *tmpl, const char *arg)
+{
+	uint64_t bytes;
+	char text[64];
+
+	if (!cli_parse_mem(arg, &bytes, why_buf))
+		return why_buf;
+	snprintf(text, sizeof(text), "%s%s", arg, strspn(arg, "0123456789.") == strlen(arg) ? "M" : "");
+	return set_string(requirements(tmpl), "memory", text);
+}
+
+/* --time: sbatch's forms into a duration the daemon takes; 0 is none. */
+static const char *set_time(cJSON *tmpl, const char *arg)
+{
+	uint64_t ms;
+	char text[32];
+
+	if (!cli_parse_time(arg, &ms, why_buf))
+		return why_buf;
+	cJSON_DeleteItemFromObject(tmpl, "timeout");
+	if (ms == 0)
+		return NULL;
+	if (ms % 1000 == 0)
+		snprintf(text, sizeof(text), "%llus", (unsigned long long)(ms / 1000));
 	else
+		snprintf(text, sizeof(text), "%llums", (unsigned long long)ms);
+	return set_string(tmpl, "timeout", text);
+}
+
+/* --begin and --at: into an RFC 3339 time. */
+static const char *set_begin(cJSON *tmpl, const char *arg)
+{
+	char text[40];
+	int64_t at;
+
+	if (!cli_parse_begin(arg, (int64_t)time(NULL), &at, why_buf))
+		return why_buf;
+	if (at < 0)
+		return "is before 1970";
+	jr_format_rfc3339((uint64_t)at * 1000000000ull, text, sizeof(text));
+	return set_string(tmpl, "scheduled_at", text);
+}
+
+static bool resolve_dep(void *ctx, const char *arg, char out[17], char *err)
+{
+	struct submit_opts *s = ctx;
+
+	if (cli_resolve(s->cli, arg, out) == CLI_OK)
 		return true;
-	fprintf(stderr, "jobring submit: %s %s %s\n", name, arg, why);
+	snprintf(err, CLI_ERR_MAX, "no single job %s (said above)", arg);
 	return false;
 }
 
-enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE, O_EXPORT };
+static const char *set_dependency(struct submit_opts *s, const char *arg)
+{
+	return cli_parse_dependency(arg, s->tmpl, resolve_dep, s, why_buf) ? NULL : why_buf;
+}
 
-static bool apply(struct submit_opts *s, int opt, char *arg)
+static const char *set_array(cJSON *tmpl, const char *arg)
+{
+	return cli_check_array(arg, why_buf) ? set_string(tmpl, "array", arg) : why_buf;
+}
+
+enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE, O_EXPORT, O_AFTER,
+       O_PRIORITY, O_BEGIN, O_HOLD };
+
+static const struct option submit_opts[] = {
+	{ "job-name", 1, NULL, 'J' }, { "name", 1, NULL, 'J' },
+	{ "partition", 1, NULL, 'p' }, { "queue", 1, NULL, 'q' },
+	{ "priority", 1, NULL, O_PRIORITY },
+	{ "cpus-per-task", 1, NULL, 'c' }, { "cpus", 1, NULL, 'c' }, { "mem", 1, NULL, 'm' },
+	{ "gpus", 1, NULL, 'G' }, { "time", 1, NULL, 't' }, { "timeout", 1, NULL, 't' },
+	{ "dependency", 1, NULL, 'd' }, { "after", 1, NULL, O_AFTER }, { "array", 1, NULL, 'a' },
+	{ "retries", 1, NULL, 'r' }, { "env", 1, NULL, 'e' }, { "export", 1, NULL, O_EXPORT },
+	{ "begin", 1, NULL, O_BEGIN }, { "at", 1, NULL, O_AT }, { "hold", 0, NULL, O_HOLD },
+	{ "external", 0, NULL, O_EXTERNAL }, { "batch-size", 1, NULL, O_BATCH },
+	{ "quiet", 0, NULL, O_QUIET }, { "file", 1, NULL, O_FILE },
+	{ "resource", 1, NULL, O_RESOURCE }, { "ntasks", 1, NULL, 'n' },
+	{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+};
+
+/* The option as the user typed it, for messages: the long one getopt
+ * matched (index), else the letter. */
+static const char *option_name(int opt, int index)
+{
+	static char name[40];
+
+	if (index >= 0)
+		snprintf(name, sizeof(name), "--%s", submit_opts[index].name);
+	else
+		snprintf(name, sizeof(name), "-%c", opt);
+	return name;
+}
+
+/* One option: NULL, or why its value is refused. */
+static const char *apply(struct submit_opts *s, int opt, char *arg)
 {
 	cJSON *t = s->tmpl;
 
 	switch (opt) {
-	case 'p': return add_number(t, "priority", arg, JR_PRIORITY_MAX);
-	case 'c': return add_number(requirements(t), "cpus", arg, 65536);
-	case 'g': return add_number(requirements(t), "gpus", arg, 4096);
-	case 'm': return check_units(opt, arg) && cJSON_AddStringToObject(requirements(t), "memory", arg);
-	case 'a': return add_after(t, arg);
-	case 'r': return add_number(t, "max_retries", arg, 1000);
-	case 't': return check_units(opt, arg) && cJSON_AddStringToObject(t, "timeout", arg);
-	case 'n': return cJSON_AddStringToObject(t, "name", arg) != NULL;
-	case 'q': return cJSON_AddStringToObject(t, "queue", arg) != NULL;
+	case O_PRIORITY: return add_integer(t, "priority", arg, INT32_MIN, INT32_MAX);
+	case 'c': return add_integer(requirements(t), "cpus", arg, 1, 65536);
+	case 'G': return add_integer(requirements(t), "gpus", arg, 0, 4096);
+	case 'm': return set_mem(t, arg);
+	case 'd': return set_dependency(s, arg);
+	case O_AFTER: return add_after(t, arg);
+	case 'a': return set_array(t, arg);
+	case 'r': return add_integer(t, "max_retries", arg, 0, 1000);
+	case 't': return set_time(t, arg);
+	case 'J': return set_string(t, "name", arg);
+	case 'p': case 'q': return set_string(t, "queue", arg);
 	case 'e': return add_env(t, arg);
-	case O_AT: return check_units(opt, arg) && cJSON_AddStringToObject(t, "scheduled_at", arg);
+	case O_AT: case O_BEGIN: return set_begin(t, arg);
+	case O_HOLD: return set_true(t, "hold");
 	case O_RESOURCE: return add_resource(t, arg);
-	case O_EXTERNAL: return cJSON_AddStringToObject(t, "executor", "external") != NULL;
-	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10); return s->batch_size > 0;
-	case O_QUIET: s->quiet = true; return true;
-	case O_FILE: s->file = arg; return true;
-	case O_EXPORT: s->export = arg; return *arg != '\0';
+	case O_EXTERNAL: return set_string(t, "executor", "external");
+	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10);
+		return s->batch_size > 0 ? NULL : "must be a whole number, 1 or more";
+	case O_QUIET: s->quiet = true; return NULL;
+	case O_FILE: s->file = arg; return NULL;
+	case O_EXPORT: s->export = arg; return *arg ? NULL : "must be ALL, NONE or VAR,VAR=value,...";
+	case 'n': return "is sbatch's --ntasks: jobring runs one process tree per job; "
+			 "name a job with -J, give it cores with -c";
 	}
-	return false;
+	return "is not an option of submit";
 }
 
 static int parse(struct submit_opts *s, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "priority", 1, NULL, 'p' }, { "cpus", 1, NULL, 'c' }, { "mem", 1, NULL, 'm' },
-		{ "gpus", 1, NULL, 'g' }, { "after", 1, NULL, 'a' }, { "retries", 1, NULL, 'r' },
-		{ "timeout", 1, NULL, 't' }, { "name", 1, NULL, 'n' }, { "queue", 1, NULL, 'q' },
-		{ "env", 1, NULL, 'e' }, { "at", 1, NULL, O_AT }, { "external", 0, NULL, O_EXTERNAL },
-		{ "batch-size", 1, NULL, O_BATCH }, { "quiet", 0, NULL, O_QUIET },
-		{ "file", 1, NULL, O_FILE }, { "resource", 1, NULL, O_RESOURCE },
-		{ "export", 1, NULL, O_EXPORT },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
-	int opt;
+	int opt, index = -1;
+	const char *why, *typed;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+p:c:m:g:a:r:t:n:q:e:f:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+J:p:q:c:m:G:g:t:d:a:r:e:f:n:h", submit_opts,
+				  &index)) != -1) {
+		typed = option_name(opt, index);
+		index = -1;
 		if (opt == 'h') {
 			submit_usage(stdout);
 			exit(CLI_OK);
 		}
-		if (opt == 'f')
-			opt = O_FILE;
-		if (opt == '?' || !apply(s, opt, optarg)) {
-			if (opt != '?')
-				fprintf(stderr, "jobring submit: bad value: %s\n", optarg);
-			submit_usage(stderr);
+		if (opt == '?') {	/* getopt said which */
+			fputs("jobring submit --help lists the options\n", stderr);
 			return -1;
 		}
+		opt = opt == 'f' ? O_FILE : opt == 'g' ? 'G' : opt;
+		if ((why = apply(s, opt, optarg)))
+			return cli_bad_value("submit", typed, optarg ? optarg : "", why), -1;
 	}
 	return 0;
 }
@@ -434,7 +532,7 @@ static int submit_file(struct cli *c, struct submit_opts *s)
 
 int cli_submit(struct cli *c, int argc, char **argv)
 {
-	struct submit_opts s = { .tmpl = cJSON_CreateObject(), .batch_size = 10000 };
+	struct submit_opts s = { .cli = c, .tmpl = cJSON_CreateObject(), .batch_size = 10000 };
 	int rc;
 
 	if (!s.tmpl)

@@ -14,6 +14,7 @@
 
 #include "base/common.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/view.h"
 
@@ -120,26 +121,40 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 	return list_numbers(q, p, res);
 }
 
+/* The next job of the page that passes f: 1, or 0 at the end of the
+ * table or once the request's scan budget is spent (*cursor then says
+ * where the next page starts). */
+static int next_listed(struct api *a, const struct api_call *c, struct list_params *p,
+		       const struct job_filter *f, uint32_t *budget, struct jr_job_info *info)
+{
+	while (*budget > 0 && jr_job_scan(a->engine, &p->cursor, p->mask, p->priority, info) == 1) {
+		if (detail(a, c, info) != VIEW_HIDDEN && job_filter_match(f, info))
+			return 1;
+		(*budget)--;
+	}
+	return 0;
+}
+
 void api_job_list(struct api *a, struct api_call *c)
 {
 	struct list_params p;
+	struct job_filter f;
 	struct jr_job_info info;
 	cJSON *body, *jobs;
-	uint32_t n = 0;
+	uint32_t n = 0, budget = JOBFILTER_SCAN_BUDGET;
 	char next[24];
 
-	if (!list_params(c->query, &p, c->res))
+	if (!job_filter_parse(a, c->query, &f, c->res) || !list_params(c->query, &p, c->res))
 		return;
 	body = cJSON_CreateObject();
 	jobs = cJSON_AddArrayToObject(body, "jobs");
-	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, p.priority, &info) == 1) {
-		if (detail(a, c, &info) == VIEW_HIDDEN)
-			continue;
+	while (n < p.limit && next_listed(a, c, &p, &f, &budget, &info) == 1) {
 		cJSON_AddItemToArray(jobs, job_json(a, c, &info));
 		n++;
 	}
-	/* A full page may be the last one: the next request says so. */
-	if (n == p.limit) {
+	/* A full page may be the last one: the next request says so. So
+	 * may a short one cut by the scan budget. */
+	if (n == p.limit || budget == 0) {
 		snprintf(next, sizeof(next), "%llu", (unsigned long long)p.cursor);
 		cJSON_AddStringToObject(body, "next_cursor", next);
 	} else {
