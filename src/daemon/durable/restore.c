@@ -492,7 +492,10 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
+	executions_take(&st->execs, &r->execs);
 	rc = apply_jobs(r, st, d, keep);
+	if (rc == 0)	/* the history of jobs not put back goes */
+		executions_prune(&st->execs, st->engine);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
 	if (rc < 0)
