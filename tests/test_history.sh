@@ -167,5 +167,22 @@ req GET "/executions/${ex[1]}"
 check "out of retention at a snapshot: its attempts 404" [ "$code" = 404 ]
 check "... and their files are removed" not ls "$tmp/state/output/${ex[1]}.err" 2>/dev/null
 
+# --- a slot reused: the older job's attempts and files go ----------------------------------
+stop_daemon TERM
+rm -rf "$tmp/state" "$tmp/count"
+start_daemon --workers 2 --capacity 16
+req POST /jobs "$retried"
+job=$(field job_id)
+check "a retried job in a 16-slot table" wait_until 20 wait_status "$job" succeeded
+old="01${job:2}"
+check "... its attempt 1's file" test -f "$tmp/state/output/$old.out"
+for i in $(seq 20); do
+	req POST /jobs '{"command":["true"]}'
+	wait_status "$(field job_id)" succeeded
+done
+req GET "/executions/$old"
+check "its slot reused: its attempt 1 404" [ "$code" = 404 ]
+check "... and its file removed" not test -e "$tmp/state/output/$old.out"
+
 echo "test_history: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -99,6 +99,23 @@ void executions_drop(struct executions *x, jr_job_id id)
 	*p = NULL;
 }
 
+/* The slot's entry if it is an older job's (a lower generation): that
+ * job left the table (its slot was given to id), its history and files
+ * go. false if the slot holds a newer job's: id's event is stale. */
+static bool drop_older(struct executions *x, jr_job_id id)
+{
+	struct exec_job **p = slot_of(x, id);
+
+	if (!p || !*p || (*p)->id == id)
+		return p != NULL;
+	if ((*p)->id > id)
+		return false;
+	remove_files(x, *p);
+	job_free(x, *p);
+	*p = NULL;
+	return true;
+}
+
 /* The job's entry; create: made if missing, replacing an older job's. */
 static struct exec_job *job_get(struct executions *x, jr_job_id id, bool create)
 {
@@ -108,13 +125,8 @@ static struct exec_job *job_get(struct executions *x, jr_job_id id, bool create)
 		return NULL;
 	if (*p && (*p)->id == id)
 		return *p;
-	if (!create)
+	if (!create || !drop_older(x, id))
 		return NULL;
-	if (*p) {	/* the slot's job left the table: its history goes too */
-		remove_files(x, *p);
-		job_free(x, *p);
-		*p = NULL;
-	}
 	if ((*p = calloc(1, sizeof(**p))) == NULL)
 		return NULL;
 	(*p)->id = id;
@@ -172,10 +184,11 @@ int executions_ended(struct executions *x, const struct exec_end *e)
 void executions_started(struct executions *x, jr_job_id id, uint32_t attempt,
 			uint32_t worker_id, uint64_t start_ns)
 {
-	struct exec_job *j = job_get(x, id, /* create */ false);
-	struct exec_rec *r = j ? rec_get(x, j, attempt) : NULL;
+	struct exec_job *j;
+	struct exec_rec *r;
 
-	if (!r)
+	drop_older(x, id);
+	if (!(j = job_get(x, id, /* create */ false)) || !(r = rec_get(x, j, attempt)))
 		return;
 	r->start_ns = start_ns;
 	r->worker_id = worker_id;

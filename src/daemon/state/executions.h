@@ -79,7 +79,9 @@ const struct exec_rec *executions_find(const struct executions *x, jr_job_id id,
 /* Record an attempt's end. A retried attempt is always kept; a final one
  * only if the job already has a history. 0 or -ENOMEM (not kept). */
 int executions_ended(struct executions *x, const struct exec_end *e);
-/* Note an attempt's start if the job has a history (a requeue, a retry). */
+/* Note an attempt's start if the job has a history (a requeue, a retry).
+ * An older job's history in the slot goes (with its files): the slot was
+ * reused. */
 void executions_started(struct executions *x, jr_job_id id, uint32_t attempt,
 			uint32_t worker_id, uint64_t start_ns);
 /* Keep result (len bytes of JSON, copied) for the attempt: 0, -E2BIG
