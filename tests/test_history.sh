@@ -82,6 +82,7 @@ req POST "/executions/$e1/complete" "{\"status\":\"failed\",\"exit_code\":3,\"le
 check "complete with an object result 200" [ "$code" = 200 ]
 check "... shown in the answer" grep -q '"result":{"accuracy":0.93,"tags":\["a","b"\]}' <<<"$body"
 check "... its exit code kept" grep -q '"exit_code":3' <<<"$body"
+check "... the attempt failed (its job waits to retry)" [ "$(field status)" = failed ]
 sleep 0.2
 req POST "/workers/$w2/claim?wait=3"
 check "the retry is claimed" [ "$(field job_id)" = "$ext" ]

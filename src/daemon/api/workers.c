@@ -345,8 +345,8 @@ static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, i
 	running->state = code == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED;
 	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
 	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
-	    now.exec.execution_id == running->exec.execution_id)
-		running = &now;
+	    now.exec.execution_id == running->exec.execution_id && job_state_final(now.state))
+		running = &now;	/* else it waits for a retry: this attempt failed */
 	return execview_json(a->st, running, running->exec.attempt, VIEW_FULL);
 }
 
