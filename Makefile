@@ -204,6 +204,13 @@ $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o 
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/lease.o -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka
 
+# test_executions: the history of executions (daemon/state/executions.c) alone.
+$(BUILD)/tests/test_executions: tests/test_executions.c $(BUILD)/obj/daemon/state/executions.o \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/executions.o -o $@ $(LDFLAGS_ALL) \
+		$(TEST_LINK) -lcmocka
+
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
 	@mkdir -p $(@D)

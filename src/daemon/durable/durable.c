@@ -344,7 +344,7 @@ static void history_event(struct durable *d, const struct jr_job_event *ev)
 		.end_ns = ev->time_ns, .status = jr_job_event_status(ev),
 		.spawn_error = ev->spawn_error,
 	};
-	if (executions_ended(d->history, &e) < 0)
+	if (executions_ended(d->history, &e) == -ENOMEM)
 		fprintf(stderr, "jobringd: no memory to keep attempt %u of job %016llx\n",
 			ev->attempt, (unsigned long long)ev->job_id);
 }

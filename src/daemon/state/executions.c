@@ -165,6 +165,8 @@ int executions_ended(struct executions *x, const struct exec_end *e)
 	struct exec_job *j = job_get(x, e->id, /* create */ e->retried);
 	struct exec_rec *r;
 
+	if (!j && e->retried && !drop_older(x, e->id))
+		return -ESTALE;	/* beyond the table, or a newer job holds the slot */
 	if (!j)
 		return e->retried ? -ENOMEM : 0;
 	if (!(r = rec_get(x, j, e->attempt)))
@@ -179,6 +181,29 @@ int executions_ended(struct executions *x, const struct exec_end *e)
 	r->state = e->retried ? (uint8_t)JR_JOB_FAILED : e->state;
 	r->reason = e->reason;
 	r->ended = 1;
+	return 0;
+}
+
+int executions_keep_latest(struct executions *x, const struct jr_job_info *info)
+{
+	struct exec_end e = {
+		.id = info->job_id, .attempt = info->exec.attempt,
+		.worker_id = info->exec.worker_id, .state = (uint8_t)info->state,
+		.reason = (uint8_t)info->reason, .start_ns = info->exec.start_ns,
+		.end_ns = info->exec.end_ns, .status = jr_execution_status(&info->exec),
+		.spawn_error = info->exec.spawn_error,
+		.retried = true,	/* kept even without a history */
+	};
+	struct exec_job *j;
+	struct exec_rec *r;
+
+	if (!info->exec.execution_id || !info->exec.attempt)
+		return -ENOENT;
+	if (executions_ended(x, &e) < 0 || !(j = job_get(x, info->job_id, false)) ||
+	    !(r = rec_get(x, j, e.attempt)))
+		return -ENOMEM;
+	r->state = (uint8_t)info->state;	/* as it ended, not "failed" */
+	r->ended = info->exec.end_ns != 0;
 	return 0;
 }
 

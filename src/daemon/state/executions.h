@@ -77,8 +77,17 @@ const struct exec_rec *executions_find(const struct executions *x, jr_job_id id,
 				       uint32_t attempt);
 
 /* Record an attempt's end. A retried attempt is always kept; a final one
- * only if the job already has a history. 0 or -ENOMEM (not kept). */
+ * only if the job already has a history. 0, -ENOMEM (not kept) or
+ * -ESTALE (the id is beyond the table, or a newer job holds its slot). */
 int executions_ended(struct executions *x, const struct exec_end *e);
+/* Keep the job's latest attempt as the engine shows it (info from
+ * jr_job_get), whether or not the job has a history: for a route that
+ * makes a finished job run again (a requeue) before it does, so that the
+ * attempt that ended is not lost with the table's view of it. 0,
+ * -ENOMEM, or -ENOENT if no attempt ran. (The route journals its own
+ * record; recovery, replaying it, calls executions_ended with the
+ * attempt's END as the job's record holds it.) */
+int executions_keep_latest(struct executions *x, const struct jr_job_info *info);
 /* Note an attempt's start if the job has a history (a requeue, a retry).
  * An older job's history in the slot goes (with its files): the slot was
  * reused. */
