@@ -5,7 +5,8 @@
  * idempotent per attempt; results up to EXEC_RESULT_MAX and no more; a
  * newer job in a slot replaces an older one's history (and a stale event
  * does not drop a newer one's); the latest attempt kept before a requeue;
- * a snapshot's records put back; a recovery's history handed over.
+ * a snapshot's records put back; a recovery's history handed over; an
+ * attempt running at a restart ended by its job's next start, as lost.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -175,6 +176,29 @@ static void test_keep_latest_and_restore(void **state)
 	executions_destroy(&x);
 }
 
+static void test_running_at_a_restart(void **state)
+{
+	struct executions x;
+	jr_job_id taken = jr_job_id_make(1, 8), lost = jr_job_id_make(1, 9);
+	struct exec_end e;
+	(void)state;
+
+	assert_int_equal(executions_init(&x, CAP), 0);
+	assert_int_equal(executions_was_running(&x, taken, 1, 7, 10), 0);
+	assert_int_equal(executions_was_running(&x, lost, 3, 7, 10), 0);
+	e = end_of(taken, 1, /* retried */ false, 0);	/* taken back, then ended */
+	assert_int_equal(executions_ended(&x, &e), 0);
+	assert_int_equal(executions_find(&x, taken, 1)->state, JR_JOB_SUCCEEDED);
+	executions_started(&x, lost, 4, 8, 20);		/* run again */
+	const struct exec_rec *r = executions_find(&x, lost, 3);
+	assert_true(r->ended);
+	assert_int_equal(r->state, JR_JOB_FAILED);
+	assert_int_equal(r->reason, JR_REASON_COORDINATOR_LOST);
+	assert_int_equal(r->start_ns, 10);
+	assert_int_equal(executions_find(&x, lost, 4)->state, JR_JOB_RUNNING);
+	executions_destroy(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_result_limit),
 		cmocka_unit_test(test_slot_reuse),
 		cmocka_unit_test(test_keep_latest_and_restore),
+		cmocka_unit_test(test_running_at_a_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

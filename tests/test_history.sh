@@ -147,6 +147,24 @@ stop_daemon TERM
 start_daemon --workers 2
 history_intact "after a clean stop"
 
+# --- an attempt lost with the daemon is kept, as lost ------------------------------------
+req POST "/workers/$w1/heartbeat"
+req POST /jobs '{"executor":"external","priority":7}'
+lost=$(field job_id)
+req POST "/workers/$w1/claim?wait=2"
+check "an external job claimed before kill -9" [ "$(field job_id)" = "$lost" ]
+stop_daemon KILL
+start_daemon --workers 2
+req POST "/workers/$w2/heartbeat"
+req POST "/workers/$w2/claim?wait=3"
+check "... claimed again after the restart, as attempt 2" [ "$(field attempt)" = 2 ]
+req POST "/executions/$(field execution_id)/complete" "{\"status\":\"succeeded\",\"lease\":\"$(field lease)\"}"
+execs "$lost"
+check "... 2 executions" [ "$(count execution_id)" = 2 ]
+req GET "/executions/01${lost:2}"
+check "... attempt 1 lost with the daemon" grep -q '"status":"failed".*"reason":"coordinator_lost"' <<<"$body"
+check "... by $w1" [ "$(field worker_id)" = "$w1" ]
+
 # --- retention: the history and its files go with the job -----------------------------
 stop_daemon TERM
 check "attempt 1's file is there while its job is kept" test -f "$tmp/state/output/${ex[0]}.out"

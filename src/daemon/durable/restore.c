@@ -403,6 +403,9 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);
+		if (c->rs[k].state == JR_JOB_RUNNING)	/* taken back, or lost and run again */
+			executions_was_running(&st->execs, j->id, j->attempt, j->worker_id,
+					       j->start_ns);
 		if (job_state_final(c->rs[k].state))
 			r->restored_final++;
 		else

@@ -207,6 +207,33 @@ int executions_keep_latest(struct executions *x, const struct jr_job_info *info)
 	return 0;
 }
 
+int executions_was_running(struct executions *x, jr_job_id id, uint32_t attempt,
+			   uint32_t worker_id, uint64_t start_ns)
+{
+	struct exec_job *j = job_get(x, id, /* create */ true);
+	struct exec_rec *r = j ? rec_get(x, j, attempt) : NULL;
+
+	if (!r)
+		return -ENOMEM;
+	r->start_ns = start_ns;
+	r->worker_id = worker_id;
+	r->state = JR_JOB_RUNNING;
+	return 0;
+}
+
+/* Attempts before attempt that never ended were lost with a daemon. */
+static void end_lost(struct exec_job *j, uint32_t attempt)
+{
+	for (uint32_t i = 0; i < j->count && j->recs[i].attempt < attempt; i++) {
+		struct exec_rec *r = &j->recs[i];
+		if (r->ended)
+			continue;
+		r->ended = 1;
+		r->state = JR_JOB_FAILED;
+		r->reason = JR_REASON_COORDINATOR_LOST;
+	}
+}
+
 void executions_started(struct executions *x, jr_job_id id, uint32_t attempt,
 			uint32_t worker_id, uint64_t start_ns)
 {
@@ -216,6 +243,7 @@ void executions_started(struct executions *x, jr_job_id id, uint32_t attempt,
 	drop_older(x, id);
 	if (!(j = job_get(x, id, /* create */ false)) || !(r = rec_get(x, j, attempt)))
 		return;
+	end_lost(j, attempt);
 	r->start_ns = start_ns;
 	r->worker_id = worker_id;
 	r->state = JR_JOB_RUNNING;

@@ -88,7 +88,14 @@ int executions_ended(struct executions *x, const struct exec_end *e);
  * record; recovery, replaying it, calls executions_ended with the
  * attempt's END as the job's record holds it.) */
 int executions_keep_latest(struct executions *x, const struct jr_job_info *info);
-/* Note an attempt's start if the job has a history (a requeue, a retry).
+/* Recovery: the job's attempt was running when the daemon stopped. It is
+ * kept whether or not the job has a history: the job may be taken back
+ * (its end comes as usual) or run again (the next start ends it as lost,
+ * reason coordinator_lost). 0 or -ENOMEM. */
+int executions_was_running(struct executions *x, jr_job_id id, uint32_t attempt,
+			   uint32_t worker_id, uint64_t start_ns);
+/* Note an attempt's start if the job has a history (a requeue, a retry);
+ * an earlier attempt that never ended is marked lost.
  * An older job's history in the slot goes (with its files): the slot was
  * reused. */
 void executions_started(struct executions *x, jr_job_id id, uint32_t attempt,
