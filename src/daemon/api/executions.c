@@ -15,7 +15,7 @@
 #include "daemon/state/execview.h"
 #include "shm/jobtab.h"
 
-#define ATTEMPTS_LISTED_MAX 512u	/* of one job, per page */
+#define ATTEMPTS_LISTED_MAX 1024u	/* of one job (max_retries is at most 1000) */
 
 static enum view_detail detail(const struct api *a, const struct api_call *c,
 			       const struct jr_job_info *info)
