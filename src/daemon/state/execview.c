@@ -108,19 +108,26 @@ static cJSON *result_json(const struct exec_rec *r, const struct jr_job_info *x)
 	return o;
 }
 
+/* key set to item, replacing one view_execution() may already have put
+ * there (no key twice in an answer). */
+static void set_item(cJSON *o, const char *key, cJSON *item)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, key, item);
+	else
+		cJSON_AddItemToObject(o, key, item);
+}
+
 static void add_copy(cJSON *o, const char *key, const char *from)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, from);
 
-	cJSON_AddItemToObject(o, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+	set_item(o, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
 static void add_int_or_null(cJSON *o, const char *key, bool known, int v)
 {
-	if (known)
-		cJSON_AddNumberToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
+	set_item(o, key, known ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
 cJSON *execview_json(const struct state *st, const struct jr_job_info *info, uint32_t attempt,
@@ -142,7 +149,7 @@ cJSON *execview_json(const struct state *st, const struct jr_job_info *info, uin
 	add_int_or_null(o, "exit_code", exited, x.exec.result);
 	add_int_or_null(o, "signal", ended && x.exec.signal, x.exec.signal);
 	add_copy(o, "spawn_error", "cause");
-	cJSON_ReplaceItemInObjectCaseSensitive(o, "result", result_json(r, &x));
+	set_item(o, "result", result_json(r, &x));
 	add_int_or_null(o, "progress", x.progress >= 0, x.progress);
 	return o;
 }
