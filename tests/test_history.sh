@@ -143,7 +143,7 @@ check "... a snapshot holds the history" grep -q 'snapshot_executions' <("$build
 stop_daemon KILL
 start_daemon --workers 2
 history_intact "after a snapshot and kill -9"
-stop_daemon TERM
+check "the daemon stops cleanly (exit 0; under ASan, no leak)" stop_daemon TERM
 start_daemon --workers 2
 history_intact "after a clean stop"
 
@@ -166,7 +166,7 @@ check "... attempt 1 lost with the daemon" grep -q '"status":"failed".*"reason":
 check "... by $w1" [ "$(field worker_id)" = "$w1" ]
 
 # --- retention: the history and its files go with the job -----------------------------
-stop_daemon TERM
+check "the daemon stops cleanly (exit 0; under ASan, no leak)" stop_daemon TERM
 check "attempt 1's file is there while its job is kept" test -f "$tmp/state/output/${ex[0]}.out"
 start_daemon --workers 2 --retain-finished 1
 req GET "/executions/${ex[0]}"
@@ -187,7 +187,7 @@ check "out of retention at a snapshot: its attempts 404" [ "$code" = 404 ]
 check "... and their files are removed" not ls "$tmp/state/output/${ex[1]}.err" 2>/dev/null
 
 # --- a slot reused: the older job's attempts and files go ----------------------------------
-stop_daemon TERM
+check "the daemon stops cleanly (exit 0; under ASan, no leak)" stop_daemon TERM
 rm -rf "$tmp/state" "$tmp/count"
 start_daemon --workers 2 --capacity 16
 req POST /jobs "$retried"
@@ -203,5 +203,6 @@ req GET "/executions/$old"
 check "its slot reused: its attempt 1 404" [ "$code" = 404 ]
 check "... and its file removed" not test -e "$tmp/state/output/$old.out"
 
+check "the last daemon stops cleanly" stop_daemon TERM
 echo "test_history: $pass passed, $fail failed"
 [ "$fail" = 0 ]
