@@ -110,6 +110,19 @@ for r in 42 '"done"' '{"deep":{"a":{"b":{"c":[1,2,3]}}}}'; do
 	req GET "/executions?job_id=$j"
 	check "result $r round trips" grep -qF "\"result\":$r" <<<"$body"
 done
+deep=$(python3 -c 'print("[" * 500 + "1" + "]" * 500)')
+req POST /jobs '{"executor":"external"}'
+jdeep=$(field job_id)
+req POST "/workers/$w1/claim?wait=2"
+edeep=$(field execution_id)
+ldeep=$(field lease)
+too_deep=$(python3 -c 'print("[" * 1100 + "1" + "]" * 1100)')
+req POST "/executions/$edeep/complete" "{\"status\":\"succeeded\",\"lease\":\"$ldeep\",\"result\":$too_deep}"
+check "a result nested 1,100 deep: 400, not kept" [ "$code" = 400 ]
+req POST "/executions/$edeep/complete" "{\"status\":\"succeeded\",\"lease\":\"$ldeep\",\"result\":$deep}"
+check "a result nested 500 deep: 200" [ "$code" = 200 ]
+req GET "/executions?job_id=$jdeep"
+check "... and round trips" grep -qF "\"result\":$deep" <<<"$body"
 req POST /jobs '{"executor":"external"}'
 j64=$(field job_id)
 req POST "/workers/$w1/claim?wait=2"
