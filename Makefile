@@ -74,6 +74,7 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
 	tests/test_input.sh tests/test_progress.sh tests/fuzz/regress.sh tools/demo.sh
+TEST_SCRIPTS += tests/test_history.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood
@@ -209,6 +210,13 @@ $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o 
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/lease.o -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka
+
+# test_executions: the history of executions (daemon/state/executions.c) alone.
+$(BUILD)/tests/test_executions: tests/test_executions.c $(BUILD)/obj/daemon/state/executions.o \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/executions.o -o $@ $(LDFLAGS_ALL) \
+		$(TEST_LINK) -lcmocka
 
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)

@@ -237,6 +237,23 @@ check "cli logs for the owner" [ "$(cli_as jrtest_a logs "$secret_job")" = aout 
 out=$(cli_as jrtest_b ls --all 2>&1)
 check "cli ls for another user lists the job" grep -q "^$(printf %s "$secret_job" | sed 's/^0*//') " <<<"$out"
 
+# An earlier attempt is seen as its job is (issue 13: every execution kept).
+mkdir -m 777 "$tmp/rw"
+as jrtest_a POST /jobs "{\"name\":\"a-twice\",\"cwd\":\"/\",\"max_retries\":1,\"retry_backoff\":\"50ms\",\"command\":[\"sh\",\"-c\",\"if [ -e \\\"\$0\\\" ]; then echo second; else : >\\\"\$0\\\"; echo hunter3; exit 1; fi\",\"$tmp/rw/flag\"]}"
+retry_job=$(field job_id)
+check "a user's job that fails once, then succeeds" wait_until 20 wait_status "$retry_job" succeeded
+old_exec="01${retry_job:2}"
+as jrtest_b GET "/executions/$old_exec"
+check "another user sees its earlier attempt 200" [ "$code" = 200 ]
+check "... redacted" grep -q '"redacted":true' <<<"$body"
+check "... without its command or result" not grep -qE '"command"|"result"' <<<"$body"
+as jrtest_b GET "/executions/$old_exec/logs"
+check "... but not its output (403)" [ "$code" = 403 ]
+as jrtest_a GET "/executions/$old_exec/logs"
+check "the owner reads its earlier attempt's output" grep -q '"data":"hunter3\\n"' <<<"$body"
+as jrtest_a GET "/executions?job_id=$retry_job"
+check "the owner lists both attempts" [ "$(grep -o '"execution_id"' <<<"$body" | wc -l)" = 2 ]
+
 # --- a restart: every lease of the last daemon is void ----------------------------------------
 as root POST /jobs '{"name":"across","executor":"external","priority":7}'
 jx=$(field job_id)
@@ -277,6 +294,12 @@ as jrtest_b GET "/executions/$exr"
 check "--private: another user's execution 404" [ "$code" = 404 ]
 as jrtest_b GET "/executions?job_id=$jr"
 check "--private: executions by another's job: none" not grep -q "\"job_id\":\"$jr\"" <<<"$body"
+as jrtest_b GET "/executions/$old_exec"
+check "--private: another user's earlier attempt 404" [ "$code" = 404 ]
+as jrtest_b GET "/executions/$old_exec/logs"
+check "--private: ... and its logs 404" [ "$code" = 404 ]
+as jrtest_a GET "/executions/$old_exec"
+check "--private: the owner still sees it" grep -q '"exit_code":1' <<<"$body"
 as jrtest_b PUT "/jobs/$secret_job/cancel"
 check "--private: cancelling another user's job 404" [ "$code" = 404 ]
 as jrtest_a GET "/jobs/$secret_job"

@@ -33,6 +33,7 @@ static const char *type_name(uint16_t type)
 		[REC_END] = "end", [REC_CANCEL] = "cancel", [REC_QUEUE] = "queue",
 		[REC_WORKER] = "worker", [REC_SNAP_BEGIN] = "snapshot_begin",
 		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
+		[REC_RESULT] = "result", [REC_SNAP_EXECS] = "snapshot_executions",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -125,6 +126,47 @@ static void dump_event(const struct jr_journal_record *r)
 	}
 }
 
+/* RESULT: the execution and its JSON. */
+static void dump_result(const struct jr_journal_record *r)
+{
+	struct rec_result rr;
+
+	if (r->len < sizeof(rr)) {
+		printf(" (bad size)");
+		return;
+	}
+	memcpy(&rr, r->payload, sizeof(rr));
+	printf(" execution=%016" PRIx64 " attempt=%u result=%.*s", rr.execution_id, rr.attempt,
+	       (int)(rr.len < 200 && rr.len <= r->len - sizeof(rr) ? rr.len : 200),
+	       (const char *)r->payload + sizeof(rr));
+}
+
+/* SNAP_EXECS: a job's past attempts, one "attempt=" each. */
+static void dump_snap_execs(const struct jr_journal_record *r)
+{
+	const uint8_t *p = r->payload;
+	struct rec_exec_job hj;
+	size_t at = sizeof(hj);
+
+	if (r->len < sizeof(hj)) {
+		printf(" (bad size)");
+		return;
+	}
+	memcpy(&hj, p, sizeof(hj));
+	printf(" job=%016" PRIx64 " executions=%u", hj.job_id, hj.count);
+	for (uint32_t i = 0; i < hj.count && r->len - at >= sizeof(struct rec_exec); i++) {
+		struct rec_exec e;
+		memcpy(&e, p + at, sizeof(e));
+		printf(" [attempt=%u state=%s reason=%s exit=%d signal=%d worker=%u result=%uB]",
+		       e.attempt, jr_job_state_name((enum jr_job_state)e.state),
+		       jr_reason_name((enum jr_reason)e.reason), e.exit_code, e.signal, e.worker_id,
+		       e.result_len);
+		at += sizeof(e) + REC_PAD8(e.result_len);
+		if (at > r->len)
+			break;
+	}
+}
+
 static void dump_other(const struct jr_journal_record *r)
 {
 	const char *p = r->payload;
@@ -143,6 +185,10 @@ static void dump_other(const struct jr_journal_record *r)
 		printf(" covers journal seq <= %" PRIu64, ((const struct rec_snap_begin *)p)->covers_seq);
 	} else if (r->type == REC_SNAP_JOBS) {
 		for_each_snap_job(r, dump_snap_job);
+	} else if (r->type == REC_RESULT) {
+		dump_result(r);
+	} else if (r->type == REC_SNAP_EXECS) {
+		dump_snap_execs(r);
 	} else if (r->type == REC_SNAP_END && r->len == sizeof(struct rec_snap_end)) {
 		printf(" jobs=%" PRIu64, ((const struct rec_snap_end *)p)->jobs);
 	}

@@ -149,6 +149,11 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
 
+	if (job->attempts && co->out_dirfd >= 0)
+		/* The attempt before keeps its output, under its own names
+		 * (GET /executions/{id}/logs), before this one's are made. */
+		jr_outdir_keep_attempt(co->out_dirfd, job->id,
+				       jr_execution_id(job->id, job->attempts));
 	job->attempts++;
 	if (job->attempts == 1 && (job->id >> 32) > 1 && co->out_dirfd >= 0)
 		/* The slot's last job left the table when this one took it:

@@ -399,12 +399,15 @@ static void *sweep(void *arg)
 		/* Under the lock: the table does not change under the look (a
 		 * job submitted meanwhile is in it before its files exist), and
 		 * the record's next writer sees this thread's reads done. */
+		/* An earlier attempt's files (named by its execution id) go
+		 * with its job. */
+		jr_job_id job = jr_execution_job(id);
 		jr_mutex_lock(&co->lock);
-		if ((uint32_t)id >= co->region->hdr->capacity ||
-		    jr_jobtab_snapshot(co->region, id, &info) < 0 || !info.is_command) {
+		if ((uint32_t)job >= co->region->hdr->capacity ||
+		    jr_jobtab_snapshot(co->region, job, &info) < 0 || !info.is_command) {
 			if (unlinkat(co->out_dirfd, e->d_name, 0) == 0)
 				co->swept++;
-		} else if (which == JR_OUT_TRUNCATED) {
+		} else if (which == JR_OUT_TRUNCATED && job == id) {
 			sweep_mark(co, id);
 		}
 		jr_mutex_unlock(&co->lock);

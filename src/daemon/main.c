@@ -369,6 +369,8 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 					      .reserve_auto = d->output_reserve == UINT64_MAX,
 					      .max_output_bytes = d->engine.max_output_bytes };
 	output_space_check(&dm.st.output, jr_now_monotonic_ns());
+	dm.st.execs.out_dirfd = d->output_dirfd > 0 ? d->output_dirfd : -1;
+	durable_set_history(du, &dm.st.execs);
 	rc = recover_apply(rec, &dm.st, du, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {
@@ -381,6 +383,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	}
 	snapshot_free(dm.snap);
 	api_destroy(&dm.api);
+	durable_set_history(du, NULL);
 	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;

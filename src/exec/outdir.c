@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -139,6 +140,18 @@ void jr_outdir_remove_job(int dirfd, uint64_t job_id)
 	for (int w = JR_OUT_STDOUT; w <= JR_OUT_TRUNCATED; w++) {
 		jr_outdir_name(job_id, (enum jr_outdir_file)w, name);
 		unlinkat(dirfd, name, 0);
+	}
+}
+
+void jr_outdir_keep_attempt(int dirfd, uint64_t job_id, uint64_t execution_id)
+{
+	char from[JR_OUTDIR_NAME_MAX], to[JR_OUTDIR_NAME_MAX];
+
+	for (int w = JR_OUT_STDOUT; w <= JR_OUT_TRUNCATED; w++) {
+		jr_outdir_name(job_id, (enum jr_outdir_file)w, from);
+		jr_outdir_name(execution_id, (enum jr_outdir_file)w, to);
+		if (renameat(dirfd, from, dirfd, to) < 0 && errno == ENOENT)
+			unlinkat(dirfd, to, 0);	/* none: no older file stands for it */
 	}
 }
 

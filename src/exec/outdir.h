@@ -5,7 +5,10 @@
  * opened, measured, cut and removed relative to its descriptor, so that no
  * path is walked through a component someone else could replace. A job's
  * files are named by its id: <16 hex digits>.out, .err, and .trunc (empty:
- * the job's output was cut at its cap).
+ * the job's output was cut at its cap). Those are its latest attempt's;
+ * an earlier attempt's files are named by its execution id (the job id
+ * with the attempt in its top 8 bits), renamed so as the next attempt
+ * starts.
  */
 #ifndef JR_OUTDIR_H
 #define JR_OUTDIR_H
@@ -62,6 +65,11 @@ int jr_outdir_cap_job(int dirfd, uint64_t job_id, uint64_t cap);
 
 /* Remove a job's files (those that exist). Thread-safe. */
 void jr_outdir_remove_job(int dirfd, uint64_t job_id);
+
+/* Give the job's files (those that exist) the names of execution_id's:
+ * its attempt that ended keeps its output as the next one starts. Whatever
+ * has those names is replaced. Thread-safe. */
+void jr_outdir_keep_attempt(int dirfd, uint64_t job_id, uint64_t execution_id);
 
 /* Is the job's .trunc mark there? */
 bool jr_outdir_truncated(int dirfd, uint64_t job_id);

@@ -9,7 +9,8 @@
 #            absent), each whole and in 7-byte pieces, plus requests
 #            carrying the JSON bodies
 #   journal  the journal segments of BUILD/jobringd after queues, jobs,
-#            batches, a worker, a cancel, a retry, kill -9 and a restart
+#            batches, a worker, a cancel, retries, an external result,
+#            kill -9 and a restart
 #   snapshot the snapshot that jobringd wrote on its clean stop
 # The hand-written seeds of tests/fuzz/seeds/ are used beside these.
 set -u
@@ -78,6 +79,11 @@ req POST /jobs "{\"command\":[\"true\"],\"dependencies\":[\"$later\"],\"env\":{\
 req POST /jobs '{"executor":"external","requirements":{"capabilities":["gpu"]},"payload":{"x":1}}'
 req POST /jobs/batch "$(printf '{"command":["true"],"priority":2}\n{"command":["sh","-c","exit 3"],"timeout":"1m"}\n')"
 req POST /workers/register '{"name":"w","capabilities":["gpu"]}'
+w=$(field worker_id)
+req POST /jobs '{"executor":"external","max_retries":1,"retry_backoff":"10ms","priority":7}'
+req POST "/workers/$w/claim?wait=2"	# an attempt that fails with a result (RESULT, RETRY)
+req POST "/executions/$(field execution_id)/complete" \
+	"{\"status\":\"failed\",\"lease\":\"$(field lease)\",\"result\":{\"loss\":[0.5,0.25]}}"
 req POST "/jobs/$later/cancel"
 sleep 0.3
 kill -9 "$daemon_pid"

@@ -18,11 +18,14 @@ void api_submit_destroy(struct api *a);
 
 /* jobs.c: a job shown, listed, cancelled, its output read. */
 api_handler api_job_show, api_job_list, api_job_cancel, api_job_logs;
+/* A log route's answer: up to 1 MiB of the file ?stream= names, from
+ * ?offset=; finished: no more will be written to it. */
+void api_logs_reply(struct api_call *c, const char *stdout_path, const char *stderr_path,
+		    bool finished);
 
 /* workers.c: external workers and their executions. */
 api_handler api_worker_register, api_worker_list, api_worker_show, api_worker_heartbeat,
-	api_worker_claim, api_worker_remove, api_job_execute, api_execution_list,
-	api_execution_show, api_execution_complete;
+	api_worker_claim, api_worker_remove, api_job_execute, api_execution_complete;
 void api_worker_register_record(const struct request *req, struct route_record *out);
 void api_worker_remove_record(const struct request *req, struct route_record *out);
 /* Long polls answered or timed out, workers past their heartbeat lost. */
@@ -36,6 +39,9 @@ api_handler api_execution_progress;
 struct worker;
 bool api_heartbeat_progress(struct api *a, struct api_call *c, const struct worker *w,
 			    int32_t *applied);
+
+/* executions.c: every attempt of a job, shown, listed, its output read. */
+api_handler api_execution_list, api_execution_show, api_execution_logs;
 
 /* status.c: GET /health, GET /metrics. */
 api_handler api_health, api_metrics;

@@ -242,32 +242,40 @@ static char *read_chunk(const char *path, uint64_t offset, ssize_t *n)
 	return data;
 }
 
-/* GET /jobs/{id}/logs?stream=stdout|stderr&offset=N: up to 1 MiB from N. */
+/* GET /jobs/{id}/logs?stream=stdout|stderr&offset=N: up to 1 MiB from N,
+ * of its latest attempt. */
 void api_job_logs(struct api *a, struct api_call *c)
 {
-	const char *stream = query_get(c->query, "stream"), *off = query_get(c->query, "offset");
 	struct jr_job_info info;
+
+	if (get_job(a, c, &info) && owner(c, &info))
+		api_logs_reply(c, info.stdout_path, info.stderr_path,
+			       info.state >= JR_JOB_SUCCEEDED);
+}
+
+void api_logs_reply(struct api_call *c, const char *stdout_path, const char *stderr_path,
+		    bool finished)
+{
+	const char *stream = query_get(c->query, "stream"), *off = query_get(c->query, "offset");
 	uint64_t offset;
 	cJSON *body;
 	char *data;
 	ssize_t n;
 
-	if (!get_job(a, c, &info) || !owner(c, &info))
-		return;
 	stream = stream ? stream : "stdout";
 	offset = off ? strtoull(off, NULL, 10) : 0;
 	if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) {
 		reply_error(c->res, 422, "invalid_value", "stream must be stdout or stderr");
 		return;
 	}
-	data = read_chunk(stream[3] == 'o' ? info.stdout_path : info.stderr_path, offset, &n);
+	data = read_chunk(stream[3] == 'o' ? stdout_path : stderr_path, offset, &n);
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "stream", stream);
 	cJSON_AddNumberToObject(body, "offset", (double)offset);
 	cJSON_AddNumberToObject(body, "next_offset", (double)(offset + (uint64_t)n));
 	if (data)
 		cJSON_AddStringToObject(body, "data", data);
-	cJSON_AddBoolToObject(body, "finished", info.state >= JR_JOB_SUCCEEDED);
+	cJSON_AddBoolToObject(body, "finished", finished);
 	free(data);
 	reply_json(c->res, 200, body);
 }

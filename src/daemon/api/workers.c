@@ -2,11 +2,9 @@
  * workers.c - external workers and executions over HTTP: register,
  * heartbeat, list and show workers; claim work (a long poll, answered
  * from the tick), assign a job to a worker (POST /jobs/{id}/execute),
- * show, list and complete executions. The registry itself is
- * state/workers.c; "local" is the daemon's own executor.
- *
- * Execution ids are the engine's: job id and attempt, so only the latest
- * attempt of a job can be shown (earlier ones answer 404).
+ * complete executions (with a result JSON, journaled). The registry
+ * itself is state/workers.c; "local" is the daemon's own executor.
+ * Showing and listing executions is executions.c's.
  *
  * Owners: a worker belongs to the uid that registered it. Only that uid
  * or root heartbeats, claims, completes through it or removes it (403);
@@ -25,6 +23,7 @@
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/jsoncheck.h"
+#include "daemon/state/execview.h"
 #include "daemon/state/view.h"
 #include "sched/resources.h"
 #include "shm/jobtab.h"
@@ -282,22 +281,63 @@ void api_job_execute(struct api *a, struct api_call *c)
 
 /* --- executions ---------------------------------------------------------------------------- */
 
-/* {"status": "succeeded"|"failed", "result": exit code (optional)} */
+/* {"status": "succeeded"|"failed", "exit_code": N (optional), "result":
+ * any JSON (optional; a number alone is the exit code, as before)}. */
 static bool completion_code(const cJSON *o, int *code, struct response *res)
 {
 	const cJSON *st = cJSON_GetObjectItem(o, "status"), *r = cJSON_GetObjectItem(o, "result");
+	const cJSON *ec = cJSON_GetObjectItem(o, "exit_code");
 
 	if (!cJSON_IsString(st))
 		return reply_error(res, 400, "invalid_field", "status is required");
-	if (r && !cJSON_IsNumber(r) && !cJSON_IsNull(r))
-		return reply_error(res, 400, "invalid_field", "result is an exit code (a number)");
+	if (ec && !cJSON_IsNumber(ec) && !cJSON_IsNull(ec))
+		return reply_error(res, 400, "invalid_field", "exit_code is a number");
+	if (!cJSON_IsNumber(ec))
+		ec = cJSON_IsNumber(r) ? r : NULL;
 	if (strcmp(st->valuestring, "succeeded") == 0)
 		*code = 0;
 	else if (strcmp(st->valuestring, "failed") == 0)
-		*code = cJSON_IsNumber(r) && r->valueint != 0 ? r->valueint : 1;
+		*code = ec && ec->valueint != 0 ? ec->valueint : 1;
 	else
 		return reply_error(res, 422, "invalid_value", "status is succeeded or failed");
 	return true;
+}
+
+/* The result JSON, compact, into *text (NULL: none): false, with the
+ * answer, if it is over EXEC_RESULT_MAX bytes. */
+static bool completion_result(const cJSON *o, char **text, struct response *res)
+{
+	const cJSON *r = cJSON_GetObjectItem(o, "result");
+
+	*text = NULL;
+	if (!r || cJSON_IsNull(r))
+		return true;
+	if (!(*text = cJSON_PrintUnformatted(r)))
+		return reply_error(res, 503, "no_memory", "no memory for the result");
+	if (strlen(*text) <= EXEC_RESULT_MAX)
+		return true;
+	free(*text);
+	*text = NULL;
+	return reply_error(res, 413, "result_too_large", "result is over %u bytes of JSON",
+			   EXEC_RESULT_MAX);
+}
+
+/* Keep and journal the attempt's result: done on the loop's thread as
+ * the engine takes the end, so that its END event (journaled at the
+ * loop's next turn) finds the job's history and follows this record. */
+static void keep_result(struct api *a, struct api_call *c, const struct jr_job_info *info,
+			const char *text)
+{
+	size_t len = strlen(text);
+	struct rec_result rec = { .execution_id = info->exec.execution_id, .len = (uint32_t)len,
+				  .attempt = info->exec.attempt };
+
+	if (executions_set_result(&a->st->execs, info->job_id, info->exec.attempt, text, len) < 0)
+		fprintf(stderr, "jobringd: no memory to keep the result of %016llx\n",
+			(unsigned long long)rec.execution_id);
+	else if (a->durable)
+		c->record_seq = durable_log(a->durable, REC_RESULT, &rec, sizeof(rec), text,
+					    (uint32_t)len);
 }
 
 /* The execution as it ended: the job itself may already wait for a retry. */
@@ -310,13 +350,13 @@ static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, i
 	running->state = code == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED;
 	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
 	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
-	    now.exec.execution_id == running->exec.execution_id)
-		return view_execution(&a->st->jobs, &now, VIEW_FULL);
-	return view_execution(&a->st->jobs, running, VIEW_FULL);
+	    now.exec.execution_id == running->exec.execution_id && job_state_final(now.state))
+		running = &now;	/* else it waits for a retry: this attempt failed */
+	return execview_json(a->st, running, running->exec.attempt, VIEW_FULL);
 }
 
 static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr_job_info *info,
-		     int code)
+		     int code, const char *result)
 {
 	int rc = jr_external_complete(a->engine, exec, code, 0);
 
@@ -326,6 +366,8 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 	} else if (rc < 0) {
 		reply_error(c->res, 409, "already_finished", "execution %s has ended", c->param);
 	} else {
+		if (result)	/* the END is journaled at the loop's next turn: after */
+			keep_result(a, c, info, result);
 		workers_release(&a->st->workers, info->exec.worker_id);
 		reply_json(c->res, 200, ended_execution_json(a, info, code));
 	}
@@ -361,6 +403,7 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	struct jobspec_error jerr;
 	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &jerr);
 	struct jr_job_info info;
+	char *result = NULL;
 	uint64_t exec;
 	int code = 0;
 
@@ -372,130 +415,11 @@ void api_execution_complete(struct api *a, struct api_call *c)
 		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
 	else if (!cJSON_IsObject(o))
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
-	else if (may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res))
-		complete(a, c, exec, &info, code);
+	else if (may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res) &&
+		 completion_result(o, &result, c->res))
+		complete(a, c, exec, &info, code, result);
+	free(result);
 	cJSON_Delete(o);
-}
-
-static enum view_detail detail(const struct api *a, const struct api_call *c,
-			       const struct jr_job_info *info)
-{
-	return view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs);
-}
-
-void api_execution_show(struct api *a, struct api_call *c)
-{
-	struct jr_job_info info;
-	uint64_t exec;
-
-	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
-	    info.exec.execution_id != exec || detail(a, c, &info) == VIEW_HIDDEN)
-		reply_error(c->res, 404, "not_found", "no such execution (or not the latest): %s",
-			    c->param);
-	else
-		reply_json(c->res, 200, view_execution(&a->st->jobs, &info, detail(a, c, &info)));
-}
-
-struct exec_filter {
-	bool by_worker;
-	uint32_t worker;
-	uint32_t mask;
-};
-
-static bool exec_filter(struct api *a, const struct query *q, struct exec_filter *f,
-			struct response *res)
-{
-	const char *v;
-
-	memset(f, 0, sizeof(*f));
-	if ((v = query_get(q, "worker_id"))) {
-		struct worker *w = workers_by_name(&a->st->workers, v);
-		f->by_worker = true;
-		if (strcmp(v, "local") == 0)
-			f->worker = UINT32_MAX;
-		else if (w)
-			f->worker = worker_engine_id(w);
-		else
-			return reply_error(res, 422, "unknown_worker", "no such worker: %s", v);
-	}
-	if ((v = query_get(q, "status"))) {
-		for (int s = JR_JOB_RUNNING; s <= JR_JOB_CANCELLED; s++)
-			if (strcmp(v, jr_job_state_name(s)) == 0)
-				f->mask = 1u << s;
-		if (!f->mask)
-			return reply_error(res, 422, "invalid_value", "unknown status: %s", v);
-	}
-	return true;
-}
-
-static bool exec_matches(const struct exec_filter *f, const struct jr_job_info *info)
-{
-	if (!info->exec.execution_id)
-		return false;
-	if (!f->by_worker)
-		return true;
-	if (f->worker == UINT32_MAX)
-		return info->exec.worker_id < JR_EXTERNAL_WORKER_BASE;
-	return info->exec.worker_id == f->worker;
-}
-
-/* ?job_id=: that job's latest execution, if it matches. */
-static void execution_of_job(struct api *a, const struct api_call *c,
-			     const struct exec_filter *f, const char *ids, cJSON *body, cJSON *list)
-{
-	struct jr_job_info info;
-	uint64_t id;
-
-	if (view_parse_id(ids, &id) && jr_job_get(a->engine, id, &info) == 0 &&
-	    exec_matches(f, &info) && (!f->mask || (f->mask & (1u << info.state))) &&
-	    detail(a, c, &info) != VIEW_HIDDEN)
-		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info,
-							  detail(a, c, &info)));
-	cJSON_AddNullToObject(body, "next_cursor");
-}
-
-static void executions_page(struct api *a, const struct api_call *c,
-			    const struct exec_filter *f, cJSON *body, cJSON *list)
-{
-	const struct query *q = c->query;
-	const char *v = query_get(q, "limit");
-	uint32_t n = 0, limit = v ? (uint32_t)strtoul(v, NULL, 10) : 100;
-	uint64_t cursor = (v = query_get(q, "cursor")) ? strtoull(v, NULL, 10) : 0;
-	struct jr_job_info info;
-	char next[32];
-
-	if (limit == 0 || limit > API_LIST_LIMIT_MAX)
-		limit = API_LIST_LIMIT_MAX;
-	while (n < limit && jr_job_scan(a->engine, &cursor, f->mask, -1, &info) == 1) {
-		if (!exec_matches(f, &info) || detail(a, c, &info) == VIEW_HIDDEN)
-			continue;
-		cJSON_AddItemToArray(list, view_execution(&a->st->jobs, &info,
-							  detail(a, c, &info)));
-		n++;
-	}
-	snprintf(next, sizeof(next), "%llu", (unsigned long long)cursor);
-	if (n == limit)
-		cJSON_AddStringToObject(body, "next_cursor", next);
-	else
-		cJSON_AddNullToObject(body, "next_cursor");
-}
-
-void api_execution_list(struct api *a, struct api_call *c)
-{
-	const char *job = query_get(c->query, "job_id");
-	struct exec_filter f;
-	cJSON *body, *list;
-
-	if (!exec_filter(a, c->query, &f, c->res))
-		return;
-	body = cJSON_CreateObject();
-	list = cJSON_AddArrayToObject(body, "executions");
-	if (job)
-		execution_of_job(a, c, &f, job, body, list);
-	else
-		executions_page(a, c, &f, body, list);
-	reply_json(c->res, 200, body);
 }
 
 /* --- the tick: long polls ------------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include "base/lock.h"
 #include "base/common.h"
 #include "daemon/durable/durable.h"
+#include "daemon/state/executions.h"
 #include "daemon/net/reply.h"
 
 #define MAINTAIN_NS (100 * JR_NS_PER_MS)	/* spare segment, failed writes */
@@ -60,6 +61,7 @@ struct durable {
 	size_t event_count, event_cap, taking_cap;
 	/* Ends to tell the engine about once durable (a ring, in seq order). */
 	struct jr_engine *engine;
+	struct executions *history;	/* fed with attempts' ends; NULL: none */
 	struct pending_end *ends;
 	size_t ends_head, ends_count, ends_cap;
 	struct pending_cancel *cancels;	/* in seq order; the first cancels_done acted on */
@@ -133,6 +135,11 @@ void durable_set_server(struct durable *d, struct server *s)
 void durable_set_engine(struct durable *d, struct jr_engine *e)
 {
 	d->engine = e;
+}
+
+void durable_set_history(struct durable *d, struct executions *x)
+{
+	d->history = x;
 }
 
 struct jr_journal *durable_journal(struct durable *d)
@@ -274,6 +281,7 @@ static void extra_event(struct durable *d, const struct queued_event *q, const s
 		return;
 	}
 	x->proc = *p;
+	x->start_ns = ev->time_ns;
 	if (p->alloc_len && (x->alloc = malloc(p->alloc_len)) != NULL)
 		memcpy(x->alloc, q->alloc_heap ? q->alloc_heap : q->alloc_inline, p->alloc_len);
 	else
@@ -299,6 +307,46 @@ static void end_pending(struct durable *d, uint64_t seq, const struct jr_job_eve
 	}
 	d->ends[(d->ends_head + d->ends_count++) % d->ends_cap] =
 		(struct pending_end){ seq, ev->job_id, ev->attempt };
+}
+
+/* When the event's attempt started: from its START, or the engine's table. */
+static uint64_t attempt_start_ns(struct durable *d, const struct jr_job_event *ev)
+{
+	const struct job_extra *x = *extra_at(d, ev->job_id);
+	struct jr_job_info info;
+
+	if (x && x->start_ns)
+		return x->start_ns;
+	if (d->engine && jr_job_get(d->engine, ev->job_id, &info) == 0 &&
+	    info.exec.attempt == ev->attempt)
+		return info.exec.start_ns;
+	return 0;
+}
+
+/* The history hears of every start and end (before extra_event forgets
+ * the attempt's start). */
+static void history_event(struct durable *d, const struct jr_job_event *ev)
+{
+	struct exec_end e;
+
+	if (!d->history || !ev->attempt)
+		return;
+	if (ev->kind == JR_EVENT_STARTED) {
+		executions_started(d->history, ev->job_id, ev->attempt, ev->worker_id, ev->time_ns);
+		return;
+	}
+	if (ev->kind == JR_EVENT_ENDED && !executions_of(d->history, ev->job_id))
+		return;	/* its only attempt: the engine's table shows it */
+	e = (struct exec_end){
+		.id = ev->job_id, .attempt = ev->attempt, .worker_id = ev->worker_id,
+		.state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
+		.retried = ev->kind == JR_EVENT_RETRYING, .start_ns = attempt_start_ns(d, ev),
+		.end_ns = ev->time_ns, .status = jr_job_event_status(ev),
+		.spawn_error = ev->spawn_error,
+	};
+	if (executions_ended(d->history, &e) == -ENOMEM)
+		fprintf(stderr, "jobringd: no memory to keep attempt %u of job %016llx\n",
+			ev->attempt, (unsigned long long)ev->job_id);
 }
 
 static void event_record(struct durable *d, const struct queued_event *q)
@@ -330,6 +378,7 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	seq = durable_logv(d, event_type(ev->kind), iov, n);
 	if (ev->kind != JR_EVENT_STARTED)
 		end_pending(d, seq, ev);
+	history_event(d, ev);
 	extra_event(d, q, &proc);
 }
 

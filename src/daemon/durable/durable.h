@@ -54,6 +54,10 @@ void durable_set_server(struct durable *d, struct server *s);
 /* The engine to tell when attempts' ends are durable (its keeper holds
  * their statuses until then). */
 void durable_set_engine(struct durable *d, struct jr_engine *e);
+/* The history of executions to feed with the attempts' ends journaled
+ * (executions.h); NULL: none. */
+struct executions;
+void durable_set_history(struct durable *d, struct executions *x);
 
 /* From now on job events are not journaled (the daemon is stopping:
  * what closing the engine does to queued jobs must not be recorded). */
@@ -99,6 +103,7 @@ struct job_extra {
 	struct rec_proc proc;		/* pid 0: not running */
 	uint8_t *alloc;			/* proc.alloc_len bytes */
 	uint64_t not_before_ns;		/* 0: none */
+	uint64_t start_ns;		/* its current attempt's start; 0: unknown */
 	bool cancel_requested;		/* acknowledged, not yet obeyed */
 	struct job_extra *next;
 };

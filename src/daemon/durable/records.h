@@ -20,6 +20,8 @@
  *   QUEUE    a queue was created
  *   WORKER   an external worker registered (workers are never removed;
  *            one that stops beating turns unhealthy, which is not kept)
+ *   RESULT   the result JSON an external worker completed an execution
+ *            with (before the RETRY or END of that attempt)
  *
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
@@ -30,6 +32,8 @@
  *   to 8 bytes; with REC_SNAP_HEADER the JSON is two lines, its batch's
  *   header and the job's own; with REC_SNAP_HEADER_SAME the job's own,
  *   under the header of the last REC_SNAP_HEADER job), then
+ *   SNAP_EXECS (a kept job's past attempts, executions.h: a rec_exec_job,
+ *   then its rec_execs, each followed by its result JSON padded to 8), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
  *   not used.
  */
@@ -54,6 +58,8 @@ enum rec_type {
 	REC_SNAP_BEGIN = 16,
 	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,
+	REC_RESULT = 20,
+	REC_SNAP_EXECS = 21,
 };
 
 #define REC_SUBMIT_SINGLE 1u	/* the body is one JSON object (POST /jobs) */
@@ -270,6 +276,36 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 struct rec_snap_end {
 	uint64_t jobs;
 };
+
+/* RESULT: then len bytes of JSON (at most EXEC_RESULT_MAX). */
+struct rec_result {
+	uint64_t execution_id;
+	uint32_t len;
+	uint32_t attempt;	/* in full (the id keeps its low 8 bits) */
+};
+_Static_assert(sizeof(struct rec_result) == 16, "rec_result size");
+
+/* SNAP_EXECS: one job's history; then count rec_execs. */
+struct rec_exec_job {
+	jr_job_id job_id;
+	uint32_t count;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_exec_job) == 16, "rec_exec_job size");
+
+/* One attempt; then result_len bytes of JSON padded to 8. */
+struct rec_exec {
+	uint64_t start_ns, end_ns;
+	uint64_t max_rss_kib, user_us, system_us;
+	int32_t exit_code, signal;
+	int32_t spawn_error;
+	uint32_t attempt;
+	uint32_t worker_id;
+	uint8_t state, reason, ended, pad;
+	uint32_t result_len;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_exec) == 72, "rec_exec size");
 
 const char *rec_type_name(uint16_t type);
 

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
+#include "shm/jobtab.h"
 #include "journal/journal.h"
 
 const char *rec_type_name(uint16_t type)
@@ -27,6 +28,8 @@ const char *rec_type_name(uint16_t type)
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
+	case REC_RESULT: return "result";
+	case REC_SNAP_EXECS: return "snapshot_executions";
 	}
 	return "unknown";
 }
@@ -217,6 +220,31 @@ static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e
 	j->end_ns = e->time_ns;
 }
 
+/* The history hears of an attempt's start or end (before event_apply,
+ * while the job still has the attempt's start). tail: after the rec_event. */
+static void event_history(struct recovery *r, const struct rjob *j, uint16_t type,
+			  const struct rec_event *e, const uint8_t *tail, uint32_t len)
+{
+	struct rec_spawn_error se = { 0 };
+	size_t skip = type == REC_RETRY ? sizeof(uint64_t) : 0;	/* its backoff */
+
+	if (type == REC_START) {
+		executions_started(&r->execs, e->job_id, e->attempt, e->worker_id, e->time_ns);
+		return;
+	}
+	if (type == REC_END && !executions_of(&r->execs, e->job_id))
+		return;
+	if (len >= skip + sizeof(se))
+		memcpy(&se, tail + skip, sizeof(se));
+	struct exec_end x = {
+		.id = e->job_id, .attempt = e->attempt, .worker_id = e->worker_id,
+		.state = e->state, .reason = e->reason, .retried = type == REC_RETRY,
+		.start_ns = j->attempt == e->attempt ? j->start_ns : 0, .end_ns = e->time_ns,
+		.status = rec_event_status(e), .spawn_error = se.spawn_error,
+	};
+	executions_ended(&r->execs, &x);	/* without memory, the attempt is not kept */
+}
+
 static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t len)
 {
 	struct rec_event e;
@@ -226,6 +254,9 @@ static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t l
 		return -EPROTO;
 	memcpy(&e, p, sizeof(e));
 	if ((j = job_of(r, e.job_id)) != NULL && !job_state_final(j->state)) {
+		if (e.attempt)
+			event_history(r, j, type, &e, (const uint8_t *)p + sizeof(e),
+				      len - (uint32_t)sizeof(e));
 		event_apply(j, type, &e);
 		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
 	}
@@ -425,6 +456,55 @@ static int on_snap_jobs(struct recovery *r, const uint8_t *p, uint32_t len)
 	return rc < 0 ? rc : 0;
 }
 
+/* An external worker's result JSON for an attempt. */
+static int on_result(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_result rr;
+
+	if (len < sizeof(rr))
+		return -EPROTO;
+	memcpy(&rr, p, sizeof(rr));
+	if (rr.len > len - sizeof(rr) || rr.len > EXEC_RESULT_MAX)
+		return -EPROTO;
+	if (job_of(r, jr_execution_job(rr.execution_id)))
+		executions_set_result(&r->execs, jr_execution_job(rr.execution_id), rr.attempt,
+				      (const char *)p + sizeof(rr), rr.len);
+	return 0;
+}
+
+/* A snapshot's history of one job: its rec_execs, each with its result. */
+static int on_snap_execs(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_exec_job hj;
+	size_t at = sizeof(hj);
+
+	if (len < sizeof(hj))
+		return -EPROTO;
+	memcpy(&hj, p, sizeof(hj));
+	for (uint32_t i = 0; i < hj.count; i++) {
+		struct rec_exec e;
+		if (len - at < sizeof(e))
+			return -EPROTO;
+		memcpy(&e, p + at, sizeof(e));
+		at += sizeof(e);
+		if (e.result_len > EXEC_RESULT_MAX || REC_PAD8(e.result_len) > len - at)
+			return -EPROTO;
+		struct exec_rec x = {
+			.start_ns = e.start_ns, .end_ns = e.end_ns, .spawn_error = e.spawn_error,
+			.status = { .exit_code = e.exit_code, .signal = e.signal,
+				    .max_rss_kib = e.max_rss_kib, .user_us = e.user_us,
+				    .system_us = e.system_us },
+			.attempt = e.attempt, .worker_id = e.worker_id, .state = e.state,
+			.reason = e.reason, .ended = e.ended, .result_len = e.result_len,
+			.result = (char *)(p + at),
+		};
+		at += REC_PAD8(e.result_len);
+		if (e.attempt)
+			executions_restore(&r->execs, hj.job_id, &x);
+	}
+	return 0;
+}
+
 int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
 {
 	switch (type) {
@@ -436,6 +516,8 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_QUEUE: return on_queue(r, p, len);
 	case REC_WORKER: return on_worker(r, p, len);
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
+	case REC_RESULT: return on_result(r, p, len);
+	case REC_SNAP_EXECS: return on_snap_execs(r, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
 	}
@@ -542,7 +624,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 	memset(r, 0, sizeof(*r));
 	r->capacity = capacity;
 	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
-	if (!r->jobs)
+	if (!r->jobs || executions_init(&r->execs, capacity) < 0)
 		return -ENOMEM;
 	rc = read_snapshot(r, state_dir);
 	if (rc < 0)
@@ -584,5 +666,6 @@ void recover_free(struct recovery *r)
 	for (uint32_t i = 1; i < r->proc_count; i++)
 		free(r->procs[i].alloc);
 	free(r->procs);
+	executions_destroy(&r->execs);
 	memset(r, 0, sizeof(*r));
 }

@@ -69,6 +69,7 @@ struct recovery {
 	uint32_t queue_count;
 	struct rworker *workers;
 	uint32_t worker_count;
+	struct executions execs;	/* past attempts, for the state (executions.h) */
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
 	/* Snapshot texts being packed: jobs without a batch header, and jobs

@@ -403,6 +403,9 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);
+		if (c->rs[k].state == JR_JOB_RUNNING)	/* taken back, or lost and run again */
+			executions_was_running(&st->execs, j->id, j->attempt, j->worker_id,
+					       j->start_ns);
 		if (job_state_final(c->rs[k].state))
 			r->restored_final++;
 		else
@@ -492,7 +495,10 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
+	executions_take(&st->execs, &r->execs);
 	rc = apply_jobs(r, st, d, keep);
+	if (rc == 0)	/* the history of jobs not put back goes */
+		executions_prune(&st->execs, st->engine);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
 	if (rc < 0)

@@ -277,6 +277,44 @@ static int job_out(struct snapshot *s, const struct rec_snap_job *rec, const str
 	return 0;
 }
 
+/* The job's past attempts, as one SNAP_EXECS record (if it has any). */
+static int execs_out(struct snapshot *s, jr_job_id id)
+{
+	const struct exec_job *h = executions_of(&s->st->execs, id);
+	struct rec_exec_job hj = { .job_id = id };
+	size_t need = sizeof(hj);
+	struct chunk *c;
+
+	if (!h || !h->count)
+		return 0;
+	hj.count = h->count;
+	for (uint32_t i = 0; i < h->count; i++)
+		need += sizeof(struct rec_exec) + REC_PAD8(h->recs[i].result_len);
+	if (!(c = chunk_new(REC_SNAP_EXECS, need)))
+		return -ENOMEM;
+	memset(c->data, 0, need);
+	memcpy(c->data, &hj, sizeof(hj));
+	c->len = sizeof(hj);
+	for (uint32_t i = 0; i < h->count; i++) {
+		const struct exec_rec *x = &h->recs[i];
+		struct rec_exec e = {
+			.start_ns = x->start_ns, .end_ns = x->end_ns,
+			.max_rss_kib = x->status.max_rss_kib, .user_us = x->status.user_us,
+			.system_us = x->status.system_us, .exit_code = x->status.exit_code,
+			.signal = x->status.signal, .spawn_error = x->spawn_error,
+			.attempt = x->attempt, .worker_id = x->worker_id, .state = x->state,
+			.reason = x->reason, .ended = x->ended, .result_len = x->result_len,
+		};
+		memcpy(c->data + c->len, &e, sizeof(e));
+		c->len += sizeof(e);
+		if (x->result_len)
+			memcpy(c->data + c->len, x->result, x->result_len);
+		c->len += REC_PAD8(x->result_len);
+	}
+	queue_push(s, c);
+	return 0;
+}
+
 /* --- the loop's part ------------------------------------------------------------------------ */
 
 /* Every job the daemon holds, with its creation time; the ends of the
@@ -328,6 +366,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		submitted_forget(side);	/* its JSON leaves memory too */
 		if (s->st->output.dirfd > 0)	/* and its output the disk */
 			jr_outdir_remove_job(s->st->output.dirfd, lv->id);
+		executions_drop(&s->st->execs, lv->id);	/* its past attempts too */
 		s->aged_out++;
 		return 0;
 	}
@@ -348,7 +387,8 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		rec.flags |= REC_SNAP_HEADER;
 	}
 	s->jobs++;
-	return job_out(s, &rec, &ext, header, side->json);
+	int rc = job_out(s, &rec, &ext, header, side->json);
+	return rc < 0 ? rc : execs_out(s, lv->id);
 }
 
 static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)

@@ -18,6 +18,8 @@ int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
 	rc = submitted_init(&s->jobs, capacity);
 	if (rc == 0)
 		rc = workers_init(&s->workers, heartbeat_timeout_ms);
+	if (rc == 0)
+		rc = executions_init(&s->execs, capacity);
 	if (rc < 0)
 		state_destroy(s);
 	return rc;
@@ -27,5 +29,6 @@ void state_destroy(struct state *s)
 {
 	submitted_destroy(&s->jobs);
 	workers_destroy(&s->workers);
+	executions_destroy(&s->execs);
 	memset(s, 0, sizeof(*s));
 }

@@ -1,7 +1,8 @@
 /*
  * state.h - the state the daemon's API serves, in one place: the engine
  * (job state, queues), the submitted JSON of jobs (submitted.h) and the
- * registry of external workers (workers.h). Recovery fills it, the
+ * registry of external workers (workers.h), the jobs' past attempts
+ * (executions.h). Recovery fills it, the
  * routes read and change it, snapshots write it out. Owned by main.c;
  * the event loop's thread only (the engine's calls are thread-safe).
  */
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/executions.h"
 #include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/workers.h"
@@ -20,6 +22,7 @@ struct state {
 	struct jr_engine *engine;
 	struct submitted jobs;
 	struct workers workers;
+	struct executions execs;	/* every attempt (executions.h) */
 	const char *local_capabilities;	/* labels this host offers ("" if none) */
 	uint64_t started_ns;		/* CLOCK_REALTIME */
 	bool private_jobs;		/* --private: others' jobs hidden (view.h) */
