@@ -300,7 +300,7 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 		return;
 	jr_mutex_lock(&co->state_lock);
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
-		uint64_t n = co->sched.waiting[p].count + co->ext_ready[p].count;
+		uint64_t n = co->sched.waiting_by_level[p] + co->ext_ready[p].count;
 		out->queued_by_priority[p] += n;
 		out->queued += n;
 	}

@@ -336,10 +336,12 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 {
 	struct jr_sched *s = &co->sched;
 
-	/* From the back: removing the last waiting job moves nothing. */
-	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
-		while (s->waiting[p].count)
-			jr_sched_cancel(s, s->waiting[p].items[s->waiting[p].count - 1], now);
+	/* From each heap's back: removing its last job moves nothing. */
+	for (uint32_t g = 0; g < s->group_count; g++) {
+		struct jr_job_list *h = &s->groups[g].heap;
+		while (h->count)
+			jr_sched_cancel(s, h->items[h->count - 1], now);
+	}
 	while (s->delayed.count)
 		jr_sched_cancel(s, s->delayed.items[0], now);
 	for (uint32_t i = 0; i < co->running_count; i++) {
