@@ -100,12 +100,13 @@ static void test_batch_all_or_none(void **state)
 		specs[i].argv = argv;
 		specs[i].priority = i % JR_PRIORITY_LEVELS;
 	}
-	specs[57].priority = 99;
+	specs[57].flags = 1u << 7;	/* unknown: refused */
 	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), -EINVAL);
 	assert_int_equal(bad, 57);
 	assert_int_equal(jr_engine_stats(e, &st), 0);
 	assert_int_equal(st.submitted, 0);
-	specs[57].priority = 1;
+	specs[57].flags = 0;
+	specs[57].priority = 99;	/* command jobs: any int32 */
 	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), 0);
 	for (int i = 0; i < 100; i++) {
 		struct jr_job_info info;

@@ -195,6 +195,9 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		}
 		job->co = co;
 		job->sj.priority = b->prios[i];
+		job->sj.queue = (uint8_t)b->specs[i].queue_id;
+		/* Fair share charges the user it runs as. */
+		job->sj.uid = job->run_as_user ? job->uid : co->uid;
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];

@@ -116,8 +116,8 @@ static int spec_resolve(struct jr_region *r, const struct jr_job_spec *spec,
 		return -ENOENT;
 	if (!spec->fn || !jr_abi_job_spec_valid(spec))
 		return -EINVAL;
-	if (prio == JR_PRIORITY_FROM_QUEUE)
-		prio = q->priority;
+	if (prio == JR_PRIORITY_FROM_QUEUE)	/* a queue's is any int32 */
+		prio = (int)jr_priority_level(q->priority);
 	if (prio < JR_PRIORITY_MIN || prio > JR_PRIORITY_MAX)
 		return -EINVAL;
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)

@@ -47,6 +47,12 @@ static bool goes_before(const struct jr_sched *s, const struct jr_sched_job *a,
 	return ka != kb ? ka > kb : a->seq < b->seq;
 }
 
+bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
+			 const struct jr_sched_job *b)
+{
+	return goes_before(s, a, b);
+}
+
 static void wheap_up(const struct jr_sched *s, struct jr_job_list *h, uint32_t i)
 {
 	struct jr_sched_job *job = h->items[i];

@@ -177,16 +177,13 @@ void jr_sched_set_policy(struct jr_sched *s, const struct jr_sched_policy *p);
  * cap). A raised cap takes effect at the next pass. */
 void jr_sched_set_queue_cap(struct jr_sched *s, uint32_t queue, uint32_t cap);
 
+/* a goes before b in the waiting order: (priority with aging) desc, seq
+ * asc; fair share aside. */
+bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
+			 const struct jr_sched_job *b);
+
 /* The queue runs as many jobs as its cap allows: none of it may start. */
 bool jr_sched_queue_full(const struct jr_sched *s, uint32_t queue);
-
-/* The 8 levels of function jobs (0..7) that a command job's int32
- * priority falls in, for stats and the shared slot: clamped. */
-static inline uint32_t jr_priority_level(int32_t priority)
-{
-	return priority < JR_PRIORITY_MIN ? JR_PRIORITY_MIN :
-	       priority > JR_PRIORITY_MAX ? JR_PRIORITY_MAX : (uint32_t)priority;
-}
 
 /* Make job p a dependency of job: job waits for p to succeed. Call before
  * jr_sched_submit(job). If p already failed or was cancelled, job will be

@@ -70,8 +70,7 @@ int jr_queue_create_in(struct jr_region *r, const char *name, int priority,
 {
 	uint32_t id;
 
-	if (!name || !*name || strlen(name) > QUEUE_NAME_MAX ||
-	    priority < JR_PRIORITY_MIN || priority > JR_PRIORITY_MAX)
+	if (!name || !*name || strlen(name) > QUEUE_NAME_MAX)
 		return -EINVAL;
 	if (jr_queue_lookup_in(r, name, &id) == 0)
 		return -EEXIST;

@@ -52,10 +52,11 @@ static void queue_refused(struct response *res, int rc, const char *name)
 	else if (rc == -ENOSPC)
 		reply_error(res, 507, "too_many_queues", "at most %u queues", JR_QUEUE_MAX);
 	else
-		reply_error(res, 422, "invalid_value", "name is 1-47 characters, priority 0 to 7");
+		reply_error(res, 422, "invalid_value",
+			    "name is 1-47 characters, priority a whole number (int32)");
 }
 
-/* {"name": ..., "priority": 0-7, "max_workers": N}: created, journaled. */
+/* {"name": ..., "priority": int32, "max_workers": N}: created, journaled. */
 void api_queue_create(struct api *a, struct api_call *c)
 {
 	struct jobspec_error err;

@@ -79,7 +79,8 @@ static bool status_mask(const char *list, uint32_t *mask)
 
 struct list_params {
 	uint32_t mask;
-	int priority;
+	bool by_priority;	/* only jobs whose priority is priority */
+	int32_t priority;
 	uint32_t limit;
 	uint64_t cursor;
 };
@@ -90,10 +91,13 @@ static bool list_numbers(const struct query *q, struct list_params *p, struct re
 	char *end;
 
 	if ((v = query_get(q, "priority"))) {
-		long pr = strtol(v, &end, 10);
-		if (*end || end == v || pr < JR_PRIORITY_MIN || pr > JR_PRIORITY_MAX)
-			return reply_error(res, 422, "invalid_value", "priority must be 0 to 7");
-		p->priority = (int)pr;
+		long long pr = strtoll(v, &end, 10);
+		if (*end || end == v || pr < JR_CMD_PRIORITY_MIN || pr > JR_CMD_PRIORITY_MAX)
+			return reply_error(res, 422, "invalid_value",
+					   "priority must be a whole number from %d to %d",
+					   JR_CMD_PRIORITY_MIN, JR_CMD_PRIORITY_MAX);
+		p->by_priority = true;
+		p->priority = (int32_t)pr;
 	}
 	if ((v = query_get(q, "limit"))) {
 		unsigned long l = strtoul(v, &end, 10);
@@ -114,7 +118,7 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 {
 	const char *v = query_get(q, "status");
 
-	*p = (struct list_params){ .mask = 0, .priority = -1, .limit = 100, .cursor = 0 };
+	*p = (struct list_params){ .mask = 0, .limit = 100, .cursor = 0 };
 	if (v && !status_mask(v, &p->mask))
 		return reply_error(res, 422, "invalid_value", "unknown status in \"%s\"", v);
 	return list_numbers(q, p, res);
@@ -132,7 +136,10 @@ void api_job_list(struct api *a, struct api_call *c)
 		return;
 	body = cJSON_CreateObject();
 	jobs = cJSON_AddArrayToObject(body, "jobs");
-	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, p.priority, &info) == 1) {
+	/* The engine filters by level (0..7); the full int32 is matched here. */
+	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, -1, &info) == 1) {
+		if (p.by_priority && info.priority != p.priority)
+			continue;
 		if (detail(a, c, &info) == VIEW_HIDDEN)
 			continue;
 		cJSON_AddItemToArray(jobs, job_json(a, c, &info));
