@@ -588,6 +588,22 @@ void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
 int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 		    uint32_t max_workers, uint32_t *queue_id);
 
+/* New settings for a queue (the default queue too). priority is taken by
+ * jobs submitted after this with JR_PRIORITY_FROM_QUEUE; max_workers (0:
+ * no cap) counts command jobs (local and external) from the next
+ * scheduling pass, and function jobs dequeued from now on (held ones that
+ * a raised cap admits go to their rings now). Errors: -ENOENT.
+ * Thread-safe. */
+int jr_queue_update(struct jr_engine *e, uint32_t queue_id, int priority, uint32_t max_workers);
+
+/* Remove a queue that no live job (pending, queued, held or running)
+ * belongs to; its id may be given to a later jr_queue_create(). Not
+ * against a concurrent submission to the same queue: the caller orders
+ * them (the daemon does, on its one thread). A scan of the job table.
+ * Errors: -ENOENT, -EPERM (the default queue), -EBUSY (live jobs).
+ * Thread-safe. */
+int jr_queue_delete(struct jr_engine *e, uint32_t queue_id);
+
 /* Find a queue by name. Errors: -ENOENT. */
 int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);
 

@@ -377,7 +377,7 @@ static bool turn(struct jr_coordinator *co)
 	check_deadlines(co, now);
 	jr_coord_output_check(co, now);
 	if (!cancel_all && !co->restoring && !jr_coord_paused(co))
-		jr_sched_pass(&co->sched, now);
+		jr_coord_pass(co, now);
 	while (co->spawned_here) {
 		struct cmd_job *job = co->spawned_here;
 		co->spawned_here = job->next;

@@ -55,14 +55,18 @@ static void sync_queue_caps(struct jr_coordinator *co)
 	}
 }
 
+void jr_coord_pass(struct jr_coordinator *co, uint64_t now)
+{
+	sync_queue_caps(co);
+	jr_sched_pass(&co->sched, now);
+}
+
 /* The coordinator may be waiting for the last job to stop, or need an
  * earlier timer (a retry's backoff, a started job's limit). */
 bool jr_coord_settle(struct jr_coordinator *co, uint64_t now)
 {
-	if (!co->restoring && !jr_coord_paused(co)) {
-		sync_queue_caps(co);
-		jr_sched_pass(&co->sched, now);
-	}
+	if (!co->restoring && !jr_coord_paused(co))
+		jr_coord_pass(co, now);
 	jr_coord_end_refused(co, now);
 	jr_coord_free_dead(co);
 	return co->outstanding == 0 || jr_coord_next_deadline(co) < co->armed_ns ||
