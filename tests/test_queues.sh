@@ -110,6 +110,10 @@ check "unknown queue for new jobs 422" [ "$code" = 422 ]
 req POST /queues '{"name":"kept","priority":1,"max_workers":2}'
 req PATCH /queues/kept '{"priority":123456,"max_workers":7}'
 req PATCH /queues/default '{"max_workers":9}'
+req POST /jobs '{"command":["true"],"priority":-2147483648,"scheduled_at":"2099-01-01T00:00:00Z"}'
+low=$(field job_id)
+req POST /jobs '{"command":["true"],"priority":2147483647,"scheduled_at":"2099-01-01T00:00:00Z"}'
+high=$(field job_id)
 req POST /queues '{"name":"dropped"}'
 req DELETE /queues/dropped
 check "empty queue deleted" [ "$code" = 200 ]
@@ -117,11 +121,13 @@ queues_as_left() {
 	req GET /queues
 	grep -q '"name":"kept","priority":123456,"max_workers":7' <<<"$body" &&
 		grep -q '"name":"default","priority":[0-9-]*,"max_workers":9' <<<"$body" &&
-		not grep -q '"name":"dropped"' <<<"$body" && not grep -q '"name":"capped"' <<<"$body"
+		not grep -q '"name":"dropped"' <<<"$body" && not grep -q '"name":"capped"' <<<"$body" &&
+		req GET "/jobs/$low" && [ "$(field priority)" = -2147483648 ] &&
+		req GET "/jobs/$high" && [ "$(field priority)" = 2147483647 ]
 }
 stop_daemon KILL
 start_daemon --workers 4
-check "queue changes survive kill -9" queues_as_left
+check "queue changes and int32 job priorities survive kill -9" queues_as_left
 req POST /snapshot
 snapshot_over() { req GET /health; grep -q '"snapshotting":false' <<<"$body"; }
 wait_until 30 snapshot_over

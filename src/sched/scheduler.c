@@ -125,6 +125,9 @@ static struct jr_sched_group *group_of(struct jr_sched *s, const struct jr_sched
 	return g;
 }
 
+/* A job on a heap keeps its priority, queue and uid (they say which
+ * heap and where): to change one, waiting_remove(), change, then
+ * waiting_insert(). */
 static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 {
 	struct jr_sched_group *g = group_of(s, job);
@@ -145,9 +148,11 @@ static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
 	struct jr_sched_group *g = group_find(s, job);
-	struct jr_job_list *h = &g->heap;
+	struct jr_job_list *h;
 	uint32_t i = job->index;
 
+	JR_ASSERT(g != NULL);	/* its queue or uid changed while it waited */
+	h = &g->heap;
 	JR_ASSERT(job->list == ON_WAITING && i < h->count && h->items[i] == job);
 	h->count--;
 	if (i != h->count) {
