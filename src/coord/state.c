@@ -119,9 +119,9 @@ void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			     uint32_t flag, bool on)
 {
 	struct jr_cmd_record *rec = jr_cmd_record(co->region, job->record_ref);
-	uint32_t flags = jr_load_relaxed(&rec->flags);
+	uint16_t flags = jr_load_relaxed(&rec->flags);
 
-	jr_store_release(&rec->flags, on ? flags | flag : flags & ~flag);
+	jr_store_release(&rec->flags, (uint16_t)(on ? flags | flag : flags & ~flag));
 }
 
 void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
