@@ -50,6 +50,35 @@ static int run_with(struct jr_sim_job *j, size_t n, uint32_t cores,
 
 /* One core, all arriving together: higher first over the whole int32
  * range, submission order within one priority. */
+/* 20,000 jobs with random int32 priorities (many repeated) arrive while
+ * one core is busy: they start exactly in (priority desc, arrival asc)
+ * order, each pass popping and putting back through the heap. */
+static void test_random_int32_order(void **state)
+{
+	(void)state;
+	enum { N = 20001 };
+	struct jr_sched_policy none = { 0 };
+	struct jr_sim_job *j = jobs_new(N);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+
+	job_set(&j[0], 0, 1, 10);
+	for (size_t i = 1; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		job_set(&j[i], 1 * S, 1, 1);
+		/* Half from a small set (ties), half anywhere in int32. */
+		j[i].sj.priority = (x & 1) ? (int32_t)((x >> 8) % 5) - 2 : (int32_t)(x >> 32);
+	}
+	assert_int_equal(run_with(j, N, 1, &none), 0);
+	for (size_t i = 1; i < N; i++)
+		for (size_t k = i + 1; k < N && k < i + 50; k++) {
+			const struct jr_sched_job *a = &j[i].sj, *b = &j[k].sj;
+			bool a_first = a->priority > b->priority ||
+				       (a->priority == b->priority && i < k);
+			assert_true(a_first == (a->start_ns < b->start_ns));
+		}
+	free(j);
+}
+
 static void test_int32_order(void **state)
 {
 	(void)state;
@@ -202,6 +231,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_int32_order),
+		cmocka_unit_test(test_random_int32_order),
 		cmocka_unit_test(test_aging_bounds_wait),
 		cmocka_unit_test(test_fair_share_bounds_wait),
 		cmocka_unit_test(test_queue_cap),
