@@ -11,7 +11,8 @@
 #include "base/common.h"
 #include "sched/scheduler.h"
 
-enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED };
+/* ON_PASSED: waiting, taken off its heap by the running pass (s->passed). */
+enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PASSED };
 
 /* --- lists ---------------------------------------------------------------- */
 
@@ -162,6 +163,24 @@ static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 	}
 	s->waiting_count--;
 	s->waiting_by_level[jr_priority_level(job->priority)]--;
+	job->list = ON_NONE;
+}
+
+static void passed_add(struct jr_sched *s, struct jr_sched_job *job)
+{
+	list_set(&s->passed, s->passed.count++, job);
+	job->list = ON_PASSED;
+}
+
+/* A set-aside job ended during the pass (a cancel from a callback). */
+static void passed_remove(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = &s->passed;
+	struct jr_sched_job *last = l->items[--l->count];
+
+	JR_ASSERT(job->list == ON_PASSED && l->items[job->index] == job);
+	if (last != job)
+		list_set(l, job->index, last);
 	job->list = ON_NONE;
 }
 
@@ -343,6 +362,8 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		waiting_remove(s, job);
 	else if (job->list == ON_DELAYED)
 		delayed_remove(s, job);
+	else if (job->list == ON_PASSED)
+		passed_remove(s, job);
 	job->state = JR_SCHED_CANCELLED;
 	job->reason = reason;
 	if (s->ops.ended)
@@ -675,7 +696,7 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 			start_job(s, job, now);
 			ps.started++;
 		} else {
-			s->passed.items[s->passed.count++] = job;
+			passed_add(s, job);
 		}
 	}
 	put_back_passed(s);
