@@ -27,7 +27,7 @@ req POST /workers/register '{"name":"ext"}'
 w=$(field worker_id)
 
 # --- a cap of 1 with a local and an external job ------------------------------------
-req POST /jobs '{"command":["sleep","2"],"queue":"capped","name":"L1"}'
+req POST /jobs '{"command":["sleep","4"],"queue":"capped","name":"L1"}'
 l1=$(field job_id)
 check "L1 runs" wait_status "$l1" running
 req POST /jobs '{"executor":"external","queue":"capped","name":"E1"}'
