@@ -317,6 +317,43 @@ static void test_queue_cap(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* A queue's priority is any int32; a function job that takes it takes
+ * it clamped to its 8 levels. Update and delete. */
+static void test_queue_wide_priority_and_update(void **state)
+{
+	(void)state;
+	struct jr_engine *e = test_engine(2, 4096, JR_ENGINE_START_PAUSED);
+	uint64_t ran = 0;
+	uint32_t hi, lo;
+	jr_job_id a, b;
+	struct jr_job_info info;
+
+	assert_int_equal(jr_queue_create(e, "hi", 1000, 0, &hi), 0);
+	assert_int_equal(jr_queue_create(e, "lo", INT32_MIN, 0, &lo), 0);
+	struct jr_job_spec sa = { count_job, &ran, JR_PRIORITY_FROM_QUEUE, hi, NULL };
+	struct jr_job_spec sb = { count_job, &ran, JR_PRIORITY_FROM_QUEUE, lo, NULL };
+	assert_int_equal(jr_job_submit(e, &sa, &a), 0);
+	assert_int_equal(jr_job_submit(e, &sb, &b), 0);
+	assert_int_equal(jr_job_get(e, a, &info), 0);
+	assert_int_equal(info.priority, JR_PRIORITY_MAX);
+	assert_int_equal(jr_job_get(e, b, &info), 0);
+	assert_int_equal(info.priority, JR_PRIORITY_MIN);
+	assert_int_equal(jr_queue_update(e, hi, -3, 1), 0);
+	struct jr_queue_info qi;
+	assert_int_equal(jr_queue_get_info(e, hi, &qi), 0);
+	assert_int_equal(qi.priority, -3);
+	assert_int_equal(qi.max_workers, 1);
+	assert_int_equal(jr_queue_update(e, 63, 0, 0), -ENOENT);
+	assert_int_equal(jr_queue_delete(e, hi), -EBUSY);	/* a's still queued */
+	assert_int_equal(jr_engine_resume(e), 0);
+	assert_int_equal(jr_engine_wait_all(e), 0);
+	assert_int_equal(ran, 2);
+	assert_int_equal(jr_queue_delete(e, hi), 0);
+	assert_int_equal(jr_queue_delete(e, hi), -ENOENT);
+	assert_int_equal(jr_queue_lookup(e, "hi", &hi), -ENOENT);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_close_cancel_held(void **state)
 {
 	(void)state;
@@ -350,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_close_cancel_while_running),
 		cmocka_unit_test(test_close_rejects_bad_mode),
 		cmocka_unit_test(test_queue_cap),
+		cmocka_unit_test(test_queue_wide_priority_and_update),
 		cmocka_unit_test(test_close_cancel_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
