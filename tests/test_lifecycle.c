@@ -354,6 +354,66 @@ static void test_queue_wide_priority_and_update(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+struct hold_gate {
+	uint32_t open;
+	uint32_t in_flight;
+};
+
+static int held_gate_job(void *arg, const struct jr_job_ctx *ctx)
+{
+	struct hold_gate *g = arg;
+
+	(void)ctx;
+	__atomic_add_fetch(&g->in_flight, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&g->open, __ATOMIC_ACQUIRE))
+		jrt_sleep_ms(1);
+	__atomic_sub_fetch(&g->in_flight, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+static bool until_ms(uint32_t *v, uint32_t want, int ms)
+{
+	for (int i = 0; i < ms; i++, jrt_sleep_ms(1))
+		if (__atomic_load_n(v, __ATOMIC_ACQUIRE) == want)
+			return true;
+	return false;
+}
+
+/* Function jobs held by a cap of 1 are admitted as soon as
+ * jr_queue_update() raises it to 3, not when a running one ends. */
+static void test_raised_cap_releases_held(void **state)
+{
+	(void)state;
+	struct jr_engine *e = test_engine(4, 4096, 0);
+	struct hold_gate g = { 0 };
+	struct jr_queue_info qi;
+	uint32_t q;
+
+	assert_int_equal(jr_queue_create(e, "one", 3, 1, &q), 0);
+	/* One at a time, so that each goes to an idle worker (a worker's
+	 * claimed batch would run them one after the other). */
+	for (uint32_t i = 0; i < 3; i++) {
+		struct jr_job_spec s = { held_gate_job, &g, JR_PRIORITY_FROM_QUEUE, q, NULL };
+		assert_int_equal(jr_job_submit(e, &s, NULL), 0);
+		if (i == 0)
+			assert_true(until_ms(&g.in_flight, 1, 2000));
+		for (int t = 0; t < 2000 && (jr_queue_get_info(e, q, &qi), qi.held != i); t++)
+			jrt_sleep_ms(1);
+		assert_int_equal(qi.held, i);
+	}
+	assert_int_equal(jr_queue_update(e, q, 3, 3), 0);
+	/* Both held jobs carry tokens and are back on their ring at once; one
+	 * worker may claim both in one batch and run them in turn, so at
+	 * least one more runs now. */
+	assert_true(until_ms(&g.in_flight, 2, 2000));
+	assert_int_equal(jr_queue_get_info(e, q, &qi), 0);
+	assert_int_equal(qi.held, 0);
+	assert_int_equal(qi.running, 3);
+	__atomic_store_n(&g.open, 1, __ATOMIC_RELEASE);
+	assert_int_equal(jr_engine_wait_all(e), 0);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_close_cancel_held(void **state)
 {
 	(void)state;
@@ -388,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_close_rejects_bad_mode),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_queue_wide_priority_and_update),
+		cmocka_unit_test(test_raised_cap_releases_held),
 		cmocka_unit_test(test_close_cancel_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
