@@ -651,9 +651,15 @@ static bool pass_may_go_on(struct jr_sched *s, const struct pass *ps)
 /* One job, in order: start it, make it the head, or set it aside. */
 static bool pass_try(struct jr_sched *s, struct jr_sched_job *job, struct pass *ps)
 {
-	if (ps->head)
+	/* A refused job counts toward the depth even before a head: a pass
+	 * stays bounded however many refused jobs lead the order (a limit
+	 * that refuses many jobs at once is better a group that sits out,
+	 * as a full queue's does in next_group()). */
+	bool allowed = may_start(s, job);
+
+	if (ps->head || !allowed)
 		ps->tried++;
-	if (!may_start(s, job))
+	if (!allowed)
 		return false;
 	if (!ps->head) {
 		if (reserve(s->pools, job))
