@@ -4,18 +4,19 @@
  * in. The same code runs in real time (the coordinator) and in virtual
  * time (sim.c, for the trace benchmark and tests).
  *
- * Policy. Eligible jobs wait in priority order (higher first, FIFO
- * within a priority: submission order, seq). The priority is any int32;
- * with aging on it grows with the time waited, and with fair share on a
- * user's recent usage lowers all its jobs (struct jr_sched_policy). A pass starts waiting jobs in that order while they
- * fit. The first that does not fit is the head: the pass works out when
- * it will fit (its shadow time), replaying the running jobs' expected
+ * Policy. Eligible jobs wait in priority order (higher first, FIFO within
+ * a priority: submission order, seq). The priority is any int32; with
+ * aging on it grows with the time waited, and with fair share on a user's
+ * recent usage lowers all its jobs (struct jr_sched_policy). A queue may
+ * cap its running jobs. A pass starts waiting jobs in that order while
+ * they fit. The first that does not fit is the head: the pass works out
+ * when it will fit (its shadow time), replaying the running jobs' expected
  * ends (start + time limit) on a copy of the pools, and reserves that for
  * it. Later jobs may start now only where they do not delay the head:
  * either they will end before the shadow time (they have a time limit and
  * now + limit <= shadow), or they fit in what is left over at the shadow
- * time once the head has its share (the "extra" resources). Jobs without
- * a time limit never count as ending, so they backfill only into extra
+ * time once the head has its share (the "extra" resources). Jobs without a
+ * time limit never count as ending, so they backfill only into extra
  * resources: the conservative rule for unknown run times.
  *
  * Dependencies. A job waits until every job it depends on succeeded.
