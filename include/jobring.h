@@ -51,15 +51,20 @@ extern "C" {
  * never NULL). Never fails; thread-safe. */
 const char *jr_version(void);
 
-/* Priorities: integers JR_PRIORITY_MIN..JR_PRIORITY_MAX, higher runs first,
- * equal priority runs in submission order. Each value is its own lock-free
- * ring; there are JR_PRIORITY_LEVELS of them. */
+/* Priorities, higher runs first, equal priority in submission order.
+ * Function jobs: JR_PRIORITY_MIN..JR_PRIORITY_MAX, each value its own
+ * lock-free ring; there are JR_PRIORITY_LEVELS of them. Command jobs: any
+ * int32 (JR_CMD_PRIORITY_MIN..MAX); in stats and jr_job_scan() a command
+ * job counts at its level, its priority clamped to 0..7. Queues: any int32;
+ * a function job that takes its queue's priority takes it clamped. */
 #define JR_PRIORITY_MIN 0
 #define JR_PRIORITY_MAX 7
 #define JR_PRIORITY_LEVELS 8
 #define JR_PRIORITY_DEFAULT 3
 /* In a job spec: "use the queue's priority". */
 #define JR_PRIORITY_FROM_QUEUE (-1)
+#define JR_CMD_PRIORITY_MIN INT32_MIN
+#define JR_CMD_PRIORITY_MAX INT32_MAX
 
 /* The default queue always exists and has id 0. */
 #define JR_QUEUE_DEFAULT 0u
@@ -315,7 +320,16 @@ struct jr_engine_opts {
 	 * its end; a job's own max_output_bytes may only lower it. 0:
 	 * JR_MAX_OUTPUT_DEFAULT; UINT64_MAX: no cap. */
 	uint64_t max_output_bytes;
-	uint64_t reserved[16];	/* must be zero */
+	/* Command jobs' aging: a waiting job gains this many priority points
+	 * per whole minute since it was submitted (0: none). */
+	uint32_t priority_age_per_min;
+	/* Per-user fair share: a user's jobs lose up to this many points,
+	 * weight x the user's share of all users' recent usage (core-seconds,
+	 * decayed with fair_share_half_life_ms; 0: 7 days). 0: none. See
+	 * docs/DECISIONS.md. */
+	uint32_t fair_share_weight;
+	uint64_t fair_share_half_life_ms;
+	uint64_t reserved[14];	/* must be zero */
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -394,7 +408,9 @@ struct jr_command_spec {
 	char *const *env;		/* NAME=VALUE added to the engine's environment */
 	const char *cwd;		/* NULL: the engine's */
 	const char *name;
-	int priority;			/* as for function jobs */
+	int priority;			/* any int32; JR_PRIORITY_FROM_QUEUE (-1):
+					 * the queue's, unless flags has
+					 * JR_COMMAND_PRIORITY_SET */
 	uint32_t queue_id;
 	/* What it holds while it runs. */
 	uint32_t cpus;			/* whole cores; 0 counts as 1 */
@@ -439,6 +455,9 @@ enum jr_command_flags {
 	 * may be NULL (the worker knows what to do from the job's name or
 	 * its daemon-side payload). */
 	JR_COMMAND_EXTERNAL = 1u << 0,
+	/* priority is the job's own, -1 included (without it, -1 is
+	 * JR_PRIORITY_FROM_QUEUE). */
+	JR_COMMAND_PRIORITY_SET = 1u << 1,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved
@@ -575,6 +594,22 @@ void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
  * (JR_QUEUE_MAX reached), -EINVAL. */
 int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 		    uint32_t max_workers, uint32_t *queue_id);
+
+/* New settings for a queue (the default queue too). priority is taken by
+ * jobs submitted after this with JR_PRIORITY_FROM_QUEUE; max_workers (0:
+ * no cap) counts command jobs (local and external) from the next
+ * scheduling pass, and function jobs dequeued from now on (held ones that
+ * a raised cap admits go to their rings now). Errors: -ENOENT.
+ * Thread-safe. */
+int jr_queue_update(struct jr_engine *e, uint32_t queue_id, int priority, uint32_t max_workers);
+
+/* Remove a queue that no live job (pending, queued, held or running)
+ * belongs to; its id may be given to a later jr_queue_create(). Not
+ * against a concurrent submission to the same queue: the caller orders
+ * them (the daemon does, on its one thread). A scan of the job table.
+ * Errors: -ENOENT, -EPERM (the default queue), -EBUSY (live jobs).
+ * Thread-safe. */
+int jr_queue_delete(struct jr_engine *e, uint32_t queue_id);
 
 /* Find a queue by name. Errors: -ENOENT. */
 int jr_queue_lookup(struct jr_engine *e, const char *name, uint32_t *queue_id);

@@ -74,7 +74,8 @@ AT(claim_batch, 24); AT(spin_us, 28); AT(flags, 32); AT(kill_grace_ms, 36);
 AT(state_dir, 40); AT(mem_per_node, 48); AT(gpus_per_node, 56); AT(runner_threads, 60);
 AT(custom_resources, 64); AT(capabilities, 72); AT(job_event, 80);
 AT(job_event_ctx, 88); AT(cgroup, 96); AT(keeper_socket, 104); AT(keeper_argv, 112);
-AT(max_output_bytes, 120); AT(reserved, 128);
+AT(max_output_bytes, 120); AT(priority_age_per_min, 128); AT(fair_share_weight, 132);
+AT(fair_share_half_life_ms, 136); AT(reserved, 144);
 #undef S
 #define S jr_command_spec
 AT(argv, 0); AT(env, 8); AT(cwd, 16); AT(name, 24); AT(priority, 32); AT(queue_id, 36);
@@ -125,11 +126,11 @@ static void test_opts_reserved_refused(void **state)
 
 	(void)state;
 	jr_engine_opts_init(&o);
-	assert_true(o.reserved[0] == 0 && o.reserved[15] == 0);
+	assert_true(o.reserved[0] == 0 && o.reserved[13] == 0);
 	o.workers = 1;
-	o.reserved[15] = 1;
+	o.reserved[13] = 1;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
-	o.reserved[15] = 0;
+	o.reserved[13] = 0;
 	o.reserved[0] = 1u << 31;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
 	assert_null(e);

@@ -46,8 +46,19 @@ req POST /jobs '{"command":["true"'
 check "malformed JSON 400" [ "$code" = 400 ]
 req POST /jobs '{"command":"true"}'
 check "wrong type 400" [ "$code" = 400 ]
-req POST /jobs '{"command":["true"],"priority":8}'
+req POST /jobs '{"command":["true"],"priority":2147483648}'
 check "priority out of range 422" [ "$code" = 422 ]
+req POST /jobs '{"command":["true"],"priority":1.5}'
+check "priority not whole 422" [ "$code" = 422 ]
+req POST /jobs '{"command":["true"],"priority":-2147483648,"name":"lowest"}'
+check "int32 priority 201" [ "$code" = 201 ]
+req GET "/jobs/$(field job_id)"
+check "int32 priority kept" [ "$(field priority)" = -2147483648 ]
+req POST /jobs '{"command":["true"],"priority":100000,"name":"wide"}'
+wide=$(field job_id)
+req GET "/jobs?priority=100000"
+check "filter by wide priority" grep -q "\"$wide\"" <<<"$body"
+check "filter by wide priority: only it" [ "$(grep -o '"job_id"' <<<"$body" | wc -l)" = 1 ]
 req POST /jobs '{"command":["true"],"dependencies":["00000000deadbeef"]}'
 check "unknown dependency 422" [ "$code" = 422 ]
 req POST /jobs '{"command":["true"],"requirements":{"cpus":4096}}'
@@ -87,7 +98,7 @@ batch=$(printf '{"command":["true"],"priority":2}\n{"command":["true"],"priority
 req POST /jobs/batch "$batch"
 check "batch 201" [ "$code" = 201 ]
 check "batch count 3" [ "$(field count)" = 3 ]
-req POST /jobs/batch "$(printf '{"command":["true"]}\n{"command":["true"],"priority":-1}\nnot json\n')"
+req POST /jobs/batch "$(printf '{"command":["true"]}\n{"command":["true"],"priority":2147483648}\nnot json\n')"
 check "bad batch 422" [ "$code" = 422 ]
 check "bad batch names lines 2 and 3" grep -q '"line":2.*"line":3' <<<"$body"
 req POST /jobs/batch ''

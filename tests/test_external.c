@@ -100,12 +100,13 @@ static void test_batch_all_or_none(void **state)
 		specs[i].argv = argv;
 		specs[i].priority = i % JR_PRIORITY_LEVELS;
 	}
-	specs[57].priority = 99;
+	specs[57].flags = 1u << 7;	/* unknown: refused */
 	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), -EINVAL);
 	assert_int_equal(bad, 57);
 	assert_int_equal(jr_engine_stats(e, &st), 0);
 	assert_int_equal(st.submitted, 0);
-	specs[57].priority = 1;
+	specs[57].flags = 0;
+	specs[57].priority = 99;	/* command jobs: any int32 */
 	assert_int_equal(jr_command_submit_batch(e, specs, 100, ids, &bad), 0);
 	for (int i = 0; i < 100; i++) {
 		struct jr_job_info info;
@@ -259,6 +260,81 @@ static void test_dependencies_pending_and_cancel(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* An external job of queue q with priority prio, its own (flag set)
+ * or, own false and prio -1, the queue's. */
+static jr_job_id submit_prio(struct jr_engine *e, int prio, bool own, uint32_t q)
+{
+	struct jr_command_spec spec = { 0 };
+	jr_job_id id;
+
+	spec.flags = JR_COMMAND_EXTERNAL | (own ? JR_COMMAND_PRIORITY_SET : 0);
+	spec.priority = prio;
+	spec.queue_id = q;
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	return id;
+}
+
+/* Command jobs' int32 priorities: claimed highest first, FIFO within one,
+ * -1 with JR_COMMAND_PRIORITY_SET is -1 and without it the queue's; the
+ * job shows its full priority, the stats count it at its clamped level. */
+static void test_claim_order_int32(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	struct jr_stats st;
+	jr_job_id id[7];
+	/* Expected claim order, by index into id[]. */
+	static const int order[] = { 4, 2, 5, 0, 6, 3, 1 };
+
+	(void)state;
+	id[0] = submit_prio(e, 5, true, 0);
+	id[1] = submit_prio(e, INT32_MIN, true, 0);
+	id[2] = submit_prio(e, 1000, true, 0);
+	id[3] = submit_prio(e, -1, true, 0);
+	id[4] = submit_prio(e, INT32_MAX, true, 0);
+	id[5] = submit_prio(e, 1000, true, 0);
+	id[6] = submit_prio(e, JR_PRIORITY_FROM_QUEUE, false, 0);	/* the default queue's: 3 */
+	wait_queued(e, 7);
+	assert_int_equal(jr_engine_stats(e, &st), 0);
+	assert_int_equal(st.queued_by_priority[7], 3);	/* 1000, 1000, INT32_MAX */
+	assert_int_equal(st.queued_by_priority[0], 2);	/* -1, INT32_MIN */
+	assert_int_equal(jr_job_get(e, id[1], &info), 0);
+	assert_int_equal(info.priority, INT32_MIN);
+	assert_int_equal(jr_job_get(e, id[6], &info), 0);
+	assert_int_equal(info.priority, JR_PRIORITY_DEFAULT);
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+		assert_true(info.job_id == id[order[i]]);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
+/* A queue capped at 1: its second external job is not offered until the
+ * first ends; a raised cap offers it. */
+static void test_queue_cap_external(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	uint32_t q;
+
+	(void)state;
+	assert_int_equal(jr_queue_create(e, "one", 0, 1, &q), 0);
+	submit_prio(e, 0, true, q);
+	submit_prio(e, 0, true, q);
+	submit_prio(e, 0, true, q);
+	wait_queued(e, 3);
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	assert_int_equal(jr_external_claim(e, WORKER_B, NULL, 0, &info), 0);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	assert_int_equal(claim(e, WORKER_B, NULL, 0, &info), 1);
+	assert_int_equal(jr_external_claim(e, WORKER_A, NULL, 0, &info), 0);
+	assert_int_equal(jr_queue_update(e, q, 0, 2), 0);
+	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
+	assert_int_equal(jr_queue_delete(e, q), -EBUSY);
+	assert_int_equal(jr_queue_delete(e, JR_QUEUE_DEFAULT), -EPERM);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +342,8 @@ int main(void)
 		cmocka_unit_test(test_scan_filters),
 		cmocka_unit_test(test_million_queued_then_close),
 		cmocka_unit_test(test_claim_order_and_capabilities),
+		cmocka_unit_test(test_claim_order_int32),
+		cmocka_unit_test(test_queue_cap_external),
 		cmocka_unit_test(test_lost_worker_retried_then_failed),
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
 	};

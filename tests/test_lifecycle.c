@@ -290,7 +290,8 @@ static void test_queue_cap(void **state)
 	assert_int_equal(jr_queue_lookup(e, "gpu", &again), 0);
 	assert_int_equal(again, q);
 	assert_int_equal(jr_queue_lookup(e, "nope", &again), -ENOENT);
-	assert_int_equal(jr_queue_create(e, "bad", 42, 0, &again), -EINVAL);
+	/* A queue's priority is any int32 (function jobs take it clamped). */
+	assert_int_equal(jr_queue_create(e, "", 0, 0, &again), -EINVAL);
 	for (int i = 0; i < 300; i++) {
 		struct jr_job_spec s = { capped_job, &capped, JR_PRIORITY_FROM_QUEUE,
 					 q, NULL };
@@ -313,6 +314,103 @@ static void test_queue_cap(void **state)
 	assert_int_equal(jr_engine_stats(e, &st), 0);
 	assert_int_equal(st.held, 0);
 	assert_int_equal(st.succeeded + st.cancelled, 300);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+/* A queue's priority is any int32; a function job that takes it takes
+ * it clamped to its 8 levels. Update and delete. */
+static void test_queue_wide_priority_and_update(void **state)
+{
+	(void)state;
+	struct jr_engine *e = test_engine(2, 4096, JR_ENGINE_START_PAUSED);
+	uint64_t ran = 0;
+	uint32_t hi, lo;
+	jr_job_id a, b;
+	struct jr_job_info info;
+
+	assert_int_equal(jr_queue_create(e, "hi", 1000, 0, &hi), 0);
+	assert_int_equal(jr_queue_create(e, "lo", INT32_MIN, 0, &lo), 0);
+	struct jr_job_spec sa = { count_job, &ran, JR_PRIORITY_FROM_QUEUE, hi, NULL };
+	struct jr_job_spec sb = { count_job, &ran, JR_PRIORITY_FROM_QUEUE, lo, NULL };
+	assert_int_equal(jr_job_submit(e, &sa, &a), 0);
+	assert_int_equal(jr_job_submit(e, &sb, &b), 0);
+	assert_int_equal(jr_job_get(e, a, &info), 0);
+	assert_int_equal(info.priority, JR_PRIORITY_MAX);
+	assert_int_equal(jr_job_get(e, b, &info), 0);
+	assert_int_equal(info.priority, JR_PRIORITY_MIN);
+	assert_int_equal(jr_queue_update(e, hi, -3, 1), 0);
+	struct jr_queue_info qi;
+	assert_int_equal(jr_queue_get_info(e, hi, &qi), 0);
+	assert_int_equal(qi.priority, -3);
+	assert_int_equal(qi.max_workers, 1);
+	assert_int_equal(jr_queue_update(e, 63, 0, 0), -ENOENT);
+	assert_int_equal(jr_queue_delete(e, hi), -EBUSY);	/* a's still queued */
+	assert_int_equal(jr_engine_resume(e), 0);
+	assert_int_equal(jr_engine_wait_all(e), 0);
+	assert_int_equal(ran, 2);
+	assert_int_equal(jr_queue_delete(e, hi), 0);
+	assert_int_equal(jr_queue_delete(e, hi), -ENOENT);
+	assert_int_equal(jr_queue_lookup(e, "hi", &hi), -ENOENT);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+struct hold_gate {
+	uint32_t open;
+	uint32_t in_flight;
+};
+
+static int held_gate_job(void *arg, const struct jr_job_ctx *ctx)
+{
+	struct hold_gate *g = arg;
+
+	(void)ctx;
+	__atomic_add_fetch(&g->in_flight, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&g->open, __ATOMIC_ACQUIRE))
+		jrt_sleep_ms(1);
+	__atomic_sub_fetch(&g->in_flight, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+static bool until_ms(uint32_t *v, uint32_t want, int ms)
+{
+	for (int i = 0; i < ms; i++, jrt_sleep_ms(1))
+		if (__atomic_load_n(v, __ATOMIC_ACQUIRE) == want)
+			return true;
+	return false;
+}
+
+/* Function jobs held by a cap of 1 are admitted as soon as
+ * jr_queue_update() raises it to 3, not when a running one ends. */
+static void test_raised_cap_releases_held(void **state)
+{
+	(void)state;
+	struct jr_engine *e = test_engine(4, 4096, 0);
+	struct hold_gate g = { 0 };
+	struct jr_queue_info qi;
+	uint32_t q;
+
+	assert_int_equal(jr_queue_create(e, "one", 3, 1, &q), 0);
+	/* One at a time, so that each goes to an idle worker (a worker's
+	 * claimed batch would run them one after the other). */
+	for (uint32_t i = 0; i < 3; i++) {
+		struct jr_job_spec s = { held_gate_job, &g, JR_PRIORITY_FROM_QUEUE, q, NULL };
+		assert_int_equal(jr_job_submit(e, &s, NULL), 0);
+		if (i == 0)
+			assert_true(until_ms(&g.in_flight, 1, 2000));
+		for (int t = 0; t < 2000 && (jr_queue_get_info(e, q, &qi), qi.held != i); t++)
+			jrt_sleep_ms(1);
+		assert_int_equal(qi.held, i);
+	}
+	assert_int_equal(jr_queue_update(e, q, 3, 3), 0);
+	/* Both held jobs carry tokens and are back on their ring at once; one
+	 * worker may claim both in one batch and run them in turn, so at
+	 * least one more runs now. */
+	assert_true(until_ms(&g.in_flight, 2, 2000));
+	assert_int_equal(jr_queue_get_info(e, q, &qi), 0);
+	assert_int_equal(qi.held, 0);
+	assert_int_equal(qi.running, 3);
+	__atomic_store_n(&g.open, 1, __ATOMIC_RELEASE);
+	assert_int_equal(jr_engine_wait_all(e), 0);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
@@ -349,6 +447,8 @@ int main(void)
 		cmocka_unit_test(test_close_cancel_while_running),
 		cmocka_unit_test(test_close_rejects_bad_mode),
 		cmocka_unit_test(test_queue_cap),
+		cmocka_unit_test(test_queue_wide_priority_and_update),
+		cmocka_unit_test(test_raised_cap_releases_held),
 		cmocka_unit_test(test_close_cancel_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

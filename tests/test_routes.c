@@ -51,6 +51,8 @@ static const struct expect expected[] = {
 	  "0100000100000005" },
 	{ "GET", "/queues", api_queue_list, 0, "" },
 	{ "POST", "/queues", api_queue_create, JOURNALED, "" },
+	{ "PATCH", "/queues/nightly", api_queue_update, JOURNALED, "nightly" },
+	{ "DELETE", "/queues/nightly", api_queue_delete, JOURNALED, "nightly" },
 	{ "GET", "/health", api_health, 0, "" },
 	{ "POST", "/shutdown", api_shutdown, 0, "" },
 	{ "POST", "/snapshot", api_snapshot, 0, "" },

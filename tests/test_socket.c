@@ -350,7 +350,7 @@ static void test_client_library(void **state)
 	assert_non_null(strstr(resp, "\"name\":\"from-c\""));
 	assert_int_equal(len, strlen(resp));
 	free(resp);
-	assert_int_equal(jr_client_submit(c, "{\"command\":[\"true\"],\"priority\":99}", id, &err), 422);
+	assert_int_equal(jr_client_submit(c, "{\"command\":[\"true\"],\"priority\":2147483648}", id, &err), 422);
 	assert_non_null(strstr(err, "\"code\":\"invalid_value\""));
 	free(err);
 	/* The same connection still serves after an error answer. */

@@ -94,4 +94,13 @@ static inline uint64_t jr_align_up(uint64_t v, uint64_t align)
 	return (v + align - 1) & ~(align - 1);
 }
 
+/* The level of function jobs (JR_PRIORITY_MIN..MAX of jobring.h, 0..7)
+ * that an int32 priority falls in (command jobs' and queues', for stats,
+ * the shared slot and function jobs that take their queue's): clamped. */
+static inline uint32_t jr_priority_level(int32_t priority)
+{
+	return priority < 0 ? 0 :
+	       priority > 7 ? 7 : (uint32_t)priority;
+}
+
 #endif

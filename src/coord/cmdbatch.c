@@ -138,6 +138,17 @@ struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n
 
 /* --- submission ------------------------------------------------------------ */
 
+static bool takes_own_priority(const struct jr_command_spec *spec)
+{
+	return (spec->flags & JR_COMMAND_PRIORITY_SET) ||
+	       spec->priority != JR_PRIORITY_FROM_QUEUE;
+}
+
+int jr_cmd_priority_of(const struct jr_command_spec *spec, const struct jr_queue_rec *q)
+{
+	return takes_own_priority(spec) || !q ? spec->priority : q->priority;
+}
+
 static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		      const struct jr_queue_rec *q, int *prio, struct jr_req *req)
 {
@@ -147,13 +158,11 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	memset(req, 0, sizeof(*req));
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
-	if (spec->flags & ~(uint32_t)JR_COMMAND_EXTERNAL)
+	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET))
 		return -EINVAL;
 	if (!q)
 		return -ENOENT;
-	*prio = spec->priority == JR_PRIORITY_FROM_QUEUE ? q->priority : spec->priority;
-	if (*prio < JR_PRIORITY_MIN || *prio > JR_PRIORITY_MAX)
-		return -EINVAL;
+	*prio = jr_cmd_priority_of(spec, q);
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
 		return -EINVAL;
 	if (external)	/* holds nothing here; the worker has what it needs */
@@ -239,7 +248,9 @@ static int slot_take(struct jr_coordinator *co, struct cmd_batch *b, size_t i,
 		return rc;
 	}
 	jr_cmd_record_init(co, jr_cmd_record(r, ref), spec, now);
-	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, now, name, 0, ref);
+	jr_cmd_record_set_priority(jr_cmd_record(r, ref), b->prios[i]);
+	jr_jobtab_fill(s, (uint8_t)jr_priority_level(b->prios[i]), (uint8_t)spec->queue_id, now,
+		       name, 0, ref);
 	b->slots[i] = index;
 	b->records[i] = ref;
 	b->ids[i] = jr_job_id_make(gen, index);
@@ -269,12 +280,9 @@ int jr_cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec
 {
 	const struct jr_queue_rec *q = jr_queue_get(co->region, spec->queue_id);
 
-	if (spec->priority != JR_PRIORITY_FROM_QUEUE)
-		*prio = spec->priority;
-	else if (q)
-		*prio = q->priority;
-	else
+	if (!q && !takes_own_priority(spec))
 		return -ENOENT;
+	*prio = jr_cmd_priority_of(spec, q);
 	return 0;
 }
 

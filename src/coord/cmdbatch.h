@@ -44,6 +44,11 @@ struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n
  * priority. */
 int jr_cmd_spec_check(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		      struct jr_req *req, int *prio);
+/* A command job's priority: its own (any int32), or its queue's when
+ * it has none (JR_PRIORITY_FROM_QUEUE without JR_COMMAND_PRIORITY_SET). */
+struct jr_queue_rec;
+int jr_cmd_priority_of(const struct jr_command_spec *spec, const struct jr_queue_rec *q);
+
 /* Only its priority (a job that will not run): 0, or -ENOENT. */
 int jr_cmd_spec_priority(struct jr_coordinator *co, const struct jr_command_spec *spec, int *prio);
 void jr_cmd_record_init(struct jr_coordinator *co, struct jr_cmd_record *rec,

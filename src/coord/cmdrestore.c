@@ -135,8 +135,9 @@ static int slot_restore(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 		return rc;
 	jr_cmd_record_init(co, jr_cmd_record(r, ref), spec, rs->created_ns);
 	record_restore(jr_cmd_record(r, ref), rs);
-	jr_jobtab_fill(s, (uint8_t)b->prios[i], (uint8_t)spec->queue_id, rs->created_ns, name,
-		       0, ref);
+	jr_cmd_record_set_priority(jr_cmd_record(r, ref), b->prios[i]);
+	jr_jobtab_fill(s, (uint8_t)jr_priority_level(b->prios[i]), (uint8_t)spec->queue_id,
+		       rs->created_ns, name, 0, ref);
 	jr_slot_put(s->attempt, (uint16_t)rs->attempt);
 	jr_slot_put(s->worker_id, (uint16_t)rs->worker_id);
 	jr_slot_put(s->start_ns, rs->start_ns);

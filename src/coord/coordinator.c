@@ -176,6 +176,11 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	if (!co->running)
 		return -ENOMEM;
 	jr_coord_sched_init(co);
+	jr_sched_set_policy(&co->sched, &(struct jr_sched_policy){
+		.age_points = o->priority_age_per_min,
+		.fair_share_weight = o->fair_share_weight,
+		.fair_share_half_life_ns = o->fair_share_half_life_ms * 1000000ull,
+	});
 	co->sched.max_running = o->keeper_socket ?
 		keeper_job_cap(o->runner_threads, co->topo->core_count) : 0;
 	name_state_dir(co, o->state_dir);
@@ -301,7 +306,7 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 		return;
 	jr_mutex_lock(&co->state_lock);
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
-		uint64_t n = co->sched.waiting[p].count + co->ext_ready[p].count;
+		uint64_t n = co->sched.waiting_by_level[p] + co->ext_ready_by_level[p];
 		out->queued_by_priority[p] += n;
 		out->queued += n;
 	}

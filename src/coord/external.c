@@ -4,7 +4,8 @@
  * Such a job goes through the scheduler like any command job (queue,
  * priority, dependencies, start time, retries, cancel), but when it becomes
  * eligible the scheduler hands it here instead of placing it on this
- * host's cores: it waits on a FIFO per priority until a worker whose
+ * host's cores: it waits on one list in the scheduler's order (priority,
+ * then submission; aging counts, fair share does not) until a worker whose
  * capabilities cover the job's claims it (jr_external_claim), or, for a
  * worker that belongs to one user, one whose job runs as that user
  * (jr_external_claim_owned). The worker
@@ -50,7 +51,8 @@ static uint32_t job_owner(const struct jr_coordinator *co, const struct cmd_job 
 static bool claimable(const struct jr_coordinator *co, const struct cmd_job *job,
 		      const char *caps, uint32_t owner, jr_job_id only)
 {
-	return (only == 0 || job->id == only) &&
+	/* Its queue's cap counts local and external jobs alike. */
+	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
 	       jr_labels_cover(caps, job->ext_caps);
 }
@@ -70,21 +72,19 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 	job->worker_lost = false;
 }
 
-/* Scan the ready lists, highest priority first. A job cancelled in the
+/* Scan the ready list, in order (highest priority first). A job cancelled in the
  * table but not yet by the coordinator cannot start: it is skipped (the
  * coordinator drops it from its list shortly). */
 static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 				  const char *caps, uint32_t owner, jr_job_id only, uint64_t now)
 {
-	for (int p = JR_PRIORITY_MAX; p >= JR_PRIORITY_MIN; p--) {
-		for (struct cmd_job *job = co->ext_ready[p].head; job; job = job->ext_next) {
-			if (!claimable(co, job, caps, owner, only))
-				continue;
-			if (!jr_jobtab_start(&co->region->slots[job->slot]))
-				continue;
-			start_claimed(co, job, worker_id, now);
-			return job;
-		}
+	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
+		if (!claimable(co, job, caps, owner, only))
+			continue;
+		if (!jr_jobtab_start(&co->region->slots[job->slot]))
+			continue;
+		start_claimed(co, job, worker_id, now);
+		return job;
 	}
 	return NULL;
 }
@@ -170,9 +170,8 @@ void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint6
 
 void jr_ext_end_all(struct jr_coordinator *co, uint64_t now)
 {
-	for (int p = JR_PRIORITY_MIN; p <= JR_PRIORITY_MAX; p++)
-		while (co->ext_ready[p].head)
-			jr_sched_cancel(&co->sched, &co->ext_ready[p].head->sj, now);
+	while (co->ext_ready.head)
+		jr_sched_cancel(&co->sched, &co->ext_ready.head->sj, now);
 	while (co->ext_running.head) {
 		struct cmd_job *job = co->ext_running.head;
 		jr_ext_unlink(co, job);

@@ -196,6 +196,9 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		}
 		job->co = co;
 		job->sj.priority = b->prios[i];
+		job->sj.queue = (uint8_t)b->specs[i].queue_id;
+		/* Fair share charges the user it runs as. */
+		job->sj.uid = job->run_as_user ? job->uid : co->uid;
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];
@@ -339,10 +342,12 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 {
 	struct jr_sched *s = &co->sched;
 
-	/* From the back: removing the last waiting job moves nothing. */
-	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
-		while (s->waiting[p].count)
-			jr_sched_cancel(s, s->waiting[p].items[s->waiting[p].count - 1], now);
+	/* From each heap's back: removing its last job moves nothing. */
+	for (uint32_t g = 0; g < s->group_count; g++) {
+		struct jr_job_list *h = &s->groups[g].heap;
+		while (h->count)
+			jr_sched_cancel(s, h->items[h->count - 1], now);
+	}
 	while (s->delayed.count)
 		jr_sched_cancel(s, s->delayed.items[0], now);
 	for (uint32_t i = 0; i < co->running_count; i++) {
@@ -376,7 +381,7 @@ static bool turn(struct jr_coordinator *co)
 	jr_coord_progress_resume(co, now);
 	jr_coord_output_check(co, now);
 	if (!cancel_all && !co->restoring && !jr_coord_paused(co))
-		jr_sched_pass(&co->sched, now);
+		jr_coord_pass(co, now);
 	while (co->spawned_here) {
 		struct cmd_job *job = co->spawned_here;
 		co->spawned_here = job->next;

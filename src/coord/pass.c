@@ -6,6 +6,7 @@
 #include "coord/cmdjob.h"
 #include "coord/keeperlink.h"
 #include "coord/pass.h"
+#include "shm/queue.h"
 
 void jr_coord_end_refused(struct jr_coordinator *co, uint64_t now)
 {
@@ -45,12 +46,29 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 	return t;
 }
 
+/* Queue caps as the queue table has them now (a PATCH may have changed
+ * one): a queue's max_workers caps its running command jobs, local and
+ * external. */
+static void sync_queue_caps(struct jr_coordinator *co)
+{
+	for (uint32_t q = 0; q < JR_QUEUE_MAX; q++) {
+		const struct jr_queue_rec *rec = jr_queue_get(co->region, q);
+		jr_sched_set_queue_cap(&co->sched, q, rec ? jr_load_relaxed(&rec->max_workers) : 0);
+	}
+}
+
+void jr_coord_pass(struct jr_coordinator *co, uint64_t now)
+{
+	sync_queue_caps(co);
+	jr_sched_pass(&co->sched, now);
+}
+
 /* The coordinator may be waiting for the last job to stop, or need an
  * earlier timer (a retry's backoff, a started job's limit). */
 bool jr_coord_settle(struct jr_coordinator *co, uint64_t now)
 {
 	if (!co->restoring && !jr_coord_paused(co))
-		jr_sched_pass(&co->sched, now);
+		jr_coord_pass(co, now);
 	jr_coord_end_refused(co, now);
 	jr_coord_free_dead(co);
 	return co->outstanding == 0 || jr_coord_next_deadline(co) < co->armed_ns ||

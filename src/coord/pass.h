@@ -11,6 +11,9 @@
 
 #include "coord/state.h"
 
+/* The scheduling pass, with the queue table's caps as they are now. */
+void jr_coord_pass(struct jr_coordinator *co, uint64_t now);
+
 /* After a change outside the coordinator's turn: run the pass, end
  * refused starts, free what ended; true if the coordinator must be poked
  * (call jr_coord_poke() after unlocking). */

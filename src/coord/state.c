@@ -119,9 +119,9 @@ void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 			     uint32_t flag, bool on)
 {
 	struct jr_cmd_record *rec = jr_cmd_record(co->region, job->record_ref);
-	uint32_t flags = jr_load_relaxed(&rec->flags);
+	uint16_t flags = jr_load_relaxed(&rec->flags);
 
-	jr_store_release(&rec->flags, on ? flags | flag : flags & ~flag);
+	jr_store_release(&rec->flags, (uint16_t)(on ? flags | flag : flags & ~flag));
 }
 
 void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
@@ -146,25 +146,47 @@ void jr_cmd_job_clear_progress(struct jr_coordinator *co, struct cmd_job *job)
 
 static struct ext_list *list_of(struct jr_coordinator *co, const struct cmd_job *job)
 {
-	return job->ext_list == EXT_RUNNING ? &co->ext_running :
-					      &co->ext_ready[job->sj.priority];
+	return job->ext_list == EXT_RUNNING ? &co->ext_running : &co->ext_ready;
+}
+
+/* Where job goes in the list: after the last job that goes before it in
+ * the scheduler's order (the ready list is in that order; the running
+ * list in start order, all at the tail). Walks from the tail: O(1) for
+ * jobs of equal or lower priority than the last, as most are. */
+static struct cmd_job *ext_insert_after(struct jr_coordinator *co, struct ext_list *l,
+					const struct cmd_job *job)
+{
+	struct cmd_job *at = l->tail;
+
+	if (job->ext_list == EXT_RUNNING)
+		return at;
+	while (at && !jr_sched_job_before(&co->sched, &at->sj, &job->sj))
+		at = at->ext_prev;
+	return at;
 }
 
 void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t which)
 {
 	struct ext_list *l;
+	struct cmd_job *prev;
 
 	JR_ASSERT(job->ext_list == EXT_NONE && which != EXT_NONE);
 	job->ext_list = which;
 	l = list_of(co, job);
-	job->ext_next = NULL;
-	job->ext_prev = l->tail;
-	if (l->tail)
-		l->tail->ext_next = job;
+	prev = ext_insert_after(co, l, job);
+	job->ext_prev = prev;
+	job->ext_next = prev ? prev->ext_next : l->head;
+	if (job->ext_next)
+		job->ext_next->ext_prev = job;
+	else
+		l->tail = job;
+	if (prev)
+		prev->ext_next = job;
 	else
 		l->head = job;
-	l->tail = job;
 	l->count++;
+	if (which == EXT_READY)
+		co->ext_ready_by_level[jr_priority_level(job->sj.priority)]++;
 }
 
 void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
@@ -183,6 +205,8 @@ void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
 	else
 		l->tail = job->ext_prev;
 	l->count--;
+	if (job->ext_list == EXT_READY)
+		co->ext_ready_by_level[jr_priority_level(job->sj.priority)]--;
 	job->ext_prev = job->ext_next = NULL;
 	job->ext_list = EXT_NONE;
 }

@@ -219,8 +219,10 @@ struct jr_coordinator {
 	char **base_env;
 	uint32_t uid;			/* the engine's, for jobs run as it */
 	struct jr_cgroups cg;		/* where job cgroups go (in-process) */
-	/* External jobs: eligible ones by priority, and running ones. */
-	struct ext_list ext_ready[JR_PRIORITY_LEVELS];
+	/* External jobs: eligible ones in the scheduler's order (priority
+	 * desc, seq asc; jr_sched_job_before()), and running ones. */
+	struct ext_list ext_ready;
+	uint64_t ext_ready_by_level[JR_PRIORITY_LEVELS];	/* for stats */
 	struct ext_list ext_running;
 	/* Submission to first start, log2 buckets of microseconds. */
 	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
@@ -326,7 +328,7 @@ void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int
 /* No progress reported (yet): a new attempt starts so. */
 void jr_cmd_job_clear_progress(struct jr_coordinator *co, struct cmd_job *job);
 
-/* The external lists: a job on none, ready by priority, or running. */
+/* The external lists: a job on none, ready (in order), or running. */
 void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t list);
 void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job);
 

@@ -71,6 +71,11 @@ static void usage(FILE *f)
 "                         none: no cap); a job's \"max_output\" may only lower it\n"
 "  --output-reserve SIZE  refuse submissions (507) while the output directory's disk\n"
 "                         has less free than this (default 1%% of it, at most 256M)\n"
+"  --priority-age N       a waiting command job gains N priority points per whole\n"
+"                         minute since it was submitted (default 0: no aging)\n"
+"  --fair-share-weight W  a user's jobs lose up to W points: W x the user's share of\n"
+"                         all recent usage in core-seconds (default 0: no fair share)\n"
+"  --fair-share-half-life DURATION  how fast usage is forgotten (default 7d)\n"
 "  --foreground           stay in the foreground (always; for init systems)\n"
 "  --help, --version\n");
 }
@@ -139,6 +144,7 @@ enum {
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
 	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
+	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE,
 };
 
 static const struct option long_opts[] = {
@@ -160,7 +166,9 @@ static const struct option long_opts[] = {
 	{ "kill-grace", 1, NULL, O_KILL_GRACE }, { "private", 0, NULL, O_PRIVATE },
 	{ "output-dir", 1, NULL, O_OUTPUT_DIR }, { "max-output", 1, NULL, O_MAX_OUTPUT },
 	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { "max-buffered", 1, NULL, O_MAXBUF },
-	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID }, { NULL, 0, NULL, 0 },
+	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID },
+	{ "priority-age", 1, NULL, O_PRIO_AGE }, { "fair-share-weight", 1, NULL, O_FS_WEIGHT },
+	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -217,6 +225,21 @@ static bool apply_output_opt(struct daemon_opts *d, int c, const char *arg)
 	return false;
 }
 
+/* Aging and fair share of command jobs (docs/DECISIONS.md). */
+static bool apply_priority_opt(struct daemon_opts *d, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case O_PRIO_AGE: return parse_number(arg, &d->engine.priority_age_per_min) == 0;
+	case O_FS_WEIGHT: return parse_number(arg, &d->engine.fair_share_weight) == 0;
+	case O_FS_HALF_LIFE:
+		return jr_parse_duration_ms(arg, &v) == 0 && v > 0 &&
+		       ((d->engine.fair_share_half_life_ms = v), true);
+	}
+	return false;
+}
+
 /* One option; false on a bad value. */
 static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 {
@@ -264,6 +287,8 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_FOREGROUND: return true;
 	case O_OUTPUT_DIR: case O_MAX_OUTPUT: case O_OUTPUT_RESERVE:
 		return apply_output_opt(d, c, arg);
+	case O_PRIO_AGE: case O_FS_WEIGHT: case O_FS_HALF_LIFE:
+		return apply_priority_opt(d, c, arg);
 	}
 	return apply_journal_opt(d, c, arg);
 }

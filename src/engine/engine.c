@@ -116,8 +116,8 @@ static int spec_resolve(struct jr_region *r, const struct jr_job_spec *spec,
 		return -ENOENT;
 	if (!spec->fn || !jr_abi_job_spec_valid(spec))
 		return -EINVAL;
-	if (prio == JR_PRIORITY_FROM_QUEUE)
-		prio = q->priority;
+	if (prio == JR_PRIORITY_FROM_QUEUE)	/* a queue's is any int32 */
+		prio = (int)jr_priority_level(q->priority);
 	if (prio < JR_PRIORITY_MIN || prio > JR_PRIORITY_MAX)
 		return -EINVAL;
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
@@ -521,6 +521,55 @@ int jr_queue_create(struct jr_engine *e, const char *name, int priority,
 {
 	return jr_queue_create_in(&e->region, name, priority, max_workers,
 				  queue_id);
+}
+
+/* Function jobs held by the old cap that the new one lets run. */
+static void unhold_raised(struct jr_engine *e, uint32_t queue_id)
+{
+	struct jr_region *r = &e->region;
+	struct jr_queue_rec *q = jr_queue_get(r, queue_id);
+	uint32_t next;
+
+	while (q && (next = jr_queue_unhold_in(r, q)) != 0) {
+		jr_prio_push_batch_mpmc(r, jr_slot_get(r->slots[next].priority), &next, 1);
+		jr_workers_wake(e, 1);
+	}
+}
+
+int jr_queue_update(struct jr_engine *e, uint32_t queue_id, int priority, uint32_t max_workers)
+{
+	int rc = jr_queue_update_in(&e->region, queue_id, priority, max_workers);
+
+	if (rc < 0)
+		return rc;
+	unhold_raised(e, queue_id);
+	jr_coord_wake(e->coord);	/* command jobs: the next pass reads the cap */
+	return 0;
+}
+
+/* Does any job that has not ended belong to queue_id? A scan of the table. */
+static bool queue_has_live_jobs(const struct jr_region *r, uint32_t queue_id)
+{
+	for (uint64_t i = 1; i < r->hdr->capacity; i++) {
+		const struct jr_slot *s = &r->slots[i];
+		uint32_t st = jr_slot_state(jr_load_acquire(&s->state));
+		bool live = st == JR_JOB_PENDING || st == JR_JOB_QUEUED || st == JR_JOB_RUNNING ||
+			    st == JR_SLOT_HELD;
+		if (live && jr_slot_get(s->queue_id) == queue_id)
+			return true;
+	}
+	return false;
+}
+
+int jr_queue_delete(struct jr_engine *e, uint32_t queue_id)
+{
+	if (queue_id == JR_QUEUE_DEFAULT)
+		return -EPERM;
+	if (!jr_queue_get(&e->region, queue_id))
+		return -ENOENT;
+	if (queue_has_live_jobs(&e->region, queue_id))
+		return -EBUSY;
+	return jr_queue_delete_in(&e->region, queue_id);
 }
 
 int jr_queue_get_info(struct jr_engine *e, uint32_t queue_id, struct jr_queue_info *out)

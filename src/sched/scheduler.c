@@ -3,6 +3,7 @@
  * dependencies, delayed jobs. See scheduler.h for the policy.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 #include "base/common.h"
 #include "sched/scheduler.h"
 
-enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED };
+/* ON_PASSED: waiting, taken off its heap by the running pass (s->passed). */
+enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PASSED };
 
 /* --- lists ---------------------------------------------------------------- */
 
@@ -25,55 +27,160 @@ static void list_set(struct jr_job_list *l, uint32_t i, struct jr_sched_job *j)
 	j->index = i;
 }
 
-/* One list per priority, each in submission order (seq). */
-static struct jr_job_list *waiting_of(struct jr_sched *s, const struct jr_sched_job *job)
+/* --- waiting jobs: heaps by group ------------------------------------------- */
+
+#define AGE_INTERVAL_DEFAULT_NS (60ull * 1000000000ull)
+#define HALF_LIFE_DEFAULT_NS (7ull * 24 * 3600 * 1000000000ull)
+
+/* The static part of a job's effective priority: its priority less the
+ * aging points of the intervals before it came (see jr_sched_policy). */
+static int64_t order_key(const struct jr_sched *s, const struct jr_sched_job *j)
 {
-	JR_ASSERT(job->priority >= JR_PRIORITY_MIN && job->priority <= JR_PRIORITY_MAX);
-	return &s->waiting[job->priority];
+	return (int64_t)j->priority - (int64_t)s->policy.age_points * j->age_epoch;
 }
 
-/* The first position in l whose job came after seq. */
-static uint32_t position_after(const struct jr_job_list *l, uint64_t seq, uint32_t lo)
+/* a goes before b: higher key, then earlier submission. */
+static bool goes_before(const struct jr_sched *s, const struct jr_sched_job *a,
+			const struct jr_sched_job *b)
 {
-	uint32_t hi = l->count;
+	int64_t ka = order_key(s, a), kb = order_key(s, b);
 
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (l->items[mid]->seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
+	return ka != kb ? ka > kb : a->seq < b->seq;
+}
+
+bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
+			 const struct jr_sched_job *b)
+{
+	return goes_before(s, a, b);
+}
+
+static void wheap_up(const struct jr_sched *s, struct jr_job_list *h, uint32_t i)
+{
+	struct jr_sched_job *job = h->items[i];
+
+	while (i > 0 && goes_before(s, job, h->items[(i - 1) / 2])) {
+		list_set(h, i, h->items[(i - 1) / 2]);
+		i = (i - 1) / 2;
 	}
-	return lo;
+	list_set(h, i, job);
 }
 
+static void wheap_down(const struct jr_sched *s, struct jr_job_list *h, uint32_t i)
+{
+	struct jr_sched_job *job = h->items[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= h->count)
+			break;
+		if (c + 1 < h->count && goes_before(s, h->items[c + 1], h->items[c]))
+			c++;
+		if (!goes_before(s, h->items[c], job))
+			break;
+		list_set(h, i, h->items[c]);
+		i = c;
+	}
+	list_set(h, i, job);
+}
+
+static struct jr_sched_user *user_of(struct jr_sched *s, uint32_t uid)
+{
+	for (uint32_t i = 0; i < s->user_count; i++)
+		if (s->users[i].uid == uid)
+			return &s->users[i];
+	if (jr_array_grow(&s->users, &s->user_cap, s->user_count, s->user_count + 1,
+			  sizeof(*s->users), 4) < 0)
+		return NULL;
+	s->users[s->user_count] = (struct jr_sched_user){ .uid = uid };
+	return &s->users[s->user_count++];
+}
+
+/* A job's group: its queue's, and with fair share its user's too. Found
+ * by a scan: groups are few (queues x users with waiting jobs). */
+static struct jr_sched_group *group_find(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	uint32_t uid = s->policy.fair_share_weight ? job->uid : 0;
+
+	for (uint32_t i = 0; i < s->group_count; i++) {
+		struct jr_sched_group *g = &s->groups[i];
+		if (g->queue == job->queue && g->uid == uid)
+			return g;
+	}
+	return NULL;
+}
+
+static struct jr_sched_group *group_of(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	struct jr_sched_group *g = group_find(s, job);
+	struct jr_sched_user *u;
+
+	if (g)
+		return g;
+	u = user_of(s, s->policy.fair_share_weight ? job->uid : 0);
+	if (!u || jr_array_grow(&s->groups, &s->group_cap, s->group_count,
+				s->group_count + 1, sizeof(*s->groups), 4) < 0)
+		return NULL;
+	g = &s->groups[s->group_count++];
+	*g = (struct jr_sched_group){ .uid = u->uid, .queue = job->queue,
+				      .user = (uint32_t)(u - s->users) };
+	return g;
+}
+
+/* A job on a heap keeps its priority, queue and uid (they say which
+ * heap and where): to change one, waiting_remove(), change, then
+ * waiting_insert(). */
 static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 {
-	struct jr_job_list *l = waiting_of(s, job);
-	uint32_t at;
+	struct jr_sched_group *g = group_of(s, job);
+	struct jr_job_list *h;
 
-	if (list_reserve(l, l->count + 1) < 0)
+	JR_ASSERT(job->queue < JR_QUEUE_MAX);
+	if (!g || list_reserve(&g->heap, g->heap.count + 1) < 0)
 		return -ENOMEM;
-	/* New jobs go last; only a retry (an old seq) goes further in. */
-	at = l->count && l->items[l->count - 1]->seq > job->seq ?
-		     position_after(l, job->seq, 0) : l->count;
-	memmove(&l->items[at + 1], &l->items[at], (l->count - at) * sizeof(job));
-	l->items[at] = job;
-	l->count++;
+	h = &g->heap;
+	list_set(h, h->count++, job);
+	wheap_up(s, h, h->count - 1);
 	s->waiting_count++;
+	s->waiting_by_level[jr_priority_level(job->priority)]++;
 	job->list = ON_WAITING;
 	return 0;
 }
 
 static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
-	struct jr_job_list *l = waiting_of(s, job);
-	uint32_t at = position_after(l, job->seq, 0);
+	struct jr_sched_group *g = group_find(s, job);
+	struct jr_job_list *h;
+	uint32_t i = job->index;
 
-	JR_ASSERT(at < l->count && l->items[at] == job);
-	memmove(&l->items[at], &l->items[at + 1], (l->count - at - 1) * sizeof(job));
-	l->count--;
+	JR_ASSERT(g != NULL);	/* its queue or uid changed while it waited */
+	h = &g->heap;
+	JR_ASSERT(job->list == ON_WAITING && i < h->count && h->items[i] == job);
+	h->count--;
+	if (i != h->count) {
+		list_set(h, i, h->items[h->count]);
+		wheap_down(s, h, i);
+		wheap_up(s, h, h->items[i]->index);
+	}
 	s->waiting_count--;
+	s->waiting_by_level[jr_priority_level(job->priority)]--;
+	job->list = ON_NONE;
+}
+
+static void passed_add(struct jr_sched *s, struct jr_sched_job *job)
+{
+	list_set(&s->passed, s->passed.count++, job);
+	job->list = ON_PASSED;
+}
+
+/* A set-aside job ended during the pass (a cancel from a callback). */
+static void passed_remove(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *l = &s->passed;
+	struct jr_sched_job *last = l->items[--l->count];
+
+	JR_ASSERT(job->list == ON_PASSED && l->items[job->index] == job);
+	if (last != job)
+		list_set(l, job->index, last);
 	job->list = ON_NONE;
 }
 
@@ -169,11 +276,36 @@ void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
 
 void jr_sched_destroy(struct jr_sched *s)
 {
-	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
-		jr_free(s->waiting[p].items);
+	for (uint32_t g = 0; g < s->group_count; g++)
+		jr_free(s->groups[g].heap.items);
+	jr_free(s->groups);
+	jr_free(s->users);
+	jr_free(s->passed.items);
 	jr_free(s->running.items);
 	jr_free(s->delayed.items);
 	memset(s, 0, sizeof(*s));
+}
+
+void jr_sched_set_policy(struct jr_sched *s, const struct jr_sched_policy *p)
+{
+	JR_ASSERT(s->waiting_count == 0 && s->group_count == 0);
+	s->policy = *p;
+	if (!s->policy.age_interval_ns)
+		s->policy.age_interval_ns = AGE_INTERVAL_DEFAULT_NS;
+	if (!s->policy.fair_share_half_life_ns)
+		s->policy.fair_share_half_life_ns = HALF_LIFE_DEFAULT_NS;
+}
+
+void jr_sched_set_queue_cap(struct jr_sched *s, uint32_t queue, uint32_t cap)
+{
+	JR_ASSERT(queue < JR_QUEUE_MAX);
+	s->queue_cap[queue] = cap;
+}
+
+bool jr_sched_queue_full(const struct jr_sched *s, uint32_t queue)
+{
+	return queue < JR_QUEUE_MAX && s->queue_cap[queue] &&
+	       s->queue_running[queue] >= s->queue_cap[queue];
 }
 
 int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
@@ -230,6 +362,8 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		waiting_remove(s, job);
 	else if (job->list == ON_DELAYED)
 		delayed_remove(s, job);
+	else if (job->list == ON_PASSED)
+		passed_remove(s, job);
 	job->state = JR_SCHED_CANCELLED;
 	job->reason = reason;
 	if (s->ops.ended)
@@ -265,6 +399,8 @@ static void release_dependents(struct jr_sched *s, struct jr_sched_job *job,
 int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 {
 	job->seq = s->next_seq++;
+	job->age_epoch = s->policy.age_points ?
+				 (uint32_t)(now / s->policy.age_interval_ns) : 0;
 	job->state = JR_SCHED_PENDING;
 	job->list = ON_NONE;
 	if (job->dependency_failed) {
@@ -308,6 +444,7 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 	job->state = JR_SCHED_RUNNING;
 	job->start_ns = now;
 	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
+	s->queue_running[job->queue]++;
 	running_add(s, job);
 }
 
@@ -407,72 +544,177 @@ static bool any_core_free(const struct jr_pools *p)
 	return false;
 }
 
+/* --- fair share -------------------------------------------------------------- */
+
+static void usage_decay(const struct jr_sched *s, struct jr_sched_user *u, uint64_t now)
+{
+	if (now > u->usage_at_ns && u->usage > 0)
+		u->usage *= exp2(-(double)(now - u->usage_at_ns) /
+				 (double)s->policy.fair_share_half_life_ns);
+	if (now > u->usage_at_ns)
+		u->usage_at_ns = now;
+}
+
+/* An attempt ended: its user used cpus x run time (one core: external). */
+static void charge_usage(struct jr_sched *s, const struct jr_sched_job *job, uint64_t now)
+{
+	struct jr_sched_user *u;
+	uint32_t cpus = job->req.cpus ? job->req.cpus : 1;
+
+	if (!s->policy.fair_share_weight || now <= job->start_ns)
+		return;
+	u = user_of(s, job->uid);
+	if (!u)
+		return;		/* out of memory: the attempt goes uncharged */
+	usage_decay(s, u, now);
+	u->usage += (double)cpus * (double)(now - job->start_ns) / 1e9;
+}
+
+/* Each user's points off for this pass: weight x its share of usage. */
+static void fair_share_penalties(struct jr_sched *s, uint64_t now)
+{
+	double total = 0;
+
+	for (uint32_t i = 0; i < s->user_count; i++) {
+		usage_decay(s, &s->users[i], now);
+		total += s->users[i].usage;
+	}
+	for (uint32_t i = 0; i < s->user_count; i++)
+		s->users[i].penalty = total > 0 ?
+			llround((double)s->policy.fair_share_weight * s->users[i].usage / total) : 0;
+}
+
+/* --- the pass: the groups' heads merged --------------------------------------- */
+
+/* May this job start now, beside the resources it needs? The per-job
+ * admission checks of a pass, all here: the engine's cap on local jobs,
+ * and its queue's cap. */
+static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	if (s->max_running && s->running_local >= s->max_running)
+		return false;
+	return !jr_sched_queue_full(s, job->queue);
+}
+
+/* The group whose head goes next: highest key less its user's fair-share
+ * penalty, then earliest seq; groups of a full queue sit out. NULL: none.
+ * O(groups). */
+static struct jr_sched_group *next_group(struct jr_sched *s)
+{
+	struct jr_sched_group *best = NULL;
+	int64_t best_key = 0;
+
+	for (uint32_t i = 0; i < s->group_count; i++) {
+		struct jr_sched_group *g = &s->groups[i];
+		const struct jr_sched_job *h;
+		int64_t key;
+		if (!g->heap.count || jr_sched_queue_full(s, g->queue))
+			continue;
+		h = g->heap.items[0];
+		key = order_key(s, h) - s->users[g->user].penalty;
+		if (!best || key > best_key ||
+		    (key == best_key && h->seq < best->heap.items[0]->seq)) {
+			best = g;
+			best_key = key;
+		}
+	}
+	return best;
+}
+
+/* Take the head of g off its heap (the pass decides what becomes of it). */
+static struct jr_sched_job *group_pop(struct jr_sched *s, struct jr_sched_group *g)
+{
+	struct jr_sched_job *job = g->heap.items[0];
+
+	waiting_remove(s, job);
+	return job;
+}
+
 /* Every job needs at least one core: once none is free, the rest of the
- * waiting list cannot start. Behind a blocked head at most
+ * waiting jobs cannot start. Behind a blocked head at most
  * JR_BACKFILL_DEPTH jobs are tried (as Slurm's bf_max_job_test does), so a
- * pass costs O(started + depth), not O(waiting). */
+ * pass costs O((started + depth) x (log n + groups)), not O(waiting). Jobs
+ * looked at and not started wait on s->passed and go back to their heaps
+ * after the pass. */
 struct pass {
 	struct jr_sched_job *head;
 	uint32_t started, tried;
 	uint64_t now;
 };
 
-/* One priority's list, in order; false once the pass must stop. */
-static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps)
+static bool pass_may_go_on(struct jr_sched *s, const struct pass *ps)
 {
-	uint32_t kept = 0, i;
-	bool more = true;
+	return any_core_free(s->pools) && ps->tried <= JR_BACKFILL_DEPTH &&
+	       !(s->max_running && s->running_local >= s->max_running);
+}
 
-	for (i = 0; i < w->count; i++) {
-		struct jr_sched_job *job = w->items[i];
-		bool go;
-		if (!any_core_free(s->pools) || ps->tried > JR_BACKFILL_DEPTH ||
-		    (s->max_running && s->running_local >= s->max_running)) {
-			more = false;
-			break;
-		}
-		if (ps->head)
-			ps->tried++;
-		if (!ps->head) {
-			go = reserve(s->pools, job);
-			if (!go) {
-				ps->head = job;
-				s->shadow_ns = head_shadow(s, job);
-			}
-		} else {
-			go = backfill(s, job, ps->now, s->shadow_ns);
-			s->backfilled += go;
-		}
-		if (go) {
-			start_job(s, job, ps->now);
-			ps->started++;
-			s->waiting_count--;
-		} else {
-			w->items[kept++] = job;
-		}
+/* One job, in order: start it, make it the head, or set it aside. */
+static bool pass_try(struct jr_sched *s, struct jr_sched_job *job, struct pass *ps)
+{
+	/* A refused job counts toward the depth even before a head: a pass
+	 * stays bounded however many refused jobs lead the order (a limit
+	 * that refuses many jobs at once is better a group that sits out,
+	 * as a full queue's does in next_group()). */
+	bool allowed = may_start(s, job);
+
+	if (ps->head || !allowed)
+		ps->tried++;
+	if (!allowed)
+		return false;
+	if (!ps->head) {
+		if (reserve(s->pools, job))
+			return true;
+		ps->head = job;
+		s->shadow_ns = head_shadow(s, job);
+		return false;
 	}
-	if (kept != i)
-		memmove(&w->items[kept], &w->items[i], (w->count - i) * sizeof(w->items[0]));
-	w->count = kept + (w->count - i);
-	return more;
+	if (!backfill(s, job, ps->now, s->shadow_ns))
+		return false;
+	s->backfilled++;
+	return true;
+}
+
+static void put_back_passed(struct jr_sched *s)
+{
+	for (uint32_t i = 0; i < s->passed.count; i++) {
+		int rc = waiting_insert(s, s->passed.items[i]);
+		/* Room for it was there before the pass took it off. */
+		JR_ASSERT(rc == 0);
+	}
+	s->passed.count = 0;
 }
 
 uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 {
 	struct pass ps = { .now = now };
+	struct jr_sched_group *g;
 
 	promote_delayed(s, now);
 	s->shadow_ns = JR_TIME_NEVER;
-	for (int p = JR_PRIORITY_MAX; p >= JR_PRIORITY_MIN; p--)
-		if (!pass_list(s, &s->waiting[p], &ps))
+	if (s->policy.fair_share_weight)
+		fair_share_penalties(s, now);
+	while (pass_may_go_on(s, &ps) && (g = next_group(s)) != NULL) {
+		struct jr_sched_job *job;
+		if (list_reserve(&s->passed, s->passed.count + 1) < 0)
 			break;
+		job = group_pop(s, g);
+		if (pass_try(s, job, &ps)) {
+			start_job(s, job, now);
+			ps.started++;
+		} else {
+			passed_add(s, job);
+		}
+	}
+	put_back_passed(s);
 	return ps.started;
 }
 
 static void not_running(struct jr_sched *s, struct jr_sched_job *job)
 {
 	JR_ASSERT(job->state == JR_SCHED_RUNNING);
+	JR_ASSERT(s->queue_running[job->queue] > 0);
 	running_remove(s, job);
+	s->queue_running[job->queue]--;
 	if (job->local) {
 		JR_ASSERT(s->running_local > 0);
 		s->running_local--;
@@ -507,6 +749,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		     uint64_t now)
 {
 	not_running(s, job);
+	charge_usage(s, job, now);
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
@@ -520,6 +763,7 @@ void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 		      uint64_t not_before_ns, uint64_t now)
 {
 	not_running(s, job);
+	charge_usage(s, job, now);
 	give_back(s->pools, job);
 	job->state = JR_SCHED_PENDING;
 	job->not_before_ns = not_before_ns;

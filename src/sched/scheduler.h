@@ -4,16 +4,19 @@
  * in. The same code runs in real time (the coordinator) and in virtual
  * time (sim.c, for the trace benchmark and tests).
  *
- * Policy. Eligible jobs wait in priority order (higher first, FIFO
- * within a priority). A pass starts waiting jobs in that order while they
- * fit. The first that does not fit is the head: the pass works out when
- * it will fit (its shadow time), replaying the running jobs' expected
+ * Policy. Eligible jobs wait in priority order (higher first, FIFO within
+ * a priority: submission order, seq). The priority is any int32; with
+ * aging on it grows with the time waited, and with fair share on a user's
+ * recent usage lowers all its jobs (struct jr_sched_policy). A queue may
+ * cap its running jobs. A pass starts waiting jobs in that order while
+ * they fit. The first that does not fit is the head: the pass works out
+ * when it will fit (its shadow time), replaying the running jobs' expected
  * ends (start + time limit) on a copy of the pools, and reserves that for
  * it. Later jobs may start now only where they do not delay the head:
  * either they will end before the shadow time (they have a time limit and
  * now + limit <= shadow), or they fit in what is left over at the shadow
- * time once the head has its share (the "extra" resources). Jobs without
- * a time limit never count as ending, so they backfill only into extra
+ * time once the head has its share (the "extra" resources). Jobs without a
+ * time limit never count as ending, so they backfill only into extra
  * resources: the conservative rule for unknown run times.
  *
  * Dependencies. A job waits until every job it depends on succeeded.
@@ -50,7 +53,8 @@ enum jr_sched_state {
 
 struct jr_sched_job {
 	uint64_t id;		/* the caller's */
-	int priority;
+	int32_t priority;	/* any int32, higher first */
+	uint32_t uid;		/* whose: fair share charges this user */
 	uint64_t seq;		/* submission order, set by jr_sched_submit() */
 	struct jr_req req;
 	uint64_t limit_ns;	/* time limit; 0: none */
@@ -62,6 +66,7 @@ struct jr_sched_job {
 	enum jr_sched_reason reason;
 	uint32_t deps_left;
 	uint32_t dependent_count, dependent_cap;
+	uint32_t age_epoch;	/* aging intervals at submit (set by submit) */
 	struct jr_sched_job **dependents;
 	struct jr_alloc *alloc;	/* while it holds resources, else NULL */
 	uint64_t start_ns;
@@ -70,6 +75,51 @@ struct jr_sched_job {
 	uint8_t list;		/* which list: enum in sched.c */
 	bool dependency_failed;	/* a dependency had failed before submit */
 	bool local;		/* running on this host (counts for max_running) */
+	uint8_t queue;		/* its queue id, < JR_QUEUE_MAX (queue caps) */
+};
+
+struct jr_job_list {
+	struct jr_sched_job **items;
+	uint32_t count, cap;
+};
+
+/* Optional policies, all off when zero (jr_sched_set_policy()).
+ *
+ * Aging: a job's effective priority is
+ *     priority + age_points * (floor(now / I) - floor(submit / I))
+ * with I = age_interval_ns (default one minute): whole intervals, so the
+ * order it induces is fixed at submission (the key priority -
+ * age_points * floor(submit / I)), and a job never needs to move.
+ *
+ * Fair share: each user's usage is the core-seconds of its ended attempts
+ * (cpus * run time; external jobs count as one core), decayed with a half
+ * life of fair_share_half_life_ns (Slurm's multifactor plugin); at each
+ * pass every job of user u is compared with
+ *     key - round(fair_share_weight * usage(u) / sum of all usage)
+ * so a user who used everything recently loses fair_share_weight points
+ * against one who used nothing. */
+struct jr_sched_policy {
+	uint32_t age_points;		/* per interval waited; 0: no aging */
+	uint64_t age_interval_ns;	/* 0: 60 s */
+	uint32_t fair_share_weight;	/* 0: no fair share */
+	uint64_t fair_share_half_life_ns;	/* 0: 7 days (Slurm's default) */
+};
+
+/* A user's recent usage (fair share). */
+struct jr_sched_user {
+	uint32_t uid;
+	double usage;			/* core-seconds, decayed to usage_at_ns */
+	uint64_t usage_at_ns;
+	int64_t penalty;		/* this pass's fair-share points */
+};
+
+/* Waiting jobs of one queue (and, with fair share, one user): a binary
+ * heap ordered by (key desc, seq asc), job->index its position. */
+struct jr_sched_group {
+	struct jr_job_list heap;
+	uint32_t uid;
+	uint32_t user;			/* index in jr_sched.users */
+	uint8_t queue;
 };
 
 struct jr_sched_ops {
@@ -86,19 +136,24 @@ struct jr_sched_ops {
 	void *ctx;
 };
 
-struct jr_job_list {
-	struct jr_sched_job **items;
-	uint32_t count, cap;
-};
-
 struct jr_sched {
 	struct jr_pools *pools;
 	struct jr_sched_ops ops;
 	uint64_t next_seq;
-	/* Eligible jobs, one list per priority, each in submission (seq)
-	 * order: a new job is appended whatever its priority. */
-	struct jr_job_list waiting[JR_PRIORITY_LEVELS];
+	struct jr_sched_policy policy;
+	/* Eligible jobs, in heaps by queue (and by user with fair share on):
+	 * a pass merges the groups' heads. */
+	struct jr_sched_group *groups;
+	uint32_t group_count, group_cap;
+	struct jr_sched_user *users;
+	uint32_t user_count, user_cap;
 	uint64_t waiting_count;
+	/* Waiting jobs by priority level (jr_priority_level()), for stats. */
+	uint64_t waiting_by_level[JR_PRIORITY_LEVELS];
+	struct jr_job_list passed;	/* looked at by a pass, put back after it */
+	/* Queue caps (jobs of the queue running, local and external): 0 none. */
+	uint32_t queue_cap[JR_QUEUE_MAX];
+	uint32_t queue_running[JR_QUEUE_MAX];
 	struct jr_job_list running;
 	struct jr_job_list delayed;	/* min-heap on not_before_ns */
 	/* At most this many local jobs run at once (0: no cap but the
@@ -114,6 +169,22 @@ struct jr_sched {
 void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
 		   const struct jr_sched_ops *ops);
 void jr_sched_destroy(struct jr_sched *s);
+
+/* Aging and fair share (see struct jr_sched_policy). Call before any
+ * submit: the aging key is fixed when a job enters. */
+void jr_sched_set_policy(struct jr_sched *s, const struct jr_sched_policy *p);
+
+/* At most cap jobs of queue run at once, local and external (0: no
+ * cap). A raised cap takes effect at the next pass. */
+void jr_sched_set_queue_cap(struct jr_sched *s, uint32_t queue, uint32_t cap);
+
+/* a goes before b in the waiting order: (priority with aging) desc, seq
+ * asc; fair share aside. */
+bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
+			 const struct jr_sched_job *b);
+
+/* The queue runs as many jobs as its cap allows: none of it may start. */
+bool jr_sched_queue_full(const struct jr_sched *s, uint32_t queue);
 
 /* Make job p a dependency of job: job waits for p to succeed. Call before
  * jr_sched_submit(job). If p already failed or was cancelled, job will be

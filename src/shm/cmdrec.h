@@ -18,15 +18,23 @@
 
 struct jr_cmd_record {
 	struct jr_exit_status status;	/* its last execution's */
-	uint32_t reason;	/* enum jr_reason */
+	uint16_t reason;	/* enum jr_reason */
+	uint16_t flags;		/* JR_REC_* */
 	uint32_t uid;		/* the user it runs as */
-	uint32_t flags;		/* JR_REC_* */
 	int32_t spawn_error;	/* its last attempt's JR_SPAWN_ERROR(step, errno); 0: none */
+	int32_t priority;	/* its full priority (the slot has its level) */
 	uint64_t coord;		/* the coordinator's struct while live, else 0 */
 };
 _Static_assert(offsetof(struct jr_cmd_record, status) == 0, "jr_cmd_record status");
 _Static_assert(offsetof(struct jr_cmd_record, reason) == 32, "jr_cmd_record reason");
+/* 56: with the arena's 8-byte header, one 64-byte block. reason and flags
+ * are 16 bits to make room for the priority (reasons and flags are few). */
 _Static_assert(sizeof(struct jr_cmd_record) == 56, "jr_cmd_record size");
+
+static inline void jr_cmd_record_set_priority(struct jr_cmd_record *rec, int32_t priority)
+{
+	jr_store_relaxed(&rec->priority, priority);
+}
 
 /* The exit status, read by anyone (each field relaxed; see above). */
 static inline struct jr_exit_status jr_cmd_record_status(const struct jr_cmd_record *rec)

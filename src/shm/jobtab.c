@@ -156,6 +156,7 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 	out->reason = jr_load_relaxed(&rec->reason);
 	out->exec.spawn_error = jr_load_relaxed(&rec->spawn_error);
 	out->owner_uid = jr_load_relaxed(&rec->uid);
+	out->priority = jr_load_relaxed(&rec->priority);
 	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
 	out->pending = (jr_load_relaxed(&rec->flags) & JR_REC_PENDING) != 0;
 	out->exec.output_truncated = (jr_load_relaxed(&rec->flags) & JR_REC_OUTPUT_CUT) != 0;

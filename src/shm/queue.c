@@ -70,8 +70,7 @@ int jr_queue_create_in(struct jr_region *r, const char *name, int priority,
 {
 	uint32_t id;
 
-	if (!name || !*name || strlen(name) > QUEUE_NAME_MAX ||
-	    priority < JR_PRIORITY_MIN || priority > JR_PRIORITY_MAX)
+	if (!name || !*name || strlen(name) > QUEUE_NAME_MAX)
 		return -EINVAL;
 	if (jr_queue_lookup_in(r, name, &id) == 0)
 		return -EEXIST;
@@ -90,6 +89,37 @@ int jr_queue_create_in(struct jr_region *r, const char *name, int priority,
 		return 0;
 	}
 	return -ENOSPC;
+}
+
+int jr_queue_update_in(struct jr_region *r, uint32_t id, int priority, uint32_t max_workers)
+{
+	struct jr_queue_rec *q = jr_queue_get(r, id);
+
+	if (!q)
+		return -ENOENT;
+	queue_lock(q);
+	jr_store_relaxed(&q->priority, priority);
+	jr_store_relaxed(&q->max_workers, max_workers);
+	queue_unlock(q);
+	return 0;
+}
+
+int jr_queue_delete_in(struct jr_region *r, uint32_t id)
+{
+	struct jr_queue_rec *q = jr_queue_get(r, id);
+	int rc = 0;
+
+	if (id == JR_QUEUE_DEFAULT)
+		return -EPERM;
+	if (!q)
+		return -ENOENT;
+	queue_lock(q);
+	if (q->running || q->held_count)
+		rc = -EBUSY;
+	else	/* Pairs with jr_queue_get()'s acquire load: gone from now. */
+		jr_store_release(&q->live, 0);
+	queue_unlock(q);
+	return rc;
 }
 
 static void held_append(struct jr_region *r, struct jr_queue_rec *q,
@@ -180,6 +210,24 @@ uint32_t jr_queue_release(struct jr_region *r, struct jr_queue_rec *q)
 	}
 	if (index == 0)
 		jr_store_relaxed(&q->running, q->running - 1);
+	queue_unlock(q);
+	return index;
+}
+
+uint32_t jr_queue_unhold_in(struct jr_region *r, struct jr_queue_rec *q)
+{
+	uint32_t index = 0;
+
+	queue_lock(q);
+	while (q->max_workers && q->running < q->max_workers &&
+	       (index = held_pop(r, q)) != 0) {
+		if (unhold_transition(&r->slots[index])) {
+			jr_store_relaxed(&q->running, q->running + 1);
+			break;
+		}
+		held_cancelled_drop(r, index);
+		index = 0;
+	}
 	queue_unlock(q);
 	return index;
 }

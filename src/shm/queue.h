@@ -35,6 +35,19 @@ int jr_queue_create_in(struct jr_region *r, const char *name, int priority,
 int jr_queue_lookup_in(const struct jr_region *r, const char *name,
 		       uint32_t *queue_id);
 
+/* See jr_queue_update() in jobring.h: new settings for a live queue.
+ * 0 or -ENOENT. */
+int jr_queue_update_in(struct jr_region *r, uint32_t id, int priority, uint32_t max_workers);
+
+/* After a raised cap: a held job that may now run, carrying a token, to
+ * be pushed to its priority ring; 0 when none may (or none is held). */
+uint32_t jr_queue_unhold_in(struct jr_region *r, struct jr_queue_rec *q);
+
+/* Unpublish queue id (its jobs are the caller's to check: none may be
+ * live). 0, -ENOENT, -EPERM (the default queue), -EBUSY (function jobs
+ * hold its tokens or wait for one). */
+int jr_queue_delete_in(struct jr_region *r, uint32_t id);
+
 /* The live queue record for id, or NULL. */
 struct jr_queue_rec *jr_queue_get(const struct jr_region *r, uint32_t id);
 

@@ -176,6 +176,8 @@ int jr_sim_run_hooked(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 		return -ENOMEM;
 	ops.ctx = &sim;
 	jr_sched_init(&sim.sched, pools, &ops);
+	if (sim.hooks.setup)
+		sim.hooks.setup(sim.hooks.ctx, &sim.sched);
 	stats->first_submit_ns = n ? jobs[0].submit_ns : 0;
 	rc = sim_loop(&sim, jobs, n);
 	stats->backfilled = sim.sched.backfilled;

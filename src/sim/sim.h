@@ -43,6 +43,9 @@ enum jr_sim_flags {
 struct jr_sim_hooks {
 	void (*after_pass)(void *ctx, const struct jr_sched *s, uint64_t now);
 	void *ctx;
+	/* Optional: called once the scheduler is set up, before any job
+	 * arrives (policies, queue caps). */
+	void (*setup)(void *ctx, struct jr_sched *s);
 };
 
 /* Run jobs (sorted by submit_ns) to completion on pools. hooks may be

@@ -4,6 +4,7 @@
  * drain) and POST /snapshot.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,19 @@ void api_queue_create_record(const struct request *req, struct route_record *out
 	out->jobs = 0;
 }
 
+/* A whole number in int32's range (queue priorities, like jobs'). */
+static bool int32_number(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= INT32_MIN && v->valuedouble <= INT32_MAX &&
+	       v->valuedouble == floor(v->valuedouble);
+}
+
+static bool max_workers_number(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= UINT32_MAX &&
+	       v->valuedouble == floor(v->valuedouble);
+}
+
 static void queue_refused(struct response *res, int rc, const char *name)
 {
 	if (rc == -EEXIST)
@@ -52,38 +66,141 @@ static void queue_refused(struct response *res, int rc, const char *name)
 	else if (rc == -ENOSPC)
 		reply_error(res, 507, "too_many_queues", "at most %u queues", JR_QUEUE_MAX);
 	else
-		reply_error(res, 422, "invalid_value", "name is 1-47 characters, priority 0 to 7");
+		reply_error(res, 422, "invalid_value", "name is 1-47 characters, priority a whole "
+			    "number (int32), max_workers 0 or more");
 }
 
-/* {"name": ..., "priority": 0-7, "max_workers": N}: created, journaled. */
+/* A POST /queues body's settings; false (answered) if it is bad. */
+static bool queue_create_body(const cJSON *o, struct rec_queue *rec, struct response *res)
+{
+	const cJSON *name = cJSON_GetObjectItem(o, "name"), *pr = cJSON_GetObjectItem(o, "priority");
+	const cJSON *mw = cJSON_GetObjectItem(o, "max_workers");
+
+	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
+	    (mw && !cJSON_IsNumber(mw)))
+		return reply_error(res, 400, "invalid_field",
+				   "name (string), priority and max_workers (numbers)");
+	if ((pr && !int32_number(pr)) || (mw && !max_workers_number(mw)) ||
+	    strlen(name->valuestring) >= sizeof(rec->name)) {
+		queue_refused(res, -EINVAL, name->valuestring);
+		return false;
+	}
+	*rec = (struct rec_queue){ .priority = pr ? (int32_t)pr->valuedouble : JR_PRIORITY_DEFAULT,
+				   .max_workers = mw ? (uint32_t)mw->valuedouble : 0 };
+	snprintf(rec->name, sizeof(rec->name), "%s", name->valuestring);
+	return true;
+}
+
+/* {"name": ..., "priority": int32, "max_workers": N}: created, journaled. */
 void api_queue_create(struct api *a, struct api_call *c)
 {
 	struct jobspec_error err;
 	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &err);
-	const cJSON *name = cJSON_GetObjectItem(o, "name"), *pr = cJSON_GetObjectItem(o, "priority");
-	const cJSON *mw = cJSON_GetObjectItem(o, "max_workers");
-	struct rec_queue rec = { .priority = pr ? pr->valueint : JR_PRIORITY_DEFAULT,
-				 .max_workers = mw && mw->valueint > 0 ? (uint32_t)mw->valueint : 0 };
+	struct rec_queue rec;
 	struct jr_queue_info q;
 	uint32_t id;
 	int rc;
 
 	if (!o && c->req->body_len) {
 		reply_error(c->res, err.status, err.code, "%s", err.message);
-	} else if (!cJSON_IsObject(o) || !cJSON_IsString(name) || (pr && !cJSON_IsNumber(pr)) ||
-	    (mw && !cJSON_IsNumber(mw))) {
-		reply_error(c->res, 400, "invalid_field",
-			    "name (string), priority and max_workers (numbers)");
-	} else if ((rc = jr_queue_create(a->engine, name->valuestring, rec.priority,
-					 rec.max_workers, &id)) < 0) {
-		queue_refused(c->res, rc, name->valuestring);
+	} else if (!queue_create_body(o, &rec, c->res)) {
+		/* answered */
+	} else if ((rc = jr_queue_create(a->engine, rec.name, rec.priority, rec.max_workers,
+					 &id)) < 0) {
+		queue_refused(c->res, rc, rec.name);
 	} else {
-		snprintf(rec.name, sizeof(rec.name), "%s", name->valuestring);
 		c->record_seq = durable_log(a->durable, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
 		jr_queue_get_info(a->engine, id, &q);
 		reply_json(c->res, 201, queue_json(&q));
 	}
 	cJSON_Delete(o);
+}
+
+/* The settings a PATCH asks for over the queue's present ones; false
+ * (answered) on a bad body. */
+static bool queue_patch(const cJSON *o, struct rec_queue *rec, struct response *res)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(o))
+		return reply_error(res, 400, "invalid_json", "a JSON object");
+	cJSON_ArrayForEach(v, o) {
+		if (strcmp(v->string, "priority") == 0 && int32_number(v))
+			rec->priority = (int32_t)v->valuedouble;
+		else if (strcmp(v->string, "max_workers") == 0 && max_workers_number(v))
+			rec->max_workers = (uint32_t)v->valuedouble;
+		else if (strcmp(v->string, "priority") == 0 || strcmp(v->string, "max_workers") == 0)
+			return reply_error(res, 422, "invalid_value",
+					   "priority: a whole number (int32); max_workers: 0 or more");
+		else
+			return reply_error(res, 422, "unknown_field", "%s: only priority and "
+					   "max_workers can change", v->string);
+	}
+	return true;
+}
+
+static bool queue_named(struct api *a, struct api_call *c, uint32_t *id)
+{
+	if (jr_queue_lookup(a->engine, c->param, id) == 0)
+		return true;
+	return reply_error(c->res, 404, "not_found", "no queue %s", c->param);
+}
+
+/* PATCH /queues/{name} {"priority","max_workers"}: journaled. */
+void api_queue_update(struct api *a, struct api_call *c)
+{
+	struct jobspec_error err;
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &err);
+	struct jr_queue_info q;
+	struct rec_queue rec;
+	uint32_t id;
+
+	if (!o) {
+		reply_error(c->res, err.status, err.code, "%s", err.message);
+	} else if (queue_named(a, c, &id) && jr_queue_get_info(a->engine, id, &q) == 0) {
+		rec = (struct rec_queue){ .priority = q.priority, .max_workers = q.max_workers };
+		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
+		if (queue_patch(o, &rec, c->res) &&
+		    jr_queue_update(a->engine, id, rec.priority, rec.max_workers) == 0) {
+			c->record_seq = durable_log(a->durable, REC_QUEUE_UPDATE, &rec, sizeof(rec),
+						    NULL, 0);
+			jr_queue_get_info(a->engine, id, &q);
+			reply_json(c->res, 200, queue_json(&q));
+		}
+	}
+	cJSON_Delete(o);
+}
+
+/* DELETE /queues/{name}: 409 not_empty while a live job belongs to it. */
+void api_queue_delete(struct api *a, struct api_call *c)
+{
+	struct rec_queue rec = { 0 };
+	struct jr_queue_info q;
+	uint32_t id;
+	int rc;
+
+	if (!queue_named(a, c, &id) || jr_queue_get_info(a->engine, id, &q) < 0)
+		return;
+	rc = jr_queue_delete(a->engine, id);
+	if (rc == -EPERM) {
+		reply_error(c->res, 409, "default_queue", "the default queue cannot be removed");
+	} else if (rc == -EBUSY) {
+		reply_error(c->res, 409, "not_empty", "queue %s has jobs that have not ended",
+			    q.name);
+	} else if (rc < 0) {
+		reply_error(c->res, 404, "not_found", "no queue %s", c->param);
+	} else {
+		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
+		c->record_seq = durable_log(a->durable, REC_QUEUE_DELETE, &rec, sizeof(rec), NULL, 0);
+		reply_json(c->res, 200, queue_json(&q));
+	}
+}
+
+void api_queue_change_record(const struct request *req, struct route_record *out)
+{
+	(void)req;
+	out->bytes = 128;
+	out->jobs = 0;
 }
 
 /* --- the daemon's owner -------------------------------------------------------------------- */

@@ -50,5 +50,7 @@ api_handler api_health, api_metrics;
  * snapshot. */
 api_handler api_queue_list, api_queue_create, api_shutdown, api_snapshot;
 void api_queue_create_record(const struct request *req, struct route_record *out);
+api_handler api_queue_update, api_queue_delete;
+void api_queue_change_record(const struct request *req, struct route_record *out);
 
 #endif

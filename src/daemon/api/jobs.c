@@ -80,7 +80,8 @@ static bool status_mask(const char *list, uint32_t *mask)
 
 struct list_params {
 	uint32_t mask;
-	int priority;
+	bool by_priority;	/* only jobs whose priority is priority */
+	int32_t priority;
 	uint32_t limit;
 	uint64_t cursor;
 };
@@ -91,10 +92,13 @@ static bool list_numbers(const struct query *q, struct list_params *p, struct re
 	char *end;
 
 	if ((v = query_get(q, "priority"))) {
-		long pr = strtol(v, &end, 10);
-		if (*end || end == v || pr < JR_PRIORITY_MIN || pr > JR_PRIORITY_MAX)
-			return reply_error(res, 422, "invalid_value", "priority must be 0 to 7");
-		p->priority = (int)pr;
+		long long pr = strtoll(v, &end, 10);
+		if (*end || end == v || pr < JR_CMD_PRIORITY_MIN || pr > JR_CMD_PRIORITY_MAX)
+			return reply_error(res, 422, "invalid_value",
+					   "priority must be a whole number from %d to %d",
+					   JR_CMD_PRIORITY_MIN, JR_CMD_PRIORITY_MAX);
+		p->by_priority = true;
+		p->priority = (int32_t)pr;
 	}
 	if ((v = query_get(q, "limit"))) {
 		unsigned long l = strtoul(v, &end, 10);
@@ -115,7 +119,7 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 {
 	const char *v = query_get(q, "status");
 
-	*p = (struct list_params){ .mask = 0, .priority = -1, .limit = 100, .cursor = 0 };
+	*p = (struct list_params){ .mask = 0, .limit = 100, .cursor = 0 };
 	if (v && !status_mask(v, &p->mask))
 		return reply_error(res, 422, "invalid_value", "unknown status in \"%s\"", v);
 	return list_numbers(q, p, res);
@@ -127,8 +131,10 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 static int next_listed(struct api *a, const struct api_call *c, struct list_params *p,
 		       const struct job_filter *f, uint32_t *budget, struct jr_job_info *info)
 {
-	while (*budget > 0 && jr_job_scan(a->engine, &p->cursor, p->mask, p->priority, info) == 1) {
-		if (detail(a, c, info) != VIEW_HIDDEN && job_filter_match(f, info))
+	/* The engine filters by level (0..7); the full int32 is matched here. */
+	while (*budget > 0 && jr_job_scan(a->engine, &p->cursor, p->mask, -1, info) == 1) {
+		if ((!p->by_priority || info->priority == p->priority) &&
+		    detail(a, c, info) != VIEW_HIDDEN && job_filter_match(f, info))
 			return 1;
 		(*budget)--;
 	}

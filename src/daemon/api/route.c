@@ -34,6 +34,8 @@ const struct route api_routes[] = {
 	{ "POST", "/executions/{id}/progress", api_execution_progress, 0, NULL },
 	{ "GET", "/queues", api_queue_list, 0, NULL },
 	{ "POST", "/queues", api_queue_create, JOURNALED, api_queue_create_record },
+	{ "PATCH", "/queues/{name}", api_queue_update, JOURNALED, api_queue_change_record },
+	{ "DELETE", "/queues/{name}", api_queue_delete, JOURNALED, api_queue_change_record },
 	{ "GET", "/health", api_health, 0, NULL },
 	{ "POST", "/shutdown", api_shutdown, 0, NULL },
 	{ "POST", "/snapshot", api_snapshot, 0, NULL },

@@ -55,6 +55,8 @@ enum rec_type {
 	REC_CANCEL = 5,
 	REC_QUEUE = 6,
 	REC_WORKER = 7,
+	REC_QUEUE_UPDATE = 24,	/* struct rec_queue: PATCH /queues/{name} */
+	REC_QUEUE_DELETE = 25,	/* struct rec_queue (its name): DELETE /queues/{name} */
 	REC_SNAP_BEGIN = 16,
 	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,

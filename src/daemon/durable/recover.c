@@ -24,6 +24,8 @@ const char *rec_type_name(uint16_t type)
 	case REC_END: return "end";
 	case REC_CANCEL: return "cancel";
 	case REC_QUEUE: return "queue";
+	case REC_QUEUE_UPDATE: return "queue_update";
+	case REC_QUEUE_DELETE: return "queue_delete";
 	case REC_WORKER: return "worker";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
@@ -276,18 +278,51 @@ static int on_cancel(struct recovery *r, const void *p, uint32_t len)
 	return 0;
 }
 
+/* The queues recovered so far, by name: NULL if none has it. */
+static struct rec_queue *queue_named(struct recovery *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->queue_count; i++)
+		if (strcmp(r->queues[i].name, name) == 0)
+			return &r->queues[i];
+	return NULL;
+}
+
+/* REC_QUEUE (created) and REC_QUEUE_UPDATE: the queue's settings now; an
+ * update of the default queue is its only record. */
 static int on_queue(struct recovery *r, const void *p, uint32_t len)
 {
-	struct rec_queue *n;
+	struct rec_queue q, *n;
 
-	if (len != sizeof(*n))
+	if (len != sizeof(q))
 		return -EPROTO;
+	memcpy(&q, p, sizeof(q));
+	q.name[sizeof(q.name) - 1] = '\0';
+	if ((n = queue_named(r, q.name)) != NULL) {
+		*n = q;
+		return 0;
+	}
 	n = realloc(r->queues, (r->queue_count + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	r->queues = n;
-	memcpy(&n[r->queue_count++], p, sizeof(*n));
-	n[r->queue_count - 1].name[sizeof(n->name) - 1] = '\0';
+	n[r->queue_count++] = q;
+	return 0;
+}
+
+static int on_queue_delete(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_queue q, *n;
+
+	if (len != sizeof(q))
+		return -EPROTO;
+	memcpy(&q, p, sizeof(q));
+	q.name[sizeof(q.name) - 1] = '\0';
+	n = queue_named(r, q.name);
+	if (n) {	/* the rest keep their order: ids follow it */
+		size_t at = (size_t)(n - r->queues);
+		memmove(n, n + 1, (r->queue_count - at - 1) * sizeof(*n));
+		r->queue_count--;
+	}
 	return 0;
 }
 
@@ -513,7 +548,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_RETRY:
 	case REC_END: return on_event(r, type, p, len);
 	case REC_CANCEL: return on_cancel(r, p, len);
-	case REC_QUEUE: return on_queue(r, p, len);
+	case REC_QUEUE:
+	case REC_QUEUE_UPDATE: return on_queue(r, p, len);
+	case REC_QUEUE_DELETE: return on_queue_delete(r, p, len);
 	case REC_WORKER: return on_worker(r, p, len);
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_RESULT: return on_result(r, p, len);

@@ -71,7 +71,11 @@ static void apply_queues(struct recovery *r, struct jr_engine *e)
 		const struct rec_queue *q = &r->queues[i];
 		uint32_t id;
 		int rc = jr_queue_create(e, q->name, q->priority, q->max_workers, &id);
-		if (rc < 0 && rc != -EEXIST)
+		if (rc == -EEXIST)	/* the default queue, updated */
+			rc = jr_queue_lookup(e, q->name, &id);
+		if (rc == 0)
+			rc = jr_queue_update(e, id, q->priority, q->max_workers);
+		if (rc < 0)
 			fprintf(stderr, "jobringd: cannot restore queue %s: %s\n", q->name,
 				strerror(-rc));
 	}

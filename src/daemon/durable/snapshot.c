@@ -150,10 +150,11 @@ static int queues_out(struct snapshot *s)
 {
 	struct jr_queue_info q;
 
-	/* Queue 0 is built in; the rest were created in id order. */
-	for (uint32_t id = 1; id < JR_QUEUE_MAX; id++) {
+	/* In id order, the default queue (0) too: recovery updates it. A
+	 * removed queue leaves a gap. */
+	for (uint32_t id = 0; id < JR_QUEUE_MAX; id++) {
 		if (jr_queue_get_info(s->st->engine, id, &q) < 0)
-			break;
+			continue;
 		struct rec_queue rec = { .priority = q.priority, .max_workers = q.max_workers };
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
 		int rc = put_record(s, REC_QUEUE, &rec, sizeof(rec), NULL, 0);

@@ -388,9 +388,10 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	if (strcmp(k, "name") == 0)
 		return parse_text(v, "name", JR_NAME_MAX, &js->spec.name, err);
 	if (strcmp(k, "priority") == 0) {
-		if (!get_int(v, "priority", JR_PRIORITY_MIN, JR_PRIORITY_MAX, &d, err))
+		if (!get_int(v, "priority", JR_CMD_PRIORITY_MIN, JR_CMD_PRIORITY_MAX, &d, err))
 			return false;
 		js->spec.priority = (int)d;
+		js->spec.flags |= JR_COMMAND_PRIORITY_SET;
 		return true;
 	}
 	if (strcmp(k, "requirements") == 0)
