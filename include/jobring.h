@@ -120,6 +120,19 @@ enum jr_reason {
 	JR_REASON_CANCELLED = 6,	/* by the user */
 	JR_REASON_SPAWN_FAILED = 7,	/* the program could not be started */
 	JR_REASON_COORDINATOR_LOST = 8,	/* the daemon died while it ran */
+	/* A dependency other than afterok can no longer be met (afternotok
+	 * on a job that succeeded, afterok or afternotok on a job gone
+	 * from the table). afterok on a failed job stays DEPENDENCY_FAILED. */
+	JR_REASON_DEPENDENCY_NEVER_SATISFIED = 9,
+};
+
+/* What a command job waits for from each of its dependencies
+ * (jr_command_spec.after_types), Slurm's --dependency types. */
+enum jr_dep_type {
+	JR_DEP_AFTEROK = 0,	/* it succeeded (the default) */
+	JR_DEP_AFTERANY = 1,	/* it ended, whatever the outcome */
+	JR_DEP_AFTERNOTOK = 2,	/* it failed or was cancelled */
+	JR_DEP_AFTER = 3,	/* it started, or ended without starting */
 };
 
 /* Why a command could not be started (JR_REASON_SPAWN_FAILED): the step
@@ -429,7 +442,10 @@ struct jr_command_spec {
 	 * (or restore) whose shared_env is the same pointer keep one copy of
 	 * it between them. NULL: none. */
 	char *const *shared_env;
-	uint64_t reserved[11];		/* must be zero */
+	/* after_count enum jr_dep_type values, one per after[i]; NULL: all
+	 * JR_DEP_AFTEROK. */
+	const uint8_t *after_types;
+	uint64_t reserved[10];		/* must be zero */
 };
 
 enum jr_command_flags {
@@ -439,6 +455,9 @@ enum jr_command_flags {
 	 * may be NULL (the worker knows what to do from the job's name or
 	 * its daemon-side payload). */
 	JR_COMMAND_EXTERNAL = 1u << 0,
+	/* Slurm's singleton: it starts only while no other command job of
+	 * the same name and uid is running (one without a name: no effect). */
+	JR_COMMAND_SINGLETON = 1u << 1,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved

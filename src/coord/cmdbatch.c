@@ -42,6 +42,7 @@ static size_t spec_bytes(const struct jr_command_spec *s, const struct jr_comman
 
 	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
 	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
+	       (s->after_types ? ALIGN8(s->after_count) : 0) +
 	       (shared_again ? 0 : jr_cmd_strv_bytes(s->shared_env));
 }
 
@@ -101,6 +102,11 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	} else {
 		dst->after = NULL;
 	}
+	if (src->after_count && src->after_types)
+		dst->after_types = memcpy(take(cursor, src->after_count), src->after_types,
+					  src->after_count);
+	else
+		dst->after_types = NULL;
 }
 
 struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n)
@@ -147,8 +153,11 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	memset(req, 0, sizeof(*req));
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
-	if (spec->flags & ~(uint32_t)JR_COMMAND_EXTERNAL)
+	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_SINGLETON))
 		return -EINVAL;
+	for (size_t i = 0; spec->after_types && i < spec->after_count; i++)
+		if (spec->after_types[i] > JR_DEP_AFTER)
+			return -EINVAL;
 	if (!q)
 		return -ENOENT;
 	*prio = spec->priority == JR_PRIORITY_FROM_QUEUE ? q->priority : spec->priority;

@@ -80,6 +80,20 @@ static struct cmd_shared_env *shared_env_get(char *const *v, struct cmd_env_cach
 	return e;
 }
 
+/* The ids, then their types (jr_cmd_job_dep_type) in the same block. */
+static jr_job_id *after_dup(const struct jr_command_spec *spec)
+{
+	size_t n = spec->after_count;
+	jr_job_id *after = jr_calloc(1, n * sizeof(*after) + n);
+
+	if (!after)
+		return NULL;
+	memcpy(after, spec->after, n * sizeof(*after));
+	if (spec->after_types)
+		memcpy(after + n, spec->after_types, n);
+	return after;
+}
+
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 			       const struct jr_req *req, struct cmd_env_cache *cache)
 {
@@ -92,17 +106,16 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->env = strv_dup(spec->env, &env_failed);
 	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
-	if (spec->after_count) {
-		job->after = jr_calloc(spec->after_count, sizeof(*job->after));
-		if (job->after)
-			memcpy(job->after, spec->after, spec->after_count * sizeof(*job->after));
-	}
+	if (spec->after_count)
+		job->after = after_dup(spec);
 	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
+	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) && spec->name && *spec->name;
+	job->name_hash = spec->name && *spec->name ? jr_coord_name_hash(spec->name) : 0;
 	if (job->external && spec->capabilities && *spec->capabilities &&
 	    !(job->ext_caps = strdup(spec->capabilities))) {
 		jr_cmd_job_free(job);

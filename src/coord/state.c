@@ -82,6 +82,43 @@ struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id)
 		&jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg))->coord);
 }
 
+uint32_t jr_coord_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ? h : 1;
+}
+
+static uint32_t runs_as(struct jr_coordinator *co, const struct cmd_job *job)
+{
+	return jr_load_relaxed(&jr_cmd_record(co->region, job->record_ref)->uid);
+}
+
+/* Same name and user: the hash told them apart already in most cases. */
+static bool same_name_and_user(struct jr_coordinator *co, const struct cmd_job *a,
+			       const struct cmd_job *b)
+{
+	struct jr_job_info x, y;
+
+	if (a->name_hash != b->name_hash || runs_as(co, a) != runs_as(co, b))
+		return false;
+	return jr_jobtab_snapshot(co->region, a->id, &x) == 0 &&
+	       jr_jobtab_snapshot(co->region, b->id, &y) == 0 && strcmp(x.name, y.name) == 0;
+}
+
+bool jr_coord_singleton_busy(void *ctx, const struct jr_sched_job *sj)
+{
+	struct jr_coordinator *co = ctx;
+	const struct cmd_job *job = CMD_JOB(sj);
+
+	for (uint32_t i = 0; i < co->running_count; i++)
+		if (co->running[i] != job && same_name_and_user(co, co->running[i], job))
+			return true;
+	return false;
+}
+
 void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 {
 	/* Once closed, a restore never runs again: no lock on the hot path. */

@@ -176,18 +176,53 @@ void jr_sched_destroy(struct jr_sched *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
+enum jr_dep_outcome jr_sched_dep_outcome(enum jr_sched_state st, unsigned type)
 {
-	if (p->state == JR_SCHED_SUCCEEDED)
+	bool ended = st == JR_SCHED_SUCCEEDED || st == JR_SCHED_FAILED ||
+		     st == JR_SCHED_CANCELLED;
+
+	switch (type) {
+	case JR_DEP_AFTERANY:
+		return ended ? JR_DEP_MET : JR_DEP_WAIT;
+	case JR_DEP_AFTERNOTOK:
+		if (!ended)
+			return JR_DEP_WAIT;
+		return st == JR_SCHED_SUCCEEDED ? JR_DEP_NEVER : JR_DEP_MET;
+	case JR_DEP_AFTER:
+		return ended || st == JR_SCHED_RUNNING ? JR_DEP_MET : JR_DEP_WAIT;
+	default:	/* JR_DEP_AFTEROK */
+		if (!ended)
+			return JR_DEP_WAIT;
+		return st == JR_SCHED_SUCCEEDED ? JR_DEP_MET : JR_DEP_NEVER;
+	}
+}
+
+static enum jr_reason never_reason(unsigned type)
+{
+	return type == JR_DEP_AFTEROK ? JR_REASON_DEPENDENCY_FAILED :
+					JR_REASON_DEPENDENCY_NEVER_SATISFIED;
+}
+
+void jr_sched_doom(struct jr_sched_job *job, unsigned type)
+{
+	if (!job->doomed)
+		job->doomed = (uint8_t)never_reason(type);
+}
+
+int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned type)
+{
+	enum jr_dep_outcome o = jr_sched_dep_outcome(p->state, type);
+
+	if (o == JR_DEP_MET)
 		return 0;
-	if (p->state == JR_SCHED_FAILED || p->state == JR_SCHED_CANCELLED) {
-		job->dependency_failed = true;
+	if (o == JR_DEP_NEVER) {
+		jr_sched_doom(job, type);
 		return 0;
 	}
 	if (jr_array_grow(&p->dependents, &p->dependent_cap, p->dependent_count,
 			  p->dependent_count + 1, sizeof(*p->dependents), 4) < 0)
 		return -ENOMEM;
-	p->dependents[p->dependent_count++] = job;
+	p->dependents[p->dependent_count++] = (struct jr_sched_dep){ job, type };
 	job->deps_left++;
 	return 0;
 }
@@ -218,11 +253,10 @@ static void drop_dependents(struct jr_sched_job *job)
 	job->dependent_count = job->dependent_cap = 0;
 }
 
-static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			      uint64_t now);
+static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* A job that never ran ends cancelled (off whatever list it is on), its
- * owner is told, and so do all its transitive dependents. */
+ * owner is told, and its dependents learn it ended. */
 static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		      enum jr_reason reason, uint64_t now)
 {
@@ -234,32 +268,57 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 	job->reason = reason;
 	if (s->ops.ended)
 		s->ops.ended(s->ops.ctx, job, now);
-	cancel_dependents(s, job, now);
+	resolve_dependents(s, job, now);
 }
 
-/* Cancel every transitive dependent of job, which ended for good. Each
- * dependent is pending (it cannot have started), so it is on no list but
- * perhaps the delayed heap. */
-static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			      uint64_t now)
+/* A dependent's last dependency is met. Released by a start, which may
+ * happen inside a pass, it goes through the delayed heap: the next pass
+ * makes it waiting, and the pass under way walks no list it changed. */
+static void release(struct jr_sched *s, struct jr_sched_job *d, bool in_pass, uint64_t now)
 {
-	for (uint32_t i = 0; i < job->dependent_count; i++) {
-		struct jr_sched_job *d = job->dependents[i];
-		if (d->state == JR_SCHED_PENDING)
-			end_unrun(s, d, JR_REASON_DEPENDENCY_FAILED, now);
+	if (!in_pass) {
+		make_eligible(s, d, now);
+		return;
 	}
-	drop_dependents(job);
+	if (d->not_before_ns < now)
+		d->not_before_ns = now;
+	delayed_push(s, d);
 }
 
-static void release_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			       uint64_t now)
+/* One edge, by job's state now; false: keep waiting on it. */
+static bool resolve_edge(struct jr_sched *s, struct jr_sched_job *job,
+			 const struct jr_sched_dep *e, uint64_t now)
 {
+	struct jr_sched_job *d = e->job;
+	enum jr_dep_outcome o = jr_sched_dep_outcome(job->state, e->type);
+
+	if (o == JR_DEP_WAIT)
+		return false;
+	if (d->state != JR_SCHED_PENDING)
+		return true;	/* cancelled by another dependency already */
+	if (o == JR_DEP_NEVER)
+		end_unrun(s, d, never_reason(e->type), now);
+	else if (--d->deps_left == 0)
+		release(s, d, job->state == JR_SCHED_RUNNING, now);
+	return true;
+}
+
+/* job started or ended: every edge its state settles is dropped (the
+ * dependent released or cancelled), the others kept. Each dependent is
+ * pending (it cannot have started), so it is on no list but perhaps the
+ * delayed heap. */
+static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	uint32_t kept = 0;
+
 	for (uint32_t i = 0; i < job->dependent_count; i++) {
-		struct jr_sched_job *d = job->dependents[i];
-		if (d->state == JR_SCHED_PENDING && --d->deps_left == 0)
-			make_eligible(s, d, now);
+		struct jr_sched_dep e = job->dependents[i];
+		if (!resolve_edge(s, job, &e, now))
+			job->dependents[kept++] = e;
 	}
-	drop_dependents(job);
+	job->dependent_count = kept;
+	if (!kept)
+		drop_dependents(job);
 }
 
 int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
@@ -267,8 +326,8 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 	job->seq = s->next_seq++;
 	job->state = JR_SCHED_PENDING;
 	job->list = ON_NONE;
-	if (job->dependency_failed) {
-		end_unrun(s, job, JR_REASON_DEPENDENCY_FAILED, now);
+	if (job->doomed) {
+		end_unrun(s, job, (enum jr_reason)job->doomed, now);
 		return 0;
 	}
 	return job->deps_left ? 0 : make_eligible(s, job, now);
@@ -309,6 +368,8 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 	job->start_ns = now;
 	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
 	running_add(s, job);
+	if (job->dependent_count)	/* "after" dependents */
+		resolve_dependents(s, job, now);
 }
 
 /* The owner starts it itself: no ops.start. */
@@ -417,6 +478,14 @@ struct pass {
 	uint64_t now;
 };
 
+/* What beyond resources holds a waiting job back: it stays in its place,
+ * neither head nor backfilled. */
+static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	return !job->singleton || !s->ops.singleton_busy ||
+	       !s->ops.singleton_busy(s->ops.ctx, job);
+}
+
 /* One priority's list, in order; false once the pass must stop. */
 static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps)
 {
@@ -433,7 +502,9 @@ static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps
 		}
 		if (ps->head)
 			ps->tried++;
-		if (!ps->head) {
+		if (!may_start(s, job)) {
+			go = false;
+		} else if (!ps->head) {
 			go = reserve(s->pools, job);
 			if (!go) {
 				ps->head = job;
@@ -510,10 +581,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
-	if (state == JR_SCHED_SUCCEEDED)
-		release_dependents(s, job, now);
-	else
-		cancel_dependents(s, job, now);
+	resolve_dependents(s, job, now);
 }
 
 void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,

@@ -16,10 +16,20 @@
  * a time limit never count as ending, so they backfill only into extra
  * resources: the conservative rule for unknown run times.
  *
- * Dependencies. A job waits until every job it depends on succeeded.
- * Finishing a job touches only its own dependents (no scan). When a job
- * fails or is cancelled for good, all its transitive dependents are
- * cancelled with reason dependency_failed.
+ * Dependencies. A job waits until every one of its dependencies is met,
+ * each by its type (enum jr_dep_type): afterok (succeeded), afterany
+ * (ended), afternotok (failed or cancelled), after (started, or ended
+ * without starting). Starting or ending a job touches only its own
+ * dependents (no scan). A dependency that can no longer be met cancels
+ * the dependent (dependency_failed for afterok, else
+ * dependency_never_satisfied), and that ending resolves its own
+ * dependents in turn. A job released by a start is made eligible through
+ * the delayed heap (not_before now), so a pass never inserts into the
+ * waiting lists it walks.
+ *
+ * Singleton. A job marked singleton starts only while ops.singleton_busy
+ * says no other job of its name and user runs: it stays waiting, neither
+ * head nor backfilled, in its place.
  *
  * Not thread-safe: one coordinator thread owns a struct jr_sched.
  */
@@ -62,14 +72,22 @@ struct jr_sched_job {
 	enum jr_sched_reason reason;
 	uint32_t deps_left;
 	uint32_t dependent_count, dependent_cap;
-	struct jr_sched_job **dependents;
+	struct jr_sched_dep *dependents;
 	struct jr_alloc *alloc;	/* while it holds resources, else NULL */
 	uint64_t start_ns;
 	uint64_t expected_end_ns;	/* start + limit, or JR_TIME_NEVER */
 	uint32_t index;		/* position in the list it is on */
 	uint8_t list;		/* which list: enum in sched.c */
-	bool dependency_failed;	/* a dependency had failed before submit */
+	uint8_t doomed;		/* a dependency could never be met before
+				 * submit: the reason it ends with; 0: none */
 	bool local;		/* running on this host (counts for max_running) */
+	bool singleton;		/* starts only if ops.singleton_busy says no */
+};
+
+/* An edge to a job waiting on this one, and what it waits for. */
+struct jr_sched_dep {
+	struct jr_sched_job *job;
+	uint32_t type;		/* enum jr_dep_type */
 };
 
 struct jr_sched_ops {
@@ -83,6 +101,9 @@ struct jr_sched_ops {
 	 * external worker: it is on no list of the scheduler until
 	 * jr_sched_start_external() or jr_sched_cancel()). */
 	bool (*eligible)(void *ctx, struct jr_sched_job *job, uint64_t now);
+	/* Optional: whether another job with a singleton job's name and user
+	 * is running (then it may not start yet). */
+	bool (*singleton_busy)(void *ctx, const struct jr_sched_job *job);
 	void *ctx;
 };
 
@@ -115,10 +136,21 @@ void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
 		   const struct jr_sched_ops *ops);
 void jr_sched_destroy(struct jr_sched *s);
 
-/* Make job p a dependency of job: job waits for p to succeed. Call before
- * jr_sched_submit(job). If p already failed or was cancelled, job will be
- * cancelled (dependency_failed) when submitted. 0 or -ENOMEM. */
-int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p);
+/* Make job p a dependency of job of the given type (enum jr_dep_type).
+ * Call before jr_sched_submit(job). Met already by p's state: nothing to
+ * wait for; never to be met: job will be cancelled when submitted (see
+ * jr_sched_doom). 0 or -ENOMEM. */
+int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned type);
+
+/* What a dependency of this type on a job in state st is: met, not yet,
+ * or never. */
+enum jr_dep_outcome { JR_DEP_WAIT, JR_DEP_MET, JR_DEP_NEVER };
+enum jr_dep_outcome jr_sched_dep_outcome(enum jr_sched_state st, unsigned type);
+
+/* A dependency of this type can never be met: job will be cancelled when
+ * submitted, with dependency_failed (afterok) or
+ * dependency_never_satisfied. The first such reason counts. */
+void jr_sched_doom(struct jr_sched_job *job, unsigned type);
 
 /* Enter a job: pending (dependencies, start time) or waiting. Its req
  * must have passed jr_res_check_host(). 0 or -ENOMEM. Nothing starts

@@ -21,6 +21,7 @@ struct jr_sim_job {
 	bool fails;		/* ends failed rather than succeeded */
 	uint32_t parent_count;
 	struct jr_sim_job **parents;	/* must arrive no later than this job */
+	uint8_t *parent_types;	/* enum jr_dep_type per parent; NULL: afterok */
 	/* Results. */
 	uint64_t end_ns;
 };
