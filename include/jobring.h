@@ -456,7 +456,7 @@ enum jr_command_flags {
 	 * its daemon-side payload). */
 	JR_COMMAND_EXTERNAL = 1u << 0,
 	/* Slurm's singleton: it starts only while no other command job of
-	 * the same name and uid is running (one without a name: no effect). */
+	 * the same name and uid is running (no name counts as the name ""). */
 	JR_COMMAND_SINGLETON = 1u << 1,
 };
 

@@ -564,37 +564,29 @@ static void test_mixed_types_20k(void **state)
 	jobs_free_typed(j, N);
 }
 
-/* Singleton: with ops.singleton_busy saying yes while another job of the
- * name runs, the two never overlap, and others start meanwhile. */
-struct single_ctx {
-	struct jr_sched_job *jobs;
-	size_t n;
-};
-
-static bool one_runs(void *ctx, const struct jr_sched_job *job)
+/* Singleton: jobs 0, 1, 2 share a name (ops.same_name), 3 has its own;
+ * the three never overlap, 3 starts meanwhile, and two of one name never
+ * start in the same pass. */
+static bool same_name(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b)
 {
-	struct single_ctx *c = ctx;
-
-	for (size_t i = 0; i < c->n; i++)
-		if (&c->jobs[i] != job && c->jobs[i].state == JR_SCHED_RUNNING && c->jobs[i].singleton)
-			return true;
-	return false;
+	(void)ctx;
+	return a != b && a->id < 3 && b->id < 3;
 }
 
 static void test_singleton(void **state)
 {
 	(void)state;
 	struct jr_sched_job j[4] = { { 0 } };
-	struct single_ctx c = { j, 4 };
-	struct jr_sched_ops ops = { .singleton_busy = one_runs, .ctx = &c };
+	struct jr_sched_ops ops = { .same_name = same_name };
 	struct jr_pools pools;
 	struct jr_sched s;
 
 	jr_pools_init_flat(&pools, 1, 8, 0);
 	jr_sched_init(&s, &pools, &ops);
 	for (int i = 0; i < 4; i++) {
+		j[i].id = (uint64_t)i;
 		j[i].req.cpus = 1;
-		j[i].singleton = i < 3;		/* 0, 1, 2: one name; 3: another */
+		j[i].singleton = true;
 		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
 	}
 	assert_int_equal(jr_sched_pass(&s, 0), 2);	/* 0 and 3 */

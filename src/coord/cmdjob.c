@@ -114,8 +114,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 		return NULL;
 	}
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
-	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) && spec->name && *spec->name;
-	job->name_hash = spec->name && *spec->name ? jr_coord_name_hash(spec->name) : 0;
+	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) != 0;
 	if (job->external && spec->capabilities && *spec->capabilities &&
 	    !(job->ext_caps = strdup(spec->capabilities))) {
 		jr_cmd_job_free(job);

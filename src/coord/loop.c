@@ -72,7 +72,7 @@ static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
 void jr_coord_sched_init(struct jr_coordinator *co)
 {
 	struct jr_sched_ops ops = { on_start, on_ended, jr_ext_on_eligible,
-				    jr_coord_singleton_busy, co };
+				    jr_coord_same_name, co };
 
 	jr_sched_init(&co->sched, &co->pools, &ops);
 }

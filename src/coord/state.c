@@ -96,27 +96,28 @@ static uint32_t runs_as(struct jr_coordinator *co, const struct cmd_job *job)
 	return jr_load_relaxed(&jr_cmd_record(co->region, job->record_ref)->uid);
 }
 
-/* Same name and user: the hash told them apart already in most cases. */
-static bool same_name_and_user(struct jr_coordinator *co, const struct cmd_job *a,
-			       const struct cmd_job *b)
+/* Its name's hash, worked out once from its record (the name is not kept
+ * beside the job); a job without a name hashes as "". */
+static uint32_t name_hash_of(struct jr_coordinator *co, struct cmd_job *job)
 {
+	struct jr_job_info info;
+
+	if (!job->name_hash && jr_jobtab_snapshot(co->region, job->id, &info) == 0)
+		job->name_hash = jr_coord_name_hash(info.name);
+	return job->name_hash;
+}
+
+bool jr_coord_same_name(void *ctx, const struct jr_sched_job *sa, const struct jr_sched_job *sb)
+{
+	struct jr_coordinator *co = ctx;
+	struct cmd_job *a = CMD_JOB(sa), *b = CMD_JOB(sb);
 	struct jr_job_info x, y;
 
-	if (a->name_hash != b->name_hash || runs_as(co, a) != runs_as(co, b))
+	if (a == b || runs_as(co, a) != runs_as(co, b) ||
+	    name_hash_of(co, a) != name_hash_of(co, b))
 		return false;
 	return jr_jobtab_snapshot(co->region, a->id, &x) == 0 &&
 	       jr_jobtab_snapshot(co->region, b->id, &y) == 0 && strcmp(x.name, y.name) == 0;
-}
-
-bool jr_coord_singleton_busy(void *ctx, const struct jr_sched_job *sj)
-{
-	struct jr_coordinator *co = ctx;
-	const struct cmd_job *job = CMD_JOB(sj);
-
-	for (uint32_t i = 0; i < co->running_count; i++)
-		if (co->running[i] != job && same_name_and_user(co, co->running[i], job))
-			return true;
-	return false;
 }
 
 void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)

@@ -82,7 +82,7 @@ struct cmd_job {
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	uint16_t umask;
-	uint32_t name_hash;		/* of its name (singleton); 0: no name */
+	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
@@ -263,12 +263,12 @@ static inline unsigned jr_cmd_job_dep_type(const struct cmd_job *job, uint32_t i
 	return ((const uint8_t *)(job->after + job->after_count))[i];
 }
 
-/* A 32-bit hash of a job name, never 0 (0: no name). */
+/* A 32-bit hash of a job name, never 0. */
 uint32_t jr_coord_name_hash(const char *name);
-/* The scheduler's ops.singleton_busy: whether another job of sj's name
- * and user is in the running set. O(running jobs), a snapshot of each
- * whose name hashes the same. Under state_lock. */
-bool jr_coord_singleton_busy(void *ctx, const struct jr_sched_job *sj);
+/* The scheduler's ops.same_name: the same name and user (the user it
+ * runs as). Hashes first (each job's worked out once); a snapshot of
+ * both when they match. Under state_lock. */
+bool jr_coord_same_name(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b);
 
 /* Wake the coordinator thread (its eventfd). Any thread. */
 void jr_coord_poke(struct jr_coordinator *co);

@@ -482,8 +482,11 @@ struct pass {
  * neither head nor backfilled. */
 static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
 {
-	return !job->singleton || !s->ops.singleton_busy ||
-	       !s->ops.singleton_busy(s->ops.ctx, job);
+	if (job->singleton && s->ops.same_name)
+		for (uint32_t i = 0; i < s->running.count; i++)
+			if (s->ops.same_name(s->ops.ctx, s->running.items[i], job))
+				return false;
+	return true;
 }
 
 /* One priority's list, in order; false once the pass must stop. */

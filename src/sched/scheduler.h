@@ -27,9 +27,10 @@
  * the delayed heap (not_before now), so a pass never inserts into the
  * waiting lists it walks.
  *
- * Singleton. A job marked singleton starts only while ops.singleton_busy
- * says no other job of its name and user runs: it stays waiting, neither
- * head nor backfilled, in its place.
+ * Singleton. A job marked singleton starts only while no running job
+ * (started in this pass too) has its name and user (ops.same_name): it
+ * stays waiting, neither head nor backfilled, in its place. O(running)
+ * for each singleton job a pass looks at.
  *
  * Not thread-safe: one coordinator thread owns a struct jr_sched.
  */
@@ -81,7 +82,8 @@ struct jr_sched_job {
 	uint8_t doomed;		/* a dependency could never be met before
 				 * submit: the reason it ends with; 0: none */
 	bool local;		/* running on this host (counts for max_running) */
-	bool singleton;		/* starts only if ops.singleton_busy says no */
+	bool singleton;		/* starts only while no running job has its
+				 * name and user (ops.same_name) */
 };
 
 /* An edge to a job waiting on this one, and what it waits for. */
@@ -101,9 +103,9 @@ struct jr_sched_ops {
 	 * external worker: it is on no list of the scheduler until
 	 * jr_sched_start_external() or jr_sched_cancel()). */
 	bool (*eligible)(void *ctx, struct jr_sched_job *job, uint64_t now);
-	/* Optional: whether another job with a singleton job's name and user
-	 * is running (then it may not start yet). */
-	bool (*singleton_busy)(void *ctx, const struct jr_sched_job *job);
+	/* Optional: whether two jobs have the same name and user (singleton
+	 * jobs: one of a name and user runs at once). */
+	bool (*same_name)(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b);
 	void *ctx;
 };
 

@@ -114,7 +114,8 @@ out:
 /* Copy the submitted fields the engine does not keep. */
 static void add_submitted(const struct submitted *t, cJSON *o, jr_job_id id)
 {
-	static const char *const keys[] = { "command", "requirements", "dependencies",
+	static const char *const keys[] = { "command", "requirements", "dependencies", "after",
+					    "singleton",
 					    "max_retries", "timeout", "retry_backoff",
 					    "retry_backoff_max", "scheduled_at", "payload", "env",
 					    "cwd" };
