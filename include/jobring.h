@@ -445,7 +445,13 @@ struct jr_command_spec {
 	/* after_count enum jr_dep_type values, one per after[i]; NULL: all
 	 * JR_DEP_AFTEROK. */
 	const uint8_t *after_types;
-	uint64_t reserved[10];		/* must be zero */
+	/* Jobs with the same nonzero throttle_key run at most throttle_max
+	 * at once (a job array's "%N"); the first job of a key that comes
+	 * in sets throttle_max while any job of the key is live. 0: none. */
+	uint64_t throttle_key;
+	uint32_t throttle_max;
+	uint32_t reserved32;		/* must be zero */
+	uint64_t reserved[8];		/* must be zero */
 };
 
 enum jr_command_flags {

@@ -3,7 +3,7 @@
  * environment, progress, exit codes, time limits (SIGTERM, then SIGKILL),
  * cancel of queued and running jobs, retries with backoff, delayed jobs,
  * dependencies, resources and binding, output caps and a refused output
- * directory, close with cancel.
+ * directory, close with cancel, a throttle (an array's %N).
  */
 #include "testutil.h"
 
@@ -418,6 +418,34 @@ static void test_close_cancel_kills_children(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);	/* nobody survived */
 }
 
+/* Six jobs with one throttle_key and throttle_max 1 (an array's "%1"),
+ * submitted as one batch on a host of two or more cores: their runs never
+ * overlap. */
+static void test_throttle(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	struct jr_engine *e = cmd_engine();
+	char *argv[] = { "sleep", "0.1", NULL };
+	struct jr_command_spec specs[N];
+	struct jr_job_info info[N];
+	jr_job_id ids[N];
+
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct jr_command_spec){ .argv = argv, .priority = JR_PRIORITY_DEFAULT,
+						     .throttle_key = 99, .throttle_max = 1 };
+	assert_int_equal(jr_command_submit_batch(e, specs, N, ids, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(jr_job_wait(e, ids[i], &info[i]), 0);
+		assert_int_equal(info[i].state, JR_JOB_SUCCEEDED);
+	}
+	for (int i = 0; i < N; i++)
+		for (int k = 0; k < N; k++)
+			if (i != k && info[i].exec.start_ns < info[k].exec.start_ns)
+				assert_true(info[i].exec.end_ns <= info[k].exec.start_ns);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 int main(void)
 {
 	int failed;
@@ -434,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_custom_counters_capabilities_umask),
 		cmocka_unit_test(test_output_cap_and_directory),
 		cmocka_unit_test(test_close_cancel_kills_children),
+		cmocka_unit_test(test_throttle),
 	};
 	failed = cmocka_run_group_tests_name("runner threads", tests, setup, teardown);
 	spawn_flags = JR_ENGINE_SPAWN_INLINE;

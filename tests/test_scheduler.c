@@ -602,6 +602,98 @@ static void test_singleton(void **state)
 	jr_sched_destroy(&s);
 }
 
+/* --- throttles ------------------------------------------------------------- */
+
+/* After every pass: no group over its max, and none under it while one
+ * of its jobs waits and cores are free. */
+struct throttle_check {
+	const struct jr_sim_job *j;
+	size_t n;
+	uint64_t violations, idle_with_room, max_seen;
+};
+
+static void check_throttle(void *ctx, const struct jr_sched *s, uint64_t now)
+{
+	struct throttle_check *c = ctx;
+	uint64_t running = 0, waiting = 0;
+
+	(void)now;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->j[i].throttle_key)
+			continue;
+		running += c->j[i].sj.state == JR_SCHED_RUNNING;
+		waiting += c->j[i].sj.state == JR_SCHED_WAITING;
+	}
+	c->violations += running > 5;
+	c->idle_with_room += running < 5 && waiting > 0 && s->running.count < 64;
+	c->max_seen = running > c->max_seen ? running : c->max_seen;
+}
+
+/* 3,000 jobs in one throttle group of 5 ahead of 59 unthrottled ones,
+ * on 64 cores: never more than 5 of the group run, never fewer while
+ * some wait, and the others are not held back behind the parked ones. */
+static void test_throttle(void **state)
+{
+	(void)state;
+	enum { T = 3000, N = T + 59 };
+	struct jr_sim_job *j = jobs_new(N);
+	struct throttle_check c = { j, N, 0, 0, 0 };
+	struct jr_sim_hooks hooks = { check_throttle, &c };
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 64, 0);
+	for (size_t i = 0; i < N; i++) {
+		job_set(&j[i], 0, 1, 1 + i % 3, 0);
+		if (i < T) {
+			j[i].throttle_key = 42;
+			j[i].throttle_max = 5;
+		}
+	}
+	assert_int_equal(jr_sim_run_hooked(&pools, j, N, 0, &hooks, &st), 0);
+	assert_int_equal(st.succeeded, N);
+	assert_int_equal(c.violations, 0);
+	assert_int_equal(c.idle_with_room, 0);
+	assert_int_equal(c.max_seen, 5);
+	for (size_t i = T; i < N; i++)
+		assert_int_equal(j[i].sj.start_ns, 0);
+	/* In order: each of the group starts no earlier than the one before. */
+	for (size_t i = 1; i < T; i++)
+		assert_true(j[i].sj.start_ns >= j[i - 1].sj.start_ns);
+	free(j);
+}
+
+/* A parked job can be cancelled; the group's next comes back when one
+ * of it ends. */
+static void test_throttle_cancel_parked(void **state)
+{
+	(void)state;
+	struct jr_sched_ops ops = { 0 };
+	struct jr_pools pools;
+	struct jr_sched s;
+	struct jr_sched_job j[3] = { { 0 } };
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	jr_sched_init(&s, &pools, &ops);
+	for (uint64_t i = 0; i < 3; i++) {
+		j[i].id = i;
+		j[i].req.cpus = 1;
+		assert_int_equal(jr_sched_throttle_join(&s, &j[i], 7, 1), 0);
+		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
+	}
+	assert_int_equal(jr_sched_pass(&s, 0), 1);
+	assert_int_equal(j[1].state, JR_SCHED_WAITING);
+	assert_int_equal(jr_sched_cancel(&s, &j[1], 1), 0);
+	assert_int_equal(jr_sched_pass(&s, 1), 0);
+	jr_sched_finish(&s, &j[0], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 2);
+	assert_int_equal(jr_sched_pass(&s, 2), 1);
+	assert_int_equal(j[2].state, JR_SCHED_RUNNING);
+	jr_sched_finish(&s, &j[2], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 3);
+	assert_int_equal(s.throttles[0].refs, 0);
+	assert_int_equal(s.waiting_count, 0);
+	jr_sched_destroy(&s);
+}
+
 /* --- Pegasus workflows ----------------------------------------------------- */
 
 static const char *dag_dir(void)
@@ -778,6 +870,8 @@ int main(void)
 		cmocka_unit_test(test_mixed_types_20k),
 		cmocka_unit_test(test_singleton),
 		cmocka_unit_test(test_pegasus_mixed_types),
+		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_throttle_cancel_parked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include "base/common.h"
 #include "sched/scheduler.h"
 
-enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED };
+enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PARKED };
 
 /* --- lists ---------------------------------------------------------------- */
 
@@ -97,7 +97,13 @@ static void running_remove(struct jr_sched *s, struct jr_sched_job *job)
 	job->list = ON_NONE;
 }
 
-/* Delayed jobs: a binary min-heap on not_before_ns. */
+/* Binary min-heaps: delayed jobs on not_before_ns, jobs parked by a full
+ * throttle on seq (the oldest comes back first). */
+static uint64_t heap_key(const struct jr_job_list *h, uint32_t i, bool by_seq)
+{
+	return by_seq ? h->items[i]->seq : h->items[i]->not_before_ns;
+}
+
 static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
 {
 	struct jr_sched_job *t = h->items[a];
@@ -106,28 +112,41 @@ static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
 	list_set(h, b, t);
 }
 
-static void heap_up(struct jr_job_list *h, uint32_t i)
+static void heap_up_by(struct jr_job_list *h, uint32_t i, bool by_seq)
 {
-	while (i > 0 && h->items[(i - 1) / 2]->not_before_ns > h->items[i]->not_before_ns) {
+	while (i > 0 && heap_key(h, (i - 1) / 2, by_seq) > heap_key(h, i, by_seq)) {
 		heap_swap(h, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 }
 
-static void heap_down(struct jr_job_list *h, uint32_t i)
+static void heap_down_by(struct jr_job_list *h, uint32_t i, bool by_seq)
 {
 	for (;;) {
 		uint32_t c = 2 * i + 1;
 		if (c >= h->count)
 			return;
-		if (c + 1 < h->count &&
-		    h->items[c + 1]->not_before_ns < h->items[c]->not_before_ns)
+		if (c + 1 < h->count && heap_key(h, c + 1, by_seq) < heap_key(h, c, by_seq))
 			c++;
-		if (h->items[i]->not_before_ns <= h->items[c]->not_before_ns)
+		if (heap_key(h, i, by_seq) <= heap_key(h, c, by_seq))
 			return;
 		heap_swap(h, i, c);
 		i = c;
 	}
+}
+
+
+static void heap_remove_by(struct jr_job_list *h, struct jr_sched_job *job, bool by_seq)
+{
+	uint32_t i = job->index;
+
+	h->count--;
+	if (i != h->count) {
+		list_set(h, i, h->items[h->count]);
+		heap_down_by(h, i, by_seq);
+		heap_up_by(h, h->items[i]->index, by_seq);
+	}
+	job->list = ON_NONE;
 }
 
 static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
@@ -137,23 +156,14 @@ static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
 	if (list_reserve(h, h->count + 1) < 0)
 		return -ENOMEM;
 	list_set(h, h->count++, job);
-	heap_up(h, job->index);
+	heap_up_by(h, job->index, false);
 	job->list = ON_DELAYED;
 	return 0;
 }
 
 static void delayed_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
-	struct jr_job_list *h = &s->delayed;
-	uint32_t i = job->index;
-
-	h->count--;
-	if (i != h->count) {
-		list_set(h, i, h->items[h->count]);
-		heap_down(h, i);
-		heap_up(h, h->items[i]->index);
-	}
-	job->list = ON_NONE;
+	heap_remove_by(&s->delayed, job, false);
 }
 
 /* --- life cycle ----------------------------------------------------------- */
@@ -173,6 +183,9 @@ void jr_sched_destroy(struct jr_sched *s)
 		jr_free(s->waiting[p].items);
 	jr_free(s->running.items);
 	jr_free(s->delayed.items);
+	for (uint32_t i = 0; i < s->throttle_count; i++)
+		jr_free(s->throttles[i].parked.items);
+	jr_free(s->throttles);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -227,6 +240,100 @@ int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned t
 	return 0;
 }
 
+/* --- throttles -------------------------------------------------------------- */
+
+static int throttle_find(struct jr_sched *s, uint64_t key)
+{
+	uint32_t free_at = s->throttle_count;
+
+	if (s->throttle_last < s->throttle_count && s->throttles[s->throttle_last].refs &&
+	    s->throttles[s->throttle_last].key == key)
+		return (int)s->throttle_last;
+	for (uint32_t i = 0; i < s->throttle_count; i++) {
+		if (s->throttles[i].refs && s->throttles[i].key == key)
+			return (int)i;
+		if (!s->throttles[i].refs && free_at == s->throttle_count)
+			free_at = i;
+	}
+	return -(int)free_at - 1;
+}
+
+int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
+			   uint32_t max)
+{
+	int at;
+
+	if (!key)
+		return 0;
+	at = throttle_find(s, key);
+	if (at < 0) {
+		at = -at - 1;
+		if ((uint32_t)at == s->throttle_count) {
+			if (jr_array_grow(&s->throttles, &s->throttle_cap, s->throttle_count,
+					  s->throttle_count + 1, sizeof(*s->throttles), 4) < 0)
+				return -ENOMEM;
+			s->throttle_count++;
+		}
+		s->throttles[at] = (struct jr_sched_throttle){ key, max ? max : 1, 0, 0 };
+	}
+	s->throttles[at].refs++;
+	s->throttle_last = (uint32_t)at;
+	job->throttle = (uint32_t)at + 1;
+	return 0;
+}
+
+static struct jr_sched_throttle *throttle_of(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	return job->throttle ? &s->throttles[job->throttle - 1] : NULL;
+}
+
+/* A job final: it leaves its group; the last one frees the group's
+ * parked heap (empty by then). */
+static void throttle_leave(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_sched_throttle *t = throttle_of(s, job);
+
+	if (!t)
+		return;
+	JR_ASSERT(t->refs > 0);
+	if (--t->refs == 0) {
+		JR_ASSERT(t->parked.count == 0);
+		jr_free(t->parked.items);
+		t->parked = (struct jr_job_list){ 0 };
+	}
+	job->throttle = 0;
+}
+
+/* A waiting job its full throttle holds back leaves the waiting lists
+ * for the group's parked heap (the pass took it off its list), so a
+ * million throttled tasks cost a pass nothing. Still state WAITING. */
+static int throttle_park(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *h = &throttle_of(s, job)->parked;
+
+	if (list_reserve(h, h->count + 1) < 0)
+		return -ENOMEM;
+	list_set(h, h->count++, job);
+	heap_up_by(h, job->index, true);
+	job->list = ON_PARKED;
+	return 0;
+}
+
+static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job);
+
+/* One of the group stopped running: its oldest parked job waits again. */
+static void throttle_unpark(struct jr_sched *s, struct jr_sched_throttle *t)
+{
+	struct jr_sched_job *job;
+
+	if (!t->parked.count || t->running >= t->max)
+		return;
+	job = t->parked.items[0];
+	heap_remove_by(&t->parked, job, true);
+	s->waiting_count--;	/* waiting_insert counts it again */
+	waiting_insert(s, job);
+}
+
 /* Its dependencies and start time allow it: wait for resources, or go
  * to the owner (an external worker's job). */
 static int become_waiting(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
@@ -264,8 +371,13 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		waiting_remove(s, job);
 	else if (job->list == ON_DELAYED)
 		delayed_remove(s, job);
+	else if (job->list == ON_PARKED) {
+		heap_remove_by(&throttle_of(s, job)->parked, job, true);
+		s->waiting_count--;
+	}
 	job->state = JR_SCHED_CANCELLED;
 	job->reason = reason;
+	throttle_leave(s, job);
 	if (s->ops.ended)
 		s->ops.ended(s->ops.ctx, job, now);
 	resolve_dependents(s, job, now);
@@ -368,6 +480,8 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 	job->start_ns = now;
 	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
 	running_add(s, job);
+	if (job->throttle)
+		throttle_of(s, job)->running++;
 	if (job->dependent_count)	/* "after" dependents */
 		resolve_dependents(s, job, now);
 }
@@ -478,10 +592,19 @@ struct pass {
 	uint64_t now;
 };
 
-/* What beyond resources holds a waiting job back: it stays in its place,
- * neither head nor backfilled. */
+static bool throttle_full(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	const struct jr_sched_throttle *t = throttle_of(s, job);
+
+	return t && t->running >= t->max;
+}
+
+/* What beyond resources holds a waiting job back: it stays in its place
+ * (or parked, by a throttle), neither head nor backfilled. */
 static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
 {
+	if (throttle_full(s, job))
+		return false;
 	if (job->singleton && s->ops.same_name)
 		for (uint32_t i = 0; i < s->running.count; i++)
 			if (s->ops.same_name(s->ops.ctx, s->running.items[i], job))
@@ -503,10 +626,11 @@ static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps
 			more = false;
 			break;
 		}
-		if (ps->head)
-			ps->tried++;
+		if (throttle_full(s, job) && throttle_park(s, job) == 0)
+			continue;	/* off the list: not kept */
 		if (!may_start(s, job)) {
 			go = false;
+			ps->tried++;	/* held back: counts as looked at */
 		} else if (!ps->head) {
 			go = reserve(s->pools, job);
 			if (!go) {
@@ -514,6 +638,7 @@ static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps
 				s->shadow_ns = head_shadow(s, job);
 			}
 		} else {
+			ps->tried++;
 			go = backfill(s, job, ps->now, s->shadow_ns);
 			s->backfilled += go;
 		}
@@ -547,6 +672,10 @@ static void not_running(struct jr_sched *s, struct jr_sched_job *job)
 {
 	JR_ASSERT(job->state == JR_SCHED_RUNNING);
 	running_remove(s, job);
+	if (job->throttle) {
+		throttle_of(s, job)->running--;
+		throttle_unpark(s, throttle_of(s, job));
+	}
 	if (job->local) {
 		JR_ASSERT(s->running_local > 0);
 		s->running_local--;
@@ -584,6 +713,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
+	throttle_leave(s, job);
 	resolve_dependents(s, job, now);
 }
 

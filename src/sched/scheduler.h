@@ -27,6 +27,13 @@
  * the delayed heap (not_before now), so a pass never inserts into the
  * waiting lists it walks.
  *
+ * Throttles. A job in a throttle group (a job array's "%N") starts only
+ * while fewer than the group's max run. A pass that meets one while its
+ * group is full parks it in the group's heap (off the waiting lists, still
+ * waiting); each end of a running job of the group brings the oldest back,
+ * so a million throttled tasks cost a pass nothing. Singleton jobs held
+ * back count towards the pass's JR_BACKFILL_DEPTH.
+ *
  * Singleton. A job marked singleton starts only while no running job
  * (started in this pass too) has its name and user (ops.same_name): it
  * stays waiting, neither head nor backfilled, in its place. O(running)
@@ -62,6 +69,7 @@ enum jr_sched_state {
 struct jr_sched_job {
 	uint64_t id;		/* the caller's */
 	int priority;
+	uint32_t throttle;	/* its throttle group + 1 (jr_sched_throttle_join); 0: none */
 	uint64_t seq;		/* submission order, set by jr_sched_submit() */
 	struct jr_req req;
 	uint64_t limit_ns;	/* time limit; 0: none */
@@ -114,6 +122,15 @@ struct jr_job_list {
 	uint32_t count, cap;
 };
 
+/* Jobs that run at most max at once (a job array's %N), by key. */
+struct jr_sched_throttle {
+	uint64_t key;
+	uint32_t max, running;
+	uint32_t refs;		/* jobs in it not yet final; 0: a free entry */
+	struct jr_job_list parked;	/* waiting jobs held back while it is full:
+					 * a min-heap on seq */
+};
+
 struct jr_sched {
 	struct jr_pools *pools;
 	struct jr_sched_ops ops;
@@ -132,6 +149,11 @@ struct jr_sched {
 	uint64_t shadow_ns;
 	uint64_t backfilled;
 	struct jr_pools scratch;	/* look-ahead copy of the pools */
+	/* Throttle groups, looked up by key at join (few live at once: one
+	 * per throttled array); a job holds its entry until it is final. */
+	struct jr_sched_throttle *throttles;
+	uint32_t throttle_count, throttle_cap;
+	uint32_t throttle_last;	/* the last joined: a batch's jobs share it */
 };
 
 void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
@@ -153,6 +175,12 @@ enum jr_dep_outcome jr_sched_dep_outcome(enum jr_sched_state st, unsigned type);
  * submitted, with dependency_failed (afterok) or
  * dependency_never_satisfied. The first such reason counts. */
 void jr_sched_doom(struct jr_sched_job *job, unsigned type);
+
+/* Put job in the throttle group of key (at most max of it run at once;
+ * the group's max is its first job's). Call before jr_sched_submit() or
+ * jr_sched_adopt(). key 0: nothing. 0 or -ENOMEM. */
+int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
+			   uint32_t max);
 
 /* Enter a job: pending (dependencies, start time) or waiting. Its req
  * must have passed jr_res_check_host(). 0 or -ENOMEM. Nothing starts

@@ -118,6 +118,8 @@ static int arrive(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 		if (jr_sched_depend(&job->sj, &job->parents[i]->sj,
 				    job->parent_types ? job->parent_types[i] : JR_DEP_AFTEROK) < 0)
 			return -ENOMEM;
+	if (jr_sched_throttle_join(&sim->sched, &job->sj, job->throttle_key, job->throttle_max) < 0)
+		return -ENOMEM;
 	return jr_sched_submit(&sim->sched, &job->sj, now);
 }
 
