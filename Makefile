@@ -196,6 +196,13 @@ $(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_O
 	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
 
+# test_arrayspec: a job array's index set (daemon/state/arrayspec.c) alone.
+$(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/arrayspec.o \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/arrayspec.o -o $@ $(LDFLAGS_ALL) \
+		$(TEST_LINK) -lcmocka
+
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
