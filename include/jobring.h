@@ -450,8 +450,12 @@ struct jr_command_spec {
 	 * in sets throttle_max while any job of the key is live. 0: none. */
 	uint64_t throttle_key;
 	uint32_t throttle_max;
-	uint32_t reserved32;		/* must be zero */
-	uint64_t reserved[8];		/* must be zero */
+	/* With JR_COMMAND_ARRAY_TASK: its index in its array, and the
+	 * array's id (0: the id of the first job of its batch, which is how
+	 * a new array is submitted; a restore names it). */
+	uint32_t array_task_id;
+	uint64_t array_job_id;
+	uint64_t reserved[7];		/* must be zero */
 };
 
 enum jr_command_flags {
@@ -464,6 +468,11 @@ enum jr_command_flags {
 	/* Slurm's singleton: it starts only while no other command job of
 	 * the same name and uid is running (no name counts as the name ""). */
 	JR_COMMAND_SINGLETON = 1u << 1,
+	/* A task of a job array: it runs with JOBRING_ARRAY_JOB_ID (its
+	 * array_job_id, 16 hex digits) and JOBRING_ARRAY_TASK_ID (its
+	 * array_task_id) in its environment, and a throttle_max without a
+	 * throttle_key throttles by the array (the key is array_job_id). */
+	JR_COMMAND_ARRAY_TASK = 1u << 2,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved

@@ -80,6 +80,12 @@ char **jr_cmd_strv_copy(char **cursor, char *const *v)
 	return out;
 }
 
+void jr_cmd_spec_array_throttle(struct jr_command_spec *s)
+{
+	if ((s->flags & JR_COMMAND_ARRAY_TASK) && s->throttle_max && !s->throttle_key)
+		s->throttle_key = s->array_job_id;
+}
+
 /* prev and prev_dst: the spec before it and its copy (NULL for the
  * first): the same shared_env is copied once, and its copies share it. */
 static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec *src,
@@ -102,6 +108,7 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	} else {
 		dst->after = NULL;
 	}
+	jr_cmd_spec_array_throttle(dst);
 	if (src->after_count && src->after_types)
 		dst->after_types = memcpy(take(cursor, src->after_count), src->after_types,
 					  src->after_count);
@@ -153,7 +160,8 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	memset(req, 0, sizeof(*req));
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
-	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_SINGLETON))
+	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_SINGLETON |
+				      JR_COMMAND_ARRAY_TASK))
 		return -EINVAL;
 	for (size_t i = 0; spec->after_types && i < spec->after_count; i++)
 		if (spec->after_types[i] > JR_DEP_AFTER)
@@ -365,6 +373,20 @@ static int batch_check(struct jr_coordinator *co, struct cmd_batch *b,
 	return 0;
 }
 
+/* Array tasks without an array id belong to the array of the batch's
+ * first job; a throttle without a key throttles by the array. */
+static void batch_name_arrays(struct cmd_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct jr_command_spec *s = &b->specs[i];
+		if (!(s->flags & JR_COMMAND_ARRAY_TASK))
+			continue;
+		if (!s->array_job_id)
+			s->array_job_id = b->ids[0];
+		jr_cmd_spec_array_throttle(s);
+	}
+}
+
 int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
@@ -389,6 +411,7 @@ int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spe
 		jr_free(b);
 		return rc;
 	}
+	batch_name_arrays(b);
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
 	jr_counters_add_submitted(co->region, n);

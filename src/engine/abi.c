@@ -40,7 +40,7 @@ PIN_RESERVED(jr_job_event, 128);
 PIN_SIZE(jr_engine_opts, 256);
 PIN_RESERVED(jr_engine_opts, 128);
 PIN_SIZE(jr_command_spec, 256);
-PIN_RESERVED(jr_command_spec, 192);
+PIN_RESERVED(jr_command_spec, 200);
 PIN_SIZE(jr_job_restore, 256);
 PIN_RESERVED(jr_job_restore, 144);
 PIN_SIZE(jr_queue_info, 128);
@@ -63,7 +63,7 @@ bool jr_abi_opts_valid(const struct jr_engine_opts *opts)
 
 static bool command_spec_valid(const struct jr_command_spec *spec)
 {
-	return spec->reserved32 == 0 && jr_abi_is_zero(spec->reserved, sizeof(spec->reserved));
+	return jr_abi_is_zero(spec->reserved, sizeof(spec->reserved));
 }
 
 static bool restore_valid(const struct jr_job_restore *rs)
