@@ -12,6 +12,7 @@
 #include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/arrayspec.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
 #include "daemon/state/jsonarena.h"
@@ -104,6 +105,109 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 	a->count.submitted_single++;
 }
 
+/* --- an array ------------------------------------------------------------------------- */
+
+/* An array goes to the engine in chunks of this many tasks: a million
+ * specs at once would be 256 MB. */
+#define ARRAY_CHUNK 65536u
+
+/* What all tasks share beneath their own env: the array's size and
+ * bounds (Slurm's SLURM_ARRAY_TASK_COUNT/MIN/MAX). */
+struct array_env {
+	char count[48], min[48], max[48];
+	char *v[4];
+};
+
+static void array_env_init(struct array_env *e, const struct arrayspec *as)
+{
+	snprintf(e->count, sizeof(e->count), "JOBRING_ARRAY_TASK_COUNT=%u", as->count);
+	snprintf(e->min, sizeof(e->min), "JOBRING_ARRAY_TASK_MIN=%u", as->min);
+	snprintf(e->max, sizeof(e->max), "JOBRING_ARRAY_TASK_MAX=%u", as->max);
+	e->v[0] = e->count;
+	e->v[1] = e->min;
+	e->v[2] = e->max;
+	e->v[3] = NULL;
+}
+
+/* Tasks [first, first + n) into the engine; the first chunk's first id is
+ * the array's. */
+static int array_chunk(struct api *a, const struct jobspec *js, struct jr_command_spec *specs,
+		       struct array_env *env, uint32_t first, uint32_t n, jr_job_id *ids)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		specs[k] = js->spec;
+		specs[k].flags |= JR_COMMAND_ARRAY_TASK;
+		specs[k].array_task_id = arrayspec_index(js->array, first + k);
+		specs[k].array_job_id = first ? ids[0] : 0;
+		specs[k].throttle_max = js->array->throttle;
+		specs[k].shared_env = env->v;
+	}
+	return jr_command_submit_batch(a->engine, specs, n, ids + first, NULL);
+}
+
+/* Every task into the engine, or none: a chunk refused cancels the
+ * chunks before it (their ids were never given to anyone). */
+static int array_submit(struct api *a, const struct jobspec *js, jr_job_id *ids)
+{
+	struct jr_command_spec *specs;
+	struct array_env env;
+	uint32_t n = js->array->count, done = 0;
+	int rc = 0;
+
+	specs = malloc((n < ARRAY_CHUNK ? n : ARRAY_CHUNK) * sizeof(*specs));
+	if (!specs)
+		return -ENOMEM;
+	array_env_init(&env, js->array);
+	while (rc == 0 && done < n) {
+		uint32_t m = n - done < ARRAY_CHUNK ? n - done : ARRAY_CHUNK;
+		rc = array_chunk(a, js, specs, &env, done, m, ids);
+		done += rc == 0 ? m : 0;
+	}
+	free(specs);
+	for (uint32_t i = 0; rc < 0 && i < done; i++)
+		jr_job_cancel(a->engine, ids[i]);
+	return rc;
+}
+
+/* Each task's JSON is the whole body, kept once. */
+static void array_keep_json(struct api *a, const struct request *req, const struct jobspec *js,
+			    const jr_job_id *ids)
+{
+	struct jobspec_submitter who = submitter(a, req);
+	struct submitted_block *block = submitted_block_new(req->body, req->body_len);
+
+	for (uint32_t i = 0; i < js->array->count; i++) {
+		submitted_put(&a->st->jobs, ids[i], block, 0, req->body_len, &who);
+		submitted_set_array(&a->st->jobs, ids[i], ids[0], arrayspec_index(js->array, i));
+	}
+	if (block && block->refs == 0)
+		free(block);
+}
+
+/* 201 {"job_id": A, "array_job_id": A, "tasks": N}: A is the first task's
+ * id, as Slurm's array job id is. */
+static void submit_array_parsed(struct api *a, struct api_call *c, const struct jobspec *js)
+{
+	uint32_t n = js->array->count;
+	jr_job_id *ids = malloc((size_t)n * sizeof(*ids));
+	struct jobspec_error err;
+	char id[17];
+	int rc = ids ? array_submit(a, js, ids) : -ENOMEM;
+
+	if (rc < 0) {
+		jobspec_engine_error(rc, &err);
+		spec_error(c->res, &err);
+	} else if (log_submission(a, c, ids, n, REC_SUBMIT_SINGLE | REC_SUBMIT_ARRAY)) {
+		array_keep_json(a, c->req, js, ids);
+		view_format_id(ids[0], id);
+		c->res->status = 201;
+		buf_printf(&c->res->body, "{\"job_id\":\"%s\",\"array_job_id\":\"%s\",\"tasks\":%u}",
+			   id, id, n);
+		a->count.submitted_batch += n;
+	}
+	free(ids);
+}
+
 /* A new submission is checked strictly (jobspec.h), its cwd through the
  * request's cache. */
 static struct jobspec_submitter strict_submitter(const struct api *a, const struct request *req,
@@ -128,12 +232,12 @@ void api_submit_one(struct api *a, struct api_call *c)
 	struct jobspec js;
 
 	memset(&js, 0, sizeof(js));
-	if (!o)
+	if (!o || !jobspec_parse(a->engine, o, &who, &js, &err))
 		spec_error(c->res, &err);
-	else if (jobspec_parse(a->engine, o, &who, &js, &err))
-		submit_one_parsed(a, c, &js);
+	else if (js.array)
+		submit_array_parsed(a, c, &js);
 	else
-		spec_error(c->res, &err);
+		submit_one_parsed(a, c, &js);
 	if (c->res->status >= 400)
 		a->count.rejected++;
 	jobspec_free(&js);
@@ -291,7 +395,10 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 		l->json = json_parse_checked(l->text, l->len, &err);	/* UTF-8: batch_utf8() */
 		if (!l->json) {
 			;
-		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err)) {
+		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err) &&
+			   (!b->specs[i].array ||
+			    json_fail(&err, 422, "invalid_value",
+				      "an array is submitted alone, with POST /jobs"))) {
 			b->flat[i] = b->specs[i].spec;
 			b->flat[i].shared_env = b->shared.env;	/* one pointer: one copy */
 			continue;

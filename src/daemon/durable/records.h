@@ -60,6 +60,9 @@ enum rec_type {
 #define REC_SUBMIT_SWITCH_USER 2u	/* run as uid/gid (a root daemon's client) */
 #define REC_SUBMIT_HEADER 4u	/* the body's first non-blank line is the batch's
 				 * header ({"batch":...}), not a job */
+#define REC_SUBMIT_ARRAY 8u	/* with SINGLE: a job array; its ids are its
+				 * tasks in index order, the first is the
+				 * array's id (issue 13) */
 
 struct rec_submit {
 	uint32_t uid, gid;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon/state/arrayspec.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
 #include "daemon/state/jsoncheck.h"
@@ -272,6 +273,23 @@ static bool parse_dependencies(const cJSON *v, const char *field, struct jobspec
 	return true;
 }
 
+/* Slurm's --array: "0-999:2%50", "1,3,5-7". */
+static bool parse_array(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	char why[160];
+
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "array", "a string such as \"0-999:2%50\" or \"1,3,5-7\"");
+	free(js->array);	/* a repeated field: the last one counts */
+	js->array = malloc(sizeof(*js->array));
+	if (!js->array)
+		return json_fail(err, 503, "out_of_memory", "no memory for the array");
+	if (!arrayspec_parse(v->valuestring, js->array, why, sizeof(why)))
+		return json_fail(err, 422, "invalid_value", "array \"%.40s\": %s", v->valuestring,
+				 why);
+	return true;
+}
+
 static bool parse_singleton(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
 {
 	if (!cJSON_IsBool(v))
@@ -458,6 +476,8 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return parse_dependencies(v, k, js, err);
 	if (strcmp(k, "singleton") == 0)
 		return parse_singleton(v, js, err);
+	if (strcmp(k, "array") == 0)
+		return parse_array(v, js, err);
 	if (strcmp(k, "max_retries") == 0) {
 		if (!get_int(v, "max_retries", 0, RETRIES_MAX, &d, err))
 			return false;
@@ -514,6 +534,7 @@ void jobspec_init(struct jobspec *js)
 	js->spec = (struct jr_command_spec){ 0 };
 	js->argv = js->env = NULL;
 	js->after = NULL;
+	js->array = NULL;
 	js->resources[0] = js->capabilities[0] = '\0';
 }
 
@@ -568,6 +589,7 @@ void jobspec_free(struct jobspec *js)
 	strv_free(js->env);
 	free(js->argv);
 	free(js->after);
+	free(js->array);
 	jobspec_init(js);
 }
 

@@ -26,11 +26,13 @@ struct jobspec {
 	char **argv;
 	char **env;		/* "K=V", owned */
 	jr_job_id *after;
+	struct arrayspec *array;	/* "array": its index set; NULL: not an array */
 	char resources[256];
 	char capabilities[256];
 };
 
 struct cwd_cache;
+struct arrayspec;
 
 /* Who submits: a daemon running as root runs the job as that user.
  * strict: a new submission (not a journaled one read back), where what
