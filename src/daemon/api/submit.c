@@ -152,8 +152,13 @@ static int array_submit(struct api *a, const struct jobspec *js, jr_job_id *ids)
 	struct jr_command_spec *specs;
 	struct array_env env;
 	uint32_t n = js->array->count, done = 0;
+	struct jr_stats st;
 	int rc = 0;
 
+	/* More tasks than slots: refused before any slot is taken (taking
+	 * them reuses the oldest finished jobs' slots). */
+	if (jr_engine_stats(a->engine, &st) == 0 && n >= st.capacity)
+		return -EAGAIN;
 	specs = malloc((n < ARRAY_CHUNK ? n : ARRAY_CHUNK) * sizeof(*specs));
 	if (!specs)
 		return -ENOMEM;

@@ -163,6 +163,14 @@ struct rec_snap_begin {
 #define REC_SNAP_HEADER 0x1000u	/* its text: its batch's header, '\n', its own */
 #define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
 					 * REC_SNAP_HEADER job before it */
+#define REC_SNAP_ARRAY 0x4000u	/* ext: rec_snap_array, after the others */
+
+/* An array task's place (issue 13). */
+struct rec_snap_array {
+	uint64_t array_job_id;
+	uint32_t array_task_id;
+	uint32_t zero;
+};
 
 struct rec_snap_job {
 	jr_job_id job_id;
@@ -211,6 +219,7 @@ struct rec_snap_view {
 	struct rec_proc proc;		/* REC_SNAP_PROC */
 	const uint8_t *alloc;		/* proc.alloc_len bytes */
 	int32_t spawn_error;		/* REC_SNAP_SPAWN_ERROR; else 0 */
+	struct rec_snap_array array;	/* REC_SNAP_ARRAY; else zero */
 	const char *text;
 	uint64_t text_len;
 };
@@ -257,6 +266,13 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 			return -EPROTO;
 		__builtin_memcpy(&se, e, sizeof(se));
 		v->spawn_error = se.spawn_error;
+		e += sizeof(se);
+	}
+	__builtin_memset(&v->array, 0, sizeof(v->array));
+	if (v->job.flags & REC_SNAP_ARRAY) {
+		if ((size_t)(e_end - e) < sizeof(v->array))
+			return -EPROTO;
+		__builtin_memcpy(&v->array, e, sizeof(v->array));
 	}
 	at += sizeof(v->job) + REC_PAD8(ext);
 	if (len - at < sizeof(uint64_t))

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
@@ -86,6 +88,19 @@ static struct rjob *job_of(struct recovery *r, jr_job_id id)
 	return index < r->capacity && r->jobs[index].id == id ? &r->jobs[index] : NULL;
 }
 
+/* An array's index set from its body's "array"; false if it no longer
+ * reads (then each task keeps its ordinal as its index). */
+static bool array_of(const char *body, size_t len, struct arrayspec *as)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "array");
+	char why[160];
+	bool ok = cJSON_IsString(v) && arrayspec_parse(v->valuestring, as, why, sizeof(why));
+
+	cJSON_Delete(o);
+	return ok;
+}
+
 static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 {
 	struct rec_submit h;
@@ -114,6 +129,12 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		submitted_block_set_header(block, (size_t)(line - block->text), line_len);
 	}
 	block->refs++;	/* held here: an id listed twice must not free it in job_new() */
+	jr_job_id array_id = 0;
+	bool array_read = false;
+	if (h.flags & REC_SUBMIT_ARRAY) {
+		memcpy(&array_id, p + sizeof(h), sizeof(array_id));
+		array_read = array_of(block->text, (size_t)(end - block->text), &r->array);
+	}
 	for (uint32_t k = 0; k < h.count; k++) {
 		jr_job_id id;
 		memcpy(&id, p + sizeof(h) + k * sizeof(id), sizeof(id));
@@ -130,6 +151,8 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		j->gid = h.gid;
 		j->flags = h.flags & REC_SUBMIT_SWITCH_USER;
 		j->created_ns = h.created_ns;
+		j->array_job_id = array_id;
+		j->array_task_id = array_read ? arrayspec_index(&r->array, k) : k;
 		job_json(j, block, (size_t)(line - block->text), line_len);
 	}
 	submitted_block_release(block);	/* freed if no job took it */
@@ -408,6 +431,11 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 	if (s->flags & REC_SNAP_CANCEL) {
 		j->cancel_requested = true;
 		j->flags &= ~REC_SNAP_CANCEL;
+	}
+	if (s->flags & REC_SNAP_ARRAY) {
+		j->array_job_id = v->array.array_job_id;
+		j->array_task_id = v->array.array_task_id;
+		j->flags &= ~REC_SNAP_ARRAY;
 	}
 	r->snapshot_jobs++;
 	return 0;

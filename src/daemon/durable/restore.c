@@ -157,6 +157,17 @@ static void restore_as_failed(struct chunk *c, uint32_t k)
 	}
 }
 
+/* A task of an array, as it was submitted: its array's id and index, and
+ * the array's throttle (the engine keys it by the array's id). */
+static void as_array_task(struct jr_command_spec *spec, const struct rjob *j,
+			  const struct arrayspec *array)
+{
+	spec->flags |= JR_COMMAND_ARRAY_TASK;
+	spec->array_job_id = j->array_job_id;
+	spec->array_task_id = j->array_task_id;
+	spec->throttle_max = array ? array->throttle : 0;
+}
+
 /* Parse job k's JSON as at its submission; one that no longer parses
  * (a queue or resource gone) is restored as failed. Runs on several
  * threads at once, each on its own k. */
@@ -172,6 +183,8 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
+		if (j->array_job_id)
+			as_array_task(&c->flat[k], j, c->specs[k].array);
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
@@ -400,6 +413,8 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		struct jobspec_submitter who = { j->uid, j->gid,
 						 (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
 		submitted_put(&st->jobs, j->id, j->block, j->json_offset, j->json_len, &who);
+		if (j->array_job_id)
+			submitted_set_array(&st->jobs, j->id, j->array_job_id, j->array_task_id);
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);

@@ -216,7 +216,7 @@ static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 /* A job's extension: a retry's backoff, a running job's process. */
 struct snap_ext {
 	uint8_t bytes[8 + sizeof(struct rec_proc) + JR_ALLOC_BYTES_MAX +
-		      sizeof(struct rec_spawn_error)];
+		      sizeof(struct rec_spawn_error) + sizeof(struct rec_snap_array)];
 	uint32_t len;
 };
 
@@ -338,6 +338,13 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		rec.flags |= REC_SNAP_SPAWN_ERROR;
 		memcpy(ext.bytes + ext.len, &se, sizeof(se));
 		ext.len += (uint32_t)sizeof(se);
+		rec.ext_len = ext.len;
+	}
+	if (side->array_job_id) {	/* its array and index */
+		struct rec_snap_array sa = { side->array_job_id, side->array_task_id, 0 };
+		rec.flags |= REC_SNAP_ARRAY;
+		memcpy(ext.bytes + ext.len, &sa, sizeof(sa));
+		ext.len += (uint32_t)sizeof(sa);
 		rec.ext_len = ext.len;
 	}
 	const char *header = submitted_block_header(side->block);

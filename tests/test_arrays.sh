@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# test_arrays.sh - job arrays through the real daemon: "array" in
+# POST /jobs (ranges, steps, lists, %N), the answer, each task's
+# environment and view, the array's summary, a throttle never exceeded,
+# refusals, cancel of the array's id, and every task back with its index
+# after kill -9 (from the journal, then from a snapshot); then a
+# 1,000,000-task array (JR_ARRAY_TASKS, default 1,000,000; 0 skips it)
+# submitted in one request and every task recovered after kill -9.
+# Usage: tests/test_arrays.sh BUILD_DIR
+set -u
+build=${1:-build/debug}
+daemon="$build/jobringd"
+cli="$build/jobring"
+tmp=$(mktemp -d /tmp/jr-arrays-XXXXXX)
+sock="$tmp/s.sock"
+big=${JR_ARRAY_TASKS:-1000000}
+. "$(dirname "$0")/lib.sh"
+
+status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+tasks_field() {	# tasks_field KEY: KEY inside "array_tasks" of $body
+	printf '%s' "$body" | grep -o '"array_tasks":{[^}]*}' | grep -o "\"$1\":[^,}]*" |
+		sed 's/.*://; s/"//g'
+}
+array_done() { req GET "/jobs/$1"; [ "$(tasks_field status)" = "$2" ]; }
+snapshot_over() { req GET /health; grep -q '"snapshotting":false' <<<"$body"; }
+
+start_daemon --workers 8 --capacity 8192
+
+# --- submit, environment, views ------------------------------------------------------
+req POST /jobs '{"name":"arr","command":["sh","-c","echo $JOBRING_ARRAY_JOB_ID $JOBRING_ARRAY_TASK_ID $JOBRING_ARRAY_TASK_COUNT $JOBRING_ARRAY_TASK_MIN $JOBRING_ARRAY_TASK_MAX"],"array":"1,3,10-20:5"}'
+check "array 201" [ "$code" = 201 ]
+A=$(field job_id)
+check "answer: array_job_id is the job id" [ "$(field array_job_id)" = "$A" ]
+check "answer: 5 tasks" [ "$(field tasks)" = 5 ]
+check "the array ends succeeded" wait_until 20 array_done "$A" succeeded
+check "... 5 tasks counted" [ "$(tasks_field count)" = 5 ]
+check "... 5 succeeded" [ "$(tasks_field succeeded)" = 5 ]
+req GET "/jobs/$A/logs"
+check "task 0 sees its array, index, count, min, max" grep -q "\"data\":\"$A 1 5 1 20\\\\n\"" <<<"$body"
+req GET "/jobs?limit=100"
+ids=$(printf '%s' "$body" | grep -o '"job_id":"[0-9a-f]*"' | sed 's/.*:"//; s/"//')
+seen=""
+for id in $ids; do
+	req GET "/jobs/$id"
+	[ "$(field array_job_id)" = "$A" ] || continue
+	t=$(field array_task_id)
+	seen="$seen $t"
+	req GET "/jobs/$id/logs"
+	grep -q "\"data\":\"$A $t 5 1 20" <<<"$body" || echo "task $t: $body"
+done
+check "the tasks are 1 3 10 15 20" [ "$(tr ' ' '\n' <<<"$seen" | sort -n | xargs)" = "1 3 10 15 20" ]
+
+# --- throttle -------------------------------------------------------------------------
+req POST /jobs '{"command":["sleep","0.3"],"array":"0-11%3"}'
+T=$(field job_id)
+most=0
+for _ in $(seq 100); do
+	req GET "/jobs/$T"
+	r=$(tasks_field running)
+	[ "${r:-0}" -gt "$most" ] && most=$r
+	[ "$(tasks_field status)" = succeeded ] && break
+	sleep 0.05
+done
+check "%3: never more than 3 tasks running" [ "$most" -le 3 ]
+cores=$(nproc)
+check "%3: as many at once as the cores allow at some point" [ "$most" = $((cores < 3 ? cores : 3)) ]
+check "the throttled array ends" wait_until 20 array_done "$T" succeeded
+
+# --- refusals -------------------------------------------------------------------------
+for bad in '"5-1"' '"1-2:0"' '"0-9%0"' '"x"' '"0-4000000"' '"1-5,3"'; do
+	req POST /jobs "{\"command\":[\"true\"],\"array\":$bad}"
+	check "array $bad 422" [ "$code" = 422 ]
+done
+req POST /jobs '{"command":["true"],"array":5}'
+check "array not a string 400" [ "$code" = 400 ]
+req POST /jobs/batch '{"command":["true"],"array":"1-3"}'
+check "an array in a batch 422" [ "$code" = 422 ]
+
+# --- cancel the array's id ------------------------------------------------------------
+at=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-49\",\"scheduled_at\":\"$at\"}"
+C=$(field job_id)
+req PUT "/jobs/$C/cancel"
+check "cancel of the array's id 200" [ "$code" = 200 ]
+check "... cancels all its tasks" wait_until 10 array_done "$C" cancelled
+check "... 50 cancelled" [ "$(tasks_field cancelled)" = 50 ]
+
+# --- kill -9: journal, then snapshot ----------------------------------------------------
+req POST /jobs "{\"command\":[\"true\"],\"array\":\"100-298:2%4\",\"scheduled_at\":\"$at\"}"
+K=$(field job_id)
+check "a pending array of 100" [ "$(field tasks)" = 100 ]
+stop_daemon KILL
+start_daemon --workers 8 --capacity 8192
+req GET "/jobs/$K"
+check "after kill -9 (journal): 100 tasks" [ "$(tasks_field count)" = 100 ]
+check "... all pending" [ "$(tasks_field pending)" = 100 ]
+req GET "/jobs/$A"
+check "... the finished array too" [ "$(tasks_field succeeded)" = 5 ]
+req POST /snapshot
+check "snapshot taken" wait_until 30 snapshot_over
+stop_daemon KILL
+start_daemon --workers 8 --capacity 8192
+req GET "/jobs/$K"
+check "after kill -9 (snapshot): 100 tasks" [ "$(tasks_field count)" = 100 ]
+check "... with their array" [ "$(field array_job_id)" = "$K" ]
+check "... and index" [ "$(field array_task_id)" = 100 ]
+req GET "/jobs/$C"
+check "... the cancelled array still cancelled" [ "$(tasks_field cancelled)" = 50 ]
+# Last: a refused submission may have reused finished jobs' slots (the
+# engine evicts the oldest finished jobs when the table needs room).
+req POST /jobs '{"command":["true"],"array":"0-99999"}'
+check "over the table's capacity: 503 table_full" [ "$code" = 503 ]
+check "... naming it" grep -q table_full <<<"$body"
+req GET "/jobs/$K"
+check "... the table untouched (refused before any slot was taken)" [ "$(tasks_field count)" = 100 ]
+req GET "/jobs/$C"
+check "... finished jobs not evicted for it" [ "$(tasks_field cancelled)" = 50 ]
+stop_daemon
+
+# --- a million tasks in one request ---------------------------------------------------
+if [ "$big" -gt 0 ]; then
+	rm -rf "$tmp/state"
+	start_daemon --workers 1 --capacity $((big + 1024)) --paused
+	t0=$(date +%s.%N)
+	req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-$((big - 1))\"}"
+	t1=$(date +%s.%N)
+	check "$big tasks in one request: 201" [ "$code" = 201 ]
+	B=$(field job_id)
+	echo "test_arrays: $big tasks submitted in $(echo "$t1 - $t0" | bc) s"
+	stop_daemon KILL
+	t0=$(date +%s.%N)
+	start_daemon --workers 1 --capacity $((big + 1024)) --paused
+	t1=$(date +%s.%N)
+	echo "test_arrays: recovered in $(echo "$t1 - $t0" | bc) s"
+	req GET "/jobs/$B"
+	check "after kill -9: all $big tasks back" [ "$(tasks_field count)" = "$big" ]
+	check "... all queued" [ "$(tasks_field queued)" = "$big" ]
+	stop_daemon KILL
+fi
+
+echo "test_arrays: $pass passed, $fail failed"
+[ "$fail" = 0 ]
