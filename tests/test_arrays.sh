@@ -2,7 +2,8 @@
 # test_arrays.sh - job arrays through the real daemon: "array" in
 # POST /jobs (ranges, steps, lists, %N), the answer, each task's
 # environment and view, the array's summary, a throttle never exceeded,
-# refusals, cancel of the array's id, and every task back with its index
+# refusals, aftercorr (task to task of the same index, across kill -9
+# too), cancel of the array's id, and every task back with its index
 # after kill -9 (from the journal, then from a snapshot); then a
 # 1,000,000-task array (JR_ARRAY_TASKS, default 1,000,000; 0 skips it)
 # submitted in one request and every task recovered after kill -9.
@@ -76,6 +77,47 @@ check "array not a string 400" [ "$code" = 400 ]
 req POST /jobs/batch '{"command":["true"],"array":"1-3"}'
 check "an array in a batch 422" [ "$code" = 422 ]
 
+# --- aftercorr -------------------------------------------------------------------------
+task_of() {	# task_of ARRAY INDEX: the task's id (from the first 1,000 jobs)
+	local id
+	req GET "/jobs?limit=1000"
+	for id in $(printf '%s' "$body" | grep -o '"job_id":"[0-9a-f]*"' | sed 's/.*:"//; s/"//'); do
+		req GET "/jobs/$id"
+		if [ "$(field array_job_id)" = "$1" ] && [ "$(field array_task_id)" = "$2" ]; then
+			echo "$id"
+			return 0
+		fi
+	done
+	return 1
+}
+dep_corr() { printf '[{"job_id":"%s","type":"aftercorr"}]' "$1"; }
+req POST /jobs '{"command":["sh","-c","sleep 1; [ $JOBRING_ARRAY_TASK_ID != 2 ]"],"array":"0-4"}'
+X=$(field job_id)
+req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-5\",\"after\":$(dep_corr "$X")}"
+check "aftercorr array 201" [ "$code" = 201 ]
+Y=$(field job_id)
+y5=$(task_of "$Y" 5)
+check "a task with no corresponding task runs at once" wait_status "$y5" succeeded
+y0=$(task_of "$Y" 0)
+x0=$(task_of "$X" 0)
+check "aftercorr: the rest end (one cancelled, none failed: cancelled)" \
+	wait_until 20 array_done "$Y" cancelled
+req GET "/jobs/$Y"
+check "... 5 succeeded, 1 cancelled" [ "$(tasks_field succeeded)/$(tasks_field cancelled)" = 5/1 ]
+y2=$(task_of "$Y" 2)
+req GET "/jobs/$y2"
+check "... task 2's (its corresponding task failed): dependency_failed" \
+	[ "$(field reason)" = dependency_failed ]
+req GET "/jobs/$y0"
+t_y0=$(field start_time)
+req GET "/jobs/$x0"
+check "... task 0 started after X's task 0 ended" [ "$t_y0" \> "$(field end_time)" ]
+req POST /jobs "{\"command\":[\"true\"],\"after\":$(dep_corr "$X")}"
+check "aftercorr outside an array 422" [ "$code" = 422 ]
+req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-1\",\"after\":$(dep_corr "$(task_of "$X" 1)")}"
+check "aftercorr on a task that is not an array's id 422" [ "$code" = 422 ]
+check "... unknown_dependency" grep -q unknown_dependency <<<"$body"
+
 # --- cancel the array's id ------------------------------------------------------------
 at=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
 req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-49\",\"scheduled_at\":\"$at\"}"
@@ -89,6 +131,8 @@ check "... 50 cancelled" [ "$(tasks_field cancelled)" = 50 ]
 req POST /jobs "{\"command\":[\"true\"],\"array\":\"100-298:2%4\",\"scheduled_at\":\"$at\"}"
 K=$(field job_id)
 check "a pending array of 100" [ "$(field tasks)" = 100 ]
+req POST /jobs "{\"command\":[\"true\"],\"array\":\"100-104:2\",\"after\":$(dep_corr "$K")}"
+KC=$(field job_id)
 stop_daemon KILL
 start_daemon --workers 8 --capacity 8192
 req GET "/jobs/$K"
@@ -96,14 +140,28 @@ check "after kill -9 (journal): 100 tasks" [ "$(tasks_field count)" = 100 ]
 check "... all pending" [ "$(tasks_field pending)" = 100 ]
 req GET "/jobs/$A"
 check "... the finished array too" [ "$(tasks_field succeeded)" = 5 ]
+kc2=$(task_of "$KC" 102)
+k2=$(task_of "$K" 102)
+req PUT "/jobs/$k2/cancel"
+check "aftercorr kept across kill -9: its task cancelled with the corresponding one" \
+	wait_status "$kc2" cancelled
+req GET "/jobs/$KC"
+check "... the others still wait" [ "$(tasks_field pending)" = 2 ]
 req POST /snapshot
 check "snapshot taken" wait_until 30 snapshot_over
 stop_daemon KILL
 start_daemon --workers 8 --capacity 8192
 req GET "/jobs/$K"
 check "after kill -9 (snapshot): 100 tasks" [ "$(tasks_field count)" = 100 ]
+check "... 99 pending (one cancelled)" [ "$(tasks_field pending)" = 99 ]
 check "... with their array" [ "$(field array_job_id)" = "$K" ]
 check "... and index" [ "$(field array_task_id)" = 100 ]
+req GET "/jobs/$KC"
+check "... the aftercorr array: 2 still wait" [ "$(tasks_field pending)" = 2 ]
+kc0=$(task_of "$KC" 100)
+k0=$(task_of "$K" 100)
+req PUT "/jobs/$k0/cancel"
+check "... and still follow their corresponding tasks" wait_status "$kc0" cancelled
 req GET "/jobs/$C"
 check "... the cancelled array still cancelled" [ "$(tasks_field cancelled)" = 50 ]
 # Last: a refused submission may have reused finished jobs' slots (the

@@ -129,13 +129,72 @@ static void array_env_init(struct array_env *e, const struct arrayspec *as)
 	e->v[3] = NULL;
 }
 
-/* Tasks [first, first + n) into the engine; the first chunk's first id is
- * the array's. */
-static int array_chunk(struct api *a, const struct jobspec *js, struct jr_command_spec *specs,
-		       struct array_env *env, uint32_t first, uint32_t n, jr_job_id *ids)
+/* An array's tasks as aftercorr needs them, and room for a chunk's
+ * rewritten dependencies. */
+struct array_corr {
+	struct array_index index;
+	jr_job_id *after;
+	uint8_t *types;
+};
+
+static jr_job_id corr_find(void *ctx, jr_job_id array, uint32_t index)
 {
+	return array_index_find(ctx, array, index);
+}
+
+static bool index_task(void *ctx, const struct submitted_job *task)
+{
+	return array_index_add(ctx, task->array_job_id, task->array_task_id, task->id) == 0;
+}
+
+/* Each aftercorr dependency must be an array's id: its tasks indexed. */
+static bool corr_prepare(struct api *a, const struct jobspec *js, struct array_corr *c,
+			 struct jobspec_error *err)
+{
+	const uint8_t *types = js->spec.after_types;
+	size_t n = js->spec.after_count;
+
+	for (size_t i = 0; types && i < n; i++) {
+		const struct submitted_job *s = submitted_of(&a->st->jobs, js->spec.after[i]);
+		uint32_t cursor = 0;
+		if (types[i] != JOBSPEC_DEP_AFTERCORR)
+			continue;
+		if (!s || s->array_job_id != s->id)
+			return json_fail(err, 422, "unknown_dependency",
+					 "aftercorr: %016llx is not an array",
+					 (unsigned long long)js->spec.after[i]);
+		submitted_array_tasks(&a->st->jobs, s->id, &cursor, index_task, &c->index);
+	}
+	array_index_sort(&c->index);
+	c->after = malloc((size_t)ARRAY_CHUNK * n * sizeof(*c->after));
+	c->types = malloc((size_t)ARRAY_CHUNK * n);
+	if (!c->after || !c->types)
+		return json_fail(err, 503, "out_of_memory", "no memory for the array's dependencies");
+	return true;
+}
+
+static void corr_free(struct array_corr *c)
+{
+	array_index_free(&c->index);
+	free(c->after);
+	free(c->types);
+}
+
+/* Tasks [first, first + n) into the engine; the first chunk's first id is
+ * the array's. With corr, each task's aftercorr edges point at the other
+ * array's task of its index. */
+static int array_chunk(struct api *a, const struct jobspec *js, struct jr_command_spec *specs,
+		       struct array_env *env, struct array_corr *corr, uint32_t first, uint32_t n,
+		       jr_job_id *ids)
+{
+	size_t deps = js->spec.after_count;
+
 	for (uint32_t k = 0; k < n; k++) {
 		specs[k] = js->spec;
+		if (corr)
+			jobspec_corr(js, arrayspec_index(js->array, first + k), &specs[k],
+				     corr->after + k * deps, corr->types + k * deps, corr_find,
+				     &corr->index);
 		specs[k].flags |= JR_COMMAND_ARRAY_TASK;
 		specs[k].array_task_id = arrayspec_index(js->array, first + k);
 		specs[k].array_job_id = first ? ids[0] : 0;
@@ -147,7 +206,8 @@ static int array_chunk(struct api *a, const struct jobspec *js, struct jr_comman
 
 /* Every task into the engine, or none: a chunk refused cancels the
  * chunks before it (their ids were never given to anyone). */
-static int array_submit(struct api *a, const struct jobspec *js, jr_job_id *ids)
+static int array_submit(struct api *a, const struct jobspec *js, struct array_corr *corr,
+			jr_job_id *ids)
 {
 	struct jr_command_spec *specs;
 	struct array_env env;
@@ -165,7 +225,7 @@ static int array_submit(struct api *a, const struct jobspec *js, jr_job_id *ids)
 	array_env_init(&env, js->array);
 	while (rc == 0 && done < n) {
 		uint32_t m = n - done < ARRAY_CHUNK ? n - done : ARRAY_CHUNK;
-		rc = array_chunk(a, js, specs, &env, done, m, ids);
+		rc = array_chunk(a, js, specs, &env, corr, done, m, ids);
 		done += rc == 0 ? m : 0;
 	}
 	free(specs);
@@ -194,11 +254,21 @@ static void array_keep_json(struct api *a, const struct request *req, const stru
 static void submit_array_parsed(struct api *a, struct api_call *c, const struct jobspec *js)
 {
 	uint32_t n = js->array->count;
-	jr_job_id *ids = malloc((size_t)n * sizeof(*ids));
+	struct array_corr corr = { { 0 } };
+	bool has_corr = jobspec_has_corr(js);
 	struct jobspec_error err;
+	jr_job_id *ids = NULL;
 	char id[17];
-	int rc = ids ? array_submit(a, js, ids) : -ENOMEM;
+	int rc;
 
+	if (has_corr && !corr_prepare(a, js, &corr, &err)) {
+		spec_error(c->res, &err);
+		corr_free(&corr);
+		return;
+	}
+	ids = malloc((size_t)n * sizeof(*ids));
+	rc = ids ? array_submit(a, js, has_corr ? &corr : NULL, ids) : -ENOMEM;
+	corr_free(&corr);
 	if (rc < 0) {
 		jobspec_engine_error(rc, &err);
 		spec_error(c->res, &err);

@@ -601,6 +601,7 @@ void recover_free(struct recovery *r)
 	pack_done(&r->pack);
 	pack_done(&r->hpack);
 	free(r->snap_header);
+	array_index_free(&r->tasks);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

@@ -65,6 +65,7 @@ struct rworker {
 
 struct recovery {
 	struct arrayspec array;		/* scratch: an array's index set (on_submit) */
+	struct array_index tasks;	/* array tasks read back (aftercorr), sorted */
 	uint32_t capacity;
 	struct rjob *jobs;		/* by slot index */
 	uint32_t *order;		/* slot indexes in submission order */

@@ -157,15 +157,38 @@ static void restore_as_failed(struct chunk *c, uint32_t k)
 	}
 }
 
-/* A task of an array, as it was submitted: its array's id and index, and
- * the array's throttle (the engine keys it by the array's id). */
-static void as_array_task(struct jr_command_spec *spec, const struct rjob *j,
-			  const struct arrayspec *array)
+static jr_job_id corr_find(void *ctx, jr_job_id array, uint32_t index)
+{
+	return array_index_find(ctx, array, index);
+}
+
+/* A task of an array, as it was submitted: its array's id and index, the
+ * array's throttle (the engine keys it by the array's id), and its
+ * aftercorr edges on the other array's task of its index (rewritten in
+ * place: the task's jobspec is its own). */
+static void as_array_task(struct jr_command_spec *spec, const struct recovery *r,
+			  const struct rjob *j, struct jobspec *js)
 {
 	spec->flags |= JR_COMMAND_ARRAY_TASK;
 	spec->array_job_id = j->array_job_id;
 	spec->array_task_id = j->array_task_id;
-	spec->throttle_max = array ? array->throttle : 0;
+	spec->throttle_max = js->array ? js->array->throttle : 0;
+	if (jobspec_has_corr(js))
+		jobspec_corr(js, j->array_task_id, spec, js->after, jobspec_dep_types(js), corr_find,
+			     (void *)&r->tasks);
+}
+
+/* Every array task read back, by (array, index): before any is parsed. */
+static int index_array_tasks(struct recovery *r)
+{
+	for (uint32_t i = 1; i < r->capacity; i++) {
+		const struct rjob *j = &r->jobs[i];
+		if (j->id && j->array_job_id &&
+		    array_index_add(&r->tasks, j->array_job_id, j->array_task_id, j->id) < 0)
+			return -ENOMEM;
+	}
+	array_index_sort(&r->tasks);
+	return 0;
 }
 
 /* Parse job k's JSON as at its submission; one that no longer parses
@@ -184,7 +207,7 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
 		if (j->array_job_id)
-			as_array_task(&c->flat[k], j, c->specs[k].array);
+			as_array_task(&c->flat[k], c->r, j, &c->specs[k]);
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
@@ -507,7 +530,9 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
-	rc = apply_jobs(r, st, d, keep);
+	rc = index_array_tasks(r);
+	if (rc == 0)
+		rc = apply_jobs(r, st, d, keep);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
 	if (rc < 0)

@@ -1,6 +1,7 @@
 /*
  * arrayspec.c - a job array's index set. See arrayspec.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +130,63 @@ int64_t arrayspec_ordinal(const struct arrayspec *a, uint32_t index)
 		before += r->count;
 	}
 	return -1;
+}
+
+/* --- tasks by (array, index) ----------------------------------------------------------- */
+
+int array_index_add(struct array_index *x, uint64_t array, uint32_t index, uint64_t id)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		struct array_task_ref *v = realloc(x->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = (struct array_task_ref){ array, id, index };
+	return 0;
+}
+
+static int ref_cmp(uint64_t array, uint32_t index, const struct array_task_ref *r)
+{
+	if (array != r->array)
+		return array < r->array ? -1 : 1;
+	return index < r->index ? -1 : index > r->index;
+}
+
+static int by_array_index(const void *a, const void *b)
+{
+	const struct array_task_ref *x = a;
+
+	return ref_cmp(x->array, x->index, b);
+}
+
+void array_index_sort(struct array_index *x)
+{
+	if (x->n)
+		qsort(x->v, x->n, sizeof(*x->v), by_array_index);
+}
+
+uint64_t array_index_find(const struct array_index *x, uint64_t array, uint32_t index)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = ref_cmp(array, index, &x->v[mid]);
+		if (c == 0)
+			return x->v[mid].id;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+void array_index_free(struct array_index *x)
+{
+	free(x->v);
+	*x = (struct array_index){ 0 };
 }

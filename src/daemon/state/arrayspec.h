@@ -4,7 +4,8 @@
  * "%N" (at most N tasks run at once). The set is kept as its ranges, not
  * its indices, so a million-task array costs a few hundred bytes; task
  * ordinal i (0 <= i < count, in ascending index order) maps to its index
- * in O(ranges). Pure functions, no allocation.
+ * in O(ranges). Pure functions, no allocation; and an index of array
+ * tasks by (array, index) for aftercorr.
  */
 #ifndef JR_ARRAYSPEC_H
 #define JR_ARRAYSPEC_H
@@ -40,5 +41,25 @@ uint32_t arrayspec_index(const struct arrayspec *a, uint32_t ordinal);
 
 /* The ordinal of index, or -1 when the array has no such index. */
 int64_t arrayspec_ordinal(const struct arrayspec *a, uint32_t index);
+
+/* Array tasks by (array id, index): what aftercorr looks up. Built once
+ * (add, then sort), then searched in O(log n). 24 bytes a task. */
+struct array_task_ref {
+	uint64_t array;
+	uint64_t id;
+	uint32_t index;
+};
+
+struct array_index {
+	struct array_task_ref *v;
+	size_t n, cap;
+};
+
+/* 0 or -ENOMEM. */
+int array_index_add(struct array_index *x, uint64_t array, uint32_t index, uint64_t id);
+void array_index_sort(struct array_index *x);
+/* The id of array's task of that index, or 0: none. */
+uint64_t array_index_find(const struct array_index *x, uint64_t array, uint32_t index);
+void array_index_free(struct array_index *x);
 
 #endif

@@ -198,10 +198,11 @@ static bool id_of(const char *s, jr_job_id *id)
 	return *end == '\0' && *id != 0;
 }
 
-/* Slurm's names; aftercorr is an array's (not taken here). */
+/* Slurm's names, in enum jr_dep_type's order, then aftercorr. */
 static bool dep_type_of(const char *name, uint8_t *type)
 {
-	static const char *const names[] = { "afterok", "afterany", "afternotok", "after" };
+	static const char *const names[] = { "afterok", "afterany", "afternotok", "after",
+					     "aftercorr" };
 
 	for (uint8_t t = 0; t < sizeof(names) / sizeof(names[0]); t++)
 		if (strcmp(name, names[t]) == 0) {
@@ -231,7 +232,7 @@ static bool parse_one_dependency(const cJSON *item, const char *field, jr_job_id
 		if (t && !dep_type_of(t->valuestring, type))
 			return json_fail(err, 422, "invalid_value",
 					 "dependency type \"%.40s\" is not afterok, afterany, "
-					 "afternotok or after", t->valuestring);
+					 "afternotok, after or aftercorr", t->valuestring);
 	}
 	if (!cJSON_IsString(jid))
 		return wrong_type(err, field, "job ids or {\"job_id\", \"type\"} objects");
@@ -554,6 +555,49 @@ static bool check_hidden_dependencies(struct jr_engine *e, const struct jobspec 
 	return true;
 }
 
+bool jobspec_has_corr(const struct jobspec *js)
+{
+	const uint8_t *types = js->spec.after_types;
+
+	for (size_t i = 0; types && i < js->spec.after_count; i++)
+		if (types[i] == JOBSPEC_DEP_AFTERCORR)
+			return true;
+	return false;
+}
+
+void jobspec_corr(const struct jobspec *js, uint32_t index, struct jr_command_spec *spec,
+		  jr_job_id *after, uint8_t *types,
+		  jr_job_id (*corr)(void *ctx, jr_job_id array, uint32_t index), void *ctx)
+{
+	const uint8_t *from = js->spec.after_types;
+	size_t n = 0;
+
+	for (size_t i = 0; i < js->spec.after_count; i++) {
+		jr_job_id id = js->spec.after[i];
+		uint8_t type = from ? from[i] : JR_DEP_AFTEROK;
+		if (type == JOBSPEC_DEP_AFTERCORR) {
+			id = corr(ctx, id, index);
+			type = JR_DEP_AFTEROK;
+		}
+		if (!id)
+			continue;
+		after[n] = id;
+		types[n++] = type;
+	}
+	spec->after = n ? after : NULL;
+	spec->after_types = n ? types : NULL;
+	spec->after_count = n;
+}
+
+/* aftercorr belongs to an array's tasks. */
+static bool check_corr(const struct jobspec *js, struct jobspec_error *err)
+{
+	if (!js->array && jobspec_has_corr(js))
+		return json_fail(err, 422, "invalid_value",
+				 "aftercorr is for the tasks of an array (\"array\")");
+	return true;
+}
+
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *js, struct jobspec_error *err)
 {
@@ -569,6 +613,8 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	if (who->strict && js->spec.cwd && !check_cwd(js, who, err))
 		return false;
 	if (who->hide_others && !check_hidden_dependencies(e, js, who, err))
+		return false;
+	if (!check_corr(js, err))
 		return false;
 	if ((js->spec.flags & JR_COMMAND_SINGLETON) && (!js->spec.name || !*js->spec.name))
 		return json_fail(err, 422, "invalid_value",
