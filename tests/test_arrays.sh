@@ -193,6 +193,18 @@ if [ "$big" -gt 0 ]; then
 	req GET "/jobs/$B"
 	check "after kill -9: all $big tasks back" [ "$(tasks_field count)" = "$big" ]
 	check "... all queued" [ "$(tasks_field queued)" = "$big" ]
+	req POST /snapshot
+	check "a snapshot of them" wait_until 120 snapshot_over
+	bytes=$(du -cb "$tmp"/state/snapshot-* | tail -1 | cut -f1)
+	echo "test_arrays: snapshot of $big tasks: $bytes bytes"
+	# Each task's fixed record is 112 bytes; its JSON (about 70) is written once.
+	check "... the array's JSON written once, not per task" [ "$bytes" -lt $((big * 130)) ]
+	stop_daemon KILL
+	start_daemon --workers 1 --capacity $((big + 1024)) --paused
+	req GET "/jobs/$B"
+	check "after kill -9 (snapshot): all $big tasks back" [ "$(tasks_field count)" = "$big" ]
+	req GET "/jobs/$B"
+	check "... with their index" [ "$(field array_task_id)" = 0 ]
 	stop_daemon KILL
 fi
 

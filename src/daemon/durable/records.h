@@ -164,6 +164,9 @@ struct rec_snap_begin {
 #define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
 					 * REC_SNAP_HEADER job before it */
 #define REC_SNAP_ARRAY 0x4000u	/* ext: rec_snap_array, after the others */
+#define REC_SNAP_TEXT_SAME 0x8000u	/* an array task whose text (empty here) is
+					 * that of the last REC_SNAP_ARRAY job
+					 * written in full: its array's body */
 
 /* An array task's place (issue 13). */
 struct rec_snap_array {

@@ -389,6 +389,17 @@ static int snap_text(struct recovery *r, const struct rec_snap_view *v, const ch
 	return 0;
 }
 
+/* An array task written in full: its text is what the next ones share. */
+static void snap_array_keep(struct recovery *r, struct submitted_block *block, size_t offset,
+			    size_t len)
+{
+	block->refs++;
+	submitted_block_release(r->snap_array_block);
+	r->snap_array_block = block;
+	r->snap_array_offset = (uint32_t)offset;
+	r->snap_array_len = (uint32_t)len;
+}
+
 static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 {
 	const struct rec_snap_job *s = &v->job;
@@ -401,19 +412,29 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 
 	if (rc < 0)
 		return rc;
+	if ((s->flags & REC_SNAP_TEXT_SAME) && !r->snap_array_block)
+		return -EPROTO;	/* no array task written in full before it */
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
-		       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
-	if (!block)
-		return -ENOMEM;
+	if (s->flags & REC_SNAP_TEXT_SAME) {
+		block = r->snap_array_block;
+		offset = r->snap_array_offset;
+		text_len = r->snap_array_len;
+	} else {
+		block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
+			       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
+		if (!block)
+			return -ENOMEM;
+		if (s->flags & REC_SNAP_ARRAY)
+			snap_array_keep(r, block, offset, text_len);
+	}
 	*j = (struct rjob){
 		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
 		.flags = s->flags, .state = s->state, .reason = s->reason,
 		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
-	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME);	/* the block says so now */
+	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME | REC_SNAP_TEXT_SAME);
 	job_json(j, block, offset, text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
@@ -601,6 +622,7 @@ void recover_free(struct recovery *r)
 	pack_done(&r->pack);
 	pack_done(&r->hpack);
 	free(r->snap_header);
+	submitted_block_release(r->snap_array_block);
 	array_index_free(&r->tasks);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);

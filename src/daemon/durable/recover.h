@@ -82,6 +82,10 @@ struct recovery {
 		struct submitted_block *b;
 		size_t used, cap;
 	} pack, hpack;
+	/* The text of the last array task a snapshot wrote in full (held):
+	 * what REC_SNAP_TEXT_SAME tasks after it share. */
+	struct submitted_block *snap_array_block;
+	uint32_t snap_array_offset, snap_array_len;
 	char *snap_header;		/* the last header a snapshot job wrote */
 	size_t snap_header_len;
 	/* What was read. */

@@ -64,6 +64,7 @@ struct snapshot {
 	uint64_t jobs, aged_out;
 	uint64_t emitted_upto;		/* journal seq when the last job went out */
 	char *last_header;		/* the last batch header written in full */
+	jr_job_id last_array;		/* the array of the last task written in full */
 	/* Shared with the writer, under lock. */
 	pthread_t writer;
 	bool writer_started;
@@ -340,12 +341,22 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		ext.len += (uint32_t)sizeof(se);
 		rec.ext_len = ext.len;
 	}
-	if (side->array_job_id) {	/* its array and index */
+	const char *text = side->json;
+	if (side->array_job_id) {	/* its array and index; its text once */
 		struct rec_snap_array sa = { side->array_job_id, side->array_task_id, 0 };
 		rec.flags |= REC_SNAP_ARRAY;
 		memcpy(ext.bytes + ext.len, &sa, sizeof(sa));
 		ext.len += (uint32_t)sizeof(sa);
 		rec.ext_len = ext.len;
+		/* The tasks of an array share its body: after one written in
+		 * full, the next ones of the array say so. By array id, which
+		 * no other array has, not by block (one freed between slices
+		 * may be reused). */
+		if (side->array_job_id == s->last_array) {
+			rec.flags |= REC_SNAP_TEXT_SAME;
+			text = "";
+		}
+		s->last_array = side->array_job_id;
 	}
 	const char *header = submitted_block_header(side->block);
 	if (header && !note_header(s, header)) {
@@ -355,7 +366,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		rec.flags |= REC_SNAP_HEADER;
 	}
 	s->jobs++;
-	return job_out(s, &rec, &ext, header, side->json);
+	return job_out(s, &rec, &ext, header, text);
 }
 
 static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
