@@ -67,6 +67,23 @@ cores=$(nproc)
 check "%3: as many at once as the cores allow at some point" [ "$most" = $((cores < 3 ? cores : 3)) ]
 check "the throttled array ends" wait_until 20 array_done "$T" succeeded
 
+# --- a throttle on external tasks -------------------------------------------------------
+req POST /workers/register '{"name":"w1"}'
+w1=$(field worker_id)
+req POST /workers/register '{"name":"w2"}'
+w2=$(field worker_id)
+req POST /jobs '{"executor":"external","array":"0-2%1"}'
+E=$(field job_id)
+req POST "/workers/$w1/claim?wait=2"
+check "an external task claimed" [ "$code" = 200 ]
+ex=$(field execution_id)
+lease=$(field lease)
+req POST "/workers/$w2/claim?wait=0"
+check "%1: no second external task while one runs (204)" [ "$code" = 204 ]
+req POST "/executions/$ex/complete" "{\"status\":\"succeeded\",\"result\":0,\"lease\":\"$lease\"}"
+req POST "/workers/$w2/claim?wait=2"
+check "... the next once it ended" [ "$code" = 200 ]
+
 # --- refusals -------------------------------------------------------------------------
 for bad in '"5-1"' '"1-2:0"' '"0-9%0"' '"x"' '"0-4000000"' '"1-5,3"'; do
 	req POST /jobs "{\"command\":[\"true\"],\"array\":$bad}"

@@ -612,6 +612,11 @@ static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
 	return true;
 }
 
+bool jr_sched_may_start(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	return may_start(s, job);
+}
+
 /* One priority's list, in order; false once the pass must stop. */
 static bool pass_list(struct jr_sched *s, struct jr_job_list *w, struct pass *ps)
 {

@@ -182,6 +182,11 @@ void jr_sched_doom(struct jr_sched_job *job, unsigned type);
 int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
 			   uint32_t max);
 
+/* Whether a throttle or singleton lets job start now (what a pass
+ * checks beyond resources): for an owner that starts jobs itself (an
+ * external worker's claim). */
+bool jr_sched_may_start(struct jr_sched *s, const struct jr_sched_job *job);
+
 /* Enter a job: pending (dependencies, start time) or waiting. Its req
  * must have passed jr_res_check_host(). 0 or -ENOMEM. Nothing starts
  * until the next pass. */
