@@ -107,9 +107,21 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 
 /* --- an array ------------------------------------------------------------------------- */
 
-/* An array goes to the engine in chunks of this many tasks: a million
- * specs at once would be 256 MB. */
+/* An array goes to the engine in chunks of at most this many tasks: a
+ * million specs at once would be 256 MB. With aftercorr, a chunk's
+ * rewritten dependencies stay under CORR_IDS_MAX ids (36 MB). */
 #define ARRAY_CHUNK 65536u
+#define CORR_IDS_MAX (4u << 20)
+
+static uint32_t chunk_len(const struct jobspec *js, bool corr)
+{
+	size_t deps = corr ? js->spec.after_count : 0;
+	uint32_t len = ARRAY_CHUNK;
+
+	if (deps && deps * len > CORR_IDS_MAX)
+		len = (uint32_t)(CORR_IDS_MAX / deps);
+	return len < js->array->count ? len : js->array->count;
+}
 
 /* What all tasks share beneath their own env: the array's size and
  * bounds (Slurm's SLURM_ARRAY_TASK_COUNT/MIN/MAX). */
@@ -166,8 +178,8 @@ static bool corr_prepare(struct api *a, const struct jobspec *js, struct array_c
 		submitted_array_tasks(&a->st->jobs, s->id, &cursor, index_task, &c->index);
 	}
 	array_index_sort(&c->index);
-	c->after = malloc((size_t)ARRAY_CHUNK * n * sizeof(*c->after));
-	c->types = malloc((size_t)ARRAY_CHUNK * n);
+	c->after = malloc((size_t)chunk_len(js, true) * n * sizeof(*c->after));
+	c->types = malloc((size_t)chunk_len(js, true) * n);
 	if (!c->after || !c->types)
 		return json_fail(err, 503, "out_of_memory", "no memory for the array's dependencies");
 	return true;
@@ -211,7 +223,7 @@ static int array_submit(struct api *a, const struct jobspec *js, struct array_co
 {
 	struct jr_command_spec *specs;
 	struct array_env env;
-	uint32_t n = js->array->count, done = 0;
+	uint32_t n = js->array->count, done = 0, len = chunk_len(js, corr != NULL);
 	struct jr_stats st;
 	int rc = 0;
 
@@ -219,12 +231,12 @@ static int array_submit(struct api *a, const struct jobspec *js, struct array_co
 	 * them reuses the oldest finished jobs' slots). */
 	if (jr_engine_stats(a->engine, &st) == 0 && n >= st.capacity)
 		return -EAGAIN;
-	specs = malloc((n < ARRAY_CHUNK ? n : ARRAY_CHUNK) * sizeof(*specs));
+	specs = malloc((size_t)len * sizeof(*specs));
 	if (!specs)
 		return -ENOMEM;
 	array_env_init(&env, js->array);
 	while (rc == 0 && done < n) {
-		uint32_t m = n - done < ARRAY_CHUNK ? n - done : ARRAY_CHUNK;
+		uint32_t m = n - done < len ? n - done : len;
 		rc = array_chunk(a, js, specs, &env, corr, done, m, ids);
 		done += rc == 0 ? m : 0;
 	}
