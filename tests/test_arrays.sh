@@ -51,6 +51,19 @@ for id in $ids; do
 done
 check "the tasks are 1 3 10 15 20" [ "$(tr ' ' '\n' <<<"$seen" | sort -n | xargs)" = "1 3 10 15 20" ]
 
+req GET "/jobs?array=$A&limit=2"
+check "?array= lists its tasks, paged" [ "$(grep -o '"array_job_id"' <<<"$body" | wc -l)" = 2 ]
+cursor=$(field next_cursor)
+n=2
+while [ -n "$cursor" ] && [ "$cursor" != null ]; do
+	req GET "/jobs?array=$A&limit=2&cursor=$cursor"
+	n=$((n + $(grep -o "\"array_job_id\":\"$A\"" <<<"$body" | wc -l)))
+	cursor=$(field next_cursor)
+done
+check "... all 5, no other job" [ "$n" = 5 ]
+req GET "/jobs?array=zz"
+check "?array= not an id 422" [ "$code" = 422 ]
+
 # --- throttle -------------------------------------------------------------------------
 req POST /jobs '{"command":["sleep","0.3"],"array":"0-11%3"}'
 T=$(field job_id)

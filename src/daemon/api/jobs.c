@@ -82,6 +82,7 @@ struct list_params {
 	int priority;
 	uint32_t limit;
 	uint64_t cursor;
+	jr_job_id array;	/* ?array=: its tasks only; 0: any job */
 };
 
 static bool list_numbers(const struct query *q, struct list_params *p, struct response *res)
@@ -117,7 +118,20 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 	*p = (struct list_params){ .mask = 0, .priority = -1, .limit = 100, .cursor = 0 };
 	if (v && !status_mask(v, &p->mask))
 		return reply_error(res, 422, "invalid_value", "unknown status in \"%s\"", v);
+	if ((v = query_get(q, "array")) && !view_parse_id(v, &p->array))
+		return reply_error(res, 422, "invalid_value", "array must be a job id");
 	return list_numbers(q, p, res);
+}
+
+/* ?array=A: a task of array A (the tasks of an array share its id). */
+static bool listed(const struct api *a, const struct list_params *p, jr_job_id id)
+{
+	const struct submitted_job *s;
+
+	if (!p->array)
+		return true;
+	s = submitted_of(&a->st->jobs, id);
+	return s && s->array_job_id == p->array;
 }
 
 void api_job_list(struct api *a, struct api_call *c)
@@ -133,7 +147,7 @@ void api_job_list(struct api *a, struct api_call *c)
 	body = cJSON_CreateObject();
 	jobs = cJSON_AddArrayToObject(body, "jobs");
 	while (n < p.limit && jr_job_scan(a->engine, &p.cursor, p.mask, p.priority, &info) == 1) {
-		if (detail(a, c, &info) == VIEW_HIDDEN)
+		if (!listed(a, &p, info.job_id) || detail(a, c, &info) == VIEW_HIDDEN)
 			continue;
 		cJSON_AddItemToArray(jobs, job_json(a, c, &info));
 		n++;
