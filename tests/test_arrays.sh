@@ -203,7 +203,7 @@ req GET "/jobs/$K"
 check "... the table untouched (refused before any slot was taken)" [ "$(tasks_field count)" = 100 ]
 req GET "/jobs/$C"
 check "... finished jobs not evicted for it" [ "$(tasks_field cancelled)" = 50 ]
-stop_daemon
+check "jobringd stops cleanly (exit 0; a sanitizer's finding fails it)" stop_daemon
 
 # --- a million tasks in one request ---------------------------------------------------
 if [ "$big" -gt 0 ]; then

@@ -125,6 +125,6 @@ check "a typed dependent of a pending job still waits" status_is "$k_gate" pendi
 req PUT "/jobs/$gate2/cancel"
 check "... and its type still counts (afternotok: runs)" wait_status "$k_gate" succeeded
 
-stop_daemon
+check "jobringd stops cleanly (exit 0; a sanitizer's finding fails it)" stop_daemon
 echo "test_deps: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -599,6 +599,8 @@ static void test_singleton(void **state)
 	jr_sched_finish(&s, &j[1], JR_SCHED_FAILED, JR_REASON_EXIT, 3);
 	assert_int_equal(jr_sched_pass(&s, 3), 1);
 	assert_int_equal(j[2].state, JR_SCHED_RUNNING);
+	jr_sched_finish(&s, &j[2], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 4);
+	jr_sched_finish(&s, &j[3], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 4);
 	jr_sched_destroy(&s);
 }
 

@@ -101,7 +101,8 @@ static char **array_env_dup(const struct jr_command_spec *spec, bool *failed)
 	snprintf(task, sizeof(task), "JOBRING_ARRAY_TASK_ID=%u", spec->array_task_id);
 	v[0] = job;
 	v[1] = task;
-	memcpy(v + 2, spec->env, n * sizeof(*v));
+	if (n)	/* env may be NULL */
+		memcpy(v + 2, spec->env, n * sizeof(*v));
 	v[n + 2] = NULL;
 	out = strv_dup(v, failed);
 	free(v);
