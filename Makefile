@@ -73,7 +73,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_examp
 TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh \
 	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
-	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/fuzz/regress.sh tools/demo.sh
+	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
@@ -203,6 +203,13 @@ $(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_O
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
+
+# test_arrayspec: a job array's index set (daemon/state/arrayspec.c) alone.
+$(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/arrayspec.o \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/arrayspec.o -o $@ $(LDFLAGS_ALL) \
+		$(TEST_LINK) -lcmocka
 
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \

@@ -8,6 +8,9 @@
  *             (written, never synced) in the same run;
  *   single:   100,000 POST /jobs from 64 connections (jobs/s; p50/p99 of
  *             the acknowledgement), always against none;
+ *   array:    the same 1,000,000 jobs as one job array, one POST /jobs
+ *             with "array": "0-999999" (jobs/s from sending it to its
+ *             201), --sync=always, beside the batch rate (issue 13);
  *   recovery: the batch phase's 1,000,000 jobs, after kill -9: from exec
  *             to the first answer (journal replayed, every job back at its
  *             id) and until the scheduler holds them all; then the same
@@ -98,6 +101,36 @@ static struct figures batch_once(const char *const *opts)
 	return f;
 }
 
+/* --- one array ----------------------------------------------------------------------- */
+
+static double array_once(const char *const *opts)
+{
+	char body[160];
+	struct jr_client *c;
+	char *resp = NULL;
+	double t0;
+	int rc;
+
+	bench_daemon_start(&d, true, opts);
+	snprintf(body, sizeof(body), "{\"command\":[\"/bin/true\"],\"name\":\"array\","
+		 "\"array\":\"0-%llu\"}", (unsigned long long)batch_jobs - 1);
+	if (jr_client_open(&c, d.sock) < 0)
+		bench_die("connect");
+	t0 = jrt_now_s();
+	rc = jr_client_request(c, "POST", "/jobs", body, strlen(body), &resp, NULL);
+	t0 = jrt_now_s() - t0;
+	if (rc != 201) {
+		fprintf(stderr, "bench/durable: array answered %d: %.200s (see %s/daemon.log)\n", rc,
+			rc > 0 && resp ? resp : "", d.dir);
+		exit(1);
+	}
+	free(resp);
+	jr_client_close(c);
+	wait_queued(batch_jobs);
+	jrt_daemon_stop(&d, SIGKILL);
+	return (double)batch_jobs / t0;
+}
+
 /* --- single jobs ---------------------------------------------------------------------- */
 
 static struct figures single_once(const char *const *opts)
@@ -144,7 +177,7 @@ int main(int argc, char **argv)
 {
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	double ba[16], ba50[16], ba99[16], bn[16], sa[16], sa50[16], sa99[16], sn[16], sn99[16];
-	double rj[16], rjq[16], rs[16], rsq[16], re[16];
+	double rj[16], rjq[16], rs[16], rsq[16], re[16], ar[16];
 
 	bench_daemon_init(&d, argv[0], "bench-durable", NULL);
 	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 3);
@@ -172,6 +205,7 @@ int main(int argc, char **argv)
 		rf = recover_once(false);	/* now from the snapshot */
 		rs[r] = rf.answer_s, rsq[r] = rf.queued_s;
 		re[r] = recover_once(true).answer_s;
+		ar[r] = array_once(durable);
 		f = single_once(durable);
 		sa[r] = f.rate, sa50[r] = f.p50_ms, sa99[r] = f.p99_ms;
 		f = single_once(nosync);
@@ -180,12 +214,15 @@ int main(int argc, char **argv)
 	double batch = med(ba), single = med(sa), rec = med(rjq);
 	if (json) {
 		printf("{\"batch\":%.0f,\"batch_nosync\":%.0f,\"single\":%.0f,\"single_p99_ms\":%.3f,"
-		       "\"recovery_s\":%.3f,\"recovery_snapshot_s\":%.3f}\n",
-		       batch, med(bn), single, med(sa99), rec, med(rsq));
+		       "\"recovery_s\":%.3f,\"recovery_snapshot_s\":%.3f,\"array\":%.0f}\n",
+		       batch, med(bn), single, med(sa99), rec, med(rsq), med(ar));
 	} else {
 		printf("  batch, --sync=always     %10.0f jobs/s  p50 %7.2f ms  p99 %7.2f ms per batch"
 		       "   --sync=none %10.0f/s  ratio %.2f\n", batch, med(ba50), med(ba99), med(bn),
 		       batch / med(bn));
+		printf("  array, --sync=always     %10.0f jobs/s  (one POST /jobs of %llu tasks)"
+		       "          batch ratio %.2f\n", med(ar), (unsigned long long)batch_jobs,
+		       med(ar) / batch);
 		printf("  single, --sync=always    %10.0f jobs/s  p50 %7.3f ms  p99 %7.3f ms"
 		       "              --sync=none %10.0f/s (p99 %.3f ms)  ratio %.2f\n", single,
 		       med(sa50), med(sa99), med(sn), med(sn99), single / med(sn));

@@ -125,6 +125,19 @@ enum jr_reason {
 	JR_REASON_CANCELLED = 6,	/* by the user */
 	JR_REASON_SPAWN_FAILED = 7,	/* the program could not be started */
 	JR_REASON_COORDINATOR_LOST = 8,	/* the daemon died while it ran */
+	/* A dependency other than afterok can no longer be met (afternotok
+	 * on a job that succeeded, afterok or afternotok on a job gone
+	 * from the table). afterok on a failed job stays DEPENDENCY_FAILED. */
+	JR_REASON_DEPENDENCY_NEVER_SATISFIED = 9,
+};
+
+/* What a command job waits for from each of its dependencies
+ * (jr_command_spec.after_types), Slurm's --dependency types. */
+enum jr_dep_type {
+	JR_DEP_AFTEROK = 0,	/* it succeeded (the default) */
+	JR_DEP_AFTERANY = 1,	/* it ended, whatever the outcome */
+	JR_DEP_AFTERNOTOK = 2,	/* it failed or was cancelled */
+	JR_DEP_AFTER = 3,	/* it started, or ended without starting */
 };
 
 /* Why a command could not be started (JR_REASON_SPAWN_FAILED): the step
@@ -445,7 +458,20 @@ struct jr_command_spec {
 	 * (or restore) whose shared_env is the same pointer keep one copy of
 	 * it between them. NULL: none. */
 	char *const *shared_env;
-	uint64_t reserved[11];		/* must be zero */
+	/* after_count enum jr_dep_type values, one per after[i]; NULL: all
+	 * JR_DEP_AFTEROK. */
+	const uint8_t *after_types;
+	/* Jobs with the same nonzero throttle_key run at most throttle_max
+	 * at once (a job array's "%N"); the first job of a key that comes
+	 * in sets throttle_max while any job of the key is live. 0: none. */
+	uint64_t throttle_key;
+	uint32_t throttle_max;
+	/* With JR_COMMAND_ARRAY_TASK: its index in its array, and the
+	 * array's id (0: the id of the first job of its batch, which is how
+	 * a new array is submitted; a restore names it). */
+	uint32_t array_task_id;
+	uint64_t array_job_id;
+	uint64_t reserved[7];		/* must be zero */
 };
 
 enum jr_command_flags {
@@ -458,6 +484,14 @@ enum jr_command_flags {
 	/* priority is the job's own, -1 included (without it, -1 is
 	 * JR_PRIORITY_FROM_QUEUE). */
 	JR_COMMAND_PRIORITY_SET = 1u << 1,
+	/* Slurm's singleton: it starts only while no other command job of
+	 * the same name and uid is running (no name counts as the name ""). */
+	JR_COMMAND_SINGLETON = 1u << 2,
+	/* A task of a job array: it runs with JOBRING_ARRAY_JOB_ID (its
+	 * array_job_id, 16 hex digits) and JOBRING_ARRAY_TASK_ID (its
+	 * array_task_id) in its environment, and a throttle_max without a
+	 * throttle_key throttles by the array (the key is array_job_id). */
+	JR_COMMAND_ARRAY_TASK = 1u << 3,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved

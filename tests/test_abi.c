@@ -84,7 +84,8 @@ AT(span_numa, 72); AT(use_umask, 76); AT(umask, 80); AT(max_retries, 84);
 AT(after, 88); AT(after_count, 96); AT(timeout_ms, 104); AT(backoff_base_ms, 112);
 AT(backoff_max_ms, 120); AT(scheduled_at_ns, 128); AT(run_as_user, 136); AT(uid, 140);
 AT(gid, 144); AT(flags, 148); AT(max_output_bytes, 152); AT(shared_env, 160);
-AT(reserved, 168);
+AT(after_types, 168); AT(throttle_key, 176); AT(throttle_max, 184);
+AT(array_task_id, 188); AT(array_job_id, 192); AT(reserved, 200);
 #undef S
 #define S jr_job_restore
 AT(job_id, 0); AT(state, 8); AT(reason, 12); AT(attempt, 16); AT(worker_id, 20);
@@ -187,7 +188,7 @@ static void test_command_spec_reserved_refused(void **state)
 	struct jr_engine *e = command_engine(NULL);
 	struct jr_command_spec specs[3] = {
 		{ .argv = true_argv }, { .argv = true_argv },
-		{ .argv = true_argv, .reserved[10] = 1 },
+		{ .argv = true_argv, .reserved[6] = 1 },
 	};
 	size_t bad = 99;
 	struct jr_stats st;
@@ -198,7 +199,7 @@ static void test_command_spec_reserved_refused(void **state)
 	assert_int_equal(bad, 2);
 	assert_int_equal(jr_engine_stats(e, &st), 0);
 	assert_int_equal(st.submitted, 0);
-	specs[2].reserved[10] = 0;
+	specs[2].reserved[6] = 0;
 	assert_int_equal(jr_command_submit_batch(e, specs, 3, NULL, &bad), 0);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }

@@ -3,7 +3,8 @@
  * environment, progress, exit codes, time limits (SIGTERM, then SIGKILL),
  * cancel of queued and running jobs, retries with backoff, delayed jobs,
  * dependencies, resources and binding, output caps and a refused output
- * directory, close with cancel.
+ * directory, close with cancel, a throttle (an array's %N), array tasks'
+ * environment and throttle.
  */
 #include "testutil.h"
 
@@ -478,6 +479,78 @@ static void test_close_cancel_kills_children(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);	/* nobody survived */
 }
 
+/* Six jobs with one throttle_key and throttle_max 1 (an array's "%1"),
+ * submitted as one batch on a host of two or more cores: their runs never
+ * overlap. */
+static void test_throttle(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	struct jr_engine *e = cmd_engine();
+	char *argv[] = { "sleep", "0.1", NULL };
+	struct jr_command_spec specs[N];
+	struct jr_job_info info[N];
+	jr_job_id ids[N];
+
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct jr_command_spec){ .argv = argv, .priority = JR_PRIORITY_DEFAULT,
+						     .throttle_key = 99, .throttle_max = 1 };
+	assert_int_equal(jr_command_submit_batch(e, specs, N, ids, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(jr_job_wait(e, ids[i], &info[i]), 0);
+		assert_int_equal(info[i].state, JR_JOB_SUCCEEDED);
+	}
+	for (int i = 0; i < N; i++)
+		for (int k = 0; k < N; k++)
+			if (i != k && info[i].exec.start_ns < info[k].exec.start_ns)
+				assert_true(info[i].exec.end_ns <= info[k].exec.start_ns);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+/* An array of 6 tasks (indices 10, 12, ..., 20) with a throttle of 2 and
+ * no key, as one batch: each sees its array's id (the first task's) and
+ * its index in its environment, over an env of its own that tries to
+ * set them too; never more than 2 run at once, and 2 do at some point. */
+static void test_array_tasks(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	struct jr_engine *e = cmd_engine();
+	char *argv[] = { "sh", "-c", "echo $JOBRING_ARRAY_JOB_ID $JOBRING_ARRAY_TASK_ID; sleep 0.2",
+			 NULL };
+	char *env[] = { "JOBRING_ARRAY_TASK_ID=bogus", NULL };
+	struct jr_command_spec specs[N];
+	struct jr_job_info info[N];
+	jr_job_id ids[N];
+	int most = 0;
+
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct jr_command_spec){
+			.argv = argv, .env = env, .priority = JR_PRIORITY_DEFAULT,
+			.flags = JR_COMMAND_ARRAY_TASK, .array_task_id = 10 + 2 * (uint32_t)i,
+			.throttle_max = 2 };
+	assert_int_equal(jr_command_submit_batch(e, specs, N, ids, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		char out[128], want[128];
+		assert_int_equal(jr_job_wait(e, ids[i], &info[i]), 0);
+		assert_int_equal(info[i].state, JR_JOB_SUCCEEDED);
+		read_file(info[i].stdout_path, out, sizeof(out));
+		snprintf(want, sizeof(want), "%016llx %d\n", (unsigned long long)ids[0], 10 + 2 * i);
+		assert_string_equal(out, want);
+	}
+	for (int i = 0; i < N; i++) {
+		int overlapping = 0;
+		for (int k = 0; k < N; k++)
+			overlapping += info[k].exec.start_ns <= info[i].exec.start_ns &&
+				       info[k].exec.end_ns > info[i].exec.start_ns;
+		most = overlapping > most ? overlapping : most;
+	}
+	assert_true(most <= 2);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		assert_int_equal(most, 2);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 int main(void)
 {
 	int failed;
@@ -496,6 +569,8 @@ int main(void)
 		cmocka_unit_test(test_custom_counters_capabilities_umask),
 		cmocka_unit_test(test_output_cap_and_directory),
 		cmocka_unit_test(test_close_cancel_kills_children),
+		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_array_tasks),
 	};
 	failed = cmocka_run_group_tests_name("runner threads", tests, setup, teardown);
 	spawn_flags = JR_ENGINE_SPAWN_INLINE;

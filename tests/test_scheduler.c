@@ -370,9 +370,9 @@ static void test_cancel_waiting_cancels_dependents(void **state)
 	jr_sched_init(&s, &pools, &ops);
 	a.req.cpus = b.req.cpus = c.req.cpus = 1;
 	assert_int_equal(jr_sched_submit(&s, &a, 0), 0);
-	assert_int_equal(jr_sched_depend(&b, &a), 0);
+	assert_int_equal(jr_sched_depend(&b, &a, JR_DEP_AFTEROK), 0);
 	assert_int_equal(jr_sched_submit(&s, &b, 0), 0);
-	assert_int_equal(jr_sched_depend(&c, &b), 0);
+	assert_int_equal(jr_sched_depend(&c, &b, JR_DEP_AFTEROK), 0);
 	assert_int_equal(jr_sched_submit(&s, &c, 0), 0);
 	assert_int_equal(jr_sched_pass(&s, 0), 1);	/* a runs */
 	assert_int_equal(jr_sched_cancel(&s, &a, 1), -EBUSY);
@@ -383,6 +383,316 @@ static void test_cancel_waiting_cancels_dependents(void **state)
 	assert_int_equal(jr_sched_cancel(&s, &c, 2), -EALREADY);
 	jr_sched_finish(&s, &a, JR_SCHED_SUCCEEDED, JR_REASON_NONE, 3);
 	assert_int_equal(jr_sched_pass(&s, 3), 0);
+	jr_sched_destroy(&s);
+}
+
+/* --- dependency types ------------------------------------------------------ */
+
+static void link_typed(struct jr_sim_job *child, struct jr_sim_job *parent, uint8_t type)
+{
+	child->parent_types = realloc(child->parent_types, child->parent_count + 1);
+	child->parent_types[child->parent_count] = type;
+	link_parent(child, parent);
+}
+
+static void jobs_free_typed(struct jr_sim_job *j, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(j[i].parent_types);
+	jobs_free(j, n);
+}
+
+static bool ended(const struct jr_sim_job *j)
+{
+	return j->sj.state == JR_SCHED_SUCCEEDED || j->sj.state == JR_SCHED_FAILED ||
+	       j->sj.state == JR_SCHED_CANCELLED;
+}
+
+/* What each job's final state must be, from its parents' (computed in
+ * arrival order, parents first) and the types of its edges; and when it
+ * may start: after a parent's start ("after"), else after its end. */
+static void assert_typed_outcomes(const struct jr_sim_job *j, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool never = false;
+		assert_true(ended(&j[i]));
+		for (uint32_t p = 0; p < j[i].parent_count; p++) {
+			const struct jr_sim_job *par = j[i].parents[p];
+			unsigned type = j[i].parent_types ? j[i].parent_types[p] : JR_DEP_AFTEROK;
+			enum jr_dep_outcome o = jr_sched_dep_outcome(par->sj.state, type);
+			assert_int_not_equal(o, JR_DEP_WAIT);
+			never |= o == JR_DEP_NEVER;
+			if (j[i].sj.state == JR_SCHED_CANCELLED || o == JR_DEP_NEVER)
+				continue;
+			if (type == JR_DEP_AFTER ? par->sj.state != JR_SCHED_CANCELLED &&
+							   j[i].sj.start_ns < par->sj.start_ns
+						 : j[i].sj.start_ns < par->end_ns)
+				fail_msg("job %zu started before its type-%u parent allowed", i, type);
+		}
+		if (never) {
+			assert_int_equal(j[i].sj.state, JR_SCHED_CANCELLED);
+			assert_true(j[i].sj.reason == JR_REASON_DEPENDENCY_FAILED ||
+				    j[i].sj.reason == JR_REASON_DEPENDENCY_NEVER_SATISFIED);
+		} else {
+			assert_int_equal(j[i].sj.state,
+					 j[i].fails ? JR_SCHED_FAILED : JR_SCHED_SUCCEEDED);
+		}
+	}
+}
+
+/* Every pair of (parent outcome, type) on a small DAG, by hand:
+ *   0 ok, 1 fails, 2 never runs (cancelled: afterok on 1);
+ *   children of each with every type, and a grandchild of a cancelled
+ *   child through afterany (it runs: its parent ended). */
+static void test_dependency_types_by_hand(void **state)
+{
+	(void)state;
+	enum { N = 17 };
+	struct jr_sim_job *j = jobs_new(N);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	/* want[parent][type]: the child's final state */
+	static const enum jr_sched_state want[3][4] = {
+		{ JR_SCHED_SUCCEEDED, JR_SCHED_SUCCEEDED, JR_SCHED_CANCELLED, JR_SCHED_SUCCEEDED },
+		{ JR_SCHED_CANCELLED, JR_SCHED_SUCCEEDED, JR_SCHED_SUCCEEDED, JR_SCHED_SUCCEEDED },
+		{ JR_SCHED_CANCELLED, JR_SCHED_SUCCEEDED, JR_SCHED_SUCCEEDED, JR_SCHED_SUCCEEDED },
+	};
+	static const enum jr_reason why[3][4] = {
+		[0][JR_DEP_AFTERNOTOK] = JR_REASON_DEPENDENCY_NEVER_SATISFIED,
+		[1][JR_DEP_AFTEROK] = JR_REASON_DEPENDENCY_FAILED,
+		[2][JR_DEP_AFTEROK] = JR_REASON_DEPENDENCY_FAILED,
+	};
+
+	jr_pools_init_flat(&pools, 1, 32, 0);
+	for (int i = 0; i < N; i++)
+		job_set(&j[i], 0, 1, 10, 0);
+	j[1].fails = true;
+	link_typed(&j[2], &j[1], JR_DEP_AFTEROK);
+	for (int p = 0; p < 3; p++)
+		for (int t = 0; t < 4; t++)
+			link_typed(&j[3 + 4 * p + t], &j[p], (uint8_t)t);
+	/* 15: afterany on 8 (afternotok on 0: cancelled); 16: after on 2. */
+	link_typed(&j[15], &j[3 + JR_DEP_AFTERNOTOK], JR_DEP_AFTERANY);
+	link_typed(&j[16], &j[2], JR_DEP_AFTER);
+	assert_int_equal(jr_sim_run(&pools, j, N, 0, &st), 0);
+	assert_int_equal(j[2].sj.state, JR_SCHED_CANCELLED);
+	for (int p = 0; p < 3; p++)
+		for (int t = 0; t < 4; t++) {
+			const struct jr_sim_job *c = &j[3 + 4 * p + t];
+			assert_int_equal(c->sj.state, want[p][t]);
+			if (want[p][t] == JR_SCHED_CANCELLED)
+				assert_int_equal(c->sj.reason, why[p][t]);
+		}
+	/* "after" on a running parent starts with it, not after it. */
+	assert_int_equal(j[3 + JR_DEP_AFTER].sj.start_ns, 0);
+	assert_int_equal(j[3 + JR_DEP_AFTERANY].sj.start_ns, 10 * S);
+	assert_int_equal(j[3 + 4 * 1 + JR_DEP_AFTERNOTOK].sj.start_ns, 10 * S);
+	assert_int_equal(j[15].sj.state, JR_SCHED_SUCCEEDED);
+	assert_int_equal(j[16].sj.state, JR_SCHED_SUCCEEDED);
+	assert_typed_outcomes(j, N);
+	jobs_free_typed(j, N);
+}
+
+/* A dependency already settled when the dependent is linked (a restore
+ * finds it final): met, or the dependent is doomed at submit with the
+ * type's reason; nothing waits. */
+static void test_dependency_on_ended_job(void **state)
+{
+	(void)state;
+	static const enum jr_sched_state ends[] = { JR_SCHED_SUCCEEDED, JR_SCHED_FAILED,
+						     JR_SCHED_CANCELLED, JR_SCHED_RUNNING };
+	struct jr_sched_ops ops = { 0 };
+	struct jr_pools pools;
+	struct jr_sched s;
+
+	jr_pools_init_flat(&pools, 1, 4, 0);
+	for (size_t e = 0; e < 4; e++)
+		for (unsigned t = 0; t <= JR_DEP_AFTER; t++) {
+			struct jr_sched_job p = { .state = ends[e] }, d = { .req.cpus = 1 };
+			enum jr_dep_outcome o = jr_sched_dep_outcome(ends[e], t);
+			jr_sched_init(&s, &pools, &ops);
+			assert_int_equal(jr_sched_depend(&d, &p, t), 0);
+			assert_int_equal(d.deps_left + p.dependent_count, 2 * (o == JR_DEP_WAIT));
+			assert_int_equal(jr_sched_submit(&s, &d, 0), 0);
+			if (o == JR_DEP_NEVER)
+				assert_true(d.state == JR_SCHED_CANCELLED &&
+					    d.reason == (t == JR_DEP_AFTEROK ?
+								 JR_REASON_DEPENDENCY_FAILED :
+								 JR_REASON_DEPENDENCY_NEVER_SATISFIED));
+			else if (o == JR_DEP_MET)
+				assert_int_equal(d.state, JR_SCHED_WAITING);
+			free(p.dependents);
+			jr_sched_destroy(&s);
+		}
+	/* The table: afternotok never on success, after met by a start. */
+	assert_int_equal(jr_sched_dep_outcome(JR_SCHED_SUCCEEDED, JR_DEP_AFTERNOTOK), JR_DEP_NEVER);
+	assert_int_equal(jr_sched_dep_outcome(JR_SCHED_RUNNING, JR_DEP_AFTER), JR_DEP_MET);
+	assert_int_equal(jr_sched_dep_outcome(JR_SCHED_RUNNING, JR_DEP_AFTERANY), JR_DEP_WAIT);
+	assert_int_equal(jr_sched_dep_outcome(JR_SCHED_CANCELLED, JR_DEP_AFTERNOTOK), JR_DEP_MET);
+}
+
+/* A random 20,000-job DAG mixing the four types, one job in 13 failing,
+ * on 48 cores: every job ends as its parents' outcomes and its edges'
+ * types say, and starts no earlier than they allow. */
+static void test_mixed_types_20k(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	struct jr_sim_job *j = jobs_new(N);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t x = 99991;
+	size_t by_state[6] = { 0 };
+
+	jr_pools_init_flat(&pools, 1, 48, 0);
+	for (size_t i = 0; i < N; i++) {
+		job_set(&j[i], i / 100, 1, 1 + i % 5, 0);
+		j[i].fails = i % 13 == 5;
+		for (int k = 0; k < 3 && i > 0; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			link_typed(&j[i], &j[i - 1 - (x % (i < 40 ? i : 40))], (uint8_t)(x >> 40) % 4);
+		}
+	}
+	assert_int_equal(jr_sim_run(&pools, j, N, 0, &st), 0);
+	assert_typed_outcomes(j, N);
+	for (size_t i = 0; i < N; i++)
+		by_state[j[i].sj.state]++;
+	print_message("mixed 20,000-job DAG: %zu succeeded, %zu failed, %zu cancelled\n",
+		      by_state[JR_SCHED_SUCCEEDED], by_state[JR_SCHED_FAILED],
+		      by_state[JR_SCHED_CANCELLED]);
+	assert_true(by_state[JR_SCHED_CANCELLED] > 100 && by_state[JR_SCHED_SUCCEEDED] > 1000);
+	jobs_free_typed(j, N);
+}
+
+/* Singleton: jobs 0, 1, 2 share a name (ops.same_name), 3 has its own;
+ * the three never overlap, 3 starts meanwhile, and two of one name never
+ * start in the same pass. */
+static bool same_name(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b)
+{
+	(void)ctx;
+	return a != b && a->id < 3 && b->id < 3;
+}
+
+static void test_singleton(void **state)
+{
+	(void)state;
+	struct jr_sched_job j[4] = { { 0 } };
+	struct jr_sched_ops ops = { .same_name = same_name };
+	struct jr_pools pools;
+	struct jr_sched s;
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	jr_sched_init(&s, &pools, &ops);
+	for (int i = 0; i < 4; i++) {
+		j[i].id = (uint64_t)i;
+		j[i].req.cpus = 1;
+		j[i].singleton = true;
+		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
+	}
+	assert_int_equal(jr_sched_pass(&s, 0), 2);	/* 0 and 3 */
+	assert_int_equal(j[1].state, JR_SCHED_WAITING);
+	assert_int_equal(jr_sched_pass(&s, 1), 0);
+	jr_sched_finish(&s, &j[0], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 2);
+	assert_int_equal(jr_sched_pass(&s, 2), 1);
+	assert_int_equal(j[1].state, JR_SCHED_RUNNING);
+	assert_int_equal(j[2].state, JR_SCHED_WAITING);
+	jr_sched_finish(&s, &j[1], JR_SCHED_FAILED, JR_REASON_EXIT, 3);
+	assert_int_equal(jr_sched_pass(&s, 3), 1);
+	assert_int_equal(j[2].state, JR_SCHED_RUNNING);
+	jr_sched_finish(&s, &j[2], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 4);
+	jr_sched_finish(&s, &j[3], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 4);
+	jr_sched_destroy(&s);
+}
+
+/* --- throttles ------------------------------------------------------------- */
+
+/* After every pass: no group over its max, and none under it while one
+ * of its jobs waits and cores are free. */
+struct throttle_check {
+	const struct jr_sim_job *j;
+	size_t n;
+	uint64_t violations, idle_with_room, max_seen;
+};
+
+static void check_throttle(void *ctx, const struct jr_sched *s, uint64_t now)
+{
+	struct throttle_check *c = ctx;
+	uint64_t running = 0, waiting = 0;
+
+	(void)now;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->j[i].throttle_key)
+			continue;
+		running += c->j[i].sj.state == JR_SCHED_RUNNING;
+		waiting += c->j[i].sj.state == JR_SCHED_WAITING;
+	}
+	c->violations += running > 5;
+	c->idle_with_room += running < 5 && waiting > 0 && s->running.count < 64;
+	c->max_seen = running > c->max_seen ? running : c->max_seen;
+}
+
+/* 3,000 jobs in one throttle group of 5 ahead of 59 unthrottled ones,
+ * on 64 cores: never more than 5 of the group run, never fewer while
+ * some wait, and the others are not held back behind the parked ones. */
+static void test_throttle(void **state)
+{
+	(void)state;
+	enum { T = 3000, N = T + 59 };
+	struct jr_sim_job *j = jobs_new(N);
+	struct throttle_check c = { j, N, 0, 0, 0 };
+	struct jr_sim_hooks hooks = { check_throttle, &c };
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 64, 0);
+	for (size_t i = 0; i < N; i++) {
+		job_set(&j[i], 0, 1, 1 + i % 3, 0);
+		if (i < T) {
+			j[i].throttle_key = 42;
+			j[i].throttle_max = 5;
+		}
+	}
+	assert_int_equal(jr_sim_run_hooked(&pools, j, N, 0, &hooks, &st), 0);
+	assert_int_equal(st.succeeded, N);
+	assert_int_equal(c.violations, 0);
+	assert_int_equal(c.idle_with_room, 0);
+	assert_int_equal(c.max_seen, 5);
+	for (size_t i = T; i < N; i++)
+		assert_int_equal(j[i].sj.start_ns, 0);
+	/* In order: each of the group starts no earlier than the one before. */
+	for (size_t i = 1; i < T; i++)
+		assert_true(j[i].sj.start_ns >= j[i - 1].sj.start_ns);
+	free(j);
+}
+
+/* A parked job can be cancelled; the group's next comes back when one
+ * of it ends. */
+static void test_throttle_cancel_parked(void **state)
+{
+	(void)state;
+	struct jr_sched_ops ops = { 0 };
+	struct jr_pools pools;
+	struct jr_sched s;
+	struct jr_sched_job j[3] = { { 0 } };
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	jr_sched_init(&s, &pools, &ops);
+	for (uint64_t i = 0; i < 3; i++) {
+		j[i].id = i;
+		j[i].req.cpus = 1;
+		assert_int_equal(jr_sched_throttle_join(&s, &j[i], 7, 1), 0);
+		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
+	}
+	assert_int_equal(jr_sched_pass(&s, 0), 1);
+	assert_int_equal(j[1].state, JR_SCHED_WAITING);
+	assert_int_equal(jr_sched_cancel(&s, &j[1], 1), 0);
+	assert_int_equal(jr_sched_pass(&s, 1), 0);
+	jr_sched_finish(&s, &j[0], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 2);
+	assert_int_equal(jr_sched_pass(&s, 2), 1);
+	assert_int_equal(j[2].state, JR_SCHED_RUNNING);
+	jr_sched_finish(&s, &j[2], JR_SCHED_SUCCEEDED, JR_REASON_NONE, 3);
+	assert_int_equal(s.throttles[0].refs, 0);
+	assert_int_equal(s.waiting_count, 0);
 	jr_sched_destroy(&s);
 }
 
@@ -502,6 +812,48 @@ static void test_pegasus_workflows(void **state)
 		check_dag(dags[i]);
 }
 
+/* The same workflows with every edge given a type in turn and one task
+ * in 11 failing, on 64 cores: outcomes and start times as the types say. */
+static void check_dag_mixed(const char *name)
+{
+	struct jr_sim_job *j;
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	size_t n = load_dag(name, &j), edges = 0, cancelled = 0;
+
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		j[i].fails = i % 11 == 3;
+		j[i].parent_types = malloc(j[i].parent_count + 1);
+		for (uint32_t p = 0; p < j[i].parent_count; p++)
+			j[i].parent_types[p] = (uint8_t)(edges++ % 4);
+	}
+	jr_pools_init_flat(&pools, 1, 64, 0);
+	assert_int_equal(jr_sim_run(&pools, j, n, 0, &st), 0);
+	assert_typed_outcomes(j, n);
+	for (size_t i = 0; i < n; i++)
+		cancelled += j[i].sj.state == JR_SCHED_CANCELLED;
+	print_message("%-16s %4zu tasks, %zu typed edges: %zu cancelled\n", name, n, edges,
+		      cancelled);
+	jobs_free_typed(j, 2048);
+}
+
+static void test_pegasus_mixed_types(void **state)
+{
+	(void)state;
+	static const char *dags[] = { "Montage_100", "CyberShake_100", "Epigenomics_100",
+				      "Inspiral_100", "Sipht_30" };
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/dag_summary.tsv", dag_dir());
+	if (access(path, R_OK) != 0) {
+		print_message("SKIPPED: Pegasus DAGs not found in %s\n", dag_dir());
+		skip();
+	}
+	for (size_t i = 0; i < sizeof(dags) / sizeof(dags[0]); i++)
+		check_dag_mixed(dags[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +867,13 @@ int main(void)
 		cmocka_unit_test(test_failure_propagation_10k),
 		cmocka_unit_test(test_cancel_waiting_cancels_dependents),
 		cmocka_unit_test(test_pegasus_workflows),
+		cmocka_unit_test(test_dependency_types_by_hand),
+		cmocka_unit_test(test_dependency_on_ended_job),
+		cmocka_unit_test(test_mixed_types_20k),
+		cmocka_unit_test(test_singleton),
+		cmocka_unit_test(test_pegasus_mixed_types),
+		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_throttle_cancel_parked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@ static size_t spec_bytes(const struct jr_command_spec *s, const struct jr_comman
 
 	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
 	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
+	       (s->after_types ? ALIGN8(s->after_count) : 0) +
 	       (shared_again ? 0 : jr_cmd_strv_bytes(s->shared_env));
 }
 
@@ -79,6 +80,12 @@ char **jr_cmd_strv_copy(char **cursor, char *const *v)
 	return out;
 }
 
+void jr_cmd_spec_array_throttle(struct jr_command_spec *s)
+{
+	if ((s->flags & JR_COMMAND_ARRAY_TASK) && s->throttle_max && !s->throttle_key)
+		s->throttle_key = s->array_job_id;
+}
+
 /* prev and prev_dst: the spec before it and its copy (NULL for the
  * first): the same shared_env is copied once, and its copies share it. */
 static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec *src,
@@ -101,6 +108,12 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	} else {
 		dst->after = NULL;
 	}
+	jr_cmd_spec_array_throttle(dst);
+	if (src->after_count && src->after_types)
+		dst->after_types = memcpy(take(cursor, src->after_count), src->after_types,
+					  src->after_count);
+	else
+		dst->after_types = NULL;
 }
 
 struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n)
@@ -158,8 +171,12 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	memset(req, 0, sizeof(*req));
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
-	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET))
+	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET |
+				      JR_COMMAND_SINGLETON | JR_COMMAND_ARRAY_TASK))
 		return -EINVAL;
+	for (size_t i = 0; spec->after_types && i < spec->after_count; i++)
+		if (spec->after_types[i] > JR_DEP_AFTER)
+			return -EINVAL;
 	if (!q)
 		return -ENOENT;
 	*prio = jr_cmd_priority_of(spec, q);
@@ -364,6 +381,20 @@ static int batch_check(struct jr_coordinator *co, struct cmd_batch *b,
 	return 0;
 }
 
+/* Array tasks without an array id belong to the array of the batch's
+ * first job; a throttle without a key throttles by the array. */
+static void batch_name_arrays(struct cmd_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct jr_command_spec *s = &b->specs[i];
+		if (!(s->flags & JR_COMMAND_ARRAY_TASK))
+			continue;
+		if (!s->array_job_id)
+			s->array_job_id = b->ids[0];
+		jr_cmd_spec_array_throttle(s);
+	}
+}
+
 int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spec *specs,
 			  size_t n, jr_job_id *ids_out, size_t *bad_index)
 {
@@ -388,6 +419,7 @@ int jr_coord_submit_batch(struct jr_coordinator *co, const struct jr_command_spe
 		jr_free(b);
 		return rc;
 	}
+	batch_name_arrays(b);
 	if (ids_out)
 		memcpy(ids_out, b->ids, n * sizeof(*ids_out));
 	jr_counters_add_submitted(co->region, n);

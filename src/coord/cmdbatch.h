@@ -39,6 +39,10 @@ struct cmd_batch {
  * Free with jr_free(). */
 struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n);
 
+/* An array task's throttle without a key is keyed by its array id (once
+ * known: a new array's is its batch's first id). */
+void jr_cmd_spec_array_throttle(struct jr_command_spec *s);
+
 /* Shared with cmdrestore.c. A spec checked against the queues and this
  * host (not its dependencies): 0 or -errno, with its request and
  * priority. */

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -81,6 +83,47 @@ static struct cmd_shared_env *shared_env_get(char *const *v, struct cmd_env_cach
 	return e;
 }
 
+/* An array task's env: JOBRING_ARRAY_JOB_ID and JOBRING_ARRAY_TASK_ID
+ * first (the first of a name wins, so jobring's own do), then its own. */
+static char **array_env_dup(const struct jr_command_spec *spec, bool *failed)
+{
+	size_t n = 0;
+	char job[48], task[40], **v, **out;
+
+	while (spec->env && spec->env[n])
+		n++;
+	v = malloc((n + 3) * sizeof(*v));
+	if (!v) {
+		*failed = true;
+		return NULL;
+	}
+	snprintf(job, sizeof(job), "JOBRING_ARRAY_JOB_ID=%016llx",
+		 (unsigned long long)spec->array_job_id);
+	snprintf(task, sizeof(task), "JOBRING_ARRAY_TASK_ID=%u", spec->array_task_id);
+	v[0] = job;
+	v[1] = task;
+	if (n)	/* env may be NULL */
+		memcpy(v + 2, spec->env, n * sizeof(*v));
+	v[n + 2] = NULL;
+	out = strv_dup(v, failed);
+	free(v);
+	return out;
+}
+
+/* The ids, then their types (jr_cmd_job_dep_type) in the same block. */
+static jr_job_id *after_dup(const struct jr_command_spec *spec)
+{
+	size_t n = spec->after_count;
+	jr_job_id *after = jr_calloc(1, n * sizeof(*after) + n);
+
+	if (!after)
+		return NULL;
+	memcpy(after, spec->after, n * sizeof(*after));
+	if (spec->after_types)
+		memcpy(after + n, spec->after_types, n);
+	return after;
+}
+
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 			       const struct jr_req *req, struct cmd_env_cache *cache)
 {
@@ -90,20 +133,19 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	if (!job)
 		return NULL;
 	job->argv = strv_dup(spec->argv, &argv_failed);
-	job->env = strv_dup(spec->env, &env_failed);
+	job->env = (spec->flags & JR_COMMAND_ARRAY_TASK) ? array_env_dup(spec, &env_failed) :
+							    strv_dup(spec->env, &env_failed);
 	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
 	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
-	if (spec->after_count) {
-		job->after = jr_calloc(spec->after_count, sizeof(*job->after));
-		if (job->after)
-			memcpy(job->after, spec->after, spec->after_count * sizeof(*job->after));
-	}
+	if (spec->after_count)
+		job->after = after_dup(spec);
 	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
+	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) != 0;
 	if (job->external && spec->capabilities && *spec->capabilities &&
 	    !(job->ext_caps = strdup(spec->capabilities))) {
 		jr_cmd_job_free(job);

@@ -48,13 +48,16 @@ static uint32_t job_owner(const struct jr_coordinator *co, const struct cmd_job 
 	return job->run_as_user ? job->uid : co->uid;
 }
 
-static bool claimable(const struct jr_coordinator *co, const struct cmd_job *job,
+/* A throttle or singleton holds an external job back as it does a local
+ * one (its group's running count includes external jobs). The ready list
+ * is walked past such jobs: O(ready jobs) per claim while they wait. */
+static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 		      const char *caps, uint32_t owner, jr_job_id only)
 {
 	/* Its queue's cap counts local and external jobs alike. */
 	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
-	       jr_labels_cover(caps, job->ext_caps);
+	       jr_labels_cover(caps, job->ext_caps) && jr_sched_may_start(&co->sched, &job->sj);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,

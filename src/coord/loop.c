@@ -72,28 +72,60 @@ static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
 
 void jr_coord_sched_init(struct jr_coordinator *co)
 {
-	struct jr_sched_ops ops = { on_start, on_ended, jr_ext_on_eligible, co };
+	struct jr_sched_ops ops = { on_start, on_ended, jr_ext_on_eligible,
+				    jr_coord_same_name, co };
 
 	jr_sched_init(&co->sched, &co->pools, &ops);
 }
 
 /* --- the inbox ------------------------------------------------------------ */
 
-/* Link a new job to the jobs it must wait for. A dependency that already
- * ended needs no link: success is nothing to wait for, anything else
- * dooms the job. */
+/* What a dependency gone from the table (it ended and aged out) means
+ * for its type: the outcome is unknown, so only afterany and after can
+ * be met. */
+static enum jr_sched_state state_of_gone(unsigned type)
+{
+	return type == JR_DEP_AFTERANY || type == JR_DEP_AFTER ? JR_SCHED_CANCELLED :
+								 JR_SCHED_PENDING;
+}
+
+static enum jr_sched_state sched_state_of(enum jr_job_state st)
+{
+	switch (st) {
+	case JR_JOB_SUCCEEDED: return JR_SCHED_SUCCEEDED;
+	case JR_JOB_FAILED: return JR_SCHED_FAILED;
+	case JR_JOB_CANCELLED: return JR_SCHED_CANCELLED;
+	case JR_JOB_RUNNING: return JR_SCHED_RUNNING;
+	default: return JR_SCHED_PENDING;
+	}
+}
+
+/* A dependency with no live coordinator record: it ended already (or is
+ * gone), and its final state settles the edge now. One still pending
+ * without a record (never, but the table is shared) is treated as gone. */
+static void settle_ended(struct jr_coordinator *co, struct cmd_job *job, uint32_t i)
+{
+	unsigned type = jr_cmd_job_dep_type(job, i);
+	struct jr_job_info info;
+	enum jr_sched_state st = state_of_gone(type);
+
+	if (jr_jobtab_snapshot(co->region, job->after[i], &info) == 0)
+		st = sched_state_of(info.state);
+	if (jr_sched_dep_outcome(st, type) != JR_DEP_MET)
+		jr_sched_doom(&job->sj, type);
+}
+
+/* Link a new job to the jobs it must wait for, each by its type. A
+ * dependency that already ended needs no link: its outcome meets the
+ * edge or dooms the job. */
 static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
 {
 	for (uint32_t i = 0; i < job->after_count; i++) {
 		struct cmd_job *p = jr_coord_job_of(co, job->after[i]);
-		struct jr_job_info info;
-		if (p) {
-			if (jr_sched_depend(&job->sj, &p->sj) < 0)
-				return -ENOMEM;
-		} else if (jr_jobtab_snapshot(co->region, job->after[i], &info) < 0 ||
-			   info.state != JR_JOB_SUCCEEDED) {
-			job->sj.dependency_failed = true;
-		}
+		if (!p)
+			settle_ended(co, job, i);
+		else if (jr_sched_depend(&job->sj, &p->sj, jr_cmd_job_dep_type(job, i)) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -102,7 +134,7 @@ static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint
 {
 	co->outstanding++;
 	if (link_dependencies(co, job) < 0)
-		job->sj.dependency_failed = true;
+		job->sj.doomed = JR_REASON_DEPENDENCY_FAILED;
 	jr_sched_submit(&co->sched, &job->sj, now);
 	if (job->sj.state == JR_SCHED_PENDING)
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
@@ -189,7 +221,13 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 	struct cmd_env_cache shared = { 0 };
 
 	for (size_t i = 0; i < b->n; i++) {
-		struct cmd_job *job = jr_cmd_job_new(&b->specs[i], &b->reqs[i], &shared);
+		const struct jr_command_spec *spec = &b->specs[i];
+		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &shared);
+		if (job && jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,
+						  spec->throttle_max) < 0) {
+			jr_cmd_job_free(job);
+			job = NULL;
+		}
 		if (!job) {
 			end_unbuilt(co, b, i);
 			continue;

@@ -82,6 +82,44 @@ struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id)
 		&jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg))->coord);
 }
 
+uint32_t jr_coord_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ? h : 1;
+}
+
+static uint32_t runs_as(struct jr_coordinator *co, const struct cmd_job *job)
+{
+	return jr_load_relaxed(&jr_cmd_record(co->region, job->record_ref)->uid);
+}
+
+/* Its name's hash, worked out once from its record (the name is not kept
+ * beside the job); a job without a name hashes as "". */
+static uint32_t name_hash_of(struct jr_coordinator *co, struct cmd_job *job)
+{
+	struct jr_job_info info;
+
+	if (!job->name_hash && jr_jobtab_snapshot(co->region, job->id, &info) == 0)
+		job->name_hash = jr_coord_name_hash(info.name);
+	return job->name_hash;
+}
+
+bool jr_coord_same_name(void *ctx, const struct jr_sched_job *sa, const struct jr_sched_job *sb)
+{
+	struct jr_coordinator *co = ctx;
+	struct cmd_job *a = CMD_JOB(sa), *b = CMD_JOB(sb);
+	struct jr_job_info x, y;
+
+	if (a == b || runs_as(co, a) != runs_as(co, b) ||
+	    name_hash_of(co, a) != name_hash_of(co, b))
+		return false;
+	return jr_jobtab_snapshot(co->region, a->id, &x) == 0 &&
+	       jr_jobtab_snapshot(co->region, b->id, &y) == 0 && strcmp(x.name, y.name) == 0;
+}
+
 void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)
 {
 	/* Once closed, a restore never runs again: no lock on the hot path. */

@@ -71,7 +71,8 @@ struct cmd_job {
 	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
 						 * of a batch; NULL: none */
 	char *cwd;
-	jr_job_id *after;
+	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
+				 * bytes (jr_cmd_job_dep_type) */
 	uint32_t after_count;
 	uint32_t attempts;
 	uint32_t max_retries;
@@ -79,8 +80,9 @@ struct cmd_job {
 	uint64_t backoff_base_ns, backoff_max_ns;
 	uint64_t timeout_ns;
 	bool use_umask;
-	uint16_t umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
+	uint16_t umask;
+	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
@@ -262,6 +264,19 @@ struct jr_coordinator {
 #define JR_RUNNERS_MAX 1024u
 
 #define CMD_JOB(sjp) ((struct cmd_job *)(void *)(sjp))
+
+/* What the job waits for from its i-th dependency (enum jr_dep_type). */
+static inline unsigned jr_cmd_job_dep_type(const struct cmd_job *job, uint32_t i)
+{
+	return ((const uint8_t *)(job->after + job->after_count))[i];
+}
+
+/* A 32-bit hash of a job name, never 0. */
+uint32_t jr_coord_name_hash(const char *name);
+/* The scheduler's ops.same_name: the same name and user (the user it
+ * runs as). Hashes first (each job's worked out once); a snapshot of
+ * both when they match. Under state_lock. */
+bool jr_coord_same_name(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b);
 
 /* Wake the coordinator thread (its eventfd). Any thread. */
 void jr_coord_poke(struct jr_coordinator *co);

@@ -40,7 +40,7 @@ PIN_RESERVED(jr_job_event, 128);
 PIN_SIZE(jr_engine_opts, 256);
 PIN_RESERVED(jr_engine_opts, 144);
 PIN_SIZE(jr_command_spec, 256);
-PIN_RESERVED(jr_command_spec, 168);
+PIN_RESERVED(jr_command_spec, 200);
 PIN_SIZE(jr_job_restore, 256);
 PIN_RESERVED(jr_job_restore, 144);
 PIN_SIZE(jr_queue_info, 128);

@@ -11,8 +11,9 @@
 #include "base/common.h"
 #include "sched/scheduler.h"
 
-/* ON_PASSED: waiting, taken off its heap by the running pass (s->passed). */
-enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PASSED };
+/* ON_PASSED: waiting, taken off its heap by the running pass (s->passed).
+ * ON_PARKED: waiting, held back by its full throttle (its parked heap). */
+enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PASSED, ON_PARKED };
 
 /* --- lists ---------------------------------------------------------------- */
 
@@ -204,7 +205,13 @@ static void running_remove(struct jr_sched *s, struct jr_sched_job *job)
 	job->list = ON_NONE;
 }
 
-/* Delayed jobs: a binary min-heap on not_before_ns. */
+/* Binary min-heaps: delayed jobs on not_before_ns, jobs parked by a full
+ * throttle on seq (the oldest comes back first). */
+static uint64_t heap_key(const struct jr_job_list *h, uint32_t i, bool by_seq)
+{
+	return by_seq ? h->items[i]->seq : h->items[i]->not_before_ns;
+}
+
 static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
 {
 	struct jr_sched_job *t = h->items[a];
@@ -213,28 +220,41 @@ static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
 	list_set(h, b, t);
 }
 
-static void heap_up(struct jr_job_list *h, uint32_t i)
+static void heap_up_by(struct jr_job_list *h, uint32_t i, bool by_seq)
 {
-	while (i > 0 && h->items[(i - 1) / 2]->not_before_ns > h->items[i]->not_before_ns) {
+	while (i > 0 && heap_key(h, (i - 1) / 2, by_seq) > heap_key(h, i, by_seq)) {
 		heap_swap(h, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 }
 
-static void heap_down(struct jr_job_list *h, uint32_t i)
+static void heap_down_by(struct jr_job_list *h, uint32_t i, bool by_seq)
 {
 	for (;;) {
 		uint32_t c = 2 * i + 1;
 		if (c >= h->count)
 			return;
-		if (c + 1 < h->count &&
-		    h->items[c + 1]->not_before_ns < h->items[c]->not_before_ns)
+		if (c + 1 < h->count && heap_key(h, c + 1, by_seq) < heap_key(h, c, by_seq))
 			c++;
-		if (h->items[i]->not_before_ns <= h->items[c]->not_before_ns)
+		if (heap_key(h, i, by_seq) <= heap_key(h, c, by_seq))
 			return;
 		heap_swap(h, i, c);
 		i = c;
 	}
+}
+
+
+static void heap_remove_by(struct jr_job_list *h, struct jr_sched_job *job, bool by_seq)
+{
+	uint32_t i = job->index;
+
+	h->count--;
+	if (i != h->count) {
+		list_set(h, i, h->items[h->count]);
+		heap_down_by(h, i, by_seq);
+		heap_up_by(h, h->items[i]->index, by_seq);
+	}
+	job->list = ON_NONE;
 }
 
 static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
@@ -244,23 +264,14 @@ static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
 	if (list_reserve(h, h->count + 1) < 0)
 		return -ENOMEM;
 	list_set(h, h->count++, job);
-	heap_up(h, job->index);
+	heap_up_by(h, job->index, false);
 	job->list = ON_DELAYED;
 	return 0;
 }
 
 static void delayed_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
-	struct jr_job_list *h = &s->delayed;
-	uint32_t i = job->index;
-
-	h->count--;
-	if (i != h->count) {
-		list_set(h, i, h->items[h->count]);
-		heap_down(h, i);
-		heap_up(h, h->items[i]->index);
-	}
-	job->list = ON_NONE;
+	heap_remove_by(&s->delayed, job, false);
 }
 
 /* --- life cycle ----------------------------------------------------------- */
@@ -283,6 +294,9 @@ void jr_sched_destroy(struct jr_sched *s)
 	jr_free(s->passed.items);
 	jr_free(s->running.items);
 	jr_free(s->delayed.items);
+	for (uint32_t i = 0; i < s->throttle_count; i++)
+		jr_free(s->throttles[i].parked.items);
+	jr_free(s->throttles);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -308,20 +322,150 @@ bool jr_sched_queue_full(const struct jr_sched *s, uint32_t queue)
 	       s->queue_running[queue] >= s->queue_cap[queue];
 }
 
-int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p)
+enum jr_dep_outcome jr_sched_dep_outcome(enum jr_sched_state st, unsigned type)
 {
-	if (p->state == JR_SCHED_SUCCEEDED)
+	bool ended = st == JR_SCHED_SUCCEEDED || st == JR_SCHED_FAILED ||
+		     st == JR_SCHED_CANCELLED;
+
+	switch (type) {
+	case JR_DEP_AFTERANY:
+		return ended ? JR_DEP_MET : JR_DEP_WAIT;
+	case JR_DEP_AFTERNOTOK:
+		if (!ended)
+			return JR_DEP_WAIT;
+		return st == JR_SCHED_SUCCEEDED ? JR_DEP_NEVER : JR_DEP_MET;
+	case JR_DEP_AFTER:
+		return ended || st == JR_SCHED_RUNNING ? JR_DEP_MET : JR_DEP_WAIT;
+	default:	/* JR_DEP_AFTEROK */
+		if (!ended)
+			return JR_DEP_WAIT;
+		return st == JR_SCHED_SUCCEEDED ? JR_DEP_MET : JR_DEP_NEVER;
+	}
+}
+
+static enum jr_reason never_reason(unsigned type)
+{
+	return type == JR_DEP_AFTEROK ? JR_REASON_DEPENDENCY_FAILED :
+					JR_REASON_DEPENDENCY_NEVER_SATISFIED;
+}
+
+void jr_sched_doom(struct jr_sched_job *job, unsigned type)
+{
+	if (!job->doomed)
+		job->doomed = (uint8_t)never_reason(type);
+}
+
+int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned type)
+{
+	enum jr_dep_outcome o = jr_sched_dep_outcome(p->state, type);
+
+	if (o == JR_DEP_MET)
 		return 0;
-	if (p->state == JR_SCHED_FAILED || p->state == JR_SCHED_CANCELLED) {
-		job->dependency_failed = true;
+	if (o == JR_DEP_NEVER) {
+		jr_sched_doom(job, type);
 		return 0;
 	}
 	if (jr_array_grow(&p->dependents, &p->dependent_cap, p->dependent_count,
 			  p->dependent_count + 1, sizeof(*p->dependents), 4) < 0)
 		return -ENOMEM;
-	p->dependents[p->dependent_count++] = job;
+	p->dependents[p->dependent_count++] = (struct jr_sched_dep){ job, type };
 	job->deps_left++;
 	return 0;
+}
+
+/* --- throttles -------------------------------------------------------------- */
+
+static int throttle_find(struct jr_sched *s, uint64_t key)
+{
+	uint32_t free_at = s->throttle_count;
+
+	if (s->throttle_last < s->throttle_count && s->throttles[s->throttle_last].refs &&
+	    s->throttles[s->throttle_last].key == key)
+		return (int)s->throttle_last;
+	for (uint32_t i = 0; i < s->throttle_count; i++) {
+		if (s->throttles[i].refs && s->throttles[i].key == key)
+			return (int)i;
+		if (!s->throttles[i].refs && free_at == s->throttle_count)
+			free_at = i;
+	}
+	return -(int)free_at - 1;
+}
+
+int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
+			   uint32_t max)
+{
+	int at;
+
+	if (!key)
+		return 0;
+	at = throttle_find(s, key);
+	if (at < 0) {
+		at = -at - 1;
+		if ((uint32_t)at == s->throttle_count) {
+			if (jr_array_grow(&s->throttles, &s->throttle_cap, s->throttle_count,
+					  s->throttle_count + 1, sizeof(*s->throttles), 4) < 0)
+				return -ENOMEM;
+			s->throttle_count++;
+		}
+		s->throttles[at] = (struct jr_sched_throttle){ key, max ? max : 1, 0, 0 };
+	}
+	s->throttles[at].refs++;
+	s->throttle_last = (uint32_t)at;
+	job->throttle = (uint32_t)at + 1;
+	return 0;
+}
+
+static struct jr_sched_throttle *throttle_of(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	return job->throttle ? &s->throttles[job->throttle - 1] : NULL;
+}
+
+/* A job final: it leaves its group; the last one frees the group's
+ * parked heap (empty by then). */
+static void throttle_leave(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_sched_throttle *t = throttle_of(s, job);
+
+	if (!t)
+		return;
+	JR_ASSERT(t->refs > 0);
+	if (--t->refs == 0) {
+		JR_ASSERT(t->parked.count == 0);
+		jr_free(t->parked.items);
+		t->parked = (struct jr_job_list){ 0 };
+	}
+	job->throttle = 0;
+}
+
+/* A waiting job its full throttle holds back leaves the waiting lists
+ * for the group's parked heap (the pass took it off its list), so a
+ * million throttled tasks cost a pass nothing. Still state WAITING. */
+static int throttle_park(struct jr_sched *s, struct jr_sched_job *job)
+{
+	struct jr_job_list *h = &throttle_of(s, job)->parked;
+
+	if (list_reserve(h, h->count + 1) < 0)
+		return -ENOMEM;
+	list_set(h, h->count++, job);
+	heap_up_by(h, job->index, true);
+	job->list = ON_PARKED;
+	return 0;
+}
+
+static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job);
+
+/* One of the group stopped running: its oldest parked job waits again. */
+static void throttle_unpark(struct jr_sched *s, struct jr_sched_throttle *t)
+{
+	struct jr_sched_job *job;
+
+	if (!t->parked.count || t->running >= t->max)
+		return;
+	job = t->parked.items[0];
+	heap_remove_by(&t->parked, job, true);
+	s->waiting_count--;	/* waiting_insert counts it again */
+	s->waiting_by_level[jr_priority_level(job->priority)]--;
+	waiting_insert(s, job);
 }
 
 /* Its dependencies and start time allow it: wait for resources, or go
@@ -350,11 +494,10 @@ static void drop_dependents(struct jr_sched_job *job)
 	job->dependent_count = job->dependent_cap = 0;
 }
 
-static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			      uint64_t now);
+static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* A job that never ran ends cancelled (off whatever list it is on), its
- * owner is told, and so do all its transitive dependents. */
+ * owner is told, and its dependents learn it ended. */
 static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		      enum jr_reason reason, uint64_t now)
 {
@@ -364,36 +507,67 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		delayed_remove(s, job);
 	else if (job->list == ON_PASSED)
 		passed_remove(s, job);
+	else if (job->list == ON_PARKED) {
+		heap_remove_by(&throttle_of(s, job)->parked, job, true);
+		s->waiting_count--;
+		s->waiting_by_level[jr_priority_level(job->priority)]--;
+	}
 	job->state = JR_SCHED_CANCELLED;
 	job->reason = reason;
+	throttle_leave(s, job);
 	if (s->ops.ended)
 		s->ops.ended(s->ops.ctx, job, now);
-	cancel_dependents(s, job, now);
+	resolve_dependents(s, job, now);
 }
 
-/* Cancel every transitive dependent of job, which ended for good. Each
- * dependent is pending (it cannot have started), so it is on no list but
- * perhaps the delayed heap. */
-static void cancel_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			      uint64_t now)
+/* A dependent's last dependency is met. Released by a start, which may
+ * happen inside a pass, it goes through the delayed heap: the next pass
+ * makes it waiting, and the pass under way walks no list it changed. */
+static void release(struct jr_sched *s, struct jr_sched_job *d, bool in_pass, uint64_t now)
 {
-	for (uint32_t i = 0; i < job->dependent_count; i++) {
-		struct jr_sched_job *d = job->dependents[i];
-		if (d->state == JR_SCHED_PENDING)
-			end_unrun(s, d, JR_REASON_DEPENDENCY_FAILED, now);
+	if (!in_pass) {
+		make_eligible(s, d, now);
+		return;
 	}
-	drop_dependents(job);
+	if (d->not_before_ns < now)
+		d->not_before_ns = now;
+	delayed_push(s, d);
 }
 
-static void release_dependents(struct jr_sched *s, struct jr_sched_job *job,
-			       uint64_t now)
+/* One edge, by job's state now; false: keep waiting on it. */
+static bool resolve_edge(struct jr_sched *s, struct jr_sched_job *job,
+			 const struct jr_sched_dep *e, uint64_t now)
 {
+	struct jr_sched_job *d = e->job;
+	enum jr_dep_outcome o = jr_sched_dep_outcome(job->state, e->type);
+
+	if (o == JR_DEP_WAIT)
+		return false;
+	if (d->state != JR_SCHED_PENDING)
+		return true;	/* cancelled by another dependency already */
+	if (o == JR_DEP_NEVER)
+		end_unrun(s, d, never_reason(e->type), now);
+	else if (--d->deps_left == 0)
+		release(s, d, job->state == JR_SCHED_RUNNING, now);
+	return true;
+}
+
+/* job started or ended: every edge its state settles is dropped (the
+ * dependent released or cancelled), the others kept. Each dependent is
+ * pending (it cannot have started), so it is on no list but perhaps the
+ * delayed heap. */
+static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	uint32_t kept = 0;
+
 	for (uint32_t i = 0; i < job->dependent_count; i++) {
-		struct jr_sched_job *d = job->dependents[i];
-		if (d->state == JR_SCHED_PENDING && --d->deps_left == 0)
-			make_eligible(s, d, now);
+		struct jr_sched_dep e = job->dependents[i];
+		if (!resolve_edge(s, job, &e, now))
+			job->dependents[kept++] = e;
 	}
-	drop_dependents(job);
+	job->dependent_count = kept;
+	if (!kept)
+		drop_dependents(job);
 }
 
 int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
@@ -403,8 +577,8 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 				 (uint32_t)(now / s->policy.age_interval_ns) : 0;
 	job->state = JR_SCHED_PENDING;
 	job->list = ON_NONE;
-	if (job->dependency_failed) {
-		end_unrun(s, job, JR_REASON_DEPENDENCY_FAILED, now);
+	if (job->doomed) {
+		end_unrun(s, job, (enum jr_reason)job->doomed, now);
 		return 0;
 	}
 	return job->deps_left ? 0 : make_eligible(s, job, now);
@@ -446,6 +620,10 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
 	s->queue_running[job->queue]++;
 	running_add(s, job);
+	if (job->throttle)
+		throttle_of(s, job)->running++;
+	if (job->dependent_count)	/* "after" dependents */
+		resolve_dependents(s, job, now);
 }
 
 /* The owner starts it itself: no ops.start. */
@@ -586,14 +764,53 @@ static void fair_share_penalties(struct jr_sched *s, uint64_t now)
 
 /* --- the pass: the groups' heads merged --------------------------------------- */
 
+static bool throttle_full(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	const struct jr_sched_throttle *t = throttle_of(s, job);
+
+	return t && t->running >= t->max;
+}
+
+/* What holds a job back wherever it would run: its full throttle (a job
+ * array's %N), or, for a singleton, a running job of its name and user. */
+static bool held_back(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	if (throttle_full(s, job))
+		return true;
+	if (job->singleton && s->ops.same_name)
+		for (uint32_t i = 0; i < s->running.count; i++)
+			if (s->ops.same_name(s->ops.ctx, s->running.items[i], job))
+				return true;
+	return false;
+}
+
+bool jr_sched_may_start(struct jr_sched *s, const struct jr_sched_job *job)
+{
+	return !held_back(s, job);
+}
+
 /* May this job start now, beside the resources it needs? The per-job
  * admission checks of a pass, all here: the engine's cap on local jobs,
- * and its queue's cap. */
+ * its queue's cap, its throttle and singleton. */
 static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
 {
 	if (s->max_running && s->running_local >= s->max_running)
 		return false;
-	return !jr_sched_queue_full(s, job->queue);
+	return !jr_sched_queue_full(s, job->queue) && !held_back(s, job);
+}
+
+/* A job the pass took off its heap whose throttle is full is parked
+ * instead (still waiting, still counted), so a million throttled tasks
+ * cost a pass nothing. 0, or -ENOMEM (it then goes back as passed). */
+static int park_from_pass(struct jr_sched *s, struct jr_sched_job *job)
+{
+	int rc = throttle_park(s, job);
+
+	if (rc == 0) {
+		s->waiting_count++;
+		s->waiting_by_level[jr_priority_level(job->priority)]++;
+	}
+	return rc;
 }
 
 /* The group whose head goes next: highest key less its user's fair-share
@@ -698,6 +915,8 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 		if (list_reserve(&s->passed, s->passed.count + 1) < 0)
 			break;
 		job = group_pop(s, g);
+		if (throttle_full(s, job) && park_from_pass(s, job) == 0)
+			continue;
 		if (pass_try(s, job, &ps)) {
 			start_job(s, job, now);
 			ps.started++;
@@ -715,6 +934,10 @@ static void not_running(struct jr_sched *s, struct jr_sched_job *job)
 	JR_ASSERT(s->queue_running[job->queue] > 0);
 	running_remove(s, job);
 	s->queue_running[job->queue]--;
+	if (job->throttle) {
+		throttle_of(s, job)->running--;
+		throttle_unpark(s, throttle_of(s, job));
+	}
 	if (job->local) {
 		JR_ASSERT(s->running_local > 0);
 		s->running_local--;
@@ -753,10 +976,8 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
-	if (state == JR_SCHED_SUCCEEDED)
-		release_dependents(s, job, now);
-	else
-		cancel_dependents(s, job, now);
+	throttle_leave(s, job);
+	resolve_dependents(s, job, now);
 }
 
 void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,

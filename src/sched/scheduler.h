@@ -19,10 +19,28 @@
  * time limit never count as ending, so they backfill only into extra
  * resources: the conservative rule for unknown run times.
  *
- * Dependencies. A job waits until every job it depends on succeeded.
- * Finishing a job touches only its own dependents (no scan). When a job
- * fails or is cancelled for good, all its transitive dependents are
- * cancelled with reason dependency_failed.
+ * Dependencies. A job waits until every one of its dependencies is met,
+ * each by its type (enum jr_dep_type): afterok (succeeded), afterany
+ * (ended), afternotok (failed or cancelled), after (started, or ended
+ * without starting). Starting or ending a job touches only its own
+ * dependents (no scan). A dependency that can no longer be met cancels
+ * the dependent (dependency_failed for afterok, else
+ * dependency_never_satisfied), and that ending resolves its own
+ * dependents in turn. A job released by a start is made eligible through
+ * the delayed heap (not_before now), so a pass never inserts into the
+ * waiting lists it walks.
+ *
+ * Throttles. A job in a throttle group (a job array's "%N") starts only
+ * while fewer than the group's max run. A pass that meets one while its
+ * group is full parks it in the group's heap (off the waiting lists, still
+ * waiting); each end of a running job of the group brings the oldest back,
+ * so a million throttled tasks cost a pass nothing. Singleton jobs held
+ * back count towards the pass's JR_BACKFILL_DEPTH.
+ *
+ * Singleton. A job marked singleton starts only while no running job
+ * (started in this pass too) has its name and user (ops.same_name): it
+ * stays waiting, neither head nor backfilled, in its place. O(running)
+ * for each singleton job a pass looks at.
  *
  * Not thread-safe: one coordinator thread owns a struct jr_sched.
  */
@@ -62,20 +80,31 @@ struct jr_sched_job {
 	void *user;
 
 	/* Owned by the scheduler. */
-	enum jr_sched_state state;
-	enum jr_sched_reason reason;
+	uint8_t state;		/* enum jr_sched_state (a byte: struct cmd_job
+				 * embeds this and fits 448 bytes) */
+	uint8_t reason;		/* enum jr_sched_reason */
+	bool singleton;		/* starts only while no running job has its
+				 * name and user (ops.same_name) */
 	uint32_t deps_left;
 	uint32_t dependent_count, dependent_cap;
 	uint32_t age_epoch;	/* aging intervals at submit (set by submit) */
-	struct jr_sched_job **dependents;
+	uint32_t throttle;	/* its throttle group + 1 (jr_sched_throttle_join); 0: none */
+	struct jr_sched_dep *dependents;
 	struct jr_alloc *alloc;	/* while it holds resources, else NULL */
 	uint64_t start_ns;
 	uint64_t expected_end_ns;	/* start + limit, or JR_TIME_NEVER */
 	uint32_t index;		/* position in the list it is on */
 	uint8_t list;		/* which list: enum in sched.c */
-	bool dependency_failed;	/* a dependency had failed before submit */
+	uint8_t doomed;		/* a dependency could never be met before
+				 * submit: the reason it ends with; 0: none */
 	bool local;		/* running on this host (counts for max_running) */
 	uint8_t queue;		/* its queue id, < JR_QUEUE_MAX (queue caps) */
+};
+
+/* An edge to a job waiting on this one, and what it waits for. */
+struct jr_sched_dep {
+	struct jr_sched_job *job;
+	uint32_t type;		/* enum jr_dep_type */
 };
 
 struct jr_job_list {
@@ -133,7 +162,19 @@ struct jr_sched_ops {
 	 * external worker: it is on no list of the scheduler until
 	 * jr_sched_start_external() or jr_sched_cancel()). */
 	bool (*eligible)(void *ctx, struct jr_sched_job *job, uint64_t now);
+	/* Optional: whether two jobs have the same name and user (singleton
+	 * jobs: one of a name and user runs at once). */
+	bool (*same_name)(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b);
 	void *ctx;
+};
+
+/* Jobs that run at most max at once (a job array's %N), by key. */
+struct jr_sched_throttle {
+	uint64_t key;
+	uint32_t max, running;
+	uint32_t refs;		/* jobs in it not yet final; 0: a free entry */
+	struct jr_job_list parked;	/* waiting jobs held back while it is full:
+					 * a min-heap on seq */
 };
 
 struct jr_sched {
@@ -164,6 +205,11 @@ struct jr_sched {
 	uint64_t shadow_ns;
 	uint64_t backfilled;
 	struct jr_pools scratch;	/* look-ahead copy of the pools */
+	/* Throttle groups, looked up by key at join (few live at once: one
+	 * per throttled array); a job holds its entry until it is final. */
+	struct jr_sched_throttle *throttles;
+	uint32_t throttle_count, throttle_cap;
+	uint32_t throttle_last;	/* the last joined: a batch's jobs share it */
 };
 
 void jr_sched_init(struct jr_sched *s, struct jr_pools *pools,
@@ -186,10 +232,32 @@ bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
 /* The queue runs as many jobs as its cap allows: none of it may start. */
 bool jr_sched_queue_full(const struct jr_sched *s, uint32_t queue);
 
-/* Make job p a dependency of job: job waits for p to succeed. Call before
- * jr_sched_submit(job). If p already failed or was cancelled, job will be
- * cancelled (dependency_failed) when submitted. 0 or -ENOMEM. */
-int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p);
+/* Make job p a dependency of job of the given type (enum jr_dep_type).
+ * Call before jr_sched_submit(job). Met already by p's state: nothing to
+ * wait for; never to be met: job will be cancelled when submitted (see
+ * jr_sched_doom). 0 or -ENOMEM. */
+int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned type);
+
+/* What a dependency of this type on a job in state st is: met, not yet,
+ * or never. */
+enum jr_dep_outcome { JR_DEP_WAIT, JR_DEP_MET, JR_DEP_NEVER };
+enum jr_dep_outcome jr_sched_dep_outcome(enum jr_sched_state st, unsigned type);
+
+/* A dependency of this type can never be met: job will be cancelled when
+ * submitted, with dependency_failed (afterok) or
+ * dependency_never_satisfied. The first such reason counts. */
+void jr_sched_doom(struct jr_sched_job *job, unsigned type);
+
+/* Put job in the throttle group of key (at most max of it run at once;
+ * the group's max is its first job's). Call before jr_sched_submit() or
+ * jr_sched_adopt(). key 0: nothing. 0 or -ENOMEM. */
+int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
+			   uint32_t max);
+
+/* Whether a throttle or singleton lets job start now (what a pass
+ * checks beyond resources): for an owner that starts jobs itself (an
+ * external worker's claim). */
+bool jr_sched_may_start(struct jr_sched *s, const struct jr_sched_job *job);
 
 /* Enter a job: pending (dependencies, start time) or waiting. Its req
  * must have passed jr_res_check_host(). 0 or -ENOMEM. Nothing starts

@@ -115,8 +115,11 @@ static void finish_one(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 static int arrive(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 {
 	for (uint32_t i = 0; i < job->parent_count; i++)
-		if (jr_sched_depend(&job->sj, &job->parents[i]->sj) < 0)
+		if (jr_sched_depend(&job->sj, &job->parents[i]->sj,
+				    job->parent_types ? job->parent_types[i] : JR_DEP_AFTEROK) < 0)
 			return -ENOMEM;
+	if (jr_sched_throttle_join(&sim->sched, &job->sj, job->throttle_key, job->throttle_max) < 0)
+		return -ENOMEM;
 	return jr_sched_submit(&sim->sched, &job->sj, now);
 }
 

@@ -21,6 +21,9 @@ struct jr_sim_job {
 	bool fails;		/* ends failed rather than succeeded */
 	uint32_t parent_count;
 	struct jr_sim_job **parents;	/* must arrive no later than this job */
+	uint8_t *parent_types;	/* enum jr_dep_type per parent; NULL: afterok */
+	uint64_t throttle_key;	/* jr_sched_throttle_join(); 0: none */
+	uint32_t throttle_max;
 	/* Results. */
 	uint64_t end_ns;
 };

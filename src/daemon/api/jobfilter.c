@@ -10,6 +10,7 @@
 
 #include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/submitted.h"
 #include "daemon/state/view.h"
 
 static const char *const known_keys[] = {
@@ -89,7 +90,7 @@ static bool parse_values(struct api *a, const struct query *q, struct job_filter
 bool job_filter_parse(struct api *a, const struct query *q, struct job_filter *f,
 		      struct response *res)
 {
-	*f = (struct job_filter){ 0 };
+	*f = (struct job_filter){ .jobs = &a->st->jobs };
 	return keys_known(q, res) && parse_values(a, q, f, res);
 }
 
@@ -98,13 +99,13 @@ bool job_filter_any(const struct job_filter *f)
 	return f->name || f->by_queue || f->by_user || f->by_array;
 }
 
-/* The array a job is a task of: 0 for a job outside any array. Arrays
- * (issue 13, engineer DEPS) give their tasks an array_job_id; until the
- * merge wires it here, every job is outside any array. */
-static uint64_t job_array_id(const struct jr_job_info *info)
+/* The array a job is a task of (its submission says): 0 for a job
+ * outside any array. */
+static uint64_t job_array_id(const struct job_filter *f, const struct jr_job_info *info)
 {
-	(void)info;
-	return 0;
+	const struct submitted_job *s = submitted_of(f->jobs, info->job_id);
+
+	return s ? s->array_job_id : 0;
 }
 
 bool job_filter_match(const struct job_filter *f, const struct jr_job_info *info)
@@ -115,5 +116,5 @@ bool job_filter_match(const struct job_filter *f, const struct jr_job_info *info
 		return false;
 	if (f->by_user && info->owner_uid != f->uid)
 		return false;
-	return !f->by_array || job_array_id(info) == f->array_id;
+	return !f->by_array || job_array_id(f, info) == f->array_id;
 }

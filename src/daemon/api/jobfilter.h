@@ -27,6 +27,7 @@ struct job_filter {
 	uint32_t uid;
 	bool by_array;
 	uint64_t array_id;	/* the array's job id */
+	const struct submitted *jobs;	/* where a task's array is read */
 };
 
 /* Read the filters from the query: false, with the answer (400 for an

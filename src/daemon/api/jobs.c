@@ -213,12 +213,67 @@ static bool cancel_journaled(struct api *a, struct api_call *c, struct jr_job_in
 	return true;
 }
 
+/* --- an array's cancel ------------------------------------------------------------------ */
+
+struct array_cancel {
+	struct api *a;
+	struct api_call *c;
+	uint64_t cancelled;
+};
+
+/* One task not ended yet: cancelled as a job is (its own record, a
+ * running one signalled once that is on disk). */
+static bool cancel_task(void *ctx, const struct submitted_job *task)
+{
+	struct array_cancel *x = ctx;
+	struct rec_cancel rec = { .job_id = task->id, .uid = x->c->req->uid };
+	struct jr_job_info info;
+
+	if (jr_job_get(x->a->engine, task->id, &info) < 0 || job_state_final(info.state))
+		return true;
+	x->c->record_seq = durable_log(x->a->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
+	if (!(info.state == JR_JOB_RUNNING &&
+	      durable_cancel_after(x->a->durable, x->c->record_seq, task->id)))
+		jr_job_cancel(x->a->engine, task->id);
+	if (jr_job_get(x->a->engine, task->id, &info) == 0 && !job_state_final(info.state))
+		durable_note_cancel(x->a->durable, task->id);
+	x->cancelled++;
+	return true;
+}
+
+/* The array's id: every task still live is cancelled (the answer waits
+ * for the last record); 409 only if all had ended. */
+static void cancel_array(struct api *a, struct api_call *c, struct jr_job_info *info)
+{
+	struct array_cancel x = { a, c, 0 };
+	uint32_t cursor = 0;
+
+	submitted_array_tasks(&a->st->jobs, info->job_id, &cursor, cancel_task, &x);
+	jr_job_get(a->engine, info->job_id, info);
+	if (!x.cancelled) {
+		already_finished(c->res, c->param, info);
+		return;
+	}
+	reply_json(c->res, 200, job_json(a, c, info));
+}
+
+static bool is_array_id(const struct api *a, jr_job_id id)
+{
+	const struct submitted_job *s = submitted_of(&a->st->jobs, id);
+
+	return s && s->array_job_id == id;
+}
+
 void api_job_cancel(struct api *a, struct api_call *c)
 {
 	struct jr_job_info info;
 
 	if (!get_job(a, c, &info) || !owner(c, &info))
 		return;
+	if (is_array_id(a, info.job_id)) {
+		cancel_array(a, c, &info);
+		return;
+	}
 	if (job_state_final(info.state)) {
 		already_finished(c->res, c->param, &info);
 		return;

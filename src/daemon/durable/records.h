@@ -68,6 +68,9 @@ enum rec_type {
 #define REC_SUBMIT_SWITCH_USER 2u	/* run as uid/gid (a root daemon's client) */
 #define REC_SUBMIT_HEADER 4u	/* the body's first non-blank line is the batch's
 				 * header ({"batch":...}), not a job */
+#define REC_SUBMIT_ARRAY 8u	/* with SINGLE: a job array; its ids are its
+				 * tasks in index order, the first is the
+				 * array's id (issue 13) */
 
 struct rec_submit {
 	uint32_t uid, gid;
@@ -168,6 +171,17 @@ struct rec_snap_begin {
 #define REC_SNAP_HEADER 0x1000u	/* its text: its batch's header, '\n', its own */
 #define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
 					 * REC_SNAP_HEADER job before it */
+#define REC_SNAP_ARRAY 0x4000u	/* ext: rec_snap_array, after the others */
+#define REC_SNAP_TEXT_SAME 0x8000u	/* an array task whose text (empty here) is
+					 * that of the last REC_SNAP_ARRAY job
+					 * written in full: its array's body */
+
+/* An array task's place (issue 13). */
+struct rec_snap_array {
+	uint64_t array_job_id;
+	uint32_t array_task_id;
+	uint32_t zero;
+};
 
 struct rec_snap_job {
 	jr_job_id job_id;
@@ -216,6 +230,7 @@ struct rec_snap_view {
 	struct rec_proc proc;		/* REC_SNAP_PROC */
 	const uint8_t *alloc;		/* proc.alloc_len bytes */
 	int32_t spawn_error;		/* REC_SNAP_SPAWN_ERROR; else 0 */
+	struct rec_snap_array array;	/* REC_SNAP_ARRAY; else zero */
 	const char *text;
 	uint64_t text_len;
 };
@@ -262,6 +277,13 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 			return -EPROTO;
 		__builtin_memcpy(&se, e, sizeof(se));
 		v->spawn_error = se.spawn_error;
+		e += sizeof(se);
+	}
+	__builtin_memset(&v->array, 0, sizeof(v->array));
+	if (v->job.flags & REC_SNAP_ARRAY) {
+		if ((size_t)(e_end - e) < sizeof(v->array))
+			return -EPROTO;
+		__builtin_memcpy(&v->array, e, sizeof(v->array));
 	}
 	at += sizeof(v->job) + REC_PAD8(ext);
 	if (len - at < sizeof(uint64_t))

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
@@ -91,6 +93,19 @@ static struct rjob *job_of(struct recovery *r, jr_job_id id)
 	return index < r->capacity && r->jobs[index].id == id ? &r->jobs[index] : NULL;
 }
 
+/* An array's index set from its body's "array"; false if it no longer
+ * reads (then each task keeps its ordinal as its index). */
+static bool array_of(const char *body, size_t len, struct arrayspec *as)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "array");
+	char why[160];
+	bool ok = cJSON_IsString(v) && arrayspec_parse(v->valuestring, as, why, sizeof(why));
+
+	cJSON_Delete(o);
+	return ok;
+}
+
 static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 {
 	struct rec_submit h;
@@ -119,6 +134,12 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		submitted_block_set_header(block, (size_t)(line - block->text), line_len);
 	}
 	block->refs++;	/* held here: an id listed twice must not free it in job_new() */
+	jr_job_id array_id = 0;
+	bool array_read = false;
+	if (h.flags & REC_SUBMIT_ARRAY) {
+		memcpy(&array_id, p + sizeof(h), sizeof(array_id));
+		array_read = array_of(block->text, (size_t)(end - block->text), &r->array);
+	}
 	for (uint32_t k = 0; k < h.count; k++) {
 		jr_job_id id;
 		memcpy(&id, p + sizeof(h) + k * sizeof(id), sizeof(id));
@@ -135,6 +156,8 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		j->gid = h.gid;
 		j->flags = h.flags & REC_SUBMIT_SWITCH_USER;
 		j->created_ns = h.created_ns;
+		j->array_job_id = array_id;
+		j->array_task_id = array_read ? arrayspec_index(&r->array, k) : k;
 		job_json(j, block, (size_t)(line - block->text), line_len);
 	}
 	submitted_block_release(block);	/* freed if no job took it */
@@ -432,6 +455,17 @@ static int snap_text(struct recovery *r, const struct rec_snap_view *v, const ch
 	return 0;
 }
 
+/* An array task written in full: its text is what the next ones share. */
+static void snap_array_keep(struct recovery *r, struct submitted_block *block, size_t offset,
+			    size_t len)
+{
+	block->refs++;
+	submitted_block_release(r->snap_array_block);
+	r->snap_array_block = block;
+	r->snap_array_offset = (uint32_t)offset;
+	r->snap_array_len = (uint32_t)len;
+}
+
 static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 {
 	const struct rec_snap_job *s = &v->job;
@@ -444,19 +478,29 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 
 	if (rc < 0)
 		return rc;
+	if ((s->flags & REC_SNAP_TEXT_SAME) && !r->snap_array_block)
+		return -EPROTO;	/* no array task written in full before it */
 	if (!(j = job_new(r, s->job_id)))
 		return 0;
-	block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
-		       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
-	if (!block)
-		return -ENOMEM;
+	if (s->flags & REC_SNAP_TEXT_SAME) {
+		block = r->snap_array_block;
+		offset = r->snap_array_offset;
+		text_len = r->snap_array_len;
+	} else {
+		block = header ? pack_text(&r->hpack, header, header_len, text, text_len, &offset)
+			       : pack_text(&r->pack, NULL, 0, text, text_len, &offset);
+		if (!block)
+			return -ENOMEM;
+		if (s->flags & REC_SNAP_ARRAY)
+			snap_array_keep(r, block, offset, text_len);
+	}
 	*j = (struct rjob){
 		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
 		.flags = s->flags, .state = s->state, .reason = s->reason,
 		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
-	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME);	/* the block says so now */
+	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME | REC_SNAP_TEXT_SAME);
 	job_json(j, block, offset, text_len);
 	if (s->flags & (REC_SNAP_PROC | REC_SNAP_BACKOFF | REC_SNAP_SPAWN_ERROR)) {
 		struct rproc *rp = proc_of(r, j);
@@ -474,6 +518,11 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 	if (s->flags & REC_SNAP_CANCEL) {
 		j->cancel_requested = true;
 		j->flags &= ~REC_SNAP_CANCEL;
+	}
+	if (s->flags & REC_SNAP_ARRAY) {
+		j->array_job_id = v->array.array_job_id;
+		j->array_task_id = v->array.array_task_id;
+		j->flags &= ~REC_SNAP_ARRAY;
 	}
 	r->snapshot_jobs++;
 	return 0;
@@ -692,6 +741,8 @@ void recover_free(struct recovery *r)
 	pack_done(&r->pack);
 	pack_done(&r->hpack);
 	free(r->snap_header);
+	submitted_block_release(r->snap_array_block);
+	array_index_free(&r->tasks);
 	for (uint32_t i = 0; r->jobs && i < r->capacity; i++)
 		submitted_block_release(r->jobs[i].block);
 	jr_table_free(r->jobs, (size_t)r->capacity * sizeof(*r->jobs));

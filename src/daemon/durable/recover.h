@@ -23,6 +23,7 @@
 
 #include "daemon/durable/durable.h"
 #include "daemon/durable/records.h"
+#include "daemon/state/arrayspec.h"
 #include "daemon/state/state.h"
 
 struct retention {
@@ -44,6 +45,8 @@ struct rjob {
 	uint64_t created_ns, start_ns, end_ns;
 	struct submitted_block *block;	/* its submitted JSON, held */
 	uint32_t json_offset, json_len;
+	uint32_t array_task_id;		/* with array_job_id: its index */
+	jr_job_id array_job_id;		/* its array's id; 0: not a task */
 };
 
 /* What only some jobs have: a running one's process and resources, a
@@ -61,6 +64,8 @@ struct rworker {
 };
 
 struct recovery {
+	struct arrayspec array;		/* scratch: an array's index set (on_submit) */
+	struct array_index tasks;	/* array tasks read back (aftercorr), sorted */
 	uint32_t capacity;
 	struct rjob *jobs;		/* by slot index */
 	uint32_t *order;		/* slot indexes in submission order */
@@ -78,6 +83,10 @@ struct recovery {
 		struct submitted_block *b;
 		size_t used, cap;
 	} pack, hpack;
+	/* The text of the last array task a snapshot wrote in full (held):
+	 * what REC_SNAP_TEXT_SAME tasks after it share. */
+	struct submitted_block *snap_array_block;
+	uint32_t snap_array_offset, snap_array_len;
 	char *snap_header;		/* the last header a snapshot job wrote */
 	size_t snap_header_len;
 	/* What was read. */

@@ -161,6 +161,40 @@ static void restore_as_failed(struct chunk *c, uint32_t k)
 	}
 }
 
+static jr_job_id corr_find(void *ctx, jr_job_id array, uint32_t index)
+{
+	return array_index_find(ctx, array, index);
+}
+
+/* A task of an array, as it was submitted: its array's id and index, the
+ * array's throttle (the engine keys it by the array's id), and its
+ * aftercorr edges on the other array's task of its index (rewritten in
+ * place: the task's jobspec is its own). */
+static void as_array_task(struct jr_command_spec *spec, const struct recovery *r,
+			  const struct rjob *j, struct jobspec *js)
+{
+	spec->flags |= JR_COMMAND_ARRAY_TASK;
+	spec->array_job_id = j->array_job_id;
+	spec->array_task_id = j->array_task_id;
+	spec->throttle_max = js->array ? js->array->throttle : 0;
+	if (jobspec_has_corr(js))
+		jobspec_corr(js, j->array_task_id, spec, js->after, jobspec_dep_types(js), corr_find,
+			     (void *)&r->tasks);
+}
+
+/* Every array task read back, by (array, index): before any is parsed. */
+static int index_array_tasks(struct recovery *r)
+{
+	for (uint32_t i = 1; i < r->capacity; i++) {
+		const struct rjob *j = &r->jobs[i];
+		if (j->id && j->array_job_id &&
+		    array_index_add(&r->tasks, j->array_job_id, j->array_task_id, j->id) < 0)
+			return -ENOMEM;
+	}
+	array_index_sort(&r->tasks);
+	return 0;
+}
+
 /* Parse job k's JSON as at its submission; one that no longer parses
  * (a queue or resource gone) is restored as failed. Runs on several
  * threads at once, each on its own k. */
@@ -176,6 +210,8 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
+		if (j->array_job_id)
+			as_array_task(&c->flat[k], c->r, j, &c->specs[k]);
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
@@ -404,6 +440,8 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		struct jobspec_submitter who = { j->uid, j->gid,
 						 (j->flags & REC_SUBMIT_SWITCH_USER) != 0 };
 		submitted_put(&st->jobs, j->id, j->block, j->json_offset, j->json_len, &who);
+		if (j->array_job_id)
+			submitted_set_array(&st->jobs, j->id, j->array_job_id, j->array_task_id);
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);
@@ -500,7 +538,9 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
 	executions_take(&st->execs, &r->execs);
-	rc = apply_jobs(r, st, d, keep);
+	rc = index_array_tasks(r);
+	if (rc == 0)
+		rc = apply_jobs(r, st, d, keep);
 	if (rc == 0)	/* the history of jobs not put back goes */
 		executions_prune(&st->execs, st->engine);
 	if (rc == 0)

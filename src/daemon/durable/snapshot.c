@@ -64,6 +64,7 @@ struct snapshot {
 	uint64_t jobs, aged_out;
 	uint64_t emitted_upto;		/* journal seq when the last job went out */
 	char *last_header;		/* the last batch header written in full */
+	jr_job_id last_array;		/* the array of the last task written in full */
 	/* Shared with the writer, under lock. */
 	pthread_t writer;
 	bool writer_started;
@@ -217,7 +218,7 @@ static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 /* A job's extension: a retry's backoff, a running job's process. */
 struct snap_ext {
 	uint8_t bytes[8 + sizeof(struct rec_proc) + JR_ALLOC_BYTES_MAX +
-		      sizeof(struct rec_spawn_error)];
+		      sizeof(struct rec_spawn_error) + sizeof(struct rec_snap_array)];
 	uint32_t len;
 };
 
@@ -380,6 +381,23 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		ext.len += (uint32_t)sizeof(se);
 		rec.ext_len = ext.len;
 	}
+	const char *text = side->json;
+	if (side->array_job_id) {	/* its array and index; its text once */
+		struct rec_snap_array sa = { side->array_job_id, side->array_task_id, 0 };
+		rec.flags |= REC_SNAP_ARRAY;
+		memcpy(ext.bytes + ext.len, &sa, sizeof(sa));
+		ext.len += (uint32_t)sizeof(sa);
+		rec.ext_len = ext.len;
+		/* The tasks of an array share its body: after one written in
+		 * full, the next ones of the array say so. By array id, which
+		 * no other array has, not by block (one freed between slices
+		 * may be reused). */
+		if (side->array_job_id == s->last_array) {
+			rec.flags |= REC_SNAP_TEXT_SAME;
+			text = "";
+		}
+		s->last_array = side->array_job_id;
+	}
 	const char *header = submitted_block_header(side->block);
 	if (header && !note_header(s, header)) {
 		rec.flags |= REC_SNAP_HEADER_SAME;
@@ -388,7 +406,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		rec.flags |= REC_SNAP_HEADER;
 	}
 	s->jobs++;
-	int rc = job_out(s, &rec, &ext, header, side->json);
+	int rc = job_out(s, &rec, &ext, header, text);
 	return rc < 0 ? rc : execs_out(s, lv->id);
 }
 

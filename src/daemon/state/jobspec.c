@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon/state/arrayspec.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
 #include "daemon/state/jsoncheck.h"
@@ -197,30 +198,107 @@ static bool id_of(const char *s, jr_job_id *id)
 	return *end == '\0' && *id != 0;
 }
 
-static bool parse_dependencies(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+/* Slurm's names, in enum jr_dep_type's order, then aftercorr. */
+static bool dep_type_of(const char *name, uint8_t *type)
+{
+	static const char *const names[] = { "afterok", "afterany", "afternotok", "after",
+					     "aftercorr" };
+
+	for (uint8_t t = 0; t < sizeof(names) / sizeof(names[0]); t++)
+		if (strcmp(name, names[t]) == 0) {
+			*type = t;
+			return true;
+		}
+	return false;
+}
+
+/* One dependency: a job id (afterok), or {"job_id": ID, "type": T}. */
+static bool parse_one_dependency(const cJSON *item, const char *field, jr_job_id *id,
+				 uint8_t *type, struct jobspec_error *err)
+{
+	const cJSON *jid = item, *t;
+
+	*type = JR_DEP_AFTEROK;
+	if (cJSON_IsObject(item)) {
+		jid = cJSON_GetObjectItemCaseSensitive(item, "job_id");
+		t = cJSON_GetObjectItemCaseSensitive(item, "type");
+		if (!jid)
+			return wrong_type(err, field, "job ids or {\"job_id\", \"type\"} objects");
+		if (cJSON_GetArraySize(item) != 1 + (t != NULL))
+			return json_fail(err, 422, "unknown_field",
+					 "a dependency object has \"job_id\" and \"type\" only");
+		if (t && !cJSON_IsString(t))
+			return wrong_type(err, field, "job ids or {\"job_id\", \"type\"} objects");
+		if (t && !dep_type_of(t->valuestring, type))
+			return json_fail(err, 422, "invalid_value",
+					 "dependency type \"%.40s\" is not afterok, afterany, "
+					 "afternotok, after or aftercorr", t->valuestring);
+	}
+	if (!cJSON_IsString(jid))
+		return wrong_type(err, field, "job ids or {\"job_id\", \"type\"} objects");
+	if (!id_of(jid->valuestring, id))
+		return json_fail(err, 422, "unknown_dependency", "no such job: %.40s", jid->valuestring);
+	return true;
+}
+
+/* "dependencies" or "after": the ids, then their types in the same block
+ * (spec.after_types only when one is not afterok). */
+static bool parse_dependencies(const cJSON *v, const char *field, struct jobspec *js,
+			       struct jobspec_error *err)
 {
 	int n = cJSON_GetArraySize(v), i = 0;
 	const cJSON *item;
+	uint8_t *types;
+	bool typed = false;
 
 	if (!cJSON_IsArray(v))
-		return wrong_type(err, "dependencies", "an array of job ids");
+		return wrong_type(err, field, "an array of job ids");
 	if (n > DEPS_MAX)
 		return json_fail(err, 422, "invalid_value", "at most %d dependencies", DEPS_MAX);
 	free(js->after);	/* a repeated field: the last one counts */
 	js->spec.after = NULL;
+	js->spec.after_types = NULL;
 	js->spec.after_count = 0;
-	js->after = calloc((size_t)n + 1, sizeof(*js->after));
+	js->after = calloc(1, ((size_t)n + 1) * sizeof(*js->after) + (size_t)n);
 	if (!js->after)
 		return json_fail(err, 503, "out_of_memory", "no memory for the dependencies");
+	types = (uint8_t *)(js->after + n + 1);
 	cJSON_ArrayForEach(item, v) {
-		if (!cJSON_IsString(item))
-			return wrong_type(err, "dependencies", "an array of job ids");
-		if (!id_of(item->valuestring, &js->after[i]))
-			return json_fail(err, 422, "unknown_dependency", "no such job: %s", item->valuestring);
-		i++;
+		if (!parse_one_dependency(item, field, &js->after[i], &types[i], err))
+			return false;
+		typed |= types[i++] != JR_DEP_AFTEROK;
 	}
 	js->spec.after = js->after;
+	js->spec.after_types = typed ? types : NULL;
 	js->spec.after_count = (size_t)n;
+	return true;
+}
+
+/* Slurm's --array: "0-999:2%50", "1,3,5-7". */
+static bool parse_array(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	char why[160];
+
+	if (!cJSON_IsString(v))
+		return wrong_type(err, "array", "a string such as \"0-999:2%50\" or \"1,3,5-7\"");
+	free(js->array);	/* a repeated field: the last one counts */
+	js->array = malloc(sizeof(*js->array));
+	if (!js->array)
+		return json_fail(err, 503, "out_of_memory", "no memory for the array");
+	if (!arrayspec_parse(v->valuestring, js->array, why, sizeof(why)))
+		return json_fail(err, 422, "invalid_value", "array \"%.40s\": %s", v->valuestring,
+				 why);
+	return true;
+}
+
+static bool parse_singleton(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	if (!cJSON_IsBool(v))
+		return wrong_type(err, "singleton", "true or false");
+	if (cJSON_IsTrue(v))
+		js->spec.flags |= JR_COMMAND_SINGLETON;
+	else
+		js->spec.flags &= ~(uint32_t)JR_COMMAND_SINGLETON;
 	return true;
 }
 
@@ -396,8 +474,12 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 	}
 	if (strcmp(k, "requirements") == 0)
 		return parse_requirements(v, js, strict, err);
-	if (strcmp(k, "dependencies") == 0)
-		return parse_dependencies(v, js, err);
+	if (strcmp(k, "dependencies") == 0 || strcmp(k, "after") == 0)
+		return parse_dependencies(v, k, js, err);
+	if (strcmp(k, "singleton") == 0)
+		return parse_singleton(v, js, err);
+	if (strcmp(k, "array") == 0)
+		return parse_array(v, js, err);
 	if (strcmp(k, "max_retries") == 0) {
 		if (!get_int(v, "max_retries", 0, RETRIES_MAX, &d, err))
 			return false;
@@ -454,6 +536,7 @@ void jobspec_init(struct jobspec *js)
 	js->spec = (struct jr_command_spec){ 0 };
 	js->argv = js->env = NULL;
 	js->after = NULL;
+	js->array = NULL;
 	js->resources[0] = js->capabilities[0] = '\0';
 }
 
@@ -473,6 +556,49 @@ static bool check_hidden_dependencies(struct jr_engine *e, const struct jobspec 
 	return true;
 }
 
+bool jobspec_has_corr(const struct jobspec *js)
+{
+	const uint8_t *types = js->spec.after_types;
+
+	for (size_t i = 0; types && i < js->spec.after_count; i++)
+		if (types[i] == JOBSPEC_DEP_AFTERCORR)
+			return true;
+	return false;
+}
+
+void jobspec_corr(const struct jobspec *js, uint32_t index, struct jr_command_spec *spec,
+		  jr_job_id *after, uint8_t *types,
+		  jr_job_id (*corr)(void *ctx, jr_job_id array, uint32_t index), void *ctx)
+{
+	const uint8_t *from = js->spec.after_types;
+	size_t n = 0;
+
+	for (size_t i = 0; i < js->spec.after_count; i++) {
+		jr_job_id id = js->spec.after[i];
+		uint8_t type = from ? from[i] : JR_DEP_AFTEROK;
+		if (type == JOBSPEC_DEP_AFTERCORR) {
+			id = corr(ctx, id, index);
+			type = JR_DEP_AFTEROK;
+		}
+		if (!id)
+			continue;
+		after[n] = id;
+		types[n++] = type;
+	}
+	spec->after = n ? after : NULL;
+	spec->after_types = n ? types : NULL;
+	spec->after_count = n;
+}
+
+/* aftercorr belongs to an array's tasks. */
+static bool check_corr(const struct jobspec *js, struct jobspec_error *err)
+{
+	if (!js->array && jobspec_has_corr(js))
+		return json_fail(err, 422, "invalid_value",
+				 "aftercorr is for the tasks of an array (\"array\")");
+	return true;
+}
+
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *js, struct jobspec_error *err)
 {
@@ -489,6 +615,11 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 		return false;
 	if (who->hide_others && !check_hidden_dependencies(e, js, who, err))
 		return false;
+	if (!check_corr(js, err))
+		return false;
+	if ((js->spec.flags & JR_COMMAND_SINGLETON) && (!js->spec.name || !*js->spec.name))
+		return json_fail(err, 422, "invalid_value",
+				 "singleton needs a name: one job of a name and user runs at once");
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
 		return json_fail(err, 422, "missing_command",
 			    "a job needs a command (or \"executor\": \"external\")");
@@ -505,6 +636,7 @@ void jobspec_free(struct jobspec *js)
 	strv_free(js->env);
 	free(js->argv);
 	free(js->after);
+	free(js->array);
 	jobspec_init(js);
 }
 

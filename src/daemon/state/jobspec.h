@@ -9,6 +9,7 @@
 #define JR_JOBSPEC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -26,11 +27,18 @@ struct jobspec {
 	char **argv;
 	char **env;		/* "K=V", owned */
 	jr_job_id *after;
+	struct arrayspec *array;	/* "array": its index set; NULL: not an array */
 	char resources[256];
 	char capabilities[256];
 };
 
 struct cwd_cache;
+struct arrayspec;
+
+/* A dependency type of the API's beyond enum jr_dep_type: an array task
+ * on the task of the same index of another array. Never given to the
+ * engine: jobspec_corr() turns it into afterok on that task. */
+#define JOBSPEC_DEP_AFTERCORR 4u
 
 /* Who submits: a daemon running as root runs the job as that user.
  * strict: a new submission (not a journaled one read back), where what
@@ -62,6 +70,24 @@ struct jobspec_batch {
  * jobspec_batch_free() releases what it holds. */
 bool jobspec_parse_batch(const cJSON *o, struct jobspec_batch *out, struct jobspec_error *err);
 void jobspec_batch_free(struct jobspec_batch *b);
+
+/* The spec's types (spec.after_types, or NULL: all afterok). */
+static inline uint8_t *jobspec_dep_types(const struct jobspec *js)
+{
+	return (uint8_t *)(uintptr_t)js->spec.after_types;
+}
+
+/* Whether the job has an aftercorr dependency. */
+bool jobspec_has_corr(const struct jobspec *js);
+
+/* For array task index: each aftercorr dependency on array B becomes
+ * afterok on B's task of that index (corr(ctx, B, index), 0: B has none,
+ * and the edge is dropped, as Slurm does). Writes the ids and types into
+ * after[] and types[] (room for spec.after_count each) and points spec
+ * (a copy of js->spec) at them. */
+void jobspec_corr(const struct jobspec *js, uint32_t index, struct jr_command_spec *spec,
+		  jr_job_id *after, uint8_t *types,
+		  jr_job_id (*corr)(void *ctx, jr_job_id array, uint32_t index), void *ctx);
 
 /* The error an engine submission returned, as the API reports it. */
 void jobspec_engine_error(int rc, struct jobspec_error *err);

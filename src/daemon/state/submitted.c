@@ -91,6 +91,8 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 		return;
 	submitted_forget(s);
 	s->id = id;
+	s->array_job_id = 0;
+	s->array_task_id = 0;
 	s->uid = who->uid;
 	s->gid = who->gid;
 	s->switch_user = who->switch_user;
@@ -100,6 +102,48 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 	block->refs++;
 	s->block = block;
 	s->json = block->text + offset;
+}
+
+const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	return index < t->capacity && t->jobs[index].id == id ? &t->jobs[index] : NULL;
+}
+
+void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
+			 uint32_t task_id)
+{
+	struct submitted_job *s = (struct submitted_job *)submitted_of(t, id);
+
+	if (s) {
+		s->array_job_id = array_id;
+		s->array_task_id = task_id;
+	}
+}
+
+uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, uint32_t *cursor,
+			       bool (*fn)(void *ctx, const struct submitted_job *task),
+			       void *ctx)
+{
+	uint64_t given = 0;
+
+	if (!array_id) {
+		*cursor = t->capacity;
+		return 0;
+	}
+	for (uint32_t i = *cursor; i < t->capacity; i++) {
+		const struct submitted_job *s = &t->jobs[i];
+		if (s->array_job_id != array_id || !s->json)
+			continue;
+		given++;
+		if (!fn(ctx, s)) {
+			*cursor = i + 1;
+			return given;
+		}
+	}
+	*cursor = t->capacity;
+	return given;
 }
 
 const char *submitted_json(const struct submitted *t, jr_job_id id)

@@ -33,6 +33,8 @@ struct submitted_job {
 	struct submitted_block *block;
 	uint32_t uid, gid;		/* who submitted it */
 	bool switch_user;		/* it runs as uid and gid */
+	uint32_t array_task_id;		/* with array_job_id: its index */
+	jr_job_id array_job_id;		/* its array's id (its first task's); 0: none */
 };
 
 struct submitted {
@@ -70,6 +72,21 @@ bool submitted_is_header(const char *line, size_t len);
  * submitted it only. Replaces what the slot held. */
 void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *block,
 		   size_t offset, size_t len, const struct jobspec_submitter *who);
+
+/* Job id is task task_id of array array_id (after submitted_put). */
+void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
+			 uint32_t task_id);
+
+/* The job's entry if the slot still holds it, else NULL. */
+const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id);
+
+/* Every task of array array_id in slot order from slot *cursor on: fn
+ * for each until it returns false (then *cursor is the slot after the
+ * last one given). O(capacity): a scan of the table, no index kept
+ * (GET of an array, its cancel, ?array=). Returns the tasks given. */
+uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, uint32_t *cursor,
+			       bool (*fn)(void *ctx, const struct submitted_job *task),
+			       void *ctx);
 
 /* The slot's entry (NULL past the capacity), and forgetting it (its JSON
  * leaves memory). */

@@ -114,7 +114,8 @@ out:
 /* Copy the submitted fields the engine does not keep. */
 static void add_submitted(const struct submitted *t, cJSON *o, jr_job_id id)
 {
-	static const char *const keys[] = { "command", "requirements", "dependencies",
+	static const char *const keys[] = { "command", "requirements", "dependencies", "after",
+					    "singleton", "array",
 					    "max_retries", "timeout", "retry_backoff",
 					    "retry_backoff_max", "scheduled_at", "payload", "env",
 					    "cwd" };
@@ -191,6 +192,63 @@ static void add_execution_fields(cJSON *o, const struct jr_job_info *info)
 
 /* What anyone may see of a job (squeue's columns): id, name, owner,
  * status, priority, queue and times. */
+/* Tasks of an array by state, for its summary. */
+struct array_count {
+	struct jr_engine *e;
+	uint64_t by_state[JR_JOB_CANCELLED + 1];
+};
+
+static bool count_task(void *ctx, const struct submitted_job *task)
+{
+	struct array_count *c = ctx;
+	struct jr_job_info info;
+
+	if (jr_job_get(c->e, task->id, &info) == 0 && info.state <= JR_JOB_CANCELLED)
+		c->by_state[info.state]++;
+	return true;
+}
+
+/* running while any runs (or, none running, pending or queued while any
+ * waits); once all ended: succeeded only if all did, else failed if any
+ * failed, else cancelled. */
+static const char *array_status(const uint64_t *n)
+{
+	if (n[JR_JOB_RUNNING])
+		return "running";
+	if (n[JR_JOB_QUEUED])
+		return "queued";
+	if (n[JR_JOB_PENDING])
+		return "pending";
+	if (n[JR_JOB_FAILED])
+		return "failed";
+	return n[JR_JOB_CANCELLED] ? "cancelled" : "succeeded";
+}
+
+/* A task: its array's id and its index. The array's id (its first task)
+ * also: "array_tasks", the whole array's status, its task count and its
+ * tasks by state (a scan of the table: O(capacity)). */
+static void add_array(struct jr_engine *e, const struct submitted *t, cJSON *o,
+		      const struct jr_job_info *info)
+{
+	const struct submitted_job *s = submitted_of(t, info->job_id);
+	struct array_count c = { e, { 0 } };
+	uint32_t cursor = 0;
+	uint64_t tasks;
+	cJSON *a;
+
+	if (!s || !s->array_job_id)
+		return;
+	add_id(o, "array_job_id", s->array_job_id);
+	cJSON_AddNumberToObject(o, "array_task_id", s->array_task_id);
+	if (s->array_job_id != info->job_id || !(a = cJSON_AddObjectToObject(o, "array_tasks")))
+		return;
+	tasks = submitted_array_tasks(t, s->array_job_id, &cursor, count_task, &c);
+	cJSON_AddNumberToObject(a, "count", (double)tasks);
+	cJSON_AddStringToObject(a, "status", array_status(c.by_state));
+	for (int st = JR_JOB_PENDING; st <= JR_JOB_CANCELLED; st++)
+		cJSON_AddNumberToObject(a, jr_job_state_name(st), (double)c.by_state[st]);
+}
+
 static cJSON *brief_job(struct jr_engine *e, const struct jr_job_info *info)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -230,6 +288,7 @@ cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_
 	add_reason(o, info);
 	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
 	add_submitted(t, o, info->job_id);
+	add_array(e, t, o, info);
 	add_cause(o, info);
 	add_time(o, "created_at", info->created_ns);
 	cJSON_AddNumberToObject(o, "attempts", info->attempts);
