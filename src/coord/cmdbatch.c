@@ -147,7 +147,7 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	memset(req, 0, sizeof(*req));
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
-	if (spec->flags & ~(uint32_t)JR_COMMAND_EXTERNAL)
+	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_HELD))
 		return -EINVAL;
 	if (!q)
 		return -ENOENT;
@@ -189,6 +189,8 @@ static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t n
 	 * job becomes eligible. */
 	if (spec->after_count || spec->scheduled_at_ns > now)
 		flags |= JR_REC_PENDING;
+	if (spec->flags & JR_COMMAND_HELD)
+		flags |= JR_REC_HELD;
 	return flags;
 }
 

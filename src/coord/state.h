@@ -20,6 +20,7 @@
  *   cmdrestore  jobs put back after a restart, running ones taken back
  *   runners     runner threads: spawn a child, wait, end its job
  *   loop        the coordinator thread's turn and event loop
+ *   control     hold, release, update, requeue (the API's, synchronous)
  *   coordinator start, stop and the engine's requests (coordinator.h)
  */
 #ifndef JR_COORD_STATE_H
@@ -81,6 +82,7 @@ struct cmd_job {
 	bool use_umask;
 	uint16_t umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
+	bool requeue_requested;		/* stopped to run again (control.c) */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
@@ -169,6 +171,7 @@ struct jr_coordinator {
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
 	bool stopping, cancel_all;
+	bool held_cancelled;		/* cancel_all has cancelled the held jobs */
 	struct jr_pools pools;
 	struct jr_sched sched;
 	struct cmd_job **running;

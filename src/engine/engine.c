@@ -555,6 +555,7 @@ const char *jr_reason_name(enum jr_reason reason)
 	static const char *const names[] = {
 		"", "exit_code", "signal", "timeout", "dependency_failed",
 		"worker_lost", "cancelled", "spawn_failed", "coordinator_lost",
+		[JR_REASON_HELD] = "held", [JR_REASON_REQUEUED] = "requeued",
 	};
 
 	return (unsigned)reason < JR_ARRAY_SIZE(names) ? names[reason] : "unknown";

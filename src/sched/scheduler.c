@@ -256,7 +256,7 @@ static void release_dependents(struct jr_sched *s, struct jr_sched_job *job,
 {
 	for (uint32_t i = 0; i < job->dependent_count; i++) {
 		struct jr_sched_job *d = job->dependents[i];
-		if (d->state == JR_SCHED_PENDING && --d->deps_left == 0)
+		if (d->state == JR_SCHED_PENDING && --d->deps_left == 0 && !d->held)
 			make_eligible(s, d, now);
 	}
 	drop_dependents(job);
@@ -271,7 +271,7 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		end_unrun(s, job, JR_REASON_DEPENDENCY_FAILED, now);
 		return 0;
 	}
-	return job->deps_left ? 0 : make_eligible(s, job, now);
+	return job->deps_left || job->held ? 0 : make_eligible(s, job, now);
 }
 
 /* --- the pass -------------------------------------------------------------- */
@@ -534,6 +534,64 @@ int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		return -EALREADY;
 	end_unrun(s, job, JR_REASON_CANCELLED, now);
 	return 0;
+}
+
+/* --- hold, release, update ------------------------------------------------- */
+
+/* Off the list it waits on (the owner's own lists are the owner's). */
+static void off_lists(struct jr_sched *s, struct jr_sched_job *job)
+{
+	if (job->list == ON_WAITING)
+		waiting_remove(s, job);
+	else if (job->list == ON_DELAYED)
+		delayed_remove(s, job);
+}
+
+static int not_started(const struct jr_sched_job *job)
+{
+	if (job->state == JR_SCHED_RUNNING)
+		return -EBUSY;
+	if (job->state != JR_SCHED_PENDING && job->state != JR_SCHED_WAITING)
+		return -EALREADY;
+	return 0;
+}
+
+int jr_sched_hold(struct jr_sched *s, struct jr_sched_job *job)
+{
+	int rc = not_started(job);
+
+	if (rc < 0)
+		return rc;
+	off_lists(s, job);
+	job->state = JR_SCHED_PENDING;
+	job->held = true;
+	return 0;
+}
+
+int jr_sched_release(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	int rc = not_started(job);
+
+	if (rc < 0 || !job->held)
+		return rc;
+	job->held = false;
+	return job->deps_left ? 0 : make_eligible(s, job, now);
+}
+
+void jr_sched_update_begin(struct jr_sched *s, struct jr_sched_job *job)
+{
+	JR_ASSERT(not_started(job) == 0);
+	off_lists(s, job);
+}
+
+int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	JR_ASSERT(job->list == ON_NONE);
+	if (job->state == JR_SCHED_WAITING)
+		job->state = JR_SCHED_PENDING;
+	if (job->held || job->deps_left)
+		return 0;
+	return make_eligible(s, job, now);
 }
 
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s)

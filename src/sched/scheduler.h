@@ -70,6 +70,7 @@ struct jr_sched_job {
 	uint8_t list;		/* which list: enum in sched.c */
 	bool dependency_failed;	/* a dependency had failed before submit */
 	bool local;		/* running on this host (counts for max_running) */
+	bool held;		/* kept pending until jr_sched_release() */
 };
 
 struct jr_sched_ops {
@@ -155,6 +156,26 @@ void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 /* Cancel a pending or waiting job (and, for good, its dependents).
  * -EBUSY if it is running, -EALREADY if it has ended. */
 int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
+
+/* Hold a job that has not started (pending or waiting): it stays
+ * pending, on no list, whatever its dependencies and start time, until
+ * jr_sched_release(). A job submitted with held set starts out so. A
+ * waiting job the owner took (ops.eligible) must first be taken back by
+ * the owner. 0, -EBUSY if it is running, -EALREADY if it has ended. */
+int jr_sched_hold(struct jr_sched *s, struct jr_sched_job *job);
+
+/* Let a held job go on: eligible again once its dependencies and start
+ * time allow (ops.eligible may take it). 0 (also if it was not held),
+ * -EBUSY, -EALREADY as jr_sched_hold(). */
+int jr_sched_release(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
+
+/* A job that has not started had its priority, time limit, start time
+ * or requirements changed by the caller (update them only between
+ * jr_sched_update_begin() and jr_sched_update()): it takes its place
+ * again. Its submission order (seq) is kept, so among equal priorities
+ * it keeps its turn. 0 or -ENOMEM (it is then pending on no list). */
+void jr_sched_update_begin(struct jr_sched *s, struct jr_sched_job *job);
+int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* When the earliest delayed job becomes eligible, or JR_TIME_NEVER. */
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s);

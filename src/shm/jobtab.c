@@ -159,6 +159,10 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
 	out->pending = (jr_load_relaxed(&rec->flags) & JR_REC_PENDING) != 0;
 	out->exec.output_truncated = (jr_load_relaxed(&rec->flags) & JR_REC_OUTPUT_CUT) != 0;
+	if (jr_load_relaxed(&rec->flags) & JR_REC_HELD) {	/* pending, reason held */
+		out->pending = 1;
+		out->reason = JR_REASON_HELD;
+	}
 }
 
 static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
@@ -205,7 +209,8 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 		out->reason = out->state == JR_JOB_FAILED ? JR_REASON_EXIT :
 			      out->state == JR_JOB_CANCELLED ? JR_REASON_CANCELLED :
 							       JR_REASON_NONE;
-	else if (out->state == JR_JOB_CANCELLED && out->reason == JR_REASON_NONE)
+	else if (out->state == JR_JOB_CANCELLED &&
+		 (out->reason == JR_REASON_NONE || out->reason == JR_REASON_HELD))
 		out->reason = JR_REASON_CANCELLED;	/* before the coordinator saw it */
 	out->exec.job_id = id;
 	out->exec.status = out->state;
