@@ -33,6 +33,7 @@ static const char *type_name(uint16_t type)
 		[REC_END] = "end", [REC_CANCEL] = "cancel", [REC_QUEUE] = "queue",
 		[REC_WORKER] = "worker", [REC_SNAP_BEGIN] = "snapshot_begin",
 		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
+		[REC_CONTROL] = "control", [REC_UPDATE] = "update", [REC_SCHEDULER] = "scheduler",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";

@@ -19,6 +19,11 @@ void api_submit_destroy(struct api *a);
 /* jobs.c: a job shown, listed, cancelled, its output read. */
 api_handler api_job_show, api_job_list, api_job_cancel, api_job_logs;
 
+/* control.c: a job held, released, requeued, updated; scheduling
+ * paused and resumed. */
+api_handler api_job_hold, api_job_release, api_job_requeue, api_job_update,
+	api_scheduler_show, api_scheduler_pause, api_scheduler_resume;
+
 /* workers.c: external workers and their executions. */
 api_handler api_worker_register, api_worker_list, api_worker_show, api_worker_heartbeat,
 	api_worker_claim, api_worker_remove, api_job_execute, api_execution_list,

@@ -24,6 +24,9 @@ const char *rec_type_name(uint16_t type)
 	case REC_CANCEL: return "cancel";
 	case REC_QUEUE: return "queue";
 	case REC_WORKER: return "worker";
+	case REC_CONTROL: return "control";
+	case REC_UPDATE: return "update";
+	case REC_SCHEDULER: return "scheduler";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
@@ -68,6 +71,7 @@ static struct rjob *job_new(struct recovery *r, jr_job_id id)
 	j->id = id;
 	j->order = pos;
 	j->state = JR_JOB_QUEUED;
+	j->held = -1;
 	return j;
 }
 
@@ -226,6 +230,8 @@ static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t l
 		return -EPROTO;
 	memcpy(&e, p, sizeof(e));
 	if ((j = job_of(r, e.job_id)) != NULL && !job_state_final(j->state)) {
+		if (type != REC_START)	/* its attempt ended: a requeue was obeyed */
+			j->requeue_requested = false;
 		event_apply(j, type, &e);
 		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
 	}
@@ -242,6 +248,61 @@ static int on_cancel(struct recovery *r, const void *p, uint32_t len)
 	memcpy(&c, p, sizeof(c));
 	if ((j = job_of(r, c.job_id)) != NULL)
 		j->cancel_requested = true;
+	return 0;
+}
+
+static int on_control(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_control c;
+	struct rjob *j;
+
+	if (len != sizeof(c))
+		return -EPROTO;
+	memcpy(&c, p, sizeof(c));
+	if ((j = job_of(r, c.job_id)) == NULL || job_state_final(j->state))
+		return 0;
+	if (c.op == REC_CONTROL_HOLD || c.op == REC_CONTROL_RELEASE)
+		j->held = c.op == REC_CONTROL_HOLD;
+	else if (c.op == REC_CONTROL_REQUEUE && j->state == JR_JOB_RUNNING)
+		j->requeue_requested = true;
+	return 0;
+}
+
+/* The job's JSON from now on, in a block of its own (with its batch's
+ * header). */
+static int on_update(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_update u;
+	struct submitted_block *block;
+	struct rjob *j;
+	size_t skip;
+
+	if (len < sizeof(u))
+		return -EPROTO;
+	memcpy(&u, p, sizeof(u));
+	skip = u.header_len ? (size_t)u.header_len + 1 : 0;
+	if (skip > len - sizeof(u))
+		return -EPROTO;
+	if ((j = job_of(r, u.job_id)) == NULL || job_state_final(j->state))
+		return 0;
+	block = submitted_block_new((const char *)p + sizeof(u), len - sizeof(u));
+	if (!block)
+		return -ENOMEM;
+	if (u.header_len)
+		submitted_block_set_header(block, 0, u.header_len);
+	submitted_block_release(j->block);
+	job_json(j, block, skip, len - sizeof(u) - skip);
+	return 0;
+}
+
+static int on_scheduler(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_scheduler s;
+
+	if (len != sizeof(s))
+		return -EPROTO;
+	memcpy(&s, p, sizeof(s));
+	r->paused = s.paused != 0;
 	return 0;
 }
 
@@ -409,6 +470,8 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		j->cancel_requested = true;
 		j->flags &= ~REC_SNAP_CANCEL;
 	}
+	j->held = (s->flags & REC_SNAP_HELD) != 0;	/* said either way */
+	j->flags &= ~REC_SNAP_HELD;
 	r->snapshot_jobs++;
 	return 0;
 }
@@ -435,6 +498,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_CANCEL: return on_cancel(r, p, len);
 	case REC_QUEUE: return on_queue(r, p, len);
 	case REC_WORKER: return on_worker(r, p, len);
+	case REC_CONTROL: return on_control(r, p, len);
+	case REC_UPDATE: return on_update(r, p, len);
+	case REC_SCHEDULER: return on_scheduler(r, p, len);
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
@@ -541,6 +607,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 	memset(r, 0, sizeof(*r));
 	r->capacity = capacity;
+	r->paused = -1;
 	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
 	if (!r->jobs)
 		return -ENOMEM;

@@ -172,6 +172,9 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
+		if (j->held >= 0)	/* a hold or release after its submission */
+			c->flat[k].flags = j->held ? c->flat[k].flags | JR_COMMAND_HELD :
+						     c->flat[k].flags & ~(uint32_t)JR_COMMAND_HELD;
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
@@ -484,6 +487,23 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	return 0;
 }
 
+/* What users asked that the engine's restore does not carry: scheduling
+ * paused (a --paused start stays paused whatever the journal says), and
+ * requeues of running jobs that had not stopped them yet. */
+static void apply_control(struct recovery *r, struct state *st)
+{
+	if (r->paused == 1) {
+		jr_engine_pause(st->engine);
+		st->paused = true;
+	}
+	for (uint64_t i = 0; i < r->order_count; i++) {
+		const struct rjob *j = &r->jobs[r->order[i]];
+		if (j->id && j->requeue_requested && j->state == JR_JOB_RUNNING &&
+		    r->order[i] == (uint32_t)j->id && j->order == i)
+			jr_command_requeue(st->engine, j->id);
+	}
+}
+
 int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		  const struct retention *keep)
 {
@@ -495,6 +515,8 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	rc = apply_jobs(r, st, d, keep);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
+	if (rc == 0)
+		apply_control(r, st);
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
 	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
