@@ -215,6 +215,116 @@ static void test_requeue_running(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* Requeued after it ended: the same id runs again as attempt 2. A job
+ * that has not ended, or an id whose slot went to another job, is
+ * refused. */
+static void test_requeue_ended(void **state)
+{
+	(void)state;
+	struct jr_engine *e = ctl_engine();
+	char path[128], script[512];
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct jr_command_spec spec = { .argv = argv, .priority = JR_PRIORITY_DEFAULT };
+	struct jr_job_info info;
+	jr_job_id id;
+
+	snprintf(path, sizeof(path), "%s/second", state_dir);
+	unlink(path);
+	snprintf(script, sizeof(script), "if [ -e %s ]; then exit 0; fi; : > %s; exit 3", path,
+		 path);
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(jr_command_requeue(e, id), -EALREADY);
+	assert_int_equal(jr_command_requeue_ended(e, id, &spec), 0);
+	assert_int_equal(jr_command_requeue_ended(e, id, &spec), -EBUSY);	/* live again */
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(info.attempts, 2);
+	assert_int_equal(jr_command_requeue_ended(e, id ^ (1ull << 40), &spec), -ENOENT);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
+/* Requeues of ended jobs race new submissions for their slots (a table
+ * of 16: the free ring cycles every few jobs): each slot goes to one job
+ * only (the debug build asserts it when a slot is taken), and no slot is
+ * lost or counted twice: the whole table can be filled at the end. */
+#define SMALL_TABLE 16u
+
+struct ring_race {
+	struct jr_engine *e;
+	jr_job_id ids[SMALL_TABLE / 2];
+	int revived[SMALL_TABLE / 2];
+};
+
+static void *requeue_all(void *arg)
+{
+	struct ring_race *rr = arg;
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec spec = { .argv = argv, .priority = JR_PRIORITY_DEFAULT };
+
+	for (uint32_t i = 0; i < SMALL_TABLE / 2; i++)
+		rr->revived[i] = jr_command_requeue_ended(rr->e, rr->ids[i], &spec);
+	return NULL;
+}
+
+static void test_requeue_ended_race(void **state)
+{
+	(void)state;
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	struct ring_race rr;
+	struct jr_job_info info;
+	jr_job_id fresh[SMALL_TABLE];
+	char *argv[] = { "true", NULL };
+	struct jr_command_spec spec = { .argv = argv, .priority = JR_PRIORITY_DEFAULT };
+	uint64_t revived = 0, refused = 0;
+
+	jrt_engine_opts(&o, 1, SMALL_TABLE, spawn_flags, state_dir);
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	rr.e = e;
+	for (uint64_t round = 0; round < test_scaled(150); round++) {
+		pthread_t t;
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < SMALL_TABLE / 2; i++)
+			assert_int_equal(jr_command_submit(e, &spec, &rr.ids[i]), 0);
+		for (uint32_t i = 0; i < SMALL_TABLE / 2; i++)
+			assert_int_equal(jr_job_wait(e, rr.ids[i], &info), 0);
+		assert_int_equal(pthread_create(&t, NULL, requeue_all, &rr), 0);
+		while (n < SMALL_TABLE / 2 && jr_command_submit(e, &spec, &fresh[n]) == 0)
+			n++;
+		pthread_join(t, NULL);
+		for (uint32_t i = 0; i < SMALL_TABLE / 2; i++) {
+			assert_true(rr.revived[i] == 0 || rr.revived[i] == -ENOENT);
+			revived += rr.revived[i] == 0;
+			refused += rr.revived[i] != 0;
+			if (rr.revived[i] == 0) {
+				assert_int_equal(jr_job_wait(e, rr.ids[i], &info), 0);
+				assert_int_equal(info.attempts, 2);
+			}
+		}
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_equal(jr_job_wait(e, fresh[i], &info), 0);
+	}
+	assert_true(revived > 0);
+	/* Every slot but slot 0 can be taken: none lost, none twice. */
+	uint32_t held = 0;
+	jr_job_id all[SMALL_TABLE];
+	spec.flags = JR_COMMAND_HELD;
+	/* (A waiter wakes at a job's end a moment before its slot is given
+	 * back: the last ones may take a few tries.) */
+	for (int tries = 0; tries < 1000 && held < SMALL_TABLE - 1; tries++) {
+		while (held < SMALL_TABLE && jr_command_submit(e, &spec, &all[held]) == 0)
+			held++;
+		jrt_sleep_ms(1);
+	}
+	assert_int_equal(held, SMALL_TABLE - 1);
+	assert_int_not_equal(jr_command_submit(e, &spec, &all[0]), 0);	/* full */
+	print_message("revived %llu, refused (slot reused first) %llu\n",
+		      (unsigned long long)revived, (unsigned long long)refused);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 static void test_pause_resume(void **state)
 {
 	(void)state;
@@ -314,6 +424,8 @@ int main(void)
 		cmocka_unit_test(test_hold_then_cancel),
 		cmocka_unit_test(test_update_changes_order),
 		cmocka_unit_test(test_requeue_running),
+		cmocka_unit_test(test_requeue_ended),
+		cmocka_unit_test(test_requeue_ended_race),
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_race),
 	};

@@ -134,6 +134,26 @@ submit '{"command":["true"],"hold":true}'
 req PUT "/jobs/$id/requeue"
 check "requeue of a job that has not started: 409 not_started" answered 409 not_started
 
+# A finished job requeued (paused, so that it waits), then kill -9: it is
+# queued again after the restart and runs as attempt 2.
+submit '{"command":["sh","-c","if [ -e '"$tmp"'/ran2 ]; then exit 0; fi; : > '"$tmp"'/ran2; exit 3"],"hold":true}'
+fin=$id
+req PUT "/jobs/$fin/release"
+check "a job that fails once ends failed" wait_status "$fin" failed
+req POST /scheduler/pause
+req PUT "/jobs/$fin/requeue"
+check "PUT requeue of a finished job: 200" answered 200
+check "... queued again, not held (its \"hold\" was for its submission)" shows "$fin" status '"queued"'
+check "... reason requeued" shows "$fin" reason '"requeued"'
+stop_daemon KILL
+start_daemon --topology "$topo"
+check "after kill -9: still queued" shows "$fin" status '"queued"'
+req POST /scheduler/resume
+check "... resumed, it runs and succeeds" wait_status "$fin" succeeded
+check "... as attempt 2" shows "$fin" attempts 2
+req PUT "/jobs/00000001deadbeef/requeue"
+check "requeue of no such job: 404" answered 404
+
 stop_daemon
 
 # --- who may: the job's owner or root; pause only root or the daemon's owner ---------------

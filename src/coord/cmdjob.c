@@ -388,7 +388,8 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 
 	jr_cmd_job_set_phase(job, CMD_ENDED);
 	jr_store_release(&record_of(co, job)->coord, 0);
-	jr_coord_free_slot(co, job->slot);
+	if (!job->revived)	/* a revived slot's index is in the ring already */
+		jr_coord_free_slot(co, job->slot);
 	co->outstanding--;
 	job->next = co->dead;
 	co->dead = job;

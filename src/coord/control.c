@@ -22,6 +22,7 @@
 #include "coord/external.h"
 #include "coord/loop.h"
 #include "shm/cmdrec.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
 
 /* The live job behind id, or why not: -EALREADY (it ended) or -ENOENT.
@@ -203,3 +204,74 @@ int jr_coord_requeue(struct jr_coordinator *co, jr_job_id id)
 	return rc;
 }
 
+
+/* --- requeue of a job that ended ------------------------------------------------ */
+
+/* The job in its old slot again: its record reset for a new run, its
+ * attempts kept (the next one is attempt + 1), counted as submitted
+ * again (so that ended jobs still add up to submitted ones), then
+ * scheduled as a submission is. Its dependencies are not waited for
+ * again: it ran, or was given up, already. */
+static void revive(struct jr_coordinator *co, struct cmd_job *job, const struct jr_command_spec *spec,
+		   uint32_t index, jr_job_id id, int prio)
+{
+	struct jr_region *r = co->region;
+	struct jr_slot *s = &r->slots[index];
+	struct jr_cmd_record *rec;
+	uint32_t flags;
+	uint64_t now = jr_now_realtime_ns();
+
+	job->co = co;
+	job->slot = index;
+	job->record_ref = (uint32_t)jr_slot_get(s->arg);
+	job->id = id;
+	job->sj.priority = prio;
+	job->revived = true;
+	job->attempts = jr_slot_get(s->attempt);
+	job->after_count = 0;
+	rec = jr_cmd_record(r, job->record_ref);
+	flags = jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL;
+	if (spec->flags & JR_COMMAND_HELD)
+		flags |= JR_REC_HELD;
+	jr_store_relaxed(&rec->reason, JR_REASON_REQUEUED);
+	jr_store_release(&rec->flags, flags);
+	jr_store_release(&rec->coord, (uint64_t)(uintptr_t)job);
+	jr_counters_add_submitted(r, 1);
+	co->outstanding++;
+	jr_sched_submit(&co->sched, &job->sj, now);
+	show_state(co, job);
+}
+
+int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
+			   const struct jr_command_spec *spec)
+{
+	struct jr_region *r = co->region;
+	struct cmd_env_cache cache = { 0 };
+	struct cmd_job *job = NULL;
+	uint32_t index, gen;
+	struct jr_req req;
+	int prio, rc;
+
+	if (jr_jobtab_decode(r, id, &index, &gen) < 0)
+		return -ENOENT;
+	jr_mutex_lock(&co->state_lock);
+	if (jr_load_acquire(&co->restore_phase) == RESTORE_RUNNING)
+		rc = -EAGAIN;	/* its slot is the restore's until it is done */
+	else if (!jr_jobtab_is_command(&r->slots[index]))
+		rc = -ENOENT;
+	else
+		rc = jr_cmd_spec_check(co, spec, &req, &prio);
+	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &cache)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = jr_jobtab_revive(&r->slots[index], gen);
+	if (rc == 0)
+		revive(co, job, spec, index, id, prio);
+	else if (job)
+		jr_cmd_job_free(job);
+	jr_cmd_env_cache_done(&cache);
+	jr_mutex_unlock(&co->state_lock);
+	if (rc == 0)
+		jr_coord_poke(co);
+	return rc;
+}

@@ -82,6 +82,8 @@ int jr_coord_hold(struct jr_coordinator *co, jr_job_id id);
 int jr_coord_release(struct jr_coordinator *co, jr_job_id id);
 int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_command_update *u);
 int jr_coord_requeue(struct jr_coordinator *co, jr_job_id id);
+int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
+			   const struct jr_command_spec *spec);
 
 /* Output file paths of a command job (state.c). */
 void jr_coord_output_paths(const struct jr_coordinator *co, jr_job_id id,

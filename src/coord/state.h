@@ -83,6 +83,8 @@ struct cmd_job {
 	uint16_t umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	bool requeue_requested;		/* stopped to run again (control.c) */
+	bool revived;			/* requeued after it ended: its slot's index is
+					 * in the free ring already (jr_jobtab_revive) */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */

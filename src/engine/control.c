@@ -34,6 +34,14 @@ int jr_command_requeue(struct jr_engine *e, jr_job_id id)
 	return e->coord ? jr_coord_requeue(e->coord, id) : -EINVAL;
 }
 
+int jr_command_requeue_ended(struct jr_engine *e, jr_job_id id,
+			     const struct jr_command_spec *spec)
+{
+	if (!e->coord || !spec || !jr_abi_is_zero(spec->reserved, sizeof(spec->reserved)))
+		return -EINVAL;
+	return jr_coord_requeue_ended(e->coord, id, spec);
+}
+
 int jr_engine_paused(const struct jr_engine *e)
 {
 	return jr_load_acquire(&e->region.ctl->run_state) == JR_RUN_PAUSED;

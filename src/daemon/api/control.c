@@ -74,6 +74,34 @@ static void answer_job(struct api *a, struct api_call *c, jr_job_id id)
 		reply_json(c->res, 200, view_job(a->engine, &a->st->jobs, &info, VIEW_FULL));
 }
 
+/* A job that ended runs again from its command as submitted (and as
+ * updated), under its batch's env; not held, whatever its "hold". */
+static int requeue_ended(struct api *a, const struct jr_job_info *info)
+{
+	struct submitted_job *sj = submitted_slot(&a->st->jobs, (uint32_t)info->job_id);
+	struct jobspec_submitter who = { sj->uid, sj->gid, sj->switch_user };
+	const char *json = submitted_json(&a->st->jobs, info->job_id);
+	const char *header = submitted_header(&a->st->jobs, info->job_id);
+	cJSON *job = json ? cJSON_Parse(json) : NULL, *h = header ? cJSON_Parse(header) : NULL;
+	struct jobspec_batch batch = { 0 };
+	struct jobspec_error err;
+	struct jobspec js;
+	int rc = -ENOENT;
+
+	jobspec_init(&js);
+	if (job && (!header || (h && jobspec_parse_batch(h, &batch, &err))) &&
+	    jobspec_parse(a->engine, job, &who, &js, &err)) {
+		js.spec.flags &= ~(uint32_t)JR_COMMAND_HELD;
+		js.spec.shared_env = batch.env;
+		rc = jr_command_requeue_ended(a->engine, info->job_id, &js.spec);
+	}
+	jobspec_free(&js);
+	jobspec_batch_free(&batch);
+	cJSON_Delete(job);
+	cJSON_Delete(h);
+	return rc;
+}
+
 /* Done by the engine, then journaled; answered once durable. */
 static void control(struct api *a, struct api_call *c, enum rec_control_op op)
 {
@@ -87,6 +115,8 @@ static void control(struct api *a, struct api_call *c, enum rec_control_op op)
 	rc = op == REC_CONTROL_HOLD ? jr_command_hold(a->engine, info.job_id) :
 	     op == REC_CONTROL_RELEASE ? jr_command_release(a->engine, info.job_id) :
 					 jr_command_requeue(a->engine, info.job_id);
+	if (op == REC_CONTROL_REQUEUE && rc == -EALREADY)
+		rc = requeue_ended(a, &info);
 	if (rc < 0) {
 		refused(c->res, rc, c->param);
 		return;

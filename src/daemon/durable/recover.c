@@ -251,6 +251,21 @@ static int on_cancel(struct recovery *r, const void *p, uint32_t len)
 	return 0;
 }
 
+/* A job that had ended is queued again: the one exception to "a final
+ * state is never undone" (docs/ARCHITECTURE.md, recovery). It runs as a
+ * new attempt, not held, with no cancel left to obey. */
+static void requeue_ended(struct recovery *r, struct rjob *j)
+{
+	j->state = JR_JOB_QUEUED;
+	j->reason = JR_REASON_REQUEUED;
+	j->cancel_requested = false;
+	j->held = 0;
+	if (j->proc) {
+		r->procs[j->proc].proc.pid = 0;
+		r->procs[j->proc].not_before_ns = 0;
+	}
+}
+
 static int on_control(struct recovery *r, const void *p, uint32_t len)
 {
 	struct rec_control c;
@@ -259,9 +274,13 @@ static int on_control(struct recovery *r, const void *p, uint32_t len)
 	if (len != sizeof(c))
 		return -EPROTO;
 	memcpy(&c, p, sizeof(c));
-	if ((j = job_of(r, c.job_id)) == NULL || job_state_final(j->state))
+	if ((j = job_of(r, c.job_id)) == NULL)
 		return 0;
-	if (c.op == REC_CONTROL_HOLD || c.op == REC_CONTROL_RELEASE)
+	if (c.op == REC_CONTROL_REQUEUE && job_state_final(j->state))
+		requeue_ended(r, j);
+	else if (job_state_final(j->state))
+		return 0;
+	else if (c.op == REC_CONTROL_HOLD || c.op == REC_CONTROL_RELEASE)
 		j->held = c.op == REC_CONTROL_HOLD;
 	else if (c.op == REC_CONTROL_REQUEUE && j->state == JR_JOB_RUNNING)
 		j->requeue_requested = true;

@@ -487,15 +487,20 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	return 0;
 }
 
-/* What users asked that the engine's restore does not carry: scheduling
- * paused (a --paused start stays paused whatever the journal says), and
- * requeues of running jobs that had not stopped them yet. */
-static void apply_control(struct recovery *r, struct state *st)
+/* Scheduling paused by a user stays paused (before any job is put
+ * back, so that none starts); a --paused start stays paused whatever the
+ * journal says. */
+static void apply_pause(const struct recovery *r, struct state *st)
 {
 	if (r->paused == 1) {
 		jr_engine_pause(st->engine);
 		st->paused = true;
 	}
+}
+
+/* Requeues of running jobs that had not stopped them yet, asked again. */
+static void apply_requeues(struct recovery *r, struct state *st)
+{
 	for (uint64_t i = 0; i < r->order_count; i++) {
 		const struct rjob *j = &r->jobs[r->order[i]];
 		if (j->id && j->requeue_requested && j->state == JR_JOB_RUNNING &&
@@ -510,13 +515,14 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	uint64_t t0 = jr_now_monotonic_ns();
 	int rc;
 
+	apply_pause(r, st);
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
 	rc = apply_jobs(r, st, d, keep);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
 	if (rc == 0)
-		apply_control(r, st);
+		apply_requeues(r, st);
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
 	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
