@@ -112,6 +112,7 @@ static void control(struct api *a, struct api_call *c, enum rec_control_op op)
 	if (!controlled_job(a, c, &info))
 		return;
 	rec.job_id = info.job_id;
+	rec.attempt = info.attempts;
 	rc = op == REC_CONTROL_HOLD ? jr_command_hold(a->engine, info.job_id) :
 	     op == REC_CONTROL_RELEASE ? jr_command_release(a->engine, info.job_id) :
 					 jr_command_requeue(a->engine, info.job_id);

@@ -149,8 +149,11 @@ struct rec_control {
 	jr_job_id job_id;
 	uint32_t uid;		/* who asked */
 	uint32_t op;		/* enum rec_control_op */
+	uint32_t attempt;	/* the job's attempts when asked: a requeue is of
+				 * that attempt (a snapshot may show a later one) */
+	uint32_t zero;
 };
-_Static_assert(sizeof(struct rec_control) == 16, "rec_control size");
+_Static_assert(sizeof(struct rec_control) == 24, "rec_control size");
 
 /* Then the job's text: header_len bytes of its batch's header and a
  * '\n' (header_len 0: none), then its JSON. */

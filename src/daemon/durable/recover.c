@@ -276,6 +276,10 @@ static int on_control(struct recovery *r, const void *p, uint32_t len)
 	memcpy(&c, p, sizeof(c));
 	if ((j = job_of(r, c.job_id)) == NULL)
 		return 0;
+	/* A requeue is of the attempt it names: a snapshot, newer than the
+	 * records after it, may show the job run again already. */
+	if (c.op == REC_CONTROL_REQUEUE && j->attempt != c.attempt)
+		return 0;
 	if (c.op == REC_CONTROL_REQUEUE && job_state_final(j->state))
 		requeue_ended(r, j);
 	else if (job_state_final(j->state))

@@ -172,9 +172,12 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
-		if (j->held >= 0)	/* a hold or release after its submission */
-			c->flat[k].flags = j->held ? c->flat[k].flags | JR_COMMAND_HELD :
-						     c->flat[k].flags & ~(uint32_t)JR_COMMAND_HELD;
+		/* A hold or release after its submission decides; a job that
+		 * started was released, whatever a fuzzy snapshot says. */
+		bool held = j->state == JR_JOB_QUEUED &&
+			    (j->held >= 0 ? j->held == 1 : (c->flat[k].flags & JR_COMMAND_HELD));
+		c->flat[k].flags = held ? c->flat[k].flags | JR_COMMAND_HELD :
+					  c->flat[k].flags & ~(uint32_t)JR_COMMAND_HELD;
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
