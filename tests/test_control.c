@@ -325,6 +325,46 @@ static void test_requeue_ended_race(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* An external job: held off the ready lists (no claim gets it) and back
+ * when released; updated while ready; requeued while a worker runs it
+ * (the old execution has ended for its worker, the next claim is attempt
+ * 2); a paused engine hands out nothing. */
+#define WORKER (JR_EXTERNAL_WORKER_BASE + 1)
+
+static void test_external_control(void **state)
+{
+	(void)state;
+	struct jr_engine *e = ctl_engine();
+	struct jr_command_spec spec = { .priority = 2, .flags = JR_COMMAND_EXTERNAL };
+	struct jr_command_update u = { .fields = JR_UPDATE_PRIORITY, .spec = &spec };
+	struct jr_job_info info;
+	uint64_t first;
+	jr_job_id id;
+
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	assert_int_equal(jr_command_hold(e, id), 0);
+	assert_held(e, id);
+	assert_int_equal(jr_external_claim(e, WORKER, NULL, 0, &info), 0);
+	assert_int_equal(jr_command_release(e, id), 0);
+	spec.priority = 5;
+	assert_int_equal(jr_command_update(e, id, &u), 0);
+	assert_int_equal(jr_engine_pause(e), 0);
+	assert_int_equal(jr_external_claim(e, WORKER, NULL, 0, &info), 0);
+	assert_int_equal(jr_engine_resume(e), 0);
+	assert_int_equal(jr_external_claim(e, WORKER, NULL, 0, &info), 1);
+	assert_int_equal(info.job_id, id);
+	assert_int_equal(info.priority, 5);
+	first = info.exec.execution_id;
+	assert_int_equal(jr_command_requeue(e, id), 0);
+	assert_int_equal(jr_external_complete(e, first, 0, 0), -EALREADY);	/* it ended */
+	assert_int_equal(jr_external_claim(e, WORKER, NULL, 0, &info), 1);
+	assert_int_equal(info.exec.attempt, 2);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	assert_int_equal(jr_job_wait(e, id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_pause_resume(void **state)
 {
 	(void)state;
@@ -426,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_requeue_running),
 		cmocka_unit_test(test_requeue_ended),
 		cmocka_unit_test(test_requeue_ended_race),
+		cmocka_unit_test(test_external_control),
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_race),
 	};
