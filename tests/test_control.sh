@@ -44,6 +44,9 @@ sub_held=$id
 check "submitted with \"hold\": true: pending, reason held, held true" held "$sub_held"
 submit '{"command":["true"],"hold":"yes"}'
 check "\"hold\" must be a boolean (400)" [ "$code" = 400 ]
+req POST /jobs/batch $'{"command":["true"],"hold":true}\n{"command":["true"]}'
+batch_held=$(printf '%s' "$body" | grep -o '"job_ids":\["[0-9a-f]*' | sed 's/.*"//')
+check "a batch's line with \"hold\": true is submitted held" held "$batch_held"
 
 # --- hold and release ----------------------------------------------------------------------
 submit '{"command":["true"],"requirements":{"cpus":2}}'
