@@ -295,7 +295,8 @@ static void test_requeue_ended_race(void **state)
 			n++;
 		pthread_join(t, NULL);
 		for (uint32_t i = 0; i < SMALL_TABLE / 2; i++) {
-			assert_true(rr.revived[i] == 0 || rr.revived[i] == -ENOENT);
+			if (rr.revived[i] != 0 && rr.revived[i] != -ENOENT)
+				fail_msg("requeue of an ended job: %d", rr.revived[i]);
 			revived += rr.revived[i] == 0;
 			refused += rr.revived[i] != 0;
 			if (rr.revived[i] == 0) {

@@ -243,6 +243,24 @@ static void revive(struct jr_coordinator *co, struct cmd_job *job, const struct 
 	show_state(co, job);
 }
 
+/* The slot taken back from its final state (the allocator cannot take
+ * it from then on, so its record may be read): -EBUSY, and final again,
+ * if its job is still the coordinator's (a cancel marked it final and the
+ * coordinator has not ended it yet). Under state_lock. */
+static int revive_slot(struct jr_coordinator *co, uint32_t index, uint32_t gen)
+{
+	struct jr_slot *s = &co->region->slots[index];
+	uint32_t was;
+	int rc = jr_jobtab_revive(s, gen, &was);
+
+	if (rc == 0 && jr_load_acquire(&jr_cmd_record(co->region,
+						      (uint32_t)jr_slot_get(s->arg))->coord)) {
+		jr_jobtab_unrevive(s, was);
+		rc = -EBUSY;
+	}
+	return rc;
+}
+
 int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
 			   const struct jr_command_spec *spec)
 {
@@ -253,7 +271,8 @@ int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
 	struct jr_req req;
 	int prio, rc;
 
-	if (jr_jobtab_decode(r, id, &index, &gen) < 0)
+	if (jr_jobtab_decode(r, id, &index, &gen) < 0 ||
+	    jr_slot_gen(jr_load_acquire(&r->slots[index].state)) != gen)
 		return -ENOENT;
 	jr_mutex_lock(&co->state_lock);
 	if (jr_load_acquire(&co->restore_phase) == RESTORE_RUNNING)
@@ -265,7 +284,7 @@ int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
 	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &cache)))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = jr_jobtab_revive(&r->slots[index], gen);
+		rc = revive_slot(co, index, gen);
 	if (rc == 0)
 		revive(co, job, spec, index, id, prio);
 	else if (job)

@@ -223,7 +223,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
-	bool reconcile;
+	bool reconcile, more_cancels;
 
 	jr_mutex_lock(&co->lock);
 	batches = co->inbox_head;
@@ -238,6 +238,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 			(co->cancel_count - ncancel) * sizeof(*cancels));
 		co->cancel_count -= ncancel;
 	}
+	more_cancels = co->cancel_count != 0;
 	jr_mutex_unlock(&co->lock);
 	while (batches) {
 		struct cmd_batch *b = batches;
@@ -255,7 +256,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 	}
 	for (uint32_t i = 0; i < ncancel; i++)
 		take_cancel(co, cancels[i], now);
-	if (co->cancel_count)
+	if (more_cancels)
 		jr_coord_poke(co);	/* more than one turn's worth */
 }
 

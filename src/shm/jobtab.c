@@ -44,17 +44,22 @@ int jr_jobtab_decode(const struct jr_region *r, jr_job_id id, uint32_t *index,
  * job's ended slot may have been requeued (jr_jobtab_revive()) while its
  * index waited in the ring: a CAS from its final state decides, and a
  * slot live again keeps its index, pushed back at the tail (it stays the
- * one entry of that slot). A function job's slot is never revived: a
- * load, as before. */
+ * one entry of that slot). A revived job can also turn final (a user's
+ * cancel) while its coordinator still holds it: its record's coord is
+ * set until the coordinator is done (cleared by release, its last
+ * write), and such a slot is pushed back too. A function job's slot is
+ * never revived: a load, as before. */
 static bool claim(struct jr_region *r, uint32_t index)
 {
 	struct jr_slot *s = &r->slots[index];
+	const struct jr_cmd_record *rec;
 	uint32_t word;
 
 	if (jr_likely(!jr_jobtab_is_command(s)))
 		return true;
+	rec = jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg));
 	word = jr_load_acquire(&s->state);
-	while (jr_slot_is_final(jr_slot_state(word)))
+	while (jr_slot_is_final(jr_slot_state(word)) && jr_load_acquire(&rec->coord) == 0)
 		if (jr_cas_acq_rel(&s->state, &word, jr_slot_word(jr_slot_gen(word), JR_JOB_FREE)))
 			return true;
 	if (jr_slot_state(word) == JR_JOB_FREE)
@@ -103,16 +108,32 @@ int jr_jobtab_alloc_batch(struct jr_region *r, uint32_t *index, uint32_t n)
 	return -EAGAIN;
 }
 
-int jr_jobtab_revive(struct jr_slot *slot, uint32_t gen)
+int jr_jobtab_revive(struct jr_slot *slot, uint32_t gen, uint32_t *was)
 {
 	uint32_t word = jr_load_acquire(&slot->state);
 
 	while (jr_slot_gen(word) == gen && jr_slot_is_final(jr_slot_state(word)))
-		if (jr_cas_acq_rel(&slot->state, &word, jr_slot_word(gen, JR_JOB_QUEUED)))
+		if (jr_cas_acq_rel(&slot->state, &word, jr_slot_word(gen, JR_JOB_QUEUED))) {
+			*was = word;
 			return 0;
+		}
 	if (jr_slot_gen(word) != gen || jr_slot_state(word) == JR_JOB_FREE)
 		return -ENOENT;
 	return -EBUSY;
+}
+
+void jr_jobtab_unrevive(struct jr_slot *slot, uint32_t was)
+{
+	uint32_t word = jr_load_acquire(&slot->state);
+
+	/* A waiter may have come (its bit set: woken here, as a finish
+	 * would); a cancel that came meanwhile made it final already. */
+	while (jr_slot_state(word) == JR_JOB_QUEUED && jr_slot_gen(word) == jr_slot_gen(was))
+		if (jr_cas_acq_rel(&slot->state, &word, was & ~JR_SLOT_WAITER)) {
+			if (word & JR_SLOT_WAITER)
+				jr_futex_wake_all(&slot->state);
+			return;
+		}
 }
 
 void jr_jobtab_free_batch(struct jr_region *r, const uint32_t *index, uint32_t n)
