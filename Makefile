@@ -73,7 +73,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_examp
 TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh tests/test_durable.sh \
 	tests/test_keeper.sh tests/test_fallback.sh tests/test_snapshot.sh tests/test_systemd.sh \
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
-	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/fuzz/regress.sh tools/demo.sh
+	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \

@@ -129,6 +129,9 @@ enum jr_reason {
 	 * on a job that succeeded, afterok or afternotok on a job gone
 	 * from the table). afterok on a failed job stays DEPENDENCY_FAILED. */
 	JR_REASON_DEPENDENCY_NEVER_SATISFIED = 9,
+	/* Numbered apart from the reasons others add: issue 13 (control). */
+	JR_REASON_HELD = 16,		/* pending: held until released (jr_command_hold) */
+	JR_REASON_REQUEUED = 17,	/* an attempt stopped to run again (jr_command_requeue) */
 };
 
 /* What a command job waits for from each of its dependencies
@@ -375,6 +378,10 @@ int jr_engine_resume(struct jr_engine *e);
  * runs goes on. 0, or -ESHUTDOWN while closing. Thread-safe. */
 int jr_engine_pause(struct jr_engine *e);
 
+/* Whether jr_engine_pause() (or JR_ENGINE_START_PAUSED) holds new
+ * starts now: 1 or 0. Thread-safe. */
+int jr_engine_paused(const struct jr_engine *e);
+
 /* Block until no job is queued, held or running. Jobs submitted
  * concurrently by other threads may or may not be waited for. */
 int jr_engine_wait_all(struct jr_engine *e);
@@ -492,6 +499,9 @@ enum jr_command_flags {
 	 * array_task_id) in its environment, and a throttle_max without a
 	 * throttle_key throttles by the array (the key is array_job_id). */
 	JR_COMMAND_ARRAY_TASK = 1u << 3,
+	/* Submitted held (sbatch --hold): pending, reason JR_REASON_HELD,
+	 * until jr_command_release(). */
+	JR_COMMAND_HELD = 1u << 4,
 };
 
 /* Submit a command job. Errors: -EINVAL (no argv, bad priority, reserved
@@ -574,6 +584,57 @@ int jr_command_restore_done(struct jr_engine *e);
  * then it holds them for the next engine. Thread-safe; never fails. */
 void jr_command_durable(struct jr_engine *e, const jr_job_id *ids, const uint32_t *attempts,
 			size_t n);
+
+/* Control of a command job that has not started (pending or queued;
+ * a job backing off before a retry counts as queued). Thread-safe;
+ * synchronous: done when they return. Errors common to them: -ENOENT
+ * (no such job, or it aged out), -EBUSY (it is starting or running),
+ * -EALREADY (it has ended), -EINVAL (a function job).
+ *
+ * Hold: it stays pending (jr_job_info: JR_JOB_PENDING, reason
+ * JR_REASON_HELD) whatever its dependencies and start time, until
+ * released. Release: it goes on as before it was held (0 also when it
+ * was not held). */
+int jr_command_hold(struct jr_engine *e, jr_job_id id);
+int jr_command_release(struct jr_engine *e, jr_job_id id);
+
+/* Update: the fields named take the values of spec (the job's spec with
+ * the new values; the engine reads only what the fields name). The job
+ * keeps its id and its turn among jobs of its priority. Errors beside
+ * the above: -ENOENT also for an unknown queue, -E2BIG (more resources
+ * than this host has), -EINVAL (bad priority, reserved fields). */
+enum jr_update_fields {
+	JR_UPDATE_PRIORITY = 1u << 0,		/* spec->priority */
+	JR_UPDATE_QUEUE = 1u << 1,		/* spec->queue_id (and a priority
+						 * taken from the queue) */
+	JR_UPDATE_TIMEOUT = 1u << 2,		/* spec->timeout_ms */
+	JR_UPDATE_SCHEDULED_AT = 1u << 3,	/* spec->scheduled_at_ns */
+	JR_UPDATE_RESOURCES = 1u << 4,		/* cpus, gpus, mem_bytes, resources,
+						 * capabilities, span_numa */
+};
+struct jr_command_update {
+	uint32_t fields;			/* enum jr_update_fields */
+	uint32_t zero;
+	const struct jr_command_spec *spec;
+	uint64_t reserved[6];			/* must be zero */
+};
+int jr_command_update(struct jr_engine *e, jr_job_id id, const struct jr_command_update *u);
+
+/* Requeue a running job: its process is stopped as a cancel stops it
+ * (SIGTERM, then SIGKILL after the grace period) and the job is queued
+ * again; it runs again as a new execution (attempt + 1, the same id),
+ * whatever its retries. An external job's execution ends at once.
+ * Errors beside the above: -EAGAIN (it has not started: nothing to
+ * requeue), -EALREADY (it has ended: see jr_command_requeue_ended()). */
+int jr_command_requeue(struct jr_engine *e, jr_job_id id);
+
+/* Requeue a job that has ended (succeeded, failed or cancelled) while
+ * its id is still in the table: spec is its command (the engine kept
+ * only its end). It is queued again at the same id and runs as a new
+ * execution. Errors: -ENOENT (no such job, or its slot went to another),
+ * -EBUSY (it has not ended), -EINVAL, -E2BIG, -ENOMEM, -ESHUTDOWN. */
+int jr_command_requeue_ended(struct jr_engine *e, jr_job_id id,
+			     const struct jr_command_spec *spec);
 
 /* Iterate over the live jobs of the table in slot order (not submission
  * order). *cursor starts at 0; each call fills *out with the next job at

@@ -34,6 +34,7 @@ static const char *type_name(uint16_t type)
 		[REC_WORKER] = "worker", [REC_SNAP_BEGIN] = "snapshot_begin",
 		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
 		[REC_RESULT] = "result", [REC_SNAP_EXECS] = "snapshot_executions",
+		[REC_CONTROL] = "control", [REC_UPDATE] = "update", [REC_SCHEDULER] = "scheduler",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -181,6 +182,21 @@ static void dump_other(const struct jr_journal_record *r)
 		const struct rec_worker *w = r->payload;
 		printf(" w%u uid=%u %.*s", w->number, w->uid,
 		       (int)(r->len - sizeof(*w)), p + sizeof(*w));
+	} else if (r->type == REC_CONTROL && r->len == sizeof(struct rec_control)) {
+		const struct rec_control *c = r->payload;
+		static const char *const ops[] = { "?", "hold", "release", "requeue" };
+		printf(" job=%016" PRIx64 " %s attempt=%u by uid %u", c->job_id,
+		       ops[c->op < 4 ? c->op : 0], c->attempt, c->uid);
+	} else if (r->type == REC_UPDATE && r->len >= sizeof(struct rec_update)) {
+		const struct rec_update *u = r->payload;
+		size_t skip = u->header_len ? (size_t)u->header_len + 1 : 0;
+		size_t text = r->len - sizeof(*u);
+		printf(" job=%016" PRIx64 " by uid %u %.*s", u->job_id, u->uid,
+		       skip <= text ? (int)(text - skip) : 0,
+		       skip <= text ? p + sizeof(*u) + skip : "");
+	} else if (r->type == REC_SCHEDULER && r->len == sizeof(struct rec_scheduler)) {
+		const struct rec_scheduler *c = r->payload;
+		printf(" %s by uid %u", c->paused ? "paused" : "resumed", c->uid);
 	} else if (r->type == REC_SNAP_BEGIN && r->len == sizeof(struct rec_snap_begin)) {
 		printf(" covers journal seq <= %" PRIu64, ((const struct rec_snap_begin *)p)->covers_seq);
 	} else if (r->type == REC_SNAP_JOBS) {
@@ -211,7 +227,7 @@ static int dump_record(void *ctx, const struct jr_journal_record *r)
 /* --- summarize -------------------------------------------------------------------------- */
 
 struct summary {
-	uint64_t by_type[32];
+	uint64_t by_type[64];
 	uint64_t submitted, ended[8], snapshot_jobs;
 	uint64_t bytes;
 };
@@ -222,7 +238,7 @@ static int sum_record(void *ctx, const struct jr_journal_record *r)
 	struct rec_submit h;
 	struct rec_event e;
 
-	s->by_type[r->type < 32 ? r->type : 0]++;
+	s->by_type[r->type < 64 ? r->type : 0]++;
 	s->bytes += JR_JOURNAL_HEADER_BYTES + JR_JOURNAL_PAD8(r->len);
 	if (r->type == REC_SUBMIT && r->len >= sizeof(h)) {
 		memcpy(&h, r->payload, sizeof(h));
@@ -306,7 +322,7 @@ static int summarize(const char *dir)
 	uint64_t jobs = s.submitted + s.snapshot_jobs;
 
 	printf("records:");
-	for (uint16_t t = 0; t < 32; t++)
+	for (uint16_t t = 0; t < 64; t++)
 		if (s.by_type[t])
 			printf(" %s %" PRIu64, type_name(t), s.by_type[t]);
 	printf("\njobs: %" PRIu64 " in the snapshot, %" PRIu64 " submitted since; ended since: "

@@ -172,7 +172,8 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	if (!external && (!spec->argv || !spec->argv[0]))
 		return -EINVAL;
 	if (spec->flags & ~(uint32_t)(JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET |
-				      JR_COMMAND_SINGLETON | JR_COMMAND_ARRAY_TASK))
+				      JR_COMMAND_SINGLETON | JR_COMMAND_ARRAY_TASK |
+				      JR_COMMAND_HELD))
 		return -EINVAL;
 	for (size_t i = 0; spec->after_types && i < spec->after_count; i++)
 		if (spec->after_types[i] > JR_DEP_AFTER)
@@ -215,6 +216,8 @@ static uint32_t initial_rec_flags(const struct jr_command_spec *spec, uint64_t n
 	 * job becomes eligible. */
 	if (spec->after_count || spec->scheduled_at_ns > now)
 		flags |= JR_REC_PENDING;
+	if (spec->flags & JR_COMMAND_HELD)
+		flags |= JR_REC_HELD;
 	return flags;
 }
 

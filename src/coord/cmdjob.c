@@ -146,6 +146,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	}
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
 	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) != 0;
+	job->sj.held = (spec->flags & JR_COMMAND_HELD) != 0;
 	if (job->external && spec->capabilities && *spec->capabilities &&
 	    !(job->ext_caps = strdup(spec->capabilities))) {
 		jr_cmd_job_free(job);
@@ -313,7 +314,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 	}
 	arm_deadlines(co, job, now);
 	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
-	if (job->cancel_requested) {	/* while it was being spawned */
+	if (job->cancel_requested || job->requeue_requested) {	/* while it was being spawned */
 		jr_cmd_job_signal(co, job, SIGTERM);
 		job->kill_at_ns = now + co->kill_grace_ns;
 	}
@@ -410,7 +411,13 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		reason = JR_REASON_SIGNAL;
 	else if (res->exit_code != 0)
 		reason = JR_REASON_EXIT;
-	if (reason == JR_REASON_NONE) {
+	if (job->requeue_requested && !job->cancel_requested && !co->cancel_all) {
+		/* Asked for (control.c): it runs again at once, whatever its
+		 * retries and however this attempt ended. */
+		job->requeue_requested = false;
+		job->timed_out = false;
+		retry(co, job, JR_REASON_REQUEUED, now, now);
+	} else if (reason == JR_REASON_NONE) {
 		jr_cmd_job_end(co, job, JR_SCHED_SUCCEEDED, reason, now);
 	} else if (reason == JR_REASON_CANCELLED) {
 		jr_cmd_job_end(co, job, JR_SCHED_CANCELLED, reason, now);
@@ -434,7 +441,8 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 
 	jr_cmd_job_set_phase(job, CMD_ENDED);
 	jr_store_release(&record_of(co, job)->coord, 0);
-	jr_coord_free_slot(co, job->slot);
+	if (!job->revived)	/* a revived slot's index is in the ring already */
+		jr_coord_free_slot(co, job->slot);
 	co->outstanding--;
 	job->next = co->dead;
 	co->dead = job;
@@ -478,6 +486,7 @@ void jr_cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint
 	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
 	jr_cmd_job_event(co, job, JR_EVENT_ENDED, JR_JOB_CANCELLED, job->sj.reason, now);
 	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	jr_cmd_job_set_rec_flag(co, job, JR_REC_HELD, false);
 	if (job->ext_list != EXT_NONE)
 		jr_ext_unlink(co, job);
 	/* Unless the user's own cancel got there first (and counted it). */

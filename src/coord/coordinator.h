@@ -78,6 +78,15 @@ void jr_coord_end_external(struct jr_coordinator *co);
 /* Ask the coordinator to cancel a command job (queued or running). */
 void jr_coord_cancel(struct jr_coordinator *co, jr_job_id id);
 
+/* A user's control of a command job (control.c): see jr_command_hold(),
+ * jr_command_release(), jr_command_update(), jr_command_requeue(). */
+int jr_coord_hold(struct jr_coordinator *co, jr_job_id id);
+int jr_coord_release(struct jr_coordinator *co, jr_job_id id);
+int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_command_update *u);
+int jr_coord_requeue(struct jr_coordinator *co, jr_job_id id);
+int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
+			   const struct jr_command_spec *spec);
+
 /* Output file paths of a command job (state.c). */
 void jr_coord_output_paths(const struct jr_coordinator *co, jr_job_id id,
 			   char *out, char *err, size_t size);

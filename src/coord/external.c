@@ -100,7 +100,9 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
 		return -EINVAL;
 	jr_mutex_lock(&co->state_lock);
-	job = claim_next(co, worker_id, caps, owner, only, jr_now_realtime_ns());
+	/* Paused (jr_engine_pause): nothing new starts, here neither. */
+	job = jr_coord_paused(co) ? NULL :
+	      claim_next(co, worker_id, caps, owner, only, jr_now_realtime_ns());
 	if (job)
 		*claimed = job->id;
 	jr_mutex_unlock(&co->state_lock);
@@ -168,6 +170,12 @@ int jr_coord_ext_progress(struct jr_coordinator *co, uint64_t execution_id, int 
 void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	job->cancel_requested = true;
+	end_attempt(co, job, -1, now);
+}
+
+void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	JR_ASSERT(job->requeue_requested);
 	end_attempt(co, job, -1, now);
 }
 

@@ -18,6 +18,10 @@ bool jr_ext_on_eligible(void *ctx, struct jr_sched_job *sj, uint64_t now);
 /* Cancel a running external job now (there is no child to signal). */
 void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
+/* Requeue a running external job (job->requeue_requested set): its
+ * execution ends now and the job is queued again. */
+void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
+
 /* At stop: every external job ends (ready: cancelled; running: failed,
  * worker_lost). */
 void jr_ext_end_all(struct jr_coordinator *co, uint64_t now);

@@ -259,13 +259,13 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		jr_free(b->rinfo);
 }
 
-static void drain_inbox(struct jr_coordinator *co, uint64_t now)
+void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 {
 	struct cmd_batch *batches;
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
-	bool reconcile;
+	bool reconcile, more_cancels;
 
 	jr_mutex_lock(&co->lock);
 	batches = co->inbox_head;
@@ -280,6 +280,7 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 			(co->cancel_count - ncancel) * sizeof(*cancels));
 		co->cancel_count -= ncancel;
 	}
+	more_cancels = co->cancel_count != 0;
 	jr_mutex_unlock(&co->lock);
 	while (batches) {
 		struct cmd_batch *b = batches;
@@ -297,7 +298,7 @@ static void drain_inbox(struct jr_coordinator *co, uint64_t now)
 	}
 	for (uint32_t i = 0; i < ncancel; i++)
 		take_cancel(co, cancels[i], now);
-	if (co->cancel_count)
+	if (more_cancels)
 		jr_coord_poke(co);	/* more than one turn's worth */
 }
 
@@ -376,6 +377,24 @@ static void wait_events(struct jr_coordinator *co)
 	jr_mutex_unlock(&co->state_lock);
 }
 
+/* At a cancelling stop: held jobs wait on no list of the scheduler's, so
+ * they are found in the table (a stop, not a hot path). */
+static void cancel_held(struct jr_coordinator *co, uint64_t now)
+{
+	struct jr_region *r = co->region;
+
+	for (uint32_t i = 1; i < r->hdr->capacity; i++) {
+		struct jr_slot *s = &r->slots[i];
+		uint32_t word = jr_load_acquire(&s->state);
+		struct cmd_job *job;
+		if (jr_slot_state(word) != JR_JOB_QUEUED || !jr_jobtab_is_command(s))
+			continue;
+		job = jr_coord_job_of(co, jr_job_id_make(jr_slot_gen(word), i));
+		if (job && job->phase == CMD_QUEUED && job->sj.held)
+			jr_sched_cancel(&co->sched, &job->sj, now);
+	}
+}
+
 static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 {
 	struct jr_sched *s = &co->sched;
@@ -388,6 +407,10 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 	}
 	while (s->delayed.count)
 		jr_sched_cancel(s, s->delayed.items[0], now);
+	if (!co->held_cancelled) {	/* once: a held job is on no list */
+		co->held_cancelled = true;
+		cancel_held(co, now);
+	}
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
 		if (job->cancel_requested)
@@ -406,7 +429,7 @@ static bool turn(struct jr_coordinator *co)
 	bool stopping, cancel_all;
 
 	jr_mutex_lock(&co->state_lock);
-	drain_inbox(co, now);
+	jr_coord_take_inbox(co, now);
 	jr_mutex_lock(&co->lock);
 	stopping = co->stopping;
 	cancel_all = co->cancel_all;

@@ -20,6 +20,7 @@
  *   cmdrestore  jobs put back after a restart, running ones taken back
  *   runners     runner threads: spawn a child, wait, end its job
  *   loop        the coordinator thread's turn and event loop
+ *   control     hold, release, update, requeue (the API's, synchronous)
  *   coordinator start, stop and the engine's requests (coordinator.h)
  */
 #ifndef JR_COORD_STATE_H
@@ -83,6 +84,15 @@ struct cmd_job {
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	uint16_t umask;
 	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
+	bool requeue_requested;		/* stopped to run again (control.c) */
+	bool revived;			/* requeued after it ended: its slot's index is
+					 * in the free ring already (jr_jobtab_revive) */
+	/* Packed here, in what would be padding (448 bytes, below). */
+	bool run_as_user;	/* run as uid, gid (jr_command_spec.run_as_user) */
+	bool external;		/* external jobs (external.c) */
+	bool worker_lost;	/* its worker went away: the attempt failed */
+	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
 	struct jr_child child;		/* its process (in-process runners) */
 	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
@@ -97,14 +107,7 @@ struct cmd_job {
 	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
 	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
 	struct cmd_job *next;	/* inbox or free list */
-	/* Run as another user (jr_command_spec.run_as_user). */
-	bool run_as_user;
-	uint32_t uid, gid;
-	/* External jobs (external.c). */
-	bool external;
-	bool worker_lost;	/* its worker went away: the attempt failed */
-	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
-	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
+	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
 	char *ext_caps;		/* labels the worker must have; NULL: none */
 	struct cmd_job *ext_prev, *ext_next;
 };
@@ -172,6 +175,7 @@ struct jr_coordinator {
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
 	bool stopping, cancel_all;
+	bool held_cancelled;		/* cancel_all has cancelled the held jobs */
 	struct jr_pools pools;
 	struct jr_sched sched;
 	struct cmd_job **running;

@@ -45,6 +45,8 @@ PIN_SIZE(jr_job_restore, 256);
 PIN_RESERVED(jr_job_restore, 144);
 PIN_SIZE(jr_queue_info, 128);
 PIN_RESERVED(jr_queue_info, 68);
+PIN_SIZE(jr_command_update, 64);
+PIN_RESERVED(jr_command_update, 16);
 PIN_SIZE(jr_exec_info, 1024);
 PIN_RESERVED(jr_exec_info, 880);
 /* Arrays whose length is a constant of the header. */

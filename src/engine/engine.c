@@ -610,7 +610,11 @@ const char *jr_reason_name(enum jr_reason reason)
 		"", "exit_code", "signal", "timeout", "dependency_failed",
 		"worker_lost", "cancelled", "spawn_failed", "coordinator_lost",
 		"dependency_never_satisfied",
+		[JR_REASON_HELD] = "held", [JR_REASON_REQUEUED] = "requeued",
 	};
 
-	return (unsigned)reason < JR_ARRAY_SIZE(names) ? names[reason] : "unknown";
+	/* Control's reasons are numbered apart: the gap reads "unknown". */
+	if ((unsigned)reason >= JR_ARRAY_SIZE(names) || !names[reason])
+		return "unknown";
+	return names[reason];
 }

@@ -422,7 +422,7 @@ static struct jr_sched_throttle *throttle_of(struct jr_sched *s, const struct jr
 
 /* A job final: it leaves its group; the last one frees the group's
  * parked heap (empty by then). */
-static void throttle_leave(struct jr_sched *s, struct jr_sched_job *job)
+void jr_sched_throttle_leave(struct jr_sched *s, struct jr_sched_job *job)
 {
 	struct jr_sched_throttle *t = throttle_of(s, job);
 
@@ -496,10 +496,9 @@ static void drop_dependents(struct jr_sched_job *job)
 
 static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
-/* A job that never ran ends cancelled (off whatever list it is on), its
- * owner is told, and its dependents learn it ended. */
-static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
-		      enum jr_reason reason, uint64_t now)
+/* A job that has not started off whatever list it is on (the owner's
+ * own lists are the owner's). */
+static void unlist(struct jr_sched *s, struct jr_sched_job *job)
 {
 	if (job->list == ON_WAITING)
 		waiting_remove(s, job);
@@ -512,9 +511,17 @@ static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
 		s->waiting_count--;
 		s->waiting_by_level[jr_priority_level(job->priority)]--;
 	}
+}
+
+/* A job that never ran ends cancelled (off whatever list it is on), its
+ * owner is told, and its dependents learn it ended. */
+static void end_unrun(struct jr_sched *s, struct jr_sched_job *job,
+		      enum jr_reason reason, uint64_t now)
+{
+	unlist(s, job);
 	job->state = JR_SCHED_CANCELLED;
 	job->reason = reason;
-	throttle_leave(s, job);
+	jr_sched_throttle_leave(s, job);
 	if (s->ops.ended)
 		s->ops.ended(s->ops.ctx, job, now);
 	resolve_dependents(s, job, now);
@@ -547,7 +554,7 @@ static bool resolve_edge(struct jr_sched *s, struct jr_sched_job *job,
 		return true;	/* cancelled by another dependency already */
 	if (o == JR_DEP_NEVER)
 		end_unrun(s, d, never_reason(e->type), now);
-	else if (--d->deps_left == 0)
+	else if (--d->deps_left == 0 && !d->held)
 		release(s, d, job->state == JR_SCHED_RUNNING, now);
 	return true;
 }
@@ -581,7 +588,7 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		end_unrun(s, job, (enum jr_reason)job->doomed, now);
 		return 0;
 	}
-	return job->deps_left ? 0 : make_eligible(s, job, now);
+	return job->deps_left || job->held ? 0 : make_eligible(s, job, now);
 }
 
 /* --- the pass -------------------------------------------------------------- */
@@ -976,7 +983,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
-	throttle_leave(s, job);
+	jr_sched_throttle_leave(s, job);
 	resolve_dependents(s, job, now);
 }
 
@@ -999,6 +1006,55 @@ int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		return -EALREADY;
 	end_unrun(s, job, JR_REASON_CANCELLED, now);
 	return 0;
+}
+
+/* --- hold, release, update ------------------------------------------------- */
+
+static int not_started(const struct jr_sched_job *job)
+{
+	if (job->state == JR_SCHED_RUNNING)
+		return -EBUSY;
+	if (job->state != JR_SCHED_PENDING && job->state != JR_SCHED_WAITING)
+		return -EALREADY;
+	return 0;
+}
+
+int jr_sched_hold(struct jr_sched *s, struct jr_sched_job *job)
+{
+	int rc = not_started(job);
+
+	if (rc < 0)
+		return rc;
+	unlist(s, job);
+	job->state = JR_SCHED_PENDING;
+	job->held = true;
+	return 0;
+}
+
+int jr_sched_release(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	int rc = not_started(job);
+
+	if (rc < 0 || !job->held)
+		return rc;
+	job->held = false;
+	return job->deps_left ? 0 : make_eligible(s, job, now);
+}
+
+void jr_sched_update_begin(struct jr_sched *s, struct jr_sched_job *job)
+{
+	JR_ASSERT(not_started(job) == 0);
+	unlist(s, job);
+}
+
+int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	JR_ASSERT(job->list == ON_NONE);
+	if (job->state == JR_SCHED_WAITING)
+		job->state = JR_SCHED_PENDING;
+	if (job->held || job->deps_left)
+		return 0;
+	return make_eligible(s, job, now);
 }
 
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s)

@@ -85,6 +85,7 @@ struct jr_sched_job {
 	uint8_t reason;		/* enum jr_sched_reason */
 	bool singleton;		/* starts only while no running job has its
 				 * name and user (ops.same_name) */
+	bool held;		/* kept pending until jr_sched_release() */
 	uint32_t deps_left;
 	uint32_t dependent_count, dependent_cap;
 	uint32_t age_epoch;	/* aging intervals at submit (set by submit) */
@@ -253,6 +254,9 @@ void jr_sched_doom(struct jr_sched_job *job, unsigned type);
  * jr_sched_adopt(). key 0: nothing. 0 or -ENOMEM. */
 int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
 			   uint32_t max);
+/* Out of its throttle group (none: nothing): done when a job ends; by
+ * the owner for a job that joined but was never submitted. */
+void jr_sched_throttle_leave(struct jr_sched *s, struct jr_sched_job *job);
 
 /* Whether a throttle or singleton lets job start now (what a pass
  * checks beyond resources): for an owner that starts jobs itself (an
@@ -294,6 +298,26 @@ void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 /* Cancel a pending or waiting job (and, for good, its dependents).
  * -EBUSY if it is running, -EALREADY if it has ended. */
 int jr_sched_cancel(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
+
+/* Hold a job that has not started (pending or waiting): it stays
+ * pending, on no list, whatever its dependencies and start time, until
+ * jr_sched_release(). A job submitted with held set starts out so. A
+ * waiting job the owner took (ops.eligible) must first be taken back by
+ * the owner. 0, -EBUSY if it is running, -EALREADY if it has ended. */
+int jr_sched_hold(struct jr_sched *s, struct jr_sched_job *job);
+
+/* Let a held job go on: eligible again once its dependencies and start
+ * time allow (ops.eligible may take it). 0 (also if it was not held),
+ * -EBUSY, -EALREADY as jr_sched_hold(). */
+int jr_sched_release(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
+
+/* A job that has not started had its priority, time limit, start time
+ * or requirements changed by the caller (update them only between
+ * jr_sched_update_begin() and jr_sched_update()): it takes its place
+ * again. Its submission order (seq) is kept, so among equal priorities
+ * it keeps its turn. 0 or -ENOMEM (it is then pending on no list). */
+void jr_sched_update_begin(struct jr_sched *s, struct jr_sched_job *job);
+int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* When the earliest delayed job becomes eligible, or JR_TIME_NEVER. */
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s);

@@ -69,6 +69,7 @@ static inline struct jr_cmd_record *jr_cmd_record(const struct jr_region *r,
 #define JR_REC_PENDING 1u	/* waiting on dependencies or its start time */
 #define JR_REC_EXTERNAL 2u	/* for an external worker */
 #define JR_REC_OUTPUT_CUT 4u	/* its latest attempt's output was cut at its cap */
+#define JR_REC_HELD 8u		/* held by a user: pending until released */
 
 /* Slot flags: bits 8-15 hold progress + 1 (0: never reported). */
 #define JR_SLOT_PROGRESS_SHIFT 8

@@ -5,7 +5,9 @@
  * Concurrency argument, per transition (docs/ARCHITECTURE.md has more):
  *  - alloc: a slot index leaves the free ring exactly once per dequeue;
  *    jr_jobtab_next_gen() acquires the previous owner's final store, so its
- *    writes happen before the new owner's.
+ *    writes happen before the new owner's. A command job's slot is claimed
+ *    by a CAS from its final state (claim()), which races a requeue's
+ *    revival (jr_jobtab_revive(), CAS final -> QUEUED): exactly one wins.
  *  - publish (engine.c): fields written, then state QUEUED stored with
  *    release, then the index is enqueued.
  *  - start: CAS QUEUED -> RUNNING (acquire) by the single dequeuer; cancel
@@ -38,16 +40,58 @@ int jr_jobtab_decode(const struct jr_region *r, jr_job_id id, uint32_t *index,
  * DRAM miss at ~100 ns per single submission. */
 #define JR_PREFETCH_AHEAD 4u
 
+/* A popped index is the allocator's once its slot is claimed. A command
+ * job's ended slot may have been requeued (jr_jobtab_revive()) while its
+ * index waited in the ring: a CAS from its final state decides, and a
+ * slot live again keeps its index, pushed back at the tail (it stays the
+ * one entry of that slot). A revived job can also turn final (a user's
+ * cancel) while its coordinator still holds it: its record's coord is
+ * set until the coordinator is done (cleared by release, its last
+ * write), and such a slot is pushed back too. A function job's slot is
+ * never revived: a load, as before. */
+static bool claim(struct jr_region *r, uint32_t index)
+{
+	struct jr_slot *s = &r->slots[index];
+	const struct jr_cmd_record *rec;
+	uint32_t word;
+
+	if (jr_likely(!jr_jobtab_is_command(s)))
+		return true;
+	rec = jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg));
+	word = jr_load_acquire(&s->state);
+	while (jr_slot_is_final(jr_slot_state(word)) && jr_load_acquire(&rec->coord) == 0)
+		if (jr_cas_acq_rel(&s->state, &word, jr_slot_word(jr_slot_gen(word), JR_JOB_FREE)))
+			return true;
+	if (jr_slot_state(word) == JR_JOB_FREE)
+		return true;
+	jr_jobtab_free_batch(r, &index, 1);	/* live again: back to the tail */
+	return false;
+}
+
+/* The claimed ones of index[from, to) moved down to index[from...]:
+ * the new count. */
+static uint32_t keep_claimed(struct jr_region *r, uint32_t *index, uint32_t from, uint32_t to)
+{
+	uint32_t kept = from;
+
+	for (uint32_t i = from; i < to; i++)
+		if (claim(r, index[i]))
+			index[kept++] = index[i];
+	return kept;
+}
+
 int jr_jobtab_alloc_batch(struct jr_region *r, uint32_t *index, uint32_t n)
 {
-	uint32_t got = 0;
+	uint32_t got = 0, popped = 0;
 
-	while (got < n) {
+	/* Bounded: a ring of revived slots only is a full table. */
+	while (got < n && popped <= r->hdr->capacity) {
 		uint32_t k = jr_ring_dequeue_batch_mpmc(r->free_ring, r->free_buf,
 							index + got, n - got);
 		if (k == 0)
 			break;
-		got += k;
+		popped += k;
+		got = keep_claimed(r, index, got, got + k);
 	}
 	if (got == n) {
 		/* The free ring is FIFO, so the next slot handed out is the
@@ -62,6 +106,34 @@ int jr_jobtab_alloc_batch(struct jr_region *r, uint32_t *index, uint32_t n)
 	if (got > 0)
 		jr_jobtab_free_batch(r, index, got);
 	return -EAGAIN;
+}
+
+int jr_jobtab_revive(struct jr_slot *slot, uint32_t gen, uint32_t *was)
+{
+	uint32_t word = jr_load_acquire(&slot->state);
+
+	while (jr_slot_gen(word) == gen && jr_slot_is_final(jr_slot_state(word)))
+		if (jr_cas_acq_rel(&slot->state, &word, jr_slot_word(gen, JR_JOB_QUEUED))) {
+			*was = word;
+			return 0;
+		}
+	if (jr_slot_gen(word) != gen || jr_slot_state(word) == JR_JOB_FREE)
+		return -ENOENT;
+	return -EBUSY;
+}
+
+void jr_jobtab_unrevive(struct jr_slot *slot, uint32_t was)
+{
+	uint32_t word = jr_load_acquire(&slot->state);
+
+	/* A waiter may have come (its bit set: woken here, as a finish
+	 * would); a cancel that came meanwhile made it final already. */
+	while (jr_slot_state(word) == JR_JOB_QUEUED && jr_slot_gen(word) == jr_slot_gen(was))
+		if (jr_cas_acq_rel(&slot->state, &word, was & ~JR_SLOT_WAITER)) {
+			if (word & JR_SLOT_WAITER)
+				jr_futex_wake_all(&slot->state);
+			return;
+		}
 }
 
 void jr_jobtab_free_batch(struct jr_region *r, const uint32_t *index, uint32_t n)
@@ -160,6 +232,10 @@ static void snapshot_command(const struct jr_region *r, const struct jr_slot *s,
 	out->is_external = (jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL) != 0;
 	out->pending = (jr_load_relaxed(&rec->flags) & JR_REC_PENDING) != 0;
 	out->exec.output_truncated = (jr_load_relaxed(&rec->flags) & JR_REC_OUTPUT_CUT) != 0;
+	if (jr_load_relaxed(&rec->flags) & JR_REC_HELD) {	/* pending, reason held */
+		out->pending = 1;
+		out->reason = JR_REASON_HELD;
+	}
 }
 
 static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
@@ -206,7 +282,8 @@ static void snapshot_finish(struct jr_job_info *out, jr_job_id id,
 		out->reason = out->state == JR_JOB_FAILED ? JR_REASON_EXIT :
 			      out->state == JR_JOB_CANCELLED ? JR_REASON_CANCELLED :
 							       JR_REASON_NONE;
-	else if (out->state == JR_JOB_CANCELLED && out->reason == JR_REASON_NONE)
+	else if (out->state == JR_JOB_CANCELLED &&
+		 (out->reason == JR_REASON_NONE || out->reason == JR_REASON_HELD))
 		out->reason = JR_REASON_CANCELLED;	/* before the coordinator saw it */
 	out->exec.job_id = id;
 	out->exec.status = out->state;

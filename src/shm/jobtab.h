@@ -112,6 +112,18 @@ int jr_jobtab_snapshot(const struct jr_region *r, jr_job_id id,
 /* Sleep until the job is final: 0 or -ESTALE. */
 int jr_jobtab_wait(struct jr_region *r, jr_job_id id);
 
+/* A command job that ended (gen: its generation) is queued again at its
+ * id (a requeue): CAS from its final state to QUEUED, unless the
+ * allocator claimed the slot first. Its index stays in the free ring,
+ * where it is the slot's one entry (the allocator pushes a live slot's
+ * index back): the job must not give it back again when it ends. 0
+ * (*was: its final word), -ENOENT (the slot went to another job, or is
+ * being reused), -EBUSY (it has not ended). Once it returns 0 the slot is
+ * the caller's: the allocator does not take a QUEUED slot. */
+int jr_jobtab_revive(struct jr_slot *slot, uint32_t gen, uint32_t *was);
+/* Undo a revival that must not stand: the slot final again, as it was. */
+void jr_jobtab_unrevive(struct jr_slot *slot, uint32_t was);
+
 /* Cancel a queued or held job (see jr_job_cancel()) and count it as
  * pending removal from its ring or held list. Returns 1 if this call
  * cancelled it, 0 if it already was, or -ESTALE/-EBUSY/-EALREADY. */

@@ -23,6 +23,11 @@ api_handler api_job_show, api_job_list, api_job_cancel, api_job_logs;
 void api_logs_reply(struct api_call *c, const char *stdout_path, const char *stderr_path,
 		    bool finished);
 
+/* control.c: a job held, released, requeued, updated; scheduling
+ * paused and resumed. */
+api_handler api_job_hold, api_job_release, api_job_requeue, api_job_update,
+	api_scheduler_show, api_scheduler_pause, api_scheduler_resume;
+
 /* workers.c: external workers and their executions. */
 api_handler api_worker_register, api_worker_list, api_worker_show, api_worker_heartbeat,
 	api_worker_claim, api_worker_remove, api_job_execute, api_execution_complete;

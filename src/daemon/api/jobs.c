@@ -257,20 +257,13 @@ static void cancel_array(struct api *a, struct api_call *c, struct jr_job_info *
 	reply_json(c->res, 200, job_json(a, c, info));
 }
 
-static bool is_array_id(const struct api *a, jr_job_id id)
-{
-	const struct submitted_job *s = submitted_of(&a->st->jobs, id);
-
-	return s && s->array_job_id == id;
-}
-
 void api_job_cancel(struct api *a, struct api_call *c)
 {
 	struct jr_job_info info;
 
 	if (!get_job(a, c, &info) || !owner(c, &info))
 		return;
-	if (is_array_id(a, info.job_id)) {
+	if (submitted_is_array_id(&a->st->jobs, info.job_id)) {
 		cancel_array(a, c, &info);
 		return;
 	}

@@ -22,6 +22,12 @@
  *            one that stops beating turns unhealthy, which is not kept)
  *   RESULT   the result JSON an external worker completed an execution
  *            with (before the RETRY or END of that attempt)
+ *   CONTROL  a user held, released or requeued a job (rec_control)
+ *   UPDATE   a user updated a job that had not started: its JSON as it
+ *            is now, under its batch's header if it has one (rec_update)
+ *   SCHEDULER
+ *            a user paused or resumed scheduling (rec_scheduler); also in
+ *            snapshots, after the workers
  *
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
@@ -57,6 +63,10 @@ enum rec_type {
 	REC_WORKER = 7,
 	REC_QUEUE_UPDATE = 24,	/* struct rec_queue: PATCH /queues/{name} */
 	REC_QUEUE_DELETE = 25,	/* struct rec_queue (its name): DELETE /queues/{name} */
+	/* Issue 13's job control takes 32-39. */
+	REC_CONTROL = 32,
+	REC_UPDATE = 33,
+	REC_SCHEDULER = 34,
 	REC_SNAP_BEGIN = 16,
 	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,
@@ -144,6 +154,33 @@ struct rec_cancel {
 	uint32_t pad;
 };
 
+enum rec_control_op { REC_CONTROL_HOLD = 1, REC_CONTROL_RELEASE = 2, REC_CONTROL_REQUEUE = 3 };
+
+struct rec_control {
+	jr_job_id job_id;
+	uint32_t uid;		/* who asked */
+	uint32_t op;		/* enum rec_control_op */
+	uint32_t attempt;	/* the job's attempts when asked: a requeue is of
+				 * that attempt (a snapshot may show a later one) */
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_control) == 24, "rec_control size");
+
+/* Then the job's text: header_len bytes of its batch's header and a
+ * '\n' (header_len 0: none), then its JSON. */
+struct rec_update {
+	jr_job_id job_id;
+	uint32_t uid;		/* who asked */
+	uint32_t header_len;
+};
+_Static_assert(sizeof(struct rec_update) == 16, "rec_update size");
+
+struct rec_scheduler {
+	uint32_t paused;	/* 1: paused, 0: resumed */
+	uint32_t uid;		/* who asked (0 in a snapshot) */
+};
+_Static_assert(sizeof(struct rec_scheduler) == 8, "rec_scheduler size");
+
 struct rec_queue {
 	char name[48];
 	int32_t priority;
@@ -169,6 +206,7 @@ struct rec_snap_begin {
 #define REC_SNAP_CANCEL 0x400u	/* a cancel acknowledged, not yet obeyed */
 #define REC_SNAP_SPAWN_ERROR 0x800u	/* ext: rec_spawn_error, after the others */
 #define REC_SNAP_HEADER 0x1000u	/* its text: its batch's header, '\n', its own */
+#define REC_SNAP_HELD 0x100000u	/* held (issue 13): pending until released */
 #define REC_SNAP_HEADER_SAME 0x2000u	/* its batch's header is that of the last
 					 * REC_SNAP_HEADER job before it */
 #define REC_SNAP_ARRAY 0x4000u	/* ext: rec_snap_array, after the others */

@@ -29,6 +29,9 @@ const char *rec_type_name(uint16_t type)
 	case REC_QUEUE_UPDATE: return "queue_update";
 	case REC_QUEUE_DELETE: return "queue_delete";
 	case REC_WORKER: return "worker";
+	case REC_CONTROL: return "control";
+	case REC_UPDATE: return "update";
+	case REC_SCHEDULER: return "scheduler";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
@@ -75,6 +78,7 @@ static struct rjob *job_new(struct recovery *r, jr_job_id id)
 	j->id = id;
 	j->order = pos;
 	j->state = JR_JOB_QUEUED;
+	j->held = -1;
 	return j;
 }
 
@@ -282,6 +286,8 @@ static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t l
 		if (e.attempt)
 			event_history(r, j, type, &e, (const uint8_t *)p + sizeof(e),
 				      len - (uint32_t)sizeof(e));
+		if (type != REC_START)	/* its attempt ended: a requeue was obeyed */
+			j->requeue_requested = false;
 		event_apply(j, type, &e);
 		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
 	}
@@ -298,6 +304,96 @@ static int on_cancel(struct recovery *r, const void *p, uint32_t len)
 	memcpy(&c, p, sizeof(c));
 	if ((j = job_of(r, c.job_id)) != NULL)
 		j->cancel_requested = true;
+	return 0;
+}
+
+/* A job that had ended is queued again: the one exception to "a final
+ * state is never undone" (docs/ARCHITECTURE.md, recovery). It runs as a
+ * new attempt, not held, with no cancel left to obey. */
+static void requeue_ended(struct recovery *r, struct rjob *j)
+{
+	struct exec_end x = {
+		.id = j->id, .attempt = j->attempt, .worker_id = j->worker_id,
+		.state = j->state, .reason = j->reason, .start_ns = j->start_ns,
+		.end_ns = j->end_ns, .status = j->status,
+		.spawn_error = j->proc ? r->procs[j->proc].spawn_error : 0,
+		.requeued = true,
+	};
+
+	/* The attempt that ended stays in its history, as the route kept it
+	 * (executions_keep_latest). */
+	if (j->attempt)
+		executions_ended(&r->execs, &x);	/* without memory, not kept */
+	j->state = JR_JOB_QUEUED;
+	j->reason = JR_REASON_REQUEUED;
+	j->cancel_requested = false;
+	j->held = 0;
+	if (j->proc) {
+		r->procs[j->proc].proc.pid = 0;
+		r->procs[j->proc].not_before_ns = 0;
+	}
+}
+
+static int on_control(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_control c;
+	struct rjob *j;
+
+	if (len != sizeof(c))
+		return -EPROTO;
+	memcpy(&c, p, sizeof(c));
+	if ((j = job_of(r, c.job_id)) == NULL)
+		return 0;
+	/* A requeue is of the attempt it names: a snapshot, newer than the
+	 * records after it, may show the job run again already. */
+	if (c.op == REC_CONTROL_REQUEUE && j->attempt != c.attempt)
+		return 0;
+	if (c.op == REC_CONTROL_REQUEUE && job_state_final(j->state))
+		requeue_ended(r, j);
+	else if (job_state_final(j->state))
+		return 0;
+	else if (c.op == REC_CONTROL_HOLD || c.op == REC_CONTROL_RELEASE)
+		j->held = c.op == REC_CONTROL_HOLD;
+	else if (c.op == REC_CONTROL_REQUEUE && j->state == JR_JOB_RUNNING)
+		j->requeue_requested = true;
+	return 0;
+}
+
+/* The job's JSON from now on, in a block of its own (with its batch's
+ * header). */
+static int on_update(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_update u;
+	struct submitted_block *block;
+	struct rjob *j;
+	size_t skip;
+
+	if (len < sizeof(u))
+		return -EPROTO;
+	memcpy(&u, p, sizeof(u));
+	skip = u.header_len ? (size_t)u.header_len + 1 : 0;
+	if (skip > len - sizeof(u))
+		return -EPROTO;
+	if ((j = job_of(r, u.job_id)) == NULL || job_state_final(j->state))
+		return 0;
+	block = submitted_block_new((const char *)p + sizeof(u), len - sizeof(u));
+	if (!block)
+		return -ENOMEM;
+	if (u.header_len)
+		submitted_block_set_header(block, 0, u.header_len);
+	submitted_block_release(j->block);
+	job_json(j, block, skip, len - sizeof(u) - skip);
+	return 0;
+}
+
+static int on_scheduler(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_scheduler s;
+
+	if (len != sizeof(s))
+		return -EPROTO;
+	memcpy(&s, p, sizeof(s));
+	r->paused = s.paused != 0;
 	return 0;
 }
 
@@ -524,6 +620,8 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 		j->array_task_id = v->array.array_task_id;
 		j->flags &= ~REC_SNAP_ARRAY;
 	}
+	j->held = (s->flags & REC_SNAP_HELD) != 0;	/* said either way */
+	j->flags &= ~REC_SNAP_HELD;
 	r->snapshot_jobs++;
 	return 0;
 }
@@ -601,6 +699,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_QUEUE_UPDATE: return on_queue(r, p, len);
 	case REC_QUEUE_DELETE: return on_queue_delete(r, p, len);
 	case REC_WORKER: return on_worker(r, p, len);
+	case REC_CONTROL: return on_control(r, p, len);
+	case REC_UPDATE: return on_update(r, p, len);
+	case REC_SCHEDULER: return on_scheduler(r, p, len);
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_RESULT: return on_result(r, p, len);
 	case REC_SNAP_EXECS: return on_snap_execs(r, p, len);
@@ -709,6 +810,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 
 	memset(r, 0, sizeof(*r));
 	r->capacity = capacity;
+	r->paused = -1;
 	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
 	if (!r->jobs || executions_init(&r->execs, capacity) < 0)
 		return -ENOMEM;

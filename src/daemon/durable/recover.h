@@ -11,6 +11,10 @@
  *  - running when the daemon died: handed to the engine as running, with
  *    its process, to be taken back or run again (coordinator_lost);
  *  - a cancel request without its END: cancelled;
+ *  - a hold or release (CONTROL): the job's last one decides; an UPDATE
+ *    replaces the job's JSON; a requeue of a running job without a
+ *    later RETRY or END: the job is requeued again once restored;
+ *  - the last SCHEDULER record decides whether scheduling is paused;
  *  - finished jobs past the retention limits (count, age) are dropped;
  *  - the journal is read up to its first torn or corrupt record, and cut
  *    there (recover_read reports the bytes dropped).
@@ -41,6 +45,10 @@ struct rjob {
 	uint32_t attempt;
 	struct jr_exit_status status;	/* its last attempt's */
 	bool cancel_requested;
+	bool requeue_requested;		/* a requeue of a running job, not yet
+					 * seen to end its attempt */
+	int8_t held;			/* -1: as its JSON says ("hold"), 0: released,
+					 * 1: held */
 	uint32_t proc;			/* its rproc in recovery.procs; 0: none */
 	uint64_t created_ns, start_ns, end_ns;
 	struct submitted_block *block;	/* its submitted JSON, held */
@@ -75,6 +83,7 @@ struct recovery {
 	struct rworker *workers;
 	uint32_t worker_count;
 	struct executions execs;	/* past attempts, for the state (executions.h) */
+	int8_t paused;			/* -1: never said, 0: resumed, 1: paused */
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
 	/* Snapshot texts being packed: jobs without a batch header, and jobs

@@ -212,6 +212,12 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 		c->flat[k] = c->specs[k].spec;
 		if (j->array_job_id)
 			as_array_task(&c->flat[k], c->r, j, &c->specs[k]);
+		/* A hold or release after its submission decides; a job that
+		 * started was released, whatever a fuzzy snapshot says. */
+		bool held = j->state == JR_JOB_QUEUED &&
+			    (j->held >= 0 ? j->held == 1 : (c->flat[k].flags & JR_COMMAND_HELD));
+		c->flat[k].flags = held ? c->flat[k].flags | JR_COMMAND_HELD :
+					  c->flat[k].flags & ~(uint32_t)JR_COMMAND_HELD;
 		return;
 	}
 	fprintf(stderr, "jobringd: job %016llx no longer reads as a job (%s): restored as failed\n",
@@ -529,12 +535,35 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	return 0;
 }
 
+/* Scheduling paused by a user stays paused (before any job is put
+ * back, so that none starts); a --paused start stays paused whatever the
+ * journal says. */
+static void apply_pause(const struct recovery *r, struct state *st)
+{
+	if (r->paused == 1) {
+		jr_engine_pause(st->engine);
+		st->paused = true;
+	}
+}
+
+/* Requeues of running jobs that had not stopped them yet, asked again. */
+static void apply_requeues(struct recovery *r, struct state *st)
+{
+	for (uint64_t i = 0; i < r->order_count; i++) {
+		const struct rjob *j = &r->jobs[r->order[i]];
+		if (j->id && j->requeue_requested && j->state == JR_JOB_RUNNING &&
+		    r->order[i] == (uint32_t)j->id && j->order == i)
+			jr_command_requeue(st->engine, j->id);
+	}
+}
+
 int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		  const struct retention *keep)
 {
 	uint64_t t0 = jr_now_monotonic_ns();
 	int rc;
 
+	apply_pause(r, st);
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
 	executions_take(&st->execs, &r->execs);
@@ -545,6 +574,8 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		executions_prune(&st->execs, st->engine);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
+	if (rc == 0)
+		apply_requeues(r, st);
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
 	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;

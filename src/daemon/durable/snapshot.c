@@ -191,6 +191,14 @@ static int workers_out(struct snapshot *s)
 	return 0;
 }
 
+/* Whether a user paused scheduling, said either way. */
+static int scheduler_out(struct snapshot *s)
+{
+	struct rec_scheduler rec = { .paused = s->st->paused, .uid = 0 };
+
+	return put_record(s, REC_SCHEDULER, &rec, sizeof(rec), NULL, 0);
+}
+
 /* When a finished job finished: its end, or its creation if it never
  * ran (cancelled while queued, a failed dependency). */
 static uint64_t finished_ns(const struct jr_job_info *info)
@@ -212,6 +220,8 @@ static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 	};
 
 	rec_snap_job_set_status(&job, &st);
+	if (info->state == JR_JOB_PENDING && info->reason == JR_REASON_HELD)
+		job.flags |= REC_SNAP_HELD;
 	return job;
 }
 
@@ -624,6 +634,8 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 	rc = s->v && s->ends ? queues_out(s) : -ENOMEM;
 	if (rc == 0)
 		rc = workers_out(s);
+	if (rc == 0)
+		rc = scheduler_out(s);
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;

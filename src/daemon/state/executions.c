@@ -162,13 +162,14 @@ static struct exec_rec *rec_get(struct executions *x, struct exec_job *j, uint32
 
 int executions_ended(struct executions *x, const struct exec_end *e)
 {
-	struct exec_job *j = job_get(x, e->id, /* create */ e->retried);
+	bool keep = e->retried || e->requeued;
+	struct exec_job *j = job_get(x, e->id, /* create */ keep);
 	struct exec_rec *r;
 
-	if (!j && e->retried && !drop_older(x, e->id))
+	if (!j && keep && !drop_older(x, e->id))
 		return -ESTALE;	/* beyond the table, or a newer job holds the slot */
 	if (!j)
-		return e->retried ? -ENOMEM : 0;
+		return keep ? -ENOMEM : 0;
 	if (!(r = rec_get(x, j, e->attempt)))
 		return -ENOMEM;
 	if (e->start_ns)
@@ -178,7 +179,7 @@ int executions_ended(struct executions *x, const struct exec_end *e)
 	r->spawn_error = e->spawn_error;
 	r->worker_id = e->worker_id;
 	/* A retried attempt failed (its reason says how); the job goes on. */
-	r->state = e->retried ? (uint8_t)JR_JOB_FAILED : e->state;
+	r->state = e->retried && !e->requeued ? (uint8_t)JR_JOB_FAILED : e->state;
 	r->reason = e->reason;
 	r->ended = 1;
 	return 0;
@@ -192,19 +193,12 @@ int executions_keep_latest(struct executions *x, const struct jr_job_info *info)
 		.reason = (uint8_t)info->reason, .start_ns = info->exec.start_ns,
 		.end_ns = info->exec.end_ns, .status = jr_execution_status(&info->exec),
 		.spawn_error = info->exec.spawn_error,
-		.retried = true,	/* kept even without a history */
+		.requeued = true,	/* kept even without a history */
 	};
-	struct exec_job *j;
-	struct exec_rec *r;
 
 	if (!info->exec.execution_id || !info->exec.attempt)
 		return -ENOENT;
-	if (executions_ended(x, &e) < 0 || !(j = job_get(x, info->job_id, false)) ||
-	    !(r = rec_get(x, j, e.attempt)))
-		return -ENOMEM;
-	r->state = (uint8_t)info->state;	/* as it ended, not "failed" */
-	r->ended = info->exec.end_ns != 0;
-	return 0;
+	return executions_ended(x, &e) < 0 ? -ENOMEM : 0;
 }
 
 int executions_was_running(struct executions *x, jr_job_id id, uint32_t attempt,

@@ -59,6 +59,8 @@ struct exec_end {
 	uint32_t attempt, worker_id;
 	uint8_t state, reason;
 	bool retried;			/* another attempt follows (RETRY) */
+	bool requeued;			/* it ended, then a requeue ran the job
+					 * again: kept, in the state it ended in */
 	uint64_t start_ns, end_ns;
 	struct jr_exit_status status;
 	int32_t spawn_error;
@@ -76,8 +78,8 @@ const struct exec_job *executions_of(const struct executions *x, jr_job_id id);
 const struct exec_rec *executions_find(const struct executions *x, jr_job_id id,
 				       uint32_t attempt);
 
-/* Record an attempt's end. A retried attempt is always kept; a final one
- * only if the job already has a history. 0, -ENOMEM (not kept) or
+/* Record an attempt's end. A retried or requeued attempt is always
+ * kept; a final one only if the job already has a history. 0, -ENOMEM (not kept) or
  * -ESTALE (the id is beyond the table, or a newer job holds its slot). */
 int executions_ended(struct executions *x, const struct exec_end *e);
 /* Keep the job's latest attempt as the engine shows it (info from

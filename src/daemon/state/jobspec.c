@@ -455,6 +455,15 @@ static bool parse_executor(const cJSON *v, struct jobspec *js, struct jobspec_er
 	return true;
 }
 
+static bool parse_hold(const cJSON *v, struct jobspec *js, struct jobspec_error *err)
+{
+	if (!cJSON_IsBool(v))
+		return wrong_type(err, "hold", "true or false");
+	if (cJSON_IsTrue(v))
+		js->spec.flags |= JR_COMMAND_HELD;
+	return true;
+}
+
 static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js, bool strict,
 			struct jobspec_error *err)
 {
@@ -504,6 +513,8 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return parse_text(v, "cwd", 4096, &js->spec.cwd, err);
 	if (strcmp(k, "payload") == 0)
 		return true;	/* kept with the job for its worker */
+	if (strcmp(k, "hold") == 0)	/* sbatch --hold */
+		return parse_hold(v, js, err);
 	if (strcmp(k, "max_output") == 0)	/* the engine keeps it under --max-output */
 		return parse_size(v, "max_output", &js->spec.max_output_bytes, err) &&
 		       (js->spec.max_output_bytes > 0 ||

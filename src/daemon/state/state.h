@@ -26,6 +26,9 @@ struct state {
 	const char *local_capabilities;	/* labels this host offers ("" if none) */
 	uint64_t started_ns;		/* CLOCK_REALTIME */
 	bool private_jobs;		/* --private: others' jobs hidden (view.h) */
+	bool paused;			/* a user paused scheduling (POST
+					 * /scheduler/pause; journaled, kept by
+					 * snapshots), as a drain's pause is not */
 	struct output_space output;	/* set by main.c after state_init */
 };
 

@@ -111,6 +111,13 @@ const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id
 	return index < t->capacity && t->jobs[index].id == id ? &t->jobs[index] : NULL;
 }
 
+bool submitted_is_array_id(const struct submitted *t, jr_job_id id)
+{
+	const struct submitted_job *s = submitted_of(t, id);
+
+	return s && s->array_job_id == id;
+}
+
 void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
 			 uint32_t task_id)
 {

@@ -79,6 +79,9 @@ void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
 
 /* The job's entry if the slot still holds it, else NULL. */
 const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id);
+/* Whether id names a job array (its first task's id: GET, cancel and
+ * the controls act on every task). */
+bool submitted_is_array_id(const struct submitted *t, jr_job_id id);
 
 /* Every task of array array_id in slot order from slot *cursor on: fn
  * for each until it returns false (then *cursor is the slot after the

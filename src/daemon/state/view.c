@@ -190,6 +190,11 @@ static void add_execution_fields(cJSON *o, const struct jr_job_info *info)
 	add_time(o, "end_time", info->exec.end_ns);
 }
 
+bool view_job_held(const struct jr_job_info *info)
+{
+	return info->state == JR_JOB_PENDING && info->reason == JR_REASON_HELD;
+}
+
 /* What anyone may see of a job (squeue's columns): id, name, owner,
  * status, priority, queue and times. */
 /* Tasks of an array by state, for its summary. */
@@ -260,6 +265,7 @@ static cJSON *brief_job(struct jr_engine *e, const struct jr_job_info *info)
 	cJSON_AddNumberToObject(o, "priority", info->priority);
 	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
 	add_reason(o, info);
+	cJSON_AddBoolToObject(o, "held", view_job_held(info));
 	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
 	add_time(o, "created_at", info->created_ns);
 	cJSON_AddNumberToObject(o, "attempts", info->attempts);
@@ -286,6 +292,7 @@ cJSON *view_job(struct jr_engine *e, const struct submitted *t, const struct jr_
 	cJSON_AddNumberToObject(o, "priority", info->priority);
 	cJSON_AddStringToObject(o, "status", jr_job_state_name(info->state));
 	add_reason(o, info);
+	cJSON_AddBoolToObject(o, "held", view_job_held(info));
 	cJSON_AddStringToObject(o, "executor", info->is_external ? "external" : "local");
 	add_submitted(t, o, info->job_id);
 	add_array(e, t, o, info);

@@ -53,4 +53,7 @@ cJSON *view_worker(const struct worker *w);
 /* The daemon's own executor as a worker, with this host's labels. */
 cJSON *view_local_worker(struct jr_engine *e, const char *capabilities);
 
+/* Held by a user (status pending, reason held). */
+bool view_job_held(const struct jr_job_info *info);
+
 #endif
