@@ -60,6 +60,9 @@ static uint32_t chunk_lower(const struct slotset *s, uint32_t base)
 {
 	uint32_t lo = 0, hi = s->nchunks;
 
+	if (hi && s->chunks[hi - 1].base <= base)	/* the last one, or past it */
+		return s->chunks[hi - 1].base == base ? hi - 1 : hi;
+
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (s->chunks[mid].base < base)
@@ -117,7 +120,7 @@ static int chunk_add(struct slotset_chunk *c, uint32_t off)
 		c->arr = arr;
 		c->cap = (uint16_t)(cap > ARRAY_MAX ? ARRAY_MAX : cap);
 	}
-	i = lower16(c->arr, c->n, off);
+	i = c->n && off > c->arr[c->n - 1] ? c->n : lower16(c->arr, c->n, off);
 	memmove(c->arr + i + 1, c->arr + i, (c->n - i) * sizeof(*c->arr));
 	c->arr[i] = (uint16_t)off;
 	c->n++;
@@ -239,10 +242,9 @@ bool slotset_has(const struct slotset *s, uint32_t slot)
 	       chunk_has(&s->chunks[i], slot & (CHUNK_SPAN - 1));
 }
 
-static int small_add(struct slotset *s, uint32_t slot)
+/* slot is not in s (small). */
+static int small_add(struct slotset *s, uint32_t slot, uint32_t i)
 {
-	uint32_t i = lower32(s->small, s->count, slot);
-
 	if (s->count == s->small_cap) {
 		uint32_t cap = s->small_cap ? s->small_cap * 2 : 2;
 		uint32_t *n = realloc(s->small, cap * sizeof(*n));
@@ -253,21 +255,32 @@ static int small_add(struct slotset *s, uint32_t slot)
 	}
 	memmove(s->small + i + 1, s->small + i, (s->count - i) * sizeof(*s->small));
 	s->small[i] = slot;
+	s->count++;
 	return 0;
 }
 
+/* Slots are mostly handed out in rising order: past the last member
+ * is one comparison, not a search. */
 int slotset_add(struct slotset *s, uint32_t slot)
 {
-	int rc;
+	uint32_t i;
 
+	if (!s->chunks) {
+		i = s->count && slot > s->small[s->count - 1] ? s->count :
+		    lower32(s->small, s->count, slot);
+		if (i < s->count && s->small[i] == slot)
+			return 0;
+		if (s->count < SMALL_MAX)
+			return small_add(s, slot, i);
+		if (to_chunks(s) < 0)
+			return -ENOMEM;
+	}
 	if (slotset_has(s, slot))
 		return 0;
-	if (!s->chunks && s->count == SMALL_MAX && to_chunks(s) < 0)
+	if (chunked_add(s, slot) < 0)
 		return -ENOMEM;
-	rc = s->chunks ? chunked_add(s, slot) : small_add(s, slot);
-	if (rc == 0)
-		s->count++;
-	return rc;
+	s->count++;
+	return 0;
 }
 
 void slotset_del(struct slotset *s, uint32_t slot)
