@@ -9,6 +9,7 @@
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/state/jobindex.h"
+#include "engine/engine.h"
 
 /* The dimensions a job is filed under; a key is dimension << 32 | value. */
 enum { DIM_CLASS = 1, DIM_PRIORITY, DIM_QUEUE, DIM_USER, DIM_NAME, DIM_WORKER, DIM_ARRAY };
@@ -70,7 +71,8 @@ int jobindex_init(struct jobindex *x, uint32_t capacity)
 	x->slots = jr_table_alloc((size_t)capacity * sizeof(*x->slots));
 	x->map_cap = 256;
 	x->map = calloc(x->map_cap, sizeof(*x->map));
-	if (!x->slots || !x->map) {
+	x->names = calloc((size_t)buckets, sizeof(*x->names));
+	if (!x->slots || !x->map || !x->names) {
 		jobindex_destroy(x);
 		return -ENOMEM;
 	}
@@ -85,6 +87,9 @@ void jobindex_destroy(struct jobindex *x)
 		free(x->map[i].set);
 	}
 	free(x->map);
+	for (uint32_t i = 0; x->names && i <= x->name_mask; i++)
+		slotset_clear(&x->names[i]);
+	free(x->names);
 	if (x->slots)
 		jr_table_free(x->slots, (size_t)x->capacity * sizeof(*x->slots));
 	memset(x, 0, sizeof(*x));
@@ -103,7 +108,11 @@ static struct jobindex_keyent *find(const struct jobindex *x, uint64_t key)
 
 static const struct slotset *set_of(const struct jobindex *x, uint64_t key)
 {
-	const struct jobindex_keyent *k = find(x, key);
+	const struct jobindex_keyent *k;
+
+	if (key >> 32 == DIM_NAME)	/* a bucket: an array of its own */
+		return &x->names[(uint32_t)key & x->name_mask];
+	k = find(x, key);
 
 	return k->key ? k->set : NULL;
 }
@@ -131,8 +140,11 @@ static int grow(struct jobindex *x)
  * is bounded by the values in use and the name buckets. */
 static struct slotset *set_for(struct jobindex *x, uint64_t key)
 {
-	struct jobindex_keyent *k = find(x, key);
+	struct jobindex_keyent *k;
 
+	if (key >> 32 == DIM_NAME)
+		return &x->names[(uint32_t)key & x->name_mask];
+	k = find(x, key);
 	if (k->key)
 		return k->set;
 	if ((x->map_used + 1) * 2 > x->map_cap) {
@@ -158,10 +170,10 @@ static void put(struct jobindex *x, uint64_t key, uint32_t slot)
 
 static void take(struct jobindex *x, uint64_t key, uint32_t slot)
 {
-	struct jobindex_keyent *k = find(x, key);
+	struct slotset *s = (struct slotset *)set_of(x, key);
 
-	if (k->key)
-		slotset_del(k->set, slot);
+	if (s)
+		slotset_del(s, slot);
 }
 
 /* --- filing ------------------------------------------------------------------------------------ */
@@ -300,7 +312,7 @@ void jobindex_settle(struct jobindex *x, struct jr_engine *e,
 		jr_job_id id = id_of(ctx, slot);
 		x->slots[slot].flags &= (uint8_t)~JX_DIRTY;
 		x->settled++;
-		if (!id || jr_job_get(e, id, &info) < 0) {
+		if (!id || jr_engine_job_peek(e, id, &info) < 0) {
 			jobindex_drop(x, slot);
 			continue;
 		}
@@ -449,6 +461,10 @@ uint32_t jobindex_next(const struct jobindex *x, const struct jobindex_query *q,
 size_t jobindex_bytes(const struct jobindex *x)
 {
 	size_t b = (size_t)x->map_cap * sizeof(*x->map);
+
+	b += ((size_t)x->name_mask + 1) * sizeof(*x->names);
+	for (uint32_t i = 0; i <= x->name_mask; i++)
+		b += slotset_bytes(&x->names[i]);
 
 	for (uint32_t i = 0; i < x->map_cap; i++)
 		if (x->map[i].set)

@@ -66,6 +66,7 @@ struct jobindex {
 	uint32_t name_mask;		/* name buckets - 1 */
 	struct jobindex_slot *slots;	/* by slot index (lazily zeroed pages) */
 	struct jobindex_keyent *map;	/* (dimension, value) -> set */
+	struct slotset *names;		/* by name bucket (name_mask + 1) */
 	uint32_t map_cap, map_used;
 	uint32_t dirty[JX_DIRTY_MAX];
 	uint32_t dirty_count;
