@@ -15,6 +15,10 @@
  *            and with one more connection listing in a loop (the ratio:
  *            the target is to lose at most 10%).
  *
+ * The baselines in the same run: GET /health on the same connection (what
+ * any request costs), the submitters without the lister, and the RSS
+ * before loading; JR_SCALE_DAEMON runs the whole thing against another
+ * build (the one before the index scanned the table: 15.7 ms at 1M).
  * Knobs: JR_SCALE_JOBS (default 100,000; `make bench-scale` runs 1M and
  * 2M), JR_SCALE_CAPACITY (default JOBS + 1/8 + 262,144), JR_SCALE_SINGLES
  * (20,000), JR_SCALE_DAEMON (another jobringd to measure, e.g. the build
@@ -88,6 +92,7 @@ struct run {
 	double bytes_per_job, line_bytes;	/* RSS growth; the JSON line kept */
 	double first_list_kib;		/* RSS growth over the first listing */
 	double list_p50, list_p99;	/* ms */
+	double health_p50;		/* ms: GET /health, the server alone */
 	double single, single_listed;	/* jobs/s */
 	double lists_per_s;
 };
@@ -143,6 +148,15 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 		lat[i] = list_once(c);
 	r.list_p50 = bench_percentile(lat, LISTS, 0.5);
 	r.list_p99 = bench_percentile(lat, LISTS, 0.99);
+	for (int i = 0; i < LISTS; i++) {
+		char *resp = NULL;
+		double t1 = jrt_now_s();
+		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
+			bench_die("GET /health");
+		lat[i] = (jrt_now_s() - t1) * 1e3;
+		free(resp);
+	}
+	r.health_p50 = bench_percentile(lat, LISTS, 0.5);
 
 	snprintf(post, sizeof(post), "POST /jobs HTTP/1.1\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s", strlen(job), job);
@@ -190,8 +204,8 @@ int main(int argc, char **argv)
 	       "(target <= 256)\n", MED(bytes_per_job), MED(line_bytes),
 	       MED(bytes_per_job) - MED(line_bytes));
 	printf("           first listing: %+.0f KiB RSS\n", MED(first_list_kib));
-	printf("  listing: GET %s  p50 %8.3f ms  p99 %8.3f ms (target <= 1 ms)\n", list_path,
-	       MED(list_p50), MED(list_p99));
+	printf("  listing: GET %s  p50 %8.3f ms  p99 %8.3f ms (target <= 1 ms); "
+	       "GET /health p50 %.3f ms\n", list_path, MED(list_p50), MED(list_p99), MED(health_p50));
 	printf("  submit:  %d connections %8.0f jobs/s; with one client listing %8.0f jobs/s "
 	       "(%.0f lists/s): ratio %.2f (target >= 0.90)\n", CONNS, MED(single),
 	       MED(single_listed), MED(lists_per_s), MED(single_listed) / MED(single));
