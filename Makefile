@@ -228,11 +228,12 @@ $(BUILD)/tests/test_executions: tests/test_executions.c $(BUILD)/obj/daemon/stat
 		$(TEST_LINK) -lcmocka
 
 # test_jobindex: the listings' index (daemon/state/jobindex.c, slotset.c) alone.
-$(BUILD)/tests/test_jobindex: tests/test_jobindex.c $(BUILD)/obj/daemon/state/jobindex.o \
-		$(BUILD)/obj/daemon/state/slotset.o $(HARNESS_DEPS) $(INTERNAL_LIB)
+JOBINDEX_OBJS := $(BUILD)/obj/daemon/state/jobindex.o $(BUILD)/obj/daemon/state/slotset.o \
+	$(BUILD)/obj/daemon/state/submitted.o
+$(BUILD)/tests/test_jobindex: tests/test_jobindex.c $(JOBINDEX_OBJS) $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/jobindex.o \
-		$(BUILD)/obj/daemon/state/slotset.o -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
+	$(CC) $(TEST_CFLAGS) $< $(JOBINDEX_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
 
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)

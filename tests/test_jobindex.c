@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon/state/jobindex.h"
 #include "daemon/state/slotset.h"
+#include "daemon/state/submitted.h"
+#include "harness.h"
 #include "shm/jobtab.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -282,6 +285,86 @@ static void test_index_agrees_with_scan(void **state)
 	free(m);
 }
 
+/* --- with an engine: touches read in batches ------------------------------------------------ */
+
+#define ENGINE_JOBS 10000u	/* more than JX_DIRTY_MAX: the list fills and is read */
+
+static uint32_t count_all(const struct jobindex *x, const struct jobindex_query *q)
+{
+	uint32_t n = 0;
+
+	for (uint32_t s = jobindex_next(x, q, 1); s != JR_SLOTSET_NONE; s = jobindex_next(x, q, s + 1))
+		n++;
+	return n;
+}
+
+static void test_touches_read_from_engine(void **state)
+{
+	static char dir[64];
+	static char *argv[] = { "/bin/true", NULL };
+	struct jr_command_spec *specs = calloc(ENGINE_JOBS, sizeof(*specs));
+	jr_job_id *ids = calloc(ENGINE_JOBS, sizeof(*ids));
+	struct jobspec_submitter who = { 0, 0, false };
+	struct jobindex_query q = { 0 };
+	uint32_t by_prio[4] = { 0 }, cancelled = 0;
+	struct jr_engine *e;
+	struct submitted t;
+	(void)state;
+
+	assert_int_equal(jrt_dir_make(dir, sizeof(dir), NULL, "jobindex"), 0);
+	struct jr_engine_opts o;
+	jrt_engine_opts(&o, 1, 1 << 15, JR_ENGINE_START_PAUSED, dir);
+	o.arena_bytes = (1u << 15) * 128ull;	/* as jobringd sizes it: command records */
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	assert_int_equal(submitted_init(&t, 1 << 15), 0);
+	t.engine = e;
+	for (uint32_t i = 0; i < ENGINE_JOBS; i++) {
+		specs[i] = (struct jr_command_spec){ .argv = argv, .name = i % 2 ? "odd" : "even",
+						     .priority = (int)(i % 4) };
+		by_prio[i % 4]++;
+	}
+	for (uint32_t i = 0; i < ENGINE_JOBS; i += 1000)
+		assert_int_equal(jr_command_submit_batch(e, specs + i, 1000, ids + i, NULL), 0);
+	for (uint32_t i = 0; i < ENGINE_JOBS; i++)
+		submitted_put(&t, ids[i], NULL, 0, 0, &who);
+	/* Two full lists were read as they filled; the rest before a listing. */
+	assert_true(t.index->settled >= 2 * JX_DIRTY_MAX);
+	const struct jobindex *x = submitted_index(&t);
+	assert_int_equal(x->dirty_count, 0);
+	assert_int_equal(count_all(x, &q), ENGINE_JOBS);
+	q.classes = 1u << JX_WAITING;
+	assert_int_equal(count_all(x, &q), ENGINE_JOBS);
+	q.classes = 1u << JX_RUNNING;
+	assert_int_equal(count_all(x, &q), 0);
+	for (int p = 0; p < 4; p++) {
+		q = (struct jobindex_query){ .by_priority = true, .priority = p };
+		assert_int_equal(count_all(x, &q), by_prio[p]);
+	}
+	q = (struct jobindex_query){ 0 };
+	jobindex_query_name(&q, "odd");
+	assert_int_equal(count_all(x, &q), ENGINE_JOBS / 2);
+	/* Cancelled in the engine, touched: filed as cancelled once read. */
+	for (uint32_t i = 0; i < ENGINE_JOBS; i += 3) {
+		int rc;
+		for (int tries = 0; (rc = jr_job_cancel(e, ids[i])) == -EAGAIN && tries < 5000;
+		     tries++)
+			usleep(1000);	/* the coordinator's cancel list is full */
+		assert_int_equal(rc, 0);
+		submitted_touch(&t, ids[i]);
+		cancelled++;
+	}
+	x = submitted_index(&t);
+	q = (struct jobindex_query){ .classes = 1u << JX_CANCELLED };
+	assert_int_equal(count_all(x, &q), cancelled);
+	q = (struct jobindex_query){ .classes = 1u << JX_WAITING };
+	assert_int_equal(count_all(x, &q), ENGINE_JOBS - cancelled);
+	submitted_destroy(&t);
+	jr_engine_close(e, JR_CLOSE_CANCEL);
+	jrt_dir_remove(dir);
+	free(specs);
+	free(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_slotset_chunks),
 		cmocka_unit_test(test_slotset_bitmaps),
 		cmocka_unit_test(test_index_agrees_with_scan),
+		cmocka_unit_test(test_touches_read_from_engine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

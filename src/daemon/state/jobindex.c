@@ -293,13 +293,15 @@ bool jobindex_touch(struct jobindex *x, uint32_t slot)
 	struct jobindex_slot *r;
 
 	if (slot >= x->capacity)
-		return false;
+		return true;
 	r = &x->slots[slot];
-	if (!(r->flags & JX_DIRTY)) {
-		r->flags |= JX_DIRTY;
-		x->dirty[x->dirty_count++] = slot;
-	}
-	return x->dirty_count == JX_DIRTY_MAX;
+	if (r->flags & JX_DIRTY)
+		return true;
+	if (x->dirty_count == JX_DIRTY_MAX)
+		return false;
+	r->flags |= JX_DIRTY;
+	x->dirty[x->dirty_count++] = slot;
+	return true;
 }
 
 void jobindex_settle(struct jobindex *x, struct jr_engine *e,

@@ -89,8 +89,9 @@ int jobindex_init(struct jobindex *x, uint32_t capacity);
 void jobindex_destroy(struct jobindex *x);
 
 /* The job in slot changed (submitted, restored, updated, requeued): it
- * is read again before the next listing. Returns true when the dirty
- * list is full: the caller settles it (jobindex_settle) now. */
+ * is read again before the next listing. false if the list of touched
+ * slots is full (JX_DIRTY_MAX): the caller settles it (jobindex_settle)
+ * and touches again. */
 bool jobindex_touch(struct jobindex *x, uint32_t slot);
 
 /* Read every touched slot's job (id_of(ctx, slot): the id the slot holds,

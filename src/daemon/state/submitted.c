@@ -47,15 +47,18 @@ static jr_job_id id_at(const void *ctx, uint32_t slot)
 
 struct jobindex *submitted_index(const struct submitted *t)
 {
-	if (t->index->dirty_count)
+	if (t->index->dirty_count && t->engine)
 		jobindex_settle(t->index, t->engine, id_at, t);
 	return t->index;
 }
 
+/* Noted for the index; a full list of touched slots is read first. */
 static void touch_slot(const struct submitted *t, uint32_t slot)
 {
-	if (jobindex_touch(t->index, slot) && t->engine)
-		jobindex_settle(t->index, t->engine, id_at, t);
+	if (!t->engine || jobindex_touch(t->index, slot))
+		return;
+	jobindex_settle(t->index, t->engine, id_at, t);
+	jobindex_touch(t->index, slot);
 }
 
 void submitted_touch(const struct submitted *t, jr_job_id id)
