@@ -234,6 +234,33 @@ check "an unknown key is still refused" [ "$code" = 400 ]
 req GET '/jobs?worker_id=w999999'
 check "an unknown worker is 422" [ "$code" = 422 ]
 
+# pending and queued share one index class: status=pending alone checks
+# the queued jobs one by one, at most 65,536 per request (a short page
+# with a cursor), and following the cursor ends the listing.
+stop_daemon
+rm -rf "$tmp/state"
+start_daemon --workers 2 --capacity 131072
+req POST /queues '{"name":"one","max_workers":1}'
+seq 70001 | sed 's/.*/{"command":["sleep","60"],"queue":"one"}/' >"$tmp/wait.ndjson"
+curl -s --unix-socket "$sock" --data-binary @"$tmp/wait.ndjson" http://x/jobs/batch >/dev/null
+req POST /jobs '{"command":["true"],"hold":true}'
+held=$(field job_id)
+req GET "/jobs?status=pending&limit=10"
+check "past the budget: a short page with a cursor" [ "$(field next_cursor)" != null ]
+pages=1 found=0
+while grep -q "\"job_id\":\"$held\"" <<<"$body" && found=1; [ "$(field next_cursor)" != null ] &&
+	[ "$pages" -lt 10 ]; do
+	req GET "/jobs?status=pending&limit=10&cursor=$(field next_cursor)"
+	pages=$((pages + 1))
+done
+check "... the cursor leads to the held job, then the end" [ "$found" = 1 ]
+check "... in a few pages" [ "$pages" -lt 10 ]
+one_running() {
+	req GET "/jobs?status=running&limit=10"
+	[ "$(grep -o '"status":"running"' <<<"$body" | wc -l)" = 1 ] && [ "$(field next_cursor)" = null ]
+}
+check "status=running among 70,000 queued: one job, the listing over" wait_until 20 one_running
+
 stop_daemon
 echo "test_listing: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
