@@ -75,9 +75,11 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
 	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
+TEST_SCRIPTS += tests/test_listing.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood
+BENCH_BINS += $(BUILD)/bench/scale
 TOOL_BINS := $(BUILD)/tools/demo
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(shell find src/daemon -name '*.c')
@@ -105,7 +107,7 @@ HARNESS_DEPS := $(HARNESS_LIB) tests/support/harness.h
 TEST_CFLAGS := $(CFLAGS_ALL) -Itests/support
 TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 
-.PHONY: all lib bin demo-embedded deps fuzz-deps fuzz fuzz-build fuzz-regress test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling demo \
+.PHONY: all lib bin demo-embedded deps fuzz-deps fuzz fuzz-build fuzz-regress test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling bench-scale demo \
 	install clean check-exports check-layers version deb
 
 all: lib bin
@@ -224,6 +226,14 @@ $(BUILD)/tests/test_executions: tests/test_executions.c $(BUILD)/obj/daemon/stat
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/executions.o -o $@ $(LDFLAGS_ALL) \
 		$(TEST_LINK) -lcmocka
+
+# test_jobindex: the listings' index (daemon/state/jobindex.c, slotset.c) alone.
+JOBINDEX_OBJS := $(BUILD)/obj/daemon/state/jobindex.o $(BUILD)/obj/daemon/state/slotset.o \
+	$(BUILD)/obj/daemon/state/submitted.o
+$(BUILD)/tests/test_jobindex: tests/test_jobindex.c $(JOBINDEX_OBJS) $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(JOBINDEX_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
 
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
@@ -378,6 +388,15 @@ bench: deps
 bench-scaling: deps
 	$(MAKE) MODE=release BUILD=build/release lib bin $(BENCH_BINS)
 	bench/scaling.sh build/release
+
+# GET /jobs and the daemon's memory per queued job at 1M and 2M jobs
+# (bench/scale; JR_SCALE_SIZES="10000000" for the full size, which wants
+# some 8 GB free). `make bench` runs it at 100,000.
+bench-scale: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin build/release/bench/scale
+	for n in $${JR_SCALE_SIZES:-1000000 2000000}; do \
+		JR_SCALE_JOBS=$$n JR_BENCH_RUNS=$${JR_BENCH_RUNS:-1} build/release/bench/scale || exit 1; \
+	done
 
 # jobringd against a PostgreSQL queue in the same run (skips without it).
 PG_HEADER := $(wildcard /usr/include/postgresql/libpq-fe.h)

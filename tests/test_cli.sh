@@ -246,18 +246,13 @@ check "cancel --all: a count" grep -q '^jobring: cancelled [0-9]* jobs' "$tmp/ou
 jr cancel --all --name x 1 >/dev/null 2>"$tmp/err"
 check "cancel: ids and filters: refused" [ $? = 2 ]
 
-# One GET /jobs looks at no more than 65,536 jobs that fail its filters:
-# behind 70,000 others, a filtered page comes back empty with a cursor,
-# the next one has the job, and the CLI follows the cursor to it.
+# Behind 70,000 others, a filter answers from the index (issue 14): the
+# job on the first page, the listing over; the CLI finds it too.
 seq 70000 | sed 's/.*/{"command":["true"],"name":"hay"}/' >"$tmp/hay.ndjson"
 echo '{"command":["true"],"name":"needle"}' >>"$tmp/hay.ndjson"
 curl -s --unix-socket "$sock" --data-binary @"$tmp/hay.ndjson" http://x/jobs/batch >/dev/null
 req GET "/jobs?name=needle&limit=10"
-check "past the scan budget: a short page" grep -q '"jobs":\[\]' <<<"$body"
-cursor=$(field next_cursor)
-check "... with a cursor" [ "$cursor" != null ] && [ -n "$cursor" ]
-req GET "/jobs?name=needle&limit=10&cursor=$cursor"
-check "... and the job on the next page" grep -q '"name":"needle"' <<<"$body"
+check "behind 70,000 others: the job on the first page" grep -q '"name":"needle"' <<<"$body"
 check "... the last one" [ "$(field next_cursor)" = null ]
 jr show needle >"$tmp/out"
 check "show NAME follows the cursor" grep -q '^name *needle' "$tmp/out"

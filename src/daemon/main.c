@@ -371,6 +371,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	output_space_check(&dm.st.output, jr_now_monotonic_ns());
 	dm.st.execs.out_dirfd = d->output_dirfd > 0 ? d->output_dirfd : -1;
 	durable_set_history(du, &dm.st.execs);
+	durable_set_jobs(du, &dm.st.jobs);
 	rc = recover_apply(rec, &dm.st, du, &d->keep);
 	log_recovery(rec, e);
 	if (rc < 0) {
@@ -384,6 +385,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	snapshot_free(dm.snap);
 	api_destroy(&dm.api);
 	durable_set_history(du, NULL);
+	durable_set_jobs(du, NULL);
 	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;

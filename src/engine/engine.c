@@ -388,6 +388,11 @@ int jr_job_get(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 	return rc;
 }
 
+int jr_engine_job_peek(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
+{
+	return jr_jobtab_snapshot(&e->region, id, out);
+}
+
 int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 {
 	int rc = jr_jobtab_wait(&e->region, id);

@@ -67,4 +67,10 @@ void jr_workers_wake(struct jr_engine *e, uint32_t n);
 /* Run states beyond enum jr_run_state: stop and cancel what is claimed. */
 #define JR_RUN_CANCEL 3u
 
+/* jr_job_get() without the output paths or the reserved fields cleared
+ * (both cost more than the read): 0 or -ENOENT. For the daemon's index
+ * (daemon/state/jobindex.c), which reads every job submitted. Internal:
+ * not in libjobring.map. */
+int jr_engine_job_peek(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
+
 #endif

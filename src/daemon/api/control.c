@@ -135,8 +135,10 @@ static int control_one(struct api *a, struct api_call *c, const struct jr_job_in
 
 	if (op == REC_CONTROL_REQUEUE && rc == -EALREADY)
 		rc = requeue_ended(a, info);
-	if (rc == 0)
+	if (rc == 0) {
 		c->record_seq = durable_log(a->durable, REC_CONTROL, &rec, sizeof(rec), NULL, 0);
+		submitted_touch(&a->st->jobs, info->job_id);	/* filed again (jobindex.h) */
+	}
 	return rc;
 }
 
@@ -313,6 +315,8 @@ static int update_engine(struct api *a, const struct jr_job_info *info, const cJ
 		rc = jr_command_update(a->engine, info->job_id,
 				       &(struct jr_command_update){ .fields = fields,
 								    .spec = &js.spec });
+	if (rc == 0)
+		submitted_touch(&a->st->jobs, info->job_id);	/* filed again (jobindex.h) */
 	jobspec_free(&js);
 	return rc;
 }

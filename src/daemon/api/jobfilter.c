@@ -12,9 +12,11 @@
 #include "daemon/net/reply.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/view.h"
+#include "daemon/state/workers.h"
 
 static const char *const known_keys[] = {
-	"status", "priority", "limit", "cursor", "name", "queue", "user", "array", NULL,
+	"status", "priority", "limit", "cursor", "name", "queue", "user", "array", "worker_id",
+	NULL,
 };
 
 static bool known_key(const struct query_pair *p)
@@ -32,7 +34,7 @@ static bool keys_known(const struct query *q, struct response *res)
 		if (!known_key(&q->pairs[i]))
 			return reply_error(res, 400, "unknown_parameter",
 					   "unknown query parameter \"%.*s\": GET /jobs takes status, "
-					   "priority, limit, cursor, name, queue, user, array",
+					   "priority, limit, cursor, name, queue, user, array, worker_id",
 					   (int)(q->pairs[i].key_len > 64 ? 64 : q->pairs[i].key_len),
 					   q->pairs[i].key);
 	return true;
@@ -78,6 +80,16 @@ static bool parse_values(struct api *a, const struct query *q, struct job_filter
 			return reply_error(res, 422, "invalid_value",
 					   "user must be a uid or a user name: no user %.64s", v);
 	}
+	if ((v = query_get(q, "worker_id"))) {
+		struct worker *w = workers_by_name(&a->st->workers, v);
+		f->by_worker = true;
+		if (strcmp(v, "local") == 0)
+			f->worker = UINT32_MAX;
+		else if (w)
+			f->worker = worker_engine_id(w);
+		else
+			return reply_error(res, 422, "unknown_worker", "no such worker: %.64s", v);
+	}
 	if ((v = query_get(q, "array"))) {
 		f->by_array = true;
 		if (!view_parse_id(v, &f->array_id))
@@ -96,7 +108,7 @@ bool job_filter_parse(struct api *a, const struct query *q, struct job_filter *f
 
 bool job_filter_any(const struct job_filter *f)
 {
-	return f->name || f->by_queue || f->by_user || f->by_array;
+	return f->name || f->by_queue || f->by_user || f->by_array || f->by_worker;
 }
 
 /* The array a job is a task of (its submission says): 0 for a job
@@ -115,6 +127,10 @@ bool job_filter_match(const struct job_filter *f, const struct jr_job_info *info
 	if (f->by_queue && info->queue_id != f->queue_id)
 		return false;
 	if (f->by_user && info->owner_uid != f->uid)
+		return false;
+	if (f->by_worker && (!info->exec.execution_id ||
+			     (f->worker == UINT32_MAX ? info->exec.worker_id >= JR_EXTERNAL_WORKER_BASE :
+							info->exec.worker_id != f->worker)))
 		return false;
 	return !f->by_array || job_array_id(f, info) == f->array_id;
 }

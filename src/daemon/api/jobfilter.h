@@ -27,6 +27,8 @@ struct job_filter {
 	uint32_t uid;
 	bool by_array;
 	uint64_t array_id;	/* the array's job id */
+	bool by_worker;
+	uint32_t worker;	/* engine worker id; UINT32_MAX: local */
 	const struct submitted *jobs;	/* where a task's array is read */
 };
 

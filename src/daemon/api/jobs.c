@@ -16,6 +16,7 @@
 #include "daemon/api/handlers.h"
 #include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/jobindex.h"
 #include "daemon/state/view.h"
 
 #define LOG_CHUNK_MAX JR_MIB
@@ -125,17 +126,68 @@ static bool list_params(const struct query *q, struct list_params *p, struct res
 	return list_numbers(q, p, res);
 }
 
-/* The next job of the page that passes f: 1, or 0 at the end of the
- * table or once the request's scan budget is spent (*cursor then says
- * where the next page starts). */
-static int next_listed(struct api *a, const struct api_call *c, struct list_params *p,
-		       const struct job_filter *f, uint32_t *budget, struct jr_job_info *info)
+/* The index's query for the listing: its filters, and with --private a
+ * user other than root sees only their own jobs (false: nothing can
+ * match). */
+static bool index_query(const struct api *a, const struct api_call *c,
+			const struct list_params *p, const struct job_filter *f,
+			struct jobindex_query *q)
 {
-	/* The engine filters by level (0..7); the full int32 is matched here. */
-	while (*budget > 0 && jr_job_scan(a->engine, &p->cursor, p->mask, -1, info) == 1) {
-		if ((!p->by_priority || info->priority == p->priority) &&
+	*q = (struct jobindex_query){ .priority = p->priority, .by_priority = p->by_priority };
+	for (int s = JR_JOB_PENDING; s <= JR_JOB_CANCELLED; s++)
+		if (p->mask & 1u << s)
+			q->classes |= 1u << jobindex_class_of(s);
+	q->by_queue = f->by_queue;
+	q->queue = f->queue_id;
+	q->by_user = f->by_user;
+	q->uid = f->uid;
+	q->by_worker = f->by_worker;
+	q->worker = f->worker;
+	q->by_array = f->by_array;
+	q->array_slot = (uint32_t)f->array_id;
+	if (f->name)
+		jobindex_query_name(q, f->name);
+	if (a->st->private_jobs && c->req->uid != 0) {
+		if (f->by_user && f->uid != c->req->uid)
+			return false;
+		q->by_user = true;
+		q->uid = c->req->uid;
+	}
+	return true;
+}
+
+/* The next job of the page that passes the filters: 1, or 0 at the end
+ * or once the request's budget of candidates that did not match is
+ * spent (*cursor then says where the next page starts). Candidates come
+ * from the index in slot order; each is read and matched in full (the
+ * index is a hint: jobindex.h), one filed wrongly is touched to be filed
+ * again. */
+static int next_listed(struct api *a, const struct api_call *c, struct list_params *p,
+		       const struct jobindex_query *q, const struct job_filter *f,
+		       uint32_t *budget, struct jr_job_info *info)
+{
+	struct jobindex *ix = submitted_index(&a->st->jobs);
+
+	while (*budget > 0 && p->cursor < ix->capacity) {
+		uint32_t slot = jobindex_next(ix, q, p->cursor ? (uint32_t)p->cursor : 1);
+		jr_job_id id;
+		if (slot == JR_SLOTSET_NONE) {
+			p->cursor = ix->capacity;
+			return 0;
+		}
+		p->cursor = (uint64_t)slot + 1;
+		id = submitted_id_at(&a->st->jobs, slot);
+		if (!id || jr_job_get(a->engine, id, info) < 0) {
+			jobindex_drop(ix, slot);	/* gone */
+			(*budget)--;
+			continue;
+		}
+		if ((!p->mask || p->mask & 1u << info->state) &&
+		    (!p->by_priority || info->priority == p->priority) &&
 		    detail(a, c, info) != VIEW_HIDDEN && job_filter_match(f, info))
 			return 1;
+		if (jobindex_stale(ix, slot, info))
+			submitted_touch(&a->st->jobs, id);
 		(*budget)--;
 	}
 	return 0;
@@ -145,16 +197,19 @@ void api_job_list(struct api *a, struct api_call *c)
 {
 	struct list_params p;
 	struct job_filter f;
+	struct jobindex_query q;
 	struct jr_job_info info;
 	cJSON *body, *jobs;
 	uint32_t n = 0, budget = JOBFILTER_SCAN_BUDGET;
+	bool any;
 	char next[24];
 
 	if (!job_filter_parse(a, c->query, &f, c->res) || !list_params(c->query, &p, c->res))
 		return;
+	any = index_query(a, c, &p, &f, &q);
 	body = cJSON_CreateObject();
 	jobs = cJSON_AddArrayToObject(body, "jobs");
-	while (n < p.limit && next_listed(a, c, &p, &f, &budget, &info) == 1) {
+	while (any && n < p.limit && next_listed(a, c, &p, &q, &f, &budget, &info) == 1) {
 		cJSON_AddItemToArray(jobs, job_json(a, c, &info));
 		n++;
 	}
@@ -276,6 +331,7 @@ void api_job_cancel(struct api *a, struct api_call *c)
 	jr_job_get(a->engine, info.job_id, &info);
 	if (!job_state_final(info.state))
 		durable_note_cancel(a->durable, info.job_id);
+	submitted_touch(&a->st->jobs, info.job_id);	/* filed again (jobindex.h) */
 	reply_json(c->res, 200, job_json(a, c, &info));
 }
 

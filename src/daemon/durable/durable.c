@@ -14,6 +14,7 @@
 #include "base/common.h"
 #include "daemon/durable/durable.h"
 #include "daemon/state/executions.h"
+#include "daemon/state/submitted.h"
 #include "daemon/net/reply.h"
 
 #define MAINTAIN_NS (100 * JR_NS_PER_MS)	/* spare segment, failed writes */
@@ -62,6 +63,7 @@ struct durable {
 	/* Ends to tell the engine about once durable (a ring, in seq order). */
 	struct jr_engine *engine;
 	struct executions *history;	/* fed with attempts' ends; NULL: none */
+	const struct submitted *jobs;	/* its index fed with job events; NULL: none */
 	struct pending_end *ends;
 	size_t ends_head, ends_count, ends_cap;
 	struct pending_cancel *cancels;	/* in seq order; the first cancels_done acted on */
@@ -140,6 +142,11 @@ void durable_set_engine(struct durable *d, struct jr_engine *e)
 void durable_set_history(struct durable *d, struct executions *x)
 {
 	d->history = x;
+}
+
+void durable_set_jobs(struct durable *d, const struct submitted *t)
+{
+	d->jobs = t;
 }
 
 struct jr_journal *durable_journal(struct durable *d)
@@ -379,6 +386,8 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	if (ev->kind != JR_EVENT_STARTED)
 		end_pending(d, seq, ev);
 	history_event(d, ev);
+	if (d->jobs)
+		submitted_job_event(d->jobs, ev);	/* the listings' index */
 	extra_event(d, q, &proc);
 }
 

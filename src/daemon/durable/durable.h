@@ -58,6 +58,10 @@ void durable_set_engine(struct durable *d, struct jr_engine *e);
  * (executions.h); NULL: none. */
 struct executions;
 void durable_set_history(struct durable *d, struct executions *x);
+/* The submitted jobs whose index hears of job events (submitted.h);
+ * NULL: none. */
+struct submitted;
+void durable_set_jobs(struct durable *d, const struct submitted *t);
 
 /* From now on job events are not journaled (the daemon is stopping:
  * what closing the engine does to queued jobs must not be recorded). */

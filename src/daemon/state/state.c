@@ -16,6 +16,7 @@ int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
 	s->local_capabilities = local_capabilities ? local_capabilities : "";
 	s->started_ns = jr_now_realtime_ns();
 	rc = submitted_init(&s->jobs, capacity);
+	s->jobs.engine = e;	/* the index reads jobs from it */
 	if (rc == 0)
 		rc = workers_init(&s->workers, heartbeat_timeout_ms);
 	if (rc == 0)

@@ -12,7 +12,14 @@ int submitted_init(struct submitted *t, uint32_t capacity)
 {
 	t->capacity = capacity;
 	t->jobs = jr_table_alloc((size_t)capacity * sizeof(*t->jobs));
-	return t->jobs ? 0 : -ENOMEM;
+	t->index = malloc(sizeof(*t->index));
+	if (!t->jobs || !t->index || jobindex_init(t->index, capacity) < 0) {
+		free(t->index);
+		t->index = NULL;
+		submitted_destroy(t);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void submitted_destroy(struct submitted *t)
@@ -22,6 +29,48 @@ void submitted_destroy(struct submitted *t)
 	if (t->jobs)
 		jr_table_free(t->jobs, (size_t)t->capacity * sizeof(*t->jobs));
 	t->jobs = NULL;
+	if (t->index)
+		jobindex_destroy(t->index);
+	free(t->index);
+	t->index = NULL;
+}
+
+jr_job_id submitted_id_at(const struct submitted *t, uint32_t slot)
+{
+	return slot < t->capacity ? t->jobs[slot].id : 0;
+}
+
+static jr_job_id id_at(const void *ctx, uint32_t slot)
+{
+	return submitted_id_at(ctx, slot);
+}
+
+struct jobindex *submitted_index(const struct submitted *t)
+{
+	if (t->index->dirty_count && t->engine)
+		jobindex_settle(t->index, t->engine, id_at, t);
+	return t->index;
+}
+
+/* Noted for the index; a full list of touched slots is read first. */
+static void touch_slot(const struct submitted *t, uint32_t slot)
+{
+	if (!t->engine || jobindex_touch(t->index, slot))
+		return;
+	jobindex_settle(t->index, t->engine, id_at, t);
+	jobindex_touch(t->index, slot);
+}
+
+void submitted_touch(const struct submitted *t, jr_job_id id)
+{
+	if (submitted_of(t, id))
+		touch_slot(t, (uint32_t)id);
+}
+
+void submitted_job_event(const struct submitted *t, const struct jr_job_event *ev)
+{
+	if (submitted_of(t, ev->job_id))
+		jobindex_event(t->index, (uint32_t)ev->job_id, ev);
 }
 
 struct submitted_block *submitted_block_new(const char *body, size_t len)
@@ -96,6 +145,8 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 	s->uid = who->uid;
 	s->gid = who->gid;
 	s->switch_user = who->switch_user;
+	jobindex_set_array(t->index, (uint32_t)id, false, 0);
+	touch_slot(t, (uint32_t)id);
 	if (!block)
 		return;
 	block->text[offset + len] = '\0';	/* the line's newline, or the end */
@@ -126,6 +177,7 @@ void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
 	if (s) {
 		s->array_job_id = array_id;
 		s->array_task_id = task_id;
+		jobindex_set_array(t->index, (uint32_t)id, array_id != 0, (uint32_t)array_id);
 	}
 }
 
@@ -133,6 +185,7 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 			       bool (*fn)(void *ctx, const struct submitted_job *task),
 			       void *ctx)
 {
+	struct jobindex_query q = { .by_array = true, .array_slot = (uint32_t)array_id };
 	uint64_t given = 0;
 
 	if (!array_id) {
@@ -140,7 +193,11 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 		return 0;
 	}
 	for (uint32_t i = *cursor; i < t->capacity; i++) {
-		const struct submitted_job *s = &t->jobs[i];
+		const struct submitted_job *s;
+		i = jobindex_next(submitted_index(t), &q, i);
+		if (i >= t->capacity)
+			break;
+		s = &t->jobs[i];
 		if (s->array_job_id != array_id || !s->json)
 			continue;
 		given++;

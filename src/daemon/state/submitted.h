@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/jobindex.h"
 #include "daemon/state/jobspec.h"
 
 /* The body of one submission request; refs counts the jobs pointing in.
@@ -40,6 +41,8 @@ struct submitted_job {
 struct submitted {
 	uint32_t capacity;
 	struct submitted_job *jobs;	/* by slot index */
+	struct jobindex *index;		/* the jobs by status, owner, ... (jobindex.h) */
+	struct jr_engine *engine;	/* read by the index (set by state.c) */
 };
 
 /* 0 or -ENOMEM. */
@@ -85,11 +88,21 @@ bool submitted_is_array_id(const struct submitted *t, jr_job_id id);
 
 /* Every task of array array_id in slot order from slot *cursor on: fn
  * for each until it returns false (then *cursor is the slot after the
- * last one given). O(capacity): a scan of the table, no index kept
- * (GET of an array, its cancel, ?array=). Returns the tasks given. */
+ * last one given). From the index: O(tasks) (GET of an array, its
+ * cancel, its controls). Returns the tasks given. */
 uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, uint32_t *cursor,
 			       bool (*fn)(void *ctx, const struct submitted_job *task),
 			       void *ctx);
+
+/* The index brought up to date (touched jobs read again): before a
+ * listing. */
+struct jobindex *submitted_index(const struct submitted *t);
+/* Job id's slot changed (updated, requeued, cancelled): read again. */
+void submitted_touch(const struct submitted *t, jr_job_id id);
+/* An engine job event, for the index (durable.c). */
+void submitted_job_event(const struct submitted *t, const struct jr_job_event *ev);
+/* The id the slot holds now; 0: none. */
+jr_job_id submitted_id_at(const struct submitted *t, uint32_t slot);
 
 /* The slot's entry (NULL past the capacity), and forgetting it (its JSON
  * leaves memory). */
