@@ -259,6 +259,16 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		jr_free(b->rinfo);
 }
 
+static bool scratch_in_use(void *ctx, uint64_t id)
+{
+	struct jr_coordinator *co = ctx;
+
+	for (uint32_t i = 0; i < co->running_count; i++)
+		if (co->running[i]->id == id)
+			return true;
+	return false;
+}
+
 void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 {
 	struct cmd_batch *batches;
@@ -291,6 +301,9 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 	if (reconcile) {	/* after the last restored batch: what nobody claimed */
 		if (co->keeper_fd >= 0)
 			jr_coord_keeper_reconcile(co);
+		/* Nothing new has started yet: a scratch directory of a job
+		 * not taken back is a dead attempt's. */
+		jr_scratch_sweep(&co->scratch, scratch_in_use, co);
 		jr_mutex_lock(&co->lock);
 		co->restore_settled = true;
 		pthread_cond_broadcast(&co->restore_cv);
