@@ -77,7 +77,8 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 TEST_SCRIPTS += tests/test_history.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
-	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood
+	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
+	$(BUILD)/bench/scratch
 TOOL_BINS := $(BUILD)/tools/demo
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(shell find src/daemon -name '*.c')

@@ -240,6 +240,7 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];
+		job->sj.id = job->id;	/* the head the resources view names */
 		/* Pairs with jr_coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);

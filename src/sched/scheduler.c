@@ -892,6 +892,7 @@ static bool pass_try(struct jr_sched *s, struct jr_sched_job *job, struct pass *
 		s->shadow_ns = head_shadow(s, job);
 		s->head_id = job->id;
 		s->head_req = job->req;
+		s->has_head = true;
 		return false;
 	}
 	if (!backfill(s, job, ps->now, s->shadow_ns))
@@ -917,7 +918,7 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 
 	promote_delayed(s, now);
 	s->shadow_ns = JR_TIME_NEVER;
-	s->head_id = 0;
+	s->has_head = false;
 	if (s->policy.fair_share_weight)
 		fair_share_penalties(s, now);
 	while (pass_may_go_on(s, &ps) && (g = next_group(s)) != NULL) {
@@ -1071,5 +1072,5 @@ bool jr_sched_head(const struct jr_sched *s, uint64_t *id, struct jr_req *req,
 	*id = s->head_id;
 	*req = s->head_req;
 	*shadow_ns = s->shadow_ns;
-	return s->head_id != 0;
+	return s->has_head;
 }

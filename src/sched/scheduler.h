@@ -204,7 +204,8 @@ struct jr_sched {
 	uint32_t running_local;
 	/* What the last pass decided for its head (tests, metrics). */
 	uint64_t shadow_ns;
-	uint64_t head_id;		/* its id; 0: no head (jr_sched_head()) */
+	uint64_t head_id;		/* its id (jr_sched_head()) */
+	bool has_head;
 	struct jr_req head_req;
 	uint64_t backfilled;
 	struct jr_pools scratch;	/* look-ahead copy of the pools */
@@ -325,7 +326,7 @@ int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s);
 
 /* The last pass's head (the first job that waited for resources): its
- * id (0: none, false returned), what it needs and its shadow time.
+ * id (false returned: none), what it needs and its shadow time.
  * Read-only; under whatever lock the passes run under. */
 bool jr_sched_head(const struct jr_sched *s, uint64_t *id, struct jr_req *req,
 		   uint64_t *shadow_ns);
