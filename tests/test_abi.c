@@ -133,11 +133,11 @@ static void test_opts_reserved_refused(void **state)
 
 	(void)state;
 	jr_engine_opts_init(&o);
-	assert_true(o.reserved[0] == 0 && o.reserved[13] == 0);
+	assert_true(o.reserved[0] == 0 && o.reserved[12] == 0);
 	o.workers = 1;
-	o.reserved[13] = 1;
+	o.reserved[12] = 1;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
-	o.reserved[13] = 0;
+	o.reserved[12] = 0;
 	o.reserved[0] = 1u << 31;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
 	assert_null(e);
