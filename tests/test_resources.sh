@@ -130,6 +130,8 @@ for bad in '"10Q"' '"-1G"' '"1.5.2G"' '"0"' '{"path":"/x"}' "{\"size\":\"1M\",\"
 	req POST /jobs "{\"command\":[\"true\"],\"storage\":$bad}"
 	check "storage $bad: 4xx" [ "${code:0:1}" = 4 ]
 done
+req POST /jobs '{"executor":"external","storage":"1M"}'
+check "storage on an external job: 422" [ "$code" = 422 ]
 req POST /jobs "{\"command\":[\"true\"],\"storage\":\"10Q\"}"
 check "a malformed size is 422 invalid_value" [ "$code" = 422 ] && grep -q invalid_value <<<"$body"
 

@@ -208,6 +208,7 @@ static bool parse_storage(struct jr_engine *e, const cJSON *v, struct jobspec *j
 	if (used >= sizeof(js->resources))
 		return json_fail(err, 422, "invalid_value", "too many custom resources");
 	js->spec.resources = js->resources;
+	js->storage = true;
 	return true;
 }
 
@@ -620,6 +621,7 @@ void jobspec_init(struct jobspec *js)
 	js->after = NULL;
 	js->array = NULL;
 	js->resources[0] = js->capabilities[0] = '\0';
+	js->storage = false;
 }
 
 /* Under --private another user's job is one the caller cannot know of:
@@ -702,6 +704,9 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	if ((js->spec.flags & JR_COMMAND_SINGLETON) && (!js->spec.name || !*js->spec.name))
 		return json_fail(err, 422, "invalid_value",
 				 "singleton needs a name: one job of a name and user runs at once");
+	if (js->storage && (js->spec.flags & JR_COMMAND_EXTERNAL))
+		return json_fail(err, 422, "invalid_value",
+				 "storage is this host's: an external job cannot have it");
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
 		return json_fail(err, 422, "missing_command",
 			    "a job needs a command (or \"executor\": \"external\")");
