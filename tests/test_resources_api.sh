@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_resources.sh - the resources view and storage as a resource (issue
+# test_resources_api.sh - the resources view and storage as a resource (issue
 # 14). GET /resources on a modelled two-socket host before, during and
 # after jobs (per-node figures add up to the host's, and to what the jobs
 # asked), the head job's reservation, jobring resources; --storage
@@ -9,7 +9,7 @@
 # failure, cancel, timeout, and a kill -9 of the daemon and a restart
 # (which also sweeps directories of attempts that are over). As root the
 # job runs as jrtest_a (useradd, like test_owners.sh).
-# Usage: tests/test_resources.sh BUILD_DIR
+# Usage: tests/test_resources_api.sh BUILD_DIR
 set -u
 build=${1:-build/debug}
 build=$(cd "$build" && pwd)
@@ -225,5 +225,5 @@ for arg in "relative=1G" "$tmp/fs1" "$tmp/fs1=0" "$tmp/fs1=1Q"; do
 	check "jobringd --storage $arg refuses to start" [ "$rc" != 0 ]
 done
 
-echo "test_resources: $pass passed, $fail failed"
+echo "test_resources_api: $pass passed, $fail failed"
 [ "$fail" = 0 ]
