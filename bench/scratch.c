@@ -134,7 +134,7 @@ static double view_once(struct jr_engine *e, bool view)
 
 	for (int i = 0; i < n; i++) {
 		if (view)
-			jr_engine_resources(e, &v);
+			jr_engine_resources(e, &v, 0);
 		else
 			jr_engine_stats(e, &st);
 	}

@@ -816,10 +816,17 @@ struct jr_resource_view {
 	uint64_t reserved[256];		/* zero */
 };
 
+enum jr_view_flags {
+	/* Only storage_count and storage[] are written (what a submission
+	 * checks a "storage" request against): no lock, no more. */
+	JR_VIEW_STORAGE_ONLY = 1u << 0,
+};
+
 /* Fill *out with the pools' totals and what is in use now: counters
  * copied atomically, the head's reservation under the coordinator's
- * lock, no scan of the job table. Errors: -EINVAL (NULL). Thread-safe. */
-int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out);
+ * lock, no scan of the job table. flags: enum jr_view_flags (0: all).
+ * Errors: -EINVAL (NULL, unknown flags). Thread-safe. */
+int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out, unsigned flags);
 
 /* Name of a state ("queued", ...); never NULL. */
 const char *jr_job_state_name(enum jr_job_state state);

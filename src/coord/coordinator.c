@@ -383,15 +383,24 @@ static void view_counters(const struct jr_coordinator *co, struct jr_resource_vi
 		c->used = p->custom_total[i] - jr_load_relaxed(&p->custom_free[i]);
 		c->storage = -1;
 	}
+	jr_coord_storage(co, out);
+	for (uint32_t i = 0; i < co->scratch.count; i++)
+		out->counters[co->scratch_counter + i].storage = (int32_t)i;
+}
+
+void jr_coord_storage(const struct jr_coordinator *co, struct jr_resource_view *out)
+{
+	const struct jr_pools *p = &co->pools;
+
 	out->storage_count = co->scratch.count;
-	for (uint32_t i = 0; i < co->scratch.count; i++) {
+	for (uint32_t i = 0; i < out->storage_count; i++) {
 		struct jr_view_storage *s = &out->storage[i];
 		uint32_t c = co->scratch_counter + i;
 		snprintf(s->path, sizeof(s->path), "%s", co->scratch.fs[i].path);
 		s->counter = c;
-		s->bytes_total = out->counters[c].total;
-		s->bytes_used = out->counters[c].used;
-		out->counters[c].storage = (int32_t)i;
+		s->zero = 0;
+		s->bytes_total = p->custom_total[c];
+		s->bytes_used = p->custom_total[c] - jr_load_relaxed(&p->custom_free[c]);
 	}
 }
 

@@ -45,6 +45,8 @@ void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out);
  * out, which the caller zeroed. co may be NULL (no command jobs yet):
  * nothing filled. Any thread. */
 void jr_coord_resources(struct jr_coordinator *co, struct jr_resource_view *out);
+/* Only the storage filesystems (JR_VIEW_STORAGE_ONLY): no lock. */
+void jr_coord_storage(const struct jr_coordinator *co, struct jr_resource_view *out);
 
 /* See jr_command_submit() in jobring.h. */
 int jr_coord_submit(struct jr_coordinator *co, const struct jr_command_spec *spec,

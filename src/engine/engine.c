@@ -108,10 +108,16 @@ static uint32_t numa_pus(const struct jr_topology *t, uint32_t n)
 									 HWLOC_OBJ_PU) : 0;
 }
 
-int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out)
+int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out, unsigned flags)
 {
-	if (!e || !out)
+	if (!e || !out || (flags & ~(unsigned)JR_VIEW_STORAGE_ONLY))
 		return -EINVAL;
+	if (flags & JR_VIEW_STORAGE_ONLY) {
+		out->storage_count = 0;
+		if (e->coord)
+			jr_coord_storage(e->coord, out);
+		return 0;
+	}
 	memset(out, 0, sizeof(*out));
 	out->workers = e->worker_count;
 	uint32_t parked = jr_load_relaxed(&e->region.ctl->idle_workers);

@@ -146,7 +146,7 @@ void api_resources(struct api *a, struct api_call *c)
 	struct jr_resource_view v;
 	cJSON *body = cJSON_CreateObject();
 
-	jr_engine_resources(a->engine, &v);
+	jr_engine_resources(a->engine, &v, 0);
 	numa_json(&v, body);
 	counters_json(&v, body);
 	workers_json(a, c, &v, body);

@@ -191,7 +191,7 @@ static bool parse_storage(struct jr_engine *e, const cJSON *v, struct jobspec *j
 		return false;
 	if (bytes == 0)
 		return json_fail(err, 422, "invalid_value", "storage must be more than 0");
-	if (jr_engine_resources(e, &rv) < 0 ||
+	if (jr_engine_resources(e, &rv, JR_VIEW_STORAGE_ONLY) < 0 ||
 	    !storage_fs(&rv, path ? path->valuestring : NULL, &fs, err))
 		return false;
 	if (bytes > rv.storage[fs].bytes_total) {
