@@ -188,6 +188,20 @@ req GET "/jobs/$timed"
 check "... (timeout)" grep -q '"reason":"timeout"' <<<"$body"
 check "... its directory is gone" wait_until 5 test ! -e "$(scratch_of "$timed")"
 
+# --- jobring submit --tmp ----------------------------------------------------------------------
+cli_job=$(cd "$tmp" && JOBRING_SOCKET=$sock "$cli" submit --tmp "$tmp/fs2=5M" -- \
+	sh -c "case \$JOBRING_SCRATCH in $tmp/fs2/jobring/*) test -d \"\$JOBRING_SCRATCH\";; *) exit 9;; esac")
+check "jobring submit --tmp PATH=SIZE: a directory on that filesystem" wait_status "$cli_job" succeeded
+cli_job=$(cd "$tmp" && JOBRING_SOCKET=$sock "$cli" submit --tmp 5 -- \
+	sh -c "case \$JOBRING_SCRATCH in $tmp/fs1/jobring/*) exit 0;; *) exit 9;; esac")
+check "jobring submit --tmp 5 (MB): on the first" wait_status "$cli_job" succeeded
+rc=0
+JOBRING_SOCKET=$sock "$cli" submit --tmp 0 -- true 2>/dev/null || rc=$?
+check "jobring submit --tmp 0: usage error (2)" [ "$rc" = 2 ]
+rc=0
+JOBRING_SOCKET=$sock "$cli" submit --tmp 5T -- true 2>/dev/null || rc=$?
+check "jobring submit --tmp 5T: refused by the daemon (1)" [ "$rc" = 1 ]
+
 # --- kill -9 of the daemon and a restart ------------------------------------------------------
 post_as '{"command":["sh","-c","touch \"$JOBRING_SCRATCH/x\"; sleep 2"],"storage":"10M","cwd":"/"}'
 ended=$(field job_id)
