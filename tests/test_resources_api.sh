@@ -239,5 +239,11 @@ for arg in "relative=1G" "$tmp/fs1" "$tmp/fs1=0" "$tmp/fs1=1Q"; do
 	check "jobringd --storage $arg refuses to start" [ "$rc" != 0 ]
 done
 
+mkdir -m 777 "$tmp/open"
+rc=0
+"$daemon" --socket "$tmp/x.sock" --state-dir "$tmp/x" --storage "$tmp/open=1G" 2>"$tmp/open.err" || rc=$?
+check "--storage on a directory anyone may write in: refused, saying so" \
+	[ "$rc" != 0 ] && grep -q "refusing the storage directory $tmp/open/jobring: .*writable by group or others" "$tmp/open.err"
+
 echo "test_resources_api: $pass passed, $fail failed"
 [ "$fail" = 0 ]

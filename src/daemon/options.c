@@ -405,6 +405,25 @@ static int checked_dir_close(const char *what, const char *path, mode_t mode, un
  * nobody else can replace the socket there, and the CLI checks whose it
  * is), the state directory (held open: the lock file is opened in it),
  * its journal and output directories (ours and private). */
+/* Each --storage filesystem's PATH/jobring (exec/scratch.h), checked here
+ * so that a refusal names it and says why; the engine opens it again. */
+static int storage_dirs(const struct daemon_opts *d)
+{
+	char path[JR_SCRATCH_PATH_MAX], dir[JR_SCRATCH_PATH_MAX + 16];
+	uint64_t bytes;
+	int rc;
+
+	for (uint32_t i = 0; i < d->storage_count; i++) {
+		if (jr_scratch_parse(d->storage[i], path, sizeof(path), &bytes) < 0)
+			return -EINVAL;
+		snprintf(dir, sizeof(dir), "%s/%s", strcmp(path, "/") ? path : "",
+			 JR_SCRATCH_SUBDIR);
+		if ((rc = checked_dir_close("storage directory", dir, 0711, 0)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int options_prepare_dirs(struct daemon_opts *d)
 {
 	char parent[256];
@@ -436,5 +455,5 @@ int options_prepare_dirs(struct daemon_opts *d)
 	 * be able to put a link or a file there first. */
 	if ((d->output_dirfd = checked_dir("output directory", d->output_dir, 0711, 0)) < 0)
 		return d->output_dirfd;
-	return 0;
+	return storage_dirs(d);
 }
