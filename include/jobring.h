@@ -345,7 +345,16 @@ struct jr_engine_opts {
 	 * docs/DECISIONS.md. */
 	uint32_t fair_share_weight;
 	uint64_t fair_share_half_life_ms;
-	uint64_t reserved[14];	/* must be zero */
+	/* Scratch filesystems (0.5): "PATH=SIZE" (size as "2T", "500G"),
+	 * NULL-terminated, at most JR_STORAGE_MAX. Filesystem i is the
+	 * counted resource "storage:i" (one of custom_resources' 8): a job
+	 * asks for bytes of it as resources "storage:0=10737418240", and
+	 * while it runs has a directory of its own there,
+	 * PATH/jobring/<job id>, its user's, mode 0700, named in its
+	 * JOBRING_SCRATCH and removed with all it holds when the attempt
+	 * ends. NULL: none. */
+	char *const *storage;
+	uint64_t reserved[13];	/* must be zero */
 };
 
 /* Fill opts with the defaults above. Never fails. */
@@ -743,6 +752,81 @@ struct jr_exec_info {
 
 /* Fill *out. Thread-safe. */
 int jr_engine_exec_info(struct jr_engine *e, struct jr_exec_info *out);
+
+/* --- Resources as of now (0.5) --------------------------------------------- */
+
+#define JR_STORAGE_MAX 4
+#define JR_VIEW_NUMA_MAX 16
+#define JR_VIEW_COUNTER_MAX 8
+
+/* One NUMA node's pools. */
+struct jr_view_numa {
+	uint32_t cores_total;		/* cores (the unit jobs hold) */
+	uint32_t cores_used;
+	uint32_t pus_total;		/* hardware threads of those cores */
+	uint32_t gpus_total;
+	uint32_t gpus_used;
+	uint32_t first_core;		/* host-wide id of its first core */
+	uint64_t mem_total;		/* bytes */
+	uint64_t mem_used;
+};
+
+/* A counted resource (custom_resources, and each storage filesystem). */
+struct jr_view_counter {
+	char name[24];
+	uint64_t total;
+	uint64_t used;
+	int32_t storage;		/* its filesystem's index; -1: none */
+	uint32_t zero;
+};
+
+struct jr_view_storage {
+	char path[200];
+	uint64_t bytes_total;
+	uint64_t bytes_used;
+	uint32_t counter;		/* its index in counters */
+	uint32_t zero;
+};
+
+/* What the scheduler holds back for the highest-priority job that
+ * waits for resources (EASY backfilling's head), as of its last pass. */
+struct jr_view_head {
+	jr_job_id job_id;		/* 0: no job waits for resources */
+	uint64_t shadow_ns;		/* when it is expected to fit (CLOCK_REALTIME);
+					 * UINT64_MAX: unknown (no time limits) */
+	uint32_t cpus, gpus;		/* what it needs */
+	uint64_t mem_bytes;
+	uint64_t counters[JR_VIEW_COUNTER_MAX];
+};
+
+/* The host's resources and their use. Each counter is read atomically;
+ * the set is not one snapshot while jobs start and end. 4096 bytes. */
+struct jr_resource_view {
+	uint32_t numa_count;
+	uint32_t counter_count;
+	uint32_t storage_count;
+	uint32_t workers;		/* the engine's worker threads */
+	uint32_t workers_busy;		/* of them, running a function job */
+	uint32_t commands_running;	/* command jobs running here */
+	uint64_t capabilities;		/* bit i: label i offered (names: none kept here) */
+	struct jr_view_numa numa[JR_VIEW_NUMA_MAX];		/* 40 bytes each */
+	struct jr_view_counter counters[JR_VIEW_COUNTER_MAX];	/* 48 */
+	struct jr_view_storage storage[JR_STORAGE_MAX];		/* 224 */
+	struct jr_view_head head;				/* 96 */
+	uint64_t reserved[256];		/* zero */
+};
+
+enum jr_view_flags {
+	/* Only storage_count and storage[] are written (what a submission
+	 * checks a "storage" request against): no lock, no more. */
+	JR_VIEW_STORAGE_ONLY = 1u << 0,
+};
+
+/* Fill *out with the pools' totals and what is in use now: counters
+ * copied atomically, the head's reservation under the coordinator's
+ * lock, no scan of the job table. flags: enum jr_view_flags (0: all).
+ * Errors: -EINVAL (NULL, unknown flags). Thread-safe. */
+int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out, unsigned flags);
 
 /* Name of a state ("queued", ...); never NULL. */
 const char *jr_job_state_name(enum jr_job_state state);

@@ -34,6 +34,7 @@ SIZE(jr_command_spec, 256);
 SIZE(jr_job_restore, 256);
 SIZE(jr_queue_info, 128);
 SIZE(jr_exec_info, 1024);
+SIZE(jr_resource_view, 4096);
 
 #define S jr_job_ctx
 AT(job_id, 0); AT(worker_id, 8); AT(attempt, 12); AT(internal, 16); AT(reserved, 24);
@@ -75,7 +76,7 @@ AT(state_dir, 40); AT(mem_per_node, 48); AT(gpus_per_node, 56); AT(runner_thread
 AT(custom_resources, 64); AT(capabilities, 72); AT(job_event, 80);
 AT(job_event_ctx, 88); AT(cgroup, 96); AT(keeper_socket, 104); AT(keeper_argv, 112);
 AT(max_output_bytes, 120); AT(priority_age_per_min, 128); AT(fair_share_weight, 132);
-AT(fair_share_half_life_ms, 136); AT(reserved, 144);
+AT(fair_share_half_life_ms, 136); AT(storage, 144); AT(reserved, 152);
 #undef S
 #define S jr_command_spec
 AT(argv, 0); AT(env, 8); AT(cwd, 16); AT(name, 24); AT(priority, 32); AT(queue_id, 36);
@@ -104,6 +105,11 @@ AT(cgroups, 0); AT(cgroup_path, 4); AT(controllers, 516); AT(note, 580);
 AT(keeper_pid, 836); AT(keeper_restarts, 840); AT(adopted, 848);
 AT(ended_while_away, 856); AT(lost, 864); AT(progress_frames, 872); AT(reserved, 880);
 #undef S
+#define S jr_resource_view
+AT(numa_count, 0); AT(counter_count, 4); AT(storage_count, 8); AT(workers, 12);
+AT(workers_busy, 16); AT(commands_running, 20); AT(capabilities, 24); AT(numa, 32);
+AT(counters, 672); AT(storage, 1056); AT(head, 1952); AT(reserved, 2048);
+#undef S
 
 /* --- the version ------------------------------------------------------------ */
 
@@ -127,11 +133,11 @@ static void test_opts_reserved_refused(void **state)
 
 	(void)state;
 	jr_engine_opts_init(&o);
-	assert_true(o.reserved[0] == 0 && o.reserved[13] == 0);
+	assert_true(o.reserved[0] == 0 && o.reserved[12] == 0);
 	o.workers = 1;
-	o.reserved[13] = 1;
+	o.reserved[12] = 1;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
-	o.reserved[13] = 0;
+	o.reserved[12] = 0;
 	o.reserved[0] = 1u << 31;
 	assert_int_equal(jr_engine_open(&e, &o), -EINVAL);
 	assert_null(e);

@@ -69,6 +69,7 @@ static const struct expect expected[] = {
 	{ "POST", "/shutdown", api_shutdown, 0, "" },
 	{ "POST", "/snapshot", api_snapshot, 0, "" },
 	{ "GET", "/metrics", api_metrics, 0, "" },
+	{ "GET", "/resources", api_resources, 0, "" },
 };
 
 /* Every row is reached by one of the paths above, and no row is dead. */

@@ -27,5 +27,7 @@ int cli_release(struct cli *c, int argc, char **argv);
 int cli_requeue(struct cli *c, int argc, char **argv);
 int cli_update(struct cli *c, int argc, char **argv);
 int cli_scheduler(struct cli *c, int argc, char **argv);
+/* resources.c: GET /resources as tables. */
+int cli_resources(struct cli *c, int argc, char **argv);
 
 #endif

@@ -34,6 +34,8 @@ static void usage(FILE *f)
 "  executions [--job ID] [--worker W] [--state S]   every attempt of jobs\n"
 "  scheduler pause|resume|status     stop starting jobs, start again, or say which\n"
 "  stats                             counters and queue depths\n"
+"  resources                         cores, memory, GPUs per NUMA node, counters, storage,\n"
+"                                    workers, the head job's reservation: total and in use\n"
 "  queues [create NAME|update NAME|delete NAME] [--priority N] [--max-workers N]\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
@@ -58,6 +60,7 @@ static const struct {
 	{ "stats", cli_stats }, { "queues", cli_queues }, { "shutdown", cli_shutdown },
 	{ "hold", cli_hold }, { "release", cli_release }, { "requeue", cli_requeue },
 	{ "update", cli_update }, { "scheduler", cli_scheduler },
+	{ "resources", cli_resources },
 };
 
 /* --json anywhere on the line: taken out of argv[from, argc) up to a

@@ -49,6 +49,10 @@ static void submit_usage(FILE *f)
 "      --export=WHAT     this environment sent with the job: ALL (default), NONE, or\n"
 "                        VAR,VAR=value,... (only those; ALL in the list adds the rest)\n"
 "      --resource K=N    a counted resource (repeatable), e.g. licenses=1\n"
+"      --tmp SIZE        scratch space (sbatch's --tmp; MB as a number, or 10G): a\n"
+"                        directory of its own on jobringd's --storage, named in\n"
+"                        $JOBRING_SCRATCH, removed when it ends; PATH=SIZE picks one of\n"
+"                        several filesystems (--storage)\n"
 "      --external        for an external worker, not this host's executor\n"
 "      --batch-size N    jobs per request with --file (default 10000)\n"
 "      --quiet           print no ids\n"
@@ -143,6 +147,31 @@ static const char *set_mem(cJSON *tmpl, const char *arg)
 	return set_string(requirements(tmpl), "memory", text);
 }
 
+/* --tmp (--storage): SIZE or PATH=SIZE, sizes as --mem reads them. */
+static const char *set_tmp(cJSON *tmpl, const char *arg)
+{
+	const char *eq = strrchr(arg, '=');
+	const char *size = eq ? eq + 1 : arg;
+	uint64_t bytes;
+	char text[64], path[4096];
+	cJSON *o;
+
+	if (!cli_parse_mem(size, &bytes, why_buf))
+		return why_buf;
+	snprintf(text, sizeof(text), "%s%s", size,
+		 strspn(size, "0123456789.") == strlen(size) ? "M" : "");
+	cJSON_DeleteItemFromObject(tmpl, "storage");
+	if (!eq)
+		return set_string(tmpl, "storage", text);
+	if (eq == arg || *arg != '/' || (size_t)(eq - arg) >= sizeof(path))
+		return "must be SIZE or PATH=SIZE (an absolute path)";
+	snprintf(path, sizeof(path), "%.*s", (int)(eq - arg), arg);
+	o = cJSON_AddObjectToObject(tmpl, "storage");
+	if (!o || !cJSON_AddStringToObject(o, "size", text) || !cJSON_AddStringToObject(o, "path", path))
+		return "out of memory";
+	return NULL;
+}
+
 /* --time: sbatch's forms into a duration the daemon takes; 0 is none. */
 static const char *set_time(cJSON *tmpl, const char *arg)
 {
@@ -196,7 +225,7 @@ static const char *set_array(cJSON *tmpl, const char *arg)
 }
 
 enum { O_AT = 256, O_EXTERNAL, O_BATCH, O_QUIET, O_FILE, O_RESOURCE, O_EXPORT, O_AFTER,
-       O_PRIORITY, O_BEGIN, O_HOLD };
+       O_PRIORITY, O_BEGIN, O_HOLD, O_TMP };
 
 static const struct option submit_opts[] = {
 	{ "job-name", 1, NULL, 'J' }, { "name", 1, NULL, 'J' },
@@ -210,6 +239,7 @@ static const struct option submit_opts[] = {
 	{ "external", 0, NULL, O_EXTERNAL }, { "batch-size", 1, NULL, O_BATCH },
 	{ "quiet", 0, NULL, O_QUIET }, { "file", 1, NULL, O_FILE },
 	{ "resource", 1, NULL, O_RESOURCE }, { "ntasks", 1, NULL, 'n' },
+	{ "tmp", 1, NULL, O_TMP }, { "storage", 1, NULL, O_TMP },
 	{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 };
 
@@ -247,6 +277,7 @@ static const char *apply(struct submit_opts *s, int opt, char *arg)
 	case O_AT: case O_BEGIN: return set_begin(t, arg);
 	case O_HOLD: return set_true(t, "hold");
 	case O_RESOURCE: return add_resource(t, arg);
+	case O_TMP: return set_tmp(t, arg);
 	case O_EXTERNAL: return set_string(t, "executor", "external");
 	case O_BATCH: s->batch_size = strtoul(arg, NULL, 10);
 		return s->batch_size > 0 ? NULL : "must be a whole number, 1 or more";

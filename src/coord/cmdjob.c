@@ -294,6 +294,18 @@ void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 		jr_cmd_child_signal(job, sig);
 }
 
+/* Its scratch directory (exec/scratch.h) goes with the attempt. On this
+ * thread: a tree of many files costs the loop their unlinks (see
+ * docs/BENCHMARKS.md). */
+static void scratch_remove(struct jr_coordinator *co, struct cmd_job *job)
+{
+	for (uint32_t i = 0; i < co->scratch.count && !job->external; i++)
+		if (!job->sj.alloc || job->sj.alloc->custom[co->scratch_counter + i]) {
+			jr_scratch_remove(&co->scratch, job->id);
+			return;
+		}
+}
+
 /* Back on the coordinator: the runner has started the child, or not. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
@@ -309,6 +321,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error,
 				 JR_SPAWN_ERROR(job->spawn_step, -job->spawn_rc));
 		jr_coord_running_remove(co, job);
+		scratch_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
 		return;
 	}
@@ -361,6 +374,7 @@ static void slot_requeue(struct jr_slot *s)
 
 static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 {
+	scratch_remove(co, job);
 	if (job->ext_list != EXT_NONE)
 		jr_ext_unlink(co, job);
 	/* Out of the epoll set before the close: a child a runner clones now

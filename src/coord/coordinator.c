@@ -105,6 +105,7 @@ static void coord_free(struct jr_coordinator *co)
 	jr_sched_destroy(&co->sched);
 	jr_cgroups_close(&co->cg, /* remove */ true);
 	jr_coord_keeper_close(co);
+	jr_scratch_close(&co->scratch);
 	jr_free(co->acks);
 	jr_free(co->running);
 	jr_free(co->cancels);
@@ -138,6 +139,27 @@ static uint32_t keeper_job_cap(uint32_t wanted, uint32_t cores)
 	return (uint32_t)cap;
 }
 
+/* Each storage filesystem as the counter "storage:<i>" after the host's
+ * own (jr_engine_opts.storage), and its directory made and opened. */
+static int storage_counters(struct jr_coordinator *co, const struct jr_engine_opts *o,
+			    struct jr_res_config *cfg)
+{
+	int rc = jr_scratch_init(&co->scratch, o->storage);
+
+	if (rc < 0)
+		return rc;
+	if (cfg->custom_count + co->scratch.count > JR_CUSTOM_MAX)
+		return -EINVAL;
+	co->scratch_counter = cfg->custom_count;
+	for (uint32_t i = 0; i < co->scratch.count; i++) {
+		uint32_t c = cfg->custom_count++;
+		snprintf(co->custom_names[c], JR_CUSTOM_NAME_MAX, "storage:%u", i);
+		cfg->custom_name[c] = co->custom_names[c];
+		cfg->custom_total[c] = co->scratch.fs[i].bytes;
+	}
+	return jr_scratch_open(&co->scratch, NULL);
+}
+
 static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *host,
 		       const struct jr_engine_opts *o)
 {
@@ -168,6 +190,9 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	if (jr_res_parse_totals(o->custom_resources, &cfg, co->custom_names) < 0 ||
 	    jr_res_parse_host_caps(o->capabilities, &co->caps, &cfg) < 0)
 		return -EINVAL;
+	rc = storage_counters(co, o, &cfg);
+	if (rc < 0)
+		return rc;
 	rc = jr_pools_init(&co->pools, co->topo, &cfg);
 	if (rc < 0)
 		return rc;
@@ -325,4 +350,80 @@ void jr_coord_wake(struct jr_coordinator *co)
 {
 	if (co)
 		jr_coord_poke(co);
+}
+
+/* --- the resources view ---------------------------------------------------- */
+
+static void view_numa(const struct jr_pools *p, struct jr_resource_view *out)
+{
+	out->numa_count = p->numa_count < JR_VIEW_NUMA_MAX ? p->numa_count : JR_VIEW_NUMA_MAX;
+	for (uint32_t n = 0; n < out->numa_count; n++) {
+		const struct jr_numa_pool *node = &p->node[n];
+		struct jr_view_numa *v = &out->numa[n];
+		uint32_t gpus_free = jr_load_relaxed(&node->gpu_free);
+		v->cores_total = node->core_total;
+		v->cores_used = node->core_total - jr_pools_free_cores(p, n);
+		v->first_core = node->first_core;
+		v->mem_total = node->mem_total;
+		v->mem_used = node->mem_total - jr_load_relaxed(&node->mem_free);
+		v->gpus_total = (uint32_t)__builtin_popcount(node->gpu_all);
+		v->gpus_used = v->gpus_total - (uint32_t)__builtin_popcount(gpus_free & node->gpu_all);
+	}
+}
+
+static void view_counters(const struct jr_coordinator *co, struct jr_resource_view *out)
+{
+	const struct jr_pools *p = &co->pools;
+
+	out->counter_count = p->custom_count;
+	for (uint32_t i = 0; i < p->custom_count && i < JR_VIEW_COUNTER_MAX; i++) {
+		struct jr_view_counter *c = &out->counters[i];
+		snprintf(c->name, sizeof(c->name), "%s", p->custom_name[i]);
+		c->total = p->custom_total[i];
+		c->used = p->custom_total[i] - jr_load_relaxed(&p->custom_free[i]);
+		c->storage = -1;
+	}
+	jr_coord_storage(co, out);
+	for (uint32_t i = 0; i < co->scratch.count; i++)
+		out->counters[co->scratch_counter + i].storage = (int32_t)i;
+}
+
+void jr_coord_storage(const struct jr_coordinator *co, struct jr_resource_view *out)
+{
+	const struct jr_pools *p = &co->pools;
+
+	out->storage_count = co->scratch.count;
+	for (uint32_t i = 0; i < out->storage_count; i++) {
+		struct jr_view_storage *s = &out->storage[i];
+		uint32_t c = co->scratch_counter + i;
+		snprintf(s->path, sizeof(s->path), "%s", co->scratch.fs[i].path);
+		s->counter = c;
+		s->zero = 0;
+		s->bytes_total = p->custom_total[c];
+		s->bytes_used = p->custom_total[c] - jr_load_relaxed(&p->custom_free[c]);
+	}
+}
+
+void jr_coord_resources(struct jr_coordinator *co, struct jr_resource_view *out)
+{
+	struct jr_req req;
+	uint64_t id, shadow;
+
+	if (!co)
+		return;
+	view_numa(&co->pools, out);
+	view_counters(co, out);
+	out->capabilities = co->pools.capabilities;
+	jr_mutex_lock(&co->state_lock);
+	out->commands_running = co->running_count;
+	if (jr_sched_head(&co->sched, &id, &req, &shadow)) {
+		out->head.job_id = id;
+		out->head.shadow_ns = shadow;
+		out->head.cpus = req.cpus;
+		out->head.gpus = req.gpus;
+		out->head.mem_bytes = req.mem_bytes;
+		for (uint32_t i = 0; i < JR_VIEW_COUNTER_MAX && i < JR_CUSTOM_MAX; i++)
+			out->head.counters[i] = req.custom[i];
+	}
+	jr_mutex_unlock(&co->state_lock);
 }

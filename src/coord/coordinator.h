@@ -40,6 +40,14 @@ void jr_coord_stop(struct jr_coordinator *co, enum jr_close_mode mode);
 bool jr_coord_has_keeper(const struct jr_coordinator *co);
 void jr_coord_exec_info(struct jr_coordinator *co, struct jr_exec_info *out);
 
+/* The pools' totals and use (atomic reads), the counters' names, the
+ * storage filesystems and the scheduler's head (under state_lock) into
+ * out, which the caller zeroed. co may be NULL (no command jobs yet):
+ * nothing filled. Any thread. */
+void jr_coord_resources(struct jr_coordinator *co, struct jr_resource_view *out);
+/* Only the storage filesystems (JR_VIEW_STORAGE_ONLY): no lock. */
+void jr_coord_storage(const struct jr_coordinator *co, struct jr_resource_view *out);
+
 /* See jr_command_submit() in jobring.h. */
 int jr_coord_submit(struct jr_coordinator *co, const struct jr_command_spec *spec,
 		    jr_job_id *id_out);

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/common.h"
@@ -104,6 +105,8 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	snprintf(b->own[5], sizeof(b->own[5]), "ROCR_VISIBLE_DEVICES=%s", list);
 	for (int i = 0; i < 6; i++)
 		env_add(b, b->n, b->own[i]);
+	if (b->own[6][0])	/* JOBRING_SCRATCH, made by scratch_dir() */
+		env_add(b, b->n, b->own[6]);
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		env_add(b, b->n, job->env[i]);
 	size_t own_end = b->n;	/* the batch's shared env, beneath the job's */
@@ -156,6 +159,27 @@ static const char *output_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* A job holding storage gets its directory there, made now (before its
+ * process starts), named in JOBRING_SCRATCH (own[6], "" for none). */
+static int scratch_dir(struct jr_coordinator *co, struct cmd_job *job, struct env_builder *b)
+{
+	char path[JR_SCRATCH_PATH_MAX + 40];
+	bool other = job->run_as_user && job->uid != (uint32_t)geteuid();
+
+	b->own[6][0] = '\0';
+	for (uint32_t i = 0; i < co->scratch.count; i++) {
+		if (!job->sj.alloc || !job->sj.alloc->custom[co->scratch_counter + i])
+			continue;
+		int rc = jr_scratch_make(&co->scratch, i, job->id, other, job->uid, job->gid,
+					 path, sizeof(path));
+		if (rc < 0)
+			return rc;
+		snprintf(b->own[6], sizeof(b->own[6]), "JOBRING_SCRATCH=%s", path);
+		return 0;
+	}
+	return 0;
+}
+
 /* Reads only what the coordinator set before handing the job over, and
  * what never changes: any thread. */
 int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
@@ -164,6 +188,9 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 
 	memset(&l->spec, 0, sizeof(l->spec));
 	memset(&l->env, 0, sizeof(l->env));
+	int rc = scratch_dir(co, job, &l->env);
+	if (rc < 0)
+		return rc;
 	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
 	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
 	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);

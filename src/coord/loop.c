@@ -240,6 +240,7 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
 		job->id = b->ids[i];
+		job->sj.id = job->id;	/* the head the resources view names */
 		/* Pairs with jr_coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);
@@ -257,6 +258,16 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 	jr_cmd_env_cache_done(&shared);
 	if (b->restored)
 		jr_free(b->rinfo);
+}
+
+static bool scratch_in_use(void *ctx, uint64_t id)
+{
+	struct jr_coordinator *co = ctx;
+
+	for (uint32_t i = 0; i < co->running_count; i++)
+		if (co->running[i]->id == id)
+			return true;
+	return false;
 }
 
 void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
@@ -291,6 +302,9 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 	if (reconcile) {	/* after the last restored batch: what nobody claimed */
 		if (co->keeper_fd >= 0)
 			jr_coord_keeper_reconcile(co);
+		/* Nothing new has started yet: a scratch directory of a job
+		 * not taken back is a dead attempt's. */
+		jr_scratch_sweep(&co->scratch, scratch_in_use, co);
 		jr_mutex_lock(&co->lock);
 		co->restore_settled = true;
 		pthread_cond_broadcast(&co->restore_cv);

@@ -34,6 +34,7 @@
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 #include "exec/keeper.h"
+#include "exec/scratch.h"
 #include "sched/scheduler.h"
 #include "sched/topology.h"
 #include "shm/region.h"
@@ -214,6 +215,10 @@ struct jr_coordinator {
 	uint64_t swept;			/* files it removed */
 	struct jr_cap_names caps;
 	char custom_names[JR_CUSTOM_MAX][JR_CUSTOM_NAME_MAX];
+	/* Storage filesystems (jr_engine_opts.storage): filesystem i is the
+	 * custom counter scratch_counter + i. */
+	struct jr_scratch scratch;
+	uint32_t scratch_counter;
 	uint64_t kill_grace_ns;
 	uint64_t armed_ns;		/* the coordinator's timer; NEVER: none */
 	/* Inline spawns' flooded progress pipes, read again at resume_ns

@@ -17,6 +17,7 @@
 #include "base/safedir.h"
 #include "base/units.h"
 #include "daemon/options.h"
+#include "exec/scratch.h"
 
 static void usage(FILE *f)
 {
@@ -32,6 +33,9 @@ static void usage(FILE *f)
 "  --gpus N               GPUs per NUMA node\n"
 "  --resources LIST       counted resources, \"licenses=5,scratch=100\"\n"
 "  --capabilities LIST    labels this host offers, \"avx512,ib\"\n"
+"  --storage PATH=SIZE    a scratch filesystem and how much of it jobs may ask for\n"
+"                         (\"/scratch=2T\"; repeatable, at most 4): a job asking\n"
+"                         \"storage\" gets a directory there (JOBRING_SCRATCH)\n"
 "  --capacity N           job table slots (default 1048576)\n"
 "  --max-request SIZE     largest request body (default 64M; 413 beyond)\n"
 "  --max-connections N    (default 4096; the last 64 kept for root and the owner)\n"
@@ -144,7 +148,7 @@ enum {
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
 	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
-	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE,
+	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE, O_STORAGE,
 };
 
 static const struct option long_opts[] = {
@@ -168,7 +172,8 @@ static const struct option long_opts[] = {
 	{ "output-reserve", 1, NULL, O_OUTPUT_RESERVE }, { "max-buffered", 1, NULL, O_MAXBUF },
 	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID },
 	{ "priority-age", 1, NULL, O_PRIO_AGE }, { "fair-share-weight", 1, NULL, O_FS_WEIGHT },
-	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { NULL, 0, NULL, 0 },
+	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { "storage", 1, NULL, O_STORAGE },
+	{ NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -240,6 +245,20 @@ static bool apply_priority_opt(struct daemon_opts *d, int c, const char *arg)
 	return false;
 }
 
+/* --storage PATH=SIZE, repeatable (exec/scratch.h). */
+static bool storage_opt(struct daemon_opts *d, const char *arg)
+{
+	char path[JR_SCRATCH_PATH_MAX];
+	uint64_t bytes;
+
+	if (d->storage_count == JR_STORAGE_MAX ||
+	    jr_scratch_parse(arg, path, sizeof(path), &bytes) < 0)
+		return false;
+	d->storage[d->storage_count++] = (char *)(uintptr_t)arg;	/* argv's */
+	d->engine.storage = d->storage;
+	return true;
+}
+
 /* One option; false on a bad value. */
 static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 {
@@ -289,6 +308,7 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 		return apply_output_opt(d, c, arg);
 	case O_PRIO_AGE: case O_FS_WEIGHT: case O_FS_HALF_LIFE:
 		return apply_priority_opt(d, c, arg);
+	case O_STORAGE: return storage_opt(d, arg);
 	}
 	return apply_journal_opt(d, c, arg);
 }
@@ -385,6 +405,25 @@ static int checked_dir_close(const char *what, const char *path, mode_t mode, un
  * nobody else can replace the socket there, and the CLI checks whose it
  * is), the state directory (held open: the lock file is opened in it),
  * its journal and output directories (ours and private). */
+/* Each --storage filesystem's PATH/jobring (exec/scratch.h), checked here
+ * so that a refusal names it and says why; the engine opens it again. */
+static int storage_dirs(const struct daemon_opts *d)
+{
+	char path[JR_SCRATCH_PATH_MAX], dir[JR_SCRATCH_PATH_MAX + 16];
+	uint64_t bytes;
+	int rc;
+
+	for (uint32_t i = 0; i < d->storage_count; i++) {
+		if (jr_scratch_parse(d->storage[i], path, sizeof(path), &bytes) < 0)
+			return -EINVAL;
+		snprintf(dir, sizeof(dir), "%s/%s", strcmp(path, "/") ? path : "",
+			 JR_SCRATCH_SUBDIR);
+		if ((rc = checked_dir_close("storage directory", dir, 0711, 0)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int options_prepare_dirs(struct daemon_opts *d)
 {
 	char parent[256];
@@ -416,5 +455,5 @@ int options_prepare_dirs(struct daemon_opts *d)
 	 * be able to put a link or a file there first. */
 	if ((d->output_dirfd = checked_dir("output directory", d->output_dir, 0711, 0)) < 0)
 		return d->output_dirfd;
-	return 0;
+	return storage_dirs(d);
 }

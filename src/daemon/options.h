@@ -40,6 +40,8 @@ struct daemon_opts {
 	bool output_dir_given;		/* --output-dir */
 	int output_dirfd;		/* opened and checked (exec/outdir.h) */
 	uint64_t output_reserve;	/* --output-reserve */
+	char *storage[JR_STORAGE_MAX + 1];	/* --storage PATH=SIZE, NULL-terminated */
+	uint32_t storage_count;
 };
 
 /* argv into d, defaults first: 0, or -1 after a message and the usage on

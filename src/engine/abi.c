@@ -38,7 +38,7 @@ PIN_RESERVED(jr_stats, 364);
 PIN_SIZE(jr_job_event, 192);
 PIN_RESERVED(jr_job_event, 128);
 PIN_SIZE(jr_engine_opts, 256);
-PIN_RESERVED(jr_engine_opts, 144);
+PIN_RESERVED(jr_engine_opts, 152);
 PIN_SIZE(jr_command_spec, 256);
 PIN_RESERVED(jr_command_spec, 200);
 PIN_SIZE(jr_job_restore, 256);
@@ -49,6 +49,8 @@ PIN_SIZE(jr_command_update, 64);
 PIN_RESERVED(jr_command_update, 16);
 PIN_SIZE(jr_exec_info, 1024);
 PIN_RESERVED(jr_exec_info, 880);
+PIN_SIZE(jr_resource_view, 4096);
+PIN_RESERVED(jr_resource_view, 2048);
 /* Arrays whose length is a constant of the header. */
 _Static_assert(JR_PRIORITY_LEVELS == 8 && JR_WAIT_BUCKETS == 26 && JR_NAME_MAX == 256,
 	       "array lengths in public structs are part of the ABI");

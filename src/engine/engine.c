@@ -99,6 +99,35 @@ int jr_engine_stats(struct jr_engine *e, struct jr_stats *out)
 	return 0;
 }
 
+/* Hardware threads of node n's cores (a synthetic topology's too). */
+static uint32_t numa_pus(const struct jr_topology *t, uint32_t n)
+{
+	hwloc_obj_t node = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, n);
+
+	return node ? (uint32_t)hwloc_get_nbobjs_inside_cpuset_by_type(t->topo, node->cpuset,
+									 HWLOC_OBJ_PU) : 0;
+}
+
+int jr_engine_resources(struct jr_engine *e, struct jr_resource_view *out, unsigned flags)
+{
+	if (!e || !out || (flags & ~(unsigned)JR_VIEW_STORAGE_ONLY))
+		return -EINVAL;
+	if (flags & JR_VIEW_STORAGE_ONLY) {
+		out->storage_count = 0;
+		if (e->coord)
+			jr_coord_storage(e->coord, out);
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	out->workers = e->worker_count;
+	uint32_t parked = jr_load_relaxed(&e->region.ctl->idle_workers);
+	out->workers_busy = parked < e->worker_count ? e->worker_count - parked : 0;
+	jr_coord_resources(e->coord, out);
+	for (uint32_t n = 0; n < out->numa_count; n++)
+		out->numa[n].pus_total = numa_pus(&e->topo, n);
+	return 0;
+}
+
 /* --- submission ----------------------------------------------------------- */
 
 struct resolved_spec {

@@ -890,6 +890,9 @@ static bool pass_try(struct jr_sched *s, struct jr_sched_job *job, struct pass *
 			return true;
 		ps->head = job;
 		s->shadow_ns = head_shadow(s, job);
+		s->head_id = job->id;
+		s->head_req = job->req;
+		s->has_head = true;
 		return false;
 	}
 	if (!backfill(s, job, ps->now, s->shadow_ns))
@@ -915,6 +918,7 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 
 	promote_delayed(s, now);
 	s->shadow_ns = JR_TIME_NEVER;
+	s->has_head = false;
 	if (s->policy.fair_share_weight)
 		fair_share_penalties(s, now);
 	while (pass_may_go_on(s, &ps) && (g = next_group(s)) != NULL) {
@@ -1060,4 +1064,13 @@ int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s)
 {
 	return s->delayed.count ? s->delayed.items[0]->not_before_ns : JR_TIME_NEVER;
+}
+
+bool jr_sched_head(const struct jr_sched *s, uint64_t *id, struct jr_req *req,
+		   uint64_t *shadow_ns)
+{
+	*id = s->head_id;
+	*req = s->head_req;
+	*shadow_ns = s->shadow_ns;
+	return s->has_head;
 }

@@ -204,6 +204,9 @@ struct jr_sched {
 	uint32_t running_local;
 	/* What the last pass decided for its head (tests, metrics). */
 	uint64_t shadow_ns;
+	uint64_t head_id;		/* its id (jr_sched_head()) */
+	bool has_head;
+	struct jr_req head_req;
 	uint64_t backfilled;
 	struct jr_pools scratch;	/* look-ahead copy of the pools */
 	/* Throttle groups, looked up by key at join (few live at once: one
@@ -321,5 +324,11 @@ int jr_sched_update(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
 
 /* When the earliest delayed job becomes eligible, or JR_TIME_NEVER. */
 uint64_t jr_sched_next_wakeup(const struct jr_sched *s);
+
+/* The last pass's head (the first job that waited for resources): its
+ * id (false returned: none), what it needs and its shadow time.
+ * Read-only; under whatever lock the passes run under. */
+bool jr_sched_head(const struct jr_sched *s, uint64_t *id, struct jr_req *req,
+		   uint64_t *shadow_ns);
 
 #endif

@@ -51,6 +51,9 @@ api_handler api_execution_list, api_execution_show, api_execution_logs;
 /* status.c: GET /health, GET /metrics. */
 api_handler api_health, api_metrics;
 
+/* resources.c: GET /resources (issue 14). */
+api_handler api_resources;
+
 /* admin.c: queues, and the daemon's owner stopping it or asking for a
  * snapshot. */
 api_handler api_queue_list, api_queue_create, api_shutdown, api_snapshot;

@@ -50,6 +50,7 @@ const struct route api_routes[] = {
 	{ "POST", "/shutdown", api_shutdown, 0, NULL },
 	{ "POST", "/snapshot", api_snapshot, 0, NULL },
 	{ "GET", "/metrics", api_metrics, 0, NULL },
+	{ "GET", "/resources", api_resources, 0, NULL },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

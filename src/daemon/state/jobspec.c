@@ -142,6 +142,76 @@ static bool parse_custom(const cJSON *v, struct jobspec *js, struct jobspec_erro
 	return true;
 }
 
+/* The filesystem a "storage" request names (NULL: the first declared):
+ * its index, or false with err. */
+static bool storage_fs(const struct jr_resource_view *rv, const char *path, uint32_t *fs,
+		       struct jobspec_error *err)
+{
+	if (rv->storage_count == 0)
+		return json_fail(err, 422, "invalid_value",
+				 "storage: this host declares none (jobringd --storage PATH=SIZE)");
+	for (*fs = 0; path && *fs < rv->storage_count; (*fs)++)
+		if (strcmp(rv->storage[*fs].path, path) == 0)
+			return true;
+	if (!path) {
+		*fs = 0;
+		return true;
+	}
+	return json_fail(err, 422, "invalid_value", "storage.path \"%.80s\" is not a declared "
+			 "filesystem (GET /resources lists them)", path);
+}
+
+/* "storage": "10G" (a size on the first filesystem declared) or
+ * {"size": "10G", "path": "/scratch"}: the counter "storage:<i>" of
+ * that filesystem (exec/scratch.h), refused beyond its size. */
+static bool parse_storage(struct jr_engine *e, const cJSON *v, struct jobspec *js,
+			  struct jobspec_error *err)
+{
+	const cJSON *size = v, *path = NULL;
+	struct jr_resource_view rv;
+	uint64_t bytes;
+	uint32_t fs = 0;
+	char text[16];
+
+	if (cJSON_IsObject(v)) {
+		size = cJSON_GetObjectItemCaseSensitive(v, "size");
+		path = cJSON_GetObjectItemCaseSensitive(v, "path");
+		for (const cJSON *k = v->child; k; k = k->next)
+			if (strcmp(k->string, "size") && strcmp(k->string, "path"))
+				return json_fail(err, 422, "unknown_field", "unknown field: storage.%s",
+						 k->string);
+		if (!size)
+			return json_fail(err, 422, "invalid_value", "storage needs a size");
+		if (path && !cJSON_IsString(path))
+			return wrong_type(err, "storage.path", "a string");
+	} else if (!cJSON_IsString(v) && !cJSON_IsNumber(v)) {
+		return wrong_type(err, "storage", "a size (\"10G\") or {\"size\", \"path\"}");
+	}
+	if (!parse_size(size, "storage", &bytes, err))
+		return false;
+	if (bytes == 0)
+		return json_fail(err, 422, "invalid_value", "storage must be more than 0");
+	if (jr_engine_resources(e, &rv, JR_VIEW_STORAGE_ONLY) < 0 ||
+	    !storage_fs(&rv, path ? path->valuestring : NULL, &fs, err))
+		return false;
+	if (bytes > rv.storage[fs].bytes_total) {
+		char have[16];
+		jr_format_size(bytes, text, sizeof(text));
+		jr_format_size(rv.storage[fs].bytes_total, have, sizeof(have));
+		return json_fail(err, 422, "impossible_resources",
+				 "storage %s is more than %.80s has (%s)", text, rv.storage[fs].path,
+				 have);
+	}
+	size_t used = strlen(js->resources);
+	used += (size_t)snprintf(js->resources + used, sizeof(js->resources) - used,
+				 "%sstorage:%u=%llu", used ? "," : "", fs, (unsigned long long)bytes);
+	if (used >= sizeof(js->resources))
+		return json_fail(err, 422, "invalid_value", "too many custom resources");
+	js->spec.resources = js->resources;
+	js->storage = true;
+	return true;
+}
+
 static bool parse_requirement(const cJSON *v, struct jobspec *js, bool strict,
 			      struct jobspec_error *err)
 {
@@ -513,6 +583,8 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return parse_text(v, "cwd", 4096, &js->spec.cwd, err);
 	if (strcmp(k, "payload") == 0)
 		return true;	/* kept with the job for its worker */
+	if (strcmp(k, "storage") == 0)	/* scratch space (exec/scratch.h) */
+		return parse_storage(e, v, js, err);
 	if (strcmp(k, "hold") == 0)	/* sbatch --hold */
 		return parse_hold(v, js, err);
 	if (strcmp(k, "max_output") == 0)	/* the engine keeps it under --max-output */
@@ -549,6 +621,7 @@ void jobspec_init(struct jobspec *js)
 	js->after = NULL;
 	js->array = NULL;
 	js->resources[0] = js->capabilities[0] = '\0';
+	js->storage = false;
 }
 
 /* Under --private another user's job is one the caller cannot know of:
@@ -631,6 +704,9 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	if ((js->spec.flags & JR_COMMAND_SINGLETON) && (!js->spec.name || !*js->spec.name))
 		return json_fail(err, 422, "invalid_value",
 				 "singleton needs a name: one job of a name and user runs at once");
+	if (js->storage && (js->spec.flags & JR_COMMAND_EXTERNAL))
+		return json_fail(err, 422, "invalid_value",
+				 "storage is this host's: an external job cannot have it");
 	if (!js->spec.argv && !(js->spec.flags & JR_COMMAND_EXTERNAL))
 		return json_fail(err, 422, "missing_command",
 			    "a job needs a command (or \"executor\": \"external\")");

@@ -30,6 +30,7 @@ struct jobspec {
 	struct arrayspec *array;	/* "array": its index set; NULL: not an array */
 	char resources[256];
 	char capabilities[256];
+	bool storage;		/* "storage" asked (local jobs only) */
 };
 
 struct cwd_cache;
