@@ -123,6 +123,123 @@ static void test_unlimited_jobs_use_only_extra(void **state)
 	free(j);
 }
 
+/* One node of 8 cores and 2 GPUs (issue 14's case), no time limits. */
+static void gpu_host(struct jr_pools *pools)
+{
+	jr_pools_init_flat(pools, 1, 8, 0);
+	pools->node[0].gpu_all = pools->node[0].gpu_free = 0x3;
+}
+
+static void job_gpu(struct jr_sim_job *j, uint64_t submit_s, uint32_t cpus, uint32_t gpus,
+		    uint64_t run_s)
+{
+	job_set(j, submit_s, cpus, run_s, 0);
+	j->sj.req.gpus = gpus;
+}
+
+/* Two 1-core GPU jobs hold both GPUs; a job waiting for a GPU must not
+ * keep four 1-core jobs waiting with 6 of 8 cores free: they touch
+ * nothing it waits for. It starts as soon as a GPU frees up. */
+static void test_blocked_head_leaves_cores(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(8);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	gpu_host(&pools);
+	job_gpu(&j[0], 0, 1, 1, 10);	/* GPU 0 until 10 */
+	job_gpu(&j[1], 0, 1, 1, 20);	/* GPU 1 until 20 */
+	job_gpu(&j[2], 1, 1, 1, 5);	/* head: waits for a GPU */
+	for (int i = 3; i < 7; i++)
+		job_gpu(&j[i], 1, 1, 0, 3);	/* 1-core jobs: start at once */
+	job_gpu(&j[7], 2, 1, 1, 1);	/* a GPU job behind the head: after it */
+	assert_int_equal(jr_sim_run(&pools, j, 8, 0, &st), 0);
+	for (int i = 3; i < 7; i++)
+		assert_int_equal(j[i].sj.start_ns, 1 * S);
+	assert_int_equal(j[2].sj.start_ns, 10 * S);
+	assert_int_equal(j[7].sj.start_ns, 15 * S);
+	assert_int_equal(st.backfilled, 4);
+	free(j);
+}
+
+/* A stream of 1-core jobs without limits never overtakes the head for
+ * good: it keeps its cores (what is free now) and the GPU it waits for,
+ * and starts the moment that GPU frees up. Filler jobs use the rest. */
+static void test_blocked_head_not_overtaken(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	struct jr_sim_job *j = jobs_new(N + 3);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t busy = 0;
+
+	gpu_host(&pools);
+	job_gpu(&j[0], 0, 1, 1, 50);	/* the GPUs: until 50 and 70 */
+	job_gpu(&j[1], 0, 1, 1, 70);
+	job_gpu(&j[2], 1, 3, 1, 10);	/* head: 3 cores and a GPU */
+	for (int i = 3; i < N + 3; i++)	/* one 1-core job a second, 30 s each */
+		job_gpu(&j[i], (uint64_t)i - 1, 1, 0, 30);
+	assert_int_equal(jr_sim_run(&pools, j, N + 3, 0, &st), 0);
+	assert_int_equal(j[2].sj.start_ns, 50 * S);
+	/* Until then the fillers used the 3 cores the head left over, two
+	 * rounds of 30 s: at 2, 3, 4 and as those ended at 32, 33, 34. */
+	for (int i = 3; i < N + 3; i++)
+		if (j[i].sj.start_ns < 50 * S)
+			busy++;
+	assert_int_equal(busy, 6);
+	assert_int_equal(j[3].sj.start_ns, 2 * S);
+	assert_int_equal(j[5].sj.start_ns, 4 * S);
+	assert_int_equal(j[6].sj.start_ns, 32 * S);
+	assert_int_equal(st.succeeded, N + 3);
+	free(j);
+}
+
+/* Jobs with a time limit behind a head whose shadow time is unknown
+ * (the running jobs have none) cannot "end before it": they too may use
+ * only what the head leaves over, here nothing (it lacks cores). */
+static void test_limited_jobs_behind_unknown_shadow(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(3);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	job_set(&j[0], 0, 6, 20, 0);	/* no limit: ends at 20 */
+	job_set(&j[1], 1, 4, 5, 0);	/* head: 2 free, needs 4 */
+	job_set(&j[2], 2, 2, 1, 5);	/* limited: would take the 2 */
+	assert_int_equal(jr_sim_run(&pools, j, 3, 0, &st), 0);
+	assert_int_equal(j[1].sj.start_ns, 20 * S);
+	assert_int_equal(j[2].sj.start_ns, 20 * S);
+	free(j);
+}
+
+/* Two NUMA nodes, one GPU each: the head holds its share on the node it
+ * will run on; a GPU job on the other node's free GPU still starts. */
+static void test_blocked_head_numa(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(5);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 2, 4, 0);
+	pools.node[0].gpu_all = pools.node[0].gpu_free = 0x1;
+	pools.node[1].gpu_all = pools.node[1].gpu_free = 0x1;
+	job_gpu(&j[0], 0, 1, 1, 10);	/* node 0's GPU until 10 */
+	job_gpu(&j[1], 0, 4, 0, 30);	/* node 1's cores until 30 */
+	job_gpu(&j[2], 1, 2, 1, 5);	/* head: needs a GPU and 2 cores */
+	job_gpu(&j[3], 2, 1, 0, 100);	/* fits beside the head's 2 on node 0 */
+	job_gpu(&j[4], 3, 1, 0, 100);	/* would take the head's cores: waits */
+	assert_int_equal(jr_sim_run(&pools, j, 5, 0, &st), 0);
+	assert_int_equal(j[3].sj.start_ns, 2 * S);
+	assert_int_equal(j[2].sj.start_ns, 10 * S);
+	assert_int_equal(j[4].sj.start_ns, 10 * S);
+	free(j);
+}
+
 static void test_priority_among_fits(void **state)
 {
 	(void)state;
@@ -861,6 +978,10 @@ int main(void)
 		cmocka_unit_test(test_short_jobs_fill_holes),
 		cmocka_unit_test(test_unlimited_jobs_use_only_extra),
 		cmocka_unit_test(test_priority_among_fits),
+		cmocka_unit_test(test_blocked_head_leaves_cores),
+		cmocka_unit_test(test_blocked_head_not_overtaken),
+		cmocka_unit_test(test_limited_jobs_behind_unknown_shadow),
+		cmocka_unit_test(test_blocked_head_numa),
 		cmocka_unit_test(test_random_jobs_never_overcommit),
 		cmocka_unit_test(test_delayed_and_time_limit),
 		cmocka_unit_test(test_chain_and_diamond),

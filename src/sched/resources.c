@@ -425,6 +425,63 @@ undo:
 	return -EBUSY;
 }
 
+int jr_res_reserve_like(struct jr_pools *p, const struct jr_alloc *a)
+{
+	struct jr_alloc took = { 0 };
+
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		struct jr_numa_pool *node = &p->node[n];
+		uint32_t cores = 0;
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (n >= p->numa_count)
+			goto undo;
+		took.nodes |= 1u << n;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			cores += (uint32_t)__builtin_popcountll(a->cores[n][i]);
+		if (!take_cores(node, cores, took.cores[n]))
+			goto undo;
+		if (!take_counter(&node->mem_free, a->mem[n]))
+			goto undo;
+		took.mem[n] = a->mem[n];
+		if (!take_gpus(node, (uint32_t)__builtin_popcount(a->gpus[n]), &took.gpus[n]))
+			goto undo;
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			goto undo;
+		took.custom[i] = a->custom[i];
+	}
+	return 0;
+undo:
+	jr_res_release(p, &took);
+	return -EBUSY;
+}
+
+void jr_res_hold_for(struct jr_pools *p, const struct jr_alloc *a)
+{
+	uint64_t mask[JR_CORE_WORDS];
+	uint32_t gpus;
+
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		struct jr_numa_pool *node = &p->node[n];
+		uint32_t cores = 0;
+		if (!(a->nodes & (1u << n)))
+			continue;
+		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
+			cores += (uint32_t)__builtin_popcountll(a->cores[n][i]);
+		if (!take_cores(node, cores, mask))
+			memset(node->core_free, 0, sizeof(node->core_free));
+		if (!take_counter(&node->mem_free, a->mem[n]))
+			node->mem_free = 0;
+		if (!take_gpus(node, (uint32_t)__builtin_popcount(a->gpus[n]), &gpus))
+			node->gpu_free = 0;
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			p->custom_free[i] = 0;
+}
+
 /* Encoding: u32 nodes mask, then per node in it: a u32 mask of non-zero
  * core words and those words, u64 memory, u32 GPUs; then a u8 mask of
  * non-zero counters and those. Little-endian, unaligned. */

@@ -122,6 +122,19 @@ void jr_res_release(struct jr_pools *p, const struct jr_alloc *a);
  * taken: some of it is not free, or not on this host. */
 int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a);
 
+/* Take from p as much as a holds, node by node (the same number of cores,
+ * GPUs and bytes of memory on each node it holds, any units of them) and
+ * its counters: how the scheduler charges a job placed on the live pools
+ * to its look-ahead copy. All or nothing: 0 or -EBUSY. */
+int jr_res_reserve_like(struct jr_pools *p, const struct jr_alloc *a);
+
+/* Hold back in p, for a job that will hold a (a blocked head's
+ * reservation when no running job's end is known): on each node a holds,
+ * its number of cores, GPUs and bytes of memory where that many are free
+ * there, else every free unit of that kind on that node (whatever frees up
+ * there is the head's); its counters likewise, host-wide. */
+void jr_res_hold_for(struct jr_pools *p, const struct jr_alloc *a);
+
 /* An allocation as a few bytes (only what it holds), for the journal and
  * jobringd's keeper: the length written, or 0 if size is too small.
  * JR_ALLOC_ENCODED_MAX always suffices. */

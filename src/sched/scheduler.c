@@ -651,19 +651,34 @@ static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now
 		s->ops.start(s->ops.ctx, job, now);
 }
 
+/* Expected end, then (jobs with no limit, all "never") start order, then
+ * submission: the order a blocked head expects running jobs to end in. */
 static int cmp_expected_end(const void *a, const void *b)
 {
 	const struct jr_sched_job *x = *(struct jr_sched_job *const *)a;
 	const struct jr_sched_job *y = *(struct jr_sched_job *const *)b;
 
-	return x->expected_end_ns < y->expected_end_ns ? -1 :
-	       x->expected_end_ns > y->expected_end_ns;
+	if (x->expected_end_ns != y->expected_end_ns)
+		return x->expected_end_ns < y->expected_end_ns ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* When will head fit? Replay the running jobs' expected ends on a copy of
- * the pools until it does. The copy, with head's share taken, is what a
- * backfilled job that outlives the shadow time may use. With no finite
- * end that makes room, the shadow time is never and nothing is extra. */
+/* When will head fit, and what may a job that outlives that use? Replay
+ * the running jobs' ends on a copy of the pools, in the order above,
+ * until head fits (head_alloc: the nodes and amounts it will take).
+ *
+ * Ended by a job with a known end (a time limit): that is the shadow
+ * time, and the copy, with head's share taken, is what a backfilled job
+ * that outlives it may use (EASY). Ended only by a job with no limit:
+ * the shadow time is never, and head holds its share on the nodes it
+ * will run on out of what is free now: the units of a kind it still
+ * lacks there are all its own as they free up, those it has are kept for
+ * it, and the rest is extra (jr_res_hold_for()). A job then starts only
+ * if it fits that extra, so head starts as soon as what it waits for on
+ * its nodes frees up. Head fitting nowhere even with every running job
+ * ended (never, after jr_res_check_host()): nothing is extra. */
 static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 {
 	struct jr_job_list *run = &s->running;
@@ -675,12 +690,16 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		run->items[i]->index = i;
 	for (uint32_t i = 0; i < run->count; i++) {
 		const struct jr_sched_job *r = run->items[i];
-		if (r->expected_end_ns == JR_TIME_NEVER)
-			break;
-		if (r->alloc)
-			jr_res_release(&s->scratch, r->alloc);
-		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) == 0)
+		if (!r->alloc)
+			continue;	/* external: holds nothing here */
+		jr_res_release(&s->scratch, r->alloc);
+		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) != 0)
+			continue;
+		if (r->expected_end_ns != JR_TIME_NEVER)
 			return r->expected_end_ns;
+		s->scratch = *s->pools;
+		jr_res_hold_for(&s->scratch, &head_alloc);
+		return JR_TIME_NEVER;
 	}
 	for (uint32_t n = 0; n < s->scratch.numa_count; n++) {
 		memset(s->scratch.node[n].core_free, 0, sizeof(s->scratch.node[n].core_free));
@@ -691,19 +710,20 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 	return JR_TIME_NEVER;
 }
 
-/* Start job now if that cannot delay the head. */
+/* Start job now if that cannot delay the head: it ends by a (known)
+ * shadow time, or what it takes, node by node, fits what the head leaves
+ * over (charged there, so the jobs backfilled by one pass add up). */
 static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 		     uint64_t shadow)
 {
-	struct jr_alloc extra;
-
 	if (!reserve(s->pools, job))
 		return false;
 	/* A running job past its expected end may end any moment: a shadow
 	 * time in the past leaves no room to backfill by time. */
-	if (job->limit_ns && shadow > now && job->limit_ns <= shadow - now)
+	if (job->limit_ns && shadow != JR_TIME_NEVER && shadow > now &&
+	    job->limit_ns <= shadow - now)
 		return true;	/* ends before the head needs anything */
-	if (jr_res_reserve(&s->scratch, &job->req, &extra) == 0)
+	if (jr_res_reserve_like(&s->scratch, job->alloc) == 0)
 		return true;	/* only uses what the head leaves over */
 	give_back(s->pools, job);
 	return false;
