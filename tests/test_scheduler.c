@@ -294,7 +294,7 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 {
 	struct commit_check *c = ctx;
 	const struct jr_pools *p = c->pools;
-	uint64_t cores[JR_NUMA_MAX][JR_CORE_WORDS] = { { 0 } }, mem[JR_NUMA_MAX] = { 0 };
+	uint64_t cores[JR_CORE_WORDS] = { 0 }, mem[JR_NUMA_MAX] = { 0 };
 	uint32_t gpus[JR_NUMA_MAX] = { 0 };
 	uint64_t lic = 0;
 
@@ -302,12 +302,13 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 	for (uint32_t i = 0; i < s->running.count; i++) {
 		const struct jr_alloc *a = s->running.items[i]->alloc;
 		assert_non_null(a);
+		assert_int_equal(a->words, p->core_words);
+		for (uint32_t w = 0; w < a->words; w++) {
+			if (cores[w] & a->cores[w])
+				c->violations++;	/* a core held twice */
+			cores[w] |= a->cores[w];
+		}
 		for (uint32_t n = 0; n < p->numa_count; n++) {
-			for (uint32_t w = 0; w < JR_CORE_WORDS; w++) {
-				if (cores[n][w] & a->cores[n][w])
-					c->violations++;	/* a core held twice */
-				cores[n][w] |= a->cores[n][w];
-			}
 			if (gpus[n] & a->gpus[n])
 				c->violations++;
 			gpus[n] |= a->gpus[n];
@@ -315,11 +316,10 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 		}
 		lic += a->custom[0];
 	}
+	for (uint32_t w = 0; w < JR_CORE_WORDS; w++)
+		if ((cores[w] & p->core_free[w]) || ((cores[w] | p->core_free[w]) != p->core_all[w]))
+			c->violations++;
 	for (uint32_t n = 0; n < p->numa_count; n++) {
-		for (uint32_t w = 0; w < JR_CORE_WORDS; w++)
-			if ((cores[n][w] & p->node[n].core_free[w]) ||
-			    ((cores[n][w] | p->node[n].core_free[w]) != p->node[n].core_all[w]))
-				c->violations++;
 		if (mem[n] + p->node[n].mem_free != p->node[n].mem_total ||
 		    (gpus[n] | p->node[n].gpu_free) != p->node[n].gpu_all ||
 		    (gpus[n] & p->node[n].gpu_free))
@@ -330,6 +330,40 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 	if (s->running.count > c->max_running)
 		c->max_running = s->running.count;
 	c->passes++;
+}
+
+/* A flat pool of 4,096 cores (issue 14: 1,024 once ended in -EDEADLK):
+ * jobs of up to all of it run to the end, and one wider than the host is
+ * refused at arrival (stats.refused), not left waiting for good. */
+static void test_flat_4096_pool(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	struct jr_sim_job *j = jobs_new(N + 1);
+	static struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t x = 88172645463325252ull;
+	struct commit_check c = { &pools, 0, 0, 0 };
+	struct jr_sim_hooks hooks = { check_commitment, &c };
+
+	assert_int_equal(jr_pools_init_flat(&pools, 1, 4096, 0), 0);
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		job_set(&j[i], i, 1 + (uint32_t)(x % 1024), 1 + (x >> 12) % 100,
+			(x >> 24) % 2 ? 200 : 0);
+	}
+	job_set(&j[N / 2], N / 2, 4096, 10, 0);	/* all of it */
+	job_set(&j[N], N, 4097, 10, 0);	/* more than the host */
+	assert_int_equal(jr_sim_run_hooked(&pools, j, N + 1, 0, &hooks, &st), 0);
+	assert_int_equal(st.succeeded, N);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(j[N].sj.state, JR_SCHED_CANCELLED);
+	assert_int_equal(c.violations, 0);
+	assert_int_equal(jr_pools_free_cores_all(&pools), 4096);
+	print_message("flat 4,096 cores: %d jobs, %lu passes, up to %lu running\n", N,
+		      (unsigned long)st.passes, (unsigned long)c.max_running);
+	assert_int_equal(jr_pools_init_flat(&pools, 1, JR_CORES_MAX + 1, 0), -E2BIG);
+	free(j);
 }
 
 /* 100,000 jobs with random cores, memory, GPUs, licenses and spans on a
@@ -983,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_limited_jobs_behind_unknown_shadow),
 		cmocka_unit_test(test_blocked_head_numa),
 		cmocka_unit_test(test_random_jobs_never_overcommit),
+		cmocka_unit_test(test_flat_4096_pool),
 		cmocka_unit_test(test_delayed_and_time_limit),
 		cmocka_unit_test(test_chain_and_diamond),
 		cmocka_unit_test(test_failure_propagation_10k),

@@ -593,8 +593,10 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 
 /* --- the pass -------------------------------------------------------------- */
 
-/* A job's allocation record exists only while it holds resources: 776
- * bytes that a million waiting jobs need not carry. */
+/* A job's allocation record exists only while it holds resources, and
+ * only as long as the host's core bitmap (jr_alloc_size(): 272 bytes up
+ * to 64 cores, 392 at 1,024, 1,288 at JR_CORES_MAX): nothing that a
+ * million waiting jobs need carry. */
 static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
 {
 	struct jr_alloc a;
@@ -602,12 +604,12 @@ static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
 	JR_ASSERT(job->alloc == NULL);
 	if (jr_res_reserve(p, &job->req, &a) != 0)
 		return false;
-	job->alloc = jr_malloc(sizeof(a));
+	job->alloc = jr_malloc(jr_alloc_size(a.words));
 	if (!job->alloc) {
 		jr_res_release(p, &a);
 		return false;
 	}
-	*job->alloc = a;
+	memcpy(job->alloc, &a, jr_alloc_size(a.words));
 	return true;
 }
 
@@ -701,8 +703,8 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		jr_res_hold_for(&s->scratch, &head_alloc);
 		return JR_TIME_NEVER;
 	}
+	memset(s->scratch.core_free, 0, sizeof(s->scratch.core_free));
 	for (uint32_t n = 0; n < s->scratch.numa_count; n++) {
-		memset(s->scratch.node[n].core_free, 0, sizeof(s->scratch.node[n].core_free));
 		s->scratch.node[n].mem_free = 0;
 		s->scratch.node[n].gpu_free = 0;
 	}
@@ -742,10 +744,9 @@ static void promote_delayed(struct jr_sched *s, uint64_t now)
 
 static bool any_core_free(const struct jr_pools *p)
 {
-	for (uint32_t n = 0; n < p->numa_count; n++)
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			if (p->node[n].core_free[i])
-				return true;
+	for (uint32_t w = 0; w < p->core_words; w++)
+		if (p->core_free[w])
+			return true;
 	return false;
 }
 
@@ -984,9 +985,14 @@ int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr
 		how = jr_res_reserve(s->pools, &job->req, &a) == 0 ? 1 : 2;
 		alloc = how == 1 ? &a : NULL;
 	}
-	if (alloc && (job->alloc = jr_malloc(sizeof(*alloc))) != NULL)
-		*job->alloc = *alloc;
-	else if (alloc)
+	/* Sized to the host: the words beyond it are zero (reserve_exact). */
+	if (alloc && (job->alloc = jr_malloc(jr_alloc_size(s->pools->core_words))) != NULL) {
+		uint32_t words = alloc->words < s->pools->core_words ? alloc->words :
+								       s->pools->core_words;
+		memset(job->alloc, 0, jr_alloc_size(s->pools->core_words));
+		memcpy(job->alloc, alloc, jr_alloc_size(words));
+		job->alloc->words = s->pools->core_words;
+	} else if (alloc)
 		jr_res_release(s->pools, alloc);
 	mark_running(s, job, start_ns);
 	job->local = true;
