@@ -388,6 +388,28 @@ static uint32_t best_fit_order(const struct jr_pools *p, const struct jr_req *re
 	return count;
 }
 
+bool jr_res_fits(const struct jr_pools *p, const struct jr_req *req)
+{
+	uint32_t order[JR_NUMA_MAX];
+	uint64_t cores = 0, mem = 0, gpus = 0;
+
+	if ((req->capabilities & ~p->capabilities) != 0)
+		return false;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (req->custom[i] > jr_load_relaxed(&p->custom_free[i]))
+			return false;
+	if (best_fit_order(p, req, order) > 0)
+		return true;
+	if (!req->span)
+		return false;
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		cores += jr_pools_free_cores(p, n);
+		mem += jr_load_relaxed(&p->node[n].mem_free);
+		gpus += (uint32_t)__builtin_popcount(jr_load_relaxed(&p->node[n].gpu_free));
+	}
+	return req->cpus <= cores && req->mem_bytes <= mem && req->gpus <= gpus;
+}
+
 static bool reserve_compact(struct jr_pools *p, const struct jr_req *req,
 			    struct jr_alloc *a)
 {

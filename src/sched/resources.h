@@ -128,6 +128,10 @@ int jr_pools_init_nodes(struct jr_pools *p, uint32_t numa_count, const uint32_t 
  * 0, -E2BIG (more than the host has) or -ENOTSUP (a missing capability). */
 int jr_res_check_host(const struct jr_pools *p, const struct jr_req *req);
 
+/* Could req be reserved now, by the free amounts (a snapshot; nothing
+ * taken)? A cheap test before a reservation that would likely fail. */
+bool jr_res_fits(const struct jr_pools *p, const struct jr_req *req);
+
 /* Reserve req, placed compactly: on the single node where it fits with the
  * least cores left over (best fit), or, for span requests that fit no
  * single node, spread over the nodes. 0 with *out

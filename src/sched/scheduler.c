@@ -718,12 +718,18 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 		     uint64_t shadow)
 {
-	if (!reserve(s->pools, job))
-		return false;
 	/* A running job past its expected end may end any moment: a shadow
 	 * time in the past leaves no room to backfill by time. */
-	if (job->limit_ns && shadow != JR_TIME_NEVER && shadow > now &&
-	    job->limit_ns <= shadow - now)
+	bool in_time = job->limit_ns && shadow != JR_TIME_NEVER && shadow > now &&
+		       job->limit_ns <= shadow - now;
+
+	/* Most jobs behind a blocked head fit nowhere in the extra: refused
+	 * on the copy's counts, before the live pools are touched. */
+	if (!in_time && !jr_res_fits(&s->scratch, &job->req))
+		return false;
+	if (!reserve(s->pools, job))
+		return false;
+	if (in_time)
 		return true;	/* ends before the head needs anything */
 	if (jr_res_reserve_like(&s->scratch, job->alloc) == 0)
 		return true;	/* only uses what the head leaves over */
