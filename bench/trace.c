@@ -345,7 +345,8 @@ static int replay(const char *path, uint32_t procs, const char *name)
 /* --- placement cost by host size -------------------------------------------- */
 
 /* ns per reserve + release of a 1-core job on a host of `cores` (one
- * node) that is half full, and of a job of all free cores. Median of 5. */
+ * node) with every other core of its first half held, and of a job of
+ * half its free cores. Median of 5. */
 static void placement_cost(uint32_t cores, double *one_ns, double *half_ns)
 {
 	static struct jr_pools p;
@@ -384,10 +385,10 @@ static void placement(void)
 	static const uint32_t sizes[] = { 64, 1024, 8192 };
 	double base1 = 0, baseh = 0;
 
-	printf("bench/trace: placement (reserve + release) on one node, a quarter of its "
-	       "cores held at random places, median of 5\n");
+	printf("bench/trace: placement (reserve + release) on one node, every other core "
+	       "of its first half held, median of 5\n");
 	printf("  %-8s %14s %8s %22s %8s %12s\n", "cores", "1 core (ns)", "x64",
-	       "a quarter of all (ns)", "x64", "record (B)");
+	       "half the free (ns)", "x64", "record (B)");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		double one, half;
 		placement_cost(sizes[i], &one, &half);

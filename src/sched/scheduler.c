@@ -695,7 +695,9 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		if (!r->alloc)
 			continue;	/* external: holds nothing here */
 		jr_res_release(&s->scratch, r->alloc);
-		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) != 0)
+		/* The counts first: a reservation that fails costs its CASes. */
+		if (!jr_res_fits(&s->scratch, &head->req) ||
+		    jr_res_reserve(&s->scratch, &head->req, &head_alloc) != 0)
 			continue;
 		if (r->expected_end_ns != JR_TIME_NEVER)
 			return r->expected_end_ns;
