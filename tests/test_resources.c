@@ -368,6 +368,190 @@ static void test_double_release_asserts(void **state)
 	}
 }
 
+/* --- big hosts (issue 14) ---------------------------------------------------- */
+
+/* A 1,024-core NUMA node: one job takes every core, then 1,024 one-core
+ * jobs do, each a different core; released, all are free again. The
+ * running job's record is sized to the host (392 bytes), not the most. */
+static void test_1024_core_node(void **state)
+{
+	(void)state;
+	static struct jr_alloc one[1024];
+	struct jr_topology t;
+	struct jr_pools p;
+	struct jr_req all = { .cpus = 1024 }, r1 = { .cpus = 1 };
+	struct jr_alloc a;
+	static uint32_t ids[1024];
+	uint64_t seen[16] = { 0 };
+
+	assert_int_equal(jr_topology_load(&t, "package:1 numa:1 core:1024 pu:1"), 0);
+	assert_int_equal(jr_pools_init(&p, &t, NULL), 0);
+	assert_int_equal(p.core_count, 1024);
+	assert_int_equal(p.core_words, 16);
+	assert_int_equal(jr_alloc_size(p.core_words), 392);
+	assert_int_equal(jr_res_reserve(&p, &all, &a), 0);
+	assert_int_equal(jr_alloc_core_count(&a), 1024);
+	assert_int_equal(jr_alloc_core_ids(&p, &a, ids, 1024), 1024);
+	assert_int_equal(ids[0], 0);
+	assert_int_equal(ids[1023], 1023);
+	assert_int_equal(jr_pools_free_cores(&p, 0), 0);
+	assert_int_equal(jr_res_reserve(&p, &r1, &one[0]), -EBUSY);
+	jr_res_release(&p, &a);
+	for (int i = 0; i < 1024; i++) {
+		assert_int_equal(jr_res_reserve(&p, &r1, &one[i]), 0);
+		assert_int_equal(jr_alloc_core_ids(&p, &one[i], ids, 1), 1);
+		assert_false(seen[ids[0] / 64] >> (ids[0] % 64) & 1);
+		seen[ids[0] / 64] |= 1ull << (ids[0] % 64);
+	}
+	assert_int_equal(jr_pools_free_cores_all(&p), 0);
+	for (int i = 0; i < 1024; i++)
+		jr_res_release(&p, &one[i]);
+	assert_int_equal(jr_pools_free_cores(&p, 0), 1024);
+	jr_topology_destroy(&t);
+}
+
+/* Up to JR_CORES_MAX (8,192) cores in any split: one flat node of 8,192,
+ * 16 of 512; one more is refused (-E2BIG), as are 17 nodes. */
+static void test_host_size_limits(void **state)
+{
+	(void)state;
+	static struct jr_pools p;
+	uint32_t cores[JR_NUMA_MAX + 1];
+	uint64_t mem[JR_NUMA_MAX + 1] = { 0 };
+	struct jr_req wide = { .cpus = 8192 }, spread = { .cpus = 8192, .span = true };
+	struct jr_alloc a;
+
+	cores[0] = 8192;
+	assert_int_equal(jr_pools_init_nodes(&p, 1, cores, mem, 0), 0);
+	assert_int_equal(jr_res_check_host(&p, &wide), 0);
+	assert_int_equal(jr_res_reserve(&p, &wide, &a), 0);
+	assert_int_equal(jr_alloc_core_count(&a), 8192);
+	jr_res_release(&p, &a);
+	assert_int_equal(jr_alloc_size(p.core_words), 1288);
+	cores[0] = 8193;
+	assert_int_equal(jr_pools_init_nodes(&p, 1, cores, mem, 0), -E2BIG);
+	for (uint32_t n = 0; n <= JR_NUMA_MAX; n++)
+		cores[n] = 512;
+	assert_int_equal(jr_pools_init_nodes(&p, JR_NUMA_MAX + 1, cores, mem, 0), -E2BIG);
+	assert_int_equal(jr_pools_init_nodes(&p, JR_NUMA_MAX, cores, mem, 0), 0);
+	assert_int_equal(p.node[15].first_core, 15 * 512);
+	assert_int_equal(jr_res_check_host(&p, &wide), -E2BIG);	/* no node holds it */
+	assert_int_equal(jr_res_reserve(&p, &spread, &a), 0);
+	assert_int_equal(a.nodes, 0xffff);
+	assert_int_equal(jr_alloc_core_count(&a), 8192);
+	jr_res_release(&p, &a);
+	assert_int_equal(jr_pools_free_cores_all(&p), 8192);
+}
+
+static void roundtrip(const struct jr_pools *p, const struct jr_alloc *a)
+{
+	uint8_t buf[JR_ALLOC_ENCODED_MAX];
+	struct jr_alloc b;
+	uint32_t len = jr_alloc_encode(a, buf, sizeof(buf));
+
+	assert_true(len > 0);
+	assert_int_equal(jr_alloc_decode(buf, len, &b), 0);
+	assert_int_equal(b.nodes, a->nodes);
+	for (uint32_t w = 0; w < p->core_words; w++)
+		assert_true(b.cores[w] == a->cores[w]);
+	for (uint32_t w = p->core_words; w < JR_CORE_WORDS; w++)
+		assert_true(b.cores[w] == 0);
+	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+		assert_true(b.mem[n] == a->mem[n]);
+		assert_int_equal(b.gpus[n], a->gpus[n]);
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		assert_true(b.custom[i] == a->custom[i]);
+	/* Every byte counts: one short is refused. */
+	assert_int_equal(jr_alloc_decode(buf, len - 1, &b), -EINVAL);
+}
+
+/* The journal's encoding: runs of cores (a compact allocation of 8,192
+ * cores in 17 bytes of cores), a bitmap slice for scattered ones, 0 when
+ * too scattered to fit; the version 1 form still read for node 0. */
+static void test_alloc_encoding(void **state)
+{
+	(void)state;
+	static struct jr_pools p;
+	uint32_t cores[2] = { 4096, 4096 };
+	uint64_t mem[2] = { 64 * GIB, 64 * GIB };
+	struct jr_alloc a;
+	uint8_t buf[JR_ALLOC_ENCODED_MAX];
+	struct jr_req r = { .cpus = 8192, .span = true, .gpus = 3, .mem_bytes = 100 * GIB };
+
+	assert_int_equal(jr_pools_init_nodes(&p, 2, cores, mem, 2), 0);
+	p.custom_count = 1;
+	p.custom_total[0] = p.custom_free[0] = 5;
+	r.custom[0] = 2;
+	assert_int_equal(jr_res_reserve(&p, &r, &a), 0);
+	roundtrip(&p, &a);
+	assert_true(jr_alloc_encode(&a, buf, sizeof(buf)) < 64);
+	jr_res_release(&p, &a);
+	/* Every other core of the first 2,048: a 256-byte slice. */
+	memset(&a, 0, sizeof(a));
+	a.words = p.core_words;
+	a.nodes = 1;
+	for (uint32_t w = 0; w < 32; w++)
+		a.cores[w] = 0x5555555555555555ull;
+	roundtrip(&p, &a);
+	/* Every other core of all 8,192: fits no form (0). */
+	for (uint32_t w = 0; w < p.core_words; w++)
+		a.cores[w] = 0x5555555555555555ull;
+	a.nodes = 3;
+	assert_int_equal(jr_alloc_encode(&a, buf, sizeof(buf)), 0);
+	/* Version 1: node 0, words 0 and 2, memory, GPUs; a counter. */
+	{
+		uint8_t v1[] = { 1, 0, 0, 0, 5, 0, 0, 0,
+				 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+				 0, 0, 0, 0x40, 0, 0, 0, 0, 2, 0, 0, 0,
+				 1, 3, 0, 0, 0, 0, 0, 0, 0 };
+		assert_int_equal(jr_alloc_decode(v1, sizeof(v1), &a), 0);
+		assert_true(a.cores[0] == 0xff && a.cores[1] == 0 && a.cores[2] == 1);
+		assert_true(a.mem[0] == (1ull << 30) && a.gpus[0] == 2 && a.custom[0] == 3);
+		v1[0] = 2;	/* node 1 in version 1: ids unknown, refused */
+		assert_int_equal(jr_alloc_decode(v1, sizeof(v1), &a), -EINVAL);
+	}
+}
+
+/* What the scheduler's look-ahead uses: reserve_like takes the same
+ * amounts node by node (any units); hold_for keeps a head's share of what
+ * is free and all of a kind it still lacks. */
+static void test_like_and_hold(void **state)
+{
+	(void)state;
+	static struct jr_pools p, q;
+	uint32_t cores[2] = { 4, 4 };
+	uint64_t mem[2] = { 8 * GIB, 8 * GIB };
+	struct jr_req r = { .cpus = 2, .gpus = 1, .mem_bytes = GIB };
+	struct jr_alloc a, b;
+
+	assert_int_equal(jr_pools_init_nodes(&p, 2, cores, mem, 1), 0);
+	q = p;
+	assert_int_equal(jr_res_reserve(&p, &r, &a), 0);
+	assert_int_equal(jr_res_reserve_like(&q, &a), 0);
+	assert_int_equal(jr_pools_free_cores(&q, first_node(&a)), 2);
+	assert_int_equal(q.node[first_node(&a)].gpu_free, 0);
+	assert_int_equal(q.node[first_node(&a)].mem_free, 7 * GIB);
+	/* The other node can hold it once more, then nothing can. */
+	assert_int_equal(jr_res_reserve(&p, &r, &b), 0);
+	assert_int_equal(jr_res_reserve_like(&q, &b), 0);
+	assert_int_equal(jr_res_reserve_like(&q, &a), -EBUSY);
+	assert_int_equal(jr_pools_free_cores_all(&q), 4);	/* nothing taken */
+	/* A head of 3 cores and a GPU on node 0, where 2 cores and no GPU
+	 * are free: it holds them all, and the other node stays usable. */
+	q = p;
+	a.nodes = 1;
+	a.cores[0] = 0x7;
+	a.gpus[0] = 1;
+	a.mem[0] = GIB;
+	memset(a.custom, 0, sizeof(a.custom));
+	jr_res_hold_for(&q, &a);
+	assert_int_equal(jr_pools_free_cores(&q, 0), 0);
+	assert_int_equal(q.node[0].gpu_free, 0);
+	assert_int_equal(q.node[0].mem_free, 6 * GIB);
+	assert_int_equal(jr_pools_free_cores(&q, 1), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +561,10 @@ int main(void)
 		cmocka_unit_test(test_span_over_nodes),
 		cmocka_unit_test(test_never_overcommitted),
 		cmocka_unit_test(test_double_release_asserts),
+		cmocka_unit_test(test_1024_core_node),
+		cmocka_unit_test(test_host_size_limits),
+		cmocka_unit_test(test_alloc_encoding),
+		cmocka_unit_test(test_like_and_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,123 @@ static void test_unlimited_jobs_use_only_extra(void **state)
 	free(j);
 }
 
+/* One node of 8 cores and 2 GPUs (issue 14's case), no time limits. */
+static void gpu_host(struct jr_pools *pools)
+{
+	jr_pools_init_flat(pools, 1, 8, 0);
+	pools->node[0].gpu_all = pools->node[0].gpu_free = 0x3;
+}
+
+static void job_gpu(struct jr_sim_job *j, uint64_t submit_s, uint32_t cpus, uint32_t gpus,
+		    uint64_t run_s)
+{
+	job_set(j, submit_s, cpus, run_s, 0);
+	j->sj.req.gpus = gpus;
+}
+
+/* Two 1-core GPU jobs hold both GPUs; a job waiting for a GPU must not
+ * keep four 1-core jobs waiting with 6 of 8 cores free: they touch
+ * nothing it waits for. It starts as soon as a GPU frees up. */
+static void test_blocked_head_leaves_cores(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(8);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	gpu_host(&pools);
+	job_gpu(&j[0], 0, 1, 1, 10);	/* GPU 0 until 10 */
+	job_gpu(&j[1], 0, 1, 1, 20);	/* GPU 1 until 20 */
+	job_gpu(&j[2], 1, 1, 1, 5);	/* head: waits for a GPU */
+	for (int i = 3; i < 7; i++)
+		job_gpu(&j[i], 1, 1, 0, 3);	/* 1-core jobs: start at once */
+	job_gpu(&j[7], 2, 1, 1, 1);	/* a GPU job behind the head: after it */
+	assert_int_equal(jr_sim_run(&pools, j, 8, 0, &st), 0);
+	for (int i = 3; i < 7; i++)
+		assert_int_equal(j[i].sj.start_ns, 1 * S);
+	assert_int_equal(j[2].sj.start_ns, 10 * S);
+	assert_int_equal(j[7].sj.start_ns, 15 * S);
+	assert_int_equal(st.backfilled, 4);
+	free(j);
+}
+
+/* A stream of 1-core jobs without limits never overtakes the head for
+ * good: it keeps its cores (what is free now) and the GPU it waits for,
+ * and starts the moment that GPU frees up. Filler jobs use the rest. */
+static void test_blocked_head_not_overtaken(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	struct jr_sim_job *j = jobs_new(N + 3);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t busy = 0;
+
+	gpu_host(&pools);
+	job_gpu(&j[0], 0, 1, 1, 50);	/* the GPUs: until 50 and 70 */
+	job_gpu(&j[1], 0, 1, 1, 70);
+	job_gpu(&j[2], 1, 3, 1, 10);	/* head: 3 cores and a GPU */
+	for (int i = 3; i < N + 3; i++)	/* one 1-core job a second, 30 s each */
+		job_gpu(&j[i], (uint64_t)i - 1, 1, 0, 30);
+	assert_int_equal(jr_sim_run(&pools, j, N + 3, 0, &st), 0);
+	assert_int_equal(j[2].sj.start_ns, 50 * S);
+	/* Until then the fillers used the 3 cores the head left over, two
+	 * rounds of 30 s: at 2, 3, 4 and as those ended at 32, 33, 34. */
+	for (int i = 3; i < N + 3; i++)
+		if (j[i].sj.start_ns < 50 * S)
+			busy++;
+	assert_int_equal(busy, 6);
+	assert_int_equal(j[3].sj.start_ns, 2 * S);
+	assert_int_equal(j[5].sj.start_ns, 4 * S);
+	assert_int_equal(j[6].sj.start_ns, 32 * S);
+	assert_int_equal(st.succeeded, N + 3);
+	free(j);
+}
+
+/* Jobs with a time limit behind a head whose shadow time is unknown
+ * (the running jobs have none) cannot "end before it": they too may use
+ * only what the head leaves over, here nothing (it lacks cores). */
+static void test_limited_jobs_behind_unknown_shadow(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(3);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 1, 8, 0);
+	job_set(&j[0], 0, 6, 20, 0);	/* no limit: ends at 20 */
+	job_set(&j[1], 1, 4, 5, 0);	/* head: 2 free, needs 4 */
+	job_set(&j[2], 2, 2, 1, 5);	/* limited: would take the 2 */
+	assert_int_equal(jr_sim_run(&pools, j, 3, 0, &st), 0);
+	assert_int_equal(j[1].sj.start_ns, 20 * S);
+	assert_int_equal(j[2].sj.start_ns, 20 * S);
+	free(j);
+}
+
+/* Two NUMA nodes, one GPU each: the head holds its share on the node it
+ * will run on; a GPU job on the other node's free GPU still starts. */
+static void test_blocked_head_numa(void **state)
+{
+	(void)state;
+	struct jr_sim_job *j = jobs_new(5);
+	struct jr_pools pools;
+	struct jr_sim_stats st;
+
+	jr_pools_init_flat(&pools, 2, 4, 0);
+	pools.node[0].gpu_all = pools.node[0].gpu_free = 0x1;
+	pools.node[1].gpu_all = pools.node[1].gpu_free = 0x1;
+	job_gpu(&j[0], 0, 1, 1, 10);	/* node 0's GPU until 10 */
+	job_gpu(&j[1], 0, 4, 0, 30);	/* node 1's cores until 30 */
+	job_gpu(&j[2], 1, 2, 1, 5);	/* head: needs a GPU and 2 cores */
+	job_gpu(&j[3], 2, 1, 0, 100);	/* fits beside the head's 2 on node 0 */
+	job_gpu(&j[4], 3, 1, 0, 100);	/* would take the head's cores: waits */
+	assert_int_equal(jr_sim_run(&pools, j, 5, 0, &st), 0);
+	assert_int_equal(j[3].sj.start_ns, 2 * S);
+	assert_int_equal(j[2].sj.start_ns, 10 * S);
+	assert_int_equal(j[4].sj.start_ns, 10 * S);
+	free(j);
+}
+
 static void test_priority_among_fits(void **state)
 {
 	(void)state;
@@ -177,7 +294,7 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 {
 	struct commit_check *c = ctx;
 	const struct jr_pools *p = c->pools;
-	uint64_t cores[JR_NUMA_MAX][JR_CORE_WORDS] = { { 0 } }, mem[JR_NUMA_MAX] = { 0 };
+	uint64_t cores[JR_CORE_WORDS] = { 0 }, mem[JR_NUMA_MAX] = { 0 };
 	uint32_t gpus[JR_NUMA_MAX] = { 0 };
 	uint64_t lic = 0;
 
@@ -185,12 +302,13 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 	for (uint32_t i = 0; i < s->running.count; i++) {
 		const struct jr_alloc *a = s->running.items[i]->alloc;
 		assert_non_null(a);
+		assert_int_equal(a->words, p->core_words);
+		for (uint32_t w = 0; w < a->words; w++) {
+			if (cores[w] & a->cores[w])
+				c->violations++;	/* a core held twice */
+			cores[w] |= a->cores[w];
+		}
 		for (uint32_t n = 0; n < p->numa_count; n++) {
-			for (uint32_t w = 0; w < JR_CORE_WORDS; w++) {
-				if (cores[n][w] & a->cores[n][w])
-					c->violations++;	/* a core held twice */
-				cores[n][w] |= a->cores[n][w];
-			}
 			if (gpus[n] & a->gpus[n])
 				c->violations++;
 			gpus[n] |= a->gpus[n];
@@ -198,11 +316,10 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 		}
 		lic += a->custom[0];
 	}
+	for (uint32_t w = 0; w < JR_CORE_WORDS; w++)
+		if ((cores[w] & p->core_free[w]) || ((cores[w] | p->core_free[w]) != p->core_all[w]))
+			c->violations++;
 	for (uint32_t n = 0; n < p->numa_count; n++) {
-		for (uint32_t w = 0; w < JR_CORE_WORDS; w++)
-			if ((cores[n][w] & p->node[n].core_free[w]) ||
-			    ((cores[n][w] | p->node[n].core_free[w]) != p->node[n].core_all[w]))
-				c->violations++;
 		if (mem[n] + p->node[n].mem_free != p->node[n].mem_total ||
 		    (gpus[n] | p->node[n].gpu_free) != p->node[n].gpu_all ||
 		    (gpus[n] & p->node[n].gpu_free))
@@ -213,6 +330,40 @@ static void check_commitment(void *ctx, const struct jr_sched *s, uint64_t now)
 	if (s->running.count > c->max_running)
 		c->max_running = s->running.count;
 	c->passes++;
+}
+
+/* A flat pool of 4,096 cores (issue 14: 1,024 once ended in -EDEADLK):
+ * jobs of up to all of it run to the end, and one wider than the host is
+ * refused at arrival (stats.refused), not left waiting for good. */
+static void test_flat_4096_pool(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	struct jr_sim_job *j = jobs_new(N + 1);
+	static struct jr_pools pools;
+	struct jr_sim_stats st;
+	uint64_t x = 88172645463325252ull;
+	struct commit_check c = { &pools, 0, 0, 0 };
+	struct jr_sim_hooks hooks = { check_commitment, &c };
+
+	assert_int_equal(jr_pools_init_flat(&pools, 1, 4096, 0), 0);
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		job_set(&j[i], i, 1 + (uint32_t)(x % 1024), 1 + (x >> 12) % 100,
+			(x >> 24) % 2 ? 200 : 0);
+	}
+	job_set(&j[N / 2], N / 2, 4096, 10, 0);	/* all of it */
+	job_set(&j[N], N, 4097, 10, 0);	/* more than the host */
+	assert_int_equal(jr_sim_run_hooked(&pools, j, N + 1, 0, &hooks, &st), 0);
+	assert_int_equal(st.succeeded, N);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(j[N].sj.state, JR_SCHED_CANCELLED);
+	assert_int_equal(c.violations, 0);
+	assert_int_equal(jr_pools_free_cores_all(&pools), 4096);
+	print_message("flat 4,096 cores: %d jobs, %lu passes, up to %lu running\n", N,
+		      (unsigned long)st.passes, (unsigned long)c.max_running);
+	assert_int_equal(jr_pools_init_flat(&pools, 1, JR_CORES_MAX + 1, 0), -E2BIG);
+	free(j);
 }
 
 /* 100,000 jobs with random cores, memory, GPUs, licenses and spans on a
@@ -861,7 +1012,12 @@ int main(void)
 		cmocka_unit_test(test_short_jobs_fill_holes),
 		cmocka_unit_test(test_unlimited_jobs_use_only_extra),
 		cmocka_unit_test(test_priority_among_fits),
+		cmocka_unit_test(test_blocked_head_leaves_cores),
+		cmocka_unit_test(test_blocked_head_not_overtaken),
+		cmocka_unit_test(test_limited_jobs_behind_unknown_shadow),
+		cmocka_unit_test(test_blocked_head_numa),
 		cmocka_unit_test(test_random_jobs_never_overcommit),
+		cmocka_unit_test(test_flat_4096_pool),
 		cmocka_unit_test(test_delayed_and_time_limit),
 		cmocka_unit_test(test_chain_and_diamond),
 		cmocka_unit_test(test_failure_propagation_10k),

@@ -317,12 +317,8 @@ void jr_coord_cancel(struct jr_coordinator *co, jr_job_id id)
 
 static void count_cores(const struct jr_pools *p, uint32_t *total, uint32_t *free)
 {
-	*total = *free = 0;
-	for (uint32_t node = 0; node < p->numa_count; node++) {
-		*total += p->node[node].core_total;
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			*free += (uint32_t)__builtin_popcountll(p->node[node].core_free[i]);
-	}
+	*total = p->core_count;
+	*free = jr_pools_free_cores_all(p);
 }
 
 void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)

@@ -43,6 +43,24 @@ static void format_list(char *out, size_t size, const uint32_t *ids, uint32_t n)
 		used += (size_t)snprintf(out + used, size - used, i ? ",%u" : "%u", ids[i]);
 }
 
+/* Ascending ids in Linux's cpulist form ("0-1023,2048"): runs of
+ * consecutive ids as first-last, so a job's compact cores fit however
+ * many there are. */
+static void format_runs(char *out, size_t size, const uint32_t *ids, uint32_t n)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && used + 24 < size;) {
+		uint32_t j = i;
+		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
+			j++;
+		used += (size_t)snprintf(out + used, size - used, j > i ? "%s%u-%u" : "%s%u",
+					 i ? "," : "", ids[i], ids[j]);
+		i = j + 1;
+	}
+}
+
 static uint32_t gpu_ids(const struct jr_coordinator *co, const struct jr_alloc *a,
 			uint32_t *ids, uint32_t max)
 {
@@ -96,7 +114,7 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	if (!b->v)
 		return NULL;
 	snprintf(b->own[0], sizeof(b->own[0]), "JOBRING_JOB_ID=%016llx", (unsigned long long)job->id);
-	format_list(list, sizeof(list), cores, ncores);
+	format_runs(list, sizeof(list), cores, ncores);
 	snprintf(b->own[1], sizeof(b->own[1]), "JOBRING_CPUS=%s", list);
 	snprintf(b->own[2], sizeof(b->own[2]), "OMP_NUM_THREADS=%u", ncores);
 	snprintf(b->own[3], sizeof(b->own[3]), "JOBRING_PROGRESS_FD=%d", JR_PROGRESS_FD);
@@ -184,14 +202,21 @@ static int scratch_dir(struct jr_coordinator *co, struct cmd_job *job, struct en
  * what never changes: any thread. */
 int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct cmd_launch *l)
 {
-	uint32_t cores[256], ncores;
+	uint32_t want = jr_alloc_core_count(job->sj.alloc), ncores;
+	/* Every core the job holds (up to JR_CORES_MAX): its binding and
+	 * OMP_NUM_THREADS count them all. */
+	uint32_t *cores = jr_malloc((want ? want : 1) * sizeof(*cores));
 
 	memset(&l->spec, 0, sizeof(l->spec));
 	memset(&l->env, 0, sizeof(l->env));
+	if (!cores)
+		return -ENOMEM;
 	int rc = scratch_dir(co, job, &l->env);
-	if (rc < 0)
+	if (rc < 0) {
+		jr_free(cores);
 		return rc;
-	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, 256);
+	}
+	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, want);
 	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
 	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
 	l->mem_max = job->sj.req.mem_bytes;
@@ -212,6 +237,7 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 	l->spec.cgroup_fd = -1;
 	if (co->bind && !co->topo->synthetic)
 		binding_masks(co, job, cores, ncores, l);
+	jr_free(cores);
 	return l->spec.envp ? 0 : -ENOMEM;
 }
 

@@ -521,7 +521,7 @@ static int open_engine(struct daemon_opts *d, struct durable *du, struct jr_engi
 	rc = jr_engine_open(e, &d->engine);
 	if (rc == -E2BIG)
 		fprintf(stderr, "jobringd: this host (or --topology) has more than 16 NUMA nodes or "
-				"more than 1,024 cores in one: not supported\n");
+				"more than 8,192 cores: not supported\n");
 	if (rc < 0)
 		fprintf(stderr, "jobringd: cannot start the engine%s: %s\n",
 			d->no_keeper ? "" : " (or its keeper)", strerror(-rc));

@@ -48,6 +48,8 @@ static uint64_t lowest_bits(uint64_t w, uint32_t want)
 {
 	uint64_t pick = 0;
 
+	if (want >= 64 || (uint32_t)__builtin_popcountll(w) <= want)
+		return w;
 	while (want-- && w) {
 		uint64_t bit = w & -w;
 		pick |= bit;
@@ -56,13 +58,13 @@ static uint64_t lowest_bits(uint64_t w, uint32_t want)
 	return pick;
 }
 
-/* Take up to want bits from one word; returns the bits taken. */
-static uint64_t take_bits_word(uint64_t *word, uint32_t want)
+/* Take up to want bits of allowed from one word; returns the bits taken. */
+static uint64_t take_bits_word(uint64_t *word, uint64_t allowed, uint32_t want)
 {
 	uint64_t w = jr_load_relaxed(word), pick;
 
 	do {
-		pick = lowest_bits(w, want);
+		pick = lowest_bits(w & allowed, want);
 		if (pick == 0)
 			return 0;
 	} while (!jr_cas_acq_rel(word, &w, w & ~pick));
@@ -80,22 +82,61 @@ static void give_bits(uint64_t *word, uint64_t bits, uint64_t all)
 	}
 }
 
-/* Take want cores of node n into mask; all or nothing. */
-static bool take_cores(struct jr_numa_pool *node, uint32_t want,
-		       uint64_t mask[JR_CORE_WORDS])
+/* The bitmap words a node's cores are in, and its bits of word w. */
+static uint32_t node_first_word(const struct jr_numa_pool *node)
 {
+	return node->first_core / 64;
+}
+
+static uint32_t node_end_word(const struct jr_numa_pool *node)
+{
+	return (node->first_core + node->core_total + 63) / 64;
+}
+
+static uint64_t node_bits(const struct jr_numa_pool *node, uint32_t w)
+{
+	uint64_t lo = node->first_core, hi = lo + node->core_total;
+	uint64_t wlo = (uint64_t)w * 64, whi = wlo + 64, m;
+
+	if (hi <= wlo || lo >= whi)
+		return 0;
+	m = hi >= whi ? ~0ull : (1ull << (hi - wlo)) - 1;
+	return lo > wlo ? m & ~((1ull << (lo - wlo)) - 1) : m;
+}
+
+/* Give back the cores of a on node n, and forget them in a. */
+static void give_node_cores(struct jr_pools *p, uint32_t n, uint64_t *cores)
+{
+	const struct jr_numa_pool *node = &p->node[n];
+
+	for (uint32_t w = node_first_word(node); w < node_end_word(node); w++) {
+		uint64_t bits = cores[w] & node_bits(node, w);
+		give_bits(&p->core_free[w], bits, p->core_all[w]);
+		cores[w] &= ~bits;
+	}
+}
+
+/* Take up to want cores of node n into cores[]; how many it took. */
+static uint32_t take_some_cores(struct jr_pools *p, uint32_t n, uint32_t want,
+				uint64_t *cores)
+{
+	const struct jr_numa_pool *node = &p->node[n];
 	uint32_t got = 0;
 
-	memset(mask, 0, JR_CORE_WORDS * sizeof(uint64_t));
-	for (uint32_t i = 0; i < JR_CORE_WORDS && got < want; i++) {
-		mask[i] = take_bits_word(&node->core_free[i], want - got);
-		got += (uint32_t)__builtin_popcountll(mask[i]);
+	for (uint32_t w = node_first_word(node); w < node_end_word(node) && got < want; w++) {
+		uint64_t bits = take_bits_word(&p->core_free[w], node_bits(node, w), want - got);
+		cores[w] |= bits;
+		got += (uint32_t)__builtin_popcountll(bits);
 	}
-	if (got == want)
+	return got;
+}
+
+/* Take want cores of node n into cores[]; all or nothing. */
+static bool take_cores(struct jr_pools *p, uint32_t n, uint32_t want, uint64_t *cores)
+{
+	if (take_some_cores(p, n, want, cores) == want)
 		return true;
-	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], mask[i], node->core_all[i]);
-	memset(mask, 0, JR_CORE_WORDS * sizeof(uint64_t));
+	give_node_cores(p, n, cores);
 	return false;
 }
 
@@ -117,28 +158,93 @@ static bool take_gpus(struct jr_numa_pool *node, uint32_t want, uint32_t *mask)
 
 uint32_t jr_pools_free_cores(const struct jr_pools *p, uint32_t n)
 {
+	const struct jr_numa_pool *node = &p->node[n];
 	uint32_t count = 0;
 
-	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		count += (uint32_t)__builtin_popcountll(
-			jr_load_relaxed(&p->node[n].core_free[i]));
+	for (uint32_t w = node_first_word(node); w < node_end_word(node); w++)
+		count += (uint32_t)__builtin_popcountll(jr_load_relaxed(&p->core_free[w]) &
+							node_bits(node, w));
 	return count;
+}
+
+uint32_t jr_pools_free_cores_all(const struct jr_pools *p)
+{
+	uint32_t count = 0;
+
+	for (uint32_t w = 0; w < p->core_words; w++)
+		count += (uint32_t)__builtin_popcountll(jr_load_relaxed(&p->core_free[w]));
+	return count;
+}
+
+uint32_t jr_alloc_core_count(const struct jr_alloc *a)
+{
+	uint32_t count = 0;
+
+	for (uint32_t w = 0; w < a->words; w++)
+		count += (uint32_t)__builtin_popcountll(a->cores[w]);
+	return count;
+}
+
+static uint32_t node_alloc_cores(const struct jr_pools *p, const struct jr_alloc *a, uint32_t n)
+{
+	const struct jr_numa_pool *node = &p->node[n];
+	uint32_t count = 0;
+
+	for (uint32_t w = node_first_word(node); w < node_end_word(node) && w < a->words; w++)
+		count += (uint32_t)__builtin_popcountll(a->cores[w] & node_bits(node, w));
+	return count;
+}
+
+/* An empty allocation for a host of p's size. */
+static void alloc_clear(const struct jr_pools *p, struct jr_alloc *a)
+{
+	memset(a, 0, jr_alloc_size(p->core_words));
+	a->words = p->core_words;
 }
 
 /* --- setup and admission ------------------------------------------------- */
 
-static void node_init(struct jr_numa_pool *node, uint32_t first, uint32_t cores,
+static void node_init(struct jr_pools *p, uint32_t n, uint32_t first, uint32_t cores,
 		      uint64_t mem, uint32_t gpus)
 {
+	struct jr_numa_pool *node = &p->node[n];
+
 	memset(node, 0, sizeof(*node));
 	node->first_core = first;
 	node->core_total = cores;
-	for (uint32_t c = 0; c < cores; c++)
-		node->core_all[c / 64] |= 1ull << (c % 64);
-	memcpy(node->core_free, node->core_all, sizeof(node->core_all));
+	for (uint32_t c = first; c < first + cores; c++)
+		p->core_all[c / 64] |= 1ull << (c % 64);
+	for (uint32_t w = node_first_word(node); w < node_end_word(node); w++)
+		p->core_free[w] = p->core_all[w];
 	node->mem_total = node->mem_free = mem;
 	node->gpu_all = gpus >= 32 ? ~0u : (1u << gpus) - 1;
 	node->gpu_free = node->gpu_all;
+	p->core_count = first + cores;
+	p->core_words = (p->core_count + 63) / 64;
+}
+
+int jr_pools_init_nodes(struct jr_pools *p, uint32_t numa_count, const uint32_t *cores,
+			const uint64_t *mem, uint32_t gpus_per_node)
+{
+	uint32_t first = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (numa_count > JR_NUMA_MAX || numa_count == 0)
+		return -E2BIG;
+	for (uint32_t n = 0; n < numa_count; n++) {
+		if (cores[n] > JR_CORES_MAX - first) {
+			memset(p, 0, sizeof(*p));
+			return -E2BIG;
+		}
+		first += cores[n];
+	}
+	first = 0;
+	p->numa_count = numa_count;
+	for (uint32_t n = 0; n < numa_count; n++) {
+		node_init(p, n, first, cores[n], mem[n], gpus_per_node);
+		first += cores[n];
+	}
+	return 0;
 }
 
 static uint64_t node_memory(const struct jr_topology *t, uint32_t n,
@@ -155,27 +261,28 @@ static uint64_t node_memory(const struct jr_topology *t, uint32_t n,
 int jr_pools_init(struct jr_pools *p, const struct jr_topology *t,
 		  const struct jr_res_config *cfg)
 {
-	uint32_t first = 0;
+	uint32_t first = 0, cores[JR_NUMA_MAX];
+	uint64_t mem[JR_NUMA_MAX];
+	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (t->numa_count > JR_NUMA_MAX)
+	if (t->numa_count > JR_NUMA_MAX || t->core_count > JR_CORES_MAX)
 		return -E2BIG;
-	p->numa_count = t->numa_count;
 	for (uint32_t n = 0; n < t->numa_count; n++) {
-		uint32_t cores = 0;
+		cores[n] = 0;
 		for (uint32_t c = 0; c < t->core_count; c++) {
 			if (t->core_numa[c] != (int32_t)n)
 				continue;
-			if (c != first + cores)
+			if (c != first + cores[n])
 				return -EINVAL;	/* a node's cores must be contiguous */
-			cores++;
+			cores[n]++;
 		}
-		if (cores > JR_CORE_WORDS * 64)
-			return -E2BIG;
-		node_init(&p->node[n], first, cores, node_memory(t, n, cfg),
-			  cfg ? cfg->gpus_per_node : 0);
-		first += cores;
+		mem[n] = node_memory(t, n, cfg);
+		first += cores[n];
 	}
+	rc = jr_pools_init_nodes(p, t->numa_count, cores, mem, cfg ? cfg->gpus_per_node : 0);
+	if (rc < 0)
+		return rc;
 	if (cfg) {
 		p->custom_count = cfg->custom_count;
 		p->capabilities = cfg->capabilities;
@@ -218,15 +325,11 @@ int jr_res_check_host(const struct jr_pools *p, const struct jr_req *req)
 
 /* --- reservation --------------------------------------------------------- */
 
-static void release_node(struct jr_numa_pool *node, const struct jr_alloc *a,
-			 uint32_t n)
+static void release_gpus(struct jr_numa_pool *node, uint32_t gpus)
 {
-	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], a->cores[n][i], node->core_all[i]);
-	give_counter(&node->mem_free, a->mem[n], node->mem_total);
-	if (a->gpus[n]) {
-		uint32_t before = jr_fetch_or_acq_rel(&node->gpu_free, a->gpus[n]);
-		JR_ASSERT((before & a->gpus[n]) == 0 && (a->gpus[n] & ~node->gpu_all) == 0);
+	if (gpus) {
+		uint32_t before = jr_fetch_or_acq_rel(&node->gpu_free, gpus);
+		JR_ASSERT((before & gpus) == 0 && (gpus & ~node->gpu_all) == 0);
 		(void)before;
 	}
 }
@@ -236,7 +339,7 @@ static bool reserve_on_node(struct jr_pools *p, uint32_t n,
 {
 	struct jr_numa_pool *node = &p->node[n];
 
-	if (!take_cores(node, req->cpus, a->cores[n]))
+	if (!take_cores(p, n, req->cpus, a->cores))
 		return false;
 	if (!take_counter(&node->mem_free, req->mem_bytes))
 		goto undo_cores;
@@ -248,9 +351,7 @@ static bool reserve_on_node(struct jr_pools *p, uint32_t n,
 undo_mem:
 	give_counter(&node->mem_free, req->mem_bytes, node->mem_total);
 undo_cores:
-	for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-		give_bits(&node->core_free[i], a->cores[n][i], node->core_all[i]);
-	memset(a->cores[n], 0, sizeof(a->cores[n]));
+	give_node_cores(p, n, a->cores);
 	return false;
 }
 
@@ -264,10 +365,13 @@ static uint32_t best_fit_order(const struct jr_pools *p, const struct jr_req *re
 
 	for (uint32_t n = 0; n < p->numa_count; n++) {
 		const struct jr_numa_pool *node = &p->node[n];
-		uint32_t cores = jr_pools_free_cores(p, n);
 		uint64_t mem = jr_load_relaxed(&node->mem_free);
 		uint32_t gpus = (uint32_t)__builtin_popcount(jr_load_relaxed(&node->gpu_free));
-		if (cores < req->cpus || mem < req->mem_bytes || gpus < req->gpus)
+		uint32_t cores;
+		if (mem < req->mem_bytes || gpus < req->gpus || node->core_total < req->cpus)
+			continue;
+		cores = jr_pools_free_cores(p, n);
+		if (cores < req->cpus)
 			continue;
 		/* Cores dominate; memory breaks ties (scaled down to fit). */
 		uint64_t key = (uint64_t)(cores - req->cpus) << 40 |
@@ -282,6 +386,28 @@ static uint32_t best_fit_order(const struct jr_pools *p, const struct jr_req *re
 		order[i] = n;
 	}
 	return count;
+}
+
+bool jr_res_fits(const struct jr_pools *p, const struct jr_req *req)
+{
+	uint32_t order[JR_NUMA_MAX];
+	uint64_t cores = 0, mem = 0, gpus = 0;
+
+	if ((req->capabilities & ~p->capabilities) != 0)
+		return false;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (req->custom[i] > jr_load_relaxed(&p->custom_free[i]))
+			return false;
+	if (best_fit_order(p, req, order) > 0)
+		return true;
+	if (!req->span)
+		return false;
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		cores += jr_pools_free_cores(p, n);
+		mem += jr_load_relaxed(&p->node[n].mem_free);
+		gpus += (uint32_t)__builtin_popcount(jr_load_relaxed(&p->node[n].gpu_free));
+	}
+	return req->cpus <= cores && req->mem_bytes <= mem && req->gpus <= gpus;
 }
 
 static bool reserve_compact(struct jr_pools *p, const struct jr_req *req,
@@ -305,10 +431,7 @@ static bool reserve_spread(struct jr_pools *p, const struct jr_req *req,
 
 	for (uint32_t n = 0; n < p->numa_count; n++) {
 		struct jr_numa_pool *node = &p->node[n];
-		for (uint32_t i = 0; i < JR_CORE_WORDS && cores_left; i++) {
-			a->cores[n][i] = take_bits_word(&node->core_free[i], cores_left);
-			cores_left -= (uint32_t)__builtin_popcountll(a->cores[n][i]);
-		}
+		cores_left -= take_some_cores(p, n, cores_left, a->cores);
 		uint64_t m = jr_load_relaxed(&node->mem_free);
 		m = m < mem_left ? m : mem_left;
 		if (m && take_counter(&node->mem_free, m)) {
@@ -342,7 +465,7 @@ static bool take_customs(struct jr_pools *p, const struct jr_req *req,
 int jr_res_reserve(struct jr_pools *p, const struct jr_req *req,
 		   struct jr_alloc *out)
 {
-	memset(out, 0, sizeof(*out));
+	alloc_clear(p, out);
 	if ((req->capabilities & ~p->capabilities) != 0)
 		return -ENOTSUP;
 	if (!take_customs(p, req, out))
@@ -352,15 +475,22 @@ int jr_res_reserve(struct jr_pools *p, const struct jr_req *req,
 	if (req->span && reserve_spread(p, req, out))
 		return 0;
 	jr_res_release(p, out);
-	memset(out, 0, sizeof(*out));
+	alloc_clear(p, out);
 	return -EBUSY;
 }
 
 void jr_res_release(struct jr_pools *p, const struct jr_alloc *a)
 {
-	for (uint32_t n = 0; n < p->numa_count; n++)
-		if (a->nodes & (1u << n))
-			release_node(&p->node[n], a, n);
+	uint32_t words = a->words < p->core_words ? a->words : p->core_words;
+
+	for (uint32_t w = 0; w < words; w++)
+		give_bits(&p->core_free[w], a->cores[w], p->core_all[w]);
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		if (!(a->nodes & (1u << n)))
+			continue;
+		give_counter(&p->node[n].mem_free, a->mem[n], p->node[n].mem_total);
+		release_gpus(&p->node[n], a->gpus[n]);
+	}
 	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
 		give_counter(&p->custom_free[i], a->custom[i], p->custom_total[i]);
 }
@@ -394,19 +524,23 @@ static bool take_exact_gpus(uint32_t *word, uint32_t bits)
 
 int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a)
 {
-	struct jr_alloc took = { 0 };
+	struct jr_alloc took;
 
+	alloc_clear(p, &took);
+	for (uint32_t w = p->core_words; w < a->words; w++)
+		if (a->cores[w])
+			return -EBUSY;	/* cores this host does not have */
+	for (uint32_t w = 0; w < a->words && w < p->core_words; w++) {
+		if (!take_exact_bits(&p->core_free[w], a->cores[w]))
+			goto undo;
+		took.cores[w] = a->cores[w];
+	}
 	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
 		if (!(a->nodes & (1u << n)))
 			continue;
 		if (n >= p->numa_count)
 			goto undo;
 		took.nodes |= 1u << n;
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++) {
-			if (!take_exact_bits(&p->node[n].core_free[i], a->cores[n][i]))
-				goto undo;
-			took.cores[n][i] = a->cores[n][i];
-		}
 		if (!take_counter(&p->node[n].mem_free, a->mem[n]))
 			goto undo;
 		took.mem[n] = a->mem[n];
@@ -425,9 +559,69 @@ undo:
 	return -EBUSY;
 }
 
-/* Encoding: u32 nodes mask, then per node in it: a u32 mask of non-zero
- * core words and those words, u64 memory, u32 GPUs; then a u8 mask of
- * non-zero counters and those. Little-endian, unaligned. */
+int jr_res_reserve_like(struct jr_pools *p, const struct jr_alloc *a)
+{
+	struct jr_alloc took;
+
+	alloc_clear(p, &took);
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		struct jr_numa_pool *node = &p->node[n];
+		if (!(a->nodes & (1u << n)))
+			continue;
+		took.nodes |= 1u << n;
+		if (!take_cores(p, n, node_alloc_cores(p, a, n), took.cores))
+			goto undo;
+		if (!take_counter(&node->mem_free, a->mem[n]))
+			goto undo;
+		took.mem[n] = a->mem[n];
+		if (!take_gpus(node, (uint32_t)__builtin_popcount(a->gpus[n]), &took.gpus[n]))
+			goto undo;
+	}
+	if (a->nodes >> p->numa_count)
+		goto undo;
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			goto undo;
+		took.custom[i] = a->custom[i];
+	}
+	return 0;
+undo:
+	jr_res_release(p, &took);
+	return -EBUSY;
+}
+
+void jr_res_hold_for(struct jr_pools *p, const struct jr_alloc *a)
+{
+	struct jr_alloc took;
+
+	alloc_clear(p, &took);
+	for (uint32_t n = 0; n < p->numa_count; n++) {
+		struct jr_numa_pool *node = &p->node[n];
+		uint32_t gpus;
+		if (!(a->nodes & (1u << n)))
+			continue;
+		if (!take_cores(p, n, node_alloc_cores(p, a, n), took.cores))
+			for (uint32_t w = node_first_word(node); w < node_end_word(node); w++)
+				p->core_free[w] &= ~node_bits(node, w);
+		if (!take_counter(&node->mem_free, a->mem[n]))
+			node->mem_free = 0;
+		if (!take_gpus(node, (uint32_t)__builtin_popcount(a->gpus[n]), &gpus))
+			node->gpu_free = 0;
+	}
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			p->custom_free[i] = 0;
+}
+
+/* Encoding (version 2): u32 nodes mask with bit 31 set, then per node in
+ * it u64 memory, u32 GPUs; a u8 mask of non-zero counters and those; then
+ * the cores: u8 form, and for form 0 a u16 count of runs, each u16 first
+ * id and u16 length; for form 1 a u16 first word, u16 word count and
+ * those words. Little-endian, unaligned. Version 1 (bit 31 clear, up to
+ * 1,024 cores a node, node-relative words) is still read for node 0
+ * alone, where node-relative and host-wide ids agree. */
+#define ENC_V2 (1u << 31)
+
 struct enc {
 	uint8_t *p;
 	uint32_t len, size;
@@ -444,33 +638,83 @@ static void put(struct enc *e, const void *v, uint32_t n)
 	e->len += n;
 }
 
+static void put16(struct enc *e, uint32_t v)
+{
+	uint16_t x = (uint16_t)v;
+
+	put(e, &x, 2);
+}
+
+/* Runs of consecutive set bits in the first words of bits. */
+static uint32_t count_runs(const uint64_t *bits, uint32_t words)
+{
+	uint32_t runs = 0;
+	uint64_t carry = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		/* A run starts at a set bit whose lower neighbour is clear. */
+		uint64_t starts = bits[w] & ~(bits[w] << 1 | carry);
+		runs += (uint32_t)__builtin_popcountll(starts);
+		carry = bits[w] >> 63;
+	}
+	return runs;
+}
+
+static bool bit_at(const uint64_t *bits, uint32_t c)
+{
+	return bits[c / 64] >> (c % 64) & 1;
+}
+
 uint32_t jr_alloc_encode(const struct jr_alloc *a, uint8_t *buf, uint32_t size)
 {
 	struct enc e = { buf, 0, size, true };
+	uint32_t first = a->words, last = 0, runs, nodes = a->nodes | ENC_V2;
 	uint8_t mask = 0;
 
-	_Static_assert(JR_CORE_WORDS <= 32 && JR_CUSTOM_MAX <= 8, "encoding masks");
-	put(&e, &a->nodes, 4);
+	_Static_assert(JR_CUSTOM_MAX <= 8 && JR_NUMA_MAX <= 31 && JR_CORES_MAX <= 65535,
+		       "encoding widths");
+	put(&e, &nodes, 4);
 	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
-		uint32_t words = 0;
 		if (!(a->nodes & (1u << n)))
 			continue;
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			words |= (uint32_t)(a->cores[n][i] != 0) << i;
-		put(&e, &words, 4);
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			if (a->cores[n][i])
-				put(&e, &a->cores[n][i], 8);
 		put(&e, &a->mem[n], 8);
 		put(&e, &a->gpus[n], 4);
 	}
-	mask = 0;
 	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
 		mask |= (uint8_t)((a->custom[i] != 0) << i);
 	put(&e, &mask, 1);
 	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
 		if (a->custom[i])
 			put(&e, &a->custom[i], 8);
+	for (uint32_t w = 0; w < a->words; w++)
+		if (a->cores[w]) {
+			first = first < w ? first : w;
+			last = w;
+		}
+	if (first == a->words)
+		first = last = 0;
+	runs = count_runs(a->cores, a->words);
+	if (runs * 4 <= (last - first + 1) * 8) {
+		uint8_t form = 0;
+		put(&e, &form, 1);
+		put16(&e, runs);
+		for (uint32_t c = 0; c < a->words * 64; c++) {
+			uint32_t len = 0;
+			if (!bit_at(a->cores, c))
+				continue;
+			while (c + len < a->words * 64 && bit_at(a->cores, c + len))
+				len++;
+			put16(&e, c);
+			put16(&e, len);
+			c += len;
+		}
+	} else {
+		uint8_t form = 1;
+		put(&e, &form, 1);
+		put16(&e, first);
+		put16(&e, last - first + 1);
+		put(&e, &a->cores[first], (last - first + 1) * 8);
+	}
 	return e.ok ? e.len : 0;
 }
 
@@ -483,22 +727,78 @@ static bool get(const uint8_t *buf, uint32_t len, uint32_t *at, void *v, uint32_
 	return true;
 }
 
+static bool get16(const uint8_t *buf, uint32_t len, uint32_t *at, uint32_t *v)
+{
+	uint16_t x;
+
+	if (!get(buf, len, at, &x, 2))
+		return false;
+	*v = x;
+	return true;
+}
+
+static int decode_cores(const uint8_t *buf, uint32_t len, uint32_t *at, struct jr_alloc *a)
+{
+	uint8_t form;
+	uint32_t count, first, n;
+
+	if (!get(buf, len, at, &form, 1) || !get16(buf, len, at, &count))
+		return -EINVAL;
+	if (form == 1) {
+		first = count;
+		if (!get16(buf, len, at, &n) || first + n > JR_CORE_WORDS ||
+		    !get(buf, len, at, &a->cores[first], n * 8))
+			return -EINVAL;
+		return 0;
+	}
+	if (form != 0)
+		return -EINVAL;
+	for (uint32_t r = 0; r < count; r++) {
+		if (!get16(buf, len, at, &first) || !get16(buf, len, at, &n) ||
+		    first + n > JR_CORES_MAX)
+			return -EINVAL;
+		for (uint32_t c = first; c < first + n; c++)
+			a->cores[c / 64] |= 1ull << (c % 64);
+	}
+	return 0;
+}
+
+/* Version 1, node 0 alone: u32 mask of non-zero words, those, u64
+ * memory, u32 GPUs. */
+static int decode_v1(const uint8_t *buf, uint32_t len, uint32_t *at, struct jr_alloc *a)
+{
+	uint32_t words;
+
+	if (a->nodes != 1u || !get(buf, len, at, &words, 4))
+		return -EINVAL;
+	for (uint32_t i = 0; i < 16; i++)
+		if ((words & (1u << i)) && !get(buf, len, at, &a->cores[i], 8))
+			return -EINVAL;
+	if ((words >> 16) || !get(buf, len, at, &a->mem[0], 8) ||
+	    !get(buf, len, at, &a->gpus[0], 4))
+		return -EINVAL;
+	return 0;
+}
+
 int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a)
 {
-	uint32_t at = 0, words;
+	uint32_t at = 0;
+	bool v2;
 	uint8_t mask;
 
 	memset(a, 0, sizeof(*a));
+	a->words = JR_CORE_WORDS;
 	if (!get(buf, len, &at, &a->nodes, 4))
 		return -EINVAL;
-	for (uint32_t n = 0; n < JR_NUMA_MAX; n++) {
+	v2 = a->nodes & ENC_V2;
+	a->nodes &= ~ENC_V2;
+	if (a->nodes >> JR_NUMA_MAX)
+		return -EINVAL;
+	if (!v2 && decode_v1(buf, len, &at, a) < 0)
+		return -EINVAL;
+	for (uint32_t n = 0; v2 && n < JR_NUMA_MAX; n++) {
 		if (!(a->nodes & (1u << n)))
 			continue;
-		if (!get(buf, len, &at, &words, 4))
-			return -EINVAL;
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			if ((words & (1u << i)) && !get(buf, len, &at, &a->cores[n][i], 8))
-				return -EINVAL;
 		if (!get(buf, len, &at, &a->mem[n], 8) || !get(buf, len, &at, &a->gpus[n], 4))
 			return -EINVAL;
 	}
@@ -507,6 +807,8 @@ int jr_alloc_decode(const uint8_t *buf, uint32_t len, struct jr_alloc *a)
 	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++)
 		if ((mask & (1u << i)) && !get(buf, len, &at, &a->custom[i], 8))
 			return -EINVAL;
+	if (v2 && decode_cores(buf, len, &at, a) < 0)
+		return -EINVAL;
 	return at == len ? 0 : -EINVAL;
 }
 
@@ -515,14 +817,12 @@ uint32_t jr_alloc_core_ids(const struct jr_pools *p, const struct jr_alloc *a,
 {
 	uint32_t count = 0;
 
-	for (uint32_t n = 0; n < p->numa_count; n++) {
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++) {
-			uint64_t w = a->cores[n][i];
-			while (w && count < max) {
-				uint32_t bit = (uint32_t)__builtin_ctzll(w);
-				ids[count++] = p->node[n].first_core + i * 64 + bit;
-				w &= w - 1;
-			}
+	(void)p;
+	for (uint32_t w = 0; w < a->words; w++) {
+		uint64_t bits = a->cores[w];
+		while (bits && count < max) {
+			ids[count++] = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
 		}
 	}
 	return count;

@@ -593,8 +593,10 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 
 /* --- the pass -------------------------------------------------------------- */
 
-/* A job's allocation record exists only while it holds resources: 776
- * bytes that a million waiting jobs need not carry. */
+/* A job's allocation record exists only while it holds resources, and
+ * only as long as the host's core bitmap (jr_alloc_size(): 272 bytes up
+ * to 64 cores, 392 at 1,024, 1,288 at JR_CORES_MAX): nothing that a
+ * million waiting jobs need carry. */
 static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
 {
 	struct jr_alloc a;
@@ -602,12 +604,12 @@ static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
 	JR_ASSERT(job->alloc == NULL);
 	if (jr_res_reserve(p, &job->req, &a) != 0)
 		return false;
-	job->alloc = jr_malloc(sizeof(a));
+	job->alloc = jr_malloc(jr_alloc_size(a.words));
 	if (!job->alloc) {
 		jr_res_release(p, &a);
 		return false;
 	}
-	*job->alloc = a;
+	memcpy(job->alloc, &a, jr_alloc_size(a.words));
 	return true;
 }
 
@@ -651,19 +653,34 @@ static void start_job(struct jr_sched *s, struct jr_sched_job *job, uint64_t now
 		s->ops.start(s->ops.ctx, job, now);
 }
 
+/* Expected end, then (jobs with no limit, all "never") start order, then
+ * submission: the order a blocked head expects running jobs to end in. */
 static int cmp_expected_end(const void *a, const void *b)
 {
 	const struct jr_sched_job *x = *(struct jr_sched_job *const *)a;
 	const struct jr_sched_job *y = *(struct jr_sched_job *const *)b;
 
-	return x->expected_end_ns < y->expected_end_ns ? -1 :
-	       x->expected_end_ns > y->expected_end_ns;
+	if (x->expected_end_ns != y->expected_end_ns)
+		return x->expected_end_ns < y->expected_end_ns ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* When will head fit? Replay the running jobs' expected ends on a copy of
- * the pools until it does. The copy, with head's share taken, is what a
- * backfilled job that outlives the shadow time may use. With no finite
- * end that makes room, the shadow time is never and nothing is extra. */
+/* When will head fit, and what may a job that outlives that use? Replay
+ * the running jobs' ends on a copy of the pools, in the order above,
+ * until head fits (head_alloc: the nodes and amounts it will take).
+ *
+ * Ended by a job with a known end (a time limit): that is the shadow
+ * time, and the copy, with head's share taken, is what a backfilled job
+ * that outlives it may use (EASY). Ended only by a job with no limit:
+ * the shadow time is never, and head holds its share on the nodes it
+ * will run on out of what is free now: the units of a kind it still
+ * lacks there are all its own as they free up, those it has are kept for
+ * it, and the rest is extra (jr_res_hold_for()). A job then starts only
+ * if it fits that extra, so head starts as soon as what it waits for on
+ * its nodes frees up. Head fitting nowhere even with every running job
+ * ended (never, after jr_res_check_host()): nothing is extra. */
 static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 {
 	struct jr_job_list *run = &s->running;
@@ -675,15 +692,21 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		run->items[i]->index = i;
 	for (uint32_t i = 0; i < run->count; i++) {
 		const struct jr_sched_job *r = run->items[i];
-		if (r->expected_end_ns == JR_TIME_NEVER)
-			break;
-		if (r->alloc)
-			jr_res_release(&s->scratch, r->alloc);
-		if (jr_res_reserve(&s->scratch, &head->req, &head_alloc) == 0)
+		if (!r->alloc)
+			continue;	/* external: holds nothing here */
+		jr_res_release(&s->scratch, r->alloc);
+		/* The counts first: a reservation that fails costs its CASes. */
+		if (!jr_res_fits(&s->scratch, &head->req) ||
+		    jr_res_reserve(&s->scratch, &head->req, &head_alloc) != 0)
+			continue;
+		if (r->expected_end_ns != JR_TIME_NEVER)
 			return r->expected_end_ns;
+		s->scratch = *s->pools;
+		jr_res_hold_for(&s->scratch, &head_alloc);
+		return JR_TIME_NEVER;
 	}
+	memset(s->scratch.core_free, 0, sizeof(s->scratch.core_free));
 	for (uint32_t n = 0; n < s->scratch.numa_count; n++) {
-		memset(s->scratch.node[n].core_free, 0, sizeof(s->scratch.node[n].core_free));
 		s->scratch.node[n].mem_free = 0;
 		s->scratch.node[n].gpu_free = 0;
 	}
@@ -691,19 +714,26 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 	return JR_TIME_NEVER;
 }
 
-/* Start job now if that cannot delay the head. */
+/* Start job now if that cannot delay the head: it ends by a (known)
+ * shadow time, or what it takes, node by node, fits what the head leaves
+ * over (charged there, so the jobs backfilled by one pass add up). */
 static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 		     uint64_t shadow)
 {
-	struct jr_alloc extra;
-
-	if (!reserve(s->pools, job))
-		return false;
 	/* A running job past its expected end may end any moment: a shadow
 	 * time in the past leaves no room to backfill by time. */
-	if (job->limit_ns && shadow > now && job->limit_ns <= shadow - now)
+	bool in_time = job->limit_ns && shadow != JR_TIME_NEVER && shadow > now &&
+		       job->limit_ns <= shadow - now;
+
+	/* Most jobs behind a blocked head fit nowhere in the extra: refused
+	 * on the copy's counts, before the live pools are touched. */
+	if (!in_time && !jr_res_fits(&s->scratch, &job->req))
+		return false;
+	if (!reserve(s->pools, job))
+		return false;
+	if (in_time)
 		return true;	/* ends before the head needs anything */
-	if (jr_res_reserve(&s->scratch, &job->req, &extra) == 0)
+	if (jr_res_reserve_like(&s->scratch, job->alloc) == 0)
 		return true;	/* only uses what the head leaves over */
 	give_back(s->pools, job);
 	return false;
@@ -722,10 +752,9 @@ static void promote_delayed(struct jr_sched *s, uint64_t now)
 
 static bool any_core_free(const struct jr_pools *p)
 {
-	for (uint32_t n = 0; n < p->numa_count; n++)
-		for (uint32_t i = 0; i < JR_CORE_WORDS; i++)
-			if (p->node[n].core_free[i])
-				return true;
+	for (uint32_t w = 0; w < p->core_words; w++)
+		if (p->core_free[w])
+			return true;
 	return false;
 }
 
@@ -968,9 +997,14 @@ int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr
 		how = jr_res_reserve(s->pools, &job->req, &a) == 0 ? 1 : 2;
 		alloc = how == 1 ? &a : NULL;
 	}
-	if (alloc && (job->alloc = jr_malloc(sizeof(*alloc))) != NULL)
-		*job->alloc = *alloc;
-	else if (alloc)
+	/* Sized to the host: the words beyond it are zero (reserve_exact). */
+	if (alloc && (job->alloc = jr_malloc(jr_alloc_size(s->pools->core_words))) != NULL) {
+		uint32_t words = alloc->words < s->pools->core_words ? alloc->words :
+								       s->pools->core_words;
+		memset(job->alloc, 0, jr_alloc_size(s->pools->core_words));
+		memcpy(job->alloc, alloc, jr_alloc_size(words));
+		job->alloc->words = s->pools->core_words;
+	} else if (alloc)
 		jr_res_release(s->pools, alloc);
 	mark_running(s, job, start_ns);
 	job->local = true;

@@ -17,7 +17,12 @@
  * now + limit <= shadow), or they fit in what is left over at the shadow
  * time once the head has its share (the "extra" resources). Jobs without a
  * time limit never count as ending, so they backfill only into extra
- * resources: the conservative rule for unknown run times.
+ * resources: the conservative rule for unknown run times. When only a job
+ * with no limit ending makes room (no shadow time), the head holds, out of
+ * what is free now on the nodes it will run on, its share of each kind,
+ * or all of a kind it still lacks there; later jobs that fit the rest start
+ * (a 1-core job beside a head waiting for a GPU), and the head starts as
+ * soon as what it lacks frees up (DECISIONS.md, issue 14).
  *
  * Dependencies. A job waits until every one of its dependencies is met,
  * each by its type (enum jr_dep_type): afterok (succeeded), afterany

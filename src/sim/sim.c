@@ -20,20 +20,21 @@ struct sim {
 
 #define SIM_JOB(sj) ((struct jr_sim_job *)((char *)(sj) - offsetof(struct jr_sim_job, sj)))
 
-void jr_pools_init_flat(struct jr_pools *p, uint32_t numa_count,
-			uint32_t cores_per_node, uint64_t mem_per_node)
+int jr_pools_init_flat(struct jr_pools *p, uint32_t numa_count,
+		       uint32_t cores_per_node, uint64_t mem_per_node)
 {
-	memset(p, 0, sizeof(*p));
-	p->numa_count = numa_count;
-	for (uint32_t n = 0; n < numa_count; n++) {
-		struct jr_numa_pool *node = &p->node[n];
-		node->first_core = n * cores_per_node;
-		node->core_total = cores_per_node;
-		for (uint32_t c = 0; c < cores_per_node; c++)
-			node->core_all[c / 64] |= 1ull << (c % 64);
-		memcpy(node->core_free, node->core_all, sizeof(node->core_all));
-		node->mem_total = node->mem_free = mem_per_node;
+	uint32_t cores[JR_NUMA_MAX];
+	uint64_t mem[JR_NUMA_MAX];
+
+	if (numa_count > JR_NUMA_MAX) {
+		memset(p, 0, sizeof(*p));
+		return -E2BIG;
 	}
+	for (uint32_t n = 0; n < numa_count; n++) {
+		cores[n] = cores_per_node;
+		mem[n] = mem_per_node;
+	}
+	return jr_pools_init_nodes(p, numa_count, cores, mem, 0);
 }
 
 static void ending_push(struct sim *sim, struct jr_sim_job *job)
@@ -114,6 +115,12 @@ static void finish_one(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 
 static int arrive(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 {
+	if (jr_res_check_host(sim->sched.pools, &job->sj.req) != 0) {
+		job->sj.state = JR_SCHED_CANCELLED;
+		job->sj.start_ns = job->end_ns = now;
+		sim->stats->refused++;
+		return 0;
+	}
 	for (uint32_t i = 0; i < job->parent_count; i++)
 		if (jr_sched_depend(&job->sj, &job->parents[i]->sj,
 				    job->parent_types ? job->parent_types[i] : JR_DEP_AFTEROK) < 0)

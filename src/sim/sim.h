@@ -31,6 +31,10 @@ struct jr_sim_job {
 struct jr_sim_stats {
 	uint64_t started, succeeded, failed, timed_out, cancelled;
 	uint64_t backfilled;
+	/* Jobs the host could never hold (jr_res_check_host()): refused at
+	 * arrival, as a live engine refuses them at submission (-E2BIG), and
+	 * left cancelled without running, never to wait for good. */
+	uint64_t refused;
 	uint64_t first_submit_ns, last_end_ns;
 	uint64_t passes;
 };
@@ -52,7 +56,9 @@ struct jr_sim_hooks {
 };
 
 /* Run jobs (sorted by submit_ns) to completion on pools. hooks may be
- * NULL. 0, -ENOMEM, or -EDEADLK if jobs remain that can never start. */
+ * NULL. 0, -ENOMEM, or -EDEADLK if jobs remain that can never start
+ * (none should: a job the host can never hold is refused, and counted in
+ * stats->refused). */
 int jr_sim_run(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 	       uint32_t flags, struct jr_sim_stats *stats);
 int jr_sim_run_hooked(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
@@ -60,8 +66,9 @@ int jr_sim_run_hooked(struct jr_pools *pools, struct jr_sim_job *jobs, size_t n,
 		      struct jr_sim_stats *stats);
 
 /* Pools without hwloc: numa_count nodes of cores_per_node cores and
- * mem_per_node bytes each. */
-void jr_pools_init_flat(struct jr_pools *p, uint32_t numa_count,
+ * mem_per_node bytes each. 0, or -E2BIG beyond JR_NUMA_MAX nodes or
+ * JR_CORES_MAX cores in all (nothing usable then: no nodes). */
+int jr_pools_init_flat(struct jr_pools *p, uint32_t numa_count,
 			uint32_t cores_per_node, uint64_t mem_per_node);
 
 #endif
