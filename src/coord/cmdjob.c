@@ -15,6 +15,7 @@
 #include "coord/child.h"
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
+#include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/progresspipe.h"
 #include "exec/outdir.h"
@@ -147,8 +148,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
 	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) != 0;
 	job->sj.held = (spec->flags & JR_COMMAND_HELD) != 0;
-	if (job->external && spec->capabilities && *spec->capabilities &&
-	    !(job->ext_caps = strdup(spec->capabilities))) {
+	if (job->external &&
+	    (spec->capabilities && *spec->capabilities ? 1 : spec->resources && *spec->resources) &&
+	    !(job->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}

@@ -4,6 +4,7 @@
  * child's job, on a thread that completed an external job. See pass.h.
  */
 #include "coord/cmdjob.h"
+#include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/pass.h"
 #include "shm/queue.h"
@@ -41,6 +42,8 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 		if (job->kill_at_ns && job->kill_at_ns < t)
 			t = job->kill_at_ns;
 	}
+	out = jr_ext_next_deadline(co);	/* external time limits */
+	t = out < t ? out : t;
 	if (co->progress_paused && co->progress_resume_ns < t)
 		t = co->progress_resume_ns;
 	return t;
