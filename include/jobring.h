@@ -703,8 +703,9 @@ struct jr_external_res {
  * Among the eligible jobs of the highest priority that fit, the best fit
  * wins: most GPUs, then most cpus, then most memory, then the earliest.
  * The scan is bounded: it gives up after 1,024 ready jobs too big for
- * avail, and compares at most 64 after the first that fits. *taken (if not NULL) receives what the claimed
- * job takes. Errors as jr_external_claim(). Thread-safe. (0.5) */
+ * avail, and compares at most 16 after the first that fits; a job that
+ * takes all of avail's cpus ends it. *taken (if not NULL) receives what
+ * the claimed job takes. Errors as jr_external_claim(). Thread-safe. (0.5) */
 int jr_external_claim_fit(struct jr_engine *e, uint32_t worker_id, const char *capabilities,
 			  uint32_t owner_uid, jr_job_id job_id,
 			  const struct jr_external_res *avail, struct jr_external_res *taken,

@@ -155,7 +155,8 @@ char *jr_ext_caps_make(const char *caps, const char *counters)
  * first). The first job that is claimable and fits avail sets the
  * priority; among the jobs of that priority that fit, within
  * JR_EXT_FIT_WINDOW places after it, the best fit (better_fit) wins, the
- * earliest among equals. Jobs too big for avail count against
+ * earliest among equals (one that takes all the free cpus ends the
+ * search: GPUs aside, nothing fits better). Jobs too big for avail count against
  * JR_EXT_CLAIM_SCAN: after that many the claim gives up (a worker that
  * fits nothing costs a bounded walk). Jobs of another owner, without
  * its labels or held by a throttle are walked past, as before. A job
@@ -173,6 +174,8 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
 		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
 			break;
+		if (only && job->id != only)
+			continue;	/* execute: that job or none */
 		if (!job_fits(job, avail, NULL)) {
 			if (++misfits >= JR_EXT_CLAIM_SCAN)
 				break;
@@ -182,8 +185,8 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 			continue;
 		if (!best || better_fit(job, best))
 			best = job;
-		if (only || !avail)
-			break;	/* no choice to make */
+		if (only || !avail || (best->sj.req.cpus ? best->sj.req.cpus : 1) == avail->cpus)
+			break;	/* no choice to make, or none better (all its cpus) */
 	}
 	if (!best || !jr_jobtab_start(&co->region->slots[best->slot]))
 		return NULL;

@@ -35,7 +35,7 @@ char *jr_ext_caps_make(const char *caps, const char *counters);
 /* A claim gives up after this many ready jobs too big for the worker,
  * and compares this many more after the first that fits (external.c). */
 #define JR_EXT_CLAIM_SCAN 1024u
-#define JR_EXT_FIT_WINDOW 64u
+#define JR_EXT_FIT_WINDOW 16u
 
 /* At stop: every external job ends (ready: cancelled; running: failed,
  * worker_lost). */

@@ -189,8 +189,11 @@ static bool whole(const cJSON *v, uint64_t *out)
 	return true;
 }
 
-/* {"cpus": N, "memory": bytes or "64G", "gpus": N, <counter>: N...}. */
-static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, const char **why)
+/* {"cpus": N, "memory": bytes or "64G", "gpus": N, <counter>: N...}.
+ * lenient (a registration journaled before issue 14, when any object
+ * was taken): what is not a resource is left out, not refused. */
+static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, bool lenient,
+			   const char **why)
 {
 	const cJSON *v;
 
@@ -199,7 +202,7 @@ static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, const ch
 	cJSON_ArrayForEach(v, r) {
 		uint64_t n;
 		if (strcmp(v->string, "memory") == 0 && cJSON_IsString(v)) {
-			if (jr_parse_size_bytes(v->valuestring, &cap->mem_bytes) < 0) {
+			if (jr_parse_size_bytes(v->valuestring, &cap->mem_bytes) < 0 && !lenient) {
 				*why = "resources.memory is a size (bytes, or \"64G\")";
 				return false;
 			}
@@ -207,6 +210,8 @@ static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, const ch
 		}
 		if (!whole(v, &n)) {
 			*why = "resources are whole numbers >= 0 (memory may be \"64G\")";
+			if (lenient)
+				continue;
 			return false;
 		}
 		if (strcmp(v->string, "cpus") == 0) {
@@ -220,6 +225,8 @@ static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, const ch
 			    strlen(v->string) >= sizeof(cap->counter_name[0]) || !*v->string ||
 			    strpbrk(v->string, ",=")) {
 				*why = "at most 8 counters, names of 1-31 characters without , or =";
+				if (lenient)
+					continue;
 				return false;
 			}
 			snprintf(cap->counter_name[cap->counter_count], sizeof(cap->counter_name[0]),
@@ -230,7 +237,7 @@ static bool parse_capacity(const cJSON *r, struct jr_external_res *cap, const ch
 	return true;
 }
 
-bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
+static bool fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid, bool lenient,
 		 const char **why)
 {
 	const cJSON *name = cJSON_GetObjectItem(o, "name"), *res = cJSON_GetObjectItem(o, "resources");
@@ -244,7 +251,7 @@ bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
 		*why = "capabilities is a list of labels";
 		return false;
 	}
-	if (!parse_capacity(res, &w->cap, why))
+	if (!parse_capacity(res, &w->cap, lenient, why))
 		return false;
 	w->used = true;
 	r->registered++;
@@ -253,6 +260,12 @@ bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
 	w->resources_json = res ? cJSON_PrintUnformatted(res) : NULL;
 	w->registered_ns = w->last_heartbeat_ns = jr_now_realtime_ns();
 	return true;
+}
+
+bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
+		 const char **why)
+{
+	return fill(r, w, o, uid, false, why);
 }
 
 int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t registered_ns,
@@ -278,7 +291,7 @@ int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t regi
 		return 0;
 	}
 	w->number = number;
-	ok = worker_fill(r, w, o, uid, &why);
+	ok = fill(r, w, o, uid, true, &why);
 	/* Back as unhealthy until its next heartbeat: it may be gone. */
 	w->status = WORKER_UNHEALTHY;
 	w->registered_ns = registered_ns;
