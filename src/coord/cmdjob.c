@@ -15,7 +15,6 @@
 #include "coord/child.h"
 #include "coord/cmdbatch.h"
 #include "coord/cmdjob.h"
-#include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/progresspipe.h"
 #include "exec/outdir.h"
@@ -123,6 +122,20 @@ static jr_job_id *after_dup(const struct jr_command_spec *spec)
 	if (spec->after_types)
 		memcpy(after + n, spec->after_types, n);
 	return after;
+}
+
+char *jr_ext_caps_make(const char *caps, const char *counters)
+{
+	size_t a = caps ? strlen(caps) : 0, b = counters ? strlen(counters) : 0;
+	char *p;
+
+	if (a == 0 && b == 0)
+		return NULL;
+	if (!(p = malloc(a + b + 2)))
+		return NULL;
+	memcpy(p, caps ? caps : "", a + 1);
+	memcpy(p + a + 1, counters ? counters : "", b + 1);
+	return p;
 }
 
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,

@@ -137,20 +137,6 @@ static bool better_fit(const struct cmd_job *a, const struct cmd_job *b)
 	return x->mem_bytes > y->mem_bytes;
 }
 
-char *jr_ext_caps_make(const char *caps, const char *counters)
-{
-	size_t a = caps ? strlen(caps) : 0, b = counters ? strlen(counters) : 0;
-	char *p;
-
-	if (a == 0 && b == 0)
-		return NULL;
-	if (!(p = malloc(a + b + 2)))
-		return NULL;
-	memcpy(p, caps ? caps : "", a + 1);
-	memcpy(p + a + 1, counters ? counters : "", b + 1);
-	return p;
-}
-
 /* The job a claim takes: scan the ready list in order (highest priority
  * first). The first job that is claimable and fits avail sets the
  * priority; among the jobs of that priority that fit, within
@@ -307,16 +293,6 @@ void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
 			end_attempt(co, job, -1, now);
 		}
 	}
-}
-
-uint64_t jr_ext_next_deadline(const struct jr_coordinator *co)
-{
-	uint64_t t = JR_TIME_NEVER;
-
-	for (const struct cmd_job *job = co->ext_running.head; job; job = job->ext_next)
-		if (job->timeout_ns && job->sj.start_ns + job->timeout_ns < t)
-			t = job->sj.start_ns + job->timeout_ns;
-	return t;
 }
 
 void jr_ext_end_all(struct jr_coordinator *co, uint64_t now)

@@ -22,15 +22,9 @@ void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint6
  * execution ends now and the job is queued again. */
 void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
-/* External jobs past their time limit fail (reason timeout); the
- * earliest such limit of the running ones (JR_TIME_NEVER: none). */
+/* External jobs past their time limit fail (reason timeout). The
+ * coordinator's timer covers the earliest (jr_coord_next_deadline). */
 void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now);
-uint64_t jr_ext_next_deadline(const struct jr_coordinator *co);
-
-/* An external job's ext_caps: its labels, a NUL, then its counters
- * ("name=N,..."), a NUL; NULL (no memory, or neither) when both are
- * empty. */
-char *jr_ext_caps_make(const char *caps, const char *counters);
 
 /* A claim gives up after this many ready jobs too big for the worker,
  * and compares this many more after the first that fits (external.c). */

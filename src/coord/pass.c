@@ -4,7 +4,6 @@
  * child's job, on a thread that completed an external job. See pass.h.
  */
 #include "coord/cmdjob.h"
-#include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/pass.h"
 #include "shm/queue.h"
@@ -42,8 +41,10 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 		if (job->kill_at_ns && job->kill_at_ns < t)
 			t = job->kill_at_ns;
 	}
-	out = jr_ext_next_deadline(co);	/* external time limits */
-	t = out < t ? out : t;
+	/* External jobs' time limits (external.c): from their claim. */
+	for (const struct cmd_job *job = co->ext_running.head; job; job = job->ext_next)
+		if (job->timeout_ns && job->sj.start_ns + job->timeout_ns < t)
+			t = job->sj.start_ns + job->timeout_ns;
 	if (co->progress_paused && co->progress_resume_ns < t)
 		t = co->progress_resume_ns;
 	return t;
