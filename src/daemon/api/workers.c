@@ -528,8 +528,9 @@ static void expired(void *ctx, struct worker *w)
 	struct api *a = ctx;
 	struct rec_worker rec = { w->number, (uint32_t)w->uid, w->registered_ns };
 
-	durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), WORKER_REMOVED_JSON,
-		    sizeof(WORKER_REMOVED_JSON) - 1);
+	if (a->durable)
+		durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), WORKER_REMOVED_JSON,
+			    sizeof(WORKER_REMOVED_JSON) - 1);
 }
 
 void api_workers_tick(struct api *a, uint64_t now_ns)
