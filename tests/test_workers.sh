@@ -49,8 +49,9 @@ batch() {
 codes_all() {	# codes_all CODE COUNT: every answer was CODE, COUNT of them
 	[ "$(grep -c "^$1\$" "$tmp/codes")" = "$2" ] && [ "$(wc -l <"$tmp/codes")" = "$2" ]
 }
-workers_listed() {	# how many external workers GET /workers lists
-	curl -s --unix-socket "$sock" http://x/workers | grep -o '"worker_id":"w[0-9]*"' | wc -l
+workers_listed() {	# how many external workers are registered (by /metrics: cheap)
+	curl -s --unix-socket "$sock" http://x/metrics |
+		awk '/^jobring_external_workers\{/ { n += $2 } END { print n + 0 }'
 }
 
 # --- resources matched ---------------------------------------------------------------
@@ -139,6 +140,7 @@ req GET "/workers?status=busy"
 check "status=busy 200" [ "$code" = 200 ]
 check "an idle local is not busy" not grep -q '"worker_id":"local"' <<<"$body"
 check "a busy worker is" grep -q "\"worker_id\":\"$w4\"" <<<"$body"
+check "... once" [ "$(grep -o "\"worker_id\":\"$w4\"" <<<"$body" | wc -l)" = 1 ]
 check "an idle one is not" not grep -q "\"worker_id\":\"$w16\"" <<<"$body"
 req GET "/workers?status=idle"
 check "status=idle lists local and w16" grep -q '"worker_id":"local"' <<<"$body"
@@ -178,6 +180,9 @@ stop_daemon KILL
 rm -rf "$tmp/state"
 
 # --- 65,536 registrations, removal and reuse --------------------------------------------
+# Under the sanitizers (JR_TEST_SCALE > 1) the second round reuses 100
+# numbers instead of all 32,767: 32,867 registrations, the same checks.
+if [ "${JR_TEST_SCALE:-1}" -gt 1 ]; then k=100; else k=32767; fi
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300
 t0=$SECONDS
 submit '{"executor":"external","max_retries":1}'
@@ -196,16 +201,16 @@ check "removed: 404" gone w1
 wait_until 5 status_is "$job" queued
 req GET "/jobs/$job"
 check "its job waits for a retry (worker_lost)" [ "$(field reason)" = worker_lost ]
-batch DELETE /workers/w@ 2 32767
-check "32,766 removed" codes_all 200 32766
-check "none listed" [ "$(workers_listed)" = 0 ]
-batch POST /workers/register 1 32767 '{\"name\":\"again\"}'
-check "32,767 registered again" codes_all 201 32767
+batch DELETE /workers/w@ 2 "$k"
+check "$((k - 1)) removed" codes_all 200 $((k - 1))
+check "$((32767 - k)) listed" [ "$(workers_listed)" = $((32767 - k)) ]
+batch POST /workers/register 1 "$k" '{\"name\":\"again\"}'
+check "$k registered again" codes_all 201 "$k"
 req GET /workers/w1
 check "w1 reused, oldest removed first" [ "$(field name)" = again ]
-batch DELETE /workers/w@ 32766 32767
+batch DELETE /workers/w@ $((k - 1)) "$k"
 batch POST /workers/register 1 2 '{\"name\":\"last\"}'
-check "65,536 registrations in all" codes_all 201 2
+check "$((32767 + k + 2)) registrations in all" codes_all 201 2
 claim w1 2
 check "the new w1 claims the retried job" [ "$(field job_id)" = "$job" ]
 new_exec=$(field execution_id)
@@ -215,11 +220,11 @@ complete "$old_exec" "$old_lease"
 check "the removed worker's late completion 409" [ "$code" = 409 ]
 req GET "/jobs/$job"
 check "... not applied" [ "$(field status)" = running ]
-echo "65,536 registrations and 32,768 removals: $((SECONDS - t0)) s"
+echo "$((32767 + k + 2)) registrations and $((k + 1)) removals: $((SECONDS - t0)) s"
 stop_daemon KILL
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300
 check "after kill -9: 32,767 workers" [ "$(workers_listed)" = 32767 ]
-req GET /workers/w32767
+req GET "/workers/w$k"
 check "re-registered after removal kept" [ "$(field name)" = last ]
 req GET /workers/w2
 check "... the others too" [ "$(field name)" = again ]
