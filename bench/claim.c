@@ -13,7 +13,8 @@
  *   fit-mixed  jobs of 1-32 cpus and 1-128 GiB, each worker with 1-32
  *              cpus and 1-128 GiB free (random): the realistic case;
  *   miss       nothing fits (1 cpu free, every job wants 2 or more): the
- *              bounded scan (1,024 misfits) and no job.
+ *              bounded scan (1,024 misfits) and no job;
+ *   full       no cpu free (a busy worker's long poll): no walk at all.
  *
  * Prints microseconds per claim and the ratio to the baseline.
  */
@@ -33,9 +34,10 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng % n);
 }
 
-enum { V_BASE, V_HEAD, V_MIXED, V_MISS, VARIANTS };
+enum { V_BASE, V_HEAD, V_MIXED, V_MISS, V_FULL, VARIANTS };
 static const char *const names[VARIANTS] = { "baseline (no resources)", "fit, head fits",
-					     "fit, mixed sizes", "miss (nothing fits)" };
+					     "fit, mixed sizes", "miss (nothing fits)",
+					     "full (no cpu free)" };
 
 static struct jr_engine *open_with(uint32_t jobs, bool mixed, bool big)
 {
@@ -87,6 +89,8 @@ static double run(int v, uint32_t jobs, uint32_t workers)
 		avail.mem_bytes = (uint64_t)(v == V_MIXED ? 1 + rnd(128) : 1) << 30;
 		if (v == V_HEAD)
 			avail.cpus = avail.mem_bytes = JR_EXTERNAL_NO_LIMIT;
+		if (v == V_FULL)
+			avail.cpus = 0;
 		rc = v == V_BASE ? jr_external_claim_owned(e, w, NULL, JR_EXTERNAL_ANY_OWNER, 0,
 							   &info)
 				 : jr_external_claim_fit(e, w, NULL, JR_EXTERNAL_ANY_OWNER, 0,
@@ -97,7 +101,7 @@ static double run(int v, uint32_t jobs, uint32_t workers)
 		}
 	}
 	double us = (jrt_now_s() - t0) * 1e6 / OPS;
-	if (v == V_MISS && got)
+	if ((v == V_MISS || v == V_FULL) && got)
 		fprintf(stderr, "claim: the miss variant got %u jobs\n", got);
 	jr_engine_close(e, JR_CLOSE_CANCEL);
 	return us;

@@ -157,6 +157,8 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 	struct cmd_job *best = NULL;
 	uint32_t misfits = 0, window = 0;
 
+	if (avail && avail->cpus == 0)
+		return NULL;	/* full: every job takes a cpu (a long poll's usual case) */
 	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
 		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
 			break;
