@@ -84,24 +84,32 @@ static const char *job_counters(const struct cmd_job *job)
 	return job->ext_caps ? job->ext_caps + strlen(job->ext_caps) + 1 : "";
 }
 
-/* Does job fit in avail (NULL: anything fits)? With taken, what it takes. */
+/* Does job fit in avail (NULL: anything fits)? With taken, what it
+ * takes. The walk past misfits calls this for each: nothing is copied
+ * unless it is asked for. */
 static bool job_fits(const struct cmd_job *job, const struct jr_external_res *avail,
 		     struct jr_external_res *taken)
 {
 	const char *c = job_counters(job);
-	struct jr_external_res t = { .cpus = job->sj.req.cpus ? job->sj.req.cpus : 1,
-				     .gpus = job->sj.req.gpus, .mem_bytes = job->sj.req.mem_bytes };
+	uint64_t cpus = job->sj.req.cpus ? job->sj.req.cpus : 1;
+	uint32_t count = 0;
 
-	if (avail && (t.cpus > avail->cpus || t.gpus > avail->gpus ||
-		      t.mem_bytes > avail->mem_bytes))
+	if (avail && (cpus > avail->cpus || job->sj.req.gpus > avail->gpus ||
+		      job->sj.req.mem_bytes > avail->mem_bytes))
 		return false;
+	if (taken) {
+		memset(taken, 0, sizeof(*taken));
+		taken->cpus = cpus;
+		taken->gpus = job->sj.req.gpus;
+		taken->mem_bytes = job->sj.req.mem_bytes;
+	}
 	while (*c) {
 		size_t n = strcspn(c, "="), len;
 		uint32_t i;
 		char *end;
 		unsigned long long v;
-		if (c[n] != '=' || n == 0 || n >= sizeof(t.counter_name[0]) ||
-		    t.counter_count == JR_EXTERNAL_COUNTERS)
+		if (c[n] != '=' || n == 0 || n >= sizeof(taken->counter_name[0]) ||
+		    count == JR_EXTERNAL_COUNTERS)
 			return false;	/* not made by jr_ext_caps_make: fits nothing */
 		v = strtoull(c + n + 1, &end, 10);
 		len = (size_t)(end - c);
@@ -113,13 +121,15 @@ static bool job_fits(const struct cmd_job *job, const struct jr_external_res *av
 			if (i == avail->counter_count || v > avail->counter[i])
 				return false;
 		}
-		memcpy(t.counter_name[t.counter_count], c, n);
-		t.counter_name[t.counter_count][n] = '\0';
-		t.counter[t.counter_count++] = v;
+		if (taken) {
+			memcpy(taken->counter_name[count], c, n);
+			taken->counter_name[count][n] = '\0';
+			taken->counter[count] = v;
+			taken->counter_count = count + 1;
+		}
+		count++;
 		c += len + (c[len] == ',');
 	}
-	if (taken)
-		*taken = t;
 	return true;
 }
 
