@@ -689,6 +689,37 @@ int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
  * current execution), -EALREADY (not running). Thread-safe. (0.4) */
 int jr_external_progress(struct jr_engine *e, uint64_t execution_id, int percent);
 
+/* What an external worker has free, for jr_external_claim_fit(), and
+ * what the job it claims takes of it. cpus, gpus, mem_bytes:
+ * JR_EXTERNAL_NO_LIMIT where the worker sets no limit. Counters by name
+ * (a job's custom resources, "licenses=2"): a job that needs a counter
+ * the worker does not name does not fit. (0.5) */
+#define JR_EXTERNAL_COUNTERS 8
+#define JR_EXTERNAL_NO_LIMIT UINT64_MAX
+struct jr_external_res {
+	uint64_t cpus;
+	uint64_t gpus;
+	uint64_t mem_bytes;
+	uint32_t counter_count;
+	uint32_t zero;
+	char counter_name[JR_EXTERNAL_COUNTERS][32];
+	uint64_t counter[JR_EXTERNAL_COUNTERS];
+};
+
+/* As jr_external_claim_owned(), but only a job that fits avail (NULL:
+ * any, as jr_external_claim_owned()): its cpus (0 counts as 1), gpus,
+ * mem_bytes and custom resources, as submitted, at most what avail has.
+ * Among the eligible jobs of the highest priority that fit, the best fit
+ * wins: most GPUs, then most cpus, then most memory, then the earliest.
+ * The scan is bounded: it gives up after 1,024 ready jobs too big for
+ * avail, and compares at most 16 after the first that fits; a job that
+ * takes all of avail's cpus ends it. *taken (if not NULL) receives what
+ * the claimed job takes. Errors as jr_external_claim(). Thread-safe. (0.5) */
+int jr_external_claim_fit(struct jr_engine *e, uint32_t worker_id, const char *capabilities,
+			  uint32_t owner_uid, jr_job_id job_id,
+			  const struct jr_external_res *avail, struct jr_external_res *taken,
+			  struct jr_job_info *out);
+
 /* Report a function job's progress (0-100) from inside the job. */
 void jr_job_progress(const struct jr_job_ctx *ctx, int percent);
 

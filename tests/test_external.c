@@ -335,6 +335,174 @@ static void test_queue_cap_external(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* An external job that needs cpus, memory (GiB), gpus and counters. */
+static jr_job_id submit_needs(struct jr_engine *e, int prio, uint32_t cpus, uint64_t mem_gib,
+			      uint32_t gpus, const char *counters, uint64_t timeout_ms)
+{
+	struct jr_command_spec spec = { 0 };
+	jr_job_id id;
+
+	spec.flags = JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET;
+	spec.priority = prio;
+	spec.cpus = cpus;
+	spec.mem_bytes = mem_gib << 30;
+	spec.gpus = gpus;
+	spec.resources = counters;
+	spec.timeout_ms = timeout_ms;
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	return id;
+}
+
+static struct jr_external_res res_of(uint64_t cpus, uint64_t mem_gib, uint64_t gpus)
+{
+	struct jr_external_res r = { .cpus = cpus, .mem_bytes = mem_gib << 30, .gpus = gpus };
+
+	return r;
+}
+
+static int claim_fit(struct jr_engine *e, const struct jr_external_res *avail,
+		     struct jr_external_res *taken, struct jr_job_info *info)
+{
+	return jr_external_claim_fit(e, WORKER_A, NULL, JR_EXTERNAL_ANY_OWNER, 0, avail, taken,
+				     info);
+}
+
+/* A job fits a worker's free resources or is not handed to it: a 16-cpu,
+ * 64G worker never gets a 32-cpu or a 200G job (external jobs are not
+ * held to this host's size); among the fitting jobs of the highest
+ * priority the best fit wins; counters by name. */
+static void test_claim_fits_resources(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_external_res avail = res_of(16, 64, 0), taken;
+	struct jr_job_info info;
+	jr_job_id big_cpu = submit_needs(e, 9, 32, 1, 0, NULL, 0);
+	jr_job_id big_mem = submit_needs(e, 9, 1, 200, 0, NULL, 0);
+	jr_job_id gpu = submit_needs(e, 9, 1, 1, 1, NULL, 0);
+	jr_job_id small = submit_needs(e, 5, 2, 4, 0, NULL, 0);
+	jr_job_id best = submit_needs(e, 5, 8, 4, 0, NULL, 0);
+	jr_job_id lic = submit_needs(e, 7, 1, 0, 0, "licenses=2", 0);
+
+	(void)state;
+	wait_queued(e, 6);
+	/* Asked for by id, a job that does not fit is not claimable. */
+	assert_int_equal(jr_external_claim_fit(e, WORKER_A, NULL, JR_EXTERNAL_ANY_OWNER, big_cpu,
+					       &avail, NULL, &info), -EBUSY);
+	assert_int_equal(jr_external_claim_fit(e, WORKER_A, NULL, JR_EXTERNAL_ANY_OWNER, big_mem,
+					       &avail, NULL, &info), -EBUSY);
+	/* No licenses named: the licensed job (priority 7) is passed over;
+	 * of the priority-5 jobs, 8 cpus fits 16 best. */
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 1);
+	if (info.job_id != best)
+		printf("claimed %llx: big_cpu %llx big_mem %llx gpu %llx small %llx best %llx "
+		       "lic %llx\n", (unsigned long long)info.job_id, (unsigned long long)big_cpu,
+		       (unsigned long long)big_mem, (unsigned long long)gpu,
+		       (unsigned long long)small, (unsigned long long)best,
+		       (unsigned long long)lic);
+	assert_true(info.job_id == best);
+	assert_int_equal(taken.cpus, 8);
+	assert_true(taken.mem_bytes == 4ull << 30);
+	/* 8 left: 2 cpus fits. */
+	avail = res_of(8, 60, 0);
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 1);
+	assert_true(info.job_id == small);
+	/* One license free: still not enough. Two: it fits. */
+	avail.counter_count = 1;
+	snprintf(avail.counter_name[0], sizeof(avail.counter_name[0]), "licenses");
+	avail.counter[0] = 1;
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 0);
+	avail.counter[0] = 2;
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 1);
+	assert_true(info.job_id == lic);
+	assert_int_equal(taken.counter_count, 1);
+	assert_string_equal(taken.counter_name[0], "licenses");
+	assert_int_equal(taken.counter[0], 2);
+	/* Only a worker with a GPU free gets the GPU job; the big ones wait. */
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 0);
+	avail.gpus = 1;
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 1);
+	assert_true(info.job_id == gpu);
+	assert_int_equal(taken.gpus, 1);
+	avail = res_of(32, 256, 0);
+	assert_int_equal(claim_fit(e, &avail, &taken, &info), 1);
+	assert_true(info.job_id == big_cpu || info.job_id == big_mem);
+	/* No limits (NULL): the old claim. */
+	assert_int_equal(claim_fit(e, NULL, NULL, &info), 1);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
+/* An external job's time limit counts from its claim: past it, the
+ * execution fails with reason timeout (retried while retries are left),
+ * and the worker's late completion is refused. */
+static void test_external_timeout(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	jr_job_id id = submit_needs(e, 5, 1, 0, 0, NULL, 200);
+	struct jr_job_info info, end;
+	uint64_t t0;
+
+	(void)state;
+	wait_queued(e, 1);
+	assert_int_equal(claim(e, WORKER_A, NULL, id, &info), 1);
+	t0 = now_ns();
+	assert_int_equal(jr_job_wait(e, id, &end), 0);
+	assert_int_equal(end.state, JR_JOB_FAILED);
+	assert_int_equal(end.reason, JR_REASON_TIMEOUT);
+	assert_true(now_ns() - t0 < 2000000000ull);	/* 200 ms, not never */
+	assert_true(now_ns() - info.exec.start_ns >= 200000000ull);
+	assert_true(jr_external_complete(e, info.exec.execution_id, 0, 0) < 0);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
+/* The claim's cost with 20,000 ready jobs: the scan stops at
+ * JR_EXT_CLAIM_SCAN (1,024) when nothing fits, and takes the first when
+ * the head fits; the figures are printed for docs/BENCHMARKS.md. */
+static void test_claim_bounded_scan(void **state)
+{
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	struct jr_external_res none = res_of(1, 0, 0), one = res_of(1, 1, 0), taken;
+	const int n = (int)test_scaled(20000);
+	struct jr_command_spec *specs = calloc((size_t)n, sizeof(*specs));
+	struct jr_job_info info;
+	uint64_t t0, miss_ns, hit_ns;
+	const int reps = 200;
+
+	(void)state;
+	jrt_engine_opts(&o, 1, 1 << 16, 0, state_dir);
+	o.arena_bytes = (uint64_t)o.capacity * 128;
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	for (int i = 0; i < n; i++) {
+		specs[i].flags = JR_COMMAND_EXTERNAL;
+		specs[i].cpus = 1;
+		specs[i].mem_bytes = 1 << 30;
+	}
+	for (int i = 0; i < n; i += 1000)
+		assert_int_equal(jr_command_submit_batch(e, specs + i, (size_t)(n - i < 1000 ? n - i : 1000),
+							 NULL, NULL), 0);
+	wait_queued(e, (uint64_t)n);
+	t0 = now_ns();
+	for (int i = 0; i < reps; i++)
+		assert_int_equal(claim_fit(e, &none, &taken, &info), 0);
+	miss_ns = (now_ns() - t0) / reps;
+	t0 = now_ns();
+	for (int i = 0; i < reps; i++)
+		assert_int_equal(claim_fit(e, &one, &taken, &info), 1);
+	hit_ns = (now_ns() - t0) / reps;
+	print_message("claim with %d ready jobs: none fits %.1f us (1,024 looked at), "
+	       "the head fits %.1f us\n", n, miss_ns / 1e3, hit_ns / 1e3);
+	free(specs);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +514,9 @@ int main(void)
 		cmocka_unit_test(test_queue_cap_external),
 		cmocka_unit_test(test_lost_worker_retried_then_failed),
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
+		cmocka_unit_test(test_claim_fits_resources),
+		cmocka_unit_test(test_external_timeout),
+		cmocka_unit_test(test_claim_bounded_scan),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -42,6 +42,7 @@ static size_t spec_bytes(const struct jr_command_spec *s, const struct jr_comman
 
 	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
 	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
+	       (s->flags & JR_COMMAND_EXTERNAL ? str_bytes(s->resources) : 0) +
 	       (s->after_types ? ALIGN8(s->after_count) : 0) +
 	       (shared_again ? 0 : jr_cmd_strv_bytes(s->shared_env));
 }
@@ -101,7 +102,9 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	dst->cwd = copy_str(cursor, src->cwd);
 	dst->capabilities = copy_str(cursor, src->capabilities);
 	dst->name = NULL;
-	dst->resources = NULL;
+	/* An external job's counters are matched at a claim (external.c);
+	 * a local job's are in its jr_req already. */
+	dst->resources = src->flags & JR_COMMAND_EXTERNAL ? copy_str(cursor, src->resources) : NULL;
 	if (src->after_count) {
 		jr_job_id *after = take(cursor, src->after_count * sizeof(jr_job_id));
 		dst->after = memcpy(after, src->after, src->after_count * sizeof(jr_job_id));
@@ -183,8 +186,12 @@ static int spec_check(struct jr_coordinator *co, const struct jr_command_spec *s
 	*prio = jr_cmd_priority_of(spec, q);
 	if (spec->name && strlen(spec->name) >= JR_NAME_MAX)
 		return -EINVAL;
-	if (external)	/* holds nothing here; the worker has what it needs */
+	if (external) {	/* holds nothing here: what it needs of its worker */
+		req->cpus = spec->cpus ? spec->cpus : 1;
+		req->gpus = spec->gpus;
+		req->mem_bytes = spec->mem_bytes;
 		return 0;
+	}
 	req->cpus = spec->cpus ? spec->cpus : 1;
 	req->gpus = spec->gpus;
 	req->mem_bytes = spec->mem_bytes;

@@ -124,6 +124,20 @@ static jr_job_id *after_dup(const struct jr_command_spec *spec)
 	return after;
 }
 
+char *jr_ext_caps_make(const char *caps, const char *counters)
+{
+	size_t a = caps ? strlen(caps) : 0, b = counters ? strlen(counters) : 0;
+	char *p;
+
+	if (a == 0 && b == 0)
+		return NULL;
+	if (!(p = malloc(a + b + 2)))
+		return NULL;
+	memcpy(p, caps ? caps : "", a + 1);
+	memcpy(p + a + 1, counters ? counters : "", b + 1);
+	return p;
+}
+
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 			       const struct jr_req *req, struct cmd_env_cache *cache)
 {
@@ -147,8 +161,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->external = spec->flags & JR_COMMAND_EXTERNAL;
 	job->sj.singleton = (spec->flags & JR_COMMAND_SINGLETON) != 0;
 	job->sj.held = (spec->flags & JR_COMMAND_HELD) != 0;
-	if (job->external && spec->capabilities && *spec->capabilities &&
-	    !(job->ext_caps = strdup(spec->capabilities))) {
+	if (job->external &&
+	    (spec->capabilities && *spec->capabilities ? 1 : spec->resources && *spec->resources) &&
+	    !(job->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}

@@ -19,6 +19,11 @@ struct cmd_env_cache {
 };
 void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
 
+/* An external job's ext_caps: its labels, a NUL, then its counters
+ * ("name=N,...", matched at a claim: external.c), a NUL; NULL (no
+ * memory, or neither) when both are empty. */
+char *jr_ext_caps_make(const char *caps, const char *counters);
+
 /* A new job's coordinator record; NULL without memory. cache: see above. */
 struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 			       const struct jr_req *req, struct cmd_env_cache *cache);

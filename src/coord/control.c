@@ -118,8 +118,10 @@ static int update_check(struct jr_coordinator *co, const struct cmd_job *job,
 		return rc;
 	if (!(u->fields & (JR_UPDATE_PRIORITY | JR_UPDATE_QUEUE)))
 		*prio = job->sj.priority;
-	if (job->external && (u->fields & JR_UPDATE_RESOURCES) && u->spec->capabilities &&
-	    *u->spec->capabilities && !(*caps = strdup(u->spec->capabilities)))
+	if (job->external && (u->fields & JR_UPDATE_RESOURCES) &&
+	    ((u->spec->capabilities && *u->spec->capabilities) ||
+	     (u->spec->resources && *u->spec->resources)) &&
+	    !(*caps = jr_ext_caps_make(u->spec->capabilities, u->spec->resources)))
 		return -ENOMEM;
 	return 0;
 }

@@ -74,7 +74,8 @@ void jr_coord_wake(struct jr_coordinator *co);
 /* See jr_external_claim_owned() and jr_external_complete(); external.c.
  * owner: JR_EXTERNAL_ANY_OWNER, or only jobs that run as that uid. */
 int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
-		       uint32_t owner, jr_job_id only, jr_job_id *claimed);
+		       uint32_t owner, jr_job_id only, const struct jr_external_res *avail,
+		       struct jr_external_res *taken, jr_job_id *claimed);
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost);
 /* See jr_external_progress(); external.c. */

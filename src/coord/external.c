@@ -16,6 +16,7 @@
  * state_lock.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -75,37 +76,145 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 	job->worker_lost = false;
 }
 
-/* Scan the ready list, in order (highest priority first). A job cancelled in the
- * table but not yet by the coordinator cannot start: it is skipped (the
- * coordinator drops it from its list shortly). */
-static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
-				  const char *caps, uint32_t owner, jr_job_id only, uint64_t now)
+/* What an external job needs of a worker: its cpus (0 counts as 1),
+ * GPUs, memory, and the counters after its labels in ext_caps
+ * (jr_ext_caps_make). */
+static const char *job_counters(const struct cmd_job *job)
 {
+	return job->ext_caps ? job->ext_caps + strlen(job->ext_caps) + 1 : "";
+}
+
+/* Does job fit in avail (NULL: anything fits)? With taken, what it
+ * takes. The walk past misfits calls this for each: nothing is copied
+ * unless it is asked for. */
+static bool job_fits(const struct cmd_job *job, const struct jr_external_res *avail,
+		     struct jr_external_res *taken)
+{
+	const char *c = job_counters(job);
+	uint64_t cpus = job->sj.req.cpus ? job->sj.req.cpus : 1;
+	uint32_t count = 0;
+
+	if (avail && (cpus > avail->cpus || job->sj.req.gpus > avail->gpus ||
+		      job->sj.req.mem_bytes > avail->mem_bytes))
+		return false;
+	if (taken) {
+		memset(taken, 0, sizeof(*taken));
+		taken->cpus = cpus;
+		taken->gpus = job->sj.req.gpus;
+		taken->mem_bytes = job->sj.req.mem_bytes;
+	}
+	while (*c) {
+		size_t n = strcspn(c, "="), len;
+		uint32_t i;
+		char *end;
+		unsigned long long v;
+		if (c[n] != '=' || n == 0 || n >= sizeof(taken->counter_name[0]) ||
+		    count == JR_EXTERNAL_COUNTERS)
+			return false;	/* not made by jr_ext_caps_make: fits nothing */
+		v = strtoull(c + n + 1, &end, 10);
+		len = (size_t)(end - c);
+		if (v && avail) {
+			for (i = 0; i < avail->counter_count; i++)
+				if (strncmp(avail->counter_name[i], c, n) == 0 &&
+				    avail->counter_name[i][n] == '\0')
+					break;
+			if (i == avail->counter_count || v > avail->counter[i])
+				return false;
+		}
+		if (taken) {
+			memcpy(taken->counter_name[count], c, n);
+			taken->counter_name[count][n] = '\0';
+			taken->counter[count] = v;
+			taken->counter_count = count + 1;
+		}
+		count++;
+		c += len + (c[len] == ',');
+	}
+	return true;
+}
+
+/* Best fit: more GPUs, then more cpus, then more memory (the job that
+ * leaves the least of the worker idle). */
+static bool better_fit(const struct cmd_job *a, const struct cmd_job *b)
+{
+	const struct jr_req *x = &a->sj.req, *y = &b->sj.req;
+	uint32_t xc = x->cpus ? x->cpus : 1, yc = y->cpus ? y->cpus : 1;
+
+	if (x->gpus != y->gpus)
+		return x->gpus > y->gpus;
+	if (xc != yc)
+		return xc > yc;
+	return x->mem_bytes > y->mem_bytes;
+}
+
+/* The job a claim takes: scan the ready list in order (highest priority
+ * first). The first job that is claimable and fits avail sets the
+ * priority; among the jobs of that priority that fit, within
+ * JR_EXT_FIT_WINDOW places after it, the best fit (better_fit) wins, the
+ * earliest among equals (one that takes all the free cpus ends the
+ * search: GPUs aside, nothing fits better). Jobs too big for avail count against
+ * JR_EXT_CLAIM_SCAN: after that many the claim gives up (a worker that
+ * fits nothing costs a bounded walk). Jobs of another owner, without
+ * its labels or held by a throttle are walked past, as before. A job
+ * cancelled in the table but not yet by the coordinator cannot start:
+ * the claim finds nothing this time (the coordinator drops it from its
+ * list shortly). */
+static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
+				  const char *caps, uint32_t owner, jr_job_id only,
+				  const struct jr_external_res *avail,
+				  struct jr_external_res *taken, uint64_t now)
+{
+	struct cmd_job *best = NULL;
+	uint32_t misfits = 0, window = 0;
+
+	if (avail && avail->cpus == 0)
+		return NULL;	/* full: every job takes a cpu (a long poll's usual case) */
 	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
+		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
+			break;
+		if (only && job->id != only)
+			continue;	/* execute: that job or none */
+		if (!job_fits(job, avail, NULL)) {
+			if (++misfits >= JR_EXT_CLAIM_SCAN)
+				break;
+			continue;
+		}
 		if (!claimable(co, job, caps, owner, only))
 			continue;
-		if (!jr_jobtab_start(&co->region->slots[job->slot]))
-			continue;
-		start_claimed(co, job, worker_id, now);
-		return job;
+		if (!best || better_fit(job, best))
+			best = job;
+		if (only || !avail || (best->sj.req.cpus ? best->sj.req.cpus : 1) == avail->cpus)
+			break;	/* no choice to make, or none better (all its cpus) */
 	}
-	return NULL;
+	if (!best || !jr_jobtab_start(&co->region->slots[best->slot]))
+		return NULL;
+	job_fits(best, avail, taken);
+	start_claimed(co, best, worker_id, now);
+	return best;
 }
 
 int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char *caps,
-		       uint32_t owner, jr_job_id only, jr_job_id *claimed)
+		       uint32_t owner, jr_job_id only, const struct jr_external_res *avail,
+		       struct jr_external_res *taken, jr_job_id *claimed)
 {
+	struct jr_external_res scratch;
 	struct cmd_job *job;
+	bool wake;
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
 		return -EINVAL;
 	jr_mutex_lock(&co->state_lock);
 	/* Paused (jr_engine_pause): nothing new starts, here neither. */
 	job = jr_coord_paused(co) ? NULL :
-	      claim_next(co, worker_id, caps, owner, only, jr_now_realtime_ns());
+	      claim_next(co, worker_id, caps, owner, only, avail, taken ? taken : &scratch,
+			 jr_now_realtime_ns());
 	if (job)
 		*claimed = job->id;
+	/* Its time limit: the coordinator's timer must cover it. */
+	wake = job && job->timeout_ns && jr_coord_next_deadline(co) < co->armed_ns;
 	jr_mutex_unlock(&co->state_lock);
+	if (wake)
+		jr_coord_poke(co);
 	return job ? 1 : 0;
 }
 
@@ -177,6 +286,25 @@ void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint
 {
 	JR_ASSERT(job->requeue_requested);
 	end_attempt(co, job, -1, now);
+}
+
+/* An external job's time limit counts from its claim (sj.start_ns, which
+ * start_claimed set): past it, the attempt fails with reason timeout (and
+ * is retried while retries are left); its worker learns it at its next
+ * heartbeat. Walks the running external jobs, as check_deadlines walks
+ * the local ones: O(running) per turn of the coordinator. */
+void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
+{
+	struct cmd_job *job = co->ext_running.head, *next;
+
+	for (; job; job = next) {
+		next = job->ext_next;	/* end_attempt takes it off the list */
+		if (job->timeout_ns && job->phase == CMD_RUNNING &&
+		    now >= job->sj.start_ns + job->timeout_ns) {
+			job->timed_out = true;
+			end_attempt(co, job, -1, now);
+		}
+	}
 }
 
 void jr_ext_end_all(struct jr_coordinator *co, uint64_t now)

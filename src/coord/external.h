@@ -22,6 +22,15 @@ void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint6
  * execution ends now and the job is queued again. */
 void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
+/* External jobs past their time limit fail (reason timeout). The
+ * coordinator's timer covers the earliest (jr_coord_next_deadline). */
+void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now);
+
+/* A claim gives up after this many ready jobs too big for the worker,
+ * and compares this many more after the first that fits (external.c). */
+#define JR_EXT_CLAIM_SCAN 1024u
+#define JR_EXT_FIT_WINDOW 16u
+
 /* At stop: every external job ends (ready: cancelled; running: failed,
  * worker_lost). */
 void jr_ext_end_all(struct jr_coordinator *co, uint64_t now);

@@ -453,6 +453,7 @@ static bool turn(struct jr_coordinator *co)
 	if (stopping && !co->detach)
 		jr_ext_end_all(co, now);
 	check_deadlines(co, now);
+	jr_ext_check_deadlines(co, now);
 	jr_coord_progress_resume(co, now);
 	jr_coord_output_check(co, now);
 	if (!cancel_all && !co->restoring && !jr_coord_paused(co))

@@ -46,6 +46,8 @@ static void usage(FILE *f)
 "  --request-timeout SEC  a request must arrive within this (default 30)\n"
 "  --idle-timeout SEC     idle keep-alive connections close (default 300)\n"
 "  --heartbeat-timeout SEC  external workers silent this long are lost (default 30)\n"
+"  --worker-remove-after SEC  workers unhealthy this long are removed, their numbers\n"
+"                         given again later (default 3600; 0: never)\n"
 "  --grace DURATION       a drain (SIGUSR1, jobring shutdown --drain) waits this long\n"
 "                         for running jobs, then cancels them (default 30s); SIGTERM\n"
 "                         leaves them running for the next start to take back\n"
@@ -149,6 +151,7 @@ enum {
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
 	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
 	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE, O_STORAGE,
+	O_WORKER_RM,
 };
 
 static const struct option long_opts[] = {
@@ -173,7 +176,7 @@ static const struct option long_opts[] = {
 	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID },
 	{ "priority-age", 1, NULL, O_PRIO_AGE }, { "fair-share-weight", 1, NULL, O_FS_WEIGHT },
 	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { "storage", 1, NULL, O_STORAGE },
-	{ NULL, 0, NULL, 0 },
+	{ "worker-remove-after", 1, NULL, O_WORKER_RM }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -288,6 +291,7 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_IDLETO: return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
 			      (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
+	case O_WORKER_RM: return seconds_opt(arg, &d->worker_remove_after_ms);
 	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
 	case O_KILL_GRACE:	/* 0 would mean the engine's default */
 		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
@@ -325,6 +329,7 @@ int options_parse(int argc, char **argv, struct daemon_opts *d)
 		.listen_fd = -1, .max_buffered_bytes = 256 * JR_MIB,
 		.max_connections_per_uid = 256, .owner = geteuid() };
 	d->heartbeat_timeout_ms = 30000;
+	d->worker_remove_after_ms = 3600000;
 	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,
 					    .segment_bytes = 64 * JR_MIB };

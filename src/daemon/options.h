@@ -28,6 +28,7 @@ struct daemon_opts {
 	uint64_t snapshot_every;
 	struct server_opts server;
 	uint64_t heartbeat_timeout_ms;
+	uint64_t worker_remove_after_ms;	/* 0: never */
 	uint64_t grace_ms;		/* a drain's */
 	bool paused;
 	bool private_jobs;

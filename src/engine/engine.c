@@ -517,9 +517,18 @@ int jr_external_claim_owned(struct jr_engine *e, uint32_t worker_id,
 			    const char *capabilities, uint32_t owner_uid, jr_job_id job_id,
 			    struct jr_job_info *out)
 {
+	return jr_external_claim_fit(e, worker_id, capabilities, owner_uid, job_id, NULL, NULL,
+				     out);
+}
+
+int jr_external_claim_fit(struct jr_engine *e, uint32_t worker_id, const char *capabilities,
+			  uint32_t owner_uid, jr_job_id job_id,
+			  const struct jr_external_res *avail, struct jr_external_res *taken,
+			  struct jr_job_info *out)
+{
 	jr_job_id claimed;
-	int rc = jr_coord_ext_claim(e->coord, worker_id, capabilities, owner_uid, job_id,
-				    &claimed);
+	int rc = jr_coord_ext_claim(e->coord, worker_id, capabilities, owner_uid, job_id, avail,
+				    taken, &claimed);
 
 	if (rc == 0 && job_id != 0)
 		return jr_job_get(e, job_id, out) < 0 ? -ESTALE : -EBUSY;

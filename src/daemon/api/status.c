@@ -144,7 +144,7 @@ static void latency_metrics(struct buf *b, const struct jr_stats *st)
 static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
 {
 	const struct workers *reg = &a->st->workers;
-	uint32_t by_status[4] = { 0 };
+	uint32_t by_status[WORKER_DRAINING + 1] = { 0 };
 
 	metric(b, "jobring_worker_utilization", "gauge",
 	       "Share of this host's cores held by running command jobs.");
@@ -161,6 +161,8 @@ static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *
 	buf_printf(b, "jobring_external_workers{status=\"busy\"} %u\n", by_status[WORKER_BUSY]);
 	buf_printf(b, "jobring_external_workers{status=\"unhealthy\"} %u\n",
 		   by_status[WORKER_UNHEALTHY]);
+	buf_printf(b, "jobring_external_workers{status=\"draining\"} %u\n",
+		   by_status[WORKER_DRAINING]);
 }
 
 static void socket_metrics(struct api *a, struct buf *b)

@@ -61,9 +61,10 @@ void api_worker_register(struct api *a, struct api_call *c)
 	} else if (!cJSON_IsObject(o)) {
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	} else if (!(w = workers_new(&a->st->workers))) {
-		reply_error(c->res, 503, "too_many_workers", "at most %u workers", WORKERS_MAX);
-	} else if (!worker_fill(w, o, c->req->uid, &why)) {
-		workers_cancel_new(w);
+		reply_error(c->res, 503, "too_many_workers", "at most %u workers at once (remove "
+			    "some: DELETE /workers/{id})", WORKERS_MAX);
+	} else if (!worker_fill(&a->st->workers, w, o, c->req->uid, &why)) {
+		workers_cancel_new(&a->st->workers, w);
 		reply_error(c->res, 400, "invalid_field", "%s", why);
 	} else {
 		registered(a, c, w);
@@ -110,24 +111,58 @@ void api_worker_show(struct api *a, struct api_call *c)
 {
 	struct worker *w;
 
-	if (strcmp(c->param, "local") == 0)
+	if (strcmp(c->param, "local") == 0) {
 		reply_json(c->res, 200, view_local_worker(a->engine, a->st->local_capabilities));
-	else if ((w = named_worker(a, c)))
+	} else if ((w = named_worker(a, c))) {
+		worker_reconcile(w, a->engine);	/* what the engine ended is free again */
 		reply_json(c->res, 200, view_worker(w));
+	}
 }
 
+/* A heartbeat's own fields ("status", "resources"): checked before
+ * anything of it is applied. NULL, with no answer, for an empty body or
+ * one that is not an object (api_heartbeat_progress answers that). */
+static cJSON *heartbeat_report(struct api_call *c, bool *ok)
+{
+	cJSON *o = c->req->body_len ? cJSON_ParseWithLength(c->req->body, c->req->body_len) : NULL;
+	const char *why;
+
+	*ok = true;
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (!worker_report_check(o, &why)) {
+		*ok = reply_error(c->res, 422, "invalid_value", "%s", why);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The answer says which of its executions the worker must stop: those
+ * the daemon ended (time limit, cancel, lost) since its last heartbeat. */
 void api_worker_heartbeat(struct api *a, struct api_call *c)
 {
 	struct worker *w = own_worker(a, c);
+	cJSON *body, *report;
 	int32_t applied;
-	cJSON *body;
+	bool ok;
 
-	if (!w || !api_heartbeat_progress(a, c, w, &applied))	/* progress.c */
+	if (!w)
 		return;
-	worker_heartbeat(w);
+	report = heartbeat_report(c, &ok);
+	if (!ok || !api_heartbeat_progress(a, c, w, &applied)) {	/* progress.c */
+		cJSON_Delete(report);
+		return;
+	}
+	worker_heartbeat(w, report);
+	cJSON_Delete(report);
+	worker_reconcile(w, a->engine);
 	body = view_worker(w);
 	if (applied >= 0)
 		cJSON_AddNumberToObject(body, "progress_applied", applied);
+	cJSON_AddItemToObject(body, "stop", worker_take_stops(w));
 	reply_json(c->res, 200, body);
 }
 
@@ -138,13 +173,23 @@ static bool status_matches(const char *wanted, const char *status)
 
 void api_worker_list(struct api *a, struct api_call *c)
 {
-	cJSON *body = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(body, "workers");
+	cJSON *body, *list;
 	const char *status = query_get(c->query, "status");
 	const char *caps = query_get(c->query, "capabilities");
 	const struct workers *reg = &a->st->workers;
+	enum worker_status wanted;
+	struct jr_stats st;
 
+	if (status && *status && !worker_status_parse(status, &wanted)) {
+		reply_error(c->res, 422, "invalid_value", "status is idle, busy, draining or "
+			    "unhealthy, not %.31s", status);
+		return;
+	}
+	body = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(body, "workers");
 	caps = caps ? caps : "";
-	if (!*caps && (status_matches(status, "idle") || status_matches(status, "busy")))
+	jr_engine_stats(a->engine, &st);	/* local: busy while it runs anything */
+	if (!*caps && status_matches(status, st.cores_busy ? "busy" : "idle"))
 		cJSON_AddItemToArray(list, view_local_worker(a->engine, a->st->local_capabilities));
 	for (uint32_t i = 0; i < reg->count; i++) {
 		const struct worker *w = &reg->list[i];
@@ -272,8 +317,9 @@ void api_job_execute(struct api *a, struct api_call *c)
 		reply_error(c->res, 409, "not_external", "job %s runs on the daemon's own executor",
 			    ids);
 	else if (workers_claim(&a->st->workers, a->engine, w, id, &info) != 1)
-		reply_error(c->res, 409, "not_claimable", "job %s is %s, not waiting for a worker",
-			    ids, jr_job_state_name(info.state));
+		reply_error(c->res, 409, "not_claimable", "job %s is %s, not waiting for a worker "
+			    "(or it does not fit what worker %s has free)", ids,
+			    jr_job_state_name(info.state), wid->valuestring);
 	else
 		reply_json(c->res, 201, claimed_json(a, &info));
 	cJSON_Delete(o);
@@ -368,7 +414,7 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 	} else {
 		if (result)	/* the END is journaled at the loop's next turn: after */
 			keep_result(a, c, info, result);
-		workers_release(&a->st->workers, info->exec.worker_id);
+		workers_release(&a->st->workers, info->exec.worker_id, exec);
 		reply_json(c->res, 200, ended_execution_json(a, info, code));
 	}
 }
@@ -439,7 +485,7 @@ static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait 
 	cJSON_Delete(j);
 	if (!server_finish(a->server, cw->token, 200, &body) &&
 	    jr_external_complete(a->engine, info->exec.execution_id, -1, /* lost */ 1) == 0)
-		workers_release(&a->st->workers, worker_engine_id(w));
+		workers_release(&a->st->workers, worker_engine_id(w), info->exec.execution_id);
 	buf_free(&body);
 }
 
@@ -476,9 +522,20 @@ static void answer_waits(struct api *a, uint64_t now)
 	a->wait_count = kept;
 }
 
+/* A worker unhealthy past --worker-remove-after: journaled as a DELETE. */
+static void expired(void *ctx, struct worker *w)
+{
+	struct api *a = ctx;
+	struct rec_worker rec = { w->number, (uint32_t)w->uid, w->registered_ns };
+
+	if (a->durable)
+		durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), WORKER_REMOVED_JSON,
+			    sizeof(WORKER_REMOVED_JSON) - 1);
+}
+
 void api_workers_tick(struct api *a, uint64_t now_ns)
 {
 	if (a->wait_count)
 		answer_waits(a, now_ns);
-	workers_expire(&a->st->workers, a->engine, now_ns);
+	workers_expire(&a->st->workers, a->engine, now_ns, expired, a);
 }

@@ -451,10 +451,17 @@ static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
 
 	if (len < sizeof(struct rec_worker))
 		return -EPROTO;
-	n = realloc(r->workers, (r->worker_count + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	r->workers = n;
+	/* Doubling (8, 16, 32...): a journal of 100,000 registrations and
+	 * removals must not copy the array 100,000 times. */
+	if (r->worker_count == 0 ||
+	    (r->worker_count >= 8 && (r->worker_count & (r->worker_count - 1)) == 0)) {
+		n = realloc(r->workers, (r->worker_count < 8 ? 8 : r->worker_count * 2) *
+						sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->workers = n;
+	}
+	n = r->workers;
 	n = &n[r->worker_count++];
 	memcpy(&n->rec, p, sizeof(n->rec));
 	n->json = strndup((const char *)p + sizeof(n->rec), len - sizeof(n->rec));

@@ -382,6 +382,7 @@ cJSON *view_worker(const struct worker *w)
 	cJSON_AddNumberToObject(o, "running", w->running);
 	cJSON_AddNumberToObject(o, "executions", (double)w->executions);
 	cJSON_AddNumberToObject(o, "uid", w->uid);	/* its owner */
+	worker_view_extra(w, o);	/* resources, reported usage (workers.c) */
 	return o;
 }
 

@@ -4,12 +4,28 @@
  * registered, health, and the executions each holds. A worker silent for
  * longer than the heartbeat timeout turns unhealthy and its running
  * executions end as worker_lost (retried elsewhere while retries are
- * left). A worker belongs to the uid that registered it: only that uid
- * or root acts through it, and it runs only its owner's jobs (root's
- * workers run anyone's). A removed worker's number is not given again
- * while the daemon runs. Each claim's execution carries a lease
- * (lease.h) under the registry's key. Read by the routes, snapshots and
- * /metrics; restored by recovery. The event loop's thread only.
+ * left); one unhealthy for longer than remove_after is removed. A worker
+ * belongs to the uid that registered it: only that uid or root acts
+ * through it, and it runs only its owner's jobs (root's workers run
+ * anyone's). Each claim's execution carries a lease (lease.h) under the
+ * registry's key. Read by the routes, snapshots and /metrics; restored
+ * by recovery. The event loop's thread only.
+ *
+ * Resources: a worker declares cpus, memory, gpus and named counters
+ * when it registers ({"resources": {"cpus": 16, "memory": "64G", "gpus":
+ * 2, "licenses": 4}}). cpus and memory left out are not limited; gpus
+ * and a counter left out are none. The registry keeps what each held
+ * execution took (the engine's claim says: jr_external_claim_fit), and
+ * a claim asks only for what is free now: declared minus taken. What a
+ * heartbeat reports ("status", "resources") is shown, never matched on.
+ *
+ * Numbers: the engine keeps a worker's id in 16 bits of the job's slot
+ * (and of its journal records), so at most WORKERS_MAX = 32,767 workers
+ * are registered at once. A removed worker's number is given again, but
+ * only after every number has been given once since the last reuse
+ * (fresh numbers first, then the removed ones oldest first). Its
+ * executions ended when it was removed, so a late completion from it
+ * names an execution that is not the job's current one: refused.
  */
 #ifndef JR_WORKERS_H
 #define JR_WORKERS_H
@@ -23,9 +39,25 @@
 #include "jobring.h"
 #include "daemon/state/lease.h"
 
-#define WORKERS_MAX 4096u
+#define WORKERS_MAX 32767u	/* engine ids up to 65,535: 16 bits */
+#define WORKER_STOPS_MAX 256u	/* stops kept for a worker that does not ask */
 
-enum worker_status { WORKER_IDLE, WORKER_BUSY, WORKER_UNHEALTHY, WORKER_GONE };
+enum worker_status { WORKER_IDLE, WORKER_BUSY, WORKER_UNHEALTHY, WORKER_GONE,
+		     WORKER_DRAINING };
+
+/* What one held execution took of its worker. */
+struct worker_exec {
+	uint64_t execution_id;
+	uint64_t cpus, gpus, mem_bytes;
+	uint64_t counter[JR_EXTERNAL_COUNTERS];	/* by the worker's counter names */
+};
+
+/* An execution the daemon ended (time limit, cancel, lost...) that the
+ * worker has not been told of yet: its next heartbeat says "stop". */
+struct worker_stop {
+	uint64_t execution_id;
+	uint8_t reason;		/* enum jr_reason */
+};
 
 struct worker {
 	bool used;
@@ -36,23 +68,42 @@ struct worker {
 	char *resources_json;		/* as registered, compact */
 	enum worker_status status;
 	uint64_t registered_ns, last_heartbeat_ns;
-	uint32_t running;		/* executions it holds */
+	uint32_t running;		/* executions it holds (held[0, running)) */
 	uint64_t executions;		/* ever claimed */
+	struct jr_external_res cap;	/* declared */
+	struct worker_exec taken;	/* the sum of held (execution_id unused) */
+	struct worker_exec *held;
+	uint32_t held_cap;
+	struct worker_stop *stops;
+	uint32_t stop_count, stop_cap;
+	/* As its last heartbeat said: "idle", "busy" or "draining" ("" none),
+	 * its usage (compact JSON; NULL: none), and when. */
+	char reported[16];
+	char *usage_json;
+	uint64_t usage_ns;
 };
 
 struct workers {
 	struct worker *list;		/* WORKERS_MAX, by number - 1 */
 	uint32_t count;			/* high-water mark of numbers used */
+	uint32_t registered;		/* used now */
+	uint32_t *free_ring;		/* removed numbers, oldest first */
+	uint32_t free_head, free_count;
 	uint64_t heartbeat_timeout_ns;
+	uint64_t remove_after_ns;	/* unhealthy this long: removed (0: never) */
 	uint64_t last_check_ns;
+	uint64_t removed_total;		/* by DELETE or expiry, since start */
 	struct lease_key lease;		/* drawn at start: leases die with the daemon */
 };
 
-/* 0, -ENOMEM, or getrandom's -errno. */
+/* 0, -ENOMEM, or getrandom's -errno. remove_after_ns is 0 (never) until
+ * the caller sets it. */
 int workers_init(struct workers *r, uint64_t heartbeat_timeout_ms);
 void workers_destroy(struct workers *r);
 
 const char *worker_status_name(enum worker_status s);
+/* "idle", "busy", "draining", "unhealthy" -> true and *out. */
+bool worker_status_parse(const char *s, enum worker_status *out);
 uint32_t worker_engine_id(const struct worker *w);
 
 /* "w7" -> its worker, or NULL. */
@@ -61,11 +112,12 @@ struct worker *workers_by_name(struct workers *r, const char *name);
 /* A free number for a new worker (not yet used: worker_fill makes it
  * so, workers_cancel_new gives it back), or NULL when all are taken. */
 struct worker *workers_new(struct workers *r);
-void workers_cancel_new(struct worker *w);
+void workers_cancel_new(struct workers *r, struct worker *w);
 
 /* Fill w from a registration body: false, with *why, if it is invalid
  * (w stays unused). */
-bool worker_fill(struct worker *w, const cJSON *o, uid_t uid, const char **why);
+bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
+		 const char **why);
 
 /* A worker registered before a restart, back as unhealthy until its next
  * heartbeat: 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record
@@ -84,22 +136,48 @@ bool worker_may_run(const struct worker *w, uint32_t job_uid);
 struct worker *workers_by_engine_id(struct workers *r, uint32_t engine_worker_id);
 
 /* Take w away: its running executions end as worker_lost (retried while
- * retries are left), its name answers 404 from now on. */
+ * retries are left), its name answers 404 from now on, its number goes
+ * to the back of the free ring. */
 void workers_remove(struct workers *r, struct jr_engine *e, struct worker *w);
 
-/* A sign of life: an unhealthy worker is back. */
-void worker_heartbeat(struct worker *w);
+/* A heartbeat's body: {"status": "idle"|"busy"|"draining", "resources":
+ * {name: number >= 0, ...}} (both optional; other fields are others'):
+ * false, with *why, if invalid (nothing kept). */
+bool worker_report_check(const cJSON *o, const char **why);
+/* A sign of life, with what it reported (o may be NULL): an unhealthy
+ * worker is back. */
+void worker_heartbeat(struct worker *w, const cJSON *o);
+
+/* The executions of w the engine ended without w's completion (time
+ * limit, cancel, requeue): their resources are free again and they wait
+ * in w->stops until worker_take_stops. O(held). */
+void worker_reconcile(struct worker *w, struct jr_engine *e);
+/* w->stops as [{"execution_id": "...", "reason": "timeout"}, ...],
+ * emptied. */
+cJSON *worker_take_stops(struct worker *w);
+
+/* A worker's view beyond view_worker's fields: "allocated" (what its
+ * executions took), "free" (declared minus that; null: not limited),
+ * "reported_status", "usage" and "usage_at" (its last heartbeat's). */
+void worker_view_extra(const struct worker *w, cJSON *o);
+
+/* What w has free now: declared minus taken. */
+void worker_free(const struct worker *w, struct jr_external_res *out);
 
 /* Claim a job for w (only that one if only is not 0), among those w may
- * run (worker_may_run): 1 with *info, 0 if none is eligible, or the
- * engine's -errno. */
+ * run (worker_may_run) that fit what it has free: 1 with *info, 0 if
+ * none is eligible, or the engine's -errno. A draining worker claims
+ * nothing. */
 int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_job_id only,
 		  struct jr_job_info *info);
-/* An execution of the worker with this engine id ended. */
-void workers_release(struct workers *r, uint32_t engine_worker_id);
+/* The execution of the worker with this engine id ended: what it took is
+ * free again. */
+void workers_release(struct workers *r, uint32_t engine_worker_id, uint64_t execution_id);
 
 /* Every half second: workers past their heartbeat turn unhealthy and
- * their executions end as lost. */
-void workers_expire(struct workers *r, struct jr_engine *e, uint64_t now_ns);
+ * their executions end as lost; those unhealthy past remove_after are
+ * removed (removed(ctx, w) first, to journal it). */
+void workers_expire(struct workers *r, struct jr_engine *e, uint64_t now_ns,
+		    void (*removed)(void *ctx, struct worker *w), void *ctx);
 
 #endif
