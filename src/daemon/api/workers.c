@@ -218,15 +218,17 @@ void api_worker_claim(struct api *a, struct api_call *c)
 		return;
 	}
 	w->last_heartbeat_ns = jr_now_realtime_ns();	/* asking for work is a sign of life */
-	if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
-		reply_json(c->res, 200, claimed_json(a, &info));
-	} else if (wait_s == 0 || a->wait_count == WORKERS_MAX) {
-		c->res->status = 204;
-	} else {
+	if (wait_s > 0 && a->wait_count < WORKERS_MAX) {
+		/* Answered from the tick, in arrival order, job or not: see
+		 * answer_waits. */
 		a->waits[a->wait_count++] = (struct api_claim_wait){
 			c->req->token, (uint32_t)(w - a->st->workers.list),
 			jr_now_monotonic_ns() + (uint64_t)(wait_s * JR_NS_PER_SEC) };
 		c->res->deferred = true;
+	} else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
+		reply_json(c->res, 200, claimed_json(a, &info));
+	} else {
+		c->res->status = 204;
 	}
 }
 
@@ -453,9 +455,46 @@ static void answer_removed(struct api *a, const struct api_claim_wait *cw)
 	buf_free(&body);
 }
 
+/* Claims that found nothing, this pass: a waiting claim of the same
+ * owner and capabilities would find nothing either (the ready list only
+ * changes on the coordinator's side between passes, never on this one's
+ * in a way that adds a job), so it is not tried. When claims match on
+ * more than owner and capabilities, the key must grow with it. */
+#define CLAIM_MISSES_MAX 8u
+
+struct claim_misses {
+	const struct worker *w[CLAIM_MISSES_MAX];
+	uint32_t count;
+};
+
+static bool claim_hopeless(const struct claim_misses *m, const struct worker *w)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (m->w[i]->uid == w->uid && strcmp(m->w[i]->capabilities, w->capabilities) == 0)
+			return true;
+	return false;
+}
+
+static void claim_missed(struct claim_misses *m, const struct worker *w)
+{
+	if (m->count < CLAIM_MISSES_MAX)
+		m->w[m->count++] = w;
+}
+
+/* Every waiting claim, in arrival order: a job if one is claimable (for
+ * at most CLAIM_ANSWER_NS a pass: the rest goes on at the next turn,
+ * which does not wait, so that a flood of claims never holds back the
+ * completions, heartbeats and other requests behind them), 204 when its
+ * wait is over, 404 if its worker was removed. A long poll is by nature
+ * the request that may wait; the others should not. */
+#define CLAIM_ANSWER_NS (2 * JR_NS_PER_MS)
+
 static void answer_waits(struct api *a, uint64_t now)
 {
-	uint32_t kept = 0;
+	struct claim_misses misses = { .count = 0 };
+	uint64_t until = now + CLAIM_ANSWER_NS;
+	uint32_t kept = 0, answered = 0;
+	bool out_of_time = false;
 
 	for (uint32_t i = 0; i < a->wait_count; i++) {
 		struct api_claim_wait *cw = &a->waits[i];
@@ -464,16 +503,27 @@ static void answer_waits(struct api *a, uint64_t now)
 		struct buf none = { 0 };
 		if (!server_connection_alive(a->server, cw->token))
 			continue;
-		if (!w->used)	/* removed while it waited */
+		if (!w->used) {	/* removed while it waited */
 			answer_removed(a, cw);
-		else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1)
-			answer_claim(a, w, cw, &info);
-		else if (now >= cw->deadline_ns)
+			continue;
+		}
+		if (!out_of_time && !claim_hopeless(&misses, w)) {
+			if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
+				answer_claim(a, w, cw, &info);
+				if (++answered % 16 == 0 && jr_now_monotonic_ns() > until)
+					out_of_time = true;
+				continue;
+			}
+			claim_missed(&misses, w);
+		}
+		if (now >= cw->deadline_ns)
 			server_finish(a->server, cw->token, 204, &none);
 		else
 			a->waits[kept++] = *cw;
 	}
 	a->wait_count = kept;
+	if (out_of_time)
+		server_again(a->server);
 }
 
 void api_workers_tick(struct api *a, uint64_t now_ns)

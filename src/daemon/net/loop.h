@@ -89,6 +89,7 @@ struct server {
 	uint32_t resume_from;		/* where resume_paused() starts */
 	uint64_t turn_until_ns;		/* handling requests yields past this */
 	uint32_t yielded, yield_from;	/* connections yielded; where resuming starts */
+	bool again;			/* the tick asked for another turn at once */
 	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
 	struct server_stats st;
 };

@@ -271,7 +271,7 @@ int loop_wait_turn(struct server *s)
 	struct io_uring_cqe *cqe;
 	int rc;
 
-	if (s->yielded)		/* requests are waiting: take what came, no more */
+	if (s->yielded || s->again)	/* work is waiting: take what came, no more */
 		rc = io_uring_submit(&s->ring);
 	else if (s->owed)
 		rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &s->tick_ts, NULL);

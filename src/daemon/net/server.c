@@ -391,6 +391,11 @@ bool server_connection_alive(struct server *s, uint64_t token)
 	       s->conns[index].gen == gen;
 }
 
+void server_again(struct server *s)
+{
+	s->again = true;
+}
+
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body)
 {
 	struct conn *c;
@@ -563,6 +568,7 @@ int server_run(struct server *s)
 		ops_repay(s);
 		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
+		s->again = false;
 		s->turn_until_ns = jr_now_monotonic_ns() + TURN_HANDLE_NS;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
