@@ -204,6 +204,13 @@ $(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_O
 	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
 
+# test_reply: the answers' JSON printer (daemon/net/reply.c) against cJSON's.
+$(BUILD)/tests/test_reply: tests/test_reply.c $(BUILD)/obj/daemon/net/reply.o \
+		$(BUILD)/obj/daemon/net/buf.o $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/net/reply.o $(BUILD)/obj/daemon/net/buf.o -o $@ \
+		$(LDFLAGS_ALL) $(TEST_LINK) -lcmocka -lcjson -lm
+
 # test_arrayspec: a job array's index set (daemon/state/arrayspec.c) alone.
 $(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/arrayspec.o \
 		$(HARNESS_DEPS) $(INTERNAL_LIB)

@@ -433,11 +433,13 @@ static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait 
 			 const struct jr_job_info *info)
 {
 	cJSON *j = claimed_json(a, info);
-	char *text = cJSON_PrintUnformatted(j);
 	struct buf body = { 0 };
 
-	buf_puts(&body, text ? text : "{}");
-	free(text);
+	reply_json_print(&body, j);
+	if (body.oom) {
+		buf_free(&body);
+		buf_puts(&body, "{}");
+	}
 	cJSON_Delete(j);
 	if (!server_finish(a->server, cw->token, 200, &body) &&
 	    jr_external_complete(a->engine, info->exec.execution_id, -1, /* lost */ 1) == 0)
