@@ -75,6 +75,7 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_version.sh tests/test_owners.sh tests/test_output.sh tests/test_paths.sh \
 	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
+TEST_SCRIPTS += tests/test_longpoll.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood
