@@ -23,7 +23,8 @@
  * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_SECONDS (5),
  * JR_WORKERS_RUNS (3: medians), JR_WORKERS_RESULT (1: each completion
  * carries a result, journaled: its answer waits for the fsync), JR_WORKERS_DAEMON (another jobringd, e.g. an
- * older build, to compare), JR_WORKERS_PHASES ("claim,heartbeat").
+ * older build, to compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the daemon's pid
+ * written there at each start, for a profiler).
  * Needs RLIMIT_NOFILE above N: the soft limit is raised to the hard one.
  */
 #include "daemonutil.h"
@@ -199,9 +200,16 @@ static void daemon_up(int conns)
 {
 	const char *other = getenv("JR_WORKERS_DAEMON");
 
+	const char *pidfile = getenv("JR_WORKERS_PIDFILE");	/* for a profiler */
+	FILE *f;
+
 	if (other)
 		snprintf(d.path, sizeof(d.path), "%s", other);
 	bench_daemon_start(&d, true, daemon_opts(conns));
+	if (pidfile && (f = fopen(pidfile, "w"))) {
+		fprintf(f, "%d\n", (int)d.pid);
+		fclose(f);
+	}
 }
 
 static void daemon_down(void)
@@ -217,18 +225,32 @@ static void daemon_down(void)
 
 /* --- claim -> complete ----------------------------------------------------------------- */
 
+static void hb_send(struct wconn *c, uint32_t w, char (*names)[24], double now);
+
+static double self_cpu_s(void)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	return (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec +
+	       ((double)u.ru_utime.tv_usec + (double)u.ru_stime.tv_usec) / 1e6;
+}
+
 struct claim_run {
 	double rate, p50_ms, p99_ms, cpu_us;	/* cpu_us: the daemon's CPU per job */
-	uint64_t completed;
+	double hb_p99_ms, hb_max_ms;		/* the claiming workers' own heartbeats */
+	double daemon_busy, driver_busy;	/* cores' worth of CPU over the window */
+	uint64_t completed, hb_answered;
 };
 
 static struct claim_state {
 	uint64_t submitted, completed, registered, in_window;
 	double window_from, window_to;
-	double *lat;
-	size_t nlat, cap_lat;
+	double *lat, *hb_lat;
+	size_t nlat, cap_lat, nhb;
 	bool submit_inflight, result;
 	uint64_t cpu_from, cpu_to;	/* the daemon's ticks at the window's ends */
+	double self_from, self_to;	/* the driver's CPU seconds at the window's ends */
 } cs;
 
 static void submit_more(struct wconn *s)
@@ -310,6 +332,13 @@ static void on_readable(struct wconn *c, double now)
 			cs.submitted += SUBMIT_BATCH;
 			cs.submit_inflight = false;
 			submit_more(c);
+		} else if (c->role == ROLE_HB) {
+			if (r.status != 200)
+				unexpected("heartbeat", &r);
+			if (now >= cs.window_from && now < cs.window_to)
+				note_lat(&cs.hb_lat, &cs.nhb, (now - c->fifo_at[c->fifo_head]) * 1e3);
+			c->fifo_head = (c->fifo_head + 1) % FIFO_CAP;
+			c->fifo_len--;
 		} else {
 			worker_answer(c, &r, now);
 		}
@@ -317,19 +346,39 @@ static void on_readable(struct wconn *c, double now)
 	}
 }
 
+/* Each claiming worker also heartbeats once a second (as a worker running
+ * a long job would), on hb_conns connections of their own: due by now. */
+static void claim_heartbeats(struct wconn *hs, int hb_conns, char (*names)[24], int nworkers,
+			     double hb_t0, uint64_t *next, double now)
+{
+	double due;
+
+	while (hb_conns && (due = hb_t0 + (double)*next / nworkers) <= now && due < cs.window_to) {
+		uint32_t w = (uint32_t)(*next % (uint64_t)nworkers);
+		hb_send(&hs[w % (uint32_t)hb_conns], w, names, now);
+		(*next)++;
+	}
+}
+
 static struct claim_run claim_once(int nworkers, double seconds)
 {
+	int hb_conns = (int)jrt_env_u64("JR_WORKERS_CLAIM_HB_CONNS", 40);
 	struct wconn *ws = calloc((size_t)nworkers + 1, sizeof(*ws)), *sub = &ws[nworkers];
+	struct wconn *hs = calloc((size_t)hb_conns + 1, sizeof(*hs));
+	char (*names)[24] = calloc((size_t)nworkers, 24);
 	struct epoll_event evs[512];
 	struct claim_run f = { 0 };
-	double t0;
+	double t0, hb_t0 = 0;
+	uint64_t hb_next = 0;
 	char reg[64], stat[64];
 
+	hb_conns = hb_conns > nworkers ? nworkers : hb_conns;
 	memset(&cs, 0, sizeof(cs));
 	cs.result = jrt_env_u64("JR_WORKERS_RESULT", 0) != 0;
 	cs.cap_lat = 4000000;
 	cs.lat = malloc(cs.cap_lat * sizeof(double));
-	daemon_up(nworkers);
+	cs.hb_lat = malloc(cs.cap_lat * sizeof(double));
+	daemon_up(nworkers + hb_conns);
 	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)d.pid);
 	ep = epoll_create1(0);
 	conn_open(sub, ROLE_SUBMIT);
@@ -357,25 +406,46 @@ static struct claim_run claim_once(int nworkers, double seconds)
 		if (cs.window_from > 1e299 && cs.registered == (uint64_t)nworkers && cs.completed) {
 			cs.window_from = now + 1.0;	/* a warm-up second */
 			cs.window_to = cs.window_from + seconds;
+			for (int i = 0; i < nworkers; i++)
+				memcpy(names[i], ws[i].worker, 24);
+			for (int i = 0; i < hb_conns; i++)
+				conn_open(&hs[i], ROLE_HB);
+			hb_t0 = now;
 		}
-		if (!cs.cpu_from && now >= cs.window_from && bench_stat_ticks(stat, &cs.cpu_from) < 0)
-			bench_die("daemon stat");
+		if (hb_t0)
+			claim_heartbeats(hs, hb_conns, names, nworkers, hb_t0, &hb_next, jrt_now_s());
+		if (!cs.cpu_from && now >= cs.window_from) {
+			if (bench_stat_ticks(stat, &cs.cpu_from) < 0)
+				bench_die("daemon stat");
+			cs.self_from = self_cpu_s();
+		}
 		if (now >= cs.window_to) {
 			if (bench_stat_ticks(stat, &cs.cpu_to) < 0)
 				bench_die("daemon stat");
+			cs.self_to = self_cpu_s();
 			break;
 		}
 	}
 	f.rate = (double)cs.in_window / seconds;
 	f.completed = cs.in_window;
 	f.cpu_us = cs.in_window ? bench_ticks_us(cs.cpu_to - cs.cpu_from) / (double)cs.in_window : 0;
+	f.daemon_busy = bench_ticks_us(cs.cpu_to - cs.cpu_from) / 1e6 / seconds;
+	f.driver_busy = (cs.self_to - cs.self_from) / seconds;
 	f.p50_ms = cs.nlat ? bench_percentile(cs.lat, (int)cs.nlat, 0.5) : 0;
 	f.p99_ms = cs.nlat ? bench_percentile(cs.lat, (int)cs.nlat, 0.99) : 0;
+	f.hb_answered = cs.nhb;
+	f.hb_p99_ms = cs.nhb ? bench_percentile(cs.hb_lat, (int)cs.nhb, 0.99) : 0;
+	f.hb_max_ms = cs.nhb ? cs.hb_lat[cs.nhb - 1] : 0;	/* sorted */
 	for (int i = 0; i <= nworkers; i++)
 		conn_done(&ws[i]);
+	for (int i = 0; hb_t0 && i < hb_conns; i++)
+		conn_done(&hs[i]);
 	close(ep);
 	daemon_down();
 	free(cs.lat);
+	free(cs.hb_lat);
+	free(names);
+	free(hs);
 	free(ws);
 	return f;
 }
@@ -589,8 +659,10 @@ static struct claim_run claim_median(int nworkers, double seconds, int runs)
 	for (int i = 0; i < runs; i++) {
 		r[i] = claim_once(nworkers, seconds);
 		printf("workers: claim run %d: %5d workers: %8.0f jobs/s, complete p50 %.2f ms, "
-		       "p99 %.2f ms; daemon CPU %.1f us/job\n", i + 1, nworkers, r[i].rate, r[i].p50_ms,
-		       r[i].p99_ms, r[i].cpu_us);
+		       "p99 %.2f ms; daemon CPU %.1f us/job; their heartbeats (%llu) p99 %.2f ms, "
+		       "max %.2f ms; busy: daemon %.2f, driver %.2f cores\n", i + 1, nworkers, r[i].rate,
+		       r[i].p50_ms, r[i].p99_ms, r[i].cpu_us, (unsigned long long)r[i].hb_answered,
+		       r[i].hb_p99_ms, r[i].hb_max_ms, r[i].daemon_busy, r[i].driver_busy);
 		fflush(stdout);
 	}
 	qsort(r, (size_t)runs, sizeof(r[0]), cmp_run);

@@ -489,7 +489,7 @@ static void claim_missed(struct claim_misses *m, const struct worker *w)
  * completions, heartbeats and other requests behind them), 204 when its
  * wait is over, 404 if its worker was removed. A long poll is by nature
  * the request that may wait; the others should not. */
-#define CLAIM_ANSWER_NS (2 * JR_NS_PER_MS)
+#define CLAIM_ANSWER_NS JR_NS_PER_MS
 
 static void answer_waits(struct api *a, uint64_t now)
 {
