@@ -21,7 +21,7 @@
  *
  * Knobs: JR_WORKERS_N (claiming workers, 4000), JR_WORKERS_HB (heartbeating
  * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_SECONDS (5),
- * JR_WORKERS_RUNS (3: medians), JR_WORKERS_RESULT (1: each completion
+ * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs), JR_WORKERS_RESULT (1: each completion
  * carries a result, journaled: its answer waits for the fsync), JR_WORKERS_DAEMON (another jobringd, e.g. an
  * older build, to compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the daemon's pid
  * written there at each start, for a profiler).
@@ -689,7 +689,9 @@ int main(int argc, char **argv)
 	if (getenv("JR_WORKERS_DAEMON"))
 		printf("workers: daemon %s\n", getenv("JR_WORKERS_DAEMON"));
 	if (strstr(phases, "claim")) {
-		struct claim_run one = claim_median(1, seconds, runs);
+		struct claim_run one = { 0 };
+		if (jrt_env_u64("JR_WORKERS_BASELINE", 1))
+			one = claim_median(1, seconds, runs);
 		struct claim_run many = claim_median(n, seconds, runs);
 		printf("workers: claim->complete, medians of %d runs of %.0f s:\n"
 		       "workers:   %5d workers: %8.0f jobs/s, complete p50 %.2f ms, p99 %.2f ms, "
