@@ -112,6 +112,7 @@ wait_until 5 test -s "$tmp/plain"
 check "then gets the plain job" [ "$(code_of "$tmp/plain")" = 200 ] &&
 	grep -q '"name":"plain"' "$tmp/plain.body"
 
-stop_daemon
+check "a clean stop exits 0 (under ASan: no leak)" stop_daemon
+grep -q "runtime error\|Sanitizer" "$tmp/daemon.log" && { echo "FAIL: sanitizer:"; cat "$tmp/daemon.log"; fail=$((fail + 1)); }
 echo "test_longpoll: $pass passed, $fail failed"
 [ "$fail" = 0 ]
