@@ -21,7 +21,8 @@
  *
  * Knobs: JR_WORKERS_N (claiming workers, 4000), JR_WORKERS_HB (heartbeating
  * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_SECONDS (5),
- * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs), JR_WORKERS_RESULT (1: each completion
+ * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs), JR_WORKERS_SYNC
+ * (the daemon's --sync: always unless told), JR_WORKERS_RESULT (1: each completion
  * carries a result, journaled: its answer waits for the fsync), JR_WORKERS_DAEMON (another jobringd, e.g. an
  * older build, to compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the daemon's pid
  * written there at each start, for a profiler).
@@ -190,7 +191,13 @@ static const char *const *daemon_opts(int conns)
 {
 	static char maxconn[32];
 	static const char *opts[] = { "--max-connections", maxconn, "--heartbeat-timeout", HB_TIMEOUT,
-				      "--capacity", "4194304", NULL };
+				      "--capacity", "4194304", NULL, NULL, NULL };
+	const char *sync = getenv("JR_WORKERS_SYNC");	/* the daemon's --sync (default always) */
+
+	if (sync) {
+		opts[6] = "--sync";
+		opts[7] = sync;
+	}
 
 	snprintf(maxconn, sizeof(maxconn), "%d", conns + 128);
 	return opts;
