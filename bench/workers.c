@@ -6,27 +6,31 @@
  *   claim:     N workers register, then loop: POST /workers/{id}/claim?wait=30
  *              (a long poll), POST /executions/{id}/complete with the lease
  *              the claim returned, claim again. A submitter (its own
- *              connection) keeps external jobs queued with POST /jobs/batch.
- *              Prints claim->complete jobs/s and complete's latency p50/p99
- *              over JR_WORKERS_SECONDS (after a warm-up second), next to the
- *              same with 1 worker (the latency-bound baseline: what one
- *              round trip allows) measured in the same run.
+ *              connection) keeps BACKLOG_JOBS external jobs queued with POST
+ *              /jobs/batch, and each worker also heartbeats once a second on
+ *              connections of their own. Over JR_WORKERS_SECONDS (after a
+ *              warm-up second): claim->complete jobs/s, complete's latency
+ *              p50/p99, the heartbeats' p99, the daemon's CPU per job and how
+ *              busy daemon and driver were; next to the same with 1 worker
+ *              (the latency-bound baseline: one round trip at a time).
  *   heartbeat: M workers registered, then each sends POST
  *              /workers/{id}/heartbeat once a second, spread evenly over the
  *              second, several workers pipelined on each of H connections;
  *              prints the answers' p50/p99/max, the longest a worker went
  *              between two answered heartbeats, and how many workers the
  *              daemon holds unhealthy at the end (--heartbeat-timeout 3:
- *              any is a false one).
+ *              any is a false one; the exit status is 1 then).
  *
  * Knobs: JR_WORKERS_N (claiming workers, 4000), JR_WORKERS_HB (heartbeating
- * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_SECONDS (5),
- * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs), JR_WORKERS_SYNC
- * (the daemon's --sync: always unless told), JR_WORKERS_RESULT (1: each completion
- * carries a result, journaled: its answer waits for the fsync), JR_WORKERS_DAEMON (another jobringd, e.g. an
- * older build, to compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the daemon's pid
- * written there at each start, for a profiler).
- * Needs RLIMIT_NOFILE above N: the soft limit is raised to the hard one.
+ * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_CLAIM_HB_CONNS (40;
+ * 0: the claiming workers send no heartbeats), JR_WORKERS_SECONDS (5),
+ * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs),
+ * JR_WORKERS_RESULT (1: each completion carries a result, journaled, so its
+ * answer waits for the fsync), JR_WORKERS_SYNC (the daemon's --sync; always
+ * unless told), JR_WORKERS_DAEMON (another jobringd, e.g. an older build, to
+ * compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the
+ * daemon's pid written there at each start, for a profiler). Needs
+ * RLIMIT_NOFILE above N: the soft limit is raised to the hard one.
  */
 #include "daemonutil.h"
 #include "jobring.h"
