@@ -458,10 +458,10 @@ static void answer_removed(struct api *a, const struct api_claim_wait *cw)
 }
 
 /* Claims that found nothing, this pass: a waiting claim of the same
- * owner and capabilities would find nothing either (the ready list only
- * changes on the coordinator's side between passes, never on this one's
- * in a way that adds a job), so it is not tried. When claims match on
- * more than owner and capabilities, the key must grow with it. */
+ * owner and capabilities would find nothing either, so it is not tried
+ * (a job that becomes claimable meanwhile is found by the next pass, at
+ * the next turn). When claims match on more than owner and
+ * capabilities, the key must grow with it. */
 #define CLAIM_MISSES_MAX 8u
 
 struct claim_misses {
@@ -518,7 +518,7 @@ static void answer_waits(struct api *a, uint64_t now)
 			}
 			claim_missed(&misses, w);
 		}
-		if (now >= cw->deadline_ns)
+		if (now >= cw->deadline_ns && !out_of_time)	/* else: tried first next pass */
 			server_finish(a->server, cw->token, 204, &none);
 		else
 			a->waits[kept++] = *cw;
