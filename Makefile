@@ -4,6 +4,7 @@
 #   make test       unit and integration tests (debug build, assertions on)
 #   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
 #   make bench      benchmarks with baselines measured in the same run
+#   make bench-workers  external workers at 4,000 and 10,000 (bench/workers.c)
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get the Debian packages that are missing
@@ -77,11 +78,14 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 TEST_SCRIPTS += tests/test_history.sh
 TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_bighost.sh
 TEST_SCRIPTS += tests/test_workers.sh
+TEST_SCRIPTS += tests/test_longpoll.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim
 TOOL_BINS := $(BUILD)/tools/demo
+# Run by bench-run in a short configuration, by bench-workers in full.
+WORKERS_BENCH := $(BUILD)/bench/workers
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(shell find src/daemon -name '*.c')
 DAEMON_OBJS := $(DAEMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -108,7 +112,7 @@ HARNESS_DEPS := $(HARNESS_LIB) tests/support/harness.h
 TEST_CFLAGS := $(CFLAGS_ALL) -Itests/support
 TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 
-.PHONY: all lib bin demo-embedded deps fuzz-deps fuzz fuzz-build fuzz-regress test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling bench-scale demo \
+.PHONY: all lib bin demo-embedded deps fuzz-deps fuzz fuzz-build fuzz-regress test test-run test-asan test-tsan test-crash bench bench-run bench-peers bench-scaling bench-scale bench-workers demo \
 	install clean check-exports check-layers version deb
 
 all: lib bin
@@ -206,6 +210,13 @@ $(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_O
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
+
+# test_reply: the answers' JSON printer (daemon/net/reply.c) against cJSON's.
+$(BUILD)/tests/test_reply: tests/test_reply.c $(BUILD)/obj/daemon/net/reply.o \
+		$(BUILD)/obj/daemon/net/buf.o $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/net/reply.o $(BUILD)/obj/daemon/net/buf.o -o $@ \
+		$(LDFLAGS_ALL) $(TEST_LINK) -lcmocka -lcjson -lm
 
 # test_arrayspec: a job array's index set (daemon/state/arrayspec.c) alone.
 $(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/arrayspec.o \
@@ -379,8 +390,16 @@ test-crash: deps
 	$(MAKE) MODE=debug BUILD=build/debug $(DAEMON) build/debug/tests/crash
 	build/debug/tests/crash build/debug $${JR_CRASH_ITERATIONS:-50}
 
-bench-run: $(BENCH_BINS) $(DAEMON) $(CLI)
+bench-run: $(BENCH_BINS) $(WORKERS_BENCH) $(DAEMON) $(CLI)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	JR_WORKERS_N=1000 JR_WORKERS_HB=4000 JR_WORKERS_SECONDS=3 JR_WORKERS_RUNS=1 $(WORKERS_BENCH)
+
+# External workers at full size (bench/workers.c): 4,000 long-polling
+# workers, 10,000 heartbeating, medians of 3 runs of 5 s. Another daemon to
+# compare with: JR_WORKERS_DAEMON=path/to/jobringd.
+bench-workers: deps
+	$(MAKE) MODE=release BUILD=build/release lib bin build/release/bench/workers
+	build/release/bench/workers
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run

@@ -17,6 +17,11 @@
  * answered, the bytes buffered stay within the budget (and the slack
  * budget.h documents), and once the clients read, every connection gets
  * every answer.
+ *
+ * test_again (issue 14): a tick that stops itself short (as the long
+ * polls' answers do, a slice a turn) and calls server_again() is called
+ * again at once, not a tick_ms later: 50 such turns with tick_ms 10 s
+ * answer the request that waits for them within a few seconds.
  */
 #include "testutil.h"
 
@@ -72,6 +77,9 @@ struct loop {
 	int rc;
 	uint64_t held[HELD_MAX];	/* tokens of deferred requests */
 	uint32_t held_count;
+	uint64_t again_token;		/* /again: answered after again_left more turns */
+	uint32_t again_left;
+	bool again_held;
 };
 
 /* /hold is answered from the tick; /stop stops the loop; the rest at once. */
@@ -81,6 +89,13 @@ static void handle(void *ctx, const struct request *req, struct response *res)
 
 	if (strcmp(req->path, "/hold") == 0 && l->held_count < HELD_MAX) {
 		l->held[l->held_count++] = req->token;
+		res->deferred = true;
+		return;
+	}
+	if (strcmp(req->path, "/again") == 0 && !l->again_held) {
+		l->again_token = req->token;
+		l->again_left = 50;
+		l->again_held = true;
 		res->deferred = true;
 		return;
 	}
@@ -121,6 +136,16 @@ static void tick(void *ctx, uint64_t now_ns)
 		buf_free(&body);
 	}
 	l->held_count = 0;
+	if (l->again_held && l->again_left) {
+		l->again_left--;
+		server_again(l->s);	/* more to do: the next turn does not wait */
+	} else if (l->again_held) {
+		struct buf body = { 0 };
+		buf_puts(&body, "{\"again\":true}");
+		server_finish(l->s, l->again_token, 200, &body);
+		buf_free(&body);
+		l->again_held = false;
+	}
 }
 
 static void *run(void *arg)
@@ -473,12 +498,36 @@ static int teardown(void **state)
 	return jrt_dir_remove(dir);
 }
 
+/* A tick that asks for another turn gets it at once, with no I/O to wake
+ * the loop: 50 turns well within 5 s although the tick is every 10 s. */
+static void test_again(void **state)
+{
+	static const char *const again[] = { "{\"again\":true}" };
+	struct server_opts o = { .path = sock_path, .mode = 0600, .group = (gid_t)-1,
+				 .max_connections = 64, .max_request_bytes = 1 << 20,
+				 .request_timeout_ms = 30000, .idle_timeout_ms = 300000,
+				 .tick_ms = 10000, .listen_fd = -1 };
+	struct loop l;
+	char buf[1024];
+	int fd;
+
+	(void)state;
+	refuse_every = 0;
+	loop_start_with(&l, &o);
+	fd = connect_loop();
+	send_str(fd, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_until(fd, buf, sizeof(buf), again, 1, jrt_now_s() + 5));
+	close(fd);
+	loop_stop(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tiny_queue),
 		cmocka_unit_test(test_refused_submissions),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_again),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -263,15 +263,17 @@ void api_worker_claim(struct api *a, struct api_call *c)
 		return;
 	}
 	w->last_heartbeat_ns = jr_now_realtime_ns();	/* asking for work is a sign of life */
-	if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
-		reply_json(c->res, 200, claimed_json(a, &info));
-	} else if (wait_s == 0 || a->wait_count == WORKERS_MAX) {
-		c->res->status = 204;
-	} else {
+	if (wait_s > 0 && a->wait_count < WORKERS_MAX) {
+		/* Answered from the tick, in arrival order, job or not: see
+		 * answer_waits. */
 		a->waits[a->wait_count++] = (struct api_claim_wait){
 			c->req->token, (uint32_t)(w - a->st->workers.list),
 			jr_now_monotonic_ns() + (uint64_t)(wait_s * JR_NS_PER_SEC) };
 		c->res->deferred = true;
+	} else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
+		reply_json(c->res, 200, claimed_json(a, &info));
+	} else {
+		c->res->status = 204;
 	}
 }
 
@@ -477,11 +479,13 @@ static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait 
 			 const struct jr_job_info *info)
 {
 	cJSON *j = claimed_json(a, info);
-	char *text = cJSON_PrintUnformatted(j);
 	struct buf body = { 0 };
 
-	buf_puts(&body, text ? text : "{}");
-	free(text);
+	reply_json_print(&body, j);
+	if (body.oom) {
+		buf_free(&body);
+		buf_puts(&body, "{}");
+	}
 	cJSON_Delete(j);
 	if (!server_finish(a->server, cw->token, 200, &body) &&
 	    jr_external_complete(a->engine, info->exec.execution_id, -1, /* lost */ 1) == 0)
@@ -499,9 +503,59 @@ static void answer_removed(struct api *a, const struct api_claim_wait *cw)
 	buf_free(&body);
 }
 
+/* Claims that found nothing, this pass: a waiting claim of a worker
+ * alike (claims_alike(): what a claim matches on, resources included)
+ * would find nothing either, so it is not tried (a job that becomes
+ * claimable meanwhile is found by the next pass, at the next turn). When
+ * claims match on more, claims_alike() must compare it too. */
+#define CLAIM_MISSES_MAX 8u
+
+struct claim_misses {
+	const struct worker *w[CLAIM_MISSES_MAX];
+	uint32_t count;
+};
+
+/* Two workers a claim cannot tell apart: the same owner, capabilities,
+ * declared resources, resources taken and reported status (a draining
+ * one claims nothing; one with more free may fit what the other did not). */
+static bool claims_alike(const struct worker *a, const struct worker *b)
+{
+	return a->uid == b->uid && strcmp(a->capabilities, b->capabilities) == 0 &&
+	       strcmp(a->reported, b->reported) == 0 &&
+	       memcmp(&a->cap, &b->cap, sizeof(a->cap)) == 0 &&
+	       a->taken.cpus == b->taken.cpus && a->taken.gpus == b->taken.gpus &&
+	       a->taken.mem_bytes == b->taken.mem_bytes &&
+	       memcmp(a->taken.counter, b->taken.counter, sizeof(a->taken.counter)) == 0;
+}
+
+static bool claim_hopeless(const struct claim_misses *m, const struct worker *w)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (claims_alike(m->w[i], w))
+			return true;
+	return false;
+}
+
+static void claim_missed(struct claim_misses *m, const struct worker *w)
+{
+	if (m->count < CLAIM_MISSES_MAX)
+		m->w[m->count++] = w;
+}
+
+/* Every waiting claim, in arrival order: a job if one is claimable (for
+ * at most CLAIM_ANSWER_NS a pass: the rest goes on at the next turn,
+ * which does not wait, so that a flood of claims never holds back the
+ * completions, heartbeats and other requests behind them), 204 when its
+ * wait is over, 404 if its worker was removed. A long poll is by nature
+ * the request that may wait; the others should not. */
+#define CLAIM_ANSWER_NS JR_NS_PER_MS
+
 static void answer_waits(struct api *a, uint64_t now)
 {
-	uint32_t kept = 0;
+	struct claim_misses misses = { .count = 0 };
+	uint64_t until = now + CLAIM_ANSWER_NS;
+	uint32_t kept = 0, answered = 0;
+	bool out_of_time = false;
 
 	for (uint32_t i = 0; i < a->wait_count; i++) {
 		struct api_claim_wait *cw = &a->waits[i];
@@ -510,16 +564,27 @@ static void answer_waits(struct api *a, uint64_t now)
 		struct buf none = { 0 };
 		if (!server_connection_alive(a->server, cw->token))
 			continue;
-		if (!w->used)	/* removed while it waited */
+		if (!w->used) {	/* removed while it waited */
 			answer_removed(a, cw);
-		else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1)
-			answer_claim(a, w, cw, &info);
-		else if (now >= cw->deadline_ns)
+			continue;
+		}
+		if (!out_of_time && !claim_hopeless(&misses, w)) {
+			if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
+				answer_claim(a, w, cw, &info);
+				if (++answered % 16 == 0 && jr_now_monotonic_ns() > until)
+					out_of_time = true;
+				continue;
+			}
+			claim_missed(&misses, w);
+		}
+		if (now >= cw->deadline_ns && !out_of_time)	/* else: tried first next pass */
 			server_finish(a->server, cw->token, 204, &none);
 		else
 			a->waits[kept++] = *cw;
 	}
 	a->wait_count = kept;
+	if (out_of_time)
+		server_again(a->server);
 }
 
 /* A worker unhealthy past --worker-remove-after: journaled as a DELETE. */

@@ -27,9 +27,11 @@ void buf_reserve(struct buf *b, size_t extra)
 
 void buf_append(struct buf *b, const void *data, size_t n)
 {
-	buf_reserve(b, n);
-	if (b->oom)
-		return;
+	if (b->len + n + 1 > b->cap || b->oom) {	/* JSON appends a few bytes at a time */
+		buf_reserve(b, n);
+		if (b->oom)
+			return;
+	}
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
 	b->p[b->len] = '\0';

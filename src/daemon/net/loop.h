@@ -29,6 +29,7 @@ enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 #define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
+#define SEND_FLUSH_SQES 16u	/* queued this many (a send among them): submitted at once */
 #define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
 /* A turn handles requests this long at most, then goes round again (not
  * waiting) for what else completed: a flood of expensive requests delays
@@ -89,6 +90,7 @@ struct server {
 	uint32_t resume_from;		/* where resume_paused() starts */
 	uint64_t turn_until_ns;		/* handling requests yields past this */
 	uint32_t yielded, yield_from;	/* connections yielded; where resuming starts */
+	bool again;			/* the tick asked for another turn at once */
 	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
 	struct server_stats st;
 };

@@ -23,4 +23,9 @@ bool reply_error(struct response *res, int status, const char *code, const char 
  * (NULL, or no memory to print it: a 500 error). */
 void reply_json(struct response *res, int status, cJSON *body);
 
+/* Append v to b as cJSON_PrintUnformatted would print it (the same
+ * bytes), without its per-number printf and sscanf; b->oom set if it
+ * could not (no memory, or an invalid item). */
+void reply_json_print(struct buf *b, const cJSON *v);
+
 #endif

@@ -179,6 +179,14 @@ void conn_flush(struct server *s, struct conn *c)
 	op_prepared(s, sqe, OP_SEND, (uint32_t)(c - s->conns), c->gen);
 	c->send_inflight = true;
 	c->owe_send = false;
+	/* Answers go to the kernel a few at a time as they are made, not all
+	 * at the end of the turn: their clients work on them meanwhile instead
+	 * of waiting in step with the loop (issue 14). */
+	if (io_uring_sq_ready(&s->ring) >= SEND_FLUSH_SQES) {
+		int rc = io_uring_submit(&s->ring);
+		if (rc < 0)
+			submit_failed(s, rc);	/* they stay queued: the next turn sends them */
+	}
 }
 
 /* An answer is on its way: in flight, or owed an SQE. */
@@ -271,7 +279,7 @@ int loop_wait_turn(struct server *s)
 	struct io_uring_cqe *cqe;
 	int rc;
 
-	if (s->yielded)		/* requests are waiting: take what came, no more */
+	if (s->yielded || s->again)	/* work is waiting: take what came, no more */
 		rc = io_uring_submit(&s->ring);
 	else if (s->owed)
 		rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &s->tick_ts, NULL);

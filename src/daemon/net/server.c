@@ -391,6 +391,11 @@ bool server_connection_alive(struct server *s, uint64_t token)
 	       s->conns[index].gen == gen;
 }
 
+void server_again(struct server *s)
+{
+	s->again = true;
+}
+
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body)
 {
 	struct conn *c;
@@ -563,6 +568,7 @@ int server_run(struct server *s)
 		ops_repay(s);
 		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
+		s->again = false;
 		s->turn_until_ns = jr_now_monotonic_ns() + TURN_HANDLE_NS;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
@@ -650,7 +656,12 @@ static int setup_conns(struct server *s)
 int server_open(struct server **out, const struct server_opts *o,
 		const struct server_ops *ops)
 {
-	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE, .cq_entries = 65536 };
+	/* COOP_TASKRUN (Linux 5.19): a message arriving while the loop works
+	 * does not interrupt it; it is taken at the loop's next entry into the
+	 * kernel, which comes at least every SEND_FLUSH_SQES answers. */
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN,
+				     .cq_entries = 65536 };
+	unsigned entries = o->sq_entries ? o->sq_entries : SQ_ENTRIES_DEFAULT;
 	struct server *s = calloc(1, sizeof(*s));
 	int rc;
 
@@ -660,8 +671,11 @@ int server_open(struct server **out, const struct server_opts *o,
 	s->ops = *ops;
 	s->listen_fd = s->signal_fd = -1;
 	s->tick_ts.tv_nsec = (long long)(o->tick_ms ? o->tick_ms : 100) * (long long)JR_NS_PER_MS;
-	rc = io_uring_queue_init_params(o->sq_entries ? o->sq_entries : SQ_ENTRIES_DEFAULT, &s->ring,
-					&p);
+	rc = io_uring_queue_init_params(entries, &s->ring, &p);
+	if (rc == -EINVAL) {	/* an older kernel: interrupted, as before */
+		p = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE, .cq_entries = 65536 };
+		rc = io_uring_queue_init_params(entries, &s->ring, &p);
+	}
 	if (rc < 0) {
 		free(s);
 		return rc;

@@ -96,6 +96,11 @@ void server_watch_fd(struct server *s, int fd);
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body);
 bool server_connection_alive(struct server *s, uint64_t token);
 
+/* The tick has more to do than it did this turn (it stopped itself to
+ * keep turns short): the next turn takes what completed without waiting
+ * for a completion, and calls the tick again. Once per turn that needs it. */
+void server_again(struct server *s);
+
 struct server_stats {
 	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
 	uint64_t bytes_in, bytes_out;
