@@ -82,8 +82,10 @@ int jr_queue_create_in(struct jr_region *r, const char *name, int priority,
 			continue;
 		memset(q->name, 0, sizeof(q->name));
 		strcpy(q->name, name);
-		q->priority = priority;
-		q->max_workers = max_workers;
+		/* Atomic: a record a deleted queue left may still be read by a
+		 * pass that looked it up before the delete (sync_queue_caps). */
+		jr_store_relaxed(&q->priority, priority);
+		jr_store_relaxed(&q->max_workers, max_workers);
 		jr_store_release(&q->live, 1);
 		*queue_id = id;
 		return 0;

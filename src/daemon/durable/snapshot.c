@@ -127,7 +127,7 @@ static void queue_push(struct snapshot *s, struct chunk *c)
 	else
 		s->q_head = c;
 	s->q_tail = c;
-	s->queued++;
+	jr_store_relaxed(&s->queued, s->queued + 1);	/* under s->lock; read unlocked */
 	pthread_cond_signal(&s->cv);
 	jr_mutex_unlock(&s->lock);
 }
@@ -495,7 +495,7 @@ static int writer_records(struct snapshot *s, struct jr_journal *j)
 		}
 		free(c);
 		jr_mutex_lock(&s->lock);
-		s->queued--;
+		jr_store_relaxed(&s->queued, s->queued - 1);	/* as queue_push() */
 		if (s->queued == CHUNKS_QUEUED / 2)
 			wake(s);	/* room: the loop may go on */
 	}
