@@ -359,14 +359,16 @@ TEST_TIMEOUT ?= 600
 test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
 		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
-		echo "== $$t"; \
+		echo "== $$t"; s=$$(date +%s); \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
 		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+		echo "== $$t: $$(( $$(date +%s) - s )) s"; \
 	done; \
 	for t in $(TEST_SCRIPTS); do \
-		echo "== $$t"; \
+		echo "== $$t"; s=$$(date +%s); \
 		if timeout $(TEST_TIMEOUT) $$t $(BUILD); then pass=$$((pass+1)); \
 		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+		echo "== $$t: $$(( $$(date +%s) - s )) s"; \
 	done; \
 	echo "$(MODE): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
