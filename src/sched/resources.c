@@ -509,6 +509,19 @@ static bool take_exact_bits(uint64_t *word, uint64_t bits)
 	return true;
 }
 
+/* a's custom counters taken from p, each recorded in took as it is
+ * (for the caller's undo): false at the first that is short. */
+static bool take_counters_like(struct jr_pools *p, const struct jr_alloc *a,
+			       struct jr_alloc *took)
+{
+	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
+		if (!take_counter(&p->custom_free[i], a->custom[i]))
+			return false;
+		took->custom[i] = a->custom[i];
+	}
+	return true;
+}
+
 static bool take_exact_gpus(uint32_t *word, uint32_t bits)
 {
 	uint32_t w = jr_load_relaxed(word);
@@ -548,12 +561,8 @@ int jr_res_reserve_exact(struct jr_pools *p, const struct jr_alloc *a)
 			goto undo;
 		took.gpus[n] = a->gpus[n];
 	}
-	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
-		if (!take_counter(&p->custom_free[i], a->custom[i]))
-			goto undo;
-		took.custom[i] = a->custom[i];
-	}
-	return 0;
+	if (take_counters_like(p, a, &took))
+		return 0;
 undo:
 	jr_res_release(p, &took);
 	return -EBUSY;
@@ -579,12 +588,8 @@ int jr_res_reserve_like(struct jr_pools *p, const struct jr_alloc *a)
 	}
 	if (a->nodes >> p->numa_count)
 		goto undo;
-	for (uint32_t i = 0; i < JR_CUSTOM_MAX; i++) {
-		if (!take_counter(&p->custom_free[i], a->custom[i]))
-			goto undo;
-		took.custom[i] = a->custom[i];
-	}
-	return 0;
+	if (take_counters_like(p, a, &took))
+		return 0;
 undo:
 	jr_res_release(p, &took);
 	return -EBUSY;

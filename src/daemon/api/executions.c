@@ -11,6 +11,7 @@
 
 #include "base/common.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/execview.h"
 #include "shm/jobtab.h"
@@ -86,14 +87,9 @@ static bool exec_filter(struct api *a, const struct query *q, struct exec_filter
 
 	memset(f, 0, sizeof(*f));
 	if ((v = query_get(q, "worker_id"))) {
-		struct worker *w = workers_by_name(&a->st->workers, v);
 		f->by_worker = true;
-		if (strcmp(v, "local") == 0)
-			f->worker = UINT32_MAX;
-		else if (w)
-			f->worker = worker_engine_id(w);
-		else
-			return reply_error(res, 422, "unknown_worker", "no such worker: %s", v);
+		if (!worker_filter_parse(a, v, &f->worker, res))
+			return false;
 	}
 	if ((v = query_get(q, "status"))) {
 		for (int s = JR_JOB_RUNNING; s <= JR_JOB_CANCELLED; s++)

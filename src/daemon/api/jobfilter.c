@@ -81,14 +81,9 @@ static bool parse_values(struct api *a, const struct query *q, struct job_filter
 					   "user must be a uid or a user name: no user %.64s", v);
 	}
 	if ((v = query_get(q, "worker_id"))) {
-		struct worker *w = workers_by_name(&a->st->workers, v);
 		f->by_worker = true;
-		if (strcmp(v, "local") == 0)
-			f->worker = UINT32_MAX;
-		else if (w)
-			f->worker = worker_engine_id(w);
-		else
-			return reply_error(res, 422, "unknown_worker", "no such worker: %.64s", v);
+		if (!worker_filter_parse(a, v, &f->worker, res))
+			return false;
 	}
 	if ((v = query_get(q, "array"))) {
 		f->by_array = true;
@@ -96,6 +91,20 @@ static bool parse_values(struct api *a, const struct query *q, struct job_filter
 			return reply_error(res, 422, "invalid_value",
 					   "array must be a job id (16 hex digits): %.64s", v);
 	}
+	return true;
+}
+
+bool worker_filter_parse(struct api *a, const char *v, uint32_t *worker,
+			 struct response *res)
+{
+	struct worker *w = workers_by_name(&a->st->workers, v);
+
+	if (strcmp(v, "local") == 0)
+		*worker = UINT32_MAX;
+	else if (w)
+		*worker = worker_engine_id(w);
+	else
+		return reply_error(res, 422, "unknown_worker", "no such worker: %.64s", v);
 	return true;
 }
 

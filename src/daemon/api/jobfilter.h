@@ -32,6 +32,12 @@ struct job_filter {
 	const struct submitted *jobs;	/* where a task's array is read */
 };
 
+/* A worker_id filter's value: a registered worker's name ("w3"), or
+ * "local" (UINT32_MAX: this host's workers). false, with a 422
+ * unknown_worker, for a name no worker has now. */
+bool worker_filter_parse(struct api *a, const char *v, uint32_t *worker,
+			 struct response *res);
+
 /* Read the filters from the query: false, with the answer (400 for an
  * unknown key, 422 for a bad value, an unknown queue or user), if not. */
 bool job_filter_parse(struct api *a, const struct query *q, struct job_filter *f,
