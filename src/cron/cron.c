@@ -589,3 +589,6 @@ int64_t jr_cron_next(const struct jr_cron_spec *s, const struct jr_cron_zone *z,
 	}
 	return 0;
 }
+
+/* The spec is embedded by callers (SCHED): its size is part of their layout. */
+_Static_assert(sizeof(struct jr_cron_spec) == 248, "struct jr_cron_spec changed size");
