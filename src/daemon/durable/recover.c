@@ -110,6 +110,15 @@ static bool array_of(const char *body, size_t len, struct arrayspec *as)
 	return ok;
 }
 
+/* A fire's origin (issue 15): kept for its job, and a schedule's last
+ * fired due instant advanced. */
+static void recover_origin(struct recovery *r, jr_job_id id, const struct rec_origin *o)
+{
+	fired_put(&r->origins, id, o);
+	if (o->kind == REC_ORIGIN_SCHEDULE && sched_recovery(r))
+		schedules_note_fire(r->sched, o->source_id, o->due_ns, id);
+}
+
 static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 {
 	struct rec_submit h;
@@ -123,6 +132,17 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 	ids_bytes = (size_t)h.count * sizeof(jr_job_id);
 	if (h.count == 0 || sizeof(h) + ids_bytes > len)
 		return -EPROTO;
+	if (h.flags & REC_SUBMIT_ORIGIN) {	/* a fire (issue 15): its origin */
+		struct rec_origin o;
+		jr_job_id fid;
+		if (h.count != 1 || sizeof(h) + ids_bytes + sizeof(o) > len)
+			return -EPROTO;
+		memcpy(&fid, p + sizeof(h), sizeof(fid));
+		memcpy(&o, p + sizeof(h) + ids_bytes, sizeof(o));
+		o.name[sizeof(o.name) - 1] = '\0';
+		recover_origin(r, fid, &o);
+		ids_bytes += sizeof(o);	/* the body follows it */
+	}
 	body = (const char *)p + sizeof(h) + ids_bytes;
 	end = (const char *)p + len;
 	block = submitted_block_new(body, (size_t)(end - body));
@@ -864,5 +884,7 @@ void recover_free(struct recovery *r)
 		free(r->procs[i].alloc);
 	free(r->procs);
 	executions_destroy(&r->execs);
+	fired_destroy(&r->origins);
+	schedules_free(r->sched);
 	memset(r, 0, sizeof(*r));
 }

@@ -31,5 +31,6 @@ void state_destroy(struct state *s)
 	submitted_destroy(&s->jobs);
 	workers_destroy(&s->workers);
 	executions_destroy(&s->execs);
+	fired_destroy(&s->fired);
 	memset(s, 0, sizeof(*s));
 }
