@@ -122,6 +122,32 @@ struct rec_origin_job {
 };
 _Static_assert(sizeof(struct rec_origin_job) == 88, "rec_origin_job size");
 
+/* REC_SCHEDULE: a schedule as it is now (created, changed, paused,
+ * resumed; in snapshots, with its counters); then def_len bytes of its
+ * definition (compact JSON, as POST /schedules takes it). */
+enum rec_schedule_op { REC_SCHEDULE_CREATE = 1, REC_SCHEDULE_UPDATE = 2,
+		       REC_SCHEDULE_PAUSE = 3, REC_SCHEDULE_RESUME = 4,
+		       REC_SCHEDULE_SNAPSHOT = 5 };
+
+struct rec_schedule {
+	uint32_t id;
+	uint32_t uid, gid;	/* its owner */
+	uint32_t op;		/* enum rec_schedule_op */
+	uint32_t by_uid;	/* who asked */
+	uint32_t next_id;	/* the ids given so far are below this */
+	uint64_t created_ns;
+	uint64_t last_due_ns;	/* dues up to this are done */
+	uint64_t fired, skipped, missed, coalesced;	/* snapshots: its counters */
+	uint32_t def_len;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_schedule) == 80, "rec_schedule size");
+
+struct rec_schedule_delete {
+	uint32_t id;
+	uint32_t by_uid;
+};
+
 /* START, RETRY, END: a rec_event; START then a rec_proc and its
  * allocation's bytes (jr_alloc_encode), RETRY then the u64 end of its
  * backoff; RETRY and END of an attempt that could not start then a

@@ -14,6 +14,7 @@
 #include "base/common.h"
 #include "daemon/durable/recover.h"
 #include "daemon/state/jobspec.h"
+#include "daemon/state/schedules.h"
 #include "daemon/state/jsonarena.h"
 
 #define APPLY_CHUNK 8192u

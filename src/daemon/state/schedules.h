@@ -69,8 +69,7 @@ struct schedule {
 	uint64_t jitter_off;		/* in [0, jitter): its submissions' delay */
 	uint32_t heap_pos;		/* UINT32_MAX: not in the heap */
 	uint32_t name_next;		/* the name hash's chain */
-	jr_job_id last_job, queued_job;	/* its newest fired job; one waiting
-					 * behind it (queue_one) */
+	jr_job_id last_job, prev_job;	/* its newest fired job, the one before */
 	uint64_t last_fire_ns;		/* when its last job was submitted */
 	uint64_t fired, skipped, missed, coalesced, errors;
 	uint64_t lateness_max_ns;
@@ -138,10 +137,11 @@ bool schedules_due(struct schedules *s, uint64_t now, struct sched_fire *f);
 /* When the next pass has work: the earliest key in the heap; 0: none. */
 uint64_t schedules_next_key(const struct schedules *s);
 
-/* Overlap: what a fire does given its previous job (state of last_job;
- * -1 none/gone) and the one waiting behind it (queued_job's). */
+/* Overlap: what a fire does given the states of its newest job
+ * (last_job; -1 none or gone) and the one before (prev_job's):
+ * SCHED_FIRE_AFTER fires a job that waits for last_job to end. */
 enum sched_action { SCHED_FIRE, SCHED_FIRE_AFTER, SCHED_CANCEL_AND_FIRE, SCHED_SKIP_FIRE };
-enum sched_action schedules_overlap(enum sched_overlap policy, int last_state, int queued_state);
+enum sched_action schedules_overlap(enum sched_overlap policy, int last_state, int prev_state);
 
 const char *schedule_overlap_name(enum sched_overlap o);
 /* The schedule as GET shows it (next: how many next fire times). */
