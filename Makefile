@@ -28,7 +28,7 @@ MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev libsystemd-dev parallel
+	curl libjansson-dev libsystemd-dev parallel jq
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -77,6 +77,7 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
 TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_bighost.sh
+TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
