@@ -83,7 +83,8 @@ TEST_SCRIPTS += tests/test_longpoll.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
-	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim
+	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
+	$(BUILD)/bench/schedules
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -293,6 +294,12 @@ $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
 $(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
+
+# 100,000 schedules firing (issue 15): reads GET /jobs with cJSON.
+$(BUILD)/bench/schedules: bench/schedules.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcjson
 
 # The JSON libraries compared (docs/DECISIONS.md).
 $(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)
