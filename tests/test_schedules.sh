@@ -125,6 +125,18 @@ if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/d
 	check "names are per owner" [ "$code" = 201 ]
 	req GET "/schedules/$aid"
 	check "root sees it" [ "$code" = 200 ]
+	as jrtest_a POST /schedules '{"name":"fast","every":"1s","job":{"command":["id","-u"],"cwd":"/"}}'
+	fid=$(field id)
+	sleep 2.2
+	as jrtest_a POST "/schedules/$fid/pause"
+	req GET "/jobs?limit=1000"
+	fj=$(jq -r --argjson s "$fid" '[.jobs[] | select(.schedule_id == $s)][0].job_id' <<<"$body")
+	check "a user's schedule fired" [ -n "$fj" ] && [ "$fj" != null ]
+	wait_status "$fj" succeeded
+	check "... its job is the user's" [ "$(field uid)" = "$(id -u jrtest_a)" ]
+	out=$(JOBRING_SOCKET="$sock" "$cli" logs "$fj" 2>/dev/null)
+	check "... and ran as the user" [ "$out" = "$(id -u jrtest_a)" ]
+	as jrtest_a DELETE "/schedules/$fid"
 	as jrtest_a DELETE "/schedules/$aid"
 	check "the owner deletes it" [ "$code" = 200 ]
 else
