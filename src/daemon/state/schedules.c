@@ -733,6 +733,7 @@ cJSON *schedule_json(const struct schedule *sc, uint32_t next, uint64_t now)
 	cJSON_AddNumberToObject(o, "missed", (double)sc->missed);
 	cJSON_AddNumberToObject(o, "coalesced", (double)sc->coalesced);
 	cJSON_AddNumberToObject(o, "errors", (double)sc->errors);
+	cJSON_AddNumberToObject(o, "lateness_max_ms", (double)(sc->lateness_max_ns / 1000000));
 	if (sc->last_error[0])
 		cJSON_AddStringToObject(o, "last_error", sc->last_error);
 	if (!next)
