@@ -68,6 +68,8 @@ LIB_SRCS := $(foreach d,$(LIB_LAYERS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 JOURNAL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/journal/*.c))
 SIM_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/sim/*.c))
+# Cron expressions and time zones (issue 15): internal, for the daemon.
+CRON_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cron/*.c))
 ALL_HDRS := $(shell find src -name '*.h') include/jobring.h
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
@@ -85,6 +87,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
 	$(BUILD)/bench/schedules
+BENCH_BINS += $(BUILD)/bench/cron
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -131,7 +134,7 @@ $(BUILD)/obj/%.o: src/%.c $(ALL_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(INTERNAL_LIB): $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS)
+$(INTERNAL_LIB): $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -179,7 +182,7 @@ check-exports: $(SHARED_LIB) $(STATIC_LIB)
 
 # Calls point down the layers of src/LAYERS and no files call each other
 # (tools/layers.sh, from the objects' symbols), in every module.
-check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
+check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
 	tools/layers.sh $(BUILD)
 
 $(BUILD)/harness/%.o: tests/support/%.c tests/support/harness.h include/jobring.h src/base/common.h

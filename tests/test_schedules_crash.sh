@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_schedules_crash.sh - exactly one fire per due instant across
 # kill -9 (issue 15): 1,000 schedules (fewer under JR_TEST_SCALE) fire
-# every second (external jobs: nothing runs, the daemon only fires and
+# every second, half "every": "1s", half cron "* * * * * *" in
+# Europe/London (external jobs: nothing runs, the daemon only fires and
 # journals); jobringd is killed with SIGKILL at random moments four
 # times and started again. Then, from GET /jobs (schedule_id, due): no
 # schedule has a due instant twice, every due is on its schedule's
@@ -38,8 +39,14 @@ def req(method, path, body=None):
 if what == "create":
     n = int(sys.argv[3])
     for i in range(n):
-        st, b = req("POST", "/schedules", {"name": "s%d" % i, "every": "1s", "overlap": "allow",
-                    "job": {"command": ["true"], "executor": "external"}})
+        body = {"name": "s%d" % i, "overlap": "allow",
+                "job": {"command": ["true"], "executor": "external"}}
+        if i % 2:
+            body["cron"] = "* * * * * *"   # with seconds: the cron library's
+            body["timezone"] = "Europe/London"
+        else:
+            body["every"] = "1s"
+        st, b = req("POST", "/schedules", body)
         if st != 201:
             print("create", i, st, b); sys.exit(1)
     print(time.time())
