@@ -33,8 +33,6 @@
 
 enum sched_kind { SCHED_EVERY = 1, SCHED_CRON = 2 };
 enum sched_overlap { SCHED_SKIP = 0, SCHED_QUEUE_ONE, SCHED_CANCEL_RUNNING, SCHED_ALLOW };
-enum sched_dst { SCHED_DST_DEFAULT = 0, SCHED_DST_LATER, SCHED_DST_SKIP, SCHED_DST_FIRST,
-		 SCHED_DST_BOTH };
 
 /* What a definition says, checked (schedule_def_parse). */
 struct schedule_def {
@@ -44,7 +42,7 @@ struct schedule_def {
 	char cron[128];			/* SCHED_CRON: the expression as given */
 	char timezone[64];		/* IANA name; "UTC" by default */
 	void *cron_expr, *zone;		/* SCHED_CRON: the cron library's (owned) */
-	int dst_gap, dst_overlap;	/* the cron library's policies */
+	int dst_gap, dst_overlap;	/* enum jr_cron_dst_gap, jr_cron_dst_overlap */
 	enum sched_overlap overlap;
 	uint64_t catch_up_ns;		/* 0: one interval */
 	bool catch_up_set;		/* "catch_up" given (0 then: none) */
