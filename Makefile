@@ -28,7 +28,7 @@ MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev libsystemd-dev parallel
+	curl libjansson-dev libsystemd-dev parallel jq
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -79,12 +79,14 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
 TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_bighost.sh
+TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
-	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim
+	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
+	$(BUILD)/bench/schedules
 BENCH_BINS += $(BUILD)/bench/cron
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
@@ -228,6 +230,14 @@ $(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/arrayspec.o -o $@ $(LDFLAGS_ALL) \
 		$(TEST_LINK) -lcmocka
 
+# test_schedules: schedules in virtual time (daemon/state/schedules.c) alone (issue 15).
+SCHEDULES_TEST_OBJS := $(BUILD)/obj/daemon/state/schedules.o $(BUILD)/obj/daemon/state/fired.o
+$(BUILD)/tests/test_schedules: tests/test_schedules.c $(SCHEDULES_TEST_OBJS) $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(SCHEDULES_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
@@ -287,6 +297,12 @@ $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
 $(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
+
+# 100,000 schedules firing (issue 15): reads GET /jobs with cJSON.
+$(BUILD)/bench/schedules: bench/schedules.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcjson
 
 # The JSON libraries compared (docs/DECISIONS.md).
 $(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)

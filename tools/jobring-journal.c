@@ -35,6 +35,8 @@ static const char *type_name(uint16_t type)
 		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
 		[REC_RESULT] = "result", [REC_SNAP_EXECS] = "snapshot_executions",
 		[REC_CONTROL] = "control", [REC_UPDATE] = "update", [REC_SCHEDULER] = "scheduler",
+		[REC_SCHEDULE] = "schedule", [REC_SCHEDULE_DELETE] = "schedule_delete",
+		[REC_SNAP_ORIGINS] = "snapshot_origins",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -95,10 +97,21 @@ static void dump_submit(const struct jr_journal_record *r)
 	}
 	memcpy(&h, r->payload, sizeof(h));
 	memcpy(&first, (const char *)r->payload + sizeof(h), sizeof(first));
+	size_t head = sizeof(h) + (size_t)h.count * sizeof(jr_job_id);
+	struct rec_origin o = { 0 };
+	if ((h.flags & REC_SUBMIT_ORIGIN) && r->len >= head + sizeof(o)) {	/* issue 15 */
+		memcpy(&o, (const char *)r->payload + head, sizeof(o));
+		o.name[sizeof(o.name) - 1] = '\0';
+		head += sizeof(o);
+	}
 	printf(" uid=%u jobs=%u first=%016" PRIx64 "%s%s body=%zu bytes", h.uid, h.count, first,
 	       h.flags & REC_SUBMIT_SINGLE ? " single" : " batch",
 	       h.flags & REC_SUBMIT_HEADER ? " with_header" : "",
-	       (size_t)r->len - sizeof(h) - (size_t)h.count * sizeof(jr_job_id));
+	       r->len >= head ? (size_t)r->len - head : 0);
+	if (o.kind)
+		printf(" origin=%s:%u:%s due_ns=%" PRIu64,
+		       o.kind == REC_ORIGIN_SCHEDULE ? "schedule" : "trigger", o.source_id, o.name,
+		       o.due_ns);
 }
 
 static void dump_event(const struct jr_journal_record *r)
@@ -194,6 +207,17 @@ static void dump_other(const struct jr_journal_record *r)
 		printf(" job=%016" PRIx64 " by uid %u %.*s", u->job_id, u->uid,
 		       skip <= text ? (int)(text - skip) : 0,
 		       skip <= text ? p + sizeof(*u) + skip : "");
+	} else if (r->type == REC_SCHEDULE && r->len >= sizeof(struct rec_schedule)) {
+		struct rec_schedule h;
+		memcpy(&h, p, sizeof(h));
+		printf(" id=%u uid=%u op=%u last_due_ns=%" PRIu64 " fired=%" PRIu64 " %.*s", h.id, h.uid,
+		       h.op, h.last_due_ns, h.fired, (int)(r->len - sizeof(h)), p + sizeof(h));
+	} else if (r->type == REC_SCHEDULE_DELETE && r->len == sizeof(struct rec_schedule_delete)) {
+		struct rec_schedule_delete h;
+		memcpy(&h, p, sizeof(h));
+		printf(" id=%u by uid %u", h.id, h.by_uid);
+	} else if (r->type == REC_SNAP_ORIGINS) {
+		printf(" origins=%zu", (size_t)r->len / sizeof(struct rec_origin_job));
 	} else if (r->type == REC_SCHEDULER && r->len == sizeof(struct rec_scheduler)) {
 		const struct rec_scheduler *c = r->payload;
 		printf(" %s by uid %u", c->paused ? "paused" : "resumed", c->uid);
@@ -227,7 +251,7 @@ static int dump_record(void *ctx, const struct jr_journal_record *r)
 /* --- summarize -------------------------------------------------------------------------- */
 
 struct summary {
-	uint64_t by_type[64];
+	uint64_t by_type[128];
 	uint64_t submitted, ended[8], snapshot_jobs;
 	uint64_t bytes;
 };
@@ -238,7 +262,7 @@ static int sum_record(void *ctx, const struct jr_journal_record *r)
 	struct rec_submit h;
 	struct rec_event e;
 
-	s->by_type[r->type < 64 ? r->type : 0]++;
+	s->by_type[r->type < 128 ? r->type : 0]++;
 	s->bytes += JR_JOURNAL_HEADER_BYTES + JR_JOURNAL_PAD8(r->len);
 	if (r->type == REC_SUBMIT && r->len >= sizeof(h)) {
 		memcpy(&h, r->payload, sizeof(h));
@@ -322,7 +346,7 @@ static int summarize(const char *dir)
 	uint64_t jobs = s.submitted + s.snapshot_jobs;
 
 	printf("records:");
-	for (uint16_t t = 0; t < 64; t++)
+	for (uint16_t t = 0; t < 128; t++)
 		if (s.by_type[t])
 			printf(" %s %" PRIu64, type_name(t), s.by_type[t]);
 	printf("\njobs: %" PRIu64 " in the snapshot, %" PRIu64 " submitted since; ended since: "

@@ -13,6 +13,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/handlers.h"
 #include "daemon/api/route.h"
+#include "daemon/api/schedules.h"
 #include "daemon/net/reply.h"
 
 /* A daemon run by a user serves only that user (root's serves all). */
@@ -95,6 +96,7 @@ void api_handle(void *ctx, const struct request *req, struct response *res)
 void api_tick(struct api *a, uint64_t now_ns)
 {
 	api_workers_tick(a, now_ns);
+	api_schedules_tick(a, now_ns);
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,
@@ -113,6 +115,7 @@ int api_init(struct api *a, struct state *st, struct durable *d,
 void api_destroy(struct api *a)
 {
 	api_submit_destroy(a);
+	api_schedules_destroy(a);
 	free(a->waits);
 	memset(a, 0, sizeof(*a));
 }

@@ -61,4 +61,9 @@ void api_queue_create_record(const struct request *req, struct route_record *out
 api_handler api_queue_update, api_queue_delete;
 void api_queue_change_record(const struct request *req, struct route_record *out);
 
+/* schedules.c: schedules (issue 15; schedules.h has the firing). */
+api_handler api_schedule_create, api_schedule_list, api_schedule_show, api_schedule_update,
+	api_schedule_delete, api_schedule_pause, api_schedule_resume;
+void api_schedule_record(const struct request *req, struct route_record *out);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon/state/schedules.h"
 #include "daemon/state/state.h"
 
 int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
@@ -31,5 +32,7 @@ void state_destroy(struct state *s)
 	submitted_destroy(&s->jobs);
 	workers_destroy(&s->workers);
 	executions_destroy(&s->execs);
+	fired_destroy(&s->fired);
+	schedules_free(s->schedules);
 	memset(s, 0, sizeof(*s));
 }
