@@ -32,6 +32,9 @@ const char *rec_type_name(uint16_t type)
 	case REC_CONTROL: return "control";
 	case REC_UPDATE: return "update";
 	case REC_SCHEDULER: return "scheduler";
+	case REC_TRIGGER: return "trigger";
+	case REC_TRIGGER_DELETE: return "trigger_delete";
+	case REC_TRIGGER_FIRE: return "trigger_fire";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
@@ -712,6 +715,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_RESULT: return on_result(r, p, len);
 	case REC_SNAP_EXECS: return on_snap_execs(r, p, len);
+	case REC_TRIGGER:
+	case REC_TRIGGER_DELETE:
+	case REC_TRIGGER_FIRE: return triggers_apply(&r->triggers, type, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
 	}
@@ -818,6 +824,7 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 	memset(r, 0, sizeof(*r));
 	r->capacity = capacity;
 	r->paused = -1;
+	triggers_init(&r->triggers);
 	r->jobs = jr_table_alloc((size_t)capacity * sizeof(*r->jobs));
 	if (!r->jobs || executions_init(&r->execs, capacity) < 0)
 		return -ENOMEM;
@@ -864,5 +871,6 @@ void recover_free(struct recovery *r)
 		free(r->procs[i].alloc);
 	free(r->procs);
 	executions_destroy(&r->execs);
+	triggers_destroy(&r->triggers);
 	memset(r, 0, sizeof(*r));
 }

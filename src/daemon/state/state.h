@@ -16,6 +16,7 @@
 #include "daemon/state/executions.h"
 #include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
+#include "daemon/state/triggers.h"
 #include "daemon/state/workers.h"
 
 struct state {
@@ -30,6 +31,8 @@ struct state {
 					 * /scheduler/pause; journaled, kept by
 					 * snapshots), as a drain's pause is not */
 	struct output_space output;	/* set by main.c after state_init */
+	struct triggers triggers;	/* named, file and job-event triggers
+					 * (issue 15: triggers.h) */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */

@@ -1,0 +1,603 @@
+/*
+ * triggers.c - the /triggers routes (issue 15) and the fire path: a
+ * trigger's job template submitted as its owner with the payload in its
+ * environment, journaled (the job's SUBMIT, then the REC_TRIGGER_FIRE of
+ * the same turn), and its file and job-event sources fired from the
+ * loop's tick. The table itself is daemon/state/triggers.c.
+ *
+ * Who may do what: a trigger belongs to the user who defined it. Only its
+ * owner or root may see it, fire it, redefine it or delete it; to anyone
+ * else it does not exist (404), except that its name is taken (a PUT of
+ * that name is a 409). Its jobs always run as its owner, whoever fires it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/common.h"
+#include "base/units.h"
+#include "daemon/api/handlers.h"
+#include "daemon/net/reply.h"
+#include "daemon/state/cwdcheck.h"
+#include "daemon/state/jobspec.h"
+#include "daemon/state/jsoncheck.h"
+#include "daemon/state/view.h"
+
+#define PAYLOAD_DIR "trigger-payloads"
+
+/* --- seeing a trigger ----------------------------------------------------------------------- */
+
+static bool may_use(const struct api_call *c, const struct trigger *tr)
+{
+	return c->req->uid == 0 || c->req->uid == tr->uid;
+}
+
+/* The trigger named by the path, if the caller may use it; else a 404. */
+static struct trigger *named(struct api *a, struct api_call *c)
+{
+	struct trigger *tr = triggers_find(&a->st->triggers, c->param);
+
+	if (tr && may_use(c, tr))
+		return tr;
+	reply_error(c->res, 404, "not_found", "no trigger %.64s", c->param);
+	return NULL;
+}
+
+static const char *kind_name(enum trigger_kind k)
+{
+	return k == TRIGGER_FILE ? "file" : k == TRIGGER_JOB ? "job_event" : "named";
+}
+
+static const char *fired_by(uint32_t flags)
+{
+	return flags & REC_TRIGGER_FIRE_FILE ? "file" : flags & REC_TRIGGER_FIRE_JOB ? "job_event" :
+										      "api";
+}
+
+static void add_time(cJSON *o, const char *key, uint64_t ns)
+{
+	char t[64];
+
+	jr_format_rfc3339(ns, t, sizeof(t));
+	cJSON_AddStringToObject(o, key, t);
+}
+
+static void add_last_fire(cJSON *o, const struct trigger *tr)
+{
+	cJSON *f;
+	char id[17];
+
+	if (!tr->fire_count) {
+		cJSON_AddNullToObject(o, "last_fire");
+		return;
+	}
+	f = cJSON_AddObjectToObject(o, "last_fire");
+	add_time(f, "time", tr->last_fire_ns);
+	cJSON_AddNumberToObject(f, "fire_id", (double)tr->fire_count);
+	if (tr->last_job_id) {
+		view_format_id(tr->last_job_id, id);
+		cJSON_AddStringToObject(f, "job_id", id);
+	} else {
+		cJSON_AddNullToObject(f, "job_id");
+	}
+	cJSON_AddNumberToObject(f, "payload_bytes", (double)tr->last_payload_bytes);
+	cJSON_AddStringToObject(f, "by", fired_by(tr->last_fire_flags));
+}
+
+static cJSON *trigger_json(const struct trigger *tr)
+{
+	cJSON *o = cJSON_CreateObject(), *def = cJSON_Parse(tr->def), *v;
+
+	cJSON_AddStringToObject(o, "name", tr->name);
+	cJSON_AddNumberToObject(o, "owner_uid", tr->uid);
+	cJSON_AddStringToObject(o, "kind", kind_name(tr->kind));
+	v = def ? cJSON_DetachItemFromObjectCaseSensitive(def, "job") : NULL;
+	cJSON_AddItemToObject(o, "job", v ? v : cJSON_CreateNull());
+	v = def ? cJSON_DetachItemFromObjectCaseSensitive(def, tr->kind == TRIGGER_FILE ? "file" :
+							  "on") : NULL;
+	cJSON_AddItemToObject(o, "source", v ? v : cJSON_CreateNull());
+	if (tr->kind == TRIGGER_FILE) {
+		cJSON_AddNumberToObject(o, "debounce_ms", (double)tr->debounce_ms);
+		cJSON_AddBoolToObject(o, "watching", tr->wd >= 0);
+		if (tr->watch_error[0])
+			cJSON_AddStringToObject(o, "watch_error", tr->watch_error);
+		cJSON_AddNumberToObject(o, "pending_paths",
+					(double)(tr->burst.listed + tr->burst.more));
+	}
+	v = def ? cJSON_GetObjectItemCaseSensitive(def, "description") : NULL;
+	if (cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "description", v->valuestring);
+	add_time(o, "created", tr->created_ns);
+	cJSON_AddNumberToObject(o, "fire_count", (double)tr->fire_count);
+	add_last_fire(o, tr);
+	cJSON_Delete(def);
+	return o;
+}
+
+void api_trigger_list(struct api *a, struct api_call *c)
+{
+	const struct triggers *t = &a->st->triggers;
+	cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "triggers");
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->count; i++)
+		if (t->list[i] && may_use(c, t->list[i])) {
+			cJSON_AddItemToArray(list, trigger_json(t->list[i]));
+			n++;
+		}
+	cJSON_AddNumberToObject(o, "count", n);
+	reply_json(c->res, 200, o);
+}
+
+void api_trigger_show(struct api *a, struct api_call *c)
+{
+	struct trigger *tr = named(a, c);
+
+	if (tr)
+		reply_json(c->res, 200, trigger_json(tr));
+}
+
+/* --- firing --------------------------------------------------------------------------------- */
+
+/* A payload too large for the environment, written for the owner alone
+ * under the output directory (root's, mode 0711): its path in out. */
+static int payload_file(struct api *a, const struct trigger *tr, uint64_t fire_id,
+			const char *payload, size_t len, char *out, size_t size)
+{
+	const struct output_space *o = &a->st->output;
+	char name[160];
+	ssize_t w = 0;
+	int fd;
+
+	if (o->dirfd <= 0 || !o->dir)
+		return -ENOENT;
+	if (mkdirat(o->dirfd, PAYLOAD_DIR, 0711) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(name, sizeof(name), PAYLOAD_DIR "/%s.%llu.json", tr->name,
+		 (unsigned long long)fire_id);
+	/* A fire id may come again after a crash (its fire never
+	 * acknowledged): the file is replaced, never followed. */
+	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (a->daemon_uid == 0 && fchown(fd, tr->uid, tr->gid) < 0) {
+		close(fd);
+		return -errno;
+	}
+	for (size_t at = 0; at < len && w >= 0; at += (size_t)w)
+		w = write(fd, payload + at, len - at);
+	if (w < 0 || close(fd) < 0)
+		return -EIO;
+	snprintf(out, size, "%s/%s", o->dir, name);
+	return 0;
+}
+
+static void env_set(cJSON *env, const char *key, const char *value)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(env, key);
+	cJSON_AddStringToObject(env, key, value);
+}
+
+/* The template with the fire's environment: the body the job's SUBMIT
+ * record keeps (so recovery needs nothing else). NULL with err. */
+static char *fire_body(struct api *a, const struct trigger *tr, uint64_t fire_id,
+		       const char *payload, size_t len, struct jobspec_error *err)
+{
+	cJSON *o = cJSON_Parse(tr->job), *env = o ? cJSON_GetObjectItemCaseSensitive(o, "env") : NULL;
+	char id[32], path[4200], *text = NULL, *p = NULL;
+	int rc;
+
+	if (o && !env)
+		env = cJSON_AddObjectToObject(o, "env");
+	if (!cJSON_IsObject(env)) {
+		json_fail(err, 503, "out_of_memory", "no memory for the fire's job");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)fire_id);
+	env_set(env, "JOBRING_TRIGGER", tr->name);
+	env_set(env, "JOBRING_TRIGGER_FIRE_ID", id);
+	if (len && len <= TRIGGER_PAYLOAD_ENV_MAX) {
+		if (!(p = strndup(payload, len))) {
+			json_fail(err, 503, "out_of_memory", "no memory for the payload");
+			goto out;
+		}
+		env_set(env, "JOBRING_TRIGGER_PAYLOAD", p);
+	} else if (len) {
+		if ((rc = payload_file(a, tr, fire_id, payload, len, path, sizeof(path))) < 0) {
+			json_fail(err, 413, "payload_too_large", "a payload over %u bytes is written "
+				  "to a file, which failed: %s", TRIGGER_PAYLOAD_ENV_MAX,
+				  strerror(-rc));
+			goto out;
+		}
+		env_set(env, "JOBRING_TRIGGER_PAYLOAD_FILE", path);
+	}
+	text = cJSON_PrintUnformatted(o);
+	if (!text)
+		json_fail(err, 503, "out_of_memory", "no memory for the fire's job");
+out:
+	free(p);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* The job of a fire, submitted as the trigger's owner and journaled as
+ * POST /jobs would (its SUBMIT record): 0 with *id, or false with err. */
+static bool submit_as_owner(struct api *a, const struct trigger *tr, const char *body,
+			    struct jobspec_error *err, jr_job_id *id)
+{
+	struct cwd_cache cwd;
+	struct jobspec_submitter who = { tr->uid, tr->gid, tr->switch_user, true, false, &cwd };
+	cJSON *o = cJSON_Parse(body);
+	struct jobspec js;
+	bool ok = false;
+	int rc;
+
+	jobspec_init(&js);
+	cwd_cache_init(&cwd, tr->uid, tr->gid, tr->switch_user);
+	if (!o || !jobspec_parse(a->engine, o, &who, &js, err))
+		goto out;
+	if ((rc = jr_command_submit(a->engine, &js.spec, id)) < 0) {
+		jobspec_engine_error(rc, err);
+		goto out;
+	}
+	struct rec_submit_args args = {
+		.head = { .uid = tr->uid, .gid = tr->gid, .count = 1,
+			  .created_ns = jr_now_realtime_ns(),
+			  .flags = REC_SUBMIT_SINGLE | (tr->switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
+		.ids = id, .body = body, .body_len = strlen(body),
+	};
+	if (!durable_log_submit(a->durable, &args)) {
+		jr_job_cancel(a->engine, *id);
+		json_fail(err, 507, "journal_unavailable", "the fire's job could not be journaled");
+		goto out;
+	}
+	submitted_put(&a->st->jobs, *id, submitted_block_new(body, strlen(body)), 0, strlen(body),
+		      &who);
+	ok = true;
+out:
+	jobspec_free(&js);
+	cJSON_Delete(o);
+	cwd_cache_free(&cwd);
+	return ok;
+}
+
+struct fire_result {
+	uint64_t fire_id, seq;
+	jr_job_id job_id;
+};
+
+/* Fire tr: its job (if it has a template) submitted and journaled, then
+ * its REC_TRIGGER_FIRE, applied. by: the uid asking (the owner for its
+ * sources). false with err (nothing fired). */
+static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t len, uint32_t by,
+		 uint32_t flags, struct fire_result *out, struct jobspec_error *err)
+{
+	struct rec_trigger_fire f = { .fire_id = tr->fire_count + 1, .time_ns = jr_now_realtime_ns(),
+				      .payload_bytes = len, .uid = by, .flags = flags };
+	char *body = NULL;
+
+	*out = (struct fire_result){ .fire_id = f.fire_id };
+	if (!tr->job)
+		return json_fail(err, 409, "nothing_to_fire", "trigger %s has no job template "
+				 "(and schedules are not bound to triggers yet)", tr->name);
+	if (!(body = fire_body(a, tr, f.fire_id, payload, len, err)))
+		return false;
+	if (!submit_as_owner(a, tr, body, err, &out->job_id)) {
+		free(body);
+		return false;
+	}
+	free(body);
+	f.job_id = out->job_id;
+	memcpy(f.name, tr->name, sizeof(f.name));
+	/* Same turn as the SUBMIT: one group write; the answer waits for this. */
+	out->seq = durable_log(a->durable, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
+	triggers_apply_fire(&a->st->triggers, &f, sizeof(f));
+	return true;
+}
+
+void api_trigger_fire_record(const struct request *req, struct route_record *out)
+{
+	out->bytes = durable_submit_bytes(1, req->body_len + 64 * 1024) +
+		     sizeof(struct rec_trigger_fire) + 64;
+	out->jobs = 1;
+}
+
+/* POST /triggers/{name} [payload]: 201 {trigger, fire_id, job_id}. */
+void api_trigger_fire(struct api *a, struct api_call *c)
+{
+	const struct request *req = c->req;
+	struct trigger *tr = named(a, c);
+	struct jobspec_error err;
+	struct fire_result r;
+	cJSON *o = NULL, *ans;
+	char id[17];
+
+	if (!tr)
+		return;
+	if (req->body_len > TRIGGER_PAYLOAD_MAX) {
+		reply_error(c->res, 413, "payload_too_large", "a payload is at most %u bytes",
+			    TRIGGER_PAYLOAD_MAX);
+		return;
+	}
+	if (req->body_len && !(o = json_parse_strict(req->body, req->body_len, &err))) {
+		reply_error(c->res, err.status, err.code, "the payload: %s", err.message);
+		return;
+	}
+	cJSON_Delete(o);
+	if (!fire(a, tr, req->body, req->body_len, req->uid, 0, &r, &err)) {
+		reply_error(c->res, err.status, err.code, "%s", err.message);
+		return;
+	}
+	c->record_seq = r.seq;
+	ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "trigger", tr->name);
+	cJSON_AddNumberToObject(ans, "fire_id", (double)r.fire_id);
+	view_format_id(r.job_id, id);
+	cJSON_AddStringToObject(ans, "job_id", id);
+	cJSON_AddNumberToObject(ans, "payload_bytes", (double)req->body_len);
+	reply_json(c->res, 201, ans);
+}
+
+/* --- defining and deleting ------------------------------------------------------------------- */
+
+void api_trigger_put_record(const struct request *req, struct route_record *out)
+{
+	out->bytes = sizeof(struct rec_trigger) + req->body_len + 64;
+	out->jobs = 0;
+}
+
+/* The template checked as POST /jobs checks a job of the caller's. */
+static bool template_ok(struct api *a, const struct api_call *c, const cJSON *job,
+			struct jobspec_error *err)
+{
+	struct cwd_cache cwd;
+	bool sw = a->daemon_uid == 0 && c->req->uid != 0;
+	struct jobspec_submitter who = { c->req->uid, c->req->gid, sw, true, false, &cwd };
+	struct jobspec js;
+	bool ok;
+
+	jobspec_init(&js);
+	cwd_cache_init(&cwd, c->req->uid, c->req->gid, sw);
+	ok = jobspec_parse(a->engine, job, &who, &js, err);
+	if (ok && js.array)
+		ok = json_fail(err, 422, "invalid_value", "job: a trigger's job is one job, "
+			       "not an array");
+	jobspec_free(&js);
+	cwd_cache_free(&cwd);
+	return ok;
+}
+
+/* What the sources name exists and is the caller's to watch. */
+static bool sources_ok(struct api *a, const struct api_call *c, const struct trigger *tr,
+		       struct response *res)
+{
+	char why[256];
+	uint32_t qid;
+	bool dir;
+
+	if (tr->kind == TRIGGER_FILE &&
+	    !triggers_path_allowed(tr->path, c->req->uid, c->req->gid,
+				   a->daemon_uid == 0 && c->req->uid != 0, why, sizeof(why), &dir))
+		return reply_error(res, 403, "forbidden", "%s", why);
+	if (tr->kind == TRIGGER_JOB && tr->on_queue[0] &&
+	    jr_queue_lookup(a->engine, tr->on_queue, &qid) < 0)
+		return reply_error(res, 422, "unknown_queue", "on.queue: no queue %s", tr->on_queue);
+	if (tr->kind == TRIGGER_JOB && tr->on_job) {
+		const struct submitted_job *s = submitted_of(&a->st->jobs, tr->on_job);
+		if (!s || (c->req->uid != 0 && s->uid != c->req->uid))
+			return reply_error(res, 422, "unknown_dependency", "on.job: no job "
+					   "%016llx of yours", (unsigned long long)tr->on_job);
+	}
+	return true;
+}
+
+/* Parse and check a definition: true with def (compact JSON, malloc'd). */
+static bool definition(struct api *a, struct api_call *c, char **def)
+{
+	struct jobspec_error err;
+	struct trigger probe = { .wd = -1 };
+	cJSON *o = json_parse_strict(c->req->body, c->req->body_len, &err);
+	const cJSON *job = o ? cJSON_GetObjectItemCaseSensitive(o, "job") : NULL;
+	char why[256];
+	bool ok = false;
+
+	*def = NULL;
+	if (!o) {
+		reply_error(c->res, err.status, err.code, "%s", err.message);
+	} else if (!cJSON_IsObject(o)) {
+		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
+	} else if (!(*def = cJSON_PrintUnformatted(o))) {
+		reply_error(c->res, 503, "out_of_memory", "no memory for the trigger");
+	} else if (!triggers_parse_def(*def, strlen(*def), &probe, why, sizeof(why))) {
+		reply_error(c->res, 422, strncmp(why, "unknown field", 13) ? "invalid_value" :
+			    "unknown_field", "%s", why);
+	} else if (job && !template_ok(a, c, job, &err)) {
+		reply_error(c->res, err.status, err.code, "job: %s", err.message);
+	} else {
+		ok = sources_ok(a, c, &probe, c->res);
+	}
+	free(probe.job);
+	free(probe.path);
+	free(probe.pattern);
+	cJSON_Delete(o);
+	if (!ok) {
+		free(*def);
+		*def = NULL;
+	}
+	return ok;
+}
+
+/* PUT /triggers/{name} {job, file | on, debounce, description}: 201 made,
+ * 200 replaced (its fires counted on). */
+void api_trigger_put(struct api *a, struct api_call *c)
+{
+	struct triggers *t = &a->st->triggers;
+	struct trigger *old = triggers_find(t, c->param), *tr;
+	struct rec_trigger rec = { .uid = c->req->uid, .gid = c->req->gid,
+				   .created_ns = jr_now_realtime_ns() };
+	uint8_t *p = NULL;
+	char *def;
+	size_t n;
+
+	if (!triggers_name_ok(c->param)) {
+		reply_error(c->res, 422, "invalid_name", "a trigger's name: 1 to %u of A-Z a-z 0-9 "
+			    ". _ - (not starting with . or -)", TRIGGER_NAME_MAX);
+		return;
+	}
+	if (old && !may_use(c, old)) {
+		reply_error(c->res, 409, "exists", "trigger %s belongs to another user", c->param);
+		return;
+	}
+	if (!old && t->count >= TRIGGER_MAX) {
+		reply_error(c->res, 507, "too_many_triggers", "at most %u triggers", TRIGGER_MAX);
+		return;
+	}
+	if (!definition(a, c, &def))
+		return;
+	if (old) {	/* root redefining a user's keeps its owner */
+		rec.uid = old->uid;
+		rec.gid = old->gid;
+		rec.created_ns = old->created_ns;
+	}
+	rec.flags = a->daemon_uid == 0 && rec.uid != 0 ? REC_TRIGGER_SWITCH_USER : 0;
+	snprintf(rec.name, sizeof(rec.name), "%s", c->param);
+	n = sizeof(rec) + strlen(def);
+	if (!(p = malloc(n))) {
+		reply_error(c->res, 503, "out_of_memory", "no memory for the trigger");
+	} else {
+		memcpy(p, &rec, sizeof(rec));
+		memcpy(p + sizeof(rec), def, n - sizeof(rec));
+		c->record_seq = durable_log(a->durable, REC_TRIGGER, p, (uint32_t)n, NULL, 0);
+		if (!c->record_seq || triggers_apply_define(t, p, (uint32_t)n) < 0) {
+			reply_error(c->res, 507, "journal_unavailable", "the trigger could not be "
+				    "journaled");
+		} else {
+			tr = triggers_find(t, rec.name);
+			triggers_watch_all(t);
+			reply_json(c->res, old ? 200 : 201, trigger_json(tr));
+		}
+	}
+	free(p);
+	free(def);
+}
+
+void api_trigger_delete_record(const struct request *req, struct route_record *out)
+{
+	(void)req;
+	out->bytes = sizeof(struct rec_trigger);
+	out->jobs = 0;
+}
+
+void api_trigger_delete(struct api *a, struct api_call *c)
+{
+	struct trigger *tr = named(a, c);
+	struct rec_trigger rec = { 0 };
+	cJSON *shown;
+
+	if (!tr)
+		return;
+	shown = trigger_json(tr);
+	memcpy(rec.name, tr->name, sizeof(rec.name));
+	rec.uid = c->req->uid;
+	c->record_seq = durable_log(a->durable, REC_TRIGGER_DELETE, &rec, sizeof(rec), NULL, 0);
+	if (!c->record_seq) {
+		cJSON_Delete(shown);
+		reply_error(c->res, 507, "journal_unavailable", "the delete could not be journaled");
+		return;
+	}
+	triggers_apply_delete(&a->st->triggers, &rec, sizeof(rec));
+	reply_json(c->res, 200, shown);
+}
+
+/* --- sources, each turn ------------------------------------------------------------------------ */
+
+static void fire_quietly(struct api *a, struct trigger *tr, const char *payload, size_t len,
+			 uint32_t flags)
+{
+	struct jobspec_error err;
+	struct fire_result r;
+
+	if (!fire(a, tr, payload, len, tr->uid, flags, &r, &err))
+		fprintf(stderr, "jobringd: trigger %s could not fire: %s\n", tr->name, err.message);
+}
+
+static void file_sources(struct api *a, uint64_t now_ns)
+{
+	struct triggers *t = &a->st->triggers;
+	struct trigger *tr;
+	size_t len;
+	char *payload;
+
+	triggers_read_events(t, now_ns);
+	while ((tr = triggers_burst_due(t, now_ns)) != NULL) {
+		if ((payload = triggers_burst_payload(tr, &len)) != NULL)
+			fire_quietly(a, tr, payload, len, REC_TRIGGER_FIRE_FILE);
+		free(payload);
+	}
+}
+
+/* Was job id fired by trigger name? (A queue's trigger does not fire on
+ * its own jobs' ends: that would loop.) */
+static bool fired_by_trigger(struct api *a, jr_job_id id, const char *name)
+{
+	const char *json = submitted_json(&a->st->jobs, id);
+	char needle[REC_TRIGGER_NAME_MAX + 32];
+
+	snprintf(needle, sizeof(needle), "\"JOBRING_TRIGGER\":\"%s\"", name);
+	return json && strstr(json, needle) != NULL;
+}
+
+static void ended_one(struct api *a, const struct trigger_ended *e)
+{
+	struct triggers *t = &a->st->triggers;
+	struct jr_job_info info;
+	struct jr_queue_info q;
+	const char *queue = NULL;
+	char id[17], payload[512];
+	int n;
+
+	if (jr_job_get(a->engine, e->id, &info) == 0 &&
+	    jr_queue_get_info(a->engine, info.queue_id, &q) == 0)
+		queue = q.name;
+	view_format_id(e->id, id);
+	for (uint32_t i = 0; i < t->count; i++) {
+		struct trigger *tr = t->list[i];
+		if (!tr || !triggers_job_matches(tr, e, queue) ||
+		    (!tr->on_job && fired_by_trigger(a, e->id, tr->name)))
+			continue;
+		n = snprintf(payload, sizeof(payload), "{\"trigger\":\"%s\",\"job_id\":\"%s\","
+			     "\"state\":\"%s\",\"reason\":\"%s\",\"exit_code\":%d,\"queue\":\"%s\"}",
+			     tr->name, id, jr_job_state_name(e->state),
+			     e->reason ? jr_reason_name(e->reason) : "none", e->exit_code,
+			     queue ? queue : "");
+		fire_quietly(a, tr, payload, (size_t)n, REC_TRIGGER_FIRE_JOB);
+	}
+}
+
+void api_triggers_tick(struct api *a, uint64_t now_ns)
+{
+	struct triggers *t = &a->st->triggers;
+	uint32_t n;
+
+	if (t->file_sources)
+		file_sources(a, now_ns);
+	if (!t->ended_count)
+		return;
+	n = t->ended_count;
+	t->ended_count = 0;	/* fires below may end nothing, but stay safe */
+	for (uint32_t i = 0; i < n; i++)
+		ended_one(a, &t->ended[i]);
+}
+
+void api_triggers_start(struct api *a)
+{
+	struct triggers *t = &a->st->triggers;
+
+	triggers_watch_all(t);
+	triggers_scan_missed(t, jr_now_monotonic_ns());
+}
