@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/units.h"
 #include "daemon/api/handlers.h"
 #include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
@@ -42,10 +43,34 @@ static bool get_job(struct api *a, const struct api_call *c, struct jr_job_info 
 	return true;
 }
 
+/* A fired job's origin (issue 15): its schedule and due instant, or its
+ * trigger and fire id. */
+static void add_origin(const struct api *a, cJSON *o, jr_job_id id)
+{
+	const struct rec_origin *r = fired_get(&a->st->fired, id);
+	char t[48];
+
+	if (!r || !o)
+		return;
+	if (r->kind == REC_ORIGIN_SCHEDULE) {
+		cJSON_AddNumberToObject(o, "schedule_id", r->source_id);
+		cJSON_AddStringToObject(o, "schedule", r->name);
+		jr_format_rfc3339(r->due_ns, t, sizeof(t));
+		cJSON_AddStringToObject(o, "due", t);
+	} else if (r->kind == REC_ORIGIN_TRIGGER) {
+		cJSON_AddStringToObject(o, "trigger", r->name);
+		snprintf(t, sizeof(t), "%llu", (unsigned long long)r->due_ns);
+		cJSON_AddStringToObject(o, "fire_id", t);
+	}
+}
+
 /* The job as the caller may see it (not VIEW_HIDDEN). */
 static cJSON *job_json(struct api *a, const struct api_call *c, const struct jr_job_info *info)
 {
-	return view_job(a->engine, &a->st->jobs, info, detail(a, c, info));
+	cJSON *o = view_job(a->engine, &a->st->jobs, info, detail(a, c, info));
+
+	add_origin(a, o, info->job_id);
+	return o;
 }
 
 void api_job_show(struct api *a, struct api_call *c)

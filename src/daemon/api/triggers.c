@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/common.h"
 #include "base/units.h"
+#include "daemon/api/fire.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/cwdcheck.h"
@@ -225,47 +226,6 @@ out:
 	return text;
 }
 
-/* The job of a fire, submitted as the trigger's owner and journaled as
- * POST /jobs would (its SUBMIT record): 0 with *id, or false with err. */
-static bool submit_as_owner(struct api *a, const struct trigger *tr, const char *body,
-			    struct jobspec_error *err, jr_job_id *id)
-{
-	struct cwd_cache cwd;
-	struct jobspec_submitter who = { tr->uid, tr->gid, tr->switch_user, true, false, &cwd };
-	cJSON *o = cJSON_Parse(body);
-	struct jobspec js;
-	bool ok = false;
-	int rc;
-
-	jobspec_init(&js);
-	cwd_cache_init(&cwd, tr->uid, tr->gid, tr->switch_user);
-	if (!o || !jobspec_parse(a->engine, o, &who, &js, err))
-		goto out;
-	if ((rc = jr_command_submit(a->engine, &js.spec, id)) < 0) {
-		jobspec_engine_error(rc, err);
-		goto out;
-	}
-	struct rec_submit_args args = {
-		.head = { .uid = tr->uid, .gid = tr->gid, .count = 1,
-			  .created_ns = jr_now_realtime_ns(),
-			  .flags = REC_SUBMIT_SINGLE | (tr->switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
-		.ids = id, .body = body, .body_len = strlen(body),
-	};
-	if (!durable_log_submit(a->durable, &args)) {
-		jr_job_cancel(a->engine, *id);
-		json_fail(err, 507, "journal_unavailable", "the fire's job could not be journaled");
-		goto out;
-	}
-	submitted_put(&a->st->jobs, *id, submitted_block_new(body, strlen(body)), 0, strlen(body),
-		      &who);
-	ok = true;
-out:
-	jobspec_free(&js);
-	cJSON_Delete(o);
-	cwd_cache_free(&cwd);
-	return ok;
-}
-
 struct fire_result {
 	uint64_t fire_id, seq;
 	jr_job_id job_id;
@@ -287,14 +247,21 @@ static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t 
 				 "(and schedules are not bound to triggers yet)", tr->name);
 	if (!(body = fire_body(a, tr, f.fire_id, payload, len, err)))
 		return false;
-	if (!submit_as_owner(a, tr, body, err, &out->job_id)) {
+	/* The job as POST /jobs takes it, as the trigger's owner, its SUBMIT
+	 * record carrying the trigger and fire id (fire.h): replayed, it is
+	 * the job and the fire at once. */
+	struct fire_origin origin = { .kind = REC_ORIGIN_TRIGGER, .due_ns = f.fire_id,
+				      .name = tr->name };
+	if (api_fire_job(a, tr->uid, tr->gid, body, strlen(body), &origin, &out->job_id, NULL,
+			 err) < 0) {
 		free(body);
 		return false;
 	}
 	free(body);
 	f.job_id = out->job_id;
 	memcpy(f.name, tr->name, sizeof(f.name));
-	/* Same turn as the SUBMIT: one group write; the answer waits for this. */
+	/* The fire's details (payload size, by whom), in the same turn as
+	 * the SUBMIT: one group write; the answer waits for this, the later. */
 	out->seq = durable_log(a->durable, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
 	triggers_apply_fire(&a->st->triggers, &f, sizeof(f));
 	return true;
@@ -594,10 +561,32 @@ void api_triggers_tick(struct api *a, uint64_t now_ns)
 		ended_one(a, &t->ended[i]);
 }
 
+/* A fire whose SUBMIT was journaled without its REC_TRIGGER_FIRE (a crash
+ * between the two, never acknowledged): its job exists, so its fire id
+ * is used; the next fire takes the one after. */
+static bool origin_seen(void *ctx, const struct fired_entry *e)
+{
+	struct triggers *t = ctx;
+	char name[sizeof(e->origin.name) + 1];
+	struct trigger *tr;
+
+	if (e->origin.kind != REC_ORIGIN_TRIGGER)
+		return true;
+	memcpy(name, e->origin.name, sizeof(e->origin.name));
+	name[sizeof(e->origin.name)] = '\0';
+	tr = triggers_find(t, name);
+	if (tr && e->origin.due_ns > tr->fire_count) {
+		tr->fire_count = e->origin.due_ns;
+		tr->last_job_id = e->id;
+	}
+	return true;
+}
+
 void api_triggers_start(struct api *a)
 {
 	struct triggers *t = &a->st->triggers;
 
+	fired_each(&a->st->fired, origin_seen, t);
 	triggers_watch_all(t);
 	triggers_scan_missed(t, jr_now_monotonic_ns());
 }

@@ -80,6 +80,13 @@ enum rec_type {
 	REC_SNAP_END = 18,
 	REC_RESULT = 20,
 	REC_SNAP_EXECS = 21,
+	/* Issue 15's schedules take 64-71 (schedrec.h). */
+	REC_SCHEDULE = 64,	/* struct rec_schedule + its definition JSON:
+				 * created, changed, paused or resumed (and in
+				 * snapshots, with its counters) */
+	REC_SCHEDULE_DELETE = 65,	/* struct rec_schedule_delete */
+	REC_SNAP_ORIGINS = 66,	/* snapshots: rec_origin_job entries, the
+				 * origin of each kept fired job */
 };
 
 #define REC_SUBMIT_SINGLE 1u	/* the body is one JSON object (POST /jobs) */
@@ -90,6 +97,10 @@ enum rec_type {
 				 * tasks in index order, the first is the
 				 * array's id (issue 13) */
 
+#define REC_SUBMIT_ORIGIN 16u	/* with SINGLE: a fire (issue 15): a rec_origin
+				 * follows the ids, before the body; never set
+				 * by POST /jobs */
+
 struct rec_submit {
 	uint32_t uid, gid;
 	uint32_t flags;		/* REC_SUBMIT_* */
@@ -98,6 +109,52 @@ struct rec_submit {
 	/* then count job ids (u64), then the body */
 };
 _Static_assert(sizeof(struct rec_submit) == 24, "rec_submit size");
+
+/* Where a fired job came from (issue 15): a schedule's due instant or a
+ * trigger's fire. Journaled in its REC_SUBMIT, so the fire and its job
+ * are one record: replayed, it advances the schedule's last due. */
+enum rec_origin_kind { REC_ORIGIN_SCHEDULE = 1, REC_ORIGIN_TRIGGER = 2 };
+
+struct rec_origin {
+	uint32_t kind;		/* enum rec_origin_kind */
+	uint32_t source_id;	/* the schedule's id; 0 for a trigger */
+	uint64_t due_ns;	/* schedule: the due instant; trigger: its fire id */
+	char name[64];		/* the schedule's or trigger's name, NUL-padded */
+};
+_Static_assert(sizeof(struct rec_origin) == 80, "rec_origin size");
+
+/* REC_SNAP_ORIGINS: a run of these. */
+struct rec_origin_job {
+	jr_job_id job_id;
+	struct rec_origin origin;
+};
+_Static_assert(sizeof(struct rec_origin_job) == 88, "rec_origin_job size");
+
+/* REC_SCHEDULE: a schedule as it is now (created, changed, paused,
+ * resumed; in snapshots, with its counters); then def_len bytes of its
+ * definition (compact JSON, as POST /schedules takes it). */
+enum rec_schedule_op { REC_SCHEDULE_CREATE = 1, REC_SCHEDULE_UPDATE = 2,
+		       REC_SCHEDULE_PAUSE = 3, REC_SCHEDULE_RESUME = 4,
+		       REC_SCHEDULE_SNAPSHOT = 5 };
+
+struct rec_schedule {
+	uint32_t id;
+	uint32_t uid, gid;	/* its owner */
+	uint32_t op;		/* enum rec_schedule_op */
+	uint32_t by_uid;	/* who asked */
+	uint32_t next_id;	/* the ids given so far are below this */
+	uint64_t created_ns;
+	uint64_t last_due_ns;	/* dues up to this are done */
+	uint64_t fired, skipped, missed, coalesced;	/* snapshots: its counters */
+	uint32_t def_len;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct rec_schedule) == 80, "rec_schedule size");
+
+struct rec_schedule_delete {
+	uint32_t id;
+	uint32_t by_uid;
+};
 
 /* START, RETRY, END: a rec_event; START then a rec_proc and its
  * allocation's bytes (jr_alloc_encode), RETRY then the u64 end of its

@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
+#include "daemon/state/schedules.h"
 #include "shm/jobtab.h"
 #include "journal/journal.h"
 
@@ -40,6 +41,9 @@ const char *rec_type_name(uint16_t type)
 	case REC_SNAP_END: return "snapshot_end";
 	case REC_RESULT: return "result";
 	case REC_SNAP_EXECS: return "snapshot_executions";
+	case REC_SCHEDULE: return "schedule";
+	case REC_SCHEDULE_DELETE: return "schedule_delete";
+	case REC_SNAP_ORIGINS: return "snapshot_origins";
 	}
 	return "unknown";
 }
@@ -113,6 +117,105 @@ static bool array_of(const char *body, size_t len, struct arrayspec *as)
 	return ok;
 }
 
+/* --- schedules (issue 15) ----------------------------------------------------------- */
+
+static struct schedules *sched_recovery(struct recovery *r)
+{
+	if (!r->sched)
+		r->sched = schedules_new();
+	return r->sched;
+}
+
+/* A schedule as its record says; the fires after it advance its last
+ * due. A definition that no longer reads is dropped, said so. */
+static int on_schedule(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_schedule h;
+	struct schedule_def d;
+	struct schedule *sc;
+	char why[256];
+	cJSON *o;
+	int err;
+
+	if (len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, p, sizeof(h));
+	if (h.def_len != len - sizeof(h) || !sched_recovery(r))
+		return h.def_len != len - sizeof(h) ? -EPROTO : -ENOMEM;
+	o = cJSON_ParseWithLength((const char *)p + sizeof(h), h.def_len);
+	if (!o || !schedule_def_parse(o, &d, why, sizeof(why))) {
+		fprintf(stderr, "jobringd: schedule %u no longer reads (%s): dropped\n", h.id,
+			o ? why : "not JSON");
+		cJSON_Delete(o);
+		return 0;
+	}
+	char *json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	sc = schedules_get(r->sched, h.id);
+	if (sc) {
+		uint64_t created = sc->created_ns;
+		err = json ? schedules_replace(r->sched, sc, &d, json, h.created_ns) : -ENOMEM;
+		sc->created_ns = created;
+	} else {
+		sc = json ? schedules_add(r->sched, h.id, h.uid, h.gid, &d, json, h.last_due_ns,
+					  h.created_ns, &err) : NULL;
+		err = json ? err : -ENOMEM;
+	}
+	free(json);
+	schedule_def_free(&d);
+	if (err == -ENOMEM)
+		return err;
+	if (sc && h.last_due_ns > sc->last_due)
+		sc->last_due = h.last_due_ns;
+	if (sc && h.op == REC_SCHEDULE_SNAPSHOT) {
+		sc->fired = h.fired;
+		sc->skipped = h.skipped;
+		sc->missed = h.missed;
+		sc->coalesced = h.coalesced;
+	}
+	if (h.next_id > r->sched->next_id)
+		r->sched->next_id = h.next_id;
+	return 0;
+}
+
+static int on_schedule_delete(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_schedule_delete h;
+	struct schedule *sc;
+
+	if (len != sizeof(h))
+		return -EPROTO;
+	memcpy(&h, p, sizeof(h));
+	sc = r->sched ? schedules_get(r->sched, h.id) : NULL;
+	if (sc)
+		schedules_remove(r->sched, sc);
+	return 0;
+}
+
+static int on_snap_origins(struct recovery *r, const uint8_t *p, uint32_t len)
+{
+	struct rec_origin_job e;
+
+	if (len % sizeof(e))
+		return -EPROTO;
+	for (uint32_t at = 0; at < len; at += sizeof(e)) {
+		memcpy(&e, p + at, sizeof(e));
+		e.origin.name[sizeof(e.origin.name) - 1] = '\0';
+		if (fired_put(&r->origins, e.job_id, &e.origin) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A fire's origin (issue 15): kept for its job, and a schedule's last
+ * fired due instant advanced. */
+static void recover_origin(struct recovery *r, jr_job_id id, const struct rec_origin *o)
+{
+	fired_put(&r->origins, id, o);
+	if (o->kind == REC_ORIGIN_SCHEDULE && sched_recovery(r))
+		schedules_note_fire(r->sched, o->source_id, o->due_ns, id);
+}
+
 static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 {
 	struct rec_submit h;
@@ -126,6 +229,17 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 	ids_bytes = (size_t)h.count * sizeof(jr_job_id);
 	if (h.count == 0 || sizeof(h) + ids_bytes > len)
 		return -EPROTO;
+	if (h.flags & REC_SUBMIT_ORIGIN) {	/* a fire (issue 15): its origin */
+		struct rec_origin o;
+		jr_job_id fid;
+		if (h.count != 1 || sizeof(h) + ids_bytes + sizeof(o) > len)
+			return -EPROTO;
+		memcpy(&fid, p + sizeof(h), sizeof(fid));
+		memcpy(&o, p + sizeof(h) + ids_bytes, sizeof(o));
+		o.name[sizeof(o.name) - 1] = '\0';
+		recover_origin(r, fid, &o);
+		ids_bytes += sizeof(o);	/* the body follows it */
+	}
 	body = (const char *)p + sizeof(h) + ids_bytes;
 	end = (const char *)p + len;
 	block = submitted_block_new(body, (size_t)(end - body));
@@ -720,6 +834,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_TRIGGER_FIRE: return triggers_apply(&r->triggers, type, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
+	case REC_SCHEDULE: return on_schedule(r, p, len);
+	case REC_SCHEDULE_DELETE: return on_schedule_delete(r, p, len);
+	case REC_SNAP_ORIGINS: return on_snap_origins(r, p, len);
 	}
 	return -EPROTO;
 }
@@ -872,5 +989,7 @@ void recover_free(struct recovery *r)
 	free(r->procs);
 	executions_destroy(&r->execs);
 	triggers_destroy(&r->triggers);
+	fired_destroy(&r->origins);
+	schedules_free(r->sched);
 	memset(r, 0, sizeof(*r));
 }

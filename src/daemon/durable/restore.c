@@ -14,6 +14,7 @@
 #include "base/common.h"
 #include "daemon/durable/recover.h"
 #include "daemon/state/jobspec.h"
+#include "daemon/state/schedules.h"
 #include "daemon/state/jsonarena.h"
 
 #define APPLY_CHUNK 8192u
@@ -557,6 +558,21 @@ static void apply_requeues(struct recovery *r, struct state *st)
 	}
 }
 
+/* Fired jobs' origins for the jobs put back; the schedules, each with
+ * the last due instant its records fired (schedules.h). */
+static void apply_schedules(struct recovery *r, struct state *st)
+{
+	fired_destroy(&st->fired);
+	st->fired = r->origins;
+	memset(&r->origins, 0, sizeof(r->origins));
+	fired_sweep(&st->fired, st->engine);
+	if (r->sched) {
+		schedules_free(st->schedules);
+		st->schedules = r->sched;
+		r->sched = NULL;
+	}
+}
+
 int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		  const struct retention *keep)
 {
@@ -577,6 +593,8 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		rc = jr_command_restore_done(st->engine);
 	if (rc == 0)
 		apply_requeues(r, st);
+	if (rc == 0)
+		apply_schedules(r, st);	/* issue 15: fired jobs' origins, schedules */
 	if (rc < 0)
 		snprintf(r->error, sizeof(r->error), "cannot restore the jobs: %s", strerror(-rc));
 	r->apply_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;

@@ -33,5 +33,6 @@ void state_destroy(struct state *s)
 	workers_destroy(&s->workers);
 	executions_destroy(&s->execs);
 	triggers_destroy(&s->triggers);
+	fired_destroy(&s->fired);
 	memset(s, 0, sizeof(*s));
 }

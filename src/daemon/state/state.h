@@ -14,6 +14,7 @@
 
 #include "jobring.h"
 #include "daemon/state/executions.h"
+#include "daemon/state/fired.h"
 #include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/triggers.h"
@@ -33,6 +34,8 @@ struct state {
 	struct output_space output;	/* set by main.c after state_init */
 	struct triggers triggers;	/* named, file and job-event triggers
 					 * (issue 15: triggers.h) */
+	struct fired fired;		/* fired jobs' origins (issue 15, fired.h) */
+	struct schedules *schedules;	/* issue 15 (schedules.h); NULL: none yet */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */
