@@ -70,6 +70,11 @@ static const struct expect expected[] = {
 	{ "POST", "/snapshot", api_snapshot, 0, "" },
 	{ "GET", "/metrics", api_metrics, 0, "" },
 	{ "GET", "/resources", api_resources, 0, "" },
+	{ "GET", "/triggers", api_trigger_list, 0, "" },
+	{ "GET", "/triggers/nightly-etl", api_trigger_show, 0, "nightly-etl" },
+	{ "PUT", "/triggers/nightly-etl", api_trigger_put, JOURNALED, "nightly-etl" },
+	{ "POST", "/triggers/nightly-etl", api_trigger_fire, JOURNALED, "nightly-etl" },
+	{ "DELETE", "/triggers/nightly-etl", api_trigger_delete, JOURNALED, "nightly-etl" },
 };
 
 /* Every row is reached by one of the paths above, and no row is dead. */
