@@ -502,7 +502,7 @@ static void file_sources(struct api *a, uint64_t now_ns)
 
 	triggers_read_events(t, now_ns);
 	while ((tr = triggers_burst_due(t, now_ns)) != NULL) {
-		if ((payload = triggers_burst_payload(tr, &len)) != NULL)
+		if ((payload = triggers_burst_payload(t, tr, &len)) != NULL)
 			fire_quietly(a, tr, payload, len, REC_TRIGGER_FIRE_FILE);
 		free(payload);
 	}

@@ -295,6 +295,8 @@ static void remove_at(struct triggers *t, uint32_t i)
 	struct trigger *tr = t->list[i];
 
 	count_sources(t, tr, -1);
+	if (tr->burst.first_ns && t->bursts)
+		t->bursts--;
 	triggers_unwatch(t, tr);
 	trigger_free(tr);
 	t->list[i] = NULL;

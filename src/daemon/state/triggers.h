@@ -96,6 +96,7 @@ struct triggers {
 	struct trigger **list;		/* by definition order; holes NULL */
 	uint32_t count, cap;
 	uint32_t job_sources, file_sources;
+	uint32_t bursts;		/* file triggers with a burst gathering */
 	int inotify_fd;			/* -1 until a file trigger is watched */
 	struct trigger_ended *ended;	/* job ends to look at (job_sources > 0) */
 	uint32_t ended_count, ended_dropped;
@@ -156,7 +157,7 @@ void triggers_read_events(struct triggers *t, uint64_t now_ns);
 struct trigger *triggers_burst_due(struct triggers *t, uint64_t now_ns);
 /* The burst's payload as a JSON object (malloc'd, NUL-terminated; NULL:
  * no memory) and the burst emptied. */
-char *triggers_burst_payload(struct trigger *tr, size_t *len);
+char *triggers_burst_payload(struct triggers *t, struct trigger *tr, size_t *len);
 /* Files in a watched directory newer than the trigger's last fire (the
  * daemon was down): each added to its burst, once, at start. */
 void triggers_scan_missed(struct triggers *t, uint64_t now_ns);

@@ -171,7 +171,7 @@ static void burst_escape(struct trigger_burst *b, const char *text)
 }
 
 /* One path seen (name: in a watched directory; NULL: the watched file). */
-static void burst_add(struct trigger *tr, const char *name, uint64_t now_ns)
+static void burst_add(struct triggers *t, struct trigger *tr, const char *name, uint64_t now_ns)
 {
 	struct trigger_burst *b = &tr->burst;
 	const char *key = name ? name : "";
@@ -182,8 +182,10 @@ static void burst_add(struct trigger *tr, const char *name, uint64_t now_ns)
 	if (b->first_ns && strcmp(b->last, key) == 0)
 		return;	/* the same file again (create, modify, close) */
 	snprintf(b->last, sizeof(b->last), "%s", key);
-	if (!b->first_ns)
+	if (!b->first_ns) {
 		b->first_ns = now_ns;
+		t->bursts++;
+	}
 	b->last_ns = now_ns;
 	if (b->len + need > TRIGGER_PATHS_BYTES || !json_check_utf8(key, strlen(key), &at, &err) ||
 	    !burst_reserve(b, need)) {
@@ -236,15 +238,17 @@ static void on_event(struct triggers *t, const struct inotify_event *ev, uint64_
 			continue;
 		if (ev->mask & IN_Q_OVERFLOW) {	/* some events lost: each fires */
 			tr->burst.overflow = true;
-			if (!tr->burst.first_ns)
+			if (!tr->burst.first_ns) {
 				tr->burst.first_ns = now_ns;
+				t->bursts++;
+			}
 			tr->burst.last_ns = now_ns;
 		} else if (tr->wd == ev->wd && (ev->mask & IN_IGNORED)) {
 			tr->wd = -1;
 			snprintf(tr->watch_error, sizeof(tr->watch_error), "%.100s went away",
 				 tr->path);
 		} else if (tr->wd == ev->wd && (tr->file_events & bits) && name_matches(tr, name)) {
-			burst_add(tr, name, now_ns);
+			burst_add(t, tr, name, now_ns);
 		}
 	}
 }
@@ -269,6 +273,8 @@ void triggers_read_events(struct triggers *t, uint64_t now_ns)
 
 struct trigger *triggers_burst_due(struct triggers *t, uint64_t now_ns)
 {
+	if (!t->bursts)
+		return NULL;	/* the common turn: nothing gathered */
 	for (uint32_t i = 0; i < t->count; i++) {
 		struct trigger *tr = t->list[i];
 		const struct trigger_burst *b = tr ? &tr->burst : NULL;
@@ -281,7 +287,7 @@ struct trigger *triggers_burst_due(struct triggers *t, uint64_t now_ns)
 	return NULL;
 }
 
-char *triggers_burst_payload(struct trigger *tr, size_t *len)
+char *triggers_burst_payload(struct triggers *t, struct trigger *tr, size_t *len)
 {
 	struct trigger_burst *b = &tr->burst;
 	size_t cap = b->len + 2 * strlen(tr->name) + 2 * strlen(tr->path) + 160;
@@ -295,6 +301,8 @@ char *triggers_burst_payload(struct trigger *tr, size_t *len)
 			     (unsigned long long)b->more, b->overflow ? "true" : "false");
 		*len = (size_t)n;
 	}
+	if (b->first_ns && t->bursts)
+		t->bursts--;
 	b->len = 0;
 	b->listed = b->more = 0;
 	b->first_ns = b->last_ns = 0;
@@ -312,7 +320,7 @@ static bool newer(const struct stat *st, uint64_t since_ns)
 	return m > since_ns;
 }
 
-static void scan_one(struct trigger *tr, uint64_t now_ns)
+static void scan_one(struct triggers *t, struct trigger *tr, uint64_t now_ns)
 {
 	uint64_t since = tr->last_fire_ns ? tr->last_fire_ns : tr->created_ns;
 	DIR *d = opendir(tr->path);
@@ -326,7 +334,7 @@ static void scan_one(struct trigger *tr, uint64_t now_ns)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer(&st, since) &&
 		    name_matches(tr, e->d_name))
-			burst_add(tr, e->d_name, now_ns);
+			burst_add(t, tr, e->d_name, now_ns);
 	}
 	closedir(d);
 }
@@ -336,6 +344,6 @@ void triggers_scan_missed(struct triggers *t, uint64_t now_ns)
 	for (uint32_t i = 0; i < t->count; i++) {
 		struct trigger *tr = t->list[i];
 		if (tr && tr->kind == TRIGGER_FILE && tr->wd >= 0 && tr->path_is_dir)
-			scan_one(tr, now_ns);
+			scan_one(t, tr, now_ns);
 	}
 }
