@@ -83,7 +83,8 @@ TEST_SCRIPTS += tests/test_triggers.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
-	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim
+	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
+	$(BUILD)/bench/triggers
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
