@@ -35,6 +35,8 @@ static const char *type_name(uint16_t type)
 		[REC_SNAP_JOBS] = "snapshot_jobs", [REC_SNAP_END] = "snapshot_end",
 		[REC_RESULT] = "result", [REC_SNAP_EXECS] = "snapshot_executions",
 		[REC_CONTROL] = "control", [REC_UPDATE] = "update", [REC_SCHEDULER] = "scheduler",
+		[REC_TRIGGER] = "trigger", [REC_TRIGGER_DELETE] = "trigger_delete",
+		[REC_TRIGGER_FIRE] = "trigger_fire",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
