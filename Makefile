@@ -227,6 +227,14 @@ $(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/arrayspec.o -o $@ $(LDFLAGS_ALL) \
 		$(TEST_LINK) -lcmocka
 
+# test_schedules: schedules in virtual time (daemon/state/schedules.c) alone (issue 15).
+SCHEDULES_TEST_OBJS := $(BUILD)/obj/daemon/state/schedules.o $(BUILD)/obj/daemon/state/fired.o
+$(BUILD)/tests/test_schedules: tests/test_schedules.c $(SCHEDULES_TEST_OBJS) $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(SCHEDULES_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)

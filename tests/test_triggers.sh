@@ -85,6 +85,21 @@ check "fire an unknown trigger: 404" [ "$code" = 404 ] && error_is not_found
 req GET /triggers/hello
 check "refused fires fired nothing" [ "$(field fire_count)" = 2 ]
 
+# --- schedules bound to a trigger's name fire with it ---------------------------------------
+req POST /schedules "{\"name\":\"bound-sched\",\"every\":\"24h\",\"trigger\":\"kick\",\"job\":{\"command\":[\"sh\",\"-c\",\"printf %s \\\"\$JOBRING_TRIGGER_PAYLOAD\\\" > $tmp/out/sched.txt\"]}}"
+check "a schedule bound to the name kick: 201" [ "$code" = 201 ]
+req PUT /triggers/kick '{"description":"no job of its own"}'
+check "a trigger without a job: 201" [ "$code" = 201 ]
+req POST /triggers/kick '{"from":"kick"}'
+check "firing it fires the bound schedule" [ "$code" = 201 ] && grep -q '"schedules":1' <<<"$body"
+check "... whose job gets the payload" wait_until 10 test -s "$tmp/out/sched.txt"
+check "... as sent" [ "$(cat "$tmp/out/sched.txt")" = '{"from":"kick"}' ]
+req PUT /triggers/lonely '{}'
+req POST /triggers/lonely
+check "nothing bound and no job: 409 nothing_to_fire" [ "$code" = 409 ] && error_is nothing_to_fire
+req GET /triggers/lonely
+check "... and not counted" [ "$(field fire_count)" = 0 ]
+
 # --- the CLI ------------------------------------------------------------------------------
 check "cli add" "$cli" trigger add clitrig -- sh -c "echo \"\$JOBRING_TRIGGER_PAYLOAD\" > $tmp/out/cli.txt"
 check "cli fire --payload" "$cli" trigger fire clitrig --payload '{"from":"cli"}'

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 "                                    workers, the head job's reservation: total and in use\n"
 "  queues [create NAME|update NAME|delete NAME] [--priority N] [--max-workers N]\n"
 "  trigger add|ls|show|fire|rm NAME   named, file and job-event triggers (trigger --help)\n"
+"  schedule add|ls|show|next|pause|resume|rm   recurring jobs: cron or every, in a zone\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
@@ -63,6 +64,7 @@ static const struct {
 	{ "update", cli_update }, { "scheduler", cli_scheduler },
 	{ "resources", cli_resources },
 	{ "trigger", cli_trigger },
+	{ "schedule", cli_schedule },
 };
 
 /* --json anywhere on the line: taken out of argv[from, argc) up to a

@@ -24,6 +24,7 @@
 #include "base/common.h"
 #include "base/units.h"
 #include "daemon/api/api.h"
+#include "daemon/api/schedules.h"
 #include "daemon/durable/durable.h"
 #include "daemon/durable/recover.h"
 #include "daemon/durable/snapshot.h"
@@ -329,6 +330,8 @@ static int serve_loop(struct daemon *dm)
 	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
 	if (triggers_watch_fd(&dm->st.triggers) >= 0)	/* file triggers (issue 15) */
 		server_watch_fd(srv, triggers_watch_fd(&dm->st.triggers));
+	if (api_schedules_timer_fd(&dm->api) >= 0)	/* issue 15: schedules' next due */
+		server_watch_fd(srv, api_schedules_timer_fd(&dm->api));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
 	notify_ready("recovered; serving");

@@ -13,6 +13,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/handlers.h"
 #include "daemon/api/route.h"
+#include "daemon/api/schedules.h"
 #include "daemon/net/reply.h"
 
 /* A daemon run by a user serves only that user (root's serves all). */
@@ -96,6 +97,7 @@ void api_tick(struct api *a, uint64_t now_ns)
 {
 	api_workers_tick(a, now_ns);
 	api_triggers_tick(a, now_ns);
+	api_schedules_tick(a, now_ns);
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,
@@ -114,6 +116,7 @@ int api_init(struct api *a, struct state *st, struct durable *d,
 void api_destroy(struct api *a)
 {
 	api_submit_destroy(a);
+	api_schedules_destroy(a);
 	free(a->waits);
 	memset(a, 0, sizeof(*a));
 }

@@ -67,6 +67,7 @@ struct api {
 	struct batch *batch;		/* submit.c's arrays, kept between batches */
 	struct api_lifecycle life;
 	struct api_status status;
+	struct sched_api *sched;	/* schedules.c's (issue 15); NULL: not yet */
 };
 
 /* One request on its way through its handler. */

@@ -70,5 +70,9 @@ void api_trigger_put_record(const struct request *req, struct route_record *out)
 void api_trigger_fire_record(const struct request *req, struct route_record *out);
 void api_trigger_delete_record(const struct request *req, struct route_record *out);
 void api_triggers_tick(struct api *a, uint64_t now_ns);
+/* schedules.c: schedules (issue 15; schedules.h has the firing). */
+api_handler api_schedule_create, api_schedule_list, api_schedule_show, api_schedule_update,
+	api_schedule_delete, api_schedule_pause, api_schedule_resume;
+void api_schedule_record(const struct request *req, struct route_record *out);
 
 #endif

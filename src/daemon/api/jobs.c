@@ -58,6 +58,8 @@ static void add_origin(const struct api *a, cJSON *o, jr_job_id id)
 		jr_format_rfc3339(r->due_ns, t, sizeof(t));
 		cJSON_AddStringToObject(o, "due", t);
 	} else if (r->kind == REC_ORIGIN_TRIGGER) {
+		if (r->source_id)	/* a schedule bound to the trigger */
+			cJSON_AddNumberToObject(o, "schedule_id", r->source_id);
 		cJSON_AddStringToObject(o, "trigger", r->name);
 		snprintf(t, sizeof(t), "%llu", (unsigned long long)r->due_ns);
 		cJSON_AddStringToObject(o, "fire_id", t);

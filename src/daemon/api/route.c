@@ -56,6 +56,13 @@ const struct route api_routes[] = {
 	{ "PUT", "/triggers/{name}", api_trigger_put, JOURNALED, api_trigger_put_record },
 	{ "POST", "/triggers/{name}", api_trigger_fire, JOURNALED, api_trigger_fire_record },
 	{ "DELETE", "/triggers/{name}", api_trigger_delete, JOURNALED, api_trigger_delete_record },
+	{ "POST", "/schedules", api_schedule_create, JOURNALED, api_schedule_record },
+	{ "GET", "/schedules", api_schedule_list, 0, NULL },
+	{ "GET", "/schedules/{id}", api_schedule_show, 0, NULL },
+	{ "PATCH", "/schedules/{id}", api_schedule_update, JOURNALED, api_schedule_record },
+	{ "DELETE", "/schedules/{id}", api_schedule_delete, JOURNALED, api_schedule_record },
+	{ "POST", "/schedules/{id}/pause", api_schedule_pause, JOURNALED, api_schedule_record },
+	{ "POST", "/schedules/{id}/resume", api_schedule_resume, JOURNALED, api_schedule_record },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

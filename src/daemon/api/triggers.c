@@ -23,6 +23,7 @@
 #include "base/units.h"
 #include "daemon/api/fire.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/schedules.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
@@ -229,39 +230,56 @@ out:
 struct fire_result {
 	uint64_t fire_id, seq;
 	jr_job_id job_id;
+	int schedules;		/* schedules bound to its name that fired */
 };
 
-/* Fire tr: its job (if it has a template) submitted and journaled, then
- * its REC_TRIGGER_FIRE, applied. by: the uid asking (the owner for its
- * sources). false with err (nothing fired). */
+/* Its own job, if it has a template: submitted as its owner through
+ * api_fire_job, its SUBMIT record carrying the trigger and fire id
+ * (fire.h): replayed, it is the job and the fire at once. */
+static bool fire_job(struct api *a, struct trigger *tr, uint64_t fire_id, const char *payload,
+		     size_t len, jr_job_id *id, struct jobspec_error *err)
+{
+	struct fire_origin origin = { .kind = REC_ORIGIN_TRIGGER, .due_ns = fire_id,
+				      .name = tr->name };
+	char *body = fire_body(a, tr, fire_id, payload, len, err);
+	int rc;
+
+	if (!body)
+		return false;
+	rc = api_fire_job(a, tr->uid, tr->gid, body, strlen(body), &origin, id, NULL, err);
+	free(body);
+	return rc == 0;
+}
+
+/* Fire tr: its job (if it has a template) submitted and journaled, every
+ * schedule bound to its name fired (schedules.h; each runs as its own
+ * owner, who bound it), then its REC_TRIGGER_FIRE, applied. by: the uid
+ * asking (the owner for its sources). false with err: nothing fired. */
 static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t len, uint32_t by,
 		 uint32_t flags, struct fire_result *out, struct jobspec_error *err)
 {
 	struct rec_trigger_fire f = { .fire_id = tr->fire_count + 1, .time_ns = jr_now_realtime_ns(),
 				      .payload_bytes = len, .uid = by, .flags = flags };
-	char *body = NULL;
 
 	*out = (struct fire_result){ .fire_id = f.fire_id };
-	if (!tr->job)
-		return json_fail(err, 409, "nothing_to_fire", "trigger %s has no job template "
-				 "(and schedules are not bound to triggers yet)", tr->name);
-	if (!(body = fire_body(a, tr, f.fire_id, payload, len, err)))
+	if (tr->job && !fire_job(a, tr, f.fire_id, payload, len, &out->job_id, err))
 		return false;
-	/* The job as POST /jobs takes it, as the trigger's owner, its SUBMIT
-	 * record carrying the trigger and fire id (fire.h): replayed, it is
-	 * the job and the fire at once. */
-	struct fire_origin origin = { .kind = REC_ORIGIN_TRIGGER, .due_ns = f.fire_id,
-				      .name = tr->name };
-	if (api_fire_job(a, tr->uid, tr->gid, body, strlen(body), &origin, &out->job_id, NULL,
-			 err) < 0) {
-		free(body);
-		return false;
-	}
-	free(body);
+	/* A payload too large for the environment is the trigger's own
+	 * job's (a file); bound schedules get it only when it fits. */
+	out->schedules = schedules_fire_bound(a, tr->name, len <= TRIGGER_PAYLOAD_ENV_MAX ? payload :
+					      NULL, len <= TRIGGER_PAYLOAD_ENV_MAX ? len : 0,
+					      f.time_ns, NULL);
+	if (out->schedules < 0)
+		out->schedules = 0;
+	if (!tr->job && out->schedules == 0)
+		return json_fail(err, 409, "nothing_to_fire", "trigger %s has no job template and "
+				 "no schedule is bound to it (a schedule's \"trigger\": \"%s\")",
+				 tr->name, tr->name);
 	f.job_id = out->job_id;
 	memcpy(f.name, tr->name, sizeof(f.name));
 	/* The fire's details (payload size, by whom), in the same turn as
-	 * the SUBMIT: one group write; the answer waits for this, the later. */
+	 * the records above: one group write; the answer waits for this,
+	 * the last of them. */
 	out->seq = durable_log(a->durable, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
 	triggers_apply_fire(&a->st->triggers, &f, sizeof(f));
 	return true;
@@ -305,8 +323,12 @@ void api_trigger_fire(struct api *a, struct api_call *c)
 	cJSON_AddStringToObject(ans, "trigger", tr->name);
 	cJSON_AddNumberToObject(ans, "fire_id", (double)r.fire_id);
 	view_format_id(r.job_id, id);
-	cJSON_AddStringToObject(ans, "job_id", id);
+	if (r.job_id)
+		cJSON_AddStringToObject(ans, "job_id", id);
+	else
+		cJSON_AddNullToObject(ans, "job_id");
 	cJSON_AddNumberToObject(ans, "payload_bytes", (double)req->body_len);
+	cJSON_AddNumberToObject(ans, "schedules", r.schedules);
 	reply_json(c->res, 201, ans);
 }
 
@@ -570,8 +592,8 @@ static bool origin_seen(void *ctx, const struct fired_entry *e)
 	char name[sizeof(e->origin.name) + 1];
 	struct trigger *tr;
 
-	if (e->origin.kind != REC_ORIGIN_TRIGGER)
-		return true;
+	if (e->origin.kind != REC_ORIGIN_TRIGGER || e->origin.source_id != 0)
+		return true;	/* a schedule's, fired by a trigger's name */
 	memcpy(name, e->origin.name, sizeof(e->origin.name));
 	name[sizeof(e->origin.name)] = '\0';
 	tr = triggers_find(t, name);

@@ -18,6 +18,7 @@
 #include "base/common.h"
 #include "base/lock.h"
 #include "daemon/durable/snapshot.h"
+#include "daemon/state/schedules.h"
 #include "exec/outdir.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
@@ -189,6 +190,70 @@ static int workers_out(struct snapshot *s)
 			return rc;
 	}
 	return 0;
+}
+
+/* Schedules (issue 15), each as it is with its last due and counters;
+ * fired jobs' origins, in runs of ORIGINS_PER_RECORD. At the start, on
+ * the loop: as of s->covers, as the queues are. */
+#define ORIGINS_PER_RECORD 8192u
+
+static int schedules_out(struct snapshot *s)
+{
+	const struct schedules *set = s->st->schedules;
+
+	for (uint32_t id = 1; set && id < set->id_cap; id++) {
+		const struct schedule *sc = set->by_id[id];
+		if (!sc)
+			continue;
+		struct rec_schedule h = {
+			.id = sc->id, .uid = sc->uid, .gid = sc->gid, .op = REC_SCHEDULE_SNAPSHOT,
+			.next_id = set->next_id, .created_ns = sc->created_ns,
+			.last_due_ns = sc->last_due, .fired = sc->fired, .skipped = sc->skipped,
+			.missed = sc->missed, .coalesced = sc->coalesced,
+			.def_len = (uint32_t)strlen(sc->json),
+		};
+		int rc = put_record(s, REC_SCHEDULE, &h, sizeof(h), sc->json, h.def_len);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct origins_out {
+	struct snapshot *s;
+	struct rec_origin_job *run;
+	uint32_t n;
+	int rc;
+};
+
+static bool origin_out(void *ctx, const struct fired_entry *e)
+{
+	struct origins_out *o = ctx;
+
+	o->run[o->n].job_id = e->id;
+	o->run[o->n].origin = e->origin;
+	if (++o->n == ORIGINS_PER_RECORD) {
+		o->rc = put_record(o->s, REC_SNAP_ORIGINS, o->run, o->n * sizeof(*o->run), NULL, 0);
+		o->n = 0;
+	}
+	return o->rc == 0;
+}
+
+static int origins_out(struct snapshot *s)
+{
+	struct origins_out o = { s, NULL, 0, 0 };
+
+	fired_sweep(&s->st->fired, s->st->engine);	/* jobs gone since */
+	if (!s->st->fired.count)
+		return 0;
+	o.run = malloc(ORIGINS_PER_RECORD * sizeof(*o.run));
+	if (!o.run)
+		return -ENOMEM;
+	fired_each(&s->st->fired, origin_out, &o);
+	if (o.rc == 0 && o.n)
+		o.rc = put_record(s, REC_SNAP_ORIGINS, o.run, o.n * sizeof(*o.run), NULL, 0);
+	free(o.run);
+	return o.rc;
 }
 
 /* Whether a user paused scheduling, said either way. */
@@ -665,6 +730,10 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		rc = scheduler_out(s);
 	if (rc == 0)
 		rc = triggers_out(s);
+	if (rc == 0)
+		rc = schedules_out(s);
+	if (rc == 0)
+		rc = origins_out(s);
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;

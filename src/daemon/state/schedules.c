@@ -215,8 +215,10 @@ bool schedule_def_parse(const cJSON *o, struct schedule_def *d, char *why, size_
 		return fail(why, size, "%s", "name: required");
 	if (!d->job)
 		return fail(why, size, "%s", "job: required (a POST /jobs body)");
-	if (!d->kind || (d->cron[0] && d->every_ns))
-		return fail(why, size, "%s", "one of cron and every is required");
+	if (d->cron[0] && d->every_ns)
+		return fail(why, size, "%s", "cron and every: one or the other");
+	if (!d->kind && !d->trigger[0])
+		return fail(why, size, "%s", "one of cron and every is required (or a trigger)");
 	if (d->end_ns && d->start_ns && d->end_ns < d->start_ns)
 		return fail(why, size, "%s", "end: before start");
 	if (d->kind == SCHED_CRON)
@@ -247,6 +249,8 @@ static uint64_t raw_next(const struct schedule *sc, uint64_t t)
 {
 	const struct schedule_def *d = &sc->def;
 
+	if (!d->kind)	/* fired by its trigger only */
+		return 0;
 	if (d->kind == SCHED_EVERY) {
 		uint64_t anchor = d->start_ns, k;
 		if (t < anchor)

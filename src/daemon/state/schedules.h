@@ -73,7 +73,7 @@ struct schedule {
 	uint64_t last_fire_ns;		/* when its last job was submitted */
 	uint64_t fired, skipped, missed, coalesced, errors;
 	uint64_t lateness_max_ns;
-	char last_error[160];
+	char last_error[300];
 };
 
 struct schedules {
