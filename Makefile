@@ -235,6 +235,16 @@ $(BUILD)/tests/test_schedules: tests/test_schedules.c $(SCHEDULES_TEST_OBJS) $(H
 	$(CC) $(TEST_CFLAGS) $< $(SCHEDULES_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
 
+# test_triggers_state: the triggers' table (daemon/state/triggers.c, triggerwatch.c).
+TRIGGER_STATE_OBJS := $(BUILD)/obj/daemon/state/triggers.o \
+	$(BUILD)/obj/daemon/state/triggerwatch.o $(BUILD)/obj/daemon/state/cwdcheck.o \
+	$(BUILD)/obj/daemon/state/jsoncheck.o
+$(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_OBJS) \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
