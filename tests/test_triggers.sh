@@ -206,6 +206,8 @@ req POST /jobs '{"command":["false"],"queue":"etl"}'
 qbad=$(field job_id)
 check "afterok fires when the job succeeds" wait_until 10 test -s "$tmp/out/ok.1"
 check "... with the job in its payload" grep -q "\"job_id\":\"$ok_id\",\"state\":\"succeeded\"" "$tmp/out/ok.1"
+req PUT /triggers/too-late "{\"job\":{\"command\":[\"true\"]},\"on\":{\"type\":\"afterany\",\"job\":\"$ok_id\"}}"
+check "on a job that has ended: 409 job_ended" [ "$code" = 409 ] && error_is job_ended
 check "afternotok fires when the job fails" wait_until 10 test -s "$tmp/out/notok.1"
 check "... exit code 3 in its payload" grep -q '"exit_code":3' "$tmp/out/notok.1"
 check "afternotok on a queue fires for its failed job" wait_until 10 test -s "$tmp/out/qnotok.1"

@@ -378,9 +378,15 @@ static bool sources_ok(struct api *a, const struct api_call *c, const struct tri
 		return reply_error(res, 422, "unknown_queue", "on.queue: no queue %s", tr->on_queue);
 	if (tr->kind == TRIGGER_JOB && tr->on_job) {
 		const struct submitted_job *s = submitted_of(&a->st->jobs, tr->on_job);
+		struct jr_job_info info;
 		if (!s || (c->req->uid != 0 && s->uid != c->req->uid))
 			return reply_error(res, 422, "unknown_dependency", "on.job: no job "
 					   "%016llx of yours", (unsigned long long)tr->on_job);
+		/* Its end has come and gone: nothing would ever fire. */
+		if (jr_job_get(a->engine, tr->on_job, &info) == 0 && job_state_final(info.state))
+			return reply_error(res, 409, "job_ended", "on.job: job %016llx has ended "
+					   "(%s): nothing would fire", (unsigned long long)tr->on_job,
+					   jr_job_state_name(info.state));
 	}
 	return true;
 }
@@ -421,6 +427,15 @@ static bool definition(struct api *a, struct api_call *c, char **def)
 	return ok;
 }
 
+static uint32_t live_count(const struct triggers *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->count; i++)
+		n += t->list[i] != NULL;
+	return n;
+}
+
 /* PUT /triggers/{name} {job, file | on, debounce, description}: 201 made,
  * 200 replaced (its fires counted on). */
 void api_trigger_put(struct api *a, struct api_call *c)
@@ -442,7 +457,7 @@ void api_trigger_put(struct api *a, struct api_call *c)
 		reply_error(c->res, 409, "exists", "trigger %s belongs to another user", c->param);
 		return;
 	}
-	if (!old && t->count >= TRIGGER_MAX) {
+	if (!old && live_count(t) >= TRIGGER_MAX) {
 		reply_error(c->res, 507, "too_many_triggers", "at most %u triggers", TRIGGER_MAX);
 		return;
 	}
