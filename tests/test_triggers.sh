@@ -241,6 +241,35 @@ start_daemon --socket-mode 0666
 check "a file written while down fires once at start" \
 	wait_until 10 test -s "$tmp/out/f.$((fires_before + 1)).json"
 check "... listing it" grep -q 'late.csv' "$tmp/out/f.$((fires_before + 1)).json"
+# kill -9 while fires come in: every acknowledged fire has its job, no
+# fire id is used twice, and the next fire's id follows the highest.
+req PUT /triggers/storm '{"job":{"command":["true"],"hold":true}}'
+( while :; do
+	out=$(curl -s --unix-socket "$sock" -X POST http://jobring/triggers/storm -d '{}') || break
+	grep -o '"fire_id":[0-9]*' <<<"$out" | cut -d: -f2 >>"$tmp/acked"
+done ) &
+storm=$!
+sleep 0.7
+stop_daemon KILL
+wait "$storm" 2>/dev/null
+start_daemon --socket-mode 0666
+req GET '/jobs?limit=1000'
+printf '%s' "$body" >"$tmp/jobs.json"
+storm_check=$(python3 - "$tmp/jobs.json" "$tmp/acked" <<'EOF'
+import json, sys
+jobs = json.load(open(sys.argv[1]))["jobs"]
+ids = [int(j["fire_id"]) for j in jobs if j.get("trigger") == "storm"]
+acked = [int(x) for x in open(sys.argv[2]).read().split()]
+print("ok %d %d" % (len(acked), max(ids)) if ids and len(set(ids)) == len(ids) and set(acked) <= set(ids)
+      else "bad: %d jobs, %d distinct, %d acked missing" % (len(ids), len(set(ids)), len(set(acked) - set(ids))))
+EOF
+)
+echo "storm: $storm_check (acked, highest fire id)"
+check "kill -9 under fires: acked fires all have their job, no fire id twice ($storm_check)" \
+	grep -q '^ok' <<<"$storm_check"
+req POST /triggers/storm '{}'
+check "... and the next fire id follows the highest" [ "$(field fire_id)" = $(( ${storm_check##* } + 1 )) ]
+
 # A snapshot keeps them too.
 req POST /snapshot
 sleep 0.5
