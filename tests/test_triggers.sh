@@ -218,6 +218,16 @@ check "afterok does not fire for a failure" [ ! -e "$tmp/out/never.1" ]
 check "afternotok on a queue fired once" [ ! -e "$tmp/out/qnotok.2" ]
 check "afterany on a queue fired twice, not for its own jobs" [ ! -e "$tmp/out/qany.3" ]
 
+# A queue's trigger whose own job goes to that queue does not loop.
+req POST /queues '{"name":"loop"}'
+req PUT /triggers/self "{\"job\":{\"command\":[\"true\"],\"queue\":\"loop\"},\"on\":{\"type\":\"afterany\",\"queue\":\"loop\"}}"
+req POST /jobs '{"command":["true"],"queue":"loop"}'
+self_fired() { req GET /triggers/self; [ "$(field fire_count)" = 1 ]; }
+check "a queue's trigger fires for a job of the queue" wait_until 10 self_fired
+sleep 1
+req GET /triggers/self
+check "... but not for the job it fired there (no loop)" [ "$(field fire_count)" = 1 ]
+
 # --- kill -9: triggers and last fires survive, nothing fires twice ----------------------------
 req GET /triggers/hello
 before=$body

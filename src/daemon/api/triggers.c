@@ -545,15 +545,14 @@ static void file_sources(struct api *a, uint64_t now_ns)
 	}
 }
 
-/* Was job id fired by trigger name? (A queue's trigger does not fire on
- * its own jobs' ends: that would loop.) */
+/* Was job id fired by trigger name (its origin, fire.h)? A queue's
+ * trigger does not fire on its own jobs' ends: that would loop. */
 static bool fired_by_trigger(struct api *a, jr_job_id id, const char *name)
 {
-	const char *json = submitted_json(&a->st->jobs, id);
-	char needle[REC_TRIGGER_NAME_MAX + 32];
+	const struct rec_origin *o = fired_get(&a->st->fired, id);
 
-	snprintf(needle, sizeof(needle), "\"JOBRING_TRIGGER\":\"%s\"", name);
-	return json && strstr(json, needle) != NULL;
+	return o && o->kind == REC_ORIGIN_TRIGGER &&
+	       strncmp(o->name, name, sizeof(o->name)) == 0;
 }
 
 static void ended_one(struct api *a, const struct trigger_ended *e)
