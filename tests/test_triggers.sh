@@ -294,6 +294,11 @@ stop_daemon KILL
 start_daemon --socket-mode 0666
 req GET /triggers/hello
 check "a delete survives kill -9" [ "$code" = 404 ]
+req PUT /triggers/hello "{\"job\":$job}"
+check "the name defined again starts with no last fire" grep -q '"last_fire":null' <<<"$body"
+req POST /triggers/hello
+check "... and its fire ids go on after its old jobs' ($(field fire_id))" \
+	[ "$(field fire_id)" = $((hello_fires + 2)) ]
 stop_daemon
 
 echo "test_triggers: $pass passed, $fail failed"

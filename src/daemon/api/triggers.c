@@ -74,7 +74,7 @@ static void add_last_fire(cJSON *o, const struct trigger *tr)
 	cJSON *f;
 	char id[17];
 
-	if (!tr->fire_count) {
+	if (!tr->fire_count || !tr->last_fire_ns) {	/* ids taken, no fire of its own yet */
 		cJSON_AddNullToObject(o, "last_fire");
 		return;
 	}
@@ -427,6 +427,26 @@ static bool definition(struct api *a, struct api_call *c, char **def)
 	return ok;
 }
 
+/* Fire ids of jobs that exist are never handed out again: a fire whose
+ * SUBMIT was journaled without its REC_TRIGGER_FIRE (a crash between the
+ * two, never acknowledged), or the jobs of a deleted trigger of the same
+ * name. The next fire takes the id after the highest. */
+static bool origin_seen(void *ctx, const struct fired_entry *e)
+{
+	struct triggers *t = ctx;
+	char name[sizeof(e->origin.name) + 1];
+	struct trigger *tr;
+
+	if (e->origin.kind != REC_ORIGIN_TRIGGER || e->origin.source_id != 0)
+		return true;	/* a schedule's, fired by a trigger's name */
+	memcpy(name, e->origin.name, sizeof(e->origin.name));
+	name[sizeof(e->origin.name)] = '\0';
+	tr = triggers_find(t, name);
+	if (tr && e->origin.due_ns > tr->fire_count)
+		tr->fire_count = e->origin.due_ns;
+	return true;
+}
+
 static uint32_t live_count(const struct triggers *t)
 {
 	uint32_t n = 0;
@@ -482,6 +502,8 @@ void api_trigger_put(struct api *a, struct api_call *c)
 				    "journaled");
 		} else {
 			tr = triggers_find(t, rec.name);
+			if (!old)	/* a name used before: its jobs' fire ids stay theirs */
+				fired_each(&a->st->fired, origin_seen, t);
 			triggers_watch_all(t);
 			reply_json(c->res, old ? 200 : 201, trigger_json(tr));
 		}
@@ -595,27 +617,6 @@ void api_triggers_tick(struct api *a, uint64_t now_ns)
 	t->ended_count = 0;	/* fires below may end nothing, but stay safe */
 	for (uint32_t i = 0; i < n; i++)
 		ended_one(a, &t->ended[i]);
-}
-
-/* A fire whose SUBMIT was journaled without its REC_TRIGGER_FIRE (a crash
- * between the two, never acknowledged): its job exists, so its fire id
- * is used; the next fire takes the one after. */
-static bool origin_seen(void *ctx, const struct fired_entry *e)
-{
-	struct triggers *t = ctx;
-	char name[sizeof(e->origin.name) + 1];
-	struct trigger *tr;
-
-	if (e->origin.kind != REC_ORIGIN_TRIGGER || e->origin.source_id != 0)
-		return true;	/* a schedule's, fired by a trigger's name */
-	memcpy(name, e->origin.name, sizeof(e->origin.name));
-	name[sizeof(e->origin.name)] = '\0';
-	tr = triggers_find(t, name);
-	if (tr && e->origin.due_ns > tr->fire_count) {
-		tr->fire_count = e->origin.due_ns;
-		tr->last_job_id = e->id;
-	}
-	return true;
 }
 
 void api_triggers_start(struct api *a)
