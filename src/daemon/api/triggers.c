@@ -237,7 +237,7 @@ struct fire_result {
  * api_fire_job, its SUBMIT record carrying the trigger and fire id
  * (fire.h): replayed, it is the job and the fire at once. */
 static bool fire_job(struct api *a, struct trigger *tr, uint64_t fire_id, const char *payload,
-		     size_t len, jr_job_id *id, struct jobspec_error *err)
+		     size_t len, jr_job_id *id, uint64_t *seq, struct jobspec_error *err)
 {
 	struct fire_origin origin = { .kind = REC_ORIGIN_TRIGGER, .due_ns = fire_id,
 				      .name = tr->name };
@@ -246,7 +246,7 @@ static bool fire_job(struct api *a, struct trigger *tr, uint64_t fire_id, const 
 
 	if (!body)
 		return false;
-	rc = api_fire_job(a, tr->uid, tr->gid, body, strlen(body), &origin, id, NULL, err);
+	rc = api_fire_job(a, tr->uid, tr->gid, body, strlen(body), &origin, id, seq, err);
 	free(body);
 	return rc == 0;
 }
@@ -260,15 +260,16 @@ static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t 
 {
 	struct rec_trigger_fire f = { .fire_id = tr->fire_count + 1, .time_ns = jr_now_realtime_ns(),
 				      .payload_bytes = len, .uid = by, .flags = flags };
+	uint64_t job_seq = 0, sched_seq = 0, seq;
 
 	*out = (struct fire_result){ .fire_id = f.fire_id };
-	if (tr->job && !fire_job(a, tr, f.fire_id, payload, len, &out->job_id, err))
+	if (tr->job && !fire_job(a, tr, f.fire_id, payload, len, &out->job_id, &job_seq, err))
 		return false;
 	/* A payload too large for the environment is the trigger's own
 	 * job's (a file); bound schedules get it only when it fits. */
 	out->schedules = schedules_fire_bound(a, tr->name, len <= TRIGGER_PAYLOAD_ENV_MAX ? payload :
 					      NULL, len <= TRIGGER_PAYLOAD_ENV_MAX ? len : 0,
-					      f.time_ns, NULL);
+					      f.time_ns, &sched_seq);
 	if (out->schedules < 0)
 		out->schedules = 0;
 	if (!tr->job && out->schedules == 0)
@@ -280,7 +281,11 @@ static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t 
 	/* The fire's details (payload size, by whom), in the same turn as
 	 * the records above: one group write; the answer waits for this,
 	 * the last of them. */
-	out->seq = durable_log(a->durable, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
+	seq = durable_log(a->durable, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
+	/* The latest record (this one unless it could not be appended: the
+	 * job's, or a schedule's, are what the answer then promises). */
+	out->seq = seq > job_seq ? seq : job_seq;
+	out->seq = out->seq > sched_seq ? out->seq : sched_seq;
 	triggers_apply_fire(&a->st->triggers, &f, sizeof(f));
 	return true;
 }
