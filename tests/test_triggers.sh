@@ -141,6 +141,14 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && command -v useradd >/d
 	check "... nor take its name" [ "$code" = 409 ]
 	as jrtest_a PUT /triggers/peek "{\"job\":{\"command\":[\"true\"]},\"file\":{\"path\":\"$tmp/private\"}}"
 	check "a user cannot watch a directory closed to them: 403" [ "$code" = 403 ]
+	mkdir -m 755 "$tmp/shared"
+	as jrtest_a PUT /triggers/watcher "{\"job\":{\"command\":[\"true\"],\"cwd\":\"/\"},\"file\":{\"path\":\"$tmp/shared\",\"debounce\":\"100ms\"}}"
+	check "a user watches a directory open to them" [ "$code" = 201 ]
+	chmod 700 "$tmp/shared"
+	echo secret >"$tmp/shared/secret.csv"
+	watch_dropped() { as jrtest_a GET /triggers/watcher; grep -q '"watching":false' <<<"$body"; }
+	check "... closed to them since: the watch ends" wait_until 10 watch_dropped
+	check "... and nothing fired" [ "$(field fire_count)" = 0 ]
 	req POST /triggers/mine '{}'
 	check "root fires a user's trigger" [ "$code" = 201 ]
 	check "... its job runs as the trigger's owner" wait_status "$(field job_id)" succeeded
