@@ -28,7 +28,7 @@ MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev libsystemd-dev parallel
+	curl libjansson-dev libsystemd-dev parallel jq
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -68,6 +68,8 @@ LIB_SRCS := $(foreach d,$(LIB_LAYERS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 JOURNAL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/journal/*.c))
 SIM_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/sim/*.c))
+# Cron expressions and time zones (issue 15): internal, for the daemon.
+CRON_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cron/*.c))
 ALL_HDRS := $(shell find src -name '*.h') include/jobring.h
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/readme_example
@@ -77,6 +79,7 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 	tests/test_input.sh tests/test_progress.sh tests/test_queues.sh tests/test_deps.sh tests/test_arrays.sh tests/test_control.sh tests/test_cli_control.sh tests/fuzz/regress.sh tools/demo.sh
 TEST_SCRIPTS += tests/test_history.sh
 TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_bighost.sh
+TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_triggers.sh
@@ -84,7 +87,8 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
-	$(BUILD)/bench/triggers
+	$(BUILD)/bench/triggers $(BUILD)/bench/schedules
+BENCH_BINS += $(BUILD)/bench/cron
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -131,7 +135,7 @@ $(BUILD)/obj/%.o: src/%.c $(ALL_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(INTERNAL_LIB): $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS)
+$(INTERNAL_LIB): $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -179,7 +183,7 @@ check-exports: $(SHARED_LIB) $(STATIC_LIB)
 
 # Calls point down the layers of src/LAYERS and no files call each other
 # (tools/layers.sh, from the objects' symbols), in every module.
-check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
+check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
 	tools/layers.sh $(BUILD)
 
 $(BUILD)/harness/%.o: tests/support/%.c tests/support/harness.h include/jobring.h src/base/common.h
@@ -304,6 +308,12 @@ $(BUILD)/tests/readme_example: $(BUILD)/tests/readme_example.c $(STATIC_LIB)
 $(BUILD)/bench/%: bench/%.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
+
+# 100,000 schedules firing (issue 15): reads GET /jobs with cJSON.
+$(BUILD)/bench/schedules: bench/schedules.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcjson
 
 # The JSON libraries compared (docs/DECISIONS.md).
 $(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)

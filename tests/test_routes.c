@@ -75,6 +75,13 @@ static const struct expect expected[] = {
 	{ "PUT", "/triggers/nightly-etl", api_trigger_put, JOURNALED, "nightly-etl" },
 	{ "POST", "/triggers/nightly-etl", api_trigger_fire, JOURNALED, "nightly-etl" },
 	{ "DELETE", "/triggers/nightly-etl", api_trigger_delete, JOURNALED, "nightly-etl" },
+	{ "POST", "/schedules", api_schedule_create, JOURNALED, "" },
+	{ "GET", "/schedules", api_schedule_list, 0, "" },
+	{ "GET", "/schedules/12", api_schedule_show, 0, "12" },
+	{ "PATCH", "/schedules/nightly", api_schedule_update, JOURNALED, "nightly" },
+	{ "DELETE", "/schedules/12", api_schedule_delete, JOURNALED, "12" },
+	{ "POST", "/schedules/12/pause", api_schedule_pause, JOURNALED, "12" },
+	{ "POST", "/schedules/12/resume", api_schedule_resume, JOURNALED, "12" },
 };
 
 /* Every row is reached by one of the paths above, and no row is dead. */

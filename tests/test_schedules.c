@@ -265,6 +265,69 @@ static void test_overlap(void **state)
 	assert_int_equal(schedules_overlap(SCHED_ALLOW, JR_JOB_RUNNING, JR_JOB_RUNNING), SCHED_FIRE);
 }
 
+/* 2025-MM-DD 00:00Z in seconds. */
+static int64_t day_2025(int month, int day)
+{
+	static const int before[] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+
+	return (int64_t)(20089 + before[month - 1] + day - 1) * 86400;	/* 20089: 2025-01-01 */
+}
+
+/* "0 2 * * *" in New York through 2025 in virtual time, a minute a step:
+ * one fire a day at 02:00 local, EST or EDT; 2025-03-09's 02:00 does not
+ * exist (spring forward) and runs once at 03:00 EDT; 2025-11-02's runs
+ * once. The expected instants are computed here from the two transition
+ * days alone. Then the daemon "down" three and a half days: one run (the
+ * latest instant), the three older ones dropped (the default window is
+ * one interval, a day, back from now). */
+static void test_cron_dst_virtual_year(void **state)
+{
+	struct schedules *s = schedules_new();
+	struct sched_fire f;
+	cJSON *o = cJSON_Parse("{\"name\":\"ny\",\"cron\":\"0 2 * * *\","
+			       "\"timezone\":\"America/New_York\",\"job\":{}}");
+	struct schedule_def d;
+	char why[256];
+	int err, fires = 0;
+	int64_t spring = day_2025(3, 9), fall = day_2025(11, 2);
+
+	(void)state;
+	if (!schedule_def_parse(o, &d, why, sizeof(why))) {
+		cJSON_Delete(o);
+		schedules_free(s);
+		if (strstr(why, "timezone"))
+			skip();	/* no tz database here */
+		fail_msg("%s", why);
+	}
+	uint64_t t = (uint64_t)day_2025(1, 1) * S;
+	struct schedule *sc = schedules_add(s, 0, 1, 1, &d, "{}", t, t, &err);
+	assert_non_null(sc);
+	for (int64_t day = day_2025(1, 1); day < day_2025(12, 31); day += 86400) {
+		int64_t want = day + 2 * 3600 + (day < spring ? 5 : day == spring ? 5 : day < fall ? 4 : 5) * 3600;
+		if (day == spring)
+			want = day + 7 * 3600;	/* 03:00 EDT */
+		for (; t < (uint64_t)(day + 86400) * S; t += 60 * S)
+			while (schedules_due(s, t, &f)) {
+				assert_true(f.fire);
+				if (f.due != (uint64_t)want * S)
+					fail_msg("day %lld: due %llu, want %lld", (long long)(day / 86400),
+						 (unsigned long long)(f.due / S), (long long)want);
+				fires++;
+			}
+	}
+	assert_int_equal(fires, 364);
+	/* Down from 2025-12-31 00:00Z for three days: one run, two missed. */
+	t = (uint64_t)(day_2025(12, 31) + 3 * 86400 + 12 * 3600) * S;
+	assert_true(schedules_due(s, t, &f));
+	assert_true(f.fire);
+	assert_int_equal(f.due, (uint64_t)(day_2025(12, 31) + 3 * 86400 + 7 * 3600) * S);
+	assert_int_equal(f.dropped, 3);		/* 12-31, 01-01, 01-02 02:00 EST */
+	assert_int_equal(f.coalesced, 0);	/* the window is one day back from now */
+	schedule_def_free(&d);
+	cJSON_Delete(o);
+	schedules_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_bounds_and_jitter),
 		cmocka_unit_test(test_names_ids),
 		cmocka_unit_test(test_overlap),
+		cmocka_unit_test(test_cron_dst_virtual_year),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,8 +174,8 @@ enum jr_cron_dst_overlap {
  * (zone NULL means UTC), by the DST rules above; 0 when there is none
  * within JR_CRON_HORIZON_S (an impossible date) or for a bad spec. For an
  * interval spec it is jr_cron_next_every(spec, 0, after_s): multiples of
- * the interval since the epoch. Never allocates; thread-safe; about
- * 0.1-1 us. */
+ * the interval since the epoch. Never allocates; thread-safe; some
+ * 25-150 ns (bench/cron). */
 int64_t jr_cron_next(const struct jr_cron_spec *spec, const struct jr_cron_zone *zone,
 		     int64_t after_s, enum jr_cron_dst_gap gap, enum jr_cron_dst_overlap overlap);
 

@@ -287,8 +287,12 @@ static void change(struct api *a, struct api_call *c, struct schedule *sc, cJSON
 	if (!checked(a, c, o, &d))
 		return;
 	json = cJSON_PrintUnformatted(o);
-	rc = json ? schedules_replace(a->st->schedules, sc, &d, json, jr_now_realtime_ns())
-		  : -ENOMEM;
+	/* A changed definition is due from now on: what the old one had
+	 * not yet made due is not missed. A resumed one catches up. */
+	uint64_t now = jr_now_realtime_ns();
+	if (op == REC_SCHEDULE_UPDATE && json && sc->last_due < now)
+		sc->last_due = now;
+	rc = json ? schedules_replace(a->st->schedules, sc, &d, json, now) : -ENOMEM;
 	free(json);
 	if (rc < 0) {
 		refused(c->res, rc, d.name);

@@ -570,6 +570,10 @@ static void apply_schedules(struct recovery *r, struct state *st)
 		schedules_free(st->schedules);
 		st->schedules = r->sched;
 		r->sched = NULL;
+		/* Due again after the last instant its records fired. */
+		for (uint32_t id = 1; id < st->schedules->id_cap; id++)
+			if (st->schedules->by_id[id])
+				schedules_rearm(st->schedules, st->schedules->by_id[id]);
 	}
 }
 

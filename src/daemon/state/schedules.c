@@ -17,13 +17,6 @@
  * (more: the count says "at least"). */
 #define COUNT_MAX 100000u
 
-/* Until the cron library is linked in (issue 15's CRON part), cron
- * expressions are refused; intervals need none of it. */
-#pragma weak jr_cron_parse
-#pragma weak jr_cron_zone_open
-#pragma weak jr_cron_zone_close
-#pragma weak jr_cron_next
-
 /* --- definitions ------------------------------------------------------------------------ */
 
 static bool fail(char *why, size_t size, const char *fmt, const char *arg)
@@ -174,9 +167,6 @@ static bool cron_open(struct schedule_def *d, char *why, size_t size)
 	char err[160];
 	int rc;
 
-	if (!jr_cron_parse)
-		return fail(why, size, "cron: %s", "cron expressions are not built in yet; "
-			    "use \"every\"");
 	spec = calloc(1, sizeof(*spec));
 	if (!spec)
 		return fail(why, size, "%s", "no memory");
@@ -223,7 +213,7 @@ bool schedule_def_parse(const cJSON *o, struct schedule_def *d, char *why, size_
 		return fail(why, size, "%s", "end: before start");
 	if (d->kind == SCHED_CRON)
 		return cron_open(d, why, size);
-	if (strcmp(d->timezone, "UTC") != 0 && jr_cron_zone_open) {
+	if (strcmp(d->timezone, "UTC") != 0) {
 		/* An interval ignores the zone; a bad name is still refused. */
 		struct jr_cron_zone *z = NULL;
 		char err[160];
@@ -236,8 +226,7 @@ bool schedule_def_parse(const cJSON *o, struct schedule_def *d, char *why, size_
 
 void schedule_def_free(struct schedule_def *d)
 {
-	if (d->zone && jr_cron_zone_close)
-		jr_cron_zone_close(d->zone);
+	jr_cron_zone_close(d->zone);
 	free(d->cron_expr);
 	free(d->job);
 	memset(d, 0, sizeof(*d));
@@ -733,6 +722,7 @@ cJSON *schedule_json(const struct schedule *sc, uint32_t next, uint64_t now)
 	cJSON_AddNumberToObject(o, "missed", (double)sc->missed);
 	cJSON_AddNumberToObject(o, "coalesced", (double)sc->coalesced);
 	cJSON_AddNumberToObject(o, "errors", (double)sc->errors);
+	cJSON_AddNumberToObject(o, "lateness_max_ms", (double)(sc->lateness_max_ns / 1000000));
 	if (sc->last_error[0])
 		cJSON_AddStringToObject(o, "last_error", sc->last_error);
 	if (!next)

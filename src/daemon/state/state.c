@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon/state/schedules.h"
 #include "daemon/state/state.h"
 
 int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
@@ -34,5 +35,6 @@ void state_destroy(struct state *s)
 	executions_destroy(&s->execs);
 	triggers_destroy(&s->triggers);
 	fired_destroy(&s->fired);
+	schedules_free(s->schedules);
 	memset(s, 0, sizeof(*s));
 }
