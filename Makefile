@@ -82,11 +82,12 @@ TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_big
 TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
+TEST_SCRIPTS += tests/test_triggers.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
-	$(BUILD)/bench/schedules
+	$(BUILD)/bench/triggers $(BUILD)/bench/schedules
 BENCH_BINS += $(BUILD)/bench/cron
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
@@ -236,6 +237,16 @@ $(BUILD)/tests/test_schedules: tests/test_schedules.c $(SCHEDULES_TEST_OBJS) $(H
 		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(SCHEDULES_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
+# test_triggers_state: the triggers' table (daemon/state/triggers.c, triggerwatch.c).
+TRIGGER_STATE_OBJS := $(BUILD)/obj/daemon/state/triggers.o \
+	$(BUILD)/obj/daemon/state/triggerwatch.o $(BUILD)/obj/daemon/state/cwdcheck.o \
+	$(BUILD)/obj/daemon/state/jsoncheck.o
+$(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_OBJS) \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
 
 # test_lease: the lease tokens (daemon/state/lease.c) alone.

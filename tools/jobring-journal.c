@@ -37,6 +37,8 @@ static const char *type_name(uint16_t type)
 		[REC_CONTROL] = "control", [REC_UPDATE] = "update", [REC_SCHEDULER] = "scheduler",
 		[REC_SCHEDULE] = "schedule", [REC_SCHEDULE_DELETE] = "schedule_delete",
 		[REC_SNAP_ORIGINS] = "snapshot_origins",
+		[REC_TRIGGER] = "trigger", [REC_TRIGGER_DELETE] = "trigger_delete",
+		[REC_TRIGGER_FIRE] = "trigger_fire",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";

@@ -29,6 +29,8 @@ int cli_update(struct cli *c, int argc, char **argv);
 int cli_scheduler(struct cli *c, int argc, char **argv);
 /* resources.c: GET /resources as tables. */
 int cli_resources(struct cli *c, int argc, char **argv);
+/* trigger.c: named, file and job-event triggers (issue 15). */
+int cli_trigger(struct cli *c, int argc, char **argv);
 /* schedule.c: schedules (issue 15). */
 int cli_schedule(struct cli *c, int argc, char **argv);
 

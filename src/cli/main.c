@@ -37,6 +37,7 @@ static void usage(FILE *f)
 "  resources                         cores, memory, GPUs per NUMA node, counters, storage,\n"
 "                                    workers, the head job's reservation: total and in use\n"
 "  queues [create NAME|update NAME|delete NAME] [--priority N] [--max-workers N]\n"
+"  trigger add|ls|show|fire|rm NAME   named, file and job-event triggers (trigger --help)\n"
 "  schedule add|ls|show|next|pause|resume|rm   recurring jobs: cron or every, in a zone\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
@@ -62,6 +63,7 @@ static const struct {
 	{ "hold", cli_hold }, { "release", cli_release }, { "requeue", cli_requeue },
 	{ "update", cli_update }, { "scheduler", cli_scheduler },
 	{ "resources", cli_resources },
+	{ "trigger", cli_trigger },
 	{ "schedule", cli_schedule },
 };
 

@@ -328,6 +328,8 @@ static int serve_loop(struct daemon *dm)
 	server_watch_fd(srv, durable_event_fd(dm->durable));
 	server_watch_fd(srv, dm->snap_fd);
 	server_watch_fd(srv, jr_journal_event_fd(durable_journal(dm->durable)));
+	if (triggers_watch_fd(&dm->st.triggers) >= 0)	/* file triggers (issue 15) */
+		server_watch_fd(srv, triggers_watch_fd(&dm->st.triggers));
 	if (api_schedules_timer_fd(&dm->api) >= 0)	/* issue 15: schedules' next due */
 		server_watch_fd(srv, api_schedules_timer_fd(&dm->api));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
@@ -384,12 +386,15 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		rc = EXIT_RUNTIME;
 	} else {
 		recover_free(rec);
+		api_triggers_start(&dm.api);	/* watches, files missed while down */
+		durable_set_end_hook(du, triggers_job_ended, &dm.st.triggers);
 		rc = serve_loop(&dm);
 	}
 	snapshot_free(dm.snap);
 	api_destroy(&dm.api);
 	durable_set_history(du, NULL);
 	durable_set_jobs(du, NULL);
+	durable_set_end_hook(du, NULL, NULL);
 	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;

@@ -96,6 +96,7 @@ void api_handle(void *ctx, const struct request *req, struct response *res)
 void api_tick(struct api *a, uint64_t now_ns)
 {
 	api_workers_tick(a, now_ns);
+	api_triggers_tick(a, now_ns);
 	api_schedules_tick(a, now_ns);
 }
 

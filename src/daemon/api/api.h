@@ -91,5 +91,8 @@ void api_handle(void *ctx, const struct request *req, struct response *res);
 /* Every turn of the loop: long-poll claims answered or timed out,
  * workers past their heartbeat lost. */
 void api_tick(struct api *a, uint64_t now_ns);
+/* Once recovery is applied: file triggers watched, and each fired once
+ * for files newer than its last fire (the daemon was down; issue 15). */
+void api_triggers_start(struct api *a);
 
 #endif

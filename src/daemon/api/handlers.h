@@ -61,6 +61,15 @@ void api_queue_create_record(const struct request *req, struct route_record *out
 api_handler api_queue_update, api_queue_delete;
 void api_queue_change_record(const struct request *req, struct route_record *out);
 
+/* triggers.c: GET /triggers, PUT, POST (fire), GET and DELETE
+ * /triggers/{name} (issue 15); the file and job-event sources fired each
+ * turn; the watches made once recovery is applied. */
+api_handler api_trigger_list, api_trigger_show, api_trigger_put, api_trigger_fire,
+	api_trigger_delete;
+void api_trigger_put_record(const struct request *req, struct route_record *out);
+void api_trigger_fire_record(const struct request *req, struct route_record *out);
+void api_trigger_delete_record(const struct request *req, struct route_record *out);
+void api_triggers_tick(struct api *a, uint64_t now_ns);
 /* schedules.c: schedules (issue 15; schedules.h has the firing). */
 api_handler api_schedule_create, api_schedule_list, api_schedule_show, api_schedule_update,
 	api_schedule_delete, api_schedule_pause, api_schedule_resume;

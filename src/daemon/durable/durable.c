@@ -64,6 +64,8 @@ struct durable {
 	struct jr_engine *engine;
 	struct executions *history;	/* fed with attempts' ends; NULL: none */
 	const struct submitted *jobs;	/* its index fed with job events; NULL: none */
+	void (*end_hook)(void *ctx, const struct jr_job_event *ev);	/* NULL: none */
+	void *end_hook_ctx;
 	struct pending_end *ends;
 	size_t ends_head, ends_count, ends_cap;
 	struct pending_cancel *cancels;	/* in seq order; the first cancels_done acted on */
@@ -147,6 +149,13 @@ void durable_set_history(struct durable *d, struct executions *x)
 void durable_set_jobs(struct durable *d, const struct submitted *t)
 {
 	d->jobs = t;
+}
+
+void durable_set_end_hook(struct durable *d, void (*fn)(void *ctx, const struct jr_job_event *ev),
+			  void *ctx)
+{
+	d->end_hook = fn;
+	d->end_hook_ctx = ctx;
 }
 
 struct jr_journal *durable_journal(struct durable *d)
@@ -388,6 +397,8 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	history_event(d, ev);
 	if (d->jobs)
 		submitted_job_event(d->jobs, ev);	/* the listings' index */
+	if (d->end_hook && ev->kind == JR_EVENT_ENDED)	/* job-event triggers (issue 15) */
+		d->end_hook(d->end_hook_ctx, ev);
 	extra_event(d, q, &proc);
 }
 

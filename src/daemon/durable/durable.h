@@ -62,6 +62,10 @@ void durable_set_history(struct durable *d, struct executions *x);
  * NULL: none. */
 struct submitted;
 void durable_set_jobs(struct durable *d, const struct submitted *t);
+/* Told of each job that became final, on the loop's thread, after its
+ * END record was appended (job-event triggers, issue 15); NULL: none. */
+void durable_set_end_hook(struct durable *d, void (*fn)(void *ctx, const struct jr_job_event *ev),
+			  void *ctx);
 
 /* From now on job events are not journaled (the daemon is stopping:
  * what closing the engine does to queued jobs must not be recorded). */

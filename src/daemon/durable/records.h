@@ -28,6 +28,10 @@
  *   SCHEDULER
  *            a user paused or resumed scheduling (rec_scheduler); also in
  *            snapshots, after the workers
+ *   TRIGGER, TRIGGER_DELETE, TRIGGER_FIRE
+ *            a trigger defined (with its definition JSON), deleted, fired
+ *            (issue 15: rec_trigger, rec_trigger_fire); also in snapshots,
+ *            after the scheduler record
  *
  * Snapshot (state_dir/snapshot-<seq>/, itself a journal directory):
  *   SNAP_BEGIN (the last journal seq it covers), then QUEUE, WORKER and
@@ -67,6 +71,10 @@ enum rec_type {
 	REC_CONTROL = 32,
 	REC_UPDATE = 33,
 	REC_SCHEDULER = 34,
+	/* Issue 15's triggers take 72-79 (triggers.h). */
+	REC_TRIGGER = 72,	/* struct rec_trigger, then its definition JSON */
+	REC_TRIGGER_DELETE = 73,	/* struct rec_trigger (name, uid): DELETE */
+	REC_TRIGGER_FIRE = 74,	/* struct rec_trigger_fire: a fire and its job */
 	REC_SNAP_BEGIN = 16,
 	REC_SNAP_JOBS = 17,
 	REC_SNAP_END = 18,
@@ -237,6 +245,39 @@ struct rec_scheduler {
 	uint32_t uid;		/* who asked (0 in a snapshot) */
 };
 _Static_assert(sizeof(struct rec_scheduler) == 8, "rec_scheduler size");
+
+/* A trigger defined (PUT /triggers/{name}) or deleted; REC_TRIGGER is
+ * followed by its definition as accepted (compact JSON, see triggers.h).
+ * Snapshots write each trigger's REC_TRIGGER and, if it ever fired, its
+ * last REC_TRIGGER_FIRE. */
+#define REC_TRIGGER_NAME_MAX 64u
+#define REC_TRIGGER_SWITCH_USER 1u	/* its jobs run as uid/gid (root's daemon) */
+
+struct rec_trigger {
+	char name[REC_TRIGGER_NAME_MAX];
+	uint32_t uid, gid;
+	uint32_t flags;		/* REC_TRIGGER_* */
+	uint32_t zero;
+	uint64_t created_ns;
+};
+_Static_assert(sizeof(struct rec_trigger) == 88, "rec_trigger size");
+
+/* One fire: the trigger's fire count after it (the fire id), the job it
+ * submitted (0: none, only schedules), the payload's bytes. Appended in
+ * the same turn as the fired job's SUBMIT, after it. */
+#define REC_TRIGGER_FIRE_FILE 1u	/* fired by its file source */
+#define REC_TRIGGER_FIRE_JOB 2u	/* fired by its job-event source */
+
+struct rec_trigger_fire {
+	char name[REC_TRIGGER_NAME_MAX];
+	uint64_t fire_id;
+	uint64_t time_ns;
+	uint64_t job_id;
+	uint64_t payload_bytes;
+	uint32_t uid;		/* who fired it (the owner for file and job events) */
+	uint32_t flags;		/* REC_TRIGGER_FIRE_* */
+};
+_Static_assert(sizeof(struct rec_trigger_fire) == 104, "rec_trigger_fire size");
 
 struct rec_queue {
 	char name[48];

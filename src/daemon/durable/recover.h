@@ -84,6 +84,7 @@ struct recovery {
 	uint32_t worker_count;
 	struct executions execs;	/* past attempts, for the state (executions.h) */
 	int8_t paused;			/* -1: never said, 0: resumed, 1: paused */
+	struct triggers triggers;	/* as their records left them (issue 15) */
 	struct fired origins;		/* fired jobs' origins (issue 15) */
 	struct schedules *sched;	/* schedules read back (issue 15); NULL: none */
 	struct rproc *procs;		/* [0] unused */

@@ -264,6 +264,33 @@ static int scheduler_out(struct snapshot *s)
 	return put_record(s, REC_SCHEDULER, &rec, sizeof(rec), NULL, 0);
 }
 
+/* Each trigger's definition and, if it fired, its last fire (issue 15). */
+static int triggers_out(struct snapshot *s)
+{
+	const struct triggers *t = &s->st->triggers;
+
+	for (uint32_t i = 0; i < t->count; i++) {
+		const struct trigger *tr = t->list[i];
+		if (!tr)
+			continue;
+		struct rec_trigger rec = { .uid = tr->uid, .gid = tr->gid,
+					   .flags = tr->switch_user ? REC_TRIGGER_SWITCH_USER : 0,
+					   .created_ns = tr->created_ns };
+		struct rec_trigger_fire f = { .fire_id = tr->fire_count, .time_ns = tr->last_fire_ns,
+					      .job_id = tr->last_job_id, .uid = tr->uid,
+					      .payload_bytes = tr->last_payload_bytes,
+					      .flags = tr->last_fire_flags };
+		memcpy(rec.name, tr->name, sizeof(rec.name));
+		memcpy(f.name, tr->name, sizeof(f.name));
+		int rc = put_record(s, REC_TRIGGER, &rec, sizeof(rec), tr->def, strlen(tr->def));
+		if (rc == 0 && tr->fire_count)
+			rc = put_record(s, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* When a finished job finished: its end, or its creation if it never
  * ran (cancelled while queued, a failed dependency). */
 static uint64_t finished_ns(const struct jr_job_info *info)
@@ -701,6 +728,8 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		rc = workers_out(s);
 	if (rc == 0)
 		rc = scheduler_out(s);
+	if (rc == 0)
+		rc = triggers_out(s);
 	if (rc == 0)
 		rc = schedules_out(s);
 	if (rc == 0)

@@ -16,6 +16,7 @@ int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
 	s->engine = e;
 	s->local_capabilities = local_capabilities ? local_capabilities : "";
 	s->started_ns = jr_now_realtime_ns();
+	triggers_init(&s->triggers);
 	rc = submitted_init(&s->jobs, capacity);
 	s->jobs.engine = e;	/* the index reads jobs from it */
 	if (rc == 0)
@@ -32,6 +33,7 @@ void state_destroy(struct state *s)
 	submitted_destroy(&s->jobs);
 	workers_destroy(&s->workers);
 	executions_destroy(&s->execs);
+	triggers_destroy(&s->triggers);
 	fired_destroy(&s->fired);
 	schedules_free(s->schedules);
 	memset(s, 0, sizeof(*s));

@@ -17,6 +17,7 @@
 #include "daemon/state/fired.h"
 #include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
+#include "daemon/state/triggers.h"
 #include "daemon/state/workers.h"
 
 struct state {
@@ -31,6 +32,8 @@ struct state {
 					 * /scheduler/pause; journaled, kept by
 					 * snapshots), as a drain's pause is not */
 	struct output_space output;	/* set by main.c after state_init */
+	struct triggers triggers;	/* named, file and job-event triggers
+					 * (issue 15: triggers.h) */
 	struct fired fired;		/* fired jobs' origins (issue 15, fired.h) */
 	struct schedules *schedules;	/* issue 15 (schedules.h); NULL: none yet */
 };
