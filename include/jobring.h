@@ -662,6 +662,10 @@ int jr_job_scan(struct jr_engine *e, uint64_t *cursor, uint32_t state_mask,
  * when none is eligible. job_id, if not 0, claims that job only (-EBUSY
  * if it is not eligible now). Errors: -EINVAL, -ESTALE. Thread-safe. */
 #define JR_EXTERNAL_WORKER_BASE 32768u
+/* The highest worker_id accepted (0.6; 65,535 before): worker ids
+ * JR_EXTERNAL_WORKER_BASE + 1 .. JR_EXTERNAL_WORKER_MAX, 23 bits, as
+ * jr_job_info.exec.worker_id reports them. */
+#define JR_EXTERNAL_WORKER_MAX 8388607u
 int jr_external_claim(struct jr_engine *e, uint32_t worker_id,
 		      const char *capabilities, jr_job_id job_id,
 		      struct jr_job_info *out);

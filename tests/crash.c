@@ -434,6 +434,7 @@ static int on_record(void *ctx, const struct jr_journal_record *rec)
 	if (rec->type != REC_END || rec->len < sizeof(ev))
 		return 0;
 	memcpy(&ev, rec->payload, sizeof(ev));
+	rec_event_unpack(&ev);	/* its state without REC_STATE_WORKER_HI */
 	if (e->n == e->cap)
 		e->v = grow(e->v, &e->cap, sizeof(*e->v));
 	e->v[e->n++] = (struct ended){ ev.job_id, ev.state };

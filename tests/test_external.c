@@ -208,6 +208,38 @@ static void test_claim_order_and_capabilities(void **state)
 	/* Draining ended the two unfinished ones: no worker was left. */
 }
 
+/* Worker ids past 16 bits (0.6): up to JR_EXTERNAL_WORKER_MAX, shown as
+ * claimed while running, after the end, and through progress reports
+ * (which share the slot's flags with the id's high bits). */
+static void test_claim_wide_worker_ids(void **state)
+{
+	static const uint32_t wide[] = { 65535, 65536, JR_EXTERNAL_WORKER_BASE + 1048576,
+					 JR_EXTERNAL_WORKER_MAX };
+	struct jr_engine *e = ext_engine(0);
+	struct jr_job_info info;
+	jr_job_id id;
+
+	(void)state;
+	id = submit_external(e, 3, NULL, 0, NULL, 0);
+	assert_int_equal(jr_external_claim(e, JR_EXTERNAL_WORKER_MAX + 1, NULL, 0, &info), -EINVAL);
+	assert_int_equal(jr_external_claim(e, JR_EXTERNAL_WORKER_BASE - 1, NULL, 0, &info), -EINVAL);
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+		if (i)
+			id = submit_external(e, 3, NULL, 0, NULL, 0);
+		assert_int_equal(claim(e, wide[i], NULL, id, &info), 1);
+		assert_int_equal(info.exec.worker_id, wide[i]);
+		assert_int_equal(jr_external_progress(e, info.exec.execution_id, 55), 0);
+		assert_int_equal(jr_job_get(e, id, &info), 0);
+		assert_int_equal(info.exec.worker_id, wide[i]);
+		assert_int_equal(info.progress, 55);
+		assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+		assert_int_equal(jr_job_wait(e, id, &info), 0);
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+		assert_int_equal(info.exec.worker_id, wide[i]);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+}
+
 static void test_lost_worker_retried_then_failed(void **state)
 {
 	struct jr_engine *e = ext_engine(0);
@@ -512,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_claim_order_and_capabilities),
 		cmocka_unit_test(test_claim_order_int32),
 		cmocka_unit_test(test_queue_cap_external),
+		cmocka_unit_test(test_claim_wide_worker_ids),
 		cmocka_unit_test(test_lost_worker_retried_then_failed),
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
 		cmocka_unit_test(test_claim_fits_resources),

@@ -179,6 +179,44 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(jr_parse_rfc3339_ns(JR_TIME_MAX_TEXT, &ns), 0);
 }
 
+/* The hand-written formatter against gmtime_r and snprintf: edges (leap
+ * days, century years, the end of uint64_t) and a million random instants
+ * (scaled down under the sanitizers); a short buffer truncates alike. */
+static void reference_rfc3339(uint64_t ns, char *out, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ns / 1000000ull % 1000));
+}
+
+static void test_format_rfc3339_matches_gmtime(void **state)
+{
+	static const uint64_t edges[] = { 0, 999999999ull, 951782400000000000ull /* 2000-02-29 */,
+					  951868800000000000ull, 4107542400000000000ull /* 2100-03-01 */,
+					  1709164800000000001ull /* 2024-02-29 */, UINT64_MAX,
+					  UINT64_MAX - 86400000000000ull };
+	char got[32], want[96];
+	uint64_t x = 88172645463325252ull, n = test_scaled(1000000);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + n; i++) {
+		uint64_t ns = i < sizeof(edges) / sizeof(edges[0]) ? edges[i] : x;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		jr_format_rfc3339(ns, got, sizeof(got));
+		reference_rfc3339(ns, want, sizeof(want));
+		if (strcmp(got, want) != 0)
+			fail_msg("%llu: %s, not %s", (unsigned long long)ns, got, want);
+	}
+	jr_format_rfc3339(1795784400123000000ull, got, 11);
+	assert_string_equal(got, "2026-11-27");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_format_rfc3339_matches_gmtime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

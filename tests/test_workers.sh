@@ -6,8 +6,9 @@
 # fails with reason timeout and the worker's next heartbeat says stop;
 # heartbeats carry status and usage, shown and validated; GET
 # /workers?status= validates and filters ("local" idle is not busy);
-# 65,536 registrations with removals, numbers reused, a removed worker's
-# late completion refused, all of it through kill -9; workers unhealthy
+# 70,000 workers at once (ids past 16 bits: claims, listings, the journal
+# and a snapshot), removals, numbers reused, a removed worker's late
+# completion refused, all of it through kill -9; workers unhealthy
 # past --worker-remove-after removed, and that survives kill -9 too.
 # Usage: tests/test_workers.sh BUILD_DIR
 set -u
@@ -179,18 +180,61 @@ complete "$ex2" "$lease2"
 stop_daemon KILL
 rm -rf "$tmp/state"
 
-# --- 65,536 registrations, removal and reuse --------------------------------------------
-# Under the sanitizers (JR_TEST_SCALE > 1) the second round reuses 100
-# numbers instead of all 32,767: 32,867 registrations, the same checks.
-if [ "${JR_TEST_SCALE:-1}" -gt 1 ]; then k=100; else k=32767; fi
-start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300
+# --- 65,536 registrations and more, removal and reuse -----------------------------------
+# n workers at once (--max-workers n: the cap, 1,048,576 by default). From
+# w32768 on a worker's engine id needs more than 16 bits: the job slot's
+# and the journal's widened id (issue 14), checked through a claim, kill -9
+# (the journal) and a snapshot. Under the sanitizers (JR_TEST_SCALE > 1):
+# 33,000 workers (still past 16 bits) and 100 numbers reused, not 1,000.
+if [ "${JR_TEST_SCALE:-1}" -gt 1 ]; then n=33000; k=100; else n=70000; k=1000; fi
+start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300 --max-workers "$n"
 t0=$SECONDS
+submit '{"executor":"external"}'
+high_job=$jid
 submit '{"executor":"external","max_retries":1}'
 job=$jid
-batch POST /workers/register 1 32767 '{\"name\":\"bulk\"}'
-check "32,767 registered" codes_all 201 32767
+batch POST /workers/register 1 "$n" '{\"name\":\"bulk\"}'
+check "$n registered at once" codes_all 201 "$n"
+check "... all listed" [ "$(workers_listed)" = "$n" ]
+req GET /workers
+check "GET /workers lists all $n" [ "$(grep -o '"worker_id":"w[0-9]*"' <<<"$body" | wc -l)" = "$n" ]
 req POST /workers/register '{"name":"one too many"}'
-check "the 32,768th at once 503" [ "$code" = 503 ]
+check "the $((n + 1))th at once 503" [ "$code" = 503 ]
+check "... saying the cap" grep -q "at most $n workers" <<<"$body"
+claim "w$n" 2
+check "w$n (engine id $((32768 + n))) claims" [ "$(field job_id)" = "$high_job" ]
+hexec=$(field execution_id)
+hlease=$(field lease)
+req GET "/jobs/$high_job"
+check "... its job shows worker w$n" [ "$(field worker_id)" = "w$n" ]
+req GET "/jobs?worker_id=w$n"
+check "... found by GET /jobs?worker_id=w$n" grep -q "\"job_id\":\"$high_job\"" <<<"$body"
+req GET "/workers/w$n"
+check "... w$n holds it" [ "$(field running)" = 1 ]
+complete "$hexec" "$hlease"
+check "... and completes it" [ "$code" = 200 ]
+high_done() {	# high_done HOW: $high_job succeeded on w$n, its execution too
+	req GET "/jobs/$high_job"
+	check "$1: $high_job succeeded on w$n" \
+		[ "$(field status)/$(field worker_id)" = "succeeded/w$n" ]
+	req GET "/executions/$hexec"
+	check "$1: its execution's worker w$n" [ "$(field worker_id)" = "w$n" ]
+}
+high_done "before a restart"
+stop_daemon KILL
+start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300 --max-workers "$n"
+high_done "kill -9, from the journal"
+req POST /snapshot
+check "a snapshot" [ "$code" = 202 ]
+snapped() {
+	curl -s --unix-socket "$sock" http://x/metrics | grep -q '^jobring_snapshots_total [1-9]'
+}
+check "... written" wait_until 20 snapped
+stop_daemon KILL
+start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300 --max-workers "$n"
+high_done "kill -9, from the snapshot"
+check "... all $n workers back" [ "$(workers_listed)" = "$n" ]
+req POST /workers/w1/heartbeat	# back from unhealthy, as after any restart
 claim w1 2
 check "w1 claims" [ "$(field job_id)" = "$job" ]
 old_exec=$(field execution_id)
@@ -203,31 +247,36 @@ req GET "/jobs/$job"
 check "its job waits for a retry (worker_lost)" [ "$(field reason)" = worker_lost ]
 batch DELETE /workers/w@ 2 "$k"
 check "$((k - 1)) removed" codes_all 200 $((k - 1))
-check "$((32767 - k)) listed" [ "$(workers_listed)" = $((32767 - k)) ]
+req DELETE "/workers/w$n"
+check "DELETE w$n 200" [ "$code" = 200 ]
+check "$((n - k - 1)) listed" [ "$(workers_listed)" = $((n - k - 1)) ]
 batch POST /workers/register 1 "$k" '{\"name\":\"again\"}'
 check "$k registered again" codes_all 201 "$k"
 req GET /workers/w1
 check "w1 reused, oldest removed first" [ "$(field name)" = again ]
+req POST /workers/register '{"name":"high again"}'
+check "then w$n reused" [ "$(field worker_id)" = "w$n" ]
 batch DELETE /workers/w@ $((k - 1)) "$k"
 batch POST /workers/register 1 2 '{\"name\":\"last\"}'
-check "$((32767 + k + 2)) registrations in all" codes_all 201 2
+check "$((n + k + 3)) registrations in all" codes_all 201 2
 claim w1 2
 check "the new w1 claims the retried job" [ "$(field job_id)" = "$job" ]
 new_exec=$(field execution_id)
-new_lease=$(field lease)
 check "a new execution" [ "$new_exec" != "$old_exec" ]
 complete "$old_exec" "$old_lease"
 check "the removed worker's late completion 409" [ "$code" = 409 ]
 req GET "/jobs/$job"
 check "... not applied" [ "$(field status)" = running ]
-echo "$((32767 + k + 2)) registrations and $((k + 1)) removals: $((SECONDS - t0)) s"
+echo "$((n + k + 3)) registrations and $((k + 2)) removals: $((SECONDS - t0)) s"
 stop_daemon KILL
-start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300
-check "after kill -9: 32,767 workers" [ "$(workers_listed)" = 32767 ]
+start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 300 --max-workers "$n"
+check "after kill -9: $n workers" [ "$(workers_listed)" = "$n" ]
 req GET "/workers/w$k"
 check "re-registered after removal kept" [ "$(field name)" = last ]
 req GET /workers/w2
 check "... the others too" [ "$(field name)" = again ]
+req GET "/workers/w$n"
+check "... w$n too" [ "$(field name)" = "high again" ]
 req POST /workers/register '{"name":"full"}'
 check "still full 503" [ "$code" = 503 ]
 req DELETE /workers/w5

@@ -127,8 +127,9 @@ static void dump_event(const struct jr_journal_record *r)
 		return;
 	}
 	memcpy(&e, r->payload, sizeof(e));
-	printf(" job=%016" PRIx64 " state=%s attempt=%u", e.job_id,
-	       jr_job_state_name((enum jr_job_state)e.state), e.attempt);
+	uint32_t worker = rec_event_unpack(&e);
+	printf(" job=%016" PRIx64 " state=%s attempt=%u worker=%u", e.job_id,
+	       jr_job_state_name((enum jr_job_state)e.state), e.attempt, worker);
 	if (r->type != REC_START)
 		printf(" reason=%s exit=%d signal=%d", jr_reason_name((enum jr_reason)e.reason),
 		       e.exit_code, e.signal);
@@ -271,6 +272,7 @@ static int sum_record(void *ctx, const struct jr_journal_record *r)
 		s->submitted += h.count;
 	} else if (r->type == REC_END && r->len >= sizeof(e)) {
 		memcpy(&e, r->payload, sizeof(e));
+		rec_event_unpack(&e);
 		s->ended[e.state & 7]++;
 	} else if (r->type == REC_SNAP_JOBS) {
 		s->snapshot_jobs += for_each_snap_job(r, NULL);

@@ -227,7 +227,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 		jr_store_relaxed(&co->start_wait_sum_us, co->start_wait_sum_us + us);
 	}
 	jr_slot_put(s->attempt, (uint16_t)job->attempts);
-	jr_slot_put(s->worker_id, (uint16_t)co->id);
+	jr_slot_set_worker(s, co->id);
 	jr_slot_put(s->start_ns, now);
 	jr_slot_put(s->end_ns, 0);
 	jr_cmd_job_clear_progress(co, job);	/* a new attempt reports afresh */
@@ -276,7 +276,7 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 	if (kind != JR_EVENT_STARTED)
 		ev.spawn_error = jr_load_relaxed(&rec->spawn_error);
 	if (job->external)
-		ev.worker_id = jr_slot_get(co->region->slots[job->slot].worker_id);
+		ev.worker_id = jr_slot_worker(&co->region->slots[job->slot]);
 	if (kind == JR_EVENT_RETRYING)
 		ev.not_before_ns = job->sj.not_before_ns;
 	if (kind == JR_EVENT_STARTED)

@@ -139,7 +139,7 @@ static int slot_restore(struct jr_coordinator *co, struct cmd_batch *b, size_t i
 	jr_jobtab_fill(s, (uint8_t)jr_priority_level(b->prios[i]), (uint8_t)spec->queue_id,
 		       rs->created_ns, name, 0, ref);
 	jr_slot_put(s->attempt, (uint16_t)rs->attempt);
-	jr_slot_put(s->worker_id, (uint16_t)rs->worker_id);
+	jr_slot_set_worker(s, rs->worker_id);
 	jr_slot_put(s->start_ns, rs->start_ns);
 	jr_slot_put(s->end_ns, rs->end_ns);
 	jr_slot_put(s->result, rs->exit_code);
@@ -376,7 +376,7 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	jr_jobtab_start(s);
 	job->attempts = attempt;
 	jr_slot_put(s->attempt, (uint16_t)attempt);
-	jr_slot_put(s->worker_id, (uint16_t)co->id);
+	jr_slot_set_worker(s, co->id);
 	jr_slot_put(s->start_ns, start_ns);
 	jr_slot_put(s->end_ns, 0);
 	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);

@@ -68,7 +68,7 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 
 	jr_ext_unlink(co, job);
 	jr_cmd_job_record_start(co, job, now);
-	jr_slot_put(s->worker_id, (uint16_t)worker_id);
+	jr_slot_set_worker(s, worker_id);
 	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	jr_sched_start_external(&co->sched, &job->sj, now);
 	jr_ext_list_push(co, job, EXT_RUNNING);
@@ -201,7 +201,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	struct cmd_job *job;
 	bool wake;
 
-	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > UINT16_MAX)
+	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > JR_EXTERNAL_WORKER_MAX)
 		return -EINVAL;
 	jr_mutex_lock(&co->state_lock);
 	/* Paused (jr_engine_pause): nothing new starts, here neither. */

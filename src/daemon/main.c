@@ -370,6 +370,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	}
 	dm.st.private_jobs = d->private_jobs;
 	dm.st.workers.remove_after_ns = d->worker_remove_after_ms * JR_NS_PER_MS;
+	dm.st.workers.max = d->max_workers;
 	dm.st.output = (struct output_space){ .dirfd = d->output_dirfd, .dir = d->output_dir,
 					      .reserve_bytes = d->output_reserve,
 					      .reserve_auto = d->output_reserve == UINT64_MAX,

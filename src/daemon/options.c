@@ -17,6 +17,7 @@
 #include "base/safedir.h"
 #include "base/units.h"
 #include "daemon/options.h"
+#include "daemon/state/workers.h"
 #include "exec/scratch.h"
 
 static void usage(FILE *f)
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 "  --request-timeout SEC  a request must arrive within this (default 30)\n"
 "  --idle-timeout SEC     idle keep-alive connections close (default 300)\n"
 "  --heartbeat-timeout SEC  external workers silent this long are lost (default 30)\n"
+"  --max-workers N        external workers registered at once (default and at most\n"
+"                         1048576; about 900 bytes of memory each number used)\n"
 "  --worker-remove-after SEC  workers unhealthy this long are removed, their numbers\n"
 "                         given again later (default 3600; 0: never)\n"
 "  --grace DURATION       a drain (SIGUSR1, jobring shutdown --drain) waits this long\n"
@@ -147,6 +150,7 @@ enum {
 	O_SOCKET = 256, O_STATE, O_WORKERS, O_TOPOLOGY, O_MEMORY, O_GPUS, O_RESOURCES,
 	O_CAPS, O_CAPACITY, O_MAXREQ, O_MAXCONN, O_REQTO, O_IDLETO, O_HBTO, O_GRACE,
 	O_MODE, O_GROUP, O_PAUSED, O_FOREGROUND, O_HELP, O_VERSION,
+	O_MAX_WORKERS,
 	O_SYNC_MODE, O_SYNC_INTERVAL, O_SEGMENT, O_SNAPSHOT, O_RETAIN_N, O_RETAIN_AGE,
 	O_NO_CGROUPS, O_CGROUP, O_NO_KEEPER, O_KILL_GRACE, O_PRIVATE,
 	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
@@ -162,6 +166,7 @@ static const struct option long_opts[] = {
 	{ "capacity", 1, NULL, O_CAPACITY }, { "max-request", 1, NULL, O_MAXREQ },
 	{ "max-connections", 1, NULL, O_MAXCONN }, { "request-timeout", 1, NULL, O_REQTO },
 	{ "idle-timeout", 1, NULL, O_IDLETO }, { "heartbeat-timeout", 1, NULL, O_HBTO },
+	{ "max-workers", 1, NULL, O_MAX_WORKERS },
 	{ "grace", 1, NULL, O_GRACE }, { "socket-mode", 1, NULL, O_MODE },
 	{ "socket-group", 1, NULL, O_GROUP }, { "paused", 0, NULL, O_PAUSED },
 	{ "foreground", 0, NULL, O_FOREGROUND }, { "help", 0, NULL, O_HELP },
@@ -278,6 +283,8 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_RESOURCES: d->engine.custom_resources = arg; return true;
 	case O_CAPS: d->engine.capabilities = arg; return true;
 	case O_CAPACITY: return parse_number(arg, &d->engine.capacity) == 0;
+	case O_MAX_WORKERS: return parse_number(arg, &d->max_workers) == 0 &&
+				   d->max_workers > 0 && d->max_workers <= WORKERS_MAX;
 	case O_MAXREQ: return jr_parse_size_bytes(arg, &v) == 0 && (d->server.max_request_bytes = v) > 0;
 	case O_MAXCONN: return parse_number(arg, &d->server.max_connections) == 0 &&
 			       d->server.max_connections > 0;
@@ -329,6 +336,7 @@ int options_parse(int argc, char **argv, struct daemon_opts *d)
 		.listen_fd = -1, .max_buffered_bytes = 256 * JR_MIB,
 		.max_connections_per_uid = 256, .owner = geteuid() };
 	d->heartbeat_timeout_ms = 30000;
+	d->max_workers = WORKERS_MAX;
 	d->worker_remove_after_ms = 3600000;
 	d->grace_ms = 30000;
 	d->durable = (struct durable_opts){ .sync = SYNC_ALWAYS, .interval_ms = 10,

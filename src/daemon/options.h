@@ -29,6 +29,7 @@ struct daemon_opts {
 	struct server_opts server;
 	uint64_t heartbeat_timeout_ms;
 	uint64_t worker_remove_after_ms;	/* 0: never */
+	uint32_t max_workers;		/* registered at once, at most WORKERS_MAX */
 	uint64_t grace_ms;		/* a drain's */
 	bool paused;
 	bool private_jobs;

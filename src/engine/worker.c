@@ -113,7 +113,7 @@ static void run_job(struct jr_worker *w, struct jr_slot *s, uint32_t index,
 	int rc;
 
 	jr_slot_put(s->start_ns, *now);
-	jr_slot_put(s->worker_id, (uint16_t)w->id);
+	jr_slot_set_worker(s, w->id);
 	jr_slot_put(s->attempt, (uint16_t)(s->attempt + 1));
 	ctx.job_id = jr_job_id_make(jr_slot_gen(jr_load_relaxed(&s->state)), index);
 	ctx.worker_id = w->id;

@@ -247,7 +247,7 @@ static void snapshot_fields(const struct jr_region *r, const struct jr_slot *s,
 	out->priority = jr_slot_get(s->priority);
 	out->queue_id = jr_slot_get(s->queue_id);
 	out->created_ns = jr_slot_get(s->created_ns);
-	out->exec.worker_id = jr_slot_get(s->worker_id);
+	out->exec.worker_id = jr_slot_worker(s);
 	out->exec.attempt = jr_slot_get(s->attempt);
 	out->exec.start_ns = jr_slot_get(s->start_ns);
 	out->exec.end_ns = jr_slot_get(s->end_ns);

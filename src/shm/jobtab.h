@@ -30,6 +30,15 @@
 
 /* Slot flags. */
 #define JR_SLOT_F_TOKEN 0x1u	/* already holds its queue's run token */
+/* Bits 1-7 of the flags: bits 16-22 of the worker id (issue 14: 65,536
+ * workers and more). The slot has no byte to spare (64 bytes, one cache
+ * line), and the flags' low byte had 7 unused bits: the id is 23 bits,
+ * worker_id its low 16. Written with the id (jr_slot_set_worker), by the
+ * slot's owner, keeping the other bits; every flags writer keeps them. */
+#define JR_SLOT_WORKER_HI_SHIFT 1
+#define JR_SLOT_WORKER_HI_MASK 0xfeu
+#define JR_SLOT_WORKER_ID_MAX ((1u << 23) - 1)
+_Static_assert(JR_SLOT_WORKER_ID_MAX == JR_EXTERNAL_WORKER_MAX, "worker ids: 23 bits");
 
 static inline uint32_t jr_slot_state(uint32_t word)
 {
@@ -146,6 +155,24 @@ void jr_jobtab_drop_payload(struct jr_region *r, struct jr_slot *s);
  * are written with relaxed atomics: free on x86, and declared to TSan. */
 #define jr_slot_put(field, value) jr_store_relaxed(&(field), (value))
 #define jr_slot_get(field) jr_load_relaxed(&(field))
+
+/* The worker that runs (or ran) the slot's job: up to 23 bits. */
+static inline uint32_t jr_slot_worker(const struct jr_slot *s)
+{
+	uint32_t hi = (jr_slot_get(s->flags) & JR_SLOT_WORKER_HI_MASK) >> JR_SLOT_WORKER_HI_SHIFT;
+
+	return hi << 16 | jr_slot_get(s->worker_id);
+}
+
+/* Set it (id at most JR_SLOT_WORKER_ID_MAX; higher bits are dropped). */
+static inline void jr_slot_set_worker(struct jr_slot *s, uint32_t id)
+{
+	uint16_t flags = jr_slot_get(s->flags) & (uint16_t)~JR_SLOT_WORKER_HI_MASK;
+
+	jr_slot_put(s->worker_id, (uint16_t)id);
+	jr_slot_put(s->flags, (uint16_t)(flags | ((id >> 16 << JR_SLOT_WORKER_HI_SHIFT) &
+						   JR_SLOT_WORKER_HI_MASK)));
+}
 
 /* The fields of a slot just taken, before its state is published: no
  * attempt, result, progress or times yet but its creation. Function jobs

@@ -62,7 +62,7 @@ void api_worker_register(struct api *a, struct api_call *c)
 		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
 	} else if (!(w = workers_new(&a->st->workers))) {
 		reply_error(c->res, 503, "too_many_workers", "at most %u workers at once (remove "
-			    "some: DELETE /workers/{id})", WORKERS_MAX);
+			    "some: DELETE /workers/{id})", a->st->workers.max);
 	} else if (!worker_fill(&a->st->workers, w, o, c->req->uid, &why)) {
 		workers_cancel_new(&a->st->workers, w);
 		reply_error(c->res, 400, "invalid_field", "%s", why);

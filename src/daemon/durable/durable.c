@@ -369,8 +369,7 @@ static void event_record(struct durable *d, const struct queued_event *q)
 {
 	const struct jr_job_event *ev = &q->ev;
 	struct rec_event r = {
-		.job_id = ev->job_id, .state = (uint8_t)ev->state, .reason = (uint8_t)ev->reason,
-		.worker_id = (uint16_t)ev->worker_id, .attempt = ev->attempt, .time_ns = ev->time_ns,
+		.job_id = ev->job_id, .reason = (uint8_t)ev->reason, .time_ns = ev->time_ns,
 	};
 	struct jr_exit_status st = jr_job_event_status(ev);
 	struct rec_proc proc = { .pid = ev->pid, .cgroup_slot = ev->cgroup_slot,
@@ -380,6 +379,7 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	int n = 1;
 	uint64_t seq;
 
+	rec_worker_pack(&r.state, &r.worker_id, &r.attempt, ev->state, ev->worker_id, ev->attempt);
 	rec_event_set_status(&r, &st);
 	if (ev->kind == JR_EVENT_STARTED) {	/* which process, and what it holds */
 		memcpy(proc.boot_id, ev->boot_id, sizeof(proc.boot_id));

@@ -176,6 +176,48 @@ _Static_assert(sizeof(struct rec_event) == 56, "rec_event size");
 _Static_assert(offsetof(struct rec_event, exit_code) == 16, "rec_event exit_code");
 _Static_assert(offsetof(struct rec_event, max_rss_kib) == 32, "rec_event max_rss_kib");
 
+/* Worker ids past 16 bits (issue 14). A rec_event or rec_snap_job whose
+ * worker id needs more than its 16-bit worker_id has REC_STATE_WORKER_HI
+ * set in its state byte (states are below 16), and its 32-bit attempt
+ * field split: the attempt in the low 16 bits (the job's slot keeps no
+ * more), the worker id's bits 16-31 in the high 16. Every other record is
+ * the layout of before, byte for byte, and a record of before (the bit
+ * clear) reads as it always did: recover and the journal tool read both
+ * through rec_worker_unpack(). A previous version reading a new
+ * journal would misread such a record: no going back past one. */
+#define REC_STATE_WORKER_HI 0x80u
+
+/* Fill the state, worker_id and attempt fields of a rec_event or
+ * rec_snap_job (passed by address: the two structs have them alike). */
+static inline void rec_worker_pack(uint8_t *state, uint16_t *worker_id, uint32_t *attempt,
+				   uint32_t st, uint32_t worker, uint32_t att)
+{
+	*state = (uint8_t)st;
+	*worker_id = (uint16_t)worker;
+	*attempt = att;
+	if (worker > UINT16_MAX) {
+		*state |= REC_STATE_WORKER_HI;
+		*attempt = (att > UINT16_MAX ? UINT16_MAX : att) | worker >> 16 << 16;
+	}
+}
+
+/* Undo it in place (state and attempt as the record means them) and
+ * return the worker id, of either layout. */
+static inline uint32_t rec_worker_unpack(uint8_t *state, const uint16_t *worker_id,
+					 uint32_t *attempt)
+{
+	uint32_t worker = *worker_id;
+
+	if (*state & REC_STATE_WORKER_HI) {
+		worker |= *attempt >> 16 << 16;
+		*attempt &= UINT16_MAX;
+		*state &= (uint8_t)~REC_STATE_WORKER_HI;
+	}
+	return worker;
+}
+
+#define rec_event_unpack(e) rec_worker_unpack(&(e)->state, &(e)->worker_id, &(e)->attempt)
+
 /* Why an attempt could not start: JR_SPAWN_ERROR(step, errno), never 0. */
 struct rec_spawn_error {
 	int32_t spawn_error;
@@ -361,7 +403,8 @@ static inline void rec_snap_job_set_status(struct rec_snap_job *s,
 
 /* One job of a SNAP_JOBS payload read back. */
 struct rec_snap_view {
-	struct rec_snap_job job;
+	struct rec_snap_job job;	/* state and attempt unpacked (REC_STATE_WORKER_HI) */
+	uint32_t worker_id;		/* of either layout */
 	uint64_t not_before_ns;		/* REC_SNAP_BACKOFF */
 	struct rec_proc proc;		/* REC_SNAP_PROC */
 	const uint8_t *alloc;		/* proc.alloc_len bytes */
@@ -383,6 +426,7 @@ static inline int rec_snap_next(const uint8_t *p, uint32_t len, size_t *pos,
 	if (len - at < sizeof(v->job) + sizeof(uint64_t))
 		return -EPROTO;
 	__builtin_memcpy(&v->job, p + at, sizeof(v->job));
+	v->worker_id = rec_worker_unpack(&v->job.state, &v->job.worker_id, &v->job.attempt);
 	ext = v->job.ext_len;
 	if (ext > len - at - sizeof(v->job) - sizeof(uint64_t))
 		return -EPROTO;

@@ -348,12 +348,13 @@ static void event_extra(struct recovery *r, struct rjob *j, uint16_t type, const
 		spawn_error_of(r, j, p, len);
 }
 
-static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e)
+static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e,
+			uint32_t worker_id)
 {
 	if (job_state_final(j->state))
 		return;	/* a final state is never undone */
 	j->attempt = e->attempt;
-	j->worker_id = e->worker_id;
+	j->worker_id = worker_id;
 	if (type == REC_START) {
 		j->state = JR_JOB_RUNNING;
 		j->start_ns = e->time_ns;
@@ -369,13 +370,14 @@ static void event_apply(struct rjob *j, uint16_t type, const struct rec_event *e
 /* The history hears of an attempt's start or end (before event_apply,
  * while the job still has the attempt's start). tail: after the rec_event. */
 static void event_history(struct recovery *r, const struct rjob *j, uint16_t type,
-			  const struct rec_event *e, const uint8_t *tail, uint32_t len)
+			  const struct rec_event *e, uint32_t worker_id, const uint8_t *tail,
+			  uint32_t len)
 {
 	struct rec_spawn_error se = { 0 };
 	size_t skip = type == REC_RETRY ? sizeof(uint64_t) : 0;	/* its backoff */
 
 	if (type == REC_START) {
-		executions_started(&r->execs, e->job_id, e->attempt, e->worker_id, e->time_ns);
+		executions_started(&r->execs, e->job_id, e->attempt, worker_id, e->time_ns);
 		return;
 	}
 	if (type == REC_END && !executions_of(&r->execs, e->job_id))
@@ -383,7 +385,7 @@ static void event_history(struct recovery *r, const struct rjob *j, uint16_t typ
 	if (len >= skip + sizeof(se))
 		memcpy(&se, tail + skip, sizeof(se));
 	struct exec_end x = {
-		.id = e->job_id, .attempt = e->attempt, .worker_id = e->worker_id,
+		.id = e->job_id, .attempt = e->attempt, .worker_id = worker_id,
 		.state = e->state, .reason = e->reason, .retried = type == REC_RETRY,
 		.start_ns = j->attempt == e->attempt ? j->start_ns : 0, .end_ns = e->time_ns,
 		.status = rec_event_status(e), .spawn_error = se.spawn_error,
@@ -394,18 +396,20 @@ static void event_history(struct recovery *r, const struct rjob *j, uint16_t typ
 static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t len)
 {
 	struct rec_event e;
+	uint32_t worker_id;
 	struct rjob *j;
 
 	if (len < sizeof(e))
 		return -EPROTO;
 	memcpy(&e, p, sizeof(e));
+	worker_id = rec_event_unpack(&e);	/* either layout (records.h) */
 	if ((j = job_of(r, e.job_id)) != NULL && !job_state_final(j->state)) {
 		if (e.attempt)
-			event_history(r, j, type, &e, (const uint8_t *)p + sizeof(e),
+			event_history(r, j, type, &e, worker_id, (const uint8_t *)p + sizeof(e),
 				      len - (uint32_t)sizeof(e));
 		if (type != REC_START)	/* its attempt ended: a requeue was obeyed */
 			j->requeue_requested = false;
-		event_apply(j, type, &e);
+		event_apply(j, type, &e, worker_id);
 		event_extra(r, j, type, (const uint8_t *)p + sizeof(e), len - (uint32_t)sizeof(e));
 	}
 	return 0;
@@ -717,7 +721,7 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 	*j = (struct rjob){
 		.id = s->job_id, .order = j->order, .uid = s->uid, .gid = s->gid,
 		.flags = s->flags, .state = s->state, .reason = s->reason,
-		.worker_id = s->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
+		.worker_id = v->worker_id, .attempt = s->attempt, .status = rec_snap_job_status(s),
 		.created_ns = s->created_ns, .start_ns = s->start_ns, .end_ns = s->end_ns,
 	};
 	j->flags &= ~(REC_SNAP_HEADER | REC_SNAP_HEADER_SAME | REC_SNAP_TEXT_SAME);

@@ -41,8 +41,8 @@ struct rjob {
 	uint64_t order;		/* its place in recovery.order */
 	uint32_t uid, gid, flags;
 	uint8_t state, reason;
-	uint16_t worker_id;
 	uint32_t attempt;
+	uint32_t worker_id;	/* 23 bits (issue 14): in the padding after attempt */
 	struct jr_exit_status status;	/* its last attempt's */
 	bool cancel_requested;
 	bool requeue_requested;		/* a requeue of a running job, not yet

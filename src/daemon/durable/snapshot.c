@@ -305,12 +305,13 @@ static struct rec_snap_job snap_job_of(const struct submitted_job *s,
 	struct rec_snap_job job = {
 		.job_id = info->job_id, .uid = s->uid, .gid = s->gid,
 		.flags = s->switch_user ? REC_SUBMIT_SWITCH_USER : 0,
-		.state = (uint8_t)(info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state),
-		.reason = (uint8_t)info->reason, .worker_id = (uint16_t)info->exec.worker_id,
-		.attempt = info->attempts, .created_ns = info->created_ns,
+		.reason = (uint8_t)info->reason, .created_ns = info->created_ns,
 		.start_ns = info->exec.start_ns, .end_ns = info->exec.end_ns,
 	};
 
+	rec_worker_pack(&job.state, &job.worker_id, &job.attempt,
+			info->state == JR_JOB_PENDING ? JR_JOB_QUEUED : info->state,
+			info->exec.worker_id, info->attempts);
 	rec_snap_job_set_status(&job, &st);
 	if (info->state == JR_JOB_PENDING && info->reason == JR_REASON_HELD)
 		job.flags |= REC_SNAP_HELD;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/common.h"
 #include "base/units.h"
@@ -15,17 +16,33 @@
 #define CHECK_EVERY_NS (500 * JR_NS_PER_MS)	/* heartbeats looked at twice a second */
 #define USAGE_JSON_MAX 1024u			/* a heartbeat's "resources", compact */
 
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unreserve(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
 int workers_init(struct workers *r, uint64_t heartbeat_timeout_ms)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->heartbeat_timeout_ns = heartbeat_timeout_ms * JR_NS_PER_MS;
+	r->max = WORKERS_MAX;
 	if ((rc = lease_key_init(&r->lease)) < 0)
 		return rc;
-	/* Untouched pages cost nothing: a registry of a few workers stays small. */
-	r->list = calloc(WORKERS_MAX, sizeof(*r->list));
-	r->free_ring = calloc(WORKERS_MAX, sizeof(*r->free_ring));
+	/* Untouched pages cost nothing: a registry of a few workers stays
+	 * small. Mapped, not calloc'd: an allocator may write what it zeroes. */
+	r->list = reserve(WORKERS_MAX * sizeof(*r->list));
+	r->free_ring = reserve(WORKERS_MAX * sizeof(*r->free_ring));
 	return r->list && r->free_ring ? 0 : -ENOMEM;
 }
 
@@ -42,8 +59,8 @@ void workers_destroy(struct workers *r)
 {
 	for (uint32_t i = 0; r->list && i < r->count; i++)
 		worker_clear(&r->list[i]);
-	free(r->list);
-	free(r->free_ring);
+	unreserve(r->list, WORKERS_MAX * sizeof(*r->list));
+	unreserve(r->free_ring, WORKERS_MAX * sizeof(*r->free_ring));
 	r->list = NULL;
 	r->free_ring = NULL;
 }
@@ -130,7 +147,7 @@ struct worker *workers_new(struct workers *r)
 {
 	uint32_t n;
 
-	if (r->count < WORKERS_MAX) {
+	if (r->count < r->max) {
 		n = ++r->count;
 	} else {
 		if (r->free_count == 0)

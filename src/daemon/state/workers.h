@@ -19,9 +19,12 @@
  * a claim asks only for what is free now: declared minus taken. What a
  * heartbeat reports ("status", "resources") is shown, never matched on.
  *
- * Numbers: the engine keeps a worker's id in 16 bits of the job's slot
- * (and of its journal records), so at most WORKERS_MAX = 32,767 workers
- * are registered at once. A removed worker's number is given again, but
+ * Numbers: at most WORKERS_MAX = 1,048,576 workers are registered at
+ * once (issue 14; the engine's worker id has 23 bits: jobtab.h, records.h).
+ * The list is reserved address space (WORKERS_MAX * sizeof(struct worker),
+ * 896 MiB, MAP_NORESERVE) touched only up to the highest number used:
+ * about 900 bytes a worker number ever used, plus its registration JSON
+ * and held executions on the heap. A removed worker's number is given again, but
  * only after every number has been given once since the last reuse
  * (fresh numbers first, then the removed ones oldest first). Its
  * executions ended when it was removed, so a late completion from it
@@ -39,7 +42,7 @@
 #include "jobring.h"
 #include "daemon/state/lease.h"
 
-#define WORKERS_MAX 32767u	/* engine ids up to 65,535: 16 bits */
+#define WORKERS_MAX 1048576u	/* engine ids up to 1,081,344 (the slot has 23 bits) */
 #define WORKER_STOPS_MAX 256u	/* stops kept for a worker that does not ask */
 
 enum worker_status { WORKER_IDLE, WORKER_BUSY, WORKER_UNHEALTHY, WORKER_GONE,
@@ -62,12 +65,14 @@ struct worker_stop {
 struct worker {
 	bool used;
 	uint32_t number;		/* "w<number>" */
+	/* In the first cache line with used: the twice-a-second expiry walks
+	 * every number (workers_expire) and reads these only. */
+	enum worker_status status;
+	uint64_t registered_ns, last_heartbeat_ns;
 	uid_t uid;
 	char name[64];
 	char capabilities[256];		/* "a,b" */
 	char *resources_json;		/* as registered, compact */
-	enum worker_status status;
-	uint64_t registered_ns, last_heartbeat_ns;
 	uint32_t running;		/* executions it holds (held[0, running)) */
 	uint64_t executions;		/* ever claimed */
 	struct jr_external_res cap;	/* declared */
@@ -84,7 +89,9 @@ struct worker {
 };
 
 struct workers {
-	struct worker *list;		/* WORKERS_MAX, by number - 1 */
+	struct worker *list;		/* WORKERS_MAX, by number - 1 (reserved:
+					 * pages are touched up to count only) */
+	uint32_t max;			/* at once (--max-workers): WORKERS_MAX at most */
 	uint32_t count;			/* high-water mark of numbers used */
 	uint32_t registered;		/* used now */
 	uint32_t *free_ring;		/* removed numbers, oldest first */
