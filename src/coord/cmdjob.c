@@ -174,15 +174,12 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->max_retries = spec->max_retries;
 	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * JR_NS_PER_MS;
 	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * JR_NS_PER_MS;
-	job->timeout_ns = spec->timeout_ms * JR_NS_PER_MS;
-	job->sj.limit_ns = job->timeout_ns;
+	job->sj.limit_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
 	job->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
-	job->child = JR_CHILD_NONE;
-	job->cgroup = JR_CGROUP_JOB_NONE;
 	return job;
 }
 
@@ -198,6 +195,7 @@ void jr_cmd_job_free(struct cmd_job *job)
 	jr_free(job->sj.alloc);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
+	jr_free(job->run);
 	jr_free(job);
 }
 
@@ -207,6 +205,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
 
+	jr_cmd_job_run_attach(job);
 	if (job->attempts && co->out_dirfd >= 0)
 		/* The attempt before keeps its output, under its own names
 		 * (GET /executions/{id}/logs), before this one's are made. */
@@ -236,7 +235,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
 		jr_coord_output_unmark(co, job->id);
 	}
-	job->spawn_step = JR_SPAWN_STEP_UNKNOWN;
+	job->run->spawn_step = JR_SPAWN_STEP_UNKNOWN;
 	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error, 0);
 }
 
@@ -246,10 +245,10 @@ static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
 			  struct jr_job_event *ev, uint8_t *alloc, uint32_t size)
 {
 	ev->time_ns = jr_slot_get(co->region->slots[job->slot].start_ns);
-	ev->pid = job->child.pid;
-	ev->pid_start_ticks = job->start_ticks;
-	ev->cgroup_slot = job->cgroup_slot;
-	if (job->child.pid > 0)
+	ev->pid = job->run->child.pid;
+	ev->pid_start_ticks = job->run->start_ticks;
+	ev->cgroup_slot = job->run->cgroup_slot;
+	if (job->run->child.pid > 0)
 		memcpy(ev->boot_id, jr_exec_boot_id(), sizeof(ev->boot_id));
 	if (job->sj.alloc) {
 		ev->alloc_len = jr_alloc_encode(job->sj.alloc, alloc, size);
@@ -288,15 +287,15 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->runner_count == 0 && job->child.pidfd >= 0) {	/* not runners, not the keeper */
-		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
+	if (co->runner_count == 0 && job->run->child.pidfd >= 0) {	/* not runners, not the keeper */
+		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->run->child.pidfd, &ev);
 		jr_coord_progress_watch(co, job);
 	}
 	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->reaped = false;
 	job->timed_out = false;
-	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
-	job->kill_at_ns = 0;
+	job->run->term_at_ns = job->sj.limit_ns ? now + job->sj.limit_ns : 0;
+	job->run->kill_at_ns = 0;
 }
 
 /* SIGKILL kills its whole cgroup; other signals go to every process in
@@ -328,13 +327,13 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 
 	/* A SPAWN the keeper never got may meet a replaced keeper first, which
 	 * took it as running (cmdkeeper.c): it still ends here. */
-	JR_ASSERT(job->phase == CMD_STARTING || (job->spawn_rc < 0 && job->phase == CMD_RUNNING));
-	if (job->spawn_rc < 0) {
+	JR_ASSERT(job->phase == CMD_STARTING || (job->run->spawn_rc < 0 && job->phase == CMD_RUNNING));
+	if (job->run->spawn_rc < 0) {
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
 		jr_slot_put(s->end_ns, now);	/* it ended as it began: shown, journaled */
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error,
-				 JR_SPAWN_ERROR(job->spawn_step, -job->spawn_rc));
+				 JR_SPAWN_ERROR(job->run->spawn_step, -job->run->spawn_rc));
 		jr_coord_running_remove(co, job);
 		scratch_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
@@ -344,7 +343,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	if (job->cancel_requested || job->requeue_requested) {	/* while it was being spawned */
 		jr_cmd_job_signal(co, job, SIGTERM);
-		job->kill_at_ns = now + co->kill_grace_ns;
+		job->run->kill_at_ns = now + co->kill_grace_ns;
 	}
 }
 
@@ -395,13 +394,13 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	/* Out of the epoll set before the close: a child a runner clones now
 	 * holds a copy of the pidfd until it execs, and epoll keeps watching
 	 * a file until its last descriptor is closed. */
-	if (co->runner_count == 0 && job->child.pidfd >= 0) {
-		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
+	if (co->runner_count == 0 && job->run->child.pidfd >= 0) {
+		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->run->child.pidfd, NULL);
 		jr_coord_progress_unwatch(co, job);
 	}
-	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->child));
-	jr_exec_close(&job->child);
-	jr_cgroup_job_close(&job->cgroup);
+	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->run->child));
+	jr_exec_close(&job->run->child);
+	jr_cgroup_job_close(&job->run->cgroup);
 	jr_coord_running_remove(co, job);
 }
 

@@ -40,7 +40,7 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 /* Signal a running job, through the keeper or its cgroup. */
 void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
 
-/* Its spawn is done, or failed (job->spawn_rc): its deadlines armed and
+/* Its spawn is done, or failed (job->run->spawn_rc): its deadlines armed and
  * its start told, or it ends failed. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 

@@ -140,7 +140,7 @@ static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 		job->sj.queue = (uint8_t)u->spec->queue_id;
 	}
 	if (u->fields & JR_UPDATE_TIMEOUT)
-		job->sj.limit_ns = job->timeout_ns = u->spec->timeout_ms * JR_NS_PER_MS;
+		job->sj.limit_ns = u->spec->timeout_ms * JR_NS_PER_MS;
 	if (u->fields & JR_UPDATE_SCHEDULED_AT)
 		job->sj.not_before_ns = u->spec->scheduled_at_ns;
 	if (u->fields & JR_UPDATE_RESOURCES) {
@@ -184,9 +184,9 @@ static void requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint
 		jr_ext_requeue_running(co, job, now);
 		return;
 	}
-	if (job->phase == CMD_RUNNING && !job->kill_at_ns) {
+	if (job->phase == CMD_RUNNING && !job->run->kill_at_ns) {
 		jr_cmd_job_signal(co, job, SIGTERM);
-		job->kill_at_ns = now + co->kill_grace_ns;
+		job->run->kill_at_ns = now + co->kill_grace_ns;
 	}
 	/* STARTING: signalled once it is spawned (jr_cmd_job_spawned). */
 }

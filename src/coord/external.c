@@ -211,7 +211,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	if (job)
 		*claimed = job->id;
 	/* Its time limit: the coordinator's timer must cover it. */
-	wake = job && job->timeout_ns && jr_coord_next_deadline(co) < co->armed_ns;
+	wake = job && job->sj.limit_ns && jr_coord_next_deadline(co) < co->armed_ns;
 	jr_mutex_unlock(&co->state_lock);
 	if (wake)
 		jr_coord_poke(co);
@@ -299,8 +299,8 @@ void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
 
 	for (; job; job = next) {
 		next = job->ext_next;	/* end_attempt takes it off the list */
-		if (job->timeout_ns && job->phase == CMD_RUNNING &&
-		    now >= job->sj.start_ns + job->timeout_ns) {
+		if (job->sj.limit_ns && job->phase == CMD_RUNNING &&
+		    now >= job->sj.start_ns + job->sj.limit_ns) {
 			job->timed_out = true;
 			end_attempt(co, job, -1, now);
 		}

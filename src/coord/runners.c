@@ -48,9 +48,9 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	uint64_t now;
 	bool poke_coordinator;
 
-	jr_progress_wait_exit(&job->child, runner_progress, job);	/* then reaped at once */
-	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
-				  jr_exec_wait(&job->child, &res)) < 0)
+	jr_progress_wait_exit(&job->run->child, runner_progress, job);	/* then reaped at once */
+	if ((job->run->cgroup.fd < 0 ? jr_exec_reap_group(&job->run->child, &res, true) :
+				  jr_exec_wait(&job->run->child, &res)) < 0)
 		memset(&res, 0, sizeof(res));
 	jr_mutex_lock(&co->state_lock);
 	if (!jr_cmd_child_collect_begin(co, job)) {
@@ -72,7 +72,7 @@ static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
 	bool running, deadline;
 
 	jr_mutex_lock(&co->state_lock);
-	job->spawn_rc = rc;
+	job->run->spawn_rc = rc;
 	jr_cmd_job_spawned(co, job, jr_now_realtime_ns());
 	running = rc == 0;
 	deadline = running && jr_coord_next_deadline(co) < co->armed_ns;

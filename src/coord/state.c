@@ -150,7 +150,24 @@ void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to)
 	};
 
 	JR_ASSERT(may_go_to[job->phase] & (1u << to));
+	JR_ASSERT(to == CMD_QUEUED || to == CMD_ENDED || job->run);
 	job->phase = to;
+	if (to == CMD_QUEUED) {	/* waits again: its attempt's part goes */
+		jr_free(job->run);
+		job->run = NULL;
+	}
+}
+
+void jr_cmd_job_run_attach(struct cmd_job *job)
+{
+	if (job->run)
+		return;
+	job->run = jr_malloc(sizeof(*job->run));
+	if (!job->run) {
+		fputs("jobring: out of memory starting a job\n", stderr);
+		abort();
+	}
+	*job->run = (struct cmd_run){ .child = JR_CHILD_NONE, .cgroup = JR_CGROUP_JOB_NONE };
 }
 
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,

@@ -61,6 +61,22 @@ struct cmd_shared_env {
 	char **v;		/* NULL-terminated, strings in the same block */
 };
 
+/* What a job needs only while an attempt starts or runs (phases STARTING
+ * and RUNNING, and ENDED until it is freed): allocated when the attempt
+ * starts (jr_cmd_job_run_attach), freed when the job waits again or is
+ * freed, so a queued job does not carry it (issue 14: memory per queued
+ * job). Under state_lock, as the job. */
+struct cmd_run {
+	struct jr_child child;		/* its process (in-process runners) */
+	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
+	uint64_t start_ticks;		/* with child.pid: which process it is */
+	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
+	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
+	int spawn_rc;
+	int spawn_step;		/* enum jr_spawn_step of a failed spawn */
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
+};
+
 struct cmd_job {
 	struct jr_sched_job sj;
 	struct jr_coordinator *co;
@@ -78,9 +94,8 @@ struct cmd_job {
 	uint32_t after_count;
 	uint32_t attempts;
 	uint32_t max_retries;
-	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
 	uint64_t backoff_base_ns, backoff_max_ns;
-	uint64_t timeout_ns;
+	/* Its time limit is sj.limit_ns (0: none). */
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	uint16_t umask;
@@ -88,33 +103,29 @@ struct cmd_job {
 	bool requeue_requested;		/* stopped to run again (control.c) */
 	bool revived;			/* requeued after it ended: its slot's index is
 					 * in the free ring already (jr_jobtab_revive) */
-	/* Packed here, in what would be padding (448 bytes, below). */
+	/* Packed here, in what would be padding (384 bytes, below). */
 	bool run_as_user;	/* run as uid, gid (jr_command_spec.run_as_user) */
 	bool external;		/* external jobs (external.c) */
 	bool worker_lost;	/* its worker went away: the attempt failed */
 	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
 	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
 	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
-	struct jr_child child;		/* its process (in-process runners) */
-	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
-	uint64_t start_ticks;		/* with child.pid: which process it is */
+	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
 	enum cmd_job_phase phase;
 	bool lost;			/* it ended without a status (keeper) */
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
-	int spawn_rc;
-	int spawn_step;		/* enum jr_spawn_step of a failed spawn */
-	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
-	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
 	struct cmd_job *next;	/* inbox or free list */
 	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
 	char *ext_caps;		/* labels the worker must have; NULL: none */
 	struct cmd_job *ext_prev, *ext_next;
 };
-/* Every queued job has one: 448 bytes, a jemalloc size class; 456 would be
- * rounded to 512 (3.2 MB more per 50,000 jobs). Grow it knowingly. */
-_Static_assert(sizeof(struct cmd_job) <= 448, "struct cmd_job outgrew its 448-byte size class");
+/* Every queued job has one: 384 bytes at most, a jemalloc size class; 392
+ * would be rounded to 448 (64 bytes more per queued job, 64 MB at 1M;
+ * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
+ * only a starting or running attempt needs goes in struct cmd_run. */
+_Static_assert(sizeof(struct cmd_job) <= 384, "struct cmd_job outgrew its 384-byte size class");
 
 enum { EXT_NONE, EXT_READY, EXT_RUNNING };
 
@@ -340,6 +351,11 @@ void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot);
 /* The job moves to phase `to` (see enum cmd_job_phase); an illegal move
  * is a broken invariant. Under state_lock. */
 void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to);
+
+/* The job's run part (struct cmd_run), made if it has none: its attempt
+ * starts (record_start, a restored job taken back). Aborts without
+ * memory (80 bytes, once per attempt started). Under state_lock. */
+void jr_cmd_job_run_attach(struct cmd_job *job);
 
 /* Record flags (pending, external) in the job's table record. */
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
