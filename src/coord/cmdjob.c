@@ -146,14 +146,28 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 
 	if (!job)
 		return NULL;
+	if ((spec->flags & JR_COMMAND_EXTERNAL) || spec->max_retries || spec->backoff_base_ms ||
+	    spec->backoff_max_ms || spec->max_output_bytes || spec->cwd) {
+		if (!(job->opt = jr_calloc(1, sizeof(*job->opt)))) {
+			jr_free(job);
+			return NULL;
+		}
+		job->opt->max_retries = spec->max_retries;
+		job->opt->backoff_base_ns = spec->backoff_base_ms ?
+						    spec->backoff_base_ms * JR_NS_PER_MS : CMD_BACKOFF_BASE_NS;
+		job->opt->backoff_max_ns = spec->backoff_max_ms ?
+						   spec->backoff_max_ms * JR_NS_PER_MS : CMD_BACKOFF_MAX_NS;
+		job->opt->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
+	}
 	job->argv = strv_dup(spec->argv, &argv_failed);
 	job->env = (spec->flags & JR_COMMAND_ARRAY_TASK) ? array_env_dup(spec, &env_failed) :
 							    strv_dup(spec->env, &env_failed);
 	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
-	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
+	if (spec->cwd)
+		job->opt->cwd = strdup(spec->cwd);
 	if (spec->after_count)
 		job->after = after_dup(spec);
-	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->cwd) ||
+	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->opt->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
@@ -163,7 +177,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->sj.held = (spec->flags & JR_COMMAND_HELD) != 0;
 	if (job->external &&
 	    (spec->capabilities && *spec->capabilities ? 1 : spec->resources && *spec->resources) &&
-	    !(job->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
+	    !(job->opt->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}
@@ -171,15 +185,11 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->uid = spec->uid;
 	job->gid = spec->gid;
 	job->after_count = (uint32_t)spec->after_count;
-	job->max_retries = spec->max_retries;
-	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * JR_NS_PER_MS;
-	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * JR_NS_PER_MS;
 	job->sj.limit_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
-	job->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	return job;
 }
 
@@ -190,8 +200,11 @@ void jr_cmd_job_free(struct cmd_job *job)
 	jr_free(job->argv);
 	jr_free(job->env);
 	shared_env_release(job->shared_env);
-	free(job->cwd);
-	free(job->ext_caps);
+	if (job->opt) {
+		free(job->opt->cwd);
+		free(job->opt->ext_caps);
+		jr_free(job->opt);
+	}
 	jr_free(job->sj.alloc);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
@@ -369,10 +382,12 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 static uint64_t backoff_ns(struct jr_coordinator *co, const struct cmd_job *job)
 {
 	uint32_t shift = job->attempts > 1 ? job->attempts - 1 : 0;
-	uint64_t d = shift >= 32 ? job->backoff_max_ns : job->backoff_base_ns << shift;
+	uint64_t base = job->opt ? job->opt->backoff_base_ns : CMD_BACKOFF_BASE_NS;
+	uint64_t max = job->opt ? job->opt->backoff_max_ns : CMD_BACKOFF_MAX_NS;
+	uint64_t d = shift >= 32 ? max : base << shift;
 
-	if (d > job->backoff_max_ns || d < job->backoff_base_ns)
-		d = job->backoff_max_ns;
+	if (d > max || d < base)
+		d = max;
 	co->rng ^= co->rng << 13, co->rng ^= co->rng >> 7, co->rng ^= co->rng << 17;
 	return d / 2 + co->rng % (d / 2 + 1);
 }
@@ -456,7 +471,7 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		co->lost++;
 		job->lost = false;
 		retry(co, job, reason, now, now);
-	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
+	} else if (job->attempts <= jr_cmd_job_max_retries(job) && !co->cancel_all) {
 		retry(co, job, reason, now + backoff_ns(co, job), now);
 	} else {
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);

@@ -146,8 +146,8 @@ static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 	if (u->fields & JR_UPDATE_RESOURCES) {
 		job->sj.req = *req;
 		if (job->external) {
-			free(job->ext_caps);
-			job->ext_caps = caps;
+			free(job->opt->ext_caps);
+			job->opt->ext_caps = caps;
 		}
 	}
 }
@@ -227,7 +227,6 @@ static void revive(struct jr_coordinator *co, struct cmd_job *job, const struct 
 	uint32_t flags;
 	uint64_t now = jr_now_realtime_ns();
 
-	job->co = co;
 	job->slot = index;
 	job->record_ref = (uint32_t)jr_slot_get(s->arg);
 	job->id = id;

@@ -58,7 +58,7 @@ static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 	/* Its queue's cap counts local and external jobs alike. */
 	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
-	       jr_labels_cover(caps, job->ext_caps) && jr_sched_may_start(&co->sched, &job->sj);
+	       jr_labels_cover(caps, jr_cmd_job_ext_caps(job)) && jr_sched_may_start(&co->sched, &job->sj);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
@@ -81,7 +81,9 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
  * (jr_ext_caps_make). */
 static const char *job_counters(const struct cmd_job *job)
 {
-	return job->ext_caps ? job->ext_caps + strlen(job->ext_caps) + 1 : "";
+	const char *c = jr_cmd_job_ext_caps(job);
+
+	return c ? c + strlen(c) + 1 : "";
 }
 
 /* Does job fit in avail (NULL: anything fits)? With taken, what it
@@ -169,7 +171,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 
 	if (avail && avail->cpus == 0)
 		return NULL;	/* full: every job takes a cpu (a long poll's usual case) */
-	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
+	for (struct cmd_job *job = co->ext_ready.head; job; job = job->opt->ext_next) {
 		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
 			break;
 		if (only && job->id != only)
@@ -298,7 +300,7 @@ void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
 	struct cmd_job *job = co->ext_running.head, *next;
 
 	for (; job; job = next) {
-		next = job->ext_next;	/* end_attempt takes it off the list */
+		next = job->opt->ext_next;	/* end_attempt takes it off the list */
 		if (job->sj.limit_ns && job->phase == CMD_RUNNING &&
 		    now >= job->sj.start_ns + job->sj.limit_ns) {
 			job->timed_out = true;

@@ -222,7 +222,7 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 	l->mem_max = job->sj.req.mem_bytes;
 	l->spec.argv = job->argv;
 	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
-	l->spec.cwd = job->cwd;
+	l->spec.cwd = jr_cmd_job_cwd(job);
 	/* In-process spawns create the files by name in the checked output
 	 * directory; the keeper is sent the paths (l->out, l->err) and opens
 	 * their directory itself. */

@@ -232,7 +232,6 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 			end_unbuilt(co, b, i);
 			continue;
 		}
-		job->co = co;
 		job->sj.priority = b->prios[i];
 		job->sj.queue = (uint8_t)b->specs[i].queue_id;
 		/* Fair share charges the user it runs as. */

@@ -42,7 +42,7 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 			t = job->run->kill_at_ns;
 	}
 	/* External jobs' time limits (external.c): from their claim. */
-	for (const struct cmd_job *job = co->ext_running.head; job; job = job->ext_next)
+	for (const struct cmd_job *job = co->ext_running.head; job; job = job->opt->ext_next)
 		if (job->sj.limit_ns && job->sj.start_ns + job->sj.limit_ns < t)
 			t = job->sj.start_ns + job->sj.limit_ns;
 	if (co->progress_paused && co->progress_resume_ns < t)

@@ -77,9 +77,25 @@ struct cmd_run {
 	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
 };
 
+/* A job's options that most jobs leave at their defaults, and an
+ * external job's links: allocated only for a job that has one of them
+ * (jr_cmd_job_new), so a plain queued job carries a NULL pointer instead
+ * of 64 bytes (issue 14: memory per queued job). Read through the
+ * accessors below. */
+struct cmd_opt {
+	uint64_t backoff_base_ns, backoff_max_ns;
+	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
+	char *cwd;
+	char *ext_caps;		/* labels the worker must have; NULL: none */
+	struct cmd_job *ext_prev, *ext_next;	/* external jobs: its ext_list */
+	uint32_t max_retries;
+};
+
+#define CMD_BACKOFF_BASE_NS (1000 * JR_NS_PER_MS)	/* jr_command_spec's defaults */
+#define CMD_BACKOFF_MAX_NS (60000 * JR_NS_PER_MS)
+
 struct cmd_job {
 	struct jr_sched_job sj;
-	struct jr_coordinator *co;
 	jr_job_id id;
 	uint32_t slot;
 	uint32_t record_ref;
@@ -88,44 +104,53 @@ struct cmd_job {
 	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
 	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
 						 * of a batch; NULL: none */
-	char *cwd;
 	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
 				 * bytes (jr_cmd_job_dep_type) */
 	uint32_t after_count;
 	uint32_t attempts;
-	uint32_t max_retries;
-	uint64_t backoff_base_ns, backoff_max_ns;
-	/* Its time limit is sj.limit_ns (0: none). */
+	struct cmd_opt *opt;		/* NULL: the defaults, not external */
+	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
+	struct cmd_job *next;	/* inbox or free list */
+	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
+	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
+	uint16_t umask;
+	/* Bytes, packed (320 bytes, below). */
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
-	uint16_t umask;
-	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	bool requeue_requested;		/* stopped to run again (control.c) */
 	bool revived;			/* requeued after it ended: its slot's index is
 					 * in the free ring already (jr_jobtab_revive) */
-	/* Packed here, in what would be padding (384 bytes, below). */
 	bool run_as_user;	/* run as uid, gid (jr_command_spec.run_as_user) */
-	bool external;		/* external jobs (external.c) */
+	bool external;		/* external jobs (external.c); opt is set */
 	bool worker_lost;	/* its worker went away: the attempt failed */
 	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
 	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
-	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
-	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
-	enum cmd_job_phase phase;
+	uint8_t phase;		/* enum cmd_job_phase */
 	bool lost;			/* it ended without a status (keeper) */
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
-	struct cmd_job *next;	/* inbox or free list */
-	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
-	char *ext_caps;		/* labels the worker must have; NULL: none */
-	struct cmd_job *ext_prev, *ext_next;
 };
-/* Every queued job has one: 384 bytes at most, a jemalloc size class; 392
- * would be rounded to 448 (64 bytes more per queued job, 64 MB at 1M;
+/* Every queued job has one: 320 bytes at most, a jemalloc size class; 328
+ * would be rounded to 384 (64 bytes more per queued job, 64 MB at 1M;
  * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
- * only a starting or running attempt needs goes in struct cmd_run. */
-_Static_assert(sizeof(struct cmd_job) <= 384, "struct cmd_job outgrew its 384-byte size class");
+ * only a starting or running attempt needs goes in struct cmd_run, what
+ * most jobs leave at its default in struct cmd_opt. */
+_Static_assert(sizeof(struct cmd_job) <= 320, "struct cmd_job outgrew its 320-byte size class");
+
+/* Its options, the defaults without opt. */
+static inline uint32_t jr_cmd_job_max_retries(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->max_retries : 0;
+}
+static inline const char *jr_cmd_job_cwd(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->cwd : NULL;
+}
+static inline const char *jr_cmd_job_ext_caps(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->ext_caps : NULL;
+}
 
 enum { EXT_NONE, EXT_READY, EXT_RUNNING };
 
