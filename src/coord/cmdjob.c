@@ -43,7 +43,7 @@ static char **strv_dup(char *const *v, bool *failed)
 
 static void shared_env_release(struct cmd_shared_env *e)
 {
-	if (e && --e->refs == 0) {
+	if (e && --e->refs == 0) {	/* e->v may be NULL */
 		jr_free(e->v);
 		jr_free(e);
 	}
@@ -54,60 +54,45 @@ void jr_cmd_env_cache_done(struct cmd_env_cache *cache)
 	shared_env_release(cache->env);
 	cache->env = NULL;
 	cache->src = NULL;
+	cache->array = false;
+	cache->array_job_id = 0;
 }
 
-/* A reference to the shared environment v, from the cache when the job
- * before had the same; NULL (and *failed unset) for none. */
-static struct cmd_shared_env *shared_env_get(char *const *v, struct cmd_env_cache *cache,
-					     bool *failed)
+/* A reference to the shared environment v (of array array_job_id's
+ * tasks, if array), from the cache when the job before had the
+ * same; NULL (and *failed unset) for none. An array's tasks share one
+ * even without v: it names their array, so that a task keeps no
+ * environment of its own (a million-task array: 96 bytes a task). */
+static struct cmd_shared_env *shared_env_get(char *const *v, bool array, jr_job_id array_job_id,
+					     struct cmd_env_cache *cache, bool *failed)
 {
 	struct cmd_shared_env *e;
 
 	*failed = false;
-	if (!v || !v[0])
+	if (v && !v[0])
+		v = NULL;
+	if (!v && !array)
 		return NULL;
-	if (cache->env && cache->src == v) {
+	if (cache->env && cache->src == v && cache->array == array &&
+	    cache->array_job_id == array_job_id) {
 		cache->env->refs++;
 		return cache->env;
 	}
 	e = jr_malloc(sizeof(*e));
-	if (!e || !(e->v = strv_dup(v, failed))) {
+	if (!e || ((e->v = strv_dup(v, failed)), *failed)) {
 		jr_free(e);
 		*failed = true;
 		return NULL;
 	}
+	e->array = array;
+	e->array_job_id = array_job_id;
 	e->refs = 2;	/* the job's and the cache's */
 	jr_cmd_env_cache_done(cache);
 	cache->src = v;
+	cache->array = array;
+	cache->array_job_id = array_job_id;
 	cache->env = e;
 	return e;
-}
-
-/* An array task's env: JOBRING_ARRAY_JOB_ID and JOBRING_ARRAY_TASK_ID
- * first (the first of a name wins, so jobring's own do), then its own. */
-static char **array_env_dup(const struct jr_command_spec *spec, bool *failed)
-{
-	size_t n = 0;
-	char job[48], task[40], **v, **out;
-
-	while (spec->env && spec->env[n])
-		n++;
-	v = malloc((n + 3) * sizeof(*v));
-	if (!v) {
-		*failed = true;
-		return NULL;
-	}
-	snprintf(job, sizeof(job), "JOBRING_ARRAY_JOB_ID=%016llx",
-		 (unsigned long long)spec->array_job_id);
-	snprintf(task, sizeof(task), "JOBRING_ARRAY_TASK_ID=%u", spec->array_task_id);
-	v[0] = job;
-	v[1] = task;
-	if (n)	/* env may be NULL */
-		memcpy(v + 2, spec->env, n * sizeof(*v));
-	v[n + 2] = NULL;
-	out = strv_dup(v, failed);
-	free(v);
-	return out;
 }
 
 /* The ids, then their types (jr_cmd_job_dep_type) in the same block. */
@@ -160,9 +145,12 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 		job->opt->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	}
 	job->argv = strv_dup(spec->argv, &argv_failed);
-	job->env = (spec->flags & JR_COMMAND_ARRAY_TASK) ? array_env_dup(spec, &env_failed) :
-							    strv_dup(spec->env, &env_failed);
-	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
+	job->env = strv_dup(spec->env, &env_failed);
+	/* An array task's JOBRING_ARRAY_* are made when it starts (launch.c):
+	 * its index here, its array's id in its shared environment. */
+	job->array_task = spec->array_task_id;
+	job->shared_env = shared_env_get(spec->shared_env, (spec->flags & JR_COMMAND_ARRAY_TASK) != 0,
+					 spec->array_job_id, cache, &shared_failed);
 	if (spec->cwd)
 		job->opt->cwd = strdup(spec->cwd);
 	if (spec->after_count)

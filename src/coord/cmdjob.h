@@ -15,6 +15,8 @@
  * zeroed; jr_cmd_env_cache_done() drops the cache's own reference. */
 struct cmd_env_cache {
 	char *const *src;
+	bool array;
+	jr_job_id array_job_id;
 	struct cmd_shared_env *env;
 };
 void jr_cmd_env_cache_done(struct cmd_env_cache *cache);

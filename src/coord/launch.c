@@ -125,6 +125,13 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 		env_add(b, b->n, b->own[i]);
 	if (b->own[6][0])	/* JOBRING_SCRATCH, made by scratch_dir() */
 		env_add(b, b->n, b->own[6]);
+	if (job->shared_env && job->shared_env->array) {	/* an array task's */
+		snprintf(b->own[7], sizeof(b->own[7]), "JOBRING_ARRAY_JOB_ID=%016llx",
+			 (unsigned long long)job->shared_env->array_job_id);
+		snprintf(b->own[8], sizeof(b->own[8]), "JOBRING_ARRAY_TASK_ID=%u", job->array_task);
+		env_add(b, b->n, b->own[7]);
+		env_add(b, b->n, b->own[8]);
+	}
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		env_add(b, b->n, job->env[i]);
 	size_t own_end = b->n;	/* the batch's shared env, beneath the job's */

@@ -55,10 +55,15 @@ struct cmd_batch;
 enum cmd_job_phase { CMD_QUEUED, CMD_STARTING, CMD_RUNNING, CMD_ENDED };
 
 /* jr_command_spec.shared_env as the jobs of a batch keep it: one copy,
- * counted (cmdjob.c; under state_lock like the jobs). */
+ * counted (cmdjob.c; under state_lock like the jobs). An array's tasks
+ * share one that names their array too (launch.c sets
+ * JOBRING_ARRAY_JOB_ID from it, JOBRING_ARRAY_TASK_ID from the job). */
 struct cmd_shared_env {
 	uint32_t refs;
-	char **v;		/* NULL-terminated, strings in the same block */
+	bool array;		/* its jobs are tasks of array_job_id */
+	char **v;		/* NULL-terminated, strings in the same block;
+				 * NULL: none (an array's without one) */
+	jr_job_id array_job_id;
 };
 
 /* What a job needs only while an attempt starts or runs (phases STARTING
@@ -113,6 +118,7 @@ struct cmd_job {
 	struct cmd_job *next;	/* inbox or free list */
 	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
 	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
+	uint32_t array_task;	/* with shared_env->array: its index in its array */
 	uint16_t umask;
 	/* Bytes, packed (320 bytes, below). */
 	bool use_umask;
