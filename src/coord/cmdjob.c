@@ -123,8 +123,8 @@ char *jr_ext_caps_make(const char *caps, const char *counters)
 	return p;
 }
 
-struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req, struct cmd_env_cache *cache)
+struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct jr_req *req,
+			       struct jr_req_pool *reqs, struct cmd_env_cache *cache)
 {
 	struct cmd_job *job = jr_calloc(1, sizeof(*job));
 	bool argv_failed = false, env_failed = false, shared_failed = false;
@@ -155,7 +155,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 		job->opt->cwd = strdup(spec->cwd);
 	if (spec->after_count)
 		job->after = after_dup(spec);
-	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->opt->cwd) ||
+	job->sj.req = jr_req_pool_take(reqs, req);
+	if (argv_failed || env_failed || shared_failed || !job->sj.req ||
+	    (spec->cwd && !job->opt->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
@@ -175,7 +177,6 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->after_count = (uint32_t)spec->after_count;
 	job->sj.limit_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
-	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
 	return job;
@@ -196,6 +197,7 @@ void jr_cmd_job_free(struct cmd_job *job)
 	jr_free(job->sj.alloc);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
+	jr_req_pool_drop(job->sj.req);
 	jr_free(job->run);
 	jr_free(job);
 }

@@ -26,9 +26,10 @@ void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
  * memory, or neither) when both are empty. */
 char *jr_ext_caps_make(const char *caps, const char *counters);
 
-/* A new job's coordinator record; NULL without memory. cache: see above. */
-struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req, struct cmd_env_cache *cache);
+/* A new job's coordinator record; NULL without memory. Its sj.req is
+ * req's shared copy from reqs. cache: see above. */
+struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct jr_req *req,
+			       struct jr_req_pool *reqs, struct cmd_env_cache *cache);
 void jr_cmd_job_free(struct cmd_job *job);
 
 /* Its attempt starts now: the slot's attempt, worker and times. */

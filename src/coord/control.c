@@ -126,6 +126,8 @@ static int update_check(struct jr_coordinator *co, const struct cmd_job *job,
 	return 0;
 }
 
+/* req: with JR_UPDATE_RESOURCES, the pool's copy (its reference goes to
+ * the job, which drops its old one). */
 static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 			 const struct jr_command_update *u, const struct jr_req *req, int prio,
 			 char *caps)
@@ -144,7 +146,8 @@ static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 	if (u->fields & JR_UPDATE_SCHEDULED_AT)
 		job->sj.not_before_ns = u->spec->scheduled_at_ns;
 	if (u->fields & JR_UPDATE_RESOURCES) {
-		job->sj.req = *req;
+		jr_req_pool_drop(job->sj.req);
+		job->sj.req = req;
 		if (job->external) {
 			free(job->opt->ext_caps);
 			job->opt->ext_caps = caps;
@@ -156,6 +159,7 @@ int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_com
 {
 	struct cmd_job *job;
 	struct jr_req req;
+	const struct jr_req *shared = NULL;
 	char *caps = NULL;
 	int prio, rc;
 
@@ -163,10 +167,15 @@ int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_com
 	rc = queued_job(co, id, &job);
 	if (rc == 0)
 		rc = update_check(co, job, u, &req, &prio, &caps);
+	if (rc == 0 && (u->fields & JR_UPDATE_RESOURCES) &&
+	    !(shared = jr_req_pool_take(&co->reqs, &req))) {
+		free(caps);
+		rc = -ENOMEM;
+	}
 	if (rc == 0) {
 		take_back_external(co, job);
 		jr_sched_update_begin(&co->sched, &job->sj);
-		update_apply(co, job, u, &req, prio, caps);
+		update_apply(co, job, u, shared, prio, caps);
 		rc = jr_sched_update(&co->sched, &job->sj, jr_now_realtime_ns());
 		show_state(co, job);
 	}
@@ -287,7 +296,7 @@ int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
 		rc = -ENOENT;
 	else
 		rc = jr_cmd_spec_check(co, spec, &req, &prio);
-	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &cache)))
+	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &co->reqs, &cache)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,

@@ -93,17 +93,17 @@ static bool job_fits(const struct cmd_job *job, const struct jr_external_res *av
 		     struct jr_external_res *taken)
 {
 	const char *c = job_counters(job);
-	uint64_t cpus = job->sj.req.cpus ? job->sj.req.cpus : 1;
+	uint64_t cpus = job->sj.req->cpus ? job->sj.req->cpus : 1;
 	uint32_t count = 0;
 
-	if (avail && (cpus > avail->cpus || job->sj.req.gpus > avail->gpus ||
-		      job->sj.req.mem_bytes > avail->mem_bytes))
+	if (avail && (cpus > avail->cpus || job->sj.req->gpus > avail->gpus ||
+		      job->sj.req->mem_bytes > avail->mem_bytes))
 		return false;
 	if (taken) {
 		memset(taken, 0, sizeof(*taken));
 		taken->cpus = cpus;
-		taken->gpus = job->sj.req.gpus;
-		taken->mem_bytes = job->sj.req.mem_bytes;
+		taken->gpus = job->sj.req->gpus;
+		taken->mem_bytes = job->sj.req->mem_bytes;
 	}
 	while (*c) {
 		size_t n = strcspn(c, "="), len;
@@ -139,7 +139,7 @@ static bool job_fits(const struct cmd_job *job, const struct jr_external_res *av
  * leaves the least of the worker idle). */
 static bool better_fit(const struct cmd_job *a, const struct cmd_job *b)
 {
-	const struct jr_req *x = &a->sj.req, *y = &b->sj.req;
+	const struct jr_req *x = a->sj.req, *y = b->sj.req;
 	uint32_t xc = x->cpus ? x->cpus : 1, yc = y->cpus ? y->cpus : 1;
 
 	if (x->gpus != y->gpus)
@@ -185,7 +185,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 			continue;
 		if (!best || better_fit(job, best))
 			best = job;
-		if (only || !avail || (best->sj.req.cpus ? best->sj.req.cpus : 1) == avail->cpus)
+		if (only || !avail || (best->sj.req->cpus ? best->sj.req->cpus : 1) == avail->cpus)
 			break;	/* no choice to make, or none better (all its cpus) */
 	}
 	if (!best || !jr_jobtab_start(&co->region->slots[best->slot]))

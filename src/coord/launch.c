@@ -226,7 +226,7 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, want);
 	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
 	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
-	l->mem_max = job->sj.req.mem_bytes;
+	l->mem_max = job->sj.req->mem_bytes;
 	l->spec.argv = job->argv;
 	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
 	l->spec.cwd = jr_cmd_job_cwd(job);

@@ -222,7 +222,7 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 
 	for (size_t i = 0; i < b->n; i++) {
 		const struct jr_command_spec *spec = &b->specs[i];
-		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &shared);
+		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &co->reqs, &shared);
 		if (job && jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,
 						  spec->throttle_max) < 0) {
 			jr_cmd_job_free(job);

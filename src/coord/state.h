@@ -37,6 +37,7 @@
 #include "exec/scratch.h"
 #include "sched/scheduler.h"
 #include "sched/topology.h"
+#include "coord/reqpool.h"
 #include "shm/region.h"
 
 struct cmd_batch;
@@ -120,7 +121,7 @@ struct cmd_job {
 	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	uint32_t array_task;	/* with shared_env->array: its index in its array */
 	uint16_t umask;
-	/* Bytes, packed (320 bytes, below). */
+	/* Bytes, packed (224 bytes, below). */
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	bool requeue_requested;		/* stopped to run again (control.c) */
@@ -137,12 +138,13 @@ struct cmd_job {
 	bool timed_out;
 	bool cancel_requested;
 };
-/* Every queued job has one: 320 bytes at most, a jemalloc size class; 328
- * would be rounded to 384 (64 bytes more per queued job, 64 MB at 1M;
+/* Every queued job has one: 224 bytes at most, a jemalloc size class; 232
+ * would be rounded to 256 (32 bytes more per queued job, 32 MB at 1M;
  * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
  * only a starting or running attempt needs goes in struct cmd_run, what
- * most jobs leave at its default in struct cmd_opt. */
-_Static_assert(sizeof(struct cmd_job) <= 320, "struct cmd_job outgrew its 320-byte size class");
+ * most jobs leave at its default in struct cmd_opt, and its resource
+ * request is shared (sj.req, reqpool.h). */
+_Static_assert(sizeof(struct cmd_job) <= 224, "struct cmd_job outgrew its 224-byte size class");
 
 /* Its options, the defaults without opt. */
 static inline uint32_t jr_cmd_job_max_retries(const struct cmd_job *job)
@@ -221,6 +223,7 @@ struct jr_coordinator {
 	bool held_cancelled;		/* cancel_all has cancelled the held jobs */
 	struct jr_pools pools;
 	struct jr_sched sched;
+	struct jr_req_pool reqs;	/* the jobs' sj.req, once per distinct request */
 	struct cmd_job **running;
 	uint32_t running_count, running_cap;
 	struct cmd_job *dead;		/* ended, freed at the end of the turn */
