@@ -7,6 +7,7 @@
  * `lock` guards (the inbox, cancels, the spawn queue, the restore phase).
  *
  * The parts of coord/, lowest first; each calls only those before it:
+ *   reqpool     the jobs' resource requests, one shared copy per request
  *   state       this file: the structs, the running set, the job behind
  *               an id, slots given back, the external lists
  *   cmdbatch    submissions from any thread, copied into one block
