@@ -137,19 +137,21 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 			jr_free(job);
 			return NULL;
 		}
-		job->opt->max_retries = spec->max_retries;
-		job->opt->backoff_base_ns = spec->backoff_base_ms ?
-						    spec->backoff_base_ms * JR_NS_PER_MS : CMD_BACKOFF_BASE_NS;
-		job->opt->backoff_max_ns = spec->backoff_max_ms ?
-						   spec->backoff_max_ms * JR_NS_PER_MS : CMD_BACKOFF_MAX_NS;
-		job->opt->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
+		struct cmd_opt *o = job->opt;
+		o->max_retries = spec->max_retries;
+		o->backoff_base_ns = spec->backoff_base_ms ? spec->backoff_base_ms * JR_NS_PER_MS :
+							     CMD_BACKOFF_BASE_NS;
+		o->backoff_max_ns = spec->backoff_max_ms ? spec->backoff_max_ms * JR_NS_PER_MS :
+							   CMD_BACKOFF_MAX_NS;
+		o->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	}
 	job->argv = strv_dup(spec->argv, &argv_failed);
 	job->env = strv_dup(spec->env, &env_failed);
 	/* An array task's JOBRING_ARRAY_* are made when it starts (launch.c):
 	 * its index here, its array's id in its shared environment. */
 	job->array_task = spec->array_task_id;
-	job->shared_env = shared_env_get(spec->shared_env, (spec->flags & JR_COMMAND_ARRAY_TASK) != 0,
+	job->shared_env = shared_env_get(spec->shared_env,
+					 (spec->flags & JR_COMMAND_ARRAY_TASK) != 0,
 					 spec->array_job_id, cache, &shared_failed);
 	if (spec->cwd)
 		job->opt->cwd = strdup(spec->cwd);

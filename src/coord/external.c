@@ -58,7 +58,8 @@ static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 	/* Its queue's cap counts local and external jobs alike. */
 	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
-	       jr_labels_cover(caps, jr_cmd_job_ext_caps(job)) && jr_sched_may_start(&co->sched, &job->sj);
+	       jr_labels_cover(caps, jr_cmd_job_ext_caps(job)) &&
+	       jr_sched_may_start(&co->sched, &job->sj);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,

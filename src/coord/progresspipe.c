@@ -52,7 +52,8 @@ void jr_coord_progress_ready(struct jr_coordinator *co, struct cmd_job *job, uin
 
 	if (job->phase != CMD_RUNNING || job->run->child.progress_fd < 0 || job->progress_paused)
 		return;
-	jr_progress_read(job->run->child.progress_fd, &job->run->child.progress, JR_PROGRESS_READ_MAX, &eof);
+	jr_progress_read(job->run->child.progress_fd, &job->run->child.progress, JR_PROGRESS_READ_MAX,
+			 &eof);
 	jr_cmd_job_set_progress(co, job, job->run->child.progress.last);
 	if (eof) {
 		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->run->child.progress_fd, NULL);
