@@ -39,20 +39,27 @@ static struct jrt_daemon d;
 static atomic_bool listing;
 static atomic_long lists_done;
 
-static long rss_kib(pid_t pid)
+/* A field of /proc/PID/status in KiB ("VmRSS", "RssAnon", "RssShmem"). */
+static long status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256];
+	char path[64], line[256], fmt[48];
 	long kib = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
 	if (!(f = fopen(path, "re")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+static long rss_kib(pid_t pid)
+{
+	return status_kib(pid, "VmRSS");
 }
 
 static const char list_path[] = "/jobs?status=running&limit=10";
@@ -90,6 +97,7 @@ static void *lister(void *arg)
 struct run {
 	double load_rate;		/* jobs/s through POST /jobs/batch */
 	double bytes_per_job, line_bytes;	/* RSS growth; the JSON line kept */
+	double anon_per_job, shmem_per_job;	/* of the growth: anonymous, the region */
 	double first_list_kib;		/* RSS growth over the first listing */
 	double list_p50, list_p99;	/* ms */
 	double health_p50;		/* ms: GET /health, the server alone */
@@ -129,7 +137,7 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 	struct jr_client *c;
 	struct run r = { 0 };
 	pthread_t t;
-	long before, after, listed;
+	long before, after, listed, anon0, shmem0;
 	char post[256];
 
 	bench_daemon_start(&d, true, opts);
@@ -137,10 +145,14 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 		bench_die("connect");
 	usleep(200000);
 	before = rss_kib(d.pid);
+	anon0 = status_kib(d.pid, "RssAnon");
+	shmem0 = status_kib(d.pid, "RssShmem");
 	r.load_rate = load(c, jobs, &r.line_bytes);
 	usleep(200000);
 	after = rss_kib(d.pid);
 	r.bytes_per_job = (double)(after - before) * 1024.0 / (double)jobs;
+	r.anon_per_job = (double)(status_kib(d.pid, "RssAnon") - anon0) * 1024.0 / (double)jobs;
+	r.shmem_per_job = (double)(status_kib(d.pid, "RssShmem") - shmem0) * 1024.0 / (double)jobs;
 	lat[0] = list_once(c);
 	listed = rss_kib(d.pid);
 	r.first_list_kib = (double)(listed - after);
@@ -203,6 +215,8 @@ int main(int argc, char **argv)
 	printf("  memory:  %7.0f B RSS per queued job; %5.0f B of it its JSON line: %5.0f B beyond "
 	       "(target <= 256)\n", MED(bytes_per_job), MED(line_bytes),
 	       MED(bytes_per_job) - MED(line_bytes));
+	printf("           of it %5.0f B anonymous (the daemon's heap), %5.0f B the shared region\n",
+	       MED(anon_per_job), MED(shmem_per_job));
 	printf("           first listing: %+.0f KiB RSS\n", MED(first_list_kib));
 	printf("  listing: GET %s  p50 %8.3f ms  p99 %8.3f ms (target <= 1 ms); "
 	       "GET /health p50 %.3f ms\n", list_path, MED(list_p50), MED(list_p99), MED(health_p50));

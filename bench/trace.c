@@ -113,7 +113,7 @@ static int load_trace(const char *path, uint32_t procs, struct trace *t)
 	if (!t->count || !t->procs)
 		return -ENOENT;
 	for (size_t i = 0; i < t->count; i++)
-		t->too_wide += t->jobs[i].sj.req.cpus > t->procs;
+		t->too_wide += t->jobs[i].req.cpus > t->procs;
 	qsort(t->jobs, t->count, sizeof(*t->jobs), cmp_submit);
 	t->orig = malloc(t->count * sizeof(*t->orig));
 	if (!t->orig)
@@ -142,8 +142,8 @@ static double work_proc_s(const struct trace *t)
 	double work = 0;
 
 	for (size_t i = 0; i < t->count; i++)
-		if (t->jobs[i].sj.req.cpus <= t->procs)
-			work += (double)t->jobs[i].run_ns / NS * t->jobs[i].sj.req.cpus;
+		if (t->jobs[i].req.cpus <= t->procs)
+			work += (double)t->jobs[i].run_ns / NS * t->jobs[i].req.cpus;
 	return work;
 }
 
@@ -179,7 +179,7 @@ static struct metrics logged(const struct trace *t, double *offered)
 		const struct jr_sim_job *j = &t->jobs[i];
 		double submit = (double)j->submit_ns / NS, run = (double)j->run_ns / NS;
 		double end = submit + t->logged_wait_s[i] + run;
-		if (j->sj.req.cpus > t->procs)
+		if (j->req.cpus > t->procs)
 			continue;
 		if (end > last_end)
 			last_end = end;
@@ -223,8 +223,8 @@ static bool schedule_valid(const struct trace *t)
 			continue;
 		if (j->sj.start_ns < j->submit_ns)
 			ok = false;
-		e[n++] = (struct edge){ j->sj.start_ns, j->sj.req.cpus };
-		e[n++] = (struct edge){ j->end_ns, -(int64_t)j->sj.req.cpus };
+		e[n++] = (struct edge){ j->sj.start_ns, j->req.cpus };
+		e[n++] = (struct edge){ j->end_ns, -(int64_t)j->req.cpus };
 	}
 	qsort(e, n, sizeof(*e), cmp_edge);
 	for (size_t i = 0; i < n; i++) {
@@ -259,7 +259,7 @@ static int run_once(struct trace *t, bool limits, bool gpus, struct jr_sim_stats
 		if (!limits)
 			t->jobs[i].sj.limit_ns = 0;
 		if (gpus && t->jobs[i].sj.id % GPU_EVERY == 0)
-			t->jobs[i].sj.req.gpus = 1;
+			t->jobs[i].req.gpus = 1;
 	}
 	t0 = jrt_now_s();
 	rc = jr_sim_run(&pools, t->jobs, t->count, 0, st);

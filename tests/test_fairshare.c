@@ -28,7 +28,7 @@ static struct jr_sim_job *jobs_new(size_t n)
 static void job_set(struct jr_sim_job *j, uint64_t submit_ns, uint32_t cpus, uint64_t run_s)
 {
 	j->submit_ns = submit_ns;
-	j->sj.req.cpus = cpus;
+	j->req.cpus = cpus;
 	j->run_ns = run_s * S;
 }
 

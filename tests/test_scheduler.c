@@ -15,6 +15,9 @@
 
 #define S 1000000000ull
 
+/* What the bare jobs below need (jr_sched_job.req points at it). */
+static const struct jr_req one_cpu = { .cpus = 1 };
+
 static struct jr_sim_job *jobs_new(size_t n)
 {
 	struct jr_sim_job *j = calloc(n, sizeof(*j));
@@ -28,7 +31,7 @@ static void job_set(struct jr_sim_job *j, uint64_t submit_s, uint32_t cpus,
 		    uint64_t run_s, uint64_t limit_s)
 {
 	j->submit_ns = submit_s * S;
-	j->sj.req.cpus = cpus;
+	j->req.cpus = cpus;
 	j->run_ns = run_s * S;
 	j->sj.limit_ns = limit_s * S;
 }
@@ -134,7 +137,7 @@ static void job_gpu(struct jr_sim_job *j, uint64_t submit_s, uint32_t cpus, uint
 		    uint64_t run_s)
 {
 	job_set(j, submit_s, cpus, run_s, 0);
-	j->sj.req.gpus = gpus;
+	j->req.gpus = gpus;
 }
 
 /* Two 1-core GPU jobs hold both GPUs; a job waiting for a GPU must not
@@ -390,13 +393,13 @@ static void test_random_jobs_never_overcommit(void **state)
 		/* About 240 core-seconds every 8 s on 32 cores: load ~0.95. */
 		job_set(&j[i], i * 8, 1 + (uint32_t)(x % 16), 1 + (x >> 8) % 50,
 			(x >> 16) % 4 ? 60 : 0);
-		j[i].sj.req.mem_bytes = ((x >> 20) % 48) << 30;
-		j[i].sj.req.gpus = (uint32_t)((x >> 28) % 4 == 0);
-		j[i].sj.req.custom[0] = (x >> 32) % 3;
-		j[i].sj.req.span = ((x >> 36) & 7) == 0;
+		j[i].req.mem_bytes = ((x >> 20) % 48) << 30;
+		j[i].req.gpus = (uint32_t)((x >> 28) % 4 == 0);
+		j[i].req.custom[0] = (x >> 32) % 3;
+		j[i].req.span = ((x >> 36) & 7) == 0;
 		j[i].sj.priority = (int)((x >> 40) % 8);
-		if (j[i].sj.req.span)
-			j[i].sj.req.cpus += 8;
+		if (j[i].req.span)
+			j[i].req.cpus += 8;
 	}
 	assert_int_equal(jr_sim_run_hooked(&pools, j, n, 0, &hooks, &st), 0);
 	print_message("%zu random jobs: %lu passes checked, up to %lu running, "
@@ -519,7 +522,7 @@ static void test_cancel_waiting_cancels_dependents(void **state)
 
 	jr_pools_init_flat(&pools, 1, 1, 0);
 	jr_sched_init(&s, &pools, &ops);
-	a.req.cpus = b.req.cpus = c.req.cpus = 1;
+	a.req = b.req = c.req = &one_cpu;
 	assert_int_equal(jr_sched_submit(&s, &a, 0), 0);
 	assert_int_equal(jr_sched_depend(&b, &a, JR_DEP_AFTEROK), 0);
 	assert_int_equal(jr_sched_submit(&s, &b, 0), 0);
@@ -659,7 +662,7 @@ static void test_dependency_on_ended_job(void **state)
 	jr_pools_init_flat(&pools, 1, 4, 0);
 	for (size_t e = 0; e < 4; e++)
 		for (unsigned t = 0; t <= JR_DEP_AFTER; t++) {
-			struct jr_sched_job p = { .state = ends[e] }, d = { .req.cpus = 1 };
+			struct jr_sched_job p = { .state = ends[e] }, d = { .req = &one_cpu };
 			enum jr_dep_outcome o = jr_sched_dep_outcome(ends[e], t);
 			jr_sched_init(&s, &pools, &ops);
 			assert_int_equal(jr_sched_depend(&d, &p, t), 0);
@@ -736,7 +739,7 @@ static void test_singleton(void **state)
 	jr_sched_init(&s, &pools, &ops);
 	for (int i = 0; i < 4; i++) {
 		j[i].id = (uint64_t)i;
-		j[i].req.cpus = 1;
+		j[i].req = &one_cpu;
 		j[i].singleton = true;
 		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
 	}
@@ -830,7 +833,7 @@ static void test_throttle_cancel_parked(void **state)
 	jr_sched_init(&s, &pools, &ops);
 	for (uint64_t i = 0; i < 3; i++) {
 		j[i].id = i;
-		j[i].req.cpus = 1;
+		j[i].req = &one_cpu;
 		assert_int_equal(jr_sched_throttle_join(&s, &j[i], 7, 1), 0);
 		assert_int_equal(jr_sched_submit(&s, &j[i], 0), 0);
 	}

@@ -28,7 +28,7 @@ static void test_fields(void **state)
 	assert_true(r.f[JR_SWF_AVG_CPU] == 489.0);
 	assert_int_equal(jr_swf_to_job(&r, &j, &wait), 0);
 	assert_int_equal(j.sj.id, 1);
-	assert_int_equal(j.sj.req.cpus, 1024);
+	assert_int_equal(j.req.cpus, 1024);
 	assert_true(j.run_ns == 1536 * NS);
 	assert_true(j.sj.limit_ns == 3600 * NS);
 	assert_true(wait == 1473.0);
@@ -39,13 +39,13 @@ static void test_fields(void **state)
 	assert_int_equal(jr_swf_to_job(&r, &j, &wait), 0);
 	assert_true(j.submit_ns == 10500000000ull);
 	assert_true(j.run_ns == 2250000000ull);
-	assert_int_equal(j.sj.req.cpus, 16);
+	assert_int_equal(j.req.cpus, 16);
 	assert_true(j.sj.limit_ns == 0);
 	assert_true(wait == 0);
 	/* Requested processors win over allocated (the scheduler sees them). */
 	assert_int_equal(jr_swf_parse_line("3 0 0 5 8 -1 -1 4 60", &r), 0);
 	assert_int_equal(jr_swf_to_job(&r, &j, &wait), 0);
-	assert_int_equal(j.sj.req.cpus, 4);
+	assert_int_equal(j.req.cpus, 4);
 	assert_true(r.f[17] == -1);	/* missing trailing fields read -1 */
 	/* Exponents and tabs are numbers too. */
 	assert_int_equal(jr_swf_parse_line("4\t1e3\t0\t1.5e1\t2", &r), 0);

@@ -18,18 +18,18 @@ int jr_cmd_child_spawn(struct jr_coordinator *co, struct cmd_job *job)
 	int rc = jr_cmd_launch_prepare(co, job, &l);
 
 	if (rc == 0)
-		rc = jr_cgroup_job_take(&co->cg, l.cgroup_name, l.mem_max, &job->cgroup);
-	job->spawn_step = JR_SPAWN_STEP_PREPARE;
+		rc = jr_cgroup_job_take(&co->cg, l.cgroup_name, l.mem_max, &job->run->cgroup);
+	job->run->spawn_step = JR_SPAWN_STEP_PREPARE;
 	if (rc == 0) {
-		l.spec.cgroup_fd = job->cgroup.fd;
-		l.spec.failed_step = &job->spawn_step;
-		rc = jr_exec_spawn(&l.spec, &job->child);
+		l.spec.cgroup_fd = job->run->cgroup.fd;
+		l.spec.failed_step = &job->run->spawn_step;
+		rc = jr_exec_spawn(&l.spec, &job->run->child);
 	}
 	if (rc == 0 && co->job_event)	/* its identity goes to the journal */
-		jr_exec_start_ticks(job->child.pid, &job->start_ticks);
-	job->cgroup_slot = job->cgroup.slot;
-	if (rc < 0 && job->cgroup.fd >= 0)
-		jr_cgroup_job_release(&co->cg, &job->cgroup, COLLECT_WAIT_MS);
+		jr_exec_start_ticks(job->run->child.pid, &job->run->start_ticks);
+	job->run->cgroup_slot = job->run->cgroup.slot;
+	if (rc < 0 && job->run->cgroup.fd >= 0)
+		jr_cgroup_job_release(&co->cg, &job->run->cgroup, COLLECT_WAIT_MS);
 	jr_cmd_launch_free(&l);
 	return rc;
 }
@@ -38,12 +38,12 @@ void jr_cmd_child_signal(struct cmd_job *job, int sig)
 {
 	if (job->reaped)
 		return;		/* its cgroup may hold the next job already */
-	if (job->cgroup.fd < 0)
-		jr_exec_signal_group(&job->child, sig);
+	if (job->run->cgroup.fd < 0)
+		jr_exec_signal_group(&job->run->child, sig);
 	else if (sig == SIGKILL)
-		jr_cgroup_job_kill(&job->cgroup);
+		jr_cgroup_job_kill(&job->run->cgroup);
 	else
-		jr_cgroup_job_signal(&job->cgroup, sig);
+		jr_cgroup_job_signal(&job->run->cgroup, sig);
 }
 
 /* Under state_lock: from here on nothing signals through the job's
@@ -53,16 +53,16 @@ bool jr_cmd_child_collect_begin(struct jr_coordinator *co, struct cmd_job *job)
 	int rc;
 
 	job->reaped = true;
-	if (job->cgroup.fd < 0)	/* its group was killed as it was reaped */
+	if (job->run->cgroup.fd < 0)	/* its group was killed as it was reaped */
 		return true;
-	rc = jr_cgroup_job_try_release(&co->cg, &job->cgroup);
+	rc = jr_cgroup_job_try_release(&co->cg, &job->run->cgroup);
 	return rc != -EBUSY;
 }
 
 /* Without the lock: processes still dying in its cgroup. */
 void jr_cmd_child_collect_wait(struct jr_coordinator *co, struct cmd_job *job)
 {
-	if (jr_cgroup_job_release(&co->cg, &job->cgroup, COLLECT_WAIT_MS) < 0)
+	if (jr_cgroup_job_release(&co->cg, &job->run->cgroup, COLLECT_WAIT_MS) < 0)
 		fprintf(stderr, "jobring: job %016llx: its cgroup did not empty within %d ms; "
 			"given up\n", (unsigned long long)job->id, COLLECT_WAIT_MS);
 }

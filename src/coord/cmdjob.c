@@ -43,7 +43,7 @@ static char **strv_dup(char *const *v, bool *failed)
 
 static void shared_env_release(struct cmd_shared_env *e)
 {
-	if (e && --e->refs == 0) {
+	if (e && --e->refs == 0) {	/* e->v may be NULL */
 		jr_free(e->v);
 		jr_free(e);
 	}
@@ -54,60 +54,45 @@ void jr_cmd_env_cache_done(struct cmd_env_cache *cache)
 	shared_env_release(cache->env);
 	cache->env = NULL;
 	cache->src = NULL;
+	cache->array = false;
+	cache->array_job_id = 0;
 }
 
-/* A reference to the shared environment v, from the cache when the job
- * before had the same; NULL (and *failed unset) for none. */
-static struct cmd_shared_env *shared_env_get(char *const *v, struct cmd_env_cache *cache,
-					     bool *failed)
+/* A reference to the shared environment v (of array array_job_id's
+ * tasks, if array), from the cache when the job before had the
+ * same; NULL (and *failed unset) for none. An array's tasks share one
+ * even without v: it names their array, so that a task keeps no
+ * environment of its own (a million-task array: 96 bytes a task). */
+static struct cmd_shared_env *shared_env_get(char *const *v, bool array, jr_job_id array_job_id,
+					     struct cmd_env_cache *cache, bool *failed)
 {
 	struct cmd_shared_env *e;
 
 	*failed = false;
-	if (!v || !v[0])
+	if (v && !v[0])
+		v = NULL;
+	if (!v && !array)
 		return NULL;
-	if (cache->env && cache->src == v) {
+	if (cache->env && cache->src == v && cache->array == array &&
+	    cache->array_job_id == array_job_id) {
 		cache->env->refs++;
 		return cache->env;
 	}
 	e = jr_malloc(sizeof(*e));
-	if (!e || !(e->v = strv_dup(v, failed))) {
+	if (!e || ((e->v = strv_dup(v, failed)), *failed)) {
 		jr_free(e);
 		*failed = true;
 		return NULL;
 	}
+	e->array = array;
+	e->array_job_id = array_job_id;
 	e->refs = 2;	/* the job's and the cache's */
 	jr_cmd_env_cache_done(cache);
 	cache->src = v;
+	cache->array = array;
+	cache->array_job_id = array_job_id;
 	cache->env = e;
 	return e;
-}
-
-/* An array task's env: JOBRING_ARRAY_JOB_ID and JOBRING_ARRAY_TASK_ID
- * first (the first of a name wins, so jobring's own do), then its own. */
-static char **array_env_dup(const struct jr_command_spec *spec, bool *failed)
-{
-	size_t n = 0;
-	char job[48], task[40], **v, **out;
-
-	while (spec->env && spec->env[n])
-		n++;
-	v = malloc((n + 3) * sizeof(*v));
-	if (!v) {
-		*failed = true;
-		return NULL;
-	}
-	snprintf(job, sizeof(job), "JOBRING_ARRAY_JOB_ID=%016llx",
-		 (unsigned long long)spec->array_job_id);
-	snprintf(task, sizeof(task), "JOBRING_ARRAY_TASK_ID=%u", spec->array_task_id);
-	v[0] = job;
-	v[1] = task;
-	if (n)	/* env may be NULL */
-		memcpy(v + 2, spec->env, n * sizeof(*v));
-	v[n + 2] = NULL;
-	out = strv_dup(v, failed);
-	free(v);
-	return out;
 }
 
 /* The ids, then their types (jr_cmd_job_dep_type) in the same block. */
@@ -138,22 +123,43 @@ char *jr_ext_caps_make(const char *caps, const char *counters)
 	return p;
 }
 
-struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req, struct cmd_env_cache *cache)
+struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct jr_req *req,
+			       struct jr_req_pool *reqs, struct cmd_env_cache *cache)
 {
 	struct cmd_job *job = jr_calloc(1, sizeof(*job));
 	bool argv_failed = false, env_failed = false, shared_failed = false;
 
 	if (!job)
 		return NULL;
+	if ((spec->flags & JR_COMMAND_EXTERNAL) || spec->max_retries || spec->backoff_base_ms ||
+	    spec->backoff_max_ms || spec->max_output_bytes || spec->cwd) {
+		if (!(job->opt = jr_calloc(1, sizeof(*job->opt)))) {
+			jr_free(job);
+			return NULL;
+		}
+		struct cmd_opt *o = job->opt;
+		o->max_retries = spec->max_retries;
+		o->backoff_base_ns = spec->backoff_base_ms ? spec->backoff_base_ms * JR_NS_PER_MS :
+							     CMD_BACKOFF_BASE_NS;
+		o->backoff_max_ns = spec->backoff_max_ms ? spec->backoff_max_ms * JR_NS_PER_MS :
+							   CMD_BACKOFF_MAX_NS;
+		o->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
+	}
 	job->argv = strv_dup(spec->argv, &argv_failed);
-	job->env = (spec->flags & JR_COMMAND_ARRAY_TASK) ? array_env_dup(spec, &env_failed) :
-							    strv_dup(spec->env, &env_failed);
-	job->shared_env = shared_env_get(spec->shared_env, cache, &shared_failed);
-	job->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
+	job->env = strv_dup(spec->env, &env_failed);
+	/* An array task's JOBRING_ARRAY_* are made when it starts (launch.c):
+	 * its index here, its array's id in its shared environment. */
+	job->array_task = spec->array_task_id;
+	job->shared_env = shared_env_get(spec->shared_env,
+					 (spec->flags & JR_COMMAND_ARRAY_TASK) != 0,
+					 spec->array_job_id, cache, &shared_failed);
+	if (spec->cwd)
+		job->opt->cwd = strdup(spec->cwd);
 	if (spec->after_count)
 		job->after = after_dup(spec);
-	if (argv_failed || env_failed || shared_failed || (spec->cwd && !job->cwd) ||
+	job->sj.req = jr_req_pool_take(reqs, req);
+	if (argv_failed || env_failed || shared_failed || !job->sj.req ||
+	    (spec->cwd && !job->opt->cwd) ||
 	    (spec->after_count && !job->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
@@ -163,7 +169,7 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->sj.held = (spec->flags & JR_COMMAND_HELD) != 0;
 	if (job->external &&
 	    (spec->capabilities && *spec->capabilities ? 1 : spec->resources && *spec->resources) &&
-	    !(job->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
+	    !(job->opt->ext_caps = jr_ext_caps_make(spec->capabilities, spec->resources))) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}
@@ -171,18 +177,10 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
 	job->uid = spec->uid;
 	job->gid = spec->gid;
 	job->after_count = (uint32_t)spec->after_count;
-	job->max_retries = spec->max_retries;
-	job->backoff_base_ns = (spec->backoff_base_ms ? spec->backoff_base_ms : 1000) * JR_NS_PER_MS;
-	job->backoff_max_ns = (spec->backoff_max_ms ? spec->backoff_max_ms : 60000) * JR_NS_PER_MS;
-	job->timeout_ns = spec->timeout_ms * JR_NS_PER_MS;
-	job->sj.limit_ns = job->timeout_ns;
+	job->sj.limit_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
-	job->sj.req = *req;
 	job->use_umask = spec->use_umask != 0;
 	job->umask = (uint16_t)(spec->umask & 0777);
-	job->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
-	job->child = JR_CHILD_NONE;
-	job->cgroup = JR_CGROUP_JOB_NONE;
 	return job;
 }
 
@@ -193,11 +191,16 @@ void jr_cmd_job_free(struct cmd_job *job)
 	jr_free(job->argv);
 	jr_free(job->env);
 	shared_env_release(job->shared_env);
-	free(job->cwd);
-	free(job->ext_caps);
+	if (job->opt) {
+		free(job->opt->cwd);
+		free(job->opt->ext_caps);
+		jr_free(job->opt);
+	}
 	jr_free(job->sj.alloc);
 	jr_free(job->after);
 	jr_free(job->sj.dependents);
+	jr_req_pool_drop(job->sj.req);
+	jr_free(job->run);
 	jr_free(job);
 }
 
@@ -207,6 +210,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 {
 	struct jr_slot *s = &co->region->slots[job->slot];
 
+	jr_cmd_job_run_attach(job);
 	if (job->attempts && co->out_dirfd >= 0)
 		/* The attempt before keeps its output, under its own names
 		 * (GET /executions/{id}/logs), before this one's are made. */
@@ -236,7 +240,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
 		jr_coord_output_unmark(co, job->id);
 	}
-	job->spawn_step = JR_SPAWN_STEP_UNKNOWN;
+	job->run->spawn_step = JR_SPAWN_STEP_UNKNOWN;
 	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error, 0);
 }
 
@@ -246,10 +250,10 @@ static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
 			  struct jr_job_event *ev, uint8_t *alloc, uint32_t size)
 {
 	ev->time_ns = jr_slot_get(co->region->slots[job->slot].start_ns);
-	ev->pid = job->child.pid;
-	ev->pid_start_ticks = job->start_ticks;
-	ev->cgroup_slot = job->cgroup_slot;
-	if (job->child.pid > 0)
+	ev->pid = job->run->child.pid;
+	ev->pid_start_ticks = job->run->start_ticks;
+	ev->cgroup_slot = job->run->cgroup_slot;
+	if (job->run->child.pid > 0)
 		memcpy(ev->boot_id, jr_exec_boot_id(), sizeof(ev->boot_id));
 	if (job->sj.alloc) {
 		ev->alloc_len = jr_alloc_encode(job->sj.alloc, alloc, size);
@@ -288,15 +292,15 @@ static void arm_deadlines(struct jr_coordinator *co, struct cmd_job *job, uint64
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = job };
 
-	if (co->runner_count == 0 && job->child.pidfd >= 0) {	/* not runners, not the keeper */
-		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->child.pidfd, &ev);
+	if (co->runner_count == 0 && job->run->child.pidfd >= 0) {	/* not runners, not the keeper */
+		epoll_ctl(co->epfd, EPOLL_CTL_ADD, job->run->child.pidfd, &ev);
 		jr_coord_progress_watch(co, job);
 	}
 	jr_cmd_job_set_phase(job, CMD_RUNNING);
 	job->reaped = false;
 	job->timed_out = false;
-	job->term_at_ns = job->timeout_ns ? now + job->timeout_ns : 0;
-	job->kill_at_ns = 0;
+	job->run->term_at_ns = job->sj.limit_ns ? now + job->sj.limit_ns : 0;
+	job->run->kill_at_ns = 0;
 }
 
 /* SIGKILL kills its whole cgroup; other signals go to every process in
@@ -328,13 +332,13 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 
 	/* A SPAWN the keeper never got may meet a replaced keeper first, which
 	 * took it as running (cmdkeeper.c): it still ends here. */
-	JR_ASSERT(job->phase == CMD_STARTING || (job->spawn_rc < 0 && job->phase == CMD_RUNNING));
-	if (job->spawn_rc < 0) {
+	JR_ASSERT(job->phase == CMD_STARTING || (job->run->spawn_rc < 0 && job->phase == CMD_RUNNING));
+	if (job->run->spawn_rc < 0) {
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->status.exit_code, 127);
 		jr_slot_put(s->result, 127);
 		jr_slot_put(s->end_ns, now);	/* it ended as it began: shown, journaled */
 		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error,
-				 JR_SPAWN_ERROR(job->spawn_step, -job->spawn_rc));
+				 JR_SPAWN_ERROR(job->run->spawn_step, -job->run->spawn_rc));
 		jr_coord_running_remove(co, job);
 		scratch_remove(co, job);
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, JR_REASON_SPAWN_FAILED, now);
@@ -344,7 +348,7 @@ void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t
 	jr_cmd_job_event(co, job, JR_EVENT_STARTED, JR_JOB_RUNNING, JR_REASON_NONE, now);
 	if (job->cancel_requested || job->requeue_requested) {	/* while it was being spawned */
 		jr_cmd_job_signal(co, job, SIGTERM);
-		job->kill_at_ns = now + co->kill_grace_ns;
+		job->run->kill_at_ns = now + co->kill_grace_ns;
 	}
 }
 
@@ -370,10 +374,12 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 static uint64_t backoff_ns(struct jr_coordinator *co, const struct cmd_job *job)
 {
 	uint32_t shift = job->attempts > 1 ? job->attempts - 1 : 0;
-	uint64_t d = shift >= 32 ? job->backoff_max_ns : job->backoff_base_ns << shift;
+	uint64_t base = job->opt ? job->opt->backoff_base_ns : CMD_BACKOFF_BASE_NS;
+	uint64_t max = job->opt ? job->opt->backoff_max_ns : CMD_BACKOFF_MAX_NS;
+	uint64_t d = shift >= 32 ? max : base << shift;
 
-	if (d > job->backoff_max_ns || d < job->backoff_base_ns)
-		d = job->backoff_max_ns;
+	if (d > max || d < base)
+		d = max;
 	co->rng ^= co->rng << 13, co->rng ^= co->rng >> 7, co->rng ^= co->rng << 17;
 	return d / 2 + co->rng % (d / 2 + 1);
 }
@@ -395,13 +401,13 @@ static void child_close(struct jr_coordinator *co, struct cmd_job *job)
 	/* Out of the epoll set before the close: a child a runner clones now
 	 * holds a copy of the pidfd until it execs, and epoll keeps watching
 	 * a file until its last descriptor is closed. */
-	if (co->runner_count == 0 && job->child.pidfd >= 0) {
-		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.pidfd, NULL);
+	if (co->runner_count == 0 && job->run->child.pidfd >= 0) {
+		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->run->child.pidfd, NULL);
 		jr_coord_progress_unwatch(co, job);
 	}
-	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->child));
-	jr_exec_close(&job->child);
-	jr_cgroup_job_close(&job->cgroup);
+	jr_cmd_job_set_progress(co, job, jr_exec_read_progress(&job->run->child));
+	jr_exec_close(&job->run->child);
+	jr_cgroup_job_close(&job->run->cgroup);
 	jr_coord_running_remove(co, job);
 }
 
@@ -457,7 +463,7 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		co->lost++;
 		job->lost = false;
 		retry(co, job, reason, now, now);
-	} else if (job->attempts <= job->max_retries && !co->cancel_all) {
+	} else if (job->attempts <= jr_cmd_job_max_retries(job) && !co->cancel_all) {
 		retry(co, job, reason, now + backoff_ns(co, job), now);
 	} else {
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);

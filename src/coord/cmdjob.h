@@ -15,6 +15,8 @@
  * zeroed; jr_cmd_env_cache_done() drops the cache's own reference. */
 struct cmd_env_cache {
 	char *const *src;
+	bool array;
+	jr_job_id array_job_id;
 	struct cmd_shared_env *env;
 };
 void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
@@ -24,9 +26,10 @@ void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
  * memory, or neither) when both are empty. */
 char *jr_ext_caps_make(const char *caps, const char *counters);
 
-/* A new job's coordinator record; NULL without memory. cache: see above. */
-struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec,
-			       const struct jr_req *req, struct cmd_env_cache *cache);
+/* A new job's coordinator record; NULL without memory. Its sj.req is
+ * req's shared copy from reqs. cache: see above. */
+struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct jr_req *req,
+			       struct jr_req_pool *reqs, struct cmd_env_cache *cache);
 void jr_cmd_job_free(struct cmd_job *job);
 
 /* Its attempt starts now: the slot's attempt, worker and times. */
@@ -40,7 +43,7 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 /* Signal a running job, through the keeper or its cgroup. */
 void jr_cmd_job_signal(struct jr_coordinator *co, struct cmd_job *job, int sig);
 
-/* Its spawn is done, or failed (job->spawn_rc): its deadlines armed and
+/* Its spawn is done, or failed (job->run->spawn_rc): its deadlines armed and
  * its start told, or it ends failed. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 

@@ -59,8 +59,8 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 			continue;
 		}
 		struct cmd_restore_info ri = {
-			.attempt = job->attempts, .pid = job->child.pid,
-			.pid_start_ticks = job->start_ticks, .cgroup_slot = job->cgroup_slot,
+			.attempt = job->attempts, .pid = job->run->child.pid,
+			.pid_start_ticks = job->run->start_ticks, .cgroup_slot = job->run->cgroup_slot,
 			.start_ns = jr_slot_get(co->region->slots[job->slot].start_ns),
 		};
 		memcpy(ri.boot_id, jr_exec_boot_id(), sizeof(ri.boot_id));
@@ -101,10 +101,10 @@ static void on_started(struct jr_coordinator *co, const uint8_t *p, uint32_t len
 		jr_kp_put(&co->kout, KP_SIGNAL, &k, sizeof(k));
 		return;
 	}
-	job->child.pid = st.pid;
-	job->start_ticks = st.start_ticks;
-	job->cgroup_slot = st.cgroup_slot;
-	job->spawn_rc = 0;
+	job->run->child.pid = st.pid;
+	job->run->start_ticks = st.start_ticks;
+	job->run->cgroup_slot = st.cgroup_slot;
+	job->run->spawn_rc = 0;
 	jr_cmd_job_spawned(co, job, now);
 }
 
@@ -121,8 +121,8 @@ static void on_spawn_failed(struct jr_coordinator *co, const uint8_t *p, uint32_
 	if (!job || job->phase != CMD_STARTING)
 		return;
 	/* The step in bits 16+ (an older keeper's is 0: unknown). */
-	job->spawn_rc = -(JR_SPAWN_ERROR_ERRNO(f.err) ? JR_SPAWN_ERROR_ERRNO(f.err) : EIO);
-	job->spawn_step = JR_SPAWN_ERROR_STEP(f.err);
+	job->run->spawn_rc = -(JR_SPAWN_ERROR_ERRNO(f.err) ? JR_SPAWN_ERROR_ERRNO(f.err) : EIO);
+	job->run->spawn_step = JR_SPAWN_ERROR_STEP(f.err);
 	jr_cmd_job_spawned(co, job, now);
 }
 
@@ -164,8 +164,8 @@ static void on_live(struct jr_coordinator *co, const uint8_t *p, uint32_t len)
 	memcpy(&l, p, sizeof(l));
 	job = job_at(co, l.job_id, l.attempt);
 	if (job && job->phase == CMD_RUNNING && l.pid > 0) {	/* an adopted one, watched */
-		job->child.pid = l.pid;
-		job->start_ticks = l.start_ticks;
+		job->run->child.pid = l.pid;
+		job->run->start_ticks = l.start_ticks;
 	}
 	if (job && job->phase == CMD_RUNNING && !job->external)
 		jr_cmd_job_set_progress(co, job, (int)l.progress1 - 1);

@@ -380,13 +380,14 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 	jr_slot_put(s->start_ns, start_ns);
 	jr_slot_put(s->end_ns, 0);
 	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
-	job->child = JR_CHILD_OF(ri->pid, -1);
-	job->start_ticks = ri->pid_start_ticks;
-	job->cgroup_slot = ri->cgroup_slot;
+	jr_cmd_job_run_attach(job);
+	job->run->child = JR_CHILD_OF(ri->pid, -1);
+	job->run->start_ticks = ri->pid_start_ticks;
+	job->run->cgroup_slot = ri->cgroup_slot;
 	jr_cmd_job_set_phase(job, CMD_RUNNING);
-	job->term_at_ns = job->timeout_ns ? start_ns + job->timeout_ns : 0;
-	if (job->term_at_ns && job->term_at_ns < now)
-		job->term_at_ns = now;	/* over its limit while nobody watched */
+	job->run->term_at_ns = job->sj.limit_ns ? start_ns + job->sj.limit_ns : 0;
+	if (job->run->term_at_ns && job->run->term_at_ns < now)
+		job->run->term_at_ns = now;	/* over its limit while nobody watched */
 	jr_coord_running_add(co, job);
 	co->outstanding++;
 	/* The journal may lack its start (a start not yet on disk when the

@@ -126,6 +126,8 @@ static int update_check(struct jr_coordinator *co, const struct cmd_job *job,
 	return 0;
 }
 
+/* req: with JR_UPDATE_RESOURCES, the pool's copy (its reference goes to
+ * the job, which drops its old one). */
 static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 			 const struct jr_command_update *u, const struct jr_req *req, int prio,
 			 char *caps)
@@ -140,14 +142,15 @@ static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 		job->sj.queue = (uint8_t)u->spec->queue_id;
 	}
 	if (u->fields & JR_UPDATE_TIMEOUT)
-		job->sj.limit_ns = job->timeout_ns = u->spec->timeout_ms * JR_NS_PER_MS;
+		job->sj.limit_ns = u->spec->timeout_ms * JR_NS_PER_MS;
 	if (u->fields & JR_UPDATE_SCHEDULED_AT)
 		job->sj.not_before_ns = u->spec->scheduled_at_ns;
 	if (u->fields & JR_UPDATE_RESOURCES) {
-		job->sj.req = *req;
+		jr_req_pool_drop(job->sj.req);
+		job->sj.req = req;
 		if (job->external) {
-			free(job->ext_caps);
-			job->ext_caps = caps;
+			free(job->opt->ext_caps);
+			job->opt->ext_caps = caps;
 		}
 	}
 }
@@ -156,6 +159,7 @@ int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_com
 {
 	struct cmd_job *job;
 	struct jr_req req;
+	const struct jr_req *shared = NULL;
 	char *caps = NULL;
 	int prio, rc;
 
@@ -163,10 +167,15 @@ int jr_coord_update(struct jr_coordinator *co, jr_job_id id, const struct jr_com
 	rc = queued_job(co, id, &job);
 	if (rc == 0)
 		rc = update_check(co, job, u, &req, &prio, &caps);
+	if (rc == 0 && (u->fields & JR_UPDATE_RESOURCES) &&
+	    !(shared = jr_req_pool_take(&co->reqs, &req))) {
+		free(caps);
+		rc = -ENOMEM;
+	}
 	if (rc == 0) {
 		take_back_external(co, job);
 		jr_sched_update_begin(&co->sched, &job->sj);
-		update_apply(co, job, u, &req, prio, caps);
+		update_apply(co, job, u, shared, prio, caps);
 		rc = jr_sched_update(&co->sched, &job->sj, jr_now_realtime_ns());
 		show_state(co, job);
 	}
@@ -184,9 +193,9 @@ static void requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint
 		jr_ext_requeue_running(co, job, now);
 		return;
 	}
-	if (job->phase == CMD_RUNNING && !job->kill_at_ns) {
+	if (job->phase == CMD_RUNNING && !job->run->kill_at_ns) {
 		jr_cmd_job_signal(co, job, SIGTERM);
-		job->kill_at_ns = now + co->kill_grace_ns;
+		job->run->kill_at_ns = now + co->kill_grace_ns;
 	}
 	/* STARTING: signalled once it is spawned (jr_cmd_job_spawned). */
 }
@@ -227,7 +236,6 @@ static void revive(struct jr_coordinator *co, struct cmd_job *job, const struct 
 	uint32_t flags;
 	uint64_t now = jr_now_realtime_ns();
 
-	job->co = co;
 	job->slot = index;
 	job->record_ref = (uint32_t)jr_slot_get(s->arg);
 	job->id = id;
@@ -288,7 +296,7 @@ int jr_coord_requeue_ended(struct jr_coordinator *co, jr_job_id id,
 		rc = -ENOENT;
 	else
 		rc = jr_cmd_spec_check(co, spec, &req, &prio);
-	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &cache)))
+	if (rc == 0 && !(job = jr_cmd_job_new(spec, &req, &co->reqs, &cache)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,

@@ -103,6 +103,7 @@ static void coord_free(struct jr_coordinator *co)
 	if (co->out_dirfd >= 0)
 		close(co->out_dirfd);
 	jr_sched_destroy(&co->sched);
+	jr_req_pool_destroy(&co->reqs);
 	jr_cgroups_close(&co->cg, /* remove */ true);
 	jr_coord_keeper_close(co);
 	jr_scratch_close(&co->scratch);

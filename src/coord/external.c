@@ -58,7 +58,8 @@ static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 	/* Its queue's cap counts local and external jobs alike. */
 	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
-	       jr_labels_cover(caps, job->ext_caps) && jr_sched_may_start(&co->sched, &job->sj);
+	       jr_labels_cover(caps, jr_cmd_job_ext_caps(job)) &&
+	       jr_sched_may_start(&co->sched, &job->sj);
 }
 
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
@@ -81,7 +82,9 @@ static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
  * (jr_ext_caps_make). */
 static const char *job_counters(const struct cmd_job *job)
 {
-	return job->ext_caps ? job->ext_caps + strlen(job->ext_caps) + 1 : "";
+	const char *c = jr_cmd_job_ext_caps(job);
+
+	return c ? c + strlen(c) + 1 : "";
 }
 
 /* Does job fit in avail (NULL: anything fits)? With taken, what it
@@ -91,17 +94,17 @@ static bool job_fits(const struct cmd_job *job, const struct jr_external_res *av
 		     struct jr_external_res *taken)
 {
 	const char *c = job_counters(job);
-	uint64_t cpus = job->sj.req.cpus ? job->sj.req.cpus : 1;
+	uint64_t cpus = job->sj.req->cpus ? job->sj.req->cpus : 1;
 	uint32_t count = 0;
 
-	if (avail && (cpus > avail->cpus || job->sj.req.gpus > avail->gpus ||
-		      job->sj.req.mem_bytes > avail->mem_bytes))
+	if (avail && (cpus > avail->cpus || job->sj.req->gpus > avail->gpus ||
+		      job->sj.req->mem_bytes > avail->mem_bytes))
 		return false;
 	if (taken) {
 		memset(taken, 0, sizeof(*taken));
 		taken->cpus = cpus;
-		taken->gpus = job->sj.req.gpus;
-		taken->mem_bytes = job->sj.req.mem_bytes;
+		taken->gpus = job->sj.req->gpus;
+		taken->mem_bytes = job->sj.req->mem_bytes;
 	}
 	while (*c) {
 		size_t n = strcspn(c, "="), len;
@@ -137,7 +140,7 @@ static bool job_fits(const struct cmd_job *job, const struct jr_external_res *av
  * leaves the least of the worker idle). */
 static bool better_fit(const struct cmd_job *a, const struct cmd_job *b)
 {
-	const struct jr_req *x = &a->sj.req, *y = &b->sj.req;
+	const struct jr_req *x = a->sj.req, *y = b->sj.req;
 	uint32_t xc = x->cpus ? x->cpus : 1, yc = y->cpus ? y->cpus : 1;
 
 	if (x->gpus != y->gpus)
@@ -169,7 +172,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 
 	if (avail && avail->cpus == 0)
 		return NULL;	/* full: every job takes a cpu (a long poll's usual case) */
-	for (struct cmd_job *job = co->ext_ready.head; job; job = job->ext_next) {
+	for (struct cmd_job *job = co->ext_ready.head; job; job = job->opt->ext_next) {
 		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
 			break;
 		if (only && job->id != only)
@@ -183,7 +186,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 			continue;
 		if (!best || better_fit(job, best))
 			best = job;
-		if (only || !avail || (best->sj.req.cpus ? best->sj.req.cpus : 1) == avail->cpus)
+		if (only || !avail || (best->sj.req->cpus ? best->sj.req->cpus : 1) == avail->cpus)
 			break;	/* no choice to make, or none better (all its cpus) */
 	}
 	if (!best || !jr_jobtab_start(&co->region->slots[best->slot]))
@@ -211,7 +214,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	if (job)
 		*claimed = job->id;
 	/* Its time limit: the coordinator's timer must cover it. */
-	wake = job && job->timeout_ns && jr_coord_next_deadline(co) < co->armed_ns;
+	wake = job && job->sj.limit_ns && jr_coord_next_deadline(co) < co->armed_ns;
 	jr_mutex_unlock(&co->state_lock);
 	if (wake)
 		jr_coord_poke(co);
@@ -298,9 +301,9 @@ void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
 	struct cmd_job *job = co->ext_running.head, *next;
 
 	for (; job; job = next) {
-		next = job->ext_next;	/* end_attempt takes it off the list */
-		if (job->timeout_ns && job->phase == CMD_RUNNING &&
-		    now >= job->sj.start_ns + job->timeout_ns) {
+		next = job->opt->ext_next;	/* end_attempt takes it off the list */
+		if (job->sj.limit_ns && job->phase == CMD_RUNNING &&
+		    now >= job->sj.start_ns + job->sj.limit_ns) {
 			job->timed_out = true;
 			end_attempt(co, job, -1, now);
 		}

@@ -125,6 +125,13 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 		env_add(b, b->n, b->own[i]);
 	if (b->own[6][0])	/* JOBRING_SCRATCH, made by scratch_dir() */
 		env_add(b, b->n, b->own[6]);
+	if (job->shared_env && job->shared_env->array) {	/* an array task's */
+		snprintf(b->own[7], sizeof(b->own[7]), "JOBRING_ARRAY_JOB_ID=%016llx",
+			 (unsigned long long)job->shared_env->array_job_id);
+		snprintf(b->own[8], sizeof(b->own[8]), "JOBRING_ARRAY_TASK_ID=%u", job->array_task);
+		env_add(b, b->n, b->own[7]);
+		env_add(b, b->n, b->own[8]);
+	}
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		env_add(b, b->n, job->env[i]);
 	size_t own_end = b->n;	/* the batch's shared env, beneath the job's */
@@ -219,10 +226,10 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, want);
 	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
 	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
-	l->mem_max = job->sj.req.mem_bytes;
+	l->mem_max = job->sj.req->mem_bytes;
 	l->spec.argv = job->argv;
 	l->spec.envp = build_env(co, job, &l->env, cores, ncores);
-	l->spec.cwd = job->cwd;
+	l->spec.cwd = jr_cmd_job_cwd(job);
 	/* In-process spawns create the files by name in the checked output
 	 * directory; the keeper is sent the paths (l->out, l->err) and opens
 	 * their directory itself. */

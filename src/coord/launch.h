@@ -13,7 +13,7 @@
 struct env_builder {
 	char **v;
 	size_t n, cap;
-	char own[7][512];	/* the variables jobring sets */
+	char own[9][512];	/* the variables jobring sets */
 	/* A job for another uid: its password entry's variables instead of
 	 * the engine's environment. */
 	char *user[JR_USER_ENV_MAX];

@@ -49,15 +49,15 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 	jr_cmd_job_set_phase(job, CMD_STARTING);
 	job->next = NULL;
 	if (co->keeper_fd >= 0) {	/* the keeper starts it; STARTED says so */
-		job->spawn_rc = jr_coord_keeper_spawn(co, job);
-		if (job->spawn_rc < 0) {
+		job->run->spawn_rc = jr_coord_keeper_spawn(co, job);
+		if (job->run->spawn_rc < 0) {
 			job->next = co->spawned_here;
 			co->spawned_here = job;
 		}
 		return;
 	}
 	if (co->runner_count == 0) {	/* spawn on this thread */
-		job->spawn_rc = jr_cmd_child_spawn(co, job);
+		job->run->spawn_rc = jr_cmd_child_spawn(co, job);
 		job->next = co->spawned_here;
 		co->spawned_here = job;
 		return;
@@ -158,7 +158,7 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 		if (!job->cancel_requested) {
 			job->cancel_requested = true;
 			jr_cmd_job_signal(co, job, SIGTERM);
-			job->kill_at_ns = now + co->kill_grace_ns;
+			job->run->kill_at_ns = now + co->kill_grace_ns;
 		}
 		return;
 	}
@@ -191,10 +191,10 @@ static void stop_restored(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 {
 	struct cmd_job *job = jr_coord_job_of(co, id);
 
-	if (!job || job->phase != CMD_RUNNING || job->kill_at_ns)
+	if (!job || job->phase != CMD_RUNNING || job->run->kill_at_ns)
 		return;
 	jr_cmd_job_signal(co, job, SIGTERM);
-	job->kill_at_ns = now + co->kill_grace_ns;
+	job->run->kill_at_ns = now + co->kill_grace_ns;
 }
 
 /* A restored job: its attempts, the rest of a retry's backoff, and, if
@@ -222,7 +222,7 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 
 	for (size_t i = 0; i < b->n; i++) {
 		const struct jr_command_spec *spec = &b->specs[i];
-		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &shared);
+		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &co->reqs, &shared);
 		if (job && jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,
 						  spec->throttle_max) < 0) {
 			jr_cmd_job_free(job);
@@ -232,7 +232,6 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 			end_unbuilt(co, b, i);
 			continue;
 		}
-		job->co = co;
 		job->sj.priority = b->prios[i];
 		job->sj.queue = (uint8_t)b->specs[i].queue_id;
 		/* Fair share charges the user it runs as. */
@@ -324,14 +323,14 @@ static void check_deadlines(struct jr_coordinator *co, uint64_t now)
 		struct cmd_job *job = co->running[i];
 		if (job->phase != CMD_RUNNING)
 			continue;	/* still being spawned */
-		if (job->term_at_ns && now >= job->term_at_ns) {
-			job->term_at_ns = 0;
+		if (job->run->term_at_ns && now >= job->run->term_at_ns) {
+			job->run->term_at_ns = 0;
 			job->timed_out = true;
 			jr_cmd_job_signal(co, job, SIGTERM);
-			job->kill_at_ns = now + co->kill_grace_ns;
+			job->run->kill_at_ns = now + co->kill_grace_ns;
 		}
-		if (job->kill_at_ns && now >= job->kill_at_ns) {
-			job->kill_at_ns = 0;
+		if (job->run->kill_at_ns && now >= job->run->kill_at_ns) {
+			job->run->kill_at_ns = 0;
 			jr_cmd_job_signal(co, job, SIGKILL);
 		}
 	}
@@ -357,8 +356,8 @@ static void reap(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	struct jr_exit_status res;
 
-	int rc = job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, false) :
-				      jr_exec_try_reap(&job->child, &res);
+	int rc = job->run->cgroup.fd < 0 ? jr_exec_reap_group(&job->run->child, &res, false) :
+				      jr_exec_try_reap(&job->run->child, &res);
 
 	if (rc == 1) {
 		if (!jr_cmd_child_collect_begin(co, job))
@@ -432,7 +431,7 @@ static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 		job->cancel_requested = true;
 		if (job->phase == CMD_RUNNING) {
 			jr_cmd_job_signal(co, job, SIGTERM);
-			job->kill_at_ns = now + co->kill_grace_ns;
+			job->run->kill_at_ns = now + co->kill_grace_ns;
 		}
 	}
 }

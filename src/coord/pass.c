@@ -36,15 +36,15 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		const struct cmd_job *job = co->running[i];
-		if (job->term_at_ns && job->term_at_ns < t)
-			t = job->term_at_ns;
-		if (job->kill_at_ns && job->kill_at_ns < t)
-			t = job->kill_at_ns;
+		if (job->run->term_at_ns && job->run->term_at_ns < t)
+			t = job->run->term_at_ns;
+		if (job->run->kill_at_ns && job->run->kill_at_ns < t)
+			t = job->run->kill_at_ns;
 	}
 	/* External jobs' time limits (external.c): from their claim. */
-	for (const struct cmd_job *job = co->ext_running.head; job; job = job->ext_next)
-		if (job->timeout_ns && job->sj.start_ns + job->timeout_ns < t)
-			t = job->sj.start_ns + job->timeout_ns;
+	for (const struct cmd_job *job = co->ext_running.head; job; job = job->opt->ext_next)
+		if (job->sj.limit_ns && job->sj.start_ns + job->sj.limit_ns < t)
+			t = job->sj.start_ns + job->sj.limit_ns;
 	if (co->progress_paused && co->progress_resume_ns < t)
 		t = co->progress_resume_ns;
 	return t;

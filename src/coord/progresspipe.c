@@ -27,20 +27,20 @@ static void arm(struct jr_coordinator *co, struct cmd_job *job, int op)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
 				  .data.ptr = jr_coord_progress_tag(job) };
 
-	epoll_ctl(co->epfd, op, job->child.progress_fd, &ev);
+	epoll_ctl(co->epfd, op, job->run->child.progress_fd, &ev);
 }
 
 void jr_coord_progress_watch(struct jr_coordinator *co, struct cmd_job *job)
 {
 	job->progress_paused = false;
-	if (job->child.progress_fd >= 0)
+	if (job->run->child.progress_fd >= 0)
 		arm(co, job, EPOLL_CTL_ADD);
 }
 
 void jr_coord_progress_unwatch(struct jr_coordinator *co, struct cmd_job *job)
 {
-	if (job->child.progress_fd >= 0)
-		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.progress_fd, NULL);
+	if (job->run->child.progress_fd >= 0)
+		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->run->child.progress_fd, NULL);
 	if (job->progress_paused)
 		co->progress_paused--;
 	job->progress_paused = false;
@@ -50,12 +50,13 @@ void jr_coord_progress_ready(struct jr_coordinator *co, struct cmd_job *job, uin
 {
 	bool eof;
 
-	if (job->phase != CMD_RUNNING || job->child.progress_fd < 0 || job->progress_paused)
+	if (job->phase != CMD_RUNNING || job->run->child.progress_fd < 0 || job->progress_paused)
 		return;
-	jr_progress_read(job->child.progress_fd, &job->child.progress, JR_PROGRESS_READ_MAX, &eof);
-	jr_cmd_job_set_progress(co, job, job->child.progress.last);
+	jr_progress_read(job->run->child.progress_fd, &job->run->child.progress, JR_PROGRESS_READ_MAX,
+			 &eof);
+	jr_cmd_job_set_progress(co, job, job->run->child.progress.last);
 	if (eof) {
-		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->child.progress_fd, NULL);
+		epoll_ctl(co->epfd, EPOLL_CTL_DEL, job->run->child.progress_fd, NULL);
 		return;
 	}
 	if (co->progress_paused++ == 0)	/* the first to rest sets the window */

@@ -35,11 +35,16 @@ void jr_coord_runners_hand(struct jr_coordinator *co, struct cmd_job *job)
 
 /* Its progress as it writes it: this thread is the slot's only writer
  * of it while the job runs. */
+struct runner_ctx {
+	struct jr_coordinator *co;
+	struct cmd_job *job;
+};
+
 static void runner_progress(void *ctx, int pct)
 {
-	struct cmd_job *job = ctx;
+	struct runner_ctx *rc = ctx;
 
-	jr_cmd_job_set_progress(job->co, job, pct);
+	jr_cmd_job_set_progress(rc->co, rc->job, pct);
 }
 
 static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
@@ -47,10 +52,11 @@ static void runner_finish(struct jr_coordinator *co, struct cmd_job *job)
 	struct jr_exit_status res;
 	uint64_t now;
 	bool poke_coordinator;
+	struct runner_ctx ctx = { co, job };
 
-	jr_progress_wait_exit(&job->child, runner_progress, job);	/* then reaped at once */
-	if ((job->cgroup.fd < 0 ? jr_exec_reap_group(&job->child, &res, true) :
-				  jr_exec_wait(&job->child, &res)) < 0)
+	jr_progress_wait_exit(&job->run->child, runner_progress, &ctx);	/* then reaped at once */
+	if ((job->run->cgroup.fd < 0 ? jr_exec_reap_group(&job->run->child, &res, true) :
+				  jr_exec_wait(&job->run->child, &res)) < 0)
 		memset(&res, 0, sizeof(res));
 	jr_mutex_lock(&co->state_lock);
 	if (!jr_cmd_child_collect_begin(co, job)) {
@@ -72,7 +78,7 @@ static void runner_run(struct jr_coordinator *co, struct cmd_job *job)
 	bool running, deadline;
 
 	jr_mutex_lock(&co->state_lock);
-	job->spawn_rc = rc;
+	job->run->spawn_rc = rc;
 	jr_cmd_job_spawned(co, job, jr_now_realtime_ns());
 	running = rc == 0;
 	deadline = running && jr_coord_next_deadline(co) < co->armed_ns;

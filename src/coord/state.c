@@ -150,7 +150,24 @@ void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to)
 	};
 
 	JR_ASSERT(may_go_to[job->phase] & (1u << to));
+	JR_ASSERT(to == CMD_QUEUED || to == CMD_ENDED || job->run);
 	job->phase = to;
+	if (to == CMD_QUEUED) {	/* waits again: its attempt's part goes */
+		jr_free(job->run);
+		job->run = NULL;
+	}
+}
+
+void jr_cmd_job_run_attach(struct cmd_job *job)
+{
+	if (job->run)
+		return;
+	job->run = jr_malloc(sizeof(*job->run));
+	if (!job->run) {
+		fputs("jobring: out of memory starting a job\n", stderr);
+		abort();
+	}
+	*job->run = (struct cmd_run){ .child = JR_CHILD_NONE, .cgroup = JR_CGROUP_JOB_NONE };
 }
 
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
@@ -199,7 +216,7 @@ static struct cmd_job *ext_insert_after(struct jr_coordinator *co, struct ext_li
 	if (job->ext_list == EXT_RUNNING)
 		return at;
 	while (at && !jr_sched_job_before(&co->sched, &at->sj, &job->sj))
-		at = at->ext_prev;
+		at = at->opt->ext_prev;
 	return at;
 }
 
@@ -208,18 +225,18 @@ void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t wh
 	struct ext_list *l;
 	struct cmd_job *prev;
 
-	JR_ASSERT(job->ext_list == EXT_NONE && which != EXT_NONE);
+	JR_ASSERT(job->ext_list == EXT_NONE && which != EXT_NONE && job->opt);
 	job->ext_list = which;
 	l = list_of(co, job);
 	prev = ext_insert_after(co, l, job);
-	job->ext_prev = prev;
-	job->ext_next = prev ? prev->ext_next : l->head;
-	if (job->ext_next)
-		job->ext_next->ext_prev = job;
+	job->opt->ext_prev = prev;
+	job->opt->ext_next = prev ? prev->opt->ext_next : l->head;
+	if (job->opt->ext_next)
+		job->opt->ext_next->opt->ext_prev = job;
 	else
 		l->tail = job;
 	if (prev)
-		prev->ext_next = job;
+		prev->opt->ext_next = job;
 	else
 		l->head = job;
 	l->count++;
@@ -234,18 +251,18 @@ void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
 	if (job->ext_list == EXT_NONE)
 		return;
 	l = list_of(co, job);
-	if (job->ext_prev)
-		job->ext_prev->ext_next = job->ext_next;
+	if (job->opt->ext_prev)
+		job->opt->ext_prev->opt->ext_next = job->opt->ext_next;
 	else
-		l->head = job->ext_next;
-	if (job->ext_next)
-		job->ext_next->ext_prev = job->ext_prev;
+		l->head = job->opt->ext_next;
+	if (job->opt->ext_next)
+		job->opt->ext_next->opt->ext_prev = job->opt->ext_prev;
 	else
-		l->tail = job->ext_prev;
+		l->tail = job->opt->ext_prev;
 	l->count--;
 	if (job->ext_list == EXT_READY)
 		co->ext_ready_by_level[jr_priority_level(job->sj.priority)]--;
-	job->ext_prev = job->ext_next = NULL;
+	job->opt->ext_prev = job->opt->ext_next = NULL;
 	job->ext_list = EXT_NONE;
 }
 
@@ -325,8 +342,9 @@ static void output_path(char *out, size_t size, const char *dir, size_t dir_len,
 
 uint64_t jr_coord_output_cap_of(const struct jr_coordinator *co, const struct cmd_job *job)
 {
-	return job->max_output && job->max_output < co->max_output ? job->max_output :
-								      co->max_output;
+	uint64_t own = job->opt ? job->opt->max_output : 0;
+
+	return own && own < co->max_output ? own : co->max_output;
 }
 
 /* A job cut once is likely to go on writing as fast: it is looked at every

@@ -7,6 +7,7 @@
  * `lock` guards (the inbox, cancels, the spawn queue, the restore phase).
  *
  * The parts of coord/, lowest first; each calls only those before it:
+ *   reqpool     the jobs' resource requests, one shared copy per request
  *   state       this file: the structs, the running set, the job behind
  *               an id, slots given back, the external lists
  *   cmdbatch    submissions from any thread, copied into one block
@@ -37,6 +38,7 @@
 #include "exec/scratch.h"
 #include "sched/scheduler.h"
 #include "sched/topology.h"
+#include "coord/reqpool.h"
 #include "shm/region.h"
 
 struct cmd_batch;
@@ -55,15 +57,52 @@ struct cmd_batch;
 enum cmd_job_phase { CMD_QUEUED, CMD_STARTING, CMD_RUNNING, CMD_ENDED };
 
 /* jr_command_spec.shared_env as the jobs of a batch keep it: one copy,
- * counted (cmdjob.c; under state_lock like the jobs). */
+ * counted (cmdjob.c; under state_lock like the jobs). An array's tasks
+ * share one that names their array too (launch.c sets
+ * JOBRING_ARRAY_JOB_ID from it, JOBRING_ARRAY_TASK_ID from the job). */
 struct cmd_shared_env {
 	uint32_t refs;
-	char **v;		/* NULL-terminated, strings in the same block */
+	bool array;		/* its jobs are tasks of array_job_id */
+	char **v;		/* NULL-terminated, strings in the same block;
+				 * NULL: none (an array's without one) */
+	jr_job_id array_job_id;
 };
+
+/* What a job needs only while an attempt starts or runs (phases STARTING
+ * and RUNNING, and ENDED until it is freed): allocated when the attempt
+ * starts (jr_cmd_job_run_attach), freed when the job waits again or is
+ * freed, so a queued job does not carry it (issue 14: memory per queued
+ * job). Under state_lock, as the job. */
+struct cmd_run {
+	struct jr_child child;		/* its process (in-process runners) */
+	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
+	uint64_t start_ticks;		/* with child.pid: which process it is */
+	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
+	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
+	int spawn_rc;
+	int spawn_step;		/* enum jr_spawn_step of a failed spawn */
+	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
+};
+
+/* A job's options that most jobs leave at their defaults, and an
+ * external job's links: allocated only for a job that has one of them
+ * (jr_cmd_job_new), so a plain queued job carries a NULL pointer instead
+ * of 64 bytes (issue 14: memory per queued job). Read through the
+ * accessors below. */
+struct cmd_opt {
+	uint64_t backoff_base_ns, backoff_max_ns;
+	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
+	char *cwd;
+	char *ext_caps;		/* labels the worker must have; NULL: none */
+	struct cmd_job *ext_prev, *ext_next;	/* external jobs: its ext_list */
+	uint32_t max_retries;
+};
+
+#define CMD_BACKOFF_BASE_NS (1000 * JR_NS_PER_MS)	/* jr_command_spec's defaults */
+#define CMD_BACKOFF_MAX_NS (60000 * JR_NS_PER_MS)
 
 struct cmd_job {
 	struct jr_sched_job sj;
-	struct jr_coordinator *co;
 	jr_job_id id;
 	uint32_t slot;
 	uint32_t record_ref;
@@ -72,49 +111,55 @@ struct cmd_job {
 	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
 	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
 						 * of a batch; NULL: none */
-	char *cwd;
 	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
 				 * bytes (jr_cmd_job_dep_type) */
 	uint32_t after_count;
 	uint32_t attempts;
-	uint32_t max_retries;
-	uint32_t cgroup_slot;		/* job-<slot> (the keeper's, or cgroup's) */
-	uint64_t backoff_base_ns, backoff_max_ns;
-	uint64_t timeout_ns;
+	struct cmd_opt *opt;		/* NULL: the defaults, not external */
+	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
+	struct cmd_job *next;	/* inbox or free list */
+	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
+	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
+	uint32_t array_task;	/* with shared_env->array: its index in its array */
+	uint16_t umask;
+	/* Bytes, packed (224 bytes, below). */
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
-	uint16_t umask;
-	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	bool requeue_requested;		/* stopped to run again (control.c) */
 	bool revived;			/* requeued after it ended: its slot's index is
 					 * in the free ring already (jr_jobtab_revive) */
-	/* Packed here, in what would be padding (448 bytes, below). */
 	bool run_as_user;	/* run as uid, gid (jr_command_spec.run_as_user) */
-	bool external;		/* external jobs (external.c) */
+	bool external;		/* external jobs (external.c); opt is set */
 	bool worker_lost;	/* its worker went away: the attempt failed */
 	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
 	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
-	uint64_t max_output;		/* bytes, its spec's; 0: the engine's */
-	struct jr_child child;		/* its process (in-process runners) */
-	struct jr_cgroup_job cgroup;	/* its cgroup, while it runs (likewise) */
-	uint64_t start_ticks;		/* with child.pid: which process it is */
-	enum cmd_job_phase phase;
+	uint8_t phase;		/* enum cmd_job_phase */
 	bool lost;			/* it ended without a status (keeper) */
 	bool reaped;		/* its main process is gone: no more signals */
 	bool timed_out;
 	bool cancel_requested;
-	int spawn_rc;
-	int spawn_step;		/* enum jr_spawn_step of a failed spawn */
-	uint64_t term_at_ns;	/* SIGTERM due (time limit); 0: none */
-	uint64_t kill_at_ns;	/* SIGKILL due (grace over); 0: none */
-	struct cmd_job *next;	/* inbox or free list */
-	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
-	char *ext_caps;		/* labels the worker must have; NULL: none */
-	struct cmd_job *ext_prev, *ext_next;
 };
-/* Every queued job has one: 448 bytes, a jemalloc size class; 456 would be
- * rounded to 512 (3.2 MB more per 50,000 jobs). Grow it knowingly. */
-_Static_assert(sizeof(struct cmd_job) <= 448, "struct cmd_job outgrew its 448-byte size class");
+/* Every queued job has one: 224 bytes at most, a jemalloc size class; 232
+ * would be rounded to 256 (32 bytes more per queued job, 32 MB at 1M;
+ * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
+ * only a starting or running attempt needs goes in struct cmd_run, what
+ * most jobs leave at its default in struct cmd_opt, and its resource
+ * request is shared (sj.req, reqpool.h). */
+_Static_assert(sizeof(struct cmd_job) <= 224, "struct cmd_job outgrew its 224-byte size class");
+
+/* Its options, the defaults without opt. */
+static inline uint32_t jr_cmd_job_max_retries(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->max_retries : 0;
+}
+static inline const char *jr_cmd_job_cwd(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->cwd : NULL;
+}
+static inline const char *jr_cmd_job_ext_caps(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->ext_caps : NULL;
+}
 
 enum { EXT_NONE, EXT_READY, EXT_RUNNING };
 
@@ -179,6 +224,7 @@ struct jr_coordinator {
 	bool held_cancelled;		/* cancel_all has cancelled the held jobs */
 	struct jr_pools pools;
 	struct jr_sched sched;
+	struct jr_req_pool reqs;	/* the jobs' sj.req, once per distinct request */
 	struct cmd_job **running;
 	uint32_t running_count, running_cap;
 	struct cmd_job *dead;		/* ended, freed at the end of the turn */
@@ -340,6 +386,11 @@ void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot);
 /* The job moves to phase `to` (see enum cmd_job_phase); an illegal move
  * is a broken invariant. Under state_lock. */
 void jr_cmd_job_set_phase(struct cmd_job *job, enum cmd_job_phase to);
+
+/* The job's run part (struct cmd_run), made if it has none: its attempt
+ * starts (record_start, a restored job taken back). Aborts without
+ * memory (80 bytes, once per attempt started). Under state_lock. */
+void jr_cmd_job_run_attach(struct cmd_job *job);
 
 /* Record flags (pending, external) in the job's table record. */
 void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,

@@ -602,7 +602,7 @@ static bool reserve(struct jr_pools *p, struct jr_sched_job *job)
 	struct jr_alloc a;
 
 	JR_ASSERT(job->alloc == NULL);
-	if (jr_res_reserve(p, &job->req, &a) != 0)
+	if (jr_res_reserve(p, job->req, &a) != 0)
 		return false;
 	job->alloc = jr_malloc(jr_alloc_size(a.words));
 	if (!job->alloc) {
@@ -696,8 +696,8 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 			continue;	/* external: holds nothing here */
 		jr_res_release(&s->scratch, r->alloc);
 		/* The counts first: a reservation that fails costs its CASes. */
-		if (!jr_res_fits(&s->scratch, &head->req) ||
-		    jr_res_reserve(&s->scratch, &head->req, &head_alloc) != 0)
+		if (!jr_res_fits(&s->scratch, head->req) ||
+		    jr_res_reserve(&s->scratch, head->req, &head_alloc) != 0)
 			continue;
 		if (r->expected_end_ns != JR_TIME_NEVER)
 			return r->expected_end_ns;
@@ -727,7 +727,7 @@ static bool backfill(struct jr_sched *s, struct jr_sched_job *job, uint64_t now,
 
 	/* Most jobs behind a blocked head fit nowhere in the extra: refused
 	 * on the copy's counts, before the live pools are touched. */
-	if (!in_time && !jr_res_fits(&s->scratch, &job->req))
+	if (!in_time && !jr_res_fits(&s->scratch, job->req))
 		return false;
 	if (!reserve(s->pools, job))
 		return false;
@@ -773,7 +773,7 @@ static void usage_decay(const struct jr_sched *s, struct jr_sched_user *u, uint6
 static void charge_usage(struct jr_sched *s, const struct jr_sched_job *job, uint64_t now)
 {
 	struct jr_sched_user *u;
-	uint32_t cpus = job->req.cpus ? job->req.cpus : 1;
+	uint32_t cpus = job->req->cpus ? job->req->cpus : 1;
 
 	if (!s->policy.fair_share_weight || now <= job->start_ns)
 		return;
@@ -920,7 +920,7 @@ static bool pass_try(struct jr_sched *s, struct jr_sched_job *job, struct pass *
 		ps->head = job;
 		s->shadow_ns = head_shadow(s, job);
 		s->head_id = job->id;
-		s->head_req = job->req;
+		s->head_req = *job->req;
 		s->has_head = true;
 		return false;
 	}
@@ -994,7 +994,7 @@ int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr
 	JR_ASSERT(job->alloc == NULL && job->list == ON_NONE);
 	job->seq = s->next_seq++;
 	if (!alloc || jr_res_reserve_exact(s->pools, alloc) < 0) {
-		how = jr_res_reserve(s->pools, &job->req, &a) == 0 ? 1 : 2;
+		how = jr_res_reserve(s->pools, job->req, &a) == 0 ? 1 : 2;
 		alloc = how == 1 ? &a : NULL;
 	}
 	/* Sized to the host: the words beyond it are zero (reserve_exact). */

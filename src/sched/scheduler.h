@@ -79,14 +79,17 @@ struct jr_sched_job {
 	int32_t priority;	/* any int32, higher first */
 	uint32_t uid;		/* whose: fair share charges this user */
 	uint64_t seq;		/* submission order, set by jr_sched_submit() */
-	struct jr_req req;
+	/* What it needs: the caller's, read only, valid while the scheduler
+	 * holds the job (the coordinator shares one among jobs that ask for
+	 * the same, coord/reqpool.h: 8 bytes here instead of 96 per queued
+	 * job; the simulator points it into its job). */
+	const struct jr_req *req;
 	uint64_t limit_ns;	/* time limit; 0: none */
 	uint64_t not_before_ns;	/* scheduled_at; 0: now */
-	void *user;
 
 	/* Owned by the scheduler. */
 	uint8_t state;		/* enum jr_sched_state (a byte: struct cmd_job
-				 * embeds this and fits 448 bytes) */
+				 * embeds this and fits 224 bytes) */
 	uint8_t reason;		/* enum jr_sched_reason */
 	bool singleton;		/* starts only while no running job has its
 				 * name and user (ops.same_name) */

@@ -115,7 +115,8 @@ static void finish_one(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 
 static int arrive(struct sim *sim, struct jr_sim_job *job, uint64_t now)
 {
-	if (jr_res_check_host(sim->sched.pools, &job->sj.req) != 0) {
+	job->sj.req = &job->req;
+	if (jr_res_check_host(sim->sched.pools, job->sj.req) != 0) {
 		job->sj.state = JR_SCHED_CANCELLED;
 		job->sj.start_ns = job->end_ns = now;
 		sim->stats->refused++;

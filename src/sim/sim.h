@@ -15,7 +15,9 @@
 #include "sched/scheduler.h"
 
 struct jr_sim_job {
-	struct jr_sched_job sj;	/* id, priority, req, limit_ns, not_before_ns */
+	struct jr_sched_job sj;	/* id, priority, limit_ns, not_before_ns */
+	struct jr_req req;	/* what it needs (sj.req points here once it
+				 * arrives: the job may be copied before) */
 	uint64_t submit_ns;	/* arrival */
 	uint64_t run_ns;	/* how long it runs once started */
 	bool fails;		/* ends failed rather than succeeded */

@@ -65,7 +65,7 @@ int jr_swf_to_job(const struct jr_swf_record *r, struct jr_sim_job *job, double 
 		return -EINVAL;
 	memset(job, 0, sizeof(*job));
 	job->sj.id = r->f[JR_SWF_JOB] >= 0 ? (uint64_t)r->f[JR_SWF_JOB] : 0;
-	job->sj.req.cpus = (uint32_t)ceil(procs);
+	job->req.cpus = (uint32_t)ceil(procs);
 	job->sj.limit_ns = r->f[JR_SWF_REQ_TIME] > 0 ? seconds_ns(r->f[JR_SWF_REQ_TIME]) : 0;
 	job->submit_ns = seconds_ns(r->f[JR_SWF_SUBMIT]);
 	job->run_ns = seconds_ns(r->f[JR_SWF_RUN]);
