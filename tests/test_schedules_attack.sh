@@ -91,6 +91,32 @@ check "B's own job's end fires B's trigger" wait_until 10 grep -qs "$jb" "$tmp/d
 sleep 0.3
 check "... A's job's end does not" not grep -qs "$ja" "$tmp/drop/qspy"
 
+# --- a file trigger: A's private directory, directly or through B's links -----------------
+mkdir -m 700 "$tmp/apriv" && chown jrtest_a "$tmp/apriv"
+mkdir -m 755 "$tmp/bdir" && chown jrtest_b "$tmp/bdir"
+fj="\"job\":{\"command\":[\"/bin/sh\",\"-c\",\"printf '%s\\\\n' \\\"\$JOBRING_TRIGGER_PAYLOAD\\\" >> $tmp/drop/files\"],\"cwd\":\"/tmp\"}"
+as jrtest_b PUT /triggers/f1 "{\"file\":{\"path\":\"$tmp/apriv\"},$fj}"
+check "B's file trigger on A's 0700 directory: 403" [ "$code" = 403 ]
+runuser -u jrtest_b -- ln -s "$tmp/apriv" "$tmp/bdir/lnk"
+as jrtest_b PUT /triggers/f2 "{\"file\":{\"path\":\"$tmp/bdir/lnk\"},$fj}"
+check "... through a link of B's: 403" [ "$code" = 403 ]
+runuser -u jrtest_b -- mkdir "$tmp/bdir/w"
+as jrtest_b PUT /triggers/f3 "{\"file\":{\"path\":\"$tmp/bdir/w\",\"debounce\":\"200ms\"},$fj}"
+check "B's file trigger on its own directory: 201" [ "$code" = 201 ]
+# The path watched swapped for another directory: what the old inode
+# sees is not handed on under the path's name.
+runuser -u jrtest_b -- sh -c "mv $tmp/bdir/w $tmp/bdir/w.old && mkdir $tmp/bdir/w && echo x > $tmp/bdir/w.old/moved-away"
+sleep 1
+as jrtest_b GET /triggers/f3
+check "... swapped: not fired" not grep -qs moved-away "$tmp/drop/files"
+check "... and no longer watched" grep -q '"watching":false' <<<"$body"
+runuser -u jrtest_b -- sh -c "rm -rf $tmp/bdir/w && ln -s $tmp/apriv $tmp/bdir/w"
+runuser -u jrtest_a -- sh -c "echo s > $tmp/apriv/a-secret-name"
+as jrtest_b PUT /triggers/f3 "{\"file\":{\"path\":\"$tmp/bdir/w\",\"debounce\":\"200ms\"},$fj}"
+check "... redefined on a link to A's directory: 403" [ "$code" = 403 ]
+sleep 0.5
+check "... A's file names never reach B" not grep -qs a-secret-name "$tmp/drop/files"
+
 # --- a large payload: a file its owner's job can read, or a refusal -------------------------
 big=$(python3 -c 'import json; print(json.dumps({"blob": "x" * 40000}))')
 as jrtest_a PUT /triggers/bigp "{\"job\":{\"command\":[\"/bin/sh\",\"-c\",\"cat \\\"\$JOBRING_TRIGGER_PAYLOAD_FILE\\\" > $tmp/drop/big\"],\"cwd\":\"/tmp\"}}"

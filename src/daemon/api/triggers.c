@@ -579,12 +579,11 @@ static void file_sources(struct api *a, uint64_t now_ns)
 	triggers_read_events(t, now_ns);
 	while ((tr = triggers_burst_due(t, now_ns)) != NULL) {
 		char why[sizeof(tr->watch_error)];
-		bool dir;
 		payload = triggers_burst_payload(t, tr, &len);
 		/* Its owner may have lost the right to read the path since it
-		 * was watched: the names seen are then not handed on. */
-		if (!triggers_path_allowed(tr->path, tr->uid, tr->gid, tr->switch_user, why,
-					   sizeof(why), &dir)) {
+		 * was watched, or the path be another inode now: the names
+		 * seen are then not handed on. */
+		if (!triggers_watch_allowed(tr, why, sizeof(why))) {
 			triggers_unwatch(t, tr);
 			snprintf(tr->watch_error, sizeof(tr->watch_error), "%s", why);
 		} else if (payload) {
