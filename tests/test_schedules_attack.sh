@@ -157,9 +157,23 @@ stop_daemon
 # An output directory its users can enter: the payload file reaches the job.
 start_daemon --socket-mode 0666 --output-dir "$tmp/outdir"
 rm -f "$tmp/drop/big"
+as jrtest_a GET /triggers/bigp
+pf="$tmp/outdir/trigger-payloads/bigp.$(( $(field fire_count) + 1 )).json"
+# A file already at the next payload's name (a fire id handed out again
+# after a crash, or a name reused by another user), held open by B: the
+# payload goes to a new file, never through B's descriptor.
+mkdir -p -m 0711 "$tmp/outdir/trigger-payloads"
+printf old > "$pf" && chown jrtest_b "$pf" && chmod 600 "$pf"
+runuser -u jrtest_b -- sh -c "exec 3<'$pf'; sleep 3; cat <&3 > $tmp/drop/held" &
+held=$!
+sleep 0.3
 as jrtest_a POST /triggers/bigp "$(cat "$tmp/big.json")"
 check "with a reachable --output-dir a 40 kB payload fires (201)" [ "$code" = 201 ]
 check "... and its job reads the file" wait_until 10 cmp -s "$tmp/drop/big" "$tmp/big.json"
+wait "$held"
+check "... a descriptor held on an older file at its name does not see it" \
+	[ "$(cat "$tmp/drop/held")" = old ]
+check "... the file is its owner's" [ "$(stat -c %U "$pf")" = jrtest_a ]
 stop_daemon
 check "no sanitizer report in the daemon's log" \
 	not grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$tmp/daemon.log"

@@ -164,8 +164,13 @@ static int payload_file(struct api *a, const struct trigger *tr, uint64_t fire_i
 	snprintf(name, sizeof(name), PAYLOAD_DIR "/%s.%llu.json", tr->name,
 		 (unsigned long long)fire_id);
 	/* A fire id may come again after a crash (its fire never
-	 * acknowledged): the file is replaced, never followed. */
-	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	 * acknowledged), a name after its trigger was deleted and another
+	 * user defined it: the file is replaced by a new one, never
+	 * followed nor truncated (whoever still holds the old one open
+	 * must not read the new payload through it). */
+	if (unlinkat(o->dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (a->daemon_uid == 0 && fchown(fd, tr->uid, tr->gid) < 0) {
