@@ -9,7 +9,12 @@
 # - a payload over 32 KiB went to a file under the output directory,
 #   which a user's job cannot reach with the default state directory
 #   (0700): the job got a path it could not read; now the fire is refused
-#   (413) unless --output-dir is one its owner can enter.
+#   (413) unless --output-dir is one its owner can enter;
+# - a watched path swapped for another inode still fired under its name;
+# - a payload file at a reused name was truncated in place (an old
+#   descriptor on it read the new payload);
+# - queue triggers fired on each other's jobs forever (exponentially
+#   with three on one queue).
 # Needs root (it runs as two other users); skips otherwise.
 # Usage: tests/test_schedules_attack.sh BUILD_DIR
 set -u
@@ -125,6 +130,20 @@ chmod 644 "$tmp/big.json"
 as jrtest_a POST /triggers/bigp "$(cat "$tmp/big.json")"
 check "a 40 kB payload its owner's job could not read: 413" \
 	[ "$code" = 413 ] && error_is payload_too_large
+
+# --- job-event triggers firing into each other's queue: no endless chain -----------------
+req POST /queues '{"name":"loop"}'
+for t in l1 l2 l3; do
+	req PUT /triggers/$t '{"on":{"type":"afterany","queue":"loop"},"job":{"command":["/bin/true"],"cwd":"/tmp","queue":"loop"}}'
+done
+req POST /jobs '{"command":["/bin/true"],"cwd":"/tmp","queue":"loop"}'
+check "three queue triggers: each fires once for a submitted job's end" \
+	wait_until 10 eval 'req GET /triggers/l3; [ "$(field fire_count)" = 1 ]'
+sleep 1.5
+for t in l1 l2 l3; do
+	req GET /triggers/$t
+	check "... $t fired once, not on the others' jobs" [ "$(field fire_count)" = 1 ]
+done
 
 # --- hostile values: a JSON 4xx each ---------------------------------------------------------
 J='"job":{"command":["/bin/true"],"cwd":"/tmp"}'

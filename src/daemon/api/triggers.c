@@ -598,14 +598,25 @@ static void file_sources(struct api *a, uint64_t now_ns)
 	}
 }
 
-/* Was job id fired by trigger name (its origin, fire.h)? A queue's
- * trigger does not fire on its own jobs' ends: that would loop. */
+/* Was job id fired by trigger name, or by any job-event trigger (its
+ * origin, fire.h)? A queue's trigger does not fire on those jobs' ends:
+ * its own would loop, and two queue triggers firing into each other's
+ * queues (or three into one: each end fires two) would fire forever, or
+ * exponentially, with nobody asking. */
 static bool fired_by_trigger(struct api *a, jr_job_id id, const char *name)
 {
 	const struct rec_origin *o = fired_get(&a->st->fired, id);
+	const struct trigger *by;
+	char n[sizeof(o->name) + 1];
 
-	return o && o->kind == REC_ORIGIN_TRIGGER &&
-	       strncmp(o->name, name, sizeof(o->name)) == 0;
+	if (!o || o->kind != REC_ORIGIN_TRIGGER)
+		return false;
+	if (strncmp(o->name, name, sizeof(o->name)) == 0)
+		return true;
+	memcpy(n, o->name, sizeof(o->name));
+	n[sizeof(o->name)] = '\0';
+	by = triggers_find(&a->st->triggers, n);
+	return by && by->kind == TRIGGER_JOB;
 }
 
 static void ended_one(struct api *a, const struct trigger_ended *e)
