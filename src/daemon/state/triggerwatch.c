@@ -138,6 +138,19 @@ static void watch_one(struct triggers *t, struct trigger *tr)
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	wd = inotify_add_watch(fd, proc, mask);
 	close(pfd);
+	if (wd < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
+		/* No /proc: by path, which must then still be that inode. */
+		struct stat after;
+		wd = inotify_add_watch(fd, tr->path, mask);
+		if (wd >= 0 && (stat(tr->path, &after) < 0 || after.st_ino != st.st_ino ||
+				after.st_dev != st.st_dev)) {
+			tr->wd = wd;
+			triggers_unwatch(t, tr);
+			snprintf(tr->watch_error, sizeof(tr->watch_error), "%.100s changed while "
+				 "it was checked: not watched", tr->path);
+			return;
+		}
+	}
 	if (wd < 0) {
 		snprintf(tr->watch_error, sizeof(tr->watch_error), "watch %.100s: %s", tr->path,
 			 strerror(errno));
