@@ -62,10 +62,11 @@ check "A's schedule made" [ "$code" = 201 ]
 sid=$(field id)
 as jrtest_a PUT /triggers/ta '{"job":{"command":["/bin/true"],"cwd":"/tmp"}}'
 check "A's trigger made" [ "$code" = 201 ]
+# shellcheck disable=SC2089,SC2090	# the JSON's quotes are meant literally
 for m in "GET /schedules/$sid" "GET /schedules/s1" "PATCH /schedules/$sid {\"paused\":true}" \
 	"POST /schedules/$sid/pause" "DELETE /schedules/$sid" "GET /triggers/ta" \
 	"POST /triggers/ta {}" "DELETE /triggers/ta"; do
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2090
 	as jrtest_b $m
 	check "B: $m is 404" [ "$code" = 404 ]
 done
@@ -181,7 +182,7 @@ pf="$tmp/outdir/trigger-payloads/bigp.$(( $(field fire_count) + 1 )).json"
 # A file already at the next payload's name (a fire id handed out again
 # after a crash, or a name reused by another user), held open by B: the
 # payload goes to a new file, never through B's descriptor.
-mkdir -p -m 0711 "$tmp/outdir/trigger-payloads"
+[ -d "$tmp/outdir/trigger-payloads" ] || mkdir -m 0711 "$tmp/outdir/trigger-payloads"
 printf old > "$pf" && chown jrtest_b "$pf" && chmod 600 "$pf"
 runuser -u jrtest_b -- sh -c "exec 3<'$pf'; sleep 3; cat <&3 > $tmp/drop/held" &
 held=$!
