@@ -80,6 +80,7 @@ TEST_SCRIPTS := tests/test_layers.sh tests/test_cli.sh tests/test_daemon.sh test
 TEST_SCRIPTS += tests/test_history.sh
 TEST_SCRIPTS += tests/test_listing.sh tests/test_resources_api.sh tests/test_bighost.sh
 TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
+TEST_SCRIPTS += tests/test_schedules_attack.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_triggers.sh

@@ -543,7 +543,7 @@ void api_schedules_tick(struct api *a, uint64_t now_ns)
 	arm(a, schedules_next_key(s));
 }
 
-int schedules_fire_bound(struct api *a, const char *trigger_name, const char *payload,
+int schedules_fire_bound(struct api *a, const char *trigger_name, uid_t owner, const char *payload,
 			 size_t payload_len, uint64_t now_ns, uint64_t *last_seq)
 {
 	struct schedules *s = a->st->schedules;
@@ -556,7 +556,8 @@ int schedules_fire_bound(struct api *a, const char *trigger_name, const char *pa
 	for (uint32_t id = 1; s && id < s->id_cap; id++) {
 		struct schedule *sc = s->by_id[id];
 		uint64_t seq;
-		if (!sc || sc->def.paused || strcmp(sc->def.trigger, trigger_name) != 0)
+		if (!sc || sc->def.paused || sc->uid != owner ||
+		    strcmp(sc->def.trigger, trigger_name) != 0)
 			continue;
 		seq = fire(a, sc, now_ns, trigger_name, payload, payload_len);
 		if (seq) {

@@ -22,12 +22,14 @@ void api_schedules_tick(struct api *a, uint64_t now_ns);
  * watches it so that a fire waits for no tick. -1 if none could be made. */
 int api_schedules_timer_fd(struct api *a);
 
-/* Fire every schedule bound to trigger name (its "trigger" field) once,
- * due now_ns, with JOBRING_TRIGGER and JOBRING_TRIGGER_PAYLOAD (payload,
+/* Fire every schedule of owner's bound to trigger name (its "trigger"
+ * field) once, due now_ns, with JOBRING_TRIGGER and JOBRING_TRIGGER_PAYLOAD (payload,
  * may be NULL) in its job's env, through its overlap policy: the number
  * fired (>= 0), or -ENOMEM. *last_seq (may be NULL) the seq of the last
- * fire's record (0: none). */
-int schedules_fire_bound(struct api *a, const char *trigger_name, const char *payload,
+ * fire's record (0: none). Only the trigger's owner's schedules fire:
+ * another user's schedule bound to the name would get the owner's
+ * payloads and run whenever the owner fires. */
+int schedules_fire_bound(struct api *a, const char *trigger_name, uid_t owner, const char *payload,
 			 size_t payload_len, uint64_t now_ns, uint64_t *last_seq);
 
 void api_schedules_destroy(struct api *a);

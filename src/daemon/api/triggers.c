@@ -152,8 +152,9 @@ static int payload_file(struct api *a, const struct trigger *tr, uint64_t fire_i
 			const char *payload, size_t len, char *out, size_t size)
 {
 	const struct output_space *o = &a->st->output;
-	char name[160];
+	char name[160], why[256];
 	ssize_t w = 0;
+	bool dir;
 	int fd;
 
 	if (o->dirfd <= 0 || !o->dir)
@@ -163,8 +164,13 @@ static int payload_file(struct api *a, const struct trigger *tr, uint64_t fire_i
 	snprintf(name, sizeof(name), PAYLOAD_DIR "/%s.%llu.json", tr->name,
 		 (unsigned long long)fire_id);
 	/* A fire id may come again after a crash (its fire never
-	 * acknowledged): the file is replaced, never followed. */
-	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	 * acknowledged), a name after its trigger was deleted and another
+	 * user defined it: the file is replaced by a new one, never
+	 * followed nor truncated (whoever still holds the old one open
+	 * must not read the new payload through it). */
+	if (unlinkat(o->dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (a->daemon_uid == 0 && fchown(fd, tr->uid, tr->gid) < 0) {
@@ -176,6 +182,15 @@ static int payload_file(struct api *a, const struct trigger *tr, uint64_t fire_i
 	if (w < 0 || close(fd) < 0)
 		return -EIO;
 	snprintf(out, size, "%s/%s", o->dir, name);
+	/* The output directory need not be reachable by its owner (by
+	 * default it is under the state directory, 0700): a job handed a
+	 * path it cannot open would run without its payload. Refused. */
+	if (a->daemon_uid == 0 && tr->uid != 0 &&
+	    !triggers_path_allowed(out, tr->uid, tr->gid, tr->switch_user, why, sizeof(why),
+				   &dir)) {
+		unlinkat(o->dirfd, name, 0);
+		return -EACCES;
+	}
 	return 0;
 }
 
@@ -213,7 +228,8 @@ static char *fire_body(struct api *a, const struct trigger *tr, uint64_t fire_id
 		if ((rc = payload_file(a, tr, fire_id, payload, len, path, sizeof(path))) < 0) {
 			json_fail(err, 413, "payload_too_large", "a payload over %u bytes is written "
 				  "to a file, which failed: %s", TRIGGER_PAYLOAD_ENV_MAX,
-				  strerror(-rc));
+				  rc == -EACCES ? "the trigger's owner cannot reach the output "
+				  "directory (see jobringd --output-dir)" : strerror(-rc));
 			goto out;
 		}
 		env_set(env, "JOBRING_TRIGGER_PAYLOAD_FILE", path);
@@ -267,8 +283,9 @@ static bool fire(struct api *a, struct trigger *tr, const char *payload, size_t 
 		return false;
 	/* A payload too large for the environment is the trigger's own
 	 * job's (a file); bound schedules get it only when it fits. */
-	out->schedules = schedules_fire_bound(a, tr->name, len <= TRIGGER_PAYLOAD_ENV_MAX ? payload :
-					      NULL, len <= TRIGGER_PAYLOAD_ENV_MAX ? len : 0,
+	out->schedules = schedules_fire_bound(a, tr->name, tr->uid,
+					      len <= TRIGGER_PAYLOAD_ENV_MAX ? payload : NULL,
+					      len <= TRIGGER_PAYLOAD_ENV_MAX ? len : 0,
 					      f.time_ns, &sched_seq);
 	if (out->schedules < 0)
 		out->schedules = 0;
@@ -567,12 +584,11 @@ static void file_sources(struct api *a, uint64_t now_ns)
 	triggers_read_events(t, now_ns);
 	while ((tr = triggers_burst_due(t, now_ns)) != NULL) {
 		char why[sizeof(tr->watch_error)];
-		bool dir;
 		payload = triggers_burst_payload(t, tr, &len);
 		/* Its owner may have lost the right to read the path since it
-		 * was watched: the names seen are then not handed on. */
-		if (!triggers_path_allowed(tr->path, tr->uid, tr->gid, tr->switch_user, why,
-					   sizeof(why), &dir)) {
+		 * was watched, or the path be another inode now: the names
+		 * seen are then not handed on. */
+		if (!triggers_watch_allowed(tr, why, sizeof(why))) {
 			triggers_unwatch(t, tr);
 			snprintf(tr->watch_error, sizeof(tr->watch_error), "%s", why);
 		} else if (payload) {
@@ -582,14 +598,25 @@ static void file_sources(struct api *a, uint64_t now_ns)
 	}
 }
 
-/* Was job id fired by trigger name (its origin, fire.h)? A queue's
- * trigger does not fire on its own jobs' ends: that would loop. */
+/* Was job id fired by trigger name, or by any job-event trigger (its
+ * origin, fire.h)? A queue's trigger does not fire on those jobs' ends:
+ * its own would loop, and two queue triggers firing into each other's
+ * queues (or three into one: each end fires two) would fire forever, or
+ * exponentially, with nobody asking. */
 static bool fired_by_trigger(struct api *a, jr_job_id id, const char *name)
 {
 	const struct rec_origin *o = fired_get(&a->st->fired, id);
+	const struct trigger *by;
+	char n[sizeof(o->name) + 1];
 
-	return o && o->kind == REC_ORIGIN_TRIGGER &&
-	       strncmp(o->name, name, sizeof(o->name)) == 0;
+	if (!o || o->kind != REC_ORIGIN_TRIGGER)
+		return false;
+	if (strncmp(o->name, name, sizeof(o->name)) == 0)
+		return true;
+	memcpy(n, o->name, sizeof(o->name));
+	n[sizeof(o->name)] = '\0';
+	by = triggers_find(&a->st->triggers, n);
+	return by && by->kind == TRIGGER_JOB;
 }
 
 static void ended_one(struct api *a, const struct trigger_ended *e)
@@ -604,11 +631,17 @@ static void ended_one(struct api *a, const struct trigger_ended *e)
 	if (jr_job_get(a->engine, e->id, &info) == 0 &&
 	    jr_queue_get_info(a->engine, info.queue_id, &q) == 0)
 		queue = q.name;
+	const struct submitted_job *sj = submitted_of(&a->st->jobs, e->id);
+
 	view_format_id(e->id, id);
 	for (uint32_t i = 0; i < t->count; i++) {
 		struct trigger *tr = t->list[i];
+		/* A user's queue trigger sees the ends of its owner's jobs
+		 * only: another user's job id, state and exit code are not
+		 * its to learn (root's trigger sees all). */
 		if (!tr || !triggers_job_matches(tr, e, queue) ||
-		    (!tr->on_job && fired_by_trigger(a, e->id, tr->name)))
+		    (!tr->on_job && fired_by_trigger(a, e->id, tr->name)) ||
+		    (tr->uid != 0 && (!sj || sj->uid != tr->uid)))
 			continue;
 		n = snprintf(payload, sizeof(payload), "{\"trigger\":\"%s\",\"job_id\":\"%s\","
 			     "\"state\":\"%s\",\"reason\":\"%s\",\"exit_code\":%d,\"queue\":\"%s\"}",

@@ -74,6 +74,8 @@ struct trigger {
 	uint32_t file_events;		/* enum trigger_file_event */
 	int wd;				/* inotify watch; -1: none */
 	bool path_is_dir;
+	dev_t watched_dev;		/* the inode watched (wd >= 0) */
+	ino_t watched_ino;
 	char watch_error[160];		/* why it is not watched ("" if it is) */
 	struct trigger_burst burst;
 	/* TRIGGER_JOB */
@@ -146,6 +148,9 @@ void triggers_watch_all(struct triggers *t);
  * itself be readable by its mode bits. false with why. *is_dir said. */
 bool triggers_path_allowed(const char *path, uid_t uid, gid_t gid, bool user_groups, char *why,
 			   size_t size, bool *is_dir);
+/* triggers_path_allowed for tr's owner, and tr's path still the inode
+ * watched (not swapped for a link elsewhere since): false with why. */
+bool triggers_watch_allowed(const struct trigger *tr, char *why, size_t size);
 /* Its watch removed (a delete, a redefinition). */
 void triggers_unwatch(struct triggers *t, struct trigger *tr);
 /* The inotify descriptor, made if needed: >= 0, or -errno. */

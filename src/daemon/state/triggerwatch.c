@@ -100,32 +100,80 @@ void triggers_unwatch(struct triggers *t, struct trigger *tr)
  * its owner may read can have changed). */
 static void watch_one(struct triggers *t, struct trigger *tr)
 {
-	struct stat before, after;
-	int fd = triggers_watch_fd(t), wd;
+	struct stat before, st;
+	uint32_t mask = WATCH_MASK | (tr->path_is_dir ? IN_ONLYDIR : 0);
+	char proc[64];
+	int fd = triggers_watch_fd(t), wd, pfd;
 
 	tr->watch_error[0] = '\0';
 	if (fd < 0) {
 		snprintf(tr->watch_error, sizeof(tr->watch_error), "inotify: %s", strerror(-fd));
 		return;
 	}
+	/* The inode watched must be the one checked: stat before the
+	 * check, the inode opened (O_PATH: no open's side effects) after,
+	 * the two compared, the opened inode's own mode checked for the
+	 * owner (a path swapped for a link to another user's private
+	 * directory in between is refused whatever the timing), and the
+	 * watch put on that very inode through /proc/self/fd. */
+	if (stat(tr->path, &before) < 0) {
+		snprintf(tr->watch_error, sizeof(tr->watch_error), "watch %.100s: %s", tr->path,
+			 strerror(errno));
+		return;
+	}
 	if (!triggers_path_allowed(tr->path, tr->uid, tr->gid, tr->switch_user, tr->watch_error,
 				   sizeof(tr->watch_error), &tr->path_is_dir))
 		return;
-	if (stat(tr->path, &before) < 0 ||
-	    (wd = inotify_add_watch(fd, tr->path, WATCH_MASK | (tr->path_is_dir ? IN_ONLYDIR : 0))) <
-		    0) {
+	mask = WATCH_MASK | (tr->path_is_dir ? IN_ONLYDIR : 0);
+	pfd = open(tr->path, O_PATH | O_CLOEXEC | (tr->path_is_dir ? O_DIRECTORY : 0));
+	if (pfd < 0 || fstat(pfd, &st) < 0 || st.st_ino != before.st_ino ||
+	    st.st_dev != before.st_dev || !!S_ISDIR(st.st_mode) != tr->path_is_dir ||
+	    !mode_readable(&st, tr->uid, tr->gid)) {
+		if (pfd >= 0)
+			close(pfd);
+		snprintf(tr->watch_error, sizeof(tr->watch_error), "%.100s changed while it was "
+			 "checked: not watched", tr->path);
+		return;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	wd = inotify_add_watch(fd, proc, mask);
+	close(pfd);
+	if (wd < 0 && errno == ENOENT && access("/proc/self/fd", F_OK) < 0) {
+		/* No /proc: by path, which must then still be that inode. */
+		struct stat after;
+		wd = inotify_add_watch(fd, tr->path, mask);
+		if (wd >= 0 && (stat(tr->path, &after) < 0 || after.st_ino != st.st_ino ||
+				after.st_dev != st.st_dev)) {
+			tr->wd = wd;
+			triggers_unwatch(t, tr);
+			snprintf(tr->watch_error, sizeof(tr->watch_error), "%.100s changed while "
+				 "it was checked: not watched", tr->path);
+			return;
+		}
+	}
+	if (wd < 0) {
 		snprintf(tr->watch_error, sizeof(tr->watch_error), "watch %.100s: %s", tr->path,
 			 strerror(errno));
 		return;
 	}
 	tr->wd = wd;
-	/* The path checked must be the path watched (not swapped since). */
-	if (stat(tr->path, &after) < 0 || after.st_ino != before.st_ino ||
-	    after.st_dev != before.st_dev) {
-		triggers_unwatch(t, tr);
-		snprintf(tr->watch_error, sizeof(tr->watch_error), "%.100s changed while it was "
-			 "checked: not watched", tr->path);
+	tr->watched_dev = st.st_dev;
+	tr->watched_ino = st.st_ino;
+}
+
+bool triggers_watch_allowed(const struct trigger *tr, char *why, size_t size)
+{
+	struct stat st;
+	bool dir;
+
+	if (!triggers_path_allowed(tr->path, tr->uid, tr->gid, tr->switch_user, why, size, &dir))
+		return false;
+	if (tr->wd >= 0 && (stat(tr->path, &st) < 0 || st.st_ino != tr->watched_ino ||
+			    st.st_dev != tr->watched_dev)) {
+		snprintf(why, size, "%.100s is no longer the path watched: not watched", tr->path);
+		return false;
 	}
+	return true;
 }
 
 void triggers_watch_all(struct triggers *t)
@@ -323,12 +371,20 @@ static bool newer(const struct stat *st, uint64_t since_ns)
 static void scan_one(struct triggers *t, struct trigger *tr, uint64_t now_ns)
 {
 	uint64_t since = tr->last_fire_ns ? tr->last_fire_ns : tr->created_ns;
-	DIR *d = opendir(tr->path);
+	int fd = open(tr->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
 	struct stat st;
+	DIR *d = NULL;
 
-	if (!d)
+	/* Listed only if the path is still the directory watched. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == tr->watched_ino &&
+	    st.st_dev == tr->watched_dev)
+		d = fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
