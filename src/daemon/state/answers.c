@@ -14,6 +14,29 @@
 #include "daemon/state/execview.h"
 #include "daemon/state/view.h"
 
+/* buf_append, with its common case inlined: an answer is written a
+ * few bytes at a time. */
+static inline void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 <= b->cap) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		b->p[b->len] = '\0';
+	} else {
+		buf_append(b, s, n);
+	}
+}
+
+#define PUT(b, lit) put(b, lit, sizeof(lit) - 1)
+
+/* "text" for text that needs no escaping (ids, times, names of states). */
+static void put_plain(struct buf *b, const char *s, size_t n)
+{
+	put(b, "\"", 1);
+	put(b, s, n);
+	put(b, "\"", 1);
+}
+
 /* b back to its first n bytes. */
 static void cut(struct buf *b, size_t n)
 {
@@ -83,11 +106,13 @@ static bool reprint_string(struct buf *b, struct scan *s)
 	char small[256], *big;
 	bool ok;
 
+	if (s->p >= s->end || *s->p != '"')
+		return false;
 	while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
 		q++;
 	if (q < s->end && *q == '"') {	/* nothing to undo or escape */
 		if (b)
-			buf_append(b, s->p, (size_t)(q + 1 - s->p));
+			put(b, s->p, (size_t)(q + 1 - s->p));
 		s->p = q + 1;
 		return true;
 	}
@@ -113,6 +138,8 @@ static bool reprint_number(struct buf *b, struct scan *s)
 	size_t n = 0;
 	double d;
 
+	if (*s->p != '-' && (*s->p < '0' || *s->p > '9'))	/* what cJSON takes for one */
+		return false;
 	while (s->p + n < s->end && strchr("0123456789+-.eE", s->p[n]) && s->p[n])
 		n++;
 	if (!n || n >= sizeof(tmp))
@@ -136,7 +163,7 @@ static bool reprint_literal(struct buf *b, struct scan *s, const char *word)
 		return false;
 	s->p += n;
 	if (b)
-		buf_append(b, word, n);
+		put(b, word, n);
 	return true;
 }
 
@@ -151,19 +178,19 @@ static bool reprint_members(struct buf *b, struct scan *s, bool object)
 	if (++s->depth > REPRINT_DEPTH_MAX)
 		return false;
 	if (b)
-		buf_append(b, s->p, 1);
+		put(b, s->p, 1);
 	s->p++;
 	skip_space(s);
 	if (s->p < s->end && *s->p == close) {
 		s->p++;
 		s->depth--;
 		if (b)
-			buf_append(b, &close, 1);
+			put(b, &close, 1);
 		return true;
 	}
 	for (;;) {
 		if (!first && b)
-			buf_append(b, ",", 1);
+			put(b, ",", 1);
 		first = false;
 		skip_space(s);
 		if (object) {
@@ -174,7 +201,7 @@ static bool reprint_members(struct buf *b, struct scan *s, bool object)
 				return false;
 			s->p++;
 			if (b)
-				buf_append(b, ":", 1);
+				put(b, ":", 1);
 			skip_space(s);
 		}
 		if (!reprint_value(b, s))
@@ -191,7 +218,7 @@ static bool reprint_members(struct buf *b, struct scan *s, bool object)
 	s->p++;
 	s->depth--;
 	if (b)
-		buf_append(b, &close, 1);
+		put(b, &close, 1);
 	return true;
 }
 
@@ -277,9 +304,9 @@ static bool write_submitted(struct buf *b, const char *text)
 		struct scan v = { at[i], s.end, 1 };
 		if (!at[i])
 			continue;
-		buf_append(b, ",\"", 2);
+		put(b, ",\"", 2);
 		buf_puts(b, submitted_keys[i]);
-		buf_append(b, "\":", 2);
+		put(b, "\":", 2);
 		if (!reprint_value(b, &v))
 			return false;
 	}
@@ -288,84 +315,79 @@ static bool write_submitted(struct buf *b, const char *text)
 
 /* --- fields -------------------------------------------------------------------------- */
 
-/* "key": after a comma, unless it is its object's first. */
-static void key(struct buf *b, const char *k)
+/* "k": after a comma, unless it is its object's first. k is a string
+ * literal. */
+#define KEY(b, k) key_n(b, "\"" k "\":", sizeof(k) + 2)
+
+static void key_n(struct buf *b, const char *quoted, size_t n)
 {
 	if (b->len && b->p[b->len - 1] != '{')
-		buf_append(b, ",", 1);
-	buf_append(b, "\"", 1);
-	buf_puts(b, k);
-	buf_append(b, "\":", 2);
+		put(b, ",", 1);
+	put(b, quoted, n);
 }
 
-static void put_time(struct buf *b, const char *k, uint64_t ns)
+/* The fields, each after its key (a string literal). */
+#define PUT_TIME(b, k, ns) (KEY(b, k), time_value(b, ns))
+#define PUT_ID(b, k, id) (KEY(b, k), id_value(b, id))
+#define PUT_NUMBER(b, k, v) (KEY(b, k), reply_json_number(b, (double)(v)))
+#define PUT_STRING(b, k, v) (KEY(b, k), reply_json_string(b, v))
+#define PUT_NAME(b, k, v) (KEY(b, k), put_plain(b, v, strlen(v)))
+#define PUT_BOOL(b, k, v) (KEY(b, k), (v) ? PUT(b, "true") : PUT(b, "false"))
+#define PUT_NULL(b, k) (KEY(b, k), PUT(b, "null"))
+
+static void time_value(struct buf *b, uint64_t ns)
 {
 	char t[40];
 
-	key(b, k);
 	if (!ns) {
-		buf_append(b, "null", 4);
+		PUT(b, "null");
 		return;
 	}
 	jr_format_rfc3339(ns, t, sizeof(t));
-	reply_json_string(b, t);
+	put_plain(b, t, strlen(t));
 }
 
-static void put_id(struct buf *b, const char *k, uint64_t id)
+static void id_value(struct buf *b, uint64_t id)
 {
 	char s[17];
 
-	key(b, k);
 	if (!id) {
-		buf_append(b, "null", 4);
+		PUT(b, "null");
 		return;
 	}
 	view_format_id(id, s);
-	buf_append(b, "\"", 1);
-	buf_append(b, s, 16);
-	buf_append(b, "\"", 1);
+	put_plain(b, s, 16);
 }
 
-static void put_number(struct buf *b, const char *k, double v)
-{
-	key(b, k);
-	reply_json_number(b, v);
-}
-
-static void put_string(struct buf *b, const char *k, const char *v)
-{
-	key(b, k);
-	reply_json_string(b, v);
-}
-
-static void put_bool(struct buf *b, const char *k, bool v)
-{
-	key(b, k);
-	buf_puts(b, v ? "true" : "false");
-}
-
-static void put_null(struct buf *b, const char *k)
-{
-	key(b, k);
-	buf_append(b, "null", 4);
-}
-
+/* view_worker_name()'s "wN" or "local", without snprintf. */
 static void put_worker(struct buf *b, const struct jr_job_info *info)
 {
-	char w[32];
+	char w[16], *p = w + sizeof(w);
+	uint32_t n;
 
-	if (info->exec.execution_id)
-		put_string(b, "worker_id", view_worker_name(info->exec.worker_id, w, sizeof(w)));
-	else
-		put_null(b, "worker_id");
+	if (!info->exec.execution_id) {
+		PUT_NULL(b, "worker_id");
+		return;
+	}
+	if (info->exec.worker_id < JR_EXTERNAL_WORKER_BASE) {
+		PUT_NAME(b, "worker_id", "local");
+		return;
+	}
+	n = info->exec.worker_id - JR_EXTERNAL_WORKER_BASE;
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10));
+	*--p = 'w';
+	KEY(b, "worker_id");
+	put_plain(b, p, (size_t)(w + sizeof(w) - p));
 }
 
 static void put_reason(struct buf *b, const struct jr_job_info *info)
 {
 	if (info->reason)
-		put_string(b, "reason", jr_reason_name(info->reason));
+		PUT_NAME(b, "reason", jr_reason_name(info->reason));
 	else
-		put_null(b, "reason");
+		PUT_NULL(b, "reason");
 }
 
 /* What the writers leave to cJSON: a batch header (its env merged), an
@@ -386,60 +408,63 @@ static bool plain_job(const struct submitted *t, const struct jr_job_info *info)
 static bool execution_head(struct buf *b, const struct jr_job_info *info, const char *submitted,
 			   size_t submitted_len, bool execview, const struct exec_rec *r)
 {
-	buf_append(b, "{", 1);
-	put_id(b, "execution_id", info->exec.execution_id);
-	put_id(b, "job_id", info->job_id);
+	put(b, "{", 1);
+	PUT_ID(b, "execution_id", info->exec.execution_id);
+	PUT_ID(b, "job_id", info->job_id);
 	put_worker(b, info);
-	put_number(b, "attempt", info->exec.attempt);
-	put_time(b, "start_time", info->exec.start_ns);
-	put_time(b, "end_time", info->exec.end_ns);
-	put_string(b, "status", jr_job_state_name(info->state));
+	PUT_NUMBER(b, "attempt", info->exec.attempt);
+	PUT_TIME(b, "start_time", info->exec.start_ns);
+	PUT_TIME(b, "end_time", info->exec.end_ns);
+	PUT_NAME(b, "status", jr_job_state_name(info->state));
 	if (!execview) {
 		if (info->exec.end_ns)
-			put_number(b, "result", info->exec.result);
+			PUT_NUMBER(b, "result", info->exec.result);
 		else
-			put_null(b, "result");
+			PUT_NULL(b, "result");
 	} else if (r && r->result_len) {
-		key(b, "result");
+		KEY(b, "result");
 		if (!answer_reprint(b, r->result, r->result_len))
 			return false;
 	} else if (!info->exec.end_ns || info->exec.spawn_error) {
-		put_null(b, "result");
+		PUT_NULL(b, "result");
 	} else {
-		key(b, "result");
-		buf_append(b, "{", 1);
+		KEY(b, "result");
+		put(b, "{", 1);
 		if (info->exec.signal)
-			put_number(b, "signal", info->exec.signal);
+			PUT_NUMBER(b, "signal", info->exec.signal);
 		else
-			put_number(b, "exit_code", info->exec.result);
-		buf_append(b, "}", 1);
+			PUT_NUMBER(b, "exit_code", info->exec.result);
+		put(b, "}", 1);
 	}
 	put_reason(b, info);
 	if (execview && info->progress < 0)
-		put_null(b, "progress");
+		PUT_NULL(b, "progress");
 	else
-		put_number(b, "progress", info->progress);
-	put_bool(b, "output_truncated", info->exec.output_truncated);
-	key(b, "usage");
-	buf_append(b, "{\"max_rss_kib\":", 15);
+		PUT_NUMBER(b, "progress", info->progress);
+	PUT_BOOL(b, "output_truncated", info->exec.output_truncated);
+	KEY(b, "usage");
+	put(b, "{\"max_rss_kib\":", 15);
 	reply_json_number(b, (double)info->exec.max_rss_kib);
-	buf_append(b, ",\"user_us\":", 11);
+	put(b, ",\"user_us\":", 11);
 	reply_json_number(b, (double)info->exec.user_us);
-	buf_append(b, ",\"system_us\":", 13);
+	put(b, ",\"system_us\":", 13);
 	reply_json_number(b, (double)info->exec.system_us);
-	buf_append(b, "}", 1);
-	buf_append(b, submitted, submitted_len);
+	put(b, "}", 1);
+	put(b, submitted, submitted_len);
 	return true;
 }
 
-static const char *queue_name(struct jr_engine *e, uint32_t queue_id, char *buf, size_t size)
+/* view.c's queue name: "default" for a queue the engine does not know. */
+static void put_queue(struct buf *b, struct jr_engine *e, uint32_t queue_id)
 {
 	struct jr_queue_info q;
 
-	if (jr_queue_get_info(e, queue_id, &q) < 0)
-		return "default";
-	snprintf(buf, size, "%s", q.name);
-	return buf;
+	if (jr_queue_get_info(e, queue_id, &q) < 0) {
+		PUT_NAME(b, "queue", "default");
+		return;
+	}
+	q.name[sizeof(q.name) - 1] = '\0';
+	PUT_STRING(b, "queue", q.name);
 }
 
 bool answer_claim_write(struct buf *b, struct jr_engine *e, const struct submitted *t,
@@ -447,41 +472,41 @@ bool answer_claim_write(struct buf *b, struct jr_engine *e, const struct submitt
 {
 	struct buf sub = { 0 };
 	size_t start = b->len;
-	char qname[64];
 
 	if (!plain_job(t, info) || !write_submitted(&sub, submitted_json(t, info->job_id)) ||
 	    sub.oom) {
 		buf_free(&sub);
 		return false;
 	}
+	buf_reserve(b, 1536 + 2 * sub.len);	/* once: put() then only copies */
 	execution_head(b, info, sub.p, sub.len, false, NULL);
-	put_string(b, "lease", lease);
-	key(b, "job");
-	buf_append(b, "{", 1);
-	put_id(b, "job_id", info->job_id);
-	put_string(b, "name", info->name);
-	put_string(b, "queue", queue_name(e, info->queue_id, qname, sizeof(qname)));
-	put_number(b, "priority", info->priority);
-	put_string(b, "status", jr_job_state_name(info->state));
+	PUT_NAME(b, "lease", lease);
+	KEY(b, "job");
+	put(b, "{", 1);
+	PUT_ID(b, "job_id", info->job_id);
+	PUT_STRING(b, "name", info->name);
+	put_queue(b, e, info->queue_id);
+	PUT_NUMBER(b, "priority", info->priority);
+	PUT_NAME(b, "status", jr_job_state_name(info->state));
 	put_reason(b, info);
-	put_bool(b, "held", view_job_held(info));
-	put_string(b, "executor", info->is_external ? "external" : "local");
-	buf_append(b, sub.p, sub.len);
-	put_time(b, "created_at", info->created_ns);
-	put_number(b, "attempts", info->attempts);
-	put_id(b, "execution_id", info->exec.execution_id);
+	PUT_BOOL(b, "held", view_job_held(info));
+	PUT_NAME(b, "executor", info->is_external ? "external" : "local");
+	put(b, sub.p, sub.len);
+	PUT_TIME(b, "created_at", info->created_ns);
+	PUT_NUMBER(b, "attempts", info->attempts);
+	PUT_ID(b, "execution_id", info->exec.execution_id);
 	put_worker(b, info);
-	put_time(b, "start_time", info->exec.start_ns);
-	put_time(b, "end_time", info->exec.end_ns);
+	PUT_TIME(b, "start_time", info->exec.start_ns);
+	PUT_TIME(b, "end_time", info->exec.end_ns);
 	if (info->exec.end_ns && info->exec.attempt)
-		put_number(b, "exit_code", info->exec.result);
+		PUT_NUMBER(b, "exit_code", info->exec.result);
 	else
-		put_null(b, "exit_code");
-	put_number(b, "signal", info->exec.signal);
-	put_bool(b, "output_truncated", info->exec.output_truncated);
-	put_number(b, "progress", info->progress);
-	put_number(b, "uid", info->owner_uid);
-	buf_append(b, "}}", 2);
+		PUT_NULL(b, "exit_code");
+	PUT_NUMBER(b, "signal", info->exec.signal);
+	PUT_BOOL(b, "output_truncated", info->exec.output_truncated);
+	PUT_NUMBER(b, "progress", info->progress);
+	PUT_NUMBER(b, "uid", info->owner_uid);
+	put(b, "}}", 2);
 	buf_free(&sub);
 	if (!b->oom)
 		return true;
@@ -500,6 +525,7 @@ bool answer_execution_write(struct buf *b, const struct state *st,
 
 	if (!execview_info(st, info, attempt, &x) || !plain_job(&st->jobs, &x) ||
 	    !write_submitted(&sub, submitted_json(&st->jobs, x.job_id)) || sub.oom ||
+	    (buf_reserve(b, 1024 + sub.len + (r ? r->result_len : 0)), false) ||
 	    !execution_head(b, &x, sub.p, sub.len, true, r)) {
 		buf_free(&sub);
 		cut(b, start);
@@ -508,18 +534,18 @@ bool answer_execution_write(struct buf *b, const struct state *st,
 	buf_free(&sub);
 	ended = x.exec.end_ns != 0;
 	exited = ended && !x.exec.signal && !x.exec.spawn_error;
-	put_time(b, "started_at", x.exec.start_ns);
-	put_time(b, "ended_at", x.exec.end_ns);
+	PUT_TIME(b, "started_at", x.exec.start_ns);
+	PUT_TIME(b, "ended_at", x.exec.end_ns);
 	if (exited)
-		put_number(b, "exit_code", x.exec.result);
+		PUT_NUMBER(b, "exit_code", x.exec.result);
 	else
-		put_null(b, "exit_code");
+		PUT_NULL(b, "exit_code");
 	if (ended && x.exec.signal)
-		put_number(b, "signal", x.exec.signal);
+		PUT_NUMBER(b, "signal", x.exec.signal);
 	else
-		put_null(b, "signal");
-	put_null(b, "spawn_error");	/* no cause: plain_job() */
-	buf_append(b, "}", 1);
+		PUT_NULL(b, "signal");
+	PUT_NULL(b, "spawn_error");	/* no cause: plain_job() */
+	put(b, "}", 1);
 	if (!b->oom)
 		return true;
 	cut(b, start);
