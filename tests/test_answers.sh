@@ -62,6 +62,8 @@ done
 # A retry: the completion's answer shows the failed attempt while the job waits.
 one '{"executor":"external","name":"retry \"me\"","max_retries":2,"retry_backoff":0}' \
 	'{"exit_code":3}' failed
+# None of the submitted fields the answers show.
+one '{"executor":"external","name":"bare"}' '' succeeded
 # Odd spacing everywhere.
 one ' { "executor" : "external" , "name" : "spaced" , "env" : { "A" : "1" } ,
 	"priority" : 3 , "dependencies" : [ ] , "command" : [ "x" ] } ' '' succeeded
@@ -82,7 +84,7 @@ for _ in 1 2 3 4 5; do
 	[ "$code" = 200 ] && completed=$((completed + 1))
 done
 
-want=$((${#names[@]} * ${#commands[@]} + 2))
+want=$((${#names[@]} * ${#commands[@]} + 3))
 check "all $want jobs submitted" [ "$jobs" = "$want" ]
 check "... claimed, with the array's 3 tasks and the batch's 2" [ "$claimed" = $((want + 5)) ]
 check "... and completed" [ "$completed" = $((want + 5)) ]

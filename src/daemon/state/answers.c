@@ -18,6 +18,8 @@
  * few bytes at a time. */
 static inline void put(struct buf *b, const char *s, size_t n)
 {
+	if (!n)
+		return;	/* s may be NULL: an empty buffer's */
 	if (b->len + n + 1 <= b->cap) {
 		memcpy(b->p + b->len, s, n);
 		b->len += n;
