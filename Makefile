@@ -83,6 +83,7 @@ TEST_SCRIPTS += tests/test_schedules.sh tests/test_schedules_crash.sh
 TEST_SCRIPTS += tests/test_schedules_attack.sh
 TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
+TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
@@ -232,6 +233,14 @@ $(BUILD)/tests/test_reply: tests/test_reply.c $(BUILD)/obj/daemon/net/reply.o \
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/net/reply.o $(BUILD)/obj/daemon/net/buf.o -o $@ \
 		$(LDFLAGS_ALL) $(TEST_LINK) -lcmocka -lcjson -lm
+
+# test_answers: the reprinter of the answers written by hand (daemon/state/answers.c)
+# against cJSON's parse and print (issue 14).
+$(BUILD)/tests/test_answers: tests/test_answers.c tests/testutil.h $(DAEMON_TEST_OBJS) \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		$(DAEMON_LIBS) -lcmocka
 
 # test_arrayspec: a job array's index set (daemon/state/arrayspec.c) alone.
 $(BUILD)/tests/test_arrayspec: tests/test_arrayspec.c $(BUILD)/obj/daemon/state/arrayspec.o \

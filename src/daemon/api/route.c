@@ -106,13 +106,21 @@ static void allowed(const char *pattern, char *out, size_t size)
 	}
 }
 
-/* The first pattern path fits, with its param; NULL if none. */
-static const char *pattern_of(const char *path, char *param)
+/* The first pattern path fits, with its param, and its row in *row;
+ * NULL if none. A pattern "/x..." whose letter x the path does not have
+ * there is passed over at once: the external workers' requests come by
+ * the tens of thousands a second. */
+static const char *pattern_of(const char *path, char *param, size_t *row)
 {
 	for (size_t i = 0; i < api_routes_count; i++) {
+		const char *pat = api_routes[i].pattern;
 		param[0] = '\0';
-		if (fits(api_routes[i].pattern, path, param))
-			return api_routes[i].pattern;
+		if (pat[0] == '/' && pat[1] != '{' && (path[0] != '/' || pat[1] != path[1]))
+			continue;
+		if (fits(pat, path, param)) {
+			*row = i;
+			return pat;
+		}
 	}
 	param[0] = '\0';
 	return NULL;
@@ -120,13 +128,14 @@ static const char *pattern_of(const char *path, char *param)
 
 enum route_result route_find(const char *method, const char *path, struct route_match *m)
 {
-	const char *pattern = pattern_of(path, m->param);
+	size_t first = 0;
+	const char *pattern = pattern_of(path, m->param, &first);
 
 	m->route = NULL;
 	m->allow[0] = '\0';
 	if (!pattern)
 		return ROUTE_NO_PATH;
-	for (size_t i = 0; i < api_routes_count; i++)
+	for (size_t i = first; i < api_routes_count; i++)	/* none before fits */
 		if (strcmp(api_routes[i].pattern, pattern) == 0 &&
 		    strcmp(api_routes[i].method, method) == 0) {
 			m->route = &api_routes[i];

@@ -22,6 +22,7 @@
 #include "base/common.h"
 #include "daemon/api/handlers.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/answers.h"
 #include "daemon/state/jsoncheck.h"
 #include "daemon/state/execview.h"
 #include "daemon/state/view.h"
@@ -242,6 +243,57 @@ static cJSON *claimed_json(struct api *a, const struct jr_job_info *info)
 	return o;
 }
 
+/* Debug builds: an answer written by hand (state/answers.c) must be the
+ * cJSON view's, byte for byte, from b's byte start on. */
+static void answer_check(const struct buf *b, size_t start, cJSON *view, const char *what)
+{
+	struct buf want = { 0 };
+
+	reply_json_print(&want, view);
+	cJSON_Delete(view);
+	if (!want.oom && !b->oom &&
+	    (want.len != b->len - start || memcmp(want.p, b->p + start, want.len) != 0)) {
+		fprintf(stderr, "jobringd: the %s answer written by hand differs from cJSON's:\n"
+			"  hand:  %.*s\n  cJSON: %.*s\n", what, (int)(b->len - start), b->p + start,
+			(int)want.len, want.p);
+		abort();
+	}
+	buf_free(&want);
+}
+
+/* The claim's answer appended to b: written by hand, or through the
+ * cJSON view for what answers.c leaves to it. */
+static void claimed_write(struct api *a, const struct jr_job_info *info, struct buf *b)
+{
+	char lease[LEASE_HEX + 1];
+	size_t start = b->len;
+	cJSON *j;
+
+	lease_format(&a->st->workers.lease, info->exec.execution_id, lease);
+	if (answer_claim_write(b, a->engine, &a->st->jobs, info, lease)) {
+		if (JR_DEBUG)
+			answer_check(b, start, claimed_json(a, info), "claim");
+		return;
+	}
+	j = claimed_json(a, info);
+	reply_json_print(b, j);
+	cJSON_Delete(j);
+}
+
+static void reply_claimed(struct api *a, struct response *res, int status,
+			  const struct jr_job_info *info)
+{
+	buf_reset(&res->body);
+	res->body.oom = false;
+	claimed_write(a, info, &res->body);
+	if (res->body.oom) {
+		buf_free(&res->body);
+		reply_error(res, 500, "out_of_memory", "could not build the answer");
+	} else {
+		res->status = status;
+	}
+}
+
 static double claim_wait_s(const struct query *q)
 {
 	const char *v = query_get(q, "wait");
@@ -271,7 +323,7 @@ void api_worker_claim(struct api *a, struct api_call *c)
 			jr_now_monotonic_ns() + (uint64_t)(wait_s * JR_NS_PER_SEC) };
 		c->res->deferred = true;
 	} else if (workers_claim(&a->st->workers, a->engine, w, 0, &info) == 1) {
-		reply_json(c->res, 200, claimed_json(a, &info));
+		reply_claimed(a, c->res, 200, &info);
 	} else {
 		c->res->status = 204;
 	}
@@ -323,7 +375,7 @@ void api_job_execute(struct api *a, struct api_call *c)
 			    "(or it does not fit what worker %s has free)", ids,
 			    jr_job_state_name(info.state), wid->valuestring);
 	else
-		reply_json(c->res, 201, claimed_json(a, &info));
+		reply_claimed(a, c->res, 201, &info);
 	cJSON_Delete(o);
 }
 
@@ -388,8 +440,10 @@ static void keep_result(struct api *a, struct api_call *c, const struct jr_job_i
 					    (uint32_t)len);
 }
 
-/* The execution as it ended: the job itself may already wait for a retry. */
-static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, int code)
+/* The execution as it ended: the job itself may already wait for a
+ * retry. Written by hand (state/answers.c) or through the cJSON view. */
+static void reply_ended_execution(struct api *a, struct response *res,
+				  struct jr_job_info *running, int code)
 {
 	struct jr_job_info now;
 
@@ -400,7 +454,17 @@ static cJSON *ended_execution_json(struct api *a, struct jr_job_info *running, i
 	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
 	    now.exec.execution_id == running->exec.execution_id && job_state_final(now.state))
 		running = &now;	/* else it waits for a retry: this attempt failed */
-	return execview_json(a->st, running, running->exec.attempt, VIEW_FULL);
+	buf_reset(&res->body);
+	res->body.oom = false;
+	if (answer_execution_write(&res->body, a->st, running, running->exec.attempt)) {
+		if (JR_DEBUG)
+			answer_check(&res->body, 0, execview_json(a->st, running,
+								  running->exec.attempt, VIEW_FULL),
+				     "completion");
+		res->status = 200;
+		return;
+	}
+	reply_json(res, 200, execview_json(a->st, running, running->exec.attempt, VIEW_FULL));
 }
 
 static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr_job_info *info,
@@ -417,7 +481,7 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 		if (result)	/* the END is journaled at the loop's next turn: after */
 			keep_result(a, c, info, result);
 		workers_release(&a->st->workers, info->exec.worker_id, exec);
-		reply_json(c->res, 200, ended_execution_json(a, info, code));
+		reply_ended_execution(a, c->res, info, code);
 	}
 }
 
@@ -478,15 +542,13 @@ void api_execution_complete(struct api *a, struct api_call *c)
 static void answer_claim(struct api *a, struct worker *w, struct api_claim_wait *cw,
 			 const struct jr_job_info *info)
 {
-	cJSON *j = claimed_json(a, info);
 	struct buf body = { 0 };
 
-	reply_json_print(&body, j);
+	claimed_write(a, info, &body);
 	if (body.oom) {
 		buf_free(&body);
 		buf_puts(&body, "{}");
 	}
-	cJSON_Delete(j);
 	if (!server_finish(a->server, cw->token, 200, &body) &&
 	    jr_external_complete(a->engine, info->exec.execution_id, -1, /* lost */ 1) == 0)
 		workers_release(&a->st->workers, worker_engine_id(w), info->exec.execution_id);

@@ -31,7 +31,7 @@ bool reply_error(struct response *res, int status, const char *code, const char 
  * the answers the external workers' paths send by the thousand: libcjson
  * 1.7.15 prints every number with "%1.15g" and reads it back with sscanf
  * to check it. A whole number under 1e15 prints the same as its digits. */
-static void print_number(struct buf *b, double d)
+void reply_json_number(struct buf *b, double d)
 {
 	char tmp[32];
 	int n;
@@ -62,7 +62,7 @@ static void print_number(struct buf *b, double d)
 
 /* cJSON's escapes: the short ones where JSON has them, \u00XX for the
  * other control characters, everything else as it is. */
-static void print_string(struct buf *b, const char *s)
+void reply_json_string(struct buf *b, const char *s)
 {
 	const char *run;
 
@@ -106,10 +106,10 @@ void reply_json_print(struct buf *b, const cJSON *v)
 		buf_append(b, "null", 4);
 		break;
 	case cJSON_Number:
-		print_number(b, v->valuedouble);
+		reply_json_number(b, v->valuedouble);
 		break;
 	case cJSON_String:
-		print_string(b, v->valuestring);
+		reply_json_string(b, v->valuestring);
 		break;
 	case cJSON_Raw:
 		if (v->valuestring)
@@ -121,7 +121,7 @@ void reply_json_print(struct buf *b, const cJSON *v)
 		buf_append(b, object ? "{" : "[", 1);
 		for (const cJSON *c = v->child; c; c = c->next) {
 			if (object) {
-				print_string(b, c->string);
+				reply_json_string(b, c->string);
 				buf_append(b, ":", 1);
 			}
 			reply_json_print(b, c);

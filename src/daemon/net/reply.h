@@ -28,4 +28,10 @@ void reply_json(struct response *res, int status, cJSON *body);
  * could not (no memory, or an invalid item). */
 void reply_json_print(struct buf *b, const cJSON *v);
 
+/* A number and a string (s: NUL-terminated; NULL prints "") as
+ * reply_json_print prints a cJSON number or string: for answers written
+ * by hand (state/answers.c). */
+void reply_json_number(struct buf *b, double d);
+void reply_json_string(struct buf *b, const char *s);
+
 #endif

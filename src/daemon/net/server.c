@@ -134,11 +134,40 @@ static void conn_close(struct server *s, struct conn *c)
 static void append_response(struct conn *c, int status, const char *type, const char *allow,
 			    const struct buf *body, bool close_after)
 {
-	buf_printf(&c->pending, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		   "Content-Length: %zu\r\n%s%s%s%s\r\n", status, http_reason(status),
-		   type ? type : "application/json", body->len,
-		   allow && *allow ? "Allow: " : "", allow && *allow ? allow : "",
-		   allow && *allow ? "\r\n" : "", close_after ? "Connection: close\r\n" : "");
+	char num[24], *p = num + sizeof(num);
+	char code[3] = { (char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+			 (char)('0' + status % 10) };	/* 100-599 */
+	size_t n = body->len;
+
+	if (status < 100 || status > 999) {	/* not an HTTP status: as printf would */
+		buf_printf(&c->pending, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+		code[0] = 0;
+	}
+	/* By hand, not printf: two answers per external job (the status
+	 * line, Content-Type, Content-Length, Allow, Connection). */
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10));
+	if (code[0]) {
+		buf_puts(&c->pending, "HTTP/1.1 ");
+		buf_append(&c->pending, code, 3);
+		buf_append(&c->pending, " ", 1);
+		buf_puts(&c->pending, http_reason(status));
+		buf_puts(&c->pending, "\r\n");
+	}
+	buf_puts(&c->pending, "Content-Type: ");
+	buf_puts(&c->pending, type ? type : "application/json");
+	buf_puts(&c->pending, "\r\nContent-Length: ");
+	buf_append(&c->pending, p, (size_t)(num + sizeof(num) - p));
+	buf_puts(&c->pending, "\r\n");
+	if (allow && *allow) {
+		buf_puts(&c->pending, "Allow: ");
+		buf_puts(&c->pending, allow);
+		buf_puts(&c->pending, "\r\n");
+	}
+	if (close_after)
+		buf_puts(&c->pending, "Connection: close\r\n");
+	buf_puts(&c->pending, "\r\n");
 	buf_append(&c->pending, body->p ? body->p : "", body->len);
 }
 
