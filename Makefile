@@ -28,7 +28,12 @@ MODE ?= release
 
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
-	curl libjansson-dev libsystemd-dev parallel jq
+	curl libjansson-dev libsystemd-dev parallel jq \
+	libcurl4-openssl-dev libssl-dev
+# The observability tests (issue 16): a real browser, its driver and
+# Selenium for the dashboard, promtool (Debian's prometheus) for the
+# metrics and alert rules.
+DEB_PACKAGES += chromium chromium-driver python3-selenium prometheus
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -392,7 +397,7 @@ define install_missing
 	if [ -n "$$missing" ]; then \
 		echo "make $@: installing$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "make $@: run as root (or install:$$missing)"; exit 1; fi; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 endef
 
