@@ -103,7 +103,21 @@ struct run {
 	double health_p50;		/* ms: GET /health, the server alone */
 	double single, single_listed;	/* jobs/s */
 	double lists_per_s;
+	bool snapshotting;		/* one under way as the listing began */
+	bool snapshotting_end;		/* and as the submitters ended */
 };
+
+/* Whether the daemon is writing a snapshot in the background (GET
+ * /health): its slices share the event loop with the listings. */
+static bool snapshotting(struct jr_client *c)
+{
+	char *resp = NULL;
+	bool yes = jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) == 200 &&
+		   strstr(resp, "\"snapshotting\":true");
+
+	free(resp);
+	return yes;
+}
 
 static double load(struct jr_client *c, uint64_t jobs, double *line_bytes)
 {
@@ -153,6 +167,7 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 	r.bytes_per_job = (double)(after - before) * 1024.0 / (double)jobs;
 	r.anon_per_job = (double)(status_kib(d.pid, "RssAnon") - anon0) * 1024.0 / (double)jobs;
 	r.shmem_per_job = (double)(status_kib(d.pid, "RssShmem") - shmem0) * 1024.0 / (double)jobs;
+	r.snapshotting = snapshotting(c);
 	lat[0] = list_once(c);
 	listed = rss_kib(d.pid);
 	r.first_list_kib = (double)(listed - after);
@@ -181,7 +196,9 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 	r.lists_per_s = (double)atomic_load(&lists_done) / (jrt_now_s() - t0);
 	atomic_store(&listing, false);
 	pthread_join(t, NULL);
+	r.snapshotting_end = snapshotting(c);
 	jr_client_close(c);
+	bench_snapshots_note(&d, "  snapshots: ");
 	jrt_daemon_stop(&d, SIGTERM);
 	return r;
 }
@@ -220,6 +237,11 @@ int main(int argc, char **argv)
 	printf("           first listing: %+.0f KiB RSS\n", MED(first_list_kib));
 	printf("  listing: GET %s  p50 %8.3f ms  p99 %8.3f ms (target <= 1 ms); "
 	       "GET /health p50 %.3f ms\n", list_path, MED(list_p50), MED(list_p99), MED(health_p50));
+	for (int i = 0; i < runs; i++)
+		if (rs[i].snapshotting || rs[i].snapshotting_end)
+			printf("           run %d: a background snapshot was under way as the "
+			       "listings began: %s, as the submitters ended: %s\n", i + 1,
+			       rs[i].snapshotting ? "yes" : "no", rs[i].snapshotting_end ? "yes" : "no");
 	printf("  submit:  %d connections %8.0f jobs/s; with one client listing %8.0f jobs/s "
 	       "(%.0f lists/s): ratio %.2f (target >= 0.90)\n", CONNS, MED(single),
 	       MED(single_listed), MED(lists_per_s), MED(single_listed) / MED(single));

@@ -27,7 +27,9 @@
  * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs),
  * JR_WORKERS_RESULT (1: each completion carries a result, journaled, so its
  * answer waits for the fsync), JR_WORKERS_SYNC (the daemon's --sync; always
- * unless told), JR_WORKERS_DAEMON (another jobringd, e.g. an older build, to
+ * unless told), JR_WORKERS_SNAPSHOT_EVERY (its --snapshot-every: 64G for
+ * no background snapshot; each run prints the snapshots its daemon
+ * logged), JR_WORKERS_DAEMON (another jobringd, e.g. an older build, to
  * compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the
  * daemon's pid written there at each start, for a profiler). Needs
  * RLIMIT_NOFILE above N: the soft limit is raised to the hard one.
@@ -195,12 +197,18 @@ static const char *const *daemon_opts(int conns)
 {
 	static char maxconn[32];
 	static const char *opts[] = { "--max-connections", maxconn, "--heartbeat-timeout", HB_TIMEOUT,
-				      "--capacity", "4194304", NULL, NULL, NULL };
+				      "--capacity", "4194304", NULL, NULL, NULL, NULL, NULL };
 	const char *sync = getenv("JR_WORKERS_SYNC");	/* the daemon's --sync (default always) */
+	const char *every = getenv("JR_WORKERS_SNAPSHOT_EVERY");	/* its --snapshot-every */
+	int k = 6;
 
 	if (sync) {
-		opts[6] = "--sync";
-		opts[7] = sync;
+		opts[k++] = "--sync";
+		opts[k++] = sync;
+	}
+	if (every) {
+		opts[k++] = "--snapshot-every";
+		opts[k++] = every;
 	}
 
 	snprintf(maxconn, sizeof(maxconn), "%d", conns + 128);
@@ -228,6 +236,7 @@ static void daemon_down(void)
 	char first[256];
 	int problems = bench_log_problems(&d, first, sizeof(first));
 
+	bench_snapshots_note(&d, "workers:   ");
 	jrt_daemon_stop(&d, SIGTERM);
 	if (problems)
 		fprintf(stderr, "bench/workers: the daemon's log says %d times e.g.: %s\n", problems,

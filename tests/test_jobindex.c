@@ -6,7 +6,9 @@
  * events, put in arrays and dropped, then every combination of filters
  * (status classes, priority, queue, user, name, worker, array) paged
  * through with random page sizes gives exactly what a full scan of the
- * model gives, in slot order.
+ * model gives, in slot order. A walk over the table's used runs
+ * (submitted_next_used, a snapshot's) finds every slot a job was put in,
+ * and skips the runs never used.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -365,6 +367,49 @@ static void test_touches_read_from_engine(void **state)
 	free(ids);
 }
 
+/* Jobs put in random slots (a few runs of the table, many never used):
+ * a walk by submitted_next_used() finds each of them, and no more runs
+ * than the ones used. */
+static void test_used_runs(void **state)
+{
+	const uint32_t cap = (1u << 20) + 5;
+	struct jobspec_submitter who = { 0, 0, false };
+	uint8_t *model = calloc(cap, 1);
+	struct submitted t;
+	uint32_t found = 0, puts = 0, runs_walked = 0, last_run = UINT32_MAX;
+	(void)state;
+
+	assert_int_equal(submitted_init(&t, cap), 0);
+	assert_int_equal(submitted_next_used(&t, 0), cap);	/* nothing yet */
+	static const uint32_t fixed[] = { 0, 7, 40000, 40001, 700000, (1u << 20) + 4 };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		model[fixed[i]] = 1;
+	for (int i = 0; i < 200; i++)	/* clustered, as a table fills */
+		model[300000 + rnd(20000)] = 1;
+	for (uint32_t i = 0; i < cap; i++)
+		if (model[i]) {
+			submitted_put(&t, (jr_job_id)i | 1ull << 32, NULL, 0, 0, &who);
+			puts++;
+		}
+	assert_int_equal(submitted_next_used(&t, 8), 8);
+	assert_int_equal(submitted_next_used(&t, 32768), 32768);	/* 40000's run */
+	assert_int_equal(submitted_next_used(&t, 65536), 9 * 32768);	/* 300000's */
+	assert_int_equal(submitted_next_used(&t, 720896), 32 * 32768);	/* the last */
+	for (uint32_t i = submitted_next_used(&t, 0); i < cap; i = submitted_next_used(&t, i + 1)) {
+		if (i / SUBMITTED_RUN_SLOTS != last_run)
+			runs_walked++;
+		last_run = i / SUBMITTED_RUN_SLOTS;
+		if (t.jobs[i].id) {
+			assert_true(model[i]);
+			found++;
+		}
+	}
+	assert_int_equal(found, puts);
+	assert_true(runs_walked <= 6);	/* 0, 1, 9 (and 10), 21, 32 */
+	submitted_destroy(&t);
+	free(model);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_slotset_bitmaps),
 		cmocka_unit_test(test_index_agrees_with_scan),
 		cmocka_unit_test(test_touches_read_from_engine),
+		cmocka_unit_test(test_used_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

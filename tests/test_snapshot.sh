@@ -50,7 +50,7 @@ check "no /health answer took 50 ms or more (slowest $max ms, try $try)" \
 check "the snapshot is over" wait_until 60 snapshot_over
 grep 'snapshot (asked for)' "$tmp/daemon.log" | tail -1
 check "the log says how long it took, and how much on the loop" \
-	grep -q 'snapshot (asked for): .* jobs, .* ms (.* ms of it on the event loop)' "$tmp/daemon.log"
+	grep -q 'snapshot (asked for): .* jobs, .* ms (.* ms of it on the event loop, at most .* ms at once, in .*)' "$tmp/daemon.log"
 req POST /jobs '{"command":["true"],"name":"after"}'
 after=$(field job_id)
 stop_daemon KILL

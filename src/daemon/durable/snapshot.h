@@ -5,9 +5,11 @@
  * journal segments it covers and older snapshots are deleted. Format in
  * records.h.
  *
- * The loop does the part that reads its own state, a few milliseconds at
- * a time (snapshot_step): it lists the jobs, then turns them into records
- * in submission order (a job's dependencies come before it). A writer
+ * The loop does the part that reads its own state, a slice at a time
+ * (snapshot_step, about a millisecond each in jobringd): it writes the
+ * workers' registrations, lists the jobs (only the runs of the table ever
+ * used: submitted_next_used), then turns them into records in submission
+ * order (a job's dependencies come before it). A writer
  * thread does the rest: sorting the list, writing the records (a journal
  * of its own in snapshot-tmp/, synced), renaming it snapshot-<seq>/,
  * deleting what it covers. The loop serves requests between steps.
@@ -37,6 +39,8 @@ struct snapshot_result {
 	int segments_dropped;
 	double ms;			/* from start to finish */
 	double loop_ms;			/* of it, on the event loop */
+	double step_max_ms;		/* the longest the loop was held at once */
+	const char *step_max_phase;	/* doing what ("start", "list", "emit"...) */
 };
 
 struct snapshot;

@@ -12,8 +12,9 @@ int submitted_init(struct submitted *t, uint32_t capacity)
 {
 	t->capacity = capacity;
 	t->jobs = jr_table_alloc((size_t)capacity * sizeof(*t->jobs));
+	t->used_runs = calloc(capacity / SUBMITTED_RUN_SLOTS / 64 + 1, sizeof(uint64_t));
 	t->index = malloc(sizeof(*t->index));
-	if (!t->jobs || !t->index || jobindex_init(t->index, capacity) < 0) {
+	if (!t->jobs || !t->used_runs || !t->index || jobindex_init(t->index, capacity) < 0) {
 		free(t->index);
 		t->index = NULL;
 		submitted_destroy(t);
@@ -24,10 +25,15 @@ int submitted_init(struct submitted *t, uint32_t capacity)
 
 void submitted_destroy(struct submitted *t)
 {
-	for (uint32_t i = 0; t->jobs && i < t->capacity; i++)
+	for (uint32_t i = 0; t->jobs && t->used_runs && i < t->capacity; i++) {
+		if ((i = submitted_next_used(t, i)) >= t->capacity)
+			break;
 		submitted_forget(&t->jobs[i]);
+	}
 	if (t->jobs)
 		jr_table_free(t->jobs, (size_t)t->capacity * sizeof(*t->jobs));
+	free(t->used_runs);
+	t->used_runs = NULL;
 	t->jobs = NULL;
 	if (t->index)
 		jobindex_destroy(t->index);
@@ -117,6 +123,17 @@ void submitted_block_release(struct submitted_block *b)
 		free(b);
 }
 
+uint32_t submitted_next_used(const struct submitted *t, uint32_t slot)
+{
+	uint32_t run = slot / SUBMITTED_RUN_SLOTS, runs = t->capacity / SUBMITTED_RUN_SLOTS + 1;
+
+	while (run < runs && !(t->used_runs[run / 64] >> (run % 64) & 1))
+		run++;
+	if (run >= runs)
+		return t->capacity;
+	return run == slot / SUBMITTED_RUN_SLOTS ? slot : run * SUBMITTED_RUN_SLOTS;
+}
+
 struct submitted_job *submitted_slot(struct submitted *t, uint32_t index)
 {
 	return index < t->capacity ? &t->jobs[index] : NULL;
@@ -138,6 +155,8 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 
 	if (!s)
 		return;
+	t->used_runs[(uint32_t)id / SUBMITTED_RUN_SLOTS / 64] |=
+		1ull << ((uint32_t)id / SUBMITTED_RUN_SLOTS % 64);
 	submitted_forget(s);
 	s->id = id;
 	s->array_job_id = 0;

@@ -38,9 +38,15 @@ struct submitted_job {
 	jr_job_id array_job_id;		/* its array's id (its first task's); 0: none */
 };
 
+/* Slots per run of the table that submitted_next_used() skips at once
+ * (1.5 MiB of it): a run no job was ever put in is memory never touched. */
+#define SUBMITTED_RUN_SLOTS 32768u
+
 struct submitted {
 	uint32_t capacity;
 	struct submitted_job *jobs;	/* by slot index */
+	uint64_t *used_runs;		/* a bit per run of SUBMITTED_RUN_SLOTS
+					 * slots: a job was ever put in it */
 	struct jobindex *index;		/* the jobs by status, owner, ... (jobindex.h) */
 	struct jr_engine *engine;	/* read by the index (set by state.c) */
 };
@@ -103,6 +109,12 @@ void submitted_touch(const struct submitted *t, jr_job_id id);
 void submitted_job_event(const struct submitted *t, const struct jr_job_event *ev);
 /* The id the slot holds now; 0: none. */
 jr_job_id submitted_id_at(const struct submitted *t, uint32_t slot);
+
+/* The first slot >= slot that may hold a job (the capacity: none), in
+ * runs of SUBMITTED_RUN_SLOTS: a walk over every job (a snapshot's) skips
+ * what was never used instead of faulting in the whole table, huge pages
+ * and all, on the event loop. */
+uint32_t submitted_next_used(const struct submitted *t, uint32_t slot);
 
 /* The slot's entry (NULL past the capacity), and forgetting it (its JSON
  * leaves memory). */
