@@ -90,6 +90,7 @@ TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
+TEST_SCRIPTS += tests/test_web.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -102,6 +103,18 @@ WORKERS_BENCH := $(BUILD)/bench/workers
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(shell find src/daemon -name '*.c')
 DAEMON_OBJS := $(DAEMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
+# The web dashboard (issue 16): src/daemon/web/'s page, script and styles
+# turned into C arrays by tools/embed_web.sh (od and sed) and linked into
+# jobringd, which serves them at / and /ui/NAME (src/daemon/api/web.c).
+WEB_ASSETS := src/daemon/web/index.html src/daemon/web/app.js src/daemon/web/app.css
+WEB_ASSETS_OBJ := $(BUILD)/obj/gen/web_assets.o
+DAEMON_OBJS += $(WEB_ASSETS_OBJ)
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) tools/embed_web.sh
+	@mkdir -p $(@D)
+	sh tools/embed_web.sh $(WEB_ASSETS) >$@.tmp && mv $@.tmp $@
+$(WEB_ASSETS_OBJ): $(BUILD)/gen/web_assets.c src/daemon/web/assets.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
