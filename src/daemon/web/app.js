@@ -149,7 +149,7 @@ function quantile(buckets, q) {
 
 /* --- overview ------------------------------------------------------------------ */
 
-const COUNTS = [['queued', 'queued'], ['held', 'pending (held)'], ['running', 'running'],
+const COUNTS = [['pending', 'pending'], ['queued', 'queued'], ['running', 'running'],
 	['succeeded', 'succeeded'], ['failed', 'failed'], ['cancelled', 'cancelled'],
 	['submitted', 'submitted']];
 
@@ -171,11 +171,21 @@ function rates() {
 		failShare: finished > 0 ? (b.failed - a.failed) / finished : 0 };
 }
 
+/* Pending (held, waiting on dependencies or a start time): what was
+ * submitted and is neither queued, running nor ended; /health has no
+ * field of its own for it. */
+function pendingOf(h) {
+	const n = (h.submitted || 0) - (h.queued || 0) - (h.running || 0) - (h.succeeded || 0) -
+		(h.failed || 0) - (h.cancelled || 0);
+	return n > 0 ? n : 0;
+}
+
 function countsHtml(health, metrics) {
-	const held = metrics ? metricSum(metrics, 'jobring_jobs', { state: 'held' }) : null;
-	const v = Object.assign({}, health, { held });
+	const capped = metrics ? metricSum(metrics, 'jobring_jobs', { state: 'held' }) : null;
+	const v = Object.assign({}, health, { pending: pendingOf(health) });
+	if (capped) v.queued = `${fmtNum(health.queued)} (${fmtNum(capped)} at a queue cap)`;
 	return '<div class="cards" id="counts">' + COUNTS.map(([k, label]) =>
-		`<div class="card"><div class="n" id="count-${k}">${fmtNum(v[k])}</div><div class="l">${label}</div></div>`).join('') + '</div>';
+		`<div class="card"><div class="n" id="count-${k}">${typeof v[k] === 'string' ? esc(v[k]) : fmtNum(v[k])}</div><div class="l">${label}</div></div>`).join('') + '</div>';
 }
 
 function statsHtml(metrics) {
