@@ -5,6 +5,7 @@
 #   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
 #   make bench      benchmarks with baselines measured in the same run
 #   make bench-workers  external workers at 4,000 and 10,000 (bench/workers.c)
+#   make bench-dashboard  the web dashboard, 1,000,000 jobs, headless Chromium
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get the Debian packages that are missing
@@ -471,6 +472,13 @@ bench-workers: deps
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# The web dashboard with 1,000,000 jobs in the daemon, in headless
+# Chromium (issue 16; a few minutes, most of it loading the jobs).
+.PHONY: bench-dashboard
+bench-dashboard:
+	$(MAKE) MODE=release BUILD=build/release build/release/jobringd
+	bench/dashboard.sh build/release $(DASHBOARD_JOBS)
 
 # The same benchmarks at 1 to 16 workers, for a larger host.
 bench-scaling: deps
