@@ -43,7 +43,9 @@ check "... holding 64 hex digits" grep -qxE '[0-9a-f]{64}' "$tmp/state/http-toke
 # --- the page over the Unix socket ----------------------------------------------------
 req GET /
 check "socket: / is 200" [ "$code" = 200 ]
-check "socket: / is the dashboard's page" grep -q '<script src="/ui/app.js">' <<<"$body"
+check "socket: / is the dashboard's page" grep -q '<main id="view"' <<<"$body"
+check "socket: ... its script and styles within it (one request to paint)" \
+	grep -q "EventSource('/events')" <<<"$body" && grep -q '^<style>' <<<"$body"
 ctype=$(curl -s -o /dev/null -w '%{content_type}' --unix-socket "$sock" http://localhost:8080/)
 check "socket: / is text/html, with Host: localhost:8080 as ssh -L gives ($ctype)" \
 	[ "${ctype%%;*}" = text/html ]
@@ -54,7 +56,7 @@ done
 req GET /ui/app.js
 check "socket: app.js follows /events" grep -q "EventSource('/events')" <<<"$body"
 check "socket: no file from elsewhere (no http:// or https:// in the page or script)" \
-	not grep -qE "(src|href)=\"https?:" <<<"$body$(curl -s --unix-socket "$sock" http://x/)"
+	not grep -qE "(src|href)=\"https?:|url\\(|@import" <<<"$body$(curl -s --unix-socket "$sock" http://x/)"
 req GET /ui/missing.js
 check "socket: /ui/missing.js is 404" [ "$code" = 404 ]
 req POST /
@@ -67,7 +69,7 @@ tcp /health
 check "--http: /health without the token is 401" [ "$code" = 401 ]
 tcp -H "Authorization: Bearer $token" /
 check "--http: / with the token is 200" [ "$code" = 200 ]
-check "--http: ... the page" grep -q '/ui/app.js' <<<"$body"
+check "--http: ... the page" grep -q '<main id="view"' <<<"$body"
 tcp -H "Authorization: Bearer $token" /ui/app.css
 check "--http: /ui/app.css with the token is 200" [ "$code" = 200 ]
 tcp -H "Authorization: Bearer ${token}0" /health
@@ -86,7 +88,7 @@ check "--http: ... setting an HttpOnly SameSite=Strict cookie" \
 tcp "/?token=${token}0"
 check "--http: a wrong ?token= is 401" [ "$code" = 401 ]
 curl -s -c "$tmp/jar" -L -o "$tmp/page" "http://$http/?token=$token"
-check "--http: following it with a cookie jar lands on the page" grep -q '/ui/app.js' "$tmp/page"
+check "--http: following it with a cookie jar lands on the page" grep -q '<main id="view"' "$tmp/page"
 tcp -b "$tmp/jar" /health
 check "--http: the cookie alone then opens the API" [ "$code" = 200 ]
 tcp -H "Cookie: other=1; jobring_token=$token; x=y" /jobs

@@ -17,6 +17,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 URL, TOKEN = sys.argv[1], sys.argv[2]
@@ -61,6 +62,13 @@ def submit(**job):
 
 
 def text(driver, element_id):
+    """The element's text; again if the view was redrawn under us (the
+    polling or an event replaces it while it is read)."""
+    for _ in range(50):
+        try:
+            return driver.find_element(By.ID, element_id).text.strip()
+        except (StaleElementReferenceException, NoSuchElementException):
+            time.sleep(0.05)
     return driver.find_element(By.ID, element_id).text.strip()
 
 
@@ -83,6 +91,17 @@ def make_jobs():
 
 
 def browser():
+    """Chromium, tried three times: on a loaded machine its start can time out."""
+    for attempt in range(3):
+        try:
+            return start_browser()
+        except Exception as e:  # session not created, driver timeout
+            print(f"chromium did not start ({type(e).__name__}); again" if attempt < 2 else "chromium did not start")
+            if attempt == 2:
+                raise
+
+
+def start_browser():
     opts = Options()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900"):
@@ -114,9 +133,9 @@ def check_job(driver, bad):
     check("a job's detail shows its status", bool(ok), text(driver, "job-status") if not ok else "")
     check("... its exit code", text(driver, "job-exit-code") == str(job["exit_code"]),
           text(driver, "job-exit-code"))
-    rows = driver.find_elements(By.CSS_SELECTOR, "#job-execs tr.exec-row")
     execs = api("GET", "/executions?job_id=" + bad)["executions"]
-    check("... its executions", len(rows) == len(execs), f"{len(rows)} rows, {len(execs)} executions")
+    rows = wait_for("executions", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#job-execs tr.exec-row")) == len(execs))
+    check("... its executions", bool(rows), f"{len(execs)} executions")
     log = wait_for("log", lambda: "to-stdout" in text(driver, "job-log"))
     check("... its output", bool(log), text(driver, "job-log"))
 
@@ -124,9 +143,10 @@ def check_job(driver, bad):
 def check_live(driver):
     driver.get(URL + "/#jobs")
     wait_for("jobs", lambda: driver.find_elements(By.CSS_SELECTOR, "tr.job-row"))
-    listed = {r.get_attribute("data-id") for r in driver.find_elements(By.CSS_SELECTOR, "tr.job-row")}
     want = {j["job_id"] for j in api("GET", "/jobs?limit=50")["jobs"]}
-    check("the jobs view lists the daemon's first page", listed == want, f"{len(listed)} vs {len(want)}")
+    listed = wait_for("listed", lambda: want == {r.get_attribute("data-id") for r in
+                                               driver.find_elements(By.CSS_SELECTOR, "tr.job-row")})
+    check("the jobs view lists the daemon's first page", bool(listed), f"{len(want)} jobs")
     rendered = driver.find_element(By.ID, "view").get_attribute("data-rendered")
     fresh = submit(command=["true"], name="web-fresh")
     row = wait_for("fresh", lambda: driver.find_elements(By.CSS_SELECTOR, f'tr.job-row[data-id="{fresh}"]'), 10)

@@ -1,6 +1,7 @@
 /*
  * web.c - the web dashboard (issue 16): GET / answers its page, GET
- * /ui/NAME its scripts and styles, from the files built into jobringd
+ * /ui/NAME its scripts and styles (/ serves them within the page: one
+ * request before it can paint, not three), from the files built into jobringd
  * (daemon/web/assets.h). The page calls the same API as everyone else,
  * with the rights of whoever opened it.
  */
@@ -35,7 +36,7 @@ static void serve(struct api_call *c, const char *name)
 void api_web_page(struct api *a, struct api_call *c)
 {
 	(void)a;
-	serve(c, "index.html");
+	serve(c, "page.html");	/* index.html, its styles and script within */
 }
 
 void api_web_asset(struct api *a, struct api_call *c)

@@ -103,7 +103,7 @@ static bool token_in_query(const struct gate *g, const char *method, const char 
 	buf_printf(reply, "HTTP/1.1 303 See Other\r\nLocation: %s\r\n"
 		   "Set-Cookie: " GATE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict\r\n"
 		   "Cache-Control: no-store\r\nContent-Length: 0\r\n%s\r\n",
-		   path[0] == '/' && path[1] != '/' ? path : "/", g->token,
+		   path[0] == '/' && path[1] != '/' && !strchr(path, '\\') ? path : "/", g->token,
 		   keep_alive ? "" : "Connection: close\r\n");
 	return true;
 }
