@@ -34,7 +34,7 @@ def main():
         opts.add_argument(a)
     opts.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    paint, fcp, detail, own = [], [], [], []
+    paint, fcp, detail, own, health = [], [], [], [], []
     try:
         driver.get(URL + "/?token=" + TOKEN)	# the cookie, once; a warm-up load
         wait_attr(driver, "return document.body.dataset.overviewPainted")
@@ -46,6 +46,9 @@ def main():
             paint.append(wait_attr(driver, "return document.body.dataset.overviewPainted"))
             fcp.append(driver.execute_script(
                 "const e = performance.getEntriesByName('first-contentful-paint'); return e.length ? e[0].startTime : 0"))
+            # /health's round trip, as the browser timed it.
+            health.append(driver.execute_script(
+                "const e = performance.getEntriesByName(location.origin + '/health'); return e.length ? e[0].responseEnd - e[0].startTime : 0"))
             # The page's own part: from its HTML received to the counts painted.
             own.append(paint[-1] - driver.execute_script(
                 "return performance.getEntriesByType('navigation')[0].responseEnd"))
@@ -56,7 +59,7 @@ def main():
     med = statistics.median
     print(f"dashboard, {LABEL}: first meaningful paint median {med(paint):.1f} ms "
           f"(min {min(paint):.1f}, max {max(paint):.1f}; first contentful paint {med(fcp):.1f} ms; "
-          f"from the page received {med(own):.1f} ms), "
+          f"from the page received {med(own):.1f} ms, of which /health {med(health):.1f} ms), "
           f"a job's detail median {med(detail):.1f} ms (min {min(detail):.1f}, max {max(detail):.1f}), "
           f"{LOADS} loads")
 
