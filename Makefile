@@ -308,6 +308,13 @@ $(BUILD)/tests/test_jobindex: tests/test_jobindex.c $(JOBINDEX_OBJS) $(HARNESS_D
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(JOBINDEX_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
 
+# test_gate: the TCP listeners' checks (daemon/net/gate.c, issue 16) alone.
+GATE_OBJS := $(BUILD)/obj/daemon/net/gate.o $(BUILD)/obj/daemon/net/http.o \
+	$(BUILD)/obj/daemon/net/buf.o
+$(BUILD)/tests/test_gate: tests/test_gate.c $(GATE_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(GATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
+
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
