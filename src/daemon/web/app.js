@@ -75,9 +75,10 @@ function fmtBytes(b) {
 	return b.toFixed(i ? 1 : 0) + ' ' + u[i];
 }
 
-function bar(used, total) {
+function bar(used, total, fmt) {
 	const pct = total > 0 ? Math.min(100, Math.round(100 * used / total)) : 0;
-	return `<span class="bar" title="${pct}%"><span style="width:${pct}%"></span></span> ${fmtNum(used)} / ${fmtNum(total)}`;
+	const f = fmt || fmtNum;
+	return `<span class="bar" title="${pct}%"><span style="width:${pct}%"></span></span> ${f(used)} / ${f(total)}`;
 }
 
 function table(cols, rows, rowAttrs) {
@@ -202,7 +203,7 @@ function statsHtml(metrics) {
 function numaHtml(res) {
 	if (!res || !res.numa) return '';
 	const rows = res.numa.map((n) => [esc(n.node), bar(n.cores.used, n.cores.total),
-		bar(n.memory_bytes.used / 1048576, n.memory_bytes.total / 1048576) + ' MiB',
+		bar(n.memory_bytes.used, n.memory_bytes.total, fmtBytes),
 		n.gpus && n.gpus.total ? bar(n.gpus.used, n.gpus.total) : '<span class="muted">none</span>']);
 	let head = '';
 	if (res.head && res.head.job_id) {
