@@ -13,6 +13,8 @@ const REFRESH_MIN_MS = 500;
 const POLL_MS = 2000;
 const PAGE = 50;
 const LOG_TAIL_BYTES = 65536;
+const LIVE_REFRESH_MS = 5000;	/* with the event stream: rates and ages move without events */
+const TAIL_MS = 1000;		/* a running job's output: no event says it grew */
 
 const state = {
 	view: '', arg: '', navT0: 0,
@@ -370,6 +372,12 @@ async function renderJob(view, id) {
 		const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
 		pre.textContent = state.log.text || '(no output yet)';
 		if (atEnd) pre.scrollTop = pre.scrollHeight;
+		if (!state.log.finished) {
+			clearTimeout(state.tailTimer);
+			state.tailTimer = setTimeout(() => {
+				if (state.view === 'job' && state.arg === id) scheduleRefresh();
+			}, TAIL_MS);
+		}
 	} catch (e) {
 		$('job-log').textContent = '(output not available: ' + e.message + ')';
 	}
@@ -530,6 +538,7 @@ function startEvents() {
 	};
 }
 
+setInterval(() => { if (!state.pollTimer) scheduleRefresh(); }, LIVE_REFRESH_MS);
 window.addEventListener('hashchange', () => { state.navT0 = performance.now(); readHash(); refresh(true); });
 state.navT0 = 0;
 readHash();
