@@ -5,6 +5,7 @@
 #   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
 #   make bench      benchmarks with baselines measured in the same run
 #   make bench-workers  external workers at 4,000 and 10,000 (bench/workers.c)
+#   make bench-dashboard  the web dashboard, 1,000,000 jobs, headless Chromium
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get the Debian packages that are missing
@@ -90,6 +91,7 @@ TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
+TEST_SCRIPTS += tests/test_web.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -102,6 +104,18 @@ WORKERS_BENCH := $(BUILD)/bench/workers
 JOURNAL_TOOL := $(BUILD)/jobring-journal
 DAEMON_SRCS := $(shell find src/daemon -name '*.c')
 DAEMON_OBJS := $(DAEMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
+# The web dashboard (issue 16): src/daemon/web/'s page, script and styles
+# turned into C arrays by tools/embed_web.sh (od and sed) and linked into
+# jobringd, which serves them at / and /ui/NAME (src/daemon/api/web.c).
+WEB_ASSETS := src/daemon/web/index.html src/daemon/web/app.js src/daemon/web/app.css
+WEB_ASSETS_OBJ := $(BUILD)/obj/gen/web_assets.o
+DAEMON_OBJS += $(WEB_ASSETS_OBJ)
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) tools/embed_web.sh
+	@mkdir -p $(@D)
+	sh tools/embed_web.sh $(WEB_ASSETS) >$@.tmp && mv $@.tmp $@
+$(WEB_ASSETS_OBJ): $(BUILD)/gen/web_assets.c src/daemon/web/assets.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
@@ -294,6 +308,13 @@ $(BUILD)/tests/test_jobindex: tests/test_jobindex.c $(JOBINDEX_OBJS) $(HARNESS_D
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(JOBINDEX_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
 
+# test_gate: the TCP listeners' checks (daemon/net/gate.c, issue 16) alone.
+GATE_OBJS := $(BUILD)/obj/daemon/net/gate.o $(BUILD)/obj/daemon/net/http.o \
+	$(BUILD)/obj/daemon/net/buf.o
+$(BUILD)/tests/test_gate: tests/test_gate.c $(GATE_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(GATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcmocka
+
 $(BUILD)/tests/test_server: tests/test_server.c tests/testutil.h $(NET_OBJS) $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
@@ -458,6 +479,13 @@ bench-workers: deps
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# The web dashboard with 1,000,000 jobs in the daemon, in headless
+# Chromium (issue 16; a few minutes, most of it loading the jobs).
+.PHONY: bench-dashboard
+bench-dashboard:
+	$(MAKE) MODE=release BUILD=build/release build/release/jobringd
+	bench/dashboard.sh build/release $(DASHBOARD_JOBS)
 
 # The same benchmarks at 1 to 16 workers, for a larger host.
 bench-scaling: deps

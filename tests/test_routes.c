@@ -82,6 +82,8 @@ static const struct expect expected[] = {
 	{ "DELETE", "/schedules/12", api_schedule_delete, JOURNALED, "12" },
 	{ "POST", "/schedules/12/pause", api_schedule_pause, JOURNALED, "12" },
 	{ "POST", "/schedules/12/resume", api_schedule_resume, JOURNALED, "12" },
+	{ "GET", "/", api_web_page, 0, "" },
+	{ "GET", "/ui/app.js", api_web_asset, 0, "app.js" },
 };
 
 /* Every row is reached by one of the paths above, and no row is dead. */
@@ -110,7 +112,7 @@ static void test_each_path_reaches_its_handler(void **state)
 static void test_unknown_paths_404(void **state)
 {
 	static const char *const paths[] = {
-		"/", "", "/nowhere", "/jobs/", "/jobs//logs", "/jobs/a/b/c", "/jobs/a/",
+		"", "/nowhere", "/ui", "/ui/", "/ui/a/b", "/jobs/", "/jobs//logs", "/jobs/a/b/c", "/jobs/a/",
 		"/JOBS", "/jobs/a/execute/x", "/workers/w1/fly", "/executions/", "/healthz",
 		"/jobs/0123456789012345678901234567890123456789012345678901234567890123/logs",
 	};

@@ -60,6 +60,11 @@ static void usage(FILE *f)
 "  --cgroup PATH          the cgroup v2 directory under which each job gets its own\n"
 "                         (default: chosen, see jobringd(8))\n"
 "  --no-keeper            start jobs from the daemon itself: they end with it\n"
+"  --http ADDR:PORT       also serve the API and the dashboard over TCP (e.g.\n"
+"                         127.0.0.1:8080), as the owner, to clients with the token\n"
+"  --http-token-file F    the token --http requires (default STATE_DIR/http-token,\n"
+"                         made 0600 with a random token when missing)\n"
+"  --metrics-listen ADDR:PORT  plain HTTP serving GET /metrics only, for Prometheus\n"
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
@@ -156,6 +161,7 @@ enum {
 	O_OUTPUT_DIR, O_MAX_OUTPUT, O_OUTPUT_RESERVE, O_MAXBUF, O_MAXCONN_UID,
 	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE, O_STORAGE,
 	O_WORKER_RM,
+	O_HTTP, O_HTTP_TOKEN_FILE, O_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -181,7 +187,9 @@ static const struct option long_opts[] = {
 	{ "max-connections-per-uid", 1, NULL, O_MAXCONN_UID },
 	{ "priority-age", 1, NULL, O_PRIO_AGE }, { "fair-share-weight", 1, NULL, O_FS_WEIGHT },
 	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { "storage", 1, NULL, O_STORAGE },
-	{ "worker-remove-after", 1, NULL, O_WORKER_RM }, { NULL, 0, NULL, 0 },
+	{ "worker-remove-after", 1, NULL, O_WORKER_RM },
+	{ "http", 1, NULL, O_HTTP }, { "http-token-file", 1, NULL, O_HTTP_TOKEN_FILE },
+	{ "metrics-listen", 1, NULL, O_METRICS_LISTEN }, { NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -278,6 +286,9 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_STATE: return (size_t)snprintf(d->state_dir, sizeof(d->state_dir), "%s", arg) < 200;
 	case O_WORKERS: return parse_number(arg, &d->engine.runner_threads) == 0;
 	case O_TOPOLOGY: d->engine.topology = arg; return true;
+	case O_HTTP: d->server.http_listen = arg; return strchr(arg, ':') != NULL;
+	case O_HTTP_TOKEN_FILE: d->http_token_file = arg; return true;
+	case O_METRICS_LISTEN: d->server.metrics_listen = arg; return strchr(arg, ':') != NULL;
 	case O_MEMORY: return jr_parse_size_bytes(arg, &d->engine.mem_per_node) == 0;
 	case O_GPUS: return parse_number(arg, &d->engine.gpus_per_node) == 0;
 	case O_RESOURCES: d->engine.custom_resources = arg; return true;
@@ -437,6 +448,29 @@ static int storage_dirs(const struct daemon_opts *d)
 	return 0;
 }
 
+/* --http's token (gate.h): the file --http-token-file names, or the
+ * state directory's http-token, made when missing. */
+static int load_http_token(struct daemon_opts *d)
+{
+	char path[300];
+	bool made = !d->http_token_file;
+	int rc;
+
+	if (!d->server.http_listen)
+		return 0;
+	snprintf(path, sizeof(path), "%s", made ? "" : d->http_token_file);
+	if (made)
+		snprintf(path, sizeof(path), "%s/http-token", d->state_dir);
+	if ((rc = gate_token_load(path, made, d->http_token, sizeof(d->http_token))) < 0) {
+		fprintf(stderr, "jobringd: --http token file %s: %s\n", path,
+			rc == -EPERM ? "readable by others (chmod 600 it)" :
+			rc == -EINVAL ? "not a token (16 to 128 of A-Za-z0-9._~-)" : strerror(-rc));
+		return rc;
+	}
+	d->server.http_token = d->http_token;
+	return 0;
+}
+
 int options_prepare_dirs(struct daemon_opts *d)
 {
 	char parent[256];
@@ -457,6 +491,8 @@ int options_prepare_dirs(struct daemon_opts *d)
 		return rc;
 	if ((d->state_fd = checked_dir("state directory", d->state_dir, 0700, 0)) < 0)
 		return d->state_fd;
+	if ((rc = load_http_token(d)) < 0)
+		return rc;
 	if (!d->output_dir_given)
 		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);

@@ -14,6 +14,7 @@
 #include "jobring.h"
 #include "daemon/durable/durable.h"
 #include "daemon/durable/snapshot.h"
+#include "daemon/net/gate.h"
 #include "daemon/net/server.h"
 
 struct daemon_opts {
@@ -44,6 +45,8 @@ struct daemon_opts {
 	uint64_t output_reserve;	/* --output-reserve */
 	char *storage[JR_STORAGE_MAX + 1];	/* --storage PATH=SIZE, NULL-terminated */
 	uint32_t storage_count;
+	const char *http_token_file;	/* --http-token-file (issue 16) */
+	char http_token[GATE_TOKEN_MAX + 1];
 };
 
 /* argv into d, defaults first: 0, or -1 after a message and the usage on

@@ -63,6 +63,8 @@ const struct route api_routes[] = {
 	{ "DELETE", "/schedules/{id}", api_schedule_delete, JOURNALED, api_schedule_record },
 	{ "POST", "/schedules/{id}/pause", api_schedule_pause, JOURNALED, api_schedule_record },
 	{ "POST", "/schedules/{id}/resume", api_schedule_resume, JOURNALED, api_schedule_record },
+	{ "GET", "/", api_web_page, 0, NULL },
+	{ "GET", "/ui/{name}", api_web_asset, 0, NULL },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

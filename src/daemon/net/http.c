@@ -20,6 +20,8 @@ static int on_message_begin(http_parser *p)
 	h->complete = h->expect_continue = h->in_value = false;
 	h->started = true;
 	h->field_len = 0;
+	for (int i = 0; i < 3; i++)
+		buf_reset(&h->gate_headers[i]);
 	return 0;
 }
 
@@ -49,6 +51,28 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/* 1 + HTTP_HOST, ... for the headers gate.h checks; 0 for any other. */
+static uint8_t gate_field_of(const char *field)
+{
+	static const char *const names[] = { "host", "authorization", "cookie" };
+
+	for (uint8_t i = 0; i < 3; i++)
+		if (strcmp(field, names[i]) == 0)
+			return (uint8_t)(i + 1);
+	return 0;
+}
+
+/* Past the bound: one byte that no token or host has, so it fails. */
+static void gate_header_append(struct buf *b, const char *at, size_t n)
+{
+	if (b->len + n > HTTP_GATE_HEADER_MAX) {
+		if (b->len <= HTTP_GATE_HEADER_MAX)
+			buf_append(b, "\x01", 1);
+		return;
+	}
+	buf_append(b, at, n);
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
 	struct http_in *h = in_of(p);
@@ -56,7 +80,10 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	if (!h->in_value) {
 		h->in_value = true;
 		h->expect_field = strcmp(h->field, "expect") == 0;
+		h->gate_field = gate_field_of(h->field);
 	}
+	if (h->gate_field)
+		gate_header_append(&h->gate_headers[h->gate_field - 1], at, n);
 	if (h->expect_field && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
 		h->expect_continue = true;
 	return 0;
@@ -127,6 +154,15 @@ void http_in_free(struct http_in *h)
 {
 	buf_free(&h->url);
 	buf_free(&h->body);
+	for (int i = 0; i < 3; i++)
+		buf_free(&h->gate_headers[i]);
+}
+
+const char *http_in_header(const struct http_in *h, int which)
+{
+	const struct buf *b = &h->gate_headers[which];
+
+	return b->len ? b->p : "";
 }
 
 /* One byte of a head; false if it breaks the rules above. */
@@ -215,6 +251,10 @@ void http_in_next(struct http_in *h)
 	buf_reset(&h->body);
 	buf_trim(&h->url, HTTP_KEEP_BYTES);
 	buf_trim(&h->body, HTTP_KEEP_BYTES);
+	for (int i = 0; i < 3; i++) {
+		buf_reset(&h->gate_headers[i]);
+		buf_trim(&h->gate_headers[i], 512);
+	}
 }
 
 const char *http_reason(int status)
@@ -225,10 +265,13 @@ const char *http_reason(int status)
 	case 201: return "Created";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 303: return "See Other";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 421: return "Misdirected Request";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";

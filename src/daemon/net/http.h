@@ -50,7 +50,18 @@ struct http_in {
 	bool chunked;		/* refused: send a Content-Length */
 	bool started;		/* a request has begun and is not yet handled */
 	bool complete, too_large, url_too_long;
+	/* The headers the TCP listeners check (gate.h): Host, Authorization
+	 * and Cookie, each kept up to HTTP_GATE_HEADER_MAX bytes (longer:
+	 * cut, and so never matching); reset with every request. */
+	uint8_t gate_field;	/* which of them the current header is; 0: none */
+	struct buf gate_headers[3];	/* HTTP_HOST, HTTP_AUTHORIZATION, HTTP_COOKIE */
 };
+
+#define HTTP_GATE_HEADER_MAX 4096u
+enum { HTTP_HOST, HTTP_AUTHORIZATION, HTTP_COOKIE };
+
+/* One of the headers above of the request just read, "" if it had none. */
+const char *http_in_header(const struct http_in *h, int which);
 
 void http_in_init(struct http_in *h, size_t max_body);
 void http_in_free(struct http_in *h);

@@ -2,6 +2,10 @@
  * listen.c - the control socket's listening end. See listen.h.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -83,6 +87,73 @@ int listen_open(const struct server_opts *o, int *out)
 		close(fd);
 		return rc;
 	}
+	*out = fd;
+	return 0;
+}
+
+/* "ADDR:PORT" split at its last colon; ADDR's brackets kept in addr,
+ * dropped in node (what getaddrinfo takes). */
+static int split_addr_port(const char *addr_port, char *addr, size_t size, char *node,
+			   unsigned long *port)
+{
+	const char *colon = strrchr(addr_port, ':');
+	size_t n = colon ? (size_t)(colon - addr_port) : 0;
+	char *end;
+
+	if (!colon || n == 0 || n >= size || !colon[1])
+		return -EINVAL;
+	*port = strtoul(colon + 1, &end, 10);
+	if (*end || *port > 65535)
+		return -EINVAL;
+	memcpy(addr, addr_port, n);
+	addr[n] = '\0';
+	if (addr[0] == '[' && addr[n - 1] == ']') {
+		memcpy(node, addr + 1, n - 2);
+		node[n - 2] = '\0';
+	} else {
+		strcpy(node, addr);
+	}
+	return 0;
+}
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int listen_tcp(const char *addr_port, int *out, char *addr, size_t size, uint16_t *port)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *ai = NULL;
+	char node[256], service[8];
+	unsigned long p;
+	int fd, one = 1, rc = split_addr_port(addr_port, addr, size < sizeof(node) ? size : sizeof(node),
+					      node, &p);
+
+	if (rc < 0)
+		return rc;
+	snprintf(service, sizeof(service), "%lu", p);
+	if (getaddrinfo(node, service, &hints, &ai) != 0 || !ai)
+		return -EADDRNOTAVAIL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		rc = -errno;
+	} else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		   bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		rc = -errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	if (rc < 0)
+		return rc;
+	*port = bound_port(fd);
 	*out = fd;
 	return 0;
 }

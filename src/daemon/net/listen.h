@@ -14,4 +14,10 @@
  * answers at o->path, or -errno. Not thread-safe (umask). */
 int listen_open(const struct server_opts *o, int *out);
 
+/* A TCP listener at "ADDR:PORT" (ADDR a numeric IPv4 address, [IPv6] or
+ * a name; PORT 0: any): *out its descriptor, non-blocking and
+ * close-on-exec, addr (size bytes) the address as given (brackets kept),
+ * *port the port bound. 0 or -errno (-EINVAL: not ADDR:PORT). */
+int listen_tcp(const char *addr_port, int *out, char *addr, size_t size, uint16_t *port);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/common.h"
 #include "daemon/net/budget.h"
+#include "daemon/net/gate.h"
 #include "daemon/net/http.h"
 #include "daemon/net/server.h"
 
@@ -21,13 +22,16 @@
 #define OUT_HIGH_WATER JR_MIB	/* stop reading requests past this */
 #define IN_HIGH_WATER (4 * RECV_BUF_BYTES)	/* unparsed: stop receiving past this */
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH, OP_CANCEL };
-#define OP_COUNT (OP_CANCEL + 1)
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WATCH, OP_CANCEL,
+	  OP_ACCEPT_TCP };
+#define OP_COUNT (OP_ACCEPT_TCP + 1)
 
 enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
-#define WATCH_MAX 8u		/* descriptors whose readiness wakes the loop */
+#define WATCH_MAX 8u
+#define TCP_LISTENERS_MAX 2u	/* --http, --metrics-listen */
+#define TCP_BUDGET_UID ((uid_t)-2)	/* the budget's uid for TCP connections */		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
 #define SEND_FLUSH_SQES 16u	/* queued this many (a send among them): submitted at once */
 #define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC
@@ -49,6 +53,7 @@ struct conn {
 	bool cancel_inflight, owe_cancel;	/* the receive's cancellation */
 	bool privileged;	/* root or the owner (budget.h) */
 	bool yielded;		/* its requests wait for the next turn (TURN_HANDLE_NS) */
+	uint8_t listener;	/* enum listener_kind: what gate.h lets it do */
 	size_t held;		/* its buffers' bytes, as charged to the budget */
 	uid_t uid;
 	gid_t gid;
@@ -93,6 +98,15 @@ struct server {
 	bool again;			/* the tick asked for another turn at once */
 	size_t out_high_water;		/* OUT_HIGH_WATER, less for a small budget */
 	struct server_stats st;
+	/* The optional TCP listeners (issue 16, gate.h), and the uid their
+	 * connections are counted under by the budget: not privileged. */
+	struct tcp_listener {
+		int fd;
+		enum listener_kind kind;
+		bool owed;
+	} tcp[TCP_LISTENERS_MAX];
+	uint32_t tcp_count;
+	struct gate gate;
 };
 
 /* The only way a connection's state changes: the legal moves are the
@@ -157,6 +171,7 @@ void op_completed(struct server *s, const struct io_uring_cqe *cqe);
 void submit_failed(struct server *s, int rc);
 struct io_uring_sqe *sqe_get(struct server *s);
 void arm_accept(struct server *s);
+void arm_accept_tcp(struct server *s, uint32_t i);
 void arm_recv(struct server *s, struct conn *c);
 void arm_tick(struct server *s);
 void arm_watch(struct server *s, uint32_t i);

@@ -90,6 +90,20 @@ void arm_accept(struct server *s)
 	s->owe_accept = false;
 }
 
+/* The TCP listener i's multishot accept (issue 16). */
+void arm_accept_tcp(struct server *s, uint32_t i)
+{
+	struct io_uring_sqe *sqe = sqe_get(s);
+
+	if (!sqe) {
+		owe(s, &s->tcp[i].owed);
+		return;
+	}
+	io_uring_prep_multishot_accept(sqe, s->tcp[i].fd, NULL, NULL, SOCK_CLOEXEC);
+	op_prepared(s, sqe, OP_ACCEPT_TCP, i, 0);
+	s->tcp[i].owed = false;
+}
+
 void arm_recv(struct server *s, struct conn *c)
 {
 	struct io_uring_sqe *sqe = sqe_get(s);
@@ -258,6 +272,9 @@ void ops_repay(struct server *s)
 	for (uint32_t i = 0; i < s->watch_count; i++)
 		if (s->watch[i].owed && !s->stop)
 			arm_watch(s, i);
+	for (uint32_t i = 0; i < s->tcp_count; i++)
+		if (s->tcp[i].owed && !s->stop)
+			arm_accept_tcp(s, i);
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		struct conn *c = &s->conns[i];
 		if (!conn_open(c))

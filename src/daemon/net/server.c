@@ -220,15 +220,17 @@ static void refused_answer(struct server *s, int fd, enum budget_admit why)
 	close(fd);
 }
 
-static void conn_accept(struct server *s, int fd)
+/* A connection on listener kind from the peer cred names (for a TCP
+ * one: TCP_BUDGET_UID, see conn_accept_tcp). */
+static void conn_admit(struct server *s, int fd, const struct ucred *peer, bool known,
+		       enum listener_kind kind)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct ucred cred = *peer;
 	enum budget_admit why = BUDGET_FULL;
 	struct conn *c;
 
 	s->st.accepted++;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+	if (known)
 		why = budget_admit(&s->budget, cred.uid);
 	if (why != BUDGET_ADMITTED) {
 		refuse_busy(s, fd, why);
@@ -247,10 +249,31 @@ static void conn_accept(struct server *s, int fd)
 	c->gid = cred.gid;
 	c->pid = cred.pid;
 	c->privileged = budget_privileged(&s->budget, cred.uid);
+	c->listener = (uint8_t)kind;
 	c->last_ns = jr_now_monotonic_ns();
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
 	arm_recv(s, c);
+}
+
+static void conn_accept(struct server *s, int fd)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+
+	conn_admit(s, fd, &cred, known, LISTEN_UNIX);
+}
+
+/* On a TCP listener (issue 16): no peer credentials. Counted by the
+ * budget under TCP_BUDGET_UID, never privileged, so that TCP clients
+ * together hold no more than one uid's share; gate.h decides what
+ * their requests may do, and those handled are the owner's. */
+static void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
+{
+	struct ucred cred = { .pid = 0, .uid = TCP_BUDGET_UID, .gid = (gid_t)-2 };
+
+	conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
 }
 
 /* --- requests ------------------------------------------------------------------ */
@@ -270,6 +293,23 @@ static void split_target(struct buf *url, char **path, char **query)
 		*strchr(*query, '#') = '\0';
 }
 
+/* A TCP listener's request: passed on as the owner's, or answered here
+ * (gate.h). */
+static bool gate_passes(struct server *s, struct conn *c, struct request *req, bool keep)
+{
+	if (gate_check(&s->gate, (enum listener_kind)c->listener, &c->http, req->method,
+		       req->path, req->query, keep, &c->pending)) {
+		req->uid = s->o.owner;
+		req->gid = getegid();
+		req->pid = 0;
+		return true;
+	}
+	c->close_after_send = !keep;
+	http_in_next(&c->http);
+	c->sent_continue = false;
+	return false;
+}
+
 static void dispatch(struct server *s, struct conn *c)
 {
 	struct request req = { 0 };
@@ -285,6 +325,8 @@ static void dispatch(struct server *s, struct conn *c)
 	req.gid = c->gid;
 	req.pid = c->pid;
 	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
+	if (c->listener != LISTEN_UNIX && !gate_passes(s, c, &req, keep))
+		return;
 	s->ops.handle(s->ops.ctx, &req, &res);
 	if (res.deferred) {
 		conn_set_state(c, CONN_HANDLING);
@@ -524,6 +566,12 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop)
 			arm_accept(s);
 		break;
+	case OP_ACCEPT_TCP:
+		if (cqe->res >= 0)
+			conn_accept_tcp(s, cqe->res, tag_index(data));
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !s->stop)
+			arm_accept_tcp(s, tag_index(data));
+		break;
 	case OP_RECV:
 		on_recv(s, c, cqe);
 		break;
@@ -588,6 +636,8 @@ static void sweep(struct server *s, uint64_t now)
 int server_run(struct server *s)
 {
 	arm_accept(s);
+	for (uint32_t i = 0; i < s->tcp_count; i++)
+		arm_accept_tcp(s, i);
 	arm_tick(s);
 	arm_signal(s);
 	while (!s->stop) {
@@ -682,6 +732,43 @@ static int setup_conns(struct server *s)
 	return 0;
 }
 
+/* One TCP listener of kind at addr_port ("" or NULL: none). */
+static int open_tcp_listener(struct server *s, const char *addr_port, enum listener_kind kind)
+{
+	static const char *const flag[] = { [LISTEN_HTTP] = "--http",
+					    [LISTEN_METRICS] = "--metrics-listen" };
+	struct tcp_listener *l = &s->tcp[s->tcp_count];
+	char addr[80];
+	uint16_t port = 0;
+	int rc;
+
+	if (!addr_port || !*addr_port)
+		return 0;
+	if ((rc = listen_tcp(addr_port, &l->fd, addr, sizeof(addr), &port)) < 0) {
+		fprintf(stderr, "jobringd: %s %s: %s\n", flag[kind], addr_port, strerror(-rc));
+		return rc;
+	}
+	l->kind = kind;
+	s->tcp_count++;
+	if (kind == LISTEN_HTTP)
+		gate_set_hosts(&s->gate, addr, port);
+	fprintf(stderr, "jobringd: %s listening on %s:%u\n", flag[kind], addr, port);
+	return 0;
+}
+
+static int open_tcp_listeners(struct server *s)
+{
+	int rc;
+
+	if (s->o.http_listen && *s->o.http_listen) {
+		if (!s->o.http_token || strlen(s->o.http_token) > GATE_TOKEN_MAX)
+			return -EINVAL;
+		strcpy(s->gate.token, s->o.http_token);
+	}
+	rc = open_tcp_listener(s, s->o.http_listen, LISTEN_HTTP);
+	return rc < 0 ? rc : open_tcp_listener(s, s->o.metrics_listen, LISTEN_METRICS);
+}
+
 int server_open(struct server **out, const struct server_opts *o,
 		const struct server_ops *ops)
 {
@@ -723,6 +810,8 @@ int server_open(struct server **out, const struct server_opts *o,
 		rc = ring_setup_signals(s);
 	if (rc == 0)
 		rc = listen_open(&s->o, &s->listen_fd);
+	if (rc == 0)
+		rc = open_tcp_listeners(s);
 	if (rc < 0) {
 		server_close(s);
 		return rc;
@@ -747,6 +836,8 @@ void server_close(struct server *s)
 	}
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
+	for (uint32_t i = 0; i < s->tcp_count; i++)
+		close(s->tcp[i].fd);
 	if (s->br && s->br != MAP_FAILED)
 		munmap(s->br, RECV_BUFS * sizeof(struct io_uring_buf));
 	free(s->bufs);

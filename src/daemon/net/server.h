@@ -73,6 +73,12 @@ struct server_opts {
 	size_t max_buffered_bytes;
 	uint32_t max_connections_per_uid;
 	uid_t owner;
+	/* Issue 16: the optional TCP listeners, "ADDR:PORT" (NULL or "":
+	 * off; port 0: any, told on stderr), and the token --http requires
+	 * (gate.h). Their requests are handled as the owner's. */
+	const char *http_listen;
+	const char *metrics_listen;
+	const char *http_token;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
