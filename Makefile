@@ -90,6 +90,7 @@ TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
+TEST_SCRIPTS += tests/test_notify.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -107,6 +108,9 @@ CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
 DAEMON_LIBS := -lcjson -lsystemd
+# Issue 16's notifications: webhooks through libcurl, signed with
+# OpenSSL's HMAC-SHA256.
+DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)

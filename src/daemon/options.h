@@ -44,6 +44,7 @@ struct daemon_opts {
 	uint64_t output_reserve;	/* --output-reserve */
 	char *storage[JR_STORAGE_MAX + 1];	/* --storage PATH=SIZE, NULL-terminated */
 	uint32_t storage_count;
+	uint64_t notify_backoff_ms;	/* --notify-backoff: a first retry's wait (issue 16) */
 };
 
 /* argv into d, defaults first: 0, or -1 after a message and the usage on
