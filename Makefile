@@ -97,6 +97,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
 	$(BUILD)/bench/triggers $(BUILD)/bench/schedules
 BENCH_BINS += $(BUILD)/bench/cron
+BENCH_BINS += $(BUILD)/bench/notify
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
