@@ -101,6 +101,15 @@ wait_status "$qjid" succeeded
 sleep 0.3
 check "... cleared: no more" [ "$(dq "$(at /queue) | length")" = 1 ]
 
+# --- a schedule's notify: its jobs' ------------------------------------------------------------
+req POST /schedules "{\"name\":\"tick\",\"every\":\"1s\",\"overlap\":\"allow\",\"notify\":{\"url\":\"$url/sched\"},\"job\":{\"command\":[\"true\"]}}"
+check "a schedule with notify: 201" [ "$code" = 201 ]
+sid=$(field id)
+check "... its fired job notifies" wait_until 10 delivered_to /sched
+req DELETE "/schedules/$sid"
+req POST /schedules '{"name":"bad","every":"1h","notify":{"url":"file:///x"},"job":{"command":["true"]}}'
+check "a schedule's bad notify: 422" [ "$code" = 422 ]
+
 # --- a command, as the job's owner ------------------------------------------------------------
 mkdir -m 777 "$tmp/cmd"
 cmdjob() {	# cmdjob NAME: a job whose notify command writes its uid and its stdin

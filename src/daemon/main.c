@@ -23,8 +23,8 @@
 
 #include "base/common.h"
 #include "base/units.h"
-#include "daemon/api/notify.h"
 #include "daemon/api/api.h"
+#include "daemon/api/notify.h"
 #include "daemon/api/schedules.h"
 #include "daemon/durable/durable.h"
 #include "daemon/durable/recover.h"

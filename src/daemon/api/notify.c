@@ -484,6 +484,24 @@ static cJSON *entry_json(const struct outbox_entry *e)
 	return n;
 }
 
+void api_notify_schedule_body(cJSON *schedule)
+{
+	cJSON *n = cJSON_DetachItemFromObjectCaseSensitive(schedule, "notify");
+	cJSON *job = cJSON_GetObjectItemCaseSensitive(schedule, "job");
+
+	if (!n)
+		return;
+	if (!cJSON_IsObject(job)) {	/* the schedule's own check says why */
+		cJSON_AddItemToObject(schedule, "notify", n);
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(job, "notify");
+	if (cJSON_IsNull(n))
+		cJSON_Delete(n);
+	else
+		cJSON_AddItemToObject(job, "notify", n);
+}
+
 void api_notify_job_view(struct api *a, cJSON *o, jr_job_id id)
 {
 	const struct outbox *ob = &a->st->outbox;

@@ -35,6 +35,10 @@ uint64_t api_queue_notify_set(struct api *a, const char *queue, const cJSON *bod
 void api_queue_notify_forget(struct api *a, const char *queue);
 void api_queue_notify_view(struct api *a, cJSON *queue_json, const char *queue);
 
+/* A schedule's body (POST, or PATCH merged): its "notify" moved into its
+ * job template, which it replaces there (null: removed). */
+void api_notify_schedule_body(cJSON *schedule);
+
 /* GET /jobs/{id}: its "notifications" added to o. */
 void api_notify_job_view(struct api *a, cJSON *o, jr_job_id id);
 
