@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@ struct notify_sender {
 	pthread_cond_t cv;
 	struct notify_task *todo, **todo_tail;
 	struct notify_task *done;
-	bool stop;
+	bool stop;			/* under lock: no more tasks are taken */
+	_Atomic bool stopping;		/* what is under way gives up (a restart resends it) */
 	int event_fd;
 	char *key;
 	size_t key_len;
@@ -82,6 +84,15 @@ static struct curl_slist *webhook_headers(const struct notify_sender *s,
 	return curl_slist_append(h, line);
 }
 
+/* The daemon is stopping: a transfer under way ends now. */
+static int transfer_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const struct notify_sender *s = ctx;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load(&s->stopping) ? 1 : 0;
+}
+
 /* POST once: no redirect followed, http and https only. */
 static void send_webhook(const struct notify_sender *s, CURL *c, struct notify_task *t)
 {
@@ -100,6 +111,9 @@ static void send_webhook(const struct notify_sender *s, CURL *c, struct notify_t
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->payload);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->payload));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, transfer_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)s);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -160,13 +174,15 @@ static void command_child(const struct notify_task *t, int in, char **argv, char
 	_exit(127);
 }
 
-/* Until it exits, or the timeout (then killed). Its wait status, or -1. */
-static int wait_child(pid_t pid)
+/* Until it exits, or the timeout or the daemon's stop (then killed).
+ * Its wait status, or -1. */
+static int wait_child(const struct notify_sender *s, pid_t pid)
 {
 	struct timespec nap = { 0, 5 * 1000 * 1000 };
 	int status;
 
-	for (unsigned i = 0; i < NOTIFY_COMMAND_TIMEOUT_S * 200u; i++) {
+	for (unsigned i = 0; i < NOTIFY_COMMAND_TIMEOUT_S * 200u && !atomic_load(&s->stopping);
+	     i++) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			return status;
@@ -178,7 +194,7 @@ static int wait_child(pid_t pid)
 	return waitpid(pid, &status, 0) == pid ? status : -1;
 }
 
-static void run_command(struct notify_task *t)
+static void run_command(const struct notify_sender *s, struct notify_task *t)
 {
 	char **argv = command_argv(t->target);
 	char env[4][96], *envp[5];
@@ -205,7 +221,7 @@ static void run_command(struct notify_task *t)
 	if (pid > 0)	/* a short write: it did not read; its exit status says the rest */
 		(void)!write(fd[1], t->payload, strlen(t->payload));
 	close(fd[1]);
-	status = pid > 0 ? wait_child(pid) : -1;
+	status = pid > 0 ? wait_child(s, pid) : -1;
 	strv_free_all(argv);
 	t->ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (pid < 0)
@@ -248,7 +264,7 @@ static void *sender_main(void *arg)
 		t->ok = false;
 		t->error[0] = '\0';
 		if (t->kind == NOTIFY_COMMAND)
-			run_command(t);
+			run_command(s, t);
 		else if (c)
 			send_webhook(s, c, t);
 		else
@@ -305,6 +321,7 @@ void notify_sender_stop(struct notify_sender *s)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stopping, true);
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	free_list(s->todo);	/* still queued in the outbox: sent after a restart */
