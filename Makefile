@@ -277,6 +277,14 @@ $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_
 	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
 
+# test_outbox: the notifications' outbox and settings (issue 16).
+OUTBOX_TEST_OBJS := $(BUILD)/obj/daemon/state/outbox.o $(BUILD)/obj/daemon/state/notifyspec.o \
+	$(BUILD)/obj/daemon/state/notifysend.o
+$(BUILD)/tests/test_outbox: tests/test_outbox.c $(OUTBOX_TEST_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(OUTBOX_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson $(shell pkg-config --libs libcurl libcrypto)
+
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \
 		$(INTERNAL_LIB)
