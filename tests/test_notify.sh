@@ -195,7 +195,8 @@ sleep 1
 check "a restart sends nothing already delivered" [ "$(dq length)" = "$before" ]
 req GET "/jobs/$jid"
 check "... the first job still shows its delivery" [ "$(jq_ '.notifications[0].state')" = delivered ]
-stop_daemon
+check "a clean stop (exit 0)" stop_daemon
+check "no sanitizer report in the daemon's log" not grep -q Sanitizer "$tmp/daemon.log"
 
 echo "test_notify: $pass passed, $fail failed"
 [ "$fail" = 0 ]
