@@ -92,12 +92,14 @@ TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
 TEST_SCRIPTS += tests/test_web.sh
+TEST_SCRIPTS += tests/test_notify.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
 	$(BUILD)/bench/scratch $(BUILD)/bench/scale $(BUILD)/bench/claim \
 	$(BUILD)/bench/triggers $(BUILD)/bench/schedules
 BENCH_BINS += $(BUILD)/bench/cron
+BENCH_BINS += $(BUILD)/bench/notify
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -121,6 +123,9 @@ CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
 DAEMON_LIBS := -lcjson -lsystemd
+# Issue 16's notifications: webhooks through libcurl, signed with
+# OpenSSL's HMAC-SHA256.
+DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)
@@ -285,6 +290,14 @@ $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
+
+# test_outbox: the notifications' outbox and settings (issue 16).
+OUTBOX_TEST_OBJS := $(BUILD)/obj/daemon/state/outbox.o $(BUILD)/obj/daemon/state/notifyspec.o \
+	$(BUILD)/obj/daemon/state/notifysend.o
+$(BUILD)/tests/test_outbox: tests/test_outbox.c $(OUTBOX_TEST_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(OUTBOX_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson $(shell pkg-config --libs libcurl libcrypto)
 
 # test_lease: the lease tokens (daemon/state/lease.c) alone.
 $(BUILD)/tests/test_lease: tests/test_lease.c $(BUILD)/obj/daemon/state/lease.o $(HARNESS_DEPS) \

@@ -24,6 +24,7 @@
 #include "base/common.h"
 #include "base/units.h"
 #include "daemon/api/api.h"
+#include "daemon/api/notify.h"
 #include "daemon/api/schedules.h"
 #include "daemon/durable/durable.h"
 #include "daemon/durable/recover.h"
@@ -336,6 +337,8 @@ static int serve_loop(struct daemon *dm)
 		server_watch_fd(srv, triggers_watch_fd(&dm->st.triggers));
 	if (api_schedules_timer_fd(&dm->api) >= 0)	/* issue 15: schedules' next due */
 		server_watch_fd(srv, api_schedules_timer_fd(&dm->api));
+	if (api_notify_fd(&dm->api) >= 0)	/* issue 16: deliveries finished */
+		server_watch_fd(srv, api_notify_fd(&dm->api));
 	log_line("listening on %s (mode %04o), state in %s, pid %d", d->socket, d->server.mode,
 		 d->state_dir, (int)getpid());
 	notify_ready("recovered; serving");
@@ -392,7 +395,8 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	} else {
 		recover_free(rec);
 		api_triggers_start(&dm.api);	/* watches, files missed while down */
-		durable_set_end_hook(du, triggers_job_ended, &dm.st.triggers);
+		api_notify_start(&dm.api, d->state_dir, d->notify_backoff_ms);	/* issue 16 */
+		durable_set_end_hook(du, api_job_ended, &dm.api);	/* triggers, notify */
 		rc = serve_loop(&dm);
 	}
 	snapshot_free(dm.snap);

@@ -56,6 +56,9 @@ static void usage(FILE *f)
 "                         leaves them running for the next start to take back\n"
 "  --kill-grace DURATION  a cancel or time limit sends SIGTERM, then SIGKILL this\n"
 "                         much later (default 10s)\n"
+"  --notify-backoff DURATION  a notification that failed is sent again this much\n"
+"                         later, twice that after the next failure, ... up to 5m\n"
+"                         (default 1s; 12 attempts)\n"
 "  --no-cgroups           track jobs by process group only (no cgroup per job)\n"
 "  --cgroup PATH          the cgroup v2 directory under which each job gets its own\n"
 "                         (default: chosen, see jobringd(8))\n"
@@ -162,6 +165,7 @@ enum {
 	O_PRIO_AGE, O_FS_WEIGHT, O_FS_HALF_LIFE, O_STORAGE,
 	O_WORKER_RM,
 	O_HTTP, O_HTTP_TOKEN_FILE, O_METRICS_LISTEN,
+	O_NOTIFY_BACKOFF,
 };
 
 static const struct option long_opts[] = {
@@ -189,7 +193,9 @@ static const struct option long_opts[] = {
 	{ "fair-share-half-life", 1, NULL, O_FS_HALF_LIFE }, { "storage", 1, NULL, O_STORAGE },
 	{ "worker-remove-after", 1, NULL, O_WORKER_RM },
 	{ "http", 1, NULL, O_HTTP }, { "http-token-file", 1, NULL, O_HTTP_TOKEN_FILE },
-	{ "metrics-listen", 1, NULL, O_METRICS_LISTEN }, { NULL, 0, NULL, 0 },
+	{ "metrics-listen", 1, NULL, O_METRICS_LISTEN },
+	{ "notify-backoff", 1, NULL, O_NOTIFY_BACKOFF },
+	{ NULL, 0, NULL, 0 },
 };
 
 static bool sync_mode(const char *arg, enum sync_mode *out)
@@ -310,6 +316,9 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 			      (d->server.idle_timeout_ms = (uint32_t)v) > 0;
 	case O_HBTO: return seconds_opt(arg, &d->heartbeat_timeout_ms) && d->heartbeat_timeout_ms > 0;
 	case O_WORKER_RM: return seconds_opt(arg, &d->worker_remove_after_ms);
+	case O_NOTIFY_BACKOFF:	/* issue 16 */
+		return jr_parse_duration_ms(arg, &d->notify_backoff_ms) == 0 &&
+		       d->notify_backoff_ms > 0;
 	case O_GRACE: return seconds_opt(arg, &d->grace_ms);
 	case O_KILL_GRACE:	/* 0 would mean the engine's default */
 		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&

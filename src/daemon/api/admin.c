@@ -10,6 +10,7 @@
 
 #include "base/units.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/notify.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/jsoncheck.h"
 
@@ -28,6 +29,18 @@ static cJSON *queue_json(const struct jr_queue_info *q)
 	return o;
 }
 
+/* With its notify setting (issue 16) for the daemon's owner and root:
+ * a webhook's URL may carry a token. */
+static cJSON *queue_notify_json(struct api *a, const struct api_call *c,
+				const struct jr_queue_info *q)
+{
+	cJSON *o = queue_json(q);
+
+	if (c->req->uid == 0 || c->req->uid == a->daemon_uid)
+		api_queue_notify_view(a, o, q->name);
+	return o;
+}
+
 void api_queue_list(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "queues");
@@ -35,7 +48,7 @@ void api_queue_list(struct api *a, struct api_call *c)
 
 	for (uint32_t id = 0; id < JR_QUEUE_MAX; id++)
 		if (jr_queue_get_info(a->engine, id, &q) == 0)
-			cJSON_AddItemToArray(list, queue_json(&q));
+			cJSON_AddItemToArray(list, queue_notify_json(a, c, &q));
 	reply_json(c->res, 200, o);
 }
 
@@ -103,15 +116,17 @@ void api_queue_create(struct api *a, struct api_call *c)
 
 	if (!o && c->req->body_len) {
 		reply_error(c->res, err.status, err.code, "%s", err.message);
-	} else if (!queue_create_body(o, &rec, c->res)) {
+	} else if (!queue_create_body(o, &rec, c->res) || !api_queue_notify_check(a, c, o)) {
 		/* answered */
 	} else if ((rc = jr_queue_create(a->engine, rec.name, rec.priority, rec.max_workers,
 					 &id)) < 0) {
 		queue_refused(c->res, rc, rec.name);
 	} else {
 		c->record_seq = durable_log(a->durable, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
+		uint64_t seq = api_queue_notify_set(a, rec.name, o);	/* issue 16 */
+		c->record_seq = seq ? seq : c->record_seq;
 		jr_queue_get_info(a->engine, id, &q);
-		reply_json(c->res, 201, queue_json(&q));
+		reply_json(c->res, 201, queue_notify_json(a, c, &q));
 	}
 	cJSON_Delete(o);
 }
@@ -129,6 +144,8 @@ static bool queue_patch(const cJSON *o, struct rec_queue *rec, struct response *
 			rec->priority = (int32_t)v->valuedouble;
 		else if (strcmp(v->string, "max_workers") == 0 && max_workers_number(v))
 			rec->max_workers = (uint32_t)v->valuedouble;
+		else if (strcmp(v->string, "notify") == 0)	/* issue 16: notify.c's */
+			continue;
 		else if (strcmp(v->string, "priority") == 0 || strcmp(v->string, "max_workers") == 0)
 			return reply_error(res, 422, "invalid_value",
 					   "priority: a whole number (int32); max_workers: 0 or more");
@@ -160,12 +177,14 @@ void api_queue_update(struct api *a, struct api_call *c)
 	} else if (queue_named(a, c, &id) && jr_queue_get_info(a->engine, id, &q) == 0) {
 		rec = (struct rec_queue){ .priority = q.priority, .max_workers = q.max_workers };
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
-		if (queue_patch(o, &rec, c->res) &&
+		if (queue_patch(o, &rec, c->res) && api_queue_notify_check(a, c, o) &&
 		    jr_queue_update(a->engine, id, rec.priority, rec.max_workers) == 0) {
 			c->record_seq = durable_log(a->durable, REC_QUEUE_UPDATE, &rec, sizeof(rec),
 						    NULL, 0);
+			uint64_t seq = api_queue_notify_set(a, rec.name, o);	/* issue 16 */
+			c->record_seq = seq ? seq : c->record_seq;
 			jr_queue_get_info(a->engine, id, &q);
-			reply_json(c->res, 200, queue_json(&q));
+			reply_json(c->res, 200, queue_notify_json(a, c, &q));
 		}
 	}
 	cJSON_Delete(o);
@@ -192,6 +211,7 @@ void api_queue_delete(struct api *a, struct api_call *c)
 	} else {
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
 		c->record_seq = durable_log(a->durable, REC_QUEUE_DELETE, &rec, sizeof(rec), NULL, 0);
+		api_queue_notify_forget(a, q.name);	/* issue 16 */
 		reply_json(c->res, 200, queue_json(&q));
 	}
 }

@@ -12,6 +12,7 @@
 #include "base/common.h"
 #include "daemon/api/api.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/notify.h"
 #include "daemon/api/route.h"
 #include "daemon/api/schedules.h"
 #include "daemon/net/reply.h"
@@ -98,6 +99,7 @@ void api_tick(struct api *a, uint64_t now_ns)
 	api_workers_tick(a, now_ns);
 	api_triggers_tick(a, now_ns);
 	api_schedules_tick(a, now_ns);
+	api_notify_tick(a, now_ns);	/* issue 16 */
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,
@@ -117,6 +119,7 @@ void api_destroy(struct api *a)
 {
 	api_submit_destroy(a);
 	api_schedules_destroy(a);
+	api_notify_destroy(a);	/* issue 16 */
 	free(a->waits);
 	memset(a, 0, sizeof(*a));
 }

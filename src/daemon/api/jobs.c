@@ -16,6 +16,7 @@
 #include "base/units.h"
 #include "daemon/api/handlers.h"
 #include "daemon/api/jobfilter.h"
+#include "daemon/api/notify.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/jobindex.h"
 #include "daemon/state/view.h"
@@ -79,8 +80,14 @@ void api_job_show(struct api *a, struct api_call *c)
 {
 	struct jr_job_info info;
 
-	if (get_job(a, c, &info))
-		reply_json(c->res, 200, job_json(a, c, &info));
+	cJSON *o;
+
+	if (!get_job(a, c, &info))
+		return;
+	o = job_json(a, c, &info);
+	if (detail(a, c, &info) == VIEW_FULL)	/* issue 16: its owner's and root's */
+		api_notify_job_view(a, o, info.job_id);
+	reply_json(c->res, 200, o);
 }
 
 /* --- listing ------------------------------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include "base/units.h"
 #include "daemon/api/fire.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/notify.h"
 #include "daemon/api/schedules.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/cwdcheck.h"
@@ -188,6 +189,7 @@ void api_schedule_create(struct api *a, struct api_call *c)
 		reply_error(c->res, err.status, err.code, "%s", err.message);
 		return;
 	}
+	api_notify_schedule_body(o);	/* issue 16: a schedule's notify is its job's */
 	if (!checked(a, c, o, &d)) {
 		cJSON_Delete(o);
 		return;
@@ -326,6 +328,7 @@ void api_schedule_update(struct api *a, struct api_call *c)
 	o = cJSON_Parse(sc->json);
 	if (o) {
 		merge(o, patch);
+		api_notify_schedule_body(o);	/* issue 16 */
 		change(a, c, sc, o, REC_SCHEDULE_UPDATE);
 	} else {
 		reply_error(c->res, 503, "out_of_memory", "no memory for the schedule");

@@ -87,6 +87,7 @@ enum rec_type {
 	REC_SCHEDULE_DELETE = 65,	/* struct rec_schedule_delete */
 	REC_SNAP_ORIGINS = 66,	/* snapshots: rec_origin_job entries, the
 				 * origin of each kept fired job */
+	/* Issue 16's notifications take 80-83 (daemon/state/notifyrec.h). */
 };
 
 #define REC_SUBMIT_SINGLE 1u	/* the body is one JSON object (POST /jobs) */

@@ -36,6 +36,10 @@ const char *rec_type_name(uint16_t type)
 	case REC_TRIGGER: return "trigger";
 	case REC_TRIGGER_DELETE: return "trigger_delete";
 	case REC_TRIGGER_FIRE: return "trigger_fire";
+	case REC_NOTIFY_QUEUED: return "notify_queued";
+	case REC_NOTIFY_DELIVERED: return "notify_delivered";
+	case REC_NOTIFY_FAILED: return "notify_failed";
+	case REC_NOTIFY_QUEUE_SET: return "notify_queue_set";
 	case REC_SNAP_BEGIN: return "snapshot_begin";
 	case REC_SNAP_JOBS: return "snapshot_jobs";
 	case REC_SNAP_END: return "snapshot_end";
@@ -856,6 +860,10 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_SCHEDULE: return on_schedule(r, p, len);
 	case REC_SCHEDULE_DELETE: return on_schedule_delete(r, p, len);
 	case REC_SNAP_ORIGINS: return on_snap_origins(r, p, len);
+	case REC_NOTIFY_QUEUED:
+	case REC_NOTIFY_DELIVERED:
+	case REC_NOTIFY_FAILED:
+	case REC_NOTIFY_QUEUE_SET: return outbox_apply(&r->outbox, type, p, len);	/* issue 16 */
 	}
 	return -EPROTO;
 }
@@ -1010,5 +1018,6 @@ void recover_free(struct recovery *r)
 	triggers_destroy(&r->triggers);
 	fired_destroy(&r->origins);
 	schedules_free(r->sched);
+	outbox_destroy(&r->outbox);
 	memset(r, 0, sizeof(*r));
 }

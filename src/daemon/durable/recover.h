@@ -87,6 +87,7 @@ struct recovery {
 	struct triggers triggers;	/* as their records left them (issue 15) */
 	struct fired origins;		/* fired jobs' origins (issue 15) */
 	struct schedules *sched;	/* schedules read back (issue 15); NULL: none */
+	struct outbox outbox;		/* notifications read back (issue 16) */
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
 	/* Snapshot texts being packed: jobs without a batch header, and jobs

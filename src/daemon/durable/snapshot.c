@@ -317,6 +317,14 @@ static int triggers_out(struct snapshot *s)
 	return 0;
 }
 
+/* The notifications' outbox and the queues' notify settings (issue 16):
+ * what is not delivered yet must outlive the journal it was in. */
+static int notify_put(void *ctx, uint16_t type, const void *a, size_t alen, const void *b,
+		      size_t blen)
+{
+	return put_record(ctx, type, a, alen, b, blen);
+}
+
 /* When a finished job finished: its end, or its creation if it never
  * ran (cancelled while queued, a failed dependency). */
 static uint64_t finished_ns(const struct jr_job_info *info)
@@ -766,6 +774,8 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		rc = schedules_out(s);
 	if (rc == 0)
 		rc = origins_out(s);
+	if (rc == 0)
+		rc = outbox_write(&st->outbox, notify_put, s);	/* issue 16 */
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;

@@ -13,6 +13,7 @@
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
 #include "daemon/state/jsoncheck.h"
+#include "daemon/state/notifyspec.h"
 #include "base/units.h"
 
 #define ARGV_MAX 4096
@@ -534,6 +535,16 @@ static bool parse_hold(const cJSON *v, struct jobspec *js, struct jobspec_error 
 	return true;
 }
 
+/* notify and callback_url (issue 16): checked here, read when the job ends. */
+static bool parse_notify(const cJSON *v, const char *field, struct jobspec_error *err)
+{
+	char why[200];
+	bool ok = strcmp(field, "notify") == 0 ? notifyspec_check(v, why, sizeof(why))
+					       : notifyspec_check_callback(v, why, sizeof(why));
+
+	return ok || json_fail(err, 422, "invalid_value", "%s", why);
+}
+
 static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js, bool strict,
 			struct jobspec_error *err)
 {
@@ -591,6 +602,8 @@ static bool parse_field(struct jr_engine *e, const cJSON *v, struct jobspec *js,
 		return parse_size(v, "max_output", &js->spec.max_output_bytes, err) &&
 		       (js->spec.max_output_bytes > 0 ||
 			json_fail(err, 422, "invalid_value", "max_output must be above 0"));
+	if (strcmp(k, "notify") == 0 || strcmp(k, "callback_url") == 0)	/* issue 16 */
+		return parse_notify(v, k, err);
 	return json_fail(err, 422, "unknown_field", "unknown field: %s", k);
 }
 

@@ -36,5 +36,6 @@ void state_destroy(struct state *s)
 	triggers_destroy(&s->triggers);
 	fired_destroy(&s->fired);
 	schedules_free(s->schedules);
+	outbox_destroy(&s->outbox);	/* issue 16 */
 	memset(s, 0, sizeof(*s));
 }

@@ -15,6 +15,7 @@
 #include "jobring.h"
 #include "daemon/state/executions.h"
 #include "daemon/state/fired.h"
+#include "daemon/state/outbox.h"
 #include "daemon/state/output.h"
 #include "daemon/state/submitted.h"
 #include "daemon/state/triggers.h"
@@ -36,6 +37,7 @@ struct state {
 					 * (issue 15: triggers.h) */
 	struct fired fired;		/* fired jobs' origins (issue 15, fired.h) */
 	struct schedules *schedules;	/* issue 15 (schedules.h); NULL: none yet */
+	struct outbox outbox;		/* notifications (issue 16, outbox.h) */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */
