@@ -152,7 +152,7 @@ touch "$tmp/fail"
 req POST /jobs "{\"command\":[\"true\"],\"notify\":{\"url\":\"$url/flaky\"}}"
 fjid=$(field job_id)
 check "a failing receiver is tried again" \
-	tried_twice
+	wait_until 10 tried_twice
 req GET "/jobs/$fjid"
 check "... the job shows it queued, its last error" grep -q '"last_error":"HTTP 500"' <<<"$body"
 rm "$tmp/fail"
