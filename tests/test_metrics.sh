@@ -56,6 +56,8 @@ check "run-time histogram counts the attempt" [ "$(value jobring_job_run_seconds
 # --- jobs in every state -----------------------------------------------------------------------
 req POST /queues '{"name":"nightly","max_workers":1}'
 check "capped queue" [ "$code" = 201 ]
+req POST /queues '{"name":"odd \\\"name\\\\"}'
+check "a queue whose name needs escaping" [ "$code" = 201 ]
 ok=$(submit '{"command":["true"]}')
 bad=$(submit '{"command":["false"]}')
 check "a job succeeds" wait_status "$ok" succeeded

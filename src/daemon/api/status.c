@@ -155,17 +155,32 @@ static void job_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
 			   (unsigned long long)st->queued_by_priority[p]);
 }
 
+/* A queue's name as a label value: backslash, quote and newline escaped. */
+static void label_value(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *in && n + 3 < cap; in++) {
+		if (*in == '\\' || *in == '"' || *in == '\n')
+			out[n++] = '\\';
+		out[n++] = *in == '\n' ? 'n' : *in;
+	}
+	out[n] = '\0';
+}
+
 /* Per queue: jobs waiting and running now (the listings' index), and
  * jobs submitted and ended since this start. */
 static void queue_metrics(struct api *a, struct buf *b)
 {
 	const struct jobindex *ix = submitted_index(&a->st->jobs);
 	const struct jobstats *js = a->durable ? durable_jobstats(a->durable) : NULL;
-	struct jr_queue_info q[JOBSTATS_QUEUES];
+	struct jr_queue_info info;
+	struct { char name[2 * sizeof(info.name)]; } q[JOBSTATS_QUEUES];
 	bool have[JOBSTATS_QUEUES];
 
 	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
-		have[i] = jr_queue_get_info(a->engine, i, &q[i]) == 0;
+		if ((have[i] = jr_queue_get_info(a->engine, i, &info) == 0))
+			label_value(info.name, q[i].name, sizeof(q[i].name));
 	metric(b, "jobring_queue_jobs", "gauge",
 	       "Jobs of each queue now: waiting (pending or queued) and running.");
 	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
