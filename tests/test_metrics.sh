@@ -106,6 +106,7 @@ before=$(totals)
 stop_daemon KILL || true
 start_daemon --workers 2
 check "totals equal after kill -9 (journal): $before" [ "$(totals)" = "$before" ]
+check "running jobs taken back counted (2)" wait_until 10 sh -c "curl -s --unix-socket '$sock' http://x/metrics | grep -q '^jobring_jobs{state=\"running\"} 2'"
 for id in "$run1" "$run2"; do req POST "/jobs/$id/cancel"; done
 check "the running jobs, taken back, cancelled" wait_status "$run2" cancelled
 req POST /snapshot
