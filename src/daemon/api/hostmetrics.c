@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/api/hostmetrics.h"
+#include "base/common.h"
 #include "jobring.h"
 
 void metric_family(struct buf *b, const char *name, const char *type, const char *help)
@@ -93,20 +94,24 @@ static void fs_metrics(struct buf *b, const char *journal_dir, const char *outpu
 			   (unsigned long long)v[i].f_files);
 }
 
-void host_metrics(struct buf *b, const char *journal_dir, const char *output_dir)
+static void host_metrics_now(struct buf *b, const char *journal_dir, const char *output_dir)
 {
 	load_metrics(b);
 	memory_metrics(b);
 	fs_metrics(b, journal_dir, output_dir);
 }
 
-/* The boot time (btime of /proc/stat), in seconds since the epoch. */
+/* The boot time (btime of /proc/stat), in seconds since the epoch: read
+ * once (/proc/stat is long to make: its intr line has a count per IRQ). */
 static unsigned long long boot_time(void)
 {
-	unsigned long long t = 0;
+	static unsigned long long t;
 	char line[256];
-	FILE *f = fopen("/proc/stat", "r");
+	FILE *f;
 
+	if (t)
+		return t;
+	f = fopen("/proc/stat", "r");
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "btime %llu", &t) == 1)
 			break;
@@ -128,7 +133,7 @@ static unsigned open_fds(void)
 	return n > 3 ? n - 3 : 0;	/* ".", ".." and the directory's own */
 }
 
-void process_metrics(struct buf *b)
+static void process_metrics_now(struct buf *b)
 {
 	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
 	long long rss = 0;
@@ -170,4 +175,24 @@ void build_info_metric(struct buf *b)
 		      "Always 1: the version of jobringd and of the library it runs.");
 	buf_printf(b, "jobring_build_info{version=\"%s\",library=\"%s\"} 1\n", JR_VERSION_STRING,
 		   jr_version());
+}
+
+/* The host's and the process's series, made at most once a second and
+ * kept (the event loop's thread only): /proc/meminfo, /proc/self/stat and
+ * /proc/self/fd cost about 250 us to read, more than the rest of a
+ * scrape, and scrapes come every 15 s or so (docs/DECISIONS.md, issue 16). */
+static struct buf host_cache;
+static uint64_t host_cache_ns;
+
+void host_metrics(struct buf *b, const char *journal_dir, const char *output_dir)
+{
+	uint64_t now = jr_now_monotonic_ns();
+
+	if (!host_cache_ns || now - host_cache_ns >= JR_NS_PER_SEC) {
+		buf_reset(&host_cache);
+		host_metrics_now(&host_cache, journal_dir, output_dir);
+		process_metrics_now(&host_cache);
+		host_cache_ns = now;
+	}
+	buf_append(b, host_cache.p, host_cache.len);
 }

@@ -3,7 +3,7 @@
  * own process (issue 16): load, memory, the free bytes and inodes of the
  * journal's and the output directory's filesystems, the standard
  * process_* series, and jobring_build_info. Read from /proc and statvfs
- * at each scrape (a few system calls).
+ * at most once a second (a few system calls, kept between scrapes).
  */
 #ifndef JR_HOSTMETRICS_H
 #define JR_HOSTMETRICS_H
@@ -13,8 +13,8 @@
 /* HELP and TYPE lines of one metric family. */
 void metric_family(struct buf *b, const char *name, const char *type, const char *help);
 
+/* The host's series and the process_* ones, made at most once a second. */
 void host_metrics(struct buf *b, const char *journal_dir, const char *output_dir);
-void process_metrics(struct buf *b);
 void build_info_metric(struct buf *b);
 
 #endif

@@ -403,7 +403,6 @@ void api_metrics(struct api *a, struct api_call *c)
 	journal_metrics(a, b);
 	snapshot_metrics(a, b);
 	host_metrics(b, a->durable ? durable_dir(a->durable) : NULL, a->st->output.dir);
-	process_metrics(b);
 	c->res->status = 200;
 	c->res->content_type = "text/plain; version=0.0.4";
 }
