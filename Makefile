@@ -93,6 +93,7 @@ TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
 TEST_SCRIPTS += tests/test_web.sh
 TEST_SCRIPTS += tests/test_notify.sh
+TEST_SCRIPTS += tests/test_metrics.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \

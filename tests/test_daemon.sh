@@ -126,7 +126,7 @@ req GET "/jobs/$(field job_id)"
 check "job has the queue's priority" [ "$(field priority)" = 6 ]
 req GET /metrics
 check "metrics 200" [ "$code" = 200 ]
-for m in jobring_jobs jobring_queue_depth jobring_submit_to_start_seconds_bucket \
+for m in jobring_jobs jobring_queue_depth jobring_job_wait_seconds_bucket \
 	jobring_worker_utilization jobring_socket_requests_total; do
 	check "metric $m" grep -q "^$m" <<<"$body"
 done

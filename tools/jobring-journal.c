@@ -39,6 +39,7 @@ static const char *type_name(uint16_t type)
 		[REC_SNAP_ORIGINS] = "snapshot_origins",
 		[REC_TRIGGER] = "trigger", [REC_TRIGGER_DELETE] = "trigger_delete",
 		[REC_TRIGGER_FIRE] = "trigger_fire",
+		[REC_SNAP_COUNTERS] = "snapshot_counters",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -219,6 +220,11 @@ static void dump_other(const struct jr_journal_record *r)
 		struct rec_schedule_delete h;
 		memcpy(&h, p, sizeof(h));
 		printf(" id=%u by uid %u", h.id, h.by_uid);
+	} else if (r->type == REC_SNAP_COUNTERS && r->len >= sizeof(struct rec_counters)) {
+		struct rec_counters c;
+		memcpy(&c, p, sizeof(c));
+		printf(" submitted=%" PRIu64 " succeeded=%" PRIu64 " failed=%" PRIu64
+		       " cancelled=%" PRIu64, c.submitted, c.ended[0], c.ended[1], c.ended[2]);
 	} else if (r->type == REC_SNAP_ORIGINS) {
 		printf(" origins=%zu", (size_t)r->len / sizeof(struct rec_origin_job));
 	} else if (r->type == REC_SCHEDULER && r->len == sizeof(struct rec_scheduler)) {

@@ -8,7 +8,10 @@
 
 #include "base/common.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/hostmetrics.h"
 #include "daemon/net/reply.h"
+#include "daemon/state/jobindex.h"
+#include "daemon/state/schedules.h"
 
 /* How jobs run: cgroups (which controllers are enforced, or why there
  * are none), the keeper, what the last start took back. */
@@ -71,12 +74,28 @@ static void socket_json(struct api *a, cJSON *o)
 	cJSON_AddRawToObject(o, "connections", raw);
 }
 
+/* Submitted and ended as journaled, put back at a restart (issue 16),
+ * over the engine's counts of this start. */
+static void totals_of(struct api *a, struct jr_stats *st)
+{
+	const struct jobstats_totals *t;
+
+	if (!a->durable)
+		return;
+	t = &durable_jobstats(a->durable)->all;
+	st->submitted = t->submitted;
+	st->succeeded = t->ended[JS_SUCCEEDED];
+	st->failed = t->ended[JS_FAILED];
+	st->cancelled = t->ended[JS_CANCELLED];
+}
+
 void api_health(struct api *a, struct api_call *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct jr_stats st;
 
 	jr_engine_stats(a->engine, &st);
+	totals_of(a, &st);
 	cJSON_AddStringToObject(o, "status", "ok");
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)(jr_now_realtime_ns() - a->st->started_ns) / JR_NS_PER_SEC);
@@ -96,25 +115,39 @@ void api_health(struct api *a, struct api_call *c)
 	reply_json(c->res, 200, o);
 }
 
-static void metric(struct buf *b, const char *name, const char *type, const char *help)
+#define metric metric_family
+
+/* Waiting jobs, all queues: the index's count (pending and queued). */
+static uint64_t waiting_jobs(struct api *a)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	const struct jobindex *ix = submitted_index(&a->st->jobs);
+	uint64_t n = 0;
+
+	for (uint32_t q = 0; q < JOBSTATS_QUEUES; q++)
+		n += jobindex_count(ix, q, JX_WAITING);
+	return n;
 }
 
-static void job_metrics(struct buf *b, const struct jr_stats *st)
+/* By the API's state names: pending (on dependencies, a hold, a start
+ * time), queued (eligible, or behind its queue's cap), running. */
+static void job_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
 {
-	metric(b, "jobring_jobs", "gauge", "Jobs waiting or running now, by state.");
-	buf_printf(b, "jobring_jobs{state=\"queued\"} %llu\n", (unsigned long long)st->queued);
-	buf_printf(b, "jobring_jobs{state=\"held\"} %llu\n", (unsigned long long)st->held);
+	uint64_t queued = st->queued + st->held, waiting = waiting_jobs(a);
+
+	metric(b, "jobring_jobs", "gauge", "Jobs waiting or running now, by state (the API's names).");
+	buf_printf(b, "jobring_jobs{state=\"pending\"} %llu\n",
+		   (unsigned long long)(waiting > queued ? waiting - queued : 0));
+	buf_printf(b, "jobring_jobs{state=\"queued\"} %llu\n", (unsigned long long)queued);
 	buf_printf(b, "jobring_jobs{state=\"running\"} %llu\n", (unsigned long long)st->running);
-	metric(b, "jobring_jobs_finished_total", "counter", "Jobs that ended, by outcome.");
+	metric(b, "jobring_jobs_finished_total", "counter",
+	       "Jobs that ended, by outcome (kept across restarts).");
 	buf_printf(b, "jobring_jobs_finished_total{status=\"succeeded\"} %llu\n",
 		   (unsigned long long)st->succeeded);
 	buf_printf(b, "jobring_jobs_finished_total{status=\"failed\"} %llu\n",
 		   (unsigned long long)st->failed);
 	buf_printf(b, "jobring_jobs_finished_total{status=\"cancelled\"} %llu\n",
 		   (unsigned long long)st->cancelled);
-	metric(b, "jobring_jobs_submitted_total", "counter", "Jobs accepted.");
+	metric(b, "jobring_jobs_submitted_total", "counter", "Jobs accepted (kept across restarts).");
 	buf_printf(b, "jobring_jobs_submitted_total %llu\n", (unsigned long long)st->submitted);
 	metric(b, "jobring_queue_depth", "gauge", "Jobs eligible to start, by priority.");
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++)
@@ -122,23 +155,116 @@ static void job_metrics(struct buf *b, const struct jr_stats *st)
 			   (unsigned long long)st->queued_by_priority[p]);
 }
 
-static void latency_metrics(struct buf *b, const struct jr_stats *st)
+/* A queue's name as a label value: backslash, quote and newline escaped. */
+static void label_value(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *in && n + 3 < cap; in++) {
+		if (*in == '\\' || *in == '"' || *in == '\n')
+			out[n++] = '\\';
+		out[n++] = *in == '\n' ? 'n' : *in;
+	}
+	out[n] = '\0';
+}
+
+/* Per queue: jobs waiting and running now (the listings' index), and
+ * jobs submitted and ended since this start. */
+static void queue_metrics(struct api *a, struct buf *b)
+{
+	const struct jobindex *ix = submitted_index(&a->st->jobs);
+	const struct jobstats *js = a->durable ? durable_jobstats(a->durable) : NULL;
+	struct jr_queue_info info;
+	struct { char name[2 * sizeof(info.name)]; } q[JOBSTATS_QUEUES];
+	bool have[JOBSTATS_QUEUES];
+
+	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
+		if ((have[i] = jr_queue_get_info(a->engine, i, &info) == 0))
+			label_value(info.name, q[i].name, sizeof(q[i].name));
+	metric(b, "jobring_queue_jobs", "gauge",
+	       "Jobs of each queue now: waiting (pending or queued) and running.");
+	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
+		if (have[i])
+			buf_printf(b, "jobring_queue_jobs{queue=\"%s\",state=\"waiting\"} %u\n"
+				   "jobring_queue_jobs{queue=\"%s\",state=\"running\"} %u\n",
+				   q[i].name, jobindex_count(ix, i, JX_WAITING), q[i].name,
+				   jobindex_count(ix, i, JX_RUNNING));
+	if (!js)
+		return;
+	metric(b, "jobring_queue_submitted_total", "counter",
+	       "Jobs submitted to each queue since the daemon started.");
+	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
+		if (have[i])
+			buf_printf(b, "jobring_queue_submitted_total{queue=\"%s\"} %llu\n", q[i].name,
+				   (unsigned long long)js->queue[i].submitted);
+	metric(b, "jobring_queue_finished_total", "counter",
+	       "Jobs of each queue that ended since the daemon started, by outcome.");
+	for (uint32_t i = 0; i < JOBSTATS_QUEUES; i++)
+		for (int o = 0; have[i] && o < JS_OUTCOMES; o++)
+			buf_printf(b, "jobring_queue_finished_total{queue=\"%s\",status=\"%s\"} %llu\n",
+				   q[i].name, jobstats_outcome_name(o),
+				   (unsigned long long)js->queue[i].ended[o]);
+}
+
+static void histogram(struct buf *b, const char *name, const char *help,
+		      const struct jobstats_hist *h)
 {
 	uint64_t cum = 0;
 
-	metric(b, "jobring_submit_to_start_seconds", "histogram",
-	       "Command jobs: time from submission to first start.");
-	for (int i = 0; i < JR_WAIT_BUCKETS - 1; i++) {
-		cum += st->start_wait_us_hist[i];
-		buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"%g\"} %llu\n",
-			   (double)(1ull << i) / JR_US_PER_SEC, (unsigned long long)cum);
+	metric(b, name, "histogram", help);
+	for (int i = 0; i < JOBSTATS_BUCKETS; i++) {
+		cum += h->bucket[i];
+		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, jobstats_bounds[i],
+			   (unsigned long long)cum);
 	}
-	cum += st->start_wait_us_hist[JR_WAIT_BUCKETS - 1];
-	buf_printf(b, "jobring_submit_to_start_seconds_bucket{le=\"+Inf\"} %llu\n",
-		   (unsigned long long)cum);
-	buf_printf(b, "jobring_submit_to_start_seconds_sum %.6f\n",
-		   (double)st->start_wait_us_sum / JR_US_PER_SEC);
-	buf_printf(b, "jobring_submit_to_start_seconds_count %llu\n", (unsigned long long)cum);
+	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+		   (unsigned long long)h->count, name, h->sum, name, (unsigned long long)h->count);
+}
+
+static void latency_metrics(struct api *a, struct buf *b)
+{
+	const struct jobstats *js;
+
+	if (!a->durable)
+		return;
+	js = durable_jobstats(a->durable);
+	histogram(b, "jobring_job_wait_seconds",
+		  "Time from a job's submission to its first start (since the daemon started).",
+		  &js->wait);
+	histogram(b, "jobring_job_run_seconds",
+		  "Run time of each attempt that ended (since the daemon started).", &js->run);
+}
+
+/* Schedules (issue 15): how many, and their fires by outcome. */
+static void schedule_metrics(struct api *a, struct buf *b)
+{
+	const struct schedules *ss = a->st->schedules;
+	uint64_t n = 0, fired = 0, skipped = 0, missed = 0, coalesced = 0, errors = 0;
+
+	for (uint32_t i = 0; ss && i < ss->id_cap; i++) {
+		const struct schedule *s = ss->by_id[i];
+		if (!s)
+			continue;
+		n++;
+		fired += s->fired;
+		skipped += s->skipped;
+		missed += s->missed;
+		coalesced += s->coalesced;
+		errors += s->errors;
+	}
+	metric(b, "jobring_schedules", "gauge", "Schedules defined.");
+	buf_printf(b, "jobring_schedules %llu\n", (unsigned long long)n);
+	metric(b, "jobring_schedule_fires_total", "counter",
+	       "Due instants of the schedules there are, by outcome: fired (a job submitted), "
+	       "skipped (overlap policy), missed (too late), coalesced, error.");
+	buf_printf(b, "jobring_schedule_fires_total{outcome=\"fired\"} %llu\n"
+		   "jobring_schedule_fires_total{outcome=\"skipped\"} %llu\n"
+		   "jobring_schedule_fires_total{outcome=\"missed\"} %llu\n"
+		   "jobring_schedule_fires_total{outcome=\"coalesced\"} %llu\n"
+		   "jobring_schedule_fires_total{outcome=\"error\"} %llu\n",
+		   (unsigned long long)fired, (unsigned long long)skipped,
+		   (unsigned long long)missed, (unsigned long long)coalesced,
+		   (unsigned long long)errors);
 }
 
 static void worker_metrics(struct api *a, struct buf *b, const struct jr_stats *st)
@@ -237,8 +363,10 @@ static void journal_metrics(struct api *a, struct buf *b)
 		     "Answers held until their records were durable.", d.held);
 	metric_value(b, "jobring_journal_refused_total", "counter",
 		     "Submissions refused with 507.", d.refused);
-	metric_value(b, "jobring_journal_ack_wait_max_microseconds", "gauge",
-		     "Longest wait of an answer for the disk.", d.ack_wait_max_us);
+	metric(b, "jobring_journal_ack_wait_max_seconds", "gauge",
+	       "Longest wait of an answer for the disk.");
+	buf_printf(b, "jobring_journal_ack_wait_max_seconds %.6f\n",
+		   (double)d.ack_wait_max_us / JR_US_PER_SEC);
 }
 
 static void snapshot_metrics(struct api *a, struct buf *b)
@@ -264,12 +392,17 @@ void api_metrics(struct api *a, struct api_call *c)
 	struct jr_stats st;
 
 	jr_engine_stats(a->engine, &st);
-	job_metrics(b, &st);
-	latency_metrics(b, &st);
+	totals_of(a, &st);
+	build_info_metric(b);
+	job_metrics(a, b, &st);
+	queue_metrics(a, b);
+	latency_metrics(a, b);
 	worker_metrics(a, b, &st);
+	schedule_metrics(a, b);
 	socket_metrics(a, b);
 	journal_metrics(a, b);
 	snapshot_metrics(a, b);
+	host_metrics(b, a->durable ? durable_dir(a->durable) : NULL, a->st->output.dir);
 	c->res->status = 200;
 	c->res->content_type = "text/plain; version=0.0.4";
 }

@@ -14,6 +14,7 @@
 #include "base/common.h"
 #include "daemon/durable/durable.h"
 #include "daemon/state/executions.h"
+#include "engine/engine.h"
 #include "daemon/state/submitted.h"
 #include "daemon/net/reply.h"
 
@@ -73,6 +74,7 @@ struct durable {
 	struct job_extra *extra[EXTRA_BUCKETS];	/* by job id: running, backing off */
 	int event_fd;
 	bool stopped;			/* under lock: events are dropped */
+	struct jobstats jobstats;	/* counted as journaled (issue 16) */
 	/* Held answers, in seq order: a ring. */
 	struct held *held;
 	size_t held_head, held_count, held_cap;
@@ -365,6 +367,28 @@ static void history_event(struct durable *d, const struct jr_job_event *ev)
 			ev->attempt, (unsigned long long)ev->job_id);
 }
 
+/* The metrics hear of a first start (its wait), an attempt's end (its
+ * run time) and a job's end (its outcome), as they are journaled. */
+static void stats_event(struct durable *d, const struct jr_job_event *ev)
+{
+	struct jr_job_info info;
+	uint64_t start;
+
+	if (!d->engine || jr_engine_job_peek(d->engine, ev->job_id, &info) < 0)
+		info.queue_id = JOBSTATS_QUEUES, info.created_ns = 0;
+	if (ev->kind == JR_EVENT_STARTED) {
+		if (ev->attempt == 1 && info.created_ns && ev->time_ns >= info.created_ns)
+			jobstats_observe(&d->jobstats.wait, (double)(ev->time_ns - info.created_ns) /
+							    JR_NS_PER_SEC);
+		return;
+	}
+	start = ev->attempt ? attempt_start_ns(d, ev) : 0;
+	if (start && ev->time_ns >= start)
+		jobstats_observe(&d->jobstats.run, (double)(ev->time_ns - start) / JR_NS_PER_SEC);
+	if (ev->kind == JR_EVENT_ENDED)
+		jobstats_ended(&d->jobstats, info.queue_id, ev->state);
+}
+
 static void event_record(struct durable *d, const struct queued_event *q)
 {
 	const struct jr_job_event *ev = &q->ev;
@@ -395,6 +419,7 @@ static void event_record(struct durable *d, const struct queued_event *q)
 	if (ev->kind != JR_EVENT_STARTED)
 		end_pending(d, seq, ev);
 	history_event(d, ev);
+	stats_event(d, ev);
 	if (d->jobs)
 		submitted_job_event(d->jobs, ev);	/* the listings' index */
 	if (d->end_hook && ev->kind == JR_EVENT_ENDED)	/* job-event triggers (issue 15) */
@@ -437,6 +462,18 @@ uint64_t durable_log(struct durable *d, uint16_t type, const void *head, uint32_
 	return durable_logv(d, type, iov, tail_len ? 2 : 1);
 }
 
+/* Jobs journaled as submitted, counted by queue (read from the engine). */
+static void stats_submitted(struct durable *d, const jr_job_id *ids, uint32_t count)
+{
+	struct jr_job_info info;
+
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t queue = d->engine && jr_engine_job_peek(d->engine, ids[i], &info) == 0 ?
+				 info.queue_id : JOBSTATS_QUEUES;
+		jobstats_submitted(&d->jobstats, queue, 1);
+	}
+}
+
 uint64_t durable_logv(struct durable *d, uint16_t type, const struct iovec *iov, int n)
 {
 	uint64_t seq = 0;
@@ -448,6 +485,8 @@ uint64_t durable_logv(struct durable *d, uint16_t type, const struct iovec *iov,
 		return 0;
 	}
 	d->st.records++;
+	if (type == REC_SUBMIT && n > 1 && iov[0].iov_len >= sizeof(struct rec_submit))
+		stats_submitted(d, iov[1].iov_base, ((const struct rec_submit *)iov[0].iov_base)->count);
 	return seq;
 }
 
@@ -472,7 +511,18 @@ uint64_t durable_log_submit(struct durable *d, const struct rec_submit_args *a)
 		return 0;
 	}
 	d->st.records++;
+	stats_submitted(d, a->ids, a->head.count);
 	return seq;
+}
+
+const char *durable_dir(const struct durable *d)
+{
+	return d->o.dir;
+}
+
+struct jobstats *durable_jobstats(struct durable *d)
+{
+	return &d->jobstats;
 }
 
 bool durable_writable(struct durable *d)

@@ -27,6 +27,7 @@
 #include "jobring.h"
 #include "daemon/durable/records.h"
 #include "daemon/net/server.h"
+#include "daemon/state/jobstats.h"
 
 enum sync_mode { SYNC_ALWAYS, SYNC_BATCH, SYNC_NONE };
 
@@ -134,5 +135,12 @@ struct durable_stats {
 	struct jr_journal_stats journal;
 };
 void durable_get_stats(struct durable *d, struct durable_stats *out);
+
+/* Jobs submitted and ended, as journaled, and the wait and run-time
+ * histograms (issue 16): put back at a start by recover_apply. */
+struct jobstats *durable_jobstats(struct durable *d);
+
+/* The journal's directory. */
+const char *durable_dir(const struct durable *d);
 
 #endif

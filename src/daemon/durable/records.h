@@ -45,7 +45,8 @@
  *   SNAP_EXECS (a kept job's past attempts, executions.h: a rec_exec_job,
  *   then its rec_execs, each followed by its result JSON padded to 8), then
  *   SNAP_END (the number of jobs): a snapshot without its SNAP_END is
- *   not used.
+ *   not used. SNAP_COUNTERS (issue 16) comes before the jobs: the job
+ *   totals /metrics shows, as of the snapshot's seq.
  */
 #ifndef JR_RECORDS_H
 #define JR_RECORDS_H
@@ -88,7 +89,20 @@ enum rec_type {
 	REC_SNAP_ORIGINS = 66,	/* snapshots: rec_origin_job entries, the
 				 * origin of each kept fired job */
 	/* Issue 16's notifications take 80-83 (daemon/state/notifyrec.h). */
+	/* Issue 16's metrics take 88-89. */
+	REC_SNAP_COUNTERS = 88,	/* snapshots: struct rec_counters, the job
+				 * totals as of the snapshot's last seq */
 };
+
+/* REC_SNAP_COUNTERS: jobs submitted and ended (by outcome: succeeded,
+ * failed, cancelled) up to the snapshot's seq. Recovery adds the SUBMIT
+ * and END records after it (issue 16: counters survive restarts). */
+struct rec_counters {
+	uint64_t submitted;
+	uint64_t ended[3];
+	uint64_t reserved[4];	/* zero */
+};
+_Static_assert(sizeof(struct rec_counters) == 64, "rec_counters size");
 
 #define REC_SUBMIT_SINGLE 1u	/* the body is one JSON object (POST /jobs) */
 #define REC_SUBMIT_SWITCH_USER 2u	/* run as uid/gid (a root daemon's client) */

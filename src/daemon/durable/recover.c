@@ -48,6 +48,7 @@ const char *rec_type_name(uint16_t type)
 	case REC_SCHEDULE: return "schedule";
 	case REC_SCHEDULE_DELETE: return "schedule_delete";
 	case REC_SNAP_ORIGINS: return "snapshot_origins";
+	case REC_SNAP_COUNTERS: return "snapshot_counters";
 	}
 	return "unknown";
 }
@@ -286,6 +287,7 @@ static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
 		job_json(j, block, (size_t)(line - block->text), line_len);
 	}
 	submitted_block_release(block);	/* freed if no job took it */
+	r->journal_totals.submitted += h.count;	/* as durable.c counted it */
 	return 0;
 }
 
@@ -407,6 +409,8 @@ static int on_event(struct recovery *r, uint16_t type, const void *p, uint32_t l
 		return -EPROTO;
 	memcpy(&e, p, sizeof(e));
 	worker_id = rec_event_unpack(&e);	/* either layout (records.h) */
+	if (type == REC_END && jobstats_outcome_of(e.state) < JS_OUTCOMES)
+		r->journal_totals.ended[jobstats_outcome_of(e.state)]++;
 	if ((j = job_of(r, e.job_id)) != NULL && !job_state_final(j->state)) {
 		if (e.attempt)
 			event_history(r, j, type, &e, worker_id, (const uint8_t *)p + sizeof(e),
@@ -755,6 +759,9 @@ static int snap_job(struct recovery *r, const struct rec_snap_view *v)
 	j->held = (s->flags & REC_SNAP_HELD) != 0;	/* said either way */
 	j->flags &= ~REC_SNAP_HELD;
 	r->snapshot_jobs++;
+	r->snap_jobs_totals.submitted++;	/* a snapshot without counters */
+	if (jobstats_outcome_of(s->state) < JS_OUTCOMES)
+		r->snap_jobs_totals.ended[jobstats_outcome_of(s->state)]++;
 	return 0;
 }
 
@@ -768,6 +775,31 @@ static int on_snap_jobs(struct recovery *r, const uint8_t *p, uint32_t len)
 		if ((rc = snap_job(r, &v)) < 0)
 			return rc;
 	return rc < 0 ? rc : 0;
+}
+
+/* The job totals as of the snapshot's seq (issue 16). */
+static int on_snap_counters(struct recovery *r, const void *p, uint32_t len)
+{
+	struct rec_counters c;
+
+	if (len < sizeof(c))
+		return -EPROTO;
+	memcpy(&c, p, sizeof(c));
+	r->snap_totals.submitted = c.submitted;
+	for (int o = 0; o < JS_OUTCOMES; o++)
+		r->snap_totals.ended[o] = c.ended[o];
+	r->snap_has_totals = true;
+	return 0;
+}
+
+void recover_totals(const struct recovery *r, struct jobstats_totals *out)
+{
+	const struct jobstats_totals *base = r->snap_has_totals ? &r->snap_totals
+								: &r->snap_jobs_totals;
+
+	out->submitted = base->submitted + r->journal_totals.submitted;
+	for (int o = 0; o < JS_OUTCOMES; o++)
+		out->ended[o] = base->ended[o] + r->journal_totals.ended[o];
 }
 
 /* An external worker's result JSON for an attempt. */
@@ -864,6 +896,7 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_NOTIFY_DELIVERED:
 	case REC_NOTIFY_FAILED:
 	case REC_NOTIFY_QUEUE_SET: return outbox_apply(&r->outbox, type, p, len);	/* issue 16 */
+	case REC_SNAP_COUNTERS: return on_snap_counters(r, p, len);
 	}
 	return -EPROTO;
 }

@@ -102,6 +102,11 @@ struct recovery {
 	uint32_t snap_array_offset, snap_array_len;
 	char *snap_header;		/* the last header a snapshot job wrote */
 	size_t snap_header_len;
+	/* Job totals (issue 16): the snapshot's REC_SNAP_COUNTERS (or, from
+	 * a snapshot without one, its jobs counted), then the journal's
+	 * SUBMIT and END records after it. */
+	struct jobstats_totals snap_totals, snap_jobs_totals, journal_totals;
+	bool snap_has_totals;
 	/* What was read. */
 	uint64_t snapshot_seq;		/* 0: no snapshot */
 	uint64_t snapshot_jobs;
@@ -127,6 +132,9 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		  const struct retention *keep);
 
 void recover_free(struct recovery *r);
+
+/* The job totals the snapshot and journal read say (issue 16). */
+void recover_totals(const struct recovery *r, struct jobstats_totals *out);
 
 /* Apply one journal or snapshot record (also used by tools/jobring-journal
  * to summarize): 0, or -EPROTO for a payload of the wrong size. */

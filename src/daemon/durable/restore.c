@@ -584,6 +584,7 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	int rc;
 
 	apply_pause(r, st);
+	recover_totals(r, &durable_jobstats(d)->all);	/* issue 16 */
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
 	triggers_take(&st->triggers, &r->triggers);	/* watched by the API's start */

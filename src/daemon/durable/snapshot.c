@@ -282,6 +282,17 @@ static int origins_out(struct snapshot *s)
 	return o.rc;
 }
 
+/* The job totals as of s->covers (issue 16): counted as journaled. */
+static int counters_out(struct snapshot *s)
+{
+	const struct jobstats_totals *t = &durable_jobstats(s->d)->all;
+	struct rec_counters rec = { .submitted = t->submitted };
+
+	for (int o = 0; o < JS_OUTCOMES; o++)
+		rec.ended[o] = t->ended[o];
+	return put_record(s, REC_SNAP_COUNTERS, &rec, sizeof(rec), NULL, 0);
+}
+
 /* Whether a user paused scheduling, said either way. */
 static int scheduler_out(struct snapshot *s)
 {
@@ -776,6 +787,8 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		rc = origins_out(s);
 	if (rc == 0)
 		rc = outbox_write(&st->outbox, notify_put, s);	/* issue 16 */
+	if (rc == 0)
+		rc = counters_out(s);
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;

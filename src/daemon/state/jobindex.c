@@ -221,6 +221,9 @@ static void refile(struct jobindex *x, uint32_t slot, const struct jobindex_slot
 			put(x, new[i], slot);
 	if (!(r->flags & JX_FILED))
 		x->filed++;
+	else
+		x->counts[r->queue][r->cls]--;
+	x->counts[now->queue][now->cls]++;
 	uint8_t dirty = r->flags & JX_DIRTY;
 	*r = *now;
 	r->flags = (uint8_t)((now->flags & ~JX_DIRTY) | JX_FILED | dirty);
@@ -239,6 +242,7 @@ void jobindex_drop(struct jobindex *x, uint32_t slot)
 		take(x, keys[i], slot);
 	r->flags &= (uint8_t)~(JX_FILED | JX_HAS_WORKER | JX_HAS_ARRAY);
 	x->filed--;
+	x->counts[r->queue][r->cls]--;
 }
 
 /* What the engine says of the job now, as a record. */
@@ -472,4 +476,9 @@ size_t jobindex_bytes(const struct jobindex *x)
 		if (x->map[i].set)
 			b += sizeof(struct slotset) + slotset_bytes(x->map[i].set);
 	return b;
+}
+
+uint32_t jobindex_count(const struct jobindex *x, uint32_t queue, enum jobindex_class cls)
+{
+	return queue < 256 && cls < JX_CLASSES ? x->counts[queue][cls] : 0;
 }

@@ -71,6 +71,7 @@ struct jobindex {
 	uint32_t dirty[JX_DIRTY_MAX];
 	uint32_t dirty_count;
 	uint64_t filed;			/* jobs in the sets */
+	uint32_t counts[256][JX_CLASSES];	/* filed jobs by queue and class (issue 16) */
 	uint64_t settled, healed;	/* counters: reads, candidates that no longer matched */
 };
 
@@ -128,5 +129,8 @@ uint32_t jobindex_next(const struct jobindex *x, const struct jobindex_query *q,
 size_t jobindex_bytes(const struct jobindex *x);
 
 enum jobindex_class jobindex_class_of(enum jr_job_state st);
+
+/* Jobs filed under queue and class now (settle first for exact counts). */
+uint32_t jobindex_count(const struct jobindex *x, uint32_t queue, enum jobindex_class cls);
 
 #endif

@@ -121,7 +121,7 @@ function metricSum(metrics, name, match) {
 /* The queue-wait histogram: whichever of the names the daemon has
  * (summed over labels other than le). */
 function waitBuckets(metrics) {
-	const names = ['jobring_queue_wait_seconds_bucket', 'jobring_wait_seconds_bucket',
+	const names = ['jobring_job_wait_seconds_bucket', 'jobring_queue_wait_seconds_bucket', 'jobring_wait_seconds_bucket',
 		'jobring_submit_to_start_seconds_bucket'];
 	const name = names.find((n) => metrics[n]);
 	if (!name) return null;
