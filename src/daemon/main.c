@@ -389,6 +389,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		recover_free(rec);
 		api_triggers_start(&dm.api);	/* watches, files missed while down */
 		durable_set_end_hook(du, triggers_job_ended, &dm.st.triggers);
+		durable_set_events(du, dm.st.events);	/* GET /events (issue 16) */
 		rc = serve_loop(&dm);
 	}
 	snapshot_free(dm.snap);
@@ -396,6 +397,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	durable_set_history(du, NULL);
 	durable_set_jobs(du, NULL);
 	durable_set_end_hook(du, NULL, NULL);
+	durable_set_events(du, NULL);
 	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;

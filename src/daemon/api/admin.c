@@ -111,6 +111,7 @@ void api_queue_create(struct api *a, struct api_call *c)
 	} else {
 		c->record_seq = durable_log(a->durable, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
 		jr_queue_get_info(a->engine, id, &q);
+		events_queue(a->st->events, q.name, "created");	/* GET /events (issue 16) */
 		reply_json(c->res, 201, queue_json(&q));
 	}
 	cJSON_Delete(o);
@@ -165,6 +166,7 @@ void api_queue_update(struct api *a, struct api_call *c)
 			c->record_seq = durable_log(a->durable, REC_QUEUE_UPDATE, &rec, sizeof(rec),
 						    NULL, 0);
 			jr_queue_get_info(a->engine, id, &q);
+			events_queue(a->st->events, q.name, "updated");	/* GET /events (issue 16) */
 			reply_json(c->res, 200, queue_json(&q));
 		}
 	}
@@ -192,6 +194,7 @@ void api_queue_delete(struct api *a, struct api_call *c)
 	} else {
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
 		c->record_seq = durable_log(a->durable, REC_QUEUE_DELETE, &rec, sizeof(rec), NULL, 0);
+		events_queue(a->st->events, q.name, "deleted");	/* GET /events (issue 16) */
 		reply_json(c->res, 200, queue_json(&q));
 	}
 }

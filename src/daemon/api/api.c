@@ -98,6 +98,7 @@ void api_tick(struct api *a, uint64_t now_ns)
 	api_workers_tick(a, now_ns);
 	api_triggers_tick(a, now_ns);
 	api_schedules_tick(a, now_ns);
+	events_tick(a->st->events, now_ns);	/* GET /events (issue 16) */
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,

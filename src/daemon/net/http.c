@@ -2,6 +2,7 @@
  * http.c - HTTP/1.1 requests through http-parser. See http.h.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/net/http.h"
@@ -59,6 +60,9 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	}
 	if (h->expect_field && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
 		h->expect_continue = true;
+	if (strcmp(h->field, "last-event-id") == 0)	/* GET /events (issue 16) */
+		snprintf(h->last_event_id, sizeof(h->last_event_id), "%.*s",
+			 (int)(n < sizeof(h->last_event_id) ? n : sizeof(h->last_event_id) - 1), at);
 	return 0;
 }
 
@@ -211,6 +215,7 @@ bool http_in_keep_alive(const struct http_in *h)
 void http_in_next(struct http_in *h)
 {
 	h->complete = h->started = false;
+	h->last_event_id[0] = '\0';
 	buf_reset(&h->url);
 	buf_reset(&h->body);
 	buf_trim(&h->url, HTTP_KEEP_BYTES);

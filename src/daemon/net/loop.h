@@ -49,6 +49,7 @@ struct conn {
 	bool cancel_inflight, owe_cancel;	/* the receive's cancellation */
 	bool privileged;	/* root or the owner (budget.h) */
 	bool yielded;		/* its requests wait for the next turn (TURN_HANDLE_NS) */
+	bool streaming;		/* a streamed answer (server_stream_start) */
 	size_t held;		/* its buffers' bytes, as charged to the budget */
 	uid_t uid;
 	gid_t gid;
