@@ -93,10 +93,13 @@ void api_events(struct api *a, struct api_call *c)
 	struct event_filter f = { .user = EVENTS_NO_UID, .viewer = c->req->uid,
 				  .private_jobs = a->st->private_jobs };
 	uint64_t last_id;
+	const char *v;
 	int rc;
 
 	if (!parse_filter(c, &f) || !parse_last_id(c, &last_id))
 		return;
+	if (!last_id && (v = query_get(c->query, "from")) && strcmp(v, "oldest") == 0)
+		last_id = EVENTS_FROM_OLDEST;	/* jobring events: what is held */
 	rc = events_subscribe(a->st->events, a->server, c->req->token, &f, last_id);
 	if (rc == -EBUSY) {
 		reply_error(c->res, 503, "too_many_subscribers",

@@ -84,6 +84,9 @@ void events_schedule(struct events *ev, const char *name, uint32_t owner_uid, co
 
 /* --- subscribers ----------------------------------------------------------------- */
 
+/* As last_id: from the oldest event held (no reset). */
+#define EVENTS_FROM_OLDEST 1u
+
 /* Take the deferred request token (its answer streamed on s from the
  * next tick), resuming after last_id (0: live only). 0, or -EBUSY at
  * EVENTS_MAX_SUBSCRIBERS. */

@@ -53,7 +53,9 @@ int events_subscribe(struct events *ev, struct server *s, uint64_t token,
 	ev->server = s;
 	sub = &ev->subs[ev->nsubs++];
 	*sub = (struct subscriber){ .token = token, .f = *f, .next = ev->head + 1 };
-	if (last_id && last_id + 1 >= oldest && last_id <= ev->head)
+	if (last_id == EVENTS_FROM_OLDEST)
+		sub->next = oldest;
+	else if (last_id && last_id + 1 >= oldest && last_id <= ev->head)
 		sub->next = last_id + 1;	/* inside the window: from there */
 	else if (last_id)	/* older than the window (or another boot's) */
 		sub->reset_from = last_id;
