@@ -90,6 +90,8 @@ TEST_SCRIPTS += tests/test_workers.sh
 TEST_SCRIPTS += tests/test_longpoll.sh
 TEST_SCRIPTS += tests/test_answers.sh
 TEST_SCRIPTS += tests/test_triggers.sh
+TEST_SCRIPTS += tests/test_events.sh
+TEST_SCRIPTS += tests/test_top.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
