@@ -111,6 +111,15 @@ static inline void conn_set_state(struct conn *c, enum conn_state to)
 	c->state = to;
 }
 
+/* What its output buffers keep when empty: a stream (issue 16) keeps
+ * what it writes again at once, instead of freeing and faulting in a
+ * buffer of its size at every send. */
+#define STREAM_KEEP_BYTES (512u * 1024u)
+static inline size_t conn_keep_bytes(const struct conn *c)
+{
+	return c->streaming ? STREAM_KEEP_BYTES : HTTP_KEEP_BYTES;
+}
+
 /* Accepted, or held by its handler: not closing, not free. */
 static inline bool conn_open(const struct conn *c)
 {

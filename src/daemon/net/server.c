@@ -560,7 +560,7 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
-	buf_trim(&c->out, HTTP_KEEP_BYTES);
+	buf_trim(&c->out, conn_keep_bytes(c));
 	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }
