@@ -152,7 +152,7 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	uint64_t seq = ++ev->head;
 	struct event_slot *s = &ev->ring[seq & (EVENTS_WINDOW - 1)];
 	char when[40], queue[sizeof(s->queue) * 2 + 16] = "", user[EVENTS_USER_NAME + 16] = "";
-	char esc[sizeof(s->queue) * 2];
+	char esc[sizeof(s->queue) * 2], data[EVENTS_DATA_MAX];
 	int n;
 
 	s->seq = seq;
@@ -168,12 +168,14 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	}
 	if (h->uid != EVENTS_NO_UID)
 		snprintf(user, sizeof(user), ",\"user\":\"%s\"", user_name(ev, h->uid));
-	n = snprintf(s->data, sizeof(s->data), "{\"seq\":%llu,\"kind\":\"%s\",%s%s%s,\"time\":\"%s\"}",
+	n = snprintf(data, sizeof(data), "{\"seq\":%llu,\"kind\":\"%s\",%s%s%s,\"time\":\"%s\"}",
 		     (unsigned long long)seq, kind_names[h->kind], body, queue, user, when);
-	if (n < 0 || (size_t)n >= sizeof(s->data))	/* names too long: the least */
-		n = snprintf(s->data, sizeof(s->data),
+	if (n < 0 || (size_t)n >= sizeof(data))	/* names too long: the least */
+		n = snprintf(data, sizeof(data),
 			     "{\"seq\":%llu,\"kind\":\"%s\",\"truncated\":true,\"time\":\"%s\"}",
 			     (unsigned long long)seq, kind_names[h->kind], when);
+	n = snprintf(s->frame, sizeof(s->frame), "id: %llu\nevent: %s\ndata: %s\n\n",
+		     (unsigned long long)seq, kind_names[h->kind], data);
 	s->len = (uint16_t)n;
 	supersede(ev, (uint64_t)h->kind << 61 ^ h->entity, seq);
 	ev->st.published++;

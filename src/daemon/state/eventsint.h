@@ -16,11 +16,13 @@ struct event_slot {
 	uint64_t seq;
 	jr_job_id job;		/* 0: none */
 	uint32_t uid;		/* its owner; EVENTS_NO_UID: none */
-	uint16_t len;
+	uint16_t len;		/* frame's */
 	uint8_t kind;
 	bool superseded;	/* a later event of the same key is held */
 	char queue[48];		/* "": none */
-	char data[EVENTS_DATA_MAX];
+	/* "id: N\nevent: K\ndata: {...}\n\n", made once at publish: what
+	 * every subscriber is sent as it is. */
+	char frame[EVENTS_DATA_MAX + 64];
 };
 
 struct event_latest {
@@ -52,7 +54,7 @@ struct events {
 	uint32_t nsubs;
 	struct server *server;
 	struct event_user users[EVENTS_USER_CACHE];
-	char batch[EVENTS_BATCH_BYTES + EVENTS_DATA_MAX + 128];
+	char batch[EVENTS_BATCH_BYTES + EVENTS_DATA_MAX + 128];	/* > one frame */
 	struct events_stats st;
 };
 

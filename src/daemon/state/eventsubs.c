@@ -128,7 +128,7 @@ static bool deliver(struct events *ev, struct subscriber *sub, size_t backlog)
 			break;
 		}
 		if (visible(&sub->f, s) && !(s->superseded && sub->next <= sub->catchup_end))
-			n += frame(ev->batch + n, s->seq, event_kind_name(s->kind), s->data, s->len);
+			memcpy(ev->batch + n, s->frame, s->len), n += s->len;
 		sub->next++;
 		if (n >= EVENTS_BATCH_BYTES) {
 			if (!server_stream_write(ev->server, sub->token, ev->batch, n))
