@@ -11,7 +11,6 @@
 #include "base/common.h"
 #include "base/units.h"
 #include "daemon/state/events.h"
-#include "daemon/state/view.h"
 #include "daemon/state/workers.h"
 #include "shm/jobtab.h"
 
@@ -380,8 +379,8 @@ void workers_publish(struct workers *r, const struct worker *w, const char *stat
 {
 	char name[16];
 
-	events_worker(r->events, view_worker_name(worker_engine_id(w), name, sizeof(name)),
-		      (uint32_t)w->uid, status);
+	snprintf(name, sizeof(name), "w%u", w->number);	/* as view_worker_name() */
+	events_worker(r->events, name, (uint32_t)w->uid, status);
 }
 
 /* --- executions and resources ------------------------------------------------------------- */
