@@ -67,6 +67,16 @@ assert ok >= 8, ok
 PY
 check "execution events" grep -q "\"kind\":\"execution\",\"execution\":\"[0-9a-f]*\",\"job\":\"$j1\",\"attempt\":1,\"status\":\"succeeded\"" "$tmp/all"
 check "queue event" grep -q '"kind":"queue","change":"created","queue":"q1"' "$tmp/all"
+stream "$tmp/ws" "?kind=worker,schedule"
+req POST /workers/register '{"name":"ev","resources":{"cpus":1}}'
+wid=$(field worker_id)
+req POST /schedules '{"name":"ev-hourly","every":"1h","job":{"command":["true"]}}'
+req DELETE "/workers/$wid"
+sleep 0.5
+check "worker registered" grep -q "\"kind\":\"worker\",\"worker\":\"$wid\",\"status\":\"registered\"" "$tmp/ws"
+check "worker gone" grep -q "\"worker\":\"$wid\",\"status\":\"gone\"" "$tmp/ws"
+check "schedule created" grep -q '"kind":"schedule","schedule":"ev-hourly","change":"created"' "$tmp/ws"
+check "kind=worker,schedule: nothing else" not grep -q "^event: \(job\|execution\|queue\)" "$tmp/ws"
 check "kind=job: jobs only" not grep -q "^event: \(execution\|queue\)" "$tmp/jobs"
 check "kind=job: has jobs" grep -q "^event: job" "$tmp/jobs"
 check "queue=q1: only q1" not grep -q "\"queue\":\"default\"" "$tmp/q1"
