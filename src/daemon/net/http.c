@@ -60,9 +60,11 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	}
 	if (h->expect_field && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
 		h->expect_continue = true;
-	if (strcmp(h->field, "last-event-id") == 0)	/* GET /events (issue 16) */
-		snprintf(h->last_event_id, sizeof(h->last_event_id), "%.*s",
+	if (strcmp(h->field, "last-event-id") == 0) {	/* GET /events (issue 16) */
+		size_t had = strlen(h->last_event_id);	/* a value may come in pieces */
+		snprintf(h->last_event_id + had, sizeof(h->last_event_id) - had, "%.*s",
 			 (int)(n < sizeof(h->last_event_id) ? n : sizeof(h->last_event_id) - 1), at);
+	}
 	return 0;
 }
 
