@@ -94,6 +94,8 @@ TEST_SCRIPTS += tests/test_triggers.sh
 TEST_SCRIPTS += tests/test_web.sh
 TEST_SCRIPTS += tests/test_notify.sh
 TEST_SCRIPTS += tests/test_metrics.sh
+TEST_SCRIPTS += tests/test_events.sh
+TEST_SCRIPTS += tests/test_top.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -101,6 +103,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 	$(BUILD)/bench/triggers $(BUILD)/bench/schedules
 BENCH_BINS += $(BUILD)/bench/cron
 BENCH_BINS += $(BUILD)/bench/notify
+BENCH_BINS += $(BUILD)/bench/events
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -372,6 +375,12 @@ $(BUILD)/bench/schedules: bench/schedules.c bench/benchutil.h bench/daemonutil.h
 		$(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK) -lcjson
+
+# The event stream's cost to submission (issue 16).
+$(BUILD)/bench/events: bench/events.c bench/benchutil.h bench/daemonutil.h $(HARNESS_DEPS) \
+		$(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
 
 # The JSON libraries compared (docs/DECISIONS.md).
 $(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)

@@ -33,5 +33,8 @@ int cli_resources(struct cli *c, int argc, char **argv);
 int cli_trigger(struct cli *c, int argc, char **argv);
 /* schedule.c: schedules (issue 15). */
 int cli_schedule(struct cli *c, int argc, char **argv);
+/* events.c: GET /events printed (issue 16); top.c: a live view. */
+int cli_events(struct cli *c, int argc, char **argv);
+int cli_top(struct cli *c, int argc, char **argv);
 
 #endif

@@ -39,6 +39,10 @@ static void usage(FILE *f)
 "  queues [create NAME|update NAME|delete NAME] [--priority N] [--max-workers N]\n"
 "  trigger add|ls|show|fire|rm NAME   named, file and job-event triggers (trigger --help)\n"
 "  schedule add|ls|show|next|pause|resume|rm   recurring jobs: cron or every, in a zone\n"
+"  events [--kind K] [--job ID] [--queue Q] [--user U] [--follow]\n"
+"                                    the daemon's event stream, one line per event\n"
+"  top [--interval S] [--iterations N]   a live view: counts, rates, NUMA bars, running\n"
+"                                    jobs (j/k select, c cancel, h hold, s sort, / filter)\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
@@ -65,6 +69,7 @@ static const struct {
 	{ "resources", cli_resources },
 	{ "trigger", cli_trigger },
 	{ "schedule", cli_schedule },
+	{ "events", cli_events }, { "top", cli_top },
 };
 
 /* --json anywhere on the line: taken out of argv[from, argc) up to a

@@ -397,6 +397,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		api_triggers_start(&dm.api);	/* watches, files missed while down */
 		api_notify_start(&dm.api, d->state_dir, d->notify_backoff_ms);	/* issue 16 */
 		durable_set_end_hook(du, api_job_ended, &dm.api);	/* triggers, notify */
+		durable_set_events(du, dm.st.events);	/* GET /events (issue 16) */
 		rc = serve_loop(&dm);
 	}
 	snapshot_free(dm.snap);
@@ -404,6 +405,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 	durable_set_history(du, NULL);
 	durable_set_jobs(du, NULL);
 	durable_set_end_hook(du, NULL, NULL);
+	durable_set_events(du, NULL);
 	state_destroy(&dm.st);
 	close(dm.snap_fd);
 	return rc;

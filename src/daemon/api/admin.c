@@ -126,6 +126,7 @@ void api_queue_create(struct api *a, struct api_call *c)
 		uint64_t seq = api_queue_notify_set(a, rec.name, o);	/* issue 16 */
 		c->record_seq = seq ? seq : c->record_seq;
 		jr_queue_get_info(a->engine, id, &q);
+		events_queue(a->st->events, q.name, "created");	/* GET /events (issue 16) */
 		reply_json(c->res, 201, queue_notify_json(a, c, &q));
 	}
 	cJSON_Delete(o);
@@ -184,6 +185,7 @@ void api_queue_update(struct api *a, struct api_call *c)
 			uint64_t seq = api_queue_notify_set(a, rec.name, o);	/* issue 16 */
 			c->record_seq = seq ? seq : c->record_seq;
 			jr_queue_get_info(a->engine, id, &q);
+			events_queue(a->st->events, q.name, "updated");	/* GET /events (issue 16) */
 			reply_json(c->res, 200, queue_notify_json(a, c, &q));
 		}
 	}
@@ -212,6 +214,7 @@ void api_queue_delete(struct api *a, struct api_call *c)
 		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
 		c->record_seq = durable_log(a->durable, REC_QUEUE_DELETE, &rec, sizeof(rec), NULL, 0);
 		api_queue_notify_forget(a, q.name);	/* issue 16 */
+		events_queue(a->st->events, q.name, "deleted");	/* GET /events (issue 16) */
 		reply_json(c->res, 200, queue_json(&q));
 	}
 }

@@ -100,6 +100,7 @@ void api_tick(struct api *a, uint64_t now_ns)
 	api_triggers_tick(a, now_ns);
 	api_schedules_tick(a, now_ns);
 	api_notify_tick(a, now_ns);	/* issue 16 */
+	events_tick(a->st->events, now_ns);	/* GET /events (issue 16) */
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,

@@ -138,6 +138,7 @@ static int control_one(struct api *a, struct api_call *c, const struct jr_job_in
 	if (rc == 0) {
 		c->record_seq = durable_log(a->durable, REC_CONTROL, &rec, sizeof(rec), NULL, 0);
 		submitted_touch(&a->st->jobs, info->job_id);	/* filed again (jobindex.h) */
+		events_job(a->st->events, a->engine, info->job_id, NULL);	/* GET /events (issue 16) */
 	}
 	return rc;
 }
@@ -315,8 +316,10 @@ static int update_engine(struct api *a, const struct jr_job_info *info, const cJ
 		rc = jr_command_update(a->engine, info->job_id,
 				       &(struct jr_command_update){ .fields = fields,
 								    .spec = &js.spec });
-	if (rc == 0)
+	if (rc == 0) {
 		submitted_touch(&a->st->jobs, info->job_id);	/* filed again (jobindex.h) */
+		events_job(a->st->events, a->engine, info->job_id, NULL);	/* GET /events (issue 16) */
+	}
 	jobspec_free(&js);
 	return rc;
 }

@@ -86,6 +86,7 @@ int api_fire_job(struct api *a, uid_t uid, gid_t gid, const char *body, size_t l
 	who.cwd = NULL;
 	submitted_put(&a->st->jobs, *id, submitted_block_new(body, len), 0, len, &who);
 	fired_put(&a->st->fired, *id, &r);	/* no memory: GET shows no origin */
+	events_job(a->st->events, a->engine, *id, EVENTS_SUBMITTED);	/* GET /events (issue 16) */
 	if (seq)
 		*seq = s;
 	rc = 0;

@@ -54,6 +54,9 @@ api_handler api_health, api_metrics;
 /* resources.c: GET /resources (issue 14). */
 api_handler api_resources;
 
+/* events.c: GET /events, the event stream (issue 16). */
+api_handler api_events;
+
 /* admin.c: queues, and the daemon's owner stopping it or asking for a
  * snapshot. */
 api_handler api_queue_list, api_queue_create, api_shutdown, api_snapshot;

@@ -366,6 +366,7 @@ void api_job_cancel(struct api *a, struct api_call *c)
 	if (!job_state_final(info.state))
 		durable_note_cancel(a->durable, info.job_id);
 	submitted_touch(&a->st->jobs, info.job_id);	/* filed again (jobindex.h) */
+	events_job(a->st->events, a->engine, info.job_id, NULL);	/* GET /events (issue 16) */
 	reply_json(c->res, 200, job_json(a, c, &info));
 }
 

@@ -51,6 +51,7 @@ const struct route api_routes[] = {
 	{ "POST", "/snapshot", api_snapshot, 0, NULL },
 	{ "GET", "/metrics", api_metrics, 0, NULL },
 	{ "GET", "/resources", api_resources, 0, NULL },
+	{ "GET", "/events", api_events, 0, NULL },
 	{ "GET", "/triggers", api_trigger_list, 0, NULL },
 	{ "GET", "/triggers/{name}", api_trigger_show, 0, NULL },
 	{ "PUT", "/triggers/{name}", api_trigger_put, JOURNALED, api_trigger_put_record },

@@ -204,6 +204,7 @@ void api_schedule_create(struct api *a, struct api_call *c)
 		return;
 	}
 	c->record_seq = log_schedule(a, sc, REC_SCHEDULE_CREATE, c->req->uid);
+	events_schedule(a->st->events, sc->def.name, (uint32_t)sc->uid, "created", 0);	/* issue 16 */
 	answer(a, c, sc, 201);
 }
 
@@ -302,6 +303,9 @@ static void change(struct api *a, struct api_call *c, struct schedule *sc, cJSON
 		return;
 	}
 	c->record_seq = log_schedule(a, sc, op, c->req->uid);
+	events_schedule(a->st->events, sc->def.name, (uint32_t)sc->uid,	/* issue 16 */
+			op == REC_SCHEDULE_PAUSE ? "paused" :
+			op == REC_SCHEDULE_RESUME ? "resumed" : "updated", 0);
 	answer(a, c, sc, 200);
 }
 
@@ -377,6 +381,7 @@ void api_schedule_delete(struct api *a, struct api_call *c)
 	c->record_seq = durable_log(a->durable, REC_SCHEDULE_DELETE, &rec, sizeof(rec), NULL, 0);
 	c->res->status = 200;
 	buf_printf(&c->res->body, "{\"deleted\":%u}", sc->id);
+	events_schedule(a->st->events, sc->def.name, (uint32_t)sc->uid, "deleted", 0);	/* issue 16 */
 	schedules_remove(a->st->schedules, sc);
 }
 
@@ -498,6 +503,7 @@ static uint64_t fire(struct api *a, struct schedule *sc, uint64_t due, const cha
 		sc->prev_job = sc->last_job;
 		sc->last_job = id;
 		sc->fired++;
+		events_schedule(a->st->events, sc->def.name, (uint32_t)sc->uid, "fired", id);	/* issue 16 */
 		now = jr_now_realtime_ns();
 		sc->last_fire_ns = now;
 		if (now > due + sc->jitter_off && now - due - sc->jitter_off > sc->lateness_max_ns)

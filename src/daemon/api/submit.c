@@ -99,6 +99,7 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 		return;
 	submitted_put(&a->st->jobs, id, submitted_block_new(req->body, req->body_len), 0,
 		      req->body_len, &who);
+	events_job(a->st->events, a->engine, id, EVENTS_SUBMITTED);	/* GET /events (issue 16) */
 	view_format_id(id, ids);
 	c->res->status = 201;
 	buf_printf(&c->res->body, "{\"job_id\":\"%s\"}", ids);
@@ -256,6 +257,7 @@ static void array_keep_json(struct api *a, const struct request *req, const stru
 	for (uint32_t i = 0; i < js->array->count; i++) {
 		submitted_put(&a->st->jobs, ids[i], block, 0, req->body_len, &who);
 		submitted_set_array(&a->st->jobs, ids[i], ids[0], arrayspec_index(js->array, i));
+		events_job(a->st->events, a->engine, ids[i], EVENTS_SUBMITTED);	/* GET /events (issue 16) */
 	}
 	if (block && block->refs == 0)
 		free(block);
@@ -563,9 +565,11 @@ static void batch_keep_json(struct api *a, const struct request *req, const stru
 	if (block && b->header.text)
 		submitted_block_set_header(block, (size_t)(b->header.text - req->body),
 					   b->header.len);
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		submitted_put(&a->st->jobs, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
 			      b->lines[i].len, &who);
+		events_job(a->st->events, a->engine, b->ids[i], EVENTS_SUBMITTED);	/* GET /events (issue 16) */
+	}
 	if (block && block->refs == 0)
 		free(block);
 }

@@ -44,6 +44,7 @@ static void registered(struct api *a, struct api_call *c, struct worker *w)
 
 	c->record_seq = durable_log(a->durable, REC_WORKER, &rec, sizeof(rec), c->req->body,
 				    (uint32_t)c->req->body_len);
+	workers_publish(&a->st->workers, w, "registered");	/* GET /events (issue 16) */
 	body = view_worker(w);
 	cJSON_AddNumberToObject(body, "heartbeat_timeout",
 				(double)a->st->workers.heartbeat_timeout_ns / JR_NS_PER_SEC);
@@ -149,9 +150,11 @@ void api_worker_heartbeat(struct api *a, struct api_call *c)
 	cJSON *body, *report;
 	int32_t applied;
 	bool ok;
+	enum worker_status was;
 
 	if (!w)
 		return;
+	was = w->status;
 	report = heartbeat_report(c, &ok);
 	if (!ok || !api_heartbeat_progress(a, c, w, &applied)) {	/* progress.c */
 		cJSON_Delete(report);
@@ -160,6 +163,8 @@ void api_worker_heartbeat(struct api *a, struct api_call *c)
 	worker_heartbeat(w, report);
 	cJSON_Delete(report);
 	worker_reconcile(w, a->engine);
+	if (w->status != was)	/* GET /events (issue 16) */
+		workers_publish(&a->st->workers, w, worker_status_name(w->status));
 	body = view_worker(w);
 	if (applied >= 0)
 		cJSON_AddNumberToObject(body, "progress_applied", applied);

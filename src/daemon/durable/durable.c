@@ -13,6 +13,7 @@
 #include "base/lock.h"
 #include "base/common.h"
 #include "daemon/durable/durable.h"
+#include "daemon/state/events.h"
 #include "daemon/state/executions.h"
 #include "engine/engine.h"
 #include "daemon/state/submitted.h"
@@ -67,6 +68,7 @@ struct durable {
 	const struct submitted *jobs;	/* its index fed with job events; NULL: none */
 	void (*end_hook)(void *ctx, const struct jr_job_event *ev);	/* NULL: none */
 	void *end_hook_ctx;
+	struct events *stream;		/* the event stream (issue 16); NULL: none */
 	struct pending_end *ends;
 	size_t ends_head, ends_count, ends_cap;
 	struct pending_cancel *cancels;	/* in seq order; the first cancels_done acted on */
@@ -158,6 +160,11 @@ void durable_set_end_hook(struct durable *d, void (*fn)(void *ctx, const struct 
 {
 	d->end_hook = fn;
 	d->end_hook_ctx = ctx;
+}
+
+void durable_set_events(struct durable *d, struct events *ev)
+{
+	d->stream = ev;
 }
 
 struct jr_journal *durable_journal(struct durable *d)
@@ -424,6 +431,7 @@ static void event_record(struct durable *d, const struct queued_event *q)
 		submitted_job_event(d->jobs, ev);	/* the listings' index */
 	if (d->end_hook && ev->kind == JR_EVENT_ENDED)	/* job-event triggers (issue 15) */
 		d->end_hook(d->end_hook_ctx, ev);
+	events_job_event(d->stream, d->engine, ev);	/* GET /events (issue 16) */
 	extra_event(d, q, &proc);
 }
 

@@ -68,6 +68,10 @@ void durable_set_jobs(struct durable *d, const struct submitted *t);
 void durable_set_end_hook(struct durable *d, void (*fn)(void *ctx, const struct jr_job_event *ev),
 			  void *ctx);
 
+/* Job events published to the event stream too (issue 16); NULL: not. */
+struct events;
+void durable_set_events(struct durable *d, struct events *ev);
+
 /* From now on job events are not journaled (the daemon is stopping:
  * what closing the engine does to queued jobs must not be recorded). */
 void durable_stop_recording(struct durable *d);

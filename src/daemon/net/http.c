@@ -2,6 +2,7 @@
  * http.c - HTTP/1.1 requests through http-parser. See http.h.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/net/http.h"
@@ -86,6 +87,11 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 		gate_header_append(&h->gate_headers[h->gate_field - 1], at, n);
 	if (h->expect_field && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
 		h->expect_continue = true;
+	if (strcmp(h->field, "last-event-id") == 0) {	/* GET /events (issue 16) */
+		size_t had = strlen(h->last_event_id);	/* a value may come in pieces */
+		snprintf(h->last_event_id + had, sizeof(h->last_event_id) - had, "%.*s",
+			 (int)(n < sizeof(h->last_event_id) ? n : sizeof(h->last_event_id) - 1), at);
+	}
 	return 0;
 }
 
@@ -247,6 +253,7 @@ bool http_in_keep_alive(const struct http_in *h)
 void http_in_next(struct http_in *h)
 {
 	h->complete = h->started = false;
+	h->last_event_id[0] = '\0';
 	buf_reset(&h->url);
 	buf_reset(&h->body);
 	buf_trim(&h->url, HTTP_KEEP_BYTES);

@@ -48,6 +48,7 @@ struct http_in {
 	bool expect_continue;	/* the client waits for 100 Continue */
 	struct http_head_check check;
 	bool chunked;		/* refused: send a Content-Length */
+	char last_event_id[24];	/* Last-Event-ID (issue 16, GET /events); "": none */
 	bool started;		/* a request has begun and is not yet handled */
 	bool complete, too_large, url_too_long;
 	/* The headers the TCP listeners check (gate.h): Host, Authorization

@@ -54,6 +54,7 @@ struct conn {
 	bool privileged;	/* root or the owner (budget.h) */
 	bool yielded;		/* its requests wait for the next turn (TURN_HANDLE_NS) */
 	uint8_t listener;	/* enum listener_kind: what gate.h lets it do */
+	bool streaming;		/* a streamed answer (server_stream_start) */
 	size_t held;		/* its buffers' bytes, as charged to the budget */
 	uid_t uid;
 	gid_t gid;
@@ -122,6 +123,15 @@ static inline void conn_set_state(struct conn *c, enum conn_state to)
 
 	JR_ASSERT(may_go_to[c->state] & (1u << to));
 	c->state = to;
+}
+
+/* What its output buffers keep when empty: a stream (issue 16) keeps
+ * what it writes again at once, instead of freeing and faulting in a
+ * buffer of its size at every send. */
+#define STREAM_KEEP_BYTES (512u * 1024u)
+static inline size_t conn_keep_bytes(const struct conn *c)
+{
+	return c->streaming ? STREAM_KEEP_BYTES : HTTP_KEEP_BYTES;
 }
 
 /* Accepted, or held by its handler: not closing, not free. */

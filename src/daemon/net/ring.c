@@ -180,7 +180,7 @@ void conn_flush(struct server *s, struct conn *c)
 		c->out = c->pending;
 		c->pending = t;
 		buf_reset(&c->pending);
-		buf_trim(&c->pending, HTTP_KEEP_BYTES);
+		buf_trim(&c->pending, conn_keep_bytes(c));
 	}
 	if (c->out.len == 0)
 		return;

@@ -325,6 +325,7 @@ static void dispatch(struct server *s, struct conn *c)
 	req.gid = c->gid;
 	req.pid = c->pid;
 	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
+	req.last_event_id = c->http.last_event_id;
 	if (c->listener != LISTEN_UNIX && !gate_passes(s, c, &req, keep))
 		return;
 	s->ops.handle(s->ops.ctx, &req, &res);
@@ -483,6 +484,66 @@ bool server_finish(struct server *s, uint64_t token, int status, struct buf *bod
 	return true;
 }
 
+/* --- streamed answers (issue 16) ------------------------------------------------ */
+
+static struct conn *stream_conn(struct server *s, uint64_t token)
+{
+	struct conn *c;
+
+	if (!server_connection_alive(s, token))
+		return NULL;
+	c = &s->conns[(uint32_t)token];
+	return c->state == CONN_HANDLING ? c : NULL;
+}
+
+bool server_stream_start(struct server *s, uint64_t token, const char *content_type)
+{
+	struct conn *c = stream_conn(s, token);
+
+	if (!c || c->streaming)
+		return false;
+	c->streaming = true;
+	c->close_after_send = true;
+	buf_puts(&c->pending, "HTTP/1.1 200 OK\r\nContent-Type: ");
+	buf_puts(&c->pending, content_type);
+	buf_puts(&c->pending, "\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n");
+	conn_flush(s, c);
+	conn_account(s, c);
+	return true;
+}
+
+bool server_stream_write(struct server *s, uint64_t token, const char *data, size_t len)
+{
+	struct conn *c = stream_conn(s, token);
+
+	if (!c || !c->streaming)
+		return false;
+	buf_append(&c->pending, data, len);
+	if (c->pending.oom) {
+		conn_close(s, c);
+		return false;
+	}
+	c->last_ns = jr_now_monotonic_ns();
+	conn_flush(s, c);
+	conn_account(s, c);
+	return true;
+}
+
+size_t server_stream_backlog(struct server *s, uint64_t token)
+{
+	struct conn *c = stream_conn(s, token);
+
+	return c ? c->out.len + c->pending.len : SIZE_MAX;
+}
+
+void server_stream_end(struct server *s, uint64_t token)
+{
+	struct conn *c = stream_conn(s, token);
+
+	if (c)
+		conn_close(s, c);
+}
+
 /* --- completions --------------------------------------------------------------- */
 
 
@@ -513,6 +574,10 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(s, c);	/* error, or over its bound */
 		return;
 	}
+	if (cqe->res == 0 && c->streaming) {	/* the stream's reader went away */
+		conn_close(s, c);
+		return;
+	}
 	if (cqe->res == 0) {	/* the peer is done sending: answer what came */
 		c->peer_done = true;
 		process_input(s, c);
@@ -537,7 +602,7 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	s->st.bytes_out += (uint64_t)res;
 	buf_consume(&c->out, (size_t)res);
-	buf_trim(&c->out, HTTP_KEEP_BYTES);
+	buf_trim(&c->out, conn_keep_bytes(c));
 	c->last_ns = jr_now_monotonic_ns();
 	process_input(s, c);	/* may have stopped at the high-water mark */
 }

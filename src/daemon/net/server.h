@@ -33,6 +33,7 @@ struct request {
 	gid_t gid;
 	pid_t pid;
 	uint64_t token;		/* names the connection for server_finish() */
+	const char *last_event_id;	/* its Last-Event-ID header, or "" (issue 16) */
 };
 
 struct response {
@@ -101,6 +102,17 @@ void server_watch_fd(struct server *s, int fd);
  * (the caller must then undo what the answer promised, if anything). */
 bool server_finish(struct server *s, uint64_t token, int status, struct buf *body);
 bool server_connection_alive(struct server *s, uint64_t token);
+
+/* A streamed answer (issue 16: GET /events): a deferred request
+ * answered with a head without a length (Connection: close), its body
+ * written in pieces for as long as both ends keep the connection; the
+ * peer closing ends it. No other request is read on it. start and write
+ * return false once the connection is gone; backlog is what it has not
+ * taken yet (bytes), SIZE_MAX if gone. */
+bool server_stream_start(struct server *s, uint64_t token, const char *content_type);
+bool server_stream_write(struct server *s, uint64_t token, const char *data, size_t len);
+size_t server_stream_backlog(struct server *s, uint64_t token);
+void server_stream_end(struct server *s, uint64_t token);
 
 /* The tick has more to do than it did this turn (it stopped itself to
  * keep turns short): the next turn takes what completed without waiting

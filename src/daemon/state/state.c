@@ -1,6 +1,7 @@
 /*
  * state.c - the state the API serves, made and unmade. See state.h.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -23,6 +24,9 @@ int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
 		rc = workers_init(&s->workers, heartbeat_timeout_ms);
 	if (rc == 0)
 		rc = executions_init(&s->execs, capacity);
+	if (rc == 0 && !(s->events = events_new()))	/* GET /events (issue 16) */
+		rc = -ENOMEM;
+	s->workers.events = s->events;
 	if (rc < 0)
 		state_destroy(s);
 	return rc;
@@ -37,5 +41,6 @@ void state_destroy(struct state *s)
 	fired_destroy(&s->fired);
 	schedules_free(s->schedules);
 	outbox_destroy(&s->outbox);	/* issue 16 */
+	events_free(s->events);
 	memset(s, 0, sizeof(*s));
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/events.h"
 #include "daemon/state/executions.h"
 #include "daemon/state/fired.h"
 #include "daemon/state/outbox.h"
@@ -38,6 +39,7 @@ struct state {
 	struct fired fired;		/* fired jobs' origins (issue 15, fired.h) */
 	struct schedules *schedules;	/* issue 15 (schedules.h); NULL: none yet */
 	struct outbox outbox;		/* notifications (issue 16, outbox.h) */
+	struct events *events;		/* the event stream (issue 16, events.h) */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */

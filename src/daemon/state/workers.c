@@ -10,6 +10,7 @@
 
 #include "base/common.h"
 #include "base/units.h"
+#include "daemon/state/events.h"
 #include "daemon/state/workers.h"
 #include "shm/jobtab.h"
 
@@ -373,6 +374,15 @@ void worker_heartbeat(struct worker *w, const cJSON *o)
 	w->status = live_status(w);
 }
 
+/* A worker's change on the event stream (issue 16). */
+void workers_publish(struct workers *r, const struct worker *w, const char *status)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "w%u", w->number);	/* as view_worker_name() */
+	events_worker(r->events, name, (uint32_t)w->uid, status);
+}
+
 /* --- executions and resources ------------------------------------------------------------- */
 
 void worker_free(const struct worker *w, struct jr_external_res *out)
@@ -526,8 +536,8 @@ void workers_release(struct workers *r, uint32_t engine_worker_id, uint64_t exec
  * next heartbeat tells it to stop them. O(held). */
 static void lose(struct workers *r, struct jr_engine *e, struct worker *w)
 {
-	(void)r;
 	w->status = WORKER_UNHEALTHY;
+	workers_publish(r, w, "unhealthy");
 	while (w->running) {
 		uint64_t exec = w->held[w->running - 1].execution_id;
 		jr_external_complete(e, exec, -1, /* lost */ 1);
@@ -541,6 +551,7 @@ void workers_remove(struct workers *r, struct jr_engine *e, struct worker *w)
 	lose(r, e, w);
 	w->used = false;
 	w->status = WORKER_GONE;
+	workers_publish(r, w, "gone");
 	r->registered--;
 	r->removed_total++;
 	free_push(r, w->number);

@@ -88,7 +88,9 @@ struct worker {
 	uint64_t usage_ns;
 };
 
+struct events;
 struct workers {
+	struct events *events;		/* changes published (issue 16); NULL: not */
 	struct worker *list;		/* WORKERS_MAX, by number - 1 (reserved:
 					 * pages are touched up to count only) */
 	uint32_t max;			/* at once (--max-workers): WORKERS_MAX at most */
@@ -112,6 +114,8 @@ const char *worker_status_name(enum worker_status s);
 /* "idle", "busy", "draining", "unhealthy" -> true and *out. */
 bool worker_status_parse(const char *s, enum worker_status *out);
 uint32_t worker_engine_id(const struct worker *w);
+/* Its change (status: "idle", "gone", ...) on the event stream. */
+void workers_publish(struct workers *r, const struct worker *w, const char *status);
 
 /* "w7" -> its worker, or NULL. */
 struct worker *workers_by_name(struct workers *r, const char *name);

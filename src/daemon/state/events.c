@@ -1,0 +1,306 @@
+/*
+ * events.c - the event ring and publishing (see events.h); the
+ * subscribers are in eventsubs.c (eventsint.h is what both share).
+ *
+ * An event is formatted once, at publish, into its slot of the ring:
+ * {"seq":N,"kind":"job",<its fields>,"queue":..,"user":..,"time":..}.
+ * Each event has a key (its kind and what it is about: a job, an
+ * execution, a worker, a queue, a schedule); a direct-mapped table of
+ * the latest seq per key marks the event it replaces as superseded, so
+ * that a coalesced subscriber catching up gets only the latest of each
+ * (a collision in the table only leaves an older one unmarked: sent too).
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "base/units.h"
+#include "daemon/state/eventsint.h"
+#include "shm/jobtab.h"
+
+static const char *const kind_names[EVENT_KINDS] = { "job", "execution", "worker", "queue",
+						      "schedule" };
+
+const char *event_kind_name(enum event_kind kind)
+{
+	return kind < EVENT_KINDS ? kind_names[kind] : "?";
+}
+
+int event_kind_parse(const char *name, size_t len)
+{
+	for (int k = 0; k < EVENT_KINDS; k++)
+		if (strlen(kind_names[k]) == len && memcmp(kind_names[k], name, len) == 0)
+			return k;
+	return -1;
+}
+
+struct events *events_new(void)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	ev->ring = calloc(EVENTS_WINDOW, sizeof(*ev->ring));
+	ev->latest = calloc(EVENTS_LATEST_SLOTS, sizeof(*ev->latest));
+	ev->subs = calloc(EVENTS_MAX_SUBSCRIBERS, sizeof(*ev->subs));
+	if (!ev->ring || !ev->latest || !ev->subs) {
+		events_free(ev);
+		return NULL;
+	}
+	/* Sequence numbers go on from this boot's start in microseconds:
+	 * an id from before a restart is older than the window (a reset),
+	 * never taken for a newer event. Under 2^53: exact in JavaScript. */
+	ev->first_seq = jr_now_realtime_ns() / JR_NS_PER_US;
+	ev->head = ev->first_seq - 1;
+	return ev;
+}
+
+void events_free(struct events *ev)
+{
+	if (!ev)
+		return;
+	free(ev->ring);
+	free(ev->latest);
+	free(ev->subs);
+	free(ev);
+}
+
+uint64_t events_oldest(const struct events *ev)
+{
+	uint64_t held = ev->head + 1 - ev->first_seq;
+
+	return held > EVENTS_WINDOW ? ev->head + 1 - EVENTS_WINDOW : ev->first_seq;
+}
+
+/* --- formatting ------------------------------------------------------------------ */
+
+/* s as the inside of a JSON string, cut to fit size (with its NUL). */
+static void json_escape(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 7 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20) {
+			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* uid's login name (escaped), or its number: cached, 64 uids. */
+static const char *user_name(struct events *ev, uint32_t uid)
+{
+	struct event_user *u = &ev->users[uid % EVENTS_USER_CACHE];
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (u->known && u->uid == uid)
+		return u->name;
+	u->known = true;
+	u->uid = uid;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		json_escape(u->name, sizeof(u->name), res->pw_name);
+	else
+		snprintf(u->name, sizeof(u->name), "%u", uid);
+	return u->name;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The event it replaces, if still held, is superseded by seq. */
+static void supersede(struct events *ev, uint64_t key, uint64_t seq)
+{
+	struct event_latest *l = &ev->latest[(key * 0x9E3779B97F4A7C15ull) >> 40 &
+					     (EVENTS_LATEST_SLOTS - 1)];
+	struct event_slot *old = &ev->ring[l->seq & (EVENTS_WINDOW - 1)];
+
+	if (l->key == key && l->seq && old->seq == l->seq)
+		old->superseded = true;
+	l->key = key;
+	l->seq = seq;
+}
+
+struct event_head {
+	enum event_kind kind;
+	uint64_t entity;	/* a job, an execution, a worker's number, a name's hash */
+	jr_job_id job;		/* 0: none */
+	uint32_t uid;		/* its owner; EVENTS_NO_UID: none */
+	const char *queue;	/* NULL: none */
+	uint64_t time_ns;	/* 0: now */
+};
+
+/* Into the next slot of the ring: body is the kind's own fields
+ * ("\"job\":\"...\",\"status\":\"running\""). */
+static void publish(struct events *ev, const struct event_head *h, const char *body)
+{
+	uint64_t seq = ++ev->head;
+	struct event_slot *s = &ev->ring[seq & (EVENTS_WINDOW - 1)];
+	char when[40], queue[sizeof(s->queue) * 2 + 16] = "", user[EVENTS_USER_NAME + 16] = "";
+	char esc[sizeof(s->queue) * 2], data[EVENTS_DATA_MAX];
+	int n;
+
+	s->seq = seq;
+	s->kind = (uint8_t)h->kind;
+	s->job = h->job;
+	s->uid = h->uid;
+	s->superseded = false;
+	snprintf(s->queue, sizeof(s->queue), "%s", h->queue ? h->queue : "");
+	jr_format_rfc3339(h->time_ns ? h->time_ns : jr_now_realtime_ns(), when, sizeof(when));
+	if (h->queue) {
+		json_escape(esc, sizeof(esc), h->queue);
+		snprintf(queue, sizeof(queue), ",\"queue\":\"%s\"", esc);
+	}
+	if (h->uid != EVENTS_NO_UID)
+		snprintf(user, sizeof(user), ",\"user\":\"%s\"", user_name(ev, h->uid));
+	n = snprintf(data, sizeof(data), "{\"seq\":%llu,\"kind\":\"%s\",%s%s%s,\"time\":\"%s\"}",
+		     (unsigned long long)seq, kind_names[h->kind], body, queue, user, when);
+	if (n < 0 || (size_t)n >= sizeof(data))	/* names too long: the least */
+		n = snprintf(data, sizeof(data),
+			     "{\"seq\":%llu,\"kind\":\"%s\",\"truncated\":true,\"time\":\"%s\"}",
+			     (unsigned long long)seq, kind_names[h->kind], when);
+	n = snprintf(s->frame, sizeof(s->frame), "id: %llu\nevent: %s\ndata: %s\n\n",
+		     (unsigned long long)seq, kind_names[h->kind], data);
+	s->len = (uint16_t)n;
+	supersede(ev, (uint64_t)h->kind << 61 ^ h->entity, seq);
+	ev->st.published++;
+}
+
+/* --- what is published ----------------------------------------------------------- */
+
+static void format_id(uint64_t id, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)id);
+}
+
+static const char *queue_of(struct jr_engine *e, uint32_t queue_id, char *buf, size_t size)
+{
+	struct jr_queue_info q;
+
+	if (jr_queue_get_info(e, queue_id, &q) < 0)
+		return "default";
+	snprintf(buf, size, "%s", q.name);
+	return buf;
+}
+
+/* pending, held for a user's hold, as the API says it. */
+static const char *job_status(const struct jr_job_info *info)
+{
+	if (info->state == JR_JOB_PENDING && info->reason == JR_REASON_HELD)
+		return "held";
+	return jr_job_state_name(info->state);
+}
+
+void events_job(struct events *ev, struct jr_engine *e, jr_job_id id, const char *status)
+{
+	struct jr_job_info info;
+	char jid[17], qname[64], body[128];
+
+	if (!ev || jr_job_get(e, id, &info) < 0)
+		return;
+	format_id(id, jid);
+	if (!status)
+		status = job_status(&info);
+	else if (strcmp(status, EVENTS_SUBMITTED) == 0)	/* as it was when accepted */
+		status = info.state == JR_JOB_PENDING ? job_status(&info) : "queued";
+	snprintf(body, sizeof(body), "\"job\":\"%s\",\"status\":\"%s\"", jid, status);
+	publish(ev, &(struct event_head){ EVENT_JOB, id, id, info.owner_uid,
+					  queue_of(e, info.queue_id, qname, sizeof(qname)), 0 },
+		body);
+}
+
+/* An execution's status at this event: running, or how it ended. */
+static const char *execution_status(const struct jr_job_event *je)
+{
+	if (je->kind == JR_EVENT_STARTED)
+		return "running";
+	if (je->kind == JR_EVENT_RETRYING)
+		return "failed";
+	return jr_job_state_name(je->state);
+}
+
+void events_job_event(struct events *ev, struct jr_engine *e, const struct jr_job_event *je)
+{
+	struct jr_job_info info;
+	char jid[17], xid[17], qname[64], body[160];
+	const char *queue;
+
+	if (!ev || jr_job_get(e, je->job_id, &info) < 0)
+		return;
+	queue = queue_of(e, info.queue_id, qname, sizeof(qname));
+	format_id(je->job_id, jid);
+	if (je->attempt) {
+		uint64_t x = jr_execution_id(je->job_id, je->attempt);
+		format_id(x, xid);
+		snprintf(body, sizeof(body),
+			 "\"execution\":\"%s\",\"job\":\"%s\",\"attempt\":%u,\"status\":\"%s\"", xid,
+			 jid, je->attempt, execution_status(je));
+		publish(ev, &(struct event_head){ EVENT_EXECUTION, x, je->job_id, info.owner_uid,
+						  queue, je->time_ns }, body);
+	}
+	snprintf(body, sizeof(body), "\"job\":\"%s\",\"status\":\"%s\"", jid,
+		 je->kind == JR_EVENT_STARTED ? "running" :
+		 je->kind == JR_EVENT_RETRYING ? "pending" : jr_job_state_name(je->state));
+	publish(ev, &(struct event_head){ EVENT_JOB, je->job_id, je->job_id, info.owner_uid, queue,
+					  je->time_ns }, body);
+}
+
+void events_worker(struct events *ev, const char *name, uint32_t owner_uid, const char *status)
+{
+	char esc[96], body[160];
+
+	if (!ev)
+		return;
+	json_escape(esc, sizeof(esc), name);
+	snprintf(body, sizeof(body), "\"worker\":\"%s\",\"status\":\"%s\"", esc, status);
+	publish(ev, &(struct event_head){ EVENT_WORKER, name_hash(name), 0, owner_uid, NULL, 0 },
+		body);
+}
+
+void events_queue(struct events *ev, const char *name, const char *change)
+{
+	char body[64];
+
+	if (!ev)
+		return;
+	snprintf(body, sizeof(body), "\"change\":\"%s\"", change);
+	publish(ev, &(struct event_head){ EVENT_QUEUE, name_hash(name), 0, EVENTS_NO_UID, name, 0 },
+		body);
+}
+
+void events_schedule(struct events *ev, const char *name, uint32_t owner_uid, const char *what,
+		     jr_job_id job)
+{
+	char esc[160], jid[17], body[256];
+
+	if (!ev)
+		return;
+	json_escape(esc, sizeof(esc), name);
+	format_id(job, jid);
+	snprintf(body, sizeof(body), "\"schedule\":\"%s\",\"change\":\"%s\"%s%s%s", esc, what,
+		 job ? ",\"job\":\"" : "", job ? jid : "", job ? "\"" : "");
+	publish(ev, &(struct event_head){ EVENT_SCHEDULE, name_hash(name), job, owner_uid, NULL, 0 },
+		body);
+}
+
+void events_get_stats(const struct events *ev, struct events_stats *out)
+{
+	*out = ev->st;
+	out->head_seq = ev->head;
+	out->subscribers = ev->nsubs;
+}
