@@ -11,11 +11,13 @@
  * fourth 224 + 32 + 7).
  * Without jemalloc (the sanitizer builds) the allocator's figures are not
  * there: skipped. Also the pool that shares the jobs' resource requests
- * (coord/reqpool.c), and a PATCH of a queued job's resources through it.
+ * (coord/reqpool.c), a PATCH of a queued job's resources through it, and
+ * the jobs of a batch sharing an argv only when it is equal.
  */
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "coord/reqpool.h"
@@ -167,12 +169,63 @@ static void test_update_resources(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* Jobs of one batch share an argv only when it is equal string by
+ * string: each job still runs its own command (equal ones from
+ * different arrays, one that differs in a word, one a prefix of the
+ * one before, one longer), and the argvs outlive the caller's. */
+static void test_argv_shared_by_content(void **state)
+{
+	enum { N = 6 };
+	char dir[64], out[64], cmd[] = "echo one";
+	char *one[] = { "sh", "-c", "echo one", NULL };
+	char *one_again[] = { "sh", "-c", cmd, NULL };	/* equal, not the same */
+	char *two[] = { "sh", "-c", "echo two", NULL };
+	char *prefix[] = { "sh", "-c", NULL };
+	char *longer[] = { "sh", "-c", "echo $0", "three", NULL };
+	char *const *argvs[N] = { one, one_again, two, one, prefix, longer };
+	const char *want[N] = { "one\n", "one\n", "two\n", "one\n", NULL, "three\n" };
+	struct jr_command_spec specs[N];
+	struct jr_engine_opts o;
+	struct jr_engine *e;
+	jr_job_id ids[N];
+
+	(void)state;
+	assert_int_equal(jrt_dir_make(dir, sizeof(dir), NULL, "argv"), 0);
+	jrt_engine_opts(&o, 1, 4096, 0, dir);
+	assert_int_equal(jr_engine_open(&e, &o), 0);
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct jr_command_spec){ .argv = (char **)argvs[i],
+						     .priority = JR_PRIORITY_DEFAULT };
+	assert_int_equal(jr_command_submit_batch(e, specs, N, ids, NULL), 0);
+	memcpy(cmd, "echo two", sizeof(cmd));	/* the engine kept its own copies */
+	for (int i = 0; i < N; i++) {
+		struct jr_job_info info;
+		FILE *f;
+		size_t n;
+
+		assert_int_equal(jr_job_wait(e, ids[i], &info), 0);
+		if (!want[i]) {		/* sh -c without a command: an error */
+			assert_int_equal(info.state, JR_JOB_FAILED);
+			continue;
+		}
+		assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+		assert_non_null(f = fopen(info.stdout_path, "r"));
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		fclose(f);
+		assert_string_equal(out, want[i]);
+	}
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
+	assert_int_equal(jrt_dir_remove(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bytes_per_queued_job),
 		cmocka_unit_test(test_req_pool),
 		cmocka_unit_test(test_update_resources),
+		cmocka_unit_test(test_argv_shared_by_content),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
