@@ -64,5 +64,5 @@ void jr_cmd_child_collect_wait(struct jr_coordinator *co, struct cmd_job *job)
 {
 	if (jr_cgroup_job_release(&co->cg, &job->run->cgroup, COLLECT_WAIT_MS) < 0)
 		fprintf(stderr, "jobring: job %016llx: its cgroup did not empty within %d ms; "
-			"given up\n", (unsigned long long)job->id, COLLECT_WAIT_MS);
+			"given up\n", (unsigned long long)job->sj.id, COLLECT_WAIT_MS);
 }

@@ -41,6 +41,55 @@ static char **strv_dup(char *const *v, bool *failed)
 	return jr_cmd_strv_copy(&block, v);
 }
 
+/* A job's argv: counted, shared by the jobs of a batch that run the same
+ * command. The count sits in the 8 bytes before the pointers. */
+static uint64_t *argv_refs(char **argv)
+{
+	return (uint64_t *)(void *)argv - 1;
+}
+
+static void argv_release(char **argv)
+{
+	if (argv && --*argv_refs(argv) == 0)
+		jr_free(argv_refs(argv));
+}
+
+static bool strv_equal(char *const *a, char *const *b)
+{
+	size_t i = 0;
+
+	for (; a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return !a[i] && !b[i];
+}
+
+/* A reference to a counted copy of v: the cache's when the job before
+ * ran the same command. NULL for an empty or absent v (and *failed
+ * unset). */
+static char **argv_get(char *const *v, struct cmd_env_cache *cache, bool *failed)
+{
+	uint64_t *block;
+	char *cursor;
+
+	*failed = false;
+	if (!v || !v[0])
+		return NULL;
+	if (cache->argv && strv_equal(cache->argv, v)) {
+		++*argv_refs(cache->argv);
+		return cache->argv;
+	}
+	if (!(block = jr_malloc(sizeof(*block) + jr_cmd_strv_bytes(v)))) {
+		*failed = true;
+		return NULL;
+	}
+	*block = 2;	/* the job's and the cache's */
+	cursor = (char *)(block + 1);
+	argv_release(cache->argv);
+	cache->argv = jr_cmd_strv_copy(&cursor, v);
+	return cache->argv;
+}
+
 static void shared_env_release(struct cmd_shared_env *e)
 {
 	if (e && --e->refs == 0) {	/* e->v may be NULL */
@@ -52,6 +101,8 @@ static void shared_env_release(struct cmd_shared_env *e)
 void jr_cmd_env_cache_done(struct cmd_env_cache *cache)
 {
 	shared_env_release(cache->env);
+	argv_release(cache->argv);
+	cache->argv = NULL;
 	cache->env = NULL;
 	cache->src = NULL;
 	cache->array = false;
@@ -87,7 +138,7 @@ static struct cmd_shared_env *shared_env_get(char *const *v, bool array, jr_job_
 	e->array = array;
 	e->array_job_id = array_job_id;
 	e->refs = 2;	/* the job's and the cache's */
-	jr_cmd_env_cache_done(cache);
+	shared_env_release(cache->env);
 	cache->src = v;
 	cache->array = array;
 	cache->array_job_id = array_job_id;
@@ -132,7 +183,8 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 	if (!job)
 		return NULL;
 	if ((spec->flags & JR_COMMAND_EXTERNAL) || spec->max_retries || spec->backoff_base_ms ||
-	    spec->backoff_max_ms || spec->max_output_bytes || spec->cwd) {
+	    spec->backoff_max_ms || spec->max_output_bytes || spec->cwd ||
+	    (spec->env && spec->env[0]) || spec->after_count) {
 		if (!(job->opt = jr_calloc(1, sizeof(*job->opt)))) {
 			jr_free(job);
 			return NULL;
@@ -145,8 +197,9 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 							   CMD_BACKOFF_MAX_NS;
 		o->max_output = spec->max_output_bytes;	/* 0: the engine's (jr_coord_output_cap) */
 	}
-	job->argv = strv_dup(spec->argv, &argv_failed);
-	job->env = strv_dup(spec->env, &env_failed);
+	job->argv = argv_get(spec->argv, cache, &argv_failed);
+	if (job->opt)
+		job->opt->env = strv_dup(spec->env, &env_failed);
 	/* An array task's JOBRING_ARRAY_* are made when it starts (launch.c):
 	 * its index here, its array's id in its shared environment. */
 	job->array_task = spec->array_task_id;
@@ -156,11 +209,11 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 	if (spec->cwd)
 		job->opt->cwd = strdup(spec->cwd);
 	if (spec->after_count)
-		job->after = after_dup(spec);
+		job->opt->after = after_dup(spec);
 	job->sj.req = jr_req_pool_take(reqs, req);
 	if (argv_failed || env_failed || shared_failed || !job->sj.req ||
 	    (spec->cwd && !job->opt->cwd) ||
-	    (spec->after_count && !job->after)) {
+	    (spec->after_count && !job->opt->after)) {
 		jr_cmd_job_free(job);
 		return NULL;
 	}
@@ -176,7 +229,8 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 	job->run_as_user = spec->run_as_user != 0;
 	job->uid = spec->uid;
 	job->gid = spec->gid;
-	job->after_count = (uint32_t)spec->after_count;
+	if (job->opt)
+		job->opt->after_count = (uint32_t)spec->after_count;
 	job->sj.limit_ns = spec->timeout_ms * JR_NS_PER_MS;
 	job->sj.not_before_ns = spec->scheduled_at_ns;
 	job->use_umask = spec->use_umask != 0;
@@ -188,16 +242,16 @@ void jr_cmd_job_free(struct cmd_job *job)
 {
 	if (!job)
 		return;
-	jr_free(job->argv);
-	jr_free(job->env);
+	argv_release(job->argv);
 	shared_env_release(job->shared_env);
 	if (job->opt) {
 		free(job->opt->cwd);
 		free(job->opt->ext_caps);
+		jr_free(job->opt->env);
+		jr_free(job->opt->after);
 		jr_free(job->opt);
 	}
 	jr_free(job->sj.alloc);
-	jr_free(job->after);
 	jr_free(job->sj.dependents);
 	jr_req_pool_drop(job->sj.req);
 	jr_free(job->run);
@@ -208,20 +262,20 @@ void jr_cmd_job_free(struct cmd_job *job)
 
 void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	jr_cmd_job_run_attach(job);
 	if (job->attempts && co->out_dirfd >= 0)
 		/* The attempt before keeps its output, under its own names
 		 * (GET /executions/{id}/logs), before this one's are made. */
-		jr_outdir_keep_attempt(co->out_dirfd, job->id,
-				       jr_execution_id(job->id, job->attempts));
+		jr_outdir_keep_attempt(co->out_dirfd, job->sj.id,
+				       jr_execution_id(job->sj.id, job->attempts));
 	job->attempts++;
-	if (job->attempts == 1 && (job->id >> 32) > 1 && co->out_dirfd >= 0)
+	if (job->attempts == 1 && (job->sj.id >> 32) > 1 && co->out_dirfd >= 0)
 		/* The slot's last job left the table when this one took it:
 		 * its output goes (3 unlinkat, none on a table not yet full). */
 		jr_outdir_remove_job(co->out_dirfd,
-				     jr_job_id_make((uint32_t)(job->id >> 32) - 1, job->slot));
+				     jr_job_id_make((uint32_t)(job->sj.id >> 32) - 1, jr_cmd_job_slot(job)));
 	if (job->attempts == 1) {
 		uint64_t created = jr_slot_get(s->created_ns);
 		uint64_t us = now > created ? (now - created) / JR_NS_PER_US : 0;
@@ -238,7 +292,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 	if (job->output_truncated) {	/* an earlier attempt's: its files go afresh */
 		job->output_truncated = false;
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, false);
-		jr_coord_output_unmark(co, job->id);
+		jr_coord_output_unmark(co, job->sj.id);
 	}
 	job->run->spawn_step = JR_SPAWN_STEP_UNKNOWN;
 	jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->spawn_error, 0);
@@ -249,7 +303,7 @@ void jr_cmd_job_record_start(struct jr_coordinator *co, struct cmd_job *job, uin
 static void event_process(struct jr_coordinator *co, const struct cmd_job *job,
 			  struct jr_job_event *ev, uint8_t *alloc, uint32_t size)
 {
-	ev->time_ns = jr_slot_get(co->region->slots[job->slot].start_ns);
+	ev->time_ns = jr_slot_get(co->region->slots[jr_cmd_job_slot(job)].start_ns);
 	ev->pid = job->run->child.pid;
 	ev->pid_start_ticks = job->run->start_ticks;
 	ev->cgroup_slot = job->run->cgroup_slot;
@@ -273,14 +327,14 @@ void jr_cmd_job_event(struct jr_coordinator *co, const struct cmd_job *job,
 		return;
 	rec = jr_cmd_record(co->region, job->record_ref);
 	ev = (struct jr_job_event){
-		.job_id = job->id, .kind = kind, .state = state, .reason = reason,
+		.job_id = job->sj.id, .kind = kind, .state = state, .reason = reason,
 		.attempt = job->attempts, .worker_id = co->id, .time_ns = now,
 	};
 	jr_job_event_set_status(&ev, &rec->status);
 	if (kind != JR_EVENT_STARTED)
 		ev.spawn_error = jr_load_relaxed(&rec->spawn_error);
 	if (job->external)
-		ev.worker_id = jr_slot_worker(&co->region->slots[job->slot]);
+		ev.worker_id = jr_slot_worker(&co->region->slots[jr_cmd_job_slot(job)]);
 	if (kind == JR_EVENT_RETRYING)
 		ev.not_before_ns = job->sj.not_before_ns;
 	if (kind == JR_EVENT_STARTED)
@@ -320,7 +374,7 @@ static void scratch_remove(struct jr_coordinator *co, struct cmd_job *job)
 {
 	for (uint32_t i = 0; i < co->scratch.count && !job->external; i++)
 		if (!job->sj.alloc || job->sj.alloc->custom[co->scratch_counter + i]) {
-			jr_scratch_remove(&co->scratch, job->id);
+			jr_scratch_remove(&co->scratch, job->sj.id);
 			return;
 		}
 }
@@ -328,7 +382,7 @@ static void scratch_remove(struct jr_coordinator *co, struct cmd_job *job)
 /* Back on the coordinator: the runner has started the child, or not. */
 void jr_cmd_job_spawned(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	/* A SPAWN the keeper never got may meet a replaced keeper first, which
 	 * took it as running (cmdkeeper.c): it still ends here. */
@@ -363,7 +417,7 @@ static void record_result(struct jr_coordinator *co, struct cmd_job *job,
 			  const struct jr_exit_status *res, uint64_t now)
 {
 	struct jr_cmd_record *rec = record_of(co, job);
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	jr_cmd_record_set_status(rec, res);
 	jr_slot_put(s->result, res->exit_code);
@@ -419,7 +473,7 @@ static void retry(struct jr_coordinator *co, struct cmd_job *job, enum jr_reason
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
 	job->sj.not_before_ns = not_before_ns;
 	jr_cmd_job_event(co, job, JR_EVENT_RETRYING, JR_JOB_QUEUED, reason, now);
-	slot_requeue(&co->region->slots[job->slot]);
+	slot_requeue(&co->region->slots[jr_cmd_job_slot(job)]);
 	jr_sched_requeue(&co->sched, &job->sj, job->sj.not_before_ns, now);
 	if (job->sj.state == JR_SCHED_PENDING)	/* backing off */
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, true);
@@ -477,7 +531,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 	jr_cmd_job_set_phase(job, CMD_ENDED);
 	jr_store_release(&record_of(co, job)->coord, 0);
 	if (!job->revived)	/* a revived slot's index is in the ring already */
-		jr_coord_free_slot(co, job->slot);
+		jr_coord_free_slot(co, jr_cmd_job_slot(job));
 	co->outstanding--;
 	job->next = co->dead;
 	co->dead = job;
@@ -491,7 +545,7 @@ static void retire(struct jr_coordinator *co, struct cmd_job *job)
 void jr_cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 		    enum jr_sched_state state, enum jr_reason reason, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 	struct jr_worker_rec *rec = co->rec;
 
 	jr_store_relaxed(&record_of(co, job)->reason, reason);
@@ -516,7 +570,7 @@ void jr_cmd_job_end(struct jr_coordinator *co, struct cmd_job *job,
 
 void jr_cmd_job_ended_unrun(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	jr_store_relaxed(&record_of(co, job)->reason, job->sj.reason);
 	jr_cmd_job_event(co, job, JR_EVENT_ENDED, JR_JOB_CANCELLED, job->sj.reason, now);

@@ -11,13 +11,17 @@
 #include "coord/state.h"
 
 /* The shared_env last built while a batch's jobs are built: the next job
- * with the same spec->shared_env pointer takes a reference to it. Start
- * zeroed; jr_cmd_env_cache_done() drops the cache's own reference. */
+ * with the same spec->shared_env pointer takes a reference to it; and
+ * the argv last built: the next job with an equal argv (string by
+ * string) shares it (a batch of one command: 32 bytes a queued job
+ * fewer, issue 14). Start zeroed; jr_cmd_env_cache_done() drops the
+ * cache's own references. */
 struct cmd_env_cache {
 	char *const *src;
 	bool array;
 	jr_job_id array_job_id;
 	struct cmd_shared_env *env;
+	char **argv;			/* counted (jr_cmd_argv_*), or NULL */
 };
 void jr_cmd_env_cache_done(struct cmd_env_cache *cache);
 

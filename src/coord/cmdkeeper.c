@@ -34,7 +34,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 {
 	for (uint32_t i = 0; i < co->running_count; i++) {
 		struct cmd_job *job = co->running[i];
-		struct keeper_held *h = jr_coord_keeper_held(co, job->id);
+		struct keeper_held *h = jr_coord_keeper_held(co, job->sj.id);
 		struct jr_exit_status res = { .exit_code = -1 };
 		if (job->external)
 			continue;
@@ -61,7 +61,7 @@ static void reattach(struct jr_coordinator *co, uint64_t now)
 		struct cmd_restore_info ri = {
 			.attempt = job->attempts, .pid = job->run->child.pid,
 			.pid_start_ticks = job->run->start_ticks, .cgroup_slot = job->run->cgroup_slot,
-			.start_ns = jr_slot_get(co->region->slots[job->slot].start_ns),
+			.start_ns = jr_slot_get(co->region->slots[jr_cmd_job_slot(job)].start_ns),
 		};
 		memcpy(ri.boot_id, jr_exec_boot_id(), sizeof(ri.boot_id));
 		jr_coord_keeper_adopt(co, job, &ri);

@@ -364,13 +364,13 @@ static void adopt(struct jr_coordinator *co, struct cmd_job *job, uint32_t attem
 		  uint64_t start_ns, const struct cmd_restore_info *ri, const uint8_t *alloc,
 		  uint32_t alloc_len, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 	struct jr_alloc a;
 	bool have = alloc_len && jr_alloc_decode(alloc, alloc_len, &a) == 0;
 	int how = jr_sched_adopt(&co->sched, &job->sj, have ? &a : NULL, start_ns);
 
 	if (how)
-		fprintf(stderr, "jobring: job %016llx runs on, but %s\n", (unsigned long long)job->id,
+		fprintf(stderr, "jobring: job %016llx runs on, but %s\n", (unsigned long long)job->sj.id,
 			how == 1 ? "its cores are not free any more: counted on others" :
 				   "this host has not the resources it holds: not counted");
 	jr_jobtab_start(s);
@@ -441,7 +441,7 @@ static void apply_held(struct jr_coordinator *co, struct cmd_job *job, struct ke
 bool jr_coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 			   struct cmd_restore_info *ri, uint64_t now)
 {
-	struct keeper_held *h = co->keeper_fd >= 0 ? jr_coord_keeper_held(co, job->id) : NULL;
+	struct keeper_held *h = co->keeper_fd >= 0 ? jr_coord_keeper_held(co, job->sj.id) : NULL;
 
 	if (job->external && ri->running) {
 		/* No process here to take back, and the worker's lease died

@@ -132,7 +132,7 @@ static void update_apply(struct jr_coordinator *co, struct cmd_job *job,
 			 const struct jr_command_update *u, const struct jr_req *req, int prio,
 			 char *caps)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	job->sj.priority = prio;
 	jr_slot_put(s->priority, (uint8_t)jr_priority_level(prio));
@@ -236,15 +236,16 @@ static void revive(struct jr_coordinator *co, struct cmd_job *job, const struct 
 	uint32_t flags;
 	uint64_t now = jr_now_realtime_ns();
 
-	job->slot = index;
 	job->record_ref = (uint32_t)jr_slot_get(s->arg);
-	job->id = id;
+	job->sj.id = id;
+	JR_ASSERT(jr_cmd_job_slot(job) == index);
 	job->sj.priority = prio;
 	job->sj.queue = (uint8_t)spec->queue_id;
 	job->sj.uid = job->run_as_user ? job->uid : co->uid;	/* as take_batch() */
 	job->revived = true;
 	job->attempts = jr_slot_get(s->attempt);
-	job->after_count = 0;
+	if (job->opt)
+		job->opt->after_count = 0;
 	rec = jr_cmd_record(r, job->record_ref);
 	flags = jr_load_relaxed(&rec->flags) & JR_REC_EXTERNAL;
 	if (spec->flags & JR_COMMAND_HELD)

@@ -56,7 +56,7 @@ static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 		      const char *caps, uint32_t owner, jr_job_id only)
 {
 	/* Its queue's cap counts local and external jobs alike. */
-	return (only == 0 || job->id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
+	return (only == 0 || job->sj.id == only) && !jr_sched_queue_full(&co->sched, job->sj.queue) &&
 	       (owner == JR_EXTERNAL_ANY_OWNER || job_owner(co, job) == owner) &&
 	       jr_labels_cover(caps, jr_cmd_job_ext_caps(job)) &&
 	       jr_sched_may_start(&co->sched, &job->sj);
@@ -65,7 +65,7 @@ static bool claimable(struct jr_coordinator *co, const struct cmd_job *job,
 static void start_claimed(struct jr_coordinator *co, struct cmd_job *job,
 			  uint32_t worker_id, uint64_t now)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	jr_ext_unlink(co, job);
 	jr_cmd_job_record_start(co, job, now);
@@ -175,7 +175,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 	for (struct cmd_job *job = co->ext_ready.head; job; job = job->opt->ext_next) {
 		if (best && (job->sj.priority != best->sj.priority || ++window > JR_EXT_FIT_WINDOW))
 			break;
-		if (only && job->id != only)
+		if (only && job->sj.id != only)
 			continue;	/* execute: that job or none */
 		if (!job_fits(job, avail, NULL)) {
 			if (++misfits >= JR_EXT_CLAIM_SCAN)
@@ -189,7 +189,7 @@ static struct cmd_job *claim_next(struct jr_coordinator *co, uint32_t worker_id,
 		if (only || !avail || (best->sj.req->cpus ? best->sj.req->cpus : 1) == avail->cpus)
 			break;	/* no choice to make, or none better (all its cpus) */
 	}
-	if (!best || !jr_jobtab_start(&co->region->slots[best->slot]))
+	if (!best || !jr_jobtab_start(&co->region->slots[jr_cmd_job_slot(best)]))
 		return NULL;
 	job_fits(best, avail, taken);
 	start_claimed(co, best, worker_id, now);
@@ -212,7 +212,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	      claim_next(co, worker_id, caps, owner, only, avail, taken ? taken : &scratch,
 			 jr_now_realtime_ns());
 	if (job)
-		*claimed = job->id;
+		*claimed = job->sj.id;
 	/* Its time limit: the coordinator's timer must cover it. */
 	wake = job && job->sj.limit_ns && jr_coord_next_deadline(co) < co->armed_ns;
 	jr_mutex_unlock(&co->state_lock);

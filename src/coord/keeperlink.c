@@ -300,8 +300,8 @@ static int encode_spawn(struct jr_coordinator *co, struct cmd_job *job, struct c
 	const struct jr_exec_spec *s = &l->spec;
 	uint8_t alloc[JR_ALLOC_ENCODED_MAX];
 	struct kp_spawn h = {
-		.job_id = job->id, .attempt = job->attempts, .mem_max = l->mem_max,
-		.start_ns = jr_slot_get(co->region->slots[job->slot].start_ns),
+		.job_id = job->sj.id, .attempt = job->attempts, .mem_max = l->mem_max,
+		.start_ns = jr_slot_get(co->region->slots[jr_cmd_job_slot(job)].start_ns),
 		.flags = (s->set_ids ? KP_SPAWN_SET_IDS : 0) | (s->use_umask ? KP_SPAWN_UMASK : 0),
 		.uid = s->uid, .gid = s->gid, .umask = s->umask,
 		.cpu_words = (uint32_t)mask_words(s->cpu_mask, JR_EXEC_CPU_WORDS),
@@ -342,7 +342,7 @@ int jr_coord_keeper_spawn(struct jr_coordinator *co, struct cmd_job *job)
 
 void jr_coord_keeper_signal(struct jr_coordinator *co, struct cmd_job *job, int sig)
 {
-	struct kp_signal s = { job->id, job->attempts, sig };
+	struct kp_signal s = { job->sj.id, job->attempts, sig };
 
 	jr_kp_put(&co->kout, KP_SIGNAL, &s, sizeof(s));
 }
@@ -352,7 +352,7 @@ void jr_coord_keeper_signal(struct jr_coordinator *co, struct cmd_job *job, int 
 void jr_coord_keeper_adopt(struct jr_coordinator *co, struct cmd_job *job,
 			   const struct cmd_restore_info *ri)
 {
-	struct kp_adopt a = { .job_id = job->id, .start_ns = ri->start_ns,
+	struct kp_adopt a = { .job_id = job->sj.id, .start_ns = ri->start_ns,
 			      .start_ticks = ri->pid_start_ticks, .attempt = ri->attempt,
 			      .pid = ri->pid, .cgroup_slot = ri->cgroup_slot,
 			      .alloc_len = ri->alloc_len };

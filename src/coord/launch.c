@@ -106,14 +106,16 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 	char *const *shared = job->shared_env ? job->shared_env->v : NULL;
 
 	b->cap = base + 16;
-	for (size_t i = 0; job->env && job->env[i]; i++)
+	char *const *own = jr_cmd_job_env(job);
+
+	for (size_t i = 0; own && own[i]; i++)
 		b->cap++;
 	for (size_t i = 0; shared && shared[i]; i++)
 		b->cap++;
 	b->v = jr_calloc(b->cap, sizeof(char *));
 	if (!b->v)
 		return NULL;
-	snprintf(b->own[0], sizeof(b->own[0]), "JOBRING_JOB_ID=%016llx", (unsigned long long)job->id);
+	snprintf(b->own[0], sizeof(b->own[0]), "JOBRING_JOB_ID=%016llx", (unsigned long long)job->sj.id);
 	format_runs(list, sizeof(list), cores, ncores);
 	snprintf(b->own[1], sizeof(b->own[1]), "JOBRING_CPUS=%s", list);
 	snprintf(b->own[2], sizeof(b->own[2]), "OMP_NUM_THREADS=%u", ncores);
@@ -132,8 +134,8 @@ static char **build_env(struct jr_coordinator *co, struct cmd_job *job,
 		env_add(b, b->n, b->own[7]);
 		env_add(b, b->n, b->own[8]);
 	}
-	for (size_t i = 0; job->env && job->env[i]; i++)
-		env_add(b, b->n, job->env[i]);
+	for (size_t i = 0; own && own[i]; i++)
+		env_add(b, b->n, own[i]);
 	size_t own_end = b->n;	/* the batch's shared env, beneath the job's */
 	for (size_t i = 0; shared && shared[i]; i++)
 		env_add(b, own_end, shared[i]);
@@ -195,7 +197,7 @@ static int scratch_dir(struct jr_coordinator *co, struct cmd_job *job, struct en
 	for (uint32_t i = 0; i < co->scratch.count; i++) {
 		if (!job->sj.alloc || !job->sj.alloc->custom[co->scratch_counter + i])
 			continue;
-		int rc = jr_scratch_make(&co->scratch, i, job->id, other, job->uid, job->gid,
+		int rc = jr_scratch_make(&co->scratch, i, job->sj.id, other, job->uid, job->gid,
 					 path, sizeof(path));
 		if (rc < 0)
 			return rc;
@@ -224,8 +226,8 @@ int jr_cmd_launch_prepare(struct jr_coordinator *co, struct cmd_job *job, struct
 		return rc;
 	}
 	ncores = jr_alloc_core_ids(&co->pools, job->sj.alloc, cores, want);
-	jr_coord_output_paths(co, job->id, l->out, l->err, sizeof(l->out));
-	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->id);
+	jr_coord_output_paths(co, job->sj.id, l->out, l->err, sizeof(l->out));
+	snprintf(l->cgroup_name, sizeof(l->cgroup_name), "%016llx", (unsigned long long)job->sj.id);
 	l->mem_max = job->sj.req->mem_bytes;
 	l->spec.argv = job->argv;
 	l->spec.envp = build_env(co, job, &l->env, cores, ncores);

@@ -37,7 +37,7 @@ static void on_start(void *ctx, struct jr_sched_job *sj, uint64_t now)
 {
 	struct jr_coordinator *co = ctx;
 	struct cmd_job *job = CMD_JOB(sj);
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	if (!jr_jobtab_start(s)) {	/* cancelled while it waited */
 		job->next = co->start_refused;
@@ -109,7 +109,7 @@ static void settle_ended(struct jr_coordinator *co, struct cmd_job *job, uint32_
 	struct jr_job_info info;
 	enum jr_sched_state st = state_of_gone(type);
 
-	if (jr_jobtab_snapshot(co->region, job->after[i], &info) == 0)
+	if (jr_jobtab_snapshot(co->region, jr_cmd_job_after(job, i), &info) == 0)
 		st = sched_state_of(info.state);
 	if (jr_sched_dep_outcome(st, type) != JR_DEP_MET)
 		jr_sched_doom(&job->sj, type);
@@ -120,8 +120,8 @@ static void settle_ended(struct jr_coordinator *co, struct cmd_job *job, uint32_
  * edge or dooms the job. */
 static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
 {
-	for (uint32_t i = 0; i < job->after_count; i++) {
-		struct cmd_job *p = jr_coord_job_of(co, job->after[i]);
+	for (uint32_t i = 0; i < jr_cmd_job_after_count(job); i++) {
+		struct cmd_job *p = jr_coord_job_of(co, jr_cmd_job_after(job, i));
 		if (!p)
 			settle_ended(co, job, i);
 		else if (jr_sched_depend(&job->sj, &p->sj, jr_cmd_job_dep_type(job, i)) < 0)
@@ -236,15 +236,14 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		job->sj.queue = (uint8_t)b->specs[i].queue_id;
 		/* Fair share charges the user it runs as. */
 		job->sj.uid = job->run_as_user ? job->uid : co->uid;
-		job->slot = b->slots[i];
 		job->record_ref = b->records[i];
-		job->id = b->ids[i];
-		job->sj.id = job->id;	/* the head the resources view names */
+		job->sj.id = b->ids[i];	/* also the head the resources view names */
+		JR_ASSERT(jr_cmd_job_slot(job) == b->slots[i]);
 		/* Pairs with jr_coord_job_of()'s acquire load. */
 		jr_store_release(&jr_cmd_record(r, job->record_ref)->coord,
 				 (uint64_t)(uintptr_t)job);
 		bool cancel = b->restored && b->rinfo[i].cancel;
-		jr_job_id id = job->id;
+		jr_job_id id = job->sj.id;
 		if (b->restored && take_restored(co, job, &b->rinfo[i], b->attempts[i], now)) {
 			if (cancel)
 				stop_restored(co, id, now);
@@ -264,7 +263,7 @@ static bool scratch_in_use(void *ctx, uint64_t id)
 	struct jr_coordinator *co = ctx;
 
 	for (uint32_t i = 0; i < co->running_count; i++)
-		if (co->running[i]->id == id)
+		if (co->running[i]->sj.id == id)
 			return true;
 	return false;
 }

@@ -102,7 +102,7 @@ static uint32_t name_hash_of(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_job_info info;
 
-	if (!job->name_hash && jr_jobtab_snapshot(co->region, job->id, &info) == 0)
+	if (!job->name_hash && jr_jobtab_snapshot(co->region, job->sj.id, &info) == 0)
 		job->name_hash = jr_coord_name_hash(info.name);
 	return job->name_hash;
 }
@@ -116,8 +116,8 @@ bool jr_coord_same_name(void *ctx, const struct jr_sched_job *sa, const struct j
 	if (a == b || runs_as(co, a) != runs_as(co, b) ||
 	    name_hash_of(co, a) != name_hash_of(co, b))
 		return false;
-	return jr_jobtab_snapshot(co->region, a->id, &x) == 0 &&
-	       jr_jobtab_snapshot(co->region, b->id, &y) == 0 && strcmp(x.name, y.name) == 0;
+	return jr_jobtab_snapshot(co->region, a->sj.id, &x) == 0 &&
+	       jr_jobtab_snapshot(co->region, b->sj.id, &y) == 0 && strcmp(x.name, y.name) == 0;
 }
 
 void jr_coord_free_slot(struct jr_coordinator *co, uint32_t slot)
@@ -181,7 +181,7 @@ void jr_cmd_job_set_rec_flag(struct jr_coordinator *co, struct cmd_job *job,
 
 void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int pct)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 	uint16_t flags = jr_slot_get(s->flags) & 0xff;
 
 	if (pct > 100)
@@ -192,7 +192,7 @@ void jr_cmd_job_set_progress(struct jr_coordinator *co, struct cmd_job *job, int
 
 void jr_cmd_job_clear_progress(struct jr_coordinator *co, struct cmd_job *job)
 {
-	struct jr_slot *s = &co->region->slots[job->slot];
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
 
 	jr_slot_put(s->flags, (uint16_t)(jr_slot_get(s->flags) & 0xff));
 }
@@ -367,10 +367,10 @@ void jr_coord_output_cap(struct jr_coordinator *co, struct cmd_job *job)
 
 	if (co->out_dirfd < 0 || cap == UINT64_MAX)
 		return;
-	if (jr_outdir_cap_job(co->out_dirfd, job->id, cap) == 1) {
+	if (jr_outdir_cap_job(co->out_dirfd, job->sj.id, cap) == 1) {
 		co->output_cuts++;
 		if (job->phase == CMD_RUNNING)
-			make_hot(co, job->id, jr_now_realtime_ns());
+			make_hot(co, job->sj.id, jr_now_realtime_ns());
 		if (!job->output_truncated) {
 			job->output_truncated = true;
 			jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, true);
@@ -383,7 +383,7 @@ void jr_coord_output_cap_final(struct jr_coordinator *co, struct cmd_job *job)
 {
 	jr_coord_output_cap(co, job);
 	if (!job->output_truncated && co->out_dirfd >= 0 &&
-	    jr_outdir_truncated(co->out_dirfd, job->id)) {
+	    jr_outdir_truncated(co->out_dirfd, job->sj.id)) {
 		job->output_truncated = true;
 		jr_cmd_job_set_rec_flag(co, job, JR_REC_OUTPUT_CUT, true);
 	}

@@ -95,6 +95,10 @@ struct cmd_opt {
 	char *cwd;
 	char *ext_caps;		/* labels the worker must have; NULL: none */
 	struct cmd_job *ext_prev, *ext_next;	/* external jobs: its ext_list */
+	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
+	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
+				 * bytes (jr_cmd_job_dep_type) */
+	uint32_t after_count;
 	uint32_t max_retries;
 };
 
@@ -102,27 +106,25 @@ struct cmd_opt {
 #define CMD_BACKOFF_MAX_NS (60000 * JR_NS_PER_MS)
 
 struct cmd_job {
-	struct jr_sched_job sj;
-	jr_job_id id;
-	uint32_t slot;
+	struct jr_sched_job sj;	/* sj.id: its id; its slot is the id's low
+				 * 32 bits (jr_cmd_job_slot) */
 	uint32_t record_ref;
-	char **argv;		/* NULL-terminated, strings in the same block;
-				 * NULL for an external job without one */
-	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
-	struct cmd_shared_env *shared_env;	/* beneath env, one for the jobs
-						 * of a batch; NULL: none */
-	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
-				 * bytes (jr_cmd_job_dep_type) */
-	uint32_t after_count;
 	uint32_t attempts;
-	struct cmd_opt *opt;		/* NULL: the defaults, not external */
+	char **argv;		/* NULL-terminated, strings in the same block,
+				 * counted: shared by the jobs of a batch that
+				 * run the same (cmdjob.c); NULL for an external
+				 * job without one */
+	struct cmd_shared_env *shared_env;	/* beneath opt->env, one for the
+						 * jobs of a batch; NULL: none */
+	struct cmd_opt *opt;		/* NULL: the defaults, not external, no
+					 * environment of its own, no dependencies */
 	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
 	struct cmd_job *next;	/* inbox or free list */
 	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
 	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	uint32_t array_task;	/* with shared_env->array: its index in its array */
 	uint16_t umask;
-	/* Bytes, packed (224 bytes, below). */
+	/* Bytes, packed (192 bytes, below). */
 	bool use_umask;
 	bool output_truncated;		/* this attempt's output was cut at max_output */
 	bool requeue_requested;		/* stopped to run again (control.c) */
@@ -139,13 +141,33 @@ struct cmd_job {
 	bool timed_out;
 	bool cancel_requested;
 };
-/* Every queued job has one: 224 bytes at most, a jemalloc size class; 232
- * would be rounded to 256 (32 bytes more per queued job, 32 MB at 1M;
+/* Every queued job has one: 192 bytes at most, a jemalloc size class; 200
+ * would be rounded to 224 (32 bytes more per queued job, 32 MB at 1M;
  * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
  * only a starting or running attempt needs goes in struct cmd_run, what
  * most jobs leave at its default in struct cmd_opt, and its resource
  * request is shared (sj.req, reqpool.h). */
-_Static_assert(sizeof(struct cmd_job) <= 224, "struct cmd_job outgrew its 224-byte size class");
+_Static_assert(sizeof(struct cmd_job) <= 192, "struct cmd_job outgrew its 192-byte size class");
+
+/* Its slot in the job table: its id's index. */
+static inline uint32_t jr_cmd_job_slot(const struct cmd_job *job)
+{
+	return (uint32_t)job->sj.id;
+}
+
+/* Its extra environment and dependencies (in opt: most jobs have none). */
+static inline char **jr_cmd_job_env(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->env : NULL;
+}
+static inline uint32_t jr_cmd_job_after_count(const struct cmd_job *job)
+{
+	return job->opt ? job->opt->after_count : 0;
+}
+static inline jr_job_id jr_cmd_job_after(const struct cmd_job *job, uint32_t i)
+{
+	return job->opt->after[i];
+}
 
 /* Its options, the defaults without opt. */
 static inline uint32_t jr_cmd_job_max_retries(const struct cmd_job *job)
@@ -323,7 +345,7 @@ struct jr_coordinator {
 /* What the job waits for from its i-th dependency (enum jr_dep_type). */
 static inline unsigned jr_cmd_job_dep_type(const struct cmd_job *job, uint32_t i)
 {
-	return ((const uint8_t *)(job->after + job->after_count))[i];
+	return ((const uint8_t *)(job->opt->after + job->opt->after_count))[i];
 }
 
 /* A 32-bit hash of a job name, never 0. */

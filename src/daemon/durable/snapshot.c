@@ -486,7 +486,7 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 				break;
 		}
 		const struct submitted_job *side = &t->jobs[s->cursor];
-		if (!side->json || jr_job_get(s->st->engine, side->id, &info) < 0)
+		if (!side->block || jr_job_get(s->st->engine, side->id, &info) < 0)
 			continue;
 		s->v[s->n++] = (struct live){ info.created_ns, side->id };
 		if (job_state_final(info.state))
@@ -517,7 +517,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 	struct jr_job_info info;
 	struct snap_ext ext;
 
-	if (side->id != lv->id || !side->json || jr_job_get(s->st->engine, lv->id, &info) < 0)
+	if (side->id != lv->id || !side->block || jr_job_get(s->st->engine, lv->id, &info) < 0)
 		return 0;
 	if (job_state_final(info.state) && finished_ns(&info) < s->cutoff) {
 		submitted_forget(side);	/* its JSON leaves memory too */
@@ -536,7 +536,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		ext.len += (uint32_t)sizeof(se);
 		rec.ext_len = ext.len;
 	}
-	const char *text = side->json;
+	const char *text = submitted_job_json(side);
 	if (side->array_job_id) {	/* its array and index; its text once */
 		struct rec_snap_array sa = { side->array_job_id, side->array_task_id, 0 };
 		rec.flags |= REC_SNAP_ARRAY;

@@ -81,9 +81,9 @@ void submitted_job_event(const struct submitted *t, const struct jr_job_event *e
 
 struct submitted_block *submitted_block_new(const char *body, size_t len)
 {
-	struct submitted_block *b = malloc(sizeof(*b) + len + 1);
+	struct submitted_block *b = len < UINT32_MAX ? malloc(sizeof(*b) + len + 1) : NULL;
 
-	if (!b)
+	if (!b)	/* offsets in it are 32 bits (header_offset, json_offset) */
 		return NULL;
 	b->refs = 0;
 	b->header_offset = b->header_len = 0;
@@ -143,7 +143,7 @@ void submitted_forget(struct submitted_job *s)
 {
 	submitted_block_release(s->block);
 	s->block = NULL;
-	s->json = NULL;
+	s->json_offset = 0;
 }
 
 /* One copy of the request body for all its jobs, not one allocation per
@@ -171,7 +171,7 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 	block->text[offset + len] = '\0';	/* the line's newline, or the end */
 	block->refs++;
 	s->block = block;
-	s->json = block->text + offset;
+	s->json_offset = (uint32_t)offset;
 }
 
 const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id)
@@ -217,7 +217,7 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 		if (i >= t->capacity)
 			break;
 		s = &t->jobs[i];
-		if (s->array_job_id != array_id || !s->json)
+		if (s->array_job_id != array_id || !s->block)
 			continue;
 		given++;
 		if (!fn(ctx, s)) {
@@ -233,14 +233,14 @@ const char *submitted_json(const struct submitted *t, jr_job_id id)
 {
 	uint32_t index = (uint32_t)id;
 
-	return index < t->capacity && t->jobs[index].id == id ? t->jobs[index].json : NULL;
+	return index < t->capacity && t->jobs[index].id == id ? submitted_job_json(&t->jobs[index]) : NULL;
 }
 
 const char *submitted_header(const struct submitted *t, jr_job_id id)
 {
 	uint32_t index = (uint32_t)id;
 
-	return index < t->capacity && t->jobs[index].id == id && t->jobs[index].json
+	return index < t->capacity && t->jobs[index].id == id && t->jobs[index].block
 		       ? submitted_block_header(t->jobs[index].block)
 		       : NULL;
 }

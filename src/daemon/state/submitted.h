@@ -30,13 +30,24 @@ struct submitted_block {
 
 struct submitted_job {
 	jr_job_id id;
-	const char *json;		/* NULL: none */
-	struct submitted_block *block;
-	uint32_t uid, gid;		/* who submitted it */
-	bool switch_user;		/* it runs as uid and gid */
-	uint32_t array_task_id;		/* with array_job_id: its index */
+	struct submitted_block *block;	/* its JSON's; NULL: none kept */
 	jr_job_id array_job_id;		/* its array's id (its first task's); 0: none */
+	uint32_t json_offset;		/* its JSON: block->text + json_offset
+					 * (submitted_job_json) */
+	uint32_t uid, gid;		/* who submitted it */
+	uint32_t array_task_id : 31;	/* with array_job_id: its index
+					 * (<= ARRAY_INDEX_MAX) */
+	uint32_t switch_user : 1;	/* it runs as uid and gid */
 };
+/* One per slot of the table's capacity: 40 bytes (issue 14: memory per
+ * queued job; a pointer to its JSON and a bool alone made it 48). */
+_Static_assert(sizeof(struct submitted_job) == 40, "struct submitted_job grew");
+
+/* Its JSON (NUL-terminated), or NULL: none kept. */
+static inline const char *submitted_job_json(const struct submitted_job *s)
+{
+	return s->block ? s->block->text + s->json_offset : NULL;
+}
 
 /* Slots per run of the table that submitted_next_used() skips at once
  * (1.5 MiB of it): a run no job was ever put in is memory never touched. */
