@@ -129,6 +129,19 @@ else
 	echo "skip: visibility as a second uid needs root, runuser and useradd"
 fi
 
+# --- a batch: one event for a run of consecutive ids in one queue ------------------------------
+stream "$tmp/b3" ""
+req POST /jobs/batch "$(printf '{"command":["true"],"executor":"external"}\n%.0s' 1 2 3)"
+b_first=$(jq -r '.job_ids[0]' <<<"$body")
+b_mid=$(jq -r '.job_ids[1]' <<<"$body")
+b_last=$(jq -r '.job_ids[2]' <<<"$body")
+stream "$tmp/bmid" "?job=$b_mid&last_event_id=1"
+sleep 0.5
+check "a batch of 3: one event with first, last and count" \
+	grep -q "\"kind\":\"job\",\"job\":\"$b_first\",\"last\":\"$b_last\",\"jobs\":3,\"status\":\"submitted\"" "$tmp/b3"
+check "a batch of 3: no event of its own for the middle job" not grep -q "\"job\":\"$b_mid\"" "$tmp/b3"
+check "?job= of the middle job: the batch's event" grep -q "\"job\":\"$b_first\",\"last\":\"$b_last\"" "$tmp/bmid"
+
 # --- a slow consumer ----------------------------------------------------------------------------
 # A subscriber that does not read: curl into a pipe nobody drains until
 # the load is done (a fifo opened later).
@@ -141,8 +154,8 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$daemon_pid/status"; }
 rss0=$(rss)
 python3 - "$load" >"$tmp/batch" <<'PY'
 import sys
-for i in range(int(sys.argv[1])):
-    print('{"command":["true"],"executor":"external"}')
+for i in range(int(sys.argv[1])):  # queues alternate: one event a job
+    print('{"command":["true"],"executor":"external"%s}' % (',"queue":"q1"' if i % 2 else ''))
 PY
 t0=$SECONDS
 split -l 5000 "$tmp/batch" "$tmp/part."

@@ -257,8 +257,8 @@ static void array_keep_json(struct api *a, const struct request *req, const stru
 	for (uint32_t i = 0; i < js->array->count; i++) {
 		submitted_put(&a->st->jobs, ids[i], block, 0, req->body_len, &who);
 		submitted_set_array(&a->st->jobs, ids[i], ids[0], arrayspec_index(js->array, i));
-		events_job(a->st->events, a->engine, ids[i], EVENTS_SUBMITTED);	/* GET /events (issue 16) */
 	}
+	events_jobs_submitted(a->st->events, a->engine, ids, js->array->count);	/* GET /events */
 	if (block && block->refs == 0)
 		free(block);
 }
@@ -568,8 +568,8 @@ static void batch_keep_json(struct api *a, const struct request *req, const stru
 	for (size_t i = 0; i < b->n; i++) {
 		submitted_put(&a->st->jobs, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
 			      b->lines[i].len, &who);
-		events_job(a->st->events, a->engine, b->ids[i], EVENTS_SUBMITTED);	/* GET /events (issue 16) */
 	}
+	events_jobs_submitted(a->st->events, a->engine, b->ids, b->n);	/* GET /events (issue 16) */
 	if (block && block->refs == 0)
 		free(block);
 }

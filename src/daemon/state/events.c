@@ -143,6 +143,7 @@ struct event_head {
 	uint32_t uid;		/* its owner; EVENTS_NO_UID: none */
 	const char *queue;	/* NULL: none */
 	uint64_t time_ns;	/* 0: now */
+	uint32_t jobs;		/* a run of jobs from job (0 or 1: one) */
 };
 
 /* Into the next slot of the ring: body is the kind's own fields
@@ -158,6 +159,7 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	s->seq = seq;
 	s->kind = (uint8_t)h->kind;
 	s->job = h->job;
+	s->jobs = h->jobs ? h->jobs : 1;
 	s->uid = h->uid;
 	s->superseded = false;
 	snprintf(s->queue, sizeof(s->queue), "%s", h->queue ? h->queue : "");
@@ -222,6 +224,53 @@ void events_job(struct events *ev, struct jr_engine *e, jr_job_id id, const char
 	publish(ev, &(struct event_head){ EVENT_JOB, id, id, info.owner_uid,
 					  queue_of(e, info.queue_id, qname, sizeof(qname)), 0 },
 		body);
+}
+
+/* How far the run of ids[from..] goes: consecutive ids of one owner in
+ * one queue (what one batch event may stand for). */
+static size_t run_end(struct jr_engine *e, const jr_job_id *ids, size_t from, size_t n,
+		      const struct jr_job_info *first)
+{
+	struct jr_job_info info;
+	size_t i = from + 1;
+
+	while (i < n && ids[i] == ids[i - 1] + 1 && jr_job_get(e, ids[i], &info) == 0 &&
+	       info.queue_id == first->queue_id && info.owner_uid == first->owner_uid)
+		i++;
+	return i;
+}
+
+void events_jobs_submitted(struct events *ev, struct jr_engine *e, const jr_job_id *ids,
+			   size_t n)
+{
+	struct jr_job_info info;
+	char first[17], last[17], qname[64], body[128];
+	size_t i = 0, end;
+
+	if (!ev)
+		return;
+	while (i < n) {
+		if (jr_job_get(e, ids[i], &info) < 0) {
+			i++;
+			continue;
+		}
+		end = run_end(e, ids, i, n, &info);
+		if (end - i == 1) {
+			events_job(ev, e, ids[i++], EVENTS_SUBMITTED);
+			continue;
+		}
+		format_id(ids[i], first);
+		format_id(ids[end - 1], last);
+		snprintf(body, sizeof(body),
+			 "\"job\":\"%s\",\"last\":\"%s\",\"jobs\":%zu,\"status\":\"submitted\"",
+			 first, last, end - i);
+		/* its own key: a run is never superseded by one job's event */
+		publish(ev, &(struct event_head){ EVENT_JOB, ids[i] ^ 1ull << 60, ids[i], info.owner_uid,
+						  queue_of(e, info.queue_id, qname, sizeof(qname)), 0,
+						  (uint32_t)(end - i) },
+			body);
+		i = end;
+	}
 }
 
 /* An execution's status at this event: running, or how it ended. */

@@ -15,6 +15,7 @@
 struct event_slot {
 	uint64_t seq;
 	jr_job_id job;		/* 0: none */
+	uint32_t jobs;		/* a batch's run: job, job + 1, ... (1: one job) */
 	uint32_t uid;		/* its owner; EVENTS_NO_UID: none */
 	uint16_t len;		/* frame's */
 	uint8_t kind;
@@ -56,6 +57,7 @@ struct events {
 	struct event_user users[EVENTS_USER_CACHE];
 	char batch[EVENTS_BATCH_BYTES + EVENTS_DATA_MAX + 128];	/* > one frame */
 	struct events_stats st;
+	uint64_t last_tick_ns;	/* the last events_tick that wrote */
 };
 
 /* The oldest seq the ring still holds (head + 1 when it holds none). */

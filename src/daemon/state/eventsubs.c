@@ -17,7 +17,7 @@ static bool visible(const struct event_filter *f, const struct event_slot *s)
 {
 	if (f->kinds && !(f->kinds & 1u << s->kind))
 		return false;
-	if (f->job && s->job != f->job)
+	if (f->job && (f->job < s->job || f->job - s->job >= s->jobs))
 		return false;
 	if (f->queue[0] && strcmp(f->queue, s->queue) != 0)
 		return false;
@@ -171,8 +171,9 @@ static bool serve(struct events *ev, struct subscriber *sub, uint64_t now_ns)
 
 void events_tick(struct events *ev, uint64_t now_ns)
 {
-	if (!ev)
+	if (!ev || now_ns - ev->last_tick_ns < EVENTS_TICK_NS)
 		return;
+	ev->last_tick_ns = now_ns;
 	for (uint32_t i = 0; i < ev->nsubs;) {
 		struct subscriber *sub = &ev->subs[i];
 		if (serve(ev, sub, now_ns)) {
