@@ -82,6 +82,7 @@ static const struct expect expected[] = {
 	{ "DELETE", "/schedules/12", api_schedule_delete, JOURNALED, "12" },
 	{ "POST", "/schedules/12/pause", api_schedule_pause, JOURNALED, "12" },
 	{ "POST", "/schedules/12/resume", api_schedule_resume, JOURNALED, "12" },
+	{ "GET", "/events", api_events, 0, "" },
 	{ "GET", "/", api_web_page, 0, "" },
 	{ "GET", "/ui/app.js", api_web_asset, 0, "app.js" },
 };
