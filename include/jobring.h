@@ -38,7 +38,7 @@ extern "C" {
  * jobring.pc and the soname (libjobring.so.MAJOR), and jobringd and
  * jobring print jr_version(). */
 #define JR_VERSION_MAJOR 0
-#define JR_VERSION_MINOR 4
+#define JR_VERSION_MINOR 5
 #define JR_VERSION_PATCH 0
 #define JR_VERSION_STR_(x) #x
 #define JR_VERSION_STR(x) JR_VERSION_STR_(x)
