@@ -3,98 +3,16 @@
  * dependencies, delayed jobs. See scheduler.h for the policy.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/common.h"
 #include "sched/scheduler.h"
-
-/* ON_PASSED: waiting, taken off its heap by the running pass (s->passed).
- * ON_PARKED: waiting, held back by its full throttle (its parked heap). */
-enum { ON_NONE, ON_WAITING, ON_RUNNING, ON_DELAYED, ON_PASSED, ON_PARKED };
-
-/* --- lists ---------------------------------------------------------------- */
-
-static int list_reserve(struct jr_job_list *l, uint32_t need)
-{
-	return jr_array_grow(&l->items, &l->cap, l->count, need, sizeof(*l->items), 64);
-}
-
-static void list_set(struct jr_job_list *l, uint32_t i, struct jr_sched_job *j)
-{
-	l->items[i] = j;
-	j->index = i;
-}
-
-/* --- waiting jobs: heaps by group ------------------------------------------- */
+#include "sched/schedint.h"
 
 #define AGE_INTERVAL_DEFAULT_NS (60ull * 1000000000ull)
 #define HALF_LIFE_DEFAULT_NS (7ull * 24 * 3600 * 1000000000ull)
-
-/* The static part of a job's effective priority: its priority less the
- * aging points of the intervals before it came (see jr_sched_policy). */
-static int64_t order_key(const struct jr_sched *s, const struct jr_sched_job *j)
-{
-	return (int64_t)j->priority - (int64_t)s->policy.age_points * j->age_epoch;
-}
-
-/* a goes before b: higher key, then earlier submission. */
-static bool goes_before(const struct jr_sched *s, const struct jr_sched_job *a,
-			const struct jr_sched_job *b)
-{
-	int64_t ka = order_key(s, a), kb = order_key(s, b);
-
-	return ka != kb ? ka > kb : a->seq < b->seq;
-}
-
-bool jr_sched_job_before(const struct jr_sched *s, const struct jr_sched_job *a,
-			 const struct jr_sched_job *b)
-{
-	return goes_before(s, a, b);
-}
-
-static void wheap_up(const struct jr_sched *s, struct jr_job_list *h, uint32_t i)
-{
-	struct jr_sched_job *job = h->items[i];
-
-	while (i > 0 && goes_before(s, job, h->items[(i - 1) / 2])) {
-		list_set(h, i, h->items[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	list_set(h, i, job);
-}
-
-static void wheap_down(const struct jr_sched *s, struct jr_job_list *h, uint32_t i)
-{
-	struct jr_sched_job *job = h->items[i];
-
-	for (;;) {
-		uint32_t c = 2 * i + 1;
-		if (c >= h->count)
-			break;
-		if (c + 1 < h->count && goes_before(s, h->items[c + 1], h->items[c]))
-			c++;
-		if (!goes_before(s, h->items[c], job))
-			break;
-		list_set(h, i, h->items[c]);
-		i = c;
-	}
-	list_set(h, i, job);
-}
-
-static struct jr_sched_user *user_of(struct jr_sched *s, uint32_t uid)
-{
-	for (uint32_t i = 0; i < s->user_count; i++)
-		if (s->users[i].uid == uid)
-			return &s->users[i];
-	if (jr_array_grow(&s->users, &s->user_cap, s->user_count, s->user_count + 1,
-			  sizeof(*s->users), 4) < 0)
-		return NULL;
-	s->users[s->user_count] = (struct jr_sched_user){ .uid = uid };
-	return &s->users[s->user_count++];
-}
 
 /* A job's group: its queue's, and with fair share its user's too. Found
  * by a scan: groups are few (queues x users with waiting jobs). */
@@ -117,7 +35,7 @@ static struct jr_sched_group *group_of(struct jr_sched *s, const struct jr_sched
 
 	if (g)
 		return g;
-	u = user_of(s, s->policy.fair_share_weight ? job->uid : 0);
+	u = sched_user_of(s, s->policy.fair_share_weight ? job->uid : 0);
 	if (!u || jr_array_grow(&s->groups, &s->group_cap, s->group_count,
 				s->group_count + 1, sizeof(*s->groups), 4) < 0)
 		return NULL;
@@ -136,11 +54,11 @@ static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 	struct jr_job_list *h;
 
 	JR_ASSERT(job->queue < JR_QUEUE_MAX);
-	if (!g || list_reserve(&g->heap, g->heap.count + 1) < 0)
+	if (!g || sched_list_reserve(&g->heap, g->heap.count + 1) < 0)
 		return -ENOMEM;
 	h = &g->heap;
-	list_set(h, h->count++, job);
-	wheap_up(s, h, h->count - 1);
+	sched_list_set(h, h->count++, job);
+	sched_wheap_up(s, h, h->count - 1);
 	s->waiting_count++;
 	s->waiting_by_level[jr_priority_level(job->priority)]++;
 	job->list = ON_WAITING;
@@ -158,9 +76,9 @@ static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 	JR_ASSERT(job->list == ON_WAITING && i < h->count && h->items[i] == job);
 	h->count--;
 	if (i != h->count) {
-		list_set(h, i, h->items[h->count]);
-		wheap_down(s, h, i);
-		wheap_up(s, h, h->items[i]->index);
+		sched_list_set(h, i, h->items[h->count]);
+		sched_wheap_down(s, h, i);
+		sched_wheap_up(s, h, h->items[i]->index);
 	}
 	s->waiting_count--;
 	s->waiting_by_level[jr_priority_level(job->priority)]--;
@@ -169,7 +87,7 @@ static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 
 static void passed_add(struct jr_sched *s, struct jr_sched_job *job)
 {
-	list_set(&s->passed, s->passed.count++, job);
+	sched_list_set(&s->passed, s->passed.count++, job);
 	job->list = ON_PASSED;
 }
 
@@ -181,15 +99,15 @@ static void passed_remove(struct jr_sched *s, struct jr_sched_job *job)
 
 	JR_ASSERT(job->list == ON_PASSED && l->items[job->index] == job);
 	if (last != job)
-		list_set(l, job->index, last);
+		sched_list_set(l, job->index, last);
 	job->list = ON_NONE;
 }
 
 static int running_add(struct jr_sched *s, struct jr_sched_job *job)
 {
-	if (list_reserve(&s->running, s->running.count + 1) < 0)
+	if (sched_list_reserve(&s->running, s->running.count + 1) < 0)
 		return -ENOMEM;
-	list_set(&s->running, s->running.count++, job);
+	sched_list_set(&s->running, s->running.count++, job);
 	job->list = ON_RUNNING;
 	return 0;
 }
@@ -201,59 +119,7 @@ static void running_remove(struct jr_sched *s, struct jr_sched_job *job)
 
 	JR_ASSERT(job->list == ON_RUNNING && l->items[job->index] == job);
 	if (last != job)
-		list_set(l, job->index, last);
-	job->list = ON_NONE;
-}
-
-/* Binary min-heaps: delayed jobs on not_before_ns, jobs parked by a full
- * throttle on seq (the oldest comes back first). */
-static uint64_t heap_key(const struct jr_job_list *h, uint32_t i, bool by_seq)
-{
-	return by_seq ? h->items[i]->seq : h->items[i]->not_before_ns;
-}
-
-static void heap_swap(struct jr_job_list *h, uint32_t a, uint32_t b)
-{
-	struct jr_sched_job *t = h->items[a];
-
-	list_set(h, a, h->items[b]);
-	list_set(h, b, t);
-}
-
-static void heap_up_by(struct jr_job_list *h, uint32_t i, bool by_seq)
-{
-	while (i > 0 && heap_key(h, (i - 1) / 2, by_seq) > heap_key(h, i, by_seq)) {
-		heap_swap(h, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down_by(struct jr_job_list *h, uint32_t i, bool by_seq)
-{
-	for (;;) {
-		uint32_t c = 2 * i + 1;
-		if (c >= h->count)
-			return;
-		if (c + 1 < h->count && heap_key(h, c + 1, by_seq) < heap_key(h, c, by_seq))
-			c++;
-		if (heap_key(h, i, by_seq) <= heap_key(h, c, by_seq))
-			return;
-		heap_swap(h, i, c);
-		i = c;
-	}
-}
-
-
-static void heap_remove_by(struct jr_job_list *h, struct jr_sched_job *job, bool by_seq)
-{
-	uint32_t i = job->index;
-
-	h->count--;
-	if (i != h->count) {
-		list_set(h, i, h->items[h->count]);
-		heap_down_by(h, i, by_seq);
-		heap_up_by(h, h->items[i]->index, by_seq);
-	}
+		sched_list_set(l, job->index, last);
 	job->list = ON_NONE;
 }
 
@@ -261,17 +127,17 @@ static int delayed_push(struct jr_sched *s, struct jr_sched_job *job)
 {
 	struct jr_job_list *h = &s->delayed;
 
-	if (list_reserve(h, h->count + 1) < 0)
+	if (sched_list_reserve(h, h->count + 1) < 0)
 		return -ENOMEM;
-	list_set(h, h->count++, job);
-	heap_up_by(h, job->index, false);
+	sched_list_set(h, h->count++, job);
+	sched_heap_up_by(h, job->index, false);
 	job->list = ON_DELAYED;
 	return 0;
 }
 
 static void delayed_remove(struct jr_sched *s, struct jr_sched_job *job)
 {
-	heap_remove_by(&s->delayed, job, false);
+	sched_heap_remove_by(&s->delayed, job, false);
 }
 
 /* --- life cycle ----------------------------------------------------------- */
@@ -373,87 +239,6 @@ int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned t
 	return 0;
 }
 
-/* --- throttles -------------------------------------------------------------- */
-
-static int throttle_find(struct jr_sched *s, uint64_t key)
-{
-	uint32_t free_at = s->throttle_count;
-
-	if (s->throttle_last < s->throttle_count && s->throttles[s->throttle_last].refs &&
-	    s->throttles[s->throttle_last].key == key)
-		return (int)s->throttle_last;
-	for (uint32_t i = 0; i < s->throttle_count; i++) {
-		if (s->throttles[i].refs && s->throttles[i].key == key)
-			return (int)i;
-		if (!s->throttles[i].refs && free_at == s->throttle_count)
-			free_at = i;
-	}
-	return -(int)free_at - 1;
-}
-
-int jr_sched_throttle_join(struct jr_sched *s, struct jr_sched_job *job, uint64_t key,
-			   uint32_t max)
-{
-	int at;
-
-	if (!key)
-		return 0;
-	at = throttle_find(s, key);
-	if (at < 0) {
-		at = -at - 1;
-		if ((uint32_t)at == s->throttle_count) {
-			if (jr_array_grow(&s->throttles, &s->throttle_cap, s->throttle_count,
-					  s->throttle_count + 1, sizeof(*s->throttles), 4) < 0)
-				return -ENOMEM;
-			s->throttle_count++;
-		}
-		s->throttles[at] = (struct jr_sched_throttle){ key, max ? max : 1, 0, 0 };
-	}
-	s->throttles[at].refs++;
-	s->throttle_last = (uint32_t)at;
-	job->throttle = (uint32_t)at + 1;
-	return 0;
-}
-
-static struct jr_sched_throttle *throttle_of(struct jr_sched *s, const struct jr_sched_job *job)
-{
-	return job->throttle ? &s->throttles[job->throttle - 1] : NULL;
-}
-
-/* A job final: it leaves its group; the last one frees the group's
- * parked heap (empty by then). */
-void jr_sched_throttle_leave(struct jr_sched *s, struct jr_sched_job *job)
-{
-	struct jr_sched_throttle *t = throttle_of(s, job);
-
-	if (!t)
-		return;
-	JR_ASSERT(t->refs > 0);
-	if (--t->refs == 0) {
-		JR_ASSERT(t->parked.count == 0);
-		jr_free(t->parked.items);
-		t->parked = (struct jr_job_list){ 0 };
-	}
-	job->throttle = 0;
-}
-
-/* A waiting job its full throttle holds back leaves the waiting lists
- * for the group's parked heap (the pass took it off its list), so a
- * million throttled tasks cost a pass nothing. Still state WAITING. */
-static int throttle_park(struct jr_sched *s, struct jr_sched_job *job)
-{
-	struct jr_job_list *h = &throttle_of(s, job)->parked;
-
-	if (list_reserve(h, h->count + 1) < 0)
-		return -ENOMEM;
-	list_set(h, h->count++, job);
-	heap_up_by(h, job->index, true);
-	job->list = ON_PARKED;
-	return 0;
-}
-
-static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job);
-
 /* One of the group stopped running: its oldest parked job waits again. */
 static void throttle_unpark(struct jr_sched *s, struct jr_sched_throttle *t)
 {
@@ -462,7 +247,7 @@ static void throttle_unpark(struct jr_sched *s, struct jr_sched_throttle *t)
 	if (!t->parked.count || t->running >= t->max)
 		return;
 	job = t->parked.items[0];
-	heap_remove_by(&t->parked, job, true);
+	sched_heap_remove_by(&t->parked, job, true);
 	s->waiting_count--;	/* waiting_insert counts it again */
 	s->waiting_by_level[jr_priority_level(job->priority)]--;
 	waiting_insert(s, job);
@@ -507,7 +292,7 @@ static void unlist(struct jr_sched *s, struct jr_sched_job *job)
 	else if (job->list == ON_PASSED)
 		passed_remove(s, job);
 	else if (job->list == ON_PARKED) {
-		heap_remove_by(&throttle_of(s, job)->parked, job, true);
+		sched_heap_remove_by(&sched_throttle_of(s, job)->parked, job, true);
 		s->waiting_count--;
 		s->waiting_by_level[jr_priority_level(job->priority)]--;
 	}
@@ -630,7 +415,7 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 	s->queue_running[job->queue]++;
 	running_add(s, job);
 	if (job->throttle)
-		throttle_of(s, job)->running++;
+		sched_throttle_of(s, job)->running++;
 	if (job->dependent_count)	/* "after" dependents */
 		resolve_dependents(s, job, now);
 }
@@ -760,49 +545,11 @@ static bool any_core_free(const struct jr_pools *p)
 
 /* --- fair share -------------------------------------------------------------- */
 
-static void usage_decay(const struct jr_sched *s, struct jr_sched_user *u, uint64_t now)
-{
-	if (now > u->usage_at_ns && u->usage > 0)
-		u->usage *= exp2(-(double)(now - u->usage_at_ns) /
-				 (double)s->policy.fair_share_half_life_ns);
-	if (now > u->usage_at_ns)
-		u->usage_at_ns = now;
-}
-
-/* An attempt ended: its user used cpus x run time (one core: external). */
-static void charge_usage(struct jr_sched *s, const struct jr_sched_job *job, uint64_t now)
-{
-	struct jr_sched_user *u;
-	uint32_t cpus = job->req->cpus ? job->req->cpus : 1;
-
-	if (!s->policy.fair_share_weight || now <= job->start_ns)
-		return;
-	u = user_of(s, job->uid);
-	if (!u)
-		return;		/* out of memory: the attempt goes uncharged */
-	usage_decay(s, u, now);
-	u->usage += (double)cpus * (double)(now - job->start_ns) / 1e9;
-}
-
-/* Each user's points off for this pass: weight x its share of usage. */
-static void fair_share_penalties(struct jr_sched *s, uint64_t now)
-{
-	double total = 0;
-
-	for (uint32_t i = 0; i < s->user_count; i++) {
-		usage_decay(s, &s->users[i], now);
-		total += s->users[i].usage;
-	}
-	for (uint32_t i = 0; i < s->user_count; i++)
-		s->users[i].penalty = total > 0 ?
-			llround((double)s->policy.fair_share_weight * s->users[i].usage / total) : 0;
-}
-
 /* --- the pass: the groups' heads merged --------------------------------------- */
 
 static bool throttle_full(struct jr_sched *s, const struct jr_sched_job *job)
 {
-	const struct jr_sched_throttle *t = throttle_of(s, job);
+	const struct jr_sched_throttle *t = sched_throttle_of(s, job);
 
 	return t && t->running >= t->max;
 }
@@ -840,7 +587,7 @@ static bool may_start(struct jr_sched *s, const struct jr_sched_job *job)
  * cost a pass nothing. 0, or -ENOMEM (it then goes back as passed). */
 static int park_from_pass(struct jr_sched *s, struct jr_sched_job *job)
 {
-	int rc = throttle_park(s, job);
+	int rc = sched_throttle_park(s, job);
 
 	if (rc == 0) {
 		s->waiting_count++;
@@ -864,7 +611,7 @@ static struct jr_sched_group *next_group(struct jr_sched *s)
 		if (!g->heap.count || jr_sched_queue_full(s, g->queue))
 			continue;
 		h = g->heap.items[0];
-		key = order_key(s, h) - s->users[g->user].penalty;
+		key = sched_order_key(s, h) - s->users[g->user].penalty;
 		if (!best || key > best_key ||
 		    (key == best_key && h->seq < best->heap.items[0]->seq)) {
 			best = g;
@@ -949,10 +696,10 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 	s->shadow_ns = JR_TIME_NEVER;
 	s->has_head = false;
 	if (s->policy.fair_share_weight)
-		fair_share_penalties(s, now);
+		sched_fair_share_penalties(s, now);
 	while (pass_may_go_on(s, &ps) && (g = next_group(s)) != NULL) {
 		struct jr_sched_job *job;
-		if (list_reserve(&s->passed, s->passed.count + 1) < 0)
+		if (sched_list_reserve(&s->passed, s->passed.count + 1) < 0)
 			break;
 		job = group_pop(s, g);
 		if (throttle_full(s, job) && park_from_pass(s, job) == 0)
@@ -975,8 +722,8 @@ static void not_running(struct jr_sched *s, struct jr_sched_job *job)
 	running_remove(s, job);
 	s->queue_running[job->queue]--;
 	if (job->throttle) {
-		throttle_of(s, job)->running--;
-		throttle_unpark(s, throttle_of(s, job));
+		sched_throttle_of(s, job)->running--;
+		throttle_unpark(s, sched_throttle_of(s, job));
 	}
 	if (job->local) {
 		JR_ASSERT(s->running_local > 0);
@@ -1017,7 +764,7 @@ void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		     uint64_t now)
 {
 	not_running(s, job);
-	charge_usage(s, job, now);
+	sched_charge_usage(s, job, now);
 	give_back(s->pools, job);
 	job->state = state;
 	job->reason = reason;
@@ -1029,7 +776,7 @@ void jr_sched_requeue(struct jr_sched *s, struct jr_sched_job *job,
 		      uint64_t not_before_ns, uint64_t now)
 {
 	not_running(s, job);
-	charge_usage(s, job, now);
+	sched_charge_usage(s, job, now);
 	give_back(s->pools, job);
 	job->state = JR_SCHED_PENDING;
 	job->not_before_ns = not_before_ns;
