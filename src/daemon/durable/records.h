@@ -526,6 +526,7 @@ struct rec_exec {
 };
 _Static_assert(sizeof(struct rec_exec) == 72, "rec_exec size");
 
+/* "submit", "end", ...: a record type's name (records.c); "unknown". */
 const char *rec_type_name(uint16_t type);
 
 #endif

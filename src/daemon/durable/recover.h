@@ -140,6 +140,10 @@ void recover_totals(const struct recovery *r, struct jobstats_totals *out);
  * to summarize): 0, or -EPROTO for a payload of the wrong size. */
 int recover_record(struct recovery *r, uint16_t type, const void *payload, uint32_t len);
 
+/* A pack of snapshot texts done with: the jobs hold their block now
+ * (recover.c; recoverread.c calls it after the snapshot). */
+void recover_pack_done(struct rec_pack *p);
+
 /* The latest complete snapshot of state_dir: its directory name (in
  * name, "" if none) and the seq it covers. */
 uint64_t recover_latest_snapshot(const char *state_dir, char *name, size_t size);
@@ -149,6 +153,5 @@ uint64_t recover_latest_snapshot(const char *state_dir, char *name, size_t size)
 uint64_t retention_cutoff(uint64_t *ends, uint64_t n, const struct retention *keep,
 			  uint64_t now);
 
-const char *rec_type_name(uint16_t type);
 
 #endif
