@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# test_events_attack.sh - the issue 16 red team's findings, kept fixed:
+# the event stream's JSON stays valid UTF-8 and whole when a queue's name
+# is all escapes and multi-byte characters; Last-Event-ID takes digits
+# only ("-1" was 2^64-1); jobring events and jobring top print other
+# users' names (any user may create a queue, name a job) with their
+# control characters as '?', never an escape sequence to the terminal;
+# jobring events fed a hostile stream (data that is not an object, a
+# kind with an escape) neither crashes nor relays it.
+# Usage: tests/test_events_attack.sh BUILD_DIR
+set -u
+build=${1:-build/debug}
+build=$(cd "$build" && pwd)
+daemon="$build/jobringd"
+cli="$build/jobring"
+tmp=$(mktemp -d /tmp/jr-evatk-XXXXXX)
+chmod 755 "$tmp"
+sock="$tmp/s.sock"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+export JOBRING_SOCKET=$sock
+esc=$'\033'
+
+start_daemon --socket-mode 0666
+
+# --- a queue's name in the stream -------------------------------------------------------------
+# 13 newlines (6 bytes each escaped) then 15 two-byte characters: the
+# escaped name was cut at 96 bytes, between the two bytes of an é.
+qname=$(python3 -c 'import json; print(json.dumps("\n" * 13 + "\u00e9" * 15))')
+req POST /queues "{\"name\":$qname}"
+check "a queue named with newlines and é: 201" [ "$code" = 201 ]
+timeout 3 curl -sN --unix-socket "$sock" "http://jobring/events?from=oldest&kind=queue" >"$tmp/q.sse"
+check "... its event's data is valid UTF-8 JSON, the whole name" python3 - "$tmp/q.sse" <<'PY'
+import json, sys
+names = [json.loads(l[6:].decode("utf-8")).get("queue") for l in open(sys.argv[1], "rb").read().split(b"\n")
+         if l.startswith(b"data: ")]
+sys.exit(0 if "\n" * 13 + "\u00e9" * 15 in names else 1)
+PY
+
+# --- Last-Event-ID: digits only ----------------------------------------------------------------
+for v in -1 +3 1x; do
+	code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' --unix-socket "$sock" -H "Last-Event-ID: $v" \
+		http://jobring/events)
+	check "Last-Event-ID '$v': 422" [ "$code" = 422 ]
+done
+code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' --unix-socket "$sock" \
+	"http://jobring/events?last_event_id=%205")
+check "?last_event_id=' 5': 422" [ "$code" = 422 ]
+
+# --- escapes in names: jobring events and top --------------------------------------------------
+req POST /queues '{"name":"q\u001b]0;PWNED\u0007\u001b[2J"}'
+check "a queue named with escape sequences: 201" [ "$code" = 201 ]
+req POST /jobs '{"command":["sleep","30"],"name":"j\u001b[2Jx","queue":"q\u001b]0;PWNED\u0007\u001b[2J"}'
+jid=$(field job_id)
+out=$(timeout 5 "$cli" events --kind queue,job 2>&1)
+check "jobring events: the queue's event printed" grep -q 'queue=q?]0;PWNED??\[2J' <<<"$out"
+check "... with no escape character" not grep -q "$esc" <<<"$out"
+out=$(timeout 5 "$cli" events --queue "q${esc}]0;PWNED"$'\a'"${esc}[2J" 2>&1)
+check "jobring events --queue with escapes: the job's events" grep -q "job=$jid" <<<"$out"
+python3 - "$cli" "$tmp/screen" <<'PY'
+import os, pty, sys, time, select
+cli, out = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(cli, [cli, "top", "--interval", "0.3"])
+data, end = b"", time.time() + 2
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            data += os.read(fd, 65536)
+        except OSError:
+            break
+os.write(fd, b"q")
+time.sleep(0.5)
+os.waitpid(pid, 0)
+open(out, "wb").write(data)
+PY
+check "jobring top: the job's name scrubbed" grep -q 'j?\[2Jx' "$tmp/screen"
+check "... the queue's name scrubbed" grep -q 'q?]0;PWNED??\[2J' "$tmp/screen"
+check "... no OSC title sequence reached the terminal" not grep -q "${esc}]0;" "$tmp/screen"
+req POST "/jobs/$jid/cancel"
+
+# --- jobring events fed a hostile stream ---------------------------------------------------------
+cat >"$tmp/fake.py" <<'PY'
+import socket, sys, threading
+def serve(c):	# the CLI's first connection says nothing: a thread each
+    try:
+        if c.recv(4096):
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                      b"event: job\x1b[2J\ndata: [1,2]\n\n"
+                      b"event: job\ndata: 7\n\n"
+                      b"event: job\ndata: {\"time\":\"x\",\"a\\u001b[2J\":\"\\u001b]0;t\\u0007\"}\n\n"
+                      b"event: job\ndata: {not json\n\n")
+    except OSError:
+        pass
+    c.close()
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(4)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+python3 "$tmp/fake.py" "$tmp/fake.sock" &
+pids+=($!)
+check "the hostile stream's socket" wait_until 10 test -S "$tmp/fake.sock"
+out=$(JOBRING_SOCKET=$tmp/fake.sock timeout 5 "$cli" events 2>&1)
+rc=$?
+check "jobring events, hostile stream: exits (no crash; rc $rc)" [ "$rc" -lt 128 ]
+check "... prints the object's fields, scrubbed" grep -q 'a?\[2J=?]0;t?' <<<"$out"
+check "... relays no escape character" not grep -q "$esc" <<<"$out"
+
+check "the daemon still answers" curl -sf --unix-socket "$sock" http://x/health -o /dev/null
+echo "test_events_attack: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
