@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # test_events_attack.sh - the issue 16 red team's findings, kept fixed:
+# a browser's request from another site (Origin) through the Unix socket
+# (ssh -L) refused, so a page the user visits cannot submit jobs as them;
 # the event stream's JSON stays valid UTF-8 and whole when a queue's name
 # is all escapes and multi-byte characters; Last-Event-ID takes digits
 # only ("-1" was 2^64-1); jobring events and jobring top print other
@@ -22,6 +24,26 @@ export JOBRING_SOCKET=$sock
 esc=$'\033'
 
 start_daemon --socket-mode 0666
+
+# --- browsers through ssh -L: cross-site requests refused ---------------------------------------
+# ocode ORIGIN HOST [METHOD PATH [BODY]]: the status of a request with that Origin and Host
+ocode() {
+	curl -s -o /dev/null -m 5 -w '%{http_code}' --unix-socket "$sock" -H "Origin: $1" -H "Host: $2" \
+		-H 'Content-Type: text/plain' ${5:+--data-binary "$5"} -X "${3:-GET}" "http://x${4:-/}"
+}
+job='{"command":["touch","'"$tmp"'/csrf"]}'
+check "a form of another site POSTs /jobs: 403" [ "$(ocode http://evil.example localhost:8080 POST /jobs "$job")" = 403 ]
+check "a rebound name posting from its own origin: 403" \
+	[ "$(ocode http://evil.example:8080 evil.example:8080 POST /jobs "$job")" = 403 ]
+check "Origin: null: 403" [ "$(ocode null localhost:8080 POST /jobs "$job")" = 403 ]
+check "an Origin not the Host: 403" [ "$(ocode http://localhost:9 localhost:8080 POST /jobs "$job")" = 403 ]
+sleep 0.5
+check "... and no job ran" not test -e "$tmp/csrf"
+check "the page at localhost posting: 201" [ "$(ocode http://localhost:8080 localhost:8080 POST /jobs '{"command":["true"]}')" = 201 ]
+check "the page at 127.0.0.1: 200" [ "$(ocode http://127.0.0.1:9 127.0.0.1:9 GET /health)" = 200 ]
+check "the page at [::1]: 200" [ "$(ocode 'http://[::1]:9' '[::1]:9' GET /health)" = 200 ]
+req POST /jobs '{"command":["true"]}'
+check "no Origin (curl, the CLI): 201" [ "$code" = 201 ]
 
 # --- a queue's name in the stream -------------------------------------------------------------
 # 13 newlines (6 bytes each escaped) then 15 two-byte characters: the

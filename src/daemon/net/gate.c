@@ -108,12 +108,36 @@ static bool token_in_query(const struct gate *g, const char *method, const char 
 	return true;
 }
 
+/* No Origin (not a browser's cross-site request), or the page's own,
+ * opened at a loopback name: "http://" and the Host, which is one. */
+static bool origin_ok(const struct http_in *h)
+{
+	static const char *const loopback[] = { "localhost", "127.0.0.1", "[::1]" };
+	const char *origin = http_in_header(h, HTTP_ORIGIN), *host = http_in_header(h, HTTP_HOST);
+
+	if (!*origin)
+		return true;
+	if (strncasecmp(origin, "http://", 7) != 0 || strcasecmp(origin + 7, host) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		size_t n = strlen(loopback[i]);
+		if (strncasecmp(host, loopback[i], n) == 0 && (host[n] == '\0' || host[n] == ':'))
+			return true;
+	}
+	return false;
+}
+
 bool gate_check(const struct gate *g, enum listener_kind kind, const struct http_in *h,
 		const char *method, const char *path, const char *query, bool keep_alive,
 		struct buf *reply)
 {
-	if (kind == LISTEN_UNIX)
-		return true;
+	if (kind == LISTEN_UNIX) {
+		if (origin_ok(h))
+			return true;
+		answer(reply, 403, "", "cross_site", "a page of another site (Origin) may not use "
+		       "this socket; open the dashboard at http://localhost:PORT", keep_alive);
+		return false;
+	}
 	if (kind == LISTEN_METRICS) {
 		if (strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0)
 			return true;

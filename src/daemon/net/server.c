@@ -293,12 +293,14 @@ static void split_target(struct buf *url, char **path, char **query)
 		*strchr(*query, '#') = '\0';
 }
 
-/* A TCP listener's request: passed on as the owner's, or answered here
- * (gate.h). */
+/* A request: passed on (a TCP listener's as the owner's, the Unix
+ * socket's as its peer's), or answered here (gate.h). */
 static bool gate_passes(struct server *s, struct conn *c, struct request *req, bool keep)
 {
 	if (gate_check(&s->gate, (enum listener_kind)c->listener, &c->http, req->method,
 		       req->path, req->query, keep, &c->pending)) {
+		if (c->listener == LISTEN_UNIX)
+			return true;
 		req->uid = s->o.owner;
 		req->gid = getegid();
 		req->pid = 0;
@@ -326,7 +328,7 @@ static void dispatch(struct server *s, struct conn *c)
 	req.pid = c->pid;
 	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
 	req.last_event_id = c->http.last_event_id;
-	if (c->listener != LISTEN_UNIX && !gate_passes(s, c, &req, keep))
+	if (!gate_passes(s, c, &req, keep))
 		return;
 	s->ops.handle(s->ops.ctx, &req, &res);
 	if (res.deferred) {
