@@ -129,6 +129,19 @@ static void test_cookie_and_query(void **state)
 	gate_raw(&p, LISTEN_HTTP, "GET /?token=" TOKEN "x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
 	assert_true(answered(&p, "HTTP/1.1 401 "));
 	done(&p);
+	/* A form of another port of the same host carries the cookie
+	 * (SameSite ignores ports): its Origin refuses it; the page's own passes. */
+	gate_raw(&p, LISTEN_HTTP, "POST /jobs HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+				  "Origin: http://127.0.0.1:3000\r\nCookie: jobring_token=" TOKEN "\r\n"
+				  "Content-Length: 0\r\n\r\n");
+	assert_false(p.passed);
+	assert_true(answered(&p, "HTTP/1.1 403 "));
+	done(&p);
+	gate_raw(&p, LISTEN_HTTP, "POST /jobs HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+				  "Origin: http://127.0.0.1:8080\r\nCookie: jobring_token=" TOKEN "\r\n"
+				  "Content-Length: 0\r\n\r\n");
+	assert_true(p.passed);
+	done(&p);
 	/* Only a GET sets the cookie. */
 	gate_raw(&p, LISTEN_HTTP, "POST /jobs?token=" TOKEN " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
 				  "Content-Length: 0\r\n\r\n");
