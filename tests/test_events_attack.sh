@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # test_events_attack.sh - the issue 16 red team's findings, kept fixed:
+# connections held open on --metrics-listen (no token) not starving --http;
 # a browser's request from another site (Origin) through the Unix socket
 # (ssh -L) refused, so a page the user visits cannot submit jobs as them;
 # the event stream's JSON stays valid UTF-8 and whole when a queue's name
@@ -23,7 +24,35 @@ here=$(cd "$(dirname "$0")" && pwd)
 export JOBRING_SOCKET=$sock
 esc=$'\033'
 
-start_daemon --socket-mode 0666
+start_daemon --socket-mode 0666 --http 127.0.0.1:0 --metrics-listen 127.0.0.1:0
+listening() {	# listening FLAG: the ADDR:PORT the daemon's log says it took
+	grep -o -- "$1 listening on [^ ]*" "$tmp/daemon.log" | tail -1 | awk '{ print $4 }'
+}
+http=$(listening --http)
+metrics=$(listening --metrics-listen)
+token=$(cat "$tmp/state/http-token")
+
+# --- --metrics-listen's connections do not take --http's share ---------------------------------
+# 300 connections (one uid's share is 256) to the metrics port, each with
+# half a request, held while the dashboard's listener is asked.
+python3 - "$metrics" 300 "$tmp/held" <<'PY' &
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+ss = []
+for _ in range(int(sys.argv[2])):
+    try:
+        s = socket.create_connection((host, int(port)), timeout=2)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        ss.append(s)
+    except OSError:
+        break
+open(sys.argv[3], "w").write(str(len(ss)))
+time.sleep(6)
+PY
+pids+=($!)
+check "300 connections held on --metrics-listen" wait_until 15 test -s "$tmp/held"
+code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Authorization: Bearer $token" "http://$http/health")
+check "... --http still answers (was 503): $code" [ "$code" = 200 ]
 
 # --- browsers through ssh -L: cross-site requests refused ---------------------------------------
 # ocode ORIGIN HOST [METHOD PATH [BODY]]: the status of a request with that Origin and Host

@@ -268,10 +268,15 @@ static void conn_accept(struct server *s, int fd)
 /* On a TCP listener (issue 16): no peer credentials. Counted by the
  * budget under TCP_BUDGET_UID, never privileged, so that TCP clients
  * together hold no more than one uid's share; gate.h decides what
- * their requests may do, and those handled are the owner's. */
+ * their requests may do, and those handled are the owner's. The
+ * metrics listener's have a share of their own: it wants no token (it
+ * is often bound for a scraper on another host), and anyone holding
+ * its connections open took --http's share (503 to the dashboard). */
 static void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 {
-	struct ucred cred = { .pid = 0, .uid = TCP_BUDGET_UID, .gid = (gid_t)-2 };
+	struct ucred cred = { .pid = 0, .gid = (gid_t)-2,
+			      .uid = s->tcp[listener].kind == LISTEN_METRICS ? METRICS_BUDGET_UID
+									: TCP_BUDGET_UID };
 
 	conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
 }
