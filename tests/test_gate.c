@@ -129,6 +129,19 @@ static void test_cookie_and_query(void **state)
 	gate_raw(&p, LISTEN_HTTP, "GET /?token=" TOKEN "x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
 	assert_true(answered(&p, "HTTP/1.1 401 "));
 	done(&p);
+	/* A form of another port of the same host carries the cookie
+	 * (SameSite ignores ports): its Origin refuses it; the page's own passes. */
+	gate_raw(&p, LISTEN_HTTP, "POST /jobs HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+				  "Origin: http://127.0.0.1:3000\r\nCookie: jobring_token=" TOKEN "\r\n"
+				  "Content-Length: 0\r\n\r\n");
+	assert_false(p.passed);
+	assert_true(answered(&p, "HTTP/1.1 403 "));
+	done(&p);
+	gate_raw(&p, LISTEN_HTTP, "POST /jobs HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+				  "Origin: http://127.0.0.1:8080\r\nCookie: jobring_token=" TOKEN "\r\n"
+				  "Content-Length: 0\r\n\r\n");
+	assert_true(p.passed);
+	done(&p);
 	/* Only a GET sets the cookie. */
 	gate_raw(&p, LISTEN_HTTP, "POST /jobs?token=" TOKEN " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
 				  "Content-Length: 0\r\n\r\n");
@@ -156,6 +169,38 @@ static void test_metrics_only(void **state)
 	gate_raw(&p, LISTEN_UNIX, "GET /anything HTTP/1.1\r\n\r\n");
 	assert_true(p.passed);	/* the socket is not gated */
 	done(&p);
+	/* ... but for a browser's request from another site (ssh -L) */
+	static const char *const refused[] = {
+		"Host: localhost:8080\r\nOrigin: http://evil.example",
+		"Host: evil.example:8080\r\nOrigin: http://evil.example:8080",
+		"Host: localhost:8080\r\nOrigin: null",
+		"Host: localhost:8080\r\nOrigin: http://localhost:9",
+		"Host: localhostx:8080\r\nOrigin: http://localhostx:8080",
+		"Host: localhost:8080\r\nOrigin: https://localhost:8080",
+	};
+	static const char *const passed[] = {
+		"Host: localhost:8080\r\nOrigin: http://localhost:8080",
+		"Host: 127.0.0.1:9\r\nOrigin: http://127.0.0.1:9",
+		"Host: [::1]\r\nOrigin: http://[::1]",
+		"Host: jobring",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char raw[256];
+		snprintf(raw, sizeof(raw), "POST /jobs HTTP/1.1\r\n%s\r\nContent-Length: 0\r\n\r\n",
+			 refused[i]);
+		gate_raw(&p, LISTEN_UNIX, raw);
+		assert_false(p.passed);
+		assert_true(answered(&p, "HTTP/1.1 403 "));
+		done(&p);
+	}
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		char raw[256];
+		snprintf(raw, sizeof(raw), "POST /jobs HTTP/1.1\r\n%s\r\nContent-Length: 0\r\n\r\n",
+			 passed[i]);
+		gate_raw(&p, LISTEN_UNIX, raw);
+		assert_true(p.passed);
+		done(&p);
+	}
 }
 
 static void test_token_file(void **state)

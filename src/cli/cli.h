@@ -74,5 +74,9 @@ int cli_resolve(struct cli *c, const char *arg, char out[17]);
 
 const char *cli_str(const cJSON *o, const char *key);	/* "" if absent */
 double cli_num(const cJSON *o, const char *key);		/* 0 if absent */
+/* Every string in o (its names too) with its control characters (below
+ * 0x20, and 0x7f) as '?': what the daemon relays from other users (a
+ * queue's or a job's name) is printed to a terminal, never obeyed by it. */
+void cli_scrub(cJSON *o);
 
 #endif

@@ -168,6 +168,23 @@ const char *cli_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+static void scrub_text(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void cli_scrub(cJSON *o)
+{
+	for (; o; o = o->next) {
+		scrub_text(o->string);
+		if (cJSON_IsString(o))
+			scrub_text(o->valuestring);
+		cli_scrub(o->child);
+	}
+}
+
 double cli_num(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);

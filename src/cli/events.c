@@ -62,7 +62,12 @@ static void print_event(const char *kind, const char *data, bool json)
 		printf("%s\n", data);
 		return;
 	}
-	o = cJSON_Parse(data);
+	/* The stream's data, not to be trusted: an object, its text scrubbed. */
+	if (!cJSON_IsObject(o = cJSON_Parse(data))) {
+		cJSON_Delete(o);
+		return;
+	}
+	cli_scrub(o);
 	time = cli_str(o, "time");
 	printf("%s %s", strlen(time) > 11 ? time + 11 : time, kind);
 	cJSON_ArrayForEach(f, o) {
@@ -79,6 +84,10 @@ static void print_event(const char *kind, const char *data, bool json)
 	cJSON_Delete(o);
 }
 
+/* A kind is a word: none of these, nor what follows one. */
+#define CONTROL_CHARS "\x01\x02\x03\x04\x05\x06\x07\x08\t\v\f\r\x0e\x0f\x10\x11\x12" \
+	"\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"
+
 /* The lines of one SSE block (up to a blank line). */
 static void handle_block(char *block, bool json)
 {
@@ -86,7 +95,8 @@ static void handle_block(char *block, bool json)
 
 	for (line = strtok_r(block, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "event: ", 7))
-			snprintf(kind, sizeof(kind), "%s", line + 7);
+			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(line + 7, CONTROL_CHARS),
+				 line + 7);
 		else if (!strncmp(line, "data: ", 6))
 			data = line + 6;
 	}

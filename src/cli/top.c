@@ -45,8 +45,10 @@ struct top {
 static cJSON *get_json(struct top *t, const char *path)
 {
 	int code;
+	cJSON *o = cli_call(t->c, "GET", path, NULL, 0, &code);
 
-	return cli_call(t->c, "GET", path, NULL, 0, &code);
+	cli_scrub(o);	/* names are other users' text */
+	return o;
 }
 
 static const cJSON *item(const cJSON *o, const char *key)

@@ -81,8 +81,8 @@ static bool parse_last_id(struct api_call *c, uint64_t *id)
 	if (!v || !*v)
 		return true;
 	errno = 0;
-	*id = strtoull(v, &end, 10);
-	if (*end || errno)
+	*id = strtoull(v, &end, 10);	/* digits only: strtoull takes "-1" as 2^64-1 */
+	if (*v < '0' || *v > '9' || *end || errno)
 		return reply_error(c->res, 422, "invalid_value",
 				   "Last-Event-ID must be an event's id: %.32s", v);
 	return true;

@@ -108,12 +108,39 @@ static bool token_in_query(const struct gate *g, const char *method, const char 
 	return true;
 }
 
+/* No Origin (not a browser's cross-site request), or the page's own:
+ * "http://" and the Host, which must be a loopback name if any_host is
+ * false (the Unix socket; --http has checked its Host already). */
+static bool origin_ok(const struct http_in *h, bool any_host)
+{
+	static const char *const loopback[] = { "localhost", "127.0.0.1", "[::1]" };
+	const char *origin = http_in_header(h, HTTP_ORIGIN), *host = http_in_header(h, HTTP_HOST);
+
+	if (!*origin)
+		return true;
+	if (strncasecmp(origin, "http://", 7) != 0 || strcasecmp(origin + 7, host) != 0)
+		return false;
+	if (any_host)
+		return true;
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		size_t n = strlen(loopback[i]);
+		if (strncasecmp(host, loopback[i], n) == 0 && (host[n] == '\0' || host[n] == ':'))
+			return true;
+	}
+	return false;
+}
+
 bool gate_check(const struct gate *g, enum listener_kind kind, const struct http_in *h,
 		const char *method, const char *path, const char *query, bool keep_alive,
 		struct buf *reply)
 {
-	if (kind == LISTEN_UNIX)
-		return true;
+	if (kind == LISTEN_UNIX) {
+		if (origin_ok(h, false))
+			return true;
+		answer(reply, 403, "", "cross_site", "a page of another site (Origin) may not use "
+		       "this socket; open the dashboard at http://localhost:PORT", keep_alive);
+		return false;
+	}
 	if (kind == LISTEN_METRICS) {
 		if (strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0)
 			return true;
@@ -124,6 +151,13 @@ bool gate_check(const struct gate *g, enum listener_kind kind, const struct http
 	if (!host_allowed(g, http_in_header(h, HTTP_HOST))) {
 		answer(reply, 421, "", "wrong_host",
 		       "the Host header does not name this listener", keep_alive);
+		return false;
+	}
+	/* The cookie goes with a form another port of the same host posts
+	 * (SameSite ignores ports): such a page is refused by its Origin. */
+	if (!origin_ok(h, true)) {
+		answer(reply, 403, "", "cross_site", "a page of another origin may not use "
+		       "this listener", keep_alive);
 		return false;
 	}
 	if (bearer_ok(g, http_in_header(h, HTTP_AUTHORIZATION)) ||

@@ -1,7 +1,13 @@
 /*
  * gate.h - what a request arriving on one of the optional TCP listeners
  * (issue 16) may do, decided before the API sees it. The Unix socket's
- * connections are not gated: SO_PEERCRED names their user.
+ * connections are not gated (SO_PEERCRED names their user) but for what
+ * a browser sends through `ssh -L 8080:SOCKET`: with an Origin header,
+ * the request is refused (403 cross_site) unless it comes from the page
+ * itself opened at http://localhost, 127.0.0.1 or [::1] (any port), its
+ * Origin naming the Host it was sent to. Otherwise any site the user
+ * visits could POST /jobs (a form, text/plain) as the user who tunnels,
+ * or rebind its name to 127.0.0.1 and post from its own origin.
  *
  * --http ADDR:PORT serves the whole API (and the dashboard) as the
  * daemon's owner, to whoever shows the token: "Authorization: Bearer

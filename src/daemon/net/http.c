@@ -21,7 +21,7 @@ static int on_message_begin(http_parser *p)
 	h->complete = h->expect_continue = h->in_value = false;
 	h->started = true;
 	h->field_len = 0;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < HTTP_GATE_HEADERS; i++)
 		buf_reset(&h->gate_headers[i]);
 	return 0;
 }
@@ -55,9 +55,10 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 /* 1 + HTTP_HOST, ... for the headers gate.h checks; 0 for any other. */
 static uint8_t gate_field_of(const char *field)
 {
-	static const char *const names[] = { "host", "authorization", "cookie" };
+	static const char *const names[HTTP_GATE_HEADERS] = { "host", "authorization", "cookie",
+								"origin" };
 
-	for (uint8_t i = 0; i < 3; i++)
+	for (uint8_t i = 0; i < HTTP_GATE_HEADERS; i++)
 		if (strcmp(field, names[i]) == 0)
 			return (uint8_t)(i + 1);
 	return 0;
@@ -160,7 +161,7 @@ void http_in_free(struct http_in *h)
 {
 	buf_free(&h->url);
 	buf_free(&h->body);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < HTTP_GATE_HEADERS; i++)
 		buf_free(&h->gate_headers[i]);
 }
 
@@ -258,7 +259,7 @@ void http_in_next(struct http_in *h)
 	buf_reset(&h->body);
 	buf_trim(&h->url, HTTP_KEEP_BYTES);
 	buf_trim(&h->body, HTTP_KEEP_BYTES);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < HTTP_GATE_HEADERS; i++) {
 		buf_reset(&h->gate_headers[i]);
 		buf_trim(&h->gate_headers[i], 512);
 	}

@@ -36,6 +36,8 @@ struct http_head_check {
 	uint32_t line_no, line_len;
 };
 
+enum { HTTP_HOST, HTTP_AUTHORIZATION, HTTP_COOKIE, HTTP_ORIGIN, HTTP_GATE_HEADERS };
+
 struct http_in {
 	http_parser parser;
 	size_t max_body;
@@ -51,15 +53,14 @@ struct http_in {
 	char last_event_id[24];	/* Last-Event-ID (issue 16, GET /events); "": none */
 	bool started;		/* a request has begun and is not yet handled */
 	bool complete, too_large, url_too_long;
-	/* The headers the TCP listeners check (gate.h): Host, Authorization
-	 * and Cookie, each kept up to HTTP_GATE_HEADER_MAX bytes (longer:
+	/* The headers the listeners check (gate.h): Host, Authorization,
+	 * Cookie and Origin, each kept up to HTTP_GATE_HEADER_MAX bytes (longer:
 	 * cut, and so never matching); reset with every request. */
 	uint8_t gate_field;	/* which of them the current header is; 0: none */
-	struct buf gate_headers[3];	/* HTTP_HOST, HTTP_AUTHORIZATION, HTTP_COOKIE */
+	struct buf gate_headers[HTTP_GATE_HEADERS];	/* HTTP_HOST, ... */
 };
 
 #define HTTP_GATE_HEADER_MAX 4096u
-enum { HTTP_HOST, HTTP_AUTHORIZATION, HTTP_COOKIE };
 
 /* One of the headers above of the request just read, "" if it had none. */
 const char *http_in_header(const struct http_in *h, int which);

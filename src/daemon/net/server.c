@@ -268,10 +268,15 @@ static void conn_accept(struct server *s, int fd)
 /* On a TCP listener (issue 16): no peer credentials. Counted by the
  * budget under TCP_BUDGET_UID, never privileged, so that TCP clients
  * together hold no more than one uid's share; gate.h decides what
- * their requests may do, and those handled are the owner's. */
+ * their requests may do, and those handled are the owner's. The
+ * metrics listener's have a share of their own: it wants no token (it
+ * is often bound for a scraper on another host), and anyone holding
+ * its connections open took --http's share (503 to the dashboard). */
 static void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 {
-	struct ucred cred = { .pid = 0, .uid = TCP_BUDGET_UID, .gid = (gid_t)-2 };
+	struct ucred cred = { .pid = 0, .gid = (gid_t)-2,
+			      .uid = s->tcp[listener].kind == LISTEN_METRICS ? METRICS_BUDGET_UID
+									: TCP_BUDGET_UID };
 
 	conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
 }
@@ -293,12 +298,14 @@ static void split_target(struct buf *url, char **path, char **query)
 		*strchr(*query, '#') = '\0';
 }
 
-/* A TCP listener's request: passed on as the owner's, or answered here
- * (gate.h). */
+/* A request: passed on (a TCP listener's as the owner's, the Unix
+ * socket's as its peer's), or answered here (gate.h). */
 static bool gate_passes(struct server *s, struct conn *c, struct request *req, bool keep)
 {
 	if (gate_check(&s->gate, (enum listener_kind)c->listener, &c->http, req->method,
 		       req->path, req->query, keep, &c->pending)) {
+		if (c->listener == LISTEN_UNIX)
+			return true;
 		req->uid = s->o.owner;
 		req->gid = getegid();
 		req->pid = 0;
@@ -326,7 +333,7 @@ static void dispatch(struct server *s, struct conn *c)
 	req.pid = c->pid;
 	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
 	req.last_event_id = c->http.last_event_id;
-	if (c->listener != LISTEN_UNIX && !gate_passes(s, c, &req, keep))
+	if (!gate_passes(s, c, &req, keep))
 		return;
 	s->ops.handle(s->ops.ctx, &req, &res);
 	if (res.deferred) {

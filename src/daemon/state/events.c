@@ -77,7 +77,9 @@ uint64_t events_oldest(const struct events *ev)
 
 /* --- formatting ------------------------------------------------------------------ */
 
-/* s as the inside of a JSON string, cut to fit size (with its NUL). */
+/* s as the inside of a JSON string, cut to fit size (with its NUL) between
+ * two characters: a UTF-8 sequence is copied whole (at most 4 bytes, and
+ * 7 are free), never its first bytes alone, which no JSON reader takes. */
 static void json_escape(char *out, size_t size, const char *s)
 {
 	size_t n = 0;
@@ -91,6 +93,8 @@ static void json_escape(char *out, size_t size, const char *s)
 			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
 		} else {
 			out[n++] = (char)ch;
+			for (int more = 0; ch >= 0xc0 && more < 3 && (s[1] & 0xc0) == 0x80; more++)
+				out[n++] = *++s;
 		}
 	}
 	out[n] = '\0';
@@ -152,8 +156,8 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 {
 	uint64_t seq = ++ev->head;
 	struct event_slot *s = &ev->ring[seq & (EVENTS_WINDOW - 1)];
-	char when[40], queue[sizeof(s->queue) * 2 + 16] = "", user[EVENTS_USER_NAME + 16] = "";
-	char esc[sizeof(s->queue) * 2], data[EVENTS_DATA_MAX];
+	char when[40], queue[sizeof(s->queue) * 6 + 24] = "", user[EVENTS_USER_NAME + 16] = "";
+	char esc[sizeof(s->queue) * 6 + 8], data[EVENTS_DATA_MAX];	/* all \u00XX: 6 each */
 	int n;
 
 	s->seq = seq;
