@@ -62,8 +62,10 @@ ocode() {
 }
 job='{"command":["touch","'"$tmp"'/csrf"]}'
 check "a form of another site POSTs /jobs: 403" [ "$(ocode http://evil.example localhost:8080 POST /jobs "$job")" = 403 ]
-check "a rebound name posting from its own origin: 403" \
-	[ "$(ocode http://evil.example:8080 evil.example:8080 POST /jobs "$job")" = 403 ]
+check "a rebound name posting from its own origin: 421" \
+	[ "$(ocode http://evil.example:8080 evil.example:8080 POST /jobs "$job")" = 421 ]
+check "a rebound name reading (GET, no Origin): 421" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -H 'Host: evil.example:8080' http://x/jobs)" = 421 ]
 check "Origin: null: 403" [ "$(ocode null localhost:8080 POST /jobs "$job")" = 403 ]
 check "an Origin not the Host: 403" [ "$(ocode http://localhost:9 localhost:8080 POST /jobs "$job")" = 403 ]
 sleep 0.5

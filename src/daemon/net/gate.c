@@ -2,6 +2,7 @@
  * gate.c - the TCP listeners' checks: Host, the token, the cookie, and
  * what --metrics-listen serves. See gate.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -130,11 +131,39 @@ static bool origin_ok(const struct http_in *h, bool any_host)
 	return false;
 }
 
+/* The socket's Host: a name a page of another site can have come from
+ * only after its DNS name was pointed at 127.0.0.1 (rebinding), and then
+ * its reads (GET: no Origin) would be the tunnelling user's. Allowed: no
+ * Host; a name of one label (jobring, x, localhost); 127.x.y.z and [::1];
+ * a percent-encoded socket path (requests-unixsocket). A dotted name is
+ * refused. */
+static bool socket_host_ok(const char *host)
+{
+	size_t name = strcspn(host, ":");
+
+	if (host[0] == '[')
+		return strncmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || host[5] == ':');
+	if (!memchr(host, '.', name) || memchr(host, '%', name))
+		return true;
+	if (strncmp(host, "127.", 4) != 0)
+		return false;
+	for (size_t i = 4; i < name; i++)
+		if (!isdigit((unsigned char)host[i]) && host[i] != '.')
+			return false;
+	return true;
+}
+
 bool gate_check(const struct gate *g, enum listener_kind kind, const struct http_in *h,
 		const char *method, const char *path, const char *query, bool keep_alive,
 		struct buf *reply)
 {
 	if (kind == LISTEN_UNIX) {
+		if (!socket_host_ok(http_in_header(h, HTTP_HOST))) {
+			answer(reply, 421, "", "misdirected", "this socket answers to Host: localhost, "
+			       "127.0.0.1 or a name without dots (a page whose name points here is "
+			       "refused)", keep_alive);
+			return false;
+		}
 		if (origin_ok(h, false))
 			return true;
 		answer(reply, 403, "", "cross_site", "a page of another site (Origin) may not use "
