@@ -40,6 +40,26 @@ remove_cgroups() {
 	done
 }
 
+# as USER METHOD PATH [BODY]: req as another user (runuser; root: req
+# itself); sets $code and $body. For the suites that act as a second uid.
+as() {
+	local u=$1 out
+	shift
+	if [ "$u" = root ]; then
+		req "$@"
+		return
+	fi
+	if [ $# -ge 3 ]; then
+		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
+			-H 'Content-Type: application/json' --data-binary "$3" "http://jobring$2")
+	else
+		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
+			"http://jobring$2")
+	fi
+	code=${out##*$'\n'}
+	body=${out%$'\n'*}
+}
+
 check() {	# check NAME CONDITION...
 	local name=$1
 	shift

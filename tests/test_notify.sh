@@ -123,14 +123,6 @@ check "... as the job's owner" [ "$(cat "$tmp/cmd/mine.uid")" = "$(id -u)" ]
 check "... with the event on stdin" grep -q "\"id\":\"$cjid\"" "$tmp/cmd/mine.json"
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && command -v useradd >/dev/null; then
 	for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
-	as() {	# as USER METHOD PATH [BODY]
-		local u=$1 out
-		shift
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			${3:+--data-binary "$3"} "http://jobring$2")
-		code=${out##*$'\n'}
-		body=${out%$'\n'*}
-	}
 	as jrtest_a POST /jobs "$(cmdjob theirs)"
 	check "another user's command notify: 201" [ "$code" = 201 ]
 	check "... runs" wait_until 10 test -s "$tmp/cmd/theirs.uid"

@@ -35,23 +35,6 @@ for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh 
 ua=$(id -u jrtest_a)
 
 # as USER METHOD PATH [BODY]: req, as USER ("root": as ourselves).
-as() {
-	local u=$1 out
-	shift
-	if [ "$u" = root ]; then
-		req "$@"
-		return
-	fi
-	if [ $# -ge 3 ]; then
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			-H 'Content-Type: application/json' --data-binary "$3" "http://jobring$2")
-	else
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			"http://jobring$2")
-	fi
-	code=${out##*$'\n'}
-	body=${out%$'\n'*}
-}
 cli_as() { local u=$1; shift; runuser -u "$u" -- env JOBRING_SOCKET="$sock" "$cli" "$@"; }
 error_is() { grep -q "\"error\":{\"code\":\"$1\"" <<<"$body"; }	# error_is CODE
 

@@ -94,19 +94,6 @@ fi
 # --- another user ------------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v runuser >/dev/null; then
 	for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
-	as() {
-		local u=$1 out
-		shift
-		if [ $# -ge 3 ]; then
-			out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-				-H 'Content-Type: application/json' --data-binary "$3" "http://jobring$2")
-		else
-			out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-				"http://jobring$2")
-		fi
-		code=${out##*$'\n'}
-		body=${out%$'\n'*}
-	}
 	as jrtest_a POST /schedules '{"name":"mine","every":"1h","job":{"command":["true"],"cwd":"/"}}'
 	check "a user creates one" [ "$code" = 201 ]
 	aid=$(field id)

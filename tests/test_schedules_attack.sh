@@ -39,19 +39,6 @@ mkdir -m 1777 "$tmp/drop"	# where the users' jobs leave what they saw
 
 for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
 
-as() {	# as USER METHOD PATH [BODY]
-	local u=$1 out
-	shift
-	if [ $# -ge 3 ]; then
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			-H 'Content-Type: application/json' --data-binary "$3" "http://jobring$2")
-	else
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			"http://jobring$2")
-	fi
-	code=${out##*$'\n'}
-	body=${out%$'\n'*}
-}
 error_is() { grep -q "\"error\":{\"code\":\"$1\"" <<<"$body"; }
 
 start_daemon --socket-mode 0666

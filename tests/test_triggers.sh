@@ -118,14 +118,6 @@ check "cli with no verb: usage (2)" bash -c "'$cli' trigger 2>/dev/null; [ \$? =
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && command -v useradd >/dev/null; then
 	for u in jrtest_a jrtest_b; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u"; done
 	ua=$(id -u jrtest_a)
-	as() {	# as USER METHOD PATH [BODY]
-		local u=$1 out
-		shift
-		out=$(runuser -u "$u" -- curl -s -w '\n%{http_code}' --unix-socket "$sock" -X "$1" \
-			${3:+--data-binary "$3"} "http://jobring$2")
-		code=${out##*$'\n'}
-		body=${out%$'\n'*}
-	}
 	mkdir -m 700 "$tmp/private" && chown jrtest_b "$tmp/private"
 	as jrtest_a PUT /triggers/mine '{"job":{"command":["sh","-c","id -u > /tmp/jr-trig-uid.$JOBRING_TRIGGER_FIRE_ID"],"cwd":"/"}}'
 	check "a user defines a trigger" [ "$code" = 201 ]
