@@ -116,6 +116,9 @@ static void test_killed_daemon_leaves_nothing(void **state)
 	}
 	assert_int_equal(d.cgroup[0], '/');	/* noted from /health */
 	run_sleeper(&d);
+	/* "running" is said at dispatch: wait for its process in the cgroup */
+	for (double t0 = jrt_now_s(); jrt_cgroup_populated(d.cgroup) != 1 && jrt_now_s() - t0 < 20;)
+		jrt_sleep_ms(20);
 	assert_true(WIFSIGNALED(jrt_daemon_stop(&d, SIGKILL)));
 	assert_int_equal(jrt_cgroup_populated(d.cgroup), 1);	/* the job outlived it */
 	assert_int_equal(jrt_cgroup_remove(d.cgroup, 0), -EBUSY);
