@@ -8,12 +8,12 @@
  * jobringd --private a user sees only its own jobs' events (root all).
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/api/handlers.h"
+#include "daemon/api/jobfilter.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/view.h"
 
@@ -33,24 +33,6 @@ static bool parse_kinds(const char *v, uint32_t *kinds, struct response *res)
 	return true;
 }
 
-static bool parse_user(const char *v, uint32_t *uid)
-{
-	struct passwd pw, *found = NULL;
-	char buf[4096], *end;
-	unsigned long n;
-
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		*uid = (uint32_t)n;
-		return !*end && !errno && n < UINT32_MAX;
-	}
-	if (getpwnam_r(v, &pw, buf, sizeof(buf), &found) != 0 || !found)
-		return false;
-	*uid = (uint32_t)found->pw_uid;
-	return true;
-}
-
 static bool parse_filter(struct api_call *c, struct event_filter *f)
 {
 	const char *v;
@@ -64,7 +46,7 @@ static bool parse_filter(struct api_call *c, struct event_filter *f)
 			return reply_error(c->res, 422, "invalid_value", "queue name too long");
 		snprintf(f->queue, sizeof(f->queue), "%s", v);
 	}
-	if ((v = query_get(c->query, "user")) && !parse_user(v, &f->user))
+	if ((v = query_get(c->query, "user")) && !user_filter_parse(v, &f->user))
 		return reply_error(c->res, 422, "invalid_value",
 				   "user must be a uid or a user name: no user %.64s", v);
 	return true;

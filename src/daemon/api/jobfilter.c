@@ -41,7 +41,7 @@ static bool keys_known(const struct query *q, struct response *res)
 }
 
 /* A uid number, or a user name from the password database. */
-static bool parse_user(const char *v, uint32_t *uid)
+bool user_filter_parse(const char *v, uint32_t *uid)
 {
 	struct passwd pw, *found = NULL;
 	char buf[4096], *end;
@@ -76,7 +76,7 @@ static bool parse_values(struct api *a, const struct query *q, struct job_filter
 	}
 	if ((v = query_get(q, "user"))) {
 		f->by_user = true;
-		if (!parse_user(v, &f->uid))
+		if (!user_filter_parse(v, &f->uid))
 			return reply_error(res, 422, "invalid_value",
 					   "user must be a uid or a user name: no user %.64s", v);
 	}

@@ -35,6 +35,10 @@ struct job_filter {
 /* A worker_id filter's value: a registered worker's name ("w3"), or
  * "local" (UINT32_MAX: this host's workers). false, with a 422
  * unknown_worker, for a name no worker has now. */
+/* A uid number, or a user name from the password database: false for
+ * none (or UINT32_MAX). */
+bool user_filter_parse(const char *v, uint32_t *uid);
+
 bool worker_filter_parse(struct api *a, const char *v, uint32_t *worker,
 			 struct response *res);
 
