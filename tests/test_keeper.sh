@@ -49,7 +49,8 @@ body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b200" http://x
 mapfile -t ids < <(ids_of "$body")
 check "200 jobs accepted" [ "${#ids[@]}" = 200 ]
 check "all 200 running (/health counts command jobs)" wait_until 20 running_is 200
-sleep 0.5	# their pids in their output files
+pids_written() { [ "$(grep -l '^pid ' "$tmp"/state/output/*.out 2>/dev/null | wc -l)" -ge "$1" ]; }
+check "all 200 wrote their pid" wait_until 20 pids_written 200
 declare -A pid0
 # One grep for all 200 (a fork per job took seconds on a loaded machine:
 # the 4 s jobs then ended before the kill).
@@ -61,7 +62,7 @@ killed_ms=$(date +%s%3N)
 stop_daemon KILL
 sleep 5	# the short ones end meanwhile, even when their start was slow
 alive_after=0
-for id in "${ids[@]}"; do alive "${pid0[$id]}" && alive_after=$((alive_after + 1)); done
+for id in "${ids[@]}"; do alive "${pid0[$id]:-0}" && alive_after=$((alive_after + 1)); done
 check "kill -9 of jobringd kills no job (150 still run, 50 ended)" [ "$alive_after" = 150 ]
 restart_ms=$(date +%s%3N)
 start_daemon --topology "$wide"
@@ -82,7 +83,7 @@ for i in "${!ids[@]}"; do
 			[ "$end" -gt "$killed_ms" ] && [ "$end" -lt "$restart_ms" ] ||
 			bad_short=$((bad_short + 1))
 	else
-		[ "$status" = running ] && [ "$attempts" = 1 ] && alive "${pid0[$id]}" ||
+		[ "$status" = running ] && [ "$attempts" = 1 ] && alive "${pid0[$id]:-0}" ||
 			bad_long=$((bad_long + 1))
 	fi
 done
