@@ -12,6 +12,9 @@
 #   make deb        build/jobring_VERSION_ARCH.deb (tools/deb/)
 #   make fuzz       every libFuzzer harness of tests/fuzz/, FUZZ_SECONDS each
 
+# The first rule below is a generated file's; plain `make` builds all.
+.DEFAULT_GOAL := all
+
 # The version is written once, in jobring.h (JR_VERSION_MAJOR, _MINOR,
 # _PATCH); jobring.pc and the soname take it from there, the programs'
 # --version from jr_version(). `make version` prints it.
