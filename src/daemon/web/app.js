@@ -234,9 +234,19 @@ function journalHtml(health, metrics) {
 		rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('') + '</dl></section>';
 }
 
+/* /health's answer that came within the page (api/web.c): the first
+ * overview paints it without waiting for a fetch; later ones ask. */
+function bootHealth() {
+	const el = document.getElementById('boot-health');
+	if (!el) return null;
+	el.remove();
+	try { return JSON.parse(el.textContent); } catch (e) { return null; }
+}
+
 async function renderOverview(view) {
 	/* /health first: the counts are painted before the rest arrives. */
-	const health = await api('/health');
+	const boot = bootHealth();
+	const health = boot || await api('/health');
 	sample(health);
 	if (!view.querySelector('#counts')) view.innerHTML = countsHtml(health, null) + '<div id="ov-rest"></div>';
 	markPainted('overview');
