@@ -131,6 +131,9 @@ DAEMON_LIBS := -lcjson -lsystemd
 # Issue 16's notifications: webhooks through libcurl, signed with
 # OpenSSL's HMAC-SHA256.
 DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
+# Issue 17: the API over TLS 1.3 (src/daemon/net/tls.c) and libjobring's
+# client that speaks it (src/client/): OpenSSL's libssl.
+LIBS += $(shell pkg-config --libs libssl libcrypto)
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)
