@@ -96,7 +96,8 @@ bool cli_connect(struct cli *c)
 		server = NULL;
 	if (access && !*access)
 		access = NULL;
-	if ((server && !strchr(server, '/')) || (access && !server && !c->socket))
+	if ((server && (!strchr(server, '/') || strncmp(server, "tls://", 6) == 0)) ||
+	    (access && !server && !c->socket))
 		return connect_remote(c, server, access);
 	if (server)
 		c->socket = server;	/* a socket path */
