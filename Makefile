@@ -106,6 +106,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 BENCH_BINS += $(BUILD)/bench/cron
 BENCH_BINS += $(BUILD)/bench/notify
 BENCH_BINS += $(BUILD)/bench/events
+BENCH_BINS += $(BUILD)/bench/tls_submit
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
