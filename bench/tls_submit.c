@@ -9,11 +9,17 @@
  * the machine's noise falls on both. Also: a TLS handshake's cost
  * (connections opened, one GET /health each, per second).
  *
+ * The machine's load moves wall-clock rates a lot; the CPU time the daemon
+ * and this client spent per job (from /proc and getrusage) moves less,
+ * and is printed beside them.
+ *
  * Medians of JR_BENCH_RUNS (default 5); JR_BENCH_JOBS scales the count.
  * Target: TLS >= 500,000 jobs/s.
  */
 #include "daemonutil.h"
 #include "jobring.h"
+
+#include <sys/resource.h>
 
 #define BATCH 10000
 #define HANDSHAKES 200
@@ -37,14 +43,51 @@ static struct jr_client *open_client(bool tls)
 	return c;
 }
 
-/* jobs/s of nbatches POST /jobs/batch on one connection; *p99 per batch. */
-static double batch_once(const struct bench_batches *bs, int nbatches, bool tls, double *p99)
+/* CPU seconds (user and system) the daemon has used. */
+static double daemon_cpu_s(void)
 {
-	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, rate;
+	char path[64], text[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d.pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (!(p = strrchr(text, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU microseconds per job: the daemon's, the client's. */
+struct cpu_per_job {
+	double daemon_us, client_us;
+};
+
+/* jobs/s of nbatches POST /jobs/batch on one connection; *p99 per batch,
+ * *cpu what each side spent. */
+static double batch_once(const struct bench_batches *bs, int nbatches, bool tls, double *p99,
+			 struct cpu_per_job *cpu)
+{
+	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, rate, dcpu, ccpu;
 	struct jr_client *c;
 
 	bench_daemon_start(&d, true, opts);
 	c = open_client(tls);
+	dcpu = daemon_cpu_s();
+	ccpu = self_cpu_s();
 	t0 = jrt_now_s();
 	for (int b = 0; b < nbatches; b++) {
 		char *resp;
@@ -60,6 +103,8 @@ static double batch_once(const struct bench_batches *bs, int nbatches, bool tls,
 		free(resp);
 	}
 	rate = nbatches * (double)BATCH / (jrt_now_s() - t0);
+	cpu->daemon_us = (daemon_cpu_s() - dcpu) * 1e6 / (nbatches * (double)BATCH);
+	cpu->client_us = (self_cpu_s() - ccpu) * 1e6 / (nbatches * (double)BATCH);
 	*p99 = bench_percentile(lat, nbatches, 0.99);
 	jr_client_close(c);
 	free(lat);
@@ -85,6 +130,7 @@ static double connects_once(bool tls)
 int main(int argc, char **argv)
 {
 	double tls[16], unix_[16], tls99[16], unix99[16], tls_conn[16], unix_conn[16];
+	double tls_d[16], unix_d[16], tls_c[16], unix_c[16];
 	struct bench_batches bs;
 	int runs, nbatches;
 
@@ -102,7 +148,10 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 2; k++) {
 			bool over_tls = (k == 0) == tls_first;
 			double *rate = over_tls ? &tls[r] : &unix_[r], *p99 = over_tls ? &tls99[r] : &unix99[r];
-			*rate = batch_once(&bs, nbatches, over_tls, p99);
+			struct cpu_per_job cpu;
+			*rate = batch_once(&bs, nbatches, over_tls, p99, &cpu);
+			(over_tls ? tls_d : unix_d)[r] = cpu.daemon_us;
+			(over_tls ? tls_c : unix_c)[r] = cpu.client_us;
 			(over_tls ? tls_conn : unix_conn)[r] = connects_once(over_tls);
 			jrt_daemon_stop(&d, SIGTERM);
 		}
@@ -112,6 +161,10 @@ int main(int argc, char **argv)
 	       bench_median(unix99, runs));
 	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch   ratio to Unix %.2f\n",
 	       "POST /jobs/batch, TLS 1.3", t, bench_median(tls99, runs), t / u);
+	printf("  CPU per job, daemon: Unix %.2f us, TLS %.2f us (ratio %.2f); client: Unix %.2f us, "
+	       "TLS %.2f us\n", bench_median(unix_d, runs), bench_median(tls_d, runs),
+	       bench_median(tls_d, runs) / bench_median(unix_d, runs), bench_median(unix_c, runs),
+	       bench_median(tls_c, runs));
 	printf("  %-30s %10.0f /s (Unix: %.0f /s)\n", "connect + GET /health, TLS",
 	       bench_median(tls_conn, runs), bench_median(unix_conn, runs));
 	printf("  target: TLS batch >= 500,000 jobs/s: %s\n", t >= 5e5 ? "pass" : "MISSED");
