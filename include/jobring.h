@@ -899,7 +899,10 @@ void jr_client_close(struct jr_client *c);
  * access file), -ENOENT, -EPERM (the access file is readable by others),
  * -EBADMSG (not an access file), -EKEYREJECTED (the daemon holds another
  * key: the handshake failed), -EPROTO (no TLS 1.3 jobringd there),
- * -ECONNREFUSED, -EADDRNOTAVAIL (no such host). The caller owns *out. */
+ * -ECONNREFUSED, -EADDRNOTAVAIL (no such host). The caller owns *out.
+ * A later reconnection that is refused, or whose key is, reads the
+ * access file again (a daemon restarted on another port or with a new
+ * key) and tries once more. */
 int jr_client_open_access(struct jr_client **out, const char *address, const char *access_file);
 
 /* One request: method and path ("/jobs?status=running"), an optional

@@ -22,6 +22,8 @@ struct jr_client {
 	int fd;			/* the Unix socket's; -1 when closed */
 	struct client_tls *tls;	/* a TCP address's, with its key; NULL: Unix */
 	char addr[256];		/* the TCP address */
+	char *access_file;	/* its access file, read again when the daemon moved */
+	bool addr_given;	/* addr is the caller's, not the access file's */
 	bool tls_open;
 	/* The response being read. */
 	http_parser parser;
@@ -45,16 +47,43 @@ const char *jr_client_default_socket(char *buf, size_t size)
 	return buf;
 }
 
+/* The access file read again: the daemon restarted on another port
+ * (--listen ADDR:0) or with a new key. 0 or -errno. */
+static int reload_access(struct jr_client *c)
+{
+	struct client_tls *t;
+	char server[256];
+	int rc = client_tls_load(&t, c->access_file, server, sizeof(server));
+
+	if (rc < 0)
+		return rc;
+	if (!c->addr_given && (size_t)snprintf(c->addr, sizeof(c->addr), "%s", server) >=
+	    sizeof(c->addr)) {
+		client_tls_free(t);
+		return -ENAMETOOLONG;
+	}
+	client_tls_free(c->tls);
+	c->tls = t;
+	return 0;
+}
+
+static int tls_connect(struct jr_client *c)
+{
+	int rc = client_tls_connect(c->tls, c->addr);
+
+	if ((rc == -ECONNREFUSED || rc == -EKEYREJECTED) && reload_access(c) == 0)
+		rc = client_tls_connect(c->tls, c->addr);
+	c->tls_open = rc == 0;
+	return rc;
+}
+
 static int client_connect(struct jr_client *c)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (c->tls) {
-		int rc = client_tls_connect(c->tls, c->addr);
-		c->tls_open = rc == 0;
-		return rc;
-	}
+	if (c->tls)
+		return tls_connect(c);
 	strcpy(addr.sun_path, c->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -125,6 +154,11 @@ int jr_client_open_access(struct jr_client **out, const char *address, const cha
 	if (!(c = calloc(1, sizeof(*c))))
 		return -ENOMEM;
 	c->fd = -1;
+	c->addr_given = address != NULL;
+	if (!(c->access_file = strdup(access_file))) {
+		free(c);
+		return -ENOMEM;
+	}
 	rc = client_tls_load(&c->tls, access_file, server, sizeof(server));
 	if (rc == 0 && (size_t)snprintf(c->addr, sizeof(c->addr), "%s", address ? address : server) >=
 	    sizeof(c->addr))
@@ -145,6 +179,7 @@ void jr_client_close(struct jr_client *c)
 		return;
 	client_disconnect(c);
 	client_tls_free(c->tls);
+	free(c->access_file);
 	free(c->body);
 	free(c);
 }
