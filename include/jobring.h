@@ -898,7 +898,8 @@ void jr_client_close(struct jr_client *c);
  * $JOBRING_SERVER is set. 0, or -errno: -ENOKEY (a TCP address and no
  * access file), -ENOENT, -EPERM (the access file is readable by others),
  * -EBADMSG (not an access file), -EKEYREJECTED (the daemon holds another
- * key: the handshake failed), -EPROTO (no TLS 1.3 jobringd there),
+ * key: the handshake failed), -EBUSY (the daemon holds too many
+ * connections: try later), -EPROTO (no TLS 1.3 jobringd there),
  * -ECONNREFUSED, -EADDRNOTAVAIL (no such host). The caller owns *out.
  * A later reconnection that is refused, or whose key is, reads the
  * access file again (a daemon restarted on another port or with a new

@@ -9,7 +9,9 @@
 # missing one is a clear error; an access file others may read is
 # refused; plain HTTP and garbage sent to the TLS port are closed
 # without an answer; 100 half-open handshakes do not stop a good client,
-# and are closed at --tls-handshake-timeout; the Unix socket still works
+# and are closed at --tls-handshake-timeout; over the share of
+# connections not yet authenticated, a client is told so (the socket's
+# 503 read as such: exit 3); the Unix socket still works
 # and still names its peer (SO_PEERCRED). Light enough for build/asan and
 # build/tsan as it is.
 # Usage: tests/test_tls.sh BUILD_DIR
@@ -142,6 +144,24 @@ check "a restart keeps the key" [ "$(grep -o '"key":"[^"]*"' "$access")" = "$key
 check "... and the file stays 0600" [ "$(stat -c %a "$access")" = 600 ]
 out=$(JOBRING_ACCESS=$access "$cli" ls 2>&1)
 check "the same access file reaches the restarted daemon (new port)" grep -q over-tls <<<"$out"
+stop_daemon || true
+
+# --- over the share of unauthenticated connections: 503, told as such ----------------------------
+start_daemon --paused --listen 127.0.0.1:0 --max-connections-per-uid 2 --tls-handshake-timeout 2
+python3 - "$(grep -o '"server":"[^"]*"' "$access" | sed 's/.*:"//; s/"$//')" "$cli" "$access" \
+	>"$tmp/busy" 2>&1 <<'PY'
+import socket, subprocess, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = [socket.create_connection((host, int(port))) for _ in range(2)]
+time.sleep(0.3)
+r = subprocess.run([sys.argv[2], "--access", sys.argv[3], "ls"], capture_output=True, text=True)
+print("busy rc", r.returncode, r.stderr.strip().replace("\n", " "))
+time.sleep(2.5)   # the handshake timeout frees the share
+r = subprocess.run([sys.argv[2], "--access", sys.argv[3], "ls"], capture_output=True, text=True)
+print("later rc", r.returncode)
+PY
+check "over the share: exit 3, 'too many connections' ($(head -1 "$tmp/busy"))" grep -q "busy rc 3 .*too many connections" "$tmp/busy"
+check "... and served once the half-open ones timed out" grep -q "later rc 0" "$tmp/busy"
 stop_daemon || true
 chmod 644 "$access"
 spawn_daemon --paused --listen 127.0.0.1:0

@@ -74,6 +74,9 @@ static bool connect_remote(struct cli *c, const char *server, const char *access
 	else if (rc == -EPERM)
 		fprintf(stderr, "jobring: refusing the access file %s: others may read it "
 			"(chmod 600 it)\n", access);
+	else if (rc == -EBUSY)
+		fprintf(stderr, "jobring: jobringd at %s holds too many connections that have not "
+			"authenticated; try again later\n", where);
 	else if (rc == -EBADMSG)
 		fprintf(stderr, "jobring: %s is not an access file (no server or key)\n", access);
 	else if (rc == -ENOENT && access)

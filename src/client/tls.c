@@ -28,6 +28,7 @@ struct client_tls {
 	int fd;
 	unsigned char key[KEY_BYTES];
 	char identity[IDENTITY_MAX];
+	bool refused_busy;	/* the handshake was answered by the socket's 503 */
 };
 
 int client_tls_is_address(const char *addr)
@@ -244,6 +245,9 @@ static int fill_in(struct client_tls *t)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
+	/* Over the daemon's connection budget, it answers in clear text. */
+	if (!SSL_is_init_finished(t->ssl) && n >= 12 && memcmp(buf, "HTTP/1.1 503", 12) == 0)
+		t->refused_busy = true;
 	if (n > 0 && BIO_write(SSL_get_rbio(t->ssl), buf, (int)n) != (int)n)
 		return -ENOMEM;
 	return n > 0;
@@ -282,9 +286,11 @@ int client_tls_connect(struct client_tls *t, const char *addr)
 	t->fd = fd;
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
+	t->refused_busy = false;
 	while ((ret = SSL_do_handshake(t->ssl)) != 1) {
 		if ((rc = pump(t, ret)) <= 0) {
 			rc = rc == -EPROTO || rc == 0 ? handshake_error() : rc;
+			rc = t->refused_busy ? -EBUSY : rc;
 			client_tls_disconnect(t);
 			return rc;
 		}

@@ -24,7 +24,8 @@ int client_tls_load(struct client_tls **out, const char *path, char *server, siz
 void client_tls_free(struct client_tls *t);
 
 /* Connect to addr ("tls://" optional) and shake hands: 0, or -errno:
- * -EKEYREJECTED (the daemon does not hold this key), -EPROTO (no TLS
+ * -EKEYREJECTED (the daemon does not hold this key), -EBUSY (it holds
+ * too many connections: its 503 came instead of a handshake), -EPROTO (no TLS
  * 1.3 server there), -ECONNREFUSED, -EADDRNOTAVAIL (no such host) and
  * those of connect(2). */
 int client_tls_connect(struct client_tls *t, const char *addr);
