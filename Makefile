@@ -100,6 +100,7 @@ TEST_SCRIPTS += tests/test_metrics.sh
 TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
+TEST_SCRIPTS += tests/test_tls.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -108,6 +109,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 BENCH_BINS += $(BUILD)/bench/cron
 BENCH_BINS += $(BUILD)/bench/notify
 BENCH_BINS += $(BUILD)/bench/events
+BENCH_BINS += $(BUILD)/bench/tls_submit
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -134,6 +136,9 @@ DAEMON_LIBS := -lcjson -lsystemd
 # Issue 16's notifications: webhooks through libcurl, signed with
 # OpenSSL's HMAC-SHA256.
 DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
+# Issue 17: the API over TLS 1.3 (src/daemon/net/tls.c) and libjobring's
+# client that speaks it (src/client/): OpenSSL's libssl.
+LIBS += $(shell pkg-config --libs libssl libcrypto)
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)

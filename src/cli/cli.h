@@ -30,6 +30,9 @@ struct cli {
 	 * can be, so that one too long for a socket is refused, not cut. */
 	char default_socket[PATH_MAX];
 	struct jr_client *client;
+	/* Issue 17: --server HOST:PORT (else $JOBRING_SERVER) and --access
+	 * FILE (else $JOBRING_ACCESS): the daemon's --listen over TLS. */
+	const char *server, *access;
 	bool json;		/* --json: print the daemon's JSON as it is */
 };
 

@@ -15,7 +15,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: jobring [--socket PATH] [--json] COMMAND [options] [args]\n"
+"usage: jobring [--socket PATH | --server HOST:PORT --access FILE] [--json] COMMAND\n"
+"               [options] [args]\n"
 "\n"
 "commands:\n"
 "  submit [options] -- CMD ARGS...   submit one command job\n"
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 "unique prefix of either, or the name of exactly one job. --json may come\n"
 "anywhere before \"--\". Each command takes --help.\n"
 "The socket is --socket, else $JOBRING_SOCKET, else the daemon's default.\n"
+"--server HOST:PORT (or $JOBRING_SERVER) reaches a jobringd --listen over TLS with the\n"
+"key of its access file, --access FILE (or $JOBRING_ACCESS; alone, its address too).\n"
 "Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon, 4 (wait) a job\n"
 "failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", 1, NULL, 's' }, { "json", 0, NULL, 'j' },
+		{ "server", 1, NULL, 'S' }, { "access", 1, NULL, 'A' },
 		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	struct cli c = { 0 };
@@ -128,6 +132,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': c.socket = optarg; break;
+		case 'S': c.server = optarg; break;	/* issue 17 */
+		case 'A': c.access = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(stdout); return CLI_OK;
 		case 'V': printf("jobring %s\n", jr_version()); return CLI_OK;
