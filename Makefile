@@ -97,6 +97,7 @@ TEST_SCRIPTS += tests/test_metrics.sh
 TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
+TEST_SCRIPTS += tests/test_worker.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -127,6 +128,11 @@ CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
+# jobring-worker (issue 17): an external worker on a compute node, on
+# libjobring's client and executor (src/worker/, docs/WORKER.md).
+WORKER_SRCS := $(wildcard src/worker/*.c)
+WORKER_OBJS := $(WORKER_SRCS:src/%.c=$(BUILD)/obj/%.o)
+WORKER := $(BUILD)/jobring-worker
 DAEMON_LIBS := -lcjson -lsystemd
 # Issue 16's notifications: webhooks through libcurl, signed with
 # OpenSSL's HMAC-SHA256.
@@ -155,6 +161,10 @@ TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
 bin: $(DAEMON) $(CLI) $(JOURNAL_TOOL)
+bin: $(WORKER)
+
+$(WORKER): $(WORKER_OBJS) $(INTERNAL_LIB)
+	$(CC) $(WORKER_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcjson
 
 $(DAEMON): $(DAEMON_OBJS) $(INTERNAL_LIB)
 	$(CC) $(DAEMON_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) $(DAEMON_LIBS)
@@ -215,6 +225,7 @@ check-exports: $(SHARED_LIB) $(STATIC_LIB)
 # Calls point down the layers of src/LAYERS and no files call each other
 # (tools/layers.sh, from the objects' symbols), in every module.
 check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
+check-layers: $(WORKER_OBJS)
 	tools/layers.sh $(BUILD)
 
 $(BUILD)/harness/%.o: tests/support/%.c tests/support/harness.h include/jobring.h src/base/common.h
@@ -454,6 +465,8 @@ fuzz-deps: deps
 
 TEST_TIMEOUT ?= 600
 
+# tests/test_worker.sh runs jobring-worker (issue 17).
+test-run: $(WORKER)
 test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
 		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
@@ -559,6 +572,8 @@ install: lib bin
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(CLI) $(JOURNAL_TOOL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(WORKER) $(DESTDIR)$(PREFIX)/bin/
+	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobring-worker.1 > $(DESTDIR)$(PREFIX)/share/man/man1/jobring-worker.1
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/
 	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobring.1 > $(DESTDIR)$(PREFIX)/share/man/man1/jobring.1
 	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobringd.8 > $(DESTDIR)$(PREFIX)/share/man/man8/jobringd.8
