@@ -5,6 +5,7 @@
 #   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
 #   make bench      benchmarks with baselines measured in the same run
 #   make bench-workers  external workers at 4,000 and 10,000 (bench/workers.c)
+#   make bench-remote-workers  1,000 jobring-worker processes (bench/remote_workers.sh)
 #   make bench-dashboard  the web dashboard, 1,000,000 jobs, headless Chromium
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
@@ -513,6 +514,7 @@ test-crash: deps
 bench-run: $(BENCH_BINS) $(WORKERS_BENCH) $(DAEMON) $(CLI)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	JR_WORKERS_N=1000 JR_WORKERS_HB=4000 JR_WORKERS_SECONDS=3 JR_WORKERS_RUNS=1 $(WORKERS_BENCH)
+	JR_BENCH_WORKERS=100 JR_BENCH_RUNS=1 bench/remote_workers.sh $(BUILD)
 
 # External workers at full size (bench/workers.c): 4,000 long-polling
 # workers, 10,000 heartbeating, medians of 3 runs of 5 s. Another daemon to
@@ -523,6 +525,16 @@ bench-workers: deps
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# jobring-worker processes against one daemon (issue 17, bench/remote_workers.sh):
+# claim->complete of no-op jobs next to bench/workers' in-process driver,
+# reconnection after a restart, nothing lost through kill -9. 1,000
+# workers unless JR_BENCH_WORKERS says otherwise.
+.PHONY: bench-remote-workers
+bench-run: $(WORKER)
+bench-remote-workers: deps
+	$(MAKE) MODE=release BUILD=build/release bin build/release/bench/workers
+	JR_BENCH_WORKERS=$${JR_BENCH_WORKERS:-1000} bench/remote_workers.sh build/release
 
 # The web dashboard with 1,000,000 jobs in the daemon, in headless
 # Chromium (issue 16; a few minutes, most of it loading the jobs).
