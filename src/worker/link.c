@@ -144,7 +144,7 @@ static void *claimer_main(void *arg)
 		rc = wk_link_request(&s->link, "POST", path, NULL, &resp);
 		pthread_mutex_lock(&s->lock);
 		if (rc > 0)
-			s->last_ok_ns = wk_now_ns();
+			__atomic_store_n(&s->last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
 		if (rc == 200) {
 			hand_over(s, resp);
 			notify_main(s);

@@ -389,14 +389,19 @@ static void check_lost(struct wk_ctx *w, uint64_t now)
 /* One turn's work towards the server: true to leave the loop. */
 static bool server_turn(struct wk_ctx *w, uint64_t now)
 {
-	if (w->shared.worker_unknown && reachable_now(w)) {
+	bool unknown;
+
+	pthread_mutex_lock(&w->shared.lock);
+	unknown = w->shared.worker_unknown;
+	pthread_mutex_unlock(&w->shared.lock);
+	if (unknown && reachable_now(w)) {
 		wk_log("the server does not know %s: registering again", w->shared.worker_id);
 		int rc = register_worker(w);
 		if (rc >= 400 && rc < 500)
 			return true;	/* refused now: nothing more to do here */
 	}
 	flush_completions(w);
-	if (w->next_heartbeat_ns <= now && reachable_now(w) && !w->shared.worker_unknown)
+	if (w->next_heartbeat_ns <= now && reachable_now(w) && !unknown)
 		heartbeat(w);
 	return false;
 }
