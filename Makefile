@@ -5,6 +5,7 @@
 #   make test-asan  the same under ASan+UBSan;  make test-tsan  under TSan
 #   make bench      benchmarks with baselines measured in the same run
 #   make bench-workers  external workers at 4,000 and 10,000 (bench/workers.c)
+#   make bench-remote-workers  1,000 jobring-worker processes (bench/remote_workers.sh)
 #   make bench-dashboard  the web dashboard, 1,000,000 jobs, headless Chromium
 #   make demo       installs what is missing, builds, runs the demo
 #   make install PREFIX=/usr/local DESTDIR=
@@ -101,6 +102,7 @@ TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
 TEST_SCRIPTS += tests/test_tls.sh
+TEST_SCRIPTS += tests/test_worker.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -132,6 +134,11 @@ CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 DAEMON := $(BUILD)/jobringd
 CLI := $(BUILD)/jobring
+# jobring-worker (issue 17): an external worker on a compute node, on
+# libjobring's client and executor (src/worker/, docs/WORKER.md).
+WORKER_SRCS := $(wildcard src/worker/*.c)
+WORKER_OBJS := $(WORKER_SRCS:src/%.c=$(BUILD)/obj/%.o)
+WORKER := $(BUILD)/jobring-worker
 DAEMON_LIBS := -lcjson -lsystemd
 # Issue 16's notifications: webhooks through libcurl, signed with
 # OpenSSL's HMAC-SHA256.
@@ -163,6 +170,10 @@ TEST_LINK := $(HARNESS_LIB) $(LINK_LIB)
 all: lib bin
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/jobring.pc
 bin: $(DAEMON) $(CLI) $(JOURNAL_TOOL)
+bin: $(WORKER)
+
+$(WORKER): $(WORKER_OBJS) $(INTERNAL_LIB)
+	$(CC) $(WORKER_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) -lcjson
 
 $(DAEMON): $(DAEMON_OBJS) $(INTERNAL_LIB)
 	$(CC) $(DAEMON_OBJS) -o $@ $(LDFLAGS_ALL) $(LINK_LIB) $(DAEMON_LIBS)
@@ -223,6 +234,7 @@ check-exports: $(SHARED_LIB) $(STATIC_LIB)
 # Calls point down the layers of src/LAYERS and no files call each other
 # (tools/layers.sh, from the objects' symbols), in every module.
 check-layers: $(LIB_OBJS) $(JOURNAL_OBJS) $(SIM_OBJS) $(CRON_OBJS) $(DAEMON_OBJS) $(CLI_OBJS)
+check-layers: $(WORKER_OBJS)
 	tools/layers.sh $(BUILD)
 
 $(BUILD)/harness/%.o: tests/support/%.c tests/support/harness.h include/jobring.h src/base/common.h
@@ -462,6 +474,8 @@ fuzz-deps: deps
 
 TEST_TIMEOUT ?= 600
 
+# tests/test_worker.sh runs jobring-worker (issue 17).
+test-run: $(WORKER)
 test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
 		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
@@ -508,6 +522,7 @@ test-crash: deps
 bench-run: $(BENCH_BINS) $(WORKERS_BENCH) $(DAEMON) $(CLI)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	JR_WORKERS_N=1000 JR_WORKERS_HB=4000 JR_WORKERS_SECONDS=3 JR_WORKERS_RUNS=1 $(WORKERS_BENCH)
+	JR_BENCH_WORKERS=100 JR_BENCH_RUNS=1 bench/remote_workers.sh $(BUILD)
 
 # External workers at full size (bench/workers.c): 4,000 long-polling
 # workers, 10,000 heartbeating, medians of 3 runs of 5 s. Another daemon to
@@ -518,6 +533,16 @@ bench-workers: deps
 
 bench: deps
 	$(MAKE) MODE=release BUILD=build/release bench-run
+
+# jobring-worker processes against one daemon (issue 17, bench/remote_workers.sh):
+# claim->complete of no-op jobs next to bench/workers' in-process driver,
+# reconnection after a restart, nothing lost through kill -9. 1,000
+# workers unless JR_BENCH_WORKERS says otherwise.
+.PHONY: bench-remote-workers
+bench-run: $(WORKER)
+bench-remote-workers: deps
+	$(MAKE) MODE=release BUILD=build/release bin build/release/bench/workers
+	JR_BENCH_WORKERS=$${JR_BENCH_WORKERS:-1000} bench/remote_workers.sh build/release
 
 # The web dashboard with 1,000,000 jobs in the daemon, in headless
 # Chromium (issue 16; a few minutes, most of it loading the jobs).
@@ -567,6 +592,8 @@ install: lib bin
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(CLI) $(JOURNAL_TOOL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(WORKER) $(DESTDIR)$(PREFIX)/bin/
+	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobring-worker.1 > $(DESTDIR)$(PREFIX)/share/man/man1/jobring-worker.1
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/
 	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobring.1 > $(DESTDIR)$(PREFIX)/share/man/man1/jobring.1
 	sed 's|@VERSION@|$(JR_VERSION)|' docs/man/jobringd.8 > $(DESTDIR)$(PREFIX)/share/man/man8/jobringd.8

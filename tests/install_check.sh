@@ -15,6 +15,10 @@ for f in include/jobring.h lib/libjobring.a lib/libjobring.so.0 bin/jobring sbin
 	share/man/man3/jr_engine_open.3 share/man/man3/jr_version.3; do
 	[ -e "$root/$f" ] || { echo "install_check: missing $f"; exit 1; }
 done
+# jobring-worker (issue 17) and its page.
+for f in bin/jobring-worker share/man/man1/jobring-worker.1; do
+	[ -e "$root/$f" ] || { echo "install_check: missing $f"; exit 1; }
+done
 # The man pages' headers carry the version (jobring.h's).
 if grep -l '@VERSION@' "$root"/share/man/man*/*; then
 	echo "install_check: man pages installed without their version"; exit 1

@@ -1,0 +1,178 @@
+/*
+ * link.c - one connection to the daemon through libjobring's client
+ * (jr_client_open: a Unix socket, or HOST:PORT over TLS where the client
+ * has it), opened on first use and again after any failure; and the
+ * claimer, the thread that holds the claim long poll on a connection of
+ * its own so that the main thread's heartbeats and completions never wait
+ * behind it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobring.h"
+#include "worker/worker.h"
+
+bool wk_quiet;
+
+uint64_t wk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void wk_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (wk_quiet)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "jobring-worker[%d]: %s\n", (int)getpid(), line);
+}
+
+int wk_link_request(struct wk_link *l, const char *method, const char *path, const char *body,
+		    char **response)
+{
+	int rc;
+
+	*response = NULL;
+	if (!l->client && (rc = jr_client_open(&l->client, l->server)) < 0) {
+		l->client = NULL;
+		return rc;
+	}
+	rc = jr_client_request(l->client, method, path, body, body ? strlen(body) : 0, response,
+			       NULL);
+	if (rc < 0) {
+		/* The client reconnects by itself; a fresh one also rereads
+		 * the address (a server that came back elsewhere). */
+		jr_client_close(l->client);
+		l->client = NULL;
+		*response = NULL;
+	}
+	return rc;
+}
+
+void wk_link_close(struct wk_link *l)
+{
+	jr_client_close(l->client);
+	l->client = NULL;
+}
+
+/* --- the claimer ------------------------------------------------------------------------ */
+
+void wk_claimer_poke(struct wk_shared *s)
+{
+	pthread_cond_broadcast(&s->wake);
+}
+
+static void notify_main(struct wk_shared *s)
+{
+	uint64_t one = 1;
+
+	if (write(s->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		wk_log("eventfd: %s", strerror(errno));
+}
+
+/* Wait (under the lock) for up to ms, or a poke. */
+static void wait_ms(struct wk_shared *s, uint64_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->wake, &s->lock, &until);
+}
+
+static bool may_claim(const struct wk_shared *s)
+{
+	return !s->stopping && !s->draining && !s->worker_unknown && s->worker_id[0] &&
+	       s->free_cpus > 0;
+}
+
+static void hand_over(struct wk_shared *s, char *body)
+{
+	struct wk_claim *c = malloc(sizeof(*c));
+
+	if (!c) {	/* the server's lease runs out; it is retried */
+		free(body);
+		return;
+	}
+	c->body = body;
+	c->next = NULL;
+	*s->claims_tail = c;
+	s->claims_tail = &c->next;
+	/* Count its cpus as taken until the main thread knows them: at
+	 * least one, so that a 1-cpu worker does not claim twice. */
+	s->free_cpus--;
+}
+
+static void *claimer_main(void *arg)
+{
+	struct wk_shared *s = arg;
+	uint64_t backoff_ms = 50;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		char path[128], *resp = NULL;
+		uint64_t gen;
+		int rc;
+
+		if (!may_claim(s)) {
+			wait_ms(s, 1000);
+			continue;
+		}
+		snprintf(path, sizeof(path), "/workers/%s/claim?wait=%u", s->worker_id,
+			 s->claim_wait_s);
+		gen = s->generation;
+		pthread_mutex_unlock(&s->lock);
+		rc = wk_link_request(&s->link, "POST", path, NULL, &resp);
+		pthread_mutex_lock(&s->lock);
+		if (rc > 0)
+			__atomic_store_n(&s->last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
+		if (rc == 200) {
+			hand_over(s, resp);
+			notify_main(s);
+			backoff_ms = 50;
+			continue;
+		}
+		free(resp);
+		if (rc == 204) {
+			backoff_ms = 50;
+			continue;
+		}
+		if (rc == 404 && gen == s->generation && !s->stopping) {
+			s->worker_unknown = true;	/* removed, or a new server */
+			notify_main(s);
+		}
+		/* a network error, or an answer to back off from */
+		wait_ms(s, backoff_ms);
+		backoff_ms = backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int wk_claimer_start(struct wk_shared *s, pthread_t *thread)
+{
+	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->event_fd < 0)
+		return -errno;
+	s->claims_tail = &s->claims;
+	return -pthread_create(thread, NULL, claimer_main, s);
+}
