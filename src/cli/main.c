@@ -45,6 +45,8 @@ static void usage(FILE *f)
 "                                    jobs (j/k select, c cancel, h hold, s sort, / filter)\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
+"  alloc add slurm|ls|show|rm        allocations asked of Slurm when external jobs wait\n"
+"                                    (alloc --help; docs/CLUSTER.md)\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
 "                                    needed (runs jobring-journal)\n"
 "\n"
@@ -70,6 +72,7 @@ static const struct {
 	{ "trigger", cli_trigger },
 	{ "schedule", cli_schedule },
 	{ "events", cli_events }, { "top", cli_top },
+	{ "alloc", cli_alloc },
 };
 
 /* --json anywhere on the line: taken out of argv[from, argc) up to a
