@@ -35,6 +35,9 @@ DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 # Selenium for the dashboard, promtool (Debian's prometheus) for the
 # metrics and alert rules.
 DEB_PACKAGES += chromium chromium-driver python3-selenium prometheus
+# Allocations from Slurm (issue 17): tests/test_slurm.sh starts a private
+# Slurm (slurmctld, slurmd, the client commands) and munge.
+DEB_PACKAGES += slurmctld slurmd slurm-client munge
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -97,6 +100,7 @@ TEST_SCRIPTS += tests/test_metrics.sh
 TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
+TEST_SCRIPTS += tests/test_slurm.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
