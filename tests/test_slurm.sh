@@ -148,5 +148,28 @@ check "its reason is Slurm's" grep -qi "partition" <<<"$(jq_ .last_error)"
 check "backing off" [ "$(jq_ .status)" = backoff ]
 check "no Slurm job left behind" [ -z "$(squeue -h)" ]
 stop_daemon
+
+# --- in-allocation mode: jobringd in the allocation, a worker on every node, the CLI
+# inside finds it (no JOBRING_SOCKET) -------------------------------------------------------
+mkdir -m 700 "$tmp/home"
+cat >"$tmp/inalloc.sh" <<EOF
+#!/bin/sh
+for i in 1 2 3 4; do
+	env -u JOBRING_SOCKET "$cli" submit --external -- \
+		sh -c "echo \\\$SLURMD_NODENAME > $tmp/out/ia\$i; sleep 1" >/dev/null
+done
+env -u JOBRING_SOCKET "$cli" wait
+echo "wait rc=\$?"
+EOF
+ia_id=$(HOME=$tmp/home sbatch --parsable -N "$nodes" --time 2 -o "$tmp/inalloc.out" \
+	--wrap "$cli run-in-allocation --worker-command $here/slurm/shell_worker.sh -- sh $tmp/inalloc.sh")
+ia_gone() { [ -z "$(squeue -h -j "$ia_id" 2>/dev/null)" ]; }
+check "in-allocation: the allocation ends with its command" wait_until 40 ia_gone
+check "in-allocation: every job done (jobring wait inside)" grep -q "wait rc=0" "$tmp/inalloc.out"
+ia_nodes=$(cat "$tmp"/out/ia* 2>/dev/null | sort -u | wc -l)
+check "in-allocation: 4 jobs ran" [ "$(find "$tmp/out" -name 'ia*' | wc -l)" = 4 ]
+check "in-allocation: on every node ($ia_nodes of $nodes)" [ "$ia_nodes" = "$nodes" ]
+check "in-allocation: jobringd stopped with it" not pgrep -f "jobringd --socket $tmp/home"
+grep -q "wait rc=0" "$tmp/inalloc.out" || cat "$tmp/inalloc.out" "$tmp"/home/.jobring/alloc/*/*.log
 echo "test_slurm: $pass passed, $fail failed ($((SECONDS - t0)) s)"
 [ "$fail" = 0 ]
