@@ -42,8 +42,13 @@ int bgcmd_start(struct bgcmd *c, char *const argv[], uint64_t timeout_ms)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+	/* Non-blocking on our end only: the program's writes must block. */
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+		rc = -errno;
+		goto close_pipe;
+	}
 	if ((rc = spawn_attrs(&at)) < 0)
 		goto close_pipe;
 	posix_spawn_file_actions_init(&fa);
