@@ -64,7 +64,7 @@ check "its reason: sbatch's" grep -q "Invalid partition name" <<<"$(jq_ .last_er
 check "when it retries" [ "$(jq_ '.retry_in | floor')" -le 4 ]
 ls_out=$("$cli" alloc ls)
 check "alloc ls: backoff and the reason" grep -q "backoff, retry in .*Invalid partition" <<<"$ls_out"
-stop_daemon
+check "a clean stop (backing off)" stop_daemon
 PATH="$tmp/bin:$PATH" start_daemon
 req GET /allocations
 check "restart: the queue kept" [ "$(jq_ '.allocations[0].partition')" = stub ]
@@ -74,7 +74,7 @@ check "alloc rm" [ "$out" = "allocation queue 1 removed" ]
 req GET /allocations/1
 check "removed: 404" [ "$code" = 404 ]
 req PUT "/jobs/$ext_job/cancel"
-stop_daemon
+check "a clean stop" stop_daemon
 echo "light part: $((SECONDS - t0)) s"
 
 # --- with a real Slurm ---------------------------------------------------------------------
