@@ -37,8 +37,15 @@ echo "sbatch: error: Batch job submission failed: Invalid partition name specifi
 exit 1
 EOF
 chmod +x "$tmp/bin/sbatch"
-PATH="$tmp/bin:$PATH" start_daemon
+PATH="$tmp/bin:$PATH" start_daemon --socket-mode 0666
 
+if [ "$(id -u)" = 0 ]; then	# another user may list the queues, not add or remove one
+	id jrtest_a >/dev/null 2>&1 || useradd -M -s /bin/sh jrtest_a
+	as jrtest_a POST /allocations '{"time":"5"}'
+	check "another user adds: 403" [ "$code" = 403 ]
+	as jrtest_a GET /allocations
+	check "another user lists: 200" [ "$code" = 200 ]
+fi
 req POST /allocations '{"time":"1:00","partition":"a b"}'
 check "a blank in partition: 422" [ "$code" = 422 ]
 req POST /allocations '{"partition":"p"}'
@@ -65,10 +72,11 @@ check "when it retries" [ "$(jq_ '.retry_in | floor')" -le 4 ]
 ls_out=$("$cli" alloc ls)
 check "alloc ls: backoff and the reason" grep -q "backoff, retry in .*Invalid partition" <<<"$ls_out"
 check "a clean stop (backing off)" stop_daemon
-PATH="$tmp/bin:$PATH" start_daemon
+PATH="$tmp/bin:$PATH" start_daemon --socket-mode 0666
 req GET /allocations
 check "restart: the queue kept" [ "$(jq_ '.allocations[0].partition')" = stub ]
 check "restart: its parameters" [ "$(jq_ '.allocations[0].idle_timeout')" = 2 ]
+[ "$(id -u)" = 0 ] && { as jrtest_a DELETE /allocations/1; check "another user removes: 403" [ "$code" = 403 ]; }
 out=$("$cli" alloc rm 1)
 check "alloc rm" [ "$out" = "allocation queue 1 removed" ]
 req GET /allocations/1

@@ -23,8 +23,8 @@ static bool may_change(struct api *a, struct api_call *c)
 {
 	if (c->req->uid == 0 || c->req->uid == a->daemon_uid)
 		return true;
-	return !reply_error(c->res, 403, "forbidden", "only the daemon's owner (uid %u) or root "
-			    "adds or removes allocation queues", (unsigned)a->daemon_uid);
+	return reply_error(c->res, 403, "forbidden", "only the daemon's owner (uid %u) or root "
+			   "adds or removes allocation queues", (unsigned)a->daemon_uid);	/* false */
 }
 
 /* The path's id, a queue there is: NULL after answering 404. */
