@@ -7,8 +7,9 @@
  * jobring-a<ID>); else, if external jobs have waited ALLOC_WAIT_MS with
  * none of them claimed (the coordinator's ready list: dependencies met,
  * not held, unclaimed; jr_stats.external_ready), fewer than max_pending
- * of its allocations are pending and those pending would not already
- * take every waiting job (nodes each), sbatch one more. sbatch's job id
+ * of its allocations are pending and the pending allocations of all the
+ * queues would not already bring a worker (a node) for every waiting
+ * job, sbatch one more. sbatch's job id
  * is journaled (REC_ALLOC_JOB) before anything else is done with it, and
  * a job squeue no longer lists, or lists as ended, is journaled ended. A
  * failed sbatch or squeue (its exit status, output that does not read,
@@ -306,14 +307,28 @@ static uint32_t pending_count(const struct alloc_queue *q, uint64_t now)
 	return n;
 }
 
-static bool wants_more(const struct api_alloc *al, const struct alloc_queue *q, uint64_t now)
+/* The nodes every queue's pending allocations (and sbatch in flight)
+ * will bring: the waiting jobs they already cover. */
+static uint64_t pending_nodes(const struct allocs *all, uint64_t now)
 {
-	uint32_t pending = pending_count(q, now);
+	uint64_t n = 0;
 
+	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++) {
+		const struct alloc_queue *q = all->q[i];
+		if (q)
+			n += (uint64_t)(pending_count(q, now) +
+					(q->cmd.pid && q->cmd_kind == CMD_SBATCH)) * q->p.nodes;
+	}
+	return n;
+}
+
+static bool wants_more(const struct api_alloc *al, const struct allocs *all,
+		       const struct alloc_queue *q, uint64_t now)
+{
 	return al->ready > 0 && al->ready_since_ns &&
 	       now - al->ready_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS &&
-	       pending < q->p.max_pending && q->job_count < ALLOC_JOBS_MAX &&
-	       al->ready > (uint64_t)pending * q->p.nodes;
+	       pending_count(q, now) < q->p.max_pending && q->job_count < ALLOC_JOBS_MAX &&
+	       al->ready > pending_nodes(all, now);
 }
 
 /* The ready external jobs, every 250 ms; none while the engine is
@@ -352,7 +367,7 @@ static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
 		return;
 	if (q->job_count && now >= q->next_poll_ns)
 		start_squeue(q, now);
-	else if (wants_more(a->alloc, q, now))
+	else if (wants_more(a->alloc, &a->st->allocs, q, now))
 		start_sbatch(a, q, now);
 }
 
