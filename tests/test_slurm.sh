@@ -25,6 +25,9 @@ sock="$tmp/s.sock"
 . "$here/lib.sh"
 . "$here/slurm_lib.sh"
 export JOBRING_SOCKET=$sock
+# A small job table: a daemon starts in a second, also under TSan (30 s
+# with the default million slots).
+export JR_DAEMON_ARGS="${JR_DAEMON_ARGS:-} --capacity 4096"
 jq_() { jq -r "$1" <<<"$body"; }
 alloc_field() { req GET "/allocations/$1"; jq -r "$2" <<<"$body"; }	# alloc_field ID JQ
 t0=$SECONDS
