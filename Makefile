@@ -39,6 +39,9 @@ DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 # Selenium for the dashboard, promtool (Debian's prometheus) for the
 # metrics and alert rules.
 DEB_PACKAGES += chromium chromium-driver python3-selenium prometheus
+# Allocations from Slurm (issue 17): tests/test_slurm.sh starts a private
+# Slurm (slurmctld, slurmd, the client commands) and munge.
+DEB_PACKAGES += slurmctld slurmd slurm-client munge
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -103,6 +106,7 @@ TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
 TEST_SCRIPTS += tests/test_tls.sh
 TEST_SCRIPTS += tests/test_worker.sh
+TEST_SCRIPTS += tests/test_slurm.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -314,6 +318,13 @@ $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_
 		$(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
+# test_alloc: allocation queues and background commands (issue 17).
+ALLOC_TEST_OBJS := $(BUILD)/obj/daemon/state/alloc.o $(BUILD)/obj/daemon/state/bgcmd.o
+$(BUILD)/tests/test_alloc: tests/test_alloc.c $(ALLOC_TEST_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(ALLOC_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
 
 # test_outbox: the notifications' outbox and settings (issue 16).

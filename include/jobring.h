@@ -223,7 +223,11 @@ struct jr_stats {
 	uint32_t cores;		/* this host's cores, as the engine sees it */
 	uint32_t cores_busy;	/* held by running command jobs */
 	uint32_t capacity;	/* job slots */
-	uint32_t reserved[37];	/* zero */
+	/* External jobs eligible (dependencies met, not held, start time
+	 * passed) and claimed by no worker yet: what the allocation queues
+	 * of issue 17 ask Slurm for. (0.6) */
+	uint32_t external_ready;
+	uint32_t reserved[36];	/* zero */
 };
 
 enum jr_engine_flags {

@@ -36,6 +36,12 @@ struct cli {
 	bool json;		/* --json: print the daemon's JSON as it is */
 };
 
+/* Inside a Slurm allocation ($SLURM_JOB_ID): the directory of the
+ * jobringd that `jobring run-in-allocation` runs there,
+ * $HOME/.jobring/alloc/$SLURM_JOB_ID, into buf; false if none applies.
+ * cli_connect() takes its socket when no other is named (issue 17). */
+bool cli_allocation_dir(char *buf, size_t size);
+
 /* Connect if not yet connected. false after printing why. */
 bool cli_connect(struct cli *c);
 

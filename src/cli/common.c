@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/common.h"
@@ -87,6 +88,31 @@ static bool connect_remote(struct cli *c, const char *server, const char *access
 	return rc == 0;
 }
 
+bool cli_allocation_dir(char *buf, size_t size)
+{
+	const char *job = getenv("SLURM_JOB_ID"), *home = getenv("HOME");
+	int n;
+
+	if (!job || !*job || !home || !*home || strchr(job, '/'))
+		return false;
+	n = snprintf(buf, size, "%s/.jobring/alloc/%s", home, job);
+	return n > 0 && (size_t)n < size;
+}
+
+/* Inside a Slurm allocation whose jobring run-in-allocation serves, with
+ * no socket named: that daemon's socket (issue 17). */
+static void allocation_socket(struct cli *c)
+{
+	char dir[PATH_MAX - 32];
+	struct stat st;
+
+	if (c->socket || getenv("JOBRING_SOCKET") || !cli_allocation_dir(dir, sizeof(dir)))
+		return;
+	snprintf(c->default_socket, sizeof(c->default_socket), "%s/jobring.sock", dir);
+	if (stat(c->default_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+		c->socket = c->default_socket;
+}
+
 bool cli_connect(struct cli *c)
 {
 	const char *server = c->server ? c->server : getenv("JOBRING_SERVER");
@@ -104,6 +130,7 @@ bool cli_connect(struct cli *c)
 		return connect_remote(c, server, access);
 	if (server)
 		c->socket = server;	/* a socket path */
+	allocation_socket(c);
 	if (!c->socket)
 		c->socket = jr_client_default_socket(c->default_socket,
 						     sizeof(c->default_socket));

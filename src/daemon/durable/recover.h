@@ -88,6 +88,7 @@ struct recovery {
 	struct fired origins;		/* fired jobs' origins (issue 15) */
 	struct schedules *sched;	/* schedules read back (issue 15); NULL: none */
 	struct outbox outbox;		/* notifications read back (issue 16) */
+	struct allocs allocs;		/* allocation queues read back (issue 17) */
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
 	/* Snapshot texts being packed: jobs without a batch header, and jobs

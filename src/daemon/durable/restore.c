@@ -589,6 +589,7 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	apply_workers(r, &st->workers);
 	triggers_take(&st->triggers, &r->triggers);	/* watched by the API's start */
 	outbox_take(&st->outbox, &r->outbox);	/* sent by the API's start (issue 16) */
+	allocs_take(&st->allocs, &r->allocs);	/* asked for by the API's poller (issue 17) */
 	executions_take(&st->execs, &r->execs);
 	rc = index_array_tasks(r);
 	if (rc == 0)
