@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli/commands.h"
 
 extern char **environ;
@@ -176,6 +178,41 @@ static int start_workers(struct inalloc *ia)
 	return 0;
 }
 
+/* Workers registered with the daemon (idle or busy), or -1. */
+static int workers_up(struct jr_client *c)
+{
+	char *resp = NULL;
+	int n = -1;
+
+	if (jr_client_request(c, "GET", "/workers", NULL, 0, &resp, NULL) == 200) {
+		cJSON *o = cJSON_Parse(resp);
+
+		n = cJSON_GetArraySize(cJSON_GetObjectItem(o, "workers"));
+		cJSON_Delete(o);
+	}
+	free(resp);
+	return n;
+}
+
+/* COMMAND starts once a worker of every node has registered (else the
+ * first node's worker, up first, takes what COMMAND submits first), or
+ * after 60 s, with a warning. */
+static void wait_for_workers(struct inalloc *ia)
+{
+	const char *env = getenv("SLURM_JOB_NUM_NODES");
+	int want = env ? atoi(env) : 1, up = -1;
+	struct jr_client *c = NULL;
+
+	if (jr_client_open(&c, ia->sock) < 0)
+		return;
+	for (int i = 0; i < 600 && (up = workers_up(c)) < want; i++)
+		usleep(100000);
+	jr_client_close(c);
+	if (up < want)
+		fprintf(stderr, "jobring run-in-allocation: %d of %d workers registered after 60 s; "
+			"running the command anyway (see %s/workers.log)\n", up < 0 ? 0 : up, want, ia->dir);
+}
+
 /* SIGTERM, then SIGKILL after 10 s; its exit status. */
 static void end(pid_t pid)
 {
@@ -268,8 +305,10 @@ int cli_run_in_allocation(struct cli *c, int argc, char **argv)
 	snprintf(ia.sock, sizeof(ia.sock), "%s/jobring.sock", ia.dir);
 	setenv("JOBRING_SOCKET", ia.sock, 1);	/* COMMAND's jobring, whatever --dir */
 	rc = CLI_UNREACHABLE;
-	if (start_daemon(&ia) == 0 && start_workers(&ia) == 0)
+	if (start_daemon(&ia) == 0 && start_workers(&ia) == 0) {
+		wait_for_workers(&ia);
 		rc = run_command(&ia, argv + optind);
+	}
 	end(ia.workers);
 	end(ia.daemon);
 	return rc;
