@@ -12,6 +12,7 @@
 #include "base/units.h"
 #include "daemon/state/events.h"
 #include "daemon/state/workers.h"
+#include "engine/engine.h"
 #include "shm/jobtab.h"
 
 #define CHECK_EVERY_NS (500 * JR_NS_PER_MS)	/* heartbeats looked at twice a second */
@@ -517,6 +518,21 @@ int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_j
 	return rc;
 }
 
+int workers_reattach(struct workers *r, struct jr_engine *e, uint32_t engine_worker_id,
+		     uint64_t execution_id)
+{
+	struct worker *w = workers_by_engine_id(r, engine_worker_id);
+	struct jr_external_res taken;
+
+	if (!w)
+		return -ENOENT;
+	/* One the restore ended already (a cancel acknowledged before the
+	 * restart) takes nothing: the worker's next heartbeat says stop. */
+	if (jr_engine_ext_taken(e, execution_id, &taken) < 0)
+		memset(&taken, 0, sizeof(taken));
+	return hold(w, execution_id, &taken) ? 0 : -ENOMEM;
+}
+
 void workers_release(struct workers *r, uint32_t engine_worker_id, uint64_t execution_id)
 {
 	struct worker *w = by_engine_id(r, engine_worker_id);
@@ -573,7 +589,10 @@ void workers_expire(struct workers *r, struct jr_engine *e, uint64_t now_ns,
 		uint64_t silent = now > w->last_heartbeat_ns ? now - w->last_heartbeat_ns : 0;
 		if (!w->used)
 			continue;
-		if (w->status != WORKER_UNHEALTHY && silent > r->heartbeat_timeout_ns)
+		/* An unhealthy one holds executions only after a restart
+		 * (workers_reattach): lost as well if it does not come back. */
+		if ((w->status != WORKER_UNHEALTHY || w->running) &&
+		    silent > r->heartbeat_timeout_ns)
 			lose(r, e, w);
 		if (w->status == WORKER_UNHEALTHY && r->remove_after_ns &&
 		    silent > r->heartbeat_timeout_ns + r->remove_after_ns) {
