@@ -119,6 +119,7 @@ struct recovery {
 	/* The lease key (recover_lease_key), for the workers' registry. */
 	struct lease_key lease;
 	bool lease_loaded;
+	bool lease_fresh;	/* made at this start: no lease given before holds */
 	/* External executions put back running (issue 17): re-attached to
 	 * their workers once the engine has them (restore.c). */
 	struct rattach {

@@ -147,6 +147,7 @@ int recover_lease_key(struct recovery *r, const char *state_dir)
 {
 	int rc = lease_key_load(&r->lease, state_dir, r->error, sizeof(r->error));
 
-	r->lease_loaded = rc == 0;
-	return rc;
+	r->lease_loaded = rc >= 0;
+	r->lease_fresh = rc == 1;
+	return rc < 0 ? rc : 0;
 }

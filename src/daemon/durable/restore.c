@@ -559,7 +559,10 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 
 /* External executions that ran on (issue 17) held by their workers
  * again; one whose worker is not registered any more is lost at once
- * (worker_lost: retried while retries are left). */
+ * (worker_lost: retried while retries are left), and so is every one
+ * when the lease key was made at this start (a daemon from before
+ * issue 17 ran them: the leases their workers hold are void). A worker
+ * hears "stop" for it at its next heartbeat. */
 static void apply_reattach(struct recovery *r, struct state *st)
 {
 	uint64_t now = jr_now_realtime_ns();
@@ -572,7 +575,7 @@ static void apply_reattach(struct recovery *r, struct state *st)
 	for (uint32_t i = 0; i < r->reattach_count; i++) {
 		const struct rattach *x = &r->reattach[i];
 		int rc = workers_reattach(&st->workers, st->engine, x->worker_id, x->execution_id);
-		if (rc == 0) {
+		if (rc == 0 && !r->lease_fresh) {
 			r->reattached++;
 			continue;
 		}

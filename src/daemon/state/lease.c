@@ -246,6 +246,7 @@ int lease_key_load(struct lease_key *k, const char *dir, char *err, size_t err_s
 		close(fd);
 	} else if (errno == ENOENT) {
 		rc = key_create(k, dirfd);
+		rc = rc < 0 ? rc : 1;
 	} else {
 		rc = errno == ELOOP ? -EPERM : -errno;
 		if (rc == -EPERM)

@@ -30,12 +30,12 @@ int lease_key_init(struct lease_key *k);
 
 #define LEASE_KEY_FILE "lease.key"
 
-/* The key of dir/lease.key (32 hex digits and a newline): read, or, if
- * there is none, drawn and written (lease.key.new created O_EXCL 0600,
- * fsynced, renamed, the directory fsynced). A file that is not a regular
- * file of this process's effective uid with no group or other bits, or
- * whose content is not a key, is refused: -EPERM or -EINVAL, with why
- * in err. Other errors: -errno. */
+/* The key of dir/lease.key (32 hex digits and a newline): read (0), or,
+ * if there is none, drawn and written (1: lease.key.new created O_EXCL
+ * 0600, fsynced, renamed, the directory fsynced). A file that is not a
+ * regular file of this process's effective uid with no group or other
+ * bits, or whose content is not a key, is refused: -EPERM or -EINVAL,
+ * with why in err. Other errors: -errno. */
 int lease_key_load(struct lease_key *k, const char *dir, char *err, size_t err_size);
 
 /* The lease of the attempt execution_id that started at start_ns, as
