@@ -439,7 +439,9 @@ static void note_for_snapshots(struct durable *d, const struct jr_job_restore *r
 }
 
 /* A running job of an external worker: re-attached to it once every job
- * is back (apply_reattach). No memory to note it: it is lost then. */
+ * is back (apply_reattach). No memory to note it: it runs on, held by
+ * no worker (its completion is still accepted, but a worker that does
+ * not come back does not lose it; logged). */
 static void note_reattach(struct recovery *r, const struct rjob *j)
 {
 	if (j->worker_id <= JR_EXTERNAL_WORKER_BASE || j->attempt == 0)
@@ -447,8 +449,11 @@ static void note_reattach(struct recovery *r, const struct rjob *j)
 	if (r->reattach_count == r->reattach_cap) {
 		uint32_t cap = r->reattach_cap ? r->reattach_cap * 2 : 64;
 		struct rattach *n = realloc(r->reattach, cap * sizeof(*n));
-		if (!n)
+		if (!n) {
+			fprintf(stderr, "jobringd: no memory to re-attach job %016llx to its "
+				"worker\n", (unsigned long long)j->id);
 			return;
+		}
 		r->reattach = n;
 		r->reattach_cap = cap;
 	}
@@ -471,7 +476,7 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);
-		if (c->rs[k].state == JR_JOB_RUNNING) {	/* taken back, or lost and run again */
+		if (c->rs[k].state == JR_JOB_RUNNING) {	/* taken back, or lost: run again */
 			executions_was_running(&st->execs, j->id, j->attempt, j->worker_id,
 					       j->start_ns);
 			note_reattach(r, j);
@@ -582,6 +587,12 @@ static void apply_reattach(struct recovery *r, struct state *st)
 		if (jr_external_complete(st->engine, x->execution_id, -1, /* lost */ 1) == 0)
 			r->reattach_lost++;
 	}
+	if (r->reattach_count)
+		fprintf(stderr, "jobringd: %llu external executions re-attached to their workers, "
+			"%llu lost (%s)\n", (unsigned long long)r->reattached,
+			(unsigned long long)r->reattach_lost,
+			r->lease_fresh ? "a new lease key: the workers' leases are void" :
+					 "their workers are gone");
 }
 
 /* Scheduling paused by a user stays paused (before any job is put

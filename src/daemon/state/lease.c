@@ -149,8 +149,12 @@ bool lease_valid(const struct lease_key *k, uint64_t execution_id, uint64_t star
 static int unhex(const char *s, uint8_t out[16])
 {
 	for (int i = 0; i < 32; i++) {
-		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (v < 0)
+		int c = s[i], v;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
 			return -EINVAL;
 		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
 	}
@@ -176,7 +180,8 @@ static int key_read(struct lease_key *k, int fd, const char *path, char *err, si
 	if (n < 0)
 		return -errno;
 	if (n != KEY_TEXT || text[32] != '\n' || unhex(text, b) < 0) {
-		snprintf(err, err_size, "%s is not a lease key (32 hex digits and a newline)", path);
+		snprintf(err, err_size, "%s is not a lease key (32 hex digits, a newline)",
+			 path);
 		return -EINVAL;
 	}
 	k->k0 = load64_le(b);

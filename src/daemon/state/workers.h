@@ -131,8 +131,9 @@ bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
 		 const char **why);
 
 /* A worker registered before a restart, back as unhealthy until its next
- * heartbeat (its last heartbeat counts from now): 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record
- * of a removal) takes it away again. */
+ * heartbeat (recovery restarts its heartbeat clock once every job is
+ * back): 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record of a
+ * removal) takes it away again. */
 #define WORKER_REMOVED_JSON "{\"removed\":true}"
 int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t registered_ns,
 		    const char *body, size_t len);
