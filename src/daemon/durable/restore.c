@@ -589,10 +589,10 @@ static void apply_reattach(struct recovery *r, struct state *st)
 	}
 	if (r->reattach_count)
 		fprintf(stderr, "jobringd: %llu external executions re-attached to their workers, "
-			"%llu lost (%s)\n", (unsigned long long)r->reattached,
+			"%llu lost%s\n", (unsigned long long)r->reattached,
 			(unsigned long long)r->reattach_lost,
-			r->lease_fresh ? "a new lease key: the workers' leases are void" :
-					 "their workers are gone");
+			!r->reattach_lost ? "" : r->lease_fresh ?
+			" (a new lease key: the workers' leases are void)" : " (their workers are gone)");
 }
 
 /* Scheduling paused by a user stays paused (before any job is put
