@@ -556,8 +556,15 @@ static void lose(struct workers *r, struct jr_engine *e, struct worker *w)
 	workers_publish(r, w, "unhealthy");
 	while (w->running) {
 		uint64_t exec = w->held[w->running - 1].execution_id;
-		jr_external_complete(e, exec, -1, /* lost */ 1);
-		add_stop(w, exec, JR_REASON_WORKER_LOST);
+		enum jr_reason why = JR_REASON_WORKER_LOST;
+		struct jr_job_info info;
+		/* One the engine ended meanwhile (a time limit, a cancel) is
+		 * stopped for that reason. */
+		if (jr_external_complete(e, exec, -1, /* lost */ 1) < 0 &&
+		    jr_job_get(e, jr_execution_job(exec), &info) == 0 &&
+		    info.exec.execution_id == exec && info.reason != JR_REASON_NONE)
+			why = info.reason;
+		add_stop(w, exec, why);
 		unhold(w, w->running - 1);
 	}
 }
