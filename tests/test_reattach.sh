@@ -67,6 +67,7 @@ beat_start() {
 	pids+=("$beat_pid")
 }
 beat_stop() { kill "$beat_pid" 2>/dev/null; wait "$beat_pid" 2>/dev/null; true; }
+answered() { [ "$code" = "$1" ] || { echo "  $code $body"; false; }; }	# answered CODE
 told_stop() {	# told_stop EXEC REASON: $body (a heartbeat's answer) lists it in "stop"
 	grep -q "\"execution_id\":\"$1\",\"reason\":\"$2\"" <<<"$body" || { echo "  $code $body"; false; }
 }
@@ -191,11 +192,11 @@ complete "$timed_exec" "$timed_lease"
 check "... its completion: 409" [ "$code" = 409 ]
 submit; j=$job
 claim "$w" "$j"
-complete "$exec" "${lease%?}0"
-[ "${lease: -1}" = 0 ] && complete "$exec" "${lease%?}1"
+if [ "${lease: -1}" = 0 ]; then wrong="${lease%?}1"; else wrong="${lease%?}0"; fi
+complete "$exec" "$wrong"
 check "a wrong lease: 403 invalid_lease" eval '[ "$code" = 403 ] && grep -q invalid_lease <<<"$body"'
 complete "$exec" "$lease"
-check "the right one: 200" [ "$code" = 200 ]
+check "the right one: 200" answered 200
 
 # --- a worker registered anew completes what its old number holds; no key -----------------
 submit; kept=$job
