@@ -441,6 +441,8 @@ static int open_journal(struct daemon_opts *d, struct recovery *rec, struct dura
 	uint32_t capacity = d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT;
 	int rc = recover_read(rec, d->state_dir, d->journal_dir, capacity);
 
+	if (rc == 0)	/* leases outlive a restart (issue 17) */
+		rc = recover_lease_key(rec, d->state_dir);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: %s\n", rec->error[0] ? rec->error : strerror(-rc));
 		return rc;

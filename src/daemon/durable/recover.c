@@ -903,6 +903,7 @@ void recover_free(struct recovery *r)
 	for (uint32_t i = 1; i < r->proc_count; i++)
 		free(r->procs[i].alloc);
 	free(r->procs);
+	free(r->reattach);
 	executions_destroy(&r->execs);
 	triggers_destroy(&r->triggers);
 	fired_destroy(&r->origins);
