@@ -684,7 +684,8 @@ int jr_external_claim_owned(struct jr_engine *e, uint32_t worker_id,
 
 /* The external execution of a job ended: exit_code 0 succeeds, any other
  * fails (and is retried while retries are left). lost: the worker went
- * away (reason worker_lost; retried likewise). execution_id must be the
+ * away (reason worker_lost; retried at once up to 5 times whatever the
+ * retries, then likewise). execution_id must be the
  * job's current one. Errors: -ESTALE (unknown job or not its current
  * execution), -EALREADY (not running). Thread-safe. */
 int jr_external_complete(struct jr_engine *e, uint64_t execution_id,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "coord/state.h"	/* CMD_WORKER_LOST_RETRIES */
 
 static char state_dir[64];	/* /tmp/jr-ext-XXXXXX */
 
@@ -240,25 +241,32 @@ static void test_claim_wide_worker_ids(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* A lost worker is not the job's failure: CMD_WORKER_LOST_RETRIES losses
+ * run it again whatever its retries (here 1, so that it is seen to be
+ * kept as well); after those, a loss counts against max_retries like any
+ * failure: attempts = the free ones + 1 + max_retries. */
 static void test_lost_worker_retried_then_failed(void **state)
 {
 	struct jr_engine *e = ext_engine(0);
 	struct jr_job_info info;
 	jr_job_id id = submit_external(e, 3, NULL, 1, NULL, 0);
-	uint64_t first;
+	uint64_t prev = 0;
 
 	(void)state;
-	assert_int_equal(claim(e, WORKER_A, NULL, 0, &info), 1);
-	first = info.exec.execution_id;
-	assert_int_equal(jr_external_complete(e, first, 0, /* lost */ 1), 0);
-	assert_int_equal(claim(e, WORKER_B, NULL, id, &info), 1);
-	assert_int_equal(info.exec.attempt, 2);
-	assert_true(info.exec.execution_id != first);
-	assert_int_equal(jr_external_complete(e, first, 0, 0), -ESTALE);
-	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 1), 0);
+	for (uint32_t i = 1; i <= CMD_WORKER_LOST_RETRIES + 2; i++) {
+		assert_int_equal(claim(e, i % 2 ? WORKER_A : WORKER_B, NULL, id, &info), 1);
+		assert_int_equal(info.exec.attempt, i);
+		if (prev) {
+			assert_true(info.exec.execution_id != prev);
+			assert_int_equal(jr_external_complete(e, prev, 0, 0), -ESTALE);
+		}
+		prev = info.exec.execution_id;
+		assert_int_equal(jr_external_complete(e, prev, 0, /* lost */ 1), 0);
+	}
 	assert_int_equal(jr_job_wait(e, id, &info), 0);
 	assert_int_equal(info.state, JR_JOB_FAILED);
 	assert_int_equal(info.reason, JR_REASON_WORKER_LOST);
+	assert_int_equal(info.exec.attempt, CMD_WORKER_LOST_RETRIES + 2);
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 

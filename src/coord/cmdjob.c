@@ -517,7 +517,12 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 		co->lost++;
 		job->lost = false;
 		retry(co, job, reason, now, now);
-	} else if (job->attempts <= jr_cmd_job_max_retries(job) && !co->cancel_all) {
+	} else if (reason == JR_REASON_WORKER_LOST && job->opt &&
+		   job->opt->workers_lost < CMD_WORKER_LOST_RETRIES && !co->cancel_all) {
+		job->opt->workers_lost++;	/* its node went away, not the job */
+		retry(co, job, reason, now, now);
+	} else if (job->attempts - (job->opt ? job->opt->workers_lost : 0) <=
+			   jr_cmd_job_max_retries(job) && !co->cancel_all) {
 		retry(co, job, reason, now + backoff_ns(co, job), now);
 	} else {
 		jr_cmd_job_end(co, job, JR_SCHED_FAILED, reason, now);

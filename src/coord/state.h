@@ -100,7 +100,17 @@ struct cmd_opt {
 				 * bytes (jr_cmd_job_dep_type) */
 	uint32_t after_count;
 	uint32_t max_retries;
+	/* Attempts that ended worker_lost and ran again outside max_retries
+	 * (cmdjob.c; counted since this daemon started). */
+	uint32_t workers_lost;
 };
+
+/* A worker (its node) lost is not the job's failure: the job runs again
+ * at once, whatever its retries, this many times; a job whose workers
+ * keep going away (one that brings its node down) then follows
+ * max_retries like any failure. HyperQueue's crash limit, Slurm's
+ * requeue on node failure. */
+#define CMD_WORKER_LOST_RETRIES 5
 
 #define CMD_BACKOFF_BASE_NS (1000 * JR_NS_PER_MS)	/* jr_command_spec's defaults */
 #define CMD_BACKOFF_MAX_NS (60000 * JR_NS_PER_MS)

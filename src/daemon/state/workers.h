@@ -3,7 +3,8 @@
  * id JR_EXTERNAL_WORKER_BASE + n), capabilities, resources as
  * registered, health, and the executions each holds. A worker silent for
  * longer than the heartbeat timeout turns unhealthy and its running
- * executions end as worker_lost (retried elsewhere while retries are
+ * executions end as worker_lost (retried elsewhere: up to 5 times
+ * whatever the job's retries, then while retries are
  * left); one unhealthy for longer than remove_after is removed. A worker
  * belongs to the uid that registered it: only that uid or root acts
  * through it, and it runs only its owner's jobs (root's workers run
