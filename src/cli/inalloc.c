@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/shquote.h"
 #include "cli/commands.h"
 
 extern char **environ;
@@ -129,25 +130,6 @@ static int start_daemon(struct inalloc *ia)
 	return -1;
 }
 
-/* s appended single-quoted for sh. */
-static void quoted(char *buf, size_t size, const char *s)
-{
-	size_t n = strlen(buf);
-
-	if (n + 1 < size)
-		buf[n++] = '\'';
-	for (; *s && n + 5 < size; s++) {
-		if (*s == '\'') {
-			memcpy(buf + n, "'\\''", 4);
-			n += 4;
-		} else {
-			buf[n++] = *s;
-		}
-	}
-	if (n + 1 < size)
-		buf[n++] = '\'';
-	buf[n] = '\0';
-}
 
 static int start_workers(struct inalloc *ia)
 {
@@ -161,14 +143,14 @@ static int start_workers(struct inalloc *ia)
 		strncat(line, ia->worker_command ? ia->worker_command : env,
 			sizeof(line) - strlen(line) - 1);
 	else
-		quoted(line, sizeof(line), worker);
+		jr_sh_quote_append(line, sizeof(line), worker);
 	strncat(line, " --server ", sizeof(line) - strlen(line) - 1);
-	quoted(line, sizeof(line), ia->listen ? ia->listen : ia->sock);
+	jr_sh_quote_append(line, sizeof(line), ia->listen ? ia->listen : ia->sock);
 	n = strlen(line);
 	snprintf(line + n, sizeof(line) - n, " --idle-timeout %u", ia->idle_timeout_s);
 	if (ia->access) {
 		strncat(line, " --access ", sizeof(line) - strlen(line) - 1);
-		quoted(line, sizeof(line), ia->access);
+		jr_sh_quote_append(line, sizeof(line), ia->access);
 	}
 	snprintf(log, sizeof(log), "%s/workers.log", ia->dir);
 	if (spawn(argv, log, &ia->workers) < 0) {

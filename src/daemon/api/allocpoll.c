@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/shquote.h"
 #include "base/common.h"
 #include "daemon/api/alloc.h"
 #include "daemon/state/allocrec.h"
@@ -125,25 +126,6 @@ static void job_record(struct api *a, struct alloc_queue *q, uint32_t op, uint64
 
 /* --- sbatch -------------------------------------------------------------------------------- */
 
-/* s appended to buf single-quoted for sh. */
-static void quoted(char *buf, size_t size, const char *s)
-{
-	size_t n = strlen(buf);
-
-	if (n + 1 < size)
-		buf[n++] = '\'';
-	for (; *s && n + 5 < size; s++) {
-		if (*s == '\'') {
-			memcpy(buf + n, "'\\''", 4);
-			n += 4;
-		} else {
-			buf[n++] = *s;
-		}
-	}
-	if (n + 1 < size)
-		buf[n++] = '\'';
-	buf[n] = '\0';
-}
 
 /* The batch script's one line: a worker on every node. */
 static void worker_script(const struct api_alloc *al, const struct alloc_queue *q,
@@ -157,17 +139,17 @@ static void worker_script(const struct api_alloc *al, const struct alloc_queue *
 		n = strlen(out);
 		snprintf(out + n, size - n, "%s", q->p.worker_command ? q->p.worker_command : env);
 	} else {
-		quoted(out, size, al->worker);
+		jr_sh_quote_append(out, size, al->worker);
 	}
 	n = strlen(out);
 	snprintf(out + n, size - n, " --server ");
-	quoted(out, size, q->p.server ? q->p.server : al->server);
+	jr_sh_quote_append(out, size, q->p.server ? q->p.server : al->server);
 	n = strlen(out);
 	snprintf(out + n, size - n, " --idle-timeout %u", q->p.idle_timeout_s);
 	if (q->p.access) {
 		n = strlen(out);
 		snprintf(out + n, size - n, " --access ");
-		quoted(out, size, q->p.access);
+		jr_sh_quote_append(out, size, q->p.access);
 	}
 }
 
