@@ -45,6 +45,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 pid_in() { [ -s "$1" ] && alive "$(cat "$1")"; }
 pid_gone() { [ -s "$1" ] && dead "$(cat "$1")"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }	# user + system, in clock ticks
 ended() { req GET "/jobs/$1"; case $(field status) in succeeded|failed|cancelled) return 0;; esac; return 1; }
 
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
@@ -168,7 +169,11 @@ wait_until 10 registered lk
 submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/lk; sleep 30\"]}"
 wait_until 5 pid_in "$tmp/lk"
 stop_daemon KILL
+ticks0=$(cpu_ticks "$lk")
 wait_until 6 pid_gone "$tmp/lk"
+sleep 0.5
+ticks1=$(cpu_ticks "$lk")
+check "no server: the worker backs off (it used $((ticks1 - ticks0)) ticks of CPU)" [ $((ticks1 - ticks0)) -lt 40 ]
 check "--on-server-lost=kill: the job killed once the server is lost" pid_gone "$tmp/lk"
 check "... the worker itself waits for the server" alive "$lk"
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
