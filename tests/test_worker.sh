@@ -122,6 +122,15 @@ submit '{"executor":"external","payload":{"n":7}}'
 wait_until 10 ended "$jid"
 req GET "/executions/01${jid:2}"
 check "--echo: succeeded, the payload as its result" grep -q '"status":"succeeded".*"result":{"n":7}\|"result":{"n":7}.*"status":"succeeded"' <<<"$body"
+we=$(worker_id e)
+req DELETE "/workers/$we"
+check "a worker removed by the server ..." [ "$code" = 200 ]
+wait_until 10 bash -c "ids=\$(curl -s --unix-socket $sock http://x/workers | grep -o '\"worker_id\":\"w[0-9]*\",\"name\":\"e\"'); [ -n \"\$ids\" ] && ! grep -q '\"$we\"' <<<\"\$ids\""
+new_e=$(worker_id e)
+check "... registers again under a new id ($we, then $new_e)" [ -n "$new_e" -a "$new_e" != "$we" ]
+submit '{"executor":"external","payload":{"n":8}}'
+wait_until 10 ended "$jid"
+check "... and goes on running jobs" status_is "$jid" succeeded
 kill -TERM "$wpid"
 wait_until 10 dead "$wpid"
 
