@@ -174,6 +174,7 @@ static void *claimer_main(void *arg)
 		backoff_ms = backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2;
 	}
 	pthread_mutex_unlock(&s->lock);
+	wk_link_close(&s->link);
 	return NULL;
 }
 
