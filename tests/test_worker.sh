@@ -229,6 +229,27 @@ check "... unregistered" not registered idle
 wait "$idle"
 check "... with status 0" [ $? = 0 ]
 
+# --- a cgroup per job where the worker can make one ----------------------------------------
+"$worker" --server "$sock" --name cg --output-dir "$out" --heartbeat 300ms --cpus 1 2>>"$tmp/cg.log" &
+cgw=$!
+pids+=("$cgw")
+wait_until 10 registered cg
+submit '{"executor":"external","command":["sh","-c","grep ^0:: /proc/self/cgroup"]}'
+wait_until 10 ended "$jid"
+if grep -q 'no cgroups' "$tmp/cg.log"; then
+	echo "   (cgroup per job SKIPPED: $(grep -o 'no cgroups.*' "$tmp/cg.log" | head -1))"
+else
+	check "the job ran in a cgroup of its own under the worker's" \
+		grep -q "/jobring-worker-$cgw/job-" "$out/$jid.out"
+	cgdir=$(sed -n 's|^0::\(/jobring-worker-[0-9]*\)/.*|\1|p' "$out/$jid.out")
+fi
+kill -TERM "$cgw"
+wait_until 10 dead "$cgw"
+if [ -n "${cgdir:-}" ]; then
+	check "... and the worker's cgroups are removed as it ends" \
+		not bash -c "ls -d /sys/fs/cgroup$cgdir /sys/fs/cgroup/unified$cgdir 2>/dev/null | grep -q ."
+fi
+
 "$worker" --cpus 0 2>/dev/null
 check "--cpus 0: usage error 2" [ $? = 2 ]
 "$worker" --server "$tmp/none.sock" --lost-after 300ms 2>/dev/null
