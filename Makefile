@@ -13,6 +13,9 @@
 #   make deb        build/jobring_VERSION_ARCH.deb (tools/deb/)
 #   make fuzz       every libFuzzer harness of tests/fuzz/, FUZZ_SECONDS each
 
+# The first rule below is a generated file's; plain `make` builds all.
+.DEFAULT_GOAL := all
+
 # The version is written once, in jobring.h (JR_VERSION_MAJOR, _MINOR,
 # _PATCH); jobring.pc and the soname take it from there, the programs'
 # --version from jr_version(). `make version` prints it.
@@ -36,6 +39,9 @@ DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 # Selenium for the dashboard, promtool (Debian's prometheus) for the
 # metrics and alert rules.
 DEB_PACKAGES += chromium chromium-driver python3-selenium prometheus
+# Allocations from Slurm (issue 17): tests/test_slurm.sh starts a private
+# Slurm (slurmctld, slurmd, the client commands) and munge.
+DEB_PACKAGES += slurmctld slurmd slurm-client munge
 # make fuzz: clang 14 and its runtimes (libclang_rt.fuzzer, asan, ubsan).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
@@ -98,7 +104,10 @@ TEST_SCRIPTS += tests/test_metrics.sh
 TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
+TEST_SCRIPTS += tests/test_tls.sh
 TEST_SCRIPTS += tests/test_worker.sh
+TEST_SCRIPTS += tests/test_slurm.sh
+TEST_SCRIPTS += tests/test_reattach.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \
@@ -107,6 +116,7 @@ BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn 
 BENCH_BINS += $(BUILD)/bench/cron
 BENCH_BINS += $(BUILD)/bench/notify
 BENCH_BINS += $(BUILD)/bench/events
+BENCH_BINS += $(BUILD)/bench/tls_submit
 TOOL_BINS := $(BUILD)/tools/demo
 # Run by bench-run in a short configuration, by bench-workers in full.
 WORKERS_BENCH := $(BUILD)/bench/workers
@@ -138,6 +148,9 @@ DAEMON_LIBS := -lcjson -lsystemd
 # Issue 16's notifications: webhooks through libcurl, signed with
 # OpenSSL's HMAC-SHA256.
 DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
+# Issue 17: the API over TLS 1.3 (src/daemon/net/tls.c) and libjobring's
+# client that speaks it (src/client/): OpenSSL's libssl.
+LIBS += $(shell pkg-config --libs libssl libcrypto)
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)
@@ -306,6 +319,13 @@ $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_
 		$(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(TRIGGER_STATE_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		-lcmocka -lcjson
+
+# test_alloc: allocation queues and background commands (issue 17).
+ALLOC_TEST_OBJS := $(BUILD)/obj/daemon/state/alloc.o $(BUILD)/obj/daemon/state/bgcmd.o
+$(BUILD)/tests/test_alloc: tests/test_alloc.c $(ALLOC_TEST_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(ALLOC_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		-lcmocka -lcjson
 
 # test_outbox: the notifications' outbox and settings (issue 16).

@@ -223,7 +223,11 @@ struct jr_stats {
 	uint32_t cores;		/* this host's cores, as the engine sees it */
 	uint32_t cores_busy;	/* held by running command jobs */
 	uint32_t capacity;	/* job slots */
-	uint32_t reserved[37];	/* zero */
+	/* External jobs eligible (dependencies met, not held, start time
+	 * passed) and claimed by no worker yet: what the allocation queues
+	 * of issue 17 ask Slurm for. (0.6) */
+	uint32_t external_ready;
+	uint32_t reserved[36];	/* zero */
 };
 
 enum jr_engine_flags {
@@ -880,11 +884,31 @@ struct jr_client;
  * /run/jobring/jobring.sock for root). Writes into buf; returns buf. */
 const char *jr_client_default_socket(char *buf, size_t size);
 
-/* Connect. socket_path NULL: jr_client_default_socket(). 0, or -errno
+/* Connect. socket_path NULL: $JOBRING_SERVER if set, else
+ * jr_client_default_socket(); a TCP address: jr_client_open_access()
+ * with $JOBRING_ACCESS. 0, or -errno
  * (-ENOENT, -ECONNREFUSED: no daemon there; -EACCES). The caller owns
  * *out and releases it with jr_client_close(). */
 int jr_client_open(struct jr_client **out, const char *socket_path);
 void jr_client_close(struct jr_client *c);
+
+/* Connect over TCP and TLS 1.3 to a jobringd started with --listen
+ * (issue 17), proving the key of access_file, the file that daemon
+ * wrote 0600 (STATE_DIR/access.json): whoever can read it acts as the
+ * daemon's owner. address: "HOST:PORT" or "tls://HOST:PORT"; NULL: the
+ * one the access file names; a socket path (it has a '/'): the Unix
+ * socket, as jr_client_open(). access_file NULL: $JOBRING_ACCESS.
+ * jr_client_open() comes here for a TCP address, or with no path when
+ * $JOBRING_SERVER is set. 0, or -errno: -ENOKEY (a TCP address and no
+ * access file), -ENOENT, -EPERM (the access file is readable by others),
+ * -EBADMSG (not an access file), -EKEYREJECTED (the daemon holds another
+ * key: the handshake failed), -EBUSY (the daemon holds too many
+ * connections: try later), -EPROTO (no TLS 1.3 jobringd there),
+ * -ECONNREFUSED, -EADDRNOTAVAIL (no such host). The caller owns *out.
+ * A later reconnection that is refused, or whose key is, reads the
+ * access file again (a daemon restarted on another port or with a new
+ * key) and tries once more. */
+int jr_client_open_access(struct jr_client **out, const char *address, const char *access_file);
 
 /* One request: method and path ("/jobs?status=running"), an optional
  * body (JSON, or NDJSON for /jobs/batch). Returns the HTTP status (200,

@@ -30,6 +30,6 @@ LD_LIBRARY_PATH="$root/lib" "$dest/dyn" >/dev/null
 # Static libjobring with the system's shared hwloc and jemalloc (the .pc
 # file's Libs.private).
 cc -o "$dest/static" "$example" $(pkg-config --cflags jobring) \
-	"$root/lib/libjobring.a" -lhwloc -lhttp_parser -luring -ljemalloc -lpthread -lm
+	"$root/lib/libjobring.a" -lhwloc -lhttp_parser -luring -ljemalloc -lpthread -lm -lssl -lcrypto
 "$dest/static" >/dev/null
 echo "install_check: 1 passed, 0 failed"

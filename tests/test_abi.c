@@ -60,7 +60,7 @@ AT(submitted, 0); AT(queued, 8); AT(queued_by_priority, 16); AT(held, 80);
 AT(running, 88); AT(succeeded, 96); AT(failed, 104); AT(cancelled, 112);
 AT(region_bytes, 120); AT(start_wait_us_hist, 128); AT(start_wait_us_sum, 336);
 AT(workers, 344); AT(workers_parked, 348); AT(cores, 352); AT(cores_busy, 356);
-AT(capacity, 360); AT(reserved, 364);
+AT(capacity, 360); AT(external_ready, 364); AT(reserved, 368);
 #undef S
 #define S jr_job_event
 AT(job_id, 0); AT(time_ns, 8); AT(kind, 16); AT(state, 20); AT(reason, 24);

@@ -3,9 +3,12 @@
  * journals) and jr_command_restore() (what its recovery calls): restored
  * jobs keep their ids, final ones are only shown, queued ones run with
  * their attempts counted and their dependencies honoured, and the slots
- * no one restored are free again.
+ * no one restored are free again; external jobs that were running run on
+ * (issue 17).
  */
 #include "testutil.h"
+#include "engine/engine.h"
+#include "shm/jobtab.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -253,6 +256,63 @@ static void test_restore_jobs_ending_during_restore(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_DRAIN), 0);
 }
 
+/* External jobs that ran when the daemon stopped run on (issue 17): the
+ * same attempt on the same worker, completed once by their worker; a
+ * cancel acknowledged before the restart ends one at once, a time limit
+ * passed meanwhile ends one as timeout; what one takes of its worker is
+ * there for the daemon's books (jr_engine_ext_taken). */
+static void test_restore_external_running(void **state)
+{
+	(void)state;
+	struct jr_engine *e = engine(64);
+	struct jr_command_spec specs[3];
+	struct jr_job_restore rs[3];
+	struct jr_external_res taken;
+	struct jr_job_info info;
+	uint64_t now = jr_now_realtime_ns(), exec[3];
+
+	for (int i = 0; i < 3; i++) {
+		specs[i] = spec_of(NULL);
+		specs[i].flags = JR_COMMAND_EXTERNAL;
+		specs[i].cpus = 2;
+		rs[i] = (struct jr_job_restore){ .job_id = id_at(1, (uint32_t)i + 1),
+						 .state = JR_JOB_RUNNING, .attempt = 1,
+						 .worker_id = JR_EXTERNAL_WORKER_BASE + 1 + (uint32_t)i,
+						 .created_ns = now - 2000000000ull,
+						 .start_ns = now - 1000000000ull };
+		exec[i] = jr_execution_id(rs[i].job_id, 1);
+	}
+	rs[1].cancel = 1;		/* acknowledged, not yet obeyed */
+	specs[2].timeout_ms = 500;	/* passed while nobody watched */
+	assert_int_equal(jr_command_restore(e, specs, rs, 3, NULL), 0);
+	assert_int_equal(jr_command_restore_done(e), 0);
+
+	assert_int_equal(jr_job_get(e, rs[0].job_id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_RUNNING);
+	assert_int_equal(info.exec.attempt, 1);
+	assert_int_equal(info.exec.execution_id, exec[0]);
+	assert_int_equal(info.exec.worker_id, JR_EXTERNAL_WORKER_BASE + 1);
+	assert_int_equal(info.exec.start_ns, rs[0].start_ns);
+	assert_int_equal(jr_engine_ext_taken(e, exec[0], &taken), 0);
+	assert_int_equal(taken.cpus, 2);
+	assert_int_equal(jr_external_complete(e, exec[0], 0, 0), 0);
+	assert_true(jr_external_complete(e, exec[0], 0, 0) < 0);	/* once only */
+	assert_int_equal(jr_job_get(e, rs[0].job_id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_SUCCEEDED);
+	assert_int_equal(info.attempts, 1);
+
+	assert_int_equal(jr_job_wait(e, rs[1].job_id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_CANCELLED);
+	assert_int_equal(info.attempts, 1);
+	assert_int_equal(jr_engine_ext_taken(e, exec[1], &taken), -ESTALE);
+
+	assert_int_equal(jr_job_wait(e, rs[2].job_id, &info), 0);
+	assert_int_equal(info.state, JR_JOB_FAILED);
+	assert_int_equal(info.reason, JR_REASON_TIMEOUT);
+	assert_int_equal(info.attempts, 1);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_restore_fills_table),
 		cmocka_unit_test(test_nothing_starts_during_restore),
 		cmocka_unit_test(test_restore_jobs_ending_during_restore),
+		cmocka_unit_test(test_restore_external_running),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

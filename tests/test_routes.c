@@ -83,6 +83,10 @@ static const struct expect expected[] = {
 	{ "POST", "/schedules/12/pause", api_schedule_pause, JOURNALED, "12" },
 	{ "POST", "/schedules/12/resume", api_schedule_resume, JOURNALED, "12" },
 	{ "GET", "/events", api_events, 0, "" },
+	{ "POST", "/allocations", api_alloc_add, JOURNALED, "" },
+	{ "GET", "/allocations", api_alloc_list, 0, "" },
+	{ "GET", "/allocations/3", api_alloc_show, 0, "3" },
+	{ "DELETE", "/allocations/3", api_alloc_remove, JOURNALED, "3" },
 	{ "GET", "/", api_web_page, 0, "" },
 	{ "GET", "/ui/app.js", api_web_asset, 0, "app.js" },
 };

@@ -46,6 +46,9 @@ check "socket: / is 200" [ "$code" = 200 ]
 check "socket: / is the dashboard's page" grep -q '<main id="view"' <<<"$body"
 check "socket: ... its script and styles within it (one request to paint)" \
 	grep -q "EventSource('/events')" <<<"$body" && grep -q '^<style>' <<<"$body"
+boot=$(sed -n 's|^<script id="boot-health" type="application/json">\(.*\)</script>$|\1|p' <<<"$body")
+check "socket: ... /health's answer within it (the counts paint without a fetch)" \
+	[ "$(jq -r .submitted <<<"$boot")" = "$(curl -s --unix-socket "$sock" http://x/health | jq -r .submitted)" ]
 ctype=$(curl -s -o /dev/null -w '%{content_type}' --unix-socket "$sock" http://localhost:8080/)
 check "socket: / is text/html, with Host: localhost:8080 as ssh -L gives ($ctype)" \
 	[ "${ctype%%;*}" = text/html ]

@@ -156,6 +156,24 @@ def check_live(driver):
     print("live updates by:", text(driver, "live"))
 
 
+def check_reloads(driver):
+    """Eight loads of the page in one browser: each must finish its
+    overview (which needs fetches after /health). A page left for
+    another stays in the back-forward cache; if it kept its event
+    stream open, six of them held all the browser's connections to the
+    host and the seventh page's fetches waited forever."""
+    done = 0
+    for _ in range(8):
+        driver.get("about:blank")
+        driver.get(URL + "/")
+        if not wait_for("overview", lambda: driver.execute_script(
+                "return document.getElementById('view').dataset.view === 'overview'"), 10):
+            break
+        done += 1
+    check("eight loads in a row each finish their overview (no stream left open by a page left)",
+          done == 8, f"{done} of 8")
+
+
 def main():
     bad, _held = make_jobs()
     driver = browser()
@@ -168,6 +186,7 @@ def main():
         check_counts(driver)
         check_job(driver, bad)
         check_live(driver)
+        check_reloads(driver)
         logs = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
                 and "/events" not in e.get("message", "")]
         check("no script error in the console", not logs, str(logs[:3]))

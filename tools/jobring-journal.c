@@ -23,6 +23,7 @@
 
 #include "journal/journal.h"
 #include "daemon/durable/records.h"
+#include "daemon/state/allocrec.h"
 
 enum { OK = 0, DAMAGED = 1, USAGE = 2, UNREADABLE = 3 };
 
@@ -40,6 +41,8 @@ static const char *type_name(uint16_t type)
 		[REC_TRIGGER] = "trigger", [REC_TRIGGER_DELETE] = "trigger_delete",
 		[REC_TRIGGER_FIRE] = "trigger_fire",
 		[REC_SNAP_COUNTERS] = "snapshot_counters",
+		[REC_ALLOC] = "alloc", [REC_ALLOC_DELETE] = "alloc_delete",	/* issue 17 */
+		[REC_ALLOC_JOB] = "alloc_job",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";

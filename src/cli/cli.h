@@ -30,8 +30,17 @@ struct cli {
 	 * can be, so that one too long for a socket is refused, not cut. */
 	char default_socket[PATH_MAX];
 	struct jr_client *client;
+	/* Issue 17: --server HOST:PORT (else $JOBRING_SERVER) and --access
+	 * FILE (else $JOBRING_ACCESS): the daemon's --listen over TLS. */
+	const char *server, *access;
 	bool json;		/* --json: print the daemon's JSON as it is */
 };
+
+/* Inside a Slurm allocation ($SLURM_JOB_ID): the directory of the
+ * jobringd that `jobring run-in-allocation` runs there,
+ * $HOME/.jobring/alloc/$SLURM_JOB_ID, into buf; false if none applies.
+ * cli_connect() takes its socket when no other is named (issue 17). */
+bool cli_allocation_dir(char *buf, size_t size);
 
 /* Connect if not yet connected. false after printing why. */
 bool cli_connect(struct cli *c);

@@ -36,5 +36,9 @@ int cli_schedule(struct cli *c, int argc, char **argv);
 /* events.c: GET /events printed (issue 16); top.c: a live view. */
 int cli_events(struct cli *c, int argc, char **argv);
 int cli_top(struct cli *c, int argc, char **argv);
+/* alloc.c: allocation queues, Slurm (issue 17). */
+int cli_alloc(struct cli *c, int argc, char **argv);
+/* inalloc.c: a server and workers inside a Slurm allocation (issue 17). */
+int cli_run_in_allocation(struct cli *c, int argc, char **argv);
 
 #endif

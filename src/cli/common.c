@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/common.h"
@@ -56,12 +57,80 @@ static int check_socket(const char *path)
 	return -EPERM;
 }
 
+/* Issue 17: --server/--access (or their variables) name a daemon's
+ * --listen: TLS with the access file's key. */
+static bool connect_remote(struct cli *c, const char *server, const char *access)
+{
+	int rc = jr_client_open_access(&c->client, server, access);
+	const char *where = server ? server : access;
+
+	c->socket = where;
+	if (rc == -ENOKEY)
+		fprintf(stderr, "jobring: --server %s needs the daemon's access file: --access FILE "
+			"or $JOBRING_ACCESS (jobringd writes it, STATE_DIR/access.json)\n", where);
+	else if (rc == -EKEYREJECTED)
+		fprintf(stderr, "jobring: jobringd at %s refused the key of %s (the TLS handshake "
+			"failed): the access file is not this daemon's\n", where,
+			access ? access : "$JOBRING_ACCESS");
+	else if (rc == -EPERM)
+		fprintf(stderr, "jobring: refusing the access file %s: others may read it "
+			"(chmod 600 it)\n", access);
+	else if (rc == -EBUSY)
+		fprintf(stderr, "jobring: jobringd at %s holds too many connections that have not "
+			"authenticated; try again later\n", where);
+	else if (rc == -EBADMSG)
+		fprintf(stderr, "jobring: %s is not an access file (no server or key)\n", access);
+	else if (rc == -ENOENT && access)
+		fprintf(stderr, "jobring: cannot read the access file %s: %s\n", access,
+			strerror(-rc));
+	else if (rc < 0)
+		fprintf(stderr, "jobring: cannot reach jobringd at %s: %s\n", where, strerror(-rc));
+	return rc == 0;
+}
+
+bool cli_allocation_dir(char *buf, size_t size)
+{
+	const char *job = getenv("SLURM_JOB_ID"), *home = getenv("HOME");
+	int n;
+
+	if (!job || !*job || !home || !*home || strchr(job, '/'))
+		return false;
+	n = snprintf(buf, size, "%s/.jobring/alloc/%s", home, job);
+	return n > 0 && (size_t)n < size;
+}
+
+/* Inside a Slurm allocation whose jobring run-in-allocation serves, with
+ * no socket named: that daemon's socket (issue 17). */
+static void allocation_socket(struct cli *c)
+{
+	char dir[PATH_MAX - 32];
+	struct stat st;
+
+	if (c->socket || getenv("JOBRING_SOCKET") || !cli_allocation_dir(dir, sizeof(dir)))
+		return;
+	snprintf(c->default_socket, sizeof(c->default_socket), "%s/jobring.sock", dir);
+	if (stat(c->default_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+		c->socket = c->default_socket;
+}
+
 bool cli_connect(struct cli *c)
 {
+	const char *server = c->server ? c->server : getenv("JOBRING_SERVER");
+	const char *access = c->access ? c->access : getenv("JOBRING_ACCESS");
 	int rc;
 
 	if (c->client)
 		return true;
+	if (server && !*server)
+		server = NULL;
+	if (access && !*access)
+		access = NULL;
+	if ((server && (!strchr(server, '/') || strncmp(server, "tls://", 6) == 0)) ||
+	    (access && !server && !c->socket))
+		return connect_remote(c, server, access);
+	if (server)
+		c->socket = server;	/* a socket path */
+	allocation_socket(c);
 	if (!c->socket)
 		c->socket = jr_client_default_socket(c->default_socket,
 						     sizeof(c->default_socket));

@@ -15,7 +15,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: jobring [--socket PATH] [--json] COMMAND [options] [args]\n"
+"usage: jobring [--socket PATH | --server HOST:PORT --access FILE] [--json] COMMAND\n"
+"               [options] [args]\n"
 "\n"
 "commands:\n"
 "  submit [options] -- CMD ARGS...   submit one command job\n"
@@ -45,13 +46,20 @@ static void usage(FILE *f)
 "                                    jobs (j/k select, c cancel, h hold, s sort, / filter)\n"
 "  shutdown [--drain [--grace DURATION]]   stop the daemon; running jobs go on (or,\n"
 "                                    with --drain, finish or are cancelled first)\n"
+"  alloc add slurm|ls|show|rm        allocations asked of Slurm when external jobs wait\n"
+"                                    (alloc --help; docs/CLUSTER.md)\n"
+"  run-in-allocation [-- COMMAND]    inside a Slurm allocation: jobringd here, a worker\n"
+"                                    on every node, COMMAND, then all stopped\n"
 "  journal dump|verify|summarize STATE_DIR   read a state directory, no daemon\n"
 "                                    needed (runs jobring-journal)\n"
 "\n"
 "An ID is the 16 hex digits, the short form ls prints (no leading zeros), a\n"
 "unique prefix of either, or the name of exactly one job. --json may come\n"
 "anywhere before \"--\". Each command takes --help.\n"
-"The socket is --socket, else $JOBRING_SOCKET, else the daemon's default.\n"
+"The socket is --socket, else $JOBRING_SOCKET, else (inside a Slurm allocation)\n"
+"run-in-allocation's, else the daemon's default.\n"
+"--server HOST:PORT (or $JOBRING_SERVER) reaches a jobringd --listen over TLS with the\n"
+"key of its access file, --access FILE (or $JOBRING_ACCESS; alone, its address too).\n"
 "Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 no daemon, 4 (wait) a job\n"
 "failed or was cancelled, 5 out of memory. See jobring(1).\n");
 }
@@ -70,6 +78,7 @@ static const struct {
 	{ "trigger", cli_trigger },
 	{ "schedule", cli_schedule },
 	{ "events", cli_events }, { "top", cli_top },
+	{ "alloc", cli_alloc }, { "run-in-allocation", cli_run_in_allocation },
 };
 
 /* --json anywhere on the line: taken out of argv[from, argc) up to a
@@ -120,6 +129,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", 1, NULL, 's' }, { "json", 0, NULL, 'j' },
+		{ "server", 1, NULL, 'S' }, { "access", 1, NULL, 'A' },
 		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	struct cli c = { 0 };
@@ -128,6 +138,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': c.socket = optarg; break;
+		case 'S': c.server = optarg; break;	/* issue 17 */
+		case 'A': c.access = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(stdout); return CLI_OK;
 		case 'V': printf("jobring %s\n", jr_version()); return CLI_OK;

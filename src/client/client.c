@@ -1,7 +1,8 @@
 /*
- * client.c - jr_client_*: HTTP/1.1 over the daemon's Unix socket, the
- * responses read with http-parser (the library the daemon uses for
- * requests). See jobring.h.
+ * client.c - jr_client_*: HTTP/1.1 over the daemon's Unix socket, or over
+ * TLS to its --listen address with an access file's key (issue 17,
+ * client/tls.h), the responses read with http-parser (the library the
+ * daemon uses for requests). See jobring.h.
  */
 #include <errno.h>
 #include <http_parser.h>
@@ -13,11 +14,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client/tls.h"
 #include "jobring.h"
 
 struct jr_client {
 	char path[108];
-	int fd;
+	int fd;			/* the Unix socket's; -1 when closed */
+	struct client_tls *tls;	/* a TCP address's, with its key; NULL: Unix */
+	char addr[256];		/* the TCP address */
+	char *access_file;	/* its access file, read again when the daemon moved */
+	bool addr_given;	/* addr is the caller's, not the access file's */
+	bool tls_open;
 	/* The response being read. */
 	http_parser parser;
 	char *body;
@@ -40,11 +47,43 @@ const char *jr_client_default_socket(char *buf, size_t size)
 	return buf;
 }
 
+/* The access file read again: the daemon restarted on another port
+ * (--listen ADDR:0) or with a new key. 0 or -errno. */
+static int reload_access(struct jr_client *c)
+{
+	struct client_tls *t;
+	char server[256];
+	int rc = client_tls_load(&t, c->access_file, server, sizeof(server));
+
+	if (rc < 0)
+		return rc;
+	if (!c->addr_given && (size_t)snprintf(c->addr, sizeof(c->addr), "%s", server) >=
+	    sizeof(c->addr)) {
+		client_tls_free(t);
+		return -ENAMETOOLONG;
+	}
+	client_tls_free(c->tls);
+	c->tls = t;
+	return 0;
+}
+
+static int tls_connect(struct jr_client *c)
+{
+	int rc = client_tls_connect(c->tls, c->addr);
+
+	if ((rc == -ECONNREFUSED || rc == -EKEYREJECTED) && reload_access(c) == 0)
+		rc = client_tls_connect(c->tls, c->addr);
+	c->tls_open = rc == 0;
+	return rc;
+}
+
 static int client_connect(struct jr_client *c)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
 
+	if (c->tls)
+		return tls_connect(c);
 	strcpy(addr.sun_path, c->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -58,13 +97,33 @@ static int client_connect(struct jr_client *c)
 	return 0;
 }
 
+static bool client_connected(const struct jr_client *c)
+{
+	return c->tls ? c->tls_open : c->fd >= 0;
+}
+
+static void client_disconnect(struct jr_client *c)
+{
+	if (c->tls)
+		client_tls_disconnect(c->tls);
+	c->tls_open = false;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
 int jr_client_open(struct jr_client **out, const char *socket_path)
 {
-	struct jr_client *c = calloc(1, sizeof(*c));
+	struct jr_client *c;
+	const char *server = getenv("JOBRING_SERVER");
 	char def[108];
 	int rc;
 
-	if (!c)
+	if (!socket_path && server && *server)
+		socket_path = server;
+	if (socket_path && client_tls_is_address(socket_path))
+		return jr_client_open_access(out, socket_path, NULL);
+	if (!(c = calloc(1, sizeof(*c))))
 		return -ENOMEM;
 	if (!socket_path)
 		socket_path = jr_client_default_socket(def, sizeof(def));
@@ -82,18 +141,55 @@ int jr_client_open(struct jr_client **out, const char *socket_path)
 	return 0;
 }
 
+int jr_client_open_access(struct jr_client **out, const char *address, const char *access_file)
+{
+	struct jr_client *c;
+	char server[256];
+	int rc;
+
+	if (address && !client_tls_is_address(address))
+		return jr_client_open(out, address);
+	if (!access_file && !(access_file = getenv("JOBRING_ACCESS"), access_file && *access_file))
+		return address ? -ENOKEY : jr_client_open(out, NULL);
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	c->fd = -1;
+	c->addr_given = address != NULL;
+	if (!(c->access_file = strdup(access_file))) {
+		free(c);
+		return -ENOMEM;
+	}
+	rc = client_tls_load(&c->tls, access_file, server, sizeof(server));
+	if (rc == 0 && (size_t)snprintf(c->addr, sizeof(c->addr), "%s", address ? address : server) >=
+	    sizeof(c->addr))
+		rc = -ENAMETOOLONG;
+	if (rc == 0)
+		rc = client_connect(c);
+	if (rc < 0) {
+		jr_client_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
 void jr_client_close(struct jr_client *c)
 {
 	if (!c)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	client_disconnect(c);
+	client_tls_free(c->tls);
+	free(c->access_file);
 	free(c->body);
 	free(c);
 }
 
-static int send_all(int fd, const char *p, size_t n)
+static int send_all(struct jr_client *c, const char *p, size_t n)
 {
+	int fd = c->fd;
+
+	if (c->tls)
+		return client_tls_send(c->tls, p, n);
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -161,11 +257,12 @@ static int read_response(struct jr_client *c)
 	c->complete = c->oom = false;
 	c->body_len = 0;
 	while (!c->complete) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
+		ssize_t n = c->tls ? client_tls_recv(c->tls, buf, sizeof(buf))
+				   : recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0 && !c->tls && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -errno;
+			return c->tls ? (int)n : -errno;
 		http_parser_execute(&c->parser, &response_settings, buf, (size_t)n);
 		if (c->oom)
 			return -ENOMEM;
@@ -188,9 +285,9 @@ static int exchange(struct jr_client *c, const char *method, const char *path,
 		     method, path, body ? body_len : 0);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -ENAMETOOLONG;
-	rc = send_all(c->fd, head, (size_t)n);
+	rc = send_all(c, head, (size_t)n);
 	if (rc == 0 && body && body_len)
-		rc = send_all(c->fd, body, body_len);
+		rc = send_all(c, body, body_len);
 	return rc < 0 ? rc : read_response(c);
 }
 
@@ -200,19 +297,16 @@ int jr_client_request(struct jr_client *c, const char *method, const char *path,
 {
 	int rc;
 
-	if (c->fd < 0 && (rc = client_connect(c)) < 0)
+	if (!client_connected(c) && (rc = client_connect(c)) < 0)
 		return rc;
 	rc = exchange(c, method, path, body, body_len);
 	if (rc == -ECONNRESET || rc == -EPIPE) {	/* the daemon closed an idle connection */
-		close(c->fd);
-		c->fd = -1;
+		client_disconnect(c);
 		if ((rc = client_connect(c)) == 0)
 			rc = exchange(c, method, path, body, body_len);
 	}
 	if (rc < 0) {
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
+		client_disconnect(c);
 		return rc;
 	}
 	*response = malloc(c->body_len + 1);
@@ -222,10 +316,8 @@ int jr_client_request(struct jr_client *c, const char *method, const char *path,
 	(*response)[c->body_len] = '\0';
 	if (response_len)
 		*response_len = c->body_len;
-	if (!http_should_keep_alive(&c->parser)) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	if (!http_should_keep_alive(&c->parser))
+		client_disconnect(c);
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include "coord/cmdjob.h"
 #include "coord/cmdrestore.h"
 #include "coord/coordinator.h"
+#include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
@@ -444,12 +445,13 @@ bool jr_coord_restore_take(struct jr_coordinator *co, struct cmd_job *job,
 	struct keeper_held *h = co->keeper_fd >= 0 ? jr_coord_keeper_held(co, job->sj.id) : NULL;
 
 	if (job->external && ri->running) {
-		/* No process here to take back, and the worker's lease died
-		 * with the last daemon: the job is claimed again (a new
-		 * attempt, a new lease). */
-		jr_store_relaxed(&jr_cmd_record(co->region, job->record_ref)->reason,
-				 JR_REASON_COORDINATOR_LOST);
-		return false;
+		/* No process here: its worker runs it on, with the same lease
+		 * (the key is the daemon's, kept in its state directory). The
+		 * daemon re-attaches it to its worker, or ends it as
+		 * worker_lost if the worker is not registered (issue 17). */
+		jr_ext_adopt_running(co, job, ri, now);
+		co->adopted++;
+		return true;
 	}
 	if (h && !held_is_news(h, ri))
 		h = NULL;	/* applied already: let go at reconcile */

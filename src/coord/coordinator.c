@@ -333,6 +333,7 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 		out->queued += n;
 	}
 	out->running += co->running_count;	/* command jobs: local and external */
+	out->external_ready = co->ext_ready.count;	/* issue 17's allocations */
 	for (int b = 0; b < JR_WAIT_BUCKETS; b++)
 		out->start_wait_us_hist[b] = co->start_wait_hist[b];
 	out->start_wait_us_sum = co->start_wait_sum_us;

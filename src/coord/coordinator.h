@@ -78,6 +78,9 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 		       struct jr_external_res *taken, jr_job_id *claimed);
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost);
+/* See jr_engine_ext_taken() (engine.h); external.c (issue 17). */
+int jr_coord_ext_taken(struct jr_coordinator *co, uint64_t execution_id,
+		       struct jr_external_res *taken);
 /* See jr_external_progress(); external.c. */
 int jr_coord_ext_progress(struct jr_coordinator *co, uint64_t execution_id, int percent);
 /* End every external job now (before a draining close: no worker will

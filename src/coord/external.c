@@ -221,6 +221,45 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	return job ? 1 : 0;
 }
 
+/* --- after a restart (issue 17) ----------------------------------------------------- */
+
+void jr_ext_adopt_running(struct jr_coordinator *co, struct cmd_job *job,
+			  const struct cmd_restore_info *ri, uint64_t now)
+{
+	struct jr_slot *s = &co->region->slots[jr_cmd_job_slot(job)];
+
+	jr_jobtab_start(s);	/* published as queued until now */
+	job->attempts = ri->attempt;
+	jr_cmd_job_set_rec_flag(co, job, JR_REC_PENDING, false);
+	jr_cmd_job_run_attach(job);
+	jr_sched_adopt_external(&co->sched, &job->sj, ri->start_ns);
+	jr_ext_list_push(co, job, EXT_RUNNING);
+	jr_cmd_job_set_phase(job, CMD_RUNNING);
+	job->worker_lost = false;
+	co->outstanding++;
+	if (ri->cancel)
+		jr_ext_cancel_running(co, job, now);
+}
+
+int jr_coord_ext_taken(struct jr_coordinator *co, uint64_t execution_id,
+		       struct jr_external_res *taken)
+{
+	struct cmd_job *job;
+	int rc = 0;
+
+	if (!co)
+		return -EINVAL;
+	jr_mutex_lock(&co->state_lock);
+	job = jr_coord_job_of(co, jr_execution_job(execution_id));
+	if (!job || !job->external || job->attempts != jr_execution_attempt(execution_id) ||
+	    job->phase != CMD_RUNNING)
+		rc = -ESTALE;
+	else if (!job_fits(job, NULL, taken))
+		rc = -ESTALE;
+	jr_mutex_unlock(&co->state_lock);
+	return rc;
+}
+
 /* --- ending ---------------------------------------------------------------------- */
 
 static void end_attempt(struct jr_coordinator *co, struct cmd_job *job,

@@ -22,6 +22,14 @@ void jr_ext_cancel_running(struct jr_coordinator *co, struct cmd_job *job, uint6
  * execution ends now and the job is queued again. */
 void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint64_t now);
 
+/* A restored job that an external worker was running runs on (issue
+ * 17): the same attempt (so the same execution id and lease) on the
+ * worker the slot names; a cancel acknowledged before the restart ends
+ * it now (its worker hears "stop" at its next heartbeat); a time limit
+ * passed meanwhile ends it at the coordinator's next turn. */
+void jr_ext_adopt_running(struct jr_coordinator *co, struct cmd_job *job,
+			  const struct cmd_restore_info *ri, uint64_t now);
+
 /* External jobs past their time limit fail (reason timeout). The
  * coordinator's timer covers the earliest (jr_coord_next_deadline). */
 void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now);

@@ -23,6 +23,7 @@
 
 #include "base/common.h"
 #include "base/units.h"
+#include "daemon/api/alloc.h"
 #include "daemon/api/api.h"
 #include "daemon/api/notify.h"
 #include "daemon/api/schedules.h"
@@ -396,6 +397,7 @@ static int serve(struct daemon_opts *d, struct jr_engine *e, struct durable *du,
 		recover_free(rec);
 		api_triggers_start(&dm.api);	/* watches, files missed while down */
 		api_notify_start(&dm.api, d->state_dir, d->notify_backoff_ms);	/* issue 16 */
+		api_alloc_start(&dm.api, d->socket);	/* allocations from Slurm (issue 17) */
 		durable_set_end_hook(du, api_job_ended, &dm.api);	/* triggers, notify */
 		durable_set_events(du, dm.st.events);	/* GET /events (issue 16) */
 		rc = serve_loop(&dm);
@@ -439,6 +441,8 @@ static int open_journal(struct daemon_opts *d, struct recovery *rec, struct dura
 	uint32_t capacity = d->engine.capacity ? d->engine.capacity : JR_CAPACITY_DEFAULT;
 	int rc = recover_read(rec, d->state_dir, d->journal_dir, capacity);
 
+	if (rc == 0)	/* leases outlive a restart (issue 17) */
+		rc = recover_lease_key(rec, d->state_dir);
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: %s\n", rec->error[0] ? rec->error : strerror(-rc));
 		return rc;

@@ -68,6 +68,11 @@ static void usage(FILE *f)
 "  --http-token-file F    the token --http requires (default STATE_DIR/http-token,\n"
 "                         made 0600 with a random token when missing)\n"
 "  --metrics-listen ADDR:PORT  plain HTTP serving GET /metrics only, for Prometheus\n"
+"  --listen ADDR:PORT     also serve the API over TLS 1.3 to clients holding the\n"
+"                         access file's key, as the owner (port 0: any)\n"
+"  --access-file F        the access file --listen writes 0600 (address and key;\n"
+"                         default STATE_DIR/access.json, its key kept if present)\n"
+"  --tls-handshake-timeout SEC  a --listen handshake must end within this (default 10)\n"
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
@@ -166,6 +171,7 @@ enum {
 	O_WORKER_RM,
 	O_HTTP, O_HTTP_TOKEN_FILE, O_METRICS_LISTEN,
 	O_NOTIFY_BACKOFF,
+	O_TLS_LISTEN, O_ACCESS_FILE, O_TLS_HANDSHAKE_TO,	/* issue 17 */
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +201,8 @@ static const struct option long_opts[] = {
 	{ "http", 1, NULL, O_HTTP }, { "http-token-file", 1, NULL, O_HTTP_TOKEN_FILE },
 	{ "metrics-listen", 1, NULL, O_METRICS_LISTEN },
 	{ "notify-backoff", 1, NULL, O_NOTIFY_BACKOFF },
+	{ "listen", 1, NULL, O_TLS_LISTEN }, { "access-file", 1, NULL, O_ACCESS_FILE },
+	{ "tls-handshake-timeout", 1, NULL, O_TLS_HANDSHAKE_TO },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -295,6 +303,13 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_HTTP: d->server.http_listen = arg; return strchr(arg, ':') != NULL;
 	case O_HTTP_TOKEN_FILE: d->http_token_file = arg; return true;
 	case O_METRICS_LISTEN: d->server.metrics_listen = arg; return strchr(arg, ':') != NULL;
+	case O_TLS_LISTEN: d->server.tls_listen = arg; return strchr(arg, ':') != NULL;
+	case O_ACCESS_FILE:
+		return (size_t)snprintf(d->access_file, sizeof(d->access_file), "%s", arg) <
+		       sizeof(d->access_file);
+	case O_TLS_HANDSHAKE_TO:
+		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
+		       (d->server.tls_handshake_timeout_ms = (uint32_t)v) > 0;
 	case O_MEMORY: return jr_parse_size_bytes(arg, &d->engine.mem_per_node) == 0;
 	case O_GPUS: return parse_number(arg, &d->engine.gpus_per_node) == 0;
 	case O_RESOURCES: d->engine.custom_resources = arg; return true;
@@ -502,6 +517,9 @@ int options_prepare_dirs(struct daemon_opts *d)
 		return d->state_fd;
 	if ((rc = load_http_token(d)) < 0)
 		return rc;
+	if (!d->access_file[0])	/* issue 17: --listen's access file */
+		snprintf(d->access_file, sizeof(d->access_file), "%s/access.json", d->state_dir);
+	d->server.access_file = d->access_file;
 	if (!d->output_dir_given)
 		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);

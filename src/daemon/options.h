@@ -48,6 +48,7 @@ struct daemon_opts {
 	const char *http_token_file;	/* --http-token-file (issue 16) */
 	char http_token[GATE_TOKEN_MAX + 1];
 	uint64_t notify_backoff_ms;	/* --notify-backoff: a first retry's wait (issue 16) */
+	char access_file[300];		/* --access-file, else STATE_DIR/access.json (issue 17) */
 };
 
 /* argv into d, defaults first: 0, or -1 after a message and the usage on

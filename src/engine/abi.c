@@ -34,7 +34,7 @@ PIN_RESERVED(jr_execution, 84);
 PIN_SIZE(jr_job_info, 1024);
 PIN_RESERVED(jr_job_info, 920);
 PIN_SIZE(jr_stats, 512);
-PIN_RESERVED(jr_stats, 364);
+PIN_RESERVED(jr_stats, 368);
 PIN_SIZE(jr_job_event, 192);
 PIN_RESERVED(jr_job_event, 128);
 PIN_SIZE(jr_engine_opts, 256);

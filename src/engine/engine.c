@@ -543,6 +543,13 @@ int jr_external_complete(struct jr_engine *e, uint64_t execution_id,
 	return jr_coord_ext_complete(e->coord, execution_id, exit_code, lost != 0);
 }
 
+int jr_engine_ext_taken(struct jr_engine *e, uint64_t execution_id, struct jr_external_res *taken)
+{
+	if (!e || !taken)
+		return -EINVAL;
+	return jr_coord_ext_taken(e->coord, execution_id, taken);
+}
+
 int jr_external_progress(struct jr_engine *e, uint64_t execution_id, int percent)
 {
 	return jr_coord_ext_progress(e->coord, execution_id, percent);

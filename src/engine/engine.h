@@ -73,4 +73,11 @@ void jr_workers_wake(struct jr_engine *e, uint32_t n);
  * not in libjobring.map. */
 int jr_engine_job_peek(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
 
+/* What the running external execution execution_id takes of its worker,
+ * as jr_external_claim_fit()'s *taken said when it was claimed: for the
+ * daemon that rebuilds its workers' books after a restart (issue 17).
+ * 0, -EINVAL, or -ESTALE (not a running external execution, or not the
+ * job's current one). Thread-safe. */
+int jr_engine_ext_taken(struct jr_engine *e, uint64_t execution_id, struct jr_external_res *taken);
+
 #endif

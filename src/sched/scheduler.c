@@ -759,6 +759,13 @@ int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr
 	return how;
 }
 
+void jr_sched_adopt_external(struct jr_sched *s, struct jr_sched_job *job, uint64_t start_ns)
+{
+	JR_ASSERT(job->alloc == NULL && job->list == ON_NONE);
+	job->seq = s->next_seq++;
+	mark_running(s, job, start_ns);
+}
+
 void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,
 		     enum jr_sched_state state, enum jr_sched_reason reason,
 		     uint64_t now)

@@ -294,6 +294,11 @@ void jr_sched_start_external(struct jr_sched *s, struct jr_sched_job *job,
 int jr_sched_adopt(struct jr_sched *s, struct jr_sched_job *job, const struct jr_alloc *alloc,
 		   uint64_t start_ns);
 
+/* An external job that was running before a restart runs on (issue 17):
+ * as jr_sched_start_external(), started at start_ns, for a job never
+ * submitted here. */
+void jr_sched_adopt_external(struct jr_sched *s, struct jr_sched_job *job, uint64_t start_ns);
+
 /* A running job ended: give back its resources, release or cancel its
  * dependents. state is SUCCEEDED, FAILED or CANCELLED. */
 void jr_sched_finish(struct jr_sched *s, struct jr_sched_job *job,

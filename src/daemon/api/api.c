@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "daemon/api/alloc.h"
 #include "daemon/api/api.h"
 #include "daemon/api/handlers.h"
 #include "daemon/api/notify.h"
@@ -101,6 +102,7 @@ void api_tick(struct api *a, uint64_t now_ns)
 	api_schedules_tick(a, now_ns);
 	api_notify_tick(a, now_ns);	/* issue 16 */
 	events_tick(a->st->events, now_ns);	/* GET /events (issue 16) */
+	api_alloc_tick(a, now_ns);	/* allocations from Slurm (issue 17) */
 }
 
 int api_init(struct api *a, struct state *st, struct durable *d,
@@ -121,6 +123,7 @@ void api_destroy(struct api *a)
 	api_submit_destroy(a);
 	api_schedules_destroy(a);
 	api_notify_destroy(a);	/* issue 16 */
+	api_alloc_destroy(a);	/* issue 17 */
 	free(a->waits);
 	memset(a, 0, sizeof(*a));
 }

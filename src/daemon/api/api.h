@@ -69,6 +69,7 @@ struct api {
 	struct api_status status;
 	struct sched_api *sched;	/* schedules.c's (issue 15); NULL: not yet */
 	struct api_notify *notify;	/* notify.c's (issue 16); NULL: not started */
+	struct api_alloc *alloc;	/* allocpoll.c's (issue 17); NULL: not started */
 };
 
 /* One request on its way through its handler. */

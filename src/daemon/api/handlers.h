@@ -78,6 +78,11 @@ api_handler api_schedule_create, api_schedule_list, api_schedule_show, api_sched
 	api_schedule_delete, api_schedule_pause, api_schedule_resume;
 void api_schedule_record(const struct request *req, struct route_record *out);
 
+/* alloc.c: allocation queues, POST, GET, DELETE /allocations (issue 17). */
+api_handler api_alloc_add, api_alloc_list, api_alloc_show, api_alloc_remove;
+void api_alloc_add_record(const struct request *req, struct route_record *out);
+void api_alloc_remove_record(const struct request *req, struct route_record *out);
+
 /* web.c: the web dashboard's page (GET /) and files (GET /ui/NAME). */
 api_handler api_web_page, api_web_asset;
 

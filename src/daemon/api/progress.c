@@ -51,7 +51,7 @@ static bool holds(struct api *a, struct api_call *c, uint64_t exec,
 		c->req->uid != 0 && c->req->uid != info->owner_uid)
 		return reply_error(c->res, 403, "forbidden", "execution %s is not the caller's",
 				   c->param);
-	if (!lease_valid(&a->st->workers.lease, exec,
+	if (!lease_valid(&a->st->workers.lease, exec, info->exec.start_ns,
 			 cJSON_IsString(lease) ? lease->valuestring : NULL))
 		return reply_error(c->res, 403, "invalid_lease", "a progress report must carry the "
 				   "lease of execution %s, as its claim returned it", c->param);

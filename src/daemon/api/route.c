@@ -64,6 +64,10 @@ const struct route api_routes[] = {
 	{ "DELETE", "/schedules/{id}", api_schedule_delete, JOURNALED, api_schedule_record },
 	{ "POST", "/schedules/{id}/pause", api_schedule_pause, JOURNALED, api_schedule_record },
 	{ "POST", "/schedules/{id}/resume", api_schedule_resume, JOURNALED, api_schedule_record },
+	{ "POST", "/allocations", api_alloc_add, JOURNALED, api_alloc_add_record },
+	{ "GET", "/allocations", api_alloc_list, 0, NULL },
+	{ "GET", "/allocations/{id}", api_alloc_show, 0, NULL },
+	{ "DELETE", "/allocations/{id}", api_alloc_remove, JOURNALED, api_alloc_remove_record },
 	{ "GET", "/", api_web_page, 0, NULL },
 	{ "GET", "/ui/{name}", api_web_asset, 0, NULL },
 };

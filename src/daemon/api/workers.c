@@ -242,7 +242,7 @@ static cJSON *claimed_json(struct api *a, const struct jr_job_info *info)
 	cJSON *o = view_execution(&a->st->jobs, info, VIEW_FULL);
 	char lease[LEASE_HEX + 1];
 
-	lease_format(&a->st->workers.lease, info->exec.execution_id, lease);
+	lease_format(&a->st->workers.lease, info->exec.execution_id, info->exec.start_ns, lease);
 	cJSON_AddStringToObject(o, "lease", lease);
 	cJSON_AddItemToObject(o, "job", view_job(a->engine, &a->st->jobs, info, VIEW_FULL));
 	return o;
@@ -274,7 +274,7 @@ static void claimed_write(struct api *a, const struct jr_job_info *info, struct 
 	size_t start = b->len;
 	cJSON *j;
 
-	lease_format(&a->st->workers.lease, info->exec.execution_id, lease);
+	lease_format(&a->st->workers.lease, info->exec.execution_id, info->exec.start_ns, lease);
 	if (answer_claim_write(b, a->engine, &a->st->jobs, info, lease)) {
 		if (JR_DEBUG)
 			answer_check(b, start, claimed_json(a, info), "claim");
@@ -508,7 +508,7 @@ static bool may_complete(struct api *a, struct api_call *c, uint64_t exec,
 	if (!w && c->req->uid != 0 && c->req->uid != info->owner_uid)
 		return reply_error(c->res, 403, "forbidden", "execution %s belongs to uid %u",
 				   c->param, info->owner_uid);
-	if (!lease_valid(&a->st->workers.lease, exec,
+	if (!lease_valid(&a->st->workers.lease, exec, info->exec.start_ns,
 			 cJSON_IsString(lease) ? lease->valuestring : NULL))
 		return reply_error(c->res, 403, "invalid_lease", "the completion must carry the "
 				   "lease of execution %s, as its claim returned it", c->param);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "daemon/durable/records.h"
+#include "daemon/state/allocrec.h"
 #include "daemon/state/notifyrec.h"
 
 const char *rec_type_name(uint16_t type)
@@ -38,6 +39,9 @@ const char *rec_type_name(uint16_t type)
 	case REC_SCHEDULE_DELETE: return "schedule_delete";
 	case REC_SNAP_ORIGINS: return "snapshot_origins";
 	case REC_SNAP_COUNTERS: return "snapshot_counters";
+	case REC_ALLOC: return "alloc";	/* issue 17 (allocrec.h) */
+	case REC_ALLOC_DELETE: return "alloc_delete";
+	case REC_ALLOC_JOB: return "alloc_job";
 	}
 	return "unknown";
 }

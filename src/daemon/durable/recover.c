@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
+#include "daemon/state/allocrec.h"
 #include "daemon/state/schedules.h"
 #include "shm/jobtab.h"
 #include "journal/journal.h"
@@ -831,6 +832,20 @@ static int on_trigger(struct recovery *r, uint16_t type, const void *p, uint32_t
 	return rc;
 }
 
+/* An allocation queue's record (issue 17); one that does not read is
+ * skipped with a line in the log, as a trigger's. */
+static int on_alloc(struct recovery *r, uint16_t type, const void *p, uint32_t len)
+{
+	int rc = allocs_apply(&r->allocs, type, p, len);
+
+	if (rc == -EPROTO || rc == -ENOSPC) {
+		fprintf(stderr, "jobringd: a %s record does not read as one: skipped\n",
+			rec_type_name(type));
+		rc = 0;
+	}
+	return rc;
+}
+
 int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
 {
 	switch (type) {
@@ -862,6 +877,9 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_NOTIFY_FAILED:
 	case REC_NOTIFY_QUEUE_SET: return outbox_apply(&r->outbox, type, p, len);	/* issue 16 */
 	case REC_SNAP_COUNTERS: return on_snap_counters(r, p, len);
+	case REC_ALLOC:
+	case REC_ALLOC_DELETE:
+	case REC_ALLOC_JOB: return on_alloc(r, type, p, len);	/* issue 17 */
 	}
 	return -EPROTO;
 }
@@ -885,10 +903,12 @@ void recover_free(struct recovery *r)
 	for (uint32_t i = 1; i < r->proc_count; i++)
 		free(r->procs[i].alloc);
 	free(r->procs);
+	free(r->reattach);
 	executions_destroy(&r->execs);
 	triggers_destroy(&r->triggers);
 	fired_destroy(&r->origins);
 	schedules_free(r->sched);
 	outbox_destroy(&r->outbox);
+	allocs_destroy(&r->allocs);	/* issue 17 */
 	memset(r, 0, sizeof(*r));
 }

@@ -88,6 +88,7 @@ struct recovery {
 	struct fired origins;		/* fired jobs' origins (issue 15) */
 	struct schedules *sched;	/* schedules read back (issue 15); NULL: none */
 	struct outbox outbox;		/* notifications read back (issue 16) */
+	struct allocs allocs;		/* allocation queues read back (issue 17) */
 	struct rproc *procs;		/* [0] unused */
 	uint32_t proc_count, proc_cap;
 	/* Snapshot texts being packed: jobs without a batch header, and jobs
@@ -116,6 +117,18 @@ struct recovery {
 	/* What was put back. */
 	uint64_t restored_live, restored_final, requeued_lost, aged_out, unreadable;
 	double read_ms, apply_ms;
+	/* The lease key (recover_lease_key), for the workers' registry. */
+	struct lease_key lease;
+	bool lease_loaded;
+	bool lease_fresh;	/* made at this start: no lease given before holds */
+	/* External executions put back running (issue 17): re-attached to
+	 * their workers once the engine has them (restore.c). */
+	struct rattach {
+		uint64_t execution_id;
+		uint32_t worker_id;	/* the engine's (JR_EXTERNAL_WORKER_BASE + n) */
+	} *reattach;
+	uint32_t reattach_count, reattach_cap;
+	uint64_t reattached, reattach_lost;
 	char error[1024];
 };
 
@@ -123,6 +136,10 @@ struct recovery {
  * after damage. 0 or -errno with r->error. */
 int recover_read(struct recovery *r, const char *state_dir, const char *journal_dir,
 		 uint32_t capacity);
+
+/* The lease key of state_dir (lease.h: read, or made at the first
+ * start), kept for recover_apply. 0 or -errno with r->error. */
+int recover_lease_key(struct recovery *r, const char *state_dir);
 
 /* Put what was read into st (before any submission; what a snapshot
  * must keep beyond the engine's table noted in d, which may be NULL),

@@ -142,3 +142,12 @@ int recover_read(struct recovery *r, const char *state_dir, const char *journal_
 	r->read_ms = (double)(jr_now_monotonic_ns() - t0) / JR_NS_PER_MS;
 	return 0;
 }
+
+int recover_lease_key(struct recovery *r, const char *state_dir)
+{
+	int rc = lease_key_load(&r->lease, state_dir, r->error, sizeof(r->error));
+
+	r->lease_loaded = rc >= 0;
+	r->lease_fresh = rc == 1;
+	return rc < 0 ? rc : 0;
+}

@@ -16,6 +16,7 @@
 #include "daemon/state/jobspec.h"
 #include "daemon/state/schedules.h"
 #include "daemon/state/jsonarena.h"
+#include "shm/jobtab.h"
 
 #define APPLY_CHUNK 8192u
 
@@ -437,6 +438,29 @@ static void note_for_snapshots(struct durable *d, const struct jr_job_restore *r
 		durable_note_cancel(d, rs->job_id);
 }
 
+/* A running job of an external worker: re-attached to it once every job
+ * is back (apply_reattach). No memory to note it: it runs on, held by
+ * no worker (its completion is still accepted, but a worker that does
+ * not come back does not lose it; logged). */
+static void note_reattach(struct recovery *r, const struct rjob *j)
+{
+	if (j->worker_id <= JR_EXTERNAL_WORKER_BASE || j->attempt == 0)
+		return;
+	if (r->reattach_count == r->reattach_cap) {
+		uint32_t cap = r->reattach_cap ? r->reattach_cap * 2 : 64;
+		struct rattach *n = realloc(r->reattach, cap * sizeof(*n));
+		if (!n) {
+			fprintf(stderr, "jobringd: no memory to re-attach job %016llx to its "
+				"worker\n", (unsigned long long)j->id);
+			return;
+		}
+		r->reattach = n;
+		r->reattach_cap = cap;
+	}
+	r->reattach[r->reattach_count++] = (struct rattach){
+		jr_execution_id(j->id, j->attempt), j->worker_id };
+}
+
 /* The chunk's jobs, now in the engine, into the state: their submitted
  * JSON (the state holds their blocks now) and what snapshots need. */
 static void chunk_to_state(struct recovery *r, struct state *st, struct durable *d,
@@ -452,9 +476,11 @@ static void chunk_to_state(struct recovery *r, struct state *st, struct durable 
 		submitted_block_release(j->block);
 		j->block = NULL;
 		note_for_snapshots(d, &c->rs[k]);
-		if (c->rs[k].state == JR_JOB_RUNNING)	/* taken back, or lost and run again */
+		if (c->rs[k].state == JR_JOB_RUNNING) {	/* taken back, or lost: run again */
 			executions_was_running(&st->execs, j->id, j->attempt, j->worker_id,
 					       j->start_ns);
+			note_reattach(r, j);
+		}
 		if (job_state_final(c->rs[k].state))
 			r->restored_final++;
 		else
@@ -536,6 +562,39 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	return 0;
 }
 
+/* External executions that ran on (issue 17) held by their workers
+ * again; one whose worker is not registered any more is lost at once
+ * (worker_lost: retried while retries are left), and so is every one
+ * when the lease key was made at this start (a daemon from before
+ * issue 17 ran them: the leases their workers hold are void). A worker
+ * hears "stop" for it at its next heartbeat. */
+static void apply_reattach(struct recovery *r, struct state *st)
+{
+	uint64_t now = jr_now_realtime_ns();
+
+	/* Every worker's heartbeat timeout counts from here, the end of the
+	 * recovery, not from when its record was read. */
+	for (uint32_t i = 0; i < st->workers.count; i++)
+		if (st->workers.list[i].used)
+			st->workers.list[i].last_heartbeat_ns = now;
+	for (uint32_t i = 0; i < r->reattach_count; i++) {
+		const struct rattach *x = &r->reattach[i];
+		int rc = workers_reattach(&st->workers, st->engine, x->worker_id, x->execution_id);
+		if (rc == 0 && !r->lease_fresh) {
+			r->reattached++;
+			continue;
+		}
+		if (jr_external_complete(st->engine, x->execution_id, -1, /* lost */ 1) == 0)
+			r->reattach_lost++;
+	}
+	if (r->reattach_count)
+		fprintf(stderr, "jobringd: %llu external executions re-attached to their workers, "
+			"%llu lost%s\n", (unsigned long long)r->reattached,
+			(unsigned long long)r->reattach_lost,
+			!r->reattach_lost ? "" : r->lease_fresh ?
+			" (a new lease key: the workers' leases are void)" : " (their workers are gone)");
+}
+
 /* Scheduling paused by a user stays paused (before any job is put
  * back, so that none starts); a --paused start stays paused whatever the
  * journal says. */
@@ -587,8 +646,11 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 	recover_totals(r, &durable_jobstats(d)->all);	/* issue 16 */
 	apply_queues(r, st->engine);
 	apply_workers(r, &st->workers);
+	if (r->lease_loaded)	/* leases outlive the restart (issue 17) */
+		st->workers.lease = r->lease;
 	triggers_take(&st->triggers, &r->triggers);	/* watched by the API's start */
 	outbox_take(&st->outbox, &r->outbox);	/* sent by the API's start (issue 16) */
+	allocs_take(&st->allocs, &r->allocs);	/* asked for by the API's poller (issue 17) */
 	executions_take(&st->execs, &r->execs);
 	rc = index_array_tasks(r);
 	if (rc == 0)
@@ -597,6 +659,8 @@ int recover_apply(struct recovery *r, struct state *st, struct durable *d,
 		executions_prune(&st->execs, st->engine);
 	if (rc == 0)
 		rc = jr_command_restore_done(st->engine);
+	if (rc == 0)
+		apply_reattach(r, st);
 	if (rc == 0)
 		apply_requeues(r, st);
 	if (rc == 0)

@@ -789,6 +789,8 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 		rc = outbox_write(&st->outbox, notify_put, s);	/* issue 16 */
 	if (rc == 0)
 		rc = counters_out(s);
+	if (rc == 0)
+		rc = allocs_write(&st->allocs, notify_put, s);	/* issue 17 */
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;

@@ -170,6 +170,8 @@ bool gate_check(const struct gate *g, enum listener_kind kind, const struct http
 		       "this socket; open the dashboard at http://localhost:PORT", keep_alive);
 		return false;
 	}
+	if (kind == LISTEN_TLS)
+		return true;	/* the handshake proved the key (tls.h) */
 	if (kind == LISTEN_METRICS) {
 		if (strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0)
 			return true;

@@ -30,7 +30,10 @@
 #include "daemon/net/buf.h"
 #include "daemon/net/http.h"
 
-enum listener_kind { LISTEN_UNIX, LISTEN_HTTP, LISTEN_METRICS };
+/* LISTEN_TLS (issue 17, --listen): TLS with the access file's key
+ * (tls.h); a connection that completed the handshake holds the key and
+ * passes the gate, as the daemon's owner. */
+enum listener_kind { LISTEN_UNIX, LISTEN_HTTP, LISTEN_METRICS, LISTEN_TLS };
 
 #define GATE_TOKEN_MAX 128u
 #define GATE_HOSTS 5u

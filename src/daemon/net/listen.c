@@ -15,7 +15,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/net/access.h"
 #include "daemon/net/listen.h"
+#include "daemon/net/loop.h"
+#include "daemon/net/tls.h"
 
 /* A socket file left by a daemon that died can be replaced; one a live
  * daemon answers on cannot. */
@@ -156,4 +159,83 @@ int listen_tcp(const char *addr_port, int *out, char *addr, size_t size, uint16_
 	*port = bound_port(fd);
 	*out = fd;
 	return 0;
+}
+
+/* --- the TCP listeners (issues 16, 17) --------------------------------------- */
+
+/* What the access file names for a listener bound at addr: a wildcard
+ * address is no address to connect to; this host's name is. */
+static const char *access_host(const char *addr, char *name, size_t size)
+{
+	if (strcmp(addr, "0.0.0.0") && strcmp(addr, "[::]") && strcmp(addr, "*") && addr[0])
+		return addr;
+	if (gethostname(name, size - 1) < 0)
+		snprintf(name, size, "localhost");
+	name[size - 1] = '\0';
+	return name;
+}
+
+/* --listen: TLS with the access file's key (tls.h, access.h). */
+static int open_tls(struct server *s, const char *addr, uint16_t port)
+{
+	unsigned char key[TLS_KEY_BYTES];
+	char host[256];
+	int rc = access_file_write(s->o.access_file, access_host(addr, host, sizeof(host)), port,
+				   key);
+
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: --access-file %s: %s\n", s->o.access_file,
+			rc == -EPERM ? "not this user's, or readable by others (remove it)" :
+			strerror(-rc));
+		return rc;
+	}
+	rc = tls_server_open(&s->tls, key);
+	explicit_bzero(key, sizeof(key));
+	if (rc < 0)
+		fprintf(stderr, "jobringd: --listen: cannot set TLS up: %s\n", strerror(-rc));
+	return rc;
+}
+
+/* One TCP listener of kind at addr_port ("" or NULL: none). */
+static int open_tcp_listener(struct server *s, const char *addr_port, enum listener_kind kind)
+{
+	static const char *const flag[] = { [LISTEN_HTTP] = "--http",
+					    [LISTEN_METRICS] = "--metrics-listen",
+					    [LISTEN_TLS] = "--listen" };
+	struct tcp_listener *l = &s->tcp[s->tcp_count];
+	char addr[80];
+	uint16_t port = 0;
+	int rc;
+
+	if (!addr_port || !*addr_port)
+		return 0;
+	if ((rc = listen_tcp(addr_port, &l->fd, addr, sizeof(addr), &port)) < 0) {
+		fprintf(stderr, "jobringd: %s %s: %s\n", flag[kind], addr_port, strerror(-rc));
+		return rc;
+	}
+	l->kind = kind;
+	s->tcp_count++;
+	if (kind == LISTEN_HTTP)
+		gate_set_hosts(&s->gate, addr, port);
+	if (kind == LISTEN_TLS && (rc = open_tls(s, addr, port)) < 0)
+		return rc;
+	fprintf(stderr, "jobringd: %s listening on %s:%u\n", flag[kind], addr, port);
+	return 0;
+}
+
+int listen_open_tcp_all(struct server *s)
+{
+	int rc;
+
+	if (s->o.http_listen && *s->o.http_listen) {
+		if (!s->o.http_token || strlen(s->o.http_token) > GATE_TOKEN_MAX)
+			return -EINVAL;
+		strcpy(s->gate.token, s->o.http_token);
+	}
+	rc = open_tcp_listener(s, s->o.http_listen, LISTEN_HTTP);
+	if (rc == 0)
+		rc = open_tcp_listener(s, s->o.metrics_listen, LISTEN_METRICS);
+	if (rc == 0 && s->o.tls_listen && *s->o.tls_listen && !s->o.access_file)
+		return -EINVAL;
+	return rc < 0 ? rc : open_tcp_listener(s, s->o.tls_listen, LISTEN_TLS);
 }

@@ -20,4 +20,10 @@ int listen_open(const struct server_opts *o, int *out);
  * *port the port bound. 0 or -errno (-EINVAL: not ADDR:PORT). */
 int listen_tcp(const char *addr_port, int *out, char *addr, size_t size, uint16_t *port);
 
+/* The optional TCP listeners of s->o (--http, --metrics-listen, and
+ * --listen with its access file and TLS context): bound, told on
+ * stderr. 0 or -errno, after saying why. */
+struct server;
+int listen_open_tcp_all(struct server *s);
+
 #endif

@@ -15,6 +15,7 @@
 #include "daemon/net/gate.h"
 #include "daemon/net/http.h"
 #include "daemon/net/server.h"
+#include "daemon/net/tls.h"
 
 #define RECV_BUFS 1024u		/* provided buffers, a power of two */
 #define RECV_BUF_BYTES 16384u
@@ -30,7 +31,7 @@ enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
 #define WATCH_MAX 8u
-#define TCP_LISTENERS_MAX 2u	/* --http, --metrics-listen */
+#define TCP_LISTENERS_MAX 3u	/* --http, --metrics-listen, --listen */
 #define TCP_BUDGET_UID ((uid_t)-2)	/* the budget's uid for --http's connections */
 #define METRICS_BUDGET_UID ((uid_t)-3)	/* ... and for --metrics-listen's, apart */		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
@@ -65,6 +66,11 @@ struct conn {
 	struct buf out;		/* being sent: not touched while in flight */
 	struct buf pending;	/* answers waiting for the send in flight */
 	uint64_t last_ns, request_start_ns;
+	/* --listen's (issue 17): its TLS, between the socket and in/pending
+	 * (plaintext there, sealed as it moves to out); when accepted, for
+	 * the handshake's timeout. NULL on the other listeners. */
+	struct tls_conn *tls;
+	uint64_t accepted_ns;
 };
 
 struct server {
@@ -109,6 +115,7 @@ struct server {
 	} tcp[TCP_LISTENERS_MAX];
 	uint32_t tcp_count;
 	struct gate gate;
+	struct tls_server *tls;		/* --listen's context, or NULL */
 };
 
 /* The only way a connection's state changes: the legal moves are the

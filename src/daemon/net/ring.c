@@ -175,7 +175,11 @@ void conn_flush(struct server *s, struct conn *c)
 
 	if (c->send_inflight)
 		return;	/* one send in flight at most: the rest waits in pending */
-	if (c->out.len == 0 && c->pending.len) {
+	if (c->tls && c->out.len == 0 && (c->pending.len || tls_conn_has_output(c->tls))) {
+		if (tls_conn_seal(c->tls, &c->pending, &c->out) < 0)
+			c->close_after_send = true;	/* out of memory: what was sealed goes */
+		buf_trim(&c->pending, conn_keep_bytes(c));
+	} else if (c->out.len == 0 && c->pending.len) {
 		struct buf t = c->out;
 		c->out = c->pending;
 		c->pending = t;

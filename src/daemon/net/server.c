@@ -58,7 +58,7 @@
 static void conn_account(struct server *s, struct conn *c)
 {
 	budget_charge(&s->budget, &c->held, c->in.cap + c->out.cap + c->pending.cap +
-			      c->http.url.cap + c->http.body.cap);
+			      c->http.url.cap + c->http.body.cap + (c->tls ? TLS_CONN_BYTES : 0));
 }
 
 static bool conn_may_grow(const struct server *s, const struct conn *c)
@@ -95,6 +95,8 @@ static void conn_release(struct server *s, struct conn *c)
 	conn_set_state(c, CONN_FREE);
 	close(c->fd);
 	http_in_free(&c->http);
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->pending);
@@ -222,8 +224,8 @@ static void refused_answer(struct server *s, int fd, enum budget_admit why)
 
 /* A connection on listener kind from the peer cred names (for a TCP
  * one: TCP_BUDGET_UID, see conn_accept_tcp). */
-static void conn_admit(struct server *s, int fd, const struct ucred *peer, bool known,
-		       enum listener_kind kind)
+static struct conn *conn_admit(struct server *s, int fd, const struct ucred *peer, bool known,
+			       enum listener_kind kind)
 {
 	struct ucred cred = *peer;
 	enum budget_admit why = BUDGET_FULL;
@@ -235,7 +237,7 @@ static void conn_admit(struct server *s, int fd, const struct ucred *peer, bool 
 	if (why != BUDGET_ADMITTED) {
 		refuse_busy(s, fd, why);
 		s->st.rejected++;
-		return;
+		return NULL;
 	}
 	JR_ASSERT(s->free_count > 0);	/* the budget counts no more than there are */
 	c = &s->conns[s->free_stack[--s->free_count]];
@@ -254,6 +256,7 @@ static void conn_admit(struct server *s, int fd, const struct ucred *peer, bool 
 	http_in_init(&c->http, s->o.max_request_bytes);
 	s->st.open++;
 	arm_recv(s, c);
+	return c;
 }
 
 static void conn_accept(struct server *s, int fd)
@@ -277,8 +280,53 @@ static void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 	struct ucred cred = { .pid = 0, .gid = (gid_t)-2,
 			      .uid = s->tcp[listener].kind == LISTEN_METRICS ? METRICS_BUDGET_UID
 									: TCP_BUDGET_UID };
+	struct conn *c = conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
 
-	conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
+	if (c && c->listener == LISTEN_TLS) {	/* issue 17: TLS from the first byte */
+		c->accepted_ns = c->last_ns;
+		if (!(c->tls = tls_conn_new(s->tls)))
+			conn_close(s, c);
+		else
+			conn_account(s, c);
+	}
+}
+
+/* --listen (issue 17): the handshake proved the key, so the connection is
+ * the owner's from now on, counted as the owner's by the budget, out of
+ * the share that TCP connections not yet authenticated hold together. */
+static void conn_authenticated(struct server *s, struct conn *c)
+{
+	s->st.tls_handshakes++;
+	budget_leave(&s->budget, c->uid);
+	c->uid = s->o.owner;
+	c->gid = getegid();
+	if (budget_admit(&s->budget, c->uid) != BUDGET_ADMITTED)
+		JR_ASSERT(false);	/* the owner's, in the place just left */
+	c->privileged = budget_privileged(&s->budget, c->uid);
+}
+
+/* n bytes received: into c->in, deciphered first on --listen's. false:
+ * TLS failed (its alert on the way out, the connection to close). */
+static bool conn_take(struct server *s, struct conn *c, const char *data, size_t n)
+{
+	bool was_established;
+	int rc;
+
+	if (!c->tls) {
+		buf_append(&c->in, data, n);
+		return true;
+	}
+	was_established = tls_conn_established(c->tls);
+	rc = tls_conn_receive(c->tls, data, n, &c->in);
+	if (!was_established && tls_conn_established(c->tls))
+		conn_authenticated(s, c);
+	if (rc < 0) {
+		s->st.tls_failed += !was_established;
+		c->close_after_send = true;
+	}
+	if (tls_conn_has_output(c->tls))
+		conn_flush(s, c);
+	return rc == 0;
 }
 
 /* --- requests ------------------------------------------------------------------ */
@@ -561,7 +609,8 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		if (c && cqe->res > 0 && c->state != CONN_CLOSING) {
-			buf_append(&c->in, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res);
+			if (!conn_take(s, c, s->bufs + (size_t)bid * RECV_BUF_BYTES, (size_t)cqe->res))
+				c->peer_done = true;	/* nothing more is read: closed once sent */
 			s->st.bytes_in += (uint64_t)cqe->res;
 			conn_account(s, c);
 		}
@@ -685,12 +734,17 @@ static void sweep(struct server *s, uint64_t now)
 {
 	uint64_t req_ns = (uint64_t)s->o.request_timeout_ms * JR_NS_PER_MS;
 	uint64_t idle_ns = (uint64_t)s->o.idle_timeout_ms * JR_NS_PER_MS;
+	uint64_t tls_ns = (uint64_t)(s->o.tls_handshake_timeout_ms ? s->o.tls_handshake_timeout_ms
+				     : TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT) * JR_NS_PER_MS;
 
 	for (uint32_t i = 0; i < s->o.max_connections; i++) {
 		struct conn *c = &s->conns[i];
 		if (c->state != CONN_READING)
 			continue;
-		if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
+		if (c->tls && !tls_conn_established(c->tls) && now - c->accepted_ns > tls_ns) {
+			s->st.tls_failed++;
+			conn_close(s, c);	/* issue 17: its handshake took too long */
+		} else if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
 			append_error(c, 408, "request_timeout", "the request was not completed in time");
 			conn_flush(s, c);
@@ -804,43 +858,6 @@ static int setup_conns(struct server *s)
 	return 0;
 }
 
-/* One TCP listener of kind at addr_port ("" or NULL: none). */
-static int open_tcp_listener(struct server *s, const char *addr_port, enum listener_kind kind)
-{
-	static const char *const flag[] = { [LISTEN_HTTP] = "--http",
-					    [LISTEN_METRICS] = "--metrics-listen" };
-	struct tcp_listener *l = &s->tcp[s->tcp_count];
-	char addr[80];
-	uint16_t port = 0;
-	int rc;
-
-	if (!addr_port || !*addr_port)
-		return 0;
-	if ((rc = listen_tcp(addr_port, &l->fd, addr, sizeof(addr), &port)) < 0) {
-		fprintf(stderr, "jobringd: %s %s: %s\n", flag[kind], addr_port, strerror(-rc));
-		return rc;
-	}
-	l->kind = kind;
-	s->tcp_count++;
-	if (kind == LISTEN_HTTP)
-		gate_set_hosts(&s->gate, addr, port);
-	fprintf(stderr, "jobringd: %s listening on %s:%u\n", flag[kind], addr, port);
-	return 0;
-}
-
-static int open_tcp_listeners(struct server *s)
-{
-	int rc;
-
-	if (s->o.http_listen && *s->o.http_listen) {
-		if (!s->o.http_token || strlen(s->o.http_token) > GATE_TOKEN_MAX)
-			return -EINVAL;
-		strcpy(s->gate.token, s->o.http_token);
-	}
-	rc = open_tcp_listener(s, s->o.http_listen, LISTEN_HTTP);
-	return rc < 0 ? rc : open_tcp_listener(s, s->o.metrics_listen, LISTEN_METRICS);
-}
-
 int server_open(struct server **out, const struct server_opts *o,
 		const struct server_ops *ops)
 {
@@ -883,7 +900,7 @@ int server_open(struct server **out, const struct server_opts *o,
 	if (rc == 0)
 		rc = listen_open(&s->o, &s->listen_fd);
 	if (rc == 0)
-		rc = open_tcp_listeners(s);
+		rc = listen_open_tcp_all(s);
 	if (rc < 0) {
 		server_close(s);
 		return rc;
@@ -901,6 +918,7 @@ void server_close(struct server *s)
 			conn_abandon(s, &s->conns[i]);
 	io_uring_queue_exit(&s->ring);
 	budget_fini(&s->budget);
+	tls_server_close(s->tls);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		if (s->o.listen_fd < 0)	/* one handed over stays its owner's */

@@ -80,6 +80,13 @@ struct server_opts {
 	const char *http_listen;
 	const char *metrics_listen;
 	const char *http_token;
+	/* Issue 17: the API over TLS 1.3 at "ADDR:PORT" (NULL or "": off),
+	 * its clients proving the key of the access file written at
+	 * access_file (access.h, tls.h), handled as the owner's; a handshake
+	 * not done within tls_handshake_timeout_ms (0: 10 s) is closed. */
+	const char *tls_listen;
+	const char *access_file;
+	uint32_t tls_handshake_timeout_ms;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
@@ -122,6 +129,7 @@ void server_again(struct server *s);
 struct server_stats {
 	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
 	uint64_t bytes_in, bytes_out;
+	uint64_t tls_handshakes, tls_failed;	/* --listen: completed, failed or timed out */
 	struct budget_stats budget;
 };
 void server_get_stats(const struct server *s, struct server_stats *out);

@@ -18,6 +18,7 @@ int state_init(struct state *s, struct jr_engine *e, uint32_t capacity,
 	s->local_capabilities = local_capabilities ? local_capabilities : "";
 	s->started_ns = jr_now_realtime_ns();
 	triggers_init(&s->triggers);
+	allocs_init(&s->allocs);	/* issue 17 */
 	rc = submitted_init(&s->jobs, capacity);
 	s->jobs.engine = e;	/* the index reads jobs from it */
 	if (rc == 0)
@@ -38,6 +39,7 @@ void state_destroy(struct state *s)
 	workers_destroy(&s->workers);
 	executions_destroy(&s->execs);
 	triggers_destroy(&s->triggers);
+	allocs_destroy(&s->allocs);	/* issue 17 */
 	fired_destroy(&s->fired);
 	schedules_free(s->schedules);
 	outbox_destroy(&s->outbox);	/* issue 16 */

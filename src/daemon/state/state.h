@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "jobring.h"
+#include "daemon/state/alloc.h"
 #include "daemon/state/events.h"
 #include "daemon/state/executions.h"
 #include "daemon/state/fired.h"
@@ -40,6 +41,7 @@ struct state {
 	struct schedules *schedules;	/* issue 15 (schedules.h); NULL: none yet */
 	struct outbox outbox;		/* notifications (issue 16, outbox.h) */
 	struct events *events;		/* the event stream (issue 16, events.h) */
+	struct allocs allocs;		/* allocation queues (issue 17, alloc.h) */
 };
 
 /* Succeeded, failed or cancelled: nothing changes it any more. */

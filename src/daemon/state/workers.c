@@ -12,6 +12,7 @@
 #include "base/units.h"
 #include "daemon/state/events.h"
 #include "daemon/state/workers.h"
+#include "engine/engine.h"
 #include "shm/jobtab.h"
 
 #define CHECK_EVERY_NS (500 * JR_NS_PER_MS)	/* heartbeats looked at twice a second */
@@ -517,6 +518,21 @@ int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_j
 	return rc;
 }
 
+int workers_reattach(struct workers *r, struct jr_engine *e, uint32_t engine_worker_id,
+		     uint64_t execution_id)
+{
+	struct worker *w = workers_by_engine_id(r, engine_worker_id);
+	struct jr_external_res taken;
+
+	if (!w)
+		return -ENOENT;
+	/* One the restore ended already (a cancel acknowledged before the
+	 * restart) takes nothing: the worker's next heartbeat says stop. */
+	if (jr_engine_ext_taken(e, execution_id, &taken) < 0)
+		memset(&taken, 0, sizeof(taken));
+	return hold(w, execution_id, &taken) ? 0 : -ENOMEM;
+}
+
 void workers_release(struct workers *r, uint32_t engine_worker_id, uint64_t execution_id)
 {
 	struct worker *w = by_engine_id(r, engine_worker_id);
@@ -540,8 +556,15 @@ static void lose(struct workers *r, struct jr_engine *e, struct worker *w)
 	workers_publish(r, w, "unhealthy");
 	while (w->running) {
 		uint64_t exec = w->held[w->running - 1].execution_id;
-		jr_external_complete(e, exec, -1, /* lost */ 1);
-		add_stop(w, exec, JR_REASON_WORKER_LOST);
+		enum jr_reason why = JR_REASON_WORKER_LOST;
+		struct jr_job_info info;
+		/* One the engine ended meanwhile (a time limit, a cancel) is
+		 * stopped for that reason. */
+		if (jr_external_complete(e, exec, -1, /* lost */ 1) < 0 &&
+		    jr_job_get(e, jr_execution_job(exec), &info) == 0 &&
+		    info.exec.execution_id == exec && info.reason != JR_REASON_NONE)
+			why = info.reason;
+		add_stop(w, exec, why);
 		unhold(w, w->running - 1);
 	}
 }
@@ -573,7 +596,10 @@ void workers_expire(struct workers *r, struct jr_engine *e, uint64_t now_ns,
 		uint64_t silent = now > w->last_heartbeat_ns ? now - w->last_heartbeat_ns : 0;
 		if (!w->used)
 			continue;
-		if (w->status != WORKER_UNHEALTHY && silent > r->heartbeat_timeout_ns)
+		/* An unhealthy one holds executions only after a restart
+		 * (workers_reattach): lost as well if it does not come back. */
+		if ((w->status != WORKER_UNHEALTHY || w->running) &&
+		    silent > r->heartbeat_timeout_ns)
 			lose(r, e, w);
 		if (w->status == WORKER_UNHEALTHY && r->remove_after_ns &&
 		    silent > r->heartbeat_timeout_ns + r->remove_after_ns) {

@@ -102,7 +102,7 @@ struct workers {
 	uint64_t remove_after_ns;	/* unhealthy this long: removed (0: never) */
 	uint64_t last_check_ns;
 	uint64_t removed_total;		/* by DELETE or expiry, since start */
-	struct lease_key lease;		/* drawn at start: leases die with the daemon */
+	struct lease_key lease;		/* STATE_DIR/lease.key: leases outlive a restart */
 };
 
 /* 0, -ENOMEM, or getrandom's -errno. remove_after_ns is 0 (never) until
@@ -131,8 +131,9 @@ bool worker_fill(struct workers *r, struct worker *w, const cJSON *o, uid_t uid,
 		 const char **why);
 
 /* A worker registered before a restart, back as unhealthy until its next
- * heartbeat: 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record
- * of a removal) takes it away again. */
+ * heartbeat (recovery restarts its heartbeat clock once every job is
+ * back): 0 or -EINVAL. A body of WORKER_REMOVED_JSON (the record of a
+ * removal) takes it away again. */
 #define WORKER_REMOVED_JSON "{\"removed\":true}"
 int workers_restore(struct workers *r, uint32_t number, uid_t uid, uint64_t registered_ns,
 		    const char *body, size_t len);
@@ -181,6 +182,14 @@ void worker_free(const struct worker *w, struct jr_external_res *out);
  * nothing. */
 int workers_claim(struct workers *r, struct jr_engine *e, struct worker *w, jr_job_id only,
 		  struct jr_job_info *info);
+/* Recovery (issue 17): execution_id, which the worker with this engine
+ * id ran before the restart, is held by it again, taking what its claim
+ * took. The worker, restored unhealthy, keeps it if it heartbeats within
+ * the heartbeat timeout from the restart; else it is lost (worker_lost,
+ * retried) as any silent worker's. 0, -ENOENT (no such worker: the
+ * caller ends the execution as lost) or -ENOMEM. */
+int workers_reattach(struct workers *r, struct jr_engine *e, uint32_t engine_worker_id,
+		     uint64_t execution_id);
 /* The execution of the worker with this engine id ended: what it took is
  * free again. */
 void workers_release(struct workers *r, uint32_t engine_worker_id, uint64_t execution_id);

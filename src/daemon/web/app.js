@@ -234,9 +234,19 @@ function journalHtml(health, metrics) {
 		rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('') + '</dl></section>';
 }
 
+/* /health's answer that came within the page (api/web.c): the first
+ * overview paints it without waiting for a fetch; later ones ask. */
+function bootHealth() {
+	const el = document.getElementById('boot-health');
+	if (!el) return null;
+	el.remove();
+	try { return JSON.parse(el.textContent); } catch (e) { return null; }
+}
+
 async function renderOverview(view) {
 	/* /health first: the counts are painted before the rest arrives. */
-	const health = await api('/health');
+	const boot = bootHealth();
+	const health = boot || await api('/health');
 	sample(health);
 	if (!view.querySelector('#counts')) view.innerHTML = countsHtml(health, null) + '<div id="ov-rest"></div>';
 	markPainted('overview');
@@ -514,10 +524,20 @@ function startPolling(why) {
 	if (!state.pollTimer) state.pollTimer = setInterval(scheduleRefresh, POLL_MS);
 }
 
+/* The page's one event stream, or null. A browser holds at most six
+ * connections to a host: a stream each page keeps open counts against
+ * them, so a page hidden (another tab, or one kept in the back-forward
+ * cache after leaving it) closes its stream, and opens it again with a
+ * refresh when shown. Otherwise six such pages starve every fetch of
+ * the seventh (bench/dashboard stalled so). */
+let events = null;
+
 function startEvents() {
+	if (events) return;
 	if (!window.EventSource) { startPolling('no EventSource'); return; }
 	let opened = false;
 	const es = new EventSource('/events');
+	events = es;
 	const onEvent = () => scheduleRefresh();
 	es.onopen = () => {
 		opened = true;
@@ -529,18 +549,39 @@ function startEvents() {
 		es.addEventListener(kind, onEvent);
 	es.onerror = () => {
 		if (!opened || es.readyState === EventSource.CLOSED) {
-			es.close();	/* no /events (404) or gone: poll, try again later */
+			stopEvents();	/* no /events (404) or gone: poll, try again later */
 			startPolling('no event stream');
-			setTimeout(() => { if (state.pollTimer) startEvents(); }, 60000);
+			setTimeout(() => { if (state.pollTimer && !document.hidden) startEvents(); }, 60000);
 		} else {
 			$('live').textContent = 'reconnecting';
 		}
 	};
 }
 
-setInterval(() => { if (!state.pollTimer) scheduleRefresh(); }, LIVE_REFRESH_MS);
+function stopEvents() {
+	if (!events) return;
+	events.close();
+	events = null;
+}
+
+function pageHidden() {
+	stopEvents();
+	if (state.pollTimer) { clearInterval(state.pollTimer); state.pollTimer = 0; }
+	$('live').textContent = 'paused while hidden';
+}
+
+function pageShown() {
+	if (document.hidden) return;
+	startEvents();
+	scheduleRefresh();
+}
+
+document.addEventListener('visibilitychange', () => (document.hidden ? pageHidden() : pageShown()));
+window.addEventListener('pagehide', pageHidden);
+window.addEventListener('pageshow', (ev) => { if (ev.persisted) pageShown(); });
+setInterval(() => { if (events && !document.hidden) scheduleRefresh(); }, LIVE_REFRESH_MS);
 window.addEventListener('hashchange', () => { state.navT0 = performance.now(); readHash(); refresh(true); });
 state.navT0 = 0;
 readHash();
 refresh(true);
-startEvents();
+if (!document.hidden) startEvents();

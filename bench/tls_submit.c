@@ -1,0 +1,174 @@
+/*
+ * bench/tls_submit - batch submission over TLS on loopback (issue 17:
+ * jobringd --listen, the client with the access file's key) next to the
+ * Unix socket's in the same run: each run starts a fresh daemon with
+ * --paused (jobs are queued, none start) and --sync=none (the HTTP, TLS
+ * and JSON path, not fdatasync), then sends 1,000,000 jobs as 100 POST
+ * /jobs/batch of 10,000 NDJSON lines on one keep-alive connection, once
+ * over the Unix socket and once over TLS, in alternating order so that
+ * the machine's noise falls on both. Also: a TLS handshake's cost
+ * (connections opened, one GET /health each, per second).
+ *
+ * The machine's load moves wall-clock rates a lot; the CPU time the daemon
+ * and this client spent per job (from /proc and getrusage) moves less,
+ * and is printed beside them.
+ *
+ * Medians of JR_BENCH_RUNS (default 5); JR_BENCH_JOBS scales the count.
+ * Target: TLS >= 500,000 jobs/s.
+ */
+#include "daemonutil.h"
+#include "jobring.h"
+
+#include <sys/resource.h>
+
+#define BATCH 10000
+#define HANDSHAKES 200
+
+static struct jrt_daemon d;
+static const char *const opts[] = { "--capacity", "2097152", "--paused", "--sync", "none",
+				    "--listen", "127.0.0.1:0", NULL };
+
+static struct jr_client *open_client(bool tls)
+{
+	char access[160];
+	struct jr_client *c;
+	int rc;
+
+	snprintf(access, sizeof(access), "%s/access.json", d.state);
+	rc = tls ? jr_client_open_access(&c, NULL, access) : jr_client_open(&c, d.sock);
+	if (rc < 0) {
+		errno = -rc;
+		bench_die(tls ? "connect over TLS" : "connect");
+	}
+	return c;
+}
+
+/* CPU seconds (user and system) the daemon has used. */
+static double daemon_cpu_s(void)
+{
+	char path[64], text[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d.pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (!(p = strrchr(text, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU microseconds per job: the daemon's, the client's. */
+struct cpu_per_job {
+	double daemon_us, client_us;
+};
+
+/* jobs/s of nbatches POST /jobs/batch on one connection; *p99 per batch,
+ * *cpu what each side spent. */
+static double batch_once(const struct bench_batches *bs, int nbatches, bool tls, double *p99,
+			 struct cpu_per_job *cpu)
+{
+	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, rate, dcpu, ccpu;
+	struct jr_client *c;
+
+	bench_daemon_start(&d, true, opts);
+	c = open_client(tls);
+	dcpu = daemon_cpu_s();
+	ccpu = self_cpu_s();
+	t0 = jrt_now_s();
+	for (int b = 0; b < nbatches; b++) {
+		char *resp;
+		double s = jrt_now_s();
+		int rc = jr_client_request(c, "POST", "/jobs/batch", bs->body[b], bs->len[b], &resp,
+					   NULL);
+		lat[b] = (jrt_now_s() - s) * 1e3;
+		if (rc != 201) {
+			fprintf(stderr, "bench/tls_submit: batch answered %d: %.200s\n", rc,
+				rc > 0 ? resp : strerror(-rc));
+			exit(1);
+		}
+		free(resp);
+	}
+	rate = nbatches * (double)BATCH / (jrt_now_s() - t0);
+	cpu->daemon_us = (daemon_cpu_s() - dcpu) * 1e6 / (nbatches * (double)BATCH);
+	cpu->client_us = (self_cpu_s() - ccpu) * 1e6 / (nbatches * (double)BATCH);
+	*p99 = bench_percentile(lat, nbatches, 0.99);
+	jr_client_close(c);
+	free(lat);
+	return rate;
+}
+
+/* Connections opened (one GET /health each) per second. */
+static double connects_once(bool tls)
+{
+	double t0 = jrt_now_s();
+
+	for (int i = 0; i < HANDSHAKES; i++) {
+		struct jr_client *c = open_client(tls);
+		char *resp;
+		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
+			bench_die("GET /health");
+		free(resp);
+		jr_client_close(c);
+	}
+	return HANDSHAKES / (jrt_now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	double tls[16], unix_[16], tls99[16], unix99[16], tls_conn[16], unix_conn[16];
+	double tls_d[16], unix_d[16], tls_c[16], unix_c[16];
+	struct bench_batches bs;
+	int runs, nbatches;
+
+	(void)argc;
+	bench_daemon_init(&d, argv[0], "bench-tls", NULL);
+	runs = (int)jrt_env_u64("JR_BENCH_RUNS", 5);
+	runs = runs < 1 ? 1 : runs > 16 ? 16 : runs;
+	nbatches = (int)(jrt_env_u64("JR_BENCH_JOBS", 1000000) / BATCH);
+	nbatches = nbatches < 1 ? 1 : nbatches;
+	bench_batches_make(&bs, nbatches, BATCH);
+	printf("bench/tls_submit: jobringd --paused --sync=none --listen 127.0.0.1:0, %d batches of "
+	       "%d on one connection, median of %d runs\n", nbatches, BATCH, runs);
+	for (int r = 0; r < runs; r++) {
+		bool tls_first = r % 2;
+		for (int k = 0; k < 2; k++) {
+			bool over_tls = (k == 0) == tls_first;
+			double *rate = over_tls ? &tls[r] : &unix_[r], *p99 = over_tls ? &tls99[r] : &unix99[r];
+			struct cpu_per_job cpu;
+			*rate = batch_once(&bs, nbatches, over_tls, p99, &cpu);
+			(over_tls ? tls_d : unix_d)[r] = cpu.daemon_us;
+			(over_tls ? tls_c : unix_c)[r] = cpu.client_us;
+			(over_tls ? tls_conn : unix_conn)[r] = connects_once(over_tls);
+			jrt_daemon_stop(&d, SIGTERM);
+		}
+	}
+	double t = bench_median(tls, runs), u = bench_median(unix_, runs);
+	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch\n", "POST /jobs/batch, Unix socket", u,
+	       bench_median(unix99, runs));
+	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch   ratio to Unix %.2f\n",
+	       "POST /jobs/batch, TLS 1.3", t, bench_median(tls99, runs), t / u);
+	printf("  CPU per job, daemon: Unix %.2f us, TLS %.2f us (ratio %.2f); client: Unix %.2f us, "
+	       "TLS %.2f us\n", bench_median(unix_d, runs), bench_median(tls_d, runs),
+	       bench_median(tls_d, runs) / bench_median(unix_d, runs), bench_median(unix_c, runs),
+	       bench_median(tls_c, runs));
+	printf("  %-30s %10.0f /s (Unix: %.0f /s)\n", "connect + GET /health, TLS",
+	       bench_median(tls_conn, runs), bench_median(unix_conn, runs));
+	printf("  target: TLS batch >= 500,000 jobs/s: %s\n", t >= 5e5 ? "pass" : "MISSED");
+	bench_batches_free(&bs);
+	jrt_daemon_remove(&d);
+	return 0;
+}

@@ -1,0 +1,422 @@
+/*
+ * allocpoll.c - the allocation poller (issue 17). See alloc.h.
+ *
+ * Each allocation queue runs one command at a time. When it runs none
+ * and is not backing off: if it has Slurm jobs not known to have ended
+ * and their last squeue is ALLOC_POLL_MS old, squeue (by the jobs' name,
+ * jobring-a<ID>); else, if external jobs have waited ALLOC_WAIT_MS with
+ * none of them claimed (the coordinator's ready list: dependencies met,
+ * not held, unclaimed; jr_stats.external_ready), fewer than max_pending
+ * of its allocations are pending and the pending allocations of all the
+ * queues would not already bring a worker (a node) for every waiting
+ * job, sbatch one more. sbatch's job id
+ * is journaled (REC_ALLOC_JOB) before anything else is done with it, and
+ * a job squeue no longer lists, or lists as ended, is journaled ended. A
+ * failed sbatch or squeue (its exit status, output that does not read,
+ * or no answer in ALLOC_COMMAND_TIMEOUT_MS) is kept as the queue's last
+ * error, and the queue waits ALLOC_BACKOFF_FIRST_MS, doubled at each
+ * failure in a row up to ALLOC_BACKOFF_MAX_MS, before its next command.
+ *
+ * The allocation runs `srun --ntasks-per-node=1 jobring-worker --server
+ * SERVER --idle-timeout S [--access F]`: a worker on each of its nodes,
+ * which leaves once idle that long; when all have left, so has the
+ * allocation. The worker program is jobring-worker next to jobringd,
+ * or the queue's worker_command, or $JR_ALLOC_WORKER (testing aids).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/common.h"
+#include "daemon/api/alloc.h"
+#include "daemon/state/allocrec.h"
+
+#define REAP_MAX 16u
+#define SCRIPT_MAX 4096u
+
+enum { CMD_NONE = 0, CMD_SBATCH = 1, CMD_SQUEUE = 2 };
+
+struct api_alloc {
+	char server[PATH_MAX];
+	char worker[PATH_MAX];
+	uint64_t last_turn_ns;
+	uint64_t ready_checked_ns;
+	uint64_t ready;			/* external jobs ready and unclaimed */
+	uint64_t ready_since_ns;	/* 0: none ready */
+	struct bgcmd reap[REAP_MAX];	/* scancels, reaped as they end */
+};
+
+int api_alloc_start(struct api *a, const char *server)
+{
+	char exe[PATH_MAX - 32];	/* room for the worker's name */
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (!(a->alloc = calloc(1, sizeof(*a->alloc))))
+		return -ENOMEM;
+	snprintf(a->alloc->server, sizeof(a->alloc->server), "%s", server);
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		slash[1] = '\0';
+	snprintf(a->alloc->worker, sizeof(a->alloc->worker), "%sjobring-worker",
+		 slash ? exe : "");
+	for (uint32_t i = 0; i < REAP_MAX; i++)
+		a->alloc->reap[i].fd = -1;
+	return 0;
+}
+
+void api_alloc_destroy(struct api *a)
+{
+	if (!a->alloc)
+		return;
+	for (uint32_t i = 0; i < REAP_MAX; i++)
+		bgcmd_kill(&a->alloc->reap[i]);
+	free(a->alloc);
+	a->alloc = NULL;
+}
+
+/* --- errors ------------------------------------------------------------------------------ */
+
+static void backoff(struct alloc_queue *q, const char *what, const struct bgcmd *cmd,
+		    int status, uint64_t now)
+{
+	uint64_t ms = ALLOC_BACKOFF_FIRST_MS;
+	size_t line = strcspn(cmd->out, "\n");
+
+	for (uint32_t i = 1; i < q->failures + 1 && ms < ALLOC_BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	ms = ms < ALLOC_BACKOFF_MAX_MS ? ms : ALLOC_BACKOFF_MAX_MS;
+	q->failures++;
+	q->retry_at_ns = now + ms * JR_NS_PER_MS;
+	if (cmd->killed)
+		snprintf(q->last_error, sizeof(q->last_error), "%s: no answer in %u s", what,
+			 ALLOC_COMMAND_TIMEOUT_MS / 1000);
+	else
+		snprintf(q->last_error, sizeof(q->last_error), "%s: exit %d: %.*s", what, status,
+			 (int)(line < 200 ? line : 200), cmd->out);
+	q->last_error_ns = jr_now_realtime_ns();
+	fprintf(stderr, "jobringd: allocation queue %u: %s (retry in %llu ms)\n", q->id,
+		q->last_error, (unsigned long long)ms);
+}
+
+static void succeeded(struct alloc_queue *q)
+{
+	q->failures = 0;
+	q->retry_at_ns = 0;
+}
+
+/* --- journaled changes ----------------------------------------------------------------------- */
+
+static void job_record(struct api *a, struct alloc_queue *q, uint32_t op, uint64_t slurm_id)
+{
+	struct rec_alloc_job r = { .alloc_id = q->id, .op = op, .slurm_id = slurm_id,
+				   .time_ns = jr_now_realtime_ns() };
+
+	if (!durable_log(a->durable, REC_ALLOC_JOB, &r, sizeof(r), NULL, 0))
+		fprintf(stderr, "jobringd: allocation queue %u: Slurm job %llu could not be "
+			"journaled\n", q->id, (unsigned long long)slurm_id);
+	allocs_apply(&a->st->allocs, REC_ALLOC_JOB, &r, sizeof(r));
+}
+
+/* --- sbatch -------------------------------------------------------------------------------- */
+
+/* s appended to buf single-quoted for sh. */
+static void quoted(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < size)
+		buf[n++] = '\'';
+	for (; *s && n + 5 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	if (n + 1 < size)
+		buf[n++] = '\'';
+	buf[n] = '\0';
+}
+
+/* The batch script's one line: a worker on every node. */
+static void worker_script(const struct api_alloc *al, const struct alloc_queue *q,
+			  char *out, size_t size)
+{
+	const char *env = getenv("JR_ALLOC_WORKER");
+	size_t n;
+
+	snprintf(out, size, "exec srun --ntasks-per-node=1 ");
+	if (q->p.worker_command || (env && *env)) {
+		n = strlen(out);
+		snprintf(out + n, size - n, "%s", q->p.worker_command ? q->p.worker_command : env);
+	} else {
+		quoted(out, size, al->worker);
+	}
+	n = strlen(out);
+	snprintf(out + n, size - n, " --server ");
+	quoted(out, size, q->p.server ? q->p.server : al->server);
+	n = strlen(out);
+	snprintf(out + n, size - n, " --idle-timeout %u", q->p.idle_timeout_s);
+	if (q->p.access) {
+		n = strlen(out);
+		snprintf(out + n, size - n, " --access ");
+		quoted(out, size, q->p.access);
+	}
+}
+
+static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
+{
+	char name[48], part[ALLOC_TEXT_MAX + 16], nodes[32], time[ALLOC_TEXT_MAX + 16];
+	char script[SCRIPT_MAX], wrap[SCRIPT_MAX + 16];
+	char *argv[16 + ALLOC_SBATCH_ARGS_MAX];
+	int n = 0, rc;
+
+	snprintf(name, sizeof(name), "--job-name=jobring-a%u", q->id);
+	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
+	snprintf(nodes, sizeof(nodes), "--nodes=%u", q->p.nodes);
+	snprintf(time, sizeof(time), "--time=%s", q->p.time);
+	worker_script(a->alloc, q, script, sizeof(script));
+	snprintf(wrap, sizeof(wrap), "--wrap=%s", script);
+	argv[n++] = "sbatch";
+	argv[n++] = "--parsable";
+	argv[n++] = name;
+	argv[n++] = "--output=/dev/null";	/* the extra arguments may say otherwise */
+	if (q->p.partition[0])
+		argv[n++] = part;
+	argv[n++] = nodes;
+	argv[n++] = time;
+	for (uint32_t i = 0; i < q->p.sbatch_arg_count; i++)
+		argv[n++] = q->p.sbatch_args[i];
+	argv[n++] = wrap;
+	argv[n] = NULL;
+	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
+	if (rc < 0) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run sbatch: %s", strerror(-rc));
+		backoff(q, "sbatch", &q->cmd, 127, now);
+		return;
+	}
+	q->cmd_kind = CMD_SBATCH;
+}
+
+/* The line after line's end ("" after the last). */
+static const char *next_line(const char *line)
+{
+	line += strcspn(line, "\n");
+	return *line ? line + 1 : line;
+}
+
+/* sbatch --parsable's line: "ID" or "ID;CLUSTER" (warnings may come
+ * first). 0 if none. */
+static uint64_t parsable_id(const char *out)
+{
+	for (const char *line = out; *line; line = next_line(line)) {
+		char *end;
+		unsigned long long id = strtoull(line, &end, 10);
+		if (end != line && id > 0 && (*end == '\n' || *end == ';' || *end == '\0'))
+			return id;
+	}
+	return 0;
+}
+
+static void sbatch_done(struct api *a, struct alloc_queue *q, int status, uint64_t now)
+{
+	uint64_t id = status == 0 ? parsable_id(q->cmd.out) : 0;
+
+	if (!id) {
+		backoff(q, "sbatch", &q->cmd, status, now);
+		return;
+	}
+	succeeded(q);
+	job_record(a, q, REC_ALLOC_JOB_SUBMITTED, id);
+	q->next_poll_ns = now + JR_NS_PER_SEC;	/* soon: did it start? */
+}
+
+/* --- squeue -------------------------------------------------------------------------------- */
+
+static void start_squeue(struct alloc_queue *q, uint64_t now)
+{
+	char name[48];
+	char *argv[] = { "squeue", "--noheader", "--all", "--format=%i %T", name, NULL };
+	int rc;
+
+	snprintf(name, sizeof(name), "--name=jobring-a%u", q->id);
+	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
+	if (rc < 0) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run squeue: %s", strerror(-rc));
+		backoff(q, "squeue", &q->cmd, 127, now);
+		return;
+	}
+	q->cmd_kind = CMD_SQUEUE;
+}
+
+/* What squeue says of a job, from its %T: -1 not listed (ended). */
+static int listed_state(const char *out, uint64_t slurm_id)
+{
+	char want[32], st[32];
+	int n = snprintf(want, sizeof(want), "%llu ", (unsigned long long)slurm_id);
+
+	for (const char *line = out; *line; line = next_line(line)) {
+		while (*line == ' ')
+			line++;
+		if (strncmp(line, want, (size_t)n) != 0 || sscanf(line + n, "%31s", st) != 1)
+			continue;
+		if (!strcmp(st, "PENDING") || !strcmp(st, "CONFIGURING") ||
+		    !strcmp(st, "REQUEUED") || !strcmp(st, "RESV_DEL_HOLD") ||
+		    !strcmp(st, "SUSPENDED"))
+			return ALLOC_JOB_PENDING;
+		if (!strcmp(st, "RUNNING") || !strcmp(st, "COMPLETING") ||
+		    !strcmp(st, "STAGE_OUT") || !strcmp(st, "SIGNALING"))
+			return ALLOC_JOB_RUNNING;
+		return -1;	/* COMPLETED, FAILED, CANCELLED, TIMEOUT, NODE_FAIL... */
+	}
+	return -1;
+}
+
+static void squeue_done(struct api *a, struct alloc_queue *q, int status, uint64_t now)
+{
+	if (status != 0) {
+		backoff(q, "squeue", &q->cmd, status, now);
+		return;
+	}
+	succeeded(q);
+	q->next_poll_ns = now + ALLOC_POLL_MS * JR_NS_PER_MS;
+	for (uint32_t i = q->job_count; i-- > 0;) {
+		struct alloc_job *j = &q->jobs[i];
+		int st = listed_state(q->cmd.out, j->slurm_id);
+		if (st < 0) {
+			job_record(a, q, REC_ALLOC_JOB_ENDED, j->slurm_id);
+			continue;
+		}
+		if (st == ALLOC_JOB_RUNNING && j->state != ALLOC_JOB_RUNNING)
+			j->running_since_ns = now;
+		j->state = (uint8_t)st;
+	}
+}
+
+/* --- the decision ----------------------------------------------------------------------------- */
+
+/* Allocations that may still bring workers: not running yet, or running
+ * for less than the grace. */
+static uint32_t pending_count(const struct alloc_queue *q, uint64_t now)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < q->job_count; i++)
+		n += q->jobs[i].state != ALLOC_JOB_RUNNING ||
+		     now - q->jobs[i].running_since_ns < ALLOC_START_GRACE_MS * JR_NS_PER_MS;
+	return n;
+}
+
+/* The nodes every queue's pending allocations (and sbatch in flight)
+ * will bring: the waiting jobs they already cover. */
+static uint64_t pending_nodes(const struct allocs *all, uint64_t now)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++) {
+		const struct alloc_queue *q = all->q[i];
+		if (q)
+			n += (uint64_t)(pending_count(q, now) +
+					(q->cmd.pid && q->cmd_kind == CMD_SBATCH)) * q->p.nodes;
+	}
+	return n;
+}
+
+static bool wants_more(const struct api_alloc *al, const struct allocs *all,
+		       const struct alloc_queue *q, uint64_t now)
+{
+	return al->ready > 0 && al->ready_since_ns &&
+	       now - al->ready_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS &&
+	       pending_count(q, now) < q->p.max_pending && q->job_count < ALLOC_JOBS_MAX &&
+	       al->ready > pending_nodes(all, now);
+}
+
+/* The ready external jobs, every 250 ms; none while the engine is
+ * paused (no claim would take them). */
+static void count_ready(struct api *a, uint64_t now)
+{
+	struct api_alloc *al = a->alloc;
+	struct jr_stats st;
+
+	if (now - al->ready_checked_ns < 250 * JR_NS_PER_MS)
+		return;
+	al->ready_checked_ns = now;
+	jr_engine_stats(a->engine, &st);
+	al->ready = jr_engine_paused(a->engine) > 0 ? 0 : st.external_ready;
+	if (!al->ready)
+		al->ready_since_ns = 0;
+	else if (!al->ready_since_ns)
+		al->ready_since_ns = now;
+}
+
+static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
+{
+	int status;
+
+	if (q->cmd.pid) {
+		if (bgcmd_poll(&q->cmd, &status) == 1) {
+			if (q->cmd_kind == CMD_SBATCH)
+				sbatch_done(a, q, status, now);
+			else
+				squeue_done(a, q, status, now);
+			q->cmd_kind = CMD_NONE;
+		}
+		return;
+	}
+	if (q->retry_at_ns > now)
+		return;
+	if (q->job_count && now >= q->next_poll_ns)
+		start_squeue(q, now);
+	else if (wants_more(a->alloc, &a->st->allocs, q, now))
+		start_sbatch(a, q, now);
+}
+
+void api_alloc_tick(struct api *a, uint64_t now_ns)
+{
+	struct api_alloc *al = a->alloc;
+	uint64_t now = jr_now_monotonic_ns();
+	int status;
+
+	(void)now_ns;
+	if (!al || now - al->last_turn_ns < 100 * JR_NS_PER_MS)
+		return;
+	al->last_turn_ns = now;
+	for (uint32_t i = 0; i < REAP_MAX; i++)
+		if (al->reap[i].pid)
+			bgcmd_poll(&al->reap[i], &status);
+	if (!allocs_count(&a->st->allocs))
+		return;
+	count_ready(a, now);
+	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++)
+		if (a->st->allocs.q[i])
+			queue_turn(a, a->st->allocs.q[i], now);
+}
+
+void api_alloc_cancel_pending(struct api *a, struct alloc_queue *q)
+{
+	char ids[ALLOC_JOBS_MAX][24];
+	char *argv[4 + ALLOC_JOBS_MAX];
+	struct bgcmd *slot = NULL;
+	int n = 0;
+
+	for (uint32_t i = 0; a->alloc && i < REAP_MAX && !slot; i++)
+		if (!a->alloc->reap[i].pid)
+			slot = &a->alloc->reap[i];
+	argv[n++] = "scancel";
+	argv[n++] = "--state=PENDING";
+	for (uint32_t i = 0; i < q->job_count; i++)
+		if (q->jobs[i].state != ALLOC_JOB_RUNNING) {
+			snprintf(ids[i], sizeof(ids[i]), "%llu", (unsigned long long)q->jobs[i].slurm_id);
+			argv[n++] = ids[i];
+		}
+	argv[n] = NULL;
+	if (slot && n > 2 && bgcmd_start(slot, argv, ALLOC_COMMAND_TIMEOUT_MS) < 0)
+		fprintf(stderr, "jobringd: allocation queue %u: cannot run scancel\n", q->id);
+}
