@@ -62,7 +62,7 @@ check "capabilities" grep -q '"capabilities":\["fast","ib"\]' <<<"$body"
 
 submit '{"executor":"external","command":["sh","-c","echo out $JOBRING_JOB_ID; echo err >&2; exit 3"]}'
 j_exit=$jid
-submit '{"executor":"external","command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; echo cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS x=$X; sleep 2"],"env":{"X":"y"},"requirements":{"cpus":2}}'
+submit '{"executor":"external","command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; echo cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS x=$X; sleep 3"],"env":{"X":"y"},"requirements":{"cpus":2}}'
 j_ok=$jid
 submit '{"executor":"external","command":["sh","-c","kill -9 $$"]}'
 j_sig=$jid
@@ -196,7 +196,7 @@ start_worker st --cpus 1
 st=$wpid
 wait_until 10 registered st
 wst=$(worker_id st)
-submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/st; sleep 1\"]}"
+submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/st; sleep 2\"]}"
 j_st=$jid
 wait_until 5 pid_in "$tmp/st"
 kill -TERM "$st"

@@ -167,6 +167,8 @@ static void *claimer_main(void *arg)
 			s->worker_unknown = true;	/* removed, or a new server */
 			notify_main(s);
 		}
+		if (rc < 0)
+			s->link_broke = true;
 		/* a network error, or an answer to back off from (with
 		 * jitter: a thousand workers must not come back at once) */
 		retry_at = wk_now_ns() + (backoff_ms / 2 + (uint64_t)rand_r(&seed) % (backoff_ms / 2 + 1)) *

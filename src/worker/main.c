@@ -31,6 +31,9 @@ static enum wk_exit leaving = RUN;
 
 static void mark_ok(struct wk_ctx *w)
 {
+	if (w->was_unreachable)
+		w->recheck = true;	/* see recent.c */
+	w->was_unreachable = false;
 	w->retry_ms = 0;
 	w->next_retry_ns = 0;
 	w->lost_killed = false;
@@ -41,6 +44,7 @@ static void mark_unreachable(struct wk_ctx *w, int rc)
 {
 	if (!w->retry_ms)
 		wk_log("server unreachable (%s): retrying", strerror(-rc));
+	w->was_unreachable = true;
 	w->retry_ms = w->retry_ms ? w->retry_ms * 2 : RETRY_MS_MIN;
 	if (w->retry_ms > RETRY_MS_MAX)
 		w->retry_ms = RETRY_MS_MAX;
@@ -212,6 +216,10 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 	if (rc != 200)
 		wk_log("execution %s: completion answered %d: %s", job->exec_id, rc,
 		       resp ? resp : "");
+	else if (job->completion) {
+		wk_recent_keep(w, job->exec_id, job->lease, job->completion);
+		job->completion = NULL;
+	}
 	free(resp);
 	return true;
 }
@@ -403,6 +411,9 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 
 	pthread_mutex_lock(&w->shared.lock);
 	unknown = w->shared.worker_unknown;
+	if (w->shared.link_broke)
+		w->recheck = true;
+	w->shared.link_broke = false;
 	pthread_mutex_unlock(&w->shared.lock);
 	if (unknown && reachable_now(w)) {
 		wk_log("the server does not know %s: registering again", w->shared.worker_id);
@@ -413,6 +424,13 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 	flush_completions(w);
 	if (w->next_heartbeat_ns <= now && reachable_now(w) && !unknown)
 		heartbeat(w);
+	if (w->recheck && !unknown && reachable_now(w)) {
+		int rc = wk_recent_recheck(w);
+		if (rc > 0 && rc < 500)
+			w->recheck = false;
+		else
+			mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
+	}
 	return false;
 }
 
@@ -522,6 +540,7 @@ int main(int argc, char **argv)
 	unregister(&w);
 	stop_claimer(&w, claimer);
 	wk_link_close(&w.link);
+	wk_recent_free(&w);
 	wk_jobs_free(&w.jobs);
 	wk_hostres_free(&w.res);
 	return 0;
