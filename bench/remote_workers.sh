@@ -33,10 +33,20 @@ jobs=${JR_BENCH_REMOTE_JOBS:-$((n * 200 > 20000 ? n * 200 : 20000))}
 daemon=$build/jobringd
 worker=$build/jobring-worker
 dir=$(mktemp -d /tmp/jr-remote-XXXXXX)
+# JR_BENCH_REMOTE_COMMAND=1: each job is "command":["true"], spawned by
+# the worker (output files in $dir/out), instead of --echo's payload job.
+job='{"executor":"external"}'
+worker_mode=(--echo)
+if [ -n "${JR_BENCH_REMOTE_COMMAND:-}" ]; then
+	job='{"executor":"external","command":["true"]}'
+	mkdir -p "$dir/out"
+	worker_mode=(--output-dir "$dir/out")
+fi
 sock=$dir/s.sock
 wpids=()
 dpid=
 cleanup() {
+	[ -z "${JR_BENCH_VERBOSE:-}" ] || grep -E "recovered|stopped|snapshot" "$dir/daemon.log" | sed 's/^/remote_workers: daemon: /'
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true
 	for p in "${wpids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -65,7 +75,7 @@ submit() {
 	local left=$1 k
 	while [ "$left" -gt 0 ]; do
 		k=$((left > 5000 ? 5000 : left))
-		awk -v k="$k" 'BEGIN { for (i = 0; i < k; i++) print "{\"executor\":\"external\"}" }' \
+		awk -v k="$k" -v job="$job" 'BEGIN { for (i = 0; i < k; i++) print job }' \
 			>"$dir/batch.ndjson"
 		curl -sf --unix-socket "$sock" -H 'Content-Type: application/x-ndjson' \
 			--data-binary @"$dir/batch.ndjson" http://x/jobs/batch >/dev/null
@@ -82,7 +92,7 @@ wait_succeeded() {	# wait_succeeded COUNT [SECONDS]
 phase() { [ -z "${JR_BENCH_VERBOSE:-}" ] || echo "remote_workers: [$(date +%T.%N | cut -c1-12)] $*"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "remote_workers: $n jobring-worker processes (--cpus 1 --echo), $jobs no-op jobs a run," \
+echo "remote_workers: $n jobring-worker processes (--cpus 1 ${worker_mode[*]}), $jobs jobs $job a run," \
 	"$runs runs; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- baseline: the in-process driver, same daemon, same N -----------------------------
@@ -92,12 +102,12 @@ if [ -z "${JR_BENCH_NO_BASELINE:-}" ] && [ -x "$build/bench/workers" ]; then
 		JR_WORKERS_SECONDS=3 JR_WORKERS_CLAIM_HB_CONNS=0 JR_WORKERS_SYNC=none \
 		"$build/bench/workers" | awk '/workers: +[0-9]+ workers:/ { print $4 }' | tail -1)
 fi
-echo "remote_workers: baseline (bench/workers' in-process driver, $n workers): ${base:-?} jobs/s"
+[ "$base" = 0 ] || echo "remote_workers: baseline (bench/workers' in-process driver, $n workers): $base jobs/s"
 
 # --- the worker processes --------------------------------------------------------------
 start_daemon
 for i in $(seq "$n"); do
-	"$worker" --server "$sock" --name "b$i" --cpus 1 --echo --no-cgroups --quiet \
+	"$worker" --server "$sock" --name "b$i" --cpus 1 "${worker_mode[@]}" --no-cgroups --quiet \
 		--heartbeat 5s --claim-wait 30s 2>>"$dir/workers.log" &
 	wpids+=($!)
 done
@@ -145,7 +155,7 @@ wait_succeeded $((before + jobs)) 120 || true
 after=$(succeeded)
 failed=$(metric 'jobring_jobs_finished_total{status="failed"}')
 twice=$(curl -s --unix-socket "$sock" "http://x/executions?status=failed&limit=100000" |
-	grep -o '"reason":"coordinator_lost"' | wc -l)
+	{ grep -o '"reason":"coordinator_lost"' || true; } | wc -l)
 
 awk -v n="$n" -v rate="$rate" -v base="$base" -v t0="$t0" -v up="$t_up" -v conn="$t_conn" \
     -v work="$t_work" -v jobs="$jobs" -v got=$((after - before)) -v failed="$failed" \

@@ -8,7 +8,7 @@
 # without a command fails; kill -9 of the worker mid-job: the job is
 # retried (worker_lost after the heartbeat timeout) by another worker;
 # the daemon stopped and started again while a job runs: the worker
-# survives, keeps its job and goes on claiming; --on-server-lost=kill
+# survives, keeps its job (run once: the daemon keeps the execution) and goes on claiming; --on-server-lost=kill
 # kills what runs once the server is gone past --lost-after; SIGTERM lets
 # the running job end, reports it and unregisters; SIGINT kills it and
 # unregisters (the job is retried); --idle-timeout exits and unregisters.
@@ -45,6 +45,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 pid_in() { [ -s "$1" ] && alive "$(cat "$1")"; }
 pid_gone() { [ -s "$1" ] && dead "$(cat "$1")"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }	# user + system, in clock ticks
 ended() { req GET "/jobs/$1"; case $(field status) in succeeded|failed|cancelled) return 0;; esac; return 1; }
 
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
@@ -61,7 +62,7 @@ check "capabilities" grep -q '"capabilities":\["fast","ib"\]' <<<"$body"
 
 submit '{"executor":"external","command":["sh","-c","echo out $JOBRING_JOB_ID; echo err >&2; exit 3"]}'
 j_exit=$jid
-submit '{"executor":"external","command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; echo cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS x=$X; sleep 2"],"env":{"X":"y"},"requirements":{"cpus":2}}'
+submit '{"executor":"external","command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; echo cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS x=$X; sleep 3"],"env":{"X":"y"},"requirements":{"cpus":2}}'
 j_ok=$jid
 submit '{"executor":"external","command":["sh","-c","kill -9 $$"]}'
 j_sig=$jid
@@ -121,6 +122,15 @@ submit '{"executor":"external","payload":{"n":7}}'
 wait_until 10 ended "$jid"
 req GET "/executions/01${jid:2}"
 check "--echo: succeeded, the payload as its result" grep -q '"status":"succeeded".*"result":{"n":7}\|"result":{"n":7}.*"status":"succeeded"' <<<"$body"
+we=$(worker_id e)
+req DELETE "/workers/$we"
+check "a worker removed by the server ..." [ "$code" = 200 ]
+wait_until 10 bash -c "ids=\$(curl -s --unix-socket $sock http://x/workers | grep -o '\"worker_id\":\"w[0-9]*\",\"name\":\"e\"'); [ -n \"\$ids\" ] && ! grep -q '\"$we\"' <<<\"\$ids\""
+new_e=$(worker_id e)
+check "... registers again under a new id ($we, then $new_e)" [ -n "$new_e" -a "$new_e" != "$we" ]
+submit '{"executor":"external","payload":{"n":8}}'
+wait_until 10 ended "$jid"
+check "... and goes on running jobs" status_is "$jid" succeeded
 kill -TERM "$wpid"
 wait_until 10 dead "$wpid"
 
@@ -153,7 +163,8 @@ check "... and so does its job" alive "$first_pid"
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
 wait_until 10 ended "$j_rs"
 check "the job ends succeeded after the restart" status_is "$j_rs" succeeded
-echo "   (the job's process ran $(wc -l <"$tmp/rs") time(s); once where the daemon keeps external executions across a restart)"
+check "... run once: the daemon kept the worker's execution (ran $(wc -l <"$tmp/rs") times)" \
+	[ "$(wc -l <"$tmp/rs")" = 1 ]
 submit '{"executor":"external","command":["true"]}'
 wait_until 10 ended "$jid"
 check "the worker claims again after the restart" status_is "$jid" succeeded
@@ -168,7 +179,11 @@ wait_until 10 registered lk
 submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/lk; sleep 30\"]}"
 wait_until 5 pid_in "$tmp/lk"
 stop_daemon KILL
+ticks0=$(cpu_ticks "$lk")
 wait_until 6 pid_gone "$tmp/lk"
+sleep 0.5
+ticks1=$(cpu_ticks "$lk")
+check "no server: the worker backs off (it used $((ticks1 - ticks0)) ticks of CPU)" [ $((ticks1 - ticks0)) -lt 40 ]
 check "--on-server-lost=kill: the job killed once the server is lost" pid_gone "$tmp/lk"
 check "... the worker itself waits for the server" alive "$lk"
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
@@ -181,7 +196,7 @@ start_worker st --cpus 1
 st=$wpid
 wait_until 10 registered st
 wst=$(worker_id st)
-submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/st; sleep 1\"]}"
+submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo \$\$ >$tmp/st; sleep 2\"]}"
 j_st=$jid
 wait_until 5 pid_in "$tmp/st"
 kill -TERM "$st"
@@ -214,6 +229,27 @@ check "--idle-timeout: exits" dead "$idle"
 check "... unregistered" not registered idle
 wait "$idle"
 check "... with status 0" [ $? = 0 ]
+
+# --- a cgroup per job where the worker can make one ----------------------------------------
+"$worker" --server "$sock" --name cg --output-dir "$out" --heartbeat 300ms --cpus 1 2>>"$tmp/cg.log" &
+cgw=$!
+pids+=("$cgw")
+wait_until 10 registered cg
+submit '{"executor":"external","command":["sh","-c","grep ^0:: /proc/self/cgroup"]}'
+wait_until 10 ended "$jid"
+if grep -q 'no cgroups' "$tmp/cg.log"; then
+	echo "   (cgroup per job SKIPPED: $(grep -o 'no cgroups.*' "$tmp/cg.log" | head -1))"
+else
+	check "the job ran in a cgroup of its own under the worker's" \
+		grep -q "/jobring-worker-$cgw/job-" "$out/$jid.out"
+	cgdir=$(sed -n 's|^0::\(/jobring-worker-[0-9]*\)/.*|\1|p' "$out/$jid.out")
+fi
+kill -TERM "$cgw"
+wait_until 10 dead "$cgw"
+if [ -n "${cgdir:-}" ]; then
+	check "... and the worker's cgroups are removed as it ends" \
+		not bash -c "ls -d /sys/fs/cgroup$cgdir /sys/fs/cgroup/unified$cgdir 2>/dev/null | grep -q ."
+fi
 
 "$worker" --cpus 0 2>/dev/null
 check "--cpus 0: usage error 2" [ $? = 2 ]

@@ -125,14 +125,19 @@ static void hand_over(struct wk_shared *s, char *body)
 static void *claimer_main(void *arg)
 {
 	struct wk_shared *s = arg;
-	uint64_t backoff_ms = 50;
+	uint64_t backoff_ms = 50, retry_at = 0;
+	unsigned seed = (unsigned)(wk_now_ns() ^ (uint64_t)pthread_self());
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		char path[128], *resp = NULL;
-		uint64_t gen;
+		uint64_t gen, now = wk_now_ns();
 		int rc;
 
+		if (retry_at > now) {	/* a poke does not cut a backoff short */
+			wait_ms(s, (retry_at - now) / 1000000 + 1);
+			continue;
+		}
 		if (!may_claim(s)) {
 			wait_ms(s, 1000);
 			continue;
@@ -149,22 +154,29 @@ static void *claimer_main(void *arg)
 			hand_over(s, resp);
 			notify_main(s);
 			backoff_ms = 50;
+			retry_at = 0;
 			continue;
 		}
 		free(resp);
 		if (rc == 204) {
 			backoff_ms = 50;
+			retry_at = 0;
 			continue;
 		}
 		if (rc == 404 && gen == s->generation && !s->stopping) {
 			s->worker_unknown = true;	/* removed, or a new server */
 			notify_main(s);
 		}
-		/* a network error, or an answer to back off from */
-		wait_ms(s, backoff_ms);
+		if (rc < 0)
+			s->link_broke = true;
+		/* a network error, or an answer to back off from (with
+		 * jitter: a thousand workers must not come back at once) */
+		retry_at = wk_now_ns() + (backoff_ms / 2 + (uint64_t)rand_r(&seed) % (backoff_ms / 2 + 1)) *
+						 1000000ull;
 		backoff_ms = backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2;
 	}
 	pthread_mutex_unlock(&s->lock);
+	wk_link_close(&s->link);
 	return NULL;
 }
 

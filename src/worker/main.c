@@ -31,7 +31,9 @@ static enum wk_exit leaving = RUN;
 
 static void mark_ok(struct wk_ctx *w)
 {
-	__atomic_store_n(&w->shared.last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
+	if (w->was_unreachable)
+		w->recheck = true;	/* see recent.c */
+	w->was_unreachable = false;
 	w->retry_ms = 0;
 	w->next_retry_ns = 0;
 	w->lost_killed = false;
@@ -42,6 +44,7 @@ static void mark_unreachable(struct wk_ctx *w, int rc)
 {
 	if (!w->retry_ms)
 		wk_log("server unreachable (%s): retrying", strerror(-rc));
+	w->was_unreachable = true;
 	w->retry_ms = w->retry_ms ? w->retry_ms * 2 : RETRY_MS_MIN;
 	if (w->retry_ms > RETRY_MS_MAX)
 		w->retry_ms = RETRY_MS_MAX;
@@ -54,16 +57,21 @@ static bool reachable_now(const struct wk_ctx *w)
 	return !w->next_retry_ns || wk_now_ns() >= w->next_retry_ns;
 }
 
-/* One request on the main connection: its status (> 0) or -errno. */
+/* One request on the main connection: its status (> 0) or -errno. An
+ * answer is a sign of life (--lost-after), but a 5xx (a server starting
+ * or stopping) is backed off from as a failure is: a thousand workers
+ * must not hammer it in a loop. */
 static int call(struct wk_ctx *w, const char *method, const char *path, const char *body,
 		char **resp)
 {
 	int rc = wk_link_request(&w->link, method, path, body, resp);
 
 	if (rc > 0)
+		__atomic_store_n(&w->shared.last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
+	if (rc > 0 && rc < 500)
 		mark_ok(w);
 	else
-		mark_unreachable(w, rc);
+		mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
 	return rc;
 }
 
@@ -208,6 +216,10 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 	if (rc != 200)
 		wk_log("execution %s: completion answered %d: %s", job->exec_id, rc,
 		       resp ? resp : "");
+	else if (job->completion) {
+		wk_recent_keep(w, job->exec_id, job->lease, job->completion);
+		job->completion = NULL;
+	}
 	free(resp);
 	return true;
 }
@@ -242,8 +254,11 @@ static void update_free(struct wk_ctx *w)
 	for (uint32_t i = 0; i < w->jobs.count; i++)
 		if (w->jobs.v[i]->state == WK_RUNNING)
 			taken += w->jobs.v[i]->cpus ? w->jobs.v[i]->cpus : 1;
-	w->shared.free_cpus = taken >= w->res.cpus ? 0 : w->res.cpus - taken;
-	wk_claimer_poke(&w->shared);
+	uint32_t free_cpus = taken >= w->res.cpus ? 0 : w->res.cpus - taken;
+	if (free_cpus != w->shared.free_cpus) {
+		w->shared.free_cpus = free_cpus;
+		wk_claimer_poke(&w->shared);
+	}
 }
 
 static void take_claims(struct wk_ctx *w)
@@ -342,10 +357,13 @@ static bool idle_exit(struct wk_ctx *w)
 
 static int poll_timeout_ms(struct wk_ctx *w, uint64_t now, uint64_t timer)
 {
-	uint64_t next = now + 1000 * MS;
+	uint64_t next = now + 1000 * MS, beat = w->next_heartbeat_ns;
 
-	if (w->next_heartbeat_ns && w->next_heartbeat_ns < next)
-		next = w->next_heartbeat_ns;
+	/* a heartbeat due while the server is away waits for the retry */
+	if (w->next_retry_ns > beat)
+		beat = w->next_retry_ns;
+	if (beat && beat < next)
+		next = beat;
 	if (w->next_retry_ns && w->next_retry_ns < next)
 		next = w->next_retry_ns;
 	if (timer && timer < next)
@@ -393,6 +411,9 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 
 	pthread_mutex_lock(&w->shared.lock);
 	unknown = w->shared.worker_unknown;
+	if (w->shared.link_broke)
+		w->recheck = true;
+	w->shared.link_broke = false;
 	pthread_mutex_unlock(&w->shared.lock);
 	if (unknown && reachable_now(w)) {
 		wk_log("the server does not know %s: registering again", w->shared.worker_id);
@@ -403,6 +424,13 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 	flush_completions(w);
 	if (w->next_heartbeat_ns <= now && reachable_now(w) && !unknown)
 		heartbeat(w);
+	if (w->recheck && !unknown && reachable_now(w)) {
+		int rc = wk_recent_recheck(w);
+		if (rc > 0 && rc < 500)
+			w->recheck = false;
+		else
+			mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
+	}
 	return false;
 }
 
@@ -512,6 +540,7 @@ int main(int argc, char **argv)
 	unregister(&w);
 	stop_claimer(&w, claimer);
 	wk_link_close(&w.link);
+	wk_recent_free(&w);
 	wk_jobs_free(&w.jobs);
 	wk_hostres_free(&w.res);
 	return 0;

@@ -14,8 +14,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: jobring-worker [options]\n"
-"  --server ADDR          the daemon: a socket path (default: the client's default,\n"
-"                         $JOBRING_SOCKET) or HOST:PORT with --access\n"
+"  --server ADDR          the daemon: a socket path or HOST:PORT with --access\n"
+"                         (default $JOBRING_SERVER, else the client's default socket)\n"
 "  --access FILE          the access file for HOST:PORT (default $JOBRING_ACCESS)\n"
 "  --name NAME            the worker's name (default: the host name)\n"
 "  --cpus N               cores to declare (default: those hwloc finds)\n"
@@ -154,6 +154,10 @@ int wk_opts_parse(struct wk_opts *o, int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!o->server && getenv("JOBRING_SERVER") && *getenv("JOBRING_SERVER"))
+		o->server = getenv("JOBRING_SERVER");
+	if (!o->access && getenv("JOBRING_ACCESS") && *getenv("JOBRING_ACCESS"))
+		o->access = getenv("JOBRING_ACCESS");
 	if (optind < argc) {
 		fprintf(stderr, "jobring-worker: unexpected argument %s\n", argv[optind]);
 		usage(stderr);

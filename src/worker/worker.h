@@ -116,6 +116,8 @@ struct wk_shared {
 	uint32_t free_cpus;		/* declared minus what runs */
 	bool draining, stopping;
 	bool worker_unknown;		/* the claimer got 404: register again */
+	bool link_broke;		/* the claimer's connection failed: the server
+					 * may have restarted (recent.c) */
 	uint64_t last_ok_ns;		/* the last answer from the server (either thread) */
 	struct wk_claim *claims, **claims_tail;
 	uint32_t claim_wait_s;
@@ -195,6 +197,25 @@ struct wk_ctx {
 	uint64_t next_heartbeat_ns, next_retry_ns, retry_ms;
 	uint64_t idle_since_ns;
 	bool lost_killed;		/* --on-server-lost=kill did its kill */
+	/* Completions answered 200 lately (recent.c): a daemon killed just
+	 * after answering may not have kept them; after a reconnection
+	 * those it still lists as running on this worker are sent again. */
+	struct wk_recent {
+		char exec_id[WK_ID_MAX], lease[WK_LEASE_MAX];
+		char *completion;
+	} recent[64];
+	uint32_t recent_next;
+	bool was_unreachable, recheck;
 };
+
+/* --- completions sent again after a reconnection (recent.c) --------------------------- */
+
+/* Keep a completion answered 200 (takes completion). */
+void wk_recent_keep(struct wk_ctx *w, const char *exec_id, const char *lease, char *completion);
+/* Ask the server which executions it thinks this worker runs; send again
+ * the kept completions of those it still lists. The GET's status, or
+ * -errno (the server unreachable: try again later). */
+int wk_recent_recheck(struct wk_ctx *w);
+void wk_recent_free(struct wk_ctx *w);
 
 #endif
