@@ -68,6 +68,27 @@ check "no access file: exit 3 ($rc)" [ "$rc" = 3 ]
 check "no access file: said so ($(cat "$tmp/err"))" grep -q "needs the daemon's access file" "$tmp/err"
 "$cli" --server "$server" --access "$tmp/nonexistent.json" ls >/dev/null 2>"$tmp/err"
 check "a missing access file: said so ($(cat "$tmp/err"))" grep -q "cannot read the access file" "$tmp/err"
+# A server that ignores the key and shows a certificate instead (what
+# one who took the address would run): refused, not talked to.
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x -days 1 \
+		-keyout "$tmp/fake.key" -out "$tmp/fake.crt" >/dev/null 2>&1
+	fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	(sleep 20 | openssl s_server -quiet -accept "127.0.0.1:$fport" -cert "$tmp/fake.crt" \
+		-key "$tmp/fake.key" -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256 >/dev/null 2>&1) &
+	fake=$!
+	pids+=("$fake")
+	for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$fport") 2>/dev/null && break; sleep 0.1; done
+	sed -E "s/\"server\":\"[^\"]*\"/\"server\":\"127.0.0.1:$fport\"/" "$access" >"$tmp/fake.json"
+	chmod 600 "$tmp/fake.json"
+	timeout 10 "$cli" --access "$tmp/fake.json" ls >/dev/null 2>"$tmp/err"
+	rc=$?
+	check "a server with a certificate instead of the key: refused, exit 3 ($rc: $(cat "$tmp/err"))" \
+		[ "$rc" = 3 ]
+	pkill -P "$fake" 2>/dev/null; kill "$fake" 2>/dev/null
+else
+	echo "SKIP the server without the key: no openssl program"
+fi
 cp "$access" "$tmp/open.json"
 chmod 644 "$tmp/open.json"
 "$cli" --server "$server" --access "$tmp/open.json" ls >/dev/null 2>"$tmp/err"

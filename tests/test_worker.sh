@@ -122,6 +122,11 @@ submit '{"executor":"external","payload":{"n":7}}'
 wait_until 10 ended "$jid"
 req GET "/executions/01${jid:2}"
 check "--echo: succeeded, the payload as its result" grep -q '"status":"succeeded".*"result":{"n":7}\|"result":{"n":7}.*"status":"succeeded"' <<<"$body"
+long=$(printf 'x%.0s' $(seq 3000))
+submit "{\"executor\":\"external\",\"payload\":{\"s\":\"$long\"}}"
+wait_until 10 ended "$jid"
+req GET "/jobs/$jid"
+check "--echo: a 3 KB payload comes back whole (the completion is not cut)" [ "$(field status)" = succeeded ]
 we=$(worker_id e)
 req DELETE "/workers/$we"
 check "a worker removed by the server ..." [ "$code" = 200 ]

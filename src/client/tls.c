@@ -143,6 +143,11 @@ int client_tls_load(struct client_tls **out, const char *path, char *server, siz
 		return -ENOMEM;
 	}
 	SSL_CTX_set_psk_use_session_callback(t->ctx, use_psk);
+	/* The key is the only proof the server gives: a server that ignores
+	 * it and shows a certificate instead is refused (no CA is trusted,
+	 * so any certificate fails), and client_tls_connect checks that the
+	 * handshake was the key's. */
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	*out = t;
 	return 0;
 }
@@ -295,7 +300,7 @@ int client_tls_connect(struct client_tls *t, const char *addr)
 			return rc;
 		}
 	}
-	rc = flush_out(t);
+	rc = SSL_session_reused(t->ssl) ? flush_out(t) : -EKEYREJECTED;	/* not by the key */
 	if (rc < 0)
 		client_tls_disconnect(t);
 	return rc;

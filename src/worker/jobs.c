@@ -131,7 +131,7 @@ void wk_jobs_remove(struct wk_ctx *w, uint32_t i)
  * result (JSON text, or NULL for the exit status's). */
 static void job_end(struct wk_job *job, int exit_code, int sig, const char *result)
 {
-	char body[1024], own[64];
+	char own[64];
 
 	if (!result) {
 		if (sig)
@@ -142,9 +142,10 @@ static void job_end(struct wk_job *job, int exit_code, int sig, const char *resu
 	}
 	if (sig && !exit_code)
 		exit_code = 128 + sig;	/* the shell's convention: a failure */
-	snprintf(body, sizeof(body), "\"status\":\"%s\",\"exit_code\":%d,\"result\":%s",
-		 exit_code == 0 ? "succeeded" : "failed", exit_code, result);
-	job->completion = strdup(body);
+	/* As long as the result is (an --echo payload may be long). */
+	if (asprintf(&job->completion, "\"status\":\"%s\",\"exit_code\":%d,\"result\":%s",
+		     exit_code == 0 ? "succeeded" : "failed", exit_code, result) < 0)
+		job->completion = NULL;
 	job->state = WK_ENDED;	/* without memory for it, reported failed (main.c) */
 }
 
@@ -300,14 +301,21 @@ static bool build_argv(const cJSON *command, struct launch *l)
 
 /* Who the job runs as: a root worker runs a user's job as that user
  * (with the groups of its password entry); any other worker runs only
- * its own uid's jobs (the daemon hands it no others). */
+ * its own uid's jobs. The daemon hands it no others, except a root
+ * daemon to a worker that registered over TLS (its key makes it root's
+ * worker): such a job, or one whose claim names no uid, is refused
+ * rather than run as the wrong user. */
 static bool job_identity(const cJSON *jobv, struct launch *l)
 {
-	double uid = num(jobv, "uid", (double)getuid());
+	double uid = num(jobv, "uid", -1);
 	struct passwd pw, *found = NULL;
 	char buf[4096];
 
-	if (getuid() != 0 || uid == 0)
+	if (uid < 0)
+		return false;
+	if (getuid() != 0)
+		return uid == (double)getuid();
+	if (uid == 0)
 		return true;
 	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
 		return false;
@@ -359,7 +367,8 @@ static void spawn(struct wk_ctx *w, struct wk_job *job, cJSON *claim, const cJSO
 		goto out;
 	}
 	if (!job_identity(jobv, l)) {
-		job_fail_to_start(job, "the job's uid has no password entry", 0);
+		job_fail_to_start(job, "the job's uid is not one this worker runs as "
+				  "(or has no password entry)", 0);
 		goto out;
 	}
 	build_env(w, job, claim, jobv, l, l->spec.set_ids ? l->spec.uid : getuid());

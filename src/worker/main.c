@@ -202,16 +202,34 @@ static void heartbeat(struct wk_ctx *w)
  * whatever the answer), false if the server could not be reached. */
 static bool complete(struct wk_ctx *w, struct wk_job *job)
 {
-	char path[96], body[1200], *resp = NULL;
+	char path[96], *body, *resp = NULL;
 	int rc;
 
 	snprintf(path, sizeof(path), "/executions/%s/complete", job->exec_id);
-	snprintf(body, sizeof(body), "{%s,\"lease\":\"%s\"}",
-		 job->completion ? job->completion : "\"status\":\"failed\"", job->lease);
+	if (asprintf(&body, "{%s,\"lease\":\"%s\"}",
+		     job->completion ? job->completion : "\"status\":\"failed\"", job->lease) < 0)
+		return false;
 	rc = call(w, "POST", path, body, &resp);
+	free(body);
 	if (rc < 0 || rc == 503) {
 		free(resp);
 		return false;
+	}
+	if ((rc == 400 || rc == 413 || rc == 422) &&
+	    !(job->completion && strstr(job->completion, "\"completion refused\""))) {
+		/* The completion itself was refused (a result the daemon does
+		 * not take): end the execution failed rather than leave it
+		 * running while this worker heartbeats. */
+		wk_log("execution %s: completion refused (%d): %s; reported failed", job->exec_id, rc,
+		       resp ? resp : "");
+		free(resp);
+		resp = NULL;
+		free(job->completion);
+		job->completion = strdup("\"status\":\"failed\",\"result\":{\"worker_error\":"
+					 "\"completion refused\"}");
+		if (!job->completion)
+			return false;
+		return complete(w, job);
 	}
 	if (rc != 200)
 		wk_log("execution %s: completion answered %d: %s", job->exec_id, rc,

@@ -47,14 +47,16 @@ static void send_again(struct wk_ctx *w, const char *exec_id)
 {
 	for (size_t i = 0; i < JR_ARRAY_SIZE(w->recent); i++) {
 		struct wk_recent *r = &w->recent[i];
-		char path[96], body[1200], *resp = NULL;
+		char path[96], *body, *resp = NULL;
 		int rc;
 
 		if (!r->completion || strcmp(r->exec_id, exec_id) != 0)
 			continue;
 		snprintf(path, sizeof(path), "/executions/%s/complete", exec_id);
-		snprintf(body, sizeof(body), "{%s,\"lease\":\"%s\"}", r->completion, r->lease);
+		if (asprintf(&body, "{%s,\"lease\":\"%s\"}", r->completion, r->lease) < 0)
+			return;
 		rc = wk_link_request(&w->link, "POST", path, body, &resp);
+		free(body);
 		wk_log("execution %s: the restarted server lost its completion: sent again (%d)",
 		       exec_id, rc);
 		free(resp);

@@ -145,6 +145,12 @@ void api_alloc_remove(struct api *a, struct api_call *c)
 
 	if (!may_change(a, c) || !(q = named(a, c)))
 		return;
+	if (api_alloc_submitting(q)) {
+		/* Killing it could leave a Slurm job that nothing follows. */
+		reply_error(c->res, 409, "submitting", "an sbatch of allocation queue %u is under "
+			    "way: try again in a moment", q->id);
+		return;
+	}
 	rec.id = q->id;
 	c->record_seq = durable_log(a->durable, REC_ALLOC_DELETE, &rec, sizeof(rec), NULL, 0);
 	if (!c->record_seq) {

@@ -35,4 +35,7 @@ void api_alloc_tick(struct api *a, uint64_t now_ns);
  * background): it is being removed. */
 void api_alloc_cancel_pending(struct api *a, struct alloc_queue *q);
 
+/* Is an sbatch of q under way (its Slurm job id not known yet)? */
+bool api_alloc_submitting(const struct alloc_queue *q);
+
 #endif

@@ -222,13 +222,17 @@ static void sbatch_done(struct api *a, struct alloc_queue *q, int status, uint64
 
 /* --- squeue -------------------------------------------------------------------------------- */
 
+/* Our own jobs only (--user, the uid the commands run as): another
+ * user's jobs named like ours could push ours past the output kept, and
+ * a job not listed is taken for ended. */
 static void start_squeue(struct alloc_queue *q, uint64_t now)
 {
-	char name[48];
-	char *argv[] = { "squeue", "--noheader", "--all", "--format=%i %T", name, NULL };
+	char name[48], user[32];
+	char *argv[] = { "squeue", "--noheader", "--all", "--format=%i %T", name, user, NULL };
 	int rc;
 
 	snprintf(name, sizeof(name), "--name=jobring-a%u", q->id);
+	snprintf(user, sizeof(user), "--user=%u", (unsigned)geteuid());
 	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
 	if (rc < 0) {
 		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run squeue: %s", strerror(-rc));
@@ -263,6 +267,12 @@ static int listed_state(const char *out, uint64_t slurm_id)
 
 static void squeue_done(struct api *a, struct alloc_queue *q, int status, uint64_t now)
 {
+	if (status == 0 && q->cmd.len >= BGCMD_OUT_MAX) {
+		/* More than is kept: a job of ours may be past it. */
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "squeue listed more than %u bytes",
+			 BGCMD_OUT_MAX);
+		status = 1;
+	}
 	if (status != 0) {
 		backoff(q, "squeue", &q->cmd, status, now);
 		return;
@@ -379,6 +389,11 @@ void api_alloc_tick(struct api *a, uint64_t now_ns)
 	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++)
 		if (a->st->allocs.q[i])
 			queue_turn(a, a->st->allocs.q[i], now);
+}
+
+bool api_alloc_submitting(const struct alloc_queue *q)
+{
+	return q->cmd.pid && q->cmd_kind == CMD_SBATCH;
 }
 
 void api_alloc_cancel_pending(struct api *a, struct alloc_queue *q)

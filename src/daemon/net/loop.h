@@ -33,7 +33,8 @@ enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 #define WATCH_MAX 8u
 #define TCP_LISTENERS_MAX 3u	/* --http, --metrics-listen, --listen */
 #define TCP_BUDGET_UID ((uid_t)-2)	/* the budget's uid for --http's connections */
-#define METRICS_BUDGET_UID ((uid_t)-3)	/* ... and for --metrics-listen's, apart */		/* descriptors whose readiness wakes the loop */
+#define METRICS_BUDGET_UID ((uid_t)-3)	/* ... and for --metrics-listen's, apart */
+#define TLS_BUDGET_UID ((uid_t)-4)	/* ... and for --listen's until their handshake */		/* descriptors whose readiness wakes the loop */
 #define SQ_ENTRIES_DEFAULT 4096u
 #define SEND_FLUSH_SQES 16u	/* queued this many (a send among them): submitted at once */
 #define SUBMIT_LOG_EVERY_NS JR_NS_PER_SEC

@@ -274,13 +274,16 @@ static void conn_accept(struct server *s, int fd)
  * their requests may do, and those handled are the owner's. The
  * metrics listener's have a share of their own: it wants no token (it
  * is often bound for a scraper on another host), and anyone holding
- * its connections open took --http's share (503 to the dashboard). */
+ * its connections open took --http's share (503 to the dashboard).
+ * --listen's, until their handshake proves the key, have theirs too:
+ * peers without the key cannot take --http's. */
 static void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 {
+	enum listener_kind kind = s->tcp[listener].kind;
 	struct ucred cred = { .pid = 0, .gid = (gid_t)-2,
-			      .uid = s->tcp[listener].kind == LISTEN_METRICS ? METRICS_BUDGET_UID
-									: TCP_BUDGET_UID };
-	struct conn *c = conn_admit(s, fd, &cred, true, s->tcp[listener].kind);
+			      .uid = kind == LISTEN_METRICS ? METRICS_BUDGET_UID
+				     : kind == LISTEN_TLS ? TLS_BUDGET_UID : TCP_BUDGET_UID };
+	struct conn *c = conn_admit(s, fd, &cred, true, kind);
 
 	if (c && c->listener == LISTEN_TLS) {	/* issue 17: TLS from the first byte */
 		c->accepted_ns = c->last_ns;
