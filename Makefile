@@ -511,8 +511,12 @@ test: deps
 # Under the sanitizers, every suite but those that only load the host
 # (1,024 processes at once; the keeper suite again without cgroups; a
 # thousand schedules through kill -9s, which test-crash's harness and the
-# debug run cover): they find nothing a sanitizer adds and cost minutes.
-SANITIZER_SKIP := tests/test_bighost.sh tests/test_fallback.sh tests/test_schedules_crash.sh
+# debug run cover; the keeper's 200 jobs that sleep through a kill -9,
+# 80 s mostly waiting, whose keeper code test_durable and test_harness
+# run under the sanitizers too): they find nothing a sanitizer adds and
+# cost minutes.
+SANITIZER_SKIP := tests/test_bighost.sh tests/test_fallback.sh tests/test_schedules_crash.sh \
+	tests/test_keeper.sh
 SANITIZER_SCRIPTS = $(filter-out $(SANITIZER_SKIP),$(TEST_SCRIPTS))
 
 test-asan: deps
