@@ -463,7 +463,7 @@ fuzz-build: $(FUZZ_BINS) $(FUZZ_REPLAYS) $(DAEMON)
 FUZZ_JOBS ?= 1
 FUZZ_ONLY ?= $(FUZZ_NAMES)
 fuzz: fuzz-deps
-	$(MAKE) MODE=fuzz BUILD=build/fuzz CC=$(FUZZ_CC) fuzz-build
+	$(MAKE) -j$(BUILD_JOBS) MODE=fuzz BUILD=build/fuzz CC=$(FUZZ_CC) fuzz-build
 	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_ONLY)
 
 # apt-get install what of $(1) is missing (as root), after apt-get update.
@@ -485,26 +485,38 @@ fuzz-deps: deps
 	$(call install_missing,$(FUZZ_PACKAGES))
 
 TEST_TIMEOUT ?= 600
+# The shell suites run TEST_JOBS at a time (tests/run_suites.sh; default
+# the core count, at least 2), the longest first so that they overlap the
+# rest; TEST_ALONE's run with nothing beside them (1,024 processes at once).
+TEST_SLOW_FIRST := tests/test_bighost.sh tests/test_keeper.sh tests/test_fallback.sh \
+	tests/test_durable.sh tests/test_arrays.sh tests/test_workers.sh tests/test_progress.sh \
+	tests/test_output.sh tests/test_control.sh tests/test_reattach.sh tests/test_worker.sh \
+	tests/test_input.sh tests/test_schedules.sh tests/test_triggers.sh
+TEST_ALONE := tests/test_bighost.sh
 
-# tests/test_worker.sh runs jobring-worker (issue 17).
-test-run: $(WORKER)
-test-run: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
+# What the suites run, built JOBS at a time (make's -j; the test targets
+# build first, then run the tests one make at a time). tests/test_worker.sh
+# runs jobring-worker (issue 17).
+BUILD_JOBS ?= $(shell nproc)
+.PHONY: test-build
+test-build: $(WORKER)
+test-build: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
 		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
+test-run: test-build
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; s=$$(date +%s); \
 		if timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
 		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
 		echo "== $$t: $$(( $$(date +%s) - s )) s"; \
 	done; \
-	for t in $(TEST_SCRIPTS); do \
-		echo "== $$t"; s=$$(date +%s); \
-		if timeout $(TEST_TIMEOUT) $$t $(BUILD); then pass=$$((pass+1)); \
-		else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
-		echo "== $$t: $$(( $$(date +%s) - s )) s"; \
-	done; \
+	TEST_ALONE="$(TEST_ALONE)" TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run_suites.sh $(BUILD) \
+		$(filter $(TEST_SLOW_FIRST),$(TEST_SCRIPTS)) \
+		$(filter-out $(TEST_SLOW_FIRST),$(TEST_SCRIPTS)) \
+		|| fail=$$((fail+1)); \
 	echo "$(MODE): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 test: deps
+	$(MAKE) -j$(BUILD_JOBS) MODE=debug BUILD=build/debug test-build
 	$(MAKE) MODE=debug BUILD=build/debug check-exports check-layers test-run
 	tests/install_check.sh
 
@@ -520,19 +532,21 @@ SANITIZER_SKIP := tests/test_bighost.sh tests/test_fallback.sh tests/test_schedu
 SANITIZER_SCRIPTS = $(filter-out $(SANITIZER_SKIP),$(TEST_SCRIPTS))
 
 test-asan: deps
+	$(MAKE) -j$(BUILD_JOBS) MODE=asan BUILD=build/asan test-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	JR_TEST_SCALE=$${JR_TEST_SCALE:-4} \
 	$(MAKE) MODE=asan BUILD=build/asan TEST_SCRIPTS="$(SANITIZER_SCRIPTS)" test-run
 
 test-tsan: deps
+	$(MAKE) -j$(BUILD_JOBS) MODE=tsan BUILD=build/tsan test-build
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	JR_TEST_SCALE=$${JR_TEST_SCALE:-8} \
 	$(MAKE) MODE=tsan BUILD=build/tsan TEST_SCRIPTS="$(SANITIZER_SCRIPTS)" test-run
 
 # kill -9 at random moments while clients submit; JR_CRASH_ITERATIONS=50.
 test-crash: deps
-	$(MAKE) MODE=debug BUILD=build/debug $(DAEMON) build/debug/tests/crash
+	$(MAKE) -j$(BUILD_JOBS) MODE=debug BUILD=build/debug $(DAEMON) build/debug/tests/crash
 	build/debug/tests/crash build/debug $${JR_CRASH_ITERATIONS:-50}
 
 bench-run: $(BENCH_BINS) $(WORKERS_BENCH) $(DAEMON) $(CLI)
@@ -594,7 +608,7 @@ bench-peers: deps
 	bench/peers.sh build/release
 
 demo: deps
-	$(MAKE) MODE=release BUILD=build/release lib bin
+	$(MAKE) -j$(BUILD_JOBS) MODE=release BUILD=build/release lib bin
 	tools/demo.sh build/release
 
 # The embedded engine: 1M function jobs in-process.
@@ -635,7 +649,7 @@ DEB_MAINTAINER ?= jobring maintainers <maintainers@jobring.invalid>
 
 .PHONY: deb
 deb: deps
-	$(MAKE) MODE=release BUILD=build/release lib bin
+	$(MAKE) -j$(BUILD_JOBS) MODE=release BUILD=build/release lib bin
 	rm -rf $(DEB_WORK)
 	$(MAKE) -s MODE=release BUILD=build/release install PREFIX=/usr \
 		SYSTEMD_UNIT_DIR=/lib/systemd/system DESTDIR=$(CURDIR)/$(DEB_WORK)/debian/jobring

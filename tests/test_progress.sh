@@ -111,7 +111,9 @@ check "many: each ends with its last value ($last_ok of 100)" [ "$last_ok" = 100
 
 # A running job's last value comes back after kill -9 of the daemon (the
 # keeper holds it and says so in LIVE).
-req POST /jobs '{"command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; sleep 5"]}'
+# It sleeps 120 s (a sanitizer daemon restarting on a loaded host took
+# over 5 s) and is cancelled once checked.
+req POST /jobs '{"command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; sleep 120"]}'
 held=$(field job_id)
 check "restart: 40 before" wait_until 10 progress_is "$held" 40
 stop_daemon KILL
@@ -119,6 +121,8 @@ start_daemon
 req GET "/jobs/$held"
 check "restart: still running after kill -9" [ "$(field status)" = running ]
 check "restart: ... and still 40" [ "$(field progress)" = 40 ]
+req PUT "/jobs/$held/cancel"
+check "restart: cancelled" wait_until 20 status_is "$held" cancelled
 stop_daemon
 check "a clean stop exits 0 (under a sanitizer: no leak)" [ $? = 0 ]
 
