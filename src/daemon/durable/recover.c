@@ -1,6 +1,8 @@
 /*
  * recover.c - reading the snapshot and journal into a picture of every
- * job (restore.c puts it back). See recover.h.
+ * job (restore.c puts it back). See recover.h. The records of what the
+ * daemon holds beside the jobs (schedules, queues, workers, triggers,
+ * allocation queues) are applied by recoverstate.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include "base/alloc.h"
 #include "base/common.h"
 #include "daemon/durable/recover.h"
+#include "daemon/durable/recoverstate.h"
 #include "daemon/state/allocrec.h"
 #include "daemon/state/schedules.h"
 #include "shm/jobtab.h"
@@ -86,105 +89,6 @@ static bool array_of(const char *body, size_t len, struct arrayspec *as)
 
 	cJSON_Delete(o);
 	return ok;
-}
-
-/* --- schedules (issue 15) ----------------------------------------------------------- */
-
-static struct schedules *sched_recovery(struct recovery *r)
-{
-	if (!r->sched)
-		r->sched = schedules_new();
-	return r->sched;
-}
-
-/* A schedule as its record says; the fires after it advance its last
- * due. A definition that no longer reads is dropped, said so. */
-static int on_schedule(struct recovery *r, const uint8_t *p, uint32_t len)
-{
-	struct rec_schedule h;
-	struct schedule_def d;
-	struct schedule *sc;
-	char why[256];
-	cJSON *o;
-	int err;
-
-	if (len < sizeof(h))
-		return -EPROTO;
-	memcpy(&h, p, sizeof(h));
-	if (h.def_len != len - sizeof(h) || !sched_recovery(r))
-		return h.def_len != len - sizeof(h) ? -EPROTO : -ENOMEM;
-	o = cJSON_ParseWithLength((const char *)p + sizeof(h), h.def_len);
-	if (!o || !schedule_def_parse(o, &d, why, sizeof(why))) {
-		fprintf(stderr, "jobringd: schedule %u no longer reads (%s): dropped\n", h.id,
-			o ? why : "not JSON");
-		cJSON_Delete(o);
-		return 0;
-	}
-	char *json = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	sc = schedules_get(r->sched, h.id);
-	if (sc) {
-		uint64_t created = sc->created_ns;
-		err = json ? schedules_replace(r->sched, sc, &d, json, h.created_ns) : -ENOMEM;
-		sc->created_ns = created;
-	} else {
-		sc = json ? schedules_add(r->sched, h.id, h.uid, h.gid, &d, json, h.last_due_ns,
-					  h.created_ns, &err) : NULL;
-		err = json ? err : -ENOMEM;
-	}
-	free(json);
-	schedule_def_free(&d);
-	if (err == -ENOMEM)
-		return err;
-	if (sc && h.last_due_ns > sc->last_due)
-		sc->last_due = h.last_due_ns;
-	if (sc && h.op == REC_SCHEDULE_SNAPSHOT) {
-		sc->fired = h.fired;
-		sc->skipped = h.skipped;
-		sc->missed = h.missed;
-		sc->coalesced = h.coalesced;
-	}
-	if (h.next_id > r->sched->next_id)
-		r->sched->next_id = h.next_id;
-	return 0;
-}
-
-static int on_schedule_delete(struct recovery *r, const void *p, uint32_t len)
-{
-	struct rec_schedule_delete h;
-	struct schedule *sc;
-
-	if (len != sizeof(h))
-		return -EPROTO;
-	memcpy(&h, p, sizeof(h));
-	sc = r->sched ? schedules_get(r->sched, h.id) : NULL;
-	if (sc)
-		schedules_remove(r->sched, sc);
-	return 0;
-}
-
-static int on_snap_origins(struct recovery *r, const uint8_t *p, uint32_t len)
-{
-	struct rec_origin_job e;
-
-	if (len % sizeof(e))
-		return -EPROTO;
-	for (uint32_t at = 0; at < len; at += sizeof(e)) {
-		memcpy(&e, p + at, sizeof(e));
-		e.origin.name[sizeof(e.origin.name) - 1] = '\0';
-		if (fired_put(&r->origins, e.job_id, &e.origin) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A fire's origin (issue 15): kept for its job, and a schedule's last
- * fired due instant advanced. */
-static void recover_origin(struct recovery *r, jr_job_id id, const struct rec_origin *o)
-{
-	fired_put(&r->origins, id, o);
-	if (o->kind == REC_ORIGIN_SCHEDULE && sched_recovery(r))
-		schedules_note_fire(r->sched, o->source_id, o->due_ns, id);
 }
 
 static int on_submit(struct recovery *r, const uint8_t *p, uint32_t len)
@@ -481,88 +385,6 @@ static int on_update(struct recovery *r, const uint8_t *p, uint32_t len)
 	return 0;
 }
 
-static int on_scheduler(struct recovery *r, const void *p, uint32_t len)
-{
-	struct rec_scheduler s;
-
-	if (len != sizeof(s))
-		return -EPROTO;
-	memcpy(&s, p, sizeof(s));
-	r->paused = s.paused != 0;
-	return 0;
-}
-
-/* The queues recovered so far, by name: NULL if none has it. */
-static struct rec_queue *queue_named(struct recovery *r, const char *name)
-{
-	for (uint32_t i = 0; i < r->queue_count; i++)
-		if (strcmp(r->queues[i].name, name) == 0)
-			return &r->queues[i];
-	return NULL;
-}
-
-/* REC_QUEUE (created) and REC_QUEUE_UPDATE: the queue's settings now; an
- * update of the default queue is its only record. */
-static int on_queue(struct recovery *r, const void *p, uint32_t len)
-{
-	struct rec_queue q, *n;
-
-	if (len != sizeof(q))
-		return -EPROTO;
-	memcpy(&q, p, sizeof(q));
-	q.name[sizeof(q.name) - 1] = '\0';
-	if ((n = queue_named(r, q.name)) != NULL) {
-		*n = q;
-		return 0;
-	}
-	n = realloc(r->queues, (r->queue_count + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	r->queues = n;
-	n[r->queue_count++] = q;
-	return 0;
-}
-
-static int on_queue_delete(struct recovery *r, const void *p, uint32_t len)
-{
-	struct rec_queue q, *n;
-
-	if (len != sizeof(q))
-		return -EPROTO;
-	memcpy(&q, p, sizeof(q));
-	q.name[sizeof(q.name) - 1] = '\0';
-	n = queue_named(r, q.name);
-	if (n) {	/* the rest keep their order: ids follow it */
-		size_t at = (size_t)(n - r->queues);
-		memmove(n, n + 1, (r->queue_count - at - 1) * sizeof(*n));
-		r->queue_count--;
-	}
-	return 0;
-}
-
-static int on_worker(struct recovery *r, const uint8_t *p, uint32_t len)
-{
-	struct rworker *n;
-
-	if (len < sizeof(struct rec_worker))
-		return -EPROTO;
-	/* Doubling (8, 16, 32...): a journal of 100,000 registrations and
-	 * removals must not copy the array 100,000 times. */
-	if (r->worker_count == 0 ||
-	    (r->worker_count >= 8 && (r->worker_count & (r->worker_count - 1)) == 0)) {
-		n = realloc(r->workers, (r->worker_count < 8 ? 8 : r->worker_count * 2) *
-						sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->workers = n;
-	}
-	n = r->workers;
-	n = &n[r->worker_count++];
-	memcpy(&n->rec, p, sizeof(n->rec));
-	n->json = strndup((const char *)p + sizeof(n->rec), len - sizeof(n->rec));
-	return n->json ? 0 : -ENOMEM;
-}
-
 #define PACK_BYTES JR_MIB
 
 /* Append text[0, len) and a NUL to the pack's block: its offset. */
@@ -817,35 +639,6 @@ static int on_snap_execs(struct recovery *r, const uint8_t *p, uint32_t len)
 	return 0;
 }
 
-/* A trigger's record (issue 15). One that no longer reads (a definition
- * this version refuses) is skipped with a line in the log, also in a
- * snapshot: a trigger lost is better than a daemon that cannot start. */
-static int on_trigger(struct recovery *r, uint16_t type, const void *p, uint32_t len)
-{
-	int rc = triggers_apply(&r->triggers, type, p, len);
-
-	if (rc == -EPROTO) {
-		fprintf(stderr, "jobringd: a %s record does not read as one: skipped\n",
-			rec_type_name(type));
-		rc = 0;
-	}
-	return rc;
-}
-
-/* An allocation queue's record (issue 17); one that does not read is
- * skipped with a line in the log, as a trigger's. */
-static int on_alloc(struct recovery *r, uint16_t type, const void *p, uint32_t len)
-{
-	int rc = allocs_apply(&r->allocs, type, p, len);
-
-	if (rc == -EPROTO || rc == -ENOSPC) {
-		fprintf(stderr, "jobringd: a %s record does not read as one: skipped\n",
-			rec_type_name(type));
-		rc = 0;
-	}
-	return rc;
-}
-
 int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t len)
 {
 	switch (type) {
@@ -855,23 +648,23 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_END: return on_event(r, type, p, len);
 	case REC_CANCEL: return on_cancel(r, p, len);
 	case REC_QUEUE:
-	case REC_QUEUE_UPDATE: return on_queue(r, p, len);
-	case REC_QUEUE_DELETE: return on_queue_delete(r, p, len);
-	case REC_WORKER: return on_worker(r, p, len);
+	case REC_QUEUE_UPDATE: return recover_queue(r, p, len);
+	case REC_QUEUE_DELETE: return recover_queue_delete(r, p, len);
+	case REC_WORKER: return recover_worker(r, p, len);
 	case REC_CONTROL: return on_control(r, p, len);
 	case REC_UPDATE: return on_update(r, p, len);
-	case REC_SCHEDULER: return on_scheduler(r, p, len);
+	case REC_SCHEDULER: return recover_scheduler(r, p, len);
 	case REC_SNAP_JOBS: return on_snap_jobs(r, p, len);
 	case REC_RESULT: return on_result(r, p, len);
 	case REC_SNAP_EXECS: return on_snap_execs(r, p, len);
 	case REC_TRIGGER:
 	case REC_TRIGGER_DELETE:
-	case REC_TRIGGER_FIRE: return on_trigger(r, type, p, len);
+	case REC_TRIGGER_FIRE: return recover_trigger(r, type, p, len);
 	case REC_SNAP_BEGIN:
 	case REC_SNAP_END: return 0;	/* read by the snapshot reader */
-	case REC_SCHEDULE: return on_schedule(r, p, len);
-	case REC_SCHEDULE_DELETE: return on_schedule_delete(r, p, len);
-	case REC_SNAP_ORIGINS: return on_snap_origins(r, p, len);
+	case REC_SCHEDULE: return recover_schedule(r, p, len);
+	case REC_SCHEDULE_DELETE: return recover_schedule_delete(r, p, len);
+	case REC_SNAP_ORIGINS: return recover_snap_origins(r, p, len);
 	case REC_NOTIFY_QUEUED:
 	case REC_NOTIFY_DELIVERED:
 	case REC_NOTIFY_FAILED:
@@ -879,7 +672,7 @@ int recover_record(struct recovery *r, uint16_t type, const void *p, uint32_t le
 	case REC_SNAP_COUNTERS: return on_snap_counters(r, p, len);
 	case REC_ALLOC:
 	case REC_ALLOC_DELETE:
-	case REC_ALLOC_JOB: return on_alloc(r, type, p, len);	/* issue 17 */
+	case REC_ALLOC_JOB: return recover_alloc(r, type, p, len);	/* issue 17 */
 	}
 	return -EPROTO;
 }

@@ -2,7 +2,9 @@
  * snapshot.c - a snapshot written in the background. See snapshot.h.
  * A snapshot is written as a journal of its own into snapshot-tmp/, made
  * durable, then renamed to snapshot-<seq>/: a crash before the rename
- * leaves the old snapshot and the journal in charge.
+ * leaves the old snapshot and the journal in charge. This file writes the
+ * jobs and runs the writer; snapshotstate.c writes the records of the
+ * state beside the jobs (queues, workers, schedules, triggers...).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +20,7 @@
 #include "base/common.h"
 #include "base/lock.h"
 #include "daemon/durable/snapshot.h"
-#include "daemon/state/schedules.h"
+#include "daemon/durable/snapshotstate.h"
 #include "exec/outdir.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
@@ -147,9 +149,11 @@ static void queue_push(struct snapshot *s, struct chunk *c)
 	jr_mutex_unlock(&s->lock);
 }
 
-static int put_record(struct snapshot *s, uint16_t type, const void *a, size_t alen,
-		      const void *b, size_t blen)
+/* A record for the writer: snapshotstate.c's sections put theirs here. */
+static int put_record(void *ctx, uint16_t type, const void *a, size_t alen, const void *b,
+		      size_t blen)
 {
+	struct snapshot *s = ctx;
 	struct chunk *c = chunk_new(type, alen + blen);
 
 	if (!c)
@@ -160,180 +164,6 @@ static int put_record(struct snapshot *s, uint16_t type, const void *a, size_t a
 	c->len = alen + blen;
 	queue_push(s, c);
 	return 0;
-}
-
-static int queues_out(struct snapshot *s)
-{
-	struct jr_queue_info q;
-
-	/* In id order, the default queue (0) too: recovery updates it. A
-	 * removed queue leaves a gap. */
-	for (uint32_t id = 0; id < JR_QUEUE_MAX; id++) {
-		if (jr_queue_get_info(s->st->engine, id, &q) < 0)
-			continue;
-		struct rec_queue rec = { .priority = q.priority, .max_workers = q.max_workers };
-		snprintf(rec.name, sizeof(rec.name), "%s", q.name);
-		int rc = put_record(s, REC_QUEUE, &rec, sizeof(rec), NULL, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* A worker's registration, as it could have been sent. */
-static int worker_out(struct snapshot *s, const struct worker *w)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", w->name);
-	cJSON_AddStringToObject(o, "capabilities", w->capabilities);
-	if (w->resources_json)
-		cJSON_AddItemToObject(o, "resources", cJSON_Parse(w->resources_json));
-	char *text = cJSON_PrintUnformatted(o);
-	struct rec_worker rec = { w->number, (uint32_t)w->uid, w->registered_ns };
-	int rc = text ? put_record(s, REC_WORKER, &rec, sizeof(rec), text, strlen(text)) : -ENOMEM;
-
-	free(text);
-	cJSON_Delete(o);
-	return rc;
-}
-
-/* The registered workers, a slice at a time (thousands of them took
- * milliseconds at once). One registered or removed between slices is in
- * the journal after the snapshot's seq as well, and a worker's record
- * replaces what its number held: the replay ends where the journal does. */
-static int workers_out(struct snapshot *s, uint64_t deadline, bool *done)
-{
-	const struct workers *reg = &s->st->workers;
-
-	*done = false;
-	for (; s->worker_cursor < reg->count; s->worker_cursor++) {
-		if ((s->worker_cursor & 63) == 0 && jr_now_monotonic_ns() > deadline)
-			return 0;
-		const struct worker *w = &reg->list[s->worker_cursor];
-		int rc = w->used ? worker_out(s, w) : 0;
-		if (rc < 0)
-			return rc;
-	}
-	*done = true;
-	return 0;
-}
-
-/* Schedules (issue 15), each as it is with its last due and counters;
- * fired jobs' origins, in runs of ORIGINS_PER_RECORD. At the start, on
- * the loop: as of s->covers, as the queues are. */
-#define ORIGINS_PER_RECORD 8192u
-
-static int schedules_out(struct snapshot *s)
-{
-	const struct schedules *set = s->st->schedules;
-
-	for (uint32_t id = 1; set && id < set->id_cap; id++) {
-		const struct schedule *sc = set->by_id[id];
-		if (!sc)
-			continue;
-		struct rec_schedule h = {
-			.id = sc->id, .uid = sc->uid, .gid = sc->gid, .op = REC_SCHEDULE_SNAPSHOT,
-			.next_id = set->next_id, .created_ns = sc->created_ns,
-			.last_due_ns = sc->last_due, .fired = sc->fired, .skipped = sc->skipped,
-			.missed = sc->missed, .coalesced = sc->coalesced,
-			.def_len = (uint32_t)strlen(sc->json),
-		};
-		int rc = put_record(s, REC_SCHEDULE, &h, sizeof(h), sc->json, h.def_len);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-struct origins_out {
-	struct snapshot *s;
-	struct rec_origin_job *run;
-	uint32_t n;
-	int rc;
-};
-
-static bool origin_out(void *ctx, const struct fired_entry *e)
-{
-	struct origins_out *o = ctx;
-
-	o->run[o->n].job_id = e->id;
-	o->run[o->n].origin = e->origin;
-	if (++o->n == ORIGINS_PER_RECORD) {
-		o->rc = put_record(o->s, REC_SNAP_ORIGINS, o->run, o->n * sizeof(*o->run), NULL, 0);
-		o->n = 0;
-	}
-	return o->rc == 0;
-}
-
-static int origins_out(struct snapshot *s)
-{
-	struct origins_out o = { s, NULL, 0, 0 };
-
-	fired_sweep(&s->st->fired, s->st->engine);	/* jobs gone since */
-	if (!s->st->fired.count)
-		return 0;
-	o.run = malloc(ORIGINS_PER_RECORD * sizeof(*o.run));
-	if (!o.run)
-		return -ENOMEM;
-	fired_each(&s->st->fired, origin_out, &o);
-	if (o.rc == 0 && o.n)
-		o.rc = put_record(s, REC_SNAP_ORIGINS, o.run, o.n * sizeof(*o.run), NULL, 0);
-	free(o.run);
-	return o.rc;
-}
-
-/* The job totals as of s->covers (issue 16): counted as journaled. */
-static int counters_out(struct snapshot *s)
-{
-	const struct jobstats_totals *t = &durable_jobstats(s->d)->all;
-	struct rec_counters rec = { .submitted = t->submitted };
-
-	for (int o = 0; o < JS_OUTCOMES; o++)
-		rec.ended[o] = t->ended[o];
-	return put_record(s, REC_SNAP_COUNTERS, &rec, sizeof(rec), NULL, 0);
-}
-
-/* Whether a user paused scheduling, said either way. */
-static int scheduler_out(struct snapshot *s)
-{
-	struct rec_scheduler rec = { .paused = s->st->paused, .uid = 0 };
-
-	return put_record(s, REC_SCHEDULER, &rec, sizeof(rec), NULL, 0);
-}
-
-/* Each trigger's definition and, if it fired, its last fire (issue 15). */
-static int triggers_out(struct snapshot *s)
-{
-	const struct triggers *t = &s->st->triggers;
-
-	for (uint32_t i = 0; i < t->count; i++) {
-		const struct trigger *tr = t->list[i];
-		if (!tr)
-			continue;
-		struct rec_trigger rec = { .uid = tr->uid, .gid = tr->gid,
-					   .flags = tr->switch_user ? REC_TRIGGER_SWITCH_USER : 0,
-					   .created_ns = tr->created_ns };
-		struct rec_trigger_fire f = { .fire_id = tr->fire_count, .time_ns = tr->last_fire_ns,
-					      .job_id = tr->last_job_id, .uid = tr->uid,
-					      .payload_bytes = tr->last_payload_bytes,
-					      .flags = tr->last_fire_flags };
-		memcpy(rec.name, tr->name, sizeof(rec.name));
-		memcpy(f.name, tr->name, sizeof(f.name));
-		int rc = put_record(s, REC_TRIGGER, &rec, sizeof(rec), tr->def, strlen(tr->def));
-		if (rc == 0 && tr->fire_count)
-			rc = put_record(s, REC_TRIGGER_FIRE, &f, sizeof(f), NULL, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* The notifications' outbox and the queues' notify settings (issue 16):
- * what is not delivered yet must outlive the journal it was in. */
-static int notify_put(void *ctx, uint16_t type, const void *a, size_t alen, const void *b,
-		      size_t blen)
-{
-	return put_record(ctx, type, a, alen, b, blen);
 }
 
 /* When a finished job finished: its end, or its creation if it never
@@ -776,21 +606,9 @@ int snapshot_start(struct snapshot **out, struct state *st, struct durable *d,
 	pthread_cond_init(&s->cv, NULL);
 	s->v = malloc((size_t)st->jobs.capacity * sizeof(*s->v));
 	s->ends = malloc((size_t)st->jobs.capacity * sizeof(*s->ends));
-	rc = s->v && s->ends ? queues_out(s) : -ENOMEM;
-	if (rc == 0)
-		rc = scheduler_out(s);
-	if (rc == 0)
-		rc = triggers_out(s);
-	if (rc == 0)
-		rc = schedules_out(s);
-	if (rc == 0)
-		rc = origins_out(s);
-	if (rc == 0)
-		rc = outbox_write(&st->outbox, notify_put, s);	/* issue 16 */
-	if (rc == 0)
-		rc = counters_out(s);
-	if (rc == 0)
-		rc = allocs_write(&st->allocs, notify_put, s);	/* issue 17 */
+	/* The queues, triggers, schedules... (snapshotstate.h) */
+	rc = s->v && s->ends ? snapshot_state_out(st, &durable_jobstats(d)->all, put_record, s)
+			     : -ENOMEM;
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		rc = -EAGAIN;
 	s->writer_started = rc == 0;
@@ -858,7 +676,8 @@ static bool step_phase(struct snapshot *s, uint64_t deadline, struct snapshot_re
 
 	switch (s->phase) {
 	case P_WORKERS:
-		rc = workers_out(s, deadline, &done);
+		rc = snapshot_workers_out(&s->st->workers, &s->worker_cursor, deadline, &done,
+					  put_record, s);
 		if (done)
 			s->phase = P_LIST;
 		break;

@@ -1,6 +1,7 @@
 /*
- * loop.h - what server.c (connections, requests, the turn of the loop) and
- * ring.c (the io_uring operations it arms, counts and owes) share: the
+ * loop.h - what server.c (requests, answers, the turn of the loop), conn.c
+ * (a connection's life: admitted, paced by the budget, TLS, closed) and
+ * ring.c (the io_uring operations they arm, count and owe) share: the
  * connection and server structs and an operation's tag. Internal to
  * src/daemon/net; the loop's thread only.
  */
@@ -204,5 +205,26 @@ void ops_repay(struct server *s);
 int loop_wait_turn(struct server *s);
 int ring_setup_buffers(struct server *s);
 int ring_setup_signals(struct server *s);
+
+/* --- conn.c: a connection's life ---------------------------------------------------- */
+
+/* Accept fd from the Unix socket (its peer's credentials) or from TCP
+ * listener tcp[listener] (--listen's TLS begun): a connection, or a 503
+ * on the way (refused_answer() once its first bytes came). */
+void conn_accept(struct server *s, int fd);
+void conn_accept_tcp(struct server *s, int fd, uint32_t listener);
+void refused_answer(struct server *s, int fd, enum budget_admit why);
+/* Its buffers charged to the budget as they are now; whether it may grow;
+ * its receive armed or cancelled as the budget and its backlog say. */
+void conn_account(struct server *s, struct conn *c);
+bool conn_may_grow(const struct server *s, const struct conn *c);
+void conn_pace(struct server *s, struct conn *c);
+/* n bytes received into c->in (deciphered first on --listen's). false:
+ * TLS failed, its alert on the way out, the connection to close. */
+bool conn_take(struct server *s, struct conn *c, const char *data, size_t n);
+/* Stop reading, free once nothing is in flight; abandon: free now (the
+ * ring is going away, nothing in flight will complete). */
+void conn_close(struct server *s, struct conn *c);
+void conn_abandon(struct server *s, struct conn *c);
 
 #endif
