@@ -16,18 +16,23 @@ sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 
 progress_is() { req GET "/jobs/$1"; [ "$(field progress)" = "$2" ]; }
-# A job that reports 10, 50 and 90, a second apart, then ends.
-steps='{"command":["sh","-c","for p in 10 50 90; do echo progress $p >&$JOBRING_PROGRESS_FD; sleep 1.5; done"]}'
+# A job that reports 10, 50 and 90, each once the test has seen the one
+# before ($tmp/LABEL-P; at most 30 s each: on a loaded host a fixed pace
+# outran the checks), then ends.
+steps() {
+	echo "{\"command\":[\"sh\",\"-c\",\"for p in 10 50 90; do echo progress \$p >&\$JOBRING_PROGRESS_FD; i=0; while [ ! -e $tmp/$1-\$p ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; done\"]}"
+}
 
 live_steps() {	# live_steps LABEL: the three values seen while it runs
-	req POST /jobs "$steps"
+	req POST /jobs "$(steps "$1")"
 	local id
 	id=$(field job_id)
 	check "$1: job running" wait_until 20 status_is "$id" running
 	for p in 10 50 90; do
-		check "$1: progress $p while it runs" wait_until 3 progress_is "$id" "$p"
+		check "$1: progress $p while it runs" wait_until 10 progress_is "$id" "$p"
 		req GET "/jobs/$id"
 		check "$1: ... and still running at $p" [ "$(field status)" = running ]
+		touch "$tmp/$1-$p"
 	done
 	check "$1: it ends with progress 90" wait_until 10 status_is "$id" succeeded
 	req GET "/jobs/$id"
