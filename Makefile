@@ -510,7 +510,7 @@ test-run: test-build
 		echo "== $$t: $$(( $$(date +%s) - s )) s"; \
 	done; \
 	TEST_ALONE="$(TEST_ALONE)" TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run_suites.sh $(BUILD) \
-		$(filter $(TEST_SLOW_FIRST),$(TEST_SCRIPTS)) \
+		$(filter $(TEST_SCRIPTS),$(TEST_SLOW_FIRST)) \
 		$(filter-out $(TEST_SLOW_FIRST),$(TEST_SCRIPTS)) \
 		|| fail=$$((fail+1)); \
 	echo "$(MODE): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]

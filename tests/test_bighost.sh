@@ -74,8 +74,10 @@ check "9,216 cores: refused with a message" grep -q "more than 8,192 cores" "$tm
 
 # --- no idle cores behind a blocked head ------------------------------------
 start_daemon --topology "package:1 numa:1 core:8 pu:1" --gpus 2 --no-keeper
+# The GPU jobs hold their GPU until $tmp/gpu-go exists (a fixed sleep ran
+# out on a loaded host before the head was looked at).
 for g in 1 2; do
-	submit '{"command":["sleep","3"],"requirements":{"cpus":1,"gpus":1}}'
+	submit "{\"command\":[\"sh\",\"-c\",\"i=0; while [ ! -e $tmp/gpu-go ] && [ \$i -lt 300 ]; do sleep 0.2; i=\$((i + 1)); done\"],\"requirements\":{\"cpus\":1,\"gpus\":1}}"
 	gpu[g]=$id
 done
 wait_status "${gpu[1]}" running
@@ -93,9 +95,10 @@ started_all() {
 		case $(field status) in running|succeeded) ;; *) return 1 ;; esac
 	done
 }
-check "four 1-core jobs start while the head waits for a GPU" wait_until 2 started_all
+check "four 1-core jobs start while the head waits for a GPU" wait_until 10 started_all
 req GET "/jobs/$head"
 check "the head still waits" [ "$(field status)" = queued ]
+touch "$tmp/gpu-go"
 check "the head starts once a GPU frees up" wait_status "$head" succeeded
 stop_daemon
 
