@@ -108,10 +108,13 @@ jr queues >"$tmp/out"
 check "... gone" not grep -q ctlq "$tmp/out"
 
 # --- --dependency, singleton --------------------------------------------------------------------
-p=$(jr submit -J parent -- sh -c 'sleep 0.5; touch parent.done')
+# The parent ends once $tmp/go-parent exists (a fixed sleep ran out on a
+# loaded host before the child was looked at).
+p=$(jr submit -J parent -- sh -c "i=0; while [ ! -e $tmp/go-parent ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; touch parent.done")
 c=$(jr submit -J child -d afterok:parent -- test -e parent.done)
 get "$c"
-check "-d afterok:NAME: the child waits" [ "$(field status)" = pending ] || [ "$(field status)" = succeeded ]
+check "-d afterok:NAME: the child waits" [ "$(field status)" = pending ]
+touch "$tmp/go-parent"
 check "the child runs after its parent (and succeeds)" wait_status "$c" succeeded
 f=$(jr submit -J failing -- false)
 n=$(jr submit -J notok -d "afternotok:$(short_of "$f")" -- true)
