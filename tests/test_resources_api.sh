@@ -74,7 +74,7 @@ check "workers: local first" py 'assert r["workers"][0]["id"] == "local" and r["
 # --- in use while jobs run: per node adds up to the host and to the requests --------------------
 ids=()
 for g in 1 0 0; do
-	req POST /jobs "{\"command\":[\"sleep\",\"30\"],\"requirements\":{\"cpus\":3,\"memory\":\"1G\",\"gpus\":$g,\"licenses\":1}}"
+	req POST /jobs "{\"command\":[\"sleep\",\"300\"],\"requirements\":{\"cpus\":3,\"memory\":\"1G\",\"gpus\":$g,\"licenses\":1}}"
 	ids+=("$(field job_id)")
 done
 for id in "${ids[@]}"; do wait_status "$id" running; done
@@ -136,7 +136,10 @@ req POST /jobs "{\"command\":[\"true\"],\"storage\":\"10Q\"}"
 check "a malformed size is 422 invalid_value" [ "$code" = 422 ] && grep -q invalid_value <<<"$body"
 
 # --- storage queues while held ----------------------------------------------------------------
-small="{\"command\":[\"sleep\",\"1.5\"],\"storage\":{\"size\":\"150M\",\"path\":\"$tmp/fs2\"}}"
+# Each runs until $tmp/go-fs2 exists (a fixed sleep ran out on a loaded
+# host before the second was looked at).
+hold="i=0; while [ ! -e $tmp/go-fs2 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done"
+small="{\"command\":[\"sh\",\"-c\",\"$hold\"],\"storage\":{\"size\":\"150M\",\"path\":\"$tmp/fs2\"}}"
 req POST /jobs "$small"; first=$(field job_id)
 req POST /jobs "$small"; second=$(field job_id)
 wait_status "$first" running
@@ -145,7 +148,9 @@ req GET "/jobs/$second"
 check "150M + 150M on 200M: the second waits while the first runs" [ "$(field status)" = queued ]
 resources
 check "... 150M of fs2 in use" py 'assert r["storage"][1]["used_bytes"] == 150 << 20'
-check "... and runs once the first is over" wait_status "$second" running
+touch "$tmp/go-fs2"
+started_or_done() { req GET "/jobs/$1"; [ "$(field status)" = running ] || [ "$(field status)" = succeeded ]; }
+check "... and runs once the first is over" wait_until 20 started_or_done "$second"
 req GET "/jobs/$first"
 check "... after it succeeded" [ "$(field status)" = succeeded ]
 check "its directory on fs2 went with it" wait_until 5 test ! -e "$tmp/fs2/jobring/$first"
