@@ -201,10 +201,17 @@ static void heartbeat(struct wk_ctx *w)
 /* While this worker takes work, a completion also claims the next
  * execution (?claim=1, docs/PROTOCOL.md): a busy worker makes one
  * request a job, and what it gets starts here, on this thread, without
- * the claimer. draining is this thread's to change. */
+ * the claimer. At most CHAIN_MAX a turn: jobs that end at once (--echo)
+ * would chain for as long as the queue lasts, and signals, heartbeats
+ * and time limits wait for the loop's next turn (the claimer's long
+ * poll brings the next job meanwhile). draining is this thread's to
+ * change. */
+#define CHAIN_MAX 64
+
 static bool claim_with_completion(const struct wk_ctx *w)
 {
-	return leaving == RUN && !w->shared.draining && !w->opts.no_claim_next;
+	return leaving == RUN && !w->shared.draining && !w->opts.no_claim_next &&
+	       w->chained < CHAIN_MAX;
 }
 
 /* The completion's answer: the execution it claimed ("next"), started. */
@@ -213,8 +220,10 @@ static void start_next(struct wk_ctx *w, const char *resp)
 	cJSON *o = cJSON_Parse(resp);
 	cJSON *next = cJSON_GetObjectItemCaseSensitive(o, "next");
 
-	if (cJSON_IsObject(next))
+	if (cJSON_IsObject(next)) {
+		w->chained++;
 		wk_jobs_start_json(w, next);
+	}
 	cJSON_Delete(o);
 }
 
@@ -268,6 +277,7 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 
 static void flush_completions(struct wk_ctx *w)
 {
+	w->chained = 0;
 	for (uint32_t i = 0; i < w->jobs.count;) {
 		struct wk_job *job = w->jobs.v[i];
 		if (job->state != WK_ENDED) {

@@ -203,6 +203,7 @@ struct wk_ctx {
 	uint64_t next_heartbeat_ns, next_retry_ns, retry_ms;
 	uint64_t idle_since_ns;
 	bool lost_killed;		/* --on-server-lost=kill did its kill */
+	uint32_t chained;		/* jobs claimed by completions this turn */
 	/* Completions answered 200 lately (recent.c): a daemon killed just
 	 * after answering may not have kept them; after a reconnection
 	 * those it still lists as running on this worker are sent again. */
