@@ -42,6 +42,11 @@ if [ -n "${JR_BENCH_REMOTE_COMMAND:-}" ]; then
 	mkdir -p "$dir/out"
 	worker_mode=(--output-dir "$dir/out")
 fi
+# JR_BENCH_WORKER_ARGS: more options for every worker (e.g. --no-claim-next:
+# the protocol before completions claimed, a long-poll claim and a
+# completion a job). JR_BENCH_RATE_ONLY=1: the rate only (no restart, no
+# kill -9 phase).
+read -r -a worker_extra <<<"${JR_BENCH_WORKER_ARGS:-}"
 sock=$dir/s.sock
 wpids=()
 dpid=
@@ -107,7 +112,7 @@ fi
 # --- the worker processes --------------------------------------------------------------
 start_daemon
 for i in $(seq "$n"); do
-	"$worker" --server "$sock" --name "b$i" --cpus 1 "${worker_mode[@]}" --no-cgroups --quiet \
+	"$worker" --server "$sock" --name "b$i" --cpus 1 "${worker_mode[@]}" "${worker_extra[@]}" --no-cgroups --quiet \
 		--heartbeat 5s --claim-wait 30s 2>>"$dir/workers.log" &
 	wpids+=($!)
 done
@@ -115,6 +120,11 @@ t0=$(now)
 while [ "$(workers)" -lt "$n" ]; do sleep 0.1; done
 echo "remote_workers: $n workers registered in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s"
 
+# CPU seconds (user + system) a process has used, all its threads
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { print t / hz }' "$@" 2>/dev/null || echo 0; }
+workers_cpu_s() { local f=(); for p in "${wpids[@]}"; do f+=("/proc/$p/stat"); done; cpu_s "${f[@]}"; }
+d_cpu0=$(cpu_s "/proc/$dpid/stat")
+w_cpu0=$(workers_cpu_s)
 done_total=0
 for r in $(seq "$runs"); do
 	t0=$(now)
@@ -126,6 +136,15 @@ for r in $(seq "$runs"); do
 	echo "remote_workers: run $r: $(tail -1 "$dir/rates") jobs/s"
 done
 rate=$(median <"$dir/rates")
+awk -v d="$(awk -v a="$d_cpu0" -v b="$(cpu_s "/proc/$dpid/stat")" 'BEGIN { print b - a }')" \
+    -v w="$(awk -v a="$w_cpu0" -v b="$(workers_cpu_s)" 'BEGIN { print b - a }')" -v j="$done_total" 'BEGIN {
+	printf "remote_workers: CPU over the runs: daemon %.1f s (%.1f us a job), the %s workers %.1f s (%.1f us a job)\n",
+		d, d * 1e6 / j, "'"$n"'", w, w * 1e6 / j
+}'
+if [ -n "${JR_BENCH_RATE_ONLY:-}" ]; then
+	echo "remote_workers: claim->complete, $n jobring-worker processes: $rate jobs/s (median)"
+	exit 0
+fi
 
 # --- restart: reconnection ------------------------------------------------------------
 phase "restart: stopping the daemon"

@@ -4,8 +4,9 @@
 # jobs submitted with "executor":"external" (exit codes, signals, output
 # files the daemon's GET /jobs/{id}/logs reads, progress, jobring's
 # variables), at most --cpus at once, a time limit and a cancel kill the
-# job's processes, --echo completes a payload job with its payload, a job
-# without a command fails; kill -9 of the worker mid-job: the job is
+# job's processes, --echo completes a payload job with its payload (100
+# of them one after the other, each claimed by the completion before
+# it: ?claim=1), a job without a command fails; kill -9 of the worker mid-job: the job is
 # retried (worker_lost after the heartbeat timeout) by another worker;
 # the daemon stopped and started again while a job runs: the worker
 # survives, keeps its job (run once: the daemon keeps the execution) and goes on claiming; --on-server-lost=kill
@@ -127,6 +128,22 @@ submit "{\"executor\":\"external\",\"payload\":{\"s\":\"$long\"}}"
 wait_until 10 ended "$jid"
 req GET "/jobs/$jid"
 check "--echo: a 3 KB payload comes back whole (the completion is not cut)" [ "$(field status)" = succeeded ]
+# One cpu, a long poll of 30 s: each job after the first comes as the
+# "next" of the previous one's completion (?claim=1), started by the
+# main thread, 64 in a row, then one through the long poll; one dropped
+# would stay running here.
+: >"$tmp/many.ndjson"
+for i in $(seq 100); do echo "{\"executor\":\"external\",\"payload\":{\"i\":$i}}" >>"$tmp/many.ndjson"; done
+curl -s --unix-socket "$sock" -H 'Content-Type: application/x-ndjson' \
+	--data-binary @"$tmp/many.ndjson" http://x/jobs/batch >"$tmp/many.out"
+last=$(grep -o '"job_id":"[0-9a-f]*"' "$tmp/many.out" | tail -1 | cut -d'"' -f4)
+wait_until 20 ended "$last"
+many_ok() {
+	[ "$(curl -s --unix-socket "$sock" "http://x/executions?worker_id=$(worker_id e)&status=succeeded&limit=1000" |
+		grep -o '"result":{"i":[0-9]*}' | sort -u | wc -l)" = 100 ]
+}
+check "--echo, 100 jobs on 1 cpu claimed with their predecessors' completions: all succeeded" \
+	wait_until 10 many_ok
 we=$(worker_id e)
 req DELETE "/workers/$we"
 check "a worker removed by the server ..." [ "$code" = 200 ]

@@ -2,7 +2,10 @@
 # test_workers.sh - external workers with resources and at scale: a claim
 # hands out only jobs that fit what the worker has free (a 16-cpu, 64G
 # worker never gets a 32-cpu or 200G job; three 4-cpu jobs never share a
-# 4-cpu worker), best fit first; an external job past its time limit
+# 4-cpu worker), best fit first; a completion with ?claim=1 answers the
+# worker's next execution as "next" (a claim's answer, its lease
+# completes it; null when nothing fits; nothing claimed when the
+# completion is refused); an external job past its time limit
 # fails with reason timeout and the worker's next heartbeat says stop;
 # heartbeats carry status and usage, shown and validated; GET
 # /workers?status= validates and filters ("local" idle is not busy);
@@ -117,6 +120,48 @@ check "then 2 of the 2 left" [ "$(field job_id)" = "$small" ]
 claim "$w8" 1
 check "3 licenses never fit a worker with 2" [ "$code" = 204 ]
 req POST "/jobs/$toomany/cancel"
+
+# --- a completion that claims the next (?claim=1) ----------------------------------------
+req POST /workers/register '{"name":"cn","resources":{"cpus":1}}'
+wcn=$(field worker_id)
+submit '{"executor":"external","requirements":{"cpus":1}}'
+cn_a=$jid
+submit '{"executor":"external","requirements":{"cpus":1}}'
+cn_b=$jid
+sleep 0.2
+claim "$wcn" 1
+check "claim=1: the first job claimed as usual" [ "$(field job_id)" = "$cn_a" ]
+cn_exa=$(field execution_id)
+cn_lease_a=$(field lease)
+req POST "/executions/$cn_exa/complete?claim=1" "{\"status\":\"succeeded\",\"lease\":\"$cn_lease_a\"}"
+check "claim=1: the completion is answered 200" [ "$code" = 200 ]
+check "... with the completed execution" grep -q "^{\"execution_id\":\"$cn_exa\".*\"status\":\"succeeded\"" <<<"$body"
+cn_next=$(jq -c .next <<<"$body")
+check "... and the next one as a claim answers it (job, lease)" \
+	[ "$(jq -r .job.job_id <<<"$cn_next")/$(jq -r '.lease | length' <<<"$cn_next")" = "$cn_b/32" ]
+check "... running on this worker" status_is "$cn_b" running
+cn_exb=$(jq -r .execution_id <<<"$cn_next")
+submit '{"executor":"external","requirements":{"cpus":1}}'
+cn_c=$jid
+sleep 0.2
+req POST "/executions/$cn_exa/complete?claim=1" "{\"status\":\"succeeded\",\"lease\":\"$cn_lease_a\"}"
+check "claim=1 on a completion refused (409): nothing claimed" \
+	[ "$code/$(jq -r 'has("next")' <<<"$body")" = 409/false ]
+check "... the next job still waits" status_is "$cn_c" queued
+req POST "/executions/$cn_exb/complete?claim=1" "{\"status\":\"succeeded\",\"lease\":\"$(jq -r .lease <<<"$cn_next")\"}"
+check "the lease from \"next\" completes it, and claims the third" \
+	[ "$code/$(jq -r .next.job.job_id <<<"$body")" = "200/$cn_c" ]
+cn_next=$(jq -c .next <<<"$body")
+submit '{"executor":"external","requirements":{"cpus":2}}'
+cn_big=$jid
+sleep 0.2
+req POST "/executions/$(jq -r .execution_id <<<"$cn_next")/complete?claim=true" \
+	"{\"status\":\"failed\",\"exit_code\":3,\"lease\":\"$(jq -r .lease <<<"$cn_next")\"}"
+check "nothing that fits: \"next\" is null" [ "$code/$(jq -c .next <<<"$body")" = 200/null ]
+check "... the 2-cpu job is left for another worker" status_is "$cn_big" queued
+req GET "/jobs/$cn_c"
+check "... and the failure was kept" [ "$(field status)/$(field exit_code)" = failed/3 ]
+req POST "/jobs/$cn_big/cancel"
 
 # --- heartbeats: status and usage ------------------------------------------------------
 req POST "/workers/$w4/heartbeat" '{"status":"busy","resources":{"cpus_used":4,"memory_used":1073741824}}'

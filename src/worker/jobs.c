@@ -440,20 +440,25 @@ static void echo(struct wk_ctx *w, struct wk_job *job, const cJSON *claim)
 void wk_jobs_start(struct wk_ctx *w, const char *claim_body)
 {
 	cJSON *claim = cJSON_Parse(claim_body);
+
+	wk_jobs_start_json(w, claim);
+	cJSON_Delete(claim);
+}
+
+void wk_jobs_start_json(struct wk_ctx *w, cJSON *claim)
+{
 	const cJSON *jobv = cJSON_GetObjectItemCaseSensitive(claim, "job");
 	struct wk_job *job;
 
-	if (!claim || !(job = job_add(&w->jobs))) {
+	if (!cJSON_IsObject(claim) || !(job = job_add(&w->jobs))) {
 		/* Unreadable (or no memory): not ours to run; the server
 		 * ends it at the heartbeat timeout and retries it. */
 		wk_log("a claim's answer could not be read: dropped");
-		cJSON_Delete(claim);
 		return;
 	}
 	if (!read_ids(job, claim)) {
 		wk_log("a claim's answer has no execution id or lease: dropped");
 		wk_jobs_remove(w, w->jobs.count - 1);
-		cJSON_Delete(claim);
 		return;
 	}
 	job->state = WK_RUNNING;
@@ -465,7 +470,6 @@ void wk_jobs_start(struct wk_ctx *w, const char *claim_body)
 		job->deadline_ns = limit ? wk_now_ns() + limit : 0;
 		spawn(w, job, claim, jobv);
 	}
-	cJSON_Delete(claim);
 }
 
 /* --- running ------------------------------------------------------------------------------- */

@@ -198,14 +198,45 @@ static void heartbeat(struct wk_ctx *w)
 	free(resp);
 }
 
+/* While this worker takes work, a completion also claims the next
+ * execution (?claim=1, docs/PROTOCOL.md): a busy worker makes one
+ * request a job, and what it gets starts here, on this thread, without
+ * the claimer. At most CHAIN_MAX a turn: jobs that end at once (--echo)
+ * would chain for as long as the queue lasts, and signals, heartbeats
+ * and time limits wait for the loop's next turn (the claimer's long
+ * poll brings the next job meanwhile). draining is this thread's to
+ * change. */
+#define CHAIN_MAX 64
+
+static bool claim_with_completion(const struct wk_ctx *w)
+{
+	return leaving == RUN && !w->shared.draining && !w->opts.no_claim_next &&
+	       w->chained < CHAIN_MAX;
+}
+
+/* The completion's answer: the execution it claimed ("next"), started. */
+static void start_next(struct wk_ctx *w, const char *resp)
+{
+	cJSON *o = cJSON_Parse(resp);
+	cJSON *next = cJSON_GetObjectItemCaseSensitive(o, "next");
+
+	if (cJSON_IsObject(next)) {
+		w->chained++;
+		wk_jobs_start_json(w, next);
+	}
+	cJSON_Delete(o);
+}
+
 /* Send the completion of an ended job: true if it is settled (answered,
  * whatever the answer), false if the server could not be reached. */
 static bool complete(struct wk_ctx *w, struct wk_job *job)
 {
 	char path[96], *body, *resp = NULL;
+	bool claim = claim_with_completion(w);
 	int rc;
 
-	snprintf(path, sizeof(path), "/executions/%s/complete", job->exec_id);
+	snprintf(path, sizeof(path), "/executions/%s/complete%s", job->exec_id,
+		 claim ? "?claim=1" : "");
 	if (asprintf(&body, "{%s,\"lease\":\"%s\"}",
 		     job->completion ? job->completion : "\"status\":\"failed\"", job->lease) < 0)
 		return false;
@@ -238,12 +269,15 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 		wk_recent_keep(w, job->exec_id, job->lease, job->completion);
 		job->completion = NULL;
 	}
+	if (rc == 200 && claim)
+		start_next(w, resp);
 	free(resp);
 	return true;
 }
 
 static void flush_completions(struct wk_ctx *w)
 {
+	w->chained = 0;
 	for (uint32_t i = 0; i < w->jobs.count;) {
 		struct wk_job *job = w->jobs.v[i];
 		if (job->state != WK_ENDED) {

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 "                         heartbeat timeout)\n"
 "  --kill-grace SEC       SIGTERM, then SIGKILL this much later (default 10)\n"
 "  --claim-wait SEC       a claim's long poll (default 30)\n"
+"  --no-claim-next        a completion does not also claim the next job (each job\n"
+"                         is then a long-poll claim and a completion)\n"
 "  --topology SYNTHETIC   model a node (hwloc synthetic): nothing is bound\n"
 "  --no-cgroups           no cgroup per job (process groups only)\n"
 "  --no-bind              do not bind jobs to their cores\n"
@@ -50,7 +52,7 @@ static void usage(FILE *f)
 enum {
 	O_SERVER = 256, O_ACCESS, O_NAME, O_CPUS, O_MEMORY, O_GPUS, O_CAPS, O_IDLE, O_LOST,
 	O_LOST_AFTER, O_OUTPUT, O_HEARTBEAT, O_KILL_GRACE, O_CLAIM_WAIT, O_TOPOLOGY,
-	O_NO_CGROUPS, O_NO_BIND, O_ECHO, O_QUIET, O_HELP, O_VERSION,
+	O_NO_CGROUPS, O_NO_BIND, O_ECHO, O_QUIET, O_HELP, O_VERSION, O_NO_CLAIM_NEXT,
 };
 
 static const struct option long_opts[] = {
@@ -64,7 +66,8 @@ static const struct option long_opts[] = {
 	{ "topology", 1, NULL, O_TOPOLOGY }, { "no-cgroups", 0, NULL, O_NO_CGROUPS },
 	{ "no-bind", 0, NULL, O_NO_BIND }, { "echo", 0, NULL, O_ECHO },
 	{ "quiet", 0, NULL, O_QUIET }, { "help", 0, NULL, O_HELP },
-	{ "version", 0, NULL, O_VERSION }, { NULL, 0, NULL, 0 },
+	{ "version", 0, NULL, O_VERSION }, { "no-claim-next", 0, NULL, O_NO_CLAIM_NEXT },
+	{ NULL, 0, NULL, 0 },
 };
 
 static bool parse_count(const char *arg, uint32_t *out)
@@ -128,6 +131,7 @@ static bool apply(struct wk_opts *o, int opt, const char *arg)
 	case O_NO_BIND: o->no_bind = true; return true;
 	case O_ECHO: o->echo = true; return true;
 	case O_QUIET: o->quiet = true; return true;
+	case O_NO_CLAIM_NEXT: o->no_claim_next = true; return true;
 	}
 	return false;
 }

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "exec/cgroup.h"
 #include "exec/executor.h"
 
@@ -51,6 +53,7 @@ struct wk_opts {
 	uint32_t claim_wait_s;
 	bool echo;			/* jobs without a command succeed at once, result = payload */
 	bool no_cgroups, no_bind, quiet;
+	bool no_claim_next;		/* completions do not claim (?claim=1) */
 };
 
 /* 0, or 2 after printing why (the exit status for a usage error); 1 for
@@ -169,6 +172,9 @@ void wk_jobs_free(struct wk_jobs *j);
  * command). Never fails: a job that cannot start ends with a failure to
  * report. */
 void wk_jobs_start(struct wk_ctx *w, const char *claim_body);
+/* The same, of a claim's answer already parsed (a completion's "next"; its
+ * env strings are rewritten in place). */
+void wk_jobs_start_json(struct wk_ctx *w, cJSON *claim);
 /* Reap the children that ended (their pidfd readable, or all with
  * force_check): each goes to WK_ENDED with its completion. */
 void wk_jobs_reap(struct wk_ctx *w);
@@ -197,6 +203,7 @@ struct wk_ctx {
 	uint64_t next_heartbeat_ns, next_retry_ns, retry_ms;
 	uint64_t idle_since_ns;
 	bool lost_killed;		/* --on-server-lost=kill did its kill */
+	uint32_t chained;		/* jobs claimed by completions this turn */
 	/* Completions answered 200 lately (recent.c): a daemon killed just
 	 * after answering may not have kept them; after a reconnection
 	 * those it still lists as running on this worker are sent again. */

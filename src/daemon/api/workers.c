@@ -21,6 +21,7 @@
 
 #include "base/common.h"
 #include "daemon/api/handlers.h"
+#include "daemon/durable/durable.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/answers.h"
 #include "daemon/state/jsoncheck.h"
@@ -472,6 +473,51 @@ static void reply_ended_execution(struct api *a, struct response *res,
 	reply_json(res, 200, execview_json(a->st, running, running->exec.attempt, VIEW_FULL));
 }
 
+/* ?claim=1 on a completion: the worker's next execution, claimed now and
+ * added to the answer as "next" (a claim's answer, or null when nothing
+ * fits it), so that a busy worker makes one request a job. Only when the
+ * answer goes out at once, on the connection that just brought the
+ * completion (alive now, as a long poll's is when it is answered): an
+ * answer held until its record is durable (--sync always) could find the
+ * connection gone, and the execution in it would be lost with it. Then
+ * "next" is left out and the worker claims as usual. If the answer
+ * cannot be built, the claim is undone (lost: retried at once). */
+static bool claim_wanted(const struct api_call *c)
+{
+	const char *v = query_get(c->query, "claim");
+
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static void claim_next(struct api *a, struct api_call *c, uint32_t engine_worker_id)
+{
+	struct worker *w = workers_by_engine_id(&a->st->workers, engine_worker_id);
+	struct buf *b = &c->res->body;
+	struct jr_job_info next;
+	bool claimed = false;
+
+	if (c->res->status != 200 || c->res->deferred || b->oom || !b->len ||
+	    b->p[b->len - 1] != '}' || durable_would_hold(a->durable, c->record_seq))
+		return;
+	b->len--;	/* the object reopened */
+	buf_puts(b, ",\"next\":");
+	if (w && w->status != WORKER_UNHEALTHY &&
+	    workers_claim(&a->st->workers, a->engine, w, 0, &next) == 1) {
+		w->last_heartbeat_ns = jr_now_realtime_ns();	/* a sign of life */
+		claimed_write(a, &next, b);
+		claimed = true;
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_puts(b, "}");
+	if (!b->oom)
+		return;
+	if (claimed && jr_external_complete(a->engine, next.exec.execution_id, -1, 1) == 0)
+		workers_release(&a->st->workers, engine_worker_id, next.exec.execution_id);
+	buf_free(b);
+	reply_error(c->res, 500, "out_of_memory", "could not build the answer");
+}
+
 static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr_job_info *info,
 		     int code, const char *result)
 {
@@ -487,6 +533,8 @@ static void complete(struct api *a, struct api_call *c, uint64_t exec, struct jr
 			keep_result(a, c, info, result);
 		workers_release(&a->st->workers, info->exec.worker_id, exec);
 		reply_ended_execution(a, c->res, info, code);
+		if (claim_wanted(c))
+			claim_next(a, c, info->exec.worker_id);
 	}
 }
 

@@ -580,6 +580,11 @@ static int held_grow(struct durable *d)
 	return 0;
 }
 
+bool durable_would_hold(const struct durable *d, uint64_t seq)
+{
+	return d && d->o.sync == SYNC_ALWAYS && seq != 0 && seq > jr_journal_durable_seq(d->j);
+}
+
 void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct response *res)
 {
 	struct held *h;

@@ -100,6 +100,8 @@ uint64_t durable_submit_bytes(size_t count, size_t body_len);
  * With sync modes batch and none, or seq already durable, nothing is
  * held. */
 void durable_hold(struct durable *d, uint64_t token, uint64_t seq, struct response *res);
+/* Would durable_hold hold an answer for seq? (d may be NULL: never.) */
+bool durable_would_hold(const struct durable *d, uint64_t seq);
 
 /* Each turn of the loop: records for queued job events, send the group,
  * take in landed ones, answer what they made durable. */
