@@ -55,6 +55,20 @@ printf '%s\n' "$batch" >"$tmp/batch.ndjson"
 "$cli" --server "$server" --access "$access" submit --file "$tmp/batch.ndjson" >"$tmp/ids" 2>"$tmp/err"
 check "a batch of 200 over TLS ($(wc -l <"$tmp/ids") ids; $(head -c 200 "$tmp/err"))" [ "$(wc -l <"$tmp/ids")" = 200 ]
 
+# --- jobring events over TLS: the same window as on the socket, and --follow -------------------
+out=$("$cli" --server "$server" --access "$access" events --kind job 2>"$tmp/err")
+check "events over TLS: the first job's event ($(head -c 200 "$tmp/err"))" \
+	grep -q "job job=$id1 " <<<"$out"
+check "... the same lines as on the Unix socket" [ "$out" = "$("$cli" --socket "$sock" events --kind job)" ]
+"$cli" --server "$server" --access "$access" events --follow --kind job >"$tmp/follow" 2>&1 &
+follower=$!
+pids+=("$follower")
+sleep 1
+id3=$("$cli" --server "$server" --access "$access" submit --name followed -- true)
+followed() { grep -q "job job=$id3 " "$tmp/follow"; }
+check "events --follow over TLS: a job submitted meanwhile shows" wait_until 10 followed
+kill "$follower" 2>/dev/null
+
 # --- refusals -----------------------------------------------------------------------------------
 sed -E 's/"key":"[0-9a-f]{64}"/"key":"'"$(printf '%064d' 7)"'"/' "$access" >"$tmp/wrong.json"
 chmod 600 "$tmp/wrong.json"

@@ -3,20 +3,18 @@
  * (time, kind, then its fields), or with --json each event's data as
  * the daemon sent it. Without --follow it prints the events the daemon
  * still holds (its window) and stops once none came for half a second;
- * with --follow it goes on until interrupted. The stream is read on a
- * connection of its own (the client library reads whole answers).
+ * with --follow it goes on until interrupted. The stream is read raw on
+ * the client's connection (client/stream.h: the library's requests read
+ * whole answers), so it comes over the Unix socket or TLS (--server)
+ * alike.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
+#include "client/stream.h"
 
 #define IDLE_MS 500
 
@@ -27,29 +25,20 @@ static void usage(FILE *f)
 	      "  Without --follow: the events the daemon still holds, then it stops.\n", f);
 }
 
-/* A connection to the socket, the request sent: the fd, or -1 after saying why. */
-static int open_stream(struct cli *c, const char *query)
+/* The request sent on the client's connection: false after saying why. */
+static bool open_stream(struct cli *c, const char *query)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	char req[2048];
-	int fd, n;
+	int n, rc;
 
 	if (!cli_connect(c))
-		return -1;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", c->socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		fprintf(stderr, "jobring events: cannot reach %s: %s\n", c->socket, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
+		return false;
 	n = snprintf(req, sizeof(req), "GET /events%s HTTP/1.1\r\nHost: jobring\r\n\r\n", query);
-	if (write(fd, req, (size_t)n) != n) {
-		close(fd);
-		return -1;
+	if ((rc = client_stream_send(c->client, req, (size_t)n)) < 0) {
+		fprintf(stderr, "jobring events: cannot reach %s: %s\n", c->socket, strerror(-rc));
+		return false;
 	}
-	return fd;
+	return true;
 }
 
 /* One event's data: "10:16:36.742 job 0000000100000001 status=queued ...". */
@@ -104,23 +93,22 @@ static void handle_block(char *block, bool json)
 		print_event(kind, data, json);
 }
 
-/* Read fd, printing each event, until the end (or idle without follow). */
-static int read_stream(int fd, bool follow, bool json)
+/* Read the stream, printing each event, until the end (or idle without
+ * follow). */
+static int read_stream(struct jr_client *client, bool follow, bool json)
 {
 	size_t cap = 65536, len = 0;
 	char *buf = malloc(cap), *p, *end;
 	bool head_done = false;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
 	if (!buf)
 		return CLI_NO_MEMORY;
 	for (;;) {
-		if (!follow && poll(&pfd, 1, IDLE_MS) == 0)
-			break;
 		if (len + 4096 > cap && cli_grow(&buf, &cap, len + 4096) < 0)
 			return CLI_NO_MEMORY;
-		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
+		n = client_stream_recv(client, buf + len, cap - len - 1, follow ? -1 : IDLE_MS);
+		if (n <= 0)
 			break;
 		len += (size_t)n;
 		buf[len] = '\0';
@@ -158,7 +146,7 @@ int cli_events(struct cli *c, int argc, char **argv)
 	};
 	char query[1024] = "", id[17];
 	bool follow = false;
-	int opt, fd, rc;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
@@ -182,9 +170,7 @@ int cli_events(struct cli *c, int argc, char **argv)
 	}
 	if (!follow)
 		cli_query_add(query, sizeof(query), "from", "oldest");
-	if ((fd = open_stream(c, query)) < 0)
+	if (!open_stream(c, query))
 		return CLI_UNREACHABLE;
-	rc = read_stream(fd, follow, c->json);
-	close(fd);
-	return rc;
+	return read_stream(c->client, follow, c->json);
 }

@@ -5,6 +5,7 @@
  * daemon uses for requests). See jobring.h.
  */
 #include <errno.h>
+#include <poll.h>
 #include <http_parser.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client/stream.h"
 #include "client/tls.h"
 #include "jobring.h"
 
@@ -319,6 +321,38 @@ int jr_client_request(struct jr_client *c, const char *method, const char *path,
 	if (!http_should_keep_alive(&c->parser))
 		client_disconnect(c);
 	return rc;
+}
+
+int client_stream_send(struct jr_client *c, const char *p, size_t n)
+{
+	int rc;
+
+	if (!client_connected(c) && (rc = client_connect(c)) < 0)
+		return rc;
+	return send_all(c, p, n);
+}
+
+ssize_t client_stream_recv(struct jr_client *c, char *buf, size_t size, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->tls ? client_tls_fd(c->tls) : c->fd, .events = POLLIN };
+	ssize_t n;
+	int ready;
+
+	if (!client_connected(c))
+		return -ENOTCONN;
+	if (timeout_ms >= 0 && !(c->tls && client_tls_pending(c->tls))) {
+		while ((ready = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		if (ready < 0)
+			return -errno;
+		if (ready == 0)
+			return -ETIMEDOUT;
+	}
+	if (c->tls)
+		return client_tls_recv(c->tls, buf, size);
+	while ((n = recv(c->fd, buf, size, 0)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
 }
 
 int jr_client_submit(struct jr_client *c, const char *job_json, char job_id[17],

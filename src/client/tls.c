@@ -344,3 +344,16 @@ void client_tls_disconnect(struct client_tls *t)
 		close(t->fd);
 	t->fd = -1;
 }
+
+int client_tls_fd(const struct client_tls *t)
+{
+	return t->fd;
+}
+
+int client_tls_pending(const struct client_tls *t)
+{
+	/* Plaintext deciphered, a record read but not yet deciphered, or
+	 * ciphertext pumped into the memory BIO and not yet read by TLS. */
+	return t->ssl && (SSL_pending(t->ssl) > 0 || SSL_has_pending(t->ssl) ||
+			  BIO_ctrl_pending(SSL_get_rbio(t->ssl)) > 0);
+}

@@ -36,4 +36,9 @@ int client_tls_send(struct client_tls *t, const char *p, size_t n);
 ssize_t client_tls_recv(struct client_tls *t, char *buf, size_t size);
 void client_tls_disconnect(struct client_tls *t);
 
+/* The connection's socket (for poll), and whether bytes already
+ * deciphered wait to be read (poll would not see them). */
+int client_tls_fd(const struct client_tls *t);
+int client_tls_pending(const struct client_tls *t);
+
 #endif
