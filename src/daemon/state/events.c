@@ -19,6 +19,7 @@
 #include "base/common.h"
 #include "base/units.h"
 #include "daemon/state/eventsint.h"
+#include "engine/engine.h"
 #include "shm/jobtab.h"
 
 static const char *const kind_names[EVENT_KINDS] = { "job", "execution", "worker", "queue",
@@ -238,7 +239,7 @@ static size_t run_end(struct jr_engine *e, const jr_job_id *ids, size_t from, si
 	struct jr_job_info info;
 	size_t i = from + 1;
 
-	while (i < n && ids[i] == ids[i - 1] + 1 && jr_job_get(e, ids[i], &info) == 0 &&
+	while (i < n && ids[i] == ids[i - 1] + 1 && jr_engine_job_peek(e, ids[i], &info) == 0 &&
 	       info.queue_id == first->queue_id && info.owner_uid == first->owner_uid)
 		i++;
 	return i;
@@ -253,8 +254,10 @@ void events_jobs_submitted(struct events *ev, struct jr_engine *e, const jr_job_
 
 	if (!ev)
 		return;
+	/* The table's own fields only (jr_engine_job_peek): the output
+	 * paths jr_job_get formats as well were most of a batch's cost here. */
 	while (i < n) {
-		if (jr_job_get(e, ids[i], &info) < 0) {
+		if (jr_engine_job_peek(e, ids[i], &info) < 0) {
 			i++;
 			continue;
 		}
