@@ -93,10 +93,10 @@ not() { ! "$@"; }
 field() {
 	local re="\"$1\":(\"([^\"]*)\"|[-0-9.]*|null)"
 	[[ $body =~ $re ]] || return 0
-	if [ "${BASH_REMATCH[1]:0:1}" = '"' ]; then
-		printf '%s' "${BASH_REMATCH[2]}"
+	if [ "${BASH_REMATCH[1]:0:1}" = '"' ]; then	# a line, as grep|sed wrote it
+		printf '%s\n' "${BASH_REMATCH[2]}"
 	else
-		printf '%s' "${BASH_REMATCH[1]}"
+		printf '%s\n' "${BASH_REMATCH[1]}"
 	fi
 }
 
