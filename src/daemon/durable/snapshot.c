@@ -25,10 +25,12 @@
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
  * and at most this many records wait for the writer: the loop stops
- * producing until it has caught up. */
+ * producing until it has caught up. The writer syncs every 8 MiB, not
+ * every few records: the workers' and the state's records are small (70,000
+ * workers were 8,750 fdatasyncs and 3.6 s when it synced every 8 records). */
 #define CHUNK_BYTES JR_MIB
 #define CHUNKS_QUEUED 8u
-#define COMMIT_EVERY 8u
+#define COMMIT_BYTES (8 * JR_MIB)
 
 /* One record for the writer. */
 struct chunk {
@@ -63,6 +65,8 @@ struct snapshot {
 					 * copy of 160 MB would stall the loop),
 					 * its pages touched as they fill */
 	uint64_t n, k;			/* P_EMIT: the next of v */
+	bool writer_behind;		/* P_EMIT stopped for the writer, which
+					 * wakes the loop when it has room */
 	uint64_t *ends;			/* finished jobs' ends, for retention */
 	uint64_t nends;
 	struct chunk *cur;
@@ -398,9 +402,13 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 {
 	*done = false;
+	s->writer_behind = false;
 	for (; s->k < s->n; s->k++) {
-		if ((s->k & 63) == 0 && (jr_now_monotonic_ns() > deadline ||
-					  jr_load_relaxed(&s->queued) >= CHUNKS_QUEUED))
+		if ((s->k & 63) == 0 && jr_load_relaxed(&s->queued) >= CHUNKS_QUEUED) {
+			s->writer_behind = true;
+			return 0;
+		}
+		if ((s->k & 63) == 0 && jr_now_monotonic_ns() > deadline)
 			return 0;
 		int rc = emit_one(s, &s->v[s->k]);
 		if (rc < 0)
@@ -448,7 +456,7 @@ static int commit(struct jr_journal *j)
 
 static int writer_records(struct snapshot *s, struct jr_journal *j)
 {
-	uint32_t since_commit = 0;
+	uint64_t since_commit = 0;
 	int rc = 0;
 
 	jr_mutex_lock(&s->lock);
@@ -464,7 +472,8 @@ static int writer_records(struct snapshot *s, struct jr_journal *j)
 		jr_mutex_unlock(&s->lock);
 		if (rc == 0)
 			rc = jr_journal_append(j, c->type, c->data, (uint32_t)c->len, NULL);
-		if (rc == 0 && ++since_commit >= COMMIT_EVERY) {
+		since_commit += c->len;
+		if (rc == 0 && since_commit >= COMMIT_BYTES) {
 			rc = commit(j);
 			since_commit = 0;
 		}
@@ -727,8 +736,11 @@ int snapshot_step(struct snapshot *s, uint64_t budget_ns, struct snapshot_result
 	while (s->phase != P_DONE && step_phase(s, deadline, r) && jr_now_monotonic_ns() < deadline)
 		;
 	held_for(s, t0, began);
-	if (s->phase == P_WORKERS || s->phase == P_LIST || s->phase == P_EMIT)
-		wake(s);	/* more for the next turn, unless the writer must catch up */
+	/* More for the next turn, unless the writer must catch up first: it
+	 * wakes the loop when half its queue is gone (a wake here would spin
+	 * the loop, a turn every few microseconds, until then). */
+	if (s->phase == P_WORKERS || s->phase == P_LIST || (s->phase == P_EMIT && !s->writer_behind))
+		wake(s);
 	return s->phase == P_DONE;
 }
 
