@@ -140,16 +140,22 @@ static struct chunk *chunk_new(uint16_t type, size_t cap)
 	return c;
 }
 
+/* The writer waits for records only on an empty queue, and only once the
+ * sort was asked for (ask() wakes it for that): only then is it woken.
+ * Signalled for every record, thousands of small ones (the workers') woke
+ * it thousands of times, each a context switch taken from the loop. */
 static void queue_push(struct snapshot *s, struct chunk *c)
 {
 	jr_mutex_lock(&s->lock);
+	bool was_empty = s->q_head == NULL;
 	if (s->q_tail)
 		s->q_tail->next = c;
 	else
 		s->q_head = c;
 	s->q_tail = c;
 	jr_store_relaxed(&s->queued, s->queued + 1);	/* under s->lock; read unlocked */
-	pthread_cond_signal(&s->cv);
+	if (was_empty && s->sort_asked)
+		pthread_cond_signal(&s->cv);
 	jr_mutex_unlock(&s->lock);
 }
 
