@@ -502,6 +502,51 @@ static void test_external_timeout(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* Many limits at once, claimed in one order and due in another, a third
+ * of them completed in time (taken out of the middle of the deadline
+ * heap, extdue.c): each of the others times out no sooner than its limit
+ * and within 1.5 s of it (one looked at out of order holds up those due
+ * before it by seconds), and in the order they were due. */
+static void test_external_timeouts_many(void **state)
+{
+	enum { N = 60 };
+	struct jr_engine *e = ext_engine(0);
+	jr_job_id id[N];
+	uint64_t limit_ms[N], start[N], end[N];
+	struct jr_job_info info, fin;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		limit_ms[i] = 100 + (uint64_t)(i * 37 % 30) * 100;	/* 0.1-3 s */
+		id[i] = submit_needs(e, 5, 1, 0, 0, NULL, limit_ms[i]);
+	}
+	wait_queued(e, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(claim(e, WORKER_A, NULL, id[i], &info), 1);
+		start[i] = info.exec.start_ns;
+		if (i % 3 == 1)
+			assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(jr_job_wait(e, id[i], &fin), 0);
+		end[i] = fin.exec.end_ns;
+		if (i % 3 == 1) {
+			assert_int_equal(fin.state, JR_JOB_SUCCEEDED);
+			continue;
+		}
+		assert_int_equal(fin.state, JR_JOB_FAILED);
+		assert_int_equal(fin.reason, JR_REASON_TIMEOUT);
+		assert_true(end[i] - start[i] >= limit_ms[i] * 1000000ull);
+		assert_true(end[i] - start[i] < (limit_ms[i] + 1500) * 1000000ull);
+	}
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < N; j++)
+			if (i % 3 != 1 && j % 3 != 1 &&
+			    start[i] + limit_ms[i] * 1000000ull < start[j] + limit_ms[j] * 1000000ull)
+				assert_true(end[i] <= end[j]);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 /* The claim's cost with 20,000 ready jobs: the scan stops at
  * JR_EXT_CLAIM_SCAN (1,024) when nothing fits, and takes the first when
  * the head fits; the figures are printed for docs/BENCHMARKS.md. */
@@ -557,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
 		cmocka_unit_test(test_claim_fits_resources),
 		cmocka_unit_test(test_external_timeout),
+		cmocka_unit_test(test_external_timeouts_many),
 		cmocka_unit_test(test_claim_bounded_scan),
 	};
 

@@ -109,6 +109,7 @@ static void coord_free(struct jr_coordinator *co)
 	jr_scratch_close(&co->scratch);
 	jr_free(co->acks);
 	jr_free(co->running);
+	jr_ext_due_free(&co->ext_due);
 	jr_free(co->cancels);
 	pthread_cond_destroy(&co->spawn_cv);
 	pthread_cond_destroy(&co->restore_cv);

@@ -330,22 +330,34 @@ void jr_ext_requeue_running(struct jr_coordinator *co, struct cmd_job *job, uint
 	end_attempt(co, job, -1, now);
 }
 
+static void time_out(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
+{
+	job->timed_out = true;
+	end_attempt(co, job, -1, now);	/* off the list and the heap */
+}
+
 /* An external job's time limit counts from its claim (sj.start_ns, which
  * start_claimed set): past it, the attempt fails with reason timeout (and
  * is retried while retries are left); its worker learns it at its next
- * heartbeat. Walks the running external jobs, as check_deadlines walks
- * the local ones: O(running) per turn of the coordinator. */
+ * heartbeat. The earliest first (extdue.h): O(log running) a job timed
+ * out; the running list walked only while one could not be indexed. */
 void jr_ext_check_deadlines(struct jr_coordinator *co, uint64_t now)
 {
-	struct cmd_job *job = co->ext_running.head, *next;
+	struct cmd_job *job, *next;
+	uint64_t due;
 
+	while ((job = jr_ext_due_first(&co->ext_due, &due)) && due <= now) {
+		JR_ASSERT(job->phase == CMD_RUNNING);
+		jr_ext_due_remove(&co->ext_due, job);	/* first: the job may be freed */
+		if (job->phase == CMD_RUNNING)
+			time_out(co, job, now);
+	}
+	job = co->ext_due.unindexed ? co->ext_running.head : NULL;
 	for (; job; job = next) {
 		next = job->opt->ext_next;	/* end_attempt takes it off the list */
 		if (job->sj.limit_ns && job->phase == CMD_RUNNING &&
-		    now >= job->sj.start_ns + job->sj.limit_ns) {
-			job->timed_out = true;
-			end_attempt(co, job, -1, now);
-		}
+		    now >= job->sj.start_ns + job->sj.limit_ns)
+			time_out(co, job, now);
 	}
 }
 

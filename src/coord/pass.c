@@ -41,8 +41,14 @@ uint64_t jr_coord_next_deadline(const struct jr_coordinator *co)
 		if (job->run->kill_at_ns && job->run->kill_at_ns < t)
 			t = job->run->kill_at_ns;
 	}
-	/* External jobs' time limits (external.c): from their claim. */
-	for (const struct cmd_job *job = co->ext_running.head; job; job = job->opt->ext_next)
+	/* External jobs' time limits (external.c): from their claim, the
+	 * earliest first (extdue.h); the list walked only while one could
+	 * not be indexed. */
+	uint64_t due;
+	if (jr_ext_due_first(&co->ext_due, &due) && due < t)
+		t = due;
+	for (const struct cmd_job *job = co->ext_due.unindexed ? co->ext_running.head : NULL; job;
+	     job = job->opt->ext_next)
 		if (job->sj.limit_ns && job->sj.start_ns + job->sj.limit_ns < t)
 			t = job->sj.start_ns + job->sj.limit_ns;
 	if (co->progress_paused && co->progress_resume_ns < t)

@@ -242,6 +242,9 @@ void jr_ext_list_push(struct jr_coordinator *co, struct cmd_job *job, uint8_t wh
 	l->count++;
 	if (which == EXT_READY)
 		co->ext_ready_by_level[jr_priority_level(job->sj.priority)]++;
+	/* Its claim set start_ns (or a restart's adoption did). */
+	if (which == EXT_RUNNING && job->sj.limit_ns)
+		jr_ext_due_add(&co->ext_due, job, job->sj.start_ns + job->sj.limit_ns);
 }
 
 void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
@@ -262,6 +265,8 @@ void jr_ext_unlink(struct jr_coordinator *co, struct cmd_job *job)
 	l->count--;
 	if (job->ext_list == EXT_READY)
 		co->ext_ready_by_level[jr_priority_level(job->sj.priority)]--;
+	else
+		jr_ext_due_remove(&co->ext_due, job);
 	job->opt->ext_prev = job->opt->ext_next = NULL;
 	job->ext_list = EXT_NONE;
 }

@@ -38,6 +38,7 @@
 #include "exec/scratch.h"
 #include "sched/scheduler.h"
 #include "sched/topology.h"
+#include "coord/extdue.h"
 #include "coord/reqpool.h"
 #include "shm/region.h"
 
@@ -95,6 +96,9 @@ struct cmd_opt {
 	char *cwd;
 	char *ext_caps;		/* labels the worker must have; NULL: none */
 	struct cmd_job *ext_prev, *ext_next;	/* external jobs: its ext_list */
+	uint32_t ext_due_at;		/* running with a time limit: its place in
+					 * co->ext_due, 1-based; 0: not in */
+	bool ext_due_unindexed;		/* ... left out of it (extdue.h) */
 	char **env;		/* extra NAME=VALUE, NULL-terminated; NULL: none */
 	jr_job_id *after;	/* after_count ids, then their enum jr_dep_type
 				 * bytes (jr_cmd_job_dep_type) */
@@ -313,6 +317,7 @@ struct jr_coordinator {
 	struct ext_list ext_ready;
 	uint64_t ext_ready_by_level[JR_PRIORITY_LEVELS];	/* for stats */
 	struct ext_list ext_running;
+	struct ext_due ext_due;		/* those with a time limit (extdue.h) */
 	/* Submission to first start, log2 buckets of microseconds. */
 	uint64_t start_wait_hist[JR_WAIT_BUCKETS];
 	uint64_t start_wait_sum_us;
