@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run_suites.sh BUILD_DIR SCRIPT... - the shell suites, several at once.
+# run_suites.sh BUILD_DIR SUITE... - the test suites, several at once: the
+# shell suites (SCRIPT.sh BUILD_DIR) and the C ones (run without arguments).
 #
 # Most suites spend their time waiting (jobs that sleep through a kill -9,
 # a keeper's grace, a heartbeat timeout), so running TEST_JOBS of them at
@@ -29,8 +30,9 @@ fail=0
 failed=()
 
 launch() {	# launch SCRIPT: start it in the background, its output to a file
-	local t=$1 log="$logs/$(echo "$1" | tr / _).log" pid
-	timeout "$limit" "$t" "$build" >"$log" 2>&1 &
+	local t=$1 log="$logs/$(echo "$1" | tr / _).log" pid args=()
+	[[ $t == *.sh ]] && args=("$build")	# a C suite (cmocka) takes none
+	timeout "$limit" "$t" "${args[@]}" >"$log" 2>&1 &
 	pid=$!
 	script_of[$pid]=$t
 	start_of[$pid]=$(date +%s)

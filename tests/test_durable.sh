@@ -150,9 +150,10 @@ for round in $(seq 12); do
 	kept=$("$tool" dump "$tmp/state" | grep -c ' submit ')
 	start_daemon --paused
 	present=0
+	req GET "/jobs?limit=1000"	# one listing, not a request per job
+	listed=$body
 	for i in "${!ids[@]}"; do
-		req GET "/jobs/${ids[$i]}"
-		if [ "$code" = 200 ]; then
+		if [[ $listed == *"\"job_id\":\"${ids[$i]}\""* ]]; then
 			present=$((present + 1))
 			[ "$i" -lt "$kept" ] || bad=$((bad + 1))
 		else
@@ -182,11 +183,11 @@ else
 	dd if=/dev/zero of="$tmp/small/filler" bs=1M count=3 2>/dev/null
 	start_daemon --state-dir "$tmp/small/state" --paused --segment-size 256K
 	line='{"command":["true"],"name":"fill-the-disk-with-a-longer-name-xxxxxxxxxxxxxxxxxxxxxxxx"}'
-	for i in $(seq 200); do echo "$line"; done >"$tmp/b200"
+	for i in $(seq 1000); do echo "$line"; done >"$tmp/b1000"
 	acked=()
 	full=""
-	for i in $(seq 400); do
-		req POST /jobs/batch "$(cat "$tmp/b200")"
+	for i in $(seq 100); do
+		req POST /jobs/batch "$(cat "$tmp/b1000")"
 		if [ "$code" = 201 ]; then
 			acked+=("$(printf '%s' "$body" | grep -o '"[0-9a-f]\{16\}"' | tail -1 | tr -d '"')")
 		else
@@ -206,7 +207,7 @@ else
 	rm -f "$tmp/small/filler"
 	ok=""
 	for _ in $(seq 50); do
-		req POST /jobs/batch "$(cat "$tmp/b200")"
+		req POST /jobs/batch "$(cat "$tmp/b1000")"
 		[ "$code" = 201 ] && ok=1 && break
 		sleep 0.1
 	done
@@ -232,8 +233,9 @@ batches=$((jobs / 10000))
 first="" last=""
 for b in $(seq "$batches"); do
 	out=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b10k" http://x/jobs/batch)
-	[ -z "$first" ] && first=$(printf '%s' "$out" | grep -o '"[0-9a-f]\{16\}"' | head -1 | tr -d '"')
-	last=$(printf '%s' "$out" | grep -o '"[0-9a-f]\{16\}"' | tail -1 | tr -d '"')
+	# The ids of the first and the last batch only (200 KB of answer each).
+	[ "$b" = 1 ] && first=$(printf '%s' "$out" | grep -o '"[0-9a-f]\{16\}"' | head -1 | tr -d '"')
+	[ "$b" = "$batches" ] && last=$(printf '%s' "$out" | grep -o '"[0-9a-f]\{16\}"' | tail -1 | tr -d '"')
 done
 stop_daemon KILL
 start_daemon --paused --capacity 1100000
