@@ -314,7 +314,7 @@ $(BUILD)/tests/test_schedules: tests/test_schedules.c $(SCHEDULES_TEST_OBJS) $(H
 # test_triggers_state: the triggers' table (daemon/state/triggers.c, triggerwatch.c).
 TRIGGER_STATE_OBJS := $(BUILD)/obj/daemon/state/triggers.o \
 	$(BUILD)/obj/daemon/state/triggerwatch.o $(BUILD)/obj/daemon/state/cwdcheck.o \
-	$(BUILD)/obj/daemon/state/jsoncheck.o
+	$(BUILD)/obj/daemon/state/jsoncheck.o $(BUILD)/obj/daemon/state/jsonfast.o
 $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_OBJS) \
 		$(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
@@ -349,6 +349,13 @@ $(BUILD)/tests/test_executions: tests/test_executions.c $(BUILD)/obj/daemon/stat
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/executions.o -o $@ $(LDFLAGS_ALL) \
 		$(TEST_LINK) -lcmocka
+
+# test_jsonfast: the fast JSON path (daemon/state/jsonfast.c) against cJSON.
+$(BUILD)/tests/test_jsonfast: tests/test_jsonfast.c $(BUILD)/obj/daemon/state/jsonfast.o \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/jsonfast.o -o $@ $(LDFLAGS_ALL) \
+		$(TEST_LINK) -lcmocka -lcjson
 
 # test_jobindex: the listings' index (daemon/state/jobindex.c, slotset.c) alone.
 JOBINDEX_OBJS := $(BUILD)/obj/daemon/state/jobindex.o $(BUILD)/obj/daemon/state/slotset.o \
@@ -416,9 +423,11 @@ $(BUILD)/bench/events: bench/events.c bench/benchutil.h bench/daemonutil.h $(HAR
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(TEST_LINK)
 
 # The JSON libraries compared (docs/DECISIONS.md).
-$(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS)
+$(BUILD)/bench/json: bench/json.c bench/benchutil.h $(HARNESS_DEPS) \
+		$(BUILD)/obj/daemon/state/jsonfast.o
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(HARNESS_LIB) -lcjson -ljansson
+	$(CC) $(TEST_CFLAGS) $< $(BUILD)/obj/daemon/state/jsonfast.o -o $@ $(LDFLAGS_ALL) \
+		$(HARNESS_LIB) -lcjson -ljansson
 
 $(BUILD)/tools/%: tools/%.c $(INTERNAL_LIB)
 	@mkdir -p $(@D)
