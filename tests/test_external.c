@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/fnv.h"
 #include "coord/state.h"	/* CMD_WORKER_LOST_RETRIES */
+#include "engine/engine.h"	/* jr_engine_job_peek, jr_engine_job_brief */
 
 static char state_dir[64];	/* /tmp/jr-ext-XXXXXX */
 
@@ -547,6 +549,90 @@ static void test_external_timeouts_many(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* jr_engine_job_brief() files a job as jr_engine_job_peek()'s whole view
+ * would (daemon/state/jobindex.c used the view until the brief): queued,
+ * held, waiting on a dependency, running on a worker, succeeded, failed,
+ * cancelled; names empty, UTF-8, 8 bytes, the longest. */
+static void assert_brief_is_view(struct jr_engine *e, jr_job_id id)
+{
+	struct jr_job_info info;
+	struct jr_job_brief b;
+
+	assert_int_equal(jr_engine_job_peek(e, id, &info), 0);
+	assert_int_equal(jr_engine_job_brief(e, id, &b), 0);
+	assert_int_equal(b.state, info.state == JR_JOB_PENDING ? JR_JOB_QUEUED : info.state);
+	assert_int_equal(b.priority, info.priority);
+	assert_int_equal(b.owner_uid, info.owner_uid);
+	assert_int_equal(b.queue_id, info.queue_id);
+	assert_int_equal(b.has_execution, info.exec.execution_id != 0);
+	if (b.has_execution)
+		assert_int_equal(b.worker_id, info.exec.worker_id);
+	assert_int_equal(b.name_hash, jr_name_hash(info.name));
+}
+
+static jr_job_id submit_named(struct jr_engine *e, const char *name, int prio, uint32_t flags,
+			      const jr_job_id *after)
+{
+	struct jr_command_spec spec = { 0 };
+	jr_job_id id;
+
+	spec.flags = JR_COMMAND_EXTERNAL | JR_COMMAND_PRIORITY_SET | flags;
+	spec.priority = prio;
+	spec.name = name;
+	spec.after = after;
+	spec.after_count = after ? 1 : 0;
+	assert_int_equal(jr_command_submit(e, &spec, &id), 0);
+	return id;
+}
+
+static void test_brief_is_view(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	char longest[JR_NAME_MAX];
+	jr_job_id id[8];
+	struct jr_job_info info, fin;
+
+	(void)state;
+	memset(longest, 'n', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	id[0] = submit_named(e, "", 3, 0, NULL);
+	id[1] = submit_named(e, "caf\xc3\xa9-\xe2\x82\xac", -7, 0, NULL);
+	id[2] = submit_named(e, "8-bytes!", 5, JR_COMMAND_HELD, NULL);
+	id[3] = submit_named(e, longest, 9, 0, NULL);	/* claimed first: running */
+	id[4] = submit_named(e, "after", 1, 0, &id[0]);	/* waits for id[0] */
+	id[5] = submit_named(e, "done", 8, 0, NULL);
+	id[6] = submit_named(e, "failed", 7, 0, NULL);
+	id[7] = submit_named(e, "cancelled", 2, 0, NULL);
+	wait_queued(e, 6);
+	for (int i = 0; i < 8; i++)
+		assert_brief_is_view(e, id[i]);
+	assert_int_equal(claim(e, WORKER_A, NULL, id[3], &info), 1);
+	assert_int_equal(claim(e, WORKER_B, NULL, id[5], &info), 1);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 0, 0), 0);
+	assert_int_equal(jr_job_wait(e, id[5], &fin), 0);
+	assert_int_equal(claim(e, WORKER_A, NULL, id[6], &info), 1);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 3, 0), 0);
+	assert_int_equal(jr_job_wait(e, id[6], &fin), 0);
+	assert_int_equal(jr_job_cancel(e, id[7]), 0);
+	assert_int_equal(jr_job_wait(e, id[7], &fin), 0);
+	for (int i = 0; i < 8; i++)
+		assert_brief_is_view(e, id[i]);
+	/* Queued again after a failed attempt: an attempt, but no execution. */
+	struct jr_command_spec retry = { .flags = JR_COMMAND_EXTERNAL, .name = "retry",
+					 .max_retries = 1, .backoff_base_ms = 600000 };
+	jr_job_id again;
+	assert_int_equal(jr_command_submit(e, &retry, &again), 0);
+	wait_queued(e, 1);
+	assert_int_equal(claim(e, WORKER_A, NULL, again, &info), 1);
+	assert_int_equal(jr_external_complete(e, info.exec.execution_id, 1, 0), 0);
+	for (int i = 0; i < 200 && (jr_engine_job_peek(e, again, &fin), fin.state) == JR_JOB_RUNNING; i++)
+		jrt_sleep_ms(5);
+	assert_true(fin.state == JR_JOB_PENDING || fin.state == JR_JOB_QUEUED);	/* its backoff */
+	assert_true(fin.attempts >= 1);
+	assert_brief_is_view(e, again);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 /* The claim's cost with 20,000 ready jobs: the scan stops at
  * JR_EXT_CLAIM_SCAN (1,024) when nothing fits, and takes the first when
  * the head fits; the figures are printed for docs/BENCHMARKS.md. */
@@ -603,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_claim_fits_resources),
 		cmocka_unit_test(test_external_timeout),
 		cmocka_unit_test(test_external_timeouts_many),
+		cmocka_unit_test(test_brief_is_view),
 		cmocka_unit_test(test_claim_bounded_scan),
 	};
 

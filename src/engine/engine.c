@@ -422,6 +422,11 @@ int jr_engine_job_peek(struct jr_engine *e, jr_job_id id, struct jr_job_info *ou
 	return jr_jobtab_snapshot(&e->region, id, out);
 }
 
+int jr_engine_job_brief(struct jr_engine *e, jr_job_id id, struct jr_job_brief *out)
+{
+	return jr_jobtab_brief(&e->region, id, out);
+}
+
 int jr_job_wait(struct jr_engine *e, jr_job_id id, struct jr_job_info *out)
 {
 	int rc = jr_jobtab_wait(&e->region, id);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/clock.h"
+#include "shm/jobtab.h"
 #include "shm/region.h"
 #include "sched/topology.h"
 
@@ -72,6 +73,8 @@ void jr_workers_wake(struct jr_engine *e, uint32_t n);
  * (daemon/state/jobindex.c), which reads every job submitted. Internal:
  * not in libjobring.map. */
 int jr_engine_job_peek(struct jr_engine *e, jr_job_id id, struct jr_job_info *out);
+/* Less: what the index files a job by (shm/jobtab.h). 0 or -ESTALE. */
+int jr_engine_job_brief(struct jr_engine *e, jr_job_id id, struct jr_job_brief *out);
 
 /* What the running external execution execution_id takes of its worker,
  * as jr_external_claim_fit()'s *taken said when it was claimed: for the

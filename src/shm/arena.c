@@ -19,6 +19,7 @@
 
 #include "shm/arena.h"
 #include "base/common.h"
+#include "base/fnv.h"
 
 #define ARENA_UNIT 16u
 #define ARENA_MIN_SHIFT 5u	/* 32 B */
@@ -163,6 +164,40 @@ void jr_arena_read_string(const struct jr_region *r, uint32_t ref, char *buf,
 					       ARENA_HEADER), cap);
 	buf[size - 1] = '\0';
 	buf[strnlen(buf, size - 1)] = '\0';
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a word's first byte is its lowest");
+
+uint32_t jr_arena_hash_string(const struct jr_region *r, uint32_t ref, size_t size)
+{
+	const uint64_t *words;
+	uint32_t h = JR_FNV_BASIS, c;
+	size_t cap;
+
+	if (ref == 0 || (uint64_t)ref * ARENA_UNIT >= r->hdr->arena_bytes)
+		return jr_name_hash("");
+	c = jr_load_relaxed(&block_at(r, ref)->size_class);
+	if (c >= ARENA_CLASSES)
+		return jr_name_hash("");
+	/* The bytes jr_arena_read_string(r, ref, buf, size) would keep. */
+	cap = ((size_t)1 << (ARENA_MIN_SHIFT + c)) - ARENA_HEADER;
+	if (cap > size)
+		cap = size & ~(size_t)7;
+	if ((uint64_t)ref * ARENA_UNIT + ARENA_HEADER + cap > r->hdr->arena_bytes)
+		return jr_name_hash("");
+	if (cap > size - 1)
+		cap = size - 1;
+	words = (const uint64_t *)((const uint8_t *)block_at(r, ref) + ARENA_HEADER);
+	for (size_t i = 0; i < cap; i += 8) {
+		uint64_t w = jr_load_relaxed(&words[i / 8]);
+		for (size_t k = 0; k < 8 && i + k < cap; k++) {
+			uint8_t byte = (uint8_t)(w >> (8 * k));	/* little-endian */
+			if (byte == 0)
+				return h ? h : 1;
+			h = jr_fnv_step(h, byte);
+		}
+	}
+	return h ? h : 1;
 }
 
 void jr_arena_free(struct jr_region *r, uint32_t ref)

@@ -25,6 +25,11 @@ int jr_arena_store_string(struct jr_region *r, const char *s, uint32_t *ref);
 void jr_arena_read_string(const struct jr_region *r, uint32_t ref, char *buf,
 			  size_t size);
 
+/* jr_name_hash() (base/fnv.h) of what jr_arena_read_string(r, ref, buf,
+ * size) would copy, read in place: as safe, and as much garbage in a
+ * race. */
+uint32_t jr_arena_hash_string(const struct jr_region *r, uint32_t ref, size_t size);
+
 /* Allocate a zeroed block of at least bytes; *ref receives it. 0 or
  * -EAGAIN/-EINVAL as above. Thread-safe, lock-free. */
 int jr_arena_alloc(struct jr_region *r, size_t bytes, uint32_t *ref);

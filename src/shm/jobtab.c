@@ -326,6 +326,51 @@ int jr_jobtab_snapshot(const struct jr_region *r, jr_job_id id,
 	}
 }
 
+/* The fields of jr_job_brief, as snapshot_fields(), snapshot_command()
+ * and snapshot_finish() set them in a jr_job_info. */
+static void brief_fields(const struct jr_region *r, const struct jr_slot *s, uint32_t state,
+			 struct jr_job_brief *out)
+{
+	uint64_t ref = jr_slot_get(s->arg);
+
+	out->state = state == JR_SLOT_HELD ? JR_JOB_QUEUED : state;
+	out->priority = jr_slot_get(s->priority);
+	out->queue_id = jr_slot_get(s->queue_id);
+	out->owner_uid = 0;
+	out->has_execution = jr_slot_get(s->attempt) != 0 && state != JR_JOB_QUEUED &&
+			     state != JR_SLOT_HELD;
+	out->worker_id = out->has_execution ? jr_slot_worker(s) : 0;
+	if (jr_jobtab_is_command(s) && ref != 0 && ref * 16 < r->hdr->arena_bytes) {
+		const struct jr_cmd_record *rec = jr_cmd_record(r, (uint32_t)ref);
+		out->owner_uid = jr_load_relaxed(&rec->uid);
+		out->priority = jr_load_relaxed(&rec->priority);
+	}
+	out->name_hash = jr_arena_hash_string(r, jr_slot_get(s->name_ref), JR_NAME_MAX);
+}
+
+int jr_jobtab_brief(const struct jr_region *r, jr_job_id id, struct jr_job_brief *out)
+{
+	uint32_t index, gen;
+	int rc = jr_jobtab_decode(r, id, &index, &gen);
+	const struct jr_slot *s;
+
+	if (rc < 0)
+		return rc;
+	s = &r->slots[index];
+	for (;;) {	/* a seqlock read, as jr_jobtab_snapshot() */
+		uint32_t w1 = jr_load_acquire(&s->state);
+		if (jr_slot_gen(w1) != gen || jr_slot_state(w1) == JR_JOB_FREE)
+			return -ESTALE;
+		brief_fields(r, s, jr_slot_state(w1), out);
+		jr_fence_acquire();
+		uint32_t w2 = jr_load_relaxed(&s->state);
+		if (jr_slot_gen(w2) != gen)
+			return -ESTALE;
+		if (jr_slot_state(w1) == jr_slot_state(w2))
+			return 0;
+	}
+}
+
 int jr_jobtab_wait(struct jr_region *r, jr_job_id id)
 {
 	uint32_t index, gen;

@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "base/common.h"
+#include "base/fnv.h"
 #include "daemon/state/jobindex.h"
 #include "engine/engine.h"
 
@@ -35,11 +36,7 @@ static uint32_t mix64(uint64_t k)
 /* FNV-1a: names are short. Never 0 (0 means "no name asked"). */
 static uint32_t name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h ? h : 1;
+	return jr_name_hash(s);	/* as jr_jobtab_brief() computes it */
 }
 
 /* Local attempts are one worker, "local" (UINT32_MAX). */
@@ -263,6 +260,23 @@ static void record_of(const struct jobindex *x, uint32_t slot, const struct jr_j
 	}
 }
 
+/* The same record from the table's brief read (jr_engine_job_brief). */
+static void record_of_brief(const struct jobindex *x, uint32_t slot, const struct jr_job_brief *b,
+			    struct jobindex_slot *r)
+{
+	const struct jobindex_slot *old = &x->slots[slot];
+
+	*r = (struct jobindex_slot){
+		.priority = b->priority, .uid = b->owner_uid, .name_hash = b->name_hash,
+		.queue = (uint8_t)b->queue_id, .cls = (uint8_t)jobindex_class_of(b->state),
+		.array_slot = old->array_slot, .flags = old->flags & JX_HAS_ARRAY,
+	};
+	if (b->has_execution) {
+		r->worker = worker_key(b->worker_id);
+		r->flags |= JX_HAS_WORKER;
+	}
+}
+
 void jobindex_file(struct jobindex *x, uint32_t slot, const struct jr_job_info *info)
 {
 	struct jobindex_slot now;
@@ -311,18 +325,20 @@ bool jobindex_touch(struct jobindex *x, uint32_t slot)
 void jobindex_settle(struct jobindex *x, struct jr_engine *e,
 		     jr_job_id (*id_of)(const void *ctx, uint32_t slot), const void *ctx)
 {
-	struct jr_job_info info;
+	struct jr_job_brief brief;
+	struct jobindex_slot now;
 
 	for (uint32_t i = 0; i < x->dirty_count; i++) {
 		uint32_t slot = x->dirty[i];
 		jr_job_id id = id_of(ctx, slot);
 		x->slots[slot].flags &= (uint8_t)~JX_DIRTY;
 		x->settled++;
-		if (!id || jr_engine_job_peek(e, id, &info) < 0) {
+		if (!id || jr_engine_job_brief(e, id, &brief) < 0) {
 			jobindex_drop(x, slot);
 			continue;
 		}
-		jobindex_file(x, slot, &info);
+		record_of_brief(x, slot, &brief, &now);
+		refile(x, slot, &now);
 	}
 	x->dirty_count = 0;
 }
