@@ -78,6 +78,60 @@ uint64_t events_oldest(const struct events *ev)
 
 /* --- formatting ------------------------------------------------------------------ */
 
+/* Text appended by hand: every job event is formatted as it happens, two
+ * events a job event, and with snprintf that was a third of the daemon's
+ * instructions a claim->complete (callgrind, bench/workers). Whatever
+ * does not fit makes len pass cap; text_end() says so. */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void text_put(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n < t->cap)
+		memcpy(t->p + t->len, s, n);
+	t->len += n;
+}
+
+static void text_str(struct text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+static void text_u64(struct text *t, uint64_t v)
+{
+	char d[20];
+	int i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	text_put(t, d + i, sizeof(d) - (size_t)i);
+}
+
+/* NUL-terminated (cut, as snprintf cuts, if it did not fit): true if
+ * it fit. */
+static bool text_end(struct text *t)
+{
+	bool fit = t->len < t->cap;
+
+	t->p[fit ? t->len : t->cap - 1] = '\0';
+	return fit;
+}
+
+/* src into dst[size], cut to size - 1 bytes (as snprintf "%s"). */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && src[n])	/* not strnlen: src may be a shorter array */
+		n++;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* s as the inside of a JSON string, cut to fit size (with its NUL) between
  * two characters: a UTF-8 sequence is copied whole (at most 4 bytes, and
  * 7 are free), never its first bytes alone, which no JSON reader takes. */
@@ -157,9 +211,8 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 {
 	uint64_t seq = ++ev->head;
 	struct event_slot *s = &ev->ring[seq & (EVENTS_WINDOW - 1)];
-	char when[40], queue[sizeof(s->queue) * 6 + 24] = "", user[EVENTS_USER_NAME + 16] = "";
-	char esc[sizeof(s->queue) * 6 + 8], data[EVENTS_DATA_MAX];	/* all \u00XX: 6 each */
-	int n;
+	char when[40], esc[sizeof(s->queue) * 6 + 8], data[EVENTS_DATA_MAX];	/* all \u00XX: 6 each */
+	struct text d = { data, 0, sizeof(data) }, f = { s->frame, 0, sizeof(s->frame) };
 
 	s->seq = seq;
 	s->kind = (uint8_t)h->kind;
@@ -167,32 +220,62 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	s->jobs = h->jobs ? h->jobs : 1;
 	s->uid = h->uid;
 	s->superseded = false;
-	snprintf(s->queue, sizeof(s->queue), "%s", h->queue ? h->queue : "");
+	copy_cut(s->queue, sizeof(s->queue), h->queue ? h->queue : "");
 	jr_format_rfc3339(h->time_ns ? h->time_ns : jr_now_realtime_ns(), when, sizeof(when));
+	/* {"seq":N,"kind":"K",<body>,"queue":"Q","user":"U","time":"T"} */
+	text_str(&d, "{\"seq\":");
+	text_u64(&d, seq);
+	text_str(&d, ",\"kind\":\"");
+	text_str(&d, kind_names[h->kind]);
+	text_str(&d, "\",");
+	text_str(&d, body);
 	if (h->queue) {
 		json_escape(esc, sizeof(esc), h->queue);
-		snprintf(queue, sizeof(queue), ",\"queue\":\"%s\"", esc);
+		text_str(&d, ",\"queue\":\"");
+		text_str(&d, esc);
+		text_str(&d, "\"");
 	}
-	if (h->uid != EVENTS_NO_UID)
-		snprintf(user, sizeof(user), ",\"user\":\"%s\"", user_name(ev, h->uid));
-	n = snprintf(data, sizeof(data), "{\"seq\":%llu,\"kind\":\"%s\",%s%s%s,\"time\":\"%s\"}",
-		     (unsigned long long)seq, kind_names[h->kind], body, queue, user, when);
-	if (n < 0 || (size_t)n >= sizeof(data))	/* names too long: the least */
-		n = snprintf(data, sizeof(data),
-			     "{\"seq\":%llu,\"kind\":\"%s\",\"truncated\":true,\"time\":\"%s\"}",
-			     (unsigned long long)seq, kind_names[h->kind], when);
-	n = snprintf(s->frame, sizeof(s->frame), "id: %llu\nevent: %s\ndata: %s\n\n",
-		     (unsigned long long)seq, kind_names[h->kind], data);
-	s->len = (uint16_t)n;
+	if (h->uid != EVENTS_NO_UID) {
+		text_str(&d, ",\"user\":\"");
+		text_str(&d, user_name(ev, h->uid));
+		text_str(&d, "\"");
+	}
+	text_str(&d, ",\"time\":\"");
+	text_str(&d, when);
+	text_str(&d, "\"}");
+	if (!text_end(&d)) {	/* names too long: the least */
+		d.len = 0;
+		text_str(&d, "{\"seq\":");
+		text_u64(&d, seq);
+		text_str(&d, ",\"kind\":\"");
+		text_str(&d, kind_names[h->kind]);
+		text_str(&d, "\",\"truncated\":true,\"time\":\"");
+		text_str(&d, when);
+		text_str(&d, "\"}");
+		text_end(&d);
+	}
+	text_str(&f, "id: ");
+	text_u64(&f, seq);
+	text_str(&f, "\nevent: ");
+	text_str(&f, kind_names[h->kind]);
+	text_str(&f, "\ndata: ");
+	text_str(&f, data);
+	text_str(&f, "\n\n");
+	text_end(&f);	/* always fits: EVENTS_DATA_MAX + 64 */
+	s->len = (uint16_t)(f.len < f.cap ? f.len : f.cap - 1);
 	supersede(ev, (uint64_t)h->kind << 61 ^ h->entity, seq);
 	ev->st.published++;
 }
 
 /* --- what is published ----------------------------------------------------------- */
 
-static void format_id(uint64_t id, char out[17])
+static void format_id(uint64_t id, char out[17])	/* "%016llx" */
 {
-	snprintf(out, 17, "%016llx", (unsigned long long)id);
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, id >>= 4)
+		out[i] = hex[id & 15];
+	out[16] = '\0';
 }
 
 static const char *queue_of(struct jr_engine *e, uint32_t queue_id, char *buf, size_t size)
@@ -201,7 +284,7 @@ static const char *queue_of(struct jr_engine *e, uint32_t queue_id, char *buf, s
 
 	if (jr_queue_get_info(e, queue_id, &q) < 0)
 		return "default";
-	snprintf(buf, size, "%s", q.name);
+	copy_cut(buf, size, q.name);
 	return buf;
 }
 
@@ -234,12 +317,12 @@ void events_job(struct events *ev, struct jr_engine *e, jr_job_id id, const char
 /* How far the run of ids[from..] goes: consecutive ids of one owner in
  * one queue (what one batch event may stand for). */
 static size_t run_end(struct jr_engine *e, const jr_job_id *ids, size_t from, size_t n,
-		      const struct jr_job_info *first)
+		      const struct jr_job_brief *first)
 {
-	struct jr_job_info info;
+	struct jr_job_brief info;
 	size_t i = from + 1;
 
-	while (i < n && ids[i] == ids[i - 1] + 1 && jr_engine_job_peek(e, ids[i], &info) == 0 &&
+	while (i < n && ids[i] == ids[i - 1] + 1 && jr_engine_job_brief(e, ids[i], &info) == 0 &&
 	       info.queue_id == first->queue_id && info.owner_uid == first->owner_uid)
 		i++;
 	return i;
@@ -248,16 +331,16 @@ static size_t run_end(struct jr_engine *e, const jr_job_id *ids, size_t from, si
 void events_jobs_submitted(struct events *ev, struct jr_engine *e, const jr_job_id *ids,
 			   size_t n)
 {
-	struct jr_job_info info;
+	struct jr_job_brief info;
 	char first[17], last[17], qname[64], body[128];
 	size_t i = 0, end;
 
 	if (!ev)
 		return;
-	/* The table's own fields only (jr_engine_job_peek): the output
-	 * paths jr_job_get formats as well were most of a batch's cost here. */
+	/* Owner and queue only (jr_engine_job_brief): the output paths
+	 * jr_job_get formats as well were most of a batch's cost here. */
 	while (i < n) {
-		if (jr_engine_job_peek(e, ids[i], &info) < 0) {
+		if (jr_engine_job_brief(e, ids[i], &info) < 0) {
 			i++;
 			continue;
 		}
@@ -290,28 +373,44 @@ static const char *execution_status(const struct jr_job_event *je)
 	return jr_job_state_name(je->state);
 }
 
+/* Every job event of the engine, two events each: owner and queue from
+ * the table's brief (jr_job_get formatted output paths too), the bodies
+ * by hand (struct text). */
 void events_job_event(struct events *ev, struct jr_engine *e, const struct jr_job_event *je)
 {
-	struct jr_job_info info;
+	struct jr_job_brief info;
 	char jid[17], xid[17], qname[64], body[160];
+	struct text b = { body, 0, sizeof(body) };
 	const char *queue;
 
-	if (!ev || jr_job_get(e, je->job_id, &info) < 0)
+	if (!ev || jr_engine_job_brief(e, je->job_id, &info) < 0)
 		return;
 	queue = queue_of(e, info.queue_id, qname, sizeof(qname));
 	format_id(je->job_id, jid);
 	if (je->attempt) {
 		uint64_t x = jr_execution_id(je->job_id, je->attempt);
 		format_id(x, xid);
-		snprintf(body, sizeof(body),
-			 "\"execution\":\"%s\",\"job\":\"%s\",\"attempt\":%u,\"status\":\"%s\"", xid,
-			 jid, je->attempt, execution_status(je));
+		text_str(&b, "\"execution\":\"");
+		text_str(&b, xid);
+		text_str(&b, "\",\"job\":\"");
+		text_str(&b, jid);
+		text_str(&b, "\",\"attempt\":");
+		text_u64(&b, je->attempt);
+		text_str(&b, ",\"status\":\"");
+		text_str(&b, execution_status(je));
+		text_str(&b, "\"");
+		text_end(&b);
 		publish(ev, &(struct event_head){ EVENT_EXECUTION, x, je->job_id, info.owner_uid,
 						  queue, je->time_ns }, body);
 	}
-	snprintf(body, sizeof(body), "\"job\":\"%s\",\"status\":\"%s\"", jid,
-		 je->kind == JR_EVENT_STARTED ? "running" :
-		 je->kind == JR_EVENT_RETRYING ? "pending" : jr_job_state_name(je->state));
+	b.len = 0;
+	text_str(&b, "\"job\":\"");
+	text_str(&b, jid);
+	text_str(&b, "\",\"status\":\"");
+	text_str(&b, je->kind == JR_EVENT_STARTED ? "running" :
+		      je->kind == JR_EVENT_RETRYING ? "pending" : jr_job_state_name(je->state));
+	text_str(&b, "\"");
+	text_end(&b);
 	publish(ev, &(struct event_head){ EVENT_JOB, je->job_id, je->job_id, info.owner_uid, queue,
 					  je->time_ns }, body);
 }
