@@ -249,6 +249,15 @@ static void put_digits(char *p, unsigned v, int n)
  * days-to-civil; ns since 1970 ends in year 2554: always four digits) and
  * the digits written directly: the text of the gmtime_r and snprintf it
  * replaces (tests/test_units.c compares them). */
+void jr_format_id(uint64_t id, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, id >>= 4)
+		out[i] = hex[id & 15];
+	out[16] = '\0';
+}
+
 void jr_format_rfc3339(uint64_t ns, char *out, size_t size)
 {
 	uint64_t secs = ns / JR_NS_PER_SEC;

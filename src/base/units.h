@@ -40,6 +40,10 @@ int jr_parse_rfc3339_ns(const char *s, uint64_t *ns);
 int jr_seconds_to_duration_ms(double s, uint64_t *ms);
 int jr_seconds_to_time_ns(double s, uint64_t *ns);
 
+/* An id as 16 lowercase hex digits ("%016llx"), NUL-terminated: how the
+ * API writes job and execution ids. */
+void jr_format_id(uint64_t id, char out[17]);
+
 /* "2026-11-27T13:00:00.123Z" (UTC, milliseconds) into out (>= 32 bytes). */
 void jr_format_rfc3339(uint64_t ns, char *out, size_t size);
 

@@ -121,6 +121,16 @@ static bool text_end(struct text *t)
 	return fit;
 }
 
+/* {"seq":N,"kind":"K", : how every event's data begins. */
+static void text_event_head(struct text *t, uint64_t seq, const char *kind)
+{
+	text_str(t, "{\"seq\":");
+	text_u64(t, seq);
+	text_str(t, ",\"kind\":\"");
+	text_str(t, kind);
+	text_str(t, "\",");
+}
+
 /* src into dst[size], cut to size - 1 bytes (as snprintf "%s"). */
 static void copy_cut(char *dst, size_t size, const char *src)
 {
@@ -223,11 +233,7 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	copy_cut(s->queue, sizeof(s->queue), h->queue ? h->queue : "");
 	jr_format_rfc3339(h->time_ns ? h->time_ns : jr_now_realtime_ns(), when, sizeof(when));
 	/* {"seq":N,"kind":"K",<body>,"queue":"Q","user":"U","time":"T"} */
-	text_str(&d, "{\"seq\":");
-	text_u64(&d, seq);
-	text_str(&d, ",\"kind\":\"");
-	text_str(&d, kind_names[h->kind]);
-	text_str(&d, "\",");
+	text_event_head(&d, seq, kind_names[h->kind]);
 	text_str(&d, body);
 	if (h->queue) {
 		json_escape(esc, sizeof(esc), h->queue);
@@ -245,11 +251,8 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	text_str(&d, "\"}");
 	if (!text_end(&d)) {	/* names too long: the least */
 		d.len = 0;
-		text_str(&d, "{\"seq\":");
-		text_u64(&d, seq);
-		text_str(&d, ",\"kind\":\"");
-		text_str(&d, kind_names[h->kind]);
-		text_str(&d, "\",\"truncated\":true,\"time\":\"");
+		text_event_head(&d, seq, kind_names[h->kind]);
+		text_str(&d, "\"truncated\":true,\"time\":\"");
 		text_str(&d, when);
 		text_str(&d, "\"}");
 		text_end(&d);
@@ -268,15 +271,6 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 }
 
 /* --- what is published ----------------------------------------------------------- */
-
-static void format_id(uint64_t id, char out[17])	/* "%016llx" */
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 15; i >= 0; i--, id >>= 4)
-		out[i] = hex[id & 15];
-	out[16] = '\0';
-}
 
 static const char *queue_of(struct jr_engine *e, uint32_t queue_id, char *buf, size_t size)
 {
@@ -303,7 +297,7 @@ void events_job(struct events *ev, struct jr_engine *e, jr_job_id id, const char
 
 	if (!ev || jr_job_get(e, id, &info) < 0)
 		return;
-	format_id(id, jid);
+	jr_format_id(id, jid);
 	if (!status)
 		status = job_status(&info);
 	else if (strcmp(status, EVENTS_SUBMITTED) == 0)	/* as it was when accepted */
@@ -349,8 +343,8 @@ void events_jobs_submitted(struct events *ev, struct jr_engine *e, const jr_job_
 			events_job(ev, e, ids[i++], EVENTS_SUBMITTED);
 			continue;
 		}
-		format_id(ids[i], first);
-		format_id(ids[end - 1], last);
+		jr_format_id(ids[i], first);
+		jr_format_id(ids[end - 1], last);
 		snprintf(body, sizeof(body),
 			 "\"job\":\"%s\",\"last\":\"%s\",\"jobs\":%zu,\"status\":\"submitted\"",
 			 first, last, end - i);
@@ -386,10 +380,10 @@ void events_job_event(struct events *ev, struct jr_engine *e, const struct jr_jo
 	if (!ev || jr_engine_job_brief(e, je->job_id, &info) < 0)
 		return;
 	queue = queue_of(e, info.queue_id, qname, sizeof(qname));
-	format_id(je->job_id, jid);
+	jr_format_id(je->job_id, jid);
 	if (je->attempt) {
 		uint64_t x = jr_execution_id(je->job_id, je->attempt);
-		format_id(x, xid);
+		jr_format_id(x, xid);
 		text_str(&b, "\"execution\":\"");
 		text_str(&b, xid);
 		text_str(&b, "\",\"job\":\"");
@@ -446,7 +440,7 @@ void events_schedule(struct events *ev, const char *name, uint32_t owner_uid, co
 	if (!ev)
 		return;
 	json_escape(esc, sizeof(esc), name);
-	format_id(job, jid);
+	jr_format_id(job, jid);
 	snprintf(body, sizeof(body), "\"schedule\":\"%s\",\"change\":\"%s\"%s%s%s", esc, what,
 		 job ? ",\"job\":\"" : "", job ? jid : "", job ? "\"" : "");
 	publish(ev, &(struct event_head){ EVENT_SCHEDULE, name_hash(name), job, owner_uid, NULL, 0 },

@@ -17,11 +17,7 @@ static int hex_value(int c)
 /* By hand: a batch answer formats 10,000 of them. */
 void view_format_id(uint64_t id, char out[17])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 15; i >= 0; i--, id >>= 4)
-		out[i] = hex[id & 15];
-	out[16] = '\0';
+	jr_format_id(id, out);
 }
 
 bool view_parse_id(const char *s, uint64_t *id)
