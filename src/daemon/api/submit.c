@@ -58,7 +58,7 @@ void api_submit_batch_record(const struct request *req, struct route_record *out
  * are cancelled and the answer is a 507: nothing unjournaled is
  * acknowledged. */
 static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *ids, size_t n,
-			   uint32_t flags)
+			   uint32_t flags, const struct jr_command_spec *specs)
 {
 	const struct request *req = c->req;
 	struct jobspec_submitter who = submitter(a, req);
@@ -66,7 +66,7 @@ static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *i
 		.head = { .uid = req->uid, .gid = req->gid, .count = (uint32_t)n,
 			  .created_ns = jr_now_realtime_ns(),
 			  .flags = flags | (who.switch_user ? REC_SUBMIT_SWITCH_USER : 0) },
-		.ids = ids, .body = req->body, .body_len = req->body_len,
+		.ids = ids, .body = req->body, .body_len = req->body_len, .specs = specs,
 	};
 
 	c->record_seq = durable_log_submit(a->durable, &args);
@@ -95,7 +95,7 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 		spec_error(c->res, &err);
 		return;
 	}
-	if (!log_submission(a, c, &id, 1, REC_SUBMIT_SINGLE))
+	if (!log_submission(a, c, &id, 1, REC_SUBMIT_SINGLE, &js->spec))
 		return;
 	submitted_put(&a->st->jobs, id, submitted_block_new(req->body, req->body_len), 0,
 		      req->body_len, &who);
@@ -286,7 +286,7 @@ static void submit_array_parsed(struct api *a, struct api_call *c, const struct 
 	if (rc < 0) {
 		jobspec_engine_error(rc, &err);
 		spec_error(c->res, &err);
-	} else if (log_submission(a, c, ids, n, REC_SUBMIT_SINGLE | REC_SUBMIT_ARRAY)) {
+	} else if (log_submission(a, c, ids, n, REC_SUBMIT_SINGLE | REC_SUBMIT_ARRAY, NULL)) {
 		array_keep_json(a, c->req, js, ids);
 		view_format_id(ids[0], id);
 		c->res->status = 201;
@@ -432,7 +432,8 @@ static int batch_split(const struct request *req, struct batch *b)
 			return -E2BIG;
 		if (batch_reserve(b, b->n + 1) < 0)
 			return -ENOMEM;
-		jobspec_init(&b->specs[b->n]);
+		/* specs[n] is clean: zeroed when the array grew, or freed by
+		 * batch_reset (jobspec_free leaves it as jobspec_init does) */
 		b->lines[b->n++] = (struct batch_line){ line, len, number, NULL };
 	}
 	return 0;
@@ -542,18 +543,28 @@ static void batch_error(struct response *res, size_t bad, size_t n, cJSON *error
  * output (cJSON would build and print n nodes). */
 static void batch_answer(struct response *res, const struct batch *b)
 {
+	struct buf *out = &res->body;
 	char id[17];
 
 	res->status = 201;
-	buf_reserve(&res->body, b->n * 19 + 64);
-	buf_printf(&res->body, "{\"count\":%zu,\"job_ids\":[", b->n);
+	buf_printf(out, "{\"count\":%zu,\"job_ids\":[", b->n);
+	buf_reserve(out, b->n * 19 + 8);
+	if (out->oom)
+		return;
+	/* Straight into the reserved room: three appends a job were 5% of
+	 * the batch's instructions. */
+	char *w = out->p + out->len;
 	for (size_t i = 0; i < b->n; i++) {
 		view_format_id(b->ids[i], id);
-		buf_append(&res->body, i ? ",\"" : "\"", i ? 2 : 1);
-		buf_append(&res->body, id, 16);
-		buf_append(&res->body, "\"", 1);
+		if (i)
+			*w++ = ',';
+		*w++ = '"';
+		memcpy(w, id, 16);
+		w += 16;
+		*w++ = '"';
 	}
-	buf_puts(&res->body, "]}");
+	out->len = (size_t)(w - out->p);
+	buf_puts(out, "]}");
 }
 
 /* Each job's JSON is its line of one copy of the body. */
@@ -586,7 +597,7 @@ static void submit_batch_parsed(struct api *a, struct api_call *c, struct batch 
 			    b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
 		return;
 	}
-	if (!log_submission(a, c, b->ids, b->n, b->header.text ? REC_SUBMIT_HEADER : 0))
+	if (!log_submission(a, c, b->ids, b->n, b->header.text ? REC_SUBMIT_HEADER : 0, b->flat))
 		return;
 	batch_keep_json(a, c->req, b);
 	a->count.submitted_batch += b->n;

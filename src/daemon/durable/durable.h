@@ -47,6 +47,9 @@ struct rec_submit_args {
 	const jr_job_id *ids;	/* head.count of them */
 	const char *body;
 	size_t body_len;
+	/* The jobs' specs (head.count of them, as submitted), for the queue
+	 * each is counted under; NULL: read from the engine's table. */
+	const struct jr_command_spec *specs;
 };
 
 int durable_open(struct durable **out, const struct durable_opts *o);

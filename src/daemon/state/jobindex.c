@@ -137,13 +137,18 @@ static int grow(struct jobindex *x)
  * is bounded by the values in use and the name buckets. */
 static struct slotset *set_for(struct jobindex *x, uint64_t key)
 {
+	uint32_t dim = (uint32_t)(key >> 32);
 	struct jobindex_keyent *k;
 
-	if (key >> 32 == DIM_NAME)
+	if (dim == DIM_NAME)
 		return &x->names[(uint32_t)key & x->name_mask];
+	if (x->memo_key[dim] == key)
+		return x->memo_set[dim];
 	k = find(x, key);
-	if (k->key)
-		return k->set;
+	if (k->key) {
+		x->memo_key[dim] = key;
+		return x->memo_set[dim] = k->set;
+	}
 	if ((x->map_used + 1) * 2 > x->map_cap) {
 		if (grow(x) < 0)
 			return NULL;
@@ -154,7 +159,8 @@ static struct slotset *set_for(struct jobindex *x, uint64_t key)
 		return NULL;
 	k->key = key;
 	x->map_used++;
-	return k->set;
+	x->memo_key[dim] = key;
+	return x->memo_set[dim] = k->set;
 }
 
 static void put(struct jobindex *x, uint64_t key, uint32_t slot)

@@ -68,6 +68,11 @@ struct jobindex {
 	struct jobindex_keyent *map;	/* (dimension, value) -> set */
 	struct slotset *names;		/* by name bucket (name_mask + 1) */
 	uint32_t map_cap, map_used;
+	/* The set each dimension last filed into: a batch's jobs share
+	 * their class, priority, queue and owner, so most filings skip the
+	 * map (sets are never removed, so the pointers stay good). */
+	uint64_t memo_key[8];
+	struct slotset *memo_set[8];
 	uint32_t dirty[JX_DIRTY_MAX];
 	uint32_t dirty_count;
 	uint64_t filed;			/* jobs in the sets */

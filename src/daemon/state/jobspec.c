@@ -731,12 +731,18 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	return true;
 }
 
+/* Most jobs have no env, dependencies or array: their frees are
+ * skipped, and only what parsing may have set is cleared (a batch frees
+ * 10,000 of these per request). */
 void jobspec_free(struct jobspec *js)
 {
-	strv_free(js->env);
+	if (js->env)
+		strv_free(js->env);
+	if (js->after)
+		free(js->after);
+	if (js->array)
+		free(js->array);
 	free(js->argv);
-	free(js->after);
-	free(js->array);
 	jobspec_init(js);
 }
 

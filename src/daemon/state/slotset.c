@@ -81,6 +81,8 @@ static bool chunk_has(const struct slotset_chunk *c, uint32_t off)
 
 	if (c->cap == BITMAP)
 		return (c->bits[off / 64] >> (off % 64)) & 1;
+	if (c->n == 0 || off > c->arr[c->n - 1])	/* past the last: adding in order */
+		return false;
 	i = lower16(c->arr, c->n, off);
 	return i < c->n && c->arr[i] == off;
 }
@@ -187,15 +189,20 @@ static struct slotset_chunk *chunk_insert(struct slotset *s, uint32_t i, uint32_
 	return &s->chunks[i];
 }
 
+/* 1 if slot was added, 0 if it was in, or -ENOMEM: one look-up of its
+ * chunk for both. */
 static int chunked_add(struct slotset *s, uint32_t slot)
 {
 	uint32_t base = slot >> CHUNK_SHIFT, i = chunk_lower(s, base);
 	struct slotset_chunk *c;
 
-	if (i < s->nchunks && s->chunks[i].base == base)
+	if (i < s->nchunks && s->chunks[i].base == base) {
 		c = &s->chunks[i];
-	else if (!(c = chunk_insert(s, i, base)))
+		if (chunk_has(c, slot & (CHUNK_SPAN - 1)))
+			return 0;
+	} else if (!(c = chunk_insert(s, i, base))) {
 		return -ENOMEM;
+	}
 	if (chunk_add(c, slot & (CHUNK_SPAN - 1)) < 0) {
 		if (c->n == 0) {	/* the one just made: out again */
 			memmove(s->chunks + i, s->chunks + i + 1,
@@ -204,7 +211,7 @@ static int chunked_add(struct slotset *s, uint32_t slot)
 		}
 		return -ENOMEM;
 	}
-	return 0;
+	return 1;
 }
 
 /* The small array moved into chunks: 0 or -ENOMEM (still small). */
@@ -275,11 +282,11 @@ int slotset_add(struct slotset *s, uint32_t slot)
 		if (to_chunks(s) < 0)
 			return -ENOMEM;
 	}
-	if (slotset_has(s, slot))
-		return 0;
-	if (chunked_add(s, slot) < 0)
+	int added = chunked_add(s, slot);
+
+	if (added < 0)
 		return -ENOMEM;
-	s->count++;
+	s->count += (uint32_t)added;
 	return 0;
 }
 
