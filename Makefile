@@ -273,6 +273,13 @@ $(BUILD)/tests/test_routes: tests/test_routes.c tests/testutil.h $(DAEMON_TEST_O
 	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
 		$(DAEMON_LIBS) -lcmocka
 
+# test_jobspecplain: the batch line's plain path against jobspec_parse.
+$(BUILD)/tests/test_jobspecplain: tests/test_jobspecplain.c $(DAEMON_TEST_OBJS) \
+		$(HARNESS_DEPS) $(INTERNAL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< $(DAEMON_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \
+		$(DAEMON_LIBS) -lcmocka
+
 # test_wideworker: worker ids past 16 bits through the slot, the records
 # and recovery (daemon/durable/recover.c and what it links).
 $(BUILD)/tests/test_wideworker: tests/test_wideworker.c tests/testutil.h $(DAEMON_TEST_OBJS) \

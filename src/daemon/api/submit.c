@@ -15,6 +15,7 @@
 #include "daemon/state/arrayspec.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
+#include "daemon/state/jobspecplain.h"
 #include "daemon/state/jsonarena.h"
 #include "daemon/state/jsoncheck.h"
 #include "daemon/state/view.h"
@@ -482,7 +483,13 @@ static size_t batch_parse(struct api *a, const struct request *req, struct batch
 	for (size_t i = 0; i < b->n; i++) {
 		struct batch_line *l = &b->lines[i];
 		struct jobspec_error err;
-		l->json = json_parse_checked(l->text, l->len, &err);	/* UTF-8: batch_utf8() */
+		/* UTF-8: batch_utf8(). The commonest lines need no tree. */
+		if (jobspec_parse_plain(a->engine, l->text, l->len, &who, &b->specs[i])) {
+			b->flat[i] = b->specs[i].spec;
+			b->flat[i].shared_env = b->shared.env;
+			continue;
+		}
+		l->json = json_parse_checked(l->text, l->len, &err);
 		if (!l->json) {
 			;
 		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err) &&

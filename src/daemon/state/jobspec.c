@@ -708,6 +708,12 @@ bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_sub
 	cJSON_ArrayForEach(v, o)
 		if (!parse_field(e, v, js, who->strict, err))
 			return false;
+	return jobspec_finish(e, js, who, err);
+}
+
+bool jobspec_finish(struct jr_engine *e, struct jobspec *js, const struct jobspec_submitter *who,
+		    struct jobspec_error *err)
+{
 	if (who->strict && js->spec.cwd && !check_cwd(js, who, err))
 		return false;
 	if (who->hide_others && !check_hidden_dependencies(e, js, who, err))

@@ -56,6 +56,11 @@ struct jobspec_submitter {
 
 bool jobspec_parse(struct jr_engine *e, const cJSON *o, const struct jobspec_submitter *who,
 		   struct jobspec *out, struct jobspec_error *err);
+/* What jobspec_parse checks once every field is read (the fields
+ * together, the submitter's working directory, running as the
+ * submitter): true, or false with err. */
+bool jobspec_finish(struct jr_engine *e, struct jobspec *js, const struct jobspec_submitter *who,
+		    struct jobspec_error *err);
 void jobspec_free(struct jobspec *js);
 void jobspec_init(struct jobspec *js);
 

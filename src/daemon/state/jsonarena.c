@@ -57,19 +57,28 @@ static bool next_chunk(size_t n)
 	return true;
 }
 
-static void *arena_malloc(size_t n)
+void *json_arena_alloc(size_t n)
 {
 	size_t need = (n + 15) & ~(size_t)15;
 
 	if (!arena.active)
-		return malloc(n);
+		return NULL;
 	if (arena.count == 0 || arena.used + need > arena.chunks[arena.current].size) {
 		if (!next_chunk(need))
-			return malloc(n);	/* owned() says no: freed normally */
+			return NULL;
 	}
 	void *p = arena.chunks[arena.current].base + arena.used;
 	arena.used += need;
 	return p;
+}
+
+/* Outside begin/end, or with the arena full, malloc's (owned() says
+ * no: freed normally). */
+static void *arena_malloc(size_t n)
+{
+	void *p = json_arena_alloc(n);
+
+	return p ? p : malloc(n);
 }
 
 static void arena_free(void *p)

@@ -7,6 +7,8 @@
 #ifndef JR_JSONARENA_H
 #define JR_JSONARENA_H
 
+#include <stddef.h>
+
 /* Route cJSON's malloc and free through here (once, at start). */
 void json_arena_install(void);
 
@@ -14,6 +16,10 @@ void json_arena_install(void);
  * freeing such memory is a no-op whenever it happens. */
 void json_arena_begin(void);
 void json_arena_end(void);
+
+/* n bytes (16-aligned) from the arena between begin and end; NULL when
+ * it is not active or full (never malloc's: the caller frees nothing). */
+void *json_arena_alloc(size_t n);
 
 /* Forget everything allocated in the arena (its memory is kept for the
  * next batch). No tree from it may be used afterwards. */

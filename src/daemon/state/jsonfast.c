@@ -57,35 +57,39 @@ static bool word_stops(uint64_t w)
 		((w - ONES * 0x20) & ~w)) & HIGHS;
 }
 
-/* At a '"': the string's bytes, copied; NULL at a backslash, a control
- * byte or the end of the text. Eight bytes at a time while none of them
- * ends the run (half the parse's instructions went on this loop). */
-static char *string(struct fast *f)
+const char *json_fast_string_end(const char *p, const char *end)
 {
-	const char *s = ++f->p;
 	uint64_t w;
 
-	while (f->end - f->p >= 8) {
-		memcpy(&w, f->p, sizeof(w));
+	/* Eight bytes at a time while none of them ends the run (half the
+	 * parse's instructions went on this loop). */
+	while (end - p >= 8) {
+		memcpy(&w, p, sizeof(w));
 		if (word_stops(w))
 			break;
-		f->p += 8;
+		p += 8;
 	}
-	while (f->p < f->end && *f->p != '"') {
-		unsigned char c = (unsigned char)*f->p;
-		if (c == '\\' || c < 0x20)
+	for (; p < end && *p != '"'; p++)
+		if (*p == '\\' || (unsigned char)*p < 0x20)
 			return NULL;
-		f->p++;
-	}
-	if (f->p == f->end)
+	return p < end ? p : NULL;
+}
+
+/* At a '"': the string's bytes, copied; NULL at a backslash, a control
+ * byte or the end of the text. */
+static char *string(struct fast *f)
+{
+	const char *s = f->p + 1, *q = json_fast_string_end(s, f->end);
+
+	if (!q)
 		return NULL;
-	size_t n = (size_t)(f->p - s);
+	size_t n = (size_t)(q - s);
 	char *out = cJSON_malloc(n + 1);
 	if (!out)
 		return NULL;
 	memcpy(out, s, n);
 	out[n] = '\0';
-	f->p++;
+	f->p = q + 1;
 	return out;
 }
 

@@ -35,4 +35,8 @@
  * not JSON at all, or without memory. */
 cJSON *json_fast_parse(const char *text, size_t len, const char **end);
 
+/* p just past a string's opening quote: its closing quote, or NULL at a
+ * backslash, a byte below 0x20 or end (the subset's strings above). */
+const char *json_fast_string_end(const char *p, const char *end);
+
 #endif
