@@ -304,8 +304,15 @@ static void test_requeue_ended_race(void **state)
 				assert_int_equal(info.attempts, 2);
 			}
 		}
-		for (uint32_t i = 0; i < n; i++)
-			assert_int_equal(jr_job_wait(e, fresh[i], &info), 0);
+		/* A fresh job that ended while the table was full may have
+		 * given its slot to a later one (finished slots are reused
+		 * oldest first, and the revived jobs hold theirs): gone, not
+		 * lost. The count of slots below says none was lost. */
+		for (uint32_t i = 0; i < n; i++) {
+			int rc = jr_job_wait(e, fresh[i], &info);
+			if (rc != 0 && rc != -ESTALE)
+				fail_msg("wait for a fresh job: %d", rc);
+		}
 	}
 	assert_true(revived > 0);
 	/* Every slot but slot 0 can be taken: none lost, none twice. */
