@@ -6,7 +6,10 @@
  * and JSON path, not fdatasync), then sends 1,000,000 jobs as 100 POST
  * /jobs/batch of 10,000 NDJSON lines on one keep-alive connection, once
  * over the Unix socket and once over TLS, in alternating order so that
- * the machine's noise falls on both. Also: a TLS handshake's cost
+ * the machine's noise falls on both; then over TLS again from two
+ * threads with a connection each (a service with two submitters: one
+ * connection waits for each answer, and the daemon's loop idles while the
+ * next batch crosses the socket). Also: a TLS handshake's cost
  * (connections opened, one GET /health each, per second).
  *
  * The machine's load moves wall-clock rates a lot; the CPU time the daemon
@@ -19,6 +22,7 @@
 #include "daemonutil.h"
 #include "jobring.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 #define BATCH 10000
@@ -76,25 +80,26 @@ struct cpu_per_job {
 	double daemon_us, client_us;
 };
 
-/* jobs/s of nbatches POST /jobs/batch on one connection; *p99 per batch,
- * *cpu what each side spent. */
-static double batch_once(const struct bench_batches *bs, int nbatches, bool tls, double *p99,
-			 struct cpu_per_job *cpu)
-{
-	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, rate, dcpu, ccpu;
-	struct jr_client *c;
+/* One connection's share of the batches: every conns-th from first. */
+struct sender {
+	const struct bench_batches *bs;
+	int first, step, nbatches;
+	bool tls;
+	double *lat;
+	pthread_t thread;
+};
 
-	bench_daemon_start(&d, true, opts);
-	c = open_client(tls);
-	dcpu = daemon_cpu_s();
-	ccpu = self_cpu_s();
-	t0 = jrt_now_s();
-	for (int b = 0; b < nbatches; b++) {
+static void *send_batches(void *arg)
+{
+	struct sender *s = arg;
+	struct jr_client *c = open_client(s->tls);
+
+	for (int b = s->first; b < s->nbatches; b += s->step) {
 		char *resp;
-		double s = jrt_now_s();
-		int rc = jr_client_request(c, "POST", "/jobs/batch", bs->body[b], bs->len[b], &resp,
-					   NULL);
-		lat[b] = (jrt_now_s() - s) * 1e3;
+		double t = jrt_now_s();
+		int rc = jr_client_request(c, "POST", "/jobs/batch", s->bs->body[b], s->bs->len[b],
+					   &resp, NULL);
+		s->lat[b] = (jrt_now_s() - t) * 1e3;
 		if (rc != 201) {
 			fprintf(stderr, "bench/tls_submit: batch answered %d: %.200s\n", rc,
 				rc > 0 ? resp : strerror(-rc));
@@ -102,11 +107,34 @@ static double batch_once(const struct bench_batches *bs, int nbatches, bool tls,
 		}
 		free(resp);
 	}
+	jr_client_close(c);
+	return NULL;
+}
+
+/* jobs/s of nbatches POST /jobs/batch over conns connections, each
+ * sending its next batch when the last is answered; *p99 per batch,
+ * *cpu what each side spent. */
+static double batch_once(const struct bench_batches *bs, int nbatches, bool tls, int conns,
+			 double *p99, struct cpu_per_job *cpu)
+{
+	double *lat = calloc((size_t)nbatches, sizeof(double)), t0, rate, dcpu, ccpu;
+	struct sender s[4];
+
+	bench_daemon_start(&d, true, opts);
+	dcpu = daemon_cpu_s();
+	ccpu = self_cpu_s();
+	t0 = jrt_now_s();
+	for (int i = 0; i < conns; i++) {
+		s[i] = (struct sender){ bs, i, conns, nbatches, tls, lat, 0 };
+		if (pthread_create(&s[i].thread, NULL, send_batches, &s[i]) != 0)
+			bench_die("pthread_create");
+	}
+	for (int i = 0; i < conns; i++)
+		pthread_join(s[i].thread, NULL);
 	rate = nbatches * (double)BATCH / (jrt_now_s() - t0);
 	cpu->daemon_us = (daemon_cpu_s() - dcpu) * 1e6 / (nbatches * (double)BATCH);
 	cpu->client_us = (self_cpu_s() - ccpu) * 1e6 / (nbatches * (double)BATCH);
 	*p99 = bench_percentile(lat, nbatches, 0.99);
-	jr_client_close(c);
 	free(lat);
 	return rate;
 }
@@ -130,7 +158,7 @@ static double connects_once(bool tls)
 int main(int argc, char **argv)
 {
 	double tls[16], unix_[16], tls99[16], unix99[16], tls_conn[16], unix_conn[16];
-	double tls_d[16], unix_d[16], tls_c[16], unix_c[16];
+	double tls_d[16], unix_d[16], tls_c[16], unix_c[16], tls2[16], tls2_99[16];
 	struct bench_batches bs;
 	int runs, nbatches;
 
@@ -142,32 +170,38 @@ int main(int argc, char **argv)
 	nbatches = nbatches < 1 ? 1 : nbatches;
 	bench_batches_make(&bs, nbatches, BATCH);
 	printf("bench/tls_submit: jobringd --paused --sync=none --listen 127.0.0.1:0, %d batches of "
-	       "%d on one connection, median of %d runs\n", nbatches, BATCH, runs);
+	       "%d on one connection (and on two over TLS), median of %d runs\n", nbatches, BATCH, runs);
 	for (int r = 0; r < runs; r++) {
 		bool tls_first = r % 2;
 		for (int k = 0; k < 2; k++) {
 			bool over_tls = (k == 0) == tls_first;
 			double *rate = over_tls ? &tls[r] : &unix_[r], *p99 = over_tls ? &tls99[r] : &unix99[r];
 			struct cpu_per_job cpu;
-			*rate = batch_once(&bs, nbatches, over_tls, p99, &cpu);
+			*rate = batch_once(&bs, nbatches, over_tls, 1, p99, &cpu);
 			(over_tls ? tls_d : unix_d)[r] = cpu.daemon_us;
 			(over_tls ? tls_c : unix_c)[r] = cpu.client_us;
 			(over_tls ? tls_conn : unix_conn)[r] = connects_once(over_tls);
 			jrt_daemon_stop(&d, SIGTERM);
 		}
+		struct cpu_per_job cpu2;
+		tls2[r] = batch_once(&bs, nbatches, true, 2, &tls2_99[r], &cpu2);
+		jrt_daemon_stop(&d, SIGTERM);
 	}
 	double t = bench_median(tls, runs), u = bench_median(unix_, runs);
 	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch\n", "POST /jobs/batch, Unix socket", u,
 	       bench_median(unix99, runs));
 	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch   ratio to Unix %.2f\n",
 	       "POST /jobs/batch, TLS 1.3", t, bench_median(tls99, runs), t / u);
+	printf("  %-30s %10.0f jobs/s  p99 %7.2f ms per batch   (two submitters, a connection each)\n",
+	       "POST /jobs/batch, TLS 1.3 x2", bench_median(tls2, runs), bench_median(tls2_99, runs));
 	printf("  CPU per job, daemon: Unix %.2f us, TLS %.2f us (ratio %.2f); client: Unix %.2f us, "
 	       "TLS %.2f us\n", bench_median(unix_d, runs), bench_median(tls_d, runs),
 	       bench_median(tls_d, runs) / bench_median(unix_d, runs), bench_median(unix_c, runs),
 	       bench_median(tls_c, runs));
 	printf("  %-30s %10.0f /s (Unix: %.0f /s)\n", "connect + GET /health, TLS",
 	       bench_median(tls_conn, runs), bench_median(unix_conn, runs));
-	printf("  target: TLS batch >= 500,000 jobs/s: %s\n", t >= 5e5 ? "pass" : "MISSED");
+	printf("  target: TLS batch >= 500,000 jobs/s: %s on one connection, %s on two\n",
+	       t >= 5e5 ? "pass" : "MISSED", bench_median(tls2, runs) >= 5e5 ? "pass" : "MISSED");
 	bench_batches_free(&bs);
 	jrt_daemon_remove(&d);
 	return 0;
