@@ -4,7 +4,8 @@
  * jobspec_parse) takes into the same spec, field by field; lines just
  * outside its shape (a key twice, -0, 1.0, int32's limits passed, a
  * 256-byte name, an escape, an empty command, an unknown key, text after)
- * are left to the general path; and it does take the shapes it is for,
+ * are left to the general path (and "executor" other than "local" or
+ * "external"); and it does take the shapes it is for,
  * or it would be dead code. Generated lines: 200,000, a third of them
  * damaged.
  */
@@ -115,6 +116,9 @@ static void test_shapes_taken(void **state)
 		"{\"command\":[\"a\"],\"priority\":-2147483648}",
 		"{\"command\":[\"a\"],\"name\":\"\"}",
 		"{\"command\":[\"caf\xc3\xa9\"],\"name\":\"\xe2\x82\xac\"}",
+		"{\"executor\":\"external\"}",
+		"{\"executor\":\"external\",\"command\":[\"x\"],\"name\":\"n\"}",
+		"{\"command\":[\"a\"],\"executor\":\"local\",\"priority\":5}",
 	};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
 		if (!check(yes[i], i % 2)) {
@@ -158,6 +162,12 @@ static void test_edges_left(void **state)
 		"{\"comm\\u0061nd\":[\"a\"]}",
 		"{\"command\" [\"a\"]}",
 		"{\"command\":[\"a\"],\"Name\":\"x\"}",
+		"{\"executor\":\"local\"}",
+		"{\"executor\":\"remote\",\"command\":[\"a\"]}",
+		"{\"executor\":\"External\"}",
+		"{\"executor\":\"external\",\"executor\":\"external\"}",
+		"{\"executor\":1,\"command\":[\"a\"]}",
+		"{\"executor\":\"external\",\"command\":[]}",
 	};
 	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
 		if (check(no[i], false)) {
@@ -238,19 +248,21 @@ static int gen_value(char *w, const char *key)
 		w[n++] = ']';
 		return n;
 	}
+	if (strcmp(key, "executor") == 0 && rnd(4))
+		return sprintf(w, "\"%s\"", rnd(3) ? "external" : rnd(2) ? "local" : "remote");
 	return strcmp(key, "priority") == 0 ? gen_number(w) : gen_string(w);
 }
 
 static void generate(char *w)
 {
 	static const char *const keys[] = { "command", "name", "priority", "command", "name",
-					    "priority", "queue", "timeout", "Command" };
+					    "priority", "queue", "timeout", "Command", "executor" };
 	int n = 0, fields = 1 + (int)rnd(4);
 
 	n += gen_space(w + n);
 	w[n++] = '{';
 	for (int i = 0; i < fields; i++) {
-		const char *k = i == 0 && rnd(4) ? "command" : keys[rnd(9)];
+		const char *k = i == 0 && rnd(4) ? "command" : keys[rnd(10)];
 		if (i)
 			w[n++] = ',';
 		n += gen_space(w + n);

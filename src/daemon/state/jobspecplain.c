@@ -21,6 +21,7 @@ struct plain {
 	struct span name;	/* s NULL: no "name" */
 	bool has_priority;
 	int32_t priority;
+	int executor;		/* -1: none given; 0: "local"; 1: "external" */
 	size_t bytes;		/* the strings, with their NULs */
 };
 
@@ -102,6 +103,22 @@ static bool command(struct plain *t)
 	return true;
 }
 
+/* "local" or "external", as jobspec_parse reads them. */
+static bool executor(struct plain *t)
+{
+	struct span v;
+
+	if (!string(t, &v))
+		return false;
+	if (v.n == 5 && memcmp(v.s, "local", 5) == 0)
+		t->executor = 0;
+	else if (v.n == 8 && memcmp(v.s, "external", 8) == 0)
+		t->executor = 1;
+	else
+		return false;
+	return true;
+}
+
 /* One "key": value; false for any other key, or one seen before. */
 static bool field(struct plain *t)
 {
@@ -116,6 +133,8 @@ static bool field(struct plain *t)
 	} else if (key(t, "\"priority\"", 10)) {
 		return !t->has_priority && eat(t, ':') &&
 		       (t->has_priority = whole_number(t, &t->priority));
+	} else if (key(t, "\"executor\"", 10)) {
+		return t->executor < 0 && eat(t, ':') && executor(t);
 	}
 	return false;
 }
@@ -130,18 +149,20 @@ static char *copy(char **w, const struct span *s)
 	return out;
 }
 
-/* argv and the name in one block of the arena. */
+/* argv (none for an external job without a command) and the name in
+ * one block of the arena. */
 static bool fill(struct plain *t, struct jobspec *js)
 {
-	char **argv = json_arena_alloc((size_t)(t->argc + 1) * sizeof(char *) + t->bytes);
-	char *w;
+	size_t table = t->argc > 0 ? (size_t)(t->argc + 1) * sizeof(char *) : 0;
+	char *block = table + t->bytes ? json_arena_alloc(table + t->bytes) : NULL;
+	char **argv = table ? (char **)block : NULL, *w = block ? block + table : NULL;
 
-	if (!argv)
+	if (table + t->bytes && !block)
 		return false;
-	w = (char *)(argv + t->argc + 1);
 	for (int i = 0; i < t->argc; i++)
 		argv[i] = copy(&w, &t->args[i]);
-	argv[t->argc] = NULL;
+	if (argv)
+		argv[t->argc] = NULL;
 	jobspec_init(js);
 	js->spec.argv = argv;	/* js->argv, what jobspec_free frees, stays NULL */
 	js->spec.priority = JR_PRIORITY_FROM_QUEUE;
@@ -151,6 +172,8 @@ static bool fill(struct plain *t, struct jobspec *js)
 		js->spec.priority = t->priority;
 		js->spec.flags |= JR_COMMAND_PRIORITY_SET;
 	}
+	if (t->executor == 1)
+		js->spec.flags |= JR_COMMAND_EXTERNAL;
 	return true;
 }
 
@@ -165,6 +188,7 @@ bool jobspec_parse_plain(struct jr_engine *e, const char *text, size_t len,
 	t.argc = -1;
 	t.name.s = NULL;
 	t.has_priority = false;
+	t.executor = -1;
 	t.bytes = 0;
 
 	if (!eat(&t, '{'))
@@ -176,5 +200,6 @@ bool jobspec_parse_plain(struct jr_engine *e, const char *text, size_t len,
 	if (!eat(&t, '}'))
 		return false;
 	skip_space(&t);
-	return t.p == t.end && t.argc > 0 && fill(&t, js) && jobspec_finish(e, js, who, &err);
+	return t.p == t.end && (t.argc > 0 || t.executor == 1) && fill(&t, js) &&
+	       jobspec_finish(e, js, who, &err);
 }

@@ -6,10 +6,11 @@
  *
  * The shape: one object whose keys are "command" (an array of 1 to
  * JOBSPEC_PLAIN_ARGS strings, the first not empty), "name" (a string of
- * under JR_NAME_MAX bytes) and "priority" (a whole number in int32's
- * range, written as digits), each at most once, in any order, command
- * required, with whitespace as JSON allows it; strings without escapes
- * or control bytes (jsonfast.h's subset). Anything else, valid or not,
+ * under JR_NAME_MAX bytes), "priority" (a whole number in int32's range,
+ * written as digits) and "executor" ("local" or "external"), each at
+ * most once, in any order, command required unless external, with
+ * whitespace as JSON allows it; strings without escapes or control
+ * bytes (jsonfast.h's subset). Anything else, valid or not,
  * is not taken, and the caller parses the line with jobspec_parse,
  * which makes every error: this path never refuses a line, so it can
  * never refuse one jobspec_parse would take or word an error otherwise.
