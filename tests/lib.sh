@@ -161,6 +161,19 @@ stop_daemon() {	# stop_daemon [SIGNAL]: TERM (a clean stop) unless told KILL; it
 }
 
 keeper_pid() { cat "$tmp/state/keeper.pid" 2>/dev/null; }	# the keeper of $tmp/state
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# remove_state: $tmp/state removed, and the keeper that served it gone
+# before anything starts there again. A keeper stops its jobs and leaves
+# when its state directory is deleted, at its own pace; a daemon started
+# meanwhile could find it first and then lose it ("cannot start the engine
+# (or its keeper)", seen under ASan in test_listing and test_durable).
+remove_state() {
+	local k
+	k=$(keeper_pid)
+	rm -rf "$tmp/state"
+	[ -z "$k" ] || wait_until 10 pid_gone "$k"
+}
 
 # share_sanitizer_files DIR: TSan's suppressions file, named in
 # TSAN_OPTIONS, copied into DIR (0755) and named there, so that programs

@@ -208,7 +208,7 @@ check "jobringd stops cleanly (exit 0; a sanitizer's finding fails it)" stop_dae
 
 # --- a million tasks in one request ---------------------------------------------------
 if [ "$big" -gt 0 ]; then
-	rm -rf "$tmp/state"
+	remove_state
 	start_daemon --workers 1 --capacity $((big + 1024)) --paused
 	t0=$(date +%s.%N)
 	req POST /jobs "{\"command\":[\"true\"],\"array\":\"0-$((big - 1))\"}"

@@ -51,7 +51,7 @@ check "without the limit: all 12" [ "$(wc -l <"$tmp/out")" = 12 ]
 # come back after kill -9 of a paused daemon, from the journal and then
 # from a snapshot, before the jobs run.
 stop_daemon
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused
 printf '%s\n' 'echo "file=[$JR_BENV] own=[$JR_OWN]"' >"$tmp/benv.txt"
 file_id=$(JR_BENV=from-caller JR_OWN=of-caller JOBRING_SOCKET=$sock "$cli" submit \
@@ -113,7 +113,7 @@ check "a header and no job: 400" [ "$code" = 400 ]
 # ids by short form, prefix and name, ls's columns, cancel's filters, and
 # GET /jobs's filters (name, queue, user; an unknown key refused).
 stop_daemon
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused
 jr() { "$cli" --socket "$sock" "$@"; }
 get_job() { req GET "/jobs/$1"; }

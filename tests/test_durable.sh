@@ -93,7 +93,7 @@ if [ -n "$k" ]; then
 	kill -KILL "$k" 2>/dev/null
 	wait_until 10 keeper_gone "$k"
 fi
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused --topology "package:1 core:4 pu:1"
 req POST /jobs '{"command":["true"],"requirements":{"cpus":4}}'
 wide_id=$(field job_id)
@@ -106,7 +106,7 @@ stop_daemon KILL
 # --- restored jobs that end while recovery still restores -----------------------------------------
 # Their slots must not be handed out first: every acknowledged id keeps
 # answering, and new jobs take untouched slots.
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused --capacity 65536
 n=$((20000 / scale))
 for i in $(seq "$n"); do echo '{"command":["true"]}'; done >"$tmp/b20k"
@@ -126,7 +126,7 @@ check "the first restored id still answers" [ "$code" = 200 ]
 stop_daemon KILL
 
 # --- torn and corrupt tails --------------------------------------------------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused
 ids=()
 for i in $(seq 40); do
@@ -139,7 +139,7 @@ seg=$(segment "$tmp/pristine")
 used=$("$tool" verify "$tmp/pristine" | sed -n 's/.*), \([0-9]*\) bytes.*/\1/p')
 bad=0
 for round in $(seq 12); do
-	rm -rf "$tmp/state"
+	remove_state
 	cp -a "$tmp/pristine" "$tmp/state"
 	cut=$((RANDOM % used))
 	if [ $((round % 2)) = 0 ]; then
@@ -179,7 +179,7 @@ if [ "$(id -u)" != 0 ]; then
 elif ! mkdir -p "$tmp/small" || ! mount -t tmpfs -o size=6m tmpfs "$tmp/small" 2>/dev/null; then
 	echo "SKIP: disk full: cannot mount a tmpfs here"
 else
-	rm -rf "$tmp/state"
+	remove_state
 	dd if=/dev/zero of="$tmp/small/filler" bs=1M count=3 2>/dev/null
 	start_daemon --state-dir "$tmp/small/state" --paused --segment-size 256K
 	line='{"command":["true"],"name":"fill-the-disk-with-a-longer-name-xxxxxxxxxxxxxxxxxxxxxxxx"}'
@@ -226,7 +226,7 @@ fi
 
 # --- a million jobs ------------------------------------------------------------------------------
 jobs=$((1000000 / scale))
-rm -rf "$tmp/state"
+remove_state
 start_daemon --paused --capacity 1100000
 for i in $(seq 10000); do echo "{\"command\":[\"true\"],\"name\":\"m$i\"}"; done >"$tmp/b10k"
 batches=$((jobs / 10000))

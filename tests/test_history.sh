@@ -207,7 +207,8 @@ check "... and their files are removed" not ls "$tmp/state/output/${ex[1]}.err" 
 
 # --- a slot reused: the older job's attempts and files go ----------------------------------
 check "the daemon stops cleanly (exit 0; under ASan, no leak)" stop_daemon TERM
-rm -rf "$tmp/state" "$tmp/count"
+remove_state
+rm -rf "$tmp/count"
 start_daemon --workers 2 --capacity 16
 req POST /jobs "$retried"
 job=$(field job_id)

@@ -150,7 +150,7 @@ fi
 stop_daemon KILL
 
 # --- SIGTERM leaves jobs running; a drain does not --------------------------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon --workers 1
 req POST /jobs "{\"command\":[\"sh\",\"-c\",\"$(wait_for go-long 1); exit 7\"]}"
 long=$(field job_id)
@@ -210,7 +210,7 @@ check "POST /shutdown with an unknown field: 422" [ "$code" = 422 ]
 stop_daemon KILL
 
 # --- a retry's backoff and a delayed start survive a restart ----------------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon
 req POST /jobs "{\"command\":[\"sh\",\"-c\",\"date +%s%3N >>$tmp/flaky; exit 1\"],\"max_retries\":1,\"retry_backoff\":\"6s\"}"
 flaky=$(field job_id)
@@ -233,7 +233,7 @@ check "the delayed job ran at its time, not at the restart" \
 stop_daemon KILL
 
 # --- a clean stop keeps a retry's attempt and a cancel not yet obeyed --------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon --kill-grace 2s
 req POST /jobs "{\"command\":[\"sh\",\"-c\",\"echo run >>$tmp/twice; exit 3\"],\"max_retries\":1,\"retry_backoff\":\"3s\"}"
 twice=$(field job_id)
@@ -256,7 +256,7 @@ check "... its only run killed, not run again" [ "$(out "$stubborn" | grep -c st
 stop_daemon KILL
 
 # --- descriptor limits: the keeper's raised, a job's as it was ------------------------------------
-rm -rf "$tmp/state"
+remove_state
 soft=$(ulimit -Sn)
 ulimit -Sn 1000
 start_daemon
@@ -272,7 +272,7 @@ check "the keeper raised its own (it holds descriptors for each running job)" \
 stop_daemon KILL
 
 # --- the keeper killed under a running daemon ----------------------------------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon
 req POST /jobs '{"command":["sh","-c","echo run; sleep 2"]}'
 id=$(field job_id)

@@ -238,14 +238,9 @@ check "an unknown worker is 422" [ "$code" = 422 ]
 # the queued jobs one by one, at most 65,536 per request (a short page
 # with a cursor), and following the cursor ends the listing.
 stop_daemon
-# The stopped daemon's keeper still runs its jobs; once the state
-# directory is gone it stops them and leaves, at its own pace, so that
-# the next daemon could find it first and lose it ("cannot start the
-# engine (or its keeper)", seen under ASan). Wait for it to go.
-keeper_gone() { ! kill -0 "$1" 2>/dev/null; }
-k=$(keeper_pid)
-rm -rf "$tmp/state"
-[ -z "$k" ] || wait_until 10 keeper_gone "$k"
+# The stopped daemon's keeper still runs its jobs: remove_state waits
+# for it to leave (lib.sh).
+remove_state
 start_daemon --workers 2 --capacity 131072
 req POST /queues '{"name":"one","max_workers":1}'
 seq 70001 | sed 's/.*/{"command":["sleep","60"],"queue":"one"}/' >"$tmp/wait.ndjson"

@@ -83,7 +83,7 @@ retried() {	# retried JOB: waiting again after worker_lost, or claimed again
 # stopped and started again; the survivor heartbeats, the other is gone.
 restart_case() {
 	local how=$1 keep keep_exec keep_lease lost lost_exec lost_lease since lost_ms
-	rm -rf "$tmp/state"
+	remove_state
 	start_daemon "${calm[@]}"
 	register survivor; local w_keep=$wid
 	register doomed; local w_lost=$wid
@@ -172,7 +172,7 @@ check "... saying why" grep -q "lease.key must be a regular file of uid" "$tmp/d
 chmod 600 "$tmp/state/lease.key"
 
 # --- a time limit passed while the daemon was down; a lease of another start ------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon "${calm[@]}"
 register timed; w=$wid
 submit '"timeout":"3s"'; timed=$job

@@ -104,7 +104,7 @@ if ! slurm_start; then
 fi
 echo "slurm: $slurm_node_count node(s) up after $((SECONDS - t0)) s"
 nodes=$slurm_node_count
-rm -rf "$tmp/state"
+remove_state
 start_daemon
 q=$("$cli" --json alloc add slurm --partition "$slurm_partition" --nodes "$nodes" --time 5 \
 	--max-pending 1 --idle-timeout 3  \

@@ -63,7 +63,7 @@ grep 'recovered' "$tmp/daemon.log" | tail -1
 stop_daemon KILL
 
 # --- a running job and a backoff in a snapshot ---------------------------------------------------
-rm -rf "$tmp/state"
+remove_state
 start_daemon
 req POST /jobs '{"command":["sh","-c","echo pid $$; sleep 5; exit 6"]}'
 run=$(field job_id)

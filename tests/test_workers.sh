@@ -223,7 +223,7 @@ req POST "/workers/$w16/heartbeat"
 check "told once" grep -q '"stop":\[\]' <<<"$body"
 complete "$ex2" "$lease2"
 stop_daemon KILL
-rm -rf "$tmp/state"
+remove_state
 
 # --- 65,536 registrations and more, removal and reuse -----------------------------------
 # n workers at once (--max-workers n: the cap, 1,048,576 by default). From
@@ -331,7 +331,7 @@ req DELETE /workers/w5
 req POST /workers/register '{"name":"five"}'
 check "a removed number after a restart: reused" [ "$(field worker_id)" = w5 ]
 stop_daemon KILL
-rm -rf "$tmp/state"
+remove_state
 
 # --- automatic removal ------------------------------------------------------------------
 start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 1 --worker-remove-after 1
