@@ -87,13 +87,9 @@ stop_daemon KILL
 # once it sees its state directory gone: at its own pace, so that the
 # next daemon could find it first and then lose it (CI under ASan:
 # "cannot start the engine (or its keeper)"). It goes before the state.
-keeper_gone() { ! kill -0 "$1" 2>/dev/null; }
 k=$(keeper_pid)
-if [ -n "$k" ]; then
-	kill -KILL "$k" 2>/dev/null
-	wait_until 10 keeper_gone "$k"
-fi
-remove_state
+[ -z "$k" ] || kill -KILL "$k" 2>/dev/null
+remove_state	# and waits for it (lib.sh)
 start_daemon --paused --topology "package:1 core:4 pu:1"
 req POST /jobs '{"command":["true"],"requirements":{"cpus":4}}'
 wide_id=$(field job_id)

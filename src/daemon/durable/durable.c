@@ -470,7 +470,6 @@ uint64_t durable_log(struct durable *d, uint16_t type, const void *head, uint32_
 	return durable_logv(d, type, iov, tail_len ? 2 : 1);
 }
 
-/* Jobs journaled as submitted, counted by queue (read from the engine). */
 /* Count the jobs submitted, each under its queue: the spec's when the
  * caller has it (a batch's jobs, read from the table, were 5% of its
  * intake), else the engine's table. */

@@ -145,20 +145,18 @@ static struct slotset *set_for(struct jobindex *x, uint64_t key)
 	if (x->memo_key[dim] == key)
 		return x->memo_set[dim];
 	k = find(x, key);
-	if (k->key) {
-		x->memo_key[dim] = key;
-		return x->memo_set[dim] = k->set;
-	}
-	if ((x->map_used + 1) * 2 > x->map_cap) {
-		if (grow(x) < 0)
+	if (!k->key) {
+		if ((x->map_used + 1) * 2 > x->map_cap) {
+			if (grow(x) < 0)
+				return NULL;
+			k = find(x, key);
+		}
+		k->set = calloc(1, sizeof(*k->set));
+		if (!k->set)
 			return NULL;
-		k = find(x, key);
+		k->key = key;
+		x->map_used++;
 	}
-	k->set = calloc(1, sizeof(*k->set));
-	if (!k->set)
-		return NULL;
-	k->key = key;
-	x->map_used++;
 	x->memo_key[dim] = key;
 	return x->memo_set[dim] = k->set;
 }

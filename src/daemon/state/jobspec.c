@@ -737,9 +737,8 @@ bool jobspec_finish(struct jr_engine *e, struct jobspec *js, const struct jobspe
 	return true;
 }
 
-/* Most jobs have no env, dependencies or array: their frees are
- * skipped, and only what parsing may have set is cleared (a batch frees
- * 10,000 of these per request). */
+/* Most jobs have no env, dependencies or array: those frees are
+ * skipped (a batch frees 10,000 of these per request). */
 void jobspec_free(struct jobspec *js)
 {
 	if (js->env)
