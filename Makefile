@@ -34,7 +34,7 @@ MODE ?= release
 DEB_PACKAGES := build-essential liburing-dev libck-dev libjemalloc-dev \
 	libhwloc-dev libcmocka-dev pkg-config libhttp-parser-dev libcjson-dev \
 	curl libjansson-dev libsystemd-dev parallel jq \
-	libcurl4-openssl-dev libssl-dev
+	libcurl4-openssl-dev libssl-dev libmunge-dev
 # The observability tests (issue 16): a real browser, its driver and
 # Selenium for the dashboard, promtool (Debian's prometheus) for the
 # metrics and alert rules.
@@ -104,7 +104,7 @@ TEST_SCRIPTS += tests/test_metrics.sh
 TEST_SCRIPTS += tests/test_events.sh
 TEST_SCRIPTS += tests/test_top.sh
 TEST_SCRIPTS += tests/test_events_attack.sh
-TEST_SCRIPTS += tests/test_tls.sh
+TEST_SCRIPTS += tests/test_tls.sh tests/test_munge.sh
 TEST_SCRIPTS += tests/test_worker.sh
 TEST_SCRIPTS += tests/test_slurm.sh
 TEST_SCRIPTS += tests/test_reattach.sh
@@ -151,6 +151,9 @@ DAEMON_LIBS += $(shell pkg-config --libs libcurl libcrypto)
 # Issue 17: the API over TLS 1.3 (src/daemon/net/tls.c) and libjobring's
 # client that speaks it (src/client/): OpenSSL's libssl.
 LIBS += $(shell pkg-config --libs libssl libcrypto)
+# Issue 17's MUNGE credentials (src/daemon/net/mungeauth.c, and the
+# client's src/client/tls.c that makes them): libmunge.
+LIBS += -lmunge
 
 STATIC_LIB := $(BUILD)/libjobring.a
 SHARED_LIB := $(BUILD)/$(SONAME)

@@ -70,8 +70,19 @@ static bool connect_remote(struct cli *c, const char *server, const char *access
 			"or $JOBRING_ACCESS (jobringd writes it, STATE_DIR/access.json)\n", where);
 	else if (rc == -EKEYREJECTED)
 		fprintf(stderr, "jobring: jobringd at %s refused the key of %s (the TLS handshake "
-			"failed): the access file is not this daemon's\n", where,
+			"failed) or, with a MUNGE access file, the MUNGE credential (its munged "
+			"has another key): the access file is not this daemon's\n", where,
 			access ? access : "$JOBRING_ACCESS");
+	else if (rc == -EBADE)
+		fprintf(stderr, "jobring: the server at %s is not the one %s names (its "
+			"certificate has another fingerprint)\n", where,
+			access ? access : "$JOBRING_ACCESS");
+	else if (rc == -EHOSTDOWN)
+		fprintf(stderr, "jobring: no MUNGE credential could be made: munged does not run "
+			"here or its socket is elsewhere ($JOBRING_MUNGE_SOCKET)\n");
+	else if (rc == -EACCES)
+		fprintf(stderr, "jobring: jobringd at %s does not serve this user (a daemon not "
+			"run as root serves only its owner)\n", where);
 	else if (rc == -EPERM)
 		fprintf(stderr, "jobring: refusing the access file %s: others may read it "
 			"(chmod 600 it)\n", access);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <munge.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -21,6 +22,10 @@
 
 #define KEY_BYTES 32u
 #define IDENTITY_MAX 64u
+#define PIN_HEX 65u		/* a certificate's SHA-256 in hex, and the NUL */
+/* The daemon's src/daemon/net/tls.h: what a MUNGE credential carries. */
+#define BINDING_LABEL "EXPORTER-jobring-munge"
+#define BINDING_BYTES 32u
 
 struct client_tls {
 	SSL_CTX *ctx;
@@ -29,6 +34,11 @@ struct client_tls {
 	unsigned char key[KEY_BYTES];
 	char identity[IDENTITY_MAX];
 	bool refused_busy;	/* the handshake was answered by the socket's 503 */
+	/* A MUNGE access file's ("auth":"munge"): no key; the server's
+	 * certificate must have this fingerprint, and the connection shows
+	 * a MUNGE credential bound to it. */
+	bool munge;
+	char pin[PIN_HEX];
 };
 
 int client_tls_is_address(const char *addr)
@@ -72,28 +82,43 @@ static bool parse_key(const char *hex, unsigned char key[KEY_BYTES])
 	return true;
 }
 
+/* A MUNGE access file: the server and the certificate's fingerprint. */
+static int read_munge_access(struct client_tls *t, const char *text, char *server, size_t size)
+{
+	if (!json_field(text, "certificate_sha256", t->pin, sizeof(t->pin)) ||
+	    strlen(t->pin) != PIN_HEX - 1 || strspn(t->pin, "0123456789abcdef") != PIN_HEX - 1 ||
+	    !json_field(text, "server", server, size))
+		return -EBADMSG;
+	t->munge = true;
+	return 0;
+}
+
 static int read_access(struct client_tls *t, const char *path, char *server, size_t size)
 {
-	char text[1024] = { 0 }, hex[2 * KEY_BYTES + 2];
+	char text[1024] = { 0 }, hex[2 * KEY_BYTES + 2], auth[16];
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
+	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return -EPERM;
 	}
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
-	if (n <= 0 || !json_field(text, "key", hex, sizeof(hex)) || !parse_key(hex, t->key) ||
-	    !json_field(text, "server", server, size))
-		return -EBADMSG;
-	if (!json_field(text, "identity", t->identity, sizeof(t->identity)))
+	if (n > 0 && json_field(text, "auth", auth, sizeof(auth)) && strcmp(auth, "munge") == 0)
+		return read_munge_access(t, text, server, size);	/* no secret in it */
+	if (st.st_mode & 077)
+		rc = -EPERM;
+	else if (n <= 0 || !json_field(text, "key", hex, sizeof(hex)) || !parse_key(hex, t->key) ||
+		 !json_field(text, "server", server, size))
+		rc = -EBADMSG;
+	else if (!json_field(text, "identity", t->identity, sizeof(t->identity)))
 		snprintf(t->identity, sizeof(t->identity), "jobring");
 	explicit_bzero(text, sizeof(text));
-	return 0;
+	return rc;
 }
 
 /* The session the client offers: the key as TLS 1.3's external PSK,
@@ -123,6 +148,13 @@ static int use_psk(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t 
 	return 1;
 }
 
+static int pinned_later(int preverified, X509_STORE_CTX *store)
+{
+	(void)preverified;
+	(void)store;
+	return 1;
+}
+
 int client_tls_load(struct client_tls **out, const char *path, char *server, size_t size)
 {
 	struct client_tls *t = calloc(1, sizeof(*t));
@@ -142,12 +174,18 @@ int client_tls_load(struct client_tls **out, const char *path, char *server, siz
 		client_tls_free(t);
 		return -ENOMEM;
 	}
-	SSL_CTX_set_psk_use_session_callback(t->ctx, use_psk);
-	/* The key is the only proof the server gives: a server that ignores
-	 * it and shows a certificate instead is refused (no CA is trusted,
-	 * so any certificate fails), and client_tls_connect checks that the
-	 * handshake was the key's. */
-	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (t->munge) {
+		/* Its certificate is self-signed: pinned (client_tls_connect),
+		 * not checked against a CA. */
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, pinned_later);
+	} else {
+		SSL_CTX_set_psk_use_session_callback(t->ctx, use_psk);
+		/* The key is the only proof the server gives: a server that
+		 * ignores it and shows a certificate instead is refused (no CA
+		 * is trusted, so any certificate fails), and client_tls_connect
+		 * checks that the handshake was the key's. */
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	}
 	*out = t;
 	return 0;
 }
@@ -273,6 +311,91 @@ static int pump(struct client_tls *t, int ret)
 	return -EPROTO;
 }
 
+/* --- a MUNGE access file's connection ------------------------------------------ */
+
+/* The server's certificate is the one the access file names. */
+static bool pin_matches(struct client_tls *t)
+{
+	X509 *cert = SSL_get0_peer_certificate(t->ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[PIN_HEX];
+
+	if (!cert || !X509_digest(cert, EVP_sha256(), md, &n) || 2 * n + 1 != PIN_HEX)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return CRYPTO_memcmp(hex, t->pin, PIN_HEX - 1) == 0;
+}
+
+/* A credential of this process's uid whose payload is the connection's
+ * channel binding, made by the local munged ($JOBRING_MUNGE_SOCKET, else
+ * libmunge's default socket). NULL: munged could not make one. */
+static char *munge_credential(struct client_tls *t)
+{
+	unsigned char binding[BINDING_BYTES];
+	const char *sock = getenv("JOBRING_MUNGE_SOCKET");
+	munge_ctx_t ctx;
+	char *cred = NULL;
+
+	if (SSL_export_keying_material(t->ssl, binding, sizeof(binding), BINDING_LABEL,
+				       strlen(BINDING_LABEL), NULL, 0, 0) != 1 ||
+	    !(ctx = munge_ctx_create()))
+		return NULL;
+	if ((!sock || !*sock || munge_ctx_set(ctx, MUNGE_OPT_SOCKET, sock) == EMUNGE_SUCCESS) &&
+	    munge_encode(&cred, ctx, binding, sizeof(binding)) != EMUNGE_SUCCESS) {
+		free(cred);
+		cred = NULL;
+	}
+	munge_ctx_destroy(ctx);
+	return cred;
+}
+
+/* The answer's status once its head and body are in: 0 if not yet. */
+static int answer_status(const char *text, size_t len)
+{
+	const char *end = strstr(text, "\r\n\r\n"), *cl;
+	long body = 0;
+	int status = 0;
+
+	if (!end || sscanf(text, "HTTP/1.1 %d", &status) != 1)
+		return 0;
+	if ((cl = strcasestr(text, "\r\ncontent-length:")) && cl < end)
+		body = strtol(cl + 17, NULL, 10);
+	return (size_t)(end + 4 - text) + (size_t)(body > 0 ? body : 0) <= len ? status : 0;
+}
+
+/* GET /health with "Authorization: MUNGE <credential>": the daemon
+ * handles this connection as our uid from now on (200), or refuses it
+ * and closes. 0, -EKEYREJECTED (401: the credential did not verify),
+ * -EACCES (403: the daemon does not serve this uid), -EBUSY (503),
+ * -EHOSTDOWN (no munged here to make one), -EPROTO. */
+static int munge_authenticate(struct client_tls *t)
+{
+	char request[1024], answer[2048] = "";
+	char *cred = munge_credential(t);
+	size_t len = 0;
+	int n, status = 0;
+
+	if (!cred)
+		return -EHOSTDOWN;
+	n = snprintf(request, sizeof(request), "GET /health HTTP/1.1\r\nHost: jobring\r\n"
+		     "Authorization: MUNGE %s\r\nContent-Length: 0\r\n\r\n", cred);
+	free(cred);
+	if (n < 0 || (size_t)n >= sizeof(request) || client_tls_send(t, request, (size_t)n) < 0)
+		return -EPROTO;
+	while (!(status = answer_status(answer, len))) {
+		ssize_t got = len + 1 < sizeof(answer) ?
+			      client_tls_recv(t, answer + len, sizeof(answer) - 1 - len) : 0;
+		if (got <= 0)
+			return -ECONNRESET;
+		len += (size_t)got;
+		answer[len] = '\0';
+	}
+	return status == 200 ? 0 : status == 401 ? -EKEYREJECTED : status == 403 ? -EACCES
+	       : status == 503 ? -EBUSY : -EPROTO;
+}
+
 int client_tls_connect(struct client_tls *t, const char *addr)
 {
 	int fd = tcp_connect(addr), ret, rc;
@@ -300,7 +423,10 @@ int client_tls_connect(struct client_tls *t, const char *addr)
 			return rc;
 		}
 	}
-	rc = SSL_session_reused(t->ssl) ? flush_out(t) : -EKEYREJECTED;	/* not by the key */
+	if (t->munge)	/* not the daemon the file names: -EBADE */
+		rc = pin_matches(t) ? munge_authenticate(t) : -EBADE;
+	else	/* not by the key: -EKEYREJECTED */
+		rc = SSL_session_reused(t->ssl) ? flush_out(t) : -EKEYREJECTED;
 	if (rc < 0)
 		client_tls_disconnect(t);
 	return rc;

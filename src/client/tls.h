@@ -18,8 +18,11 @@ int client_tls_is_address(const char *addr);
 
 /* Read the access file at path (it must not be readable by others: a
  * key that others may read is refused, -EPERM) and make the context of
- * its key. server (size bytes) gets the address it names. 0, -ENOENT,
- * -EPERM, -EBADMSG (not an access file), -ENOMEM. */
+ * its key. server (size bytes) gets the address it names. A MUNGE access
+ * file ("auth":"munge", jobringd --munge; no secret, any mode) names the
+ * certificate's fingerprint instead: connections check it and then show
+ * a MUNGE credential. 0, -ENOENT, -EPERM, -EBADMSG (not an access file),
+ * -ENOMEM. */
 int client_tls_load(struct client_tls **out, const char *path, char *server, size_t size);
 void client_tls_free(struct client_tls *t);
 
@@ -27,7 +30,11 @@ void client_tls_free(struct client_tls *t);
  * -EKEYREJECTED (the daemon does not hold this key), -EBUSY (it holds
  * too many connections: its 503 came instead of a handshake), -EPROTO (no TLS
  * 1.3 server there), -ECONNREFUSED, -EADDRNOTAVAIL (no such host) and
- * those of connect(2). */
+ * those of connect(2). With a MUNGE access file: -EBADE (the server's
+ * certificate is not the one the file names), -EHOSTDOWN (no munged here
+ * made a credential; $JOBRING_MUNGE_SOCKET names its socket),
+ * -EKEYREJECTED (the daemon refused the credential), -EACCES (it does
+ * not serve this uid). */
 int client_tls_connect(struct client_tls *t, const char *addr);
 
 /* The connection's bytes: 0 or -errno; received bytes (0: closed) or

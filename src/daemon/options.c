@@ -73,6 +73,12 @@ static void usage(FILE *f)
 "  --access-file F        the access file --listen writes 0600 (address and key;\n"
 "                         default STATE_DIR/access.json, its key kept if present)\n"
 "  --tls-handshake-timeout SEC  a --listen handshake must end within this (default 10)\n"
+"  --munge                also let --listen's clients without the key prove their uid\n"
+"                         with a MUNGE credential (handled as that user); writes the\n"
+"                         MUNGE access file, 0644 (no secret in it)\n"
+"  --munge-socket PATH    munged's socket (default: libmunge's)\n"
+"  --munge-access-file F  default STATE_DIR/access-munge.json; the certificate\n"
+"                         clients pin is kept in STATE_DIR/listen.pem\n"
 "  --socket-mode MODE     octal file mode of the socket (default 0600)\n"
 "  --socket-group GROUP   group of the socket (with --socket-mode 0660)\n"
 "  --paused               accept jobs but start none until restarted without it\n"
@@ -172,6 +178,7 @@ enum {
 	O_HTTP, O_HTTP_TOKEN_FILE, O_METRICS_LISTEN,
 	O_NOTIFY_BACKOFF,
 	O_TLS_LISTEN, O_ACCESS_FILE, O_TLS_HANDSHAKE_TO,	/* issue 17 */
+	O_MUNGE, O_MUNGE_SOCKET, O_MUNGE_ACCESS_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +210,8 @@ static const struct option long_opts[] = {
 	{ "notify-backoff", 1, NULL, O_NOTIFY_BACKOFF },
 	{ "listen", 1, NULL, O_TLS_LISTEN }, { "access-file", 1, NULL, O_ACCESS_FILE },
 	{ "tls-handshake-timeout", 1, NULL, O_TLS_HANDSHAKE_TO },
+	{ "munge", 0, NULL, O_MUNGE }, { "munge-socket", 1, NULL, O_MUNGE_SOCKET },
+	{ "munge-access-file", 1, NULL, O_MUNGE_ACCESS_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -307,6 +316,11 @@ static bool apply_opt(struct daemon_opts *d, int c, const char *arg)
 	case O_ACCESS_FILE:
 		return (size_t)snprintf(d->access_file, sizeof(d->access_file), "%s", arg) <
 		       sizeof(d->access_file);
+	case O_MUNGE: d->server.munge = true; return true;
+	case O_MUNGE_SOCKET: d->server.munge_socket = arg; return *arg == '/';
+	case O_MUNGE_ACCESS_FILE:
+		return (size_t)snprintf(d->munge_access_file, sizeof(d->munge_access_file), "%s",
+					arg) < sizeof(d->munge_access_file);
 	case O_TLS_HANDSHAKE_TO:
 		return seconds_opt(arg, &v) && v > 0 && v <= UINT32_MAX &&
 		       (d->server.tls_handshake_timeout_ms = (uint32_t)v) > 0;
@@ -405,6 +419,10 @@ int options_parse(int argc, char **argv, struct daemon_opts *d)
 	}
 	if (d->server.max_buffered_bytes / 2 < d->server.max_request_bytes) {
 		fprintf(stderr, "jobringd: --max-buffered must be at least twice --max-request\n");
+		return -1;
+	}
+	if (d->server.munge && !d->server.tls_listen) {
+		fprintf(stderr, "jobringd: --munge is for --listen's clients: give --listen ADDR:PORT\n");
 		return -1;
 	}
 	return 0;
@@ -520,6 +538,12 @@ int options_prepare_dirs(struct daemon_opts *d)
 	if (!d->access_file[0])	/* issue 17: --listen's access file */
 		snprintf(d->access_file, sizeof(d->access_file), "%s/access.json", d->state_dir);
 	d->server.access_file = d->access_file;
+	if (!d->munge_access_file[0])
+		snprintf(d->munge_access_file, sizeof(d->munge_access_file),
+			 "%s/access-munge.json", d->state_dir);
+	d->server.munge_access_file = d->munge_access_file;
+	snprintf(d->listen_cert_file, sizeof(d->listen_cert_file), "%s/listen.pem", d->state_dir);
+	d->server.listen_cert_file = d->listen_cert_file;
 	if (!d->output_dir_given)
 		snprintf(d->output_dir, sizeof(d->output_dir), "%s/output", d->state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal", d->state_dir);

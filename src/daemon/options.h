@@ -49,6 +49,8 @@ struct daemon_opts {
 	char http_token[GATE_TOKEN_MAX + 1];
 	uint64_t notify_backoff_ms;	/* --notify-backoff: a first retry's wait (issue 16) */
 	char access_file[300];		/* --access-file, else STATE_DIR/access.json (issue 17) */
+	char munge_access_file[300];	/* --munge-access-file, else STATE_DIR/access-munge.json */
+	char listen_cert_file[300];	/* STATE_DIR/listen.pem (--munge's certificate) */
 };
 
 /* argv into d, defaults first: 0, or -1 after a message and the usage on

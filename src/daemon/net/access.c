@@ -77,7 +77,7 @@ static void sync_dir_of(const char *path)
 	}
 }
 
-static int write_atomically(const char *path, const char *text)
+static int write_atomically(const char *path, const char *text, mode_t mode)
 {
 	char tmp[4200];
 	int fd, rc;
@@ -88,7 +88,7 @@ static int write_atomically(const char *path, const char *text)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = fchmod(fd, 0600) < 0 ? -errno : write_all_synced(fd, text);
+	rc = fchmod(fd, mode) < 0 ? -errno : write_all_synced(fd, text);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
@@ -115,8 +115,20 @@ int access_file_write(const char *path, const char *host, uint16_t port,
 			     "\"%s\",\"key\":\"%s\"}\n", host, port, TLS_PSK_IDENTITY, hex) >=
 	    sizeof(text))
 		return -ENAMETOOLONG;
-	rc = write_atomically(path, text);
+	rc = write_atomically(path, text, 0600);
 	explicit_bzero(text, sizeof(text));
 	explicit_bzero(hex, sizeof(hex));
 	return rc;
+}
+
+int access_munge_file_write(const char *path, const char *host, uint16_t port,
+			    const char *fingerprint)
+{
+	char text[512];
+
+	if ((size_t)snprintf(text, sizeof(text), "{\"version\":1,\"server\":\"%s:%u\",\"auth\":"
+			     "\"munge\",\"certificate_sha256\":\"%s\"}\n", host, port,
+			     fingerprint) >= sizeof(text))
+		return -ENAMETOOLONG;
+	return write_atomically(path, text, 0644);
 }

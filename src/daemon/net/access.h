@@ -27,4 +27,15 @@
 int access_file_write(const char *path, const char *host, uint16_t port,
 		      unsigned char key[TLS_KEY_BYTES]);
 
+/* --munge (issue 17): the MUNGE access file, which holds no secret and
+ * is written 0644 (atomically, as the other):
+ *
+ *   {"version":1,"server":"HOST:PORT","auth":"munge","certificate_sha256":"64 hex"}
+ *
+ * A client that reads it shakes hands without a key, checks that the
+ * server's certificate has that fingerprint (cert.h), and proves its uid
+ * with a MUNGE credential (mungeauth.h). 0 or -errno. */
+int access_munge_file_write(const char *path, const char *host, uint16_t port,
+			    const char *fingerprint);
+
 #endif

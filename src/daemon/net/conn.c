@@ -4,16 +4,21 @@
  * with a 503 naming the limit (budget.c); its buffers charged to the
  * budget and its receiving paced by it; on --listen (issue 17), its TLS
  * in front of its input, the handshake timed from the accept and, once
- * it proves the key, the connection counted as the owner's; closed, and
+ * it proves the key, the connection counted as the owner's (with
+ * --munge, once its first request shows a MUNGE credential, as that
+ * credential's uid); closed, and
  * freed once nothing of it is in flight. server.c handles its requests;
  * ring.c arms its operations. The loop's thread only.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/net/loop.h"
+#include "daemon/net/mungeauth.h"
 
 /* --- the budget -------------------------------------------------------------- */
 
@@ -207,18 +212,78 @@ void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 	}
 }
 
-/* --listen (issue 17): the handshake proved the key, so the connection is
- * the owner's from now on, counted as the owner's by the budget, out of
- * the share that TCP connections not yet authenticated hold together. */
-static void conn_authenticated(struct server *s, struct conn *c)
+/* The connection counted from now on as uid's, out of the share of
+ * those not yet authenticated. false: uid holds its share already (the
+ * connection stays where it was). */
+static bool conn_become(struct server *s, struct conn *c, uid_t uid, gid_t gid)
+{
+	uid_t was = c->uid;
+
+	budget_leave(&s->budget, was);
+	if (budget_admit(&s->budget, uid) != BUDGET_ADMITTED) {
+		if (budget_admit(&s->budget, was) != BUDGET_ADMITTED)
+			JR_ASSERT(false);	/* the place just left */
+		return false;
+	}
+	c->uid = uid;
+	c->gid = gid;
+	c->privileged = budget_privileged(&s->budget, uid);
+	c->authenticated = true;
+	return true;
+}
+
+/* --listen (issue 17): the handshake is done. By the key: the
+ * connection is the owner's from now on, counted as the owner's by the
+ * budget. By --munge's certificate: nothing is proved yet; its first
+ * request must show a credential (conn_munge_admit). */
+static void conn_handshake_done(struct server *s, struct conn *c)
 {
 	s->st.tls_handshakes++;
-	budget_leave(&s->budget, c->uid);
-	c->uid = s->o.owner;
-	c->gid = getegid();
-	if (budget_admit(&s->budget, c->uid) != BUDGET_ADMITTED)
-		JR_ASSERT(false);	/* the owner's, in the place just left */
-	c->privileged = budget_privileged(&s->budget, c->uid);
+	if (tls_conn_by_key(c->tls) && !conn_become(s, c, s->o.owner, getegid()))
+		JR_ASSERT(false);	/* the owner is never refused */
+}
+
+/* The answer to a credential refused; the connection closes after it. */
+static bool munge_refused(struct server *s, struct conn *c, int status, const char *code,
+			  const char *message)
+{
+	s->st.munge_refused++;
+	gate_answer(&c->pending, status, code, message, false);
+	return false;
+}
+
+bool conn_munge_admit(struct server *s, struct conn *c)
+{
+	const char *authz = http_in_header(&c->http, HTTP_AUTHORIZATION), *why = "";
+	unsigned char binding[TLS_BINDING_BYTES];
+	char text[160];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc;
+
+	if (!s->o.munge || strncasecmp(authz, MUNGEAUTH_SCHEME, strlen(MUNGEAUTH_SCHEME)) != 0)
+		return munge_refused(s, c, 401, "munge_required", "this connection did not prove "
+				     "the access file's key: its first request must carry "
+				     "Authorization: MUNGE CREDENTIAL, made for this connection");
+	rc = tls_conn_binding(c->tls, binding);
+	if (rc == 0)
+		rc = mungeauth_check(s->o.munge_socket, authz + strlen(MUNGEAUTH_SCHEME), binding,
+				     sizeof(binding), &uid, &gid, &why);
+	if (rc == -EHOSTDOWN || rc == -ENOMEM)
+		return munge_refused(s, c, 503, "munge_unavailable",
+				     "the daemon's munged did not answer; try again later");
+	if (rc < 0)
+		return munge_refused(s, c, 401, "munge_rejected", why);
+	if (s->o.owner != 0 && uid != s->o.owner && uid != 0) {
+		snprintf(text, sizeof(text), "this daemon is uid %u's and serves only it and root; "
+			 "a root daemon serves every user", (unsigned)s->o.owner);
+		return munge_refused(s, c, 403, "forbidden", text);
+	}
+	if (!conn_become(s, c, uid, gid))
+		return munge_refused(s, c, 503, "too_many_connections",
+				     "this user holds as many connections as it may");
+	s->st.munge_accepted++;
+	return true;
 }
 
 /* n bytes received: into c->in, deciphered first on --listen's. false:
@@ -235,7 +300,7 @@ bool conn_take(struct server *s, struct conn *c, const char *data, size_t n)
 	was_established = tls_conn_established(c->tls);
 	rc = tls_conn_receive(c->tls, data, n, &c->in);
 	if (!was_established && tls_conn_established(c->tls))
-		conn_authenticated(s, c);
+		conn_handshake_done(s, c);
 	if (rc < 0) {
 		s->st.tls_failed += !was_established;
 		c->close_after_send = true;

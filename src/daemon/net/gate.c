@@ -81,7 +81,7 @@ static bool cookie_ok(const struct gate *g, const char *cookies)
 static void answer(struct buf *reply, int status, const char *extra_headers, const char *code,
 		   const char *message, bool keep_alive)
 {
-	char body[256];
+	char body[512];
 	int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
 			 code, message);
 
@@ -89,6 +89,12 @@ static void answer(struct buf *reply, int status, const char *extra_headers, con
 		   "Content-Length: %d\r\nCache-Control: no-store\r\n%s%s\r\n%s",
 		   status, http_reason(status), n, extra_headers,
 		   keep_alive ? "" : "Connection: close\r\n", body);
+}
+
+void gate_answer(struct buf *reply, int status, const char *code, const char *message,
+		 bool keep_alive)
+{
+	answer(reply, status, "", code, message, keep_alive);
 }
 
 /* ?token=T on a GET: the cookie set, and the same path again without
@@ -171,7 +177,7 @@ bool gate_check(const struct gate *g, enum listener_kind kind, const struct http
 		return false;
 	}
 	if (kind == LISTEN_TLS)
-		return true;	/* the handshake proved the key (tls.h) */
+		return true;	/* the key or a MUNGE credential was proved (conn.c) */
 	if (kind == LISTEN_METRICS) {
 		if (strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0)
 			return true;

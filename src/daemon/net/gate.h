@@ -32,7 +32,9 @@
 
 /* LISTEN_TLS (issue 17, --listen): TLS with the access file's key
  * (tls.h); a connection that completed the handshake holds the key and
- * passes the gate, as the daemon's owner. */
+ * passes the gate, as the daemon's owner; with --munge, one that shook
+ * hands without it passes once it showed a MUNGE credential (conn.c),
+ * as that uid. */
 enum listener_kind { LISTEN_UNIX, LISTEN_HTTP, LISTEN_METRICS, LISTEN_TLS };
 
 #define GATE_TOKEN_MAX 128u
@@ -55,6 +57,11 @@ void gate_set_hosts(struct gate *g, const char *addr, uint16_t port);
 bool gate_check(const struct gate *g, enum listener_kind kind, const struct http_in *h,
 		const char *method, const char *path, const char *query, bool keep_alive,
 		struct buf *reply);
+
+/* A refusal's whole HTTP answer, its body {"error":{"code","message"}}
+ * (message: no quotes nor backslashes). */
+void gate_answer(struct buf *reply, int status, const char *code, const char *message,
+		 bool keep_alive);
 
 /* The token in the file at path into out (its first line, 16 to
  * GATE_TOKEN_MAX characters of [A-Za-z0-9._~-]); create: a missing file

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/net/access.h"
+#include "daemon/net/cert.h"
 #include "daemon/net/listen.h"
 #include "daemon/net/loop.h"
 #include "daemon/net/tls.h"
@@ -175,13 +176,37 @@ static const char *access_host(const char *addr, char *name, size_t size)
 	return name;
 }
 
-/* --listen: TLS with the access file's key (tls.h, access.h). */
+/* --munge: the certificate kept or made, the MUNGE access file naming
+ * its fingerprint. 0 or -errno, after a message. */
+static int open_munge(struct server *s, const char *host, uint16_t port, EVP_PKEY **pkey,
+		      X509 **cert)
+{
+	char fingerprint[CERT_FINGERPRINT_HEX];
+	int rc = cert_keep_or_make(s->o.listen_cert_file, pkey, cert, fingerprint);
+
+	if (rc < 0) {
+		fprintf(stderr, "jobringd: --munge: the certificate in %s: %s\n",
+			s->o.listen_cert_file,
+			rc == -EPERM ? "not this user's, or readable by others (remove it)" :
+			rc == -EBADMSG ? "not a key and its certificate (remove it)" : strerror(-rc));
+		return rc;
+	}
+	if ((rc = access_munge_file_write(s->o.munge_access_file, host, port, fingerprint)) < 0)
+		fprintf(stderr, "jobringd: --munge-access-file %s: %s\n", s->o.munge_access_file,
+			strerror(-rc));
+	return rc;
+}
+
+/* --listen: TLS with the access file's key (tls.h, access.h), and with
+ * --munge a certificate for clients showing MUNGE credentials. */
 static int open_tls(struct server *s, const char *addr, uint16_t port)
 {
 	unsigned char key[TLS_KEY_BYTES];
 	char host[256];
-	int rc = access_file_write(s->o.access_file, access_host(addr, host, sizeof(host)), port,
-				   key);
+	const char *name = access_host(addr, host, sizeof(host));
+	EVP_PKEY *pkey = NULL;
+	X509 *cert = NULL;
+	int rc = access_file_write(s->o.access_file, name, port, key);
 
 	if (rc < 0) {
 		fprintf(stderr, "jobringd: --access-file %s: %s\n", s->o.access_file,
@@ -189,8 +214,14 @@ static int open_tls(struct server *s, const char *addr, uint16_t port)
 			strerror(-rc));
 		return rc;
 	}
-	rc = tls_server_open(&s->tls, key);
+	if (s->o.munge && (rc = open_munge(s, name, port, &pkey, &cert)) < 0) {
+		explicit_bzero(key, sizeof(key));
+		return rc;
+	}
+	rc = tls_server_open(&s->tls, key, pkey, cert);
 	explicit_bzero(key, sizeof(key));
+	EVP_PKEY_free(pkey);	/* the context holds its own references */
+	X509_free(cert);
 	if (rc < 0)
 		fprintf(stderr, "jobringd: --listen: cannot set TLS up: %s\n", strerror(-rc));
 	return rc;

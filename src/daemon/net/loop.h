@@ -73,6 +73,7 @@ struct conn {
 	 * the handshake's timeout. NULL on the other listeners. */
 	struct tls_conn *tls;
 	uint64_t accepted_ns;
+	bool authenticated;	/* --listen's: proved the key or a MUNGE credential */
 };
 
 struct server {
@@ -222,6 +223,12 @@ void conn_pace(struct server *s, struct conn *c);
 /* n bytes received into c->in (deciphered first on --listen's). false:
  * TLS failed, its alert on the way out, the connection to close. */
 bool conn_take(struct server *s, struct conn *c, const char *data, size_t n);
+
+/* --listen with --munge: the first request of a connection that shook
+ * hands without the key shows its MUNGE credential (mungeauth.h). true:
+ * the connection is that uid's from now on; false: the refusal (401,
+ * 403 or 503) is in c->pending, and the connection closes after it. */
+bool conn_munge_admit(struct server *s, struct conn *c);
 /* Stop reading, free once nothing is in flight; abandon: free now (the
  * ring is going away, nothing in flight will complete). */
 void conn_close(struct server *s, struct conn *c);

@@ -125,16 +125,20 @@ static void split_target(struct buf *url, char **path, char **query)
 		*strchr(*query, '#') = '\0';
 }
 
-/* A request: passed on (a TCP listener's as the owner's, the Unix
- * socket's as its peer's), or answered here (gate.h). */
+/* A request: passed on (--http's as the owner's, the Unix socket's as
+ * its peer's, --listen's as the key's owner or the MUNGE credential's
+ * uid), or answered here (gate.h, conn_munge_admit). */
 static bool gate_passes(struct server *s, struct conn *c, struct request *req, bool keep)
 {
-	if (gate_check(&s->gate, (enum listener_kind)c->listener, &c->http, req->method,
-		       req->path, req->query, keep, &c->pending)) {
+	if (c->listener == LISTEN_TLS && !c->authenticated && !conn_munge_admit(s, c))
+		keep = false;
+	else if (gate_check(&s->gate, (enum listener_kind)c->listener, &c->http, req->method,
+			    req->path, req->query, keep, &c->pending)) {
 		if (c->listener == LISTEN_UNIX)
 			return true;
-		req->uid = s->o.owner;
-		req->gid = getegid();
+		bool tls = c->listener == LISTEN_TLS;	/* as conn.c authenticated it */
+		req->uid = tls ? c->uid : s->o.owner;
+		req->gid = tls ? c->gid : getegid();
 		req->pid = 0;
 		return true;
 	}
@@ -520,9 +524,11 @@ static void sweep(struct server *s, uint64_t now)
 		struct conn *c = &s->conns[i];
 		if (c->state != CONN_READING)
 			continue;
-		if (c->tls && !tls_conn_established(c->tls) && now - c->accepted_ns > tls_ns) {
+		/* Issue 17: its handshake, or with --munge its credential,
+		 * took too long: it holds the share of the unauthenticated. */
+		if (c->tls && !c->authenticated && now - c->accepted_ns > tls_ns) {
 			s->st.tls_failed++;
-			conn_close(s, c);	/* issue 17: its handshake took too long */
+			conn_close(s, c);
 		} else if (c->http.started && !c->paused && now - c->request_start_ns > req_ns) {
 			s->st.timeouts++;
 			append_error(c, 408, "request_timeout", "the request was not completed in time");

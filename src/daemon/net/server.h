@@ -87,6 +87,16 @@ struct server_opts {
 	const char *tls_listen;
 	const char *access_file;
 	uint32_t tls_handshake_timeout_ms;
+	/* --munge: --listen also shows the certificate kept in
+	 * listen_cert_file (cert.h), writes munge_access_file (access.h),
+	 * and lets a connection without the key in once it shows a MUNGE
+	 * credential bound to it (mungeauth.h), decoded by the munged at
+	 * munge_socket (NULL: libmunge's default): its requests are then that
+	 * uid's, as the Unix socket's are its peer's. */
+	bool munge;
+	const char *munge_socket;
+	const char *munge_access_file;
+	const char *listen_cert_file;
 };
 
 /* Bind and listen at opts->path (replacing a stale socket file, refusing
@@ -130,6 +140,7 @@ struct server_stats {
 	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
 	uint64_t bytes_in, bytes_out;
 	uint64_t tls_handshakes, tls_failed;	/* --listen: completed, failed or timed out */
+	uint64_t munge_accepted, munge_refused;	/* --munge: credentials shown */
 	struct budget_stats budget;
 };
 void server_get_stats(const struct server *s, struct server_stats *out);

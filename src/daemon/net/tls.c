@@ -15,6 +15,7 @@
 struct tls_server {
 	SSL_CTX *ctx;
 	unsigned char key[TLS_KEY_BYTES];
+	bool has_certificate;	/* --munge: clients without the key may shake hands */
 };
 
 struct tls_conn {
@@ -44,7 +45,9 @@ static SSL_SESSION *psk_session(SSL *ssl, const unsigned char *key)
 
 /* The client named an identity: ours gets the key's session; another
  * gets none, and with no certificate to fall back to, the handshake
- * fails. 1 (go on), 0 (fail now). */
+ * fails (with --munge's, it goes on as a certificate handshake, and the
+ * connection must then show a MUNGE credential). 1 (go on), 0 (fail
+ * now). */
 static int find_psk(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess)
 {
 	struct tls_server *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
@@ -56,7 +59,20 @@ static int find_psk(SSL *ssl, const unsigned char *identity, size_t len, SSL_SES
 	return *sess != NULL;
 }
 
-int tls_server_open(struct tls_server **out, const unsigned char key[TLS_KEY_BYTES])
+/* --munge: a certificate too, for clients that offer no key. */
+static int use_certificate(struct tls_server *t, EVP_PKEY *pkey, X509 *cert)
+{
+	if (!cert)
+		return 0;
+	if (SSL_CTX_use_certificate(t->ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(t->ctx, pkey) != 1 || SSL_CTX_check_private_key(t->ctx) != 1)
+		return -EPROTO;
+	t->has_certificate = true;
+	return 0;
+}
+
+int tls_server_open(struct tls_server **out, const unsigned char key[TLS_KEY_BYTES],
+		    EVP_PKEY *pkey, X509 *cert)
 {
 	struct tls_server *t = calloc(1, sizeof(*t));
 
@@ -66,7 +82,7 @@ int tls_server_open(struct tls_server **out, const unsigned char key[TLS_KEY_BYT
 	t->ctx = SSL_CTX_new(TLS_server_method());
 	if (!t->ctx || !SSL_CTX_set_min_proto_version(t->ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_ciphersuites(t->ctx, "TLS_AES_128_GCM_SHA256") ||
-	    !SSL_CTX_set_num_tickets(t->ctx, 0)) {
+	    !SSL_CTX_set_num_tickets(t->ctx, 0) || use_certificate(t, pkey, cert) < 0) {
 		tls_server_close(t);
 		ERR_clear_error();
 		return -EPROTO;
@@ -199,6 +215,22 @@ bool tls_conn_has_output(const struct tls_conn *c)
 bool tls_conn_established(const struct tls_conn *c)
 {
 	return c->established;
+}
+
+bool tls_conn_by_key(const struct tls_conn *c)
+{
+	return c->established && SSL_session_reused(c->ssl) == 1;
+}
+
+int tls_conn_binding(const struct tls_conn *c, unsigned char out[TLS_BINDING_BYTES])
+{
+	if (!c->established ||
+	    SSL_export_keying_material(c->ssl, out, TLS_BINDING_BYTES, TLS_BINDING_LABEL,
+				       strlen(TLS_BINDING_LABEL), NULL, 0, 0) != 1) {
+		ERR_clear_error();
+		return -EPROTO;
+	}
+	return 0;
 }
 
 bool tls_conn_failed(const struct tls_conn *c)

@@ -14,13 +14,18 @@
  * does not offer the key, or offers another one (the binder does not
  * verify), fails the handshake itself, before any byte of HTTP is read.
  * A connection that completed it is the daemon's owner's (who alone can
- * read the 0600 access file). Not thread-safe: the loop's thread.
+ * read the 0600 access file). With --munge the server has a certificate
+ * as well, and a client without the key proves its uid with a MUNGE
+ * credential instead (mungeauth.h). Not thread-safe: the loop's thread.
  */
 #ifndef JR_TLS_H
 #define JR_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "daemon/net/buf.h"
 
@@ -35,8 +40,13 @@ struct tls_server;
 struct tls_conn;
 
 /* The context every connection of the listener shares, with key (the
- * access file's). 0, -ENOMEM or -EPROTO (OpenSSL refused the setup). */
-int tls_server_open(struct tls_server **out, const unsigned char key[TLS_KEY_BYTES]);
+ * access file's), and with --munge a certificate and its private key
+ * (cert.h; NULL: none) for clients that offer no key: such a connection
+ * completes its handshake without proving anything, and must show a
+ * MUNGE credential bound to it (mungeauth.h) before any request passes.
+ * 0, -ENOMEM or -EPROTO (OpenSSL refused the setup). */
+int tls_server_open(struct tls_server **out, const unsigned char key[TLS_KEY_BYTES],
+		    EVP_PKEY *pkey, X509 *cert);
 void tls_server_close(struct tls_server *t);
 
 /* A connection's TLS, server side: NULL if out of memory. */
@@ -60,6 +70,17 @@ bool tls_conn_has_output(const struct tls_conn *c);
 
 /* The handshake completed: the peer holds the key. */
 bool tls_conn_established(const struct tls_conn *c);
+
+/* The handshake completed with the key (not the certificate). */
+bool tls_conn_by_key(const struct tls_conn *c);
+
+/* The connection's channel binding: TLS_BINDING_BYTES of the TLS 1.3
+ * exporter with label TLS_BINDING_LABEL and no context (RFC 8446 7.5),
+ * the same at both ends of this connection and at no other. What a MUNGE
+ * credential must carry. 0 or -EPROTO (no handshake yet). */
+#define TLS_BINDING_LABEL "EXPORTER-jobring-munge"
+#define TLS_BINDING_BYTES 32u
+int tls_conn_binding(const struct tls_conn *c, unsigned char out[TLS_BINDING_BYTES]);
 
 /* The handshake failed or a record was bad: nothing more is read. */
 bool tls_conn_failed(const struct tls_conn *c);
