@@ -133,12 +133,16 @@ check "... its body names why" grep -q '"code":"munge_rejected"' "$tmp/answer"
 
 # --- a restart keeps the certificate ---------------------------------------------------------------
 stop_daemon
+rc=$?
+check "jobringd stopped cleanly, no sanitizer report (exit $rc; $(grep -m1 -E 'ERROR|runtime error' "$tmp/daemon.log"))" [ "$rc" = 0 ]
 start_daemon --listen 127.0.0.1:0 --munge --munge-socket "$msock"
 pin2=$(grep -o '"certificate_sha256":"[0-9a-f]*"' "$macc" | sed 's/.*:"//; s/"$//')
 check "after a restart the fingerprint is the same" [ "$pin2" = "$pin" ]
 out=$("$cli" --access "$macc" ls 2>&1)
 check "and clients still get in (ls: $(head -c 200 <<<"$out"))" grep -q root-munge <<<"$out"
 stop_daemon
+rc=$?
+check "and stopped cleanly again (exit $rc)" [ "$rc" = 0 ]
 
 echo "test_munge: $pass passed, $fail failed"
 [ "$fail" = 0 ]
