@@ -27,9 +27,9 @@ example="$top/build/debug/tests/readme_example.c"
 export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$root/lib/pkgconfig"
 cc -o "$dest/dyn" "$example" $(pkg-config --cflags --libs jobring)
 LD_LIBRARY_PATH="$root/lib" "$dest/dyn" >/dev/null
-# Static libjobring with the system's shared hwloc and jemalloc (the .pc
-# file's Libs.private).
+# Static libjobring with the system's shared libraries it calls: the .pc
+# file's Libs.private, as a program linking the archive would take them.
 cc -o "$dest/static" "$example" $(pkg-config --cflags jobring) \
-	"$root/lib/libjobring.a" -lhwloc -lhttp_parser -luring -ljemalloc -lpthread -lm -lssl -lcrypto
+	"$root/lib/libjobring.a" $(pkg-config --static --libs-only-l jobring | sed 's/-ljobring //')
 "$dest/static" >/dev/null
 echo "install_check: 1 passed, 0 failed"
