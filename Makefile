@@ -403,6 +403,12 @@ $(BUILD)/tests/notify_listen: tests/notify_listen.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
 
+# The shell suites' requests (tests/lib.sh's req), cheaper than curl:
+# built without the mode's sanitizers, whose start-up it would pay.
+$(BUILD)/tests/jrreq: tests/jrreq.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O2 $< -o $@
+
 # GET /health timed while something else happens (tests, bench/snapshot).
 $(BUILD)/tests/probe: tests/probe.c $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
@@ -520,7 +526,8 @@ BUILD_JOBS ?= $(shell nproc)
 .PHONY: test-build
 test-build: $(WORKER)
 test-build: $(TEST_BINS) $(DAEMON) $(CLI) $(JOURNAL_TOOL) $(BUILD)/tests/probe \
-		$(BUILD)/tests/notify_listen $(SHARED_LIB) $(BUILD)/jobring.pc $(FUZZ_REPLAYS)
+		$(BUILD)/tests/notify_listen $(BUILD)/tests/jrreq $(SHARED_LIB) $(BUILD)/jobring.pc \
+		$(FUZZ_REPLAYS)
 # The C suites run beside the shell suites (tests/run_suites.sh), after
 # the slow shell suites and before the rest: one at a time they were 85 s
 # of the debug run, 149 s of TSan's.
