@@ -18,7 +18,7 @@ sock="$tmp/s.sock"
 big=${JR_ARRAY_TASKS:-$((1000000 / ${JR_TEST_SCALE:-1}))}
 . "$(dirname "$0")/lib.sh"
 
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
 tasks_field() {	# tasks_field KEY: KEY inside "array_tasks" of $body
 	printf '%s' "$body" | grep -o '"array_tasks":{[^}]*}' | grep -o "\"$1\":[^,}]*" |
 		sed 's/.*://; s/"//g'
@@ -74,7 +74,7 @@ for _ in $(seq 100); do
 	r=$(tasks_field running)
 	[ "${r:-0}" -gt "$most" ] && most=$r
 	[ "$(tasks_field status)" = succeeded ] && break
-	sleep 0.05
+	nap 0.05
 done
 check "%3: never more than 3 tasks running" [ "$most" -le 3 ]
 cores=$(nproc)

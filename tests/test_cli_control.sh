@@ -80,7 +80,7 @@ r=$(jr submit -J twice -- sh -c 'echo "run $(cat count 2>/dev/null || echo 0)"; 
 check "first run ends" wait_status "$r" succeeded
 jr requeue twice >/dev/null
 check "requeue NAME: exit 0" [ $? = 0 ]
-second_done() { get "$r"; [ "$(field status)" = succeeded ] && [ "$(field attempts)" = 2 ]; }
+second_done() { get "$r"; field_is status succeeded && field_is attempts 2; }
 check "requeued: runs again as attempt 2" wait_until 10 second_done
 check "logs --attempt 1: the first run's" [ "$(jr logs --attempt 1 "$r")" = "run 0" ]
 check "logs --attempt 2: the second's" [ "$(jr logs --attempt 2 "$r")" = "run 1" ]

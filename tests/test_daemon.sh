@@ -193,7 +193,7 @@ req POST /jobs '{"executor":"external","priority":7}'	# no retries: a lost worke
 lost=$(field job_id)
 req POST "/workers/$w2/claim?wait=2"
 check "flaky claims" [ "$(field job_id)" = "$lost" ]
-worker_status_is() { req GET "/workers/$1"; [ "$(field status)" = "$2" ]; }
+worker_status_is() { req GET "/workers/$1"; field_is status "$2"; }
 check "silent worker unhealthy" wait_until 10 worker_status_is "$w2" unhealthy
 req GET "/jobs/$lost"
 check "its job waits for a retry" grep -qE '"status":"(pending|queued)".*"reason":"worker_lost"' <<<"$body"

@@ -20,8 +20,8 @@ submit() {	# submit JSON: the new job's id in $id
 	[ "$code" = 201 ] || echo "submit refused ($code): $body"
 }
 dep() { printf '{"job_id":"%s","type":"%s"}' "$1" "$2"; }
-reason_is() { req GET "/jobs/$1"; [ "$(field reason)" = "$2" ]; }
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+reason_is() { req GET "/jobs/$1"; field_is reason "$2"; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
 
 start_daemon --workers 4
 

@@ -205,7 +205,7 @@ else
 	for _ in $(seq 50); do
 		req POST /jobs/batch "$(cat "$tmp/b1000")"
 		[ "$code" = 201 ] && ok=1 && break
-		sleep 0.1
+		nap 0.1
 	done
 	check "submissions succeed again once space is freed" [ -n "$ok" ]
 	stop_daemon KILL
@@ -239,7 +239,7 @@ want=$((batches * 10000))
 for _ in $(seq 300); do
 	req GET /health
 	[ "$(field queued)" = "$want" ] && break
-	sleep 0.1
+	nap 0.1
 done
 check "$want jobs recovered" [ "$(field queued)" = "$want" ]
 req GET "/jobs/$first"

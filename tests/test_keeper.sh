@@ -31,8 +31,8 @@ ids_of() { printf '%s' "$1" | grep -o '"[0-9a-f]\{16\}"' | tr -d '"'; }
 epoch_ms() { date -d "$1" +%s%3N; }
 # Conditions wait_until can evaluate again and again.
 has_escapee() { test -n "$(escapee "$1")"; }
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
-attempts_is() { req GET "/jobs/$1"; [ "$(field attempts)" = "$2" ]; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
+attempts_is() { req GET "/jobs/$1"; field_is attempts "$2"; }
 new_keeper() { local p; p=$(keeper_pid); [ -n "$p" ] && [ "$p" != "$1" ]; }
 
 # --- 200 running jobs through kill -9 ----------------------------------------------------------

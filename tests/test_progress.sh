@@ -15,7 +15,7 @@ chmod 755 "$tmp"
 sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 
-progress_is() { req GET "/jobs/$1"; [ "$(field progress)" = "$2" ]; }
+progress_is() { req GET "/jobs/$1"; field_is progress "$2"; }
 # A job that reports 10, 50 and 90, each once the test has seen the one
 # before ($tmp/LABEL-P; at most 30 s each: on a loaded host a fixed pace
 # outran the checks), then ends.
@@ -38,7 +38,7 @@ live_steps() {	# live_steps LABEL: the three values seen while it runs
 	req GET "/jobs/$id"
 	check "$1: ... kept after its end" [ "$(field progress)" = 90 ]
 }
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
 
 health_ms() {	# the time /health takes to answer, in ms
 	curl -s -o /dev/null -w '%{time_total}' --unix-socket "$sock" http://x/health |
@@ -101,7 +101,7 @@ busy() { req GET /health; [ $(($(field queued) + $(field running))) -gt 0 ]; }
 while busy && [ $((SECONDS - t0)) -lt 60 ]; do
 	ms=$(health_ms)
 	[ "$ms" -gt "$worst" ] && worst=$ms
-	sleep 0.1
+	nap 0.1
 done
 elapsed=$((SECONDS - t0 + 1))
 after=$(frames)

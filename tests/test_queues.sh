@@ -56,7 +56,7 @@ most=0
 for _ in $(seq 10); do
 	n=$(running_in_capped)
 	[ "$n" -gt "$most" ] && most=$n
-	sleep 0.05
+	nap 0.05
 done
 check "never more than 1 running in the queue" [ "$most" = 1 ]
 req POST "/executions/$exe/complete" "{\"status\":\"succeeded\",\"lease\":\"$lease\"}"

@@ -63,7 +63,7 @@ ms_of() { date -d "$1" +%s%3N; }	# ms_of RFC3339: milliseconds since the epoch
 beat_start() {
 	while :; do
 		curl -s -o /dev/null --unix-socket "$sock" -X POST "http://jobring/workers/$1/heartbeat"
-		sleep 0.3
+		nap 0.3
 	done &
 	beat_pid=$!
 	pids+=("$beat_pid")

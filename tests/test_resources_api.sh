@@ -149,7 +149,7 @@ check "150M + 150M on 200M: the second waits while the first runs" [ "$(field st
 resources
 check "... 150M of fs2 in use" py 'assert r["storage"][1]["used_bytes"] == 150 << 20'
 touch "$tmp/go-fs2"
-started_or_done() { req GET "/jobs/$1"; [ "$(field status)" = running ] || [ "$(field status)" = succeeded ]; }
+started_or_done() { req GET "/jobs/$1"; field_is status running || field_is status succeeded; }
 check "... and runs once the first is over" wait_until 20 started_or_done "$second"
 req GET "/jobs/$first"
 check "... after it succeeded" [ "$(field status)" = succeeded ]

@@ -20,7 +20,7 @@ sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 
 jobs=$((1000000 / ${JR_TEST_SCALE:-1}))
-queued_is() { req GET /health; [ "$(field queued)" = "$1" ]; }
+queued_is() { req GET /health; field_is queued "$1"; }
 snapshot_over() { req GET /health; grep -q '"snapshotting":false' <<<"$body"; }
 
 start_daemon --paused --capacity 1100000 --topology "package:1 core:8 pu:1"

@@ -222,7 +222,7 @@ check "afterany on a queue fired twice, not for its own jobs" [ ! -e "$tmp/out/q
 req POST /queues '{"name":"loop"}'
 req PUT /triggers/self "{\"job\":{\"command\":[\"true\"],\"queue\":\"loop\"},\"on\":{\"type\":\"afterany\",\"queue\":\"loop\"}}"
 req POST /jobs '{"command":["true"],"queue":"loop"}'
-self_fired() { req GET /triggers/self; [ "$(field fire_count)" = 1 ]; }
+self_fired() { req GET /triggers/self; field_is fire_count 1; }
 check "a queue's trigger fires for a job of the queue" wait_until 10 self_fired
 sleep 1
 req GET /triggers/self

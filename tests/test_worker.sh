@@ -41,7 +41,7 @@ worker_id() {
 }
 registered() { [ -n "$(worker_id "$1")" ]; }
 submit() { req POST /jobs "$1"; jid=$(field job_id); }
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
 alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 pid_in() { [ -s "$1" ] && alive "$(cat "$1")"; }

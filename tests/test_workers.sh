@@ -23,7 +23,7 @@ chmod 755 "$tmp"
 sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 
-status_is() { req GET "/jobs/$1"; [ "$(field status)" = "$2" ]; }
+status_is() { req GET "/jobs/$1"; field_is status "$2"; }
 gone() { req GET "/workers/$1"; [ "$code" = 404 ]; }
 # submit BODY: a job, its id in $jid
 submit() { req POST /jobs "$1"; jid=$(field job_id); }
