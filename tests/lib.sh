@@ -161,11 +161,23 @@ note_cgroup() {	# note_cgroup HEALTH: remember its job cgroup subtree for cleanu
 	daemon_cgroups+=("$cg")
 }
 
+# health_answers: GET /health answered (its body in $health), through
+# jrreq where built: start_daemon asks every 50 ms while a daemon reads
+# back a million jobs, and curl's start-up took the CPU it needed.
+health_answers() {
+	[ -S "$sock" ] || return 1
+	if [ -x "${build:-}/tests/jrreq" ]; then
+		health=$("$build/tests/jrreq" "$sock" GET /health)	# any answer, as curl
+	else
+		health=$(curl -s --unix-socket "$sock" http://x/health)
+	fi
+}
+
 start_daemon() {	# start_daemon [options...]: spawn_daemon, then until /health answers
 	local health
 	spawn_daemon "$@"
 	for _ in $(seq 600); do
-		if [ -S "$sock" ] && health=$(curl -s --unix-socket "$sock" http://x/health); then
+		if health_answers; then
 			note_cgroup "$health"
 			return 0
 		fi
