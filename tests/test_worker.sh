@@ -12,7 +12,10 @@
 # survives, keeps its job (run once: the daemon keeps the execution) and goes on claiming; --on-server-lost=kill
 # kills what runs once the server is gone past --lost-after; SIGTERM lets
 # the running job end, reports it and unregisters; SIGINT kills it and
-# unregisters (the job is retried); --idle-timeout exits and unregisters.
+# unregisters (the job is retried); --idle-timeout exits and unregisters;
+# --output-stream sends a job's output (700 kB of random bytes, stderr)
+# back into the daemon's output directory, visible while it runs, whole
+# and byte for byte at its end, a retried job's attempts kept apart.
 # Usage: tests/test_worker.sh BUILD_DIR
 set -u
 build=${1:-build/debug}
@@ -272,6 +275,38 @@ if [ -n "${cgdir:-}" ]; then
 	check "... and the worker's cgroups are removed as it ends" \
 		not bash -c "ls -d /sys/fs/cgroup$cgdir /sys/fs/cgroup/unified$cgdir 2>/dev/null | grep -q ."
 fi
+
+# --- --output-stream: output sent back to the daemon, no shared directory -------------------
+spool="$tmp/spool"
+"$worker" --server "$sock" --name streamer --output-dir "$spool" --output-stream --no-cgroups \
+	--heartbeat 300ms --cpus 1 2>>"$tmp/streamer.log" &
+sw=$!
+pids+=("$sw")
+wait_until 10 registered streamer
+head -c 700000 /dev/urandom >"$tmp/blob"	# three chunks, bytes of every value
+submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo first; sleep 1.5; cat $tmp/blob; echo oops >&2\"]}"
+j_st=$jid
+first_seen() { req GET "/jobs/$j_st/logs?stream=stdout"; grep -q '"data":"first' <<<"$body"; }
+check "--output-stream: output shows while the job runs" wait_until 10 first_seen
+wait_until 15 ended "$j_st"
+req GET "/jobs/$j_st"
+check "... the job succeeded ($(field status))" [ "$(field status)" = succeeded ]
+{ echo first; cat "$tmp/blob"; } | cmp -s - "$out/$j_st.out"
+check "... its stdout is whole in the daemon's directory, byte for byte" [ $? = 0 ]
+check "... and its stderr" [ "$(cat "$out/$j_st.err" 2>/dev/null)" = oops ]
+check "... the worker's spool is emptied" [ ! -e "$spool/$j_st.out" ]
+submit "{\"executor\":\"external\",\"max_retries\":1,\"command\":[\"sh\",\"-c\",\"if [ ! -e $tmp/once ]; then touch $tmp/once; echo one; exit 1; fi; echo two\"]}"
+wait_until 15 ended "$jid"
+check "a retried job's streamed output is its last attempt's" [ "$(cat "$out/$jid.out")" = two ]
+check "... the first attempt's kept under its execution id" \
+	[ "$(cat "$out/01${jid:2}.out" 2>/dev/null)" = one ]
+req POST "/executions/02${jid:2}/output" '{"lease":"x","stream":"stdout","offset":0,"data":"AAAA"}'
+check "a chunk without the execution's lease: 403 ($code $body)" [ "$code" = 403 ]
+check "... and the output is untouched" [ "$(cat "$out/$jid.out")" = two ]
+req POST "/executions/01${jid:2}/output" '{"lease":"x","stream":"stdout","offset":0,"data":"AAAA"}'
+check "a chunk for an attempt that is not the current one: 409 ($code)" [ "$code" = 409 ]
+kill -TERM "$sw"
+wait_until 10 dead "$sw"
 
 "$worker" --cpus 0 2>/dev/null
 check "--cpus 0: usage error 2" [ $? = 2 ]

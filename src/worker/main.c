@@ -61,8 +61,8 @@ static bool reachable_now(const struct wk_ctx *w)
  * answer is a sign of life (--lost-after), but a 5xx (a server starting
  * or stopping) is backed off from as a failure is: a thousand workers
  * must not hammer it in a loop. */
-static int call(struct wk_ctx *w, const char *method, const char *path, const char *body,
-		char **resp)
+int wk_call(struct wk_ctx *w, const char *method, const char *path, const char *body,
+	    char **resp)
 {
 	int rc = wk_link_request(&w->link, method, path, body, resp);
 
@@ -107,7 +107,7 @@ static void registration_body(struct wk_ctx *w)
 static int register_worker(struct wk_ctx *w)
 {
 	char *resp = NULL;
-	int rc = call(w, "POST", "/workers/register", w->register_body, &resp);
+	int rc = wk_call(w, "POST", "/workers/register", w->register_body, &resp);
 	cJSON *o;
 
 	if (rc != 201) {
@@ -185,7 +185,7 @@ static void heartbeat(struct wk_ctx *w)
 	snprintf(body, sizeof(body), "{\"status\":\"%s\"%s%s}", status,
 		 progress[0] ? ",\"progress\":" : "", progress);
 	snprintf(path, sizeof(path), "/workers/%s/heartbeat", w->shared.worker_id);
-	rc = call(w, "POST", path, body, &resp);
+	rc = wk_call(w, "POST", path, body, &resp);
 	if (rc == 200)
 		read_stops(w, resp);
 	else if (rc == 404) {
@@ -240,7 +240,7 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 	if (asprintf(&body, "{%s,\"lease\":\"%s\"}",
 		     job->completion ? job->completion : "\"status\":\"failed\"", job->lease) < 0)
 		return false;
-	rc = call(w, "POST", path, body, &resp);
+	rc = wk_call(w, "POST", path, body, &resp);
 	free(body);
 	if (rc < 0 || rc == 503) {
 		free(resp);
@@ -269,6 +269,8 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 		wk_recent_keep(w, job->exec_id, job->lease, job->completion);
 		job->completion = NULL;
 	}
+	if (rc == 200)
+		wk_ship_done(w, job);
 	if (rc == 200 && claim)
 		start_next(w, resp);
 	free(resp);
@@ -286,7 +288,9 @@ static void flush_completions(struct wk_ctx *w)
 		}
 		/* Stopped by the server (or by SIGINT): nothing to report.
 		 * Leaving at once: reported if the server answers now. */
-		if (!job->stopped && !(reachable_now(w) && complete(w, job)) && leaving != ABANDON)
+		if (!job->stopped &&
+		    !(reachable_now(w) && wk_ship_rest(w, job) && complete(w, job)) &&
+		    leaving != ABANDON)
 			return;
 		wk_jobs_remove(w, i);
 	}
@@ -379,7 +383,7 @@ static void unregister(struct wk_ctx *w)
 	int rc;
 
 	snprintf(path, sizeof(path), "/workers/%s", w->shared.worker_id);
-	while ((rc = call(w, "DELETE", path, NULL, &resp)) < 0 && wk_now_ns() < give_up)
+	while ((rc = wk_call(w, "DELETE", path, NULL, &resp)) < 0 && wk_now_ns() < give_up)
 		usleep((useconds_t)(w->retry_ms * 1000));
 	free(resp);
 	if (rc < 0)
@@ -474,6 +478,8 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 			return true;	/* refused now: nothing more to do here */
 	}
 	flush_completions(w);
+	if (reachable_now(w) && !unknown)
+		wk_ship_running(w, now);
 	if (w->next_heartbeat_ns <= now && reachable_now(w) && !unknown)
 		heartbeat(w);
 	if (w->recheck && !unknown && reachable_now(w)) {

@@ -32,6 +32,10 @@ static void usage(FILE *f)
 "                         (default: the daemon's default output directory of this\n"
 "                         user: $XDG_STATE_HOME/jobring/output or\n"
 "                         ~/.local/state/jobring/output)\n"
+"  --output-stream        also send jobs' output to the daemon, which keeps it as a\n"
+"                         local job's (jobring logs); for nodes without a filesystem\n"
+"                         shared with it. The local files are then a spool, removed\n"
+"                         once the job's end is reported\n"
 "  --heartbeat SEC        heartbeat interval (default: a third of the server's\n"
 "                         heartbeat timeout)\n"
 "  --kill-grace SEC       SIGTERM, then SIGKILL this much later (default 10)\n"
@@ -53,6 +57,7 @@ enum {
 	O_SERVER = 256, O_ACCESS, O_NAME, O_CPUS, O_MEMORY, O_GPUS, O_CAPS, O_IDLE, O_LOST,
 	O_LOST_AFTER, O_OUTPUT, O_HEARTBEAT, O_KILL_GRACE, O_CLAIM_WAIT, O_TOPOLOGY,
 	O_NO_CGROUPS, O_NO_BIND, O_ECHO, O_QUIET, O_HELP, O_VERSION, O_NO_CLAIM_NEXT,
+	O_OUTPUT_STREAM,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "no-bind", 0, NULL, O_NO_BIND }, { "echo", 0, NULL, O_ECHO },
 	{ "quiet", 0, NULL, O_QUIET }, { "help", 0, NULL, O_HELP },
 	{ "version", 0, NULL, O_VERSION }, { "no-claim-next", 0, NULL, O_NO_CLAIM_NEXT },
+	{ "output-stream", 0, NULL, O_OUTPUT_STREAM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -119,6 +125,7 @@ static bool apply(struct wk_opts *o, int opt, const char *arg)
 		return true;
 	case O_LOST_AFTER: return parse_duration(arg, &o->lost_after_ms);
 	case O_OUTPUT: o->output_dir = arg; return true;
+	case O_OUTPUT_STREAM: o->output_stream = true; return true;
 	case O_HEARTBEAT: return parse_duration(arg, &o->heartbeat_ms) && o->heartbeat_ms > 0;
 	case O_KILL_GRACE: return parse_duration(arg, &o->kill_grace_ms);
 	case O_CLAIM_WAIT:

@@ -54,6 +54,7 @@ struct wk_opts {
 	bool echo;			/* jobs without a command succeed at once, result = payload */
 	bool no_cgroups, no_bind, quiet;
 	bool no_claim_next;		/* completions do not claim (?claim=1) */
+	bool output_stream;		/* jobs' output sent to the daemon (ship.c) */
 };
 
 /* 0, or 2 after printing why (the exit status for a usage error); 1 for
@@ -151,6 +152,11 @@ struct wk_job {
 	uint64_t kill_at_ns;		/* SIGKILL due (after a SIGTERM); 0: none */
 	uint64_t max_output;		/* 0: no cap */
 	bool stopped;			/* the server ended it: nothing to report */
+	/* --output-stream (ship.c): bytes of stdout, stderr the daemon has;
+	 * when to send more; the daemon refused them (sent no further). */
+	uint64_t shipped[2];
+	uint64_t next_ship_ns;
+	bool ship_refused;
 	int progress, progress_sent;
 	/* what to complete with */
 	char *completion;		/* the body, without the lease; NULL until ended */
@@ -214,6 +220,21 @@ struct wk_ctx {
 	uint32_t recent_next;
 	bool was_unreachable, recheck;
 };
+
+/* One request on the main connection (main.c): its status, or -errno;
+ * an answer is a sign of life, a failure backs the loop off. */
+int wk_call(struct wk_ctx *w, const char *method, const char *path, const char *body,
+	    char **resp);
+
+/* --- output streamed back (ship.c, --output-stream) ------------------------------------ */
+
+/* Running jobs' new output, a few chunks each, at most once a second. */
+void wk_ship_running(struct wk_ctx *w, uint64_t now);
+/* An ended job's output, all of what is left: false if the daemon could
+ * not be reached (its completion waits for it). */
+bool wk_ship_rest(struct wk_ctx *w, struct wk_job *job);
+/* Its completion taken: the local files go. */
+void wk_ship_done(struct wk_ctx *w, struct wk_job *job);
 
 /* --- completions sent again after a reconnection (recent.c) --------------------------- */
 

@@ -42,6 +42,16 @@ void api_workers_tick(struct api *a, uint64_t now_ns);
  * body had none. false: an error answered, nothing applied. */
 api_handler api_execution_progress;
 struct worker;
+struct jr_job_info;
+/* The caller holds execution exec (info: its job's): its current attempt
+ * (409 lease_expired), its worker's owner or root (403 forbidden), and
+ * the claim's lease in o's "lease" (403 invalid_lease). false: answered. */
+bool api_execution_holds(struct api *a, struct api_call *c, uint64_t exec,
+			 const struct jr_job_info *info, const cJSON *o);
+
+/* execoutput.c: POST /executions/{id}/output, a worker's job output
+ * streamed back into the daemon's output directory (issue 17). */
+api_handler api_execution_output;
 bool api_heartbeat_progress(struct api *a, struct api_call *c, const struct worker *w,
 			    int32_t *applied);
 

@@ -34,11 +34,8 @@ static bool progress_value(const cJSON *v, const char *name, int *out, struct re
 	return true;
 }
 
-/* The caller holds the execution: its current attempt (409
- * lease_expired), its worker's owner or root (403 forbidden), and the
- * claim's lease in the body (403 invalid_lease). */
-static bool holds(struct api *a, struct api_call *c, uint64_t exec,
-		  const struct jr_job_info *info, const cJSON *o)
+bool api_execution_holds(struct api *a, struct api_call *c, uint64_t exec,
+			 const struct jr_job_info *info, const cJSON *o)
 {
 	const cJSON *lease = cJSON_GetObjectItem(o, "lease");
 	struct worker *w;
@@ -53,8 +50,8 @@ static bool holds(struct api *a, struct api_call *c, uint64_t exec,
 				   c->param);
 	if (!lease_valid(&a->st->workers.lease, exec, info->exec.start_ns,
 			 cJSON_IsString(lease) ? lease->valuestring : NULL))
-		return reply_error(c->res, 403, "invalid_lease", "a progress report must carry the "
-				   "lease of execution %s, as its claim returned it", c->param);
+		return reply_error(c->res, 403, "invalid_lease", "a report must carry the lease of "
+				   "execution %s, as its claim returned it", c->param);
 	return true;
 }
 
@@ -93,7 +90,7 @@ void api_execution_progress(struct api *a, struct api_call *c)
 	else if (!info.is_external)
 		reply_error(c->res, 409, "not_external", "execution %s runs on the daemon's own "
 			    "executor: its job writes its progress to $JOBRING_PROGRESS_FD", c->param);
-	else if (holds(a, c, exec, &info, o) &&
+	else if (api_execution_holds(a, c, exec, &info, o) &&
 		 progress_value(cJSON_GetObjectItem(o, "progress"), "progress", &pct, c->res))
 		set_progress(a, c, exec, pct);
 	cJSON_Delete(o);

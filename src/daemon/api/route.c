@@ -39,6 +39,7 @@ const struct route api_routes[] = {
 	{ "GET", "/executions/{id}/logs", api_execution_logs, 0, NULL },
 	{ "POST", "/executions/{id}/complete", api_execution_complete, HOLD, NULL },
 	{ "POST", "/executions/{id}/progress", api_execution_progress, 0, NULL },
+	{ "POST", "/executions/{id}/output", api_execution_output, 0, NULL },
 	{ "GET", "/queues", api_queue_list, 0, NULL },
 	{ "POST", "/queues", api_queue_create, JOURNALED, api_queue_create_record },
 	{ "PATCH", "/queues/{name}", api_queue_update, JOURNALED, api_queue_change_record },
