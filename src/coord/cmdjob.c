@@ -485,8 +485,9 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 	enum jr_reason reason = JR_REASON_NONE;
 
 	child_close(co, job);
-	if (!job->external)	/* what it wrote after the last look */
-		jr_coord_output_cap_final(co, job);
+	/* What it wrote after the last look; an external job's output is
+	 * here too when its worker sent it back or shares the directory. */
+	jr_coord_output_cap_final(co, job);
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
