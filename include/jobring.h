@@ -572,7 +572,10 @@ struct jr_job_restore {
 	int cancel;
 	/* Its last attempt's spawn error (JR_SPAWN_ERROR), if it had one. */
 	int32_t spawn_error;
-	uint32_t zero;			/* must be zero */
+	/* Attempts that ended worker_lost and ran again without counting
+	 * against its retries (an external job's free retries: the engine
+	 * allows a few); 0 in versions before 0.5. */
+	uint32_t workers_lost;
 	uint64_t reserved[14];		/* must be zero */
 };
 

@@ -94,7 +94,7 @@ AT(created_ns, 24); AT(start_ns, 32); AT(end_ns, 40); AT(exit_code, 48);
 AT(signal, 52); AT(max_rss_kib, 56); AT(user_us, 64); AT(system_us, 72);
 AT(not_before_ns, 80); AT(pid, 88); AT(cgroup_slot, 92); AT(pid_start_ticks, 96);
 AT(boot_id, 104); AT(alloc, 120); AT(alloc_len, 128); AT(cancel, 132);
-AT(spawn_error, 136); AT(zero, 140); AT(reserved, 144);
+AT(spawn_error, 136); AT(workers_lost, 140); AT(reserved, 144);
 #undef S
 #define S jr_queue_info
 AT(queue_id, 0); AT(name, 4); AT(priority, 52); AT(max_workers, 56); AT(running, 60);

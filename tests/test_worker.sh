@@ -15,7 +15,8 @@
 # unregisters (the job is retried); --idle-timeout exits and unregisters;
 # --output-stream sends a job's output (700 kB of random bytes, stderr)
 # back into the daemon's output directory, visible while it runs, whole
-# and byte for byte at its end, a retried job's attempts kept apart.
+# and byte for byte at its end, a retried job's attempts kept apart; a
+# job's free retry after a lost worker still counts after a restart.
 # Usage: tests/test_worker.sh BUILD_DIR
 set -u
 build=${1:-build/debug}
@@ -307,6 +308,30 @@ req POST "/executions/01${jid:2}/output" '{"lease":"x","stream":"stdout","offset
 check "a chunk for an attempt that is not the current one: 409 ($code)" [ "$code" = 409 ]
 kill -TERM "$sw"
 wait_until 10 dead "$sw"
+
+# --- a lost worker's free retry is still counted after a restart -----------------------------
+# max_retries 1: attempt 1's worker is killed (worker_lost: a free retry),
+# the daemon restarts, attempt 2 fails: its one real retry is left, so
+# attempt 3 runs (and succeeds). Forgetting the lost worker across the
+# restart would count attempt 2's failure as the second retry and fail it.
+m="$tmp/lostmark"
+submit "{\"executor\":\"external\",\"max_retries\":1,\"retry_backoff\":\"100ms\",\"requirements\":{\"capabilities\":[\"lostcap\"]},\"command\":[\"sh\",\"-c\",\"[ -e $m.2 ] && exit 0; [ -e $m.1 ] && { touch $m.2; exit 1; }; echo \$\$ >$m.1; sleep 60\"]}"
+j_lost=$jid
+start_worker lost1 --cpus 1 --capabilities lostcap
+l1=$wpid
+wait_until 10 bash -c "[ -s $m.1 ]"
+kill -9 "$l1"
+kill -9 "$(cat "$m.1")" 2>/dev/null
+attempt_is() { req GET "/jobs/$1"; field_is attempts "$2" && field_is status queued; }
+check "the lost worker's job is queued again (attempt 1 lost)" wait_until 15 attempt_is "$j_lost" 1
+stop_daemon
+start_daemon --no-keeper --no-cgroups --sync none --heartbeat-timeout 2s
+start_worker lost2 --cpus 1 --capabilities lostcap
+wait_until 20 ended "$j_lost"
+req GET "/jobs/$j_lost"
+check "after a restart the free retry still counts: attempt 2 failed, 3 succeeded ($(field status)/$(field attempts))" \
+	[ "$(field status)/$(field attempts)" = succeeded/3 ]
+kill -TERM "$wpid"
 
 "$worker" --cpus 0 2>/dev/null
 check "--cpus 0: usage error 2" [ $? = 2 ]

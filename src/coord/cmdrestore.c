@@ -111,6 +111,7 @@ static int info_restore(struct cmd_restore_info *ri, const struct jr_job_restore
 		.attempt = rs->attempt,
 		.start_ns = rs->start_ns, .not_before_ns = rs->not_before_ns, .pid = rs->pid,
 		.pid_start_ticks = rs->pid_start_ticks, .cgroup_slot = rs->cgroup_slot,
+		.workers_lost = rs->workers_lost,
 	};
 	memcpy(ri->boot_id, rs->boot_id, sizeof(ri->boot_id));
 	if (ri->running && rs->alloc && rs->alloc_len && rs->alloc_len <= JR_ALLOC_ENCODED_MAX) {

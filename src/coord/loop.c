@@ -205,6 +205,9 @@ static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
 	bool taken;
 
 	job->attempts = attempts;
+	if (job->opt)	/* an external job's free retries used so far */
+		job->opt->workers_lost = ri->workers_lost < CMD_WORKER_LOST_RETRIES ?
+					 ri->workers_lost : CMD_WORKER_LOST_RETRIES;
 	if (ri->not_before_ns > job->sj.not_before_ns)
 		job->sj.not_before_ns = ri->not_before_ns;
 	/* An end found now, or later, answers the cancel. */

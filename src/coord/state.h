@@ -105,7 +105,7 @@ struct cmd_opt {
 	uint32_t after_count;
 	uint32_t max_retries;
 	/* Attempts that ended worker_lost and ran again outside max_retries
-	 * (cmdjob.c; counted since this daemon started). */
+	 * (cmdjob.c; given back by a restore: jr_job_restore.workers_lost). */
 	uint32_t workers_lost;
 };
 
@@ -229,6 +229,7 @@ struct cmd_restore_info {
 	uint32_t cgroup_slot;
 	uint8_t *alloc;			/* its own allocation; NULL */
 	uint32_t alloc_len;
+	uint32_t workers_lost;		/* free retries after lost workers, so far */
 };
 
 /* A doubly linked list of external jobs. */

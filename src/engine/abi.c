@@ -72,7 +72,7 @@ static bool command_spec_valid(const struct jr_command_spec *spec)
 
 static bool restore_valid(const struct jr_job_restore *rs)
 {
-	return rs->zero == 0 && jr_abi_is_zero(rs->reserved, sizeof(rs->reserved));
+	return jr_abi_is_zero(rs->reserved, sizeof(rs->reserved));
 }
 
 static int refuse_at(size_t i, size_t *bad_index)

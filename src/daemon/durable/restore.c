@@ -93,9 +93,25 @@ static void apply_workers(struct recovery *r, struct workers *reg)
 	}
 }
 
+/* Its attempts that ended worker_lost, in its history (taken into the
+ * state's by now; a live job's were all retried): the engine's free
+ * retries it has used (at most 255; the engine takes at most
+ * CMD_WORKER_LOST_RETRIES of them). */
+static uint32_t workers_lost(const struct executions *execs, const struct rjob *j)
+{
+	const struct exec_job *x = executions_of(execs, j->id);
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; x && i < x->count && n < 255; i++)
+		n += x->recs[i].reason == JR_REASON_WORKER_LOST && x->recs[i].ended;
+	return n;
+}
+
 /* How the engine takes the job back: running ones are taken back (or
- * run again), a retry waits out its backoff. */
-static struct jr_job_restore restore_of(const struct recovery *r, const struct rjob *j)
+ * run again), a retry waits out its backoff, and the free retries its
+ * lost workers used stay used. */
+static struct jr_job_restore restore_of(const struct recovery *r, const struct executions *execs,
+					const struct rjob *j)
 {
 	struct jr_job_restore rs = {
 		.job_id = j->id, .state = j->state, .reason = j->reason, .attempt = j->attempt,
@@ -123,12 +139,14 @@ static struct jr_job_restore restore_of(const struct recovery *r, const struct r
 	}
 	if (rp)
 		rs.spawn_error = rp->spawn_error;
+	rs.workers_lost = workers_lost(execs, j);
 	return rs;
 }
 
 /* A chunk of jobs on its way into the engine. */
 struct chunk {
 	const struct recovery *r;
+	const struct executions *execs;	/* the state's, with the history */
 	struct rjob *jobs[APPLY_CHUNK];
 	struct jobspec specs[APPLY_CHUNK];
 	struct jr_command_spec flat[APPLY_CHUNK];
@@ -208,7 +226,7 @@ static void chunk_parse(struct jr_engine *e, struct chunk *c, uint32_t k)
 
 	memset(&c->specs[k], 0, sizeof(c->specs[k]));
 	c->json[k] = cJSON_ParseWithLength(j->block->text + j->json_offset, j->json_len);
-	c->rs[k] = restore_of(c->r, j);
+	c->rs[k] = restore_of(c->r, c->execs, j);
 	c->unreadable[k] = false;
 	if (c->json[k] && jobspec_parse(e, c->json[k], &who, &c->specs[k], &err)) {
 		c->flat[k] = c->specs[k].spec;
@@ -541,6 +559,7 @@ static int apply_jobs(struct recovery *r, struct state *st, struct durable *d,
 	if (!c)
 		return -ENOMEM;
 	c->r = r;
+	c->execs = &st->execs;
 	parse_pool_start(&pool, st->engine);
 	for (uint64_t pos = 0; pos < r->order_count; pos++) {
 		struct rjob *j = &r->jobs[r->order[pos]];
