@@ -573,7 +573,7 @@ test-asan: deps
 # TSAN_SCRIPTS=all runs every suite.
 TSAN_THREAD_SCRIPTS := tests/test_daemon.sh tests/test_snapshot.sh \
 	tests/test_arrays.sh tests/test_progress.sh tests/test_notify.sh tests/test_worker.sh \
-	tests/test_reattach.sh tests/test_output.sh tests/test_control.sh
+	tests/test_reattach.sh tests/test_output.sh tests/test_control.sh tests/test_munge.sh
 TSAN_SCRIPTS ?= thread
 TSAN_RUN_SCRIPTS = $(if $(filter all,$(TSAN_SCRIPTS)),$(SANITIZER_SCRIPTS),$(filter $(TSAN_THREAD_SCRIPTS),$(SANITIZER_SCRIPTS)))
 

@@ -11,7 +11,9 @@
 # the client; no munged, or a munged with another key, is a clear error
 # (exit 3); a request without a credential, or with one not made for the
 # connection (munge -n: no binding), is refused 401 and the connection
-# closed. Skipped, saying why, when not root or when munged, munge or
+# closed; no body is taken before the credential; a hung munged costs
+# the loop 250 ms, then credentials are answered 503 for 5 s (a message,
+# exit 3). Skipped, saying why, when not root or when munged, munge or
 # openssl is missing (make deps installs munge).
 # Usage: tests/test_munge.sh BUILD_DIR
 set -u
@@ -130,6 +132,36 @@ check "a credential not made for the connection: 401 ($out)" [ "$out" = "HTTP/1.
 printf 'GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: MUNGE %s\r\n\r\n' "$(munge -n -S "$msock")" |
 	timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -quiet 2>/dev/null >"$tmp/answer"
 check "... its body names why" grep -q '"code":"munge_rejected"' "$tmp/answer"
+
+# Before its credential a connection may not send a body: no 100
+# Continue, and a large one is refused as its head arrives.
+out=$(printf 'POST /jobs HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n' |
+	timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -quiet 2>/dev/null | head -n 1 | tr -d '\r')
+check "a body before the credential: refused at once, no 100 Continue ($out)" \
+	[ "$out" = "HTTP/1.1 413 Content Too Large" ]
+
+# A munged that hangs: a credential waits for it 250 ms at most, and the
+# loop goes on meanwhile; then credentials are answered 503 for 5 s.
+if [ -s "$tmp/munge2/pid" ]; then
+	kill -STOP "$(cat "$tmp/munge/pid")"
+	t0=$(date +%s%N)
+	JOBRING_MUNGE_SOCKET=$tmp/munge2/sock "$cli" --access "$macc" ls >/dev/null 2>"$tmp/err" &
+	hung_client=$!
+	sleep 0.1
+	h0=$(date +%s%N)
+	curl -s -m 5 --unix-socket "$sock" http://x/health >/dev/null
+	h_ms=$((($(date +%s%N) - h0) / 1000000))
+	wait "$hung_client"
+	rc=$?
+	c_ms=$((($(date +%s%N) - t0) / 1000000))
+	check "munged hung: the client is told at once (exit $rc in $c_ms ms: $(cat "$tmp/err"))" \
+		[ "$rc" = 3 ] && [ "$c_ms" -lt 3000 ] && grep -q "could not take" "$tmp/err"
+	check "... and the socket answers meanwhile ($h_ms ms)" [ "$h_ms" -lt 1000 ]
+	kill -CONT "$(cat "$tmp/munge/pid")"
+	sleep 5.2
+	out=$("$cli" --access "$macc" ls 2>&1)
+	check "munged back: credentials are checked again ($(head -c 200 <<<"$out"))" grep -q root-munge <<<"$out"
+fi
 
 # --- a restart keeps the certificate ---------------------------------------------------------------
 stop_daemon

@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/net/budget.h"
 #include "daemon/net/server.h"
 
 #define CLIENTS 200u
@@ -436,6 +437,44 @@ static int child_status(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A connection that authenticates changes uid in the budget (--listen,
+ * --munge): it holds its place already, so neither the total nor the
+ * reserve may refuse it, only the new uid's own cap; refused, it stays
+ * where it was. The helper found the reserve refusing it (an assertion,
+ * or in a release build a count gone wrong for good). */
+static void test_budget_move(void **state)
+{
+	struct budget_opts o = { .max_connections = 8, .max_per_uid = 2, .owner = 1000 };
+	struct budget b;
+	const uid_t unauth = 4000000001u;
+
+	(void)state;
+	assert_int_equal(budget_init(&b, &o), 0);	/* 2 reserved */
+	assert_int_equal(budget_admit(&b, unauth), BUDGET_ADMITTED);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(budget_admit(&b, 0), BUDGET_ADMITTED);
+	assert_int_equal(budget_admit(&b, 2000), BUDGET_RESERVED);	/* only the reserve left */
+	assert_int_equal(budget_move(&b, unauth, 2000), BUDGET_ADMITTED);
+	assert_int_equal(b.open, 6);
+	assert_int_equal(budget_admit(&b, unauth), BUDGET_RESERVED);
+	budget_leave(&b, 2000);
+	assert_int_equal(b.open, 5);
+	/* the new uid's own cap refuses it; it stays unauth's */
+	for (int i = 0; i < 5; i++)
+		budget_leave(&b, 0);
+	assert_int_equal(b.open, 0);
+	assert_int_equal(budget_admit(&b, 3000), BUDGET_ADMITTED);
+	assert_int_equal(budget_admit(&b, 3000), BUDGET_ADMITTED);
+	assert_int_equal(budget_admit(&b, unauth), BUDGET_ADMITTED);
+	assert_int_equal(budget_move(&b, unauth, 3000), BUDGET_UID_FULL);
+	assert_int_equal(b.open, 3);
+	budget_leave(&b, unauth);	/* still counted as unauth's */
+	budget_leave(&b, 3000);
+	budget_leave(&b, 3000);
+	assert_int_equal(b.open, 0);
+	budget_fini(&b);
+}
+
 static void test_budget(void **state)
 {
 	struct server_opts o = { .path = sock_path, .mode = 0666, .group = (gid_t)-1,
@@ -526,6 +565,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tiny_queue),
 		cmocka_unit_test(test_refused_submissions),
+		cmocka_unit_test(test_budget_move),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_again),
 	};

@@ -80,6 +80,10 @@ static bool connect_remote(struct cli *c, const char *server, const char *access
 	else if (rc == -EHOSTDOWN)
 		fprintf(stderr, "jobring: no MUNGE credential could be made: munged does not run "
 			"here or its socket is elsewhere ($JOBRING_MUNGE_SOCKET)\n");
+	else if (rc == -EAGAIN)
+		fprintf(stderr, "jobring: jobringd at %s could not take this connection now (its "
+			"munged did not answer, or this user holds too many connections); try "
+			"again later\n", where);
 	else if (rc == -EACCES)
 		fprintf(stderr, "jobring: jobringd at %s does not serve this user (a daemon not "
 			"run as root serves only its owner)\n", where);

@@ -368,7 +368,8 @@ static int answer_status(const char *text, size_t len)
 /* GET /health with "Authorization: MUNGE <credential>": the daemon
  * handles this connection as our uid from now on (200), or refuses it
  * and closes. 0, -EKEYREJECTED (401: the credential did not verify),
- * -EACCES (403: the daemon does not serve this uid), -EBUSY (503),
+ * -EACCES (403: the daemon does not serve this uid), -EAGAIN (503: its
+ * munged did not answer, or this uid holds too many connections),
  * -EHOSTDOWN (no munged here to make one), -EPROTO. */
 static int munge_authenticate(struct client_tls *t)
 {
@@ -393,7 +394,7 @@ static int munge_authenticate(struct client_tls *t)
 		answer[len] = '\0';
 	}
 	return status == 200 ? 0 : status == 401 ? -EKEYREJECTED : status == 403 ? -EACCES
-	       : status == 503 ? -EBUSY : -EPROTO;
+	       : status == 503 ? -EAGAIN : -EPROTO;
 }
 
 int client_tls_connect(struct client_tls *t, const char *addr)

@@ -34,7 +34,7 @@ void client_tls_free(struct client_tls *t);
  * certificate is not the one the file names), -EHOSTDOWN (no munged here
  * made a credential; $JOBRING_MUNGE_SOCKET names its socket),
  * -EKEYREJECTED (the daemon refused the credential), -EACCES (it does
- * not serve this uid). */
+ * not serve this uid), -EAGAIN (it could not take the credential now). */
 int client_tls_connect(struct client_tls *t, const char *addr);
 
 /* The connection's bytes: 0 or -errno; received bytes (0: closed) or

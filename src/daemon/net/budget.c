@@ -97,6 +97,23 @@ enum budget_admit budget_admit(struct budget *b, uid_t uid)
 	return BUDGET_ADMITTED;
 }
 
+enum budget_admit budget_move(struct budget *b, uid_t from, uid_t to)
+{
+	struct budget_uid *u = uid_slot(b, to);
+
+	if (from == to)
+		return BUDGET_ADMITTED;
+	if (!budget_privileged(b, to) && u->count >= b->o.max_per_uid) {
+		b->st.refused_uid++;
+		return BUDGET_UID_FULL;
+	}
+	u->uid = to;
+	u->count++;
+	b->open++;		/* budget_leave takes it back off */
+	budget_leave(b, from);
+	return BUDGET_ADMITTED;
+}
+
 void budget_leave(struct budget *b, uid_t uid)
 {
 	struct budget_uid *u = uid_slot(b, uid);

@@ -82,6 +82,10 @@ bool budget_privileged(const struct budget *b, uid_t uid);
  * budget_leave() once it closes), else counted as refused. */
 enum budget_admit budget_admit(struct budget *b, uid_t uid);
 void budget_leave(struct budget *b, uid_t uid);
+/* A connection admitted as from is counted as to's from now on (it
+ * authenticated): it holds its place already, so only to's own cap can
+ * refuse it (BUDGET_UID_FULL; it stays from's), never the totals. */
+enum budget_admit budget_move(struct budget *b, uid_t from, uid_t to);
 
 /* The 503 body naming the limit why hit, into out (>= 256 bytes). */
 void budget_refusal(const struct budget *b, enum budget_admit why, char *out, size_t size);

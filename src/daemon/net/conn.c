@@ -205,6 +205,9 @@ void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
 
 	if (c && c->listener == LISTEN_TLS) {	/* issue 17: TLS from the first byte */
 		c->accepted_ns = c->last_ns;
+		/* Until it authenticates, a request's body is small: a peer
+		 * without the key or a credential buffers next to nothing. */
+		c->http.max_body = TLS_UNAUTH_BODY_MAX;
 		if (!(c->tls = tls_conn_new(s->tls)))
 			conn_close(s, c);
 		else
@@ -217,18 +220,13 @@ void conn_accept_tcp(struct server *s, int fd, uint32_t listener)
  * connection stays where it was). */
 static bool conn_become(struct server *s, struct conn *c, uid_t uid, gid_t gid)
 {
-	uid_t was = c->uid;
-
-	budget_leave(&s->budget, was);
-	if (budget_admit(&s->budget, uid) != BUDGET_ADMITTED) {
-		if (budget_admit(&s->budget, was) != BUDGET_ADMITTED)
-			JR_ASSERT(false);	/* the place just left */
+	if (budget_move(&s->budget, c->uid, uid) != BUDGET_ADMITTED)
 		return false;
-	}
 	c->uid = uid;
 	c->gid = gid;
 	c->privileged = budget_privileged(&s->budget, uid);
 	c->authenticated = true;
+	c->http.max_body = s->o.max_request_bytes;
 	return true;
 }
 

@@ -9,9 +9,11 @@
  * two connections have two bindings), does not verify here. munged's
  * replay cache refuses it a second time besides.
  *
- * The decode asks the local munged over its Unix socket and waits for
- * the answer: once per connection, on the event loop (tens of
- * microseconds; libmunge's own retries bound it when munged is away).
+ * The decode asks the local munged over its Unix socket, once per
+ * connection (tens of microseconds), on a thread of its own that the
+ * event loop waits for at most MUNGEAUTH_WAIT_MS: a munged that hangs
+ * costs that much once, and then MUNGEAUTH_PAUSE_MS in which every
+ * credential is answered "unavailable" at once.
  */
 #ifndef JR_MUNGEAUTH_H
 #define JR_MUNGEAUTH_H
@@ -20,6 +22,8 @@
 #include <sys/types.h>
 
 #define MUNGEAUTH_SCHEME "MUNGE "	/* Authorization: MUNGE <credential> */
+#define MUNGEAUTH_WAIT_MS 250u
+#define MUNGEAUTH_PAUSE_MS 5000u
 
 /* Decode cred with the munged at socket_path (NULL: libmunge's default)
  * and check that its payload is binding (n bytes). 0 and *uid, *gid: the

@@ -190,7 +190,8 @@ static bool read_one(struct server *s, struct conn *c, size_t *pos)
 	*pos += used;
 	if (!was_started && c->http.started)
 		c->request_start_ns = jr_now_monotonic_ns();
-	if (c->http.expect_continue && !c->sent_continue && r == HTTP_NEED_MORE) {
+	if (c->http.expect_continue && !c->sent_continue && r == HTTP_NEED_MORE &&
+	    (c->listener != LISTEN_TLS || c->authenticated)) {	/* none before a credential */
 		buf_puts(&c->pending, "HTTP/1.1 100 Continue\r\n\r\n");
 		c->sent_continue = true;
 	}

@@ -35,6 +35,9 @@
  * budget (budget.h) as its buffers are. */
 #define TLS_CONN_BYTES (40u * 1024u)
 #define TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT 10000u
+/* A request body's limit on a connection not yet authenticated (--munge:
+ * its first request carries the credential, and needs no body). */
+#define TLS_UNAUTH_BODY_MAX 4096u
 
 struct tls_server;
 struct tls_conn;
