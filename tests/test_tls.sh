@@ -191,12 +191,19 @@ held = [socket.create_connection((host, int(port))) for _ in range(2)]
 time.sleep(0.3)
 r = subprocess.run([sys.argv[2], "--access", sys.argv[3], "ls"], capture_output=True, text=True)
 print("busy rc", r.returncode, r.stderr.strip().replace("\n", " "))
-time.sleep(2.5)   # the handshake timeout frees the share
+silent = socket.create_connection((host, int(port)))   # refused too, and sends nothing
+silent.settimeout(10)
+t = time.time()
+answer = silent.recv(64)
+print("silent answered after %.1f s: %s" % (time.time() - t, answer[:12].decode(errors="replace")))
+time.sleep(1)   # the handshake timeout (2 s) has freed the share meanwhile
 r = subprocess.run([sys.argv[2], "--access", sys.argv[3], "ls"], capture_output=True, text=True)
 print("later rc", r.returncode)
 PY
 check "over the share: exit 3, 'too many connections' ($(head -1 "$tmp/busy"))" grep -q "busy rc 3 .*too many connections" "$tmp/busy"
 check "... and served once the half-open ones timed out" grep -q "later rc 0" "$tmp/busy"
+check "a refused peer that sends nothing is answered 503 within 3 s, not held ($(grep silent "$tmp/busy"))" \
+	grep -qE "silent answered after [0-2]\.[0-9] s: HTTP/1.1 503" "$tmp/busy"
 stop_daemon || true
 chmod 644 "$access"
 spawn_daemon --paused --listen 127.0.0.1:0

@@ -105,10 +105,13 @@ void conn_close(struct server *s, struct conn *c)
  * (why): wait for the client's first bytes (read and thrown away), then
  * answer 503 naming the limit, and close. Answering before the client
  * has sent anything would have it fail to send, and report a connection
- * error instead of the answer. */
+ * error instead of the answer. A client that sends nothing is answered
+ * after REFUSED_WAIT_S all the same (the receive's linked timeout), so
+ * that silent peers cannot hold the REFUSED_MAX places. */
 static void refuse_busy(struct server *s, int fd, enum budget_admit why)
 {
-	struct io_uring_sqe *sqe;
+	static struct __kernel_timespec wait = { .tv_sec = REFUSED_WAIT_S };
+	struct io_uring_sqe *sqe, *timeout;
 
 	if (s->refused_pending >= REFUSED_MAX) {
 		close(fd);
@@ -121,6 +124,13 @@ static void refuse_busy(struct server *s, int fd, enum budget_admit why)
 	io_uring_prep_recv(sqe, fd, s->discard, sizeof(s->discard), 0);
 	op_prepared(s, sqe, OP_REFUSED, (uint32_t)fd, why);
 	s->refused_pending++;
+	/* Next to it in the same submission, or none (sqe_get could submit
+	 * the receive first); the timeout's completion is not ours: ignored. */
+	if ((timeout = io_uring_get_sqe(&s->ring)) != NULL) {
+		sqe->flags |= IOSQE_IO_LINK;
+		io_uring_prep_link_timeout(timeout, &wait, 0);
+		io_uring_sqe_set_data64(timeout, 0);
+	}
 }
 
 void refused_answer(struct server *s, int fd, enum budget_admit why)

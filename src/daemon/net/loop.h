@@ -31,6 +31,7 @@ enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TICK, OP_SIGNAL, OP_REFUSED, OP_WA
 enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 #define REFUSED_MAX 1024u	/* refused connections waiting to be told so */
+#define REFUSED_WAIT_S 2	/* ... for their first bytes, at most */
 #define WATCH_MAX 8u
 #define TCP_LISTENERS_MAX 3u	/* --http, --metrics-listen, --listen */
 #define TCP_BUDGET_UID ((uid_t)-2)	/* the budget's uid for --http's connections */
