@@ -26,6 +26,7 @@
 /* The daemon's src/daemon/net/tls.h: what a MUNGE credential carries. */
 #define BINDING_LABEL "EXPORTER-jobring-munge"
 #define BINDING_BYTES 32u
+#define HEALTH_ANSWER_MAX (256u * 1024u)	/* the authenticating GET /health's, at most */
 
 struct client_tls {
 	SSL_CTX *ctx;
@@ -373,7 +374,7 @@ static int answer_status(const char *text, size_t len)
  * -EHOSTDOWN (no munged here to make one), -EPROTO. */
 static int munge_authenticate(struct client_tls *t)
 {
-	char request[1024], answer[2048] = "";
+	char request[1024], *answer;
 	char *cred = munge_credential(t);
 	size_t len = 0;
 	int n, status = 0;
@@ -385,16 +386,22 @@ static int munge_authenticate(struct client_tls *t)
 	free(cred);
 	if (n < 0 || (size_t)n >= sizeof(request) || client_tls_send(t, request, (size_t)n) < 0)
 		return -EPROTO;
+	if (!(answer = malloc(HEALTH_ANSWER_MAX)))
+		return -ENOMEM;
+	answer[0] = '\0';
 	while (!(status = answer_status(answer, len))) {
-		ssize_t got = len + 1 < sizeof(answer) ?
-			      client_tls_recv(t, answer + len, sizeof(answer) - 1 - len) : 0;
-		if (got <= 0)
-			return -ECONNRESET;
+		ssize_t got = len + 1 < HEALTH_ANSWER_MAX ?
+			      client_tls_recv(t, answer + len, HEALTH_ANSWER_MAX - 1 - len) : 0;
+		if (got <= 0) {
+			status = -1;
+			break;
+		}
 		len += (size_t)got;
 		answer[len] = '\0';
 	}
+	free(answer);
 	return status == 200 ? 0 : status == 401 ? -EKEYREJECTED : status == 403 ? -EACCES
-	       : status == 503 ? -EAGAIN : -EPROTO;
+	       : status == 503 ? -EAGAIN : status < 0 ? -ECONNRESET : -EPROTO;
 }
 
 int client_tls_connect(struct client_tls *t, const char *addr)
