@@ -10,7 +10,10 @@
  * threads with a connection each (a service with two submitters: one
  * connection waits for each answer, and the daemon's loop idles while the
  * next batch crosses the socket). Also: a TLS handshake's cost
- * (connections opened, one GET /health each, per second).
+ * (connections opened, one GET /health each, per second), with the key
+ * and, where munged can be started (root, the munge package), with a
+ * MUNGE credential instead (--munge: the certificate handshake, the
+ * credential made and checked, one more round trip).
  *
  * The machine's load moves wall-clock rates a lot; the CPU time the daemon
  * and this client spent per job (from /proc and getrusage) moves less,
@@ -29,22 +32,62 @@
 #define HANDSHAKES 200
 
 static struct jrt_daemon d;
-static const char *const opts[] = { "--capacity", "2097152", "--paused", "--sync", "none",
-				    "--listen", "127.0.0.1:0", NULL };
+/* With --munge and its socket added when a munged runs (start_munged). */
+static const char *opts[] = { "--capacity", "2097152", "--paused", "--sync", "none",
+			      "--listen", "127.0.0.1:0", NULL, NULL, NULL, NULL };
+static char munge_dir[128], munge_sock[160];
 
-static struct jr_client *open_client(bool tls)
+/* A munged of our own (a key made here, its socket in munge_dir), its
+ * daemon options added: true if it runs. */
+static bool start_munged(void)
+{
+	char cmd[2048];
+
+	if (geteuid() != 0 || system("command -v munged >/dev/null 2>&1") != 0)
+		return false;
+	snprintf(munge_dir, sizeof(munge_dir), "%s/munge", d.dir);
+	snprintf(munge_sock, sizeof(munge_sock), "%s/sock", munge_dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -m 0700 %s && dd if=/dev/urandom of=%s/key bs=1024 "
+		 "count=1 status=none && chmod 0400 %s/key && munged --force --socket=%s "
+		 "--key-file=%s/key --log-file=%s/log --pid-file=%s/pid --seed-file=%s/seed && "
+		 "sleep 0.3", munge_dir, munge_dir, munge_dir, munge_sock, munge_dir, munge_dir,
+		 munge_dir, munge_dir);
+	if (system(cmd) != 0)
+		return false;
+	opts[7] = "--munge";
+	opts[8] = "--munge-socket";
+	opts[9] = munge_sock;
+	setenv("JOBRING_MUNGE_SOCKET", munge_sock, 1);
+	return true;
+}
+
+static void stop_munged(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "kill $(cat %s/pid) 2>/dev/null", munge_dir);
+	if (munge_dir[0] && system(cmd) != 0)
+		fprintf(stderr, "bench/tls_submit: munged in %s not stopped\n", munge_dir);
+}
+
+static struct jr_client *open_client_with(bool tls, const char *access_name)
 {
 	char access[160];
 	struct jr_client *c;
 	int rc;
 
-	snprintf(access, sizeof(access), "%s/access.json", d.state);
+	snprintf(access, sizeof(access), "%s/%s", d.state, access_name);
 	rc = tls ? jr_client_open_access(&c, NULL, access) : jr_client_open(&c, d.sock);
 	if (rc < 0) {
 		errno = -rc;
 		bench_die(tls ? "connect over TLS" : "connect");
 	}
 	return c;
+}
+
+static struct jr_client *open_client(bool tls)
+{
+	return open_client_with(tls, "access.json");
 }
 
 /* CPU seconds (user and system) the daemon has used. */
@@ -139,13 +182,15 @@ static double batch_once(const struct bench_batches *bs, int nbatches, bool tls,
 	return rate;
 }
 
-/* Connections opened (one GET /health each) per second. */
-static double connects_once(bool tls)
+/* Connections opened (one GET /health each) per second: over the Unix
+ * socket, over TLS with the key, or with a MUNGE credential. */
+static double connects_once(bool tls, bool munge)
 {
 	double t0 = jrt_now_s();
 
 	for (int i = 0; i < HANDSHAKES; i++) {
-		struct jr_client *c = open_client(tls);
+		struct jr_client *c = open_client_with(tls, munge ? "access-munge.json" :
+									 "access.json");
 		char *resp;
 		if (jr_client_request(c, "GET", "/health", NULL, 0, &resp, NULL) != 200)
 			bench_die("GET /health");
@@ -159,6 +204,8 @@ int main(int argc, char **argv)
 {
 	double tls[16], unix_[16], tls99[16], unix99[16], tls_conn[16], unix_conn[16];
 	double tls_d[16], unix_d[16], tls_c[16], unix_c[16], tls2[16], tls2_99[16];
+	double munge_conn[16];
+	bool munge;
 	struct bench_batches bs;
 	int runs, nbatches;
 
@@ -169,6 +216,7 @@ int main(int argc, char **argv)
 	nbatches = (int)(jrt_env_u64("JR_BENCH_JOBS", 1000000) / BATCH);
 	nbatches = nbatches < 1 ? 1 : nbatches;
 	bench_batches_make(&bs, nbatches, BATCH);
+	munge = start_munged();
 	printf("bench/tls_submit: jobringd --paused --sync=none --listen 127.0.0.1:0, %d batches of "
 	       "%d on one connection (and on two over TLS), median of %d runs\n", nbatches, BATCH, runs);
 	for (int r = 0; r < runs; r++) {
@@ -180,7 +228,9 @@ int main(int argc, char **argv)
 			*rate = batch_once(&bs, nbatches, over_tls, 1, p99, &cpu);
 			(over_tls ? tls_d : unix_d)[r] = cpu.daemon_us;
 			(over_tls ? tls_c : unix_c)[r] = cpu.client_us;
-			(over_tls ? tls_conn : unix_conn)[r] = connects_once(over_tls);
+			(over_tls ? tls_conn : unix_conn)[r] = connects_once(over_tls, false);
+			if (over_tls && munge)
+				munge_conn[r] = connects_once(true, true);
 			jrt_daemon_stop(&d, SIGTERM);
 		}
 		struct cpu_per_job cpu2;
@@ -200,9 +250,17 @@ int main(int argc, char **argv)
 	       bench_median(tls_c, runs));
 	printf("  %-30s %10.0f /s (Unix: %.0f /s)\n", "connect + GET /health, TLS",
 	       bench_median(tls_conn, runs), bench_median(unix_conn, runs));
+	if (munge)
+		printf("  %-30s %10.0f /s (ratio to the key's %.2f: the certificate handshake, "
+		       "the credential made and checked, one more round trip)\n",
+		       "... with MUNGE instead", bench_median(munge_conn, runs),
+		       bench_median(munge_conn, runs) / bench_median(tls_conn, runs));
+	else
+		printf("  ... with MUNGE instead: skipped (needs root and munged: make deps)\n");
 	printf("  target: TLS batch >= 500,000 jobs/s: %s on one connection, %s on two\n",
 	       t >= 5e5 ? "pass" : "MISSED", bench_median(tls2, runs) >= 5e5 ? "pass" : "MISSED");
 	bench_batches_free(&bs);
+	stop_munged();
 	jrt_daemon_remove(&d);
 	return 0;
 }
