@@ -4,7 +4,8 @@
  * has it), opened on first use and again after any failure; and the
  * claimer, the thread that holds the claim long poll on a connection of
  * its own so that the main thread's heartbeats and completions never wait
- * behind it.
+ * behind it. The main thread's requests go through wk_call, which backs
+ * off while the server cannot be reached.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +18,10 @@
 
 #include "jobring.h"
 #include "worker/worker.h"
+
+#define MS 1000000ull
+#define RETRY_MS_MIN 50	/* the backoff while the server is away */
+#define RETRY_MS_MAX 1000
 
 bool wk_quiet;
 
@@ -60,6 +65,53 @@ int wk_link_request(struct wk_link *l, const char *method, const char *path, con
 		l->client = NULL;
 		*response = NULL;
 	}
+	return rc;
+}
+
+/* --- the main thread's requests, and its backoff while the server is away ---------- */
+
+static void mark_ok(struct wk_ctx *w)
+{
+	if (w->was_unreachable)
+		w->recheck = true;	/* see recent.c */
+	w->was_unreachable = false;
+	w->retry_ms = 0;
+	w->next_retry_ns = 0;
+	w->lost_killed = false;
+}
+
+void wk_mark_unreachable(struct wk_ctx *w, int rc)
+{
+	if (!w->retry_ms)
+		wk_log("server unreachable (%s): retrying", strerror(-rc));
+	w->was_unreachable = true;
+	w->retry_ms = w->retry_ms ? w->retry_ms * 2 : RETRY_MS_MIN;
+	if (w->retry_ms > RETRY_MS_MAX)
+		w->retry_ms = RETRY_MS_MAX;
+	/* jitter: 1,000 workers must not all come back in one instant */
+	w->next_retry_ns = wk_now_ns() + (w->retry_ms / 2 + (uint64_t)rand() % (w->retry_ms / 2 + 1)) * MS;
+}
+
+bool wk_reachable_now(const struct wk_ctx *w)
+{
+	return !w->next_retry_ns || wk_now_ns() >= w->next_retry_ns;
+}
+
+/* One request on the main connection: its status (> 0) or -errno. An
+ * answer is a sign of life (--lost-after), but a 5xx (a server starting
+ * or stopping) is backed off from as a failure is: a thousand workers
+ * must not hammer it in a loop. */
+int wk_call(struct wk_ctx *w, const char *method, const char *path, const char *body,
+	    char **resp)
+{
+	int rc = wk_link_request(&w->link, method, path, body, resp);
+
+	if (rc > 0)
+		__atomic_store_n(&w->shared.last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
+	if (rc > 0 && rc < 500)
+		mark_ok(w);
+	else
+		wk_mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
 	return rc;
 }
 

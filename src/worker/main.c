@@ -22,58 +22,10 @@
 #include "worker/worker.h"
 
 #define MS 1000000ull
-#define RETRY_MS_MIN 50
-#define RETRY_MS_MAX 1000
 
 enum wk_exit { RUN, DRAIN, ABANDON };
 
 static enum wk_exit leaving = RUN;
-
-static void mark_ok(struct wk_ctx *w)
-{
-	if (w->was_unreachable)
-		w->recheck = true;	/* see recent.c */
-	w->was_unreachable = false;
-	w->retry_ms = 0;
-	w->next_retry_ns = 0;
-	w->lost_killed = false;
-}
-
-/* The server could not be reached: try again after a backoff. */
-static void mark_unreachable(struct wk_ctx *w, int rc)
-{
-	if (!w->retry_ms)
-		wk_log("server unreachable (%s): retrying", strerror(-rc));
-	w->was_unreachable = true;
-	w->retry_ms = w->retry_ms ? w->retry_ms * 2 : RETRY_MS_MIN;
-	if (w->retry_ms > RETRY_MS_MAX)
-		w->retry_ms = RETRY_MS_MAX;
-	/* jitter: 1,000 workers must not all come back in one instant */
-	w->next_retry_ns = wk_now_ns() + (w->retry_ms / 2 + (uint64_t)rand() % (w->retry_ms / 2 + 1)) * MS;
-}
-
-static bool reachable_now(const struct wk_ctx *w)
-{
-	return !w->next_retry_ns || wk_now_ns() >= w->next_retry_ns;
-}
-
-/* One request on the main connection: its status (> 0) or -errno. An
- * answer is a sign of life (--lost-after), but a 5xx (a server starting
- * or stopping) is backed off from as a failure is: a thousand workers
- * must not hammer it in a loop. */
-int wk_call(struct wk_ctx *w, const char *method, const char *path, const char *body,
-	    char **resp)
-{
-	int rc = wk_link_request(&w->link, method, path, body, resp);
-
-	if (rc > 0)
-		__atomic_store_n(&w->shared.last_ok_ns, wk_now_ns(), __ATOMIC_RELAXED);
-	if (rc > 0 && rc < 500)
-		mark_ok(w);
-	else
-		mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
-	return rc;
-}
 
 /* --- registration ------------------------------------------------------------------------- */
 
@@ -289,7 +241,7 @@ static void flush_completions(struct wk_ctx *w)
 		/* Stopped by the server (or by SIGINT): nothing to report.
 		 * Leaving at once: reported if the server answers now. */
 		if (!job->stopped &&
-		    !(reachable_now(w) && wk_ship_rest(w, job) && complete(w, job)) &&
+		    !(wk_reachable_now(w) && wk_ship_rest(w, job) && complete(w, job)) &&
 		    leaving != ABANDON)
 			return;
 		wk_jobs_remove(w, i);
@@ -471,23 +423,23 @@ static bool server_turn(struct wk_ctx *w, uint64_t now)
 		w->recheck = true;
 	w->shared.link_broke = false;
 	pthread_mutex_unlock(&w->shared.lock);
-	if (unknown && reachable_now(w)) {
+	if (unknown && wk_reachable_now(w)) {
 		wk_log("the server does not know %s: registering again", w->shared.worker_id);
 		int rc = register_worker(w);
 		if (rc >= 400 && rc < 500)
 			return true;	/* refused now: nothing more to do here */
 	}
 	flush_completions(w);
-	if (reachable_now(w) && !unknown)
+	if (wk_reachable_now(w) && !unknown)
 		wk_ship_running(w, now);
-	if (w->next_heartbeat_ns <= now && reachable_now(w) && !unknown)
+	if (w->next_heartbeat_ns <= now && wk_reachable_now(w) && !unknown)
 		heartbeat(w);
-	if (w->recheck && !unknown && reachable_now(w)) {
+	if (w->recheck && !unknown && wk_reachable_now(w)) {
 		int rc = wk_recent_recheck(w);
 		if (rc > 0 && rc < 500)
 			w->recheck = false;
 		else
-			mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
+			wk_mark_unreachable(w, rc > 0 ? -EAGAIN : rc);
 	}
 	return false;
 }

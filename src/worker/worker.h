@@ -221,10 +221,15 @@ struct wk_ctx {
 	bool was_unreachable, recheck;
 };
 
-/* One request on the main connection (main.c): its status, or -errno;
- * an answer is a sign of life, a failure backs the loop off. */
+/* One request on the main connection (link.c): its status, or -errno;
+ * an answer is a sign of life, a failure (or a 5xx) backs the loop off:
+ * wk_reachable_now is false until the backoff is over. */
 int wk_call(struct wk_ctx *w, const char *method, const char *path, const char *body,
 	    char **resp);
+bool wk_reachable_now(const struct wk_ctx *w);
+/* The server could not be reached (rc, -errno): try again after a
+ * backoff, doubled at each failure up to a second, with jitter. */
+void wk_mark_unreachable(struct wk_ctx *w, int rc);
 
 /* --- output streamed back (ship.c, --output-stream) ------------------------------------ */
 
