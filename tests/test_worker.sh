@@ -67,7 +67,9 @@ check "capabilities" grep -q '"capabilities":\["fast","ib"\]' <<<"$body"
 
 submit '{"executor":"external","command":["sh","-c","echo out $JOBRING_JOB_ID; echo err >&2; exit 3"]}'
 j_exit=$jid
-submit '{"executor":"external","command":["sh","-c","echo progress 40 >&$JOBRING_PROGRESS_FD; echo cpus=$JOBRING_CPUS omp=$OMP_NUM_THREADS x=$X; sleep 3"],"env":{"X":"y"},"requirements":{"cpus":2}}'
+# j_ok runs until the test has seen its progress ($tmp/okgo; 30 s at most):
+# a fixed sleep ran out first on a loaded machine.
+submit "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"echo progress 40 >&\$JOBRING_PROGRESS_FD; echo cpus=\$JOBRING_CPUS omp=\$OMP_NUM_THREADS x=\$X; i=0; while [ ! -e $tmp/okgo ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done\"],\"env\":{\"X\":\"y\"},\"requirements\":{\"cpus\":2}}"
 j_ok=$jid
 submit '{"executor":"external","command":["sh","-c","kill -9 $$"]}'
 j_sig=$jid
@@ -80,6 +82,7 @@ req GET "/jobs/$j_exit/logs?stream=stderr"
 check "stderr through the daemon's logs" grep -q '"data":"err\\n"' <<<"$body"
 wait_until 5 bash -c "curl -s --unix-socket $sock http://x/jobs/$j_ok | grep -q '\"progress\":40'"
 check "progress reported while it runs" status_is "$j_ok" running
+touch "$tmp/okgo"
 req GET "/jobs/$j_ok"
 check "progress 40 shown" [ "$(field progress)" = 40 ]
 wait_until 10 ended "$j_ok"

@@ -187,20 +187,13 @@ void api_execution_output(struct api *a, struct api_call *c)
 	struct jr_job_info info;
 	uint64_t exec;
 
-	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
-	    view_detail_for(c->req->uid, info.owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
-		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
-	else if (!o)
-		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
-	else if (!cJSON_IsObject(o))
-		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
-	else if (!info.is_external)
-		reply_error(c->res, 409, "not_external", "execution %s runs on the daemon's own "
-			    "executor, which writes its output itself", c->param);
-	else if (a->st->output.dirfd <= 0)
-		reply_error(c->res, 409, "no_output_dir", "this daemon keeps no output directory");
-	else if (api_execution_holds(a, c, exec, &info, o) && read_chunk(o, &k, c->res))
+	if (api_execution_report(a, c, o, &jerr, &exec, &info) &&
+	    (info.is_external ||
+	     reply_error(c->res, 409, "not_external", "execution %s runs on the daemon's own "
+			 "executor, which writes its output itself", c->param)) &&
+	    (a->st->output.dirfd > 0 ||
+	     reply_error(c->res, 409, "no_output_dir", "this daemon keeps no output directory")) &&
+	    api_execution_holds(a, c, exec, &info, o) && read_chunk(o, &k, c->res))
 		take_chunk(a, c, &info, &k);
 	free(k.data);
 	cJSON_Delete(o);

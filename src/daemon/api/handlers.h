@@ -43,6 +43,14 @@ void api_workers_tick(struct api *a, uint64_t now_ns);
 api_handler api_execution_progress;
 struct worker;
 struct jr_job_info;
+struct jobspec_error;
+/* A worker's report on an execution (progress, output, completion): the
+ * execution named by the path (*exec, its job's *info; 404 if none or
+ * hidden) and its body o, parsed (jerr: why not; 400 if not an object).
+ * false: answered. */
+bool api_execution_report(struct api *a, struct api_call *c, const cJSON *o,
+			  const struct jobspec_error *jerr, uint64_t *exec,
+			  struct jr_job_info *info);
 /* The caller holds execution exec (info: its job's): its current attempt
  * (409 lease_expired), its worker's owner or root (403 forbidden), and
  * the claim's lease in o's "lease" (403 invalid_lease). false: answered. */

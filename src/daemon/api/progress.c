@@ -34,6 +34,20 @@ static bool progress_value(const cJSON *v, const char *name, int *out, struct re
 	return true;
 }
 
+bool api_execution_report(struct api *a, struct api_call *c, const cJSON *o,
+			  const struct jobspec_error *jerr, uint64_t *exec, struct jr_job_info *info)
+{
+	if (!view_parse_id(c->param, exec) ||
+	    jr_job_get(a->engine, jr_execution_job(*exec), info) < 0 ||
+	    view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
+		return reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
+	if (!o)
+		return reply_error(c->res, jerr->status, jerr->code, "%s", jerr->message);
+	if (!cJSON_IsObject(o))
+		return reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
+	return true;
+}
+
 bool api_execution_holds(struct api *a, struct api_call *c, uint64_t exec,
 			 const struct jr_job_info *info, const cJSON *o)
 {
@@ -79,19 +93,12 @@ void api_execution_progress(struct api *a, struct api_call *c)
 	uint64_t exec;
 	int pct;
 
-	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
-	    view_detail_for(c->req->uid, info.owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
-		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
-	else if (!o)
-		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
-	else if (!cJSON_IsObject(o))
-		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
-	else if (!info.is_external)
-		reply_error(c->res, 409, "not_external", "execution %s runs on the daemon's own "
-			    "executor: its job writes its progress to $JOBRING_PROGRESS_FD", c->param);
-	else if (api_execution_holds(a, c, exec, &info, o) &&
-		 progress_value(cJSON_GetObjectItem(o, "progress"), "progress", &pct, c->res))
+	if (api_execution_report(a, c, o, &jerr, &exec, &info) &&
+	    (info.is_external ||
+	     reply_error(c->res, 409, "not_external", "execution %s runs on the daemon's own "
+			 "executor: its job writes its progress to $JOBRING_PROGRESS_FD", c->param)) &&
+	    api_execution_holds(a, c, exec, &info, o) &&
+	    progress_value(cJSON_GetObjectItem(o, "progress"), "progress", &pct, c->res))
 		set_progress(a, c, exec, pct);
 	cJSON_Delete(o);
 }

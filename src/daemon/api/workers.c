@@ -572,16 +572,9 @@ void api_execution_complete(struct api *a, struct api_call *c)
 	uint64_t exec;
 	int code = 0;
 
-	if (!view_parse_id(c->param, &exec) ||
-	    jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
-	    view_detail_for(c->req->uid, info.owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
-		reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
-	else if (!o)
-		reply_error(c->res, jerr.status, jerr.code, "%s", jerr.message);
-	else if (!cJSON_IsObject(o))
-		reply_error(c->res, 400, "invalid_json", "the body must be a JSON object");
-	else if (may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res) &&
-		 completion_result(o, &result, c->res))
+	if (api_execution_report(a, c, o, &jerr, &exec, &info) &&
+	    may_complete(a, c, exec, &info, o) && completion_code(o, &code, c->res) &&
+	    completion_result(o, &result, c->res))
 		complete(a, c, exec, &info, code, result);
 	free(result);
 	cJSON_Delete(o);

@@ -22,22 +22,31 @@ static int hex_value(char ch)
 	return -1;
 }
 
-/* The key of the file there. 1: kept; 0: no file, or not a key in it
- * (a new one is drawn); -EPERM: not ours or readable by others. */
-static int key_from_file(const char *path, unsigned char key[TLS_KEY_BYTES])
+int access_open_private(const char *path)
 {
-	char text[512] = { 0 }, *k;
 	struct stat st;
-	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077)) {
 		close(fd);
 		return -EPERM;
 	}
+	return fd;
+}
+
+/* The key of the file there. 1: kept; 0: no file, or not a key in it
+ * (a new one is drawn); -EPERM: not ours or readable by others. */
+static int key_from_file(const char *path, unsigned char key[TLS_KEY_BYTES])
+{
+	char text[512] = { 0 }, *k;
+	ssize_t n;
+	int fd = access_open_private(path);
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n <= 0 || !(k = strstr(text, "\"key\":\"")))

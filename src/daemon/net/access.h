@@ -21,6 +21,12 @@
 
 #include "daemon/net/tls.h"
 
+/* The file at path opened for reading if it is a regular file of the
+ * daemon's user that nobody else may read: its descriptor, -ENOENT,
+ * -EPERM (another's, readable by others, or not a file) or -errno. For
+ * the files that hold keys (this one, cert.h's). */
+int access_open_private(const char *path);
+
 /* Keep or draw the key, write the file at path naming host:port. key
  * gets the key. 0 or -errno (-EPERM: a file there that is not the
  * daemon user's or is readable by others, left alone). */

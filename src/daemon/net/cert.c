@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "daemon/net/access.h"
 #include "daemon/net/cert.h"
 
 #define CERT_DAYS 36500	/* pinned by fingerprint: no expiry to manage */
@@ -33,17 +34,11 @@ void cert_fingerprint(X509 *cert, char out[CERT_FINGERPRINT_HEX])
  * -EPERM, -EBADMSG. */
 static int keep(const char *path, EVP_PKEY **key, X509 **cert)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -EBADMSG;
+	int fd = access_open_private(path), rc = -EBADMSG;
 	FILE *f;
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077)) {
-		close(fd);
-		return -EPERM;
-	}
+		return fd == -ENOENT ? 0 : fd;
 	if (!(f = fdopen(fd, "r"))) {
 		close(fd);
 		return -errno;
