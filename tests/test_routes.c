@@ -58,6 +58,8 @@ static const struct expect expected[] = {
 	  "0100000100000005" },
 	{ "POST", "/executions/0100000100000005/progress", api_execution_progress, 0,
 	  "0100000100000005" },
+	{ "POST", "/executions/0100000100000005/output", api_execution_output, 0,
+	  "0100000100000005" },
 	{ "GET", "/queues", api_queue_list, 0, "" },
 	{ "POST", "/queues", api_queue_create, JOURNALED, "" },
 	{ "PATCH", "/queues/nightly", api_queue_update, JOURNALED, "nightly" },
