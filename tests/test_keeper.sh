@@ -38,16 +38,22 @@ new_keeper() { local p; p=$(keeper_pid); [ -n "$p" ] && [ "$p" != "$1" ]; }
 # --- 200 running jobs through kill -9 ----------------------------------------------------------
 start_daemon --topology "$wide"
 : >"$tmp/b200"
-# The jobs wait for a file, not for a time (on a loaded host a fixed sleep
-# ran out before the restart, or before the kill): $tmp/short ends the 50
-# short ones during the outage, $tmp/long the 150 others after the checks.
-# At most 300 s either way.
+# The jobs wait for the test, not for a time (on a loaded host a fixed sleep
+# ran out before the restart, or before the kill): released, the short
+# FIFO ends the 50 short ones during the outage, the long one the 150
+# others after the checks. Blocked opening a FIFO, a job costs no CPU
+# (200 jobs polling for a file with sleep(1) forked thousands of times).
 wait_for() { echo "echo pid \$\$; i=0; while [ ! -e $tmp/$1 ] && [ \$i -lt $((300 / $2)) ]; do sleep $2; i=\$((i + 1)); done"; }
+mkfifo "$tmp/short.fifo" "$tmp/long.fifo"
+blocked_on() { echo "echo pid \$\$; read x <$tmp/$1.fifo || :"; }
+# release NAME: every job blocked on NAME's FIFO goes on (an open for
+# writing wakes them; closed, their read ends).
+release() { local fd; exec {fd}<>"$tmp/$1.fifo"; exec {fd}>&-; }
 for i in $(seq 0 199); do
 	case $((i % 4)) in
-	0) echo "{\"command\":[\"sh\",\"-c\",\"$(wait_for short 1); exit 3\"]}" ;;	# ends during the outage
-	1) echo "{\"command\":[\"sh\",\"-c\",\"$(wait_for long 2); exit 4\"]}" ;;
-	*) echo "{\"command\":[\"sh\",\"-c\",\"$(wait_for long 2)\"],\"timeout\":\"1h\"}" ;;
+	0) echo "{\"command\":[\"sh\",\"-c\",\"$(blocked_on short); exit 3\"]}" ;;	# ends during the outage
+	1) echo "{\"command\":[\"sh\",\"-c\",\"$(blocked_on long); exit 4\"]}" ;;
+	*) echo "{\"command\":[\"sh\",\"-c\",\"$(blocked_on long)\"],\"timeout\":\"1h\"}" ;;
 	esac
 done >"$tmp/b200"
 body=$(curl -s --unix-socket "$sock" -X POST --data-binary @"$tmp/b200" http://x/jobs/batch)
@@ -65,8 +71,8 @@ while IFS=: read -r f line; do
 done < <(grep -H '^pid ' "$tmp"/state/output/*.out)
 killed_ms=$(date +%s%3N)
 stop_daemon KILL
-touch "$tmp/short"
-sleep 5	# the short ones end meanwhile
+release short
+sleep 3	# the short ones end meanwhile
 alive_after=0
 for id in "${ids[@]}"; do alive "${pid0[$id]:-0}" && alive_after=$((alive_after + 1)); done
 check "kill -9 of jobringd kills no job (150 still run, 50 ended)" [ "$alive_after" = 150 ]
@@ -99,7 +105,7 @@ check "/health says 150 running" running_is 150
 grep -q '200 of them running when the daemon stopped: 150 taken back, 50 had ended meanwhile, 0 lost' \
 	"$tmp/daemon.log"
 check "the log says what was taken back" [ $? = 0 ]
-touch "$tmp/long"
+release long
 check "all end" wait_until 40 running_is 0
 bad=0
 for i in "${!ids[@]}"; do
