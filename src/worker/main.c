@@ -221,8 +221,6 @@ static bool complete(struct wk_ctx *w, struct wk_job *job)
 		wk_recent_keep(w, job->exec_id, job->lease, job->completion);
 		job->completion = NULL;
 	}
-	if (rc == 200)
-		wk_ship_done(w, job);
 	if (rc == 200 && claim)
 		start_next(w, resp);
 	free(resp);
@@ -244,6 +242,7 @@ static void flush_completions(struct wk_ctx *w)
 		    !(wk_reachable_now(w) && wk_ship_rest(w, job) && complete(w, job)) &&
 		    leaving != ABANDON)
 			return;
+		wk_ship_done(w, job);	/* settled, stopped or given up: its spool goes */
 		wk_jobs_remove(w, i);
 	}
 }

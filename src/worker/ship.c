@@ -6,8 +6,8 @@
  * filesystem with it. While a job runs, up to SHIP_BURST chunks of each
  * stream at each turn of the loop (at least once a second); once it
  * ends, all the rest before its completion is sent, so that its output is
- * whole when it shows ended; once the completion is taken, the local
- * files are removed. The daemon's answer says where to go on from
+ * whole when it shows ended; once the worker is done with the job (its
+ * completion answered, or the job stopped), the local files are removed. The daemon's answer says where to go on from
  * (next_offset), so a chunk sent again, or a file it lost, heals itself.
  */
 #include <errno.h>

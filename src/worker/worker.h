@@ -238,7 +238,8 @@ void wk_ship_running(struct wk_ctx *w, uint64_t now);
 /* An ended job's output, all of what is left: false if the daemon could
  * not be reached (its completion waits for it). */
 bool wk_ship_rest(struct wk_ctx *w, struct wk_job *job);
-/* Its completion taken: the local files go. */
+/* Done with the job (its completion answered, or the server stopped it,
+ * or the worker gives up on it): the local files go. */
 void wk_ship_done(struct wk_ctx *w, struct wk_job *job);
 
 /* --- completions sent again after a reconnection (recent.c) --------------------------- */
