@@ -92,7 +92,7 @@ static bool read_chunk(const cJSON *o, struct chunk *c, struct response *res)
  * attempt's start is an earlier attempt's: kept under its id. */
 static void start_afresh(int dirfd, const char *name, const struct jr_job_info *info)
 {
-	uint64_t exec = info->exec.execution_id, attempt = exec >> 56;
+	uint32_t attempt = jr_execution_attempt(info->exec.execution_id);
 	struct stat st;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -100,7 +100,7 @@ static void start_afresh(int dirfd, const char *name, const struct jr_job_info *
 	uint64_t mtime_ns = (uint64_t)st.st_mtim.tv_sec * JR_NS_PER_SEC + (uint64_t)st.st_mtim.tv_nsec;
 	if (attempt > 1 && S_ISREG(st.st_mode) && mtime_ns < info->exec.start_ns)
 		jr_outdir_keep_attempt(dirfd, info->job_id,
-				       (exec & ((1ull << 56) - 1)) | ((attempt - 1) << 56));
+				       jr_execution_id(info->job_id, attempt - 1));
 	else
 		unlinkat(dirfd, name, 0);
 }
