@@ -481,6 +481,61 @@ static void test_claim_fits_resources(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* What waits, for the allocation poller: jobs judged as a claim by a
+ * worker of the shape would judge them (labels, fit), the nodes they
+ * fill by the scarcest resource, and the walk's bounds. */
+static void test_demand(void **state)
+{
+	struct jr_engine *e = ext_engine(0);
+	struct jr_external_res node = res_of(16, 64, 1);
+	struct jr_ext_demand d;
+	struct jr_stats st;
+
+	(void)state;
+	submit_needs(e, 5, 32, 1, 0, NULL, 0);		/* too many cpus */
+	submit_needs(e, 5, 1, 200, 0, NULL, 0);		/* too much memory */
+	submit_needs(e, 5, 1, 1, 2, NULL, 0);		/* too many GPUs */
+	submit_needs(e, 5, 1, 0, 0, "licenses=1", 0);	/* a counter no node has */
+	submit_external(e, 5, "fast", 0, NULL, 0);	/* a label these workers lack */
+	for (int i = 0; i < 20; i++)
+		submit_needs(e, 5, 2, 4, 0, NULL, 0);	/* 40 cpus, 80G */
+	submit_needs(e, 5, 1, 0, 1, NULL, 0);		/* the node's GPU */
+	wait_queued(e, 26);
+	for (int i = 0; i < 1000 && (jr_engine_stats(e, &st), st.external_ready < 26); i++)
+		jrt_sleep_ms(2);
+	assert_int_equal(jr_engine_ext_demand(e, NULL, JR_EXTERNAL_ANY_OWNER, &node, 4096, 0, &d),
+			 0);
+	assert_int_equal(d.fit, 21);
+	assert_int_equal(d.too_big, 4);
+	assert_int_equal(d.scanned, 26);
+	assert_false(d.partial);
+	assert_int_equal(d.workers, 3);	/* 41 cpus / 16; memory 80G / 64G: 2 */
+	/* Labels: the "fast" job counts for workers that have it. */
+	assert_int_equal(jr_engine_ext_demand(e, "fast", JR_EXTERNAL_ANY_OWNER, &node, 4096, 0, &d),
+			 0);
+	assert_int_equal(d.fit, 22);
+	/* Memory the scarcest: 64-cpu 8G nodes; the 32-cpu job fits them
+	 * now: 81G wanted. */
+	node = res_of(64, 8, 1);
+	assert_int_equal(jr_engine_ext_demand(e, NULL, JR_EXTERNAL_ANY_OWNER, &node, 4096, 0, &d),
+			 0);
+	assert_int_equal(d.fit, 22);
+	assert_int_equal(d.workers, 11);
+	/* Another owner's workers take none of these (they run as this uid). */
+	assert_int_equal(jr_engine_ext_demand(e, NULL, (uint32_t)getuid() + 1, &node, 4096, 0, &d),
+			 0);
+	assert_int_equal(d.fit + d.too_big, 0);
+	/* Bounded: by the scan, and by enough. */
+	assert_int_equal(jr_engine_ext_demand(e, NULL, JR_EXTERNAL_ANY_OWNER, &node, 10, 0, &d), 0);
+	assert_true(d.partial && d.scanned == 10);
+	assert_int_equal(jr_engine_ext_demand(e, NULL, JR_EXTERNAL_ANY_OWNER, &node, 4096, 2, &d), 0);
+	assert_true(d.partial && d.workers == 2);
+	node.cpus = 0;
+	assert_int_equal(jr_engine_ext_demand(e, NULL, JR_EXTERNAL_ANY_OWNER, &node, 4096, 0, &d),
+			 -EINVAL);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
 /* An external job's time limit counts from its claim: past it, the
  * execution fails with reason timeout (retried while retries are left),
  * and the worker's late completion is refused. */
@@ -687,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_lost_worker_retried_then_failed),
 		cmocka_unit_test(test_dependencies_pending_and_cancel),
 		cmocka_unit_test(test_claim_fits_resources),
+		cmocka_unit_test(test_demand),
 		cmocka_unit_test(test_external_timeout),
 		cmocka_unit_test(test_external_timeouts_many),
 		cmocka_unit_test(test_brief_is_view),

@@ -33,12 +33,19 @@ t0=$SECONDS
 
 # --- light: definitions, backoff on a failing sbatch, kept across a restart -----------------
 mkdir -p "$tmp/bin" "$tmp/out"
-cat >"$tmp/bin/sbatch" <<'EOF'
+cat >"$tmp/bin/sbatch" <<EOF
 #!/bin/sh
+printf '%s\n' "\$@" >$tmp/sbatch.args
 echo "sbatch: error: Batch job submission failed: Invalid partition name specified"
 exit 1
 EOF
-chmod +x "$tmp/bin/sbatch"
+# Two nodes: the largest of each is 4 cpus, 16,000 MB, 2 GPUs.
+cat >"$tmp/bin/sinfo" <<EOF
+#!/bin/sh
+echo "\$*" >>$tmp/sinfo.calls
+printf '4 8000 gpu:a100:2(S:0)\n2 16000 (null)\n'
+EOF
+chmod +x "$tmp/bin/sbatch" "$tmp/bin/sinfo"
 PATH="$tmp/bin:$PATH" start_daemon --socket-mode 0666
 
 if [ "$(id -u)" = 0 ]; then	# another user may list the queues, not add or remove one
@@ -63,13 +70,29 @@ check "alloc add: its id" [ "$out" = "allocation queue 1 added" ]
 req GET /allocations/1
 check "shown: its sbatch args" [ "$(jq_ '.sbatch_args[0]')" = "--qos=x" ]
 check "nothing asked while no job waits" [ "$(jq_ .submitted)" = 0 ]
-req POST /jobs '{"executor":"external","command":["true"]}'
+# Jobs too big for every node of the partition (sinfo's) ask for nothing.
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"cpus":8}}'
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"gpus":3}}'
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"memory":"17G"}}'
+too_big_seen() { [ "$(alloc_field 1 .jobs_too_big)" = 3 ]; }
+check "jobs too big for its nodes: counted" wait_until 10 too_big_seen
+sleep 1.5
+req GET /allocations/1
+check "too big: nothing asked of Slurm" [ "$(jq_ .submitted)/$(jq_ .failures)" = 0/0 ]
+check "too big: sbatch never ran" [ ! -e "$tmp/sbatch.args" ]
+check "the node, from sinfo: 4 cpus, 2 GPUs, 16,000 MB" \
+	[ "$(jq_ '"\(.node.cpus) \(.node.gpus) \(.node.memory_bytes)"')" = "4 2 16777216000" ]
+check "sinfo asked once, for its partition" [ "$(cat "$tmp/sinfo.calls")" = \
+	"--noheader --Node --format=%c %m %G --partition=stub" ]
+check "alloc ls: too big" grep -q "3 too big for its nodes" <<<"$("$cli" alloc ls)"
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"cpus":4,"gpus":2}}'
 ext_job=$(field job_id)
 backoff_twice() { [ "$(alloc_field 1 .failures)" -ge 2 ]; }
 check "a failing sbatch: retried after 1 s, then backs off" wait_until 15 backoff_twice
 req GET /allocations/1
 check "its status: backoff" [ "$(jq_ .status)" = backoff ]
 check "its reason: sbatch's" grep -q "Invalid partition name" <<<"$(jq_ .last_error)"
+check "the job that fits: counted waiting" [ "$(jq_ .jobs_waiting)/$(jq_ .nodes_wanted)" = 1/1 ]
 check "when it retries" [ "$(jq_ '.retry_in | floor')" -le 4 ]
 ls_out=$("$cli" alloc ls)
 check "alloc ls: backoff and the reason" grep -q "backoff, retry in .*Invalid partition" <<<"$ls_out"
@@ -81,6 +104,29 @@ check "restart: its parameters" [ "$(jq_ '.allocations[0].idle_timeout')" = 2 ]
 [ "$(id -u)" = 0 ] && { as jrtest_a DELETE /allocations/1; check "another user removes: 403" [ "$code" = 403 ]; }
 out=$("$cli" alloc rm 1)
 check "alloc rm" [ "$out" = "allocation queue 1 removed" ]
+# Declared workers: no sinfo (it would fail now), their resources and
+# labels on jobring-worker's command line, and only jobs they fit count.
+printf '#!/bin/sh\necho "sinfo: error: slurmctld down"; exit 1\n' >"$tmp/bin/sinfo"
+req POST /allocations '{"time":"5","worker_memory":"lots"}'
+check "worker_memory not a size: 422" [ "$code" = 422 ]
+req POST /allocations '{"time":"5","worker_gpus":65}'
+check "worker_gpus 65: 422" [ "$code" = 422 ]
+req POST /allocations '{"time":"5","worker_capabilities":"a b"}'
+check "worker_capabilities with a blank: 422" [ "$code" = 422 ]
+q2=$("$cli" --json alloc add slurm --partition stub --time 5 --worker-cpus 16 --worker-memory 32G \
+	--worker-gpus 0 --worker-capabilities fast,big | jq -r .id)
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"capabilities":["slow"]}}'
+req POST /jobs '{"executor":"external","command":["true"],"requirements":{"cpus":16,"capabilities":["fast"]}}'
+asked_once() { [ "$(alloc_field "$q2" .failures)" -ge 1 ]; }
+check "declared workers: sbatch asked" wait_until 10 asked_once
+req GET "/allocations/$q2"
+check "declared: sbatch's error, not sinfo's" grep -q "Invalid partition" <<<"$(jq_ .last_error)"
+check "declared: the node as declared" [ "$(jq_ '"\(.node.cpus) \(.node.gpus) \(.node.memory_bytes)"')" = "16 0 34359738368" ]
+check "declared: the job without its labels not counted, 3 fit, 2 too big" \
+	[ "$(jq_ .jobs_waiting)/$(jq_ .jobs_too_big)/$(jq_ .nodes_wanted)" = 3/2/2 ]
+check "declared: the worker's resources and labels" \
+	grep -q -- "--idle-timeout 300 --cpus 16 --gpus 0 --memory '32G' --capabilities 'fast,big'$" "$tmp/sbatch.args"
+"$cli" alloc rm "$q2" >/dev/null
 req GET /allocations/1
 check "removed: 404" [ "$code" = 404 ]
 req PUT "/jobs/$ext_job/cancel"
@@ -112,6 +158,9 @@ q=$("$cli" --json alloc add slurm --partition "$slurm_partition" --nodes "$nodes
 sleep 2
 check "nothing waits: nothing asked" [ "$(alloc_field "$q" .submitted)" = 0 ]
 
+# A job more than any node holds waits beside them and asks for nothing.
+req POST /jobs "{\"executor\":\"external\",\"command\":[\"true\"],\"requirements\":{\"cpus\":$(($(nproc) + 1))}}"
+too_big=$(field job_id)
 for i in 1 2 3 4; do
 	req POST /jobs "{\"executor\":\"external\",\"command\":[\"sh\",\"-c\",\"sleep 1; echo \$SLURM_JOB_ID \$SLURMD_NODENAME > $tmp/out/j$i\"]}"
 	jobs[i]=$(field job_id)
@@ -145,14 +194,19 @@ drained() {
 check "drained: the workers left, the allocation ended" wait_until 20 drained
 check "drained: counted ended" [ "$(alloc_field "$q" .ended)" = 1 ]
 sleep 2
-check "drained: nothing more asked" [ "$(alloc_field "$q" .submitted)" = 1 ]
+req GET "/allocations/$q"
+check "drained: nothing more asked, the too-big job still waiting" \
+	[ "$(jq_ .submitted)/$(jq_ .jobs_too_big)/$(jq_ .node.cpus)" = "1/1/$(nproc)" ]
+req GET "/jobs/$too_big"
+check "the too-big job: still queued" field_is status queued
+req POST "/jobs/$too_big/cancel"
 
 # A wrong partition: Slurm's reason, and a backoff.
 "$cli" alloc rm "$q" >/dev/null
 q=$("$cli" --json alloc add slurm --partition nope --time 5 | jq -r .id)
 req POST /jobs '{"executor":"external","command":["true"]}'
 failed_once() { [ "$(alloc_field "$q" .failures)" -ge 1 ]; }
-check "a wrong partition: sbatch fails" wait_until 10 failed_once
+check "a wrong partition: sinfo or sbatch fails" wait_until 10 failed_once
 req GET "/allocations/$q"
 check "its reason is Slurm's" grep -qi "partition" <<<"$(jq_ .last_error)"
 check "backing off" [ "$(jq_ .status)" = backoff ]

@@ -19,6 +19,10 @@ static const char alloc_usage[] =
 	"         --idle-timeout S    the workers leave when idle S seconds (300)\n"
 	"         --server ADDR       what the workers connect to (the daemon's socket)\n"
 	"         --access FILE       the workers' access file (TLS)\n"
+	"         --worker-cpus N     what each node's worker declares (default: what\n"
+	"         --worker-memory M   sinfo says of the partition's largest node);\n"
+	"         --worker-gpus G     jobs bigger than that never ask for allocations\n"
+	"         --worker-capabilities A,B  labels the workers declare\n"
 	"         --worker-command C  testing aid: a shell command instead of jobring-worker\n"
 	"       jobring alloc ls              every queue, its allocations and last error\n"
 	"       jobring alloc show ID\n"
@@ -49,7 +53,9 @@ static bool add_options(int argc, char **argv, cJSON *body)
 		{ "partition", 1, NULL, 'p' }, { "nodes", 1, NULL, 'N' }, { "time", 1, NULL, 't' },
 		{ "max-pending", 1, NULL, 'k' }, { "idle-timeout", 1, NULL, 'i' },
 		{ "server", 1, NULL, 's' }, { "access", 1, NULL, 'a' },
-		{ "worker-command", 1, NULL, 'w' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "worker-command", 1, NULL, 'w' }, { "worker-cpus", 1, NULL, 'c' },
+		{ "worker-memory", 1, NULL, 'm' }, { "worker-gpus", 1, NULL, 'g' },
+		{ "worker-capabilities", 1, NULL, 'l' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	bool ok = true;
@@ -62,6 +68,10 @@ static bool add_options(int argc, char **argv, cJSON *body)
 		case 's': cJSON_AddStringToObject(body, "server", optarg); break;
 		case 'a': cJSON_AddStringToObject(body, "access", optarg); break;
 		case 'w': cJSON_AddStringToObject(body, "worker_command", optarg); break;
+		case 'm': cJSON_AddStringToObject(body, "worker_memory", optarg); break;
+		case 'l': cJSON_AddStringToObject(body, "worker_capabilities", optarg); break;
+		case 'c': ok = number_option(body, "worker_cpus", "--worker-cpus", optarg); break;
+		case 'g': ok = number_option(body, "worker_gpus", "--worker-gpus", optarg); break;
 		case 'N': ok = number_option(body, "nodes", "--nodes", optarg); break;
 		case 'k': ok = number_option(body, "max_pending", "--max-pending", optarg); break;
 		case 'i': ok = number_option(body, "idle_timeout", "--idle-timeout", optarg); break;
@@ -125,6 +135,8 @@ static void print_queue_line(const cJSON *q)
 	printf("%-4.0f %-12s %5.0f %-12s %7d %7d %9.0f %6.0f  ", cli_num(q, "id"),
 	       *part ? part : "(default)", cli_num(q, "nodes"), cli_str(q, "time"), pending,
 	       running, cli_num(q, "submitted"), cli_num(q, "ended"));
+	if (cli_num(q, "jobs_too_big") > 0)
+		printf("%.0f too big for its nodes; ", cli_num(q, "jobs_too_big"));
 	if (strcmp(cli_str(q, "status"), "backoff") == 0)
 		printf("backoff, retry in %.0fs: %s\n", cli_num(q, "retry_in") + 0.5,
 		       cli_str(q, "last_error"));

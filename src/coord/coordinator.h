@@ -78,6 +78,18 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 		       struct jr_external_res *taken, jr_job_id *claimed);
 int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 			  int exit_code, bool lost);
+/* What the ready external jobs ask of workers of one shape (issue 17's
+ * allocation queues; jr_engine_ext_demand()). */
+struct jr_ext_demand {
+	uint64_t fit;		/* ready jobs such a worker would claim */
+	uint64_t too_big;	/* ready jobs it would claim but could never hold */
+	uint64_t workers;	/* such workers the fitting ones fill (cpus, GPUs, memory) */
+	uint64_t scanned;	/* ready jobs looked at */
+	bool partial;		/* the walk stopped at max_scan or enough */
+};
+int jr_coord_ext_demand(struct jr_coordinator *co, const char *caps, uint32_t owner,
+			const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
+			struct jr_ext_demand *out);
 /* See jr_engine_ext_taken() (engine.h); external.c (issue 17). */
 int jr_coord_ext_taken(struct jr_coordinator *co, uint64_t execution_id,
 		       struct jr_external_res *taken);

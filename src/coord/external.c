@@ -221,6 +221,66 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 	return job ? 1 : 0;
 }
 
+/* --- what waits, for the allocation poller (issue 17) ---------------------------- */
+
+static uint64_t ceil_div(uint64_t sum, uint64_t each)
+{
+	return each ? sum / each + (sum % each != 0) : 0;
+}
+
+/* The workers of shape that sum fills: by the scarcest of its cpus, GPUs
+ * and memory (a shape without GPUs holds no job that needs one). */
+static uint64_t workers_filled(const struct jr_external_res *sum,
+			       const struct jr_external_res *shape)
+{
+	uint64_t by_cpus = ceil_div(sum->cpus, shape->cpus);
+	uint64_t by_gpus = ceil_div(sum->gpus, shape->gpus);
+	uint64_t by_mem = ceil_div(sum->mem_bytes, shape->mem_bytes);
+	uint64_t most = by_cpus > by_gpus ? by_cpus : by_gpus;
+
+	return most > by_mem ? most : by_mem;
+}
+
+static void demand_walk(struct jr_coordinator *co, const char *caps, uint32_t owner,
+			const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
+			struct jr_ext_demand *out)
+{
+	struct jr_external_res sum = { 0 };
+
+	for (struct cmd_job *job = co->ext_ready.head; job; job = job->opt->ext_next) {
+		if (out->scanned == max_scan || (enough && out->workers >= enough)) {
+			out->partial = true;
+			return;
+		}
+		out->scanned++;
+		if (!claimable(co, job, caps, owner, 0))
+			continue;
+		if (!job_fits(job, shape, NULL)) {
+			out->too_big++;
+			continue;
+		}
+		out->fit++;
+		sum.cpus += job->sj.req->cpus ? job->sj.req->cpus : 1;
+		sum.gpus += job->sj.req->gpus;
+		sum.mem_bytes += job->sj.req->mem_bytes;
+		out->workers = workers_filled(&sum, shape);
+	}
+}
+
+int jr_coord_ext_demand(struct jr_coordinator *co, const char *caps, uint32_t owner,
+			const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
+			struct jr_ext_demand *out)
+{
+	if (!co || !shape || !out || !shape->cpus)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	jr_mutex_lock(&co->state_lock);
+	if (!jr_coord_paused(co))
+		demand_walk(co, caps ? caps : "", owner, shape, max_scan, enough, out);
+	jr_mutex_unlock(&co->state_lock);
+	return 0;
+}
+
 /* --- after a restart (issue 17) ----------------------------------------------------- */
 
 void jr_ext_adopt_running(struct jr_coordinator *co, struct cmd_job *job,

@@ -555,6 +555,15 @@ int jr_engine_ext_taken(struct jr_engine *e, uint64_t execution_id, struct jr_ex
 	return jr_coord_ext_taken(e->coord, execution_id, taken);
 }
 
+int jr_engine_ext_demand(struct jr_engine *e, const char *caps, uint32_t owner,
+			 const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
+			 struct jr_ext_demand *out)
+{
+	if (!e || !shape || !out)
+		return -EINVAL;
+	return jr_coord_ext_demand(e->coord, caps, owner, shape, max_scan, enough, out);
+}
+
 int jr_external_progress(struct jr_engine *e, uint64_t execution_id, int percent)
 {
 	return jr_coord_ext_progress(e->coord, execution_id, percent);

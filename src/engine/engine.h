@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/clock.h"
+#include "coord/coordinator.h"
 #include "shm/jobtab.h"
 #include "shm/region.h"
 #include "sched/topology.h"
@@ -82,5 +83,18 @@ int jr_engine_job_brief(struct jr_engine *e, jr_job_id id, struct jr_job_brief *
  * 0, -EINVAL, or -ESTALE (not a running external execution, or not the
  * job's current one). Thread-safe. */
 int jr_engine_ext_taken(struct jr_engine *e, uint64_t execution_id, struct jr_external_res *taken);
+
+/* What the external jobs waiting now (ready: dependencies met, not held,
+ * unclaimed) ask of workers shaped like shape with capabilities caps that
+ * claim owner's jobs (JR_EXTERNAL_ANY_OWNER: anyone's): as a claim by such
+ * a worker would judge them (its owner, its labels, queue caps and
+ * throttles), and whether they fit shape at all. out->workers estimates
+ * how many such workers the fitting ones would fill, by the largest of
+ * their summed cpus, GPUs and memory over shape's. The walk stops after
+ * max_scan jobs or once out->workers reaches enough (0: no such stop).
+ * 0 or -EINVAL. Thread-safe; for the daemon's allocation poller. */
+int jr_engine_ext_demand(struct jr_engine *e, const char *caps, uint32_t owner,
+			 const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
+			 struct jr_ext_demand *out);
 
 #endif

@@ -35,11 +35,13 @@
 #include "base/common.h"
 #include "daemon/api/alloc.h"
 #include "daemon/state/allocrec.h"
+#include "engine/engine.h"
 
 #define REAP_MAX 16u
 #define SCRIPT_MAX 4096u
+#define ALLOC_COUNT_MAX 4096u	/* ready jobs a queue's count looks at */
 
-enum { CMD_NONE = 0, CMD_SBATCH = 1, CMD_SQUEUE = 2 };
+enum { CMD_NONE = 0, CMD_SBATCH = 1, CMD_SQUEUE = 2, CMD_SINFO = 3 };
 
 struct api_alloc {
 	char server[PATH_MAX];
@@ -127,6 +129,26 @@ static void job_record(struct api *a, struct alloc_queue *q, uint32_t op, uint64
 /* --- sbatch -------------------------------------------------------------------------------- */
 
 
+/* The node's resources the definition declares, for jobring-worker. */
+static void worker_shape_args(const struct alloc_params *p, char *out, size_t size)
+{
+	size_t n = strlen(out);
+
+	if (p->worker_cpus)
+		n += (size_t)snprintf(out + n, size - n, " --cpus %u", p->worker_cpus);
+	if (p->worker_gpus_set && n < size)
+		n += (size_t)snprintf(out + n, size - n, " --gpus %u", p->worker_gpus);
+	if (p->worker_memory && n < size) {
+		snprintf(out + n, size - n, " --memory ");
+		jr_sh_quote_append(out, size, p->worker_memory);
+	}
+	n = strlen(out);
+	if (p->worker_capabilities && n < size) {
+		snprintf(out + n, size - n, " --capabilities ");
+		jr_sh_quote_append(out, size, p->worker_capabilities);
+	}
+}
+
 /* The batch script's one line: a worker on every node. */
 static void worker_script(const struct api_alloc *al, const struct alloc_queue *q,
 			  char *out, size_t size)
@@ -151,6 +173,7 @@ static void worker_script(const struct api_alloc *al, const struct alloc_queue *
 		snprintf(out + n, size - n, " --access ");
 		jr_sh_quote_append(out, size, q->p.access);
 	}
+	worker_shape_args(&q->p, out, size);
 }
 
 static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
@@ -292,6 +315,101 @@ static void squeue_done(struct api *a, struct alloc_queue *q, int status, uint64
 	}
 }
 
+/* --- sinfo: what a node holds ------------------------------------------------------------ */
+
+/* Asked once a daemon run, before the queue's first sbatch, unless the
+ * definition declares cpus, memory and GPUs. */
+static void start_sinfo(struct alloc_queue *q, uint64_t now)
+{
+	char part[ALLOC_TEXT_MAX + 16];
+	char *argv[] = { "sinfo", "--noheader", "--Node", "--format=%c %m %G", part, NULL };
+	int rc;
+
+	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
+	if (!q->p.partition[0])
+		argv[4] = NULL;
+	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
+	if (rc < 0) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run sinfo: %s", strerror(-rc));
+		backoff(q, "sinfo", &q->cmd, 127, now);
+		return;
+	}
+	q->cmd_kind = CMD_SINFO;
+}
+
+/* The GPUs a GRES list names: "gpu:2", "gpu:a100:4(S:0-1)", "(null)". */
+static uint32_t gres_gpus(const char *gres)
+{
+	uint32_t gpus = 0;
+
+	while (*gres) {
+		size_t n = strcspn(gres, ",");
+		const char *open = memchr(gres, '(', n);
+		size_t len = open ? (size_t)(open - gres) : n;
+		if (len > 4 && strncmp(gres, "gpu:", 4) == 0) {
+			const char *count = gres + len;
+			while (count > gres + 3 && count[-1] != ':')
+				count--;
+			gpus += (uint32_t)strtoul(count, NULL, 10);
+		}
+		gres += n + (gres[n] == ',');
+	}
+	return gpus;
+}
+
+/* The largest of each over sinfo's nodes ("CPUS MEMORY_MB GRES" a line):
+ * a job that fits none of those values fits no node. false: no node. */
+static bool largest_node(const char *out, struct alloc_node *node)
+{
+	memset(node, 0, sizeof(*node));
+	for (const char *line = out; *line; line = next_line(line)) {
+		unsigned cpus;
+		unsigned long long mb;
+		char gres[256];
+		if (sscanf(line, "%u %llu %255s", &cpus, &mb, gres) != 3 || cpus == 0)
+			continue;
+		node->known = true;
+		node->cpus = cpus > node->cpus ? cpus : node->cpus;
+		/* Slurm's RealMemory defaults to 1 MB: memory not configured. */
+		if (mb > 1 && mb * 1048576 > node->mem_bytes)
+			node->mem_bytes = mb * 1048576;
+		node->gpus = gres_gpus(gres) > node->gpus ? gres_gpus(gres) : node->gpus;
+	}
+	if (node->known && !node->mem_bytes)
+		node->mem_bytes = UINT64_MAX;
+	return node->known;
+}
+
+/* What the definition declares wins over what sinfo says. */
+static void declared_over(const struct alloc_params *p, struct alloc_node *node)
+{
+	node->known = true;
+	if (p->worker_cpus)
+		node->cpus = p->worker_cpus;
+	if (p->worker_mem_bytes)
+		node->mem_bytes = p->worker_mem_bytes;
+	if (p->worker_gpus_set)
+		node->gpus = p->worker_gpus;
+}
+
+static void sinfo_done(struct alloc_queue *q, int status, uint64_t now)
+{
+	struct alloc_node node;
+
+	if (status == 0 && !largest_node(q->cmd.out, &node)) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "no node listed for partition %s",
+			 q->p.partition[0] ? q->p.partition : "(default)");
+		status = 1;
+	}
+	if (status != 0) {
+		backoff(q, "sinfo", &q->cmd, status, now);
+		return;
+	}
+	succeeded(q);
+	declared_over(&q->p, &node);
+	q->node = node;
+}
+
 /* --- the decision ----------------------------------------------------------------------------- */
 
 /* Allocations that may still bring workers: not running yet, or running
@@ -321,17 +439,56 @@ static uint64_t pending_nodes(const struct allocs *all, uint64_t now)
 	return n;
 }
 
+/* External jobs have been ready, none claimed, for ALLOC_WAIT_MS. */
+static bool waited(const struct api_alloc *al, uint64_t now)
+{
+	return al->ready > 0 && al->ready_since_ns &&
+	       now - al->ready_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS;
+}
+
+/* Waiting jobs the queue would bring workers for: they have waited
+ * ALLOC_WAIT_MS unclaimed, fit its nodes, and the nodes they fill are
+ * more than every queue's pending allocations bring. */
 static bool wants_more(const struct api_alloc *al, const struct allocs *all,
 		       const struct alloc_queue *q, uint64_t now)
 {
-	return al->ready > 0 && al->ready_since_ns &&
-	       now - al->ready_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS &&
+	return waited(al, now) && q->jobs_waiting > 0 &&
 	       pending_count(q, now) < q->p.max_pending && q->job_count < ALLOC_JOBS_MAX &&
-	       al->ready > pending_nodes(all, now);
+	       q->nodes_wanted > pending_nodes(all, now);
+}
+
+/* The uid whose jobs the queue's workers claim: they run as the daemon's
+ * user (sbatch does), and a worker not run as root takes only its own
+ * user's jobs (workers.c). */
+static uint32_t workers_owner(void)
+{
+	uid_t uid = geteuid();
+
+	return uid == 0 ? JR_EXTERNAL_ANY_OWNER : (uint32_t)uid;
+}
+
+/* The ready jobs the queue's workers would take, and the nodes they
+ * fill (jr_engine_ext_demand); none until its nodes are known. */
+static void count_waiting(struct api *a, struct alloc_queue *q)
+{
+	struct jr_external_res shape = { .cpus = q->node.cpus, .gpus = q->node.gpus,
+					 .mem_bytes = q->node.mem_bytes };
+	struct jr_ext_demand d = { 0 };
+
+	if (!q->node.known && allocs_shape_declared(&q->p))
+		declared_over(&q->p, &q->node);
+	if (q->node.known && a->alloc->ready &&
+	    jr_engine_ext_demand(a->engine, q->p.worker_capabilities, workers_owner(), &shape,
+				 ALLOC_COUNT_MAX, 0, &d) < 0)
+		memset(&d, 0, sizeof(d));
+	q->jobs_waiting = d.fit;
+	q->jobs_too_big = d.too_big;
+	q->nodes_wanted = d.workers;
+	q->counted_all = !d.partial;
 }
 
 /* The ready external jobs, every 250 ms; none while the engine is
- * paused (no claim would take them). */
+ * paused (no claim would take them). Then what each queue would take. */
 static void count_ready(struct api *a, uint64_t now)
 {
 	struct api_alloc *al = a->alloc;
@@ -346,6 +503,9 @@ static void count_ready(struct api *a, uint64_t now)
 		al->ready_since_ns = 0;
 	else if (!al->ready_since_ns)
 		al->ready_since_ns = now;
+	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++)
+		if (a->st->allocs.q[i])
+			count_waiting(a, a->st->allocs.q[i]);
 }
 
 static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
@@ -356,6 +516,8 @@ static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
 		if (bgcmd_poll(&q->cmd, &status) == 1) {
 			if (q->cmd_kind == CMD_SBATCH)
 				sbatch_done(a, q, status, now);
+			else if (q->cmd_kind == CMD_SINFO)
+				sinfo_done(q, status, now);
 			else
 				squeue_done(a, q, status, now);
 			q->cmd_kind = CMD_NONE;
@@ -366,6 +528,8 @@ static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
 		return;
 	if (q->job_count && now >= q->next_poll_ns)
 		start_squeue(q, now);
+	else if (!q->node.known && waited(a->alloc, now))
+		start_sinfo(q, now);
 	else if (wants_more(a->alloc, &a->st->allocs, q, now))
 		start_sbatch(a, q, now);
 }

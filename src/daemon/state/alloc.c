@@ -124,9 +124,36 @@ static bool sbatch_args_of(const cJSON *def, struct alloc_params *p, char *err, 
 	return true;
 }
 
+/* worker_memory: a size jobring-worker --memory takes ("64G"). */
+static bool memory_of(const cJSON *def, struct alloc_params *p, char *err, size_t size)
+{
+	if (!text_of(def, "worker_memory", 32, true, NULL, &p->worker_memory, err, size))
+		return false;
+	if (p->worker_memory && (jr_parse_size_bytes(p->worker_memory, &p->worker_mem_bytes) < 0 ||
+				 p->worker_mem_bytes == 0))
+		return fail(err, size, "worker_memory: a size, e.g. \"64G\"");
+	return true;
+}
+
+static bool worker_fields(const cJSON *def, struct alloc_params *p, char *err, size_t size)
+{
+	p->worker_gpus_set = cJSON_GetObjectItem(def, "worker_gpus") != NULL;
+	return number_of(def, "worker_cpus", 1, 65536, 0, &p->worker_cpus, err, size) &&
+	       number_of(def, "worker_gpus", 0, 64, 0, &p->worker_gpus, err, size) &&
+	       memory_of(def, p, err, size) &&
+	       text_of(def, "worker_capabilities", 1024, true, NULL, &p->worker_capabilities,
+		       err, size);
+}
+
+bool allocs_shape_declared(const struct alloc_params *p)
+{
+	return p->worker_cpus && p->worker_mem_bytes && p->worker_gpus_set;
+}
+
 static const char *const known_fields[] = {
 	"kind", "partition", "nodes", "time", "max_pending", "idle_timeout", "sbatch_args",
-	"worker_command", "server", "access", NULL,
+	"worker_command", "server", "access", "worker_cpus", "worker_memory", "worker_gpus",
+	"worker_capabilities", NULL,
 };
 
 static bool fields_known(const cJSON *def, char *err, size_t size)
@@ -164,7 +191,8 @@ static bool parse_fields(const cJSON *def, struct alloc_params *p, char *err, si
 	       text_of(def, "worker_command", ALLOC_COMMAND_MAX, false, NULL, &p->worker_command,
 		       err, size) &&
 	       text_of(def, "server", ALLOC_COMMAND_MAX, true, NULL, &p->server, err, size) &&
-	       text_of(def, "access", ALLOC_COMMAND_MAX, true, NULL, &p->access, err, size);
+	       text_of(def, "access", ALLOC_COMMAND_MAX, true, NULL, &p->access, err, size) &&
+	       worker_fields(def, p, err, size);
 }
 
 bool allocs_parse(const cJSON *def, struct alloc_params *p, char *err, size_t err_size)
@@ -183,6 +211,8 @@ void allocs_params_free(struct alloc_params *p)
 	free(p->worker_command);
 	free(p->server);
 	free(p->access);
+	free(p->worker_memory);
+	free(p->worker_capabilities);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -410,6 +440,38 @@ static void add_text(cJSON *o, const char *key, const char *v)
 		cJSON_AddNullToObject(o, key);
 }
 
+/* What a node holds, as declared and as the poller knows it, and the
+ * jobs it counts against it. */
+static void worker_view(cJSON *o, const struct alloc_queue *q)
+{
+	cJSON *node;
+
+	if (q->p.worker_cpus)
+		cJSON_AddNumberToObject(o, "worker_cpus", q->p.worker_cpus);
+	else
+		cJSON_AddNullToObject(o, "worker_cpus");
+	add_text(o, "worker_memory", q->p.worker_memory);
+	if (q->p.worker_gpus_set)
+		cJSON_AddNumberToObject(o, "worker_gpus", q->p.worker_gpus);
+	else
+		cJSON_AddNullToObject(o, "worker_gpus");
+	add_text(o, "worker_capabilities", q->p.worker_capabilities);
+	if (!q->node.known) {
+		cJSON_AddNullToObject(o, "node");
+	} else if ((node = cJSON_AddObjectToObject(o, "node"))) {
+		cJSON_AddNumberToObject(node, "cpus", q->node.cpus);
+		if (q->node.mem_bytes == UINT64_MAX)
+			cJSON_AddNullToObject(node, "memory_bytes");
+		else
+			cJSON_AddNumberToObject(node, "memory_bytes", (double)q->node.mem_bytes);
+		cJSON_AddNumberToObject(node, "gpus", q->node.gpus);
+	}
+	cJSON_AddNumberToObject(o, "jobs_waiting", (double)q->jobs_waiting);
+	cJSON_AddNumberToObject(o, "jobs_too_big", (double)q->jobs_too_big);
+	cJSON_AddNumberToObject(o, "nodes_wanted", (double)q->nodes_wanted);
+	cJSON_AddBoolToObject(o, "counted_all", q->counted_all);
+}
+
 cJSON *allocs_view(const struct alloc_queue *q, uint64_t now_mono_ns)
 {
 	cJSON *o = cJSON_CreateObject(), *args;
@@ -429,6 +491,7 @@ cJSON *allocs_view(const struct alloc_queue *q, uint64_t now_mono_ns)
 	add_text(o, "worker_command", q->p.worker_command);
 	add_text(o, "server", q->p.server);
 	add_text(o, "access", q->p.access);
+	worker_view(o, q);
 	cJSON_AddNumberToObject(o, "uid", q->uid);
 	add_time(o, "created", q->created_ns);
 	cJSON_AddItemToObject(o, "allocations", jobs_view(q));

@@ -13,6 +13,7 @@
 #ifndef JR_STATE_ALLOC_H
 #define JR_STATE_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,23 @@ struct alloc_params {
 	char *worker_command;		/* NULL: the default (a testing aid) */
 	char *server;			/* NULL: the daemon's socket */
 	char *access;			/* NULL: none */
+	/* What each node's worker declares (jobring-worker --cpus, --memory,
+	 * --gpus, --capabilities); 0 / NULL: not declared, hwloc's on the
+	 * node, and the poller asks sinfo what the partition's nodes hold. */
+	uint32_t worker_cpus;
+	uint32_t worker_gpus;
+	bool worker_gpus_set;
+	uint64_t worker_mem_bytes;
+	char *worker_memory;		/* as given ("64G") */
+	char *worker_capabilities;
+};
+
+/* What one node (one worker) of a queue holds, for the jobs it counts:
+ * the definition's worker_* values, the rest from sinfo's largest node. */
+struct alloc_node {
+	bool known;			/* false: sinfo not answered yet */
+	uint32_t cpus, gpus;
+	uint64_t mem_bytes;		/* UINT64_MAX: not said (any memory fits) */
 };
 
 struct alloc_queue {
@@ -72,6 +90,11 @@ struct alloc_queue {
 	uint64_t next_poll_ns;		/* CLOCK_MONOTONIC */
 	char last_error[256];
 	uint64_t last_error_ns;		/* CLOCK_REALTIME */
+	struct alloc_node node;
+	uint64_t jobs_waiting;		/* ready jobs its workers would take */
+	uint64_t jobs_too_big;		/* ... that fit none of its nodes */
+	uint64_t nodes_wanted;		/* nodes the waiting ones fill */
+	bool counted_all;		/* false: the count stopped early */
 };
 
 struct allocs {
@@ -89,6 +112,8 @@ void allocs_take(struct allocs *to, struct allocs *from);
  * On true the caller owns p's strings (allocs_params_free). */
 bool allocs_parse(const cJSON *def, struct alloc_params *p, char *err, size_t err_size);
 void allocs_params_free(struct alloc_params *p);
+/* Are the node's cpus, memory and GPUs all declared (no sinfo needed)? */
+bool allocs_shape_declared(const struct alloc_params *p);
 
 struct alloc_queue *allocs_find(struct allocs *a, uint32_t id);
 uint32_t allocs_count(const struct allocs *a);
