@@ -486,8 +486,11 @@ void jr_cmd_job_exited(struct jr_coordinator *co, struct cmd_job *job,
 
 	child_close(co, job);
 	/* What it wrote after the last look; an external job's output is
-	 * here too when its worker sent it back or shares the directory. */
-	jr_coord_output_cap_final(co, job);
+	 * here too when its worker sent it back or shares the directory.
+	 * One without a command (a payload job) writes none: its end costs
+	 * no look (three path lookups, half a claim->complete's time). */
+	if (!job->external || job->argv)
+		jr_coord_output_cap_final(co, job);
 	record_result(co, job, res, now);
 	if (job->cancel_requested)
 		reason = JR_REASON_CANCELLED;
