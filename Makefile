@@ -332,7 +332,8 @@ $(BUILD)/tests/test_triggers_state: tests/test_triggers_state.c $(TRIGGER_STATE_
 		-lcmocka -lcjson
 
 # test_alloc: allocation queues and background commands (issue 17).
-ALLOC_TEST_OBJS := $(BUILD)/obj/daemon/state/alloc.o $(BUILD)/obj/daemon/state/bgcmd.o
+ALLOC_TEST_OBJS := $(BUILD)/obj/daemon/state/alloc.o $(BUILD)/obj/daemon/state/allocnode.o \
+	$(BUILD)/obj/daemon/state/bgcmd.o
 $(BUILD)/tests/test_alloc: tests/test_alloc.c $(ALLOC_TEST_OBJS) $(HARNESS_DEPS) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< $(ALLOC_TEST_OBJS) -o $@ $(LDFLAGS_ALL) $(TEST_LINK) \

@@ -87,6 +87,56 @@ static void job_rec(struct allocs *a, uint32_t id, uint32_t op, uint64_t slurm_i
 	assert_int_equal(allocs_apply(a, REC_ALLOC_JOB, &r, sizeof(r)), 0);
 }
 
+/* What a node holds: sinfo's lines read (lines that lie or are cut are
+ * skipped, GRES forms, the default partition), declared values over them. */
+static void test_node(void **state)
+{
+	struct alloc_node n;
+	struct alloc_params p;
+	char why[256];
+
+	(void)state;
+	assert_true(alloc_node_read("batch* 2 8 64000 gpu:a100:4(S:0-1),mps:100\n"
+				    "batch* 1 4 128000 (null)\n"
+				    "gpu 2 32 512000 gpu:8\n", false, &n));
+	assert_true(n.known);
+	assert_int_equal(n.cpus, 64);
+	assert_int_equal(n.gpus, 8);
+	assert_true(n.mem_bytes == 512000ull << 20);
+	assert_true(alloc_node_read("batch* 2 8 64000 gpu:a100:4(S:0-1)\ngpu 2 32 512000 gpu:8\n",
+				    true, &n));
+	assert_int_equal(n.cpus, 16);	/* the default partition's only */
+	assert_int_equal(n.gpus, 4);
+	/* Lies: a cut line, zero cores, a huge GRES count, a line that would
+	 * borrow its fields from the next, memory past 2^64 bytes. */
+	assert_false(alloc_node_read("batch 2\n3 4 5\nx 0 4 100 (null)\n", false, &n));
+	assert_true(alloc_node_read("x 1 2 99999999999999999 gpu:99999999999,gpu:x:5,gpu,gpu:\n",
+				    false, &n));
+	assert_int_equal(n.cpus, 2);
+	assert_int_equal(n.gpus, 64);
+	assert_true(n.mem_bytes == (1ull << 63));
+	/* RealMemory 1 (not configured): memory not judged. */
+	assert_true(alloc_node_read("x 1 2 1 (null)\n", false, &n));
+	assert_true(n.mem_bytes == UINT64_MAX);
+	assert_false(alloc_node_read("", false, &n));
+	/* Declared values win; those not declared stay sinfo's. */
+	assert_true(parse("{\"time\":\"5\",\"worker_cpus\":6,\"worker_gpus\":0}", &p, why));
+	assert_false(allocs_shape_declared(&p));
+	assert_true(alloc_node_read("x 1 2 1000 gpu:2\n", false, &n));
+	alloc_node_declared(&p, &n);
+	assert_int_equal(n.cpus, 6);
+	assert_int_equal(n.gpus, 0);
+	assert_true(n.mem_bytes == 1000ull << 20);
+	allocs_params_free(&p);
+	assert_true(parse("{\"time\":\"5\",\"worker_cpus\":6,\"worker_gpus\":1,"
+			  "\"worker_memory\":\"2G\",\"worker_capabilities\":\"a,b\"}", &p, why));
+	assert_true(allocs_shape_declared(&p));
+	assert_string_equal(p.worker_capabilities, "a,b");
+	allocs_params_free(&p);
+	assert_false(parse("{\"time\":\"5\",\"worker_memory\":\"9P\"}", &p, why));
+	assert_false(parse("{\"time\":\"5\",\"worker_cpus\":0}", &p, why));
+}
+
 static void test_records(void **state)
 {
 	struct allocs a;
@@ -206,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_definitions),
+		cmocka_unit_test(test_node),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_snapshot_round_trip),
 		cmocka_unit_test(test_bgcmd),

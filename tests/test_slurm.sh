@@ -39,11 +39,12 @@ printf '%s\n' "\$@" >$tmp/sbatch.args
 echo "sbatch: error: Batch job submission failed: Invalid partition name specified"
 exit 1
 EOF
-# Two nodes: the largest of each is 4 cpus, 16,000 MB, 2 GPUs.
+# Two node configurations: the largest of each is 4 cores (sockets x
+# cores), 16,000 MB, 2 GPUs.
 cat >"$tmp/bin/sinfo" <<EOF
 #!/bin/sh
 echo "\$*" >>$tmp/sinfo.calls
-printf '4 8000 gpu:a100:2(S:0)\n2 16000 (null)\n'
+printf 'stub 1 4 8000 gpu:a100:2(S:0)\nstub 2 1 16000 (null)\n'
 EOF
 chmod +x "$tmp/bin/sbatch" "$tmp/bin/sinfo"
 PATH="$tmp/bin:$PATH" start_daemon --socket-mode 0666
@@ -83,7 +84,7 @@ check "too big: sbatch never ran" [ ! -e "$tmp/sbatch.args" ]
 check "the node, from sinfo: 4 cpus, 2 GPUs, 16,000 MB" \
 	[ "$(jq_ '"\(.node.cpus) \(.node.gpus) \(.node.memory_bytes)"')" = "4 2 16777216000" ]
 check "sinfo asked once, for its partition" [ "$(cat "$tmp/sinfo.calls")" = \
-	"--noheader --Node --format=%c %m %G --partition=stub" ]
+	"--noheader --exact --format=%P %X %Y %m %G --partition=stub" ]
 check "alloc ls: too big" grep -q "3 too big for its nodes" <<<"$("$cli" alloc ls)"
 req POST /jobs '{"executor":"external","command":["true"],"requirements":{"cpus":4,"gpus":2}}'
 ext_job=$(field job_id)
@@ -93,6 +94,8 @@ req GET /allocations/1
 check "its status: backoff" [ "$(jq_ .status)" = backoff ]
 check "its reason: sbatch's" grep -q "Invalid partition name" <<<"$(jq_ .last_error)"
 check "the job that fits: counted waiting" [ "$(jq_ .jobs_waiting)/$(jq_ .nodes_wanted)" = 1/1 ]
+check "whole nodes asked for, with their GPUs" \
+	[ "$(grep -xE -- '--exclusive|--mem=0|--gres=gpu:2' "$tmp/sbatch.args" | wc -l)" = 3 ]
 check "when it retries" [ "$(jq_ '.retry_in | floor')" -le 4 ]
 ls_out=$("$cli" alloc ls)
 check "alloc ls: backoff and the reason" grep -q "backoff, retry in .*Invalid partition" <<<"$ls_out"
@@ -126,7 +129,16 @@ check "declared: the job without its labels not counted, 3 fit, 2 too big" \
 	[ "$(jq_ .jobs_waiting)/$(jq_ .jobs_too_big)/$(jq_ .nodes_wanted)" = 3/2/2 ]
 check "declared: the worker's resources and labels" \
 	grep -q -- "--idle-timeout 300 --cpus 16 --gpus 0 --memory '32G' --capabilities 'fast,big'$" "$tmp/sbatch.args"
+check "declared: no GPUs asked for" not grep -q -- --gres "$tmp/sbatch.args"
 "$cli" alloc rm "$q2" >/dev/null
+# No partition: sbatch's is Slurm's default one, so only its nodes count.
+printf '#!/bin/sh\nprintf "gpu 8 8 64000 gpu:8\\nbatch* 1 2 4000 (null)\\n"\n' >"$tmp/bin/sinfo"
+q3=$("$cli" --json alloc add slurm --time 5 | jq -r .id)
+node_known() { [ "$(alloc_field "$q3" .node.cpus)" != null ]; }
+check "no partition: sinfo asked" wait_until 10 node_known
+req GET "/allocations/$q3"
+check "no partition: the default partition's node" [ "$(jq_ '"\(.node.cpus) \(.node.gpus)"')" = "2 0" ]
+"$cli" alloc rm "$q3" >/dev/null
 req GET /allocations/1
 check "removed: 404" [ "$code" = 404 ]
 req PUT "/jobs/$ext_job/cancel"

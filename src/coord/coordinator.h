@@ -84,8 +84,9 @@ struct jr_ext_demand {
 	uint64_t fit;		/* ready jobs such a worker would claim */
 	uint64_t too_big;	/* ready jobs it would claim but could never hold */
 	uint64_t workers;	/* such workers the fitting ones fill (cpus, GPUs, memory) */
-	uint64_t scanned;	/* ready jobs looked at */
-	bool partial;		/* the walk stopped at max_scan or enough */
+	uint64_t scanned;	/* ready jobs such a worker would take, looked at */
+	bool partial;		/* the walk stopped early (max_scan, enough, or
+				 * where a claim gives up) */
 };
 int jr_coord_ext_demand(struct jr_coordinator *co, const char *caps, uint32_t owner,
 			const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,

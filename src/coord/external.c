@@ -241,28 +241,40 @@ static uint64_t workers_filled(const struct jr_external_res *sum,
 	return most > by_mem ? most : by_mem;
 }
 
+/* The ready list in claim order, as a claim by a fresh worker of shape
+ * walks it: a job too big for it counts against JR_EXT_CLAIM_SCAN (where
+ * a claim gives up, so that the jobs after it would never be claimed),
+ * one such a worker would not take (another owner's, without its labels,
+ * held by a throttle) is walked past; max_scan bounds the jobs it would
+ * take, ten times that the whole walk. */
 static void demand_walk(struct jr_coordinator *co, const char *caps, uint32_t owner,
 			const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,
 			struct jr_ext_demand *out)
 {
 	struct jr_external_res sum = { 0 };
+	uint64_t misfits = 0, visited = 0;
 
 	for (struct cmd_job *job = co->ext_ready.head; job; job = job->opt->ext_next) {
-		if (out->scanned == max_scan || (enough && out->workers >= enough)) {
+		bool fits;
+		if (out->scanned == max_scan || visited++ == max_scan * 10 ||
+		    misfits == JR_EXT_CLAIM_SCAN || (enough && out->workers >= enough)) {
 			out->partial = true;
 			return;
 		}
-		out->scanned++;
+		fits = job_fits(job, shape, NULL);
+		misfits += !fits;
 		if (!claimable(co, job, caps, owner, 0))
 			continue;
-		if (!job_fits(job, shape, NULL)) {
+		out->scanned++;
+		if (!fits) {
 			out->too_big++;
 			continue;
 		}
 		out->fit++;
 		sum.cpus += job->sj.req->cpus ? job->sj.req->cpus : 1;
 		sum.gpus += job->sj.req->gpus;
-		sum.mem_bytes += job->sj.req->mem_bytes;
+		sum.mem_bytes = sum.mem_bytes + job->sj.req->mem_bytes < sum.mem_bytes ?
+				UINT64_MAX : sum.mem_bytes + job->sj.req->mem_bytes;
 		out->workers = workers_filled(&sum, shape);
 	}
 }

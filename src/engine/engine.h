@@ -91,7 +91,9 @@ int jr_engine_ext_taken(struct jr_engine *e, uint64_t execution_id, struct jr_ex
  * throttles), and whether they fit shape at all. out->workers estimates
  * how many such workers the fitting ones would fill, by the largest of
  * their summed cpus, GPUs and memory over shape's. The walk stops after
- * max_scan jobs or once out->workers reaches enough (0: no such stop).
+ * max_scan jobs such a worker would take (10 * max_scan in all), where a
+ * claim gives up (1,024 too big for shape: later jobs are never claimed),
+ * or once out->workers reaches enough (0: no such stop).
  * 0 or -EINVAL. Thread-safe; for the daemon's allocation poller. */
 int jr_engine_ext_demand(struct jr_engine *e, const char *caps, uint32_t owner,
 			 const struct jr_external_res *shape, uint64_t max_scan, uint64_t enough,

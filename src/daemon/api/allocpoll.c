@@ -38,7 +38,7 @@
 #include "engine/engine.h"
 
 #define REAP_MAX 16u
-#define SCRIPT_MAX 4096u
+#define SCRIPT_MAX 8192u	/* the longest definition's fits (alloc.h's limits) */
 #define ALLOC_COUNT_MAX 4096u	/* ready jobs a queue's count looks at */
 
 enum { CMD_NONE = 0, CMD_SBATCH = 1, CMD_SQUEUE = 2, CMD_SINFO = 3 };
@@ -129,56 +129,82 @@ static void job_record(struct api *a, struct alloc_queue *q, uint32_t op, uint64
 /* --- sbatch -------------------------------------------------------------------------------- */
 
 
-/* The node's resources the definition declares, for jobring-worker. */
-static void worker_shape_args(const struct alloc_params *p, char *out, size_t size)
-{
-	size_t n = strlen(out);
+/* A command line built into a fixed buffer; ok turns false when
+ * something did not fit (the line is then not used). */
+struct line {
+	char *out;
+	size_t size;
+	bool ok;
+};
 
-	if (p->worker_cpus)
-		n += (size_t)snprintf(out + n, size - n, " --cpus %u", p->worker_cpus);
-	if (p->worker_gpus_set && n < size)
-		n += (size_t)snprintf(out + n, size - n, " --gpus %u", p->worker_gpus);
-	if (p->worker_memory && n < size) {
-		snprintf(out + n, size - n, " --memory ");
-		jr_sh_quote_append(out, size, p->worker_memory);
-	}
-	n = strlen(out);
-	if (p->worker_capabilities && n < size) {
-		snprintf(out + n, size - n, " --capabilities ");
-		jr_sh_quote_append(out, size, p->worker_capabilities);
-	}
+static void line_add(struct line *l, const char *text)
+{
+	size_t n = strlen(l->out), len = strlen(text);
+
+	if (n + len >= l->size)
+		l->ok = false;
+	else
+		memcpy(l->out + n, text, len + 1);
 }
 
-/* The batch script's one line: a worker on every node. */
-static void worker_script(const struct api_alloc *al, const struct alloc_queue *q,
+static void line_quoted(struct line *l, const char *text)
+{
+	if (!jr_sh_quote_append(l->out, l->size, text))
+		l->ok = false;
+}
+
+static void line_option(struct line *l, const char *option, const char *quoted_value)
+{
+	line_add(l, option);
+	line_quoted(l, quoted_value);
+}
+
+/* The node's resources the definition declares, for jobring-worker. */
+static void worker_shape_args(const struct alloc_params *p, struct line *l)
+{
+	char num[48];
+
+	if (p->worker_cpus) {
+		snprintf(num, sizeof(num), " --cpus %u", p->worker_cpus);
+		line_add(l, num);
+	}
+	if (p->worker_gpus_set) {
+		snprintf(num, sizeof(num), " --gpus %u", p->worker_gpus);
+		line_add(l, num);
+	}
+	if (p->worker_memory)
+		line_option(l, " --memory ", p->worker_memory);
+	if (p->worker_capabilities)
+		line_option(l, " --capabilities ", p->worker_capabilities);
+}
+
+/* The batch script's one line: a worker on every node. false: it does
+ * not fit in size. */
+static bool worker_script(const struct api_alloc *al, const struct alloc_queue *q,
 			  char *out, size_t size)
 {
 	const char *env = getenv("JR_ALLOC_WORKER");
-	size_t n;
+	struct line l = { out, size, true };
+	char idle[48];
 
-	snprintf(out, size, "exec srun --ntasks-per-node=1 ");
-	if (q->p.worker_command || (env && *env)) {
-		n = strlen(out);
-		snprintf(out + n, size - n, "%s", q->p.worker_command ? q->p.worker_command : env);
-	} else {
-		jr_sh_quote_append(out, size, al->worker);
-	}
-	n = strlen(out);
-	snprintf(out + n, size - n, " --server ");
-	jr_sh_quote_append(out, size, q->p.server ? q->p.server : al->server);
-	n = strlen(out);
-	snprintf(out + n, size - n, " --idle-timeout %u", q->p.idle_timeout_s);
-	if (q->p.access) {
-		n = strlen(out);
-		snprintf(out + n, size - n, " --access ");
-		jr_sh_quote_append(out, size, q->p.access);
-	}
-	worker_shape_args(&q->p, out, size);
+	out[0] = '\0';
+	line_add(&l, "exec srun --ntasks-per-node=1 ");
+	if (q->p.worker_command || (env && *env))
+		line_add(&l, q->p.worker_command ? q->p.worker_command : env);
+	else
+		line_quoted(&l, al->worker);
+	line_option(&l, " --server ", q->p.server ? q->p.server : al->server);
+	snprintf(idle, sizeof(idle), " --idle-timeout %u", q->p.idle_timeout_s);
+	line_add(&l, idle);
+	if (q->p.access)
+		line_option(&l, " --access ", q->p.access);
+	worker_shape_args(&q->p, &l);
+	return l.ok;
 }
 
 static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 {
-	char name[48], part[ALLOC_TEXT_MAX + 16], nodes[32], time[ALLOC_TEXT_MAX + 16];
+	char name[48], part[ALLOC_TEXT_MAX + 16], nodes[32], time[ALLOC_TEXT_MAX + 16], gres[32];
 	char script[SCRIPT_MAX], wrap[SCRIPT_MAX + 16];
 	char *argv[16 + ALLOC_SBATCH_ARGS_MAX];
 	int n = 0, rc;
@@ -187,7 +213,12 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
 	snprintf(nodes, sizeof(nodes), "--nodes=%u", q->p.nodes);
 	snprintf(time, sizeof(time), "--time=%s", q->p.time);
-	worker_script(a->alloc, q, script, sizeof(script));
+	if (!worker_script(a->alloc, q, script, sizeof(script))) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "the worker's command line is over %u bytes",
+			 SCRIPT_MAX);
+		backoff(q, "sbatch", &q->cmd, 1, now);
+		return;
+	}
 	snprintf(wrap, sizeof(wrap), "--wrap=%s", script);
 	argv[n++] = "sbatch";
 	argv[n++] = "--parsable";
@@ -197,6 +228,14 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 		argv[n++] = part;
 	argv[n++] = nodes;
 	argv[n++] = time;
+	/* Whole nodes: the worker declares what it finds there (hwloc), the
+	 * node the poller counted jobs against; GPUs only when asked for. */
+	argv[n++] = "--exclusive";
+	argv[n++] = "--mem=0";
+	if (q->node.gpus) {
+		snprintf(gres, sizeof(gres), "--gres=gpu:%u", q->node.gpus);
+		argv[n++] = gres;
+	}
 	for (uint32_t i = 0; i < q->p.sbatch_arg_count; i++)
 		argv[n++] = q->p.sbatch_args[i];
 	argv[n++] = wrap;
@@ -322,7 +361,7 @@ static void squeue_done(struct api *a, struct alloc_queue *q, int status, uint64
 static void start_sinfo(struct alloc_queue *q, uint64_t now)
 {
 	char part[ALLOC_TEXT_MAX + 16];
-	char *argv[] = { "sinfo", "--noheader", "--Node", "--format=%c %m %G", part, NULL };
+	char *argv[] = { "sinfo", "--noheader", "--exact", "--format=%P %X %Y %m %G", part, NULL };
 	int rc;
 
 	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
@@ -337,66 +376,15 @@ static void start_sinfo(struct alloc_queue *q, uint64_t now)
 	q->cmd_kind = CMD_SINFO;
 }
 
-/* The GPUs a GRES list names: "gpu:2", "gpu:a100:4(S:0-1)", "(null)". */
-static uint32_t gres_gpus(const char *gres)
-{
-	uint32_t gpus = 0;
-
-	while (*gres) {
-		size_t n = strcspn(gres, ",");
-		const char *open = memchr(gres, '(', n);
-		size_t len = open ? (size_t)(open - gres) : n;
-		if (len > 4 && strncmp(gres, "gpu:", 4) == 0) {
-			const char *count = gres + len;
-			while (count > gres + 3 && count[-1] != ':')
-				count--;
-			gpus += (uint32_t)strtoul(count, NULL, 10);
-		}
-		gres += n + (gres[n] == ',');
-	}
-	return gpus;
-}
-
-/* The largest of each over sinfo's nodes ("CPUS MEMORY_MB GRES" a line):
- * a job that fits none of those values fits no node. false: no node. */
-static bool largest_node(const char *out, struct alloc_node *node)
-{
-	memset(node, 0, sizeof(*node));
-	for (const char *line = out; *line; line = next_line(line)) {
-		unsigned cpus;
-		unsigned long long mb;
-		char gres[256];
-		if (sscanf(line, "%u %llu %255s", &cpus, &mb, gres) != 3 || cpus == 0)
-			continue;
-		node->known = true;
-		node->cpus = cpus > node->cpus ? cpus : node->cpus;
-		/* Slurm's RealMemory defaults to 1 MB: memory not configured. */
-		if (mb > 1 && mb * 1048576 > node->mem_bytes)
-			node->mem_bytes = mb * 1048576;
-		node->gpus = gres_gpus(gres) > node->gpus ? gres_gpus(gres) : node->gpus;
-	}
-	if (node->known && !node->mem_bytes)
-		node->mem_bytes = UINT64_MAX;
-	return node->known;
-}
-
-/* What the definition declares wins over what sinfo says. */
-static void declared_over(const struct alloc_params *p, struct alloc_node *node)
-{
-	node->known = true;
-	if (p->worker_cpus)
-		node->cpus = p->worker_cpus;
-	if (p->worker_mem_bytes)
-		node->mem_bytes = p->worker_mem_bytes;
-	if (p->worker_gpus_set)
-		node->gpus = p->worker_gpus;
-}
-
 static void sinfo_done(struct alloc_queue *q, int status, uint64_t now)
 {
 	struct alloc_node node;
 
-	if (status == 0 && !largest_node(q->cmd.out, &node)) {
+	if (status == 0 && q->cmd.len >= BGCMD_OUT_MAX) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "sinfo listed more than %u bytes",
+			 BGCMD_OUT_MAX);
+		status = 1;
+	} else if (status == 0 && !alloc_node_read(q->cmd.out, !q->p.partition[0], &node)) {
 		snprintf(q->cmd.out, sizeof(q->cmd.out), "no node listed for partition %s",
 			 q->p.partition[0] ? q->p.partition : "(default)");
 		status = 1;
@@ -406,7 +394,7 @@ static void sinfo_done(struct alloc_queue *q, int status, uint64_t now)
 		return;
 	}
 	succeeded(q);
-	declared_over(&q->p, &node);
+	alloc_node_declared(&q->p, &node);
 	q->node = node;
 }
 
@@ -446,13 +434,13 @@ static bool waited(const struct api_alloc *al, uint64_t now)
 	       now - al->ready_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS;
 }
 
-/* Waiting jobs the queue would bring workers for: they have waited
- * ALLOC_WAIT_MS unclaimed, fit its nodes, and the nodes they fill are
+/* Waiting jobs the queue would bring workers for: some have waited
+ * ALLOC_WAIT_MS unclaimed and fit its nodes, and the nodes they fill are
  * more than every queue's pending allocations bring. */
-static bool wants_more(const struct api_alloc *al, const struct allocs *all,
-		       const struct alloc_queue *q, uint64_t now)
+static bool wants_more(const struct allocs *all, const struct alloc_queue *q, uint64_t now)
 {
-	return waited(al, now) && q->jobs_waiting > 0 &&
+	return q->jobs_waiting > 0 && q->waiting_since_ns &&
+	       now - q->waiting_since_ns >= ALLOC_WAIT_MS * JR_NS_PER_MS &&
 	       pending_count(q, now) < q->p.max_pending && q->job_count < ALLOC_JOBS_MAX &&
 	       q->nodes_wanted > pending_nodes(all, now);
 }
@@ -468,19 +456,25 @@ static uint32_t workers_owner(void)
 }
 
 /* The ready jobs the queue's workers would take, and the nodes they
- * fill (jr_engine_ext_demand); none until its nodes are known. */
-static void count_waiting(struct api *a, struct alloc_queue *q)
+ * fill (jr_engine_ext_demand); none until its nodes are known. Not
+ * while it backs off (the last count stays). */
+static void count_waiting(struct api *a, struct alloc_queue *q, uint64_t now)
 {
-	struct jr_external_res shape = { .cpus = q->node.cpus, .gpus = q->node.gpus,
-					 .mem_bytes = q->node.mem_bytes };
+	struct jr_external_res shape;
 	struct jr_ext_demand d = { 0 };
 
-	if (!q->node.known && allocs_shape_declared(&q->p))
-		declared_over(&q->p, &q->node);
+	if (q->retry_at_ns > now)
+		return;
+	shape = (struct jr_external_res){ .cpus = q->node.cpus, .gpus = q->node.gpus,
+					  .mem_bytes = q->node.mem_bytes };
 	if (q->node.known && a->alloc->ready &&
 	    jr_engine_ext_demand(a->engine, q->p.worker_capabilities, workers_owner(), &shape,
 				 ALLOC_COUNT_MAX, 0, &d) < 0)
 		memset(&d, 0, sizeof(d));
+	if (!d.fit)
+		q->waiting_since_ns = 0;
+	else if (!q->waiting_since_ns)
+		q->waiting_since_ns = now;
 	q->jobs_waiting = d.fit;
 	q->jobs_too_big = d.too_big;
 	q->nodes_wanted = d.workers;
@@ -505,7 +499,7 @@ static void count_ready(struct api *a, uint64_t now)
 		al->ready_since_ns = now;
 	for (uint32_t i = 0; i < ALLOC_QUEUES_MAX; i++)
 		if (a->st->allocs.q[i])
-			count_waiting(a, a->st->allocs.q[i]);
+			count_waiting(a, a->st->allocs.q[i], now);
 }
 
 static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
@@ -526,11 +520,13 @@ static void queue_turn(struct api *a, struct alloc_queue *q, uint64_t now)
 	}
 	if (q->retry_at_ns > now)
 		return;
+	if (!q->node.known && allocs_shape_declared(&q->p))
+		alloc_node_declared(&q->p, &q->node);	/* no sinfo to ask */
 	if (q->job_count && now >= q->next_poll_ns)
 		start_squeue(q, now);
 	else if (!q->node.known && waited(a->alloc, now))
 		start_sinfo(q, now);
-	else if (wants_more(a->alloc, &a->st->allocs, q, now))
+	else if (wants_more(&a->st->allocs, q, now))
 		start_sbatch(a, q, now);
 }
 

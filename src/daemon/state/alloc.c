@@ -124,14 +124,17 @@ static bool sbatch_args_of(const cJSON *def, struct alloc_params *p, char *err, 
 	return true;
 }
 
+#define WORKER_CAPS_MAX 256u	/* as a worker's registration keeps them (workers.h) */
+
 /* worker_memory: a size jobring-worker --memory takes ("64G"). */
 static bool memory_of(const cJSON *def, struct alloc_params *p, char *err, size_t size)
 {
 	if (!text_of(def, "worker_memory", 32, true, NULL, &p->worker_memory, err, size))
 		return false;
+	/* What a worker's registration takes: below 2^53 bytes. */
 	if (p->worker_memory && (jr_parse_size_bytes(p->worker_memory, &p->worker_mem_bytes) < 0 ||
-				 p->worker_mem_bytes == 0))
-		return fail(err, size, "worker_memory: a size, e.g. \"64G\"");
+				 p->worker_mem_bytes == 0 || p->worker_mem_bytes >= (1ull << 53)))
+		return fail(err, size, "worker_memory: a size below 8P, e.g. \"64G\"");
 	return true;
 }
 
@@ -141,8 +144,8 @@ static bool worker_fields(const cJSON *def, struct alloc_params *p, char *err, s
 	return number_of(def, "worker_cpus", 1, 65536, 0, &p->worker_cpus, err, size) &&
 	       number_of(def, "worker_gpus", 0, 64, 0, &p->worker_gpus, err, size) &&
 	       memory_of(def, p, err, size) &&
-	       text_of(def, "worker_capabilities", 1024, true, NULL, &p->worker_capabilities,
-		       err, size);
+	       text_of(def, "worker_capabilities", WORKER_CAPS_MAX, true, NULL,
+		       &p->worker_capabilities, err, size);
 }
 
 bool allocs_shape_declared(const struct alloc_params *p)

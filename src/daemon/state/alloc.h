@@ -94,6 +94,7 @@ struct alloc_queue {
 	uint64_t jobs_waiting;		/* ready jobs its workers would take */
 	uint64_t jobs_too_big;		/* ... that fit none of its nodes */
 	uint64_t nodes_wanted;		/* nodes the waiting ones fill */
+	uint64_t waiting_since_ns;	/* CLOCK_MONOTONIC; 0: none waiting */
 	bool counted_all;		/* false: the count stopped early */
 };
 
@@ -114,6 +115,16 @@ bool allocs_parse(const cJSON *def, struct alloc_params *p, char *err, size_t er
 void allocs_params_free(struct alloc_params *p);
 /* Are the node's cpus, memory and GPUs all declared (no sinfo needed)? */
 bool allocs_shape_declared(const struct alloc_params *p);
+
+/* allocnode.c. sinfo's "PARTITION SOCKETS CORES MEMORY_MB GRES" lines
+ * (`--exact --format="%P %X %Y %m %G"`) into *node: the largest of each
+ * over them (cores = sockets x cores per socket; GPUs from the gpu GRES,
+ * at most 64; memory not judged (UINT64_MAX) when no line says more than
+ * 1 MB, Slurm's default). default_only: only the default partition's
+ * lines ("name*"). false: no line read. */
+bool alloc_node_read(const char *sinfo_out, bool default_only, struct alloc_node *node);
+/* The definition's declared worker_* values over *node; node->known. */
+void alloc_node_declared(const struct alloc_params *p, struct alloc_node *node);
 
 struct alloc_queue *allocs_find(struct allocs *a, uint32_t id);
 uint32_t allocs_count(const struct allocs *a);
