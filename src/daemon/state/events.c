@@ -216,13 +216,14 @@ struct event_head {
 };
 
 /* Into the next slot of the ring: body is the kind's own fields
- * ("\"job\":\"...\",\"status\":\"running\""). */
+ * ("\"job\":\"...\",\"status\":\"running\""), kept in the frame's
+ * room until a subscriber wants the frame (events_frame): most events
+ * are never sent, and a job's four (its execution's and its own, at
+ * start and end) were a tenth of a claim->complete's cost. */
 static void publish(struct events *ev, const struct event_head *h, const char *body)
 {
 	uint64_t seq = ++ev->head;
 	struct event_slot *s = &ev->ring[seq & (EVENTS_WINDOW - 1)];
-	char when[40], esc[sizeof(s->queue) * 6 + 8], data[EVENTS_DATA_MAX];	/* all \u00XX: 6 each */
-	struct text d = { data, 0, sizeof(data) }, f = { s->frame, 0, sizeof(s->frame) };
 
 	s->seq = seq;
 	s->kind = (uint8_t)h->kind;
@@ -230,44 +231,67 @@ static void publish(struct events *ev, const struct event_head *h, const char *b
 	s->jobs = h->jobs ? h->jobs : 1;
 	s->uid = h->uid;
 	s->superseded = false;
+	s->built = false;
+	s->has_queue = h->queue != NULL;
+	s->time_ns = h->time_ns ? h->time_ns : jr_now_realtime_ns();
 	copy_cut(s->queue, sizeof(s->queue), h->queue ? h->queue : "");
-	jr_format_rfc3339(h->time_ns ? h->time_ns : jr_now_realtime_ns(), when, sizeof(when));
-	/* {"seq":N,"kind":"K",<body>,"queue":"Q","user":"U","time":"T"} */
-	text_event_head(&d, seq, kind_names[h->kind]);
-	text_str(&d, body);
-	if (h->queue) {
-		json_escape(esc, sizeof(esc), h->queue);
-		text_str(&d, ",\"queue\":\"");
-		text_str(&d, esc);
-		text_str(&d, "\"");
-	}
-	if (h->uid != EVENTS_NO_UID) {
-		text_str(&d, ",\"user\":\"");
-		text_str(&d, user_name(ev, h->uid));
-		text_str(&d, "\"");
-	}
-	text_str(&d, ",\"time\":\"");
-	text_str(&d, when);
-	text_str(&d, "\"}");
-	if (!text_end(&d)) {	/* names too long: the least */
-		d.len = 0;
-		text_event_head(&d, seq, kind_names[h->kind]);
-		text_str(&d, "\"truncated\":true,\"time\":\"");
-		text_str(&d, when);
-		text_str(&d, "\"}");
-		text_end(&d);
-	}
-	text_str(&f, "id: ");
-	text_u64(&f, seq);
-	text_str(&f, "\nevent: ");
-	text_str(&f, kind_names[h->kind]);
-	text_str(&f, "\ndata: ");
-	text_str(&f, data);
-	text_str(&f, "\n\n");
-	text_end(&f);	/* always fits: EVENTS_DATA_MAX + 64 */
-	s->len = (uint16_t)(f.len < f.cap ? f.len : f.cap - 1);
+	copy_cut(s->frame, EVENTS_DATA_MAX, body);
 	supersede(ev, (uint64_t)h->kind << 61 ^ h->entity, seq);
 	ev->st.published++;
+}
+
+/* {"seq":N,"kind":"K",<body>,"queue":"Q","user":"U","time":"T"} */
+static void event_data(struct events *ev, const struct event_slot *s, struct text *d)
+{
+	char when[40], esc[sizeof(s->queue) * 6 + 8];	/* all \u00XX: 6 each */
+
+	jr_format_rfc3339(s->time_ns, when, sizeof(when));
+	text_event_head(d, s->seq, kind_names[s->kind]);
+	text_str(d, s->frame);	/* the body, until built */
+	if (s->has_queue) {
+		json_escape(esc, sizeof(esc), s->queue);
+		text_str(d, ",\"queue\":\"");
+		text_str(d, esc);
+		text_str(d, "\"");
+	}
+	if (s->uid != EVENTS_NO_UID) {
+		text_str(d, ",\"user\":\"");
+		text_str(d, user_name(ev, s->uid));
+		text_str(d, "\"");
+	}
+	text_str(d, ",\"time\":\"");
+	text_str(d, when);
+	text_str(d, "\"}");
+	if (!text_end(d)) {	/* names too long: the least */
+		d->len = 0;
+		text_event_head(d, s->seq, kind_names[s->kind]);
+		text_str(d, "\"truncated\":true,\"time\":\"");
+		text_str(d, when);
+		text_str(d, "\"}");
+		text_end(d);
+	}
+}
+
+const char *events_frame(struct events *ev, struct event_slot *s, size_t *len)
+{
+	char data[EVENTS_DATA_MAX];
+	struct text d = { data, 0, sizeof(data) }, f = { s->frame, 0, sizeof(s->frame) };
+
+	if (!s->built) {
+		event_data(ev, s, &d);
+		text_str(&f, "id: ");
+		text_u64(&f, s->seq);
+		text_str(&f, "\nevent: ");
+		text_str(&f, kind_names[s->kind]);
+		text_str(&f, "\ndata: ");
+		text_str(&f, data);
+		text_str(&f, "\n\n");
+		text_end(&f);	/* always fits: EVENTS_DATA_MAX + 64 */
+		s->len = (uint16_t)(f.len < f.cap ? f.len : f.cap - 1);
+		s->built = true;
+	}
+	*len = s->len;
+	return s->frame;
 }
 
 /* --- what is published ----------------------------------------------------------- */

@@ -17,12 +17,16 @@ struct event_slot {
 	jr_job_id job;		/* 0: none */
 	uint32_t jobs;		/* a batch's run: job, job + 1, ... (1: one job) */
 	uint32_t uid;		/* its owner; EVENTS_NO_UID: none */
-	uint16_t len;		/* frame's */
+	uint16_t len;		/* frame's, once built */
 	uint8_t kind;
 	bool superseded;	/* a later event of the same key is held */
-	char queue[48];		/* "": none */
-	/* "id: N\nevent: K\ndata: {...}\n\n", made once at publish: what
-	 * every subscriber is sent as it is. */
+	bool built;		/* frame holds the frame (else the body) */
+	bool has_queue;
+	uint64_t time_ns;	/* CLOCK_REALTIME */
+	char queue[48];
+	/* The kind's own fields as published, then, once a subscriber wants
+	 * it (events_frame), "id: N\nevent: K\ndata: {...}\n\n": what every
+	 * subscriber is sent as it is. */
 	char frame[EVENTS_DATA_MAX + 64];
 };
 
@@ -59,6 +63,9 @@ struct events {
 	struct events_stats st;
 	uint64_t last_tick_ns;	/* the last events_tick that wrote */
 };
+
+/* s's frame, built the first time it is asked for (events.c). */
+const char *events_frame(struct events *ev, struct event_slot *s, size_t *len);
 
 /* The oldest seq the ring still holds (head + 1 when it holds none). */
 uint64_t events_oldest(const struct events *ev);

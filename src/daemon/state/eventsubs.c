@@ -122,13 +122,17 @@ static bool deliver(struct events *ev, struct subscriber *sub, size_t backlog)
 	size_t n = 0;
 
 	while (sub->next <= ev->head) {
-		const struct event_slot *s = &ev->ring[sub->next & (EVENTS_WINDOW - 1)];
+		struct event_slot *s = &ev->ring[sub->next & (EVENTS_WINDOW - 1)];
 		if (backlog + n > EVENTS_HIGH_WATER) {
 			start_coalescing(ev, sub);
 			break;
 		}
-		if (visible(&sub->f, s) && !(s->superseded && sub->next <= sub->catchup_end))
-			memcpy(ev->batch + n, s->frame, s->len), n += s->len;
+		if (visible(&sub->f, s) && !(s->superseded && sub->next <= sub->catchup_end)) {
+			size_t len;
+			const char *frame = events_frame(ev, s, &len);
+			memcpy(ev->batch + n, frame, len);
+			n += len;
+		}
 		sub->next++;
 		if (n >= EVENTS_BATCH_BYTES) {
 			if (!server_stream_write(ev->server, sub->token, ev->batch, n))
