@@ -31,7 +31,9 @@
  * answered. It goes on when its output drains (on_send) or when bytes
  * come back to the budget (resume_paused, once a turn). A paused
  * connection is closed only as any other: its answer not taken for the
- * idle timeout.
+ * idle timeout. So a client that floods several connections and then
+ * reads them one after the other may wait that long: the answers it has
+ * not read yet hold the budget the connection it reads needs.
  *
  * conn.c holds a connection's life (admission, the budget's charging and
  * pacing, --listen's TLS, closing); this file its requests, answers and
