@@ -113,6 +113,21 @@ static void succeeded(struct alloc_queue *q)
 	q->retry_at_ns = 0;
 }
 
+/* Run one of the queue's commands in the background (its output read as
+ * it comes, bgcmd.c); one that cannot start is a failure like any other. */
+static void run_command(struct alloc_queue *q, char **argv, int kind, uint64_t now)
+{
+	int rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
+
+	if (rc < 0) {
+		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run %s: %s", argv[0],
+			 strerror(-rc));
+		backoff(q, argv[0], &q->cmd, 127, now);
+		return;
+	}
+	q->cmd_kind = kind;
+}
+
 /* --- journaled changes ----------------------------------------------------------------------- */
 
 static void job_record(struct api *a, struct alloc_queue *q, uint32_t op, uint64_t slurm_id)
@@ -207,7 +222,7 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 	char name[48], part[ALLOC_TEXT_MAX + 16], nodes[32], time[ALLOC_TEXT_MAX + 16], gres[32];
 	char script[SCRIPT_MAX], wrap[SCRIPT_MAX + 16];
 	char *argv[16 + ALLOC_SBATCH_ARGS_MAX];
-	int n = 0, rc;
+	int n = 0;
 
 	snprintf(name, sizeof(name), "--job-name=jobring-a%u", q->id);
 	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
@@ -240,13 +255,7 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 		argv[n++] = q->p.sbatch_args[i];
 	argv[n++] = wrap;
 	argv[n] = NULL;
-	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
-	if (rc < 0) {
-		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run sbatch: %s", strerror(-rc));
-		backoff(q, "sbatch", &q->cmd, 127, now);
-		return;
-	}
-	q->cmd_kind = CMD_SBATCH;
+	run_command(q, argv, CMD_SBATCH, now);
 }
 
 /* The line after line's end ("" after the last). */
@@ -291,17 +300,10 @@ static void start_squeue(struct alloc_queue *q, uint64_t now)
 {
 	char name[48], user[32];
 	char *argv[] = { "squeue", "--noheader", "--all", "--format=%i %T", name, user, NULL };
-	int rc;
 
 	snprintf(name, sizeof(name), "--name=jobring-a%u", q->id);
 	snprintf(user, sizeof(user), "--user=%u", (unsigned)geteuid());
-	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
-	if (rc < 0) {
-		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run squeue: %s", strerror(-rc));
-		backoff(q, "squeue", &q->cmd, 127, now);
-		return;
-	}
-	q->cmd_kind = CMD_SQUEUE;
+	run_command(q, argv, CMD_SQUEUE, now);
 }
 
 /* What squeue says of a job, from its %T: -1 not listed (ended). */
@@ -362,18 +364,11 @@ static void start_sinfo(struct alloc_queue *q, uint64_t now)
 {
 	char part[ALLOC_TEXT_MAX + 16];
 	char *argv[] = { "sinfo", "--noheader", "--exact", "--format=%P %X %Y %m %G", part, NULL };
-	int rc;
 
 	snprintf(part, sizeof(part), "--partition=%s", q->p.partition);
 	if (!q->p.partition[0])
 		argv[4] = NULL;
-	rc = bgcmd_start(&q->cmd, argv, ALLOC_COMMAND_TIMEOUT_MS);
-	if (rc < 0) {
-		snprintf(q->cmd.out, sizeof(q->cmd.out), "cannot run sinfo: %s", strerror(-rc));
-		backoff(q, "sinfo", &q->cmd, 127, now);
-		return;
-	}
-	q->cmd_kind = CMD_SINFO;
+	run_command(q, argv, CMD_SINFO, now);
 }
 
 static void sinfo_done(struct alloc_queue *q, int status, uint64_t now)
