@@ -117,7 +117,7 @@ check "worker_gpus 65: 422" [ "$code" = 422 ]
 req POST /allocations '{"time":"5","worker_capabilities":"a b"}'
 check "worker_capabilities with a blank: 422" [ "$code" = 422 ]
 q2=$("$cli" --json alloc add slurm --partition stub --time 5 --worker-cpus 16 --worker-memory 32G \
-	--worker-gpus 0 --worker-capabilities fast,big | jq -r .id)
+	--worker-gpus 0 --worker-capabilities fast,big -- --mem-per-cpu=2G | jq -r .id)
 req POST /jobs '{"executor":"external","command":["true"],"requirements":{"capabilities":["slow"]}}'
 req POST /jobs '{"executor":"external","command":["true"],"requirements":{"cpus":16,"capabilities":["fast"]}}'
 asked_once() { [ "$(alloc_field "$q2" .failures)" -ge 1 ]; }
@@ -130,6 +130,8 @@ check "declared: the job without its labels not counted, 3 fit, 2 too big" \
 check "declared: the worker's resources and labels" \
 	grep -q -- "--idle-timeout 300 --cpus 16 --gpus 0 --memory '32G' --capabilities 'fast,big'$" "$tmp/sbatch.args"
 check "declared: no GPUs asked for" not grep -q -- --gres "$tmp/sbatch.args"
+check "the user's --mem-per-cpu, not --mem=0 (sbatch takes one)" \
+	[ "$(grep -cxE -- '--mem=0|--mem-per-cpu=2G|--exclusive' "$tmp/sbatch.args")" = 2 ]
 "$cli" alloc rm "$q2" >/dev/null
 # No partition: sbatch's is Slurm's default one, so only its nodes count.
 printf '#!/bin/sh\nprintf "gpu 8 8 64000 gpu:8\\nbatch* 1 2 4000 (null)\\n"\n' >"$tmp/bin/sinfo"

@@ -217,6 +217,15 @@ static bool worker_script(const struct api_alloc *al, const struct alloc_queue *
 	return l.ok;
 }
 
+/* Does one of the user's sbatch arguments start with option? */
+static bool user_asks(const struct alloc_params *p, const char *option)
+{
+	for (uint32_t i = 0; i < p->sbatch_arg_count; i++)
+		if (strncmp(p->sbatch_args[i], option, strlen(option)) == 0)
+			return true;
+	return false;
+}
+
 static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 {
 	char name[48], part[ALLOC_TEXT_MAX + 16], nodes[32], time[ALLOC_TEXT_MAX + 16], gres[32];
@@ -244,10 +253,14 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 	argv[n++] = nodes;
 	argv[n++] = time;
 	/* Whole nodes: the worker declares what it finds there (hwloc), the
-	 * node the poller counted jobs against; GPUs only when asked for. */
+	 * node the poller counted jobs against; GPUs only when asked for.
+	 * The user's own memory or GPU request replaces ours (sbatch refuses
+	 * --mem beside --mem-per-cpu). */
 	argv[n++] = "--exclusive";
-	argv[n++] = "--mem=0";
-	if (q->node.gpus) {
+	if (!user_asks(&q->p, "--mem"))
+		argv[n++] = "--mem=0";
+	if (q->node.gpus && !user_asks(&q->p, "--gres") && !user_asks(&q->p, "--gpus") &&
+	    !user_asks(&q->p, "-G")) {
 		snprintf(gres, sizeof(gres), "--gres=gpu:%u", q->node.gpus);
 		argv[n++] = gres;
 	}
