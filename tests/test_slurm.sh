@@ -132,6 +132,11 @@ check "declared: the worker's resources and labels" \
 check "declared: no GPUs asked for" not grep -q -- --gres "$tmp/sbatch.args"
 check "the user's --mem-per-cpu, not --mem=0 (sbatch takes one)" \
 	[ "$(grep -cxE -- '--mem=0|--mem-per-cpu=2G|--exclusive' "$tmp/sbatch.args")" = 2 ]
+stop_daemon KILL
+PATH="$tmp/bin:$PATH" start_daemon --socket-mode 0666
+req GET "/allocations/$q2"
+check "kill -9: the declared workers kept" \
+	[ "$(jq_ '"\(.worker_cpus) \(.worker_memory) \(.worker_gpus) \(.worker_capabilities)"')" = "16 32G 0 fast,big" ]
 "$cli" alloc rm "$q2" >/dev/null
 # No partition: sbatch's is Slurm's default one, so only its nodes count.
 printf '#!/bin/sh\nprintf "gpu 8 8 64000 gpu:8\\nbatch* 1 2 4000 (null)\\n"\n' >"$tmp/bin/sinfo"
