@@ -9,7 +9,7 @@ set -u
 build=${1:-build/debug}
 daemon="$build/jobringd"
 cli="$build/jobring"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jr-cli-XXXXXX")
+tmp=$(mktemp -d /tmp/jr-cli-XXXXXX)
 sock="$tmp/s.sock"
 . "$(dirname "$0")/lib.sh"
 
