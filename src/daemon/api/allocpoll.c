@@ -271,18 +271,11 @@ static void start_sbatch(struct api *a, struct alloc_queue *q, uint64_t now)
 	run_command(q, argv, CMD_SBATCH, now);
 }
 
-/* The line after line's end ("" after the last). */
-static const char *next_line(const char *line)
-{
-	line += strcspn(line, "\n");
-	return *line ? line + 1 : line;
-}
-
 /* sbatch --parsable's line: "ID" or "ID;CLUSTER" (warnings may come
  * first). 0 if none. */
 static uint64_t parsable_id(const char *out)
 {
-	for (const char *line = out; *line; line = next_line(line)) {
+	for (const char *line = out; *line; line = bgcmd_next_line(line)) {
 		char *end;
 		unsigned long long id = strtoull(line, &end, 10);
 		if (end != line && id > 0 && (*end == '\n' || *end == ';' || *end == '\0'))
@@ -325,7 +318,7 @@ static int listed_state(const char *out, uint64_t slurm_id)
 	char want[32], st[32];
 	int n = snprintf(want, sizeof(want), "%llu ", (unsigned long long)slurm_id);
 
-	for (const char *line = out; *line; line = next_line(line)) {
+	for (const char *line = out; *line; line = bgcmd_next_line(line)) {
 		while (*line == ' ')
 			line++;
 		if (strncmp(line, want, (size_t)n) != 0 || sscanf(line + n, "%31s", st) != 1)

@@ -10,13 +10,6 @@
 
 #include "daemon/state/alloc.h"
 
-/* The line after line's end ("" after the last). */
-static const char *next_line(const char *line)
-{
-	line += strcspn(line, "\n");
-	return *line ? line + 1 : line;
-}
-
 /* The GPUs a GRES list names: "gpu:2", "gpu:a100:4(S:0-1)", "(null)". */
 static uint32_t gres_gpus(const char *gres)
 {
@@ -71,7 +64,7 @@ static void node_line(const char *line, bool default_only, struct alloc_node *no
 bool alloc_node_read(const char *out, bool default_only, struct alloc_node *node)
 {
 	memset(node, 0, sizeof(*node));
-	for (const char *line = out; *line; line = next_line(line))
+	for (const char *line = out; *line; line = bgcmd_next_line(line))
 		node_line(line, default_only, node);
 	if (node->known && !node->mem_bytes)
 		node->mem_bytes = UINT64_MAX;

@@ -129,3 +129,9 @@ void bgcmd_kill(struct bgcmd *c)
 		close(c->fd);
 	c->fd = -1;
 }
+
+const char *bgcmd_next_line(const char *line)
+{
+	line += strcspn(line, "\n");
+	return *line ? line + 1 : line;
+}

@@ -39,4 +39,8 @@ int bgcmd_poll(struct bgcmd *c, int *status);
 /* Kill it (SIGKILL) and reap it; nothing if none. */
 void bgcmd_kill(struct bgcmd *c);
 
+/* In a command's output (c->out): the line after line's end ("" after
+ * the last). */
+const char *bgcmd_next_line(const char *line);
+
 #endif
