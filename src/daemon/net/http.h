@@ -57,6 +57,7 @@ struct http_in {
 	 * Cookie and Origin, each kept up to HTTP_GATE_HEADER_MAX bytes (longer:
 	 * cut, and so never matching); reset with every request. */
 	uint8_t gate_field;	/* which of them the current header is; 0: none */
+	bool last_event_field;	/* the current header is Last-Event-ID */
 	struct buf gate_headers[HTTP_GATE_HEADERS];	/* HTTP_HOST, ... */
 };
 
