@@ -18,6 +18,7 @@
 #include "daemon/state/jsoncheck.h"
 #include "daemon/state/lease.h"
 #include "daemon/state/view.h"
+#include "engine/engine.h"
 #include "shm/jobtab.h"
 
 /* A progress value: a whole number 0..100. 400 if not a number, 422 if
@@ -38,7 +39,7 @@ bool api_execution_report(struct api *a, struct api_call *c, const cJSON *o,
 			  const struct jobspec_error *jerr, uint64_t *exec, struct jr_job_info *info)
 {
 	if (!view_parse_id(c->param, exec) ||
-	    jr_job_get(a->engine, jr_execution_job(*exec), info) < 0 ||
+	    jr_engine_job_peek(a->engine, jr_execution_job(*exec), info) < 0 ||
 	    view_detail_for(c->req->uid, info->owner_uid, a->st->private_jobs) == VIEW_HIDDEN)
 		return reply_error(c->res, 404, "not_found", "no such execution: %s", c->param);
 	if (!o)
@@ -79,7 +80,7 @@ static void set_progress(struct api *a, struct api_call *c, uint64_t exec, int p
 			    "attempt any more", c->param);
 	else if (rc < 0)
 		reply_error(c->res, 409, "already_finished", "execution %s has ended", c->param);
-	else if (jr_job_get(a->engine, jr_execution_job(exec), &info) < 0)
+	else if (jr_engine_job_peek(a->engine, jr_execution_job(exec), &info) < 0)
 		reply_error(c->res, 409, "already_finished", "execution %s has ended", c->param);
 	else
 		reply_json(c->res, 200, view_execution(&a->st->jobs, &info, VIEW_FULL));
@@ -137,7 +138,7 @@ static uint32_t heartbeat_apply(struct api *a, const struct worker *w, const cJS
 		struct jr_job_info info;
 		uint64_t exec;
 		view_parse_id(e->string, &exec);
-		if (jr_job_get(a->engine, jr_execution_job(exec), &info) < 0 ||
+		if (jr_engine_job_peek(a->engine, jr_execution_job(exec), &info) < 0 ||
 		    info.exec.execution_id != exec || info.exec.worker_id != worker_engine_id(w))
 			continue;
 		if (jr_external_progress(a->engine, exec, (int)e->valuedouble) == 0)

@@ -26,6 +26,7 @@
 #include "daemon/state/answers.h"
 #include "daemon/state/jsoncheck.h"
 #include "daemon/state/execview.h"
+#include "engine/engine.h"
 #include "daemon/state/view.h"
 #include "sched/resources.h"
 #include "shm/jobtab.h"
@@ -457,7 +458,7 @@ static void reply_ended_execution(struct api *a, struct response *res,
 	running->exec.result = code;
 	running->state = code == 0 ? JR_JOB_SUCCEEDED : JR_JOB_FAILED;
 	running->reason = code == 0 ? JR_REASON_NONE : JR_REASON_EXIT;
-	if (jr_job_get(a->engine, running->job_id, &now) == 0 &&
+	if (jr_engine_job_peek(a->engine, running->job_id, &now) == 0 &&
 	    now.exec.execution_id == running->exec.execution_id && job_state_final(now.state))
 		running = &now;	/* else it waits for a retry: this attempt failed */
 	buf_reset(&res->body);

@@ -21,6 +21,7 @@
 #include "base/lock.h"
 #include "daemon/durable/snapshot.h"
 #include "daemon/durable/snapshotstate.h"
+#include "engine/engine.h"
 #include "exec/outdir.h"
 
 /* Jobs go out about 1 MiB to a record (one header, one check per record),
@@ -326,7 +327,7 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 				break;
 		}
 		const struct submitted_job *side = &t->jobs[s->cursor];
-		if (!side->block || jr_job_get(s->st->engine, side->id, &info) < 0)
+		if (!side->block || jr_engine_job_peek(s->st->engine, side->id, &info) < 0)
 			continue;
 		s->v[s->n++] = (struct live){ info.created_ns, side->id };
 		if (job_state_final(info.state))
@@ -357,7 +358,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 	struct jr_job_info info;
 	struct snap_ext ext;
 
-	if (side->id != lv->id || !side->block || jr_job_get(s->st->engine, lv->id, &info) < 0)
+	if (side->id != lv->id || !side->block || jr_engine_job_peek(s->st->engine, lv->id, &info) < 0)
 		return 0;
 	if (job_state_final(info.state) && finished_ns(&info) < s->cutoff) {
 		submitted_forget(side);	/* its JSON leaves memory too */

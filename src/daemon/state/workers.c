@@ -463,7 +463,7 @@ void worker_reconcile(struct worker *w, struct jr_engine *e)
 	for (uint32_t i = 0; i < w->running;) {
 		uint64_t exec = w->held[i].execution_id;
 		struct jr_job_info info;
-		bool known = jr_job_get(e, jr_execution_job(exec), &info) == 0 &&
+		bool known = jr_engine_job_peek(e, jr_execution_job(exec), &info) == 0 &&
 			     info.exec.execution_id == exec;
 		if (known && info.state == JR_JOB_RUNNING) {
 			i++;
@@ -561,7 +561,7 @@ static void lose(struct workers *r, struct jr_engine *e, struct worker *w)
 		/* One the engine ended meanwhile (a time limit, a cancel) is
 		 * stopped for that reason. */
 		if (jr_external_complete(e, exec, -1, /* lost */ 1) < 0 &&
-		    jr_job_get(e, jr_execution_job(exec), &info) == 0 &&
+		    jr_engine_job_peek(e, jr_execution_job(exec), &info) == 0 &&
 		    info.exec.execution_id == exec && info.reason != JR_REASON_NONE)
 			why = info.reason;
 		add_stop(w, exec, why);
