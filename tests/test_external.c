@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -729,6 +730,87 @@ static void test_claim_bounded_scan(void **state)
 	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
 }
 
+/* The coordinator builds a batch JR_TAKE_CHUNK jobs at a time and lets a
+ * waiting claim or completion in between two chunks; a control looking
+ * for a job meanwhile builds on from where the batch is. A worker thread
+ * claims and completes without pause while batches of 5,000 come in, and
+ * two jobs of each (which it may not take) are held, then cancelled, once
+ * the batch's first chunks have run: the hold must find them (never
+ * -ENOENT, which a job in a half-built batch would get if only the inbox
+ * were looked at), every other job must end once, and the two cancelled. */
+struct chunk_worker {
+	struct jr_engine *e;
+	uint64_t completed;
+	bool stop;
+};
+
+static void *chunk_worker_run(void *arg)
+{
+	struct chunk_worker *w = arg;
+	struct jr_job_info info;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		int rc = jr_external_claim(w->e, WORKER_A, NULL, 0, &info);
+		assert_true(rc >= 0);
+		if (rc == 1) {
+			assert_int_equal(jr_external_complete(w->e, info.exec.execution_id, 0, 0), 0);
+			__atomic_fetch_add(&w->completed, 1, __ATOMIC_RELEASE);
+		}
+	}
+	return NULL;
+}
+
+static void test_batches_built_in_chunks(void **state)
+{
+	enum { BATCH = 5000 };
+	const int rounds = test_scaled(12) > 3 ? (int)test_scaled(12) : 3;
+	struct jr_command_spec *specs = calloc(BATCH, sizeof(*specs));
+	jr_job_id *ids = calloc(BATCH, sizeof(*ids)), *cancelled = calloc(2 * (size_t)rounds, sizeof(jr_job_id));
+	struct chunk_worker w = { 0 };
+	uint64_t want = (uint64_t)rounds * (BATCH - 2);
+	struct jr_engine_opts o;
+	struct jr_job_info info;
+	pthread_t t;
+
+	(void)state;
+	jrt_engine_opts(&o, 1, 1 << 17, 0, state_dir);	/* every round's jobs stay */
+	o.arena_bytes = (uint64_t)o.capacity * 128;
+	assert_int_equal(jr_engine_open(&w.e, &o), 0);
+	assert_non_null(specs);
+	for (int i = 0; i < BATCH; i++)
+		specs[i].flags = JR_COMMAND_EXTERNAL;
+	specs[BATCH / 2].capabilities = specs[BATCH - 1].capabilities = "never";
+	assert_int_equal(pthread_create(&t, NULL, chunk_worker_run, &w), 0);
+	for (int r = 0; r < rounds; r++) {
+		uint64_t before = __atomic_load_n(&w.completed, __ATOMIC_ACQUIRE);
+		assert_int_equal(jr_command_submit_batch(w.e, specs, BATCH, ids, NULL), 0);
+		/* Cancelled once its first chunks have run: likely half built. */
+		for (int i = 0; i < 2000 && __atomic_load_n(&w.completed, __ATOMIC_ACQUIRE) <
+						    before + 2 * JR_TAKE_CHUNK; i++)
+			jrt_sleep_ms(1);
+		cancelled[2 * r] = ids[BATCH - 1];
+		cancelled[2 * r + 1] = ids[BATCH / 2];
+		/* A hold looks the job up (a cancel goes through the table). */
+		assert_int_equal(jr_command_hold(w.e, ids[BATCH - 1]), 0);
+		assert_int_equal(jr_command_hold(w.e, ids[BATCH / 2]), 0);
+		assert_int_equal(jr_job_cancel(w.e, ids[BATCH - 1]), 0);
+		assert_int_equal(jr_job_cancel(w.e, ids[BATCH / 2]), 0);
+	}
+	for (int i = 0; i < 30000 && __atomic_load_n(&w.completed, __ATOMIC_ACQUIRE) < want; i++)
+		jrt_sleep_ms(1);
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.completed, want);
+	for (int i = 0; i < 2 * rounds; i++) {
+		assert_int_equal(jr_job_get(w.e, cancelled[i], &info), 0);
+		assert_int_equal(info.state, JR_JOB_CANCELLED);
+	}
+	free(specs);
+	free(ids);
+	free(cancelled);
+	assert_int_equal(jr_engine_close(w.e, JR_CLOSE_DRAIN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_external_timeouts_many),
 		cmocka_unit_test(test_brief_is_view),
 		cmocka_unit_test(test_claim_bounded_scan),
+		cmocka_unit_test(test_batches_built_in_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -137,6 +137,8 @@ struct cmd_batch *jr_cmd_batch_new(const struct jr_command_spec *specs, size_t n
 	cursor = (char *)b + ALIGN8(sizeof(*b));
 	b->next = NULL;
 	b->n = n;
+	b->built = 0;
+	b->cache = (struct cmd_env_cache){ 0 };
 	b->specs = take(&cursor, n * sizeof(*b->specs));
 	b->reqs = take(&cursor, n * sizeof(*b->reqs));
 	b->prios = take(&cursor, n * sizeof(*b->prios));

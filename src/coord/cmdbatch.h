@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord/cmdjob.h"
 #include "jobring.h"
 #include "sched/resources.h"
 
@@ -32,6 +33,11 @@ struct cmd_batch {
 	uint32_t *attempts;		/* restored batches: attempts made */
 	struct cmd_restore_info *rinfo;	/* restored batches: what the journal knew */
 	bool restored;
+	/* The coordinator's, under its state_lock: the jobs built so far (it
+	 * builds a batch JR_TAKE_CHUNK at a time, loop.c), and the argv and
+	 * environment the next may share with the one before. */
+	size_t built;
+	struct cmd_env_cache cache;
 };
 
 /* One block for n specs and everything they point to (names and

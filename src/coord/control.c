@@ -34,7 +34,7 @@ static int job_lookup(struct jr_coordinator *co, jr_job_id id, struct cmd_job **
 
 	*out = jr_coord_job_of(co, id);
 	if (!*out) {
-		jr_coord_take_inbox(co, jr_now_realtime_ns());
+		jr_coord_take_inbox(co, jr_now_realtime_ns(), false);
 		jr_coord_poke(co);	/* what it took in waits for a pass */
 		*out = jr_coord_job_of(co, id);
 	}

@@ -206,7 +206,7 @@ int jr_coord_ext_claim(struct jr_coordinator *co, uint32_t worker_id, const char
 
 	if (!co || worker_id < JR_EXTERNAL_WORKER_BASE || worker_id > JR_EXTERNAL_WORKER_MAX)
 		return -EINVAL;
-	jr_mutex_lock(&co->state_lock);
+	jr_coord_state_lock_urgent(co);
 	/* Paused (jr_engine_pause): nothing new starts, here neither. */
 	job = jr_coord_paused(co) ? NULL :
 	      claim_next(co, worker_id, caps, owner, only, avail, taken ? taken : &scratch,
@@ -353,7 +353,7 @@ int jr_coord_ext_complete(struct jr_coordinator *co, uint64_t execution_id,
 
 	if (!co)
 		return -EINVAL;
-	jr_mutex_lock(&co->state_lock);
+	jr_coord_state_lock_urgent(co);
 	job = jr_coord_job_of(co, id);
 	if (!job || !job->external || job->attempts != attempt)
 		rc = -ESTALE;

@@ -8,6 +8,7 @@
  * fires or the inbox is poked.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -218,14 +219,15 @@ static bool take_restored(struct jr_coordinator *co, struct cmd_job *job,
 	return taken;
 }
 
-static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t now)
+/* Jobs [from, to) of batch b. */
+static void take_jobs(struct jr_coordinator *co, struct cmd_batch *b, size_t from, size_t to,
+		      uint64_t now)
 {
 	struct jr_region *r = co->region;
-	struct cmd_env_cache shared = { 0 };
 
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = from; i < to; i++) {
 		const struct jr_command_spec *spec = &b->specs[i];
-		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &co->reqs, &shared);
+		struct cmd_job *job = jr_cmd_job_new(spec, &b->reqs[i], &co->reqs, &b->cache);
 		if (job && jr_sched_throttle_join(&co->sched, &job->sj, spec->throttle_key,
 						  spec->throttle_max) < 0) {
 			jr_cmd_job_free(job);
@@ -256,9 +258,47 @@ static void take_batch(struct jr_coordinator *co, struct cmd_batch *b, uint64_t 
 		if (cancel)
 			take_cancel(co, id, now);
 	}
-	jr_cmd_env_cache_done(&shared);
-	if (b->restored)
-		jr_free(b->rinfo);
+}
+
+/* Let the threads waiting for state_lock on a caller's behalf in
+ * (jr_coord_state_lock_urgent): one of them has it when this unlocks,
+ * and this waits for it again behind them. */
+static void let_urgent_in(struct jr_coordinator *co)
+{
+	if (!jr_load_acquire(&co->state_urgent))
+		return;
+	jr_mutex_unlock(&co->state_lock);
+	while (jr_load_acquire(&co->state_urgent))
+		sched_yield();
+	jr_mutex_lock(&co->state_lock);
+}
+
+/* The batches taken from the inbox, built JR_TAKE_CHUNK jobs at a time.
+ * Between two chunks the coordinator's own turn (may_yield) lets in an
+ * external worker's claim or completion: a 10,000-job batch is some
+ * milliseconds of building, which they would otherwise wait out. A
+ * control that looks for a job meanwhile (control.c) builds on from
+ * where the batch is. */
+static void take_batches(struct jr_coordinator *co, uint64_t now, bool may_yield)
+{
+	struct cmd_batch *b;
+
+	while ((b = co->taking)) {
+		size_t to = b->n - b->built > JR_TAKE_CHUNK ? b->built + JR_TAKE_CHUNK : b->n;
+		take_jobs(co, b, b->built, to, now);
+		b->built = to;
+		if (b->built == b->n) {
+			co->taking = b->next;
+			if (!co->taking)
+				co->taking_tail = NULL;
+			jr_cmd_env_cache_done(&b->cache);
+			if (b->restored)
+				jr_free(b->rinfo);
+			jr_free(b);
+		}
+		if (may_yield)
+			let_urgent_in(co);
+	}
 }
 
 static bool scratch_in_use(void *ctx, uint64_t id)
@@ -271,7 +311,7 @@ static bool scratch_in_use(void *ctx, uint64_t id)
 	return false;
 }
 
-void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
+void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now, bool may_yield)
 {
 	struct cmd_batch *batches;
 	jr_job_id cancels[256];
@@ -294,12 +334,16 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now)
 	}
 	more_cancels = co->cancel_count != 0;
 	jr_mutex_unlock(&co->lock);
-	while (batches) {
-		struct cmd_batch *b = batches;
-		batches = b->next;
-		take_batch(co, b, now);
-		jr_free(b);
+	if (batches) {
+		if (co->taking_tail)
+			co->taking_tail->next = batches;
+		else
+			co->taking = batches;
+		while (batches->next)
+			batches = batches->next;
+		co->taking_tail = batches;
 	}
+	take_batches(co, now, may_yield);
 	if (reconcile) {	/* after the last restored batch: what nobody claimed */
 		if (co->keeper_fd >= 0)
 			jr_coord_keeper_reconcile(co);
@@ -444,7 +488,7 @@ static bool turn(struct jr_coordinator *co)
 	bool stopping, cancel_all;
 
 	jr_mutex_lock(&co->state_lock);
-	jr_coord_take_inbox(co, now);
+	jr_coord_take_inbox(co, now, true);
 	jr_mutex_lock(&co->lock);
 	stopping = co->stopping;
 	cancel_all = co->cancel_all;

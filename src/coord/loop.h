@@ -14,9 +14,11 @@
 void jr_coord_sched_init(struct jr_coordinator *co);
 
 /* Take in what the inbox holds (submissions, restored jobs, cancels).
- * The coordinator's turn does; so does a control call (control.c) that
- * must find a job submitted a moment ago. Under state_lock. */
-void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now);
+ * The coordinator's turn does, and may_yield: between two chunks of a
+ * batch it lets a waiting claim or completion take state_lock; so does a
+ * control call (control.c) that must find a job submitted a moment ago,
+ * without yielding. Under state_lock. */
+void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now, bool may_yield);
 
 /* The thread's function: turns until stopping and done (or detached). */
 void *jr_coord_loop(void *co);

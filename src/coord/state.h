@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/atomics.h"
 #include "base/lock.h"
 #include "exec/cgroup.h"
 #include "exec/executor.h"
@@ -243,6 +244,7 @@ struct ext_list {
 #define JR_OUTPUT_SLICE 512u	/* jobs looked at in one turn, at most */
 #define JR_OUTPUT_HOT_MS 20	/* how often a job cut already is looked at */
 #define JR_OUTPUT_HOT_MAX 16u	/* such jobs, at most (the rest every 200 ms) */
+#define JR_TAKE_CHUNK 256u	/* jobs of a batch built under one hold of state_lock */
 
 struct jr_coordinator {
 	struct jr_region *region;	/* the engine's (jr_coord_host) */
@@ -255,6 +257,14 @@ struct jr_coordinator {
 	 * runner thread while it ends its child's job and runs the pass. */
 	struct jr_mutex state_lock;
 	struct cmd_batch *inbox_head, *inbox_tail;	/* submitted, not yet taken in */
+	/* Taken from the inbox, being built (state_lock): the first from its
+	 * job `built` on, the rest whole, in submission order. */
+	struct cmd_batch *taking, *taking_tail;
+	/* Threads waiting for state_lock whose callers wait on them (an
+	 * external worker's claim or completion, answered by the daemon's
+	 * loop): a coordinator building a big batch lets them in between two
+	 * chunks (jr_coord_state_lock_urgent). */
+	uint32_t state_urgent;
 	jr_job_id *cancels;
 	uint32_t cancel_count, cancel_cap;
 	bool stopping, cancel_all;
@@ -353,6 +363,17 @@ struct jr_coordinator {
 	uint64_t adopted, ended_while_away, lost, keeper_restarts;
 	uint64_t keeper_progress_frames;	/* PROGRESS frames received */
 };
+
+/* state_lock for a thread whose caller waits on it (an external worker's
+ * claim or completion): counted in state_urgent while it waits, so that
+ * a coordinator building a big batch steps aside between two chunks
+ * (loop.c, take_batches). Unlock as usual. */
+static inline void jr_coord_state_lock_urgent(struct jr_coordinator *co)
+{
+	jr_fetch_add_acq_rel(&co->state_urgent, 1);
+	jr_mutex_lock(&co->state_lock);
+	jr_fetch_sub_acq_rel(&co->state_urgent, 1);
+}
 
 #define JR_RUNNERS_MAX 1024u
 
