@@ -1,7 +1,8 @@
 /*
  * bench/workers - external workers at socket speed (issue 14, item 3): a
  * load driver that is N external workers, one keep-alive connection each
- * over the daemon's Unix socket, all on one epoll loop.
+ * over the daemon's Unix socket, all on one loop (io_uring for the
+ * claim phase, epoll for the heartbeat phase).
  *
  *   claim:     N workers register, then loop: POST /workers/{id}/claim?wait=30
  *              (a long poll), POST /executions/{id}/complete with the lease
@@ -34,12 +35,26 @@
  * no background snapshot; each run prints the snapshots its daemon
  * logged), JR_WORKERS_DAEMON (another jobringd, e.g. an older build, to
  * compare), JR_WORKERS_PHASES ("claim,heartbeat"), JR_WORKERS_PIDFILE (the
- * daemon's pid written there at each start, for a profiler). Needs
- * RLIMIT_NOFILE above N: the soft limit is raised to the hard one.
+ * daemon's pid written there at each start, for a profiler),
+ * JR_WORKERS_PIN (0: driver and daemon anywhere; 1: the driver on the
+ * last CPU it may use, the daemon on the others). Needs RLIMIT_NOFILE
+ * above N: the soft limit is raised to the hard one.
+ *
+ * The driver shares the machine with the daemon, and a driver that falls
+ * behind reads its answers late: the latencies it measures are then its
+ * own backlog. So the claim phase drives its connections through one
+ * io_uring (below); with a syscall per send and per receive it took
+ * 0.75-0.95 of a core at 45,000 jobs/s on 2 cores, and in runs where it
+ * reached 0.9 complete's p50 went from 1.6 ms to 40 ms
+ * (docs/BENCHMARKS.md, 2026-12-02). Pinning keeps them apart further, at
+ * the price of a core for the daemon on a small machine.
  */
 #include "daemonutil.h"
 #include "jobring.h"
 
+#include <liburing.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #define IN_CAP 65536
@@ -55,6 +70,8 @@ struct wconn {
 	int fd;
 	enum role role;
 	enum step step;
+	bool uring;		/* the claim phase: received (and, a worker's, sent) through ur */
+	char out[512];		/* a worker's request while io_uring sends it */
 	char worker[24], exec[24], lease[40];
 	char *in;
 	size_t got;
@@ -73,6 +90,20 @@ struct resp {
 
 static struct jrt_daemon d;
 static int ep = -1;
+
+/* The claim phase's I/O: one io_uring for every connection, a multishot
+ * receive each into provided buffers, the workers' requests sent through
+ * it too, all submitted at once per turn of the loop. With a syscall per
+ * send and per receive, the driver alone took 0.75-0.95 of a core at
+ * 45,000 jobs/s on 2 cores, and a driver that falls behind measures its
+ * own backlog as the daemon's latency. */
+#define UR_BUFS 4096
+#define UR_BUF_BYTES 4096
+#define UR_BGID 7
+#define UR_SEND_TAG 1ull
+static struct io_uring ur;
+static struct io_uring_buf_ring *ur_br;
+static char *ur_bufs;
 static char submit_body[SUBMIT_BATCH * 64];
 static size_t submit_len;
 
@@ -92,17 +123,79 @@ static void raise_nofile(int need)
 	}
 }
 
-static void conn_open(struct wconn *c, enum role role)
+static struct io_uring_sqe *ur_sqe(void)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ur);
+
+	if (!sqe) {
+		io_uring_submit(&ur);
+		if (!(sqe = io_uring_get_sqe(&ur)))
+			bench_die("io_uring_get_sqe");
+	}
+	return sqe;
+}
+
+static void ur_arm_recv(struct wconn *c)
+{
+	struct io_uring_sqe *sqe = ur_sqe();
+
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UR_BGID;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)c);
+}
+
+static void ur_open(void)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
+					      IORING_SETUP_DEFER_TASKRUN,
+				     .cq_entries = 65536 };
+	struct io_uring_buf_reg reg = { 0 };
+
+	if (io_uring_queue_init_params(8192, &ur, &p) < 0) {
+		p = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE, .cq_entries = 65536 };
+		if (io_uring_queue_init_params(8192, &ur, &p) < 0)
+			bench_die("io_uring_queue_init");
+	}
+	ur_br = mmap(NULL, UR_BUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	ur_bufs = malloc((size_t)UR_BUFS * UR_BUF_BYTES);
+	if (ur_br == MAP_FAILED || !ur_bufs)
+		bench_die("io_uring buffers");
+	reg.ring_addr = (unsigned long)ur_br;
+	reg.ring_entries = UR_BUFS;
+	reg.bgid = UR_BGID;
+	if (io_uring_register_buf_ring(&ur, &reg, 0) < 0)
+		bench_die("io_uring_register_buf_ring");
+	io_uring_buf_ring_init(ur_br);
+	for (int i = 0; i < UR_BUFS; i++)
+		io_uring_buf_ring_add(ur_br, ur_bufs + (size_t)i * UR_BUF_BYTES, UR_BUF_BYTES,
+				      (unsigned short)i, io_uring_buf_ring_mask(UR_BUFS), i);
+	io_uring_buf_ring_advance(ur_br, UR_BUFS);
+}
+
+static void ur_close(void)
+{
+	io_uring_queue_exit(&ur);
+	munmap(ur_br, UR_BUFS * sizeof(struct io_uring_buf));
+	free(ur_bufs);
+}
+
+/* uring: the claim phase's (ur_open() first); else through epoll. */
+static void conn_open(struct wconn *c, enum role role, bool uring)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
 	memset(c, 0, sizeof(*c));
 	c->role = role;
+	c->uring = uring;
 	if ((c->fd = jrt_daemon_connect(&d)) < 0)
 		bench_die("connect");
 	if (!(c->in = malloc(IN_CAP)))
 		bench_die("malloc");
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+	if (uring)
+		ur_arm_recv(c);
+	else if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		bench_die("epoll_ctl");
 }
 
@@ -123,6 +216,17 @@ static void sendf(struct wconn *c, const char *method, const char *path, const c
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = body_len ? 2 : 1 };
 
 	c->sent_at = jrt_now_s();
+	/* A worker has one request out at a time: out is free again once
+	 * its answer came. Sent with the loop's next submission. */
+	if (c->uring && c->role == ROLE_WORKER && (size_t)n + body_len <= sizeof(c->out)) {
+		struct io_uring_sqe *sqe = ur_sqe();
+		memcpy(c->out, head, (size_t)n);
+		memcpy(c->out + n, body, body_len);
+		io_uring_prep_send(sqe, c->fd, c->out, (size_t)n + body_len, MSG_NOSIGNAL);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)c | UR_SEND_TAG);
+		return;
+	}
 	if (sendmsg(c->fd, &m, MSG_NOSIGNAL) != (ssize_t)n + (ssize_t)body_len)
 		bench_die("send");
 }
@@ -218,6 +322,41 @@ static const char *const *daemon_opts(int conns)
 	return opts;
 }
 
+/* With JR_WORKERS_PIN=1 and two CPUs or more: the daemon,
+ * started while the driver's mask is all but the last CPU, inherits
+ * that; the driver then takes the last alone. */
+static cpu_set_t cpus_all, cpus_daemon, cpus_driver;
+static int pinned_cpu = -1;
+
+static void pin_plan(void)
+{
+	int last = -1, count = 0;
+
+	if (!jrt_env_u64("JR_WORKERS_PIN", 0) ||
+	    sched_getaffinity(0, sizeof(cpus_all), &cpus_all) < 0)
+		return;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &cpus_all)) {
+			last = i;
+			count++;
+		}
+	if (count < 2)
+		return;
+	cpus_daemon = cpus_all;
+	CPU_CLR(last, &cpus_daemon);
+	CPU_ZERO(&cpus_driver);
+	CPU_SET(last, &cpus_driver);
+	pinned_cpu = last;
+	printf("workers: the driver on CPU %d, the daemon on the other %d (JR_WORKERS_PIN=1)\n",
+	       last, count - 1);
+}
+
+static void pin_set(const cpu_set_t *set)
+{
+	if (pinned_cpu >= 0 && sched_setaffinity(0, sizeof(*set), set) < 0)
+		bench_die("sched_setaffinity");
+}
+
 static void daemon_up(int conns)
 {
 	const char *other = getenv("JR_WORKERS_DAEMON");
@@ -227,7 +366,9 @@ static void daemon_up(int conns)
 
 	if (other)
 		snprintf(d.path, sizeof(d.path), "%s", other);
+	pin_set(&cpus_daemon);
 	bench_daemon_start(&d, true, daemon_opts(conns));
+	pin_set(&cpus_driver);
 	if (pidfile && (f = fopen(pidfile, "w"))) {
 		fprintf(f, "%d\n", (int)d.pid);
 		fclose(f);
@@ -241,6 +382,7 @@ static void daemon_down(void)
 
 	bench_snapshots_note(&d, "workers:   ");
 	jrt_daemon_stop(&d, SIGTERM);
+	pin_set(&cpus_all);
 	if (problems)
 		fprintf(stderr, "bench/workers: the daemon's log says %d times e.g.: %s\n", problems,
 			first);
@@ -366,14 +508,46 @@ static void worker_answer(struct wconn *c, const struct resp *r, double now)
 	}
 }
 
-static void on_readable(struct wconn *c, double now)
+static void on_answers(struct wconn *c, double now);
+
+/* A completion of ur: a failed send, or what a receive brought. */
+static void ur_completion(const struct io_uring_cqe *cqe, double now)
+{
+	struct wconn *c = (struct wconn *)(uintptr_t)(cqe->user_data & ~UR_SEND_TAG);
+	unsigned bid;
+
+	if (cqe->user_data & UR_SEND_TAG) {
+		fprintf(stderr, "bench/workers: a send failed: %s\n", strerror(-cqe->res));
+		exit(1);
+	}
+	if (cqe->res == -ENOBUFS) {	/* all buffers out: again once given back */
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			ur_arm_recv(c);
+		return;
+	}
+	if (cqe->res <= 0) {
+		fprintf(stderr, "bench/workers: the daemon closed a connection (%d)\n", cqe->res);
+		exit(1);
+	}
+	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	if (c->got + (size_t)cqe->res >= IN_CAP) {
+		fprintf(stderr, "bench/workers: an answer over %d bytes\n", IN_CAP);
+		exit(1);
+	}
+	memcpy(c->in + c->got, ur_bufs + (size_t)bid * UR_BUF_BYTES, (size_t)cqe->res);
+	c->got += (size_t)cqe->res;
+	io_uring_buf_ring_add(ur_br, ur_bufs + (size_t)bid * UR_BUF_BYTES, UR_BUF_BYTES,
+			      (unsigned short)bid, io_uring_buf_ring_mask(UR_BUFS), 0);
+	io_uring_buf_ring_advance(ur_br, 1);
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		ur_arm_recv(c);
+	on_answers(c, now);
+}
+
+static void on_answers(struct wconn *c, double now)
 {
 	struct resp r;
 
-	if (!conn_read(c)) {
-		fprintf(stderr, "bench/workers: the daemon closed a connection\n");
-		exit(1);
-	}
 	while (resp_ready(c, &r)) {
 		if (c->role == ROLE_SUBMIT) {
 			if (r.status != 201)
@@ -415,7 +589,6 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 	struct wconn *ws = calloc((size_t)nworkers + 1, sizeof(*ws)), *sub = &ws[nworkers];
 	struct wconn *hs = calloc((size_t)hb_conns + 1, sizeof(*hs));
 	char (*names)[24] = calloc((size_t)nworkers, 24);
-	struct epoll_event evs[512];
 	struct claim_run f = { 0 };
 	double t0, hb_t0 = 0;
 	uint64_t hb_next = 0;
@@ -430,28 +603,36 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 	cs.hb_lat = malloc(cs.cap_lat * sizeof(double));
 	daemon_up(nworkers + hb_conns);
 	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)d.pid);
-	ep = epoll_create1(0);
-	conn_open(sub, ROLE_SUBMIT);
+	ur_open();
+	conn_open(sub, ROLE_SUBMIT, true);
 	submit_more(sub);
 	for (int i = 0; i < nworkers; i++) {
 		int n = snprintf(reg, sizeof(reg), "{\"name\":\"bw-%d\"}", i);
-		conn_open(&ws[i], ROLE_WORKER);
+		conn_open(&ws[i], ROLE_WORKER, true);
 		ws[i].step = STEP_REGISTER;
 		sendf(&ws[i], "POST", "/workers/register", reg, (size_t)n);
 	}
 	t0 = jrt_now_s();
 	cs.window_from = cs.window_to = 1e300;
 	for (;;) {
-		int n = epoll_wait(ep, evs, 512, 1000);
+		struct __kernel_timespec second = { .tv_sec = 1 };
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		int rc = io_uring_submit_and_wait_timeout(&ur, &cqe, 1, &second, NULL);
 		double now = jrt_now_s();
-		if (n < 0)
-			bench_die("epoll_wait");
+		if (rc < 0 && rc != -ETIME && rc != -EINTR) {
+			fprintf(stderr, "bench/workers: io_uring: %s\n", strerror(-rc));
+			exit(1);
+		}
+		io_uring_for_each_cqe(&ur, head, cqe) {
+			ur_completion(cqe, now);
+			n++;
+		}
+		io_uring_cq_advance(&ur, n);
 		if (n == 0 && now - t0 > 60) {
 			fprintf(stderr, "bench/workers: nothing for a second after %.0f s\n", now - t0);
 			exit(1);
 		}
-		for (int i = 0; i < n; i++)
-			on_readable(evs[i].data.ptr, now);
 		submit_more(sub);
 		if (cs.window_from > 1e299 && cs.registered == (uint64_t)nworkers && cs.completed) {
 			cs.window_from = now + 1.0;	/* a warm-up second */
@@ -459,7 +640,7 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 			for (int i = 0; i < nworkers; i++)
 				memcpy(names[i], ws[i].worker, 24);
 			for (int i = 0; i < hb_conns; i++)
-				conn_open(&hs[i], ROLE_HB);
+				conn_open(&hs[i], ROLE_HB, true);
 			hb_t0 = now;
 		}
 		if (hb_t0)
@@ -490,7 +671,7 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 		conn_done(&ws[i]);
 	for (int i = 0; hb_t0 && i < hb_conns; i++)
 		conn_done(&hs[i]);
-	close(ep);
+	ur_close();
 	daemon_down();
 	free(cs.lat);
 	free(cs.hb_lat);
@@ -532,7 +713,7 @@ static uint32_t register_many(uint32_t want, char (*names)[24])
 	char reg[64];
 
 	for (int i = 0; i < REG_CONNS; i++)
-		conn_open(&cs_[i], ROLE_HB);
+		conn_open(&cs_[i], ROLE_HB, false);
 	for (int i = 0; i < REG_CONNS && sent < want; i++, sent++, inflight++) {
 		int n = snprintf(reg, sizeof(reg), "{\"name\":\"hb-%u\"}", sent);
 		sendf(&cs_[i], "POST", "/workers/register", reg, (size_t)n);
@@ -618,7 +799,7 @@ static struct hb_run heartbeat_once(uint32_t want, int nconns, double seconds)
 	m = register_many(want, names);
 	f.registered = m;
 	for (int i = 0; i < nconns; i++)
-		conn_open(&hs[i], ROLE_HB);
+		conn_open(&hs[i], ROLE_HB, false);
 	t0 = jrt_now_s();
 	for (uint32_t w = 0; w < m; w++)
 		last[w] = t0;
@@ -739,6 +920,7 @@ int main(int argc, char **argv)
 	bench_daemon_init(&d, argv[0], "bench-workers", NULL);
 	if (getenv("JR_WORKERS_DAEMON"))
 		printf("workers: daemon %s\n", getenv("JR_WORKERS_DAEMON"));
+	pin_plan();
 	if (strstr(phases, "claim")) {
 		struct claim_run one = { 0 };
 		if (jrt_env_u64("JR_WORKERS_BASELINE", 1))
