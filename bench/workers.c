@@ -29,6 +29,8 @@
  * workers, 10000), JR_WORKERS_HB_CONNS (100), JR_WORKERS_CLAIM_HB_CONNS (40;
  * 0: the claiming workers send no heartbeats), JR_WORKERS_SECONDS (5),
  * JR_WORKERS_RUNS (3: medians), JR_WORKERS_BASELINE (0: no 1-worker runs),
+ * JR_WORKERS_SUBMIT_BATCH (the submitter's jobs per POST /jobs/batch, 2000;
+ * each is one stretch of the daemon's loop, 3 ms at the median here),
  * JR_WORKERS_RESULT (1: each completion carries a result, journaled, so its
  * answer waits for the fsync), JR_WORKERS_SYNC (the daemon's --sync; always
  * unless told), JR_WORKERS_SNAPSHOT_EVERY (its --snapshot-every: 64G for
@@ -60,7 +62,7 @@
 #define IN_CAP 65536
 #define FIFO_CAP 1024		/* heartbeats in flight on one connection */
 #define BACKLOG_JOBS 20000	/* external jobs kept queued ahead of the workers */
-#define SUBMIT_BATCH 2000
+#define SUBMIT_BATCH_MAX 10000
 #define HB_TIMEOUT "3"
 
 enum role { ROLE_WORKER, ROLE_SUBMIT, ROLE_HB };
@@ -104,7 +106,8 @@ static int ep = -1;
 static struct io_uring ur;
 static struct io_uring_buf_ring *ur_br;
 static char *ur_bufs;
-static char submit_body[SUBMIT_BATCH * 64];
+static char submit_body[SUBMIT_BATCH_MAX * 64];
+static int submit_batch;	/* jobs a POST /jobs/batch (JR_WORKERS_SUBMIT_BATCH, 2000) */
 static size_t submit_len;
 
 static void raise_nofile(int need)
@@ -295,7 +298,9 @@ static void build_submit_body(void)
 {
 	char *p = submit_body;
 
-	for (int i = 0; i < SUBMIT_BATCH; i++)
+	submit_batch = (int)jrt_env_u64("JR_WORKERS_SUBMIT_BATCH", 2000);
+	submit_batch = submit_batch < 1 ? 1 : submit_batch > SUBMIT_BATCH_MAX ? SUBMIT_BATCH_MAX : submit_batch;
+	for (int i = 0; i < submit_batch; i++)
 		p += sprintf(p, "{\"executor\":\"external\",\"name\":\"ext-%d\"}\n", i);
 	submit_len = (size_t)(p - submit_body);
 }
@@ -552,7 +557,7 @@ static void on_answers(struct wconn *c, double now)
 		if (c->role == ROLE_SUBMIT) {
 			if (r.status != 201)
 				unexpected("POST /jobs/batch", &r);
-			cs.submitted += SUBMIT_BATCH;
+			cs.submitted += (uint64_t)submit_batch;
 			cs.submit_inflight = false;
 			submit_more(c);
 		} else if (c->role == ROLE_HB) {
