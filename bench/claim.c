@@ -17,8 +17,17 @@
  *   full       no cpu free (a busy worker's long poll): no walk at all.
  *
  * Prints microseconds per claim and the ratio to the baseline.
+ *
+ * Then a claim's wait while big batches are built: a thread claims and
+ * completes without pause while JR_BENCH_CLAIM_BATCHES (5) batches of
+ * JR_BENCH_CLAIM_BATCH (100,000) external jobs arrive, 300 ms apart; the
+ * longest claim and the 99.9th percentile, next to the same thread's with
+ * no batch arriving. The coordinator builds a batch 256 jobs per hold of
+ * its lock (coord/loop.c); before, a claim waited for the whole batch.
  */
 #include "benchutil.h"
+
+#include <pthread.h>
 
 #include "jobring.h"
 
@@ -107,6 +116,69 @@ static double run(int v, uint32_t jobs, uint32_t workers)
 	return us;
 }
 
+struct claimer {
+	struct jr_engine *e;
+	double *ms;
+	size_t n, cap;
+	bool stop;
+};
+
+static void *claimer_run(void *arg)
+{
+	struct claimer *c = arg;
+	struct jr_job_info info;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		double t0 = jrt_now_s();
+		int rc = jr_external_claim(c->e, JR_EXTERNAL_WORKER_BASE + 1, NULL, 0, &info);
+		double ms = (jrt_now_s() - t0) * 1e3;
+		if (c->n < c->cap)
+			c->ms[c->n++] = ms;
+		if (rc == 1)
+			jr_external_complete(c->e, info.exec.execution_id, 0, 0);
+	}
+	return NULL;
+}
+
+/* One claiming thread for about a second and a half, with batches of
+ * batch jobs arriving (batches 0: none): its longest claim and p99.9. */
+static void claims_during(uint32_t batch, int batches, double *max_ms, double *p999_ms)
+{
+	struct jr_engine_opts o;
+	struct claimer c = { .cap = 20000000 };
+	struct jr_command_spec *specs = calloc(batch, sizeof(*specs));
+	pthread_t t;
+
+	jrt_engine_opts(&o, 1, batch * 6u + 4096, 0, NULL);
+	o.arena_bytes = (uint64_t)o.capacity * 128;
+	c.ms = malloc(c.cap * sizeof(double));
+	if (!specs || !c.ms || jr_engine_open(&c.e, &o) < 0) {
+		fprintf(stderr, "claim: cannot open an engine\n");
+		exit(1);
+	}
+	for (uint32_t i = 0; i < batch; i++)
+		specs[i].flags = JR_COMMAND_EXTERNAL;
+	if (jr_command_submit_batch(c.e, specs, 1000, NULL, NULL) < 0)
+		exit(1);
+	pthread_create(&t, NULL, claimer_run, &c);
+	jrt_sleep_ms(200);
+	for (int k = 0; k < 5; k++) {
+		if (k < batches && jr_command_submit_batch(c.e, specs, batch, NULL, NULL) < 0) {
+			fprintf(stderr, "claim: a batch of %u failed\n", batch);
+			exit(1);
+		}
+		jrt_sleep_ms(300);
+	}
+	__atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	bench_median(c.ms, (int)c.n);	/* sorts */
+	*max_ms = c.ms[c.n - 1];
+	*p999_ms = c.ms[(size_t)(0.999 * (double)(c.n - 1))];
+	jr_engine_close(c.e, JR_CLOSE_CANCEL);
+	free(c.ms);
+	free(specs);
+}
+
 int main(void)
 {
 	uint32_t jobs = (uint32_t)jrt_env_u64("JR_BENCH_CLAIM_JOBS", 100000);
@@ -128,5 +200,13 @@ int main(void)
 		printf("  %-26s %8.2f us per claim  (%.2fx baseline)\n", names[v], med[v],
 		       med[v] / med[V_BASE]);
 	}
+	uint32_t batch = (uint32_t)jrt_env_u64("JR_BENCH_CLAIM_BATCH", 100000);
+	int batches = (int)jrt_env_u64("JR_BENCH_CLAIM_BATCHES", 5);
+	double quiet_max, quiet_p999, busy_max, busy_p999;
+	claims_during(batch, 0, &quiet_max, &quiet_p999);
+	claims_during(batch, batches > 5 ? 5 : batches, &busy_max, &busy_p999);
+	printf("a claim's wait while %d batches of %u jobs are built: longest %.2f ms, p99.9 "
+	       "%.3f ms; with none arriving (baseline): longest %.2f ms, p99.9 %.3f ms\n",
+	       batches > 5 ? 5 : batches, batch, busy_max, busy_p999, quiet_max, quiet_p999);
 	return 0;
 }
