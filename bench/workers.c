@@ -93,12 +93,9 @@ struct resp {
 static struct jrt_daemon d;
 static int ep = -1;
 
-/* The claim phase's I/O: one io_uring for every connection, a multishot
- * receive each into provided buffers, the workers' requests sent through
- * it too, all submitted at once per turn of the loop. With a syscall per
- * send and per receive, the driver alone took 0.75-0.95 of a core at
- * 45,000 jobs/s on 2 cores, and a driver that falls behind measures its
- * own backlog as the daemon's latency. */
+/* The claim phase's I/O (why: the header): one io_uring for every
+ * connection, a multishot receive each into provided buffers, the
+ * workers' requests sent through it too, all submitted once per turn. */
 #define UR_BUFS 4096
 #define UR_BUF_BYTES 4096
 #define UR_BGID 7
