@@ -408,6 +408,9 @@ struct claim_run {
 	double hb_p99_ms, hb_max_ms;		/* the claiming workers' own heartbeats */
 	double daemon_busy, driver_busy;	/* cores' worth of CPU over the window */
 	uint64_t completed, hb_answered;
+	/* The daemon's loop over the window (GET /metrics): turns, those
+	 * over 2 and 5 ms; all -1 if it does not tell. */
+	int64_t turns, turns_2ms, turns_5ms;
 };
 
 static struct claim_state {
@@ -585,8 +588,35 @@ static void claim_heartbeats(struct wconn *hs, int hb_conns, char (*names)[24], 
 	}
 }
 
+static int ask(const char *method, const char *path, const char *body, char **resp);
+
+/* The loop's turns so far, in all and over 2 and 5 ms: from the
+ * histogram jobring_loop_turn_seconds of GET /metrics; -1 if absent. */
+static void loop_turns(int64_t out[3])
+{
+	static const char *const le[3] = { "+Inf", "0.002", "0.005" };
+	char *m = NULL, key[80];
+	int64_t all = -1;
+
+	out[0] = out[1] = out[2] = -1;
+	if (ask("GET", "/metrics", NULL, &m) != 200 || !m) {
+		free(m);
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "jobring_loop_turn_seconds_bucket{le=\"%s\"} ", le[i]);
+		const char *at = strstr(m, key);
+		if (!at)
+			break;
+		long long v = strtoll(at + strlen(key), NULL, 10);
+		out[i] = i == 0 ? (all = v) : all - v;	/* over the bound: all but those under */
+	}
+	free(m);
+}
+
 static struct claim_run claim_once(int nworkers, double seconds, bool claim_next)
 {
+	int64_t turns_from[3], turns_to[3];
 	int hb_conns = (int)jrt_env_u64("JR_WORKERS_CLAIM_HB_CONNS", 40);
 	struct wconn *ws = calloc((size_t)nworkers + 1, sizeof(*ws)), *sub = &ws[nworkers];
 	struct wconn *hs = calloc((size_t)hb_conns + 1, sizeof(*hs));
@@ -651,11 +681,13 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 			if (bench_stat_ticks(stat, &cs.cpu_from) < 0)
 				bench_die("daemon stat");
 			cs.self_from = self_cpu_s();
+			loop_turns(turns_from);
 		}
 		if (now >= cs.window_to) {
 			if (bench_stat_ticks(stat, &cs.cpu_to) < 0)
 				bench_die("daemon stat");
 			cs.self_to = self_cpu_s();
+			loop_turns(turns_to);
 			break;
 		}
 	}
@@ -669,6 +701,9 @@ static struct claim_run claim_once(int nworkers, double seconds, bool claim_next
 	f.hb_answered = cs.nhb;
 	f.hb_p99_ms = cs.nhb ? bench_percentile(cs.hb_lat, (int)cs.nhb, 0.99) : 0;
 	f.hb_max_ms = cs.nhb ? cs.hb_lat[cs.nhb - 1] : 0;	/* sorted */
+	f.turns = turns_to[0] < 0 ? -1 : turns_to[0] - turns_from[0];
+	f.turns_2ms = turns_to[1] < 0 ? -1 : turns_to[1] - turns_from[1];
+	f.turns_5ms = turns_to[2] < 0 ? -1 : turns_to[2] - turns_from[2];
 	for (int i = 0; i <= nworkers; i++)
 		conn_done(&ws[i]);
 	for (int i = 0; hb_t0 && i < hb_conns; i++)
@@ -893,10 +928,12 @@ static struct claim_run claim_median(int nworkers, double seconds, int runs, boo
 		r[i] = claim_once(nworkers, seconds, claim_next);
 		printf("workers: claim%s run %d: %5d workers: %8.0f jobs/s, complete p50 %.2f ms, "
 		       "p99 %.2f ms; daemon CPU %.1f us/job; their heartbeats (%llu) p99 %.2f ms, "
-		       "max %.2f ms; busy: daemon %.2f, driver %.2f cores\n",
+		       "max %.2f ms; busy: daemon %.2f, driver %.2f cores; loop turns %lld, "
+		       "over 2 ms %lld, over 5 ms %lld\n",
 		       claim_next ? " (complete?claim=1)" : "", i + 1, nworkers, r[i].rate,
 		       r[i].p50_ms, r[i].p99_ms, r[i].cpu_us, (unsigned long long)r[i].hb_answered,
-		       r[i].hb_p99_ms, r[i].hb_max_ms, r[i].daemon_busy, r[i].driver_busy);
+		       r[i].hb_p99_ms, r[i].hb_max_ms, r[i].daemon_busy, r[i].driver_busy,
+		       (long long)r[i].turns, (long long)r[i].turns_2ms, (long long)r[i].turns_5ms);
 		fflush(stdout);
 	}
 	qsort(r, (size_t)runs, sizeof(r[0]), cmp_run);

@@ -369,6 +369,30 @@ static void journal_metrics(struct api *a, struct buf *b)
 		   (double)d.ack_wait_max_us / JR_US_PER_SEC);
 }
 
+/* How long the event loop's turns take: a request that arrives during
+ * one waits for its end. */
+static void loop_metrics(struct api *a, struct buf *b)
+{
+	struct server_stats s;
+	uint64_t below = 0;
+
+	server_get_stats(a->server, &s);
+	metric(b, "jobring_loop_turn_seconds", "histogram",
+	       "The event loop's turns by duration (a request arriving in one waits its end).");
+	for (int i = 0; i < SERVER_TURN_BUCKETS - 1; i++) {
+		below += s.turns.buckets[i];
+		buf_printf(b, "jobring_loop_turn_seconds_bucket{le=\"%g\"} %llu\n",
+			   (double)SERVER_TURN_BOUNDS_NS[i] / JR_NS_PER_SEC, (unsigned long long)below);
+	}
+	buf_printf(b, "jobring_loop_turn_seconds_bucket{le=\"+Inf\"} %llu\n"
+		   "jobring_loop_turn_seconds_sum %.6f\njobring_loop_turn_seconds_count %llu\n",
+		   (unsigned long long)s.turns.count, (double)s.turns.sum_ns / JR_NS_PER_SEC,
+		   (unsigned long long)s.turns.count);
+	metric(b, "jobring_loop_turn_max_seconds", "gauge", "The event loop's longest turn.");
+	buf_printf(b, "jobring_loop_turn_max_seconds %.6f\n",
+		   (double)s.turns.max_ns / JR_NS_PER_SEC);
+}
+
 static void snapshot_metrics(struct api *a, struct buf *b)
 {
 	const struct api_status *s = &a->status;
@@ -400,6 +424,7 @@ void api_metrics(struct api *a, struct api_call *c)
 	worker_metrics(a, b, &st);
 	schedule_metrics(a, b);
 	socket_metrics(a, b);
+	loop_metrics(a, b);
 	journal_metrics(a, b);
 	snapshot_metrics(a, b);
 	host_metrics(b, a->durable ? durable_dir(a->durable) : NULL, a->st->output.dir);

@@ -547,6 +547,23 @@ static void sweep(struct server *s, uint64_t now)
 
 
 
+const uint64_t SERVER_TURN_BOUNDS_NS[SERVER_TURN_BUCKETS - 1] = {
+	100000, 250000, 500000, 1000000, 2000000, 5000000, 10000000, 20000000, 50000000,
+};
+
+static void turn_count(struct server_turns *t, uint64_t ns)
+{
+	int i = 0;
+
+	while (i < SERVER_TURN_BUCKETS - 1 && ns > SERVER_TURN_BOUNDS_NS[i])
+		i++;
+	t->buckets[i]++;
+	t->count++;
+	t->sum_ns += ns;
+	if (ns > t->max_ns)
+		t->max_ns = ns;
+}
+
 int server_run(struct server *s)
 {
 	arm_accept(s);
@@ -562,7 +579,8 @@ int server_run(struct server *s)
 		if ((rc = loop_wait_turn(s)) < 0)
 			return rc;
 		s->again = false;
-		s->turn_until_ns = jr_now_monotonic_ns() + TURN_HANDLE_NS;
+		uint64_t start = jr_now_monotonic_ns();
+		s->turn_until_ns = start + TURN_HANDLE_NS;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			on_cqe(s, cqe);
 			seen++;
@@ -578,6 +596,7 @@ int server_run(struct server *s)
 		}
 		if (s->ops.tick)
 			s->ops.tick(s->ops.ctx, now);
+		turn_count(&s->st.turns, jr_now_monotonic_ns() - start);
 	}
 	return 0;
 }

@@ -136,8 +136,20 @@ void server_stream_end(struct server *s, uint64_t token);
  * for a completion, and calls the tick again. Once per turn that needs it. */
 void server_again(struct server *s);
 
+/* The loop's turns by how long each took (from its completions to the
+ * end of its tick: how long a request arriving meanwhile could wait),
+ * at most SERVER_TURN_BOUNDS_NS[i]; the last bucket: longer. */
+#define SERVER_TURN_BUCKETS 10
+extern const uint64_t SERVER_TURN_BOUNDS_NS[SERVER_TURN_BUCKETS - 1];
+
+struct server_turns {
+	uint64_t count, sum_ns, max_ns;
+	uint64_t buckets[SERVER_TURN_BUCKETS];
+};
+
 struct server_stats {
 	uint64_t accepted, rejected, open, requests, bad_requests, timeouts;
+	struct server_turns turns;
 	uint64_t bytes_in, bytes_out;
 	uint64_t tls_handshakes, tls_failed;	/* --listen: completed, failed or timed out */
 	uint64_t munge_accepted, munge_refused;	/* --munge: credentials shown */
