@@ -108,6 +108,7 @@ TEST_SCRIPTS += tests/test_tls.sh tests/test_munge.sh
 TEST_SCRIPTS += tests/test_worker.sh
 TEST_SCRIPTS += tests/test_slurm.sh
 TEST_SCRIPTS += tests/test_reattach.sh
+TEST_SCRIPTS += tests/test_batch_slices.sh
 BENCH_BINS := $(BUILD)/bench/dispatch $(BUILD)/bench/trace $(BUILD)/bench/spawn \
 	$(BUILD)/bench/submit $(BUILD)/bench/json $(BUILD)/bench/journal $(BUILD)/bench/durable \
 	$(BUILD)/bench/drain $(BUILD)/bench/restart $(BUILD)/bench/connflood \

@@ -95,8 +95,16 @@ void api_handle(void *ctx, const struct request *req, struct response *res)
 	answer_when_durable(a, m.route, &call);
 }
 
+/* Touched jobs read into the index a few at a time, each turn: a
+ * batch's jobs are not all read in the stretch of its handler, nor in
+ * the next listing's. */
+#define INDEX_SETTLE_PER_TURN 512u
+
 void api_tick(struct api *a, uint64_t now_ns)
 {
+	api_batch_tick(a, now_ns);	/* long batches, a slice a turn */
+	if (submitted_settle_some(&a->st->jobs, INDEX_SETTLE_PER_TURN) && a->server)
+		server_again(a->server);
 	api_workers_tick(a, now_ns);
 	api_triggers_tick(a, now_ns);
 	api_schedules_tick(a, now_ns);

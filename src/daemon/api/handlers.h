@@ -10,10 +10,15 @@
 
 #include "daemon/api/route.h"
 
-/* submit.c: POST /jobs, POST /jobs/batch (NDJSON, all or none). */
-api_handler api_submit_one, api_submit_batch;
+/* submit.c: POST /jobs (one job, or an array). */
+api_handler api_submit_one;
 void api_submit_one_record(const struct request *req, struct route_record *out);
+
+/* batch.c: POST /jobs/batch (NDJSON, all or none); a long one parsed a
+ * slice a turn, in api_batch_tick, its answer deferred. */
+api_handler api_submit_batch;
 void api_submit_batch_record(const struct request *req, struct route_record *out);
+void api_batch_tick(struct api *a, uint64_t now_ns);
 void api_submit_destroy(struct api *a);
 
 /* jobs.c: a job shown, listed, cancelled, its output read. */

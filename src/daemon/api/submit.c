@@ -1,8 +1,9 @@
 /*
- * submit.c - POST /jobs (one job) and POST /jobs/batch (NDJSON, all or
- * none): each job checked (jobspec.h), submitted to the engine, the
- * submission journaled (its answer waits for the record: api.c), its
- * JSON kept for GET /jobs/{id} (submitted.h).
+ * submit.c - POST /jobs (one job, or an array): the job checked
+ * (jobspec.h), submitted to the engine, the submission journaled (its
+ * answer waits for the record: api.c), its JSON kept for GET /jobs/{id}
+ * (submitted.h). POST /jobs/batch is batch.c's, with what it shares
+ * from here in submit.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,18 +12,15 @@
 
 #include "base/common.h"
 #include "daemon/api/handlers.h"
+#include "daemon/api/submit.h"
 #include "daemon/net/reply.h"
 #include "daemon/state/arrayspec.h"
 #include "daemon/state/cwdcheck.h"
 #include "daemon/state/jobspec.h"
-#include "daemon/state/jobspecplain.h"
-#include "daemon/state/jsonarena.h"
 #include "daemon/state/jsoncheck.h"
 #include "daemon/state/view.h"
 
-#define BATCH_MAX 1000000u
-
-static struct jobspec_submitter submitter(const struct api *a, const struct request *req)
+struct jobspec_submitter submit_who(const struct api *a, const struct request *req)
 {
 	struct jobspec_submitter who = { req->uid, req->gid, false };
 
@@ -42,27 +40,11 @@ void api_submit_one_record(const struct request *req, struct route_record *out)
 	out->jobs = 1;
 }
 
-void api_submit_batch_record(const struct request *req, struct route_record *out)
-{
-	const char *p = req->body, *end = req->body + req->body_len, *line;
-	size_t len;
-
-	out->jobs = 0;
-	while (submitted_next_line(&p, end, &line, &len, NULL))
-		if (out->jobs++ == 0 && submitted_is_header(line, len))
-			out->jobs--;	/* the header is no job */
-	out->bytes = durable_submit_bytes(out->jobs, req->body_len);
-}
-
-/* Journal an accepted submission; its answer waits for it (api.c). If
- * it cannot be journaled (no memory, a record over the limit), its jobs
- * are cancelled and the answer is a 507: nothing unjournaled is
- * acknowledged. */
-static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *ids, size_t n,
-			   uint32_t flags, const struct jr_command_spec *specs)
+bool submit_log(struct api *a, struct api_call *c, const jr_job_id *ids, size_t n, uint32_t flags,
+		 const struct jr_command_spec *specs)
 {
 	const struct request *req = c->req;
-	struct jobspec_submitter who = submitter(a, req);
+	struct jobspec_submitter who = submit_who(a, req);
 	struct rec_submit_args args = {
 		.head = { .uid = req->uid, .gid = req->gid, .count = (uint32_t)n,
 			  .created_ns = jr_now_realtime_ns(),
@@ -85,7 +67,7 @@ static bool log_submission(struct api *a, struct api_call *c, const jr_job_id *i
 static void submit_one_parsed(struct api *a, struct api_call *c, const struct jobspec *js)
 {
 	const struct request *req = c->req;
-	struct jobspec_submitter who = submitter(a, req);
+	struct jobspec_submitter who = submit_who(a, req);
 	struct jobspec_error err;
 	jr_job_id id;
 	char ids[17];
@@ -96,7 +78,7 @@ static void submit_one_parsed(struct api *a, struct api_call *c, const struct jo
 		spec_error(c->res, &err);
 		return;
 	}
-	if (!log_submission(a, c, &id, 1, REC_SUBMIT_SINGLE, &js->spec))
+	if (!submit_log(a, c, &id, 1, REC_SUBMIT_SINGLE, &js->spec))
 		return;
 	submitted_put(&a->st->jobs, id, submitted_block_new(req->body, req->body_len), 0,
 		      req->body_len, &who);
@@ -252,7 +234,7 @@ static int array_submit(struct api *a, const struct jobspec *js, struct array_co
 static void array_keep_json(struct api *a, const struct request *req, const struct jobspec *js,
 			    const jr_job_id *ids)
 {
-	struct jobspec_submitter who = submitter(a, req);
+	struct jobspec_submitter who = submit_who(a, req);
 	struct submitted_block *block = submitted_block_new(req->body, req->body_len);
 
 	for (uint32_t i = 0; i < js->array->count; i++) {
@@ -287,7 +269,7 @@ static void submit_array_parsed(struct api *a, struct api_call *c, const struct 
 	if (rc < 0) {
 		jobspec_engine_error(rc, &err);
 		spec_error(c->res, &err);
-	} else if (log_submission(a, c, ids, n, REC_SUBMIT_SINGLE | REC_SUBMIT_ARRAY, NULL)) {
+	} else if (submit_log(a, c, ids, n, REC_SUBMIT_SINGLE | REC_SUBMIT_ARRAY, NULL)) {
 		array_keep_json(a, c->req, js, ids);
 		view_format_id(ids[0], id);
 		c->res->status = 201;
@@ -298,12 +280,10 @@ static void submit_array_parsed(struct api *a, struct api_call *c, const struct 
 	free(ids);
 }
 
-/* A new submission is checked strictly (jobspec.h), its cwd through the
- * request's cache. */
-static struct jobspec_submitter strict_submitter(const struct api *a, const struct request *req,
-						 struct cwd_cache *cwd)
+struct jobspec_submitter submit_strict_who(const struct api *a, const struct request *req,
+					   struct cwd_cache *cwd)
 {
-	struct jobspec_submitter who = submitter(a, req);
+	struct jobspec_submitter who = submit_who(a, req);
 
 	cwd_cache_init(cwd, req->uid, req->gid, who.switch_user);
 	who.strict = true;
@@ -316,7 +296,7 @@ void api_submit_one(struct api *a, struct api_call *c)
 {
 	const struct request *req = c->req;
 	struct cwd_cache cwd;
-	struct jobspec_submitter who = strict_submitter(a, req, &cwd);
+	struct jobspec_submitter who = submit_strict_who(a, req, &cwd);
 	struct jobspec_error err;
 	cJSON *o = json_parse_strict(req->body, req->body_len, &err);
 	struct jobspec js;
@@ -333,316 +313,4 @@ void api_submit_one(struct api *a, struct api_call *c)
 	jobspec_free(&js);
 	cJSON_Delete(o);
 	cwd_cache_free(&cwd);
-}
-
-/* --- a batch ---------------------------------------------------------------------------- */
-
-struct batch_line {
-	const char *text;
-	size_t len;
-	size_t number;		/* 1-based line number in the body */
-	cJSON *json;
-};
-
-/* Kept from one batch to the next (api->batch): a batch of 10,000 needs
- * about 10 MB of arrays, and giving them back to the allocator after each
- * request made every batch fault them in again. */
-struct batch {
-	struct batch_line header;	/* text NULL: none */
-	struct jobspec_batch shared;	/* the header's */
-	struct batch_line *lines;
-	struct jobspec *specs;
-	struct jr_command_spec *flat;
-	jr_job_id *ids;
-	size_t n, cap;
-};
-
-static struct batch *batch_of(struct api *a)
-{
-	if (!a->batch)
-		a->batch = calloc(1, sizeof(struct batch));
-	return a->batch;
-}
-
-/* Forget the last batch's lines, keeping the arrays. */
-static void batch_reset(struct batch *b)
-{
-	/* The lines' trees are in the JSON arena: they go all at once. */
-	for (size_t i = 0; i < b->n; i++)
-		jobspec_free(&b->specs[i]);
-	jobspec_batch_free(&b->shared);
-	json_arena_reset();
-	b->header.text = NULL;
-	b->n = 0;
-}
-
-void api_submit_destroy(struct api *a)
-{
-	struct batch *b = a->batch;
-
-	if (!b)
-		return;
-	batch_reset(b);
-	free(b->lines);
-	free(b->specs);
-	free(b->flat);
-	free(b->ids);
-	free(b);
-	a->batch = NULL;
-}
-
-static bool grow(void **p, size_t cap, size_t size)
-{
-	void *n = realloc(*p, cap * size);
-
-	if (n)
-		*p = n;
-	return n != NULL;
-}
-
-static int batch_reserve(struct batch *b, size_t want)
-{
-	size_t cap = b->cap ? b->cap : 1024;
-
-	if (want <= b->cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	if (!grow((void **)&b->lines, cap, sizeof(*b->lines)) ||
-	    !grow((void **)&b->specs, cap, sizeof(*b->specs)) ||
-	    !grow((void **)&b->flat, cap, sizeof(*b->flat)) ||
-	    !grow((void **)&b->ids, cap, sizeof(*b->ids)))
-		return -ENOMEM;
-	memset(b->specs + b->cap, 0, (cap - b->cap) * sizeof(*b->specs));
-	b->cap = cap;
-	return 0;
-}
-
-/* Split the body into its non-blank lines. */
-static int batch_split(const struct request *req, struct batch *b)
-{
-	const char *p = req->body, *end = req->body + req->body_len, *line;
-	size_t number = 0, len;
-
-	while (submitted_next_line(&p, end, &line, &len, &number)) {
-		if (b->n == 0 && !b->header.text && submitted_is_header(line, len)) {
-			b->header = (struct batch_line){ line, len, number, NULL };
-			continue;
-		}
-		if (b->n == BATCH_MAX)
-			return -E2BIG;
-		if (batch_reserve(b, b->n + 1) < 0)
-			return -ENOMEM;
-		/* specs[n] is clean: zeroed when the array grew, or freed by
-		 * batch_reset (jobspec_free leaves it as jobspec_init does) */
-		b->lines[b->n++] = (struct batch_line){ line, len, number, NULL };
-	}
-	return 0;
-}
-
-static void line_error(cJSON *errors, const struct batch_line *l, const struct jobspec_error *err)
-{
-	cJSON *e = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(e, "line", (double)l->number);
-	cJSON_AddStringToObject(e, "code", err->code);
-	cJSON_AddStringToObject(e, "message", err->message);
-	cJSON_AddItemToArray(errors, e);
-}
-
-/* The header, strict as a job: false (and one bad line) if it fails, or
- * if there is no memory for it. */
-static bool batch_parse_header(struct batch *b, size_t *bad, cJSON *errors)
-{
-	struct batch_line *h = &b->header;
-	struct jobspec_error err;
-
-	h->json = json_parse_checked(h->text, h->len, &err);
-	if (h->json && jobspec_parse_batch(h->json, &b->shared, &err))
-		return true;
-	++*bad;
-	line_error(errors, h, &err);
-	return false;
-}
-
-/* Parse every line; collect the errors of those that fail (the first
- * 100 of them). */
-static size_t batch_parse(struct api *a, const struct request *req, struct batch *b,
-			  cJSON *errors)
-{
-	struct cwd_cache cwd;
-	struct jobspec_submitter who = strict_submitter(a, req, &cwd);
-	size_t bad = 0;
-
-	json_arena_begin();	/* reset by batch_reset() */
-	if (b->header.text && !batch_parse_header(b, &bad, errors)) {
-		json_arena_end();
-		cwd_cache_free(&cwd);
-		return bad;
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		struct batch_line *l = &b->lines[i];
-		struct jobspec_error err;
-		/* UTF-8: batch_utf8(). The commonest lines need no tree. */
-		if (jobspec_parse_plain(a->engine, l->text, l->len, &who, &b->specs[i])) {
-			b->flat[i] = b->specs[i].spec;
-			b->flat[i].shared_env = b->shared.env;
-			continue;
-		}
-		l->json = json_parse_checked(l->text, l->len, &err);
-		if (!l->json) {
-			;
-		} else if (jobspec_parse(a->engine, l->json, &who, &b->specs[i], &err) &&
-			   (!b->specs[i].array ||
-			    json_fail(&err, 422, "invalid_value",
-				      "an array is submitted alone, with POST /jobs"))) {
-			b->flat[i] = b->specs[i].spec;
-			b->flat[i].shared_env = b->shared.env;	/* one pointer: one copy */
-			continue;
-		}
-		if (++bad <= 100)
-			line_error(errors, l, &err);
-	}
-	json_arena_end();
-	cwd_cache_free(&cwd);
-	return bad;
-}
-
-/* The whole body is UTF-8 (400 naming the line, before any is parsed). */
-static bool batch_utf8(const struct request *req, struct response *res)
-{
-	struct jobspec_error err;
-	size_t line = 1, at = 0;
-
-	if (json_check_utf8(req->body, req->body_len, &at, &err))
-		return true;
-	for (size_t i = 0; i < at && i < req->body_len; i++)
-		line += req->body[i] == '\n';
-	return reply_error(res, 400, err.code, "line %zu: %s", line, err.message);
-}
-
-/* Lines that are not JSON (malformed, not UTF-8, a key twice). */
-static bool malformed(const char *code)
-{
-	return strcmp(code, "invalid_json") == 0 || strcmp(code, "invalid_utf8") == 0 ||
-	       strcmp(code, "duplicate_key") == 0;
-}
-
-static void batch_error(struct response *res, size_t bad, size_t n, cJSON *errors)
-{
-	cJSON *body = cJSON_CreateObject(), *e = cJSON_CreateObject();
-	char msg[128];
-	bool all_malformed = true;
-	const cJSON *item;
-
-	cJSON_ArrayForEach(item, errors)
-		if (!malformed(cJSON_GetObjectItem(item, "code")->valuestring))
-			all_malformed = false;
-	snprintf(msg, sizeof(msg), "%zu of %zu lines are invalid; nothing was submitted", bad, n);
-	cJSON_AddStringToObject(e, "code", "invalid_batch");
-	cJSON_AddStringToObject(e, "message", msg);
-	cJSON_AddItemToObject(e, "lines", errors);
-	cJSON_AddItemToObject(body, "error", e);
-	reply_json(res, all_malformed ? 400 : 422, body);
-}
-
-/* The answer lists n ids: written by hand, it is most of the batch's
- * output (cJSON would build and print n nodes). */
-static void batch_answer(struct response *res, const struct batch *b)
-{
-	struct buf *out = &res->body;
-	char id[17];
-
-	res->status = 201;
-	buf_printf(out, "{\"count\":%zu,\"job_ids\":[", b->n);
-	buf_reserve(out, b->n * 19 + 8);
-	if (out->oom)
-		return;
-	/* Straight into the reserved room: three appends a job were 5% of
-	 * the batch's instructions. */
-	char *w = out->p + out->len;
-	for (size_t i = 0; i < b->n; i++) {
-		view_format_id(b->ids[i], id);
-		if (i)
-			*w++ = ',';
-		*w++ = '"';
-		memcpy(w, id, 16);
-		w += 16;
-		*w++ = '"';
-	}
-	out->len = (size_t)(w - out->p);
-	buf_puts(out, "]}");
-}
-
-/* Each job's JSON is its line of one copy of the body. */
-static void batch_keep_json(struct api *a, const struct request *req, const struct batch *b)
-{
-	struct jobspec_submitter who = submitter(a, req);
-	struct submitted_block *block = submitted_block_new(req->body, req->body_len);
-
-	if (block && b->header.text)
-		submitted_block_set_header(block, (size_t)(b->header.text - req->body),
-					   b->header.len);
-	for (size_t i = 0; i < b->n; i++) {
-		submitted_put(&a->st->jobs, b->ids[i], block, (size_t)(b->lines[i].text - req->body),
-			      b->lines[i].len, &who);
-	}
-	events_jobs_submitted(a->st->events, a->engine, b->ids, b->n);	/* GET /events (issue 16) */
-	if (block && block->refs == 0)
-		free(block);
-}
-
-static void submit_batch_parsed(struct api *a, struct api_call *c, struct batch *b)
-{
-	struct jobspec_error err;
-	size_t bad_index = 0;
-	int rc = jr_command_submit_batch(a->engine, b->flat, b->n, b->ids, &bad_index);
-
-	if (rc < 0) {
-		jobspec_engine_error(rc, &err);
-		reply_error(c->res, err.status, err.code, "line %zu: %s",
-			    b->lines[bad_index < b->n ? bad_index : 0].number, err.message);
-		return;
-	}
-	if (!log_submission(a, c, b->ids, b->n, b->header.text ? REC_SUBMIT_HEADER : 0, b->flat))
-		return;
-	batch_keep_json(a, c->req, b);
-	a->count.submitted_batch += b->n;
-	a->count.batches++;
-	batch_answer(c->res, b);
-}
-
-static void batch_refused(struct response *res, int rc)
-{
-	if (rc == -E2BIG)
-		reply_error(res, 413, "too_large", "at most %u jobs per batch", BATCH_MAX);
-	else
-		reply_error(res, rc ? 503 : 400, rc ? "out_of_memory" : "empty_batch",
-			    rc ? "no memory for the batch" : "the body holds no job");
-}
-
-void api_submit_batch(struct api *a, struct api_call *c)
-{
-	struct batch *b = batch_of(a);
-	cJSON *errors;
-	size_t bad, n;
-	int rc = b ? batch_split(c->req, b) : -ENOMEM;
-
-	n = b ? b->n : 0;
-	if (rc < 0 || n == 0) {
-		batch_refused(c->res, rc);
-	} else if (!batch_utf8(c->req, c->res)) {
-		;
-	} else if (!(errors = cJSON_CreateArray())) {
-		reply_error(c->res, 503, "out_of_memory", "no memory for the batch");
-	} else if ((bad = batch_parse(a, c->req, b, errors)) > 0) {
-		batch_error(c->res, bad, n + (b->header.text != NULL), errors);
-	} else {
-		cJSON_Delete(errors);
-		submit_batch_parsed(a, c, b);
-	}
-	if (c->res->status >= 400)
-		a->count.rejected += n;
-	if (b)
-		batch_reset(b);
 }

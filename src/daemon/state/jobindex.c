@@ -84,6 +84,7 @@ void jobindex_destroy(struct jobindex *x)
 		free(x->map[i].set);
 	}
 	free(x->map);
+	free(x->dirty);
 	for (uint32_t i = 0; x->names && i <= x->name_mask; i++)
 		slotset_clear(&x->names[i]);
 	free(x->names);
@@ -310,6 +311,20 @@ bool jobindex_stale(const struct jobindex *x, uint32_t slot, const struct jr_job
 	return r->name_hash != now.name_hash;
 }
 
+/* Room for more touched slots: twice as much (at most a slot each). */
+static bool dirty_grow(struct jobindex *x)
+{
+	uint32_t cap = x->dirty_cap ? x->dirty_cap * 2 : JX_DIRTY_MIN;
+	uint32_t *d;
+
+	cap = cap > x->capacity ? x->capacity : cap;
+	if (cap <= x->dirty_cap || !(d = realloc(x->dirty, (size_t)cap * sizeof(*d))))
+		return false;
+	x->dirty = d;
+	x->dirty_cap = cap;
+	return true;
+}
+
 bool jobindex_touch(struct jobindex *x, uint32_t slot)
 {
 	struct jobindex_slot *r;
@@ -319,7 +334,7 @@ bool jobindex_touch(struct jobindex *x, uint32_t slot)
 	r = &x->slots[slot];
 	if (r->flags & JX_DIRTY)
 		return true;
-	if (x->dirty_count == JX_DIRTY_MAX)
+	if (x->dirty_count == x->dirty_cap && !dirty_grow(x))
 		return false;
 	r->flags |= JX_DIRTY;
 	x->dirty[x->dirty_count++] = slot;
@@ -329,11 +344,19 @@ bool jobindex_touch(struct jobindex *x, uint32_t slot)
 void jobindex_settle(struct jobindex *x, struct jr_engine *e,
 		     jr_job_id (*id_of)(const void *ctx, uint32_t slot), const void *ctx)
 {
+	jobindex_settle_some(x, e, id_of, ctx, UINT32_MAX);
+}
+
+bool jobindex_settle_some(struct jobindex *x, struct jr_engine *e,
+			  jr_job_id (*id_of)(const void *ctx, uint32_t slot), const void *ctx,
+			  uint32_t max)
+{
 	struct jr_job_brief brief;
 	struct jobindex_slot now;
 
-	for (uint32_t i = 0; i < x->dirty_count; i++) {
-		uint32_t slot = x->dirty[i];
+	/* From the end: the order they are read in does not matter. */
+	for (; x->dirty_count > 0 && max > 0; max--) {
+		uint32_t slot = x->dirty[--x->dirty_count];
 		jr_job_id id = id_of(ctx, slot);
 		x->slots[slot].flags &= (uint8_t)~JX_DIRTY;
 		x->settled++;
@@ -344,7 +367,7 @@ void jobindex_settle(struct jobindex *x, struct jr_engine *e,
 		record_of_brief(x, slot, &brief, &now);
 		refile(x, slot, &now);
 	}
-	x->dirty_count = 0;
+	return x->dirty_count > 0;
 }
 
 /* Events move a filed job between classes (and workers); one still

@@ -57,7 +57,9 @@ struct jobindex_slot {
 
 enum { JX_FILED = 1, JX_DIRTY = 2, JX_HAS_WORKER = 4, JX_HAS_ARRAY = 8 };
 
-#define JX_DIRTY_MAX 4096u	/* touched slots read again at once, at most */
+/* The list of touched slots starts with room for JX_DIRTY_MIN and
+ * doubles as needed (a slot is in it once: at most the capacity). */
+#define JX_DIRTY_MIN 4096u
 
 struct jobindex_keyent;
 
@@ -73,8 +75,8 @@ struct jobindex {
 	 * map (sets are never removed, so the pointers stay good). */
 	uint64_t memo_key[8];
 	struct slotset *memo_set[8];
-	uint32_t dirty[JX_DIRTY_MAX];
-	uint32_t dirty_count;
+	uint32_t *dirty;
+	uint32_t dirty_count, dirty_cap;
 	uint64_t filed;			/* jobs in the sets */
 	uint32_t counts[256][JX_CLASSES];	/* filed jobs by queue and class (issue 16) */
 	uint64_t settled, healed;	/* counters: reads, candidates that no longer matched */
@@ -95,15 +97,19 @@ int jobindex_init(struct jobindex *x, uint32_t capacity);
 void jobindex_destroy(struct jobindex *x);
 
 /* The job in slot changed (submitted, restored, updated, requeued): it
- * is read again before the next listing. false if the list of touched
- * slots is full (JX_DIRTY_MAX): the caller settles it (jobindex_settle)
- * and touches again. */
+ * is read again before the next listing (and a few each turn: api.c).
+ * false if the list of touched slots is full and cannot grow (no
+ * memory): the caller settles it (jobindex_settle) and touches again. */
 bool jobindex_touch(struct jobindex *x, uint32_t slot);
 
 /* Read every touched slot's job (id_of(ctx, slot): the id the slot holds,
  * 0 for none) from the engine and file it. */
 void jobindex_settle(struct jobindex *x, struct jr_engine *e,
 		     jr_job_id (*id_of)(const void *ctx, uint32_t slot), const void *ctx);
+/* The same for max of them at most: true if some are left. */
+bool jobindex_settle_some(struct jobindex *x, struct jr_engine *e,
+			  jr_job_id (*id_of)(const void *ctx, uint32_t slot), const void *ctx,
+			  uint32_t max);
 
 /* A job event of the job in slot (the caller checked the id). */
 void jobindex_event(struct jobindex *x, uint32_t slot, const struct jr_job_event *ev);

@@ -58,6 +58,13 @@ struct jobindex *submitted_index(const struct submitted *t)
 	return t->index;
 }
 
+bool submitted_settle_some(const struct submitted *t, uint32_t max)
+{
+	if (!t->index || !t->index->dirty_count || !t->engine)
+		return false;
+	return jobindex_settle_some(t->index, t->engine, id_at, t, max);
+}
+
 /* Noted for the index; a full list of touched slots is read first. */
 static void touch_slot(const struct submitted *t, uint32_t slot)
 {

@@ -114,6 +114,9 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 /* The index brought up to date (touched jobs read again): before a
  * listing. */
 struct jobindex *submitted_index(const struct submitted *t);
+/* At most max touched jobs read again (each turn, so that a listing
+ * or the next batch finds few left): true if some are left. */
+bool submitted_settle_some(const struct submitted *t, uint32_t max);
 /* Job id's slot changed (updated, requeued, cancelled): read again. */
 void submitted_touch(const struct submitted *t, jr_job_id id);
 /* An engine job event, for the index (durable.c). */
