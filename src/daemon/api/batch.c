@@ -514,14 +514,10 @@ static void batch_send(struct api *a, const struct api_call *c)
 	buf_free(&res->body);
 }
 
-/* The current batch, opened and parsed, is submitted (or refused) and
- * answered, unless its client left: then nothing is submitted. */
+/* The current batch, parsed (or refused: not opened), is submitted and
+ * answered. */
 static void batch_finish(struct api *a, struct batch *b, struct api_call *c)
 {
-	if (!server_connection_alive(a->server, c->req->token)) {
-		a->count.rejected += b->n;
-		return;
-	}
 	if (b->opened)
 		batch_close(a, c, b);
 	if (c->res->status >= 400)
@@ -529,9 +525,8 @@ static void batch_finish(struct api *a, struct batch *b, struct api_call *c)
 	batch_send(a, c);
 }
 
-/* The next waiting batch becomes the current one, split; false: its
- * split failed (answered in res). */
-static bool batch_take_next(struct api *a, struct batch *b, struct api_call *c)
+/* The next waiting batch becomes the current one: its split's result. */
+static int batch_take_next(struct batch *b)
 {
 	struct batch_request *r = b->waiting;
 
@@ -539,8 +534,7 @@ static bool batch_take_next(struct api *a, struct batch *b, struct api_call *c)
 	if (!b->waiting)
 		b->waiting_tail = &b->waiting;
 	b->current = r;
-	c->req = &r->req;
-	return batch_open(a, &r->req, b, batch_split(&r->req, b), c->res);
+	return batch_split(&r->req, b);
 }
 
 /* One step on the long batches: true while there is more to do. */
@@ -548,17 +542,19 @@ static bool batch_step(struct api *a, struct batch *b, uint64_t until_ns)
 {
 	struct response res = { .status = 200 };
 	struct api_call c = { .res = &res, .param = "" };
+	int split_rc = b->current ? 0 : batch_take_next(b);
 	bool ready;
 
-	if (b->current) {
-		c.req = &b->current->req;
-		if (!b->opened && !batch_open(a, c.req, b, 0, &res))
-			ready = true;
-		else
-			ready = batch_parse_lines(a, b, until_ns);
-	} else {
-		ready = !batch_take_next(a, b, &c) || batch_parse_lines(a, b, until_ns);
+	c.req = &b->current->req;
+	if (!server_connection_alive(a->server, c.req->token)) {
+		a->count.rejected += b->n;	/* its client left: nothing is submitted */
+		batch_reset(b);
+		return b->waiting != NULL;
 	}
+	if (!b->opened && !batch_open(a, c.req, b, split_rc, &res))
+		ready = true;	/* refused: the error in res */
+	else
+		ready = batch_parse_lines(a, b, until_ns);
 	if (!ready)
 		return true;
 	batch_finish(a, b, &c);
