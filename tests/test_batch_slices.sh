@@ -183,6 +183,42 @@ elif case == "leave":
         fail("clients that left: %d jobs submitted" % (after - before))
     print("ok leave (%d)" % (after - before))
 
+elif case == "busy":
+    # twelve 1.8 MB batches at once against --max-buffered 4M: the copies
+    # waiting are capped (twice that for root); each is answered 201 whole
+    # or 503 busy with nothing submitted, and no copy is left behind
+    before = submitted()
+    results, errors = {}, []
+    body = lines(32000, "busy")
+    def one(k):
+        try:
+            results[k] = ask("POST", "/jobs/batch", body)
+        except BaseException as e:
+            errors.append(repr(e))
+    ts = [threading.Thread(target=one, args=(k,)) for k in range(12)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    if errors:
+        fail("clients: %s" % errors)
+    ok = sum(1 for st, b in results.values() if st == 201 and b["count"] == 32000)
+    busy = sum(1 for st, b in results.values() if st == 503 and b["error"]["code"] == "busy")
+    if ok + busy != 12 or submitted() != before + 32000 * ok:
+        fail("answers %s; submitted %d" % (sorted(st for st, b in results.values()), submitted() - before))
+    print("ok busy (%d submitted, %d busy)" % (ok, busy))
+
+elif case == "queued-zero":
+    for _ in range(100):
+        s = conn()
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: j\r\n\r\n")
+        st, m, _ = read_answer(s)
+        s.close()
+        v = re.search(rb"\njobring_batch_queued_bytes (\d+)", m)
+        if v and v.group(1) == b"0":
+            print("ok queued-zero")
+            sys.exit(0)
+        time.sleep(0.05)
+    fail("copies of batches left: %s" % (v.group(1) if v else "no metric"))
+
 elif case.startswith("send-"):
     # send a long batch and return without its answer (the test stops the daemon)
     s = conn()
@@ -205,7 +241,7 @@ expect_ok() {	# expect_ok NAME OUTPUT
 }
 
 # Its own --capacity: the sanitizers' runs pass 65,536 (Makefile), and
-# this suite submits some 405,000 jobs.
+# this suite submits some 800,000 jobs.
 start_daemon --paused --capacity 1048576
 
 expect_ok "a long batch is submitted whole, in line order" "$(drive long)"
@@ -217,6 +253,7 @@ echo "  $out"
 out=$(drive leave)
 expect_ok "a client that leaves submits all of its batch or nothing" "$out"
 echo "  $out"
+expect_ok "no copy of a batch is left once all are answered" "$(drive queued-zero)"
 
 # A stop (SIGTERM, then kill -9) while a long batch is parsed: all of it
 # or nothing comes back.
@@ -228,6 +265,14 @@ for sig in TERM KILL; do
 	expect_ok "after SIG$sig during a long batch: all of it or none" "$out"
 	echo "  $out"
 done
+
+# The copies waiting are capped by --max-buffered.
+stop_daemon
+start_daemon --paused --capacity 1048576 --max-request 2M --max-buffered 4M
+out=$(drive busy)
+expect_ok "batches over the cap on copies: 201 whole or 503 busy, nothing in between" "$out"
+echo "  $out"
+expect_ok "and no copy is left" "$(drive queued-zero)"
 
 echo "test_batch_slices: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

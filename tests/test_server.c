@@ -546,6 +546,68 @@ static void test_budget(void **state)
 	loop_stop(&l);
 }
 
+/* Partial requests that fill the budget between them: each waited for
+ * bytes only a whole request gives back, so none could read the rest of
+ * its own, and the loop held them (and root's next request) for good.
+ * Twelve 384 KiB bodies sent at once against a 1 MiB budget: the
+ * oldest reads on past the budget, and every one is answered. */
+#define PARTIAL_CONNS 12
+#define PARTIAL_BODY (384u << 10)
+
+static void test_partial_bodies_fill_the_budget(void **state)
+{
+	struct server_opts o = { .path = sock_path, .mode = 0600, .group = (gid_t)-1,
+				 .max_connections = 64, .max_request_bytes = 512u << 10,
+				 .request_timeout_ms = 30000, .idle_timeout_ms = 300000,
+				 .tick_ms = 10, .listen_fd = -1, .sq_entries = 256,
+				 .max_buffered_bytes = 1u << 20, .max_connections_per_uid = 64,
+				 .owner = 0 };
+	static char body[PARTIAL_BODY];
+	size_t sent[PARTIAL_CONNS] = { 0 };
+	bool answered[PARTIAL_CONNS] = { false };
+	int fds[PARTIAL_CONNS], done = 0;
+	char head[128], buf[4096];
+	double until = jrt_now_s() + 30, took;
+	uint64_t used, peak;
+	uint32_t paused;
+	struct loop l;
+
+	(void)state;
+	memset(body, 'x', sizeof(body));
+	loop_start_with(&l, &o);
+	snprintf(head, sizeof(head), "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n",
+		 PARTIAL_BODY);
+	for (int i = 0; i < PARTIAL_CONNS; i++) {
+		fds[i] = connect_loop();
+		send_str(fds[i], head);
+	}
+	while (done < PARTIAL_CONNS && jrt_now_s() < until) {
+		for (int i = 0; i < PARTIAL_CONNS; i++) {
+			ssize_t n = 0;
+			if (sent[i] < PARTIAL_BODY)
+				n = send(fds[i], body + sent[i], PARTIAL_BODY - sent[i],
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+			sent[i] += n > 0 ? (size_t)n : 0;
+			n = answered[i] ? 0 : recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+			if (n > 0) {
+				buf[n] = '\0';
+				answered[i] = strstr(buf, "200 OK") != NULL;
+				done += answered[i];
+			}
+		}
+		jrt_sleep_ms(1);
+	}
+	printf("partial bodies: %d of %d answered\n", done, PARTIAL_CONNS);
+	assert_int_equal(done, PARTIAL_CONNS);
+	stats(&used, &peak, &paused, &took);	/* and root is answered */
+	printf("after: %lu bytes buffered, peak %lu, %u paused; root answered in %.1f ms\n",
+	       used, peak, paused, took * 1000);
+	assert_int_equal(paused, 0);
+	for (int i = 0; i < PARTIAL_CONNS; i++)
+		close(fds[i]);
+	loop_stop(&l);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -591,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_refused_submissions),
 		cmocka_unit_test(test_budget_move),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_partial_bodies_fill_the_budget),
 		cmocka_unit_test(test_again),
 	};
 

@@ -463,12 +463,69 @@ static bool batch_defer(struct batch *b, struct api_call *c)
 	return true;
 }
 
-/* Another batch is being parsed: this one waits its turn. */
-static void batch_queue(struct batch *b, struct api_call *c)
+/* Waiting batches whose connections are gone: dropped (nothing is
+ * submitted for them), their copies freed. */
+static void batch_drop_gone(struct api *a, struct batch *b)
 {
-	struct batch_request *r = batch_request_new(c->req);
+	struct batch_request **p = &b->waiting, *r;
 
-	if (!r) {
+	while ((r = *p)) {
+		if (server_connection_alive(a->server, r->req.token)) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		free(r);
+	}
+	b->waiting_tail = p;
+}
+
+/* The copies waiting (and the one being parsed), in all and uid's. */
+static void batch_queued(const struct batch *b, uid_t uid, size_t *all, size_t *mine)
+{
+	*all = *mine = 0;
+	if (b->current) {
+		*all = b->current->req.body_len;
+		*mine = b->current->req.uid == uid ? *all : 0;
+	}
+	for (const struct batch_request *r = b->waiting; r; r = r->next) {
+		*all += r->req.body_len;
+		*mine += r->req.uid == uid ? r->req.body_len : 0;
+	}
+}
+
+/* The copies of waiting batches are outside the connections' budget
+ * (budget.h): their bodies left it once copied. So they have their own,
+ * as big (--max-buffered): a uid may have a quarter of it waiting, root
+ * and the daemon's owner twice all of it; anyone whose first batch it
+ * is may wait while the budget has room for it. false: 503 in res. */
+static bool batch_room(struct api *a, struct batch *b, const struct request *req,
+		       struct response *res)
+{
+	struct server_stats st;
+	size_t all, mine, len = req->body_len;
+	bool privileged = req->uid == 0 || req->uid == a->daemon_uid;
+
+	batch_drop_gone(a, b);
+	server_get_stats(a->server, &st);
+	batch_queued(b, req->uid, &all, &mine);
+	size_t cap = privileged ? 2 * st.budget.max_bytes : st.budget.max_bytes;
+	if ((all == 0 || all + len <= cap) &&
+	    (privileged || mine == 0 || mine + len <= st.budget.max_bytes / 4))
+		return true;
+	return reply_error(res, 503, "busy",
+			   "%zu MiB of batches wait to be parsed, %zu MiB of them yours: "
+			   "retry once they are answered", all >> 20, mine >> 20);
+}
+
+/* Another batch is being parsed: this one waits its turn. */
+static void batch_queue(struct api *a, struct batch *b, struct api_call *c)
+{
+	struct batch_request *r;
+
+	if (!batch_room(a, b, c->req, c->res))
+		return;
+	if (!(r = batch_request_new(c->req))) {
 		reply_error(c->res, 503, "out_of_memory", "no memory for the batch");
 		return;
 	}
@@ -487,7 +544,12 @@ void api_submit_batch(struct api *a, struct api_call *c)
 		return;
 	}
 	if (b->current || b->waiting) {
-		batch_queue(b, c);
+		batch_queue(a, b, c);
+		if (c->res->status >= 400) {
+			struct route_record rec;
+			api_submit_batch_record(c->req, &rec);
+			a->count.rejected += rec.jobs;
+		}
 		return;
 	}
 	rc = batch_split(c->req, b);
@@ -560,6 +622,15 @@ static bool batch_step(struct api *a, struct batch *b, uint64_t until_ns)
 	batch_finish(a, b, &c);
 	batch_reset(b);
 	return b->waiting != NULL;
+}
+
+size_t api_batch_queued_bytes(const struct api *a)
+{
+	size_t all = 0, mine;
+
+	if (a->batch)
+		batch_queued(a->batch, 0, &all, &mine);
+	return all;
 }
 
 void api_batch_tick(struct api *a, uint64_t now_ns)

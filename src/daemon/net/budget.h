@@ -14,13 +14,17 @@
  * pass their seven eighths only by the overshoot below, and a connection's
  * answers waiting are bounded by a thirty-second of the budget
  * (server.c). Nobody is dropped for it: a connection that waits is only
- * not read.
+ * not read. Requests received in part can fill the budget between them,
+ * so that none can be read to its end and handled: while connections
+ * wait, the one waiting longest with input is let past the budget until
+ * it has handled one request (server.c, favour_oldest), then the next.
  *
  * Overshoot, documented rather than hidden: a check happens before a
  * read or a request is handled, so the budget can be passed by what was
  * already on its way: the receives in flight when it filled (at most
  * the loop's pool of provided buffers, 16 MiB) and the one answer being
- * made. Not thread-safe: the event loop's thread only.
+ * made, plus the one request let past it to end such a standstill (at
+ * most --max-request). Not thread-safe: the event loop's thread only.
  */
 #ifndef JR_BUDGET_H
 #define JR_BUDGET_H

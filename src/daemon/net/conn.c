@@ -29,11 +29,18 @@ void conn_account(struct server *s, struct conn *c)
 			      c->http.url.cap + c->http.body.cap + (c->tls ? TLS_CONN_BYTES : 0));
 }
 
+bool conn_favoured(const struct server *s, const struct conn *c)
+{
+	return s->favoured == c && c->gen == s->favoured_gen && c->state == CONN_READING &&
+	       c->handled == s->favoured_handled;
+}
+
 bool conn_may_grow(const struct server *s, const struct conn *c)
 {
 	bool output_empty = !c->out.len && !c->pending.len && !c->send_inflight;
 
-	return budget_may_grow(&s->budget, c->held, output_empty, c->privileged);
+	return conn_favoured(s, c) ||
+	       budget_may_grow(&s->budget, c->held, output_empty, c->privileged);
 }
 
 

@@ -44,6 +44,9 @@ enum conn_state { CONN_FREE, CONN_READING, CONN_HANDLING, CONN_CLOSING };
  * waiting) for what else completed: a flood of expensive requests delays
  * root's by no more. */
 #define TURN_HANDLE_NS (20 * JR_NS_PER_MS)
+/* While connections wait on the budget and none reads on past it, how
+ * often their requests are looked over for the oldest (favour_oldest). */
+#define FAVOUR_SCAN_NS (10 * JR_NS_PER_MS)
 #define SWEEP_EVERY_NS (250 * JR_NS_PER_MS)	/* request and idle timeouts */
 
 struct conn {
@@ -69,6 +72,7 @@ struct conn {
 	struct buf out;		/* being sent: not touched while in flight */
 	struct buf pending;	/* answers waiting for the send in flight */
 	uint64_t last_ns, request_start_ns;
+	uint32_t handled;	/* requests dispatched on it */
 	/* --listen's (issue 17): its TLS, between the socket and in/pending
 	 * (plaintext there, sealed as it moves to out); when accepted, for
 	 * the handshake's timeout. NULL on the other listeners. */
@@ -105,6 +109,12 @@ struct server {
 	bool draining;			/* only answers go out; no request is read */
 	struct budget budget;
 	uint32_t resume_from;		/* where resume_paused() starts */
+	/* The connection let past the budget until it has handled one more
+	 * request (server.c, favour_oldest): NULL if none; its gen, and its
+	 * ->handled when it was chosen. */
+	struct conn *favoured;
+	uint32_t favoured_gen, favoured_handled;
+	uint64_t favour_scan_ns;	/* the last look for one */
 	uint64_t turn_until_ns;		/* handling requests yields past this */
 	uint32_t yielded, yield_from;	/* connections yielded; where resuming starts */
 	bool again;			/* the tick asked for another turn at once */
@@ -150,6 +160,12 @@ static inline size_t conn_keep_bytes(const struct conn *c)
 static inline bool conn_open(const struct conn *c)
 {
 	return c->state == CONN_READING || c->state == CONN_HANDLING;
+}
+
+/* What names c to server_finish() and the like: gen << 32 | index. */
+static inline uint64_t conn_token(const struct server *s, const struct conn *c)
+{
+	return (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
 }
 
 /* An operation's io_uring user_data: op:8 | gen:24 | index:32. The index
@@ -220,6 +236,9 @@ void refused_answer(struct server *s, int fd, enum budget_admit why);
  * its receive armed or cancelled as the budget and its backlog say. */
 void conn_account(struct server *s, struct conn *c);
 bool conn_may_grow(const struct server *s, const struct conn *c);
+/* Is c the one let past the budget until it handles one more request
+ * (server.c, favour_oldest)? */
+bool conn_favoured(const struct server *s, const struct conn *c);
 void conn_pace(struct server *s, struct conn *c);
 /* n bytes received into c->in (deciphered first on --listen's). false:
  * TLS failed, its alert on the way out, the connection to close. */

@@ -157,6 +157,7 @@ static void dispatch(struct server *s, struct conn *c)
 	bool keep = http_in_keep_alive(&c->http);
 
 	s->st.requests++;
+	c->handled++;
 	req.method = http_in_method(&c->http);
 	split_target(&c->http.url, &req.path, &req.query);
 	req.body = c->http.body.p ? c->http.body.p : "";
@@ -164,7 +165,7 @@ static void dispatch(struct server *s, struct conn *c)
 	req.uid = c->uid;
 	req.gid = c->gid;
 	req.pid = c->pid;
-	req.token = (uint64_t)c->gen << 32 | (uint32_t)(c - s->conns);
+	req.token = conn_token(s, c);
 	req.last_event_id = c->http.last_event_id;
 	if (!gate_passes(s, c, &req, keep))
 		return;
@@ -276,6 +277,47 @@ static void resume_paused(struct server *s)
 			process_input(s, c);
 	}
 	s->resume_from = (s->resume_from + 1) % n;
+}
+
+/* When c's waiting began: its request's start, or its last bytes. */
+static uint64_t waiting_since(const struct conn *c)
+{
+	return c->http.started ? c->request_start_ns : c->last_ns;
+}
+
+/* Requests received in part, or whole but not handled, can fill the
+ * budget between them, and then none may go on: each waits for bytes
+ * that only a request handled gives back (twelve 1.8 MB batches against
+ * --max-buffered 4M held the daemon, root's /health included, for
+ * good). So while connections wait, the one waiting longest with input
+ * reads on past the budget until it has handled one request (at most
+ * --max-request over), then the next. Its request timeout still runs. */
+static void favour_oldest(struct server *s)
+{
+	struct conn *best = NULL;
+
+	if (!s->budget.st.paused) {
+		s->favoured = NULL;
+		return;
+	}
+	if (s->favoured && conn_favoured(s, s->favoured))
+		return;	/* its request is not handled yet */
+	uint64_t now = jr_now_monotonic_ns();
+	if (!s->favoured && now - s->favour_scan_ns < FAVOUR_SCAN_NS)
+		return;	/* none a moment ago: those waiting wait for their answers */
+	s->favour_scan_ns = now;
+	for (uint32_t i = 0; i < s->o.max_connections; i++) {
+		struct conn *c = &s->conns[i];
+		if (c->paused && c->state == CONN_READING && (c->http.started || c->in.len) &&
+		    (!best || waiting_since(c) < waiting_since(best)))
+			best = c;
+	}
+	s->favoured = best;
+	if (!best)
+		return;
+	s->favoured_gen = best->gen;
+	s->favoured_handled = best->handled;
+	process_input(s, best);	/* conn_pace: receives again */
 }
 
 /* Connections that yielded last turn go on, from where the last pass
@@ -588,6 +630,7 @@ int server_run(struct server *s)
 		io_uring_cq_advance(&s->ring, seen);
 		resume_yielded(s);
 		resume_paused(s);
+		favour_oldest(s);
 		uint64_t now = jr_now_monotonic_ns();
 		if (now - s->last_sweep_ns > SWEEP_EVERY_NS) {
 			check_ops_inflight(s);
