@@ -496,9 +496,9 @@ static void batch_queued(const struct batch *b, uid_t uid, size_t *all, size_t *
 
 /* The copies of waiting batches are outside the connections' budget
  * (budget.h): their bodies left it once copied. So they have their own,
- * as big (--max-buffered): a uid may have a quarter of it waiting, root
- * and the daemon's owner twice all of it; anyone whose first batch it
- * is may wait while the budget has room for it. false: 503 in res. */
+ * as big (--max-buffered; twice that for root and the daemon's owner),
+ * of which a uid may hold a quarter, or one batch of any size; the
+ * first batch to wait always may. false: 503 in res. */
 static bool batch_room(struct api *a, struct batch *b, const struct request *req,
 		       struct response *res)
 {
