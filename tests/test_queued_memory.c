@@ -3,12 +3,12 @@
  * 14): an engine opened paused takes in N plain jobs, then N array tasks,
  * and jemalloc's count of allocated bytes (stats.allocated, size classes
  * included) may grow by at most a bound per job. The bounds sit between
- * what the coordinator keeps now (struct cmd_job in jemalloc's 192 class,
- * a pointer in its queue's heap) and the next size class (224): a job
+ * what the coordinator keeps now (struct cmd_job in jemalloc's 160 class,
+ * a pointer in its queue's heap) and the next size class (192): a job
  * record that outgrows its class, options, run-time fields, an argv copy
  * or a resource request that come back into every queued job, fail here
  * (before issue 14's third session a job took 448 + 32 + 7; before its
- * fourth 224 + 32 + 7).
+ * fourth 224 + 32 + 7; before its sixth 192 + 7).
  * Without jemalloc (the sanitizer builds) the allocator's figures are not
  * there: skipped. Also the pool that shares the jobs' resource requests
  * (coord/reqpool.c), a PATCH of a queued job's resources through it, and
@@ -27,18 +27,18 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
-/* Bytes per queued job, at most: a plain job (cmd_job 192, the queue's
+/* Bytes per queued job, at most: a plain job (cmd_job 160, the queue's
  * heap 7 with growth slack; its argv shared with the jobs of its batch
  * that run the same, its resource request with every job's that asks
  * the same) and an array task (the same: its JOBRING_ARRAY_* are made
- * when it starts, not kept, which was 96 bytes more). Measured 200 and
- * 202; cmd_job in the 224 class, or an argv copy per job, would be 232. */
-#define PLAIN_BOUND 224
-#define TASK_BOUND 224
+ * when it starts, not kept, which was 96 bytes more). Measured 168 and
+ * 170; cmd_job in the 192 class, or an argv copy per job, would be 200. */
+#define PLAIN_BOUND 192
+#define TASK_BOUND 192
 
 #define CHUNK 1000
 
-_Static_assert(sizeof(struct cmd_job) <= 192, "struct cmd_job outgrew jemalloc's 192 class");
+_Static_assert(sizeof(struct cmd_job) <= 160, "struct cmd_job outgrew jemalloc's 160 class");
 
 #ifndef JR_NO_JEMALLOC
 static uint64_t heap_allocated(void)

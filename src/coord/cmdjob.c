@@ -184,7 +184,8 @@ struct cmd_job *jr_cmd_job_new(const struct jr_command_spec *spec, const struct 
 		return NULL;
 	if ((spec->flags & JR_COMMAND_EXTERNAL) || spec->max_retries || spec->backoff_base_ms ||
 	    spec->backoff_max_ms || spec->max_output_bytes || spec->cwd ||
-	    (spec->env && spec->env[0]) || spec->after_count) {
+	    (spec->env && spec->env[0]) || spec->after_count ||
+	    (spec->flags & JR_COMMAND_SINGLETON)) {	/* its name's hash */
 		if (!(job->opt = jr_calloc(1, sizeof(*job->opt)))) {
 			jr_free(job);
 			return NULL;

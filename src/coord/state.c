@@ -96,15 +96,19 @@ static uint32_t runs_as(struct jr_coordinator *co, const struct cmd_job *job)
 	return jr_load_relaxed(&jr_cmd_record(co->region, job->record_ref)->uid);
 }
 
-/* Its name's hash, worked out once from its record (the name is not kept
- * beside the job); a job without a name hashes as "". */
+/* Its name's hash, worked out from its record (the name is not kept
+ * beside the job) and kept in opt, which a singleton has
+ * (jr_cmd_job_new); a job without a name hashes as "". */
 static uint32_t name_hash_of(struct jr_coordinator *co, struct cmd_job *job)
 {
 	struct jr_job_info info;
+	uint32_t h = job->opt ? job->opt->name_hash : 0;
 
-	if (!job->name_hash && jr_jobtab_snapshot(co->region, job->sj.id, &info) == 0)
-		job->name_hash = jr_coord_name_hash(info.name);
-	return job->name_hash;
+	if (!h && jr_jobtab_snapshot(co->region, job->sj.id, &info) == 0)
+		h = jr_coord_name_hash(info.name);
+	if (job->opt)
+		job->opt->name_hash = h;
+	return h;
 }
 
 bool jr_coord_same_name(void *ctx, const struct jr_sched_job *sa, const struct jr_sched_job *sb)

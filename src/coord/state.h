@@ -108,6 +108,7 @@ struct cmd_opt {
 	/* Attempts that ended worker_lost and ran again outside max_retries
 	 * (cmdjob.c; given back by a restore: jr_job_restore.workers_lost). */
 	uint32_t workers_lost;
+	uint32_t name_hash;	/* a singleton's name's, once asked; 0: not yet */
 };
 
 /* A worker (its node) lost is not the job's failure: the job runs again
@@ -136,33 +137,34 @@ struct cmd_job {
 	struct cmd_run *run;		/* while an attempt starts or runs; else NULL */
 	struct cmd_job *next;	/* inbox or free list */
 	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
-	uint32_t name_hash;		/* of its name, once a singleton asked; 0: not yet */
 	uint32_t array_task;	/* with shared_env->array: its index in its array */
-	uint16_t umask;
-	/* Bytes, packed (192 bytes, below). */
-	bool use_umask;
-	bool output_truncated;		/* this attempt's output was cut at max_output */
-	bool requeue_requested;		/* stopped to run again (control.c) */
-	bool revived;			/* requeued after it ended: its slot's index is
+	/* Bits (160 bytes, below), written and read under state_lock only:
+	 * bits of one word are one memory location. */
+	uint8_t phase : 2;	/* enum cmd_job_phase */
+	uint8_t ext_list : 2;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	uint16_t umask : 9;
+	bool use_umask : 1;
+	bool output_truncated : 1;	/* this attempt's output was cut at max_output */
+	bool requeue_requested : 1;	/* stopped to run again (control.c) */
+	bool revived : 1;		/* requeued after it ended: its slot's index is
 					 * in the free ring already (jr_jobtab_revive) */
-	bool run_as_user;	/* run as uid, gid (jr_command_spec.run_as_user) */
-	bool external;		/* external jobs (external.c); opt is set */
-	bool worker_lost;	/* its worker went away: the attempt failed */
-	uint8_t ext_list;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
-	bool progress_paused;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
-	uint8_t phase;		/* enum cmd_job_phase */
-	bool lost;			/* it ended without a status (keeper) */
-	bool reaped;		/* its main process is gone: no more signals */
-	bool timed_out;
-	bool cancel_requested;
+	bool run_as_user : 1;	/* run as uid, gid (jr_command_spec.run_as_user) */
+	bool external : 1;	/* external jobs (external.c); opt is set */
+	bool worker_lost : 1;	/* its worker went away: the attempt failed */
+	bool progress_paused : 1;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
+	bool lost : 1;		/* it ended without a status (keeper) */
+	bool reaped : 1;	/* its main process is gone: no more signals */
+	bool timed_out : 1;
+	bool cancel_requested : 1;
 };
-/* Every queued job has one: 192 bytes at most, a jemalloc size class; 200
- * would be rounded to 224 (32 bytes more per queued job, 32 MB at 1M;
+/* Every queued job has one: 160 bytes at most, a jemalloc size class; 168
+ * would be rounded to 192 (32 bytes more per queued job, 32 MB at 1M;
  * tests/test_queued_memory.c checks the whole). Grow it knowingly: what
  * only a starting or running attempt needs goes in struct cmd_run, what
  * most jobs leave at its default in struct cmd_opt, and its resource
  * request is shared (sj.req, reqpool.h). */
-_Static_assert(sizeof(struct cmd_job) <= 192, "struct cmd_job outgrew its 192-byte size class");
+_Static_assert(sizeof(struct cmd_job) <= 160, "struct cmd_job outgrew its 160-byte size class");
+_Static_assert(CMD_ENDED < 4, "cmd_job's phase is 2 bits");
 
 /* Its slot in the job table: its id's index. */
 static inline uint32_t jr_cmd_job_slot(const struct cmd_job *job)
@@ -199,6 +201,7 @@ static inline const char *jr_cmd_job_ext_caps(const struct cmd_job *job)
 }
 
 enum { EXT_NONE, EXT_READY, EXT_RUNNING };
+_Static_assert(EXT_RUNNING < 4, "cmd_job's ext_list is 2 bits");
 
 /* Recovery: open until a restore or a submission, running between the
  * first restore and restore_done(), then closed for good. */

@@ -221,6 +221,27 @@ void jr_sched_doom(struct jr_sched_job *job, unsigned type)
 		job->doomed = (uint8_t)never_reason(type);
 }
 
+/* Room for one more of p's dependents: 0 or -ENOMEM. */
+static int deps_room(struct jr_sched_job *p)
+{
+	uint32_t count = jr_sched_dependent_count(p), cap = p->dependents ? p->dependents->cap : 0;
+	struct jr_sched_deps *d;
+
+	if (count < cap)
+		return 0;
+	cap = cap ? 2 * cap : 4;
+	d = jr_malloc(sizeof(*d) + (size_t)cap * sizeof(d->edge[0]));
+	if (!d)
+		return -ENOMEM;
+	d->count = count;
+	d->cap = cap;
+	if (count)
+		memcpy(d->edge, p->dependents->edge, (size_t)count * sizeof(d->edge[0]));
+	jr_free(p->dependents);
+	p->dependents = d;
+	return 0;
+}
+
 int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned type)
 {
 	enum jr_dep_outcome o = jr_sched_dep_outcome(p->state, type);
@@ -231,10 +252,9 @@ int jr_sched_depend(struct jr_sched_job *job, struct jr_sched_job *p, unsigned t
 		jr_sched_doom(job, type);
 		return 0;
 	}
-	if (jr_array_grow(&p->dependents, &p->dependent_cap, p->dependent_count,
-			  p->dependent_count + 1, sizeof(*p->dependents), 4) < 0)
+	if (deps_room(p) < 0)
 		return -ENOMEM;
-	p->dependents[p->dependent_count++] = (struct jr_sched_dep){ job, type };
+	p->dependents->edge[p->dependents->count++] = (struct jr_sched_dep){ job, type };
 	job->deps_left++;
 	return 0;
 }
@@ -276,7 +296,6 @@ static void drop_dependents(struct jr_sched_job *job)
 {
 	jr_free(job->dependents);
 	job->dependents = NULL;
-	job->dependent_count = job->dependent_cap = 0;
 }
 
 static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
@@ -352,12 +371,13 @@ static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uin
 {
 	uint32_t kept = 0;
 
-	for (uint32_t i = 0; i < job->dependent_count; i++) {
-		struct jr_sched_dep e = job->dependents[i];
+	for (uint32_t i = 0; i < jr_sched_dependent_count(job); i++) {
+		struct jr_sched_dep e = job->dependents->edge[i];
 		if (!resolve_edge(s, job, &e, now))
-			job->dependents[kept++] = e;
+			job->dependents->edge[kept++] = e;
 	}
-	job->dependent_count = kept;
+	if (job->dependents)
+		job->dependents->count = kept;
 	if (!kept)
 		drop_dependents(job);
 }
@@ -411,12 +431,11 @@ static void mark_running(struct jr_sched *s, struct jr_sched_job *job, uint64_t 
 {
 	job->state = JR_SCHED_RUNNING;
 	job->start_ns = now;
-	job->expected_end_ns = job->limit_ns ? now + job->limit_ns : JR_TIME_NEVER;
 	s->queue_running[job->queue]++;
 	running_add(s, job);
 	if (job->throttle)
 		sched_throttle_of(s, job)->running++;
-	if (job->dependent_count)	/* "after" dependents */
+	if (job->dependents)	/* "after" dependents */
 		resolve_dependents(s, job, now);
 }
 
@@ -445,8 +464,10 @@ static int cmp_expected_end(const void *a, const void *b)
 	const struct jr_sched_job *x = *(struct jr_sched_job *const *)a;
 	const struct jr_sched_job *y = *(struct jr_sched_job *const *)b;
 
-	if (x->expected_end_ns != y->expected_end_ns)
-		return x->expected_end_ns < y->expected_end_ns ? -1 : 1;
+	uint64_t xe = jr_sched_expected_end(x), ye = jr_sched_expected_end(y);
+
+	if (xe != ye)
+		return xe < ye ? -1 : 1;
 	if (x->start_ns != y->start_ns)
 		return x->start_ns < y->start_ns ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -484,8 +505,8 @@ static uint64_t head_shadow(struct jr_sched *s, const struct jr_sched_job *head)
 		if (!jr_res_fits(&s->scratch, head->req) ||
 		    jr_res_reserve(&s->scratch, head->req, &head_alloc) != 0)
 			continue;
-		if (r->expected_end_ns != JR_TIME_NEVER)
-			return r->expected_end_ns;
+		if (jr_sched_expected_end(r) != JR_TIME_NEVER)
+			return jr_sched_expected_end(r);
 		s->scratch = *s->pools;
 		jr_res_hold_for(&s->scratch, &head_alloc);
 		return JR_TIME_NEVER;

@@ -95,13 +95,13 @@ struct jr_sched_job {
 				 * name and user (ops.same_name) */
 	bool held;		/* kept pending until jr_sched_release() */
 	uint32_t deps_left;
-	uint32_t dependent_count, dependent_cap;
 	uint32_t age_epoch;	/* aging intervals at submit (set by submit) */
 	uint32_t throttle;	/* its throttle group + 1 (jr_sched_throttle_join); 0: none */
-	struct jr_sched_dep *dependents;
+	/* The jobs waiting on this one: one block, NULL while none (most
+	 * jobs; 8 bytes here instead of a pointer and two counts). */
+	struct jr_sched_deps *dependents;
 	struct jr_alloc *alloc;	/* while it holds resources, else NULL */
-	uint64_t start_ns;
-	uint64_t expected_end_ns;	/* start + limit, or JR_TIME_NEVER */
+	uint64_t start_ns;	/* its expected end: jr_sched_expected_end() */
 	uint32_t index;		/* position in the list it is on */
 	uint8_t list;		/* which list: enum in sched.c */
 	uint8_t doomed;		/* a dependency could never be met before
@@ -115,6 +115,25 @@ struct jr_sched_dep {
 	struct jr_sched_job *job;
 	uint32_t type;		/* enum jr_dep_type */
 };
+
+/* A job's dependents, grown by doubling (scheduler.c). */
+struct jr_sched_deps {
+	uint32_t count, cap;
+	struct jr_sched_dep edge[];
+};
+
+static inline uint32_t jr_sched_dependent_count(const struct jr_sched_job *job)
+{
+	return job->dependents ? job->dependents->count : 0;
+}
+
+/* When a running job will have used its time limit: start + limit, or
+ * JR_TIME_NEVER without one (worked out, not kept: issue 14, memory per
+ * queued job). */
+static inline uint64_t jr_sched_expected_end(const struct jr_sched_job *job)
+{
+	return job->limit_ns ? job->start_ns + job->limit_ns : JR_TIME_NEVER;
+}
 
 struct jr_job_list {
 	struct jr_sched_job **items;
