@@ -138,18 +138,20 @@ struct cmd_job {
 	struct cmd_job *next;	/* inbox or free list */
 	uint32_t uid, gid;	/* with run_as_user: whom it runs as */
 	uint32_t array_task;	/* with shared_env->array: its index in its array */
-	/* Bits (160 bytes, below), written and read under state_lock only:
-	 * bits of one word are one memory location. */
-	uint8_t phase : 2;	/* enum cmd_job_phase */
-	uint8_t ext_list : 2;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
+	/* Bits (160 bytes, below), in two memory locations. Fixed when it
+	 * is made, read without state_lock by the threads that spawn it: */
 	uint16_t umask : 9;
 	bool use_umask : 1;
+	bool run_as_user : 1;	/* run as uid, gid (jr_command_spec.run_as_user) */
+	bool external : 1;	/* external jobs (external.c); opt is set */
+	uint16_t : 0;		/* (a location of its own) */
+	/* Written and read under state_lock only: */
+	uint8_t phase : 2;	/* enum cmd_job_phase */
+	uint8_t ext_list : 2;	/* EXT_NONE, EXT_READY or EXT_RUNNING */
 	bool output_truncated : 1;	/* this attempt's output was cut at max_output */
 	bool requeue_requested : 1;	/* stopped to run again (control.c) */
 	bool revived : 1;		/* requeued after it ended: its slot's index is
 					 * in the free ring already (jr_jobtab_revive) */
-	bool run_as_user : 1;	/* run as uid, gid (jr_command_spec.run_as_user) */
-	bool external : 1;	/* external jobs (external.c); opt is set */
 	bool worker_lost : 1;	/* its worker went away: the attempt failed */
 	bool progress_paused : 1;	/* inline spawn: its flooded pipe waits (progresspipe.c) */
 	bool lost : 1;		/* it ended without a status (keeper) */
