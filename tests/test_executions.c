@@ -6,7 +6,9 @@
  * newer job in a slot replaces an older one's history (and a stale event
  * does not drop a newer one's); the latest attempt kept before a requeue;
  * a snapshot's records put back; a recovery's history handed over; an
- * attempt running at a restart ended by its job's next start, as lost.
+ * attempt running at a restart ended by its job's next start, as lost;
+ * a table of several runs marks only the runs that had an entry, and
+ * finds each entry there.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -137,6 +139,37 @@ static void test_slot_reuse(void **state)
 	executions_destroy(&x);
 }
 
+/* Entries in far-apart runs of a large table: each found, only their
+ * runs marked (the others' pages never read), an older job's entry in a
+ * marked run dropped by a newer job's start, nothing made by a start or
+ * a lone end in an unmarked run. */
+static void test_runs_marked(void **state)
+{
+	uint32_t cap = 8 * EXEC_RUN_SLOTS;
+	jr_job_id a = jr_job_id_make(1, 5), b = jr_job_id_make(1, 6 * EXEC_RUN_SLOTS + 9);
+	struct executions x;
+	struct exec_end e;
+	(void)state;
+
+	assert_int_equal(executions_init(&x, cap), 0);
+	e = end_of(jr_job_id_make(1, 3 * EXEC_RUN_SLOTS), 1, false, 0);
+	assert_int_equal(executions_ended(&x, &e), 0);	/* lone end: nothing kept */
+	executions_started(&x, jr_job_id_make(1, 4 * EXEC_RUN_SLOTS), 1, 7, 10);
+	assert_int_equal(x.runs_used[0], 0);
+	e = end_of(a, 1, true, 1);
+	assert_int_equal(executions_ended(&x, &e), 0);
+	e = end_of(b, 1, true, 1);
+	assert_int_equal(executions_ended(&x, &e), 0);
+	assert_int_equal(x.runs_used[0], (1ull << 0) | (1ull << 6));
+	assert_non_null(executions_of(&x, a));
+	assert_non_null(executions_of(&x, b));
+	assert_null(executions_of(&x, jr_job_id_make(1, 2 * EXEC_RUN_SLOTS)));
+	executions_started(&x, jr_job_id_make(2, 6 * EXEC_RUN_SLOTS + 9), 1, 7, 10);
+	assert_null(executions_of(&x, b));
+	assert_int_equal(x.jobs, 1);
+	executions_destroy(&x);
+}
+
 static void test_keep_latest_and_restore(void **state)
 {
 	struct executions x, from;
@@ -206,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_attempts_in_order),
 		cmocka_unit_test(test_result_limit),
 		cmocka_unit_test(test_slot_reuse),
+		cmocka_unit_test(test_runs_marked),
 		cmocka_unit_test(test_keep_latest_and_restore),
 		cmocka_unit_test(test_running_at_a_restart),
 	};

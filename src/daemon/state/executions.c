@@ -16,7 +16,22 @@ int executions_init(struct executions *x, uint32_t capacity)
 	x->out_dirfd = -1;
 	x->capacity = capacity;
 	x->by_slot = calloc(capacity ? capacity : 1, sizeof(*x->by_slot));
-	return x->by_slot ? 0 : -ENOMEM;
+	x->runs_used = calloc(capacity / EXEC_RUN_SLOTS / 64 + 1, sizeof(*x->runs_used));
+	return x->by_slot && x->runs_used ? 0 : -ENOMEM;
+}
+
+static bool run_used(const struct executions *x, uint32_t index)
+{
+	uint32_t run = index / EXEC_RUN_SLOTS;
+
+	return x->runs_used[run / 64] & (1ull << (run % 64));
+}
+
+static void run_mark(struct executions *x, uint32_t index)
+{
+	uint32_t run = index / EXEC_RUN_SLOTS;
+
+	x->runs_used[run / 64] |= 1ull << (run % 64);
 }
 
 static void job_free(struct executions *x, struct exec_job *j)
@@ -34,31 +49,50 @@ static void job_free(struct executions *x, struct exec_job *j)
 void executions_destroy(struct executions *x)
 {
 	for (uint32_t i = 0; x->by_slot && i < x->capacity; i++)
-		if (x->by_slot[i])
+		if (run_used(x, i) && x->by_slot[i])
 			job_free(x, x->by_slot[i]);
 	free(x->by_slot);
+	free(x->runs_used);
 	x->by_slot = NULL;
+	x->runs_used = NULL;
 }
 
 void executions_take(struct executions *dst, struct executions *src)
 {
 	struct exec_job **empty = dst->by_slot;
+	uint64_t *none = dst->runs_used;
 
 	JR_ASSERT(dst->capacity == src->capacity && dst->jobs == 0);
-	/* The arrays trade places: nothing of a large table is touched. */
+	/* The arrays trade places: nothing of a large table is touched. The
+	 * empty one may have runs marked: still right, as a hint. */
 	dst->by_slot = src->by_slot;
 	src->by_slot = empty;
+	dst->runs_used = src->runs_used;
+	src->runs_used = none;
 	dst->jobs = src->jobs;
 	dst->records = src->records;
 	dst->result_bytes = src->result_bytes;
 	src->jobs = src->records = src->result_bytes = 0;
 }
 
+/* Where id's entry is, or NULL: none can be there (its run never had
+ * one, or id is not a slot's). */
 static struct exec_job **slot_of(const struct executions *x, jr_job_id id)
 {
 	uint32_t index = (uint32_t)id;
 
-	return index < x->capacity ? &x->by_slot[index] : NULL;
+	return index < x->capacity && run_used(x, index) ? &x->by_slot[index] : NULL;
+}
+
+/* Where id's entry goes (its run marked), or NULL: not a slot's id. */
+static struct exec_job **slot_make(struct executions *x, jr_job_id id)
+{
+	uint32_t index = (uint32_t)id;
+
+	if (index >= x->capacity)
+		return NULL;
+	run_mark(x, index);
+	return &x->by_slot[index];
 }
 
 const struct exec_job *executions_of(const struct executions *x, jr_job_id id)
@@ -107,8 +141,10 @@ static bool drop_older(struct executions *x, jr_job_id id)
 {
 	struct exec_job **p = slot_of(x, id);
 
+	if ((uint32_t)id >= x->capacity)
+		return false;
 	if (!p || !*p || (*p)->id == id)
-		return p != NULL;
+		return true;	/* nothing there, or its own */
 	if ((*p)->id > id)
 		return false;
 	remove_files(x, *p);
@@ -120,7 +156,7 @@ static bool drop_older(struct executions *x, jr_job_id id)
 /* The job's entry; create: made if missing, replacing an older job's. */
 static struct exec_job *job_get(struct executions *x, jr_job_id id, bool create)
 {
-	struct exec_job **p = slot_of(x, id);
+	struct exec_job **p = create ? slot_make(x, id) : slot_of(x, id);
 
 	if (!p)
 		return NULL;
@@ -286,6 +322,10 @@ void executions_prune(struct executions *x, struct jr_engine *e)
 	struct jr_job_info info;
 
 	for (uint32_t i = 0; i < x->capacity; i++) {
+		if (!run_used(x, i)) {
+			i |= EXEC_RUN_SLOTS - 1;	/* the next run */
+			continue;
+		}
 		struct exec_job *j = x->by_slot[i];
 		if (j && jr_job_get(e, j->id, &info) < 0) {
 			remove_files(x, j);

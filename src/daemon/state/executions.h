@@ -46,9 +46,18 @@ struct exec_job {
 	struct exec_rec *recs;		/* by attempt, ascending */
 };
 
+/* Slots per run of by_slot that runs_used marks (32 KiB of pointers). */
+#define EXEC_RUN_SLOTS 4096u
+
 struct executions {
 	uint32_t capacity;
 	struct exec_job **by_slot;
+	/* A bit per run of EXEC_RUN_SLOTS slots: an entry was ever made in
+	 * it. A run without one is never read: reading the pages of an
+	 * untouched table maps them (zero pages, but resident), and the
+	 * snapshot asks for every job's history (issue 14: 8 bytes per
+	 * slot of --capacity resident after the first snapshot). */
+	uint64_t *runs_used;
 	int out_dirfd;			/* past attempts' files go with them; < 0: none */
 	uint64_t jobs, records, result_bytes;
 };
