@@ -211,29 +211,6 @@ int jr_journal_open(struct jr_journal **out, const struct jr_journal_opts *opts)
 	return 0;
 }
 
-/* The group's and the flights' buffers are pages mapped for them, not the
- * heap's. A burst (a snapshot's 1 MiB chunks, a 100,000-job batch) grows
- * them to many MiB while the flights before it land; a flight that lands
- * holding more than BUF_KEEP_BYTES unmaps its buffer, so the pages go
- * back to the kernel at once instead of staying the process's for good
- * (issue 14: after bench/scale loaded 1,000,000 jobs the five buffers
- * held 60-77 MB, 60-77 bytes "per queued job"). */
-#define BUF_KEEP_BYTES (1 * JR_MIB)
-
-static char *buf_resize(char *buf, size_t cap, size_t want)
-{
-	void *p = buf ? mremap(buf, cap, want, MREMAP_MAYMOVE)
-		      : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void buf_release(char *buf, size_t cap)
-{
-	if (buf)
-		munmap(buf, cap);
-}
-
 /* Room in the group for size bytes: 0 or -ENOMEM. */
 static int group_grow(struct jr_journal *j, size_t size)
 {
@@ -244,7 +221,7 @@ static int group_grow(struct jr_journal *j, size_t size)
 		return 0;
 	while (cap < size)
 		cap *= 2;
-	g = buf_resize(j->group, j->group_cap, cap);
+	g = realloc(j->group, cap);
 	if (!g)
 		return -ENOMEM;
 	j->group = g;
@@ -415,11 +392,6 @@ static void retire_oldest(struct jr_journal *j, struct flight *f)
 	j->stats.syncs++;
 	f->busy = false;
 	f->len = 0;
-	if (f->cap > BUF_KEEP_BYTES) {
-		buf_release(f->buf, f->cap);
-		f->buf = NULL;
-		f->cap = 0;
-	}
 	j->flight_head = (j->flight_head + 1) % JR_JOURNAL_FLIGHTS;
 	j->flight_count--;
 }
@@ -695,7 +667,7 @@ void jr_journal_close(struct jr_journal *j)
 	if (j->event_fd >= 0)
 		close(j->event_fd);
 	for (uint32_t k = 0; k < JR_JOURNAL_FLIGHTS; k++)
-		buf_release(j->flights[k].buf, j->flights[k].cap);
-	buf_release(j->group, j->group_cap);
+		free(j->flights[k].buf);
+	free(j->group);
 	jr_free(j);
 }
