@@ -7,8 +7,9 @@
 # short batches from several connections at once, and two pipelined on
 # one connection, are each answered, in order, with distinct ids; a
 # request on another connection is answered while a 200,000-line batch
-# is being parsed; clients that close after sending submit all of a
-# batch or none of it; a daemon stopped, or killed, while it parses one comes back
+# is being parsed, and the parser's arrays for it (more than 16,384
+# lines) are given back afterwards; clients that close after sending
+# submit all of a batch or none of it; a daemon stopped, or killed, while it parses one comes back
 # with all of that batch or none of it. Usage: tests/test_batch_slices.sh BUILD_DIR
 set -u
 build=${1:-build/debug}
@@ -213,8 +214,13 @@ elif case == "queued-zero":
         st, m, _ = read_answer(s)
         s.close()
         v = re.search(rb"\njobring_batch_queued_bytes (\d+)", m)
+        arrays = re.search(rb"\njobring_batch_arrays_bytes (\d+)", m)
         if v and v.group(1) == b"0":
-            print("ok queued-zero")
+            # after the 200,000-line batch: its arrays (~1.1 KB a line,
+            # some 280 MB kept before) are given back; 16,384 lines' kept
+            if not arrays or int(arrays.group(1)) > 64 << 20:
+                fail("the batch arrays kept: %s" % (arrays.group(1) if arrays else "no metric"))
+            print("ok queued-zero (arrays kept: %d bytes)" % int(arrays.group(1)))
             sys.exit(0)
         time.sleep(0.05)
     fail("copies of batches left: %s" % (v.group(1) if v else "no metric"))
@@ -253,7 +259,9 @@ echo "  $out"
 out=$(drive leave)
 expect_ok "a client that leaves submits all of its batch or nothing" "$out"
 echo "  $out"
-expect_ok "no copy of a batch is left once all are answered" "$(drive queued-zero)"
+out=$(drive queued-zero)
+expect_ok "no copy of a batch is left once all are answered, nor its arrays" "$out"
+echo "  $out"
 
 # A stop (SIGTERM, then kill -9) while a long batch is parsed: all of it
 # or nothing comes back.

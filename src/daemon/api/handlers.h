@@ -21,6 +21,8 @@ void api_submit_batch_record(const struct request *req, struct route_record *out
 void api_batch_tick(struct api *a, uint64_t now_ns);
 /* The bodies of long batches copied and not answered yet (/metrics). */
 size_t api_batch_queued_bytes(const struct api *a);
+/* The arrays kept between batches, allocated (/metrics). */
+size_t api_batch_arrays_bytes(const struct api *a);
 void api_submit_destroy(struct api *a);
 
 /* jobs.c: a job shown, listed, cancelled, its output read. */

@@ -327,6 +327,9 @@ static void socket_metrics(struct api *a, struct buf *b)
 	metric(b, "jobring_batch_queued_bytes", "gauge",
 	       "Long batches' bodies copied and not answered yet (parsed a slice a turn).");
 	buf_printf(b, "jobring_batch_queued_bytes %zu\n", api_batch_queued_bytes(a));
+	metric(b, "jobring_batch_arrays_bytes", "gauge",
+	       "The batch parser's arrays, kept between batches of at most 16,384 lines.");
+	buf_printf(b, "jobring_batch_arrays_bytes %zu\n", api_batch_arrays_bytes(a));
 	metric(b, "jobring_api_rejected_total", "counter", "Jobs refused at submission.");
 	buf_printf(b, "jobring_api_rejected_total %llu\n", (unsigned long long)a->count.rejected);
 }
