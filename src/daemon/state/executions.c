@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/runbits.h"
 #include "daemon/state/executions.h"
 #include "exec/outdir.h"
 #include "shm/jobtab.h"
@@ -16,22 +17,13 @@ int executions_init(struct executions *x, uint32_t capacity)
 	x->out_dirfd = -1;
 	x->capacity = capacity;
 	x->by_slot = calloc(capacity ? capacity : 1, sizeof(*x->by_slot));
-	x->runs_used = calloc(capacity / EXEC_RUN_SLOTS / 64 + 1, sizeof(*x->runs_used));
+	x->runs_used = jr_runbits_new(capacity, EXEC_RUN_SLOTS);
 	return x->by_slot && x->runs_used ? 0 : -ENOMEM;
 }
 
 static bool run_used(const struct executions *x, uint32_t index)
 {
-	uint32_t run = index / EXEC_RUN_SLOTS;
-
-	return x->runs_used[run / 64] & (1ull << (run % 64));
-}
-
-static void run_mark(struct executions *x, uint32_t index)
-{
-	uint32_t run = index / EXEC_RUN_SLOTS;
-
-	x->runs_used[run / 64] |= 1ull << (run % 64);
+	return jr_runbits_test(x->runs_used, index, EXEC_RUN_SLOTS);
 }
 
 static void job_free(struct executions *x, struct exec_job *j)
@@ -48,7 +40,7 @@ static void job_free(struct executions *x, struct exec_job *j)
 
 void executions_destroy(struct executions *x)
 {
-	for (uint32_t i = 0; x->by_slot && i < x->capacity; i++)
+	for (uint32_t i = 0; x->by_slot && x->runs_used && i < x->capacity; i++)
 		if (run_used(x, i) && x->by_slot[i])
 			job_free(x, x->by_slot[i]);
 	free(x->by_slot);
@@ -91,7 +83,7 @@ static struct exec_job **slot_make(struct executions *x, jr_job_id id)
 
 	if (index >= x->capacity)
 		return NULL;
-	run_mark(x, index);
+	jr_runbits_set(x->runs_used, index, EXEC_RUN_SLOTS);
 	return &x->by_slot[index];
 }
 

@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/runbits.h"
 #include "daemon/state/submitted.h"
 
 int submitted_init(struct submitted *t, uint32_t capacity)
 {
 	t->capacity = capacity;
 	t->jobs = jr_table_alloc((size_t)capacity * sizeof(*t->jobs));
-	t->used_runs = calloc(capacity / SUBMITTED_RUN_SLOTS / 64 + 1, sizeof(uint64_t));
+	t->used_runs = jr_runbits_new(capacity, SUBMITTED_RUN_SLOTS);
 	t->index = malloc(sizeof(*t->index));
 	if (!t->jobs || !t->used_runs || !t->index || jobindex_init(t->index, capacity) < 0) {
 		free(t->index);
@@ -134,7 +135,7 @@ uint32_t submitted_next_used(const struct submitted *t, uint32_t slot)
 {
 	uint32_t run = slot / SUBMITTED_RUN_SLOTS, runs = t->capacity / SUBMITTED_RUN_SLOTS + 1;
 
-	while (run < runs && !(t->used_runs[run / 64] >> (run % 64) & 1))
+	while (run < runs && !jr_runbits_run(t->used_runs, run))
 		run++;
 	if (run >= runs)
 		return t->capacity;
@@ -162,8 +163,7 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 
 	if (!s)
 		return;
-	t->used_runs[(uint32_t)id / SUBMITTED_RUN_SLOTS / 64] |=
-		1ull << ((uint32_t)id / SUBMITTED_RUN_SLOTS % 64);
+	jr_runbits_set(t->used_runs, (uint32_t)id, SUBMITTED_RUN_SLOTS);
 	submitted_forget(s);
 	s->id = id;
 	s->array_job_id = 0;
