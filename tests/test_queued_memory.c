@@ -8,7 +8,9 @@
  * record that outgrows its class, options, run-time fields, an argv copy
  * or a resource request that come back into every queued job, fail here
  * (before issue 14's third session a job took 448 + 32 + 7; before its
- * fourth 224 + 32 + 7; before its sixth 192 + 7).
+ * fourth 224 + 32 + 7; before its sixth 192 + 7). Then again as
+ * jobringd runs, long runs of alike jobs parked (coord/park.h): at most
+ * PARKED_BOUND a job.
  * Without jemalloc (the sanitizer builds) the allocator's figures are not
  * there: skipped. Also the pool that shares the jobs' resource requests
  * (coord/reqpool.c), a PATCH of a queued job's resources through it, and
@@ -18,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coord/reqpool.h"
@@ -35,6 +38,11 @@
  * 170; cmd_job in the 192 class, or an argv copy per job, would be 200. */
 #define PLAIN_BOUND 192
 #define TASK_BOUND 192
+/* With parking (coord/park.h, as jobringd runs): the first JR_PARK_AFTER
+ * jobs built (4,096 x 168 bytes: 7 a job of 100,000), the rest 8 bytes
+ * an id at most, less as segments of consecutive ids. Measured 7 and
+ * 1; without parking, 168. */
+#define PARKED_BOUND 16
 
 #define CHUNK 1000
 
@@ -75,32 +83,48 @@ static double per_job(struct jr_engine *e, const struct jr_command_spec *tmpl, u
 	return (double)(after > before ? after - before : 0) / n;
 }
 
-static void test_bytes_per_queued_job(void **state)
+/* Plain jobs, then tasks of one array (as jobringd submits them), on a
+ * paused engine: the heap per job of each. */
+static void measure(uint32_t n, double *plain_bytes, double *task_bytes)
 {
 	char *argv[] = { "/bin/true", NULL };
-	uint32_t n = (uint32_t)test_scaled(100000);
 	struct jr_command_spec plain = { .argv = argv, .priority = JR_PRIORITY_DEFAULT };
 	struct jr_command_spec task = plain;
 	struct jr_engine_opts o;
 	struct jr_engine *e;
-	double p, t;
 	jr_job_id first;
 
-	(void)state;
 	jrt_engine_opts(&o, 1, 2 * n + 4096, JR_ENGINE_START_PAUSED, NULL);
 	o.arena_bytes = 128ull * o.capacity;	/* command records, as jobringd sizes it */
 	assert_int_equal(jr_engine_open(&e, &o), 0);
-	p = per_job(e, &plain, n);
-	/* Tasks of one array, as jobringd submits them. */
+	*plain_bytes = per_job(e, &plain, n);
 	assert_int_equal(jr_command_submit(e, &plain, &first), 0);
 	task.flags = JR_COMMAND_ARRAY_TASK;
 	task.array_job_id = first;
-	t = per_job(e, &task, n);
-	printf("heap per queued job: %.0f bytes (bound %d); per array task: %.0f (bound %d)\n",
+	*task_bytes = per_job(e, &task, n);
+	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+}
+
+static void test_bytes_per_queued_job(void **state)
+{
+	uint32_t n = (uint32_t)test_scaled(100000);
+	double p, t;
+
+	(void)state;
+	/* Every job built (parking off): the coordinator's record. */
+	setenv("JOBRING_PARK_AFTER", "4294967295", 1);
+	measure(n, &p, &t);
+	printf("heap per queued job built: %.0f bytes (bound %d); per array task: %.0f (bound %d)\n",
 	       p, PLAIN_BOUND, t, TASK_BOUND);
 	assert_true(p > 0 && p <= PLAIN_BOUND);
 	assert_true(t > 0 && t <= TASK_BOUND);
-	assert_int_equal(jr_engine_close(e, JR_CLOSE_CANCEL), 0);
+	/* As jobringd runs: past JR_PARK_AFTER waiting, runs are parked. */
+	unsetenv("JOBRING_PARK_AFTER");
+	measure(n, &p, &t);
+	printf("heap per queued job, runs parked: %.1f bytes (bound %d); per array task: %.1f\n",
+	       p, PARKED_BOUND, t);
+	assert_true(p <= PARKED_BOUND);
+	assert_true(t <= PARKED_BOUND);
 }
 #else
 static void test_bytes_per_queued_job(void **state)

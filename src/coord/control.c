@@ -21,6 +21,7 @@
 #include "coord/control.h"
 #include "coord/external.h"
 #include "coord/loop.h"
+#include "coord/park.h"
 #include "shm/cmdrec.h"
 #include "shm/counters.h"
 #include "shm/jobtab.h"
@@ -32,11 +33,11 @@ static int job_lookup(struct jr_coordinator *co, jr_job_id id, struct cmd_job **
 {
 	struct jr_job_info info;
 
-	*out = jr_coord_job_of(co, id);
+	*out = jr_park_job_built(co, id, jr_now_realtime_ns());
 	if (!*out) {
 		jr_coord_take_inbox(co, jr_now_realtime_ns(), false);
 		jr_coord_poke(co);	/* what it took in waits for a pass */
-		*out = jr_coord_job_of(co, id);
+		*out = jr_park_job_built(co, id, jr_now_realtime_ns());
 	}
 	if (*out && (*out)->phase != CMD_ENDED)
 		return 0;

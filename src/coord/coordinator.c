@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -19,6 +20,7 @@
 #include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/loop.h"
+#include "coord/park.h"
 #include "coord/pass.h"
 #include "coord/runners.h"
 #include "shm/cmdrec.h"
@@ -78,6 +80,8 @@ static void free_remaining_jobs(struct jr_coordinator *co)
 {
 	struct jr_region *r = co->region;
 
+	jr_park_drop_all(co);
+
 	for (uint32_t i = 1; i < r->hdr->capacity; i++) {
 		struct jr_slot *s = &r->slots[i];
 		if (jr_slot_state(jr_load_acquire(&s->state)) == JR_JOB_FREE ||
@@ -102,6 +106,7 @@ static void coord_free(struct jr_coordinator *co)
 		close(co->tfd);
 	if (co->out_dirfd >= 0)
 		close(co->out_dirfd);
+	jr_park_drop_all(co);	/* none but after a detaching stop or a failed start */
 	jr_sched_destroy(&co->sched);
 	jr_req_pool_destroy(&co->reqs);
 	jr_cgroups_close(&co->cg, /* remove */ true);
@@ -116,6 +121,21 @@ static void coord_free(struct jr_coordinator *co)
 	jr_mutex_destroy(&co->state_lock);
 	jr_mutex_destroy(&co->lock);
 	jr_free(co);
+}
+
+/* JR_PARK_AFTER, or JOBRING_PARK_AFTER from the environment (tests park
+ * every run with 0; docs/DECISIONS.md). */
+static uint32_t park_after(void)
+{
+	const char *v = getenv("JOBRING_PARK_AFTER");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return JR_PARK_AFTER;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	return errno || *end || n > UINT32_MAX ? JR_PARK_AFTER : (uint32_t)n;
 }
 
 /* The keeper holds KEEPER_FDS_PER_JOB descriptors for each running job
@@ -181,6 +201,7 @@ static int coord_setup(struct jr_coordinator *co, const struct jr_coord_host *ho
 	co->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
 	co->base_env = environ;
 	co->uid = (uint32_t)getuid();
+	co->park_after = park_after();
 	co->job_event = o->job_event;
 	co->job_event_ctx = o->job_event_ctx;
 	jr_mutex_init(&co->lock, JR_LOCK_COORD_INBOX);
@@ -329,7 +350,8 @@ void jr_coord_stats(struct jr_coordinator *co, struct jr_stats *out)
 		return;
 	jr_mutex_lock(&co->state_lock);
 	for (int p = 0; p < JR_PRIORITY_LEVELS; p++) {
-		uint64_t n = co->sched.waiting_by_level[p] + co->ext_ready_by_level[p];
+		uint64_t n = co->sched.waiting_by_level[p] + co->ext_ready_by_level[p] +
+			     co->parked_by_level[p];
 		out->queued_by_priority[p] += n;
 		out->queued += n;
 	}

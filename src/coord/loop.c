@@ -25,6 +25,7 @@
 #include "coord/external.h"
 #include "coord/keeperlink.h"
 #include "coord/loop.h"
+#include "coord/park.h"
 #include "coord/pass.h"
 #include "coord/progresspipe.h"
 #include "coord/runners.h"
@@ -73,8 +74,10 @@ static void on_ended(void *ctx, struct jr_sched_job *sj, uint64_t now)
 
 void jr_coord_sched_init(struct jr_coordinator *co)
 {
-	struct jr_sched_ops ops = { on_start, on_ended, jr_ext_on_eligible,
-				    jr_coord_same_name, co };
+	struct jr_sched_ops ops = { .start = on_start, .ended = on_ended,
+				    .eligible = jr_ext_on_eligible,
+				    .same_name = jr_coord_same_name, .expand = jr_park_expand,
+				    .ctx = co };
 
 	jr_sched_init(&co->sched, &co->pools, &ops);
 }
@@ -119,10 +122,10 @@ static void settle_ended(struct jr_coordinator *co, struct cmd_job *job, uint32_
 /* Link a new job to the jobs it must wait for, each by its type. A
  * dependency that already ended needs no link: its outcome meets the
  * edge or dooms the job. */
-static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
+static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	for (uint32_t i = 0; i < jr_cmd_job_after_count(job); i++) {
-		struct cmd_job *p = jr_coord_job_of(co, jr_cmd_job_after(job, i));
+		struct cmd_job *p = jr_park_job_built(co, jr_cmd_job_after(job, i), now);
 		if (!p)
 			settle_ended(co, job, i);
 		else if (jr_sched_depend(&job->sj, &p->sj, jr_cmd_job_dep_type(job, i)) < 0)
@@ -134,7 +137,7 @@ static int link_dependencies(struct jr_coordinator *co, struct cmd_job *job)
 static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint64_t now)
 {
 	co->outstanding++;
-	if (link_dependencies(co, job) < 0)
+	if (link_dependencies(co, job, now) < 0)
 		job->sj.doomed = JR_REASON_DEPENDENCY_FAILED;
 	jr_sched_submit(&co->sched, &job->sj, now);
 	if (job->sj.state == JR_SCHED_PENDING)
@@ -143,7 +146,7 @@ static void take_submission(struct jr_coordinator *co, struct cmd_job *job, uint
 
 static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 {
-	struct cmd_job *job = jr_coord_job_of(co, id);
+	struct cmd_job *job = jr_park_job_built(co, id, now);
 
 	if (!job)
 		return;
@@ -164,26 +167,6 @@ static void take_cancel(struct jr_coordinator *co, jr_job_id id, uint64_t now)
 		return;
 	}
 	jr_sched_cancel(&co->sched, &job->sj, now);
-}
-
-/* Without memory for its coordinator record a job cannot be scheduled:
- * it ends cancelled, as if the table had refused it. */
-static void end_unbuilt(struct jr_coordinator *co, struct cmd_batch *b, size_t i)
-{
-	struct jr_region *r = co->region;
-	struct jr_slot *s = &r->slots[b->slots[i]];
-
-	struct jr_job_event ev = { .job_id = b->ids[i], .kind = JR_EVENT_ENDED,
-				   .state = JR_JOB_CANCELLED, .reason = JR_REASON_CANCELLED,
-				   .time_ns = jr_now_realtime_ns() };
-
-	jr_store_relaxed(&jr_cmd_record(r, b->records[i])->reason, JR_REASON_CANCELLED);
-	if (jr_jobtab_cancel_owned(s, JR_JOB_QUEUED))
-		jr_counters_add_cancelled(r, 1);
-	if (co->job_event)
-		co->job_event(co->job_event_ctx, &ev);
-	jr_coord_free_slot(co, b->slots[i]);
-	jr_counters_notify_done(r);
 }
 
 /* A restored job taken back running with a cancel it had not obeyed:
@@ -234,7 +217,7 @@ static void take_jobs(struct jr_coordinator *co, struct cmd_batch *b, size_t fro
 			job = NULL;
 		}
 		if (!job) {
-			end_unbuilt(co, b, i);
+			jr_coord_end_unbuilt(co, b->ids[i], b->records[i]);
 			continue;
 		}
 		job->sj.priority = b->prios[i];
@@ -273,20 +256,48 @@ static void let_urgent_in(struct jr_coordinator *co)
 	jr_mutex_lock(&co->state_lock);
 }
 
-/* The batches taken from the inbox, built JR_TAKE_CHUNK jobs at a time.
- * Between two chunks the coordinator's own turn (may_yield) lets in an
- * external worker's claim or completion: a 10,000-job batch is some
- * milliseconds of building, which they would otherwise wait out. A
- * control that looks for a job meanwhile (control.c) builds on from
- * where the batch is. */
-static void take_batches(struct jr_coordinator *co, uint64_t now, bool may_yield)
+/* Where the next chunk of b ends: JR_TAKE_CHUNK jobs on, or sooner where
+ * a run to park begins (*park_len: its length; 0: none). Parking only
+ * once the scheduler has JR_PARK_AFTER jobs waiting (park.h). */
+static size_t chunk_end(struct jr_coordinator *co, const struct cmd_batch *b, bool may_park,
+			size_t *park_len)
+{
+	size_t end = b->n - b->built > JR_TAKE_CHUNK ? b->built + JR_TAKE_CHUNK : b->n;
+
+	*park_len = 0;
+	if (!may_park || b->restored || co->sched.waiting_count < co->park_after)
+		return end;
+	for (size_t i = b->built; i < end;) {
+		size_t run = jr_park_run_length(b, i, b->n - i);
+		if (run >= JR_PARK_MIN_RUN) {
+			*park_len = run;
+			return i;
+		}
+		i += run ? run : 1;
+	}
+	return end;
+}
+
+/* The batches taken from the inbox, built JR_TAKE_CHUNK jobs at a time,
+ * long runs of alike plain jobs parked (park.h). Between two chunks the
+ * coordinator's own turn (may_yield) lets in an external worker's claim
+ * or completion: a 10,000-job batch is some milliseconds of building,
+ * which they would otherwise wait out. A control that looks for a job
+ * meanwhile (control.c) builds on from where the batch is. */
+static void take_batches(struct jr_coordinator *co, uint64_t now, bool may_yield, bool may_park)
 {
 	struct cmd_batch *b;
 
 	while ((b = co->taking)) {
-		size_t to = b->n - b->built > JR_TAKE_CHUNK ? b->built + JR_TAKE_CHUNK : b->n;
+		size_t park_len;
+		size_t to = chunk_end(co, b, may_park, &park_len);
 		take_jobs(co, b, b->built, to, now);
 		b->built = to;
+		if (park_len) {
+			if (jr_park_run(co, b, to, to + park_len, now) < 0)
+				take_jobs(co, b, to, to + park_len, now);	/* no memory to park */
+			b->built += park_len;
+		}
 		if (b->built == b->n) {
 			co->taking = b->next;
 			if (!co->taking)
@@ -317,7 +328,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now, bool may_yield
 	jr_job_id cancels[256];
 	uint32_t ncancel;
 
-	bool reconcile, more_cancels;
+	bool reconcile, more_cancels, may_park;
 
 	jr_mutex_lock(&co->lock);
 	batches = co->inbox_head;
@@ -333,6 +344,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now, bool may_yield
 		co->cancel_count -= ncancel;
 	}
 	more_cancels = co->cancel_count != 0;
+	may_park = !co->stopping;	/* a stop builds what is left */
 	jr_mutex_unlock(&co->lock);
 	if (batches) {
 		if (co->taking_tail)
@@ -343,7 +355,7 @@ void jr_coord_take_inbox(struct jr_coordinator *co, uint64_t now, bool may_yield
 			batches = batches->next;
 		co->taking_tail = batches;
 	}
-	take_batches(co, now, may_yield);
+	take_batches(co, now, may_yield, may_park);
 	if (reconcile) {	/* after the last restored batch: what nobody claimed */
 		if (co->keeper_fd >= 0)
 			jr_coord_keeper_reconcile(co);
@@ -457,6 +469,8 @@ static void cancel_held(struct jr_coordinator *co, uint64_t now)
 static void cancel_everything(struct jr_coordinator *co, uint64_t now)
 {
 	struct jr_sched *s = &co->sched;
+
+	jr_park_expand_all(co, now);	/* no stand-in left on a heap */
 
 	/* From each heap's back: removing its last job moves nothing. */
 	for (uint32_t g = 0; g < s->group_count; g++) {

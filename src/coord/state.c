@@ -21,6 +21,7 @@
 #include "coord/state.h"
 #include "exec/outdir.h"
 #include "shm/cmdrec.h"
+#include "shm/counters.h"
 #include "shm/jobtab.h"
 
 void jr_coord_poke(struct jr_coordinator *co)
@@ -78,8 +79,25 @@ struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id)
 	s = &r->slots[index];
 	if (jr_slot_gen(jr_load_acquire(&s->state)) != gen || !jr_jobtab_is_command(s))
 		return NULL;
-	return (struct cmd_job *)(uintptr_t)jr_load_acquire(
-		&jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg))->coord);
+	uint64_t coord = jr_load_acquire(&jr_cmd_record(r, (uint32_t)jr_slot_get(s->arg))->coord);
+	return coord & 1 ? NULL : (struct cmd_job *)(uintptr_t)coord;	/* 1: parked (park.h) */
+}
+
+void jr_coord_end_unbuilt(struct jr_coordinator *co, jr_job_id id, uint32_t record)
+{
+	struct jr_region *r = co->region;
+	uint32_t slot = (uint32_t)id;
+	struct jr_job_event ev = { .job_id = id, .kind = JR_EVENT_ENDED,
+				   .state = JR_JOB_CANCELLED, .reason = JR_REASON_CANCELLED,
+				   .time_ns = jr_now_realtime_ns() };
+
+	jr_store_relaxed(&jr_cmd_record(r, record)->reason, JR_REASON_CANCELLED);
+	if (jr_jobtab_cancel_owned(&r->slots[slot], JR_JOB_QUEUED))
+		jr_counters_add_cancelled(r, 1);
+	if (co->job_event)
+		co->job_event(co->job_event_ctx, &ev);
+	jr_coord_free_slot(co, slot);
+	jr_counters_notify_done(r);
 }
 
 uint32_t jr_coord_name_hash(const char *name)

@@ -15,6 +15,7 @@
  *   child       in-process children: spawned into a cgroup, collected
  *   keeperlink  the keeper: connecting, what it holds, frames to it
  *   cmdjob      one job's life: built, started, signalled, retried, ended
+ *   park        runs of alike plain jobs kept unbuilt behind a stand-in
  *   pass        the scheduling pass and what follows it, the next deadline
  *   cmdkeeper   frames from the keeper; a keeper lost and replaced
  *   external    jobs for external workers: claimed, completed
@@ -265,6 +266,12 @@ struct jr_coordinator {
 	/* Taken from the inbox, being built (state_lock): the first from its
 	 * job `built` on, the rest whole, in submission order. */
 	struct cmd_batch *taking, *taking_tail;
+	/* Runs of plain jobs kept unbuilt behind stand-ins (park.h), and how
+	 * many jobs they hold, by priority level (the stats' queued). */
+	struct park_block *parked;
+	uint32_t park_after;		/* JR_PARK_AFTER, or the environment's */
+	uint64_t parked_jobs;
+	uint64_t parked_by_level[JR_PRIORITY_LEVELS];
 	/* Threads waiting for state_lock whose callers wait on them (an
 	 * external worker's claim or completion, answered by the daemon's
 	 * loop): a coordinator building a big batch lets them in between two
@@ -410,6 +417,9 @@ void jr_coord_running_remove(struct jr_coordinator *co, struct cmd_job *job);
 
 /* The live coordinator record behind a job id, or NULL. */
 struct cmd_job *jr_coord_job_of(struct jr_coordinator *co, jr_job_id id);
+/* A job the coordinator could not build (no memory): it ends cancelled,
+ * as if the table had refused it; its record names no coordinator job. */
+void jr_coord_end_unbuilt(struct jr_coordinator *co, jr_job_id id, uint32_t record);
 
 /* The output directory made (if missing), opened and checked
  * (outdir.h): co->out_dirfd. Under co->lock. 0 or -errno (-EPERM: owned

@@ -59,9 +59,11 @@ static int waiting_insert(struct jr_sched *s, struct jr_sched_job *job)
 	h = &g->heap;
 	sched_list_set(h, h->count++, job);
 	sched_wheap_up(s, h, h->count - 1);
+	job->list = ON_WAITING;
+	if (job->state == JR_SCHED_STAND_IN)	/* its owner counts its jobs */
+		return 0;
 	s->waiting_count++;
 	s->waiting_by_level[jr_priority_level(job->priority)]++;
-	job->list = ON_WAITING;
 	return 0;
 }
 
@@ -80,9 +82,11 @@ static void waiting_remove(struct jr_sched *s, struct jr_sched_job *job)
 		sched_wheap_down(s, h, i);
 		sched_wheap_up(s, h, h->items[i]->index);
 	}
+	job->list = ON_NONE;
+	if (job->state == JR_SCHED_STAND_IN)
+		return;
 	s->waiting_count--;
 	s->waiting_by_level[jr_priority_level(job->priority)]--;
-	job->list = ON_NONE;
 }
 
 static void passed_add(struct jr_sched *s, struct jr_sched_job *job)
@@ -382,11 +386,14 @@ static void resolve_dependents(struct jr_sched *s, struct jr_sched_job *job, uin
 		drop_dependents(job);
 }
 
-int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+static uint32_t age_epoch_at(const struct jr_sched *s, uint64_t now)
 {
-	job->seq = s->next_seq++;
-	job->age_epoch = s->policy.age_points ?
-				 (uint32_t)(now / s->policy.age_interval_ns) : 0;
+	return s->policy.age_points ? (uint32_t)(now / s->policy.age_interval_ns) : 0;
+}
+
+/* jr_sched_submit() once its order and age are set. */
+static int enter(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
 	job->state = JR_SCHED_PENDING;
 	job->list = ON_NONE;
 	if (job->doomed) {
@@ -394,6 +401,70 @@ int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
 		return 0;
 	}
 	return job->deps_left || job->held ? 0 : make_eligible(s, job, now);
+}
+
+int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now)
+{
+	job->seq = s->next_seq++;
+	job->age_epoch = age_epoch_at(s, now);
+	return enter(s, job, now);
+}
+
+/* --- stand-ins --------------------------------------------------------------- */
+
+int jr_sched_stand_in(struct jr_sched *s, struct jr_sched_job *stand_in, uint32_t count,
+		      uint64_t now)
+{
+	JR_ASSERT(count > 0 && s->ops.expand);
+	stand_in->seq = s->next_seq;
+	stand_in->age_epoch = age_epoch_at(s, now);
+	stand_in->state = JR_SCHED_STAND_IN;
+	stand_in->list = ON_NONE;
+	if (waiting_insert(s, stand_in) < 0)
+		return -ENOMEM;
+	s->next_seq += count;
+	return 0;
+}
+
+int jr_sched_submit_from(struct jr_sched *s, struct jr_sched_job *job,
+			 struct jr_sched_job *stand_in, uint64_t now)
+{
+	JR_ASSERT(stand_in->state == JR_SCHED_STAND_IN && stand_in->list == ON_NONE);
+	job->seq = stand_in->seq++;
+	job->age_epoch = stand_in->age_epoch;
+	return enter(s, job, now);
+}
+
+void jr_sched_stand_in_remove(struct jr_sched *s, struct jr_sched_job *stand_in)
+{
+	JR_ASSERT(stand_in->state == JR_SCHED_STAND_IN);
+	if (stand_in->list == ON_WAITING)
+		waiting_remove(s, stand_in);
+}
+
+int jr_sched_stand_in_put(struct jr_sched *s, struct jr_sched_job *stand_in)
+{
+	JR_ASSERT(stand_in->state == JR_SCHED_STAND_IN && stand_in->list == ON_NONE);
+	return waiting_insert(s, stand_in);
+}
+
+/* A pass reached a stand-in: the jobs it builds go on its heap, and it
+ * goes back behind them while it stands for more. Room for all of them is
+ * made first: without it the stand-in goes back as it was (false: the
+ * pass stops). */
+static bool expand_in_pass(struct jr_sched *s, struct jr_sched_group *g,
+			   struct jr_sched_job *stand_in, uint64_t now)
+{
+	if (sched_list_reserve(&g->heap, g->heap.count + JR_SCHED_EXPAND_MAX + 1) < 0) {
+		int rc = waiting_insert(s, stand_in);
+		JR_ASSERT(rc == 0);	/* it was there a moment ago */
+		return false;
+	}
+	if (s->ops.expand(s->ops.ctx, stand_in, now)) {
+		int rc = waiting_insert(s, stand_in);
+		JR_ASSERT(rc == 0);	/* reserved above */
+	}
+	return true;
 }
 
 /* --- the pass -------------------------------------------------------------- */
@@ -723,6 +794,11 @@ uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now)
 		if (sched_list_reserve(&s->passed, s->passed.count + 1) < 0)
 			break;
 		job = group_pop(s, g);
+		if (job->state == JR_SCHED_STAND_IN) {
+			if (!expand_in_pass(s, g, job, now))
+				break;
+			continue;
+		}
 		if (throttle_full(s, job) && park_from_pass(s, job) == 0)
 			continue;
 		if (pass_try(s, job, &ps)) {

@@ -69,6 +69,7 @@ enum jr_sched_state {
 	JR_SCHED_SUCCEEDED,
 	JR_SCHED_FAILED,
 	JR_SCHED_CANCELLED,
+	JR_SCHED_STAND_IN,	/* not a job: jobs not built yet (jr_sched_stand_in) */
 };
 
 /* Reasons are the public enum jr_reason (jobring.h). */
@@ -193,8 +194,17 @@ struct jr_sched_ops {
 	/* Optional: whether two jobs have the same name and user (singleton
 	 * jobs: one of a name and user runs at once). */
 	bool (*same_name)(void *ctx, const struct jr_sched_job *a, const struct jr_sched_job *b);
+	/* Optional (needed once jr_sched_stand_in() is used): a pass reached
+	 * a stand-in, off its heap now. Build at most JR_SCHED_EXPAND_MAX of
+	 * its jobs, the next in its order first, each entered with
+	 * jr_sched_submit_from(). Returns true if it stands for more (the
+	 * pass puts it back); false: it is done, and may be freed already. */
+	bool (*expand)(void *ctx, struct jr_sched_job *stand_in, uint64_t now);
 	void *ctx;
 };
+
+/* Jobs one expand call builds, at most. */
+#define JR_SCHED_EXPAND_MAX 64u
 
 /* Jobs that run at most max at once (a job array's %N), by key. */
 struct jr_sched_throttle {
@@ -297,6 +307,25 @@ bool jr_sched_may_start(struct jr_sched *s, const struct jr_sched_job *job);
  * must have passed jr_res_check_host(). 0 or -ENOMEM. Nothing starts
  * until the next pass. */
 int jr_sched_submit(struct jr_sched *s, struct jr_sched_job *job, uint64_t now);
+
+/* A stand-in (issue 14: memory per queued job): one entry on a heap for
+ * count jobs the caller has not built yet, all of stand_in's priority,
+ * uid, queue and request, plain (no dependencies, hold, start time,
+ * throttle or singleton), submitted now in this order. It takes their
+ * submission order (seqs) now, so the jobs built from it later go
+ * exactly where they would have gone had they been submitted now: a pass
+ * that reaches it calls ops.expand. Not counted as waiting (the caller
+ * counts what it stands for). 0 or -ENOMEM. */
+int jr_sched_stand_in(struct jr_sched *s, struct jr_sched_job *stand_in, uint32_t count,
+		      uint64_t now);
+/* Enter the next job a stand-in stands for, as jr_sched_submit() but in
+ * the stand-in's order (its seq moves on by one). */
+int jr_sched_submit_from(struct jr_sched *s, struct jr_sched_job *job,
+			 struct jr_sched_job *stand_in, uint64_t now);
+/* Off its heap, so that its caller may build jobs from it outside a
+ * pass (jr_sched_submit_from), and back on it (0 or -ENOMEM). */
+void jr_sched_stand_in_remove(struct jr_sched *s, struct jr_sched_job *stand_in);
+int jr_sched_stand_in_put(struct jr_sched *s, struct jr_sched_job *stand_in);
 
 /* Start what can start at now. Returns how many started. */
 uint32_t jr_sched_pass(struct jr_sched *s, uint64_t now);
