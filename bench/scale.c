@@ -68,6 +68,20 @@ static long rss_kib(pid_t pid)
  * 39 MB in the 2 s after the last batch is answered, 3-8 MB every
  * 500 ms): read every 500 ms until it grows by at most 64 KiB twice in a
  * row (at most 30 s; a background snapshot keeps it growing). */
+/* JR_SCALE_PAUSE_S=N: N seconds with the jobs loaded and measured,
+ * before the listings, to take a heap profile of the daemon then
+ * (docs/BENCHMARKS.md, "a heap profile at 10M"). */
+static void pause_for_profile(pid_t pid)
+{
+	const char *v = getenv("JR_SCALE_PAUSE_S");
+	unsigned s = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+
+	if (!s)
+		return;
+	fprintf(stderr, "bench/scale: jobringd %ld loaded; pausing %u s\n", (long)pid, s);
+	sleep(s);
+}
+
 static long rss_settled(pid_t pid)
 {
 	long last = rss_kib(pid), now;
@@ -187,6 +201,7 @@ static struct run run_once(uint64_t jobs, const char *capacity, uint64_t singles
 	r.anon_per_job = (double)(status_kib(d.pid, "RssAnon") - anon0) * 1024.0 / (double)jobs;
 	r.shmem_per_job = (double)(status_kib(d.pid, "RssShmem") - shmem0) * 1024.0 / (double)jobs;
 	r.snapshotting = snapshotting(c);
+	pause_for_profile(d.pid);
 	lat[0] = list_once(c);
 	listed = rss_kib(d.pid);
 	r.first_list_kib = (double)(listed - after);

@@ -19,6 +19,7 @@
 #include "base/atomics.h"
 #include "base/common.h"
 #include "base/lock.h"
+#include "daemon/durable/livesort.h"
 #include "daemon/durable/snapshot.h"
 #include "daemon/durable/snapshotstate.h"
 #include "engine/engine.h"
@@ -42,10 +43,6 @@ struct chunk {
 };
 
 /* A job listed at the start, in the order it goes out. */
-struct live {
-	uint64_t created_ns;
-	jr_job_id id;
-};
 
 enum phase { P_WORKERS, P_LIST, P_SORT, P_EMIT, P_WRITE, P_FINAL, P_DONE };
 
@@ -430,15 +427,6 @@ static int emit_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 
 /* --- the writer thread --------------------------------------------------------------------- */
 
-static int by_created(const void *x, const void *y)
-{
-	const struct live *a = x, *b = y;
-
-	if (a->created_ns != b->created_ns)
-		return a->created_ns < b->created_ns ? -1 : 1;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
 /* Wait under lock for cond, or stop: false on stop. */
 #define WAIT_FOR(s, cond) \
 	({ while (!(cond) && !(s)->stop) jr_cond_wait(&(s)->cv, &(s)->lock); !(s)->stop; })
@@ -446,7 +434,7 @@ static int by_created(const void *x, const void *y)
 static void writer_sort(struct snapshot *s)
 {
 	/* The loop lists and waits: these arrays are the writer's now. */
-	qsort(s->v, s->n, sizeof(*s->v), by_created);
+	live_sort_listed(s->v, s->n);
 	s->cutoff = retention_cutoff(s->ends, s->nends, &s->keep, jr_now_realtime_ns());
 }
 
