@@ -372,6 +372,35 @@ static void test_touches_read_from_engine(void **state)
 	free(ids);
 }
 
+static jr_job_id no_job(const void *ctx, uint32_t slot)
+{
+	(void)ctx;
+	(void)slot;
+	return 0;
+}
+
+/* The list of touched slots after a load's burst (1,048,577 touched) is
+ * freed once read; a small one is kept. */
+static void test_dirty_list_given_back(void **state)
+{
+	struct jobindex x;
+	(void)state;
+
+	assert_int_equal(jobindex_init(&x, 2 * JX_DIRTY_KEEP), 0);
+	for (uint32_t i = 0; i <= JX_DIRTY_KEEP; i++)
+		assert_true(jobindex_touch(&x, i));
+	assert_true(x.dirty_cap > JX_DIRTY_KEEP);
+	jobindex_settle(&x, NULL, no_job, NULL);
+	assert_int_equal(x.dirty_count, 0);
+	assert_null(x.dirty);
+	assert_int_equal(x.dirty_cap, 0);
+	assert_true(jobindex_touch(&x, 7));	/* grows again from the start */
+	assert_int_equal(x.dirty_cap, JX_DIRTY_MIN);
+	jobindex_settle(&x, NULL, no_job, NULL);
+	assert_non_null(x.dirty);
+	jobindex_destroy(&x);
+}
+
 /* Jobs put in random slots (a few runs of the table, many never used):
  * a walk by submitted_next_used() finds each of them, and no more runs
  * than the ones used. */
@@ -424,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_index_agrees_with_scan),
 		cmocka_unit_test(test_touches_read_from_engine),
 		cmocka_unit_test(test_used_runs),
+		cmocka_unit_test(test_dirty_list_given_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

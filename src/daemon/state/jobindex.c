@@ -39,7 +39,7 @@ static uint32_t name_hash(const char *s)
 	return jr_name_hash(s);	/* as jr_jobtab_brief() computes it */
 }
 
-/* Local attempts are one worker, "local" (UINT32_MAX). */
+/* Local attempts are one worker, "local" (UINT32_MAX; JX_WORKER_LOCAL as stored). */
 static uint32_t worker_key(uint32_t engine_worker_id)
 {
 	return engine_worker_id < JR_EXTERNAL_WORKER_BASE ? UINT32_MAX : engine_worker_id;
@@ -191,7 +191,7 @@ static int keys_of(const struct jobindex *x, const struct jobindex_slot *r, uint
 	keys[n++] = key_of(DIM_USER, r->uid);
 	keys[n++] = key_of(DIM_NAME, r->name_hash & x->name_mask);
 	if (r->flags & JX_HAS_WORKER)
-		keys[n++] = key_of(DIM_WORKER, r->worker);
+		keys[n++] = key_of(DIM_WORKER, r->worker == JX_WORKER_LOCAL ? UINT32_MAX : r->worker);
 	if (r->flags & JX_HAS_ARRAY)
 		keys[n++] = key_of(DIM_ARRAY, r->array_slot);
 	return n;
@@ -228,7 +228,7 @@ static void refile(struct jobindex *x, uint32_t slot, const struct jobindex_slot
 	x->counts[now->queue][now->cls]++;
 	uint8_t dirty = r->flags & JX_DIRTY;
 	*r = *now;
-	r->flags = (uint8_t)((now->flags & ~JX_DIRTY) | JX_FILED | dirty);
+	r->flags = (now->flags & ~JX_DIRTY) | JX_FILED | dirty;
 }
 
 void jobindex_drop(struct jobindex *x, uint32_t slot)
@@ -242,7 +242,7 @@ void jobindex_drop(struct jobindex *x, uint32_t slot)
 	n = keys_of(x, r, keys);
 	for (int i = 0; i < n; i++)
 		take(x, keys[i], slot);
-	r->flags &= (uint8_t)~(JX_FILED | JX_HAS_WORKER | JX_HAS_ARRAY);
+	r->flags &= ~(JX_FILED | JX_HAS_WORKER | JX_HAS_ARRAY) & 0xfu;
 	x->filed--;
 	x->counts[r->queue][r->cls]--;
 }
@@ -255,12 +255,12 @@ static void record_of(const struct jobindex *x, uint32_t slot, const struct jr_j
 
 	*r = (struct jobindex_slot){
 		.priority = info->priority, .uid = info->owner_uid,
-		.name_hash = name_hash(info->name), .queue = (uint8_t)info->queue_id,
+		.name_hash = JX_NAME_HASH(name_hash(info->name)), .queue = (uint8_t)info->queue_id,
 		.cls = (uint8_t)jobindex_class_of(info->state),
 		.array_slot = old->array_slot, .flags = old->flags & JX_HAS_ARRAY,
 	};
 	if (info->exec.execution_id) {
-		r->worker = worker_key(info->exec.worker_id);
+		r->worker = worker_key(info->exec.worker_id) & JX_WORKER_LOCAL;
 		r->flags |= JX_HAS_WORKER;
 	}
 }
@@ -272,12 +272,12 @@ static void record_of_brief(const struct jobindex *x, uint32_t slot, const struc
 	const struct jobindex_slot *old = &x->slots[slot];
 
 	*r = (struct jobindex_slot){
-		.priority = b->priority, .uid = b->owner_uid, .name_hash = b->name_hash,
+		.priority = b->priority, .uid = b->owner_uid, .name_hash = JX_NAME_HASH(b->name_hash),
 		.queue = (uint8_t)b->queue_id, .cls = (uint8_t)jobindex_class_of(b->state),
 		.array_slot = old->array_slot, .flags = old->flags & JX_HAS_ARRAY,
 	};
 	if (b->has_execution) {
-		r->worker = worker_key(b->worker_id);
+		r->worker = worker_key(b->worker_id) & JX_WORKER_LOCAL;
 		r->flags |= JX_HAS_WORKER;
 	}
 }
@@ -367,6 +367,11 @@ bool jobindex_settle_some(struct jobindex *x, struct jr_engine *e,
 		record_of_brief(x, slot, &brief, &now);
 		refile(x, slot, &now);
 	}
+	if (x->dirty_count == 0 && x->dirty_cap > JX_DIRTY_KEEP) {
+		free(x->dirty);	/* a load's burst read: 40 MB after 10,000,000 jobs */
+		x->dirty = NULL;
+		x->dirty_cap = 0;
+	}
 	return x->dirty_count > 0;
 }
 
@@ -382,7 +387,7 @@ void jobindex_event(struct jobindex *x, uint32_t slot, const struct jr_job_event
 	switch (ev->kind) {
 	case JR_EVENT_STARTED:
 		now.cls = JX_RUNNING;
-		now.worker = worker_key(ev->worker_id);
+		now.worker = worker_key(ev->worker_id) & JX_WORKER_LOCAL;
 		now.flags |= JX_HAS_WORKER;
 		break;
 	case JR_EVENT_RETRYING: now.cls = JX_WAITING; break;
@@ -429,7 +434,8 @@ static uint32_t cons_next(const struct jobindex *x, const struct cons *c, uint32
 
 	for (int i = 0; i < c->nsets; i++) {
 		uint32_t y = slotset_next(c->sets[i], from);
-		while (c->name_hash && y != JR_SLOTSET_NONE && x->slots[y].name_hash != c->name_hash)
+		while (c->name_hash && y != JR_SLOTSET_NONE &&
+		       x->slots[y].name_hash != JX_NAME_HASH(c->name_hash))
 			y = y + 1 == 0 ? JR_SLOTSET_NONE : slotset_next(c->sets[i], y + 1);
 		if (y < best)
 			best = y;

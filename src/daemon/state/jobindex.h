@@ -42,24 +42,35 @@ enum jobindex_class {
 
 #define JX_ALL_CLASSES ((1u << JX_CLASSES) - 1)
 
-/* Per slot: what the job is filed under (24 bytes). */
+/* Per slot: what the job is filed under, in 20 bytes (issue 14: memory
+ * per queued job). The event loop's thread only, so bit-fields sharing a
+ * word are safe. */
 struct jobindex_slot {
 	int32_t priority;
 	uint32_t uid;
-	uint32_t worker;	/* of its latest attempt (engine worker id) */
-	uint32_t name_hash;	/* full hash; its set is the bucket's */
 	uint32_t array_slot;	/* its array's id's slot (with JX_HAS_ARRAY) */
-	uint8_t queue;
-	uint8_t cls;		/* enum jobindex_class */
-	uint8_t flags;		/* JX_FILED, JX_DIRTY, ... */
-	uint8_t pad;
+	uint32_t name_hash : 24;	/* its name's hash, low bits (JX_NAME_HASH): its
+				 * bucket (2^20 at most), then a quick check
+				 * before the name itself is compared */
+	uint32_t cls : 4;	/* enum jobindex_class */
+	uint32_t flags : 4;	/* JX_FILED, JX_DIRTY, ... */
+	uint32_t worker : 24;	/* of its latest attempt: engine worker id (< 2^23),
+				 * or JX_WORKER_LOCAL */
+	uint32_t queue : 8;
 };
+_Static_assert(sizeof(struct jobindex_slot) == 20, "struct jobindex_slot grew");
+
+#define JX_NAME_HASH(h) ((h) & 0xffffffu)
+#define JX_WORKER_LOCAL 0xffffffu	/* worker_key()'s UINT32_MAX, stored */
+_Static_assert(JR_EXTERNAL_WORKER_MAX < JX_WORKER_LOCAL, "worker ids fit 24 bits");
 
 enum { JX_FILED = 1, JX_DIRTY = 2, JX_HAS_WORKER = 4, JX_HAS_ARRAY = 8 };
 
 /* The list of touched slots starts with room for JX_DIRTY_MIN and
- * doubles as needed (a slot is in it once: at most the capacity). */
+ * doubles as needed (a slot is in it once: at most the capacity); once
+ * read to its end, a list grown past JX_DIRTY_KEEP is freed. */
 #define JX_DIRTY_MIN 4096u
+#define JX_DIRTY_KEEP (1u << 20)
 
 struct jobindex_keyent;
 
