@@ -372,6 +372,39 @@ static void test_touches_read_from_engine(void **state)
 	free(ids);
 }
 
+/* A slot's record keeps its id's generation and its owner's index: the
+ * id and who submitted it come back as put, for 300 owners (the table
+ * of owners grows past its first 64), and a newer job in the slot hides
+ * the older one. */
+static void test_owner_and_id(void **state)
+{
+	struct submitted t = { 0 };
+	enum { OWNERS = 300, SLOTS = 1000 };
+	(void)state;
+
+	assert_int_equal(submitted_init(&t, SLOTS), 0);
+	for (uint32_t i = 1; i < SLOTS; i++) {
+		struct jobspec_submitter who = { .uid = 1000 + i % OWNERS, .gid = 100 + i % 7,
+						 .switch_user = i % 2 };
+		submitted_put(&t, (jr_job_id)(i % 5 + 1) << 32 | i, NULL, 0, 0, &who);
+	}
+	assert_true(t.owner_count <= OWNERS * 14 + 1);
+	for (uint32_t i = 1; i < SLOTS; i++) {
+		jr_job_id id = (jr_job_id)(i % 5 + 1) << 32 | i;
+		const struct submitted_job *s = submitted_of(&t, id);
+		assert_non_null(s);
+		assert_int_equal(submitted_job_id(&t, s), id);
+		assert_int_equal(submitted_id_at(&t, i), id);
+		struct jobspec_submitter who = submitted_job_who(&t, s);
+		assert_int_equal(who.uid, 1000 + i % OWNERS);
+		assert_int_equal(who.gid, 100 + i % 7);
+		assert_int_equal(who.switch_user, i % 2);
+		assert_null(submitted_of(&t, id + (1ull << 32)));	/* another generation */
+	}
+	assert_int_equal(submitted_id_at(&t, 0), 0);	/* never put */
+	submitted_destroy(&t);
+}
+
 static jr_job_id no_job(const void *ctx, uint32_t slot)
 {
 	(void)ctx;
@@ -433,7 +466,7 @@ static void test_used_runs(void **state)
 		if (i / SUBMITTED_RUN_SLOTS != last_run)
 			runs_walked++;
 		last_run = i / SUBMITTED_RUN_SLOTS;
-		if (t.jobs[i].id) {
+		if (t.jobs[i].gen) {
 			assert_true(model[i]);
 			found++;
 		}
@@ -454,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_touches_read_from_engine),
 		cmocka_unit_test(test_used_runs),
 		cmocka_unit_test(test_dirty_list_given_back),
+		cmocka_unit_test(test_owner_and_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,7 +96,7 @@ static void as_requeued(struct jobspec *js, const struct submitted_job *sj)
 static int requeue_ended(struct api *a, const struct jr_job_info *info)
 {
 	struct submitted_job *sj = submitted_slot(&a->st->jobs, (uint32_t)info->job_id);
-	struct jobspec_submitter who = { sj->uid, sj->gid, sj->switch_user };
+	struct jobspec_submitter who = submitted_job_who(&a->st->jobs, sj);
 	const char *json = submitted_json(&a->st->jobs, info->job_id);
 	const char *header = submitted_header(&a->st->jobs, info->job_id);
 	cJSON *job = json ? cJSON_Parse(json) : NULL, *h = header ? cJSON_Parse(header) : NULL;
@@ -151,13 +151,14 @@ struct array_control {
 	int refused;		/* the last task's refusal */
 };
 
-static bool control_task(void *ctx, const struct submitted_job *task)
+static bool control_task(void *ctx, const struct submitted_job *task, jr_job_id id)
 {
 	struct array_control *x = ctx;
 	struct jr_job_info info;
 	int rc;
 
-	if (jr_job_get(x->a->engine, task->id, &info) < 0)
+	(void)task;
+	if (jr_job_get(x->a->engine, id, &info) < 0)
 		return true;
 	rc = control_one(x->a, x->c, &info, x->op);
 	if (rc == 0)
@@ -272,7 +273,7 @@ static bool merge_patch(const cJSON *patch, cJSON *job, uint32_t *fields,
 static void keep_update(struct api *a, struct api_call *c, jr_job_id id, const char *text)
 {
 	struct submitted_job *sj = submitted_slot(&a->st->jobs, (uint32_t)id);
-	struct jobspec_submitter who = { sj->uid, sj->gid, sj->switch_user };
+	struct jobspec_submitter who = submitted_job_who(&a->st->jobs, sj);
 	const char *header = submitted_header(&a->st->jobs, id);
 	size_t hlen = header ? strlen(header) : 0, skip = header ? hlen + 1 : 0;
 	size_t tlen = strlen(text);
@@ -308,7 +309,7 @@ static int update_engine(struct api *a, const struct jr_job_info *info, const cJ
 			 uint32_t fields, struct jobspec_error *err)
 {
 	struct submitted_job *sj = submitted_slot(&a->st->jobs, (uint32_t)info->job_id);
-	struct jobspec_submitter who = { sj->uid, sj->gid, sj->switch_user };
+	struct jobspec_submitter who = submitted_job_who(&a->st->jobs, sj);
 	struct jobspec js;
 	int rc = 1;
 
@@ -375,13 +376,14 @@ struct array_update {
 	struct jobspec_error err;	/* with rc 1 */
 };
 
-static bool update_task(void *ctx, const struct submitted_job *task)
+static bool update_task(void *ctx, const struct submitted_job *task, jr_job_id id)
 {
 	struct array_update *x = ctx;
 	struct jr_job_info info;
 	int rc;
 
-	if (jr_job_get(x->a->engine, task->id, &info) < 0)
+	(void)task;
+	if (jr_job_get(x->a->engine, id, &info) < 0)
 		return true;
 	rc = update_one(x->a, x->c, &info, x->patch, &x->err);
 	if (rc == 0)

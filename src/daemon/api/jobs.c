@@ -312,20 +312,22 @@ struct array_cancel {
 
 /* One task not ended yet: cancelled as a job is (its own record, a
  * running one signalled once that is on disk). */
-static bool cancel_task(void *ctx, const struct submitted_job *task)
+static bool cancel_task(void *ctx, const struct submitted_job *task, jr_job_id id)
 {
 	struct array_cancel *x = ctx;
-	struct rec_cancel rec = { .job_id = task->id, .uid = x->c->req->uid };
+	struct rec_cancel rec = { .job_id = id, .uid = x->c->req->uid };
 	struct jr_job_info info;
 
-	if (jr_job_get(x->a->engine, task->id, &info) < 0 || job_state_final(info.state))
+	(void)task;
+
+	if (jr_job_get(x->a->engine, id, &info) < 0 || job_state_final(info.state))
 		return true;
 	x->c->record_seq = durable_log(x->a->durable, REC_CANCEL, &rec, sizeof(rec), NULL, 0);
 	if (!(info.state == JR_JOB_RUNNING &&
-	      durable_cancel_after(x->a->durable, x->c->record_seq, task->id)))
-		jr_job_cancel(x->a->engine, task->id);
-	if (jr_job_get(x->a->engine, task->id, &info) == 0 && !job_state_final(info.state))
-		durable_note_cancel(x->a->durable, task->id);
+	      durable_cancel_after(x->a->durable, x->c->record_seq, id)))
+		jr_job_cancel(x->a->engine, id);
+	if (jr_job_get(x->a->engine, id, &info) == 0 && !job_state_final(info.state))
+		durable_note_cancel(x->a->durable, id);
 	x->cancelled++;
 	return true;
 }

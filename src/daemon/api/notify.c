@@ -180,11 +180,13 @@ static void queue_one(struct api *a, const struct jr_job_event *ev, const char *
 {
 	struct outbox *o = &a->st->outbox;
 	const struct submitted_job *s = submitted_of(&a->st->jobs, ev->job_id);
+	struct jobspec_submitter who = s ? submitted_job_who(&a->st->jobs, s)
+					 : (struct jobspec_submitter){ 0 };
 	struct rec_notify rec = {
 		.delivery_id = outbox_next_id(o, jr_now_realtime_ns()), .job_id = ev->job_id,
 		.created_ns = jr_now_realtime_ns(), .event = event, .kind = t->kind,
-		.uid = s ? s->uid : 0, .gid = s ? s->gid : 0,
-		.flags = s && s->switch_user ? REC_NOTIFY_SWITCH_USER : 0,
+		.uid = who.uid, .gid = who.gid,
+		.flags = who.switch_user ? REC_NOTIFY_SWITCH_USER : 0,
 	};
 	char *payload = payload_of(a, ev, queue, rec.delivery_id, event);
 	struct outbox_entry *e;

@@ -138,9 +138,9 @@ static jr_job_id corr_find(void *ctx, jr_job_id array, uint32_t index)
 	return array_index_find(ctx, array, index);
 }
 
-static bool index_task(void *ctx, const struct submitted_job *task)
+static bool index_task(void *ctx, const struct submitted_job *task, jr_job_id id)
 {
-	return array_index_add(ctx, task->array_job_id, task->array_task_id, task->id) == 0;
+	return array_index_add(ctx, task->array_job_id, task->array_task_id, id) == 0;
 }
 
 /* Each aftercorr dependency must be an array's id: its tasks indexed. */
@@ -155,11 +155,12 @@ static bool corr_prepare(struct api *a, const struct jobspec *js, struct array_c
 		uint32_t cursor = 0;
 		if (types[i] != JOBSPEC_DEP_AFTERCORR)
 			continue;
-		if (!s || s->array_job_id != s->id)
+		if (!s || s->array_job_id != js->spec.after[i])
 			return json_fail(err, 422, "unknown_dependency",
 					 "aftercorr: %016llx is not an array",
 					 (unsigned long long)js->spec.after[i]);
-		submitted_array_tasks(&a->st->jobs, s->id, &cursor, index_task, &c->index);
+		submitted_array_tasks(&a->st->jobs, js->spec.after[i], &cursor, index_task,
+				      &c->index);
 	}
 	array_index_sort(&c->index);
 	c->after = malloc((size_t)chunk_len(js, true) * n * sizeof(*c->after));

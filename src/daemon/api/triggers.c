@@ -401,7 +401,7 @@ static bool sources_ok(struct api *a, const struct api_call *c, const struct tri
 	if (tr->kind == TRIGGER_JOB && tr->on_job) {
 		const struct submitted_job *s = submitted_of(&a->st->jobs, tr->on_job);
 		struct jr_job_info info;
-		if (!s || (c->req->uid != 0 && s->uid != c->req->uid))
+		if (!s || (c->req->uid != 0 && submitted_job_who(&a->st->jobs, s).uid != c->req->uid))
 			return reply_error(res, 422, "unknown_dependency", "on.job: no job "
 					   "%016llx of yours", (unsigned long long)tr->on_job);
 		/* Its end has come and gone: nothing would ever fire. */
@@ -641,7 +641,7 @@ static void ended_one(struct api *a, const struct trigger_ended *e)
 		 * its to learn (root's trigger sees all). */
 		if (!tr || !triggers_job_matches(tr, e, queue) ||
 		    (!tr->on_job && fired_by_trigger(a, e->id, tr->name)) ||
-		    (tr->uid != 0 && (!sj || sj->uid != tr->uid)))
+		    (tr->uid != 0 && (!sj || submitted_job_who(&a->st->jobs, sj).uid != tr->uid)))
 			continue;
 		n = snprintf(payload, sizeof(payload), "{\"trigger\":\"%s\",\"job_id\":\"%s\","
 			     "\"state\":\"%s\",\"reason\":\"%s\",\"exit_code\":%d,\"queue\":\"%s\"}",

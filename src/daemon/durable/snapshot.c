@@ -181,13 +181,14 @@ static uint64_t finished_ns(const struct jr_job_info *info)
 	return info->exec.end_ns ? info->exec.end_ns : info->created_ns;
 }
 
-static struct rec_snap_job snap_job_of(const struct submitted_job *s,
+static struct rec_snap_job snap_job_of(const struct submitted *t, const struct submitted_job *s,
 				       const struct jr_job_info *info)
 {
+	struct jobspec_submitter who = submitted_job_who(t, s);
 	struct jr_exit_status st = jr_execution_status(&info->exec);
 	struct rec_snap_job job = {
-		.job_id = info->job_id, .uid = s->uid, .gid = s->gid,
-		.flags = s->switch_user ? REC_SUBMIT_SWITCH_USER : 0,
+		.job_id = info->job_id, .uid = who.uid, .gid = who.gid,
+		.flags = who.switch_user ? REC_SUBMIT_SWITCH_USER : 0,
 		.reason = (uint8_t)info->reason, .created_ns = info->created_ns,
 		.start_ns = info->exec.start_ns, .end_ns = info->exec.end_ns,
 	};
@@ -324,9 +325,10 @@ static int list_jobs(struct snapshot *s, uint64_t deadline, bool *done)
 				break;
 		}
 		const struct submitted_job *side = &t->jobs[s->cursor];
-		if (!side->block || jr_engine_job_peek(s->st->engine, side->id, &info) < 0)
+		jr_job_id id = submitted_job_id(t, side);
+		if (!side->block || jr_engine_job_peek(s->st->engine, id, &info) < 0)
 			continue;
-		s->v[s->n++] = (struct live){ info.created_ns, side->id };
+		s->v[s->n++] = (struct live){ info.created_ns, id };
 		if (job_state_final(info.state))
 			s->ends[s->nends++] = finished_ns(&info);
 	}
@@ -355,7 +357,8 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 	struct jr_job_info info;
 	struct snap_ext ext;
 
-	if (side->id != lv->id || !side->block || jr_engine_job_peek(s->st->engine, lv->id, &info) < 0)
+	if (submitted_job_id(&s->st->jobs, side) != lv->id || !side->block ||
+	    jr_engine_job_peek(s->st->engine, lv->id, &info) < 0)
 		return 0;
 	if (job_state_final(info.state) && finished_ns(&info) < s->cutoff) {
 		submitted_forget(side);	/* its JSON leaves memory too */
@@ -365,7 +368,7 @@ static int emit_one(struct snapshot *s, const struct live *lv)
 		s->aged_out++;
 		return 0;
 	}
-	struct rec_snap_job rec = snap_job_of(side, &info);
+	struct rec_snap_job rec = snap_job_of(&s->st->jobs, side, &info);
 	ext_of(&rec, durable_job_extra(s->d, lv->id), &ext);
 	if (info.exec.spawn_error) {	/* why its last attempt could not start */
 		struct rec_spawn_error se = { .spawn_error = info.exec.spawn_error };

@@ -2,6 +2,7 @@
  * submitted.c - the submitted JSON of jobs, by slot. See submitted.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,13 +10,98 @@
 #include "base/runbits.h"
 #include "daemon/state/submitted.h"
 
+#define OWNERS_MIN 64u
+
+/* --- owners --------------------------------------------------------------------------------- */
+
+static uint32_t owner_hash(const struct submitted_owner *o)
+{
+	uint64_t k = (uint64_t)o->uid << 32 ^ o->gid ^ (uint64_t)o->switch_user << 63;
+
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+static bool owner_same(const struct submitted_owner *a, const struct submitted_owner *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->switch_user == b->switch_user;
+}
+
+static int owners_init(struct submitted *t)
+{
+	t->owners = calloc(OWNERS_MIN, sizeof(*t->owners));
+	t->owner_hash = calloc(2 * OWNERS_MIN, sizeof(*t->owner_hash));
+	if (!t->owners || !t->owner_hash)
+		return -ENOMEM;
+	t->owners[0] = (struct submitted_owner){ UINT32_MAX, UINT32_MAX, true };
+	t->owner_count = 1;
+	t->owner_cap = OWNERS_MIN;
+	t->owner_hash_mask = 2 * OWNERS_MIN - 1;
+	return 0;
+}
+
+/* Where o is in the hash, or the empty place it would go. */
+static uint32_t *owner_place(const struct submitted *t, const struct submitted_owner *o)
+{
+	for (uint32_t h = owner_hash(o);; h++) {
+		uint32_t *p = &t->owner_hash[h & t->owner_hash_mask];
+		if (!*p || owner_same(&t->owners[*p], o))
+			return p;
+	}
+}
+
+/* Twice the room: the owners and their hash (at most half full). */
+static int owners_grow(struct submitted *t)
+{
+	uint32_t cap = t->owner_cap * 2, *hash;
+	struct submitted_owner *owners;
+
+	if (cap <= t->owner_cap || !(owners = realloc(t->owners, cap * sizeof(*owners))))
+		return -ENOMEM;
+	t->owners = owners;
+	if (!(hash = calloc(2 * (size_t)cap, sizeof(*hash))))
+		return -ENOMEM;
+	free(t->owner_hash);
+	t->owner_hash = hash;
+	t->owner_hash_mask = 2 * cap - 1;
+	t->owner_cap = cap;
+	for (uint32_t i = 1; i < t->owner_count; i++)
+		*owner_place(t, &t->owners[i]) = i;
+	return 0;
+}
+
+/* who's index, added if new; 0 (no one known) without memory. */
+static uint32_t owner_of(struct submitted *t, const struct jobspec_submitter *who)
+{
+	struct submitted_owner o = { who->uid, who->gid, who->switch_user };
+	uint32_t *p = owner_place(t, &o);
+
+	if (*p)
+		return *p;
+	if (t->owner_count == t->owner_cap) {
+		if (owners_grow(t) < 0) {
+			fprintf(stderr, "jobringd: out of memory for a job's owner: kept as no one's\n");
+			return 0;
+		}
+		p = owner_place(t, &o);
+	}
+	t->owners[t->owner_count] = o;
+	*p = t->owner_count;
+	return t->owner_count++;
+}
+
+/* --- the table -------------------------------------------------------------------------------- */
+
 int submitted_init(struct submitted *t, uint32_t capacity)
 {
 	t->capacity = capacity;
 	t->jobs = jr_table_alloc((size_t)capacity * sizeof(*t->jobs));
 	t->used_runs = jr_runbits_new(capacity, SUBMITTED_RUN_SLOTS);
 	t->index = malloc(sizeof(*t->index));
-	if (!t->jobs || !t->used_runs || !t->index || jobindex_init(t->index, capacity) < 0) {
+	if (!t->jobs || !t->used_runs || !t->index || owners_init(t) < 0 ||
+	    jobindex_init(t->index, capacity) < 0) {
 		free(t->index);
 		t->index = NULL;
 		submitted_destroy(t);
@@ -40,11 +126,15 @@ void submitted_destroy(struct submitted *t)
 		jobindex_destroy(t->index);
 	free(t->index);
 	t->index = NULL;
+	free(t->owners);
+	free(t->owner_hash);
+	t->owners = NULL;
+	t->owner_hash = NULL;
 }
 
 jr_job_id submitted_id_at(const struct submitted *t, uint32_t slot)
 {
-	return slot < t->capacity ? t->jobs[slot].id : 0;
+	return slot < t->capacity ? submitted_job_id(t, &t->jobs[slot]) : 0;
 }
 
 static jr_job_id id_at(const void *ctx, uint32_t slot)
@@ -165,12 +255,10 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 		return;
 	jr_runbits_set(t->used_runs, (uint32_t)id, SUBMITTED_RUN_SLOTS);
 	submitted_forget(s);
-	s->id = id;
+	s->gen = (uint32_t)(id >> 32);
 	s->array_job_id = 0;
 	s->array_task_id = 0;
-	s->uid = who->uid;
-	s->gid = who->gid;
-	s->switch_user = who->switch_user;
+	s->owner = owner_of(t, who);
 	jobindex_set_array(t->index, (uint32_t)id, false, 0);
 	touch_slot(t, (uint32_t)id);
 	if (!block)
@@ -183,9 +271,9 @@ void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *bl
 
 const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id)
 {
-	uint32_t index = (uint32_t)id;
+	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
 
-	return index < t->capacity && t->jobs[index].id == id ? &t->jobs[index] : NULL;
+	return index < t->capacity && gen && t->jobs[index].gen == gen ? &t->jobs[index] : NULL;
 }
 
 bool submitted_is_array_id(const struct submitted *t, jr_job_id id)
@@ -208,7 +296,8 @@ void submitted_set_array(struct submitted *t, jr_job_id id, jr_job_id array_id,
 }
 
 uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, uint32_t *cursor,
-			       bool (*fn)(void *ctx, const struct submitted_job *task),
+			       bool (*fn)(void *ctx, const struct submitted_job *task,
+					  jr_job_id id),
 			       void *ctx)
 {
 	struct jobindex_query q = { .by_array = true, .array_slot = (uint32_t)array_id };
@@ -227,7 +316,7 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 		if (s->array_job_id != array_id || !s->block)
 			continue;
 		given++;
-		if (!fn(ctx, s)) {
+		if (!fn(ctx, s, submitted_job_id(t, s))) {
 			*cursor = i + 1;
 			return given;
 		}
@@ -238,18 +327,16 @@ uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, ui
 
 const char *submitted_json(const struct submitted *t, jr_job_id id)
 {
-	uint32_t index = (uint32_t)id;
+	const struct submitted_job *s = submitted_of(t, id);
 
-	return index < t->capacity && t->jobs[index].id == id ? submitted_job_json(&t->jobs[index]) : NULL;
+	return s ? submitted_job_json(s) : NULL;
 }
 
 const char *submitted_header(const struct submitted *t, jr_job_id id)
 {
-	uint32_t index = (uint32_t)id;
+	const struct submitted_job *s = submitted_of(t, id);
 
-	return index < t->capacity && t->jobs[index].id == id && t->jobs[index].block
-		       ? submitted_block_header(t->jobs[index].block)
-		       : NULL;
+	return s && s->block ? submitted_block_header(s->block) : NULL;
 }
 
 bool submitted_next_line(const char **p, const char *end, const char **line, size_t *len,

@@ -29,19 +29,27 @@ struct submitted_block {
 };
 
 struct submitted_job {
-	jr_job_id id;
 	struct submitted_block *block;	/* its JSON's; NULL: none kept */
 	jr_job_id array_job_id;		/* its array's id (its first task's); 0: none */
+	uint32_t gen;			/* its id's generation, its slot being its
+					 * index (submitted_job_id); 0: no job */
 	uint32_t json_offset;		/* its JSON: block->text + json_offset
 					 * (submitted_job_json) */
-	uint32_t uid, gid;		/* who submitted it */
-	uint32_t array_task_id : 31;	/* with array_job_id: its index
+	uint32_t owner;			/* who submitted it (submitted_job_who) */
+	uint32_t array_task_id;		/* with array_job_id: its index
 					 * (<= ARRAY_INDEX_MAX) */
-	uint32_t switch_user : 1;	/* it runs as uid and gid */
 };
-/* One per slot of the table's capacity: 40 bytes (issue 14: memory per
- * queued job; a pointer to its JSON and a bool alone made it 48). */
-_Static_assert(sizeof(struct submitted_job) == 40, "struct submitted_job grew");
+/* One per slot of the table's capacity: 32 bytes (issue 14: memory per
+ * queued job; it was 40 with the id, uid, gid and a bit for switch_user
+ * kept in each). */
+_Static_assert(sizeof(struct submitted_job) == 32, "struct submitted_job grew");
+
+/* Who submitted jobs (uid, gid, whether they run as them): each one
+ * distinct once, jobs name it by index (few: the host's users). */
+struct submitted_owner {
+	uint32_t uid, gid;
+	bool switch_user;
+};
 
 /* Its JSON (NUL-terminated), or NULL: none kept. */
 static inline const char *submitted_job_json(const struct submitted_job *s)
@@ -60,7 +68,27 @@ struct submitted {
 					 * slots: a job was ever put in it */
 	struct jobindex *index;		/* the jobs by status, owner, ... (jobindex.h) */
 	struct jr_engine *engine;	/* read by the index (set by state.c) */
+	struct submitted_owner *owners;	/* [0]: no one known (submitted_put) */
+	uint32_t owner_count, owner_cap;
+	uint32_t *owner_hash;		/* owner indexes by hash, 0: empty */
+	uint32_t owner_hash_mask;
 };
+
+/* Job s's id (0: the slot holds none). */
+static inline jr_job_id submitted_job_id(const struct submitted *t, const struct submitted_job *s)
+{
+	return s->gen ? (jr_job_id)s->gen << 32 | (uint32_t)(s - t->jobs) : 0;
+}
+
+/* Who submitted job s (uid 0, gid 0, no switch for a slot never put). */
+static inline struct jobspec_submitter submitted_job_who(const struct submitted *t,
+							 const struct submitted_job *s)
+{
+	const struct submitted_owner *o = &t->owners[s->owner];
+
+	return (struct jobspec_submitter){ .uid = o->uid, .gid = o->gid,
+					   .switch_user = o->switch_user };
+}
 
 /* 0 or -ENOMEM. */
 int submitted_init(struct submitted *t, uint32_t capacity);
@@ -89,7 +117,10 @@ bool submitted_is_header(const char *line, size_t len);
 
 /* Job id's JSON is block->text[offset, offset + len) (the byte after it
  * becomes a NUL): the job takes a reference. A NULL block keeps who
- * submitted it only. Replaces what the slot held. */
+ * submitted it only. Replaces what the slot held. Without memory for a
+ * new owner the job is kept as submitted by no one known (owner 0:
+ * uid and gid UINT32_MAX, run as them: only root sees it, and it never
+ * runs as anyone real again). */
 void submitted_put(struct submitted *t, jr_job_id id, struct submitted_block *block,
 		   size_t offset, size_t len, const struct jobspec_submitter *who);
 
@@ -104,11 +135,12 @@ const struct submitted_job *submitted_of(const struct submitted *t, jr_job_id id
 bool submitted_is_array_id(const struct submitted *t, jr_job_id id);
 
 /* Every task of array array_id in slot order from slot *cursor on: fn
- * for each until it returns false (then *cursor is the slot after the
- * last one given). From the index: O(tasks) (GET of an array, its
- * cancel, its controls). Returns the tasks given. */
+ * for each (with its id) until it returns false (then *cursor is the
+ * slot after the last one given). From the index: O(tasks) (GET of an
+ * array, its cancel, its controls). Returns the tasks given. */
 uint64_t submitted_array_tasks(const struct submitted *t, jr_job_id array_id, uint32_t *cursor,
-			       bool (*fn)(void *ctx, const struct submitted_job *task),
+			       bool (*fn)(void *ctx, const struct submitted_job *task,
+					  jr_job_id id),
 			       void *ctx);
 
 /* The index brought up to date (touched jobs read again): before a

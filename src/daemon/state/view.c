@@ -199,12 +199,13 @@ struct array_count {
 	uint64_t by_state[JR_JOB_CANCELLED + 1];
 };
 
-static bool count_task(void *ctx, const struct submitted_job *task)
+static bool count_task(void *ctx, const struct submitted_job *task, jr_job_id id)
 {
 	struct array_count *c = ctx;
 	struct jr_job_info info;
 
-	if (jr_job_get(c->e, task->id, &info) == 0 && info.state <= JR_JOB_CANCELLED)
+	(void)task;
+	if (jr_job_get(c->e, id, &info) == 0 && info.state <= JR_JOB_CANCELLED)
 		c->by_state[info.state]++;
 	return true;
 }
