@@ -46,11 +46,11 @@ static struct jr_engine *park_engine(uint32_t cores)
 static void submit_run(struct jr_engine *e, char **argv, int priority, size_t n, jr_job_id *ids)
 {
 	struct jr_command_spec *specs = calloc(n, sizeof(*specs));
-	char names[RUN][16];
+	char names[RUN][48];
 
 	assert_true(n <= RUN);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "p%d-%zu", priority, i);
+		snprintf(names[i], sizeof(names[i]), "p%d-%u", priority, (unsigned)i);
 		specs[i] = (struct jr_command_spec){ .argv = argv, .priority = priority,
 						     .flags = JR_COMMAND_PRIORITY_SET,
 						     .name = names[i] };

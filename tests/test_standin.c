@@ -275,6 +275,8 @@ static void test_not_counted(void **state)
 	assert_int_equal(w.order[1], 2);
 	assert_int_equal(w.order[2], 3);
 	assert_int_equal(w.s.waiting_count, 0);
+	for (int i = 0; i < 3; i++)	/* their resources back */
+		jr_sched_finish(&w.s, &w.jobs[i].sj, JR_SCHED_SUCCEEDED, JR_REASON_NONE, 1);
 	world_free(&w);
 }
 
