@@ -29,7 +29,7 @@ size_t jr_cmd_strv_bytes(char *const *v)
 	return v ? ALIGN8((n + 1) * sizeof(char *)) + ALIGN8(bytes) : 0;
 }
 
-static size_t str_bytes(const char *s)
+size_t jr_cmd_str_bytes(const char *s)
 {
 	return s ? ALIGN8(strlen(s) + 1) : 0;
 }
@@ -40,9 +40,9 @@ static size_t spec_bytes(const struct jr_command_spec *s, const struct jr_comman
 {
 	bool shared_again = prev && prev->shared_env == s->shared_env;
 
-	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + str_bytes(s->cwd) +
-	       str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
-	       (s->flags & JR_COMMAND_EXTERNAL ? str_bytes(s->resources) : 0) +
+	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) + jr_cmd_str_bytes(s->cwd) +
+	       jr_cmd_str_bytes(s->capabilities) + ALIGN8(s->after_count * sizeof(jr_job_id)) +
+	       (s->flags & JR_COMMAND_EXTERNAL ? jr_cmd_str_bytes(s->resources) : 0) +
 	       (s->after_types ? ALIGN8(s->after_count) : 0) +
 	       (shared_again ? 0 : jr_cmd_strv_bytes(s->shared_env));
 }
@@ -56,7 +56,7 @@ static void *take(char **cursor, size_t size)
 	return p;
 }
 
-static char *copy_str(char **cursor, const char *s)
+char *jr_cmd_str_copy(char **cursor, const char *s)
 {
 	return s ? memcpy(take(cursor, strlen(s) + 1), s, strlen(s) + 1) : NULL;
 }
@@ -99,12 +99,12 @@ static void copy_spec(struct jr_command_spec *dst, const struct jr_command_spec 
 	dst->shared_env = prev && prev->shared_env == src->shared_env
 				  ? prev_dst->shared_env
 				  : jr_cmd_strv_copy(cursor, src->shared_env);
-	dst->cwd = copy_str(cursor, src->cwd);
-	dst->capabilities = copy_str(cursor, src->capabilities);
+	dst->cwd = jr_cmd_str_copy(cursor, src->cwd);
+	dst->capabilities = jr_cmd_str_copy(cursor, src->capabilities);
 	dst->name = NULL;
 	/* An external job's counters are matched at a claim (external.c);
 	 * a local job's are in its jr_req already. */
-	dst->resources = src->flags & JR_COMMAND_EXTERNAL ? copy_str(cursor, src->resources) : NULL;
+	dst->resources = src->flags & JR_COMMAND_EXTERNAL ? jr_cmd_str_copy(cursor, src->resources) : NULL;
 	if (src->after_count) {
 		jr_job_id *after = take(cursor, src->after_count * sizeof(jr_job_id));
 		dst->after = memcpy(after, src->after, src->after_count * sizeof(jr_job_id));

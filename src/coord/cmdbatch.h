@@ -76,5 +76,8 @@ int jr_cmd_slot_payload(struct jr_coordinator *co, struct jr_slot *s,
  * NULL). Shared with cmdjob.c, which keeps argv and env this way. */
 size_t jr_cmd_strv_bytes(char *const *v);
 char **jr_cmd_strv_copy(char **cursor, char *const *v);
+/* The same for one string (shared with park.c). */
+size_t jr_cmd_str_bytes(const char *s);
+char *jr_cmd_str_copy(char **cursor, const char *s);
 
 #endif

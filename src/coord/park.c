@@ -127,25 +127,11 @@ size_t jr_park_run_length(const struct cmd_batch *b, size_t i, size_t max)
 
 /* --- parking ------------------------------------------------------------------- */
 
-static size_t str_bytes(const char *s)
-{
-	return s ? ALIGN8(strlen(s) + 1) : 0;
-}
-
-static char *copy_str(char **cursor, const char *s)
-{
-	char *p = *cursor;
-
-	if (!s)
-		return NULL;
-	*cursor += str_bytes(s);
-	return memcpy(p, s, strlen(s) + 1);
-}
-
 static size_t strings_bytes(const struct jr_command_spec *s)
 {
 	return jr_cmd_strv_bytes(s->argv) + jr_cmd_strv_bytes(s->env) +
-	       jr_cmd_strv_bytes(s->shared_env) + str_bytes(s->cwd) + str_bytes(s->capabilities);
+	       jr_cmd_strv_bytes(s->shared_env) + jr_cmd_str_bytes(s->cwd) +
+	       jr_cmd_str_bytes(s->capabilities);
 }
 
 static void copy_strings(struct jr_command_spec *dst, const struct jr_command_spec *src,
@@ -154,8 +140,8 @@ static void copy_strings(struct jr_command_spec *dst, const struct jr_command_sp
 	dst->argv = jr_cmd_strv_copy(&cursor, src->argv);
 	dst->env = jr_cmd_strv_copy(&cursor, src->env);
 	dst->shared_env = jr_cmd_strv_copy(&cursor, src->shared_env);
-	dst->cwd = copy_str(&cursor, src->cwd);
-	dst->capabilities = copy_str(&cursor, src->capabilities);
+	dst->cwd = jr_cmd_str_copy(&cursor, src->cwd);
+	dst->capabilities = jr_cmd_str_copy(&cursor, src->capabilities);
 }
 
 static void count_parked(struct jr_coordinator *co, const struct park_block *pb, int64_t n)
